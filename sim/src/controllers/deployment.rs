@@ -1,0 +1,660 @@
+//! The Deployment controller (SIM_SPEC §5.3), after kube-controller-manager's
+//! `pkg/controller/deployment`: finds or creates the new ReplicaSet, scales ReplicaSets by
+//! the RollingUpdate or Recreate strategy, and reports status and conditions.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::pod::owned_pods;
+use super::{WorkKey, template_hash};
+use crate::apiserver::{Cluster, DeleteOpts, Propagation};
+use crate::clock::SimTime;
+use crate::object;
+use crate::store::ObjKey;
+
+const MANAGER: &str = "kube-controller-manager";
+const COMPONENT: &str = "deployment-controller";
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+/// Resolves an int-or-percent against `total` (percentages round up or down).
+pub fn resolve_int_or_percent(v: Option<&Value>, total: i64, round_up: bool, default: i64) -> i64 {
+    match v {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(default),
+        Some(Value::String(s)) => match s.strip_suffix('%').and_then(|p| p.parse::<f64>().ok()) {
+            Some(p) => {
+                let x = p * total as f64 / 100.0;
+                if round_up {
+                    x.ceil() as i64
+                } else {
+                    x.floor() as i64
+                }
+            }
+            None => s.parse().unwrap_or(default),
+        },
+        _ => default,
+    }
+}
+
+fn i64_of(v: &Value, path: &[&str]) -> i64 {
+    object::i64_at(v, path).unwrap_or(0)
+}
+
+fn revision(rs: &Value) -> i64 {
+    object::annotation(rs, REVISION)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Pod templates equal apart from the `pod-template-hash` label.
+fn same_template(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let norm = |v: Option<&Value>| {
+        let mut v = v.cloned().unwrap_or(Value::Null);
+        object::remove(&mut v, &["metadata", "labels", "pod-template-hash"]);
+        if object::at(&v, &["metadata", "labels"])
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.is_empty())
+        {
+            object::remove(&mut v, &["metadata", "labels"]);
+        }
+        v
+    };
+    norm(a) == norm(b)
+}
+
+/// Surge and unavailability allowances (k8s `ResolveFenceposts`).
+fn fenceposts(d: &Value, replicas: i64) -> (i64, i64) {
+    if object::str_at(d, &["spec", "strategy", "type"]) == Some("Recreate") {
+        return (0, 0);
+    }
+    let ru = object::at(d, &["spec", "strategy", "rollingUpdate"]);
+    let surge = resolve_int_or_percent(ru.and_then(|r| r.get("maxSurge")), replicas, true, 1);
+    let mut unavailable =
+        resolve_int_or_percent(ru.and_then(|r| r.get("maxUnavailable")), replicas, false, 0);
+    if surge == 0 && unavailable == 0 {
+        unavailable = 1;
+    }
+    (surge, unavailable)
+}
+
+struct Ctx<'a> {
+    d: &'a Value,
+    replicas: i64,
+    surge: i64,
+    unavailable: i64,
+}
+
+pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
+    let Some(d) = c.store.get(key).cloned() else {
+        return;
+    };
+    let d = (*d).clone();
+    if object::is_deleting(&d) {
+        return;
+    }
+    let ns = object::namespace(&d).to_string();
+    let replicas = object::i64_at(&d, &["spec", "replicas"]).unwrap_or(1);
+    let (surge, unavailable) = fenceposts(&d, replicas);
+    let ctx = Ctx {
+        d: &d,
+        replicas,
+        surge,
+        unavailable,
+    };
+    let paused = object::bool_at(&d, &["spec", "paused"]).unwrap_or(false);
+    let template = object::at(&d, &["spec", "template"])
+        .cloned()
+        .unwrap_or(Value::Null);
+
+    let mut rss = owned_replicasets(c, &d);
+    let max_rev = rss.iter().map(revision).max().unwrap_or(0);
+    let mut created = None;
+    let new_name = match rss
+        .iter()
+        .find(|rs| same_template(object::at(rs, &["spec", "template"]), Some(&template)))
+    {
+        Some(rs) => {
+            let name = object::name(rs).to_string();
+            // An old template came back (a rollback): it becomes the newest revision.
+            if revision(rs) < max_rev && !paused {
+                let mut rs = rs.clone();
+                object::obj_mut(&mut rs, &["metadata", "annotations"])
+                    .insert(REVISION.into(), json!((max_rev + 1).to_string()));
+                let rt = c.rt("apps", "replicasets");
+                let _ = c.write_object(&rt, rs, MANAGER);
+            }
+            Some(name)
+        }
+        None if !paused => {
+            let name = create_new_rs(c, &ctx, &rss, &template, max_rev);
+            created = name.clone();
+            name
+        }
+        None => None,
+    };
+    rss = owned_replicasets(c, &d);
+    let new_rs = new_name
+        .as_ref()
+        .and_then(|n| rss.iter().find(|rs| object::name(rs) == n).cloned());
+    let olds: Vec<Value> = rss
+        .iter()
+        .filter(|rs| Some(object::name(rs)) != new_name.as_deref())
+        .cloned()
+        .collect();
+
+    if !paused && created.is_none() {
+        match object::str_at(&d, &["spec", "strategy", "type"]) {
+            Some("Recreate") => recreate(c, &ctx, new_rs.as_ref(), &olds),
+            _ => rolling(c, &ctx, new_rs.as_ref(), &olds),
+        }
+        cleanup_history(c, &d, new_name.as_deref());
+    }
+
+    let rss = owned_replicasets(c, &d);
+    let new_rs = new_name
+        .as_ref()
+        .and_then(|n| rss.iter().find(|rs| object::name(rs) == n).cloned());
+    write_status(
+        c,
+        key,
+        &ctx,
+        &rss,
+        new_rs.as_ref(),
+        created.as_deref(),
+        paused,
+        &ns,
+    );
+}
+
+fn owned_replicasets(c: &Cluster, d: &Value) -> Vec<Value> {
+    let rt = c.rt("apps", "replicasets");
+    let uid = object::uid(d);
+    let mut out: Vec<Value> = c
+        .store
+        .list(&rt.key(), Some(object::namespace(d)))
+        .into_iter()
+        .filter(|rs| {
+            object::controller_ref(rs).is_some_and(|o| o.uid == uid) && !object::is_deleting(rs)
+        })
+        .map(|rs| (*rs).clone())
+        .collect();
+    out.sort_by(|a, b| {
+        let ta = object::str_at(a, &["metadata", "creationTimestamp"]).unwrap_or("");
+        let tb = object::str_at(b, &["metadata", "creationTimestamp"]).unwrap_or("");
+        ta.cmp(tb).then(object::name(a).cmp(object::name(b)))
+    });
+    out
+}
+
+fn create_new_rs(
+    c: &mut Cluster,
+    ctx: &Ctx,
+    rss: &[Value],
+    template: &Value,
+    max_rev: i64,
+) -> Option<String> {
+    let d = ctx.d;
+    let collision = i64_of(d, &["status", "collisionCount"]);
+    let hash = template_hash(template, collision);
+    let name = format!("{}-{hash}", object::name(d));
+    let mut tpl = template.clone();
+    object::obj_mut(&mut tpl, &["metadata", "labels"])
+        .insert("pod-template-hash".into(), json!(hash));
+    let mut selector = object::at(d, &["spec", "selector"])
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    object::obj_mut(&mut selector, &["matchLabels"])
+        .insert("pod-template-hash".into(), json!(hash));
+    let labels = object::at(&tpl, &["metadata", "labels"])
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+
+    // Initial size: what the strategy allows right now.
+    let new_replicas = match object::str_at(d, &["spec", "strategy", "type"]) {
+        Some("Recreate") => {
+            let old_pods = rss.iter().any(|rs| {
+                i64_of(rs, &["spec", "replicas"]) > 0
+                    || !owned_pods(c, object::namespace(d), object::uid(rs)).is_empty()
+            });
+            if old_pods { 0 } else { ctx.replicas }
+        }
+        _ => {
+            let current: i64 = rss.iter().map(|rs| i64_of(rs, &["spec", "replicas"])).sum();
+            let max_total = ctx.replicas + ctx.surge;
+            if current >= max_total {
+                0
+            } else {
+                (max_total - current).min(ctx.replicas)
+            }
+        }
+    };
+    let body = json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": object::namespace(d),
+            "labels": labels,
+            "annotations": {
+                REVISION: (max_rev + 1).to_string(),
+                "deployment.kubernetes.io/desired-replicas": ctx.replicas.to_string(),
+                "deployment.kubernetes.io/max-replicas": (ctx.replicas + ctx.surge).to_string(),
+            },
+            "ownerReferences": [object::controller_owner_ref(d)],
+        },
+        "spec": {
+            "replicas": new_replicas,
+            "minReadySeconds": i64_of(d, &["spec", "minReadySeconds"]),
+            "selector": selector,
+            "template": tpl,
+        },
+    });
+    let rt = c.rt("apps", "replicasets");
+    let ns = object::namespace(d).to_string();
+    match c.create(
+        &rt,
+        &ns,
+        body,
+        &crate::apiserver::WriteOpts::system(MANAGER),
+    ) {
+        Ok(_) => {
+            if new_replicas > 0 {
+                c.record_event(
+                    d,
+                    "Normal",
+                    "ScalingReplicaSet",
+                    &format!("Scaled up replica set {name} from 0 to {new_replicas}"),
+                    COMPONENT,
+                );
+            }
+            Some(name)
+        }
+        Err(_) => None,
+    }
+}
+
+/// Sets a ReplicaSet's size, with the event kubectl shows.
+fn scale(c: &mut Cluster, ctx: &Ctx, rs: &Value, to: i64) {
+    let from = i64_of(rs, &["spec", "replicas"]);
+    let mut rs = rs.clone();
+    let annotations = object::obj_mut(&mut rs, &["metadata", "annotations"]);
+    annotations.insert(
+        "deployment.kubernetes.io/desired-replicas".into(),
+        json!(ctx.replicas.to_string()),
+    );
+    annotations.insert(
+        "deployment.kubernetes.io/max-replicas".into(),
+        json!((ctx.replicas + ctx.surge).to_string()),
+    );
+    object::set(&mut rs, &["spec", "replicas"], json!(to));
+    let rt = c.rt("apps", "replicasets");
+    let name = object::name(&rs).to_string();
+    if c.write_object(&rt, rs, MANAGER).is_ok() && from != to {
+        let dir = if to > from { "up" } else { "down" };
+        c.record_event(
+            ctx.d,
+            "Normal",
+            "ScalingReplicaSet",
+            &format!("Scaled {dir} replica set {name} from {from} to {to}"),
+            COMPONENT,
+        );
+    }
+}
+
+fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
+    let Some(new_rs) = new_rs else { return };
+    let spec = |rs: &Value| i64_of(rs, &["spec", "replicas"]);
+    let new_spec = spec(new_rs);
+    // reconcileNewReplicaSet
+    if new_spec > ctx.replicas {
+        scale(c, ctx, new_rs, ctx.replicas);
+        return;
+    }
+    if new_spec < ctx.replicas {
+        let current: i64 = olds.iter().map(spec).sum::<i64>() + new_spec;
+        let max_total = ctx.replicas + ctx.surge;
+        if current < max_total {
+            let up = (max_total - current).min(ctx.replicas - new_spec);
+            if up > 0 {
+                scale(c, ctx, new_rs, new_spec + up);
+                return;
+            }
+        }
+    }
+    // reconcileOldReplicaSets
+    let old_total: i64 = olds.iter().map(spec).sum();
+    if old_total == 0 {
+        return;
+    }
+    let all_total = old_total + new_spec;
+    let min_available = ctx.replicas - ctx.unavailable;
+    let new_unavailable = new_spec - i64_of(new_rs, &["status", "availableReplicas"]);
+    let mut max_scaled_down = all_total - min_available - new_unavailable;
+    if max_scaled_down <= 0 {
+        return;
+    }
+    // First the unhealthy replicas of old ReplicaSets, oldest first.
+    let mut olds: Vec<Value> = olds.to_vec();
+    let mut cleaned = 0;
+    for rs in olds.iter_mut() {
+        if max_scaled_down <= 0 {
+            break;
+        }
+        let s = spec(rs);
+        let unhealthy = s - i64_of(rs, &["status", "availableReplicas"]);
+        if s == 0 || unhealthy <= 0 {
+            continue;
+        }
+        let down = unhealthy.min(max_scaled_down);
+        scale(c, ctx, rs, s - down);
+        object::set(rs, &["spec", "replicas"], json!(s - down));
+        max_scaled_down -= down;
+        cleaned += down;
+    }
+    // Then healthy ones, as long as enough stay available.
+    let available: i64 = olds
+        .iter()
+        .chain(std::iter::once(new_rs))
+        .map(|rs| i64_of(rs, &["status", "availableReplicas"]))
+        .sum();
+    let _ = cleaned;
+    if available <= min_available {
+        return;
+    }
+    let mut budget = available - min_available;
+    for rs in &olds {
+        if budget <= 0 {
+            break;
+        }
+        let s = spec(rs);
+        if s == 0 {
+            continue;
+        }
+        let down = s.min(budget);
+        scale(c, ctx, rs, s - down);
+        budget -= down;
+    }
+}
+
+fn recreate(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
+    let mut any_scaled = false;
+    for rs in olds {
+        if i64_of(rs, &["spec", "replicas"]) > 0 {
+            scale(c, ctx, rs, 0);
+            any_scaled = true;
+        }
+    }
+    if any_scaled {
+        return;
+    }
+    let ns = object::namespace(ctx.d).to_string();
+    if olds
+        .iter()
+        .any(|rs| !owned_pods(c, &ns, object::uid(rs)).is_empty())
+    {
+        return;
+    }
+    if let Some(new_rs) = new_rs
+        && i64_of(new_rs, &["spec", "replicas"]) != ctx.replicas
+    {
+        scale(c, ctx, new_rs, ctx.replicas);
+    }
+}
+
+/// Deletes scaled-down old ReplicaSets beyond `revisionHistoryLimit`.
+fn cleanup_history(c: &mut Cluster, d: &Value, new_name: Option<&str>) {
+    let limit = object::i64_at(d, &["spec", "revisionHistoryLimit"])
+        .unwrap_or(10)
+        .max(0) as usize;
+    let mut idle: Vec<Value> = owned_replicasets(c, d)
+        .into_iter()
+        .filter(|rs| {
+            Some(object::name(rs)) != new_name
+                && i64_of(rs, &["spec", "replicas"]) == 0
+                && i64_of(rs, &["status", "replicas"]) == 0
+        })
+        .collect();
+    if idle.len() <= limit {
+        return;
+    }
+    idle.sort_by_key(revision);
+    let rt = c.rt("apps", "replicasets");
+    let n = idle.len() - limit;
+    for rs in idle.iter().take(n) {
+        let opts = DeleteOpts {
+            propagation: Some(Propagation::Background),
+            ..Default::default()
+        };
+        let _ = c.delete(&rt, object::namespace(rs), object::name(rs), &opts);
+    }
+}
+
+/// Replaces or adds a condition the way `SetDeploymentCondition` does: unchanged if status and
+/// reason are the same; lastTransitionTime kept while the status stays.
+fn set_condition(
+    conds: &mut Vec<Value>,
+    t: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) {
+    let existing = conds
+        .iter()
+        .find(|c| object::str_at(c, &["type"]) == Some(t))
+        .cloned();
+    if let Some(e) = &existing
+        && object::str_at(e, &["status"]) == Some(status)
+        && object::str_at(e, &["reason"]) == Some(reason)
+    {
+        return;
+    }
+    let ltt = match &existing {
+        Some(e) if object::str_at(e, &["status"]) == Some(status) => {
+            object::str_at(e, &["lastTransitionTime"])
+                .unwrap_or(now)
+                .to_string()
+        }
+        _ => now.to_string(),
+    };
+    conds.retain(|c| object::str_at(c, &["type"]) != Some(t));
+    conds.push(json!({
+        "type": t,
+        "status": status,
+        "lastUpdateTime": now,
+        "lastTransitionTime": ltt,
+        "reason": reason,
+        "message": message,
+    }));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_status(
+    c: &mut Cluster,
+    key: &ObjKey,
+    ctx: &Ctx,
+    rss: &[Value],
+    new_rs: Option<&Value>,
+    created: Option<&str>,
+    paused: bool,
+    _ns: &str,
+) {
+    let d = ctx.d;
+    let now = c.now();
+    let now_s = now.rfc3339();
+    let sum = |path: &[&str]| -> i64 { rss.iter().map(|rs| i64_of(rs, path)).sum() };
+    let replicas = sum(&["status", "replicas"]);
+    let updated = new_rs
+        .map(|rs| i64_of(rs, &["status", "replicas"]))
+        .unwrap_or(0);
+    let ready = sum(&["status", "readyReplicas"]);
+    let available = sum(&["status", "availableReplicas"]);
+    let unavailable = (sum(&["spec", "replicas"]) - available).max(0);
+    let generation = object::generation(d);
+
+    let prev = d.get("status").cloned().unwrap_or_else(|| json!({}));
+    let mut conds: Vec<Value> = prev
+        .get("conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if available >= ctx.replicas - ctx.unavailable {
+        set_condition(
+            &mut conds,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            &now_s,
+        );
+    } else {
+        set_condition(
+            &mut conds,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            &now_s,
+        );
+    }
+    let rs_name = new_rs
+        .map(|rs| object::name(rs).to_string())
+        .unwrap_or_default();
+    if paused {
+        set_condition(
+            &mut conds,
+            "Progressing",
+            "Unknown",
+            "DeploymentPaused",
+            "Deployment is paused",
+            &now_s,
+        );
+    } else {
+        if let Some(n) = created {
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "True",
+                "NewReplicaSetCreated",
+                &format!("Created new replica set {n:?}"),
+                &now_s,
+            );
+        } else if !rs_name.is_empty()
+            && !conds
+                .iter()
+                .any(|c| object::str_at(c, &["type"]) == Some("Progressing"))
+        {
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "True",
+                "FoundNewReplicaSet",
+                &format!("Found new replica set {rs_name:?}"),
+                &now_s,
+            );
+        }
+        let prev_i = |k: &str| prev.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let complete =
+            updated == ctx.replicas && replicas == ctx.replicas && available == ctx.replicas;
+        let progressing = updated > prev_i("updatedReplicas")
+            || (replicas - updated) < (prev_i("replicas") - prev_i("updatedReplicas"))
+            || ready > prev_i("readyReplicas")
+            || available > prev_i("availableReplicas");
+        let progress_cond = conds
+            .iter()
+            .find(|c| object::str_at(c, &["type"]) == Some("Progressing"))
+            .cloned();
+        let deadline = object::i64_at(d, &["spec", "progressDeadlineSeconds"]);
+        if complete {
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet {rs_name:?} has successfully progressed."),
+                &now_s,
+            );
+        } else if progressing {
+            let ltt = progress_cond
+                .as_ref()
+                .filter(|c| object::str_at(c, &["status"]) == Some("True"))
+                .and_then(|c| object::str_at(c, &["lastTransitionTime"]))
+                .unwrap_or(&now_s)
+                .to_string();
+            conds.retain(|c| object::str_at(c, &["type"]) != Some("Progressing"));
+            conds.push(json!({
+                "type": "Progressing", "status": "True", "lastUpdateTime": now_s, "lastTransitionTime": ltt,
+                "reason": "ReplicaSetUpdated", "message": format!("ReplicaSet {rs_name:?} is progressing."),
+            }));
+        } else if let (Some(pc), Some(secs)) = (&progress_cond, deadline) {
+            let reason = object::str_at(pc, &["reason"]).unwrap_or("");
+            if reason != "NewReplicaSetAvailable" && reason != "ProgressDeadlineExceeded" {
+                let from = object::str_at(pc, &["lastUpdateTime"])
+                    .and_then(SimTime::parse)
+                    .unwrap_or(now);
+                let at = from.plus(Duration::from_secs(secs.max(0) as u64));
+                if now > at {
+                    set_condition(
+                        &mut conds,
+                        "Progressing",
+                        "False",
+                        "ProgressDeadlineExceeded",
+                        &format!("ReplicaSet {rs_name:?} has timed out progressing."),
+                        &now_s,
+                    );
+                } else {
+                    c.work
+                        .add_at(at.plus(Duration::from_millis(1)), WorkKey::Obj(key.clone()));
+                }
+            }
+        }
+    }
+    // A just-updated lastUpdateTime restarts the deadline clock.
+    if !paused
+        && let (Some(pc), Some(secs)) = (
+            conds
+                .iter()
+                .find(|c| object::str_at(c, &["type"]) == Some("Progressing")),
+            object::i64_at(d, &["spec", "progressDeadlineSeconds"]),
+        )
+        && matches!(
+            object::str_at(pc, &["reason"]),
+            Some("ReplicaSetUpdated" | "NewReplicaSetCreated" | "FoundNewReplicaSet")
+        )
+    {
+        let from = object::str_at(pc, &["lastUpdateTime"])
+            .and_then(SimTime::parse)
+            .unwrap_or(now);
+        c.work.add_at(
+            from.plus(Duration::from_secs(secs.max(0) as u64))
+                .plus(Duration::from_millis(1001)),
+            WorkKey::Obj(key.clone()),
+        );
+    }
+
+    let mut status = serde_json::Map::new();
+    status.insert("observedGeneration".into(), json!(generation));
+    for (k, v) in [
+        ("replicas", replicas),
+        ("updatedReplicas", updated),
+        ("readyReplicas", ready),
+        ("availableReplicas", available),
+        ("unavailableReplicas", unavailable),
+    ] {
+        if v != 0 {
+            status.insert(k.into(), json!(v));
+        }
+    }
+    status.insert("conditions".into(), Value::Array(conds));
+    if let Some(cc) = prev.get("collisionCount") {
+        status.insert("collisionCount".into(), cc.clone());
+    }
+    let mut body = d.clone();
+    if let Some(rs) = new_rs {
+        let rev = revision(rs).to_string();
+        object::obj_mut(&mut body, &["metadata", "annotations"])
+            .insert(REVISION.into(), json!(rev));
+    }
+    let rt = c.rt("apps", "deployments");
+    c.write_status(&rt, &body, Value::Object(status), MANAGER);
+}

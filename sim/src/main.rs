@@ -1,0 +1,77 @@
+//! `berth-sim`: runs the Kubernetes API simulator until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use berth_sim::{Clock, Profile, Simulator, Transport};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "berth-sim",
+    about = "A Kubernetes API server simulator for berth"
+)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Where to write a kubeconfig for the simulator.
+    #[arg(long)]
+    kubeconfig_out: Option<PathBuf>,
+    /// Timing profile: fast or realistic.
+    #[arg(long, default_value = "realistic")]
+    profile: Profile,
+    /// Seed of every random choice (UIDs, names, jitter).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Number of simulated nodes.
+    #[arg(long, default_value_t = 3)]
+    nodes: u32,
+    /// Kubernetes version to report.
+    #[arg(long, default_value = "1.35")]
+    k8s_version: String,
+    /// Keep cluster state in this file across restarts.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    http: bool,
+    /// Speed of simulated time relative to the wall clock.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut builder = Simulator::builder()
+        .listen(args.listen)
+        .profile(args.profile)
+        .seed(args.seed)
+        .nodes(args.nodes)
+        .k8s_version(&args.k8s_version)
+        .clock(Clock::Real {
+            scale: args.time_scale,
+        })
+        .transport(if args.http {
+            Transport::Http
+        } else {
+            Transport::Https
+        });
+    if let Some(p) = args.state_file {
+        builder = builder.state_file(p);
+    }
+    let sim = builder.start().await?;
+    if let Some(path) = &args.kubeconfig_out {
+        sim.write_kubeconfig(path)?;
+        eprintln!("kubeconfig written to {}", path.display());
+    }
+    println!("{}", sim.url());
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
+}

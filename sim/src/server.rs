@@ -1,0 +1,133 @@
+//! The listener: accepts TCP connections, speaks TLS (or plain HTTP), and serves each
+//! connection with hyper. Connections can be reset on demand by fault injection.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::http::{App, ConnHandle, handle};
+
+/// A TCP stream that fails (and resets, with SO_LINGER 0) once its connection is marked killed.
+struct FaultIo {
+    inner: TcpStream,
+    conn: Arc<ConnHandle>,
+}
+
+impl FaultIo {
+    fn killed(&self) -> Option<io::Error> {
+        if self.conn.kill.load(Ordering::SeqCst) {
+            let _ = self.inner.set_zero_linger();
+            Some(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset by fault injection",
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl AsyncRead for FaultIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Some(e) = self.killed() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.killed() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.killed() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Accepts connections until `cancel` fires; every connection task is tracked by `tracker`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Arc<App>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (tcp, _) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (app, tls, cancel) = (app.clone(), tls.clone(), cancel.clone());
+        tracker.spawn(async move {
+            let conn = Arc::new(ConnHandle::default());
+            let io = FaultIo {
+                inner: tcp,
+                conn: conn.clone(),
+            };
+            let svc = hyper::service::service_fn(move |req| handle(app.clone(), conn.clone(), req));
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).keep_alive(true);
+            match tls {
+                Some(acceptor) => {
+                    let stream = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        s = acceptor.accept(io) => match s {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::debug!("TLS handshake failed: {e}");
+                                return;
+                            }
+                        },
+                    };
+                    let served = builder.serve_connection(TokioIo::new(stream), svc);
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        r = served => if let Err(e) = r { tracing::debug!("connection ended: {e}") },
+                    }
+                }
+                None => {
+                    let served = builder.serve_connection(TokioIo::new(io), svc);
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        r = served => if let Err(e) = r { tracing::debug!("connection ended: {e}") },
+                    }
+                }
+            }
+        });
+    }
+}

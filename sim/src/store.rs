@@ -1,0 +1,287 @@
+//! The object store: objects by key, the cluster-wide resourceVersion counter, the bounded
+//! event history that resumed watches and paginated lists read, and the fan-out to live watches.
+//!
+//! Owns storage only. It does not validate, default, track managed fields or run controllers;
+//! the write path (`apiserver`) does that and hands finished objects in.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::resources::ResKey;
+
+/// Where an object lives.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjKey {
+    pub res: ResKey,
+    /// Empty for cluster-scoped objects.
+    pub ns: String,
+    pub name: String,
+}
+
+impl ObjKey {
+    pub fn new(res: ResKey, ns: &str, name: &str) -> ObjKey {
+        ObjKey {
+            res,
+            ns: ns.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// One committed change.
+#[derive(Debug)]
+pub struct StoreEvent {
+    pub rv: u64,
+    pub kind: EventType,
+    pub key: ObjKey,
+    /// The new object; for Deleted, the last state carrying the deletion RV.
+    pub object: Arc<Value>,
+    /// The state before the change (None for Added).
+    pub old: Option<Arc<Value>>,
+}
+
+/// What a live watch receives.
+#[derive(Debug, Clone)]
+pub enum WatchMsg {
+    Event(Arc<StoreEvent>),
+    /// Ends the watch: cleanly, or by cutting the connection mid-chunk.
+    Close {
+        abort: bool,
+    },
+}
+
+struct Watcher {
+    id: u64,
+    res: ResKey,
+    ns: Option<String>,
+    tx: mpsc::UnboundedSender<WatchMsg>,
+}
+
+/// A watch's view of the store.
+pub struct Subscription {
+    pub id: u64,
+    pub rx: mpsc::UnboundedReceiver<WatchMsg>,
+}
+
+/// A resume point older than the history: `too old resource version: asked (oldest)`.
+#[derive(Debug, Clone, Copy)]
+pub struct TooOld {
+    pub asked: u64,
+    pub oldest: u64,
+}
+
+pub struct Store {
+    objects: BTreeMap<ObjKey, Arc<Value>>,
+    rv: u64,
+    history: VecDeque<Arc<StoreEvent>>,
+    /// Every event with an RV above this is still in `history`.
+    floor: u64,
+    history_max: usize,
+    watchers: Vec<Watcher>,
+    next_watcher: u64,
+}
+
+impl Store {
+    pub fn new(history_max: usize) -> Store {
+        Store {
+            objects: BTreeMap::new(),
+            rv: 0,
+            history: VecDeque::new(),
+            floor: 0,
+            history_max: history_max.max(1),
+            watchers: Vec::new(),
+            next_watcher: 1,
+        }
+    }
+
+    /// Restores objects saved by `persist` with the RV counter they had.
+    pub fn restore(&mut self, objects: Vec<(ObjKey, Value)>, rv: u64) {
+        self.objects = objects.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        self.rv = rv;
+        self.floor = rv;
+        self.history.clear();
+    }
+
+    pub fn current_rv(&self) -> u64 {
+        self.rv
+    }
+
+    /// The RV the next write will carry.
+    pub fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    pub fn get(&self, key: &ObjKey) -> Option<&Arc<Value>> {
+        self.objects.get(key)
+    }
+
+    /// Objects of one resource, optionally in one namespace, in key order.
+    pub fn list(&self, res: &ResKey, ns: Option<&str>) -> Vec<Arc<Value>> {
+        self.keys_of(res, ns).map(|(_, v)| v.clone()).collect()
+    }
+
+    fn keys_of<'a>(
+        &'a self,
+        res: &'a ResKey,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<Value>)> + 'a {
+        let start = ObjKey::new(res.clone(), ns.unwrap_or(""), "");
+        self.objects
+            .range(start..)
+            .take_while(move |(k, _)| k.res == *res && ns.is_none_or(|n| k.ns == n))
+    }
+
+    /// Every object of every resource (persistence, namespace clean-up, GC).
+    pub fn all(&self) -> impl Iterator<Item = (&ObjKey, &Arc<Value>)> {
+        self.objects.iter()
+    }
+
+    /// Stores `object` (already carrying `rv`) and publishes the event.
+    pub fn put(&mut self, key: ObjKey, object: Value, rv: u64) -> Arc<StoreEvent> {
+        let object = Arc::new(object);
+        let old = self.objects.insert(key.clone(), object.clone());
+        let kind = if old.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.publish(StoreEvent {
+            rv,
+            kind,
+            key,
+            object,
+            old,
+        })
+    }
+
+    /// Removes an object; `last` is its final state carrying the deletion RV.
+    pub fn remove(&mut self, key: &ObjKey, last: Value, rv: u64) -> Option<Arc<StoreEvent>> {
+        let old = self.objects.remove(key)?;
+        Some(self.publish(StoreEvent {
+            rv,
+            kind: EventType::Deleted,
+            key: key.clone(),
+            object: Arc::new(last),
+            old: Some(old),
+        }))
+    }
+
+    fn publish(&mut self, ev: StoreEvent) -> Arc<StoreEvent> {
+        let ev = Arc::new(ev);
+        self.history.push_back(ev.clone());
+        while self.history.len() > self.history_max {
+            if let Some(old) = self.history.pop_front() {
+                self.floor = old.rv;
+            }
+        }
+        self.watchers.retain(|w| {
+            if w.res != ev.key.res || w.ns.as_ref().is_some_and(|n| *n != ev.key.ns) {
+                return !w.tx.is_closed();
+            }
+            w.tx.send(WatchMsg::Event(ev.clone())).is_ok()
+        });
+        ev
+    }
+
+    /// Events of `res` with an RV above `rv`, oldest first.
+    pub fn events_since(&self, res: &ResKey, rv: u64) -> Result<Vec<Arc<StoreEvent>>, TooOld> {
+        if rv < self.floor {
+            return Err(TooOld {
+                asked: rv,
+                oldest: self.floor + 1,
+            });
+        }
+        Ok(self
+            .history
+            .iter()
+            .filter(|e| e.rv > rv && e.key.res == *res)
+            .cloned()
+            .collect())
+    }
+
+    /// The objects of `res` as they were at `rv`, rebuilt by undoing newer events.
+    pub fn snapshot_at(
+        &self,
+        res: &ResKey,
+        ns: Option<&str>,
+        rv: u64,
+    ) -> Result<Vec<Arc<Value>>, TooOld> {
+        if rv >= self.rv {
+            return Ok(self.list(res, ns));
+        }
+        let newer = self.events_since(res, rv)?;
+        let mut state: BTreeMap<ObjKey, Arc<Value>> = self
+            .keys_of(res, ns)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for ev in newer.iter().rev() {
+            if ns.is_some_and(|n| ev.key.ns != n) {
+                continue;
+            }
+            match &ev.old {
+                Some(old) => {
+                    state.insert(ev.key.clone(), old.clone());
+                }
+                None => {
+                    state.remove(&ev.key);
+                }
+            }
+        }
+        Ok(state.into_values().collect())
+    }
+
+    /// Registers a live watch; events of `res` (in `ns`, if given) committed from now on reach it.
+    pub fn subscribe(&mut self, res: ResKey, ns: Option<String>) -> Subscription {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = self.next_watcher;
+        self.next_watcher += 1;
+        self.watchers.push(Watcher { id, res, ns, tx });
+        Subscription { id, rx }
+    }
+
+    pub fn unsubscribe(&mut self, id: u64) {
+        self.watchers.retain(|w| w.id != id);
+    }
+
+    /// Ends live watches of `res` (all resources if None). Returns how many.
+    pub fn drop_watches(&mut self, res: Option<&ResKey>, abort: bool) -> usize {
+        let mut n = 0;
+        self.watchers.retain(|w| {
+            if res.is_some_and(|r| *r != w.res) {
+                return true;
+            }
+            let _ = w.tx.send(WatchMsg::Close { abort });
+            n += 1;
+            false
+        });
+        n
+    }
+
+    pub fn watch_count(&self) -> usize {
+        self.watchers.iter().filter(|w| !w.tx.is_closed()).count()
+    }
+
+    /// Removes every object and ends every watch; the RV counter keeps rising.
+    pub fn reset(&mut self) {
+        self.drop_watches(None, false);
+        self.objects.clear();
+        self.compact();
+    }
+
+    /// Forgets the event history: resuming from any earlier RV now gets 410 Expired.
+    pub fn compact(&mut self) {
+        self.history.clear();
+        self.floor = self.rv;
+    }
+}

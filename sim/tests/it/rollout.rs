@@ -1,0 +1,209 @@
+//! Rollout controllers (SIM_SPEC §5): Deployments reach readiness through real intermediate
+//! states, on a real clock and step by step on a manual one (checks R1, R7).
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::json;
+
+use crate::support::{start, start_manual};
+
+fn deployment(name: &str, replicas: i32, image: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": image}]}},
+        },
+    })
+}
+
+/// kubectl's rollout-status "done" rule for Deployments.
+fn kubectl_done(d: &Deployment) -> bool {
+    let (Some(spec), Some(st)) = (&d.spec, &d.status) else {
+        return false;
+    };
+    let want = spec.replicas.unwrap_or(1);
+    let gen_ok = st.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
+    let updated = st.updated_replicas.unwrap_or(0);
+    gen_ok
+        && updated >= want
+        && st.replicas.unwrap_or(0) <= updated
+        && st.available_replicas.unwrap_or(0) >= updated
+}
+
+#[tokio::test]
+async fn deployment_becomes_ready_on_a_real_clock() {
+    let (sim, client) = start().await;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    // Collect what the watch delivers while the rollout runs.
+    let states = watcher(
+        api.clone(),
+        watcher::Config::default().fields("metadata.name=web"),
+    )
+    .applied_objects()
+    .boxed();
+    let collector = tokio::spawn(async move {
+        let mut states = states;
+        let mut seen = Vec::new();
+        while let Some(Ok(d)) = states.next().await {
+            let st = d.status.unwrap_or_default();
+            let t = (
+                st.updated_replicas.unwrap_or(0),
+                st.ready_replicas.unwrap_or(0),
+                st.available_replicas.unwrap_or(0),
+            );
+            seen.push(t);
+            if t == (3, 3, 3) {
+                break;
+            }
+        }
+        seen
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    api.patch(
+        "web",
+        &PatchParams::apply("berth").force(),
+        &Patch::Apply(&deployment("web", 3, "nginx:1.25")),
+    )
+    .await
+    .unwrap();
+    let done = tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(api.clone(), "web", conditions::is_deployment_completed()),
+    )
+    .await
+    .expect("ready in time")
+    .unwrap()
+    .unwrap();
+    assert!(kubectl_done(&done), "{:?}", done.status);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // The watch delivered intermediate states on the way.
+    let seen = tokio::time::timeout(Duration::from_secs(5), collector)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert_eq!(seen.last(), Some(&(3, 3, 3)));
+    let status = done.status.unwrap();
+    let conds = status.conditions.unwrap();
+    let progressing = conds.iter().find(|c| c.type_ == "Progressing").unwrap();
+    assert_eq!(
+        progressing.reason.as_deref(),
+        Some("NewReplicaSetAvailable")
+    );
+    let available = conds.iter().find(|c| c.type_ == "Available").unwrap();
+    assert_eq!(available.status, "True");
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let list = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 3);
+    for p in list.items {
+        let st = p.status.unwrap();
+        assert_eq!(st.phase.as_deref(), Some("Running"));
+        assert!(st.pod_ip.is_some());
+        assert!(
+            p.spec
+                .unwrap()
+                .node_name
+                .unwrap()
+                .starts_with("kubesim-node-")
+        );
+        assert!(p.metadata.owner_references.unwrap()[0].controller.unwrap());
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rolling_update_steps_on_a_manual_clock_r1() {
+    let (sim, client) = start_manual().await;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let pp = PatchParams::apply("berth");
+    api.patch(
+        "web",
+        &pp,
+        &Patch::Apply(&deployment("web", 3, "nginx:1.25")),
+    )
+    .await
+    .unwrap();
+    // Nothing moves before the controllers run.
+    assert!(
+        api.get("web")
+            .await
+            .unwrap()
+            .status
+            .unwrap_or_default()
+            .observed_generation
+            .is_none()
+    );
+    sim.settle().await;
+    for _ in 0..10 {
+        sim.clock().advance(Duration::from_millis(250)).await;
+    }
+    let d = api.get("web").await.unwrap();
+    assert!(kubectl_done(&d));
+
+    // Roll out a new template and watch (updated, replicas, available) step by step.
+    api.patch(
+        "web",
+        &pp,
+        &Patch::Apply(&deployment("web", 3, "nginx:1.26")),
+    )
+    .await
+    .unwrap();
+    let d = api.get("web").await.unwrap();
+    assert!(
+        conditions::is_deployment_completed().matches_object(Some(&d)),
+        "the documented race (R7)"
+    );
+    assert!(!kubectl_done(&d), "observedGeneration lags");
+    let mut trace = Vec::new();
+    for _ in 0..40 {
+        sim.clock().advance(Duration::from_millis(100)).await;
+        let st = api.get("web").await.unwrap().status.unwrap();
+        let t = (
+            st.updated_replicas.unwrap_or(0),
+            st.replicas.unwrap_or(0),
+            st.available_replicas.unwrap_or(0),
+        );
+        assert!(t.1 <= 4, "never more than replicas + maxSurge: {t:?}");
+        assert!(t.2 >= 3, "maxUnavailable 0 keeps 3 available: {t:?}");
+        if trace.last() != Some(&t) {
+            trace.push(t);
+        }
+    }
+    assert_eq!(trace.last(), Some(&(3, 3, 3)), "{trace:?}");
+    assert!(trace.contains(&(1, 4, 3)), "{trace:?}");
+    let d = api.get("web").await.unwrap();
+    assert!(kubectl_done(&d));
+    let rs: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    let sets = rs.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(sets.len(), 2);
+    let revisions: Vec<String> = sets
+        .iter()
+        .map(|r| {
+            r.metadata.annotations.as_ref().unwrap()["deployment.kubernetes.io/revision"].clone()
+        })
+        .collect();
+    assert!(revisions.contains(&"2".to_string()));
+    assert_eq!(
+        d.metadata.annotations.unwrap()["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    sim.shutdown().await;
+}
