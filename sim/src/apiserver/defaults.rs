@@ -136,11 +136,10 @@ impl Cluster {
                 }
             }
             ("", "persistentvolumeclaims") => {
-                default(
-                    object::obj_mut(obj, &["spec"]),
-                    "volumeMode",
-                    json!("Filesystem"),
-                );
+                let spec = object::obj_mut(obj, &["spec"]);
+                default(spec, "volumeMode", json!("Filesystem"));
+                // The DefaultStorageClass admission plugin, with the class every sim cluster has.
+                default(spec, "storageClassName", json!("standard"));
                 if object::at(obj, &["status", "phase"]).is_none() {
                     object::set(obj, &["status", "phase"], json!("Pending"));
                 }
@@ -340,5 +339,53 @@ fn pull_policy(image: &str) -> &'static str {
     match last.split_once(':') {
         Some((_, "latest")) | None => "Always",
         Some(_) => "IfNotPresent",
+    }
+}
+
+/// Drops fields a custom resource's structural schema does not declare, unless
+/// `x-kubernetes-preserve-unknown-fields` keeps them (apiextensions pruning).
+pub(super) fn prune_custom(obj: &mut Value, schema: &Value) {
+    let Some(m) = obj.as_object_mut() else { return };
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    m.retain(|k, _| {
+        matches!(k.as_str(), "apiVersion" | "kind" | "metadata") || props.contains_key(k)
+    });
+    for (k, child) in m.iter_mut() {
+        if let Some(s) = props.get(k) {
+            prune(child, s);
+        }
+    }
+}
+
+fn prune(v: &mut Value, schema: &Value) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                m.retain(|k, _| props.contains_key(k));
+                for (k, child) in m.iter_mut() {
+                    prune(child, &props[k]);
+                }
+            } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                for child in m.values_mut() {
+                    prune(child, ap);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for i in items {
+                    prune(i, s);
+                }
+            }
+        }
+        _ => {}
     }
 }

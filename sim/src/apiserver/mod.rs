@@ -6,7 +6,7 @@
 //! so every write, whoever makes it, gets the same resourceVersion, watch and managedFields
 //! treatment.
 
-mod defaults;
+pub(crate) mod defaults;
 mod delete;
 pub mod patch;
 mod read;

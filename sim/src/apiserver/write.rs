@@ -450,6 +450,9 @@ impl Cluster {
             }
         }
 
+        if let Some(schema) = rt.schema.as_ref().filter(|_| rt.custom) {
+            super::defaults::prune_custom(&mut new, schema);
+        }
         self.apply_defaults(rt, &mut new, old.as_deref());
         self.validate(rt, old.as_deref(), &new)?;
 

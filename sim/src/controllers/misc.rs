@@ -1,14 +1,303 @@
 //! Small controllers (SIM_SPEC §5.7, §1 CRDs): Service load balancers, PVC binding, Ingress
-//! addresses, CronJobs and CRD establishment.
+//! addresses, CRD establishment and clean-up. CronJobs are accepted but not scheduled.
 
-use crate::apiserver::Cluster;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::WorkKey;
+use super::pod::condition_true;
+use crate::apiserver::{Cluster, DeleteOpts, Propagation};
+use crate::clock::SimTime;
+use crate::object;
+use crate::resources::{GenerationPolicy, ResKey, ResourceType};
 use crate::store::ObjKey;
 
-pub fn reconcile_service(_c: &mut Cluster, _key: &ObjKey) {}
-pub fn reconcile_pvc(_c: &mut Cluster, _key: &ObjKey) {}
-pub fn reconcile_ingress(_c: &mut Cluster, _key: &ObjKey) {}
-pub fn reconcile_cronjob(_c: &mut Cluster, _key: &ObjKey) {}
-pub fn reconcile_crd(_c: &mut Cluster, _key: &ObjKey) {}
+const MANAGER: &str = "kube-controller-manager";
+pub const CRD_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
-/// Rebuilds the registry's custom kinds from the established CRDs in the store.
-pub fn refresh_custom_types(_c: &mut Cluster) {}
+fn created_at(obj: &Value, now: SimTime) -> SimTime {
+    object::str_at(obj, &["metadata", "creationTimestamp"])
+        .and_then(SimTime::parse)
+        .unwrap_or(now)
+}
+
+/// Runs `f` once `delay` has passed since the object was created; otherwise sets a timer.
+fn after_delay(c: &mut Cluster, key: &ObjKey, obj: &Value, delay: Duration) -> bool {
+    let now = c.now();
+    let due = created_at(obj, now).plus(delay);
+    if now >= due {
+        true
+    } else {
+        c.work.add_at(due, WorkKey::Obj(key.clone()));
+        false
+    }
+}
+
+/// A deterministic address for load balancers: 172.18.255.x.
+fn lb_ip(obj: &Value) -> String {
+    format!(
+        "172.18.255.{}",
+        1 + super::fnv32a(object::uid(obj).as_bytes()) % 250
+    )
+}
+
+pub fn reconcile_service(c: &mut Cluster, key: &ObjKey) {
+    let Some(svc) = c.store.get(key).cloned() else {
+        return;
+    };
+    if object::str_at(&svc, &["spec", "type"]) != Some("LoadBalancer") || object::is_deleting(&svc)
+    {
+        return;
+    }
+    if object::at(&svc, &["status", "loadBalancer", "ingress"]).is_some() {
+        return;
+    }
+    let delay = c.cfg.timings.lb_delay;
+    if after_delay(c, key, &svc, delay) {
+        let rt = c.rt("", "services");
+        let status = json!({"loadBalancer": {"ingress": [{"ip": lb_ip(&svc), "ipMode": "VIP"}]}});
+        c.write_status(&rt, &svc, status, "service-controller");
+    }
+}
+
+pub fn reconcile_ingress(c: &mut Cluster, key: &ObjKey) {
+    let Some(ing) = c.store.get(key).cloned() else {
+        return;
+    };
+    if object::is_deleting(&ing)
+        || object::at(&ing, &["status", "loadBalancer", "ingress"]).is_some()
+    {
+        return;
+    }
+    let delay = c.cfg.timings.lb_delay;
+    if after_delay(c, key, &ing, delay) {
+        let rt = c.rt("networking.k8s.io", "ingresses");
+        let status = json!({"loadBalancer": {"ingress": [{"ip": lb_ip(&ing)}]}});
+        c.write_status(&rt, &ing, status, "ingress-controller");
+    }
+}
+
+pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
+    let Some(pvc) = c.store.get(key).cloned() else {
+        return;
+    };
+    if object::is_deleting(&pvc) || object::str_at(&pvc, &["status", "phase"]) == Some("Bound") {
+        return;
+    }
+    let delay = c.cfg.timings.pvc_bind_delay;
+    if !after_delay(c, key, &pvc, delay) {
+        return;
+    }
+    let rt = c.rt("", "persistentvolumeclaims");
+    let mut bound = (*pvc).clone();
+    let volume = format!("pvc-{}", object::uid(&pvc));
+    object::set(&mut bound, &["spec", "volumeName"], json!(volume));
+    let ann = object::obj_mut(&mut bound, &["metadata", "annotations"]);
+    ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
+    ann.insert("pv.kubernetes.io/bound-by-controller".into(), json!("yes"));
+    let Ok(bound) = c.write_object(&rt, bound, "persistentvolume-binder-controller") else {
+        return;
+    };
+    let storage = object::at(&bound, &["spec", "resources", "requests", "storage"])
+        .cloned()
+        .unwrap_or(json!("1Gi"));
+    let status = json!({
+        "phase": "Bound",
+        "accessModes": object::at(&bound, &["spec", "accessModes"]).cloned().unwrap_or(json!(["ReadWriteOnce"])),
+        "capacity": {"storage": storage},
+    });
+    c.write_status(&rt, &bound, status, MANAGER);
+}
+
+pub fn reconcile_cronjob(_c: &mut Cluster, _key: &ObjKey) {}
+
+/// Establishes new CRDs after `crd_establish_delay`; on deletion removes their custom
+/// resources, then the CRD.
+pub fn reconcile_crd(c: &mut Cluster, key: &ObjKey) {
+    let rt = c.rt("apiextensions.k8s.io", "customresourcedefinitions");
+    let Some(crd) = c.store.get(key).cloned() else {
+        refresh_custom_types(c);
+        return;
+    };
+    let group = object::str_at(&crd, &["spec", "group"])
+        .unwrap_or("")
+        .to_string();
+    let plural = object::str_at(&crd, &["spec", "names", "plural"])
+        .unwrap_or("")
+        .to_string();
+    if object::is_deleting(&crd) {
+        refresh_custom_types(c);
+        let res = ResKey::new(&group, &plural);
+        let remaining: Vec<Arc<Value>> = c.store.list(&res, None);
+        if remaining.is_empty() {
+            let mut obj = (*crd).clone();
+            let fins: Vec<String> = object::finalizers(&obj)
+                .into_iter()
+                .filter(|f| f != CRD_FINALIZER)
+                .collect();
+            object::set_finalizers(&mut obj, &fins);
+            let _ = c.write_object(&rt, obj, MANAGER);
+            return;
+        }
+        // The kinds are gone from the registry, so delete through a throwaway type.
+        let cr_rt = Arc::new(
+            custom_type(&crd, &Value::Null).unwrap_or_else(|| ResourceType {
+                group: group.clone(),
+                version: String::new(),
+                kind: String::new(),
+                plural: plural.clone(),
+                singular: String::new(),
+                namespaced: true,
+                short_names: vec![],
+                categories: vec![],
+                status: false,
+                scale: false,
+                generation: GenerationPolicy::NonMetadata,
+                custom: true,
+                schema: None,
+            }),
+        );
+        for obj in remaining {
+            if !object::is_deleting(&obj) {
+                let opts = DeleteOpts {
+                    propagation: Some(Propagation::Background),
+                    ..Default::default()
+                };
+                let _ = c.delete(&cr_rt, object::namespace(&obj), object::name(&obj), &opts);
+            }
+        }
+        c.work.add_at(
+            c.now().plus(Duration::from_millis(200)),
+            WorkKey::Obj(key.clone()),
+        );
+        return;
+    }
+    if !object::finalizers(&crd).iter().any(|f| f == CRD_FINALIZER) {
+        let mut obj = (*crd).clone();
+        let mut fins = object::finalizers(&obj);
+        fins.push(CRD_FINALIZER.to_string());
+        object::set_finalizers(&mut obj, &fins);
+        let _ = c.write_object(&rt, obj, MANAGER);
+        return;
+    }
+    let delay = c.cfg.timings.crd_establish_delay;
+    if !after_delay(c, key, &crd, delay) {
+        return;
+    }
+    let names = object::at(&crd, &["spec", "names"])
+        .cloned()
+        .unwrap_or(json!({}));
+    let kind = object::str_at(&names, &["kind"]).unwrap_or("").to_string();
+    let mut accepted = names.clone();
+    if accepted.get("listKind").is_none() {
+        accepted["listKind"] = json!(format!("{kind}List"));
+    }
+    if accepted.get("singular").is_none() {
+        accepted["singular"] = json!(kind.to_lowercase());
+    }
+    let now = c.now().rfc3339();
+    let prev_conds = object::at(&crd, &["status", "conditions"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let keep_time = |t: &str| {
+        prev_conds
+            .iter()
+            .find(|c| {
+                object::str_at(c, &["type"]) == Some(t)
+                    && object::str_at(c, &["status"]) == Some("True")
+            })
+            .and_then(|c| object::str_at(c, &["lastTransitionTime"]))
+            .unwrap_or(&now)
+            .to_string()
+    };
+    let storage: Vec<Value> = object::at(&crd, &["spec", "versions"])
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| object::bool_at(v, &["storage"]) == Some(true))
+                .filter_map(|v| v.get("name").cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut stored = object::at(&crd, &["status", "storedVersions"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for s in storage {
+        if !stored.contains(&s) {
+            stored.push(s);
+        }
+    }
+    let status = json!({
+        "acceptedNames": accepted,
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": keep_time("NamesAccepted"),
+             "reason": "NoConflicts", "message": "no conflicts found"},
+            {"type": "Established", "status": "True", "lastTransitionTime": keep_time("Established"),
+             "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
+        ],
+        "storedVersions": stored,
+    });
+    c.write_status(&rt, &crd, status, "apiextensions-apiserver");
+    refresh_custom_types(c);
+}
+
+/// The resource type a CRD defines at `version` (a version object from `spec.versions`).
+fn custom_type(crd: &Value, version: &Value) -> Option<ResourceType> {
+    let names = object::at(crd, &["spec", "names"])?;
+    let kind = object::str_at(names, &["kind"])?.to_string();
+    Some(ResourceType {
+        group: object::str_at(crd, &["spec", "group"])?.to_string(),
+        version: object::str_at(version, &["name"]).unwrap_or("").to_string(),
+        plural: object::str_at(names, &["plural"])?.to_string(),
+        singular: object::str_at(names, &["singular"])
+            .map(str::to_string)
+            .unwrap_or_else(|| kind.to_lowercase()),
+        namespaced: object::str_at(crd, &["spec", "scope"]) != Some("Cluster"),
+        short_names: string_list(names.get("shortNames")),
+        categories: string_list(names.get("categories")),
+        status: object::at(version, &["subresources", "status"]).is_some(),
+        scale: object::at(version, &["subresources", "scale"]).is_some(),
+        generation: GenerationPolicy::NonMetadata,
+        custom: true,
+        schema: object::at(version, &["schema", "openAPIV3Schema"]).cloned(),
+        kind,
+    })
+}
+
+fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Rebuilds the registry's custom kinds from the established, non-terminating CRDs.
+pub fn refresh_custom_types(c: &mut Cluster) {
+    let res = ResKey::new("apiextensions.k8s.io", "customresourcedefinitions");
+    let mut types = Vec::new();
+    for crd in c.store.list(&res, None) {
+        if object::is_deleting(&crd) || !condition_true(&crd, "Established") {
+            continue;
+        }
+        for v in object::at(&crd, &["spec", "versions"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if object::bool_at(v, &["served"]) == Some(false) {
+                continue;
+            }
+            if let Some(t) = custom_type(&crd, v) {
+                types.push(Arc::new(t));
+            }
+        }
+    }
+    c.registry.set_custom(types);
+}

@@ -1,0 +1,258 @@
+//! Fault injection (SIM_SPEC §6, checks F1–F3, W6) and the `/_sim/v1` control API.
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::json;
+
+use berth_sim::{Action, Match, Rule};
+
+use crate::support::{get, raw, start};
+
+fn cm(name: &str) -> ConfigMap {
+    serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"f": "1"}}, "data": {"k": "v"}})).unwrap()
+}
+
+#[tokio::test]
+async fn retried_503s_are_only_latency_f1() {
+    let (sim, client) = start().await;
+    sim.faults().add(
+        Rule::new(
+            Match::verb("get").resource("configmaps"),
+            Action::status_retry_after(503, 0),
+        )
+        .times(3),
+    );
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &cm("r")).await.unwrap();
+    sim.clear_requests();
+    api.get("r").await.expect("kube retries 503 and succeeds");
+    let gets: Vec<u16> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.verb == "get")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(gets, [503, 503, 503, 200]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_500_on_apply_is_not_retried_f2() {
+    let (sim, client) = start().await;
+    let id = sim
+        .faults()
+        .add(Rule::new(Match::verb("apply"), Action::status(500)));
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let err = api
+        .patch("x", &PatchParams::apply("berth"), &Patch::Apply(&cm("x")))
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => assert_eq!(s.code, 500),
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(sim.faults().hits(id), 1);
+    let applies = sim.requests().iter().filter(|r| r.verb == "apply").count();
+    assert_eq!(applies, 1);
+    assert!(sim.requests().iter().any(|r| r.field_manager == "berth"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn commit_then_fail_leaves_an_idempotent_apply_f3() {
+    let (sim, client) = start().await;
+    sim.faults()
+        .add(Rule::new(Match::verb("apply"), Action::CommitThenFail { code: 500 }).times(1));
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let pp = PatchParams::apply("berth").force();
+    assert!(api.patch("c", &pp, &Patch::Apply(&cm("c"))).await.is_err());
+    let stored = api.get("c").await.expect("the write happened");
+    let again = api.patch("c", &pp, &Patch::Apply(&cm("c"))).await.unwrap();
+    assert_eq!(
+        stored.metadata.resource_version,
+        again.metadata.resource_version
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn resets_truncation_and_garbage_surface_as_errors() {
+    let (sim, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    for action in [Action::Reset, Action::Truncate, Action::Garbage] {
+        let id = sim
+            .faults()
+            .add(Rule::new(Match::verb("list"), action.clone()).times(1));
+        assert!(api.list(&Default::default()).await.is_err(), "{action:?}");
+        assert_eq!(sim.faults().hits(id), 1);
+        api.list(&Default::default())
+            .await
+            .expect("the next request is fine");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn watcher_converges_through_dropped_watches_w6() {
+    let (sim, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    sim.faults().add(
+        Rule::new(
+            Match::verb("watch"),
+            Action::WatchAbortAfter {
+                events: Some(1),
+                ms: None,
+            },
+        )
+        .times(2),
+    );
+    let mut stream = watcher(api.clone(), watcher::Config::default().labels("f=1"))
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    let mut seen = std::collections::BTreeSet::new();
+    for n in ["a", "b", "c"] {
+        api.create(&PostParams::default(), &cm(n)).await.unwrap();
+    }
+    while seen.len() < 3 {
+        let o = tokio::time::timeout(Duration::from_secs(15), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.insert(o.metadata.name.unwrap());
+    }
+    // While the watcher is not looking: more changes, then history is compacted past them.
+    for n in ["d", "e"] {
+        api.create(&PostParams::default(), &cm(n)).await.unwrap();
+    }
+    sim.compact();
+    sim.drop_watches(None, true);
+    let mut expired = false;
+    while seen.len() < 5 {
+        match tokio::time::timeout(Duration::from_secs(15), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Ok(o) => {
+                seen.insert(o.metadata.name.unwrap());
+            }
+            // The watcher reports the 410 ERROR event, then relists.
+            Err(watcher::Error::WatchError(s)) if s.code == 410 => expired = true,
+            Err(_) => {}
+        }
+    }
+    assert!(expired);
+    let lists = sim.requests().iter().filter(|r| r.verb == "list").count();
+    assert!(lists >= 2, "the 410 after compaction forced a relist");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_over_http() {
+    let (sim, client) = start().await;
+    let rule = json!({"match": {"verb": "get", "resource": "configmaps"}, "action": {"type": "status", "code": 429}, "budget": {"times": 1}});
+    let r = raw(&client, "POST", "/_sim/v1/faults", Some(&rule), &[]).await;
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_u64().unwrap();
+    // Direct raw request: no retry layer effect visible in the status, 429 has Retry-After.
+    let hit = get(&client, "/api/v1/namespaces/default/configmaps/x").await;
+    assert!(hit.status == 429 || hit.status == 404);
+    let faults = get(&client, "/_sim/v1/faults").await.json();
+    assert_eq!(faults[0]["id"], id);
+    assert_eq!(faults[0]["hits"], 1);
+    let state = get(&client, "/_sim/v1/state").await.json();
+    assert!(state["objects"]["namespaces"].as_u64().unwrap() >= 4);
+    let requests = get(&client, "/_sim/v1/requests").await.json();
+    assert!(
+        requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == 429)
+    );
+    assert_eq!(
+        raw(&client, "POST", "/_sim/v1/compact", None, &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        raw(&client, "POST", "/_sim/v1/settle", None, &[])
+            .await
+            .status,
+        200
+    );
+    let dropped = raw(
+        &client,
+        "POST",
+        "/_sim/v1/watches/drop",
+        Some(&json!({"mode": "clean"})),
+        &[],
+    )
+    .await
+    .json();
+    assert!(dropped["dropped"].is_u64());
+    raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some(&json!({"metadata": {"name": "z"}})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        raw(&client, "POST", "/_sim/v1/reset", None, &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&client, "/api/v1/namespaces/default/configmaps/z")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(get(&client, "/api/v1/namespaces/default").await.status, 200);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_file_survives_a_restart() {
+    crate::support::init();
+    let dir = std::env::temp_dir().join(format!("berth-sim-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let _ = std::fs::remove_file(&file);
+    let start = || berth_sim::Simulator::builder().state_file(&file).start();
+    let sim = start().await.unwrap();
+    let client = crate::support::client(&sim).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("kept"))
+        .await
+        .unwrap();
+    sim.shutdown().await;
+
+    let sim = start().await.unwrap();
+    let client = crate::support::client(&sim).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let got = api.get("kept").await.unwrap();
+    assert_eq!(got.metadata.uid, created.metadata.uid);
+    assert!(
+        sim.resource_version()
+            >= created
+                .metadata
+                .resource_version
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+    );
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

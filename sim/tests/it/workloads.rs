@@ -1,0 +1,313 @@
+//! Workload controllers and failure modes (SIM_SPEC §5, checks R2–R6) plus Services, PVCs
+//! and Events.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{get, raw, start_manual};
+
+fn ns_path(group_version: &str, plural: &str) -> String {
+    if group_version == "v1" {
+        format!("/api/v1/namespaces/default/{plural}")
+    } else {
+        format!("/apis/{group_version}/namespaces/default/{plural}")
+    }
+}
+
+fn pod_template(name: &str, annotations: Value, image: &str, restart: &str) -> Value {
+    json!({"metadata": {"labels": {"app": name}, "annotations": annotations},
+           "spec": {"restartPolicy": restart, "containers": [{"name": "app", "image": image}]}})
+}
+
+async fn pods(client: &kube::Client, label: &str) -> Vec<Value> {
+    let l = get(
+        client,
+        &format!("/api/v1/namespaces/default/pods?labelSelector=app%3D{label}"),
+    )
+    .await
+    .json();
+    l["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn condition<'a>(obj: &'a Value, t: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t)
+}
+
+#[tokio::test]
+async fn image_pull_failure_exceeds_progress_deadline_r2() {
+    let (sim, client) = start_manual().await;
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bad"},
+        "spec": {"replicas": 1, "progressDeadlineSeconds": 30, "selector": {"matchLabels": {"app": "bad"}},
+                 "template": pod_template("bad", json!({}), "registry.x.invalid/app:1", "Always")}});
+    raw(
+        &client,
+        "POST",
+        &ns_path("apps/v1", "deployments"),
+        Some(&d),
+        &[],
+    )
+    .await;
+    sim.clock().advance(Duration::from_secs(5)).await;
+    let p = &pods(&client, "bad").await[0];
+    let reason = p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason == "ImagePullBackOff" || reason == "ErrImagePull",
+        "{reason}"
+    );
+    assert_eq!(p["status"]["phase"], "Pending");
+    sim.clock().advance(Duration::from_secs(30)).await;
+    let d = get(
+        &client,
+        &format!("{}/bad", ns_path("apps/v1", "deployments")),
+    )
+    .await
+    .json();
+    let progressing = condition(&d, "Progressing").unwrap();
+    assert_eq!(progressing["status"], "False");
+    assert_eq!(progressing["reason"], "ProgressDeadlineExceeded");
+    let events = get(
+        &client,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DBackOff",
+    )
+    .await
+    .json();
+    assert!(!events["items"].as_array().unwrap().is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn crash_loop_backs_off_r3() {
+    let (sim, client) = start_manual().await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "crash", "labels": {"app": "crash"}, "annotations": {"kubesim.invalid/fail": "crash-loop"}},
+        "spec": {"containers": [{"name": "app", "image": "app:1"}]}});
+    raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
+    sim.clock().advance(Duration::from_secs(2)).await;
+    let p = get(&client, "/api/v1/namespaces/default/pods/crash")
+        .await
+        .json();
+    let cs = &p["status"]["containerStatuses"][0];
+    assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    assert_eq!(cs["lastState"]["terminated"]["exitCode"], 1);
+    assert_eq!(p["status"]["phase"], "Running");
+    let first = cs["restartCount"].as_i64().unwrap();
+    sim.clock().advance(Duration::from_secs(60)).await;
+    let p = get(&client, "/api/v1/namespaces/default/pods/crash")
+        .await
+        .json();
+    assert!(
+        p["status"]["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap()
+            > first
+    );
+    assert_eq!(condition(&p, "Ready").unwrap()["status"], "False");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn statefulset_orders_pods_and_updates_in_reverse_r4() {
+    let (sim, client) = start_manual().await;
+    let path = ns_path("apps/v1", "statefulsets");
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+        "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                 "template": pod_template("db", json!({}), "db:1", "Always"),
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}});
+    raw(&client, "POST", &path, Some(&sts), &[]).await;
+    let mut order = Vec::new();
+    for _ in 0..20 {
+        sim.clock().advance(Duration::from_millis(100)).await;
+        for p in pods(&client, "db").await {
+            let n = p["metadata"]["name"].as_str().unwrap().to_string();
+            if !order.contains(&n) {
+                order.push(n);
+            }
+        }
+    }
+    assert_eq!(order, ["db-0", "db-1", "db-2"]);
+    let pvcs = get(&client, "/api/v1/namespaces/default/persistentvolumeclaims")
+        .await
+        .json();
+    let names: Vec<&str> = pvcs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["data-db-0", "data-db-1", "data-db-2"]);
+    assert!(
+        pvcs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["status"]["phase"] == "Bound")
+    );
+
+    let s = get(&client, &format!("{path}/db")).await.json();
+    let old_rev = s["status"]["updateRevision"].as_str().unwrap().to_string();
+    assert_eq!(s["status"]["readyReplicas"], 3);
+    raw(
+        &client,
+        "PATCH",
+        &format!("{path}/db"),
+        Some(&json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "db:2"}]}}}})),
+        &[("content-type", "application/strategic-merge-patch+json")],
+    )
+    .await;
+    let mut updated_order = Vec::new();
+    for _ in 0..40 {
+        sim.clock().advance(Duration::from_millis(100)).await;
+        for p in pods(&client, "db").await {
+            let n = p["metadata"]["name"].as_str().unwrap().to_string();
+            let rev = p["metadata"]["labels"]["controller-revision-hash"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if rev != old_rev && !updated_order.contains(&n) {
+                updated_order.push(n);
+            }
+        }
+    }
+    assert_eq!(updated_order, ["db-2", "db-1", "db-0"]);
+    let s = get(&client, &format!("{path}/db")).await.json();
+    assert_eq!(
+        s["status"]["currentRevision"],
+        s["status"]["updateRevision"]
+    );
+    assert_eq!(s["status"]["updatedReplicas"], 3);
+    assert!(s["status"]["observedGeneration"].as_i64() >= s["metadata"]["generation"].as_i64());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn daemonset_runs_one_pod_per_node_r5() {
+    let (sim, client) = start_manual().await;
+    let path = ns_path("apps/v1", "daemonsets");
+    let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": pod_template("agent", json!({}), "agent:1", "Always")}});
+    raw(&client, "POST", &path, Some(&ds), &[]).await;
+    sim.clock().advance(Duration::from_secs(2)).await;
+    let d = get(&client, &format!("{path}/agent")).await.json();
+    assert_eq!(d["status"]["desiredNumberScheduled"], 3);
+    assert_eq!(d["status"]["numberAvailable"], 3);
+    let mut nodes: Vec<String> = pods(&client, "agent")
+        .await
+        .iter()
+        .map(|p| p["spec"]["nodeName"].as_str().unwrap().to_string())
+        .collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        ["kubesim-node-0", "kubesim-node-1", "kubesim-node-2"]
+    );
+    raw(
+        &client,
+        "PATCH",
+        &format!("{path}/agent"),
+        Some(&json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "agent:2"}]}}}})),
+        &[("content-type", "application/strategic-merge-patch+json")],
+    )
+    .await;
+    for _ in 0..30 {
+        sim.clock().advance(Duration::from_millis(200)).await;
+    }
+    let d = get(&client, &format!("{path}/agent")).await.json();
+    assert_eq!(d["status"]["updatedNumberScheduled"], 3, "{}", d["status"]);
+    assert_eq!(d["status"]["numberAvailable"], 3);
+    assert_eq!(d["status"]["observedGeneration"], 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn jobs_complete_and_fail_r6() {
+    let (sim, client) = start_manual().await;
+    let path = ns_path("batch/v1", "jobs");
+    let flaky = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "flaky"},
+        "spec": {"backoffLimit": 6, "template": pod_template("flaky", json!({"kubesim.invalid/fail-count": "2"}), "job:1", "Never")}});
+    raw(&client, "POST", &path, Some(&flaky), &[]).await;
+    let broken = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "broken"},
+        "spec": {"backoffLimit": 2, "template": pod_template("broken", json!({"kubesim.invalid/fail": "exit:1"}), "job:1", "Never")}});
+    raw(&client, "POST", &path, Some(&broken), &[]).await;
+    for _ in 0..30 {
+        sim.clock().advance(Duration::from_millis(200)).await;
+    }
+    let j = get(&client, &format!("{path}/flaky")).await.json();
+    assert_eq!(j["status"]["failed"], 2, "{}", j["status"]);
+    assert_eq!(j["status"]["succeeded"], 1);
+    let complete = condition(&j, "Complete").unwrap();
+    assert_eq!(complete["reason"], "CompletionsReached");
+    assert!(condition(&j, "SuccessCriteriaMet").is_some());
+    assert!(j["status"]["completionTime"].is_string());
+
+    let j = get(&client, &format!("{path}/broken")).await.json();
+    assert_eq!(j["status"]["failed"], 3, "{}", j["status"]);
+    let failed = condition(&j, "Failed").unwrap();
+    assert_eq!(failed["reason"], "BackoffLimitExceeded");
+    assert!(condition(&j, "FailureTarget").is_some());
+    // A template change is refused.
+    let r = raw(
+        &client,
+        "PATCH",
+        &format!("{path}/broken"),
+        Some(&json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "job:2"}]}}}})),
+        &[("content-type", "application/strategic-merge-patch+json")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn services_get_cluster_ips_and_load_balancers() {
+    let (sim, client) = start_manual().await;
+    let path = ns_path("v1", "services");
+    let svc = json!({"metadata": {"name": "web"}, "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}});
+    let s = raw(&client, "POST", &path, Some(&svc), &[]).await.json();
+    let ip = s["spec"]["clusterIP"].as_str().unwrap().to_string();
+    assert!(ip.starts_with("10.96."), "{ip}");
+    assert_eq!(s["spec"]["ports"][0]["targetPort"], 80);
+    assert_eq!(s["spec"]["ports"][0]["protocol"], "TCP");
+    assert!(s["spec"]["ports"][0]["nodePort"].as_i64().unwrap() >= 30000);
+    sim.clock().advance(Duration::from_secs(1)).await;
+    let s = get(&client, &format!("{path}/web")).await.json();
+    assert!(s["status"]["loadBalancer"]["ingress"][0]["ip"].is_string());
+    let mut changed = s.clone();
+    changed["spec"]["clusterIP"] = json!("10.96.9.9");
+    changed["spec"]["clusterIPs"] = json!(["10.96.9.9"]);
+    let r = raw(&client, "PUT", &format!("{path}/web"), Some(&changed), &[]).await;
+    assert_eq!(r.status, 422);
+    let kubernetes = get(&client, &format!("{path}/kubernetes")).await.json();
+    assert_eq!(kubernetes["spec"]["clusterIP"], "10.96.0.1");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_are_deduplicated_with_counts() {
+    let (sim, client) = start_manual().await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "ev", "annotations": {"kubesim.invalid/fail": "crash-loop"}},
+        "spec": {"containers": [{"name": "app", "image": "app:1"}]}});
+    raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
+    sim.clock().advance(Duration::from_secs(120)).await;
+    let events = get(&client, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dev%2Creason%3DBackOff").await.json();
+    let items = events["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items[0]["count"].as_i64().unwrap() >= 2);
+    assert_eq!(items[0]["involvedObject"]["kind"], "Pod");
+    assert_eq!(items[0]["source"]["component"], "kubelet");
+    let scheduled = get(
+        &client,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DScheduled",
+    )
+    .await
+    .json();
+    assert_eq!(scheduled["items"].as_array().unwrap().len(), 1);
+    sim.shutdown().await;
+}
