@@ -1,0 +1,408 @@
+//! Encodings: Sprig's base64/base32 (with Go's decoder quirks: line breaks
+//! are skipped, errors name the offending byte), its JSON printers
+//! (`toPrettyJson`, `toRawJson`, `mustFromJson`) and URL functions.
+
+use super::{FuncMap, Ty, add, s, sig};
+use crate::error::GoError;
+use crate::value::{Map, Value};
+
+type R = Result<Value, GoError>;
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+pub fn register(m: &mut FuncMap) {
+    use Ty::*;
+    add(m, "b64enc", sig(&[Str]), |_, a| {
+        Ok(Value::str(b64encode(s(&a[0]).as_bytes())))
+    });
+    add(m, "b64dec", sig(&[Str]), |_, a| {
+        Ok(Value::str(match b64decode(s(&a[0]).as_bytes()) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => e,
+        }))
+    });
+    add(m, "b32enc", sig(&[Str]), |_, a| {
+        Ok(Value::str(b32encode(s(&a[0]).as_bytes())))
+    });
+    add(m, "b32dec", sig(&[Str]), |_, a| {
+        Ok(Value::str(match b32decode(s(&a[0]).as_bytes()) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => e,
+        }))
+    });
+    add(m, "toPrettyJson", sig(&[Any]), |_, a| {
+        Ok(Value::str(
+            crate::json::marshal_indent(&a[0]).unwrap_or_default(),
+        ))
+    });
+    add(m, "mustToPrettyJson", sig(&[Any]), |_, a| {
+        crate::json::marshal_indent(&a[0])
+            .map(Value::str)
+            .map_err(super::err)
+    });
+    add(m, "toRawJson", sig(&[Any]), |_, a| {
+        crate::json::marshal_raw(&a[0])
+            .map(Value::str)
+            .map_err(super::err)
+    });
+    add(m, "mustToRawJson", sig(&[Any]), |_, a| {
+        crate::json::marshal_raw(&a[0])
+            .map(Value::str)
+            .map_err(super::err)
+    });
+    add(m, "mustFromJson", sig(&[Str]), |_, a| {
+        crate::json::unmarshal(s(&a[0])).map_err(super::err)
+    });
+    add(m, "urlParse", sig(&[Str]), |_, a| url_parse(s(&a[0])));
+    add(m, "urlJoin", sig(&[Dict]), |_, a| url_join(&a[0]));
+}
+
+/// `base64.StdEncoding.EncodeToString`.
+pub fn b64encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        out.push(B64[(v >> 18) as usize & 63] as char);
+        out.push(B64[(v >> 12) as usize & 63] as char);
+        out.push(if n > 1 {
+            B64[(v >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if n > 2 {
+            B64[v as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// `base64.StdEncoding.DecodeString`: strict padding, `\r` and `\n` ignored,
+/// errors as Go's `CorruptInputError` ("illegal base64 data at input byte N").
+pub fn b64decode(src: &[u8]) -> Result<Vec<u8>, String> {
+    let corrupt = |i: usize| format!("illegal base64 data at input byte {i}");
+    let val = |c: u8| B64.iter().position(|x| *x == c).map(|p| p as u32);
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut i = 0;
+    let n = src.len();
+    loop {
+        // Collect one quantum of 4 characters, skipping newlines.
+        let mut q = [0u32; 4];
+        let mut got = 0;
+        let mut pad_at: Option<usize> = None;
+        while got < 4 {
+            while i < n && (src[i] == b'\n' || src[i] == b'\r') {
+                i += 1;
+            }
+            if i >= n {
+                if got == 0 {
+                    return Ok(out);
+                }
+                // Missing padding.
+                return Err(corrupt(i - got.min(i)));
+            }
+            let c = src[i];
+            if c == b'=' {
+                // Padding: valid only at positions 2 or 3 of the quantum.
+                match got {
+                    0 | 1 => return Err(corrupt(i)),
+                    2 => {
+                        // Expect a second '='.
+                        let mut j = i + 1;
+                        while j < n && (src[j] == b'\n' || src[j] == b'\r') {
+                            j += 1;
+                        }
+                        if j >= n {
+                            return Err(corrupt(n));
+                        }
+                        if src[j] != b'=' {
+                            return Err(corrupt(j));
+                        }
+                        i = j + 1;
+                    }
+                    _ => i += 1,
+                }
+                pad_at = Some(got);
+                // Only newlines may follow.
+                while i < n && (src[i] == b'\n' || src[i] == b'\r') {
+                    i += 1;
+                }
+                if i < n {
+                    return Err(corrupt(i));
+                }
+                break;
+            }
+            match val(c) {
+                Some(v) => q[got] = v,
+                None => return Err(corrupt(i)),
+            }
+            got += 1;
+            i += 1;
+        }
+        let v = (q[0] << 18) | (q[1] << 12) | (q[2] << 6) | q[3];
+        match pad_at {
+            Some(2) => out.push((v >> 16) as u8),
+            Some(3) => {
+                out.push((v >> 16) as u8);
+                out.push((v >> 8) as u8);
+            }
+            _ => {
+                out.push((v >> 16) as u8);
+                out.push((v >> 8) as u8);
+                out.push(v as u8);
+            }
+        }
+        if pad_at.is_some() {
+            return Ok(out);
+        }
+    }
+}
+
+/// `base32.StdEncoding.EncodeToString`.
+pub fn b32encode(data: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in data.chunks(5) {
+        let mut b = [0u8; 5];
+        b[..chunk.len()].copy_from_slice(chunk);
+        let v = b.iter().fold(0u64, |acc, x| (acc << 8) | *x as u64);
+        let chars = match chunk.len() {
+            1 => 2,
+            2 => 4,
+            3 => 5,
+            4 => 7,
+            _ => 8,
+        };
+        for k in 0..8 {
+            if k < chars {
+                out.push(B32[((v >> (35 - 5 * k)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `base32.StdEncoding.DecodeString` (approximate error positions).
+pub fn b32decode(src: &[u8]) -> Result<Vec<u8>, String> {
+    let clean: Vec<u8> = src
+        .iter()
+        .copied()
+        .filter(|c| *c != b'\n' && *c != b'\r')
+        .collect();
+    if !clean.len().is_multiple_of(8) {
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            clean.len() / 8 * 8
+        ));
+    }
+    let mut out = Vec::new();
+    for (qi, quantum) in clean.chunks(8).enumerate() {
+        let data_len = quantum.iter().position(|c| *c == b'=').unwrap_or(8);
+        let mut v: u64 = 0;
+        for (k, c) in quantum.iter().enumerate() {
+            let d = if k < data_len {
+                match B32.iter().position(|x| x == c) {
+                    Some(p) => p as u64,
+                    None => {
+                        return Err(format!("illegal base32 data at input byte {}", qi * 8 + k));
+                    }
+                }
+            } else if *c == b'=' {
+                0
+            } else {
+                return Err(format!("illegal base32 data at input byte {}", qi * 8 + k));
+            };
+            v = (v << 5) | d;
+        }
+        let bytes = match data_len {
+            8 => 5,
+            7 => 4,
+            5 => 3,
+            4 => 2,
+            2 => 1,
+            _ => {
+                return Err(format!(
+                    "illegal base32 data at input byte {}",
+                    qi * 8 + data_len
+                ));
+            }
+        };
+        for k in 0..bytes {
+            out.push((v >> (32 - 8 * k)) as u8);
+        }
+    }
+    Ok(out)
+}
+
+/// Sprig's `urlParse` (Go's `net/url.Parse`, for the common URL shapes).
+fn url_parse(v: &str) -> R {
+    let d = Map::new();
+    let mut rest = v;
+    let mut fragment = "";
+    if let Some((r, f)) = rest.split_once('#') {
+        rest = r;
+        fragment = f;
+    }
+    let mut scheme = "";
+    if let Some(colon) = rest.find(':') {
+        let cand = &rest[..colon];
+        if !cand.is_empty()
+            && cand.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && cand
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            scheme = cand;
+            rest = &rest[colon + 1..];
+        }
+    }
+    let mut query = "";
+    if let Some((r, q)) = rest.split_once('?') {
+        rest = r;
+        query = q;
+    }
+    let (mut host, mut userinfo, mut opaque, path);
+    host = "";
+    userinfo = String::new();
+    opaque = "";
+    if let Some(after) = rest.strip_prefix("//") {
+        let (authority, p) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, ""),
+        };
+        path = p;
+        if let Some((u, h)) = authority.rsplit_once('@') {
+            userinfo = u.to_string();
+            host = h;
+        } else {
+            host = authority;
+        }
+    } else if !scheme.is_empty() && !rest.starts_with('/') {
+        opaque = rest;
+        path = "";
+    } else {
+        path = rest;
+    }
+    let hostname = if let Some(h) = host.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    };
+    d.insert("scheme", Value::str(scheme.to_ascii_lowercase()));
+    d.insert("host", Value::str(host));
+    d.insert("hostname", Value::str(hostname));
+    d.insert("path", Value::str(percent_decode(path)));
+    d.insert("query", Value::str(query));
+    d.insert("opaque", Value::str(opaque));
+    d.insert("fragment", Value::str(percent_decode(fragment)));
+    d.insert("userinfo", Value::str(userinfo));
+    Ok(Value::Map(d))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sprig's `urlJoin` (Go's `url.URL.String`).
+fn url_join(d: &Value) -> R {
+    let get = |k: &str| -> Result<String, GoError> {
+        match d {
+            Value::Map(m) => match m.get(k) {
+                None => Ok(String::new()),
+                Some(Value::String(s)) => Ok(s.to_string()),
+                Some(other) => Err(super::err(format!(
+                    "unable to parse {k} key, must be of type string, but {} found",
+                    super::conv::kind_of(&other)
+                ))),
+            },
+            _ => Ok(String::new()),
+        }
+    };
+    let (scheme, host, path, query, opaque, fragment, userinfo) = (
+        get("scheme")?,
+        get("host")?,
+        get("path")?,
+        get("query")?,
+        get("opaque")?,
+        get("fragment")?,
+        get("userinfo")?,
+    );
+    let mut out = String::new();
+    if !scheme.is_empty() {
+        out.push_str(&scheme);
+        out.push(':');
+    }
+    if !opaque.is_empty() {
+        out.push_str(&opaque);
+    } else {
+        if !scheme.is_empty() || !host.is_empty() || !userinfo.is_empty() {
+            if !host.is_empty() || !path.is_empty() || !userinfo.is_empty() {
+                out.push_str("//");
+            }
+            if !userinfo.is_empty() {
+                out.push_str(&userinfo);
+                out.push('@');
+            }
+            out.push_str(&host);
+        }
+        if !path.is_empty() && !path.starts_with('/') && !host.is_empty() {
+            out.push('/');
+        }
+        out.push_str(&path);
+    }
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(&query);
+    }
+    if !fragment.is_empty() {
+        out.push('#');
+        out.push_str(&fragment);
+    }
+    Ok(Value::str(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_like_go() {
+        assert_eq!(b64encode(b"hello"), "aGVsbG8=");
+        assert_eq!(b64decode(b"aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(b64decode(b"aGVs\nbG8=").unwrap(), b"hello");
+        assert_eq!(
+            b64decode(b"aGVsbG8").unwrap_err(),
+            "illegal base64 data at input byte 4"
+        );
+        assert_eq!(
+            b64decode(b"a!==").unwrap_err(),
+            "illegal base64 data at input byte 1"
+        );
+        assert_eq!(b32encode(b"hi"), "NBUQ====");
+        assert_eq!(b32decode(b"NBUQ====").unwrap(), b"hi");
+    }
+}

@@ -1,0 +1,206 @@
+//! Helm's own template functions (`pkg/engine/funcs.go`, `engine.go`):
+//! include, tpl, required, fail, lookup, and the YAML/JSON/TOML converters
+//! Helm puts in place of Sprig's.
+
+use super::{FuncMap, Ty, add, s, sig};
+use crate::error::{GoError, warn_wrap};
+use crate::exec::Engine;
+use crate::gofmt;
+use crate::value::{Map, Value, json as vjson};
+
+type R = Result<Value, GoError>;
+
+/// Helm's `recursionMaxNums`.
+const RECURSION_MAX: usize = 1000;
+
+pub fn register(m: &mut FuncMap) {
+    use Ty::*;
+    add(m, "include", sig(&[Str, Any]), include);
+    add(m, "tpl", sig(&[Str, Any]), tpl);
+    add(m, "required", sig(&[Str, Any]), |eng, a| {
+        let missing = match &a[1] {
+            Value::Nil | Value::Invalid => true,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        };
+        if missing {
+            if eng.lint_mode {
+                return Ok(Value::str(""));
+            }
+            return Err(GoError::plain(warn_wrap(s(&a[0]))));
+        }
+        Ok(a[1].clone())
+    });
+    add(m, "fail", sig(&[Str]), |eng, a| {
+        if eng.lint_mode {
+            return Ok(Value::str(""));
+        }
+        Err(GoError::plain(warn_wrap(s(&a[0]))))
+    });
+    add(m, "lookup", sig(&[Str, Str, Str, Str]), |eng, a| {
+        let Some(l) = eng.lookup else {
+            return Ok(Value::Map(Map::new()));
+        };
+        match l.lookup(s(&a[0]), s(&a[1]), s(&a[2]), s(&a[3])) {
+            Ok(v) => Ok(match vjson::from_json(&v) {
+                Value::Map(m) => Value::Map(m),
+                _ => Value::Map(Map::new()),
+            }),
+            Err(e) => Err(GoError::plain(e)),
+        }
+    });
+    add(m, "toYaml", sig(&[Any]), |_, a| {
+        Ok(Value::str(
+            crate::yaml::marshal_value(&a[0])
+                .map(|y| y.trim_end_matches('\n').to_string())
+                .unwrap_or_default(),
+        ))
+    });
+    add(m, "mustToYaml", sig(&[Any]), |_, a| {
+        crate::yaml::marshal_value(&a[0])
+            .map(|y| Value::str(y.trim_end_matches('\n')))
+            .map_err(|e| GoError::plain(format!("error marshaling into JSON: {e}")))
+    });
+    add(m, "fromYaml", sig(&[Str]), |_, a| {
+        let m = Map::new();
+        match crate::yaml::decode_value(s(&a[0])) {
+            Ok(Value::Map(v)) => return Ok(Value::Map(v)),
+            Ok(Value::Nil) => {}
+            Ok(other) => m.insert(
+                "Error",
+                Value::str(unmarshal_type_error(&other, "map[string]interface {}")),
+            ),
+            Err(e) => m.insert(
+                "Error",
+                Value::str(format!("error converting YAML to JSON: {e}")),
+            ),
+        }
+        Ok(Value::Map(m))
+    });
+    add(
+        m,
+        "fromYamlArray",
+        sig(&[Str]),
+        |_, a| match crate::yaml::decode_value(s(&a[0])) {
+            Ok(Value::List(l)) => Ok(Value::List(l)),
+            Ok(Value::Nil) => Ok(Value::list(Vec::new())),
+            Ok(other) => Ok(Value::list(vec![Value::str(unmarshal_type_error(
+                &other,
+                "[]interface {}",
+            ))])),
+            Err(e) => Ok(Value::list(vec![Value::str(format!(
+                "error converting YAML to JSON: {e}"
+            ))])),
+        },
+    );
+    add(m, "toJson", sig(&[Any]), |_, a| {
+        Ok(Value::str(crate::json::marshal(&a[0]).unwrap_or_default()))
+    });
+    add(m, "mustToJson", sig(&[Any]), |_, a| {
+        crate::json::marshal(&a[0])
+            .map(Value::str)
+            .map_err(GoError::plain)
+    });
+    add(m, "fromJson", sig(&[Str]), |_, a| {
+        let m = Map::new();
+        match crate::json::unmarshal(s(&a[0])) {
+            Ok(Value::Map(v)) => return Ok(Value::Map(v)),
+            Ok(Value::Nil) => {}
+            Ok(other) => m.insert(
+                "Error",
+                Value::str(json_type_error(&other, "map[string]interface {}")),
+            ),
+            Err(e) => m.insert("Error", Value::str(e)),
+        }
+        Ok(Value::Map(m))
+    });
+    add(
+        m,
+        "fromJsonArray",
+        sig(&[Str]),
+        |_, a| match crate::json::unmarshal(s(&a[0])) {
+            Ok(Value::List(l)) => Ok(Value::List(l)),
+            Ok(Value::Nil) => Ok(Value::list(Vec::new())),
+            Ok(other) => Ok(Value::list(vec![Value::str(json_type_error(
+                &other,
+                "[]interface {}",
+            ))])),
+            Err(e) => Ok(Value::list(vec![Value::str(e)])),
+        },
+    );
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::List(_) => "array",
+        Value::Map(_) => "object",
+        Value::String(_) => "string",
+        Value::Float(_) => "number",
+        Value::Bool(_) => "bool",
+        _ => "null",
+    }
+}
+
+/// encoding/json's `UnmarshalTypeError` text.
+fn json_type_error(v: &Value, target: &str) -> String {
+    format!(
+        "json: cannot unmarshal {} into Go value of type {target}",
+        json_kind(v)
+    )
+}
+
+/// sigs.k8s.io/yaml's wrapping of the same error.
+fn unmarshal_type_error(v: &Value, target: &str) -> String {
+    format!(
+        "error unmarshaling JSON: while decoding JSON: {}",
+        json_type_error(v, target)
+    )
+}
+
+/// Helm's `include`: executes a named template into a string.
+fn include(eng: &mut Engine<'_>, a: Vec<Value>) -> R {
+    let name = s(&a[0]).to_string();
+    let count = eng.include_counts.entry(name.clone()).or_insert(0);
+    if *count > RECURSION_MAX {
+        return Err(GoError::wrap(
+            format!("rendering template has a nested reference name: {name}: "),
+            GoError::plain("unable to execute template"),
+        ));
+    }
+    *count += 1;
+    let r = eng.execute_template(&name, a[1].clone().indirect_interface());
+    if let Some(c) = eng.include_counts.get_mut(&name) {
+        *c = c.saturating_sub(1);
+    }
+    r.map(Value::str)
+}
+
+/// Helm's `tpl`: parses a string as a template in a copy of the current
+/// template set (so its `define`s are visible to it, and only to it) and
+/// executes it, named like the root template.
+fn tpl(eng: &mut Engine<'_>, a: Vec<Value>) -> R {
+    let text = s(&a[0]).to_string();
+    let mut set = (*eng.templates).clone();
+    let name = set.name.clone();
+    let tree = match set.parse(&name, &text) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(GoError::wrap(
+                format!("cannot parse template {}: ", gofmt::quote(&text)),
+                GoError::plain(e.0),
+            ));
+        }
+    };
+    let data = a[1].clone().indirect_interface();
+    let out = eng.with_templates(set, |eng| eng.execute_tree(&tree, data));
+    match out {
+        Ok(s) => Ok(Value::str(s.replace("<no value>", ""))),
+        Err(e) => Err(GoError::wrap(
+            format!(
+                "error during tpl function execution for {}: ",
+                gofmt::quote(&text)
+            ),
+            e,
+        )),
+    }
+}

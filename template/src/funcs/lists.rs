@@ -1,0 +1,281 @@
+//! Sprig's list functions (`list.go`, `until`/`untilStep`/`seq` from
+//! `numeric.go`). Sprig's non-`must` variants panic on bad input, which Go's
+//! template engine turns into the call's error; both variants therefore
+//! return errors here, with Sprig's texts.
+
+use super::conv::{deep_equal, empty, strslice, strval, to_int64};
+use super::{FuncMap, Ty, add, i, sig, sig_var};
+use crate::error::GoError;
+use crate::value::{List, ListType, Value};
+
+type R = Result<Value, GoError>;
+
+/// The elements of a slice argument, or Sprig's error for other kinds
+/// (a nil argument makes Go's `reflect.TypeOf(nil).Kind()` panic).
+fn elems(v: &Value, what: &str) -> Result<Vec<Value>, GoError> {
+    match v {
+        Value::List(l) => Ok(l.items.to_vec()),
+        Value::Bytes(b) => Ok(b.iter().map(|x| Value::Uint(*x as u64)).collect()),
+        Value::Nil | Value::Invalid => Err(nil_deref()),
+        other => Err(super::err(format!(
+            "Cannot {what} on type {}",
+            super::conv::kind_of(other)
+        ))),
+    }
+}
+
+pub fn nil_deref() -> GoError {
+    super::err("runtime error: invalid memory address or nil pointer dereference")
+}
+
+fn list_of(items: Vec<Value>) -> R {
+    Ok(Value::list(items))
+}
+
+pub fn register(m: &mut FuncMap) {
+    use Ty::*;
+    add(m, "list", sig_var(&[], Any), |_, a| list_of(a));
+    add(m, "tuple", sig_var(&[], Any), |_, a| list_of(a));
+    for name in ["append", "push", "mustAppend", "mustPush"] {
+        add(m, name, sig(&[Any, Any]), |_, a| {
+            let mut l = elems(&a[0], "push")?;
+            l.push(a[1].clone());
+            list_of(l)
+        });
+    }
+    for name in ["prepend", "mustPrepend"] {
+        add(m, name, sig(&[Any, Any]), |_, a| {
+            let mut l = elems(&a[0], "prepend")?;
+            l.insert(0, a[1].clone());
+            list_of(l)
+        });
+    }
+    for name in ["first", "mustFirst"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            Ok(elems(&a[0], "find first")?
+                .first()
+                .cloned()
+                .unwrap_or(Value::Nil))
+        });
+    }
+    for name in ["last", "mustLast"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            Ok(elems(&a[0], "find last")?
+                .last()
+                .cloned()
+                .unwrap_or(Value::Nil))
+        });
+    }
+    for name in ["rest", "mustRest"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            let l = elems(&a[0], "find rest")?;
+            list_of(l.into_iter().skip(1).collect())
+        });
+    }
+    for name in ["initial", "mustInitial"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            let mut l = elems(&a[0], "find initial")?;
+            l.pop();
+            list_of(l)
+        });
+    }
+    for name in ["reverse", "mustReverse"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            let mut l = elems(&a[0], "find reverse")?;
+            l.reverse();
+            list_of(l)
+        });
+    }
+    for name in ["uniq", "mustUniq"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            let mut dest: Vec<Value> = Vec::new();
+            for item in elems(&a[0], "find uniq")? {
+                if !dest.iter().any(|d| deep_equal(&item, d)) {
+                    dest.push(item);
+                }
+            }
+            list_of(dest)
+        });
+    }
+    for name in ["compact", "mustCompact"] {
+        add(m, name, sig(&[Any]), |_, a| {
+            list_of(
+                elems(&a[0], "compact")?
+                    .into_iter()
+                    .filter(|v| !empty(v))
+                    .collect(),
+            )
+        });
+    }
+    for name in ["without", "mustWithout"] {
+        add(m, name, sig_var(&[Any], Any), |_, a| {
+            let omit = &a[1..];
+            list_of(
+                elems(&a[0], "find without")?
+                    .into_iter()
+                    .filter(|v| !omit.iter().any(|o| deep_equal(v, o)))
+                    .collect(),
+            )
+        });
+    }
+    for name in ["has", "mustHas"] {
+        add(m, name, sig(&[Any, Any]), |_, a| {
+            if a[1].is_nil() {
+                return Ok(Value::Bool(false));
+            }
+            Ok(Value::Bool(
+                elems(&a[1], "find has")?
+                    .iter()
+                    .any(|v| deep_equal(&a[0], v)),
+            ))
+        });
+    }
+    for name in ["slice", "mustSlice"] {
+        add(m, name, sig_var(&[Any], Any), slice);
+    }
+    add(m, "concat", sig_var(&[], Any), |_, a| {
+        let mut res = Vec::new();
+        for l in &a {
+            match l {
+                Value::List(x) => res.extend(x.items.iter().cloned()),
+                Value::Nil | Value::Invalid => return Err(nil_deref()),
+                other => {
+                    return Err(super::err(format!(
+                        "Cannot concat type {} as list",
+                        super::conv::kind_of(other)
+                    )));
+                }
+            }
+        }
+        if res.is_empty() {
+            return Ok(Value::Nil);
+        }
+        list_of(res)
+    });
+    for name in ["chunk", "mustChunk"] {
+        add(m, name, sig(&[Int, Any]), |_, a| {
+            let size = i(&a[0]);
+            let l = elems(&a[1], "chunk")?;
+            if size <= 0 {
+                return Err(super::err("runtime error: integer divide by zero"));
+            }
+            let chunks: Vec<Value> = l
+                .chunks(size as usize)
+                .map(|c| Value::list(c.to_vec()))
+                .collect();
+            Ok(Value::List(List::new(chunks)))
+        });
+    }
+    add(m, "sortAlpha", sig(&[Any]), |_, a| match &a[0] {
+        Value::List(_) | Value::Bytes(_) => {
+            let mut v = strslice(&a[0]);
+            v.sort();
+            Ok(Value::str_list(v))
+        }
+        other => Ok(Value::str_list(vec![strval(other)])),
+    });
+    add(m, "until", sig(&[Int]), |_, a| {
+        let count = i(&a[0]);
+        Ok(int_list(until_step(
+            0,
+            count,
+            if count < 0 { -1 } else { 1 },
+        )))
+    });
+    add(m, "untilStep", sig(&[Int, Int, Int]), |_, a| {
+        Ok(int_list(until_step(i(&a[0]), i(&a[1]), i(&a[2]))))
+    });
+    add(m, "seq", sig_var(&[], Int), |_, a| {
+        Ok(Value::str(seq(&a.iter().map(i).collect::<Vec<_>>())))
+    });
+}
+
+fn slice(_: &mut crate::exec::Engine<'_>, a: Vec<Value>) -> R {
+    let (items, ty) = match &a[0] {
+        Value::List(l) => (l.items.to_vec(), l.ty),
+        Value::Nil | Value::Invalid => return Err(nil_deref()),
+        other => {
+            return Err(super::err(format!(
+                "list should be type of slice or array but {}",
+                super::conv::kind_of(other)
+            )));
+        }
+    };
+    let l = items.len() as i64;
+    if l == 0 {
+        return Ok(Value::Nil);
+    }
+    let start = a.get(1).map(to_int64).unwrap_or(0);
+    let end = if a.len() < 3 { l } else { to_int64(&a[2]) };
+    if start < 0 || end < start || end > l {
+        return Err(super::err("reflect: slice index out of range"));
+    }
+    Ok(Value::List(List::typed(
+        items[start as usize..end as usize].to_vec(),
+        ty,
+    )))
+}
+
+fn int_list(v: Vec<i64>) -> Value {
+    Value::List(List::typed(
+        v.into_iter().map(Value::Int).collect(),
+        ListType::Int,
+    ))
+}
+
+/// Sprig's `untilStep`.
+pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
+    let mut v = Vec::new();
+    if stop < start {
+        if step >= 0 {
+            return v;
+        }
+        let mut i = start;
+        while i > stop {
+            v.push(i);
+            i += step;
+        }
+        return v;
+    }
+    if step <= 0 {
+        return v;
+    }
+    let mut i = start;
+    while i < stop {
+        v.push(i);
+        i += step;
+    }
+    v
+}
+
+/// Sprig's `seq`, like the Unix command.
+fn seq(params: &[i64]) -> String {
+    let join = |v: Vec<i64>| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match params {
+        [end] => {
+            let start = 1;
+            let inc = if *end < start { -1 } else { 1 };
+            join(until_step(start, end + inc, inc))
+        }
+        [start, end] => {
+            let step = if end < start { -1 } else { 1 };
+            join(until_step(*start, end + step, step))
+        }
+        [start, step, end] => {
+            let mut inc = 1;
+            if end < start {
+                inc = -1;
+                if *step > 0 {
+                    return String::new();
+                }
+            }
+            join(until_step(*start, end + inc, *step))
+        }
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,187 @@
+//! Template functions: Go's builtins, Sprig and Helm's additions.
+//!
+//! Each function declares its Go signature ([`Sig`]) so the executor can
+//! apply Go's argument rules exactly (a float64 passed to an `int`
+//! parameter fails with "wrong type for value; expected int; got float64",
+//! a literal `1.5` for an `int` with "expected integer; found 1.5", …).
+//! Implementations receive checked arguments and the [`Engine`] (for
+//! `include`, `tpl` and `lookup`, which need the template set).
+//!
+//! Modules: `builtins` (Go's own), `strings`, `lists`, `dicts`, `math`,
+//! `conv` (type conversion and inspection), `encoding`, `crypto`, `dates`,
+//! `semver`, `helm` (include, tpl, required, toYaml, …).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::error::GoError;
+use crate::exec::Engine;
+use crate::value::Value;
+
+pub mod builtins;
+pub mod conv;
+pub mod crypto;
+pub mod dates;
+pub mod dicts;
+pub mod encoding;
+pub mod helm;
+pub mod lists;
+pub mod math;
+pub mod semver;
+pub mod strings;
+
+/// A Go parameter type, as far as argument checking needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// `interface {}`: anything; no value becomes nil.
+    Any,
+    /// `reflect.Value`: anything, passed through untouched (Go's builtins).
+    Reflect,
+    Str,
+    Int,
+    Int64,
+    Float64,
+    Bool,
+    /// `map[string]interface {}`
+    Dict,
+    /// `[]interface {}`
+    Slice,
+    /// `[]string`
+    StrList,
+}
+
+impl Ty {
+    /// The Go spelling of the type, for error messages.
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Ty::Any => "interface {}",
+            Ty::Reflect => "reflect.Value",
+            Ty::Str => "string",
+            Ty::Int => "int",
+            Ty::Int64 => "int64",
+            Ty::Float64 => "float64",
+            Ty::Bool => "bool",
+            Ty::Dict => "map[string]interface {}",
+            Ty::Slice => "[]interface {}",
+            Ty::StrList => "[]string",
+        }
+    }
+
+    /// Whether Go's `reflect.Zero` of the type is nil (an untyped nil fits).
+    pub fn can_be_nil(self) -> bool {
+        matches!(
+            self,
+            Ty::Any | Ty::Reflect | Ty::Dict | Ty::Slice | Ty::StrList
+        )
+    }
+}
+
+/// A Go function signature: fixed parameters and an optional variadic tail.
+#[derive(Clone, Copy, Debug)]
+pub struct Sig {
+    pub params: &'static [Ty],
+    pub variadic: Option<Ty>,
+}
+
+pub type FnImpl = fn(&mut Engine<'_>, Vec<Value>) -> Result<Value, GoError>;
+
+/// A template function.
+#[derive(Clone, Copy)]
+pub struct Func {
+    pub sig: Sig,
+    pub f: FnImpl,
+    /// Go's builtins (and, or, call, …) get special treatment in `evalCall`.
+    pub builtin: bool,
+}
+
+/// Shorthand for building signatures.
+pub const fn sig(params: &'static [Ty]) -> Sig {
+    Sig {
+        params,
+        variadic: None,
+    }
+}
+
+pub const fn sig_var(params: &'static [Ty], variadic: Ty) -> Sig {
+    Sig {
+        params,
+        variadic: Some(variadic),
+    }
+}
+
+pub type FuncMap = HashMap<&'static str, Func>;
+
+/// The functions available to Helm templates (Sprig's `TxtFuncMap` minus
+/// `env`/`expandenv`, plus Helm's own), and Go's builtins.
+pub fn all() -> &'static FuncMap {
+    static FUNCS: OnceLock<FuncMap> = OnceLock::new();
+    FUNCS.get_or_init(|| {
+        let mut m = FuncMap::new();
+        builtins::register(&mut m);
+        strings::register(&mut m);
+        lists::register(&mut m);
+        dicts::register(&mut m);
+        math::register(&mut m);
+        conv::register(&mut m);
+        encoding::register(&mut m);
+        crypto::register(&mut m);
+        dates::register(&mut m);
+        semver::register(&mut m);
+        helm::register(&mut m);
+        m
+    })
+}
+
+/// Registers a (non-builtin) function.
+pub fn add(m: &mut FuncMap, name: &'static str, sig: Sig, f: FnImpl) {
+    m.insert(
+        name,
+        Func {
+            sig,
+            f,
+            builtin: false,
+        },
+    );
+}
+
+/// A plain error from a function (Go's `errors.New`).
+pub fn err(msg: impl Into<String>) -> GoError {
+    GoError::plain(msg)
+}
+
+// ---- argument helpers used by the implementations ----
+
+/// The string in a value known to be a string (checked by the signature).
+pub fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// The integer in a value known to be an integer (checked by the signature).
+pub fn i(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) | Value::Int64(i) => *i,
+        Value::Uint(u) => *u as i64,
+        Value::Float(f) => *f as i64,
+        _ => 0,
+    }
+}
+
+/// The items of a list-typed argument; nil is the empty list.
+pub fn items(v: &Value) -> Vec<Value> {
+    match v {
+        Value::List(l) => l.items.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// The strings of a `[]string` argument.
+pub fn strs(v: &Value) -> Vec<String> {
+    match v {
+        Value::List(l) => l
+            .items
+            .iter()
+            .map(|x| x.as_str().unwrap_or("").to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}

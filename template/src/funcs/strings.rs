@@ -1,0 +1,878 @@
+//! Sprig's string functions (`strings.go`, the string entries of
+//! `functions.go`, and the helpers it borrows from goutils and xstrings),
+//! plus the path functions (`base`, `dir`, …) and regular expressions.
+//!
+//! Go strings are byte strings; where Sprig slices by bytes (`trunc`,
+//! `substr`) a cut inside a UTF-8 sequence yields U+FFFD here.
+
+use super::conv::strval;
+use super::{FuncMap, Ty, add, err, i, s, sig, sig_var};
+use crate::error::GoError;
+use crate::exec::Engine;
+use crate::gofmt;
+use crate::value::{Map, MapType, Value};
+
+type R = Result<Value, GoError>;
+
+fn st(x: impl Into<String>) -> R {
+    Ok(Value::str(x.into()))
+}
+
+pub fn register(m: &mut FuncMap) {
+    use Ty::*;
+    add(m, "hello", sig(&[]), |_, _| st("Hello!"));
+    add(m, "trim", sig(&[Str]), |_, a| {
+        st(s(&a[0]).trim_matches(char::is_whitespace))
+    });
+    add(m, "upper", sig(&[Str]), |_, a| {
+        st(map_chars(s(&a[0]), upper_char))
+    });
+    add(m, "lower", sig(&[Str]), |_, a| {
+        st(map_chars(s(&a[0]), lower_char))
+    });
+    add(m, "title", sig(&[Str]), |_, a| st(title(s(&a[0]))));
+    add(m, "untitle", sig(&[Str]), |_, a| st(untitle(s(&a[0]))));
+    add(m, "substr", sig(&[Int, Int, Str]), substr);
+    add(m, "repeat", sig(&[Int, Str]), |_, a| {
+        let n = i(&a[0]);
+        if n < 0 {
+            return Err(err("strings: negative Repeat count"));
+        }
+        st(s(&a[1]).repeat(n as usize))
+    });
+    add(m, "trimall", sig(&[Str, Str]), |_, a| {
+        st(trim_set(s(&a[1]), s(&a[0])))
+    });
+    add(m, "trimAll", sig(&[Str, Str]), |_, a| {
+        st(trim_set(s(&a[1]), s(&a[0])))
+    });
+    add(m, "trimSuffix", sig(&[Str, Str]), |_, a| {
+        st(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])))
+    });
+    add(m, "trimPrefix", sig(&[Str, Str]), |_, a| {
+        st(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])))
+    });
+    add(m, "nospace", sig(&[Str]), |_, a| {
+        st(s(&a[0])
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<std::string::String>())
+    });
+    add(m, "initials", sig(&[Str]), |_, a| st(initials(s(&a[0]))));
+    add(m, "swapcase", sig(&[Str]), |_, a| st(swapcase(s(&a[0]))));
+    add(m, "snakecase", sig(&[Str]), |_, a| {
+        st(to_snake(s(&a[0]), '_'))
+    });
+    add(m, "kebabcase", sig(&[Str]), |_, a| {
+        st(to_snake(s(&a[0]), '-'))
+    });
+    add(m, "camelcase", sig(&[Str]), |_, a| st(to_pascal(s(&a[0]))));
+    add(m, "shuffle", sig(&[Str]), |_, a| {
+        let mut c: Vec<char> = s(&a[0]).chars().collect();
+        super::crypto::shuffle(&mut c);
+        st(c.into_iter().collect::<std::string::String>())
+    });
+    add(m, "abbrev", sig(&[Int, Str]), |_, a| {
+        st(abbrev(i(&a[0]), s(&a[1])))
+    });
+    add(m, "abbrevboth", sig(&[Int, Int, Str]), |_, a| {
+        st(abbrevboth(i(&a[0]), i(&a[1]), s(&a[2])))
+    });
+    add(m, "trunc", sig(&[Int, Str]), |_, a| {
+        st(trunc(i(&a[0]), s(&a[1])))
+    });
+    add(m, "wrap", sig(&[Int, Str]), |_, a| {
+        st(wrap_custom(s(&a[1]), i(&a[0]), "\n", false))
+    });
+    add(m, "wrapWith", sig(&[Int, Str, Str]), |_, a| {
+        st(wrap_custom(s(&a[2]), i(&a[0]), s(&a[1]), true))
+    });
+    add(m, "contains", sig(&[Str, Str]), |_, a| {
+        Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
+    });
+    add(m, "hasPrefix", sig(&[Str, Str]), |_, a| {
+        Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0]))))
+    });
+    add(m, "hasSuffix", sig(&[Str, Str]), |_, a| {
+        Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
+    });
+    add(m, "quote", sig_var(&[], Any), |_, a| {
+        let parts: Vec<std::string::String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| gofmt::quote(&strval(v)))
+            .collect();
+        st(parts.join(" "))
+    });
+    add(m, "squote", sig_var(&[], Any), |_, a| {
+        let parts: Vec<std::string::String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| format!("'{}'", gofmt::sprint_value(v)))
+            .collect();
+        st(parts.join(" "))
+    });
+    add(m, "cat", sig_var(&[], Any), |_, a| {
+        let parts: Vec<std::string::String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(gofmt::sprint_value)
+            .collect();
+        st(parts.join(" "))
+    });
+    add(m, "indent", sig(&[Int, Str]), |_, a| {
+        st(indent(i(&a[0]), s(&a[1])))
+    });
+    add(m, "nindent", sig(&[Int, Str]), |_, a| {
+        st(format!("\n{}", indent(i(&a[0]), s(&a[1]))))
+    });
+    add(m, "replace", sig(&[Str, Str, Str]), |_, a| {
+        st(s(&a[2]).replace(s(&a[0]), s(&a[1])))
+    });
+    add(m, "plural", sig(&[Str, Str, Int]), |_, a| {
+        st(if i(&a[2]) == 1 { s(&a[0]) } else { s(&a[1]) })
+    });
+    add(m, "split", sig(&[Str, Str]), |_, a| {
+        Ok(split_map(go_split(s(&a[1]), s(&a[0]), -1)))
+    });
+    add(m, "splitn", sig(&[Str, Int, Str]), |_, a| {
+        Ok(split_map(go_split(s(&a[2]), s(&a[0]), i(&a[1]))))
+    });
+    add(m, "splitList", sig(&[Str, Str]), |_, a| {
+        Ok(Value::str_list(go_split(s(&a[1]), s(&a[0]), -1)))
+    });
+    add(m, "join", sig(&[Str, Any]), |_, a| {
+        st(super::conv::strslice(&a[1]).join(s(&a[0])))
+    });
+    add(m, "base", sig(&[Str]), |_, a| st(path_base(s(&a[0]))));
+    add(m, "dir", sig(&[Str]), |_, a| st(path_dir(s(&a[0]))));
+    add(m, "clean", sig(&[Str]), |_, a| st(path_clean(s(&a[0]))));
+    add(m, "ext", sig(&[Str]), |_, a| st(path_ext(s(&a[0]))));
+    add(m, "isAbs", sig(&[Str]), |_, a| {
+        Ok(Value::Bool(s(&a[0]).starts_with('/')))
+    });
+    add(m, "osBase", sig(&[Str]), |_, a| st(path_base(s(&a[0]))));
+    add(m, "osDir", sig(&[Str]), |_, a| st(path_dir(s(&a[0]))));
+    add(m, "osClean", sig(&[Str]), |_, a| st(path_clean(s(&a[0]))));
+    add(m, "osExt", sig(&[Str]), |_, a| st(path_ext(s(&a[0]))));
+    add(m, "osIsAbs", sig(&[Str]), |_, a| {
+        Ok(Value::Bool(s(&a[0]).starts_with('/')))
+    });
+    // Helm replaces getHostByName with a stub unless DNS lookups are enabled.
+    add(m, "getHostByName", sig(&[Str]), |_, _| st(""));
+
+    add(m, "regexMatch", sig(&[Str, Str]), |_, a| {
+        Ok(Value::Bool(
+            compile(s(&a[0]))
+                .map(|r| r.is_match(s(&a[1])))
+                .unwrap_or(false),
+        ))
+    });
+    add(m, "mustRegexMatch", sig(&[Str, Str]), |_, a| {
+        Ok(Value::Bool(compile(s(&a[0]))?.is_match(s(&a[1]))))
+    });
+    add(m, "regexFindAll", sig(&[Str, Str, Int]), |_, a| {
+        regex_find_all(&must_compile(s(&a[0]))?, s(&a[1]), i(&a[2]))
+    });
+    add(m, "mustRegexFindAll", sig(&[Str, Str, Int]), |_, a| {
+        regex_find_all(&compile(s(&a[0]))?, s(&a[1]), i(&a[2]))
+    });
+    add(m, "regexFind", sig(&[Str, Str]), |_, a| {
+        st(must_compile(s(&a[0]))?
+            .find(s(&a[1]))
+            .map(|m| m.as_str())
+            .unwrap_or(""))
+    });
+    add(m, "mustRegexFind", sig(&[Str, Str]), |_, a| {
+        st(compile(s(&a[0]))?
+            .find(s(&a[1]))
+            .map(|m| m.as_str())
+            .unwrap_or(""))
+    });
+    add(m, "regexReplaceAll", sig(&[Str, Str, Str]), |_, a| {
+        st(replace_all(&must_compile(s(&a[0]))?, s(&a[1]), s(&a[2])))
+    });
+    add(m, "mustRegexReplaceAll", sig(&[Str, Str, Str]), |_, a| {
+        st(replace_all(&compile(s(&a[0]))?, s(&a[1]), s(&a[2])))
+    });
+    add(
+        m,
+        "regexReplaceAllLiteral",
+        sig(&[Str, Str, Str]),
+        |_, a| {
+            st(must_compile(s(&a[0]))?
+                .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+                .into_owned())
+        },
+    );
+    add(
+        m,
+        "mustRegexReplaceAllLiteral",
+        sig(&[Str, Str, Str]),
+        |_, a| {
+            st(compile(s(&a[0]))?
+                .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+                .into_owned())
+        },
+    );
+    add(m, "regexSplit", sig(&[Str, Str, Int]), |_, a| {
+        regex_split(&must_compile(s(&a[0]))?, s(&a[1]), i(&a[2]))
+    });
+    add(m, "mustRegexSplit", sig(&[Str, Str, Int]), |_, a| {
+        regex_split(&compile(s(&a[0]))?, s(&a[1]), i(&a[2]))
+    });
+    add(m, "regexQuoteMeta", sig(&[Str]), |_, a| {
+        st(quote_meta(s(&a[0])))
+    });
+}
+
+/// Go's simple (one rune to one rune) case mappings.
+pub fn upper_char(c: char) -> char {
+    let mut u = c.to_uppercase();
+    match (u.next(), u.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+pub fn lower_char(c: char) -> char {
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+fn map_chars(s: &str, f: fn(char) -> char) -> String {
+    s.chars().map(f).collect()
+}
+
+/// Go's `strings.Title` (word starts after separators become title case).
+pub fn title(s: &str) -> String {
+    let is_separator = |r: char| -> bool {
+        if (r as u32) <= 0x7F {
+            return !(r.is_ascii_alphanumeric() || r == '_');
+        }
+        if r.is_alphabetic() || r.is_numeric() {
+            return false;
+        }
+        r.is_whitespace()
+    };
+    let mut prev = ' ';
+    s.chars()
+        .map(|r| {
+            let out = if is_separator(prev) { upper_char(r) } else { r };
+            prev = r;
+            out
+        })
+        .collect()
+}
+
+/// goutils `Uncapitalize`: lower-cases the first rune of each word.
+fn untitle(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at_start = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            at_start = true;
+            out.push(c);
+        } else if at_start {
+            out.push(lower_char(c));
+            at_start = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// goutils `Initials`: first rune of each whitespace-separated word.
+fn initials(s: &str) -> String {
+    let mut out = String::new();
+    let mut last_was_gap = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            last_was_gap = true;
+        } else if last_was_gap {
+            out.push(c);
+            last_was_gap = false;
+        }
+    }
+    out
+}
+
+/// goutils `SwapCase`: title-case word starts become lower, other upper
+/// become lower, lower become upper.
+fn swapcase(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let n = if c.is_uppercase() {
+            lower_char(c)
+        } else if c.is_lowercase() {
+            upper_char(c)
+        } else {
+            c
+        };
+        out.push(n);
+    }
+    out
+}
+
+/// xstrings' word classes (`nextWord`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Word {
+    Invalid,
+    Number,
+    Upper,
+    Alphabet,
+    Connector,
+    Punct,
+    Other,
+}
+
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
+}
+
+/// xstrings `isAlphabet`: a letter outside the CJK blocks.
+fn is_alphabet(c: char) -> bool {
+    c.is_alphabetic()
+        && ((c as u32) < 0x3400
+            || !matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F))
+}
+
+/// Go's `unicode.IsPunct` (category P): exact for ASCII, common blocks beyond.
+fn is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return matches!(
+            c,
+            '!' | '"'
+                | '#'
+                | '%'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | ','
+                | '-'
+                | '.'
+                | '/'
+                | ':'
+                | ';'
+                | '?'
+                | '@'
+                | '['
+                | '\\'
+                | ']'
+                | '_'
+                | '{'
+                | '}'
+        );
+    }
+    matches!(c as u32, 0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x2010..=0x2027 | 0x2030..=0x205E | 0x3001..=0x3003 | 0x3008..=0x3011)
+}
+
+/// xstrings `nextWord`: the class and byte length of the next word.
+fn next_word(s: &[char]) -> (Word, usize) {
+    let Some(&r) = s.first() else {
+        return (Word::Invalid, 0);
+    };
+    let run = |from: usize, pred: &dyn Fn(char) -> bool| {
+        let mut n = from;
+        while n < s.len() && pred(s[n]) {
+            n += 1;
+        }
+        n
+    };
+    if is_connector(r) {
+        return (Word::Connector, run(1, &is_connector));
+    }
+    if is_punct(r) {
+        return (Word::Punct, run(1, &is_punct));
+    }
+    if r.is_uppercase() {
+        if s.len() == 1 {
+            return (Word::Upper, 1);
+        }
+        let r1 = s[1];
+        if r1.is_uppercase() {
+            let n = run(1, &|c: char| c.is_uppercase());
+            // "HTTPServer": the last capital starts the next word.
+            if n < s.len() && is_alphabet(s[n]) {
+                return (Word::Upper, n - 1);
+            }
+            return (Word::Upper, n);
+        }
+        if is_alphabet(r1) {
+            return (
+                Word::Upper,
+                run(1, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+            );
+        }
+        return (Word::Upper, 1);
+    }
+    if is_alphabet(r) {
+        return (
+            Word::Alphabet,
+            run(1, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+        );
+    }
+    if r.is_numeric() {
+        return (Word::Number, run(1, &|c: char| c.is_numeric()));
+    }
+    (
+        Word::Other,
+        run(1, &|c: char| {
+            !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c))
+        }),
+    )
+}
+
+/// xstrings `toLower`.
+fn push_lower(out: &mut String, wt: Word, word: &[char], connector: char) {
+    if wt != Word::Upper && wt != Word::Connector {
+        out.extend(word.iter());
+        return;
+    }
+    for &c in word {
+        if is_connector(c) {
+            out.push(connector);
+        } else if c.is_uppercase() {
+            out.push(lower_char(c));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// xstrings `ToSnakeCase`/`ToKebabCase` (`camelCaseToLowerCase`).
+pub fn to_snake(s: &str, connector: char) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.is_empty() {
+        return String::new();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut pos = 0;
+    let next = |pos: &mut usize| -> (Word, &[char]) {
+        let (wt, n) = next_word(&chars[*pos..]);
+        let w = &chars[*pos..*pos + n];
+        *pos += n;
+        (wt, w)
+    };
+    let (mut wt, mut word) = next(&mut pos);
+    while pos < chars.len() {
+        if wt != Word::Connector {
+            push_lower(&mut out, wt, word, connector);
+        }
+        let prev = wt;
+        let last = word;
+        (wt, word) = next(&mut pos);
+        match prev {
+            Word::Number => {
+                while wt == Word::Alphabet || wt == Word::Number {
+                    push_lower(&mut out, wt, word, connector);
+                    (wt, word) = next(&mut pos);
+                }
+                if wt != Word::Invalid && wt != Word::Punct && wt != Word::Connector {
+                    out.push(connector);
+                }
+            }
+            Word::Connector => push_lower(&mut out, prev, last, connector),
+            Word::Punct => {}
+            _ => {
+                if wt != Word::Number {
+                    if wt != Word::Connector && wt != Word::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                if pos >= chars.len() {
+                    continue;
+                }
+                let last = word;
+                (wt, word) = next(&mut pos);
+                if wt != Word::Alphabet {
+                    push_lower(&mut out, Word::Number, last, connector);
+                    if wt != Word::Connector && wt != Word::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                out.push(connector);
+                push_lower(&mut out, Word::Number, last, connector);
+                while wt == Word::Alphabet || wt == Word::Number {
+                    push_lower(&mut out, wt, word, connector);
+                    (wt, word) = next(&mut pos);
+                }
+                if wt != Word::Invalid && wt != Word::Connector && wt != Word::Punct {
+                    out.push(connector);
+                }
+            }
+        }
+    }
+    push_lower(&mut out, wt, word, connector);
+    out
+}
+
+/// xstrings `ToPascalCase` (Sprig's `camelcase`): connectors removed, the
+/// first rune and every rune after a connector upper-cased, the rest kept.
+pub fn to_pascal(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    // Leading connectors are kept.
+    while i < chars.len() && is_connector(chars[i]) {
+        out.push(chars[i]);
+        i += 1;
+    }
+    if i >= chars.len() {
+        return out;
+    }
+    let mut r0 = upper_char(chars[i]);
+    i += 1;
+    while i < chars.len() {
+        let r1 = r0;
+        r0 = chars[i];
+        i += 1;
+        if is_connector(r0) && is_connector(r1) {
+            out.push(r1);
+            continue;
+        }
+        if is_connector(r1) {
+            r0 = upper_char(r0);
+        } else {
+            out.push(r1);
+        }
+    }
+    out.push(r0);
+    out
+}
+
+fn trim_set(s: &str, cutset: &str) -> String {
+    s.trim_matches(|c| cutset.contains(c)).to_string()
+}
+
+/// Go's byte slicing of a string, lossy where a cut splits a UTF-8 sequence.
+fn byte_slice(s: &str, start: usize, end: usize) -> String {
+    String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()
+}
+
+fn trunc(c: i64, s: &str) -> String {
+    let len = s.len() as i64;
+    if c < 0 && len + c > 0 {
+        return byte_slice(s, (len + c) as usize, s.len());
+    }
+    if c >= 0 && len > c {
+        return byte_slice(s, 0, c as usize);
+    }
+    s.to_string()
+}
+
+fn substr(_: &mut Engine<'_>, a: Vec<Value>) -> R {
+    let (start, end, s) = (i(&a[0]), i(&a[1]), s(&a[2]));
+    let len = s.len() as i64;
+    let oob = |lo: i64, hi: i64| {
+        err(if hi > len || hi < 0 {
+            format!("runtime error: slice bounds out of range [:{hi}] with length {len}")
+        } else {
+            format!("runtime error: slice bounds out of range [{lo}:{hi}]")
+        })
+    };
+    if start < 0 {
+        if end < 0 || end > len {
+            return Err(oob(0, end));
+        }
+        return st(byte_slice(s, 0, end as usize));
+    }
+    if end < 0 || end > len {
+        if start > len {
+            return Err(err(format!(
+                "runtime error: slice bounds out of range [{start}:{len}]"
+            )));
+        }
+        return st(byte_slice(s, start as usize, s.len()));
+    }
+    if start > end {
+        return Err(oob(start, end));
+    }
+    st(byte_slice(s, start as usize, end as usize))
+}
+
+fn indent(spaces: i64, v: &str) -> String {
+    let pad = " ".repeat(spaces.max(0) as usize);
+    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+}
+
+/// Go's `strings.SplitN(s, sep, n)` (n < 0: all).
+pub fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if sep.is_empty() {
+        // Split into UTF-8 sequences.
+        let chars: Vec<String> = s.chars().map(|c| c.to_string()).collect();
+        if n < 0 || chars.len() as i64 <= n {
+            return chars;
+        }
+        let n = n as usize;
+        let mut out: Vec<String> = chars[..n - 1].to_vec();
+        let consumed: usize = out.iter().map(|c| c.len()).sum();
+        out.push(s[consumed..].to_string());
+        return out;
+    }
+    if n < 0 {
+        return s.split(sep).map(String::from).collect();
+    }
+    s.splitn(n as usize, sep).map(String::from).collect()
+}
+
+fn split_map(parts: Vec<String>) -> Value {
+    let m = Map::typed(Default::default(), MapType::StringString);
+    for (k, p) in parts.into_iter().enumerate() {
+        m.insert(format!("_{k}"), Value::str(p));
+    }
+    Value::Map(m)
+}
+
+/// goutils `Abbreviate(s, width)`.
+fn abbrev(width: i64, s: &str) -> String {
+    if width < 4 {
+        return s.to_string();
+    }
+    abbreviate_full(s, 0, width)
+}
+
+fn abbrevboth(left: i64, right: i64, s: &str) -> String {
+    if right < 4 || (left > 0 && right < 7) {
+        return s.to_string();
+    }
+    abbreviate_full(s, left, right)
+}
+
+/// goutils `AbbreviateFull` (byte based, like the Go original).
+fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
+    let len = s.len() as i64;
+    if len <= max_width {
+        return s.to_string();
+    }
+    let mut offset = offset.min(len);
+    if len - offset < max_width - 3 {
+        offset = len - (max_width - 3);
+    }
+    let abbrev = "...";
+    if offset <= 4 {
+        return format!(
+            "{}{abbrev}",
+            byte_slice(s, 0, (max_width - 3).max(0) as usize)
+        );
+    }
+    if max_width < 7 {
+        return s.to_string();
+    }
+    if offset + max_width - 3 < len {
+        let inner = abbreviate_full(&byte_slice(s, offset as usize, s.len()), 0, max_width - 3);
+        return format!("{abbrev}{inner}");
+    }
+    format!(
+        "{abbrev}{}",
+        byte_slice(s, (len - (max_width - 3)) as usize, s.len())
+    )
+}
+
+/// goutils `WrapCustom(str, wrapLength, newLineStr, wrapLongWords)`.
+fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool) -> String {
+    let wrap_length = if wrap_length < 1 {
+        1
+    } else {
+        wrap_length as usize
+    };
+    let input = s.as_bytes();
+    let input_len = input.len();
+    let mut offset = 0usize;
+    let mut out = Vec::<u8>::with_capacity(input_len + 32);
+    while input_len - offset > wrap_length {
+        if input[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let end = (wrap_length + offset + 1).min(input_len);
+        let window = &input[offset..end];
+        let space_to_wrap_at = window.iter().rposition(|b| *b == b' ').map(|p| p + offset);
+        match space_to_wrap_at {
+            Some(sp) if sp > offset => {
+                out.extend_from_slice(&input[offset..sp]);
+                out.extend_from_slice(new_line.as_bytes());
+                offset = sp + 1;
+            }
+            _ => {
+                if wrap_long_words {
+                    out.extend_from_slice(&input[offset..wrap_length + offset]);
+                    out.extend_from_slice(new_line.as_bytes());
+                    offset += wrap_length;
+                } else {
+                    let rest = &input[wrap_length + offset..];
+                    match rest.iter().position(|b| *b == b' ') {
+                        Some(p) => {
+                            let sp = p + wrap_length + offset;
+                            out.extend_from_slice(&input[offset..sp]);
+                            out.extend_from_slice(new_line.as_bytes());
+                            offset = sp + 1;
+                        }
+                        None => {
+                            out.extend_from_slice(&input[offset..]);
+                            offset = input_len;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&input[offset.min(input_len)..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Go's `path.Clean`.
+pub fn path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    if rooted {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+/// Go's `path.Base`.
+pub fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return "/".into();
+    }
+    match t.rfind('/') {
+        Some(i) => t[i + 1..].to_string(),
+        None => t.to_string(),
+    }
+}
+
+/// Go's `path.Dir`.
+pub fn path_dir(p: &str) -> String {
+    let dir = match p.rfind('/') {
+        Some(i) => &p[..=i],
+        None => "",
+    };
+    path_clean(dir)
+}
+
+/// Go's `path.Ext`.
+pub fn path_ext(p: &str) -> String {
+    for (i, c) in p.char_indices().rev() {
+        if c == '/' {
+            break;
+        }
+        if c == '.' {
+            return p[i..].to_string();
+        }
+    }
+    String::new()
+}
+
+// ---- regular expressions (Go's RE2 syntax; Rust's regex crate is RE2-like) ----
+
+fn compile(re: &str) -> Result<regex::Regex, GoError> {
+    regex::Regex::new(re).map_err(|e| {
+        err(format!(
+            "error parsing regexp: {}",
+            first_line(&e.to_string())
+        ))
+    })
+}
+
+/// `regexp.MustCompile`: Go panics, which the template engine reports.
+fn must_compile(re: &str) -> Result<regex::Regex, GoError> {
+    compile(re).map_err(|e| err(format!("regexp: Compile({}): {}", gofmt::quote(re), e.msg)))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+fn regex_find_all(re: &regex::Regex, s: &str, n: i64) -> R {
+    let it = re.find_iter(s).map(|m| m.as_str().to_string());
+    let v: Vec<String> = if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    };
+    Ok(Value::str_list(v))
+}
+
+/// Go's `ReplaceAllString`: `$1`, `${name}` expand; Rust uses the same syntax.
+fn replace_all(re: &regex::Regex, s: &str, repl: &str) -> String {
+    re.replace_all(s, repl).into_owned()
+}
+
+/// Go's `Regexp.Split(s, n)`.
+fn regex_split(re: &regex::Regex, s: &str, n: i64) -> R {
+    if n == 0 {
+        return Ok(Value::str_list(Vec::new()));
+    }
+    if re.as_str().is_empty() && s.is_empty() {
+        return Ok(Value::str_list(vec![String::new()]));
+    }
+    let mut out = Vec::new();
+    let mut beg = 0;
+    let mut end;
+    for m in re.find_iter(s) {
+        if n > 0 && out.len() as i64 == n - 1 {
+            break;
+        }
+        end = m.start();
+        if m.end() == 0 {
+            continue;
+        }
+        out.push(s[beg..end].to_string());
+        beg = m.end();
+    }
+    out.push(s[beg..].to_string());
+    Ok(Value::str_list(out))
+}
+
+/// Go's `regexp.QuoteMeta`.
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

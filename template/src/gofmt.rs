@@ -1,0 +1,945 @@
+//! Go's `fmt` and `strconv` formatting, as templates observe it.
+//!
+//! Everything a template prints goes through Go's `fmt`: `{{ . }}` is
+//! `fmt.Fprint`, `print`/`printf`/`println` are `fmt.Sprint*`, Sprig's
+//! `quote` is `%q`, `toString` is `%v`. This module re-implements the parts
+//! of `fmt/print.go`, `fmt/format.go` and `strconv` those paths reach:
+//! verbs `v s q d x X o O b c U e E f F g G t T %`, flags `+ - # 0 space`,
+//! width and precision (including `*`), and Go's error notation for bad
+//! verbs, missing and extra arguments (`%!d(string=x)`, `%!s(MISSING)`,
+//! `%!(EXTRA int=1)`).
+//!
+//! Not supported: argument indexes (`%[1]d`) print `%!(BADINDEX)`; complex
+//! numbers and pointers do not occur in chart data.
+
+use crate::value::{ListType, Object, Value};
+
+/// `fmt.Sprint(args...)`: operands joined, with a space between two operands
+/// when neither is a string.
+pub fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut prev_string = false;
+    for (i, arg) in args.iter().enumerate() {
+        let is_string = matches!(arg, Value::String(_));
+        if i > 0 && !is_string && !prev_string {
+            out.push(' ');
+        }
+        print_arg(&mut out, arg, 'v', &Flags::default());
+        prev_string = is_string;
+    }
+    out
+}
+
+/// `fmt.Sprintln(args...)`: operands always separated by spaces, newline appended.
+pub fn sprintln(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        print_arg(&mut out, arg, 'v', &Flags::default());
+    }
+    out.push('\n');
+    out
+}
+
+/// `fmt.Sprint(v)` of one value: Go's `%v`.
+pub fn sprint_value(v: &Value) -> String {
+    let mut out = String::new();
+    print_arg(&mut out, v, 'v', &Flags::default());
+    out
+}
+
+#[derive(Default, Clone)]
+struct Flags {
+    plus: bool,
+    minus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+    /// `%+v` on structs: print field names.
+    plus_v: bool,
+    /// `%#v`: Go-syntax representation.
+    sharp_v: bool,
+}
+
+/// `fmt.Sprintf(format, args...)`.
+pub fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let bytes = format.as_bytes();
+    let mut argi = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Copy literal text up to the next '%'.
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'%' {
+            i += 1;
+        }
+        out.push_str(&format[start..i]);
+        if i >= bytes.len() {
+            break;
+        }
+        i += 1; // skip '%'
+        let mut f = Flags::default();
+        // Flags.
+        while i < bytes.len() {
+            match bytes[i] {
+                b'#' => f.sharp = true,
+                b'0' => f.zero = true,
+                b'+' => f.plus = true,
+                b'-' => f.minus = true,
+                b' ' => f.space = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        // Width.
+        if i < bytes.len() && bytes[i] == b'*' {
+            i += 1;
+            match args.get(argi).and_then(int_from_arg) {
+                Some(w) => {
+                    argi += 1;
+                    if w < 0 {
+                        f.minus = true;
+                        f.width = Some(w.unsigned_abs() as usize);
+                    } else {
+                        f.width = Some(w as usize);
+                    }
+                }
+                None => {
+                    if argi < args.len() {
+                        argi += 1;
+                    }
+                    out.push_str("%!(BADWIDTH)");
+                }
+            }
+        } else {
+            let (n, next) = parse_num(bytes, i);
+            if next > i {
+                f.width = Some(n);
+            }
+            i = next;
+        }
+        // Precision.
+        if i < bytes.len() && bytes[i] == b'.' {
+            i += 1;
+            if i < bytes.len() && bytes[i] == b'*' {
+                i += 1;
+                match args.get(argi).and_then(int_from_arg) {
+                    Some(p) if p >= 0 => {
+                        argi += 1;
+                        f.prec = Some(p as usize);
+                    }
+                    _ => {
+                        if argi < args.len() {
+                            argi += 1;
+                        }
+                        out.push_str("%!(BADPREC)");
+                    }
+                }
+            } else {
+                let (n, next) = parse_num(bytes, i);
+                f.prec = Some(n);
+                i = next;
+            }
+        }
+        if !f.minus && f.zero {
+            // ok: zero padding
+        } else if f.minus {
+            f.zero = false;
+        }
+        if i >= bytes.len() {
+            out.push_str("%!(NOVERB)");
+            break;
+        }
+        if bytes[i] == b'[' {
+            // Explicit argument indexes are not supported.
+            out.push_str("%!(BADINDEX)");
+            while i < bytes.len() && bytes[i] != b']' {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let verb = format[i..].chars().next().unwrap_or('?');
+        i += verb.len_utf8();
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = args.get(argi) else {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(MISSING)");
+            continue;
+        };
+        argi += 1;
+        if verb == 'v' {
+            if f.sharp {
+                f.sharp = false;
+                f.sharp_v = true;
+            }
+            if f.plus {
+                f.plus = false;
+                f.plus_v = true;
+            }
+        }
+        print_arg(&mut out, arg, verb, &f);
+    }
+    if argi < args.len() {
+        out.push_str("%!(EXTRA ");
+        for (k, arg) in args[argi..].iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            if arg.is_nil() {
+                out.push_str("<nil>");
+            } else {
+                out.push_str(arg.type_name());
+                out.push('=');
+                print_arg(&mut out, arg, 'v', &Flags::default());
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn parse_num(bytes: &[u8], mut i: usize) -> (usize, usize) {
+    let mut n: usize = 0;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        n = n
+            .saturating_mul(10)
+            .saturating_add((bytes[i] - b'0') as usize)
+            .min(1_000_000);
+        i += 1;
+    }
+    (n, i)
+}
+
+fn int_from_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) | Value::Int64(i) => Some(*i),
+        Value::Uint(u) => i64::try_from(*u).ok(),
+        _ => None,
+    }
+}
+
+/// Appends `s` padded to the flags' width (counted in runes).
+fn pad(out: &mut String, s: &str, f: &Flags) {
+    let Some(width) = f.width else {
+        out.push_str(s);
+        return;
+    };
+    let n = s.chars().count();
+    if n >= width {
+        out.push_str(s);
+        return;
+    }
+    let fill = width - n;
+    if f.minus {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else {
+        let c = if f.zero { '0' } else { ' ' };
+        out.extend(std::iter::repeat_n(c, fill));
+        out.push_str(s);
+    }
+}
+
+fn bad_verb(out: &mut String, verb: char, v: &Value) {
+    out.push_str("%!");
+    out.push(verb);
+    out.push('(');
+    if v.is_nil() {
+        out.push_str("<nil>");
+    } else {
+        out.push_str(v.type_name());
+        out.push('=');
+        print_arg(out, v, 'v', &Flags::default());
+    }
+    out.push(')');
+}
+
+fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
+    if verb == 'T' {
+        pad(out, if v.is_nil() { "<nil>" } else { v.type_name() }, f);
+        return;
+    }
+    match v {
+        Value::Invalid | Value::Nil => match verb {
+            'v' => pad(out, "<nil>", f),
+            _ => bad_verb(out, verb, v),
+        },
+        Value::Bool(b) => match verb {
+            't' | 'v' => pad(out, if *b { "true" } else { "false" }, f),
+            _ => bad_verb(out, verb, v),
+        },
+        Value::Int(i) | Value::Int64(i) => fmt_integer(out, *i < 0, i.unsigned_abs(), verb, f, v),
+        Value::Uint(u) => fmt_integer(out, false, *u, verb, f, v),
+        Value::Float(x) => fmt_float_verb(out, *x, verb, f, v),
+        Value::String(s) => fmt_string(out, s, verb, f, v),
+        Value::Bytes(b) => match verb {
+            's' | 'q' | 'x' | 'X' => fmt_string(out, &String::from_utf8_lossy(b), verb, f, v),
+            _ => {
+                let items: Vec<Value> = b.iter().map(|x| Value::Uint(*x as u64)).collect();
+                print_seq(out, &items, verb, f, "[]byte");
+            }
+        },
+        Value::List(l) => {
+            let name = if l.ty == ListType::String {
+                "[]string"
+            } else {
+                "[]interface {}"
+            };
+            print_seq(out, &l.items, verb, f, name);
+        }
+        Value::Map(m) => {
+            if f.sharp_v {
+                out.push_str(v.type_name());
+                out.push('{');
+                for (k, (key, val)) in m.pairs().iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&quote(key));
+                    out.push(':');
+                    print_arg(out, val, verb, f);
+                }
+                out.push('}');
+                return;
+            }
+            out.push_str("map[");
+            for (k, (key, val)) in m.pairs().iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                print_arg(out, &Value::str(key), verb, f);
+                out.push(':');
+                print_arg(out, val, verb, f);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => print_object(out, o, verb, f),
+    }
+}
+
+fn print_seq(out: &mut String, items: &[Value], verb: char, f: &Flags, type_name: &str) {
+    if f.sharp_v {
+        out.push_str(type_name);
+        out.push('{');
+        for (k, item) in items.iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            print_arg(out, item, verb, f);
+        }
+        out.push('}');
+        return;
+    }
+    out.push('[');
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        print_arg(out, item, verb, f);
+    }
+    out.push(']');
+}
+
+fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
+    let s = |x: &str| Value::str(x);
+    match o {
+        Object::Files(files) => {
+            out.push_str("map[");
+            for (k, (name, data)) in files.iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                print_arg(out, &s(name), verb, f);
+                out.push(':');
+                print_arg(out, &Value::Bytes(data.clone()), verb, f);
+            }
+            out.push(']');
+        }
+        Object::Capabilities(c) => {
+            out.push_str("&{");
+            print_struct(out, &kube_fields(&c.kube_version), verb, f);
+            out.push(' ');
+            let apis: Vec<Value> = c.api_versions.iter().map(|a| s(a)).collect();
+            print_seq(out, &apis, verb, f, "common.VersionSet");
+            out.push(' ');
+            print_struct(out, &helm_fields(&c.helm_version), verb, f);
+            out.push('}');
+        }
+        Object::KubeVersion(k) => print_struct(out, &kube_fields(k), verb, f),
+        Object::HelmVersion(h) => print_struct(out, &helm_fields(h), verb, f),
+        // *semver.Version is a fmt.Stringer.
+        Object::Semver(v) => fmt_string(out, &v.to_string(), verb, f, &Value::Invalid),
+    }
+}
+
+fn kube_fields(k: &crate::value::KubeVersion) -> Vec<Value> {
+    [&k.version, &k.normalized, &k.major, &k.minor]
+        .into_iter()
+        .map(Value::str)
+        .collect()
+}
+
+fn helm_fields(h: &crate::value::HelmVersion) -> Vec<Value> {
+    [
+        &h.version,
+        &h.git_commit,
+        &h.git_tree_state,
+        &h.go_version,
+        &h.kube_client_version,
+    ]
+    .into_iter()
+    .map(Value::str)
+    .collect()
+}
+
+fn print_struct(out: &mut String, fields: &[Value], verb: char, f: &Flags) {
+    out.push('{');
+    for (k, v) in fields.iter().enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        print_arg(out, v, verb, f);
+    }
+    out.push('}');
+}
+
+fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
+    match verb {
+        'v' | 's' => {
+            if f.sharp_v {
+                pad(out, &quote(s), f);
+                return;
+            }
+            let s = truncate_runes(s, f.prec);
+            pad(out, s, f);
+        }
+        'q' => {
+            let s = truncate_runes(s, f.prec);
+            if f.sharp && !s.contains('`') && s.chars().all(|c| c == '\t' || !c.is_control()) {
+                pad(out, &format!("`{s}`"), f);
+            } else if f.plus {
+                pad(out, &quote_ascii(s), f);
+            } else {
+                pad(out, &quote(s), f);
+            }
+        }
+        'x' | 'X' => {
+            let bytes = s.as_bytes();
+            let bytes = match f.prec {
+                Some(p) if p < bytes.len() => &bytes[..p],
+                _ => bytes,
+            };
+            let mut h = String::new();
+            for (k, b) in bytes.iter().enumerate() {
+                if f.space && k > 0 {
+                    h.push(' ');
+                }
+                if f.sharp && (f.space || k == 0) {
+                    h.push_str(if verb == 'x' { "0x" } else { "0X" });
+                }
+                if verb == 'x' {
+                    h.push_str(&format!("{b:02x}"));
+                } else {
+                    h.push_str(&format!("{b:02X}"));
+                }
+            }
+            pad(out, &h, f);
+        }
+        _ => bad_verb(out, verb, v),
+    }
+}
+
+fn truncate_runes(s: &str, prec: Option<usize>) -> &str {
+    match prec {
+        Some(p) => match s.char_indices().nth(p) {
+            Some((idx, _)) => &s[..idx],
+            None => s,
+        },
+        None => s,
+    }
+}
+
+fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: &Value) {
+    let (base, upper) = match verb {
+        'v' | 'd' => (10, false),
+        'b' => (2, false),
+        'o' | 'O' => (8, false),
+        'x' => (16, false),
+        'X' => (16, true),
+        'c' => {
+            let c = char::from_u32(mag as u32)
+                .filter(|_| !neg && mag <= 0x10FFFF)
+                .unwrap_or('\u{FFFD}');
+            pad(out, &c.to_string(), f);
+            return;
+        }
+        'q' => {
+            let c = char::from_u32(mag as u32)
+                .filter(|_| !neg && mag <= 0x10FFFF)
+                .unwrap_or('\u{FFFD}');
+            pad(out, &quote_rune(c), f);
+            return;
+        }
+        'U' => {
+            let mut s = format!("U+{mag:04X}");
+            if f.sharp
+                && let Some(c) = char::from_u32(mag as u32)
+                && is_print(c)
+            {
+                s.push_str(&format!(" '{c}'"));
+            }
+            pad(out, &s, f);
+            return;
+        }
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => {
+            // Go formats integers with float verbs as bad verbs.
+            bad_verb(out, verb, v);
+            return;
+        }
+        _ => {
+            bad_verb(out, verb, v);
+            return;
+        }
+    };
+    let mut digits = match base {
+        2 => format!("{mag:b}"),
+        8 => format!("{mag:o}"),
+        16 if upper => format!("{mag:X}"),
+        16 => format!("{mag:x}"),
+        _ => mag.to_string(),
+    };
+    if let Some(p) = f.prec {
+        if p == 0 && mag == 0 {
+            digits.clear();
+        }
+        while digits.len() < p {
+            digits.insert(0, '0');
+        }
+    }
+    let mut prefix = String::new();
+    if f.sharp || verb == 'O' {
+        match (base, verb) {
+            (8, 'O') => prefix.push_str("0o"),
+            (8, _) if !digits.starts_with('0') => prefix.push('0'),
+            (16, _) => prefix.push_str(if upper { "0X" } else { "0x" }),
+            (2, _) => prefix.push_str("0b"),
+            _ => {}
+        }
+    }
+    let sign = if neg {
+        "-"
+    } else if f.plus {
+        "+"
+    } else if f.space {
+        " "
+    } else {
+        ""
+    };
+    // Zero padding goes between the sign/prefix and the digits, and only
+    // when no precision is given.
+    if f.zero
+        && f.prec.is_none()
+        && !f.minus
+        && let Some(w) = f.width
+    {
+        let used = sign.len() + prefix.len() + digits.len();
+        if used < w {
+            let zeros = "0".repeat(w - used);
+            out.push_str(sign);
+            out.push_str(&prefix);
+            out.push_str(&zeros);
+            out.push_str(&digits);
+            return;
+        }
+    }
+    let s = format!("{sign}{prefix}{digits}");
+    let mut nf = f.clone();
+    nf.zero = false;
+    pad(out, &s, &nf);
+}
+
+fn fmt_float_verb(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
+    let body = match verb {
+        'v' => format_float(x, 'g', None),
+        'e' | 'E' | 'f' | 'F' => format_float(x, verb, Some(f.prec.unwrap_or(6))),
+        'g' | 'G' => format_float(x, verb, f.prec),
+        'x' | 'X' | 'b' => {
+            // Hexadecimal and binary float forms are vanishingly rare in charts.
+            format_float(x, 'g', None)
+        }
+        _ => {
+            bad_verb(out, verb, v);
+            return;
+        }
+    };
+    let body = if f.sharp && !body.contains(['.', 'e', 'E', 'I', 'N']) {
+        format!("{body}.")
+    } else {
+        body
+    };
+    let (neg, digits) = match body.strip_prefix('-') {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, body.trim_start_matches('+').to_string()),
+    };
+    let special = digits.starts_with('I') || digits.starts_with('N');
+    let sign = if neg {
+        "-"
+    } else if f.plus {
+        "+"
+    } else if f.space {
+        " "
+    } else {
+        ""
+    };
+    let sign = if digits.starts_with('N') && !f.plus && !f.space {
+        ""
+    } else {
+        sign
+    };
+    if f.zero
+        && !f.minus
+        && !special
+        && let Some(w) = f.width
+    {
+        let used = sign.len() + digits.len();
+        if used < w {
+            out.push_str(sign);
+            out.push_str(&"0".repeat(w - used));
+            out.push_str(&digits);
+            return;
+        }
+    }
+    let mut nf = f.clone();
+    nf.zero = false;
+    pad(out, &format!("{sign}{digits}"), &nf);
+}
+
+/// `strconv.FormatFloat(x, fmt, prec, 64)` for `fmt` in `e E f F g G`;
+/// `prec = None` is Go's `-1` (shortest representation that round-trips).
+pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let neg = x.is_sign_negative();
+    let a = x.abs();
+    // Decimal digits and the position of the decimal point (digits * 10^(dp - nd)).
+    let (digits, dp) = match (fmt, prec) {
+        (_, None) => shortest_digits(a),
+        ('e' | 'E', Some(p)) => rounded_digits(a, p + 1),
+        ('g' | 'G', Some(p)) => {
+            let (d, dp) = rounded_digits(a, p.max(1));
+            // %g drops trailing zeros.
+            let t = d.trim_end_matches('0');
+            (
+                if t.is_empty() {
+                    "0".to_string()
+                } else {
+                    t.to_string()
+                },
+                dp,
+            )
+        }
+        _ => (String::new(), 0), // %f handled below
+    };
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    match fmt {
+        'f' | 'F' => {
+            let p = match prec {
+                Some(p) => p,
+                None => {
+                    let nd = digits.len() as i32;
+                    (nd - dp).max(0) as usize
+                }
+            };
+            s.push_str(&format!("{a:.p$}"));
+        }
+        'e' | 'E' => {
+            let p = match prec {
+                Some(p) => p,
+                None => digits.len().saturating_sub(1),
+            };
+            push_exp(&mut s, &digits, dp, p, fmt);
+        }
+        _ => {
+            // 'g' / 'G'
+            let nd = digits.len() as i32;
+            let mut eprec = match prec {
+                None => 6,
+                Some(p) => {
+                    let p = p.max(1) as i32;
+                    if p > nd && nd >= dp { nd } else { p }
+                }
+            };
+            if prec.is_none() {
+                eprec = 6;
+            }
+            let exp = dp - 1;
+            let e = if fmt == 'g' { 'e' } else { 'E' };
+            if exp < -4 || exp >= eprec {
+                push_exp(&mut s, &digits, dp, digits.len().saturating_sub(1), e);
+            } else {
+                // %f with exactly the significant digits.
+                let decimals = (nd - dp).max(0) as usize;
+                push_fixed(&mut s, &digits, dp, decimals);
+            }
+        }
+    }
+    s
+}
+
+fn push_exp(s: &mut String, digits: &str, dp: i32, prec: usize, e: char) {
+    let mut d = digits.chars();
+    s.push(d.next().unwrap_or('0'));
+    if prec > 0 {
+        s.push('.');
+        let rest: String = d.collect();
+        s.push_str(&rest);
+        for _ in rest.len()..prec {
+            s.push('0');
+        }
+    }
+    let exp = if digits == "0" { 0 } else { dp - 1 };
+    s.push(e);
+    s.push(if exp < 0 { '-' } else { '+' });
+    let ea = exp.unsigned_abs();
+    if ea < 10 {
+        s.push('0');
+    }
+    s.push_str(&ea.to_string());
+}
+
+fn push_fixed(s: &mut String, digits: &str, dp: i32, decimals: usize) {
+    let b = digits.as_bytes();
+    // Integer part.
+    if dp <= 0 {
+        s.push('0');
+    } else {
+        for i in 0..dp as usize {
+            s.push(*b.get(i).unwrap_or(&b'0') as char);
+        }
+    }
+    if decimals > 0 {
+        s.push('.');
+        for i in 0..decimals as i32 {
+            let idx = dp + i;
+            let c = if idx < 0 {
+                b'0'
+            } else {
+                *b.get(idx as usize).unwrap_or(&b'0')
+            };
+            s.push(c as char);
+        }
+    }
+}
+
+/// Shortest round-tripping decimal digits of a non-negative finite float,
+/// and the decimal point position.
+fn shortest_digits(a: f64) -> (String, i32) {
+    if a == 0.0 {
+        return ("0".into(), 1);
+    }
+    // Rust's `{:e}` prints the shortest round-trip representation, like Go's.
+    split_exp(&format!("{a:e}"))
+}
+
+/// `n` significant digits, correctly rounded.
+fn rounded_digits(a: f64, n: usize) -> (String, i32) {
+    if a == 0.0 {
+        return ("0".repeat(n.max(1)), 1);
+    }
+    split_exp(&format!("{:.*e}", n.saturating_sub(1), a))
+}
+
+fn split_exp(s: &str) -> (String, i32) {
+    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    (digits, exp + 1)
+}
+
+/// Go's `unicode.IsPrint` (approximated: Rust has no category tables; format
+/// characters and unusual spaces are treated as non-printable).
+pub fn is_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let u = c as u32;
+    !matches!(u,
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
+        | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF
+        | 0xF0000..=0x10FFFF | 0xFFFE | 0xFFFF | 0x110BD | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
+fn push_escaped_rune(out: &mut String, c: char, quote_char: char, ascii_only: bool) {
+    match c {
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        '\\' => out.push_str("\\\\"),
+        c if c == quote_char => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if (c as u32) < 0x80 && is_print(c) => out.push(c),
+        c if !ascii_only && is_print(c) => out.push(c),
+        c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push_str(&format!("\\U{:08x}", c as u32)),
+    }
+}
+
+/// `strconv.Quote`: a double-quoted Go string literal.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        push_escaped_rune(&mut out, c, '"', false);
+    }
+    out.push('"');
+    out
+}
+
+/// `strconv.Quote` of raw bytes: invalid UTF-8 bytes become `\x..`.
+pub fn quote_bytes(b: &[u8]) -> String {
+    let mut out = String::from("\"");
+    let mut rest = b;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                for c in s.chars() {
+                    push_escaped_rune(&mut out, c, '"', false);
+                }
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                for c in std::str::from_utf8(good).unwrap_or("").chars() {
+                    push_escaped_rune(&mut out, c, '"', false);
+                }
+                let n = e.error_len().unwrap_or(bad.len()).max(1);
+                for byte in &bad[..n] {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `strconv.QuoteToASCII`.
+pub fn quote_ascii(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        push_escaped_rune(&mut out, c, '"', true);
+    }
+    out.push('"');
+    out
+}
+
+/// `strconv.QuoteRune`.
+pub fn quote_rune(c: char) -> String {
+    let mut out = String::from("'");
+    push_escaped_rune(&mut out, c, '\'', false);
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_like_go() {
+        let g = |x: f64| format_float(x, 'g', None);
+        assert_eq!(g(1000000.0), "1e+06");
+        assert_eq!(g(100000.0), "100000");
+        assert_eq!(g(1.5), "1.5");
+        assert_eq!(g(0.0001), "0.0001");
+        assert_eq!(g(0.00001), "1e-05");
+        assert_eq!(g(1234567.0), "1.234567e+06");
+        assert_eq!(g(0.0), "0");
+        assert_eq!(g(-2.5), "-2.5");
+        assert_eq!(g(1e21), "1e+21");
+        assert_eq!(format_float(2.25678, 'f', Some(2)), "2.26");
+        assert_eq!(format_float(2.5, 'f', Some(0)), "2");
+        assert_eq!(format_float(1234.5678, 'e', Some(3)), "1.235e+03");
+        assert_eq!(format_float(1.0, 'g', Some(3)), "1");
+        assert_eq!(format_float(123456.0, 'g', Some(3)), "1.23e+05");
+        assert_eq!(format_float(f64::INFINITY, 'g', None), "+Inf");
+    }
+
+    #[test]
+    fn sprintf_matches_go() {
+        let s = |x: &str| Value::str(x);
+        assert_eq!(sprintf("%d", &[Value::Float(1.5)]), "%!d(float64=1.5)");
+        assert_eq!(sprintf("%s-%s", &[s("a")]), "a-%!s(MISSING)");
+        assert_eq!(sprintf("%s", &[s("a"), Value::Int(1)]), "a%!(EXTRA int=1)");
+        assert_eq!(
+            sprintf(
+                "%05.1f|%-4d|%4s|%q",
+                &[Value::Float(2.25678), Value::Int(7), s("ab"), s("x\"y")]
+            ),
+            "002.3|7   |  ab|\"x\\\"y\""
+        );
+        assert_eq!(
+            sprintf(
+                "%x %X %o %b %c",
+                &[
+                    Value::Int(255),
+                    Value::Int(255),
+                    Value::Int(8),
+                    Value::Int(5),
+                    Value::Int(65)
+                ]
+            ),
+            "ff FF 10 101 A"
+        );
+        assert_eq!(sprintf("%v", &[Value::Nil]), "<nil>");
+        assert_eq!(sprintf("%d", &[Value::Nil]), "%!d(<nil>)");
+        assert_eq!(sprintf("100%%", &[]), "100%");
+        assert_eq!(sprintf("%", &[]), "%!(NOVERB)");
+    }
+
+    #[test]
+    fn sprint_spacing() {
+        assert_eq!(
+            sprint(&[Value::Int(1), Value::Int(2), Value::str("a"), Value::Int(3)]),
+            "1 2a3"
+        );
+        assert_eq!(sprintln(&[Value::str("a"), Value::str("b")]), "a b\n");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("a\tb\u{1}é"), "\"a\\tb\\x01é\"");
+        assert_eq!(quote("\u{200b}"), "\"\\u200b\"");
+    }
+}

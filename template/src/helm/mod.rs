@@ -1,0 +1,166 @@
+//! Helm's chart rendering on top of the template engine: the chart model
+//! handed in by the loader, values coalescing (`coalesce`), the objects
+//! templates see (`objects`: `.Files`, `.Capabilities`), and
+//! `engine.Render` itself (`render`).
+//!
+//! Values cross this boundary as `serde_json::Value` with one convention:
+//! floats are what Helm holds as float64 (everything read from YAML or
+//! JSON), integers (`i64`/`u64`) are int64 (Helm's `--set` parser). The
+//! difference shows: `{{ .Values.n }}` prints `1e+06` for the float
+//! 1000000 and `1000000` for the integer.
+
+mod capabilities;
+mod coalesce;
+mod files;
+pub mod objects;
+mod render;
+
+pub use coalesce::coalesce_values;
+pub use render::render;
+
+/// A file of a chart: its path relative to the chart root ('/'-separated) and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// A loaded chart, as Helm's loader produces it.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    /// Chart.yaml, parsed (`name`, `version`, `appVersion`, `dependencies`, …).
+    pub metadata: serde_json::Value,
+    /// Files under `templates/` (names keep the `templates/` prefix).
+    pub templates: Vec<File>,
+    /// Every other file except `Chart.yaml`, `Chart.lock`, `values.yaml`,
+    /// `values.schema.json` and `charts/` (Helm's `chart.Files`, used by `.Files`).
+    pub files: Vec<File>,
+    /// values.yaml, parsed with [`crate::yaml::parse_values`].
+    pub values: serde_json::Value,
+    /// values.schema.json, if any.
+    pub schema: Option<Vec<u8>>,
+    /// Subcharts (`charts/*`), already loaded.
+    pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// The chart's name from its metadata.
+    pub fn name(&self) -> &str {
+        self.metadata
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    }
+
+    fn is_library(&self) -> bool {
+        self.metadata
+            .get("type")
+            .and_then(|v| v.as_str())
+            .is_some_and(|t| t.eq_ignore_ascii_case("library"))
+    }
+}
+
+/// `.Release`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u64,
+    pub is_install: bool,
+    pub is_upgrade: bool,
+}
+
+/// `.Capabilities`: what the cluster offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// e.g. `v1.35.0` (a leading `v` is added if missing).
+    pub kube_version: String,
+    /// API versions: `apps/v1`, and with kinds `apps/v1/Deployment`.
+    pub api_versions: Vec<String>,
+}
+
+impl Default for Capabilities {
+    /// Helm v4.2's defaults: Kubernetes v1.36.0 and `DefaultVersionSet`.
+    fn default() -> Self {
+        Capabilities {
+            kube_version: capabilities::DEFAULT_KUBE_VERSION.to_string(),
+            api_versions: capabilities::DEFAULT_API_VERSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// The live-cluster callback for `lookup`.
+pub trait Lookup: Send + Sync {
+    /// Returns the object (or, with an empty name, the list) as Kubernetes
+    /// JSON; an empty map when it does not exist.
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Value, String>;
+}
+
+/// How to render.
+#[derive(Clone)]
+pub struct RenderOptions<'a> {
+    pub release: ReleaseOptions,
+    pub capabilities: Capabilities,
+    /// `None` (as `helm template` does): `lookup` returns an empty map.
+    pub lookup: Option<&'a dyn Lookup>,
+    /// Helm's `--strict`: a missing map key is an error (`missingkey=error`).
+    pub strict: bool,
+}
+
+impl<'a> RenderOptions<'a> {
+    /// Options with Helm's default capabilities, no cluster, not strict.
+    pub fn new(release: ReleaseOptions) -> RenderOptions<'a> {
+        RenderOptions {
+            release,
+            capabilities: Capabilities::default(),
+            lookup: None,
+            strict: false,
+        }
+    }
+}
+
+/// Why rendering failed, formatted as Helm formats it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A template does not parse: `parse error at (<file>:<line>): <what>`.
+    #[error("{message}")]
+    Parse {
+        template: String,
+        message: String,
+        go_message: String,
+    },
+    /// A template failed while executing, in Helm v4's layout (the location,
+    /// `executing "<name>" at <node>:` and the message, one trace per nested
+    /// template, on separate lines).
+    #[error("{message}")]
+    Exec {
+        template: String,
+        message: String,
+        go_message: String,
+    },
+    /// The values cannot be used (e.g. a subchart's key is not a table).
+    #[error("{0}")]
+    Values(String),
+}
+
+impl RenderError {
+    /// The underlying Go error text, on one line
+    /// (`template: x.yaml:3:7: executing "x.yaml" at <.Values.a.b>: nil pointer evaluating interface {}.b`).
+    pub fn go_message(&self) -> &str {
+        match self {
+            RenderError::Parse { go_message, .. } | RenderError::Exec { go_message, .. } => {
+                go_message
+            }
+            RenderError::Values(m) => m,
+        }
+    }
+}

@@ -1,0 +1,583 @@
+//! Go's `encoding/json` as templates observe it: `toJson` (Marshal, with
+//! HTML escaping and ES6 float formatting), `toPrettyJson` (MarshalIndent),
+//! `toRawJson` (no HTML escaping), and `fromJson` (Unmarshal into
+//! `interface{}`: every number a float64; Go's error texts).
+//!
+//! Helm's `toYaml` also goes through Marshal (sigs.k8s.io/yaml converts
+//! JSON to YAML), so this encoder decides how numbers look in YAML too.
+
+use crate::gofmt;
+use crate::value::{Map, Object, Value};
+
+#[derive(Clone, Copy)]
+struct Opts {
+    escape_html: bool,
+    indent: bool,
+}
+
+/// `json.Marshal(v)`.
+pub fn marshal(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    encode(
+        &mut out,
+        v,
+        Opts {
+            escape_html: true,
+            indent: false,
+        },
+        0,
+    )?;
+    Ok(out)
+}
+
+/// `json.MarshalIndent(v, "", "  ")`.
+pub fn marshal_indent(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    encode(
+        &mut out,
+        v,
+        Opts {
+            escape_html: true,
+            indent: true,
+        },
+        0,
+    )?;
+    Ok(out)
+}
+
+/// An Encoder with `SetEscapeHTML(false)`, without the trailing newline.
+pub fn marshal_raw(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    encode(
+        &mut out,
+        v,
+        Opts {
+            escape_html: false,
+            indent: false,
+        },
+        0,
+    )?;
+    Ok(out)
+}
+
+fn newline(out: &mut String, opts: Opts, depth: usize) {
+    if opts.indent {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    }
+}
+
+fn encode(out: &mut String, v: &Value, opts: Opts, depth: usize) -> Result<(), String> {
+    match v {
+        Value::Invalid | Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
+        Value::Uint(u) => out.push_str(&u.to_string()),
+        Value::Float(f) => out.push_str(&format_float(*f)?),
+        Value::String(s) => encode_string(out, s, opts.escape_html),
+        Value::Bytes(b) => {
+            out.push('"');
+            out.push_str(&crate::funcs::encoding::b64encode(b));
+            out.push('"');
+        }
+        Value::List(l) => {
+            out.push('[');
+            for (i, item) in l.items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, opts, depth + 1);
+                encode(out, item, opts, depth + 1)?;
+            }
+            if !l.is_empty() {
+                newline(out, opts, depth);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => encode_map(out, m, opts, depth)?,
+        Value::Object(o) => encode_object(out, o, opts, depth)?,
+    }
+    Ok(())
+}
+
+fn encode_map(out: &mut String, m: &Map, opts: Opts, depth: usize) -> Result<(), String> {
+    let pairs = m.pairs();
+    encode_pairs(out, pairs.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
+}
+
+fn encode_pairs<'a>(
+    out: &mut String,
+    pairs: impl Iterator<Item = (&'a str, &'a Value)>,
+    opts: Opts,
+    depth: usize,
+) -> Result<(), String> {
+    out.push('{');
+    let mut n = 0;
+    for (k, v) in pairs {
+        if n > 0 {
+            out.push(',');
+        }
+        newline(out, opts, depth + 1);
+        encode_string(out, k, opts.escape_html);
+        out.push(':');
+        if opts.indent {
+            out.push(' ');
+        }
+        encode(out, v, opts, depth + 1)?;
+        n += 1;
+    }
+    if n > 0 {
+        newline(out, opts, depth);
+    }
+    out.push('}');
+    Ok(())
+}
+
+fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Result<(), String> {
+    let s = Value::str;
+    match o {
+        Object::Files(files) => {
+            let vals: Vec<(String, Value)> = files
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .collect();
+            encode_pairs(out, vals.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
+        }
+        Object::Capabilities(c) => {
+            let kube = Value::object(Object::KubeVersion(c.kube_version.clone()));
+            let apis = Value::str_list(c.api_versions.clone());
+            let helm = Value::object(Object::HelmVersion(c.helm_version.clone()));
+            let fields = [
+                ("KubeVersion", kube),
+                ("APIVersions", apis),
+                ("HelmVersion", helm),
+            ];
+            encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
+        }
+        Object::KubeVersion(k) => {
+            let fields = [
+                ("Version", s(&k.version)),
+                ("Major", s(&k.major)),
+                ("Minor", s(&k.minor)),
+            ];
+            encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
+        }
+        Object::HelmVersion(h) => {
+            // BuildInfo's json tags: omitempty on all but kube_client_version.
+            let mut fields = Vec::new();
+            for (k, v) in [
+                ("version", &h.version),
+                ("git_commit", &h.git_commit),
+                ("git_tree_state", &h.git_tree_state),
+                ("go_version", &h.go_version),
+            ] {
+                if !v.is_empty() {
+                    fields.push((k, s(v)));
+                }
+            }
+            fields.push(("kube_client_version", s(&h.kube_client_version)));
+            encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
+        }
+        Object::Semver(v) => {
+            encode_string(out, &v.to_string(), opts.escape_html);
+            Ok(())
+        }
+    }
+}
+
+/// Go's float encoding: like `%g` but with ES6 exponent cutoffs.
+pub fn format_float(f: f64) -> Result<String, String> {
+    if !f.is_finite() {
+        return Err(format!(
+            "json: unsupported value: {}",
+            gofmt::format_float(f, 'g', None)
+        ));
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = gofmt::format_float(f, 'e', None);
+        // Clean up e-09 to e-9.
+        let b = s.as_bytes();
+        let n = b.len();
+        if n >= 4 && b[n - 4] == b'e' && b[n - 3] == b'-' && b[n - 2] == b'0' {
+            return Ok(format!("{}{}", &s[..n - 2], &s[n - 1..]));
+        }
+        if n >= 4 && b[n - 4] == b'e' && b[n - 3] == b'+' && b[n - 2] == b'0' {
+            return Ok(format!("{}{}", &s[..n - 2], &s[n - 1..]));
+        }
+        return Ok(s);
+    }
+    Ok(gofmt::format_float(f, 'f', None))
+}
+
+fn encode_string(out: &mut String, s: &str, escape_html: bool) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' if escape_html => {
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 0xF] as char);
+            }
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 0xF] as char);
+            }
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+// ---- decoding ----
+
+/// `json.Unmarshal(text, &v)` with `v interface{}`.
+pub fn unmarshal(text: &str) -> Result<Value, String> {
+    let mut p = Parser {
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    p.skip_ws();
+    if p.i >= p.b.len() {
+        return Err("unexpected end of JSON input".into());
+    }
+    let v = p.value()?;
+    p.skip_ws();
+    if p.i < p.b.len() {
+        return Err(format!(
+            "invalid character {} after top-level value",
+            p.describe(p.i)
+        ));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    /// Go's `quoteChar`.
+    fn describe(&self, i: usize) -> String {
+        let text = std::str::from_utf8(&self.b[i..])
+            .ok()
+            .and_then(|s| s.chars().next());
+        match text {
+            Some('\'') => "'\\''".into(),
+            Some('"') => "'\"'".into(),
+            Some(c) => {
+                let q = gofmt::quote(&c.to_string());
+                format!("'{}'", &q[1..q.len() - 1])
+            }
+            None => format!("'\\x{:02x}'", self.b[i]),
+        }
+    }
+
+    fn err_at(&self, context: &str) -> String {
+        if self.i >= self.b.len() {
+            return "unexpected end of JSON input".into();
+        }
+        format!("invalid character {} {context}", self.describe(self.i))
+    }
+
+    fn value(&mut self) -> Result<Value, String> {
+        self.skip_ws();
+        if self.i >= self.b.len() {
+            return Err("unexpected end of JSON input".into());
+        }
+        self.depth += 1;
+        if self.depth > 10000 {
+            return Err("exceeded max depth".into());
+        }
+        let r = match self.b[self.i] {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => self.string().map(Value::str),
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'n' => self.literal("null", Value::Nil),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(self.err_at("looking for beginning of value")),
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn literal(&mut self, word: &str, v: Value) -> Result<Value, String> {
+        for expected in word.bytes() {
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            if self.b[self.i] != expected {
+                return Err(self.err_at(&format!(
+                    "in literal {word} (expecting '{}')",
+                    expected as char
+                )));
+            }
+            self.i += 1;
+        }
+        Ok(v)
+    }
+
+    fn number(&mut self) -> Result<Value, String> {
+        let start = self.i;
+        if self.b[self.i] == b'-' {
+            self.i += 1;
+        }
+        let digits = |p: &mut Parser| {
+            let s = p.i;
+            while p.i < p.b.len() && p.b[p.i].is_ascii_digit() {
+                p.i += 1;
+            }
+            p.i - s
+        };
+        if self.i >= self.b.len() {
+            return Err("unexpected end of JSON input".into());
+        }
+        if self.b[self.i] == b'0' {
+            self.i += 1;
+        } else if digits(self) == 0 {
+            return Err(self.err_at("in numeric literal"));
+        }
+        if self.i < self.b.len() && self.b[self.i] == b'.' {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(self.err_at("after decimal point in numeric literal"));
+            }
+        }
+        if self.i < self.b.len() && matches!(self.b[self.i], b'e' | b'E') {
+            self.i += 1;
+            if self.i < self.b.len() && matches!(self.b[self.i], b'+' | b'-') {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.err_at("in exponent of numeric literal"));
+            }
+        }
+        let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("0");
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            _ => Err(format!(
+                "json: cannot unmarshal number {text} into Go value of type float64"
+            )),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.i += 1; // opening quote
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            let c = self.b[self.i];
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return Ok(String::from_utf8_lossy(&out).into_owned());
+                }
+                b'\\' => {
+                    self.i += 1;
+                    if self.i >= self.b.len() {
+                        return Err("unexpected end of JSON input".into());
+                    }
+                    let e = self.b[self.i];
+                    self.i += 1;
+                    match e {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'/' => out.push(b'/'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let cp = self.hex4()?;
+                            let c = if (0xD800..0xDC00).contains(&cp) {
+                                // A surrogate pair, if the next escape completes it.
+                                if self.b.get(self.i) == Some(&b'\\')
+                                    && self.b.get(self.i + 1) == Some(&b'u')
+                                {
+                                    let save = self.i;
+                                    self.i += 2;
+                                    let lo = self.hex4()?;
+                                    if (0xDC00..0xE000).contains(&lo) {
+                                        char::from_u32(
+                                            0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00),
+                                        )
+                                        .unwrap_or('\u{FFFD}')
+                                    } else {
+                                        self.i = save;
+                                        '\u{FFFD}'
+                                    }
+                                } else {
+                                    '\u{FFFD}'
+                                }
+                            } else {
+                                char::from_u32(cp).unwrap_or('\u{FFFD}')
+                            };
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => {
+                            self.i -= 1;
+                            return Err(self.err_at("in string escape code"));
+                        }
+                    }
+                }
+                c if c < 0x20 => return Err(self.err_at("in string literal")),
+                _ => {
+                    out.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            let d = (self.b[self.i] as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err_at("in \\u hexadecimal character escape"))?;
+            v = v * 16 + d;
+            self.i += 1;
+        }
+        Ok(v)
+    }
+
+    fn object(&mut self) -> Result<Value, String> {
+        self.i += 1;
+        let m = Map::new();
+        self.skip_ws();
+        if self.i < self.b.len() && self.b[self.i] == b'}' {
+            self.i += 1;
+            return Ok(Value::Map(m));
+        }
+        loop {
+            self.skip_ws();
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            if self.b[self.i] != b'"' {
+                return Err(self.err_at("looking for beginning of object key string"));
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            if self.b[self.i] != b':' {
+                return Err(self.err_at("after object key"));
+            }
+            self.i += 1;
+            let v = self.value()?;
+            m.insert(key, v);
+            self.skip_ws();
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            match self.b[self.i] {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Ok(Value::Map(m));
+                }
+                _ => return Err(self.err_at("after object key:value pair")),
+            }
+        }
+    }
+
+    fn array(&mut self) -> Result<Value, String> {
+        self.i += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.i < self.b.len() && self.b[self.i] == b']' {
+            self.i += 1;
+            return Ok(Value::list(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_ws();
+            if self.i >= self.b.len() {
+                return Err("unexpected end of JSON input".into());
+            }
+            match self.b[self.i] {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Ok(Value::list(items));
+                }
+                _ => return Err(self.err_at("after array element")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_go() {
+        assert_eq!(format_float(1000000.0).unwrap(), "1000000");
+        assert_eq!(format_float(1.5).unwrap(), "1.5");
+        assert_eq!(format_float(1e21).unwrap(), "1e+21");
+        assert_eq!(format_float(1e-7).unwrap(), "1e-7");
+        assert_eq!(format_float(0.000001).unwrap(), "0.000001");
+    }
+
+    #[test]
+    fn strings_escape_html() {
+        let v = Value::str("<a&b>\"\n\u{1}");
+        assert_eq!(marshal(&v).unwrap(), r#""\u003ca\u0026b\u003e\"\n\u0001""#);
+        assert_eq!(marshal_raw(&v).unwrap(), r#""<a&b>\"\n\u0001""#);
+    }
+
+    #[test]
+    fn errors_like_go() {
+        assert_eq!(unmarshal("").unwrap_err(), "unexpected end of JSON input");
+        assert_eq!(
+            unmarshal("{\"a\" 1}").unwrap_err(),
+            "invalid character '1' after object key"
+        );
+        assert_eq!(
+            unmarshal("x").unwrap_err(),
+            "invalid character 'x' looking for beginning of value"
+        );
+        assert_eq!(
+            unmarshal("[1,]").unwrap_err(),
+            "invalid character ']' looking for beginning of value"
+        );
+        assert_eq!(
+            unmarshal("{} x").unwrap_err(),
+            "invalid character 'x' after top-level value"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Parsing of Go templates: lexer, parse tree and parser, ported from Go's
+//! `text/template/parse`. Execution lives in `exec`.
+
+mod lex;
+pub mod node;
+mod parser;
+
+pub use node::{Arg, At, Branch, Command, ListNode, Node, Number, Pipe, Variable};
+pub use parser::{ParseError, Tree, parse, parse_go_float, parse_go_int, parse_go_uint, unquote};

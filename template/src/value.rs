@@ -1,0 +1,499 @@
+//! The runtime value model of the template engine.
+//!
+//! Go templates run on `reflect.Value`s; every behaviour Helm users observe
+//! (what prints, what is "empty", which comparisons error, which function
+//! arguments are rejected) follows from the Go type of the value. [`Value`]
+//! keeps exactly as much of that type information as charts can observe:
+//!
+//! * `Invalid` is Go's zero `reflect.Value` ("no value"), e.g. the result of
+//!   a pipeline that ended on a missing map key; `Nil` is a nil `interface{}`,
+//!   e.g. the missing key itself before the pipeline unwraps it. They print
+//!   alike but differ for field access and argument checks (see `exec`).
+//! * Go `int` and `int64` are distinct (`typeOf`, `kindIs` see them), floats
+//!   are `float64` — Helm reads every YAML/JSON number as float64.
+//! * Maps are shared and mutable (`set`, `unset`, `merge` mutate in place and
+//!   Helm charts rely on it), kept sorted because Go ranges and prints maps in
+//!   key order.
+//! * Helm's method-bearing objects (`.Files`, `.Capabilities`, …) are
+//!   [`Object`]s.
+//!
+//! It does not own printing (see `gofmt`) or YAML/JSON (see `yaml`).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// A template value. Cheap to clone: aggregates are reference counted.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// Go's zero `reflect.Value`: no value at all.
+    #[default]
+    Invalid,
+    /// A nil `interface{}`.
+    Nil,
+    Bool(bool),
+    /// Go `int`.
+    Int(i64),
+    /// Go `int64`.
+    Int64(i64),
+    /// Go `uint64`.
+    Uint(u64),
+    /// Go `float64`.
+    Float(f64),
+    String(Rc<str>),
+    /// Go `[]byte`.
+    Bytes(Rc<[u8]>),
+    List(List),
+    Map(Map),
+    Object(Rc<Object>),
+}
+
+/// The Go element type of a slice, as far as charts can observe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListType {
+    /// `[]interface {}`
+    Any,
+    /// `[]string`
+    String,
+    /// `[]int`
+    Int,
+    /// `common.VersionSet` (a `[]string` with a `Has` method)
+    VersionSet,
+}
+
+/// A Go slice.
+#[derive(Clone)]
+pub struct List {
+    pub items: Rc<Vec<Value>>,
+    pub ty: ListType,
+}
+
+/// The Go type of a map, as far as charts can observe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapType {
+    /// `map[string]interface {}`
+    Any,
+    /// `common.Values` (Helm's named map type for `.`, `.Values`, `.Template`)
+    Values,
+    /// `map[string]string`
+    StringString,
+}
+
+/// A Go map with string keys: shared, mutable, iterated in key order.
+#[derive(Clone)]
+pub struct Map {
+    pub entries: Rc<RefCell<BTreeMap<String, Value>>>,
+    pub ty: MapType,
+}
+
+/// Helm's method-bearing values.
+#[derive(Debug)]
+pub enum Object {
+    /// `.Files` (`engine.files`, a `map[string][]byte` with methods).
+    Files(BTreeMap<String, Rc<[u8]>>),
+    /// `.Capabilities` (`*common.Capabilities`).
+    Capabilities(Capabilities),
+    /// `.Capabilities.KubeVersion` (`common.KubeVersion`).
+    KubeVersion(KubeVersion),
+    /// `.Capabilities.HelmVersion` (`version.BuildInfo`).
+    HelmVersion(HelmVersion),
+    /// A parsed semantic version (`*semver.Version`), from `semver`.
+    Semver(crate::funcs::semver::Version),
+}
+
+/// The data behind `.Capabilities`.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub kube_version: KubeVersion,
+    pub api_versions: Vec<String>,
+    pub helm_version: HelmVersion,
+}
+
+/// The data behind `.Capabilities.KubeVersion`.
+#[derive(Debug, Clone)]
+pub struct KubeVersion {
+    /// As given, e.g. `v1.33.4-gke.1245000`.
+    pub version: String,
+    /// What `String()` returns: `v<major>.<minor>.<patch>`.
+    pub normalized: String,
+    pub major: String,
+    pub minor: String,
+}
+
+/// The data behind `.Capabilities.HelmVersion`.
+#[derive(Debug, Clone)]
+pub struct HelmVersion {
+    pub version: String,
+    pub git_commit: String,
+    pub git_tree_state: String,
+    pub go_version: String,
+    pub kube_client_version: String,
+}
+
+impl List {
+    pub fn new(items: Vec<Value>) -> List {
+        List {
+            items: Rc::new(items),
+            ty: ListType::Any,
+        }
+    }
+    pub fn typed(items: Vec<Value>, ty: ListType) -> List {
+        List {
+            items: Rc::new(items),
+            ty,
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::typed(BTreeMap::new(), MapType::Any)
+    }
+    pub fn typed(entries: BTreeMap<String, Value>, ty: MapType) -> Map {
+        Map {
+            entries: Rc::new(RefCell::new(entries)),
+            ty,
+        }
+    }
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.entries.borrow().get(key).cloned()
+    }
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.borrow().contains_key(key)
+    }
+    pub fn insert(&self, key: impl Into<String>, value: Value) {
+        self.entries.borrow_mut().insert(key.into(), value);
+    }
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.entries.borrow_mut().remove(key)
+    }
+    pub fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+    /// A snapshot of the entries, in key order.
+    pub fn pairs(&self) -> Vec<(String, Value)> {
+        self.entries
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+    pub fn keys(&self) -> Vec<String> {
+        self.entries.borrow().keys().cloned().collect()
+    }
+    /// Whether both handles refer to the same Go map.
+    pub fn same(&self, other: &Map) -> bool {
+        Rc::ptr_eq(&self.entries, &other.entries)
+    }
+}
+
+impl Default for Map {
+    fn default() -> Self {
+        Map::new()
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Map {
+    fn from(m: BTreeMap<String, Value>) -> Map {
+        Map::typed(m, MapType::Any)
+    }
+}
+
+/// Go's `reflect.Kind`, restricted to the kinds values here can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Invalid,
+    Bool,
+    Int,
+    Int64,
+    Uint64,
+    Float64,
+    Interface,
+    Map,
+    Ptr,
+    Slice,
+    String,
+    Struct,
+}
+
+impl Kind {
+    /// The name Go prints for the kind (`reflect.Kind.String`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Invalid => "invalid",
+            Kind::Bool => "bool",
+            Kind::Int => "int",
+            Kind::Int64 => "int64",
+            Kind::Uint64 => "uint64",
+            Kind::Float64 => "float64",
+            Kind::Interface => "interface",
+            Kind::Map => "map",
+            Kind::Ptr => "ptr",
+            Kind::Slice => "slice",
+            Kind::String => "string",
+            Kind::Struct => "struct",
+        }
+    }
+}
+
+impl Value {
+    pub fn str(s: impl AsRef<str>) -> Value {
+        Value::String(Rc::from(s.as_ref()))
+    }
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(List::new(items))
+    }
+    pub fn str_list(items: Vec<String>) -> Value {
+        Value::List(List::typed(
+            items.into_iter().map(Value::str).collect(),
+            ListType::String,
+        ))
+    }
+    pub fn map(m: BTreeMap<String, Value>) -> Value {
+        Value::Map(Map::from(m))
+    }
+    pub fn bytes(b: impl Into<Vec<u8>>) -> Value {
+        Value::Bytes(Rc::from(b.into()))
+    }
+    pub fn object(o: Object) -> Value {
+        Value::Object(Rc::new(o))
+    }
+
+    /// Go's `reflect.Kind` of the value.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Invalid => Kind::Invalid,
+            Value::Nil => Kind::Interface,
+            Value::Bool(_) => Kind::Bool,
+            Value::Int(_) => Kind::Int,
+            Value::Int64(_) => Kind::Int64,
+            Value::Uint(_) => Kind::Uint64,
+            Value::Float(_) => Kind::Float64,
+            Value::String(_) => Kind::String,
+            Value::Bytes(_) | Value::List(_) => Kind::Slice,
+            Value::Map(_) => Kind::Map,
+            Value::Object(o) => match **o {
+                Object::Files(_) => Kind::Map,
+                Object::Capabilities(_) | Object::Semver(_) => Kind::Ptr,
+                Object::KubeVersion(_) | Object::HelmVersion(_) => Kind::Struct,
+            },
+        }
+    }
+
+    /// Go's name for the dynamic type (`%T`, `typeOf`, error messages).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Invalid => "<nil>",
+            Value::Nil => "interface {}",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Uint(_) => "uint64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "[]uint8",
+            Value::List(l) => match l.ty {
+                ListType::Any => "[]interface {}",
+                ListType::String => "[]string",
+                ListType::Int => "[]int",
+                ListType::VersionSet => "common.VersionSet",
+            },
+            Value::Map(m) => match m.ty {
+                MapType::Any => "map[string]interface {}",
+                MapType::Values => "common.Values",
+                MapType::StringString => "map[string]string",
+            },
+            Value::Object(o) => match **o {
+                Object::Files(_) => "engine.files",
+                Object::Capabilities(_) => "*common.Capabilities",
+                Object::KubeVersion(_) => "common.KubeVersion",
+                Object::HelmVersion(_) => "version.BuildInfo",
+                Object::Semver(_) => "*semver.Version",
+            },
+        }
+    }
+
+    /// `typeOf` in Sprig: `fmt.Sprintf("%T", v)`, where a nil interface is `<nil>`.
+    pub fn go_type_of(&self) -> &'static str {
+        match self {
+            Value::Nil | Value::Invalid => "<nil>",
+            other => other.type_name(),
+        }
+    }
+
+    /// True for both flavours of nil.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil | Value::Invalid)
+    }
+
+    /// Go's `template.IsTrue` (the truth of `if`, `with`, `and`, `or`, `not`).
+    pub fn truth(&self) -> bool {
+        match self {
+            Value::Invalid | Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint(u) => *u != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.is_empty(),
+            Value::Object(o) => match &**o {
+                Object::Files(f) => !f.is_empty(),
+                _ => true,
+            },
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The length of strings, slices and maps (Go's `len`).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            Value::String(s) => Some(s.len()),
+            Value::Bytes(b) => Some(b.len()),
+            Value::List(l) => Some(l.len()),
+            Value::Map(m) => Some(m.len()),
+            Value::Object(o) => match &**o {
+                Object::Files(f) => Some(f.len()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Integer value of any integer kind.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            Value::Uint(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
+    /// Removes the "interface" wrapper: a nil interface becomes no value.
+    /// (Go's `indirectInterface`.)
+    pub fn indirect_interface(self) -> Value {
+        match self {
+            Value::Nil => Value::Invalid,
+            v => v,
+        }
+    }
+
+    /// Deep copy (Sprig's `deepCopy`, Helm's value copies).
+    pub fn deep_copy(&self) -> Value {
+        match self {
+            Value::List(l) => Value::List(List::typed(
+                l.items.iter().map(Value::deep_copy).collect(),
+                l.ty,
+            )),
+            Value::Map(m) => {
+                let copy = m
+                    .entries
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect();
+                Value::Map(Map::typed(copy, m.ty))
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::gofmt::sprint_value(self))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::str(s)
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(Rc::from(s))
+    }
+}
+
+/// Conversions between the engine's values and the `serde_json::Value`s that
+/// flow between crates.
+///
+/// The convention: JSON floats are Go float64 (what Helm reads from YAML and
+/// JSON); JSON integers (`i64`/`u64`) are Go int64 (what Helm's `--set`
+/// parser produces).
+pub mod json {
+    use super::*;
+    use serde_json::Value as J;
+
+    /// Converts an inter-crate value into a template value (maps are `map[string]interface {}`).
+    pub fn from_json(v: &J) -> Value {
+        match v {
+            J::Null => Value::Nil,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => {
+                if let Some(i) = n.as_i64().filter(|_| !n.is_f64()) {
+                    Value::Int64(i)
+                } else if let Some(u) = n.as_u64().filter(|_| !n.is_f64()) {
+                    Value::Uint(u)
+                } else {
+                    Value::Float(n.as_f64().unwrap_or(0.0))
+                }
+            }
+            J::String(s) => Value::str(s),
+            J::Array(a) => Value::list(a.iter().map(from_json).collect()),
+            J::Object(o) => Value::map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+        }
+    }
+
+    /// Converts a template value into an inter-crate value. Non-finite floats
+    /// become null (JSON cannot carry them); objects become their JSON form.
+    pub fn to_json(v: &Value) -> J {
+        match v {
+            Value::Invalid | Value::Nil => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) | Value::Int64(i) => J::from(*i),
+            Value::Uint(u) => J::from(*u),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
+            Value::String(s) => J::String(s.to_string()),
+            Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
+            Value::List(l) => J::Array(l.items.iter().map(to_json).collect()),
+            Value::Map(m) => J::Object(
+                m.entries
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_json(v)))
+                    .collect(),
+            ),
+            Value::Object(_) => {
+                let text = crate::json::marshal(v).unwrap_or_default();
+                serde_json::from_str(&text).unwrap_or(J::Null)
+            }
+        }
+    }
+}

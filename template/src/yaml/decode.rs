@@ -1,0 +1,452 @@
+//! YAML → values, the way Helm reads YAML: sigs.k8s.io/yaml's `Unmarshal`,
+//! i.e. go-yaml v2 decodes the first document (YAML 1.1 typing, merge keys,
+//! aliases as copies), keys are turned into strings, and the result goes
+//! through JSON, so every number ends up a float64.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+use super::YamlError;
+use super::resolve::{Resolved, resolve};
+use crate::value::{Map, Value};
+
+/// A parsed YAML node (before typing).
+enum Node {
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tag: Option<(String, String)>,
+        line: usize,
+        col: usize,
+    },
+    Seq(Vec<Rc<Node>>),
+    Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
+}
+
+/// go-yaml v2's decoded value (`interface{}` with `map[interface{}]interface{}`).
+#[derive(Clone, Debug)]
+enum Y {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Y>),
+    Map(Vec<(Y, Y)>),
+}
+
+/// A collection being read: its items, whether it is a mapping, its anchor
+/// and where it starts.
+type Open = (Vec<Rc<Node>>, bool, usize, usize, usize);
+
+const CORE: &str = "tag:yaml.org,2002:";
+
+/// Parses the first document of `text` into a tree. `Ok(None)` for no document.
+fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
+    let options = granit_parser::options! {
+        block_scalar_eof_without_line_feed: true,
+        block_nesting_limit: 10000,
+        flow_nesting_limit: 10000,
+    };
+    let mut parser = Parser::new_from_str_with_options(text, options);
+    let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Rc<Node>> = None;
+    let mut in_doc = false;
+    while let Some(ev) = parser.next_event() {
+        let (event, span) = ev.map_err(|e| YamlError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+        let (line, col) = (span.start.line(), span.start.col() + 1);
+        let node = match event {
+            Event::DocumentStart(..) => {
+                in_doc = true;
+                continue;
+            }
+            Event::DocumentEnd => {
+                if in_doc {
+                    return Ok(root);
+                }
+                continue;
+            }
+            Event::StreamStart | Event::StreamEnd => continue,
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| (t.handle().to_string(), t.suffix().to_string()));
+                let n = Rc::new(Node::Scalar {
+                    value: value.into_owned(),
+                    style,
+                    tag,
+                    line,
+                    col,
+                });
+                if anchor != 0 {
+                    anchors.insert(anchor, n.clone());
+                }
+                n
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => n.clone(),
+                None => {
+                    return Err(YamlError {
+                        line,
+                        column: col,
+                        message: "unknown anchor referenced".into(),
+                    });
+                }
+            },
+            Event::SequenceStart(_, anchor, _) => {
+                stack.push((Vec::new(), false, anchor, line, col));
+                continue;
+            }
+            Event::MappingStart(_, anchor, _) => {
+                stack.push((Vec::new(), true, anchor, line, col));
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some((items, is_map, anchor, l, c)) = stack.pop() else {
+                    continue;
+                };
+                let n = if is_map {
+                    let mut pairs = Vec::new();
+                    let mut it = items.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        pairs.push((k, v));
+                    }
+                    Rc::new(Node::Map(pairs, l, c))
+                } else {
+                    Rc::new(Node::Seq(items))
+                };
+                if anchor != 0 {
+                    anchors.insert(anchor, n.clone());
+                }
+                n
+            }
+            _ => continue,
+        };
+        match stack.last_mut() {
+            Some(top) => top.0.push(node),
+            None => root = Some(node),
+        }
+    }
+    Ok(root)
+}
+
+struct Decoder {
+    budget: usize,
+}
+
+fn err_at(line: usize, column: usize, message: impl Into<String>) -> YamlError {
+    YamlError {
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+impl Decoder {
+    fn spend(&mut self) -> Result<(), YamlError> {
+        if self.budget == 0 {
+            return Err(err_at(0, 0, "document contains excessive aliasing"));
+        }
+        self.budget -= 1;
+        Ok(())
+    }
+
+    fn decode(&mut self, n: &Node) -> Result<Y, YamlError> {
+        self.spend()?;
+        match n {
+            Node::Scalar {
+                value,
+                style,
+                tag,
+                line,
+                col,
+            } => scalar(value, *style, tag.as_ref(), *line, *col),
+            Node::Seq(items) => Ok(Y::Seq(
+                items
+                    .iter()
+                    .map(|i| self.decode(i))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Node::Map(pairs, _, _) => {
+                let mut out: Vec<(Y, Y)> = Vec::new();
+                for (k, v) in pairs {
+                    if is_merge_key(k) {
+                        self.merge(v, &mut out)?;
+                        continue;
+                    }
+                    let key = self.decode(k)?;
+                    if matches!(key, Y::Seq(_) | Y::Map(_)) {
+                        let (l, c) = pos(k);
+                        return Err(err_at(
+                            l,
+                            c,
+                            "invalid map key: a collection cannot be a key",
+                        ));
+                    }
+                    let val = self.decode(v)?;
+                    insert(&mut out, key, val);
+                }
+                Ok(Y::Map(out))
+            }
+        }
+    }
+
+    /// go-yaml v2's `merge`: a mapping, an alias of one, or a sequence of them
+    /// (where earlier mappings take precedence).
+    fn merge(&mut self, v: &Node, out: &mut Vec<(Y, Y)>) -> Result<(), YamlError> {
+        let want_map = |n: &Node| {
+            let (l, c) = pos(n);
+            err_at(
+                l,
+                c,
+                "map merge requires map or sequence of maps as the value",
+            )
+        };
+        match v {
+            Node::Map(..) => {
+                if let Y::Map(pairs) = self.decode(v)? {
+                    for (k, val) in pairs {
+                        insert(out, k, val);
+                    }
+                }
+                Ok(())
+            }
+            Node::Seq(items) => {
+                for item in items.iter().rev() {
+                    if !matches!(**item, Node::Map(..)) {
+                        return Err(want_map(item));
+                    }
+                    if let Y::Map(pairs) = self.decode(item)? {
+                        for (k, val) in pairs {
+                            insert(out, k, val);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(want_map(v)),
+        }
+    }
+}
+
+fn pos(n: &Node) -> (usize, usize) {
+    match n {
+        Node::Scalar { line, col, .. } => (*line, *col),
+        Node::Map(_, l, c) => (*l, *c),
+        Node::Seq(_) => (0, 0),
+    }
+}
+
+fn is_merge_key(n: &Node) -> bool {
+    match n {
+        Node::Scalar {
+            value,
+            style: ScalarStyle::Plain,
+            tag: None,
+            ..
+        } => value == "<<",
+        Node::Scalar {
+            tag: Some((h, s)), ..
+        } => h == CORE && s == "merge",
+        _ => false,
+    }
+}
+
+fn same_key(a: &Y, b: &Y) -> bool {
+    match (a, b) {
+        (Y::Null, Y::Null) => true,
+        (Y::Bool(x), Y::Bool(y)) => x == y,
+        (Y::Int(x), Y::Int(y)) => x == y,
+        (Y::Uint(x), Y::Uint(y)) => x == y,
+        (Y::Float(x), Y::Float(y)) => x == y,
+        (Y::Str(x), Y::Str(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn insert(out: &mut Vec<(Y, Y)>, key: Y, val: Y) {
+    if let Some(slot) = out.iter_mut().find(|(k, _)| same_key(k, &key)) {
+        slot.1 = val;
+    } else {
+        out.push((key, val));
+    }
+}
+
+fn short_tag(h: &str, s: &str) -> String {
+    if h == CORE {
+        format!("!!{s}")
+    } else {
+        format!("{h}{s}")
+    }
+}
+
+/// Types a scalar like go-yaml v2's `d.scalar` into `interface{}`.
+fn scalar(
+    value: &str,
+    style: ScalarStyle,
+    tag: Option<&(String, String)>,
+    line: usize,
+    col: usize,
+) -> Result<Y, YamlError> {
+    let from_resolved = |r: Resolved| match r {
+        Resolved::Null => Y::Null,
+        Resolved::Bool(b) => Y::Bool(b),
+        Resolved::Int(i) => Y::Int(i),
+        Resolved::Uint(u) => Y::Uint(u),
+        Resolved::Float(f) => Y::Float(f),
+        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Y::Str(value.to_string()),
+    };
+    match tag {
+        None => {
+            if style == ScalarStyle::Plain {
+                Ok(from_resolved(resolve(value)))
+            } else {
+                Ok(Y::Str(value.to_string()))
+            }
+        }
+        Some((h, s)) if h == CORE => {
+            let r = resolve(value);
+            let got = match r {
+                Resolved::Null => "null",
+                Resolved::Bool(_) => "bool",
+                Resolved::Int(_) | Resolved::Uint(_) => "int",
+                Resolved::Float(_) => "float",
+                Resolved::Timestamp => "timestamp",
+                Resolved::Merge => "merge",
+                Resolved::Str => "str",
+            };
+            match s.as_str() {
+                "str" => Ok(Y::Str(value.to_string())),
+                "binary" => {
+                    let bytes =
+                        crate::funcs::encoding::b64decode(value.as_bytes()).map_err(|_| {
+                            err_at(line, col, "!!binary value contains invalid base64 data")
+                        })?;
+                    Ok(Y::Str(String::from_utf8_lossy(&bytes).into_owned()))
+                }
+                "float" if got == "int" => Ok(match r {
+                    Resolved::Int(i) => Y::Float(i as f64),
+                    Resolved::Uint(u) => Y::Float(u as f64),
+                    _ => Y::Null,
+                }),
+                want if want == got => Ok(from_resolved(r)),
+                "map" | "seq" => Err(err_at(
+                    line,
+                    col,
+                    format!("cannot decode !!str `{value}` as a {}", short_tag(h, s)),
+                )),
+                _ => Err(err_at(
+                    line,
+                    col,
+                    format!("cannot decode !!{got} `{value}` as a {}", short_tag(h, s)),
+                )),
+            }
+        }
+        // Other tags are not resolvable: the text is kept.
+        Some(_) => Ok(Y::Str(value.to_string())),
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`, as sigs.k8s.io/yaml formats float keys.
+fn format_float32(f: f64) -> String {
+    if f.is_infinite() {
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
+    }
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    let f32v = f as f32;
+    // Shortest digits for float32, then Go's %g layout.
+    let s = format!("{:e}", f32v);
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    // Rebuild a float64 with exactly these digits and let Go's %g layout print it.
+    let v: f64 = format!("{}0.{}e{}", if neg { "-" } else { "" }, digits, exp + 1)
+        .parse()
+        .unwrap_or(0.0);
+    crate::gofmt::format_float(v, 'g', None)
+}
+
+/// sigs.k8s.io/yaml's `convertToJSONableObject` followed by the JSON round
+/// trip into `map[string]interface{}` / `interface{}`.
+fn to_json_value(y: Y) -> Result<Value, YamlError> {
+    Ok(match y {
+        Y::Null => Value::Nil,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Int(i) => Value::Float(i as f64),
+        Y::Uint(u) => Value::Float(u as f64),
+        Y::Float(f) => {
+            if !f.is_finite() {
+                return Err(err_at(
+                    0,
+                    0,
+                    format!(
+                        "json: unsupported value: {}",
+                        crate::gofmt::format_float(f, 'g', None)
+                    ),
+                ));
+            }
+            Value::Float(f)
+        }
+        Y::Str(s) => Value::str(s),
+        Y::Seq(items) => Value::list(
+            items
+                .into_iter()
+                .map(to_json_value)
+                .collect::<Result<_, _>>()?,
+        ),
+        Y::Map(pairs) => {
+            let m = Map::new();
+            for (k, v) in pairs {
+                let key = match k {
+                    Y::Str(s) => s,
+                    Y::Int(i) => i.to_string(),
+                    Y::Float(f) => format_float32(f),
+                    Y::Bool(b) => b.to_string(),
+                    Y::Uint(u) => {
+                        return Err(err_at(
+                            0,
+                            0,
+                            format!("unsupported map key of type: uint64, key: 0x{u:x}"),
+                        ));
+                    }
+                    Y::Null => {
+                        return Err(err_at(
+                            0,
+                            0,
+                            "unsupported map key of type: <nil>, key: <nil>",
+                        ));
+                    }
+                    Y::Seq(_) | Y::Map(_) => {
+                        return Err(err_at(0, 0, "unsupported map key of a collection type"));
+                    }
+                };
+                m.insert(key, to_json_value(v)?);
+            }
+            Value::Map(m)
+        }
+    })
+}
+
+/// Decodes the first YAML document of `text` with Helm's semantics.
+/// `Value::Nil` for an empty document.
+pub fn decode(text: &str) -> Result<Value, YamlError> {
+    let Some(root) = parse_tree(text)? else {
+        return Ok(Value::Nil);
+    };
+    let mut d = Decoder { budget: 10_000_000 };
+    let y = d.decode(&root)?;
+    to_json_value(y)
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Regenerates berth-template's golden files from real Helm.
+
+Requires `helm-python-sdk` (it bundles Helm v4's Go SDK) and PyYAML:
+
+    python3 -m venv /tmp/tv && /tmp/tv/bin/pip install helm-python-sdk pyyaml
+    /tmp/tv/bin/python template/tests/golden/regen.py
+
+Fixtures:
+
+* `cases/<group>.yaml`: template snippets, each rendered as `templates/t.yaml`
+  of a throwaway chart `mychart`. Per case: `name`, `template`, and optionally
+  `values` (user values), `chart_values` (values.yaml text), `files`
+  (chart path -> text), `extra` (more files under templates/ -> text), `opts`
+  (kube_version, api_versions, strict, name, namespace, revision, is_install,
+  is_upgrade). Written to `cases/<group>.json`: the cases plus Helm's
+  `expected` ({"output": {file: text}} or {"error": message}).
+* `charts/<chart>/`: chart directories, rendered once with no user values and
+  once per `charts/<chart>.values/<variant>.yaml`. Written to
+  `charts/<chart>.json`: variant -> {"values": user values, "coalesced": Helm's
+  coalesced values, "expected": {...}}.
+
+The Rust tests read only the generated JSON, never Python.
+"""
+import glob
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import yaml
+from helm_python import Chart, _native
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RENDER_OPTS = {"name": "rel", "namespace": "ns", "revision": 1, "is_install": True}
+
+
+def render(chart, values, opts):
+    try:
+        out = _native.call_string("helm_render", chart._raw(), json.dumps(values or {}), json.dumps(opts))
+        return {"output": json.loads(out)}
+    except Exception as e:  # HelmRenderError and friends carry Helm's message
+        return {"error": str(e)}
+
+
+def write_chart(d, case):
+    os.makedirs(os.path.join(d, "templates"))
+    with open(os.path.join(d, "Chart.yaml"), "w") as f:
+        f.write(case.get("chart_yaml", 'apiVersion: v2\nname: mychart\nversion: 0.1.0\nappVersion: "1.0"\n'))
+    with open(os.path.join(d, "values.yaml"), "w") as f:
+        f.write(case.get("chart_values", ""))
+    with open(os.path.join(d, "templates", "t.yaml"), "w") as f:
+        f.write(case["template"])
+    for path, text in (case.get("extra") or {}).items():
+        p = os.path.join(d, "templates", path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+    for path, text in (case.get("files") or {}).items():
+        p = os.path.join(d, path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+
+
+def regen_cases():
+    for src in sorted(glob.glob(os.path.join(HERE, "cases", "*.yaml"))):
+        with open(src) as f:
+            cases = yaml.safe_load(f)
+        names = set()
+        for case in cases:
+            assert case["name"] not in names, "duplicate case " + case["name"]
+            names.add(case["name"])
+            d = tempfile.mkdtemp()
+            try:
+                write_chart(d, case)
+                chart = Chart.load(d)
+                opts = dict(RENDER_OPTS)
+                opts.update(case.get("opts") or {})
+                case["expected"] = render(chart, case.get("values"), opts)
+            finally:
+                shutil.rmtree(d)
+        out = src[: -len(".yaml")] + ".json"
+        with open(out, "w") as f:
+            json.dump(cases, f, indent=1, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+        print(f"{os.path.relpath(out, HERE)}: {len(cases)} cases")
+
+
+def regen_charts():
+    for chart_dir in sorted(glob.glob(os.path.join(HERE, "charts", "*", "Chart.yaml"))):
+        chart_dir = os.path.dirname(chart_dir)
+        chart = Chart.load(chart_dir)
+        variants = {"default": {}}
+        for vf in sorted(glob.glob(chart_dir + ".values/*.yaml")):
+            with open(vf) as f:
+                variants[os.path.basename(vf)[: -len(".yaml")]] = yaml.safe_load(f) or {}
+        result = {}
+        for name, values in variants.items():
+            result[name] = {
+                "values": values,
+                "coalesced": chart.merge_values(values),
+                "expected": render(chart, values, RENDER_OPTS),
+            }
+        out = chart_dir + ".json"
+        with open(out, "w") as f:
+            json.dump(result, f, indent=1, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+        print(f"{os.path.relpath(out, HERE)}: {len(variants)} variants")
+
+
+if __name__ == "__main__":
+    regen_cases()
+    regen_charts()
+    sys.exit(0)

@@ -1,0 +1,117 @@
+//! Template snippets rendered by real Helm (`tests/golden/cases/*.json`):
+//! berth must produce the same files, or the same error message.
+
+use std::collections::BTreeMap;
+
+use berth_template::helm::{Capabilities, Chart, File, RenderOptions};
+use serde_json::Value as J;
+
+use crate::support::{self, Outcome};
+
+fn chart_for(case: &J) -> Chart {
+    let mut files = vec![
+        File {
+            name: "Chart.yaml".into(),
+            data: case
+                .get("chart_yaml")
+                .and_then(J::as_str)
+                .unwrap_or("apiVersion: v2\nname: mychart\nversion: 0.1.0\nappVersion: \"1.0\"\n")
+                .into(),
+        },
+        File {
+            name: "values.yaml".into(),
+            data: case
+                .get("chart_values")
+                .and_then(J::as_str)
+                .unwrap_or("")
+                .into(),
+        },
+        File {
+            name: "templates/t.yaml".into(),
+            data: case["template"].as_str().unwrap_or_default().into(),
+        },
+    ];
+    for (key, prefix) in [("extra", "templates/"), ("files", "")] {
+        if let Some(m) = case.get(key).and_then(J::as_object) {
+            for (path, text) in m {
+                files.push(File {
+                    name: format!("{prefix}{path}"),
+                    data: text.as_str().unwrap_or_default().into(),
+                });
+            }
+        }
+    }
+    support::chart_from_files(files)
+}
+
+fn options(case: &J) -> RenderOptions<'static> {
+    let mut opts = RenderOptions::new(support::release());
+    let Some(o) = case.get("opts") else {
+        return opts;
+    };
+    if let Some(v) = o.get("kube_version").and_then(J::as_str) {
+        opts.capabilities.kube_version = v.to_string();
+    }
+    if let Some(extra) = o.get("api_versions").and_then(J::as_array) {
+        let mut caps = Capabilities::default();
+        caps.api_versions
+            .extend(extra.iter().filter_map(J::as_str).map(String::from));
+        opts.capabilities.api_versions = caps.api_versions;
+    }
+    opts.strict = o.get("strict").and_then(J::as_bool).unwrap_or(false);
+    if let Some(n) = o.get("name").and_then(J::as_str) {
+        opts.release.name = n.into();
+    }
+    if let Some(n) = o.get("namespace").and_then(J::as_str) {
+        opts.release.namespace = n.into();
+    }
+    if let Some(r) = o.get("revision").and_then(J::as_u64) {
+        opts.release.revision = r;
+    }
+    if let Some(b) = o.get("is_upgrade").and_then(J::as_bool) {
+        opts.release.is_upgrade = b;
+        opts.release.is_install = !b;
+    }
+    opts
+}
+
+/// Runs every case of a group; returns the failures.
+fn run_group(group: &str) -> (usize, Vec<String>) {
+    let path = support::golden_dir()
+        .join("cases")
+        .join(format!("{group}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cases: Vec<J> = serde_json::from_str(&text).expect("golden json");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case["name"].as_str().unwrap_or("?");
+        let want = Outcome::from_expected(&case["expected"]);
+        let got = support::render(
+            &chart_for(case),
+            case.get("values").unwrap_or(&J::Null),
+            &options(case),
+        );
+        if want != got {
+            failures.push(support::describe_mismatch(name, &want, &got));
+        }
+    }
+    (cases.len(), failures)
+}
+
+fn check(group: &str) {
+    let (n, failures) = run_group(group);
+    assert!(
+        failures.is_empty(),
+        "{} of {n} {group} cases differ from Helm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn core_template_language_matches_helm() {
+    check("core");
+}
+
+#[allow(dead_code)]
+fn unused(_: BTreeMap<String, String>) {}

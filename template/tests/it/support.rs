@@ -1,0 +1,144 @@
+//! Shared fixtures: reading golden files, loading chart directories, and
+//! running a render the way the golden files were produced.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use berth_template::helm::{self, Chart, File, ReleaseOptions, RenderOptions};
+use serde_json::Value as J;
+
+pub fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// What Helm produced: rendered files, or an error message.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Output(BTreeMap<String, String>),
+    Error(String),
+}
+
+impl Outcome {
+    pub fn from_expected(e: &J) -> Outcome {
+        if let Some(err) = e.get("error") {
+            return Outcome::Error(err.as_str().unwrap_or_default().to_string());
+        }
+        let out = e["output"].as_object().expect("output map");
+        Outcome::Output(
+            out.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+        )
+    }
+}
+
+/// Values as Helm received them from the golden script (JSON decoded by Go):
+/// every number is a float64.
+pub fn as_helm_json(v: &J) -> J {
+    match v {
+        J::Number(n) => serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0))
+            .map(J::Number)
+            .unwrap_or(J::Null),
+        J::Array(a) => J::Array(a.iter().map(as_helm_json).collect()),
+        J::Object(o) => J::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), as_helm_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+pub fn release() -> ReleaseOptions {
+    ReleaseOptions {
+        name: "rel".into(),
+        namespace: "ns".into(),
+        revision: 1,
+        is_install: true,
+        is_upgrade: false,
+    }
+}
+
+/// Coalesces and renders like the golden script's `helm_render`.
+pub fn render(chart: &Chart, user: &J, opts: &RenderOptions) -> Outcome {
+    let values = match helm::coalesce_values(chart, &as_helm_json(user)) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    match helm::render(chart, &values, opts) {
+        Ok(out) => Outcome::Output(out),
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+/// Loads a chart directory the way Helm's loader splits it.
+pub fn load_chart(dir: &Path) -> Chart {
+    let mut all = Vec::new();
+    collect(dir, dir, &mut all);
+    chart_from_files(all)
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<File>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read chart dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(root, &p, out);
+        } else {
+            let name = p
+                .strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push(File {
+                name,
+                data: std::fs::read(&p).expect("read file"),
+            });
+        }
+    }
+}
+
+/// Splits a chart's files like Helm's `LoadFiles`.
+pub fn chart_from_files(files: Vec<File>) -> Chart {
+    let mut chart = Chart {
+        values: J::Object(Default::default()),
+        ..Default::default()
+    };
+    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    for f in files {
+        let text = || String::from_utf8_lossy(&f.data).into_owned();
+        match f.name.as_str() {
+            "Chart.yaml" => {
+                chart.metadata = berth_template::yaml::parse_values(&text()).expect("Chart.yaml")
+            }
+            "values.yaml" => {
+                chart.values = berth_template::yaml::parse_values(&text()).expect("values.yaml")
+            }
+            "values.schema.json" => chart.schema = Some(f.data.clone()),
+            "Chart.lock" => {}
+            n if n.starts_with("templates/") => chart.templates.push(f),
+            n if n.starts_with("charts/") => {
+                let rest = &n["charts/".len()..];
+                if let Some((sub, path)) = rest.split_once('/') {
+                    subcharts.entry(sub.to_string()).or_default().push(File {
+                        name: path.to_string(),
+                        data: f.data.clone(),
+                    });
+                }
+            }
+            _ => chart.files.push(f),
+        }
+    }
+    for (_, files) in subcharts {
+        chart.dependencies.push(chart_from_files(files));
+    }
+    chart
+}
+
+/// A readable diff of two outcomes for assertion messages.
+pub fn describe_mismatch(name: &str, want: &Outcome, got: &Outcome) -> String {
+    format!("case {name}\n--- helm ---\n{want:#?}\n--- berth ---\n{got:#?}\n")
+}
