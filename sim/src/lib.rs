@@ -34,6 +34,7 @@ pub mod faults;
 pub mod http;
 pub mod kubeconfig;
 pub mod object;
+pub mod openapi;
 pub mod persist;
 pub mod resources;
 pub mod selector;

@@ -6,6 +6,7 @@
 mod control;
 mod resource;
 pub mod route;
+pub mod table;
 mod watch;
 
 use std::collections::HashMap;
@@ -425,6 +426,19 @@ async fn serve(
         Route::GroupVersion(g, v) => {
             get_only(info)?;
             discovery::resource_list(&app.lock().registry, &g, &v)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(ApiError::no_route)
+        }
+        Route::OpenApiRoot => {
+            get_only(info)?;
+            Ok(json_response(
+                200,
+                &crate::openapi::root(&app.lock().registry),
+            ))
+        }
+        Route::OpenApiGroupVersion(p) => {
+            get_only(info)?;
+            crate::openapi::group_version(&app.lock().registry, &p)
                 .map(|d| json_response(200, &d))
                 .ok_or_else(ApiError::no_route)
         }

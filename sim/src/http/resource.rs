@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, Method};
 use serde_json::{Value, json};
 
 use super::route::ResRoute;
-use super::{App, ReqInfo, Resp, json_response};
+use super::{App, ReqInfo, Resp, json_response, table};
 use crate::apiserver::patch::{PatchKind, apply_patch};
 use crate::apiserver::{DeleteOpts, Deleted, ListOpts, Propagation, WriteOpts};
 use crate::faults::Action;
@@ -36,12 +36,40 @@ pub(super) async fn serve(
             (Some(_), Some("log")) => Ok(super::text_response(200, "")),
             (Some(name), _) => {
                 let obj = app.lock().get(&r.rt, &ns, name)?;
+                if table::wants_table(&info.accept) {
+                    let meta =
+                        json!({"resourceVersion": object::resource_version(&obj).unwrap_or("")});
+                    let t =
+                        table::table(&r.rt, &[obj], meta, include_object(info), app.clock.now());
+                    return Ok(json_response(200, &t));
+                }
                 Ok(json_response(200, &negotiate(&obj, info, false)))
             }
             (None, _) if info.flag("watch") => super::watch::start(app, &r, info, watch_fault),
             (None, _) => {
                 let opts = list_opts(&r, info)?;
                 let list = app.lock().list(&r.rt, r.ns.as_deref(), &opts)?;
+                if table::wants_table(&info.accept) {
+                    let items: Vec<Value> = list["items"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|mut i| {
+                            i["kind"] = json!(r.rt.kind);
+                            i["apiVersion"] = json!(r.rt.api_version());
+                            i
+                        })
+                        .collect();
+                    let t = table::table(
+                        &r.rt,
+                        &items,
+                        list["metadata"].clone(),
+                        include_object(info),
+                        app.clock.now(),
+                    );
+                    return Ok(json_response(200, &t));
+                }
                 Ok(json_response(200, &negotiate(&list, info, true)))
             }
         };
@@ -134,6 +162,11 @@ pub(super) async fn serve(
         return Ok(json_response(200, &out));
     }
     Err(ApiError::method_not_allowed())
+}
+
+/// `includeObject` of a Table request: None, Metadata (the default) or Object.
+pub(super) fn include_object(info: &ReqInfo) -> &str {
+    info.q("includeObject").unwrap_or("Metadata")
 }
 
 /// The manager of an Update when `fieldManager` is absent: the User-Agent up to the first `/`.

@@ -18,6 +18,10 @@ pub enum Route {
     /// `/api/v1` or `/apis/{g}/{v}`
     GroupVersion(String, String),
     Resource(ResRoute),
+    /// `/openapi/v3`
+    OpenApiRoot,
+    /// `/openapi/v3/{api/v1 | apis/g/v}`
+    OpenApiGroupVersion(String),
     /// `/_sim/v1/...`: the simulator's control API.
     Control(String),
     NotFound,
@@ -50,6 +54,8 @@ pub fn parse(reg: &Registry, path: &str) -> Route {
         ["apis", g, v] => Route::GroupVersion(g.to_string(), v.to_string()),
         ["apis", g, v, rest @ ..] => resource(reg, g, v, rest),
         ["_sim", "v1", rest @ ..] => Route::Control(rest.join("/")),
+        ["openapi", "v3"] => Route::OpenApiRoot,
+        ["openapi", "v3", rest @ ..] => Route::OpenApiGroupVersion(rest.join("/")),
         _ => Route::NotFound,
     }
 }

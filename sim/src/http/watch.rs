@@ -22,6 +22,9 @@ use crate::store::{EventType, StoreEvent, Subscription, WatchMsg};
 /// What one watch selects.
 struct Filter {
     rt: Arc<ResourceType>,
+    /// `as=Table` watches: events carry one-row Tables (the value is `includeObject`).
+    table: Option<String>,
+    clock: Arc<crate::clock::ClockCore>,
     ns: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -39,6 +42,10 @@ impl Filter {
         let mut out = obj.clone();
         if let Some(m) = out.as_object_mut() {
             m.insert("apiVersion".into(), json!(self.rt.api_version()));
+        }
+        if let Some(include) = &self.table {
+            let meta = json!({"resourceVersion": object::resource_version(&out).unwrap_or("")});
+            return super::table::table(&self.rt, &[out], meta, include, self.clock.now());
         }
         if self.metadata_only {
             return json!({
@@ -154,6 +161,9 @@ pub(super) fn start(
 ) -> ApiResult<Resp> {
     let filter = Filter {
         rt: r.rt.clone(),
+        table: super::table::wants_table(&info.accept)
+            .then(|| super::resource::include_object(info).to_string()),
+        clock: app.clock.clone(),
         ns: r.ns.clone(),
         labels: LabelSelector::parse(info.q("labelSelector").unwrap_or(""))?,
         fields: FieldSelector::parse(info.q("fieldSelector").unwrap_or(""), &r.rt)?,

@@ -207,9 +207,12 @@ pub fn apply(
     let mut doomed: Vec<&Path> = dropped
         .iter()
         .filter(|p| {
-            !entries
-                .iter()
-                .any(|e| !e.is(w.manager, "Apply", w.scope) && e.fields.has_under(p))
+            // Still applied beneath (a map or list item whose children remain), or owned by
+            // someone else: only disowned, not removed.
+            !applied.has_under(p)
+                && !entries
+                    .iter()
+                    .any(|e| !e.is(w.manager, "Apply", w.scope) && e.fields.has_under(p))
         })
         .collect();
     // Deepest first, so removing a list item cannot shift a path computed for a sibling.
@@ -350,4 +353,67 @@ pub fn conflict_status(mut conflicts: Vec<(String, Path)>) -> ApiError {
     let mut e = ApiError::new(409, "Conflict", message);
     e.details_mut().causes = causes;
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Registry;
+    use serde_json::json;
+
+    fn writer(manager: &str) -> Writer<'_> {
+        Writer {
+            manager,
+            api_version: "v1",
+            scope: Scope::Main,
+            now: "2026-01-01T00:00:00Z",
+        }
+    }
+
+    #[test]
+    fn a_map_node_in_the_old_set_is_not_removed_while_its_keys_are_applied() {
+        // kubectl's client-side-apply migration hands an Apply entry sets with `".": {}` nodes.
+        let rt = Registry::new().lookup("", "v1", "configmaps").unwrap();
+        let mut live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"app": "x"}}});
+        let migrated = Entry {
+            manager: "kubectl".into(),
+            operation: "Apply".into(),
+            api_version: "v1".into(),
+            time: None,
+            subresource: None,
+            fields: FieldSet::from_fields_v1(
+                &json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}),
+            ),
+        };
+        write_entries(&mut live, &[migrated]);
+        let cfg = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"app": "x"}}});
+        let out = apply(&rt, Some(&live), &cfg, &writer("kubectl"), false).unwrap();
+        assert_eq!(out["metadata"]["labels"]["app"], "x");
+    }
+
+    #[test]
+    fn update_takes_changed_fields_from_other_managers() {
+        let rt = Registry::new().lookup("", "v1", "configmaps").unwrap();
+        let old = json!({"data": {"a": "1", "b": "2"}});
+        let new = json!({"data": {"a": "9", "b": "2"}});
+        let mut entries = vec![Entry {
+            manager: "applier".into(),
+            operation: "Apply".into(),
+            api_version: "v1".into(),
+            time: None,
+            subresource: None,
+            fields: FieldSet::from_fields_v1(&json!({"f:data": {"f:a": {}, "f:b": {}}})),
+        }];
+        record_update(&rt, &mut entries, &old, &new, &writer("editor"));
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            entries[0].fields.to_fields_v1(),
+            json!({"f:data": {"f:b": {}}})
+        );
+        assert_eq!(entries[1].manager, "editor");
+        assert_eq!(
+            entries[1].fields.to_fields_v1(),
+            json!({"f:data": {"f:a": {}}})
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod delete;
 mod discovery;
 mod faults;
 mod patch;
+mod printing;
 mod rollout;
 mod support;
 mod watch;
