@@ -662,16 +662,13 @@ pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
         s.push('-');
     }
     match fmt {
-        'f' | 'F' => {
-            let p = match prec {
-                Some(p) => p,
-                None => {
-                    let nd = digits.len() as i32;
-                    (nd - dp).max(0) as usize
-                }
-            };
-            s.push_str(&format!("{a:.p$}"));
-        }
+        'f' | 'F' => match prec {
+            Some(p) => s.push_str(&format!("{a:.p$}")),
+            None => {
+                let decimals = (digits.len() as i32 - dp).max(0) as usize;
+                push_fixed(&mut s, &digits, dp, decimals);
+            }
+        },
         'e' | 'E' => {
             let p = match prec {
                 Some(p) => p,

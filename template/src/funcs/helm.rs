@@ -50,15 +50,11 @@ pub fn register(m: &mut FuncMap) {
         }
     });
     add(m, "toYaml", sig(&[Any]), |_, a| {
-        Ok(Value::str(
-            crate::yaml::marshal_value(&a[0])
-                .map(|y| y.trim_end_matches('\n').to_string())
-                .unwrap_or_default(),
-        ))
+        Ok(Value::str(crate::yaml::to_yaml_value(&a[0])))
     });
     add(m, "mustToYaml", sig(&[Any]), |_, a| {
         crate::yaml::marshal_value(&a[0])
-            .map(|y| Value::str(y.trim_end_matches('\n')))
+            .map(|y| Value::str(y.strip_suffix('\n').unwrap_or(&y)))
             .map_err(|e| GoError::plain(format!("error marshaling into JSON: {e}")))
     });
     add(m, "fromYaml", sig(&[Str]), |_, a| {

@@ -515,8 +515,10 @@ pub fn to_snake(s: &str, connector: char) -> String {
     out
 }
 
-/// xstrings `ToPascalCase` (Sprig's `camelcase`): connectors removed, the
-/// first rune and every rune after a connector upper-cased, the rest kept.
+/// xstrings v1.5 `ToPascalCase` (Sprig's `camelcase`): connectors removed,
+/// each word's first rune upper-cased, and within a word that starts upper
+/// case, the upper-case run that follows lower-cased (`HTTPServer` →
+/// `Httpserver`, `ID` → `Id`).
 pub fn to_pascal(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -529,6 +531,7 @@ pub fn to_pascal(s: &str) -> String {
     if i >= chars.len() {
         return out;
     }
+    let mut first_upper = chars[i].is_uppercase();
     let mut r0 = upper_char(chars[i]);
     i += 1;
     while i < chars.len() {
@@ -540,8 +543,16 @@ pub fn to_pascal(s: &str) -> String {
             continue;
         }
         if is_connector(r1) {
+            first_upper = r0.is_uppercase();
             r0 = upper_char(r0);
         } else {
+            if first_upper {
+                if r0.is_uppercase() {
+                    r0 = lower_char(r0);
+                } else {
+                    first_upper = false;
+                }
+            }
             out.push(r1);
         }
     }
@@ -805,9 +816,37 @@ fn compile(re: &str) -> Result<regex::Regex, GoError> {
     regex::Regex::new(re).map_err(|e| {
         err(format!(
             "error parsing regexp: {}",
-            first_line(&e.to_string())
+            go_regexp_error(re, &e.to_string())
         ))
     })
+}
+
+/// Go's `regexp/syntax` wording for the common compile errors (`code: `expr``).
+fn go_regexp_error(re: &str, rust: &str) -> String {
+    let code = if rust.contains("unclosed group") {
+        "missing closing )"
+    } else if rust.contains("unopened group") {
+        "unexpected )"
+    } else if rust.contains("unclosed character class") {
+        "missing closing ]"
+    } else if rust.contains("repetition operator missing expression") {
+        "missing argument to repetition operator"
+    } else if rust.contains("unrecognized escape sequence") {
+        "invalid escape sequence"
+    } else if rust.contains("invalid character class range") {
+        "invalid character class range"
+    } else if rust.contains("repetition quantifier expects a valid decimal")
+        || rust.contains("invalid repetition count")
+    {
+        "invalid repeat count"
+    } else {
+        return first_line(rust);
+    };
+    let expr = match code {
+        "missing closing ]" => re.rfind('[').map(|i| &re[i..]).unwrap_or(re),
+        _ => re,
+    };
+    format!("{code}: `{expr}`")
 }
 
 /// `regexp.MustCompile`: Go panics, which the template engine reports.
@@ -844,24 +883,27 @@ fn regex_split(re: &regex::Regex, s: &str, n: i64) -> R {
     if n == 0 {
         return Ok(Value::str_list(Vec::new()));
     }
-    if re.as_str().is_empty() && s.is_empty() {
+    if !re.as_str().is_empty() && s.is_empty() {
         return Ok(Value::str_list(vec![String::new()]));
     }
     let mut out = Vec::new();
-    let mut beg = 0;
-    let mut end;
-    for m in re.find_iter(s) {
+    let (mut beg, mut end) = (0, 0);
+    let matches = re
+        .find_iter(s)
+        .take(if n < 0 { usize::MAX } else { n as usize });
+    for m in matches {
         if n > 0 && out.len() as i64 == n - 1 {
             break;
         }
         end = m.start();
-        if m.end() == 0 {
-            continue;
+        if m.end() != 0 {
+            out.push(s[beg..end].to_string());
         }
-        out.push(s[beg..end].to_string());
         beg = m.end();
     }
-    out.push(s[beg..].to_string());
+    if end != s.len() {
+        out.push(s[beg..].to_string());
+    }
     Ok(Value::str_list(out))
 }
 

@@ -85,9 +85,7 @@ fn as_map(files: &BTreeMap<String, Rc<[u8]>>, f: impl Fn(&[u8]) -> String) -> St
     for (k, v) in files {
         m.insert(crate::funcs::strings::path_base(k), Value::str(f(v)));
     }
-    crate::yaml::marshal_value(&Value::Map(m))
-        .map(|s| s.trim_end_matches('\n').to_string())
-        .unwrap_or_default()
+    crate::yaml::to_yaml_value(&Value::Map(m))
 }
 
 /// A compiled gobwas/glob pattern with `/` as separator.

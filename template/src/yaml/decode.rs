@@ -300,7 +300,7 @@ fn scalar(
         Resolved::Int(i) => Y::Int(i),
         Resolved::Uint(u) => Y::Uint(u),
         Resolved::Float(f) => Y::Float(f),
-        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Y::Str(value.to_string()),
+        Resolved::Timestamp | Resolved::Str => Y::Str(value.to_string()),
     };
     match tag {
         None => {
@@ -318,7 +318,6 @@ fn scalar(
                 Resolved::Int(_) | Resolved::Uint(_) => "int",
                 Resolved::Float(_) => "float",
                 Resolved::Timestamp => "timestamp",
-                Resolved::Merge => "merge",
                 Resolved::Str => "str",
             };
             match s.as_str() {

@@ -32,6 +32,10 @@ pub enum Y {
     Map(Vec<(String, Y)>),
 }
 
+/// go-yaml v2's preferred line width: plain and quoted scalars are folded
+/// at the first space after column 80.
+const BEST_WIDTH: usize = 80;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Style {
     Plain,
@@ -262,20 +266,33 @@ impl Emitter {
         let allow_breaks = !self.simple_key_context;
         match style {
             Style::Plain => self.write_plain(value, allow_breaks),
-            Style::Single => self.write_single(value),
-            Style::Double => self.write_double(value),
+            Style::Single => self.write_single(value, allow_breaks),
+            Style::Double => self.write_double(value, allow_breaks),
             Style::Literal => self.write_literal(value),
         }
         self.pop_indent();
     }
 
-    fn write_plain(&mut self, value: &str, _allow_breaks: bool) {
-        if !value.is_empty() && !self.whitespace {
+    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+        if !self.whitespace {
             self.put(' ');
         }
+        let chars: Vec<char> = value.chars().collect();
+        let mut spaces = false;
         let mut breaks = false;
-        for c in value.chars() {
-            if is_break(c) {
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && chars.get(i + 1) != Some(&' ')
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
                 if !breaks && c == '\n' {
                     self.put_break();
                 }
@@ -288,23 +305,38 @@ impl Emitter {
                 }
                 self.put(c);
                 self.indention = false;
+                spaces = false;
                 breaks = false;
             }
         }
-        if !value.is_empty() {
-            self.whitespace = false;
-        }
+        self.whitespace = false;
         self.indention = false;
         if self.root_context {
             self.open_ended = true;
         }
     }
 
-    fn write_single(&mut self, value: &str) {
+    fn write_single(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let n = chars.len();
+        let mut spaces = false;
         let mut breaks = false;
-        for c in value.chars() {
-            if is_break(c) {
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && i > 0
+                    && i + 1 < n
+                    && chars[i + 1] != ' '
+                {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
                 if !breaks && c == '\n' {
                     self.put_break();
                 }
@@ -320,6 +352,7 @@ impl Emitter {
                 }
                 self.put(c);
                 self.indention = false;
+                spaces = false;
                 breaks = false;
             }
         }
@@ -328,9 +361,12 @@ impl Emitter {
         self.indention = false;
     }
 
-    fn write_double(&mut self, value: &str) {
+    fn write_double(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        for c in value.chars() {
+        let chars: Vec<char> = value.chars().collect();
+        let n = chars.len();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
             if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 let v = c as u32;
@@ -361,8 +397,20 @@ impl Emitter {
                         self.write_str(&s);
                     }
                 }
+                spaces = false;
+            } else if c == ' ' {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < n {
+                    self.write_indent();
+                    if chars[i + 1] == ' ' {
+                        self.put('\\');
+                    }
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
             } else {
                 self.put(c);
+                spaces = false;
             }
         }
         self.write_indicator("\"", false, false, false);

@@ -10,7 +10,7 @@ mod decode;
 mod encode;
 pub mod resolve;
 
-use crate::value::{Value, json as vjson};
+use crate::value::{Map, MapType, Value, json as vjson};
 
 /// A YAML syntax or typing error, with its position (1-based; 0 = unknown).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,21 +34,79 @@ impl YamlError {
     }
 }
 
-/// Parses a values file (or Chart.yaml) the way Helm does: the first
-/// document must be a mapping (an empty document is `{}`), numbers are f64.
+/// Parses a values file the way Helm's `loader.LoadValues` does: every
+/// `---`-separated document must be a mapping (empty ones count as `{}`),
+/// later documents are deep-merged over earlier ones, numbers are f64.
 pub fn parse_values(text: &str) -> Result<serde_json::Value, YamlError> {
-    match decode::decode(text)? {
-        Value::Nil => Ok(serde_json::Value::Object(Default::default())),
-        v @ Value::Map(_) => Ok(vjson::to_json(&v)),
-        other => Err(YamlError {
-            line: 0,
-            column: 0,
-            message: format!(
-                "cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                json_kind(&other)
-            ),
-        }),
+    let mut merged = Map::new();
+    for (first_line, doc) in split_documents(text)? {
+        let m = match decode::decode(&doc) {
+            Ok(Value::Nil) => continue,
+            Ok(Value::Map(m)) => m,
+            Ok(other) => {
+                return Err(YamlError {
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "cannot unmarshal yaml document: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        json_kind(&other)
+                    ),
+                });
+            }
+            Err(mut e) => {
+                if e.line > 0 {
+                    e.line += first_line - 1;
+                }
+                return Err(e);
+            }
+        };
+        merged = merge_maps(&merged, &m);
     }
+    Ok(vjson::to_json(&Value::Map(merged)))
+}
+
+/// Kubernetes' `YAMLReader`: documents are separated by lines starting with
+/// `---` (only spaces or a comment may follow). Returns each document with
+/// the line it starts on.
+fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    let mut start = 1;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if let Some(rest) = line.strip_prefix("---") {
+            let trimmed = rest.trim();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Err(YamlError {
+                    line: i + 1,
+                    column: 1,
+                    message: format!("invalid Yaml document separator: {trimmed}"),
+                });
+            }
+            if !cur.is_empty() {
+                docs.push((start, std::mem::take(&mut cur)));
+            }
+            start = i + 2;
+            continue;
+        }
+        cur.push_str(line);
+    }
+    if !cur.is_empty() {
+        docs.push((start, cur));
+    }
+    Ok(docs)
+}
+
+/// Helm's `loader.MergeMaps`: `b` over `a`, recursing where both are tables.
+fn merge_maps(a: &Map, b: &Map) -> Map {
+    let out = Map::typed(a.entries.borrow().clone(), MapType::Any);
+    for (k, v) in b.pairs() {
+        if let (Value::Map(bv), Some(Value::Map(av))) = (&v, out.get(&k)) {
+            out.insert(k, Value::Map(merge_maps(&av, bv)));
+            continue;
+        }
+        out.insert(k, v);
+    }
+    out
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -64,9 +122,15 @@ fn json_kind(v: &Value) -> &'static str {
 /// Helm's `toYaml` template function: `sigs.k8s.io/yaml.Marshal` without
 /// the final newline. Values that cannot be encoded (NaN) give "".
 pub fn to_yaml(v: &serde_json::Value) -> String {
-    marshal_value(&vjson::from_json(v))
-        .map(|s| s.trim_end_matches('\n').to_string())
-        .unwrap_or_default()
+    to_yaml_value(&vjson::from_json(v))
+}
+
+/// Helm's `toYaml` of a template value.
+pub fn to_yaml_value(v: &Value) -> String {
+    match marshal_value(v) {
+        Ok(s) => s.strip_suffix('\n').map(str::to_string).unwrap_or(s),
+        Err(_) => String::new(),
+    }
 }
 
 /// `sigs.k8s.io/yaml.Marshal` (what `helm get values` prints): ends with a newline.
@@ -103,13 +167,13 @@ fn to_y(v: &Value) -> Result<encode::Y, String> {
                 _ => Y::Str(text),
             }
         }
-        Value::String(s) => Y::Str(s.to_string()),
+        Value::String(s) => Y::Str(through_json(s)?),
         Value::Bytes(b) => Y::Str(crate::funcs::encoding::b64encode(b)),
         Value::List(l) => Y::Seq(l.items.iter().map(to_y).collect::<Result<_, _>>()?),
         Value::Map(m) => Y::Map(
             m.pairs()
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), to_y(v)?)))
+                .map(|(k, v)| Ok((through_json(k)?, to_y(v)?)))
                 .collect::<Result<_, String>>()?,
         ),
         Value::Object(_) => {
@@ -118,6 +182,47 @@ fn to_y(v: &Value) -> Result<encode::Y, String> {
             to_y(&back)?
         }
     })
+}
+
+/// A string as go-yaml reads it back from `json.Marshal`'s output: control
+/// characters JSON leaves raw are rejected by the YAML reader, and a raw NEL
+/// (U+0085) is a line break that double-quoted scalars fold.
+fn through_json(s: &str) -> Result<String, String> {
+    if s.chars()
+        .any(|c| matches!(c as u32, 0x7F | 0x80..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF))
+    {
+        return Err("yaml: control characters are not allowed".into());
+    }
+    if !s.contains('\u{85}') {
+        return Ok(s.to_string());
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\u{85}' {
+            // Blanks before the break are dropped, as is the indentation after it.
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            let mut breaks = 0;
+            while i < chars.len() && (chars[i] == '\u{85}' || chars[i] == ' ') {
+                if chars[i] == '\u{85}' {
+                    breaks += 1;
+                }
+                i += 1;
+            }
+            if breaks == 1 {
+                out.push(' ');
+            } else {
+                out.extend(std::iter::repeat_n('\n', breaks - 1));
+            }
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

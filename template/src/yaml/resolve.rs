@@ -18,8 +18,6 @@ pub enum Resolved {
     Float(f64),
     /// A timestamp; decoding into `interface{}` keeps the text.
     Timestamp,
-    /// The merge key `<<`.
-    Merge,
     Str,
 }
 
@@ -32,7 +30,6 @@ pub fn resolve(s: &str) -> Resolved {
         Some(b'0'..=b'9') => b'D',
         Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') => b'M',
         Some(b'.') => b'.',
-        Some(b'<') => b'<',
         _ => return Resolved::Str,
     };
     match s {
@@ -48,7 +45,6 @@ pub fn resolve(s: &str) -> Resolved {
             return Resolved::Float(f64::INFINITY);
         }
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
-        "<<" => return Resolved::Merge,
         _ => {}
     }
     match hint {
