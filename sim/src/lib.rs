@@ -36,6 +36,7 @@ pub mod kubeconfig;
 pub mod object;
 pub mod openapi;
 pub mod persist;
+pub mod protobuf;
 pub mod resources;
 pub mod selector;
 pub mod server;

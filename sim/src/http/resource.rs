@@ -164,6 +164,8 @@ pub(super) async fn serve(
     Err(ApiError::method_not_allowed())
 }
 
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
 /// `includeObject` of a Table request: None, Metadata (the default) or Object.
 pub(super) fn include_object(info: &ReqInfo) -> &str {
     info.q("includeObject").unwrap_or("Metadata")
@@ -183,6 +185,9 @@ fn parse_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     if ct == "application/yaml" {
         return parse_yaml_single(body);
+    }
+    if ct == PROTOBUF {
+        return crate::protobuf::decode(body);
     }
     if !ct.is_empty() && ct != "application/json" && ct != "*/*" {
         return Err(ApiError::unsupported_media_type(ct));
@@ -249,6 +254,8 @@ fn list_opts(r: &ResRoute, info: &ReqInfo) -> ApiResult<ListOpts> {
 fn delete_opts(info: &ReqInfo, body: &[u8]) -> ApiResult<DeleteOpts> {
     let b: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if info.content_type.starts_with(PROTOBUF) {
+        crate::protobuf::decode(body)?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
