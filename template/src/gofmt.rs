@@ -65,27 +65,33 @@ struct Flags {
     sharp_v: bool,
 }
 
-/// `fmt.Sprintf(format, args...)`.
+/// `fmt.Sprintf(format, args...)`, a port of Go's `doPrintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
-    let bytes = format.as_bytes();
-    let mut argi = 0;
+    let mut p = Printf {
+        out: String::new(),
+        arg_num: 0,
+        reordered: false,
+        good_arg_num: true,
+    };
+    let b = format.as_bytes();
+    let end = b.len();
     let mut i = 0;
-    while i < bytes.len() {
-        // Copy literal text up to the next '%'.
-        let start = i;
-        while i < bytes.len() && bytes[i] != b'%' {
+    while i < end {
+        p.good_arg_num = true;
+        let lasti = i;
+        while i < end && b[i] != b'%' {
             i += 1;
         }
-        out.push_str(&format[start..i]);
-        if i >= bytes.len() {
+        if i > lasti {
+            p.out.push_str(&format[lasti..i]);
+        }
+        if i >= end {
             break;
         }
         i += 1; // skip '%'
         let mut f = Flags::default();
-        // Flags.
-        while i < bytes.len() {
-            match bytes[i] {
+        while i < end {
+            match b[i] {
                 b'#' => f.sharp = true,
                 b'0' => f.zero = true,
                 b'+' => f.plus = true,
@@ -95,116 +101,150 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             i += 1;
         }
-        // Width.
-        if i < bytes.len() && bytes[i] == b'*' {
+        // Do we have an explicit argument index?
+        let mut after_index;
+        (i, after_index) = p.arg_number(format, i, args.len());
+        // Do we have width?
+        if i < end && b[i] == b'*' {
             i += 1;
-            match args.get(argi).and_then(int_from_arg) {
+            match p.int_from_arg(args) {
                 Some(w) => {
-                    argi += 1;
                     if w < 0 {
                         f.minus = true;
-                        f.width = Some(w.unsigned_abs() as usize);
-                    } else {
-                        f.width = Some(w as usize);
+                        f.zero = false;
                     }
+                    f.width = Some(w.unsigned_abs() as usize);
                 }
-                None => {
-                    if argi < args.len() {
-                        argi += 1;
-                    }
-                    out.push_str("%!(BADWIDTH)");
-                }
+                None => p.out.push_str("%!(BADWIDTH)"),
             }
+            after_index = false;
         } else {
-            let (n, next) = parse_num(bytes, i);
+            let (n, next) = parse_num(b, i);
             if next > i {
                 f.width = Some(n);
+                if after_index {
+                    p.good_arg_num = false;
+                }
             }
             i = next;
         }
-        // Precision.
-        if i < bytes.len() && bytes[i] == b'.' {
+        // Do we have precision?
+        if i + 1 < end && b[i] == b'.' {
             i += 1;
-            if i < bytes.len() && bytes[i] == b'*' {
+            if after_index {
+                p.good_arg_num = false;
+            }
+            (i, after_index) = p.arg_number(format, i, args.len());
+            if i < end && b[i] == b'*' {
                 i += 1;
-                match args.get(argi).and_then(int_from_arg) {
-                    Some(p) if p >= 0 => {
-                        argi += 1;
-                        f.prec = Some(p as usize);
-                    }
-                    _ => {
-                        if argi < args.len() {
-                            argi += 1;
-                        }
-                        out.push_str("%!(BADPREC)");
-                    }
+                match p.int_from_arg(args) {
+                    Some(pr) if pr >= 0 => f.prec = Some(pr as usize),
+                    Some(_) => f.prec = None,
+                    None => p.out.push_str("%!(BADPREC)"),
                 }
+                after_index = false;
             } else {
-                let (n, next) = parse_num(bytes, i);
-                f.prec = Some(n);
+                let (n, next) = parse_num(b, i);
+                f.prec = Some(if next > i { n } else { 0 });
                 i = next;
             }
         }
-        if !f.minus && f.zero {
-            // ok: zero padding
-        } else if f.minus {
-            f.zero = false;
+        if !after_index {
+            (i, _) = p.arg_number(format, i, args.len());
         }
-        if i >= bytes.len() {
-            out.push_str("%!(NOVERB)");
+        if i >= end {
+            p.out.push_str("%!(NOVERB)");
             break;
-        }
-        if bytes[i] == b'[' {
-            // Explicit argument indexes are not supported.
-            out.push_str("%!(BADINDEX)");
-            while i < bytes.len() && bytes[i] != b']' {
-                i += 1;
-            }
-            i += 1;
-            continue;
         }
         let verb = format[i..].chars().next().unwrap_or('?');
         i += verb.len_utf8();
+        if f.minus {
+            f.zero = false;
+        }
         if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let Some(arg) = args.get(argi) else {
-            out.push_str("%!");
-            out.push(verb);
-            out.push_str("(MISSING)");
-            continue;
-        };
-        argi += 1;
-        if verb == 'v' {
-            if f.sharp {
+            p.out.push('%');
+        } else if !p.good_arg_num {
+            p.out.push_str(&format!("%!{verb}(BADINDEX)"));
+        } else if p.arg_num >= args.len() {
+            p.out.push_str(&format!("%!{verb}(MISSING)"));
+        } else {
+            if verb == 'v' {
+                f.sharp_v = f.sharp;
                 f.sharp = false;
-                f.sharp_v = true;
-            }
-            if f.plus {
+                f.plus_v = f.plus;
                 f.plus = false;
-                f.plus_v = true;
             }
+            print_arg(&mut p.out, &args[p.arg_num], verb, &f);
+            p.arg_num += 1;
         }
-        print_arg(&mut out, arg, verb, &f);
     }
-    if argi < args.len() {
-        out.push_str("%!(EXTRA ");
-        for (k, arg) in args[argi..].iter().enumerate() {
+    // Extra arguments, unless they were accessed out of order.
+    if !p.reordered && p.arg_num < args.len() {
+        p.out.push_str("%!(EXTRA ");
+        for (k, arg) in args[p.arg_num..].iter().enumerate() {
             if k > 0 {
-                out.push_str(", ");
+                p.out.push_str(", ");
             }
             if arg.is_nil() {
-                out.push_str("<nil>");
+                p.out.push_str("<nil>");
             } else {
-                out.push_str(arg.type_name());
-                out.push('=');
-                print_arg(&mut out, arg, 'v', &Flags::default());
+                p.out.push_str(arg.type_name());
+                p.out.push('=');
+                print_arg(&mut p.out, arg, 'v', &Flags::default());
             }
         }
-        out.push(')');
+        p.out.push(')');
     }
-    out
+    p.out
+}
+
+struct Printf {
+    out: String,
+    arg_num: usize,
+    reordered: bool,
+    good_arg_num: bool,
+}
+
+impl Printf {
+    /// Go's `argNumber`: an explicit `[n]` index at `i`, if any.
+    fn arg_number(&mut self, format: &str, i: usize, num_args: usize) -> (usize, bool) {
+        let b = format.as_bytes();
+        if i >= b.len() || b[i] != b'[' {
+            return (i, false);
+        }
+        self.reordered = true;
+        // parseArgNumber: at least "[n]".
+        let rest = &b[i..];
+        if rest.len() < 3 {
+            self.good_arg_num = false;
+            return (i + 1, false);
+        }
+        for k in 1..rest.len() {
+            if rest[k] == b']' {
+                let (n, next) = parse_num(rest, 1);
+                if next != k || next == 1 {
+                    self.good_arg_num = false;
+                    return (i + k + 1, false);
+                }
+                let index = n as i64 - 1;
+                if 0 <= index && (index as usize) < num_args {
+                    self.arg_num = index as usize;
+                    return (i + k + 1, true);
+                }
+                self.good_arg_num = false;
+                return (i + k + 1, true);
+            }
+        }
+        self.good_arg_num = false;
+        (i + 1, false)
+    }
+
+    /// Go's `intFromArg`: the next argument as a width or precision.
+    fn int_from_arg(&mut self, args: &[Value]) -> Option<i64> {
+        let v = args.get(self.arg_num)?;
+        self.arg_num += 1;
+        int_from_arg(v).filter(|n| n.unsigned_abs() <= 1_000_000)
+    }
 }
 
 fn parse_num(bytes: &[u8], mut i: usize) -> (usize, usize) {

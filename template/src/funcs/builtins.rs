@@ -257,22 +257,23 @@ pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, GoError> {
                     let nil1 = is_nil(&arg1);
                     let nil2 = is_nil(&arg);
                     if !can_compare(&arg1, &arg) {
-                        return Err(err(format!(
-                            "non-comparable types {}: {}, {}: {}",
-                            gofmt::sprint_value(&arg1),
-                            type_of(&arg1),
-                            type_of(&arg),
-                            gofmt::sprint_value(&arg)
+                        return Err(err(gofmt::sprintf(
+                            "non-comparable types %s: %v, %s: %v",
+                            &[
+                                arg1.clone(),
+                                Value::str(type_of(&arg1)),
+                                Value::str(type_of(&arg)),
+                                arg.clone(),
+                            ],
                         )));
                     }
                     if nil1 || nil2 {
                         nil1 == nil2
                     } else {
                         if !comparable(&arg) {
-                            return Err(err(format!(
-                                "non-comparable type {}: {}",
-                                gofmt::sprint_value(&arg),
-                                type_of(&arg)
+                            return Err(err(gofmt::sprintf(
+                                "non-comparable type %s: %v",
+                                &[arg.clone(), Value::str(type_of(&arg))],
                             )));
                         }
                         // Comparable non-basic values (structs) compare by identity here.

@@ -17,8 +17,8 @@ Fixtures:
   `expected` ({"output": {file: text}} or {"error": message}).
 * `charts/<chart>/`: chart directories, rendered once with no user values and
   once per `charts/<chart>.values/<variant>.yaml`. Written to
-  `charts/<chart>.json`: variant -> {"values": user values, "coalesced": Helm's
-  coalesced values, "expected": {...}}.
+  `charts/<chart>.json`: variant -> {"values": user values, "coalesced":
+  {"values": Helm's coalesced values} or {"error": ...}, "expected": {...}}.
 
 The Rust tests read only the generated JSON, never Python.
 """
@@ -98,9 +98,13 @@ def regen_charts():
                 variants[os.path.basename(vf)[: -len(".yaml")]] = yaml.safe_load(f) or {}
         result = {}
         for name, values in variants.items():
+            try:
+                coalesced = {"values": chart.merge_values(values)}
+            except Exception as e:
+                coalesced = {"error": str(e)}
             result[name] = {
                 "values": values,
-                "coalesced": chart.merge_values(values),
+                "coalesced": coalesced,
                 "expected": render(chart, values, RENDER_OPTS),
             }
         out = chart_dir + ".json"

@@ -127,3 +127,13 @@ fn yaml_reading_and_writing_match_helm() {
 fn sprig_functions_match_helm() {
     check("sprig");
 }
+
+#[test]
+fn go_fmt_printing_matches_helm() {
+    check("fmt");
+}
+
+#[test]
+fn errors_match_helm() {
+    check("errors");
+}

@@ -1,0 +1,6 @@
+{{- define "lib.helper" -}}
+lib-{{ .Chart.Name }}
+{{- end -}}
+{{- define "common.label" -}}
+owner: lib
+{{- end -}}

@@ -1,0 +1,3 @@
+{{- define "common.label" -}}
+owner: umbrella
+{{- end -}}
