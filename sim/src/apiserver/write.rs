@@ -229,6 +229,11 @@ impl Cluster {
             .ok_or_else(|| ApiError::not_found(rt, name))?;
         let current = self.present(rt, &old);
         let mut body = apply_patch(rt, kind, &current, patch)?;
+        if !body.is_object() {
+            return Err(ApiError::bad_request(
+                "the patched object must be a JSON object",
+            ));
+        }
         Self::settle_name(&mut body, name)?;
         Self::settle_namespace(rt, ns, &mut body)?;
         check_precondition(rt, name, &body, &old)?;
@@ -350,6 +355,11 @@ impl Cluster {
         op: Op,
         opts: &WriteOpts,
     ) -> ApiResult<(Value, bool)> {
+        if !new.is_object() {
+            return Err(ApiError::bad_request(
+                "the resulting object must be a JSON object",
+            ));
+        }
         let now = self.now();
         let name = object::name(&new).to_string();
         let ns = object::namespace(&new).to_string();

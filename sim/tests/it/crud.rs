@@ -328,3 +328,118 @@ async fn typed_crud_through_kube() {
     assert!(deploys.get_opt("api").await.unwrap().is_none());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn generate_name_scale_and_deletecollection() {
+    let (sim, client) = start().await;
+    let made = raw(
+        &client,
+        "POST",
+        CMS,
+        Some(&json!({"metadata": {"generateName": "gen-", "labels": {"batch": "1"}}})),
+        &[],
+    )
+    .await;
+    assert_eq!(made.status, 201);
+    let name = made.json()["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    raw(
+        &client,
+        "POST",
+        CMS,
+        Some(&json!({"metadata": {"name": "other", "labels": {"batch": "1"}}})),
+        &[],
+    )
+    .await;
+    let with_rv = raw(
+        &client,
+        "POST",
+        CMS,
+        Some(&json!({"metadata": {"name": "rv", "resourceVersion": "5"}})),
+        &[],
+    )
+    .await;
+    assert!(
+        with_rv
+            .text
+            .contains("resourceVersion should not be set on objects to be created")
+    );
+
+    let gone = raw(
+        &client,
+        "DELETE",
+        &format!("{CMS}?labelSelector=batch%3D1"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(gone.status, 200);
+    assert_eq!(gone.json()["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        get(&client, &format!("{CMS}?labelSelector=batch%3D1"))
+            .await
+            .json()["items"],
+        json!([])
+    );
+
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    raw(
+        &client,
+        "POST",
+        path,
+        Some(&deployment("sc", json!({}))),
+        &[],
+    )
+    .await;
+    let scale = get(&client, &format!("{path}/sc/scale")).await.json();
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 1);
+    assert_eq!(scale["status"]["selector"], "app=sc");
+    let r = raw(
+        &client,
+        "PATCH",
+        &format!("{path}/sc/scale"),
+        Some(&json!({"spec": {"replicas": 4}})),
+        &[("content-type", "application/merge-patch+json")],
+    )
+    .await;
+    assert_eq!(r.json()["spec"]["replicas"], 4);
+    let d = get(&client, &format!("{path}/sc")).await.json();
+    assert_eq!(d["spec"]["replicas"], 4);
+    assert_eq!(d["metadata"]["generation"], 2);
+
+    // A patch that replaces the whole object with a non-object is refused, not a crash.
+    let r = raw(
+        &client,
+        "PATCH",
+        &format!("{path}/sc"),
+        Some(&json!([{"op": "replace", "path": "", "value": 5}])),
+        &[("content-type", "application/json-patch+json")],
+    )
+    .await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.status);
+
+    // Updates without fieldManager are attributed to the User-Agent prefix.
+    let r = raw(
+        &client,
+        "PATCH",
+        &format!("{path}/sc"),
+        Some(&json!({"metadata": {"labels": {"ua": "1"}}})),
+        &[
+            ("content-type", "application/merge-patch+json"),
+            ("user-agent", "helm/v4.0.0 (linux)"),
+        ],
+    )
+    .await;
+    let managers: Vec<String> = r.json()["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["manager"].as_str().unwrap().to_string())
+        .collect();
+    assert!(managers.contains(&"helm".to_string()), "{managers:?}");
+    sim.shutdown().await;
+}

@@ -207,3 +207,94 @@ async fn rolling_update_steps_on_a_manual_clock_r1() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn recreate_strategy_stops_old_pods_first() {
+    let (sim, client) = start_manual().await;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let mut d = deployment("rc", 2, "app:1");
+    d["spec"]["strategy"] = json!({"type": "Recreate"});
+    let pp = PatchParams::apply("berth");
+    api.patch("rc", &pp, &Patch::Apply(&d)).await.unwrap();
+    sim.clock().advance(Duration::from_secs(2)).await;
+    assert!(kubectl_done(&api.get("rc").await.unwrap()));
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("app:2");
+    api.patch("rc", &pp, &Patch::Apply(&d)).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for _ in 0..30 {
+        sim.clock().advance(Duration::from_millis(100)).await;
+        let images: Vec<String> = pods
+            .list(&ListParams::default().labels("app=rc"))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .map(|p| p.spec.unwrap().containers[0].image.clone().unwrap())
+            .collect();
+        assert!(
+            !(images.contains(&"app:1".to_string()) && images.contains(&"app:2".to_string())),
+            "never both: {images:?}"
+        );
+    }
+    assert!(kubectl_done(&api.get("rc").await.unwrap()));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn realistic_profile_takes_seconds_of_simulated_time() {
+    crate::support::init();
+    // Ten times faster than the wall clock: a few simulated seconds pass in well under one.
+    let sim = berth_sim::Simulator::builder()
+        .profile(berth_sim::Profile::Realistic)
+        .clock(berth_sim::Clock::Real { scale: 10.0 })
+        .start()
+        .await
+        .unwrap();
+    let client = crate::support::client(&sim).await;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let started = sim.clock().now();
+    api.patch(
+        "slow",
+        &PatchParams::apply("berth"),
+        &Patch::Apply(&deployment("slow", 2, "app:1")),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(api.clone(), "slow", conditions::is_deployment_completed()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let took = (sim.clock().now() - started).num_milliseconds();
+    assert!((1500..=9000).contains(&took), "simulated {took}ms");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_concurrent_waits() {
+    let (sim, client) = start().await;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let pp = PatchParams::apply("berth");
+    let mut waits = Vec::new();
+    for i in 0..25 {
+        let name = format!("d{i}");
+        api.patch(&name, &pp, &Patch::Apply(&deployment(&name, 1, "app:1")))
+            .await
+            .unwrap();
+        let api = api.clone();
+        waits.push(tokio::spawn(async move {
+            await_condition(api, &name, conditions::is_deployment_completed()).await
+        }));
+    }
+    for w in waits {
+        tokio::time::timeout(Duration::from_secs(20), w)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+    sim.shutdown().await;
+}
