@@ -417,7 +417,9 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
         Object::KubeVersion(k) => print_struct(out, &kube_fields(k), verb, f),
         Object::HelmVersion(h) => print_struct(out, &helm_fields(h), verb, f),
         // *semver.Version is a fmt.Stringer.
-        Object::Semver(v) => fmt_string(out, &v.to_string(), verb, f, &Value::Invalid),
+        Object::Semver(v) | Object::SemverValue(v) => {
+            fmt_string(out, &v.to_string(), verb, f, &Value::Invalid)
+        }
     }
 }
 

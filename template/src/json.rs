@@ -180,7 +180,7 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
             fields.push(("kube_client_version", s(&h.kube_client_version)));
             encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
         }
-        Object::Semver(v) => {
+        Object::Semver(v) | Object::SemverValue(v) => {
             encode_string(out, &v.to_string(), opts.escape_html);
             Ok(())
         }

@@ -100,6 +100,9 @@ pub enum Object {
     HelmVersion(HelmVersion),
     /// A parsed semantic version (`*semver.Version`), from `semver`.
     Semver(crate::funcs::semver::Version),
+    /// A `semver.Version` value (what `IncMajor` & co. return): only the
+    /// value-receiver methods apply.
+    SemverValue(crate::funcs::semver::Version),
 }
 
 /// The data behind `.Capabilities`.
@@ -285,7 +288,9 @@ impl Value {
             Value::Object(o) => match **o {
                 Object::Files(_) => Kind::Map,
                 Object::Capabilities(_) | Object::Semver(_) => Kind::Ptr,
-                Object::KubeVersion(_) | Object::HelmVersion(_) => Kind::Struct,
+                Object::KubeVersion(_) | Object::HelmVersion(_) | Object::SemverValue(_) => {
+                    Kind::Struct
+                }
             },
         }
     }
@@ -319,6 +324,7 @@ impl Value {
                 Object::KubeVersion(_) => "common.KubeVersion",
                 Object::HelmVersion(_) => "version.BuildInfo",
                 Object::Semver(_) => "*semver.Version",
+                Object::SemverValue(_) => "semver.Version",
             },
         }
     }

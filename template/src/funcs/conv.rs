@@ -90,7 +90,7 @@ pub fn strval(v: &Value) -> String {
         Value::String(s) => s.to_string(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Object(o) => match &**o {
-            Object::Semver(v) => v.to_string(),
+            Object::Semver(v) | Object::SemverValue(v) => v.to_string(),
             _ => gofmt::sprint_value(v),
         },
         other => gofmt::sprint_value(other),

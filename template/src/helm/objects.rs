@@ -75,7 +75,8 @@ pub fn method(v: &Value, name: &str) -> Option<Method> {
             }),
             _ => None,
         },
-        Object::Semver(_) => crate::funcs::semver::method(name),
+        Object::Semver(_) => crate::funcs::semver::method(name, true),
+        Object::SemverValue(_) => crate::funcs::semver::method(name, false),
         _ => None,
     }
 }
@@ -117,6 +118,6 @@ pub fn field(o: &Object, name: &str) -> Field {
             "KubeClientVersion" => st(&h.kube_client_version),
             _ => Field::Missing,
         },
-        Object::Semver(_) => Field::Missing,
+        Object::Semver(_) | Object::SemverValue(_) => Field::Missing,
     }
 }

@@ -137,3 +137,8 @@ fn go_fmt_printing_matches_helm() {
 fn errors_match_helm() {
     check("errors");
 }
+
+#[test]
+fn semver_matches_helm() {
+    check("semver");
+}
