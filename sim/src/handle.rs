@@ -30,6 +30,8 @@ pub enum SimError {
     Io(#[from] std::io::Error),
     #[error("simulator state file: {0}")]
     State(String),
+    #[error("building a client for the simulator: {0}")]
+    Client(String),
 }
 
 /// Entry point of the builder API.
@@ -273,6 +275,18 @@ impl SimHandle {
     pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
         std::fs::write(path, &self.kubeconfig)
     }
+    /// A kube client configured from this simulator's kubeconfig (feature `client`).
+    #[cfg(feature = "client")]
+    pub async fn client(&self) -> Result<kube::Client, SimError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig)
+            .map_err(|e| SimError::Client(e.to_string()))?;
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .map_err(|e| SimError::Client(e.to_string()))?;
+        kube::Client::try_from(cfg).map_err(|e| SimError::Client(e.to_string()))
+    }
+
     /// The PEM of the CA that signed the server certificate (None with plain HTTP).
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()

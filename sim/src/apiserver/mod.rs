@@ -46,6 +46,8 @@ pub struct Cluster {
     next_node_port: u32,
     /// Event dedup: (involved uid, reason, message) → Event name.
     pub event_names: HashMap<(String, String, String), String>,
+    /// Events created so far (expired ones are swept periodically).
+    pub events_created: u64,
     /// The simulated kubelet's per-pod timelines.
     pub kubelet: crate::controllers::pod::Kubelet,
 }
@@ -60,6 +62,7 @@ impl Cluster {
             next_cluster_ip: 10,
             next_node_port: 30000,
             event_names: HashMap::new(),
+            events_created: 0,
             kubelet: Default::default(),
             cfg,
             clock,

@@ -4,7 +4,13 @@
 use serde_json::{Value, json};
 
 use crate::apiserver::{Cluster, WriteOpts};
+use crate::clock::SimTime;
 use crate::object;
+
+/// Events live this long after they were last seen (the API server's `--event-ttl`).
+const EVENT_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Expired events are swept every this many new events.
+const EXPIRY_SWEEP_EVERY: u64 = 256;
 
 impl Cluster {
     /// Records an event about `involved`. `kind` is `Normal` or `Warning`.
@@ -82,6 +88,31 @@ impl Cluster {
             .is_ok()
         {
             self.event_names.insert(dedup, name);
+            self.events_created += 1;
+            if self.events_created.is_multiple_of(EXPIRY_SWEEP_EVERY) {
+                self.expire_events();
+            }
+        }
+    }
+
+    /// Drops events not seen for an hour, as the API server's event TTL does.
+    fn expire_events(&mut self) {
+        let rt = self.rt("", "events");
+        let cutoff = SimTime(self.now().0 - EVENT_TTL.as_millis() as i64);
+        let old: Vec<Value> = self
+            .store
+            .list(&rt.key(), None)
+            .iter()
+            .filter(|e| {
+                object::str_at(e, &["lastTimestamp"])
+                    .and_then(SimTime::parse)
+                    .is_some_and(|t| t < cutoff)
+            })
+            .map(|e| (**e).clone())
+            .collect();
+        for e in old {
+            self.event_names.retain(|_, n| n != object::name(&e));
+            self.store_remove(&rt, e);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Small controllers (SIM_SPEC §5.7, §1 CRDs): Service load balancers, PVC binding, Ingress
-//! addresses, CRD establishment and clean-up. CronJobs are accepted but not scheduled.
+//! addresses, CRD establishment and clean-up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,8 +110,6 @@ pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
     });
     c.write_status(&rt, &bound, status, MANAGER);
 }
-
-pub fn reconcile_cronjob(_c: &mut Cluster, _key: &ObjKey) {}
 
 /// Establishes new CRDs after `crd_establish_delay`; on deletion removes their custom
 /// resources, then the CRD.

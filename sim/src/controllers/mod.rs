@@ -6,6 +6,7 @@
 //! runs passes after a small latency (so observedGeneration lags as on a real cluster); with
 //! a Manual clock nothing moves until `advance` or `settle`.
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod events;
@@ -186,7 +187,7 @@ impl Cluster {
                 ("apps", "statefulsets") => statefulset::reconcile(self, k),
                 ("apps", "daemonsets") => daemonset::reconcile(self, k),
                 ("batch", "jobs") => job::reconcile(self, k),
-                ("batch", "cronjobs") => misc::reconcile_cronjob(self, k),
+                ("batch", "cronjobs") => cronjob::reconcile(self, k),
                 ("networking.k8s.io", "ingresses") => misc::reconcile_ingress(self, k),
                 ("apiextensions.k8s.io", "customresourcedefinitions") => {
                     misc::reconcile_crd(self, k)

@@ -53,6 +53,8 @@ pub struct Kubelet {
     next_ip: HashMap<u32, u32>,
     /// Pods created so far per owner uid (for `fail-count`).
     owner_index: HashMap<String, u32>,
+    /// Pods whose containers were told to stop (the `Killing` event was recorded).
+    stopping: std::collections::HashSet<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -294,8 +296,21 @@ fn terminate(c: &mut Cluster, key: &ObjKey, mut pod: Value, now: SimTime) {
     let started = SimTime(deadline.0 - (grace as i64) * 1000);
     let linger = Duration::from_secs(grace).min(c.cfg.timings.pod_termination);
     let gone_at = started.plus(linger);
+    let uid = object::uid(&pod).to_string();
+    if c.kubelet.runtimes.contains_key(&uid) && c.kubelet.stopping.insert(uid.clone()) {
+        for (name, _) in containers(&pod, "containers") {
+            c.record_event(
+                &pod,
+                "Normal",
+                "Killing",
+                &format!("Stopping container {name}"),
+                "kubelet",
+            );
+        }
+    }
     if grace == 0 || now >= gone_at {
-        c.kubelet.runtimes.remove(object::uid(&pod));
+        c.kubelet.runtimes.remove(&uid);
+        c.kubelet.stopping.remove(&uid);
         if object::finalizers(&pod).is_empty() {
             c.store_remove(&rt, pod);
         } else if grace != 0 {

@@ -311,3 +311,44 @@ async fn events_are_deduplicated_with_counts() {
     assert_eq!(scheduled["items"].as_array().unwrap().len(), 1);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn cronjobs_create_jobs_on_schedule() {
+    let (sim, client) = start_manual().await;
+    let cj = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+        "spec": {"schedule": "*/1 * * * *", "successfulJobsHistoryLimit": 2,
+                 "jobTemplate": {"spec": {"template": pod_template("tick", json!({}), "busybox:1", "Never")}}}});
+    assert_eq!(
+        raw(
+            &client,
+            "POST",
+            &ns_path("batch/v1", "cronjobs"),
+            Some(&cj),
+            &[]
+        )
+        .await
+        .status,
+        201
+    );
+    sim.clock().advance(Duration::from_secs(61)).await;
+    let jobs = get(&client, &ns_path("batch/v1", "jobs")).await.json();
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 1);
+    for _ in 0..4 {
+        sim.clock().advance(Duration::from_secs(60)).await;
+    }
+    let jobs = get(&client, &ns_path("batch/v1", "jobs")).await.json();
+    let n = jobs["items"].as_array().unwrap().len();
+    assert!(
+        (2..=3).contains(&n),
+        "history limit keeps 2 finished (+1 running): {n}"
+    );
+    let c = get(
+        &client,
+        &format!("{}/tick", ns_path("batch/v1", "cronjobs")),
+    )
+    .await
+    .json();
+    assert!(c["status"]["lastScheduleTime"].is_string());
+    assert!(c["status"]["lastSuccessfulTime"].is_string());
+    sim.shutdown().await;
+}
