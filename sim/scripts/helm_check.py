@@ -39,3 +39,48 @@ except helm.HelmError as e:
 cfg.uninstall("demo", wait="watcher", timeout=60)
 assert cfg.list() == []
 print("helm uninstall --wait: ok")
+
+# A chart with a CRD (crds/), a custom resource, and a pre-install/pre-upgrade hook Job,
+# installed into a namespace Helm creates.
+import os
+
+hooky = f"{workdir}/hooky"
+helm.Chart.create("hooky", workdir)
+os.makedirs(f"{hooky}/crds", exist_ok=True)
+with open(f"{hooky}/crds/widgets.yaml", "w") as f:
+    f.write("""apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+""")
+with open(f"{hooky}/templates/widget.yaml", "w") as f:
+    f.write("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: {{ .Release.Name }}-w}\nspec: {size: 1}\n")
+with open(f"{hooky}/templates/hook.yaml", "w") as f:
+    f.write("""apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+  annotations:
+    "helm.sh/hook": pre-install,pre-upgrade
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: "busybox:1"}]
+""")
+hooks_cfg = helm.Config(kubeconfig_path=kubeconfig, namespace="hooks")
+rel = hooks_cfg.install(hooky, "hooky", {}, wait="watcher", timeout=60, create_namespace=True)
+assert rel["status"] == "deployed", rel
+rel = hooks_cfg.upgrade(hooky, "hooky", {"replicaCount": 2}, wait="watcher", timeout=60)
+assert rel["status"] == "deployed", rel
+hooks_cfg.uninstall("hooky", wait="watcher", timeout=60)
+print("helm chart with CRD, custom resource and hook Jobs, --create-namespace: ok")

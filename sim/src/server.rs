@@ -101,7 +101,12 @@ pub async fn serve(
             };
             let svc = hyper::service::service_fn(move |req| handle(app.clone(), conn.clone(), req));
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).keep_alive(true);
+            // Idle keep-alive connections stay open, as an API server keeps them for its
+            // clients; hyper's default header read timeout would close them after 30s.
+            builder
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .header_read_timeout(None);
             match tls {
                 Some(acceptor) => {
                     let stream = tokio::select! {

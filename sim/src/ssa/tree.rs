@@ -39,6 +39,15 @@ fn tracked_roots<'a>(rt: &ResourceType, obj: &'a Value, scope: Scope) -> Vec<(Pa
         match (k.as_str(), scope) {
             ("apiVersion" | "kind", _) => {}
             ("status", Scope::Status) => out.push((vec![PathElem::field(k)], v)),
+            // The Deployment status strategy lets the controller set annotations (revision).
+            ("metadata", Scope::Status) if rt.is("apps", "deployments") => {
+                if let Some(a) = v.get("annotations") {
+                    out.push((
+                        vec![PathElem::field("metadata"), PathElem::field("annotations")],
+                        a,
+                    ));
+                }
+            }
             (_, Scope::Status) => {}
             ("status", Scope::Main) if rt.status => {}
             ("metadata", Scope::Main) => {
