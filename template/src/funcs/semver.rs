@@ -418,7 +418,7 @@ fn tilde(v: &Version, c: &Constraint) -> bool {
     if v.major != c.con.major {
         return false;
     }
-    !(v.minor != c.con.minor && !c.minor_dirty)
+    v.minor == c.con.minor || c.minor_dirty
 }
 
 /// Helm's `IsCompatibleRange(constraint, version)`.

@@ -31,12 +31,24 @@ pub fn coalesce_values(
     chart: &Chart,
     user: &serde_json::Value,
 ) -> Result<serde_json::Value, RenderError> {
-    let dest = match json::from_json(user).deep_copy() {
+    let dest = coalesce_map(chart, &json::from_json(user), false)?;
+    Ok(json::to_json(&Value::Map(dest)))
+}
+
+/// `CoalesceValues` (`merge = false`) or `MergeValues` (`merge = true`, nulls
+/// kept) on a deep copy of `vals`.
+pub(super) fn coalesce_map(chart: &Chart, vals: &Value, merge: bool) -> Result<Map, RenderError> {
+    let dest = match vals.deep_copy() {
         Value::Map(m) => m,
         _ => Map::new(),
     };
-    coalesce(chart, &dest, "", false)?;
-    Ok(json::to_json(&Value::Map(dest)))
+    coalesce(chart, &dest, "", merge)?;
+    Ok(dest)
+}
+
+/// `MergeTables(dst, src)`: fills `dst` from `src`, keeping nulls.
+pub(super) fn merge_tables(dst: &Map, src: &Map) {
+    coalesce_tables_full(dst, src, true);
 }
 
 fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), RenderError> {

@@ -1,7 +1,12 @@
 //! Helm's chart rendering on top of the template engine: the chart model
-//! handed in by the loader, values coalescing (`coalesce`), the objects
-//! templates see (`objects`: `.Files`, `.Capabilities`), and
-//! `engine.Render` itself (`render`).
+//! handed in by the loader, dependency processing (`dependencies`:
+//! conditions, tags, aliases, import-values), values coalescing
+//! (`coalesce`), the objects templates see (`objects`: `.Files`,
+//! `.Capabilities`), and `engine.Render` itself (`render`).
+//!
+//! An install or upgrade renders as Helm's action does:
+//! `process_dependencies(chart, user)` → `coalesce_values(&processed, user)`
+//! → `render(&processed, &values, opts)`.
 //!
 //! Values cross this boundary as `serde_json::Value` with one convention:
 //! floats are what Helm holds as float64 (everything read from YAML or
@@ -11,11 +16,13 @@
 
 mod capabilities;
 mod coalesce;
+mod dependencies;
 mod files;
 pub mod objects;
 mod render;
 
 pub use coalesce::coalesce_values;
+pub use dependencies::process_dependencies;
 pub use render::render;
 
 /// A file of a chart: its path relative to the chart root ('/'-separated) and bytes.

@@ -18,7 +18,9 @@ Fixtures:
 * `charts/<chart>/`: chart directories, rendered once with no user values and
   once per `charts/<chart>.values/<variant>.yaml`. Written to
   `charts/<chart>.json`: variant -> {"values": user values, "coalesced":
-  {"values": Helm's coalesced values} or {"error": ...}, "expected": {...}}.
+  {"values": Helm's coalesced values} or {"error": ...}, "expected": {...},
+  "install": the manifest and notes of `helm install --dry-run=client`, which
+  also processes dependencies (conditions, tags, aliases, import-values)}.
 
 The Rust tests read only the generated JSON, never Python.
 """
@@ -30,7 +32,7 @@ import sys
 import tempfile
 
 import yaml
-from helm_python import Chart, _native
+from helm_python import Chart, Config, _native
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RENDER_OPTS = {"name": "rel", "namespace": "ns", "revision": 1, "is_install": True}
@@ -42,6 +44,30 @@ def render(chart, values, opts):
         return {"output": json.loads(out)}
     except Exception as e:  # HelmRenderError and friends carry Helm's message
         return {"error": str(e)}
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: ns}}]
+current-context: x
+users: [{name: u, user: {token: unused}}]
+"""
+
+
+def install_dry_run(chart, values):
+    """`helm install --dry-run=client`: dependencies processed, no cluster."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(KUBECONFIG)
+        path = f.name
+    try:
+        cfg = Config(kubeconfig_path=path, namespace="ns")
+        r = cfg.install(chart, "rel", values, namespace="ns", dry_run="client")
+        return {"manifest": r["manifest"], "notes": r["notes"]}
+    except Exception as e:
+        return {"error": str(e)}
+    finally:
+        os.unlink(path)
 
 
 def write_chart(d, case):
@@ -91,7 +117,8 @@ def regen_cases():
 def regen_charts():
     for chart_dir in sorted(glob.glob(os.path.join(HERE, "charts", "*", "Chart.yaml"))):
         chart_dir = os.path.dirname(chart_dir)
-        chart = Chart.load(chart_dir)
+        # Helm's install mutates the chart it processes: load afresh each time.
+        fresh = lambda: Chart.load(chart_dir)  # noqa: E731
         variants = {"default": {}}
         for vf in sorted(glob.glob(chart_dir + ".values/*.yaml")):
             with open(vf) as f:
@@ -99,13 +126,14 @@ def regen_charts():
         result = {}
         for name, values in variants.items():
             try:
-                coalesced = {"values": chart.merge_values(values)}
+                coalesced = {"values": fresh().merge_values(values)}
             except Exception as e:
                 coalesced = {"error": str(e)}
             result[name] = {
                 "values": values,
                 "coalesced": coalesced,
-                "expected": render(chart, values, RENDER_OPTS),
+                "expected": render(fresh(), values, RENDER_OPTS),
+                "install": install_dry_run(fresh(), values),
             }
         out = chart_dir + ".json"
         with open(out, "w") as f:

@@ -52,3 +52,107 @@ fn scaffold_chart_matches_helm() {
 fn umbrella_chart_with_subcharts_matches_helm() {
     check_chart("umbrella");
 }
+
+/// Helm's `releaseutil.SplitManifests`: documents of a rendered file.
+fn split_manifests(text: &str) -> Vec<String> {
+    let sep = regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("regex");
+    sep.split(text.trim())
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// The (source, document) pairs of an install manifest, hooks excluded,
+/// in a stable order: what `helm install --dry-run` would apply.
+fn manifest_docs(manifest: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = manifest
+        .split("---\n# Source: ")
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            let (source, doc) = b.split_once('\n').unwrap_or((b, ""));
+            (source.to_string(), doc.trim_end_matches('\n').to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Renders like Helm's install action: dependencies processed, values
+/// coalesced, NOTES taken from the root chart, hooks set aside.
+fn install_like_helm(
+    chart: &berth_template::helm::Chart,
+    user: &J,
+) -> Result<(Vec<(String, String)>, String), String> {
+    use berth_template::helm;
+    let user = support::as_helm_json(user);
+    let processed = helm::process_dependencies(chart, &user).map_err(|e| e.to_string())?;
+    let values = helm::coalesce_values(&processed, &user).map_err(|e| e.to_string())?;
+    let rendered = helm::render(
+        &processed,
+        &values,
+        &helm::RenderOptions::new(support::release()),
+    )
+    .map_err(|e| e.to_string())?;
+    let notes_key = format!("{}/templates/NOTES.txt", processed.name());
+    let notes = rendered.get(&notes_key).cloned().unwrap_or_default();
+    let mut docs = Vec::new();
+    for (name, text) in &rendered {
+        if name.ends_with("NOTES.txt") {
+            continue;
+        }
+        for doc in split_manifests(text) {
+            if !doc.contains("helm.sh/hook") {
+                docs.push((name.clone(), doc));
+            }
+        }
+    }
+    docs.sort();
+    Ok((docs, notes))
+}
+
+fn check_install(name: &str) {
+    let dir = support::golden_dir().join("charts");
+    let chart = support::load_chart(&dir.join(name));
+    let golden: J = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("golden"),
+    )
+    .expect("json");
+    let mut failures = Vec::new();
+    for (variant, spec) in golden.as_object().expect("variants") {
+        let want = &spec["install"];
+        let got = install_like_helm(&chart, &spec["values"]);
+        match (want.get("manifest").and_then(J::as_str), got) {
+            (Some(manifest), Ok((docs, notes))) => {
+                let want_docs = manifest_docs(manifest);
+                if want_docs != docs {
+                    failures.push(format!("{variant}: manifest differs\n--- helm ---\n{want_docs:#?}\n--- berth ---\n{docs:#?}"));
+                }
+                if want["notes"].as_str() != Some(notes.as_str()) {
+                    failures.push(format!(
+                        "{variant}: notes differ: helm {:?} berth {notes:?}",
+                        want["notes"]
+                    ));
+                }
+            }
+            (None, Err(e)) if want["error"].as_str().is_some_and(|w| w.contains(&e)) => {}
+            (_, got) => failures.push(format!("{variant}: helm {want} berth {got:?}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "chart {name} install:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn dependency_conditions_tags_aliases_and_imports_match_helm_install() {
+    check_install("deps");
+}
+
+#[test]
+fn charts_install_like_helm() {
+    check_install("scaffold");
+    check_install("umbrella");
+}
