@@ -67,6 +67,49 @@ step wait --for=condition=Available deploy/web --timeout=30s
 step get deploy,rs,pods,svc -o wide
 step create namespace demo
 step -n demo create configmap c --from-literal=a=b
+cat >"$work/workloads.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 3
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: "postgres:16"}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: "agent:1"}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: "busybox:1"}]
+YAML
+step apply -f "$work/workloads.yaml"
+step rollout status sts/db --timeout=30s
+step rollout status ds/agent --timeout=30s
+step wait --for=condition=complete job/once --timeout=30s
+step set image sts/db db=postgres:17
+step rollout status sts/db --timeout=30s
+step rollout undo sts/db
+step rollout history sts/db
+step get sts,ds,jobs,pvc
+step delete -f "$work/workloads.yaml"
 step delete -f "$work/web.yaml"
 step delete namespace demo --wait=true --timeout=30s
 

@@ -44,6 +44,12 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         object::i64_at(&ds, &["status", "collisionCount"]).unwrap_or(0),
     );
     let generation = object::generation(&ds);
+    super::statefulset::ensure_revision(
+        c,
+        &ds,
+        &format!("{}-{hash}", object::name(&ds)),
+        &template,
+    );
     let pods_rt = c.rt("", "pods");
     let now = c.now();
     let min_ready = object::i64_at(&ds, &["spec", "minReadySeconds"]).unwrap_or(0);

@@ -233,6 +233,8 @@ fn create_pod(c: &mut Cluster, sts: &Value, template: &Value, i: i64, rev: &str)
         let claim_name = object::name(&claim).to_string();
         let pvc_name = format!("{claim_name}-{pod_name}");
         if c.get_stored(&pvc_rt, &ns, &pvc_name).is_none() {
+            let mut with_replace = template.clone();
+            object::obj_mut(&mut with_replace, &[]).insert("$patch".into(), json!("replace"));
             let mut labels = object::string_map(object::at(template, &["metadata", "labels"]));
             labels.extend(object::labels(&claim));
             let pvc = json!({
@@ -269,32 +271,44 @@ fn create_pod(c: &mut Cluster, sts: &Value, template: &Value, i: i64, rev: &str)
     }
 }
 
-/// Records a ControllerRevision for the template, as `kubectl rollout history` reads them.
-fn ensure_revision(c: &mut Cluster, owner: &Value, rev: &str, template: &Value) {
+/// Records a ControllerRevision for the template, as `kubectl rollout history` reads them
+/// (it finds them by the owner's selector, so they carry the template labels).
+pub fn ensure_revision(c: &mut Cluster, owner: &Value, rev: &str, template: &Value) {
     let rt = c.rt("apps", "controllerrevisions");
     let ns = object::namespace(owner).to_string();
-    if c.get_stored(&rt, &ns, rev).is_some() {
-        return;
-    }
     let uid = object::uid(owner).to_string();
-    let next = c
+    let max = c
         .store
         .list(&rt.key(), Some(&ns))
         .iter()
         .filter(|r| object::controller_ref(r).is_some_and(|o| o.uid == uid))
         .filter_map(|r| object::i64_at(r, &["revision"]))
         .max()
-        .unwrap_or(0)
-        + 1;
+        .unwrap_or(0);
+    if let Some(existing) = c.get_stored(&rt, &ns, rev) {
+        // An older template came back (a rollback): it becomes the newest revision.
+        if object::i64_at(&existing, &["revision"]).unwrap_or(0) < max {
+            let mut bumped = (*existing).clone();
+            object::set(&mut bumped, &["revision"], json!(max + 1));
+            let _ = c.write_object(&rt, bumped, MANAGER);
+        }
+        return;
+    }
+    let next = max + 1;
     let hash = rev.rsplit('-').next().unwrap_or("");
+    let mut with_replace = template.clone();
+    object::obj_mut(&mut with_replace, &[]).insert("$patch".into(), json!("replace"));
+    let mut labels = object::string_map(object::at(template, &["metadata", "labels"]));
+    labels.insert(REVISION_LABEL.to_string(), hash.to_string());
     let body = json!({
         "apiVersion": "apps/v1", "kind": "ControllerRevision",
         "metadata": {
             "name": rev, "namespace": ns,
-            "labels": {REVISION_LABEL: hash},
+            "labels": labels,
             "ownerReferences": [object::controller_owner_ref(owner)],
         },
-        "data": {"spec": {"template": template, "$patch": "replace"}},
+        // As the real controllers store it: a strategic merge patch that replaces the template.
+        "data": {"spec": {"template": with_replace}},
         "revision": next,
     });
     let _ = c.create(&rt, &ns, body, &WriteOpts::system(MANAGER));
@@ -304,4 +318,8 @@ fn revision_template(c: &Cluster, ns: &str, rev: &str) -> Option<Value> {
     let rt = c.rt("apps", "controllerrevisions");
     c.get_stored(&rt, ns, rev)
         .and_then(|r| object::at(&r, &["data", "spec", "template"]).cloned())
+        .map(|mut t| {
+            object::remove(&mut t, &["$patch"]);
+            t
+        })
 }
