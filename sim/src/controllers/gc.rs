@@ -1,7 +1,7 @@
 //! The garbage collector (SIM_SPEC §2.7 "Propagation"): deletes dependents whose owners are
 //! all gone, carries out Foreground deletion, and orphans dependents for the `orphan` finalizer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -20,9 +20,9 @@ enum Action {
 }
 
 pub fn run(c: &mut Cluster) {
-    // Every live object by uid, and who depends on whom.
-    let mut live: HashMap<String, (ObjKey, Arc<Value>)> = HashMap::new();
-    let mut dependents: HashMap<String, Vec<ObjKey>> = HashMap::new();
+    // Every live object by uid, and who depends on whom (ordered maps: runs are deterministic).
+    let mut live: BTreeMap<String, (ObjKey, Arc<Value>)> = BTreeMap::new();
+    let mut dependents: BTreeMap<String, Vec<ObjKey>> = BTreeMap::new();
     for (k, v) in c.store.all() {
         live.insert(object::uid(v).to_string(), (k.clone(), v.clone()));
         for o in object::owner_refs(v) {
@@ -30,7 +30,7 @@ pub fn run(c: &mut Cluster) {
         }
     }
     let mut actions = Vec::new();
-    let mut doomed: HashSet<ObjKey> = HashSet::new();
+    let mut doomed: BTreeSet<ObjKey> = BTreeSet::new();
     for (key, obj) in live.values() {
         let refs = object::owner_refs(obj);
         if refs.is_empty() || object::is_deleting(obj) {

@@ -33,7 +33,10 @@ pub(super) async fn serve(
                 let obj = app.lock().get(&r.rt, &ns, name)?;
                 Ok(json_response(200, &scale_doc(&obj)))
             }
-            (Some(_), Some("log")) => Ok(super::text_response(200, "")),
+            (Some(name), Some("log")) => {
+                let pod = app.lock().get(&r.rt, &ns, name)?;
+                pod_log(&pod, info.q("container")).map(|t| super::text_response(200, &t))
+            }
             (Some(name), _) => {
                 let obj = app.lock().get(&r.rt, &ns, name)?;
                 if table::wants_table(&info.accept) {
@@ -169,6 +172,77 @@ const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 /// `includeObject` of a Table request: None, Metadata (the default) or Object.
 pub(super) fn include_object(info: &ReqInfo) -> &str {
     info.q("includeObject").unwrap_or("Metadata")
+}
+
+/// Canned container logs (SIM_SPEC §8 allows them): what the simulated container did.
+fn pod_log(pod: &Value, container: Option<&str>) -> ApiResult<String> {
+    let pod_name = object::name(pod);
+    let statuses = object::at(pod, &["status", "containerStatuses"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<String> = object::at(pod, &["spec", "containers"])
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| object::str_at(c, &["name"]).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let container = match container {
+        Some(c) => c.to_string(),
+        None if names.len() == 1 => names[0].clone(),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {pod_name}, choose one of: [{}]",
+                names.join(" ")
+            )));
+        }
+    };
+    if !names.contains(&container) {
+        return Err(ApiError::bad_request(format!(
+            "container {container} is not valid for pod {pod_name}"
+        )));
+    }
+    let status = statuses
+        .iter()
+        .find(|s| object::str_at(s, &["name"]) == Some(container.as_str()));
+    let state = status
+        .and_then(|s| s.get("state"))
+        .cloned()
+        .unwrap_or(json!({}));
+    let last = status
+        .and_then(|s| object::at(s, &["lastState", "terminated"]))
+        .cloned();
+    if let Some(reason) = object::str_at(&state, &["waiting", "reason"]).filter(|_| last.is_none())
+    {
+        return Err(ApiError::bad_request(format!(
+            "container {container:?} in pod {pod_name:?} is waiting to start: {reason}"
+        )));
+    }
+    let mut lines = Vec::new();
+    let mut describe = |t: &Value| {
+        if let Some(at) = object::str_at(t, &["startedAt"])
+            .or_else(|| object::str_at(t, &["running", "startedAt"]))
+        {
+            lines.push(format!("{at} [berth-sim] container {container} started"));
+        }
+        if let Some(code) = object::i64_at(t, &["exitCode"]) {
+            let at = object::str_at(t, &["finishedAt"]).unwrap_or("");
+            lines.push(format!(
+                "{at} [berth-sim] container {container} exited with code {code}"
+            ));
+        }
+    };
+    if let Some(t) = &last {
+        describe(t);
+    }
+    if let Some(t) = state.get("terminated") {
+        describe(t);
+    } else if state.get("running").is_some() {
+        describe(&state);
+    }
+    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
 }
 
 /// The manager of an Update when `fieldManager` is absent: the User-Agent up to the first `/`.

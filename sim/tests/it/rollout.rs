@@ -298,3 +298,47 @@ async fn many_concurrent_waits() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn manual_runs_are_deterministic_from_the_seed() {
+    async fn run() -> Vec<(String, String, String)> {
+        let (sim, client) = start_manual().await;
+        let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+        api.patch(
+            "det",
+            &PatchParams::apply("berth"),
+            &Patch::Apply(&deployment("det", 3, "app:1")),
+        )
+        .await
+        .unwrap();
+        sim.clock().advance(Duration::from_secs(3)).await;
+        api.patch(
+            "det",
+            &PatchParams::apply("berth"),
+            &Patch::Apply(&deployment("det", 3, "app:2")),
+        )
+        .await
+        .unwrap();
+        sim.clock().advance(Duration::from_secs(3)).await;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let out = pods
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|p| {
+                (
+                    p.metadata.name.unwrap(),
+                    p.metadata.uid.unwrap(),
+                    p.metadata.resource_version.unwrap(),
+                )
+            })
+            .collect();
+        sim.shutdown().await;
+        out
+    }
+    let (a, b) = (run().await, run().await);
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, b);
+}
