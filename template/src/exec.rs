@@ -960,7 +960,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                     v.val
                 })
             }
-            Ty::Dict | Ty::Slice | Ty::StrList => Err(self.errorf(format!(
+            Ty::Dict | Ty::Slice | Ty::StrList | Ty::Time => Err(self.errorf(format!(
                 "can't handle {arg} for arg of type {}",
                 ty.go_name()
             ))),
@@ -1028,6 +1028,7 @@ pub fn assignable(v: &Value, ty: Ty) -> bool {
         Ty::StrList => {
             matches!(v, Value::List(l) if matches!(l.ty, ListType::String | ListType::VersionSet))
         }
+        Ty::Time => matches!(v, Value::Object(o) if matches!(**o, Object::Time(_))),
     }
 }
 

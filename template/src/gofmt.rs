@@ -420,6 +420,8 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
         Object::Semver(v) | Object::SemverValue(v) => {
             fmt_string(out, &v.to_string(), verb, f, &Value::Invalid)
         }
+        // time.Time is a fmt.Stringer.
+        Object::Time(t) => fmt_string(out, &t.go_string(), verb, f, &Value::Invalid),
     }
 }
 

@@ -180,6 +180,14 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
             fields.push(("kube_client_version", s(&h.kube_client_version)));
             encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
         }
+        Object::Time(t) => {
+            encode_string(
+                out,
+                &crate::funcs::dates::format_time(t, "2006-01-02T15:04:05.999999999Z07:00"),
+                opts.escape_html,
+            );
+            Ok(())
+        }
         Object::Semver(v) | Object::SemverValue(v) => {
             encode_string(out, &v.to_string(), opts.escape_html);
             Ok(())

@@ -103,6 +103,8 @@ pub enum Object {
     /// A `semver.Version` value (what `IncMajor` & co. return): only the
     /// value-receiver methods apply.
     SemverValue(crate::funcs::semver::Version),
+    /// A `time.Time`.
+    Time(crate::funcs::dates::GoTime),
 }
 
 /// The data behind `.Capabilities`.
@@ -288,9 +290,10 @@ impl Value {
             Value::Object(o) => match **o {
                 Object::Files(_) => Kind::Map,
                 Object::Capabilities(_) | Object::Semver(_) => Kind::Ptr,
-                Object::KubeVersion(_) | Object::HelmVersion(_) | Object::SemverValue(_) => {
-                    Kind::Struct
-                }
+                Object::KubeVersion(_)
+                | Object::HelmVersion(_)
+                | Object::SemverValue(_)
+                | Object::Time(_) => Kind::Struct,
             },
         }
     }
@@ -325,6 +328,7 @@ impl Value {
                 Object::HelmVersion(_) => "version.BuildInfo",
                 Object::Semver(_) => "*semver.Version",
                 Object::SemverValue(_) => "semver.Version",
+                Object::Time(_) => "time.Time",
             },
         }
     }

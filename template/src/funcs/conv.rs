@@ -91,6 +91,7 @@ pub fn strval(v: &Value) -> String {
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Object(o) => match &**o {
             Object::Semver(v) | Object::SemverValue(v) => v.to_string(),
+            Object::Time(t) => t.go_string(),
             _ => gofmt::sprint_value(v),
         },
         other => gofmt::sprint_value(other),

@@ -48,6 +48,8 @@ pub enum Ty {
     Slice,
     /// `[]string`
     StrList,
+    /// `time.Time`
+    Time,
 }
 
 impl Ty {
@@ -64,6 +66,7 @@ impl Ty {
             Ty::Dict => "map[string]interface {}",
             Ty::Slice => "[]interface {}",
             Ty::StrList => "[]string",
+            Ty::Time => "time.Time",
         }
     }
 

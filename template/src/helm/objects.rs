@@ -77,6 +77,7 @@ pub fn method(v: &Value, name: &str) -> Option<Method> {
         },
         Object::Semver(_) => crate::funcs::semver::method(name, true),
         Object::SemverValue(_) => crate::funcs::semver::method(name, false),
+        Object::Time(_) => crate::funcs::dates::method(name),
         _ => None,
     }
 }
@@ -118,6 +119,6 @@ pub fn field(o: &Object, name: &str) -> Field {
             "KubeClientVersion" => st(&h.kube_client_version),
             _ => Field::Missing,
         },
-        Object::Semver(_) | Object::SemverValue(_) => Field::Missing,
+        Object::Semver(_) | Object::SemverValue(_) | Object::Time(_) => Field::Missing,
     }
 }

@@ -142,3 +142,8 @@ fn errors_match_helm() {
 fn semver_matches_helm() {
     check("semver");
 }
+
+#[test]
+fn dates_match_helm() {
+    check("dates");
+}
