@@ -8,6 +8,7 @@
 
 pub(crate) mod defaults;
 mod delete;
+pub mod fields;
 pub mod patch;
 mod read;
 mod validate;
@@ -48,6 +49,8 @@ pub struct Cluster {
     pub event_names: HashMap<(String, String, String), String>,
     /// Events created so far (expired ones are swept periodically).
     pub events_created: u64,
+    /// Warnings of the current request (unknown fields), drained by the HTTP layer.
+    pub warnings: Vec<String>,
     /// The simulated kubelet's per-pod timelines.
     pub kubelet: crate::controllers::pod::Kubelet,
 }
@@ -63,6 +66,7 @@ impl Cluster {
             next_node_port: 30000,
             event_names: HashMap::new(),
             events_created: 0,
+            warnings: Vec::new(),
             kubelet: Default::default(),
             cfg,
             clock,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Cluster;
+use super::fields::{self, FieldValidation};
 use super::patch::{PatchKind, apply_patch};
 use crate::object;
 use crate::resources::{GenerationPolicy, ResourceType};
@@ -23,6 +24,8 @@ pub struct WriteOpts {
     pub dry_run: bool,
     pub scope: Scope,
     pub force: bool,
+    /// How unknown fields of built-in kinds are treated; None for the simulator's own writes.
+    pub field_validation: Option<FieldValidation>,
 }
 
 impl Default for WriteOpts {
@@ -33,6 +36,7 @@ impl Default for WriteOpts {
             dry_run: false,
             scope: Scope::Main,
             force: false,
+            field_validation: None,
         }
     }
 }
@@ -279,6 +283,11 @@ impl Cluster {
         }
         Self::settle_name(&mut body, name)?;
         Self::settle_namespace(rt, ns, &mut body)?;
+        // Unknown fields never reach the field manager (they are dropped, or refused).
+        if let Some(mode) = opts.field_validation {
+            let warnings = fields::check(rt, &mut body, mode)?;
+            self.warnings.extend(warnings);
+        }
         let old = self.get_stored(rt, ns, name);
         if let Some(old) = &old {
             check_precondition(rt, name, &body, old)?;
@@ -359,6 +368,10 @@ impl Cluster {
             return Err(ApiError::bad_request(
                 "the resulting object must be a JSON object",
             ));
+        }
+        if let Some(mode) = opts.field_validation {
+            let warnings = fields::check(rt, &mut new, mode)?;
+            self.warnings.extend(warnings);
         }
         let now = self.now();
         let name = object::name(&new).to_string();

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use super::route::ResRoute;
 use super::{App, ReqInfo, Resp, json_response, table};
+use crate::apiserver::fields::FieldValidation;
 use crate::apiserver::patch::{PatchKind, apply_patch};
-use crate::apiserver::{DeleteOpts, Deleted, ListOpts, Propagation, WriteOpts};
+use crate::apiserver::{Cluster, DeleteOpts, Deleted, ListOpts, Propagation, WriteOpts};
 use crate::faults::Action;
 use crate::object;
 use crate::selector::{FieldSelector, LabelSelector};
@@ -100,6 +101,9 @@ pub(super) async fn serve(
             Scope::Main
         },
         force: info.flag("force"),
+        field_validation: Some(FieldValidation::parse(
+            info.q("fieldValidation").unwrap_or(""),
+        )?),
     };
     if opts.field_manager.as_ref().is_some_and(|f| f.len() > 128) {
         return Err(ApiError::bad_request(
@@ -111,8 +115,8 @@ pub(super) async fn serve(
             return Err(ApiError::method_not_allowed());
         }
         let obj = parse_body(&body, &info.content_type)?;
-        let created = app.lock().create(&r.rt, &ns, obj, &opts)?;
-        return Ok(json_response(201, &created));
+        let (created, warnings) = warned(app, |c| c.create(&r.rt, &ns, obj, &opts));
+        return Ok(with_warnings(json_response(201, &created?), warnings));
     }
     if *m == Method::DELETE {
         let del = delete_opts(info, &body)?;
@@ -147,22 +151,24 @@ pub(super) async fn serve(
     }
     if *m == Method::PUT {
         let obj = parse_body(&body, &info.content_type)?;
-        let out = app.lock().replace(&r.rt, &ns, &name, obj, &opts)?;
-        return Ok(json_response(200, &out));
+        let (out, warnings) = warned(app, |c| c.replace(&r.rt, &ns, &name, obj, &opts));
+        return Ok(with_warnings(json_response(200, &out?), warnings));
     }
     if *m == Method::PATCH {
         let ct = info.content_type.split(';').next().unwrap_or("").trim();
         if ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor" {
             let obj = parse_apply(&body)?;
-            let (out, created) = app.lock().apply(&r.rt, &ns, &name, obj, &opts)?;
-            return Ok(json_response(if created { 201 } else { 200 }, &out));
+            let (result, warnings) = warned(app, |c| c.apply(&r.rt, &ns, &name, obj, &opts));
+            let (out, created) = result?;
+            let code = if created { 201 } else { 200 };
+            return Ok(with_warnings(json_response(code, &out), warnings));
         }
         let kind =
             PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
         let patch: Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-        let out = app.lock().patch(&r.rt, &ns, &name, kind, &patch, &opts)?;
-        return Ok(json_response(200, &out));
+        let (out, warnings) = warned(app, |c| c.patch(&r.rt, &ns, &name, kind, &patch, &opts));
+        return Ok(with_warnings(json_response(200, &out?), warnings));
     }
     Err(ApiError::method_not_allowed())
 }
@@ -172,6 +178,24 @@ const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 /// `includeObject` of a Table request: None, Metadata (the default) or Object.
 pub(super) fn include_object(info: &ReqInfo) -> &str {
     info.q("includeObject").unwrap_or("Metadata")
+}
+
+/// Runs a write and collects the warnings it produced.
+fn warned<T>(app: &Arc<App>, f: impl FnOnce(&mut Cluster) -> T) -> (T, Vec<String>) {
+    let mut c = app.lock();
+    c.warnings.clear();
+    let out = f(&mut c);
+    (out, std::mem::take(&mut c.warnings))
+}
+
+/// Adds `Warning: 299 - "..."` headers, as the API server reports dropped fields.
+fn with_warnings(mut resp: Resp, warnings: Vec<String>) -> Resp {
+    for w in warnings {
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - {w:?}")) {
+            resp.headers_mut().append("warning", v);
+        }
+    }
+    resp
 }
 
 /// Canned container logs (SIM_SPEC §8 allows them): what the simulated container did.

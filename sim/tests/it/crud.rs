@@ -443,3 +443,38 @@ async fn generate_name_scale_and_deletecollection() {
     assert!(managers.contains(&"helm".to_string()), "{managers:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn unknown_fields_warn_or_fail_like_a_real_server() {
+    let (sim, client) = start().await;
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    let mut d = deployment("typo", json!({}));
+    d["spec"]["replicaz"] = json!(2);
+    let r = raw(
+        &client,
+        "POST",
+        &format!("{path}?fieldValidation=Strict"),
+        Some(&d),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "strict decoding error: unknown field \"spec.replicaz\""
+    );
+    let r = raw(&client, "POST", path, Some(&d), &[]).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        r.headers["warning"],
+        "299 - \"unknown field \\\"spec.replicaz\\\"\""
+    );
+    assert!(r.json()["spec"].get("replicaz").is_none());
+    let mut wrong = deployment("wrong", json!({}));
+    wrong["spec"]["replicas"] = json!("two");
+    assert_eq!(
+        raw(&client, "POST", path, Some(&wrong), &[]).await.status,
+        400
+    );
+    sim.shutdown().await;
+}
