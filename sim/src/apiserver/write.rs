@@ -147,9 +147,14 @@ impl Cluster {
         check_type_meta(rt, &body)?;
         Self::settle_namespace(rt, ns, &mut body)?;
         if object::resource_version(&body).is_some_and(|rv| !rv.is_empty()) {
-            return Err(ApiError::internal(
+            // etcd3's store returns a plain error here, which the handler turns into a 500 with
+            // reason Unknown (apimachinery `ErrorToAPIStatus`).
+            return Err(ApiError::new(
+                500,
+                "Unknown",
                 "resourceVersion should not be set on objects to be created",
-            ));
+            )
+            .without_details());
         }
         let mut name = object::name(&body).to_string();
         if name.is_empty() {

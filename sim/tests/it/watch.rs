@@ -227,3 +227,58 @@ async fn kube_watcher_sees_changes_and_survives_compaction() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn kube_streaming_lists_and_metadata_watches() {
+    let (sim, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mk = |n: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": n, "labels": {"s": "1"}}})).unwrap()
+    };
+    api.create(&PostParams::default(), &mk("pre"))
+        .await
+        .unwrap();
+    let mut streaming = watcher(
+        api.clone(),
+        watcher::Config::default().labels("s=1").streaming_lists(),
+    )
+    .applied_objects()
+    .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), streaming.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.metadata.name.as_deref(), Some("pre"));
+    let mut metas =
+        kube::runtime::metadata_watcher(api.clone(), watcher::Config::default().labels("s=1"))
+            .applied_objects()
+            .boxed();
+    let m = tokio::time::timeout(Duration::from_secs(5), metas.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.metadata.name.as_deref(), Some("pre"));
+    api.create(&PostParams::default(), &mk("post"))
+        .await
+        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(5), streaming.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.metadata.name.as_deref(), Some("post"));
+    let m = tokio::time::timeout(Duration::from_secs(5), metas.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.metadata.name.as_deref(), Some("post"));
+    let streamed = sim
+        .requests()
+        .iter()
+        .any(|r| r.query.contains("sendInitialEvents=true"));
+    assert!(streamed);
+    sim.shutdown().await;
+}
