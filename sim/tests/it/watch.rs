@@ -250,10 +250,12 @@ async fn kube_streaming_lists_and_metadata_watches() {
         .unwrap()
         .unwrap();
     assert_eq!(first.metadata.name.as_deref(), Some("pre"));
-    let mut metas =
-        kube::runtime::metadata_watcher(api.clone(), watcher::Config::default().labels("s=1"))
-            .applied_objects()
-            .boxed();
+    let mut metas = watcher(
+        Api::<kube::core::PartialObjectMeta<ConfigMap>>::namespaced(client.clone(), "default"),
+        watcher::Config::default().labels("s=1"),
+    )
+    .applied_objects()
+    .boxed();
     let m = tokio::time::timeout(Duration::from_secs(5), metas.try_next())
         .await
         .unwrap()
