@@ -67,6 +67,18 @@ step wait --for=condition=Available deploy/web --timeout=30s
 step get deploy,rs,pods,svc -o wide
 step create namespace demo
 step -n demo create configmap c --from-literal=a=b
+step -n demo create deployment d1 --image=nginx:1.25 --replicas=2 --port=80
+step -n demo rollout status deploy/d1 --timeout=30s
+step -n demo expose deployment d1 --port=80 --target-port=8080
+step -n demo create service nodeport np --tcp=80:8080
+step -n demo create cronjob c1 --image=busybox --schedule="*/5 * * * *"
+step -n demo create job j1 --from=cronjob/c1
+step -n demo create role r1 --verb=get --resource=pods
+step -n demo create rolebinding rb1 --role=r1 --user=u
+step -n demo create ingress i1 --rule="foo.com/bar=d1:80" --class=nginx
+step -n demo create pdb p1 --selector=app=d1 --min-available=1
+step -n demo autoscale deployment d1 --max=3 --cpu=50%
+step -n demo get all,role,rolebinding,ingress,pdb
 cat >"$work/workloads.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: StatefulSet

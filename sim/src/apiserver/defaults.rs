@@ -100,6 +100,9 @@ impl Cluster {
                 default(jt, "backoffLimit", json!(6));
                 default_template(obj, &["spec", "jobTemplate", "spec", "template"], "Never");
             }
+            ("autoscaling", "horizontalpodautoscalers") => {
+                default(object::obj_mut(obj, &["spec"]), "minReplicas", json!(1));
+            }
             ("", "pods") => {
                 default_pod_spec(object::obj_mut(obj, &["spec"]), "Always");
                 let spec = object::obj_mut(obj, &["spec"]);

@@ -575,6 +575,240 @@ fn printer(
             ];
             (cols, cells)
         }
+        ("rbac.authorization.k8s.io", "roles" | "clusterroles") => (
+            vec![("Name", "string", 0), ("Created At", "date", 0)],
+            vec![
+                name,
+                s(object::str_at(obj, &["metadata", "creationTimestamp"])
+                    .unwrap_or("")
+                    .into()),
+            ],
+        ),
+        ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => {
+            let subjects = |kind: &str| {
+                object::at(obj, &["subjects"])
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter(|x| x["kind"] == kind)
+                            .filter_map(|x| {
+                                let n = x.get("name").and_then(Value::as_str)?;
+                                Some(match x.get("namespace").and_then(Value::as_str) {
+                                    Some(ns) if kind == "ServiceAccount" => format!("{ns}/{n}"),
+                                    _ => n.to_string(),
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            let role = format!(
+                "{}/{}",
+                object::str_at(obj, &["roleRef", "kind"]).unwrap_or(""),
+                object::str_at(obj, &["roleRef", "name"]).unwrap_or("")
+            );
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Role", "string", 0),
+                ("Age", "string", 0),
+                ("Users", "string", 1),
+                ("Groups", "string", 1),
+                ("ServiceAccounts", "string", 1),
+            ];
+            (
+                cols,
+                vec![
+                    name,
+                    s(role),
+                    s(created),
+                    s(subjects("User")),
+                    s(subjects("Group")),
+                    s(subjects("ServiceAccount")),
+                ],
+            )
+        }
+        ("networking.k8s.io", "ingresses") => {
+            let rules = object::at(obj, &["spec", "rules"])
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let hosts: Vec<&str> = rules
+                .iter()
+                .filter_map(|r| r.get("host").and_then(Value::as_str))
+                .collect();
+            let address: Vec<&str> = object::at(obj, &["status", "loadBalancer", "ingress"])
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|i| i.get("ip").and_then(Value::as_str))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let tls = object::at(obj, &["spec", "tls"])
+                .and_then(Value::as_array)
+                .is_some_and(|t| !t.is_empty());
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Class", "string", 0),
+                ("Hosts", "string", 0),
+                ("Address", "string", 0),
+                ("Ports", "string", 0),
+                ("Age", "string", 0),
+            ];
+            let cells = vec![
+                name,
+                s(object::str_at(obj, &["spec", "ingressClassName"])
+                    .unwrap_or("<none>")
+                    .into()),
+                s(if hosts.is_empty() {
+                    "*".into()
+                } else {
+                    hosts.join(",")
+                }),
+                s(address.join(",")),
+                s(if tls { "80, 443".into() } else { "80".into() }),
+                s(created),
+            ];
+            (cols, cells)
+        }
+        ("policy", "poddisruptionbudgets") => {
+            let v = |k: &str| match object::at(obj, &["spec", k]) {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(x)) => x.clone(),
+                _ => "N/A".into(),
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Min Available", "string", 0),
+                ("Max Unavailable", "string", 0),
+                ("Allowed Disruptions", "integer", 0),
+                ("Age", "string", 0),
+            ];
+            (
+                cols,
+                vec![
+                    name,
+                    s(v("minAvailable")),
+                    s(v("maxUnavailable")),
+                    json!(int(obj, &["status", "disruptionsAllowed"])),
+                    s(created),
+                ],
+            )
+        }
+        ("autoscaling", "horizontalpodautoscalers") => {
+            let reference = format!(
+                "{}/{}",
+                object::str_at(obj, &["spec", "scaleTargetRef", "kind"]).unwrap_or(""),
+                object::str_at(obj, &["spec", "scaleTargetRef", "name"]).unwrap_or("")
+            );
+            let targets: Vec<String> = object::at(obj, &["spec", "metrics"])
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|m| {
+                            let r = m.get("resource")?;
+                            let t = r.get("target")?;
+                            let want = t
+                                .get("averageUtilization")
+                                .map(|u| format!("{u}%"))
+                                .or_else(|| {
+                                    t.get("averageValue")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_string)
+                                })?;
+                            Some(format!(
+                                "{}: <unknown>/{want}",
+                                r.get("name").and_then(Value::as_str).unwrap_or("")
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Reference", "string", 0),
+                ("Targets", "string", 0),
+                ("MinPods", "string", 0),
+                ("MaxPods", "integer", 0),
+                ("Replicas", "integer", 0),
+                ("Age", "string", 0),
+            ];
+            let cells = vec![
+                name,
+                s(reference),
+                s(if targets.is_empty() {
+                    "<none>".into()
+                } else {
+                    targets.join(", ")
+                }),
+                s(object::i64_at(obj, &["spec", "minReplicas"])
+                    .map(|n| n.to_string())
+                    .unwrap_or("<unset>".into())),
+                json!(int(obj, &["spec", "maxReplicas"])),
+                json!(int(obj, &["status", "currentReplicas"])),
+                s(created),
+            ];
+            (cols, cells)
+        }
+        ("batch", "cronjobs") => {
+            let (c, i) =
+                containers_and_images(obj, &["spec", "jobTemplate", "spec", "template", "spec"]);
+            let active = object::at(obj, &["status", "active"])
+                .and_then(Value::as_array)
+                .map(Vec::len)
+                .unwrap_or(0);
+            let last = match object::str_at(obj, &["status", "lastScheduleTime"]) {
+                Some(_) => age(obj, &["status", "lastScheduleTime"], now),
+                None => "<none>".into(),
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Schedule", "string", 0),
+                ("Timezone", "string", 0),
+                ("Suspend", "boolean", 0),
+                ("Active", "integer", 0),
+                ("Last Schedule", "string", 0),
+                ("Age", "string", 0),
+                ("Containers", "string", 1),
+                ("Images", "string", 1),
+                ("Selector", "string", 1),
+            ];
+            let cells = vec![
+                name,
+                s(object::str_at(obj, &["spec", "schedule"])
+                    .unwrap_or("")
+                    .into()),
+                s(object::str_at(obj, &["spec", "timeZone"])
+                    .unwrap_or("<none>")
+                    .into()),
+                json!(object::bool_at(obj, &["spec", "suspend"]).unwrap_or(false)),
+                json!(active),
+                s(last),
+                s(created),
+                s(c),
+                s(i),
+                s("<none>".into()),
+            ];
+            (cols, cells)
+        }
+        ("", "serviceaccounts") => (
+            vec![
+                ("Name", "string", 0),
+                ("Secrets", "integer", 0),
+                ("Age", "string", 0),
+            ],
+            vec![
+                name,
+                json!(
+                    object::at(obj, &["secrets"])
+                        .and_then(Value::as_array)
+                        .map(Vec::len)
+                        .unwrap_or(0)
+                ),
+                s(created),
+            ],
+        ),
         ("apiextensions.k8s.io", "customresourcedefinitions") => (
             vec![("Name", "string", 0), ("Created At", "date", 0)],
             vec![
