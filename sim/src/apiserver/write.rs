@@ -145,6 +145,11 @@ impl Cluster {
             ));
         }
         check_type_meta(rt, &body)?;
+        // Decoding comes first on a real server: a mistyped body is a 400 before any 422.
+        if let Some(mode) = opts.field_validation {
+            let warnings = fields::check(rt, &mut body, mode)?;
+            self.warnings.extend(warnings);
+        }
         Self::settle_namespace(rt, ns, &mut body)?;
         if object::resource_version(&body).is_some_and(|rv| !rv.is_empty()) {
             // etcd3's store returns a plain error here, which the handler turns into a 500 with
