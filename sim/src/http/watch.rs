@@ -340,8 +340,7 @@ async fn run(
                 }
                 Some(WatchMsg::Close { abort }) => {
                     if abort {
-                        let _ = tx.send(Ok(Bytes::from_static(b"{\"type\":\"MODIFIED\",\"obj"))).await;
-                        let _ = tx.send(Err(std::io::Error::other("watch dropped"))).await;
+                        abort_stream(&tx).await;
                     }
                     break;
                 }
@@ -371,16 +370,22 @@ async fn run(
         }
     }
     if ended_by_fault && faults.abort {
-        let _ = tx
-            .send(Ok(Bytes::from_static(b"{\"type\":\"MODIFIED\",\"obj")))
-            .await;
-        let _ = tx
-            .send(Err(std::io::Error::other(
-                "watch aborted by fault injection",
-            )))
-            .await;
+        abort_stream(&tx).await;
     }
     app.lock().store.unsubscribe(sub.id);
+}
+
+/// Cuts the stream in the middle of an event. The events before it are flushed first: hyper
+/// drops unwritten data when a body fails, and the client must see them.
+async fn abort_stream(tx: &mpsc::Sender<Chunk>) {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = tx
+        .send(Ok(Bytes::from_static(b"{\"type\":\"MODIFIED\",\"obj")))
+        .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let _ = tx
+        .send(Err(std::io::Error::other("watch cut by fault injection")))
+        .await;
 }
 
 /// Sends events already committed, then returns the current RV for a bookmark: every event

@@ -256,3 +256,88 @@ async fn state_file_survives_a_restart() {
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Reads a watch to its end (or for `secs`), returning the event types.
+async fn watch_types(client: &kube::Client, path: &str, secs: u64) -> (Vec<String>, bool) {
+    use http_body_util::BodyExt;
+    let req = http::Request::get(path)
+        .body(kube::client::Body::from(Vec::new()))
+        .unwrap();
+    let resp = client.send(req).await.unwrap();
+    let mut body = resp.into_body();
+    let mut text = String::new();
+    let mut clean = true;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => break,
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                clean = false;
+                break;
+            }
+            Ok(Some(Ok(f))) => {
+                if let Ok(d) = f.into_data() {
+                    text.push_str(&String::from_utf8_lossy(&d));
+                }
+            }
+        }
+    }
+    let types = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    (types, clean)
+}
+
+#[tokio::test]
+async fn watch_only_faults() {
+    let (sim, client) = start().await;
+    let cms = "/api/v1/namespaces/default/configmaps";
+    for n in ["a", "b", "c"] {
+        raw(
+            &client,
+            "POST",
+            cms,
+            Some(&json!({"metadata": {"name": n}})),
+            &[],
+        )
+        .await;
+    }
+    let w = |a: Action| Rule::new(Match::verb("watch"), a).times(1);
+
+    sim.faults().add(w(Action::WatchCloseAfter {
+        events: Some(2),
+        ms: None,
+    }));
+    let (types, clean) = watch_types(&client, &format!("{cms}?watch=true"), 3).await;
+    assert_eq!((types.len(), clean), (2, true));
+
+    sim.faults().add(w(Action::WatchAbortAfter {
+        events: Some(1),
+        ms: None,
+    }));
+    let (types, clean) = watch_types(&client, &format!("{cms}?watch=true"), 3).await;
+    assert_eq!(types, ["ADDED"]);
+    assert!(!clean, "cut mid-chunk");
+
+    sim.faults().add(w(Action::WatchExpire));
+    let (types, _) = watch_types(&client, &format!("{cms}?watch=true&resourceVersion=1"), 3).await;
+    assert_eq!(types, ["ERROR"]);
+
+    sim.faults().add(w(Action::WatchNoInitialEndBookmark));
+    let q = "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&resourceVersion=0&allowWatchBookmarks=true&timeoutSeconds=1";
+    let (types, _) = watch_types(&client, &format!("{cms}?{q}"), 3).await;
+    assert_eq!(types.iter().filter(|t| *t == "ADDED").count(), 3);
+    let (normal, _) = watch_types(&client, &format!("{cms}?{q}"), 3).await;
+    assert_eq!(
+        normal[3], "BOOKMARK",
+        "without the fault the end bookmark follows the ADDED events"
+    );
+
+    sim.faults().add(w(Action::WatchStall));
+    let (types, _) = watch_types(&client, &format!("{cms}?watch=true&timeoutSeconds=1"), 2).await;
+    assert!(types.is_empty(), "a stalled watch sends nothing");
+    sim.shutdown().await;
+}
