@@ -1,4 +1,4 @@
-//! `berth-sim`: runs the Kubernetes API simulator until Ctrl-C.
+//! `berth-sim`: runs the Kubernetes API simulator until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,7 +71,24 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("kubeconfig written to {}", path.display());
     }
     println!("{}", sim.url());
-    tokio::signal::ctrl_c().await?;
+    wait_for_signal().await?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (so that scripts and service managers stop it cleanly and the
+/// state file is saved).
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
