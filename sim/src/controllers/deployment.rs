@@ -269,8 +269,37 @@ fn create_new_rs(
             }
             Some(name)
         }
+        Err(e) if e.reason == "AlreadyExists" => adopt_or_collide(c, d, &name, template),
         Err(_) => None,
     }
+}
+
+/// A ReplicaSet of that name exists but is not ours: adopt it if it is an orphan with our
+/// template (as the controller's ControllerRef manager does), otherwise record a hash
+/// collision so the next sync picks another name (`status.collisionCount`).
+fn adopt_or_collide(c: &mut Cluster, d: &Value, name: &str, template: &Value) -> Option<String> {
+    let rt = c.rt("apps", "replicasets");
+    let existing = c.get_stored(&rt, object::namespace(d), name)?;
+    let orphan = object::controller_ref(&existing).is_none();
+    if orphan && same_template(object::at(&existing, &["spec", "template"]), Some(template)) {
+        let mut adopted = (*existing).clone();
+        let mut refs = object::at(&adopted, &["metadata", "ownerReferences"])
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        refs.push(object::controller_owner_ref(d));
+        object::set(&mut adopted, &["metadata", "ownerReferences"], json!(refs));
+        return c
+            .write_object(&rt, adopted, MANAGER)
+            .ok()
+            .map(|_| name.to_string());
+    }
+    let mut status = d.get("status").cloned().unwrap_or_else(|| json!({}));
+    let count = i64_of(d, &["status", "collisionCount"]) + 1;
+    object::set(&mut status, &["collisionCount"], json!(count));
+    let drt = c.rt("apps", "deployments");
+    c.write_status(&drt, d, status, MANAGER);
+    None
 }
 
 /// Sets a ReplicaSet's size, with the event kubectl shows.
@@ -646,7 +675,16 @@ fn write_status(
         }
     }
     status.insert("conditions".into(), Value::Array(conds));
-    if let Some(cc) = prev.get("collisionCount") {
+    // Read from the stored object: a collision may have been recorded during this sync.
+    let current = c.get_stored(
+        &c.rt("apps", "deployments"),
+        object::namespace(d),
+        object::name(d),
+    );
+    if let Some(cc) = current
+        .as_deref()
+        .and_then(|cur| object::at(cur, &["status", "collisionCount"]))
+    {
         status.insert("collisionCount".into(), cc.clone());
     }
     let mut body = d.clone();

@@ -237,3 +237,64 @@ async fn terminating_namespace_refuses_content_then_disappears() {
     assert_eq!(get(&client, "/api/v1/namespaces/gone").await.status, 404);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn orphaned_replicasets_are_adopted_by_a_recreated_deployment() {
+    let (sim, client) = start_manual().await;
+    raw(&client, "POST", DEPLOYS, Some(&deployment("adopt", 2)), &[]).await;
+    sim.clock().advance(Duration::from_secs(2)).await;
+    let r = raw(
+        &client,
+        "DELETE",
+        &format!("{DEPLOYS}/adopt"),
+        Some(&json!({"propagationPolicy": "Orphan"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    sim.settle().await;
+    assert_eq!(get(&client, &format!("{DEPLOYS}/adopt")).await.status, 404);
+    let rs = get(&client, "/apis/apps/v1/namespaces/default/replicasets")
+        .await
+        .json();
+    assert_eq!(rs["items"].as_array().unwrap().len(), 1);
+    assert!(rs["items"][0]["metadata"].get("ownerReferences").is_none());
+    let pods_before: Vec<Value> =
+        get(&client, "/api/v1/namespaces/default/pods").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+
+    raw(&client, "POST", DEPLOYS, Some(&deployment("adopt", 2)), &[]).await;
+    sim.clock().advance(Duration::from_secs(2)).await;
+    let rs = get(&client, "/apis/apps/v1/namespaces/default/replicasets")
+        .await
+        .json();
+    assert_eq!(
+        rs["items"].as_array().unwrap().len(),
+        1,
+        "adopted, not duplicated"
+    );
+    assert_eq!(
+        rs["items"][0]["metadata"]["ownerReferences"][0]["kind"],
+        "Deployment"
+    );
+    let pods_after: Vec<Value> =
+        get(&client, "/api/v1/namespaces/default/pods").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+    let names = |p: &[Value]| {
+        p.iter()
+            .map(|x| x["metadata"]["name"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&pods_before),
+        names(&pods_after),
+        "the pods kept running"
+    );
+    let d = get(&client, &format!("{DEPLOYS}/adopt")).await.json();
+    assert_eq!(d["status"]["availableReplicas"], 2);
+    sim.shutdown().await;
+}
