@@ -236,6 +236,14 @@ pub struct SimHandle {
     tracker: TaskTracker,
 }
 
+/// Dropping the handle stops the server and the controllers (without saving state; use
+/// `shutdown` for that).
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
 /// The simulator clock, as tests see it.
 #[derive(Clone)]
 pub struct SimClock {
