@@ -153,7 +153,13 @@ impl SimBuilder {
             }
             Transport::Http => (None, None, "http"),
         };
-        let url = format!("{scheme}://{addr}");
+        // Clients reach a wildcard listener on loopback, which the certificate names.
+        let reachable = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let url = format!("{scheme}://{reachable}");
 
         let cfg = Arc::new(self.cfg);
         let clock = Arc::new(ClockCore::new(cfg.clock));
@@ -177,7 +183,7 @@ impl SimBuilder {
             clock: clock.clone(),
             cfg: cfg.clone(),
             cancel: cancel.clone(),
-            server_address: addr.to_string(),
+            server_address: reachable.to_string(),
         });
         if clock.is_manual() {
             engine.settle().await;
