@@ -352,3 +352,112 @@ async fn cronjobs_create_jobs_on_schedule() {
     assert!(c["status"]["lastSuccessfulTime"].is_string());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn pod_failure_modes_show_the_reasons_kubectl_looks_for() {
+    let (sim, client) = start_manual().await;
+    for (name, fail) in [
+        ("nr", "never-ready"),
+        ("ce", "create-error"),
+        ("us", "unschedulable"),
+    ] {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "annotations": {"kubesim.invalid/fail": fail}},
+            "spec": {"containers": [{"name": "app", "image": "app:1"}]}});
+        raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
+    }
+    sim.clock().advance(Duration::from_secs(5)).await;
+    let pod = |n: &str| {
+        let client = client.clone();
+        let path = format!("/api/v1/namespaces/default/pods/{n}");
+        async move { get(&client, &path).await.json() }
+    };
+    let nr = pod("nr").await;
+    assert_eq!(nr["status"]["phase"], "Running");
+    assert_eq!(nr["status"]["containerStatuses"][0]["ready"], false);
+    assert_eq!(condition(&nr, "Ready").unwrap()["status"], "False");
+    let ce = pod("ce").await;
+    assert_eq!(
+        ce["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "CreateContainerConfigError"
+    );
+    let us = pod("us").await;
+    let scheduled = condition(&us, "PodScheduled").unwrap();
+    assert_eq!(
+        (scheduled["status"].as_str(), scheduled["reason"].as_str()),
+        (Some("False"), Some("Unschedulable"))
+    );
+    assert!(us["spec"].get("nodeName").is_none());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn paused_deployments_and_min_ready_seconds() {
+    let (sim, client) = start_manual().await;
+    let path = ns_path("apps/v1", "deployments");
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "slow"},
+        "spec": {"replicas": 2, "minReadySeconds": 10, "selector": {"matchLabels": {"app": "slow"}},
+                 "template": pod_template("slow", json!({}), "app:1", "Always")}});
+    raw(&client, "POST", &path, Some(&d), &[]).await;
+    sim.clock().advance(Duration::from_secs(3)).await;
+    let st = get(&client, &format!("{path}/slow")).await.json()["status"].clone();
+    assert_eq!(st["readyReplicas"], 2);
+    assert!(
+        st.get("availableReplicas").is_none(),
+        "ready but not yet available: {st}"
+    );
+    sim.clock().advance(Duration::from_secs(10)).await;
+    let st = get(&client, &format!("{path}/slow")).await.json()["status"].clone();
+    assert_eq!(st["availableReplicas"], 2);
+
+    let merge = [("content-type", "application/merge-patch+json")];
+    raw(&client, "PATCH", &format!("{path}/slow"), Some(&json!({"spec": {"paused": true, "template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}}}})), &merge).await;
+    sim.clock().advance(Duration::from_secs(3)).await;
+    let d = get(&client, &format!("{path}/slow")).await.json();
+    assert_eq!(
+        condition(&d, "Progressing").unwrap()["reason"],
+        "DeploymentPaused"
+    );
+    assert_eq!(
+        get(&client, &ns_path("apps/v1", "replicasets"))
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "no rollout while paused"
+    );
+    raw(
+        &client,
+        "PATCH",
+        &format!("{path}/slow"),
+        Some(&json!({"spec": {"paused": false}})),
+        &merge,
+    )
+    .await;
+    sim.clock().advance(Duration::from_secs(30)).await;
+    let d = get(&client, &format!("{path}/slow")).await.json();
+    assert_eq!(
+        condition(&d, "Progressing").unwrap()["reason"],
+        "NewReplicaSetAvailable"
+    );
+    assert_eq!(d["status"]["updatedReplicas"], 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn job_active_deadline() {
+    let (sim, client) = start_manual().await;
+    let path = ns_path("batch/v1", "jobs");
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "late"},
+        "spec": {"activeDeadlineSeconds": 5, "template": pod_template("late", json!({"kubesim.invalid/run-duration": "1h"}), "job:1", "Never")}});
+    raw(&client, "POST", &path, Some(&job), &[]).await;
+    sim.clock().advance(Duration::from_secs(6)).await;
+    let j = get(&client, &format!("{path}/late")).await.json();
+    assert_eq!(
+        condition(&j, "Failed").unwrap()["reason"],
+        "DeadlineExceeded"
+    );
+    sim.shutdown().await;
+}
