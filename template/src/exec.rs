@@ -138,6 +138,8 @@ pub struct Engine<'a> {
     pub lint_mode: bool,
     /// Templates, includes and tpls currently executing (a guard for the stack).
     nesting: usize,
+    /// `tpl` calls currently executing (see `funcs::helm::MAX_TPL_NESTING`).
+    pub tpl_nesting: usize,
 }
 
 impl<'a> Engine<'a> {
@@ -149,6 +151,7 @@ impl<'a> Engine<'a> {
             lookup: None,
             lint_mode: false,
             nesting: 0,
+            tpl_nesting: 0,
         }
     }
 

@@ -119,8 +119,8 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             after_index = false;
         } else {
-            let (n, next) = parse_num(b, i);
-            if next > i {
+            let (n, present, next) = parse_num(b, i);
+            if present {
                 f.width = Some(n);
                 if after_index {
                     p.good_arg_num = false;
@@ -144,8 +144,8 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
                 after_index = false;
             } else {
-                let (n, next) = parse_num(b, i);
-                f.prec = Some(if next > i { n } else { 0 });
+                let (n, _, next) = parse_num(b, i);
+                f.prec = Some(n);
                 i = next;
             }
         }
@@ -221,8 +221,8 @@ impl Printf {
         }
         for k in 1..rest.len() {
             if rest[k] == b']' {
-                let (n, next) = parse_num(rest, 1);
-                if next != k || next == 1 {
+                let (n, present, next) = parse_num(rest, 1);
+                if !present || next != k {
                     self.good_arg_num = false;
                     return (i + k + 1, false);
                 }
@@ -247,16 +247,20 @@ impl Printf {
     }
 }
 
-fn parse_num(bytes: &[u8], mut i: usize) -> (usize, usize) {
+/// Go's `parsenum`: a crazy long number (past 1e6 before its last digit)
+/// is no number and swallows the rest of the format.
+fn parse_num(bytes: &[u8], mut i: usize) -> (usize, bool, usize) {
     let mut n: usize = 0;
+    let mut present = false;
     while i < bytes.len() && bytes[i].is_ascii_digit() {
-        n = n
-            .saturating_mul(10)
-            .saturating_add((bytes[i] - b'0') as usize)
-            .min(1_000_000);
+        if n >= 1_000_000 {
+            return (0, false, bytes.len());
+        }
+        n = n * 10 + (bytes[i] - b'0') as usize;
+        present = true;
         i += 1;
     }
-    (n, i)
+    (n, present, i)
 }
 
 fn int_from_arg(v: &Value) -> Option<i64> {
@@ -304,6 +308,11 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
 }
 
 fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
+    // Go recurses until its stack overflows on cyclic values; stop instead.
+    let Some(_level) = crate::value::DepthGuard::enter() else {
+        out.push_str("...");
+        return;
+    };
     if verb == 'T' {
         pad(out, if v.is_nil() { "<nil>" } else { v.type_name() }, f);
         return;

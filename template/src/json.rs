@@ -103,8 +103,30 @@ fn encode(out: &mut String, v: &Value, opts: Opts, depth: usize) -> Result<(), S
 }
 
 fn encode_map(out: &mut String, m: &Map, opts: Opts, depth: usize) -> Result<(), String> {
-    let pairs = m.pairs();
-    encode_pairs(out, pairs.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
+    // Go's encoder checks for cycles once it is 1000 pointers deep.
+    let ptr = std::rc::Rc::as_ptr(&m.entries) as usize;
+    let cyclic = MAP_PATH.with(|p| {
+        let mut p = p.borrow_mut();
+        let seen = p.len() > 1000 && p.contains(&ptr);
+        p.push(ptr);
+        seen
+    });
+    let r = if cyclic {
+        Err(format!(
+            "json: unsupported value: encountered a cycle via {}",
+            Value::Map(m.clone()).type_name()
+        ))
+    } else {
+        let pairs = m.pairs();
+        encode_pairs(out, pairs.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
+    };
+    MAP_PATH.with(|p| p.borrow_mut().pop());
+    r
+}
+
+thread_local! {
+    /// The maps being encoded, outermost first (for cycle detection).
+    static MAP_PATH: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn encode_pairs<'a>(

@@ -408,6 +408,11 @@ impl Value {
 
     /// Deep copy (Sprig's `deepCopy`, Helm's value copies).
     pub fn deep_copy(&self) -> Value {
+        // Beyond the depth cap (only reachable through cycles) the copy
+        // shares the original instead of recursing forever.
+        let Some(_level) = DepthGuard::enter() else {
+            return self.clone();
+        };
         match self {
             Value::List(l) => Value::List(List::typed(
                 l.items.iter().map(Value::deep_copy).collect(),
@@ -505,5 +510,37 @@ pub mod json {
                 serde_json::from_str(&text).unwrap_or(J::Null)
             }
         }
+    }
+}
+
+/// How deep recursive walks over values (printing, copying, comparing,
+/// merging) may go. Values built by templates can be cyclic (`set $d "self"
+/// $d`); Go overflows its stack on those, we stop at this depth instead.
+pub(crate) const MAX_VALUE_DEPTH: usize = 10_000;
+
+thread_local! {
+    static VALUE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of a recursive walk over a value; `None` once
+/// [`MAX_VALUE_DEPTH`] levels are active. The level ends when the guard drops.
+pub(crate) struct DepthGuard(());
+
+impl DepthGuard {
+    pub(crate) fn enter() -> Option<DepthGuard> {
+        VALUE_DEPTH.with(|d| {
+            if d.get() >= MAX_VALUE_DEPTH {
+                None
+            } else {
+                d.set(d.get() + 1);
+                Some(DepthGuard(()))
+            }
+        })
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        VALUE_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }

@@ -192,6 +192,9 @@ pub fn empty(v: &Value) -> bool {
 
 /// Go's `reflect.DeepEqual` on template values.
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
+    let Some(_level) = crate::value::DepthGuard::enter() else {
+        return false;
+    };
     match (a, b) {
         (Value::Invalid | Value::Nil, Value::Invalid | Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,

@@ -52,6 +52,7 @@ pub fn register(m: &mut FuncMap) {
         if n < 0 {
             return Err(super::err("runtime error: makeslice: len out of range"));
         }
+        super::check_size(n as u128)?;
         let mut buf = vec![0u8; n as usize];
         rand::rng().fill_bytes(&mut buf);
         Ok(Value::str(super::encoding::b64encode(&buf)))
@@ -65,6 +66,7 @@ fn random_string(count: i64, alphabet: &[u8]) -> Result<Value, crate::error::GoE
             "Requested random string length {count} is less than 0."
         )));
     }
+    super::check_size(count as u128)?;
     let mut rng = rand::rng();
     let s: String = (0..count)
         .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)

@@ -139,6 +139,9 @@ fn merge_all(a: Vec<Value>, overwrite: bool) -> R {
 
 /// mergo's `deepMerge` for `map[string]interface{}` (Merge and MergeWithOverwrite).
 pub fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
+    let Some(_level) = crate::value::DepthGuard::enter() else {
+        return;
+    };
     if dst.same(src) {
         return;
     }

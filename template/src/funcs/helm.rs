@@ -174,8 +174,25 @@ fn include(eng: &mut Engine<'_>, a: Vec<Value>) -> R {
 /// Helm's `tpl`: parses a string as a template in a copy of the current
 /// template set (so its `define`s are visible to it, and only to it) and
 /// executes it, named like the root template.
+/// How deeply `tpl` calls may nest. Helm has no limit (a runaway `tpl`
+/// recursion crashes it with a stack overflow); every level wraps the
+/// error message again, so deep nesting also costs quadratic memory.
+pub const MAX_TPL_NESTING: usize = 1000;
+
 fn tpl(eng: &mut Engine<'_>, a: Vec<Value>) -> R {
     let text = s(&a[0]).to_string();
+    if eng.tpl_nesting >= MAX_TPL_NESTING {
+        return Err(GoError::plain(format!(
+            "tpl: exceeded maximum nesting depth ({MAX_TPL_NESTING})"
+        )));
+    }
+    eng.tpl_nesting += 1;
+    let r = tpl_at_depth(eng, text, a);
+    eng.tpl_nesting -= 1;
+    r
+}
+
+fn tpl_at_depth(eng: &mut Engine<'_>, text: String, a: Vec<Value>) -> R {
     let mut set = (*eng.templates).clone();
     let name = set.name.clone();
     let tree = match set.parse(&name, &text) {

@@ -180,13 +180,13 @@ pub fn register(m: &mut FuncMap) {
             0,
             count,
             if count < 0 { -1 } else { 1 },
-        )))
+        )?))
     });
     add(m, "untilStep", sig(&[Int, Int, Int]), |_, a| {
-        Ok(int_list(until_step(i(&a[0]), i(&a[1]), i(&a[2]))))
+        Ok(int_list(until_step(i(&a[0]), i(&a[1]), i(&a[2]))?))
     });
     add(m, "seq", sig_var(&[], Int), |_, a| {
-        Ok(Value::str(seq(&a.iter().map(i).collect::<Vec<_>>())))
+        Ok(Value::str(seq(&a.iter().map(i).collect::<Vec<_>>())?))
     });
 }
 
@@ -223,59 +223,63 @@ fn int_list(v: Vec<i64>) -> Value {
     ))
 }
 
-/// Sprig's `untilStep`.
-pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut v = Vec::new();
-    if stop < start {
+/// Sprig's `untilStep`. Go's loop wraps around on overflow and then runs
+/// until memory is exhausted; we stop at the wrap, and refuse results beyond
+/// [`super::MAX_RESULT`].
+pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, GoError> {
+    let (lo, hi, step_abs) = if stop < start {
         if step >= 0 {
-            return v;
+            return Ok(Vec::new());
         }
-        let mut i = start;
-        while i > stop {
-            v.push(i);
-            i += step;
+        (stop as i128, start as i128, -(step as i128))
+    } else {
+        if step <= 0 {
+            return Ok(Vec::new());
         }
-        return v;
-    }
-    if step <= 0 {
-        return v;
-    }
+        (start as i128, stop as i128, step as i128)
+    };
+    super::check_size(((hi - lo + step_abs - 1) / step_abs) as u128)?;
+    let mut v = Vec::new();
     let mut i = start;
-    while i < stop {
+    while if step < 0 { i > stop } else { i < stop } {
         v.push(i);
-        i += step;
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
-    v
+    Ok(v)
 }
 
 /// Sprig's `seq`, like the Unix command.
-fn seq(params: &[i64]) -> String {
-    let join = |v: Vec<i64>| {
-        v.iter()
+fn seq(params: &[i64]) -> Result<String, GoError> {
+    let join = |v: Result<Vec<i64>, GoError>| {
+        Ok(v?
+            .iter()
             .map(|x| x.to_string())
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "))
     };
     match params {
         [end] => {
             let start = 1;
             let inc = if *end < start { -1 } else { 1 };
-            join(until_step(start, end + inc, inc))
+            join(until_step(start, end.wrapping_add(inc), inc))
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            join(until_step(*start, end + step, step))
+            join(until_step(*start, end.wrapping_add(step), step))
         }
         [start, step, end] => {
             let mut inc = 1;
             if end < start {
                 inc = -1;
                 if *step > 0 {
-                    return String::new();
+                    return Ok(String::new());
                 }
             }
-            join(until_step(*start, end + inc, *step))
+            join(until_step(*start, end.wrapping_add(inc), *step))
         }
-        _ => String::new(),
+        _ => Ok(String::new()),
     }
 }

@@ -147,6 +147,20 @@ pub fn add(m: &mut FuncMap, name: &'static str, sig: Sig, f: FnImpl) {
     );
 }
 
+/// The largest string (bytes) or list (items) a function may build. Go
+/// would try and die of memory exhaustion; we refuse with an error.
+pub const MAX_RESULT: u128 = 1 << 28;
+
+/// Refuses a result of `n` bytes or items beyond [`MAX_RESULT`].
+pub fn check_size(n: u128) -> Result<(), GoError> {
+    if n > MAX_RESULT {
+        return Err(err(format!(
+            "result of {n} bytes or items is too large (limit {MAX_RESULT})"
+        )));
+    }
+    Ok(())
+}
+
 /// A plain error from a function (Go's `errors.New`).
 pub fn err(msg: impl Into<String>) -> GoError {
     GoError::plain(msg)

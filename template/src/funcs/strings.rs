@@ -38,6 +38,7 @@ pub fn register(m: &mut FuncMap) {
         if n < 0 {
             return Err(err("strings: negative Repeat count"));
         }
+        super::check_size(n as u128 * s(&a[1]).len() as u128)?;
         st(s(&a[1]).repeat(n as usize))
     });
     add(m, "trimall", sig(&[Str, Str]), |_, a| {
@@ -121,10 +122,10 @@ pub fn register(m: &mut FuncMap) {
         st(parts.join(" "))
     });
     add(m, "indent", sig(&[Int, Str]), |_, a| {
-        st(indent(i(&a[0]), s(&a[1])))
+        st(indent(i(&a[0]), s(&a[1]))?)
     });
     add(m, "nindent", sig(&[Int, Str]), |_, a| {
-        st(format!("\n{}", indent(i(&a[0]), s(&a[1]))))
+        st(format!("\n{}", indent(i(&a[0]), s(&a[1]))?))
     });
     add(m, "replace", sig(&[Str, Str, Str]), |_, a| {
         st(s(&a[2]).replace(s(&a[0]), s(&a[1])))
@@ -610,9 +611,12 @@ fn substr(_: &mut Engine<'_>, a: Vec<Value>) -> R {
     st(byte_slice(s, start as usize, end as usize))
 }
 
-fn indent(spaces: i64, v: &str) -> String {
-    let pad = " ".repeat(spaces.max(0) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+fn indent(spaces: i64, v: &str) -> Result<String, GoError> {
+    let spaces = spaces.max(0) as u128;
+    let lines = v.bytes().filter(|&b| b == b'\n').count() as u128 + 1;
+    super::check_size(spaces * lines + v.len() as u128)?;
+    let pad = " ".repeat(spaces as usize);
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 /// Go's `strings.SplitN(s, sep, n)` (n < 0: all).

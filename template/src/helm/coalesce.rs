@@ -31,8 +31,11 @@ pub fn coalesce_values(
     chart: &Chart,
     user: &serde_json::Value,
 ) -> Result<serde_json::Value, RenderError> {
-    let dest = coalesce_map(chart, &json::from_json(user), false)?;
-    Ok(json::to_json(&Value::Map(dest)))
+    crate::on_big_stack(crate::BIG_STACK, || {
+        let dest = coalesce_map(chart, &json::from_json(user), false)?;
+        Ok(json::to_json(&Value::Map(dest)))
+    })
+    .unwrap_or_else(|e| Err(RenderError::Values(e)))
 }
 
 /// `CoalesceValues` (`merge = false`) or `MergeValues` (`merge = true`, nulls

@@ -57,10 +57,13 @@ fn version_of(chart: &Chart) -> String {
 /// Helm's `ProcessDependencies(chart, values)`: the chart as install renders
 /// it. `user` are the user-supplied values.
 pub fn process_dependencies(chart: &Chart, user: &serde_json::Value) -> Result<Chart, RenderError> {
-    let mut c = chart.clone();
-    process_enabled(&mut c, &json::from_json(user), "")?;
-    process_import_values(&mut c)?;
-    Ok(c)
+    crate::on_big_stack(crate::BIG_STACK, || {
+        let mut c = chart.clone();
+        process_enabled(&mut c, &json::from_json(user), "")?;
+        process_import_values(&mut c)?;
+        Ok(c)
+    })
+    .unwrap_or_else(|e| Err(RenderError::Values(e)))
 }
 
 fn set_metadata_deps(c: &mut Chart, deps: &[Dep]) {

@@ -12,10 +12,6 @@ use crate::error::{cleanup_parse_error, reformat_exec_error};
 use crate::exec::{Engine, MissingKey, Templates};
 use crate::value::{List, Map, MapType, Object, Value, json};
 
-/// Stack for the rendering thread: templates may nest deeply (Helm allows
-/// 1000 nested includes of one template), and the walk is recursive.
-const RENDER_STACK: usize = 256 << 20;
-
 /// A template to render: its text, the values it sees, its chart's base path.
 struct Renderable {
     text: String,
@@ -32,19 +28,10 @@ pub fn render(
     values: &serde_json::Value,
     opts: &RenderOptions<'_>,
 ) -> Result<BTreeMap<String, String>, RenderError> {
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("berth-render".into())
-            .stack_size(RENDER_STACK)
-            .spawn_scoped(scope, || render_here(chart, values, opts));
-        match handle {
-            Ok(h) => h.join().unwrap_or_else(|_| {
-                Err(RenderError::Values(
-                    "rendering template failed: internal error".into(),
-                ))
-            }),
-            Err(_) => render_here(chart, values, opts),
-        }
+    crate::on_big_stack(crate::BIG_STACK, || render_here(chart, values, opts)).unwrap_or_else(|e| {
+        Err(RenderError::Values(format!(
+            "rendering template failed: {e}"
+        )))
     })
 }
 

@@ -42,14 +42,18 @@ enum Y {
 /// and where it starts.
 type Open = (Vec<Rc<Node>>, bool, usize, usize, usize);
 
+/// How deeply collections may nest (go-yaml allows 10000; values files
+/// never come close, and each level costs stack in the decoder).
+const MAX_DEPTH: usize = 1000;
+
 const CORE: &str = "tag:yaml.org,2002:";
 
 /// Parses the first document of `text` into a tree. `Ok(None)` for no document.
 fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     let options = granit_parser::options! {
         block_scalar_eof_without_line_feed: true,
-        block_nesting_limit: 10000,
-        flow_nesting_limit: 10000,
+        block_nesting_limit: MAX_DEPTH,
+        flow_nesting_limit: MAX_DEPTH,
     };
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();

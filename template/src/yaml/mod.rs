@@ -38,6 +38,16 @@ impl YamlError {
 /// `---`-separated document must be a mapping (empty ones count as `{}`),
 /// later documents are deep-merged over earlier ones, numbers are f64.
 pub fn parse_values(text: &str) -> Result<serde_json::Value, YamlError> {
+    crate::on_big_stack(crate::BIG_STACK, || parse_values_here(text)).unwrap_or_else(|e| {
+        Err(YamlError {
+            line: 0,
+            column: 0,
+            message: e,
+        })
+    })
+}
+
+fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
     let mut merged = Map::new();
     for (first_line, doc) in split_documents(text)? {
         let m = match decode::decode(&doc) {
@@ -122,7 +132,8 @@ fn json_kind(v: &Value) -> &'static str {
 /// Helm's `toYaml` template function: `sigs.k8s.io/yaml.Marshal` without
 /// the final newline. Values that cannot be encoded (NaN) give "".
 pub fn to_yaml(v: &serde_json::Value) -> String {
-    to_yaml_value(&vjson::from_json(v))
+    crate::on_big_stack(crate::BIG_STACK, || to_yaml_value(&vjson::from_json(v)))
+        .unwrap_or_default()
 }
 
 /// Helm's `toYaml` of a template value.
@@ -135,7 +146,10 @@ pub fn to_yaml_value(v: &Value) -> String {
 
 /// `sigs.k8s.io/yaml.Marshal` (what `helm get values` prints): ends with a newline.
 pub fn marshal(v: &serde_json::Value) -> String {
-    marshal_value(&vjson::from_json(v)).unwrap_or_default()
+    crate::on_big_stack(crate::BIG_STACK, || {
+        marshal_value(&vjson::from_json(v)).unwrap_or_default()
+    })
+    .unwrap_or_default()
 }
 
 /// Decodes YAML into a template value (`fromYaml` semantics).
@@ -153,6 +167,14 @@ pub fn marshal_value(v: &Value) -> Result<String, String> {
 /// The JSON round trip of `Marshal`: a value as go-yaml reads its JSON text.
 fn to_y(v: &Value) -> Result<encode::Y, String> {
     use encode::Y;
+    // Only cyclic maps (built by templates with `set`) nest this deep;
+    // Go's encoding/json reports them so.
+    let Some(_level) = crate::value::DepthGuard::enter() else {
+        return Err(format!(
+            "json: unsupported value: encountered a cycle via {}",
+            v.type_name()
+        ));
+    };
     Ok(match v {
         Value::Invalid | Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),

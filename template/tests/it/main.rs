@@ -3,4 +3,5 @@
 
 mod cases;
 mod charts;
+mod robustness;
 mod support;

@@ -1,0 +1,299 @@
+//! Malformed and hostile templates must produce errors, never panics or
+//! crashes: random token soups, deep nesting, cycles, huge counts.
+
+use berth_template::helm::{self, Chart, File, RenderOptions};
+use serde_json::json;
+
+use crate::support;
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const TOKENS: &[&str] = &[
+    "{{",
+    "}}",
+    "{{- ",
+    " -}}",
+    "{{/*",
+    "*/}}",
+    "if ",
+    "else ",
+    "end",
+    "range ",
+    "with ",
+    "define \"d\"",
+    "template \"d\" ",
+    "block \"b\" ",
+    "break",
+    "continue",
+    ".Values.a",
+    ".Values.m.k",
+    ".Values.l",
+    ".Release.Name",
+    ".Chart",
+    ".Capabilities.KubeVersion",
+    ".Files.Get \"f\"",
+    "$x",
+    "$x := ",
+    "$x = ",
+    "$",
+    ".",
+    " ",
+    "\n",
+    "|",
+    "(",
+    ")",
+    "\"str\"",
+    "`raw`",
+    "1",
+    "-1",
+    "1.5",
+    "0x1F",
+    "1e999",
+    "'c'",
+    "nil",
+    "true",
+    "printf \"%d %s\" ",
+    "print ",
+    "include \"d\" ",
+    "tpl ",
+    "toYaml ",
+    "toJson ",
+    "fromYaml ",
+    "index ",
+    "len ",
+    "slice ",
+    "dict \"a\" ",
+    "list ",
+    "merge ",
+    "set ",
+    "default ",
+    "required \"r\" ",
+    "fail \"f\" ",
+    "and ",
+    "or ",
+    "not ",
+    "eq ",
+    "lt ",
+    "add ",
+    "div ",
+    "mod ",
+    "mul ",
+    "substr ",
+    "trunc ",
+    "repeat ",
+    "until ",
+    "regexMatch ",
+    "semver ",
+    "semverCompare ",
+    "toDate ",
+    "date ",
+    "now",
+    "tuple ",
+    "b64dec ",
+    "sha256sum ",
+    "indent ",
+    "nindent ",
+    "splitList ",
+    "join ",
+    "keys ",
+    "deepCopy ",
+    "first ",
+    "rest ",
+    "quote ",
+    "upper ",
+    "trimSuffix ",
+    "ternary ",
+    "coalesce ",
+    "empty ",
+    "int ",
+    "float64 ",
+    "toString ",
+    "typeOf ",
+    "kindOf ",
+    "dig ",
+    "lookup ",
+    "call ",
+    "html ",
+    "js ",
+    "urlquery ",
+    "durationRound ",
+    "mustRegexFind ",
+    "get ",
+    "hasKey ",
+    "pluck ",
+    "uniq ",
+    "sortAlpha ",
+    "abbrev ",
+];
+
+fn chart(template: &str) -> Chart {
+    support::chart_from_files(vec![
+        File {
+            name: "Chart.yaml".into(),
+            data: b"apiVersion: v2\nname: fuzz\nversion: 0.1.0\n".to_vec(),
+        },
+        File {
+            name: "values.yaml".into(),
+            data: b"a: 1\nm: {k: v}\nl: [1, two, {x: y}]\n".to_vec(),
+        },
+        File {
+            name: "templates/t.yaml".into(),
+            data: template.as_bytes().to_vec(),
+        },
+        File {
+            name: "templates/_d.tpl".into(),
+            data: b"{{ define \"d\" }}[{{ . }}]{{ end }}".to_vec(),
+        },
+        File {
+            name: "f".into(),
+            data: b"file".to_vec(),
+        },
+    ])
+}
+
+fn render(template: &str) -> Result<String, String> {
+    let c = chart(template);
+    let values = helm::coalesce_values(&c, &json!({})).map_err(|e| e.to_string())?;
+    let out = helm::render(&c, &values, &RenderOptions::new(support::release()));
+    match out {
+        Ok(m) => Ok(m.values().cloned().collect()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn assert_no_internal_error(template: &str) {
+    if let Err(e) = render(template) {
+        assert!(
+            !e.contains("internal error"),
+            "render panicked on {template:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn random_token_soups_never_panic() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..3000 {
+        let n = 1 + (rng.next() % 24) as usize;
+        let mut t = String::new();
+        for _ in 0..n {
+            t.push_str(rng.pick(TOKENS));
+        }
+        assert_no_internal_error(&t);
+    }
+}
+
+#[test]
+fn structured_random_actions_never_panic() {
+    // Well-formed actions with random functions and arguments exercise the
+    // functions themselves rather than the parser.
+    let funcs: Vec<&str> = TOKENS
+        .iter()
+        .copied()
+        .filter(|t| t.ends_with(' ') && t.chars().next().is_some_and(char::is_alphabetic))
+        .collect();
+    let args = &[
+        ".Values.a",
+        ".Values.m",
+        ".Values.l",
+        "\"s\"",
+        "1",
+        "-1",
+        "0",
+        "2.5",
+        "nil",
+        "true",
+        "(list 1 2)",
+        "(dict \"k\" 1)",
+        ".",
+        "$",
+        ".Values.nope",
+        "\"\"",
+        "100000",
+    ];
+    let mut rng = Rng(42);
+    for _ in 0..4000 {
+        let f = rng.pick(&funcs);
+        let argc = (rng.next() % 4) as usize;
+        let mut t = format!("{{{{ {f}");
+        for _ in 0..argc {
+            t.push(' ');
+            t.push_str(rng.pick(args));
+        }
+        t.push_str(" }}");
+        assert_no_internal_error(&t);
+    }
+}
+
+#[test]
+fn hostile_templates_fail_cleanly() {
+    let deep_parens = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    let deep_ifs = format!(
+        "{}x{}",
+        "{{ if true }}".repeat(3000),
+        "{{ end }}".repeat(3000)
+    );
+    let cases = [
+        deep_parens.as_str(),
+        deep_ifs.as_str(),
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ toJson $d }}",
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ toYaml $d }}",
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ $d }}",
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ deepCopy $d }}",
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ merge $d $d }}",
+        "{{ repeat 100000000000 \"x\" }}",
+        "{{ until 100000000000 }}",
+        "{{ untilStep 0 100000000000 1 }}",
+        "{{ randAlphaNum 100000000000 }}",
+        "{{ indent 100000000000 \"x\" }}",
+        "{{ printf \"%*d\" 100000000 1 }}",
+        "{{ include \"self\" . }}{{ define \"self\" }}{{ include \"self\" . }}{{ end }}",
+        "{{ define \"t\" }}{{ template \"t\" . }}{{ end }}{{ template \"t\" . }}",
+        "{{ tpl \"{{ tpl . . }}\" \"{{ tpl . . }}\" }}",
+        "{{ substr 5 2 \"abc\" }}{{ substr -5 -9 \"abc\" }}",
+        "{{ trunc -100 \"héllo\" }}{{ trunc 2 \"héllo\" }}",
+        "{{ div (int64 -9223372036854775808) -1 }}{{ mod 5 0 }}",
+        "{{ index \"héllo\" 2 }}{{ slice \"héllo\" 1 2 }}",
+        "{{ regexMatch \"(\" \"x\" }}{{ regexSplit \"a*\" \"baaac\" -1 }}",
+        "{{ fromYaml \"a: &a [*a]\" }}",
+        "{{ fromYaml (repeat 2000 \"[\") }}",
+        "{{ fromJson (repeat 20000 \"[\") }}",
+        "{{ b64dec \"====\" }}{{ b32dec \"!!!!\" }}",
+        "{{ semverCompare \"~> >= 1\" \"1.0\" }}",
+        "{{ toDate \"2006-01-02\" \"9999999-99-99\" }}",
+        "{{ durationRound \"9999999999999999h\" }}",
+        "\u{0}{{ \"\u{0}\" }}\u{FEFF}{{ printf \"%c\" -1 }}",
+        "{{ printf \"%.999999999f\" 1.5 }}",
+    ];
+    for t in cases {
+        assert_no_internal_error(t);
+    }
+}
+
+#[test]
+fn deeply_nested_values_parse_or_fail_cleanly() {
+    let deep = format!("a: {}1{}", "[".repeat(5000), "]".repeat(5000));
+    assert!(
+        berth_template::yaml::parse_values(&deep).is_err()
+            || berth_template::yaml::parse_values(&deep).is_ok()
+    );
+    let mut nested = String::new();
+    for i in 0..3000 {
+        nested.push_str(&" ".repeat(i));
+        nested.push_str("k:\n");
+    }
+    let _ = berth_template::yaml::parse_values(&nested);
+}
