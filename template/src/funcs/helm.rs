@@ -52,6 +52,9 @@ pub fn register(m: &mut FuncMap) {
     add(m, "toYaml", sig(&[Any]), |_, a| {
         Ok(Value::str(crate::yaml::to_yaml_value(&a[0])))
     });
+    add(m, "toYamlPretty", sig(&[Any]), |_, a| {
+        Ok(Value::str(crate::yaml::to_yaml_pretty_value(&a[0])))
+    });
     add(m, "mustToYaml", sig(&[Any]), |_, a| {
         crate::yaml::marshal_value(&a[0])
             .map(|y| Value::str(y.strip_suffix('\n').unwrap_or(&y)))

@@ -9,11 +9,18 @@
 //! when they would read back as something else (`"yes"`, `"1.0"`, `"0755"`,
 //! `""`, timestamps), `|`/`|-`/`|+` literal blocks for multi-line strings,
 //! double quotes with escapes when a string has tabs, control characters or
-//! characters outside the BMP, and no line wrapping.
+//! characters outside the BMP, and long plain or quoted scalars folded at the
+//! first space past column 80.
 //!
 //! The emitter below ports the parts of `emitterc.go` these documents reach;
 //! its state (`column`, `whitespace`, `indention`, `indent`) behaves exactly
 //! as libyaml's so spacing decisions match.
+//!
+//! Helm's `toYamlPretty` uses go-yaml v3's encoder instead (with indent 2):
+//! [`emit_v3`] and [`sort_keys_v3_shallow`] cover how v3 differs for these documents
+//! — block sequences are indented under their key, nothing is folded, a tab
+//! no longer forbids a literal block, and its key order sorts a letter first
+//! after equal digits.
 
 use std::cmp::Ordering;
 
@@ -28,6 +35,8 @@ pub enum Y {
     Uint(u64),
     Float(f64),
     Str(String),
+    /// A scalar written plain as is (go-yaml v3's `time.Time`).
+    Raw(String),
     Seq(Vec<Y>),
     Map(Vec<(String, Y)>),
 }
@@ -53,9 +62,19 @@ struct Analysis {
     block_allowed: bool,
 }
 
-/// Serializes a document; the result ends with a newline.
+/// Serializes a document as go-yaml v2 does; the result ends with a newline.
 pub fn emit(y: &Y) -> String {
+    emit_with(y, false)
+}
+
+/// Serializes a document as go-yaml v3's `Encoder` with `SetIndent(2)`.
+pub fn emit_v3(y: &Y) -> String {
+    emit_with(y, true)
+}
+
+fn emit_with(y: &Y, v3: bool) -> String {
     let mut e = Emitter {
+        v3,
         out: String::new(),
         column: 0,
         whitespace: true,
@@ -77,6 +96,8 @@ pub fn emit(y: &Y) -> String {
 }
 
 struct Emitter {
+    /// go-yaml v3's emitter rather than v2's.
+    v3: bool,
     out: String,
     column: usize,
     whitespace: bool,
@@ -107,6 +128,12 @@ fn is_printable(c: char) -> bool {
 }
 
 impl Emitter {
+    /// Where scalars fold. go-yaml v3's encoder never folds (its line
+    /// width is unlimited).
+    fn best_width(&self) -> usize {
+        if self.v3 { usize::MAX } else { BEST_WIDTH }
+    }
+
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
@@ -192,7 +219,10 @@ impl Emitter {
                 self.write_indicator("}", false, false, false);
             }
             Y::Seq(items) => {
-                self.increase_indent(false, self.mapping_context && !self.indention);
+                // v2 writes sequences under mapping keys indentless; v3
+                // indents them (its compact_sequence_indent is off).
+                let indentless = !self.v3 && self.mapping_context && !self.indention;
+                self.increase_indent(false, indentless);
                 for item in items {
                     self.write_indent();
                     self.write_indicator("-", true, false, true);
@@ -205,7 +235,7 @@ impl Emitter {
                 for (k, v) in pairs {
                     self.write_indent();
                     let (key_text, key_style) = string_request(k);
-                    let a = analyze(&key_text);
+                    let a = analyze(&key_text, self.v3);
                     let simple = !a.multiline && key_text.len() <= 128;
                     if simple {
                         self.root_context = false;
@@ -228,7 +258,7 @@ impl Emitter {
             }
             other => {
                 let (text, style) = scalar_request(other);
-                let a = analyze(&text);
+                let a = analyze(&text, self.v3);
                 self.scalar(&text, style, &a);
             }
         }
@@ -284,7 +314,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width()
                     && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent();
@@ -326,7 +356,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width()
                     && i > 0
                     && i + 1 < n
                     && chars[i + 1] != ' '
@@ -399,7 +429,8 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < n {
+                if allow_breaks && !spaces && self.column > self.best_width() && i > 0 && i + 1 < n
+                {
                     self.write_indent();
                     if chars[i + 1] == ' ' {
                         self.put('\\');
@@ -469,7 +500,7 @@ impl Emitter {
 
 /// libyaml's `yaml_emitter_analyze_scalar` (go-yaml v2 flavour: tabs and
 /// non-printable characters forbid every style but double quotes).
-fn analyze(value: &str) -> Analysis {
+fn analyze(value: &str, v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -484,6 +515,7 @@ fn analyze(value: &str) -> Analysis {
     let mut flow_indicators = false;
     let mut line_breaks = false;
     let mut special = false;
+    let mut tabs = false;
     let mut leading_space = false;
     let mut leading_break = false;
     let mut trailing_space = false;
@@ -535,7 +567,9 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if v3 && c == '\t' {
+            tabs = true;
+        } else if !is_printable(c) {
             special = true;
         }
         if c == ' ' {
@@ -588,10 +622,12 @@ fn analyze(value: &str) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special {
+    if space_break || tabs || special {
         a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special {
         a.block_allowed = false;
     }
     if line_breaks {
@@ -637,18 +673,22 @@ fn scalar_request(y: &Y) -> (String, Style) {
             (s, Style::Plain)
         }
         Y::Str(s) => string_request(s),
+        Y::Raw(s) => (s.clone(), Style::Plain),
         Y::Seq(_) | Y::Map(_) => (String::new(), Style::Plain),
     }
 }
 
-/// go-yaml v2's map key order (`keyList.Less`) for string keys: runs of
-/// digits compare as numbers, and a letter sorts after a non-letter.
-pub fn key_less(a: &str, b: &str) -> bool {
+/// go-yaml's map key order (`keyList.Less`) for string keys: runs of
+/// digits compare as numbers, and a letter sorts after a non-letter; v3 sorts a letter first when
+/// the characters before it were equal digits (`a1x` before `a10`).
+pub(crate) fn key_less_with(a: &str, b: &str, v3: bool) -> bool {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
     let mut i = 0;
+    let mut digits = false;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
+            digits = is_digit(ar[i]);
             i += 1;
             continue;
         }
@@ -658,7 +698,7 @@ pub fn key_less(a: &str, b: &str) -> bool {
             return ar[i] < br[i];
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
@@ -706,22 +746,35 @@ fn digit_value(c: char) -> i64 {
 
 /// Sorts mapping keys in go-yaml v2's order (recursively).
 pub fn sort_keys(y: &mut Y) {
+    sort_keys_with(y, false)
+}
+
+/// Sorts one mapping's keys in go-yaml v3's order (not its children).
+pub fn sort_keys_v3_shallow(y: &mut Y) {
+    if let Y::Map(pairs) = y {
+        pairs.sort_by(|(a, _), (b, _)| key_order(a, b, true));
+    }
+}
+
+fn key_order(a: &str, b: &str, v3: bool) -> Ordering {
+    if key_less_with(a, b, v3) {
+        Ordering::Less
+    } else if key_less_with(b, a, v3) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
+fn sort_keys_with(y: &mut Y, v3: bool) {
     match y {
         Y::Map(pairs) => {
-            pairs.sort_by(|(a, _), (b, _)| {
-                if key_less(a, b) {
-                    Ordering::Less
-                } else if key_less(b, a) {
-                    Ordering::Greater
-                } else {
-                    Ordering::Equal
-                }
-            });
+            pairs.sort_by(|(a, _), (b, _)| key_order(a, b, v3));
             for (_, v) in pairs.iter_mut() {
-                sort_keys(v);
+                sort_keys_with(v, v3);
             }
         }
-        Y::Seq(items) => items.iter_mut().for_each(sort_keys),
+        Y::Seq(items) => items.iter_mut().for_each(|y| sort_keys_with(y, v3)),
         _ => {}
     }
 }

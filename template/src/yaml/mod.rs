@@ -144,6 +144,99 @@ pub fn to_yaml_value(v: &Value) -> String {
     }
 }
 
+/// Helm's `toYamlPretty`: go-yaml v3's `Encoder` with `SetIndent(2)` run
+/// on the value itself — no JSON round trip, so floats print as Go's `%g`
+/// (`1e+06`), control characters are escaped rather than rejected, and
+/// sequences are indented under their keys. Errors give "" (Helm swallows
+/// them); the final newline is trimmed.
+pub fn to_yaml_pretty_value(v: &Value) -> String {
+    match to_y_v3(v) {
+        Ok(y) => {
+            let s = encode::emit_v3(&y);
+            s.strip_suffix('\n').map(str::to_string).unwrap_or(s)
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// A value as go-yaml v3's encoder walks it (`encoder.marshal`): maps get
+/// v3's key order, structs their lowercased field names in field order.
+fn to_y_v3(v: &Value) -> Result<encode::Y, String> {
+    use crate::value::Object;
+    use encode::Y;
+    let Some(_level) = crate::value::DepthGuard::enter() else {
+        return Err("yaml: value nests too deeply".into());
+    };
+    let sorted = |pairs: Vec<(String, Y)>| {
+        let mut y = Y::Map(pairs);
+        encode::sort_keys_v3_shallow(&mut y);
+        y
+    };
+    let bytes = |b: &[u8]| Y::Seq(b.iter().map(|x| Y::Uint(u64::from(*x))).collect());
+    let s = |x: &str| Y::Str(x.to_string());
+    Ok(match v {
+        Value::Invalid | Value::Nil => Y::Null,
+        Value::Bool(b) => Y::Bool(*b),
+        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
+        Value::Uint(u) => Y::Uint(*u),
+        Value::Float(f) => Y::Float(*f),
+        Value::String(x) => Y::Str(x.to_string()),
+        // A []byte is a slice like any other: a sequence of numbers.
+        Value::Bytes(b) => bytes(b),
+        Value::List(l) => Y::Seq(l.items.iter().map(to_y_v3).collect::<Result<_, _>>()?),
+        Value::Map(m) => sorted(
+            m.pairs()
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), to_y_v3(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Object(o) => match &**o {
+            Object::Files(files) => sorted(
+                files
+                    .iter()
+                    .map(|(k, data)| (k.clone(), bytes(data)))
+                    .collect(),
+            ),
+            Object::Capabilities(c) => Y::Map(vec![
+                ("kubeversion".into(), kube_version_y(&c.kube_version)),
+                (
+                    "apiversions".into(),
+                    Y::Seq(c.api_versions.iter().map(|a| s(a)).collect()),
+                ),
+                ("helmversion".into(), helm_version_y(&c.helm_version)),
+            ]),
+            Object::KubeVersion(k) => kube_version_y(k),
+            Object::HelmVersion(h) => helm_version_y(h),
+            // semver.Version is an encoding.TextMarshaler.
+            Object::Semver(ver) | Object::SemverValue(ver) => Y::Str(ver.to_string()),
+            Object::Time(t) => Y::Raw(crate::funcs::dates::format_time(
+                t,
+                "2006-01-02T15:04:05.999999999Z07:00",
+            )),
+        },
+    })
+}
+
+fn kube_version_y(k: &crate::value::KubeVersion) -> encode::Y {
+    let s = |x: &str| encode::Y::Str(x.to_string());
+    encode::Y::Map(vec![
+        ("version".into(), s(&k.version)),
+        ("major".into(), s(&k.major)),
+        ("minor".into(), s(&k.minor)),
+    ])
+}
+
+fn helm_version_y(h: &crate::value::HelmVersion) -> encode::Y {
+    let s = |x: &str| encode::Y::Str(x.to_string());
+    encode::Y::Map(vec![
+        ("version".into(), s(&h.version)),
+        ("gitcommit".into(), s(&h.git_commit)),
+        ("gittreestate".into(), s(&h.git_tree_state)),
+        ("goversion".into(), s(&h.go_version)),
+        ("kubeclientversion".into(), s(&h.kube_client_version)),
+    ])
+}
+
 /// `sigs.k8s.io/yaml.Marshal` (what `helm get values` prints): ends with a newline.
 pub fn marshal(v: &serde_json::Value) -> String {
     crate::on_big_stack(crate::BIG_STACK, || {
@@ -292,7 +385,7 @@ mod tests {
     fn key_order() {
         let mut keys = vec!["b", "a10", "a9", "a_", "aZ", "a"];
         keys.sort_by(|a, b| {
-            if encode::key_less(a, b) {
+            if encode::key_less_with(a, b, false) {
                 std::cmp::Ordering::Less
             } else {
                 std::cmp::Ordering::Greater
