@@ -1,12 +1,14 @@
 //! Fields and methods of the Go objects templates can reach:
 //! `.Files` (`engine.files`), `.Capabilities` (`*common.Capabilities`),
 //! `.Capabilities.KubeVersion`, `.Capabilities.HelmVersion`,
-//! `.Capabilities.APIVersions` (`VersionSet.Has`) and `*semver.Version`.
+//! `.Capabilities.APIVersions` (`VersionSet.Has`), `*semver.Version`, and
+//! the methods of `common.Values` (the type of `.`, `.Values` and
+//! `.Template`), which win over map keys of the same name.
 
 use crate::error::GoError;
 use crate::exec::Engine;
 use crate::funcs::{Sig, Ty, s, sig};
-use crate::value::{ListType, Object, Value};
+use crate::value::{ListType, Map, MapType, Object, Value};
 
 /// A method bound to its receiver by the executor.
 #[derive(Clone, Copy)]
@@ -46,6 +48,13 @@ pub fn method(v: &Value, name: &str) -> Option<Method> {
             });
         }
         return None;
+    }
+    if let Value::Map(m) = v {
+        return if m.ty == MapType::Values {
+            values_method(name)
+        } else {
+            None
+        };
     }
     let o = obj(v)?;
     match o {
@@ -121,4 +130,110 @@ pub fn field(o: &Object, name: &str) -> Field {
         },
         Object::Semver(_) | Object::SemverValue(_) | Object::Time(_) => Field::Missing,
     }
+}
+
+/// The receiver of a `common.Values` method.
+fn values_recv(v: &Value) -> Map {
+    match v {
+        Value::Map(m) => m.clone(),
+        _ => Map::typed(Default::default(), MapType::Values),
+    }
+}
+
+/// `m` seen as another map type (same entries, like a Go conversion).
+fn retyped(m: &Map, ty: MapType) -> Value {
+    Value::Map(Map {
+        entries: m.entries.clone(),
+        ty,
+    })
+}
+
+/// Helm's `tableLookup`: only a `map[string]interface{}` (or `Values`) is a table.
+fn table_lookup(v: &Map, key: &str) -> Result<Map, GoError> {
+    let not_table = || GoError::plain(format!("{} is not a table", crate::gofmt::quote(key)));
+    match v.get(key) {
+        Some(Value::Map(m)) if matches!(m.ty, MapType::Any | MapType::Values) => Ok(m),
+        _ => Err(not_table()),
+    }
+}
+
+/// `Values.Table("a.b")`.
+fn values_table(v: &Map, name: &str) -> Result<Map, GoError> {
+    let mut table = v.clone();
+    for part in name.split('.') {
+        table = table_lookup(&table, part)?;
+    }
+    Ok(table)
+}
+
+/// Helm's `istable`: exactly a `map[string]interface{}`.
+fn is_table(v: &Value) -> bool {
+    matches!(v, Value::Map(m) if m.ty == MapType::Any)
+}
+
+/// `Values.PathValue("a.b.c")`.
+fn values_path_value(v: &Map, path: &str) -> Result<Value, GoError> {
+    if path.is_empty() {
+        return Err(GoError::plain("YAML path cannot be empty"));
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    let no_value = |k: &str| GoError::plain(format!("{} is not a value", crate::gofmt::quote(k)));
+    let (key, table) = match parts.split_last() {
+        Some((key, [])) => (*key, v.clone()),
+        Some((key, rest)) => match values_table(v, &rest.join(".")) {
+            Ok(t) => (*key, t),
+            Err(_) => return Err(no_value(key)),
+        },
+        None => return Err(no_value("")),
+    };
+    match table.get(key) {
+        Some(x) if !is_table(&x) => Ok(x),
+        _ => Err(no_value(key)),
+    }
+}
+
+fn values_method(name: &str) -> Option<Method> {
+    use Ty::*;
+    Some(match name {
+        "YAML" => Method {
+            sig: sig(&[]),
+            f: |_, recv, _| {
+                crate::yaml::marshal_value(recv)
+                    .map(Value::str)
+                    .map_err(GoError::plain)
+            },
+        },
+        "Table" => Method {
+            sig: sig(&[Str]),
+            f: |_, recv, a| {
+                values_table(&values_recv(recv), s(&a[0])).map(|t| retyped(&t, MapType::Values))
+            },
+        },
+        "AsMap" => Method {
+            sig: sig(&[]),
+            f: |_, recv, _| {
+                let m = values_recv(recv);
+                Ok(if m.len() == 0 {
+                    Value::Map(Map::new())
+                } else {
+                    retyped(&m, MapType::Any)
+                })
+            },
+        },
+        "PathValue" => Method {
+            sig: sig(&[Str]),
+            f: |_, recv, a| values_path_value(&values_recv(recv), s(&a[0])),
+        },
+        // Encode(io.Writer): templates have no writer to give it; nil
+        // makes Go's call dereference a nil pointer.
+        "Encode" => Method {
+            sig: sig(&[Any]),
+            f: |_, _, _| {
+                Err(GoError::plain(
+                    "runtime error: invalid memory address or nil pointer dereference",
+                ))
+            },
+        },
+        _ => return None,
+    })
 }
