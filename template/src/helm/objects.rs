@@ -213,7 +213,7 @@ fn values_method(name: &str) -> Option<Method> {
             sig: sig(&[]),
             f: |_, recv, _| {
                 let m = values_recv(recv);
-                Ok(if m.len() == 0 {
+                Ok(if m.is_empty() {
                     Value::Map(Map::new())
                 } else {
                     retyped(&m, MapType::Any)
