@@ -951,6 +951,11 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                 }),
                 _ => Err(self.errorf(format!("expected integer; found {arg}"))),
             },
+            Ty::Uint32 => match arg {
+                // reflect's SetUint truncates to the type's width.
+                Arg::Number(n) if n.is_uint => Ok(Value::Uint(u64::from(n.uint64 as u32))),
+                _ => Err(self.errorf(format!("expected unsigned integer; found {arg}"))),
+            },
             Ty::Str => match arg {
                 Arg::String { text, .. } => Ok(Value::str(text)),
                 _ => Err(self.errorf(format!("expected string; found {arg}"))),
@@ -963,7 +968,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                     v.val
                 })
             }
-            Ty::Dict | Ty::Slice | Ty::StrList | Ty::Time => Err(self.errorf(format!(
+            Ty::Dict | Ty::Slice | Ty::StrList | Ty::Time | Ty::Cert => Err(self.errorf(format!(
                 "can't handle {arg} for arg of type {}",
                 ty.go_name()
             ))),
@@ -1032,6 +1037,9 @@ pub fn assignable(v: &Value, ty: Ty) -> bool {
             matches!(v, Value::List(l) if matches!(l.ty, ListType::String | ListType::VersionSet))
         }
         Ty::Time => matches!(v, Value::Object(o) if matches!(**o, Object::Time(_))),
+        Ty::Cert => matches!(v, Value::Object(o) if matches!(**o, Object::Certificate(_))),
+        // No value of a template has Go type uint32.
+        Ty::Uint32 => false,
     }
 }
 

@@ -331,7 +331,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
         Value::Float(x) => fmt_float_verb(out, *x, verb, f, v),
         Value::String(s) => fmt_string(out, s, verb, f, v),
         Value::Bytes(b) => match verb {
-            's' | 'q' | 'x' | 'X' => fmt_string(out, &String::from_utf8_lossy(b), verb, f, v),
+            's' | 'q' | 'x' | 'X' => {
+                fmt_string(out, &crate::value::gostr::from_bytes(b), verb, f, v)
+            }
             _ => {
                 let items: Vec<Value> = b.iter().map(|x| Value::Uint(*x as u64)).collect();
                 print_seq(out, &items, verb, f, "[]byte");
@@ -431,6 +433,9 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
         }
         // time.Time is a fmt.Stringer.
         Object::Time(t) => fmt_string(out, &t.go_string(), verb, f, &Value::Invalid),
+        Object::Certificate(c) => {
+            print_struct(out, &[s(&c.cert), s(&c.key)], verb, f);
+        }
     }
 }
 
@@ -486,10 +491,10 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
             }
         }
         'x' | 'X' => {
-            let bytes = s.as_bytes();
-            let bytes = match f.prec {
-                Some(p) if p < bytes.len() => &bytes[..p],
-                _ => bytes,
+            let all = crate::value::gostr::to_bytes(s);
+            let bytes: &[u8] = match f.prec {
+                Some(p) if p < all.len() => &all[..p],
+                _ => &all,
             };
             let mut h = String::new();
             for (k, b) in bytes.iter().enumerate() {
@@ -843,6 +848,11 @@ pub fn is_print(c: char) -> bool {
 }
 
 fn push_escaped_rune(out: &mut String, c: char, quote_char: char, ascii_only: bool) {
+    // A byte of invalid UTF-8 carried in the string (see `value::gostr`).
+    if let Some(b) = crate::value::gostr::escaped_byte(c) {
+        out.push_str(&format!("\\x{b:02x}"));
+        return;
+    }
     match c {
         '\x07' => out.push_str("\\a"),
         '\x08' => out.push_str("\\b"),

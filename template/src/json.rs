@@ -214,6 +214,10 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
             encode_string(out, &v.to_string(), opts.escape_html);
             Ok(())
         }
+        Object::Certificate(c) => {
+            let fields = [("Cert", s(&c.cert)), ("Key", s(&c.key))];
+            encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
+        }
     }
 }
 
@@ -265,6 +269,8 @@ fn encode_string(out: &mut String, s: &str, escape_html: bool) {
                 out.push(HEX[(c as usize) & 0xF] as char);
             }
             '\u{2028}' => out.push_str("\\u2028"),
+            // Invalid UTF-8 (see `value::gostr`) is replaced, as Go does.
+            c if crate::value::gostr::escaped_byte(c).is_some() => out.push_str("\\ufffd"),
             '\u{2029}' => out.push_str("\\u2029"),
             c => out.push(c),
         }

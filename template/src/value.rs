@@ -105,6 +105,8 @@ pub enum Object {
     SemverValue(crate::funcs::semver::Version),
     /// A `time.Time`.
     Time(crate::funcs::dates::GoTime),
+    /// Sprig's `certificate` (`genCA` & co.): fields `Cert` and `Key`.
+    Certificate(crate::funcs::pki::Certificate),
 }
 
 /// The data behind `.Capabilities`.
@@ -293,7 +295,8 @@ impl Value {
                 Object::KubeVersion(_)
                 | Object::HelmVersion(_)
                 | Object::SemverValue(_)
-                | Object::Time(_) => Kind::Struct,
+                | Object::Time(_)
+                | Object::Certificate(_) => Kind::Struct,
             },
         }
     }
@@ -329,6 +332,7 @@ impl Value {
                 Object::Semver(_) => "*semver.Version",
                 Object::SemverValue(_) => "semver.Version",
                 Object::Time(_) => "time.Time",
+                Object::Certificate(_) => "sprig.certificate",
             },
         }
     }
@@ -376,7 +380,7 @@ impl Value {
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> Option<usize> {
         match self {
-            Value::String(s) => Some(s.len()),
+            Value::String(s) => Some(gostr::len(s)),
             Value::Bytes(b) => Some(b.len()),
             Value::List(l) => Some(l.len()),
             Value::Map(m) => Some(m.len()),
@@ -542,5 +546,103 @@ impl DepthGuard {
 impl Drop for DepthGuard {
     fn drop(&mut self) {
         VALUE_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Go strings are byte strings; Rust strings are UTF-8. Bytes that are not
+/// part of valid UTF-8 (from `b64dec`, `.Files.Get` on a binary file,
+/// `decryptAES`, byte-wise slicing) travel inside our strings as the
+/// plane-16 private-use characters U+10FF80..=U+10FFFF (one per byte), and
+/// turn back into the bytes wherever Go would look at bytes (`b64enc`,
+/// hashes, `len`). Text never contains those characters in practice.
+pub mod gostr {
+    use std::borrow::Cow;
+
+    const BASE: u32 = 0x10FF00;
+
+    fn escape(b: u8) -> char {
+        char::from_u32(BASE + u32::from(b)).unwrap_or('\u{FFFD}')
+    }
+
+    /// The byte an escape character stands for.
+    pub fn escaped_byte(c: char) -> Option<u8> {
+        let v = c as u32;
+        (BASE + 0x80..=BASE + 0xFF)
+            .contains(&v)
+            .then(|| (v - BASE) as u8)
+    }
+
+    fn has_escapes(s: &str) -> bool {
+        // U+10FF80..U+10FFFF encode as F4 8F BE/BF xx.
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == 0xF4 && w[1] == 0x8F && (w[2] == 0xBE || w[2] == 0xBF))
+    }
+
+    /// Go's `string(bytes)`.
+    pub fn from_bytes(b: &[u8]) -> String {
+        let mut out = String::with_capacity(b.len());
+        for chunk in b.utf8_chunks() {
+            out.push_str(chunk.valid());
+            out.extend(chunk.invalid().iter().map(|&x| escape(x)));
+        }
+        out
+    }
+
+    /// Go's `[]byte(s)`.
+    pub fn to_bytes(s: &str) -> Cow<'_, [u8]> {
+        if !has_escapes(s) {
+            return Cow::Borrowed(s.as_bytes());
+        }
+        let mut out = Vec::with_capacity(s.len());
+        for c in s.chars() {
+            match escaped_byte(c) {
+                Some(b) => out.push(b),
+                None => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    /// Go's `len(s)`.
+    pub fn len(s: &str) -> usize {
+        if has_escapes(s) {
+            to_bytes(s).len()
+        } else {
+            s.len()
+        }
+    }
+
+    /// The text as it leaves berth (rendered manifests, JSON): invalid bytes
+    /// become U+FFFD, as a UTF-8 reader of Go's output would show them.
+    pub fn to_display(s: &str) -> Cow<'_, str> {
+        if !has_escapes(s) {
+            return Cow::Borrowed(s);
+        }
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if escaped_byte(c).is_some() {
+                        '\u{FFFD}'
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn bytes_round_trip() {
+            let raw = [b'a', 0xC3, 0xA9, 0xFF, 0x80, b'z', 0xE2, 0x82];
+            let s = super::from_bytes(&raw);
+            assert_eq!(s.chars().count(), 7);
+            assert_eq!(&*super::to_bytes(&s), &raw);
+            assert_eq!(super::len(&s), raw.len());
+            assert_eq!(super::to_display(&s), "aé\u{FFFD}\u{FFFD}z\u{FFFD}\u{FFFD}");
+            assert_eq!(super::to_bytes("plain é"), "plain é".as_bytes());
+        }
     }
 }

@@ -130,8 +130,9 @@ fn index(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
                 }
             }
             Value::String(s) => {
-                let x = index_arg(&idx, s.len())?;
-                match s.as_bytes().get(x) {
+                let bytes = crate::value::gostr::to_bytes(s);
+                let x = index_arg(&idx, bytes.len())?;
+                match bytes.get(x) {
                     Some(b) => Value::Uint(*b as u64),
                     None => return Err(err(format!("index out of range: {x}"))),
                 }

@@ -88,7 +88,7 @@ pub fn register(m: &mut FuncMap) {
 pub fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) => crate::value::gostr::from_bytes(b),
         Value::Object(o) => match &**o {
             Object::Semver(v) | Object::SemverValue(v) => v.to_string(),
             Object::Time(t) => t.go_string(),

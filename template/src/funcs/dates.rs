@@ -88,7 +88,7 @@ impl GoTime {
         }
     }
 
-    fn add_nanos(&self, d: i128) -> GoTime {
+    pub fn add_nanos(&self, d: i128) -> GoTime {
         let total = self.secs as i128 * 1_000_000_000 + self.nanos as i128 + d;
         GoTime {
             secs: total.div_euclid(1_000_000_000) as i64,

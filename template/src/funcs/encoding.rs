@@ -4,7 +4,7 @@
 
 use super::{FuncMap, Ty, add, s, sig};
 use crate::error::GoError;
-use crate::value::{Map, Value};
+use crate::value::{Map, Value, gostr};
 
 type R = Result<Value, GoError>;
 
@@ -14,20 +14,20 @@ const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 pub fn register(m: &mut FuncMap) {
     use Ty::*;
     add(m, "b64enc", sig(&[Str]), |_, a| {
-        Ok(Value::str(b64encode(s(&a[0]).as_bytes())))
+        Ok(Value::str(b64encode(&gostr::to_bytes(s(&a[0])))))
     });
     add(m, "b64dec", sig(&[Str]), |_, a| {
         Ok(Value::str(match b64decode(s(&a[0]).as_bytes()) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => gostr::from_bytes(&b),
             Err(e) => e,
         }))
     });
     add(m, "b32enc", sig(&[Str]), |_, a| {
-        Ok(Value::str(b32encode(s(&a[0]).as_bytes())))
+        Ok(Value::str(b32encode(&gostr::to_bytes(s(&a[0])))))
     });
     add(m, "b32dec", sig(&[Str]), |_, a| {
         Ok(Value::str(match b32decode(s(&a[0]).as_bytes()) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => gostr::from_bytes(&b),
             Err(e) => e,
         }))
     });

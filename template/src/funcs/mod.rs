@@ -22,11 +22,13 @@ pub mod builtins;
 pub mod conv;
 pub mod crypto;
 pub mod dates;
+pub mod der;
 pub mod dicts;
 pub mod encoding;
 pub mod helm;
 pub mod lists;
 pub mod math;
+pub mod pki;
 pub mod semver;
 pub mod strings;
 
@@ -50,6 +52,10 @@ pub enum Ty {
     StrList,
     /// `time.Time`
     Time,
+    /// Sprig's `certificate` struct.
+    Cert,
+    /// `uint32` (`derivePassword`'s counter): only constants fit.
+    Uint32,
 }
 
 impl Ty {
@@ -67,6 +73,8 @@ impl Ty {
             Ty::Slice => "[]interface {}",
             Ty::StrList => "[]string",
             Ty::Time => "time.Time",
+            Ty::Cert => "sprig.certificate",
+            Ty::Uint32 => "uint32",
         }
     }
 
@@ -128,6 +136,7 @@ pub fn all() -> &'static FuncMap {
         conv::register(&mut m);
         encoding::register(&mut m);
         crypto::register(&mut m);
+        pki::register(&mut m);
         dates::register(&mut m);
         semver::register(&mut m);
         helm::register(&mut m);

@@ -10,7 +10,7 @@ use super::{FuncMap, Ty, add, err, i, s, sig, sig_var};
 use crate::error::GoError;
 use crate::exec::Engine;
 use crate::gofmt;
-use crate::value::{Map, MapType, Value};
+use crate::value::{Map, MapType, Value, gostr};
 
 type R = Result<Value, GoError>;
 
@@ -565,15 +565,17 @@ fn trim_set(s: &str, cutset: &str) -> String {
     s.trim_matches(|c| cutset.contains(c)).to_string()
 }
 
-/// Go's byte slicing of a string, lossy where a cut splits a UTF-8 sequence.
+/// Go's byte slicing of a string (a cut may split a UTF-8 sequence; the
+/// stray bytes are kept, see `value::gostr`).
 fn byte_slice(s: &str, start: usize, end: usize) -> String {
-    String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()
+    let bytes = gostr::to_bytes(s);
+    gostr::from_bytes(&bytes[start.min(bytes.len())..end.min(bytes.len())])
 }
 
 fn trunc(c: i64, s: &str) -> String {
-    let len = s.len() as i64;
+    let len = gostr::len(s) as i64;
     if c < 0 && len + c > 0 {
-        return byte_slice(s, (len + c) as usize, s.len());
+        return byte_slice(s, (len + c) as usize, len as usize);
     }
     if c >= 0 && len > c {
         return byte_slice(s, 0, c as usize);
@@ -583,7 +585,7 @@ fn trunc(c: i64, s: &str) -> String {
 
 fn substr(_: &mut Engine<'_>, a: Vec<Value>) -> R {
     let (start, end, s) = (i(&a[0]), i(&a[1]), s(&a[2]));
-    let len = s.len() as i64;
+    let len = gostr::len(s) as i64;
     let oob = |lo: i64, hi: i64| {
         err(if hi > len || hi < 0 {
             format!("runtime error: slice bounds out of range [:{hi}] with length {len}")
@@ -603,7 +605,7 @@ fn substr(_: &mut Engine<'_>, a: Vec<Value>) -> R {
                 "runtime error: slice bounds out of range [{start}:{len}]"
             )));
         }
-        return st(byte_slice(s, start as usize, s.len()));
+        return st(byte_slice(s, start as usize, len as usize));
     }
     if start > end {
         return Err(oob(start, end));
@@ -667,7 +669,7 @@ fn abbrevboth(left: i64, right: i64, s: &str) -> String {
 
 /// goutils `AbbreviateFull` (byte based, like the Go original).
 fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
-    let len = s.len() as i64;
+    let len = gostr::len(s) as i64;
     if len <= max_width {
         return s.to_string();
     }
@@ -686,12 +688,16 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
         return s.to_string();
     }
     if offset + max_width - 3 < len {
-        let inner = abbreviate_full(&byte_slice(s, offset as usize, s.len()), 0, max_width - 3);
+        let inner = abbreviate_full(
+            &byte_slice(s, offset as usize, len as usize),
+            0,
+            max_width - 3,
+        );
         return format!("{abbrev}{inner}");
     }
     format!(
         "{abbrev}{}",
-        byte_slice(s, (len - (max_width - 3)) as usize, s.len())
+        byte_slice(s, (len - (max_width - 3)) as usize, len as usize)
     )
 }
 

@@ -29,7 +29,7 @@ pub fn method(name: &str) -> Option<Method> {
             Ok(Value::str(
                 files(recv)
                     .get(s(&a[0]))
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .map(|b| crate::value::gostr::from_bytes(b))
                     .unwrap_or_default(),
             ))
         }),
@@ -55,7 +55,7 @@ pub fn method(name: &str) -> Option<Method> {
             let Some(data) = all.get(s(&a[0])) else {
                 return Ok(Value::str_list(Vec::new()));
             };
-            let text = String::from_utf8_lossy(data);
+            let text = crate::value::gostr::from_bytes(data);
             if text.is_empty() {
                 return Err(GoError::plain("runtime error: index out of range [-1]"));
             }
@@ -66,7 +66,7 @@ pub fn method(name: &str) -> Option<Method> {
         }),
         "AsConfig" => m(sig(&[]), |_, recv, _| {
             Ok(Value::str(as_map(&files(recv), |b| {
-                String::from_utf8_lossy(b).into_owned()
+                crate::value::gostr::from_bytes(b)
             })))
         }),
         "AsSecrets" => m(sig(&[]), |_, recv, _| {

@@ -128,6 +128,11 @@ pub fn field(o: &Object, name: &str) -> Field {
             "KubeClientVersion" => st(&h.kube_client_version),
             _ => Field::Missing,
         },
+        Object::Certificate(c) => match name {
+            "Cert" => st(&c.cert),
+            "Key" => st(&c.key),
+            _ => Field::Missing,
+        },
         Object::Semver(_) | Object::SemverValue(_) | Object::Time(_) => Field::Missing,
     }
 }

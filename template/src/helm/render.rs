@@ -81,7 +81,9 @@ fn render_here(
                 go_message: e.msg.clone(),
             })?;
         // Go emits "<no value>" even with missingkey=zero; Helm removes it.
-        rendered.insert(name.clone(), out.replace("<no value>", ""));
+        // Bytes of invalid UTF-8 leave as U+FFFD (`value::gostr`).
+        let out = crate::value::gostr::to_display(&out).replace("<no value>", "");
+        rendered.insert(name.clone(), out);
     }
     Ok(rendered)
 }

@@ -209,6 +209,9 @@ fn to_y_v3(v: &Value) -> Result<encode::Y, String> {
             Object::HelmVersion(h) => helm_version_y(h),
             // semver.Version is an encoding.TextMarshaler.
             Object::Semver(ver) | Object::SemverValue(ver) => Y::Str(ver.to_string()),
+            Object::Certificate(c) => {
+                Y::Map(vec![("cert".into(), s(&c.cert)), ("key".into(), s(&c.key))])
+            }
             Object::Time(t) => Y::Raw(crate::funcs::dates::format_time(
                 t,
                 "2006-01-02T15:04:05.999999999Z07:00",
@@ -303,6 +306,8 @@ fn to_y(v: &Value) -> Result<encode::Y, String> {
 /// characters JSON leaves raw are rejected by the YAML reader, and a raw NEL
 /// (U+0085) is a line break that double-quoted scalars fold.
 fn through_json(s: &str) -> Result<String, String> {
+    // json.Marshal replaces invalid UTF-8 (see `value::gostr`) with U+FFFD.
+    let s = &*crate::value::gostr::to_display(s);
     if s.chars()
         .any(|c| matches!(c as u32, 0x7F | 0x80..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF))
     {

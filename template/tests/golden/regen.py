@@ -11,7 +11,8 @@ Fixtures:
 * `cases/<group>.yaml`: template snippets, each rendered as `templates/t.yaml`
   of a throwaway chart `mychart`. Per case: `name`, `template`, and optionally
   `values` (user values), `chart_values` (values.yaml text), `files`
-  (chart path -> text), `extra` (more files under templates/ -> text), `opts`
+  (chart path -> text), `binary_files` (chart path -> hex bytes), `extra`
+  (more files under templates/ -> text), `opts`
   (kube_version, api_versions, strict, name, namespace, revision, is_install,
   is_upgrade). Written to `cases/<group>.json`: the cases plus Helm's
   `expected` ({"output": {file: text}} or {"error": message}).
@@ -88,6 +89,11 @@ def write_chart(d, case):
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "w") as f:
             f.write(text)
+    for path, hexdata in (case.get("binary_files") or {}).items():
+        p = os.path.join(d, path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(bytes.fromhex(hexdata))
 
 
 def regen_cases():

@@ -39,6 +39,14 @@ fn chart_for(case: &J) -> Chart {
             }
         }
     }
+    if let Some(m) = case.get("binary_files").and_then(J::as_object) {
+        for (path, data) in m {
+            files.push(File {
+                name: path.clone(),
+                data: hex::decode(data.as_str().unwrap_or_default()).expect("hex"),
+            });
+        }
+    }
     support::chart_from_files(files)
 }
 
@@ -131,6 +139,11 @@ fn sprig_functions_match_helm() {
 #[test]
 fn go_fmt_printing_matches_helm() {
     check("fmt");
+}
+
+#[test]
+fn crypto_matches_helm() {
+    check("crypto");
 }
 
 #[test]
