@@ -31,6 +31,7 @@ pub mod math;
 pub mod pki;
 pub mod semver;
 pub mod strings;
+pub mod toml;
 
 /// A Go parameter type, as far as argument checking needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +141,7 @@ pub fn all() -> &'static FuncMap {
         dates::register(&mut m);
         semver::register(&mut m);
         helm::register(&mut m);
+        toml::register(&mut m);
         m
     })
 }

@@ -142,6 +142,11 @@ fn go_fmt_printing_matches_helm() {
 }
 
 #[test]
+fn toml_matches_helm() {
+    check("toml");
+}
+
+#[test]
 fn crypto_matches_helm() {
     check("crypto");
 }
