@@ -822,6 +822,11 @@ pub fn path_ext(p: &str) -> String {
 
 // ---- regular expressions (Go's RE2 syntax; Rust's regex crate is RE2-like) ----
 
+/// Go's `regexp.Compile`, with its error text.
+pub fn go_regex(re: &str) -> Result<regex::Regex, String> {
+    compile(re).map_err(|e| e.msg)
+}
+
 fn compile(re: &str) -> Result<regex::Regex, GoError> {
     regex::Regex::new(re).map_err(|e| {
         err(format!(

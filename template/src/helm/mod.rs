@@ -20,10 +20,30 @@ mod dependencies;
 mod files;
 pub mod objects;
 mod render;
+mod schema;
 
 pub use coalesce::coalesce_values;
 pub use dependencies::process_dependencies;
 pub use render::render;
+
+/// Helm's check of the coalesced values against each chart's
+/// `values.schema.json` (`ValidateAgainstSchema`), which install, upgrade,
+/// template and lint run before rendering — [`render`] runs it unless
+/// [`RenderOptions::skip_schema_validation`]. The error reads as Helm's:
+/// `values don't meet the specifications of the schema(s) in the following
+/// chart(s):` and one block per failing chart.
+pub fn validate_values(chart: &Chart, values: &serde_json::Value) -> Result<(), RenderError> {
+    let found = crate::on_big_stack(crate::BIG_STACK, || {
+        schema::validate_against_schema(chart, values)
+    })
+    .map_err(|e| RenderError::Values(format!("unable to validate schema: {e}")))?;
+    match found {
+        None => Ok(()),
+        Some(e) => Err(RenderError::Values(format!(
+            "values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"
+        ))),
+    }
+}
 
 /// A file of a chart: its path relative to the chart root ('/'-separated) and bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +141,9 @@ pub struct RenderOptions<'a> {
     pub lookup: Option<&'a dyn Lookup>,
     /// Helm's `--strict`: a missing map key is an error (`missingkey=error`).
     pub strict: bool,
+    /// Helm's `--skip-schema-validation`: do not check the values against
+    /// the charts' `values.schema.json` before rendering.
+    pub skip_schema_validation: bool,
 }
 
 impl<'a> RenderOptions<'a> {
@@ -131,6 +154,7 @@ impl<'a> RenderOptions<'a> {
             capabilities: Capabilities::default(),
             lookup: None,
             strict: false,
+            skip_schema_validation: false,
         }
     }
 }

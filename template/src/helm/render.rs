@@ -40,6 +40,13 @@ fn render_here(
     values: &serde_json::Value,
     opts: &RenderOptions<'_>,
 ) -> Result<BTreeMap<String, String>, RenderError> {
+    if !opts.skip_schema_validation
+        && let Some(e) = super::schema::validate_against_schema(chart, values)
+    {
+        return Err(RenderError::Values(format!(
+            "values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"
+        )));
+    }
     let top = top_values(chart, values, opts);
     let mut tpls: BTreeMap<String, Renderable> = BTreeMap::new();
     rec_all_tpls(chart, &mut tpls, &top, None);

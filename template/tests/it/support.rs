@@ -12,7 +12,7 @@ pub fn golden_dir() -> PathBuf {
 }
 
 /// What Helm produced: rendered files, or an error message.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Output(BTreeMap<String, String>),
     Error(String),

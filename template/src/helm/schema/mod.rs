@@ -1,0 +1,84 @@
+//! `values.schema.json` validation as Helm v4 does it (`ValidateAgainstSchema`
+//! with santhosh-tekuri/jsonschema v6): each chart's schema checks the
+//! values the chart sees (a subchart's section of the coalesced values),
+//! and failures are reported per chart:
+//!
+//! ```text
+//! values don't meet the specifications of the schema(s) in the following chart(s):
+//! mychart:
+//! - at '/replicaCount': got string, want integer
+//! ```
+
+mod compile;
+mod doc;
+mod format;
+mod num;
+mod validate;
+
+use serde_json::Value as J;
+
+use super::Chart;
+
+/// Helm's `ValidateAgainstSchema`: the problems of every chart, in Helm's
+/// layout, or `None` when the values fit.
+pub fn validate_against_schema(chart: &Chart, values: &J) -> Option<String> {
+    let mut out = String::new();
+    if let Some(schema) = &chart.schema
+        && let Err(e) = validate_single(values, schema)
+    {
+        out.push_str(&format!("{}:\n{e}", chart.name()));
+    }
+    for sub in &chart.dependencies {
+        let raw = values.get(sub.name());
+        match raw {
+            None | Some(J::Null) => continue,
+            Some(J::Object(_)) => {
+                if let Some(e) = validate_against_schema(sub, raw.unwrap_or(&J::Null)) {
+                    out.push_str(&e);
+                }
+            }
+            Some(other) => out.push_str(&format!(
+                "{}:\ninvalid type for values: expected object (map), got {}\n",
+                sub.name(),
+                go_type(other)
+            )),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Go's `%T` of a value as Helm holds it.
+fn go_type(v: &J) -> &'static str {
+    match v {
+        J::Null => "<nil>",
+        J::Bool(_) => "bool",
+        J::Number(n) if n.is_f64() => "float64",
+        J::Number(_) => "int64",
+        J::String(_) => "string",
+        J::Array(_) => "[]interface {}",
+        J::Object(_) => "map[string]interface {}",
+    }
+}
+
+/// Helm's `ValidateAgainstSingleSchema`: the error text (validation
+/// failures end with a newline, other errors do not).
+fn validate_single(values: &J, schema: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(schema);
+    // Go's decoder judges the syntax (and words the errors).
+    crate::json::unmarshal(&text)?;
+    let doc = doc::parse(&text).ok_or("invalid character after top-level value")?;
+    let compiled = compile::compile(&doc)?;
+    let values = match values {
+        J::Object(_) => values.clone(),
+        _ => J::Object(Default::default()),
+    };
+    match validate::validate(&compiled, &values) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let text = e.text();
+            let prefix = "jsonschema validation failed with 'file:///values.schema.json#'\n";
+            let text = text.strip_prefix(prefix).unwrap_or(&text);
+            Err(format!("{text}\n"))
+        }
+    }
+}
