@@ -32,6 +32,7 @@ pub mod pki;
 pub mod semver;
 pub mod strings;
 pub mod toml;
+pub mod toml_parse;
 
 /// A Go parameter type, as far as argument checking needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Helm's `toToml`/`mustToToml`: BurntSushi/toml v1.6's encoder over the
+//! Helm's `toToml`/`mustToToml`/`fromToml` (the parser is in
+//! `toml_parse`): BurntSushi/toml v1.6's encoder over the
 //! value as Go holds it. Plain keys are written before sub-tables, each
 //! group sorted; tables become `[a.b]` sections indented two spaces per
 //! level, lists of tables `[[a]]`, other nested maps inline tables; floats
@@ -24,6 +25,17 @@ pub fn register(m: &mut FuncMap) {
     add(m, "mustToToml", sig(&[Any]), |_, a| {
         nil_panic(&a[0])?;
         to_toml(&a[0]).map(Value::str).map_err(GoError::plain)
+    });
+    // Errors land in the map under "Error", as Helm's fromToml does.
+    add(m, "fromToml", sig(&[Str]), |_, a| {
+        Ok(match super::toml_parse::parse(super::s(&a[0])) {
+            Ok(v) => v,
+            Err(e) => {
+                let m = crate::value::Map::new();
+                m.insert("Error", Value::str(e));
+                Value::Map(m)
+            }
+        })
     });
 }
 
