@@ -137,6 +137,14 @@ const TOKENS: &[&str] = &[
     "uniq ",
     "sortAlpha ",
     "abbrev ",
+    "fromToml ",
+    "toToml ",
+    "mustToToml ",
+    "toYamlPretty ",
+    "decryptAES ",
+    "htpasswd ",
+    "buildCustomCert ",
+    "genCAWithKey ",
 ];
 
 fn chart(template: &str) -> Chart {
@@ -296,4 +304,50 @@ fn deeply_nested_values_parse_or_fail_cleanly() {
         nested.push_str("k:\n");
     }
     let _ = berth_template::yaml::parse_values(&nested);
+}
+
+#[test]
+fn hostile_toml_and_schemas_fail_cleanly() {
+    for doc in [
+        "[[a]]\n[a.b]\n[[a.b]]",
+        "a = [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]",
+        "a = {b = {c = {d = 1}}}\n[a.b]",
+        "\"\\uD800\" = 1",
+        "a = \"\\U0011FFFF\"",
+        "a = 1979-02-29",
+        "a = 24:00:00",
+        "a = 0x",
+        "a = 1e99999",
+        "a = -0_0",
+        "a.b = 1\n[a]\nc = 2",
+        "= = =",
+        "[a]]",
+        "'''",
+        "a = \"\"\"x\\",
+    ] {
+        assert_no_internal_error(&format!("{{{{ fromToml {doc:?} }}}}"));
+    }
+    let schemas = [
+        r##"{"$ref":"#"}"##,
+        r##"{"properties":{"a":{"$ref":"#/properties/a"}}}"##,
+        r##"{"allOf":[{"$ref":"#"}]}"##,
+        r##"{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}"##,
+        r##"{"type":5,"minimum":"x","pattern":"((","items":7}"##,
+        r##"{"multipleOf":0,"maximum":1e999999999}"##,
+        r##"{"$id":"http://x/y","$ref":"z.json"}"##,
+        r##"{"$schema":"http://example.com/custom"}"##,
+        r##"{"$dynamicRef":"#meta","$dynamicAnchor":"meta"}"##,
+        "[]",
+        "true",
+        "false",
+    ];
+    for schema in schemas {
+        let mut c = chart("{{ .Values.a }}");
+        c.schema = Some(schema.as_bytes().to_vec());
+        let values = helm::coalesce_values(&c, &json!({"a": [1, {"b": 2}]})).unwrap();
+        let out = helm::render(&c, &values, &RenderOptions::new(support::release()));
+        if let Err(e) = out {
+            assert!(!e.to_string().contains("internal error"), "{schema}: {e}");
+        }
+    }
 }
