@@ -53,6 +53,11 @@ fn umbrella_chart_with_subcharts_matches_helm() {
     check_chart("umbrella");
 }
 
+#[test]
+fn library_style_chart_matches_helm() {
+    check_chart("appstack");
+}
+
 /// Helm's `releaseutil.SplitManifests`: documents of a rendered file.
 fn split_manifests(text: &str) -> Vec<String> {
     let sep = regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("regex");
@@ -155,4 +160,5 @@ fn dependency_conditions_tags_aliases_and_imports_match_helm_install() {
 fn charts_install_like_helm() {
     check_install("scaffold");
     check_install("umbrella");
+    check_install("appstack");
 }
