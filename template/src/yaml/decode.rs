@@ -61,11 +61,8 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     let mut root: Option<Rc<Node>> = None;
     let mut in_doc = false;
     while let Some(ev) = parser.next_event() {
-        let (event, span) = ev.map_err(|e| YamlError {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info(),
-        })?;
+        let (event, span) =
+            ev.map_err(|e| go_yaml_error(text, &e.info(), e.marker().line(), e.marker().col()))?;
         let (line, col) = (span.start.line(), span.start.col() + 1);
         let node = match event {
             Event::DocumentStart(..) => {
@@ -96,11 +93,13 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
             Event::Alias(id) => match anchors.get(&id) {
                 Some(n) => n.clone(),
                 None => {
-                    return Err(YamlError {
+                    let name = anchor_name_at(text, line, col - 1);
+                    return Err(YamlError::go(
                         line,
-                        column: col,
-                        message: "unknown anchor referenced".into(),
-                    });
+                        col,
+                        format!("unknown anchor '{name}' referenced"),
+                        None,
+                    ));
                 }
             },
             Event::SequenceStart(_, anchor, _) => {
@@ -144,12 +143,112 @@ struct Decoder {
     budget: usize,
 }
 
+/// A decoding error: go-yaml reports these without a line.
 fn err_at(line: usize, column: usize, message: impl Into<String>) -> YamlError {
-    YamlError {
-        line,
-        column,
-        message: message.into(),
+    YamlError::go(line, column, message, None)
+}
+
+/// The name of the alias at a position (`*name`).
+fn anchor_name_at(text: &str, line: usize, col0: usize) -> String {
+    let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let rest: String = l.chars().skip(col0).collect();
+    let rest = rest.strip_prefix('*').unwrap_or(&rest);
+    rest.chars()
+        .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+        .collect()
+}
+
+/// Rewords a parser error the way go-yaml (libyaml) reports it: libyaml's
+/// problem text, and go-yaml's line — the 0-based line for parser errors,
+/// 1-based for scanner errors, none when on the first line.
+fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError {
+    enum Kind {
+        Scanner,
+        Parser,
+        NoLine,
     }
+    let l0 = line.saturating_sub(1);
+    // libyaml's stream end: after the last line, which it closes itself.
+    let end_line =
+        text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n'));
+    let problem = match info.split_once(", ") {
+        Some((ctx, p)) if ctx.starts_with("while ") => p,
+        _ => info,
+    };
+    // At the end of an open flow collection libyaml wants either a node
+    // (right after `[`, `{` or `,`) or a separator.
+    let wants_node = text.trim_end().ends_with(['[', '{', ',']);
+    let (message, kind, at): (String, Kind, usize) =
+        if info.starts_with("unclosed bracket") && wants_node {
+            (
+                "did not find expected node content".into(),
+                Kind::Parser,
+                end_line,
+            )
+        } else if info == "unclosed bracket '['" {
+            (
+                "did not find expected ',' or ']'".into(),
+                Kind::Parser,
+                end_line,
+            )
+        } else if info == "unclosed bracket '{'" {
+            (
+                "did not find expected ',' or '}'".into(),
+                Kind::Parser,
+                end_line,
+            )
+        } else if problem == "expected ',' or ']'" {
+            ("did not find expected ',' or ']'".into(), Kind::Parser, l0)
+        } else if info == "unclosed quote" {
+            let eof = text.matches('\n').count();
+            ("found unexpected end of stream".into(), Kind::Scanner, eof)
+        } else if info.starts_with("unexpected character") {
+            (
+                "found character that cannot start any token".into(),
+                Kind::Scanner,
+                l0,
+            )
+        } else if problem == "found unknown anchor" || info == "unknown anchor" {
+            let name = anchor_name_at(text, line, col0);
+            (
+                format!("unknown anchor '{name}' referenced"),
+                Kind::NoLine,
+                0,
+            )
+        } else if info.starts_with("while scanning")
+            || info.starts_with("while parsing a quoted scalar")
+            || info.starts_with("while parsing a tag")
+            || matches!(
+                problem,
+                "mapping values are not allowed in this context"
+                    | "mapping keys are not allowed in this context"
+                    | "block sequence entries are not allowed in this context"
+            )
+        {
+            (problem.to_string(), Kind::Scanner, l0)
+        } else if info.starts_with("unexpected EOF while parsing a flow sequence") {
+            (
+                "did not find expected ',' or ']'".into(),
+                Kind::Parser,
+                end_line,
+            )
+        } else if info.starts_with("unexpected EOF while parsing a flow mapping") {
+            (
+                "did not find expected ',' or '}'".into(),
+                Kind::Parser,
+                end_line,
+            )
+        } else {
+            (problem.to_string(), Kind::Parser, l0)
+        };
+    let go_line = match kind {
+        Kind::Scanner => (at != 0).then_some(at + 1),
+        Kind::Parser => (at != 0).then_some(at),
+        Kind::NoLine => None,
+    };
+    YamlError::go(line, col0 + 1, message, go_line)
 }
 
 impl Decoder {

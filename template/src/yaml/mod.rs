@@ -12,25 +12,57 @@ pub mod resolve;
 
 use crate::value::{Map, MapType, Value, json as vjson};
 
-/// A YAML syntax or typing error, with its position (1-based; 0 = unknown).
+/// A YAML syntax or typing error: where it is (1-based line and column
+/// in the text given; 0 = unknown) and what go-yaml calls the problem.
+/// It displays as Helm shows it: go-yaml's `yaml: line N: problem` (with
+/// go-yaml's own line, which is 0-based for parser errors and counts from
+/// the start of the document), wrapped as the reading function wraps it
+/// (`parse_values`: `cannot unmarshal yaml document: error converting YAML
+/// to JSON: …`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.render())]
+#[error("{text}")]
 pub struct YamlError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    text: String,
 }
 
 impl YamlError {
-    fn render(&self) -> String {
-        if self.line == 0 {
-            format!("yaml: {}", self.message)
-        } else {
-            format!(
-                "yaml: line {}, column {}: {}",
-                self.line, self.column, self.message
-            )
+    /// A go-yaml error; `go_line` is the line go-yaml prints, if any.
+    pub(crate) fn go(
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+        go_line: Option<usize>,
+    ) -> YamlError {
+        let message = message.into();
+        let text = match go_line {
+            Some(l) => format!("yaml: line {l}: {message}"),
+            None => format!("yaml: {message}"),
+        };
+        YamlError {
+            line,
+            column,
+            message,
+            text,
         }
+    }
+
+    /// An error worded in full by its source.
+    pub(crate) fn plain(line: usize, column: usize, text: impl Into<String>) -> YamlError {
+        let text = text.into();
+        YamlError {
+            line,
+            column,
+            message: text.clone(),
+            text,
+        }
+    }
+
+    fn wrapped(mut self, prefix: &str) -> YamlError {
+        self.text = format!("{prefix}{}", self.text);
+        self
     }
 }
 
@@ -38,13 +70,8 @@ impl YamlError {
 /// `---`-separated document must be a mapping (empty ones count as `{}`),
 /// later documents are deep-merged over earlier ones, numbers are f64.
 pub fn parse_values(text: &str) -> Result<serde_json::Value, YamlError> {
-    crate::on_big_stack(crate::BIG_STACK, || parse_values_here(text)).unwrap_or_else(|e| {
-        Err(YamlError {
-            line: 0,
-            column: 0,
-            message: e,
-        })
-    })
+    crate::on_big_stack(crate::BIG_STACK, || parse_values_here(text))
+        .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
 }
 
 fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
@@ -54,20 +81,24 @@ fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
             Ok(Value::Nil) => continue,
             Ok(Value::Map(m)) => m,
             Ok(other) => {
-                return Err(YamlError {
-                    line: 0,
-                    column: 0,
-                    message: format!(
-                        "cannot unmarshal yaml document: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                return Err(YamlError::plain(
+                    first_line,
+                    1,
+                    format!(
+                        "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
                         json_kind(&other)
                     ),
-                });
+                ));
             }
             Err(mut e) => {
+                // The position is the file's; Helm's message counts lines
+                // from the start of the document.
                 if e.line > 0 {
                     e.line += first_line - 1;
                 }
-                return Err(e);
+                return Err(
+                    e.wrapped("cannot unmarshal yaml document: error converting YAML to JSON: ")
+                );
             }
         };
         merged = merge_maps(&merged, &m);
@@ -86,11 +117,13 @@ fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(YamlError {
-                    line: i + 1,
-                    column: 1,
-                    message: format!("invalid Yaml document separator: {trimmed}"),
-                });
+                return Err(YamlError::plain(
+                    i + 1,
+                    1,
+                    format!(
+                        "error reading yaml document: invalid Yaml document separator: {trimmed}"
+                    ),
+                ));
             }
             if !cur.is_empty() {
                 docs.push((start, std::mem::take(&mut cur)));
@@ -383,6 +416,46 @@ mod tests {
         assert_eq!(
             parse_values("base: &b {x: 1}\nderived:\n  <<: *b\n  z: 2\n  y: 3\n").unwrap(),
             json!({"base": {"x": 1.0}, "derived": {"x": 1.0, "z": 2.0, "true": 3.0}})
+        );
+    }
+
+    #[test]
+    fn values_errors_read_like_helm() {
+        // Helm's `LoadValues` messages (after its "cannot load values.yaml: ").
+        let e = |t: &str| parse_values(t).unwrap_err().to_string();
+        let conv = "cannot unmarshal yaml document: error converting YAML to JSON: yaml: ";
+        assert_eq!(
+            e("a: b: c"),
+            format!("{conv}mapping values are not allowed in this context")
+        );
+        assert_eq!(
+            e("a:\n  - b\n c: d"),
+            format!("{conv}line 2: did not find expected key")
+        );
+        assert_eq!(
+            e("a: 1\n---\nb: [1"),
+            format!("{conv}line 1: did not find expected ',' or ']'")
+        );
+        assert_eq!(
+            e("a: *nope"),
+            format!("{conv}unknown anchor 'nope' referenced")
+        );
+        assert_eq!(
+            e("a: !!int \"x\""),
+            format!("{conv}cannot decode !!str `x` as a !!int")
+        );
+        assert_eq!(
+            e("just a string"),
+            "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface {}"
+        );
+        assert_eq!(
+            e("a: 1\n--- x"),
+            "error reading yaml document: invalid Yaml document separator: x"
+        );
+        let err = parse_values("a: 1\n---\nb: [1").unwrap_err();
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (3, "did not find expected ',' or ']'")
         );
     }
 
