@@ -1,8 +1,9 @@
 //! Time: Sprig's date functions (`date.go`) over a port of the parts of Go's
 //! `time` package they reach — `Format`/`Parse` with Go's reference-time
-//! layouts, `Duration` parsing and printing, zones (UTC, `Local` which is
-//! UTC as in Helm's containers, and IANA names read from the system's
-//! zoneinfo files), and the `time.Time` methods templates call.
+//! layouts, `Duration` parsing and printing, zones (UTC, `Local` — which Go
+//! takes from `$TZ` or `/etc/localtime`, UTC in most containers — and IANA
+//! names read from the system's zoneinfo files), and the `time.Time`
+//! methods templates call.
 
 use std::fmt::Write as _;
 
@@ -41,11 +42,12 @@ impl GoTime {
         GoTime::utc(-UNIX_TO_INTERNAL, 0)
     }
 
+    /// `time.Now()`: in Local.
     pub fn now() -> GoTime {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        GoTime::utc(d.as_secs() as i64, d.subsec_nanos())
+        GoTime::utc(d.as_secs() as i64, d.subsec_nanos()).in_zone(local_zone())
     }
 
     fn local_secs(&self) -> i64 {
@@ -187,6 +189,31 @@ impl Zone {
             Zone::Tzif(t) => t.lookup(secs),
         }
     }
+
+    /// Go's `Location.lookupName`: the offset of a zone abbreviation,
+    /// preferring one in effect at the time.
+    fn lookup_name(&self, name: &str, unix: i64) -> Option<i32> {
+        match self {
+            Zone::Fixed(off, n) => (n == name).then_some(*off),
+            Zone::Tzif(t) => {
+                let candidates: Vec<i32> = t
+                    .types
+                    .iter()
+                    .filter(|ty| ty.2 == name)
+                    .map(|ty| ty.0)
+                    .collect();
+                // First a zone of that name in effect then (its offset then),
+                // else any zone of that name.
+                candidates
+                    .iter()
+                    .find_map(|off| {
+                        let (o, n) = t.lookup(unix - *off as i64);
+                        (n == name).then_some(o)
+                    })
+                    .or(candidates.first().copied())
+            }
+        }
+    }
 }
 
 impl Tzif {
@@ -221,10 +248,44 @@ impl Tzif {
     }
 }
 
-/// Go's `time.LoadLocation`: UTC, Local (UTC here), or a zoneinfo file.
+/// Go's `time.Local`: the zone named by `$TZ` (a zoneinfo name or, after
+/// a `:`, a path), `/etc/localtime` when `$TZ` is unset, UTC when `$TZ` is
+/// empty or the zone cannot be read.
+pub fn local_zone() -> &'static Zone {
+    static LOCAL: std::sync::OnceLock<Zone> = std::sync::OnceLock::new();
+    LOCAL.get_or_init(|| {
+        let utc = Zone::Fixed(0, "UTC".into());
+        let read = |path: &str| {
+            std::fs::read(path)
+                .ok()
+                .and_then(|d| parse_tzif(&d))
+                .map(Zone::Tzif)
+        };
+        match std::env::var("TZ") {
+            Err(_) => read("/etc/localtime").unwrap_or(utc),
+            Ok(tz) if tz.is_empty() || tz == "UTC" => utc,
+            Ok(tz) => {
+                let tz = tz.strip_prefix(':').unwrap_or(&tz);
+                let zone = if tz.starts_with('/') {
+                    read(tz)
+                } else if tz == "Local" {
+                    None
+                } else {
+                    load_location(tz)
+                };
+                zone.unwrap_or(utc)
+            }
+        }
+    })
+}
+
+/// Go's `time.LoadLocation`: UTC, Local, or a zoneinfo file.
 pub fn load_location(name: &str) -> Option<Zone> {
-    if name.is_empty() || name == "UTC" || name == "Local" {
+    if name.is_empty() || name == "UTC" {
         return Some(Zone::Fixed(0, "UTC".into()));
+    }
+    if name == "Local" {
+        return Some(local_zone().clone());
     }
     if name.contains("..") || name.starts_with('/') || name.starts_with('\\') {
         return None;
@@ -832,7 +893,53 @@ fn push_offset(out: &mut String, offset: i32, colon: bool, seconds: bool, short:
 
 // ---- parsing ----
 
-/// Go's `time.ParseInLocation(layout, value, Local)` with Local = UTC.
+/// Go's `parseSignedOffset`: the length of a `+h`/`-hh` hour offset.
+fn parse_signed_offset(value: &str) -> usize {
+    let b = value.as_bytes();
+    if b.is_empty() || (b[0] != b'+' && b[0] != b'-') {
+        return 0;
+    }
+    let digits = b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return 0;
+    }
+    match value[1..1 + digits].parse::<u64>() {
+        Ok(x) if x <= 24 => 1 + digits,
+        _ => 0,
+    }
+}
+
+/// Go's `parseTimeZone`: the length of a zone abbreviation at the start
+/// of `value` (`MST`, `CEST`, `ChST`, `GMT+3`, `+03`), if any.
+fn parse_time_zone(value: &str) -> Option<usize> {
+    if value.len() < 3 {
+        return None;
+    }
+    if value.starts_with("ChST") || value.starts_with("MeST") {
+        return Some(4);
+    }
+    if value.starts_with("GMT") {
+        return Some(3 + parse_signed_offset(&value[3..]));
+    }
+    if value.starts_with(['+', '-']) {
+        let n = parse_signed_offset(value);
+        return (n > 0).then_some(n);
+    }
+    let b = value.as_bytes();
+    let upper = b
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
+    match upper {
+        3 => Some(3),
+        4 if b[3] == b'T' || value.starts_with("WITA") => Some(4),
+        5 if b[4] == b'T' => Some(5),
+        _ => None,
+    }
+}
+
+/// Go's `time.ParseInLocation(layout, value, Local)`.
 pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     let alayout = layout;
     let avalue = value;
@@ -1085,15 +1192,14 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
                 value = &value[need..];
             }
             Std::TZ => {
-                // A time zone abbreviation: three or more upper-case letters, or UTC, or GMT±n.
+                // A time zone abbreviation (Go's `parseTimeZone`).
                 if value.len() >= 3 && &value[..3] == "UTC" {
                     zone_name = Some("UTC".into());
                     value = &value[3..];
                 } else {
-                    let n = value.bytes().take_while(u8::is_ascii_uppercase).count();
-                    if n < 3 {
+                    let Some(n) = parse_time_zone(value) else {
                         return Err(err(std_str, hold, ""));
-                    }
+                    };
                     zone_name = Some(value[..n].to_string());
                     value = &value[n..];
                 }
@@ -1150,31 +1256,61 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     }
     let local =
         days_from_civil(year, month as u32, day as u32) * 86_400 + hour * 3600 + min * 60 + sec;
+    let zone = local_zone();
     let t = match (zone_offset, zone_name) {
-        (Some(off), _) => {
-            // An offset matching Local (UTC) takes Local's name.
-            let abbr = if off == 0 {
-                "UTC".to_string()
+        // "Z" means UTC itself.
+        (Some(0), Some(name)) if name == "UTC" => GoTime::utc(local, nsec as u32),
+        (Some(off), name) => {
+            // An offset (and name) in effect in Local at that time takes
+            // Local's zone; others get a zone of their own.
+            let secs = local - off as i64;
+            let (loff, labbr) = zone.lookup(secs);
+            let name = name.unwrap_or_default();
+            let abbr = if loff == off && (name.is_empty() || name == labbr) {
+                labbr
             } else {
-                String::new()
+                name
             };
             GoTime {
-                secs: local - off as i64,
+                secs,
                 nanos: nsec as u32,
                 offset: off,
                 abbr,
             }
         }
         (None, Some(name)) => {
-            // A known abbreviation of Local (UTC) gets its offset; others are fabricated at offset 0.
-            GoTime {
-                secs: local,
-                nanos: nsec as u32,
-                offset: 0,
-                abbr: name,
+            // A zone abbreviation Local knows gets its offset; others are
+            // fabricated (GMT±h keeps its hours, anything else offset 0).
+            match zone.lookup_name(&name, local) {
+                // The instant is shown in Local's zone at that time.
+                Some(off) => GoTime::utc(local - off as i64, nsec as u32).in_zone(zone),
+                None => {
+                    let off = name
+                        .strip_prefix("GMT")
+                        .filter(|r| !r.is_empty())
+                        .and_then(|r| r.parse::<i32>().ok())
+                        .map_or(0, |h| h * 3600);
+                    // Go keeps the wall time as UTC here (the offset only
+                    // changes how the instant is shown).
+                    GoTime {
+                        secs: local,
+                        nanos: nsec as u32,
+                        offset: off,
+                        abbr: name,
+                    }
+                }
             }
         }
-        (None, None) => GoTime::utc(local, nsec as u32),
+        // A wall time in Local (Go's `Date(…, Local)`).
+        (None, None) => {
+            let (off1, _) = zone.lookup(local);
+            let off = if off1 == 0 {
+                0
+            } else {
+                zone.lookup(local - off1 as i64).0
+            };
+            GoTime::utc(local - off as i64, nsec as u32).in_zone(zone)
+        }
     };
     Ok(t)
 }
@@ -1542,9 +1678,7 @@ pub fn method(name: &str) -> Option<Method> {
         "UTC" => m(&[], |_, r, _| {
             Ok(time_value(recv(r).in_zone(&Zone::Fixed(0, "UTC".into()))))
         }),
-        "Local" => m(&[], |_, r, _| {
-            Ok(time_value(recv(r).in_zone(&Zone::Fixed(0, "UTC".into()))))
-        }),
+        "Local" => m(&[], |_, r, _| Ok(time_value(recv(r).in_zone(local_zone())))),
         "Format" => m(&[Str], |_, r, a| {
             Ok(Value::str(format_time(&recv(r), s(&a[0]))))
         }),
