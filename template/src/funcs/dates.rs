@@ -918,8 +918,8 @@ fn parse_time_zone(value: &str) -> Option<usize> {
     if value.starts_with("ChST") || value.starts_with("MeST") {
         return Some(4);
     }
-    if value.starts_with("GMT") {
-        return Some(3 + parse_signed_offset(&value[3..]));
+    if let Some(rest) = value.strip_prefix("GMT") {
+        return Some(3 + parse_signed_offset(rest));
     }
     if value.starts_with(['+', '-']) {
         let n = parse_signed_offset(value);
