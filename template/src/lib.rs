@@ -8,10 +8,12 @@
 //! * [`parse`] and [`exec`] — the template language (Go's `text/template/parse`
 //!   and `exec.go`);
 //! * [`funcs`] — Go's builtins, Sprig, Helm's functions;
-//! * [`helm`] — charts: values coalescing and `engine.Render`.
+//! * [`helm`] — charts: dependency processing, values coalescing, schema
+//!   validation and `engine.Render`.
 //!
-//! Other crates use [`helm::render`], [`helm::coalesce_values`],
-//! [`yaml::parse_values`] and [`yaml::to_yaml`].
+//! Other crates use [`helm::process_dependencies`], [`helm::coalesce_values`],
+//! [`helm::validate_values`], [`helm::render`], [`yaml::parse_values`] and
+//! [`yaml::to_yaml`].
 
 pub mod error;
 pub mod exec;

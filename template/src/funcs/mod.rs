@@ -8,8 +8,10 @@
 //! `include`, `tpl` and `lookup`, which need the template set).
 //!
 //! Modules: `builtins` (Go's own), `strings`, `lists`, `dicts`, `math`,
-//! `conv` (type conversion and inspection), `encoding`, `crypto`, `dates`,
-//! `semver`, `helm` (include, tpl, required, toYaml, …).
+//! `conv` (type conversion and inspection), `encoding`, `crypto` (hashes,
+//! random, bcrypt, AES, derivePassword), `pki` (keys and certificates, over
+//! `der`), `dates`, `semver`, `toml`/`toml_parse`, `helm` (include, tpl,
+//! required, toYaml, …).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

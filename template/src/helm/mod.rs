@@ -1,12 +1,14 @@
 //! Helm's chart rendering on top of the template engine: the chart model
 //! handed in by the loader, dependency processing (`dependencies`:
 //! conditions, tags, aliases, import-values), values coalescing
-//! (`coalesce`), the objects templates see (`objects`: `.Files`,
-//! `.Capabilities`), and `engine.Render` itself (`render`).
+//! (`coalesce`), `values.schema.json` validation (`schema`), the objects
+//! templates see (`objects`: `.Files`, `.Capabilities`, `common.Values`'
+//! methods), and `engine.Render` itself (`render`).
 //!
 //! An install or upgrade renders as Helm's action does:
 //! `process_dependencies(chart, user)` → `coalesce_values(&processed, user)`
-//! → `render(&processed, &values, opts)`.
+//! → `render(&processed, &values, opts)` (which first checks the values
+//! against the charts' schemas, unless `opts.skip_schema_validation`).
 //!
 //! Values cross this boundary as `serde_json::Value` with one convention:
 //! floats are what Helm holds as float64 (everything read from YAML or
