@@ -101,14 +101,26 @@ impl Templates {
 struct V {
     val: Value,
     iface: bool,
+    /// Addressable in Go (a field reached through a pointer, as
+    /// `.Capabilities.KubeVersion`): pointer-receiver methods such as
+    /// `String` apply when it is printed.
+    addr: bool,
 }
 
 impl V {
     fn of(val: Value) -> V {
-        V { val, iface: false }
+        V {
+            val,
+            iface: false,
+            addr: false,
+        }
     }
     fn elem(val: Value) -> V {
-        V { val, iface: true }
+        V {
+            val,
+            iface: true,
+            addr: false,
+        }
     }
     /// Go's static type name of the value.
     fn type_name(&self) -> &'static str {
@@ -419,7 +431,8 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                         V::of(Value::Int(i as i64)),
                         V {
                             val: item.clone(),
-                            iface
+                            iface,
+                            addr: false
                         }
                     );
                 }
@@ -435,7 +448,14 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             Value::Map(m) => {
                 let iface = m.ty != MapType::StringString;
                 for (k, v) in m.pairs() {
-                    iterate!(V::of(Value::str(k)), V { val: v, iface });
+                    iterate!(
+                        V::of(Value::str(k)),
+                        V {
+                            val: v,
+                            iface,
+                            addr: false
+                        }
+                    );
                 }
             }
             Value::Object(o) if matches!(**o, Object::Files(_)) => {
@@ -715,7 +735,11 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                 }
                 let iface = m.ty != MapType::StringString;
                 return match m.get(field) {
-                    Some(v) => Ok(V { val: v, iface }),
+                    Some(v) => Ok(V {
+                        val: v,
+                        iface,
+                        addr: false,
+                    }),
                     None => match self.eng.missing_key {
                         MissingKey::Invalid => Ok(V::of(Value::Invalid)),
                         MissingKey::Zero => Ok(if iface {
@@ -738,7 +762,12 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                         };
                         return Err(self.errorf(msg));
                     }
-                    return Ok(V::of(v));
+                    // Fields of `.Capabilities` (a pointer) are addressable.
+                    return Ok(V {
+                        val: v,
+                        iface: false,
+                        addr: matches!(**o, Object::Capabilities(_)),
+                    });
                 }
                 crate::helm::objects::Field::Unexported(struct_type) => {
                     return Err(self.errorf(format!(
@@ -1001,12 +1030,12 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
         match &v.val {
             Value::Invalid | Value::Nil => self.out.push_str("<no value>"),
             // The field is addressable, so the pointer's String method applies.
-            Value::Object(o) if matches!(**o, Object::KubeVersion(_)) => {
+            Value::Object(o) if v.addr && matches!(**o, Object::KubeVersion(_)) => {
                 if let Object::KubeVersion(k) = &**o {
                     self.out.push_str(&k.normalized);
                 }
             }
-            other => self.out.push_str(&gofmt::sprint_value(other)),
+            other => self.out.push_str(&gofmt::sprint_printable(other)),
         }
         Ok(())
     }

@@ -307,6 +307,18 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
     out.push(')');
 }
 
+/// text/template's `printableValue` then `%v`: a pointer (`.Capabilities`)
+/// is followed first, so its struct prints without the `&`.
+pub fn sprint_printable(v: &Value) -> String {
+    let s = sprint_value(v);
+    match v {
+        Value::Object(o) if matches!(**o, Object::Capabilities(_)) => {
+            s.strip_prefix('&').map(str::to_string).unwrap_or(s)
+        }
+        _ => s,
+    }
+}
+
 fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     // Go recurses until its stack overflows on cyclic values; stop instead.
     let Some(_level) = crate::value::DepthGuard::enter() else {

@@ -348,11 +348,29 @@ pub fn le(a: &Value, b: &Value) -> Result<bool, GoError> {
 }
 
 /// Go's `evalArgs`: `fmt.Sprint` of the arguments (one string passes through).
+/// Go's `evalArgs` (for html, js, urlquery): one string as is, else each
+/// argument made printable (no value prints `<no value>`, pointers are
+/// followed) and joined as `fmt.Sprint` joins: a space between two
+/// operands when neither is a string.
 fn eval_args(a: &[Value]) -> String {
     if let [Value::String(s)] = a {
         return s.to_string();
     }
-    gofmt::sprint(a)
+    let mut out = String::new();
+    let mut prev_string = true;
+    for (i, v) in a.iter().enumerate() {
+        let (text, is_string) = match v {
+            Value::Invalid | Value::Nil => ("<no value>".to_string(), true),
+            Value::String(s) => (s.to_string(), true),
+            other => (gofmt::sprint_printable(other), false),
+        };
+        if i > 0 && !is_string && !prev_string {
+            out.push(' ');
+        }
+        out.push_str(&text);
+        prev_string = is_string;
+    }
+    out
 }
 
 /// Go's `template.HTMLEscapeString`.

@@ -242,7 +242,7 @@ fn decimal_op(a: &Value, rest: &[Value], op: Op) -> Result<f64, GoError> {
     for x in rest {
         let fx = to_float64(x);
         if matches!(op, Op::Div) && fx == 0.0 {
-            return Err(super::err("decimal division by zero"));
+            return Err(super::err("decimal division by 0"));
         }
         fallback = match op {
             Op::Add => fallback + fx,
