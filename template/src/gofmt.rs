@@ -293,7 +293,9 @@ fn pad(out: &mut String, s: &str, f: &Flags) {
     }
 }
 
-fn bad_verb(out: &mut String, verb: char, v: &Value) {
+/// Go's `badVerb`: `%!d(string=x)`, the value printed with `%v` under the
+/// verb's flags (width, precision, `+` still apply).
+fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -302,9 +304,26 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
     } else {
         out.push_str(v.type_name());
         out.push('=');
-        print_arg(out, v, 'v', &Flags::default());
+        print_arg(out, v, 'v', f);
     }
     out.push(')');
+}
+
+/// An element held in an `interface{}` slot (of a `[]interface{}` or a
+/// map's value): a nil one prints `<nil>` whatever the verb
+/// (`interface {}(nil)` for `%#v`).
+fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
+    if matches!(v, Value::Nil | Value::Invalid) {
+        if f.sharp_v {
+            pad(out, "interface {}", f);
+            pad(out, "(nil)", f);
+        } else {
+            let shown = truncate_runes("<nil>", f.prec);
+            pad(out, shown, f);
+        }
+        return;
+    }
+    print_arg(out, v, verb, f);
 }
 
 /// text/template's `printableValue` then `%v`: a pointer (`.Capabilities`)
@@ -332,11 +351,11 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     match v {
         Value::Invalid | Value::Nil => match verb {
             'v' => pad(out, "<nil>", f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
         Value::Bool(b) => match verb {
             't' | 'v' => pad(out, if *b { "true" } else { "false" }, f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, f),
         },
         Value::Int(i) | Value::Int64(i) => fmt_integer(out, *i < 0, i.unsigned_abs(), verb, f, v),
         Value::Uint(u) => fmt_integer(out, false, *u, verb, f, v),
@@ -369,7 +388,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
                     }
                     out.push_str(&quote(key));
                     out.push(':');
-                    print_arg(out, val, verb, f);
+                    print_elem(out, val, verb, f);
                 }
                 out.push('}');
                 return;
@@ -381,7 +400,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
                 }
                 print_arg(out, &Value::str(key), verb, f);
                 out.push(':');
-                print_arg(out, val, verb, f);
+                print_elem(out, val, verb, f);
             }
             out.push(']');
         }
@@ -397,7 +416,7 @@ fn print_seq(out: &mut String, items: &[Value], verb: char, f: &Flags, type_name
             if k > 0 {
                 out.push_str(", ");
             }
-            print_arg(out, item, verb, f);
+            print_elem(out, item, verb, f);
         }
         out.push('}');
         return;
@@ -407,7 +426,7 @@ fn print_seq(out: &mut String, items: &[Value], verb: char, f: &Flags, type_name
         if k > 0 {
             out.push(' ');
         }
-        print_arg(out, item, verb, f);
+        print_elem(out, item, verb, f);
     }
     out.push(']');
 }
@@ -524,7 +543,7 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags, v: &Value) {
             }
             pad(out, &h, f);
         }
-        _ => bad_verb(out, verb, v),
+        _ => bad_verb(out, verb, v, f),
     }
 }
 
@@ -572,11 +591,11 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
         }
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => {
             // Go formats integers with float verbs as bad verbs.
-            bad_verb(out, verb, v);
+            bad_verb(out, verb, v, f);
             return;
         }
         _ => {
-            bad_verb(out, verb, v);
+            bad_verb(out, verb, v, f);
             return;
         }
     };
@@ -637,65 +656,182 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
     pad(out, &s, &nf);
 }
 
+/// Go's `fmtFloat` (pp and fmt): the verb's conversion and default
+/// precision, the sign, `#` (keep the point and trailing zeros — counting
+/// the `x` of `%#x` as a digit, as Go does), and zero padding after the sign.
 fn fmt_float_verb(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
-    let body = match verb {
-        'v' => format_float(x, 'g', None),
-        'e' | 'E' | 'f' | 'F' => format_float(x, verb, Some(f.prec.unwrap_or(6))),
-        'g' | 'G' => format_float(x, verb, f.prec),
-        'x' | 'X' | 'b' => {
-            // Hexadecimal and binary float forms are vanishingly rare in charts.
-            format_float(x, 'g', None)
-        }
+    let (conv, default_prec): (char, Option<usize>) = match verb {
+        'v' => ('g', None),
+        'b' | 'g' | 'G' | 'x' | 'X' if f.sharp_v => ('g', None),
+        'b' | 'g' | 'G' | 'x' | 'X' => (verb, None),
+        'f' | 'e' | 'E' | 'F' if f.sharp_v => ('g', None),
+        'f' | 'F' => ('f', Some(6)),
+        'e' | 'E' => (verb, Some(6)),
         _ => {
-            bad_verb(out, verb, v);
+            bad_verb(out, verb, v, f);
             return;
         }
     };
-    let body = if f.sharp && !body.contains(['.', 'e', 'E', 'I', 'N']) {
-        format!("{body}.")
+    let prec = f.prec.or(default_prec);
+    let raw = format_float(x, conv, prec);
+    let mut num: Vec<char> = raw.chars().collect();
+    if num.first().is_some_and(|c| *c == '-' || *c == '+') {
     } else {
-        body
-    };
-    let (neg, digits) = match body.strip_prefix('-') {
-        Some(rest) => (true, rest.to_string()),
-        None => (false, body.trim_start_matches('+').to_string()),
-    };
-    let special = digits.starts_with('I') || digits.starts_with('N');
-    let sign = if neg {
-        "-"
-    } else if f.plus {
-        "+"
-    } else if f.space {
-        " "
-    } else {
-        ""
-    };
-    let sign = if digits.starts_with('N') && !f.plus && !f.space {
-        ""
-    } else {
-        sign
-    };
-    if f.zero
-        && !f.minus
-        && !special
-        && let Some(w) = f.width
-    {
-        let used = sign.len() + digits.len();
-        if used < w {
-            out.push_str(sign);
-            out.push_str(&"0".repeat(w - used));
-            out.push_str(&digits);
+        num.insert(0, '+');
+    }
+    if f.space && num[0] == '+' && !f.plus {
+        num[0] = ' ';
+    }
+    if num.get(1).is_some_and(|c| *c == 'I' || *c == 'N') {
+        if num[1] == 'N' && !f.space && !f.plus {
+            num.remove(0);
+        }
+        let mut nf = f.clone();
+        nf.zero = false;
+        pad(out, &num.iter().collect::<String>(), &nf);
+        return;
+    }
+    if f.sharp && conv != 'b' {
+        let mut digits: i64 = match conv {
+            'g' | 'G' | 'x' => prec.map_or(6, |p| p as i64),
+            _ => 0,
+        };
+        let mut tail: Vec<char> = Vec::new();
+        let mut has_point = false;
+        let mut saw_nonzero = false;
+        let mut i = 1;
+        while i < num.len() {
+            match num[i] {
+                '.' => has_point = true,
+                'p' | 'P' => {
+                    tail = num.split_off(i);
+                    break;
+                }
+                'e' | 'E' if conv != 'x' && conv != 'X' => {
+                    tail = num.split_off(i);
+                    break;
+                }
+                c => {
+                    if c != '0' {
+                        saw_nonzero = true;
+                    }
+                    if saw_nonzero {
+                        digits -= 1;
+                    }
+                }
+            }
+            i += 1;
+        }
+        if !has_point {
+            if num.len() == 2 && num[1] == '0' {
+                digits -= 1;
+            }
+            num.push('.');
+        }
+        while digits > 0 {
+            num.push('0');
+            digits -= 1;
+        }
+        num.extend(tail);
+    }
+    if f.plus || num[0] != '+' {
+        if f.zero
+            && !f.minus
+            && let Some(w) = f.width
+            && w > num.len()
+        {
+            out.push(num[0]);
+            out.extend(std::iter::repeat_n('0', w - num.len()));
+            out.extend(&num[1..]);
             return;
+        }
+        pad(out, &num.iter().collect::<String>(), f);
+        return;
+    }
+    pad(out, &num[1..].iter().collect::<String>(), f);
+}
+
+/// `strconv.FormatFloat(x, 'b' | 'x' | 'X', prec, 64)`.
+fn format_float_binary(x: f64, fmt: char, prec: Option<usize>) -> String {
+    let bits = x.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7FF) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1 << 52;
+    }
+    exp -= 1023;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if fmt == 'b' {
+        let e = exp - 52;
+        out.push_str(&format!("{mant}p{}{}", if e >= 0 { "+" } else { "" }, e));
+        return out;
+    }
+    // %x: -0x1.yyyyp±dd
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if let Some(p) = prec.filter(|p| *p < 15) {
+        let shift = (p * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
         }
     }
-    let mut nf = f.clone();
-    nf.zero = false;
-    pad(out, &format!("{sign}{digits}"), &nf);
+    let hex: &[u8; 16] = if fmt == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    out.push('0');
+    out.push(fmt);
+    out.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    match prec {
+        None if mant != 0 => {
+            out.push('.');
+            while mant != 0 {
+                out.push(hex[((mant >> 60) & 15) as usize] as char);
+                mant <<= 4;
+            }
+        }
+        Some(p) if p > 0 => {
+            out.push('.');
+            for _ in 0..p {
+                out.push(hex[((mant >> 60) & 15) as usize] as char);
+                mant <<= 4;
+            }
+        }
+        _ => {}
+    }
+    out.push(if fmt == 'X' { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:02}", exp.abs()));
+    out
 }
 
 /// `strconv.FormatFloat(x, fmt, prec, 64)` for `fmt` in `e E f F g G`;
 /// `prec = None` is Go's `-1` (shortest representation that round-trips).
 pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
+    if matches!(fmt, 'b' | 'x' | 'X') && x.is_finite() {
+        return format_float_binary(x, fmt, prec);
+    }
     if x.is_nan() {
         return "NaN".into();
     }

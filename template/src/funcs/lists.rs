@@ -147,9 +147,8 @@ pub fn register(m: &mut FuncMap) {
                 }
             }
         }
-        if res.is_empty() {
-            return Ok(Value::Nil);
-        }
+        // Go returns a nil []interface{} here: it prints as `[]` (as an
+        // empty list does) but serializes as `null` (berth: `[]`).
         list_of(res)
     });
     for name in ["chunk", "mustChunk"] {

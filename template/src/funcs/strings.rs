@@ -866,7 +866,17 @@ fn go_regexp_error(re: &str, rust: &str) -> String {
 
 /// `regexp.MustCompile`: Go panics, which the template engine reports.
 fn must_compile(re: &str) -> Result<regex::Regex, GoError> {
-    compile(re).map_err(|e| err(format!("regexp: Compile({}): {}", gofmt::quote(re), e.msg)))
+    // regexp's `quote`: backquoted when strconv.CanBackquote allows it.
+    let can_backquote = !re.contains('`')
+        && re
+            .chars()
+            .all(|c| c == '\t' || !(c.is_control() || c == '\u{FEFF}'));
+    let quoted = if can_backquote {
+        format!("`{re}`")
+    } else {
+        gofmt::quote(re)
+    };
+    compile(re).map_err(|e| err(format!("regexp: Compile({quoted}): {}", e.msg)))
 }
 
 fn first_line(s: &str) -> String {
