@@ -83,6 +83,10 @@ fn unreachable_fn(_: &mut Engine<'_>, _: Vec<Value>) -> Result<Value, GoError> {
 }
 
 fn length(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
+    // A literal nil is no value at all: Go asks its type and panics.
+    if let Value::Invalid = a[0] {
+        return Err(err("reflect: call of reflect.Value.Type on zero Value"));
+    }
     let item = a[0].clone().indirect_interface();
     if let Value::Invalid = item {
         return Err(err("len of nil pointer"));

@@ -74,10 +74,20 @@ pub fn register(m: &mut FuncMap) {
             a[1].clone()
         })
     });
-    add(m, "deepCopy", sig(&[Any]), |_, a| Ok(a[0].deep_copy()));
+    // copystructure panics on nil (it asks a zero reflect.Value its type).
+    add(m, "deepCopy", sig(&[Any]), |_, a| {
+        if a[0].is_nil() {
+            return Err(super::err(
+                "reflect: call of reflect.Value.Type on zero Value",
+            ));
+        }
+        Ok(a[0].deep_copy())
+    });
     add(m, "mustDeepCopy", sig(&[Any]), |_, a| {
         if a[0].is_nil() {
-            return Err(super::err("copy: Cannot copy nil"));
+            return Err(super::err(
+                "reflect: call of reflect.Value.Type on zero Value",
+            ));
         }
         Ok(a[0].deep_copy())
     });

@@ -17,6 +17,11 @@ fn elems(v: &Value, what: &str) -> Result<Vec<Value>, GoError> {
         Value::List(l) => Ok(l.items.to_vec()),
         Value::Bytes(b) => Ok(b.iter().map(|x| Value::Uint(*x as u64)).collect()),
         Value::Nil | Value::Invalid => Err(nil_deref()),
+        // Sprig words chunk's error without the "on".
+        other if what == "chunk" => Err(super::err(format!(
+            "Cannot chunk type {}",
+            super::conv::kind_of(other)
+        ))),
         other => Err(super::err(format!(
             "Cannot {what} on type {}",
             super::conv::kind_of(other)
@@ -207,7 +212,7 @@ fn slice(_: &mut crate::exec::Engine<'_>, a: Vec<Value>) -> R {
     let start = a.get(1).map(to_int64).unwrap_or(0);
     let end = if a.len() < 3 { l } else { to_int64(&a[2]) };
     if start < 0 || end < start || end > l {
-        return Err(super::err("reflect: slice index out of range"));
+        return Err(super::err("reflect.Value.Slice: slice index out of bounds"));
     }
     Ok(Value::List(List::typed(
         items[start as usize..end as usize].to_vec(),
