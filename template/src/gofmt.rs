@@ -310,17 +310,16 @@ fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
 }
 
 /// An element held in an `interface{}` slot (of a `[]interface{}` or a
-/// map's value): a nil one prints `<nil>` whatever the verb
+/// map's value): a nil one prints `<nil>` whatever the verb and flags
 /// (`interface {}(nil)` for `%#v`).
 fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
     if matches!(v, Value::Nil | Value::Invalid) {
-        if f.sharp_v {
-            pad(out, "interface {}", f);
-            pad(out, "(nil)", f);
+        // Written as is: no width or precision applies.
+        out.push_str(if f.sharp_v {
+            "interface {}(nil)"
         } else {
-            let shown = truncate_runes("<nil>", f.prec);
-            pad(out, shown, f);
-        }
+            "<nil>"
+        });
         return;
     }
     print_arg(out, v, verb, f);
