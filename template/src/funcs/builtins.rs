@@ -126,11 +126,13 @@ fn index(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
         let idx = idx.clone().indirect_interface();
         item = match &item {
             Value::Nil => return Err(err("index of nil pointer")),
+            // An index equal to the length passes Go's indexArg and then
+            // panics in reflect.
             Value::List(l) => {
                 let x = index_arg(&idx, l.len())?;
                 match l.items.get(x) {
                     Some(v) => v.clone(),
-                    None => return Err(err(format!("index out of range: {x}"))),
+                    None => return Err(err("reflect: slice index out of range")),
                 }
             }
             Value::String(s) => {
@@ -138,14 +140,14 @@ fn index(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
                 let x = index_arg(&idx, bytes.len())?;
                 match bytes.get(x) {
                     Some(b) => Value::Uint(*b as u64),
-                    None => return Err(err(format!("index out of range: {x}"))),
+                    None => return Err(err("reflect: string index out of range")),
                 }
             }
             Value::Bytes(b) => {
                 let x = index_arg(&idx, b.len())?;
                 match b.get(x) {
                     Some(b) => Value::Uint(*b as u64),
-                    None => return Err(err(format!("index out of range: {x}"))),
+                    None => return Err(err("reflect: slice index out of range")),
                 }
             }
             Value::Map(m) => {

@@ -193,52 +193,67 @@ pub fn b32encode(data: &[u8]) -> String {
 
 /// `base32.StdEncoding.DecodeString` (approximate error positions).
 pub fn b32decode(src: &[u8]) -> Result<Vec<u8>, String> {
-    let clean: Vec<u8> = src
+    // Line breaks are dropped first; positions count in what remains.
+    let src: Vec<u8> = src
         .iter()
         .copied()
         .filter(|c| *c != b'\n' && *c != b'\r')
         .collect();
-    if !clean.len().is_multiple_of(8) {
-        return Err(format!(
-            "illegal base32 data at input byte {}",
-            clean.len() / 8 * 8
-        ));
-    }
+    let corrupt = |at: usize| Err(format!("illegal base32 data at input byte {at}"));
+    let olen = src.len();
+    let mut rest: &[u8] = &src;
     let mut out = Vec::new();
-    for (qi, quantum) in clean.chunks(8).enumerate() {
-        let data_len = quantum.iter().position(|c| *c == b'=').unwrap_or(8);
-        let mut v: u64 = 0;
-        for (k, c) in quantum.iter().enumerate() {
-            let d = if k < data_len {
-                match B32.iter().position(|x| x == c) {
-                    Some(p) => p as u64,
-                    None => {
-                        return Err(format!("illegal base32 data at input byte {}", qi * 8 + k));
+    let mut end = false;
+    // Go's `decode`: quantum by quantum, in order.
+    while !rest.is_empty() && !end {
+        let mut dbuf = [0u8; 8];
+        let mut dlen = 8;
+        let mut j = 0;
+        while j < 8 {
+            let Some((&c, tail)) = rest.split_first() else {
+                // The end, with padding missing.
+                return corrupt(olen - j);
+            };
+            rest = tail;
+            if c == b'=' && j >= 2 && rest.len() < 8 {
+                if rest.len() + j < 7 {
+                    return corrupt(olen);
+                }
+                for k in 0..7 - j {
+                    if rest.len() > k && rest[k] != b'=' {
+                        return corrupt(olen - rest.len() + k - 1);
                     }
                 }
-            } else if *c == b'=' {
-                0
-            } else {
-                return Err(format!("illegal base32 data at input byte {}", qi * 8 + k));
-            };
-            v = (v << 5) | d;
+                dlen = j;
+                end = true;
+                if matches!(dlen, 1 | 3 | 6) {
+                    return corrupt(olen - rest.len() - 1);
+                }
+                break;
+            }
+            match B32.iter().position(|x| *x == c) {
+                Some(p) => dbuf[j] = p as u8,
+                None => return corrupt(olen - rest.len() - 1),
+            }
+            j += 1;
         }
-        let bytes = match data_len {
+        let d = dbuf;
+        let bytes = [
+            (d[0] << 3) | (d[1] >> 2),
+            (d[1] << 6) | (d[2] << 1) | (d[3] >> 4),
+            (d[3] << 4) | (d[4] >> 1),
+            (d[4] << 7) | (d[5] << 2) | (d[6] >> 3),
+            (d[6] << 5) | d[7],
+        ];
+        let n = match dlen {
             8 => 5,
             7 => 4,
             5 => 3,
             4 => 2,
             2 => 1,
-            _ => {
-                return Err(format!(
-                    "illegal base32 data at input byte {}",
-                    qi * 8 + data_len
-                ));
-            }
+            _ => 0,
         };
-        for k in 0..bytes {
-            out.push((v >> (32 - 8 * k)) as u8);
-        }
+        out.extend_from_slice(&bytes[..n]);
     }
     Ok(out)
 }
