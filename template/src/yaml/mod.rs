@@ -69,9 +69,26 @@ impl YamlError {
 /// Parses a values file the way Helm's `loader.LoadValues` does: every
 /// `---`-separated document must be a mapping (empty ones count as `{}`),
 /// later documents are deep-merged over earlier ones, numbers are f64.
+/// Errors read as `LoadValues`' (`cannot unmarshal yaml document: error
+/// converting YAML to JSON: yaml: line 2: did not find expected key`; Helm
+/// prefixes `cannot load values.yaml: ` or `failed to parse <file>: `), and
+/// carry the 1-based line and column in the text.
 pub fn parse_values(text: &str) -> Result<serde_json::Value, YamlError> {
     crate::on_big_stack(crate::BIG_STACK, || parse_values_here(text))
         .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
+}
+
+/// sigs.k8s.io/yaml's `Unmarshal` of one document (what Helm uses for
+/// `Chart.yaml`, `Chart.lock` and `requirements.yaml`): the first document
+/// only, YAML 1.1 typing, numbers as f64, `null` for an empty text. The
+/// error reads as Helm's: `error converting YAML to JSON: yaml: line N: …`.
+pub fn parse_document(text: &str) -> Result<serde_json::Value, YamlError> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        decode::decode(text)
+            .map(|v| vjson::to_json(&v))
+            .map_err(|e| e.wrapped("error converting YAML to JSON: "))
+    })
+    .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
 }
 
 fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
@@ -416,6 +433,19 @@ mod tests {
         assert_eq!(
             parse_values("base: &b {x: 1}\nderived:\n  <<: *b\n  z: 2\n  y: 3\n").unwrap(),
             json!({"base": {"x": 1.0}, "derived": {"x": 1.0, "z": 2.0, "true": 3.0}})
+        );
+    }
+
+    #[test]
+    fn single_documents() {
+        assert_eq!(
+            parse_document("a: 1\n---\nb: 2").unwrap(),
+            json!({"a": 1.0})
+        );
+        assert_eq!(parse_document("").unwrap(), json!(null));
+        assert_eq!(
+            parse_document("a: b: c").unwrap_err().to_string(),
+            "error converting YAML to JSON: yaml: mapping values are not allowed in this context"
         );
     }
 
