@@ -1,0 +1,16 @@
+//! Compiles the wire contract in proto/ into the root crate. protoc comes from
+//! protoc-bin-vendored so a fresh machine needs nothing installed; an explicit
+//! PROTOC in the environment wins.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("PROTOC").is_none() {
+        // SAFETY: build scripts are single-threaded; edition 2024 marks set_var unsafe.
+        unsafe { std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?) };
+    }
+    println!("cargo:rerun-if-changed=proto");
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_protos(&["proto/berth/v1/agent.proto"], &["proto"])?;
+    Ok(())
+}

@@ -1,0 +1,489 @@
+//! Manifests: splitting rendered templates into documents, telling hooks from
+//! resources, ordering kinds as Helm installs them, assembling the release
+//! manifest text, and parsing it back into objects.
+//!
+//! This is the one place that knows Kubernetes kind order (Helm's
+//! pkg/release/v1/util/{manifest,manifest_sorter,kind_sorter}.go).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::proto::ObjectRef;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("YAML parse error on {path}: {message}")]
+    Yaml { path: String, message: String },
+    #[error("{path}: object has no {field}")]
+    Missing { path: String, field: &'static str },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Helm's InstallOrder.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Helm's UninstallOrder: webhooks first, namespaces last.
+pub const UNINSTALL_ORDER: &[&str] = &[
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "Ingress",
+    "IngressClass",
+    "Service",
+    "CronJob",
+    "Job",
+    "StatefulSet",
+    "HorizontalPodAutoscaler",
+    "Deployment",
+    "ReplicaSet",
+    "ReplicationController",
+    "Pod",
+    "DaemonSet",
+    "RoleBindingList",
+    "RoleBinding",
+    "RoleList",
+    "Role",
+    "ClusterRoleBindingList",
+    "ClusterRoleBinding",
+    "ClusterRoleList",
+    "ClusterRole",
+    "CustomResourceDefinition",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "ConfigMap",
+    "SecretList",
+    "Secret",
+    "ServiceAccount",
+    "PodDisruptionBudget",
+    "PodSecurityPolicy",
+    "LimitRange",
+    "ResourceQuota",
+    "NetworkPolicy",
+    "Namespace",
+    "PriorityClass",
+];
+
+/// Helm's lessByKind: listed kinds by position, unknown kinds after them in
+/// alphabetical order; the sort is stable so equal kinds keep their order.
+pub fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str, order: &[&str]) {
+    let rank = |k: &str| order.iter().position(|o| *o == k);
+    items.sort_by(|a, b| {
+        let (ka, kb) = (kind(a), kind(b));
+        match (rank(ka), rank(kb)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => ka.cmp(kb),
+        }
+    });
+}
+
+/// The fields Helm reads from each document before deciding what it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Head {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A rendered resource document and the template it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub source: String,
+    pub content: String,
+    pub head: Head,
+}
+
+/// A hook document (annotated `helm.sh/hook`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    pub name: String,
+    pub kind: String,
+    pub path: String,
+    pub manifest: String,
+    pub events: Vec<String>,
+    pub weight: i32,
+    pub delete_policies: Vec<String>,
+    pub output_log_policies: Vec<String>,
+}
+
+pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
+pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
+pub const HOOK_DELETE_ANNOTATION: &str = "helm.sh/hook-delete-policy";
+pub const HOOK_OUTPUT_LOG_ANNOTATION: &str = "helm.sh/hook-output-log-policy";
+pub const RESOURCE_POLICY_ANNOTATION: &str = "helm.sh/resource-policy";
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+];
+
+/// Helm's SplitManifests: split on `^---[ \t]*`, drop blank documents,
+/// trim leading whitespace of each.
+pub fn split_manifests(big: &str) -> Vec<String> {
+    let text = big.trim_start();
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut at_line_start = true;
+    let mut rest = text;
+    while !rest.is_empty() {
+        if at_line_start && rest.starts_with("---") {
+            docs.push(std::mem::take(&mut current));
+            rest = rest[3..].trim_start_matches([' ', '\t']);
+            at_line_start = false;
+            continue;
+        }
+        let ch = rest.chars().next().unwrap_or_default();
+        current.push(ch);
+        at_line_start = ch == '\n';
+        rest = &rest[ch.len_utf8()..];
+    }
+    docs.push(current);
+    docs.into_iter()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim_start().to_string())
+        .collect()
+}
+
+/// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
+/// integers stay integers).
+pub fn parse_document(doc: &str) -> Result<Value, String> {
+    let opts = serde_saphyr::options! { legacy_octal_numbers: true };
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(doc, opts).map_err(|e| e.to_string())?;
+    Ok(docs
+        .into_iter()
+        .find(|d| !d.is_null())
+        .unwrap_or(Value::Null))
+}
+
+fn head_of(v: &Value) -> Head {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let meta = v.get("metadata");
+    let annotations = meta
+        .and_then(|m| m.get("annotations"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Head {
+        api_version: s(v.get("apiVersion")),
+        kind: s(v.get("kind")),
+        name: s(meta.and_then(|m| m.get("name"))),
+        annotations,
+    }
+}
+
+/// Helm's SortManifests: files in name order (partials and blank files
+/// skipped), documents in file order, hooks split out; both lists then
+/// stably sorted by kind in install order.
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for (path, content) in files {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let value = parse_document(&doc).map_err(|message| ManifestError::Yaml {
+                path: path.clone(),
+                message,
+            })?;
+            if !(value.is_object() || value.is_null()) {
+                return Err(ManifestError::Yaml {
+                    path: path.clone(),
+                    message: "error unmarshaling JSON: document is not a mapping".into(),
+                });
+            }
+            let head = head_of(&value);
+            let Some(hook_types) = head.annotations.get(HOOK_ANNOTATION).cloned() else {
+                generic.push(Manifest {
+                    source: path.clone(),
+                    content: doc,
+                    head,
+                });
+                continue;
+            };
+            let mut events = Vec::new();
+            let mut unknown = false;
+            for t in hook_types.split(',') {
+                let t = t.trim().to_lowercase();
+                let t = if t == "test-success" {
+                    "test".to_string()
+                } else {
+                    t
+                };
+                if HOOK_EVENTS.contains(&t.as_str()) {
+                    events.push(t);
+                } else {
+                    unknown = true;
+                    break;
+                }
+            }
+            if unknown {
+                // Helm logs "skipping unknown hooks" and drops the document.
+                continue;
+            }
+            let list = |key: &str| -> Vec<String> {
+                head.annotations
+                    .get(key)
+                    .map(|v| v.split(',').map(|p| p.trim().to_lowercase()).collect())
+                    .unwrap_or_default()
+            };
+            hooks.push(Hook {
+                name: head.name.clone(),
+                kind: head.kind.clone(),
+                path: path.clone(),
+                manifest: doc.clone(),
+                events,
+                weight: head
+                    .annotations
+                    .get(HOOK_WEIGHT_ANNOTATION)
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or(0),
+                delete_policies: list(HOOK_DELETE_ANNOTATION),
+                output_log_policies: list(HOOK_OUTPUT_LOG_ANNOTATION),
+            });
+        }
+    }
+    sort_by_kind(&mut hooks, |h| h.kind.as_str(), INSTALL_ORDER);
+    sort_by_kind(&mut generic, |m| m.head.kind.as_str(), INSTALL_ORDER);
+    Ok((hooks, generic))
+}
+
+/// The release manifest Helm stores: `---\n# Source: <path>\n<doc>\n` per
+/// resource, in install order.
+pub fn release_manifest(manifests: &[Manifest]) -> String {
+    let mut out = String::new();
+    for m in manifests {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+    }
+    out
+}
+
+/// `helm template` output: the trimmed manifest, then each hook.
+pub fn template_output(manifest: &str, hooks: &[Hook], with_hooks: bool) -> String {
+    let mut out = format!("{}\n", manifest.trim());
+    if with_hooks {
+        for h in hooks {
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
+        }
+    }
+    out
+}
+
+/// One object of a stored manifest, ready to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub source: String,
+    pub object: ObjectRef,
+    pub body: Value,
+}
+
+impl Object {
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.body
+            .pointer("/metadata/annotations")?
+            .get(key)?
+            .as_str()
+    }
+}
+
+/// Parse a release manifest (as produced by [`release_manifest`]) back into
+/// objects. Every object must have apiVersion, kind and metadata.name.
+pub fn parse_objects(manifest: &str) -> Result<Vec<Object>, ManifestError> {
+    let mut out = Vec::new();
+    for doc in split_manifests(manifest) {
+        let source = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("# Source: "))
+            .unwrap_or("manifest")
+            .to_string();
+        let body = parse_document(&doc).map_err(|message| ManifestError::Yaml {
+            path: source.clone(),
+            message,
+        })?;
+        if body.is_null() {
+            continue;
+        }
+        if !body.is_object() {
+            return Err(ManifestError::Invalid {
+                path: source,
+                message: "document is not a mapping".into(),
+            });
+        }
+        let field = |p: &str| {
+            body.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let object = ObjectRef {
+            api_version: field("/apiVersion"),
+            kind: field("/kind"),
+            namespace: field("/metadata/namespace"),
+            name: field("/metadata/name"),
+        };
+        for (value, what) in [
+            (&object.api_version, "apiVersion"),
+            (&object.kind, "kind"),
+            (&object.name, "metadata.name"),
+        ] {
+            if value.is_empty() {
+                return Err(ManifestError::Missing {
+                    path: source,
+                    field: what,
+                });
+            }
+        }
+        out.push(Object {
+            source,
+            object,
+            body,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_follows_helm() {
+        let docs = split_manifests("\n---\na: 1\n---   \n\n---\nb: 2\n--- # c\nc: 3");
+        assert_eq!(docs, vec!["a: 1\n", "b: 2\n", "# c\nc: 3"]);
+    }
+
+    #[test]
+    fn kinds_sort_in_install_order_unknown_last_alphabetically() {
+        let mut kinds = vec![
+            "Zeta",
+            "Deployment",
+            "Alpha",
+            "Namespace",
+            "Service",
+            "Deployment",
+        ];
+        sort_by_kind(&mut kinds, |k| k, INSTALL_ORDER);
+        assert_eq!(
+            kinds,
+            vec![
+                "Namespace",
+                "Service",
+                "Deployment",
+                "Deployment",
+                "Alpha",
+                "Zeta"
+            ]
+        );
+    }
+
+    #[test]
+    fn hooks_are_split_out() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "c/templates/a.yaml".to_string(),
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install,post-upgrade\n    helm.sh/hook-weight: \"-5\"\n".to_string(),
+        );
+        files.insert("c/templates/_h.tpl".to_string(), "x".to_string());
+        files.insert(
+            "c/templates/b.yaml".to_string(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n".to_string(),
+        );
+        let (hooks, manifests) = sort_manifests(&files).unwrap();
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].events, vec!["pre-install", "post-upgrade"]);
+        assert_eq!(hooks[0].weight, -5);
+        let kinds: Vec<_> = manifests.iter().map(|m| m.head.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["ConfigMap", "Service"]);
+        let text = release_manifest(&manifests);
+        assert!(
+            text.starts_with("---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: ConfigMap")
+        );
+        let objects = parse_objects(&text).unwrap();
+        assert_eq!(objects[1].object.name, "s");
+        assert_eq!(objects[1].source, "c/templates/a.yaml");
+    }
+
+    #[test]
+    fn bad_yaml_names_the_template() {
+        let mut files = BTreeMap::new();
+        files.insert("c/templates/x.yaml".to_string(), "a: [1,\n".to_string());
+        let e = sort_manifests(&files).unwrap_err().to_string();
+        assert!(
+            e.starts_with("YAML parse error on c/templates/x.yaml"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn octal_modes_become_ints() {
+        let v = parse_document("mode: 0644\nn: 3\n").unwrap();
+        assert_eq!(v["mode"], 420);
+        assert!(v["n"].is_i64() || v["n"].is_u64());
+    }
+}

@@ -1,0 +1,85 @@
+//! The generated v1 wire contract (proto/berth/v1/agent.proto) and the few
+//! conversions every consumer needs.
+
+#[allow(clippy::all, clippy::pedantic)]
+mod generated {
+    tonic::include_proto!("berth.v1");
+}
+pub use generated::*;
+
+/// Size of one chart chunk on the wire.
+pub const CHUNK_SIZE: usize = 64 * 1024;
+
+impl ReleaseStatus {
+    /// Helm's spelling of a status (`deployed`, `pending-upgrade`, …).
+    pub fn helm_name(self) -> &'static str {
+        match self {
+            ReleaseStatus::Unspecified | ReleaseStatus::Unknown => "unknown",
+            ReleaseStatus::Deployed => "deployed",
+            ReleaseStatus::Uninstalled => "uninstalled",
+            ReleaseStatus::Superseded => "superseded",
+            ReleaseStatus::Failed => "failed",
+            ReleaseStatus::Uninstalling => "uninstalling",
+            ReleaseStatus::PendingInstall => "pending-install",
+            ReleaseStatus::PendingUpgrade => "pending-upgrade",
+            ReleaseStatus::PendingRollback => "pending-rollback",
+        }
+    }
+
+    /// Whether an operation is still running on a revision with this status.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            ReleaseStatus::PendingInstall
+                | ReleaseStatus::PendingUpgrade
+                | ReleaseStatus::PendingRollback
+                | ReleaseStatus::Uninstalling
+        )
+    }
+}
+
+impl Operation {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Operation::Unspecified => "operation",
+            Operation::Install => "install",
+            Operation::Upgrade => "upgrade",
+            Operation::Rollback => "rollback",
+            Operation::Uninstall => "uninstall",
+        }
+    }
+}
+
+impl ApplyAction {
+    /// kubectl's past-tense word for what happened to an object.
+    pub fn word(self) -> &'static str {
+        match self {
+            ApplyAction::Unspecified => "applied",
+            ApplyAction::Created => "created",
+            ApplyAction::Configured => "configured",
+            ApplyAction::Unchanged => "unchanged",
+            ApplyAction::Deleted => "deleted",
+        }
+    }
+}
+
+impl ObjectRef {
+    /// `Deployment/web` or `Deployment/web (ns)` as kubectl users read it.
+    pub fn display(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{}/{}", self.kind, self.name)
+        } else {
+            format!("{}/{} ({})", self.kind, self.name, self.namespace)
+        }
+    }
+}
+
+impl Event {
+    /// True for the events that end an operation's stream.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self.kind,
+            Some(event::Kind::Completed(_)) | Some(event::Kind::Failed(_))
+        )
+    }
+}

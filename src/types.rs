@@ -1,0 +1,116 @@
+//! Domain names parsed at the boundary: a release name, a namespace, a
+//! revision number. Once parsed they are trusted everywhere inside.
+
+use std::fmt;
+
+/// Why a name given by a user was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NameError {
+    #[error(
+        "release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+    )]
+    Release(String),
+    #[error(
+        "namespace {0:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', start and end with an alphanumeric character, and be at most 63 characters"
+    )]
+    Namespace(String),
+}
+
+/// A DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
+fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A release name with Helm's rules (pkg/chart/v2/util/validate_name.go):
+/// dot-separated DNS labels, at most 53 characters so that generated
+/// object names stay within Kubernetes' 63.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReleaseName(String);
+
+impl ReleaseName {
+    pub const MAX_LEN: usize = 53;
+
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        if s.len() > Self::MAX_LEN || !s.split('.').all(is_dns_label) {
+            return Err(NameError::Release(s.to_string()));
+        }
+        Ok(ReleaseName(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReleaseName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Kubernetes namespace name (a DNS-1123 label of at most 63 characters).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Namespace(String);
+
+impl Namespace {
+    pub const DEFAULT: &'static str = "default";
+
+    /// An empty string means Helm's default namespace.
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        if s.is_empty() {
+            return Ok(Namespace(Self::DEFAULT.to_string()));
+        }
+        if s.len() > 63 || !is_dns_label(s) {
+            return Err(NameError::Namespace(s.to_string()));
+        }
+        Ok(Namespace(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A revision number; revisions of a release start at 1 and never repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Revision(pub u64);
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_follow_helm() {
+        for ok in ["a", "my-app", "web.v2", "a1", &"x".repeat(53)] {
+            assert!(ReleaseName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "My-App", "-a", "a-", "a..b", "a_b", &"x".repeat(54)] {
+            assert!(ReleaseName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        assert_eq!(Namespace::parse("").unwrap().as_str(), "default");
+        assert!(Namespace::parse("team-a").is_ok());
+        assert!(Namespace::parse("a.b").is_err());
+        assert!(Namespace::parse(&"n".repeat(64)).is_err());
+    }
+}

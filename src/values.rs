@@ -1,0 +1,190 @@
+//! User-supplied values: `-f` files and the `--set` family, merged in Helm's
+//! order (pkg/cli/values/options.go): files, then --set-json, --set,
+//! --set-string, --set-file.
+//!
+//! Numbers follow one convention across berth (see berth-template): numbers
+//! Helm holds as float64 — everything read from YAML or JSON — are `f64`;
+//! integers typed by `--set` (Helm's strvals gives int64) are `i64`. The
+//! distinction survives JSON on the wire because serde_json writes `3.0` for
+//! an f64 and `3` for an i64.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+mod strvals;
+
+pub use strvals::{parse_into, parse_json_into, parse_string_into};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("failed to parse {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("failed parsing --set data: {0}")]
+    Set(String),
+    #[error("failed parsing --set-string data: {0}")]
+    SetString(String),
+    #[error("failed parsing --set-json data {0}")]
+    SetJson(String),
+    #[error("failed parsing --set-file data: {0}")]
+    SetFile(String),
+    #[error("values must be a map, got {0}")]
+    NotAMap(String),
+}
+
+/// The values flags of install/upgrade/template, as Helm names them.
+#[derive(Debug, Default, Clone)]
+pub struct ValueOptions {
+    pub value_files: Vec<PathBuf>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_json: Vec<String>,
+    pub set_file: Vec<String>,
+}
+
+impl ValueOptions {
+    /// Merge everything into one map, as `helm install` does before sending
+    /// the values to the chart.
+    pub fn merge(&self) -> Result<Map<String, Value>, ValuesError> {
+        let mut base = Map::new();
+        for path in &self.value_files {
+            let text = read_file(path)?;
+            let current = parse_yaml_map(&text).map_err(|message| ValuesError::Parse {
+                path: path.clone(),
+                message,
+            })?;
+            base = merge_maps(base, current);
+        }
+        for expr in &self.set_json {
+            let trimmed = expr.trim();
+            if trimmed.starts_with('{') {
+                let parsed: Value = serde_json::from_str(trimmed)
+                    .map_err(|_| ValuesError::SetJson(format!("JSON: {expr}")))?;
+                match helm_numbers(parsed) {
+                    Value::Object(m) => base = merge_maps(base, m),
+                    _ => return Err(ValuesError::SetJson(format!("JSON: {expr}"))),
+                }
+            } else {
+                parse_json_into(expr, &mut base).map_err(|_| ValuesError::SetJson(expr.clone()))?;
+            }
+        }
+        for expr in &self.set {
+            parse_into(expr, &mut base).map_err(ValuesError::Set)?;
+        }
+        for expr in &self.set_string {
+            parse_string_into(expr, &mut base).map_err(ValuesError::SetString)?;
+        }
+        for expr in &self.set_file {
+            strvals::parse_file_into(expr, &mut base, &|p: &str| {
+                std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))
+            })
+            .map_err(ValuesError::SetFile)?;
+        }
+        Ok(base)
+    }
+}
+
+fn read_file(path: &Path) -> Result<String, ValuesError> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|source| {
+            ValuesError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parse a values document (one or more YAML documents, merged) into a map,
+/// with Helm's number convention.
+pub fn parse_yaml_map(text: &str) -> Result<Map<String, Value>, String> {
+    match berth_template::yaml::parse_values(text).map_err(|e| e.to_string())? {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        other => Err(format!("values must be a map, got {}", kind_name(&other))),
+    }
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// Convert every number to f64, as Go's encoding/json does into `any`.
+pub fn helm_numbers(v: Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Value::Array(a) => Value::Array(a.into_iter().map(helm_numbers).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (k, helm_numbers(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// Helm's loader.MergeMaps: `b` wins; maps merge recursively.
+pub fn merge_maps(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
+    for (k, v) in b {
+        match (a.remove(&k), v) {
+            (Some(Value::Object(old)), Value::Object(new)) => {
+                a.insert(k, Value::Object(merge_maps(old, new)));
+            }
+            (_, v) => {
+                a.insert(k, v);
+            }
+        }
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn files_then_set_flags_in_helm_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("v.yaml");
+        std::fs::write(&f, "a: 1\nb:\n  c: x\n").unwrap();
+        let opts = ValueOptions {
+            value_files: vec![f],
+            set: vec!["b.d=2".into(), "a=7".into()],
+            set_string: vec!["e=true".into()],
+            ..Default::default()
+        };
+        let m = opts.merge().unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"a": 7, "b": {"c": "x", "d": 2}, "e": "true"})
+        );
+    }
+
+    #[test]
+    fn yaml_numbers_are_floats() {
+        let m = parse_yaml_map("a: 1\n").unwrap();
+        assert!(m["a"].is_f64());
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"a":1.0}"#);
+    }
+}
