@@ -1,0 +1,440 @@
+//! The agent's handle on its own cluster, through the unmodified `kube`
+//! client: connecting (kubeconfig or in-cluster), mapping apiVersion/kind to
+//! resources with discovery, server-side apply, deletion, and what the
+//! template engine asks of a cluster (`.Capabilities`, `lookup`).
+//!
+//! It knows nothing of releases or the journal.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use berth::manifest::Object;
+use berth::proto::{ApplyAction, ObjectRef};
+use berth_template::helm;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use serde_json::Value;
+
+/// The field manager of every berth apply.
+pub const FIELD_MANAGER: &str = "berth";
+/// Label put on every object berth applies, naming its release.
+pub const RELEASE_LABEL: &str = "berth.dev/release";
+/// Helm's ownership annotations, so a release stays adoptable by Helm.
+pub const RELEASE_NAME_ANNOTATION: &str = "meta.helm.sh/release-name";
+pub const RELEASE_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot read kubeconfig {path}: {message}")]
+    Kubeconfig { path: String, message: String },
+    #[error("cannot configure the Kubernetes client: {0}")]
+    Config(String),
+    #[error(
+        "resource mapping not found for {object}: no matches for kind {kind:?} in version {version:?}"
+    )]
+    UnknownKind {
+        object: String,
+        kind: String,
+        version: String,
+    },
+    #[error("{object}: {message}")]
+    Api {
+        object: String,
+        message: String,
+        code: u16,
+    },
+    #[error("Kubernetes API: {0}")]
+    Other(String),
+}
+
+impl ClusterError {
+    fn api(object: &ObjectRef, e: kube::Error) -> ClusterError {
+        match e {
+            kube::Error::Api(s) => ClusterError::Api {
+                object: object.display(),
+                message: s.message.clone(),
+                code: s.code,
+            },
+            other => ClusterError::Api {
+                object: object.display(),
+                message: other.to_string(),
+                code: 0,
+            },
+        }
+    }
+}
+
+pub struct Cluster {
+    client: kube::Client,
+    kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
+    capabilities: tokio::sync::Mutex<Option<helm::Capabilities>>,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub action: ApplyAction,
+    /// The object as the API server returned it.
+    pub live: Value,
+    /// Namespace the object lives in ("" for cluster-scoped).
+    pub namespace: String,
+}
+
+impl Cluster {
+    /// Connect with a kubeconfig file, or with the in-cluster service account
+    /// (or $KUBECONFIG / ~/.kube/config) when none is given.
+    pub async fn connect(kubeconfig: Option<&Path>) -> Result<Cluster, ClusterError> {
+        let config = match kubeconfig {
+            Some(path) => {
+                let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                    ClusterError::Kubeconfig {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    }
+                })?;
+                kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                    .await
+                    .map_err(|e| ClusterError::Kubeconfig {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?
+            }
+            None => kube::Config::infer()
+                .await
+                .map_err(|e| ClusterError::Config(e.to_string()))?,
+        };
+        let client =
+            kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+        Ok(Cluster {
+            client,
+            kinds: Mutex::new(HashMap::new()),
+            capabilities: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// Map apiVersion/kind to a resource, asking discovery once per kind.
+    pub async fn resolve(
+        &self,
+        object: &ObjectRef,
+    ) -> Result<(ApiResource, ApiCapabilities), ClusterError> {
+        let key = (object.api_version.clone(), object.kind.clone());
+        if let Some(hit) = self.kinds.lock().expect("kind cache poisoned").get(&key) {
+            return Ok(hit.clone());
+        }
+        let (group, version) = match object.api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", object.api_version.as_str()),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, &object.kind);
+        let found = kube::discovery::pinned_kind(&self.client, &gvk)
+            .await
+            .map_err(|e| match e {
+                kube::Error::Api(s) if s.code == 404 => ClusterError::UnknownKind {
+                    object: object.display(),
+                    kind: object.kind.clone(),
+                    version: object.api_version.clone(),
+                },
+                kube::Error::Discovery(_) => ClusterError::UnknownKind {
+                    object: object.display(),
+                    kind: object.kind.clone(),
+                    version: object.api_version.clone(),
+                },
+                other => ClusterError::Api {
+                    object: object.display(),
+                    message: other.to_string(),
+                    code: 0,
+                },
+            })?;
+        self.kinds
+            .lock()
+            .expect("kind cache poisoned")
+            .insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The namespace an object lives in: its own, else the release's; none
+    /// for cluster-scoped kinds.
+    pub async fn namespace_of(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<String, ClusterError> {
+        let (_, caps) = self.resolve(object).await?;
+        Ok(match caps.scope {
+            Scope::Cluster => String::new(),
+            Scope::Namespaced if object.namespace.is_empty() => release_ns.to_string(),
+            Scope::Namespaced => object.namespace.clone(),
+        })
+    }
+
+    async fn api(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<(Api<DynamicObject>, String), ClusterError> {
+        let (ar, caps) = self.resolve(object).await?;
+        Ok(match caps.scope {
+            Scope::Cluster => (Api::all_with(self.client.clone(), &ar), String::new()),
+            Scope::Namespaced => {
+                let ns = if object.namespace.is_empty() {
+                    release_ns
+                } else {
+                    &object.namespace
+                };
+                (
+                    Api::namespaced_with(self.client.clone(), ns, &ar),
+                    ns.to_string(),
+                )
+            }
+        })
+    }
+
+    /// Server-side apply one object as field manager `berth`, with the
+    /// release's ownership label and annotations, taking over conflicting
+    /// fields (force): the release is the source of truth for what it sets.
+    pub async fn apply(
+        &self,
+        obj: &Object,
+        release: &str,
+        release_ns: &str,
+    ) -> Result<Applied, ClusterError> {
+        let (api, ns) = self.api(&obj.object, release_ns).await?;
+        let mut body = obj.body.clone();
+        let meta = body
+            .as_object_mut()
+            .and_then(|b| {
+                b.entry("metadata")
+                    .or_insert_with(|| Value::Object(Default::default()))
+                    .as_object_mut()
+            })
+            .ok_or_else(|| ClusterError::Api {
+                object: obj.object.display(),
+                message: "metadata must be a map".into(),
+                code: 0,
+            })?;
+        if ns.is_empty() {
+            meta.remove("namespace");
+        } else {
+            meta.insert("namespace".into(), Value::String(ns.clone()));
+        }
+        meta.remove("managedFields");
+        meta.remove("resourceVersion");
+        set_entry(meta, "labels", RELEASE_LABEL, release);
+        set_entry(meta, "annotations", RELEASE_NAME_ANNOTATION, release);
+        set_entry(
+            meta,
+            "annotations",
+            RELEASE_NAMESPACE_ANNOTATION,
+            release_ns,
+        );
+
+        let before = api
+            .get_opt(&obj.object.name)
+            .await
+            .map_err(|e| ClusterError::api(&obj.object, e))?;
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let after = api
+            .patch(&obj.object.name, &params, &Patch::Apply(&body))
+            .await
+            .map_err(|e| ClusterError::api(&obj.object, e))?;
+        let action = match before {
+            None => ApplyAction::Created,
+            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
+                ApplyAction::Unchanged
+            }
+            Some(_) => ApplyAction::Configured,
+        };
+        let live = serde_json::to_value(&after).map_err(|e| ClusterError::Other(e.to_string()))?;
+        Ok(Applied {
+            action,
+            live,
+            namespace: ns,
+        })
+    }
+
+    /// Delete an object (background propagation). Returns false when it was
+    /// already gone.
+    pub async fn delete(&self, object: &ObjectRef, release_ns: &str) -> Result<bool, ClusterError> {
+        let (api, _) = self.api(object, release_ns).await?;
+        match api.delete(&object.name, &DeleteParams::background()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(ClusterError::api(object, e)),
+        }
+    }
+
+    pub async fn namespace_exists(&self, ns: &str) -> Result<bool, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        let object = ns_ref(ns);
+        Ok(api
+            .get_opt(ns)
+            .await
+            .map_err(|e| ClusterError::api(&object, e))?
+            .is_some())
+    }
+
+    /// `--create-namespace`: apply the namespace (idempotent).
+    pub async fn ensure_namespace(&self, ns: &str) -> Result<ApplyAction, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        let object = ns_ref(ns);
+        let before = api
+            .get_opt(ns)
+            .await
+            .map_err(|e| ClusterError::api(&object, e))?;
+        if before.is_some() {
+            return Ok(ApplyAction::Unchanged);
+        }
+        let body =
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        api.patch(ns, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&body))
+            .await
+            .map_err(|e| ClusterError::api(&object, e))?;
+        Ok(ApplyAction::Created)
+    }
+
+    /// `.Capabilities` from the live cluster: its version and every
+    /// group/version and group/version/kind it serves. Cached after the
+    /// first call; refreshed by [`Cluster::forget_capabilities`].
+    pub async fn capabilities(&self) -> Result<helm::Capabilities, ClusterError> {
+        let mut cached = self.capabilities.lock().await;
+        if let Some(c) = cached.as_ref() {
+            return Ok(c.clone());
+        }
+        let version = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| ClusterError::Other(format!("reading the server version: {e}")))?;
+        let discovery = kube::Discovery::new(self.client.clone())
+            .run_aggregated()
+            .await
+            .map_err(|e| ClusterError::Other(format!("discovery: {e}")))?;
+        let mut api_versions = Vec::new();
+        for group in discovery.groups() {
+            for v in group.versions() {
+                let gv = if group.name().is_empty() {
+                    v.to_string()
+                } else {
+                    format!("{}/{v}", group.name())
+                };
+                api_versions.push(gv.clone());
+                for (ar, _) in group.versioned_resources(v) {
+                    api_versions.push(format!("{gv}/{}", ar.kind));
+                }
+            }
+        }
+        api_versions.sort();
+        api_versions.dedup();
+        let caps = helm::Capabilities {
+            kube_version: version.git_version.clone(),
+            api_versions,
+        };
+        *cached = Some(caps.clone());
+        Ok(caps)
+    }
+
+    pub async fn forget_capabilities(&self) {
+        *self.capabilities.lock().await = None;
+        self.kinds.lock().expect("kind cache poisoned").clear();
+    }
+
+    pub async fn server_version(&self) -> Result<String, ClusterError> {
+        Ok(self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| ClusterError::Other(e.to_string()))?
+            .git_version)
+    }
+
+    /// Helm's `lookup`: one object as a map, a list as `{items: [...]}`, or
+    /// an empty map when nothing matches.
+    pub async fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, String> {
+        let object = ObjectRef {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        let (ar, caps) = match self.resolve(&object).await {
+            Ok(found) => found,
+            Err(ClusterError::UnknownKind { .. }) => return Ok(Value::Object(Default::default())),
+            Err(e) => return Err(e.to_string()),
+        };
+        let api: Api<DynamicObject> = match (caps.scope, namespace.is_empty()) {
+            (Scope::Namespaced, false) => Api::namespaced_with(self.client.clone(), namespace, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        };
+        if name.is_empty() {
+            let list = api
+                .list(&Default::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let items: Vec<Value> = list
+                .items
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect();
+            return Ok(
+                serde_json::json!({"apiVersion": "v1", "kind": format!("{kind}List"), "items": items}),
+            );
+        }
+        match api.get_opt(name).await.map_err(|e| e.to_string())? {
+            Some(o) => serde_json::to_value(o).map_err(|e| e.to_string()),
+            None => Ok(Value::Object(Default::default())),
+        }
+    }
+}
+
+fn ns_ref(ns: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: String::new(),
+        name: ns.to_string(),
+    }
+}
+
+fn set_entry(meta: &mut serde_json::Map<String, Value>, field: &str, key: &str, value: &str) {
+    let entry = meta
+        .entry(field)
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !entry.is_object() {
+        *entry = Value::Object(Default::default());
+    }
+    if let Some(m) = entry.as_object_mut() {
+        m.insert(key.to_string(), Value::String(value.to_string()));
+    }
+}
+
+/// The template engine's `lookup`, answered from the live cluster. Rendering
+/// runs on a blocking thread, so each call blocks on the runtime.
+pub struct LiveLookup {
+    pub cluster: std::sync::Arc<Cluster>,
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl helm::Lookup for LiveLookup {
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, String> {
+        self.runtime
+            .block_on(self.cluster.lookup(api_version, kind, namespace, name))
+    }
+}

@@ -1,0 +1,158 @@
+//! berthd, the in-cluster release agent.
+//!
+//! Layout: [`server`] is the gRPC edge (authentication, decoding, status
+//! codes); [`ops`] holds the operations as plain async functions;
+//! [`journal`] is the sled-backed record of releases, revisions and events;
+//! [`cluster`] talks to Kubernetes through the `kube` client; [`track`]
+//! watches rollouts; [`events`] fans an operation's events out to clients.
+//!
+//! [`start`] runs an agent in-process (tests, `berth demo`); the `berthd`
+//! binary is a thin wrapper around it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use berth::proto::{self, event::Kind, release_agent_server::ReleaseAgentServer};
+use tokio_util::sync::CancellationToken;
+
+pub mod cluster;
+pub mod events;
+pub mod journal;
+pub mod ops;
+pub mod server;
+pub mod track;
+
+/// Largest gRPC message either side accepts: revisions are not capped at
+/// Helm's 1 MiB, so a big manifest must fit in a GetRevision answer.
+pub const MAX_MESSAGE_BYTES: usize = 512 * 1024 * 1024;
+
+/// A validated agent configuration.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub listen: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: PathBuf,
+    pub data_dir: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
+    pub settings: ops::Settings,
+}
+
+/// rustls needs one process-wide crypto provider; berth compiles only ring.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An agent serving on a bound address.
+pub struct RunningAgent {
+    pub addr: SocketAddr,
+    pub agent: Arc<ops::Agent>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningAgent {
+    /// Stop accepting calls and wait for the server to end.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await.context("agent task")?
+    }
+
+    /// Serve until `signal` completes, then shut down.
+    pub async fn serve_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let token = self.shutdown.clone();
+        tokio::select! {
+            _ = signal => {}
+            _ = token.cancelled() => {}
+        }
+        self.shutdown().await
+    }
+}
+
+/// Open the journal (resolving operations a crash left pending), connect to
+/// the cluster, bind the listener and serve gRPC over mutual TLS.
+pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
+    install_crypto_provider();
+    let cert = berth::tls::load_certs(&config.cert)?;
+    let key = berth::tls::load_key(&config.key)?;
+    let ca = berth::tls::load_certs(&config.client_ca)?;
+
+    let journal = journal::Journal::open(&config.data_dir)?;
+    let resolved = journal.recover().await?;
+    for (ns, name, rev, op) in &resolved {
+        tracing::warn!(namespace = %ns, release = %name, revision = rev, operation = ?op,
+            "operation interrupted by a restart marked failed");
+        let after = journal
+            .events(ns, name, *rev, 0)?
+            .last()
+            .map(|e| e.seq)
+            .unwrap_or(0);
+        let description = journal
+            .revision(ns, name, *rev)?
+            .map(|r| r.description)
+            .unwrap_or_default();
+        journal.append_events(&[proto::Event {
+            release: name.clone(),
+            namespace: ns.clone(),
+            revision: *rev,
+            seq: after + 1,
+            time_unix_ms: journal::now_ms(),
+            kind: Some(Kind::Failed(proto::Failed {
+                reason: "Interrupted".into(),
+                message: description,
+                culprit: None,
+                status: proto::ReleaseStatus::Failed as i32,
+            })),
+        }])?;
+    }
+    journal.flush().await?;
+
+    let cluster = cluster::Cluster::connect(config.kubeconfig.as_deref()).await?;
+    let agent = Arc::new(ops::Agent {
+        journal,
+        cluster: Arc::new(cluster),
+        registry: events::Registry::default(),
+        settings: config.settings.clone(),
+    });
+
+    let tls = tonic::transport::ServerTlsConfig::new()
+        .identity(tonic::transport::Identity::from_pem(&cert.text, &key.text))
+        .client_ca_root(tonic::transport::Certificate::from_pem(&ca.text))
+        .client_auth_optional(false)
+        .timeout(Duration::from_secs(10));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let router = tonic::transport::Server::builder()
+        .tls_config(tls)
+        .context("agent TLS configuration")?;
+    let task = tokio::spawn(async move {
+        router
+            .serve_with_incoming_shutdown(
+                svc,
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                token.cancelled_owned(),
+            )
+            .await
+            .context("gRPC server")
+    });
+    tracing::info!(%addr, "berthd listening");
+    Ok(RunningAgent {
+        addr,
+        agent,
+        shutdown,
+        task,
+    })
+}

@@ -1,0 +1,87 @@
+//! `berthd`: parse flags, start the agent, serve until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The berth release agent: runs in a cluster, keeps the journal of every
+/// release, applies charts to its own cluster, streams progress over mTLS.
+#[derive(Parser, Debug)]
+#[command(name = "berthd", version, about)]
+struct Args {
+    /// Address to serve gRPC on.
+    #[arg(long, default_value = "0.0.0.0:7443", env = "BERTHD_LISTEN")]
+    listen: SocketAddr,
+    /// The agent's TLS certificate (PEM).
+    #[arg(long, env = "BERTHD_CERT")]
+    cert: PathBuf,
+    /// The agent's private key (PEM).
+    #[arg(long, env = "BERTHD_KEY")]
+    key: PathBuf,
+    /// CA certificate(s) that sign client certificates; clients without one are refused.
+    #[arg(long, env = "BERTHD_CLIENT_CA")]
+    client_ca: PathBuf,
+    /// Directory of the journal.
+    #[arg(long, env = "BERTHD_DATA")]
+    data: PathBuf,
+    /// Kubeconfig of the cluster to manage (default: in-cluster service account).
+    #[arg(long, env = "BERTHD_KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+    /// Default operation timeout when a client gives none.
+    #[arg(long, default_value = "300", value_name = "SECONDS")]
+    default_timeout: u64,
+    /// Log format.
+    #[arg(long, default_value = "json", value_parser = ["json", "text"])]
+    log_format: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTHD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if args.log_format == "json" {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let config = berth_agent::AgentConfig {
+        listen: args.listen,
+        cert: args.cert,
+        key: args.key,
+        client_ca: args.client_ca,
+        data_dir: args.data,
+        kubeconfig: args.kubeconfig,
+        settings: berth_agent::ops::Settings {
+            default_timeout: Duration::from_secs(args.default_timeout),
+            ..Default::default()
+        },
+    };
+    let agent = match berth_agent::start(config).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("berthd: {e:#}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let signal = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    match agent.serve_until(signal).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berthd: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

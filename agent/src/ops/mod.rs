@@ -1,0 +1,377 @@
+//! Operations: install/upgrade, rollback, uninstall and the read-only
+//! queries, as plain async functions over the [`Agent`] (journal, cluster
+//! and running operations). No gRPC here: the service decodes requests,
+//! calls these, and streams the events they emit.
+//!
+//! Shared here: the caller's identity, the error types, and [`deploy`], the
+//! apply → prune → wait pipeline that install, upgrade and rollback share.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth::manifest::{self, Object, RESOURCE_POLICY_ANNOTATION};
+use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
+use tokio::time::Instant;
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::events::{Busy, OpEvents, Registry};
+use crate::journal::{Finish, Journal, JournalError, RevisionRecord, Status};
+use crate::track;
+
+pub mod query;
+pub mod rollback;
+pub mod uninstall;
+pub mod upgrade;
+
+/// Settings of the operations, from the agent's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `--timeout` when the client gives none (Helm's default is 5m).
+    pub default_timeout: Duration,
+    pub limits: berth::chart::Limits,
+    /// How long a chart upload may stall between two chunks.
+    pub upload_idle_timeout: Duration,
+    /// Objects applied at once within one kind.
+    pub apply_parallelism: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_timeout: Duration::from_secs(300),
+            limits: berth::chart::Limits::default(),
+            upload_idle_timeout: Duration::from_secs(30),
+            apply_parallelism: 8,
+        }
+    }
+}
+
+/// Everything an operation works with.
+pub struct Agent {
+    pub journal: Journal,
+    pub cluster: Arc<Cluster>,
+    pub registry: Registry,
+    pub settings: Settings,
+}
+
+/// Who is asking, as the TLS layer established it.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub identity: String,
+    pub addr: String,
+    pub client_version: String,
+}
+
+/// Why a request was refused before an operation started. The service maps
+/// each to one gRPC code.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+impl From<berth::types::NameError> for OpError {
+    fn from(e: berth::types::NameError) -> Self {
+        OpError::Invalid(e.to_string())
+    }
+}
+
+/// Why a running operation failed; recorded in the revision's description
+/// and sent as the Failed event.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub reason: String,
+    pub message: String,
+    /// Boxed: a failure travels in every `Result` of an operation.
+    pub culprit: Option<Box<ObjectRef>>,
+}
+
+impl Failure {
+    pub fn new(reason: &str, message: impl Into<String>) -> Failure {
+        Failure {
+            reason: reason.to_string(),
+            message: message.into(),
+            culprit: None,
+        }
+    }
+}
+
+impl From<JournalError> for Failure {
+    fn from(e: JournalError) -> Self {
+        Failure::new("JournalError", e.to_string())
+    }
+}
+
+/// The identity of an object across revisions: group, kind, namespace and
+/// name (the version may change between chart versions).
+fn identity(o: &Object, release_ns: &str) -> (String, String, String, String) {
+    let group = o
+        .object
+        .api_version
+        .rsplit_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("")
+        .to_string();
+    let ns = if o.object.namespace.is_empty() {
+        release_ns
+    } else {
+        &o.object.namespace
+    };
+    (
+        group,
+        o.object.kind.clone(),
+        ns.to_string(),
+        o.object.name.clone(),
+    )
+}
+
+/// What `deploy` needs to know.
+pub struct Deploy<'a> {
+    pub op: &'a OpEvents,
+    pub release: &'a str,
+    pub namespace: &'a str,
+    /// The objects of the new revision, in install order.
+    pub objects: &'a [Object],
+    /// The objects of the revision being replaced (for plan and prune).
+    pub previous: &'a [Object],
+    pub wait: bool,
+    pub deadline: Instant,
+}
+
+fn time_left(deadline: Instant) -> u64 {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .as_millis() as u64
+}
+
+fn phase(op: &OpEvents, name: &str, deadline: Instant) {
+    op.emit(Kind::Phase(proto::PhaseStarted {
+        name: name.to_string(),
+        time_left_ms: time_left(deadline),
+    }));
+}
+
+/// Plan, apply (kinds in install order, objects of one kind in parallel),
+/// prune objects that left the chart (reverse order, honouring
+/// `helm.sh/resource-policy: keep`), then wait for readiness if asked.
+pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
+    let new_ids: HashSet<_> = d.objects.iter().map(|o| identity(o, d.namespace)).collect();
+    let old: BTreeMap<_, _> = d
+        .previous
+        .iter()
+        .map(|o| (identity(o, d.namespace), o))
+        .collect();
+
+    let mut changes = Vec::new();
+    for o in d.objects {
+        let action = match old.get(&identity(o, d.namespace)) {
+            None => PlanAction::Create,
+            Some(prev) if prev.body == o.body => PlanAction::Unchanged,
+            Some(_) => PlanAction::Update,
+        };
+        changes.push(proto::PlannedChange {
+            object: Some(o.object.clone()),
+            action: action as i32,
+        });
+    }
+    let mut removed: Vec<&Object> = d
+        .previous
+        .iter()
+        .filter(|o| !new_ids.contains(&identity(o, d.namespace)))
+        .collect();
+    manifest::sort_by_kind(
+        &mut removed,
+        |o| o.object.kind.as_str(),
+        manifest::UNINSTALL_ORDER,
+    );
+    for o in &removed {
+        changes.push(proto::PlannedChange {
+            object: Some(o.object.clone()),
+            action: PlanAction::Delete as i32,
+        });
+    }
+    d.op.emit(Kind::Planned(proto::Planned { changes }));
+
+    phase(d.op, "apply", d.deadline);
+    let mut targets = Vec::new();
+    let mut start = 0;
+    while start < d.objects.len() {
+        let kind = &d.objects[start].object.kind;
+        let end = d.objects[start..]
+            .iter()
+            .position(|o| &o.object.kind != kind)
+            .map(|p| start + p)
+            .unwrap_or(d.objects.len());
+        let group = &d.objects[start..end];
+        let mut results = Vec::with_capacity(group.len());
+        for chunk in group.chunks(agent.settings.apply_parallelism.max(1)) {
+            let applies: Vec<_> = chunk
+                .iter()
+                .map(|o| {
+                    tokio::time::timeout_at(
+                        d.deadline,
+                        agent.cluster.apply(o, d.release, d.namespace),
+                    )
+                })
+                .collect();
+            let done = futures::future::join_all(applies).await;
+            results.extend(chunk.iter().zip(done));
+        }
+        for (o, r) in results {
+            match r {
+                Err(_) => {
+                    return Err(Failure {
+                        reason: "Timeout".into(),
+                        message: format!("timed out applying {}", o.object.display()),
+                        culprit: Some(Box::new(o.object.clone())),
+                    });
+                }
+                Ok(Err(e)) => {
+                    return Err(Failure {
+                        reason: "ApplyFailed".into(),
+                        message: e.to_string(),
+                        culprit: Some(Box::new(o.object.clone())),
+                    });
+                }
+                Ok(Ok(applied)) => {
+                    let mut object = o.object.clone();
+                    object.namespace = applied.namespace.clone();
+                    d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                        object: Some(object.clone()),
+                        action: applied.action as i32,
+                    }));
+                    targets.push(track::Target {
+                        object,
+                        namespace: applied.namespace,
+                    });
+                }
+            }
+        }
+        start = end;
+    }
+
+    if !removed.is_empty() {
+        phase(d.op, "prune", d.deadline);
+    }
+    for o in removed {
+        if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
+            continue;
+        }
+        let deleted = agent
+            .cluster
+            .delete(&o.object, d.namespace)
+            .await
+            .map_err(|e| Failure {
+                reason: "DeleteFailed".into(),
+                message: e.to_string(),
+                culprit: Some(Box::new(o.object.clone())),
+            })?;
+        let mut object = o.object.clone();
+        if object.namespace.is_empty() {
+            object.namespace = agent
+                .cluster
+                .namespace_of(&o.object, d.namespace)
+                .await
+                .unwrap_or_default();
+        }
+        d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+            object: Some(object),
+            action: if deleted {
+                ApplyAction::Deleted
+            } else {
+                ApplyAction::Unchanged
+            } as i32,
+        }));
+    }
+
+    if d.wait {
+        phase(d.op, "wait", d.deadline);
+        track::wait_all(agent.cluster.client(), d.op, targets, d.deadline).await?;
+    }
+    Ok(())
+}
+
+/// Parse a stored revision's manifest back into objects.
+pub fn objects_of(journal: &Journal, rec: &RevisionRecord) -> Result<Vec<Object>, Failure> {
+    let text = journal.text_blob(&rec.manifest_blob)?;
+    manifest::parse_objects(&text).map_err(|e| Failure::new("InvalidManifest", e.to_string()))
+}
+
+/// End an operation: record the outcome (flushed), then tell the clients.
+pub async fn conclude(
+    agent: &Agent,
+    op: &OpEvents,
+    outcome: Result<Finish, (Finish, Failure)>,
+    notes: String,
+) -> Option<RevisionRecord> {
+    let (finish, failure) = match outcome {
+        Ok(f) => (f, None),
+        Err((f, failure)) => (f, Some(failure)),
+    };
+    let recorded = agent
+        .journal
+        .finish(&op.namespace, &op.release, op.revision, finish.clone())
+        .await;
+    let status = finish.status.to_proto() as i32;
+    match (recorded, failure) {
+        (Ok(rec), None) => {
+            op.emit(Kind::Completed(proto::Completed {
+                status,
+                description: finish.description,
+                notes,
+            }));
+            Some(rec)
+        }
+        (Ok(rec), Some(f)) => {
+            op.emit(Kind::Failed(proto::Failed {
+                reason: f.reason,
+                message: finish.description,
+                culprit: f.culprit.map(|c| *c),
+                status,
+            }));
+            Some(rec)
+        }
+        (Err(e), _) => {
+            op.emit(Kind::Failed(proto::Failed {
+                reason: "JournalError".into(),
+                message: format!("could not record the outcome: {e}"),
+                culprit: None,
+                status: proto::ReleaseStatus::Unknown as i32,
+            }));
+            None
+        }
+    }
+}
+
+/// Fail an operation that never recorded a revision (bad chart, render
+/// error): nothing changed, only the clients hear of it.
+pub fn refuse(op: &OpEvents, failure: Failure) {
+    op.emit(Kind::Failed(proto::Failed {
+        reason: failure.reason,
+        message: failure.message,
+        culprit: failure.culprit.map(|c| *c),
+        status: proto::ReleaseStatus::Unspecified as i32,
+    }));
+}
+
+pub(crate) fn finish(status: Status, description: String, deploys: bool) -> Finish {
+    Finish {
+        status,
+        description,
+        deploys,
+        undeploys: false,
+    }
+}

@@ -1,0 +1,144 @@
+//! Read-only queries over the journal: history, status, list, get.
+
+use berth::proto::{self, HistoryRequest, ListRequest, StatusRequest};
+use berth::types::{Namespace, ReleaseName};
+
+use super::{Agent, OpError};
+use crate::journal::{ReleaseHead, RevisionRecord, Status};
+
+fn names(release: &str, namespace: &str) -> Result<(ReleaseName, Namespace), OpError> {
+    Ok((ReleaseName::parse(release)?, Namespace::parse(namespace)?))
+}
+
+fn not_found(name: &ReleaseName) -> OpError {
+    OpError::NotFound(format!("release: not found: {name}"))
+}
+
+pub fn history(agent: &Agent, req: &HistoryRequest) -> Result<proto::HistoryResponse, OpError> {
+    let (name, ns) = names(&req.release, &req.namespace)?;
+    let mut revs = agent.journal.revisions(ns.as_str(), name.as_str())?;
+    if revs.is_empty() {
+        return Err(not_found(&name));
+    }
+    if req.max > 0 && revs.len() > req.max as usize {
+        revs.drain(..revs.len() - req.max as usize);
+    }
+    Ok(proto::HistoryResponse {
+        revisions: revs.iter().map(RevisionRecord::info).collect(),
+    })
+}
+
+fn release_info(agent: &Agent, head: &ReleaseHead, rec: &RevisionRecord) -> proto::ReleaseInfo {
+    let notes = agent.journal.text_blob(&rec.notes_blob).unwrap_or_default();
+    let running = agent.registry.running(&head.namespace, &head.name);
+    let (in_progress_revision, in_progress_operation) = match (&head.lock, running) {
+        (Some(l), _) => (l.revision, l.operation.title().to_lowercase()),
+        (None, Some(op)) => (op.revision, op.operation.title().to_lowercase()),
+        (None, None) => (0, String::new()),
+    };
+    proto::ReleaseInfo {
+        name: head.name.clone(),
+        namespace: head.namespace.clone(),
+        revision: Some(rec.info()),
+        notes,
+        in_progress_revision,
+        in_progress_operation,
+        first_deployed_unix_ms: head.first_deployed_ms,
+        resources: Vec::new(),
+    }
+}
+
+/// The newest revision (or the one asked for), as `helm status` shows it.
+pub fn status(agent: &Agent, req: &StatusRequest) -> Result<proto::ReleaseInfo, OpError> {
+    let (name, ns) = names(&req.release, &req.namespace)?;
+    let head = agent
+        .journal
+        .head(ns.as_str(), name.as_str())?
+        .ok_or_else(|| not_found(&name))?;
+    let rev = if req.revision == 0 {
+        head.latest
+    } else {
+        req.revision
+    };
+    let rec = agent
+        .journal
+        .revision(ns.as_str(), name.as_str(), rev)?
+        .ok_or_else(|| OpError::NotFound(format!("release: not found: {name} revision {rev}")))?;
+    Ok(release_info(agent, &head, &rec))
+}
+
+/// Releases by namespace, newest revision each. Like `helm list`, only
+/// deployed and failed releases unless `all` is set.
+pub fn list(agent: &Agent, req: &ListRequest) -> Result<proto::ListResponse, OpError> {
+    let ns = if req.all_namespaces {
+        None
+    } else {
+        Some(Namespace::parse(&req.namespace)?)
+    };
+    let mut releases = Vec::new();
+    for head in agent.journal.heads()? {
+        if let Some(ns) = &ns
+            && head.namespace != ns.as_str()
+        {
+            continue;
+        }
+        let Some(rec) = agent
+            .journal
+            .revision(&head.namespace, &head.name, head.latest)?
+        else {
+            continue;
+        };
+        let shown = req.all
+            || matches!(rec.status, Status::Deployed | Status::Failed)
+            || rec.status.is_pending();
+        if shown {
+            releases.push(release_info(agent, &head, &rec));
+        }
+    }
+    releases.sort_by(|a, b| (&a.name, &a.namespace).cmp(&(&b.name, &b.namespace)));
+    Ok(proto::ListResponse { releases })
+}
+
+pub fn get_revision(
+    agent: &Agent,
+    req: &proto::GetRevisionRequest,
+) -> Result<proto::Revision, OpError> {
+    let (name, ns) = names(&req.release, &req.namespace)?;
+    let head = agent
+        .journal
+        .head(ns.as_str(), name.as_str())?
+        .ok_or_else(|| not_found(&name))?;
+    let rev = if req.revision == 0 {
+        head.latest
+    } else {
+        req.revision
+    };
+    let rec = agent
+        .journal
+        .revision(ns.as_str(), name.as_str(), rev)?
+        .ok_or_else(|| OpError::NotFound(format!("release: not found: {name} revision {rev}")))?;
+    let j = &agent.journal;
+    let hooks_json = j.text_blob(&rec.hooks_blob)?;
+    let hooks: Vec<serde_json::Value> = serde_json::from_str(&hooks_json).unwrap_or_default();
+    let hooks_manifest = hooks
+        .iter()
+        .map(|h| {
+            format!(
+                "---\n# Source: {}\n{}\n",
+                h["path"].as_str().unwrap_or_default(),
+                h["manifest"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    Ok(proto::Revision {
+        release: head.name.clone(),
+        namespace: head.namespace.clone(),
+        info: Some(rec.info()),
+        manifest: j.text_blob(&rec.manifest_blob)?,
+        values_json: j.text_blob(&rec.values_blob)?,
+        computed_values_json: j.text_blob(&rec.computed_values_blob)?,
+        notes: j.text_blob(&rec.notes_blob)?,
+        chart_digest: rec.chart.digest.clone(),
+        hooks_manifest,
+    })
+}

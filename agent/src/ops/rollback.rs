@@ -1,0 +1,170 @@
+//! Rollback: re-apply a stored revision's exact rendered manifest as a new
+//! revision. Nothing is re-rendered; the new revision shares the target's
+//! manifest, values and notes blobs, so its manifest is byte-identical.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth::proto::{self, RollbackRequest, event::Kind};
+use berth::types::{Namespace, ReleaseName};
+use tokio::time::Instant;
+
+use super::{
+    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
+};
+use crate::events::{Busy, OpEvents};
+use crate::journal::{self, Begin, Lock, OpKind, RevisionRecord, Status};
+
+pub struct Prepared {
+    pub op: Arc<OpEvents>,
+    namespace: Namespace,
+    name: ReleaseName,
+    target: RevisionRecord,
+    current: Option<RevisionRecord>,
+    options: proto::OperationOptions,
+    caller: Caller,
+}
+
+/// Find the target revision and take the lock.
+pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Prepared, OpError> {
+    let name = ReleaseName::parse(&req.release)?;
+    let namespace = Namespace::parse(&req.namespace)?;
+    let (ns, rel) = (namespace.as_str(), name.as_str());
+    let head = agent.journal.head(ns, rel)?.ok_or_else(|| {
+        OpError::NotFound(format!("release: not found: {rel:?} in namespace {ns:?}"))
+    })?;
+    if let Some(lock) = &head.lock {
+        return Err(OpError::Busy(Busy {
+            release: rel.to_string(),
+            revision: lock.revision,
+            operation: lock.operation.title().to_lowercase(),
+        }));
+    }
+    // Helm: revision 0 means the one before the newest.
+    let wanted = if req.revision == 0 {
+        head.latest.saturating_sub(1)
+    } else {
+        req.revision
+    };
+    let target = match wanted {
+        0 => None,
+        n => agent.journal.revision(ns, rel, n)?,
+    }
+    .ok_or_else(|| OpError::NotFound(format!("release has no {wanted} version")))?;
+    let current = match head.deployed {
+        Some(d) => agent.journal.revision(ns, rel, d)?,
+        None => agent.journal.revision(ns, rel, head.latest)?,
+    };
+    let op = agent
+        .registry
+        .start(&agent.journal, ns, rel, head.latest + 1, OpKind::Rollback)?;
+    op.emit(Kind::Accepted(proto::Accepted {
+        operation: proto::Operation::Rollback as i32,
+        identity: caller.identity.clone(),
+        chart_needed: false,
+        previous_revision: current.as_ref().map(|c| c.revision).unwrap_or(0),
+    }));
+    Ok(Prepared {
+        op,
+        namespace,
+        name,
+        target,
+        current,
+        options: req.options.unwrap_or_default(),
+        caller,
+    })
+}
+
+pub async fn run(agent: Arc<Agent>, p: Prepared) {
+    let op = Arc::clone(&p.op);
+    execute(&agent, p).await;
+    agent.registry.end(&op);
+}
+
+async fn execute(agent: &Agent, p: Prepared) {
+    let op = Arc::clone(&p.op);
+    let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
+    let timeout = match p.options.timeout_seconds {
+        0 => agent.settings.default_timeout,
+        s => Duration::from_secs(s),
+    };
+    let deadline = Instant::now() + timeout;
+    let objects = match objects_of(&agent.journal, &p.target) {
+        Ok(o) => o,
+        Err(f) => return refuse(&op, f),
+    };
+    let notes = agent
+        .journal
+        .text_blob(&p.target.notes_blob)
+        .unwrap_or_default();
+    op.emit(Kind::Rendered(proto::Rendered {
+        objects: objects.len() as u32,
+        hooks: 0,
+    }));
+    let description = format!("Rollback to {}", p.target.revision);
+    if p.options.dry_run {
+        op.emit(Kind::Completed(proto::Completed {
+            status: proto::ReleaseStatus::PendingRollback as i32,
+            description: "Dry run complete".into(),
+            notes,
+        }));
+        return;
+    }
+    let now = journal::now_ms();
+    let record = RevisionRecord {
+        revision: op.revision,
+        status: Status::PendingRollback,
+        operation: OpKind::Rollback,
+        description: description.clone(),
+        by: p.caller.identity.clone(),
+        client_addr: p.caller.addr.clone(),
+        client_version: p.caller.client_version.clone(),
+        created_ms: now,
+        updated_ms: now,
+        rollback_of: Some(p.target.revision),
+        ..p.target.clone()
+    };
+    let begin = Begin {
+        record,
+        blobs: Vec::new(),
+        lock: Lock {
+            revision: op.revision,
+            operation: OpKind::Rollback,
+            since_ms: now,
+            identity: p.caller.identity.clone(),
+        },
+        events: op.take_for_journal(),
+    };
+    if let Err(e) = agent.journal.begin(ns, rel, begin).await {
+        return refuse(&op, Failure::new("JournalError", e.to_string()));
+    }
+    let previous = match &p.current {
+        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let result = deploy(
+        agent,
+        Deploy {
+            op: &op,
+            release: rel,
+            namespace: ns,
+            objects: &objects,
+            previous: &previous,
+            wait: p.options.wait,
+            deadline,
+        },
+    )
+    .await;
+    let outcome = match result {
+        Ok(()) => Ok(finish(Status::Deployed, description, true)),
+        Err(f) => Err((
+            finish(
+                Status::Failed,
+                format!("Rollback {rel:?} failed: {}", f.message),
+                false,
+            ),
+            f,
+        )),
+    };
+    conclude(agent, &op, outcome, notes).await;
+}

@@ -1,0 +1,184 @@
+//! Uninstall: delete a release's objects in Helm's uninstall order (keeping
+//! those annotated `helm.sh/resource-policy: keep`), then either mark the
+//! newest revision uninstalled (`--keep-history`) or forget the release.
+
+use std::sync::Arc;
+
+use berth::manifest::{self, RESOURCE_POLICY_ANNOTATION};
+use berth::proto::{self, ApplyAction, UninstallRequest, event::Kind};
+use berth::types::{Namespace, ReleaseName};
+
+use super::{Agent, Caller, Failure, OpError, objects_of, refuse};
+use crate::events::{Busy, OpEvents};
+use crate::journal::{self, Finish, Lock, OpKind, RevisionRecord, Status};
+
+pub struct Prepared {
+    pub op: Arc<OpEvents>,
+    namespace: Namespace,
+    name: ReleaseName,
+    keep_history: bool,
+    /// The revision whose objects are deleted.
+    live: RevisionRecord,
+    caller: Caller,
+}
+
+pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<Prepared, OpError> {
+    let name = ReleaseName::parse(&req.release)?;
+    let namespace = Namespace::parse(&req.namespace)?;
+    let (ns, rel) = (namespace.as_str(), name.as_str());
+    let head = agent.journal.head(ns, rel)?.ok_or_else(|| {
+        OpError::NotFound(format!(
+            "uninstall: Release not loaded: {rel}: release: not found"
+        ))
+    })?;
+    if let Some(lock) = &head.lock {
+        return Err(OpError::Busy(Busy {
+            release: rel.to_string(),
+            revision: lock.revision,
+            operation: lock.operation.title().to_lowercase(),
+        }));
+    }
+    let latest = agent
+        .journal
+        .revision(ns, rel, head.latest)?
+        .ok_or_else(|| {
+            OpError::NotFound(format!(
+                "uninstall: Release not loaded: {rel}: release: not found"
+            ))
+        })?;
+    if latest.status == Status::Uninstalled && req.keep_history {
+        return Err(OpError::FailedPrecondition(format!(
+            "the release named {rel:?} is already deleted"
+        )));
+    }
+    let live = match head.deployed {
+        Some(d) => agent
+            .journal
+            .revision(ns, rel, d)?
+            .unwrap_or_else(|| latest.clone()),
+        None => latest,
+    };
+    let op = agent
+        .registry
+        .start(&agent.journal, ns, rel, head.latest, OpKind::Uninstall)?;
+    op.emit(Kind::Accepted(proto::Accepted {
+        operation: proto::Operation::Uninstall as i32,
+        identity: caller.identity.clone(),
+        chart_needed: false,
+        previous_revision: live.revision,
+    }));
+    Ok(Prepared {
+        op,
+        namespace,
+        name,
+        keep_history: req.keep_history,
+        live,
+        caller,
+    })
+}
+
+pub async fn run(agent: Arc<Agent>, p: Prepared) {
+    let op = Arc::clone(&p.op);
+    execute(&agent, p).await;
+    agent.registry.end(&op);
+}
+
+async fn execute(agent: &Agent, p: Prepared) {
+    let op = Arc::clone(&p.op);
+    let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
+    let already_gone = p.live.status == Status::Uninstalled;
+    let mut objects = if already_gone {
+        Vec::new()
+    } else {
+        match objects_of(&agent.journal, &p.live) {
+            Ok(o) => o,
+            Err(f) => return refuse(&op, f),
+        }
+    };
+    let lock = Lock {
+        revision: op.revision,
+        operation: OpKind::Uninstall,
+        since_ms: journal::now_ms(),
+        identity: p.caller.identity.clone(),
+    };
+    if let Err(e) = agent
+        .journal
+        .lock_latest(ns, rel, lock, Status::Uninstalling)
+        .await
+    {
+        return refuse(&op, Failure::new("JournalError", e.to_string()));
+    }
+    if let Err(e) = agent.journal.append_events(&op.take_for_journal()) {
+        tracing::warn!(error = %e, "could not journal uninstall events");
+    }
+    op.emit(Kind::Phase(proto::PhaseStarted {
+        name: "delete".into(),
+        time_left_ms: 0,
+    }));
+    manifest::sort_by_kind(
+        &mut objects,
+        |o| o.object.kind.as_str(),
+        manifest::UNINSTALL_ORDER,
+    );
+    let mut errors = Vec::new();
+    for o in &objects {
+        if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
+            continue;
+        }
+        match agent.cluster.delete(&o.object, ns).await {
+            Ok(deleted) => {
+                op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                    object: Some(o.object.clone()),
+                    action: if deleted {
+                        ApplyAction::Deleted
+                    } else {
+                        ApplyAction::Unchanged
+                    } as i32,
+                }));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        let message = format!(
+            "uninstallation completed with {} error(s): {}",
+            errors.len(),
+            errors.join("; ")
+        );
+        let finish = Finish {
+            status: Status::Failed,
+            description: message.clone(),
+            deploys: false,
+            undeploys: false,
+        };
+        super::conclude(
+            agent,
+            &op,
+            Err((finish, Failure::new("DeleteFailed", message))),
+            String::new(),
+        )
+        .await;
+        return;
+    }
+    let description = "Uninstallation complete".to_string();
+    if p.keep_history {
+        let finish = Finish {
+            status: Status::Uninstalled,
+            description,
+            deploys: false,
+            undeploys: true,
+        };
+        super::conclude(agent, &op, Ok(finish), String::new()).await;
+    } else {
+        match agent.journal.purge(ns, rel).await {
+            Ok(()) => {
+                op.emit(Kind::Completed(proto::Completed {
+                    status: proto::ReleaseStatus::Uninstalled as i32,
+                    description: format!("release \"{rel}\" uninstalled"),
+                    notes: String::new(),
+                }));
+            }
+            Err(e) => refuse(&op, Failure::new("JournalError", e.to_string())),
+        }
+    }
+}

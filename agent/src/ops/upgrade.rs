@@ -1,0 +1,439 @@
+//! Install and upgrade (one pipeline, as `helm upgrade --install` is one
+//! verb): decide which it is, receive the chart, render, record the pending
+//! revision, deploy, record the outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth::chart;
+use berth::proto::{self, UpgradeHeader, UpgradeMode, event::Kind};
+use berth::types::{Namespace, ReleaseName};
+use berth_template::helm;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{
+    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
+};
+use crate::cluster::LiveLookup;
+use crate::events::OpEvents;
+use crate::journal::{self, Begin, ChartRef, Lock, OpKind, RevisionRecord, Status};
+
+/// An accepted install/upgrade, waiting for its chart.
+pub struct Prepared {
+    pub op: Arc<OpEvents>,
+    pub chart_needed: bool,
+    pub chart_digest: String,
+    pub chart_size: u64,
+    kind: OpKind,
+    namespace: Namespace,
+    name: ReleaseName,
+    options: proto::OperationOptions,
+    caller: Caller,
+    user_values: Value,
+    /// The revision being upgraded (Helm's "current release").
+    current: Option<RevisionRecord>,
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Validate the header, decide install or upgrade, and take the release's
+/// lock. Nothing is recorded yet.
+pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
+    let name = ReleaseName::parse(&header.release)?;
+    let namespace = Namespace::parse(&header.namespace)?;
+    let user_values: Value = if header.values_json.trim().is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_str(&header.values_json)
+            .map_err(|e| OpError::Invalid(format!("values: {e}")))?
+    };
+    if !user_values.is_object() {
+        return Err(OpError::Invalid("values: must be a map".into()));
+    }
+    if !is_sha256_hex(&header.chart_digest) {
+        return Err(OpError::Invalid(format!(
+            "chart digest {:?} is not a lower-case sha256 hex string",
+            header.chart_digest
+        )));
+    }
+    let limits = &agent.settings.limits;
+    if header.chart_size == 0 || header.chart_size > limits.max_packed {
+        return Err(OpError::Invalid(format!(
+            "chart size {} bytes is outside 1..={} bytes",
+            header.chart_size, limits.max_packed
+        )));
+    }
+    let mode = UpgradeMode::try_from(header.mode).unwrap_or(UpgradeMode::Unspecified);
+    let (ns, rel) = (namespace.as_str(), name.as_str());
+    let head = agent.journal.head(ns, rel)?;
+    if let Some(lock) = head.as_ref().and_then(|h| h.lock.as_ref()) {
+        return Err(OpError::Busy(crate::events::Busy {
+            release: rel.to_string(),
+            revision: lock.revision,
+            operation: lock.operation.title().to_lowercase(),
+        }));
+    }
+    let last = match &head {
+        Some(h) => agent.journal.revision(ns, rel, h.latest)?,
+        None => None,
+    };
+    let (kind, current) = match (mode, &last) {
+        (UpgradeMode::Install, Some(_)) => {
+            return Err(OpError::AlreadyExists(format!(
+                "cannot re-use a name that is still in use: release {rel:?} exists in namespace {ns:?}"
+            )));
+        }
+        (UpgradeMode::Install, None) | (UpgradeMode::UpgradeOrInstall, None) => {
+            (OpKind::Install, None)
+        }
+        (UpgradeMode::UpgradeOrInstall, Some(l)) if l.status == Status::Uninstalled => {
+            (OpKind::Install, None)
+        }
+        (UpgradeMode::Upgrade, None) => {
+            return Err(OpError::NotFound(format!(
+                "{rel:?} has no deployed releases"
+            )));
+        }
+        (UpgradeMode::Unspecified, _) => {
+            return Err(OpError::Invalid("upgrade mode is required".into()));
+        }
+        (_, Some(l)) => {
+            // Helm's prepareUpgrade: the deployed revision, else a failed or
+            // superseded last one.
+            let deployed = match head.as_ref().and_then(|h| h.deployed) {
+                Some(d) => agent.journal.revision(ns, rel, d)?,
+                None => None,
+            };
+            match deployed {
+                Some(d) => (OpKind::Upgrade, Some(d)),
+                None if matches!(l.status, Status::Failed | Status::Superseded) => {
+                    (OpKind::Upgrade, Some(l.clone()))
+                }
+                None => {
+                    return Err(OpError::NotFound(format!(
+                        "{rel:?} has no deployed releases"
+                    )));
+                }
+            }
+        }
+    };
+    let revision = head.as_ref().map(|h| h.latest).unwrap_or(0) + 1;
+    let op = agent
+        .registry
+        .start(&agent.journal, ns, rel, revision, kind)?;
+    let chart_needed = match agent.journal.has_blob(&header.chart_digest) {
+        Ok(has) => !has,
+        Err(e) => {
+            agent.registry.end(&op);
+            return Err(e.into());
+        }
+    };
+    op.emit(Kind::Accepted(proto::Accepted {
+        operation: kind.to_proto() as i32,
+        identity: caller.identity.clone(),
+        chart_needed,
+        previous_revision: current.as_ref().map(|c| c.revision).unwrap_or(0),
+    }));
+    Ok(Prepared {
+        op,
+        chart_needed,
+        chart_digest: header.chart_digest,
+        chart_size: header.chart_size,
+        kind,
+        namespace,
+        name,
+        options: header.options.unwrap_or_default(),
+        caller,
+        user_values,
+        current,
+    })
+}
+
+/// Helm's upgrade value rules (action/upgrade.go reuseValues).
+fn effective_values(p: &Prepared, agent: &Agent) -> Result<Value, Failure> {
+    let Some(current) = &p.current else {
+        return Ok(p.user_values.clone());
+    };
+    let o = &p.options;
+    if o.reset_values {
+        return Ok(p.user_values.clone());
+    }
+    let old: Value = serde_json::from_str(&agent.journal.text_blob(&current.values_blob)?)
+        .map_err(|e| Failure::new("JournalError", format!("stored values: {e}")))?;
+    let empty = p.user_values.as_object().is_none_or(|m| m.is_empty());
+    if o.reuse_values || o.reset_then_reuse_values {
+        let (Value::Object(old), Value::Object(new)) = (old, p.user_values.clone()) else {
+            return Ok(p.user_values.clone());
+        };
+        return Ok(Value::Object(berth::values::merge_maps(old, new)));
+    }
+    if empty && old.as_object().is_some_and(|m| !m.is_empty()) {
+        return Ok(old);
+    }
+    Ok(p.user_values.clone())
+}
+
+/// Run an accepted install/upgrade to its end with the chart bytes (or the
+/// reason the upload failed). Always ends with a Completed or Failed event
+/// and releases the lock.
+pub async fn run(agent: Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec<u8>>, Failure>) {
+    let op = Arc::clone(&p.op);
+    execute(&agent, p, chart_bytes).await;
+    agent.registry.end(&op);
+}
+
+async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec<u8>>, Failure>) {
+    let op = Arc::clone(&p.op);
+    let timeout = match p.options.timeout_seconds {
+        0 => agent.settings.default_timeout,
+        s => Duration::from_secs(s),
+    };
+    let deadline = Instant::now() + timeout;
+    let staged = match stage(agent, &p, chart_bytes).await {
+        Ok(s) => s,
+        Err(f) => return refuse(&op, f),
+    };
+    if p.options.dry_run {
+        op.emit(Kind::Completed(proto::Completed {
+            status: proto::ReleaseStatus::PendingInstall as i32,
+            description: "Dry run complete".into(),
+            notes: staged.notes.clone(),
+        }));
+        return;
+    }
+    let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
+    let now = journal::now_ms();
+    let blobs = staged.blobs();
+    let record = RevisionRecord {
+        revision: op.revision,
+        status: p.kind.pending_status(),
+        operation: p.kind,
+        chart: staged.chart.clone(),
+        description: format!("{} in progress", p.kind.title()),
+        by: p.caller.identity.clone(),
+        client_addr: p.caller.addr.clone(),
+        client_version: p.caller.client_version.clone(),
+        created_ms: now,
+        updated_ms: now,
+        manifest_blob: journal::digest(staged.manifest.as_bytes()),
+        hooks_blob: journal::digest(staged.hooks_json.as_bytes()),
+        values_blob: journal::digest(staged.values_json.as_bytes()),
+        computed_values_blob: journal::digest(staged.computed_json.as_bytes()),
+        notes_blob: journal::digest(staged.notes.as_bytes()),
+        rollback_of: None,
+    };
+    let begin = Begin {
+        record,
+        blobs,
+        lock: Lock {
+            revision: op.revision,
+            operation: p.kind,
+            since_ms: now,
+            identity: p.caller.identity.clone(),
+        },
+        events: op.take_for_journal(),
+    };
+    if let Err(e) = agent.journal.begin(ns, rel, begin).await {
+        return refuse(&op, Failure::new("JournalError", e.to_string()));
+    }
+
+    let previous = match &p.current {
+        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let outcome = async {
+        if p.options.create_namespace {
+            agent
+                .cluster
+                .ensure_namespace(ns)
+                .await
+                .map_err(|e| Failure::new("NamespaceFailed", e.to_string()))?;
+        }
+        deploy(
+            agent,
+            Deploy {
+                op: &op,
+                release: rel,
+                namespace: ns,
+                objects: &staged.objects,
+                previous: &previous,
+                wait: p.options.wait,
+                deadline,
+            },
+        )
+        .await
+    }
+    .await;
+    let outcome = match outcome {
+        Ok(()) => Ok(finish(
+            Status::Deployed,
+            format!("{} complete", p.kind.title()),
+            true,
+        )),
+        Err(f) => {
+            let description = match p.kind {
+                OpKind::Install => format!("Release {rel:?} failed: {}", f.message),
+                _ => format!("Upgrade {rel:?} failed: {}", f.message),
+            };
+            Err((finish(Status::Failed, description, false), f))
+        }
+    };
+    let ok = outcome.is_ok();
+    conclude(agent, &op, outcome, staged.notes.clone()).await;
+    if ok
+        && p.options.history_max > 0
+        && let Err(e) = agent
+            .journal
+            .prune_history(ns, rel, p.options.history_max)
+            .await
+    {
+        tracing::warn!(error = %e, release = rel, "could not prune history");
+    }
+}
+
+/// Everything a revision records, computed before anything is written.
+struct Staged {
+    chart: ChartRef,
+    chart_bytes: Vec<u8>,
+    manifest: String,
+    hooks_json: String,
+    values_json: String,
+    computed_json: String,
+    notes: String,
+    objects: Vec<berth::manifest::Object>,
+}
+
+impl Staged {
+    fn blobs(&self) -> Vec<Vec<u8>> {
+        vec![
+            self.chart_bytes.clone(),
+            self.manifest.as_bytes().to_vec(),
+            self.hooks_json.as_bytes().to_vec(),
+            self.values_json.as_bytes().to_vec(),
+            self.computed_json.as_bytes().to_vec(),
+            self.notes.as_bytes().to_vec(),
+        ]
+    }
+}
+
+/// Verify and unpack the chart, render it, and parse the result.
+async fn stage(
+    agent: &Arc<Agent>,
+    p: &Prepared,
+    chart_bytes: Result<Option<Vec<u8>>, Failure>,
+) -> Result<Staged, Failure> {
+    let op = &p.op;
+    let (bytes, cached) = match chart_bytes? {
+        Some(b) => (b, false),
+        None => {
+            let b = agent.journal.blob(&p.chart_digest)?.ok_or_else(|| {
+                Failure::new(
+                    "ChartMissing",
+                    "the agent no longer holds the chart; send it again",
+                )
+            })?;
+            (b, true)
+        }
+    };
+    if bytes.len() as u64 != p.chart_size {
+        return Err(Failure::new(
+            "ChartInvalid",
+            format!(
+                "chart upload: received {} bytes, header said {}",
+                bytes.len(),
+                p.chart_size
+            ),
+        ));
+    }
+    let digest = chart::sha256_hex(&bytes);
+    if digest != p.chart_digest {
+        return Err(Failure::new(
+            "ChartInvalid",
+            format!(
+                "chart upload: digest is {digest}, header said {}",
+                p.chart_digest
+            ),
+        ));
+    }
+    let limits = agent.settings.limits.clone();
+    let agent2 = Arc::clone(agent);
+    let values = effective_values(p, agent)?;
+    let caps = agent
+        .cluster
+        .capabilities()
+        .await
+        .map_err(|e| Failure::new("ClusterUnavailable", e.to_string()))?;
+    let release = helm::ReleaseOptions {
+        name: p.name.to_string(),
+        namespace: p.namespace.to_string(),
+        revision: op.revision,
+        is_install: p.kind == OpKind::Install,
+        is_upgrade: p.kind == OpKind::Upgrade,
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let values2 = values.clone();
+    let bytes2 = bytes.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let files = chart::unpack(&bytes2, &limits)
+            .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        let loaded =
+            chart::build(&files).map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        let lookup = LiveLookup {
+            cluster: Arc::clone(&agent2.cluster),
+            runtime,
+        };
+        let mut opts = helm::RenderOptions::new(release);
+        opts.capabilities = caps;
+        opts.lookup = Some(&lookup);
+        let rendered = berth::render::render(&loaded, &values2, &opts)
+            .map_err(|e| Failure::new("RenderFailed", e.to_string()))?;
+        Ok::<_, Failure>((loaded.metadata, rendered))
+    })
+    .await
+    .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))??;
+    let (metadata, rendered) = rendered;
+    op.emit(Kind::ChartReceived(proto::ChartReceived {
+        digest: digest.clone(),
+        size: bytes.len() as u64,
+        cached,
+        chart_name: metadata.name.clone(),
+        chart_version: metadata.version.clone(),
+    }));
+    let objects = berth::manifest::parse_objects(&rendered.manifest)
+        .map_err(|e| Failure::new("RenderFailed", e.to_string()))?;
+    op.emit(Kind::Rendered(proto::Rendered {
+        objects: objects.len() as u32,
+        hooks: rendered.hooks.len() as u32,
+    }));
+    let hooks: Vec<Value> = rendered
+        .hooks
+        .iter()
+        .map(|h| {
+            serde_json::json!({
+                "name": h.name, "kind": h.kind, "path": h.path, "manifest": h.manifest,
+                "events": h.events, "weight": h.weight, "delete_policies": h.delete_policies,
+                "output_log_policies": h.output_log_policies,
+            })
+        })
+        .collect();
+    Ok(Staged {
+        chart: ChartRef {
+            name: metadata.name.clone(),
+            version: metadata.version.clone(),
+            app_version: metadata.app_version.clone(),
+            digest,
+        },
+        chart_bytes: bytes,
+        manifest: rendered.manifest,
+        hooks_json: serde_json::to_string(&hooks).unwrap_or_else(|_| "[]".into()),
+        values_json: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
+        computed_json: serde_json::to_string(&rendered.values).unwrap_or_else(|_| "{}".into()),
+        notes: rendered.notes,
+        objects,
+    })
+}

@@ -1,0 +1,290 @@
+//! The gRPC edge: authenticate the caller from its client certificate,
+//! decode, call the operation, stream its events. Every error becomes a
+//! gRPC status here and nowhere else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth::proto::{
+    self, GetRevisionRequest, HistoryRequest, ListRequest, RollbackRequest, StatusRequest,
+    UninstallRequest, UpgradeRequest, VersionRequest, WatchRequest,
+    release_agent_server::ReleaseAgent, upgrade_request::Msg,
+};
+use berth::types::{Namespace, ReleaseName};
+use tonic::{Code, Request, Response, Status, Streaming};
+
+use crate::events::EventStream;
+use crate::ops::{self, Agent, Caller, Failure, OpError};
+
+pub struct Service {
+    agent: Arc<Agent>,
+}
+
+impl Service {
+    pub fn new(agent: Arc<Agent>) -> Self {
+        Service { agent }
+    }
+}
+
+/// The caller's identity from its verified client certificate. tonic only
+/// hands us certificates that passed verification against the client CA.
+fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
+    let certs = req
+        .peer_certs()
+        .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+    let identity = berth::tls::identity_from_der(leaf.as_ref()).ok_or_else(|| {
+        Status::unauthenticated("client certificate has neither a URI SAN nor a subject CN")
+    })?;
+    Ok(Caller {
+        identity,
+        addr: req.remote_addr().map(|a| a.to_string()).unwrap_or_default(),
+        client_version: String::new(),
+    })
+}
+
+fn status(e: OpError) -> Status {
+    let code = match &e {
+        OpError::Invalid(_) => Code::InvalidArgument,
+        OpError::NotFound(_) => Code::NotFound,
+        OpError::AlreadyExists(_) => Code::AlreadyExists,
+        OpError::FailedPrecondition(_) => Code::FailedPrecondition,
+        OpError::Busy(_) => Code::Aborted,
+        OpError::Journal(_) => Code::Internal,
+        OpError::Cluster(_) => Code::Unavailable,
+    };
+    Status::new(code, e.to_string())
+}
+
+/// One structured log line per mutating call: who, from where, what.
+fn audit(verb: &str, caller: &Caller, namespace: &str, release: &str) {
+    tracing::info!(
+        target: "berthd::audit",
+        verb,
+        identity = %caller.identity,
+        addr = %caller.addr,
+        client_version = %caller.client_version,
+        namespace,
+        release,
+        "mutating call"
+    );
+}
+
+/// Read the chart the client streams after the header.
+async fn receive_chart(
+    mut inbound: Streaming<UpgradeRequest>,
+    needed: bool,
+    size: u64,
+    idle: Duration,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let mut buf: Vec<u8> = Vec::with_capacity(if needed { size as usize } else { 0 });
+    loop {
+        let msg = tokio::time::timeout(idle, inbound.message())
+            .await
+            .map_err(|_| {
+                Failure::new(
+                    "UploadStalled",
+                    format!("chart upload stalled for {}s", idle.as_secs()),
+                )
+            })?
+            .map_err(|e| Failure::new("UploadFailed", format!("chart upload: {}", e.message())))?;
+        match msg.and_then(|m| m.msg) {
+            None => {
+                return Err(Failure::new(
+                    "UploadFailed",
+                    "chart upload ended before its trailer",
+                ));
+            }
+            Some(Msg::Header(_)) => {
+                return Err(Failure::new(
+                    "UploadFailed",
+                    "a second header in one upload",
+                ));
+            }
+            Some(Msg::Chunk(c)) => {
+                if !needed {
+                    return Err(Failure::new(
+                        "UploadFailed",
+                        "chart chunks sent although the agent holds the chart",
+                    ));
+                }
+                if buf.len() as u64 + c.len() as u64 > size {
+                    return Err(Failure::new(
+                        "ChartInvalid",
+                        format!("chart upload is larger than the declared {size} bytes"),
+                    ));
+                }
+                buf.extend_from_slice(&c);
+            }
+            Some(Msg::Trailer(_)) => return Ok(if needed { Some(buf) } else { None }),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ReleaseAgent for Service {
+    type UpgradeStream = EventStream;
+    type RollbackStream = EventStream;
+    type UninstallStream = EventStream;
+    type WatchStream = EventStream;
+
+    async fn upgrade(
+        &self,
+        req: Request<Streaming<UpgradeRequest>>,
+    ) -> Result<Response<EventStream>, Status> {
+        let mut caller = caller(&req)?;
+        let mut inbound = req.into_inner();
+        let idle = self.agent.settings.upload_idle_timeout;
+        let first = tokio::time::timeout(idle, inbound.message())
+            .await
+            .map_err(|_| Status::deadline_exceeded("no upgrade header received"))??;
+        let header = match first.and_then(|m| m.msg) {
+            Some(Msg::Header(h)) => h,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message of an upgrade must be its header",
+                ));
+            }
+        };
+        caller.client_version = header
+            .client
+            .as_ref()
+            .map(|c| c.client_version.clone())
+            .unwrap_or_default();
+        audit("upgrade", &caller, &header.namespace, &header.release);
+        let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
+        let stream = prepared.op.stream(0);
+        let agent = Arc::clone(&self.agent);
+        tokio::spawn(async move {
+            let chart =
+                receive_chart(inbound, prepared.chart_needed, prepared.chart_size, idle).await;
+            ops::upgrade::run(agent, prepared, chart).await;
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn rollback(
+        &self,
+        req: Request<RollbackRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = req
+            .client
+            .as_ref()
+            .map(|c| c.client_version.clone())
+            .unwrap_or_default();
+        audit("rollback", &caller, &req.namespace, &req.release);
+        let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
+        let stream = prepared.op.stream(0);
+        tokio::spawn(ops::rollback::run(Arc::clone(&self.agent), prepared));
+        Ok(Response::new(stream))
+    }
+
+    async fn uninstall(
+        &self,
+        req: Request<UninstallRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = req
+            .client
+            .as_ref()
+            .map(|c| c.client_version.clone())
+            .unwrap_or_default();
+        audit("uninstall", &caller, &req.namespace, &req.release);
+        let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
+        let stream = prepared.op.stream(0);
+        tokio::spawn(ops::uninstall::run(Arc::clone(&self.agent), prepared));
+        Ok(Response::new(stream))
+    }
+
+    async fn watch(&self, req: Request<WatchRequest>) -> Result<Response<EventStream>, Status> {
+        caller(&req)?;
+        let req = req.into_inner();
+        let name = ReleaseName::parse(&req.release)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let ns = Namespace::parse(&req.namespace)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if let Some(op) = self.agent.registry.running(ns.as_str(), name.as_str())
+            && (req.revision == 0 || req.revision == op.revision)
+        {
+            return Ok(Response::new(op.stream(req.after_seq)));
+        }
+        let journal = &self.agent.journal;
+        let head = journal
+            .head(ns.as_str(), name.as_str())
+            .map_err(|e| status(e.into()))?
+            .ok_or_else(|| Status::not_found(format!("release: not found: {name}")))?;
+        let rev = if req.revision == 0 {
+            head.latest
+        } else {
+            req.revision
+        };
+        let events = journal
+            .events(ns.as_str(), name.as_str(), rev, req.after_seq)
+            .map_err(|e| status(e.into()))?;
+        let stream = futures::stream::iter(events.into_iter().map(Ok));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn history(
+        &self,
+        req: Request<HistoryRequest>,
+    ) -> Result<Response<proto::HistoryResponse>, Status> {
+        caller(&req)?;
+        ops::query::history(&self.agent, req.get_ref())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn status(
+        &self,
+        req: Request<StatusRequest>,
+    ) -> Result<Response<proto::ReleaseInfo>, Status> {
+        caller(&req)?;
+        ops::query::status(&self.agent, req.get_ref())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn list(
+        &self,
+        req: Request<ListRequest>,
+    ) -> Result<Response<proto::ListResponse>, Status> {
+        caller(&req)?;
+        ops::query::list(&self.agent, req.get_ref())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn get_revision(
+        &self,
+        req: Request<GetRevisionRequest>,
+    ) -> Result<Response<proto::Revision>, Status> {
+        caller(&req)?;
+        ops::query::get_revision(&self.agent, req.get_ref())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn version(
+        &self,
+        req: Request<VersionRequest>,
+    ) -> Result<Response<proto::VersionResponse>, Status> {
+        let caller = caller(&req)?;
+        let kubernetes_version = self
+            .agent
+            .cluster
+            .server_version()
+            .await
+            .unwrap_or_default();
+        Ok(Response::new(proto::VersionResponse {
+            agent_version: berth::VERSION.to_string(),
+            kubernetes_version,
+            identity: caller.identity,
+        }))
+    }
+}
