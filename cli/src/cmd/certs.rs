@@ -1,0 +1,86 @@
+//! `berth certs init|client|show`: a development PKI without an OpenSSL
+//! recipe. Keys are written with mode 0600.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::{CliError, Io};
+
+#[derive(Subcommand, Debug)]
+pub enum CertsCommand {
+    /// Create a CA, an agent certificate and an admin client certificate.
+    #[command(
+        after_help = "Example:\n  berth certs init ./pki --agent-host localhost --agent-host 127.0.0.1"
+    )]
+    Init {
+        /// Directory to write ca.crt, ca.key, agent.crt, agent.key, client.crt, client.key.
+        dir: PathBuf,
+        /// DNS name or IP the agent is reached at (repeatable).
+        #[arg(long = "agent-host")]
+        agent_hosts: Vec<String>,
+        /// Identity (CN) of the client certificate.
+        #[arg(long, default_value = "admin")]
+        client_name: String,
+    },
+    /// Issue a client certificate from a CA.
+    #[command(after_help = "Example:\n  berth certs client ci-deployer --ca-dir ./pki --ttl 90")]
+    Client {
+        /// Identity (CN) of the new client.
+        name: String,
+        /// Directory holding ca.crt and ca.key; NAME.crt and NAME.key are written there too.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value = "365")]
+        ttl: i64,
+    },
+    /// Describe a certificate file.
+    Show { file: PathBuf },
+}
+
+pub fn run(c: CertsCommand, io: &mut Io) -> Result<(), CliError> {
+    let tls = |e: berth::tls::TlsError| CliError::Tls(e.to_string());
+    match c {
+        CertsCommand::Init {
+            dir,
+            agent_hosts,
+            client_name,
+        } => {
+            let pki = berth::tls::init_dev_pki(&dir, &agent_hosts, &client_name).map_err(tls)?;
+            for p in [
+                &pki.ca_cert,
+                &pki.ca_key,
+                &pki.agent_cert,
+                &pki.agent_key,
+                &pki.client_cert,
+                &pki.client_key,
+            ] {
+                writeln!(io.out, "wrote {}", p.display())?;
+            }
+        }
+        CertsCommand::Client { name, ca_dir, ttl } => {
+            let cert = berth::tls::load_certs(&ca_dir.join("ca.crt")).map_err(tls)?;
+            let key = berth::tls::load_key(&ca_dir.join("ca.key")).map_err(tls)?;
+            let ca = berth::tls::CertAuthority::load(&cert.text, &key.text).map_err(tls)?;
+            let (c, k) = ca.issue_client(&name, ttl).map_err(tls)?;
+            let (cp, kp) = (
+                ca_dir.join(format!("{name}.crt")),
+                ca_dir.join(format!("{name}.key")),
+            );
+            berth::tls::write_file(&cp, &c, false).map_err(tls)?;
+            berth::tls::write_file(&kp, &k, true).map_err(tls)?;
+            writeln!(io.out, "wrote {}\nwrote {}", cp.display(), kp.display())?;
+        }
+        CertsCommand::Show { file } => {
+            let pem = berth::tls::load_certs(&file).map_err(tls)?;
+            write!(
+                io.out,
+                "{}",
+                berth::tls::describe_certificate(&pem).map_err(tls)?
+            )?;
+        }
+    }
+    Ok(())
+}

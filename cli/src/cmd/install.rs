@@ -1,0 +1,312 @@
+//! `berth install` and `berth upgrade [--install]`: load and pack the chart,
+//! merge values, stream header + chart to the agent (skipping the upload if
+//! the agent already holds that digest), and follow the events.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use berth::chart::{Bundle, Limits};
+use berth::proto::{self, UpgradeMode, UpgradeRequest, upgrade_request::Msg};
+use clap::Args;
+use futures::StreamExt;
+
+use crate::connect::{self, status_error};
+use crate::progress::{self, Outcome};
+use crate::{CliError, Global, Io};
+
+/// The values flags, as Helm names them.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValuesFlags {
+    /// Values file (repeatable; later files win).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set values on the command line (a.b=c,d[0]=e).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set STRING values on the command line.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set JSON values on the command line.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set values from files (key=path).
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+}
+
+impl ValuesFlags {
+    pub fn merge(&self) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
+        Ok(berth::values::ValueOptions {
+            value_files: self.values.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_json: self.set_json.clone(),
+            set_file: self.set_file.clone(),
+        }
+        .merge()?)
+    }
+}
+
+/// Flags shared by the operations that change a cluster.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OpFlags {
+    /// Wait until every workload is ready before marking the release deployed.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait for the whole operation (e.g. 5m0s).
+    #[arg(long, value_parser = super::parse_duration, default_value = "5m0s")]
+    pub timeout: std::time::Duration,
+    /// Simulate: render and plan, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print only the result, not the progress events.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Release name.
+    pub name: String,
+    /// Chart directory or .tgz.
+    pub chart: PathBuf,
+    #[command(flatten)]
+    pub values: ValuesFlags,
+    #[command(flatten)]
+    pub op: OpFlags,
+    /// Create the release namespace if it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Roll back (or uninstall) if the operation fails.
+    #[arg(long, alias = "rollback-on-failure")]
+    pub atomic: bool,
+    /// A custom description of the revision.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Output of the final summary.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: crate::output::Format,
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    /// Release name.
+    pub name: String,
+    /// Chart directory or .tgz.
+    pub chart: PathBuf,
+    /// Install the release if it does not exist.
+    #[arg(short = 'i', long)]
+    pub install: bool,
+    #[command(flatten)]
+    pub values: ValuesFlags,
+    #[command(flatten)]
+    pub op: OpFlags,
+    /// Create the release namespace if it does not exist (with --install).
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Roll back to the last deployed revision if the upgrade fails.
+    #[arg(long, alias = "rollback-on-failure")]
+    pub atomic: bool,
+    /// Merge the last release's values with the ones given here.
+    #[arg(long)]
+    pub reuse_values: bool,
+    /// Use only the chart's defaults and the values given here.
+    #[arg(long)]
+    pub reset_values: bool,
+    /// Reset to the chart's defaults, then merge the last release's values.
+    #[arg(long)]
+    pub reset_then_reuse_values: bool,
+    /// Keep at most this many revisions (0: no limit).
+    #[arg(long, default_value = "0")]
+    pub history_max: u32,
+    /// A custom description of the revision.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Output of the final summary.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: crate::output::Format,
+}
+
+pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
+    let options = proto::OperationOptions {
+        wait: a.op.wait,
+        timeout_seconds: a.op.timeout.as_secs().max(1),
+        dry_run: a.op.dry_run,
+        atomic: a.atomic,
+        create_namespace: a.create_namespace,
+        description: a.description.clone(),
+        ..Default::default()
+    };
+    send(
+        g,
+        &a.name,
+        &a.chart,
+        &a.values,
+        UpgradeMode::Install,
+        options,
+        a.op.quiet,
+        a.output,
+        io,
+    )
+    .await
+}
+
+pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
+    let options = proto::OperationOptions {
+        wait: a.op.wait,
+        timeout_seconds: a.op.timeout.as_secs().max(1),
+        dry_run: a.op.dry_run,
+        atomic: a.atomic,
+        create_namespace: a.create_namespace,
+        reuse_values: a.reuse_values,
+        reset_values: a.reset_values,
+        reset_then_reuse_values: a.reset_then_reuse_values,
+        history_max: a.history_max,
+        description: a.description.clone(),
+        ..Default::default()
+    };
+    let mode = if a.install {
+        UpgradeMode::UpgradeOrInstall
+    } else {
+        UpgradeMode::Upgrade
+    };
+    send(
+        g, &a.name, &a.chart, &a.values, mode, options, a.op.quiet, a.output, io,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    g: &Global,
+    name: &str,
+    chart: &std::path::Path,
+    values: &ValuesFlags,
+    mode: UpgradeMode,
+    options: proto::OperationOptions,
+    quiet: bool,
+    output: crate::output::Format,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    berth::types::ReleaseName::parse(name).map_err(|e| CliError::Usage(e.to_string()))?;
+    let user_values = values.merge()?;
+    let bundle = Bundle::from_path(chart, &Limits::default())?;
+    let mut client = connect::connect(&g.target()).await?;
+
+    let header = proto::UpgradeHeader {
+        release: name.to_string(),
+        namespace: g.namespace.clone(),
+        mode: mode as i32,
+        values_json: serde_json::to_string(&user_values)
+            .map_err(|e| CliError::Other(e.to_string()))?,
+        chart_digest: bundle.digest.clone(),
+        chart_size: bundle.bytes.len() as u64,
+        options: Some(options),
+        client: Some(proto::ClientInfo {
+            client_version: berth::VERSION.to_string(),
+        }),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<UpgradeRequest>(8);
+    tx.send(UpgradeRequest {
+        msg: Some(Msg::Header(header)),
+    })
+    .await
+    .map_err(|_| CliError::Other("request stream closed".into()))?;
+    let response = client
+        .upgrade(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .map_err(status_error)?;
+    let mut events = response.into_inner();
+
+    // The first event says whether the agent needs the chart.
+    let first = match events.next().await {
+        Some(ev) => ev.map_err(status_error)?,
+        None => {
+            return Err(CliError::Connect(
+                "the agent ended the call without an answer".into(),
+            ));
+        }
+    };
+    let needed = matches!(&first.kind, Some(proto::event::Kind::Accepted(a)) if a.chart_needed);
+    let bytes = if needed {
+        bundle.bytes.clone()
+    } else {
+        Vec::new()
+    };
+    tokio::spawn(async move {
+        let mut sent = 0u64;
+        for chunk in bytes.chunks(proto::CHUNK_SIZE) {
+            if tx
+                .send(UpgradeRequest {
+                    msg: Some(Msg::Chunk(chunk.to_vec())),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            sent += chunk.len() as u64;
+        }
+        let _ = tx
+            .send(UpgradeRequest {
+                msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes: sent })),
+            })
+            .await;
+    });
+
+    let rest = futures::stream::iter(vec![Ok(first)]).chain(events);
+    let outcome = progress::follow(Box::pin(rest), &mut *io.out, quiet).await?;
+    summary(g, name, outcome, output, io)
+}
+
+/// After an operation: Helm's NAME/LAST DEPLOYED/... block, or the error.
+pub fn summary(
+    g: &Global,
+    name: &str,
+    outcome: Outcome,
+    output: crate::output::Format,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    match outcome {
+        Outcome::Completed {
+            revision,
+            status,
+            description,
+            notes,
+        } => {
+            if output != crate::output::Format::Table {
+                let v = serde_json::json!({
+                    "name": name, "namespace": g.namespace, "revision": revision,
+                    "status": status.helm_name(), "description": description, "notes": notes,
+                });
+                return crate::output::structured(&mut *io.out, output, &v);
+            }
+            writeln!(io.out, "NAME: {name}")?;
+            writeln!(
+                io.out,
+                "LAST DEPLOYED: {}",
+                crate::output::time(chrono::Utc::now().timestamp_millis())
+            )?;
+            writeln!(io.out, "NAMESPACE: {}", g.namespace)?;
+            writeln!(io.out, "STATUS: {}", status.helm_name())?;
+            writeln!(io.out, "REVISION: {revision}")?;
+            writeln!(io.out, "DESCRIPTION: {description}")?;
+            if !notes.trim().is_empty() {
+                writeln!(io.out, "NOTES:\n{}", notes.trim_end())?;
+            }
+            Ok(())
+        }
+        Outcome::Failed {
+            revision,
+            reason,
+            message,
+        } => {
+            let at = if revision > 0 {
+                format!(" (revision {revision})")
+            } else {
+                String::new()
+            };
+            Err(CliError::Failed(format!("{name}{at}: {reason}: {message}")))
+        }
+    }
+}

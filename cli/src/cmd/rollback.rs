@@ -1,0 +1,58 @@
+//! `berth rollback NAME [REVISION]`.
+
+use berth::proto;
+use clap::Args;
+
+use super::install::{OpFlags, summary};
+use crate::connect::{self, status_error};
+use crate::{CliError, Global, Io, progress};
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    /// Release name.
+    pub name: String,
+    /// Revision to roll back to (default: the previous one).
+    pub revision: Option<u64>,
+    #[command(flatten)]
+    pub op: OpFlags,
+    /// Output of the final summary.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: crate::output::Format,
+}
+
+pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliError> {
+    let mut client = connect::connect(&g.target()).await?;
+    let req = proto::RollbackRequest {
+        release: a.name.clone(),
+        namespace: g.namespace.clone(),
+        revision: a.revision.unwrap_or(0),
+        options: Some(proto::OperationOptions {
+            wait: a.op.wait,
+            timeout_seconds: a.op.timeout.as_secs().max(1),
+            dry_run: a.op.dry_run,
+            ..Default::default()
+        }),
+        client: Some(proto::ClientInfo {
+            client_version: berth::VERSION.to_string(),
+        }),
+    };
+    let events = client
+        .rollback(req)
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let outcome = progress::follow(events, &mut *io.out, a.op.quiet).await?;
+    if let progress::Outcome::Completed { .. } = outcome
+        && a.output == crate::output::Format::Table
+    {
+        writeln_ok(io)?;
+        return Ok(());
+    }
+    summary(g, &a.name, outcome, a.output, io)
+}
+
+fn writeln_ok(io: &mut Io) -> Result<(), CliError> {
+    use std::io::Write;
+    writeln!(io.out, "Rollback was a success! Happy Helming!")?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! `berth status NAME`.
+
+use std::io::Write;
+
+use berth::proto;
+use clap::Args;
+
+use super::history::status_name;
+use crate::connect::{self, status_error};
+use crate::output::{self, Format};
+use crate::{CliError, Global, Io};
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Release name.
+    pub name: String,
+    /// Show this revision instead of the newest.
+    #[arg(long, default_value = "0")]
+    pub revision: u64,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError> {
+    let mut client = connect::connect(&g.target()).await?;
+    let r = client
+        .status(proto::StatusRequest {
+            release: a.name.clone(),
+            namespace: g.namespace.clone(),
+            revision: a.revision,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let rev = r.revision.clone().unwrap_or_default();
+    match a.output {
+        Format::Table => {
+            writeln!(io.out, "NAME: {}", r.name)?;
+            writeln!(
+                io.out,
+                "LAST DEPLOYED: {}",
+                output::time(rev.updated_unix_ms)
+            )?;
+            writeln!(io.out, "NAMESPACE: {}", r.namespace)?;
+            writeln!(io.out, "STATUS: {}", status_name(rev.status))?;
+            writeln!(io.out, "REVISION: {}", rev.revision)?;
+            writeln!(io.out, "CHART: {}-{}", rev.chart_name, rev.chart_version)?;
+            writeln!(io.out, "BY: {}", rev.by)?;
+            writeln!(io.out, "DESCRIPTION: {}", rev.description)?;
+            if r.in_progress_revision > 0 {
+                writeln!(
+                    io.out,
+                    "IN PROGRESS: {} of revision {} (attach with `berth watch {}`)",
+                    r.in_progress_operation, r.in_progress_revision, r.name
+                )?;
+            }
+            if !r.notes.trim().is_empty() {
+                writeln!(io.out, "NOTES:\n{}", r.notes.trim_end())?;
+            }
+            Ok(())
+        }
+        f => {
+            let v = serde_json::json!({
+                "name": r.name,
+                "namespace": r.namespace,
+                "version": rev.revision,
+                "info": {
+                    "first_deployed": output::rfc3339(r.first_deployed_unix_ms),
+                    "last_deployed": output::rfc3339(rev.updated_unix_ms),
+                    "description": rev.description,
+                    "status": status_name(rev.status),
+                    "notes": r.notes,
+                },
+                "chart": {"metadata": {"name": rev.chart_name, "version": rev.chart_version, "appVersion": rev.app_version}},
+                "by": rev.by,
+                "in_progress": if r.in_progress_revision > 0 {
+                    serde_json::json!({"revision": r.in_progress_revision, "operation": r.in_progress_operation})
+                } else { serde_json::Value::Null },
+            });
+            output::structured(&mut *io.out, f, &v)
+        }
+    }
+}

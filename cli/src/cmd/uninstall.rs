@@ -1,0 +1,52 @@
+//! `berth uninstall NAME [--keep-history]`.
+
+use std::io::Write;
+
+use berth::proto;
+use clap::Args;
+
+use crate::connect::{self, status_error};
+use crate::{CliError, Global, Io, progress};
+
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    /// Release name.
+    pub name: String,
+    /// Keep the release's history (its status becomes uninstalled).
+    #[arg(long)]
+    pub keep_history: bool,
+    /// How long to wait for the operation (e.g. 5m0s).
+    #[arg(long, value_parser = super::parse_duration, default_value = "5m0s")]
+    pub timeout: std::time::Duration,
+    /// Print only the result.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliError> {
+    let mut client = connect::connect(&g.target()).await?;
+    let req = proto::UninstallRequest {
+        release: a.name.clone(),
+        namespace: g.namespace.clone(),
+        keep_history: a.keep_history,
+        options: Some(proto::OperationOptions {
+            timeout_seconds: a.timeout.as_secs().max(1),
+            ..Default::default()
+        }),
+        client: Some(proto::ClientInfo {
+            client_version: berth::VERSION.to_string(),
+        }),
+    };
+    let events = client
+        .uninstall(req)
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    match progress::follow(events, &mut *io.out, a.quiet).await? {
+        progress::Outcome::Completed { .. } => {
+            writeln!(io.out, "release \"{}\" uninstalled", a.name)?;
+            Ok(())
+        }
+        progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
+    }
+}

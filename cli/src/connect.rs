@@ -1,0 +1,144 @@
+//! Reaching an agent: TLS material from flags or environment, one channel,
+//! and errors turned into sentences (TLS 1.3 reports a refused client
+//! certificate only at the first call, buried in the source chain).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use berth::proto::release_agent_client::ReleaseAgentClient;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::CliError;
+
+/// How to reach one agent.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub agent: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+pub type Client = ReleaseAgentClient<Channel>;
+
+/// Normalise `host:port` to `https://host:port` and find the host the
+/// agent's certificate must name.
+fn parse_url(raw: &str) -> Result<(String, String), CliError> {
+    let url = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
+    let rest = url.strip_prefix("https://").ok_or_else(|| {
+        CliError::Usage(format!(
+            "--agent {raw:?}: berth only speaks https (mutual TLS)"
+        ))
+    })?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = if let Some(stripped) = authority.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or(stripped).to_string()
+    } else {
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
+            .to_string()
+    };
+    if host.is_empty() {
+        return Err(CliError::Usage(format!("--agent {raw:?}: no host")));
+    }
+    Ok((url, host))
+}
+
+pub async fn connect(target: &Target) -> Result<Client, CliError> {
+    let raw = target.agent.as_deref().ok_or_else(|| {
+        CliError::Usage("no agent given: pass --agent URL or set BERTH_AGENT".into())
+    })?;
+    let need = |v: &Option<PathBuf>, flag: &str, env: &str| {
+        v.clone().ok_or_else(|| {
+            CliError::Usage(format!(
+                "no {flag} given: pass {flag} FILE or set {env} (mutual TLS is required)"
+            ))
+        })
+    };
+    let ca_path = need(&target.ca, "--ca", "BERTH_CA")?;
+    let cert_path = need(&target.cert, "--cert", "BERTH_CERT")?;
+    let key_path = need(&target.key, "--key", "BERTH_KEY")?;
+    let ca = berth::tls::load_certs(&ca_path).map_err(|e| CliError::Tls(e.to_string()))?;
+    let cert = berth::tls::load_certs(&cert_path).map_err(|e| CliError::Tls(e.to_string()))?;
+    let key = berth::tls::load_key(&key_path).map_err(|e| CliError::Tls(e.to_string()))?;
+    let (url, host) = parse_url(raw)?;
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&ca.text))
+        .identity(Identity::from_pem(&cert.text, &key.text))
+        .domain_name(host);
+    let endpoint = Endpoint::from_shared(url.clone())
+        .map_err(|e| CliError::Usage(format!("--agent {raw:?}: {e}")))?
+        .tls_config(tls)
+        .map_err(|e| CliError::Tls(e.to_string()))?
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_keepalive(Some(Duration::from_secs(30)));
+    let channel = endpoint.connect().await.map_err(|e| transport(&url, &e))?;
+    Ok(ReleaseAgentClient::new(channel)
+        .max_decoding_message_size(berth_agent::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(berth_agent::MAX_MESSAGE_BYTES))
+}
+
+fn transport(url: &str, e: &(dyn std::error::Error + 'static)) -> CliError {
+    match berth::tls::explain_transport_error(e) {
+        Some(s) => CliError::Connect(format!("{url}: {s}")),
+        None => CliError::Connect(format!("{url}: {}", chain(e))),
+    }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// A failed call, in words: the agent's message for refusals, an
+/// explanation for transport failures.
+pub fn status_error(s: tonic::Status) -> CliError {
+    use std::error::Error;
+    match s.code() {
+        tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Internal
+            if s.source().is_some() =>
+        {
+            let explained = s.source().and_then(berth::tls::explain_transport_error);
+            match explained {
+                Some(x) => CliError::Connect(x),
+                None => CliError::Connect(chain(&s)),
+            }
+        }
+        tonic::Code::Unavailable
+            if s.message().contains("transport") || s.message().contains("connect") =>
+        {
+            CliError::Connect(s.message().to_string())
+        }
+        _ => CliError::Agent(s.message().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_urls() {
+        assert_eq!(
+            parse_url("127.0.0.1:7443").unwrap(),
+            ("https://127.0.0.1:7443".into(), "127.0.0.1".into())
+        );
+        assert_eq!(
+            parse_url("https://agent.example:1/").unwrap().1,
+            "agent.example"
+        );
+        assert!(parse_url("http://x:1").is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! berth, the remote CLI: Helm's verbs and flags, driving berthd agents over
+//! mutual TLS.
+//!
+//! [`run`] parses arguments and dispatches to one module per verb under
+//! [`cmd`]; [`connect`] reaches an agent; [`progress`] shows an operation's
+//! events; [`output`] formats tables, JSON and YAML. Commands write to the
+//! [`Io`] they are given, so tests and `berth demo` run them in-process.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod cmd;
+pub mod connect;
+pub mod demo;
+pub mod output;
+pub mod progress;
+
+/// Everything that can go wrong in a command, in the user's words.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Tls(String),
+    #[error("cannot reach the agent: {0}")]
+    Connect(String),
+    #[error("{0}")]
+    Agent(String),
+    #[error("{0}")]
+    Chart(#[from] berth::chart::ChartError),
+    #[error("{0}")]
+    Values(#[from] berth::values::ValuesError),
+    #[error("{0}")]
+    Render(#[from] berth::render::RenderError),
+    #[error("{0}")]
+    Failed(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Where a command writes.
+pub struct Io {
+    pub out: Box<dyn Write + Send>,
+    pub err: Box<dyn Write + Send>,
+}
+
+impl Io {
+    pub fn stdio() -> Io {
+        Io {
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "berth",
+    version,
+    about = "The release manager Kubernetes teams wish Helm were",
+    long_about = "berth installs, upgrades and rolls back Helm charts through berthd agents running in your \
+clusters, over mutual TLS, with live per-resource progress.",
+    after_help = "Examples:\n  berth demo\n  berth install web ./chart --agent 10.0.0.5:7443 --ca ca.crt --cert client.crt --key client.key\n  berth history web -o json"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Agent address, e.g. https://10.0.0.5:7443.
+    #[arg(long, global = true, env = "BERTH_AGENT")]
+    pub agent: Option<String>,
+    /// CA certificate that signed the agent's certificate.
+    #[arg(long, global = true, env = "BERTH_CA")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate presented to the agent.
+    #[arg(long, global = true, env = "BERTH_CERT")]
+    pub cert: Option<PathBuf>,
+    /// Private key of the client certificate.
+    #[arg(long, global = true, env = "BERTH_KEY")]
+    pub key: Option<PathBuf>,
+    /// Namespace of the release.
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        env = "BERTH_NAMESPACE",
+        default_value = "default"
+    )]
+    pub namespace: String,
+}
+
+impl Global {
+    pub fn target(&self) -> connect::Target {
+        connect::Target {
+            agent: self.agent.clone(),
+            ca: self.ca.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Install a chart as a new release.
+    #[command(
+        after_help = "Examples:\n  berth install web ./chart\n  berth install web ./chart -f prod.yaml --set image.tag=2.0 --wait"
+    )]
+    Install(cmd::install::InstallArgs),
+    /// Upgrade a release to a new chart or new values.
+    #[command(
+        after_help = "Examples:\n  berth upgrade web ./chart --set replicas=3\n  berth upgrade web ./chart --install --wait --timeout 10m"
+    )]
+    Upgrade(cmd::install::UpgradeArgs),
+    /// Roll a release back to an earlier revision (recorded as a new revision).
+    #[command(
+        after_help = "Examples:\n  berth rollback web        # to the previous revision\n  berth rollback web 3"
+    )]
+    Rollback(cmd::rollback::RollbackArgs),
+    /// Delete a release's objects.
+    #[command(
+        after_help = "Examples:\n  berth uninstall web\n  berth uninstall web --keep-history"
+    )]
+    Uninstall(cmd::uninstall::UninstallArgs),
+    /// Show a release's revisions.
+    #[command(after_help = "Examples:\n  berth history web\n  berth history web -o json")]
+    History(cmd::history::HistoryArgs),
+    /// Show a release's status.
+    #[command(
+        after_help = "Examples:\n  berth status web\n  berth status web --revision 2 -o yaml"
+    )]
+    Status(cmd::status::StatusArgs),
+    /// List releases.
+    #[command(
+        alias = "ls",
+        after_help = "Examples:\n  berth list\n  berth list -A -o json"
+    )]
+    List(cmd::list::ListArgs),
+    /// Show a stored revision's manifest, values or notes.
+    #[command(subcommand)]
+    Get(cmd::get::GetCommand),
+    /// Render a chart locally, exactly as Helm would.
+    #[command(
+        after_help = "Examples:\n  berth template web ./chart --set replicas=2\n  berth template ./chart"
+    )]
+    Template(cmd::template::TemplateArgs),
+    /// Attach to a release's running (or last) operation and show its events.
+    #[command(after_help = "Examples:\n  berth watch web")]
+    Watch(cmd::watch::WatchArgs),
+    /// Show the client and agent versions.
+    Version,
+    /// Create development certificates.
+    #[command(subcommand)]
+    Certs(cmd::certs::CertsCommand),
+    /// Run the whole system on this machine: simulator, agent, and
+    /// install → upgrade → rollback → history over real mTLS.
+    Demo(cmd::demo::DemoArgs),
+}
+
+/// Parse arguments and run one command; returns the process exit code.
+pub async fn run<I, T>(args: I, io: &mut Io) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    berth_agent::install_crypto_provider();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = e.exit_code();
+            let text = e.render().to_string();
+            if code == 0 {
+                let _ = write!(io.out, "{text}");
+            } else {
+                let _ = write!(io.err, "{text}");
+            }
+            return code;
+        }
+    };
+    match cmd::dispatch(cli, io).await {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(io.err, "Error: {e}");
+            1
+        }
+    }
+}

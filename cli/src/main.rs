@@ -1,0 +1,8 @@
+//! `berth`: the remote CLI. All behaviour lives in the library.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let mut io = berth_cli::Io::stdio();
+    let code = berth_cli::run(std::env::args_os(), &mut io).await;
+    std::process::ExitCode::from(code.clamp(0, 255) as u8)
+}

@@ -1,0 +1,84 @@
+//! Output formats shared by the commands: Helm-style tables, JSON, YAML,
+//! and time formatting.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::CliError;
+
+/// `-o table|json|yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Yaml,
+}
+
+/// `2026-01-01 10:00:00 UTC`.
+pub fn time(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) if ms > 0 => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Go's RFC3339Nano for UTC: fractional seconds with trailing zeros trimmed.
+pub fn rfc3339(ms: i64) -> String {
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    let frac = ms.rem_euclid(1000);
+    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if frac == 0 {
+        format!("{base}Z")
+    } else {
+        let f = format!("{frac:03}");
+        format!("{base}.{}Z", f.trim_end_matches('0'))
+    }
+}
+
+/// A left-aligned table with columns padded like Helm's uitable.
+pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}\t", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// `json.Marshal` as Helm's output encoder writes it: YAML numbers are Go
+/// float64, so a replica count of 2 prints as `2`, not `2.0`.
+fn go_json(value: &Value) -> Result<String, CliError> {
+    berth_template::json::marshal(&berth_template::value::json::from_json(value))
+        .map_err(CliError::Other)
+}
+
+/// JSON (compact, one line, as Helm prints it) or YAML.
+pub fn structured(out: &mut dyn Write, format: Format, value: &Value) -> Result<(), CliError> {
+    match format {
+        Format::Json | Format::Table => writeln!(out, "{}", go_json(value)?)?,
+        Format::Yaml => write!(out, "{}", berth_template::yaml::to_yaml(value))?,
+    }
+    Ok(())
+}

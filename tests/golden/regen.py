@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Golden files for `berth template`, produced by real Helm v4.
+
+helm-python-sdk bundles Helm's Go SDK; a client-side dry-run install gives
+exactly the manifest `helm template` prints (hooks excepted, so the cases
+that render hooks pass --no-hooks on the berth side).
+
+    python tests/golden/regen.py          # rewrite tests/golden/expected/*
+    python tests/golden/regen.py --check  # fail if Helm disagrees with them
+
+Run through scripts/test.sh, which installs helm-python-sdk in a venv.
+"""
+import json
+import pathlib
+import sys
+
+from helm_python import Config
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+
+# A kubeconfig that points nowhere: a client-side dry run never connects.
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: 'https://127.0.0.1:1'}}]
+users: [{name: none, user: {token: none}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+"""
+
+
+def render(case):
+    with Config(kubeconfig_content=KUBECONFIG, namespace=case["namespace"]) as cfg:
+        rel = cfg.install(str(ROOT / case["chart"]), case["release"], case["values"], dry_run="client")
+    return rel["manifest"].strip() + "\n"
+
+
+def main():
+    check = "--check" in sys.argv
+    cases = json.loads((GOLDEN / "cases.json").read_text())
+    out_dir = GOLDEN / "expected"
+    out_dir.mkdir(exist_ok=True)
+    stale = []
+    for case in cases:
+        text = render(case)
+        path = out_dir / f"{case['name']}.yaml"
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text)
+    if stale:
+        print("golden files differ from what Helm renders now: " + ", ".join(stale), file=sys.stderr)
+        print("regenerate with: python tests/golden/regen.py", file=sys.stderr)
+        sys.exit(1)
+    print(f"{len(cases)} golden cases {'match Helm' if check else 'written'}")
+
+
+if __name__ == "__main__":
+    main()

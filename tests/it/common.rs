@@ -1,0 +1,220 @@
+//! The shared fixture of the end-to-end tests: a berth-sim cluster on
+//! loopback, a development PKI, a berthd agent serving mutual TLS, and the
+//! berth CLI run in-process against it, exactly as a user runs it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use berth::tls::DevPki;
+use serde_json::Value;
+
+/// What one CLI run printed and returned.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn ok(self) -> Out {
+        assert_eq!(
+            self.code, 0,
+            "command failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failed(self) -> Out {
+        assert_ne!(
+            self.code, 0,
+            "command should have failed\nstdout:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Run the CLI in-process with exactly these arguments.
+pub async fn berth_raw(args: &[String]) -> Out {
+    let (out, err) = (Captured::default(), Captured::default());
+    let mut io = berth_cli::Io {
+        out: Box::new(out.clone()),
+        err: Box::new(err.clone()),
+    };
+    let mut full = vec!["berth".to_string()];
+    full.extend(args.iter().cloned());
+    let code = berth_cli::run(full, &mut io).await;
+    Out {
+        code,
+        stdout: out.text(),
+        stderr: err.text(),
+    }
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub pki: DevPki,
+    /// Held so the simulator lives as long as the test.
+    #[allow(dead_code)]
+    pub sim: berth_sim::SimHandle,
+    pub kubeconfig: PathBuf,
+    pub agent: Option<berth_agent::RunningAgent>,
+    pub agent_url: String,
+}
+
+impl Env {
+    /// A simulator and an in-process agent with a fresh PKI.
+    pub async fn start() -> Env {
+        let mut env = Env::without_agent().await;
+        env.start_agent().await;
+        env
+    }
+
+    /// A simulator and a PKI; the test starts the agent itself.
+    pub async fn without_agent() -> Env {
+        berth_agent::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let pki = berth::tls::init_dev_pki(
+            &dir.path().join("pki"),
+            &["localhost".into(), "127.0.0.1".into()],
+            "admin",
+        )
+        .unwrap();
+        let sim = berth_sim::Simulator::builder()
+            .profile(berth_sim::Profile::Fast)
+            .clock(berth_sim::Clock::Real { scale: 1.0 })
+            .start()
+            .await
+            .expect("simulator starts");
+        let kubeconfig = dir.path().join("kubeconfig");
+        sim.write_kubeconfig(&kubeconfig).unwrap();
+        Env {
+            dir,
+            pki,
+            sim,
+            kubeconfig,
+            agent: None,
+            agent_url: String::new(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub async fn start_agent(&mut self) {
+        let agent = berth_agent::start(berth_agent::AgentConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            cert: self.pki.agent_cert.clone(),
+            key: self.pki.agent_key.clone(),
+            client_ca: self.pki.ca_cert.clone(),
+            data_dir: self.data_dir(),
+            kubeconfig: Some(self.kubeconfig.clone()),
+            settings: Default::default(),
+        })
+        .await
+        .expect("agent starts");
+        self.agent_url = format!("https://127.0.0.1:{}", agent.addr.port());
+        self.agent = Some(agent);
+    }
+
+    pub fn conn_args(&self) -> Vec<String> {
+        vec![
+            "--agent".into(),
+            self.agent_url.clone(),
+            "--ca".into(),
+            path(&self.pki.ca_cert),
+            "--cert".into(),
+            path(&self.pki.client_cert),
+            "--key".into(),
+            path(&self.pki.client_key),
+        ]
+    }
+
+    /// Run the CLI against this environment's agent as the admin client.
+    pub async fn berth(&self, args: &[&str]) -> Out {
+        let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        full.extend(self.conn_args());
+        berth_raw(&full).await
+    }
+
+    /// Write the demo chart at a version into the temp dir; returns its path.
+    pub fn chart(&self, version: &str) -> String {
+        let dir = self.dir.path().join(format!("hello-{version}"));
+        if !dir.exists() {
+            berth_cli::demo::write_chart(&dir, version).unwrap();
+        }
+        path(&dir)
+    }
+
+    pub async fn kube(&self) -> kube::Client {
+        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        kube::Client::try_from(config).unwrap()
+    }
+
+    /// An object read back from the simulator as JSON, or None.
+    pub async fn get(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        let client = self.kube().await;
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+        let (ar, _) = kube::discovery::pinned_kind(&client, &gvk).await.unwrap();
+        let api: kube::Api<kube::core::DynamicObject> = kube::Api::namespaced_with(client, ns, &ar);
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .map(|o| serde_json::to_value(o).unwrap())
+    }
+}
+
+pub fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The directory cargo put the workspace binaries in (target/debug).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// The real `berthd` binary, built by `cargo build --bins` (scripts/test.sh).
+pub fn berthd_bin() -> PathBuf {
+    let p = bin_dir().join("berthd");
+    assert!(
+        p.exists(),
+        "{} is missing: build the binaries first with `cargo build --workspace --bins` (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}

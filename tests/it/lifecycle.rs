@@ -1,0 +1,380 @@
+//! The release loop as a user meets it: install, upgrade, rollback,
+//! history, status, list, get, uninstall — through the CLI, over mTLS,
+//! checked both in the CLI's answers and in the simulator's objects.
+
+use crate::common::Env;
+
+async fn install_v1(env: &Env) {
+    let out = env
+        .berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    assert!(out.stdout.contains("STATUS: deployed"), "{}", out.stdout);
+}
+
+async fn upgrade_v2(env: &Env) {
+    env.berth(&[
+        "upgrade",
+        "hello",
+        &env.chart("1.1.0"),
+        "--set",
+        "replicaCount=3",
+        "--set",
+        "message=Hello again",
+        "--wait",
+    ])
+    .await
+    .ok();
+}
+
+async fn history(env: &Env) -> Vec<serde_json::Value> {
+    env.berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn install_deploys_revision_1_and_creates_the_objects() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+
+    let h = history(&env).await;
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["revision"], 1);
+    assert_eq!(h[0]["status"], "deployed");
+    assert_eq!(h[0]["chart"], "hello-1.0.0");
+    assert_eq!(h[0]["description"], "Install complete");
+    assert_eq!(h[0]["by"], "admin");
+
+    let d = env
+        .get("apps/v1", "Deployment", "default", "hello")
+        .await
+        .expect("deployment exists");
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["status"]["readyReplicas"], 2,
+        "--wait returned only once ready"
+    );
+    assert_eq!(d["metadata"]["labels"]["berth.dev/release"], "hello");
+    assert_eq!(
+        d["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "hello"
+    );
+    let managers: Vec<_> = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        managers.contains(&"berth".to_string()),
+        "applied server-side as berth: {managers:?}"
+    );
+    assert!(env.get("v1", "Service", "default", "hello").await.is_some());
+    let cm = env
+        .get("v1", "ConfigMap", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["message"], "Hello from berth");
+}
+
+#[tokio::test]
+async fn upgrade_makes_revision_2_and_supersedes_revision_1() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+    upgrade_v2(&env).await;
+
+    let h = history(&env).await;
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[0]["revision"].as_u64(), h[0]["status"].as_str()),
+        (Some(1), Some("superseded"))
+    );
+    assert_eq!(
+        (h[1]["revision"].as_u64(), h[1]["status"].as_str()),
+        (Some(2), Some("deployed"))
+    );
+    assert_eq!(h[1]["chart"], "hello-1.1.0");
+    assert_eq!(h[1]["app_version"], "1.1.0");
+    assert_eq!(h[1]["description"], "Upgrade complete");
+
+    let d = env
+        .get("apps/v1", "Deployment", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(d["status"]["availableReplicas"], 3);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example/hello:1.1.0"
+    );
+    let cm = env
+        .get("v1", "ConfigMap", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["message"], "Hello again");
+    assert!(
+        env.get("v1", "Service", "default", "hello-metrics")
+            .await
+            .is_some(),
+        "new object created"
+    );
+
+    let values = env
+        .berth(&["get", "values", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        values,
+        serde_json::json!({"replicaCount": 3, "message": "Hello again"})
+    );
+}
+
+#[tokio::test]
+async fn rollback_restores_exact_manifest_as_new_revision() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+    upgrade_v2(&env).await;
+    env.berth(&["rollback", "hello", "1", "--wait"]).await.ok();
+
+    let h = history(&env).await;
+    assert_eq!(h.len(), 3, "history is append-only");
+    assert_eq!(h[1]["status"], "superseded");
+    assert_eq!(h[2]["status"], "deployed");
+    assert_eq!(h[2]["description"], "Rollback to 1");
+    assert_eq!(h[2]["chart"], "hello-1.0.0");
+
+    let m1 = env
+        .berth(&["get", "manifest", "hello", "--revision", "1"])
+        .await
+        .ok()
+        .stdout;
+    let m3 = env
+        .berth(&["get", "manifest", "hello", "--revision", "3"])
+        .await
+        .ok()
+        .stdout;
+    assert!(!m1.is_empty());
+    assert_eq!(
+        m1, m3,
+        "revision 3 re-applies revision 1's manifest byte for byte"
+    );
+
+    let d = env
+        .get("apps/v1", "Deployment", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example/hello:1.0.0"
+    );
+    let cm = env
+        .get("v1", "ConfigMap", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["message"], "Hello from berth");
+    assert!(
+        env.get("v1", "Service", "default", "hello-metrics")
+            .await
+            .is_none(),
+        "the object added in revision 2 is deleted"
+    );
+}
+
+#[tokio::test]
+async fn history_table_shows_helms_columns_and_who_deployed() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+    let out = env.berth(&["history", "hello"]).await.ok().stdout;
+    let header = out.lines().next().unwrap();
+    let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
+    assert_eq!(
+        columns,
+        [
+            "REVISION",
+            "UPDATED",
+            "STATUS",
+            "CHART",
+            "APP VERSION",
+            "BY",
+            "DESCRIPTION"
+        ]
+    );
+    let row = out.lines().nth(1).unwrap();
+    for cell in [
+        "1",
+        "deployed",
+        "hello-1.0.0",
+        "1.0.0",
+        "admin",
+        "Install complete",
+    ] {
+        assert!(row.contains(cell), "{row}");
+    }
+    let yaml = env
+        .berth(&["history", "hello", "-o", "yaml"])
+        .await
+        .ok()
+        .stdout;
+    assert!(yaml.contains("app_version: 1.0.0"), "{yaml}");
+}
+
+#[tokio::test]
+async fn status_list_and_get_show_the_release() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+    let status = env.berth(&["status", "hello"]).await.ok().stdout;
+    assert!(status.contains("STATUS: deployed"));
+    assert!(
+        status.contains("NOTES:\nhello runs 2 replica(s)"),
+        "{status}"
+    );
+    let list = env.berth(&["list", "-o", "json"]).await.ok().json();
+    assert_eq!(list[0]["name"], "hello");
+    assert_eq!(list[0]["revision"], "1");
+    assert_eq!(list[0]["status"], "deployed");
+    let none = env
+        .berth(&["list", "-n", "other", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(none, serde_json::json!([]));
+    let all = env
+        .berth(&["get", "values", "hello", "--all", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        all["replicaCount"], 2,
+        "computed values include chart defaults"
+    );
+    let notes = env.berth(&["get", "notes", "hello"]).await.ok().stdout;
+    assert!(notes.starts_with("NOTES:\nhello runs"));
+}
+
+#[tokio::test]
+async fn uninstall_deletes_objects_and_can_keep_history() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+    env.berth(&["uninstall", "hello", "--keep-history"])
+        .await
+        .ok();
+    assert!(
+        env.get("apps/v1", "Deployment", "default", "hello")
+            .await
+            .is_none()
+    );
+    assert!(
+        env.get("v1", "ConfigMap", "default", "hello")
+            .await
+            .is_none()
+    );
+    let h = history(&env).await;
+    assert_eq!(h[0]["status"], "uninstalled");
+    assert_eq!(h[0]["description"], "Uninstallation complete");
+
+    env.berth(&["uninstall", "hello"]).await.ok();
+    let gone = env.berth(&["history", "hello"]).await.failed();
+    assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+    // The name can be used again from revision 1.
+    install_v1(&env).await;
+    assert_eq!(history(&env).await[0]["revision"], 1);
+}
+
+#[tokio::test]
+async fn upgrade_without_values_reuses_the_previous_ones() {
+    let env = Env::start().await;
+    env.berth(&[
+        "install",
+        "hello",
+        &env.chart("1.0.0"),
+        "--set",
+        "replicaCount=1",
+    ])
+    .await
+    .ok();
+    env.berth(&["upgrade", "hello", &env.chart("1.1.0")])
+        .await
+        .ok();
+    let values = env
+        .berth(&["get", "values", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(values, serde_json::json!({"replicaCount": 1}));
+    env.berth(&["upgrade", "hello", &env.chart("1.1.0"), "--reset-values"])
+        .await
+        .ok();
+    let values = env
+        .berth(&["get", "values", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(values, serde_json::json!({}));
+}
+
+#[tokio::test]
+async fn upgrade_install_and_namespaces() {
+    let env = Env::start().await;
+    let out = env
+        .berth(&[
+            "upgrade",
+            "web",
+            &env.chart("1.0.0"),
+            "--install",
+            "-n",
+            "team-a",
+            "--create-namespace",
+        ])
+        .await
+        .ok();
+    assert!(out.stdout.contains("NAMESPACE: team-a"));
+    assert!(
+        env.get("apps/v1", "Deployment", "team-a", "web-hello")
+            .await
+            .is_some()
+    );
+    let list = env.berth(&["list", "-A", "-o", "json"]).await.ok().json();
+    assert_eq!(list[0]["namespace"], "team-a");
+    // Installing twice is refused as Helm refuses it.
+    let again = env
+        .berth(&["install", "web", &env.chart("1.0.0"), "-n", "team-a"])
+        .await
+        .failed();
+    assert!(
+        again
+            .stderr
+            .contains("cannot re-use a name that is still in use"),
+        "{}",
+        again.stderr
+    );
+    // Upgrading a release that does not exist is refused.
+    let missing = env
+        .berth(&["upgrade", "nope", &env.chart("1.0.0")])
+        .await
+        .failed();
+    assert!(
+        missing.stderr.contains("has no deployed releases"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[tokio::test]
+async fn chart_upload_is_skipped_when_the_agent_holds_it() {
+    let env = Env::start().await;
+    let first = env.berth(&["install", "a", &env.chart("1.0.0")]).await.ok();
+    assert!(first.stdout.contains("uploaded"), "{}", first.stdout);
+    let second = env.berth(&["install", "b", &env.chart("1.0.0")]).await.ok();
+    assert!(
+        second.stdout.contains("upload skipped"),
+        "{}",
+        second.stdout
+    );
+}

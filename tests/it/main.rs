@@ -1,0 +1,8 @@
+//! berth's end-to-end tests: one binary (one link step), one module per
+//! area. Every test starts its own simulator and agent on loopback ports.
+
+mod common;
+mod lifecycle;
+mod mtls;
+mod safety;
+mod template;

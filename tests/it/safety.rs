@@ -1,0 +1,383 @@
+//! Locks, crashes and bad input: one operation per release at a time, a
+//! killed agent leaves nothing pending, and bad input changes nothing.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::common::{Env, berthd_bin, path};
+
+/// Arguments that make the Deployment never become ready in the simulator.
+const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn a_second_concurrent_upgrade_of_the_same_release_is_refused() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    let chart = env.chart("1.1.0");
+    let first = {
+        let args: Vec<String> = [
+            "upgrade",
+            "hello",
+            &chart,
+            "--set",
+            NEVER_READY,
+            "--wait",
+            "--timeout",
+            "4s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(env.conn_args())
+        .collect();
+        tokio::spawn(async move { crate::common::berth_raw(&args).await })
+    };
+    wait_for("the first upgrade to hold the lock", || async {
+        env.berth(&["status", "hello"])
+            .await
+            .stdout
+            .contains("IN PROGRESS: upgrade of revision 2")
+    })
+    .await;
+    let second = env.berth(&["upgrade", "hello", &chart]).await.failed();
+    assert!(
+        second
+            .stderr
+            .contains("operation in progress on hello (revision 2"),
+        "{}",
+        second.stderr
+    );
+    let first = first.await.unwrap().failed();
+    assert!(
+        first
+            .stderr
+            .contains("timed out waiting for Deployment/hello"),
+        "{}",
+        first.stderr
+    );
+    let h = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        h.as_array().unwrap().len(),
+        2,
+        "the refused upgrade recorded nothing"
+    );
+    assert_eq!(
+        h[0]["status"], "deployed",
+        "a failed upgrade leaves the last good revision deployed"
+    );
+    assert_eq!(h[1]["status"], "failed");
+    // Another release is not blocked, and the lock is free again.
+    env.berth(&["upgrade", "hello", &chart, "--reset-values"])
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn killing_berthd_mid_upgrade_leaves_the_release_failed_and_the_next_upgrade_works() {
+    let mut env = Env::without_agent().await;
+    let spawn = |env: &Env| {
+        tokio::process::Command::new(berthd_bin())
+            .args(["--listen", "127.0.0.1:0"])
+            .args([
+                "--cert",
+                &path(&env.pki.agent_cert),
+                "--key",
+                &path(&env.pki.agent_key),
+            ])
+            .args([
+                "--client-ca",
+                &path(&env.pki.ca_cert),
+                "--data",
+                &path(&env.data_dir()),
+            ])
+            .args([
+                "--kubeconfig",
+                &path(&env.kubeconfig),
+                "--log-format",
+                "json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("berthd starts")
+    };
+    async fn listening(child: &mut tokio::process::Child) -> String {
+        use tokio::io::AsyncBufReadExt;
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["fields"]["message"] == "berthd listening" {
+                let addr = v["fields"]["addr"].as_str().unwrap().to_string();
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return format!("https://{addr}");
+            }
+        }
+        panic!("berthd exited before listening");
+    }
+
+    let mut agent = spawn(&env);
+    env.agent_url = listening(&mut agent).await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+
+    let args: Vec<String> = [
+        "upgrade",
+        "hello",
+        &env.chart("1.1.0"),
+        "--set",
+        NEVER_READY,
+        "--wait",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(env.conn_args())
+    .collect();
+    let upgrade = tokio::spawn(async move { crate::common::berth_raw(&args).await });
+    wait_for("the upgrade to reach its wait phase", || async {
+        let s = env.berth(&["status", "hello", "-o", "json"]).await;
+        s.code == 0 && s.json()["info"]["status"] == "pending-upgrade"
+    })
+    .await;
+    agent.start_kill().unwrap();
+    agent.wait().await.unwrap();
+    let cut = upgrade.await.unwrap().failed();
+    assert!(!cut.stderr.is_empty());
+
+    let mut agent = spawn(&env);
+    env.agent_url = listening(&mut agent).await;
+    let h = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h[0]["status"], "deployed");
+    assert_eq!(h[1]["status"], "failed", "not pending: {h}");
+    assert!(
+        h[1]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Upgrade interrupted"),
+        "{}",
+        h[1]["description"]
+    );
+    let status = env.berth(&["status", "hello"]).await.ok().stdout;
+    assert!(!status.contains("IN PROGRESS"), "no lock left: {status}");
+    // The journal replays the interrupted operation to a watcher, ending in its failure.
+    let watched = env.berth(&["watch", "hello"]).await.failed();
+    assert!(
+        watched.stdout.contains("revision 2 failed"),
+        "{}",
+        watched.stdout
+    );
+
+    env.berth(&[
+        "upgrade",
+        "hello",
+        &env.chart("1.1.0"),
+        "--reset-values",
+        "--wait",
+    ])
+    .await
+    .ok();
+    let h = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h[2]["status"], "deployed");
+    assert_eq!(h[0]["status"], "superseded");
+    agent.start_kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_malformed_chart_is_refused_with_one_line_and_changes_nothing() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok();
+    let bad = env.dir.path().join("bad");
+    berth_cli::demo::write_chart(&bad, "1.0.0").unwrap();
+    std::fs::write(
+        bad.join("templates/broken.yaml"),
+        "{{ .Values.x | nosuchfunc }}\n",
+    )
+    .unwrap();
+    let out = env.berth(&["upgrade", "hello", &path(&bad)]).await.failed();
+    assert!(out.stderr.contains("nosuchfunc"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("broken.yaml"),
+        "says where: {}",
+        out.stderr
+    );
+
+    std::fs::write(bad.join("templates/broken.yaml"), "a: [unclosed\n").unwrap();
+    let out = env.berth(&["upgrade", "hello", &path(&bad)]).await.failed();
+    assert!(
+        out.stderr
+            .contains("YAML parse error on hello/templates/broken.yaml"),
+        "{}",
+        out.stderr
+    );
+
+    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: hello\n").unwrap();
+    let out = env.berth(&["upgrade", "hello", &path(&bad)]).await.failed();
+    assert!(
+        out.stderr.contains("chart.metadata.version is required"),
+        "{}",
+        out.stderr
+    );
+
+    let values = env.dir.path().join("bad-values.yaml");
+    std::fs::write(&values, "replicaCount: [1,\n").unwrap();
+    let out = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &env.chart("1.0.0"),
+            "-f",
+            &path(&values),
+        ])
+        .await
+        .failed();
+    assert!(out.stderr.contains("bad-values.yaml"), "{}", out.stderr);
+    let out = env
+        .berth(&["upgrade", "hello", &env.chart("1.0.0"), "--set", "a[x]=1"])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("failed parsing --set data"),
+        "{}",
+        out.stderr
+    );
+    let out = env
+        .berth(&["install", "Bad_Name", &env.chart("1.0.0")])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("invalid release name"),
+        "{}",
+        out.stderr
+    );
+
+    assert_eq!(
+        out.stderr.trim().lines().count(),
+        1,
+        "one line: {}",
+        out.stderr
+    );
+    let h = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h.as_array().unwrap().len(), 1, "nothing was recorded");
+    let cm = env
+        .get("v1", "ConfigMap", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(
+        cm["data"]["message"], "Hello from berth",
+        "the cluster is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn a_render_error_in_the_agent_records_nothing() {
+    // A template that only fails with the agent's values path: `required`.
+    let env = Env::start().await;
+    let chart = env.dir.path().join("req");
+    berth_cli::demo::write_chart(&chart, "1.0.0").unwrap();
+    std::fs::write(
+        chart.join("templates/req.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: req\ndata:\n  v: {{ required \"owner is required\" .Values.owner }}\n",
+    )
+    .unwrap();
+    let out = env
+        .berth(&["install", "hello", &path(&chart)])
+        .await
+        .failed();
+    assert!(out.stderr.contains("owner is required"), "{}", out.stderr);
+    let h = env.berth(&["history", "hello"]).await.failed();
+    assert!(
+        h.stderr.contains("not found"),
+        "no revision recorded: {}",
+        h.stderr
+    );
+    env.berth(&["install", "hello", &path(&chart), "--set", "owner=ops"])
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn watch_attaches_to_a_running_operation_from_its_start() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    let args: Vec<String> = [
+        "upgrade",
+        "hello",
+        &env.chart("1.1.0"),
+        "--set",
+        NEVER_READY,
+        "--wait",
+        "--timeout",
+        "3s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(env.conn_args())
+    .collect();
+    let upgrade = tokio::spawn(async move { crate::common::berth_raw(&args).await });
+    wait_for("the upgrade to start", || async {
+        env.berth(&["status", "hello"])
+            .await
+            .stdout
+            .contains("IN PROGRESS")
+    })
+    .await;
+    let watched = env.berth(&["watch", "hello"]).await.failed();
+    let first = watched.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("upgrade of hello accepted as revision 2"),
+        "from the start: {}",
+        watched.stdout
+    );
+    assert!(
+        watched
+            .stdout
+            .contains("Deployment/hello (default) configured"),
+        "{}",
+        watched.stdout
+    );
+    assert!(
+        watched
+            .stdout
+            .contains("timed out waiting for Deployment/hello"),
+        "{}",
+        watched.stdout
+    );
+    upgrade.await.unwrap().failed();
+}
