@@ -186,3 +186,8 @@ fn semver_matches_helm() {
 fn dates_match_helm() {
     check("dates");
 }
+
+#[test]
+fn template_actions_match_helm() {
+    check("actions");
+}
