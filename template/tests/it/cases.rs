@@ -191,3 +191,18 @@ fn dates_match_helm() {
 fn template_actions_match_helm() {
     check("actions");
 }
+
+#[test]
+fn sprig_strings_regex_encoding_and_random_shapes_match_helm() {
+    check("strings");
+}
+
+#[test]
+fn sprig_lists_dicts_and_json_match_helm() {
+    check("collections");
+}
+
+#[test]
+fn sprig_math_and_conversions_match_helm() {
+    check("numbers");
+}
