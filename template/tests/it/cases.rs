@@ -74,9 +74,13 @@ fn options(case: &J) -> RenderOptions<'static> {
     if let Some(r) = o.get("revision").and_then(J::as_u64) {
         opts.release.revision = r;
     }
+    // Like the golden script: the flags are independent, is_install
+    // defaults to true.
     if let Some(b) = o.get("is_upgrade").and_then(J::as_bool) {
         opts.release.is_upgrade = b;
-        opts.release.is_install = !b;
+    }
+    if let Some(b) = o.get("is_install").and_then(J::as_bool) {
+        opts.release.is_install = b;
     }
     opts
 }
@@ -205,4 +209,9 @@ fn sprig_lists_dicts_and_json_match_helm() {
 #[test]
 fn sprig_math_and_conversions_match_helm() {
     check("numbers");
+}
+
+#[test]
+fn helm_functions_and_objects_match_helm() {
+    check("helm");
 }
