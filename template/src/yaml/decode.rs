@@ -491,7 +491,8 @@ fn to_json_value(y: Y) -> Result<Value, YamlError> {
         Y::Uint(u) => Value::Float(u as f64),
         Y::Float(f) => {
             if !f.is_finite() {
-                return Err(err_at(
+                // encoding/json's error, not go-yaml's: no "yaml: " prefix.
+                return Err(YamlError::plain(
                     0,
                     0,
                     format!(

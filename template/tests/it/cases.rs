@@ -6,7 +6,12 @@ use serde_json::Value as J;
 
 use crate::support::{self, Outcome};
 
-fn chart_for(case: &J) -> Chart {
+/// The case's chart, or Helm's loader error for a values.yaml it cannot read.
+fn chart_for(case: &J) -> Result<Chart, String> {
+    let values = case.get("chart_values").and_then(J::as_str).unwrap_or("");
+    if let Err(e) = berth_template::yaml::parse_values(values) {
+        return Err(format!("cannot load values.yaml: {e}"));
+    }
     let mut files = vec![
         File {
             name: "Chart.yaml".into(),
@@ -18,11 +23,7 @@ fn chart_for(case: &J) -> Chart {
         },
         File {
             name: "values.yaml".into(),
-            data: case
-                .get("chart_values")
-                .and_then(J::as_str)
-                .unwrap_or("")
-                .into(),
+            data: values.into(),
         },
         File {
             name: "templates/t.yaml".into(),
@@ -47,7 +48,7 @@ fn chart_for(case: &J) -> Chart {
             });
         }
     }
-    support::chart_from_files(files)
+    Ok(support::chart_from_files(files))
 }
 
 fn options(case: &J) -> RenderOptions<'static> {
@@ -96,11 +97,14 @@ fn run_group(group: &str) -> (usize, Vec<String>) {
     for case in &cases {
         let name = case["name"].as_str().unwrap_or("?");
         let want = Outcome::from_expected(&case["expected"]);
-        let got = support::render(
-            &chart_for(case),
-            case.get("values").unwrap_or(&J::Null),
-            &options(case),
-        );
+        let got = match chart_for(case) {
+            Ok(chart) => support::render(
+                &chart,
+                case.get("values").unwrap_or(&J::Null),
+                &options(case),
+            ),
+            Err(e) => Outcome::Error(e),
+        };
         if case.get("known_difference").is_some() {
             // A documented divergence: only the kind of outcome must agree.
             if std::mem::discriminant(&want) != std::mem::discriminant(&got) {
@@ -214,4 +218,9 @@ fn sprig_math_and_conversions_match_helm() {
 #[test]
 fn helm_functions_and_objects_match_helm() {
     check("helm");
+}
+
+#[test]
+fn toyaml_bytes_and_values_yaml_match_helm() {
+    check("toyaml");
 }
