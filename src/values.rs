@@ -1,6 +1,6 @@
 //! User-supplied values: `-f` files and the `--set` family, merged in Helm's
 //! order (pkg/cli/values/options.go): files, then --set-json, --set,
-//! --set-string, --set-file.
+//! --set-string, --set-file, --set-literal.
 //!
 //! Numbers follow one convention across berth (see berth-template): numbers
 //! Helm holds as float64 — everything read from YAML or JSON — are `f64`;
@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+mod literal;
 mod strvals;
 
+pub use literal::parse_literal_into;
 pub use strvals::{parse_into, parse_json_into, parse_string_into};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum ValuesError {
     SetJson(String),
     #[error("failed parsing --set-file data: {0}")]
     SetFile(String),
+    #[error("failed parsing --set-literal data: {0}")]
+    SetLiteral(String),
     #[error("values must be a map, got {0}")]
     NotAMap(String),
 }
@@ -45,6 +49,7 @@ pub struct ValueOptions {
     pub set_string: Vec<String>,
     pub set_json: Vec<String>,
     pub set_file: Vec<String>,
+    pub set_literal: Vec<String>,
 }
 
 impl ValueOptions {
@@ -84,6 +89,9 @@ impl ValueOptions {
                 std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))
             })
             .map_err(ValuesError::SetFile)?;
+        }
+        for expr in &self.set_literal {
+            parse_literal_into(expr, &mut base).map_err(ValuesError::SetLiteral)?;
         }
         Ok(base)
     }

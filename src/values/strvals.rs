@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 const MAX_INDEX: usize = 65536;
-const MAX_NESTED_NAME_LEVEL: usize = 30;
+pub(super) const MAX_NESTED_NAME_LEVEL: usize = 30;
 
 type Reader<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
 
@@ -364,7 +364,7 @@ enum ListErr {
 
 /// The message Go prints when Helm's parser recovers from a failed type
 /// assertion on an existing value.
-fn clash(existing: &Value, wanted: &str) -> String {
+pub(super) fn clash(existing: &Value, wanted: &str) -> String {
     let go_type = match existing {
         Value::Null => "nil",
         Value::Bool(_) => "bool",
@@ -377,19 +377,29 @@ fn clash(existing: &Value, wanted: &str) -> String {
     format!("unable to parse key: interface conversion: interface {{}} is {go_type}, not {wanted}")
 }
 
-fn set(data: &mut Map<String, Value>, key: &str, v: Value) {
+pub(super) fn set(data: &mut Map<String, Value>, key: &str, v: Value) {
     if !key.is_empty() {
         data.insert(key.to_string(), v);
     }
 }
 
-fn set_index(mut list: Vec<Value>, i: usize, v: Value) -> (Vec<Value>, Result<(), Err2>) {
+fn set_index(list: Vec<Value>, i: usize, v: Value) -> (Vec<Value>, Result<(), Err2>) {
+    let (list, res) = set_index_checked(list, i, v);
+    (list, res.map_err(Err2::Msg))
+}
+
+/// strvals.setIndex: grow the list with nulls up to `i`, within Helm's limit.
+pub(super) fn set_index_checked(
+    mut list: Vec<Value>,
+    i: usize,
+    v: Value,
+) -> (Vec<Value>, Result<(), String>) {
     if i > MAX_INDEX {
         return (
             list,
-            Err(Err2::Msg(format!(
+            Err(format!(
                 "index of {i} is greater than maximum supported index of {MAX_INDEX}"
-            ))),
+            )),
         );
     }
     if list.len() <= i {

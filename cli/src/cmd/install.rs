@@ -32,6 +32,9 @@ pub struct ValuesFlags {
     /// Set values from files (key=path).
     #[arg(long = "set-file", value_name = "KEY=PATH")]
     pub set_file: Vec<String>,
+    /// Set a literal STRING value (everything after the first `=`).
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
 }
 
 impl ValuesFlags {
@@ -42,6 +45,7 @@ impl ValuesFlags {
             set_string: self.set_string.clone(),
             set_json: self.set_json.clone(),
             set_file: self.set_file.clone(),
+            set_literal: self.set_literal.clone(),
         }
         .merge()?)
     }
