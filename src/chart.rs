@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 mod ignore;
 
+pub use ignore::go_match;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     #[error("{path}: {source}")]

@@ -324,17 +324,6 @@ pub fn release_manifest(manifests: &[Manifest]) -> String {
     out
 }
 
-/// `helm template` output: the trimmed manifest, then each hook.
-pub fn template_output(manifest: &str, hooks: &[Hook], with_hooks: bool) -> String {
-    let mut out = format!("{}\n", manifest.trim());
-    if with_hooks {
-        for h in hooks {
-            out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
-        }
-    }
-    out
-}
-
 /// One object of a stored manifest, ready to apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {

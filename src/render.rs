@@ -30,6 +30,17 @@ pub struct Rendered {
     pub notes: String,
     /// The values the templates saw.
     pub values: Value,
+    /// The `crds/` files of the chart and its enabled subcharts, not
+    /// templated (Helm's `Chart.CRDObjects`).
+    pub crds: Vec<Crd>,
+}
+
+/// A file from a chart's `crds/` directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crd {
+    /// `<chart>/crds/x.yaml`, or `<parent>/charts/<sub>/crds/x.yaml`.
+    pub filename: String,
+    pub data: String,
 }
 
 const NOTES: &str = "NOTES.txt";
@@ -55,10 +66,38 @@ pub fn render(
     let notes = files.get(&top_notes).cloned().unwrap_or_default();
     files.retain(|k, _| !k.ends_with(NOTES));
     let (hooks, manifests) = manifest::sort_manifests(&files)?;
+    let mut crds = Vec::new();
+    crd_objects(&chart, None, &mut crds);
     Ok(Rendered {
         manifest: manifest::release_manifest(&manifests),
         hooks,
         notes,
         values,
+        crds,
     })
+}
+
+/// Helm's `CRDObjects`: `crds/*.yaml|yml|json` of the chart in file order,
+/// then of each (enabled) subchart, named by the chart's full path.
+fn crd_objects(chart: &helm::Chart, parent: Option<&str>, out: &mut Vec<Crd>) {
+    let name = chart.metadata["name"].as_str().unwrap_or_default();
+    let full = match parent {
+        Some(p) => format!("{p}/charts/{name}"),
+        None => name.to_string(),
+    };
+    for f in &chart.files {
+        let ext = f.name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+        let manifest_ext = ["yaml", "yml", "json"]
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e));
+        if f.name.starts_with("crds/") && manifest_ext {
+            out.push(Crd {
+                filename: format!("{full}/{}", f.name),
+                data: String::from_utf8_lossy(&f.data).into_owned(),
+            });
+        }
+    }
+    for dep in &chart.dependencies {
+        crd_objects(dep, Some(&full), out);
+    }
 }

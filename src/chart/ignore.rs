@@ -109,16 +109,20 @@ impl Rules {
     }
 }
 
+/// Go's `filepath.ErrBadPattern`: the pattern is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadPattern;
+
 /// Go's `path/filepath.Match` on '/'-separated names: `*` and `?` never
 /// match '/', `[...]` classes with ranges and `^` negation, `\` escapes.
 /// Returns Err for a malformed pattern.
-pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n)
 }
 
-fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
+fn match_from(p: &[char], n: &[char]) -> Result<bool, BadPattern> {
     let (mut pi, mut ni) = (0, 0);
     // Backtracking point for the last '*'.
     let mut star: Option<(usize, usize)> = None;
@@ -165,7 +169,7 @@ fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
     }
 }
 
-fn validate(p: &[char]) -> Result<(), ()> {
+fn validate(p: &[char]) -> Result<(), BadPattern> {
     let mut i = 0;
     while i < p.len() {
         match p[i] {
@@ -180,12 +184,12 @@ fn validate(p: &[char]) -> Result<(), ()> {
 }
 
 /// Match one pattern element against `c`; returns (matched, elements used).
-fn match_one(p: &[char], c: char) -> Result<(bool, usize), ()> {
+fn match_one(p: &[char], c: char) -> Result<(bool, usize), BadPattern> {
     match p[0] {
         '?' => Ok((c != '/', 1)),
         '\\' => match p.get(1) {
             Some(&e) => Ok((e == c, 2)),
-            None => Err(()),
+            None => Err(BadPattern),
         },
         '[' => {
             let mut i = 1;
@@ -196,7 +200,7 @@ fn match_one(p: &[char], c: char) -> Result<(bool, usize), ()> {
             let mut matched = false;
             let mut first = true;
             loop {
-                let ch = *p.get(i).ok_or(())?;
+                let ch = *p.get(i).ok_or(BadPattern)?;
                 if ch == ']' && !first {
                     i += 1;
                     break;
@@ -221,10 +225,10 @@ fn match_one(p: &[char], c: char) -> Result<(bool, usize), ()> {
     }
 }
 
-fn class_char(p: &[char]) -> Result<(char, usize), ()> {
+fn class_char(p: &[char]) -> Result<(char, usize), BadPattern> {
     match p.first() {
-        None | Some('-') | Some(']') => Err(()),
-        Some('\\') => p.get(1).map(|&c| (c, 2)).ok_or(()),
+        None | Some('-') | Some(']') => Err(BadPattern),
+        Some('\\') => p.get(1).map(|&c| (c, 2)).ok_or(BadPattern),
         Some(&c) => Ok((c, 1)),
     }
 }

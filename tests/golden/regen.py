@@ -3,7 +3,14 @@
 
 helm-python-sdk bundles Helm's Go SDK; a client-side dry-run install gives
 exactly the manifest `helm template` prints (hooks excepted, so the cases
-that render hooks pass --no-hooks on the berth side).
+that render hooks pass --no-hooks, or --skip-tests when their only hooks are
+tests, on the berth side). A case may also ask for:
+
+- "include_crds": the chart's crds/ files first, as Helm's renderResources
+  writes them (`---\n# Source: <filename>\n<data>\n`, from Helm's own
+  Chart.CRDObjects via helm-python-sdk);
+- "set_literal": --set-literal expressions, parsed by Helm's strvals and
+  merged over "values".
 
     python tests/golden/regen.py          # rewrite tests/golden/expected/*
     python tests/golden/regen.py --check  # fail if Helm disagrees with them
@@ -14,7 +21,7 @@ import json
 import pathlib
 import sys
 
-from helm_python import Config
+from helm_python import Chart, Config, parse_set_literal
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -29,10 +36,29 @@ current-context: none
 """
 
 
+def merge(base, over):
+    """Helm's mergeMaps (pkg/cli/values/options.go): maps merge, the rest replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
 def render(case):
+    values = case["values"]
+    for expr in case.get("set_literal", []):
+        values = merge(values, parse_set_literal(expr))
+    chart = str(ROOT / case["chart"])
     with Config(kubeconfig_content=KUBECONFIG, namespace=case["namespace"]) as cfg:
-        rel = cfg.install(str(ROOT / case["chart"]), case["release"], case["values"], dry_run="client")
-    return rel["manifest"].strip() + "\n"
+        rel = cfg.install(chart, case["release"], values, dry_run="client")
+    crds = ""
+    if case.get("include_crds"):
+        for crd in Chart.load(chart).crds:
+            crds += f"---\n# Source: {crd['filename']}\n{crd['data']}\n"
+    return (crds + rel["manifest"]).strip() + "\n"
 
 
 def main():

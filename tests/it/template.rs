@@ -32,8 +32,18 @@ async fn template_output_matches_helm_for_every_golden_case() {
             "-f".into(),
             path(&values),
         ];
-        if case["no_hooks"].as_bool() == Some(true) {
-            args.push("--no-hooks".into());
+        for (key, flag) in [
+            ("no_hooks", "--no-hooks"),
+            ("skip_tests", "--skip-tests"),
+            ("include_crds", "--include-crds"),
+        ] {
+            if case[key].as_bool() == Some(true) {
+                args.push(flag.into());
+            }
+        }
+        for expr in case["set_literal"].as_array().into_iter().flatten() {
+            args.push("--set-literal".into());
+            args.push(expr.as_str().unwrap().to_string());
         }
         let out = berth_raw(&args).await;
         let want =
@@ -78,4 +88,107 @@ async fn template_refuses_a_missing_chart_in_one_line() {
         .failed();
     assert!(out.stderr.contains("/nonexistent/chart"), "{}", out.stderr);
     assert_eq!(out.stderr.trim().lines().count(), 1);
+}
+
+fn withcrds() -> String {
+    path(&root().join("tests/golden/charts/withcrds"))
+}
+
+fn golden(name: &str) -> String {
+    std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.yaml"))).unwrap()
+}
+
+#[tokio::test]
+async fn show_only_prints_the_documents_of_the_named_templates() {
+    // Helm prints each selected document as `---\n<document>\n`, where the
+    // document still ends with its own newline.
+    let out = berth_raw(&[
+        "template".into(),
+        "w".into(),
+        withcrds(),
+        "--skip-tests".into(),
+        "-s".into(),
+        "templates/widget.yaml".into(),
+    ])
+    .await
+    .ok();
+    let full = golden("withcrds-include-crds");
+    let docs: Vec<&str> = full
+        .split("---\n")
+        .filter(|d| d.contains("templates/widget.yaml"))
+        .collect();
+    assert_eq!(docs.len(), 2);
+    let want: String = docs.iter().map(|d| format!("---\n{d}\n")).collect();
+    assert_eq!(out.stdout, want);
+
+    let glob = berth_raw(&[
+        "template".into(),
+        "w".into(),
+        withcrds(),
+        "-s".into(),
+        "templates/tests/*".into(),
+    ])
+    .await
+    .ok();
+    assert!(
+        glob.stdout
+            .starts_with("---\n# Source: withcrds/templates/tests/test-widget.yaml\n")
+    );
+    assert_eq!(glob.stdout.matches("# Source:").count(), 1);
+
+    let missing = berth_raw(&[
+        "template".into(),
+        "w".into(),
+        withcrds(),
+        "-s".into(),
+        "templates/nope.yaml".into(),
+    ])
+    .await
+    .failed();
+    assert_eq!(
+        missing.stderr.trim(),
+        "Error: could not find template templates/nope.yaml in chart"
+    );
+}
+
+#[tokio::test]
+async fn output_dir_writes_one_file_per_template_like_helm() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = berth_raw(&[
+        "template".into(),
+        "w".into(),
+        withcrds(),
+        "--include-crds".into(),
+        "--output-dir".into(),
+        path(&out_dir),
+    ])
+    .await
+    .ok();
+    let base = path(&out_dir);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "wrote {base}/withcrds/crds/widgets.example.com.yaml\n\
+             wrote {base}/withcrds/templates/widget.yaml\n\
+             wrote {base}/withcrds/templates/widget.yaml\n\
+             wrote {base}/withcrds/templates/tests/test-widget.yaml\n\n"
+        )
+    );
+    // The same documents as the stream, grouped by template file.
+    let stream = golden("withcrds-include-crds");
+    let widget = std::fs::read_to_string(out_dir.join("withcrds/templates/widget.yaml")).unwrap();
+    let crd =
+        std::fs::read_to_string(out_dir.join("withcrds/crds/widgets.example.com.yaml")).unwrap();
+    assert!(stream.starts_with(crd.trim_end()), "{crd}");
+    assert!(stream.contains(widget.trim_end()), "{widget}");
+    assert_eq!(
+        widget
+            .matches("---\n# Source: withcrds/templates/widget.yaml\n")
+            .count(),
+        2
+    );
+    let test =
+        std::fs::read_to_string(out_dir.join("withcrds/templates/tests/test-widget.yaml")).unwrap();
+    assert!(test.contains("\"helm.sh/hook\": test"));
 }

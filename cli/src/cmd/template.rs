@@ -1,11 +1,15 @@
-//! `berth template [NAME] CHART`: render locally, exactly as `helm template`
-//! prints it (manifest in install order, then hooks). No agent involved;
-//! `lookup` returns empty results, as in Helm.
+//! `berth template [NAME] CHART`: render locally and print exactly what
+//! `helm template` prints (Helm's pkg/cmd/template.go and the output half of
+//! action.renderResources): CRDs when asked, the manifest in install order,
+//! then hooks; or only the templates named by `--show-only`; or files under
+//! `--output-dir`. No agent involved; `lookup` returns empty results.
 
+use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth::chart::{self, Limits};
+use berth::render::Rendered;
 use berth_template::helm;
 use clap::Args;
 
@@ -23,7 +27,7 @@ pub struct TemplateArgs {
     #[arg(long)]
     pub kube_version: Option<String>,
     /// Extra API versions for .Capabilities.APIVersions (repeatable).
-    #[arg(short = 'a', long = "api-versions")]
+    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
     pub api_versions: Vec<String>,
     /// Render as an upgrade rather than an install.
     #[arg(long)]
@@ -31,6 +35,22 @@ pub struct TemplateArgs {
     /// Leave hooks out of the output.
     #[arg(long)]
     pub no_hooks: bool,
+    /// Include the chart's crds/ files in the output.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave test hooks out of the output.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Only show manifests rendered from these templates (glob, repeatable),
+    /// e.g. templates/deployment.yaml.
+    #[arg(short = 's', long = "show-only", value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// Write each template's output to a file under this directory instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// With --output-dir: put the files under DIR/NAME.
+    #[arg(long)]
+    pub release_name: bool,
 }
 
 pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
@@ -55,7 +75,7 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
         .api_versions
         .extend(a.api_versions.iter().cloned());
     let mut opts = helm::RenderOptions::new(helm::ReleaseOptions {
-        name,
+        name: name.clone(),
         namespace: g.namespace.clone(),
         revision: 1,
         is_install: !a.is_upgrade,
@@ -63,7 +83,151 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     });
     opts.capabilities = capabilities;
     let rendered = berth::render::render(&loaded, &values, &opts)?;
-    let text = berth::manifest::template_output(&rendered.manifest, &rendered.hooks, !a.no_hooks);
+    let text = match &a.output_dir {
+        None => stream(&rendered, &a),
+        Some(dir) => {
+            let release_dir = if a.release_name {
+                dir.join(&name)
+            } else {
+                dir.clone()
+            };
+            write_files(&rendered, &a, dir, &release_dir, io)?;
+            // Helm still prints the (now empty) manifest buffer: one newline.
+            "\n".to_string()
+        }
+    };
+    let text = if a.show_only.is_empty() {
+        text
+    } else {
+        show_only(&text, &a.show_only)?
+    };
     write!(io.out, "{text}")?;
     Ok(())
+}
+
+/// The stdout stream: `---\n# Source: <path>\n<content>\n` per CRD (with
+/// --include-crds), per resource, then per hook; trimmed once in the middle
+/// exactly where Helm trims the release manifest.
+fn stream(r: &Rendered, a: &TemplateArgs) -> String {
+    let mut manifest = String::new();
+    if a.include_crds {
+        for crd in &r.crds {
+            manifest.push_str(&format!("---\n# Source: {}\n{}\n", crd.filename, crd.data));
+        }
+    }
+    manifest.push_str(&r.manifest);
+    let mut out = format!("{}\n", manifest.trim());
+    for h in hooks(r, a) {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
+    }
+    out
+}
+
+fn hooks<'a>(
+    r: &'a Rendered,
+    a: &'a TemplateArgs,
+) -> impl Iterator<Item = &'a berth::manifest::Hook> {
+    r.hooks
+        .iter()
+        .filter(move |_| !a.no_hooks)
+        .filter(move |h| !(a.skip_tests && h.events.iter().any(|e| e == "test")))
+}
+
+/// `--output-dir`: one file per template path (documents from the same
+/// template appended), each document as `---\n# Source: …\n…\n`, and a
+/// "wrote FILE" line per write, in Helm's order: CRDs (always directly under
+/// DIR, as Helm does), resources, hooks (appended to a file that already
+/// exists on disk).
+fn write_files(
+    r: &Rendered,
+    a: &TemplateArgs,
+    dir: &Path,
+    release_dir: &Path,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    let mut written = HashSet::new();
+    if a.include_crds {
+        for crd in &r.crds {
+            let append = !written.insert(crd.filename.clone());
+            write_file(dir, &crd.filename, &crd.data, append, io)?;
+        }
+    }
+    let mut written = HashSet::new();
+    for doc in berth::manifest::split_manifests(&r.manifest) {
+        let (source, content) = source_and_content(&doc);
+        let append = !written.insert(source.to_string());
+        // The stream adds one newline after each document's content.
+        let content = content.strip_suffix('\n').unwrap_or(content);
+        write_file(release_dir, source, content, append, io)?;
+    }
+    for h in hooks(r, a) {
+        let append = release_dir.join(&h.path).exists();
+        write_file(release_dir, &h.path, &h.manifest, append, io)?;
+    }
+    Ok(())
+}
+
+/// A stored manifest document is `# Source: <path>\n<content>`.
+fn source_and_content(doc: &str) -> (&str, &str) {
+    let doc = doc.strip_prefix("# Source: ").unwrap_or(doc);
+    doc.split_once('\n').unwrap_or((doc, ""))
+}
+
+fn write_file(
+    dir: &Path,
+    name: &str,
+    data: &str,
+    append: bool,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    let path = PathBuf::from(format!("{}/{name}", dir.display()));
+    let fail = |e: std::io::Error| CliError::Other(format!("writing {}: {e}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .append(append)
+        .truncate(!append)
+        .open(&path)
+        .map_err(fail)?;
+    write!(file, "---\n# Source: {name}\n{data}\n").map_err(fail)?;
+    writeln!(io.out, "wrote {}", path.display())?;
+    Ok(())
+}
+
+/// `--show-only`: the documents whose `# Source: <chart>/<path>` matches one
+/// of the patterns (Go's filepath.Match), pattern by pattern, each printed
+/// as `---\n<document>\n`; a pattern that matches nothing is an error.
+fn show_only(text: &str, patterns: &[String]) -> Result<String, CliError> {
+    let docs = berth::manifest::split_manifests(text);
+    let mut out = String::new();
+    for pattern in patterns {
+        let mut missing = true;
+        for doc in &docs {
+            let Some(path) = template_path(doc) else {
+                continue;
+            };
+            if berth::chart::go_match(pattern, path).unwrap_or(false) {
+                out.push_str(&format!("---\n{doc}\n"));
+                missing = false;
+            }
+        }
+        if missing {
+            return Err(CliError::Other(format!(
+                "could not find template {pattern} in chart"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// What Helm's `# Source: [^/]+/(.+)` captures: the path after the chart
+/// name, e.g. `templates/deployment.yaml` or `charts/sub/templates/x.yaml`.
+fn template_path(doc: &str) -> Option<&str> {
+    let rest = &doc[doc.find("# Source: ")? + "# Source: ".len()..];
+    let slash = rest.find('/').filter(|&i| i > 0)?;
+    let path = rest[slash + 1..].split('\n').next().unwrap_or_default();
+    (!path.is_empty()).then_some(path)
 }
