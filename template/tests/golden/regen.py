@@ -69,7 +69,7 @@ def install_dry_run(chart, values):
     try:
         cfg = Config(kubeconfig_path=path, namespace="ns")
         r = cfg.install(chart, "rel", values, namespace="ns", dry_run="client")
-        return {"manifest": r["manifest"], "notes": r["notes"]}
+        return {"manifest": r["manifest"], "notes": r.get("notes", "")}
     except Exception as e:
         return {"error": str(e)}
     finally:

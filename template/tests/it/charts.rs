@@ -58,12 +58,15 @@ fn library_style_chart_matches_helm() {
     check_chart("appstack");
 }
 
-/// Helm's `releaseutil.SplitManifests`: documents of a rendered file.
+/// Helm v4's `releaseutil.SplitManifests`: documents of a rendered file,
+/// leading whitespace trimmed, trailing whitespace kept (but for the final
+/// newlines, which the manifest's layout hides).
 fn split_manifests(text: &str) -> Vec<String> {
-    let sep = regex::Regex::new(r"(?:^|\s*\n)---\s*").expect("regex");
-    sep.split(text.trim())
+    // Go's `\s` is ASCII-only.
+    let sep = regex::Regex::new(r"(?:^|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").expect("regex");
+    sep.split(text.trim_start())
         .filter(|d| !d.is_empty())
-        .map(|d| d.trim().to_string())
+        .map(|d| d.trim_start().trim_end_matches('\n').to_string())
         .filter(|d| !d.is_empty())
         .collect()
 }
@@ -154,6 +157,24 @@ fn check_install(name: &str) {
 #[test]
 fn dependency_conditions_tags_aliases_and_imports_match_helm_install() {
     check_install("deps");
+}
+
+#[test]
+fn chart_format_fixtures_render_like_helm() {
+    for name in [
+        "legacy", "packed", "gates", "imports", "nulls", "globals", "notes", "deps",
+    ] {
+        check_chart(name);
+    }
+}
+
+#[test]
+fn chart_format_fixtures_install_like_helm() {
+    for name in [
+        "legacy", "packed", "gates", "imports", "nulls", "globals", "notes",
+    ] {
+        check_install(name);
+    }
 }
 
 #[test]

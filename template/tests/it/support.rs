@@ -59,13 +59,20 @@ pub fn release() -> ReleaseOptions {
     }
 }
 
-/// Coalesces and renders like the golden script's `helm_render`.
+/// Renders like the golden script's `helm_render`: dependencies processed
+/// (conditions, tags, aliases, import-values), values coalesced, every
+/// template rendered (NOTES.txt included).
 pub fn render(chart: &Chart, user: &J, opts: &RenderOptions) -> Outcome {
-    let values = match helm::coalesce_values(chart, &as_helm_json(user)) {
+    let user = as_helm_json(user);
+    let processed = match helm::process_dependencies(chart, &user) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    let values = match helm::coalesce_values(&processed, &user) {
         Ok(v) => v,
         Err(e) => return Outcome::Error(e.to_string()),
     };
-    match helm::render(chart, &values, opts) {
+    match helm::render(&processed, &values, opts) {
         Ok(out) => Outcome::Output(out),
         Err(e) => Outcome::Error(e.to_string()),
     }
@@ -119,6 +126,20 @@ pub fn chart_from_files(files: Vec<File>) -> Chart {
             }
             "values.schema.json" => chart.schema = Some(f.data.clone()),
             "Chart.lock" => {}
+            // Helm's loader reads requirements.yaml into the metadata's
+            // dependencies; a v1 chart also keeps it among its files.
+            "requirements.yaml" => {
+                let reqs =
+                    berth_template::yaml::parse_document(&text()).expect("requirements.yaml");
+                if let (Some(meta), Some(deps)) =
+                    (chart.metadata.as_object_mut(), reqs.get("dependencies"))
+                {
+                    meta.insert("dependencies".into(), deps.clone());
+                }
+                if chart.metadata["apiVersion"] == "v1" {
+                    chart.files.push(f);
+                }
+            }
             n if n.starts_with("templates/") => chart.templates.push(f),
             n if n.starts_with("charts/") => {
                 let rest = &n["charts/".len()..];
@@ -127,6 +148,8 @@ pub fn chart_from_files(files: Vec<File>) -> Chart {
                         name: path.to_string(),
                         data: f.data.clone(),
                     });
+                } else if rest.ends_with(".tgz") {
+                    subcharts.insert(rest.to_string(), untar(&f.data));
                 }
             }
             _ => chart.files.push(f),
@@ -136,6 +159,25 @@ pub fn chart_from_files(files: Vec<File>) -> Chart {
         chart.dependencies.push(chart_from_files(files));
     }
     chart
+}
+
+/// The files of a packed chart, without its top directory.
+fn untar(tgz: &[u8]) -> Vec<File> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
+    let mut files = Vec::new();
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("tar entry");
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        let (_, name) = path.split_once('/').expect("chart directory in archive");
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).expect("read tar entry");
+        files.push(File {
+            name: name.to_string(),
+            data,
+        });
+    }
+    files
 }
 
 /// A readable diff of two outcomes for assertion messages.
