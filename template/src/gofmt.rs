@@ -5,12 +5,13 @@
 //! `quote` is `%q`, `toString` is `%v`. This module re-implements the parts
 //! of `fmt/print.go`, `fmt/format.go` and `strconv` those paths reach:
 //! verbs `v s q d x X o O b c U e E f F g G t T %`, flags `+ - # 0 space`,
-//! width and precision (including `*`), and Go's error notation for bad
-//! verbs, missing and extra arguments (`%!d(string=x)`, `%!s(MISSING)`,
-//! `%!(EXTRA int=1)`).
+//! width and precision (including `*`), argument indexes (`%[2]s`,
+//! `%[1]*d`), and Go's error notation for bad verbs, missing and extra
+//! arguments and bad indexes (`%!d(string=x)`, `%!s(MISSING)`,
+//! `%!(EXTRA int=1)`, `%!s(BADINDEX)`).
 //!
-//! Not supported: argument indexes (`%[1]d`) print `%!(BADINDEX)`; complex
-//! numbers and pointers do not occur in chart data.
+//! Not supported: complex numbers and pointers do not occur in chart data
+//! (a complex literal such as `{{ 1i }}` is refused by the executor).
 
 use crate::value::{ListType, Object, Value};
 

@@ -224,3 +224,8 @@ fn helm_functions_and_objects_match_helm() {
 fn toyaml_bytes_and_values_yaml_match_helm() {
     check("toyaml");
 }
+
+#[test]
+fn go_printing_of_values_matches_helm() {
+    check("printing");
+}
