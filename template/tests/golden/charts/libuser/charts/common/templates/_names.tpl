@@ -1,0 +1,3 @@
+{{- define "common.fullname" -}}
+{{ .Release.Name }}-{{ .Values.name | default .Chart.Name }}
+{{- end -}}
