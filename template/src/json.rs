@@ -103,6 +103,10 @@ fn encode(out: &mut String, v: &Value, opts: Opts, depth: usize) -> Result<(), S
 }
 
 fn encode_map(out: &mut String, m: &Map, opts: Opts, depth: usize) -> Result<(), String> {
+    if m.nil {
+        out.push_str("null");
+        return Ok(());
+    }
     // Go's encoder checks for cycles once it is 1000 pointers deep.
     let ptr = std::rc::Rc::as_ptr(&m.entries) as usize;
     let cyclic = MAP_PATH.with(|p| {

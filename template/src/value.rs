@@ -85,6 +85,10 @@ pub enum MapType {
 pub struct Map {
     pub entries: Rc<RefCell<BTreeMap<String, Value>>>,
     pub ty: MapType,
+    /// A nil Go map (always empty): it prints as `map[]` but encodes to
+    /// JSON and YAML as `null`, like `.Chart.Annotations` of a chart
+    /// without annotations.
+    pub nil: bool,
 }
 
 /// Helm's method-bearing values.
@@ -167,6 +171,7 @@ impl Map {
         Map {
             entries: Rc::new(RefCell::new(entries)),
             ty,
+            nil: false,
         }
     }
     pub fn get(&self, key: &str) -> Option<Value> {
@@ -502,6 +507,7 @@ pub mod json {
             Value::String(s) => J::String(s.to_string()),
             Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
             Value::List(l) => J::Array(l.items.iter().map(to_json).collect()),
+            Value::Map(m) if m.nil => J::Null,
             Value::Map(m) => J::Object(
                 m.entries
                     .borrow()

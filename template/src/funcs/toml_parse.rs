@@ -516,6 +516,7 @@ impl Parser {
                 Value::Map(m) => Value::Map(Map {
                     entries: m.entries,
                     ty: crate::value::MapType::Any,
+                    nil: false,
                 }),
                 v => v,
             });
@@ -586,6 +587,7 @@ impl Parser {
                     Value::Map(Map {
                         entries: inner.entries,
                         ty: crate::value::MapType::Any,
+                        nil: false,
                     }),
                 );
             }

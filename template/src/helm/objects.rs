@@ -150,6 +150,7 @@ fn retyped(m: &Map, ty: MapType) -> Value {
     Value::Map(Map {
         entries: m.entries.clone(),
         ty,
+        nil: m.nil,
     })
 }
 

@@ -117,6 +117,7 @@ fn top_values(chart: &Chart, values: &serde_json::Value, opts: &RenderOptions<'_
         Value::Map(m) => Map {
             entries: m.entries,
             ty: MapType::Values,
+            nil: false,
         },
         _ => Map::typed(BTreeMap::new(), MapType::Values),
     };
@@ -166,6 +167,7 @@ fn rec_all_tpls(
                 Value::Map(Map {
                     entries: vs.entries,
                     ty: MapType::Values,
+                    nil: false,
                 }),
             );
         }
@@ -181,6 +183,7 @@ fn rec_all_tpls(
             Value::Map(Map {
                 entries: child.entries,
                 ty: MapType::Any,
+                nil: false,
             }),
         );
     }
@@ -260,7 +263,10 @@ fn chart_metadata(chart: &Chart, is_root: bool) -> Value {
             .unwrap_or_default();
         m.insert(go, Value::List(List::new(items)));
     }
-    let annotations = Map::typed(BTreeMap::new(), MapType::StringString);
+    let mut annotations = Map::typed(BTreeMap::new(), MapType::StringString);
+    // Metadata.Annotations is a map[string]string left nil when Chart.yaml
+    // has none: toJson/toYaml of .Chart show `null` there.
+    annotations.nil = !md.get("annotations").is_some_and(|v| v.is_object());
     if let Some(a) = md.get("annotations").and_then(|v| v.as_object()) {
         for (k, v) in a {
             annotations.insert(k.clone(), Value::str(go_string(Some(v))));

@@ -338,6 +338,7 @@ fn to_y(v: &Value) -> Result<encode::Y, String> {
         Value::String(s) => Y::Str(through_json(s)?),
         Value::Bytes(b) => Y::Str(crate::funcs::encoding::b64encode(b)),
         Value::List(l) => Y::Seq(l.items.iter().map(to_y).collect::<Result<_, _>>()?),
+        Value::Map(m) if m.nil => Y::Null,
         Value::Map(m) => Y::Map(
             m.pairs()
                 .iter()
