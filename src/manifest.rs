@@ -168,27 +168,48 @@ const HOOK_EVENTS: &[&str] = &[
     "test",
 ];
 
-/// Helm's SplitManifests: split on `^---[ \t]*`, drop blank documents,
-/// trim leading whitespace of each.
+/// Helm's SplitManifests as of v4.2.3 (the Helm berth renders like, see
+/// `.Capabilities.HelmVersion`): split on `(?:^|\s*\n)---\s*`, drop blank
+/// documents, trim leading whitespace of each. The separator swallows the
+/// whitespace before it, so every document but a file's last loses its
+/// trailing blank lines (Helm 4.2.4 narrowed the separator to `^---[ \t]*`).
 pub fn split_manifests(big: &str) -> Vec<String> {
+    // Go's `\s`, which is narrower than char::is_whitespace.
+    fn go_space(b: u8) -> bool {
+        matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
+    }
+    fn skip_space(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && go_space(b[i]) {
+            i += 1;
+        }
+        i
+    }
     let text = big.trim_start();
+    let b = text.as_bytes();
     let mut docs = Vec::new();
-    let mut current = String::new();
-    let mut at_line_start = true;
-    let mut rest = text;
-    while !rest.is_empty() {
-        if at_line_start && rest.starts_with("---") {
-            docs.push(std::mem::take(&mut current));
-            rest = rest[3..].trim_start_matches([' ', '\t']);
-            at_line_start = false;
+    let (mut start, mut i) = (0, 0);
+    if text.starts_with("---") {
+        // The `^---` alternative.
+        i = skip_space(b, 3);
+        start = i;
+    }
+    while i < b.len() {
+        if !go_space(b[i]) {
+            i += 1;
             continue;
         }
-        let ch = rest.chars().next().unwrap_or_default();
-        current.push(ch);
-        at_line_start = ch == '\n';
-        rest = &rest[ch.len_utf8()..];
+        // A run of whitespace is a separator's start when it ends in a
+        // newline followed by `---`.
+        let end = skip_space(b, i);
+        if b[end - 1] == b'\n' && text[end..].starts_with("---") {
+            docs.push(&text[start..i]);
+            i = skip_space(b, end + 3);
+            start = i;
+        } else {
+            i = end;
+        }
     }
-    docs.push(current);
+    docs.push(&text[start..]);
     docs.into_iter()
         .filter(|d| !d.trim().is_empty())
         .map(|d| d.trim_start().to_string())
@@ -404,7 +425,18 @@ mod tests {
     #[test]
     fn split_follows_helm() {
         let docs = split_manifests("\n---\na: 1\n---   \n\n---\nb: 2\n--- # c\nc: 3");
-        assert_eq!(docs, vec!["a: 1\n", "b: 2\n", "# c\nc: 3"]);
+        // The first separator swallows the blank lines before the second
+        // `---`, which then stays in the document, as in Go's regexp.Split.
+        assert_eq!(docs, vec!["a: 1", "---\nb: 2", "# c\nc: 3"]);
+    }
+
+    #[test]
+    fn split_drops_whitespace_before_a_separator_like_helm_4_2_3() {
+        // cert-manager's rbac.yaml leaves blank lines between its documents;
+        // `helm template` (v4.2.3) prints none, nor a block scalar's last
+        // blank line, but keeps the file's trailing newline.
+        let docs = split_manifests("a: 1\n\n  \n---\nb: |\n  x\n\n---c: 2\n---\n---\n\nd: 3\n\n");
+        assert_eq!(docs, vec!["a: 1", "b: |\n  x", "c: 2", "---\n\nd: 3\n\n"]);
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub enum RenderError {
 pub struct Rendered {
     /// Helm's release manifest: resources in install order.
     pub manifest: String,
+    /// The same resources one by one (`helm template --output-dir` writes
+    /// them per file; re-splitting `manifest` would not give them back, as
+    /// Helm's separator swallows the whitespace before it).
+    pub manifests: Vec<manifest::Manifest>,
     pub hooks: Vec<Hook>,
     pub notes: String,
     /// The values the templates saw.
@@ -70,6 +74,7 @@ pub fn render(
     crd_objects(&chart, None, &mut crds);
     Ok(Rendered {
         manifest: manifest::release_manifest(&manifests),
+        manifests,
         hooks,
         notes,
         values,

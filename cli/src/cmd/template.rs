@@ -153,24 +153,15 @@ fn write_files(
         }
     }
     let mut written = HashSet::new();
-    for doc in berth::manifest::split_manifests(&r.manifest) {
-        let (source, content) = source_and_content(&doc);
-        let append = !written.insert(source.to_string());
-        // The stream adds one newline after each document's content.
-        let content = content.strip_suffix('\n').unwrap_or(content);
-        write_file(release_dir, source, content, append, io)?;
+    for m in &r.manifests {
+        let append = !written.insert(m.source.clone());
+        write_file(release_dir, &m.source, &m.content, append, io)?;
     }
     for h in hooks(r, a) {
         let append = release_dir.join(&h.path).exists();
         write_file(release_dir, &h.path, &h.manifest, append, io)?;
     }
     Ok(())
-}
-
-/// A stored manifest document is `# Source: <path>\n<content>`.
-fn source_and_content(doc: &str) -> (&str, &str) {
-    let doc = doc.strip_prefix("# Source: ").unwrap_or(doc);
-    doc.split_once('\n').unwrap_or((doc, ""))
 }
 
 fn write_file(
