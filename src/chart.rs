@@ -33,6 +33,8 @@ pub enum ChartError {
     MissingChartYaml,
     #[error("cannot load Chart.yaml: {0}")]
     ChartYaml(String),
+    #[error("cannot load requirements.yaml: {0}")]
+    Requirements(String),
     #[error("cannot load values.yaml: {0}")]
     ValuesYaml(String),
     #[error("validation: {0}")]
@@ -520,6 +522,19 @@ pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
     if !meta_map.contains_key("apiVersion") {
         // Helm 2 charts had no apiVersion; Helm loads them as v1.
         meta_map.insert("apiVersion".into(), Value::String("v1".into()));
+    }
+    // Helm's loader unmarshals requirements.yaml into the chart's metadata
+    // (that is where v1 charts list their dependencies).
+    if let Some(req) = files.iter().find(|f| f.name == "requirements.yaml") {
+        let text = std::str::from_utf8(&req.data)
+            .map_err(|_| ChartError::Requirements("not valid UTF-8".into()))?;
+        match berth_template::yaml::parse_document(text)
+            .map_err(|e| ChartError::Requirements(e.to_string()))?
+        {
+            Value::Object(fields) => meta_map.extend(fields),
+            Value::Null => {}
+            _ => return Err(ChartError::Requirements("must be a map".into())),
+        }
     }
     let metadata = Metadata::from_json(&metadata_json);
     metadata.validate()?;
