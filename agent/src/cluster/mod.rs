@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use berth::manifest::Object;
 use berth::proto::{ApplyAction, ObjectRef};
 use berth_template::helm;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
@@ -256,6 +256,37 @@ impl Cluster {
             live,
             namespace: ns,
         })
+    }
+
+    /// Create an object as it is, or leave an existing one alone (how Helm
+    /// installs `crds/`: never updated, no ownership marks).
+    pub async fn create_if_absent(&self, obj: &Object) -> Result<ApplyAction, ClusterError> {
+        let (api, _) = self.api(&obj.object, "").await?;
+        let body: DynamicObject =
+            serde_json::from_value(obj.body.clone()).map_err(|e| ClusterError::Api {
+                object: obj.object.display(),
+                message: format!("not a Kubernetes object: {e}"),
+                code: 0,
+            })?;
+        match api.create(&PostParams::default(), &body).await {
+            Ok(_) => Ok(ApplyAction::Created),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(ApplyAction::Unchanged),
+            Err(e) => Err(ClusterError::api(&obj.object, e)),
+        }
+    }
+
+    /// Wait (by watch) until the CustomResourceDefinition is Established.
+    pub async fn crd_established(&self, name: &str) -> Result<(), ClusterError> {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        kube::runtime::wait::await_condition(
+            api,
+            name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| ClusterError::Other(format!("waiting for CRD {name}: {e}")))
     }
 
     /// Delete an object (background propagation). Returns false when it was

@@ -254,6 +254,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
                 .await
                 .map_err(|e| Failure::new("NamespaceFailed", e.to_string()))?;
         }
+        super::crds::install(agent, &op, &staged.crds, deadline).await?;
         deploy(
             agent,
             Deploy {
@@ -306,6 +307,8 @@ struct Staged {
     computed_json: String,
     notes: String,
     objects: Vec<berth::manifest::Object>,
+    /// crds/ to create before the objects (install only, unless --skip-crds).
+    crds: Vec<berth::manifest::Object>,
 }
 
 impl Staged {
@@ -378,6 +381,7 @@ async fn stage(
     let runtime = tokio::runtime::Handle::current();
     let values2 = values.clone();
     let bytes2 = bytes.clone();
+    let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
     let rendered = tokio::task::spawn_blocking(move || {
         let files = chart::unpack(&bytes2, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
@@ -390,13 +394,30 @@ async fn stage(
         let mut opts = helm::RenderOptions::new(release);
         opts.capabilities = caps;
         opts.lookup = Some(&lookup);
-        let rendered = berth::render::render(&loaded, &values2, &opts)
-            .map_err(|e| Failure::new("RenderFailed", e.to_string()))?;
-        Ok::<_, Failure>((loaded.metadata, rendered))
+        let render = |opts: &helm::RenderOptions<'_>| {
+            berth::render::render(&loaded, &values2, opts)
+                .map_err(|e| Failure::new("RenderFailed", e.to_string()))
+        };
+        let mut rendered = render(&opts)?;
+        let mut crds = Vec::new();
+        if install_crds && !rendered.crds.is_empty() {
+            crds = super::crds::objects(&rendered.crds)?;
+            // Render again as Helm would after installing them, if the
+            // cluster does not serve their kinds yet.
+            let missing: Vec<String> = super::crds::api_versions(&crds)
+                .into_iter()
+                .filter(|v| !opts.capabilities.api_versions.contains(v))
+                .collect();
+            if !missing.is_empty() {
+                opts.capabilities.api_versions.extend(missing);
+                rendered = render(&opts)?;
+            }
+        }
+        Ok::<_, Failure>((loaded.metadata, rendered, crds))
     })
     .await
     .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))??;
-    let (metadata, rendered) = rendered;
+    let (metadata, rendered, crds) = rendered;
     op.emit(Kind::ChartReceived(proto::ChartReceived {
         digest: digest.clone(),
         size: bytes.len() as u64,
@@ -435,5 +456,6 @@ async fn stage(
         computed_json: serde_json::to_string(&rendered.values).unwrap_or_else(|_| "{}".into()),
         notes: rendered.notes,
         objects,
+        crds,
     })
 }

@@ -84,6 +84,9 @@ pub struct InstallArgs {
     /// Roll back (or uninstall) if the operation fails.
     #[arg(long, alias = "rollback-on-failure")]
     pub atomic: bool,
+    /// Do not create the chart's crds/.
+    #[arg(long)]
+    pub skip_crds: bool,
     /// A custom description of the revision.
     #[arg(long, default_value = "")]
     pub description: String,
@@ -108,6 +111,9 @@ pub struct UpgradeArgs {
     /// Create the release namespace if it does not exist (with --install).
     #[arg(long)]
     pub create_namespace: bool,
+    /// With --install: do not create the chart's crds/.
+    #[arg(long)]
+    pub skip_crds: bool,
     /// Roll back to the last deployed revision if the upgrade fails.
     #[arg(long, alias = "rollback-on-failure")]
     pub atomic: bool,
@@ -138,6 +144,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         dry_run: a.op.dry_run,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
+        skip_crds: a.skip_crds,
         description: a.description.clone(),
         ..Default::default()
     };
@@ -162,6 +169,7 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
         dry_run: a.op.dry_run,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
+        skip_crds: a.skip_crds,
         reuse_values: a.reuse_values,
         reset_values: a.reset_values,
         reset_then_reuse_values: a.reset_then_reuse_values,
