@@ -1,6 +1,7 @@
 //! berth's end-to-end tests: one binary (one link step), one module per
 //! area. Every test starts its own simulator and agent on loopback ports.
 
+mod atomic;
 mod common;
 mod crds;
 mod lifecycle;

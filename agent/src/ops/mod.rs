@@ -19,6 +19,7 @@ use crate::events::{Busy, OpEvents, Registry};
 use crate::journal::{Finish, Journal, JournalError, RevisionRecord, Status};
 use crate::track;
 
+pub mod atomic;
 pub mod crds;
 pub mod query;
 pub mod rollback;

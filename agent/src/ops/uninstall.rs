@@ -115,30 +115,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         name: "delete".into(),
         time_left_ms: 0,
     }));
-    manifest::sort_by_kind(
-        &mut objects,
-        |o| o.object.kind.as_str(),
-        manifest::UNINSTALL_ORDER,
-    );
-    let mut errors = Vec::new();
-    for o in &objects {
-        if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
-            continue;
-        }
-        match agent.cluster.delete(&o.object, ns).await {
-            Ok(deleted) => {
-                op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-                    object: Some(o.object.clone()),
-                    action: if deleted {
-                        ApplyAction::Deleted
-                    } else {
-                        ApplyAction::Unchanged
-                    } as i32,
-                }));
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
+    let errors = delete_objects(agent, &op, ns, std::mem::take(&mut objects)).await;
     if !errors.is_empty() {
         let message = format!(
             "uninstallation completed with {} error(s): {}",
@@ -181,4 +158,40 @@ async fn execute(agent: &Agent, p: Prepared) {
             Err(e) => refuse(&op, Failure::new("JournalError", e.to_string())),
         }
     }
+}
+
+/// Delete a release's objects in Helm's uninstall order, skipping those
+/// annotated `helm.sh/resource-policy: keep`; one event per object. Returns
+/// the errors, one line each.
+pub(super) async fn delete_objects(
+    agent: &Agent,
+    op: &OpEvents,
+    ns: &str,
+    mut objects: Vec<berth::manifest::Object>,
+) -> Vec<String> {
+    manifest::sort_by_kind(
+        &mut objects,
+        |o| o.object.kind.as_str(),
+        manifest::UNINSTALL_ORDER,
+    );
+    let mut errors = Vec::new();
+    for o in &objects {
+        if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
+            continue;
+        }
+        match agent.cluster.delete(&o.object, ns).await {
+            Ok(deleted) => {
+                op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                    object: Some(o.object.clone()),
+                    action: if deleted {
+                        ApplyAction::Deleted
+                    } else {
+                        ApplyAction::Unchanged
+                    } as i32,
+                }));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    errors
 }

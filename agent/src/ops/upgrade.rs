@@ -263,7 +263,8 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
                 namespace: ns,
                 objects: &staged.objects,
                 previous: &previous,
-                wait: p.options.wait,
+                // Helm: rollback-on-failure implies waiting.
+                wait: p.options.wait || p.options.atomic,
                 deadline,
             },
         )
@@ -283,6 +284,22 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
             };
             Err((finish(Status::Failed, description, false), f))
         }
+    };
+    let outcome = match outcome {
+        Err((failed, failure)) if p.options.atomic => {
+            let recover = super::atomic::Recover {
+                kind: p.kind,
+                namespace: ns,
+                release: rel,
+                caller: &p.caller,
+                failed,
+                failure,
+                applied: &staged.objects,
+                timeout,
+            };
+            return super::atomic::recover(agent, &op, recover).await;
+        }
+        other => other,
     };
     let ok = outcome.is_ok();
     conclude(agent, &op, outcome, staged.notes.clone()).await;
