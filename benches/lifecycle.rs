@@ -1,0 +1,134 @@
+//! Release operations end to end, berth against real Helm, on one cluster.
+//!
+//! One berth-sim (fast profile) serves both. berth runs as users run it: the
+//! CLI (in-process) talks to an in-process berthd over mTLS, which journals
+//! to sled and applies with server-side apply. Helm v4 runs through
+//! helm-python-sdk against the same simulator with its default Secret
+//! storage. Each round installs the demo chart under a fresh name, upgrades
+//! it to a new chart version with new values, rolls back to revision 1 and
+//! uninstalls it, all without `--wait` (rollout time is the simulator's, the
+//! same for both). Medians per verb are compared.
+//!
+//!     scripts/bench.sh            # or: cargo bench --bench lifecycle
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{ROOT, count, median, python};
+const VERBS: [&str; 4] = ["install", "upgrade", "rollback", "uninstall"];
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = count("BERTH_BENCH_ROUNDS", 30);
+    berth_agent::install_crypto_provider();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let pki = berth::tls::init_dev_pki(&dir.path().join("pki"), &["127.0.0.1".into()], "admin")
+        .expect("PKI");
+    let sim = berth_sim::Simulator::builder()
+        .profile(berth_sim::Profile::Fast)
+        .start()
+        .await
+        .expect("simulator starts");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let agent = berth_agent::start(berth_agent::AgentConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        cert: pki.agent_cert.clone(),
+        key: pki.agent_key.clone(),
+        client_ca: pki.ca_cert.clone(),
+        data_dir: dir.path().join("data"),
+        kubeconfig: Some(kubeconfig.clone()),
+        settings: Default::default(),
+    })
+    .await
+    .expect("agent starts");
+    let v1 = dir.path().join("hello-1.0.0");
+    let v2 = dir.path().join("hello-1.1.0");
+    berth_cli::demo::write_chart(&v1, "1.0.0").expect("chart");
+    berth_cli::demo::write_chart(&v2, "1.1.0").expect("chart");
+
+    let conn = [
+        "--agent".to_string(),
+        format!("https://127.0.0.1:{}", agent.addr.port()),
+        "--ca".into(),
+        path(&pki.ca_cert),
+        "--cert".into(),
+        path(&pki.client_cert),
+        "--key".into(),
+        path(&pki.client_key),
+    ];
+    let mut berth_times: [Vec<Duration>; 4] = Default::default();
+    // One warm-up round, then the measured ones.
+    for round in 0..=rounds {
+        let name = format!("b{round}");
+        let steps: [Vec<String>; 4] = [
+            vec!["install".into(), name.clone(), path(&v1)],
+            vec![
+                "upgrade".into(),
+                name.clone(),
+                path(&v2),
+                "--set".into(),
+                "replicaCount=3".into(),
+            ],
+            vec!["rollback".into(), name.clone(), "1".into()],
+            vec!["uninstall".into(), name.clone()],
+        ];
+        for (i, step) in steps.into_iter().enumerate() {
+            let mut args = vec!["berth".to_string()];
+            args.extend(step);
+            args.extend(conn.iter().cloned());
+            let mut io = berth_cli::Io {
+                out: Box::new(std::io::sink()),
+                err: Box::new(std::io::sink()),
+            };
+            let start = Instant::now();
+            let code = berth_cli::run(args.clone(), &mut io).await;
+            let took = start.elapsed();
+            assert_eq!(code, 0, "berth {args:?} failed");
+            if round > 0 {
+                berth_times[i].push(took);
+            }
+        }
+    }
+
+    let helm = helm_medians(&kubeconfig, &v1, &v2, rounds);
+    println!("{rounds} rounds; medians; ratio = berth / Helm (below 1 is faster)\n");
+    println!("| verb | berth | Helm v4 | ratio |");
+    println!("|---|---|---|---|");
+    for (i, verb) in VERBS.iter().enumerate() {
+        let b = median(std::mem::take(&mut berth_times[i]));
+        let h = helm[i];
+        println!(
+            "| {verb} | {:.1} ms | {:.1} ms | {:.2} |",
+            b.as_secs_f64() * 1e3,
+            h.as_secs_f64() * 1e3,
+            b.as_secs_f64() / h.as_secs_f64()
+        );
+    }
+    agent.shutdown().await.expect("agent stops");
+    sim.shutdown().await;
+}
+
+fn helm_medians(kubeconfig: &Path, v1: &Path, v2: &Path, rounds: usize) -> Vec<Duration> {
+    let out = Command::new(python())
+        .arg(Path::new(ROOT).join("benches/helm_lifecycle.py"))
+        .args([kubeconfig, v1, v2])
+        .arg(rounds.to_string())
+        .output()
+        .expect("running python");
+    assert!(
+        out.status.success(),
+        "helm_lifecycle.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| Duration::from_secs_f64(s.parse().expect("seconds")))
+        .collect()
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# berth's benchmarks against real Helm (results go in benches/README.md).
+# Installs the reference tools into .venv like scripts/test.sh, then runs
+# the benches in release mode. Extra arguments go to `cargo bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_INCREMENTAL=0
+venv=.venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+cargo bench --locked -p berth --bench render --bench lifecycle "$@"
