@@ -181,6 +181,104 @@ async fn wait_deployment(
     }
 }
 
+/// How a hook resource ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookEnd {
+    Succeeded(String),
+    /// Reason and message.
+    Failed(String, String),
+}
+
+/// Wait (by watch) until a hook resource has run: a Job until it is
+/// Complete or Failed, a Pod until it Succeeded or Failed (what Helm's
+/// WatchUntilReady waits for); other kinds are done once created.
+pub async fn hook_done(
+    client: kube::Client,
+    object: &ObjectRef,
+    namespace: &str,
+    deadline: Instant,
+) -> Result<HookEnd, String> {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::runtime::wait::await_condition;
+    let name = object.name.as_str();
+    let timeout = |_| format!("timed out waiting for {} to finish", object.display());
+    match (object.api_version.as_str(), object.kind.as_str()) {
+        ("batch/v1", "Job") => {
+            let api: Api<Job> = Api::namespaced(client, namespace);
+            let ended = |j: Option<&Job>| job_end(j?);
+            let wait = await_condition(api, name, move |j: Option<&Job>| ended(j).is_some());
+            let job = tokio::time::timeout_at(deadline, wait)
+                .await
+                .map_err(timeout)?
+                .map_err(|e| e.to_string())?;
+            Ok(job
+                .as_ref()
+                .and_then(job_end)
+                .unwrap_or(HookEnd::Succeeded(String::new())))
+        }
+        ("v1", "Pod") => {
+            let api: Api<Pod> = Api::namespaced(client, namespace);
+            let ended = |p: Option<&Pod>| pod_end(p?);
+            let wait = await_condition(api, name, move |p: Option<&Pod>| ended(p).is_some());
+            let pod = tokio::time::timeout_at(deadline, wait)
+                .await
+                .map_err(timeout)?
+                .map_err(|e| e.to_string())?;
+            Ok(pod
+                .as_ref()
+                .and_then(pod_end)
+                .unwrap_or(HookEnd::Succeeded(String::new())))
+        }
+        _ => Ok(HookEnd::Succeeded("created".into())),
+    }
+}
+
+fn job_end(job: &k8s_openapi::api::batch::v1::Job) -> Option<HookEnd> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    for c in conditions.iter().filter(|c| c.status == "True") {
+        match c.type_.as_str() {
+            "Complete" => return Some(HookEnd::Succeeded("job complete".into())),
+            "Failed" => {
+                return Some(HookEnd::Failed(
+                    c.reason.clone().unwrap_or_else(|| "JobFailed".into()),
+                    c.message.clone().unwrap_or_default(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn pod_end(pod: &k8s_openapi::api::core::v1::Pod) -> Option<HookEnd> {
+    let status = pod.status.as_ref()?;
+    match status.phase.as_deref()? {
+        "Succeeded" => Some(HookEnd::Succeeded("pod succeeded".into())),
+        "Failed" => {
+            let terminated = status
+                .container_statuses
+                .iter()
+                .flatten()
+                .filter_map(|c| c.state.as_ref()?.terminated.as_ref())
+                .find(|t| t.exit_code != 0);
+            let message = match terminated {
+                Some(t) => format!(
+                    "container exited with code {}{}",
+                    t.exit_code,
+                    t.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+                None => status.message.clone().unwrap_or_default(),
+            };
+            Some(HookEnd::Failed("PodFailed".into(), message))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

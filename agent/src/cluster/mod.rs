@@ -275,6 +275,61 @@ impl Cluster {
         }
     }
 
+    /// Create an object as it is in the namespace it names, else the
+    /// release's (how Helm creates hook resources: no apply, no ownership
+    /// marks). Returns the namespace it went to.
+    pub async fn create(&self, obj: &Object, release_ns: &str) -> Result<String, ClusterError> {
+        let (api, ns) = self.api(&obj.object, release_ns).await?;
+        let mut body = obj.body.clone();
+        if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            if ns.is_empty() {
+                meta.remove("namespace");
+            } else {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+        }
+        let body: DynamicObject = serde_json::from_value(body).map_err(|e| ClusterError::Api {
+            object: obj.object.display(),
+            message: format!("not a Kubernetes object: {e}"),
+            code: 0,
+        })?;
+        api.create(&PostParams::default(), &body)
+            .await
+            .map_err(|e| ClusterError::api(&obj.object, e))?;
+        Ok(ns)
+    }
+
+    /// Delete an object and wait (by watch) until it is gone; Ok(false)
+    /// when there was nothing to delete.
+    pub async fn delete_and_wait(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<bool, ClusterError> {
+        let (api, _) = self.api(object, release_ns).await?;
+        let Some(live) = api
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| ClusterError::api(object, e))?
+        else {
+            return Ok(false);
+        };
+        let uid = live.metadata.uid.unwrap_or_default();
+        match api.delete(&object.name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(true),
+            Err(e) => return Err(ClusterError::api(object, e)),
+        }
+        kube::runtime::wait::await_condition(
+            api,
+            &object.name,
+            kube::runtime::wait::conditions::is_deleted(&uid),
+        )
+        .await
+        .map_err(|e| ClusterError::Other(format!("waiting for {} to go: {e}", object.display())))?;
+        Ok(true)
+    }
+
     /// Wait (by watch) until the CustomResourceDefinition is Established.
     pub async fn crd_established(&self, name: &str) -> Result<(), ClusterError> {
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

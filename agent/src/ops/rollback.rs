@@ -97,9 +97,13 @@ async fn execute(agent: &Agent, p: Prepared) {
         .journal
         .text_blob(&p.target.notes_blob)
         .unwrap_or_default();
+    let hooks = match agent.journal.text_blob(&p.target.hooks_blob) {
+        Ok(text) if !p.options.no_hooks => super::hooks::from_json(&text),
+        _ => Vec::new(),
+    };
     op.emit(Kind::Rendered(proto::Rendered {
         objects: objects.len() as u32,
-        hooks: 0,
+        hooks: hooks.len() as u32,
     }));
     let description = format!("Rollback to {}", p.target.revision);
     if p.options.dry_run {
@@ -142,9 +146,15 @@ async fn execute(agent: &Agent, p: Prepared) {
         Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
         None => Vec::new(),
     };
-    let result = deploy(
-        agent,
-        Deploy {
+    let hooks = super::hooks::Hooks {
+        op: &op,
+        namespace: ns,
+        hooks: &hooks,
+        deadline,
+    };
+    let result = async {
+        hooks.run(agent, "pre-rollback").await?;
+        let d = Deploy {
             op: &op,
             release: rel,
             namespace: ns,
@@ -152,8 +162,10 @@ async fn execute(agent: &Agent, p: Prepared) {
             previous: &previous,
             wait: p.options.wait,
             deadline,
-        },
-    )
+        };
+        deploy(agent, d).await?;
+        hooks.run(agent, "post-rollback").await
+    }
     .await;
     let outcome = match result {
         Ok(()) => Ok(finish(Status::Deployed, description, true)),

@@ -17,6 +17,7 @@ pub struct Prepared {
     namespace: Namespace,
     name: ReleaseName,
     keep_history: bool,
+    options: proto::OperationOptions,
     /// The revision whose objects are deleted.
     live: RevisionRecord,
     caller: Caller,
@@ -72,6 +73,7 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
         namespace,
         name,
         keep_history: req.keep_history,
+        options: req.options.unwrap_or_default(),
         live,
         caller,
     })
@@ -111,10 +113,25 @@ async fn execute(agent: &Agent, p: Prepared) {
     if let Err(e) = agent.journal.append_events(&op.take_for_journal()) {
         tracing::warn!(error = %e, "could not journal uninstall events");
     }
-    op.emit(Kind::Phase(proto::PhaseStarted {
-        name: "delete".into(),
-        time_left_ms: 0,
-    }));
+    let timeout = match p.options.timeout_seconds {
+        0 => agent.settings.default_timeout,
+        s => std::time::Duration::from_secs(s),
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    let hooks = match agent.journal.text_blob(&p.live.hooks_blob) {
+        Ok(text) if !p.options.no_hooks && !already_gone => super::hooks::from_json(&text),
+        _ => Vec::new(),
+    };
+    let hooks = super::hooks::Hooks {
+        op: &op,
+        namespace: ns,
+        hooks: &hooks,
+        deadline,
+    };
+    if let Err(f) = hooks.run(agent, "pre-delete").await {
+        return fail(agent, &op, f).await;
+    }
+    super::phase(&op, "delete", deadline);
     let errors = delete_objects(agent, &op, ns, std::mem::take(&mut objects)).await;
     if !errors.is_empty() {
         let message = format!(
@@ -137,6 +154,9 @@ async fn execute(agent: &Agent, p: Prepared) {
         .await;
         return;
     }
+    if let Err(f) = hooks.run(agent, "post-delete").await {
+        return fail(agent, &op, f).await;
+    }
     let description = "Uninstallation complete".to_string();
     if p.keep_history {
         let finish = Finish {
@@ -158,6 +178,17 @@ async fn execute(agent: &Agent, p: Prepared) {
             Err(e) => refuse(&op, Failure::new("JournalError", e.to_string())),
         }
     }
+}
+
+/// Record a failed uninstall (a hook failed) and tell the clients.
+async fn fail(agent: &Agent, op: &OpEvents, failure: Failure) {
+    let finish = Finish {
+        status: Status::Failed,
+        description: format!("Uninstall failed: {}", failure.message),
+        deploys: false,
+        undeploys: false,
+    };
+    super::conclude(agent, op, Err((finish, failure)), String::new()).await;
 }
 
 /// Delete a release's objects in Helm's uninstall order, skipping those

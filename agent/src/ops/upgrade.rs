@@ -255,6 +255,21 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
                 .map_err(|e| Failure::new("NamespaceFailed", e.to_string()))?;
         }
         super::crds::install(agent, &op, &staged.crds, deadline).await?;
+        let hooks = super::hooks::Hooks {
+            op: &op,
+            namespace: ns,
+            hooks: if p.options.no_hooks {
+                &[]
+            } else {
+                staged.hooks.as_slice()
+            },
+            deadline,
+        };
+        let (pre, post) = match p.kind {
+            OpKind::Install => ("pre-install", "post-install"),
+            _ => ("pre-upgrade", "post-upgrade"),
+        };
+        hooks.run(agent, pre).await?;
         deploy(
             agent,
             Deploy {
@@ -268,7 +283,8 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
                 deadline,
             },
         )
-        .await
+        .await?;
+        hooks.run(agent, post).await
     }
     .await;
     let outcome = match outcome {
@@ -326,6 +342,7 @@ struct Staged {
     objects: Vec<berth::manifest::Object>,
     /// crds/ to create before the objects (install only, unless --skip-crds).
     crds: Vec<berth::manifest::Object>,
+    hooks: Vec<berth::manifest::Hook>,
 }
 
 impl Staged {
@@ -448,17 +465,6 @@ async fn stage(
         objects: objects.len() as u32,
         hooks: rendered.hooks.len() as u32,
     }));
-    let hooks: Vec<Value> = rendered
-        .hooks
-        .iter()
-        .map(|h| {
-            serde_json::json!({
-                "name": h.name, "kind": h.kind, "path": h.path, "manifest": h.manifest,
-                "events": h.events, "weight": h.weight, "delete_policies": h.delete_policies,
-                "output_log_policies": h.output_log_policies,
-            })
-        })
-        .collect();
     Ok(Staged {
         chart: ChartRef {
             name: metadata.name.clone(),
@@ -468,11 +474,12 @@ async fn stage(
         },
         chart_bytes: bytes,
         manifest: rendered.manifest,
-        hooks_json: serde_json::to_string(&hooks).unwrap_or_else(|_| "[]".into()),
+        hooks_json: super::hooks::to_json(&rendered.hooks),
         values_json: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
         computed_json: serde_json::to_string(&rendered.values).unwrap_or_else(|_| "{}".into()),
         notes: rendered.notes,
         objects,
         crds,
+        hooks: rendered.hooks,
     })
 }

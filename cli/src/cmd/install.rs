@@ -66,6 +66,9 @@ pub struct OpFlags {
     /// Print only the result, not the progress events.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Do not run the chart's hooks.
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 #[derive(Args, Debug)]
@@ -142,6 +145,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         wait: a.op.wait,
         timeout_seconds: a.op.timeout.as_secs().max(1),
         dry_run: a.op.dry_run,
+        no_hooks: a.op.no_hooks,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,
@@ -167,6 +171,7 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
         wait: a.op.wait,
         timeout_seconds: a.op.timeout.as_secs().max(1),
         dry_run: a.op.dry_run,
+        no_hooks: a.op.no_hooks,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,

@@ -30,6 +30,7 @@ pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliErro
             wait: a.op.wait,
             timeout_seconds: a.op.timeout.as_secs().max(1),
             dry_run: a.op.dry_run,
+            no_hooks: a.op.no_hooks,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {

@@ -21,6 +21,9 @@ pub struct UninstallArgs {
     /// Print only the result.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Do not run the chart's pre-delete and post-delete hooks.
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliError> {
@@ -31,6 +34,7 @@ pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliErr
         keep_history: a.keep_history,
         options: Some(proto::OperationOptions {
             timeout_seconds: a.timeout.as_secs().max(1),
+            no_hooks: a.no_hooks,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {

@@ -1,0 +1,204 @@
+//! Chart hooks, run as Helm runs them (action/hooks.go execHook): the hooks
+//! of one event in weight order (then name), each created as it is (not
+//! applied, not part of the release), waited for until its Jobs complete and
+//! its Pods succeed, and deleted by its `helm.sh/hook-delete-policy`
+//! (default `before-hook-creation`): before being created again, once all
+//! hooks of the event succeeded (`hook-succeeded`), or when it fails
+//! (`hook-failed`). A failing hook fails the operation.
+
+use berth::manifest::{self, Hook, Object};
+use berth::proto::{self, ApplyAction, event::Kind};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{Agent, Failure, phase};
+use crate::events::OpEvents;
+use crate::track::{self, HookEnd};
+
+const BEFORE_HOOK_CREATION: &str = "before-hook-creation";
+const HOOK_SUCCEEDED: &str = "hook-succeeded";
+const HOOK_FAILED: &str = "hook-failed";
+
+/// The hooks of a revision and where they run.
+pub struct Hooks<'a> {
+    pub op: &'a OpEvents,
+    pub namespace: &'a str,
+    pub hooks: &'a [Hook],
+    pub deadline: Instant,
+}
+
+impl Hooks<'_> {
+    /// Run the hooks of `event` (e.g. "pre-install"). The error reads as
+    /// Helm's: "failed pre-install: …".
+    pub async fn run(&self, agent: &Agent, event: &str) -> Result<(), Failure> {
+        let mut executing: Vec<&Hook> = self
+            .hooks
+            .iter()
+            .filter(|h| h.events.iter().any(|e| e == event))
+            .collect();
+        if executing.is_empty() {
+            return Ok(());
+        }
+        // Stable: hooks arrive sorted by kind; weight, then name, decide.
+        executing.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
+        phase(self.op, &format!("{event} hooks"), self.deadline);
+        for (i, hook) in executing.iter().enumerate() {
+            if let Err(mut failure) = self.run_one(agent, hook).await {
+                if has_policy(hook, HOOK_FAILED) {
+                    self.delete(agent, hook).await;
+                }
+                for done in &executing[..i] {
+                    if has_policy(done, HOOK_SUCCEEDED) {
+                        self.delete(agent, done).await;
+                    }
+                }
+                failure.message = format!("failed {event}: {}", failure.message);
+                return Err(failure);
+            }
+        }
+        for hook in executing.iter().rev() {
+            if has_policy(hook, HOOK_SUCCEEDED) {
+                self.delete(agent, hook).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_one(&self, agent: &Agent, hook: &Hook) -> Result<(), Failure> {
+        let objects = objects(hook)?;
+        if has_policy(hook, BEFORE_HOOK_CREATION) {
+            for o in &objects {
+                agent
+                    .cluster
+                    .delete_and_wait(&o.object, self.namespace)
+                    .await
+                    .map_err(|e| failure(o, "HookFailed", e.to_string()))?;
+            }
+        }
+        let mut created = Vec::new();
+        for o in &objects {
+            let ns =
+                agent.cluster.create(o, self.namespace).await.map_err(|e| {
+                    failure(o, "HookFailed", format!("hook {} failed: {e}", hook.path))
+                })?;
+            let mut object = o.object.clone();
+            object.namespace = ns.clone();
+            self.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                object: Some(object.clone()),
+                action: ApplyAction::Created as i32,
+            }));
+            created.push((o, object, ns));
+        }
+        for (o, object, ns) in created {
+            let end = track::hook_done(agent.cluster.client(), &object, &ns, self.deadline)
+                .await
+                .map_err(|e| failure(o, "Timeout", e))?;
+            match end {
+                HookEnd::Succeeded(message) => {
+                    self.op.emit(Kind::ResourceReady(proto::ResourceReady {
+                        object: Some(object),
+                        message,
+                    }));
+                }
+                HookEnd::Failed(reason, message) => {
+                    self.op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                        object: Some(object.clone()),
+                        reason: reason.clone(),
+                        message: message.clone(),
+                        ..Default::default()
+                    }));
+                    let text = format!("{} failed: {reason}: {message}", object.display());
+                    return Err(failure(o, &reason, text));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete a hook's objects; a failure here is logged, not fatal (Helm
+    /// logs it too when the hook itself failed).
+    async fn delete(&self, agent: &Agent, hook: &Hook) {
+        let Ok(objects) = objects(hook) else { return };
+        for o in objects {
+            match agent
+                .cluster
+                .delete_and_wait(&o.object, self.namespace)
+                .await
+            {
+                Ok(true) => {
+                    let mut object = o.object.clone();
+                    if let Ok(ns) = agent.cluster.namespace_of(&o.object, self.namespace).await {
+                        object.namespace = ns;
+                    }
+                    self.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                        object: Some(object),
+                        action: ApplyAction::Deleted as i32,
+                    }));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, hook = %hook.path, "could not delete a hook resource")
+                }
+            }
+        }
+    }
+}
+
+fn has_policy(hook: &Hook, policy: &str) -> bool {
+    if hook.delete_policies.is_empty() {
+        return policy == BEFORE_HOOK_CREATION;
+    }
+    hook.delete_policies.iter().any(|p| p == policy)
+}
+
+fn failure(o: &Object, reason: &str, message: String) -> Failure {
+    Failure {
+        reason: reason.to_string(),
+        message,
+        culprit: Some(Box::new(o.object.clone())),
+    }
+}
+
+fn objects(hook: &Hook) -> Result<Vec<Object>, Failure> {
+    let text = format!("---\n# Source: {}\n{}\n", hook.path, hook.manifest);
+    manifest::parse_objects(&text).map_err(|e| Failure::new("HookInvalid", e.to_string()))
+}
+
+/// The hooks as a revision stores them (a JSON list).
+pub fn to_json(hooks: &[Hook]) -> String {
+    let list: Vec<Value> = hooks
+        .iter()
+        .map(|h| {
+            serde_json::json!({
+                "name": h.name, "kind": h.kind, "path": h.path, "manifest": h.manifest,
+                "events": h.events, "weight": h.weight, "delete_policies": h.delete_policies,
+                "output_log_policies": h.output_log_policies,
+            })
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+}
+
+/// The hooks of a stored revision.
+pub fn from_json(text: &str) -> Vec<Hook> {
+    let list: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    list.iter()
+        .map(|h| Hook {
+            name: h["name"].as_str().unwrap_or_default().to_string(),
+            kind: h["kind"].as_str().unwrap_or_default().to_string(),
+            path: h["path"].as_str().unwrap_or_default().to_string(),
+            manifest: h["manifest"].as_str().unwrap_or_default().to_string(),
+            events: strings(&h["events"]),
+            weight: h["weight"].as_i64().unwrap_or(0) as i32,
+            delete_policies: strings(&h["delete_policies"]),
+            output_log_policies: strings(&h["output_log_policies"]),
+        })
+        .collect()
+}

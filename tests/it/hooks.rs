@@ -1,0 +1,112 @@
+//! Chart hooks as Helm runs them: in weight order around the apply, created
+//! (not part of the release), waited for, deleted by their policy; a failing
+//! hook fails the operation before the release's objects change.
+
+use crate::common::{Env, path};
+
+fn chart() -> String {
+    path(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/charts/hooked"))
+}
+
+fn position(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
+}
+
+#[tokio::test]
+async fn hooks_run_in_weight_order_around_the_apply_and_follow_their_policies() {
+    let env = Env::start().await;
+    let out = env.berth(&["install", "h", &chart(), "--wait"]).await.ok();
+    let o = &out.stdout;
+    let pre = position(o, "pre-install hooks");
+    let hook_config = position(o, "ConfigMap/h-hook-config (default) created");
+    let migrate = position(o, "Job/h-migrate (default) created");
+    let migrated = position(o, "Job/h-migrate (default) ready");
+    let app = position(o, "ConfigMap/h-app (default) created");
+    let post = position(o, "post-install hooks");
+    let notified = position(o, "Job/h-notify (default) ready");
+    assert!(
+        pre < hook_config && hook_config < migrate && migrate < migrated,
+        "weight order:\n{o}"
+    );
+    assert!(
+        migrated < app && app < post && post < notified,
+        "pre hooks, apply, post hooks:\n{o}"
+    );
+
+    // Hooks are not release objects; the default policy keeps a hook until
+    // it runs again, hook-succeeded deletes it once all hooks succeeded.
+    let manifest = env.berth(&["get", "manifest", "h"]).await.ok().stdout;
+    assert!(
+        !manifest.contains("h-migrate") && manifest.contains("h-app"),
+        "{manifest}"
+    );
+    assert!(
+        env.get("batch/v1", "Job", "default", "h-migrate")
+            .await
+            .is_some()
+    );
+    assert!(
+        env.get("batch/v1", "Job", "default", "h-notify")
+            .await
+            .is_none()
+    );
+
+    // A failing pre-upgrade hook fails the upgrade before anything is applied.
+    let failed = env
+        .berth(&[
+            "upgrade",
+            "h",
+            &chart(),
+            "--set",
+            "failHook=true",
+            "--timeout",
+            "20s",
+        ])
+        .await
+        .failed();
+    assert!(
+        failed.stderr.contains("failed pre-upgrade"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("Job/h-migrate"), "{}", failed.stderr);
+    let app = env
+        .get("v1", "ConfigMap", "default", "h-app")
+        .await
+        .unwrap();
+    assert_eq!(
+        app["data"]["revision"], "1",
+        "the release's objects were not touched"
+    );
+    let history = env.berth(&["history", "h", "-o", "json"]).await.ok().json();
+    assert_eq!(history[1]["status"], "failed");
+
+    // The next upgrade deletes the failed hook Job before creating it again.
+    env.berth(&["upgrade", "h", &chart(), "--wait"]).await.ok();
+    let app = env
+        .get("v1", "ConfigMap", "default", "h-app")
+        .await
+        .unwrap();
+    assert_eq!(app["data"]["revision"], "3");
+
+    // --no-hooks skips them; uninstall runs pre-delete.
+    let quiet = env.berth(&["rollback", "h", "1", "--no-hooks"]).await.ok();
+    assert!(
+        !quiet.stdout.contains("post-rollback hooks"),
+        "{}",
+        quiet.stdout
+    );
+    let gone = env.berth(&["uninstall", "h"]).await.ok();
+    assert!(gone.stdout.contains("pre-delete hooks"), "{}", gone.stdout);
+    assert!(
+        env.get("v1", "ConfigMap", "default", "h-goodbye")
+            .await
+            .is_some()
+    );
+    assert!(
+        env.get("v1", "ConfigMap", "default", "h-app")
+            .await
+            .is_none()
+    );
+}
