@@ -160,6 +160,23 @@ fn anchor_name_at(text: &str, line: usize, col0: usize) -> String {
         .collect()
 }
 
+/// The 0-based line of the first token after 1-based line `line` (blank
+/// and comment lines skipped), or libyaml's end-of-stream line.
+fn next_token_line(text: &str, line: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(line)
+        .find(|(_, l)| {
+            let l = l.trim_start();
+            !l.is_empty() && !l.starts_with('#')
+        })
+        // At the end, libyaml closes an unterminated last line first.
+        .map_or(
+            text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n')),
+            |(i, _)| i,
+        )
+}
+
 /// Rewords a parser error the way go-yaml (libyaml) reports it: libyaml's
 /// problem text, and go-yaml's line — the 0-based line for parser errors,
 /// 1-based for scanner errors, none when on the first line.
@@ -228,6 +245,15 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
             )
         {
             (problem.to_string(), Kind::Scanner, l0)
+        } else if problem == "simple key expected ':'" {
+            // A key at its mapping's indentation with no `:` after it (argo-cd's
+            // `rules:\n    []`): libyaml gives up on it only when the scanner
+            // reaches the next token on a later line, and reports it there.
+            (
+                "could not find expected ':'".into(),
+                Kind::Scanner,
+                next_token_line(text, line),
+            )
         } else if info.starts_with("unexpected EOF while parsing a flow sequence") {
             (
                 "did not find expected ',' or ']'".into(),

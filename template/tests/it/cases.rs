@@ -229,3 +229,8 @@ fn toyaml_bytes_and_values_yaml_match_helm() {
 fn go_printing_of_values_matches_helm() {
     check("printing");
 }
+
+#[test]
+fn shapes_from_public_charts_match_helm() {
+    check("realcharts");
+}
