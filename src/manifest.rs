@@ -269,9 +269,15 @@ pub fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
+            // Helm reads each document with sigs.k8s.io/yaml; when it cannot,
+            // the message is go-yaml's ("error converting YAML to JSON: yaml:
+            // line 8: could not find expected ':'"), which berth-template's
+            // reader words the same way.
             let value = parse_document(&doc).map_err(|message| ManifestError::Yaml {
                 path: path.clone(),
-                message,
+                message: berth_template::yaml::parse_document(&doc)
+                    .err()
+                    .map_or(message, |e| e.to_string()),
             })?;
             if !(value.is_object() || value.is_null()) {
                 return Err(ManifestError::Yaml {
@@ -437,6 +443,23 @@ mod tests {
         // blank line, but keeps the file's trailing newline.
         let docs = split_manifests("a: 1\n\n  \n---\nb: |\n  x\n\n---c: 2\n---\n---\n\nd: 3\n\n");
         assert_eq!(docs, vec!["a: 1", "b: |\n  x", "c: 2", "---\n\nd: 3\n\n"]);
+    }
+
+    #[test]
+    fn unparsable_documents_fail_with_helms_words() {
+        // argo-cd's prometheusrule.yaml with empty rules; message from Helm v4.2.3.
+        let files = BTreeMap::from([(
+            "c/templates/rule.yaml".to_string(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\napiVersion: v1\n\
+             kind: PrometheusRule\nspec:\n  groups:\n  - name: argocd\n    rules:\n    []\n"
+                .to_string(),
+        )]);
+        let err = sort_manifests(&files).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "YAML parse error on c/templates/rule.yaml: error converting YAML to JSON: \
+             yaml: line 8: could not find expected ':'"
+        );
     }
 
     #[test]
