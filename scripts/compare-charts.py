@@ -27,6 +27,7 @@ anything differs.
 """
 import argparse
 import difflib
+import json
 import os
 import pathlib
 import re
@@ -35,7 +36,7 @@ import sys
 import time
 
 import yaml
-from helm_python import Chart, Config
+from helm_python import Chart, Config, _native
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -84,14 +85,18 @@ def merge(base, over):
 def helm_manifest(chart, name, namespace, values):
     with Config(kubeconfig_content=KUBECONFIG, namespace=namespace) as cfg:
         rel = cfg.install(chart, name, values, namespace=namespace, dry_run="client")
-    return rel["manifest"].strip() + "\n"
+    # The SDK leaves the key out when nothing rendered.
+    return rel.get("manifest", "").strip() + "\n"
 
 
-def helm_hooks(chart, name, namespace, values):
-    """The hooks section of `helm template`, rebuilt from Helm's per-file output."""
+def helm_sorted(chart, name, namespace, values, caps):
+    """The manifest and the hooks section of `helm template`, rebuilt from
+    Helm's own per-file rendering the way releaseutil.SortManifests splits,
+    picks and orders documents."""
+    opts = {"name": name, "namespace": namespace, "revision": 1, "is_install": True, **caps}
     with Chart.load(chart) as ch:
-        files = ch.render(values, name=name, namespace=namespace, revision=1, is_install=True)
-    hooks = []
+        files = json.loads(_native.call_string("helm_render", ch._raw(), json.dumps(values), json.dumps(opts)))
+    manifests, hooks = [], []
     for path in sorted(files):
         content = files[path]
         # action.renderResources drops NOTES.txt before sorting.
@@ -105,20 +110,26 @@ def helm_hooks(chart, name, namespace, values):
             doc = doc.lstrip()
             head = yaml.safe_load(doc) or {}
             ann = ((head.get("metadata") or {}).get("annotations")) or {}
+            kind = str(head.get("kind") or "")
             if "helm.sh/hook" not in ann:
+                manifests.append((kind, path, doc))
                 continue
             events = [e.strip().lower() for e in str(ann["helm.sh/hook"]).split(",")]
             if not all(e in HOOK_EVENTS for e in events):
                 continue
-            hooks.append((str(head.get("kind") or ""), path, doc))
+            hooks.append((kind, path, doc))
     rank = {k: i for i, k in enumerate(INSTALL_ORDER)}
-    # Known kinds in install order, then unknown kinds alphabetically; stable.
-    hooks.sort(key=lambda h: (0, rank[h[0]], "") if h[0] in rank else (1, 0, h[0]))
-    return "".join(f"---\n# Source: {p}\n{m}\n" for _, p, m in hooks)
+
+    def emit(docs):
+        # Known kinds in install order, then unknown kinds alphabetically; stable.
+        docs.sort(key=lambda h: (0, rank[h[0]], "") if h[0] in rank else (1, 0, h[0]))
+        return "".join(f"---\n# Source: {p}\n{m}\n" for _, p, m in docs)
+
+    return emit(manifests).strip() + "\n", emit(hooks)
 
 
-def berth(binary, chart, name, namespace, values_files, no_hooks):
-    cmd = [binary, "template", name, chart, "-n", namespace]
+def berth(binary, chart, name, namespace, values_files, no_hooks, flags=()):
+    cmd = [binary, "template", name, chart, "-n", namespace, *flags]
     for f in values_files:
         cmd += ["-f", f]
     if no_hooks:
@@ -129,10 +140,10 @@ def berth(binary, chart, name, namespace, values_files, no_hooks):
     return p.stdout
 
 
-def berth_parts(binary, chart, name, namespace, files):
+def berth_parts(binary, chart, name, namespace, files, flags):
     """(manifest, hooks) as berth prints them; the hooks are what --no-hooks leaves out."""
-    manifest = berth(binary, chart, name, namespace, files, True)
-    full = berth(binary, chart, name, namespace, files, False)
+    manifest = berth(binary, chart, name, namespace, files, True, flags)
+    full = berth(binary, chart, name, namespace, files, False, flags)
     if manifest.startswith("ERROR: "):
         return manifest, full
     # By lines, not by prefix: random values differ between the two runs.
@@ -140,9 +151,14 @@ def berth_parts(binary, chart, name, namespace, files):
     return manifest, "".join(full.splitlines(True)[n:])
 
 
-def helm_parts(chart, name, namespace, values):
+def helm_parts(chart, name, namespace, values, caps):
     try:
-        return helm_manifest(chart, name, namespace, values), helm_hooks(chart, name, namespace, values)
+        manifest, hooks = helm_sorted(chart, name, namespace, values, caps)
+        if not caps:
+            # The real install path where it can be had (it cannot take
+            # capabilities); the rebuilt one must agree with it.
+            manifest = helm_manifest(chart, name, namespace, values)
+        return manifest, hooks
     except Exception as e:  # Helm's own failure is the expectation then
         return ("ERROR: " + str(e),) * 2
 
@@ -178,8 +194,19 @@ def main():
     ap.add_argument("--name", default="rel")
     ap.add_argument("--namespace", default="ns")
     ap.add_argument("--out", default="/tmp/compare-charts", type=pathlib.Path)
+    ap.add_argument("--kube-version", help="as helm template --kube-version")
+    ap.add_argument("-a", "--api-versions", action="append", default=[],
+                    help="as helm template -a (repeatable); the manifest is then rebuilt "
+                    "from Helm's per-file rendering, as the install path cannot take it")
     ap.add_argument("specs", nargs="+", metavar="CHART_DIR[=VALUES.yaml,...]")
     a = ap.parse_args()
+    caps, flags = {}, []
+    if a.kube_version:
+        caps["kube_version"] = a.kube_version
+        flags += ["--kube-version", a.kube_version]
+    if a.api_versions:
+        caps["api_versions"] = a.api_versions
+        flags += [f for v in a.api_versions for f in ("-a", v)]
     failed = 0
     for spec in a.specs:
         chart, _, vals = spec.partition("=")
@@ -189,8 +216,8 @@ def main():
         for old in a.out.glob(f"{label}.*"):
             old.unlink()
         values = load_values(files)
-        helm = helm_parts(chart, a.name, a.namespace, values)
-        ours = berth_parts(a.berth, chart, a.name, a.namespace, files)
+        helm = helm_parts(chart, a.name, a.namespace, values, caps)
+        ours = berth_parts(a.berth, chart, a.name, a.namespace, files, flags)
         again = None
         results = []
         for i, part in enumerate(("manifest", "hooks")):
@@ -203,8 +230,8 @@ def main():
             if ours_i != theirs_i:
                 if again is None:
                     time.sleep(1.1)  # so that `now` moves on too
-                    again = (helm_parts(chart, a.name, a.namespace, values),
-                             berth_parts(a.berth, chart, a.name, a.namespace, files))
+                    again = (helm_parts(chart, a.name, a.namespace, values, caps),
+                             berth_parts(a.berth, chart, a.name, a.namespace, files, flags))
                 ours_i, theirs_i, n = mask_varying(ours_i, theirs_i, again[1][i], again[0][i])
                 note = f", {n} lines vary between runs" if n else ""
             same = compare(f"{label}.{part}", ours_i, theirs_i, a.out)
