@@ -152,15 +152,23 @@ def berth_parts(binary, chart, name, namespace, files, flags):
 
 
 def helm_parts(chart, name, namespace, values, caps):
-    try:
-        manifest, hooks = helm_sorted(chart, name, namespace, values, caps)
-        if not caps:
-            # The real install path where it can be had (it cannot take
-            # capabilities); the rebuilt one must agree with it.
+    manifest = None
+    if not caps:
+        # The real install path where it can be had (it cannot take
+        # capabilities); the rebuilt manifest agrees with it otherwise.
+        try:
             manifest = helm_manifest(chart, name, namespace, values)
-        return manifest, hooks
-    except Exception as e:  # Helm's own failure is the expectation then
+        except Exception as e:  # Helm's own failure is the expectation then
+            return ("ERROR: " + str(e),) * 2
+    try:
+        rebuilt, hooks = helm_sorted(chart, name, namespace, values, caps)
+    except yaml.YAMLError as e:
+        # Helm rendered, but a document does not parse: Helm's message is
+        # go-yaml's, which this rebuild cannot give.
+        return ("ERROR: (PyYAML, not Helm's words) " + str(e),) * 2
+    except Exception as e:
         return ("ERROR: " + str(e),) * 2
+    return manifest if manifest is not None else rebuilt, hooks
 
 
 def mask_varying(ours, theirs, ours2, theirs2):
@@ -223,8 +231,14 @@ def main():
         for i, part in enumerate(("manifest", "hooks")):
             theirs_i, ours_i = helm[i], ours[i]
             if theirs_i.startswith("ERROR: ") and ours[0].startswith("ERROR: "):
-                results.append(f"{part}: both fail (helm: {theirs_i[7:].strip()[:150]!r}; "
-                               f"berth: {ours[0][7:].strip()[:150]!r})")
+                # berth prints `Error: <message>` as the helm CLI does; the
+                # SDK gives the bare message. First lines only.
+                helm_msg = "Error: " + theirs_i[7:].strip().split("\n")[0]
+                berth_msg = ours[0][7:].strip().split("\n")[0]
+                same = helm_msg == berth_msg
+                failed += not same
+                results.append(f"{part}: both fail, {'same error' if same else 'DIFFERENT error'} "
+                               f"({helm_msg[:200]!r}" + ("" if same else f" vs {berth_msg[:200]!r}") + ")")
                 continue
             note = ""
             if ours_i != theirs_i:
