@@ -46,6 +46,7 @@ impl Operation {
             Operation::Upgrade => "upgrade",
             Operation::Rollback => "rollback",
             Operation::Uninstall => "uninstall",
+            Operation::Test => "test",
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use berth::proto::{
     self, GetRevisionRequest, HistoryRequest, ListRequest, RollbackRequest, StatusRequest,
-    UninstallRequest, UpgradeRequest, VersionRequest, WatchRequest,
+    TestRequest, UninstallRequest, UpgradeRequest, VersionRequest, WatchRequest,
     release_agent_server::ReleaseAgent, upgrade_request::Msg,
 };
 use berth::types::{Namespace, ReleaseName};
@@ -128,6 +128,7 @@ impl ReleaseAgent for Service {
     type UpgradeStream = EventStream;
     type RollbackStream = EventStream;
     type UninstallStream = EventStream;
+    type TestStream = EventStream;
     type WatchStream = EventStream;
 
     async fn upgrade(
@@ -180,6 +181,21 @@ impl ReleaseAgent for Service {
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         tokio::spawn(ops::rollback::run(Arc::clone(&self.agent), prepared));
+        Ok(Response::new(stream))
+    }
+
+    async fn test(&self, req: Request<TestRequest>) -> Result<Response<EventStream>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = req
+            .client
+            .as_ref()
+            .map(|c| c.client_version.clone())
+            .unwrap_or_default();
+        audit("test", &caller, &req.namespace, &req.release);
+        let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
+        let stream = prepared.op.stream(0);
+        tokio::spawn(ops::test::run(Arc::clone(&self.agent), prepared));
         Ok(Response::new(stream))
     }
 

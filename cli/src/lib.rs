@@ -155,6 +155,9 @@ pub enum Command {
         after_help = "Examples:\n  berth template web ./chart --set replicas=2\n  berth template ./chart"
     )]
     Template(cmd::template::TemplateArgs),
+    /// Run a release's tests (its `helm.sh/hook: test` hooks).
+    #[command(after_help = "Examples:\n  berth test web\n  berth test web --timeout 2m")]
+    Test(cmd::test::TestArgs),
     /// Attach to a release's running (or last) operation and show its events.
     #[command(after_help = "Examples:\n  berth watch web")]
     Watch(cmd::watch::WatchArgs),

@@ -47,6 +47,10 @@ fn left(ms: u64) -> String {
 pub fn describe(ev: &proto::Event) -> Option<String> {
     let obj = |o: &Option<proto::ObjectRef>| o.as_ref().map(|o| o.display()).unwrap_or_default();
     Some(match ev.kind.as_ref()? {
+        Kind::Accepted(a) if a.operation == proto::Operation::Test as i32 => format!(
+            "testing {} revision {} (by {})",
+            ev.release, ev.revision, a.identity
+        ),
         Kind::Accepted(a) => {
             let op = proto::Operation::try_from(a.operation)
                 .unwrap_or(proto::Operation::Unspecified)

@@ -46,6 +46,8 @@ pub enum OpKind {
     Upgrade,
     Rollback,
     Uninstall,
+    /// `berth test`: runs test hooks, records no revision.
+    Test,
 }
 
 impl OpKind {
@@ -55,6 +57,7 @@ impl OpKind {
             OpKind::Upgrade => proto::Operation::Upgrade,
             OpKind::Rollback => proto::Operation::Rollback,
             OpKind::Uninstall => proto::Operation::Uninstall,
+            OpKind::Test => proto::Operation::Test,
         }
     }
 
@@ -64,6 +67,8 @@ impl OpKind {
             OpKind::Upgrade => Status::PendingUpgrade,
             OpKind::Rollback => Status::PendingRollback,
             OpKind::Uninstall => Status::Uninstalling,
+            // A test never records a revision; the release stays as it is.
+            OpKind::Test => Status::Deployed,
         }
     }
 
@@ -74,6 +79,7 @@ impl OpKind {
             OpKind::Upgrade => "Upgrade",
             OpKind::Rollback => "Rollback",
             OpKind::Uninstall => "Uninstallation",
+            OpKind::Test => "Test",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod crds;
 pub mod hooks;
 pub mod query;
 pub mod rollback;
+pub mod test;
 pub mod uninstall;
 pub mod upgrade;
 

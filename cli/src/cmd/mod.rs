@@ -12,6 +12,7 @@ pub mod list;
 pub mod rollback;
 pub mod status;
 pub mod template;
+pub mod test;
 pub mod uninstall;
 pub mod version;
 pub mod watch;
@@ -28,6 +29,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::List(a) => list::run(&g, a, io).await,
         Command::Get(c) => get::run(&g, c, io).await,
         Command::Template(a) => template::run(&g, a, io),
+        Command::Test(a) => test::run(&g, a, io).await,
         Command::Watch(a) => watch::run(&g, a, io).await,
         Command::Version => version::run(&g, io).await,
         Command::Certs(c) => certs::run(c, io),

@@ -1,0 +1,45 @@
+//! `berth test NAME`: run the deployed revision's test hooks on the agent
+//! (`helm test`), showing each test's progress.
+
+use std::io::Write;
+
+use berth::proto;
+use clap::Args;
+
+use crate::connect::{self, status_error};
+use crate::{CliError, Global, Io, progress};
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Release name.
+    pub name: String,
+    /// How long to wait for the tests (e.g. 5m0s).
+    #[arg(long, value_parser = super::parse_duration, default_value = "5m0s")]
+    pub timeout: std::time::Duration,
+    /// Print only the result.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
+    let mut client = connect::connect(&g.target()).await?;
+    let req = proto::TestRequest {
+        release: a.name.clone(),
+        namespace: g.namespace.clone(),
+        options: Some(proto::OperationOptions {
+            timeout_seconds: a.timeout.as_secs().max(1),
+            ..Default::default()
+        }),
+        client: Some(proto::ClientInfo {
+            client_version: berth::VERSION.to_string(),
+        }),
+    };
+    let events = client.test(req).await.map_err(status_error)?.into_inner();
+    match progress::follow(events, &mut *io.out, a.quiet).await? {
+        progress::Outcome::Completed { description, .. } => {
+            writeln!(io.out, "{description}")?;
+            Ok(())
+        }
+        progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
+    }
+}
