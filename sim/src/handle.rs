@@ -43,6 +43,7 @@ impl Simulator {
             cfg: SimConfig::default(),
             timings: None,
             error: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -52,9 +53,17 @@ pub struct SimBuilder {
     cfg: SimConfig,
     timings: Option<Timings>,
     error: Option<String>,
+    faults: Vec<crate::faults::Rule>,
 }
 
 impl SimBuilder {
+    /// A fault rule in force from the first request (more can be added at
+    /// run time with `SimHandle::faults` or `POST /_sim/v1/faults`).
+    pub fn fault(mut self, rule: crate::faults::Rule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+
     pub fn seed(mut self, seed: u64) -> Self {
         self.cfg.seed = seed;
         self
@@ -178,7 +187,13 @@ impl SimBuilder {
         let app = Arc::new(App {
             cluster: cluster.clone(),
             engine: engine.clone(),
-            faults: Arc::new(Faults::new(cfg.seed)),
+            faults: {
+                let faults = Arc::new(Faults::new(cfg.seed));
+                for rule in std::mem::take(&mut self.faults) {
+                    faults.add(rule);
+                }
+                faults
+            },
             requests: Arc::new(RequestLog::default()),
             clock: clock.clone(),
             cfg: cfg.clone(),

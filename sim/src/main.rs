@@ -39,6 +39,11 @@ struct Args {
     /// Speed of simulated time relative to the wall clock.
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
+    /// A fault rule in force from the start, as JSON (repeatable), e.g.
+    /// '{"match":{"verb":"create"},"action":{"type":"status","code":500},"budget":{"times":1}}'
+    /// (the body `POST /_sim/v1/faults` takes).
+    #[arg(long, value_name = "JSON")]
+    fault: Vec<String>,
 }
 
 #[tokio::main]
@@ -64,6 +69,11 @@ async fn main() -> anyhow::Result<()> {
         });
     if let Some(p) = args.state_file {
         builder = builder.state_file(p);
+    }
+    for (i, text) in args.fault.iter().enumerate() {
+        let rule: berth_sim::Rule = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("--fault #{}: invalid fault rule: {e}", i + 1))?;
+        builder = builder.fault(rule);
     }
     let sim = builder.start().await?;
     if let Some(path) = &args.kubeconfig_out {

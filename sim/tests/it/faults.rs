@@ -41,6 +41,36 @@ async fn retried_503s_are_only_latency_f1() {
 }
 
 #[tokio::test]
+async fn faults_given_at_start_apply_from_the_first_request() {
+    let sim = berth_sim::Simulator::builder()
+        .profile(berth_sim::Profile::Fast)
+        .fault(
+            Rule::new(
+                Match::verb("create").resource("configmaps"),
+                Action::status(500),
+            )
+            .times(1),
+        )
+        .start()
+        .await
+        .expect("simulator starts");
+    let client = crate::support::client(&sim).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    match api
+        .create(&PostParams::default(), &cm("a"))
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => assert_eq!(s.code, 500),
+        e => panic!("{e:?}"),
+    }
+    api.create(&PostParams::default(), &cm("b"))
+        .await
+        .expect("the rule's budget is spent");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_500_on_apply_is_not_retried_f2() {
     let (sim, client) = start().await;
     let id = sim
