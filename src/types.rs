@@ -114,3 +114,59 @@ mod tests {
         assert!(Namespace::parse(&"n".repeat(64)).is_err());
     }
 }
+
+/// Helm's duration flags (Go's time.ParseDuration for the units Helm users
+/// write): `300s`, `5m`, `1h30m`, `5m0s`, `1500ms`, or bare seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(n));
+    }
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            rest = &rest[1..];
+            continue;
+        }
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else {
+            return Err(format!("invalid duration {s:?}: unknown unit"));
+        };
+        let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+        total += n * unit;
+        num.clear();
+        rest = &rest[len..];
+    }
+    if !num.is_empty() {
+        return Err(format!("invalid duration {s:?}: missing unit"));
+    }
+    std::time::Duration::try_from_secs_f64(total)
+        .map_err(|_| format!("invalid duration {s:?}: out of range"))
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_like_helm() {
+        assert_eq!(parse_duration("300").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("5m0s").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_duration("1500ms").unwrap().as_millis(), 1500);
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("99999999999999999999999h").is_err());
+    }
+}

@@ -32,6 +32,11 @@ struct Args {
     /// Default operation timeout when a client gives none.
     #[arg(long, default_value = "300", value_name = "SECONDS")]
     default_timeout: u64,
+    /// How long a pod failure signal (ImagePullBackOff, CrashLoopBackOff,
+    /// Unschedulable…) may persist before it fails the operation, as
+    /// REASON=DURATION (repeatable; `*=DURATION` for every other reason).
+    #[arg(long, value_name = "REASON=DURATION")]
+    failure_grace: Vec<String>,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -50,6 +55,13 @@ async fn main() -> std::process::ExitCode {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
+    let mut failure_grace = berth_agent::track::pods::Grace::default();
+    for spec in &args.failure_grace {
+        if let Err(e) = failure_grace.set(spec) {
+            eprintln!("berthd: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    }
     let config = berth_agent::AgentConfig {
         listen: args.listen,
         cert: args.cert,
@@ -59,6 +71,7 @@ async fn main() -> std::process::ExitCode {
         kubeconfig: args.kubeconfig,
         settings: berth_agent::ops::Settings {
             default_timeout: Duration::from_secs(args.default_timeout),
+            failure_grace,
             ..Default::default()
         },
     };

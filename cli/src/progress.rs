@@ -95,7 +95,20 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
         Kind::ResourceProgress(r) => format!("  {}: {}", obj(&r.object), r.message),
         Kind::ResourceReady(r) => format!("  {} ready ({})", obj(&r.object), r.message),
         Kind::ResourceFailed(r) => {
-            format!("  {} failed: {}: {}", obj(&r.object), r.reason, r.message)
+            let mut text = format!("  {} failed: {}: {}", obj(&r.object), r.reason, r.message);
+            if !r.pod.is_empty() {
+                text.push_str(&format!("\n    pod {}", r.pod));
+            }
+            for e in &r.recent_events {
+                text.push_str(&format!("\n    event: {e}"));
+            }
+            if !r.log_tail.is_empty() {
+                text.push_str("\n    last log lines:");
+                for l in &r.log_tail {
+                    text.push_str(&format!("\n      {l}"));
+                }
+            }
+            text
         }
         Kind::Completed(c) => {
             let st = ReleaseStatus::try_from(c.status)

@@ -139,7 +139,15 @@ impl Env {
             client_ca: self.pki.ca_cert.clone(),
             data_dir: self.data_dir(),
             kubeconfig: Some(self.kubeconfig.clone()),
-            settings: Default::default(),
+            settings: berth_agent::ops::Settings {
+                // Pod failure signals fail an operation after a second here
+                // (berthd's defaults are 10-30 s).
+                failure_grace: berth_agent::track::pods::Grace {
+                    per_reason: Default::default(),
+                    default: std::time::Duration::from_secs(1),
+                },
+                ..Default::default()
+            },
         })
         .await
         .expect("agent starts");

@@ -116,12 +116,29 @@ async fn test_runs_the_test_hooks_and_reports_a_failing_one() {
     let env = Env::start().await;
     env.berth(&["install", "h", &chart()]).await.ok();
     let out = env.berth(&["test", "h"]).await.ok();
-    assert!(out.stdout.contains("Pod/h-test (default) ready (pod succeeded)"), "{}", out.stdout);
-    assert!(out.stdout.contains("TEST SUITE: 1 test(s) passed"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Pod/h-test (default) ready (pod succeeded)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("TEST SUITE: 1 test(s) passed"),
+        "{}",
+        out.stdout
+    );
 
-    env.berth(&["upgrade", "h", &chart(), "--set", "testFails=true"]).await.ok();
+    env.berth(&["upgrade", "h", &chart(), "--set", "testFails=true"])
+        .await
+        .ok();
     let failed = env.berth(&["test", "h"]).await.failed();
-    assert!(failed.stderr.contains("failed test: Pod/h-test (default) failed: PodFailed: container exited with code 3"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains(
+            "failed test: Pod/h-test (default) failed: PodFailed: container exited with code 3"
+        ),
+        "{}",
+        failed.stderr
+    );
     // A test records no revision.
     let history = env.berth(&["history", "h", "-o", "json"]).await.ok().json();
     assert_eq!(history.as_array().unwrap().len(), 2);

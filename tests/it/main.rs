@@ -9,3 +9,4 @@ mod lifecycle;
 mod mtls;
 mod safety;
 mod template;
+mod tracking;

@@ -150,6 +150,7 @@ async fn roll_back(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Result<(), 
                 objects: &objects,
                 previous: r.applied,
                 wait: true,
+                wait_for_jobs: false,
                 deadline,
             };
             deploy(agent, d).await

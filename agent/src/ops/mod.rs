@@ -38,6 +38,9 @@ pub struct Settings {
     pub upload_idle_timeout: Duration,
     /// Objects applied at once within one kind.
     pub apply_parallelism: usize,
+    /// How long each pod failure signal may persist before it fails the
+    /// operation (berthd --failure-grace).
+    pub failure_grace: track::pods::Grace,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             limits: berth::chart::Limits::default(),
             upload_idle_timeout: Duration::from_secs(30),
             apply_parallelism: 8,
+            failure_grace: track::pods::Grace::default(),
         }
     }
 }
@@ -152,6 +156,8 @@ pub struct Deploy<'a> {
     /// The objects of the revision being replaced (for plan and prune).
     pub previous: &'a [Object],
     pub wait: bool,
+    /// Helm's --wait-for-jobs.
+    pub wait_for_jobs: bool,
     pub deadline: Instant,
 }
 
@@ -172,6 +178,11 @@ fn phase(op: &OpEvents, name: &str, deadline: Instant) {
 /// prune objects that left the chart (reverse order, honouring
 /// `helm.sh/resource-policy: keep`), then wait for readiness if asked.
 pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
+    // Pods older than this belong to earlier revisions (a second of slack
+    // for clock granularity).
+    let since = (chrono::Utc::now() - chrono::Duration::seconds(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let new_ids: HashSet<_> = d.objects.iter().map(|o| identity(o, d.namespace)).collect();
     let old: BTreeMap<_, _> = d
         .previous
@@ -303,7 +314,12 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
 
     if d.wait {
         phase(d.op, "wait", d.deadline);
-        track::wait_all(agent.cluster.client(), d.op, targets, d.deadline).await?;
+        let policy = track::Policy {
+            wait_for_jobs: d.wait_for_jobs,
+            grace: agent.settings.failure_grace.clone(),
+            since,
+        };
+        track::wait_all(&agent.cluster, d.op, targets, d.deadline, &policy).await?;
     }
     Ok(())
 }

@@ -161,6 +161,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             objects: &objects,
             previous: &previous,
             wait: p.options.wait,
+            wait_for_jobs: p.options.wait_for_jobs,
             deadline,
         };
         deploy(agent, d).await?;

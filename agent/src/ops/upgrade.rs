@@ -280,6 +280,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
                 previous: &previous,
                 // Helm: rollback-on-failure implies waiting.
                 wait: p.options.wait || p.options.atomic,
+                wait_for_jobs: p.options.wait_for_jobs,
                 deadline,
             },
         )

@@ -1,21 +1,28 @@
-//! Rollout tracking: watch every applied workload until it is ready, fails,
-//! or the operation's deadline passes, and say so in events.
+//! Rollout tracking: wait for every applied object until it is ready,
+//! fails, or the operation's deadline passes, and say so in events.
 //!
-//! Readiness follows kubectl's `rollout status` rules; state comes from
-//! watches (kube's `watcher`), never from polling. The walking skeleton
-//! tracks Deployments; other kinds are reported ready once applied.
+//! Readiness comes from watches (kube's `watcher`), never from polling:
+//! one watch per object, with the rules of [`status`], and for workloads a
+//! watch on their pods, whose failure signals ([`pods`]) fail the operation
+//! once they outlast their grace period instead of at the timeout.
 
-use std::time::Duration;
+use std::collections::HashMap;
 
 use berth::proto::{self, ObjectRef, event::Kind};
-use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::Api;
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::cluster::Cluster;
 use crate::events::OpEvents;
 use crate::ops::Failure;
+
+pub mod pods;
+pub mod status;
+
+use status::Readiness;
 
 /// One object to wait for, with the namespace it was applied to.
 #[derive(Debug, Clone)]
@@ -24,158 +31,199 @@ pub struct Target {
     pub namespace: String,
 }
 
-/// Whether berth knows how to wait for this kind.
-pub fn is_tracked(object: &ObjectRef) -> bool {
-    object.api_version == "apps/v1" && object.kind == "Deployment"
+/// How to wait.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Helm's --wait-for-jobs: wait for Jobs to complete.
+    pub wait_for_jobs: bool,
+    pub grace: pods::Grace,
+    /// Pods created before this (RFC 3339, UTC) belong to earlier revisions;
+    /// their signals are not this operation's failure.
+    pub since: String,
 }
 
 /// Wait for every target concurrently; the first failure ends the wait.
 pub async fn wait_all(
-    client: kube::Client,
+    cluster: &Cluster,
     op: &OpEvents,
     targets: Vec<Target>,
     deadline: Instant,
+    policy: &Policy,
 ) -> Result<(), Failure> {
     let waits = targets
         .into_iter()
-        .filter(|t| is_tracked(&t.object))
-        .map(|t| wait_deployment(client.clone(), op, t, deadline));
-    let mut all = futures::stream::iter(waits).buffer_unordered(16);
+        .filter(|t| status::is_tracked(&t.object.api_version, &t.object.kind, policy.wait_for_jobs))
+        .map(|t| wait_one(cluster, op, t, deadline, policy));
+    let mut all = futures::stream::iter(waits).buffer_unordered(32);
     while let Some(res) = all.next().await {
         res?;
     }
     Ok(())
 }
 
-/// A Deployment's rollout state, as kubectl's rollout status computes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RolloutState {
-    pub desired: u32,
-    pub updated: u32,
-    pub ready: u32,
-    pub available: u32,
-    pub done: bool,
-    pub message: String,
-    /// Set when the rollout cannot finish (ProgressDeadlineExceeded).
-    pub failed: Option<(String, String)>,
+fn failure(target: &Target, reason: &str, message: String) -> Failure {
+    Failure {
+        reason: reason.to_string(),
+        message,
+        culprit: Some(Box::new(target.object.clone())),
+    }
 }
 
-pub fn deployment_state(d: &Deployment) -> RolloutState {
-    let name = d.metadata.name.clone().unwrap_or_default();
-    let generation = d.metadata.generation.unwrap_or(0);
-    let spec_replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as u32;
-    let status = d.status.clone().unwrap_or_default();
-    let observed = status.observed_generation.unwrap_or(0);
-    let updated = status.updated_replicas.unwrap_or(0).max(0) as u32;
-    let replicas = status.replicas.unwrap_or(0).max(0) as u32;
-    let ready = status.ready_replicas.unwrap_or(0).max(0) as u32;
-    let available = status.available_replicas.unwrap_or(0).max(0) as u32;
-    let mut st = RolloutState {
-        desired: spec_replicas,
-        updated,
-        ready,
-        available,
-        done: false,
-        message: String::new(),
-        failed: None,
-    };
-    if generation > observed {
-        st.message = "waiting for the deployment spec update to be observed".into();
-        return st;
-    }
-    let deadline_exceeded = status.conditions.unwrap_or_default().into_iter().find(|c| {
-        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
-    });
-    if let Some(c) = deadline_exceeded {
-        st.failed = Some((
-            "ProgressDeadlineExceeded".into(),
-            c.message
-                .unwrap_or_else(|| format!("deployment {name:?} exceeded its progress deadline")),
-        ));
-        st.message = format!("deployment {name:?} exceeded its progress deadline");
-        return st;
-    }
-    st.message = if updated < spec_replicas {
-        format!("{updated} of {spec_replicas} new replicas updated, {available} available")
-    } else if replicas > updated {
-        format!("{} old replicas pending termination", replicas - updated)
-    } else if available < updated {
-        format!("{available} of {updated} updated replicas available")
-    } else {
-        st.done = true;
-        format!("{available}/{spec_replicas} replicas ready")
-    };
-    st
-}
+const WORKLOADS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+];
 
-async fn wait_deployment(
-    client: kube::Client,
+async fn wait_one(
+    cluster: &Cluster,
     op: &OpEvents,
     target: Target,
     deadline: Instant,
+    policy: &Policy,
 ) -> Result<(), Failure> {
-    let api: Api<Deployment> = Api::namespaced(client, &target.namespace);
+    let (ar, caps) = cluster
+        .resolve(&target.object)
+        .await
+        .map_err(|e| failure(&target, "UnknownKind", e.to_string()))?;
+    let api: Api<DynamicObject> = match caps.scope {
+        kube::discovery::Scope::Cluster => Api::all_with(cluster.client(), &ar),
+        kube::discovery::Scope::Namespaced => {
+            Api::namespaced_with(cluster.client(), &target.namespace, &ar)
+        }
+    };
     let config =
         watcher::Config::default().fields(&format!("metadata.name={}", target.object.name));
-    let stream = watcher(api, config).default_backoff().applied_objects();
-    futures::pin_mut!(stream);
-    let mut last: Option<RolloutState> = None;
+    let objects = watcher(api, config).default_backoff().applied_objects();
+    futures::pin_mut!(objects);
+    let is_workload = WORKLOADS.contains(&target.object.kind.as_str());
+    type PodStream = std::pin::Pin<
+        Box<
+            dyn futures::Stream<Item = Result<k8s_openapi::api::core::v1::Pod, watcher::Error>>
+                + Send,
+        >,
+    >;
+    let mut pod_stream: Option<PodStream> = None;
+    // pod name → (reason, message, first seen, pod JSON)
+    let mut signals: HashMap<String, (String, String, Instant, Value)> = HashMap::new();
+    let mut last: Option<Readiness> = None;
+    let shown = target.object.display();
     loop {
-        let next = tokio::time::timeout_at(deadline, stream.try_next()).await;
-        match next {
-            Err(_) => {
-                let detail = last
-                    .map(|s| s.message)
-                    .unwrap_or_else(|| "no status observed".into());
-                return Err(Failure {
-                    reason: "Timeout".into(),
-                    message: format!(
-                        "timed out waiting for {}: {detail}",
-                        target.object.display()
-                    ),
-                    culprit: Some(Box::new(target.object.clone())),
-                });
-            }
-            Ok(Ok(Some(d))) => {
-                let st = deployment_state(&d);
-                if last.as_ref() != Some(&st) {
-                    op.emit(Kind::ResourceProgress(proto::ResourceProgress {
-                        object: Some(target.object.clone()),
-                        message: st.message.clone(),
-                        desired: st.desired,
-                        updated: st.updated,
-                        ready: st.ready,
-                        available: st.available,
-                    }));
+        let next_expiry = signals
+            .values()
+            .map(|(reason, _, seen, _)| *seen + policy.grace.of(reason))
+            .min()
+            .unwrap_or(deadline)
+            .min(deadline);
+        tokio::select! {
+            item = objects.next() => {
+                let obj = match item {
+                    Some(Ok(o)) => serde_json::to_value(&o).unwrap_or(Value::Null),
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, object = shown.as_str(), "watch error, retrying");
+                        continue;
+                    }
+                    None => return Err(failure(&target, "WatchEnded", format!("the watch on {shown} ended"))),
+                };
+                if is_workload && pod_stream.is_none()
+                    && let Some(selector) = pods::selector(&obj)
+                {
+                    let api: Api<k8s_openapi::api::core::v1::Pod> =
+                        Api::namespaced(cluster.client(), &target.namespace);
+                    let config = watcher::Config::default().labels(&selector);
+                    pod_stream = Some(Box::pin(watcher(api, config).default_backoff().applied_objects()));
                 }
-                if let Some((reason, message)) = &st.failed {
+                let now = status::readiness(&target.object.kind, &target.object.api_version, &obj);
+                if last.as_ref() == Some(&now) {
+                    continue;
+                }
+                match &now {
+                    Readiness::Ready(message) => {
+                        op.emit(Kind::ResourceReady(proto::ResourceReady {
+                            object: Some(target.object.clone()),
+                            message: message.clone(),
+                        }));
+                        return Ok(());
+                    }
+                    Readiness::Failed(reason, message) => {
+                        op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                            object: Some(target.object.clone()),
+                            reason: reason.clone(),
+                            message: message.clone(),
+                            ..Default::default()
+                        }));
+                        return Err(failure(&target, reason, format!("{shown}: {message}")));
+                    }
+                    Readiness::Progress(p) => {
+                        op.emit(Kind::ResourceProgress(proto::ResourceProgress {
+                            object: Some(target.object.clone()),
+                            message: p.message.clone(),
+                            desired: p.desired,
+                            updated: p.updated,
+                            ready: p.ready,
+                            available: p.available,
+                        }));
+                    }
+                }
+                last = Some(now);
+            }
+            Some(pod) = async {
+                match pod_stream.as_mut() {
+                    Some(s) => s.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Ok(pod) = pod else { continue };
+                let pod = serde_json::to_value(&pod).unwrap_or(Value::Null);
+                let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let created = pod["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
+                let deleting = pod["metadata"]["deletionTimestamp"].is_string();
+                // A signal holds until the pod is ready or gone: crash loops
+                // pass through Running and image pulls alternate between
+                // ErrImagePull and ImagePullBackOff, which must not restart
+                // the grace period.
+                let ready = pod["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                if deleting || ready || created < policy.since.as_str() {
+                    signals.remove(&name);
+                } else if let Some((reason, message)) = pods::signal(&pod) {
+                    let entry = signals
+                        .entry(name)
+                        .or_insert_with(|| (reason.clone(), message.clone(), Instant::now(), pod.clone()));
+                    *entry = (reason, message, entry.2, pod);
+                }
+            }
+            _ = tokio::time::sleep_until(next_expiry) => {
+                let now = Instant::now();
+                let expired = signals
+                    .iter()
+                    .find(|(_, (reason, _, seen, _))| now >= *seen + policy.grace.of(reason))
+                    .map(|(name, (reason, message, _, pod))| (name.clone(), reason.clone(), message.clone(), pod.clone()));
+                if let Some((pod_name, reason, message, pod)) = expired {
+                    let (recent_events, log_tail) =
+                        pods::evidence(cluster.client(), &target.namespace, &pod).await;
                     op.emit(Kind::ResourceFailed(proto::ResourceFailed {
                         object: Some(target.object.clone()),
                         reason: reason.clone(),
                         message: message.clone(),
-                        ..Default::default()
+                        pod: pod_name.clone(),
+                        recent_events,
+                        log_tail,
                     }));
-                    return Err(Failure {
-                        reason: reason.clone(),
-                        message: format!("{}: {message}", target.object.display()),
-                        culprit: Some(Box::new(target.object.clone())),
-                    });
+                    return Err(failure(&target, &reason, format!("{shown}: pod {pod_name}: {message}")));
                 }
-                if st.done {
-                    op.emit(Kind::ResourceReady(proto::ResourceReady {
-                        object: Some(target.object.clone()),
-                        message: st.message.clone(),
-                    }));
-                    return Ok(());
+                if now >= deadline {
+                    let detail = match &last {
+                        Some(Readiness::Progress(p)) => p.message.clone(),
+                        _ => "no status observed".into(),
+                    };
+                    return Err(failure(&target, "Timeout", format!("timed out waiting for {shown}: {detail}")));
                 }
-                last = Some(st);
-            }
-            Ok(Ok(None)) => {
-                // The watcher only ends if the stream is dropped; treat as transient.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, object = %target.object.display(), "watch error, retrying");
             }
         }
     }
@@ -276,46 +324,5 @@ fn pod_end(pod: &k8s_openapi::api::core::v1::Pod) -> Option<HookEnd> {
             Some(HookEnd::Failed("PodFailed".into(), message))
         }
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn deployment(v: serde_json::Value) -> Deployment {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn unobserved_generation_is_not_done() {
-        // The race SIM_SPEC §5.3 describes: old conditions still say
-        // NewReplicaSetAvailable, but the controller has not seen the change.
-        let d = deployment(serde_json::json!({
-            "metadata": {"name": "web", "generation": 2},
-            "spec": {"replicas": 1, "selector": {}, "template": {}},
-            "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
-        }));
-        assert!(!deployment_state(&d).done);
-    }
-
-    #[test]
-    fn complete_rollout_is_done_and_deadline_fails() {
-        let d = deployment(serde_json::json!({
-            "metadata": {"name": "web", "generation": 2},
-            "spec": {"replicas": 2, "selector": {}, "template": {}},
-            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}
-        }));
-        assert!(deployment_state(&d).done);
-        let d = deployment(serde_json::json!({
-            "metadata": {"name": "web", "generation": 2},
-            "spec": {"replicas": 2, "selector": {}, "template": {}},
-            "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1,
-                "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
-                                "message": "ReplicaSet \"web-1\" has timed out progressing."}]}
-        }));
-        let st = deployment_state(&d);
-        assert!(!st.done);
-        assert_eq!(st.failed.unwrap().0, "ProgressDeadlineExceeded");
     }
 }

@@ -1,0 +1,224 @@
+//! Early failure: what a workload's pods say that waiting will not fix
+//! (an image that cannot be pulled, a container that keeps crashing, a pod
+//! no node can take). A signal fails the operation once it has persisted
+//! for its grace period, long before the operation's timeout, with the pod,
+//! its recent Kubernetes Events and the tail of its logs as evidence.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, ListParams, LogParams};
+use serde_json::Value;
+
+/// Grace period per signal (the Kubernetes reason), with a default for the
+/// others. berthd's `--failure-grace REASON=DURATION` sets them.
+#[derive(Debug, Clone)]
+pub struct Grace {
+    pub per_reason: BTreeMap<String, Duration>,
+    pub default: Duration,
+}
+
+impl Default for Grace {
+    fn default() -> Self {
+        let per_reason = [
+            ("ErrImagePull", 10),
+            ("ImagePullBackOff", 10),
+            ("InvalidImageName", 0),
+            ("CrashLoopBackOff", 10),
+            ("CreateContainerConfigError", 10),
+            ("CreateContainerError", 10),
+            ("Unschedulable", 30),
+        ]
+        .into_iter()
+        .map(|(r, s)| (r.to_string(), Duration::from_secs(s)))
+        .collect();
+        Grace {
+            per_reason,
+            default: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Grace {
+    pub fn of(&self, reason: &str) -> Duration {
+        self.per_reason.get(reason).copied().unwrap_or(self.default)
+    }
+
+    /// Parse `REASON=DURATION` (e.g. `ImagePullBackOff=30s`, `*=5s` for the default).
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (reason, d) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--failure-grace {spec:?}: expected REASON=DURATION"))?;
+        let d = berth::types::parse_duration(d)
+            .map_err(|e| format!("--failure-grace {spec:?}: {e}"))?;
+        if reason == "*" {
+            self.default = d;
+        } else {
+            self.per_reason.insert(reason.to_string(), d);
+        }
+        Ok(())
+    }
+}
+
+const WAITING_FAILURES: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
+
+/// A failure signal on one pod: reason, message (naming the container).
+pub fn signal(pod: &Value) -> Option<(String, String)> {
+    for list in ["initContainerStatuses", "containerStatuses"] {
+        for c in pod["status"][list].as_array().into_iter().flatten() {
+            let waiting = &c["state"]["waiting"];
+            let reason = waiting["reason"].as_str().unwrap_or_default();
+            if WAITING_FAILURES.contains(&reason) {
+                let container = c["name"].as_str().unwrap_or_default();
+                let message = waiting["message"].as_str().unwrap_or_default();
+                let restarts = c["restartCount"].as_i64().unwrap_or(0);
+                let mut text = format!("container {container}: {reason}");
+                if !message.is_empty() {
+                    text.push_str(&format!(": {message}"));
+                }
+                if reason == "CrashLoopBackOff" {
+                    text.push_str(&format!(" ({restarts} restarts)"));
+                }
+                return Some((reason.to_string(), text));
+            }
+        }
+    }
+    let scheduled = pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "PodScheduled")?;
+    if scheduled["status"] == "False" && scheduled["reason"] == "Unschedulable" {
+        let message = scheduled["message"]
+            .as_str()
+            .unwrap_or("no node can run it");
+        return Some(("Unschedulable".into(), message.to_string()));
+    }
+    None
+}
+
+/// `spec.selector.matchLabels` as a label selector, if the workload has one.
+pub fn selector(workload: &Value) -> Option<String> {
+    let labels = workload
+        .pointer("/spec/selector/matchLabels")?
+        .as_object()?;
+    if labels.is_empty() {
+        return None;
+    }
+    Some(
+        labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// The pod's latest Events ("Reason: message", oldest first) and the tail
+/// of its first failing container's log, where the API provides them.
+pub async fn evidence(
+    client: kube::Client,
+    namespace: &str,
+    pod: &Value,
+) -> (Vec<String>, Vec<String>) {
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let params = ListParams::default().fields(&format!("involvedObject.name={name}"));
+    let mut recent: Vec<(String, String)> = match events.list(&params).await {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .map(|e| {
+                let when =
+                    serde_json::to_value(e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()))
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                let line = format!(
+                    "{}: {}",
+                    e.reason.unwrap_or_default(),
+                    e.message.unwrap_or_default().trim()
+                );
+                (when, line)
+            })
+            .collect(),
+        Err(e) => {
+            tracing::debug!(error = %e, pod = name, "could not list the pod's events");
+            Vec::new()
+        }
+    };
+    recent.sort();
+    let recent: Vec<String> = recent
+        .into_iter()
+        .rev()
+        .take(5)
+        .rev()
+        .map(|(_, l)| l)
+        .collect();
+    let container = pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["state"]["waiting"].is_object())
+        .and_then(|c| c["name"].as_str())
+        .map(str::to_string);
+    let pods: Api<Pod> = Api::namespaced(client, namespace);
+    let params = LogParams {
+        container,
+        tail_lines: Some(20),
+        previous: true,
+        ..Default::default()
+    };
+    let logs = match pods.logs(name, &params).await {
+        Ok(text) => text.lines().map(str::to_string).collect(),
+        Err(_) => Vec::new(),
+    };
+    (recent, logs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn image_pull_crash_loop_and_unschedulable_are_signals() {
+        let waiting = |reason: &str| {
+            json!({"status": {"containerStatuses": [{"name": "app", "restartCount": 4,
+                "state": {"waiting": {"reason": reason, "message": "details"}}}]}})
+        };
+        assert_eq!(
+            signal(&waiting("ImagePullBackOff")),
+            Some((
+                "ImagePullBackOff".into(),
+                "container app: ImagePullBackOff: details".into()
+            ))
+        );
+        assert_eq!(
+            signal(&waiting("CrashLoopBackOff")).unwrap().1,
+            "container app: CrashLoopBackOff: details (4 restarts)"
+        );
+        assert_eq!(signal(&waiting("ContainerCreating")), None);
+        let pending = json!({"status": {"conditions": [{"type": "PodScheduled", "status": "False",
+            "reason": "Unschedulable", "message": "0/3 nodes are available"}]}});
+        assert_eq!(signal(&pending).unwrap().0, "Unschedulable");
+    }
+
+    #[test]
+    fn grace_is_per_reason_with_a_default() {
+        let mut g = Grace::default();
+        g.set("ImagePullBackOff=2s").unwrap();
+        g.set("*=1m").unwrap();
+        assert_eq!(g.of("ImagePullBackOff"), Duration::from_secs(2));
+        assert_eq!(g.of("Other"), Duration::from_secs(60));
+        assert!(g.set("nonsense").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! Rollout tracking that says why: a pod signal that waiting will not fix
+//! fails the operation once it outlasts its grace period (1 s in these
+//! tests), long before --timeout, naming the object, the pod and the reason.
+
+use crate::common::Env;
+
+#[tokio::test]
+async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    let out = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "--wait",
+            "--timeout",
+            "10m",
+            "--set",
+            "image.repository=registry.berth.invalid/hello",
+        ])
+        .await
+        .failed();
+    // Not "Timeout": the pull failure itself ends the wait.
+    assert!(
+        out.stderr.contains("ErrImagePull") || out.stderr.contains("ImagePullBackOff"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Deployment/hello"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("pod hello-"),
+        "the pod is named: {}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("    pod hello-"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("    event: "),
+        "the pod's events are shown: {}",
+        out.stdout
+    );
+    let history = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(history[1]["status"], "failed");
+}
+
+#[tokio::test]
+async fn a_crash_loop_fails_the_install_with_the_restart_count() {
+    let env = Env::start().await;
+    let out = env
+        .berth(&[
+            "install",
+            "hello",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--timeout",
+            "10m",
+            "--set",
+            "podAnnotations.kubesim\\.invalid/fail=crash-loop",
+        ])
+        .await
+        .failed();
+    assert!(out.stderr.contains("CrashLoopBackOff"), "{}", out.stderr);
+    assert!(out.stderr.contains("restarts)"), "{}", out.stderr);
+}
