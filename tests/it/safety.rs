@@ -381,3 +381,47 @@ async fn watch_attaches_to_a_running_operation_from_its_start() {
     );
     upgrade.await.unwrap().failed();
 }
+
+#[tokio::test]
+async fn an_upgrade_goes_on_when_its_client_disconnects_and_a_second_client_reattaches() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    let args: Vec<String> = [
+        "upgrade",
+        "hello",
+        &env.chart("1.1.0"),
+        "--set",
+        "podAnnotations.kubesim\\.invalid/ready-delay=2s",
+        "--wait",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(env.conn_args())
+    .collect();
+    let upgrade = tokio::spawn(async move { crate::common::berth_raw(&args).await });
+    wait_for("the upgrade to start", || async {
+        env.berth(&["status", "hello"])
+            .await
+            .stdout
+            .contains("IN PROGRESS")
+    })
+    .await;
+    // The first client goes away mid-operation (its stream is dropped).
+    upgrade.abort();
+    let watched = env.berth(&["watch", "hello"]).await.ok();
+    assert!(
+        watched.stdout.contains("upgrade of hello accepted as revision 2"),
+        "replayed from the start: {}",
+        watched.stdout
+    );
+    assert!(
+        watched.stdout.contains("hello revision 2: deployed"),
+        "{}",
+        watched.stdout
+    );
+    let history = env.berth(&["history", "hello", "-o", "json"]).await.ok().json();
+    assert_eq!(history[1]["status"], "deployed");
+    assert_eq!(history[0]["status"], "superseded");
+}

@@ -69,6 +69,9 @@ pub struct OpFlags {
     /// Do not run the chart's hooks.
     #[arg(long)]
     pub no_hooks: bool,
+    /// With --wait: also wait for Jobs to complete.
+    #[arg(long)]
+    pub wait_for_jobs: bool,
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +149,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         timeout_seconds: a.op.timeout.as_secs().max(1),
         dry_run: a.op.dry_run,
         no_hooks: a.op.no_hooks,
+        wait_for_jobs: a.op.wait_for_jobs,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,
@@ -172,6 +176,7 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
         timeout_seconds: a.op.timeout.as_secs().max(1),
         dry_run: a.op.dry_run,
         no_hooks: a.op.no_hooks,
+        wait_for_jobs: a.op.wait_for_jobs,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,

@@ -31,6 +31,7 @@ pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliErro
             timeout_seconds: a.op.timeout.as_secs().max(1),
             dry_run: a.op.dry_run,
             no_hooks: a.op.no_hooks,
+            wait_for_jobs: a.op.wait_for_jobs,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {
