@@ -79,10 +79,7 @@ async fn main() {
             let mut args = vec!["berth".to_string()];
             args.extend(step);
             args.extend(conn.iter().cloned());
-            let mut io = berth_cli::Io {
-                out: Box::new(std::io::sink()),
-                err: Box::new(std::io::sink()),
-            };
+            let mut io = berth_cli::Io::new(Box::new(std::io::sink()), Box::new(std::io::sink()));
             let start = Instant::now();
             let code = berth_cli::run(args.clone(), &mut io).await;
             let took = start.elapsed();

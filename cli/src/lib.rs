@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod cmd;
 pub mod connect;
 pub mod demo;
+pub mod diff;
 pub mod output;
 pub mod progress;
 
@@ -47,13 +48,26 @@ pub enum CliError {
 pub struct Io {
     pub out: Box<dyn Write + Send>,
     pub err: Box<dyn Write + Send>,
+    /// Colour diffs: stdout is a terminal and NO_COLOR is not set.
+    pub color: bool,
 }
 
 impl Io {
     pub fn stdio() -> Io {
+        use std::io::IsTerminal;
         Io {
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    /// Plain output into the given writers (tests, embedding).
+    pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Io {
+        Io {
+            out,
+            err,
+            color: false,
         }
     }
 }
@@ -155,6 +169,12 @@ pub enum Command {
         after_help = "Examples:\n  berth template web ./chart --set replicas=2\n  berth template ./chart"
     )]
     Template(cmd::template::TemplateArgs),
+    /// Show what an upgrade would change, or how two revisions differ.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth diff upgrade web ./chart --set replicas=3\n  berth diff revision web 2 3"
+    )]
+    Diff(cmd::diff::DiffCommand),
     /// Run a release's tests (its `helm.sh/hook: test` hooks).
     #[command(after_help = "Examples:\n  berth test web\n  berth test web --timeout 2m")]
     Test(cmd::test::TestArgs),

@@ -94,6 +94,7 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
         }
         Kind::ResourceProgress(r) => format!("  {}: {}", obj(&r.object), r.message),
         Kind::ResourceReady(r) => format!("  {} ready ({})", obj(&r.object), r.message),
+        Kind::ResourceDiff(d) => crate::diff::resource(d, 3, false).trim_end().to_string(),
         Kind::ResourceFailed(r) => {
             let mut text = format!("  {} failed: {}: {}", obj(&r.object), r.reason, r.message);
             if !r.pod.is_empty() {

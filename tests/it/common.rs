@@ -66,10 +66,7 @@ impl Captured {
 /// Run the CLI in-process with exactly these arguments.
 pub async fn berth_raw(args: &[String]) -> Out {
     let (out, err) = (Captured::default(), Captured::default());
-    let mut io = berth_cli::Io {
-        out: Box::new(out.clone()),
-        err: Box::new(err.clone()),
-    };
+    let mut io = berth_cli::Io::new(Box::new(out.clone()), Box::new(err.clone()));
     let mut full = vec!["berth".to_string()];
     full.extend(args.iter().cloned());
     let code = berth_cli::run(full, &mut io).await;

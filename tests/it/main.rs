@@ -4,6 +4,7 @@
 mod atomic;
 mod common;
 mod crds;
+mod diff;
 mod hooks;
 mod lifecycle;
 mod mtls;

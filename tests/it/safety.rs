@@ -412,7 +412,9 @@ async fn an_upgrade_goes_on_when_its_client_disconnects_and_a_second_client_reat
     upgrade.abort();
     let watched = env.berth(&["watch", "hello"]).await.ok();
     assert!(
-        watched.stdout.contains("upgrade of hello accepted as revision 2"),
+        watched
+            .stdout
+            .contains("upgrade of hello accepted as revision 2"),
         "replayed from the start: {}",
         watched.stdout
     );
@@ -421,7 +423,11 @@ async fn an_upgrade_goes_on_when_its_client_disconnects_and_a_second_client_reat
         "{}",
         watched.stdout
     );
-    let history = env.berth(&["history", "hello", "-o", "json"]).await.ok().json();
+    let history = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
     assert_eq!(history[1]["status"], "deployed");
     assert_eq!(history[0]["status"], "superseded");
 }

@@ -205,35 +205,7 @@ impl Cluster {
         release_ns: &str,
     ) -> Result<Applied, ClusterError> {
         let (api, ns) = self.api(&obj.object, release_ns).await?;
-        let mut body = obj.body.clone();
-        let meta = body
-            .as_object_mut()
-            .and_then(|b| {
-                b.entry("metadata")
-                    .or_insert_with(|| Value::Object(Default::default()))
-                    .as_object_mut()
-            })
-            .ok_or_else(|| ClusterError::Api {
-                object: obj.object.display(),
-                message: "metadata must be a map".into(),
-                code: 0,
-            })?;
-        if ns.is_empty() {
-            meta.remove("namespace");
-        } else {
-            meta.insert("namespace".into(), Value::String(ns.clone()));
-        }
-        meta.remove("managedFields");
-        meta.remove("resourceVersion");
-        set_entry(meta, "labels", RELEASE_LABEL, release);
-        set_entry(meta, "annotations", RELEASE_NAME_ANNOTATION, release);
-        set_entry(
-            meta,
-            "annotations",
-            RELEASE_NAMESPACE_ANNOTATION,
-            release_ns,
-        );
-
+        let body = owned_body(obj, release, release_ns, &ns)?;
         let before = api
             .get_opt(&obj.object.name)
             .await
@@ -256,6 +228,52 @@ impl Cluster {
             live,
             namespace: ns,
         })
+    }
+
+    /// What applying the object would change: the live object (None if
+    /// absent) and the server's dry-run result of the same apply, both
+    /// without the fields the server manages.
+    pub async fn dry_run_apply(
+        &self,
+        obj: &Object,
+        release: &str,
+        release_ns: &str,
+    ) -> Result<(Option<Value>, Value), ClusterError> {
+        let (api, ns) = self.api(&obj.object, release_ns).await?;
+        let body = owned_body(obj, release, release_ns, &ns)?;
+        let live = api
+            .get_opt(&obj.object.name)
+            .await
+            .map_err(|e| ClusterError::api(&obj.object, e))?;
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let desired = api
+            .patch(&obj.object.name, &params, &Patch::Apply(&body))
+            .await
+            .map_err(|e| ClusterError::api(&obj.object, e))?;
+        let clean = |o: &DynamicObject| -> Result<Value, ClusterError> {
+            let mut v = serde_json::to_value(o).map_err(|e| ClusterError::Other(e.to_string()))?;
+            without_server_fields(&mut v);
+            Ok(v)
+        };
+        Ok((live.as_ref().map(clean).transpose()?, clean(&desired)?))
+    }
+
+    /// The live object without server-managed fields, or None if absent.
+    pub async fn live(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let (api, _) = self.api(object, release_ns).await?;
+        let live = api
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| ClusterError::api(object, e))?;
+        Ok(live.map(|o| {
+            let mut v = serde_json::to_value(&o).unwrap_or(Value::Null);
+            without_server_fields(&mut v);
+            v
+        }))
     }
 
     /// Create an object as it is, or leave an existing one alone (how Helm
@@ -522,5 +540,64 @@ impl helm::Lookup for LiveLookup {
     ) -> Result<Value, String> {
         self.runtime
             .block_on(self.cluster.lookup(api_version, kind, namespace, name))
+    }
+}
+
+/// The body berth applies: the rendered object in its namespace, with the
+/// release's ownership label and annotations.
+fn owned_body(
+    obj: &Object,
+    release: &str,
+    release_ns: &str,
+    ns: &str,
+) -> Result<Value, ClusterError> {
+    let mut body = obj.body.clone();
+    let meta = body
+        .as_object_mut()
+        .and_then(|b| {
+            b.entry("metadata")
+                .or_insert_with(|| Value::Object(Default::default()))
+                .as_object_mut()
+        })
+        .ok_or_else(|| ClusterError::Api {
+            object: obj.object.display(),
+            message: "metadata must be a map".into(),
+            code: 0,
+        })?;
+    if ns.is_empty() {
+        meta.remove("namespace");
+    } else {
+        meta.insert("namespace".into(), Value::String(ns.to_string()));
+    }
+    meta.remove("managedFields");
+    meta.remove("resourceVersion");
+    set_entry(meta, "labels", RELEASE_LABEL, release);
+    set_entry(meta, "annotations", RELEASE_NAME_ANNOTATION, release);
+    set_entry(
+        meta,
+        "annotations",
+        RELEASE_NAMESPACE_ANNOTATION,
+        release_ns,
+    );
+    Ok(body)
+}
+
+/// Drop what the server writes on its own (status, bookkeeping metadata),
+/// so a diff shows only what the release decides.
+fn without_server_fields(v: &mut Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+        if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in [
+                "managedFields",
+                "resourceVersion",
+                "generation",
+                "uid",
+                "creationTimestamp",
+                "selfLink",
+            ] {
+                m.remove(k);
+            }
+        }
     }
 }

@@ -21,6 +21,7 @@ use crate::track;
 
 pub mod atomic;
 pub mod crds;
+pub mod diff;
 pub mod hooks;
 pub mod query;
 pub mod rollback;

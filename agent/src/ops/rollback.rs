@@ -107,6 +107,14 @@ async fn execute(agent: &Agent, p: Prepared) {
     }));
     let description = format!("Rollback to {}", p.target.revision);
     if p.options.dry_run {
+        // What the rollback would change, against the live cluster.
+        let current = match &p.current {
+            Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if let Err(f) = super::diff::diff(agent, &op, rel, ns, &objects, &current).await {
+            return refuse(&op, f);
+        }
         op.emit(Kind::Completed(proto::Completed {
             status: proto::ReleaseStatus::PendingRollback as i32,
             description: "Dry run complete".into(),

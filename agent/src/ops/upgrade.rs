@@ -199,6 +199,17 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
         Err(f) => return refuse(&op, f),
     };
     if p.options.dry_run {
+        if p.options.diff {
+            let previous = match &p.current {
+                Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
+            let shown = super::diff::diff(agent, &op, rel, ns, &staged.objects, &previous).await;
+            if let Err(f) = shown {
+                return refuse(&op, f);
+            }
+        }
         op.emit(Kind::Completed(proto::Completed {
             status: proto::ReleaseStatus::PendingInstall as i32,
             description: "Dry run complete".into(),

@@ -210,6 +210,25 @@ async fn send(
     output: crate::output::Format,
     io: &mut Io,
 ) -> Result<(), CliError> {
+    let events = send_events(g, name, chart, values, mode, options).await?;
+    let outcome = progress::follow(events, &mut *io.out, quiet).await?;
+    summary(g, name, outcome, output, io)
+}
+
+/// The operation's events, from an Upgrade stream of events.
+pub type Events =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<proto::Event, tonic::Status>> + Send>>;
+
+/// Open the Upgrade stream: header, then the chart only if the agent asks
+/// for it, then the trailer; returns the events from the first one on.
+pub async fn send_events(
+    g: &Global,
+    name: &str,
+    chart: &std::path::Path,
+    values: &ValuesFlags,
+    mode: UpgradeMode,
+    options: proto::OperationOptions,
+) -> Result<Events, CliError> {
     berth::types::ReleaseName::parse(name).map_err(|e| CliError::Usage(e.to_string()))?;
     let user_values = values.merge()?;
     let bundle = Bundle::from_path(chart, &Limits::default())?;
@@ -276,9 +295,9 @@ async fn send(
             .await;
     });
 
-    let rest = futures::stream::iter(vec![Ok(first)]).chain(events);
-    let outcome = progress::follow(Box::pin(rest), &mut *io.out, quiet).await?;
-    summary(g, name, outcome, output, io)
+    Ok(Box::pin(
+        futures::stream::iter(vec![Ok(first)]).chain(events),
+    ))
 }
 
 /// After an operation: Helm's NAME/LAST DEPLOYED/... block, or the error.

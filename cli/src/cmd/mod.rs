@@ -5,6 +5,7 @@ use crate::{Cli, CliError, Command, Io};
 
 pub mod certs;
 pub mod demo;
+pub mod diff;
 pub mod get;
 pub mod history;
 pub mod install;
@@ -29,6 +30,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::List(a) => list::run(&g, a, io).await,
         Command::Get(c) => get::run(&g, c, io).await,
         Command::Template(a) => template::run(&g, a, io),
+        Command::Diff(c) => diff::run(&g, c, io).await,
         Command::Test(a) => test::run(&g, a, io).await,
         Command::Watch(a) => watch::run(&g, a, io).await,
         Command::Version => version::run(&g, io).await,

@@ -30,6 +30,8 @@ pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliErro
             wait: a.op.wait,
             timeout_seconds: a.op.timeout.as_secs().max(1),
             dry_run: a.op.dry_run,
+            // A rollback dry run shows what it would change.
+            diff: a.op.dry_run,
             no_hooks: a.op.no_hooks,
             wait_for_jobs: a.op.wait_for_jobs,
             ..Default::default()

@@ -1,0 +1,86 @@
+//! What an install, upgrade or rollback would change, without changing it:
+//! each object is applied as a server-side dry run and compared with the
+//! live one; objects that would be pruned are shown as deletions. The
+//! client renders the unified diffs.
+
+use std::collections::HashSet;
+
+use berth::manifest::Object;
+use berth::proto::{self, PlanAction, event::Kind};
+
+use super::{Agent, Failure, identity};
+use crate::cluster::ClusterError;
+use crate::events::OpEvents;
+
+fn yaml(v: &serde_json::Value) -> String {
+    berth_template::yaml::to_yaml(v)
+}
+
+pub async fn diff(
+    agent: &Agent,
+    op: &OpEvents,
+    release: &str,
+    namespace: &str,
+    objects: &[Object],
+    previous: &[Object],
+) -> Result<(), Failure> {
+    for o in objects {
+        let (live, desired) = match agent.cluster.dry_run_apply(o, release, namespace).await {
+            Ok(pair) => pair,
+            // A kind the cluster does not serve yet (its CRD comes with the
+            // chart) or a namespace still to be created: nothing is live,
+            // and the rendered object is what would be sent.
+            Err(ClusterError::UnknownKind { .. }) => (None, o.body.clone()),
+            Err(ClusterError::Api { code: 404, .. }) => (None, o.body.clone()),
+            Err(e) => {
+                return Err(Failure {
+                    reason: "DiffFailed".into(),
+                    message: e.to_string(),
+                    culprit: Some(Box::new(o.object.clone())),
+                });
+            }
+        };
+        let action = match &live {
+            None => PlanAction::Create,
+            Some(l) if *l == desired => continue,
+            Some(_) => PlanAction::Update,
+        };
+        let mut object = o.object.clone();
+        if let Ok(ns) = agent.cluster.namespace_of(&o.object, namespace).await {
+            object.namespace = ns;
+        }
+        op.emit(Kind::ResourceDiff(proto::ResourceDiff {
+            object: Some(object),
+            action: action as i32,
+            live: live.as_ref().map(yaml).unwrap_or_default(),
+            desired: yaml(&desired),
+        }));
+    }
+    let kept: HashSet<_> = objects.iter().map(|o| identity(o, namespace)).collect();
+    for o in previous
+        .iter()
+        .filter(|o| !kept.contains(&identity(o, namespace)))
+    {
+        if o.annotation(berth::manifest::RESOURCE_POLICY_ANNOTATION) == Some("keep") {
+            continue;
+        }
+        let live = agent
+            .cluster
+            .live(&o.object, namespace)
+            .await
+            .map_err(|e| Failure::new("DiffFailed", e.to_string()))?;
+        if let Some(live) = live {
+            let mut object = o.object.clone();
+            if let Ok(ns) = agent.cluster.namespace_of(&o.object, namespace).await {
+                object.namespace = ns;
+            }
+            op.emit(Kind::ResourceDiff(proto::ResourceDiff {
+                object: Some(object),
+                action: PlanAction::Delete as i32,
+                live: yaml(&live),
+                desired: String::new(),
+            }));
+        }
+    }
+    Ok(())
+}
