@@ -262,6 +262,7 @@ impl ReleaseAgent for Service {
     ) -> Result<Response<proto::ReleaseInfo>, Status> {
         caller(&req)?;
         ops::query::status(&self.agent, req.get_ref())
+            .await
             .map(Response::new)
             .map_err(status)
     }

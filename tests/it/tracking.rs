@@ -47,6 +47,35 @@ async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
         .ok()
         .json();
     assert_eq!(history[1]["status"], "failed");
+
+    // status says why it failed and how each object is doing now.
+    let status = env.berth(&["status", "hello"]).await.ok().stdout;
+    assert!(status.contains("STATUS: failed"), "{status}");
+    assert!(
+        status.contains("DESCRIPTION: Upgrade \"hello\" failed: Deployment/hello"),
+        "{status}"
+    );
+    assert!(status.contains("RESOURCES:\n"), "{status}");
+    assert!(
+        status.contains("  Deployment/hello (default): in progress ("),
+        "{status}"
+    );
+    assert!(
+        status.contains("  Service/hello (default): ready (has a cluster IP)"),
+        "{status}"
+    );
+    let json = env
+        .berth(&["status", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert!(
+        json["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "ConfigMap" && r["state"] == "ready")
+    );
 }
 
 #[tokio::test]

@@ -258,6 +258,21 @@ impl Cluster {
         Ok((live.as_ref().map(clean).transpose()?, clean(&desired)?))
     }
 
+    /// The live object as the server returns it, or None if absent.
+    pub async fn get(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let (api, _) = self.api(object, release_ns).await?;
+        let live = api
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| ClusterError::api(object, e))?;
+        live.map(|o| serde_json::to_value(&o).map_err(|e| ClusterError::Other(e.to_string())))
+            .transpose()
+    }
+
     /// The live object without server-managed fields, or None if absent.
     pub async fn live(
         &self,

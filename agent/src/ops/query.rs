@@ -49,7 +49,7 @@ fn release_info(agent: &Agent, head: &ReleaseHead, rec: &RevisionRecord) -> prot
 }
 
 /// The newest revision (or the one asked for), as `helm status` shows it.
-pub fn status(agent: &Agent, req: &StatusRequest) -> Result<proto::ReleaseInfo, OpError> {
+pub async fn status(agent: &Agent, req: &StatusRequest) -> Result<proto::ReleaseInfo, OpError> {
     let (name, ns) = names(&req.release, &req.namespace)?;
     let head = agent
         .journal
@@ -64,7 +64,44 @@ pub fn status(agent: &Agent, req: &StatusRequest) -> Result<proto::ReleaseInfo, 
         .journal
         .revision(ns.as_str(), name.as_str(), rev)?
         .ok_or_else(|| OpError::NotFound(format!("release: not found: {name} revision {rev}")))?;
-    Ok(release_info(agent, &head, &rec))
+    let mut info = release_info(agent, &head, &rec);
+    if rec.status != Status::Uninstalled {
+        info.resources = live_states(agent, ns.as_str(), &rec).await;
+    }
+    Ok(info)
+}
+
+/// Each object of the revision as the cluster has it now: ready, in
+/// progress, failed (by the same rules `--wait` uses) or missing.
+async fn live_states(agent: &Agent, ns: &str, rec: &RevisionRecord) -> Vec<proto::ResourceState> {
+    use crate::track::status::{Readiness, readiness};
+    let Ok(objects) = super::objects_of(&agent.journal, rec) else {
+        return Vec::new();
+    };
+    let reads = objects.iter().map(|o| async move {
+        let mut object = o.object.clone();
+        if let Ok(n) = agent.cluster.namespace_of(&o.object, ns).await {
+            object.namespace = n;
+        }
+        let (state, message) = match agent.cluster.get(&o.object, ns).await {
+            Ok(None) => (
+                "missing".to_string(),
+                "not found in the cluster".to_string(),
+            ),
+            Ok(Some(live)) => match readiness(&o.object.kind, &o.object.api_version, &live) {
+                Readiness::Ready(m) => ("ready".into(), m),
+                Readiness::Progress(p) => ("in progress".into(), p.message),
+                Readiness::Failed(reason, m) => ("failed".into(), format!("{reason}: {m}")),
+            },
+            Err(e) => ("unknown".into(), e.to_string()),
+        };
+        proto::ResourceState {
+            object: Some(object),
+            state,
+            message,
+        }
+    });
+    futures::future::join_all(reads).await
 }
 
 /// Releases by namespace, newest revision each. Like `helm list`, only

@@ -54,6 +54,13 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
                     r.in_progress_operation, r.in_progress_revision, r.name
                 )?;
             }
+            if !r.resources.is_empty() {
+                writeln!(io.out, "RESOURCES:")?;
+                for res in &r.resources {
+                    let o = res.object.clone().unwrap_or_default();
+                    writeln!(io.out, "  {}: {} ({})", o.display(), res.state, res.message)?;
+                }
+            }
             if !r.notes.trim().is_empty() {
                 writeln!(io.out, "NOTES:\n{}", r.notes.trim_end())?;
             }
@@ -73,6 +80,11 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
                 },
                 "chart": {"metadata": {"name": rev.chart_name, "version": rev.chart_version, "appVersion": rev.app_version}},
                 "by": rev.by,
+                "resources": r.resources.iter().map(|res| {
+                    let o = res.object.clone().unwrap_or_default();
+                    serde_json::json!({"apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace,
+                                       "name": o.name, "state": res.state, "message": res.message})
+                }).collect::<Vec<_>>(),
                 "in_progress": if r.in_progress_revision > 0 {
                     serde_json::json!({"revision": r.in_progress_revision, "operation": r.in_progress_operation})
                 } else { serde_json::Value::Null },
