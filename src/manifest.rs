@@ -255,6 +255,27 @@ fn head_of(v: &Value) -> Head {
     }
 }
 
+/// The head of a document decoded in full, or why it cannot be read.
+fn document_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
+    // Helm reads each document with sigs.k8s.io/yaml; when it cannot,
+    // the message is go-yaml's ("error converting YAML to JSON: yaml:
+    // line 8: could not find expected ':'"), which berth-template's
+    // reader words the same way.
+    let value = parse_document(doc).map_err(|message| ManifestError::Yaml {
+        path: path.to_string(),
+        message: berth_template::yaml::parse_document(doc)
+            .err()
+            .map_or(message, |e| e.to_string()),
+    })?;
+    if !(value.is_object() || value.is_null()) {
+        return Err(ManifestError::Yaml {
+            path: path.to_string(),
+            message: "error unmarshaling JSON: document is not a mapping".into(),
+        });
+    }
+    Ok(head_of(&value))
+}
+
 /// Helm's SortManifests: files in name order (partials and blank files
 /// skipped), documents in file order, hooks split out; both lists then
 /// stably sorted by kind in install order.
@@ -269,23 +290,17 @@ pub fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
-            // Helm reads each document with sigs.k8s.io/yaml; when it cannot,
-            // the message is go-yaml's ("error converting YAML to JSON: yaml:
-            // line 8: could not find expected ':'"), which berth-template's
-            // reader words the same way.
-            let value = parse_document(&doc).map_err(|message| ManifestError::Yaml {
-                path: path.clone(),
-                message: berth_template::yaml::parse_document(&doc)
-                    .err()
-                    .map_or(message, |e| e.to_string()),
-            })?;
-            if !(value.is_object() || value.is_null()) {
-                return Err(ManifestError::Yaml {
-                    path: path.clone(),
-                    message: "error unmarshaling JSON: document is not a mapping".into(),
-                });
-            }
-            let head = head_of(&value);
+            let head = match berth_template::yaml::manifest_head(&doc) {
+                // The usual document: its head, read without decoding it all
+                // (a full decoding costs more than rendering it).
+                Some(h) => Head {
+                    api_version: h.api_version,
+                    kind: h.kind,
+                    name: h.name,
+                    annotations: h.annotations,
+                },
+                None => document_head(path, &doc)?,
+            };
             let Some(hook_types) = head.annotations.get(HOOK_ANNOTATION).cloned() else {
                 generic.push(Manifest {
                     source: path.clone(),

@@ -4,11 +4,15 @@
 //! number a float64); writing is sigs.k8s.io/yaml's `Marshal` (see
 //! `encode`). Both are used by the template functions (`toYaml`,
 //! `fromYaml`, `.Files.AsConfig`) and offered to the other crates for
-//! values files.
+//! values files. `head` reads just the head of a rendered manifest
+//! document, for sorting manifests quickly.
 
 mod decode;
 mod encode;
+mod head;
 pub mod resolve;
+
+pub use head::{ManifestHead, manifest_head};
 
 use crate::value::{Map, MapType, Value, json as vjson};
 
