@@ -22,43 +22,14 @@ const VERBS: [&str; 4] = ["install", "upgrade", "rollback", "uninstall"];
 #[tokio::main]
 async fn main() {
     let rounds: usize = count("BERTH_BENCH_ROUNDS", 30);
-    berth_agent::install_crypto_provider();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let pki = berth::tls::init_dev_pki(&dir.path().join("pki"), &["127.0.0.1".into()], "admin")
-        .expect("PKI");
-    let sim = berth_sim::Simulator::builder()
-        .profile(berth_sim::Profile::Fast)
-        .start()
-        .await
-        .expect("simulator starts");
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let agent = berth_agent::start(berth_agent::AgentConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        cert: pki.agent_cert.clone(),
-        key: pki.agent_key.clone(),
-        client_ca: pki.ca_cert.clone(),
-        data_dir: dir.path().join("data"),
-        kubeconfig: Some(kubeconfig.clone()),
-        settings: Default::default(),
-    })
-    .await
-    .expect("agent starts");
+    let stack = common::Stack::start(berth_sim::Clock::Real { scale: 1.0 }).await;
+    let dir = &stack.dir;
     let v1 = dir.path().join("hello-1.0.0");
     let v2 = dir.path().join("hello-1.1.0");
     berth_cli::demo::write_chart(&v1, "1.0.0").expect("chart");
     berth_cli::demo::write_chart(&v2, "1.1.0").expect("chart");
 
-    let conn = [
-        "--agent".to_string(),
-        format!("https://127.0.0.1:{}", agent.addr.port()),
-        "--ca".into(),
-        path(&pki.ca_cert),
-        "--cert".into(),
-        path(&pki.client_cert),
-        "--key".into(),
-        path(&pki.client_key),
-    ];
+    let conn = &stack.conn;
     let mut berth_times: [Vec<Duration>; 4] = Default::default();
     // One warm-up round, then the measured ones.
     for round in 0..=rounds {
@@ -90,7 +61,7 @@ async fn main() {
         }
     }
 
-    let helm = helm_medians(&kubeconfig, &v1, &v2, rounds);
+    let helm = helm_medians(&stack.kubeconfig, &v1, &v2, rounds);
     println!("{rounds} rounds; medians; ratio = berth / Helm (below 1 is faster)\n");
     println!("| verb | berth | Helm v4 | ratio |");
     println!("|---|---|---|---|");
@@ -104,8 +75,7 @@ async fn main() {
             b.as_secs_f64() / h.as_secs_f64()
         );
     }
-    agent.shutdown().await.expect("agent stops");
-    sim.shutdown().await;
+    stack.stop().await;
 }
 
 fn helm_medians(kubeconfig: &Path, v1: &Path, v2: &Path, rounds: usize) -> Vec<Duration> {

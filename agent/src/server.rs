@@ -59,6 +59,11 @@ fn status(e: OpError) -> Status {
 }
 
 /// One structured log line per mutating call: who, from where, what.
+/// The version the client reported, if it did.
+fn client_version(client: Option<&proto::ClientInfo>) -> String {
+    client.map(|c| c.client_version.clone()).unwrap_or_default()
+}
+
 fn audit(verb: &str, caller: &Caller, namespace: &str, release: &str) {
     tracing::info!(
         target: "berthd::audit",
@@ -149,11 +154,7 @@ impl ReleaseAgent for Service {
                 ));
             }
         };
-        caller.client_version = header
-            .client
-            .as_ref()
-            .map(|c| c.client_version.clone())
-            .unwrap_or_default();
+        caller.client_version = client_version(header.client.as_ref());
         audit("upgrade", &caller, &header.namespace, &header.release);
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -172,11 +173,7 @@ impl ReleaseAgent for Service {
     ) -> Result<Response<EventStream>, Status> {
         let mut caller = caller(&req)?;
         let req = req.into_inner();
-        caller.client_version = req
-            .client
-            .as_ref()
-            .map(|c| c.client_version.clone())
-            .unwrap_or_default();
+        caller.client_version = client_version(req.client.as_ref());
         audit("rollback", &caller, &req.namespace, &req.release);
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -187,11 +184,7 @@ impl ReleaseAgent for Service {
     async fn test(&self, req: Request<TestRequest>) -> Result<Response<EventStream>, Status> {
         let mut caller = caller(&req)?;
         let req = req.into_inner();
-        caller.client_version = req
-            .client
-            .as_ref()
-            .map(|c| c.client_version.clone())
-            .unwrap_or_default();
+        caller.client_version = client_version(req.client.as_ref());
         audit("test", &caller, &req.namespace, &req.release);
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -205,11 +198,7 @@ impl ReleaseAgent for Service {
     ) -> Result<Response<EventStream>, Status> {
         let mut caller = caller(&req)?;
         let req = req.into_inner();
-        caller.client_version = req
-            .client
-            .as_ref()
-            .map(|c| c.client_version.clone())
-            .unwrap_or_default();
+        caller.client_version = client_version(req.client.as_ref());
         audit("uninstall", &caller, &req.namespace, &req.release);
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
