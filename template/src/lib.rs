@@ -28,42 +28,24 @@ pub mod yaml;
 pub use error::GoError;
 pub use value::Value;
 
-/// Runs `f` on a thread with a large stack. Templates and values can nest
-/// deeply (Go's stacks grow, Rust's do not), so work on untrusted input runs
-/// there rather than on the caller's (possibly small) stack. A panic in `f`
-/// (a bug) comes back as `Err`; if no thread can be started, `f` runs here.
-pub(crate) fn on_big_stack<T: Send>(
-    stack: usize,
-    f: impl FnOnce() -> T + Send,
-) -> Result<T, String> {
-    let job = std::sync::Mutex::new(Some(f));
-    let run = || {
-        let f = job.lock().ok().and_then(|mut j| j.take());
-        f.map(|f| f())
-    };
-    let outcome = std::thread::scope(|scope| {
-        match std::thread::Builder::new()
-            .name("berth-template".into())
-            .stack_size(stack)
-            .spawn_scoped(scope, run)
-        {
-            Ok(handle) => Some(handle.join()),
-            Err(_) => None,
-        }
-    });
-    match outcome {
-        Some(Ok(Some(v))) => Ok(v),
-        Some(Ok(None)) => Err("internal error: job already taken".into()),
-        Some(Err(panic)) => Err(format!(
+/// Runs `f` on a large stack. Templates and values can nest deeply (Go's
+/// stacks grow, Rust's do not), so work on untrusted input runs there
+/// rather than on the caller's (possibly small) stack. The stack is mapped
+/// for the call on the caller's thread (starting a thread for it cost more
+/// than rendering a small chart). A panic in `f` (a bug) comes back as
+/// `Err`.
+pub(crate) fn on_big_stack<T>(stack: usize, f: impl FnOnce() -> T) -> Result<T, String> {
+    let f = std::panic::AssertUnwindSafe(f);
+    stacker::grow(stack, move || std::panic::catch_unwind(f)).map_err(|panic| {
+        format!(
             "internal error: {}",
             panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default()
-        )),
-        None => run().ok_or_else(|| "internal error: job already taken".to_string()),
-    }
+        )
+    })
 }
 
 /// Stack for rendering and for decoding untrusted YAML.
