@@ -1035,7 +1035,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                     self.out.push_str(&k.normalized);
                 }
             }
-            other => self.out.push_str(&gofmt::sprint_printable(other)),
+            other => gofmt::print_printable(self.out, other),
         }
         Ok(())
     }

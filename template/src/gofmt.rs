@@ -328,6 +328,16 @@ fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
 
 /// text/template's `printableValue` then `%v`: a pointer (`.Capabilities`)
 /// is followed first, so its struct prints without the `&`.
+/// [`sprint_printable`] appended to `out` (what `{{ x }}` writes).
+pub fn print_printable(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(o) if matches!(**o, Object::Capabilities(_)) => {
+            out.push_str(&sprint_printable(v))
+        }
+        _ => print_arg(out, v, 'v', &Flags::default()),
+    }
+}
+
 pub fn sprint_printable(v: &Value) -> String {
     let s = sprint_value(v);
     match v {

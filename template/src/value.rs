@@ -579,10 +579,18 @@ pub mod gostr {
     }
 
     fn has_escapes(s: &str) -> bool {
-        // U+10FF80..U+10FFFF encode as F4 8F BE/BF xx.
-        s.as_bytes()
-            .windows(3)
-            .any(|w| w[0] == 0xF4 && w[1] == 0x8F && (w[2] == 0xBE || w[2] == 0xBF))
+        // U+10FF80..U+10FFFF encode as F4 8F BE/BF xx. Every rendered
+        // template is checked, so look for the rare lead byte first.
+        let b = s.as_bytes();
+        let mut from = 0;
+        while let Some(i) = b[from..].iter().position(|&x| x == 0xF4) {
+            let i = from + i;
+            if b.get(i + 1) == Some(&0x8F) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) {
+                return true;
+            }
+            from = i + 1;
+        }
+        false
     }
 
     /// Go's `string(bytes)`.

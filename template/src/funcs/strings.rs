@@ -618,7 +618,15 @@ fn indent(spaces: i64, v: &str) -> Result<String, GoError> {
     let lines = v.bytes().filter(|&b| b == b'\n').count() as u128 + 1;
     super::check_size(spaces * lines + v.len() as u128)?;
     let pad = " ".repeat(spaces as usize);
-    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
+    let mut out = String::with_capacity((spaces * lines) as usize + v.len());
+    for (i, line) in v.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&pad);
+        out.push_str(line);
+    }
+    Ok(out)
 }
 
 /// Go's `strings.SplitN(s, sep, n)` (n < 0: all).

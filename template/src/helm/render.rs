@@ -4,6 +4,7 @@
 //! non-partial executed with its chart's scoped values; `<no value>` is
 //! removed from the output, errors are rewritten the way Helm does.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -89,7 +90,17 @@ fn render_here(
             })?;
         // Go emits "<no value>" even with missingkey=zero; Helm removes it.
         // Bytes of invalid UTF-8 leave as U+FFFD (`value::gostr`).
-        let out = crate::value::gostr::to_display(&out).replace("<no value>", "");
+        // Most outputs need neither change: keep them without copying.
+        let out = if let Cow::Owned(s) = crate::value::gostr::to_display(&out) {
+            s
+        } else {
+            out
+        };
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
         rendered.insert(name.clone(), out);
     }
     Ok(rendered)

@@ -682,31 +682,42 @@ fn scalar_request(y: &Y) -> (String, Style) {
 /// digits compare as numbers, and a letter sorts after a non-letter; v3 sorts a letter first when
 /// the characters before it were equal digits (`a1x` before `a10`).
 pub(crate) fn key_less_with(a: &str, b: &str, v3: bool) -> bool {
+    // Keys are compared character by character; ASCII keys (nearly all)
+    // are their bytes, which saves collecting them on every comparison.
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_chars(a.as_bytes(), b.as_bytes(), v3);
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_chars(&ar, &br, v3)
+}
+
+fn key_less_chars<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> bool {
+    let ar = |k: usize| -> char { a[k].into() };
+    let br = |k: usize| -> char { b[k].into() };
     let mut i = 0;
     let mut digits = false;
-    while i < ar.len() && i < br.len() {
-        if ar[i] == br[i] {
-            digits = is_digit(ar[i]);
+    while i < a.len() && i < b.len() {
+        if ar(i) == br(i) {
+            digits = is_digit(ar(i));
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ar(i).is_alphabetic();
+        let bl = br(i).is_alphabetic();
         if al && bl {
-            return ar[i] < br[i];
+            return ar(i) < br(i);
         }
         if al || bl {
             return if v3 && digits { al } else { bl };
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if ar(i) == '0' || br(i) == '0' {
             let mut j = i;
-            while j > 0 && is_digit(ar[j - 1]) {
+            while j > 0 && is_digit(ar(j - 1)) {
                 j -= 1;
-                if ar[j] != '0' {
+                if ar(j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -714,13 +725,13 @@ pub(crate) fn key_less_with(a: &str, b: &str, v3: bool) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && is_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(digit_value(ar[ai]));
+        while ai < a.len() && is_digit(ar(ai)) {
+            an = an.wrapping_mul(10).wrapping_add(digit_value(ar(ai)));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(digit_value(br[bi]));
+        while bi < b.len() && is_digit(br(bi)) {
+            bn = bn.wrapping_mul(10).wrapping_add(digit_value(br(bi)));
             bi += 1;
         }
         if an != bn {
@@ -729,9 +740,9 @@ pub(crate) fn key_less_with(a: &str, b: &str, v3: bool) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ar(i) < br(i);
     }
-    ar.len() < br.len()
+    a.len() < b.len()
 }
 
 /// Go's `unicode.IsDigit`, restricted to ASCII (other scripts' digits in
