@@ -34,13 +34,15 @@ impl Write for Probe {
 }
 
 fn wait_line(rx: &mpsc::Receiver<(String, Instant)>, needle: &str) -> Instant {
+    let mut seen = Vec::new();
     loop {
-        let (line, at) = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the CLI never printed {needle:?}"));
+        let Ok((line, at)) = rx.recv_timeout(Duration::from_secs(30)) else {
+            panic!("the CLI never printed {needle:?}; it printed:\n{}", seen.join("\n"));
+        };
         if line.contains(needle) {
             return at;
         }
+        seen.push(line);
     }
 }
 
@@ -77,7 +79,7 @@ async fn main() {
         let start = Instant::now();
         sim.clock().advance(Duration::from_secs(2)).await;
         let advanced = Instant::now();
-        let needle = format!("Deployment/{name} (default) ready");
+        let needle = format!("Deployment/{name}-hello (default) ready");
         let printed = tokio::task::spawn_blocking(move || wait_line(&rx, &needle))
             .await
             .unwrap();
