@@ -97,3 +97,35 @@ async fn a_crash_loop_fails_the_install_with_the_restart_count() {
     assert!(out.stderr.contains("CrashLoopBackOff"), "{}", out.stderr);
     assert!(out.stderr.contains("restarts)"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn wait_covers_statefulsets_daemonsets_claims_and_jobs() {
+    let env = Env::start().await;
+    let chart = crate::common::path(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/charts/workloads"),
+    );
+    let out = env
+        .berth(&["install", "w", &chart, "--wait", "--wait-for-jobs"])
+        .await
+        .ok();
+    let o = &out.stdout;
+    for line in [
+        "StatefulSet/w-db (default) ready (2/2 pods ready)",
+        "DaemonSet/w-agent (default) ready (3/3 pods available)",
+        "PersistentVolumeClaim/w-cache (default) ready (bound)",
+        "Job/w-once (default) ready (complete)",
+    ] {
+        assert!(o.contains(line), "{line:?} missing from:\n{o}");
+    }
+    // An update of the StatefulSet waits for the rolling update.
+    let up = env
+        .berth(&["upgrade", "w", &chart, "--set", "replicas=3", "--wait"])
+        .await
+        .ok();
+    assert!(
+        up.stdout
+            .contains("StatefulSet/w-db (default) ready (3/3 pods ready)"),
+        "{}",
+        up.stdout
+    );
+}
