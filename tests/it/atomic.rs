@@ -145,3 +145,34 @@ async fn a_failed_atomic_install_uninstalls_itself() {
         .await
         .ok();
 }
+
+#[tokio::test]
+async fn cleanup_on_fail_deletes_what_the_failed_upgrade_created() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    env.berth(&[
+        "upgrade",
+        "hello",
+        &env.chart("1.1.0"),
+        "--set",
+        BAD_IMAGE,
+        "--wait",
+        "--cleanup-on-fail",
+    ])
+    .await
+    .failed();
+    assert!(
+        env.get("v1", "Service", "default", "hello-metrics")
+            .await
+            .is_none(),
+        "the Service the failed upgrade added is gone"
+    );
+    assert!(
+        env.get("apps/v1", "Deployment", "default", "hello")
+            .await
+            .is_some(),
+        "what existed before stays"
+    );
+}

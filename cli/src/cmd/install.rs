@@ -123,6 +123,9 @@ pub struct UpgradeArgs {
     /// Roll back to the last deployed revision if the upgrade fails.
     #[arg(long, alias = "rollback-on-failure")]
     pub atomic: bool,
+    /// Delete the objects this upgrade created if it fails.
+    #[arg(long)]
+    pub cleanup_on_fail: bool,
     /// Merge the last release's values with the ones given here.
     #[arg(long)]
     pub reuse_values: bool,
@@ -180,6 +183,7 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,
+        cleanup_on_fail: a.cleanup_on_fail,
         reuse_values: a.reuse_values,
         reset_values: a.reset_values,
         reset_then_reuse_values: a.reset_then_reuse_values,
