@@ -93,7 +93,16 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
             format!("  {} {action}", obj(&r.object))
         }
         Kind::ResourceProgress(r) => format!("  {}: {}", obj(&r.object), r.message),
-        Kind::ResourceReady(r) => format!("  {} ready ({})", obj(&r.object), r.message),
+        Kind::ResourceReady(r) => {
+            let mut text = format!("  {} ready ({})", obj(&r.object), r.message);
+            if !r.log_lines.is_empty() {
+                text.push_str("\n    output:");
+                for l in &r.log_lines {
+                    text.push_str(&format!("\n      {l}"));
+                }
+            }
+            text
+        }
         Kind::ResourceDiff(d) => crate::diff::resource(d, 3, false).trim_end().to_string(),
         Kind::ResourceFailed(r) => {
             let mut text = format!("  {} failed: {}: {}", obj(&r.object), r.reason, r.message);

@@ -34,6 +34,10 @@ async fn hooks_run_in_weight_order_around_the_apply_and_follow_their_policies() 
         "pre hooks, apply, post hooks:\n{o}"
     );
 
+    // hook-output-log-policy: the notify Job's pod output is shown.
+    assert!(o.contains("    output:\n      h-notify-"), "{o}");
+    assert!(o.contains("container notify started"), "{o}");
+
     // Hooks are not release objects; the default policy keeps a hook until
     // it runs again, hook-succeeded deletes it once all hooks succeeded.
     let manifest = env.berth(&["get", "manifest", "h"]).await.ok().stdout;

@@ -86,6 +86,7 @@ pub async fn install(
                 op.emit(Kind::ResourceReady(proto::ResourceReady {
                     object: Some(o.object.clone()),
                     message: "Established".into(),
+                    ..Default::default()
                 }));
             }
             Ok(Err(e)) => {

@@ -93,18 +93,31 @@ impl Hooks<'_> {
             let end = track::hook_done(agent.cluster.client(), &object, &ns, self.deadline)
                 .await
                 .map_err(|e| failure(o, "Timeout", e))?;
+            let wants_logs = |when: &str| hook.output_log_policies.iter().any(|p| p == when);
             match end {
                 HookEnd::Succeeded(message) => {
+                    let log_lines = if wants_logs(HOOK_SUCCEEDED) {
+                        hook_logs(agent, &object, &ns).await
+                    } else {
+                        Vec::new()
+                    };
                     self.op.emit(Kind::ResourceReady(proto::ResourceReady {
                         object: Some(object),
                         message,
+                        log_lines,
                     }));
                 }
                 HookEnd::Failed(reason, message) => {
+                    let log_tail = if wants_logs(HOOK_FAILED) {
+                        hook_logs(agent, &object, &ns).await
+                    } else {
+                        Vec::new()
+                    };
                     self.op.emit(Kind::ResourceFailed(proto::ResourceFailed {
                         object: Some(object.clone()),
                         reason: reason.clone(),
                         message: message.clone(),
+                        log_tail,
                         ..Default::default()
                     }));
                     let text = format!("{} failed: {reason}: {message}", object.display());
@@ -142,6 +155,35 @@ impl Hooks<'_> {
             }
         }
     }
+}
+
+/// The output of a hook's containers (`helm.sh/hook-output-log-policy`):
+/// a Pod's own, or those of a Job's pods; each line prefixed with its pod.
+async fn hook_logs(agent: &Agent, object: &proto::ObjectRef, ns: &str) -> Vec<String> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams, LogParams};
+    let pods: Api<Pod> = Api::namespaced(agent.cluster.client(), ns);
+    let names = match object.kind.as_str() {
+        "Pod" => vec![object.name.clone()],
+        "Job" => pods
+            .list(&ListParams::default().labels(&format!("job-name={}", object.name)))
+            .await
+            .map(|l| {
+                l.items
+                    .into_iter()
+                    .filter_map(|p| p.metadata.name)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let mut lines = Vec::new();
+    for name in names {
+        if let Ok(text) = pods.logs(&name, &LogParams::default()).await {
+            lines.extend(text.lines().map(|l| format!("{name}: {l}")));
+        }
+    }
+    lines
 }
 
 fn has_policy(hook: &Hook, policy: &str) -> bool {

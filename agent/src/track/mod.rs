@@ -144,6 +144,7 @@ async fn wait_one(
                         op.emit(Kind::ResourceReady(proto::ResourceReady {
                             object: Some(target.object.clone()),
                             message: message.clone(),
+                            ..Default::default()
                         }));
                         return Ok(());
                     }
