@@ -37,7 +37,10 @@ fn wait_line(rx: &mpsc::Receiver<(String, Instant)>, needle: &str) -> Instant {
     let mut seen = Vec::new();
     loop {
         let Ok((line, at)) = rx.recv_timeout(Duration::from_secs(30)) else {
-            panic!("the CLI never printed {needle:?}; it printed:\n{}", seen.join("\n"));
+            panic!(
+                "the CLI never printed {needle:?}; it printed:\n{}",
+                seen.join("\n")
+            );
         };
         if line.contains(needle) {
             return at;
