@@ -129,3 +129,23 @@ async fn wait_covers_statefulsets_daemonsets_claims_and_jobs() {
         up.stdout
     );
 }
+
+#[tokio::test]
+async fn a_progress_deadline_fails_the_wait_before_the_timeout() {
+    let env = Env::start().await;
+    let chart = crate::common::path(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/charts/stuck"),
+    );
+    // Never-ready pods are Running, not failing: only the Deployment's own
+    // ProgressDeadlineExceeded condition can end this wait early.
+    let out = env
+        .berth(&["install", "s", &chart, "--wait", "--timeout", "10m"])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("ProgressDeadlineExceeded"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Deployment/s-stuck"), "{}", out.stderr);
+}
