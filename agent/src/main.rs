@@ -37,6 +37,11 @@ struct Args {
     /// REASON=DURATION (repeatable; `*=DURATION` for every other reason).
     #[arg(long, value_name = "REASON=DURATION")]
     failure_grace: Vec<String>,
+    /// What "ready" means for a custom resource that reports no Ready or
+    /// Available condition: ready (once applied) or wait-for-status (once a
+    /// controller has written its status).
+    #[arg(long, default_value = "ready", value_name = "POLICY")]
+    no_status_policy: berth_agent::track::status::NoStatusPolicy,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -72,6 +77,10 @@ async fn main() -> std::process::ExitCode {
         settings: berth_agent::ops::Settings {
             default_timeout: Duration::from_secs(args.default_timeout),
             failure_grace,
+            wait_rules: berth_agent::track::status::Rules {
+                no_status: args.no_status_policy,
+                ..Default::default()
+            },
             ..Default::default()
         },
     };

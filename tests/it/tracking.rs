@@ -149,3 +149,45 @@ async fn a_progress_deadline_fails_the_wait_before_the_timeout() {
     );
     assert!(out.stderr.contains("Deployment/s-stuck"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn load_balancer_addresses_are_awaited_only_when_asked() {
+    let env = Env::start().await;
+    let plain = env
+        .berth(&[
+            "install",
+            "hello",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--set",
+            "service.type=LoadBalancer",
+        ])
+        .await
+        .ok();
+    assert!(
+        plain
+            .stdout
+            .contains("Service/hello (default) ready (has a cluster IP)"),
+        "{}",
+        plain.stdout
+    );
+    let asked = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--wait-for-load-balancers",
+            "--set",
+            "service.type=LoadBalancer,replicaCount=3",
+        ])
+        .await
+        .ok();
+    assert!(
+        asked
+            .stdout
+            .contains("Service/hello (default) ready (load balancer at "),
+        "{}",
+        asked.stdout
+    );
+}

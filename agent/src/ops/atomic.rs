@@ -151,6 +151,7 @@ async fn roll_back(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Result<(), 
                 previous: r.applied,
                 wait: true,
                 wait_for_jobs: false,
+                wait_for_load_balancers: false,
                 deadline,
             };
             deploy(agent, d).await

@@ -42,6 +42,9 @@ pub struct Settings {
     /// How long each pod failure signal may persist before it fails the
     /// operation (berthd --failure-grace).
     pub failure_grace: track::pods::Grace,
+    /// What ready means where it is a choice (berthd --no-status-policy);
+    /// `wait_for_load_balancers` here is the default a client can turn on.
+    pub wait_rules: track::status::Rules,
 }
 
 impl Default for Settings {
@@ -52,6 +55,7 @@ impl Default for Settings {
             upload_idle_timeout: Duration::from_secs(30),
             apply_parallelism: 8,
             failure_grace: track::pods::Grace::default(),
+            wait_rules: track::status::Rules::default(),
         }
     }
 }
@@ -159,6 +163,8 @@ pub struct Deploy<'a> {
     pub wait: bool,
     /// Helm's --wait-for-jobs.
     pub wait_for_jobs: bool,
+    /// Wait for LoadBalancer Services to get an address.
+    pub wait_for_load_balancers: bool,
     pub deadline: Instant,
 }
 
@@ -315,8 +321,14 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
 
     if d.wait {
         phase(d.op, "wait", d.deadline);
+        let rules = track::status::Rules {
+            wait_for_load_balancers: d.wait_for_load_balancers
+                || agent.settings.wait_rules.wait_for_load_balancers,
+            ..agent.settings.wait_rules
+        };
         let policy = track::Policy {
             wait_for_jobs: d.wait_for_jobs,
+            rules,
             grace: agent.settings.failure_grace.clone(),
             since,
         };

@@ -88,7 +88,12 @@ async fn live_states(agent: &Agent, ns: &str, rec: &RevisionRecord) -> Vec<proto
                 "missing".to_string(),
                 "not found in the cluster".to_string(),
             ),
-            Ok(Some(live)) => match readiness(&o.object.kind, &o.object.api_version, &live) {
+            Ok(Some(live)) => match readiness(
+                &o.object.kind,
+                &o.object.api_version,
+                &live,
+                &agent.settings.wait_rules,
+            ) {
                 Readiness::Ready(m) => ("ready".into(), m),
                 Readiness::Progress(p) => ("in progress".into(), p.message),
                 Readiness::Failed(reason, m) => ("failed".into(), format!("{reason}: {m}")),

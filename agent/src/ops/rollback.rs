@@ -170,6 +170,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             previous: &previous,
             wait: p.options.wait,
             wait_for_jobs: p.options.wait_for_jobs,
+            wait_for_load_balancers: p.options.wait_for_load_balancers,
             deadline,
         };
         deploy(agent, d).await?;

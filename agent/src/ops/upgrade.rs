@@ -292,6 +292,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
                 // Helm: rollback-on-failure implies waiting.
                 wait: p.options.wait || p.options.atomic,
                 wait_for_jobs: p.options.wait_for_jobs,
+                wait_for_load_balancers: p.options.wait_for_load_balancers,
                 deadline,
             },
         )

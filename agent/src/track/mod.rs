@@ -36,6 +36,7 @@ pub struct Target {
 pub struct Policy {
     /// Helm's --wait-for-jobs: wait for Jobs to complete.
     pub wait_for_jobs: bool,
+    pub rules: status::Rules,
     pub grace: pods::Grace,
     /// Pods created before this (RFC 3339, UTC) belong to earlier revisions;
     /// their signals are not this operation's failure.
@@ -135,7 +136,12 @@ async fn wait_one(
                     let config = watcher::Config::default().labels(&selector);
                     pod_stream = Some(Box::pin(watcher(api, config).default_backoff().applied_objects()));
                 }
-                let now = status::readiness(&target.object.kind, &target.object.api_version, &obj);
+                let now = status::readiness(
+                    &target.object.kind,
+                    &target.object.api_version,
+                    &obj,
+                    &policy.rules,
+                );
                 if last.as_ref() == Some(&now) {
                     continue;
                 }

@@ -56,7 +56,39 @@ fn is_custom(api_version: &str) -> bool {
 
 const BUILT_IN_GROUPS: &[&str] = &["apps", "batch", "autoscaling", "policy"];
 
-pub fn readiness(kind: &str, api_version: &str, obj: &Value) -> Readiness {
+/// The choices a user makes about waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// LoadBalancer Services wait for an ingress address (off by default:
+    /// many clusters never provide one).
+    pub wait_for_load_balancers: bool,
+    /// Custom resources that report no Ready/Available condition.
+    pub no_status: NoStatusPolicy,
+}
+
+/// What "ready" means for a custom resource without Ready/Available
+/// conditions (berthd --no-status-policy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NoStatusPolicy {
+    /// Ready once applied (the default; like kinds without a status).
+    #[default]
+    Ready,
+    /// Ready once a controller has written any `.status`.
+    WaitForStatus,
+}
+
+impl std::str::FromStr for NoStatusPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ready" => Ok(NoStatusPolicy::Ready),
+            "wait-for-status" => Ok(NoStatusPolicy::WaitForStatus),
+            other => Err(format!("{other:?}: expected ready or wait-for-status")),
+        }
+    }
+}
+
+pub fn readiness(kind: &str, api_version: &str, obj: &Value, rules: &Rules) -> Readiness {
     match kind {
         "Deployment" => deployment(obj),
         "StatefulSet" => stateful_set(obj),
@@ -65,9 +97,9 @@ pub fn readiness(kind: &str, api_version: &str, obj: &Value) -> Readiness {
         "Pod" => pod(obj),
         "Job" => job(obj),
         "PersistentVolumeClaim" => pvc(obj),
-        "Service" => service(obj),
+        "Service" => service(obj, rules.wait_for_load_balancers),
         "CustomResourceDefinition" => crd(obj),
-        _ if is_custom(api_version) => custom(obj),
+        _ if is_custom(api_version) => custom(obj, rules.no_status),
         _ => Readiness::Ready("applied".into()),
     }
 }
@@ -278,14 +310,29 @@ fn pvc(p: &Value) -> Readiness {
     }
 }
 
-fn service(s: &Value) -> Readiness {
+fn service(s: &Value, wait_for_load_balancers: bool) -> Readiness {
     // ExternalName services have no address; every other type gets a
-    // cluster IP (or "None" when headless). Load balancer ingress is not
-    // awaited: many clusters never provide one.
-    if text(s, "/spec/type") == "ExternalName" || !text(s, "/spec/clusterIP").is_empty() {
-        return Readiness::Ready("has a cluster IP".into());
+    // cluster IP (or "None" when headless).
+    let has_ip = text(s, "/spec/type") == "ExternalName" || !text(s, "/spec/clusterIP").is_empty();
+    if !has_ip {
+        return Progress::says("waiting for a cluster IP");
     }
-    Progress::says("waiting for a cluster IP")
+    if wait_for_load_balancers && text(s, "/spec/type") == "LoadBalancer" {
+        let ingress = s
+            .pointer("/status/loadBalancer/ingress")
+            .and_then(Value::as_array);
+        return match ingress.and_then(|i| i.first()) {
+            Some(i) => {
+                let at = i["ip"]
+                    .as_str()
+                    .or(i["hostname"].as_str())
+                    .unwrap_or_default();
+                Readiness::Ready(format!("load balancer at {at}"))
+            }
+            None => Progress::says("waiting for a load balancer address"),
+        };
+    }
+    Readiness::Ready("has a cluster IP".into())
 }
 
 fn crd(c: &Value) -> Readiness {
@@ -309,9 +356,15 @@ fn crd(c: &Value) -> Readiness {
 /// Custom resources: by their `Ready` (else `Available`) condition and
 /// observedGeneration when they report them; ready at once when they report
 /// neither (the same policy as built-in kinds without a status).
-fn custom(o: &Value) -> Readiness {
+fn custom(o: &Value, no_status: NoStatusPolicy) -> Readiness {
     let Some(c) = condition(o, "Ready").or_else(|| condition(o, "Available")) else {
-        return Readiness::Ready("applied (no Ready condition)".into());
+        let has_status = o["status"].as_object().is_some_and(|m| !m.is_empty());
+        return match no_status {
+            NoStatusPolicy::WaitForStatus if !has_status => {
+                Progress::says("waiting for a controller to report status")
+            }
+            _ => Readiness::Ready("applied (no Ready condition)".into()),
+        };
     };
     if o.pointer("/status/observedGeneration").is_some() && !generation_observed(o) {
         return Progress::says("waiting for the spec update to be observed");
@@ -405,21 +458,29 @@ mod tests {
         );
         assert!(is_ready(pvc(&json!({"status": {"phase": "Bound"}}))));
         assert!(!is_ready(pvc(&json!({"status": {"phase": "Pending"}}))));
-        assert!(is_ready(service(
-            &json!({"spec": {"clusterIP": "10.96.0.1"}})
-        )));
-        assert!(is_ready(service(
-            &json!({"spec": {"type": "ExternalName"}})
-        )));
+        let ip = json!({"spec": {"clusterIP": "10.96.0.1"}});
+        assert!(is_ready(service(&ip, false)));
+        let external = json!({"spec": {"type": "ExternalName"}});
+        assert!(is_ready(service(&external, false)));
+        let lb = json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.2"}});
+        assert!(is_ready(service(&lb, false)));
+        assert!(!is_ready(service(&lb, true)));
         let est = json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}});
         assert!(is_ready(crd(&est)));
         let cr = |status: &str| {
             json!({"metadata": {"generation": 2},
             "status": {"observedGeneration": 2, "conditions": [{"type": "Ready", "status": status}]}})
         };
-        assert!(is_ready(custom(&cr("True"))));
-        assert!(!is_ready(custom(&cr("False"))));
-        assert!(is_ready(custom(&json!({"spec": {}}))));
+        assert!(is_ready(custom(&cr("True"), NoStatusPolicy::Ready)));
+        assert!(!is_ready(custom(&cr("False"), NoStatusPolicy::Ready)));
+        assert!(is_ready(custom(
+            &json!({"spec": {}}),
+            NoStatusPolicy::Ready
+        )));
+        let bare = json!({"spec": {}});
+        assert!(!is_ready(custom(&bare, NoStatusPolicy::WaitForStatus)));
+        let touched = json!({"spec": {}, "status": {"phase": "Running"}});
+        assert!(is_ready(custom(&touched, NoStatusPolicy::WaitForStatus)));
         assert!(is_tracked("example.com/v1", "Widget", false));
         assert!(!is_tracked("rbac.authorization.k8s.io/v1", "Role", false));
         assert!(!is_tracked("batch/v1", "Job", false));

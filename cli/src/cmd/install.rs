@@ -72,6 +72,9 @@ pub struct OpFlags {
     /// With --wait: also wait for Jobs to complete.
     #[arg(long)]
     pub wait_for_jobs: bool,
+    /// With --wait: also wait for LoadBalancer Services to get an address.
+    #[arg(long)]
+    pub wait_for_load_balancers: bool,
 }
 
 #[derive(Args, Debug)]
@@ -153,6 +156,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         dry_run: a.op.dry_run,
         no_hooks: a.op.no_hooks,
         wait_for_jobs: a.op.wait_for_jobs,
+        wait_for_load_balancers: a.op.wait_for_load_balancers,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,
@@ -180,6 +184,7 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
         dry_run: a.op.dry_run,
         no_hooks: a.op.no_hooks,
         wait_for_jobs: a.op.wait_for_jobs,
+        wait_for_load_balancers: a.op.wait_for_load_balancers,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,

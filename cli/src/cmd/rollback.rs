@@ -34,6 +34,7 @@ pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliErro
             diff: a.op.dry_run,
             no_hooks: a.op.no_hooks,
             wait_for_jobs: a.op.wait_for_jobs,
+            wait_for_load_balancers: a.op.wait_for_load_balancers,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {
