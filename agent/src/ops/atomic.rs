@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::{Agent, Caller, Deploy, Failure, deploy, finish, objects_of, phase, uninstall};
 use crate::events::OpEvents;
-use crate::journal::{self, Begin, Finish, Lock, OpKind, Status};
+use crate::journal::{Finish, OpKind, Status};
 
 /// A failed install or upgrade, to recover from.
 pub struct Recover<'a> {
@@ -111,31 +111,7 @@ async fn roll_back(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Result<(), 
         .unwrap_or(op.revision)
         + 1;
     let description = format!("Rollback to {}", target.revision);
-    let now = journal::now_ms();
-    let record = journal::RevisionRecord {
-        revision,
-        status: Status::PendingRollback,
-        operation: OpKind::Rollback,
-        description: description.clone(),
-        by: r.caller.identity.clone(),
-        client_addr: r.caller.addr.clone(),
-        client_version: r.caller.client_version.clone(),
-        created_ms: now,
-        updated_ms: now,
-        rollback_of: Some(target.revision),
-        ..target.clone()
-    };
-    let begin = Begin {
-        record,
-        blobs: Vec::new(),
-        lock: Lock {
-            revision,
-            operation: OpKind::Rollback,
-            since_ms: now,
-            identity: r.caller.identity.clone(),
-        },
-        events: Vec::new(),
-    };
+    let begin = super::rollback::begin_rollback(target, revision, r.caller, Vec::new());
     agent
         .journal
         .begin(ns, rel, begin)

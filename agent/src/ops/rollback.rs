@@ -106,13 +106,13 @@ async fn execute(agent: &Agent, p: Prepared) {
         hooks: hooks.len() as u32,
     }));
     let description = format!("Rollback to {}", p.target.revision);
+    let previous = match &p.current {
+        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+        None => Vec::new(),
+    };
     if p.options.dry_run {
         // What the rollback would change, against the live cluster.
-        let current = match &p.current {
-            Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        if let Err(f) = super::diff::diff(agent, &op, rel, ns, &objects, &current).await {
+        if let Err(f) = super::diff::diff(agent, &op, rel, ns, &objects, &previous).await {
             return refuse(&op, f);
         }
         op.emit(Kind::Completed(proto::Completed {
@@ -122,38 +122,10 @@ async fn execute(agent: &Agent, p: Prepared) {
         }));
         return;
     }
-    let now = journal::now_ms();
-    let record = RevisionRecord {
-        revision: op.revision,
-        status: Status::PendingRollback,
-        operation: OpKind::Rollback,
-        description: description.clone(),
-        by: p.caller.identity.clone(),
-        client_addr: p.caller.addr.clone(),
-        client_version: p.caller.client_version.clone(),
-        created_ms: now,
-        updated_ms: now,
-        rollback_of: Some(p.target.revision),
-        ..p.target.clone()
-    };
-    let begin = Begin {
-        record,
-        blobs: Vec::new(),
-        lock: Lock {
-            revision: op.revision,
-            operation: OpKind::Rollback,
-            since_ms: now,
-            identity: p.caller.identity.clone(),
-        },
-        events: op.take_for_journal(),
-    };
+    let begin = begin_rollback(&p.target, op.revision, &p.caller, op.take_for_journal());
     if let Err(e) = agent.journal.begin(ns, rel, begin).await {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
-    let previous = match &p.current {
-        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
-        None => Vec::new(),
-    };
     let hooks = super::hooks::Hooks {
         op: &op,
         namespace: ns,
@@ -189,4 +161,39 @@ async fn execute(agent: &Agent, p: Prepared) {
         )),
     };
     conclude(agent, &op, outcome, notes).await;
+}
+
+/// The pending revision a rollback to `target` records as `revision`: a copy
+/// of the target (same manifest, values and notes blobs, so the manifest is
+/// byte-identical) with the lock taken by `caller`.
+pub(super) fn begin_rollback(
+    target: &RevisionRecord,
+    revision: u64,
+    caller: &Caller,
+    events: Vec<proto::Event>,
+) -> Begin {
+    let now = journal::now_ms();
+    Begin {
+        record: RevisionRecord {
+            revision,
+            status: Status::PendingRollback,
+            operation: OpKind::Rollback,
+            description: format!("Rollback to {}", target.revision),
+            by: caller.identity.clone(),
+            client_addr: caller.addr.clone(),
+            client_version: caller.client_version.clone(),
+            created_ms: now,
+            updated_ms: now,
+            rollback_of: Some(target.revision),
+            ..target.clone()
+        },
+        blobs: Vec::new(),
+        lock: Lock {
+            revision,
+            operation: OpKind::Rollback,
+            since_ms: now,
+            identity: caller.identity.clone(),
+        },
+        events,
+    }
 }

@@ -198,12 +198,13 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
         Ok(s) => s,
         Err(f) => return refuse(&op, f),
     };
+    // The objects of the revision being replaced: what to plan, diff and prune against.
+    let previous = match &p.current {
+        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+        None => Vec::new(),
+    };
     if p.options.dry_run {
         if p.options.diff {
-            let previous = match &p.current {
-                Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
-                None => Vec::new(),
-            };
             let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
             let shown = super::diff::diff(agent, &op, rel, ns, &staged.objects, &previous).await;
             if let Err(f) = shown {
@@ -253,10 +254,6 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
 
-    let previous = match &p.current {
-        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
-        None => Vec::new(),
-    };
     let outcome = async {
         if p.options.create_namespace {
             agent

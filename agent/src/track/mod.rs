@@ -289,21 +289,14 @@ pub async fn hook_done(
     }
 }
 
+/// A Job hook has ended when the Job readiness rule says complete or failed.
 fn job_end(job: &k8s_openapi::api::batch::v1::Job) -> Option<HookEnd> {
-    let conditions = job.status.as_ref()?.conditions.as_ref()?;
-    for c in conditions.iter().filter(|c| c.status == "True") {
-        match c.type_.as_str() {
-            "Complete" => return Some(HookEnd::Succeeded("job complete".into())),
-            "Failed" => {
-                return Some(HookEnd::Failed(
-                    c.reason.clone().unwrap_or_else(|| "JobFailed".into()),
-                    c.message.clone().unwrap_or_default(),
-                ));
-            }
-            _ => {}
-        }
+    let json = serde_json::to_value(job).ok()?;
+    match status::readiness("Job", "batch/v1", &json, &status::Rules::default()) {
+        Readiness::Ready(_) => Some(HookEnd::Succeeded("job complete".into())),
+        Readiness::Failed(reason, message) => Some(HookEnd::Failed(reason, message)),
+        Readiness::Progress(_) => None,
     }
-    None
 }
 
 fn pod_end(pod: &k8s_openapi::api::core::v1::Pod) -> Option<HookEnd> {
