@@ -2,9 +2,7 @@
 //! the last deployed revision as a new revision; a failed install
 //! uninstalls itself. The image registry `.invalid` never pulls in berth-sim.
 
-use crate::common::Env;
-
-const BAD_IMAGE: &str = "image.repository=registry.berth.invalid/hello";
+use crate::common::{BAD_IMAGE, Env};
 
 fn image(d: &serde_json::Value) -> String {
     d["spec"]["template"]["spec"]["containers"][0]["image"]

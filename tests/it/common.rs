@@ -9,6 +9,10 @@ use std::sync::{Arc, Mutex};
 use berth::tls::DevPki;
 use serde_json::Value;
 
+/// `--set` for the demo chart: an image berth-sim never pulls (its
+/// registry is under `.invalid`).
+pub const BAD_IMAGE: &str = "image.repository=registry.berth.invalid/hello";
+
 /// What one CLI run printed and returned.
 #[derive(Debug, Clone)]
 pub struct Out {

@@ -9,6 +9,17 @@ use crate::common::{Env, berthd_bin, path};
 /// Arguments that make the Deployment never become ready in the simulator.
 const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
 
+/// Run the CLI (with this environment's connection flags) in the
+/// background, for tests that act while an operation is running.
+fn berth_in_background(env: &Env, args: &[&str]) -> tokio::task::JoinHandle<crate::common::Out> {
+    let args: Vec<String> = args
+        .iter()
+        .map(|s| s.to_string())
+        .chain(env.conn_args())
+        .collect();
+    tokio::spawn(async move { crate::common::berth_raw(&args).await })
+}
+
 async fn wait_for<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -30,8 +41,9 @@ async fn a_second_concurrent_upgrade_of_the_same_release_is_refused() {
         .await
         .ok();
     let chart = env.chart("1.1.0");
-    let first = {
-        let args: Vec<String> = [
+    let first = berth_in_background(
+        &env,
+        &[
             "upgrade",
             "hello",
             &chart,
@@ -40,13 +52,8 @@ async fn a_second_concurrent_upgrade_of_the_same_release_is_refused() {
             "--wait",
             "--timeout",
             "4s",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(env.conn_args())
-        .collect();
-        tokio::spawn(async move { crate::common::berth_raw(&args).await })
-    };
+        ],
+    );
     wait_for("the first upgrade to hold the lock", || async {
         env.berth(&["status", "hello"])
             .await
@@ -142,19 +149,17 @@ async fn killing_berthd_mid_upgrade_leaves_the_release_failed_and_the_next_upgra
         .await
         .ok();
 
-    let args: Vec<String> = [
-        "upgrade",
-        "hello",
-        &env.chart("1.1.0"),
-        "--set",
-        NEVER_READY,
-        "--wait",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(env.conn_args())
-    .collect();
-    let upgrade = tokio::spawn(async move { crate::common::berth_raw(&args).await });
+    let upgrade = berth_in_background(
+        &env,
+        &[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "--set",
+            NEVER_READY,
+            "--wait",
+        ],
+    );
     wait_for("the upgrade to reach its wait phase", || async {
         let s = env.berth(&["status", "hello", "-o", "json"]).await;
         s.code == 0 && s.json()["info"]["status"] == "pending-upgrade"
@@ -336,21 +341,19 @@ async fn watch_attaches_to_a_running_operation_from_its_start() {
     env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
         .await
         .ok();
-    let args: Vec<String> = [
-        "upgrade",
-        "hello",
-        &env.chart("1.1.0"),
-        "--set",
-        NEVER_READY,
-        "--wait",
-        "--timeout",
-        "3s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(env.conn_args())
-    .collect();
-    let upgrade = tokio::spawn(async move { crate::common::berth_raw(&args).await });
+    let upgrade = berth_in_background(
+        &env,
+        &[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "--set",
+            NEVER_READY,
+            "--wait",
+            "--timeout",
+            "3s",
+        ],
+    );
     wait_for("the upgrade to start", || async {
         env.berth(&["status", "hello"])
             .await
@@ -388,19 +391,17 @@ async fn an_upgrade_goes_on_when_its_client_disconnects_and_a_second_client_reat
     env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
         .await
         .ok();
-    let args: Vec<String> = [
-        "upgrade",
-        "hello",
-        &env.chart("1.1.0"),
-        "--set",
-        "podAnnotations.kubesim\\.invalid/ready-delay=2s",
-        "--wait",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(env.conn_args())
-    .collect();
-    let upgrade = tokio::spawn(async move { crate::common::berth_raw(&args).await });
+    let upgrade = berth_in_background(
+        &env,
+        &[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "--set",
+            "podAnnotations.kubesim\\.invalid/ready-delay=2s",
+            "--wait",
+        ],
+    );
     wait_for("the upgrade to start", || async {
         env.berth(&["status", "hello"])
             .await

@@ -2,7 +2,7 @@
 //! fails the operation once it outlasts its grace period (1 s in these
 //! tests), long before --timeout, naming the object, the pod and the reason.
 
-use crate::common::Env;
+use crate::common::{BAD_IMAGE, Env};
 
 #[tokio::test]
 async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
@@ -19,7 +19,7 @@ async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
             "--timeout",
             "10m",
             "--set",
-            "image.repository=registry.berth.invalid/hello",
+            BAD_IMAGE,
         ])
         .await
         .failed();
