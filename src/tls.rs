@@ -114,6 +114,34 @@ pub fn identity_from_der(der: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Every name a certificate carries, as an authorization policy matches
+/// them: the subject CN, then DNS SANs, then URI SANs.
+pub fn names_from_der(der: &[u8]) -> Vec<String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok())
+        .map(str::to_string)
+        .collect();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        use x509_parser::extensions::GeneralName;
+        for kind in 0..2 {
+            for name in &san.value.general_names {
+                match (kind, name) {
+                    (0, GeneralName::DNSName(d)) | (1, GeneralName::URI(d)) => {
+                        names.push((*d).to_string())
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    names
+}
+
 /// A short description of a certificate file for `berth certs show`.
 pub fn describe_certificate(pem: &Pem) -> Result<String, TlsError> {
     let mut out = String::new();
@@ -226,8 +254,36 @@ impl CertAuthority {
 
     /// A client certificate whose subject CN is the caller's identity.
     pub fn issue_client(&self, name: &str, days: i64) -> Result<(String, String), TlsError> {
+        self.issue_client_with_names(name, &[], days)
+    }
+
+    /// A client certificate with subject alternative names besides the CN,
+    /// each written `dns:NAME` or `uri:URI` (an authorization policy can
+    /// match any of them; a URI SAN becomes the recorded identity).
+    pub fn issue_client_with_names(
+        &self,
+        name: &str,
+        sans: &[String],
+        days: i64,
+    ) -> Result<(String, String), TlsError> {
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name.push(DnType::CommonName, name);
+        for san in sans {
+            let bad = || {
+                TlsError::Certificate(format!(
+                    "subject alternative name {san:?}: expected dns:NAME or uri:URI"
+                ))
+            };
+            let (kind, value) = san.split_once(':').ok_or_else(bad)?;
+            let value: rcgen::string::Ia5String = value.try_into().map_err(|e| {
+                TlsError::Certificate(format!("subject alternative name {san:?}: {e}"))
+            })?;
+            p.subject_alt_names.push(match kind {
+                "dns" => rcgen::SanType::DnsName(value),
+                "uri" => rcgen::SanType::URI(value),
+                _ => return Err(bad()),
+            });
+        }
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         validity(&mut p, days);

@@ -22,6 +22,7 @@ pub mod cluster;
 pub mod events;
 pub mod journal;
 pub mod ops;
+pub mod policy;
 pub mod server;
 pub mod track;
 
@@ -38,6 +39,8 @@ pub struct AgentConfig {
     pub client_ca: PathBuf,
     pub data_dir: PathBuf,
     pub kubeconfig: Option<PathBuf>,
+    /// Who may do what (berthd --policy / --admin).
+    pub policy: policy::PolicySource,
     pub settings: ops::Settings,
 }
 
@@ -82,6 +85,9 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     let cert = berth::tls::load_certs(&config.cert)?;
     let key = berth::tls::load_key(&config.key)?;
     let ca = berth::tls::load_certs(&config.client_ca)?;
+
+    let auth =
+        Arc::new(policy::Authorizer::new(config.policy.clone()).map_err(anyhow::Error::msg)?);
 
     let journal = journal::Journal::open(&config.data_dir)?;
     let resolved = journal.recover().await?;
@@ -130,7 +136,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent)))
+    let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent), auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let shutdown = CancellationToken::new();

@@ -42,6 +42,20 @@ struct Args {
     /// controller has written its status).
     #[arg(long, default_value = "ready", value_name = "POLICY")]
     no_status_policy: berth_agent::track::status::NoStatusPolicy,
+    /// Authorization policy (YAML): which identities hold which role in
+    /// which namespaces. Re-read when it changes. Without it, only the
+    /// --admin identity may do anything.
+    #[arg(long, env = "BERTHD_POLICY", value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The identity that is admin when no --policy is given (the client
+    /// name `berth certs init` used).
+    #[arg(
+        long,
+        default_value = "admin",
+        value_name = "IDENTITY",
+        conflicts_with = "policy"
+    )]
+    admin: String,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -74,6 +88,10 @@ async fn main() -> std::process::ExitCode {
         client_ca: args.client_ca,
         data_dir: args.data,
         kubeconfig: args.kubeconfig,
+        policy: match args.policy {
+            Some(path) => berth_agent::policy::PolicySource::File(path),
+            None => berth_agent::policy::PolicySource::Default { admin: args.admin },
+        },
         settings: berth_agent::ops::Settings {
             default_timeout: Duration::from_secs(args.default_timeout),
             failure_grace,

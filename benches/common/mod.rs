@@ -67,6 +67,7 @@ impl Stack {
             client_ca: pki.ca_cert.clone(),
             data_dir: dir.path().join("data"),
             kubeconfig: Some(kubeconfig.clone()),
+            policy: Default::default(),
             settings: Default::default(),
         })
         .await

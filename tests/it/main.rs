@@ -8,6 +8,7 @@ mod diff;
 mod hooks;
 mod lifecycle;
 mod mtls;
+mod policy;
 mod safety;
 mod template;
 mod tracking;

@@ -101,52 +101,6 @@ async fn agent_certificate_from_an_unknown_ca_is_refused_by_the_cli() {
 }
 
 #[tokio::test]
-async fn identity_of_a_new_client_is_recorded_in_the_revision() {
-    let env = Env::start().await;
-    let ca_dir = env.pki.ca_cert.parent().unwrap().to_path_buf();
-    berth_raw(&[
-        "certs".into(),
-        "client".into(),
-        "ci-deployer".into(),
-        "--ca-dir".into(),
-        path(&ca_dir),
-    ])
-    .await
-    .ok();
-    let out = berth_raw(&[
-        "install".into(),
-        "hello".into(),
-        env.chart("1.0.0"),
-        "--agent".into(),
-        env.agent_url.clone(),
-        "--ca".into(),
-        path(&env.pki.ca_cert),
-        "--cert".into(),
-        path(&ca_dir.join("ci-deployer.crt")),
-        "--key".into(),
-        path(&ca_dir.join("ci-deployer.key")),
-    ])
-    .await
-    .ok();
-    assert!(out.stdout.contains("(by ci-deployer)"), "{}", out.stdout);
-    let h = env
-        .berth(&["history", "hello", "-o", "json"])
-        .await
-        .ok()
-        .json();
-    assert_eq!(h[0]["by"], "ci-deployer");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(ca_dir.join("ci-deployer.key"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "private keys are 0600");
-    }
-}
-
-#[tokio::test]
 async fn malformed_certificate_files_get_a_one_line_error() {
     let env = Env::start().await;
     let bad = env.dir.path().join("bad.crt");

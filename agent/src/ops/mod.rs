@@ -71,7 +71,10 @@ pub struct Agent {
 /// Who is asking, as the TLS layer established it.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
+    /// The name recorded as BY: the first URI SAN, else the subject CN.
     pub identity: String,
+    /// Every name of the certificate (CN, DNS and URI SANs), for the policy.
+    pub names: Vec<String>,
     pub addr: String,
     pub client_version: String,
 }

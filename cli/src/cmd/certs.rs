@@ -35,6 +35,10 @@ pub enum CertsCommand {
         /// Validity in days.
         #[arg(long, default_value = "365")]
         ttl: i64,
+        /// A subject alternative name, `dns:NAME` or `uri:URI` (repeatable);
+        /// policies match them, and a URI SAN is the recorded identity.
+        #[arg(long = "san", value_name = "dns:NAME|uri:URI")]
+        sans: Vec<String>,
     },
     /// Describe a certificate file.
     Show { file: PathBuf },
@@ -59,12 +63,20 @@ pub fn run(c: CertsCommand, io: &mut Io) -> Result<(), CliError> {
             ] {
                 writeln!(io.out, "wrote {}", p.display())?;
             }
+            let policy = dir.join("policy.yaml");
+            berth::tls::write_file(&policy, &starter_policy(&client_name), false).map_err(tls)?;
+            writeln!(io.out, "wrote {}", policy.display())?;
         }
-        CertsCommand::Client { name, ca_dir, ttl } => {
+        CertsCommand::Client {
+            name,
+            ca_dir,
+            ttl,
+            sans,
+        } => {
             let cert = berth::tls::load_certs(&ca_dir.join("ca.crt")).map_err(tls)?;
             let key = berth::tls::load_key(&ca_dir.join("ca.key")).map_err(tls)?;
             let ca = berth::tls::CertAuthority::load(&cert.text, &key.text).map_err(tls)?;
-            let (c, k) = ca.issue_client(&name, ttl).map_err(tls)?;
+            let (c, k) = ca.issue_client_with_names(&name, &sans, ttl).map_err(tls)?;
             let (cp, kp) = (
                 ca_dir.join(format!("{name}.crt")),
                 ca_dir.join(format!("{name}.key")),
@@ -72,6 +84,10 @@ pub fn run(c: CertsCommand, io: &mut Io) -> Result<(), CliError> {
             berth::tls::write_file(&cp, &c, false).map_err(tls)?;
             berth::tls::write_file(&kp, &k, true).map_err(tls)?;
             writeln!(io.out, "wrote {}\nwrote {}", cp.display(), kp.display())?;
+            writeln!(
+                io.err,
+                "{name} may do nothing until the agent's policy grants it a role (berthd --policy FILE)"
+            )?;
         }
         CertsCommand::Show { file } => {
             let pem = berth::tls::load_certs(&file).map_err(tls)?;
@@ -83,4 +99,45 @@ pub fn run(c: CertsCommand, io: &mut Io) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The policy `certs init` writes beside the certificates: the same rule
+/// berthd applies without `--policy`, with commented examples to grow from.
+fn starter_policy(admin: &str) -> String {
+    let admin = serde_json::to_string(admin).expect("a string serializes");
+    format!(
+        "# berthd --policy policy.yaml: who may do what. Roles: read (list, status,
+# history, get, watch, diff, dry runs) < deploy (install, upgrade, rollback,
+# test) < admin (uninstall, unlock, everything). identities are globs over a
+# client certificate's CN, DNS and URI SANs; namespaces are globs. A caller
+# holds the highest role any matching rule grants; nothing else is allowed.
+rules:
+  - identities: [{admin}]
+    namespaces: [\"*\"]
+    role: admin
+  # - identities: [\"ci-*\", \"spiffe://example.org/ci/*\"]
+  #   namespaces: [\"staging\", \"team-*\"]
+  #   role: deploy
+  # - identities: [\"*\"]
+  #   namespaces: [\"*\"]
+  #   role: read
+"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_agent::policy::{Policy, Verb};
+
+    #[test]
+    fn the_starter_policy_is_the_default_one() {
+        let p = Policy::parse(&super::starter_policy("alice"), "policy.yaml").unwrap();
+        let alice = vec!["alice".to_string()];
+        assert!(
+            p.check("alice", &alice, Verb::Uninstall, "any", false)
+                .is_ok()
+        );
+        let bob = vec!["bob".to_string()];
+        assert!(p.check("bob", &bob, Verb::List, "any", false).is_err());
+    }
 }

@@ -52,6 +52,7 @@ pub async fn run(a: DemoArgs, io: &mut Io) -> Result<(), CliError> {
         client_ca: pki.ca_cert.clone(),
         data_dir: dir.join("data"),
         kubeconfig: Some(kubeconfig.clone()),
+        policy: Default::default(),
         settings: Default::default(),
     })
     .await
