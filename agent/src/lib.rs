@@ -125,6 +125,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         cluster: Arc::new(cluster),
         registry: events::Registry::default(),
         settings: config.settings.clone(),
+        counters: Default::default(),
     });
 
     let tls = tonic::transport::ServerTlsConfig::new()

@@ -137,7 +137,14 @@ async fn receive_chart(
     needed: bool,
     size: u64,
     idle: Duration,
+    counters: &ops::Counters,
 ) -> Result<Option<Vec<u8>>, Failure> {
+    use std::sync::atomic::Ordering;
+    if !needed {
+        counters
+            .chart_uploads_skipped
+            .fetch_add(1, Ordering::Relaxed);
+    }
     let mut buf: Vec<u8> = Vec::with_capacity(if needed { size as usize } else { 0 });
     loop {
         let msg = tokio::time::timeout(idle, inbound.message())
@@ -176,6 +183,9 @@ async fn receive_chart(
                     ));
                 }
                 buf.extend_from_slice(&c);
+                counters
+                    .chart_bytes_received
+                    .fetch_add(c.len() as u64, Ordering::Relaxed);
             }
             Some(Msg::Trailer(_)) => return Ok(if needed { Some(buf) } else { None }),
         }
@@ -216,8 +226,14 @@ impl ReleaseAgent for Service {
         let stream = prepared.op.stream(0);
         let agent = Arc::clone(&self.agent);
         tokio::spawn(async move {
-            let chart =
-                receive_chart(inbound, prepared.chart_needed, prepared.chart_size, idle).await;
+            let chart = receive_chart(
+                inbound,
+                prepared.chart_needed,
+                prepared.chart_size,
+                idle,
+                &agent.counters,
+            )
+            .await;
             ops::upgrade::run(agent, prepared, chart).await;
         });
         Ok(Response::new(stream))

@@ -23,7 +23,7 @@ pub type Client = ReleaseAgentClient<Channel>;
 
 /// Normalise `host:port` to `https://host:port` and find the host the
 /// agent's certificate must name.
-fn parse_url(raw: &str) -> Result<(String, String), CliError> {
+pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
     let url = if raw.contains("://") {
         raw.to_string()
     } else {

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod cmd;
+pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod diff;
@@ -42,6 +43,9 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Other(String),
+    /// A run that ends with its own exit code (fleet: some clusters failed).
+    #[error("{message}")]
+    Exit { code: i32, message: String },
 }
 
 /// Where a command writes.
@@ -103,6 +107,14 @@ pub struct Global {
     /// Private key of the client certificate.
     #[arg(long, global = true, env = "BERTH_KEY")]
     pub key: Option<PathBuf>,
+    /// A cluster from the config file (`berth cluster list`); default: the
+    /// current cluster. --agent, --ca, --cert, --key and BERTH_* override it.
+    #[arg(long, global = true, env = "BERTH_CLUSTER")]
+    pub cluster: Option<String>,
+    /// The config file of named clusters (default:
+    /// ~/.config/berth/config.yaml).
+    #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Namespace of the release.
     #[arg(
         short = 'n',
@@ -115,6 +127,32 @@ pub struct Global {
 }
 
 impl Global {
+    /// Fill what flags and environment left open from the named (or
+    /// current) cluster of the config file.
+    pub fn resolve_cluster(&mut self) -> Result<(), CliError> {
+        let explicit = self.cluster.is_some();
+        if !explicit
+            && self.agent.is_some()
+            && self.ca.is_some()
+            && self.cert.is_some()
+            && self.key.is_some()
+        {
+            return Ok(());
+        }
+        let config = config::Config::load_from(&config::path(self.config.as_deref())?)?;
+        let name = match self.cluster.clone().or(config.current_cluster.clone()) {
+            Some(n) => n,
+            None => return Ok(()),
+        };
+        let c = config.get(&name)?;
+        self.agent.get_or_insert_with(|| c.agent.clone());
+        self.ca.get_or_insert_with(|| c.ca.clone());
+        self.cert.get_or_insert_with(|| c.cert.clone());
+        self.key.get_or_insert_with(|| c.key.clone());
+        self.cluster = Some(name);
+        Ok(())
+    }
+
     pub fn target(&self) -> connect::Target {
         connect::Target {
             agent: self.agent.clone(),
@@ -181,6 +219,12 @@ pub enum Command {
     /// Attach to a release's running (or last) operation and show its events.
     #[command(after_help = "Examples:\n  berth watch web")]
     Watch(cmd::watch::WatchArgs),
+    /// Run an operation, or ask a question, on many clusters at once.
+    #[command(subcommand)]
+    Fleet(cmd::fleet::FleetCommand),
+    /// Manage the named clusters of the config file.
+    #[command(subcommand)]
+    Cluster(cmd::cluster::ClusterCommand),
     /// Show the client and agent versions.
     Version,
     /// Create development certificates.
@@ -215,7 +259,10 @@ where
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(io.err, "Error: {e}");
-            1
+            match e {
+                CliError::Exit { code, .. } => code,
+                _ => 1,
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ mod atomic;
 mod common;
 mod crds;
 mod diff;
+mod fleet;
 mod hooks;
 mod lifecycle;
 mod mtls;

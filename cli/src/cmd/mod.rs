@@ -4,8 +4,10 @@
 use crate::{Cli, CliError, Command, Io};
 
 pub mod certs;
+pub mod cluster;
 pub mod demo;
 pub mod diff;
+pub mod fleet;
 pub mod get;
 pub mod history;
 pub mod install;
@@ -19,7 +21,17 @@ pub mod version;
 pub mod watch;
 
 pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
-    let g = cli.global;
+    let mut g = cli.global;
+    if !matches!(
+        cli.command,
+        Command::Certs(_)
+            | Command::Demo(_)
+            | Command::Template(_)
+            | Command::Cluster(_)
+            | Command::Fleet(_)
+    ) {
+        g.resolve_cluster()?;
+    }
     match cli.command {
         Command::Install(a) => install::install(&g, a, io).await,
         Command::Upgrade(a) => install::upgrade(&g, a, io).await,
@@ -35,6 +47,8 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Watch(a) => watch::run(&g, a, io).await,
         Command::Version => version::run(&g, io).await,
         Command::Certs(c) => certs::run(c, io),
+        Command::Cluster(c) => cluster::run(&g, c, io),
+        Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
     }
 }
