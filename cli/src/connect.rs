@@ -121,6 +121,12 @@ pub fn status_error(s: tonic::Status) -> CliError {
         {
             CliError::Connect(s.message().to_string())
         }
+        tonic::Code::NotFound if s.message().starts_with("release: not found") => {
+            CliError::Agent(format!(
+                "{} (`berth list -A` shows the releases this agent knows)",
+                s.message()
+            ))
+        }
         _ => CliError::Agent(s.message().to_string()),
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod diff;
+pub mod ndjson;
 pub mod output;
 pub mod progress;
 
@@ -54,15 +55,20 @@ pub struct Io {
     pub err: Box<dyn Write + Send>,
     /// Colour diffs: stdout is a terminal and NO_COLOR is not set.
     pub color: bool,
+    /// stdout is a terminal that can redraw lines (live progress).
+    pub tty: bool,
 }
 
 impl Io {
     pub fn stdio() -> Io {
         use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
         Io {
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            tty: terminal && !dumb,
         }
     }
 
@@ -72,6 +78,7 @@ impl Io {
             out,
             err,
             color: false,
+            tty: false,
         }
     }
 }
@@ -115,6 +122,10 @@ pub struct Global {
     /// ~/.config/berth/config.yaml).
     #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Stream every event of an operation as one JSON object per line on
+    /// stdout (schema berth.events/v1, see the README).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["ndjson"])]
+    pub events: Option<String>,
     /// Namespace of the release.
     #[arg(
         short = 'n',
@@ -200,7 +211,10 @@ pub enum Command {
     )]
     List(cmd::list::ListArgs),
     /// Show a stored revision's manifest, values or notes.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth get manifest web\n  berth get values web --revision 2 -a -o json\n  berth get all web"
+    )]
     Get(cmd::get::GetCommand),
     /// Render a chart locally, exactly as Helm would.
     #[command(
@@ -220,18 +234,34 @@ pub enum Command {
     #[command(after_help = "Examples:\n  berth watch web")]
     Watch(cmd::watch::WatchArgs),
     /// Run an operation, or ask a question, on many clusters at once.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth fleet upgrade web ./chart -l env=prod --canary 1 --stop-on-failure\n  berth fleet status web --clusters eu-1,us-1 -o json"
+    )]
     Fleet(cmd::fleet::FleetCommand),
     /// Manage the named clusters of the config file.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth cluster add eu-1 --agent https://eu-1:7443 --ca ca.crt --cert c.crt --key c.key --label env=prod\n  berth cluster list\n  berth cluster use eu-1"
+    )]
     Cluster(cmd::cluster::ClusterCommand),
     /// Show the client and agent versions.
-    Version,
+    #[command(after_help = "Examples:\n  berth version\n  berth version --cluster eu-1 -o json")]
+    Version(cmd::version::VersionArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  source <(berth completion bash)\n  berth completion zsh > \"${fpath[1]}/_berth\"\n  berth completion fish > ~/.config/fish/completions/berth.fish"
+    )]
+    Completion(cmd::completion::CompletionArgs),
     /// Create development certificates.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth certs init ./pki --agent-host localhost\n  berth certs client ci-bot --ca-dir ./pki --ttl 90\n  berth certs show ./pki/client.crt"
+    )]
     Certs(cmd::certs::CertsCommand),
     /// Run the whole system on this machine: simulator, agent, and
     /// install → upgrade → rollback → history over real mTLS.
+    #[command(after_help = "Examples:\n  berth demo\n  berth demo --fast --keep")]
     Demo(cmd::demo::DemoArgs),
 }
 
@@ -264,5 +294,28 @@ where
                 _ => 1,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and subcommand shows examples in its --help.
+    #[test]
+    fn every_command_has_examples() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let help = sub.clone().render_long_help().to_string();
+                if !help.contains("Example") {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "berth", &mut missing);
+        assert!(missing.is_empty(), "no examples in --help of: {missing:?}");
     }
 }

@@ -140,43 +140,257 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
     })
 }
 
-/// Print events until the terminal one; return how the operation ended.
-pub async fn follow<S>(
-    mut stream: S,
-    out: &mut (dyn Write + Send),
+/// How an operation's progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// One timestamped line per event (no terminal, or a pipe).
+    Lines,
+    /// Nothing but the result (`-q`).
+    Quiet,
+    /// Every event as a JSON line (`--events ndjson`).
+    Ndjson,
+    /// On a terminal: a live line per resource with a spinner, a bar for
+    /// workloads with replicas, and the other events as lines above.
+    Live,
+}
+
+impl Style {
+    /// The style for a command's flags and where its output goes.
+    pub fn choose(
+        io: &crate::Io,
+        g: &crate::Global,
+        quiet: bool,
+        output: crate::output::Format,
+    ) -> Style {
+        if g.events.is_some() {
+            Style::Ndjson
+        } else if quiet {
+            Style::Quiet
+        } else if io.tty && output == crate::output::Format::Table {
+            Style::Live
+        } else {
+            Style::Lines
+        }
+    }
+}
+
+/// Follow an operation as a command does: progress on stdout (on stderr
+/// when stdout carries `-o json|yaml`), in the style the flags ask for.
+pub async fn follow_io<S>(
+    stream: S,
+    io: &mut crate::Io,
+    g: &crate::Global,
     quiet: bool,
+    output: crate::output::Format,
 ) -> Result<Outcome, CliError>
 where
     S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
 {
+    let style = Style::choose(io, g, quiet, output);
+    let out: &mut (dyn Write + Send) =
+        if style == Style::Lines && output != crate::output::Format::Table {
+            &mut *io.err
+        } else {
+            &mut *io.out
+        };
+    follow(stream, out, style, None, io.color).await
+}
+
+fn stamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// Print events until the terminal one; return how the operation ended.
+/// `cluster` labels ndjson lines in fleet runs.
+pub async fn follow<S>(
+    mut stream: S,
+    out: &mut (dyn Write + Send),
+    style: Style,
+    cluster: Option<&str>,
+    color: bool,
+) -> Result<Outcome, CliError>
+where
+    S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
+{
+    let mut live = (style == Style::Live).then(|| live::Live::new(color));
     while let Some(item) = stream.next().await {
         let ev = item.map_err(crate::connect::status_error)?;
-        if !quiet && let Some(line) = describe(&ev) {
-            let t = chrono::DateTime::from_timestamp_millis(ev.time_unix_ms)
-                .map(|t| t.format("%H:%M:%S").to_string())
-                .unwrap_or_default();
-            writeln!(out, "{t} {line}")?;
-        }
-        match ev.kind {
-            Some(Kind::Completed(c)) => {
-                return Ok(Outcome::Completed {
-                    revision: ev.revision,
-                    status: ReleaseStatus::try_from(c.status).unwrap_or(ReleaseStatus::Unknown),
-                    description: c.description,
-                    notes: c.notes,
-                });
+        match style {
+            Style::Quiet => {}
+            Style::Ndjson => writeln!(out, "{}", crate::ndjson::event(&ev, cluster))?,
+            Style::Lines => {
+                if let Some(line) = describe(&ev) {
+                    writeln!(out, "{} {line}", stamp(ev.time_unix_ms))?;
+                }
             }
+            Style::Live => {
+                if let Some(l) = live.as_mut() {
+                    l.event(&ev, stamp(ev.time_unix_ms));
+                }
+            }
+        }
+        let end = match ev.kind {
+            Some(Kind::Completed(c)) => Some(Outcome::Completed {
+                revision: ev.revision,
+                status: ReleaseStatus::try_from(c.status).unwrap_or(ReleaseStatus::Unknown),
+                description: c.description,
+                notes: c.notes,
+            }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;
-                return Ok(Outcome::Failed {
+                Some(Outcome::Failed {
                     // 0: refused before a revision was recorded.
                     revision: if recorded { ev.revision } else { 0 },
                     reason: f.reason,
                     message: f.message,
-                });
+                })
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(end) = end {
+            if let Some(l) = live.as_mut() {
+                l.finish();
+            }
+            return Ok(end);
         }
     }
+    if let Some(l) = live.as_mut() {
+        l.finish();
+    }
     Err(CliError::Connect("the agent closed the event stream before the operation ended; re-attach with `berth watch`".into()))
+}
+
+mod live {
+    //! The terminal display: indicatif bars under a MultiProgress drawing
+    //! to stdout; lines for other events are printed above the bars.
+
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use berth::proto::{self, ApplyAction, event::Kind};
+    use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    pub struct Live {
+        multi: MultiProgress,
+        bars: HashMap<String, ProgressBar>,
+        color: bool,
+    }
+
+    fn style(template: &str) -> ProgressStyle {
+        ProgressStyle::with_template(template)
+            .expect("a valid template")
+            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ")
+            .progress_chars("=> ")
+    }
+
+    fn key(o: &Option<proto::ObjectRef>) -> (String, String) {
+        match o {
+            Some(o) => (
+                format!("{}/{}/{}/{}", o.api_version, o.kind, o.namespace, o.name),
+                o.display(),
+            ),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    impl Live {
+        pub fn new(color: bool) -> Live {
+            Live {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15)),
+                bars: HashMap::new(),
+                color,
+            }
+        }
+
+        fn paint(&self, plain: &str, colored: &str) -> ProgressStyle {
+            style(if self.color { colored } else { plain })
+        }
+
+        fn bar(&mut self, o: &Option<proto::ObjectRef>) -> ProgressBar {
+            let (k, label) = key(o);
+            if let Some(b) = self.bars.get(&k) {
+                return b.clone();
+            }
+            let b = self.multi.add(ProgressBar::new_spinner());
+            b.set_style(self.paint(
+                "  {spinner} {prefix} {msg}",
+                "  {spinner:.cyan} {prefix:.bold} {msg}",
+            ));
+            b.set_prefix(label);
+            b.enable_steady_tick(Duration::from_millis(100));
+            self.bars.insert(k, b.clone());
+            b
+        }
+
+        fn line(&self, text: String) {
+            let _ = self.multi.println(text);
+        }
+
+        pub fn event(&mut self, ev: &proto::Event, stamp: String) {
+            match ev.kind.as_ref() {
+                Some(Kind::ResourceApplied(r)) => {
+                    let b = self.bar(&r.object);
+                    let action = ApplyAction::try_from(r.action)
+                        .unwrap_or(ApplyAction::Unspecified)
+                        .word();
+                    b.set_message(action.to_string());
+                }
+                Some(Kind::ResourceProgress(r)) => {
+                    let b = self.bar(&r.object);
+                    if r.desired > 0 {
+                        b.set_style(self.paint(
+                            "  {spinner} {prefix} [{bar:20}] {pos}/{len} ready {msg}",
+                            "  {spinner:.cyan} {prefix:.bold} [{bar:20.cyan/blue}] {pos}/{len} ready {msg}",
+                        ));
+                        b.set_length(r.desired as u64);
+                        b.set_position(r.ready as u64);
+                    }
+                    b.set_message(r.message.clone());
+                }
+                Some(Kind::ResourceReady(r)) => {
+                    let b = self.bar(&r.object);
+                    b.set_style(self.paint("  ✓ {prefix} {msg}", "  {prefix:.green} {msg}"));
+                    if self.color {
+                        b.set_prefix(format!("✓ {}", key(&r.object).1));
+                    }
+                    b.finish_with_message(format!("ready ({})", r.message));
+                    for l in &r.log_lines {
+                        self.line(format!("      {l}"));
+                    }
+                }
+                Some(Kind::ResourceFailed(r)) => {
+                    let b = self.bar(&r.object);
+                    b.set_style(self.paint("  ✗ {prefix} {msg}", "  {prefix:.red} {msg}"));
+                    if self.color {
+                        b.set_prefix(format!("✗ {}", key(&r.object).1));
+                    }
+                    b.abandon_with_message(format!("{}: {}", r.reason, r.message));
+                    if let Some(text) = super::describe(ev) {
+                        // The details (pod, events, log tail) below the header line.
+                        for l in text.lines().skip(1) {
+                            self.line(l.to_string());
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(text) = super::describe(ev) {
+                        self.line(format!("{stamp} {text}"));
+                    }
+                }
+            }
+        }
+
+        /// Stop the spinners of objects that never reported ready (kinds
+        /// without readiness, or an operation that ended first).
+        pub fn finish(&mut self) {
+            for b in self.bars.values() {
+                if !b.is_finished() {
+                    b.finish();
+                }
+            }
+            // The final state of every line stays on screen.
+        }
+    }
 }

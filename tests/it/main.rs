@@ -2,6 +2,7 @@
 //! area. Every test starts its own simulator and agent on loopback ports.
 
 mod atomic;
+mod cli;
 mod common;
 mod crds;
 mod diff;

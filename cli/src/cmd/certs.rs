@@ -41,6 +41,7 @@ pub enum CertsCommand {
         sans: Vec<String>,
     },
     /// Describe a certificate file.
+    #[command(after_help = "Example:\n  berth certs show ./pki/client.crt")]
     Show { file: PathBuf },
 }
 

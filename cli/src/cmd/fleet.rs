@@ -246,7 +246,7 @@ enum Op {
 struct Job {
     op: Op,
     namespace: String,
-    quiet: bool,
+    style: progress::Style,
     rollback_failed: bool,
 }
 
@@ -268,7 +268,7 @@ async fn one(job: &Job, cluster: &Cluster, out: &mut Prefixed) -> ClusterResult 
                 )
             }
         };
-        progress::follow(events, out, job.quiet).await
+        progress::follow(events, out, job.style, Some(&cluster.name), false).await
     }
     .await;
     let mut row = ClusterResult {
@@ -335,7 +335,7 @@ async fn rollback_after_failure(job: &Job, cluster: &Cluster, out: &mut Prefixed
             .await
             .map_err(status_error)?
             .into_inner();
-        progress::follow(events, out, job.quiet).await
+        progress::follow(events, out, job.style, Some(&cluster.name), false).await
     }
     .await;
     match result {
@@ -392,8 +392,13 @@ async fn schedule(
                 handles.push((
                     i,
                     tokio::spawn(async move {
+                        let prefix = if job.style == progress::Style::Ndjson {
+                            String::new()
+                        } else {
+                            format!("[{:<width$}] ", cluster.name)
+                        };
                         let mut out = Prefixed {
-                            prefix: format!("[{:<width$}] ", cluster.name),
+                            prefix,
                             buf: Vec::new(),
                             tx,
                         };
@@ -456,7 +461,11 @@ fn human(d: Duration) -> String {
 }
 
 /// Print the summary and turn the results into the exit status.
-fn finish(rows: &[ClusterResult], output: Format, io: &mut Io) -> Result<(), CliError> {
+fn finish(
+    rows: &[ClusterResult],
+    output: Format,
+    out: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
     if output == Format::Table {
         let table: Vec<Vec<String>> = rows
             .iter()
@@ -475,7 +484,7 @@ fn finish(rows: &[ClusterResult], output: Format, io: &mut Io) -> Result<(), Cli
             })
             .collect();
         crate::output::table(
-            &mut *io.out,
+            out,
             &["CLUSTER", "RESULT", "REVISION", "DURATION", "REASON"],
             &table,
         )?;
@@ -492,9 +501,22 @@ fn finish(rows: &[ClusterResult], output: Format, io: &mut Io) -> Result<(), Cli
                 })
             })
             .collect();
-        crate::output::structured(&mut *io.out, output, &serde_json::json!({ "results": v }))?;
+        crate::output::structured(out, output, &serde_json::json!({ "results": v }))?;
     }
     exit_status(rows)
+}
+
+/// Fleet progress: ndjson events (labelled with the cluster), nothing, or
+/// lines prefixed with the cluster (a live display per cluster would fight
+/// over one terminal).
+fn fleet_style(g: &Global, quiet: bool) -> progress::Style {
+    if g.events.is_some() {
+        progress::Style::Ndjson
+    } else if quiet {
+        progress::Style::Quiet
+    } else {
+        progress::Style::Lines
+    }
 }
 
 fn exit_status(rows: &[ClusterResult]) -> Result<(), CliError> {
@@ -558,14 +580,20 @@ async fn run_op(
     let clusters = targets.resolve(&config)?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let job = Arc::new(job);
+    let ndjson = job.style == progress::Style::Ndjson;
     let work = schedule(job, clusters, targets, tx);
-    // Machine-readable output keeps stdout for the summary alone.
-    let rows = if output == Format::Table {
+    // stdout carries either the events (ndjson) or the summary when it is
+    // machine-readable; the rest goes to stderr.
+    let rows = if ndjson || output == Format::Table {
         with_lines(&mut rx, &mut *io.out, work).await?
     } else {
         with_lines(&mut rx, &mut *io.err, work).await?
     };
-    finish(&rows, output, io)
+    if ndjson {
+        finish(&rows, Format::Table, &mut *io.err)
+    } else {
+        finish(&rows, output, &mut *io.out)
+    }
 }
 
 pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliError> {
@@ -582,7 +610,7 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
             let job = Job {
                 op: Op::Upgrade(prepared),
                 namespace: g.namespace.clone(),
-                quiet: args.op.quiet,
+                style: fleet_style(g, args.op.quiet),
                 rollback_failed: targets.rollback_failed,
             };
             run_op(g, job, &targets, args.output, io).await
@@ -593,7 +621,7 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
             let job = Job {
                 op: Op::Upgrade(prepared),
                 namespace: g.namespace.clone(),
-                quiet: args.op.quiet,
+                style: fleet_style(g, args.op.quiet),
                 rollback_failed: targets.rollback_failed,
             };
             run_op(g, job, &targets, args.output, io).await
@@ -603,7 +631,7 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
             let job = Job {
                 op: Op::Rollback(req),
                 namespace: g.namespace.clone(),
-                quiet: args.op.quiet,
+                style: fleet_style(g, args.op.quiet),
                 rollback_failed: false,
             };
             run_op(g, job, &targets, args.output, io).await

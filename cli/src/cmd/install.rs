@@ -231,7 +231,7 @@ async fn send(
     io: &mut Io,
 ) -> Result<(), CliError> {
     let events = send_events(g, name, chart, values, mode, options).await?;
-    let outcome = progress::follow(events, &mut *io.out, quiet).await?;
+    let outcome = progress::follow_io(events, io, g, quiet, output).await?;
     summary(g, name, outcome, output, io)
 }
 
@@ -371,6 +371,10 @@ pub fn summary(
             description,
             notes,
         } => {
+            if g.events.is_some() {
+                // The stream already ended with the `completed` event.
+                return Ok(());
+            }
             if output != crate::output::Format::Table {
                 let v = serde_json::json!({
                     "name": name, "namespace": g.namespace, "revision": revision,

@@ -5,6 +5,7 @@ use crate::{Cli, CliError, Command, Io};
 
 pub mod certs;
 pub mod cluster;
+pub mod completion;
 pub mod demo;
 pub mod diff;
 pub mod fleet;
@@ -28,6 +29,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Demo(_)
             | Command::Template(_)
             | Command::Cluster(_)
+            | Command::Completion(_)
             | Command::Fleet(_)
     ) {
         g.resolve_cluster()?;
@@ -45,9 +47,10 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Diff(c) => diff::run(&g, c, io).await,
         Command::Test(a) => test::run(&g, a, io).await,
         Command::Watch(a) => watch::run(&g, a, io).await,
-        Command::Version => version::run(&g, io).await,
+        Command::Version(a) => version::run(&g, a, io).await,
         Command::Certs(c) => certs::run(c, io),
         Command::Cluster(c) => cluster::run(&g, c, io),
+        Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
     }

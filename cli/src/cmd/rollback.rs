@@ -51,7 +51,7 @@ pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliErro
         .await
         .map_err(status_error)?
         .into_inner();
-    let outcome = progress::follow(events, &mut *io.out, a.op.quiet).await?;
+    let outcome = progress::follow_io(events, io, g, a.op.quiet, a.output).await?;
     if let progress::Outcome::Completed { .. } = outcome
         && a.output == crate::output::Format::Table
     {
