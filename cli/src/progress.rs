@@ -193,7 +193,8 @@ where
         } else {
             &mut *io.out
         };
-    follow(stream, out, style, None, io.color).await
+    let live = (style == Style::Live).then(|| Live::new(io.color));
+    follow(stream, out, style, None, live).await
 }
 
 fn stamp(ms: i64) -> String {
@@ -202,19 +203,21 @@ fn stamp(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+pub use live::Live;
+
 /// Print events until the terminal one; return how the operation ended.
-/// `cluster` labels ndjson lines in fleet runs.
+/// `cluster` labels ndjson lines in fleet runs; `live` is the display of
+/// [`Style::Live`].
 pub async fn follow<S>(
     mut stream: S,
     out: &mut (dyn Write + Send),
     style: Style,
     cluster: Option<&str>,
-    color: bool,
+    mut live: Option<Live>,
 ) -> Result<Outcome, CliError>
 where
     S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
 {
-    let mut live = (style == Style::Live).then(|| live::Live::new(color));
     while let Some(item) = stream.next().await {
         let ev = item.map_err(crate::connect::status_error)?;
         match style {
@@ -251,13 +254,13 @@ where
         };
         if let Some(end) = end {
             if let Some(l) = live.as_mut() {
-                l.finish();
+                l.finish(Some(&end));
             }
             return Ok(end);
         }
     }
     if let Some(l) = live.as_mut() {
-        l.finish();
+        l.finish(None);
     }
     Err(CliError::Connect("the agent closed the event stream before the operation ended; re-attach with `berth watch`".into()))
 }
@@ -276,6 +279,14 @@ mod live {
         multi: MultiProgress,
         bars: HashMap<String, ProgressBar>,
         color: bool,
+        group: Option<Group>,
+    }
+
+    /// One cluster's block in a fleet display: a header line with the
+    /// cluster's name and current phase, its resources below it.
+    struct Group {
+        header: ProgressBar,
+        last: ProgressBar,
     }
 
     fn style(template: &str) -> ProgressStyle {
@@ -296,11 +307,40 @@ mod live {
     }
 
     impl Live {
+        /// A display of its own, drawn on stdout.
         pub fn new(color: bool) -> Live {
             Live {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15)),
                 bars: HashMap::new(),
                 color,
+                group: None,
+            }
+        }
+
+        /// The display all clusters of a fleet run share.
+        pub fn shared() -> MultiProgress {
+            MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15))
+        }
+
+        /// One cluster's block in a shared display.
+        pub fn group(multi: &MultiProgress, name: &str, color: bool) -> Live {
+            let header = multi.add(ProgressBar::new_spinner());
+            header.set_style(style(if color {
+                "{spinner:.cyan} {prefix:.bold} {msg}"
+            } else {
+                "{spinner} {prefix} {msg}"
+            }));
+            header.set_prefix(format!("[{name}]"));
+            header.set_message("connecting");
+            header.enable_steady_tick(Duration::from_millis(100));
+            Live {
+                multi: multi.clone(),
+                bars: HashMap::new(),
+                color,
+                group: Some(Group {
+                    last: header.clone(),
+                    header,
+                }),
             }
         }
 
@@ -313,7 +353,14 @@ mod live {
             if let Some(b) = self.bars.get(&k) {
                 return b.clone();
             }
-            let b = self.multi.add(ProgressBar::new_spinner());
+            let b = match &mut self.group {
+                Some(g) => {
+                    let b = self.multi.insert_after(&g.last, ProgressBar::new_spinner());
+                    g.last = b.clone();
+                    b
+                }
+                None => self.multi.add(ProgressBar::new_spinner()),
+            };
             b.set_style(self.paint(
                 "  {spinner} {prefix} {msg}",
                 "  {spinner:.cyan} {prefix:.bold} {msg}",
@@ -324,8 +371,15 @@ mod live {
             b
         }
 
+        /// A line for an event without a resource: above the display, or
+        /// in a fleet run as the cluster's header (its current phase).
         fn line(&self, text: String) {
-            let _ = self.multi.println(text);
+            match &self.group {
+                Some(g) => g.header.set_message(text),
+                None => {
+                    let _ = self.multi.println(text);
+                }
+            }
         }
 
         pub fn event(&mut self, ev: &proto::Event, stamp: String) {
@@ -376,21 +430,44 @@ mod live {
                 }
                 _ => {
                     if let Some(text) = super::describe(ev) {
-                        self.line(format!("{stamp} {text}"));
+                        if self.group.is_some() {
+                            self.line(text);
+                        } else {
+                            self.line(format!("{stamp} {text}"));
+                        }
                     }
                 }
             }
         }
 
         /// Stop the spinners of objects that never reported ready (kinds
-        /// without readiness, or an operation that ended first).
-        pub fn finish(&mut self) {
+        /// without readiness, or an operation that ended first); in a fleet
+        /// run, end the cluster's header with the outcome.
+        pub fn finish(&mut self, end: Option<&super::Outcome>) {
             for b in self.bars.values() {
                 if !b.is_finished() {
                     b.finish();
                 }
             }
-            // The final state of every line stays on screen.
+            if let Some(g) = &self.group {
+                let (ok, text) = match end {
+                    Some(super::Outcome::Completed {
+                        revision, status, ..
+                    }) => (true, format!("revision {revision}: {}", status.helm_name())),
+                    Some(super::Outcome::Failed {
+                        reason, message, ..
+                    }) => (false, format!("{reason}: {message}")),
+                    None => (false, "the event stream ended early".to_string()),
+                };
+                let mark = if ok { "✓" } else { "✗" };
+                g.header.set_style(match (self.color, ok) {
+                    (true, true) => style("{prefix:.green.bold} {msg}"),
+                    (true, false) => style("{prefix:.red.bold} {msg}"),
+                    (false, _) => style("{prefix} {msg}"),
+                });
+                g.header.set_prefix(format!("{mark} {}", g.header.prefix()));
+                g.header.finish_with_message(text);
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use crate::common::{Env, bin_dir, path};
+use crate::common::{Env, bin_dir};
 
 fn berth_bin() -> PathBuf {
     let p = bin_dir().join("berth");
@@ -20,9 +20,17 @@ fn berth_bin() -> PathBuf {
     p
 }
 
+/// Run the real `berth` binary against `env`'s agent with a
+/// pseudo-terminal as its stdout and stderr.
+fn run_on_a_terminal(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> (String, i32) {
+    let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    full.extend(env.conn_args());
+    terminal(&full, extra_env)
+}
+
 /// Run the real `berth` binary with a pseudo-terminal as its stdout and
 /// stderr; returns everything it wrote there and its exit status.
-fn run_on_a_terminal(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> (String, i32) {
+pub fn terminal(args: &[String], extra_env: &[(&str, &str)]) -> (String, i32) {
     let (mut master, mut slave) = (-1, -1);
     let size = libc::winsize {
         ws_row: 40,
@@ -46,10 +54,6 @@ fn run_on_a_terminal(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> (S
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut cmd = std::process::Command::new(berth_bin());
     cmd.args(args)
-        .args(["--agent", &env.agent_url])
-        .args(["--ca", &path(&env.pki.ca_cert)])
-        .args(["--cert", &path(&env.pki.client_cert)])
-        .args(["--key", &path(&env.pki.client_key)])
         .env("TERM", "xterm-256color")
         .env_remove("NO_COLOR")
         .stdin(Stdio::null())

@@ -406,3 +406,39 @@ async fn stop_on_failure_starts_no_new_cluster_and_unreachable_is_its_own_result
         .failed();
     assert!(out.stderr.contains("matches no cluster"), "{}", out.stderr);
 }
+
+// Multi-threaded: the in-process agents keep serving while the test blocks
+// on the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_each_cluster_has_its_own_live_block() {
+    let fleet = Fleet::start(&[("north", &["env=prod"]), ("south", &["env=prod"])]).await;
+    let chart = fleet.chart();
+    let args: Vec<String> = [
+        "--config",
+        &path(&fleet.config),
+        "fleet",
+        "install",
+        "web",
+        &chart,
+        "-l",
+        "env=prod",
+        "--wait",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (screen, code) =
+        tokio::task::block_in_place(|| crate::cli::terminal(&args, &[("NO_COLOR", "1")]));
+    assert_eq!(code, 0, "{screen}");
+    for cluster in ["north", "south"] {
+        assert!(
+            screen.contains(&format!("✓ [{cluster}] revision 1: deployed")),
+            "{cluster}'s header ends with its outcome:\n{screen}"
+        );
+    }
+    assert!(
+        screen.contains("\u{1b}[1A"),
+        "lines are redrawn:\n{screen:?}"
+    );
+    assert!(screen.contains("CLUSTER"), "the summary follows:\n{screen}");
+}

@@ -247,7 +247,19 @@ struct Job {
     op: Op,
     namespace: String,
     style: progress::Style,
+    /// The terminal display all clusters share (Style::Live).
+    display: Option<indicatif::MultiProgress>,
+    color: bool,
     rollback_failed: bool,
+}
+
+impl Job {
+    /// The live block of one cluster, when progress is live.
+    fn live(&self, name: &str) -> Option<progress::Live> {
+        self.display
+            .as_ref()
+            .map(|m| progress::Live::group(m, name, self.color))
+    }
 }
 
 /// Run the operation on one cluster, returning its row.
@@ -268,7 +280,8 @@ async fn one(job: &Job, cluster: &Cluster, out: &mut Prefixed) -> ClusterResult 
                 )
             }
         };
-        progress::follow(events, out, job.style, Some(&cluster.name), false).await
+        let live = job.live(&cluster.name);
+        progress::follow(events, out, job.style, Some(&cluster.name), live).await
     }
     .await;
     let mut row = ClusterResult {
@@ -335,7 +348,8 @@ async fn rollback_after_failure(job: &Job, cluster: &Cluster, out: &mut Prefixed
             .await
             .map_err(status_error)?
             .into_inner();
-        progress::follow(events, out, job.style, Some(&cluster.name), false).await
+        let live = job.live(&format!("{} rollback", cluster.name));
+        progress::follow(events, out, job.style, Some(&cluster.name), live).await
     }
     .await;
     match result {
@@ -506,16 +520,18 @@ fn finish(
     exit_status(rows)
 }
 
-/// Fleet progress: ndjson events (labelled with the cluster), nothing, or
-/// lines prefixed with the cluster (a live display per cluster would fight
-/// over one terminal).
-fn fleet_style(g: &Global, quiet: bool) -> progress::Style {
-    if g.events.is_some() {
-        progress::Style::Ndjson
-    } else if quiet {
-        progress::Style::Quiet
-    } else {
-        progress::Style::Lines
+/// Fleet progress: ndjson events (labelled with the cluster), nothing,
+/// on a terminal one live block per cluster (its phase in a header line,
+/// its resources below), else lines prefixed with the cluster.
+fn job(g: &Global, io: &Io, op: Op, quiet: bool, output: Format, rollback_failed: bool) -> Job {
+    let style = progress::Style::choose(io, g, quiet, output);
+    Job {
+        op,
+        namespace: g.namespace.clone(),
+        display: (style == progress::Style::Live).then(progress::Live::shared),
+        style,
+        color: io.color,
+        rollback_failed,
     }
 }
 
@@ -607,33 +623,32 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
                 UpgradeMode::Install,
                 options,
             )?;
-            let job = Job {
-                op: Op::Upgrade(prepared),
-                namespace: g.namespace.clone(),
-                style: fleet_style(g, args.op.quiet),
-                rollback_failed: targets.rollback_failed,
-            };
+            let job = job(
+                g,
+                io,
+                Op::Upgrade(prepared),
+                args.op.quiet,
+                args.output,
+                targets.rollback_failed,
+            );
             run_op(g, job, &targets, args.output, io).await
         }
         FleetCommand::Upgrade { args, targets } => {
             let (mode, options) = super::install::upgrade_options(&args);
             let prepared = Prepared::new(&args.name, &args.chart, &args.values, mode, options)?;
-            let job = Job {
-                op: Op::Upgrade(prepared),
-                namespace: g.namespace.clone(),
-                style: fleet_style(g, args.op.quiet),
-                rollback_failed: targets.rollback_failed,
-            };
+            let job = job(
+                g,
+                io,
+                Op::Upgrade(prepared),
+                args.op.quiet,
+                args.output,
+                targets.rollback_failed,
+            );
             run_op(g, job, &targets, args.output, io).await
         }
         FleetCommand::Rollback { args, targets } => {
             let req = super::rollback::request(g, &args);
-            let job = Job {
-                op: Op::Rollback(req),
-                namespace: g.namespace.clone(),
-                style: fleet_style(g, args.op.quiet),
-                rollback_failed: false,
-            };
+            let job = job(g, io, Op::Rollback(req), args.op.quiet, args.output, false);
             run_op(g, job, &targets, args.output, io).await
         }
         FleetCommand::Status {
