@@ -90,6 +90,8 @@ pub struct Env {
     pub kubeconfig: PathBuf,
     pub agent: Option<berth_agent::RunningAgent>,
     pub agent_url: String,
+    /// The CRL file the agent is started with (`berthd --crl`).
+    pub crl: Option<PathBuf>,
 }
 
 impl Env {
@@ -125,6 +127,7 @@ impl Env {
             kubeconfig,
             agent: None,
             agent_url: String::new(),
+            crl: None,
         }
     }
 
@@ -138,6 +141,7 @@ impl Env {
             cert: self.pki.agent_cert.clone(),
             key: self.pki.agent_key.clone(),
             client_ca: self.pki.ca_cert.clone(),
+            crl: self.crl.clone(),
             data_dir: self.data_dir(),
             kubeconfig: Some(self.kubeconfig.clone()),
             settings: berth_agent::ops::Settings {
