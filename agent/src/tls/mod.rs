@@ -180,3 +180,89 @@ fn warn_if_not_current(cert: &Pem) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth::tls::{CertAuthority, init_dev_pki, write_file};
+
+    fn files(dir: &Path) -> TlsFiles {
+        TlsFiles {
+            cert: dir.join("agent.crt"),
+            key: dir.join("agent.key"),
+            client_ca: dir.join("ca.crt"),
+            crl: None,
+        }
+    }
+
+    async fn build(f: &TlsFiles) -> Result<ServerConfig, TlsError> {
+        f.build(&f.read().await)
+    }
+
+    #[tokio::test]
+    async fn a_key_that_does_not_fit_the_certificate_names_both_files() {
+        crate::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let pki = init_dev_pki(dir.path(), &[], "admin").unwrap();
+        let f = files(dir.path());
+        assert!(build(&f).await.is_ok());
+        std::fs::copy(&pki.client_key, &pki.agent_key).unwrap();
+        let e = build(&f).await.err().unwrap().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: cannot serve {}:",
+                pki.agent_key.display(),
+                pki.agent_cert.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_crl_of_another_ca_is_refused_and_a_missing_one_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = init_dev_pki(dir.path(), &[], "admin").unwrap();
+        let other = CertAuthority::generate("other").unwrap();
+        let (stranger, _) = other.issue_client("x", 1).unwrap();
+        let stranger = berth::tls::Pem {
+            path: "x.crt".into(),
+            text: stranger,
+        };
+        let crl = dir.path().join("ca.crl");
+        let mut f = files(dir.path());
+        f.crl = Some(crl.clone());
+        let e = build(&f).await.err().unwrap().to_string();
+        assert!(e.starts_with(&crl.display().to_string()), "{e}");
+        write_file(&crl, &other.revoke(&stranger, None).unwrap().crl_pem, false).unwrap();
+        let e = build(&f).await.err().unwrap().to_string();
+        assert!(
+            e.contains("which is not a client CA in")
+                && e.contains(&pki.ca_cert.display().to_string()),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_changed_content_counts_as_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = init_dev_pki(dir.path(), &[], "admin").unwrap();
+        let f = files(dir.path());
+        let first = f.read().await;
+        let text = std::fs::read_to_string(&pki.agent_cert).unwrap();
+        write_file(&pki.agent_cert, &text, false).unwrap();
+        assert_eq!(
+            f.read().await,
+            first,
+            "rewriting the same bytes changes nothing"
+        );
+        write_file(&pki.client_key, "x", true).unwrap();
+        assert_eq!(
+            f.read().await,
+            first,
+            "files berthd does not use do not count"
+        );
+        write_file(&pki.agent_key, "x", true).unwrap();
+        let now = f.read().await;
+        assert_eq!(f.changed(&first, &now), pki.agent_key.display().to_string());
+    }
+}

@@ -27,6 +27,9 @@ use super::{Snapshot, TlsFiles};
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// How long a client may take to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long, and for how many bytes, a refused connection is drained.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 256 * 1024;
 
 /// The agent's TLS configuration, loaded and ready to serve.
 pub struct ServerTls {
@@ -94,7 +97,8 @@ async fn accept_loop(
         let established = established.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+            let handshake =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp).into_fallible());
             let outcome = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 outcome = handshake => outcome,
@@ -103,8 +107,9 @@ async fn accept_loop(
                 Ok(Ok(stream)) => {
                     let _ = established.send(Ok(stream)).await;
                 }
-                Ok(Err(e)) => {
+                Ok(Err((e, tcp))) => {
                     tracing::info!(peer = %peer, error = %e, "TLS handshake refused");
+                    linger(tcp).await;
                 }
                 Err(_) => {
                     tracing::info!(peer = %peer, "TLS handshake timed out");
@@ -112,6 +117,28 @@ async fn accept_loop(
             }
         });
     }
+}
+
+/// Close a refused connection without losing the alert that says why.
+/// With TLS 1.3 the client sends its first request right behind its
+/// certificate; closing with that request unread makes the kernel answer
+/// with a reset, and a reset makes the client's kernel drop the alert it has
+/// not read yet. So: send FIN after the alert, read and discard what the
+/// client still sends until it closes (bounded), then close.
+async fn linger(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.shutdown().await;
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 /// Polls the files and publishes a new configuration when they change.
