@@ -8,6 +8,7 @@ mod diff;
 mod hooks;
 mod lifecycle;
 mod mtls;
+mod mtls_rotation;
 mod safety;
 mod template;
 mod tracking;
