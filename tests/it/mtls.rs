@@ -279,6 +279,20 @@ async fn revoked_client_certificate_is_refused() {
         "{}",
         out.stdout
     );
+    // `certs show` reads the list back: mallory's serial, revoked.
+    let serial = berth_raw(&["certs".into(), "show".into(), path(&cert)])
+        .await
+        .ok()
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("serial: ").map(str::to_string))
+        .unwrap();
+    let shown = berth_raw(&["certs".into(), "show".into(), path(&crl)])
+        .await
+        .ok()
+        .stdout;
+    assert!(shown.contains("\nrevoked: 1\n"), "{shown}");
+    assert!(shown.contains(&format!("\n  {serial}  since ")), "{shown}");
     env.crl = Some(crl);
     env.start_agent().await;
 
@@ -421,4 +435,24 @@ async fn malformed_certificate_files_get_a_one_line_error() {
         out.stderr
     );
     assert_eq!(out.stderr.trim().lines().count(), 1);
+}
+
+#[tokio::test]
+async fn certs_client_refuses_a_name_that_would_escape_the_ca_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    berth::tls::init_dev_pki(dir.path(), &[], "admin").unwrap();
+    let out = berth_raw(&[
+        "certs".into(),
+        "client".into(),
+        "../evil".into(),
+        "--ca-dir".into(),
+        path(dir.path()),
+    ])
+    .await
+    .failed();
+    assert_eq!(
+        out.stderr,
+        "Error: client name \"../evil\": must be non-empty, must not start with '.' and must not contain '/', '\\' or control characters (it names NAME.crt and NAME.key)\n"
+    );
+    assert!(!dir.path().parent().unwrap().join("evil.crt").exists());
 }

@@ -138,7 +138,7 @@ fn check_name(name: &str) -> Result<(), CliError> {
         || name.chars().any(char::is_control)
     {
         return Err(CliError::Usage(format!(
-            "client name {name:?}: must be non-empty, must not start with '.' and must not contain '/', '\\\\' or control characters (it names NAME.crt and NAME.key)"
+            "client name {name:?}: must be non-empty, must not start with '.' and must not contain '/', '\\' or control characters (it names NAME.crt and NAME.key)"
         )));
     }
     Ok(())
