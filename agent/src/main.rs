@@ -23,6 +23,11 @@ struct Args {
     /// CA certificate(s) that sign client certificates; clients without one are refused.
     #[arg(long, env = "BERTHD_CLIENT_CA")]
     client_ca: PathBuf,
+    /// Revoked client certificates: a PEM file of CRLs signed by the client
+    /// CA (`berth certs revoke` writes one). Reloaded when it changes, like
+    /// the certificate, key and client CA.
+    #[arg(long, env = "BERTHD_CRL")]
+    crl: Option<PathBuf>,
     /// Directory of the journal.
     #[arg(long, env = "BERTHD_DATA")]
     data: PathBuf,
@@ -86,6 +91,7 @@ async fn main() -> std::process::ExitCode {
         cert: args.cert,
         key: args.key,
         client_ca: args.client_ca,
+        crl: args.crl,
         data_dir: args.data,
         kubeconfig: args.kubeconfig,
         policy: match args.policy {

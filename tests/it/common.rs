@@ -92,6 +92,8 @@ pub struct Env {
     pub agent_url: String,
     /// The policy the next start_agent uses (the built-in one by default).
     pub policy: berth_agent::policy::PolicySource,
+    /// The CRL file the agent is started with (`berthd --crl`).
+    pub crl: Option<PathBuf>,
 }
 
 impl Env {
@@ -128,6 +130,7 @@ impl Env {
             agent: None,
             agent_url: String::new(),
             policy: Default::default(),
+            crl: None,
         }
     }
 
@@ -141,6 +144,7 @@ impl Env {
             cert: self.pki.agent_cert.clone(),
             key: self.pki.agent_key.clone(),
             client_ca: self.pki.ca_cert.clone(),
+            crl: self.crl.clone(),
             data_dir: self.data_dir(),
             kubeconfig: Some(self.kubeconfig.clone()),
             policy: self.policy.clone(),

@@ -10,6 +10,7 @@ mod fleet;
 mod hooks;
 mod lifecycle;
 mod mtls;
+mod mtls_rotation;
 mod policy;
 mod safety;
 mod template;

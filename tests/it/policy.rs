@@ -300,6 +300,7 @@ async fn a_malformed_policy_stops_the_agent_from_starting() {
         cert: env.pki.agent_cert.clone(),
         key: env.pki.agent_key.clone(),
         client_ca: env.pki.ca_cert.clone(),
+        crl: None,
         data_dir: env.data_dir(),
         kubeconfig: Some(env.kubeconfig.clone()),
         policy: env.policy.clone(),
