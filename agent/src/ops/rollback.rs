@@ -193,6 +193,7 @@ pub(super) fn begin_rollback(
             operation: OpKind::Rollback,
             since_ms: now,
             identity: caller.identity.clone(),
+            previous_status: None,
         },
         events,
     }

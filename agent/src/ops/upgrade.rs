@@ -247,6 +247,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
             operation: p.kind,
             since_ms: now,
             identity: p.caller.identity.clone(),
+            previous_status: None,
         },
         events: op.take_for_journal(),
     };
