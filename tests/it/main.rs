@@ -4,11 +4,14 @@
 mod atomic;
 mod cli;
 mod common;
+mod crash;
 mod crds;
 mod diff;
+mod faults;
 mod fleet;
 mod hooks;
 mod lifecycle;
+mod load;
 mod mtls;
 mod mtls_rotation;
 mod policy;
