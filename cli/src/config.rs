@@ -43,6 +43,7 @@ impl Cluster {
             ca: Some(self.ca.clone()),
             cert: Some(self.cert.clone()),
             key: Some(self.key.clone()),
+            cluster: Some(self.name.clone()),
         }
     }
 }

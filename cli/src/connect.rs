@@ -25,6 +25,8 @@ pub struct Target {
     pub ca: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// The config file's name for this agent, for messages.
+    pub cluster: Option<String>,
 }
 
 pub type Client = ReleaseAgentClient<Explaining>;
@@ -135,6 +137,16 @@ pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
 }
 
 pub async fn connect(target: &Target) -> Result<Client, CliError> {
+    connect_to(target)
+        .await
+        .map_err(|e| match (e, &target.cluster) {
+            (CliError::Connect(m), Some(c)) => CliError::Connect(format!("cluster {c}: {m}")),
+            (CliError::Tls(m), Some(c)) => CliError::Tls(format!("cluster {c}: {m}")),
+            (e, _) => e,
+        })
+}
+
+async fn connect_to(target: &Target) -> Result<Client, CliError> {
     let raw = target.agent.as_deref().ok_or_else(|| {
         CliError::Usage("no agent given: pass --agent URL or set BERTH_AGENT".into())
     })?;
@@ -191,6 +203,20 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     parts.dedup();
     parts.join(": ")
+}
+
+/// The innermost cause of a failure, without the documentation links
+/// rustls appends.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    match text.find(": https://") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// A failed call, in words: the agent's message for refusals, the

@@ -170,6 +170,7 @@ impl Global {
             ca: self.ca.clone(),
             cert: self.cert.clone(),
             key: self.key.clone(),
+            cluster: self.cluster.clone(),
         }
     }
 }

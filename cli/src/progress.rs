@@ -218,8 +218,18 @@ pub async fn follow<S>(
 where
     S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
 {
+    let mut release = String::new();
     while let Some(item) = stream.next().await {
-        let ev = item.map_err(crate::connect::status_error)?;
+        let ev = match item {
+            Ok(ev) => ev,
+            Err(s) => {
+                if let Some(l) = live.as_mut() {
+                    l.finish(None);
+                }
+                return Err(lost(s, &release));
+            }
+        };
+        release.clone_from(&ev.release);
         match style {
             Style::Quiet => {}
             Style::Ndjson => writeln!(out, "{}", crate::ndjson::event(&ev, cluster))?,
@@ -262,7 +272,27 @@ where
     if let Some(l) = live.as_mut() {
         l.finish(None);
     }
-    Err(CliError::Connect("the agent closed the event stream before the operation ended; re-attach with `berth watch`".into()))
+    Err(CliError::Connect(format!(
+        "the agent closed the event stream before the operation ended; `berth watch {release}` re-attaches, `berth status {release}` shows the outcome"
+    )))
+}
+
+/// A failure in the middle of an operation's event stream. Once events
+/// flowed, a transport failure means the connection broke: the operation
+/// may go on (or was interrupted if the agent stopped).
+fn lost(s: tonic::Status, release: &str) -> CliError {
+    use std::error::Error;
+    let transport = matches!(
+        s.code(),
+        tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Internal
+    ) && s.source().is_some();
+    if release.is_empty() || !transport {
+        return crate::connect::status_error(s);
+    }
+    CliError::Connect(format!(
+        "lost the connection to the agent during the operation ({}); it may still be running, or was interrupted if the agent stopped: `berth watch {release}` re-attaches, `berth status {release}` shows the outcome",
+        crate::connect::root_cause(&s)
+    ))
 }
 
 mod live {

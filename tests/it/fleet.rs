@@ -381,6 +381,10 @@ async fn stop_on_failure_starts_no_new_cluster_and_unreachable_is_its_own_result
         .unwrap()
         .to_string();
     assert!(reason.contains("127.0.0.1:"), "names the address: {reason}");
+    assert!(
+        reason.contains("cluster gone"),
+        "names the cluster: {reason}"
+    );
 
     // The table summary, for people.
     let out = fleet
