@@ -94,6 +94,8 @@ pub struct Env {
     pub policy: berth_agent::policy::PolicySource,
     /// The CRL file the agent is started with (`berthd --crl`).
     pub crl: Option<PathBuf>,
+    /// How long the next start_agent lets a chart upload stall.
+    pub upload_idle_timeout: std::time::Duration,
 }
 
 impl Env {
@@ -131,6 +133,7 @@ impl Env {
             agent_url: String::new(),
             policy: Default::default(),
             crl: None,
+            upload_idle_timeout: berth_agent::ops::Settings::default().upload_idle_timeout,
         }
     }
 
@@ -155,6 +158,7 @@ impl Env {
                     per_reason: Default::default(),
                     default: std::time::Duration::from_secs(1),
                 },
+                upload_idle_timeout: self.upload_idle_timeout,
                 ..Default::default()
             },
         })

@@ -186,3 +186,127 @@ async fn dropped_watches_resume_and_the_wait_still_ends_ready() {
     let h = history(&env, "web").await;
     assert_eq!(h[0]["status"], "deployed");
 }
+
+/// Open an upgrade stream by hand: the header of an install of `name`
+/// with the demo chart (declaring `digest`), then what `rest` sends.
+async fn raw_upgrade(
+    env: &Env,
+    name: &str,
+    digest: &str,
+    rest: impl futures::Stream<Item = berth::proto::UpgradeRequest> + Send + 'static,
+) -> tonic::Streaming<berth::proto::Event> {
+    use berth::proto::{self, UpgradeRequest, upgrade_request::Msg};
+    use futures::StreamExt;
+    let header = proto::UpgradeHeader {
+        release: name.into(),
+        namespace: "default".into(),
+        mode: proto::UpgradeMode::Install as i32,
+        values_json: "{}".into(),
+        chart_digest: digest.into(),
+        chart_size: demo_bundle(env).bytes.len() as u64,
+        options: Some(Default::default()),
+        client: None,
+    };
+    let first = futures::stream::iter([UpgradeRequest {
+        msg: Some(Msg::Header(header)),
+    }]);
+    let target = berth_cli::connect::Target {
+        agent: Some(env.agent_url.clone()),
+        ca: Some(env.pki.ca_cert.clone()),
+        cert: Some(env.pki.client_cert.clone()),
+        key: Some(env.pki.client_key.clone()),
+        cluster: None,
+    };
+    let mut client = berth_cli::connect::connect(&target).await.unwrap();
+    client
+        .upgrade(first.chain(rest))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn demo_bundle(env: &Env) -> berth::chart::Bundle {
+    berth::chart::Bundle::from_path(
+        std::path::Path::new(&env.chart("1.0.0")),
+        &Default::default(),
+    )
+    .unwrap()
+}
+
+fn chunk(bytes: &[u8]) -> berth::proto::UpgradeRequest {
+    berth::proto::UpgradeRequest {
+        msg: Some(berth::proto::upgrade_request::Msg::Chunk(bytes.to_vec())),
+    }
+}
+
+/// How an operation's event stream ended.
+async fn last_event(
+    events: tonic::Streaming<berth::proto::Event>,
+) -> Option<berth::proto::event::Kind> {
+    use futures::StreamExt;
+    let all: Vec<_> = events.collect().await;
+    all.into_iter()
+        .filter_map(Result::ok)
+        .last()
+        .and_then(|e| e.kind)
+}
+
+#[tokio::test]
+async fn a_stalled_upload_times_out_without_blocking_anything_else() {
+    use futures::StreamExt;
+    let mut env = Env::without_agent().await;
+    env.upload_idle_timeout = std::time::Duration::from_secs(2);
+    env.start_agent().await;
+    // A client that sends its header and one chunk, then nothing, forever.
+    let digest = demo_bundle(&env).digest;
+    let stalled = futures::stream::iter([chunk(&[0u8; 10])]).chain(futures::stream::pending());
+    let events = raw_upgrade(&env, "stuck", &digest, stalled).await;
+
+    // Meanwhile another release is installed, upgraded and read.
+    env.berth(&["install", "other", &env.chart("1.0.0")])
+        .await
+        .ok();
+    env.berth(&["upgrade", "other", &env.chart("1.1.0")])
+        .await
+        .ok();
+    env.berth(&["list"]).await.ok();
+
+    // The stalled operation ends by itself and frees its lock.
+    match last_event(events).await {
+        Some(berth::proto::event::Kind::Failed(f)) => {
+            assert_eq!(f.reason, "UploadStalled", "{f:?}");
+        }
+        other => panic!("the stalled upload did not fail: {other:?}"),
+    }
+    let out = env.berth(&["install", "stuck", &env.chart("1.0.0")]).await;
+    assert_eq!(out.code, 0, "the lock was released: {}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_slow_but_steady_upload_completes() {
+    use futures::StreamExt;
+    let mut env = Env::without_agent().await;
+    env.upload_idle_timeout = std::time::Duration::from_secs(2);
+    env.start_agent().await;
+    let bundle = demo_bundle(&env);
+    // 32 bytes every 10 ms: slow, but never idle for long.
+    let pieces: Vec<_> = bundle.bytes.chunks(32).map(chunk).collect();
+    let sent = bundle.bytes.len() as u64;
+    let slow = futures::stream::iter(pieces)
+        .then(|c| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            c
+        })
+        .chain(futures::stream::iter([berth::proto::UpgradeRequest {
+            msg: Some(berth::proto::upgrade_request::Msg::Trailer(
+                berth::proto::UpgradeTrailer { sent_bytes: sent },
+            )),
+        }]));
+    let events = raw_upgrade(&env, "slow", &bundle.digest, slow).await;
+    match last_event(events).await {
+        Some(berth::proto::event::Kind::Completed(c)) => {
+            assert_eq!(c.status, berth::proto::ReleaseStatus::Deployed as i32)
+        }
+        other => panic!("the slow upload did not complete: {other:?}"),
+    }
+}
