@@ -273,3 +273,52 @@ async fn completions_for_bash_zsh_and_fish() {
         );
     }
 }
+
+#[tokio::test]
+async fn list_takes_helm_v4s_state_filter_sort_and_paging_flags() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    for name in ["web", "api", "db", "cache"] {
+        env.berth(&["install", name, &chart]).await.ok();
+    }
+    env.berth(&["uninstall", "cache", "--keep-history"])
+        .await
+        .ok();
+    let names = |out: crate::common::Out| -> Vec<String> {
+        out.stdout.lines().map(str::to_string).collect()
+    };
+    // As Helm v4: every state by default; state flags narrow it.
+    assert_eq!(
+        names(env.berth(&["list", "-q"]).await.ok()),
+        ["api", "cache", "db", "web"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "--uninstalled"]).await.ok()),
+        ["cache"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "--deployed"]).await.ok()),
+        ["api", "db", "web"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "-f", "^(web|db)$"]).await.ok()),
+        ["db", "web"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "-r", "-m", "2"]).await.ok()),
+        ["web", "db"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "--offset", "3"]).await.ok()),
+        ["web"]
+    );
+    // By date: installed web, api, db, cache (uninstalled last).
+    assert_eq!(
+        names(env.berth(&["list", "-q", "-d", "--deployed"]).await.ok()),
+        ["web", "api", "db"]
+    );
+    let table = env.berth(&["list", "--no-headers"]).await.ok().stdout;
+    assert!(table.starts_with("api"), "{table}");
+    let bad = env.berth(&["list", "-f", "("]).await.failed();
+    assert!(bad.stderr.contains("--filter"), "{}", bad.stderr);
+}
