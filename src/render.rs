@@ -49,10 +49,14 @@ pub struct Crd {
 
 const NOTES: &str = "NOTES.txt";
 
+/// Renders `loaded` with the user's values. What Helm would log on stderr
+/// meanwhile (values that do not merge, non-bool conditions, …) is added to
+/// `log`, also when rendering then fails, as Helm prints it before the error.
 pub fn render(
     loaded: &Loaded,
     user_values: &Value,
     opts: &helm::RenderOptions<'_>,
+    log: &mut Vec<helm::Warning>,
 ) -> Result<Rendered, RenderError> {
     if loaded.metadata.chart_type == "library" {
         return Err(RenderError::Library);
@@ -61,8 +65,9 @@ pub fn render(
     // coalesce user values over the chart defaults, then render (which
     // checks values.schema.json unless told not to).
     let template_err = |e: helm::RenderError| RenderError::Template(e.to_string());
-    let chart = helm::process_dependencies(&loaded.chart, user_values).map_err(template_err)?;
-    let values = helm::coalesce_values(&chart, user_values).map_err(template_err)?;
+    let chart =
+        helm::process_dependencies(&loaded.chart, user_values, log).map_err(template_err)?;
+    let values = helm::coalesce_values(&chart, user_values, log).map_err(template_err)?;
     let mut files: BTreeMap<String, String> =
         helm::render(&chart, &values, opts).map_err(template_err)?;
     // Only the top chart's notes are shown (Helm's default, without --render-subchart-notes).

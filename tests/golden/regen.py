@@ -12,6 +12,10 @@ tests, on the berth side). A case may also ask for:
 - "set_literal": --set-literal expressions, parsed by Helm's strvals and
   merged over "values".
 
+What Helm logs on stderr meanwhile (coalescing warnings and the like), as
+the helm CLI prints it, goes to expected/<name>.stderr when there is any
+(see template/tests/golden/helm_log.py).
+
     python tests/golden/regen.py          # rewrite tests/golden/expected/*
     python tests/golden/regen.py --check  # fail if Helm disagrees with them
 
@@ -25,6 +29,8 @@ from helm_python import Chart, Config, parse_set_literal
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
+sys.path.insert(0, str(ROOT / "template" / "tests" / "golden"))
+import helm_log  # noqa: E402
 
 # A kubeconfig that points nowhere: a client-side dry run never connects.
 KUBECONFIG = """apiVersion: v1
@@ -52,13 +58,15 @@ def render(case):
     for expr in case.get("set_literal", []):
         values = merge(values, parse_set_literal(expr))
     chart = str(ROOT / case["chart"])
-    with Config(kubeconfig_content=KUBECONFIG, namespace=case["namespace"]) as cfg:
-        rel = cfg.install(chart, case["release"], values, dry_run="client")
+    with helm_log.captured() as stderr:
+        with Config(kubeconfig_content=KUBECONFIG, namespace=case["namespace"]) as cfg:
+            rel = cfg.install(chart, case["release"], values, dry_run="client")
     crds = ""
     if case.get("include_crds"):
         for crd in Chart.load(chart).crds:
             crds += f"---\n# Source: {crd['filename']}\n{crd['data']}\n"
-    return (crds + rel["manifest"]).strip() + "\n"
+    log = "".join(line + "\n" for line in helm_log.cli_lines(stderr[0]))
+    return (crds + rel["manifest"]).strip() + "\n", log
 
 
 def main():
@@ -68,13 +76,20 @@ def main():
     out_dir.mkdir(exist_ok=True)
     stale = []
     for case in cases:
-        text = render(case)
+        text, log = render(case)
         path = out_dir / f"{case['name']}.yaml"
+        log_path = out_dir / f"{case['name']}.stderr"
         if check:
             if not path.exists() or path.read_text() != text:
                 stale.append(path.name)
+            if (log_path.read_text() if log_path.exists() else "") != log:
+                stale.append(log_path.name)
         else:
             path.write_text(text)
+            if log:
+                log_path.write_text(log)
+            elif log_path.exists():
+                log_path.unlink()
     if stale:
         print("golden files differ from what Helm renders now: " + ", ".join(stale), file=sys.stderr)
         print("regenerate with: python tests/golden/regen.py", file=sys.stderr)

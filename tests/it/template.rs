@@ -49,6 +49,16 @@ async fn template_output_matches_helm_for_every_golden_case() {
         let want =
             std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.yaml")))
                 .unwrap();
+        // What Helm logged on stderr (coalescing warnings…), when anything.
+        let want_stderr =
+            std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.stderr")))
+                .unwrap_or_default();
+        if out.code == 0 && out.stderr != want_stderr {
+            failures.push(format!(
+                "{name}: stderr differs\n  berth: {:?}\n  helm:  {want_stderr:?}",
+                out.stderr
+            ));
+        }
         if out.code != 0 {
             failures.push(format!("{name}: exit {}: {}", out.code, out.stderr));
         } else if out.stdout != want {
@@ -67,6 +77,65 @@ async fn template_output_matches_helm_for_every_golden_case() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn template_prints_helms_value_warnings_on_stderr_and_still_renders() {
+    let chart = path(&root().join("template/tests/golden/charts/conflicts"));
+    let out = berth_raw(&[
+        "template".into(),
+        "c".into(),
+        chart,
+        "--set".into(),
+        "sub.x.a=1".into(),
+    ])
+    .await
+    .ok();
+    assert!(out.stdout.contains("name: sub"), "{}", out.stdout);
+    let skipped = r#"level=INFO msg="warning: skipped value for conflicts.sub.x: Not a table.""#;
+    // Helm coalesces three times for a chart with dependencies; two of the
+    // passes see the user's table over the subchart's `x: false`.
+    assert_eq!(
+        out.stderr.lines().filter(|l| *l == skipped).count(),
+        2,
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn template_warns_that_a_chart_is_deprecated_and_warns_before_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("old");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: old\nversion: 1.0.0\ndeprecated: true\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "a:\n  b:\n    c: 1\n").unwrap();
+    std::fs::write(chart.join("templates/x.yaml"), "{{ fail \"no\" }}\n").unwrap();
+    let out = berth_raw(&[
+        "template".into(),
+        path(&chart),
+        "--set".into(),
+        "a.b=1".into(),
+    ])
+    .await
+    .failed();
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[0], r#"level=WARN msg="this chart is deprecated""#,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        lines[1],
+        r#"level=INFO msg="warning: cannot overwrite table with non table for old.a.b (map[c:1])""#,
+        "{}",
+        out.stderr
+    );
+    assert!(lines[2].contains("no"), "{}", out.stderr);
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! `helm template` prints (Helm's pkg/cmd/template.go and the output half of
 //! action.renderResources): CRDs when asked, the manifest in install order,
 //! then hooks; or only the templates named by `--show-only`; or files under
-//! `--output-dir`. No agent involved; `lookup` returns empty results.
+//! `--output-dir`. No agent involved; `lookup` returns empty results. What
+//! Helm logs on stderr while it merges values (`level=INFO msg="warning:
+//! skipped value for …"`) berth prints there too, in the same format.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -82,7 +84,23 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
         is_upgrade: a.is_upgrade,
     });
     opts.capabilities = capabilities;
-    let rendered = berth::render::render(&loaded, &values, &opts)?;
+    // What Helm logs meanwhile goes to stderr in its CLI's format, before
+    // the output or the error (Helm logs as it goes).
+    let mut log = Vec::new();
+    if loaded
+        .chart
+        .metadata
+        .get("deprecated")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        log.push(helm::Warning::slog("this chart is deprecated", Vec::new()));
+    }
+    let rendered = berth::render::render(&loaded, &values, &opts, &mut log);
+    for w in &log {
+        writeln!(io.err, "{w}")?;
+    }
+    let rendered = rendered?;
     let text = match &a.output_dir {
         None => stream(&rendered, &a),
         Some(dir) => {

@@ -6,9 +6,10 @@
 //! methods), and `engine.Render` itself (`render`).
 //!
 //! An install or upgrade renders as Helm's action does:
-//! `process_dependencies(chart, user)` → `coalesce_values(&processed, user)`
-//! → `render(&processed, &values, opts)` (which first checks the values
-//! against the charts' schemas, unless `opts.skip_schema_validation`).
+//! `process_dependencies(chart, user, log)` → `coalesce_values(&processed,
+//! user, log)` → `render(&processed, &values, opts)` (which first checks the
+//! values against the charts' schemas, unless `opts.skip_schema_validation`).
+//! The first two add to `log` the [`Warning`]s Helm prints on stderr.
 //!
 //! Values cross this boundary as `serde_json::Value` with one convention:
 //! floats are what Helm holds as float64 (everything read from YAML or
@@ -23,10 +24,12 @@ mod files;
 pub mod objects;
 mod render;
 mod schema;
+mod warning;
 
 pub use coalesce::coalesce_values;
 pub use dependencies::process_dependencies;
 pub use render::render;
+pub use warning::{Level, Warning};
 
 /// Helm's check of the coalesced values against each chart's
 /// `values.schema.json` (`ValidateAgainstSchema`), which install, upgrade,
