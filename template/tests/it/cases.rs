@@ -207,6 +207,11 @@ fn template_actions_match_helm() {
 }
 
 #[test]
+fn number_literals_complex_ones_included_match_helm() {
+    check("literals");
+}
+
+#[test]
 fn sprig_strings_regex_encoding_and_random_shapes_match_helm() {
     check("strings");
 }
