@@ -267,10 +267,21 @@ fn document_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
             .err()
             .map_or(message, |e| e.to_string()),
     })?;
-    if !(value.is_object() || value.is_null()) {
+    // Decoding a list or a scalar into Helm's `SimpleHead` struct fails in
+    // encoding/json, which names the JSON type it found.
+    let found = match &value {
+        Value::Array(_) => Some("array"),
+        Value::String(_) => Some("string"),
+        Value::Number(_) => Some("number"),
+        Value::Bool(_) => Some("bool"),
+        Value::Object(_) | Value::Null => None,
+    };
+    if let Some(found) = found {
         return Err(ManifestError::Yaml {
             path: path.to_string(),
-            message: "error unmarshaling JSON: document is not a mapping".into(),
+            message: format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type util.SimpleHead"
+            ),
         });
     }
     Ok(head_of(&value))

@@ -11,3 +11,4 @@ mod mtls;
 mod safety;
 mod template;
 mod tracking;
+mod values;

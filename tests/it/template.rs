@@ -46,13 +46,23 @@ async fn template_output_matches_helm_for_every_golden_case() {
             args.push(expr.as_str().unwrap().to_string());
         }
         let out = berth_raw(&args).await;
-        let want =
-            std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.yaml")))
-                .unwrap();
-        // What Helm logged on stderr (coalescing warnings…), when anything.
+        // What Helm logged on stderr (coalescing warnings…, and its error
+        // when it failed), when anything.
         let want_stderr =
             std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.stderr")))
                 .unwrap_or_default();
+        // No manifest: Helm failed.
+        let Ok(want) =
+            std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.yaml")))
+        else {
+            if out.code == 0 || out.stderr != want_stderr {
+                failures.push(format!(
+                    "{name}: Helm fails; berth exit {}\n  berth: {:?}\n  helm:  {want_stderr:?}",
+                    out.code, out.stderr
+                ));
+            }
+            continue;
+        };
         if out.code == 0 && out.stderr != want_stderr {
             failures.push(format!(
                 "{name}: stderr differs\n  berth: {:?}\n  helm:  {want_stderr:?}",
@@ -263,4 +273,81 @@ async fn output_dir_writes_one_file_per_template_like_helm() {
     let test =
         std::fs::read_to_string(out_dir.join("withcrds/templates/tests/test-widget.yaml")).unwrap();
     assert!(test.contains("\"helm.sh/hook\": test"));
+}
+
+#[tokio::test]
+async fn template_names_the_release_as_helm_template_does() {
+    let chart = path(&root().join("cli/src/demo/chart"));
+    let named = berth_raw(&[
+        "template".into(),
+        "--name-template".into(),
+        r#"{{ "Web" | lower }}-{{ add 1 2 }}"#.into(),
+        chart.clone(),
+    ])
+    .await
+    .ok();
+    assert!(
+        named.stdout.contains("name: web-3-hello"),
+        "{}",
+        named.stdout
+    );
+    // `helm template` presets "release-name", so -g generates nothing…
+    let generated = berth_raw(&["template".into(), "-g".into(), chart.clone()])
+        .await
+        .ok();
+    assert!(
+        generated.stdout.contains("name: release-name-hello"),
+        "{}",
+        generated.stdout
+    );
+    // …and a NAME conflicts with either flag.
+    let both = berth_raw(&["template".into(), "web".into(), chart, "-g".into()])
+        .await
+        .failed();
+    assert_eq!(
+        both.stderr.trim(),
+        "Error: cannot set --generate-name and also specify a name"
+    );
+}
+
+#[tokio::test]
+async fn skip_schema_validation_renders_values_the_schema_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("strict");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: strict\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("values.schema.json"),
+        r#"{"properties": {"replicas": {"type": "integer"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "r: {{ .Values.replicas }}\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "template".to_string(),
+            path(&chart),
+            "--set".into(),
+            "replicas=many".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let refused = berth_raw(&args(&[])).await.failed();
+    assert!(
+        refused
+            .stderr
+            .contains("values don't meet the specifications"),
+        "{}",
+        refused.stderr
+    );
+    let rendered = berth_raw(&args(&["--skip-schema-validation"])).await.ok();
+    assert!(rendered.stdout.contains("r: many"), "{}", rendered.stdout);
 }

@@ -50,6 +50,21 @@ pub fn validate_values(chart: &Chart, values: &serde_json::Value) -> Result<(), 
     }
 }
 
+/// Helm's `action.TemplateName`: the release name `--name-template`
+/// renders, with no data (so `{{ . }}` is `<no value>`). Helm runs it with
+/// Sprig's functions only; berth's set also has Helm's (`toYaml`, …).
+pub fn template_name(text: &str) -> Result<String, String> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        let mut templates = crate::exec::Templates::new("name-template");
+        templates
+            .parse("name-template", text)
+            .map_err(|e| e.to_string())?;
+        crate::exec::Engine::new(templates, crate::exec::MissingKey::Invalid)
+            .execute_template("name-template", crate::Value::Nil)
+            .map_err(|e| e.to_string())
+    })?
+}
+
 /// A file of a chart: its path relative to the chart root ('/'-separated) and bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {

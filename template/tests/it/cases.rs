@@ -207,6 +207,11 @@ fn template_actions_match_helm() {
 }
 
 #[test]
+fn template_language_checklist_matches_helm() {
+    check("language");
+}
+
+#[test]
 fn number_literals_complex_ones_included_match_helm() {
     check("literals");
 }
