@@ -456,8 +456,11 @@ async fn stage(
         let mut opts = helm::RenderOptions::new(release);
         opts.capabilities = caps;
         opts.lookup = Some(&lookup);
-        // Helm's coalescing warnings: logged here, and the ones of the
-        // render that counts go into the Rendered event.
+        // What Helm logs while loading the chart and merging its values:
+        // logged here, and (the render that counts) sent in the Rendered event.
+        for w in &loaded.warnings {
+            tracing::warn!(release = %release_name, "chart: {w}");
+        }
         let render = |opts: &helm::RenderOptions<'_>, log: &mut Vec<helm::Warning>| {
             log.clear();
             let rendered = berth::render::render(&loaded, &values2, opts, log);
@@ -482,7 +485,12 @@ async fn stage(
                 rendered = render(&opts, &mut log)?;
             }
         }
-        let warnings: Vec<String> = log.iter().map(|w| w.to_string()).collect();
+        let warnings: Vec<String> = loaded
+            .warnings
+            .iter()
+            .chain(&log)
+            .map(|w| w.to_string())
+            .collect();
         Ok::<_, Failure>((loaded.metadata, rendered, crds, warnings))
     })
     .await

@@ -71,8 +71,11 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     let values = serde_json::Value::Object(a.values.merge()?);
     let files = chart::load_path(&chart_path, &Limits::default())?;
     let loaded = chart::build(&files)?;
-    // What Helm logs goes to stderr in its CLI's format as it happens:
-    // first this (pkg/cmd/install.go), then the values warnings below.
+    // What Helm logs goes to stderr in its CLI's format as it happens: the
+    // loader's, a deprecated chart (pkg/cmd/install.go), the values' below.
+    for w in &loaded.warnings {
+        writeln!(io.err, "{w}")?;
+    }
     if loaded
         .chart
         .metadata
