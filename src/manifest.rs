@@ -219,7 +219,12 @@ pub fn split_manifests(big: &str) -> Vec<String> {
 /// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
 /// integers stay integers).
 pub fn parse_document(doc: &str) -> Result<Value, String> {
-    let opts = serde_saphyr::options! { legacy_octal_numbers: true };
+    // A repeated key is no error for Helm or kubectl (sigs.k8s.io/yaml on
+    // go-yaml v2): the last one wins.
+    let opts = serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
     let docs: Vec<Value> =
         serde_saphyr::from_multiple_with_options(doc, opts).map_err(|e| e.to_string())?;
     Ok(docs

@@ -351,3 +351,25 @@ async fn skip_schema_validation_renders_values_the_schema_rejects() {
     let rendered = berth_raw(&args(&["--skip-schema-validation"])).await.ok();
     assert!(rendered.stdout.contains("r: many"), "{}", rendered.stdout);
 }
+
+/// pkg/cmd/install.go's CheckDependencies text (helm-python-sdk words this
+/// one differently, so it has no golden file).
+#[tokio::test]
+async fn template_refuses_a_chart_whose_dependencies_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("needy");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: needy\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n- name: cache\n  version: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    let out = berth_raw(&["template".into(), path(&chart)]).await.failed();
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: an error occurred while checking for chart dependencies. You may need to run \
+         'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing \
+         in charts/ directory: db, cache"
+    );
+}
