@@ -17,7 +17,8 @@ the helm CLI prints it, goes to expected/<name>.stderr when there is any
 (see template/tests/golden/helm_log.py). When Helm fails, there is no .yaml
 and the .stderr ends with the CLI's `Error: <message>` line.
 
-strvals.json holds --set/--set-string/--set-json/--set-literal expressions
+strvals.json holds --set/--set-string/--set-json/--set-literal/--set-file
+expressions
 and, as "expected", the values Helm's strvals parses from each, or the error
 `helm template` prints (pkg/cli/values/options.go's wrapping included).
 
@@ -27,12 +28,14 @@ and, as "expected", the values Helm's strvals parses from each, or the error
 Run through scripts/test.sh, which installs helm-python-sdk in a venv.
 """
 import json
+import os
 import pathlib
 import sys
 
 from helm_python import (
     Chart,
     Config,
+    parse_set_file,
     parse_set_json,
     parse_set_literal,
     parse_set_string,
@@ -93,6 +96,8 @@ STRVALS = {
     "set-string": (parse_set_string_values, lambda expr, e: f"failed parsing --set-string data: {e}"),
     "set-json": (parse_set_json, lambda expr, e: f"failed parsing --set-json data {expr}"),
     "set-literal": (parse_set_literal, lambda expr, e: f"failed parsing --set-literal data: {e}"),
+    # Paths are relative to the repository root, where the Rust test runs.
+    "set-file": (parse_set_file, lambda expr, e: f"failed parsing --set-file data: {e}"),
 }
 
 
@@ -114,6 +119,7 @@ def strvals_expected(case):
 
 
 def regen_strvals(check):
+    os.chdir(ROOT)
     path = GOLDEN / "strvals.json"
     cases = json.loads(path.read_text())
     fresh = [dict(c, expected=strvals_expected(c)) for c in cases]

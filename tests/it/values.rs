@@ -37,6 +37,7 @@ fn set_flags_parse_as_helms_strvals() {
             "set-string" => &mut opts.set_string,
             "set-json" => &mut opts.set_json,
             "set-literal" => &mut opts.set_literal,
+            "set-file" => &mut opts.set_file,
             other => panic!("unknown flag {other}"),
         };
         list.push(expr.to_string());
@@ -55,4 +56,17 @@ fn set_flags_parse_as_helms_strvals() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Helm passes os.ReadFile's error on as is.
+#[test]
+fn an_unreadable_values_file_fails_with_gos_words() {
+    let opts = ValueOptions {
+        value_files: vec!["tests/golden/no-such-values.yaml".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        opts.merge().unwrap_err().to_string(),
+        "open tests/golden/no-such-values.yaml: no such file or directory"
+    );
 }
