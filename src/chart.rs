@@ -500,6 +500,9 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<BufferedFile>, ChartE
 pub struct Loaded {
     pub chart: helm::Chart,
     pub metadata: Metadata,
+    /// What Helm's loader logs on the way: a v2 chart (or subchart) that
+    /// still has requirements.yaml or requirements.lock.
+    pub warnings: Vec<helm::Warning>,
 }
 
 /// Helm's LoadFiles: sort files into Chart.yaml, values, schema, templates,
@@ -544,6 +547,7 @@ pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
     let mut templates = Vec::new();
     let mut other = Vec::new();
     let mut subcharts: std::collections::BTreeMap<String, Vec<BufferedFile>> = Default::default();
+    let mut warnings = Vec::new();
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {}
@@ -560,6 +564,19 @@ pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
             }
             "values.schema.json" => schema = Some(f.data.clone()),
             "Chart.lock" | "requirements.lock" | "requirements.yaml" => {
+                // Helm's loader (pkg/chart/v2/loader/load.go) logs these with log.Print.
+                let legacy = match f.name.as_str() {
+                    "requirements.yaml" => Some(
+                        "Warning: Dependencies are handled in Chart.yaml since apiVersion \"v2\". We recommend migrating dependencies to Chart.yaml.",
+                    ),
+                    "requirements.lock" => Some(
+                        "Warning: Dependency locking is handled in Chart.lock since apiVersion \"v2\". We recommend migrating to Chart.lock.",
+                    ),
+                    _ => None,
+                };
+                if let Some(w) = legacy.filter(|_| metadata.api_version != "v1") {
+                    warnings.push(helm::Warning::printf(w.to_string()));
+                }
                 if metadata.api_version == "v1" {
                     other.push(helm::File {
                         name: f.name.clone(),
@@ -617,6 +634,7 @@ pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();
             build(&inner).map_err(wrap)?
         };
+        warnings.extend(sub.warnings);
         dependencies.push(sub.chart);
     }
     Ok(Loaded {
@@ -629,6 +647,7 @@ pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
             dependencies,
         },
         metadata,
+        warnings,
     })
 }
 

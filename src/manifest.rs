@@ -219,7 +219,12 @@ pub fn split_manifests(big: &str) -> Vec<String> {
 /// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
 /// integers stay integers).
 pub fn parse_document(doc: &str) -> Result<Value, String> {
-    let opts = serde_saphyr::options! { legacy_octal_numbers: true };
+    // A repeated key is no error for Helm or kubectl (sigs.k8s.io/yaml on
+    // go-yaml v2): the last one wins.
+    let opts = serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
     let docs: Vec<Value> =
         serde_saphyr::from_multiple_with_options(doc, opts).map_err(|e| e.to_string())?;
     Ok(docs
@@ -267,10 +272,21 @@ fn document_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
             .err()
             .map_or(message, |e| e.to_string()),
     })?;
-    if !(value.is_object() || value.is_null()) {
+    // Decoding a list or a scalar into Helm's `SimpleHead` struct fails in
+    // encoding/json, which names the JSON type it found.
+    let found = match &value {
+        Value::Array(_) => Some("array"),
+        Value::String(_) => Some("string"),
+        Value::Number(_) => Some("number"),
+        Value::Bool(_) => Some("bool"),
+        Value::Object(_) | Value::Null => None,
+    };
+    if let Some(found) = found {
         return Err(ManifestError::Yaml {
             path: path.to_string(),
-            message: "error unmarshaling JSON: document is not a mapping".into(),
+            message: format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type util.SimpleHead"
+            ),
         });
     }
     Ok(head_of(&value))

@@ -73,7 +73,13 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
                 &c.digest[..c.digest.len().min(12)]
             )
         }
-        Kind::Rendered(r) => format!("rendered {} objects, {} hooks", r.objects, r.hooks),
+        Kind::Rendered(r) => {
+            let mut line = format!("rendered {} objects, {} hooks", r.objects, r.hooks);
+            for w in &r.warnings {
+                line.push_str(&format!("\n  {w}"));
+            }
+            line
+        }
         Kind::Planned(p) => {
             let count = |a: PlanAction| p.changes.iter().filter(|c| c.action == a as i32).count();
             format!(

@@ -18,3 +18,4 @@ mod policy;
 mod safety;
 mod template;
 mod tracking;
+mod values;
