@@ -210,14 +210,7 @@ async fn raw_upgrade(
     let first = futures::stream::iter([UpgradeRequest {
         msg: Some(Msg::Header(header)),
     }]);
-    let target = berth_cli::connect::Target {
-        agent: Some(env.agent_url.clone()),
-        ca: Some(env.pki.ca_cert.clone()),
-        cert: Some(env.pki.client_cert.clone()),
-        key: Some(env.pki.client_key.clone()),
-        cluster: None,
-    };
-    let mut client = berth_cli::connect::connect(&target).await.unwrap();
+    let mut client = berth_cli::connect::connect(&env.target()).await.unwrap();
     client
         .upgrade(first.chain(rest))
         .await

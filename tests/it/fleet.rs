@@ -119,6 +119,14 @@ fn rows(out: &Out) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The reason given for the `i`-th cluster of a `-o json` fleet run.
+fn reason_of(out: &Out, i: usize) -> String {
+    out.json()["results"][i]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn row(cluster: &str, result: &str, revision: u64) -> (String, String, u64) {
     (cluster.to_string(), result.to_string(), revision)
 }
@@ -263,16 +271,10 @@ async fn a_failing_canary_stops_the_rollout_and_rollback_failed_restores_it() {
         rows(&out),
         [row("us-1", "failed", 2), row("eu-1", "skipped", 0)]
     );
-    let reason = out.json()["results"][0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reason = reason_of(&out, 0);
     assert!(reason.contains("ImagePull"), "{reason}");
     assert!(reason.contains("rolled back (revision 3)"), "{reason}");
-    let skipped = out.json()["results"][1]["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let skipped = reason_of(&out, 1);
     assert!(skipped.contains("canary us-1"), "{skipped}");
 
     let eu = fleet
@@ -376,10 +378,7 @@ async fn stop_on_failure_starts_no_new_cluster_and_unreachable_is_its_own_result
         rows(&out),
         [row("b", "succeeded", 3), row("gone", "unreachable", 0)]
     );
-    let reason = out.json()["results"][1]["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reason = reason_of(&out, 1);
     assert!(reason.contains("127.0.0.1:"), "names the address: {reason}");
     assert!(
         reason.contains("cluster gone"),

@@ -120,14 +120,7 @@ async fn clients_racing_on_one_release_never_get_two_operations_past_its_lock() 
     }
 
     // The stored revisions: contiguous, and no two operations overlapped.
-    let target = berth_cli::connect::Target {
-        agent: Some(env.agent_url.clone()),
-        ca: Some(env.pki.ca_cert.clone()),
-        cert: Some(env.pki.client_cert.clone()),
-        key: Some(env.pki.client_key.clone()),
-        cluster: None,
-    };
-    let mut client = berth_cli::connect::connect(&target).await.unwrap();
+    let mut client = berth_cli::connect::connect(&env.target()).await.unwrap();
     let revs = client
         .history(proto::HistoryRequest {
             release: "contended".into(),

@@ -612,6 +612,26 @@ async fn run_op(
     }
 }
 
+/// `fleet install` and `fleet upgrade`: one prepared chart, every cluster.
+async fn upgrade_everywhere(
+    g: &Global,
+    prepared: Prepared,
+    quiet: bool,
+    output: Format,
+    targets: &Targets,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    let job = job(
+        g,
+        io,
+        Op::Upgrade(prepared),
+        quiet,
+        output,
+        targets.rollback_failed,
+    );
+    run_op(g, job, targets, output, io).await
+}
+
 pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliError> {
     match c {
         FleetCommand::Install { args, targets } => {
@@ -623,28 +643,12 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
                 UpgradeMode::Install,
                 options,
             )?;
-            let job = job(
-                g,
-                io,
-                Op::Upgrade(prepared),
-                args.op.quiet,
-                args.output,
-                targets.rollback_failed,
-            );
-            run_op(g, job, &targets, args.output, io).await
+            upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Upgrade { args, targets } => {
             let (mode, options) = super::install::upgrade_options(&args);
             let prepared = Prepared::new(&args.name, &args.chart, &args.values, mode, options)?;
-            let job = job(
-                g,
-                io,
-                Op::Upgrade(prepared),
-                args.op.quiet,
-                args.output,
-                targets.rollback_failed,
-            );
-            run_op(g, job, &targets, args.output, io).await
+            upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Rollback { args, targets } => {
             let req = super::rollback::request(g, &args);
@@ -761,15 +765,7 @@ async fn query(
     if output == Format::Table {
         let columns: &[&str] = match what {
             Query::Status => &["STATUS", "REVISION", "UPDATED", "CHART", "APP VERSION"],
-            Query::History(_) => &[
-                "REVISION",
-                "UPDATED",
-                "STATUS",
-                "CHART",
-                "APP VERSION",
-                "BY",
-                "DESCRIPTION",
-            ],
+            Query::History(_) => &super::history::COLUMNS,
         };
         let mut header = vec!["CLUSTER"];
         header.extend_from_slice(columns);

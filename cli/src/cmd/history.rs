@@ -24,6 +24,17 @@ pub fn status_name(code: i32) -> &'static str {
         .helm_name()
 }
 
+/// The columns of `berth history` (Helm's, and BY).
+pub const COLUMNS: [&str; 7] = [
+    "REVISION",
+    "UPDATED",
+    "STATUS",
+    "CHART",
+    "APP VERSION",
+    "BY",
+    "DESCRIPTION",
+];
+
 /// The JSON object of one revision, with Helm's keys.
 pub fn revision_json(r: &proto::RevisionInfo) -> serde_json::Value {
     serde_json::json!({
@@ -67,19 +78,7 @@ pub async fn run(g: &Global, a: HistoryArgs, io: &mut Io) -> Result<(), CliError
                     ]
                 })
                 .collect();
-            output::table(
-                &mut *io.out,
-                &[
-                    "REVISION",
-                    "UPDATED",
-                    "STATUS",
-                    "CHART",
-                    "APP VERSION",
-                    "BY",
-                    "DESCRIPTION",
-                ],
-                &rows,
-            )
+            output::table(&mut *io.out, &COLUMNS, &rows)
         }
         f => {
             let v: Vec<_> = resp.revisions.iter().map(revision_json).collect();
