@@ -446,8 +446,8 @@ async fn stage(
     let rendered = tokio::task::spawn_blocking(move || {
         let files = chart::unpack(&bytes2, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
-        let loaded =
-            chart::build(&files).map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        let loaded = chart::build(&files, &limits)
+            .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let lookup = LiveLookup {
             cluster: Arc::clone(&agent2.cluster),
             runtime,

@@ -62,7 +62,7 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     berth::types::ReleaseName::parse(&name).map_err(|e| CliError::Usage(e.to_string()))?;
     let values = serde_json::Value::Object(a.values.merge()?);
     let files = chart::load_path(&chart_path, &Limits::default())?;
-    let loaded = chart::build(&files)?;
+    let loaded = chart::build(&files, &Limits::default())?;
     let mut capabilities = helm::Capabilities::default();
     if let Some(v) = &a.kube_version {
         capabilities.kube_version = if v.starts_with('v') {
