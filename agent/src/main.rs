@@ -42,6 +42,8 @@ struct Args {
     /// controller has written its status).
     #[arg(long, default_value = "ready", value_name = "POLICY")]
     no_status_policy: berth_agent::track::status::NoStatusPolicy,
+    #[command(flatten)]
+    limits: berth_agent::limits::LimitFlags,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -74,7 +76,7 @@ async fn main() -> std::process::ExitCode {
         client_ca: args.client_ca,
         data_dir: args.data,
         kubeconfig: args.kubeconfig,
-        settings: berth_agent::ops::Settings {
+        settings: args.limits.apply(berth_agent::ops::Settings {
             default_timeout: Duration::from_secs(args.default_timeout),
             failure_grace,
             wait_rules: berth_agent::track::status::Rules {
@@ -82,7 +84,7 @@ async fn main() -> std::process::ExitCode {
                 ..Default::default()
             },
             ..Default::default()
-        },
+        }),
     };
     let agent = match berth_agent::start(config).await {
         Ok(a) => a,

@@ -84,7 +84,8 @@ async fn receive_chart(
     size: u64,
     idle: Duration,
 ) -> Result<Option<Vec<u8>>, Failure> {
-    let mut buf: Vec<u8> = Vec::with_capacity(if needed { size as usize } else { 0 });
+    // Grown as chunks arrive: a header's size alone reserves no memory.
+    let mut buf: Vec<u8> = Vec::new();
     loop {
         let msg = tokio::time::timeout(idle, inbound.message())
             .await
@@ -122,6 +123,16 @@ async fn receive_chart(
                     ));
                 }
                 buf.extend_from_slice(&c);
+            }
+            Some(Msg::Trailer(t)) if t.sent_bytes != buf.len() as u64 => {
+                return Err(Failure::new(
+                    "UploadFailed",
+                    format!(
+                        "chart upload: the client sent {} bytes, {} arrived",
+                        t.sent_bytes,
+                        buf.len()
+                    ),
+                ));
             }
             Some(Msg::Trailer(_)) => return Ok(if needed { Some(buf) } else { None }),
         }
