@@ -28,6 +28,8 @@ pub enum ChartError {
     NotAChart(PathBuf),
     #[error("chart archive: {0}")]
     Archive(String),
+    #[error("cannot load irregular file {} as it has file mode type bits set", .0.display())]
+    Irregular(PathBuf),
     /// What exceeds a limit, and the limit.
     #[error("chart: {0} exceeds the limit of {1}")]
     Limit(String, String),
@@ -333,10 +335,7 @@ fn walk(
             continue;
         }
         if !meta.is_file() {
-            return Err(ChartError::Archive(format!(
-                "cannot load irregular file {} as it has file mode type bits set",
-                entry.path().display()
-            )));
+            return Err(ChartError::Irregular(entry.path()));
         }
         check_path(&n, n.split('/').count() + 1, limits)?;
         if meta.len() > limits.max_file {

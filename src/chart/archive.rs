@@ -109,6 +109,23 @@ fn shown(name: &str) -> String {
     format!("{}…", &name[..cut])
 }
 
+/// A reader's error for a message: tar quotes header bytes as they are,
+/// so anything but printable ASCII is replaced and the text is cut short.
+fn reader_error(e: &std::io::Error) -> String {
+    let text: String = e
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    shown(&text)
+}
+
 /// Unpack a chart archive, refusing anything unsafe or over a limit (see
 /// the module docs). The first path component (the chart's directory) is
 /// stripped, as Helm's archive loader does.
@@ -155,7 +172,7 @@ pub(super) fn unpack_counted(
         if exceeded.get() {
             too_big()
         } else {
-            ChartError::Archive(format!("cannot read the gzip tar: {e}"))
+            ChartError::Archive(format!("cannot read the gzip tar: {}", reader_error(&e)))
         }
     };
     let mut archive = tar::Archive::new(stream);
@@ -250,7 +267,7 @@ pub(super) fn unpack_counted(
                 if exceeded.get() {
                     too_big()
                 } else {
-                    ChartError::Archive(format!("{}: {e}", shown(&name)))
+                    ChartError::Archive(format!("{}: {}", shown(&name), reader_error(&e)))
                 }
             })?;
         if data.len() as u64 > limits.max_file {
