@@ -3,6 +3,7 @@
 
 mod atomic;
 mod common;
+mod corpus;
 mod crds;
 mod diff;
 mod hooks;
