@@ -250,16 +250,16 @@ pub fn load_path(path: &Path, limits: &Limits) -> Result<Vec<BufferedFile>, Char
     if meta.is_dir() {
         return load_dir(path, limits);
     }
+    if meta.len() > limits.max_packed {
+        return Err(ChartError::Limit(
+            format!("{} ({} bytes)", path.display(), meta.len()),
+            format!("{} bytes", limits.max_packed),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    if bytes.len() as u64 > limits.max_packed {
-        return Err(ChartError::Limit(
-            format!("{} ({} bytes)", path.display(), bytes.len()),
-            format!("{} bytes", limits.max_packed),
-        ));
-    }
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Err(ChartError::NotAChart(path.to_path_buf()));
     }
