@@ -86,11 +86,12 @@ fn berth_median(case: &Case, iterations: usize) -> Duration {
         is_install: true,
         is_upgrade: false,
     });
-    berth::render::render(&loaded, &case.values, &opts).expect("chart renders"); // warm-up
+    berth::render::render(&loaded, &case.values, &opts, &mut Vec::new()).expect("chart renders"); // warm-up
     let mut times = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let start = Instant::now();
-        let rendered = berth::render::render(&loaded, &case.values, &opts).expect("chart renders");
+        let rendered = berth::render::render(&loaded, &case.values, &opts, &mut Vec::new())
+            .expect("chart renders");
         times.push(start.elapsed());
         std::hint::black_box(rendered);
     }

@@ -396,6 +396,9 @@ fn strip_bom(data: &mut Vec<u8>) {
 pub struct Loaded {
     pub chart: helm::Chart,
     pub metadata: Metadata,
+    /// What Helm's loader logs on the way: a v2 chart (or subchart) that
+    /// still has requirements.yaml or requirements.lock.
+    pub warnings: Vec<helm::Warning>,
 }
 
 /// Helm's LoadFiles: sort files into Chart.yaml, values, schema, templates,
@@ -455,6 +458,7 @@ fn build_nested(
     let mut templates = Vec::new();
     let mut other = Vec::new();
     let mut subcharts: std::collections::BTreeMap<String, Vec<BufferedFile>> = Default::default();
+    let mut warnings = Vec::new();
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {}
@@ -471,6 +475,19 @@ fn build_nested(
             }
             "values.schema.json" => schema = Some(f.data.clone()),
             "Chart.lock" | "requirements.lock" | "requirements.yaml" => {
+                // Helm's loader (pkg/chart/v2/loader/load.go) logs these with log.Print.
+                let legacy = match f.name.as_str() {
+                    "requirements.yaml" => Some(
+                        "Warning: Dependencies are handled in Chart.yaml since apiVersion \"v2\". We recommend migrating dependencies to Chart.yaml.",
+                    ),
+                    "requirements.lock" => Some(
+                        "Warning: Dependency locking is handled in Chart.lock since apiVersion \"v2\". We recommend migrating to Chart.lock.",
+                    ),
+                    _ => None,
+                };
+                if let Some(w) = legacy.filter(|_| metadata.api_version != "v1") {
+                    warnings.push(helm::Warning::printf(w.to_string()));
+                }
                 if metadata.api_version == "v1" {
                     other.push(helm::File {
                         name: f.name.clone(),
@@ -534,6 +551,7 @@ fn build_nested(
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();
             build_nested(&inner, limits, used, depth + 1).map_err(wrap)?
         };
+        warnings.extend(sub.warnings);
         dependencies.push(sub.chart);
     }
     Ok(Loaded {
@@ -546,6 +564,7 @@ fn build_nested(
             dependencies,
         },
         metadata,
+        warnings,
     })
 }
 

@@ -221,8 +221,11 @@ pub fn split_manifests(big: &str) -> Vec<String> {
 /// hostile document costs (250 000 nodes, aliases replayed included, depth
 /// 64); errors are one line, without its source snippets.
 pub fn parse_document(doc: &str) -> Result<Value, String> {
+    // A repeated key is no error for Helm or kubectl (sigs.k8s.io/yaml on
+    // go-yaml v2): the last one wins.
     let opts = serde_saphyr::options! {
         legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         with_snippet: false,
     };
     let docs: Vec<Value> =
@@ -272,10 +275,21 @@ fn document_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
             .err()
             .map_or(message, |e| e.to_string()),
     })?;
-    if !(value.is_object() || value.is_null()) {
+    // Decoding a list or a scalar into Helm's `SimpleHead` struct fails in
+    // encoding/json, which names the JSON type it found.
+    let found = match &value {
+        Value::Array(_) => Some("array"),
+        Value::String(_) => Some("string"),
+        Value::Number(_) => Some("number"),
+        Value::Bool(_) => Some("bool"),
+        Value::Object(_) | Value::Null => None,
+    };
+    if let Some(found) = found {
         return Err(ManifestError::Yaml {
             path: path.to_string(),
-            message: "error unmarshaling JSON: document is not a mapping".into(),
+            message: format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type util.SimpleHead"
+            ),
         });
     }
     Ok(head_of(&value))

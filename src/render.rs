@@ -19,6 +19,17 @@ pub enum RenderError {
     Manifest(#[from] manifest::ManifestError),
     #[error("library charts are not installable")]
     Library,
+    /// Helm's `CheckDependencies` (pkg/cmd/install.go words it).
+    #[error(
+        "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+        .0.join(", ")
+    )]
+    MissingDependencies(Vec<String>),
+    /// Chart.yaml's `kubeVersion` does not admit the cluster's version.
+    #[error(
+        "chart requires kubeVersion: {required} which is incompatible with Kubernetes {actual}"
+    )]
+    KubeVersion { required: String, actual: String },
 }
 
 /// What a chart rendered into.
@@ -49,22 +60,44 @@ pub struct Crd {
 
 const NOTES: &str = "NOTES.txt";
 
+/// Renders `loaded` with the user's values. What Helm would log on stderr
+/// meanwhile (values that do not merge, non-bool conditions, …) is added to
+/// `log`, also when rendering then fails, as Helm prints it before the error.
 pub fn render(
     loaded: &Loaded,
     user_values: &Value,
     opts: &helm::RenderOptions<'_>,
+    log: &mut Vec<helm::Warning>,
 ) -> Result<Rendered, RenderError> {
     if loaded.metadata.chart_type == "library" {
         return Err(RenderError::Library);
     }
+    check_dependencies(&loaded.chart)?;
     // Helm's order: enable/disable subcharts and import their values, then
-    // coalesce user values over the chart defaults, then render (which
-    // checks values.schema.json unless told not to).
+    // coalesce user values over the chart defaults and check them against
+    // values.schema.json, then check kubeVersion, then render.
     let template_err = |e: helm::RenderError| RenderError::Template(e.to_string());
-    let chart = helm::process_dependencies(&loaded.chart, user_values).map_err(template_err)?;
-    let values = helm::coalesce_values(&chart, user_values).map_err(template_err)?;
+    let chart =
+        helm::process_dependencies(&loaded.chart, user_values, log).map_err(template_err)?;
+    let values = helm::coalesce_values(&chart, user_values, log).map_err(template_err)?;
+    if !opts.skip_schema_validation {
+        helm::validate_values(&chart, &values).map_err(template_err)?;
+    }
+    let required = &loaded.metadata.kube_version;
+    let actual = &opts.capabilities.kube_version;
+    if !required.is_empty() && !berth_template::funcs::semver::is_compatible_range(required, actual)
+    {
+        return Err(RenderError::KubeVersion {
+            required: required.clone(),
+            actual: actual.clone(),
+        });
+    }
+    let checked = helm::RenderOptions {
+        skip_schema_validation: true,
+        ..opts.clone()
+    };
     let mut files: BTreeMap<String, String> =
-        helm::render(&chart, &values, opts).map_err(template_err)?;
+        helm::render(&chart, &values, &checked).map_err(template_err)?;
     // Only the top chart's notes are shown (Helm's default, without --render-subchart-notes).
     let top_notes = format!("{}/templates/{NOTES}", loaded.metadata.name);
     let notes = files.get(&top_notes).cloned().unwrap_or_default();
@@ -80,6 +113,25 @@ pub fn render(
         values,
         crds,
     })
+}
+
+/// Helm's `CheckDependencies`: every dependency Chart.yaml (or a v1 chart's
+/// requirements.yaml) lists must be among the loaded subcharts, by name.
+fn check_dependencies(chart: &helm::Chart) -> Result<(), RenderError> {
+    let Some(reqs) = chart.metadata.get("dependencies").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    let missing: Vec<String> = reqs
+        .iter()
+        .filter_map(|r| r.get("name").and_then(Value::as_str))
+        .filter(|name| !chart.dependencies.iter().any(|d| d.name() == *name))
+        .map(str::to_string)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(RenderError::MissingDependencies(missing))
+    }
 }
 
 /// Helm's `CRDObjects`: `crds/*.yaml|yml|json` of the chart in file order,

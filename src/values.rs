@@ -20,7 +20,8 @@ pub use strvals::{parse_into, parse_json_into, parse_string_into};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[error("{path}: {source}")]
+    /// Worded as Go's `os.ReadFile` fails (`open x: no such file or directory`).
+    #[error("{}", go_read_error(&.path.display().to_string(), .source))]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -86,7 +87,9 @@ impl ValueOptions {
         }
         for expr in &self.set_file {
             strvals::parse_file_into(expr, &mut base, &|p: &str| {
-                std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))
+                std::fs::read(p)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .map_err(|e| go_read_error(p, &e))
             })
             .map_err(ValuesError::SetFile)?;
         }
@@ -108,10 +111,25 @@ fn read_file(path: &Path) -> Result<String, ValuesError> {
         })?;
         return Ok(s);
     }
-    std::fs::read_to_string(path).map_err(|source| ValuesError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|source| ValuesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The text of Go's `*fs.PathError` when `os.ReadFile(path)` fails, which
+/// Helm passes on as is: `open x: no such file or directory`, `read x: is a
+/// directory`.
+fn go_read_error(path: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => format!("open {path}: no such file or directory"),
+        ErrorKind::PermissionDenied => format!("open {path}: permission denied"),
+        ErrorKind::IsADirectory => format!("read {path}: is a directory"),
+        _ => format!("open {path}: {e}"),
+    }
 }
 
 /// Parse a values document (one or more YAML documents, merged) into a map,

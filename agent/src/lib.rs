@@ -4,7 +4,8 @@
 //! codes); [`ops`] holds the operations as plain async functions;
 //! [`journal`] is the sled-backed record of releases, revisions and events;
 //! [`cluster`] talks to Kubernetes through the `kube` client; [`track`]
-//! watches rollouts; [`events`] fans an operation's events out to clients.
+//! watches rollouts; [`events`] fans an operation's events out to clients;
+//! [`tls`] serves mutual TLS and reloads its files when they change.
 //!
 //! [`start`] runs an agent in-process (tests, `berth demo`); the `berthd`
 //! binary is a thin wrapper around it.
@@ -12,7 +13,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use berth::proto::{self, event::Kind, release_agent_server::ReleaseAgentServer};
@@ -23,7 +23,9 @@ pub mod events;
 pub mod journal;
 pub mod limits;
 pub mod ops;
+pub mod policy;
 pub mod server;
+pub mod tls;
 pub mod track;
 
 /// Largest gRPC message either side accepts: revisions are not capped at
@@ -37,8 +39,12 @@ pub struct AgentConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub client_ca: PathBuf,
+    /// Revoked client certificates (PEM CRLs of the client CA).
+    pub crl: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub kubeconfig: Option<PathBuf>,
+    /// Who may do what (berthd --policy / --admin).
+    pub policy: policy::PolicySource,
     pub settings: ops::Settings,
 }
 
@@ -80,9 +86,16 @@ impl RunningAgent {
 /// the cluster, bind the listener and serve gRPC over mutual TLS.
 pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     install_crypto_provider();
-    let cert = berth::tls::load_certs(&config.cert)?;
-    let key = berth::tls::load_key(&config.key)?;
-    let ca = berth::tls::load_certs(&config.client_ca)?;
+    let tls = tls::ServerTls::load(tls::TlsFiles {
+        cert: config.cert.clone(),
+        key: config.key.clone(),
+        client_ca: config.client_ca.clone(),
+        crl: config.crl.clone(),
+    })
+    .await?;
+
+    let auth =
+        Arc::new(policy::Authorizer::new(config.policy.clone()).map_err(anyhow::Error::msg)?);
 
     let journal = journal::Journal::open(&config.data_dir)?;
     let resolved = journal.recover().await?;
@@ -120,32 +133,22 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         cluster: Arc::new(cluster),
         registry: events::Registry::new(config.settings.max_events),
         settings: config.settings.clone(),
+        counters: Default::default(),
     });
 
-    let tls = tonic::transport::ServerTlsConfig::new()
-        .identity(tonic::transport::Identity::from_pem(&cert.text, &key.text))
-        .client_ca_root(tonic::transport::Certificate::from_pem(&ca.text))
-        .client_auth_optional(false)
-        .timeout(Duration::from_secs(10));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent)))
+    let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent), auth))
         .max_decoding_message_size(config.settings.max_request_bytes())
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let shutdown = CancellationToken::new();
+    let incoming = tls.serve(listener, shutdown.clone());
     let token = shutdown.clone();
-    let router = tonic::transport::Server::builder()
-        .tls_config(tls)
-        .context("agent TLS configuration")?;
     let task = tokio::spawn(async move {
-        router
-            .serve_with_incoming_shutdown(
-                svc,
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                token.cancelled_owned(),
-            )
+        tonic::transport::Server::builder()
+            .serve_with_incoming_shutdown(svc, incoming, token.cancelled_owned())
             .await
             .context("gRPC server")
     });

@@ -23,6 +23,11 @@ struct Args {
     /// CA certificate(s) that sign client certificates; clients without one are refused.
     #[arg(long, env = "BERTHD_CLIENT_CA")]
     client_ca: PathBuf,
+    /// Revoked client certificates: a PEM file of CRLs signed by the client
+    /// CA (`berth certs revoke` writes one). Reloaded when it changes, like
+    /// the certificate, key and client CA.
+    #[arg(long, env = "BERTHD_CRL")]
+    crl: Option<PathBuf>,
     /// Directory of the journal.
     #[arg(long, env = "BERTHD_DATA")]
     data: PathBuf,
@@ -42,6 +47,20 @@ struct Args {
     /// controller has written its status).
     #[arg(long, default_value = "ready", value_name = "POLICY")]
     no_status_policy: berth_agent::track::status::NoStatusPolicy,
+    /// Authorization policy (YAML): which identities hold which role in
+    /// which namespaces. Re-read when it changes. Without it, only the
+    /// --admin identity may do anything.
+    #[arg(long, env = "BERTHD_POLICY", value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The identity that is admin when no --policy is given (the client
+    /// name `berth certs init` used).
+    #[arg(
+        long,
+        default_value = "admin",
+        value_name = "IDENTITY",
+        conflicts_with = "policy"
+    )]
+    admin: String,
     #[command(flatten)]
     limits: berth_agent::limits::LimitFlags,
     /// Log format.
@@ -74,8 +93,13 @@ async fn main() -> std::process::ExitCode {
         cert: args.cert,
         key: args.key,
         client_ca: args.client_ca,
+        crl: args.crl,
         data_dir: args.data,
         kubeconfig: args.kubeconfig,
+        policy: match args.policy {
+            Some(path) => berth_agent::policy::PolicySource::File(path),
+            None => berth_agent::policy::PolicySource::Default { admin: args.admin },
+        },
         settings: args.limits.apply(berth_agent::ops::Settings {
             default_timeout: Duration::from_secs(args.default_timeout),
             failure_grace,

@@ -15,15 +15,68 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::events::EventStream;
 use crate::ops::{self, Agent, Caller, Failure, OpError};
+use crate::policy::{Authorizer, Denied, Role, Verb};
 
 pub struct Service {
     agent: Arc<Agent>,
+    auth: Arc<Authorizer>,
 }
 
 impl Service {
-    pub fn new(agent: Arc<Agent>) -> Self {
-        Service { agent }
+    pub fn new(agent: Arc<Agent>, auth: Arc<Authorizer>) -> Self {
+        Service { agent, auth }
     }
+
+    /// Allow the call by the policy, or refuse it with PERMISSION_DENIED
+    /// naming the identity, verb and namespace.
+    fn authorize(
+        &self,
+        caller: &Caller,
+        verb: Verb,
+        namespace: &str,
+        dry_run: bool,
+    ) -> Result<(), Status> {
+        let namespace = effective_namespace(namespace);
+        self.auth
+            .policy()
+            .check(&caller.identity, &caller.names, verb, namespace, dry_run)
+            .map_err(|denied| refuse(caller, denied))
+    }
+}
+
+/// Log a refusal and turn it into PERMISSION_DENIED.
+fn refuse(caller: &Caller, denied: Denied) -> Status {
+    tracing::warn!(
+        target: "berthd::audit",
+        verb = denied.verb.as_str(),
+        identity = %caller.identity,
+        names = ?caller.names,
+        addr = %caller.addr,
+        namespace = %denied.namespace,
+        needs = %denied.needs,
+        "refused"
+    );
+    Status::permission_denied(denied.to_string())
+}
+
+/// An empty namespace in a request means "default", as in Helm.
+fn effective_namespace(ns: &str) -> &str {
+    if ns.is_empty() { "default" } else { ns }
+}
+
+/// The verb an upgrade header asks for, as the policy names it.
+fn upgrade_verb(h: &proto::UpgradeHeader) -> (Verb, bool) {
+    let options = h.options.as_ref();
+    let dry_run = options.is_some_and(|o| o.dry_run);
+    if options.is_some_and(|o| o.diff) {
+        return (Verb::Diff, dry_run);
+    }
+    let verb = if h.mode == proto::UpgradeMode::Install as i32 {
+        Verb::Install
+    } else {
+        Verb::Upgrade
+    };
+    (verb, dry_run)
 }
 
 /// The caller's identity from its verified client certificate. tonic only
@@ -40,6 +93,7 @@ fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
     })?;
     Ok(Caller {
         identity,
+        names: berth::tls::names_from_der(leaf.as_ref()),
         addr: req.remote_addr().map(|a| a.to_string()).unwrap_or_default(),
         client_version: String::new(),
     })
@@ -83,7 +137,14 @@ async fn receive_chart(
     needed: bool,
     size: u64,
     idle: Duration,
+    counters: &ops::Counters,
 ) -> Result<Option<Vec<u8>>, Failure> {
+    use std::sync::atomic::Ordering;
+    if !needed {
+        counters
+            .chart_uploads_skipped
+            .fetch_add(1, Ordering::Relaxed);
+    }
     // Grown as chunks arrive: a header's size alone reserves no memory.
     let mut buf: Vec<u8> = Vec::new();
     loop {
@@ -123,6 +184,9 @@ async fn receive_chart(
                     ));
                 }
                 buf.extend_from_slice(&c);
+                counters
+                    .chart_bytes_received
+                    .fetch_add(c.len() as u64, Ordering::Relaxed);
             }
             Some(Msg::Trailer(t)) if t.sent_bytes != buf.len() as u64 => {
                 return Err(Failure::new(
@@ -166,13 +230,21 @@ impl ReleaseAgent for Service {
             }
         };
         caller.client_version = client_version(header.client.as_ref());
-        audit("upgrade", &caller, &header.namespace, &header.release);
+        let (verb, dry_run) = upgrade_verb(&header);
+        self.authorize(&caller, verb, &header.namespace, dry_run)?;
+        audit(verb.as_str(), &caller, &header.namespace, &header.release);
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         let agent = Arc::clone(&self.agent);
         tokio::spawn(async move {
-            let chart =
-                receive_chart(inbound, prepared.chart_needed, prepared.chart_size, idle).await;
+            let chart = receive_chart(
+                inbound,
+                prepared.chart_needed,
+                prepared.chart_size,
+                idle,
+                &agent.counters,
+            )
+            .await;
             ops::upgrade::run(agent, prepared, chart).await;
         });
         Ok(Response::new(stream))
@@ -185,6 +257,12 @@ impl ReleaseAgent for Service {
         let mut caller = caller(&req)?;
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
+        self.authorize(
+            &caller,
+            Verb::Rollback,
+            &req.namespace,
+            req.options.as_ref().is_some_and(|o| o.dry_run),
+        )?;
         audit("rollback", &caller, &req.namespace, &req.release);
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -196,6 +274,7 @@ impl ReleaseAgent for Service {
         let mut caller = caller(&req)?;
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
+        self.authorize(&caller, Verb::Test, &req.namespace, false)?;
         audit("test", &caller, &req.namespace, &req.release);
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -210,6 +289,7 @@ impl ReleaseAgent for Service {
         let mut caller = caller(&req)?;
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
+        self.authorize(&caller, Verb::Uninstall, &req.namespace, false)?;
         audit("uninstall", &caller, &req.namespace, &req.release);
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -218,8 +298,9 @@ impl ReleaseAgent for Service {
     }
 
     async fn watch(&self, req: Request<WatchRequest>) -> Result<Response<EventStream>, Status> {
-        caller(&req)?;
+        let caller = caller(&req)?;
         let req = req.into_inner();
+        self.authorize(&caller, Verb::Watch, &req.namespace, false)?;
         let name = ReleaseName::parse(&req.release)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let ns = Namespace::parse(&req.namespace)
@@ -250,7 +331,8 @@ impl ReleaseAgent for Service {
         &self,
         req: Request<HistoryRequest>,
     ) -> Result<Response<proto::HistoryResponse>, Status> {
-        caller(&req)?;
+        let caller = caller(&req)?;
+        self.authorize(&caller, Verb::History, &req.get_ref().namespace, false)?;
         ops::query::history(&self.agent, req.get_ref())
             .map(Response::new)
             .map_err(status)
@@ -260,7 +342,8 @@ impl ReleaseAgent for Service {
         &self,
         req: Request<StatusRequest>,
     ) -> Result<Response<proto::ReleaseInfo>, Status> {
-        caller(&req)?;
+        let caller = caller(&req)?;
+        self.authorize(&caller, Verb::Status, &req.get_ref().namespace, false)?;
         ops::query::status(&self.agent, req.get_ref())
             .await
             .map(Response::new)
@@ -271,17 +354,42 @@ impl ReleaseAgent for Service {
         &self,
         req: Request<ListRequest>,
     ) -> Result<Response<proto::ListResponse>, Status> {
-        caller(&req)?;
-        ops::query::list(&self.agent, req.get_ref())
-            .map(Response::new)
-            .map_err(status)
+        let caller = caller(&req)?;
+        let all = req.get_ref().all_namespaces;
+        if all {
+            // Every namespace: the releases of the namespaces the caller may
+            // read, refused only if it may read none.
+            if !self.auth.policy().holds_anywhere(&caller.names, Role::Read) {
+                return Err(refuse(
+                    &caller,
+                    Denied {
+                        identity: caller.identity.clone(),
+                        verb: Verb::List,
+                        namespace: String::new(),
+                        needs: Role::Read,
+                        has: None,
+                    },
+                ));
+            }
+        } else {
+            self.authorize(&caller, Verb::List, &req.get_ref().namespace, false)?;
+        }
+        let mut listed = ops::query::list(&self.agent, req.get_ref()).map_err(status)?;
+        if all {
+            let policy = self.auth.policy();
+            listed
+                .releases
+                .retain(|r| policy.role(&caller.names, &r.namespace).is_some());
+        }
+        Ok(Response::new(listed))
     }
 
     async fn get_revision(
         &self,
         req: Request<GetRevisionRequest>,
     ) -> Result<Response<proto::Revision>, Status> {
-        caller(&req)?;
+        let caller = caller(&req)?;
+        self.authorize(&caller, Verb::Get, &req.get_ref().namespace, false)?;
         ops::query::get_revision(&self.agent, req.get_ref())
             .map(Response::new)
             .map_err(status)

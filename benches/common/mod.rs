@@ -65,8 +65,10 @@ impl Stack {
             cert: pki.agent_cert.clone(),
             key: pki.agent_key.clone(),
             client_ca: pki.ca_cert.clone(),
+            crl: None,
             data_dir: dir.path().join("data"),
             kubeconfig: Some(kubeconfig.clone()),
+            policy: Default::default(),
             settings: Default::default(),
         })
         .await

@@ -1,11 +1,19 @@
 //! Reaching an agent: TLS material from flags or environment, one channel,
-//! and errors turned into sentences (TLS 1.3 reports a refused client
-//! certificate only at the first call, buried in the source chain).
+//! and TLS failures turned into sentences that name the certificate at
+//! fault. TLS 1.3 reports a refused client certificate only at the first
+//! call, so the channel is wrapped ([`Explaining`]) to explain failures
+//! wherever they surface, with the files this connection used.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use berth::proto::release_agent_client::ReleaseAgentClient;
+use berth::tls::Explained;
+use tonic::codegen::{Service, StdError, http};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::CliError;
@@ -17,13 +25,91 @@ pub struct Target {
     pub ca: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// The config file's name for this agent, for messages.
+    pub cluster: Option<String>,
 }
 
-pub type Client = ReleaseAgentClient<Channel>;
+pub type Client = ReleaseAgentClient<Explaining>;
+
+/// The agent's address and the files used to reach it.
+#[derive(Debug)]
+struct Peer {
+    url: String,
+    ca: PathBuf,
+    cert: PathBuf,
+}
+
+impl Peer {
+    fn explain(&self, e: &(dyn std::error::Error + 'static)) -> Option<Explained> {
+        berth::tls::explain_transport_error(
+            e,
+            &berth::tls::Endpoint {
+                url: &self.url,
+                ca: &self.ca,
+                cert: &self.cert,
+            },
+        )
+    }
+}
+
+/// A transport failure already explained; [`status_error`] finds it in the
+/// status tonic builds around it.
+#[derive(Debug)]
+struct Refusal(Explained);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Explained::Refused(s) | Explained::Unreachable(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl From<Explained> for CliError {
+    fn from(e: Explained) -> Self {
+        match e {
+            Explained::Refused(s) => CliError::Tls(s),
+            Explained::Unreachable(s) => CliError::Connect(s),
+        }
+    }
+}
+
+/// A channel whose transport failures carry their explanation.
+#[derive(Clone, Debug)]
+pub struct Explaining {
+    channel: Channel,
+    peer: Arc<Peer>,
+}
+
+fn explained(peer: &Peer, e: tonic::transport::Error) -> StdError {
+    match peer.explain(&e) {
+        Some(x) => Box::new(Refusal(x)),
+        None => Box::new(e),
+    }
+}
+
+impl Service<http::Request<tonic::body::Body>> for Explaining {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = StdError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, StdError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StdError>> {
+        let peer = &self.peer;
+        self.channel.poll_ready(cx).map_err(|e| explained(peer, e))
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let call = self.channel.call(req);
+        let peer = Arc::clone(&self.peer);
+        Box::pin(async move { call.await.map_err(|e| explained(&peer, e)) })
+    }
+}
 
 /// Normalise `host:port` to `https://host:port` and find the host the
 /// agent's certificate must name.
-fn parse_url(raw: &str) -> Result<(String, String), CliError> {
+pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
     let url = if raw.contains("://") {
         raw.to_string()
     } else {
@@ -51,6 +137,16 @@ fn parse_url(raw: &str) -> Result<(String, String), CliError> {
 }
 
 pub async fn connect(target: &Target) -> Result<Client, CliError> {
+    connect_to(target)
+        .await
+        .map_err(|e| match (e, &target.cluster) {
+            (CliError::Connect(m), Some(c)) => CliError::Connect(format!("cluster {c}: {m}")),
+            (CliError::Tls(m), Some(c)) => CliError::Tls(format!("cluster {c}: {m}")),
+            (e, _) => e,
+        })
+}
+
+async fn connect_to(target: &Target) -> Result<Client, CliError> {
     let raw = target.agent.as_deref().ok_or_else(|| {
         CliError::Usage("no agent given: pass --agent URL or set BERTH_AGENT".into())
     })?;
@@ -64,9 +160,12 @@ pub async fn connect(target: &Target) -> Result<Client, CliError> {
     let ca_path = need(&target.ca, "--ca", "BERTH_CA")?;
     let cert_path = need(&target.cert, "--cert", "BERTH_CERT")?;
     let key_path = need(&target.key, "--key", "BERTH_KEY")?;
-    let ca = berth::tls::load_certs(&ca_path).map_err(|e| CliError::Tls(e.to_string()))?;
-    let cert = berth::tls::load_certs(&cert_path).map_err(|e| CliError::Tls(e.to_string()))?;
-    let key = berth::tls::load_key(&key_path).map_err(|e| CliError::Tls(e.to_string()))?;
+    let tls_err = |e: berth::tls::TlsError| CliError::Tls(e.to_string());
+    let ca = berth::tls::load_certs(&ca_path).map_err(tls_err)?;
+    let cert = berth::tls::load_certs(&cert_path).map_err(tls_err)?;
+    let key = berth::tls::load_key(&key_path).map_err(tls_err)?;
+    // Say so here rather than let the agent answer with a bare alert.
+    berth::tls::check_client_certificate(&cert).map_err(tls_err)?;
     let (url, host) = parse_url(raw)?;
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&ca.text))
@@ -78,17 +177,21 @@ pub async fn connect(target: &Target) -> Result<Client, CliError> {
         .map_err(|e| CliError::Tls(e.to_string()))?
         .connect_timeout(Duration::from_secs(10))
         .tcp_keepalive(Some(Duration::from_secs(30)));
-    let channel = endpoint.connect().await.map_err(|e| transport(&url, &e))?;
-    Ok(ReleaseAgentClient::new(channel)
+    let peer = Arc::new(Peer {
+        url,
+        ca: ca_path,
+        cert: cert_path,
+    });
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| match peer.explain(&e) {
+            Some(x) => x.into(),
+            None => CliError::Connect(format!("{}: {}", peer.url, chain(&e))),
+        })?;
+    Ok(ReleaseAgentClient::new(Explaining { channel, peer })
         .max_decoding_message_size(berth_agent::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(berth_agent::MAX_MESSAGE_BYTES))
-}
-
-fn transport(url: &str, e: &(dyn std::error::Error + 'static)) -> CliError {
-    match berth::tls::explain_transport_error(e) {
-        Some(s) => CliError::Connect(format!("{url}: {s}")),
-        None => CliError::Connect(format!("{url}: {}", chain(e))),
-    }
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -102,24 +205,43 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// A failed call, in words: the agent's message for refusals, an
-/// explanation for transport failures.
+/// The innermost cause of a failure, without the documentation links
+/// rustls appends.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    match text.find(": https://") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// A failed call, in words: the agent's message for refusals, the
+/// explanation [`Explaining`] attached for transport failures.
 pub fn status_error(s: tonic::Status) -> CliError {
     use std::error::Error;
+    if let Some(Refusal(x)) = s.source().and_then(|e| e.downcast_ref::<Refusal>()) {
+        return x.clone().into();
+    }
     match s.code() {
         tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Internal
             if s.source().is_some() =>
         {
-            let explained = s.source().and_then(berth::tls::explain_transport_error);
-            match explained {
-                Some(x) => CliError::Connect(x),
-                None => CliError::Connect(chain(&s)),
-            }
+            CliError::Connect(chain(&s))
         }
         tonic::Code::Unavailable
             if s.message().contains("transport") || s.message().contains("connect") =>
         {
             CliError::Connect(s.message().to_string())
+        }
+        tonic::Code::NotFound if s.message().starts_with("release: not found") => {
+            CliError::Agent(format!(
+                "{} (`berth list -A` shows the releases this agent knows)",
+                s.message()
+            ))
         }
         _ => CliError::Agent(s.message().to_string()),
     }

@@ -13,9 +13,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod cmd;
+pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod diff;
+pub mod ndjson;
 pub mod output;
 pub mod progress;
 
@@ -42,6 +44,9 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Other(String),
+    /// A run that ends with its own exit code (fleet: some clusters failed).
+    #[error("{message}")]
+    Exit { code: i32, message: String },
 }
 
 /// Where a command writes.
@@ -50,15 +55,20 @@ pub struct Io {
     pub err: Box<dyn Write + Send>,
     /// Colour diffs: stdout is a terminal and NO_COLOR is not set.
     pub color: bool,
+    /// stdout is a terminal that can redraw lines (live progress).
+    pub tty: bool,
 }
 
 impl Io {
     pub fn stdio() -> Io {
         use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
         Io {
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            tty: terminal && !dumb,
         }
     }
 
@@ -68,6 +78,7 @@ impl Io {
             out,
             err,
             color: false,
+            tty: false,
         }
     }
 }
@@ -103,6 +114,18 @@ pub struct Global {
     /// Private key of the client certificate.
     #[arg(long, global = true, env = "BERTH_KEY")]
     pub key: Option<PathBuf>,
+    /// A cluster from the config file (`berth cluster list`); default: the
+    /// current cluster. --agent, --ca, --cert, --key and BERTH_* override it.
+    #[arg(long, global = true, env = "BERTH_CLUSTER")]
+    pub cluster: Option<String>,
+    /// The config file of named clusters (default:
+    /// ~/.config/berth/config.yaml).
+    #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Stream every event of an operation as one JSON object per line on
+    /// stdout (schema berth.events/v1, see the README).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["ndjson"])]
+    pub events: Option<String>,
     /// Namespace of the release.
     #[arg(
         short = 'n',
@@ -115,12 +138,39 @@ pub struct Global {
 }
 
 impl Global {
+    /// Fill what flags and environment left open from the named (or
+    /// current) cluster of the config file.
+    pub fn resolve_cluster(&mut self) -> Result<(), CliError> {
+        let explicit = self.cluster.is_some();
+        if !explicit
+            && self.agent.is_some()
+            && self.ca.is_some()
+            && self.cert.is_some()
+            && self.key.is_some()
+        {
+            return Ok(());
+        }
+        let config = config::Config::load_from(&config::path(self.config.as_deref())?)?;
+        let name = match self.cluster.clone().or(config.current_cluster.clone()) {
+            Some(n) => n,
+            None => return Ok(()),
+        };
+        let c = config.get(&name)?;
+        self.agent.get_or_insert_with(|| c.agent.clone());
+        self.ca.get_or_insert_with(|| c.ca.clone());
+        self.cert.get_or_insert_with(|| c.cert.clone());
+        self.key.get_or_insert_with(|| c.key.clone());
+        self.cluster = Some(name);
+        Ok(())
+    }
+
     pub fn target(&self) -> connect::Target {
         connect::Target {
             agent: self.agent.clone(),
             ca: self.ca.clone(),
             cert: self.cert.clone(),
             key: self.key.clone(),
+            cluster: self.cluster.clone(),
         }
     }
 }
@@ -162,7 +212,10 @@ pub enum Command {
     )]
     List(cmd::list::ListArgs),
     /// Show a stored revision's manifest, values or notes.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth get manifest web\n  berth get values web --revision 2 -a -o json\n  berth get all web"
+    )]
     Get(cmd::get::GetCommand),
     /// Render a chart locally, exactly as Helm would.
     #[command(
@@ -181,13 +234,35 @@ pub enum Command {
     /// Attach to a release's running (or last) operation and show its events.
     #[command(after_help = "Examples:\n  berth watch web")]
     Watch(cmd::watch::WatchArgs),
+    /// Run an operation, or ask a question, on many clusters at once.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth fleet upgrade web ./chart -l env=prod --canary 1 --stop-on-failure\n  berth fleet status web --clusters eu-1,us-1 -o json"
+    )]
+    Fleet(cmd::fleet::FleetCommand),
+    /// Manage the named clusters of the config file.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth cluster add eu-1 --agent https://eu-1:7443 --ca ca.crt --cert c.crt --key c.key --label env=prod\n  berth cluster list\n  berth cluster use eu-1"
+    )]
+    Cluster(cmd::cluster::ClusterCommand),
     /// Show the client and agent versions.
-    Version,
+    #[command(after_help = "Examples:\n  berth version\n  berth version --cluster eu-1 -o json")]
+    Version(cmd::version::VersionArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  source <(berth completion bash)\n  berth completion zsh > \"${fpath[1]}/_berth\"\n  berth completion fish > ~/.config/fish/completions/berth.fish"
+    )]
+    Completion(cmd::completion::CompletionArgs),
     /// Create development certificates.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth certs init ./pki --agent-host localhost\n  berth certs client ci-bot --ca-dir ./pki --ttl 90\n  berth certs show ./pki/client.crt"
+    )]
     Certs(cmd::certs::CertsCommand),
     /// Run the whole system on this machine: simulator, agent, and
     /// install → upgrade → rollback → history over real mTLS.
+    #[command(after_help = "Examples:\n  berth demo\n  berth demo --fast --keep")]
     Demo(cmd::demo::DemoArgs),
 }
 
@@ -215,7 +290,33 @@ where
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(io.err, "Error: {e}");
-            1
+            match e {
+                CliError::Exit { code, .. } => code,
+                _ => 1,
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and subcommand shows examples in its --help.
+    #[test]
+    fn every_command_has_examples() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let help = sub.clone().render_long_help().to_string();
+                if !help.contains("Example") {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "berth", &mut missing);
+        assert!(missing.is_empty(), "no examples in --help of: {missing:?}");
     }
 }

@@ -41,6 +41,25 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// A left-aligned table with columns padded like Helm's uitable.
 pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+    write_table(out, header, rows, true)
+}
+
+/// The rows of [`table`] without its header line (`--no-headers`); the
+/// columns are as wide as they would be with it.
+pub fn table_rows(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<(), CliError> {
+    write_table(out, header, rows, false)
+}
+
+fn write_table(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+    with_header: bool,
+) -> Result<(), CliError> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -60,7 +79,9 @@ pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Resu
         }
         s.trim_end().to_string()
     };
-    writeln!(out, "{}", line(header.to_vec()))?;
+    if with_header {
+        writeln!(out, "{}", line(header.to_vec()))?;
+    }
     for row in rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }

@@ -73,7 +73,13 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
                 &c.digest[..c.digest.len().min(12)]
             )
         }
-        Kind::Rendered(r) => format!("rendered {} objects, {} hooks", r.objects, r.hooks),
+        Kind::Rendered(r) => {
+            let mut line = format!("rendered {} objects, {} hooks", r.objects, r.hooks);
+            for w in &r.warnings {
+                line.push_str(&format!("\n  {w}"));
+            }
+            line
+        }
         Kind::Planned(p) => {
             let count = |a: PlanAction| p.changes.iter().filter(|c| c.action == a as i32).count();
             format!(
@@ -144,43 +150,364 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
     })
 }
 
-/// Print events until the terminal one; return how the operation ended.
-pub async fn follow<S>(
-    mut stream: S,
-    out: &mut (dyn Write + Send),
+/// How an operation's progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// One timestamped line per event (no terminal, or a pipe).
+    Lines,
+    /// Nothing but the result (`-q`).
+    Quiet,
+    /// Every event as a JSON line (`--events ndjson`).
+    Ndjson,
+    /// On a terminal: a live line per resource with a spinner, a bar for
+    /// workloads with replicas, and the other events as lines above.
+    Live,
+}
+
+impl Style {
+    /// The style for a command's flags and where its output goes.
+    pub fn choose(
+        io: &crate::Io,
+        g: &crate::Global,
+        quiet: bool,
+        output: crate::output::Format,
+    ) -> Style {
+        if g.events.is_some() {
+            Style::Ndjson
+        } else if quiet {
+            Style::Quiet
+        } else if io.tty && output == crate::output::Format::Table {
+            Style::Live
+        } else {
+            Style::Lines
+        }
+    }
+}
+
+/// Follow an operation as a command does: progress on stdout (on stderr
+/// when stdout carries `-o json|yaml`), in the style the flags ask for.
+pub async fn follow_io<S>(
+    stream: S,
+    io: &mut crate::Io,
+    g: &crate::Global,
     quiet: bool,
+    output: crate::output::Format,
 ) -> Result<Outcome, CliError>
 where
     S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
 {
+    let style = Style::choose(io, g, quiet, output);
+    let out: &mut (dyn Write + Send) =
+        if style == Style::Lines && output != crate::output::Format::Table {
+            &mut *io.err
+        } else {
+            &mut *io.out
+        };
+    let live = (style == Style::Live).then(|| Live::new(io.color));
+    follow(stream, out, style, None, live).await
+}
+
+fn stamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+pub use live::Live;
+
+/// Print events until the terminal one; return how the operation ended.
+/// `cluster` labels ndjson lines in fleet runs; `live` is the display of
+/// [`Style::Live`].
+pub async fn follow<S>(
+    mut stream: S,
+    out: &mut (dyn Write + Send),
+    style: Style,
+    cluster: Option<&str>,
+    mut live: Option<Live>,
+) -> Result<Outcome, CliError>
+where
+    S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
+{
+    let mut release = String::new();
     while let Some(item) = stream.next().await {
-        let ev = item.map_err(crate::connect::status_error)?;
-        if !quiet && let Some(line) = describe(&ev) {
-            let t = chrono::DateTime::from_timestamp_millis(ev.time_unix_ms)
-                .map(|t| t.format("%H:%M:%S").to_string())
-                .unwrap_or_default();
-            writeln!(out, "{t} {line}")?;
-        }
-        match ev.kind {
-            Some(Kind::Completed(c)) => {
-                return Ok(Outcome::Completed {
-                    revision: ev.revision,
-                    status: ReleaseStatus::try_from(c.status).unwrap_or(ReleaseStatus::Unknown),
-                    description: c.description,
-                    notes: c.notes,
-                });
+        let ev = match item {
+            Ok(ev) => ev,
+            Err(s) => {
+                if let Some(l) = live.as_mut() {
+                    l.finish(None);
+                }
+                return Err(lost(s, &release));
             }
+        };
+        release.clone_from(&ev.release);
+        match style {
+            Style::Quiet => {}
+            Style::Ndjson => writeln!(out, "{}", crate::ndjson::event(&ev, cluster))?,
+            Style::Lines => {
+                if let Some(line) = describe(&ev) {
+                    writeln!(out, "{} {line}", stamp(ev.time_unix_ms))?;
+                }
+            }
+            Style::Live => {
+                if let Some(l) = live.as_mut() {
+                    l.event(&ev, stamp(ev.time_unix_ms));
+                }
+            }
+        }
+        let end = match ev.kind {
+            Some(Kind::Completed(c)) => Some(Outcome::Completed {
+                revision: ev.revision,
+                status: ReleaseStatus::try_from(c.status).unwrap_or(ReleaseStatus::Unknown),
+                description: c.description,
+                notes: c.notes,
+            }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;
-                return Ok(Outcome::Failed {
+                Some(Outcome::Failed {
                     // 0: refused before a revision was recorded.
                     revision: if recorded { ev.revision } else { 0 },
                     reason: f.reason,
                     message: f.message,
-                });
+                })
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(end) = end {
+            if let Some(l) = live.as_mut() {
+                l.finish(Some(&end));
+            }
+            return Ok(end);
         }
     }
-    Err(CliError::Connect("the agent closed the event stream before the operation ended; re-attach with `berth watch`".into()))
+    if let Some(l) = live.as_mut() {
+        l.finish(None);
+    }
+    Err(CliError::Connect(format!(
+        "the agent closed the event stream before the operation ended; `berth watch {release}` re-attaches, `berth status {release}` shows the outcome"
+    )))
+}
+
+/// A failure in the middle of an operation's event stream. Once events
+/// flowed, a transport failure means the connection broke: the operation
+/// may go on (or was interrupted if the agent stopped).
+fn lost(s: tonic::Status, release: &str) -> CliError {
+    use std::error::Error;
+    let transport = matches!(
+        s.code(),
+        tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Internal
+    ) && s.source().is_some();
+    if release.is_empty() || !transport {
+        return crate::connect::status_error(s);
+    }
+    CliError::Connect(format!(
+        "lost the connection to the agent during the operation ({}); it may still be running, or was interrupted if the agent stopped: `berth watch {release}` re-attaches, `berth status {release}` shows the outcome",
+        crate::connect::root_cause(&s)
+    ))
+}
+
+mod live {
+    //! The terminal display: indicatif bars under a MultiProgress drawing
+    //! to stdout; lines for other events are printed above the bars.
+
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use berth::proto::{self, ApplyAction, event::Kind};
+    use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    pub struct Live {
+        multi: MultiProgress,
+        bars: HashMap<String, ProgressBar>,
+        color: bool,
+        group: Option<Group>,
+    }
+
+    /// One cluster's block in a fleet display: a header line with the
+    /// cluster's name and current phase, its resources below it.
+    struct Group {
+        header: ProgressBar,
+        last: ProgressBar,
+    }
+
+    fn style(template: &str) -> ProgressStyle {
+        ProgressStyle::with_template(template)
+            .expect("a valid template")
+            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ")
+            .progress_chars("=> ")
+    }
+
+    fn key(o: &Option<proto::ObjectRef>) -> (String, String) {
+        match o {
+            Some(o) => (
+                format!("{}/{}/{}/{}", o.api_version, o.kind, o.namespace, o.name),
+                o.display(),
+            ),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    impl Live {
+        /// A display of its own, drawn on stdout.
+        pub fn new(color: bool) -> Live {
+            Live {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15)),
+                bars: HashMap::new(),
+                color,
+                group: None,
+            }
+        }
+
+        /// The display all clusters of a fleet run share.
+        pub fn shared() -> MultiProgress {
+            MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15))
+        }
+
+        /// One cluster's block in a shared display.
+        pub fn group(multi: &MultiProgress, name: &str, color: bool) -> Live {
+            let header = multi.add(ProgressBar::new_spinner());
+            header.set_style(style(if color {
+                "{spinner:.cyan} {prefix:.bold} {msg}"
+            } else {
+                "{spinner} {prefix} {msg}"
+            }));
+            header.set_prefix(format!("[{name}]"));
+            header.set_message("connecting");
+            header.enable_steady_tick(Duration::from_millis(100));
+            Live {
+                multi: multi.clone(),
+                bars: HashMap::new(),
+                color,
+                group: Some(Group {
+                    last: header.clone(),
+                    header,
+                }),
+            }
+        }
+
+        fn paint(&self, plain: &str, colored: &str) -> ProgressStyle {
+            style(if self.color { colored } else { plain })
+        }
+
+        fn bar(&mut self, o: &Option<proto::ObjectRef>) -> ProgressBar {
+            let (k, label) = key(o);
+            if let Some(b) = self.bars.get(&k) {
+                return b.clone();
+            }
+            let b = match &mut self.group {
+                Some(g) => {
+                    let b = self.multi.insert_after(&g.last, ProgressBar::new_spinner());
+                    g.last = b.clone();
+                    b
+                }
+                None => self.multi.add(ProgressBar::new_spinner()),
+            };
+            b.set_style(self.paint(
+                "  {spinner} {prefix} {msg}",
+                "  {spinner:.cyan} {prefix:.bold} {msg}",
+            ));
+            b.set_prefix(label);
+            b.enable_steady_tick(Duration::from_millis(100));
+            self.bars.insert(k, b.clone());
+            b
+        }
+
+        /// A line for an event without a resource: above the display, or
+        /// in a fleet run as the cluster's header (its current phase).
+        fn line(&self, text: String) {
+            match &self.group {
+                Some(g) => g.header.set_message(text),
+                None => {
+                    let _ = self.multi.println(text);
+                }
+            }
+        }
+
+        pub fn event(&mut self, ev: &proto::Event, stamp: String) {
+            match ev.kind.as_ref() {
+                Some(Kind::ResourceApplied(r)) => {
+                    let b = self.bar(&r.object);
+                    let action = ApplyAction::try_from(r.action)
+                        .unwrap_or(ApplyAction::Unspecified)
+                        .word();
+                    b.set_message(action.to_string());
+                }
+                Some(Kind::ResourceProgress(r)) => {
+                    let b = self.bar(&r.object);
+                    if r.desired > 0 {
+                        b.set_style(self.paint(
+                            "  {spinner} {prefix} [{bar:20}] {pos}/{len} ready {msg}",
+                            "  {spinner:.cyan} {prefix:.bold} [{bar:20.cyan/blue}] {pos}/{len} ready {msg}",
+                        ));
+                        b.set_length(r.desired as u64);
+                        b.set_position(r.ready as u64);
+                    }
+                    b.set_message(r.message.clone());
+                }
+                Some(Kind::ResourceReady(r)) => {
+                    let b = self.bar(&r.object);
+                    b.set_style(self.paint("  ✓ {prefix} {msg}", "  {prefix:.green} {msg}"));
+                    if self.color {
+                        b.set_prefix(format!("✓ {}", key(&r.object).1));
+                    }
+                    b.finish_with_message(format!("ready ({})", r.message));
+                    for l in &r.log_lines {
+                        self.line(format!("      {l}"));
+                    }
+                }
+                Some(Kind::ResourceFailed(r)) => {
+                    let b = self.bar(&r.object);
+                    b.set_style(self.paint("  ✗ {prefix} {msg}", "  {prefix:.red} {msg}"));
+                    if self.color {
+                        b.set_prefix(format!("✗ {}", key(&r.object).1));
+                    }
+                    b.abandon_with_message(format!("{}: {}", r.reason, r.message));
+                    if let Some(text) = super::describe(ev) {
+                        // The details (pod, events, log tail) below the header line.
+                        for l in text.lines().skip(1) {
+                            self.line(l.to_string());
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(text) = super::describe(ev) {
+                        if self.group.is_some() {
+                            self.line(text);
+                        } else {
+                            self.line(format!("{stamp} {text}"));
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Stop the spinners of objects that never reported ready (kinds
+        /// without readiness, or an operation that ended first); in a fleet
+        /// run, end the cluster's header with the outcome.
+        pub fn finish(&mut self, end: Option<&super::Outcome>) {
+            for b in self.bars.values() {
+                if !b.is_finished() {
+                    b.finish();
+                }
+            }
+            if let Some(g) = &self.group {
+                let (ok, text) = match end {
+                    Some(super::Outcome::Completed {
+                        revision, status, ..
+                    }) => (true, format!("revision {revision}: {}", status.helm_name())),
+                    Some(super::Outcome::Failed {
+                        reason, message, ..
+                    }) => (false, format!("{reason}: {message}")),
+                    None => (false, "the event stream ended early".to_string()),
+                };
+                let mark = if ok { "✓" } else { "✗" };
+                g.header.set_style(match (self.color, ok) {
+                    (true, true) => style("{prefix:.green.bold} {msg}"),
+                    (true, false) => style("{prefix:.red.bold} {msg}"),
+                    (false, _) => style("{prefix} {msg}"),
+                });
+                g.header.set_prefix(format!("{mark} {}", g.header.prefix()));
+                g.header.finish_with_message(text);
+            }
+        }
+    }
 }

@@ -591,7 +591,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             && !n.text.contains(['p', 'P']);
         let is_rune = n.text.starts_with('\'');
         if n.is_complex {
-            return Err(self.errorf("complex numbers are not supported"));
+            return Ok(V::of(Value::Complex(n.complex128.0, n.complex128.1)));
         }
         if n.is_float && !is_hex_int && !is_rune && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(V::of(Value::Float(n.float64)));

@@ -10,8 +10,9 @@
 //! arguments and bad indexes (`%!d(string=x)`, `%!s(MISSING)`,
 //! `%!(EXTRA int=1)`, `%!s(BADINDEX)`).
 //!
-//! Not supported: complex numbers and pointers do not occur in chart data
-//! (a complex literal such as `{{ 1i }}` is refused by the executor).
+//! Complex numbers (only a template's own literals, `{{ 1i }}`) print as Go
+//! prints a `complex128`: `(0+1i)`. Not supported: pointers do not occur in
+//! chart data.
 
 use crate::value::{ListType, Object, Value};
 
@@ -370,6 +371,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
         Value::Int(i) | Value::Int64(i) => fmt_integer(out, *i < 0, i.unsigned_abs(), verb, f, v),
         Value::Uint(u) => fmt_integer(out, false, *u, verb, f, v),
         Value::Float(x) => fmt_float_verb(out, *x, verb, f, v),
+        Value::Complex(re, im) => fmt_complex(out, *re, *im, verb, f, v),
         Value::String(s) => fmt_string(out, s, verb, f, v),
         Value::Bytes(b) => match verb {
             's' | 'q' | 'x' | 'X' => {
@@ -669,6 +671,27 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
 /// Go's `fmtFloat` (pp and fmt): the verb's conversion and default
 /// precision, the sign, `#` (keep the point and trailing zeros — counting
 /// the `x` of `%#x` as a digit, as Go does), and zero padding after the sign.
+/// Go's `fmtComplex`: `(real+imagi)`, each part a float64 with the verb and
+/// flags (width and precision apply to each), the imaginary part always
+/// signed.
+fn fmt_complex(out: &mut String, re: f64, im: f64, verb: char, f: &Flags, v: &Value) {
+    if !matches!(
+        verb,
+        'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E'
+    ) {
+        bad_verb(out, verb, v, f);
+        return;
+    }
+    out.push('(');
+    fmt_float_verb(out, re, verb, f, v);
+    let signed = Flags {
+        plus: true,
+        ..f.clone()
+    };
+    fmt_float_verb(out, im, verb, &signed, v);
+    out.push_str("i)");
+}
+
 fn fmt_float_verb(out: &mut String, x: f64, verb: char, f: &Flags, v: &Value) {
     let (conv, default_prec): (char, Option<usize>) = match verb {
         'v' => ('g', None),

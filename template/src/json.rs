@@ -76,6 +76,7 @@ fn encode(out: &mut String, v: &Value, opts: Opts, depth: usize) -> Result<(), S
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Uint(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&format_float(*f)?),
+        Value::Complex(..) => return Err(format!("json: unsupported type: {}", v.type_name())),
         Value::String(s) => encode_string(out, s, opts.escape_html),
         Value::Bytes(b) => {
             out.push('"');

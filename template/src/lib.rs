@@ -11,7 +11,8 @@
 //! * [`helm`] — charts: dependency processing, values coalescing, schema
 //!   validation and `engine.Render`.
 //!
-//! Other crates use [`helm::process_dependencies`], [`helm::coalesce_values`],
+//! Other crates use [`helm::process_dependencies`], [`helm::coalesce_values`]
+//! (both report [`helm::Warning`]s as Helm logs them),
 //! [`helm::validate_values`], [`helm::render`], [`yaml::parse_values`] and
 //! [`yaml::to_yaml`].
 

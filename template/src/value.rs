@@ -41,6 +41,9 @@ pub enum Value {
     Uint(u64),
     /// Go `float64`.
     Float(f64),
+    /// Go `complex128` (real, imaginary): only a template's own literals
+    /// (`{{ 1i }}`, `{{ 1+2i }}`) make one.
+    Complex(f64, f64),
     String(Rc<str>),
     /// Go `[]byte`.
     Bytes(Rc<[u8]>),
@@ -230,6 +233,7 @@ pub enum Kind {
     Int64,
     Uint64,
     Float64,
+    Complex128,
     Interface,
     Map,
     Ptr,
@@ -248,6 +252,7 @@ impl Kind {
             Kind::Int64 => "int64",
             Kind::Uint64 => "uint64",
             Kind::Float64 => "float64",
+            Kind::Complex128 => "complex128",
             Kind::Interface => "interface",
             Kind::Map => "map",
             Kind::Ptr => "ptr",
@@ -291,6 +296,7 @@ impl Value {
             Value::Int64(_) => Kind::Int64,
             Value::Uint(_) => Kind::Uint64,
             Value::Float(_) => Kind::Float64,
+            Value::Complex(..) => Kind::Complex128,
             Value::String(_) => Kind::String,
             Value::Bytes(_) | Value::List(_) => Kind::Slice,
             Value::Map(_) => Kind::Map,
@@ -316,6 +322,7 @@ impl Value {
             Value::Int64(_) => "int64",
             Value::Uint(_) => "uint64",
             Value::Float(_) => "float64",
+            Value::Complex(..) => "complex128",
             Value::String(_) => "string",
             Value::Bytes(_) => "[]uint8",
             Value::List(l) => match l.ty {
@@ -363,6 +370,7 @@ impl Value {
             Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Uint(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
+            Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
@@ -504,6 +512,8 @@ pub mod json {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(J::Number)
                 .unwrap_or(J::Null),
+            // JSON has no complex numbers (Go's encoding/json refuses them).
+            Value::Complex(..) => J::Null,
             Value::String(s) => J::String(s.to_string()),
             Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
             Value::List(l) => J::Array(l.items.iter().map(to_json).collect()),

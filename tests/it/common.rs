@@ -90,6 +90,12 @@ pub struct Env {
     pub kubeconfig: PathBuf,
     pub agent: Option<berth_agent::RunningAgent>,
     pub agent_url: String,
+    /// The policy the next start_agent uses (the built-in one by default).
+    pub policy: berth_agent::policy::PolicySource,
+    /// The CRL file the agent is started with (`berthd --crl`).
+    pub crl: Option<PathBuf>,
+    /// How long the next start_agent lets a chart upload stall.
+    pub upload_idle_timeout: std::time::Duration,
 }
 
 impl Env {
@@ -125,6 +131,9 @@ impl Env {
             kubeconfig,
             agent: None,
             agent_url: String::new(),
+            policy: Default::default(),
+            crl: None,
+            upload_idle_timeout: berth_agent::ops::Settings::default().upload_idle_timeout,
         }
     }
 
@@ -154,6 +163,7 @@ impl Env {
                 per_reason: Default::default(),
                 default: std::time::Duration::from_secs(1),
             },
+            upload_idle_timeout: self.upload_idle_timeout,
             ..Default::default()
         };
         configure(&mut settings);
@@ -162,8 +172,10 @@ impl Env {
             cert: self.pki.agent_cert.clone(),
             key: self.pki.agent_key.clone(),
             client_ca: self.pki.ca_cert.clone(),
+            crl: self.crl.clone(),
             data_dir: self.data_dir(),
             kubeconfig: Some(self.kubeconfig.clone()),
+            policy: self.policy.clone(),
             settings,
         })
         .await
@@ -179,6 +191,7 @@ impl Env {
             ca: Some(self.pki.ca_cert.clone()),
             cert: Some(self.pki.client_cert.clone()),
             key: Some(self.pki.client_key.clone()),
+            cluster: None,
         }
     }
 
@@ -252,4 +265,67 @@ pub fn berthd_bin() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// The real `berthd` binary serving this environment's journal and
+/// cluster, logging JSON; its log lines are collected as they come.
+pub struct Berthd {
+    /// Killed when dropped.
+    #[allow(dead_code)]
+    pub child: tokio::process::Child,
+    pub url: String,
+    pub log: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Berthd {
+    pub async fn spawn(env: &Env, extra: &[&str]) -> Berthd {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(berthd_bin())
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(["--cert", &path(&env.pki.agent_cert)])
+            .args(["--key", &path(&env.pki.agent_key)])
+            .args(["--client-ca", &path(&env.pki.ca_cert)])
+            .args(["--data", &path(&env.data_dir())])
+            .args(["--kubeconfig", &path(&env.kubeconfig)])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("berthd starts");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let v: Value = serde_json::from_str(&line).unwrap_or_default();
+            let addr = v["fields"]["addr"].as_str().map(str::to_string);
+            let listening = v["fields"]["message"] == "berthd listening";
+            log.lock().unwrap().push(v);
+            if let (true, Some(addr)) = (listening, addr) {
+                let sink = Arc::clone(&log);
+                tokio::spawn(async move {
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let v = serde_json::from_str(&line).unwrap_or_default();
+                        sink.lock().unwrap().push(v);
+                    }
+                });
+                return Berthd {
+                    child,
+                    url: format!("https://{addr}"),
+                    log,
+                };
+            }
+        }
+        panic!("berthd exited before listening");
+    }
+
+    /// The log lines logged so far by `target`.
+    pub fn logged(&self, target: &str) -> Vec<Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["target"] == target)
+            .cloned()
+            .collect()
+    }
 }

@@ -378,3 +378,39 @@ async fn chart_upload_is_skipped_when_the_agent_holds_it() {
         second.stdout
     );
 }
+
+#[tokio::test]
+async fn install_shows_the_warnings_helm_logs_while_merging_values() {
+    let env = Env::start().await;
+    let chart = env.dir.path().join("warned");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: warned\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "a:\n  b:\n    c: 1\n").unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: warned\ndata:\n  b: {{ .Values.a.b | quote }}\n",
+    )
+    .unwrap();
+    let out = env
+        .berth(&[
+            "install",
+            "warned",
+            &crate::common::path(&chart),
+            "--set",
+            "a.b=1",
+        ])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains(
+            r#"level=INFO msg="warning: cannot overwrite table with non table for warned.a.b (map[c:1])""#
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("STATUS: deployed"), "{}", out.stdout);
+}

@@ -2,13 +2,21 @@
 //! area. Every test starts its own simulator and agent on loopback ports.
 
 mod atomic;
+mod cli;
 mod common;
 mod corpus;
+mod crash;
 mod crds;
 mod diff;
+mod faults;
+mod fleet;
 mod hooks;
 mod lifecycle;
+mod load;
 mod mtls;
+mod mtls_rotation;
+mod policy;
 mod safety;
 mod template;
 mod tracking;
+mod values;

@@ -46,9 +46,29 @@ async fn template_output_matches_helm_for_every_golden_case() {
             args.push(expr.as_str().unwrap().to_string());
         }
         let out = berth_raw(&args).await;
-        let want =
+        // What Helm logged on stderr (coalescing warnings…, and its error
+        // when it failed), when anything.
+        let want_stderr =
+            std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.stderr")))
+                .unwrap_or_default();
+        // No manifest: Helm failed.
+        let Ok(want) =
             std::fs::read_to_string(root().join(format!("tests/golden/expected/{name}.yaml")))
-                .unwrap();
+        else {
+            if out.code == 0 || out.stderr != want_stderr {
+                failures.push(format!(
+                    "{name}: Helm fails; berth exit {}\n  berth: {:?}\n  helm:  {want_stderr:?}",
+                    out.code, out.stderr
+                ));
+            }
+            continue;
+        };
+        if out.code == 0 && out.stderr != want_stderr {
+            failures.push(format!(
+                "{name}: stderr differs\n  berth: {:?}\n  helm:  {want_stderr:?}",
+                out.stderr
+            ));
+        }
         if out.code != 0 {
             failures.push(format!("{name}: exit {}: {}", out.code, out.stderr));
         } else if out.stdout != want {
@@ -67,6 +87,65 @@ async fn template_output_matches_helm_for_every_golden_case() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn template_prints_helms_value_warnings_on_stderr_and_still_renders() {
+    let chart = path(&root().join("template/tests/golden/charts/conflicts"));
+    let out = berth_raw(&[
+        "template".into(),
+        "c".into(),
+        chart,
+        "--set".into(),
+        "sub.x.a=1".into(),
+    ])
+    .await
+    .ok();
+    assert!(out.stdout.contains("name: sub"), "{}", out.stdout);
+    let skipped = r#"level=INFO msg="warning: skipped value for conflicts.sub.x: Not a table.""#;
+    // Helm coalesces three times for a chart with dependencies; two of the
+    // passes see the user's table over the subchart's `x: false`.
+    assert_eq!(
+        out.stderr.lines().filter(|l| *l == skipped).count(),
+        2,
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn template_warns_that_a_chart_is_deprecated_and_warns_before_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("old");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: old\nversion: 1.0.0\ndeprecated: true\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "a:\n  b:\n    c: 1\n").unwrap();
+    std::fs::write(chart.join("templates/x.yaml"), "{{ fail \"no\" }}\n").unwrap();
+    let out = berth_raw(&[
+        "template".into(),
+        path(&chart),
+        "--set".into(),
+        "a.b=1".into(),
+    ])
+    .await
+    .failed();
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[0], r#"level=WARN msg="this chart is deprecated""#,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        lines[1],
+        r#"level=INFO msg="warning: cannot overwrite table with non table for old.a.b (map[c:1])""#,
+        "{}",
+        out.stderr
+    );
+    assert!(lines[2].contains("no"), "{}", out.stderr);
 }
 
 #[tokio::test]
@@ -194,4 +273,103 @@ async fn output_dir_writes_one_file_per_template_like_helm() {
     let test =
         std::fs::read_to_string(out_dir.join("withcrds/templates/tests/test-widget.yaml")).unwrap();
     assert!(test.contains("\"helm.sh/hook\": test"));
+}
+
+#[tokio::test]
+async fn template_names_the_release_as_helm_template_does() {
+    let chart = path(&root().join("cli/src/demo/chart"));
+    let named = berth_raw(&[
+        "template".into(),
+        "--name-template".into(),
+        r#"{{ "Web" | lower }}-{{ add 1 2 }}"#.into(),
+        chart.clone(),
+    ])
+    .await
+    .ok();
+    assert!(
+        named.stdout.contains("name: web-3-hello"),
+        "{}",
+        named.stdout
+    );
+    // `helm template` presets "release-name", so -g generates nothing…
+    let generated = berth_raw(&["template".into(), "-g".into(), chart.clone()])
+        .await
+        .ok();
+    assert!(
+        generated.stdout.contains("name: release-name-hello"),
+        "{}",
+        generated.stdout
+    );
+    // …and a NAME conflicts with either flag.
+    let both = berth_raw(&["template".into(), "web".into(), chart, "-g".into()])
+        .await
+        .failed();
+    assert_eq!(
+        both.stderr.trim(),
+        "Error: cannot set --generate-name and also specify a name"
+    );
+}
+
+#[tokio::test]
+async fn skip_schema_validation_renders_values_the_schema_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("strict");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: strict\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("values.schema.json"),
+        r#"{"properties": {"replicas": {"type": "integer"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "r: {{ .Values.replicas }}\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "template".to_string(),
+            path(&chart),
+            "--set".into(),
+            "replicas=many".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let refused = berth_raw(&args(&[])).await.failed();
+    assert!(
+        refused
+            .stderr
+            .contains("values don't meet the specifications"),
+        "{}",
+        refused.stderr
+    );
+    let rendered = berth_raw(&args(&["--skip-schema-validation"])).await.ok();
+    assert!(rendered.stdout.contains("r: many"), "{}", rendered.stdout);
+}
+
+/// pkg/cmd/install.go's CheckDependencies text (helm-python-sdk words this
+/// one differently, so it has no golden file).
+#[tokio::test]
+async fn template_refuses_a_chart_whose_dependencies_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("needy");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: needy\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n- name: cache\n  version: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    let out = berth_raw(&["template".into(), path(&chart)]).await.failed();
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: an error occurred while checking for chart dependencies. You may need to run \
+         'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing \
+         in charts/ directory: db, cache"
+    );
 }

@@ -383,9 +383,15 @@ impl Journal {
                     identity: held.identity,
                 }));
             }
+            let rkey = revision_key(ns, name, head.latest);
+            let before: Option<RevisionRecord> = match revisions.get(&rkey)? {
+                Some(v) => Some(decode(&rkey, &v).map_err(ConflictableTransactionError::Abort)?),
+                None => None,
+            };
             let record = set_status(revisions, ns, name, head.latest, status, None, Some(now))?;
             head.lock = Some(Lock {
                 revision: head.latest,
+                previous_status: before.map(|r| r.status),
                 ..lock.clone()
             });
             releases.insert(hkey.as_slice(), encode(&head))?;
@@ -496,12 +502,25 @@ impl Journal {
                 .revision(&head.namespace, &head.name, lock.revision)?
                 .is_some();
             if exists {
+                // An operation on an existing revision (uninstall) gives it
+                // back the status it had: the release was not uninstalled,
+                // and its description says the deletion may be partial.
+                let (status, description) = match lock.previous_status {
+                    Some(prev) if !prev.is_pending() => (
+                        prev,
+                        format!(
+                            "{} interrupted: berthd stopped while deleting the release's objects; some may be gone — uninstall again, or upgrade to restore them",
+                            lock.operation.title()
+                        ),
+                    ),
+                    _ => (Status::Failed, description),
+                };
                 self.finish(
                     &head.namespace,
                     &head.name,
                     lock.revision,
                     Finish {
-                        status: Status::Failed,
+                        status,
                         description,
                         deploys: false,
                         undeploys: false,
@@ -655,6 +674,7 @@ mod tests {
                 operation: op,
                 since_ms: 1,
                 identity: "admin".into(),
+                previous_status: None,
             },
             events: vec![],
         }
@@ -707,6 +727,38 @@ mod tests {
         let r2 = j.revision("ns", "a", 2).unwrap().unwrap();
         assert_eq!(r2.status, Status::Failed);
         assert!(r2.description.starts_with("Upgrade interrupted"));
+        let head = j.head("ns", "a").unwrap().unwrap();
+        assert!(head.lock.is_none());
+        assert_eq!(head.deployed, Some(1));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_uninstall_gives_the_revision_its_status_back() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            j.begin("ns", "a", begin(1, OpKind::Install)).await.unwrap();
+            j.finish("ns", "a", 1, done()).await.unwrap();
+            let lock = Lock {
+                revision: 1,
+                operation: OpKind::Uninstall,
+                since_ms: 1,
+                identity: "admin".into(),
+                previous_status: None,
+            };
+            j.lock_latest("ns", "a", lock, Status::Uninstalling)
+                .await
+                .unwrap();
+        }
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.recover().await.unwrap().len(), 1);
+        let r1 = j.revision("ns", "a", 1).unwrap().unwrap();
+        assert_eq!(r1.status, Status::Deployed, "still the deployed revision");
+        assert!(
+            r1.description.starts_with("Uninstallation interrupted"),
+            "{}",
+            r1.description
+        );
         let head = j.head("ns", "a").unwrap().unwrap();
         assert!(head.lock.is_none());
         assert_eq!(head.deployed, Some(1));

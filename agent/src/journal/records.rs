@@ -91,6 +91,11 @@ pub struct Lock {
     pub operation: OpKind,
     pub since_ms: i64,
     pub identity: String,
+    /// The status the locked revision had before an operation that works
+    /// on an existing revision (uninstall) set it pending; a crash
+    /// recovery puts it back.
+    #[serde(default)]
+    pub previous_status: Option<Status>,
 }
 
 /// One release: the pointer to its newest and deployed revisions.

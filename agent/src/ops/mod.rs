@@ -84,12 +84,26 @@ pub struct Agent {
     pub cluster: Arc<Cluster>,
     pub registry: Registry,
     pub settings: Settings,
+    pub counters: Counters,
+}
+
+/// Running totals since the agent started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Chart bytes received in uploads (0 for uploads the agent skipped
+    /// because it held the chart already).
+    pub chart_bytes_received: std::sync::atomic::AtomicU64,
+    /// Uploads skipped because the agent held the chart.
+    pub chart_uploads_skipped: std::sync::atomic::AtomicU64,
 }
 
 /// Who is asking, as the TLS layer established it.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
+    /// The name recorded as BY: the first URI SAN, else the subject CN.
     pub identity: String,
+    /// Every name of the certificate (CN, DNS and URI SANs), for the policy.
+    pub names: Vec<String>,
     pub addr: String,
     pub client_version: String,
 }

@@ -104,6 +104,7 @@ async fn execute(agent: &Agent, p: Prepared) {
     op.emit(Kind::Rendered(proto::Rendered {
         objects: objects.len() as u32,
         hooks: hooks.len() as u32,
+        warnings: Vec::new(),
     }));
     let description = format!("Rollback to {}", p.target.revision);
     let previous = match &p.current {
@@ -193,6 +194,7 @@ pub(super) fn begin_rollback(
             operation: OpKind::Rollback,
             since_ms: now,
             identity: caller.identity.clone(),
+            previous_status: None,
         },
         events,
     }

@@ -102,6 +102,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         operation: OpKind::Uninstall,
         since_ms: journal::now_ms(),
         identity: p.caller.identity.clone(),
+        previous_status: None,
     };
     if let Err(e) = agent
         .journal

@@ -259,6 +259,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
             operation: p.kind,
             since_ms: now,
             identity: p.caller.identity.clone(),
+            previous_status: None,
         },
         events: op.take_for_journal(),
     };
@@ -454,6 +455,7 @@ async fn stage(
     let runtime = tokio::runtime::Handle::current();
     let values2 = values.clone();
     let bytes2 = bytes.clone();
+    let release_name = p.name.to_string();
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
     let rendered = tokio::task::spawn_blocking(move || {
         let files = chart::unpack(&bytes2, &limits)
@@ -467,11 +469,21 @@ async fn stage(
         let mut opts = helm::RenderOptions::new(release);
         opts.capabilities = caps;
         opts.lookup = Some(&lookup);
-        let render = |opts: &helm::RenderOptions<'_>| {
-            berth::render::render(&loaded, &values2, opts)
-                .map_err(|e| Failure::new("RenderFailed", e.to_string()))
+        // What Helm logs while loading the chart and merging its values:
+        // logged here, and (the render that counts) sent in the Rendered event.
+        for w in &loaded.warnings {
+            tracing::warn!(release = %release_name, "chart: {w}");
+        }
+        let render = |opts: &helm::RenderOptions<'_>, log: &mut Vec<helm::Warning>| {
+            log.clear();
+            let rendered = berth::render::render(&loaded, &values2, opts, log);
+            for w in log.iter() {
+                tracing::warn!(release = %release_name, "chart values: {w}");
+            }
+            rendered.map_err(|e| Failure::new("RenderFailed", e.to_string()))
         };
-        let mut rendered = render(&opts)?;
+        let mut log = Vec::new();
+        let mut rendered = render(&opts, &mut log)?;
         let mut crds = Vec::new();
         if install_crds && !rendered.crds.is_empty() {
             crds = super::crds::objects(&rendered.crds)?;
@@ -483,14 +495,20 @@ async fn stage(
                 .collect();
             if !missing.is_empty() {
                 opts.capabilities.api_versions.extend(missing);
-                rendered = render(&opts)?;
+                rendered = render(&opts, &mut log)?;
             }
         }
-        Ok::<_, Failure>((loaded.metadata, rendered, crds))
+        let warnings: Vec<String> = loaded
+            .warnings
+            .iter()
+            .chain(&log)
+            .map(|w| w.to_string())
+            .collect();
+        Ok::<_, Failure>((loaded.metadata, rendered, crds, warnings))
     })
     .await
     .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))??;
-    let (metadata, rendered, crds) = rendered;
+    let (metadata, rendered, crds, warnings) = rendered;
     let count = rendered.manifests.len() + rendered.hooks.len() + crds.len();
     let max_objects = agent.settings.max_objects;
     if count > max_objects {
@@ -517,6 +535,7 @@ async fn stage(
     op.emit(Kind::Rendered(proto::Rendered {
         objects: objects.len() as u32,
         hooks: rendered.hooks.len() as u32,
+        warnings,
     }));
     Ok(Staged {
         chart: ChartRef {

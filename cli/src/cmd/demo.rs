@@ -50,8 +50,10 @@ pub async fn run(a: DemoArgs, io: &mut Io) -> Result<(), CliError> {
         cert: pki.agent_cert.clone(),
         key: pki.agent_key.clone(),
         client_ca: pki.ca_cert.clone(),
+        crl: None,
         data_dir: dir.join("data"),
         kubeconfig: Some(kubeconfig.clone()),
+        policy: Default::default(),
         settings: Default::default(),
     })
     .await

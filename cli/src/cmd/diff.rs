@@ -16,8 +16,12 @@ use crate::{CliError, Global, Io};
 #[derive(Subcommand, Debug)]
 pub enum DiffCommand {
     /// Show what `berth upgrade NAME CHART` would change in the cluster.
+    #[command(
+        after_help = "Examples:\n  berth diff upgrade web ./chart --set replicas=3\n  berth diff upgrade web ./chart -f prod.yaml --context 5"
+    )]
     Upgrade(DiffUpgradeArgs),
     /// Show how two stored revisions' manifests differ.
+    #[command(after_help = "Example:\n  berth diff revision web 2 3")]
     Revision(DiffRevisionArgs),
 }
 

@@ -22,8 +22,12 @@ pub struct Which {
 #[derive(Subcommand, Debug)]
 pub enum GetCommand {
     /// The rendered manifest of a revision.
+    #[command(
+        after_help = "Examples:\n  berth get manifest web\n  berth get manifest web --revision 2"
+    )]
     Manifest(Which),
     /// The values of a revision.
+    #[command(after_help = "Examples:\n  berth get values web\n  berth get values web -a -o json")]
     Values {
         #[command(flatten)]
         which: Which,
@@ -34,10 +38,13 @@ pub enum GetCommand {
         output: Format,
     },
     /// The notes of a revision.
+    #[command(after_help = "Example:\n  berth get notes web")]
     Notes(Which),
     /// The hooks of a revision.
+    #[command(after_help = "Example:\n  berth get hooks web --revision 3")]
     Hooks(Which),
     /// Everything about a revision.
+    #[command(after_help = "Example:\n  berth get all web")]
     All(Which),
 }
 

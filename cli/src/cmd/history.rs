@@ -34,6 +34,8 @@ pub fn revision_json(r: &proto::RevisionInfo) -> serde_json::Value {
         "app_version": r.app_version,
         "description": r.description,
         "by": r.by,
+        "client_address": r.client_addr,
+        "client_version": r.client_version,
     })
 }
 

@@ -149,8 +149,9 @@ pub struct UpgradeArgs {
     pub output: crate::output::Format,
 }
 
-pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
-    let options = proto::OperationOptions {
+/// The options `berth install` sends.
+pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
+    proto::OperationOptions {
         wait: a.op.wait,
         timeout_seconds: a.op.timeout.as_secs().max(1),
         dry_run: a.op.dry_run,
@@ -162,22 +163,11 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         skip_crds: a.skip_crds,
         description: a.description.clone(),
         ..Default::default()
-    };
-    send(
-        g,
-        &a.name,
-        &a.chart,
-        &a.values,
-        UpgradeMode::Install,
-        options,
-        a.op.quiet,
-        a.output,
-        io,
-    )
-    .await
+    }
 }
 
-pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
+/// The mode and options `berth upgrade` sends.
+pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions) {
     let options = proto::OperationOptions {
         wait: a.op.wait,
         timeout_seconds: a.op.timeout.as_secs().max(1),
@@ -201,6 +191,27 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
     } else {
         UpgradeMode::Upgrade
     };
+    (mode, options)
+}
+
+pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
+    let options = install_options(&a);
+    send(
+        g,
+        &a.name,
+        &a.chart,
+        &a.values,
+        UpgradeMode::Install,
+        options,
+        a.op.quiet,
+        a.output,
+        io,
+    )
+    .await
+}
+
+pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
+    let (mode, options) = upgrade_options(&a);
     send(
         g, &a.name, &a.chart, &a.values, mode, options, a.op.quiet, a.output, io,
     )
@@ -220,13 +231,45 @@ async fn send(
     io: &mut Io,
 ) -> Result<(), CliError> {
     let events = send_events(g, name, chart, values, mode, options).await?;
-    let outcome = progress::follow(events, &mut *io.out, quiet).await?;
+    let outcome = progress::follow_io(events, io, g, quiet, output).await?;
     summary(g, name, outcome, output, io)
 }
 
 /// The operation's events, from an Upgrade stream of events.
 pub type Events =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<proto::Event, tonic::Status>> + Send>>;
+
+/// What an install or upgrade sends, prepared once (values merged, chart
+/// loaded and packed) and sendable to any number of agents.
+pub struct Prepared {
+    pub name: String,
+    pub values_json: String,
+    pub bundle: std::sync::Arc<Bundle>,
+    pub mode: UpgradeMode,
+    pub options: proto::OperationOptions,
+}
+
+impl Prepared {
+    pub fn new(
+        name: &str,
+        chart: &std::path::Path,
+        values: &ValuesFlags,
+        mode: UpgradeMode,
+        options: proto::OperationOptions,
+    ) -> Result<Prepared, CliError> {
+        berth::types::ReleaseName::parse(name).map_err(|e| CliError::Usage(e.to_string()))?;
+        let user_values = values.merge()?;
+        let bundle = Bundle::from_path(chart, &Limits::default())?;
+        Ok(Prepared {
+            name: name.to_string(),
+            values_json: serde_json::to_string(&user_values)
+                .map_err(|e| CliError::Other(e.to_string()))?,
+            bundle: std::sync::Arc::new(bundle),
+            mode,
+            options,
+        })
+    }
+}
 
 /// Open the Upgrade stream: header, then the chart only if the agent asks
 /// for it, then the trailer; returns the events from the first one on.
@@ -238,20 +281,27 @@ pub async fn send_events(
     mode: UpgradeMode,
     options: proto::OperationOptions,
 ) -> Result<Events, CliError> {
-    berth::types::ReleaseName::parse(name).map_err(|e| CliError::Usage(e.to_string()))?;
-    let user_values = values.merge()?;
-    let bundle = Bundle::from_path(chart, &Limits::default())?;
-    let mut client = connect::connect(&g.target()).await?;
+    let prepared = Prepared::new(name, chart, values, mode, options)?;
+    send_prepared(&g.target(), &g.namespace, &prepared).await
+}
+
+/// Send a prepared operation to one agent.
+pub async fn send_prepared(
+    target: &connect::Target,
+    namespace: &str,
+    p: &Prepared,
+) -> Result<Events, CliError> {
+    let bundle = &p.bundle;
+    let mut client = connect::connect(target).await?;
 
     let header = proto::UpgradeHeader {
-        release: name.to_string(),
-        namespace: g.namespace.clone(),
-        mode: mode as i32,
-        values_json: serde_json::to_string(&user_values)
-            .map_err(|e| CliError::Other(e.to_string()))?,
+        release: p.name.clone(),
+        namespace: namespace.to_string(),
+        mode: p.mode as i32,
+        values_json: p.values_json.clone(),
         chart_digest: bundle.digest.clone(),
         chart_size: bundle.bytes.len() as u64,
-        options: Some(options),
+        options: Some(p.options.clone()),
         client: Some(proto::ClientInfo {
             client_version: berth::VERSION.to_string(),
         }),
@@ -278,13 +328,10 @@ pub async fn send_events(
         }
     };
     let needed = matches!(&first.kind, Some(proto::event::Kind::Accepted(a)) if a.chart_needed);
-    let bytes = if needed {
-        bundle.bytes.clone()
-    } else {
-        Vec::new()
-    };
+    let bundle = std::sync::Arc::clone(bundle);
     tokio::spawn(async move {
         let mut sent = 0u64;
+        let bytes: &[u8] = if needed { &bundle.bytes } else { &[] };
         for chunk in bytes.chunks(proto::CHUNK_SIZE) {
             if tx
                 .send(UpgradeRequest {
@@ -324,6 +371,10 @@ pub fn summary(
             description,
             notes,
         } => {
+            if g.events.is_some() {
+                // The stream already ended with the `completed` event.
+                return Ok(());
+            }
             if output != crate::output::Format::Table {
                 let v = serde_json::json!({
                     "name": name, "namespace": g.namespace, "revision": revision,

@@ -1,4 +1,4 @@
-//! `berth list [-A]`.
+//! `berth list`: `helm list`'s flags (states, --filter, sorting, paging).
 
 use berth::proto;
 use clap::Args;
@@ -13,24 +13,122 @@ pub struct ListArgs {
     /// List releases in every namespace.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Show every release, whatever its status (uninstalled with kept history included).
+    /// Show every release, whatever its status (the default without a
+    /// state flag, as in Helm v4; kept for Helm 3 habits).
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// Show deployed releases (with no state flag: every state).
+    #[arg(long)]
+    pub deployed: bool,
+    /// Show failed releases.
+    #[arg(long)]
+    pub failed: bool,
+    /// Show pending releases (pending-install, -upgrade, -rollback).
+    #[arg(long)]
+    pub pending: bool,
+    /// Show superseded releases.
+    #[arg(long)]
+    pub superseded: bool,
+    /// Show uninstalled releases (uninstalled with --keep-history).
+    #[arg(long)]
+    pub uninstalled: bool,
+    /// Show releases being uninstalled.
+    #[arg(long)]
+    pub uninstalling: bool,
+    /// Only releases whose name matches this regular expression.
+    #[arg(short = 'f', long)]
+    pub filter: Option<String>,
+    /// Sort by the last update time instead of the name.
+    #[arg(short = 'd', long)]
+    pub date: bool,
+    /// Reverse the sort order.
+    #[arg(short = 'r', long)]
+    pub reverse: bool,
+    /// At most this many releases (0: no limit).
+    #[arg(short = 'm', long, default_value = "256")]
+    pub max: usize,
+    /// Skip this many releases first.
+    #[arg(long, default_value = "0")]
+    pub offset: usize,
+    /// Only the names.
+    #[arg(short = 'q', long)]
+    pub short: bool,
+    /// No header line in the table.
+    #[arg(long)]
+    pub no_headers: bool,
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: Format,
 }
 
+impl ListArgs {
+    /// Whether a release whose newest revision has this status is shown,
+    /// as Helm v4's `helm list` decides: every state unless state flags
+    /// pick some.
+    fn shows(&self, status: proto::ReleaseStatus) -> bool {
+        use proto::ReleaseStatus as S;
+        let any = self.deployed
+            || self.failed
+            || self.pending
+            || self.superseded
+            || self.uninstalled
+            || self.uninstalling;
+        if self.all || !any {
+            return true;
+        }
+        match status {
+            S::Deployed => self.deployed,
+            S::Failed => self.failed,
+            S::PendingInstall | S::PendingUpgrade | S::PendingRollback => self.pending,
+            S::Superseded => self.superseded,
+            S::Uninstalled => self.uninstalled,
+            S::Uninstalling => self.uninstalling,
+            _ => false,
+        }
+    }
+}
+
 pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
+    let filter = a
+        .filter
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--filter: {e}")))?;
     let mut client = connect::connect(&g.target()).await?;
-    let resp = client
+    let mut resp = client
         .list(proto::ListRequest {
             namespace: g.namespace.clone(),
             all_namespaces: a.all_namespaces,
-            all: a.all,
+            all: true,
         })
         .await
         .map_err(status_error)?
         .into_inner();
+    let status_of = |r: &proto::ReleaseInfo| {
+        proto::ReleaseStatus::try_from(r.revision.as_ref().map(|v| v.status).unwrap_or(0))
+            .unwrap_or(proto::ReleaseStatus::Unknown)
+    };
+    let updated = |r: &proto::ReleaseInfo| r.revision.as_ref().map(|v| v.updated_unix_ms);
+    resp.releases
+        .retain(|r| a.shows(status_of(r)) && filter.as_ref().is_none_or(|f| f.is_match(&r.name)));
+    if a.date {
+        resp.releases.sort_by_key(|r| updated(r));
+    } else {
+        resp.releases
+            .sort_by(|x, y| (&x.name, &x.namespace).cmp(&(&y.name, &y.namespace)));
+    }
+    if a.reverse {
+        resp.releases.reverse();
+    }
+    let max = if a.max == 0 { usize::MAX } else { a.max };
+    resp.releases = resp.releases.into_iter().skip(a.offset).take(max).collect();
+    if a.short {
+        use std::io::Write;
+        for r in &resp.releases {
+            writeln!(io.out, "{}", r.name)?;
+        }
+        return Ok(());
+    }
     match a.output {
         Format::Table => {
             let rows: Vec<Vec<String>> = resp
@@ -49,19 +147,20 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
                     ]
                 })
                 .collect();
-            output::table(
-                &mut *io.out,
-                &[
-                    "NAME",
-                    "NAMESPACE",
-                    "REVISION",
-                    "UPDATED",
-                    "STATUS",
-                    "CHART",
-                    "APP VERSION",
-                ],
-                &rows,
-            )
+            let header = [
+                "NAME",
+                "NAMESPACE",
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "CHART",
+                "APP VERSION",
+            ];
+            if a.no_headers {
+                output::table_rows(&mut *io.out, &header, &rows)
+            } else {
+                output::table(&mut *io.out, &header, &rows)
+            }
         }
         f => {
             // Helm's list JSON: revision as a string.

@@ -4,8 +4,11 @@
 use crate::{Cli, CliError, Command, Io};
 
 pub mod certs;
+pub mod cluster;
+pub mod completion;
 pub mod demo;
 pub mod diff;
+pub mod fleet;
 pub mod get;
 pub mod history;
 pub mod install;
@@ -19,7 +22,18 @@ pub mod version;
 pub mod watch;
 
 pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
-    let g = cli.global;
+    let mut g = cli.global;
+    if !matches!(
+        cli.command,
+        Command::Certs(_)
+            | Command::Demo(_)
+            | Command::Template(_)
+            | Command::Cluster(_)
+            | Command::Completion(_)
+            | Command::Fleet(_)
+    ) {
+        g.resolve_cluster()?;
+    }
     match cli.command {
         Command::Install(a) => install::install(&g, a, io).await,
         Command::Upgrade(a) => install::upgrade(&g, a, io).await,
@@ -33,8 +47,11 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Diff(c) => diff::run(&g, c, io).await,
         Command::Test(a) => test::run(&g, a, io).await,
         Command::Watch(a) => watch::run(&g, a, io).await,
-        Command::Version => version::run(&g, io).await,
+        Command::Version(a) => version::run(&g, a, io).await,
         Command::Certs(c) => certs::run(c, io),
+        Command::Cluster(c) => cluster::run(&g, c, io),
+        Command::Completion(a) => completion::run(a, io),
+        Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
     }
 }

@@ -20,9 +20,9 @@ pub struct RollbackArgs {
     pub output: crate::output::Format,
 }
 
-pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliError> {
-    let mut client = connect::connect(&g.target()).await?;
-    let req = proto::RollbackRequest {
+/// The request `berth rollback` sends.
+pub fn request(g: &Global, a: &RollbackArgs) -> proto::RollbackRequest {
+    proto::RollbackRequest {
         release: a.name.clone(),
         namespace: g.namespace.clone(),
         revision: a.revision.unwrap_or(0),
@@ -40,13 +40,18 @@ pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliErro
         client: Some(proto::ClientInfo {
             client_version: berth::VERSION.to_string(),
         }),
-    };
+    }
+}
+
+pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliError> {
+    let mut client = connect::connect(&g.target()).await?;
+    let req = request(g, &a);
     let events = client
         .rollback(req)
         .await
         .map_err(status_error)?
         .into_inner();
-    let outcome = progress::follow(events, &mut *io.out, a.op.quiet).await?;
+    let outcome = progress::follow_io(events, io, g, a.op.quiet, a.output).await?;
     if let progress::Outcome::Completed { .. } = outcome
         && a.output == crate::output::Format::Table
     {

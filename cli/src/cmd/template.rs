@@ -2,7 +2,9 @@
 //! `helm template` prints (Helm's pkg/cmd/template.go and the output half of
 //! action.renderResources): CRDs when asked, the manifest in install order,
 //! then hooks; or only the templates named by `--show-only`; or files under
-//! `--output-dir`. No agent involved; `lookup` returns empty results.
+//! `--output-dir`. No agent involved; `lookup` returns empty results. What
+//! Helm logs on stderr while it merges values (`level=INFO msg="warning:
+//! skipped value for …"`) berth prints there too, in the same format.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -51,18 +53,42 @@ pub struct TemplateArgs {
     /// With --output-dir: put the files under DIR/NAME.
     #[arg(long)]
     pub release_name: bool,
+    /// Name the release by rendering this Go template (Sprig functions, no
+    /// data), e.g. '{{ randAlpha 5 | lower }}'.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
+    /// Accepted as Helm accepts it: `helm template` still names the release
+    /// "release-name" (only a NAME argument conflicts with it).
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
+    /// Do not check the values against the charts' values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
 }
 
 pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
-    let (name, chart_path) = match a.args.as_slice() {
-        [chart] => ("release-name".to_string(), PathBuf::from(chart)),
-        [name, chart] => (name.clone(), PathBuf::from(chart)),
-        _ => return Err(CliError::Usage("template takes [NAME] CHART".into())),
-    };
-    berth::types::ReleaseName::parse(&name).map_err(|e| CliError::Usage(e.to_string()))?;
+    let (name, chart_path) = release_and_chart(&a)?;
     let values = serde_json::Value::Object(a.values.merge()?);
     let files = chart::load_path(&chart_path, &Limits::default())?;
     let loaded = chart::build(&files, &Limits::default())?;
+    // What Helm logs goes to stderr in its CLI's format as it happens: the
+    // loader's, a deprecated chart (pkg/cmd/install.go), the values' below.
+    for w in &loaded.warnings {
+        writeln!(io.err, "{w}")?;
+    }
+    if loaded
+        .chart
+        .metadata
+        .get("deprecated")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        let w = helm::Warning::slog("this chart is deprecated", Vec::new());
+        writeln!(io.err, "{w}")?;
+    }
+    // Helm's install action checks the name after loading the chart.
+    berth::types::ReleaseName::parse(&name)
+        .map_err(|e| CliError::Other(format!("release name check failed: {e}")))?;
     let mut capabilities = helm::Capabilities::default();
     if let Some(v) = &a.kube_version {
         capabilities.kube_version = if v.starts_with('v') {
@@ -82,7 +108,13 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
         is_upgrade: a.is_upgrade,
     });
     opts.capabilities = capabilities;
-    let rendered = berth::render::render(&loaded, &values, &opts)?;
+    opts.skip_schema_validation = a.skip_schema_validation;
+    let mut log = Vec::new();
+    let rendered = berth::render::render(&loaded, &values, &opts, &mut log);
+    for w in &log {
+        writeln!(io.err, "{w}")?;
+    }
+    let rendered = rendered?;
     let text = match &a.output_dir {
         None => stream(&rendered, &a),
         Some(dir) => {
@@ -103,6 +135,35 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     };
     write!(io.out, "{text}")?;
     Ok(())
+}
+
+/// Helm's `NameAndChart` as `helm template` runs it: the release is named by
+/// NAME, else by `--name-template`, else "release-name" (which `helm
+/// template` presets, so `--generate-name` never generates one).
+fn release_and_chart(a: &TemplateArgs) -> Result<(String, PathBuf), CliError> {
+    match a.args.as_slice() {
+        [name, chart] => {
+            if a.generate_name {
+                return Err(CliError::Other(
+                    "cannot set --generate-name and also specify a name".into(),
+                ));
+            }
+            if a.name_template.is_some() {
+                return Err(CliError::Other(
+                    "cannot set --name-template and also specify a name".into(),
+                ));
+            }
+            Ok((name.clone(), PathBuf::from(chart)))
+        }
+        [chart] => {
+            let name = match &a.name_template {
+                Some(t) => helm::template_name(t).map_err(CliError::Other)?,
+                None => "release-name".to_string(),
+            };
+            Ok((name, PathBuf::from(chart)))
+        }
+        _ => Err(CliError::Usage("template takes [NAME] CHART".into())),
+    }
 }
 
 /// The stdout stream: `---\n# Source: <path>\n<content>\n` per CRD (with

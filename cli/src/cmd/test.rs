@@ -19,6 +19,9 @@ pub struct TestArgs {
     /// Print only the result.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Output of the result: table (text), json or yaml.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: crate::output::Format,
 }
 
 pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
@@ -35,8 +38,22 @@ pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
         }),
     };
     let events = client.test(req).await.map_err(status_error)?.into_inner();
-    match progress::follow(events, &mut *io.out, a.quiet).await? {
-        progress::Outcome::Completed { description, .. } => {
+    match progress::follow_io(events, io, g, a.quiet, a.output).await? {
+        progress::Outcome::Completed {
+            revision,
+            description,
+            ..
+        } => {
+            if g.events.is_some() {
+                return Ok(());
+            }
+            if a.output != crate::output::Format::Table {
+                let v = serde_json::json!({
+                    "name": a.name, "namespace": g.namespace, "revision": revision,
+                    "result": "succeeded", "description": description,
+                });
+                return crate::output::structured(&mut *io.out, a.output, &v);
+            }
             writeln!(io.out, "{description}")?;
             Ok(())
         }

@@ -24,6 +24,9 @@ pub struct UninstallArgs {
     /// Do not run the chart's pre-delete and post-delete hooks.
     #[arg(long)]
     pub no_hooks: bool,
+    /// Output of the result: table (text), json or yaml.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: crate::output::Format,
 }
 
 pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliError> {
@@ -46,8 +49,18 @@ pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliErr
         .await
         .map_err(status_error)?
         .into_inner();
-    match progress::follow(events, &mut *io.out, a.quiet).await? {
-        progress::Outcome::Completed { .. } => {
+    match progress::follow_io(events, io, g, a.quiet, a.output).await? {
+        progress::Outcome::Completed { revision, .. } => {
+            if g.events.is_some() {
+                return Ok(());
+            }
+            if a.output != crate::output::Format::Table {
+                let v = serde_json::json!({
+                    "name": a.name, "namespace": g.namespace, "revision": revision,
+                    "status": "uninstalled", "kept_history": a.keep_history,
+                });
+                return crate::output::structured(&mut *io.out, a.output, &v);
+            }
             writeln!(io.out, "release \"{}\" uninstalled", a.name)?;
             Ok(())
         }

@@ -14,6 +14,9 @@ pub struct WatchArgs {
     /// Revision whose operation to show (default: the newest).
     #[arg(long, default_value = "0")]
     pub revision: u64,
+    /// Output of the result: table (text), json or yaml.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: crate::output::Format,
 }
 
 pub async fn run(g: &Global, a: WatchArgs, io: &mut Io) -> Result<(), CliError> {
@@ -28,8 +31,12 @@ pub async fn run(g: &Global, a: WatchArgs, io: &mut Io) -> Result<(), CliError> 
         .await
         .map_err(status_error)?
         .into_inner();
-    match progress::follow(events, &mut *io.out, false).await? {
-        progress::Outcome::Completed { .. } => Ok(()),
-        progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
+    let outcome = progress::follow_io(events, io, g, false, a.output).await?;
+    if a.output == crate::output::Format::Table || g.events.is_some() {
+        return match outcome {
+            progress::Outcome::Completed { .. } => Ok(()),
+            progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
+        };
     }
+    super::install::summary(g, &a.name, outcome, a.output, io)
 }

@@ -201,6 +201,7 @@ enum BasicKind {
     Bool,
     Int,
     Float,
+    Complex,
     String,
     Uint,
 }
@@ -211,6 +212,7 @@ fn basic_kind(v: &Value) -> BasicKind {
         Value::Int(_) | Value::Int64(_) => BasicKind::Int,
         Value::Uint(_) => BasicKind::Uint,
         Value::Float(_) => BasicKind::Float,
+        Value::Complex(..) => BasicKind::Complex,
         Value::String(_) => BasicKind::String,
         _ => BasicKind::Invalid,
     }
@@ -256,6 +258,7 @@ pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, GoError> {
             match (&arg1, &arg) {
                 (Value::Bool(a), Value::Bool(b)) => a == b,
                 (Value::Float(a), Value::Float(b)) => a == b,
+                (Value::Complex(ar, ai), Value::Complex(br, bi)) => ar == br && ai == bi,
                 (Value::String(a), Value::String(b)) => a == b,
                 (Value::Uint(a), Value::Uint(b)) => a == b,
                 (a, b) if k1 == BasicKind::Int => a.as_i64() == b.as_i64(),
@@ -337,7 +340,9 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, GoError> {
         };
     }
     Ok(match (&a, &b) {
-        (Value::Bool(_), _) => return Err(err("invalid type for comparison")),
+        (Value::Bool(_) | Value::Complex(..), _) => {
+            return Err(err("invalid type for comparison"));
+        }
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x.as_bytes() < y.as_bytes(),
         (Value::Uint(x), Value::Uint(y)) => x < y,

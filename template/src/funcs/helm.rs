@@ -53,7 +53,9 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::str(crate::yaml::to_yaml_value(&a[0])))
     });
     add(m, "toYamlPretty", sig(&[Any]), |_, a| {
-        Ok(Value::str(crate::yaml::to_yaml_pretty_value(&a[0])))
+        crate::yaml::to_yaml_pretty_value(&a[0])
+            .map(Value::str)
+            .map_err(GoError::plain)
     });
     add(m, "mustToYaml", sig(&[Any]), |_, a| {
         crate::yaml::marshal_value(&a[0])

@@ -123,6 +123,7 @@ fn toml_type(v: &Value) -> Result<Option<TomlType>, String> {
         Value::Bool(_) => TomlType::Bool,
         Value::Int(_) | Value::Int64(_) | Value::Uint(_) => TomlType::Integer,
         Value::Float(_) => TomlType::Float,
+        Value::Complex(..) => return Err(format!("unsupported type: {}", v.kind().name())),
         Value::String(_) => TomlType::String,
         Value::List(_) | Value::Bytes(_) => {
             if is_table_array(v)? {
@@ -317,6 +318,7 @@ impl Encoder {
                 self.write(&format_float(*f));
                 Ok(())
             }
+            Value::Complex(..) => Err(format!("unsupported type: {}", v.kind().name())),
             Value::List(_) | Value::Bytes(_) => {
                 let items = list_items(v).unwrap_or_default();
                 self.write("[");

@@ -4,9 +4,13 @@
 //!
 //! The port works on the engine's shared-reference maps so that the
 //! aliasing Go's code has (shallow map copies for globals, tables inserted
-//! by reference) behaves the same.
+//! by reference) behaves the same. Where Go's code logs a conflict and goes
+//! on, the port adds a [`Warning`] with the same text, the dotted key path
+//! built the way Go builds it (`concatPrefix`).
 
+use super::warning::Warning;
 use super::{Chart, RenderError};
+use crate::gofmt::sprint_value;
 use crate::value::{Map, Value, json};
 
 const GLOBAL_KEY: &str = "global";
@@ -27,12 +31,14 @@ fn table(v: &Value) -> Option<&Map> {
 }
 
 /// Helm's `CoalesceValues(chart, vals)`: the values a release renders with.
+/// What Helm would log meanwhile is added to `log`.
 pub fn coalesce_values(
     chart: &Chart,
     user: &serde_json::Value,
+    log: &mut Vec<Warning>,
 ) -> Result<serde_json::Value, RenderError> {
     crate::on_big_stack(crate::BIG_STACK, || {
-        let dest = coalesce_map(chart, &json::from_json(user), false)?;
+        let dest = coalesce_map(chart, &json::from_json(user), false, log)?;
         Ok(json::to_json(&Value::Map(dest)))
     })
     .unwrap_or_else(|e| Err(RenderError::Values(e)))
@@ -40,26 +46,43 @@ pub fn coalesce_values(
 
 /// `CoalesceValues` (`merge = false`) or `MergeValues` (`merge = true`, nulls
 /// kept) on a deep copy of `vals`.
-pub(super) fn coalesce_map(chart: &Chart, vals: &Value, merge: bool) -> Result<Map, RenderError> {
+pub(super) fn coalesce_map(
+    chart: &Chart,
+    vals: &Value,
+    merge: bool,
+    log: &mut Vec<Warning>,
+) -> Result<Map, RenderError> {
     let dest = match vals.deep_copy() {
         Value::Map(m) => m,
         _ => Map::new(),
     };
-    coalesce(chart, &dest, "", merge)?;
+    coalesce(chart, &dest, "", merge, log)?;
     Ok(dest)
 }
 
 /// `MergeTables(dst, src)`: fills `dst` from `src`, keeping nulls.
-pub(super) fn merge_tables(dst: &Map, src: &Map) {
-    coalesce_tables_full(dst, src, true);
+pub(super) fn merge_tables(dst: &Map, src: &Map, log: &mut Vec<Warning>) {
+    coalesce_tables_full(dst, src, "", true, log);
 }
 
-fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), RenderError> {
-    coalesce_chart_values(chart, dest, prefix, merge);
-    coalesce_deps(chart, dest, prefix, merge)
+fn coalesce(
+    chart: &Chart,
+    dest: &Map,
+    prefix: &str,
+    merge: bool,
+    log: &mut Vec<Warning>,
+) -> Result<(), RenderError> {
+    coalesce_chart_values(chart, dest, prefix, merge, log);
+    coalesce_deps(chart, dest, prefix, merge, log)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), RenderError> {
+fn coalesce_deps(
+    chart: &Chart,
+    dest: &Map,
+    prefix: &str,
+    merge: bool,
+    log: &mut Vec<Warning>,
+) -> Result<(), RenderError> {
     for sub in &chart.dependencies {
         let name = sub.name();
         match dest.get(name) {
@@ -74,25 +97,34 @@ fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result
         }
         if let Some(Value::Map(dv)) = dest.get(name) {
             let sub_prefix = concat_prefix(prefix, chart.name());
-            coalesce_globals(&dv, dest);
-            coalesce(sub, &dv, &sub_prefix, merge)?;
+            coalesce_globals(&dv, dest, &sub_prefix, log);
+            coalesce(sub, &dv, &sub_prefix, merge, log)?;
         }
     }
     Ok(())
 }
 
 /// Copies the parent's globals into a subchart's values (parent wins).
-fn coalesce_globals(dest: &Map, src: &Map) {
+fn coalesce_globals(dest: &Map, src: &Map, prefix: &str, log: &mut Vec<Warning>) {
     let dg = match dest.get(GLOBAL_KEY) {
         None => Map::new(),
         Some(Value::Map(m)) => m,
-        // "warning: skipping globals because destination global is not a table."
-        Some(_) => return,
+        Some(_) => {
+            log.push(Warning::printf(format!(
+                "warning: skipping globals because destination {GLOBAL_KEY} is not a table."
+            )));
+            return;
+        }
     };
     let sg = match src.get(GLOBAL_KEY) {
         None => Map::new(),
         Some(Value::Map(m)) => m,
-        Some(_) => return,
+        Some(_) => {
+            log.push(Warning::printf(format!(
+                "warning: skipping globals because source {GLOBAL_KEY} is not a table."
+            )));
+            return;
+        }
     };
     for (key, val) in sg.pairs() {
         if let Some(vm) = table(&val) {
@@ -101,14 +133,19 @@ fn coalesce_globals(dest: &Map, src: &Map) {
             match dg.get(&key) {
                 None => dg.insert(key, Value::Map(vv)),
                 Some(Value::Map(destv)) => {
-                    coalesce_tables(&vv, &destv, true);
+                    // Merged top-down, always keeping nulls: the result is
+                    // coalesced again afterwards.
+                    coalesce_tables_full(&vv, &destv, &concat_prefix(prefix, &key), true, log);
                     dg.insert(key, Value::Map(vv));
                 }
-                // "Conflict: cannot merge map onto non-map"
-                Some(_) => {}
+                Some(_) => log.push(Warning::printf(format!(
+                    "Conflict: cannot merge map onto non-map for {}. Skipping.",
+                    crate::gofmt::quote(&key)
+                ))),
             }
         } else if matches!(dg.get(&key), Some(Value::Map(_))) {
-            // "key is table. Skipping"
+            // (Helm: "It's not clear if this condition can actually ever trigger.")
+            log.push(Warning::printf(format!("key {key} is table. Skipping")));
         } else {
             dg.insert(key, val);
         }
@@ -117,7 +154,14 @@ fn coalesce_globals(dest: &Map, src: &Map) {
 }
 
 /// Merges the chart's own defaults (a fresh copy) into `v`.
-fn coalesce_chart_values(chart: &Chart, v: &Map, _prefix: &str, merge: bool) {
+fn coalesce_chart_values(
+    chart: &Chart,
+    v: &Map,
+    prefix: &str,
+    merge: bool,
+    log: &mut Vec<Warning>,
+) {
+    let sub_prefix = concat_prefix(prefix, chart.name());
     let vc = match json::from_json(&chart.values) {
         Value::Map(m) => m,
         _ => Map::new(),
@@ -126,16 +170,23 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, _prefix: &str, merge: bool) {
         if let Some(value) = v.get(&key) {
             if value.is_nil() && !merge {
                 v.remove(&key);
-            } else if let Value::Map(dest) = &value
-                && let Value::Map(src) = &val
-            {
-                let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                if !merge {
-                    clean_nil_values(src);
+            } else if let Value::Map(dest) = &value {
+                match &val {
+                    Value::Map(src) => {
+                        let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
+                        if !merge {
+                            clean_nil_values(src);
+                        }
+                        let full = concat_prefix(&sub_prefix, &key);
+                        coalesce_tables_full(dest, src, &full, merge, log);
+                    }
+                    // A null default has nothing to coalesce: no warning.
+                    Value::Nil => {}
+                    _ => log.push(Warning::printf(format!(
+                        "warning: skipped value for {sub_prefix}.{key}: Not a table."
+                    ))),
                 }
-                coalesce_tables_full(dest, src, merge);
             }
-            // (A table over a scalar default: "warning: skipped value for …: Not a table.")
         } else {
             if !merge {
                 if val.is_nil() {
@@ -150,13 +201,9 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, _prefix: &str, merge: bool) {
     }
 }
 
-/// `coalesceTablesFullKey(dst, src, merge=true)` as called for globals.
-fn coalesce_tables(dst: &Map, src: &Map, merge: bool) {
-    coalesce_tables_full(dst, src, merge);
-}
-
-/// `coalesceTablesFullKey`: fills `dst` with what it lacks from `src`.
-fn coalesce_tables_full(dst: &Map, src: &Map, merge: bool) {
+/// `coalesceTablesFullKey`: fills `dst` with what it lacks from `src`;
+/// `prefix` is the tables' dotted path, for the warnings.
+fn coalesce_tables_full(dst: &Map, src: &Map, prefix: &str, merge: bool, log: &mut Vec<Warning>) {
     if dst.same(src) {
         return;
     }
@@ -179,10 +226,20 @@ fn coalesce_tables_full(dst: &Map, src: &Map, merge: bool) {
             }
             None => dst.insert(key, val),
             Some(d) => {
-                // Tables merge; otherwise the destination wins ("cannot overwrite
-                // table with non table", "destination is a table").
-                if let (Value::Map(sv), Value::Map(dvm)) = (&val, &d) {
-                    coalesce_tables_full(dvm, sv, merge);
+                let full = concat_prefix(prefix, &key);
+                match (&val, &d) {
+                    (Value::Map(sv), Value::Map(dvm)) => {
+                        coalesce_tables_full(dvm, sv, &full, merge, log)
+                    }
+                    (Value::Map(_), _) => log.push(Warning::printf(format!(
+                        "warning: cannot overwrite table with non table for {full} ({})",
+                        sprint_value(&val)
+                    ))),
+                    (_, Value::Map(_)) if !val.is_nil() => log.push(Warning::printf(format!(
+                        "warning: destination for {full} is a table. Ignoring non-table value ({})",
+                        sprint_value(&val)
+                    ))),
+                    _ => {}
                 }
             }
         }
@@ -220,7 +277,12 @@ mod tests {
             json!({"a": 1.0, "b": {"c": 2.0, "d": 3.0}, "e": "x"}),
             vec![],
         );
-        let out = coalesce_values(&c, &json!({"b": {"c": 9.0, "d": null}, "e": null})).unwrap();
+        let out = coalesce_values(
+            &c,
+            &json!({"b": {"c": 9.0, "d": null}, "e": null}),
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(out, json!({"a": 1.0, "b": {"c": 9.0}}));
     }
 
@@ -236,7 +298,7 @@ mod tests {
             json!({"global": {"g": "top"}, "sub": {"x": 2.0}}),
             vec![sub],
         );
-        let out = coalesce_values(&c, &json!({})).unwrap();
+        let out = coalesce_values(&c, &json!({}), &mut Vec::new()).unwrap();
         assert_eq!(
             out["sub"],
             json!({"x": 2.0, "global": {"g": "top", "h": "sub"}})

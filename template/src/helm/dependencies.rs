@@ -2,13 +2,16 @@
 //! by install and upgrade before values are coalesced: subcharts matched to
 //! Chart.yaml's `dependencies` (by name and version range), renamed by
 //! `alias`, switched off by `condition` and `tags`, and `import-values`
-//! copied from children into their parent's values.
+//! copied from children into their parent's values. What Helm logs on the
+//! way (a condition or tag that is not a bool, a missing import table, and
+//! the warnings of each coalescing pass) is added to a [`Warning`] log.
 
 use std::collections::HashSet;
 
 use serde_json::Value as J;
 
 use super::coalesce::{coalesce_map, merge_tables};
+use super::warning::Warning;
 use super::{Chart, RenderError};
 use crate::funcs::semver::is_compatible_range;
 use crate::value::{Map, Value, json};
@@ -55,12 +58,17 @@ fn version_of(chart: &Chart) -> String {
 }
 
 /// Helm's `ProcessDependencies(chart, values)`: the chart as install renders
-/// it. `user` are the user-supplied values.
-pub fn process_dependencies(chart: &Chart, user: &serde_json::Value) -> Result<Chart, RenderError> {
+/// it. `user` are the user-supplied values; what Helm would log meanwhile
+/// is added to `log`.
+pub fn process_dependencies(
+    chart: &Chart,
+    user: &serde_json::Value,
+    log: &mut Vec<Warning>,
+) -> Result<Chart, RenderError> {
     crate::on_big_stack(crate::BIG_STACK, || {
         let mut c = chart.clone();
-        process_enabled(&mut c, &json::from_json(user), "")?;
-        process_import_values(&mut c)?;
+        process_enabled(&mut c, &json::from_json(user), "", log)?;
+        process_import_values(&mut c, log)?;
         Ok(c)
     })
     .unwrap_or_else(|e| Err(RenderError::Values(e)))
@@ -81,7 +89,12 @@ fn set_metadata_deps(c: &mut Chart, deps: &[Dep]) {
     }
 }
 
-fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), RenderError> {
+fn process_enabled(
+    c: &mut Chart,
+    v: &Value,
+    path: &str,
+    log: &mut Vec<Warning>,
+) -> Result<(), RenderError> {
     let Some(mut reqs) = deps_of(c) else {
         return Ok(());
     };
@@ -122,9 +135,9 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), RenderErr
     }
     c.dependencies = chart_deps;
 
-    let cvals = Value::Map(coalesce_map(c, v, false)?);
-    process_tags(&mut reqs, &cvals);
-    process_conditions(&mut reqs, &cvals, path);
+    let cvals = Value::Map(coalesce_map(c, v, false, log)?);
+    process_tags(&mut reqs, &cvals, log);
+    process_conditions(&mut reqs, &cvals, path, log);
     let removed: HashSet<String> = reqs
         .iter()
         .filter(|r| !r.enabled)
@@ -134,14 +147,14 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), RenderErr
     reqs.retain(|r| !removed.contains(&r.name));
     for t in c.dependencies.iter_mut() {
         let sub_path = format!("{path}{}.", t.name());
-        process_enabled(t, &cvals, &sub_path)?;
+        process_enabled(t, &cvals, &sub_path, log)?;
     }
     set_metadata_deps(c, &reqs);
     Ok(())
 }
 
-fn process_tags(reqs: &mut [Dep], cvals: &Value) {
-    let Some(tags) = table(cvals, "tags") else {
+fn process_tags(reqs: &mut [Dep], cvals: &Value, log: &mut Vec<Warning>) {
+    let Ok(tags) = table(cvals, "tags") else {
         return;
     };
     for r in reqs.iter_mut() {
@@ -154,11 +167,14 @@ fn process_tags(reqs: &mut [Dep], cvals: &Value) {
             .flatten()
             .filter_map(J::as_str)
         {
-            // Non-bool tag values are ignored ("returned non-bool value").
             match tags.get(k) {
                 Some(Value::Bool(true)) => has_true = true,
                 Some(Value::Bool(false)) => has_false = true,
-                _ => {}
+                Some(_) => log.push(Warning::slog(
+                    "returned non-bool value",
+                    vec![("tag", k.to_string()), ("chart", r.name.clone())],
+                )),
+                None => {}
             }
         }
         if !has_true && has_false {
@@ -169,7 +185,7 @@ fn process_tags(reqs: &mut [Dep], cvals: &Value) {
     }
 }
 
-fn process_conditions(reqs: &mut [Dep], cvals: &Value, path: &str) {
+fn process_conditions(reqs: &mut [Dep], cvals: &Value, path: &str, log: &mut Vec<Warning>) {
     for r in reqs.iter_mut() {
         let condition = r.str("condition");
         for c in condition.trim().split(',') {
@@ -177,27 +193,37 @@ fn process_conditions(reqs: &mut [Dep], cvals: &Value, path: &str) {
                 continue;
             }
             // The first condition that resolves to a bool decides.
-            if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{c}")) {
-                r.enabled = b;
-                break;
+            match path_value(cvals, &format!("{path}{c}")) {
+                Some(Value::Bool(b)) => {
+                    r.enabled = b;
+                    break;
+                }
+                Some(_) => log.push(Warning::slog(
+                    "returned non-bool value",
+                    vec![("path", c.to_string()), ("chart", r.name.clone())],
+                )),
+                None => {}
             }
         }
     }
 }
 
-/// `Values.Table(path)`.
-fn table(v: &Value, path: &str) -> Option<Map> {
+/// `Values.Table(path)`; the error is Helm's `ErrNoTable` for the first
+/// key that is missing or not a table.
+fn table(v: &Value, path: &str) -> Result<Map, String> {
     let mut cur = match v {
         Value::Map(m) => m.clone(),
-        _ => return None,
+        _ => Map::new(),
     };
     for part in path.split('.') {
-        cur = match cur.get(part)? {
-            Value::Map(m) => m,
-            _ => return None,
+        cur = match cur.get(part) {
+            Some(Value::Map(m)) => m,
+            _ => {
+                return Err(format!("{} is not a table", crate::gofmt::quote(part)));
+            }
         };
     }
-    Some(cur)
+    Ok(cur)
 }
 
 /// `Values.PathValue(path)`: a non-table value at a dotted path.
@@ -207,7 +233,7 @@ fn path_value(v: &Value, path: &str) -> Option<Value> {
         None => (None, path),
     };
     let t = match table_path {
-        Some(tp) => table(v, tp)?,
+        Some(tp) => table(v, tp).ok()?,
         None => match v {
             Value::Map(m) => m.clone(),
             _ => return None,
@@ -220,14 +246,14 @@ fn path_value(v: &Value, path: &str) -> Option<Value> {
 }
 
 /// `processDependencyImportValues(c, merge=true)`: children first.
-fn process_import_values(c: &mut Chart) -> Result<(), RenderError> {
+fn process_import_values(c: &mut Chart, log: &mut Vec<Warning>) -> Result<(), RenderError> {
     for d in c.dependencies.iter_mut() {
-        process_import_values(d)?;
+        process_import_values(d, log)?;
     }
     let Some(mut reqs) = deps_of(c) else {
         return Ok(());
     };
-    let cvals = coalesce_map(c, &Value::Nil, true)?;
+    let cvals = coalesce_map(c, &Value::Nil, true, log)?;
     let cvals_v = Value::Map(cvals.clone());
     let b = Map::new();
     for r in reqs.iter_mut() {
@@ -247,9 +273,12 @@ fn process_import_values(c: &mut Chart) -> Result<(), RenderError> {
                     norm.insert("child".into(), J::String(child.clone()));
                     norm.insert("parent".into(), J::String(parent.clone()));
                     out_iv.push(J::Object(norm));
-                    // "ImportValues missing table from chart" is only a warning.
-                    if let Some(vv) = table(&cvals_v, &format!("{}.{child}", r.name)) {
-                        merge_tables(&b, &path_to_map(&parent, vv));
+                    match table(&cvals_v, &format!("{}.{child}", r.name)) {
+                        Ok(vv) => merge_tables(&b, &path_to_map(&parent, vv), log),
+                        Err(e) => log.push(Warning::slog(
+                            "ImportValues missing table from chart",
+                            vec![("chart", r.name.clone()), ("error", e)],
+                        )),
                     }
                 }
                 J::String(s) => {
@@ -258,8 +287,12 @@ fn process_import_values(c: &mut Chart) -> Result<(), RenderError> {
                     norm.insert("child".into(), J::String(child.clone()));
                     norm.insert("parent".into(), J::String(".".into()));
                     out_iv.push(J::Object(norm));
-                    if let Some(vm) = table(&cvals_v, &format!("{}.{child}", r.name)) {
-                        merge_tables(&b, &vm);
+                    match table(&cvals_v, &format!("{}.{child}", r.name)) {
+                        Ok(vm) => merge_tables(&b, &vm, log),
+                        Err(e) => log.push(Warning::slog(
+                            "ImportValues missing table",
+                            vec![("error", e)],
+                        )),
                     }
                 }
                 _ => {}
@@ -274,7 +307,7 @@ fn process_import_values(c: &mut Chart) -> Result<(), RenderError> {
         Value::Map(m) => m,
         _ => Map::new(),
     };
-    merge_tables(&merged, &b);
+    merge_tables(&merged, &b, log);
     c.values = json::to_json(&Value::Map(merged));
     set_metadata_deps(c, &reqs);
     Ok(())

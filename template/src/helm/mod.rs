@@ -6,9 +6,10 @@
 //! methods), and `engine.Render` itself (`render`).
 //!
 //! An install or upgrade renders as Helm's action does:
-//! `process_dependencies(chart, user)` → `coalesce_values(&processed, user)`
-//! → `render(&processed, &values, opts)` (which first checks the values
-//! against the charts' schemas, unless `opts.skip_schema_validation`).
+//! `process_dependencies(chart, user, log)` → `coalesce_values(&processed,
+//! user, log)` → `render(&processed, &values, opts)` (which first checks the
+//! values against the charts' schemas, unless `opts.skip_schema_validation`).
+//! The first two add to `log` the [`Warning`]s Helm prints on stderr.
 //!
 //! Values cross this boundary as `serde_json::Value` with one convention:
 //! floats are what Helm holds as float64 (everything read from YAML or
@@ -23,10 +24,12 @@ mod files;
 pub mod objects;
 mod render;
 mod schema;
+mod warning;
 
 pub use coalesce::coalesce_values;
 pub use dependencies::process_dependencies;
 pub use render::render;
+pub use warning::{Level, Warning};
 
 /// Helm's check of the coalesced values against each chart's
 /// `values.schema.json` (`ValidateAgainstSchema`), which install, upgrade,
@@ -45,6 +48,21 @@ pub fn validate_values(chart: &Chart, values: &serde_json::Value) -> Result<(), 
             "values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"
         ))),
     }
+}
+
+/// Helm's `action.TemplateName`: the release name `--name-template`
+/// renders, with no data (so `{{ . }}` is `<no value>`). Helm runs it with
+/// Sprig's functions only; berth's set also has Helm's (`toYaml`, …).
+pub fn template_name(text: &str) -> Result<String, String> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        let mut templates = crate::exec::Templates::new("name-template");
+        templates
+            .parse("name-template", text)
+            .map_err(|e| e.to_string())?;
+        crate::exec::Engine::new(templates, crate::exec::MissingKey::Invalid)
+            .execute_template("name-template", crate::Value::Nil)
+            .map_err(|e| e.to_string())
+    })?
 }
 
 /// A file of a chart: its path relative to the chart root ('/'-separated) and bytes.

@@ -124,7 +124,30 @@ pub struct Number {
     pub int64: i64,
     pub uint64: u64,
     pub float64: f64,
+    /// (real, imaginary), when `is_complex`.
+    pub complex128: (f64, f64),
     pub text: String,
+}
+
+impl Number {
+    /// Go's `simplifyComplex`: a complex literal with no imaginary part also
+    /// holds the float (and integers) it equals, so `0i` can be an int
+    /// argument.
+    pub(crate) fn simplify_complex(&mut self) {
+        let (re, im) = self.complex128;
+        self.is_float = im == 0.0;
+        if self.is_float {
+            self.float64 = re;
+            self.is_int = (re as i64) as f64 == re;
+            if self.is_int {
+                self.int64 = re as i64;
+            }
+            self.is_uint = (re as u64) as f64 == re;
+            if self.is_uint {
+                self.uint64 = re as u64;
+            }
+        }
+    }
 }
 
 /// A node that errors can point at.

@@ -749,6 +749,7 @@ fn new_number(pos: Pos, text: &str, typ: ItemType) -> Result<Number, String> {
         int64: 0,
         uint64: 0,
         float64: 0.0,
+        complex128: (0.0, 0.0),
         text: text.to_string(),
     };
     match typ {
@@ -767,15 +768,20 @@ fn new_number(pos: Pos, text: &str, typ: ItemType) -> Result<Number, String> {
             return Ok(n);
         }
         ItemType::Complex => {
+            n.complex128 = scan_complex(text)?;
             n.is_complex = true;
+            n.simplify_complex();
             return Ok(n);
         }
         _ => {}
     }
+    // Imaginary constants can only be complex unless they are zero.
     if let Some(imag) = text.strip_suffix('i')
-        && parse_go_float(imag).is_some()
+        && let Some(f) = parse_go_float(imag)
     {
+        n.complex128 = (0.0, f);
         n.is_complex = true;
+        n.simplify_complex();
         return Ok(n);
     }
     let u = parse_go_uint(text);
@@ -924,18 +930,11 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
         f64::NAN
     } else if let Some(hex) = lower.strip_prefix("0x") {
         let (mant, exp) = hex.split_once('p')?;
-        let exp: i32 = exp.parse().ok()?;
         let (ip, fp) = mant.split_once('.').unwrap_or((mant, ""));
-        let mut v = 0f64;
-        for c in ip.chars() {
-            v = v * 16.0 + c.to_digit(16)? as f64;
+        if ip.is_empty() && fp.is_empty() {
+            return None;
         }
-        let mut scale = 1.0 / 16.0;
-        for c in fp.chars() {
-            v += c.to_digit(16)? as f64 * scale;
-            scale /= 16.0;
-        }
-        v * 2f64.powi(exp)
+        hex_float(ip, fp, exp.parse().ok()?)?
     } else {
         if body.is_empty()
             || !body
@@ -946,7 +945,149 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
         }
         body.parse::<f64>().ok()?
     };
+    if v.is_infinite() && !lower.starts_with("inf") {
+        // Out of range: Go returns ±Inf with ErrRange, which every caller
+        // (newNumber, YAML's resolver, cast) treats as a failure.
+        return None;
+    }
     Some(if neg { -v } else { v })
+}
+
+/// A hex float `0x<ip>.<fp>p<exp>`, correctly rounded (half to even) like
+/// strconv's `atofHex`; `None` when it overflows.
+fn hex_float(ip: &str, fp: &str, exp: i64) -> Option<f64> {
+    // mantissa * 2^e, the mantissa kept to 64 bits plus a sticky bit.
+    let (mut m, mut e, mut sticky) = (0u64, exp, false);
+    for (c, frac) in ip
+        .chars()
+        .map(|c| (c, false))
+        .chain(fp.chars().map(|c| (c, true)))
+    {
+        let d = u64::from(c.to_digit(16)?);
+        if m >> 60 == 0 {
+            m = m * 16 + d;
+            if frac {
+                e -= 4;
+            }
+        } else {
+            sticky |= d != 0;
+            if !frac {
+                e += 4;
+            }
+        }
+    }
+    if m == 0 {
+        return Some(0.0);
+    }
+    let lz = m.leading_zeros();
+    m <<= lz;
+    e -= i64::from(lz);
+    // The value is 1.f * 2^top; keep 53 bits, fewer for subnormals.
+    let top = e + 63;
+    if top > 1023 {
+        return None;
+    }
+    let shift = 11 + (-1022 - top).max(0);
+    if shift > 64 {
+        return Some(0.0);
+    }
+    let wide = u128::from(m);
+    let mut kept = wide >> shift;
+    let rem = wide & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    if rem > half || (rem == half && (sticky || kept & 1 == 1)) {
+        kept += 1;
+    }
+    let mut v = kept as f64;
+    let mut n = e + shift;
+    // Scale in exact steps (each power of two is representable).
+    while n > 1000 {
+        v *= 2f64.powi(1000);
+        n -= 1000;
+    }
+    while n < -1000 {
+        v *= 2f64.powi(-1000);
+        n += 1000;
+    }
+    v *= 2f64.powi(n as i32);
+    v.is_finite().then_some(v)
+}
+
+/// Go's `fmt.Sscan` into a `complex128`, which `parse.newNumber` uses for a
+/// `1+2i` literal: a float token, a sign, a float token, `i`, optionally in
+/// parentheses, each part converted by `strconv.ParseFloat`.
+fn scan_complex(text: &str) -> Result<(f64, f64), String> {
+    const ERR_COMPLEX: &str = "syntax error scanning complex number";
+    let b = text.as_bytes();
+    let mut i = 0;
+    let accept = |i: &mut usize, set: &str| -> bool {
+        if *i < b.len() && set.as_bytes().contains(&b[*i]) {
+            *i += 1;
+            true
+        } else {
+            false
+        }
+    };
+    let parens = accept(&mut i, "(");
+    let real = float_token(b, &mut i);
+    let sign_at = i;
+    if !accept(&mut i, "+-") {
+        return Err(ERR_COMPLEX.into());
+    }
+    let imag = float_token(b, &mut i);
+    if !accept(&mut i, "i") || (parens && !accept(&mut i, ")")) {
+        return Err(ERR_COMPLEX.into());
+    }
+    let imag = format!("{}{}", &text[sign_at..sign_at + 1], &text[imag]);
+    Ok((convert_float(&text[real])?, convert_float(&imag)?))
+}
+
+/// fmt's `floatToken`: an optional sign, then decimal or `0x` hex digits
+/// (underscores allowed), a fraction, and an exponent (`e`/`p`, or `p` for hex).
+fn float_token(b: &[u8], i: &mut usize) -> std::ops::Range<usize> {
+    let start = *i;
+    let accept = |i: &mut usize, set: &[u8]| -> bool {
+        if *i < b.len() && set.contains(&b[*i]) {
+            *i += 1;
+            true
+        } else {
+            false
+        }
+    };
+    if accept(i, b"nN") && accept(i, b"aA") && accept(i, b"nN") {
+        return start..*i;
+    }
+    accept(i, b"+-");
+    if accept(i, b"iI") && accept(i, b"nN") && accept(i, b"fF") {
+        return start..*i;
+    }
+    let mut digits: &[u8] = b"0123456789_";
+    let mut exp: &[u8] = b"eEpP";
+    if accept(i, b"0") && accept(i, b"xX") {
+        digits = b"0123456789aAbBcCdDeEfF_";
+        exp = b"pP";
+    }
+    while accept(i, digits) {}
+    if accept(i, b".") {
+        while accept(i, digits) {}
+    }
+    if accept(i, exp) {
+        accept(i, b"+-");
+        while accept(i, b"0123456789_") {}
+    }
+    start..*i
+}
+
+/// fmt's `convertFloat`: `strconv.ParseFloat`. (Its own decimal-mantissa,
+/// binary-exponent form `1.5p3` cannot come from the lexer, which reads `p`
+/// only after hex digits.)
+fn convert_float(s: &str) -> Result<f64, String> {
+    parse_go_float(s).ok_or_else(|| {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            crate::gofmt::quote(s)
+        )
+    })
 }
 
 /// `strconv.Unquote` for Go string and raw string literals.
@@ -1120,5 +1261,31 @@ mod tests {
         assert_eq!(parse_go_int("1_000"), Some(1000));
         assert_eq!(parse_go_int("1__0"), None);
         assert_eq!(parse_go_float("1e3"), Some(1000.0));
+        assert_eq!(parse_go_float("1e400"), None, "out of range");
+    }
+
+    #[test]
+    fn hex_floats_round_half_to_even_like_strconv() {
+        let sub = |n: u64| Some(f64::from_bits(n));
+        assert_eq!(parse_go_float("0x1p-1074"), sub(1));
+        assert_eq!(parse_go_float("0x1p-1075"), Some(0.0));
+        assert_eq!(parse_go_float("0x1.8p-1074"), sub(2));
+        assert_eq!(
+            parse_go_float("0x1fffffffffffffp0"),
+            Some(9007199254740991.0)
+        );
+        assert_eq!(parse_go_float("0x1.fffffffffffffp1023"), Some(f64::MAX));
+        assert_eq!(parse_go_float("0x1p1024"), None);
+        assert_eq!(parse_go_float("0x.8p1"), Some(1.0));
+    }
+
+    #[test]
+    fn complex_literals_scan_like_fmt() {
+        assert_eq!(scan_complex("1+2i"), Ok((1.0, 2.0)));
+        assert_eq!(scan_complex("-1.5e1-0x1p-1i"), Ok((-15.0, -0.5)));
+        assert_eq!(
+            scan_complex("1i+2i"),
+            Err("syntax error scanning complex number".into())
+        );
     }
 }

@@ -232,78 +232,98 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
     // At the end of an open flow collection libyaml wants either a node
     // (right after `[`, `{` or `,`) or a separator.
     let wants_node = text.trim_end().ends_with(['[', '{', ',']);
-    let (message, kind, at): (String, Kind, usize) =
-        if info.starts_with("unclosed bracket") && wants_node {
-            (
-                "did not find expected node content".into(),
-                Kind::Parser,
-                end_line,
-            )
-        } else if info == "unclosed bracket '['" {
-            (
-                "did not find expected ',' or ']'".into(),
-                Kind::Parser,
-                end_line,
-            )
-        } else if info == "unclosed bracket '{'" {
-            (
-                "did not find expected ',' or '}'".into(),
-                Kind::Parser,
-                end_line,
-            )
-        } else if problem == "expected ',' or ']'" {
-            ("did not find expected ',' or ']'".into(), Kind::Parser, l0)
-        } else if info == "unclosed quote" {
-            let eof = text.matches('\n').count();
-            ("found unexpected end of stream".into(), Kind::Scanner, eof)
-        } else if info.starts_with("unexpected character") {
-            (
-                "found character that cannot start any token".into(),
-                Kind::Scanner,
-                l0,
-            )
-        } else if problem == "found unknown anchor" || info == "unknown anchor" {
-            let name = anchor_name_at(text, line, col0);
-            (
-                format!("unknown anchor '{name}' referenced"),
-                Kind::NoLine,
-                0,
-            )
-        } else if info.starts_with("while scanning")
-            || info.starts_with("while parsing a quoted scalar")
-            || info.starts_with("while parsing a tag")
-            || matches!(
-                problem,
-                "mapping values are not allowed in this context"
-                    | "mapping keys are not allowed in this context"
-                    | "block sequence entries are not allowed in this context"
-            )
-        {
-            (problem.to_string(), Kind::Scanner, l0)
-        } else if problem == "simple key expected ':'" {
-            // A key at its mapping's indentation with no `:` after it (argo-cd's
-            // `rules:\n    []`): libyaml gives up on it only when the scanner
-            // reaches the next token on a later line, and reports it there.
-            (
-                "could not find expected ':'".into(),
-                Kind::Scanner,
-                next_token_line(text, line),
-            )
-        } else if info.starts_with("unexpected EOF while parsing a flow sequence") {
-            (
-                "did not find expected ',' or ']'".into(),
-                Kind::Parser,
-                end_line,
-            )
-        } else if info.starts_with("unexpected EOF while parsing a flow mapping") {
-            (
-                "did not find expected ',' or '}'".into(),
-                Kind::Parser,
-                end_line,
-            )
-        } else {
-            (problem.to_string(), Kind::Parser, l0)
-        };
+    let (message, kind, at): (String, Kind, usize) = if info.starts_with("unclosed bracket")
+        && wants_node
+    {
+        (
+            "did not find expected node content".into(),
+            Kind::Parser,
+            end_line,
+        )
+    } else if info == "unclosed bracket '['" {
+        (
+            "did not find expected ',' or ']'".into(),
+            Kind::Parser,
+            end_line,
+        )
+    } else if info == "unclosed bracket '{'" {
+        (
+            "did not find expected ',' or '}'".into(),
+            Kind::Parser,
+            end_line,
+        )
+    } else if problem == "expected ',' or ']'" {
+        ("did not find expected ',' or ']'".into(), Kind::Parser, l0)
+    } else if info == "unclosed quote" {
+        let eof = text.matches('\n').count();
+        ("found unexpected end of stream".into(), Kind::Scanner, eof)
+    } else if info.starts_with("unexpected character") || problem.starts_with("tabs disallowed") {
+        // libyaml has no tab rule: a tab where a token should start is
+        // just a character that cannot start one.
+        (
+            "found character that cannot start any token".into(),
+            Kind::Scanner,
+            l0,
+        )
+    } else if problem.starts_with("found a tab") {
+        // libyaml reports it at the tab, on the line that indents with it.
+        let tab_line = text
+            .lines()
+            .enumerate()
+            .skip(l0)
+            .find(|(_, l)| {
+                l.chars()
+                    .take_while(|c| c.is_whitespace())
+                    .any(|c| c == '\t')
+            })
+            .map_or(l0, |(i, _)| i);
+        (
+            "found a tab character that violates indentation".into(),
+            Kind::Scanner,
+            tab_line,
+        )
+    } else if problem == "found unknown anchor" || info == "unknown anchor" {
+        let name = anchor_name_at(text, line, col0);
+        (
+            format!("unknown anchor '{name}' referenced"),
+            Kind::NoLine,
+            0,
+        )
+    } else if info.starts_with("while scanning")
+        || info.starts_with("while parsing a quoted scalar")
+        || info.starts_with("while parsing a tag")
+        || matches!(
+            problem,
+            "mapping values are not allowed in this context"
+                | "mapping keys are not allowed in this context"
+                | "block sequence entries are not allowed in this context"
+        )
+    {
+        (problem.to_string(), Kind::Scanner, l0)
+    } else if problem == "simple key expected ':'" {
+        // A key at its mapping's indentation with no `:` after it (argo-cd's
+        // `rules:\n    []`): libyaml gives up on it only when the scanner
+        // reaches the next token on a later line, and reports it there.
+        (
+            "could not find expected ':'".into(),
+            Kind::Scanner,
+            next_token_line(text, line),
+        )
+    } else if info.starts_with("unexpected EOF while parsing a flow sequence") {
+        (
+            "did not find expected ',' or ']'".into(),
+            Kind::Parser,
+            end_line,
+        )
+    } else if info.starts_with("unexpected EOF while parsing a flow mapping") {
+        (
+            "did not find expected ',' or '}'".into(),
+            Kind::Parser,
+            end_line,
+        )
+    } else {
+        (problem.to_string(), Kind::Parser, l0)
+    };
     let go_line = match kind {
         Kind::Scanner => (at != 0).then_some(at + 1),
         Kind::Parser => (at != 0).then_some(at),

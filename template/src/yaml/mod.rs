@@ -203,15 +203,22 @@ pub fn to_yaml_value(v: &Value) -> String {
 /// (`1e+06`), control characters are escaped rather than rejected, and
 /// sequences are indented under their keys. Errors give "" (Helm swallows
 /// them); the final newline is trimmed.
-pub fn to_yaml_pretty_value(v: &Value) -> String {
+///
+/// A type go-yaml v3 cannot marshal (a complex number) makes it panic, and
+/// the panic reaches the template as the function's error: that is `Err`.
+pub fn to_yaml_pretty_value(v: &Value) -> Result<String, String> {
     match to_y_v3(v) {
         Ok(y) => {
             let s = encode::emit_v3(&y);
-            s.strip_suffix('\n').map(str::to_string).unwrap_or(s)
+            Ok(s.strip_suffix('\n').map(str::to_string).unwrap_or(s))
         }
-        Err(_) => String::new(),
+        Err(e) if e.starts_with(CANNOT_MARSHAL) => Err(e),
+        Err(_) => Ok(String::new()),
     }
 }
+
+/// go-yaml v3's panic for a kind it has no encoding for.
+const CANNOT_MARSHAL: &str = "cannot marshal type: ";
 
 /// A value as go-yaml v3's encoder walks it (`encoder.marshal`): maps get
 /// v3's key order, structs their lowercased field names in field order.
@@ -234,6 +241,8 @@ fn to_y_v3(v: &Value) -> Result<encode::Y, String> {
         Value::Int(i) | Value::Int64(i) => Y::Int(*i),
         Value::Uint(u) => Y::Uint(*u),
         Value::Float(f) => Y::Float(*f),
+        // go-yaml v3 panics "cannot marshal type: complex128".
+        Value::Complex(..) => return Err(format!("{CANNOT_MARSHAL}{}", v.type_name())),
         Value::String(x) => Y::Str(x.to_string()),
         // A []byte is a slice like any other: a sequence of numbers.
         Value::Bytes(b) => bytes(b),
@@ -339,6 +348,7 @@ fn to_y(v: &Value) -> Result<encode::Y, String> {
                 _ => Y::Str(text),
             }
         }
+        Value::Complex(..) => return Err(format!("json: unsupported type: {}", v.type_name())),
         Value::String(s) => Y::Str(through_json(s)?),
         Value::Bytes(b) => Y::Str(crate::funcs::encoding::b64encode(b)),
         Value::List(l) => Y::Seq(l.items.iter().map(to_y).collect::<Result<_, _>>()?),

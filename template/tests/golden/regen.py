@@ -19,7 +19,9 @@ Fixtures:
   (more files under templates/ -> text), `opts`
   (kube_version, api_versions, strict, name, namespace, revision, is_install,
   is_upgrade). Written to `cases/<group>.json`: the cases plus Helm's
-  `expected` ({"output": {file: text}} or {"error": message}).
+  `expected` ({"output": {file: text}} or {"error": message}, and
+  "warnings": the lines the helm CLI would log on stderr meanwhile, when
+  there are any; see helm_log.py).
 * `charts/<chart>/`: chart directories, rendered once with no user values and
   once per `charts/<chart>.values/<variant>.yaml`. Written to
   `charts/<chart>.json`: variant -> {"values": user values, "coalesced":
@@ -39,17 +41,24 @@ import tempfile
 import yaml
 from helm_python import Chart, Config, _native
 
+import helm_log
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ONLY = set(sys.argv[1:])
 RENDER_OPTS = {"name": "rel", "namespace": "ns", "revision": 1, "is_install": True}
 
 
 def render(chart, values, opts):
-    try:
-        out = _native.call_string("helm_render", chart._raw(), json.dumps(values or {}), json.dumps(opts))
-        return {"output": json.loads(out)}
-    except Exception as e:  # HelmRenderError and friends carry Helm's message
-        return {"error": str(e)}
+    with helm_log.captured() as stderr:
+        try:
+            out = _native.call_string("helm_render", chart._raw(), json.dumps(values or {}), json.dumps(opts))
+            result = {"output": json.loads(out)}
+        except Exception as e:  # HelmRenderError and friends carry Helm's message
+            result = {"error": str(e)}
+    warnings = helm_log.cli_lines(stderr[0])
+    if warnings:
+        result["warnings"] = warnings
+    return result
 
 
 KUBECONFIG = """apiVersion: v1

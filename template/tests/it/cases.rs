@@ -97,14 +97,20 @@ fn run_group(group: &str) -> (usize, Vec<String>) {
     for case in &cases {
         let name = case["name"].as_str().unwrap_or("?");
         let want = Outcome::from_expected(&case["expected"]);
-        let got = match chart_for(case) {
+        let (got, warnings) = match chart_for(case) {
             Ok(chart) => support::render(
                 &chart,
                 case.get("values").unwrap_or(&J::Null),
                 &options(case),
             ),
-            Err(e) => Outcome::Error(e),
+            Err(e) => (Outcome::Error(e), Vec::new()),
         };
+        let want_warnings = support::expected_warnings(&case["expected"]);
+        if warnings != want_warnings {
+            failures.push(format!(
+                "case {name}: stderr differs\n--- helm ---\n{want_warnings:#?}\n--- berth ---\n{warnings:#?}"
+            ));
+        }
         if case.get("known_difference").is_some() {
             // A documented divergence: only the kind of outcome must agree.
             if std::mem::discriminant(&want) != std::mem::discriminant(&got) {
@@ -198,6 +204,16 @@ fn dates_match_helm() {
 #[test]
 fn template_actions_match_helm() {
     check("actions");
+}
+
+#[test]
+fn template_language_checklist_matches_helm() {
+    check("language");
+}
+
+#[test]
+fn number_literals_complex_ones_included_match_helm() {
+    check("literals");
 }
 
 #[test]

@@ -15,7 +15,11 @@ fn check_chart(name: &str) {
     for (variant, spec) in golden.as_object().expect("variants") {
         let user = &spec["values"];
         match (
-            berth_template::helm::coalesce_values(&chart, &support::as_helm_json(user)),
+            berth_template::helm::coalesce_values(
+                &chart,
+                &support::as_helm_json(user),
+                &mut Vec::new(),
+            ),
             spec["coalesced"].get("values"),
         ) {
             (Ok(ours), Some(theirs)) if ours == support::as_helm_json(theirs) => {}
@@ -27,13 +31,19 @@ fn check_chart(name: &str) {
             )),
         }
         let want = Outcome::from_expected(&spec["expected"]);
-        let got = support::render(
+        let (got, warnings) = support::render(
             &chart,
             user,
             &berth_template::helm::RenderOptions::new(support::release()),
         );
         if want != got {
             failures.push(support::describe_mismatch(variant, &want, &got));
+        }
+        let want_warnings = support::expected_warnings(&spec["expected"]);
+        if warnings != want_warnings {
+            failures.push(format!(
+                "{variant}: stderr differs\n--- helm ---\n{want_warnings:#?}\n--- berth ---\n{warnings:#?}"
+            ));
         }
     }
     assert!(
@@ -56,6 +66,15 @@ fn umbrella_chart_with_subcharts_matches_helm() {
 #[test]
 fn library_style_chart_matches_helm() {
     check_chart("appstack");
+}
+
+/// Every warning Helm logs while it merges values (tables over scalars and
+/// back, globals that are not tables, non-bool conditions and tags, missing
+/// import-values tables), with the same text, once per coalescing pass.
+#[test]
+fn value_conflicts_warn_like_helm() {
+    check_chart("conflicts");
+    check_install("conflicts");
 }
 
 /// Helm v4's `releaseutil.SplitManifests`: documents of a rendered file,
@@ -94,8 +113,10 @@ fn install_like_helm(
 ) -> Result<(Vec<(String, String)>, String), String> {
     use berth_template::helm;
     let user = support::as_helm_json(user);
-    let processed = helm::process_dependencies(chart, &user).map_err(|e| e.to_string())?;
-    let values = helm::coalesce_values(&processed, &user).map_err(|e| e.to_string())?;
+    let mut log = Vec::new();
+    let processed =
+        helm::process_dependencies(chart, &user, &mut log).map_err(|e| e.to_string())?;
+    let values = helm::coalesce_values(&processed, &user, &mut log).map_err(|e| e.to_string())?;
     let rendered = helm::render(
         &processed,
         &values,

@@ -174,7 +174,8 @@ fn chart(template: &str) -> Chart {
 
 fn render(template: &str) -> Result<String, String> {
     let c = chart(template);
-    let values = helm::coalesce_values(&c, &json!({})).map_err(|e| e.to_string())?;
+    let values =
+        helm::coalesce_values(&c, &json!({}), &mut Vec::new()).map_err(|e| e.to_string())?;
     let out = helm::render(&c, &values, &RenderOptions::new(support::release()));
     match out {
         Ok(m) => Ok(m.values().cloned().collect()),
@@ -344,7 +345,8 @@ fn hostile_toml_and_schemas_fail_cleanly() {
     for schema in schemas {
         let mut c = chart("{{ .Values.a }}");
         c.schema = Some(schema.as_bytes().to_vec());
-        let values = helm::coalesce_values(&c, &json!({"a": [1, {"b": 2}]})).unwrap();
+        let values =
+            helm::coalesce_values(&c, &json!({"a": [1, {"b": 2}]}), &mut Vec::new()).unwrap();
         let out = helm::render(&c, &values, &RenderOptions::new(support::release()));
         if let Err(e) = out {
             assert!(!e.to_string().contains("internal error"), "{schema}: {e}");

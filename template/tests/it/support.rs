@@ -61,21 +61,39 @@ pub fn release() -> ReleaseOptions {
 
 /// Renders like the golden script's `helm_render`: dependencies processed
 /// (conditions, tags, aliases, import-values), values coalesced, every
-/// template rendered (NOTES.txt included).
-pub fn render(chart: &Chart, user: &J, opts: &RenderOptions) -> Outcome {
+/// template rendered (NOTES.txt included). Also returns the lines Helm's CLI
+/// would log on stderr meanwhile.
+pub fn render(chart: &Chart, user: &J, opts: &RenderOptions) -> (Outcome, Vec<String>) {
     let user = as_helm_json(user);
-    let processed = match helm::process_dependencies(chart, &user) {
-        Ok(c) => c,
-        Err(e) => return Outcome::Error(e.to_string()),
-    };
-    let values = match helm::coalesce_values(&processed, &user) {
-        Ok(v) => v,
-        Err(e) => return Outcome::Error(e.to_string()),
-    };
-    match helm::render(&processed, &values, opts) {
-        Ok(out) => Outcome::Output(out),
-        Err(e) => Outcome::Error(e.to_string()),
-    }
+    let mut log = Vec::new();
+    let outcome = (|| {
+        let processed = match helm::process_dependencies(chart, &user, &mut log) {
+            Ok(c) => c,
+            Err(e) => return Outcome::Error(e.to_string()),
+        };
+        let values = match helm::coalesce_values(&processed, &user, &mut log) {
+            Ok(v) => v,
+            Err(e) => return Outcome::Error(e.to_string()),
+        };
+        match helm::render(&processed, &values, opts) {
+            Ok(out) => Outcome::Output(out),
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    })();
+    (outcome, log.iter().map(|w| w.to_string()).collect())
+}
+
+/// The stderr lines Helm logged for a golden result (`expected.warnings`,
+/// absent when there were none).
+pub fn expected_warnings(expected: &J) -> Vec<String> {
+    expected
+        .get("warnings")
+        .and_then(J::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(J::as_str)
+        .map(String::from)
+        .collect()
 }
 
 /// Loads a chart directory the way Helm's loader splits it.

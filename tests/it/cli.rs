@@ -1,0 +1,324 @@
+//! The CLI as people and scripts meet it: live progress on a terminal,
+//! colour only there and never with NO_COLOR, plain lines in pipes,
+//! `--events ndjson`, machine-readable `-o json`, completions, and errors
+//! that say what to do next.
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use crate::common::{Env, bin_dir};
+
+fn berth_bin() -> PathBuf {
+    let p = bin_dir().join("berth");
+    assert!(
+        p.exists(),
+        "{} is missing: build the binaries first with `cargo build --workspace --bins`",
+        p.display()
+    );
+    p
+}
+
+/// Run the real `berth` binary against `env`'s agent with a
+/// pseudo-terminal as its stdout and stderr.
+fn run_on_a_terminal(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> (String, i32) {
+    let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    full.extend(env.conn_args());
+    terminal(&full, extra_env)
+}
+
+/// Run the real `berth` binary with a pseudo-terminal as its stdout and
+/// stderr; returns everything it wrote there and its exit status.
+pub fn terminal(args: &[String], extra_env: &[(&str, &str)]) -> (String, i32) {
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two new descriptors into the out-parameters;
+    // both are owned below and closed when dropped.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: freshly opened descriptors, owned exactly once.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = std::process::Command::new(berth_bin());
+    cmd.args(args)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("berth starts");
+    drop(cmd);
+    let mut file = std::fs::File::from(master);
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        // Reading the master end fails with EIO once the child's side is
+        // closed: that is the end of its output.
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+        }
+    }
+    let status = child.wait().unwrap();
+    (
+        String::from_utf8_lossy(&bytes).into_owned(),
+        status.code().unwrap_or(-1),
+    )
+}
+
+// Multi-threaded: the in-process agent keeps serving while this test
+// blocks on the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_progress_lines_update_in_place() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    let (screen, code) = tokio::task::block_in_place(|| {
+        run_on_a_terminal(
+            &env,
+            &[
+                "install",
+                "web",
+                &chart,
+                "--wait",
+                "--set",
+                "replicaCount=3",
+            ],
+            &[],
+        )
+    });
+    assert_eq!(code, 0, "{screen}");
+    // indicatif redraws a line by moving the cursor up and clearing it.
+    assert!(
+        screen.contains("\u{1b}[2K") || screen.contains("\u{1b}[1A"),
+        "no line was redrawn:\n{screen:?}"
+    );
+    assert!(
+        screen.contains("Deployment/web-hello"),
+        "a line per resource:\n{screen}"
+    );
+    assert!(
+        screen.contains("ready ("),
+        "the resource line ends ready:\n{screen}"
+    );
+    assert!(
+        screen.contains("/3 ready"),
+        "a bar counts the Deployment's ready replicas:\n{screen}"
+    );
+    assert!(
+        screen.contains("\u{1b}[32m") || screen.contains("\u{1b}[36m"),
+        "colour on a terminal:\n{screen:?}"
+    );
+    assert!(screen.contains("STATUS: deployed"), "{screen}");
+
+    let (screen, code) = tokio::task::block_in_place(|| {
+        run_on_a_terminal(
+            &env,
+            &[
+                "upgrade",
+                "web",
+                &chart,
+                "--wait",
+                "--set",
+                "replicaCount=2",
+            ],
+            &[("NO_COLOR", "1")],
+        )
+    });
+    assert_eq!(code, 0, "{screen}");
+    for sgr in ["\u{1b}[32m", "\u{1b}[36m", "\u{1b}[31m", "\u{1b}[1m"] {
+        assert!(
+            !screen.contains(sgr),
+            "colour despite NO_COLOR:\n{screen:?}"
+        );
+    }
+    assert!(screen.contains("ready ("), "{screen}");
+}
+
+#[tokio::test]
+async fn in_a_pipe_progress_is_plain_timestamped_lines() {
+    let env = Env::start().await;
+    let out = env
+        .berth(&["install", "web", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
+    let first = out.stdout.lines().next().unwrap();
+    let stamp = first.split(' ').next().unwrap();
+    assert!(
+        stamp.len() == 8 && stamp.as_bytes()[2] == b':' && stamp.as_bytes()[5] == b':',
+        "HH:MM:SS first: {first}"
+    );
+}
+
+#[tokio::test]
+async fn events_ndjson_streams_every_event_as_one_json_line() {
+    let env = Env::start().await;
+    let out = env
+        .berth(&[
+            "install",
+            "web",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--events",
+            "ndjson",
+        ])
+        .await
+        .ok();
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() > 5, "{}", out.stdout);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["schema"], "berth.events/v1");
+        assert_eq!(l["release"], "web");
+        assert_eq!(l["seq"], i as u64 + 1, "every event, in order: {l}");
+    }
+    assert_eq!(lines[0]["type"], "accepted");
+    assert_eq!(lines[0]["operation"], "install");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "resourceReady" && l["object"]["kind"] == "Deployment")
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "completed");
+    assert_eq!(last["status"], "deployed");
+}
+
+#[tokio::test]
+async fn output_json_keeps_stdout_for_the_result() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    let out = env
+        .berth(&["install", "web", &chart, "-o", "json"])
+        .await
+        .ok();
+    let v = out.json();
+    assert_eq!(v["revision"], 1);
+    assert_eq!(v["status"], "deployed");
+    assert!(
+        out.stderr.contains("accepted as revision 1"),
+        "progress went to stderr: {}",
+        out.stderr
+    );
+    let v = env
+        .berth(&["rollback", "web", "1", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(v["revision"], 2);
+    let v = env.berth(&["test", "web", "-o", "json"]).await.ok().json();
+    assert_eq!(v["result"], "succeeded");
+    let v = env.berth(&["watch", "web", "-o", "json"]).await.ok().json();
+    assert_eq!(v["name"], "web");
+    let v = env.berth(&["version", "-o", "json"]).await.ok().json();
+    assert_eq!(v["agent"]["identity"], "admin");
+    assert_eq!(v["client"]["version"], berth::VERSION);
+    let v = env
+        .berth(&["uninstall", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(v["status"], "uninstalled");
+}
+
+#[tokio::test]
+async fn errors_say_what_to_do_next() {
+    let env = Env::start().await;
+    let out = env.berth(&["status", "nope"]).await.failed();
+    assert!(
+        out.stderr.contains("release: not found: nope") && out.stderr.contains("berth list"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn completions_for_bash_zsh_and_fish() {
+    for (shell, marker) in [
+        ("bash", "_berth()"),
+        ("zsh", "#compdef berth"),
+        ("fish", "complete -c berth"),
+    ] {
+        let out = crate::common::berth_raw(&["completion".into(), shell.into()])
+            .await
+            .ok();
+        assert!(
+            out.stdout.contains(marker),
+            "{shell}: {}",
+            &out.stdout[..200.min(out.stdout.len())]
+        );
+        assert!(
+            out.stdout.contains("fleet"),
+            "{shell} completes subcommands"
+        );
+    }
+}
+
+#[tokio::test]
+async fn list_takes_helm_v4s_state_filter_sort_and_paging_flags() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    for name in ["web", "api", "db", "cache"] {
+        env.berth(&["install", name, &chart]).await.ok();
+    }
+    env.berth(&["uninstall", "cache", "--keep-history"])
+        .await
+        .ok();
+    let names = |out: crate::common::Out| -> Vec<String> {
+        out.stdout.lines().map(str::to_string).collect()
+    };
+    // As Helm v4: every state by default; state flags narrow it.
+    assert_eq!(
+        names(env.berth(&["list", "-q"]).await.ok()),
+        ["api", "cache", "db", "web"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "--uninstalled"]).await.ok()),
+        ["cache"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "--deployed"]).await.ok()),
+        ["api", "db", "web"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "-f", "^(web|db)$"]).await.ok()),
+        ["db", "web"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "-r", "-m", "2"]).await.ok()),
+        ["web", "db"]
+    );
+    assert_eq!(
+        names(env.berth(&["list", "-q", "--offset", "3"]).await.ok()),
+        ["web"]
+    );
+    // By date: installed web, api, db, cache (uninstalled last).
+    assert_eq!(
+        names(env.berth(&["list", "-q", "-d", "--deployed"]).await.ok()),
+        ["web", "api", "db"]
+    );
+    let table = env.berth(&["list", "--no-headers"]).await.ok().stdout;
+    assert!(table.starts_with("api"), "{table}");
+    let bad = env.berth(&["list", "-f", "("]).await.failed();
+    assert!(bad.stderr.contains("--filter"), "{}", bad.stderr);
+}
