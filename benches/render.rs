@@ -78,7 +78,7 @@ fn main() {
 
 fn berth_median(case: &Case, iterations: usize) -> Duration {
     let files = chart::load_path(&case.chart, &Limits::default()).expect("chart loads");
-    let loaded = chart::build(&files).expect("chart builds");
+    let loaded = chart::build(&files, &Limits::default()).expect("chart builds");
     let opts = helm::RenderOptions::new(helm::ReleaseOptions {
         name: case.release.to_string(),
         namespace: "default".to_string(),

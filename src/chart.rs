@@ -5,15 +5,16 @@
 //!
 //! Nothing here renders or talks to a cluster.
 
-use std::io::{Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use berth_template::helm;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod archive;
 mod ignore;
 
+pub use archive::{pack, unpack};
 pub use ignore::go_match;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,10 @@ pub enum ChartError {
     NotAChart(PathBuf),
     #[error("chart archive: {0}")]
     Archive(String),
-    #[error("chart archive: {0} exceeds the limit of {1}")]
+    #[error("cannot load irregular file {} as it has file mode type bits set", .0.display())]
+    Irregular(PathBuf),
+    /// What exceeds a limit, and the limit.
+    #[error("chart: {0} exceeds the limit of {1}")]
     Limit(String, String),
     #[error("Chart.yaml file is missing")]
     MissingChartYaml,
@@ -49,15 +53,26 @@ pub enum ChartError {
     },
 }
 
-/// Limits on what a chart may contain. Helm's own are 100 MiB decompressed
-/// and 5 MiB per file (pkg/chart/loader/archive).
-#[derive(Debug, Clone)]
+/// Limits on what a chart may contain, checked when the CLI loads a chart
+/// and when the agent unpacks an uploaded one (berthd's `--max-chart-*`
+/// flags). Helm's own are 100 MiB decompressed and 5 MiB per file
+/// (pkg/chart/loader/archive.go); the others are berth's.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
+    /// The gzip tar as it travels.
     pub max_packed: u64,
+    /// All files' contents together, subcharts packed inside the chart
+    /// included once unpacked.
     pub max_unpacked: u64,
+    /// One file's contents.
     pub max_file: u64,
+    /// Files in the chart, subcharts included.
     pub max_files: usize,
+    /// Path components of a file, the chart's own directory included;
+    /// also the deepest nesting of subcharts.
     pub max_depth: usize,
+    /// Bytes of a file's path.
+    pub max_path: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +83,7 @@ impl Default for Limits {
             max_file: 5 * 1024 * 1024,
             max_files: 20_000,
             max_depth: 32,
+            max_path: 4096,
         }
     }
 }
@@ -205,11 +221,11 @@ impl Bundle {
     /// is sent.
     pub fn from_path(path: &Path, limits: &Limits) -> Result<Bundle, ChartError> {
         let files = load_path(path, limits)?;
-        let loaded = build(&files)?;
+        let loaded = build(&files, limits)?;
         let bytes = pack(&files, &loaded.metadata.name)?;
         if bytes.len() as u64 > limits.max_packed {
             return Err(ChartError::Limit(
-                format!("packed size {} bytes", bytes.len()),
+                format!("the packed chart ({} bytes)", bytes.len()),
                 format!("{} bytes", limits.max_packed),
             ));
         }
@@ -234,16 +250,16 @@ pub fn load_path(path: &Path, limits: &Limits) -> Result<Vec<BufferedFile>, Char
     if meta.is_dir() {
         return load_dir(path, limits);
     }
+    if meta.len() > limits.max_packed {
+        return Err(ChartError::Limit(
+            format!("{} ({} bytes)", path.display(), meta.len()),
+            format!("{} bytes", limits.max_packed),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    if bytes.len() as u64 > limits.max_packed {
-        return Err(ChartError::Limit(
-            format!("{}", path.display()),
-            format!("{} bytes", limits.max_packed),
-        ));
-    }
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Err(ChartError::NotAChart(path.to_path_buf()));
     }
@@ -281,9 +297,10 @@ fn walk(
     } else {
         root.join(rel)
     };
+    // Also ends symlink loops, which Helm's walk follows too.
     if depth > limits.max_depth {
         return Err(ChartError::Limit(
-            format!("directory depth at {}", dir.display()),
+            format!("the directory depth at {}", dir.display()),
             limits.max_depth.to_string(),
         ));
     }
@@ -318,15 +335,13 @@ fn walk(
             continue;
         }
         if !meta.is_file() {
-            return Err(ChartError::Archive(format!(
-                "cannot load irregular file {} as it has file mode type bits set",
-                entry.path().display()
-            )));
+            return Err(ChartError::Irregular(entry.path()));
         }
+        check_path(&n, n.split('/').count() + 1, limits)?;
         if meta.len() > limits.max_file {
             return Err(ChartError::Limit(
-                format!("chart file {n:?}"),
-                format!("the maximum file size {}", limits.max_file),
+                format!("file {n} ({} bytes)", meta.len()),
+                format!("{} bytes per file", limits.max_file),
             ));
         }
         let mut data = std::fs::read(entry.path()).map_err(|source| ChartError::Io {
@@ -344,10 +359,28 @@ fn walk(
         out.push(BufferedFile { name: n, data });
         if out.len() > limits.max_files {
             return Err(ChartError::Limit(
-                "number of files".into(),
+                "the number of files".into(),
                 limits.max_files.to_string(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The path limits for a file of a chart directory (`depth` counts the
+/// chart's own directory, as in an archive).
+fn check_path(name: &str, depth: usize, limits: &Limits) -> Result<(), ChartError> {
+    if name.len() > limits.max_path {
+        return Err(ChartError::Limit(
+            format!("the path length of {name} ({} bytes)", name.len()),
+            format!("{} bytes", limits.max_path),
+        ));
+    }
+    if depth > limits.max_depth {
+        return Err(ChartError::Limit(
+            format!("the path depth of {name} ({depth})"),
+            limits.max_depth.to_string(),
+        ));
     }
     Ok(())
 }
@@ -356,143 +389,6 @@ fn strip_bom(data: &mut Vec<u8>) {
     if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
         data.drain(..3);
     }
-}
-
-/// Pack chart files into a gzip tar with a `<name>/` prefix, as `helm
-/// package` lays it out. The output depends only on names and contents
-/// (fixed mtime, mode and owner, sorted entries), so the same chart always
-/// has the same digest and an agent can skip an upload it already has.
-pub fn pack(files: &[BufferedFile], name: &str) -> Result<Vec<u8>, ChartError> {
-    let mut sorted: Vec<&BufferedFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    let gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    for f in sorted {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(f.data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{name}/{}", f.name), f.data.as_slice())
-            .map_err(|e| ChartError::Archive(format!("packing {}: {e}", f.name)))?;
-    }
-    let gz = tar
-        .into_inner()
-        .map_err(|e| ChartError::Archive(e.to_string()))?;
-    let mut bytes = gz
-        .finish()
-        .map_err(|e| ChartError::Archive(e.to_string()))?;
-    bytes.flush().ok();
-    Ok(bytes)
-}
-
-/// Unpack a chart archive, refusing anything unsafe or over a limit: only
-/// regular files and directories, no absolute paths, no `..`, bounded
-/// depth, file size, file count and total size. The first path component
-/// (the chart's directory) is stripped, as Helm's archive loader does.
-pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<BufferedFile>, ChartError> {
-    let gz = flate2::read::GzDecoder::new(bytes);
-    let mut archive = tar::Archive::new(gz);
-    let mut files: Vec<BufferedFile> = Vec::new();
-    let mut total = 0u64;
-    let entries = archive
-        .entries()
-        .map_err(|e| ChartError::Archive(e.to_string()))?;
-    for entry in entries {
-        let mut entry =
-            entry.map_err(|e| ChartError::Archive(format!("malformed archive: {e}")))?;
-        let path = entry
-            .path()
-            .map_err(|e| ChartError::Archive(format!("bad entry name: {e}")))?
-            .into_owned();
-        let shown = path.display().to_string();
-        let kind = entry.header().entry_type();
-        if kind.is_dir() {
-            continue;
-        }
-        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
-            continue;
-        }
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            return Err(ChartError::Archive(format!(
-                "{shown}: links, devices and other special files are not allowed"
-            )));
-        }
-        let mut parts = Vec::new();
-        for c in path.components() {
-            match c {
-                Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    return Err(ChartError::Archive(format!(
-                        "{shown}: chart illegally references parent directory"
-                    )));
-                }
-                Component::RootDir | Component::Prefix(_) => {
-                    return Err(ChartError::Archive(format!(
-                        "{shown}: chart illegally contains absolute paths"
-                    )));
-                }
-            }
-        }
-        if parts.len() < 2 {
-            return Err(ChartError::Archive(format!(
-                "{shown}: chart files must live under the chart's directory"
-            )));
-        }
-        if parts.len() > limits.max_depth {
-            return Err(ChartError::Limit(
-                format!("path depth of {shown}"),
-                limits.max_depth.to_string(),
-            ));
-        }
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        if size > limits.max_file {
-            return Err(ChartError::Limit(
-                format!("chart file {shown:?}"),
-                format!("the maximum file size {}", limits.max_file),
-            ));
-        }
-        let mut data = Vec::with_capacity(size as usize);
-        (&mut entry)
-            .take(limits.max_file + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| ChartError::Archive(format!("{shown}: {e}")))?;
-        if data.len() as u64 > limits.max_file {
-            return Err(ChartError::Limit(
-                format!("chart file {shown:?}"),
-                format!("the maximum file size {}", limits.max_file),
-            ));
-        }
-        total += data.len() as u64;
-        if total > limits.max_unpacked {
-            return Err(ChartError::Limit(
-                "unpacked chart size".into(),
-                format!("{} bytes", limits.max_unpacked),
-            ));
-        }
-        strip_bom(&mut data);
-        let name = parts[1..].join("/");
-        if let Some(existing) = files.iter_mut().find(|f| f.name == name) {
-            existing.data = data;
-        } else {
-            files.push(BufferedFile { name, data });
-        }
-        if files.len() > limits.max_files {
-            return Err(ChartError::Limit(
-                "number of files".into(),
-                limits.max_files.to_string(),
-            ));
-        }
-    }
-    if files.is_empty() {
-        return Err(ChartError::Archive("no files in chart archive".into()));
-    }
-    Ok(files)
 }
 
 /// A chart ready to render.
@@ -506,8 +402,23 @@ pub struct Loaded {
 }
 
 /// Helm's LoadFiles: sort files into Chart.yaml, values, schema, templates,
-/// subcharts and other files, recursively for `charts/`.
-pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
+/// subcharts and other files, recursively for `charts/`. Subcharts packed
+/// as `.tgz` are unpacked within what is left of the chart's limits, and
+/// subcharts nest at most `limits.max_depth` deep.
+pub fn build(files: &[BufferedFile], limits: &Limits) -> Result<Loaded, ChartError> {
+    let mut used = archive::Used {
+        bytes: files.iter().map(|f| f.data.len() as u64).sum(),
+        files: files.len(),
+    };
+    build_nested(files, limits, &mut used, 0)
+}
+
+fn build_nested(
+    files: &[BufferedFile],
+    limits: &Limits,
+    used: &mut archive::Used,
+    depth: usize,
+) -> Result<Loaded, ChartError> {
     let chart_yaml = files
         .iter()
         .find(|f| f.name == "Chart.yaml")
@@ -626,13 +537,19 @@ pub fn build(files: &[BufferedFile]) -> Result<Loaded, ChartError> {
             parent: metadata.name.clone(),
             source: Box::new(source),
         };
+        if depth + 1 > limits.max_depth {
+            return Err(wrap(ChartError::Limit(
+                "the nesting of subcharts".into(),
+                limits.max_depth.to_string(),
+            )));
+        }
         let sub = if n.ends_with(".tgz") {
             let data = &sub_files[0].data;
-            let unpacked = unpack(data, &Limits::default()).map_err(wrap)?;
-            build(&unpacked).map_err(wrap)?
+            let unpacked = archive::unpack_counted(data, limits, used).map_err(wrap)?;
+            build_nested(&unpacked, limits, used, depth + 1).map_err(wrap)?
         } else {
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();
-            build(&inner).map_err(wrap)?
+            build_nested(&inner, limits, used, depth + 1).map_err(wrap)?
         };
         warnings.extend(sub.warnings);
         dependencies.push(sub.chart);
@@ -675,22 +592,8 @@ mod tests {
     }
 
     #[test]
-    fn pack_is_deterministic_and_round_trips() {
-        let a = pack(&sample(), "demo").unwrap();
-        let mut reversed = sample();
-        reversed.reverse();
-        let b = pack(&reversed, "demo").unwrap();
-        assert_eq!(a, b, "same files, same bytes");
-        let mut back = unpack(&a, &Limits::default()).unwrap();
-        back.sort_by(|x, y| x.name.cmp(&y.name));
-        let mut want = sample();
-        want.sort_by(|x, y| x.name.cmp(&y.name));
-        assert_eq!(back, want);
-    }
-
-    #[test]
     fn build_sorts_files_like_helm() {
-        let l = build(&sample()).unwrap();
+        let l = build(&sample(), &Limits::default()).unwrap();
         assert_eq!(l.metadata.chart_ref(), "demo-0.1.0");
         assert_eq!(l.chart.templates.len(), 1);
         assert_eq!(l.chart.files.len(), 1);
@@ -699,65 +602,87 @@ mod tests {
 
     #[test]
     fn invalid_metadata_is_refused() {
-        let e = build(&[file("Chart.yaml", "apiVersion: v2\nname: x\n")]).unwrap_err();
+        let e = build(
+            &[file("Chart.yaml", "apiVersion: v2\nname: x\n")],
+            &Limits::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "validation: chart.metadata.version is required"
         );
-        let e = build(&[file(
-            "Chart.yaml",
-            "apiVersion: v2\nname: x\nversion: one\n",
-        )])
+        let e = build(
+            &[file(
+                "Chart.yaml",
+                "apiVersion: v2\nname: x\nversion: one\n",
+            )],
+            &Limits::default(),
+        )
         .unwrap_err();
         assert_eq!(
             e.to_string(),
             "validation: chart.metadata.version \"one\" is invalid"
         );
         assert!(matches!(
-            build(&[file("values.yaml", "")]).unwrap_err(),
+            build(&[file("values.yaml", "")], &Limits::default()).unwrap_err(),
             ChartError::MissingChartYaml
         ));
     }
 
-    fn raw_tar(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
-        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut t = tar::Builder::new(gz);
-        for (name, kind, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(*kind);
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            // Write the name bytes directly so that unsafe names reach the reader.
-            let bytes = name.as_bytes();
-            h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
-            h.set_cksum();
-            t.append(&h, *data).unwrap();
+    /// A chart `name` whose charts/ holds `sub`, packed.
+    fn with_packed_subchart(name: &str, sub: Option<(&str, Vec<u8>)>) -> Vec<BufferedFile> {
+        let mut files = vec![file(
+            "Chart.yaml",
+            &format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+        )];
+        if let Some((sub_name, bytes)) = sub {
+            files.push(BufferedFile {
+                name: format!("charts/{sub_name}.tgz"),
+                data: bytes,
+            });
         }
-        t.into_inner().unwrap().finish().unwrap()
+        files
     }
 
     #[test]
-    fn unsafe_archives_are_refused() {
-        let cases: &[(&str, tar::EntryType)] = &[
-            ("demo/../../etc/passwd", tar::EntryType::Regular),
-            ("/etc/passwd", tar::EntryType::Regular),
-            ("demo/link", tar::EntryType::Symlink),
-            ("demo/hard", tar::EntryType::Link),
-            ("demo/dev", tar::EntryType::Char),
-        ];
-        for (name, kind) in cases {
-            let bytes = raw_tar(&[(name, *kind, b"x")]);
-            assert!(
-                unpack(&bytes, &Limits::default()).is_err(),
-                "{name} must be refused"
-            );
-        }
-        let big = raw_tar(&[("demo/big", tar::EntryType::Regular, &[b'a'; 2048])]);
-        let small = Limits {
-            max_file: 1024,
+    fn packed_subcharts_share_their_parents_limits() {
+        let limits = Limits {
+            max_unpacked: 64 * 1024,
+            max_files: 10,
             ..Limits::default()
         };
-        assert!(matches!(unpack(&big, &small), Err(ChartError::Limit(..))));
-        assert!(unpack(b"\x1f\x8bnot really gzip", &Limits::default()).is_err());
+        // A subchart of 40 KiB (compressing to almost nothing), twice.
+        let mut sub = with_packed_subchart("sub", None);
+        sub.push(file("big.txt", &"x".repeat(40 * 1024)));
+        let packed = pack(&sub, "sub").unwrap();
+        let mut parent = with_packed_subchart("parent", Some(("a", packed.clone())));
+        assert!(build(&parent, &limits).is_ok());
+        parent.push(BufferedFile {
+            name: "charts/b.tgz".into(),
+            data: packed,
+        });
+        assert_eq!(
+            build(&parent, &limits).unwrap_err().to_string(),
+            "error unpacking subchart b.tgz in parent: chart: unpacked chart size exceeds the limit of 65536 bytes"
+        );
+    }
+
+    #[test]
+    fn subcharts_nest_at_most_max_depth_deep() {
+        let limits = Limits {
+            max_depth: 4,
+            ..Limits::default()
+        };
+        let mut chart = with_packed_subchart("c0", None);
+        for i in 1..=5 {
+            let packed = pack(&chart, &format!("c{}", i - 1)).unwrap();
+            chart = with_packed_subchart(&format!("c{i}"), Some((&format!("c{}", i - 1), packed)));
+        }
+        let e = build(&chart, &limits).unwrap_err().to_string();
+        assert!(
+            e.ends_with("chart: the nesting of subcharts exceeds the limit of 4"),
+            "{e}"
+        );
+        assert!(build(&chart, &Limits::default()).is_ok());
     }
 }

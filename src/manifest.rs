@@ -217,13 +217,16 @@ pub fn split_manifests(big: &str) -> Vec<String> {
 }
 
 /// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
-/// integers stay integers).
+/// integers stay integers). serde-saphyr's default budget bounds what a
+/// hostile document costs (250 000 nodes, aliases replayed included, depth
+/// 64); errors are one line, without its source snippets.
 pub fn parse_document(doc: &str) -> Result<Value, String> {
     // A repeated key is no error for Helm or kubectl (sigs.k8s.io/yaml on
     // go-yaml v2): the last one wins.
     let opts = serde_saphyr::options! {
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        with_snippet: false,
     };
     let docs: Vec<Value> =
         serde_saphyr::from_multiple_with_options(doc, opts).map_err(|e| e.to_string())?;
@@ -556,9 +559,57 @@ mod tests {
     }
 
     #[test]
+    fn alias_bombs_in_rendered_manifests_are_refused_in_one_line() {
+        let mut doc = String::from(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        );
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            doc.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+        }
+        // What the agent reads a stored manifest with.
+        let e = parse_objects(&doc).unwrap_err().to_string();
+        assert!(e.contains("budget breached"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        // Rendering words it as Helm does.
+        let mut files = BTreeMap::new();
+        files.insert("c/templates/x.yaml".to_string(), doc.clone());
+        assert_eq!(
+            sort_manifests(&files).unwrap_err().to_string(),
+            "YAML parse error on c/templates/x.yaml: error converting YAML to JSON: yaml: document contains excessive aliasing"
+        );
+    }
+
+    #[test]
     fn octal_modes_become_ints() {
         let v = parse_document("mode: 0644\nn: 3\n").unwrap();
         assert_eq!(v["mode"], 420);
         assert!(v["n"].is_i64() || v["n"].is_u64());
+    }
+}
+#[cfg(test)]
+mod scratch {
+    #[test]
+    fn laughs_scratch() {
+        let mut y = String::from(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for i in 1..10 {
+            y.push_str(&format!(
+                "  a{i}: &a{i} [{}]\n",
+                (0..10)
+                    .map(|_| format!("*a{}", i - 1))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+        let t = std::time::Instant::now();
+        let r = super::parse_document(&y);
+        eprintln!("{:?} {:?}", t.elapsed(), r.err());
+        let mut files = std::collections::BTreeMap::new();
+        files.insert("c/templates/x.yaml".to_string(), y.clone());
+        let t = std::time::Instant::now();
+        let r = super::sort_manifests(&files);
+        eprintln!("{:?} {:?}", t.elapsed(), r.err());
     }
 }

@@ -30,12 +30,19 @@ struct Inner {
     finished: bool,
 }
 
+/// The fewest events per operation an agent may be configured to keep: the
+/// first ones say what the operation is, the last one how it ended.
+pub const MIN_EVENTS: usize = 8;
+
 /// The events of one running operation.
 pub struct OpEvents {
     pub namespace: String,
     pub release: String,
     pub revision: u64,
     pub operation: OpKind,
+    /// The most events kept (and journaled, and sent), the final one
+    /// included; see [`OpEvents::emit`].
+    max_events: usize,
     journal: Journal,
     inner: Mutex<Inner>,
     tx: broadcast::Sender<proto::Event>,
@@ -48,6 +55,7 @@ impl OpEvents {
         release: &str,
         revision: u64,
         operation: OpKind,
+        max_events: usize,
     ) -> Self {
         let (tx, _) = broadcast::channel(1024);
         OpEvents {
@@ -55,6 +63,7 @@ impl OpEvents {
             release: release.to_string(),
             revision,
             operation,
+            max_events: max_events.max(MIN_EVENTS),
             journal,
             inner: Mutex::new(Inner {
                 events: Vec::new(),
@@ -66,9 +75,22 @@ impl OpEvents {
     }
 
     /// Emit one event: number it, keep it, journal it (once persisted),
-    /// broadcast it.
-    pub fn emit(&self, kind: Kind) -> proto::Event {
+    /// broadcast it. An operation keeps at most `max_events` events: the
+    /// last but one it may keep before its end says so (EventsLimited), the
+    /// ones after it are dropped, and the terminal event is always kept.
+    pub fn emit(&self, kind: Kind) {
         let mut inner = self.inner.lock().expect("event hub lock poisoned");
+        let terminal = matches!(kind, Kind::Completed(_) | Kind::Failed(_));
+        let kept = inner.events.len();
+        let kind = if terminal || kept + 2 < self.max_events {
+            kind
+        } else if kept + 2 == self.max_events {
+            Kind::EventsLimited(proto::EventsLimited {
+                limit: self.max_events as u64,
+            })
+        } else {
+            return;
+        };
         let ev = proto::Event {
             release: self.release.clone(),
             namespace: self.namespace.clone(),
@@ -87,8 +109,7 @@ impl OpEvents {
             tracing::error!(error = %e, "could not journal an event");
         }
         // No receivers is fine: nobody is attached right now.
-        let _ = self.tx.send(ev.clone());
-        ev
+        let _ = self.tx.send(ev);
     }
 
     /// Hand over the events emitted so far for the transaction that records
@@ -198,12 +219,29 @@ pub struct Busy {
 }
 
 /// Running operations by release.
-#[derive(Default)]
 pub struct Registry {
     ops: Mutex<HashMap<(String, String), Arc<OpEvents>>>,
+    /// Events kept per operation (berthd --max-events).
+    max_events: usize,
+}
+
+/// berthd's default --max-events.
+pub const DEFAULT_MAX_EVENTS: usize = 10_000;
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new(DEFAULT_MAX_EVENTS)
+    }
 }
 
 impl Registry {
+    pub fn new(max_events: usize) -> Self {
+        Registry {
+            ops: Mutex::new(HashMap::new()),
+            max_events,
+        }
+    }
+
     /// Take the in-memory lock of a release for a new operation.
     pub fn start(
         &self,
@@ -228,6 +266,7 @@ impl Registry {
             release,
             revision,
             operation,
+            self.max_events,
         ));
         ops.insert(key, Arc::clone(&op));
         Ok(op)
@@ -255,5 +294,45 @@ impl Registry {
             .values()
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn progress(i: u32) -> Kind {
+        Kind::ResourceProgress(proto::ResourceProgress {
+            message: format!("step {i}"),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn an_operation_keeps_at_most_max_events_and_always_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let registry = Registry::new(MIN_EVENTS);
+        let op = registry
+            .start(&journal, "ns", "a", 1, OpKind::Install)
+            .unwrap();
+        for i in 0..100 {
+            op.emit(progress(i));
+        }
+        op.emit(Kind::Completed(proto::Completed::default()));
+        let events: Vec<_> = op.stream(0).map(|e| e.unwrap()).collect().await;
+        assert_eq!(events.len(), MIN_EVENTS);
+        let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=MIN_EVENTS as u64).collect::<Vec<_>>());
+        assert!(matches!(
+            events[MIN_EVENTS - 2].kind,
+            Some(Kind::EventsLimited(proto::EventsLimited { limit })) if limit == MIN_EVENTS as u64
+        ));
+        assert!(events[MIN_EVENTS - 1].is_terminal());
+        assert!(matches!(
+            &events[MIN_EVENTS - 3].kind,
+            Some(Kind::ResourceProgress(p)) if p.message == "step 5"
+        ));
     }
 }

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub mod cluster;
 pub mod events;
 pub mod journal;
+pub mod limits;
 pub mod ops;
 pub mod policy;
 pub mod server;
@@ -130,7 +131,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     let agent = Arc::new(ops::Agent {
         journal,
         cluster: Arc::new(cluster),
-        registry: events::Registry::default(),
+        registry: events::Registry::new(config.settings.max_events),
         settings: config.settings.clone(),
         counters: Default::default(),
     });
@@ -140,7 +141,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent), auth))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(config.settings.max_request_bytes())
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let shutdown = CancellationToken::new();
     let incoming = tls.serve(listener, shutdown.clone());

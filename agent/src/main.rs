@@ -61,6 +61,8 @@ struct Args {
         conflicts_with = "policy"
     )]
     admin: String,
+    #[command(flatten)]
+    limits: berth_agent::limits::LimitFlags,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -98,7 +100,7 @@ async fn main() -> std::process::ExitCode {
             Some(path) => berth_agent::policy::PolicySource::File(path),
             None => berth_agent::policy::PolicySource::Default { admin: args.admin },
         },
-        settings: berth_agent::ops::Settings {
+        settings: args.limits.apply(berth_agent::ops::Settings {
             default_timeout: Duration::from_secs(args.default_timeout),
             failure_grace,
             wait_rules: berth_agent::track::status::Rules {
@@ -106,7 +108,7 @@ async fn main() -> std::process::ExitCode {
                 ..Default::default()
             },
             ..Default::default()
-        },
+        }),
     };
     let agent = match berth_agent::start(config).await {
         Ok(a) => a,

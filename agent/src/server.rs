@@ -145,7 +145,8 @@ async fn receive_chart(
             .chart_uploads_skipped
             .fetch_add(1, Ordering::Relaxed);
     }
-    let mut buf: Vec<u8> = Vec::with_capacity(if needed { size as usize } else { 0 });
+    // Grown as chunks arrive: a header's size alone reserves no memory.
+    let mut buf: Vec<u8> = Vec::new();
     loop {
         let msg = tokio::time::timeout(idle, inbound.message())
             .await
@@ -186,6 +187,16 @@ async fn receive_chart(
                 counters
                     .chart_bytes_received
                     .fetch_add(c.len() as u64, Ordering::Relaxed);
+            }
+            Some(Msg::Trailer(t)) if t.sent_bytes != buf.len() as u64 => {
+                return Err(Failure::new(
+                    "UploadFailed",
+                    format!(
+                        "chart upload: the client sent {} bytes, {} arrived",
+                        t.sent_bytes,
+                        buf.len()
+                    ),
+                ));
             }
             Some(Msg::Trailer(_)) => return Ok(if needed { Some(buf) } else { None }),
         }

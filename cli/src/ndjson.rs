@@ -115,6 +115,7 @@ pub fn event(ev: &proto::Event, cluster: Option<&str>) -> String {
                 "available": r.available,
             }),
         ),
+        Some(Kind::EventsLimited(l)) => ("eventsLimited", json!({"limit": l.limit})),
         Some(Kind::ResourceReady(r)) => (
             "resourceReady",
             json!({"object": object(&r.object), "message": r.message, "logLines": r.log_lines}),

@@ -99,6 +99,10 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
             format!("  {} {action}", obj(&r.object))
         }
         Kind::ResourceProgress(r) => format!("  {}: {}", obj(&r.object), r.message),
+        Kind::EventsLimited(l) => format!(
+            "the agent keeps at most {} events per operation: progress is not shown until the operation ends",
+            l.limit
+        ),
         Kind::ResourceReady(r) => {
             let mut text = format!("  {} ready ({})", obj(&r.object), r.message);
             if !r.log_lines.is_empty() {

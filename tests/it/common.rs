@@ -141,7 +141,32 @@ impl Env {
         self.dir.path().join("data")
     }
 
+    /// A simulator and an agent whose settings `configure` adjusts.
+    pub async fn start_with(configure: impl FnOnce(&mut berth_agent::ops::Settings)) -> Env {
+        let mut env = Env::without_agent().await;
+        env.start_agent_with(configure).await;
+        env
+    }
+
     pub async fn start_agent(&mut self) {
+        self.start_agent_with(|_| {}).await;
+    }
+
+    pub async fn start_agent_with(
+        &mut self,
+        configure: impl FnOnce(&mut berth_agent::ops::Settings),
+    ) {
+        let mut settings = berth_agent::ops::Settings {
+            // Pod failure signals fail an operation after a second here
+            // (berthd's defaults are 10-30 s).
+            failure_grace: berth_agent::track::pods::Grace {
+                per_reason: Default::default(),
+                default: std::time::Duration::from_secs(1),
+            },
+            upload_idle_timeout: self.upload_idle_timeout,
+            ..Default::default()
+        };
+        configure(&mut settings);
         let agent = berth_agent::start(berth_agent::AgentConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             cert: self.pki.agent_cert.clone(),
@@ -151,21 +176,23 @@ impl Env {
             data_dir: self.data_dir(),
             kubeconfig: Some(self.kubeconfig.clone()),
             policy: self.policy.clone(),
-            settings: berth_agent::ops::Settings {
-                // Pod failure signals fail an operation after a second here
-                // (berthd's defaults are 10-30 s).
-                failure_grace: berth_agent::track::pods::Grace {
-                    per_reason: Default::default(),
-                    default: std::time::Duration::from_secs(1),
-                },
-                upload_idle_timeout: self.upload_idle_timeout,
-                ..Default::default()
-            },
+            settings,
         })
         .await
         .expect("agent starts");
         self.agent_url = format!("https://127.0.0.1:{}", agent.addr.port());
         self.agent = Some(agent);
+    }
+
+    /// The connection a client with the admin certificate would open.
+    pub fn target(&self) -> berth_cli::connect::Target {
+        berth_cli::connect::Target {
+            agent: Some(self.agent_url.clone()),
+            ca: Some(self.pki.ca_cert.clone()),
+            cert: Some(self.pki.client_cert.clone()),
+            key: Some(self.pki.client_key.clone()),
+            cluster: None,
+        }
     }
 
     pub fn conn_args(&self) -> Vec<String> {

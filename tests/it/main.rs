@@ -4,6 +4,7 @@
 mod atomic;
 mod cli;
 mod common;
+mod corpus;
 mod crash;
 mod crds;
 mod diff;

@@ -432,3 +432,32 @@ async fn an_upgrade_goes_on_when_its_client_disconnects_and_a_second_client_reat
     assert_eq!(history[1]["status"], "deployed");
     assert_eq!(history[0]["status"], "superseded");
 }
+
+#[tokio::test]
+async fn an_operation_keeps_at_most_max_events_and_always_its_outcome() {
+    let max = berth_agent::events::MIN_EVENTS;
+    let env = Env::start_with(|s| s.max_events = max).await;
+    let out = env
+        .berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "the agent keeps at most {max} events per operation"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("STATUS: deployed"), "{}", out.stdout);
+    let journal = &env.agent.as_ref().unwrap().agent.journal;
+    let events = journal.events("default", "hello", 1, 0).unwrap();
+    assert_eq!(events.len(), max, "{events:?}");
+    assert!(events.last().unwrap().is_terminal());
+    // A client attaching later sees the same, ending with the outcome.
+    let watched = env.berth(&["watch", "hello"]).await.ok();
+    assert!(
+        watched.stdout.contains("hello revision 1: deployed"),
+        "{}",
+        watched.stdout
+    );
+}

@@ -34,7 +34,14 @@ pub mod upgrade;
 pub struct Settings {
     /// `--timeout` when the client gives none (Helm's default is 5m).
     pub default_timeout: Duration,
+    /// What an uploaded chart may contain.
     pub limits: berth::chart::Limits,
+    /// Bytes of user-supplied values (JSON) one request may carry.
+    pub max_values: usize,
+    /// Objects one chart may render: resources, hooks and CRDs.
+    pub max_objects: usize,
+    /// Events one operation keeps (see `events::OpEvents::emit`).
+    pub max_events: usize,
     /// How long a chart upload may stall between two chunks.
     pub upload_idle_timeout: Duration,
     /// Objects applied at once within one kind.
@@ -52,11 +59,22 @@ impl Default for Settings {
         Settings {
             default_timeout: Duration::from_secs(300),
             limits: berth::chart::Limits::default(),
+            max_values: 4 << 20,
+            max_objects: 5_000,
+            max_events: crate::events::DEFAULT_MAX_EVENTS,
             upload_idle_timeout: Duration::from_secs(30),
             apply_parallelism: 8,
             failure_grace: track::pods::Grace::default(),
             wait_rules: track::status::Rules::default(),
         }
+    }
+}
+
+impl Settings {
+    /// The largest gRPC message the agent accepts: an upgrade header with
+    /// values at their limit, or a chart chunk (the CLI sends 64 KiB).
+    pub fn max_request_bytes(&self) -> usize {
+        self.max_values.saturating_add(1 << 20).max(4 << 20)
     }
 }
 

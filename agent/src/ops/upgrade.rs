@@ -46,6 +46,13 @@ fn is_sha256_hex(s: &str) -> bool {
 pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
     let name = ReleaseName::parse(&header.release)?;
     let namespace = Namespace::parse(&header.namespace)?;
+    let max_values = agent.settings.max_values;
+    if header.values_json.len() > max_values {
+        return Err(OpError::Invalid(format!(
+            "values: {} bytes (as JSON) exceed the limit of {max_values} bytes",
+            header.values_json.len()
+        )));
+    }
     let user_values: Value = if header.values_json.trim().is_empty() {
         Value::Object(Default::default())
     } else {
@@ -62,9 +69,14 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         )));
     }
     let limits = &agent.settings.limits;
-    if header.chart_size == 0 || header.chart_size > limits.max_packed {
+    if header.chart_size == 0 {
+        return Err(OpError::Invalid(
+            "chart: the header declares an empty chart".into(),
+        ));
+    }
+    if header.chart_size > limits.max_packed {
         return Err(OpError::Invalid(format!(
-            "chart size {} bytes is outside 1..={} bytes",
+            "chart: the packed chart ({} bytes) exceeds the limit of {} bytes",
             header.chart_size, limits.max_packed
         )));
     }
@@ -448,8 +460,8 @@ async fn stage(
     let rendered = tokio::task::spawn_blocking(move || {
         let files = chart::unpack(&bytes2, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
-        let loaded =
-            chart::build(&files).map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        let loaded = chart::build(&files, &limits)
+            .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let lookup = LiveLookup {
             cluster: Arc::clone(&agent2.cluster),
             runtime,
@@ -497,6 +509,20 @@ async fn stage(
     .await
     .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))??;
     let (metadata, rendered, crds, warnings) = rendered;
+    let count = rendered.manifests.len() + rendered.hooks.len() + crds.len();
+    let max_objects = agent.settings.max_objects;
+    if count > max_objects {
+        return Err(Failure::new(
+            "TooManyObjects",
+            format!(
+                "chart {}: renders {count} objects ({} resources, {} hooks, {} CRDs), more than the limit of {max_objects}",
+                metadata.chart_ref(),
+                rendered.manifests.len(),
+                rendered.hooks.len(),
+                crds.len()
+            ),
+        ));
+    }
     op.emit(Kind::ChartReceived(proto::ChartReceived {
         digest: digest.clone(),
         size: bytes.len() as u64,

@@ -70,7 +70,7 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     let (name, chart_path) = release_and_chart(&a)?;
     let values = serde_json::Value::Object(a.values.merge()?);
     let files = chart::load_path(&chart_path, &Limits::default())?;
-    let loaded = chart::build(&files)?;
+    let loaded = chart::build(&files, &Limits::default())?;
     // What Helm logs goes to stderr in its CLI's format as it happens: the
     // loader's, a deprecated chart (pkg/cmd/install.go), the values' below.
     for w in &loaded.warnings {

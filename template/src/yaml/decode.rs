@@ -23,6 +23,19 @@ enum Node {
     },
     Seq(Vec<Rc<Node>>),
     Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
+    /// `*name`: the anchored node, shared rather than copied, so that
+    /// decoding can count what aliases expand to.
+    Alias(Rc<Node>),
+}
+
+impl Node {
+    /// The node an alias stands for (the node itself otherwise).
+    fn target(&self) -> &Node {
+        match self {
+            Node::Alias(n) => n.target(),
+            n => n,
+        }
+    }
 }
 
 /// go-yaml v2's decoded value (`interface{}` with `map[interface{}]interface{}`).
@@ -91,7 +104,7 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
                 n
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => n.clone(),
+                Some(n) => Rc::new(Node::Alias(n.clone())),
                 None => {
                     let name = anchor_name_at(text, line, col - 1);
                     return Err(YamlError::go(
@@ -139,8 +152,30 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     Ok(root)
 }
 
+/// go-yaml v2's guard against alias bombs ("billion laughs", decode.go
+/// `allowedAliasRatio`): once more than 100 of over 1000 decoded nodes came
+/// from expanding aliases, their share may not exceed 99% (documents up to
+/// 400 000 nodes), falling to 10% at 4 000 000 nodes. That caps the nodes
+/// aliases can add at about 400 000 whatever the document.
 struct Decoder {
-    budget: usize,
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+}
+
+const ALIAS_RATIO_RANGE_LOW: usize = 400_000;
+const ALIAS_RATIO_RANGE_HIGH: usize = 4_000_000;
+
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    if decode_count <= ALIAS_RATIO_RANGE_LOW {
+        0.99
+    } else if decode_count >= ALIAS_RATIO_RANGE_HIGH {
+        0.10
+    } else {
+        0.99 - 0.89
+            * ((decode_count - ALIAS_RATIO_RANGE_LOW) as f64
+                / (ALIAS_RATIO_RANGE_HIGH - ALIAS_RATIO_RANGE_LOW) as f64)
+    }
 }
 
 /// A decoding error: go-yaml reports these without a line.
@@ -298,17 +333,31 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
 }
 
 impl Decoder {
-    fn spend(&mut self) -> Result<(), YamlError> {
-        if self.budget == 0 {
+    /// Counts one decoded node, as go-yaml's `unmarshal` does.
+    fn count(&mut self) -> Result<(), YamlError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64
+                > allowed_alias_ratio(self.decode_count)
+        {
             return Err(err_at(0, 0, "document contains excessive aliasing"));
         }
-        self.budget -= 1;
         Ok(())
     }
 
     fn decode(&mut self, n: &Node) -> Result<Y, YamlError> {
-        self.spend()?;
+        self.count()?;
         match n {
+            Node::Alias(target) => {
+                self.alias_depth += 1;
+                let y = self.decode(target);
+                self.alias_depth -= 1;
+                y
+            }
             Node::Scalar {
                 value,
                 style,
@@ -358,7 +407,7 @@ impl Decoder {
             )
         };
         match v {
-            Node::Map(..) => {
+            Node::Map(..) | Node::Alias(_) if matches!(v.target(), Node::Map(..)) => {
                 if let Y::Map(pairs) = self.decode(v)? {
                     for (k, val) in pairs {
                         insert(out, k, val);
@@ -368,7 +417,7 @@ impl Decoder {
             }
             Node::Seq(items) => {
                 for item in items.iter().rev() {
-                    if !matches!(**item, Node::Map(..)) {
+                    if !matches!(item.target(), Node::Map(..)) {
                         return Err(want_map(item));
                     }
                     if let Y::Map(pairs) = self.decode(item)? {
@@ -385,10 +434,10 @@ impl Decoder {
 }
 
 fn pos(n: &Node) -> (usize, usize) {
-    match n {
+    match n.target() {
         Node::Scalar { line, col, .. } => (*line, *col),
         Node::Map(_, l, c) => (*l, *c),
-        Node::Seq(_) => (0, 0),
+        Node::Seq(_) | Node::Alias(_) => (0, 0),
     }
 }
 
@@ -595,7 +644,11 @@ pub fn decode(text: &str) -> Result<Value, YamlError> {
     let Some(root) = parse_tree(text)? else {
         return Ok(Value::Nil);
     };
-    let mut d = Decoder { budget: 10_000_000 };
+    let mut d = Decoder {
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+    };
     let y = d.decode(&root)?;
     to_json_value(y)
 }

@@ -504,6 +504,68 @@ mod tests {
         );
     }
 
+    /// Nine levels of ten aliases: 10^9 strings if expanded.
+    fn billion_laughs() -> String {
+        let mut y = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            y.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        y
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_as_go_yaml_refuses_them() {
+        let bomb = billion_laughs();
+        assert_eq!(
+            parse_values(&bomb).unwrap_err().to_string(),
+            "cannot unmarshal yaml document: error converting YAML to JSON: yaml: document contains excessive aliasing"
+        );
+        assert_eq!(
+            parse_document(&bomb).unwrap_err().to_string(),
+            "error converting YAML to JSON: yaml: document contains excessive aliasing"
+        );
+        assert!(decode_value(&bomb).is_err());
+        // The same through merge keys.
+        let mut merges = String::from("m0: &m0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8}\n");
+        for i in 1..12 {
+            let refs = (0..10)
+                .map(|j| format!("k{j}: {{<<: *m{}}}", i - 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            merges.push_str(&format!("m{i}: &m{i} {{{refs}}}\n"));
+        }
+        assert!(
+            parse_values(&merges)
+                .unwrap_err()
+                .to_string()
+                .ends_with("excessive aliasing")
+        );
+    }
+
+    #[test]
+    fn ordinary_aliases_still_work() {
+        // 300 aliases of a 3-node map: many aliases, but most of the
+        // document is its own.
+        let mut y = String::from("base: &b {x: 1, z: two}\n");
+        for i in 0..300 {
+            y.push_str(&format!("k{i}: {{own: {i}, other: {i}, ref: *b}}\n"));
+        }
+        let v = parse_values(&y).unwrap();
+        assert_eq!(v["k299"]["ref"], json!({"x": 1.0, "z": "two"}));
+        // An alias of a scalar, and merging an aliased sequence of maps.
+        let v = parse_values("s: &s hi\nt: *s\nl: &l [{a: 1}]\nm:\n  <<: *l\n").unwrap_err();
+        assert_eq!(
+            v.to_string(),
+            "cannot unmarshal yaml document: error converting YAML to JSON: yaml: map merge requires map or sequence of maps as the value"
+        );
+        let v = parse_values("s: &s hi\nt: *s\nm:\n  <<: [*a, {b: 2}]\n");
+        assert!(v.is_err(), "unknown anchor");
+        let v = parse_values("s: &s hi\nt: *s\na: &a {a: 1}\nm:\n  <<: [*a, {b: 2}]\n").unwrap();
+        assert_eq!(v["t"], "hi");
+        assert_eq!(v["m"], json!({"a": 1.0, "b": 2.0}));
+    }
+
     #[test]
     fn key_order() {
         let mut keys = vec!["b", "a10", "a9", "a_", "aZ", "a"];
