@@ -208,17 +208,6 @@ impl Env {
         ]
     }
 
-    /// How the CLI reaches this environment's agent as the admin client.
-    pub fn target(&self) -> berth_cli::connect::Target {
-        berth_cli::connect::Target {
-            agent: Some(self.agent_url.clone()),
-            ca: Some(self.pki.ca_cert.clone()),
-            cert: Some(self.pki.client_cert.clone()),
-            key: Some(self.pki.client_key.clone()),
-            cluster: None,
-        }
-    }
-
     /// Run the CLI against this environment's agent as the admin client.
     pub async fn berth(&self, args: &[&str]) -> Out {
         let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
