@@ -97,7 +97,15 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         Arc::new(policy::Authorizer::new(config.policy.clone()).map_err(anyhow::Error::msg)?);
 
     let journal = journal::Journal::open(&config.data_dir)?;
-    let resolved = journal.recover().await?;
+    let refuse = |e: journal::JournalError| {
+        anyhow::anyhow!(
+            "journal at {}: {e} — refusing to start (`berthd journal check --data {}` lists every problem)",
+            config.data_dir.display(),
+            config.data_dir.display()
+        )
+    };
+    journal.scan().map_err(refuse)?;
+    let resolved = journal.recover().await.map_err(refuse)?;
     for (ns, name, rev, op) in &resolved {
         tracing::warn!(namespace = %ns, release = %name, revision = rev, operation = ?op,
             "operation interrupted by a restart marked failed");
