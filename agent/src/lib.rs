@@ -109,11 +109,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     for (ns, name, rev, op) in &resolved {
         tracing::warn!(namespace = %ns, release = %name, revision = rev, operation = ?op,
             "operation interrupted by a restart marked failed");
-        let after = journal
-            .events(ns, name, *rev, 0)?
-            .last()
-            .map(|e| e.seq)
-            .unwrap_or(0);
+        let after = journal.last_event_seq(ns, name, *rev)?;
         let description = journal
             .revision(ns, name, *rev)?
             .map(|r| r.description)

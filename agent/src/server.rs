@@ -106,6 +106,7 @@ fn status(e: OpError) -> Status {
         OpError::AlreadyExists(_) => Code::AlreadyExists,
         OpError::FailedPrecondition(_) => Code::FailedPrecondition,
         OpError::Busy(_) => Code::Aborted,
+        OpError::ShuttingDown => Code::Unavailable,
         OpError::Journal(_) => Code::Internal,
         OpError::Cluster(_) => Code::Unavailable,
     };
@@ -232,9 +233,8 @@ impl ReleaseAgent for Service {
                 prepared.chart_size,
                 idle,
                 &agent.counters,
-            )
-            .await;
-            ops::upgrade::run(agent, prepared, chart).await;
+            );
+            ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
         });
         Ok(Response::new(stream))
     }
@@ -309,9 +309,17 @@ impl ReleaseAgent for Service {
         } else {
             req.revision
         };
-        let events = journal
+        let mut events = journal
             .events(ns.as_str(), name.as_str(), rev, req.after_seq)
             .map_err(|e| status(e.into()))?;
+        if req.after_seq == 0 {
+            // From the start of the revision's last operation (an uninstall
+            // adds its events after those of the upgrade that made it).
+            let last_start = events
+                .iter()
+                .rposition(|e| matches!(e.kind, Some(proto::event::Kind::Accepted(_))));
+            events.drain(..last_start.unwrap_or(0));
+        }
         let stream = futures::stream::iter(events.into_iter().map(Ok));
         Ok(Response::new(Box::pin(stream)))
     }

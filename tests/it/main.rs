@@ -8,6 +8,7 @@ mod crds;
 mod diff;
 mod fleet;
 mod hooks;
+mod journal;
 mod lifecycle;
 mod mtls;
 mod mtls_rotation;

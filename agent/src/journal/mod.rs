@@ -438,6 +438,24 @@ impl Journal {
             .collect()
     }
 
+    /// The sequence number of the last event of a revision, 0 if none.
+    pub fn last_event_seq(&self, ns: &str, name: &str, rev: u64) -> Result<u64> {
+        let start = event_key(ns, name, rev, 0);
+        let end = event_key(ns, name, rev, u64::MAX);
+        match self.events.range(start..=end).next_back() {
+            None => Ok(0),
+            Some(kv) => {
+                let (k, v) = kv?;
+                proto::Event::decode(v.as_ref())
+                    .map(|e| e.seq)
+                    .map_err(|e| JournalError::Corrupt {
+                        key: String::from_utf8_lossy(&k).into_owned(),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
+
     /// Append events of a recorded revision. They become durable with the
     /// next flush; the state change that ends an operation flushes.
     pub fn append_events(&self, events: &[proto::Event]) -> Result<()> {
@@ -519,17 +537,24 @@ impl Journal {
     }
 
     /// Take the lock for an operation on the newest existing revision
-    /// (uninstall), setting its status — one transaction, flushed.
+    /// (uninstall), setting its status and adding the operation's first
+    /// events — one transaction, flushed.
     pub async fn lock_latest(
         &self,
         ns: &str,
         name: &str,
         lock: Lock,
         status: Status,
+        events: &[proto::Event],
     ) -> Result<RevisionRecord> {
         let hkey = head_key(ns, name);
         let now = now_ms();
-        let res = (&self.releases, &self.revisions).transaction(|(releases, revisions)| {
+        let events: Vec<(Vec<u8>, Vec<u8>)> = events
+            .iter()
+            .map(|ev| (event_key(ns, name, ev.revision, ev.seq), ev.encode_to_vec()))
+            .collect();
+        let trees = (&self.releases, &self.revisions, &self.events);
+        let res = trees.transaction(|(releases, revisions, event_tree)| {
             let mut head: ReleaseHead = match releases.get(&hkey)? {
                 Some(v) => decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?,
                 None => {
@@ -547,6 +572,9 @@ impl Journal {
                 }));
             }
             let record = set_status(revisions, ns, name, head.latest, status, None, Some(now))?;
+            for (k, v) in &events {
+                event_tree.insert(k.as_slice(), v.as_slice())?;
+            }
             head.lock = Some(Lock {
                 revision: head.latest,
                 ..lock.clone()
