@@ -30,7 +30,7 @@ use futures::Stream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::journal::{Journal, OpKind};
+use crate::journal::{Journal, Lock, OpKind};
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<proto::Event, tonic::Status>> + Send>>;
 
@@ -83,6 +83,14 @@ impl Abort {
     }
 }
 
+/// How an abort ended an operation.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// The lock the operation held in the journal, now released (its
+    /// revision is failed); None if it had not recorded a revision.
+    pub released: Option<Lock>,
+}
+
 /// The events of one running operation.
 pub struct OpEvents {
     pub namespace: String,
@@ -98,6 +106,8 @@ pub struct OpEvents {
     /// Wakes the flusher after an event went to the journal.
     flushes: mpsc::UnboundedSender<()>,
     abort: Mutex<Option<Abort>>,
+    /// Set by the supervisor once it has recorded an abort.
+    stopped: Mutex<Option<Stopped>>,
     cancel: CancellationToken,
     done: CancellationToken,
 }
@@ -130,6 +140,7 @@ impl OpEvents {
             tx,
             flushes,
             abort: Mutex::new(None),
+            stopped: Mutex::new(None),
             cancel: CancellationToken::new(),
             done: CancellationToken::new(),
         });
@@ -234,6 +245,20 @@ impl OpEvents {
     /// Why the operation was stopped, if it was.
     pub fn aborted(&self) -> Option<Abort> {
         self.abort.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The supervisor recorded the abort (rather than the operation ending
+    /// on its own first).
+    pub fn set_stopped(&self, stopped: Stopped) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(stopped);
+    }
+
+    /// How the operation was stopped, if an abort ended it.
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Completes when [`OpEvents::abort`] is called.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use berth::proto::{
     self, GetRevisionRequest, HistoryRequest, ListRequest, RollbackRequest, StatusRequest,
-    TestRequest, UninstallRequest, UpgradeRequest, VersionRequest, WatchRequest,
+    TestRequest, UninstallRequest, UnlockRequest, UpgradeRequest, VersionRequest, WatchRequest,
     release_agent_server::ReleaseAgent, upgrade_request::Msg,
 };
 use berth::types::{Namespace, ReleaseName};
@@ -390,6 +390,39 @@ impl ReleaseAgent for Service {
         ops::query::get_revision(&self.agent, req.get_ref())
             .map(Response::new)
             .map_err(status)
+    }
+
+    async fn unlock(
+        &self,
+        req: Request<UnlockRequest>,
+    ) -> Result<Response<proto::UnlockResponse>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = client_version(req.client.as_ref());
+        self.authorize(&caller, Verb::Unlock, &req.namespace, false)?;
+        audit("unlock", &caller, &req.namespace, &req.release);
+        let (ns, release) = (req.namespace.clone(), req.release.clone());
+        let unlocked = ops::unlock::unlock(&self.agent, req, &caller)
+            .await
+            .map_err(status)?;
+        let revision = unlocked.revision.as_ref().map(|r| r.revision).unwrap_or(0);
+        tracing::warn!(
+            target: "berthd::audit",
+            verb = "unlock",
+            identity = %caller.identity,
+            addr = %caller.addr,
+            namespace = %ns,
+            release = %release,
+            revision,
+            operation = unlocked.operation.title(),
+            held_by = %unlocked.held_by,
+            "unlocked"
+        );
+        Ok(Response::new(proto::UnlockResponse {
+            revision: unlocked.revision.as_ref().map(|r| r.info()),
+            operation: unlocked.operation.to_proto() as i32,
+            held_by: unlocked.held_by,
+        }))
     }
 
     async fn version(

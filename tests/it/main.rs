@@ -16,3 +16,4 @@ mod policy;
 mod safety;
 mod template;
 mod tracking;
+mod unlock;

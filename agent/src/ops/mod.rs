@@ -15,8 +15,8 @@ use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, ClusterError};
-use crate::events::{Abort, Busy, NotStarted, OpEvents, Registry};
-use crate::journal::{Finish, Journal, JournalError, RevisionRecord, Status};
+use crate::events::{Abort, Busy, NotStarted, OpEvents, Registry, Stopped};
+use crate::journal::{Finish, Journal, JournalError, Lock, RevisionRecord, Status};
 use crate::track;
 
 pub mod atomic;
@@ -27,6 +27,7 @@ pub mod query;
 pub mod rollback;
 pub mod test;
 pub mod uninstall;
+pub mod unlock;
 pub mod upgrade;
 
 /// Settings of the operations, from the agent's configuration.
@@ -439,14 +440,16 @@ pub async fn supervise(agent: &Agent, op: &OpEvents, work: impl std::future::Fut
         }),
     };
     if let Some(abort) = aborted {
-        record_abort(agent, op, &abort).await;
+        let released = record_abort(agent, op, &abort).await;
+        op.set_stopped(Stopped { released });
     }
     agent.registry.end(op);
 }
 
 /// An operation stopped from outside: mark the revision it holds the lock
-/// on failed (releasing the lock), and tell its clients.
-async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) {
+/// on failed (releasing the lock), and tell its clients. Returns the lock
+/// released.
+async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) -> Option<Lock> {
     let (ns, rel) = (op.namespace.as_str(), op.release.as_str());
     let description = abort.description(op.operation);
     let lock = match agent.journal.head(ns, rel) {
@@ -457,6 +460,7 @@ async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) {
         }
     };
     let mut status = proto::ReleaseStatus::Unspecified;
+    let mut released = None;
     if let Some(lock) = lock {
         let failed = Finish {
             status: Status::Failed,
@@ -465,7 +469,10 @@ async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) {
             undeploys: false,
         };
         match agent.journal.finish(ns, rel, lock.revision, failed).await {
-            Ok(_) => status = proto::ReleaseStatus::Failed,
+            Ok(_) => {
+                status = proto::ReleaseStatus::Failed;
+                released = Some(lock);
+            }
             Err(e) => {
                 tracing::error!(error = %e, release = rel, "could not record an aborted operation")
             }
@@ -486,6 +493,7 @@ async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) {
             status: status as i32,
         }));
     }
+    released
 }
 
 /// Forget a release (uninstall without --keep-history, an --atomic install
