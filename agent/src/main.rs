@@ -1,4 +1,5 @@
-//! `berthd`: parse flags, start the agent, serve until SIGINT/SIGTERM.
+//! `berthd`: parse flags, start the agent, serve until SIGINT/SIGTERM, then
+//! shut down gracefully (running operations get `--shutdown-grace`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,12 @@ struct Args {
         conflicts_with = "policy"
     )]
     admin: String,
+    /// How long running operations may go on after SIGTERM (or SIGINT)
+    /// before they are recorded as interrupted and berthd exits; new
+    /// operations are refused meanwhile. Keep it below the pod's
+    /// terminationGracePeriodSeconds.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = berth::types::parse_duration)]
+    shutdown_grace: Duration,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -105,6 +112,7 @@ async fn main() -> std::process::ExitCode {
                 no_status: args.no_status_policy,
                 ..Default::default()
             },
+            shutdown_grace: args.shutdown_grace,
             ..Default::default()
         },
     };

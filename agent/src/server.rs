@@ -44,6 +44,17 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Refuse a new operation while berthd shuts down, before any other
+    /// check (the registry refuses it too, race-free, when it would start).
+    fn accepting(&self) -> Result<(), Status> {
+        if self.agent.registry.is_closed() {
+            return Err(status(crate::events::NotStarted::ShuttingDown.into()));
+        }
+        Ok(())
+    }
+}
+
 /// Log a refusal and turn it into PERMISSION_DENIED.
 fn refuse(caller: &Caller, denied: Denied) -> Status {
     tracing::warn!(
@@ -222,6 +233,7 @@ impl ReleaseAgent for Service {
         caller.client_version = client_version(header.client.as_ref());
         let (verb, dry_run) = upgrade_verb(&header);
         self.authorize(&caller, verb, &header.namespace, dry_run)?;
+        self.accepting()?;
         audit(verb.as_str(), &caller, &header.namespace, &header.release);
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -252,6 +264,7 @@ impl ReleaseAgent for Service {
             &req.namespace,
             req.options.as_ref().is_some_and(|o| o.dry_run),
         )?;
+        self.accepting()?;
         audit("rollback", &caller, &req.namespace, &req.release);
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -264,6 +277,7 @@ impl ReleaseAgent for Service {
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
         self.authorize(&caller, Verb::Test, &req.namespace, false)?;
+        self.accepting()?;
         audit("test", &caller, &req.namespace, &req.release);
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -279,6 +293,7 @@ impl ReleaseAgent for Service {
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
         self.authorize(&caller, Verb::Uninstall, &req.namespace, false)?;
+        self.accepting()?;
         audit("uninstall", &caller, &req.namespace, &req.release);
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);

@@ -14,6 +14,7 @@ mod mtls;
 mod mtls_rotation;
 mod policy;
 mod safety;
+mod shutdown;
 mod template;
 mod tracking;
 mod unlock;

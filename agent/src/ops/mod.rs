@@ -46,6 +46,9 @@ pub struct Settings {
     /// What ready means where it is a choice (berthd --no-status-policy);
     /// `wait_for_load_balancers` here is the default a client can turn on.
     pub wait_rules: track::status::Rules,
+    /// How long running operations may go on once berthd is asked to stop
+    /// (berthd --shutdown-grace) before they are recorded as interrupted.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             apply_parallelism: 8,
             failure_grace: track::pods::Grace::default(),
             wait_rules: track::status::Rules::default(),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
