@@ -17,7 +17,8 @@
 //! no version marker, whose database file sled cannot read, or locked by
 //! another process is refused with the path and the reason — never reset
 //! to an empty journal. Moving between format versions goes through
-//! `berthd journal export` and `import`. Revisions are never
+//! `berthd journal export` and `import` ([`transfer`]); [`check`] verifies
+//! a journal's invariants offline. Revisions are never
 //! rewritten except for their status and description; history is
 //! append-only until an uninstall without `--keep-history` purges it, as in
 //! Helm.
@@ -30,7 +31,9 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+pub mod check;
 pub mod records;
+pub mod transfer;
 
 pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
 
