@@ -7,19 +7,30 @@
 //! subscriber among others — it can disconnect and re-attach (`berth watch`)
 //! without the operation noticing.
 //!
+//! Durability: once an operation's events go to the journal, a client sees
+//! an event only after the journal holds it on disk, so what a client saw
+//! is what `berth watch` replays after a crash, and the sequence numbers
+//! never repeat with other content. A flusher task per operation batches
+//! the flushes (one fsync for every event emitted while the previous one
+//! ran). Events of an operation that records nothing (a refused chart, a
+//! dry run) are shown at once: there is nothing to replay.
+//!
 //! [`Registry`] maps a release to its running operation; being in the
 //! registry is also the in-memory half of the per-release lock (the journal
-//! holds the durable half once a revision is pending).
+//! holds the durable half once a revision is pending). The registry is also
+//! how an operation is stopped from outside: [`OpEvents::abort`] (berth
+//! unlock, berthd shutting down) and [`Registry::close`] (no new ones).
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use berth::proto::{self, event::Kind};
 use futures::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 
-use crate::journal::{Journal, OpKind};
+use crate::journal::{Journal, Lock, OpKind};
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<proto::Event, tonic::Status>> + Send>>;
 
@@ -27,12 +38,65 @@ struct Inner {
     events: Vec<proto::Event>,
     /// Events are written to the journal from this point on.
     persisted: bool,
+    /// How many of `events` clients may see (the rest wait for a flush).
+    shown: usize,
     finished: bool,
+}
+
+/// Why a running operation was stopped from outside, and how its revision
+/// records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abort {
+    /// The Failed event's reason: `Unlocked`, `Interrupted`, `InternalError`.
+    pub reason: String,
+    /// What happened, after the operation's title: "Upgrade {what}".
+    pub what: String,
+}
+
+impl Abort {
+    /// `berth unlock` by `identity`.
+    pub fn unlocked(identity: &str) -> Abort {
+        Abort {
+            reason: "Unlocked".into(),
+            what: format!(
+                "unlocked by {identity}: the running operation was aborted; the cluster may hold a partial update"
+            ),
+        }
+    }
+
+    /// berthd stopping with the operation still running after its grace
+    /// period.
+    pub fn interrupted(grace: std::time::Duration) -> Abort {
+        Abort {
+            reason: "Interrupted".into(),
+            what: format!(
+                "interrupted: berthd was shut down and the operation had not finished after the {}s grace period; \
+                 the cluster may hold a partial update",
+                grace.as_secs()
+            ),
+        }
+    }
+
+    /// The revision's description for an operation of `kind`.
+    pub fn description(&self, kind: OpKind) -> String {
+        format!("{} {}", kind.title(), self.what)
+    }
+}
+
+/// How an abort ended an operation.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// The lock the operation held in the journal, now released (its
+    /// revision is failed); None if it had not recorded a revision.
+    pub released: Option<Lock>,
 }
 
 /// The fewest events per operation an agent may be configured to keep: the
 /// first ones say what the operation is, the last one how it ended.
 pub const MIN_EVENTS: usize = 8;
+
+/// berthd's default --max-events.
+pub const DEFAULT_MAX_EVENTS: usize = 10_000;
 
 /// The events of one running operation.
 pub struct OpEvents {
@@ -40,62 +104,91 @@ pub struct OpEvents {
     pub release: String,
     pub revision: u64,
     pub operation: OpKind,
+    /// Sequence number of the event before this operation's first one
+    /// (non-zero when an operation adds to a revision's events: uninstall).
+    after_seq: u64,
     /// The most events kept (and journaled, and sent), the final one
     /// included; see [`OpEvents::emit`].
     max_events: usize,
     journal: Journal,
     inner: Mutex<Inner>,
     tx: broadcast::Sender<proto::Event>,
+    /// Wakes the flusher after an event went to the journal.
+    flushes: mpsc::UnboundedSender<()>,
+    abort: Mutex<Option<Abort>>,
+    /// Set by the supervisor once it has recorded an abort.
+    stopped: Mutex<Option<Stopped>>,
+    cancel: CancellationToken,
+    done: CancellationToken,
 }
 
 impl OpEvents {
-    fn new(
+    /// A new operation's hub, with its flusher task (which ends with it).
+    fn start(
         journal: Journal,
         namespace: &str,
         release: &str,
         revision: u64,
         operation: OpKind,
+        after_seq: u64,
         max_events: usize,
-    ) -> Self {
+    ) -> Arc<Self> {
         let (tx, _) = broadcast::channel(1024);
-        OpEvents {
+        let (flushes, wake) = mpsc::unbounded_channel();
+        let op = Arc::new(OpEvents {
             namespace: namespace.to_string(),
             release: release.to_string(),
             revision,
             operation,
+            after_seq,
             max_events: max_events.max(MIN_EVENTS),
             journal,
             inner: Mutex::new(Inner {
                 events: Vec::new(),
                 persisted: false,
+                shown: 0,
                 finished: false,
             }),
             tx,
-        }
+            flushes,
+            abort: Mutex::new(None),
+            stopped: Mutex::new(None),
+            cancel: CancellationToken::new(),
+            done: CancellationToken::new(),
+        });
+        tokio::spawn(flusher(Arc::downgrade(&op), wake));
+        op
+    }
+
+    /// The state, even if a panicking operation poisoned the lock: the
+    /// panic is recorded as the operation's failure, and its clients must
+    /// still hear of it.
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Emit one event: number it, keep it, journal it (once persisted),
-    /// broadcast it. An operation keeps at most `max_events` events: the
-    /// last but one it may keep before its end says so (EventsLimited), the
-    /// ones after it are dropped, and the terminal event is always kept.
-    pub fn emit(&self, kind: Kind) {
-        let mut inner = self.inner.lock().expect("event hub lock poisoned");
-        let terminal = matches!(kind, Kind::Completed(_) | Kind::Failed(_));
+    /// broadcast it (once durable).
+    pub fn emit(&self, kind: Kind) -> Option<proto::Event> {
+        let mut inner = self.inner();
+        // At most max_events: the last but one that fits says so
+        // (EventsLimited), later ones are dropped, the end is always kept.
         let kept = inner.events.len();
-        let kind = if terminal || kept + 2 < self.max_events {
-            kind
-        } else if kept + 2 == self.max_events {
-            Kind::EventsLimited(proto::EventsLimited {
-                limit: self.max_events as u64,
-            })
-        } else {
-            return;
-        };
+        let kind =
+            if matches!(kind, Kind::Completed(_) | Kind::Failed(_)) || kept + 2 < self.max_events {
+                kind
+            } else if kept + 2 == self.max_events {
+                Kind::EventsLimited(proto::EventsLimited {
+                    limit: self.max_events as u64,
+                })
+            } else {
+                return None;
+            };
         let ev = proto::Event {
             release: self.release.clone(),
             namespace: self.namespace.clone(),
             revision: self.revision,
-            seq: inner.events.len() as u64 + 1,
+            seq: self.after_seq + inner.events.len() as u64 + 1,
             time_unix_ms: crate::journal::now_ms(),
             kind: Some(kind),
         };
@@ -103,21 +196,104 @@ impl OpEvents {
         if ev.is_terminal() {
             inner.finished = true;
         }
-        if inner.persisted
-            && let Err(e) = self.journal.append_events(std::slice::from_ref(&ev))
-        {
-            tracing::error!(error = %e, "could not journal an event");
+        if inner.persisted {
+            if let Err(e) = self.journal.append_events(std::slice::from_ref(&ev)) {
+                tracing::error!(error = %e, "could not journal an event");
+            }
+            // The flusher shows it once it is on disk.
+            let _ = self.flushes.send(());
+        } else {
+            let all = inner.events.len();
+            self.show(&mut inner, all);
         }
-        // No receivers is fine: nobody is attached right now.
-        let _ = self.tx.send(ev);
+        Some(ev)
     }
 
-    /// Hand over the events emitted so far for the transaction that records
-    /// the revision; later events go straight to the journal.
-    pub fn take_for_journal(&self) -> Vec<proto::Event> {
-        let mut inner = self.inner.lock().expect("event hub lock poisoned");
+    /// Broadcast the events up to `upto` that clients have not seen yet,
+    /// in order.
+    fn show(&self, inner: &mut Inner, upto: usize) {
+        let upto = upto.min(inner.events.len());
+        while inner.shown < upto {
+            // No receivers is fine: nobody is attached right now.
+            let _ = self.tx.send(inner.events[inner.shown].clone());
+            inner.shown += 1;
+        }
+    }
+
+    /// The events emitted so far, for the transaction that records the
+    /// revision (or takes the lock); then [`OpEvents::persisted`].
+    pub fn for_journal(&self) -> Vec<proto::Event> {
+        self.inner().events.clone()
+    }
+
+    /// The revision is recorded with the first `recorded` events: from now
+    /// on events go to the journal. Events emitted in between are appended
+    /// now.
+    pub fn persisted(&self, recorded: usize) {
+        let mut inner = self.inner();
         inner.persisted = true;
-        inner.events.clone()
+        let late = &inner.events[recorded.min(inner.events.len())..];
+        if !late.is_empty() {
+            if let Err(e) = self.journal.append_events(late) {
+                tracing::error!(error = %e, "could not journal events");
+            }
+            let _ = self.flushes.send(());
+        }
+    }
+
+    /// The release's records are gone (uninstall, or an --atomic install
+    /// that failed): later events are shown, not journaled.
+    pub fn forgotten(&self) {
+        let mut inner = self.inner();
+        inner.persisted = false;
+        let all = inner.events.len();
+        self.show(&mut inner, all);
+    }
+
+    /// Whether the operation's terminal event has been emitted.
+    pub fn is_finished(&self) -> bool {
+        self.inner().finished
+    }
+
+    /// Stop the operation from outside. The first reason given wins;
+    /// returns false if it was already being stopped.
+    pub fn abort(&self, why: Abort) -> bool {
+        let mut abort = self.abort.lock().unwrap_or_else(|e| e.into_inner());
+        if abort.is_some() {
+            return false;
+        }
+        *abort = Some(why);
+        self.cancel.cancel();
+        true
+    }
+
+    /// Why the operation was stopped, if it was.
+    pub fn aborted(&self) -> Option<Abort> {
+        self.abort.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The supervisor recorded the abort (rather than the operation ending
+    /// on its own first).
+    pub fn set_stopped(&self, stopped: Stopped) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(stopped);
+    }
+
+    /// How the operation was stopped, if an abort ended it.
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Completes when [`OpEvents::abort`] is called.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+
+    /// Completes once the operation has ended and left the registry.
+    pub async fn ended(&self) {
+        self.done.cancelled().await
     }
 
     /// Events after `after_seq` so far, and a receiver for the rest.
@@ -125,9 +301,8 @@ impl OpEvents {
         &self,
         after_seq: u64,
     ) -> (Vec<proto::Event>, broadcast::Receiver<proto::Event>, bool) {
-        let inner = self.inner.lock().expect("event hub lock poisoned");
-        let backlog = inner
-            .events
+        let inner = self.inner();
+        let backlog = inner.events[..inner.shown]
             .iter()
             .filter(|e| e.seq > after_seq)
             .cloned()
@@ -136,9 +311,8 @@ impl OpEvents {
     }
 
     fn since(&self, after_seq: u64) -> Vec<proto::Event> {
-        let inner = self.inner.lock().expect("event hub lock poisoned");
-        inner
-            .events
+        let inner = self.inner();
+        inner.events[..inner.shown]
             .iter()
             .filter(|e| e.seq > after_seq)
             .cloned()
@@ -209,6 +383,23 @@ where
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
+/// Flush the journal after events were appended, then show them: one
+/// flush for all the events emitted while the previous one ran. Ends when
+/// the operation's hub is dropped.
+async fn flusher(op: Weak<OpEvents>, mut wake: mpsc::UnboundedReceiver<()>) {
+    while wake.recv().await.is_some() {
+        while wake.try_recv().is_ok() {}
+        let Some(op) = op.upgrade() else { return };
+        let upto = op.inner().events.len();
+        if let Err(e) = op.journal.flush().await {
+            // Show them anyway: a client must not hang on a failing disk.
+            tracing::error!(error = %e, "could not flush the journal");
+        }
+        let mut inner = op.inner();
+        op.show(&mut inner, upto);
+    }
+}
+
 /// Why an operation could not start.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("operation in progress on {release} (revision {revision}, {operation})")]
@@ -218,15 +409,28 @@ pub struct Busy {
     pub operation: String,
 }
 
+/// Why the registry did not start an operation.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NotStarted {
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error("berthd is shutting down and starts no new operations; retry once it is back")]
+    ShuttingDown,
+}
+
+#[derive(Default)]
+struct Running {
+    ops: HashMap<(String, String), Arc<OpEvents>>,
+    /// Shutting down: no new operations.
+    closed: bool,
+}
+
 /// Running operations by release.
 pub struct Registry {
-    ops: Mutex<HashMap<(String, String), Arc<OpEvents>>>,
+    running: Mutex<Running>,
     /// Events kept per operation (berthd --max-events).
     max_events: usize,
 }
-
-/// berthd's default --max-events.
-pub const DEFAULT_MAX_EVENTS: usize = 10_000;
 
 impl Default for Registry {
     fn default() -> Self {
@@ -237,12 +441,17 @@ impl Default for Registry {
 impl Registry {
     pub fn new(max_events: usize) -> Self {
         Registry {
-            ops: Mutex::new(HashMap::new()),
+            running: Mutex::default(),
             max_events,
         }
     }
 
-    /// Take the in-memory lock of a release for a new operation.
+    fn lock(&self) -> MutexGuard<'_, Running> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take the in-memory lock of a release for a new operation, whose
+    /// first event follows `after_seq`.
     pub fn start(
         &self,
         journal: &Journal,
@@ -250,53 +459,70 @@ impl Registry {
         release: &str,
         revision: u64,
         operation: OpKind,
-    ) -> Result<Arc<OpEvents>, Busy> {
-        let mut ops = self.ops.lock().expect("registry lock poisoned");
-        let key = (namespace.to_string(), release.to_string());
-        if let Some(running) = ops.get(&key) {
-            return Err(Busy {
-                release: release.to_string(),
-                revision: running.revision,
-                operation: running.operation.title().to_lowercase(),
-            });
+        after_seq: u64,
+    ) -> Result<Arc<OpEvents>, NotStarted> {
+        let mut running = self.lock();
+        if running.closed {
+            return Err(NotStarted::ShuttingDown);
         }
-        let op = Arc::new(OpEvents::new(
+        let key = (namespace.to_string(), release.to_string());
+        if let Some(op) = running.ops.get(&key) {
+            return Err(NotStarted::Busy(Busy {
+                release: release.to_string(),
+                revision: op.revision,
+                operation: op.operation.title().to_lowercase(),
+            }));
+        }
+        let op = OpEvents::start(
             journal.clone(),
             namespace,
             release,
             revision,
             operation,
+            after_seq,
             self.max_events,
-        ));
-        ops.insert(key, Arc::clone(&op));
+        );
+        running.ops.insert(key, Arc::clone(&op));
         Ok(op)
     }
 
-    /// Release the in-memory lock.
+    /// Release the in-memory lock; whoever waits for the operation's end
+    /// ([`OpEvents::ended`]) goes on.
     pub fn end(&self, op: &OpEvents) {
-        let mut ops = self.ops.lock().expect("registry lock poisoned");
+        let mut running = self.lock();
         let key = (op.namespace.clone(), op.release.clone());
-        if ops.get(&key).is_some_and(|o| o.revision == op.revision) {
-            ops.remove(&key);
+        if running
+            .ops
+            .get(&key)
+            .is_some_and(|o| std::ptr::eq(&**o, op))
+        {
+            running.ops.remove(&key);
         }
+        op.done.cancel();
     }
 
     pub fn running(&self, namespace: &str, release: &str) -> Option<Arc<OpEvents>> {
-        let ops = self.ops.lock().expect("registry lock poisoned");
-        ops.get(&(namespace.to_string(), release.to_string()))
+        self.lock()
+            .ops
+            .get(&(namespace.to_string(), release.to_string()))
             .cloned()
     }
 
     pub fn all(&self) -> Vec<Arc<OpEvents>> {
-        self.ops
-            .lock()
-            .expect("registry lock poisoned")
-            .values()
-            .cloned()
-            .collect()
+        self.lock().ops.values().cloned().collect()
+    }
+
+    /// Start no new operations from now on; returns the running ones.
+    pub fn close(&self) -> Vec<Arc<OpEvents>> {
+        let mut running = self.lock();
+        running.closed = true;
+        running.ops.values().cloned().collect()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,7 +541,7 @@ mod tests {
         let journal = Journal::open(dir.path()).unwrap();
         let registry = Registry::new(MIN_EVENTS);
         let op = registry
-            .start(&journal, "ns", "a", 1, OpKind::Install)
+            .start(&journal, "ns", "a", 1, OpKind::Install, 0)
             .unwrap();
         for i in 0..100 {
             op.emit(progress(i));

@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use berth::proto::{self, event::Kind, release_agent_server::ReleaseAgentServer};
@@ -61,11 +62,28 @@ pub struct RunningAgent {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// How long the server may take to finish its calls once the operations
+/// are over (their streams end with them).
+const SERVER_STOP: Duration = Duration::from_secs(5);
+
 impl RunningAgent {
-    /// Stop accepting calls and wait for the server to end.
+    /// Stop gracefully: start no new operations (they are refused with
+    /// UNAVAILABLE), let the running ones finish within the grace period
+    /// (`Settings::shutdown_grace`), record those still running as
+    /// interrupted, then stop serving, with the journal flushed.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        drain(&self.agent).await;
         self.shutdown.cancel();
-        self.task.await.context("agent task")?
+        let served = match tokio::time::timeout(SERVER_STOP, self.task).await {
+            Ok(done) => done.context("agent task")?,
+            Err(_) => {
+                tracing::warn!("calls still open after the operations ended; closing them");
+                Ok(())
+            }
+        };
+        self.agent.journal.flush().await?;
+        tracing::info!("berthd stopped");
+        served
     }
 
     /// Serve until `signal` completes, then shut down.
@@ -80,6 +98,27 @@ impl RunningAgent {
         }
         self.shutdown().await
     }
+}
+
+/// Refuse new operations, wait up to the grace period for the running ones,
+/// then abort the rest as interrupted (their revisions failed, their
+/// clients told) and wait for that to be recorded.
+async fn drain(agent: &ops::Agent) {
+    let running = agent.registry.close();
+    let grace = agent.settings.shutdown_grace;
+    tracing::info!(
+        operations = running.len(),
+        grace_seconds = grace.as_secs(),
+        "shutting down: no new operations; waiting for the running ones"
+    );
+    let ended = || futures::future::join_all(running.iter().map(|op| op.ended()));
+    if tokio::time::timeout(grace, ended()).await.is_ok() {
+        return;
+    }
+    for op in &running {
+        op.abort(events::Abort::interrupted(grace));
+    }
+    ended().await;
 }
 
 /// Open the journal (resolving operations a crash left pending), connect to
@@ -98,15 +137,19 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         Arc::new(policy::Authorizer::new(config.policy.clone()).map_err(anyhow::Error::msg)?);
 
     let journal = journal::Journal::open(&config.data_dir)?;
-    let resolved = journal.recover().await?;
+    let refuse = |e: journal::JournalError| {
+        anyhow::anyhow!(
+            "journal at {}: {e} — refusing to start (`berthd journal check --data {}` lists every problem)",
+            config.data_dir.display(),
+            config.data_dir.display()
+        )
+    };
+    journal.scan().map_err(refuse)?;
+    let resolved = journal.recover().await.map_err(refuse)?;
     for (ns, name, rev, op) in &resolved {
         tracing::warn!(namespace = %ns, release = %name, revision = rev, operation = ?op,
             "operation interrupted by a restart marked failed");
-        let after = journal
-            .events(ns, name, *rev, 0)?
-            .last()
-            .map(|e| e.seq)
-            .unwrap_or(0);
+        let after = journal.last_event_seq(ns, name, *rev)?;
         let description = journal
             .revision(ns, name, *rev)?
             .map(|r| r.description)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use berth::proto::{
     self, GetRevisionRequest, HistoryRequest, ListRequest, RollbackRequest, StatusRequest,
-    TestRequest, UninstallRequest, UpgradeRequest, VersionRequest, WatchRequest,
+    TestRequest, UninstallRequest, UnlockRequest, UpgradeRequest, VersionRequest, WatchRequest,
     release_agent_server::ReleaseAgent, upgrade_request::Msg,
 };
 use berth::types::{Namespace, ReleaseName};
@@ -41,6 +41,17 @@ impl Service {
             .policy()
             .check(&caller.identity, &caller.names, verb, namespace, dry_run)
             .map_err(|denied| refuse(caller, denied))
+    }
+}
+
+impl Service {
+    /// Refuse a new operation while berthd shuts down, before any other
+    /// check (the registry refuses it too, race-free, when it would start).
+    fn accepting(&self) -> Result<(), Status> {
+        if self.agent.registry.is_closed() {
+            return Err(status(crate::events::NotStarted::ShuttingDown.into()));
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +117,7 @@ fn status(e: OpError) -> Status {
         OpError::AlreadyExists(_) => Code::AlreadyExists,
         OpError::FailedPrecondition(_) => Code::FailedPrecondition,
         OpError::Busy(_) => Code::Aborted,
+        OpError::ShuttingDown => Code::Unavailable,
         OpError::Journal(_) => Code::Internal,
         OpError::Cluster(_) => Code::Unavailable,
     };
@@ -232,6 +244,7 @@ impl ReleaseAgent for Service {
         caller.client_version = client_version(header.client.as_ref());
         let (verb, dry_run) = upgrade_verb(&header);
         self.authorize(&caller, verb, &header.namespace, dry_run)?;
+        self.accepting()?;
         audit(verb.as_str(), &caller, &header.namespace, &header.release);
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -243,9 +256,8 @@ impl ReleaseAgent for Service {
                 prepared.chart_size,
                 idle,
                 &agent.counters,
-            )
-            .await;
-            ops::upgrade::run(agent, prepared, chart).await;
+            );
+            ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
         });
         Ok(Response::new(stream))
     }
@@ -263,6 +275,7 @@ impl ReleaseAgent for Service {
             &req.namespace,
             req.options.as_ref().is_some_and(|o| o.dry_run),
         )?;
+        self.accepting()?;
         audit("rollback", &caller, &req.namespace, &req.release);
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -275,6 +288,7 @@ impl ReleaseAgent for Service {
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
         self.authorize(&caller, Verb::Test, &req.namespace, false)?;
+        self.accepting()?;
         audit("test", &caller, &req.namespace, &req.release);
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -290,6 +304,7 @@ impl ReleaseAgent for Service {
         let req = req.into_inner();
         caller.client_version = client_version(req.client.as_ref());
         self.authorize(&caller, Verb::Uninstall, &req.namespace, false)?;
+        self.accepting()?;
         audit("uninstall", &caller, &req.namespace, &req.release);
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
@@ -320,9 +335,17 @@ impl ReleaseAgent for Service {
         } else {
             req.revision
         };
-        let events = journal
+        let mut events = journal
             .events(ns.as_str(), name.as_str(), rev, req.after_seq)
             .map_err(|e| status(e.into()))?;
+        if req.after_seq == 0 {
+            // From the start of the revision's last operation (an uninstall
+            // adds its events after those of the upgrade that made it).
+            let last_start = events
+                .iter()
+                .rposition(|e| matches!(e.kind, Some(proto::event::Kind::Accepted(_))));
+            events.drain(..last_start.unwrap_or(0));
+        }
         let stream = futures::stream::iter(events.into_iter().map(Ok));
         Ok(Response::new(Box::pin(stream)))
     }
@@ -393,6 +416,39 @@ impl ReleaseAgent for Service {
         ops::query::get_revision(&self.agent, req.get_ref())
             .map(Response::new)
             .map_err(status)
+    }
+
+    async fn unlock(
+        &self,
+        req: Request<UnlockRequest>,
+    ) -> Result<Response<proto::UnlockResponse>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = client_version(req.client.as_ref());
+        self.authorize(&caller, Verb::Unlock, &req.namespace, false)?;
+        audit("unlock", &caller, &req.namespace, &req.release);
+        let (ns, release) = (req.namespace.clone(), req.release.clone());
+        let unlocked = ops::unlock::unlock(&self.agent, req, &caller)
+            .await
+            .map_err(status)?;
+        let revision = unlocked.revision.as_ref().map(|r| r.revision).unwrap_or(0);
+        tracing::warn!(
+            target: "berthd::audit",
+            verb = "unlock",
+            identity = %caller.identity,
+            addr = %caller.addr,
+            namespace = %ns,
+            release = %release,
+            revision,
+            operation = unlocked.operation.title(),
+            held_by = %unlocked.held_by,
+            "unlocked"
+        );
+        Ok(Response::new(proto::UnlockResponse {
+            revision: unlocked.revision.as_ref().map(|r| r.info()),
+            operation: unlocked.operation.to_proto() as i32,
+            held_by: unlocked.held_by,
+        }))
     }
 
     async fn version(

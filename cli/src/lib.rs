@@ -197,6 +197,10 @@ pub enum Command {
         after_help = "Examples:\n  berth uninstall web\n  berth uninstall web --keep-history"
     )]
     Uninstall(cmd::uninstall::UninstallArgs),
+    /// Abort the operation holding a release's lock (admin); its revision
+    /// is recorded as failed, unlocked by you.
+    #[command(after_help = "Examples:\n  berth unlock web\n  berth unlock web -n prod -o json")]
+    Unlock(cmd::unlock::UnlockArgs),
     /// Show a release's revisions.
     #[command(after_help = "Examples:\n  berth history web\n  berth history web -o json")]
     History(cmd::history::HistoryArgs),

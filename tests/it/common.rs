@@ -329,3 +329,24 @@ impl Berthd {
             .collect()
     }
 }
+
+/// Run the CLI with these arguments (connection flags included) in the
+/// background, for tests that act while an operation is running.
+pub fn in_background(args: Vec<String>) -> tokio::task::JoinHandle<Out> {
+    tokio::spawn(async move { berth_raw(&args).await })
+}
+
+/// Poll `check` until it holds (every 100 ms, for at most 30 s).
+pub async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

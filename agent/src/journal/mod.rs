@@ -11,7 +11,14 @@
 //! - `events`: `ns/name/<rev:020>/<seq:020>` → protobuf [`proto::Event`].
 //!
 //! Every state change is one sled transaction, flushed to disk before the
-//! caller goes on (and so before any RPC answers). Revisions are never
+//! caller goes on (and so before any RPC answers).
+//!
+//! Opening is strict: a journal of another format version, with records but
+//! no version marker, whose database file sled cannot read, or locked by
+//! another process is refused with the path and the reason — never reset
+//! to an empty journal. Moving between format versions goes through
+//! `berthd journal export` and `import` ([`transfer`]); [`check`] verifies
+//! a journal's invariants offline. Revisions are never
 //! rewritten except for their status and description; history is
 //! append-only until an uninstall without `--keep-history` purges it, as in
 //! Helm.
@@ -24,7 +31,9 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+pub mod check;
 pub mod records;
+pub mod transfer;
 
 pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
 
@@ -35,10 +44,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum JournalError {
     #[error("journal at {path}: {message}")]
     Open { path: PathBuf, message: String },
-    #[error(
-        "journal at {path} has format version {found}; this berthd reads version {SCHEMA_VERSION} — refusing to open it (upgrade berthd, or export with the matching version)"
-    )]
-    Version { path: PathBuf, found: String },
+    #[error("journal at {path}: {message} — refusing to open it")]
+    Version { path: PathBuf, message: String },
     #[error("journal storage error: {0}")]
     Storage(#[from] sled::Error),
     #[error("journal record {key} is corrupt: {message}")]
@@ -58,11 +65,96 @@ type Result<T> = std::result::Result<T, JournalError>;
 
 #[derive(Clone)]
 pub struct Journal {
+    path: PathBuf,
     db: sled::Db,
     releases: sled::Tree,
     revisions: sled::Tree,
     blobs: sled::Tree,
     events: sled::Tree,
+}
+
+/// Where sled keeps the journal inside the data directory.
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("journal")
+}
+
+/// The one thing berth reads of sled's own file format, to refuse a damaged
+/// database before sled opens it: sled 0.34 treats a segment whose header
+/// fails its checksum as free space, so a file in which no segment header
+/// is intact opens as an empty database — and is overwritten. A healthy
+/// file always has at least one intact header: the segment being written.
+mod sled_file {
+    use std::io::Read;
+    use std::path::Path;
+
+    /// sled 0.34 pagecache/logger.rs SegmentHeader: crc32 ^ 0xFFFF_FFFF
+    /// (little endian) over the lsn and max stable lsn that follow it.
+    const SEG_HEADER_LEN: usize = 20;
+    /// sled's default, which berth does not change; `conf` records it.
+    const DEFAULT_SEGMENT_SIZE: u64 = 512 * 1024;
+
+    fn segment_size(dir: &Path) -> u64 {
+        std::fs::read_to_string(dir.join("conf"))
+            .ok()
+            .and_then(|conf| {
+                conf.lines()
+                    .find_map(|l| l.strip_prefix("segment_size: ")?.trim().parse().ok())
+            })
+            .filter(|s| *s >= SEG_HEADER_LEN as u64)
+            .unwrap_or(DEFAULT_SEGMENT_SIZE)
+    }
+
+    fn intact(header: &[u8; SEG_HEADER_LEN]) -> bool {
+        let stored = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) ^ 0xFFFF_FFFF;
+        crc32fast::hash(&header[4..]) == stored
+    }
+
+    /// Whether any segment header of `dir/db` is intact (an unreadable
+    /// file counts as not readable).
+    pub fn readable(dir: &Path) -> bool {
+        use std::io::{Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(dir.join("db")) else {
+            return false;
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = segment_size(dir);
+        let mut offset = 0;
+        while offset + SEG_HEADER_LEN as u64 <= len {
+            let mut header = [0u8; SEG_HEADER_LEN];
+            let read = file
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| file.read_exact(&mut header));
+            if read.is_ok() && intact(&header) {
+                return true;
+            }
+            offset += size;
+        }
+        false
+    }
+}
+
+/// The key of the format version in the `meta` tree.
+const SCHEMA_KEY: &str = "schema";
+
+/// Accept exactly [`SCHEMA_VERSION`]; say why anything else is refused.
+fn check_version(dir: &Path, stored: &[u8]) -> Result<()> {
+    let text = String::from_utf8_lossy(stored);
+    let message = match text.parse::<u32>() {
+        Ok(v) if v == SCHEMA_VERSION => return Ok(()),
+        Ok(v) if v > SCHEMA_VERSION => format!(
+            "it has format version {v}, written by a newer berthd; this berthd reads version {SCHEMA_VERSION} \
+             (run the newer berthd, or export the journal with it)"
+        ),
+        Ok(v) => format!(
+            "it has format version {v}; this berthd reads version {SCHEMA_VERSION} and has no migration from {v} \
+             (export it with a berthd that reads it, then import it here)"
+        ),
+        Err(_) => format!("its format version marker is unreadable ({text:?})"),
+    };
+    Err(JournalError::Version {
+        path: dir.to_path_buf(),
+        message,
+    })
 }
 
 fn head_key(ns: &str, name: &str) -> Vec<u8> {
@@ -141,50 +233,124 @@ pub struct Begin {
 }
 
 impl Journal {
-    /// Open (or create) the journal under `dir`, checking its format version.
+    /// Open (or create) the journal under `dir` for serving: an absent or
+    /// empty directory gets a new journal; anything else must be a journal of
+    /// this format version, or it is refused (never reset).
     pub fn open(dir: &Path) -> Result<Journal> {
         std::fs::create_dir_all(dir).map_err(|e| JournalError::Open {
             path: dir.to_path_buf(),
             message: e.to_string(),
         })?;
-        let db = sled::Config::new()
-            .path(dir.join("journal"))
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| JournalError::Open {
+        Journal::open_db(dir, true)
+    }
+
+    /// Open the journal under `dir` that must exist already (`berthd
+    /// journal check|export`); nothing is created.
+    pub fn open_existing(dir: &Path) -> Result<Journal> {
+        if !db_path(dir).is_dir() {
+            return Err(JournalError::Open {
                 path: dir.to_path_buf(),
-                message: e.to_string(),
+                message: format!("no journal here (expected {})", db_path(dir).display()),
+            });
+        }
+        Journal::open_db(dir, false)
+    }
+
+    fn open_db(dir: &Path, create: bool) -> Result<Journal> {
+        let open_err = |message: String| JournalError::Open {
+            path: dir.to_path_buf(),
+            message,
+        };
+        // sled recovers a database file it cannot read as an empty
+        // database, and overwrites it on open: look before it does.
+        let data_file = db_path(dir).join("db");
+        let had_data = std::fs::metadata(&data_file).is_ok_and(|m| m.len() > 0);
+        if had_data && !sled_file::readable(&db_path(dir)) {
+            return Err(open_err(format!(
+                "{} is not empty but holds no readable journal (corrupt, or not a berth journal); \
+                 refusing to start an empty journal over it — restore it from a `berthd journal export` backup \
+                 or move it aside",
+                data_file.display()
+            )));
+        }
+        let config = sled::Config::new()
+            .path(db_path(dir))
+            .flush_every_ms(Some(500));
+        // sled asserts on some damage it finds while recovering.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || config.open()))
+            .map_err(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                open_err(format!(
+                    "{} could not be recovered (corrupt?): {why}",
+                    data_file.display()
+                ))
             })?;
-        let meta = db.open_tree("meta")?;
-        let journal = Journal {
+        let db = opened.map_err(|e| match e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                open_err(format!(
+                    "{} is locked by another process (a berthd serving it?)",
+                    data_file.display()
+                ))
+            }
+            e => open_err(e.to_string()),
+        })?;
+        let has_tree = |name: &str| {
+            db.tree_names()
+                .iter()
+                .any(|t| t.as_ref() == name.as_bytes())
+        };
+        let version = if has_tree("meta") {
+            db.open_tree("meta")?.get(SCHEMA_KEY)?
+        } else {
+            None
+        };
+        match version {
+            Some(v) => check_version(dir, &v)?,
+            None => {
+                let has_records = ["releases", "revisions", "blobs", "events"]
+                    .iter()
+                    .any(|t| has_tree(t) && db.open_tree(t).is_ok_and(|t| !t.is_empty()));
+                if has_records {
+                    return Err(JournalError::Version {
+                        path: dir.to_path_buf(),
+                        message: "it has records but no format version marker".into(),
+                    });
+                }
+                if had_data {
+                    return Err(open_err(format!(
+                        "{} is not empty but holds no readable journal (corrupt, or not a berth journal); \
+                         refusing to start an empty journal over it — restore it from a `berthd journal export` backup \
+                         or move it aside",
+                        data_file.display()
+                    )));
+                }
+                if !create {
+                    return Err(open_err(
+                        "the journal is empty (no format version marker)".into(),
+                    ));
+                }
+                db.open_tree("meta")?
+                    .insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
+                db.flush()?;
+            }
+        }
+        Ok(Journal {
+            path: dir.to_path_buf(),
             releases: db.open_tree("releases")?,
             revisions: db.open_tree("revisions")?,
             blobs: db.open_tree("blobs")?,
             events: db.open_tree("events")?,
             db,
-        };
-        match meta.get("schema")? {
-            Some(v) => {
-                let found = String::from_utf8_lossy(&v).into_owned();
-                if found != SCHEMA_VERSION.to_string() {
-                    return Err(JournalError::Version {
-                        path: dir.to_path_buf(),
-                        found,
-                    });
-                }
-            }
-            None => {
-                if !journal.releases.is_empty() || !journal.revisions.is_empty() {
-                    return Err(JournalError::Version {
-                        path: dir.to_path_buf(),
-                        found: "none (records without a version marker)".into(),
-                    });
-                }
-                meta.insert("schema", SCHEMA_VERSION.to_string().as_bytes())?;
-                journal.db.flush()?;
-            }
-        }
-        Ok(journal)
+        })
+    }
+
+    /// The data directory (`--data`) this journal lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub async fn flush(&self) -> Result<()> {
@@ -275,6 +441,24 @@ impl Journal {
             .collect()
     }
 
+    /// The sequence number of the last event of a revision, 0 if none.
+    pub fn last_event_seq(&self, ns: &str, name: &str, rev: u64) -> Result<u64> {
+        let start = event_key(ns, name, rev, 0);
+        let end = event_key(ns, name, rev, u64::MAX);
+        match self.events.range(start..=end).next_back() {
+            None => Ok(0),
+            Some(kv) => {
+                let (k, v) = kv?;
+                proto::Event::decode(v.as_ref())
+                    .map(|e| e.seq)
+                    .map_err(|e| JournalError::Corrupt {
+                        key: String::from_utf8_lossy(&k).into_owned(),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
+
     /// Append events of a recorded revision. They become durable with the
     /// next flush; the state change that ends an operation flushes.
     pub fn append_events(&self, events: &[proto::Event]) -> Result<()> {
@@ -356,17 +540,24 @@ impl Journal {
     }
 
     /// Take the lock for an operation on the newest existing revision
-    /// (uninstall), setting its status — one transaction, flushed.
+    /// (uninstall), setting its status and adding the operation's first
+    /// events — one transaction, flushed.
     pub async fn lock_latest(
         &self,
         ns: &str,
         name: &str,
         lock: Lock,
         status: Status,
+        events: &[proto::Event],
     ) -> Result<RevisionRecord> {
         let hkey = head_key(ns, name);
         let now = now_ms();
-        let res = (&self.releases, &self.revisions).transaction(|(releases, revisions)| {
+        let events: Vec<(Vec<u8>, Vec<u8>)> = events
+            .iter()
+            .map(|ev| (event_key(ns, name, ev.revision, ev.seq), ev.encode_to_vec()))
+            .collect();
+        let trees = (&self.releases, &self.revisions, &self.events);
+        let res = trees.transaction(|(releases, revisions, event_tree)| {
             let mut head: ReleaseHead = match releases.get(&hkey)? {
                 Some(v) => decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?,
                 None => {
@@ -389,6 +580,9 @@ impl Journal {
                 None => None,
             };
             let record = set_status(revisions, ns, name, head.latest, status, None, Some(now))?;
+            for (k, v) in &events {
+                event_tree.insert(k.as_slice(), v.as_slice())?;
+            }
             head.lock = Some(Lock {
                 revision: head.latest,
                 previous_status: before.map(|r| r.status),
@@ -483,6 +677,22 @@ impl Journal {
         );
         unwrap_tx::<()>(res)?;
         self.flush().await
+    }
+
+    /// Decode every release head and revision record: a journal whose
+    /// records do not read is refused at start rather than failing one
+    /// request at a time. (Blobs and events are checked by `berthd journal
+    /// check`; they are too many to read on every start.)
+    pub fn scan(&self) -> Result<()> {
+        for kv in self.releases.iter() {
+            let (k, v) = kv?;
+            decode::<ReleaseHead>(&k, &v)?;
+        }
+        for kv in self.revisions.iter() {
+            let (k, v) = kv?;
+            decode::<RevisionRecord>(&k, &v)?;
+        }
+        Ok(())
     }
 
     /// Resolve operations a crash left pending: mark each pending revision
@@ -746,7 +956,7 @@ mod tests {
                 identity: "admin".into(),
                 previous_status: None,
             };
-            j.lock_latest("ns", "a", lock, Status::Uninstalling)
+            j.lock_latest("ns", "a", lock, Status::Uninstalling, &[])
                 .await
                 .unwrap();
         }
@@ -764,18 +974,148 @@ mod tests {
         assert_eq!(head.deployed, Some(1));
     }
 
-    #[tokio::test]
-    async fn wrong_format_version_is_refused() {
+    /// Store `marker` as the format version of a journal that holds one
+    /// release, then reopen it.
+    async fn reopen_with_marker(marker: Option<&[u8]>) -> String {
         let dir = tempfile::tempdir().unwrap();
         {
             let j = Journal::open(dir.path()).unwrap();
-            j.db.open_tree("meta")
-                .unwrap()
-                .insert("schema", "99")
-                .unwrap();
+            j.begin("ns", "a", begin(1, OpKind::Install)).await.unwrap();
+            let meta = j.db.open_tree("meta").unwrap();
+            match marker {
+                Some(m) => meta.insert(SCHEMA_KEY, m).unwrap(),
+                None => meta.remove(SCHEMA_KEY).unwrap(),
+            };
             j.flush().await.unwrap();
         }
         let e = Journal::open(dir.path()).err().unwrap().to_string();
-        assert!(e.contains("format version 99"), "{e}");
+        // Refused, not reset: the release is still there under the old marker.
+        let db = sled::open(dir.path().join("journal")).unwrap();
+        assert_eq!(db.open_tree("releases").unwrap().len(), 1, "{e}");
+        assert!(
+            e.contains(&dir.path().display().to_string()),
+            "names the path: {e}"
+        );
+        e
+    }
+
+    #[tokio::test]
+    async fn a_newer_format_version_is_refused() {
+        let e = reopen_with_marker(Some(b"99")).await;
+        assert!(
+            e.contains("format version 99, written by a newer berthd; this berthd reads version 1"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_older_format_version_without_a_migration_is_refused() {
+        let e = reopen_with_marker(Some(b"0")).await;
+        assert!(e.contains("has no migration from 0"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_garbage_format_version_is_refused() {
+        let e = reopen_with_marker(Some(b"\xffv1")).await;
+        assert!(e.contains("format version marker is unreadable"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn records_without_a_format_version_are_refused() {
+        let e = reopen_with_marker(None).await;
+        assert!(e.contains("records but no format version marker"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_database_file_is_refused_not_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            j.begin("ns", "a", begin(1, OpKind::Install)).await.unwrap();
+        }
+        let file = dir.path().join("journal/db");
+        let garbage = vec![0xAB; std::fs::metadata(&file).unwrap().len() as usize];
+        std::fs::write(&file, &garbage).unwrap();
+        let e = Journal::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            e.contains(&format!(
+                "{} is not empty but holds no readable journal",
+                file.display()
+            )),
+            "{e}"
+        );
+        assert!(std::fs::read(&file).unwrap() == garbage, "left as it was");
+    }
+
+    #[tokio::test]
+    async fn a_journal_in_use_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let _serving = Journal::open(dir.path()).unwrap();
+        let e = Journal::open_existing(dir.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("journal/db is locked by another process"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_journal_of_many_segments_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seed = 7u64;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 56) as u8
+                })
+                .collect()
+        };
+        for round in 0..3 {
+            let j = Journal::open(dir.path()).unwrap();
+            for i in 0..20 {
+                let bytes = noise(100 * 1024);
+                j.blobs
+                    .insert(format!("{round}-{i}"), deflate(&bytes))
+                    .unwrap();
+            }
+            j.flush().await.unwrap();
+        }
+        assert!(
+            std::fs::metadata(dir.path().join("journal/db"))
+                .unwrap()
+                .len()
+                > 4 * 512 * 1024
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.blobs.len(), 60);
+    }
+
+    #[tokio::test]
+    async fn a_record_that_does_not_decode_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        j.begin("ns", "a", begin(1, OpKind::Install)).await.unwrap();
+        j.scan().unwrap();
+        j.revisions
+            .insert(revision_key("ns", "a", 1), b"{not json".to_vec())
+            .unwrap();
+        let e = j.scan().unwrap_err().to_string();
+        assert!(
+            e.starts_with("journal record ns/a/00000000000000000001 is corrupt: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn open_existing_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Journal::open_existing(&dir.path().join("nope"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("no journal here"), "{e}");
+        assert!(!dir.path().join("nope").exists());
     }
 }

@@ -161,9 +161,5 @@ async fn uninstall_failed(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Resu
             errors.join("; ")
         ));
     }
-    agent
-        .journal
-        .purge(r.namespace, r.release)
-        .await
-        .map_err(|e| e.to_string())
+    super::purge(agent, op).await.map_err(|e| e.to_string())
 }

@@ -15,8 +15,8 @@ use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, ClusterError};
-use crate::events::{Busy, OpEvents, Registry};
-use crate::journal::{Finish, Journal, JournalError, RevisionRecord, Status};
+use crate::events::{Abort, Busy, NotStarted, OpEvents, Registry, Stopped};
+use crate::journal::{Finish, Journal, JournalError, Lock, RevisionRecord, Status};
 use crate::track;
 
 pub mod atomic;
@@ -27,6 +27,7 @@ pub mod query;
 pub mod rollback;
 pub mod test;
 pub mod uninstall;
+pub mod unlock;
 pub mod upgrade;
 
 /// Settings of the operations, from the agent's configuration.
@@ -52,6 +53,9 @@ pub struct Settings {
     /// What ready means where it is a choice (berthd --no-status-policy);
     /// `wait_for_load_balancers` here is the default a client can turn on.
     pub wait_rules: track::status::Rules,
+    /// How long running operations may go on once berthd is asked to stop
+    /// (berthd --shutdown-grace) before they are recorded as interrupted.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -66,6 +70,7 @@ impl Default for Settings {
             apply_parallelism: 8,
             failure_grace: track::pods::Grace::default(),
             wait_rules: track::status::Rules::default(),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -122,10 +127,21 @@ pub enum OpError {
     FailedPrecondition(String),
     #[error(transparent)]
     Busy(#[from] Busy),
+    #[error("{}", NotStarted::ShuttingDown)]
+    ShuttingDown,
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+}
+
+impl From<NotStarted> for OpError {
+    fn from(e: NotStarted) -> Self {
+        match e {
+            NotStarted::Busy(b) => OpError::Busy(b),
+            NotStarted::ShuttingDown => OpError::ShuttingDown,
+        }
+    }
 }
 
 impl From<berth::types::NameError> for OpError {
@@ -419,6 +435,95 @@ pub async fn conclude(
             None
         }
     }
+}
+
+/// Run an operation's work to its end — or until it is aborted from
+/// outside ([`OpEvents::abort`]: `berth unlock`, berthd shutting down), or
+/// it panics — then leave the registry. Whichever way it ends, its revision
+/// is not left pending and its clients get a terminal event.
+pub async fn supervise(agent: &Agent, op: &OpEvents, work: impl std::future::Future<Output = ()>) {
+    use futures::FutureExt;
+    let work = std::panic::AssertUnwindSafe(work).catch_unwind();
+    let aborted = tokio::select! {
+        biased;
+        _ = op.cancelled() => op.aborted(),
+        done = work => done.err().map(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            tracing::error!(namespace = %op.namespace, release = %op.release, panic = %why,
+                "an operation panicked");
+            Abort {
+                reason: "InternalError".into(),
+                what: format!("failed: berthd hit an internal error ({why})"),
+            }
+        }),
+    };
+    if let Some(abort) = aborted {
+        let released = record_abort(agent, op, &abort).await;
+        op.set_stopped(Stopped { released });
+    }
+    agent.registry.end(op);
+}
+
+/// An operation stopped from outside: mark the revision it holds the lock
+/// on failed (releasing the lock), and tell its clients. Returns the lock
+/// released.
+async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) -> Option<Lock> {
+    let (ns, rel) = (op.namespace.as_str(), op.release.as_str());
+    let description = abort.description(op.operation);
+    let lock = match agent.journal.head(ns, rel) {
+        Ok(head) => head.and_then(|h| h.lock),
+        Err(e) => {
+            tracing::error!(error = %e, release = rel, "could not read the release to record its abort");
+            None
+        }
+    };
+    let mut status = proto::ReleaseStatus::Unspecified;
+    let mut released = None;
+    if let Some(lock) = lock {
+        let failed = Finish {
+            status: Status::Failed,
+            description: description.clone(),
+            deploys: false,
+            undeploys: false,
+        };
+        match agent.journal.finish(ns, rel, lock.revision, failed).await {
+            Ok(_) => {
+                status = proto::ReleaseStatus::Failed;
+                released = Some(lock);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, release = rel, "could not record an aborted operation")
+            }
+        }
+    }
+    tracing::warn!(namespace = ns, release = rel, revision = op.revision,
+        reason = %abort.reason, "{description}");
+    if !op.is_finished() {
+        let message = if status == proto::ReleaseStatus::Unspecified {
+            format!("{description} (before it recorded a revision)")
+        } else {
+            description
+        };
+        op.emit(Kind::Failed(proto::Failed {
+            reason: abort.reason.clone(),
+            message,
+            culprit: None,
+            status: status as i32,
+        }));
+    }
+    released
+}
+
+/// Forget a release (uninstall without --keep-history, an --atomic install
+/// that failed); the operation's later events are no longer journaled.
+pub async fn purge(agent: &Agent, op: &OpEvents) -> Result<(), JournalError> {
+    agent.journal.purge(&op.namespace, &op.release).await?;
+    op.forgotten();
+    Ok(())
 }
 
 /// Fail an operation that never recorded a revision (bad chart, render

@@ -55,9 +55,14 @@ pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Pr
         Some(d) => agent.journal.revision(ns, rel, d)?,
         None => agent.journal.revision(ns, rel, head.latest)?,
     };
-    let op = agent
-        .registry
-        .start(&agent.journal, ns, rel, head.latest + 1, OpKind::Rollback)?;
+    let op = agent.registry.start(
+        &agent.journal,
+        ns,
+        rel,
+        head.latest + 1,
+        OpKind::Rollback,
+        0,
+    )?;
     op.emit(Kind::Accepted(proto::Accepted {
         operation: proto::Operation::Rollback as i32,
         identity: caller.identity.clone(),
@@ -77,8 +82,7 @@ pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Pr
 
 pub async fn run(agent: Arc<Agent>, p: Prepared) {
     let op = Arc::clone(&p.op);
-    execute(&agent, p).await;
-    agent.registry.end(&op);
+    super::supervise(&agent, &op, execute(&agent, p)).await;
 }
 
 async fn execute(agent: &Agent, p: Prepared) {
@@ -123,10 +127,12 @@ async fn execute(agent: &Agent, p: Prepared) {
         }));
         return;
     }
-    let begin = begin_rollback(&p.target, op.revision, &p.caller, op.take_for_journal());
+    let begin = begin_rollback(&p.target, op.revision, &p.caller, op.for_journal());
+    let recorded = begin.events.len();
     if let Err(e) = agent.journal.begin(ns, rel, begin).await {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
+    op.persisted(recorded);
     let hooks = super::hooks::Hooks {
         op: &op,
         namespace: ns,

@@ -39,7 +39,7 @@ pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepar
         })?;
     let op = agent
         .registry
-        .start(&agent.journal, ns, rel, deployed.revision, OpKind::Test)?;
+        .start(&agent.journal, ns, rel, deployed.revision, OpKind::Test, 0)?;
     op.emit(Kind::Accepted(proto::Accepted {
         operation: proto::Operation::Test as i32,
         identity: caller.identity.clone(),
@@ -56,8 +56,7 @@ pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepar
 
 pub async fn run(agent: Arc<Agent>, p: Prepared) {
     let op = Arc::clone(&p.op);
-    execute(&agent, p).await;
-    agent.registry.end(&op);
+    super::supervise(&agent, &op, execute(&agent, p)).await;
 }
 
 async fn execute(agent: &Agent, p: Prepared) {

@@ -59,9 +59,16 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
             .unwrap_or_else(|| latest.clone()),
         None => latest,
     };
-    let op = agent
-        .registry
-        .start(&agent.journal, ns, rel, head.latest, OpKind::Uninstall)?;
+    // The uninstall's events follow the earlier ones of the same revision.
+    let after_seq = agent.journal.last_event_seq(ns, rel, head.latest)?;
+    let op = agent.registry.start(
+        &agent.journal,
+        ns,
+        rel,
+        head.latest,
+        OpKind::Uninstall,
+        after_seq,
+    )?;
     op.emit(Kind::Accepted(proto::Accepted {
         operation: proto::Operation::Uninstall as i32,
         identity: caller.identity.clone(),
@@ -81,8 +88,7 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
 
 pub async fn run(agent: Arc<Agent>, p: Prepared) {
     let op = Arc::clone(&p.op);
-    execute(&agent, p).await;
-    agent.registry.end(&op);
+    super::supervise(&agent, &op, execute(&agent, p)).await;
 }
 
 async fn execute(agent: &Agent, p: Prepared) {
@@ -104,16 +110,15 @@ async fn execute(agent: &Agent, p: Prepared) {
         identity: p.caller.identity.clone(),
         previous_status: None,
     };
+    let events = op.for_journal();
     if let Err(e) = agent
         .journal
-        .lock_latest(ns, rel, lock, Status::Uninstalling)
+        .lock_latest(ns, rel, lock, Status::Uninstalling, &events)
         .await
     {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
-    if let Err(e) = agent.journal.append_events(&op.take_for_journal()) {
-        tracing::warn!(error = %e, "could not journal uninstall events");
-    }
+    op.persisted(events.len());
     let timeout = match p.options.timeout_seconds {
         0 => agent.settings.default_timeout,
         s => std::time::Duration::from_secs(s),
@@ -168,7 +173,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         };
         super::conclude(agent, &op, Ok(finish), String::new()).await;
     } else {
-        match agent.journal.purge(ns, rel).await {
+        match super::purge(agent, &op).await {
             Ok(()) => {
                 op.emit(Kind::Completed(proto::Completed {
                     status: proto::ReleaseStatus::Uninstalled as i32,

@@ -137,7 +137,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     let revision = head.as_ref().map(|h| h.latest).unwrap_or(0) + 1;
     let op = agent
         .registry
-        .start(&agent.journal, ns, rel, revision, kind)?;
+        .start(&agent.journal, ns, rel, revision, kind, 0)?;
     let chart_needed = match agent.journal.has_blob(&header.chart_digest) {
         Ok(has) => !has,
         Err(e) => {
@@ -190,13 +190,16 @@ fn effective_values(p: &Prepared, agent: &Agent) -> Result<Value, Failure> {
     Ok(p.user_values.clone())
 }
 
-/// Run an accepted install/upgrade to its end with the chart bytes (or the
-/// reason the upload failed). Always ends with a Completed or Failed event
-/// and releases the lock.
-pub async fn run(agent: Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec<u8>>, Failure>) {
+/// Run an accepted install/upgrade to its end with the chart bytes `chart`
+/// receives (or the reason the upload failed). Always ends with a Completed
+/// or Failed event and releases the lock.
+pub async fn run(
+    agent: Arc<Agent>,
+    p: Prepared,
+    chart: impl std::future::Future<Output = Result<Option<Vec<u8>>, Failure>>,
+) {
     let op = Arc::clone(&p.op);
-    execute(&agent, p, chart_bytes).await;
-    agent.registry.end(&op);
+    super::supervise(&agent, &op, async { execute(&agent, p, chart.await).await }).await;
 }
 
 async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec<u8>>, Failure>) {
@@ -261,11 +264,13 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
             identity: p.caller.identity.clone(),
             previous_status: None,
         },
-        events: op.take_for_journal(),
+        events: op.for_journal(),
     };
+    let recorded = begin.events.len();
     if let Err(e) = agent.journal.begin(ns, rel, begin).await {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
+    op.persisted(recorded);
 
     let outcome = async {
         if p.options.create_namespace {

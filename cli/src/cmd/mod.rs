@@ -18,6 +18,7 @@ pub mod status;
 pub mod template;
 pub mod test;
 pub mod uninstall;
+pub mod unlock;
 pub mod version;
 pub mod watch;
 
@@ -39,6 +40,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Upgrade(a) => install::upgrade(&g, a, io).await,
         Command::Rollback(a) => rollback::run(&g, a, io).await,
         Command::Uninstall(a) => uninstall::run(&g, a, io).await,
+        Command::Unlock(a) => unlock::run(&g, a, io).await,
         Command::History(a) => history::run(&g, a, io).await,
         Command::Status(a) => status::run(&g, a, io).await,
         Command::List(a) => list::run(&g, a, io).await,

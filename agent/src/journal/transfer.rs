@@ -1,0 +1,321 @@
+//! `berthd journal export|import`: a journal as one JSON document, for
+//! backups and for moving a journal between machines or format versions.
+//!
+//! The document (format [`FORMAT`]) holds every release with its head,
+//! revision records and events, and every blob once. Records are the
+//! journal's own serde records, readable as they are; blobs are
+//! decompressed, as `text` when they are UTF-8 and `base64` otherwise
+//! (charts); events are their stored protobuf bytes in base64, with their
+//! revision, sequence number and kind beside them for readers. Export
+//! refuses a journal that fails `check`; import writes into an empty data
+//! directory only and checks the result, removing what it wrote if the
+//! check fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use berth::proto::{self, event::Kind};
+use prost::Message;
+use serde::{Deserialize, Serialize};
+
+use super::check::{self, Report};
+use super::{
+    Journal, JournalError, ReleaseHead, Result, RevisionRecord, SCHEMA_VERSION, decode, deflate,
+    digest, encode, event_key, head_key, inflate, revision_key,
+};
+
+/// The name and version of the export document's format.
+pub const FORMAT: &str = "berth.journal.export/v1";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Export {
+    pub format: String,
+    /// The journal format version of the berthd that exported it.
+    pub schema_version: u32,
+    pub exported_at: String,
+    pub berthd_version: String,
+    pub releases: Vec<ReleaseExport>,
+    pub blobs: Vec<BlobExport>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReleaseExport {
+    pub head: ReleaseHead,
+    pub revisions: Vec<RevisionRecord>,
+    pub events: Vec<EventExport>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EventExport {
+    pub revision: u64,
+    pub seq: u64,
+    /// For readers only: `accepted`, `resource_applied`, `failed`…
+    pub kind: String,
+    /// The event as stored: protobuf `berth.v1.Event`, base64.
+    pub protobuf: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BlobExport {
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+}
+
+/// Why an export or import did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The journal fails its check: the problems, one per line.
+    #[error("the journal at {path} fails its check; export a sound journal (or restore one):\n{}", problems.join("\n"))]
+    Unsound {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+    #[error("{path}: {message}")]
+    Document { path: PathBuf, message: String },
+    #[error(
+        "{path} is not empty: berthd journal import writes only into an empty data directory (it never merges into or replaces a journal)"
+    )]
+    NotEmpty { path: PathBuf },
+    #[error("the imported journal fails its check, so it was removed again:\n{}", problems.join("\n"))]
+    ImportUnsound { problems: Vec<String> },
+}
+
+fn kind_name(ev: &proto::Event) -> &'static str {
+    match &ev.kind {
+        Some(Kind::Accepted(_)) => "accepted",
+        Some(Kind::ChartReceived(_)) => "chart_received",
+        Some(Kind::Rendered(_)) => "rendered",
+        Some(Kind::Planned(_)) => "planned",
+        Some(Kind::ResourceApplied(_)) => "resource_applied",
+        Some(Kind::ResourceProgress(_)) => "resource_progress",
+        Some(Kind::ResourceReady(_)) => "resource_ready",
+        Some(Kind::ResourceFailed(_)) => "resource_failed",
+        Some(Kind::Completed(_)) => "completed",
+        Some(Kind::Failed(_)) => "failed",
+        Some(Kind::Phase(_)) => "phase",
+        Some(Kind::ResourceDiff(_)) => "resource_diff",
+        Some(Kind::EventsLimited(_)) => "events_limited",
+        None => "unknown",
+    }
+}
+
+/// The whole journal as an export document. Refuses a journal that fails
+/// its check.
+pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
+    let report = check::check(journal)?;
+    if !report.is_ok() {
+        return Err(TransferError::Unsound {
+            path: journal.path().to_path_buf(),
+            problems: report.problems,
+        });
+    }
+    let mut releases = Vec::new();
+    for head in journal.heads()? {
+        let (ns, name) = (head.namespace.as_str(), head.name.as_str());
+        let revisions = journal.revisions(ns, name)?;
+        let mut events = Vec::new();
+        for kv in journal.events.scan_prefix(format!("{ns}/{name}/")) {
+            let (k, v) = kv.map_err(JournalError::from)?;
+            let ev = proto::Event::decode(v.as_ref()).map_err(|e| JournalError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                message: e.to_string(),
+            })?;
+            events.push(EventExport {
+                revision: ev.revision,
+                seq: ev.seq,
+                kind: kind_name(&ev).to_string(),
+                protobuf: BASE64.encode(&v),
+            });
+        }
+        releases.push(ReleaseExport {
+            head,
+            revisions,
+            events,
+        });
+    }
+    let mut blobs = Vec::new();
+    for kv in journal.blobs.iter() {
+        let (k, v) = kv.map_err(JournalError::from)?;
+        let sha256 = String::from_utf8_lossy(&k).into_owned();
+        let bytes = inflate(&sha256, &v)?;
+        blobs.push(match String::from_utf8(bytes) {
+            Ok(text) => BlobExport {
+                sha256,
+                text: Some(text),
+                base64: None,
+            },
+            Err(e) => BlobExport {
+                sha256,
+                text: None,
+                base64: Some(BASE64.encode(e.as_bytes())),
+            },
+        });
+    }
+    Ok(Export {
+        format: FORMAT.to_string(),
+        schema_version: SCHEMA_VERSION,
+        exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        berthd_version: berth::VERSION.to_string(),
+        releases,
+        blobs,
+    })
+}
+
+/// What an import wrote.
+#[derive(Debug)]
+pub struct Imported {
+    pub report: Report,
+}
+
+/// Read an export document from `file` into a new journal under `dir`,
+/// which must be empty (or not exist), then check it.
+pub fn import(dir: &Path, file: &Path) -> std::result::Result<Imported, TransferError> {
+    let doc_err = |message: String| TransferError::Document {
+        path: file.to_path_buf(),
+        message,
+    };
+    if let Ok(mut entries) = std::fs::read_dir(dir)
+        && entries.next().is_some()
+    {
+        return Err(TransferError::NotEmpty {
+            path: dir.to_path_buf(),
+        });
+    }
+    let text = std::fs::read(file).map_err(|e| doc_err(e.to_string()))?;
+    let doc: Export = serde_json::from_slice(&text).map_err(|e| doc_err(e.to_string()))?;
+    if doc.format != FORMAT {
+        return Err(doc_err(format!(
+            "format is {:?}; this berthd imports {FORMAT:?}",
+            doc.format
+        )));
+    }
+    if doc.schema_version > SCHEMA_VERSION {
+        return Err(doc_err(format!(
+            "exported by a newer berthd (journal format version {}); this berthd writes version {SCHEMA_VERSION}",
+            doc.schema_version
+        )));
+    }
+    let records = Records::from_export(&doc).map_err(doc_err)?;
+
+    let existed = dir.exists();
+    let journal = Journal::open(dir)?;
+    let written = records.write(&journal).and_then(|()| {
+        let report = check::check(&journal)?;
+        journal.db.flush()?;
+        Ok(report)
+    });
+    let failed = match written {
+        Ok(report) if report.is_ok() => return Ok(Imported { report }),
+        Ok(report) => TransferError::ImportUnsound {
+            problems: report.problems,
+        },
+        Err(e) => e.into(),
+    };
+    // Leave the directory as it was: empty, or absent.
+    drop(journal);
+    let _ = std::fs::remove_dir_all(super::db_path(dir));
+    if !existed {
+        let _ = std::fs::remove_dir(dir);
+    }
+    Err(failed)
+}
+
+/// An export document turned into the journal's keys and values, checked
+/// on the way: every problem names where in the document it is.
+struct Records {
+    releases: Vec<(Vec<u8>, Vec<u8>)>,
+    revisions: Vec<(Vec<u8>, Vec<u8>)>,
+    events: Vec<(Vec<u8>, Vec<u8>)>,
+    blobs: BTreeMap<String, Vec<u8>>,
+}
+
+impl Records {
+    fn from_export(doc: &Export) -> std::result::Result<Records, String> {
+        let mut r = Records {
+            releases: Vec::new(),
+            revisions: Vec::new(),
+            events: Vec::new(),
+            blobs: BTreeMap::new(),
+        };
+        for (i, rel) in doc.releases.iter().enumerate() {
+            let (ns, name) = (rel.head.namespace.as_str(), rel.head.name.as_str());
+            let at = format!("releases[{i}] ({ns}/{name})");
+            let hkey = head_key(ns, name);
+            // Round-trip through the decoder berthd itself uses.
+            let head = encode(&rel.head);
+            decode::<ReleaseHead>(&hkey, &head).map_err(|e| format!("{at}: {e}"))?;
+            r.releases.push((hkey, head));
+            for rev in &rel.revisions {
+                r.revisions
+                    .push((revision_key(ns, name, rev.revision), encode(rev)));
+            }
+            for (j, ev) in rel.events.iter().enumerate() {
+                let at = format!("{at}.events[{j}]");
+                let bytes = BASE64
+                    .decode(&ev.protobuf)
+                    .map_err(|e| format!("{at}: protobuf is not base64: {e}"))?;
+                let decoded = proto::Event::decode(bytes.as_slice())
+                    .map_err(|e| format!("{at}: protobuf does not decode: {e}"))?;
+                if decoded.revision != ev.revision
+                    || decoded.seq != ev.seq
+                    || decoded.namespace != ns
+                    || decoded.release != name
+                {
+                    return Err(format!(
+                        "{at}: the event is {}/{} revision {} seq {}, not {ns}/{name} revision {} seq {}",
+                        decoded.namespace,
+                        decoded.release,
+                        decoded.revision,
+                        decoded.seq,
+                        ev.revision,
+                        ev.seq
+                    ));
+                }
+                r.events
+                    .push((event_key(ns, name, ev.revision, ev.seq), bytes));
+            }
+        }
+        for (i, b) in doc.blobs.iter().enumerate() {
+            let at = format!("blobs[{i}] ({})", b.sha256);
+            let bytes = match (&b.text, &b.base64) {
+                (Some(t), None) => t.clone().into_bytes(),
+                (None, Some(b64)) => BASE64
+                    .decode(b64)
+                    .map_err(|e| format!("{at}: base64: {e}"))?,
+                _ => return Err(format!("{at}: needs exactly one of text and base64")),
+            };
+            let actual = digest(&bytes);
+            if actual != b.sha256 {
+                return Err(format!("{at}: the content hashes to {actual}"));
+            }
+            r.blobs.insert(b.sha256.clone(), bytes);
+        }
+        Ok(r)
+    }
+
+    fn write(&self, journal: &Journal) -> Result<()> {
+        let batch = |pairs: &[(Vec<u8>, Vec<u8>)]| {
+            let mut b = sled::Batch::default();
+            for (k, v) in pairs {
+                b.insert(k.as_slice(), v.as_slice());
+            }
+            b
+        };
+        journal.releases.apply_batch(batch(&self.releases))?;
+        journal.revisions.apply_batch(batch(&self.revisions))?;
+        journal.events.apply_batch(batch(&self.events))?;
+        let mut blobs = sled::Batch::default();
+        for (d, bytes) in &self.blobs {
+            blobs.insert(d.as_bytes(), deflate(bytes));
+        }
+        journal.blobs.apply_batch(blobs)?;
+        Ok(())
+    }
+}

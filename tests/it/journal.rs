@@ -1,0 +1,305 @@
+//! The journal as users rely on it: what a client saw acknowledged survives
+//! a crash of berthd, a journal berthd cannot read stops it (naming the
+//! path) instead of being reset, and `berthd journal check|export|import`
+//! back a journal up and move it.
+
+use crate::common::{Berthd, Env, berthd_bin, path};
+
+/// The lines of an `--events ndjson` run.
+fn lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn what_a_client_saw_acknowledged_survives_killing_berthd() {
+    let mut env = Env::without_agent().await;
+    let mut berthd = Berthd::spawn(&env, &[]).await;
+    env.agent_url = berthd.url.clone();
+    let seen = env
+        .berth(&[
+            "install",
+            "hello",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--events",
+            "ndjson",
+        ])
+        .await
+        .ok();
+    // No grace: the process dies the moment the client has its answer.
+    berthd.child.start_kill().unwrap();
+    berthd.child.wait().await.unwrap();
+
+    let berthd = Berthd::spawn(&env, &[]).await;
+    env.agent_url = berthd.url.clone();
+    let h = env
+        .berth(&["history", "hello", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h[0]["status"], "deployed", "{h}");
+    let replayed = env
+        .berth(&["watch", "hello", "--events", "ndjson"])
+        .await
+        .ok();
+    let (seen, replayed) = (lines(&seen.stdout), lines(&replayed.stdout));
+    assert!(seen.len() > 5, "{seen:?}");
+    assert_eq!(
+        replayed, seen,
+        "the journal replays every event the client saw, with the same numbers"
+    );
+}
+
+/// Run the real berthd binary with these arguments to its end.
+fn berthd(args: &[&str]) -> crate::common::Out {
+    let out = std::process::Command::new(berthd_bin())
+        .args(args)
+        .output()
+        .expect("berthd runs");
+    crate::common::Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// What a user sees of the releases: every history and every manifest,
+/// values and notes of every revision.
+async fn everything(env: &Env, releases: &[(&str, &str)]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for (ns, name) in releases {
+        let h = env
+            .berth(&["history", name, "-n", ns, "-o", "json"])
+            .await
+            .ok();
+        for r in h.json().as_array().unwrap() {
+            let rev = r["revision"].to_string();
+            for what in ["manifest", "values", "notes", "hooks"] {
+                let got = env
+                    .berth(&["get", what, name, "-n", ns, "--revision", &rev])
+                    .await
+                    .ok();
+                seen.push(format!("{ns}/{name} {rev} {what}:\n{}", got.stdout));
+            }
+        }
+        seen.push(h.stdout);
+        let watched = env
+            .berth(&["watch", name, "-n", ns, "--events", "ndjson"])
+            .await;
+        seen.push(watched.stdout);
+    }
+    seen
+}
+
+#[tokio::test]
+async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
+    let mut env = Env::start().await;
+    let (v1, v2) = (env.chart("1.0.0"), env.chart("1.1.0"));
+    // hello: install, upgrade, rollback.
+    env.berth(&["install", "hello", &v1, "--wait"]).await.ok();
+    env.berth(&["upgrade", "hello", &v2, "--set", "message=two", "--wait"])
+        .await
+        .ok();
+    env.berth(&["rollback", "hello", "1", "--wait"]).await.ok();
+    // team/kept: uninstalled, history kept.
+    env.berth(&["install", "kept", &v1, "-n", "team", "--create-namespace"])
+        .await
+        .ok();
+    env.berth(&["uninstall", "kept", "-n", "team", "--keep-history"])
+        .await
+        .ok();
+    // pruned: only the newest two revisions kept.
+    for i in 0..4 {
+        let set = format!("message=m{i}");
+        env.berth(&[
+            "upgrade",
+            "pruned",
+            &v1,
+            "--install",
+            "--set",
+            &set,
+            "--history-max",
+            "2",
+        ])
+        .await
+        .ok();
+    }
+    let releases = [
+        ("default", "hello"),
+        ("team", "kept"),
+        ("default", "pruned"),
+    ];
+    let before = everything(&env, &releases).await;
+    env.agent.take().unwrap().shutdown().await.unwrap();
+
+    let data = env.data_dir();
+    let checked = berthd(&["journal", "check", "--data", &path(&data)]).ok();
+    assert!(
+        checked
+            .stdout
+            .starts_with("ok: format version 1; 3 release(s) (0 locked), 6 revision(s), "),
+        "{}",
+        checked.stdout
+    );
+
+    let backup = env.dir.path().join("backup.json");
+    berthd(&[
+        "journal",
+        "export",
+        "--data",
+        &path(&data),
+        "-o",
+        &path(&backup),
+    ])
+    .ok();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&backup).unwrap()).unwrap();
+    assert_eq!(doc["format"], "berth.journal.export/v1");
+    let blobs = doc["blobs"].as_array().unwrap();
+    assert!(
+        blobs.iter().any(|b| b["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("kind: Deployment"))),
+        "manifests are readable text"
+    );
+    assert!(
+        blobs.iter().any(|b| b["base64"].is_string()),
+        "charts (gzip) are base64"
+    );
+
+    let moved = env.dir.path().join("moved");
+    let imported = berthd(&["journal", "import", "--data", &path(&moved), &path(&backup)]).ok();
+    assert!(
+        imported
+            .stdout
+            .contains(": ok: format version 1; 3 release(s)"),
+        "{}",
+        imported.stdout
+    );
+    let again = berthd(&["journal", "import", "--data", &path(&moved), &path(&backup)]).failed();
+    assert!(
+        again.stderr.contains(&format!(
+            "{} is not empty: berthd journal import writes only into an empty data directory",
+            moved.display()
+        )),
+        "{}",
+        again.stderr
+    );
+
+    // A berthd on the imported journal shows exactly the same.
+    std::fs::rename(&data, env.dir.path().join("original")).unwrap();
+    std::fs::rename(&moved, &data).unwrap();
+    env.start_agent().await;
+    let after = everything(&env, &releases).await;
+    assert_eq!(after, before);
+    env.berth(&["upgrade", "hello", &v2, "--wait"]).await.ok();
+}
+
+#[tokio::test]
+async fn an_import_that_does_not_verify_writes_nothing() {
+    let mut env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok();
+    env.agent.take().unwrap().shutdown().await.unwrap();
+    let backup = env.dir.path().join("backup.json");
+    berthd(&[
+        "journal",
+        "export",
+        "--data",
+        &path(&env.data_dir()),
+        "-o",
+        &path(&backup),
+    ])
+    .ok();
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&backup).unwrap()).unwrap();
+    let blobs = doc["blobs"].as_array_mut().unwrap();
+    let i = blobs
+        .iter()
+        .position(|b| {
+            b["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("kind: Deployment"))
+        })
+        .unwrap();
+    let sha = blobs[i]["sha256"].as_str().unwrap().to_string();
+    blobs[i]["text"] = "kind: Tampered\n".into();
+    std::fs::write(&backup, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    let target = env.dir.path().join("restored");
+    let out = berthd(&[
+        "journal",
+        "import",
+        "--data",
+        &path(&target),
+        &path(&backup),
+    ])
+    .failed();
+    assert!(
+        out.stderr
+            .contains(&format!("blobs[{i}] ({sha}): the content hashes to ")),
+        "{}",
+        out.stderr
+    );
+    assert!(!target.exists(), "nothing written");
+
+    std::fs::write(&backup, b"{\"format\": \"something-else\"").unwrap();
+    let out = berthd(&[
+        "journal",
+        "import",
+        "--data",
+        &path(&target),
+        &path(&backup),
+    ])
+    .failed();
+    assert!(
+        out.stderr
+            .contains(&format!("{}: EOF while parsing", backup.display())),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn berthd_refuses_a_journal_it_cannot_read_and_leaves_it_as_it_is() {
+    let mut env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok();
+    env.agent.take().unwrap().shutdown().await.unwrap();
+    let db = env.data_dir().join("journal/db");
+    let garbage = vec![0x5a; std::fs::metadata(&db).unwrap().len() as usize];
+    std::fs::write(&db, &garbage).unwrap();
+
+    let data = path(&env.data_dir());
+    let serve = berthd(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--cert",
+        &path(&env.pki.agent_cert),
+        "--key",
+        &path(&env.pki.agent_key),
+        "--client-ca",
+        &path(&env.pki.ca_cert),
+        "--data",
+        &data,
+        "--kubeconfig",
+        &path(&env.kubeconfig),
+    ])
+    .failed();
+    let why = format!(
+        "{} is not empty but holds no readable journal (corrupt, or not a berth journal)",
+        db.display()
+    );
+    assert!(serve.stderr.contains(&why), "{}", serve.stderr);
+    assert_eq!(serve.stderr.trim().lines().count(), 1, "{}", serve.stderr);
+    let check = berthd(&["journal", "check", "--data", &data]).failed();
+    assert!(check.stderr.contains(&why), "{}", check.stderr);
+    assert!(
+        std::fs::read(&db).unwrap() == garbage,
+        "the file is left as it was"
+    );
+}
