@@ -12,6 +12,7 @@ mod fleet;
 mod hooks;
 mod lifecycle;
 mod load;
+mod migrate;
 mod mtls;
 mod mtls_rotation;
 mod policy;
