@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod cluster;
 pub mod events;
+pub mod helm_release;
 pub mod journal;
 pub mod limits;
 pub mod ops;

@@ -24,7 +24,7 @@ pub enum Role {
     Read,
     /// install, upgrade, rollback, test.
     Deploy,
-    /// uninstall, unlock, everything.
+    /// uninstall, unlock, import, export-helm: everything.
     Admin,
 }
 
@@ -53,6 +53,10 @@ pub enum Verb {
     Test,
     Uninstall,
     Unlock,
+    /// `berth import`: rewrites a release's history from Helm's.
+    Import,
+    /// `berth export-helm`: writes Helm's release Secrets.
+    ExportHelm,
 }
 
 impl Verb {
@@ -65,7 +69,7 @@ impl Verb {
             }
             Verb::Install | Verb::Upgrade | Verb::Rollback if dry_run => Role::Read,
             Verb::Install | Verb::Upgrade | Verb::Rollback | Verb::Test => Role::Deploy,
-            Verb::Uninstall | Verb::Unlock => Role::Admin,
+            Verb::Uninstall | Verb::Unlock | Verb::Import | Verb::ExportHelm => Role::Admin,
         }
     }
 
@@ -83,6 +87,8 @@ impl Verb {
             Verb::Test => "test",
             Verb::Uninstall => "uninstall",
             Verb::Unlock => "unlock",
+            Verb::Import => "import",
+            Verb::ExportHelm => "export-helm",
         }
     }
 }
@@ -412,6 +418,27 @@ rules:
             .check("alice", &alice, Verb::Status, "prod", false)
             .unwrap_err();
         assert!(e.to_string().ends_with("has none"), "{e}");
+    }
+
+    #[test]
+    fn importing_and_exporting_helm_releases_need_admin() {
+        let p = Policy::parse(POLICY, "p.yaml").unwrap();
+        let ci = names(&["ci-bot"]);
+        for verb in [Verb::Import, Verb::ExportHelm] {
+            let e = p.check("ci-bot", &ci, verb, "staging", false).unwrap_err();
+            assert_eq!(e.needs, Role::Admin, "{e}");
+            assert!(
+                p.check("ops-1", &names(&["ops-1"]), verb, "staging", false)
+                    .is_ok()
+            );
+        }
+        let e = p
+            .check("ci-bot", &ci, Verb::Import, "staging", false)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ci-bot may not import in namespace staging: it needs the admin role there and has deploy"
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth::proto::{
-    self, GetRevisionRequest, HistoryRequest, ListRequest, RollbackRequest, StatusRequest,
-    TestRequest, UninstallRequest, UnlockRequest, UpgradeRequest, VersionRequest, WatchRequest,
-    release_agent_server::ReleaseAgent, upgrade_request::Msg,
+    self, ExportHelmRequest, GetRevisionRequest, HistoryRequest, ImportRequest, ListRequest,
+    RollbackRequest, StatusRequest, TestRequest, UninstallRequest, UnlockRequest, UpgradeRequest,
+    VersionRequest, WatchRequest, release_agent_server::ReleaseAgent, upgrade_request::Msg,
 };
 use berth::types::{Namespace, ReleaseName};
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -449,6 +449,36 @@ impl ReleaseAgent for Service {
             operation: unlocked.operation.to_proto() as i32,
             held_by: unlocked.held_by,
         }))
+    }
+
+    async fn import(
+        &self,
+        req: Request<ImportRequest>,
+    ) -> Result<Response<proto::ImportResponse>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = client_version(req.client.as_ref());
+        self.authorize(&caller, Verb::Import, &req.namespace, false)?;
+        audit("import", &caller, &req.namespace, &req.release);
+        ops::migrate::import(&self.agent, &req, &caller)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn export_helm(
+        &self,
+        req: Request<ExportHelmRequest>,
+    ) -> Result<Response<proto::ExportHelmResponse>, Status> {
+        let mut caller = caller(&req)?;
+        let req = req.into_inner();
+        caller.client_version = client_version(req.client.as_ref());
+        self.authorize(&caller, Verb::ExportHelm, &req.namespace, false)?;
+        audit("export-helm", &caller, &req.namespace, &req.release);
+        ops::migrate::export_helm(&self.agent, &req, &caller)
+            .await
+            .map(Response::new)
+            .map_err(status)
     }
 
     async fn version(

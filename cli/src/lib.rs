@@ -268,6 +268,16 @@ pub enum Command {
     /// install → upgrade → rollback → history over real mTLS.
     #[command(after_help = "Examples:\n  berth demo\n  berth demo --fast --keep")]
     Demo(cmd::demo::DemoArgs),
+    /// Bring a Helm release, with its whole history, under berth.
+    #[command(after_help = "Examples:\n  berth import web -n prod\n  berth import web -o json")]
+    Import(cmd::migrate::ImportArgs),
+    /// Write the deployed revision as a Helm release Secret, so `helm` can
+    /// read the release.
+    #[command(
+        name = "export-helm",
+        after_help = "Examples:\n  berth export-helm web -n prod"
+    )]
+    ExportHelm(cmd::migrate::ExportHelmArgs),
 }
 
 /// Parse arguments and run one command; returns the process exit code.

@@ -14,6 +14,7 @@ mod hooks;
 mod journal;
 mod lifecycle;
 mod load;
+mod migrate;
 mod mtls;
 mod mtls_rotation;
 mod policy;

@@ -539,6 +539,45 @@ impl Journal {
         self.flush().await
     }
 
+    /// Bring a release's whole history in at once (`berth import`): every
+    /// revision, its blobs and the head, in one transaction, flushed.
+    /// Refused if the release already exists, so nothing is overwritten.
+    pub async fn import(
+        &self,
+        head: ReleaseHead,
+        records: Vec<RevisionRecord>,
+        blobs: Vec<Vec<u8>>,
+    ) -> Result<()> {
+        let (ns, name) = (head.namespace.clone(), head.name.clone());
+        let hkey = head_key(&ns, &name);
+        let blobs: Vec<(String, Vec<u8>)> = blobs.iter().map(|b| (digest(b), deflate(b))).collect();
+        let records: Vec<(Vec<u8>, Vec<u8>)> = records
+            .iter()
+            .map(|r| (revision_key(&ns, &name, r.revision), encode(r)))
+            .collect();
+        let res = (&self.releases, &self.revisions, &self.blobs).transaction(
+            |(releases, revisions, blob_tree)| {
+                if releases.get(&hkey)?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
+                        format!("release {name:?} already exists in namespace {ns:?}"),
+                    )));
+                }
+                for (d, bytes) in &blobs {
+                    if blob_tree.get(d.as_bytes())?.is_none() {
+                        blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
+                    }
+                }
+                for (k, v) in &records {
+                    revisions.insert(k.as_slice(), v.as_slice())?;
+                }
+                releases.insert(hkey.as_slice(), encode(&head))?;
+                Ok(())
+            },
+        );
+        unwrap_tx(res)?;
+        self.flush().await
+    }
+
     /// Take the lock for an operation on the newest existing revision
     /// (uninstall), setting its status and adding the operation's first
     /// events — one transaction, flushed.

@@ -23,6 +23,7 @@ pub mod atomic;
 pub mod crds;
 pub mod diff;
 pub mod hooks;
+pub mod migrate;
 pub mod query;
 pub mod rollback;
 pub mod test;

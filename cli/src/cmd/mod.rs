@@ -13,6 +13,7 @@ pub mod get;
 pub mod history;
 pub mod install;
 pub mod list;
+pub mod migrate;
 pub mod rollback;
 pub mod status;
 pub mod template;
@@ -55,6 +56,8 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
+        Command::Import(a) => migrate::import(&g, a, io).await,
+        Command::ExportHelm(a) => migrate::export_helm(&g, a, io).await,
     }
 }
 
