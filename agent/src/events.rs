@@ -20,6 +20,7 @@ use futures::Stream;
 use tokio::sync::broadcast;
 
 use crate::journal::{Journal, OpKind};
+use crate::metrics::Metrics;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<proto::Event, tonic::Status>> + Send>>;
 
@@ -39,6 +40,8 @@ pub struct OpEvents {
     journal: Journal,
     inner: Mutex<Inner>,
     tx: broadcast::Sender<proto::Event>,
+    metrics: Arc<Metrics>,
+    started: std::time::Instant,
 }
 
 impl OpEvents {
@@ -48,6 +51,7 @@ impl OpEvents {
         release: &str,
         revision: u64,
         operation: OpKind,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let (tx, _) = broadcast::channel(1024);
         OpEvents {
@@ -62,7 +66,21 @@ impl OpEvents {
                 finished: false,
             }),
             tx,
+            metrics,
+            started: std::time::Instant::now(),
         }
+    }
+
+    /// The tracing span an operation runs in: every log line of the
+    /// operation carries its verb, release, namespace and revision.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "operation",
+            verb = %crate::metrics::verb(self.operation),
+            release = %self.release,
+            namespace = %self.namespace,
+            revision = self.revision,
+        )
     }
 
     /// Emit one event: number it, keep it, journal it (once persisted),
@@ -78,8 +96,13 @@ impl OpEvents {
             kind: Some(kind),
         };
         inner.events.push(ev.clone());
-        if ev.is_terminal() {
+        self.metrics.event_emitted();
+        log(&ev);
+        if ev.is_terminal() && !inner.finished {
             inner.finished = true;
+            let succeeded = matches!(ev.kind, Some(Kind::Completed(_)));
+            self.metrics
+                .operation_finished(self.operation, succeeded, self.started.elapsed());
         }
         if inner.persisted
             && let Err(e) = self.journal.append_events(std::slice::from_ref(&ev))
@@ -129,7 +152,9 @@ impl OpEvents {
     pub fn stream(self: &Arc<Self>, after_seq: u64) -> EventStream {
         let (backlog, mut rx, _finished) = self.subscribe(after_seq);
         let me = Arc::clone(self);
+        let attached = self.metrics.stream_opened();
         let s = async_stream(move |tx| async move {
+            let _attached = attached;
             let mut last = after_seq;
             for ev in backlog {
                 last = ev.seq;
@@ -175,6 +200,25 @@ impl OpEvents {
     }
 }
 
+/// The log line of an event worth one: phases, failures, the outcome.
+/// Called inside the operation's span, which names the release.
+fn log(ev: &proto::Event) {
+    match &ev.kind {
+        Some(Kind::Phase(p)) => tracing::info!(phase = %p.name, "phase started"),
+        Some(Kind::ResourceFailed(f)) => {
+            let object = f.object.as_ref().map(|o| o.display()).unwrap_or_default();
+            tracing::warn!(%object, reason = %f.reason, message = %f.message, "resource failed")
+        }
+        Some(Kind::Completed(c)) => {
+            tracing::info!(description = %c.description, "operation completed")
+        }
+        Some(Kind::Failed(f)) => {
+            tracing::warn!(reason = %f.reason, message = %f.message, "operation failed")
+        }
+        _ => {}
+    }
+}
+
 /// A stream fed by a spawned task through a bounded channel.
 pub fn async_stream<F, Fut>(
     body: F,
@@ -201,6 +245,8 @@ pub struct Busy {
 #[derive(Default)]
 pub struct Registry {
     ops: Mutex<HashMap<(String, String), Arc<OpEvents>>>,
+    /// What the operations and their streams count.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Registry {
@@ -228,6 +274,7 @@ impl Registry {
             release,
             revision,
             operation,
+            Arc::clone(&self.metrics),
         ));
         ops.insert(key, Arc::clone(&op));
         Ok(op)

@@ -61,6 +61,14 @@ struct Args {
         conflicts_with = "policy"
     )]
     admin: String,
+    /// Serve /healthz, /readyz and /metrics (Prometheus) over plain HTTP
+    /// on this address; off unless given (e.g. 0.0.0.0:9090 in a pod).
+    #[arg(long, env = "BERTHD_HTTP_LISTEN", value_name = "ADDR")]
+    http_listen: Option<SocketAddr>,
+    /// Check every deployed release for drift this often (e.g. 5m); off
+    /// unless given. `berth drift` checks on demand either way.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    drift_interval: Option<Duration>,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -105,6 +113,7 @@ async fn main() -> std::process::ExitCode {
                 no_status: args.no_status_policy,
                 ..Default::default()
             },
+            drift_interval: args.drift_interval,
             ..Default::default()
         },
     };
@@ -115,6 +124,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    if let Some(addr) = args.http_listen
+        && let Err(e) = agent.serve_http(addr).await
+    {
+        eprintln!("berthd: {e:#}");
+        return std::process::ExitCode::from(1);
+    }
     let signal = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("installing a SIGTERM handler");
@@ -130,4 +145,13 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(1)
         }
     }
+}
+
+/// A --drift-interval: a duration like 30s, 5m or 1h, at least a second.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = berth::types::parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s} is too short: check at most once a second"));
+    }
+    Ok(d)
 }

@@ -12,6 +12,7 @@ use berth::proto::{
 };
 use berth::types::{Namespace, ReleaseName};
 use tonic::{Code, Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use crate::events::EventStream;
 use crate::ops::{self, Agent, Caller, Failure, OpError};
@@ -225,17 +226,21 @@ impl ReleaseAgent for Service {
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         let agent = Arc::clone(&self.agent);
-        tokio::spawn(async move {
-            let chart = receive_chart(
-                inbound,
-                prepared.chart_needed,
-                prepared.chart_size,
-                idle,
-                &agent.counters,
-            )
-            .await;
-            ops::upgrade::run(agent, prepared, chart).await;
-        });
+        let span = prepared.op.span();
+        tokio::spawn(
+            async move {
+                let chart = receive_chart(
+                    inbound,
+                    prepared.chart_needed,
+                    prepared.chart_size,
+                    idle,
+                    &agent.counters,
+                )
+                .await;
+                ops::upgrade::run(agent, prepared, chart).await;
+            }
+            .instrument(span),
+        );
         Ok(Response::new(stream))
     }
 
@@ -255,7 +260,8 @@ impl ReleaseAgent for Service {
         audit("rollback", &caller, &req.namespace, &req.release);
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
-        tokio::spawn(ops::rollback::run(Arc::clone(&self.agent), prepared));
+        let span = prepared.op.span();
+        tokio::spawn(ops::rollback::run(Arc::clone(&self.agent), prepared).instrument(span));
         Ok(Response::new(stream))
     }
 
@@ -267,7 +273,8 @@ impl ReleaseAgent for Service {
         audit("test", &caller, &req.namespace, &req.release);
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
-        tokio::spawn(ops::test::run(Arc::clone(&self.agent), prepared));
+        let span = prepared.op.span();
+        tokio::spawn(ops::test::run(Arc::clone(&self.agent), prepared).instrument(span));
         Ok(Response::new(stream))
     }
 
@@ -282,7 +289,8 @@ impl ReleaseAgent for Service {
         audit("uninstall", &caller, &req.namespace, &req.release);
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
-        tokio::spawn(ops::uninstall::run(Arc::clone(&self.agent), prepared));
+        let span = prepared.op.span();
+        tokio::spawn(ops::uninstall::run(Arc::clone(&self.agent), prepared).instrument(span));
         Ok(Response::new(stream))
     }
 
@@ -380,6 +388,18 @@ impl ReleaseAgent for Service {
         let caller = caller(&req)?;
         self.authorize(&caller, Verb::Get, &req.get_ref().namespace, false)?;
         ops::query::get_revision(&self.agent, req.get_ref())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn drift(
+        &self,
+        req: Request<proto::DriftRequest>,
+    ) -> Result<Response<proto::DriftReport>, Status> {
+        let caller = caller(&req)?;
+        self.authorize(&caller, Verb::Drift, &req.get_ref().namespace, false)?;
+        ops::drift::check(&self.agent, req.get_ref())
+            .await
             .map(Response::new)
             .map_err(status)
     }

@@ -22,6 +22,7 @@ use crate::track;
 pub mod atomic;
 pub mod crds;
 pub mod diff;
+pub mod drift;
 pub mod hooks;
 pub mod query;
 pub mod rollback;
@@ -45,6 +46,9 @@ pub struct Settings {
     /// What ready means where it is a choice (berthd --no-status-policy);
     /// `wait_for_load_balancers` here is the default a client can turn on.
     pub wait_rules: track::status::Rules,
+    /// How often every deployed release is checked for drift (berthd
+    /// --drift-interval); None: only when asked (`berth drift`).
+    pub drift_interval: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -56,6 +60,7 @@ impl Default for Settings {
             apply_parallelism: 8,
             failure_grace: track::pods::Grace::default(),
             wait_rules: track::status::Rules::default(),
+            drift_interval: None,
         }
     }
 }
@@ -67,6 +72,8 @@ pub struct Agent {
     pub registry: Registry,
     pub settings: Settings,
     pub counters: Counters,
+    /// The last drift check of each release.
+    pub drift: drift::Store,
 }
 
 /// Running totals since the agent started.
