@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod crash;
 mod crds;
+mod deploy;
 mod diff;
 mod drift;
 mod faults;
