@@ -57,7 +57,7 @@ impl Store {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|((ns, name), s)| (ns.clone(), name.clone(), s.clone()))
+            .map(|((ns, name), s)| (ns.clone(), name.clone(), *s))
             .collect()
     }
 }
