@@ -8,7 +8,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         unsafe { std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?) };
     }
     println!("cargo:rerun-if-changed=proto");
+    // The descriptor set feeds gRPC server reflection (grpcurl, grpcui).
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("berth_descriptor.bin"))
         .build_server(true)
         .build_client(true)
         .compile_protos(&["proto/berth/v1/agent.proto"], &["proto"])?;

@@ -7,6 +7,9 @@ mod generated {
 }
 pub use generated::*;
 
+/// The encoded descriptors of the wire contract, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("berth_descriptor");
+
 /// Size of one chart chunk on the wire.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 

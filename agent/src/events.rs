@@ -31,6 +31,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Journal, Lock, OpKind};
+use crate::metrics::Metrics;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<proto::Event, tonic::Status>> + Send>>;
 
@@ -120,18 +121,20 @@ pub struct OpEvents {
     stopped: Mutex<Option<Stopped>>,
     cancel: CancellationToken,
     done: CancellationToken,
+    metrics: Arc<Metrics>,
+    started: std::time::Instant,
 }
 
 impl OpEvents {
     /// A new operation's hub, with its flusher task (which ends with it).
     fn start(
+        registry: &Registry,
         journal: Journal,
         namespace: &str,
         release: &str,
         revision: u64,
         operation: OpKind,
         after_seq: u64,
-        max_events: usize,
     ) -> Arc<Self> {
         let (tx, _) = broadcast::channel(1024);
         let (flushes, wake) = mpsc::unbounded_channel();
@@ -141,7 +144,7 @@ impl OpEvents {
             revision,
             operation,
             after_seq,
-            max_events: max_events.max(MIN_EVENTS),
+            max_events: registry.max_events.max(MIN_EVENTS),
             journal,
             inner: Mutex::new(Inner {
                 events: Vec::new(),
@@ -155,6 +158,8 @@ impl OpEvents {
             stopped: Mutex::new(None),
             cancel: CancellationToken::new(),
             done: CancellationToken::new(),
+            metrics: Arc::clone(&registry.metrics),
+            started: std::time::Instant::now(),
         });
         tokio::spawn(flusher(Arc::downgrade(&op), wake));
         op
@@ -165,6 +170,18 @@ impl OpEvents {
     /// still hear of it.
     fn inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tracing span an operation runs in: every log line of the
+    /// operation carries its verb, release, namespace and revision.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "operation",
+            verb = %crate::metrics::verb(self.operation),
+            release = %self.release,
+            namespace = %self.namespace,
+            revision = self.revision,
+        )
     }
 
     /// Emit one event: number it, keep it, journal it (once persisted),
@@ -193,8 +210,13 @@ impl OpEvents {
             kind: Some(kind),
         };
         inner.events.push(ev.clone());
-        if ev.is_terminal() {
+        self.metrics.event_emitted();
+        log(&ev);
+        if ev.is_terminal() && !inner.finished {
             inner.finished = true;
+            let succeeded = matches!(ev.kind, Some(Kind::Completed(_)));
+            self.metrics
+                .operation_finished(self.operation, succeeded, self.started.elapsed());
         }
         if inner.persisted {
             if let Err(e) = self.journal.append_events(std::slice::from_ref(&ev)) {
@@ -324,7 +346,9 @@ impl OpEvents {
     pub fn stream(self: &Arc<Self>, after_seq: u64) -> EventStream {
         let (backlog, mut rx, _finished) = self.subscribe(after_seq);
         let me = Arc::clone(self);
+        let attached = self.metrics.stream_opened();
         let s = async_stream(move |tx| async move {
+            let _attached = attached;
             let mut last = after_seq;
             for ev in backlog {
                 last = ev.seq;
@@ -367,6 +391,25 @@ impl OpEvents {
             }
         });
         Box::pin(s)
+    }
+}
+
+/// The log line of an event worth one: phases, failures, the outcome.
+/// Called inside the operation's span, which names the release.
+fn log(ev: &proto::Event) {
+    match &ev.kind {
+        Some(Kind::Phase(p)) => tracing::info!(phase = %p.name, "phase started"),
+        Some(Kind::ResourceFailed(f)) => {
+            let object = f.object.as_ref().map(|o| o.display()).unwrap_or_default();
+            tracing::warn!(%object, reason = %f.reason, message = %f.message, "resource failed")
+        }
+        Some(Kind::Completed(c)) => {
+            tracing::info!(description = %c.description, "operation completed")
+        }
+        Some(Kind::Failed(f)) => {
+            tracing::warn!(reason = %f.reason, message = %f.message, "operation failed")
+        }
+        _ => {}
     }
 }
 
@@ -430,6 +473,8 @@ pub struct Registry {
     running: Mutex<Running>,
     /// Events kept per operation (berthd --max-events).
     max_events: usize,
+    /// What the operations and their streams count.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Default for Registry {
@@ -443,6 +488,7 @@ impl Registry {
         Registry {
             running: Mutex::default(),
             max_events,
+            metrics: Arc::default(),
         }
     }
 
@@ -474,13 +520,13 @@ impl Registry {
             }));
         }
         let op = OpEvents::start(
+            self,
             journal.clone(),
             namespace,
             release,
             revision,
             operation,
             after_seq,
-            self.max_events,
         );
         running.ops.insert(key, Arc::clone(&op));
         Ok(op)

@@ -21,9 +21,12 @@ use tokio_util::sync::CancellationToken;
 
 pub mod cluster;
 pub mod events;
+pub mod health;
 pub mod helm_release;
+pub mod http;
 pub mod journal;
 pub mod limits;
+pub mod metrics;
 pub mod ops;
 pub mod policy;
 pub mod server;
@@ -85,6 +88,15 @@ impl RunningAgent {
         self.agent.journal.flush().await?;
         tracing::info!("berthd stopped");
         served
+    }
+
+    /// Serve health, readiness and metrics over plain HTTP on `addr`
+    /// (`berthd --http-listen`) until the agent shuts down; returns the
+    /// bound address.
+    pub async fn serve_http(&self, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let (bound, _task) =
+            http::serve(Arc::clone(&self.agent), addr, self.shutdown.clone()).await?;
+        Ok(bound)
     }
 
     /// Serve until `signal` completes, then shut down.
@@ -178,6 +190,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         registry: events::Registry::new(config.settings.max_events),
         settings: config.settings.clone(),
         counters: Default::default(),
+        drift: Default::default(),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -188,11 +201,42 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .max_decoding_message_size(config.settings.max_request_bytes())
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let shutdown = CancellationToken::new();
+    // grpc.health.v1 and server reflection beside berth's own service, so
+    // that grpcurl and gRPC health probes work (with a client certificate).
+    let (health_reporter, health_svc) = tonic_health::server::health_reporter();
+    let health = health::publish(&agent, &health_reporter, None).await;
+    tokio::spawn(health::report(
+        Arc::clone(&agent),
+        health_reporter,
+        health,
+        shutdown.clone(),
+    ));
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("gRPC reflection")?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("gRPC reflection")?;
+    if let Some(every) = config.settings.drift_interval {
+        tokio::spawn(ops::drift::watch(
+            Arc::clone(&agent),
+            every,
+            shutdown.clone(),
+        ));
+    }
     let incoming = tls.serve(listener, shutdown.clone());
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         tonic::transport::Server::builder()
-            .serve_with_incoming_shutdown(svc, incoming, token.cancelled_owned())
+            .add_service(svc)
+            .add_service(health_svc)
+            .add_service(reflection)
+            .add_service(reflection_alpha)
+            .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
             .await
             .context("gRPC server")
     });

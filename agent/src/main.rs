@@ -86,6 +86,14 @@ struct Args {
     /// terminationGracePeriodSeconds.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = berth::types::parse_duration)]
     shutdown_grace: Duration,
+    /// Serve /healthz, /readyz and /metrics (Prometheus) over plain HTTP
+    /// on this address; off unless given (e.g. 0.0.0.0:9090 in a pod).
+    #[arg(long, env = "BERTHD_HTTP_LISTEN", value_name = "ADDR")]
+    http_listen: Option<SocketAddr>,
+    /// Check every deployed release for drift this often (e.g. 5m); off
+    /// unless given. `berth drift` checks on demand either way.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    drift_interval: Option<Duration>,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -276,6 +284,7 @@ async fn main() -> ExitCode {
                 ..Default::default()
             },
             shutdown_grace: args.shutdown_grace,
+            drift_interval: args.drift_interval,
             ..Default::default()
         }),
     };
@@ -286,6 +295,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(addr) = args.http_listen
+        && let Err(e) = agent.serve_http(addr).await
+    {
+        eprintln!("berthd: {e:#}");
+        return std::process::ExitCode::from(1);
+    }
     let signal = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("installing a SIGTERM handler");
@@ -301,4 +316,13 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A --drift-interval: a duration like 30s, 5m or 1h, at least a second.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = berth::types::parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s} is too short: check at most once a second"));
+    }
+    Ok(d)
 }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// list, status, history, get, watch, diff and dry runs.
+    /// list, status, history, get, watch, diff, drift and dry runs.
     Read,
     /// install, upgrade, rollback, test.
     Deploy,
@@ -47,6 +47,7 @@ pub enum Verb {
     Get,
     Watch,
     Diff,
+    Drift,
     Install,
     Upgrade,
     Rollback,
@@ -64,9 +65,13 @@ impl Verb {
     /// `read` (`berth diff`, `rollback --dry-run`).
     pub fn needs(self, dry_run: bool) -> Role {
         match self {
-            Verb::List | Verb::Status | Verb::History | Verb::Get | Verb::Watch | Verb::Diff => {
-                Role::Read
-            }
+            Verb::List
+            | Verb::Status
+            | Verb::History
+            | Verb::Get
+            | Verb::Watch
+            | Verb::Diff
+            | Verb::Drift => Role::Read,
             Verb::Install | Verb::Upgrade | Verb::Rollback if dry_run => Role::Read,
             Verb::Install | Verb::Upgrade | Verb::Rollback | Verb::Test => Role::Deploy,
             Verb::Uninstall | Verb::Unlock | Verb::Import | Verb::ExportHelm => Role::Admin,
@@ -81,6 +86,7 @@ impl Verb {
             Verb::Get => "get",
             Verb::Watch => "watch",
             Verb::Diff => "diff",
+            Verb::Drift => "drift",
             Verb::Install => "install",
             Verb::Upgrade => "upgrade",
             Verb::Rollback => "rollback",

@@ -12,6 +12,7 @@ use berth::proto::{
 };
 use berth::types::{Namespace, ReleaseName};
 use tonic::{Code, Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use crate::events::EventStream;
 use crate::ops::{self, Agent, Caller, Failure, OpError};
@@ -249,16 +250,20 @@ impl ReleaseAgent for Service {
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         let agent = Arc::clone(&self.agent);
-        tokio::spawn(async move {
-            let chart = receive_chart(
-                inbound,
-                prepared.chart_needed,
-                prepared.chart_size,
-                idle,
-                &agent.counters,
-            );
-            ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
-        });
+        let span = prepared.op.span();
+        tokio::spawn(
+            async move {
+                let chart = receive_chart(
+                    inbound,
+                    prepared.chart_needed,
+                    prepared.chart_size,
+                    idle,
+                    &agent.counters,
+                );
+                ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
+            }
+            .instrument(span),
+        );
         Ok(Response::new(stream))
     }
 
@@ -279,7 +284,8 @@ impl ReleaseAgent for Service {
         audit("rollback", &caller, &req.namespace, &req.release);
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
-        tokio::spawn(ops::rollback::run(Arc::clone(&self.agent), prepared));
+        let span = prepared.op.span();
+        tokio::spawn(ops::rollback::run(Arc::clone(&self.agent), prepared).instrument(span));
         Ok(Response::new(stream))
     }
 
@@ -292,7 +298,8 @@ impl ReleaseAgent for Service {
         audit("test", &caller, &req.namespace, &req.release);
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
-        tokio::spawn(ops::test::run(Arc::clone(&self.agent), prepared));
+        let span = prepared.op.span();
+        tokio::spawn(ops::test::run(Arc::clone(&self.agent), prepared).instrument(span));
         Ok(Response::new(stream))
     }
 
@@ -308,7 +315,8 @@ impl ReleaseAgent for Service {
         audit("uninstall", &caller, &req.namespace, &req.release);
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
-        tokio::spawn(ops::uninstall::run(Arc::clone(&self.agent), prepared));
+        let span = prepared.op.span();
+        tokio::spawn(ops::uninstall::run(Arc::clone(&self.agent), prepared).instrument(span));
         Ok(Response::new(stream))
     }
 
@@ -476,6 +484,18 @@ impl ReleaseAgent for Service {
         self.authorize(&caller, Verb::ExportHelm, &req.namespace, false)?;
         audit("export-helm", &caller, &req.namespace, &req.release);
         ops::migrate::export_helm(&self.agent, &req, &caller)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn drift(
+        &self,
+        req: Request<proto::DriftRequest>,
+    ) -> Result<Response<proto::DriftReport>, Status> {
+        let caller = caller(&req)?;
+        self.authorize(&caller, Verb::Drift, &req.get_ref().namespace, false)?;
+        ops::drift::check(&self.agent, req.get_ref())
             .await
             .map(Response::new)
             .map_err(status)

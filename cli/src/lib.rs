@@ -232,6 +232,11 @@ pub enum Command {
         after_help = "Examples:\n  berth diff upgrade web ./chart --set replicas=3\n  berth diff revision web 2 3"
     )]
     Diff(cmd::diff::DiffCommand),
+    /// Show what changed in the cluster since the deployed revision (exit 2 if anything did).
+    #[command(
+        after_help = "Examples:\n  berth drift web\n  berth drift web -n shop -o json\n\nExit status: 0 no drift, 2 drift, 1 error."
+    )]
+    Drift(cmd::drift::DriftArgs),
     /// Run a release's tests (its `helm.sh/hook: test` hooks).
     #[command(after_help = "Examples:\n  berth test web\n  berth test web --timeout 2m")]
     Test(cmd::test::TestArgs),

@@ -242,4 +242,15 @@ check(get("deploy,rs,sts,ds,jobs")["items"] == [], "deleted workloads are gone w
 run("delete", "namespace", "demo", "--wait=true", "--timeout=30s")
 code, _, err = run("get", "namespace", "demo", ok=False)
 check(code == 1 and "NotFound" in err, "namespace deletion finished", err)
+# berth's own deploy/ manifests pass the API server's validation: a
+# server-side dry run of each RBAC variant creates nothing.
+deploy = pathlib.Path(__file__).resolve().parents[2] / "deploy"
+run("create", "namespace", "berth-system")
+run("create", "namespace", "apps")
+for rbac in ["rbac-cluster.yaml", "rbac-namespace.yaml"]:
+    _, out, _ = run("apply", "--dry-run=server", "-f", str(deploy / "berthd.yaml"), "-f", str(deploy / rbac))
+    check("(server dry run)" in out and "deployment.apps/berthd created" in out,
+          f"deploy/berthd.yaml + deploy/{rbac} apply cleanly (server dry run)", out)
+code, _, err = run("get", "deployment", "berthd", "-n", "berth-system", ok=False)
+check(code == 1 and "NotFound" in err, "a server dry run creates nothing", err)
 print("kubectl: all checks passed")

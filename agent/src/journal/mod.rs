@@ -353,6 +353,17 @@ impl Journal {
         &self.path
     }
 
+    /// Whether the journal answers reads (readiness).
+    pub fn ping(&self) -> Result<()> {
+        self.db.open_tree("meta")?.get("schema")?;
+        Ok(())
+    }
+
+    /// Bytes the journal takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     pub async fn flush(&self) -> Result<()> {
         self.db.flush_async().await?;
         Ok(())

@@ -16,6 +16,41 @@ fn yaml(v: &serde_json::Value) -> String {
     berth_template::yaml::to_yaml(v)
 }
 
+/// How applying one object would change the cluster: None when it would
+/// change nothing, else the live and dry-run objects (a missing live object
+/// is a creation). Shared by `berth diff` and `berth drift`.
+pub async fn compare(
+    agent: &Agent,
+    o: &Object,
+    release: &str,
+    namespace: &str,
+) -> Result<Option<proto::ResourceDiff>, ClusterError> {
+    let (live, desired) = match agent.cluster.dry_run_apply(o, release, namespace).await {
+        Ok(pair) => pair,
+        // A kind the cluster does not serve yet (its CRD comes with the
+        // chart) or a namespace still to be created: nothing is live,
+        // and the rendered object is what would be sent.
+        Err(ClusterError::UnknownKind { .. }) => (None, o.body.clone()),
+        Err(ClusterError::Api { code: 404, .. }) => (None, o.body.clone()),
+        Err(e) => return Err(e),
+    };
+    let action = match &live {
+        None => PlanAction::Create,
+        Some(l) if *l == desired => return Ok(None),
+        Some(_) => PlanAction::Update,
+    };
+    let mut object = o.object.clone();
+    if let Ok(ns) = agent.cluster.namespace_of(&o.object, namespace).await {
+        object.namespace = ns;
+    }
+    Ok(Some(proto::ResourceDiff {
+        object: Some(object),
+        action: action as i32,
+        live: live.as_ref().map(yaml).unwrap_or_default(),
+        desired: yaml(&desired),
+    }))
+}
+
 pub async fn diff(
     agent: &Agent,
     op: &OpEvents,
@@ -25,36 +60,16 @@ pub async fn diff(
     previous: &[Object],
 ) -> Result<(), Failure> {
     for o in objects {
-        let (live, desired) = match agent.cluster.dry_run_apply(o, release, namespace).await {
-            Ok(pair) => pair,
-            // A kind the cluster does not serve yet (its CRD comes with the
-            // chart) or a namespace still to be created: nothing is live,
-            // and the rendered object is what would be sent.
-            Err(ClusterError::UnknownKind { .. }) => (None, o.body.clone()),
-            Err(ClusterError::Api { code: 404, .. }) => (None, o.body.clone()),
-            Err(e) => {
-                return Err(Failure {
-                    reason: "DiffFailed".into(),
-                    message: e.to_string(),
-                    culprit: Some(Box::new(o.object.clone())),
-                });
-            }
-        };
-        let action = match &live {
-            None => PlanAction::Create,
-            Some(l) if *l == desired => continue,
-            Some(_) => PlanAction::Update,
-        };
-        let mut object = o.object.clone();
-        if let Ok(ns) = agent.cluster.namespace_of(&o.object, namespace).await {
-            object.namespace = ns;
+        let change = compare(agent, o, release, namespace)
+            .await
+            .map_err(|e| Failure {
+                reason: "DiffFailed".into(),
+                message: e.to_string(),
+                culprit: Some(Box::new(o.object.clone())),
+            })?;
+        if let Some(change) = change {
+            op.emit(Kind::ResourceDiff(change));
         }
-        op.emit(Kind::ResourceDiff(proto::ResourceDiff {
-            object: Some(object),
-            action: action as i32,
-            live: live.as_ref().map(yaml).unwrap_or_default(),
-            desired: yaml(&desired),
-        }));
     }
     let kept: HashSet<_> = objects.iter().map(|o| identity(o, namespace)).collect();
     for o in previous

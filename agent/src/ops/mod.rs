@@ -22,6 +22,7 @@ use crate::track;
 pub mod atomic;
 pub mod crds;
 pub mod diff;
+pub mod drift;
 pub mod hooks;
 pub mod migrate;
 pub mod query;
@@ -57,6 +58,9 @@ pub struct Settings {
     /// How long running operations may go on once berthd is asked to stop
     /// (berthd --shutdown-grace) before they are recorded as interrupted.
     pub shutdown_grace: Duration,
+    /// How often every deployed release is checked for drift (berthd
+    /// --drift-interval); None: only when asked (`berth drift`).
+    pub drift_interval: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -72,6 +76,7 @@ impl Default for Settings {
             failure_grace: track::pods::Grace::default(),
             wait_rules: track::status::Rules::default(),
             shutdown_grace: Duration::from_secs(30),
+            drift_interval: None,
         }
     }
 }
@@ -91,6 +96,8 @@ pub struct Agent {
     pub registry: Registry,
     pub settings: Settings,
     pub counters: Counters,
+    /// The last drift check of each release.
+    pub drift: drift::Store,
 }
 
 /// Running totals since the agent started.

@@ -45,6 +45,7 @@ fn release_info(agent: &Agent, head: &ReleaseHead, rec: &RevisionRecord) -> prot
         in_progress_operation,
         first_deployed_unix_ms: head.first_deployed_ms,
         resources: Vec::new(),
+        drift: agent.drift.get(&head.namespace, &head.name),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod completion;
 pub mod demo;
 pub mod diff;
+pub mod drift;
 pub mod fleet;
 pub mod get;
 pub mod history;
@@ -48,6 +49,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Get(c) => get::run(&g, c, io).await,
         Command::Template(a) => template::run(&g, a, io),
         Command::Diff(c) => diff::run(&g, c, io).await,
+        Command::Drift(a) => drift::run(&g, a, io).await,
         Command::Test(a) => test::run(&g, a, io).await,
         Command::Watch(a) => watch::run(&g, a, io).await,
         Command::Version(a) => version::run(&g, a, io).await,

@@ -54,6 +54,9 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
                     r.in_progress_operation, r.in_progress_revision, r.name
                 )?;
             }
+            if let Some(d) = &r.drift {
+                writeln!(io.out, "DRIFT: {}", drift_line(d))?;
+            }
             if !r.resources.is_empty() {
                 writeln!(io.out, "RESOURCES:")?;
                 for res in &r.resources {
@@ -85,6 +88,9 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
                     serde_json::json!({"apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace,
                                        "name": o.name, "state": res.state, "message": res.message})
                 }).collect::<Vec<_>>(),
+                "drift": r.drift.as_ref().map(|d| serde_json::json!({
+                    "revision": d.revision, "changed": d.changed,
+                    "checked": output::rfc3339(d.checked_unix_ms)})),
                 "in_progress": if r.in_progress_revision > 0 {
                     serde_json::json!({"revision": r.in_progress_revision, "operation": r.in_progress_operation})
                 } else { serde_json::Value::Null },
@@ -92,4 +98,18 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
             output::structured(&mut *io.out, f, &v)
         }
     }
+}
+
+/// `n objects changed since revision N, checked at T`.
+fn drift_line(d: &proto::DriftSummary) -> String {
+    let what = match d.changed {
+        0 => "no objects".to_string(),
+        1 => "1 object".to_string(),
+        n => format!("{n} objects"),
+    };
+    format!(
+        "{what} changed since revision {}, checked at {}",
+        d.revision,
+        output::time(d.checked_unix_ms)
+    )
 }
