@@ -10,7 +10,9 @@
 //!     scripts/bench.sh            # or: cargo bench --bench render
 //!
 //! The Python interpreter is `.venv/bin/python` (made by scripts/test.sh or
-//! scripts/bench.sh), or `$BERTH_BENCH_PYTHON`.
+//! scripts/bench.sh), or `$BERTH_BENCH_PYTHON`. For profiling berth alone
+//! (e.g. under `valgrind --tool=callgrind`), `BERTH_BENCH_ONLY=wide` keeps
+//! the cases whose name contains `wide`, and `BERTH_BENCH_HELM=0` skips Helm.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,13 +61,19 @@ fn main() {
             values: json!({}),
         },
     ];
-    let python = python();
+    let only = std::env::var("BERTH_BENCH_ONLY").unwrap_or_default();
+    let with_helm = std::env::var("BERTH_BENCH_HELM").map_or(true, |v| v != "0");
+    let python = if with_helm { Some(python()) } else { None };
     println!("{iterations} renders per case; medians; ratio = berth / Helm (below 1 is faster)\n");
     println!("| chart | berth | Helm v4 | ratio |");
     println!("|---|---|---|---|");
-    for case in &cases {
+    for case in cases.iter().filter(|c| c.name.contains(&only)) {
         let berth = berth_median(case, iterations);
-        let helm = helm_median(&python, case, iterations);
+        let Some(python) = &python else {
+            println!("| {} | {} | - | - |", case.name, show(berth));
+            continue;
+        };
+        let helm = helm_median(python, case, iterations);
         println!(
             "| {} | {} | {} | {:.2} |",
             case.name,
