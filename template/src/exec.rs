@@ -100,7 +100,7 @@ impl Templates {
 mod parse_cache {
     use std::cell::RefCell;
     use std::collections::HashMap;
-    use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+    use std::hash::{BuildHasher, RandomState};
     use std::rc::Rc;
 
     use crate::funcs;
@@ -131,9 +131,7 @@ mod parse_cache {
     pub(super) fn parse(name: &str, text: &str) -> Result<Rc<[Rc<Tree>]>, ParseError> {
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
-            let mut h = c.hasher.build_hasher();
-            (name, text).hash(&mut h);
-            let key = h.finish();
+            let key = c.hasher.hash_one((name, text));
             if let Some(e) = c
                 .by_hash
                 .get(&key)

@@ -784,7 +784,7 @@ mod tests {
         /// `self.1`, never if 0).
         fn mostly_ordinary<'a>(&mut self, items: &[&'a str]) -> &'a str {
             let split = items.iter().rposition(|i| *i == "|").unwrap();
-            if self.1 > 0 && self.next() % self.1 == 0 {
+            if self.1 > 0 && self.next().is_multiple_of(self.1) {
                 self.pick(&items[split + 1..])
             } else {
                 self.pick(&items[..split])
@@ -980,13 +980,13 @@ mod tests {
                     if !name.starts_with('.') && name != "target" {
                         walk(&p, out);
                     }
-                } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-                    if let Ok(text) = std::fs::read_to_string(&p) {
-                        out.extend(
-                            text.split("\n---")
-                                .map(|d| d.trim_start_matches(['-', '\n']).to_string()),
-                        );
-                    }
+                } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+                    && let Ok(text) = std::fs::read_to_string(&p)
+                {
+                    out.extend(
+                        text.split("\n---")
+                            .map(|d| d.trim_start_matches(['-', '\n']).to_string()),
+                    );
                 }
             }
         }
