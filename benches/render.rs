@@ -10,7 +10,12 @@
 //!     scripts/bench.sh            # or: cargo bench --bench render
 //!
 //! The Python interpreter is `.venv/bin/python` (made by scripts/test.sh or
-//! scripts/bench.sh), or `$BERTH_BENCH_PYTHON`.
+//! scripts/bench.sh), or `$BERTH_BENCH_PYTHON`. For profiling berth alone
+//! (e.g. under `valgrind --tool=callgrind`), `BERTH_BENCH_ONLY=wide` keeps
+//! the cases whose name contains `wide`, and `BERTH_BENCH_HELM=0` skips Helm.
+//! `BERTH_BENCH_CHARTS=DIR[=VALUES.yaml][:DIR…]` adds chart directories
+//! (e.g. public charts with their dependencies in `charts/`, as
+//! scripts/compare-charts.py takes them; never committed here).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +29,7 @@ mod common;
 use common::{ROOT, count, median, python};
 
 struct Case {
-    name: &'static str,
+    name: String,
     chart: PathBuf,
     release: &'static str,
     values: Value,
@@ -34,15 +39,15 @@ fn main() {
     let iterations: usize = count("BERTH_BENCH_ITERATIONS", 200);
     let wide = tempfile::tempdir().expect("temporary directory");
     write_wide_chart(wide.path(), 60);
-    let cases = [
+    let mut cases = vec![
         Case {
-            name: "demo chart (3 objects)",
+            name: "demo chart (3 objects)".into(),
             chart: Path::new(ROOT).join("cli/src/demo/chart"),
             release: "hello",
             values: json!({}),
         },
         Case {
-            name: "helm create scaffold, all features on",
+            name: "helm create scaffold, all features on".into(),
             chart: Path::new(ROOT).join("tests/golden/charts/scaffold"),
             release: "scaffold",
             values: json!({
@@ -53,19 +58,62 @@ fn main() {
             }),
         },
         Case {
-            name: "wide chart (60 services, 180 objects)",
+            name: "bitnami-style app on a common library, all features".into(),
+            chart: Path::new(ROOT).join("template/tests/golden/charts/appstack"),
+            release: "appstack",
+            values: values_file(
+                &Path::new(ROOT).join("template/tests/golden/charts/appstack.values/full.yaml"),
+            ),
+        },
+        Case {
+            name: "wide chart (60 services, 180 objects)".into(),
             chart: wide.path().to_path_buf(),
             release: "wide",
             values: json!({}),
         },
     ];
-    let python = python();
+    for arg in std::env::var("BERTH_BENCH_CHARTS")
+        .unwrap_or_default()
+        .split(':')
+    {
+        let Some((dir, values)) = arg
+            .split_once('=')
+            .or(Some((arg, "")))
+            .filter(|_| !arg.is_empty())
+        else {
+            continue;
+        };
+        let name = Path::new(dir)
+            .file_name()
+            .map_or(dir.into(), |n| n.to_string_lossy().into_owned());
+        cases.push(Case {
+            name: if values.is_empty() {
+                name
+            } else {
+                format!("{name} ({values})")
+            },
+            chart: dir.into(),
+            release: "bench",
+            values: if values.is_empty() {
+                json!({})
+            } else {
+                values_file(Path::new(values))
+            },
+        });
+    }
+    let only = std::env::var("BERTH_BENCH_ONLY").unwrap_or_default();
+    let with_helm = std::env::var("BERTH_BENCH_HELM").map_or(true, |v| v != "0");
+    let python = if with_helm { Some(python()) } else { None };
     println!("{iterations} renders per case; medians; ratio = berth / Helm (below 1 is faster)\n");
     println!("| chart | berth | Helm v4 | ratio |");
     println!("|---|---|---|---|");
-    for case in &cases {
+    for case in cases.iter().filter(|c| c.name.contains(&only)) {
         let berth = berth_median(case, iterations);
-        let helm = helm_median(&python, case, iterations);
+        let Some(python) = &python else {
+            println!("| {} | {} | - | - |", case.name, show(berth));
+            continue;
+        };
+        let helm = helm_median(python, case, iterations);
         println!(
             "| {} | {} | {} | {:.2} |",
             case.name,
@@ -117,6 +165,11 @@ fn helm_median(python: &Path, case: &Case, iterations: usize) -> Duration {
         .parse()
         .expect("helm_render.py prints seconds");
     Duration::from_secs_f64(seconds)
+}
+
+fn values_file(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    berth_template::yaml::parse_values(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn show(d: Duration) -> String {

@@ -69,6 +69,16 @@ pub fn render(
     opts: &helm::RenderOptions<'_>,
     log: &mut Vec<helm::Warning>,
 ) -> Result<Rendered, RenderError> {
+    // One big stack for every step (each would map its own).
+    berth_template::with_big_stack(|| render_here(loaded, user_values, opts))
+        .unwrap_or_else(|e| Err(RenderError::Template(e)))
+}
+
+fn render_here(
+    loaded: &Loaded,
+    user_values: &Value,
+    opts: &helm::RenderOptions<'_>,
+) -> Result<Rendered, RenderError> {
     if loaded.metadata.chart_type == "library" {
         return Err(RenderError::Library);
     }

@@ -58,11 +58,9 @@ impl Templates {
     /// adds it and its definitions to the set. A later definition replaces an
     /// earlier one, except that an empty body never replaces a non-empty one.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<Rc<Tree>, ParseError> {
-        let all = funcs::all();
-        let trees = parse::parse(name, text, &|f| all.contains_key(f))?;
+        let trees = parse_cache::parse(name, text)?;
         let mut top = None;
-        for tree in trees {
-            let tree = Rc::new(tree);
+        for tree in trees.iter() {
             if tree.name == name {
                 top = Some(tree.clone());
             }
@@ -70,7 +68,7 @@ impl Templates {
             if self.trees.contains_key(&tree.name) && parse::node::is_empty_tree(&tree.root) {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), tree);
+            self.trees.insert(tree.name.clone(), tree.clone());
         }
         Ok(top.unwrap_or_else(|| {
             Rc::new(Tree {
@@ -91,6 +89,73 @@ impl Templates {
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.trees.keys()
+    }
+}
+
+/// Parsed templates, remembered per thread: a chart's templates are the
+/// same text render after render (and `tpl` often parses the same string
+/// many times), and parsing costs more than executing. A parse depends only
+/// on the name and the text (the function set is fixed); trees are never
+/// changed once parsed, so sharing them is invisible. Errors are not kept.
+mod parse_cache {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, RandomState};
+    use std::rc::Rc;
+
+    use crate::funcs;
+    use crate::parse::{self, ParseError, Tree};
+
+    /// Past this much template text the cache starts over, so a long-lived
+    /// agent rendering many charts keeps a bounded amount.
+    const MAX_TEXT: usize = 8 << 20;
+
+    struct Entry {
+        name: Box<str>,
+        text: Box<str>,
+        trees: Rc<[Rc<Tree>]>,
+    }
+
+    #[derive(Default)]
+    struct Cache {
+        hasher: RandomState,
+        by_hash: HashMap<u64, Vec<Entry>>,
+        text_bytes: usize,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    }
+
+    /// `parse::parse` with the engine's functions, remembered.
+    pub(super) fn parse(name: &str, text: &str) -> Result<Rc<[Rc<Tree>]>, ParseError> {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            let key = c.hasher.hash_one((name, text));
+            if let Some(e) = c
+                .by_hash
+                .get(&key)
+                .and_then(|es| es.iter().find(|e| &*e.name == name && &*e.text == text))
+            {
+                return Ok(e.trees.clone());
+            }
+            let all = funcs::all();
+            let trees: Rc<[Rc<Tree>]> = parse::parse(name, text, &|f| all.contains_key(f))?
+                .into_iter()
+                .map(Rc::new)
+                .collect();
+            if c.text_bytes + text.len() > MAX_TEXT {
+                c.by_hash.clear();
+                c.text_bytes = 0;
+            }
+            c.text_bytes += text.len() + name.len();
+            c.by_hash.entry(key).or_default().push(Entry {
+                name: name.into(),
+                text: text.into(),
+                trees: trees.clone(),
+            });
+            Ok(trees)
+        })
     }
 }
 

@@ -33,11 +33,17 @@ pub use value::Value;
 /// stacks grow, Rust's do not), so work on untrusted input runs there
 /// rather than on the caller's (possibly small) stack. The stack is mapped
 /// for the call on the caller's thread (starting a thread for it cost more
-/// than rendering a small chart). A panic in `f` (a bug) comes back as
-/// `Err`.
+/// than rendering a small chart); a call made where all but `NESTED_SLACK`
+/// of such a stack is still free — inside [`with_big_stack`], or nested in
+/// another call — runs in place, since mapping (and faulting in) a fresh
+/// stack costs more than rendering a small chart too. A panic in `f` (a
+/// bug) comes back as `Err`.
 pub(crate) fn on_big_stack<T>(stack: usize, f: impl FnOnce() -> T) -> Result<T, String> {
     let f = std::panic::AssertUnwindSafe(f);
-    stacker::grow(stack, move || std::panic::catch_unwind(f)).map_err(|panic| {
+    stacker::maybe_grow(stack - NESTED_SLACK, stack, move || {
+        std::panic::catch_unwind(f)
+    })
+    .map_err(|panic| {
         format!(
             "internal error: {}",
             panic
@@ -49,5 +55,15 @@ pub(crate) fn on_big_stack<T>(stack: usize, f: impl FnOnce() -> T) -> Result<T, 
     })
 }
 
+/// Runs `f` on the stack the engine's entry points use, so that the ones
+/// it calls (dependencies, values, rendering) share it rather than each
+/// mapping its own. A panic in `f` comes back as `Err`.
+pub fn with_big_stack<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    on_big_stack(BIG_STACK, f)
+}
+
 /// Stack for rendering and for decoding untrusted YAML.
 pub(crate) const BIG_STACK: usize = 256 << 20;
+
+/// How much of a big stack a call may find used and still run in place.
+const NESTED_SLACK: usize = 1 << 20;

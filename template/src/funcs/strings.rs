@@ -835,13 +835,34 @@ pub fn go_regex(re: &str) -> Result<regex::Regex, String> {
     compile(re).map_err(|e| e.msg)
 }
 
+/// Go's `regexp.Compile`. Compiled expressions are remembered per thread:
+/// charts call the regex functions with the same few patterns over and
+/// over (bitnami's common library on every render), and compiling costs
+/// far more than matching.
 fn compile(re: &str) -> Result<regex::Regex, GoError> {
-    regex::Regex::new(re).map_err(|e| {
+    /// Past this many patterns the cache starts over.
+    const MAX_PATTERNS: usize = 512;
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(r) = CACHE.with(|c| c.borrow().get(re).cloned()) {
+        return Ok(r);
+    }
+    let r = regex::Regex::new(re).map_err(|e| {
         err(format!(
             "error parsing regexp: {}",
             go_regexp_error(re, &e.to_string())
         ))
-    })
+    })?;
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_PATTERNS {
+            c.clear();
+        }
+        c.insert(re.to_string(), r.clone());
+    });
+    Ok(r)
 }
 
 /// Go's `regexp/syntax` wording for the common compile errors (`code: `expr``).

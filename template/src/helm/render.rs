@@ -13,9 +13,10 @@ use crate::error::{cleanup_parse_error, reformat_exec_error};
 use crate::exec::{Engine, MissingKey, Templates};
 use crate::value::{List, Map, MapType, Object, Value, json};
 
-/// A template to render: its text, the values it sees, its chart's base path.
-struct Renderable {
-    text: String,
+/// A template to render: its text (borrowed from the chart when it is
+/// valid UTF-8), the values it sees, its chart's base path.
+struct Renderable<'c> {
+    text: Cow<'c, str>,
     vals: Map,
     base_path: String,
 }
@@ -49,7 +50,7 @@ fn render_here(
         )));
     }
     let top = top_values(chart, values, opts);
-    let mut tpls: BTreeMap<String, Renderable> = BTreeMap::new();
+    let mut tpls: BTreeMap<String, Renderable<'_>> = BTreeMap::new();
     rec_all_tpls(chart, &mut tpls, &top, None);
 
     let missing = if opts.strict {
@@ -138,9 +139,9 @@ fn top_values(chart: &Chart, values: &serde_json::Value, opts: &RenderOptions<'_
 
 /// Helm's `recAllTpls`: collects templates, scoping values per chart.
 /// Returns the values map the chart's templates see (for `.Subcharts`).
-fn rec_all_tpls(
-    chart: &Chart,
-    out: &mut BTreeMap<String, Renderable>,
+fn rec_all_tpls<'c>(
+    chart: &'c Chart,
+    out: &mut BTreeMap<String, Renderable<'c>>,
     parent: &Map,
     parent_path: Option<&str>,
 ) -> Map {
@@ -154,7 +155,7 @@ fn rec_all_tpls(
             chart
                 .files
                 .iter()
-                .map(|f| (f.name.clone(), Rc::from(f.data.clone())))
+                .map(|f| (f.name.clone(), Rc::from(f.data.as_slice())))
                 .collect(),
         )),
     );
@@ -207,7 +208,7 @@ fn rec_all_tpls(
         out.insert(
             path_join(&full_path, &t.name),
             Renderable {
-                text: String::from_utf8_lossy(&t.data).into_owned(),
+                text: String::from_utf8_lossy(&t.data),
                 vals: next.clone(),
                 base_path: path_join(&full_path, "templates"),
             },
@@ -221,7 +222,7 @@ fn path_join(a: &str, b: &str) -> String {
 }
 
 /// Helm's `sortTemplates`: deepest paths first, then reverse lexical order.
-fn sort_templates(tpls: &BTreeMap<String, Renderable>) -> Vec<String> {
+fn sort_templates(tpls: &BTreeMap<String, Renderable<'_>>) -> Vec<String> {
     let mut keys: Vec<String> = tpls.keys().cloned().collect();
     keys.sort_by(|a, b| {
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());

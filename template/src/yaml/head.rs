@@ -29,12 +29,12 @@ pub struct ManifestHead {
 
 /// Past these, the full decoder's budget (depth 64, 250 000 nodes) could
 /// refuse a document this walk would accept.
-const MAX_DEPTH: usize = 32;
-const MAX_BYTES: usize = 100_000;
+pub(super) const MAX_DEPTH: usize = 32;
+pub(super) const MAX_BYTES: usize = 100_000;
 
 /// Where a value sits, as far as the head cares.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Slot {
+pub(super) enum Slot {
     Other,
     ApiVersion,
     Kind,
@@ -58,8 +58,14 @@ struct OpenMap {
 }
 
 /// The head of `doc`, or `None` when only a full decoding can tell (see the
-/// module docs).
+/// module docs). Plain block documents are read by a line scanner
+/// (`scan.rs`); the parser's events are walked only when it gives up.
 pub fn manifest_head(doc: &str) -> Option<ManifestHead> {
+    super::scan::head(doc).or_else(|| from_events(doc))
+}
+
+/// [`manifest_head`] from the parser's events.
+pub(super) fn from_events(doc: &str) -> Option<ManifestHead> {
     if doc.len() > MAX_BYTES {
         return None;
     }
@@ -155,7 +161,7 @@ pub fn manifest_head(doc: &str) -> Option<ManifestHead> {
 }
 
 /// The slot of the value under `key` in a mapping at `slot`, `depth` deep.
-fn child_slot(parent: Slot, key: &str, depth: usize) -> Slot {
+pub(super) fn child_slot(parent: Slot, key: &str, depth: usize) -> Slot {
     match (parent, key) {
         (Slot::Other, "apiVersion") if depth == 1 => Slot::ApiVersion,
         (Slot::Other, "kind") if depth == 1 => Slot::Kind,
@@ -196,29 +202,41 @@ fn scalar_value(
 }
 
 /// A plain scalar that reads as a string whatever the resolver (YAML 1.1
-/// or 1.2): not null, not a boolean, not starting like a number.
-fn plain_value_is_string(s: &str) -> bool {
-    let Some(first) = s.bytes().next() else {
+/// or 1.2): not null, not a boolean, not a number. Anything starting like
+/// a number counts as one unless it has a character no number, timestamp
+/// or sexagesimal form has (a hex digest `6a18e5…`, `100m`, `1.5Gi`).
+pub(super) fn plain_value_is_string(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
         return false;
     };
-    if matches!(first, b'+' | b'-' | b'.' | b'0'..=b'9' | b'~') {
-        return false;
+    match first {
+        b'+' | b'-' | b'.' | b'~' => return false,
+        b'0'..=b'9' => {
+            let radix = b.len() > 1 && first == b'0' && b[1].is_ascii_alphabetic();
+            return !radix
+                && b.iter().any(|c| {
+                    !matches!(c, b'0'..=b'9' | b'.' | b'_' | b':' | b'+' | b'-' | b' ')
+                        && !matches!(c.to_ascii_lowercase(), b'e' | b't' | b'z')
+                });
+        }
+        _ => {}
     }
-    !matches!(
-        s.to_ascii_lowercase().as_str(),
-        "null" | "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off"
-    )
+    !(b.len() <= 5
+        && ["null", "y", "n", "yes", "no", "true", "false", "on", "off"]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w)))
 }
 
 /// A plain key that the full decoder takes as the same string: as for
 /// values, and not the merge key.
-fn plain_key_is_string(s: &str) -> bool {
+pub(super) fn plain_key_is_string(s: &str) -> bool {
     s != "<<" && plain_value_is_string(s)
 }
 
 /// A plain scalar that could read as an infinite or NaN float, which the
 /// full decoder refuses (`.inf`, `.nan`, or a literal that overflows).
-fn non_finite(s: &str) -> bool {
+pub(super) fn non_finite(s: &str) -> bool {
     let u = s.strip_prefix(['+', '-']).unwrap_or(s);
     matches!(u, ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF")
         || (u.starts_with(|c: char| c.is_ascii_digit())
@@ -227,7 +245,7 @@ fn non_finite(s: &str) -> bool {
 
 /// FNV-1a: equal keys hash equal; a collision only sends the document to
 /// the full decoder.
-fn hash(s: &str) -> u64 {
+pub(super) fn hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

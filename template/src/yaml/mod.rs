@@ -5,12 +5,14 @@
 //! `encode`). Both are used by the template functions (`toYaml`,
 //! `fromYaml`, `.Files.AsConfig`) and offered to the other crates for
 //! values files. `head` reads just the head of a rendered manifest
-//! document, for sorting manifests quickly.
+//! document, for sorting manifests quickly (`scan` reads most documents'
+//! heads line by line, without the parser).
 
 mod decode;
 mod encode;
 mod head;
 pub mod resolve;
+mod scan;
 
 pub use head::{ManifestHead, manifest_head};
 

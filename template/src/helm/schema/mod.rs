@@ -15,6 +15,10 @@ mod format;
 mod num;
 mod validate;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde_json::Value as J;
 
 use super::Chart;
@@ -47,6 +51,38 @@ pub fn validate_against_schema(chart: &Chart, values: &J) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// A schema file compiled, or why it cannot be.
+fn compile_schema(schema: &[u8]) -> Result<compile::Compiled, String> {
+    let text = String::from_utf8_lossy(schema);
+    // Go's decoder judges the syntax (and words the errors).
+    crate::json::unmarshal(&text)?;
+    let doc = doc::parse(&text).ok_or("invalid character after top-level value")?;
+    compile::compile(&doc)
+}
+
+/// [`compile_schema`], remembered per thread: a chart's schemas are the
+/// same every render, and compiling one costs more than validating.
+fn compiled(schema: &[u8]) -> Result<Rc<compile::Compiled>, String> {
+    /// Past this many schemas the cache starts over.
+    const MAX_SCHEMAS: usize = 64;
+    type Cache = HashMap<Box<[u8]>, Result<Rc<compile::Compiled>, String>>;
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        if let Some(r) = c.borrow().get(schema) {
+            return r.clone();
+        }
+        let r = compile_schema(schema).map(Rc::new);
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_SCHEMAS {
+            c.clear();
+        }
+        c.insert(schema.into(), r.clone());
+        r
+    })
+}
+
 /// Go's `%T` of a value as Helm holds it.
 fn go_type(v: &J) -> &'static str {
     match v {
@@ -63,11 +99,7 @@ fn go_type(v: &J) -> &'static str {
 /// Helm's `ValidateAgainstSingleSchema`: the error text (validation
 /// failures end with a newline, other errors do not).
 fn validate_single(values: &J, schema: &[u8]) -> Result<(), String> {
-    let text = String::from_utf8_lossy(schema);
-    // Go's decoder judges the syntax (and words the errors).
-    crate::json::unmarshal(&text)?;
-    let doc = doc::parse(&text).ok_or("invalid character after top-level value")?;
-    let compiled = compile::compile(&doc)?;
+    let compiled = compiled(schema)?;
     let values = match values {
         J::Object(_) => values.clone(),
         _ => J::Object(Default::default()),
