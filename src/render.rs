@@ -70,7 +70,7 @@ pub fn render(
     log: &mut Vec<helm::Warning>,
 ) -> Result<Rendered, RenderError> {
     // One big stack for every step (each would map its own).
-    berth_template::with_big_stack(|| render_here(loaded, user_values, opts))
+    berth_template::with_big_stack(|| render_here(loaded, user_values, opts, log))
         .unwrap_or_else(|e| Err(RenderError::Template(e)))
 }
 
@@ -78,6 +78,7 @@ fn render_here(
     loaded: &Loaded,
     user_values: &Value,
     opts: &helm::RenderOptions<'_>,
+    log: &mut Vec<helm::Warning>,
 ) -> Result<Rendered, RenderError> {
     if loaded.metadata.chart_type == "library" {
         return Err(RenderError::Library);
