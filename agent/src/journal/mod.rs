@@ -73,6 +73,20 @@ pub struct Journal {
     events: sled::Tree,
 }
 
+/// Every sled write (transaction, batch) and every flush goes through this
+/// one lock. sled 0.34 guards writes with a process-wide readers-writer lock
+/// that prefers writers; a flush holds it for reading while it waits for the
+/// log to become stable, which needs sled's flusher thread to take it for
+/// reading too — behind any writer already queued: a deadlock, seen with 20
+/// concurrent operations. With writes and flushes taking turns here, no
+/// writer ever queues behind a flush. Reads need not wait.
+static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn writing<T>(f: impl FnOnce() -> T) -> T {
+    let _turn = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
 /// Where sled keeps the journal inside the data directory.
 fn db_path(dir: &Path) -> PathBuf {
     dir.join("journal")
@@ -365,7 +379,10 @@ impl Journal {
     }
 
     pub async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || writing(|| db.flush()))
+            .await
+            .map_err(|e| JournalError::Conflict(format!("journal flush task: {e}")))??;
         Ok(())
     }
 
@@ -480,7 +497,7 @@ impl Journal {
                 ev.encode_to_vec(),
             );
         }
-        self.events.apply_batch(batch)?;
+        writing(|| self.events.apply_batch(batch))?;
         Ok(())
     }
 
@@ -500,52 +517,54 @@ impl Journal {
             .iter()
             .map(|ev| (event_key(ns, name, ev.revision, ev.seq), ev.encode_to_vec()))
             .collect();
-        let res = (&self.releases, &self.revisions, &self.blobs, &self.events).transaction(
-            |(releases, revisions, blob_tree, event_tree)| {
-                let head: Option<ReleaseHead> = match releases.get(&hkey)? {
-                    Some(v) => {
-                        Some(decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?)
+        let res = writing(|| {
+            (&self.releases, &self.revisions, &self.blobs, &self.events).transaction(
+                |(releases, revisions, blob_tree, event_tree)| {
+                    let head: Option<ReleaseHead> = match releases.get(&hkey)? {
+                        Some(v) => {
+                            Some(decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?)
+                        }
+                        None => None,
+                    };
+                    if let Some(lock) = head.as_ref().and_then(|h| h.lock.clone()) {
+                        return Err(ConflictableTransactionError::Abort(JournalError::Locked {
+                            name: name.to_string(),
+                            revision: lock.revision,
+                            operation: format!("{:?}", lock.operation).to_lowercase(),
+                            identity: lock.identity,
+                        }));
                     }
-                    None => None,
-                };
-                if let Some(lock) = head.as_ref().and_then(|h| h.lock.clone()) {
-                    return Err(ConflictableTransactionError::Abort(JournalError::Locked {
+                    let latest = head.as_ref().map(|h| h.latest).unwrap_or(0);
+                    if begin.record.revision != latest + 1 {
+                        return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
+                            format!(
+                                "revision {} of {name} is not the next one (latest is {latest})",
+                                begin.record.revision
+                            ),
+                        )));
+                    }
+                    let new_head = ReleaseHead {
+                        namespace: ns.to_string(),
                         name: name.to_string(),
-                        revision: lock.revision,
-                        operation: format!("{:?}", lock.operation).to_lowercase(),
-                        identity: lock.identity,
-                    }));
-                }
-                let latest = head.as_ref().map(|h| h.latest).unwrap_or(0);
-                if begin.record.revision != latest + 1 {
-                    return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
-                        format!(
-                            "revision {} of {name} is not the next one (latest is {latest})",
-                            begin.record.revision
-                        ),
-                    )));
-                }
-                let new_head = ReleaseHead {
-                    namespace: ns.to_string(),
-                    name: name.to_string(),
-                    latest: begin.record.revision,
-                    deployed: head.as_ref().and_then(|h| h.deployed),
-                    lock: Some(begin.lock.clone()),
-                    first_deployed_ms: head.as_ref().map(|h| h.first_deployed_ms).unwrap_or(0),
-                };
-                for (d, bytes) in &blobs {
-                    if blob_tree.get(d.as_bytes())?.is_none() {
-                        blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
+                        latest: begin.record.revision,
+                        deployed: head.as_ref().and_then(|h| h.deployed),
+                        lock: Some(begin.lock.clone()),
+                        first_deployed_ms: head.as_ref().map(|h| h.first_deployed_ms).unwrap_or(0),
+                    };
+                    for (d, bytes) in &blobs {
+                        if blob_tree.get(d.as_bytes())?.is_none() {
+                            blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
+                        }
                     }
-                }
-                revisions.insert(rkey.as_slice(), record.as_slice())?;
-                for (k, v) in &events {
-                    event_tree.insert(k.as_slice(), v.as_slice())?;
-                }
-                releases.insert(hkey.as_slice(), encode(&new_head))?;
-                Ok(())
-            },
-        );
+                    revisions.insert(rkey.as_slice(), record.as_slice())?;
+                    for (k, v) in &events {
+                        event_tree.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    releases.insert(hkey.as_slice(), encode(&new_head))?;
+                    Ok(())
+                },
+            )
+        });
         unwrap_tx(res)?;
         self.flush().await
     }
@@ -566,25 +585,27 @@ impl Journal {
             .iter()
             .map(|r| (revision_key(&ns, &name, r.revision), encode(r)))
             .collect();
-        let res = (&self.releases, &self.revisions, &self.blobs).transaction(
-            |(releases, revisions, blob_tree)| {
-                if releases.get(&hkey)?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
-                        format!("release {name:?} already exists in namespace {ns:?}"),
-                    )));
-                }
-                for (d, bytes) in &blobs {
-                    if blob_tree.get(d.as_bytes())?.is_none() {
-                        blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
+        let res = writing(|| {
+            (&self.releases, &self.revisions, &self.blobs).transaction(
+                |(releases, revisions, blob_tree)| {
+                    if releases.get(&hkey)?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
+                            format!("release {name:?} already exists in namespace {ns:?}"),
+                        )));
                     }
-                }
-                for (k, v) in &records {
-                    revisions.insert(k.as_slice(), v.as_slice())?;
-                }
-                releases.insert(hkey.as_slice(), encode(&head))?;
-                Ok(())
-            },
-        );
+                    for (d, bytes) in &blobs {
+                        if blob_tree.get(d.as_bytes())?.is_none() {
+                            blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
+                        }
+                    }
+                    for (k, v) in &records {
+                        revisions.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    releases.insert(hkey.as_slice(), encode(&head))?;
+                    Ok(())
+                },
+            )
+        });
         unwrap_tx(res)?;
         self.flush().await
     }
@@ -607,39 +628,43 @@ impl Journal {
             .map(|ev| (event_key(ns, name, ev.revision, ev.seq), ev.encode_to_vec()))
             .collect();
         let trees = (&self.releases, &self.revisions, &self.events);
-        let res = trees.transaction(|(releases, revisions, event_tree)| {
-            let mut head: ReleaseHead = match releases.get(&hkey)? {
-                Some(v) => decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?,
-                None => {
-                    return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
-                        format!("release {name} does not exist"),
-                    )));
+        let res = writing(|| {
+            trees.transaction(|(releases, revisions, event_tree)| {
+                let mut head: ReleaseHead = match releases.get(&hkey)? {
+                    Some(v) => decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?,
+                    None => {
+                        return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
+                            format!("release {name} does not exist"),
+                        )));
+                    }
+                };
+                if let Some(held) = head.lock.clone() {
+                    return Err(ConflictableTransactionError::Abort(JournalError::Locked {
+                        name: name.to_string(),
+                        revision: held.revision,
+                        operation: format!("{:?}", held.operation).to_lowercase(),
+                        identity: held.identity,
+                    }));
                 }
-            };
-            if let Some(held) = head.lock.clone() {
-                return Err(ConflictableTransactionError::Abort(JournalError::Locked {
-                    name: name.to_string(),
-                    revision: held.revision,
-                    operation: format!("{:?}", held.operation).to_lowercase(),
-                    identity: held.identity,
-                }));
-            }
-            let rkey = revision_key(ns, name, head.latest);
-            let before: Option<RevisionRecord> = match revisions.get(&rkey)? {
-                Some(v) => Some(decode(&rkey, &v).map_err(ConflictableTransactionError::Abort)?),
-                None => None,
-            };
-            let record = set_status(revisions, ns, name, head.latest, status, None, Some(now))?;
-            for (k, v) in &events {
-                event_tree.insert(k.as_slice(), v.as_slice())?;
-            }
-            head.lock = Some(Lock {
-                revision: head.latest,
-                previous_status: before.map(|r| r.status),
-                ..lock.clone()
-            });
-            releases.insert(hkey.as_slice(), encode(&head))?;
-            Ok(record)
+                let rkey = revision_key(ns, name, head.latest);
+                let before: Option<RevisionRecord> = match revisions.get(&rkey)? {
+                    Some(v) => {
+                        Some(decode(&rkey, &v).map_err(ConflictableTransactionError::Abort)?)
+                    }
+                    None => None,
+                };
+                let record = set_status(revisions, ns, name, head.latest, status, None, Some(now))?;
+                for (k, v) in &events {
+                    event_tree.insert(k.as_slice(), v.as_slice())?;
+                }
+                head.lock = Some(Lock {
+                    revision: head.latest,
+                    previous_status: before.map(|r| r.status),
+                    ..lock.clone()
+                });
+                releases.insert(hkey.as_slice(), encode(&head))?;
+                Ok(record)
+            })
         });
         let record = unwrap_tx(res)?;
         self.flush().await?;
@@ -658,46 +683,48 @@ impl Journal {
     ) -> Result<RevisionRecord> {
         let hkey = head_key(ns, name);
         let now = now_ms();
-        let res = (&self.releases, &self.revisions).transaction(|(releases, revisions)| {
-            let mut head: ReleaseHead = match releases.get(&hkey)? {
-                Some(v) => decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?,
-                None => {
-                    return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
-                        format!("release {name} vanished during its operation"),
-                    )));
+        let res = writing(|| {
+            (&self.releases, &self.revisions).transaction(|(releases, revisions)| {
+                let mut head: ReleaseHead = match releases.get(&hkey)? {
+                    Some(v) => decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?,
+                    None => {
+                        return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
+                            format!("release {name} vanished during its operation"),
+                        )));
+                    }
+                };
+                let record = set_status(
+                    revisions,
+                    ns,
+                    name,
+                    rev,
+                    finish.status,
+                    Some(&finish.description),
+                    Some(now),
+                )?;
+                if finish.deploys {
+                    if let Some(prev) = head.deployed.filter(|p| *p != rev) {
+                        // Like Helm, superseding leaves the revision's time alone.
+                        set_status(revisions, ns, name, prev, Status::Superseded, None, None)?;
+                    }
+                    head.deployed = Some(rev);
+                    if head.first_deployed_ms == 0 {
+                        head.first_deployed_ms = now;
+                    }
                 }
-            };
-            let record = set_status(
-                revisions,
-                ns,
-                name,
-                rev,
-                finish.status,
-                Some(&finish.description),
-                Some(now),
-            )?;
-            if finish.deploys {
-                if let Some(prev) = head.deployed.filter(|p| *p != rev) {
-                    // Like Helm, superseding leaves the revision's time alone.
-                    set_status(revisions, ns, name, prev, Status::Superseded, None, None)?;
+                if finish.undeploys {
+                    if let Some(prev) = head.deployed.filter(|p| *p != rev) {
+                        // Like Helm, superseding leaves the revision's time alone.
+                        set_status(revisions, ns, name, prev, Status::Superseded, None, None)?;
+                    }
+                    head.deployed = None;
                 }
-                head.deployed = Some(rev);
-                if head.first_deployed_ms == 0 {
-                    head.first_deployed_ms = now;
+                if head.lock.as_ref().is_some_and(|l| l.revision == rev) {
+                    head.lock = None;
                 }
-            }
-            if finish.undeploys {
-                if let Some(prev) = head.deployed.filter(|p| *p != rev) {
-                    // Like Helm, superseding leaves the revision's time alone.
-                    set_status(revisions, ns, name, prev, Status::Superseded, None, None)?;
-                }
-                head.deployed = None;
-            }
-            if head.lock.as_ref().is_some_and(|l| l.revision == rev) {
-                head.lock = None;
-            }
-            releases.insert(hkey.as_slice(), encode(&head))?;
-            Ok(record)
+                releases.insert(hkey.as_slice(), encode(&head))?;
+                Ok(record)
+            })
         });
         let record = unwrap_tx(res)?;
         self.flush().await?;
@@ -717,14 +744,16 @@ impl Journal {
             ebatch.remove(k?);
         }
         let hkey = head_key(ns, name);
-        let res = (&self.releases, &self.revisions, &self.events).transaction(
-            |(releases, revisions, events)| {
-                revisions.apply_batch(&batch)?;
-                events.apply_batch(&ebatch)?;
-                releases.remove(hkey.as_slice())?;
-                Ok(())
-            },
-        );
+        let res = writing(|| {
+            (&self.releases, &self.revisions, &self.events).transaction(
+                |(releases, revisions, events)| {
+                    revisions.apply_batch(&batch)?;
+                    events.apply_batch(&ebatch)?;
+                    releases.remove(hkey.as_slice())?;
+                    Ok(())
+                },
+            )
+        });
         unwrap_tx::<()>(res)?;
         self.flush().await
     }
@@ -857,7 +886,7 @@ impl Journal {
                 ebatch.remove(k?);
             }
         }
-        self.revisions.apply_batch(batch)?;
+        writing(|| self.revisions.apply_batch(batch))?;
         self.events.apply_batch(ebatch)?;
         self.flush().await
     }
