@@ -153,6 +153,9 @@ pub(super) fn from_events(doc: &str) -> Option<ManifestHead> {
                     Some(_) => {}
                 }
             }
+            // Comments are presentation, not data (the parser reports them
+            // because serde-saphyr turns its `comments` feature on).
+            Event::Comment(..) => {}
             // Anchors, aliases, tags, %YAML directives.
             _ => return None,
         }
