@@ -572,14 +572,15 @@ fn build_nested(
 mod tests {
     use super::*;
 
-    fn file(name: &str, data: &str) -> BufferedFile {
+    /// Also the fixtures of `archive`'s tests.
+    pub(super) fn file(name: &str, data: &str) -> BufferedFile {
         BufferedFile {
             name: name.into(),
             data: data.as_bytes().to_vec(),
         }
     }
 
-    fn sample() -> Vec<BufferedFile> {
+    pub(super) fn sample() -> Vec<BufferedFile> {
         vec![
             file(
                 "Chart.yaml",

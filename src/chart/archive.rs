@@ -291,26 +291,8 @@ pub(super) fn unpack_counted(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::sample;
     use super::*;
-
-    fn file(name: &str, data: &str) -> BufferedFile {
-        BufferedFile {
-            name: name.into(),
-            data: data.as_bytes().to_vec(),
-        }
-    }
-
-    fn sample() -> Vec<BufferedFile> {
-        vec![
-            file(
-                "Chart.yaml",
-                "apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"1.0\"\n",
-            ),
-            file("values.yaml", "replicas: 2\n"),
-            file("templates/cm.yaml", "kind: ConfigMap\n"),
-            file("README.md", "hi"),
-        ]
-    }
 
     #[test]
     fn pack_is_deterministic_and_round_trips() {
