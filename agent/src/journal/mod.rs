@@ -290,9 +290,25 @@ impl Journal {
         let config = sled::Config::new()
             .path(db_path(dir))
             .flush_every_ms(Some(500));
-        // sled asserts on some damage it finds while recovering.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || config.open()))
-            .map_err(|panic| {
+        // sled asserts on some damage it finds while recovering. A lock
+        // still held by a process (or a handle of this one) that is
+        // closing is given a moment to go before it counts as in use.
+        let open = move || {
+            let mut tries = 0;
+            loop {
+                match config.open() {
+                    Err(sled::Error::Io(io))
+                        if tries < 20 && io.to_string().contains("could not acquire lock") =>
+                    {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    other => return other,
+                }
+            }
+        };
+        let opened =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)).map_err(|panic| {
                 let why = panic
                     .downcast_ref::<String>()
                     .cloned()
