@@ -336,6 +336,20 @@ pub fn in_background(args: Vec<String>) -> tokio::task::JoinHandle<Out> {
     tokio::spawn(async move { berth_raw(&args).await })
 }
 
+/// [`in_background`] as `env`'s admin client.
+pub fn berth_in_background(env: &Env, args: &[&str]) -> tokio::task::JoinHandle<Out> {
+    let args = args
+        .iter()
+        .map(|s| s.to_string())
+        .chain(env.conn_args())
+        .collect();
+    in_background(args)
+}
+
+/// `--set` for the demo chart: pods berth-sim never makes ready, so an
+/// operation with --wait stays in its wait phase.
+pub const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
+
 /// Poll `check` until it holds (every 100 ms, for at most 30 s).
 pub async fn wait_for<F, Fut>(what: &str, mut check: F)
 where

@@ -12,11 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Berthd, Env, Out, berth_raw, path};
-
-/// The simulator never makes these pods ready: an operation with --wait
-/// stays in its wait phase until it is killed.
-const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
+use crate::common::{Berthd, Env, NEVER_READY, Out, berth_raw, path};
 
 /// splitmix64: a reproducible sequence from one seed.
 struct Rng(u64);

@@ -2,37 +2,8 @@
 //! killed agent leaves nothing pending, and bad input changes nothing.
 
 use std::process::Stdio;
-use std::time::Duration;
 
-use crate::common::{Env, berthd_bin, path};
-
-/// Arguments that make the Deployment never become ready in the simulator.
-const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
-
-/// Run the CLI (with this environment's connection flags) in the
-/// background, for tests that act while an operation is running.
-fn berth_in_background(env: &Env, args: &[&str]) -> tokio::task::JoinHandle<crate::common::Out> {
-    let args: Vec<String> = args
-        .iter()
-        .map(|s| s.to_string())
-        .chain(env.conn_args())
-        .collect();
-    tokio::spawn(async move { crate::common::berth_raw(&args).await })
-}
-
-async fn wait_for<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+use crate::common::{Env, NEVER_READY, berth_in_background, berthd_bin, path, wait_for};
 
 #[tokio::test]
 async fn a_second_concurrent_upgrade_of_the_same_release_is_refused() {

@@ -5,10 +5,7 @@
 
 use kube::api::{Api, Patch, PatchParams};
 
-use crate::common::{Berthd, Env, in_background, wait_for};
-
-/// Arguments that make the Deployment never become ready in the simulator.
-const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
+use crate::common::{Berthd, Env, NEVER_READY, in_background, wait_for};
 
 fn sigterm(berthd: &Berthd) {
     let pid = berthd.child.id().expect("berthd is running") as libc::pid_t;

@@ -2,10 +2,7 @@
 //! the revision it held is recorded as failed, "unlocked by" the admin, its
 //! client's command ends with that failure, and the next operation works.
 
-use crate::common::{Berthd, Env, Out, berth_raw, in_background, path, wait_for};
-
-/// Arguments that make the Deployment never become ready in the simulator.
-const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";
+use crate::common::{Berthd, Env, NEVER_READY, Out, berth_raw, in_background, path, wait_for};
 
 const POLICY: &str = r#"
 rules:
