@@ -406,6 +406,13 @@ pub struct Loaded {
 /// as `.tgz` are unpacked within what is left of the chart's limits, and
 /// subcharts nest at most `limits.max_depth` deep.
 pub fn build(files: &[BufferedFile], limits: &Limits) -> Result<Loaded, ChartError> {
+    build_owned(files.to_vec(), limits)
+}
+
+/// [`build`], moving the files' contents into the chart instead of
+/// copying them: berthd unpacks a chart only to build it, and a chart's
+/// files may be tens of MiB.
+pub fn build_owned(files: Vec<BufferedFile>, limits: &Limits) -> Result<Loaded, ChartError> {
     let mut used = archive::Used {
         bytes: files.iter().map(|f| f.data.len() as u64).sum(),
         files: files.len(),
@@ -414,7 +421,7 @@ pub fn build(files: &[BufferedFile], limits: &Limits) -> Result<Loaded, ChartErr
 }
 
 fn build_nested(
-    files: &[BufferedFile],
+    files: Vec<BufferedFile>,
     limits: &Limits,
     used: &mut archive::Used,
     depth: usize,
@@ -473,7 +480,7 @@ fn build_nested(
                     _ => return Err(ChartError::ValuesYaml("values must be a map".into())),
                 };
             }
-            "values.schema.json" => schema = Some(f.data.clone()),
+            "values.schema.json" => schema = Some(f.data),
             "Chart.lock" | "requirements.lock" | "requirements.yaml" => {
                 // Helm's loader (pkg/chart/v2/loader/load.go) logs these with log.Print.
                 let legacy = match f.name.as_str() {
@@ -491,19 +498,19 @@ fn build_nested(
                 if metadata.api_version == "v1" {
                     other.push(helm::File {
                         name: f.name.clone(),
-                        data: f.data.clone(),
+                        data: f.data,
                     });
                 }
             }
             n if n.starts_with("templates/") => templates.push(helm::File {
                 name: f.name.clone(),
-                data: f.data.clone(),
+                data: f.data,
             }),
             n if n.starts_with("charts/") => {
                 if n.ends_with(".prov") {
                     other.push(helm::File {
                         name: f.name.clone(),
-                        data: f.data.clone(),
+                        data: f.data,
                     });
                     continue;
                 }
@@ -518,12 +525,12 @@ fn build_nested(
                         } else {
                             inner.to_string()
                         },
-                        data: f.data.clone(),
+                        data: f.data,
                     });
             }
             _ => other.push(helm::File {
                 name: f.name.clone(),
-                data: f.data.clone(),
+                data: f.data,
             }),
         }
     }
@@ -546,10 +553,10 @@ fn build_nested(
         let sub = if n.ends_with(".tgz") {
             let data = &sub_files[0].data;
             let unpacked = archive::unpack_counted(data, limits, used).map_err(wrap)?;
-            build_nested(&unpacked, limits, used, depth + 1).map_err(wrap)?
+            build_nested(unpacked, limits, used, depth + 1).map_err(wrap)?
         } else {
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();
-            build_nested(&inner, limits, used, depth + 1).map_err(wrap)?
+            build_nested(inner, limits, used, depth + 1).map_err(wrap)?
         };
         warnings.extend(sub.warnings);
         dependencies.push(sub.chart);

@@ -15,6 +15,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::events::EventStream;
+use crate::ops::upgrade::{ChartBuffer, Received};
 use crate::ops::{self, Agent, Caller, Failure, OpError};
 use crate::policy::{Authorizer, Denied, Role, Verb};
 
@@ -144,22 +145,22 @@ fn audit(verb: &str, caller: &Caller, namespace: &str, release: &str) {
     );
 }
 
-/// Read the chart the client streams after the header.
+/// Read the chart the client streams after the header: each chunk is
+/// checked against the declared size, counted and hashed as it arrives.
 async fn receive_chart(
     mut inbound: Streaming<UpgradeRequest>,
     needed: bool,
     size: u64,
     idle: Duration,
     counters: &ops::Counters,
-) -> Result<Option<Vec<u8>>, Failure> {
+) -> Result<Option<Received>, Failure> {
     use std::sync::atomic::Ordering;
     if !needed {
         counters
             .chart_uploads_skipped
             .fetch_add(1, Ordering::Relaxed);
     }
-    // Grown as chunks arrive: a header's size alone reserves no memory.
-    let mut buf: Vec<u8> = Vec::new();
+    let mut chart = ChartBuffer::new(size);
     loop {
         let msg = tokio::time::timeout(idle, inbound.message())
             .await
@@ -190,28 +191,22 @@ async fn receive_chart(
                         "chart chunks sent although the agent holds the chart",
                     ));
                 }
-                if buf.len() as u64 + c.len() as u64 > size {
-                    return Err(Failure::new(
-                        "ChartInvalid",
-                        format!("chart upload is larger than the declared {size} bytes"),
-                    ));
-                }
-                buf.extend_from_slice(&c);
+                chart.push(&c)?;
                 counters
                     .chart_bytes_received
                     .fetch_add(c.len() as u64, Ordering::Relaxed);
             }
-            Some(Msg::Trailer(t)) if t.sent_bytes != buf.len() as u64 => {
+            Some(Msg::Trailer(t)) if t.sent_bytes != chart.len() => {
                 return Err(Failure::new(
                     "UploadFailed",
                     format!(
                         "chart upload: the client sent {} bytes, {} arrived",
                         t.sent_bytes,
-                        buf.len()
+                        chart.len()
                     ),
                 ));
             }
-            Some(Msg::Trailer(_)) => return Ok(if needed { Some(buf) } else { None }),
+            Some(Msg::Trailer(_)) => return Ok(needed.then(|| chart.finish())),
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Stack {
     pub kubeconfig: PathBuf,
     /// `--agent/--ca/--cert/--key` for the CLI.
     pub conn: Vec<String>,
+    /// The files of the stack's PKI (to start another berthd beside it).
+    pub pki: berth::tls::DevPki,
 }
 
 impl Stack {
@@ -89,6 +91,7 @@ impl Stack {
             agent,
             kubeconfig,
             conn,
+            pki,
         }
     }
 

@@ -41,6 +41,77 @@ fn is_sha256_hex(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// A chart as it arrived: its bytes and their sha256 (lower-case hex).
+pub struct Received {
+    pub bytes: Vec<u8>,
+    pub digest: String,
+}
+
+/// An upload being received. Chunks are hashed as they arrive, so the
+/// digest is ready with the last one instead of costing another pass over
+/// the chart. Memory is reserved as bytes arrive, never from the header's
+/// size alone, and the buffer never grows past that size: it doubles up to
+/// it and ends exactly there, so a chart costs its size and no slack.
+pub struct ChartBuffer {
+    bytes: Vec<u8>,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl ChartBuffer {
+    /// A buffer for an upload the header declared to be `size` bytes.
+    pub fn new(size: u64) -> Self {
+        ChartBuffer {
+            bytes: Vec::new(),
+            hasher: Default::default(),
+            size,
+        }
+    }
+
+    /// Add a chunk, refusing one that would pass the declared size.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Failure> {
+        use sha2::Digest;
+        let len = self.bytes.len();
+        if len as u64 + chunk.len() as u64 > self.size {
+            return Err(Failure::new(
+                "ChartInvalid",
+                format!(
+                    "chart upload is larger than the declared {} bytes",
+                    self.size
+                ),
+            ));
+        }
+        if self.bytes.capacity() - len < chunk.len() {
+            // Within the declared size, which prepare() checked against
+            // the limit (and so fits in usize).
+            let want = (self.bytes.capacity() * 2)
+                .max(len + chunk.len())
+                .min(self.size as usize);
+            self.bytes.reserve_exact(want - len);
+        }
+        self.bytes.extend_from_slice(chunk);
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn finish(self) -> Received {
+        use sha2::Digest;
+        Received {
+            bytes: self.bytes,
+            digest: hex::encode(self.hasher.finalize()),
+        }
+    }
+}
+
 /// Validate the header, decide install or upgrade, and take the release's
 /// lock. Nothing is recorded yet.
 pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
@@ -196,20 +267,20 @@ fn effective_values(p: &Prepared, agent: &Agent) -> Result<Value, Failure> {
 pub async fn run(
     agent: Arc<Agent>,
     p: Prepared,
-    chart: impl std::future::Future<Output = Result<Option<Vec<u8>>, Failure>>,
+    chart: impl std::future::Future<Output = Result<Option<Received>, Failure>>,
 ) {
     let op = Arc::clone(&p.op);
     super::supervise(&agent, &op, async { execute(&agent, p, chart.await).await }).await;
 }
 
-async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec<u8>>, Failure>) {
+async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Received>, Failure>) {
     let op = Arc::clone(&p.op);
     let timeout = match p.options.timeout_seconds {
         0 => agent.settings.default_timeout,
         s => Duration::from_secs(s),
     };
     let deadline = Instant::now() + timeout;
-    let staged = match stage(agent, &p, chart_bytes).await {
+    let mut staged = match stage(agent, &p, chart_bytes).await {
         Ok(s) => s,
         Err(f) => return refuse(&op, f),
     };
@@ -235,7 +306,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Vec
     }
     let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
     let now = journal::now_ms();
-    let blobs = staged.blobs();
+    let blobs = staged.take_blobs();
     let record = RevisionRecord {
         revision: op.revision,
         status: p.kind.pending_status(),
@@ -391,9 +462,10 @@ struct Staged {
 }
 
 impl Staged {
-    fn blobs(&self) -> Vec<Vec<u8>> {
+    /// What the journal stores; the chart's bytes are moved, not copied.
+    fn take_blobs(&mut self) -> Vec<Vec<u8>> {
         vec![
-            self.chart_bytes.clone(),
+            std::mem::take(&mut self.chart_bytes),
             self.manifest.as_bytes().to_vec(),
             self.hooks_json.as_bytes().to_vec(),
             self.values_json.as_bytes().to_vec(),
@@ -407,11 +479,11 @@ impl Staged {
 async fn stage(
     agent: &Arc<Agent>,
     p: &Prepared,
-    chart_bytes: Result<Option<Vec<u8>>, Failure>,
+    chart_bytes: Result<Option<Received>, Failure>,
 ) -> Result<Staged, Failure> {
     let op = &p.op;
-    let (bytes, cached) = match chart_bytes? {
-        Some(b) => (b, false),
+    let (bytes, digest, cached) = match chart_bytes? {
+        Some(r) => (r.bytes, r.digest, false),
         None => {
             let b = agent.journal.blob(&p.chart_digest)?.ok_or_else(|| {
                 Failure::new(
@@ -419,7 +491,8 @@ async fn stage(
                     "the agent no longer holds the chart; send it again",
                 )
             })?;
-            (b, true)
+            let digest = chart::sha256_hex(&b);
+            (b, digest, true)
         }
     };
     if bytes.len() as u64 != p.chart_size {
@@ -432,7 +505,6 @@ async fn stage(
             ),
         ));
     }
-    let digest = chart::sha256_hex(&bytes);
     if digest != p.chart_digest {
         return Err(Failure::new(
             "ChartInvalid",
@@ -459,13 +531,15 @@ async fn stage(
     };
     let runtime = tokio::runtime::Handle::current();
     let values2 = values.clone();
-    let bytes2 = bytes.clone();
     let release_name = p.name.to_string();
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
     let rendered = tokio::task::spawn_blocking(move || {
-        let files = chart::unpack(&bytes2, &limits)
+        // The packed bytes come back with the result (the journal keeps
+        // them); the unpacked files move into the chart, so the chart is
+        // held packed once and unpacked once.
+        let files = chart::unpack(&bytes, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
-        let loaded = chart::build(&files, &limits)
+        let loaded = chart::build_owned(files, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let lookup = LiveLookup {
             cluster: Arc::clone(&agent2.cluster),
@@ -509,11 +583,11 @@ async fn stage(
             .chain(&log)
             .map(|w| w.to_string())
             .collect();
-        Ok::<_, Failure>((loaded.metadata, rendered, crds, warnings))
+        Ok::<_, Failure>((bytes, loaded.metadata, rendered, crds, warnings))
     })
     .await
     .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))??;
-    let (metadata, rendered, crds, warnings) = rendered;
+    let (bytes, metadata, rendered, crds, warnings) = rendered;
     let count = rendered.manifests.len() + rendered.hooks.len() + crds.len();
     let max_objects = agent.settings.max_objects;
     if count > max_objects {
