@@ -26,8 +26,10 @@
 //!   every 2 ms, with /metrics telling when), and VmHWM over the whole
 //!   install (reset through /proc/PID/clear_refs before it).
 //!
-//!     cargo build --release --locked -p berth-agent --bin berthd
-//!     cargo bench --locked -p berth --bench upload   # BERTH_BENCH_ROUNDS, BERTH_BENCH_CHART_MIB
+//! ```sh
+//! cargo build --release --locked -p berth-agent --bin berthd
+//! cargo bench --locked -p berth --bench upload   # BERTH_BENCH_ROUNDS, BERTH_BENCH_CHART_MIB
+//! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -132,7 +134,10 @@ async fn main() {
         ms(median(checked))
     );
     println!("| install, whole (no --wait) | {} |", ms(median(installs)));
-    println!("| install of the same chart again | {} |", ms(median(agains)));
+    println!(
+        "| install of the same chart again | {} |",
+        ms(median(agains))
+    );
     println!("| chart bytes berthd received for the same chart again | {again_bytes} |");
     match memory {
         Some(m) => {
@@ -148,7 +153,10 @@ async fn main() {
                 "| berthd peak RSS growth over the install / chart size | {:.1} |",
                 (m.install.saturating_sub(m.before)) as f64 * 1024.0 / size as f64
             );
-            println!("| chart bytes received (berthd /metrics), same chart again | {} |", m.again_bytes);
+            println!(
+                "| chart bytes received (berthd /metrics), same chart again | {} |",
+                m.again_bytes
+            );
         }
         None => println!(
             "| berthd RSS | not measured: build it with `cargo build --release --locked -p berth-agent --bin berthd` or set BERTH_BENCH_BERTHD |"
@@ -233,10 +241,12 @@ fn tls_configs(pki: &berth::tls::DevPki) -> (Arc<ServerConfig>, Arc<ClientConfig
         roots.add(der).expect("CA certificate");
     }
     let roots = Arc::new(roots);
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
-            .build()
-            .expect("client verifier");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots.clone(),
+        provider.clone(),
+    )
+    .build()
+    .expect("client verifier");
     let mut server = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .expect("TLS versions")

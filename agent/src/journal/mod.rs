@@ -1028,7 +1028,12 @@ mod tests {
             .into_iter()
             .chain((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8))
             .collect();
-        for blob in [&gzip_like[..], &gzip_like[..2], &gzip_like[..65_535], b"plain text"] {
+        for blob in [
+            &gzip_like[..],
+            &gzip_like[..2],
+            &gzip_like[..65_535],
+            b"plain text",
+        ] {
             assert_eq!(inflate("k", &deflate(blob)).unwrap(), blob);
         }
         assert_eq!(inflate("k", &stored(b"")).unwrap(), b"");
