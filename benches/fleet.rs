@@ -9,7 +9,8 @@
 //!
 //! - `berth --cluster c00 upgrade --install one CHART --wait --set …`
 //! - `berth fleet upgrade --install fleet CHART --wait --selector bench=fleet --set …`
-//!   with the default `--max-parallel`, and with `--max-parallel <clusters>`
+//!   with the default `--max-parallel` (all clusters at once), and with
+//!   `--max-parallel 10` (the default before)
 //!
 //! The chart is `helm create`'s scaffold (Deployment, Service,
 //! ServiceAccount, NOTES, a test hook); every round sets a new pod
@@ -21,7 +22,7 @@
 //! this machine's cores, which a real fleet does not.
 //!
 //!     cargo bench --bench fleet        # BERTH_BENCH_ROUNDS=N BERTH_BENCH_CLUSTERS=N
-//!     BERTH_BENCH_ONLY=fleet-all …     # one of one, fleet, fleet-all (profiling)
+//!     BERTH_BENCH_ONLY=fleet …     # one of one, fleet, fleet-10 (profiling)
 
 use std::io::Write;
 use std::path::Path;
@@ -123,22 +124,19 @@ fn main() {
         Variant {
             key: "fleet",
             label: format!(
-                "fleet of {clusters}: `fleet upgrade --install --wait`, default --max-parallel"
+                "fleet of {clusters}: `fleet upgrade --install --wait` (default --max-parallel: all)"
             ),
             args: [fleet.clone(), strings(&["--selector", "bench=fleet"])].concat(),
             times: Vec::new(),
         },
         Variant {
-            key: "fleet-all",
-            label: format!("fleet of {clusters}, `--max-parallel {clusters}`"),
+            key: "fleet-10",
+            label: format!(
+                "fleet of {clusters}, `--max-parallel 10` (the default before 2026-12-04)"
+            ),
             args: [
                 fleet,
-                strings(&[
-                    "--selector",
-                    "bench=fleet",
-                    "--max-parallel",
-                    &clusters.to_string(),
-                ]),
+                strings(&["--selector", "bench=fleet", "--max-parallel", "10"]),
             ]
             .concat(),
             times: Vec::new(),
