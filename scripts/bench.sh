@@ -11,4 +11,4 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-cargo bench --locked -p berth --bench render --bench lifecycle --bench latency "$@"
+cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench fleet "$@"

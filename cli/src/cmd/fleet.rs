@@ -150,7 +150,7 @@ impl Targets {
     /// How many clusters run at once. Each cluster's work happens on its
     /// own agent and cluster; the CLI only waits for them, so by default
     /// all go at once and a fleet takes about as long as its slowest
-    /// cluster (as helmfile's unlimited --concurrency). A failure budget
+    /// cluster. A failure budget
     /// only means something if clusters start after others ended, so with
     /// one (and no --max-parallel) they go in tens, as before.
     fn parallel(&self, clusters: usize) -> usize {
