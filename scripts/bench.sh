@@ -12,4 +12,4 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 cargo build --release --locked -p berth-agent --bin berthd   # the upload bench runs it
-cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload "$@"
+cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload --bench fleet "$@"

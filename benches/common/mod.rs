@@ -35,25 +35,58 @@ pub fn count(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// berth-sim (fast profile, the given clock) and an in-process berthd with a
-/// fresh PKI, as the lifecycle and latency benches use them.
+/// A development PKI (CA, agent and client certificates) in its own
+/// directory, which any number of agents and CLIs share.
+pub struct Pki {
+    _dir: tempfile::TempDir,
+    pub files: berth::tls::DevPki,
+}
+
+/// A shared PKI reads as its files (to start another berthd beside a stack).
+impl std::ops::Deref for Pki {
+    type Target = berth::tls::DevPki;
+    fn deref(&self) -> &berth::tls::DevPki {
+        &self.files
+    }
+}
+
+impl Pki {
+    pub fn generate() -> Pki {
+        berth_agent::install_crypto_provider();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let files =
+            berth::tls::init_dev_pki(dir.path(), &["127.0.0.1".into()], "admin").expect("PKI");
+        Pki { _dir: dir, files }
+    }
+}
+
+/// berth-sim (fast profile, the given clock) and an in-process berthd, as
+/// the lifecycle, latency and fleet benches use them: each stack has its
+/// own directory (berthd's data, the simulator's kubeconfig); the PKI is
+/// its own or shared with other stacks.
 pub struct Stack {
     pub dir: tempfile::TempDir,
+    pub pki: std::sync::Arc<Pki>,
     pub sim: berth_sim::SimHandle,
     pub agent: berth_agent::RunningAgent,
     pub kubeconfig: PathBuf,
+    /// `https://127.0.0.1:PORT` of the agent.
+    pub agent_url: String,
     /// `--agent/--ca/--cert/--key` for the CLI.
     pub conn: Vec<String>,
-    /// The files of the stack's PKI (to start another berthd beside it).
-    pub pki: berth::tls::DevPki,
 }
 
 impl Stack {
+    /// A stack with a PKI of its own.
     pub async fn start(clock: berth_sim::Clock) -> Stack {
+        Stack::with_pki(std::sync::Arc::new(Pki::generate()), clock).await
+    }
+
+    /// A stack whose agent serves the shared PKI's agent certificate and
+    /// trusts its CA.
+    pub async fn with_pki(pki: std::sync::Arc<Pki>, clock: berth_sim::Clock) -> Stack {
         berth_agent::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temporary directory");
-        let pki = berth::tls::init_dev_pki(&dir.path().join("pki"), &["127.0.0.1".into()], "admin")
-            .expect("PKI");
         let sim = berth_sim::Simulator::builder()
             .profile(berth_sim::Profile::Fast)
             .clock(clock)
@@ -62,11 +95,12 @@ impl Stack {
             .expect("simulator starts");
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        let files = &pki.files;
         let agent = berth_agent::start(berth_agent::AgentConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            cert: pki.agent_cert.clone(),
-            key: pki.agent_key.clone(),
-            client_ca: pki.ca_cert.clone(),
+            cert: files.agent_cert.clone(),
+            key: files.agent_key.clone(),
+            client_ca: files.ca_cert.clone(),
             crl: None,
             data_dir: dir.path().join("data"),
             kubeconfig: Some(kubeconfig.clone()),
@@ -75,23 +109,25 @@ impl Stack {
         })
         .await
         .expect("agent starts");
+        let agent_url = format!("https://127.0.0.1:{}", agent.addr.port());
         let conn = vec![
             "--agent".to_string(),
-            format!("https://127.0.0.1:{}", agent.addr.port()),
+            agent_url.clone(),
             "--ca".into(),
-            pki.ca_cert.display().to_string(),
+            files.ca_cert.display().to_string(),
             "--cert".into(),
-            pki.client_cert.display().to_string(),
+            files.client_cert.display().to_string(),
             "--key".into(),
-            pki.client_key.display().to_string(),
+            files.client_key.display().to_string(),
         ];
         Stack {
             dir,
+            pki,
             sim,
             agent,
             kubeconfig,
+            agent_url,
             conn,
-            pki,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `berth fleet install|upgrade|rollback|status|history`: one command, many
 //! clusters of the config file, chosen by name or label selector.
 //!
-//! Operations run on at most `--max-parallel` clusters at once; `--canary N`
+//! Operations run on at most `--max-parallel` clusters at once (by default
+//! all, or 10 when a failure budget is set); `--canary N`
 //! runs the first N clusters before the rest, and the rest only if they all
 //! succeeded; after `--max-failures N` failed clusters (1 with
 //! `--stop-on-failure`) no new cluster starts. Each cluster's progress lines
@@ -87,6 +88,9 @@ pub enum FleetCommand {
     },
 }
 
+/// Clusters at once when a failure budget is set and --max-parallel is not.
+const PACED: usize = 10;
+
 /// Which clusters, and how to pace them.
 #[derive(Args, Debug, Clone)]
 pub struct Targets {
@@ -96,9 +100,10 @@ pub struct Targets {
     /// Clusters whose labels match, e.g. `env=prod,region in (eu,us)`.
     #[arg(short = 'l', long, conflicts_with = "clusters")]
     pub selector: Option<String>,
-    /// Clusters worked on at once.
-    #[arg(long, default_value = "10", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_parallel: u32,
+    /// Clusters worked on at once [default: all of them; 10 with
+    /// --stop-on-failure or --max-failures].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_parallel: Option<u32>,
     /// Run the first N clusters first; the rest only if they all succeed.
     #[arg(long, default_value = "0")]
     pub canary: usize,
@@ -140,6 +145,20 @@ impl Targets {
             }
         }
         Ok(picked)
+    }
+
+    /// How many clusters run at once. Each cluster's work happens on its
+    /// own agent and cluster; the CLI only waits for them, so by default
+    /// all go at once and a fleet takes about as long as its slowest
+    /// cluster. A failure budget
+    /// only means something if clusters start after others ended, so with
+    /// one (and no --max-parallel) they go in tens, as before.
+    fn parallel(&self, clusters: usize) -> usize {
+        match self.max_parallel {
+            Some(n) => n as usize,
+            None if self.max_failures().is_some() => PACED,
+            None => clusters.max(1),
+        }
     }
 
     fn max_failures(&self) -> Option<usize> {
@@ -375,7 +394,7 @@ async fn schedule(
     let canary = targets.canary.min(clusters.len());
     let max_failures = targets.max_failures();
     let failures = Arc::new(AtomicUsize::new(0));
-    let permits = Arc::new(Semaphore::new(targets.max_parallel as usize));
+    let permits = Arc::new(Semaphore::new(targets.parallel(clusters.len())));
     let mut results: Vec<Option<ClusterResult>> = vec![None; clusters.len()];
 
     let run_wave = |indices: Vec<usize>| {
@@ -687,7 +706,7 @@ async fn query(
 ) -> Result<(), CliError> {
     let config = Config::load_from(&config::path(g.config.as_deref())?)?;
     let clusters = targets.resolve(&config)?;
-    let permits = Arc::new(Semaphore::new(targets.max_parallel as usize));
+    let permits = Arc::new(Semaphore::new(targets.parallel(clusters.len())));
     let mut handles = Vec::new();
     for cluster in clusters {
         let (name, namespace, permits) =
@@ -833,4 +852,43 @@ fn info_row(info: &proto::ReleaseInfo) -> serde_json::Value {
         "by": last.by,
         "description": last.description,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets() -> Targets {
+        Targets {
+            clusters: Vec::new(),
+            selector: Some("env=prod".into()),
+            max_parallel: None,
+            canary: 0,
+            max_failures: None,
+            stop_on_failure: false,
+            rollback_failed: false,
+        }
+    }
+
+    #[test]
+    fn all_clusters_go_at_once_unless_a_failure_budget_or_max_parallel_paces_them() {
+        assert_eq!(targets().parallel(50), 50);
+        assert_eq!(targets().parallel(0), 1);
+        let stop = Targets {
+            stop_on_failure: true,
+            ..targets()
+        };
+        assert_eq!(stop.parallel(50), PACED);
+        let budget = Targets {
+            max_failures: Some(3),
+            ..targets()
+        };
+        assert_eq!(budget.parallel(50), PACED);
+        let given = Targets {
+            max_parallel: Some(50),
+            stop_on_failure: true,
+            ..targets()
+        };
+        assert_eq!(given.parallel(50), 50);
+    }
 }

@@ -1,0 +1,214 @@
+//! One upgrade on one cluster against the same upgrade on a whole fleet.
+//!
+//! 50 berth-sims (fast profile, real clock) and 50 berthds run in this
+//! process on loopback, each agent with its own data directory and
+//! kubeconfig, all serving one shared PKI; a berth config file names them
+//! as clusters `c00`… with the label `bench=fleet`. Each round times, with
+//! the CLI in-process (`berth_cli::run`, as a user runs it, progress lines
+//! and all):
+//!
+//! - `berth --cluster c00 upgrade --install one CHART --wait --set …`
+//! - `berth fleet upgrade --install fleet CHART --wait --selector bench=fleet --set …`
+//!   with the default `--max-parallel` (all clusters at once), and with
+//!   `--max-parallel 10` (the default before)
+//!
+//! The chart is `helm create`'s scaffold (Deployment, Service,
+//! ServiceAccount, NOTES, a test hook); every round sets a new pod
+//! annotation, so each run is a real upgrade with a rollout to wait for.
+//! One warm-up round (the installs), then medians of N rounds.
+//!
+//! The simulators and agents run on a tokio runtime of their own and the
+//! CLI on another, as they would in separate processes; all of them share
+//! this machine's cores, which a real fleet does not.
+//!
+//!     cargo bench --bench fleet        # BERTH_BENCH_ROUNDS=N BERTH_BENCH_CLUSTERS=N
+//!     BERTH_BENCH_ONLY=fleet …     # one of one, fleet, fleet-10 (profiling)
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{Pki, ROOT, Stack, count, median};
+
+/// Output kept for the error message of a failed run.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Variant {
+    key: &'static str,
+    label: String,
+    args: Vec<String>,
+    times: Vec<Duration>,
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn main() {
+    let clusters = count("BERTH_BENCH_CLUSTERS", 50);
+    let rounds = count("BERTH_BENCH_ROUNDS", 5);
+    let only = std::env::var("BERTH_BENCH_ONLY").ok();
+    let fleet_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("fleet")
+        .build()
+        .expect("runtime");
+    let cli_rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("cli")
+        .build()
+        .expect("runtime");
+
+    let pki = Arc::new(Pki::generate());
+    let started = Instant::now();
+    let stacks: Vec<Stack> = fleet_rt.block_on(async {
+        let mut stacks = Vec::new();
+        for _ in 0..clusters {
+            stacks.push(
+                Stack::with_pki(Arc::clone(&pki), berth_sim::Clock::Real { scale: 1.0 }).await,
+            );
+        }
+        stacks
+    });
+    eprintln!(
+        "{clusters} simulators and agents started in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config_path = dir.path().join("config.yaml");
+    let files = &pki.files;
+    berth_cli::config::Config {
+        current_cluster: None,
+        clusters: stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| berth_cli::config::Cluster {
+                name: format!("c{i:02}"),
+                agent: s.agent_url.clone(),
+                ca: files.ca_cert.clone(),
+                cert: files.client_cert.clone(),
+                key: files.client_key.clone(),
+                labels: [("bench".to_string(), "fleet".to_string())].into(),
+            })
+            .collect(),
+    }
+    .save_to(&config_path)
+    .expect("config file");
+    let chart = Path::new(ROOT).join("tests/golden/charts/scaffold");
+
+    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let fleet = strings(&["fleet", "upgrade", "--install", "fleet"]);
+    let mut variants = vec![
+        Variant {
+            key: "one",
+            label: "one cluster: `upgrade --install --wait`".into(),
+            args: strings(&["--cluster", "c00", "upgrade", "--install", "one"]),
+            times: Vec::new(),
+        },
+        Variant {
+            key: "fleet",
+            label: format!(
+                "fleet of {clusters}: `fleet upgrade --install --wait` (default --max-parallel: all)"
+            ),
+            args: [fleet.clone(), strings(&["--selector", "bench=fleet"])].concat(),
+            times: Vec::new(),
+        },
+        Variant {
+            key: "fleet-10",
+            label: format!(
+                "fleet of {clusters}, `--max-parallel 10` (the default before 2026-12-04)"
+            ),
+            args: [
+                fleet,
+                strings(&["--selector", "bench=fleet", "--max-parallel", "10"]),
+            ]
+            .concat(),
+            times: Vec::new(),
+        },
+    ];
+    variants.retain(|v| only.as_deref().is_none_or(|o| o == v.key));
+
+    let load_before = load();
+    for round in 0..=rounds {
+        for v in &mut variants {
+            let mut args = vec![
+                "berth".to_string(),
+                "--config".into(),
+                config_path.display().to_string(),
+            ];
+            args.extend(v.args.iter().cloned());
+            args.extend([
+                chart.display().to_string(),
+                "--wait".into(),
+                "--set".into(),
+                format!("podAnnotations.round=r{round}-{}", v.key),
+            ]);
+            let (out, err) = (Capture::default(), Capture::default());
+            let mut io = berth_cli::Io::new(Box::new(out.clone()), Box::new(err.clone()));
+            let start = Instant::now();
+            let code = cli_rt.block_on(berth_cli::run(args.clone(), &mut io));
+            let took = start.elapsed();
+            assert_eq!(
+                code,
+                0,
+                "berth {args:?} failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.0.lock().unwrap()),
+                String::from_utf8_lossy(&err.0.lock().unwrap())
+            );
+            eprintln!(
+                "round {round} {}: {:.0} ms",
+                v.key,
+                took.as_secs_f64() * 1e3
+            );
+            if round > 0 {
+                v.times.push(took);
+            }
+        }
+    }
+    let load_after = load();
+
+    println!(
+        "{clusters} clusters (simulator + berthd each, in-process, loopback mTLS), scaffold chart, \
+         {rounds} rounds, medians; load average {load_before} before, {load_after} after\n"
+    );
+    println!("| run | wall time | ratio to one cluster |");
+    println!("|---|---|---|");
+    let one = variants
+        .iter()
+        .find(|v| v.key == "one")
+        .map(|v| median(v.times.clone()));
+    for v in &variants {
+        let m = median(v.times.clone());
+        let ratio = one.map_or("–".to_string(), |o| {
+            format!("{:.2}", m.as_secs_f64() / o.as_secs_f64())
+        });
+        println!(
+            "| {} | {:.0} ms | {ratio} |",
+            v.label,
+            m.as_secs_f64() * 1e3
+        );
+    }
+    println!("\ngoal: fleet ≤ 1.5 × one cluster");
+
+    fleet_rt.block_on(async {
+        for s in stacks {
+            s.stop().await;
+        }
+    });
+}
