@@ -202,7 +202,8 @@ fn main() {
     println!();
     println!("| upgrade: where the time goes | berth | Helm v4 |");
     println!("|---|---|---|");
-    let rows: [(&str, fn(&Step) -> String); 6] = [
+    type Row = (&'static str, fn(&Step) -> String);
+    let rows: [Row; 6] = [
         ("wall time", |s| ms(s.wall)),
         ("simulator serving the tool's requests (union)", |s| {
             ms(s.api)
@@ -371,16 +372,19 @@ fn union(intervals: &[(Instant, Instant)]) -> Duration {
     total
 }
 
+/// Deployment name → (generation, when that generation was seen complete).
+type ReadyAt = HashMap<String, (i64, Option<Instant>)>;
+
 /// When each Deployment last became complete (its current generation
 /// observed, every replica updated and available, no old ones left), as a
 /// watch of the bench's own sees it.
 struct Rollouts {
-    ready: Arc<Mutex<HashMap<String, (i64, Option<Instant>)>>>,
+    ready: Arc<Mutex<ReadyAt>>,
 }
 
 impl Rollouts {
     fn watch(rt: &tokio::runtime::Runtime, client: kube::Client) -> Rollouts {
-        let ready: Arc<Mutex<HashMap<String, (i64, Option<Instant>)>>> = Default::default();
+        let ready: Arc<Mutex<ReadyAt>> = Default::default();
         let seen = ready.clone();
         let api: Api<Deployment> = Api::namespaced(client, "default");
         rt.spawn(async move {

@@ -11,4 +11,6 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-cargo bench --locked -p berth --bench render --bench lifecycle --bench latency "$@"
+# benches/upgrade.rs runs the release berth and berthd binaries.
+cargo build --release --locked --bins
+cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upgrade "$@"
