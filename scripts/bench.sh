@@ -11,5 +11,6 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-cargo build --release --locked -p berth-agent --bin berthd   # the upload bench runs it
-cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload --bench fleet "$@"
+# benches/upgrade.rs and benches/upload.rs run the release berth and berthd binaries.
+cargo build --release --locked --bins
+cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload --bench fleet --bench upgrade "$@"

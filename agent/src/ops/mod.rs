@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use berth::manifest::{self, Object, RESOURCE_POLICY_ANNOTATION};
 use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, ClusterError};
@@ -293,21 +294,22 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
             .position(|o| &o.object.kind != kind)
             .map(|p| start + p)
             .unwrap_or(d.objects.len());
-        let group = &d.objects[start..end];
-        let mut results = Vec::with_capacity(group.len());
-        for chunk in group.chunks(agent.settings.apply_parallelism.max(1)) {
-            let applies: Vec<_> = chunk
-                .iter()
-                .map(|o| {
-                    tokio::time::timeout_at(
-                        d.deadline,
-                        agent.cluster.apply(o, d.release, d.namespace),
-                    )
-                })
-                .collect();
-            let done = futures::future::join_all(applies).await;
-            results.extend(chunk.iter().zip(done));
-        }
+        // Up to apply_parallelism requests in flight (a new one starts as
+        // soon as one ends, not when its batch does); results in order.
+        let applies: Vec<_> = d.objects[start..end]
+            .iter()
+            .map(|o| {
+                let applied = tokio::time::timeout_at(
+                    d.deadline,
+                    agent.cluster.apply(o, d.release, d.namespace),
+                );
+                async move { (o, applied.await) }
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(applies)
+            .buffered(agent.settings.apply_parallelism.max(1))
+            .collect()
+            .await;
         for (o, r) in results {
             match r {
                 Err(_) => {
@@ -387,6 +389,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
             rules,
             grace: agent.settings.failure_grace.clone(),
             since,
+            selector: format!("{}={}", crate::cluster::RELEASE_LABEL, d.release),
         };
         track::wait_all(&agent.cluster, d.op, targets, d.deadline, &policy).await?;
     }

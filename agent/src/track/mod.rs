@@ -10,8 +10,7 @@ use std::collections::HashMap;
 
 use berth::proto::{self, ObjectRef, event::Kind};
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::api::Api;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -19,6 +18,7 @@ use crate::cluster::Cluster;
 use crate::events::OpEvents;
 use crate::ops::Failure;
 
+pub mod feeds;
 pub mod pods;
 pub mod status;
 
@@ -41,6 +41,10 @@ pub struct Policy {
     /// Pods created before this (RFC 3339, UTC) belong to earlier revisions;
     /// their signals are not this operation's failure.
     pub since: String,
+    /// Label selector that every waited-for object carries (the release's
+    /// label), so one watch per kind and namespace sees them all; "" for
+    /// every object of the kind.
+    pub selector: String,
 }
 
 /// Wait for every target concurrently; the first failure ends the wait.
@@ -51,15 +55,38 @@ pub async fn wait_all(
     deadline: Instant,
     policy: &Policy,
 ) -> Result<(), Failure> {
-    let waits = targets
+    let mut feeds = feeds::Feeds::new(cluster.client(), &policy.selector);
+    let mut waits = futures::stream::FuturesUnordered::new();
+    for target in targets
         .into_iter()
         .filter(|t| status::is_tracked(&t.object.api_version, &t.object.kind, policy.wait_for_jobs))
-        .map(|t| wait_one(cluster, op, t, deadline, policy));
-    let mut all = futures::stream::iter(waits).buffer_unordered(32);
-    while let Some(res) = all.next().await {
-        res?;
+    {
+        let (ar, caps) = match cluster.resolve(&target.object).await {
+            Ok(found) => found,
+            Err(e) => return Err(failure(&target, "UnknownKind", e.to_string())),
+        };
+        let objects = feeds.object(&ar, &caps.scope, &target.namespace, &target.object.name);
+        let pods = WORKLOADS
+            .contains(&target.object.kind.as_str())
+            .then(|| feeds.pods(&target.namespace));
+        waits.push(wait_one(
+            cluster, op, target, objects, pods, deadline, policy,
+        ));
     }
-    Ok(())
+    let watching = feeds.run();
+    futures::pin_mut!(watching);
+    let mut watched = false;
+    loop {
+        tokio::select! {
+            done = waits.next() => match done {
+                None => return Ok(()),
+                Some(Err(f)) => return Err(f),
+                Some(Ok(())) => {}
+            },
+            // Every watch ended: the waits see their feeds close.
+            _ = &mut watching, if !watched => watched = true,
+        }
+    }
 }
 
 fn failure(target: &Target, reason: &str, message: String) -> Failure {
@@ -82,32 +109,12 @@ async fn wait_one(
     cluster: &Cluster,
     op: &OpEvents,
     target: Target,
+    mut objects: feeds::Feed,
+    pod_feed: Option<std::sync::Arc<feeds::PodFeed>>,
     deadline: Instant,
     policy: &Policy,
 ) -> Result<(), Failure> {
-    let (ar, caps) = cluster
-        .resolve(&target.object)
-        .await
-        .map_err(|e| failure(&target, "UnknownKind", e.to_string()))?;
-    let api: Api<DynamicObject> = match caps.scope {
-        kube::discovery::Scope::Cluster => Api::all_with(cluster.client(), &ar),
-        kube::discovery::Scope::Namespaced => {
-            Api::namespaced_with(cluster.client(), &target.namespace, &ar)
-        }
-    };
-    let config =
-        watcher::Config::default().fields(&format!("metadata.name={}", target.object.name));
-    let objects = watcher(api, config).default_backoff().applied_objects();
-    futures::pin_mut!(objects);
-    let is_workload = WORKLOADS.contains(&target.object.kind.as_str());
-    type PodStream = std::pin::Pin<
-        Box<
-            dyn futures::Stream<Item = Result<k8s_openapi::api::core::v1::Pod, watcher::Error>>
-                + Send,
-        >,
-    >;
-    let mut pod_stream: Option<PodStream> = None;
-    // pod name → (reason, message, first seen, pod JSON)
+    let mut pod_stream: Option<feeds::Feed> = None;
     let mut signals: HashMap<String, (String, String, Instant, Value)> = HashMap::new();
     let mut last: Option<Readiness> = None;
     let shown = target.object.display();
@@ -119,23 +126,10 @@ async fn wait_one(
             .unwrap_or(deadline)
             .min(deadline);
         tokio::select! {
-            item = objects.next() => {
-                let obj = match item {
-                    Some(Ok(o)) => serde_json::to_value(&o).unwrap_or(Value::Null),
-                    Some(Err(e)) => {
-                        tracing::debug!(error = %e, object = shown.as_str(), "watch error, retrying");
-                        continue;
-                    }
-                    None => return Err(failure(&target, "WatchEnded", format!("the watch on {shown} ended"))),
+            item = objects.recv() => {
+                let Some(obj) = item else {
+                    return Err(failure(&target, "WatchEnded", format!("the watch on {shown} ended")));
                 };
-                if is_workload && pod_stream.is_none()
-                    && let Some(selector) = pods::selector(&obj)
-                {
-                    let api: Api<k8s_openapi::api::core::v1::Pod> =
-                        Api::namespaced(cluster.client(), &target.namespace);
-                    let config = watcher::Config::default().labels(&selector);
-                    pod_stream = Some(Box::pin(watcher(api, config).default_backoff().applied_objects()));
-                }
                 let now = status::readiness(
                     &target.object.kind,
                     &target.object.api_version,
@@ -164,6 +158,14 @@ async fn wait_one(
                         return Err(failure(&target, reason, format!("{shown}: {message}")));
                     }
                     Readiness::Progress(p) => {
+                        // Still rolling out: watch its pods for failures
+                        // waiting will not fix.
+                        if pod_stream.is_none()
+                            && let Some(feed) = &pod_feed
+                            && let Some(selector) = pods::match_labels(&obj)
+                        {
+                            pod_stream = Some(feed.subscribe(selector));
+                        }
                         op.emit(Kind::ResourceProgress(proto::ResourceProgress {
                             object: Some(target.object.clone()),
                             message: p.message.clone(),
@@ -178,12 +180,10 @@ async fn wait_one(
             }
             Some(pod) = async {
                 match pod_stream.as_mut() {
-                    Some(s) => s.next().await,
+                    Some(s) => s.recv().await,
                     None => std::future::pending().await,
                 }
             } => {
-                let Ok(pod) = pod else { continue };
-                let pod = serde_json::to_value(&pod).unwrap_or(Value::Null);
                 let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
                 let created = pod["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
                 let deleting = pod["metadata"]["deletionTimestamp"].is_string();

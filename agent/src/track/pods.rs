@@ -105,8 +105,8 @@ pub fn signal(pod: &Value) -> Option<(String, String)> {
     None
 }
 
-/// `spec.selector.matchLabels` as a label selector, if the workload has one.
-pub fn selector(workload: &Value) -> Option<String> {
+/// `spec.selector.matchLabels`, if the workload has any.
+pub fn match_labels(workload: &Value) -> Option<BTreeMap<String, String>> {
     let labels = workload
         .pointer("/spec/selector/matchLabels")?
         .as_object()?;
@@ -116,9 +116,8 @@ pub fn selector(workload: &Value) -> Option<String> {
     Some(
         labels
             .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join(","),
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect(),
     )
 }
 

@@ -69,6 +69,13 @@ pub struct RequestRecord {
     pub user_agent: String,
     pub status: u16,
     pub latency_ms: u64,
+    /// When the server started handling it, and how long that took (for a
+    /// watch: until the response headers), so a client's own time can be
+    /// told from the time it spent waiting on the server (benches/upgrade.rs).
+    #[serde(skip)]
+    pub started: Instant,
+    #[serde(skip)]
+    pub took: Duration,
 }
 
 /// A bounded log of requests.
@@ -349,6 +356,8 @@ pub async fn handle(
         user_agent: info.user_agent.clone(),
         status: resp.status().as_u16(),
         latency_ms: started.elapsed().as_millis() as u64,
+        started,
+        took: started.elapsed(),
     });
     Ok(resp)
 }

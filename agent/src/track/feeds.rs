@@ -1,0 +1,260 @@
+//! The watches one wait shares: one per kind and namespace (on the
+//! release's label) for the objects, whatever their number, and one per
+//! namespace for the pods of every workload waiting there.
+//!
+//! A watch holds an HTTP/1.1 connection of its own for as long as it runs
+//! (kube's client speaks HTTP/1.1), so one watch per object meant a new
+//! connection, TLS handshake, list and watch request per object and per
+//! workload's pods: on a 200-object upgrade with 50 Deployments, ~200
+//! requests and ~100 connections where three watches do. Helm's kstatus
+//! watcher shares its informers the same way, per kind and namespace.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject};
+use kube::discovery::{ApiResource, Scope};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+
+/// The states of one object (or of one workload's pods), as JSON, in the
+/// order the API server sent them. Ends when its watch ends.
+pub type Feed = mpsc::UnboundedReceiver<Value>;
+
+/// Every watch of one wait, built before it starts.
+pub struct Feeds {
+    client: kube::Client,
+    /// Label selector of the objects waited for ("" for none).
+    selector: String,
+    /// (group, version, plural, namespace) → the group's watch.
+    objects: HashMap<(String, String, String, String), ObjectGroup>,
+    /// namespace → its pods.
+    pods: HashMap<String, Arc<PodFeed>>,
+}
+
+struct ObjectGroup {
+    api: Api<DynamicObject>,
+    by_name: HashMap<String, Vec<mpsc::UnboundedSender<Value>>>,
+}
+
+impl Feeds {
+    pub fn new(client: kube::Client, selector: &str) -> Feeds {
+        Feeds {
+            client,
+            selector: selector.to_string(),
+            objects: HashMap::new(),
+            pods: HashMap::new(),
+        }
+    }
+
+    /// The feed of one object's states.
+    pub fn object(&mut self, ar: &ApiResource, scope: &Scope, namespace: &str, name: &str) -> Feed {
+        let key = (
+            ar.group.clone(),
+            ar.version.clone(),
+            ar.plural.clone(),
+            namespace.to_string(),
+        );
+        let client = self.client.clone();
+        let group = self.objects.entry(key).or_insert_with(|| ObjectGroup {
+            api: match scope {
+                Scope::Cluster => Api::all_with(client, ar),
+                Scope::Namespaced => Api::namespaced_with(client, namespace, ar),
+            },
+            by_name: HashMap::new(),
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        group.by_name.entry(name.to_string()).or_default().push(tx);
+        rx
+    }
+
+    /// The pods of a namespace, watched once the first workload asks.
+    pub fn pods(&mut self, namespace: &str) -> Arc<PodFeed> {
+        self.pods
+            .entry(namespace.to_string())
+            .or_insert_with(|| {
+                Arc::new(PodFeed {
+                    api: Api::namespaced(self.client.clone(), namespace),
+                    state: Mutex::new(PodState::default()),
+                    wanted: Notify::new(),
+                })
+            })
+            .clone()
+    }
+
+    /// Run every watch, until dropped (or until they all end, which closes
+    /// their feeds).
+    pub async fn run(self) {
+        let selector = self.selector;
+        let objects = self
+            .objects
+            .into_values()
+            .map(|g| feed_objects(g, selector.clone()));
+        let pods = self.pods.into_values().map(feed_pods);
+        futures::future::join(
+            futures::future::join_all(objects),
+            futures::future::join_all(pods),
+        )
+        .await;
+    }
+}
+
+async fn feed_objects(group: ObjectGroup, selector: String) {
+    let mut config = watcher::Config::default();
+    if !selector.is_empty() {
+        config = config.labels(&selector);
+    }
+    let objects = watcher(group.api, config)
+        .default_backoff()
+        .applied_objects();
+    futures::pin_mut!(objects);
+    while let Some(item) = objects.next().await {
+        let object = match item {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!(error = %e, "watch error, retrying");
+                continue;
+            }
+        };
+        let name = object.metadata.name.as_deref().unwrap_or_default();
+        let Some(waiting) = group.by_name.get(name) else {
+            continue;
+        };
+        let value = serde_json::to_value(&object).unwrap_or(Value::Null);
+        for tx in waiting {
+            let _ = tx.send(value.clone());
+        }
+    }
+}
+
+/// One namespace's pods, shared by the workloads waiting in it: each gets
+/// the pods its `spec.selector.matchLabels` selects, those already seen
+/// first.
+pub struct PodFeed {
+    api: Api<Pod>,
+    state: Mutex<PodState>,
+    wanted: Notify,
+}
+
+#[derive(Default)]
+struct PodState {
+    started: bool,
+    /// The pods as last seen, by name.
+    pods: HashMap<String, Value>,
+    subscribers: Vec<(BTreeMap<String, String>, mpsc::UnboundedSender<Value>)>,
+}
+
+fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
+    let labels = &pod["metadata"]["labels"];
+    selector
+        .iter()
+        .all(|(k, v)| labels[k].as_str() == Some(v.as_str()))
+}
+
+impl PodFeed {
+    /// The pods `match_labels` selects, from now on (and those seen so far).
+    pub fn subscribe(&self, match_labels: BTreeMap<String, String>) -> Feed {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut state = self.state.lock().expect("pod feed poisoned");
+        for pod in state.pods.values() {
+            if selects(&match_labels, pod) {
+                let _ = tx.send(pod.clone());
+            }
+        }
+        state.subscribers.push((match_labels, tx));
+        if !state.started {
+            state.started = true;
+            self.wanted.notify_one();
+        }
+        rx
+    }
+
+    fn seen(&self, pod: Value) {
+        let mut state = self.state.lock().expect("pod feed poisoned");
+        state.subscribers.retain(|(_, tx)| !tx.is_closed());
+        for (selector, tx) in &state.subscribers {
+            if selects(selector, &pod) {
+                let _ = tx.send(pod.clone());
+            }
+        }
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        state.pods.insert(name.to_string(), pod);
+    }
+
+    /// A pod went: its subscribers see it as deleting, so whatever it
+    /// signalled no longer counts.
+    fn gone(&self, name: &str) {
+        let mut state = self.state.lock().expect("pod feed poisoned");
+        let Some(mut pod) = state.pods.remove(name) else {
+            return;
+        };
+        if let Some(meta) = pod["metadata"].as_object_mut() {
+            meta.entry("deletionTimestamp")
+                .or_insert_with(|| Value::String("1970-01-01T00:00:00Z".into()));
+        }
+        for (selector, tx) in &state.subscribers {
+            if selects(selector, &pod) {
+                let _ = tx.send(pod.clone());
+            }
+        }
+    }
+
+    fn end(&self) {
+        self.state
+            .lock()
+            .expect("pod feed poisoned")
+            .subscribers
+            .clear();
+    }
+}
+
+async fn feed_pods(feed: Arc<PodFeed>) {
+    feed.wanted.notified().await;
+    let events = watcher(feed.api.clone(), watcher::Config::default()).default_backoff();
+    futures::pin_mut!(events);
+    let name_of = |p: &Pod| p.metadata.name.clone().unwrap_or_default();
+    let json = |p: &Pod| serde_json::to_value(p).unwrap_or(Value::Null);
+    // The names a relist found: pods missing from it went meanwhile.
+    let mut relisted: Option<HashSet<String>> = None;
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(error = %e, "pod watch error, retrying");
+                continue;
+            }
+        };
+        match event {
+            watcher::Event::Init => relisted = Some(HashSet::new()),
+            watcher::Event::InitApply(p) => {
+                if let Some(names) = relisted.as_mut() {
+                    names.insert(name_of(&p));
+                }
+                feed.seen(json(&p));
+            }
+            watcher::Event::InitDone => {
+                let Some(names) = relisted.take() else {
+                    continue;
+                };
+                let went: Vec<String> = {
+                    let state = feed.state.lock().expect("pod feed poisoned");
+                    state
+                        .pods
+                        .keys()
+                        .filter(|n| !names.contains(*n))
+                        .cloned()
+                        .collect()
+                };
+                for name in went {
+                    feed.gone(&name);
+                }
+            }
+            watcher::Event::Apply(p) => feed.seen(json(&p)),
+            watcher::Event::Delete(p) => feed.gone(&name_of(&p)),
+        }
+    }
+    feed.end();
+}
