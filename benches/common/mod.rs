@@ -48,6 +48,12 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(clock: berth_sim::Clock) -> Stack {
+        Stack::start_with(clock, None).await
+    }
+
+    /// As [`Stack::start`], with berthd's journal in `data` (an existing
+    /// journal to serve) instead of a fresh one.
+    pub async fn start_with(clock: berth_sim::Clock, data: Option<PathBuf>) -> Stack {
         berth_agent::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temporary directory");
         let pki = berth::tls::init_dev_pki(&dir.path().join("pki"), &["127.0.0.1".into()], "admin")
@@ -66,7 +72,7 @@ impl Stack {
             key: pki.agent_key.clone(),
             client_ca: pki.ca_cert.clone(),
             crl: None,
-            data_dir: dir.path().join("data"),
+            data_dir: data.unwrap_or_else(|| dir.path().join("data")),
             kubeconfig: Some(kubeconfig.clone()),
             policy: Default::default(),
             settings: Default::default(),
