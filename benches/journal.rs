@@ -71,12 +71,60 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "alpha", "billing", "cache", "checkout", "cluster", "config", "consumer", "data", "delivery",
-    "edge", "events", "feature", "gateway", "graph", "identity", "index", "inventory", "ledger",
-    "metrics", "notify", "orders", "payments", "pipeline", "pricing", "profile", "queue", "quota",
-    "ranking", "report", "search", "session", "shipping", "storage", "stream", "tenant", "token",
-    "tracing", "upload", "user", "worker", "timeout", "retries", "pool", "batch", "window",
-    "threshold", "endpoint", "region", "replica", "shard", "ttl", "limit", "buffer", "interval",
+    "alpha",
+    "billing",
+    "cache",
+    "checkout",
+    "cluster",
+    "config",
+    "consumer",
+    "data",
+    "delivery",
+    "edge",
+    "events",
+    "feature",
+    "gateway",
+    "graph",
+    "identity",
+    "index",
+    "inventory",
+    "ledger",
+    "metrics",
+    "notify",
+    "orders",
+    "payments",
+    "pipeline",
+    "pricing",
+    "profile",
+    "queue",
+    "quota",
+    "ranking",
+    "report",
+    "search",
+    "session",
+    "shipping",
+    "storage",
+    "stream",
+    "tenant",
+    "token",
+    "tracing",
+    "upload",
+    "user",
+    "worker",
+    "timeout",
+    "retries",
+    "pool",
+    "batch",
+    "window",
+    "threshold",
+    "endpoint",
+    "region",
+    "replica",
+    "shard",
+    "ttl",
+    "limit",
+    "buffer",
+    "interval",
 ];
 
 /// One service of the fleet chart: its default values and its objects.
@@ -101,7 +149,12 @@ impl Service {
                 let key = format!("{}_{}", rng.word(), rng.word()).to_uppercase();
                 let value = match rng.below(4) {
                     0 => format!("{}", rng.below(100_000)),
-                    1 => format!("https://{}.{}.svc.cluster.local:{}", rng.word(), rng.word(), 8000 + rng.below(1000)),
+                    1 => format!(
+                        "https://{}.{}.svc.cluster.local:{}",
+                        rng.word(),
+                        rng.word(),
+                        8000 + rng.below(1000)
+                    ),
                     2 => rng.hex(24),
                     _ => format!("{}-{}", rng.word(), rng.word()),
                 };
@@ -159,9 +212,13 @@ impl Service {
         let n = &self.name;
         let mut env = String::new();
         for (k, v) in &self.env {
-            env.push_str(&format!("            - name: {k}\n              value: \"{v}\"\n"));
+            env.push_str(&format!(
+                "            - name: {k}\n              value: \"{v}\"\n"
+            ));
         }
-        env.push_str(&format!("            - name: ROLLOUT_SERIAL\n              value: \"{serial}\"\n"));
+        env.push_str(&format!(
+            "            - name: ROLLOUT_SERIAL\n              value: \"{serial}\"\n"
+        ));
         format!(
             "---\n# Source: fleet/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {n}\n  labels:\n    app.kubernetes.io/name: {n}\n    app.kubernetes.io/instance: fleet\n    app.kubernetes.io/version: \"{v}\"\n    app.kubernetes.io/managed-by: Helm\n    helm.sh/chart: fleet-{CHART_VERSION}\n    team: {t}\nspec:\n  replicas: {r}\n  revisionHistoryLimit: 5\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: {n}\n      app.kubernetes.io/instance: fleet\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: {n}\n        app.kubernetes.io/instance: fleet\n        team: {t}\n      annotations:\n        checksum/config: {c}\n        prometheus.io/scrape: \"true\"\n        prometheus.io/port: \"{p}\"\n    spec:\n      serviceAccountName: {n}\n      securityContext:\n        runAsNonRoot: true\n        runAsUser: 10001\n      containers:\n        - name: {n}\n          image: \"registry.example.com/{t}/{n}:{v}\"\n          imagePullPolicy: IfNotPresent\n          args:\n            - --config=/etc/{n}/application.properties\n            - --port={p}\n          env:\n{env}          ports:\n            - name: http\n              containerPort: {p}\n              protocol: TCP\n          livenessProbe:\n            httpGet:\n              path: /healthz\n              port: http\n            initialDelaySeconds: 10\n            periodSeconds: 10\n          readinessProbe:\n            httpGet:\n              path: /ready\n              port: http\n            periodSeconds: 5\n          resources:\n            requests:\n              cpu: {cpu}m\n              memory: {mem}Mi\n            limits:\n              cpu: {cpu2}m\n              memory: {mem2}Mi\n          volumeMounts:\n            - name: config\n              mountPath: /etc/{n}\n              readOnly: true\n      volumes:\n        - name: config\n          configMap:\n            name: {n}-config\n",
             v = self.version,
@@ -281,7 +338,8 @@ impl Fleet {
     }
 }
 
-const NOTES: &str = "fleet is deployed.\n\nServices:\n  kubectl get deploy -l app.kubernetes.io/instance=fleet\n";
+const NOTES: &str =
+    "fleet is deployed.\n\nServices:\n  kubectl get deploy -l app.kubernetes.io/instance=fleet\n";
 
 fn event(rev: u64, seq: u64, time: i64, kind: Kind) -> proto::Event {
     proto::Event {
@@ -297,10 +355,21 @@ fn event(rev: u64, seq: u64, time: i64, kind: Kind) -> proto::Event {
 /// The events of an upgrade of `objects`, as berthd's upgrade emits them:
 /// the first three go into `begin`, the rest are appended, the last one
 /// after `finish`.
-fn upgrade_events(rev: u64, t0: i64, objects: &[proto::ObjectRef], changed: Option<usize>, chart: &ChartRef, chart_size: u64) -> Vec<proto::Event> {
+fn upgrade_events(
+    rev: u64,
+    t0: i64,
+    objects: &[proto::ObjectRef],
+    changed: Option<usize>,
+    chart: &ChartRef,
+    chart_size: u64,
+) -> Vec<proto::Event> {
     let mut kinds = vec![
         Kind::Accepted(proto::Accepted {
-            operation: if rev == 1 { proto::Operation::Install } else { proto::Operation::Upgrade } as i32,
+            operation: if rev == 1 {
+                proto::Operation::Install
+            } else {
+                proto::Operation::Upgrade
+            } as i32,
             identity: "ci-deployer".into(),
             chart_needed: rev == 1,
             previous_revision: rev - 1,
@@ -351,7 +420,12 @@ fn upgrade_events(rev: u64, t0: i64, objects: &[proto::ObjectRef], changed: Opti
     }
     kinds.push(Kind::Completed(proto::Completed {
         status: proto::ReleaseStatus::Deployed as i32,
-        description: if rev == 1 { "Install complete" } else { "Upgrade complete" }.into(),
+        description: if rev == 1 {
+            "Install complete"
+        } else {
+            "Upgrade complete"
+        }
+        .into(),
         notes: NOTES.into(),
     }));
     let mut t = t0;
@@ -366,9 +440,21 @@ fn upgrade_events(rev: u64, t0: i64, objects: &[proto::ObjectRef], changed: Opti
 }
 
 /// One operation through the journal, as berthd records it.
-async fn record(j: &Journal, ns: &str, name: &str, rev: u64, blobs: Vec<Vec<u8>>, chart: &ChartRef, events: Vec<proto::Event>) {
+async fn record(
+    j: &Journal,
+    ns: &str,
+    name: &str,
+    rev: u64,
+    blobs: Vec<Vec<u8>>,
+    chart: &ChartRef,
+    events: Vec<proto::Event>,
+) {
     let t0 = events[0].time_unix_ms;
-    let kind = if rev == 1 { OpKind::Install } else { OpKind::Upgrade };
+    let kind = if rev == 1 {
+        OpKind::Install
+    } else {
+        OpKind::Upgrade
+    };
     let record = RevisionRecord {
         revision: rev,
         status: kind.pending_status(),
@@ -387,24 +473,46 @@ async fn record(j: &Journal, ns: &str, name: &str, rev: u64, blobs: Vec<Vec<u8>>
         notes_blob: journal::digest(&blobs[5]),
         rollback_of: None,
     };
-    let events: Vec<proto::Event> = events.into_iter().map(|mut e| { e.namespace = ns.into(); e.release = name.into(); e }).collect();
+    let events: Vec<proto::Event> = events
+        .into_iter()
+        .map(|mut e| {
+            e.namespace = ns.into();
+            e.release = name.into();
+            e
+        })
+        .collect();
     let (first, rest) = events.split_at(3);
     let (rest, last) = rest.split_at(rest.len() - 1);
-    j.begin(ns, name, Begin {
-        record,
-        blobs,
-        lock: Lock { revision: rev, operation: kind, since_ms: t0, identity: "ci-deployer".into(), previous_status: None },
-        events: first.to_vec(),
-    })
+    j.begin(
+        ns,
+        name,
+        Begin {
+            record,
+            blobs,
+            lock: Lock {
+                revision: rev,
+                operation: kind,
+                since_ms: t0,
+                identity: "ci-deployer".into(),
+                previous_status: None,
+            },
+            events: first.to_vec(),
+        },
+    )
     .await
     .expect("begin");
     j.append_events(rest).expect("events");
-    j.finish(ns, name, rev, Finish {
-        status: journal::Status::Deployed,
-        description: format!("{} complete", kind.title()),
-        deploys: true,
-        undeploys: false,
-    })
+    j.finish(
+        ns,
+        name,
+        rev,
+        Finish {
+            status: journal::Status::Deployed,
+            description: format!("{} complete", kind.title()),
+            deploys: true,
+            undeploys: false,
+        },
+    )
     .await
     .expect("finish");
     j.append_events(last).expect("events");
@@ -462,7 +570,13 @@ struct Built {
     build_time: Duration,
 }
 
-async fn build(data: &Path, revisions: u64, services: usize, releases: usize, samples: usize) -> Built {
+async fn build(
+    data: &Path,
+    revisions: u64,
+    services: usize,
+    releases: usize,
+    samples: usize,
+) -> Built {
     let started = Instant::now();
     let mut fleet = Fleet::new(services);
     let j = Journal::open(data).expect("journal opens");
@@ -511,7 +625,10 @@ async fn build(data: &Path, revisions: u64, services: usize, releases: usize, sa
     }
     // The list case: many small releases (the demo chart's three objects).
     let small = Fleet::new(1);
-    let small_chart = ChartRef { digest: journal::digest(&small.chart), ..chart.clone() };
+    let small_chart = ChartRef {
+        digest: journal::digest(&small.chart),
+        ..chart.clone()
+    };
     let small_objects = small.objects();
     for i in 0..releases {
         let name = format!("app-{i:04}");
@@ -523,7 +640,14 @@ async fn build(data: &Path, revisions: u64, services: usize, releases: usize, sa
             small.computed(&json!({})).to_string().into_bytes(),
             NOTES.as_bytes().to_vec(),
         ];
-        let events = upgrade_events(1, EPOCH_MS + i as i64 * 1000, &small_objects, None, &small_chart, small.chart.len() as u64);
+        let events = upgrade_events(
+            1,
+            EPOCH_MS + i as i64 * 1000,
+            &small_objects,
+            None,
+            &small_chart,
+            small.chart.len() as u64,
+        );
         record(&j, NAMESPACE, &name, 1, blobs, &small_chart, events).await;
     }
     j.flush().await.expect("flush");
@@ -596,7 +720,15 @@ impl std::io::Write for Shared {
 
 fn timed<T>(rounds: usize, mut f: impl FnMut() -> T) -> Duration {
     f();
-    median((0..rounds).map(|_| { let s = Instant::now(); std::hint::black_box(f()); s.elapsed() }).collect())
+    median(
+        (0..rounds)
+            .map(|_| {
+                let s = Instant::now();
+                std::hint::black_box(f());
+                s.elapsed()
+            })
+            .collect(),
+    )
 }
 
 fn ms(d: Duration) -> String {
@@ -615,57 +747,116 @@ async fn main() {
     let rounds = count("BERTH_BENCH_ROUNDS", 30);
     let samples = count("BERTH_BENCH_HELM_SAMPLES", 100);
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let data: PathBuf = std::env::var("BERTH_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|_| tmp.path().join("data"));
-    eprintln!("building the journal in {} ({revisions} revisions, {} objects each, {releases} releases)", data.display(), services * 3);
+    let data: PathBuf = std::env::var("BERTH_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().join("data"));
+    eprintln!(
+        "building the journal in {} ({revisions} revisions, {} objects each, {releases} releases)",
+        data.display(),
+        services * 3
+    );
     let built = build(&data, revisions, services, releases, samples).await;
     let (len, allocated) = disk_usage(&data);
 
     // In-process: the journal's own reads, for the profile.
     let (history_in, list_in, blob_in) = {
         let j = Journal::open_existing(&data).expect("journal reopens");
-        let h = timed(rounds, || j.revisions(NAMESPACE, RELEASE).unwrap().len());
+        let h = timed(rounds, || j.history(NAMESPACE, RELEASE, 256).unwrap().len());
         let l = timed(rounds, || {
-            j.heads().unwrap().iter().map(|h| j.revision(&h.namespace, &h.name, h.latest).unwrap().is_some() as usize).sum::<usize>()
+            j.heads()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    j.revision(&h.namespace, &h.name, h.latest)
+                        .unwrap()
+                        .is_some() as usize
+                })
+                .sum::<usize>()
         });
         let latest = j.revision(NAMESPACE, RELEASE, revisions).unwrap().unwrap();
         let b = timed(rounds, || j.text_blob(&latest.manifest_blob).unwrap().len());
         (h, l, b)
     };
 
-    let stack = common::Stack::start_with(berth_sim::Clock::Real { scale: 1.0 }, Some(data.clone())).await;
+    let stack =
+        common::Stack::start_with(berth_sim::Clock::Real { scale: 1.0 }, Some(data.clone())).await;
     let (history, history_out) = cli(&stack.conn, &["history", RELEASE], rounds).await;
     let (list, list_out) = cli(&stack.conn, &["list"], rounds).await;
     let (list_all, _) = cli(&stack.conn, &["list", "--max", "0"], rounds).await;
-    let (manifest, manifest_out) = cli(&stack.conn, &["get", "manifest", RELEASE], rounds.min(10)).await;
+    let (manifest, manifest_out) =
+        cli(&stack.conn, &["get", "manifest", RELEASE], rounds.min(10)).await;
     stack.stop().await;
-    assert_eq!(history_out.lines().count(), 257.min(revisions as usize + 1), "history shows the last 256");
-    assert_eq!(manifest_out.len(), built.manifest_bytes, "get manifest returns the stored manifest");
+    assert_eq!(
+        history_out.lines().count(),
+        257.min(revisions as usize + 1),
+        "history shows the last 256"
+    );
+    assert_eq!(
+        manifest_out.len(),
+        built.manifest_bytes,
+        "get manifest returns the stored manifest"
+    );
     let listed = list_out.lines().count() - 1;
 
     let helm = built.helm_bytes;
     println!(
         "{} revisions of one release ({} objects, {:.2} MB manifest, {} events each) + {} one-revision releases; \
          medians of {rounds}; Helm's bytes from {} revisions encoded exactly (release JSON gzips {:.1}:1), scaled to {}\n",
-        built.revisions, built.objects, built.manifest_bytes as f64 / 1e6, built.events_per_revision,
-        built.releases, built.helm_sampled, built.gzip_ratio, built.revisions
+        built.revisions,
+        built.objects,
+        built.manifest_bytes as f64 / 1e6,
+        built.events_per_revision,
+        built.releases,
+        built.helm_sampled,
+        built.gzip_ratio,
+        built.revisions
     );
     println!("| measure | berth | goal | Helm v4 | berth / Helm |");
     println!("|---|---|---|---|---|");
-    println!("| `berth history {RELEASE}` (last 256) | {} | < 20 ms | – | – |", ms(history));
-    println!("| `berth list` ({} releases, {listed} shown) | {} | < 50 ms | – | – |", built.releases + 1, ms(list));
-    println!("| `berth list --max 0` (all shown) | {} | – | – | – |", ms(list_all));
-    println!("| `berth get manifest {RELEASE}` (newest) | {} | – | – | – |", ms(manifest));
+    println!(
+        "| `berth history {RELEASE}` (last 256) | {} | < 20 ms | – | – |",
+        ms(history)
+    );
+    println!(
+        "| `berth list` ({} releases, {listed} shown) | {} | < 50 ms | – | – |",
+        built.releases + 1,
+        ms(list)
+    );
+    println!(
+        "| `berth list --max 0` (all shown) | {} | – | – | – |",
+        ms(list_all)
+    );
+    println!(
+        "| `berth get manifest {RELEASE}` (newest) | {} | – | – | – |",
+        ms(manifest)
+    );
     println!(
         "| journal on disk, file sizes | {} | ≤ {} (5%) | {} | {:.3} |",
-        mb(len as f64), mb(helm * 0.05), mb(helm), len as f64 / helm
+        mb(len as f64),
+        mb(helm * 0.05),
+        mb(helm),
+        len as f64 / helm
     );
     println!(
         "| journal on disk, allocated (`du`) | {} | ≤ {} (5%) | {} | {:.3} |",
-        mb(allocated as f64), mb(helm * 0.05), mb(helm), allocated as f64 / helm
+        mb(allocated as f64),
+        mb(helm * 0.05),
+        mb(helm),
+        allocated as f64 / helm
     );
-    println!("| per revision on disk (file sizes) | {:.1} KB | – | {:.1} KB | – |", len as f64 / built.revisions as f64 / 1e3, helm / built.revisions as f64 / 1e3);
+    println!(
+        "| per revision on disk (file sizes) | {:.1} KB | – | {:.1} KB | – |",
+        len as f64 / built.revisions as f64 / 1e3,
+        helm / built.revisions as f64 / 1e3
+    );
     println!();
-    println!("In-process (no gRPC): all revisions of {RELEASE} {}, every head + its newest revision {}, newest manifest {}; \
+    println!(
+        "In-process (no gRPC): newest 256 revision records of {RELEASE} {}, every head + its newest revision {}, newest manifest {}; \
               one upgrade's journal writes (begin + events + finish, two fsyncs) {}; build {:.0?}.",
-        ms(history_in), ms(list_in), ms(blob_in), ms(built.write_median), built.build_time);
+        ms(history_in),
+        ms(list_in),
+        ms(blob_in),
+        ms(built.write_median),
+        built.build_time
+    );
 }

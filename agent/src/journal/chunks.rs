@@ -175,7 +175,9 @@ const GEAR: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut i = 0;
     while i < 256 {
-        let mut z = (i as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut z = (i as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         t[i] = z ^ (z >> 31);
@@ -199,7 +201,10 @@ pub fn decode_node(value: &[u8]) -> Result<Vec<String>, String> {
         .strip_prefix(NODE_TAG)
         .ok_or("not a node (unknown tag)")?;
     if body.is_empty() || body.len() % 32 != 0 {
-        return Err(format!("a node of {} bytes is not a list of digests", body.len()));
+        return Err(format!(
+            "a node of {} bytes is not a list of digests",
+            body.len()
+        ));
     }
     Ok(body.chunks(32).map(hex::encode).collect())
 }
@@ -239,7 +244,11 @@ mod tests {
                 Entry::Piece { key, bytes } => (key, bytes.to_vec()),
                 Entry::Node { key, .. } => (key, reassemble(&entries, key)),
             };
-            assert_eq!(key, &hex::encode(Sha256::digest(&content)), "every key is its content's sha256");
+            assert_eq!(
+                key,
+                &hex::encode(Sha256::digest(&content)),
+                "every key is its content's sha256"
+            );
         }
         assert_eq!(reassemble(&entries, &root), bytes, "byte-identical");
         entries.len()
@@ -249,7 +258,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 b"abcdefghij klmnop\n{}:,\"0123456789"[(s >> 59) as usize % 34]
             })
             .collect()
@@ -269,13 +280,24 @@ mod tests {
     fn manifests_reassemble_byte_for_byte() {
         assert!(round_trip(manifest(450, 0).as_bytes()) > 450);
         // Leading text, no trailing newline, `---` inside a line, CRLF.
-        let odd = format!("# head\r\nx: ---\r\n{}---", manifest(40, 3).replace('\n', "\r\n"));
+        let odd = format!(
+            "# head\r\nx: ---\r\n{}---",
+            manifest(40, 3).replace('\n', "\r\n")
+        );
         assert!(round_trip(odd.as_bytes()) > 0);
         // A document far larger than a piece, and text with no documents.
-        let big = format!("---\n{}\n---\nsmall: 1\n", String::from_utf8(noise(300_000, 9)).unwrap());
+        let big = format!(
+            "---\n{}\n---\nsmall: 1\n",
+            String::from_utf8(noise(300_000, 9)).unwrap()
+        );
         assert!(round_trip(big.as_bytes()) > 10);
         assert!(round_trip(&noise(200_000, 4)) > 10);
-        let json = serde_json::to_string(&(0..3000).map(|i| (format!("k{i}"), i)).collect::<std::collections::BTreeMap<_, _>>()).unwrap();
+        let json = serde_json::to_string(
+            &(0..3000)
+                .map(|i| (format!("k{i}"), i))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        )
+        .unwrap();
         assert!(round_trip(json.as_bytes()) > 2);
         // Small, or nothing to cut: stored whole.
         assert!(split(b"---\na: 1\n---\nb: 2\n").is_none());
@@ -299,6 +321,9 @@ mod tests {
         let before = keys(&manifest(450, usize::MAX));
         let after = keys(&manifest(450, 200));
         let new = after.difference(&before).count();
-        assert!(new <= 4, "{new} new entries: the document, its node(s) and the root");
+        assert!(
+            new <= 4,
+            "{new} new entries: the document, its node(s) and the root"
+        );
     }
 }

@@ -1111,7 +1111,7 @@ impl Journal {
             }
         }
         writing(|| self.revisions.apply_batch(batch))?;
-        self.events.apply_batch(ebatch)?;
+        writing(|| self.events.apply_batch(ebatch))?;
         self.flush().await
     }
 }
@@ -1427,15 +1427,17 @@ mod tests {
             revision: rev,
             seq,
             time_unix_ms: 1_000 + seq as i64,
-            kind: Some(proto::event::Kind::ResourceApplied(proto::ResourceApplied {
-                object: Some(proto::ObjectRef {
-                    api_version: "v1".into(),
-                    kind: "ConfigMap".into(),
-                    namespace: "ns".into(),
-                    name: format!("c{}", seq % 2),
-                }),
-                action: 3,
-            })),
+            kind: Some(proto::event::Kind::ResourceApplied(
+                proto::ResourceApplied {
+                    object: Some(proto::ObjectRef {
+                        api_version: "v1".into(),
+                        kind: "ConfigMap".into(),
+                        namespace: "ns".into(),
+                        name: format!("c{}", seq % 2),
+                    }),
+                    action: 3,
+                },
+            )),
         }
     }
 
@@ -1460,13 +1462,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
         for rev in 1..=5 {
-            let op = if rev == 1 { OpKind::Install } else { OpKind::Upgrade };
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
             j.begin("ns", "a", begin(rev, op)).await.unwrap();
             j.finish("ns", "a", rev, done()).await.unwrap();
         }
         // Neighbours in key order stay out of it.
         for name in ["a-b", "b"] {
-            j.begin("ns", name, begin(1, OpKind::Install)).await.unwrap();
+            j.begin("ns", name, begin(1, OpKind::Install))
+                .await
+                .unwrap();
         }
         let revs = |max| -> Vec<u64> {
             j.history("ns", "a", max)
@@ -1497,7 +1505,9 @@ mod tests {
 
         j.begin("ns", "a", begin(2, OpKind::Upgrade)).await.unwrap();
         assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
-        let loose = j.events.range(event_key("ns", "a", 1, 0)..=event_key("ns", "a", 1, u64::MAX));
+        let loose = j
+            .events
+            .range(event_key("ns", "a", 1, 0)..=event_key("ns", "a", 1, u64::MAX));
         assert_eq!(loose.count(), 0, "the loose events are gone");
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), all);
         assert_eq!(j.events("ns", "a", 1, 4).unwrap(), all[4..]);
@@ -1523,7 +1533,11 @@ mod tests {
         let m1 = manifest(300);
         let m2 = m1.replace("name: c7\n", "name: c7b\n");
         for (rev, m) in [(1, &m1), (2, &m2), (3, &m1)] {
-            let op = if rev == 1 { OpKind::Install } else { OpKind::Upgrade };
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
             let mut b = begin(rev, op);
             b.record.manifest_blob = digest(m.as_bytes());
             b.blobs.push(m.clone().into_bytes());
@@ -1549,7 +1563,10 @@ mod tests {
         let m1 = manifest(200);
         {
             let db = sled::open(dir.path().join("journal")).unwrap();
-            db.open_tree("meta").unwrap().insert(SCHEMA_KEY, b"1").unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(SCHEMA_KEY, b"1")
+                .unwrap();
             let mut rec = record(1, OpKind::Install);
             rec.status = Status::Deployed;
             rec.manifest_blob = digest(m1.as_bytes());
@@ -1564,7 +1581,9 @@ mod tests {
             let releases = db.open_tree("releases").unwrap();
             releases.insert(head_key("ns", "a"), encode(&head)).unwrap();
             let revisions = db.open_tree("revisions").unwrap();
-            revisions.insert(revision_key("ns", "a", 1), encode(&rec)).unwrap();
+            revisions
+                .insert(revision_key("ns", "a", 1), encode(&rec))
+                .unwrap();
             let blobs = db.open_tree("blobs").unwrap();
             for b in [m1.as_bytes(), b"chart", b"[]", b"{}", b""] {
                 blobs.insert(digest(b).as_bytes(), deflate(b)).unwrap();

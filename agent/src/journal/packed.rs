@@ -105,7 +105,10 @@ pub fn pack(ns: &str, name: &str, rev: u64, events: &[proto::Event]) -> Option<P
     encode_varint(events.len() as u64, &mut body);
     let (mut prev_seq, mut prev_time, mut prev_slot) = (0u64, 0i64, 0u64);
     for ev in events {
-        encode_varint(zigzag(ev.seq.wrapping_sub(prev_seq).wrapping_sub(1) as i64), &mut body);
+        encode_varint(
+            zigzag(ev.seq.wrapping_sub(prev_seq).wrapping_sub(1) as i64),
+            &mut body,
+        );
         encode_varint(zigzag(ev.time_unix_ms.wrapping_sub(prev_time)), &mut body);
         prev_seq = ev.seq;
         prev_time = ev.time_unix_ms;
@@ -115,7 +118,12 @@ pub fn pack(ns: &str, name: &str, rev: u64, events: &[proto::Event]) -> Option<P
             let v = match slot.take() {
                 None => 0,
                 Some(o) => {
-                    let key = (o.api_version.clone(), o.kind.clone(), o.namespace.clone(), o.name.clone());
+                    let key = (
+                        o.api_version.clone(),
+                        o.kind.clone(),
+                        o.namespace.clone(),
+                        o.name.clone(),
+                    );
                     *index.entry(key).or_insert_with(|| {
                         table.push(o);
                         table.len() as u64
@@ -131,7 +139,10 @@ pub fn pack(ns: &str, name: &str, rev: u64, events: &[proto::Event]) -> Option<P
         encode_varint(stripped.encoded_len() as u64, &mut body);
         stripped.encode(&mut body).ok()?;
         for v in refs {
-            encode_varint(zigzag(v.wrapping_sub(prev_slot).wrapping_sub(1) as i64), &mut body);
+            encode_varint(
+                zigzag(v.wrapping_sub(prev_slot).wrapping_sub(1) as i64),
+                &mut body,
+            );
             prev_slot = v;
         }
     }
@@ -168,7 +179,9 @@ pub fn last_seq(value: &[u8]) -> Result<u64, String> {
     if value.len() < HEADER || &value[..2] != TAG {
         return Err("not a packed events record".into());
     }
-    Ok(u64::from_be_bytes(value[2..10].try_into().expect("8 bytes")))
+    Ok(u64::from_be_bytes(
+        value[2..10].try_into().expect("8 bytes"),
+    ))
 }
 
 /// The hex digest of the object table a packed record needs.
@@ -207,15 +220,24 @@ pub fn unpack(
     let mut events = Vec::new();
     let (mut seq, mut time, mut slot) = (0u64, 0i64, 0u64);
     for _ in 0..count {
-        seq = seq.wrapping_add(1).wrapping_add(unzigzag(get_varint(&mut b)?) as u64);
+        seq = seq
+            .wrapping_add(1)
+            .wrapping_add(unzigzag(get_varint(&mut b)?) as u64);
         time = time.wrapping_add(unzigzag(get_varint(&mut b)?));
         let stripped = proto::Event::decode(get_bytes(&mut b)?).map_err(|e| e.to_string())?;
         let mut kind = stripped.kind.ok_or("an event without a kind")?;
         for s in slots(&mut kind) {
-            slot = slot.wrapping_add(1).wrapping_add(unzigzag(get_varint(&mut b)?) as u64);
+            slot = slot
+                .wrapping_add(1)
+                .wrapping_add(unzigzag(get_varint(&mut b)?) as u64);
             *s = match slot {
                 0 => None,
-                i => Some(objects.get(i as usize - 1).cloned().ok_or("an object index out of the table")?),
+                i => Some(
+                    objects
+                        .get(i as usize - 1)
+                        .cloned()
+                        .ok_or("an object index out of the table")?,
+                ),
             };
         }
         events.push(proto::Event {
@@ -258,25 +280,73 @@ mod tests {
     }
 
     pub fn sample() -> Vec<proto::Event> {
-        let objs: Vec<_> = (0..50).map(|i| obj("ConfigMap", &format!("c{i}"), "")).collect();
+        let objs: Vec<_> = (0..50)
+            .map(|i| obj("ConfigMap", &format!("c{i}"), ""))
+            .collect();
         let mut evs = vec![
-            ev(1, 1_700_000_000_000, Kind::Accepted(proto::Accepted { operation: 2, identity: "me".into(), chart_needed: false, previous_revision: 2 })),
-            ev(2, 1_700_000_000_040, Kind::Planned(proto::Planned {
-                changes: objs.iter().map(|o| proto::PlannedChange { object: Some(o.clone()), action: 3 }).collect(),
-            })),
+            ev(
+                1,
+                1_700_000_000_000,
+                Kind::Accepted(proto::Accepted {
+                    operation: 2,
+                    identity: "me".into(),
+                    chart_needed: false,
+                    previous_revision: 2,
+                }),
+            ),
+            ev(
+                2,
+                1_700_000_000_040,
+                Kind::Planned(proto::Planned {
+                    changes: objs
+                        .iter()
+                        .map(|o| proto::PlannedChange {
+                            object: Some(o.clone()),
+                            action: 3,
+                        })
+                        .collect(),
+                }),
+            ),
         ];
         for (i, o) in objs.iter().enumerate() {
             let mut o = o.clone();
             o.namespace = "ns".into();
-            evs.push(ev(3 + i as u64, 1_700_000_000_041 + i as i64 / 3, Kind::ResourceApplied(proto::ResourceApplied { object: Some(o), action: 3 })));
+            evs.push(ev(
+                3 + i as u64,
+                1_700_000_000_041 + i as i64 / 3,
+                Kind::ResourceApplied(proto::ResourceApplied {
+                    object: Some(o),
+                    action: 3,
+                }),
+            ));
         }
-        evs.push(ev(53, 1_699_999_999_000, Kind::Failed(proto::Failed { reason: "X".into(), message: "m".into(), culprit: None, status: 3 })));
-        evs.push(ev(54, 1_700_000_000_100, Kind::ResourceFailed(proto::ResourceFailed {
-            object: Some(obj("ConfigMap", "c7", "")),
-            reason: "r".into(),
-            ..Default::default()
-        })));
-        evs.push(ev(56, 1_700_000_000_100, Kind::ResourceDiff(proto::ResourceDiff { object: Some(proto::ObjectRef::default()), ..Default::default() })));
+        evs.push(ev(
+            53,
+            1_699_999_999_000,
+            Kind::Failed(proto::Failed {
+                reason: "X".into(),
+                message: "m".into(),
+                culprit: None,
+                status: 3,
+            }),
+        ));
+        evs.push(ev(
+            54,
+            1_700_000_000_100,
+            Kind::ResourceFailed(proto::ResourceFailed {
+                object: Some(obj("ConfigMap", "c7", "")),
+                reason: "r".into(),
+                ..Default::default()
+            }),
+        ));
+        evs.push(ev(
+            56,
+            1_700_000_000_100,
+            Kind::ResourceDiff(proto::ResourceDiff {
+                object: Some(proto::ObjectRef::default()),
+                ..Default::default()
+            }),
+        ));
         evs
     }
 
