@@ -684,6 +684,26 @@ fn disk_usage(dir: &Path) -> (u64, u64) {
     (len, blocks)
 }
 
+/// What sled holds, per tree: records and key + value bytes (the live
+/// data, against the file's size).
+fn tree_bytes(data: &Path) -> Vec<(String, usize, u64)> {
+    let db = sled::open(data.join("journal")).expect("sled opens");
+    let mut out = Vec::new();
+    for name in db.tree_names() {
+        let tree = db.open_tree(&name).expect("tree");
+        let (mut n, mut bytes) = (0, 0u64);
+        for kv in tree.iter() {
+            let (k, v) = kv.expect("record");
+            n += 1;
+            bytes += (k.len() + v.len()) as u64;
+        }
+        if n > 0 {
+            out.push((String::from_utf8_lossy(&name).into_owned(), n, bytes));
+        }
+    }
+    out
+}
+
 /// Medians of `rounds` runs of the CLI with `args`, and its last output.
 async fn cli(conn: &[String], args: &[&str], rounds: usize) -> (Duration, String) {
     let mut times = Vec::new();
@@ -757,6 +777,7 @@ async fn main() {
     );
     let built = build(&data, revisions, services, releases, samples).await;
     let (len, allocated) = disk_usage(&data);
+    let trees = tree_bytes(&data);
 
     // In-process: the journal's own reads, for the profile.
     let (history_in, list_in, blob_in) = {
@@ -850,6 +871,17 @@ async fn main() {
         helm / built.revisions as f64 / 1e3
     );
     println!();
+    let live: u64 = trees.iter().map(|t| t.2).sum();
+    let per_tree: Vec<String> = trees
+        .iter()
+        .map(|(name, n, bytes)| format!("{name} {n} records {}", mb(*bytes as f64)))
+        .collect();
+    println!(
+        "Live data (keys + values) {} of the {} file: {}.\n",
+        mb(live as f64),
+        mb(len as f64),
+        per_tree.join(", ")
+    );
     println!(
         "In-process (no gRPC): newest 256 revision records of {RELEASE} {}, every head + its newest revision {}, newest manifest {}; \
               one upgrade's journal writes (begin + events + finish, two fsyncs) {}; build {:.0?}.",

@@ -224,7 +224,10 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 fn deflate(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Default rather than fast: pieces are small (a few KB), so the time is
+    // negligible, and at 10,000 revisions the bytes are not (see
+    // benches/README.md, "journal").
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).expect("writing to a Vec cannot fail");
     e.finish().expect("writing to a Vec cannot fail")
 }
