@@ -1157,10 +1157,10 @@ fn unwrap_tx<T>(res: std::result::Result<T, TransactionError<JournalError>>) -> 
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
 
-    fn record(rev: u64, op: OpKind) -> RevisionRecord {
+    pub fn record(rev: u64, op: OpKind) -> RevisionRecord {
         RevisionRecord {
             revision: rev,
             status: op.pending_status(),
@@ -1184,7 +1184,7 @@ mod tests {
         }
     }
 
-    fn begin(rev: u64, op: OpKind) -> Begin {
+    pub fn begin(rev: u64, op: OpKind) -> Begin {
         Begin {
             record: record(rev, op),
             blobs: vec![
@@ -1205,7 +1205,7 @@ mod tests {
         }
     }
 
-    fn done() -> Finish {
+    pub fn done() -> Finish {
         Finish {
             status: Status::Deployed,
             description: "Install complete".into(),
@@ -1213,6 +1213,44 @@ mod tests {
             undeploys: false,
         }
     }
+
+    pub fn ev(rev: u64, seq: u64) -> proto::Event {
+        proto::Event {
+            release: "a".into(),
+            namespace: "ns".into(),
+            revision: rev,
+            seq,
+            time_unix_ms: 1_000 + seq as i64,
+            kind: Some(proto::event::Kind::ResourceApplied(
+                proto::ResourceApplied {
+                    object: Some(proto::ObjectRef {
+                        api_version: "v1".into(),
+                        kind: "ConfigMap".into(),
+                        namespace: "ns".into(),
+                        name: format!("c{}", seq % 2),
+                    }),
+                    action: 3,
+                },
+            )),
+        }
+    }
+
+    pub fn manifest(objects: usize) -> String {
+        (0..objects)
+            .map(|i| {
+                format!(
+                    "---\n# Source: c/templates/t{i}.yaml\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  k: \"{}\"\n",
+                    "v".repeat(i % 50 + 200)
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     #[tokio::test]
     async fn lifecycle_supersedes_and_locks() {
@@ -1423,41 +1461,9 @@ mod tests {
         );
     }
 
-    fn ev(rev: u64, seq: u64) -> proto::Event {
-        proto::Event {
-            release: "a".into(),
-            namespace: "ns".into(),
-            revision: rev,
-            seq,
-            time_unix_ms: 1_000 + seq as i64,
-            kind: Some(proto::event::Kind::ResourceApplied(
-                proto::ResourceApplied {
-                    object: Some(proto::ObjectRef {
-                        api_version: "v1".into(),
-                        kind: "ConfigMap".into(),
-                        namespace: "ns".into(),
-                        name: format!("c{}", seq % 2),
-                    }),
-                    action: 3,
-                },
-            )),
-        }
-    }
-
     fn assert_sound(j: &Journal) {
         let r = check::check(j).unwrap();
         assert!(r.is_ok(), "{}", r.problems.join("\n"));
-    }
-
-    fn manifest(objects: usize) -> String {
-        (0..objects)
-            .map(|i| {
-                format!(
-                    "---\n# Source: c/templates/t{i}.yaml\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  k: \"{}\"\n",
-                    "v".repeat(i % 50 + 200)
-                )
-            })
-            .collect()
     }
 
     #[tokio::test]
@@ -1637,5 +1643,50 @@ mod tests {
             .to_string();
         assert!(e.contains("no journal here"), "{e}");
         assert!(!dir.path().join("nope").exists());
+    }
+}
+
+#[cfg(test)]
+mod transfer_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    /// Pieces, nodes and packed events survive export and import.
+    #[tokio::test]
+    async fn a_format_2_journal_exports_and_imports_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("a")).unwrap();
+        let m1 = manifest(300);
+        let m2 = m1.replace("name: c7\n", "name: c7b\n");
+        for (rev, m) in [(1, &m1), (2, &m2)] {
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            let mut b = begin(rev, op);
+            b.record.manifest_blob = digest(m.as_bytes());
+            b.blobs.push(m.clone().into_bytes());
+            b.events = vec![ev(rev, 1), ev(rev, 2)];
+            j.begin("ns", "a", b).await.unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+        }
+        assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
+        let doc = transfer::export(&j).unwrap();
+        assert!(!doc.nodes.is_empty());
+        let file = dir.path().join("export.json");
+        std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let imported = transfer::import(&dir.path().join("b"), &file).unwrap();
+        assert!(imported.report.is_ok(), "{:?}", imported.report.problems);
+        let k = Journal::open_existing(&dir.path().join("b")).unwrap();
+        for m in [&m1, &m2] {
+            assert_eq!(k.text_blob(&digest(m.as_bytes())).unwrap(), *m);
+        }
+        for rev in [1, 2] {
+            assert_eq!(
+                k.events("ns", "a", rev, 0).unwrap(),
+                j.events("ns", "a", rev, 0).unwrap()
+            );
+        }
     }
 }
