@@ -13,4 +13,4 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 # benches/upgrade.rs and benches/upload.rs run the release berth and berthd binaries.
 cargo build --release --locked --bins
-cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload --bench fleet --bench upgrade "$@"
+cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload --bench fleet --bench upgrade --bench journal "$@"

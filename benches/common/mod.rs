@@ -79,12 +79,26 @@ pub struct Stack {
 impl Stack {
     /// A stack with a PKI of its own.
     pub async fn start(clock: berth_sim::Clock) -> Stack {
-        Stack::with_pki(std::sync::Arc::new(Pki::generate()), clock).await
+        Stack::build(std::sync::Arc::new(Pki::generate()), clock, None).await
     }
 
     /// A stack whose agent serves the shared PKI's agent certificate and
     /// trusts its CA.
     pub async fn with_pki(pki: std::sync::Arc<Pki>, clock: berth_sim::Clock) -> Stack {
+        Stack::build(pki, clock, None).await
+    }
+
+    /// As [`Stack::start`], with berthd's journal in `data` (an existing
+    /// journal to serve) instead of a fresh one.
+    pub async fn start_with(clock: berth_sim::Clock, data: Option<PathBuf>) -> Stack {
+        Stack::build(std::sync::Arc::new(Pki::generate()), clock, data).await
+    }
+
+    async fn build(
+        pki: std::sync::Arc<Pki>,
+        clock: berth_sim::Clock,
+        data: Option<PathBuf>,
+    ) -> Stack {
         berth_agent::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temporary directory");
         let sim = berth_sim::Simulator::builder()
@@ -102,7 +116,7 @@ impl Stack {
             key: files.agent_key.clone(),
             client_ca: files.ca_cert.clone(),
             crl: None,
-            data_dir: dir.path().join("data"),
+            data_dir: data.unwrap_or_else(|| dir.path().join("data")),
             kubeconfig: Some(kubeconfig.clone()),
             policy: Default::default(),
             settings: Default::default(),

@@ -5,8 +5,10 @@
 //! (`--history-max` drops the oldest); at most one revision is deployed and
 //! it is the one the head names; a pending revision has the lock and the
 //! lock has its pending revision; every blob a revision references is
-//! present, inflates, and hashes to its key; the events of each revision
-//! decode, belong to it, and are numbered 1..n. Records that belong to no
+//! present, inflates (a blob stored as pieces: every piece and node is
+//! present and the whole reassembles), and hashes to its key; the events of
+//! each revision, loose or packed, decode, belong to it, and are numbered
+//! 1..n. Records that belong to no
 //! release are reported too. The format version was checked when the
 //! journal opened. Every problem is one line naming the record.
 
@@ -15,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use berth::proto;
 use prost::Message;
 
-use super::{Journal, ReleaseHead, Result, RevisionRecord, decode, digest, head_key, inflate};
+use super::{Journal, ReleaseHead, Result, RevisionRecord, decode, digest, head_key};
 
 /// What a check found.
 #[derive(Debug, Default)]
@@ -112,8 +114,30 @@ pub fn check(journal: &Journal) -> Result<Report> {
     let mut events: BTreeMap<(String, u64), Vec<u64>> = BTreeMap::new();
     for kv in journal.events.iter() {
         let (k, v) = kv?;
-        report.events += 1;
         let key = String::from_utf8_lossy(&k).into_owned();
+        if let Some(rest) = key.strip_suffix(&format!("/{}", super::packed::SUFFIX)) {
+            let parsed = split_revision_key(rest)
+                .and_then(|(release, rev)| Some((release, release.split_once('/')?, rev)));
+            let Some((release, (ns, name), rev)) = parsed else {
+                problems.push(format!(
+                    "event {key}: the key is not namespace/name/revision/packed"
+                ));
+                continue;
+            };
+            match journal.packed_events(ns, name, rev) {
+                Err(e) => problems.push(format!("event {key}: does not decode: {e}")),
+                Ok(evs) => {
+                    let evs = evs.unwrap_or_default();
+                    report.events += evs.len();
+                    events
+                        .entry((release.to_string(), rev))
+                        .or_default()
+                        .extend(evs.iter().map(|e| e.seq));
+                }
+            }
+            continue;
+        }
+        report.events += 1;
         let Some((release, rev, seq)) = split_event_key(&key) else {
             problems.push(format!(
                 "event {key}: the key is not namespace/name/revision/seq"
@@ -289,12 +313,10 @@ fn referenced_blobs(r: &RevisionRecord) -> [(&'static str, &str, bool); 6] {
 
 /// A blob is present, inflates, and its content hashes to its key.
 fn check_blob(journal: &Journal, d: &str, text: bool) -> std::result::Result<(), String> {
-    let stored = journal
-        .blobs
-        .get(d.as_bytes())
-        .map_err(|e| e.to_string())?
+    let bytes = journal
+        .blob(d)
+        .map_err(|e| format!("does not read: {e}"))?
         .ok_or("missing")?;
-    let bytes = inflate(d, &stored).map_err(|e| format!("does not inflate: {e}"))?;
     let actual = digest(&bytes);
     if actual != d {
         return Err(format!("its content hashes to {actual}"));
@@ -414,7 +436,7 @@ mod tests {
         assert!(r.is_ok(), "{:?}", r.problems);
         assert_eq!(
             r.summary(),
-            "format version 1; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
+            "format version 2; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
         );
     }
 

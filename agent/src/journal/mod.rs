@@ -8,7 +8,12 @@
 //! - `revisions`: `ns/name/<rev:020>` → [`RevisionRecord`].
 //! - `blobs`: sha256 → deflated bytes (charts, manifests, values, notes),
 //!   stored once however many revisions share them.
-//! - `events`: `ns/name/<rev:020>/<seq:020>` → protobuf [`proto::Event`].
+//! - `nodes`: sha256 → the digests of the pieces a large blob was cut into
+//!   ([`chunks`]): a manifest is stored as its documents, so revisions that
+//!   differ in one object share all the others. Since format version 2.
+//! - `events`: `ns/name/<rev:020>/<seq:020>` → protobuf [`proto::Event`];
+//!   once a revision is closed, `ns/name/<rev:020>/packed` → all its events
+//!   in one record ([`packed`], since format version 2).
 //!
 //! Every state change is one sled transaction, flushed to disk before the
 //! caller goes on (and so before any RPC answers).
@@ -32,13 +37,18 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 pub mod check;
+mod chunks;
+mod packed;
 pub mod records;
 pub mod transfer;
 
 pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
 
-/// The on-disk format this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The on-disk format this build reads and writes. Version 1 (no `nodes`,
+/// no packed events) is a subset of version 2: it opens as it is and is
+/// marked version 2 (berthd of version 1 would not see what version 2
+/// adds, so it refuses the marker).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -70,6 +80,7 @@ pub struct Journal {
     releases: sled::Tree,
     revisions: sled::Tree,
     blobs: sled::Tree,
+    nodes: sled::Tree,
     events: sled::Tree,
 }
 
@@ -150,11 +161,12 @@ mod sled_file {
 /// The key of the format version in the `meta` tree.
 const SCHEMA_KEY: &str = "schema";
 
-/// Accept exactly [`SCHEMA_VERSION`]; say why anything else is refused.
-fn check_version(dir: &Path, stored: &[u8]) -> Result<()> {
+/// Accept [`SCHEMA_VERSION`] and the versions it reads as they are
+/// (returned, to be marked); say why anything else is refused.
+fn check_version(dir: &Path, stored: &[u8]) -> Result<u32> {
     let text = String::from_utf8_lossy(stored);
     let message = match text.parse::<u32>() {
-        Ok(v) if v == SCHEMA_VERSION => return Ok(()),
+        Ok(v) if v == SCHEMA_VERSION || v == 1 => return Ok(v),
         Ok(v) if v > SCHEMA_VERSION => format!(
             "it has format version {v}, written by a newer berthd; this berthd reads version {SCHEMA_VERSION} \
              (run the newer berthd, or export the journal with it)"
@@ -187,6 +199,10 @@ fn event_key(ns: &str, name: &str, rev: u64, seq: u64) -> Vec<u8> {
     format!("{ns}/{name}/{rev:020}/{seq:020}").into_bytes()
 }
 
+fn packed_key(ns: &str, name: &str, rev: u64) -> Vec<u8> {
+    format!("{ns}/{name}/{rev:020}/{}", packed::SUFFIX).into_bytes()
+}
+
 fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| JournalError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
@@ -211,7 +227,10 @@ fn deflate(bytes: &[u8]) -> Vec<u8> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return stored(bytes);
     }
-    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Default rather than fast: pieces are small (a few KB), so the time is
+    // negligible, and at 10,000 revisions the bytes are not (see
+    // benches/README.md, "journal").
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).expect("writing to a Vec cannot fail");
     e.finish().expect("writing to a Vec cannot fail")
 }
@@ -250,6 +269,53 @@ fn inflate(key: &str, bytes: &[u8]) -> Result<Vec<u8>> {
             message: e.to_string(),
         })?;
     Ok(out)
+}
+
+/// Blob pieces and nodes a write adds (see `Journal::to_store`).
+#[derive(Default)]
+struct Additions {
+    blobs: Vec<(String, Vec<u8>)>,
+    nodes: Vec<(String, Vec<u8>)>,
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<JournalError>>;
+
+impl Additions {
+    /// Insert, inside a transaction, what is still absent.
+    fn insert(&self, blobs: &TransactionalTree, nodes: &TransactionalTree) -> TxResult<()> {
+        for (tree, entries) in [(blobs, &self.blobs), (nodes, &self.nodes)] {
+            for (d, bytes) in entries {
+                if tree.get(d.as_bytes())?.is_none() {
+                    tree.insert(d.as_bytes(), bytes.as_slice())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A closed revision's events packed: written with the transaction that
+/// closes it (see `Journal::pack_plan`).
+struct PackPlan {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    /// The object table blob: (digest, deflated).
+    table: (String, Vec<u8>),
+    loose: Vec<sled::IVec>,
+}
+
+impl PackPlan {
+    fn apply(&self, blobs: &TransactionalTree, events: &TransactionalTree) -> TxResult<()> {
+        let (d, bytes) = &self.table;
+        if blobs.get(d.as_bytes())?.is_none() {
+            blobs.insert(d.as_bytes(), bytes.as_slice())?;
+        }
+        events.insert(self.key.as_slice(), self.value.as_slice())?;
+        for k in &self.loose {
+            events.remove(k)?;
+        }
+        Ok(())
+    }
 }
 
 /// How a finished operation leaves its revision.
@@ -367,7 +433,16 @@ impl Journal {
             None
         };
         match version {
-            Some(v) => check_version(dir, &v)?,
+            Some(v) => {
+                if check_version(dir, &v)? != SCHEMA_VERSION {
+                    // Version 1 is read as it is: only the marker changes.
+                    writing(|| {
+                        db.open_tree("meta")?
+                            .insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
+                        db.flush()
+                    })?;
+                }
+            }
             None => {
                 let has_records = ["releases", "revisions", "blobs", "events"]
                     .iter()
@@ -401,6 +476,7 @@ impl Journal {
             releases: db.open_tree("releases")?,
             revisions: db.open_tree("revisions")?,
             blobs: db.open_tree("blobs")?,
+            nodes: db.open_tree("nodes")?,
             events: db.open_tree("events")?,
             db,
         })
@@ -459,24 +535,88 @@ impl Journal {
 
     /// All revisions of a release, oldest first.
     pub fn revisions(&self, ns: &str, name: &str) -> Result<Vec<RevisionRecord>> {
-        self.revisions
+        self.history(ns, name, usize::MAX)
+    }
+
+    /// The newest `max` revisions of a release, oldest first: a reverse
+    /// scan that reads only those records, however long the history.
+    pub fn history(&self, ns: &str, name: &str, max: usize) -> Result<Vec<RevisionRecord>> {
+        let mut revs = self
+            .revisions
             .scan_prefix(release_prefix(ns, name))
+            .rev()
+            .take(max)
             .map(|kv| {
                 let (k, v) = kv?;
                 decode(&k, &v)
             })
-            .collect()
+            .collect::<Result<Vec<RevisionRecord>>>()?;
+        revs.reverse();
+        Ok(revs)
     }
 
     pub fn has_blob(&self, digest: &str) -> Result<bool> {
-        Ok(self.blobs.contains_key(digest.as_bytes())?)
+        Ok(self.blobs.contains_key(digest.as_bytes())?
+            || self.nodes.contains_key(digest.as_bytes())?)
     }
 
+    /// A blob's bytes: stored whole, or reassembled from its pieces.
     pub fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
-        match self.blobs.get(digest.as_bytes())? {
-            Some(v) => Ok(Some(inflate(digest, &v)?)),
-            None => Ok(None),
+        if let Some(v) = self.blobs.get(digest.as_bytes())? {
+            return Ok(Some(inflate(digest, &v)?));
         }
+        let Some(node) = self.nodes.get(digest.as_bytes())? else {
+            return Ok(None);
+        };
+        let corrupt = |message: String| JournalError::Corrupt {
+            key: format!("blob {digest}"),
+            message,
+        };
+        let mut out = Vec::new();
+        for child in chunks::decode_node(&node).map_err(corrupt)? {
+            let part = self
+                .blob(&child)?
+                .ok_or_else(|| corrupt(format!("its piece {child} is missing")))?;
+            out.extend_from_slice(&part);
+        }
+        Ok(Some(out))
+    }
+
+    /// What storing `bytes` adds to `blobs` and `nodes` (deflated pieces,
+    /// encoded nodes) that the journal does not hold yet. Blobs are never
+    /// rewritten or removed, so looking before the transaction is safe;
+    /// the transaction inserts only what is still absent.
+    fn to_store(&self, bytes: &[u8], out: &mut Additions) -> Result<()> {
+        let d = digest(bytes);
+        if self.has_blob(&d)? {
+            return Ok(());
+        }
+        // Already compressed (a packed chart): pieces would not dedupe and
+        // deflate would not shrink it; stored whole as it is.
+        let split = if bytes.starts_with(&[0x1f, 0x8b]) {
+            None
+        } else {
+            chunks::split(bytes)
+        };
+        let Some(entries) = split else {
+            out.blobs.push((d, deflate(bytes)));
+            return Ok(());
+        };
+        for e in entries {
+            match e {
+                chunks::Entry::Piece { key, bytes } => {
+                    if !self.blobs.contains_key(key.as_bytes())? {
+                        out.blobs.push((key, deflate(bytes)));
+                    }
+                }
+                chunks::Entry::Node { key, value } => {
+                    if !self.nodes.contains_key(key.as_bytes())? {
+                        out.nodes.push((key, value));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A blob that must exist, as UTF-8 text.
@@ -501,7 +641,11 @@ impl Journal {
     ) -> Result<Vec<proto::Event>> {
         let start = event_key(ns, name, rev, after_seq.saturating_add(1));
         let end = event_key(ns, name, rev, u64::MAX);
-        self.events
+        // Loose events first, then the packed record: packing writes the
+        // record and removes the loose events in one transaction, so a
+        // reader racing it sees the events in one place or both.
+        let mut events = self
+            .events
             .range(start..=end)
             .map(|kv| {
                 let (k, v) = kv?;
@@ -510,15 +654,69 @@ impl Journal {
                     message: e.to_string(),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<proto::Event>>>()?;
+        if let Some(packed) = self.packed_events(ns, name, rev)? {
+            let before = events.len();
+            events.extend(packed.into_iter().filter(|e| e.seq > after_seq));
+            if events.len() > before {
+                events.sort_by_key(|e| e.seq);
+                events.dedup_by_key(|e| e.seq);
+            }
+        }
+        Ok(events)
+    }
+
+    /// The events of a revision's packed record, if it has one.
+    fn packed_events(&self, ns: &str, name: &str, rev: u64) -> Result<Option<Vec<proto::Event>>> {
+        let key = packed_key(ns, name, rev);
+        let Some(value) = self.events.get(&key)? else {
+            return Ok(None);
+        };
+        packed::unpack(ns, name, rev, &value, |d| {
+            self.blob(d)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("its object table {d} is missing"))
+        })
+        .map(Some)
+        .map_err(|message| JournalError::Corrupt {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            message,
+        })
+    }
+
+    /// Pack the loose events of a closed revision: the record and table to
+    /// write and the loose keys to remove, or None if there is nothing to
+    /// pack (or the events would not pack faithfully; they stay loose).
+    /// Called with the write turn held, so the events cannot change.
+    fn pack_plan(&self, ns: &str, name: &str, rev: u64) -> Result<Option<PackPlan>> {
+        let start = event_key(ns, name, rev, 0);
+        let end = event_key(ns, name, rev, u64::MAX);
+        let loose = self
+            .events
+            .range(start..=end)
+            .keys()
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if loose.is_empty() {
+            return Ok(None);
+        }
+        let events = self.events(ns, name, rev, 0)?;
+        let Some(p) = packed::pack(ns, name, rev, &events) else {
+            return Ok(None);
+        };
+        Ok(Some(PackPlan {
+            key: packed_key(ns, name, rev),
+            table: (digest(&p.table), deflate(&p.table)),
+            value: p.value,
+            loose,
+        }))
     }
 
     /// The sequence number of the last event of a revision, 0 if none.
     pub fn last_event_seq(&self, ns: &str, name: &str, rev: u64) -> Result<u64> {
         let start = event_key(ns, name, rev, 0);
         let end = event_key(ns, name, rev, u64::MAX);
-        match self.events.range(start..=end).next_back() {
-            None => Ok(0),
+        let loose = match self.events.range(start..=end).next_back() {
+            None => 0,
             Some(kv) => {
                 let (k, v) = kv?;
                 proto::Event::decode(v.as_ref())
@@ -526,9 +724,18 @@ impl Journal {
                     .map_err(|e| JournalError::Corrupt {
                         key: String::from_utf8_lossy(&k).into_owned(),
                         message: e.to_string(),
-                    })
+                    })?
             }
-        }
+        };
+        let key = packed_key(ns, name, rev);
+        let packed = match self.events.get(&key)? {
+            None => 0,
+            Some(v) => packed::last_seq(&v).map_err(|message| JournalError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message,
+            })?,
+        };
+        Ok(loose.max(packed))
     }
 
     /// Append events of a recorded revision. They become durable with the
@@ -550,11 +757,10 @@ impl Journal {
     pub async fn begin(&self, ns: &str, name: &str, begin: Begin) -> Result<()> {
         let hkey = head_key(ns, name);
         let rkey = revision_key(ns, name, begin.record.revision);
-        let blobs: Vec<(String, Vec<u8>)> = begin
-            .blobs
-            .iter()
-            .map(|b| (digest(b), deflate(b)))
-            .collect();
+        let mut adds = Additions::default();
+        for b in &begin.blobs {
+            self.to_store(b, &mut adds)?;
+        }
         let record = encode(&begin.record);
         let events: Vec<(Vec<u8>, Vec<u8>)> = begin
             .events
@@ -562,8 +768,21 @@ impl Journal {
             .map(|ev| (event_key(ns, name, ev.revision, ev.seq), ev.encode_to_vec()))
             .collect();
         let res = writing(|| {
-            (&self.releases, &self.revisions, &self.blobs, &self.events).transaction(
-                |(releases, revisions, blob_tree, event_tree)| {
+            // The revision before this one is closed: pack its events.
+            let previous = begin.record.revision.checked_sub(1).filter(|r| *r > 0);
+            let pack = match previous {
+                Some(prev) => self.pack_plan(ns, name, prev)?,
+                None => None,
+            };
+            let trees = (
+                &self.releases,
+                &self.revisions,
+                &self.blobs,
+                &self.events,
+                &self.nodes,
+            );
+            Ok::<_, JournalError>(trees.transaction(
+                |(releases, revisions, blob_tree, event_tree, node_tree)| {
                     let head: Option<ReleaseHead> = match releases.get(&hkey)? {
                         Some(v) => {
                             Some(decode(&hkey, &v).map_err(ConflictableTransactionError::Abort)?)
@@ -595,10 +814,9 @@ impl Journal {
                         lock: Some(begin.lock.clone()),
                         first_deployed_ms: head.as_ref().map(|h| h.first_deployed_ms).unwrap_or(0),
                     };
-                    for (d, bytes) in &blobs {
-                        if blob_tree.get(d.as_bytes())?.is_none() {
-                            blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
-                        }
+                    adds.insert(blob_tree, node_tree)?;
+                    if let Some(p) = &pack {
+                        p.apply(blob_tree, event_tree)?;
                     }
                     revisions.insert(rkey.as_slice(), record.as_slice())?;
                     for (k, v) in &events {
@@ -607,8 +825,8 @@ impl Journal {
                     releases.insert(hkey.as_slice(), encode(&new_head))?;
                     Ok(())
                 },
-            )
-        });
+            ))
+        })?;
         unwrap_tx(res)?;
         self.flush().await
     }
@@ -624,24 +842,23 @@ impl Journal {
     ) -> Result<()> {
         let (ns, name) = (head.namespace.clone(), head.name.clone());
         let hkey = head_key(&ns, &name);
-        let blobs: Vec<(String, Vec<u8>)> = blobs.iter().map(|b| (digest(b), deflate(b))).collect();
+        let mut adds = Additions::default();
+        for b in &blobs {
+            self.to_store(b, &mut adds)?;
+        }
         let records: Vec<(Vec<u8>, Vec<u8>)> = records
             .iter()
             .map(|r| (revision_key(&ns, &name, r.revision), encode(r)))
             .collect();
         let res = writing(|| {
-            (&self.releases, &self.revisions, &self.blobs).transaction(
-                |(releases, revisions, blob_tree)| {
+            (&self.releases, &self.revisions, &self.blobs, &self.nodes).transaction(
+                |(releases, revisions, blob_tree, node_tree)| {
                     if releases.get(&hkey)?.is_some() {
                         return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
                             format!("release {name:?} already exists in namespace {ns:?}"),
                         )));
                     }
-                    for (d, bytes) in &blobs {
-                        if blob_tree.get(d.as_bytes())?.is_none() {
-                            blob_tree.insert(d.as_bytes(), bytes.as_slice())?;
-                        }
-                    }
+                    adds.insert(blob_tree, node_tree)?;
                     for (k, v) in &records {
                         revisions.insert(k.as_slice(), v.as_slice())?;
                     }
@@ -922,6 +1139,7 @@ impl Journal {
                 continue;
             }
             batch.remove(revision_key(ns, name, r.revision));
+            // Loose events and the packed record alike.
             for k in self
                 .events
                 .scan_prefix(format!("{ns}/{name}/{:020}/", r.revision))
@@ -931,7 +1149,7 @@ impl Journal {
             }
         }
         writing(|| self.revisions.apply_batch(batch))?;
-        self.events.apply_batch(ebatch)?;
+        writing(|| self.events.apply_batch(ebatch))?;
         self.flush().await
     }
 }
@@ -974,15 +1192,18 @@ fn unwrap_tx<T>(res: std::result::Result<T, TransactionError<JournalError>>) -> 
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
 
-    fn record(rev: u64, op: OpKind) -> RevisionRecord {
+    pub fn record(rev: u64, op: OpKind) -> RevisionRecord {
         RevisionRecord {
             revision: rev,
             status: op.pending_status(),
             operation: op,
-            chart: ChartRef::default(),
+            chart: ChartRef {
+                digest: digest(b"chart"),
+                ..Default::default()
+            },
             description: String::new(),
             by: "admin".into(),
             client_addr: String::new(),
@@ -998,10 +1219,16 @@ mod tests {
         }
     }
 
-    fn begin(rev: u64, op: OpKind) -> Begin {
+    pub fn begin(rev: u64, op: OpKind) -> Begin {
         Begin {
             record: record(rev, op),
-            blobs: vec![b"m".to_vec(), b"[]".to_vec(), b"{}".to_vec(), b"".to_vec()],
+            blobs: vec![
+                b"chart".to_vec(),
+                b"m".to_vec(),
+                b"[]".to_vec(),
+                b"{}".to_vec(),
+                b"".to_vec(),
+            ],
             lock: Lock {
                 revision: rev,
                 operation: op,
@@ -1013,7 +1240,7 @@ mod tests {
         }
     }
 
-    fn done() -> Finish {
+    pub fn done() -> Finish {
         Finish {
             status: Status::Deployed,
             description: "Install complete".into(),
@@ -1021,6 +1248,44 @@ mod tests {
             undeploys: false,
         }
     }
+
+    pub fn ev(rev: u64, seq: u64) -> proto::Event {
+        proto::Event {
+            release: "a".into(),
+            namespace: "ns".into(),
+            revision: rev,
+            seq,
+            time_unix_ms: 1_000 + seq as i64,
+            kind: Some(proto::event::Kind::ResourceApplied(
+                proto::ResourceApplied {
+                    object: Some(proto::ObjectRef {
+                        api_version: "v1".into(),
+                        kind: "ConfigMap".into(),
+                        namespace: "ns".into(),
+                        name: format!("c{}", seq % 2),
+                    }),
+                    action: 3,
+                },
+            )),
+        }
+    }
+
+    pub fn manifest(objects: usize) -> String {
+        (0..objects)
+            .map(|i| {
+                format!(
+                    "---\n# Source: c/templates/t{i}.yaml\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  k: \"{}\"\n",
+                    "v".repeat(i % 50 + 200)
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     #[test]
     fn compressed_blobs_are_stored_and_read_back() {
@@ -1144,7 +1409,7 @@ mod tests {
     async fn a_newer_format_version_is_refused() {
         let e = reopen_with_marker(Some(b"99")).await;
         assert!(
-            e.contains("format version 99, written by a newer berthd; this berthd reads version 1"),
+            e.contains("format version 99, written by a newer berthd; this berthd reads version 2"),
             "{e}"
         );
     }
@@ -1249,6 +1514,179 @@ mod tests {
         );
     }
 
+    fn assert_sound(j: &Journal) {
+        let r = check::check(j).unwrap();
+        assert!(r.is_ok(), "{}", r.problems.join("\n"));
+    }
+
+    #[tokio::test]
+    async fn history_reads_the_newest_revisions_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        for rev in 1..=5 {
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            j.begin("ns", "a", begin(rev, op)).await.unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+        }
+        // Neighbours in key order stay out of it.
+        for name in ["a-b", "b"] {
+            j.begin("ns", name, begin(1, OpKind::Install))
+                .await
+                .unwrap();
+        }
+        let revs = |max| -> Vec<u64> {
+            j.history("ns", "a", max)
+                .unwrap()
+                .iter()
+                .map(|r| r.revision)
+                .collect()
+        };
+        assert_eq!(revs(3), [3, 4, 5]);
+        assert_eq!(revs(1), [5]);
+        assert_eq!(revs(usize::MAX), [1, 2, 3, 4, 5]);
+        assert_eq!(j.revisions("ns", "a").unwrap().len(), 5);
+        assert!(j.history("ns", "nope", 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_closed_revisions_events_are_packed_and_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let mut b = begin(1, OpKind::Install);
+        b.events = vec![ev(1, 1), ev(1, 2)];
+        j.begin("ns", "a", b).await.unwrap();
+        j.append_events(&[ev(1, 3), ev(1, 4), ev(1, 5)]).unwrap();
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        j.append_events(&[ev(1, 6)]).unwrap();
+        let all: Vec<_> = (1..=6).map(|s| ev(1, s)).collect();
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), all);
+
+        j.begin("ns", "a", begin(2, OpKind::Upgrade)).await.unwrap();
+        assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
+        let loose = j
+            .events
+            .range(event_key("ns", "a", 1, 0)..=event_key("ns", "a", 1, u64::MAX));
+        assert_eq!(loose.count(), 0, "the loose events are gone");
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), all);
+        assert_eq!(j.events("ns", "a", 1, 4).unwrap(), all[4..]);
+        assert!(j.events("ns", "a", 1, 6).unwrap().is_empty());
+        assert_eq!(j.last_event_seq("ns", "a", 1).unwrap(), 6);
+        assert_sound(&j);
+
+        // Should anything append to a packed revision, it reads in order.
+        j.append_events(&[ev(1, 7)]).unwrap();
+        let mut more = all.clone();
+        more.push(ev(1, 7));
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
+        assert_eq!(j.last_event_seq("ns", "a", 1).unwrap(), 7);
+
+        j.purge("ns", "a").await.unwrap();
+        assert!(j.events.is_empty(), "purge takes the packed record too");
+    }
+
+    #[tokio::test]
+    async fn a_large_manifest_is_stored_as_pieces_and_reads_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let m1 = manifest(300);
+        let m2 = m1.replace("name: c7\n", "name: c7b\n");
+        for (rev, m) in [(1, &m1), (2, &m2), (3, &m1)] {
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            let mut b = begin(rev, op);
+            b.record.manifest_blob = digest(m.as_bytes());
+            b.blobs.push(m.clone().into_bytes());
+            j.begin("ns", "a", b).await.unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+        }
+        for m in [&m1, &m2] {
+            assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m);
+            assert!(j.has_blob(&digest(m.as_bytes())).unwrap());
+            assert!(!j.blobs.contains_key(digest(m.as_bytes())).unwrap());
+        }
+        // m2 added its changed document, its node(s) and its root.
+        let pieces = j.blobs.len() - 5;
+        assert!((300..=302).contains(&pieces), "{pieces}");
+        assert_sound(&j);
+    }
+
+    /// A journal as berthd of format version 1 wrote it: a large manifest
+    /// as one blob, loose events, marker "1".
+    #[tokio::test]
+    async fn a_format_1_journal_opens_reads_and_goes_on_in_format_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let m1 = manifest(200);
+        {
+            let db = sled::open(dir.path().join("journal")).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(SCHEMA_KEY, b"1")
+                .unwrap();
+            let mut rec = record(1, OpKind::Install);
+            rec.status = Status::Deployed;
+            rec.manifest_blob = digest(m1.as_bytes());
+            let head = ReleaseHead {
+                namespace: "ns".into(),
+                name: "a".into(),
+                latest: 1,
+                deployed: Some(1),
+                lock: None,
+                first_deployed_ms: 1,
+            };
+            let releases = db.open_tree("releases").unwrap();
+            releases.insert(head_key("ns", "a"), encode(&head)).unwrap();
+            let revisions = db.open_tree("revisions").unwrap();
+            revisions
+                .insert(revision_key("ns", "a", 1), encode(&rec))
+                .unwrap();
+            let blobs = db.open_tree("blobs").unwrap();
+            for b in [m1.as_bytes(), b"chart", b"[]", b"{}", b""] {
+                blobs.insert(digest(b).as_bytes(), deflate(b)).unwrap();
+            }
+            let events = db.open_tree("events").unwrap();
+            for seq in 1..=3 {
+                events
+                    .insert(event_key("ns", "a", 1, seq), ev(1, seq).encode_to_vec())
+                    .unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let j = Journal::open(dir.path()).unwrap();
+        let marker = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
+        assert_eq!(marker.unwrap().as_ref(), b"2");
+        assert_eq!(j.text_blob(&digest(m1.as_bytes())).unwrap(), m1);
+        let evs: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
+        assert_eq!(j.last_event_seq("ns", "a", 1).unwrap(), 3);
+        assert_eq!(j.history("ns", "a", 256).unwrap().len(), 1);
+        assert_sound(&j);
+
+        // The next upgrade writes the new layout beside the old one.
+        let m2 = m1.replace("name: c7\n", "name: c7b\n");
+        let mut b = begin(2, OpKind::Upgrade);
+        b.record.manifest_blob = digest(m2.as_bytes());
+        b.blobs.push(m2.clone().into_bytes());
+        j.begin("ns", "a", b).await.unwrap();
+        j.finish("ns", "a", 2, done()).await.unwrap();
+        assert!(j.nodes.contains_key(digest(m2.as_bytes())).unwrap());
+        assert_eq!(j.text_blob(&digest(m2.as_bytes())).unwrap(), m2);
+        assert_eq!(j.text_blob(&digest(m1.as_bytes())).unwrap(), m1);
+        assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
+        assert_eq!(j.events("ns", "a", 1, 1).unwrap(), evs[1..]);
+        assert_sound(&j);
+        drop(j);
+        // And reopens as format 2.
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
+    }
+
     #[test]
     fn open_existing_creates_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -1258,5 +1696,50 @@ mod tests {
             .to_string();
         assert!(e.contains("no journal here"), "{e}");
         assert!(!dir.path().join("nope").exists());
+    }
+}
+
+#[cfg(test)]
+mod transfer_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    /// Pieces, nodes and packed events survive export and import.
+    #[tokio::test]
+    async fn a_format_2_journal_exports_and_imports_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("a")).unwrap();
+        let m1 = manifest(300);
+        let m2 = m1.replace("name: c7\n", "name: c7b\n");
+        for (rev, m) in [(1, &m1), (2, &m2)] {
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            let mut b = begin(rev, op);
+            b.record.manifest_blob = digest(m.as_bytes());
+            b.blobs.push(m.clone().into_bytes());
+            b.events = vec![ev(rev, 1), ev(rev, 2)];
+            j.begin("ns", "a", b).await.unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+        }
+        assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
+        let doc = transfer::export(&j).unwrap();
+        assert!(!doc.nodes.is_empty());
+        let file = dir.path().join("export.json");
+        std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let imported = transfer::import(&dir.path().join("b"), &file).unwrap();
+        assert!(imported.report.is_ok(), "{:?}", imported.report.problems);
+        let k = Journal::open_existing(&dir.path().join("b")).unwrap();
+        for m in [&m1, &m2] {
+            assert_eq!(k.text_blob(&digest(m.as_bytes())).unwrap(), *m);
+        }
+        for rev in [1, 2] {
+            assert_eq!(
+                k.events("ns", "a", rev, 0).unwrap(),
+                j.events("ns", "a", rev, 0).unwrap()
+            );
+        }
     }
 }

@@ -38,6 +38,17 @@ pub struct Export {
     pub berthd_version: String,
     pub releases: Vec<ReleaseExport>,
     pub blobs: Vec<BlobExport>,
+    /// Blobs stored as pieces (journal format 2): each is its pieces'
+    /// concatenation. Absent in exports of format-1 journals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeExport>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NodeExport {
+    pub sha256: String,
+    /// The digests of its pieces (blobs or nodes), in order.
+    pub parts: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -121,18 +132,16 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
         let (ns, name) = (head.namespace.as_str(), head.name.as_str());
         let revisions = journal.revisions(ns, name)?;
         let mut events = Vec::new();
-        for kv in journal.events.scan_prefix(format!("{ns}/{name}/")) {
-            let (k, v) = kv.map_err(JournalError::from)?;
-            let ev = proto::Event::decode(v.as_ref()).map_err(|e| JournalError::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                message: e.to_string(),
-            })?;
-            events.push(EventExport {
-                revision: ev.revision,
-                seq: ev.seq,
-                kind: kind_name(&ev).to_string(),
-                protobuf: BASE64.encode(&v),
-            });
+        // A sound journal has events of its kept revisions only.
+        for r in &revisions {
+            for ev in journal.events(ns, name, r.revision, 0)? {
+                events.push(EventExport {
+                    revision: ev.revision,
+                    seq: ev.seq,
+                    kind: kind_name(&ev).to_string(),
+                    protobuf: BASE64.encode(ev.encode_to_vec()),
+                });
+            }
         }
         releases.push(ReleaseExport {
             head,
@@ -158,6 +167,16 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
             },
         });
     }
+    let mut nodes = Vec::new();
+    for kv in journal.nodes.iter() {
+        let (k, v) = kv.map_err(JournalError::from)?;
+        let sha256 = String::from_utf8_lossy(&k).into_owned();
+        let parts = super::chunks::decode_node(&v).map_err(|message| JournalError::Corrupt {
+            key: format!("blob {sha256}"),
+            message,
+        })?;
+        nodes.push(NodeExport { sha256, parts });
+    }
     Ok(Export {
         format: FORMAT.to_string(),
         schema_version: SCHEMA_VERSION,
@@ -165,6 +184,7 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
         berthd_version: berth::VERSION.to_string(),
         releases,
         blobs,
+        nodes,
     })
 }
 
@@ -234,6 +254,7 @@ struct Records {
     revisions: Vec<(Vec<u8>, Vec<u8>)>,
     events: Vec<(Vec<u8>, Vec<u8>)>,
     blobs: BTreeMap<String, Vec<u8>>,
+    nodes: Vec<(String, Vec<u8>)>,
 }
 
 impl Records {
@@ -243,6 +264,7 @@ impl Records {
             revisions: Vec::new(),
             events: Vec::new(),
             blobs: BTreeMap::new(),
+            nodes: Vec::new(),
         };
         for (i, rel) in doc.releases.iter().enumerate() {
             let (ns, name) = (rel.head.namespace.as_str(), rel.head.name.as_str());
@@ -297,7 +319,32 @@ impl Records {
             }
             r.blobs.insert(b.sha256.clone(), bytes);
         }
+        // Whether a node reassembles to its key is the check's to say.
+        for (i, n) in doc.nodes.iter().enumerate() {
+            let at = format!("nodes[{i}] ({})", n.sha256);
+            let parts = n
+                .parts
+                .iter()
+                .map(|p| {
+                    let d = hex::decode(p).ok().filter(|d| d.len() == 32);
+                    d.and_then(|d| <[u8; 32]>::try_from(d).ok())
+                        .ok_or_else(|| format!("{at}: {p:?} is not a sha256"))
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            if parts.is_empty() {
+                return Err(format!("{at}: has no parts"));
+            }
+            r.nodes
+                .push((n.sha256.clone(), super::chunks::encode_node(&parts)));
+        }
         Ok(r)
+    }
+
+    fn nodes_kv(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.nodes
+            .iter()
+            .map(|(k, v)| (k.clone().into_bytes(), v.clone()))
+            .collect()
     }
 
     fn write(&self, journal: &Journal) -> Result<()> {
@@ -316,6 +363,7 @@ impl Records {
             blobs.insert(d.as_bytes(), deflate(bytes));
         }
         journal.blobs.apply_batch(blobs)?;
+        journal.nodes.apply_batch(batch(&self.nodes_kv()))?;
         Ok(())
     }
 }

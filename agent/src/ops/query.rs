@@ -16,12 +16,14 @@ fn not_found(name: &ReleaseName) -> OpError {
 
 pub fn history(agent: &Agent, req: &HistoryRequest) -> Result<proto::HistoryResponse, OpError> {
     let (name, ns) = names(&req.release, &req.namespace)?;
-    let mut revs = agent.journal.revisions(ns.as_str(), name.as_str())?;
+    let max = if req.max == 0 {
+        usize::MAX
+    } else {
+        req.max as usize
+    };
+    let revs = agent.journal.history(ns.as_str(), name.as_str(), max)?;
     if revs.is_empty() {
         return Err(not_found(&name));
-    }
-    if req.max > 0 && revs.len() > req.max as usize {
-        revs.drain(..revs.len() - req.max as usize);
     }
     Ok(proto::HistoryResponse {
         revisions: revs.iter().map(RevisionRecord::info).collect(),
