@@ -525,17 +525,8 @@ impl Agent {
             None => Command::new(exe),
         };
         let log = std::fs::File::create(dir.join("berthd.log")).expect("log file");
-        cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--cert")
-            .arg(&pki.agent_cert)
-            .arg("--key")
-            .arg(&pki.agent_key)
-            .arg("--client-ca")
-            .arg(&pki.ca_cert)
-            .arg("--data")
-            .arg(dir.join("data"))
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
+        cmd.args(["--listen", &format!("127.0.0.1:{port}")]);
+        common::berthd_flags(&mut cmd, pki, &dir.join("data"), kubeconfig)
             .args(["--log-format", "text"])
             .env("BERTHD_LOG", "warn")
             .stdin(Stdio::null())
@@ -546,23 +537,14 @@ impl Agent {
         }
     }
 
-    fn status_kib(pid: u32, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-
     /// Resident set size now, in KiB.
     fn memory(&self) -> u64 {
-        Agent::status_kib(self.child.id(), "VmRSS:")
+        common::status_kib(self.child.id(), "VmRSS:")
     }
 
     /// Peak resident set size so far, in KiB.
     fn peak(&self) -> u64 {
-        Agent::status_kib(self.child.id(), "VmHWM:")
+        common::status_kib(self.child.id(), "VmHWM:")
     }
 
     /// Sample the RSS every 5 ms on a thread until stopped.
@@ -573,7 +555,7 @@ impl Agent {
         let (s, m) = (stop.clone(), max.clone());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                m.fetch_max(Agent::status_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                m.fetch_max(common::status_kib(pid, "VmRSS:"), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
         });

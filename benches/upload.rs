@@ -48,7 +48,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::{Stack, count, median};
+use common::{Stack, count, median, status_kib};
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// What gzip leaves of random base64 in 76-column lines.
@@ -425,15 +425,6 @@ fn berthd() -> Option<PathBuf> {
     bin.exists().then_some(bin)
 }
 
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// berth_chart_bytes_received_total from berthd's /metrics.
 fn metric_bytes(http: &str) -> u64 {
     let Ok(mut s) = std::net::TcpStream::connect(http) else {
@@ -464,20 +455,11 @@ fn child_memory(stack: &Stack, bundle: &Arc<Bundle>) -> Option<Memory> {
     let bin = berthd()?;
     let pki = &stack.pki;
     let data = stack.dir.path().join("child-data");
-    let mut child = Command::new(&bin)
-        .arg("--listen=127.0.0.1:0")
+    let mut cmd = Command::new(&bin);
+    cmd.arg("--listen=127.0.0.1:0")
         .arg("--http-listen=127.0.0.1:0")
-        .arg("--log-format=json")
-        .arg("--cert")
-        .arg(&pki.agent_cert)
-        .arg("--key")
-        .arg(&pki.agent_key)
-        .arg("--client-ca")
-        .arg(&pki.ca_cert)
-        .arg("--data")
-        .arg(&data)
-        .arg("--kubeconfig")
-        .arg(&stack.kubeconfig)
+        .arg("--log-format=json");
+    let mut child = common::berthd_flags(&mut cmd, pki, &data, &stack.kubeconfig)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

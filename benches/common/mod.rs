@@ -150,3 +150,34 @@ impl Stack {
         self.sim.shutdown().await;
     }
 }
+
+/// A process's `field` (`VmRSS:`, `VmHWM:`…) from /proc/PID/status, in KiB;
+/// 0 once the process is gone.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The flags every bench that runs the release `berthd` passes: the PKI's
+/// agent certificate and CA, a journal directory and the simulator.
+pub fn berthd_flags<'c>(
+    cmd: &'c mut std::process::Command,
+    pki: &berth::tls::DevPki,
+    data: &Path,
+    kubeconfig: &Path,
+) -> &'c mut std::process::Command {
+    cmd.arg("--cert")
+        .arg(&pki.agent_cert)
+        .arg("--key")
+        .arg(&pki.agent_key)
+        .arg("--client-ca")
+        .arg(&pki.ca_cert)
+        .arg("--data")
+        .arg(data)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+}
