@@ -634,3 +634,36 @@ async fn stage(
         hooks: rendered.hooks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ChartBuffer;
+
+    #[test]
+    fn a_chart_received_in_chunks_has_the_digest_of_its_bytes() {
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut buf = ChartBuffer::new(bytes.len() as u64);
+        for chunk in bytes.chunks(64 * 1024) {
+            buf.push(chunk).unwrap();
+        }
+        let got = buf.finish();
+        assert_eq!(got.bytes, bytes);
+        assert_eq!(got.digest, berth::chart::sha256_hex(&bytes));
+
+        let empty = ChartBuffer::new(10).finish();
+        assert_eq!(empty.digest, berth::chart::sha256_hex(b""));
+    }
+
+    #[test]
+    fn a_chunk_past_the_declared_size_is_refused() {
+        let mut buf = ChartBuffer::new(10);
+        buf.push(&[1; 6]).unwrap();
+        let err = buf.push(&[2; 5]).err().expect("refused");
+        assert!(
+            err.message.contains("larger than the declared 10 bytes"),
+            "{}",
+            err.message
+        );
+        assert_eq!(buf.len(), 6);
+    }
+}
