@@ -658,7 +658,7 @@ mod tests {
     fn a_chunk_past_the_declared_size_is_refused() {
         let mut buf = ChartBuffer::new(10);
         buf.push(&[1; 6]).unwrap();
-        let err = buf.push(&[2; 5]).err().expect("refused");
+        let err = buf.push(&[2; 5]).expect_err("refused");
         assert!(
             err.message.contains("larger than the declared 10 bytes"),
             "{}",
