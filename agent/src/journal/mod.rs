@@ -1270,6 +1270,27 @@ mod tests_support {
         }
     }
 
+    /// Records each manifest as the next finished revision of ns/a (an
+    /// install, then upgrades); with `events`, two events each.
+    pub async fn record_manifests(j: &Journal, manifests: &[&String], events: bool) {
+        for (i, m) in manifests.iter().enumerate() {
+            let rev = i as u64 + 1;
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            let mut b = begin(rev, op);
+            b.record.manifest_blob = digest(m.as_bytes());
+            b.blobs.push(m.as_bytes().to_vec());
+            if events {
+                b.events = vec![ev(rev, 1), ev(rev, 2)];
+            }
+            j.begin("ns", "a", b).await.unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+        }
+    }
+
     pub fn manifest(objects: usize) -> String {
         (0..objects)
             .map(|i| {
@@ -1594,18 +1615,7 @@ mod tests {
         let j = Journal::open(dir.path()).unwrap();
         let m1 = manifest(300);
         let m2 = m1.replace("name: c7\n", "name: c7b\n");
-        for (rev, m) in [(1, &m1), (2, &m2), (3, &m1)] {
-            let op = if rev == 1 {
-                OpKind::Install
-            } else {
-                OpKind::Upgrade
-            };
-            let mut b = begin(rev, op);
-            b.record.manifest_blob = digest(m.as_bytes());
-            b.blobs.push(m.clone().into_bytes());
-            j.begin("ns", "a", b).await.unwrap();
-            j.finish("ns", "a", rev, done()).await.unwrap();
-        }
+        record_manifests(&j, &[&m1, &m2, &m1], false).await;
         for m in [&m1, &m2] {
             assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m);
             assert!(j.has_blob(&digest(m.as_bytes())).unwrap());
@@ -1711,19 +1721,7 @@ mod transfer_tests {
         let j = Journal::open(&dir.path().join("a")).unwrap();
         let m1 = manifest(300);
         let m2 = m1.replace("name: c7\n", "name: c7b\n");
-        for (rev, m) in [(1, &m1), (2, &m2)] {
-            let op = if rev == 1 {
-                OpKind::Install
-            } else {
-                OpKind::Upgrade
-            };
-            let mut b = begin(rev, op);
-            b.record.manifest_blob = digest(m.as_bytes());
-            b.blobs.push(m.clone().into_bytes());
-            b.events = vec![ev(rev, 1), ev(rev, 2)];
-            j.begin("ns", "a", b).await.unwrap();
-            j.finish("ns", "a", rev, done()).await.unwrap();
-        }
+        record_manifests(&j, &[&m1, &m2], true).await;
         assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
         let doc = transfer::export(&j).unwrap();
         assert!(!doc.nodes.is_empty());
