@@ -199,11 +199,7 @@ fn write_wide_chart(dir: &Path, services: usize) {
         "image": {"repository": "registry.example/app", "tag": "1.2.3"},
         "services": list,
     }));
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |name: &str, text: &str| common::write_file(dir, name, text);
     write(
         "Chart.yaml",
         "apiVersion: v2\nname: wide\nversion: 0.1.0\nappVersion: \"1.2.3\"\n",

@@ -706,11 +706,7 @@ fn write_chart(dir: &Path, services: usize) {
         "image": {"repository": "registry.example/app", "tag": "1.0.0"},
         "services": list,
     }));
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |name: &str, text: &str| common::write_file(dir, name, text);
     write(
         "Chart.yaml",
         "apiVersion: v2\nname: fleet\nversion: 1.0.0\nappVersion: \"1.0.0\"\n",

@@ -181,3 +181,11 @@ pub fn berthd_flags<'c>(
         .arg("--kubeconfig")
         .arg(kubeconfig)
 }
+
+/// Write `text` to `dir/name`, creating the directories on the way (the
+/// benches that generate charts).
+pub fn write_file(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().expect("a file in a directory")).expect("directory");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
