@@ -303,3 +303,96 @@ async fn berthd_refuses_a_journal_it_cannot_read_and_leaves_it_as_it_is() {
         "the file is left as it was"
     );
 }
+
+/// A chart whose manifest is well over the size the journal cuts into
+/// pieces (32 KB): `count` ConfigMaps, one of them carrying `.Values.mark`.
+fn write_big_chart(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: big\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("values.yaml"), "count: 150\nmark: first\n").unwrap();
+    std::fs::write(
+        dir.join("templates/configmaps.yaml"),
+        r#"{{- range $i := until (int .Values.count) }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ $.Release.Name }}-cm-{{ $i }}
+data:
+  index: "{{ $i }}"
+  mark: {{ if eq $i 7 }}{{ $.Values.mark | quote }}{{ else }}"same"{{ end }}
+  text: {{ printf "%s-%d" (repeat 40 "lorem ipsum ") $i | quote }}
+{{- end }}
+"#,
+    )
+    .unwrap();
+    path(dir)
+}
+
+/// A long-lived release reads back as it was written: an old revision's
+/// manifest (stored in pieces) and its events (packed once the next
+/// revision began) are what the client saw then, and history --max shows
+/// the newest revisions.
+#[tokio::test]
+async fn old_revisions_read_back_as_they_were_written() {
+    let env = Env::start().await;
+    let chart = write_big_chart(&env.dir.path().join("big"));
+    let seen = env
+        .berth(&["install", "big", &chart, "--events", "ndjson"])
+        .await
+        .ok();
+    let manifest1 = env
+        .berth(&["get", "manifest", "big", "--revision", "1"])
+        .await
+        .ok()
+        .stdout;
+    assert!(manifest1.len() > 64 * 1024, "{} bytes", manifest1.len());
+    assert_eq!(manifest1.matches("kind: ConfigMap").count(), 150);
+
+    for mark in ["second", "third"] {
+        env.berth(&["upgrade", "big", &chart, "--set", &format!("mark={mark}")])
+            .await
+            .ok();
+    }
+    let again = env
+        .berth(&["get", "manifest", "big", "--revision", "1"])
+        .await
+        .ok()
+        .stdout;
+    assert_eq!(again, manifest1, "revision 1's manifest is unchanged");
+    let manifest2 = env
+        .berth(&["get", "manifest", "big", "--revision", "2"])
+        .await
+        .ok()
+        .stdout;
+    assert_eq!(
+        manifest2,
+        manifest1.replace("mark: \"first\"", "mark: \"second\""),
+        "revision 2 differs by the one value"
+    );
+    let replayed = env
+        .berth(&["watch", "big", "--revision", "1", "--events", "ndjson"])
+        .await
+        .ok();
+    assert_eq!(
+        lines(&replayed.stdout),
+        lines(&seen.stdout),
+        "revision 1's events replay as the client saw them"
+    );
+    let h = env
+        .berth(&["history", "big", "--max", "2", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    let revs: Vec<_> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revs, [2, 3], "{h}");
+}
