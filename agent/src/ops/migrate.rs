@@ -370,7 +370,7 @@ fn revision_chart(agent: &Agent, rec: &RevisionRecord) -> Result<Value, OpError>
     let files =
         berth::chart::unpack(&bundle, &agent.settings.limits).map_err(|e| bad(e.to_string()))?;
     let loaded =
-        berth::chart::build(&files, &agent.settings.limits).map_err(|e| bad(e.to_string()))?;
+        berth::chart::build_owned(files, &agent.settings.limits).map_err(|e| bad(e.to_string()))?;
     Ok(chart_json(&loaded.chart))
 }
 
