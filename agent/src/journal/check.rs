@@ -463,6 +463,43 @@ mod tests {
         super::super::event_key("ns", "a", rev, seq)
     }
 
+    /// A manifest stored as pieces is checked piece by piece: one missing
+    /// piece names the revision's manifest blob.
+    #[tokio::test]
+    async fn a_missing_piece_of_a_large_manifest_is_named() {
+        let (_dir, j) = sound().await;
+        j.finish("ns", "a", 3, deployed()).await.unwrap();
+        let big: String = (0..300)
+            .map(|i| {
+                format!(
+                    "---\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  k: \"{}\"\n",
+                    "v".repeat(200)
+                )
+            })
+            .collect();
+        let mut b = begin(4, OpKind::Upgrade);
+        b.record.manifest_blob = digest(big.as_bytes());
+        b.blobs.push(big.clone().into_bytes());
+        j.begin("ns", "a", b).await.unwrap();
+        assert_eq!(problems(&j), "");
+        assert_eq!(j.text_blob(&digest(big.as_bytes())).unwrap(), big);
+
+        let piece = j
+            .blobs
+            .iter()
+            .keys()
+            .map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap())
+            .find(|k| {
+                j.blob(k).unwrap().is_some_and(|b| {
+                    b.starts_with(b"---\nkind: ConfigMap\nmetadata:\n  name: c17\n")
+                })
+            })
+            .expect("the pieces are blobs of their own");
+        j.blobs.remove(piece.as_bytes()).unwrap();
+        let p = problems(&j);
+        assert!(p.contains("revision ns/a/4: manifest blob"), "{p}");
+    }
+
     #[tokio::test]
     async fn each_broken_invariant_is_named() {
         type Break = fn(&Journal);
