@@ -158,6 +158,25 @@ pub fn controller_ref(v: &Value) -> Option<OwnerRef> {
     owner_refs(v).into_iter().find(|o| o.controller)
 }
 
+/// The uids `metadata.ownerReferences` names, borrowed (controllers ask this for every object
+/// they look at, so it must not allocate).
+pub fn owner_uids(v: &Value) -> impl Iterator<Item = &str> {
+    at(v, &["metadata", "ownerReferences"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|o| str_at(o, &["uid"]).unwrap_or(""))
+}
+
+/// The uid of the controlling owner, if any, borrowed.
+pub fn controller_uid(v: &Value) -> Option<&str> {
+    at(v, &["metadata", "ownerReferences"])
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|o| bool_at(o, &["controller"]).unwrap_or(false))
+        .map(|o| str_at(o, &["uid"]).unwrap_or(""))
+}
+
 /// An owner reference to `owner`, as controllers set it.
 pub fn controller_owner_ref(owner: &Value) -> Value {
     serde_json::json!({

@@ -4,12 +4,13 @@
 //! Owns storage only. It does not validate, default, track managed fields or run controllers;
 //! the write path (`apiserver`) does that and hands finished objects in.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::object;
 use crate::resources::ResKey;
 
 /// Where an object lives.
@@ -82,6 +83,10 @@ pub struct TooOld {
 
 pub struct Store {
     objects: BTreeMap<ObjKey, Arc<Value>>,
+    /// Indexes the controllers and the garbage collector ask on every pass, kept in step with
+    /// `objects`: where each uid lives, and who names each uid as an owner.
+    by_uid: HashMap<String, ObjKey>,
+    dependents: HashMap<String, BTreeSet<ObjKey>>,
     rv: u64,
     history: VecDeque<Arc<StoreEvent>>,
     /// Every event with an RV above this is still in `history`.
@@ -95,6 +100,8 @@ impl Store {
     pub fn new(history_max: usize) -> Store {
         Store {
             objects: BTreeMap::new(),
+            by_uid: HashMap::new(),
+            dependents: HashMap::new(),
             rv: 0,
             history: VecDeque::new(),
             floor: 0,
@@ -107,6 +114,16 @@ impl Store {
     /// Restores objects saved by `persist` with the RV counter they had.
     pub fn restore(&mut self, objects: Vec<(ObjKey, Value)>, rv: u64) {
         self.objects = objects.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        self.by_uid.clear();
+        self.dependents.clear();
+        let all: Vec<(ObjKey, Arc<Value>)> = self
+            .objects
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in &all {
+            self.index(k, v);
+        }
         self.rv = rv;
         self.floor = rv;
         self.history.clear();
@@ -147,10 +164,82 @@ impl Store {
         self.objects.iter()
     }
 
+    /// The object with this uid, if it exists.
+    pub fn by_uid(&self, uid: &str) -> Option<(&ObjKey, &Arc<Value>)> {
+        let key = self.by_uid.get(uid)?;
+        self.objects.get(key).map(|v| (key, v))
+    }
+
+    /// Objects whose ownerReferences name `owner_uid`, in key order.
+    pub fn dependents(&self, owner_uid: &str) -> impl Iterator<Item = (&ObjKey, &Arc<Value>)> {
+        self.dependents
+            .get(owner_uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.objects.get(k).map(|v| (k, v)))
+    }
+
+    /// Objects of `res` in `ns` whose controlling owner is `owner_uid`, in key order.
+    pub fn controlled<'a>(
+        &'a self,
+        res: &'a ResKey,
+        ns: &'a str,
+        owner_uid: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        self.dependents(owner_uid)
+            .filter(move |(k, v)| {
+                k.res == *res && k.ns == ns && object::controller_uid(v) == Some(owner_uid)
+            })
+            .map(|(_, v)| v)
+    }
+
+    pub fn has_dependents(&self, owner_uid: &str) -> bool {
+        self.dependents.contains_key(owner_uid)
+    }
+
+    fn index(&mut self, key: &ObjKey, v: &Value) {
+        let uid = object::uid(v);
+        if !uid.is_empty() {
+            self.by_uid.insert(uid.to_string(), key.clone());
+        }
+        for owner in object::owner_uids(v) {
+            self.dependents
+                .entry(owner.to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+
+    fn unindex(&mut self, key: &ObjKey, v: &Value) {
+        let uid = object::uid(v);
+        if self.by_uid.get(uid) == Some(key) {
+            self.by_uid.remove(uid);
+        }
+        for owner in object::owner_uids(v) {
+            if let Some(set) = self.dependents.get_mut(owner) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.dependents.remove(owner);
+                }
+            }
+        }
+    }
+
     /// Stores `object` (already carrying `rv`) and publishes the event.
     pub fn put(&mut self, key: ObjKey, object: Value, rv: u64) -> Arc<StoreEvent> {
         let object = Arc::new(object);
         let old = self.objects.insert(key.clone(), object.clone());
+        // Most writes keep the uid and the owners: then the indexes already hold them.
+        let same_refs = old.as_ref().is_some_and(|o| {
+            object::uid(o) == object::uid(&object)
+                && object::owner_uids(o).eq(object::owner_uids(&object))
+        });
+        if !same_refs {
+            if let Some(o) = &old {
+                self.unindex(&key, o);
+            }
+            self.index(&key, &object);
+        }
         let kind = if old.is_some() {
             EventType::Modified
         } else {
@@ -168,6 +257,7 @@ impl Store {
     /// Removes an object; `last` is its final state carrying the deletion RV.
     pub fn remove(&mut self, key: &ObjKey, last: Value, rv: u64) -> Option<Arc<StoreEvent>> {
         let old = self.objects.remove(key)?;
+        self.unindex(key, &old);
         Some(self.publish(StoreEvent {
             rv,
             kind: EventType::Deleted,
@@ -276,6 +366,8 @@ impl Store {
     pub fn reset(&mut self) {
         self.drop_watches(None, false);
         self.objects.clear();
+        self.by_uid.clear();
+        self.dependents.clear();
         self.compact();
     }
 
@@ -283,5 +375,60 @@ impl Store {
     pub fn compact(&mut self) {
         self.history.clear();
         self.floor = self.rv;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pod(name: &str, uid: &str, owners: &[(&str, bool)]) -> (ObjKey, Value) {
+        let refs: Vec<Value> = owners
+            .iter()
+            .map(|(u, c)| json!({"uid": u, "controller": c, "kind": "ReplicaSet", "name": "rs"}))
+            .collect();
+        (
+            ObjKey::new(ResKey::new("", "pods"), "ns", name),
+            json!({"metadata": {"name": name, "uid": uid, "ownerReferences": refs}}),
+        )
+    }
+
+    fn names<'a>(it: impl Iterator<Item = (&'a ObjKey, &'a Arc<Value>)>) -> Vec<String> {
+        it.map(|(k, _)| k.name.clone()).collect()
+    }
+
+    #[test]
+    fn the_owner_indexes_follow_puts_removes_and_restores() {
+        let mut s = Store::new(10);
+        let (ka, a) = pod("a", "u-a", &[("rs1", true)]);
+        let (kb, b) = pod("b", "u-b", &[("rs1", false), ("rs2", true)]);
+        s.put(ka.clone(), a, 1);
+        s.put(kb.clone(), b.clone(), 2);
+        assert_eq!(names(s.dependents("rs1")), ["a", "b"]);
+        let pods = ResKey::new("", "pods");
+        let controlled: Vec<_> = s.controlled(&pods, "ns", "rs1").collect();
+        assert_eq!(
+            controlled.len(),
+            1,
+            "b is only owned by rs1, not controlled"
+        );
+        assert_eq!(s.by_uid("u-b").map(|(k, _)| k.name.as_str()), Some("b"));
+
+        // A new version of a drops its owner: the index forgets it.
+        let (_, a2) = pod("a", "u-a", &[]);
+        s.put(ka.clone(), a2, 3);
+        assert_eq!(names(s.dependents("rs1")), ["b"]);
+        s.remove(&kb, b, 4);
+        assert!(!s.has_dependents("rs1") && !s.has_dependents("rs2"));
+        assert!(s.by_uid("u-b").is_none());
+
+        let (kc, c) = pod("c", "u-c", &[("rs3", true)]);
+        s.restore(vec![(kc, c)], 9);
+        assert_eq!(names(s.dependents("rs3")), ["c"]);
+        assert!(s.by_uid("u-a").is_none());
+        s.reset();
+        assert!(!s.has_dependents("rs3") && s.by_uid("u-c").is_none());
     }
 }

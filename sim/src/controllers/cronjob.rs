@@ -118,9 +118,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     let uid = object::uid(&cj).to_string();
     let mut jobs: Vec<Value> = c
         .store
-        .list(&jobs_rt.key(), Some(&ns))
-        .iter()
-        .filter(|j| object::controller_ref(j).is_some_and(|o| o.uid == uid))
+        .controlled(&jobs_rt.key(), &ns, &uid)
         .map(|j| (**j).clone())
         .collect();
     jobs.sort_by(|a, b| {
@@ -226,9 +224,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
 
     let jobs: Vec<Value> = c
         .store
-        .list(&jobs_rt.key(), Some(&ns))
-        .iter()
-        .filter(|j| object::controller_ref(j).is_some_and(|o| o.uid == uid))
+        .controlled(&jobs_rt.key(), &ns, &uid)
         .map(|j| (**j).clone())
         .collect();
     let active: Vec<Value> = jobs

@@ -1,6 +1,8 @@
 //! The DaemonSet controller (SIM_SPEC §5.5): one pod per Ready node (node selectors and
 //! tolerations are ignored), RollingUpdate with `maxUnavailable`.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::WorkKey;
@@ -98,7 +100,11 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
             1,
         )
         .max(1);
-        let live: Vec<&Value> = pods.iter().filter(|p| !object::is_deleting(p)).collect();
+        let live: Vec<&Value> = pods
+            .iter()
+            .map(|p| &**p)
+            .filter(|p| !object::is_deleting(p))
+            .collect();
         let unavailable = nodes
             .iter()
             .filter(|n| {
@@ -134,7 +140,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         }
     }
 
-    let pods: Vec<Value> = owned_pods(c, &ns, object::uid(&ds))
+    let pods: Vec<Arc<Value>> = owned_pods(c, &ns, object::uid(&ds))
         .into_iter()
         .filter(|p| !object::is_deleting(p))
         .collect();

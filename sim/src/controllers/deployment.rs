@@ -2,6 +2,8 @@
 //! `pkg/controller/deployment`: finds or creates the new ReplicaSet, scales ReplicaSets by
 //! the RollingUpdate or Recreate strategy, and reports status and conditions.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -85,10 +87,10 @@ struct Ctx<'a> {
 }
 
 pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
+    // Stored objects are shared, not copied: a sync reads far more than it writes.
     let Some(d) = c.store.get(key).cloned() else {
         return;
     };
-    let d = (*d).clone();
     if object::is_deleting(&d) {
         return;
     }
@@ -102,22 +104,21 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         unavailable,
     };
     let paused = object::bool_at(&d, &["spec", "paused"]).unwrap_or(false);
-    let template = object::at(&d, &["spec", "template"])
-        .cloned()
-        .unwrap_or(Value::Null);
+    let null = Value::Null;
+    let template = object::at(&d, &["spec", "template"]).unwrap_or(&null);
 
     let mut rss = owned_replicasets(c, &d);
-    let max_rev = rss.iter().map(revision).max().unwrap_or(0);
+    let max_rev = rss.iter().map(|rs| revision(rs)).max().unwrap_or(0);
     let mut created = None;
     let new_name = match rss
         .iter()
-        .find(|rs| same_template(object::at(rs, &["spec", "template"]), Some(&template)))
+        .find(|rs| same_template(object::at(rs, &["spec", "template"]), Some(template)))
     {
         Some(rs) => {
             let name = object::name(rs).to_string();
             // An old template came back (a rollback): it becomes the newest revision.
             if revision(rs) < max_rev && !paused {
-                let mut rs = rs.clone();
+                let mut rs = (**rs).clone();
                 object::obj_mut(&mut rs, &["metadata", "annotations"])
                     .insert(REVISION.into(), json!((max_rev + 1).to_string()));
                 let rt = c.rt("apps", "replicasets");
@@ -126,7 +127,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
             Some(name)
         }
         None if !paused => {
-            let name = create_new_rs(c, &ctx, &rss, &template, max_rev);
+            let name = create_new_rs(c, &ctx, &rss, template, max_rev);
             created = name.clone();
             name
         }
@@ -136,7 +137,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     let new_rs = new_name
         .as_ref()
         .and_then(|n| rss.iter().find(|rs| object::name(rs) == n).cloned());
-    let olds: Vec<Value> = rss
+    let olds: Vec<Arc<Value>> = rss
         .iter()
         .filter(|rs| Some(object::name(rs)) != new_name.as_deref())
         .cloned()
@@ -144,8 +145,8 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
 
     if !paused && created.is_none() {
         match object::str_at(&d, &["spec", "strategy", "type"]) {
-            Some("Recreate") => recreate(c, &ctx, new_rs.as_ref(), &olds),
-            _ => rolling(c, &ctx, new_rs.as_ref(), &olds),
+            Some("Recreate") => recreate(c, &ctx, new_rs.as_deref(), &olds),
+            _ => rolling(c, &ctx, new_rs.as_deref(), &olds),
         }
         cleanup_history(c, &d, new_name.as_deref());
     }
@@ -159,24 +160,22 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         key,
         &ctx,
         &rss,
-        new_rs.as_ref(),
+        new_rs.as_deref(),
         created.as_deref(),
         paused,
         &ns,
     );
 }
 
-fn owned_replicasets(c: &Cluster, d: &Value) -> Vec<Value> {
+fn owned_replicasets(c: &Cluster, d: &Value) -> Vec<Arc<Value>> {
     let rt = c.rt("apps", "replicasets");
     let uid = object::uid(d);
-    let mut out: Vec<Value> = c
+    let key = rt.key();
+    let mut out: Vec<Arc<Value>> = c
         .store
-        .list(&rt.key(), Some(object::namespace(d)))
-        .into_iter()
-        .filter(|rs| {
-            object::controller_ref(rs).is_some_and(|o| o.uid == uid) && !object::is_deleting(rs)
-        })
-        .map(|rs| (*rs).clone())
+        .controlled(&key, object::namespace(d), uid)
+        .filter(|rs| !object::is_deleting(rs))
+        .cloned()
         .collect();
     out.sort_by(|a, b| {
         let ta = object::str_at(a, &["metadata", "creationTimestamp"]).unwrap_or("");
@@ -189,7 +188,7 @@ fn owned_replicasets(c: &Cluster, d: &Value) -> Vec<Value> {
 fn create_new_rs(
     c: &mut Cluster,
     ctx: &Ctx,
-    rss: &[Value],
+    rss: &[Arc<Value>],
     template: &Value,
     max_rev: i64,
 ) -> Option<String> {
@@ -305,16 +304,21 @@ fn adopt_or_collide(c: &mut Cluster, d: &Value, name: &str, template: &Value) ->
 /// Sets a ReplicaSet's size, with the event kubectl shows.
 fn scale(c: &mut Cluster, ctx: &Ctx, rs: &Value, to: i64) {
     let from = i64_of(rs, &["spec", "replicas"]);
+    let desired = ctx.replicas.to_string();
+    let max = (ctx.replicas + ctx.surge).to_string();
+    if from == to
+        && object::annotation(rs, "deployment.kubernetes.io/desired-replicas") == Some(&desired)
+        && object::annotation(rs, "deployment.kubernetes.io/max-replicas") == Some(&max)
+    {
+        return; // the write would change nothing
+    }
     let mut rs = rs.clone();
     let annotations = object::obj_mut(&mut rs, &["metadata", "annotations"]);
     annotations.insert(
         "deployment.kubernetes.io/desired-replicas".into(),
-        json!(ctx.replicas.to_string()),
+        json!(desired),
     );
-    annotations.insert(
-        "deployment.kubernetes.io/max-replicas".into(),
-        json!((ctx.replicas + ctx.surge).to_string()),
-    );
+    annotations.insert("deployment.kubernetes.io/max-replicas".into(), json!(max));
     object::set(&mut rs, &["spec", "replicas"], json!(to));
     let rt = c.rt("apps", "replicasets");
     let name = object::name(&rs).to_string();
@@ -330,7 +334,7 @@ fn scale(c: &mut Cluster, ctx: &Ctx, rs: &Value, to: i64) {
     }
 }
 
-fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
+fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Arc<Value>]) {
     let Some(new_rs) = new_rs else { return };
     let spec = |rs: &Value| i64_of(rs, &["spec", "replicas"]);
     let new_spec = spec(new_rs);
@@ -340,7 +344,7 @@ fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
         return;
     }
     if new_spec < ctx.replicas {
-        let current: i64 = olds.iter().map(spec).sum::<i64>() + new_spec;
+        let current: i64 = olds.iter().map(|rs| spec(rs)).sum::<i64>() + new_spec;
         let max_total = ctx.replicas + ctx.surge;
         if current < max_total {
             let up = (max_total - current).min(ctx.replicas - new_spec);
@@ -351,7 +355,7 @@ fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
         }
     }
     // reconcileOldReplicaSets
-    let old_total: i64 = olds.iter().map(spec).sum();
+    let old_total: i64 = olds.iter().map(|rs| spec(rs)).sum();
     if old_total == 0 {
         return;
     }
@@ -363,7 +367,7 @@ fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
         return;
     }
     // First the unhealthy replicas of old ReplicaSets, oldest first.
-    let mut olds: Vec<Value> = olds.to_vec();
+    let mut olds: Vec<Value> = olds.iter().map(|rs| (**rs).clone()).collect();
     let mut cleaned = 0;
     for rs in olds.iter_mut() {
         if max_scaled_down <= 0 {
@@ -405,7 +409,7 @@ fn rolling(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
     }
 }
 
-fn recreate(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Value]) {
+fn recreate(c: &mut Cluster, ctx: &Ctx, new_rs: Option<&Value>, olds: &[Arc<Value>]) {
     let mut any_scaled = false;
     for rs in olds {
         if i64_of(rs, &["spec", "replicas"]) > 0 {
@@ -435,7 +439,7 @@ fn cleanup_history(c: &mut Cluster, d: &Value, new_name: Option<&str>) {
     let limit = object::i64_at(d, &["spec", "revisionHistoryLimit"])
         .unwrap_or(10)
         .max(0) as usize;
-    let mut idle: Vec<Value> = owned_replicasets(c, d)
+    let mut idle: Vec<Arc<Value>> = owned_replicasets(c, d)
         .into_iter()
         .filter(|rs| {
             Some(object::name(rs)) != new_name
@@ -446,7 +450,7 @@ fn cleanup_history(c: &mut Cluster, d: &Value, new_name: Option<&str>) {
     if idle.len() <= limit {
         return;
     }
-    idle.sort_by_key(revision);
+    idle.sort_by_key(|rs| revision(rs));
     let rt = c.rt("apps", "replicasets");
     let n = idle.len() - limit;
     for rs in idle.iter().take(n) {
@@ -502,7 +506,7 @@ fn write_status(
     c: &mut Cluster,
     key: &ObjKey,
     ctx: &Ctx,
-    rss: &[Value],
+    rss: &[Arc<Value>],
     new_rs: Option<&Value>,
     created: Option<&str>,
     paused: bool,
@@ -687,11 +691,13 @@ fn write_status(
     {
         status.insert("collisionCount".into(), cc.clone());
     }
-    let mut body = d.clone();
+    let mut body = Cow::Borrowed(d);
     if let Some(rs) = new_rs {
         let rev = revision(rs).to_string();
-        object::obj_mut(&mut body, &["metadata", "annotations"])
-            .insert(REVISION.into(), json!(rev));
+        if object::annotation(d, REVISION) != Some(rev.as_str()) {
+            object::obj_mut(body.to_mut(), &["metadata", "annotations"])
+                .insert(REVISION.into(), json!(rev));
+        }
     }
     let rt = c.rt("apps", "deployments");
     c.write_status(&rt, &body, Value::Object(status), MANAGER);

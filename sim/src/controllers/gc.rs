@@ -1,7 +1,7 @@
 //! The garbage collector (SIM_SPEC §2.7 "Propagation"): deletes dependents whose owners are
 //! all gone, carries out Foreground deletion, and orphans dependents for the `orphan` finalizer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -20,25 +20,16 @@ enum Action {
 }
 
 pub fn run(c: &mut Cluster) {
-    // Every live object by uid, and who depends on whom (ordered maps: runs are deterministic).
-    let mut live: BTreeMap<String, (ObjKey, Arc<Value>)> = BTreeMap::new();
-    let mut dependents: BTreeMap<String, Vec<ObjKey>> = BTreeMap::new();
-    for (k, v) in c.store.all() {
-        live.insert(object::uid(v).to_string(), (k.clone(), v.clone()));
-        for o in object::owner_refs(v) {
-            dependents.entry(o.uid).or_default().push(k.clone());
-        }
-    }
+    // Decide from the store's uid and owner indexes (no copies), then act.
+    let store = &c.store;
     let mut actions = Vec::new();
     let mut doomed: BTreeSet<ObjKey> = BTreeSet::new();
-    for (key, obj) in live.values() {
-        let refs = object::owner_refs(obj);
-        if refs.is_empty() || object::is_deleting(obj) {
+    for (key, obj) in store.all() {
+        if object::is_deleting(obj) || object::owner_uids(obj).next().is_none() {
             continue;
         }
-        let owners: Vec<&Arc<Value>> = refs
-            .iter()
-            .filter_map(|r| live.get(&r.uid).map(|(_, v)| v))
+        let owners: Vec<&Arc<Value>> = object::owner_uids(obj)
+            .filter_map(|u| store.by_uid(u).map(|(_, v)| v))
             .collect();
         if owners.is_empty() {
             if doomed.insert(key.clone()) {
@@ -54,7 +45,7 @@ pub fn run(c: &mut Cluster) {
                     .any(|f| f == "foregroundDeletion")
         }) && owners.iter().all(|o| object::is_deleting(o));
         if foreground && doomed.insert(key.clone()) {
-            let policy = if dependents.contains_key(object::uid(obj)) {
+            let policy = if store.has_dependents(object::uid(obj)) {
                 Propagation::Foreground
             } else {
                 Propagation::Background
@@ -62,18 +53,18 @@ pub fn run(c: &mut Cluster) {
             actions.push(Action::Delete(key.clone(), policy));
         }
     }
-    for (uid, (key, obj)) in &live {
+    for (key, obj) in store.all() {
         if !object::is_deleting(obj) {
             continue;
         }
+        let uid = object::uid(obj);
         let fins = object::finalizers(obj);
-        let deps = dependents.get(uid).cloned().unwrap_or_default();
         if fins.iter().any(|f| f == "orphan") {
-            for d in &deps {
-                actions.push(Action::StripOwner(d.clone(), uid.clone()));
+            for (d, _) in store.dependents(uid) {
+                actions.push(Action::StripOwner(d.clone(), uid.to_string()));
             }
             actions.push(Action::DropFinalizer(key.clone(), "orphan"));
-        } else if fins.iter().any(|f| f == "foregroundDeletion") && deps.is_empty() {
+        } else if fins.iter().any(|f| f == "foregroundDeletion") && !store.has_dependents(uid) {
             actions.push(Action::DropFinalizer(key.clone(), "foregroundDeletion"));
         }
     }

@@ -41,6 +41,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     let pods = owned_pods(c, &ns, object::uid(&job));
     let active: Vec<&Value> = pods
         .iter()
+        .map(|p| &**p)
         .filter(|p| !object::is_deleting(p) && !matches!(phase(p), "Succeeded" | "Failed"))
         .collect();
     let succeeded_now = pods.iter().filter(|p| phase(p) == "Succeeded").count() as i64;
@@ -125,7 +126,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
                 let last_failure = pods
                     .iter()
                     .filter(|p| phase(p) == "Failed")
-                    .filter_map(finished_at)
+                    .filter_map(|p| finished_at(p))
                     .max()
                     .unwrap_or(now);
                 let wait = (base * 2u32.saturating_pow((failed - 1).clamp(0, 10) as u32))

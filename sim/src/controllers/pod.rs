@@ -6,6 +6,7 @@
 //! change. Failure modes come from `<prefix>fail` and friends (pod annotations).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -796,12 +797,7 @@ pub fn availability(pod: &Value, min_ready: i64, now: SimTime) -> (bool, Option<
 }
 
 /// Pods in `ns` controlled by the owner with `uid`.
-pub fn owned_pods(c: &Cluster, ns: &str, uid: &str) -> Vec<Value> {
+pub fn owned_pods(c: &Cluster, ns: &str, uid: &str) -> Vec<Arc<Value>> {
     let rt = c.rt("", "pods");
-    c.store
-        .list(&rt.key(), Some(ns))
-        .into_iter()
-        .filter(|p| object::controller_ref(p).is_some_and(|o| o.uid == uid))
-        .map(|p| (*p).clone())
-        .collect()
+    c.store.controlled(&rt.key(), ns, uid).cloned().collect()
 }

@@ -1,6 +1,8 @@
 //! The ReplicaSet controller (SIM_SPEC §5.2): creates and deletes pods to reach
 //! `spec.replicas` and reports replica counts.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::WorkKey;
@@ -82,7 +84,6 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     let Some(rs) = c.store.get(key).cloned() else {
         return;
     };
-    let rs = (*rs).clone();
     if object::is_deleting(&rs) {
         return;
     }
@@ -93,7 +94,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         .max(0) as usize;
     let pods_rt = c.rt("", "pods");
 
-    let active: Vec<Value> = owned_pods(c, &ns, &uid)
+    let active: Vec<Arc<Value>> = owned_pods(c, &ns, &uid)
         .into_iter()
         .filter(|p| {
             !object::is_deleting(p)
@@ -124,7 +125,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         }
     } else if active.len() > desired {
         let mut doomed = active.clone();
-        doomed.sort_by_key(deletion_rank);
+        doomed.sort_by_key(|p| deletion_rank(p));
         for p in doomed.iter().take(active.len() - desired) {
             let name = object::name(p).to_string();
             if c.delete(&pods_rt, &ns, &name, &DeleteOpts::default())
@@ -144,7 +145,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     // Status from what exists now.
     let now = c.now();
     let min_ready = object::i64_at(&rs, &["spec", "minReadySeconds"]).unwrap_or(0);
-    let pods: Vec<Value> = owned_pods(c, &ns, &uid)
+    let pods: Vec<Arc<Value>> = owned_pods(c, &ns, &uid)
         .into_iter()
         .filter(|p| {
             !object::is_deleting(p)

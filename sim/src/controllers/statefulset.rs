@@ -2,6 +2,8 @@
 //! `volumeClaimTemplates`, OrderedReady or Parallel management, and RollingUpdate from the
 //! highest ordinal down to the partition.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::WorkKey;
@@ -68,7 +70,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     let pods_rt = c.rt("", "pods");
     let mut pods: Vec<(i64, Value)> = owned_pods(c, &ns, object::uid(&sts))
         .into_iter()
-        .filter_map(|p| ordinal(&name, &p).map(|i| (i, p)))
+        .filter_map(|p| ordinal(&name, &p).map(|i| (i, (*p).clone())))
         .collect();
     pods.sort_by_key(|(i, _)| *i);
     let pod_at =
@@ -157,7 +159,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     // Status.
     let now = c.now();
     let min_ready = object::i64_at(&sts, &["spec", "minReadySeconds"]).unwrap_or(0);
-    let pods: Vec<Value> = owned_pods(c, &ns, object::uid(&sts))
+    let pods: Vec<Arc<Value>> = owned_pods(c, &ns, object::uid(&sts))
         .into_iter()
         .filter(|p| ordinal(&name, p).is_some() && !object::is_deleting(p))
         .collect();
@@ -279,9 +281,7 @@ pub fn ensure_revision(c: &mut Cluster, owner: &Value, rev: &str, template: &Val
     let uid = object::uid(owner).to_string();
     let max = c
         .store
-        .list(&rt.key(), Some(&ns))
-        .iter()
-        .filter(|r| object::controller_ref(r).is_some_and(|o| o.uid == uid))
+        .controlled(&rt.key(), &ns, &uid)
         .filter_map(|r| object::i64_at(r, &["revision"]))
         .max()
         .unwrap_or(0);
