@@ -195,7 +195,7 @@ impl Cluster {
         }
         object::remove(&mut body, &["metadata", "managedFields"]);
         self.commit(rt, None, body, Op::Update, opts)
-            .map(|(v, _)| v)
+            .map(|(v, _)| self.present(rt, &v))
     }
 
     /// PUT of an object or of its status.
@@ -220,7 +220,7 @@ impl Cluster {
             .ok_or_else(|| ApiError::not_found(rt, name))?;
         check_precondition(rt, name, &body, &old)?;
         self.commit(rt, Some(old), body, Op::Update, opts)
-            .map(|(v, _)| v)
+            .map(|(v, _)| self.present(rt, &v))
     }
 
     /// PATCH with a JSON, merge or strategic-merge patch.
@@ -252,7 +252,7 @@ impl Cluster {
         Self::settle_namespace(rt, ns, &mut body)?;
         check_precondition(rt, name, &body, &old)?;
         self.commit(rt, Some(old), body, Op::Update, opts)
-            .map(|(v, _)| v)
+            .map(|(v, _)| self.present(rt, &v))
     }
 
     /// Server-side apply. Returns the object and whether it was created.
@@ -331,7 +331,7 @@ impl Cluster {
         }
         let created = old.is_none();
         let (obj, _) = self.commit(rt, old, merged, Op::Apply, opts)?;
-        Ok((obj, created))
+        Ok((self.present(rt, &obj), created))
     }
 
     /// Writes a status as a simulated controller; no-op writes cost nothing.
@@ -342,12 +342,26 @@ impl Cluster {
         status: Value,
         manager: &str,
     ) {
-        let mut body = obj.clone();
-        object::set(&mut body, &["status"], status);
-        let old = self.get_stored(rt, object::namespace(obj), object::name(obj));
-        if let Some(old) = old {
-            let _ = self.commit(rt, Some(old), body, Op::Update, &WriteOpts::status(manager));
+        let Some(old) = self.get_stored(rt, object::namespace(obj), object::name(obj)) else {
+            return;
+        };
+        // What the status endpoint would take from this body is already stored: the write
+        // would change nothing (controllers re-send the same status on most passes).
+        let meta = |v: &Value, k: &str| object::at(v, &["metadata", k]).cloned();
+        if old.get("status") == Some(&status)
+            && object::at(&old, &["metadata", "managedFields"])
+                == object::at(obj, &["metadata", "managedFields"])
+            && (!rt.is("apps", "deployments")
+                || meta(&old, "annotations") == meta(obj, "annotations"))
+        {
+            return;
         }
+        // The status endpoint takes only the status and metadata from the body (see `commit`).
+        let body = serde_json::json!({
+            "metadata": obj.get("metadata").cloned().unwrap_or(Value::Null),
+            "status": status,
+        });
+        let _ = self.commit(rt, Some(old), body, Op::Update, &WriteOpts::status(manager));
     }
 
     /// Replaces an object as a simulated controller (main endpoint).
@@ -361,11 +375,11 @@ impl Cluster {
             .get_stored(rt, object::namespace(&obj), object::name(&obj))
             .ok_or_else(|| ApiError::not_found(rt, object::name(&obj)))?;
         self.commit(rt, Some(old), obj, Op::Update, &WriteOpts::system(manager))
-            .map(|(v, _)| v)
+            .map(|(v, _)| self.present(rt, &v))
     }
 
     /// The rules every write obeys; returns the object as stored (or as it would be, on dry run)
-    /// and whether anything changed.
+    /// and whether anything changed. Callers that answer a request `present` it.
     fn commit(
         &mut self,
         rt: &Arc<ResourceType>,
@@ -373,7 +387,7 @@ impl Cluster {
         mut new: Value,
         op: Op,
         opts: &WriteOpts,
-    ) -> ApiResult<(Value, bool)> {
+    ) -> ApiResult<(Arc<Value>, bool)> {
         if !new.is_object() {
             return Err(ApiError::bad_request(
                 "the resulting object must be a JSON object",
@@ -520,11 +534,19 @@ impl Cluster {
                 scope: opts.scope,
                 now: &now_s,
             };
-            let before = old.as_deref().map(|o| self.present(rt, o));
+            // The stored object as this version presents it (a copy only when the version
+            // differs from the one it was written in).
+            let before = old.as_deref().map(|o| {
+                if object::str_at(o, &["apiVersion"]) == Some(rt.api_version().as_str()) {
+                    std::borrow::Cow::Borrowed(o)
+                } else {
+                    std::borrow::Cow::Owned(self.present(rt, o))
+                }
+            });
             ssa::record_update(
                 rt,
                 &mut entries,
-                before.as_ref().unwrap_or(&empty),
+                before.as_deref().unwrap_or(&empty),
                 &new,
                 &writer,
             );
@@ -534,7 +556,7 @@ impl Cluster {
         if let Some(o) = &old
             && same_ignoring_times(o, &new)
         {
-            return Ok((self.present(rt, o), false));
+            return Ok((o.clone(), false));
         }
 
         if opts.dry_run {
@@ -545,7 +567,7 @@ impl Cluster {
                     Value::String(rv.to_string()),
                 );
             }
-            return Ok((self.present(rt, &new), true));
+            return Ok((Arc::new(new), true));
         }
 
         let key = Self::key_for(rt, &ns, &name);
@@ -560,14 +582,15 @@ impl Cluster {
             && object::finalizers(&new).is_empty()
             && !awaits_kubelet(rt, &new);
         let event = if finished {
-            self.store.remove(&key, new.clone(), rv)
+            match self.store.remove(&key, new.clone(), rv) {
+                Some(ev) => ev,
+                None => return Ok((Arc::new(new), true)),
+            }
         } else {
-            Some(self.store.put(key, new.clone(), rv))
+            self.store.put(key, new, rv)
         };
-        if let Some(ev) = event {
-            self.after_commit(&ev);
-        }
-        Ok((self.present(rt, &new), true))
+        self.after_commit(&event);
+        Ok((event.object.clone(), true))
     }
 }
 
@@ -636,28 +659,91 @@ fn generation_changes(rt: &ResourceType, old: &Value, new: &Value) -> bool {
 }
 
 /// Equal apart from resourceVersion and managedFields timestamps: a noop write (SIM_SPEC §2.2).
+/// Compares in place: it runs on every write, and objects are large next to what changes.
 fn same_ignoring_times(old: &Value, new: &Value) -> bool {
-    let norm = |v: &Value| {
-        let mut v = v.clone();
-        object::remove(&mut v, &["metadata", "resourceVersion"]);
-        if let Some(Value::Array(entries)) = object::at(&v, &["metadata", "managedFields"]).cloned()
-        {
-            let entries: Vec<Value> = entries
-                .into_iter()
-                .map(|mut e| {
-                    if let Some(m) = e.as_object_mut() {
-                        m.remove("time");
-                    }
-                    e
-                })
-                .collect();
-            object::set(
-                &mut v,
-                &["metadata", "managedFields"],
-                Value::Array(entries),
-            );
-        }
-        v
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return old == new;
     };
-    norm(old) == norm(new)
+    o.len() == n.len()
+        && o.iter().all(|(k, ov)| match n.get(k) {
+            Some(nv) if k == "metadata" => same_metadata(ov, nv),
+            Some(nv) => ov == nv,
+            None => false,
+        })
+}
+
+fn same_metadata(old: &Value, new: &Value) -> bool {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return old == new;
+    };
+    let counted = |m: &serde_json::Map<String, Value>| {
+        m.len() - usize::from(m.contains_key("resourceVersion"))
+    };
+    counted(o) == counted(n)
+        && o.iter()
+            .filter(|(k, _)| *k != "resourceVersion")
+            .all(|(k, ov)| match n.get(k) {
+                Some(nv) if k == "managedFields" => same_entries(ov, nv),
+                Some(nv) => ov == nv,
+                None => false,
+            })
+}
+
+/// managedFields entries equal apart from their `time`.
+fn same_entries(old: &Value, new: &Value) -> bool {
+    let (Some(o), Some(n)) = (old.as_array(), new.as_array()) else {
+        return old == new;
+    };
+    let same_entry = |a: &Value, b: &Value| match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let counted =
+                |m: &serde_json::Map<String, Value>| m.len() - usize::from(m.contains_key("time"));
+            counted(a) == counted(b)
+                && a.iter()
+                    .filter(|(k, _)| *k != "time")
+                    .all(|(k, av)| b.get(k) == Some(av))
+        }
+        _ => a == b,
+    };
+    o.len() == n.len() && o.iter().zip(n).all(|(a, b)| same_entry(a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::same_ignoring_times;
+
+    #[test]
+    fn a_write_that_changes_only_times_and_the_version_is_the_same() {
+        let old = json!({
+            "metadata": {"name": "a", "resourceVersion": "5", "managedFields": [
+                {"manager": "m", "time": "2026-01-01T00:00:00Z", "fieldsV1": {"f:spec": {}}}
+            ]},
+            "spec": {"x": 1}
+        });
+        let mut new = old.clone();
+        new["metadata"]["resourceVersion"] = json!("6");
+        new["metadata"]["managedFields"][0]["time"] = json!("2026-01-02T00:00:00Z");
+        assert!(same_ignoring_times(&old, &new));
+        let mut unversioned = new.clone();
+        unversioned["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        assert!(same_ignoring_times(&old, &unversioned));
+
+        let mut spec = new.clone();
+        spec["spec"]["x"] = json!(2);
+        assert!(!same_ignoring_times(&old, &spec));
+        let mut owner = new.clone();
+        owner["metadata"]["managedFields"][0]["manager"] = json!("other");
+        assert!(!same_ignoring_times(&old, &owner));
+        let mut label = new.clone();
+        label["metadata"]["labels"] = json!({"a": "b"});
+        assert!(!same_ignoring_times(&old, &label));
+        let mut extra = new;
+        extra["status"] = json!({});
+        assert!(!same_ignoring_times(&old, &extra));
+    }
 }
