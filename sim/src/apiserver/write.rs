@@ -661,32 +661,13 @@ fn generation_changes(rt: &ResourceType, old: &Value, new: &Value) -> bool {
 /// Equal apart from resourceVersion and managedFields timestamps: a noop write (SIM_SPEC §2.2).
 /// Compares in place: it runs on every write, and objects are large next to what changes.
 fn same_ignoring_times(old: &Value, new: &Value) -> bool {
-    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
-        return old == new;
-    };
-    o.len() == n.len()
-        && o.iter().all(|(k, ov)| match n.get(k) {
-            Some(nv) if k == "metadata" => same_metadata(ov, nv),
-            Some(nv) => ov == nv,
-            None => false,
-        })
-}
-
-fn same_metadata(old: &Value, new: &Value) -> bool {
-    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
-        return old == new;
-    };
-    let counted = |m: &serde_json::Map<String, Value>| {
-        m.len() - usize::from(m.contains_key("resourceVersion"))
-    };
-    counted(o) == counted(n)
-        && o.iter()
-            .filter(|(k, _)| *k != "resourceVersion")
-            .all(|(k, ov)| match n.get(k) {
-                Some(nv) if k == "managedFields" => same_entries(ov, nv),
-                Some(nv) => ov == nv,
-                None => false,
-            })
+    same_members(old, new, None, &|k, o, n| match k {
+        "metadata" => same_members(o, n, Some("resourceVersion"), &|k, o, n| match k {
+            "managedFields" => same_entries(o, n),
+            _ => o == n,
+        }),
+        _ => o == n,
+    })
 }
 
 /// managedFields entries equal apart from their `time`.
@@ -694,18 +675,30 @@ fn same_entries(old: &Value, new: &Value) -> bool {
     let (Some(o), Some(n)) = (old.as_array(), new.as_array()) else {
         return old == new;
     };
-    let same_entry = |a: &Value, b: &Value| match (a.as_object(), b.as_object()) {
-        (Some(a), Some(b)) => {
-            let counted =
-                |m: &serde_json::Map<String, Value>| m.len() - usize::from(m.contains_key("time"));
-            counted(a) == counted(b)
-                && a.iter()
-                    .filter(|(k, _)| *k != "time")
-                    .all(|(k, av)| b.get(k) == Some(av))
-        }
-        _ => a == b,
+    o.len() == n.len()
+        && o.iter()
+            .zip(n)
+            .all(|(a, b)| same_members(a, b, Some("time"), &|_, a, b| a == b))
+}
+
+/// Two JSON objects with the same members apart from `ignored`, each pair equal by `eq`
+/// (anything else: plain equality).
+fn same_members(
+    old: &Value,
+    new: &Value,
+    ignored: Option<&str>,
+    eq: &dyn Fn(&str, &Value, &Value) -> bool,
+) -> bool {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return old == new;
     };
-    o.len() == n.len() && o.iter().zip(n).all(|(a, b)| same_entry(a, b))
+    let counted = |m: &serde_json::Map<String, Value>| {
+        m.len() - usize::from(ignored.is_some_and(|i| m.contains_key(i)))
+    };
+    counted(o) == counted(n)
+        && o.iter()
+            .filter(|(k, _)| Some(k.as_str()) != ignored)
+            .all(|(k, ov)| n.get(k).is_some_and(|nv| eq(k, ov, nv)))
 }
 
 #[cfg(test)]
