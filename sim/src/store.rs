@@ -113,16 +113,12 @@ impl Store {
 
     /// Restores objects saved by `persist` with the RV counter they had.
     pub fn restore(&mut self, objects: Vec<(ObjKey, Value)>, rv: u64) {
-        self.objects = objects.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        self.objects.clear();
         self.by_uid.clear();
         self.dependents.clear();
-        let all: Vec<(ObjKey, Arc<Value>)> = self
-            .objects
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (k, v) in &all {
-            self.index(k, v);
+        for (k, v) in objects {
+            self.index(&k, &v);
+            self.objects.insert(k, Arc::new(v));
         }
         self.rv = rv;
         self.floor = rv;

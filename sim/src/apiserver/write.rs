@@ -345,17 +345,6 @@ impl Cluster {
         let Some(old) = self.get_stored(rt, object::namespace(obj), object::name(obj)) else {
             return;
         };
-        // What the status endpoint would take from this body is already stored: the write
-        // would change nothing (controllers re-send the same status on most passes).
-        let meta = |v: &Value, k: &str| object::at(v, &["metadata", k]).cloned();
-        if old.get("status") == Some(&status)
-            && object::at(&old, &["metadata", "managedFields"])
-                == object::at(obj, &["metadata", "managedFields"])
-            && (!rt.is("apps", "deployments")
-                || meta(&old, "annotations") == meta(obj, "annotations"))
-        {
-            return;
-        }
         // The status endpoint takes only the status and metadata from the body (see `commit`).
         let body = serde_json::json!({
             "metadata": obj.get("metadata").cloned().unwrap_or(Value::Null),
@@ -408,6 +397,18 @@ impl Cluster {
         // Which part of the object this endpoint may change.
         match (opts.scope, &old) {
             (Scope::Status, Some(o)) => {
+                // Nothing this endpoint takes from the body differs from what is stored: a
+                // no-op, known before copying the object (controllers re-send the same status
+                // on most passes).
+                let kept = |path: &[&str]| {
+                    object::at(&new, path).is_none_or(|v| object::at(o, path) == Some(v))
+                };
+                if object::at(&new, &["status"]) == object::at(o, &["status"])
+                    && kept(&["metadata", "managedFields"])
+                    && (!rt.is("apps", "deployments") || kept(&["metadata", "annotations"]))
+                {
+                    return Ok((o.clone(), false));
+                }
                 let mut merged = (**o).clone();
                 match new.get("status") {
                     Some(s) => object::set(&mut merged, &["status"], s.clone()),
