@@ -14,6 +14,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set_path(out.join("berth_descriptor.bin"))
         .build_server(true)
         .build_client(true)
+        // Chart chunks decode as views of the received buffer (no copy),
+        // and the CLI sends slices of its packed chart.
+        .bytes(".berth.v1.UpgradeRequest.chunk")
         .compile_protos(&["proto/berth/v1/agent.proto"], &["proto"])?;
     Ok(())
 }

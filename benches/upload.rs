@@ -14,9 +14,10 @@
 //! - **berth upload**: the CLI's own `send_prepared` against an in-process
 //!   berthd (fresh journal each round, so the chart is always needed); timed
 //!   from the agent's Accepted answer (the CLI starts sending chunks then)
-//!   until berthd's receive loop has counted the last chunk
-//!   (`chart_bytes_received`, polled every 100 µs). The install goes on to
+//!   until berthd holds the whole chart and its digest
+//!   (`chart_uploads_received`, polled every 100 µs). The install goes on to
 //!   verify, unpack, render, journal and apply; that total is shown too.
+//!   Both are also given as the CPU time the process (both ends) used.
 //! - **the same chart again**: a second install of the same chart on that
 //!   agent; the bytes berthd received for it must be 0.
 //! - **memory**: the real release `berthd` binary as a child process (built
@@ -74,6 +75,8 @@ async fn main() {
     let mut raw = Vec::new();
     let mut suite = String::new();
     let mut berth = Vec::new();
+    let mut raw_cpu = Vec::new();
+    let mut berth_cpu = Vec::new();
     let mut checked = Vec::new();
     let mut installs = Vec::new();
     let mut agains = Vec::new();
@@ -82,7 +85,7 @@ async fn main() {
     // One warm-up round, then the measured ones.
     for round in 0..=rounds {
         let stack = Stack::start(berth_sim::Clock::Real { scale: 1.0 }).await;
-        let (tls_time, s) = raw_tls(&stack.pki, &bundle.bytes).await;
+        let (tls_time, tls_cpu, s) = raw_tls(&stack.pki, &bundle.bytes).await;
         let r = berth_round(&stack, &bundle).await;
         if round == rounds {
             memory = child_memory(&stack, &bundle);
@@ -93,7 +96,9 @@ async fn main() {
         }
         suite = s;
         raw.push(tls_time);
+        raw_cpu.push(tls_cpu);
         berth.push(r.upload);
+        berth_cpu.push(r.upload_cpu);
         checked.push(r.chart_received);
         installs.push(r.install);
         agains.push(r.again);
@@ -124,6 +129,11 @@ async fn main() {
     println!(
         "| **upload / raw TLS** (goal ≥ 0.50) | **{:.2}** |",
         raw.as_secs_f64() / upload.as_secs_f64()
+    );
+    println!(
+        "| CPU time of both ends during the transfer (one process, 2 cores): raw TLS → berth | {} → {} |",
+        ms(median(raw_cpu)),
+        ms(median(berth_cpu))
     );
     println!(
         "| CLI: load the chart directory and pack it | {} |",
@@ -267,7 +277,7 @@ fn tls_configs(pki: &berth::tls::DevPki) -> (Arc<ServerConfig>, Arc<ClientConfig
 /// Send `bytes` over one fresh mutual-TLS connection on loopback; the time
 /// from the first write to the server's answer that it read them all, and
 /// the protocol and cipher suite negotiated.
-async fn raw_tls(pki: &berth::tls::DevPki, bytes: &[u8]) -> (Duration, String) {
+async fn raw_tls(pki: &berth::tls::DevPki, bytes: &[u8]) -> (Duration, Duration, String) {
     let (server, client) = tls_configs(pki);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -306,6 +316,7 @@ async fn raw_tls(pki: &berth::tls::DevPki, bytes: &[u8]) -> (Duration, String) {
         conn.protocol_version().expect("negotiated"),
         conn.negotiated_cipher_suite().expect("negotiated").suite()
     );
+    let cpu0 = cpu_time();
     let start = Instant::now();
     for chunk in bytes.chunks(proto::CHUNK_SIZE) {
         tls.write_all(chunk).await.expect("client write");
@@ -314,13 +325,16 @@ async fn raw_tls(pki: &berth::tls::DevPki, bytes: &[u8]) -> (Duration, String) {
     let mut answer = [0u8; 1];
     tls.read_exact(&mut answer).await.expect("server answer");
     let took = start.elapsed();
+    let cpu = cpu_time() - cpu0;
     drop(tls);
     served.await.expect("raw TLS server");
-    (took, suite)
+    (took, cpu, suite)
 }
 
 struct Round {
     upload: Duration,
+    /// CPU time the process (CLI and agent) used during the upload.
+    upload_cpu: Duration,
     chart_received: Duration,
     install: Duration,
     again: Duration,
@@ -372,24 +386,38 @@ async fn berth_round(stack: &Stack, bundle: &Arc<Bundle>) -> Round {
     let size = bundle.bytes.len() as u64;
     let received = || agent.counters.chart_bytes_received.load(Ordering::Relaxed);
     assert_eq!(received(), 0, "a fresh agent has received nothing");
+    let whole = || {
+        agent
+            .counters
+            .chart_uploads_received
+            .load(Ordering::Relaxed)
+    };
     let start = Instant::now();
     let events = send_prepared(&target, "default", &prepared(bundle, "bulk"))
         .await
         .expect("upgrade stream");
     let accepted = Instant::now();
+    let cpu0 = cpu_time();
     let polled = Arc::clone(&agent);
     let arrived = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(120);
-        while polled.counters.chart_bytes_received.load(Ordering::Relaxed) < size {
+        // Received whole: every chunk counted and the digest computed.
+        while polled
+            .counters
+            .chart_uploads_received
+            .load(Ordering::Relaxed)
+            < 1
+        {
             assert!(Instant::now() < deadline, "the chart never arrived");
             std::thread::sleep(Duration::from_micros(100));
         }
-        Instant::now()
+        (Instant::now(), cpu_time())
     });
     let chart_received = follow(events).await;
     let done = Instant::now();
-    let arrived = arrived.await.expect("poller");
+    let (arrived, cpu1) = arrived.await.expect("poller");
     assert_eq!(received(), size);
+    assert_eq!(whole(), 1);
 
     let again = Instant::now();
     let events = send_prepared(&target, "default", &prepared(bundle, "bulk-again"))
@@ -398,6 +426,7 @@ async fn berth_round(stack: &Stack, bundle: &Arc<Bundle>) -> Round {
     follow(events).await;
     Round {
         upload: arrived - accepted,
+        upload_cpu: cpu1 - cpu0,
         chart_received: chart_received - start,
         install: done - start,
         again: again.elapsed(),
@@ -526,4 +555,13 @@ fn child_memory(stack: &Stack, bundle: &Arc<Bundle>) -> Option<Memory> {
         after,
         again_bytes,
     })
+}
+
+/// CPU time (user + system) this process has used.
+fn cpu_time() -> Duration {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(u.ru_utime) + t(u.ru_stime)
 }

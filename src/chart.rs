@@ -209,7 +209,8 @@ fn is_semver(v: &str) -> bool {
 /// its metadata.
 #[derive(Debug, Clone)]
 pub struct Bundle {
-    pub bytes: Vec<u8>,
+    /// Shared, so sending it in chunks slices instead of copying.
+    pub bytes: bytes::Bytes,
     /// sha256 of `bytes`, lower-case hex.
     pub digest: String,
     pub metadata: Metadata,
@@ -231,7 +232,7 @@ impl Bundle {
         }
         Ok(Bundle {
             digest: sha256_hex(&bytes),
-            bytes,
+            bytes: bytes.into(),
             metadata: loaded.metadata,
         })
     }

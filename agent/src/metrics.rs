@@ -52,6 +52,7 @@ pub struct Metrics {
     streams: Gauge,
     chart_bytes: Counter,
     uploads_skipped: Counter,
+    uploads_received: Counter,
     journal_bytes: Gauge,
     releases: Family<StatusLabels, Gauge>,
     drifted: Family<ReleaseLabels, Gauge>,
@@ -74,6 +75,7 @@ impl Default for Metrics {
         let streams = Gauge::default();
         let chart_bytes = Counter::default();
         let uploads_skipped = Counter::default();
+        let uploads_received = Counter::default();
         let journal_bytes = Gauge::default();
         let releases = Family::<StatusLabels, Gauge>::default();
         let drifted = Family::<ReleaseLabels, Gauge>::default();
@@ -109,6 +111,11 @@ impl Default for Metrics {
             uploads_skipped.clone(),
         );
         registry.register(
+            "chart_uploads_received",
+            "Chart uploads received whole and hashed",
+            uploads_received.clone(),
+        );
+        registry.register(
             "journal_size_bytes",
             "Size of the journal on disk",
             journal_bytes.clone(),
@@ -136,6 +143,7 @@ impl Default for Metrics {
             streams,
             chart_bytes,
             uploads_skipped,
+            uploads_received,
             journal_bytes,
             releases,
             drifted,
@@ -191,6 +199,12 @@ impl Metrics {
         let skipped = agent.counters.chart_uploads_skipped.load(Ordering::Relaxed);
         self.uploads_skipped
             .inc_by(skipped.saturating_sub(self.uploads_skipped.get()));
+        let whole = agent
+            .counters
+            .chart_uploads_received
+            .load(Ordering::Relaxed);
+        self.uploads_received
+            .inc_by(whole.saturating_sub(self.uploads_received.get()));
         self.journal_bytes
             .set(agent.journal.size_on_disk().unwrap_or(0) as i64);
 

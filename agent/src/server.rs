@@ -206,7 +206,14 @@ async fn receive_chart(
                     ),
                 ));
             }
-            Some(Msg::Trailer(_)) => return Ok(needed.then(|| chart.finish())),
+            Some(Msg::Trailer(_)) if needed => {
+                let received = chart.finish();
+                counters
+                    .chart_uploads_received
+                    .fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(received));
+            }
+            Some(Msg::Trailer(_)) => return Ok(None),
         }
     }
 }

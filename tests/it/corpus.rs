@@ -181,7 +181,7 @@ fn msg(m: Msg) -> UpgradeRequest {
 fn chunks(bytes: &[u8]) -> Vec<UpgradeRequest> {
     bytes
         .chunks(proto::CHUNK_SIZE)
-        .map(|c| msg(Msg::Chunk(c.to_vec())))
+        .map(|c| msg(Msg::Chunk(c.to_vec().into())))
         .collect()
 }
 
@@ -572,7 +572,7 @@ fn stream_cases() -> Vec<Case> {
     second_header.extend(chunks(&good));
     second_header.push(msg(Msg::Header(h())));
     let mut more = upload(h(), &good);
-    more.insert(2, msg(Msg::Chunk(vec![0; 16])));
+    more.insert(2, msg(Msg::Chunk(vec![0; 16].into())));
     let mut bad_trailer = upload(h(), &good);
     *bad_trailer.last_mut().unwrap() = trailer(n + 1);
     vec![

@@ -228,7 +228,9 @@ fn demo_bundle(env: &Env) -> berth::chart::Bundle {
 
 fn chunk(bytes: &[u8]) -> berth::proto::UpgradeRequest {
     berth::proto::UpgradeRequest {
-        msg: Some(berth::proto::upgrade_request::Msg::Chunk(bytes.to_vec())),
+        msg: Some(berth::proto::upgrade_request::Msg::Chunk(
+            bytes.to_vec().into(),
+        )),
     }
 }
 

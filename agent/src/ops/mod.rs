@@ -109,6 +109,9 @@ pub struct Counters {
     pub chart_bytes_received: std::sync::atomic::AtomicU64,
     /// Uploads skipped because the agent held the chart.
     pub chart_uploads_skipped: std::sync::atomic::AtomicU64,
+    /// Uploads received whole: every chunk and the trailer arrived and the
+    /// digest is computed (whether or not it matches the header's).
+    pub chart_uploads_received: std::sync::atomic::AtomicU64,
 }
 
 /// Who is asking, as the TLS layer established it.

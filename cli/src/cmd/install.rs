@@ -331,18 +331,24 @@ pub async fn send_prepared(
     let bundle = std::sync::Arc::clone(bundle);
     tokio::spawn(async move {
         let mut sent = 0u64;
-        let bytes: &[u8] = if needed { &bundle.bytes } else { &[] };
-        for chunk in bytes.chunks(proto::CHUNK_SIZE) {
+        let bytes = if needed {
+            bundle.bytes.clone()
+        } else {
+            Default::default()
+        };
+        for start in (0..bytes.len()).step_by(proto::CHUNK_SIZE) {
+            let chunk = bytes.slice(start..bytes.len().min(start + proto::CHUNK_SIZE));
+            let len = chunk.len() as u64;
             if tx
                 .send(UpgradeRequest {
-                    msg: Some(Msg::Chunk(chunk.to_vec())),
+                    msg: Some(Msg::Chunk(chunk)),
                 })
                 .await
                 .is_err()
             {
                 return;
             }
-            sent += chunk.len() as u64;
+            sent += len;
         }
         let _ = tx
             .send(UpgradeRequest {
