@@ -345,11 +345,24 @@ impl Cluster {
         let Some(old) = self.get_stored(rt, object::namespace(obj), object::name(obj)) else {
             return;
         };
-        // The status endpoint takes only the status and metadata from the body (see `commit`).
-        let body = serde_json::json!({
-            "metadata": obj.get("metadata").cloned().unwrap_or(Value::Null),
-            "status": status,
-        });
+        // The status endpoint takes only the status (and a Deployment's annotations) from the
+        // body (see `commit`): send those and the name, not a copy of the whole metadata with
+        // its managedFields.
+        let mut meta = serde_json::Map::new();
+        let keep: &[&str] = if rt.is("apps", "deployments") {
+            &["name", "namespace", "annotations"]
+        } else {
+            &["name", "namespace"]
+        };
+        for k in keep {
+            if let Some(v) = object::at(obj, &["metadata", k]) {
+                meta.insert((*k).into(), v.clone());
+            }
+        }
+        let mut body = serde_json::Map::new();
+        body.insert("metadata".into(), Value::Object(meta));
+        body.insert("status".into(), status);
+        let body = Value::Object(body);
         let _ = self.commit(rt, Some(old), body, Op::Update, &WriteOpts::status(manager));
     }
 
@@ -516,14 +529,17 @@ impl Cluster {
         }
 
         if op == Op::Update {
-            let base = match (object::at(&new, &["metadata", "managedFields"]), &old) {
-                (Some(mf), Some(o))
-                    if Some(mf) != object::at(o, &["metadata", "managedFields"]) =>
-                {
-                    ssa::entries(&new)
-                }
+            let sent = object::at(&new, &["metadata", "managedFields"]);
+            let stored = old
+                .as_deref()
+                .and_then(|o| object::at(o, &["metadata", "managedFields"]));
+            let base = match (sent, &old) {
+                (Some(mf), Some(_)) if Some(mf) != stored => ssa::entries(&new),
                 (Some(_), None) => Vec::new(),
-                (_, Some(o)) => ssa::entries(o),
+                // The stored list, sent back unchanged: moved out and written back, so entries
+                // this write does not touch are not rendered again.
+                (Some(_), Some(_)) => ssa::take_entries(&mut new),
+                (None, Some(o)) => ssa::entries(o),
                 (None, None) => Vec::new(),
             };
             let mut entries = base;
@@ -551,7 +567,7 @@ impl Cluster {
                 &new,
                 &writer,
             );
-            ssa::write_entries(&mut new, &entries);
+            ssa::write_entries(&mut new, entries);
         }
 
         if let Some(o) = &old

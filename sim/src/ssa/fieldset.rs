@@ -101,17 +101,18 @@ impl FieldSet {
             .is_some_and(|q| q.starts_with(p))
     }
 
-    /// Removes `p` and everything beneath it.
-    pub fn remove_under(&mut self, p: &[PathElem]) {
+    /// Removes `p` and everything beneath it; whether anything was.
+    pub fn remove_under(&mut self, p: &[PathElem]) -> bool {
         let doomed: Vec<Path> = self
             .0
             .range(p.to_vec()..)
             .take_while(|q| q.starts_with(p))
             .cloned()
             .collect();
-        for d in doomed {
-            self.0.remove(&d);
+        for d in &doomed {
+            self.0.remove(d);
         }
+        !doomed.is_empty()
     }
 
     pub fn remove(&mut self, p: &[PathElem]) {

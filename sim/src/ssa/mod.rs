@@ -17,7 +17,7 @@ use fieldset::{FieldSet, Path, PathElem, path_string};
 pub use tree::Scope;
 
 /// One `metadata.managedFields` entry.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub manager: String,
     pub operation: String,
@@ -25,6 +25,10 @@ pub struct Entry {
     pub time: Option<String>,
     pub subresource: Option<String>,
     pub fields: FieldSet,
+    /// The entry's JSON as it was taken from the object, while nothing in the entry has
+    /// changed: written back as it is instead of being rendered again (most writes change one
+    /// manager's entry, and rendering a field set is most of the cost of writing the list).
+    raw: Option<Value>,
 }
 
 impl Entry {
@@ -54,36 +58,56 @@ fn subresource_of(scope: Scope) -> Option<&'static str> {
     }
 }
 
+fn parse_entry(e: &Value) -> Entry {
+    Entry {
+        manager: object::str_at(e, &["manager"]).unwrap_or("").to_string(),
+        operation: object::str_at(e, &["operation"])
+            .unwrap_or("Update")
+            .to_string(),
+        api_version: object::str_at(e, &["apiVersion"]).unwrap_or("").to_string(),
+        time: object::str_at(e, &["time"]).map(str::to_string),
+        subresource: object::str_at(e, &["subresource"]).map(str::to_string),
+        fields: e
+            .get("fieldsV1")
+            .map(FieldSet::from_fields_v1)
+            .unwrap_or_default(),
+        raw: None,
+    }
+}
+
 /// Reads `metadata.managedFields`.
 pub fn entries(obj: &Value) -> Vec<Entry> {
     object::at(obj, &["metadata", "managedFields"])
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|e| Entry {
-                    manager: object::str_at(e, &["manager"]).unwrap_or("").to_string(),
-                    operation: object::str_at(e, &["operation"])
-                        .unwrap_or("Update")
-                        .to_string(),
-                    api_version: object::str_at(e, &["apiVersion"]).unwrap_or("").to_string(),
-                    time: object::str_at(e, &["time"]).map(str::to_string),
-                    subresource: object::str_at(e, &["subresource"]).map(str::to_string),
-                    fields: e
-                        .get("fieldsV1")
-                        .map(FieldSet::from_fields_v1)
-                        .unwrap_or_default(),
-                })
-                .collect()
-        })
+        .map(|a| a.iter().map(parse_entry).collect())
         .unwrap_or_default()
 }
 
+/// Takes `metadata.managedFields` out of an object whose list [`write_entries`] wrote (a
+/// stored object or a copy of one): entries nothing changes go back as they were.
+pub fn take_entries(obj: &mut Value) -> Vec<Entry> {
+    match object::remove(obj, &["metadata", "managedFields"]) {
+        Some(Value::Array(list)) => list
+            .into_iter()
+            .map(|v| {
+                let mut e = parse_entry(&v);
+                e.raw = Some(v);
+                e
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Writes `metadata.managedFields`, dropping entries whose set is empty.
-pub fn write_entries(obj: &mut Value, entries: &[Entry]) {
+pub fn write_entries(obj: &mut Value, entries: Vec<Entry>) {
     let list: Vec<Value> = entries
-        .iter()
+        .into_iter()
         .filter(|e| !e.fields.is_empty())
         .map(|e| {
+            if let Some(raw) = e.raw {
+                return raw;
+            }
             let mut m = Map::new();
             m.insert("manager".into(), json!(e.manager));
             m.insert("operation".into(), json!(e.operation));
@@ -129,13 +153,17 @@ pub fn record_update(
         return;
     }
     for e in entries.iter_mut() {
+        let mut touched = false;
         for p in removed.iter() {
-            e.fields.remove_under(p);
+            touched |= e.fields.remove_under(p);
         }
         if !e.is(w.manager, "Update", w.scope) {
             for p in changed.iter() {
-                e.fields.remove_under(p);
+                touched |= e.fields.remove_under(p);
             }
+        }
+        if touched {
+            e.raw = None;
         }
     }
     if changed.is_empty() {
@@ -150,6 +178,7 @@ pub fn record_update(
             e.fields.union_with(&changed);
             e.time = Some(w.now.to_string());
             e.api_version = w.api_version.to_string();
+            e.raw = None;
         }
         None => entries.push(Entry {
             manager: w.manager.to_string(),
@@ -158,6 +187,7 @@ pub fn record_update(
             time: Some(w.now.to_string()),
             subresource: subresource_of(w.scope).map(str::to_string),
             fields: changed,
+            raw: None,
         }),
     }
     entries.retain(|e| !e.fields.is_empty());
@@ -173,8 +203,9 @@ pub fn apply(
     force: bool,
 ) -> Result<Value, ApiError> {
     let applied = tree::fields_of(rt, config, w.scope);
-    let mut entries = live.map(entries).unwrap_or_default();
     let mut merged = live.cloned().unwrap_or_else(tree::empty);
+    // The live object's entries, moved out of the copy (which gets the new list at the end).
+    let mut entries = take_entries(&mut merged);
 
     if let Some(live) = live {
         let conflicts = find_conflicts(rt, live, config, &applied, &entries, w);
@@ -188,6 +219,7 @@ pub fn apply(
             }
             for (idx, path) in &conflicts {
                 entries[*idx].fields.remove_under(path);
+                entries[*idx].raw = None;
             }
         }
     }
@@ -231,6 +263,7 @@ pub fn apply(
                 e.api_version = w.api_version.to_string();
             }
             e.time = Some(w.now.to_string());
+            e.raw = None;
         }
         None => entries.push(Entry {
             manager: w.manager.to_string(),
@@ -239,9 +272,10 @@ pub fn apply(
             time: Some(w.now.to_string()),
             subresource: subresource_of(w.scope).map(str::to_string),
             fields: applied,
+            raw: None,
         }),
     }
-    write_entries(&mut merged, &entries);
+    write_entries(&mut merged, entries);
     Ok(merged)
 }
 
@@ -384,8 +418,9 @@ mod tests {
             fields: FieldSet::from_fields_v1(
                 &json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}),
             ),
+            raw: None,
         };
-        write_entries(&mut live, &[migrated]);
+        write_entries(&mut live, vec![migrated]);
         let cfg = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"app": "x"}}});
         let out = apply(&rt, Some(&live), &cfg, &writer("kubectl"), false).unwrap();
         assert_eq!(out["metadata"]["labels"]["app"], "x");
@@ -403,6 +438,7 @@ mod tests {
             time: None,
             subresource: None,
             fields: FieldSet::from_fields_v1(&json!({"f:data": {"f:a": {}, "f:b": {}}})),
+            raw: None,
         }];
         record_update(&rt, &mut entries, &old, &new, &writer("editor"));
         assert_eq!(entries.len(), 2);
@@ -415,5 +451,41 @@ mod tests {
             entries[1].fields.to_fields_v1(),
             json!({"f:data": {"f:a": {}}})
         );
+    }
+
+    #[test]
+    fn entries_taken_from_an_object_are_rendered_again_only_when_they_change() {
+        let rt = Registry::new().lookup("", "v1", "configmaps").unwrap();
+        let entry = |manager: &str, op: &str, fields: Value| {
+            json!({"manager": manager, "operation": op, "apiVersion": "v1",
+                   "time": "2025-01-01T00:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": fields})
+        };
+        let applier = entry(
+            "applier",
+            "Apply",
+            json!({"f:data": {"f:a": {}, "f:b": {}}}),
+        );
+        let labeller = entry(
+            "labeller",
+            "Update",
+            json!({"f:metadata": {"f:labels": {"f:x": {}}}}),
+        );
+        let old = json!({"metadata": {"name": "c", "labels": {"x": "1"},
+                         "managedFields": [applier, labeller.clone()]},
+                         "data": {"a": "1", "b": "2"}});
+        let mut new = old.clone();
+        new["data"]["a"] = json!("9");
+        let mut entries = take_entries(&mut new);
+        assert!(object::at(&new, &["metadata", "managedFields"]).is_none());
+        record_update(&rt, &mut entries, &old, &new, &writer("editor"));
+        write_entries(&mut new, entries);
+        let written = new["metadata"]["managedFields"].as_array().unwrap();
+        // The applier lost `a` to the editor: rendered again without it.
+        assert_eq!(written[0]["fieldsV1"], json!({"f:data": {"f:b": {}}}));
+        // Nobody touched the labeller's entry: written back as it was.
+        assert_eq!(written[1], labeller);
+        assert_eq!(written[2]["manager"], "editor");
+        assert_eq!(written[2]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
+        assert_eq!(written[2]["time"], "2026-01-01T00:00:00Z");
     }
 }
