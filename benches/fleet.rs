@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Pki, ROOT, Stack, count, median};
+use common::{Pki, ROOT, Stack, count, cpu_time, median};
 
 /// Output kept for the error message of a failed run.
 #[derive(Clone, Default)]
@@ -51,6 +51,8 @@ struct Variant {
     label: String,
     args: Vec<String>,
     times: Vec<Duration>,
+    /// CPU time the whole process (CLI, agents, simulators) used per round.
+    cpu: Vec<Duration>,
 }
 
 fn load() -> String {
@@ -120,6 +122,7 @@ fn main() {
             label: "one cluster: `upgrade --install --wait`".into(),
             args: strings(&["--cluster", "c00", "upgrade", "--install", "one"]),
             times: Vec::new(),
+            cpu: Vec::new(),
         },
         Variant {
             key: "fleet",
@@ -128,6 +131,7 @@ fn main() {
             ),
             args: [fleet.clone(), strings(&["--selector", "bench=fleet"])].concat(),
             times: Vec::new(),
+            cpu: Vec::new(),
         },
         Variant {
             key: "fleet-10",
@@ -140,12 +144,21 @@ fn main() {
             ]
             .concat(),
             times: Vec::new(),
+            cpu: Vec::new(),
         },
     ];
     variants.retain(|v| only.as_deref().is_none_or(|o| o == v.key));
 
     let load_before = load();
+    let mut idle_cpu = 0.0;
     for round in 0..=rounds {
+        if round == 1 {
+            // What the clusters cost while nothing runs, with the warm-up's releases
+            // installed: controllers' timers, journals' flush threads, idle connections.
+            let (cpu, wall) = (cpu_time(), Instant::now());
+            std::thread::sleep(Duration::from_secs(2));
+            idle_cpu = (cpu_time() - cpu).as_secs_f64() / wall.elapsed().as_secs_f64();
+        }
         for v in &mut variants {
             let mut args = vec![
                 "berth".to_string(),
@@ -161,9 +174,9 @@ fn main() {
             ]);
             let (out, err) = (Capture::default(), Capture::default());
             let mut io = berth_cli::Io::new(Box::new(out.clone()), Box::new(err.clone()));
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), cpu_time());
             let code = cli_rt.block_on(berth_cli::run(args.clone(), &mut io));
-            let took = start.elapsed();
+            let (took, cpu) = (start.elapsed(), cpu_time() - cpu);
             assert_eq!(
                 code,
                 0,
@@ -178,6 +191,7 @@ fn main() {
             );
             if round > 0 {
                 v.times.push(took);
+                v.cpu.push(cpu);
             }
         }
     }
@@ -187,8 +201,10 @@ fn main() {
         "{clusters} clusters (simulator + berthd each, in-process, loopback mTLS), scaffold chart, \
          {rounds} rounds, medians; load average {load_before} before, {load_after} after\n"
     );
-    println!("| run | wall time | ratio to one cluster |");
-    println!("|---|---|---|");
+    println!(
+        "| run | wall time | ratio to one cluster | CPU time (all threads) | CPU per cluster |"
+    );
+    println!("|---|---|---|---|---|");
     let one = variants
         .iter()
         .find(|v| v.key == "one")
@@ -198,12 +214,19 @@ fn main() {
         let ratio = one.map_or("–".to_string(), |o| {
             format!("{:.2}", m.as_secs_f64() / o.as_secs_f64())
         });
+        let cpu = median(v.cpu.clone()).as_secs_f64() * 1e3;
+        let n = if v.key == "one" { 1 } else { clusters };
         println!(
-            "| {} | {:.0} ms | {ratio} |",
+            "| {} | {:.0} ms | {ratio} | {cpu:.0} ms | {:.1} ms |",
             v.label,
-            m.as_secs_f64() * 1e3
+            m.as_secs_f64() * 1e3,
+            cpu / n as f64
         );
     }
+    println!(
+        "\nidle: the {clusters} clusters use {:.0}% of one core while nothing runs (after the warm-up)",
+        idle_cpu * 100.0
+    );
     println!("\ngoal: fleet ≤ 1.5 × one cluster");
 
     fleet_rt.block_on(async {

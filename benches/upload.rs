@@ -49,7 +49,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::{Stack, count, median, status_kib};
+use common::{Stack, count, cpu_time, median, status_kib};
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// What gzip leaves of random base64 in 76-column lines.
@@ -555,13 +555,4 @@ fn child_memory(stack: &Stack, bundle: &Arc<Bundle>) -> Option<Memory> {
         after,
         again_bytes,
     })
-}
-
-/// CPU time (user + system) this process has used.
-fn cpu_time() -> Duration {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage fills the struct it is given.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
-    t(u.ru_utime) + t(u.ru_stime)
 }

@@ -189,3 +189,12 @@ pub fn write_file(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(path.parent().expect("a file in a directory")).expect("directory");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
+
+/// CPU time (user + system) this process has used, all threads.
+pub fn cpu_time() -> Duration {
+    // SAFETY: an all-zero rusage is valid, and getrusage only fills it.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(u.ru_utime) + t(u.ru_stime)
+}
