@@ -488,6 +488,7 @@ async fn record(
         name,
         Begin {
             record,
+            chart: None,
             blobs,
             lock: Lock {
                 revision: rev,

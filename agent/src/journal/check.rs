@@ -389,6 +389,7 @@ mod tests {
         };
         Begin {
             record,
+            chart: None,
             blobs: [&b"chart"[..], b"m", b"[]", b"{}", b""]
                 .iter()
                 .map(|b| b.to_vec())

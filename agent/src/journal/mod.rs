@@ -334,6 +334,10 @@ pub struct Finish {
 /// A revision about to be recorded as pending, with the blobs it needs.
 pub struct Begin {
     pub record: RevisionRecord,
+    /// The packed chart, stored under `record.chart.digest`: the caller has
+    /// checked that digest against the bytes (a chart can be 50 MiB; hashing
+    /// it again here would cost ~30 ms).
+    pub chart: Option<Vec<u8>>,
     pub blobs: Vec<Vec<u8>>,
     pub lock: Lock,
     /// Events emitted before the revision existed, persisted with it.
@@ -587,10 +591,15 @@ impl Journal {
     /// rewritten or removed, so looking before the transaction is safe;
     /// the transaction inserts only what is still absent.
     fn to_store(&self, bytes: &[u8], out: &mut Additions) -> Result<()> {
-        let d = digest(bytes);
-        if self.has_blob(&d)? {
+        self.to_store_as(&digest(bytes), bytes, out)
+    }
+
+    /// [`Journal::to_store`] for bytes whose digest `d` is known.
+    fn to_store_as(&self, d: &str, bytes: &[u8], out: &mut Additions) -> Result<()> {
+        if self.has_blob(d)? {
             return Ok(());
         }
+        let d = d.to_string();
         // Already compressed (a packed chart): pieces would not dedupe and
         // deflate would not shrink it; stored whole as it is.
         let split = if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -758,6 +767,10 @@ impl Journal {
         let hkey = head_key(ns, name);
         let rkey = revision_key(ns, name, begin.record.revision);
         let mut adds = Additions::default();
+        if let Some(chart) = &begin.chart {
+            debug_assert_eq!(digest(chart), begin.record.chart.digest);
+            self.to_store_as(&begin.record.chart.digest, chart, &mut adds)?;
+        }
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
         }
@@ -1222,6 +1235,7 @@ mod tests_support {
     pub fn begin(rev: u64, op: OpKind) -> Begin {
         Begin {
             record: record(rev, op),
+            chart: None,
             blobs: vec![
                 b"chart".to_vec(),
                 b"m".to_vec(),

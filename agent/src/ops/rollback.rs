@@ -194,6 +194,7 @@ pub(super) fn begin_rollback(
             rollback_of: Some(target.revision),
             ..target.clone()
         },
+        chart: None,
         blobs: Vec::new(),
         lock: Lock {
             revision,

@@ -327,6 +327,8 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
     };
     let begin = Begin {
         record,
+        // Moved, not copied; its digest was checked in `stage`.
+        chart: Some(std::mem::take(&mut staged.chart_bytes)),
         blobs,
         lock: Lock {
             revision: op.revision,
@@ -462,10 +464,9 @@ struct Staged {
 }
 
 impl Staged {
-    /// What the journal stores; the chart's bytes are moved, not copied.
+    /// What the journal stores besides the chart.
     fn take_blobs(&mut self) -> Vec<Vec<u8>> {
         vec![
-            std::mem::take(&mut self.chart_bytes),
             self.manifest.as_bytes().to_vec(),
             self.hooks_json.as_bytes().to_vec(),
             self.values_json.as_bytes().to_vec(),
@@ -485,13 +486,22 @@ async fn stage(
     let (bytes, digest, cached) = match chart_bytes? {
         Some(r) => (r.bytes, r.digest, false),
         None => {
-            let b = agent.journal.blob(&p.chart_digest)?.ok_or_else(|| {
-                Failure::new(
-                    "ChartMissing",
-                    "the agent no longer holds the chart; send it again",
-                )
-            })?;
-            let digest = chart::sha256_hex(&b);
+            // Inflating and hashing a large chart takes tens of ms: not on
+            // the async workers.
+            let agent = Arc::clone(agent);
+            let want = p.chart_digest.clone();
+            let (b, digest) = tokio::task::spawn_blocking(move || {
+                let b = agent.journal.blob(&want)?.ok_or_else(|| {
+                    Failure::new(
+                        "ChartMissing",
+                        "the agent no longer holds the chart; send it again",
+                    )
+                })?;
+                let digest = chart::sha256_hex(&b);
+                Ok::<_, Failure>((b, digest))
+            })
+            .await
+            .map_err(|e| Failure::new("InternalError", format!("chart read task: {e}")))??;
             (b, digest, true)
         }
     };
