@@ -14,6 +14,7 @@ mod read;
 mod validate;
 mod write;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -183,5 +184,14 @@ impl Cluster {
             m.insert("apiVersion".into(), Value::String(rt.api_version()));
         }
         out
+    }
+
+    /// [`Cluster::present`], borrowing the object when it is in that version already.
+    pub fn presented<'a>(&self, rt: &ResourceType, obj: &'a Value) -> Cow<'a, Value> {
+        if crate::object::str_at(obj, &["apiVersion"]) == Some(rt.api_version().as_str()) {
+            Cow::Borrowed(obj)
+        } else {
+            Cow::Owned(self.present(rt, obj))
+        }
     }
 }

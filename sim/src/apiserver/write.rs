@@ -551,15 +551,8 @@ impl Cluster {
                 scope: opts.scope,
                 now: &now_s,
             };
-            // The stored object as this version presents it (a copy only when the version
-            // differs from the one it was written in).
-            let before = old.as_deref().map(|o| {
-                if object::str_at(o, &["apiVersion"]) == Some(rt.api_version().as_str()) {
-                    std::borrow::Cow::Borrowed(o)
-                } else {
-                    std::borrow::Cow::Owned(self.present(rt, o))
-                }
-            });
+            // The stored object as this version presents it.
+            let before = old.as_deref().map(|o| self.presented(rt, o));
             ssa::record_update(
                 rt,
                 &mut entries,
