@@ -207,7 +207,7 @@ async fn receive_chart(
                 ));
             }
             Some(Msg::Trailer(_)) if needed => {
-                let received = chart.finish();
+                let received = chart.finish().await?;
                 counters
                     .chart_uploads_received
                     .fetch_add(1, Ordering::Relaxed);

@@ -337,7 +337,7 @@ pub struct Begin {
     /// The packed chart, stored under `record.chart.digest`: the caller has
     /// checked that digest against the bytes (a chart can be 50 MiB; hashing
     /// it again here would cost ~30 ms).
-    pub chart: Option<Vec<u8>>,
+    pub chart: Option<bytes::Bytes>,
     pub blobs: Vec<Vec<u8>>,
     pub lock: Lock,
     /// Events emitted before the revision existed, persisted with it.

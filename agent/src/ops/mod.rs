@@ -27,6 +27,7 @@ pub mod drift;
 pub mod hooks;
 pub mod migrate;
 pub mod query;
+pub mod receive;
 pub mod rollback;
 pub mod test;
 pub mod uninstall;

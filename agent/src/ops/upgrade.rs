@@ -12,6 +12,7 @@ use berth_template::helm;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use super::receive::{ChartBuffer, Received};
 use super::{
     Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
 };
@@ -39,77 +40,6 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// A chart as it arrived: its bytes and their sha256 (lower-case hex).
-pub struct Received {
-    pub bytes: Vec<u8>,
-    pub digest: String,
-}
-
-/// An upload being received. Chunks are hashed as they arrive, so the
-/// digest is ready with the last one instead of costing another pass over
-/// the chart. Memory is reserved as bytes arrive, never from the header's
-/// size alone, and the buffer never grows past that size: it doubles up to
-/// it and ends exactly there, so a chart costs its size and no slack.
-pub struct ChartBuffer {
-    bytes: Vec<u8>,
-    hasher: sha2::Sha256,
-    size: u64,
-}
-
-impl ChartBuffer {
-    /// A buffer for an upload the header declared to be `size` bytes.
-    pub fn new(size: u64) -> Self {
-        ChartBuffer {
-            bytes: Vec::new(),
-            hasher: Default::default(),
-            size,
-        }
-    }
-
-    /// Add a chunk, refusing one that would pass the declared size.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Failure> {
-        use sha2::Digest;
-        let len = self.bytes.len();
-        if len as u64 + chunk.len() as u64 > self.size {
-            return Err(Failure::new(
-                "ChartInvalid",
-                format!(
-                    "chart upload is larger than the declared {} bytes",
-                    self.size
-                ),
-            ));
-        }
-        if self.bytes.capacity() - len < chunk.len() {
-            // Within the declared size, which prepare() checked against
-            // the limit (and so fits in usize).
-            let want = (self.bytes.capacity() * 2)
-                .max(len + chunk.len())
-                .min(self.size as usize);
-            self.bytes.reserve_exact(want - len);
-        }
-        self.bytes.extend_from_slice(chunk);
-        self.hasher.update(chunk);
-        Ok(())
-    }
-
-    /// Bytes received so far.
-    pub fn len(&self) -> u64 {
-        self.bytes.len() as u64
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    pub fn finish(self) -> Received {
-        use sha2::Digest;
-        Received {
-            bytes: self.bytes,
-            digest: hex::encode(self.hasher.finalize()),
-        }
-    }
 }
 
 /// Validate the header, decide install or upgrade, and take the release's
@@ -451,7 +381,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
 /// Everything a revision records, computed before anything is written.
 struct Staged {
     chart: ChartRef,
-    chart_bytes: Vec<u8>,
+    chart_bytes: bytes::Bytes,
     manifest: String,
     hooks_json: String,
     values_json: String,
@@ -502,7 +432,7 @@ async fn stage(
             })
             .await
             .map_err(|e| Failure::new("InternalError", format!("chart read task: {e}")))??;
-            (b, digest, true)
+            (bytes::Bytes::from(b), digest, true)
         }
     };
     if bytes.len() as u64 != p.chart_size {
@@ -643,37 +573,4 @@ async fn stage(
         crds,
         hooks: rendered.hooks,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ChartBuffer;
-
-    #[test]
-    fn a_chart_received_in_chunks_has_the_digest_of_its_bytes() {
-        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut buf = ChartBuffer::new(bytes.len() as u64);
-        for chunk in bytes.chunks(64 * 1024) {
-            buf.push(chunk).unwrap();
-        }
-        let got = buf.finish();
-        assert_eq!(got.bytes, bytes);
-        assert_eq!(got.digest, berth::chart::sha256_hex(&bytes));
-
-        let empty = ChartBuffer::new(10).finish();
-        assert_eq!(empty.digest, berth::chart::sha256_hex(b""));
-    }
-
-    #[test]
-    fn a_chunk_past_the_declared_size_is_refused() {
-        let mut buf = ChartBuffer::new(10);
-        buf.push(&[1; 6]).unwrap();
-        let err = buf.push(&[2; 5]).expect_err("refused");
-        assert!(
-            err.message.contains("larger than the declared 10 bytes"),
-            "{}",
-            err.message
-        );
-        assert_eq!(buf.len(), 6);
-    }
 }
