@@ -10,7 +10,10 @@
 //!   certificates (client certificate required, ring, TLS 1.2 + 1.3, the
 //!   same cipher suite as berth's connection) send the same bytes in the
 //!   same 64 KiB writes; timed from the first write until the server has
-//!   read them all and its 1-byte answer is back.
+//!   read them all and its 1-byte answer is back. Then again with the
+//!   server keeping what it reads in berthd's own `ChartBuffer` (which
+//!   stores and hashes an upload): the least any receiver of a chart has
+//!   to do, so the gap between that and berth is the gRPC layer's cost.
 //! - **berth upload**: the CLI's own `send_prepared` against an in-process
 //!   berthd (fresh journal each round, so the chart is always needed); timed
 //!   from the agent's Accepted answer (the CLI starts sending chunks then)
@@ -41,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use berth::chart::{Bundle, Limits};
 use berth::proto::{self, event::Kind};
+use berth_agent::ops::receive::ChartBuffer;
 use berth_cli::cmd::install::{Events, Prepared, send_prepared};
 use berth_cli::connect::Target;
 use futures::StreamExt;
@@ -73,6 +77,8 @@ async fn main() {
     let size = bundle.bytes.len();
 
     let mut raw = Vec::new();
+    let mut kept = Vec::new();
+    let mut kept_cpu = Vec::new();
     let mut suite = String::new();
     let mut berth = Vec::new();
     let mut raw_cpu = Vec::new();
@@ -85,7 +91,9 @@ async fn main() {
     // One warm-up round, then the measured ones.
     for round in 0..=rounds {
         let stack = Stack::start(berth_sim::Clock::Real { scale: 1.0 }).await;
-        let (tls_time, tls_cpu, s) = raw_tls(&stack.pki, &bundle.bytes).await;
+        let (tls_time, tls_cpu, s) = raw_tls(&stack.pki, &bundle.bytes, Receiver::Discard).await;
+        let (kept_time, kept_time_cpu, _) =
+            raw_tls(&stack.pki, &bundle.bytes, Receiver::ChartBuffer).await;
         let r = berth_round(&stack, &bundle).await;
         if round == rounds {
             memory = child_memory(&stack, &bundle);
@@ -97,6 +105,8 @@ async fn main() {
         suite = s;
         raw.push(tls_time);
         raw_cpu.push(tls_cpu);
+        kept.push(kept_time);
+        kept_cpu.push(kept_time_cpu);
         berth.push(r.upload);
         berth_cpu.push(r.upload_cpu);
         checked.push(r.chart_received);
@@ -106,6 +116,7 @@ async fn main() {
     }
 
     let raw = median(raw);
+    let kept = median(kept);
     let upload = median(berth);
     let rate = |d: Duration| size as f64 / MIB / d.as_secs_f64();
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1e3);
@@ -131,8 +142,18 @@ async fn main() {
         raw.as_secs_f64() / upload.as_secs_f64()
     );
     println!(
-        "| CPU time of both ends during the transfer (one process, 2 cores): raw TLS → berth | {} → {} |",
+        "| raw TLS into berthd's chart buffer (the receiver keeps the bytes and hashes them) | {:.0} MiB/s ({}) |",
+        rate(kept),
+        ms(kept)
+    );
+    println!(
+        "| upload / raw TLS into the chart buffer (what the gRPC layer costs) | {:.2} |",
+        kept.as_secs_f64() / upload.as_secs_f64()
+    );
+    println!(
+        "| CPU time of both ends during the transfer (one process, 2 cores): raw TLS → raw TLS into the chart buffer → berth | {} → {} → {} |",
         ms(median(raw_cpu)),
+        ms(median(kept_cpu)),
         ms(median(berth_cpu))
     );
     println!(
@@ -274,10 +295,24 @@ fn tls_configs(pki: &berth::tls::DevPki) -> (Arc<ServerConfig>, Arc<ClientConfig
     (Arc::new(server), Arc::new(client))
 }
 
+/// What the raw TLS server does with the bytes it reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Receiver {
+    /// Count them and drop them: the transport alone.
+    Discard,
+    /// What berthd does with an upload's chunks: keep them in its
+    /// `ChartBuffer`, which hashes them, and wait for the digest.
+    ChartBuffer,
+}
+
 /// Send `bytes` over one fresh mutual-TLS connection on loopback; the time
 /// from the first write to the server's answer that it read them all, and
 /// the protocol and cipher suite negotiated.
-async fn raw_tls(pki: &berth::tls::DevPki, bytes: &[u8]) -> (Duration, Duration, String) {
+async fn raw_tls(
+    pki: &berth::tls::DevPki,
+    bytes: &[u8],
+    receiver: Receiver,
+) -> (Duration, Duration, String) {
     let (server, client) = tls_configs(pki);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -293,10 +328,18 @@ async fn raw_tls(pki: &berth::tls::DevPki, bytes: &[u8]) -> (Duration, Duration,
             .expect("server handshake");
         let mut buf = vec![0u8; proto::CHUNK_SIZE];
         let mut got = 0;
+        let mut chart = ChartBuffer::new(len as u64);
         while got < len {
             let n = tls.read(&mut buf).await.expect("server read");
             assert!(n > 0, "raw TLS: the client closed after {got} bytes");
+            if receiver == Receiver::ChartBuffer {
+                chart.push(&buf[..n]).expect("within the size");
+            }
             got += n;
+        }
+        if receiver == Receiver::ChartBuffer {
+            let received = chart.finish().await.expect("hashed");
+            assert_eq!(received.bytes.len(), len);
         }
         tls.write_all(b"k").await.expect("server answer");
         tls.flush().await.expect("server answer");
