@@ -13,6 +13,13 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("bert
 /// Size of one chart chunk on the wire.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 
+/// The ALPN protocol of a chart connection (see `Accepted.chart_token`):
+/// the agent's port serves it beside gRPC's `h2`.
+pub const CHART_ALPN: &[u8] = b"berth-chart/1";
+
+/// Length of a chart connection's token.
+pub const CHART_TOKEN_LEN: usize = 32;
+
 impl ReleaseStatus {
     /// Helm's spelling of a status (`deployed`, `pending-upgrade`, …).
     pub fn helm_name(self) -> &'static str {

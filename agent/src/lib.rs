@@ -32,6 +32,7 @@ pub mod policy;
 pub mod server;
 pub mod tls;
 pub mod track;
+pub mod uploads;
 
 /// Largest gRPC message either side accepts: revisions are not capped at
 /// Helm's 1 MiB, so a big manifest must fit in a GetRevision answer.
@@ -197,9 +198,14 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let svc = ReleaseAgentServer::new(server::Service::new(Arc::clone(&agent), auth))
-        .max_decoding_message_size(config.settings.max_request_bytes())
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let uploads = Arc::new(uploads::Uploads::default());
+    let svc = ReleaseAgentServer::new(server::Service::new(
+        Arc::clone(&agent),
+        auth,
+        Arc::clone(&uploads),
+    ))
+    .max_decoding_message_size(config.settings.max_request_bytes())
+    .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let shutdown = CancellationToken::new();
     // grpc.health.v1 and server reflection beside berth's own service, so
     // that grpcurl and gRPC health probes work (with a client certificate).
@@ -228,7 +234,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
             shutdown.clone(),
         ));
     }
-    let incoming = tls.serve(listener, shutdown.clone());
+    let incoming = tls.serve(listener, uploads, shutdown.clone());
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         tonic::transport::Server::builder()

@@ -53,6 +53,7 @@ pub struct Metrics {
     chart_bytes: Counter,
     uploads_skipped: Counter,
     uploads_received: Counter,
+    chart_connections: Counter,
     journal_bytes: Gauge,
     releases: Family<StatusLabels, Gauge>,
     drifted: Family<ReleaseLabels, Gauge>,
@@ -76,6 +77,7 @@ impl Default for Metrics {
         let chart_bytes = Counter::default();
         let uploads_skipped = Counter::default();
         let uploads_received = Counter::default();
+        let chart_connections = Counter::default();
         let journal_bytes = Gauge::default();
         let releases = Family::<StatusLabels, Gauge>::default();
         let drifted = Family::<ReleaseLabels, Gauge>::default();
@@ -116,6 +118,11 @@ impl Default for Metrics {
             uploads_received.clone(),
         );
         registry.register(
+            "chart_connections",
+            "Chart uploads whose bytes came on a chart connection instead of as chunks",
+            chart_connections.clone(),
+        );
+        registry.register(
             "journal_size_bytes",
             "Size of the journal on disk",
             journal_bytes.clone(),
@@ -144,6 +151,7 @@ impl Default for Metrics {
             chart_bytes,
             uploads_skipped,
             uploads_received,
+            chart_connections,
             journal_bytes,
             releases,
             drifted,
@@ -205,6 +213,9 @@ impl Metrics {
             .load(Ordering::Relaxed);
         self.uploads_received
             .inc_by(whole.saturating_sub(self.uploads_received.get()));
+        let by_connection = agent.counters.chart_connections.load(Ordering::Relaxed);
+        self.chart_connections
+            .inc_by(by_connection.saturating_sub(self.chart_connections.get()));
         self.journal_bytes
             .set(agent.journal.size_on_disk().unwrap_or(0) as i64);
 

@@ -18,15 +18,23 @@ use crate::events::EventStream;
 use crate::ops::upgrade::{ChartBuffer, Received};
 use crate::ops::{self, Agent, Caller, Failure, OpError};
 use crate::policy::{Authorizer, Denied, Role, Verb};
+use crate::uploads::{self, Arrival, Uploads};
 
 pub struct Service {
     agent: Arc<Agent>,
     auth: Arc<Authorizer>,
+    uploads: Arc<Uploads>,
 }
 
 impl Service {
-    pub fn new(agent: Arc<Agent>, auth: Arc<Authorizer>) -> Self {
-        Service { agent, auth }
+    /// `uploads` is shared with the TLS acceptor, which hands it the chart
+    /// connections.
+    pub fn new(agent: Arc<Agent>, auth: Arc<Authorizer>, uploads: Arc<Uploads>) -> Self {
+        Service {
+            agent,
+            auth,
+            uploads,
+        }
     }
 
     /// Allow the call by the policy, or refuse it with PERMISSION_DENIED
@@ -145,14 +153,17 @@ fn audit(verb: &str, caller: &Caller, namespace: &str, release: &str) {
     );
 }
 
-/// Read the chart the client streams after the header: each chunk is
-/// checked against the declared size, counted and hashed as it arrives.
+/// Read the chart the client sends after the header, as chunks of the call
+/// or, when the call was given a token, on its chart connection: checked
+/// against the declared size, counted and hashed as it arrives. Either way
+/// the call's trailer ends the upload.
 async fn receive_chart(
     mut inbound: Streaming<UpgradeRequest>,
     needed: bool,
     size: u64,
     idle: Duration,
     counters: &ops::Counters,
+    arrival: Option<Arrival>,
 ) -> Result<Option<Received>, Failure> {
     use std::sync::atomic::Ordering;
     if !needed {
@@ -161,17 +172,19 @@ async fn receive_chart(
             .fetch_add(1, Ordering::Relaxed);
     }
     let mut chart = ChartBuffer::new(size);
+    let by_connection = arrival.is_some();
+    // A trailer that came while the chart connection was still on its way.
+    let mut early = None;
+    if let Some(arrival) = arrival {
+        early = read_connection(&mut inbound, arrival, &mut chart, idle, counters).await?;
+        counters.chart_connections.fetch_add(1, Ordering::Relaxed);
+    }
     loop {
-        let msg = tokio::time::timeout(idle, inbound.message())
-            .await
-            .map_err(|_| {
-                Failure::new(
-                    "UploadStalled",
-                    format!("chart upload stalled for {}s", idle.as_secs()),
-                )
-            })?
-            .map_err(|e| Failure::new("UploadFailed", format!("chart upload: {}", e.message())))?;
-        match msg.and_then(|m| m.msg) {
+        let msg = match early.take() {
+            Some(trailer) => Some(Msg::Trailer(trailer)),
+            None => next_message(&mut inbound, idle).await?.and_then(|m| m.msg),
+        };
+        match msg {
             None => {
                 return Err(Failure::new(
                     "UploadFailed",
@@ -182,6 +195,12 @@ async fn receive_chart(
                 return Err(Failure::new(
                     "UploadFailed",
                     "a second header in one upload",
+                ));
+            }
+            Some(Msg::Chunk(_)) if by_connection => {
+                return Err(Failure::new(
+                    "UploadFailed",
+                    "chart chunks sent although the chart came on its own connection",
                 ));
             }
             Some(Msg::Chunk(c)) => {
@@ -218,6 +237,111 @@ async fn receive_chart(
     }
 }
 
+/// The call's next message, or a failure if none comes within `idle`.
+async fn next_message(
+    inbound: &mut Streaming<UpgradeRequest>,
+    idle: Duration,
+) -> Result<Option<UpgradeRequest>, Failure> {
+    tokio::time::timeout(idle, inbound.message())
+        .await
+        .map_err(|_| stalled(idle))?
+        .map_err(call_failed)
+}
+
+fn stalled(idle: Duration) -> Failure {
+    Failure::new(
+        "UploadStalled",
+        format!("chart upload stalled for {}s", idle.as_secs()),
+    )
+}
+
+fn call_failed(e: Status) -> Failure {
+    Failure::new("UploadFailed", format!("chart upload: {}", e.message()))
+}
+
+/// Wait for the call's chart connection and read the whole chart from it:
+/// exactly the declared size, then the end of the connection. The client
+/// sends the call's trailer once it has written the chart, which may be
+/// before the connection got here: such a trailer is returned.
+async fn read_connection(
+    inbound: &mut Streaming<UpgradeRequest>,
+    mut arrival: Arrival,
+    chart: &mut ChartBuffer,
+    idle: Duration,
+    counters: &ops::Counters,
+) -> Result<Option<proto::UpgradeTrailer>, Failure> {
+    use std::sync::atomic::Ordering;
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + idle;
+    let mut early = None;
+    let mut conn = loop {
+        tokio::select! {
+            conn = tokio::time::timeout_at(deadline, arrival.connection()) => break conn
+                .map_err(|_| Failure::new(
+                    "UploadStalled",
+                    format!("no chart connection arrived within {}s", idle.as_secs()),
+                ))?
+                .ok_or_else(|| Failure::new("UploadFailed", "the chart connection was lost"))?,
+            // Anything else on the call before the chart is a client that
+            // does not follow the token it was given.
+            msg = inbound.message(), if early.is_none() => {
+                let what = match msg.map_err(call_failed)?.and_then(|m| m.msg) {
+                    Some(Msg::Trailer(t)) => {
+                        early = Some(t);
+                        continue;
+                    }
+                    None => "the call ended",
+                    Some(Msg::Chunk(_)) => "chunks came",
+                    Some(Msg::Header(_)) => "a second header came",
+                };
+                return Err(Failure::new(
+                    "UploadFailed",
+                    format!("the agent asked for the chart on its own connection, but {what} instead"),
+                ));
+            }
+        }
+    };
+    loop {
+        let n = tokio::time::timeout(idle, chart.read_from(&mut conn))
+            .await
+            .map_err(|_| stalled(idle))?
+            .map_err(|e| Failure::new("UploadFailed", format!("chart connection: {e}")))?;
+        counters
+            .chart_bytes_received
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if chart.len() == chart.size() {
+            break;
+        }
+        if n == 0 {
+            return Err(Failure::new(
+                "UploadFailed",
+                format!(
+                    "chart connection closed after {} of the declared {} bytes",
+                    chart.len(),
+                    chart.size()
+                ),
+            ));
+        }
+    }
+    // The client closes after the last byte; anything more is refused.
+    let mut more = [0u8; 1];
+    match tokio::time::timeout(idle, conn.read(&mut more)).await {
+        Err(_) => Err(stalled(idle)),
+        Ok(Ok(0)) => Ok(early),
+        Ok(Ok(_)) => Err(Failure::new(
+            "ChartInvalid",
+            format!(
+                "chart upload is larger than the declared {} bytes",
+                chart.size()
+            ),
+        )),
+        Ok(Err(e)) => Err(Failure::new(
+            "UploadFailed",
+            format!("chart connection: {e}"),
+        )),
+    }
+}
+
 #[tonic::async_trait]
 impl ReleaseAgent for Service {
     type UpgradeStream = EventStream;
@@ -249,7 +373,21 @@ impl ReleaseAgent for Service {
         self.authorize(&caller, verb, &header.namespace, dry_run)?;
         self.accepting()?;
         audit(verb.as_str(), &caller, &header.namespace, &header.release);
-        let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
+        let identity = caller.identity.clone();
+        let mut arrival = None;
+        let prepared = ops::upgrade::prepare(&self.agent, header, caller, |size| {
+            if size < uploads::MIN_SIZE {
+                return Vec::new();
+            }
+            match self.uploads.expect(&identity) {
+                Some((token, a)) => {
+                    arrival = Some(a);
+                    token
+                }
+                None => Vec::new(),
+            }
+        })
+        .map_err(status)?;
         let stream = prepared.op.stream(0);
         let agent = Arc::clone(&self.agent);
         let span = prepared.op.span();
@@ -261,6 +399,7 @@ impl ReleaseAgent for Service {
                     prepared.chart_size,
                     idle,
                     &agent.counters,
+                    arrival,
                 );
                 ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
             }

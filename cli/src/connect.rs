@@ -146,7 +146,19 @@ pub async fn connect(target: &Target) -> Result<Client, CliError> {
         })
 }
 
-async fn connect_to(target: &Target) -> Result<Client, CliError> {
+/// The agent's URL and host, and the TLS files to reach it, read and checked.
+struct Material {
+    raw: String,
+    url: String,
+    host: String,
+    ca_path: PathBuf,
+    cert_path: PathBuf,
+    ca: berth::tls::Pem,
+    cert: berth::tls::Pem,
+    key: berth::tls::Pem,
+}
+
+fn material(target: &Target) -> Result<Material, CliError> {
     let raw = target.agent.as_deref().ok_or_else(|| {
         CliError::Usage("no agent given: pass --agent URL or set BERTH_AGENT".into())
     })?;
@@ -167,6 +179,29 @@ async fn connect_to(target: &Target) -> Result<Client, CliError> {
     // Say so here rather than let the agent answer with a bare alert.
     berth::tls::check_client_certificate(&cert).map_err(tls_err)?;
     let (url, host) = parse_url(raw)?;
+    Ok(Material {
+        raw: raw.to_string(),
+        url,
+        host,
+        ca_path,
+        cert_path,
+        ca,
+        cert,
+        key,
+    })
+}
+
+async fn connect_to(target: &Target) -> Result<Client, CliError> {
+    let Material {
+        raw,
+        url,
+        host,
+        ca_path,
+        cert_path,
+        ca,
+        cert,
+        key,
+    } = material(target)?;
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&ca.text))
         .identity(Identity::from_pem(&cert.text, &key.text))
@@ -192,6 +227,56 @@ async fn connect_to(target: &Target) -> Result<Client, CliError> {
     Ok(ReleaseAgentClient::new(Explaining { channel, peer })
         .max_decoding_message_size(berth_agent::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(berth_agent::MAX_MESSAGE_BYTES))
+}
+
+/// A chart connection (see `Accepted.chart_token`): TLS to the agent's
+/// address with the call's client certificate and ALPN `berth-chart/1`.
+pub type ChartConnection = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// Open a chart connection to `target`.
+pub async fn chart_connection(target: &Target) -> Result<ChartConnection, CliError> {
+    let m = material(target)?;
+    let failed = |what: String| CliError::Connect(format!("{}: chart connection: {what}", m.url));
+    let tls_err = |e: berth::tls::TlsError| CliError::Tls(e.to_string());
+    let mut roots = rustls::RootCertStore::empty();
+    for der in m.ca.cert_ders() {
+        roots
+            .add(der)
+            .map_err(|e| CliError::Tls(format!("{}: {e}", m.ca_path.display())))?;
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| CliError::Tls(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_client_auth_cert(m.cert.cert_ders(), m.key.key_der().map_err(tls_err)?)
+    .map_err(|e| CliError::Tls(format!("{}: {e}", m.cert_path.display())))?;
+    config.alpn_protocols = vec![berth::proto::CHART_ALPN.to_vec()];
+    let rest = m.url.trim_start_matches("https://");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && !p.contains(']'));
+    let addr = if has_port {
+        authority.to_string()
+    } else {
+        format!("{authority}:443")
+    };
+    let tcp = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect(&addr),
+    )
+    .await
+    .map_err(|_| failed("timed out connecting".into()))?
+    .map_err(|e| failed(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    let name = rustls::pki_types::ServerName::try_from(m.host.clone())
+        .map_err(|e| CliError::Usage(format!("--agent {:?}: {e}", m.raw)))?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| failed(chain(&e)))
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {

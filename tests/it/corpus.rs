@@ -171,6 +171,8 @@ fn header(bytes: &[u8]) -> UpgradeHeader {
         chart_size: bytes.len() as u64,
         options: Some(proto::OperationOptions::default()),
         client: None,
+        // These cases send chunks.
+        chart_connection: false,
     }
 }
 

@@ -206,6 +206,8 @@ async fn raw_upgrade(
         chart_size: demo_bundle(env).bytes.len() as u64,
         options: Some(Default::default()),
         client: None,
+        // These cases send chunks.
+        chart_connection: false,
     };
     let first = futures::stream::iter([UpgradeRequest {
         msg: Some(Msg::Header(header)),

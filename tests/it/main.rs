@@ -26,4 +26,5 @@ mod shutdown;
 mod template;
 mod tracking;
 mod unlock;
+mod uploads;
 mod values;

@@ -163,6 +163,10 @@ async fn metrics_count_operations_events_bytes_releases_and_drift() {
     let whole = counters.chart_uploads_received.load(Ordering::Relaxed);
     assert!(whole > 0);
     assert_eq!(m.value("berth_chart_uploads_received_total"), whole as f64);
+    assert_eq!(
+        m.value("berth_chart_connections_total"),
+        counters.chart_connections.load(Ordering::Relaxed) as f64
+    );
     assert!(m.value("berth_journal_size_bytes") > 0.0);
     assert_eq!(m.value("berth_releases{status=\"deployed\"}"), 1.0);
     assert_eq!(m.value("berth_releases{status=\"failed\"}"), 1.0);

@@ -292,6 +292,7 @@ mod tests {
                     identity: "me".into(),
                     chart_needed: false,
                     previous_revision: 2,
+                    ..Default::default()
                 }),
             ),
             ev(

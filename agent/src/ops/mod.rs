@@ -113,6 +113,8 @@ pub struct Counters {
     /// Uploads received whole: every chunk and the trailer arrived and the
     /// digest is computed (whether or not it matches the header's).
     pub chart_uploads_received: std::sync::atomic::AtomicU64,
+    /// Uploads whose bytes came whole on a chart connection.
+    pub chart_connections: std::sync::atomic::AtomicU64,
 }
 
 /// Who is asking, as the TLS layer established it.

@@ -86,14 +86,48 @@ impl ChartBuffer {
                 ),
             ));
         }
-        if self.len == 0 && !chunk.is_empty() {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.reserve();
+        self.tail.extend_from_slice(chunk);
+        self.len += chunk.len() as u64;
+        self.cut();
+        Ok(())
+    }
+
+    /// Read what `from` has next straight into the buffer, never past the
+    /// declared size. 0 at the end of `from`, or once all the declared
+    /// bytes are in.
+    pub async fn read_from<R>(&mut self, from: &mut R) -> std::io::Result<usize>
+    where
+        R: tokio::io::AsyncRead + Unpin,
+    {
+        use tokio::io::AsyncReadExt;
+        if self.len == self.size {
+            return Ok(0);
+        }
+        self.reserve();
+        // The spare capacity is exactly what the header has still to
+        // come, so read_buf never grows the buffer.
+        let n = from.read_buf(&mut self.tail).await?;
+        self.len += n as u64;
+        self.cut();
+        Ok(n)
+    }
+
+    /// At the first bytes: reserve the declared size.
+    fn reserve(&mut self) {
+        if self.len == 0 && self.tail.capacity() == 0 {
             // Within the declared size, which prepare() checked against the
             // limit (and so fits in usize).
             self.tail = BytesMut::with_capacity(self.size as usize);
             huge_pages(&mut self.tail);
         }
-        self.tail.extend_from_slice(chunk);
-        self.len += chunk.len() as u64;
+    }
+
+    /// Hand a filled piece to the hasher.
+    fn cut(&mut self) {
         if self.tail.len() >= PIECE {
             let piece = self.tail.split();
             let hasher = self.hasher.get_or_insert_with(Hasher::start);
@@ -101,7 +135,11 @@ impl ChartBuffer {
             // as a missing result in finish().
             let _ = hasher.pieces.send(piece);
         }
-        Ok(())
+    }
+
+    /// The size the header declared.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     /// Bytes received so far.
@@ -182,6 +220,22 @@ mod tests {
         let empty = ChartBuffer::new(10).finish().await.unwrap();
         assert_eq!(empty.digest, berth::chart::sha256_hex(b""));
         assert!(empty.bytes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_chart_read_from_a_stream_stops_at_the_declared_size() {
+        let bytes: Vec<u8> = (0..(2 * PIECE + 999) as u32)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let mut more = bytes.clone();
+        more.extend_from_slice(b"extra");
+        let mut from = &more[..];
+        let mut buf = ChartBuffer::new(bytes.len() as u64);
+        while buf.read_from(&mut from).await.unwrap() > 0 {}
+        assert_eq!(from, b"extra", "nothing past the declared size is read");
+        let got = buf.finish().await.unwrap();
+        assert_eq!(got.bytes, bytes);
+        assert_eq!(got.digest, berth::chart::sha256_hex(&bytes));
     }
 
     #[tokio::test]

@@ -43,8 +43,15 @@ fn is_sha256_hex(s: &str) -> bool {
 }
 
 /// Validate the header, decide install or upgrade, and take the release's
-/// lock. Nothing is recorded yet.
-pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
+/// lock. Nothing is recorded yet. When the chart is needed and the client
+/// can send it on a connection of its own, `chart_token` is asked for the
+/// token the Accepted event carries (empty: send chunks).
+pub fn prepare(
+    agent: &Agent,
+    header: UpgradeHeader,
+    caller: Caller,
+    chart_token: impl FnOnce(u64) -> Vec<u8>,
+) -> Result<Prepared, OpError> {
     let name = ReleaseName::parse(&header.release)?;
     let namespace = Namespace::parse(&header.namespace)?;
     let max_values = agent.settings.max_values;
@@ -146,11 +153,17 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
             return Err(e.into());
         }
     };
+    let chart_token = if chart_needed && header.chart_connection {
+        chart_token(header.chart_size)
+    } else {
+        Vec::new()
+    };
     op.emit(Kind::Accepted(proto::Accepted {
         operation: kind.to_proto() as i32,
         identity: caller.identity.clone(),
         chart_needed,
         previous_revision: current.as_ref().map(|c| c.revision).unwrap_or(0),
+        chart_token,
     }));
     Ok(Prepared {
         op,

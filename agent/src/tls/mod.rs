@@ -122,7 +122,8 @@ impl TlsFiles {
                 path: self.key.clone(),
                 what: format!("cannot serve {}: {e}", self.cert.display()),
             })?;
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        // gRPC, and chart connections beside it (see crate::uploads).
+        config.alpn_protocols = vec![b"h2".to_vec(), berth::proto::CHART_ALPN.to_vec()];
         // No resumption: every connection presents its certificate and is
         // checked against the client CA and CRL in force at that moment.
         config.session_storage = Arc::new(NoServerSessionStorage {});

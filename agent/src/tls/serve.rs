@@ -1,7 +1,8 @@
 //! Serving TLS: accept TCP connections, run each handshake in its own task
 //! (bounded by a timeout, so a slow or silent client holds up nobody) with
 //! the configuration current at accept time, and hand finished connections
-//! to tonic. A failed handshake is logged and dropped; it never ends the
+//! to tonic, or, when they asked for the chart protocol (ALPN
+//! `berth-chart/1`), to the upgrade call waiting for their chart. A failed handshake is logged and dropped; it never ends the
 //! accept loop. Beside it, a reloader polls the files and swaps in a new
 //! configuration when they change; a replacement that does not load is
 //! logged and the previous configuration stays.
@@ -13,6 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth::proto::CHART_ALPN;
 use berth::tls::TlsError;
 use rustls::server::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
@@ -22,6 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::{Snapshot, TlsFiles};
+use crate::uploads::Uploads;
 
 /// How often the TLS files are read for changes.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
@@ -56,6 +59,7 @@ impl ServerTls {
     pub fn serve(
         self,
         listener: TcpListener,
+        uploads: Arc<Uploads>,
         shutdown: CancellationToken,
     ) -> ReceiverStream<std::io::Result<TlsStream<TcpStream>>> {
         let (config_tx, config_rx) = watch::channel(Arc::clone(&self.config));
@@ -67,7 +71,7 @@ impl ServerTls {
         };
         tokio::spawn(reloader.run(shutdown.clone()));
         let (tx, rx) = mpsc::channel(32);
-        tokio::spawn(accept_loop(listener, config_rx, tx, shutdown));
+        tokio::spawn(accept_loop(listener, config_rx, tx, uploads, shutdown));
         ReceiverStream::new(rx)
     }
 }
@@ -76,6 +80,7 @@ async fn accept_loop(
     listener: TcpListener,
     config: watch::Receiver<Arc<ServerConfig>>,
     established: mpsc::Sender<std::io::Result<TlsStream<TcpStream>>>,
+    uploads: Arc<Uploads>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -95,6 +100,7 @@ async fn accept_loop(
         let _ = tcp.set_nodelay(true);
         let acceptor = TlsAcceptor::from(Arc::clone(&config.borrow()));
         let established = established.clone();
+        let uploads = Arc::clone(&uploads);
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             let handshake =
@@ -104,6 +110,9 @@ async fn accept_loop(
                 outcome = handshake => outcome,
             };
             match outcome {
+                Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(CHART_ALPN) => {
+                    uploads.arrive(stream, peer).await;
+                }
                 Ok(Ok(stream)) => {
                     let _ = established.send(Ok(stream)).await;
                 }

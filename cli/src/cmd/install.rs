@@ -305,6 +305,7 @@ pub async fn send_prepared(
         client: Some(proto::ClientInfo {
             client_version: berth::VERSION.to_string(),
         }),
+        chart_connection: true,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<UpgradeRequest>(8);
     tx.send(UpgradeRequest {
@@ -327,8 +328,39 @@ pub async fn send_prepared(
             ));
         }
     };
-    let needed = matches!(&first.kind, Some(proto::event::Kind::Accepted(a)) if a.chart_needed);
+    let (needed, token) = match &first.kind {
+        Some(proto::event::Kind::Accepted(a)) => (a.chart_needed, a.chart_token.clone()),
+        _ => (false, Vec::new()),
+    };
     let bundle = std::sync::Arc::clone(bundle);
+    if needed && !token.is_empty() {
+        // The agent wants the chart on a connection of its own; the call
+        // carries only the trailer. A failure to write shows as the
+        // agent's answer on the call (the bytes it got fall short).
+        let mut conn = connect::chart_connection(target).await?;
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let sent = async {
+                conn.write_all(&token).await?;
+                conn.write_all(&bundle.bytes).await?;
+                conn.shutdown().await
+            }
+            .await;
+            let sent_bytes = if sent.is_ok() {
+                bundle.bytes.len() as u64
+            } else {
+                0
+            };
+            let _ = tx
+                .send(UpgradeRequest {
+                    msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes })),
+                })
+                .await;
+        });
+        return Ok(Box::pin(
+            futures::stream::iter(vec![Ok(first)]).chain(events),
+        ));
+    }
     tokio::spawn(async move {
         let mut sent = 0u64;
         let bytes = if needed {

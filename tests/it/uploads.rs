@@ -1,0 +1,289 @@
+//! Chart connections: a big chart's bytes come on a TLS connection of their
+//! own (ALPN berth-chart/1) instead of as chunks of the upgrade call; one
+//! that breaks the protocol is refused with a clear reason and leaves no
+//! revision behind.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use berth::chart::{Bundle, Limits};
+use berth::proto::{
+    self, Event, ReleaseStatus, UpgradeHeader, UpgradeMode, UpgradeRequest, event::Kind,
+    upgrade_request::Msg,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use crate::common::{Env, path};
+
+/// The demo chart with `mib` MiB of incompressible bytes under files/, so
+/// that its packed size passes the agent's threshold for a chart connection.
+fn big_chart(env: &Env, name: &str, seed: u64, mib: usize) -> (String, Bundle) {
+    let dir = env.dir.path().join(name);
+    berth_cli::demo::write_chart(&dir, "1.0.0").unwrap();
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    let mut x = seed | 1;
+    let noise: Vec<u8> = (0..mib << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(dir.join("files/noise.bin"), noise).unwrap();
+    let bundle = Bundle::from_path(&dir, &Limits::default()).expect("the chart loads");
+    assert!(bundle.bytes.len() as u64 >= berth_agent::uploads::MIN_SIZE);
+    (path(&dir), bundle)
+}
+
+fn counter(
+    env: &Env,
+    pick: fn(&berth_agent::ops::Counters) -> &std::sync::atomic::AtomicU64,
+) -> u64 {
+    pick(&env.agent.as_ref().unwrap().agent.counters).load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all() {
+    let env = Env::start().await;
+    let (dir, bundle) = big_chart(&env, "big", 7, 2);
+    let size = bundle.bytes.len() as u64;
+
+    env.berth(&["install", "big", &dir]).await.ok();
+    assert_eq!(counter(&env, |c| &c.chart_connections), 1);
+    assert_eq!(counter(&env, |c| &c.chart_bytes_received), size);
+    assert_eq!(counter(&env, |c| &c.chart_uploads_received), 1);
+    let status = env.berth(&["status", "big", "-o", "json"]).await.ok();
+    assert_eq!(
+        status.json()["info"]["status"],
+        "deployed",
+        "{}",
+        status.stdout
+    );
+
+    // The same chart again: the agent holds it, nothing is sent.
+    env.berth(&["install", "again", &dir]).await.ok();
+    assert_eq!(counter(&env, |c| &c.chart_connections), 1);
+    assert_eq!(counter(&env, |c| &c.chart_bytes_received), size);
+
+    // A small chart still comes as chunks of the call.
+    env.berth(&["install", "small", &env.chart("1.0.0")])
+        .await
+        .ok();
+    assert_eq!(counter(&env, |c| &c.chart_connections), 1);
+    assert!(counter(&env, |c| &c.chart_bytes_received) > size);
+}
+
+/// An install of `bundle` as `release` that asks for a chart connection:
+/// the call's sender, its events after Accepted, and the token.
+async fn start_install(
+    env: &Env,
+    release: &str,
+    bundle: &Bundle,
+) -> (
+    mpsc::Sender<UpgradeRequest>,
+    tonic::Streaming<Event>,
+    Vec<u8>,
+) {
+    let header = UpgradeHeader {
+        release: release.into(),
+        namespace: "default".into(),
+        mode: UpgradeMode::Install as i32,
+        values_json: "{}".into(),
+        chart_digest: bundle.digest.clone(),
+        chart_size: bundle.bytes.len() as u64,
+        options: Some(Default::default()),
+        client: None,
+        chart_connection: true,
+    };
+    let (tx, rx) = mpsc::channel(8);
+    tx.send(UpgradeRequest {
+        msg: Some(Msg::Header(header)),
+    })
+    .await
+    .unwrap();
+    let mut client = berth_cli::connect::connect(&env.target()).await.unwrap();
+    let mut events = client
+        .upgrade(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("the call is accepted")
+        .into_inner();
+    let first = events.message().await.unwrap().expect("an Accepted event");
+    let Some(Kind::Accepted(a)) = first.kind else {
+        panic!("not Accepted: {first:?}");
+    };
+    assert!(a.chart_needed);
+    assert_eq!(a.chart_token.len(), proto::CHART_TOKEN_LEN);
+    (tx, events, a.chart_token)
+}
+
+async fn trailer(tx: &mpsc::Sender<UpgradeRequest>, sent: u64) {
+    let _ = tx
+        .send(UpgradeRequest {
+            msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes: sent })),
+        })
+        .await;
+}
+
+/// The agent's refusal, which must come before any revision is recorded.
+async fn refusal(mut events: tonic::Streaming<Event>) -> String {
+    loop {
+        match events.message().await {
+            Err(status) => return status.message().to_string(),
+            Ok(None) => panic!("the event stream ended without an outcome"),
+            Ok(Some(ev)) => match ev.kind {
+                Some(Kind::Failed(f)) => {
+                    assert_eq!(
+                        f.status,
+                        ReleaseStatus::Unspecified as i32,
+                        "refused before a revision was recorded: {f:?}"
+                    );
+                    return f.message;
+                }
+                Some(Kind::Completed(c)) => panic!("accepted: {c:?}"),
+                _ => {}
+            },
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_nothing() {
+    let mut env = Env::without_agent().await;
+    env.upload_idle_timeout = Duration::from_secs(2);
+    env.start_agent().await;
+    let (_, bundle) = big_chart(&env, "big", 11, 2);
+    let size = bundle.bytes.len() as u64;
+    let bytes = bundle.bytes.clone();
+    let mut mallory_target = env.target();
+    {
+        let dir = env.pki.ca_cert.parent().unwrap();
+        let ca = berth::tls::CertAuthority::load(
+            &std::fs::read_to_string(&env.pki.ca_cert).unwrap(),
+            &std::fs::read_to_string(dir.join("ca.key")).unwrap(),
+        )
+        .unwrap();
+        let (cert, key) = ca.issue_client("mallory", 1).unwrap();
+        std::fs::write(dir.join("mallory.crt"), cert).unwrap();
+        std::fs::write(dir.join("mallory.key"), key).unwrap();
+        mallory_target.cert = Some(dir.join("mallory.crt"));
+        mallory_target.key = Some(dir.join("mallory.key"));
+    }
+
+    // Fewer bytes than declared, then the connection closes.
+    let (tx, events, token) = start_install(&env, "short", &bundle).await;
+    let mut conn = berth_cli::connect::chart_connection(&env.target())
+        .await
+        .unwrap();
+    conn.write_all(&token).await.unwrap();
+    conn.write_all(&bytes[..1000]).await.unwrap();
+    conn.shutdown().await.unwrap();
+    trailer(&tx, size).await;
+    let got = refusal(events).await;
+    assert_eq!(
+        got,
+        format!("chart connection closed after 1000 of the declared {size} bytes")
+    );
+
+    // More bytes than declared.
+    let (tx, events, token) = start_install(&env, "long", &bundle).await;
+    let mut conn = berth_cli::connect::chart_connection(&env.target())
+        .await
+        .unwrap();
+    conn.write_all(&token).await.unwrap();
+    conn.write_all(&bytes).await.unwrap();
+    conn.write_all(b"and more").await.unwrap();
+    let _ = conn.shutdown().await;
+    trailer(&tx, size).await;
+    assert_eq!(
+        refusal(events).await,
+        format!("chart upload is larger than the declared {size} bytes")
+    );
+
+    // Chunks on the call although a chart connection was asked for.
+    let (tx, events, _) = start_install(&env, "chunks", &bundle).await;
+    tx.send(UpgradeRequest {
+        msg: Some(Msg::Chunk(bytes.slice(..1000))),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        refusal(events).await,
+        "the agent asked for the chart on its own connection, but chunks came instead"
+    );
+
+    // A token the agent never gave: that connection is closed, and the call
+    // waits for its own in vain.
+    let (tx, events, _) = start_install(&env, "forged", &bundle).await;
+    let mut conn = berth_cli::connect::chart_connection(&env.target())
+        .await
+        .unwrap();
+    conn.write_all(&[7u8; proto::CHART_TOKEN_LEN])
+        .await
+        .unwrap();
+    let _ = conn.write_all(&bytes).await;
+    let _ = conn.shutdown().await;
+    trailer(&tx, size).await;
+    assert_eq!(
+        refusal(events).await,
+        "no chart connection arrived within 2s"
+    );
+
+    // The right token on another client's connection.
+    let (_tx, events, token) = start_install(&env, "stolen", &bundle).await;
+    let mut conn = berth_cli::connect::chart_connection(&mallory_target)
+        .await
+        .unwrap();
+    conn.write_all(&token).await.unwrap();
+    let _ = conn.write_all(&bytes).await;
+    let _ = conn.shutdown().await;
+    assert_eq!(
+        refusal(events).await,
+        "no chart connection arrived within 2s"
+    );
+
+    // The digest is still checked on what the connection brought.
+    let mut wrong = bundle.clone();
+    wrong.digest = berth::chart::sha256_hex(b"something else");
+    let (tx, events, token) = start_install(&env, "digest", &wrong).await;
+    let mut conn = berth_cli::connect::chart_connection(&env.target())
+        .await
+        .unwrap();
+    conn.write_all(&token).await.unwrap();
+    conn.write_all(&bytes).await.unwrap();
+    conn.shutdown().await.unwrap();
+    trailer(&tx, size).await;
+    let got = refusal(events).await;
+    assert!(got.contains("header said"), "{got}");
+
+    let agent = &env.agent.as_ref().unwrap().agent;
+    for release in ["short", "long", "chunks", "forged", "stolen", "digest"] {
+        assert!(
+            agent.journal.head("default", release).unwrap().is_none(),
+            "{release}: nothing recorded"
+        );
+    }
+    // Only the one with the wrong digest brought its bytes whole.
+    assert_eq!(agent.counters.chart_connections.load(Ordering::SeqCst), 1);
+    assert!(!agent.journal.has_blob(&bundle.digest).unwrap());
+
+    // And a well-behaved client still gets its chart installed.
+    let (tx, mut events, token) = start_install(&env, "fine", &bundle).await;
+    let mut conn = berth_cli::connect::chart_connection(&env.target())
+        .await
+        .unwrap();
+    conn.write_all(&token).await.unwrap();
+    conn.write_all(&bytes).await.unwrap();
+    conn.shutdown().await.unwrap();
+    trailer(&tx, size).await;
+    loop {
+        let ev = events.message().await.unwrap().expect("an outcome");
+        match ev.kind {
+            Some(Kind::Completed(_)) => break,
+            Some(Kind::Failed(f)) => panic!("failed: {f:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(agent.counters.chart_connections.load(Ordering::SeqCst), 2);
+}
