@@ -13,10 +13,14 @@
 //!   read them all and its 1-byte answer is back. Then again with the
 //!   server keeping what it reads in berthd's own `ChartBuffer` (which
 //!   stores and hashes an upload): the least any receiver of a chart has
-//!   to do, so the gap between that and berth is the gRPC layer's cost.
+//!   to do, so the gap between that and berth is what berth's protocol
+//!   costs.
 //! - **berth upload**: the CLI's own `send_prepared` against an in-process
-//!   berthd (fresh journal each round, so the chart is always needed); timed
-//!   from the agent's Accepted answer (the CLI starts sending chunks then)
+//!   berthd (fresh journal each round, so the chart is always needed); the
+//!   chart is over berthd's threshold, so its bytes go on a chart connection
+//!   (second TLS connection, ALPN berth-chart/1) and the call carries the
+//!   header, trailer and events; timed from the agent's Accepted answer
+//!   (the CLI opens the chart connection and starts sending then)
 //!   until berthd holds the whole chart and its digest
 //!   (`chart_uploads_received`, polled every 100 µs). The install goes on to
 //!   verify, unpack, render, journal and apply; that total is shown too.
@@ -133,7 +137,7 @@ async fn main() {
         ms(raw)
     );
     println!(
-        "| berth upload: CLI → berthd, gRPC Upgrade stream | {:.0} MiB/s ({}) |",
+        "| berth upload: CLI → berthd (gRPC call, chart on a chart connection) | {:.0} MiB/s ({}) |",
         rate(upload),
         ms(upload)
     );
@@ -147,7 +151,7 @@ async fn main() {
         ms(kept)
     );
     println!(
-        "| upload / raw TLS into the chart buffer (what the gRPC layer costs) | {:.2} |",
+        "| upload / raw TLS into the chart buffer (what berth's protocol costs) | {:.2} |",
         kept.as_secs_f64() / upload.as_secs_f64()
     );
     println!(
