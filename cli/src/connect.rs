@@ -192,30 +192,21 @@ fn material(target: &Target) -> Result<Material, CliError> {
 }
 
 async fn connect_to(target: &Target) -> Result<Client, CliError> {
-    let Material {
-        raw,
-        url,
-        host,
-        ca_path,
-        cert_path,
-        ca,
-        cert,
-        key,
-    } = material(target)?;
+    let m = material(target)?;
     let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&ca.text))
-        .identity(Identity::from_pem(&cert.text, &key.text))
-        .domain_name(host);
-    let endpoint = Endpoint::from_shared(url.clone())
-        .map_err(|e| CliError::Usage(format!("--agent {raw:?}: {e}")))?
+        .ca_certificate(Certificate::from_pem(&m.ca.text))
+        .identity(Identity::from_pem(&m.cert.text, &m.key.text))
+        .domain_name(m.host);
+    let endpoint = Endpoint::from_shared(m.url.clone())
+        .map_err(|e| CliError::Usage(format!("--agent {:?}: {e}", m.raw)))?
         .tls_config(tls)
         .map_err(|e| CliError::Tls(e.to_string()))?
         .connect_timeout(Duration::from_secs(10))
         .tcp_keepalive(Some(Duration::from_secs(30)));
     let peer = Arc::new(Peer {
-        url,
-        ca: ca_path,
-        cert: cert_path,
+        url: m.url,
+        ca: m.ca_path,
+        cert: m.cert_path,
     });
     let channel = endpoint
         .connect()

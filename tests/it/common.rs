@@ -364,3 +364,27 @@ where
     }
     panic!("timed out waiting for {what}");
 }
+
+/// The agent's refusal of an upgrade call, in its own words, which must
+/// come before any revision is recorded.
+pub async fn refusal_of(mut events: tonic::Streaming<berth::proto::Event>) -> String {
+    use berth::proto::{ReleaseStatus, event::Kind};
+    loop {
+        match events.message().await {
+            Err(status) => return status.message().to_string(),
+            Ok(None) => panic!("the event stream ended without an outcome"),
+            Ok(Some(ev)) => match ev.kind {
+                Some(Kind::Failed(f)) => {
+                    assert_eq!(
+                        f.status,
+                        ReleaseStatus::Unspecified as i32,
+                        "refused before a revision was recorded: {f:?}"
+                    );
+                    return f.message;
+                }
+                Some(Kind::Completed(c)) => panic!("accepted: {c:?}"),
+                _ => {}
+            },
+        }
+    }
+}

@@ -11,13 +11,10 @@
 //! bad templates, big values files…) goes through the CLI.
 
 use berth::chart::BufferedFile;
-use berth::proto::{
-    self, ReleaseStatus, UpgradeHeader, UpgradeMode, UpgradeRequest, event::Kind,
-    upgrade_request::Msg,
-};
+use berth::proto::{self, UpgradeHeader, UpgradeMode, UpgradeRequest, upgrade_request::Msg};
 use tar::EntryType;
 
-use crate::common::{Env, path};
+use crate::common::{Env, path, refusal_of};
 
 const MAX_PACKED: u64 = 256 << 10;
 const MAX_UNPACKED: u64 = 1 << 20;
@@ -238,27 +235,9 @@ async fn refusal(env: &Env, mut messages: Vec<UpgradeRequest>, release: &str) ->
     let mut client = berth_cli::connect::connect(&env.target())
         .await
         .expect("the agent is serving");
-    let mut events = match client.upgrade(futures::stream::iter(messages)).await {
-        Err(status) => return status.message().to_string(),
-        Ok(r) => r.into_inner(),
-    };
-    loop {
-        match events.message().await {
-            Err(status) => return status.message().to_string(),
-            Ok(None) => panic!("the event stream ended without an outcome"),
-            Ok(Some(ev)) => match ev.kind {
-                Some(Kind::Failed(f)) => {
-                    assert_eq!(
-                        f.status,
-                        ReleaseStatus::Unspecified as i32,
-                        "refused before a revision was recorded: {f:?}"
-                    );
-                    return f.message;
-                }
-                Some(Kind::Completed(c)) => panic!("accepted: {c:?}"),
-                _ => {}
-            },
-        }
+    match client.upgrade(futures::stream::iter(messages)).await {
+        Err(status) => status.message().to_string(),
+        Ok(r) => refusal_of(r.into_inner()).await,
     }
 }
 

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use berth::chart::{Bundle, Limits};
 use berth::proto::{
-    self, Event, ReleaseStatus, UpgradeHeader, UpgradeMode, UpgradeRequest, event::Kind,
-    upgrade_request::Msg,
+    self, Event, UpgradeHeader, UpgradeMode, UpgradeRequest, event::Kind, upgrade_request::Msg,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::common::{Env, path};
+use crate::common::{Env, path, refusal_of};
 
 /// The demo chart with `mib` MiB of incompressible bytes under files/, so
 /// that its packed size passes the agent's threshold for a chart connection.
@@ -118,34 +117,26 @@ async fn start_install(
     (tx, events, a.chart_token)
 }
 
+/// Open a chart connection as `target` and write `parts` on it, then close
+/// it; write errors (the agent may close first) are the test's to judge.
+async fn send_on_connection(target: &berth_cli::connect::Target, parts: &[&[u8]]) {
+    let mut conn = berth_cli::connect::chart_connection(target)
+        .await
+        .expect("the chart connection opens");
+    for part in parts {
+        if conn.write_all(part).await.is_err() {
+            return;
+        }
+    }
+    let _ = conn.shutdown().await;
+}
+
 async fn trailer(tx: &mpsc::Sender<UpgradeRequest>, sent: u64) {
     let _ = tx
         .send(UpgradeRequest {
             msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes: sent })),
         })
         .await;
-}
-
-/// The agent's refusal, which must come before any revision is recorded.
-async fn refusal(mut events: tonic::Streaming<Event>) -> String {
-    loop {
-        match events.message().await {
-            Err(status) => return status.message().to_string(),
-            Ok(None) => panic!("the event stream ended without an outcome"),
-            Ok(Some(ev)) => match ev.kind {
-                Some(Kind::Failed(f)) => {
-                    assert_eq!(
-                        f.status,
-                        ReleaseStatus::Unspecified as i32,
-                        "refused before a revision was recorded: {f:?}"
-                    );
-                    return f.message;
-                }
-                Some(Kind::Completed(c)) => panic!("accepted: {c:?}"),
-                _ => {}
-            },
-        }
-    }
 }
 
 #[tokio::test]
@@ -173,14 +164,9 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
 
     // Fewer bytes than declared, then the connection closes.
     let (tx, events, token) = start_install(&env, "short", &bundle).await;
-    let mut conn = berth_cli::connect::chart_connection(&env.target())
-        .await
-        .unwrap();
-    conn.write_all(&token).await.unwrap();
-    conn.write_all(&bytes[..1000]).await.unwrap();
-    conn.shutdown().await.unwrap();
+    send_on_connection(&env.target(), &[&token, &bytes[..1000]]).await;
     trailer(&tx, size).await;
-    let got = refusal(events).await;
+    let got = refusal_of(events).await;
     assert_eq!(
         got,
         format!("chart connection closed after 1000 of the declared {size} bytes")
@@ -188,16 +174,10 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
 
     // More bytes than declared.
     let (tx, events, token) = start_install(&env, "long", &bundle).await;
-    let mut conn = berth_cli::connect::chart_connection(&env.target())
-        .await
-        .unwrap();
-    conn.write_all(&token).await.unwrap();
-    conn.write_all(&bytes).await.unwrap();
-    conn.write_all(b"and more").await.unwrap();
-    let _ = conn.shutdown().await;
+    send_on_connection(&env.target(), &[&token, &bytes, b"and more"]).await;
     trailer(&tx, size).await;
     assert_eq!(
-        refusal(events).await,
+        refusal_of(events).await,
         format!("chart upload is larger than the declared {size} bytes")
     );
 
@@ -209,37 +189,25 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
     .await
     .unwrap();
     assert_eq!(
-        refusal(events).await,
+        refusal_of(events).await,
         "the agent asked for the chart on its own connection, but chunks came instead"
     );
 
     // A token the agent never gave: that connection is closed, and the call
     // waits for its own in vain.
     let (tx, events, _) = start_install(&env, "forged", &bundle).await;
-    let mut conn = berth_cli::connect::chart_connection(&env.target())
-        .await
-        .unwrap();
-    conn.write_all(&[7u8; proto::CHART_TOKEN_LEN])
-        .await
-        .unwrap();
-    let _ = conn.write_all(&bytes).await;
-    let _ = conn.shutdown().await;
+    send_on_connection(&env.target(), &[&[7u8; proto::CHART_TOKEN_LEN], &bytes]).await;
     trailer(&tx, size).await;
     assert_eq!(
-        refusal(events).await,
+        refusal_of(events).await,
         "no chart connection arrived within 2s"
     );
 
     // The right token on another client's connection.
     let (_tx, events, token) = start_install(&env, "stolen", &bundle).await;
-    let mut conn = berth_cli::connect::chart_connection(&mallory_target)
-        .await
-        .unwrap();
-    conn.write_all(&token).await.unwrap();
-    let _ = conn.write_all(&bytes).await;
-    let _ = conn.shutdown().await;
+    send_on_connection(&mallory_target, &[&token, &bytes]).await;
     assert_eq!(
-        refusal(events).await,
+        refusal_of(events).await,
         "no chart connection arrived within 2s"
     );
 
@@ -247,14 +215,9 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
     let mut wrong = bundle.clone();
     wrong.digest = berth::chart::sha256_hex(b"something else");
     let (tx, events, token) = start_install(&env, "digest", &wrong).await;
-    let mut conn = berth_cli::connect::chart_connection(&env.target())
-        .await
-        .unwrap();
-    conn.write_all(&token).await.unwrap();
-    conn.write_all(&bytes).await.unwrap();
-    conn.shutdown().await.unwrap();
+    send_on_connection(&env.target(), &[&token, &bytes]).await;
     trailer(&tx, size).await;
-    let got = refusal(events).await;
+    let got = refusal_of(events).await;
     assert!(got.contains("header said"), "{got}");
 
     let agent = &env.agent.as_ref().unwrap().agent;
@@ -270,12 +233,7 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
 
     // And a well-behaved client still gets its chart installed.
     let (tx, mut events, token) = start_install(&env, "fine", &bundle).await;
-    let mut conn = berth_cli::connect::chart_connection(&env.target())
-        .await
-        .unwrap();
-    conn.write_all(&token).await.unwrap();
-    conn.write_all(&bytes).await.unwrap();
-    conn.shutdown().await.unwrap();
+    send_on_connection(&env.target(), &[&token, &bytes]).await;
     trailer(&tx, size).await;
     loop {
         let ev = events.message().await.unwrap().expect("an outcome");
