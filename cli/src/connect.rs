@@ -264,10 +264,18 @@ pub async fn chart_connection(target: &Target) -> Result<ChartConnection, CliErr
     let _ = tcp.set_nodelay(true);
     let name = rustls::pki_types::ServerName::try_from(m.host.clone())
         .map_err(|e| CliError::Usage(format!("--agent {:?}: {e}", m.raw)))?;
+    let peer = Peer {
+        url: m.url.clone(),
+        ca: m.ca_path.clone(),
+        cert: m.cert_path.clone(),
+    };
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
-        .map_err(|e| failed(chain(&e)))
+        .map_err(|e| match peer.explain(&e) {
+            Some(x) => x.into(),
+            None => failed(chain(&e)),
+        })
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
