@@ -373,7 +373,6 @@ fn upgrade_events(
             identity: "ci-deployer".into(),
             chart_needed: rev == 1,
             previous_revision: rev - 1,
-            ..Default::default()
         }),
         Kind::ChartReceived(proto::ChartReceived {
             digest: chart.digest.clone(),

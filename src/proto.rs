@@ -13,11 +13,16 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("bert
 /// Size of one chart chunk on the wire.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 
-/// The ALPN protocol of a chart connection (see `Accepted.chart_token`):
-/// the agent's port serves it beside gRPC's `h2`.
+/// The ALPN protocol of a chart connection (see `UpgradeHeader`'s
+/// `chart_connection`): the agent's port serves it beside gRPC's `h2`.
 pub const CHART_ALPN: &[u8] = b"berth-chart/1";
 
-/// Length of a chart connection's token.
+/// The upgrade response's metadata key for a chart connection's token
+/// (hex). Response metadata reaches only the caller; events are also
+/// journaled and shown to watchers.
+pub const CHART_TOKEN_METADATA: &str = "berth-chart-token";
+
+/// Length of a chart connection's token, in bytes.
 pub const CHART_TOKEN_LEN: usize = 32;
 
 impl ReleaseStatus {

@@ -286,9 +286,21 @@ async fn read_connection(
             // does not follow the token it was given.
             msg = inbound.message(), if early.is_none() => {
                 let what = match msg.map_err(call_failed)?.and_then(|m| m.msg) {
-                    Some(Msg::Trailer(t)) => {
+                    // The client wrote it all and the connection is on its
+                    // way; or it gave up, which it says by the count.
+                    Some(Msg::Trailer(t)) if t.sent_bytes == chart.size() => {
                         early = Some(t);
                         continue;
+                    }
+                    Some(Msg::Trailer(t)) => {
+                        return Err(Failure::new(
+                            "UploadFailed",
+                            format!(
+                                "chart upload: the client sent {} of the declared {} bytes on its chart connection",
+                                t.sent_bytes,
+                                chart.size()
+                            ),
+                        ));
                     }
                     None => "the call ended",
                     Some(Msg::Chunk(_)) => "chunks came",
@@ -374,20 +386,18 @@ impl ReleaseAgent for Service {
         self.accepting()?;
         audit(verb.as_str(), &caller, &header.namespace, &header.release);
         let identity = caller.identity.clone();
+        let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let mut arrival = None;
-        let prepared = ops::upgrade::prepare(&self.agent, header, caller, |size| {
-            if size < uploads::MIN_SIZE {
-                return Vec::new();
-            }
-            match self.uploads.expect(&identity) {
-                Some((token, a)) => {
-                    arrival = Some(a);
-                    token
-                }
-                None => Vec::new(),
-            }
-        })
-        .map_err(status)?;
+        let mut token = None;
+        if prepared.chart_needed
+            && prepared.chart_connection
+            && prepared.chart_size >= uploads::MIN_SIZE
+            && let Some((t, a)) = self.uploads.expect(&identity)
+            && let Ok(v) = hex::encode(t).parse::<tonic::metadata::AsciiMetadataValue>()
+        {
+            token = Some(v);
+            arrival = Some(a);
+        }
         let stream = prepared.op.stream(0);
         let agent = Arc::clone(&self.agent);
         let span = prepared.op.span();
@@ -405,7 +415,14 @@ impl ReleaseAgent for Service {
             }
             .instrument(span),
         );
-        Ok(Response::new(stream))
+        let mut response = Response::new(stream);
+        if let Some(token) = token {
+            // To the caller only: events are journaled and shown to watchers.
+            response
+                .metadata_mut()
+                .insert(proto::CHART_TOKEN_METADATA, token);
+        }
+        Ok(response)
     }
 
     async fn rollback(

@@ -2,7 +2,8 @@
 //! instead of as chunks of the gRPC call.
 //!
 //! An upgrade call whose chart is needed and big enough gets a token in its
-//! Accepted event ([`Uploads::expect`]). The client opens a second TLS
+//! response metadata ([`Uploads::expect`]; never in an event, as events are
+//! journaled and shown to watchers). The client opens a second TLS
 //! connection to the same port with ALPN [`CHART_ALPN`] and the same client
 //! certificate (the acceptor verifies it exactly as for gRPC), writes the
 //! token and then the chart's bytes. The acceptor hands such a connection

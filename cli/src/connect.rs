@@ -220,12 +220,20 @@ async fn connect_to(target: &Target) -> Result<Client, CliError> {
         .max_encoding_message_size(berth_agent::MAX_MESSAGE_BYTES))
 }
 
-/// A chart connection (see `Accepted.chart_token`): TLS to the agent's
-/// address with the call's client certificate and ALPN `berth-chart/1`.
+/// A chart connection (see `UpgradeHeader.chart_connection`): TLS to the
+/// agent's address with the call's client certificate and ALPN
+/// `berth-chart/1`.
 pub type ChartConnection = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 
-/// Open a chart connection to `target`.
+/// Open a chart connection to `target`, TCP and TLS within 10 s.
 pub async fn chart_connection(target: &Target) -> Result<ChartConnection, CliError> {
+    let url = target.agent.clone().unwrap_or_default();
+    tokio::time::timeout(Duration::from_secs(10), open_chart_connection(target))
+        .await
+        .map_err(|_| CliError::Connect(format!("{url}: chart connection: timed out")))?
+}
+
+async fn open_chart_connection(target: &Target) -> Result<ChartConnection, CliError> {
     let m = material(target)?;
     let failed = |what: String| CliError::Connect(format!("{}: chart connection: {what}", m.url));
     let tls_err = |e: berth::tls::TlsError| CliError::Tls(e.to_string());
@@ -254,13 +262,9 @@ pub async fn chart_connection(target: &Target) -> Result<ChartConnection, CliErr
     } else {
         format!("{authority}:443")
     };
-    let tcp = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::net::TcpStream::connect(&addr),
-    )
-    .await
-    .map_err(|_| failed("timed out connecting".into()))?
-    .map_err(|e| failed(e.to_string()))?;
+    let tcp = tokio::net::TcpStream::connect(&addr)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     let _ = tcp.set_nodelay(true);
     let name = rustls::pki_types::ServerName::try_from(m.host.clone())
         .map_err(|e| CliError::Usage(format!("--agent {:?}: {e}", m.raw)))?;

@@ -10,7 +10,7 @@ use berth::chart::{Bundle, Limits};
 use berth::proto::{
     self, Event, UpgradeHeader, UpgradeMode, UpgradeRequest, event::Kind, upgrade_request::Msg,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::common::{Env, path, refusal_of};
@@ -103,18 +103,26 @@ async fn start_install(
     .await
     .unwrap();
     let mut client = berth_cli::connect::connect(&env.target()).await.unwrap();
-    let mut events = client
+    let response = client
         .upgrade(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
-        .expect("the call is accepted")
-        .into_inner();
+        .expect("the call is accepted");
+    let token = response
+        .metadata()
+        .get(proto::CHART_TOKEN_METADATA)
+        .expect("a chart token in the response metadata")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let token = hex::decode(token).unwrap();
+    assert_eq!(token.len(), proto::CHART_TOKEN_LEN);
+    let mut events = response.into_inner();
     let first = events.message().await.unwrap().expect("an Accepted event");
     let Some(Kind::Accepted(a)) = first.kind else {
         panic!("not Accepted: {first:?}");
     };
     assert!(a.chart_needed);
-    assert_eq!(a.chart_token.len(), proto::CHART_TOKEN_LEN);
-    (tx, events, a.chart_token)
+    (tx, events, token)
 }
 
 /// Open a chart connection as `target` and write `parts` on it, then close
@@ -203,13 +211,30 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
         "no chart connection arrived within 2s"
     );
 
-    // The right token on another client's connection.
+    // A client that gives up says so in its trailer; the agent does not
+    // wait for a connection that will not come.
+    let (tx, events, _) = start_install(&env, "gave-up", &bundle).await;
+    trailer(&tx, 0).await;
+    assert_eq!(
+        refusal_of(events).await,
+        format!(
+            "chart upload: the client sent 0 of the declared {size} bytes on its chart connection"
+        )
+    );
+
+    // The right token on another client's connection: refused, and the
+    // token is not spent by it.
     let (_tx, events, token) = start_install(&env, "stolen", &bundle).await;
     send_on_connection(&mallory_target, &[&token, &bytes]).await;
     assert_eq!(
         refusal_of(events).await,
         "no chart connection arrived within 2s"
     );
+    let (tx, mut events, token) = start_install(&env, "owner", &bundle).await;
+    send_on_connection(&mallory_target, &[&token, &bytes]).await;
+    send_on_connection(&env.target(), &[&token, &bytes]).await;
+    trailer(&tx, size).await;
+    completed(&mut events).await;
 
     // The digest is still checked on what the connection brought.
     let mut wrong = bundle.clone();
@@ -221,27 +246,42 @@ async fn a_chart_connection_that_breaks_the_protocol_is_refused_and_records_noth
     assert!(got.contains("header said"), "{got}");
 
     let agent = &env.agent.as_ref().unwrap().agent;
-    for release in ["short", "long", "chunks", "forged", "stolen", "digest"] {
+    for release in [
+        "short", "long", "chunks", "forged", "stolen", "gave-up", "digest",
+    ] {
         assert!(
             agent.journal.head("default", release).unwrap().is_none(),
             "{release}: nothing recorded"
         );
     }
-    // Only the one with the wrong digest brought its bytes whole.
-    assert_eq!(agent.counters.chart_connections.load(Ordering::SeqCst), 1);
-    assert!(!agent.journal.has_blob(&bundle.digest).unwrap());
+    // Whole: the owner's, and the one with the wrong digest.
+    assert_eq!(agent.counters.chart_connections.load(Ordering::SeqCst), 2);
+    assert!(agent.journal.head("default", "owner").unwrap().is_some());
 
-    // And a well-behaved client still gets its chart installed.
-    let (tx, mut events, token) = start_install(&env, "fine", &bundle).await;
-    send_on_connection(&env.target(), &[&token, &bytes]).await;
-    trailer(&tx, size).await;
+    // A token is good for one connection: used again, the agent closes the
+    // connection unread.
+    let mut again = berth_cli::connect::chart_connection(&env.target())
+        .await
+        .unwrap();
+    again.write_all(&token).await.unwrap();
+    let _ = again.write_all(&bytes[..1000]).await;
+    let mut buf = [0u8; 16];
+    let read = again.read(&mut buf).await;
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "the agent closed the connection: {read:?}"
+    );
+    assert_eq!(agent.counters.chart_connections.load(Ordering::SeqCst), 2);
+}
+
+/// Wait for the call's Completed event.
+async fn completed(events: &mut tonic::Streaming<Event>) {
     loop {
         let ev = events.message().await.unwrap().expect("an outcome");
         match ev.kind {
-            Some(Kind::Completed(_)) => break,
+            Some(Kind::Completed(_)) => return,
             Some(Kind::Failed(f)) => panic!("failed: {f:?}"),
             _ => {}
         }
     }
-    assert_eq!(agent.counters.chart_connections.load(Ordering::SeqCst), 2);
 }

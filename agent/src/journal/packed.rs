@@ -292,7 +292,6 @@ mod tests {
                     identity: "me".into(),
                     chart_needed: false,
                     previous_revision: 2,
-                    ..Default::default()
                 }),
             ),
             ev(

@@ -108,9 +108,12 @@ impl ChartBuffer {
             return Ok(0);
         }
         self.reserve();
-        // The spare capacity is exactly what the header has still to
-        // come, so read_buf never grows the buffer.
-        let n = from.read_buf(&mut self.tail).await?;
+        // The spare capacity is what the header has still to come (so the
+        // buffer never grows); the limit holds even if it were more.
+        let n = from
+            .take(self.size - self.len)
+            .read_buf(&mut self.tail)
+            .await?;
         self.len += n as u64;
         self.cut();
         Ok(n)
@@ -174,11 +177,14 @@ impl ChartBuffer {
 /// Ask for transparent huge pages under a large buffer: writing 50 MiB
 /// into fresh 4 KiB pages costs some 12,800 page faults, a third of the
 /// receive loop's time on a VM. Where THP is off or unsupported this does
-/// nothing.
+/// nothing. Only for buffers past glibc's largest mmap threshold (32 MiB),
+/// which are always a mapping of their own and unmapped when freed, so the
+/// advice never outlives the buffer on memory the heap reuses.
 #[cfg(target_os = "linux")]
 fn huge_pages(buf: &mut BytesMut) {
     const HUGE: usize = 2 << 20;
-    if buf.capacity() < 2 * HUGE {
+    const OWN_MAPPING: usize = 32 << 20;
+    if buf.capacity() <= OWN_MAPPING {
         return;
     }
     let start = buf.as_mut_ptr() as usize;

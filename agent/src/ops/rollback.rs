@@ -68,7 +68,6 @@ pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Pr
         identity: caller.identity.clone(),
         chart_needed: false,
         previous_revision: current.as_ref().map(|c| c.revision).unwrap_or(0),
-        ..Default::default()
     }));
     Ok(Prepared {
         op,

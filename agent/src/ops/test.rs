@@ -45,7 +45,6 @@ pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepar
         identity: caller.identity.clone(),
         chart_needed: false,
         previous_revision: deployed.revision,
-        ..Default::default()
     }));
     Ok(Prepared {
         op,

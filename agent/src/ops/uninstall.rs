@@ -74,7 +74,6 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
         identity: caller.identity.clone(),
         chart_needed: false,
         previous_revision: live.revision,
-        ..Default::default()
     }));
     Ok(Prepared {
         op,

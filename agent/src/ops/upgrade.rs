@@ -26,6 +26,8 @@ pub struct Prepared {
     pub chart_needed: bool,
     pub chart_digest: String,
     pub chart_size: u64,
+    /// The client can send the chart on a chart connection.
+    pub chart_connection: bool,
     kind: OpKind,
     namespace: Namespace,
     name: ReleaseName,
@@ -43,15 +45,8 @@ fn is_sha256_hex(s: &str) -> bool {
 }
 
 /// Validate the header, decide install or upgrade, and take the release's
-/// lock. Nothing is recorded yet. When the chart is needed and the client
-/// can send it on a connection of its own, `chart_token` is asked for the
-/// token the Accepted event carries (empty: send chunks).
-pub fn prepare(
-    agent: &Agent,
-    header: UpgradeHeader,
-    caller: Caller,
-    chart_token: impl FnOnce(u64) -> Vec<u8>,
-) -> Result<Prepared, OpError> {
+/// lock. Nothing is recorded yet.
+pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
     let name = ReleaseName::parse(&header.release)?;
     let namespace = Namespace::parse(&header.namespace)?;
     let max_values = agent.settings.max_values;
@@ -153,23 +148,18 @@ pub fn prepare(
             return Err(e.into());
         }
     };
-    let chart_token = if chart_needed && header.chart_connection {
-        chart_token(header.chart_size)
-    } else {
-        Vec::new()
-    };
     op.emit(Kind::Accepted(proto::Accepted {
         operation: kind.to_proto() as i32,
         identity: caller.identity.clone(),
         chart_needed,
         previous_revision: current.as_ref().map(|c| c.revision).unwrap_or(0),
-        chart_token,
     }));
     Ok(Prepared {
         op,
         chart_needed,
         chart_digest: header.chart_digest,
         chart_size: header.chart_size,
+        chart_connection: header.chart_connection,
         kind,
         namespace,
         name,

@@ -317,6 +317,12 @@ pub async fn send_prepared(
         .upgrade(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
         .map_err(status_error)?;
+    // A token for a chart connection comes in the response's metadata.
+    let token = response
+        .metadata()
+        .get(proto::CHART_TOKEN_METADATA)
+        .and_then(|v| hex::decode(v.as_bytes()).ok())
+        .filter(|t| t.len() == proto::CHART_TOKEN_LEN);
     let mut events = response.into_inner();
 
     // The first event says whether the agent needs the chart.
@@ -328,12 +334,9 @@ pub async fn send_prepared(
             ));
         }
     };
-    let (needed, token) = match &first.kind {
-        Some(proto::event::Kind::Accepted(a)) => (a.chart_needed, a.chart_token.clone()),
-        _ => (false, Vec::new()),
-    };
+    let needed = matches!(&first.kind, Some(proto::event::Kind::Accepted(a)) if a.chart_needed);
     let bundle = std::sync::Arc::clone(bundle);
-    if needed && !token.is_empty() {
+    if let Some(token) = token.filter(|_| needed) {
         // The agent wants the chart on a connection of its own; the call
         // carries only the trailer. A failure to write shows as the
         // agent's answer on the call (the bytes it got fall short).
