@@ -2,10 +2,11 @@
 //! (bounded by a timeout, so a slow or silent client holds up nobody) with
 //! the configuration current at accept time, and hand finished connections
 //! to tonic, or, when they asked for the chart protocol (ALPN
-//! `berth-chart/1`), to the upgrade call waiting for their chart. A failed handshake is logged and dropped; it never ends the
-//! accept loop. Beside it, a reloader polls the files and swaps in a new
-//! configuration when they change; a replacement that does not load is
-//! logged and the previous configuration stays.
+//! `berth-chart/1`), to the upgrade call waiting for their chart. A failed
+//! handshake is logged and dropped; it never ends the accept loop. Beside
+//! it, a reloader polls the files and swaps in a new configuration when
+//! they change; a replacement that does not load is logged and the previous
+//! configuration stays.
 //!
 //! The files are compared by content every [`RELOAD_EVERY`], not by mtime:
 //! Kubernetes rotates a mounted Secret by swapping a symlink, which keeps
