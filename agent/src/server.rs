@@ -172,16 +172,25 @@ async fn receive_chart(
             .fetch_add(1, Ordering::Relaxed);
     }
     let mut chart = ChartBuffer::new(size);
-    let by_connection = arrival.is_some();
-    // A trailer that came while the chart connection was still on its way.
+    let mut by_connection = false;
+    // A message of the call that came before the chart connection did.
     let mut early = None;
     if let Some(arrival) = arrival {
-        early = read_connection(&mut inbound, arrival, &mut chart, idle, counters).await?;
-        counters.chart_connections.fetch_add(1, Ordering::Relaxed);
+        match read_connection(&mut inbound, arrival, &mut chart, idle, counters).await? {
+            Delivery::Connection(trailer) => {
+                by_connection = true;
+                early = trailer.map(Msg::Trailer);
+                counters.chart_connections.fetch_add(1, Ordering::Relaxed);
+            }
+            Delivery::Chunks(first) => {
+                tracing::info!("the client sends the chart as chunks, not on a chart connection");
+                early = Some(Msg::Chunk(first));
+            }
+        }
     }
     loop {
         let msg = match early.take() {
-            Some(trailer) => Some(Msg::Trailer(trailer)),
+            Some(msg) => Some(msg),
             None => next_message(&mut inbound, idle).await?.and_then(|m| m.msg),
         };
         match msg {
@@ -259,17 +268,28 @@ fn call_failed(e: Status) -> Failure {
     Failure::new("UploadFailed", format!("chart upload: {}", e.message()))
 }
 
+/// How the chart of a call that was given a token comes.
+enum Delivery {
+    /// On the chart connection, read whole; with the call's trailer if that
+    /// came first.
+    Connection(Option<proto::UpgradeTrailer>),
+    /// As chunks of the call after all (the client could not open the
+    /// connection): the first of them.
+    Chunks(bytes::Bytes),
+}
+
 /// Wait for the call's chart connection and read the whole chart from it:
 /// exactly the declared size, then the end of the connection. The client
 /// sends the call's trailer once it has written the chart, which may be
-/// before the connection got here: such a trailer is returned.
+/// before the connection got here; a client that cannot open the
+/// connection sends chunks instead.
 async fn read_connection(
     inbound: &mut Streaming<UpgradeRequest>,
     mut arrival: Arrival,
     chart: &mut ChartBuffer,
     idle: Duration,
     counters: &ops::Counters,
-) -> Result<Option<proto::UpgradeTrailer>, Failure> {
+) -> Result<Delivery, Failure> {
     use std::sync::atomic::Ordering;
     use tokio::io::AsyncReadExt;
     let deadline = tokio::time::Instant::now() + idle;
@@ -282,8 +302,6 @@ async fn read_connection(
                     format!("no chart connection arrived within {}s", idle.as_secs()),
                 ))?
                 .ok_or_else(|| Failure::new("UploadFailed", "the chart connection was lost"))?,
-            // Anything else on the call before the chart is a client that
-            // does not follow the token it was given.
             msg = inbound.message(), if early.is_none() => {
                 let what = match msg.map_err(call_failed)?.and_then(|m| m.msg) {
                     // The client wrote it all and the connection is on its
@@ -302,8 +320,8 @@ async fn read_connection(
                             ),
                         ));
                     }
+                    Some(Msg::Chunk(c)) => return Ok(Delivery::Chunks(c)),
                     None => "the call ended",
-                    Some(Msg::Chunk(_)) => "chunks came",
                     Some(Msg::Header(_)) => "a second header came",
                 };
                 return Err(Failure::new(
@@ -339,7 +357,7 @@ async fn read_connection(
     let mut more = [0u8; 1];
     match tokio::time::timeout(idle, conn.read(&mut more)).await {
         Err(_) => Err(stalled(idle)),
-        Ok(Ok(0)) => Ok(early),
+        Ok(Ok(0)) => Ok(Delivery::Connection(early)),
         Ok(Ok(_)) => Err(Failure::new(
             "ChartInvalid",
             format!(

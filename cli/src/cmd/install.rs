@@ -336,11 +336,18 @@ pub async fn send_prepared(
     };
     let needed = matches!(&first.kind, Some(proto::event::Kind::Accepted(a)) if a.chart_needed);
     let bundle = std::sync::Arc::clone(bundle);
-    if let Some(token) = token.filter(|_| needed) {
-        // The agent wants the chart on a connection of its own; the call
-        // carries only the trailer. A failure to write shows as the
-        // agent's answer on the call (the bytes it got fall short).
-        let mut conn = connect::chart_connection(target).await?;
+    // The agent wants the chart on a connection of its own; the call then
+    // carries only the trailer, whose count tells the agent if writing
+    // failed. If the connection cannot be opened (a network that lets only
+    // the call through), the chart goes as chunks of the call after all.
+    let conn = match token.filter(|_| needed) {
+        Some(token) => connect::chart_connection(target)
+            .await
+            .ok()
+            .map(|conn| (token, conn)),
+        None => None,
+    };
+    if let Some((token, mut conn)) = conn {
         tokio::spawn(async move {
             use tokio::io::AsyncWriteExt;
             let sent = async {
