@@ -499,19 +499,19 @@ fn build_nested(
                 if metadata.api_version == "v1" {
                     other.push(helm::File {
                         name: f.name.clone(),
-                        data: f.data,
+                        data: f.data.into(),
                     });
                 }
             }
             n if n.starts_with("templates/") => templates.push(helm::File {
                 name: f.name.clone(),
-                data: f.data,
+                data: f.data.into(),
             }),
             n if n.starts_with("charts/") => {
                 if n.ends_with(".prov") {
                     other.push(helm::File {
                         name: f.name.clone(),
-                        data: f.data,
+                        data: f.data.into(),
                     });
                     continue;
                 }
@@ -531,7 +531,7 @@ fn build_nested(
             }
             _ => other.push(helm::File {
                 name: f.name.clone(),
-                data: f.data,
+                data: f.data.into(),
             }),
         }
     }

@@ -163,7 +163,7 @@ fn index(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
                 match &**o {
                     Object::Files(f) => Value::Bytes(
                         f.get(&key)
-                            .cloned()
+                            .map(|b| std::rc::Rc::from(b.as_slice()))
                             .unwrap_or_else(|| std::rc::Rc::from(Vec::new())),
                     ),
                     _ => Value::Invalid,

@@ -376,7 +376,7 @@ impl Encoder {
                 Object::Files(files) => (
                     files
                         .iter()
-                        .map(|(k, d)| (k.clone(), Value::Bytes(d.clone())))
+                        .map(|(k, d)| (k.clone(), Value::Bytes(std::rc::Rc::from(d.as_slice()))))
                         .collect(),
                     false,
                 ),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::objects::Method;
 use crate::error::GoError;
@@ -11,7 +12,7 @@ use crate::funcs::{Ty, s, sig};
 use crate::value::{Map, MapType, Object, Value};
 
 /// The files of a `.Files` receiver (the executor only binds these methods to one).
-fn files(v: &Value) -> BTreeMap<String, Rc<[u8]>> {
+fn files(v: &Value) -> BTreeMap<String, Arc<Vec<u8>>> {
     match v {
         Value::Object(o) => match &**o {
             Object::Files(f) => f.clone(),
@@ -37,14 +38,14 @@ pub fn method(name: &str) -> Option<Method> {
             Ok(Value::Bytes(
                 files(recv)
                     .get(s(&a[0]))
-                    .cloned()
+                    .map(|b| Rc::from(b.as_slice()))
                     .unwrap_or_else(|| Rc::from(Vec::new())),
             ))
         }),
         "Glob" => m(sig(&[Str]), |_, recv, a| {
             let pattern = Glob::compile(s(&a[0]))
                 .unwrap_or_else(|| Glob::compile("**").unwrap_or(Glob(Vec::new())));
-            let matched: BTreeMap<String, Rc<[u8]>> = files(recv)
+            let matched: BTreeMap<String, Arc<Vec<u8>>> = files(recv)
                 .into_iter()
                 .filter(|(k, _)| pattern.matches(k))
                 .collect();
@@ -80,7 +81,7 @@ pub fn method(name: &str) -> Option<Method> {
 }
 
 /// Files keyed by base name (later names win), as `toYaml` of a `map[string]string`.
-fn as_map(files: &BTreeMap<String, Rc<[u8]>>, f: impl Fn(&[u8]) -> String) -> String {
+fn as_map(files: &BTreeMap<String, Arc<Vec<u8>>>, f: impl Fn(&[u8]) -> String) -> String {
     let m = Map::typed(BTreeMap::new(), MapType::StringString);
     for (k, v) in files {
         m.insert(crate::funcs::strings::path_base(k), Value::str(f(v)));

@@ -97,7 +97,7 @@ pub fn field(o: &Object, name: &str) -> Field {
     match o {
         Object::Files(f) => Field::Value(Value::Bytes(
             f.get(name)
-                .cloned()
+                .map(|b| std::rc::Rc::from(b.as_slice()))
                 .unwrap_or_else(|| std::rc::Rc::from(Vec::new())),
         )),
         Object::Capabilities(c) => match name {

@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::{Chart, RenderError, RenderOptions, capabilities};
 use crate::error::{cleanup_parse_error, reformat_exec_error};
@@ -155,7 +154,7 @@ fn rec_all_tpls<'c>(
             chart
                 .files
                 .iter()
-                .map(|f| (f.name.clone(), Rc::from(f.data.as_slice())))
+                .map(|f| (f.name.clone(), std::sync::Arc::clone(&f.data)))
                 .collect(),
         )),
     );

@@ -19,15 +19,22 @@ fn chart_for(case: &J) -> Result<Chart, String> {
                 .get("chart_yaml")
                 .and_then(J::as_str)
                 .unwrap_or("apiVersion: v2\nname: mychart\nversion: 0.1.0\nappVersion: \"1.0\"\n")
+                .as_bytes()
+                .to_vec()
                 .into(),
         },
         File {
             name: "values.yaml".into(),
-            data: values.into(),
+            data: values.as_bytes().to_vec().into(),
         },
         File {
             name: "templates/t.yaml".into(),
-            data: case["template"].as_str().unwrap_or_default().into(),
+            data: case["template"]
+                .as_str()
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec()
+                .into(),
         },
     ];
     for (key, prefix) in [("extra", "templates/"), ("files", "")] {
@@ -35,7 +42,7 @@ fn chart_for(case: &J) -> Result<Chart, String> {
             for (path, text) in m {
                 files.push(File {
                     name: format!("{prefix}{path}"),
-                    data: text.as_str().unwrap_or_default().into(),
+                    data: text.as_str().unwrap_or_default().as_bytes().to_vec().into(),
                 });
             }
         }
@@ -44,7 +51,9 @@ fn chart_for(case: &J) -> Result<Chart, String> {
         for (path, data) in m {
             files.push(File {
                 name: path.clone(),
-                data: hex::decode(data.as_str().unwrap_or_default()).expect("hex"),
+                data: hex::decode(data.as_str().unwrap_or_default())
+                    .expect("hex")
+                    .into(),
             });
         }
     }

@@ -151,23 +151,25 @@ fn chart(template: &str) -> Chart {
     support::chart_from_files(vec![
         File {
             name: "Chart.yaml".into(),
-            data: b"apiVersion: v2\nname: fuzz\nversion: 0.1.0\n".to_vec(),
+            data: b"apiVersion: v2\nname: fuzz\nversion: 0.1.0\n"
+                .to_vec()
+                .into(),
         },
         File {
             name: "values.yaml".into(),
-            data: b"a: 1\nm: {k: v}\nl: [1, two, {x: y}]\n".to_vec(),
+            data: b"a: 1\nm: {k: v}\nl: [1, two, {x: y}]\n".to_vec().into(),
         },
         File {
             name: "templates/t.yaml".into(),
-            data: template.as_bytes().to_vec(),
+            data: template.as_bytes().to_vec().into(),
         },
         File {
             name: "templates/_d.tpl".into(),
-            data: b"{{ define \"d\" }}[{{ . }}]{{ end }}".to_vec(),
+            data: b"{{ define \"d\" }}[{{ . }}]{{ end }}".to_vec().into(),
         },
         File {
             name: "f".into(),
-            data: b"file".to_vec(),
+            data: b"file".to_vec().into(),
         },
     ])
 }

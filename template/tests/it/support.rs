@@ -120,7 +120,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<File>) {
                 .replace('\\', "/");
             out.push(File {
                 name,
-                data: std::fs::read(&p).expect("read file"),
+                data: std::fs::read(&p).expect("read file").into(),
             });
         }
     }
@@ -142,7 +142,7 @@ pub fn chart_from_files(files: Vec<File>) -> Chart {
             "values.yaml" => {
                 chart.values = berth_template::yaml::parse_values(&text()).expect("values.yaml")
             }
-            "values.schema.json" => chart.schema = Some(f.data.clone()),
+            "values.schema.json" => chart.schema = Some(f.data.to_vec()),
             "Chart.lock" => {}
             // Helm's loader reads requirements.yaml into the metadata's
             // dependencies; a v1 chart also keeps it among its files.
@@ -192,7 +192,7 @@ fn untar(tgz: &[u8]) -> Vec<File> {
         entry.read_to_end(&mut data).expect("read tar entry");
         files.push(File {
             name: name.to_string(),
-            data,
+            data: data.into(),
         });
     }
     files
