@@ -358,13 +358,7 @@ async fn read_connection(
     match tokio::time::timeout(idle, conn.read(&mut more)).await {
         Err(_) => Err(stalled(idle)),
         Ok(Ok(0)) => Ok(Delivery::Connection(early)),
-        Ok(Ok(_)) => Err(Failure::new(
-            "ChartInvalid",
-            format!(
-                "chart upload is larger than the declared {} bytes",
-                chart.size()
-            ),
-        )),
+        Ok(Ok(_)) => Err(chart.too_large()),
         Ok(Err(e)) => Err(Failure::new(
             "UploadFailed",
             format!("chart connection: {e}"),
@@ -411,7 +405,7 @@ impl ReleaseAgent for Service {
             && prepared.chart_connection
             && prepared.chart_size >= uploads::MIN_SIZE
             && let Some((t, a)) = self.uploads.expect(&identity)
-            && let Ok(v) = hex::encode(t).parse::<tonic::metadata::AsciiMetadataValue>()
+            && let Ok(v) = tonic::metadata::AsciiMetadataValue::try_from(t)
         {
             token = Some(v);
             arrival = Some(a);

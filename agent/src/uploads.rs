@@ -75,9 +75,10 @@ impl Uploads {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A fresh token for a call made by `identity`, and the claim on its
-    /// connection. None only if the system's random source fails.
-    pub fn expect(self: &Arc<Self>, identity: &str) -> Option<(Vec<u8>, Arrival)> {
+    /// A fresh token for a call made by `identity` (in hex, as the call's
+    /// response metadata carries it), and the claim on its connection. None
+    /// only if the system's random source fails.
+    pub fn expect(self: &Arc<Self>, identity: &str) -> Option<(String, Arrival)> {
         let mut token = [0u8; CHART_TOKEN_LEN];
         rustls::crypto::ring::default_provider()
             .secure_random
@@ -96,7 +97,7 @@ impl Uploads {
             uploads: Arc::clone(self),
             connection: rx,
         };
-        Some((token.to_vec(), arrival))
+        Some((hex::encode(token), arrival))
     }
 
     /// A connection that negotiated the chart protocol: read its token and

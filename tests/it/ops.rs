@@ -153,20 +153,29 @@ async fn metrics_count_operations_events_bytes_releases_and_drift() {
     assert_eq!(m.value("berth_events_emitted_total"), journaled as f64);
 
     let counters = &running.agent.counters;
-    let received = counters.chart_bytes_received.load(Ordering::Relaxed);
-    assert!(received > 0);
-    assert_eq!(m.value("berth_chart_bytes_received_total"), received as f64);
-    assert_eq!(
-        m.value("berth_chart_uploads_skipped_total"),
-        counters.chart_uploads_skipped.load(Ordering::Relaxed) as f64
+    // Each series against the in-process counter it reports.
+    let counted = |series: &str, counter: &std::sync::atomic::AtomicU64| {
+        let n = counter.load(Ordering::Relaxed);
+        assert_eq!(m.value(series), n as f64, "{series}");
+        n
+    };
+    assert!(
+        counted(
+            "berth_chart_bytes_received_total",
+            &counters.chart_bytes_received
+        ) > 0
     );
-    let whole = counters.chart_uploads_received.load(Ordering::Relaxed);
-    assert!(whole > 0);
-    assert_eq!(m.value("berth_chart_uploads_received_total"), whole as f64);
-    assert_eq!(
-        m.value("berth_chart_connections_total"),
-        counters.chart_connections.load(Ordering::Relaxed) as f64
+    counted(
+        "berth_chart_uploads_skipped_total",
+        &counters.chart_uploads_skipped,
     );
+    assert!(
+        counted(
+            "berth_chart_uploads_received_total",
+            &counters.chart_uploads_received
+        ) > 0
+    );
+    counted("berth_chart_connections_total", &counters.chart_connections);
     assert!(m.value("berth_journal_size_bytes") > 0.0);
     assert_eq!(m.value("berth_releases{status=\"deployed\"}"), 1.0);
     assert_eq!(m.value("berth_releases{status=\"failed\"}"), 1.0);

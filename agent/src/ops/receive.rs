@@ -78,13 +78,7 @@ impl ChartBuffer {
     /// Add a chunk, refusing one that would pass the declared size.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), Failure> {
         if self.len + chunk.len() as u64 > self.size {
-            return Err(Failure::new(
-                "ChartInvalid",
-                format!(
-                    "chart upload is larger than the declared {} bytes",
-                    self.size
-                ),
-            ));
+            return Err(self.too_large());
         }
         if chunk.is_empty() {
             return Ok(());
@@ -138,6 +132,17 @@ impl ChartBuffer {
             // as a missing result in finish().
             let _ = hasher.pieces.send(piece);
         }
+    }
+
+    /// The refusal of bytes past the declared size.
+    pub fn too_large(&self) -> Failure {
+        Failure::new(
+            "ChartInvalid",
+            format!(
+                "chart upload is larger than the declared {} bytes",
+                self.size
+            ),
+        )
     }
 
     /// The size the header declared.

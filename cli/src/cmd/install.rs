@@ -347,61 +347,68 @@ pub async fn send_prepared(
             .map(|conn| (token, conn)),
         None => None,
     };
-    if let Some((token, mut conn)) = conn {
-        tokio::spawn(async move {
-            use tokio::io::AsyncWriteExt;
-            let sent = async {
-                conn.write_all(&token).await?;
-                conn.write_all(&bundle.bytes).await?;
-                conn.shutdown().await
-            }
-            .await;
-            let sent_bytes = if sent.is_ok() {
-                bundle.bytes.len() as u64
-            } else {
-                0
-            };
-            let _ = tx
-                .send(UpgradeRequest {
-                    msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes })),
-                })
-                .await;
-        });
-        return Ok(Box::pin(
-            futures::stream::iter(vec![Ok(first)]).chain(events),
-        ));
-    }
-    tokio::spawn(async move {
-        let mut sent = 0u64;
-        let bytes = if needed {
-            bundle.bytes.clone()
-        } else {
-            Default::default()
-        };
-        for start in (0..bytes.len()).step_by(proto::CHUNK_SIZE) {
-            let chunk = bytes.slice(start..bytes.len().min(start + proto::CHUNK_SIZE));
-            let len = chunk.len() as u64;
-            if tx
-                .send(UpgradeRequest {
-                    msg: Some(Msg::Chunk(chunk)),
-                })
-                .await
-                .is_err()
-            {
-                return;
-            }
-            sent += len;
-        }
-        let _ = tx
-            .send(UpgradeRequest {
-                msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes: sent })),
-            })
-            .await;
-    });
-
+    match conn {
+        Some((token, conn)) => tokio::spawn(send_on_connection(conn, token, bundle, tx)),
+        None => tokio::spawn(send_chunks(needed.then_some(bundle), tx)),
+    };
     Ok(Box::pin(
         futures::stream::iter(vec![Ok(first)]).chain(events),
     ))
+}
+
+/// Write the token and the chart on its connection, then end the call's
+/// upload with a trailer whose count says whether all of it went.
+async fn send_on_connection(
+    mut conn: connect::ChartConnection,
+    token: Vec<u8>,
+    bundle: std::sync::Arc<Bundle>,
+    tx: tokio::sync::mpsc::Sender<UpgradeRequest>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let sent = async {
+        conn.write_all(&token).await?;
+        conn.write_all(&bundle.bytes).await?;
+        conn.shutdown().await
+    }
+    .await;
+    let sent_bytes = if sent.is_ok() {
+        bundle.bytes.len() as u64
+    } else {
+        0
+    };
+    let _ = tx
+        .send(UpgradeRequest {
+            msg: Some(Msg::Trailer(proto::UpgradeTrailer { sent_bytes })),
+        })
+        .await;
+}
+
+/// Send the chart (if the agent needs it) as chunks of the call, then the
+/// trailer.
+async fn send_chunks(
+    bundle: Option<std::sync::Arc<Bundle>>,
+    tx: tokio::sync::mpsc::Sender<UpgradeRequest>,
+) {
+    let bytes = bundle.map(|b| b.bytes.clone()).unwrap_or_default();
+    for chunk in bytes.chunks(proto::CHUNK_SIZE) {
+        let chunk = bytes.slice_ref(chunk);
+        if tx
+            .send(UpgradeRequest {
+                msg: Some(Msg::Chunk(chunk)),
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    let _ = tx
+        .send(UpgradeRequest {
+            msg: Some(Msg::Trailer(proto::UpgradeTrailer {
+                sent_bytes: bytes.len() as u64,
+            })),
+        })
+        .await;
 }
 
 /// After an operation: Helm's NAME/LAST DEPLOYED/... block, or the error.
