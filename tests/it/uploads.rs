@@ -72,6 +72,20 @@ async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all
         .ok();
     assert_eq!(counter(&env, |c| &c.chart_connections), 1);
     assert!(counter(&env, |c| &c.chart_bytes_received) > size);
+
+    // What an operator sees on /metrics.
+    let http = env
+        .agent
+        .as_ref()
+        .unwrap()
+        .serve_http("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (code, body) = crate::ops::http_get(http, "/metrics").await;
+    assert_eq!(code, 200, "{body}");
+    let m = crate::ops::Metrics::parse(&body);
+    assert_eq!(m.value("berth_chart_connections_total"), 1.0);
+    assert_eq!(m.value("berth_chart_uploads_received_total"), 2.0);
 }
 
 /// An install of `bundle` as `release` that asks for a chart connection:
