@@ -191,3 +191,65 @@ async fn load_balancer_addresses_are_awaited_only_when_asked() {
         asked.stdout
     );
 }
+
+/// The lists and watches the agent asked for since the log was cleared,
+/// as "verb path", sorted.
+fn watched(env: &Env) -> Vec<String> {
+    let mut asked: Vec<String> = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.verb == "watch" || r.verb == "list")
+        .map(|r| format!("{} {}", r.verb, r.path))
+        .collect();
+    asked.sort();
+    asked
+}
+
+#[tokio::test]
+async fn objects_ready_in_the_applys_response_are_not_watched() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+
+    // Nothing changes: every object is ready as the apply returns it.
+    env.sim.clear_requests();
+    let same = env
+        .berth(&["upgrade", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    for line in [
+        "Deployment/hello (default) ready (",
+        "Service/hello (default) ready (has a cluster IP)",
+    ] {
+        assert!(
+            same.stdout.contains(line),
+            "{line:?} missing from:\n{}",
+            same.stdout
+        );
+    }
+    assert_eq!(watched(&env), Vec::<String>::new());
+
+    // A new version rolls the Deployment out: it and its pods are watched
+    // until ready, the Service (ready as applied) is not.
+    env.sim.clear_requests();
+    let up = env
+        .berth(&["upgrade", "hello", &env.chart("1.1.0"), "--wait"])
+        .await
+        .ok();
+    assert!(
+        up.stdout.contains("Deployment/hello (default) ready ("),
+        "{}",
+        up.stdout
+    );
+    assert_eq!(
+        watched(&env),
+        [
+            "list /api/v1/namespaces/default/pods",
+            "list /apis/apps/v1/namespaces/default/deployments",
+            "watch /api/v1/namespaces/default/pods",
+            "watch /apis/apps/v1/namespaces/default/deployments",
+        ]
+    );
+}

@@ -342,6 +342,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
                     targets.push(track::Target {
                         object,
                         namespace: applied.namespace,
+                        live: applied.live,
                     });
                 }
             }

@@ -29,6 +29,8 @@ use status::Readiness;
 pub struct Target {
     pub object: ObjectRef,
     pub namespace: String,
+    /// The object as the API server returned it from the apply.
+    pub live: Value,
 }
 
 /// How to wait.
@@ -61,6 +63,21 @@ pub async fn wait_all(
         .into_iter()
         .filter(|t| status::is_tracked(&t.object.api_version, &t.object.kind, policy.wait_for_jobs))
     {
+        // The apply's response is the object's state at that moment: one
+        // already ready there (a Service with its cluster IP, a workload the
+        // upgrade left as it was) needs no watch, nor the list and the
+        // connection a watch costs.
+        let kind = (&target.object.kind, &target.object.api_version);
+        if let Readiness::Ready(message) =
+            status::readiness(kind.0, kind.1, &target.live, &policy.rules)
+        {
+            op.emit(Kind::ResourceReady(proto::ResourceReady {
+                object: Some(target.object.clone()),
+                message,
+                ..Default::default()
+            }));
+            continue;
+        }
         let (ar, caps) = match cluster.resolve(&target.object).await {
             Ok(found) => found,
             Err(e) => return Err(failure(&target, "UnknownKind", e.to_string())),
