@@ -1,10 +1,12 @@
 //! Rollout tracking: wait for every applied object until it is ready,
 //! fails, or the operation's deadline passes, and say so in events.
 //!
-//! Readiness comes from watches (kube's `watcher`), never from polling:
-//! one watch per object, with the rules of [`status`], and for workloads a
-//! watch on their pods, whose failure signals ([`pods`]) fail the operation
-//! once they outlast their grace period instead of at the timeout.
+//! Readiness, by the rules of [`status`], comes first from the object the
+//! apply returned, then from watches (kube's `watcher`), never from
+//! polling: the watches of [`feeds`], one per kind and namespace, and for
+//! workloads one on their pods, whose failure signals ([`pods`]) fail the
+//! operation once they outlast their grace period instead of at the
+//! timeout.
 
 use std::collections::HashMap;
 
