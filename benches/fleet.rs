@@ -11,6 +11,9 @@
 //! - `berth fleet upgrade --install fleet CHART --wait --selector bench=fleet --set …`
 //!   with the default `--max-parallel` (all clusters at once), and with
 //!   `--max-parallel 10` (the default before)
+//! - the one-cluster and all-at-once runs again with pods that take 2 s to
+//!   start (berth-sim's `start-delay` knob) rather than the fast profile's
+//!   200 ms: the same CPU, spent while the clusters wait for containers
 //!
 //! The chart is `helm create`'s scaffold (Deployment, Service,
 //! ServiceAccount, NOTES, a test hook); every round sets a new pod
@@ -22,7 +25,7 @@
 //! this machine's cores, which a real fleet does not.
 //!
 //!     cargo bench --bench fleet        # BERTH_BENCH_ROUNDS=N BERTH_BENCH_CLUSTERS=N
-//!     BERTH_BENCH_ONLY=fleet …     # one of one, fleet, fleet-10 (profiling)
+//!     BERTH_BENCH_ONLY=fleet …     # one of one, fleet, fleet-10, one-2s, fleet-2s
 
 use std::io::Write;
 use std::path::Path;
@@ -49,6 +52,10 @@ impl Write for Capture {
 struct Variant {
     key: &'static str,
     label: String,
+    /// The one-cluster run this one's ratio is taken against.
+    one: &'static str,
+    /// Clusters it upgrades.
+    clusters: usize,
     args: Vec<String>,
     times: Vec<Duration>,
     /// CPU time the whole process (CLI, agents, simulators) used per round.
@@ -116,36 +123,63 @@ fn main() {
 
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let fleet = strings(&["fleet", "upgrade", "--install", "fleet"]);
+    let all = strings(&["--selector", "bench=fleet"]);
+    // berth-sim's pod knob: containers that take as long to start as real
+    // ones often do, instead of the fast profile's 200 ms.
+    let slow = strings(&["--set", "podAnnotations.kubesim\\.invalid/start-delay=2s"]);
+    let variant = |key, label: String, one, clusters, args: Vec<String>| Variant {
+        key,
+        label,
+        one,
+        clusters,
+        args,
+        times: Vec::new(),
+        cpu: Vec::new(),
+    };
+    let one_args = strings(&["--cluster", "c00", "upgrade", "--install", "one"]);
     let mut variants = vec![
-        Variant {
-            key: "one",
-            label: "one cluster: `upgrade --install --wait`".into(),
-            args: strings(&["--cluster", "c00", "upgrade", "--install", "one"]),
-            times: Vec::new(),
-            cpu: Vec::new(),
-        },
-        Variant {
-            key: "fleet",
-            label: format!(
+        variant(
+            "one",
+            "one cluster: `upgrade --install --wait`".into(),
+            "one",
+            1,
+            one_args.clone(),
+        ),
+        variant(
+            "fleet",
+            format!(
                 "fleet of {clusters}: `fleet upgrade --install --wait` (default --max-parallel: all)"
             ),
-            args: [fleet.clone(), strings(&["--selector", "bench=fleet"])].concat(),
-            times: Vec::new(),
-            cpu: Vec::new(),
-        },
-        Variant {
-            key: "fleet-10",
-            label: format!(
-                "fleet of {clusters}, `--max-parallel 10` (the default before 2026-12-04)"
-            ),
-            args: [
-                fleet,
-                strings(&["--selector", "bench=fleet", "--max-parallel", "10"]),
+            "one",
+            clusters,
+            [fleet.clone(), all.clone()].concat(),
+        ),
+        variant(
+            "fleet-10",
+            format!("fleet of {clusters}, `--max-parallel 10` (the default before 2026-12-04)"),
+            "one",
+            clusters,
+            [
+                fleet.clone(),
+                all.clone(),
+                strings(&["--max-parallel", "10"]),
             ]
             .concat(),
-            times: Vec::new(),
-            cpu: Vec::new(),
-        },
+        ),
+        variant(
+            "one-2s",
+            "one cluster, pods that start in 2 s".into(),
+            "one-2s",
+            1,
+            [one_args, slow.clone()].concat(),
+        ),
+        variant(
+            "fleet-2s",
+            format!("fleet of {clusters}, pods that start in 2 s"),
+            "one-2s",
+            clusters,
+            [fleet, all, slow].concat(),
+        ),
     ];
     variants.retain(|v| only.as_deref().is_none_or(|o| o == v.key));
 
@@ -205,22 +239,21 @@ fn main() {
         "| run | wall time | ratio to one cluster | CPU time (all threads) | CPU per cluster |"
     );
     println!("|---|---|---|---|---|");
-    let one = variants
-        .iter()
-        .find(|v| v.key == "one")
-        .map(|v| median(v.times.clone()));
     for v in &variants {
         let m = median(v.times.clone());
+        let one = variants.iter().find(|o| o.key == v.one);
         let ratio = one.map_or("–".to_string(), |o| {
-            format!("{:.2}", m.as_secs_f64() / o.as_secs_f64())
+            format!(
+                "{:.2}",
+                m.as_secs_f64() / median(o.times.clone()).as_secs_f64()
+            )
         });
         let cpu = median(v.cpu.clone()).as_secs_f64() * 1e3;
-        let n = if v.key == "one" { 1 } else { clusters };
         println!(
             "| {} | {:.0} ms | {ratio} | {cpu:.0} ms | {:.1} ms |",
             v.label,
             m.as_secs_f64() * 1e3,
-            cpu / n as f64
+            cpu / v.clusters as f64
         );
     }
     println!(
