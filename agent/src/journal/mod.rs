@@ -84,7 +84,7 @@ pub struct Journal {
     events: sled::Tree,
 }
 
-/// Every sled write (transaction, batch) and every flush goes through this
+/// Every sled write (transaction, batch, insert) and every flush goes through this
 /// one lock. sled 0.34 guards writes with a process-wide readers-writer lock
 /// that prefers writers; a flush holds it for reading while it waits for the
 /// log to become stable, which needs sled's flusher thread to take it for
@@ -749,15 +749,23 @@ impl Journal {
 
     /// Append events of a recorded revision. They become durable with the
     /// next flush; the state change that ends an operation flushes.
+    ///
+    /// One insert each rather than a batch: a sled batch writes the log out
+    /// and syncs it twice (it rolls the log buffer before and after its
+    /// manifest), which made every event two synchronous disk writes. The
+    /// events need no atomicity of their own: clients see none before the
+    /// flush that follows (`events::flusher`), and one that reached the disk
+    /// unseen is only an event nobody was shown yet.
     pub fn append_events(&self, events: &[proto::Event]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for ev in events {
-            batch.insert(
-                event_key(&ev.namespace, &ev.release, ev.revision, ev.seq),
-                ev.encode_to_vec(),
-            );
-        }
-        writing(|| self.events.apply_batch(batch))?;
+        writing(|| {
+            for ev in events {
+                self.events.insert(
+                    event_key(&ev.namespace, &ev.release, ev.revision, ev.seq),
+                    ev.encode_to_vec(),
+                )?;
+            }
+            Ok::<_, sled::Error>(())
+        })?;
         Ok(())
     }
 
