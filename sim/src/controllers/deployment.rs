@@ -48,20 +48,51 @@ fn revision(rs: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-/// Pod templates equal apart from the `pod-template-hash` label.
+/// Pod templates equal apart from the `pod-template-hash` label (labels
+/// left empty without it count as none). Compared in place: a Deployment
+/// sync asks this of every ReplicaSet it owns.
 fn same_template(a: Option<&Value>, b: Option<&Value>) -> bool {
-    let norm = |v: Option<&Value>| {
-        let mut v = v.cloned().unwrap_or(Value::Null);
-        object::remove(&mut v, &["metadata", "labels", "pod-template-hash"]);
-        if object::at(&v, &["metadata", "labels"])
-            .and_then(Value::as_object)
-            .is_some_and(|m| m.is_empty())
-        {
-            object::remove(&mut v, &["metadata", "labels"]);
-        }
-        v
+    let null = Value::Null;
+    let (a, b) = (a.unwrap_or(&null), b.unwrap_or(&null));
+    equal_but(a, b, "metadata", |ma, mb| match (ma, mb) {
+        (Some(ma), Some(mb)) => equal_but(ma, mb, "labels", |la, lb| {
+            match (real_labels(la), real_labels(lb)) {
+                (None, None) => true,
+                (Some(la), Some(lb)) => equal_but(la, lb, POD_TEMPLATE_HASH, |_, _| true),
+                _ => false,
+            }
+        }),
+        (ma, mb) => ma == mb,
+    })
+}
+
+const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// Labels that say more than the pod-template hash.
+fn real_labels(labels: Option<&Value>) -> Option<&Value> {
+    labels.filter(|l| {
+        l.as_object()
+            .is_none_or(|m| m.keys().any(|k| k != POD_TEMPLATE_HASH))
+    })
+}
+
+/// `a == b`, except that for two objects the member `key` is compared by
+/// `same` (given each side's, if any).
+fn equal_but(
+    a: &Value,
+    b: &Value,
+    key: &str,
+    same: impl FnOnce(Option<&Value>, Option<&Value>) -> bool,
+) -> bool {
+    let (Some(x), Some(y)) = (a.as_object(), b.as_object()) else {
+        return a == b;
     };
-    norm(a) == norm(b)
+    let others = |m: &serde_json::Map<String, Value>| m.len() - usize::from(m.contains_key(key));
+    others(x) == others(y)
+        && x.iter()
+            .filter(|(k, _)| *k != key)
+            .all(|(k, v)| y.get(k) == Some(v))
+        && same(x.get(key), y.get(key))
 }
 
 /// Surge and unavailability allowances (k8s `ResolveFenceposts`).
@@ -701,4 +732,57 @@ fn write_status(
     }
     let rt = c.rt("apps", "deployments");
     c.write_status(&rt, &body, Value::Object(status), MANAGER);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `same_template` answered when it normalised copies.
+    fn by_copies(a: Option<&Value>, b: Option<&Value>) -> bool {
+        let norm = |v: Option<&Value>| {
+            let mut v = v.cloned().unwrap_or(Value::Null);
+            object::remove(&mut v, &["metadata", "labels", "pod-template-hash"]);
+            if object::at(&v, &["metadata", "labels"])
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.is_empty())
+            {
+                object::remove(&mut v, &["metadata", "labels"]);
+            }
+            v
+        };
+        norm(a) == norm(b)
+    }
+
+    #[test]
+    fn templates_compare_as_their_copies_did() {
+        let spec = json!({"containers": [{"name": "app", "image": "a:1"}]});
+        let cases = [
+            json!(null),
+            json!({"spec": spec}),
+            json!({"metadata": {}, "spec": spec}),
+            json!({"metadata": {"labels": {}}, "spec": spec}),
+            json!({"metadata": {"labels": {"pod-template-hash": "x"}}, "spec": spec}),
+            json!({"metadata": {"labels": {"pod-template-hash": "y"}}, "spec": spec}),
+            json!({"metadata": {"labels": {"app": "a", "pod-template-hash": "x"}}, "spec": spec}),
+            json!({"metadata": {"labels": {"app": "a"}}, "spec": spec}),
+            json!({"metadata": {"labels": {"app": "b"}}, "spec": spec}),
+            json!({"metadata": {"labels": {"app": "a"}, "annotations": {"r": "1"}}, "spec": spec}),
+            json!({"metadata": {"labels": "odd"}, "spec": spec}),
+            json!({"metadata": "odd", "spec": spec}),
+            json!({"metadata": {"labels": {"app": "a"}}, "spec": {"containers": []}}),
+            json!({"metadata": {"labels": {"app": "a"}}}),
+            json!("odd"),
+        ];
+        for a in &cases {
+            for b in &cases {
+                for (x, y) in [(Some(a), Some(b)), (None, Some(b)), (Some(a), None)] {
+                    assert_eq!(same_template(x, y), by_copies(x, y), "{x:?} vs {y:?}");
+                }
+            }
+        }
+        assert!(same_template(Some(&cases[3]), Some(&cases[4])));
+        assert!(same_template(Some(&cases[6]), Some(&cases[7])));
+        assert!(!same_template(Some(&cases[7]), Some(&cases[8])));
+    }
 }
