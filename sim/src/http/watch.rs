@@ -2,6 +2,7 @@
 //! resume from a resourceVersion, 410 as an ERROR event, selector transitions, timeouts and
 //! the watch-only fault actions.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,33 +39,49 @@ impl Filter {
             && self.fields.matches(obj)
     }
 
-    fn present(&self, obj: &Value) -> Value {
+    /// The object as this watch shows it. Borrowed when that is the stored
+    /// object as it is: a plain watch of the version it is stored in.
+    fn present<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
+        let api_version = self.rt.api_version();
+        if self.table.is_none()
+            && !self.metadata_only
+            && obj.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str())
+        {
+            return Cow::Borrowed(obj);
+        }
         let mut out = obj.clone();
         if let Some(m) = out.as_object_mut() {
-            m.insert("apiVersion".into(), json!(self.rt.api_version()));
+            m.insert("apiVersion".into(), json!(api_version));
         }
         if let Some(include) = &self.table {
             let meta = json!({"resourceVersion": object::resource_version(&out).unwrap_or("")});
-            return super::table::table(&self.rt, &[out], meta, include, self.clock.now());
+            return Cow::Owned(super::table::table(
+                &self.rt,
+                &[out],
+                meta,
+                include,
+                self.clock.now(),
+            ));
         }
         if self.metadata_only {
-            return json!({
+            return Cow::Owned(json!({
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
                 "metadata": out.get("metadata").cloned().unwrap_or(json!({})),
-            });
+            }));
         }
-        out
+        Cow::Owned(out)
     }
 
     /// The event a watcher sees for a store event, after selector transitions.
     fn translate(&self, ev: &StoreEvent) -> Option<String> {
         let now = self.matches(&ev.object);
         let before = ev.old.as_deref().map(|o| self.matches(o));
+        let current = Cow::Borrowed(&*ev.object);
         let (kind, obj) = match (ev.kind, before, now) {
-            (EventType::Added, _, true) => ("ADDED", (*ev.object).clone()),
-            (EventType::Modified, Some(true), true) => ("MODIFIED", (*ev.object).clone()),
-            (EventType::Modified, Some(false), true) => ("ADDED", (*ev.object).clone()),
+            (EventType::Added, _, true) => ("ADDED", current),
+            (EventType::Modified, Some(true), true) => ("MODIFIED", current),
+            (EventType::Modified, Some(false), true) => ("ADDED", current),
             (EventType::Modified, Some(true), false) => {
                 // No longer selected: DELETED with the previous content at the new RV.
                 let mut old = ev.old.as_deref().cloned().unwrap_or(Value::Null);
@@ -73,9 +90,9 @@ impl Filter {
                     &["metadata", "resourceVersion"],
                     json!(ev.rv.to_string()),
                 );
-                ("DELETED", old)
+                ("DELETED", Cow::Owned(old))
             }
-            (EventType::Deleted, Some(true), _) => ("DELETED", (*ev.object).clone()),
+            (EventType::Deleted, Some(true), _) => ("DELETED", current),
             _ => return None,
         };
         Some(line(kind, &self.present(&obj)))
@@ -101,10 +118,22 @@ impl Filter {
     }
 }
 
+/// `{"object":…,"type":…}` and a newline (the members in the order a JSON
+/// map of the two would give them), written straight from the object.
 fn line(kind: &str, obj: &Value) -> String {
-    let mut s = serde_json::to_string(&json!({"type": kind, "object": obj})).unwrap_or_default();
-    s.push('\n');
-    s
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"object\":");
+    let written = serde_json::to_writer(&mut out, obj)
+        .and_then(|()| {
+            out.extend_from_slice(b",\"type\":");
+            serde_json::to_writer(&mut out, kind)
+        })
+        .is_ok();
+    out.extend_from_slice(b"}\n");
+    match String::from_utf8(out) {
+        Ok(s) if written => s,
+        _ => String::new(),
+    }
 }
 
 fn expired_line(asked: u64, oldest: u64) -> String {
@@ -413,4 +442,18 @@ async fn current_rv_after_drain(
         let _ = tx.send(Ok(Bytes::from(l))).await;
     }
     rv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_the_json_of_its_event() {
+        let obj = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p\u{e9}\"q"}});
+        for kind in ["ADDED", "MODIFIED", "DELETED", "BOOKMARK"] {
+            let whole = serde_json::to_string(&json!({"type": kind, "object": obj})).unwrap();
+            assert_eq!(line(kind, &obj), format!("{whole}\n"));
+        }
+    }
 }
