@@ -84,13 +84,14 @@ pub struct Journal {
     events: sled::Tree,
 }
 
-/// Every sled write (transaction, batch, insert) and every flush goes through this
-/// one lock. sled 0.34 guards writes with a process-wide readers-writer lock
-/// that prefers writers; a flush holds it for reading while it waits for the
-/// log to become stable, which needs sled's flusher thread to take it for
-/// reading too — behind any writer already queued: a deadlock, seen with 20
-/// concurrent operations. With writes and flushes taking turns here, no
-/// writer ever queues behind a flush. Reads need not wait.
+/// Every sled write (transaction, batch, insert) and every flush goes
+/// through this one lock. sled 0.34 guards writes with a process-wide
+/// readers-writer lock that prefers writers; a flush holds it for reading
+/// while it waits for the log to become stable, which needs sled's flusher
+/// thread to take it for reading too — behind any writer already queued: a
+/// deadlock, seen with 20 concurrent operations. With writes and flushes
+/// taking turns here, no writer ever queues behind a flush. Reads need not
+/// wait.
 static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn writing<T>(f: impl FnOnce() -> T) -> T {

@@ -69,10 +69,12 @@ pub async fn wait_all(
         // already ready there (a Service with its cluster IP, a workload the
         // upgrade left as it was) needs no watch, nor the list and the
         // connection a watch costs.
-        let kind = (&target.object.kind, &target.object.api_version);
-        if let Readiness::Ready(message) =
-            status::readiness(kind.0, kind.1, &target.live, &policy.rules)
-        {
+        if let Readiness::Ready(message) = status::readiness(
+            &target.object.kind,
+            &target.object.api_version,
+            &target.live,
+            &policy.rules,
+        ) {
             op.emit(Kind::ResourceReady(proto::ResourceReady {
                 object: Some(target.object.clone()),
                 message,
