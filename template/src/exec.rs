@@ -526,10 +526,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             Value::Object(o) if matches!(**o, Object::Files(_)) => {
                 if let Object::Files(files) = &**o {
                     for (k, v) in files {
-                        iterate!(
-                            V::of(Value::str(k)),
-                            V::of(Value::Bytes(Rc::from(v.as_slice())))
-                        );
+                        iterate!(V::of(Value::str(k)), V::of(Value::bytes_of(v)));
                     }
                 }
             }

@@ -454,12 +454,7 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
                 }
                 print_arg(out, &s(name), verb, f);
                 out.push(':');
-                print_arg(
-                    out,
-                    &Value::Bytes(std::rc::Rc::from(data.as_slice())),
-                    verb,
-                    f,
-                );
+                print_arg(out, &Value::bytes_of(data), verb, f);
             }
             out.push(']');
         }

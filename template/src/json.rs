@@ -168,7 +168,7 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
         Object::Files(files) => {
             let vals: Vec<(String, Value)> = files
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::Bytes(std::rc::Rc::from(v.as_slice()))))
+                .map(|(k, v)| (k.clone(), Value::bytes_of(v)))
                 .collect();
             encode_pairs(out, vals.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
         }

@@ -282,6 +282,10 @@ impl Value {
     pub fn bytes(b: impl Into<Vec<u8>>) -> Value {
         Value::Bytes(Rc::from(b.into()))
     }
+    /// A copy of borrowed bytes (a chart file's, say, which renders share).
+    pub fn bytes_of(b: &[u8]) -> Value {
+        Value::Bytes(Rc::from(b))
+    }
     pub fn object(o: Object) -> Value {
         Value::Object(Rc::new(o))
     }

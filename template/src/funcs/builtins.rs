@@ -161,11 +161,7 @@ fn index(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
             Value::Object(o) if matches!(**o, Object::Files(_)) => {
                 let key = map_key(&idx)?;
                 match &**o {
-                    Object::Files(f) => Value::Bytes(
-                        f.get(&key)
-                            .map(|b| std::rc::Rc::from(b.as_slice()))
-                            .unwrap_or_else(|| std::rc::Rc::from(Vec::new())),
-                    ),
+                    Object::Files(f) => Value::bytes_of(f.get(&key).map_or(&[], |b| b)),
                     _ => Value::Invalid,
                 }
             }

@@ -376,7 +376,7 @@ impl Encoder {
                 Object::Files(files) => (
                     files
                         .iter()
-                        .map(|(k, d)| (k.clone(), Value::Bytes(std::rc::Rc::from(d.as_slice()))))
+                        .map(|(k, d)| (k.clone(), Value::bytes_of(d)))
                         .collect(),
                     false,
                 ),

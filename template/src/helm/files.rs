@@ -3,7 +3,6 @@
 //! does not, `?`, `[a-z]`, `[!x]`, `{a,b}`).
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use super::objects::Method;
@@ -35,11 +34,8 @@ pub fn method(name: &str) -> Option<Method> {
             ))
         }),
         "GetBytes" => m(sig(&[Str]), |_, recv, a| {
-            Ok(Value::Bytes(
-                files(recv)
-                    .get(s(&a[0]))
-                    .map(|b| Rc::from(b.as_slice()))
-                    .unwrap_or_else(|| Rc::from(Vec::new())),
+            Ok(Value::bytes_of(
+                files(recv).get(s(&a[0])).map_or(&[], |b| b),
             ))
         }),
         "Glob" => m(sig(&[Str]), |_, recv, a| {

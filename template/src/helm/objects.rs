@@ -95,11 +95,7 @@ pub fn method(v: &Value, name: &str) -> Option<Method> {
 pub fn field(o: &Object, name: &str) -> Field {
     let st = |x: &str| Field::Value(Value::str(x));
     match o {
-        Object::Files(f) => Field::Value(Value::Bytes(
-            f.get(name)
-                .map(|b| std::rc::Rc::from(b.as_slice()))
-                .unwrap_or_else(|| std::rc::Rc::from(Vec::new())),
-        )),
+        Object::Files(f) => Field::Value(Value::bytes_of(f.get(name).map_or(&[], |b| b))),
         Object::Capabilities(c) => match name {
             "KubeVersion" => {
                 Field::Value(Value::object(Object::KubeVersion(c.kube_version.clone())))
