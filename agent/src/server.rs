@@ -268,6 +268,10 @@ fn call_failed(e: Status) -> Failure {
     Failure::new("UploadFailed", format!("chart upload: {}", e.message()))
 }
 
+fn connection_failed(e: std::io::Error) -> Failure {
+    Failure::new("UploadFailed", format!("chart connection: {e}"))
+}
+
 /// How the chart of a call that was given a token comes.
 enum Delivery {
     /// On the chart connection, read whole; with the call's trailer if that
@@ -335,7 +339,7 @@ async fn read_connection(
         let n = tokio::time::timeout(idle, chart.read_from(&mut conn))
             .await
             .map_err(|_| stalled(idle))?
-            .map_err(|e| Failure::new("UploadFailed", format!("chart connection: {e}")))?;
+            .map_err(connection_failed)?;
         counters
             .chart_bytes_received
             .fetch_add(n as u64, Ordering::Relaxed);
@@ -359,10 +363,7 @@ async fn read_connection(
         Err(_) => Err(stalled(idle)),
         Ok(Ok(0)) => Ok(Delivery::Connection(early)),
         Ok(Ok(_)) => Err(chart.too_large()),
-        Ok(Err(e)) => Err(Failure::new(
-            "UploadFailed",
-            format!("chart connection: {e}"),
-        )),
+        Ok(Err(e)) => Err(connection_failed(e)),
     }
 }
 

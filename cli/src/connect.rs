@@ -115,12 +115,12 @@ pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
     } else {
         format!("https://{raw}")
     };
-    let rest = url.strip_prefix("https://").ok_or_else(|| {
-        CliError::Usage(format!(
+    if !url.starts_with("https://") {
+        return Err(CliError::Usage(format!(
             "--agent {raw:?}: berth only speaks https (mutual TLS)"
-        ))
-    })?;
-    let authority = rest.split('/').next().unwrap_or(rest);
+        )));
+    }
+    let authority = authority(&url);
     let host = if let Some(stripped) = authority.strip_prefix('[') {
         stripped.split(']').next().unwrap_or(stripped).to_string()
     } else {
@@ -134,6 +134,25 @@ pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
         return Err(CliError::Usage(format!("--agent {raw:?}: no host")));
     }
     Ok((url, host))
+}
+
+/// The `host[:port]` of an https URL.
+fn authority(url: &str) -> &str {
+    let rest = url.strip_prefix("https://").unwrap_or(url);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// Where to connect for an https URL: its `host:port`, port 443 if none.
+fn address(url: &str) -> String {
+    let authority = authority(url);
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && !p.contains(']'));
+    if has_port {
+        authority.to_string()
+    } else {
+        format!("{authority}:443")
+    }
 }
 
 pub async fn connect(target: &Target) -> Result<Client, CliError> {
@@ -252,17 +271,7 @@ async fn open_chart_connection(target: &Target) -> Result<ChartConnection, CliEr
     .with_client_auth_cert(m.cert.cert_ders(), m.key.key_der().map_err(tls_err)?)
     .map_err(|e| CliError::Tls(format!("{}: {e}", m.cert_path.display())))?;
     config.alpn_protocols = vec![berth::proto::CHART_ALPN.to_vec()];
-    let rest = m.url.trim_start_matches("https://");
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !h.is_empty() && !p.contains(']'));
-    let addr = if has_port {
-        authority.to_string()
-    } else {
-        format!("{authority}:443")
-    };
-    let tcp = tokio::net::TcpStream::connect(&addr)
+    let tcp = tokio::net::TcpStream::connect(address(&m.url))
         .await
         .map_err(|e| failed(e.to_string()))?;
     let _ = tcp.set_nodelay(true);
@@ -350,5 +359,13 @@ mod tests {
             "agent.example"
         );
         assert!(parse_url("http://x:1").is_err());
+    }
+
+    #[test]
+    fn an_address_has_a_port() {
+        assert_eq!(address("https://127.0.0.1:7443"), "127.0.0.1:7443");
+        assert_eq!(address("https://agent.example/x"), "agent.example:443");
+        assert_eq!(address("https://[::1]:8443/"), "[::1]:8443");
+        assert_eq!(address("https://[::1]"), "[::1]:443");
     }
 }
