@@ -11,6 +11,10 @@ use std::time::Duration;
 use berth_agent::journal::{Journal, check, transfer};
 use clap::{Parser, Subcommand};
 
+/// mimalloc: see README, "Dependencies".
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The berth release agent: runs in a cluster, keeps the journal of every
 /// release, applies charts to its own cluster, streams progress over mTLS.
 ///

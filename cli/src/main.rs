@@ -1,5 +1,9 @@
 //! `berth`: the remote CLI. All behaviour lives in the library.
 
+/// mimalloc: see README, "Dependencies".
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut io = berth_cli::Io::stdio();

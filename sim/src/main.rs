@@ -46,6 +46,10 @@ struct Args {
     fault: Vec<String>,
 }
 
+/// mimalloc: see README, "Dependencies".
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
