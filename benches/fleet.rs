@@ -25,7 +25,7 @@
 //! this machine's cores, which a real fleet does not.
 //!
 //!     cargo bench --bench fleet        # BERTH_BENCH_ROUNDS=N BERTH_BENCH_CLUSTERS=N
-//!     BERTH_BENCH_ONLY=fleet …     # one of one, fleet, fleet-10, one-2s, fleet-2s
+//!     BERTH_BENCH_ONLY=one,fleet …  # some of one, fleet, fleet-10, one-2s, fleet-2s
 
 use std::io::Write;
 use std::path::Path;
@@ -181,7 +181,10 @@ fn main() {
             [fleet, all, slow].concat(),
         ),
     ];
-    variants.retain(|v| only.as_deref().is_none_or(|o| o == v.key));
+    variants.retain(|v| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|k| k == v.key))
+    });
 
     let load_before = load();
     let mut idle_cpu = 0.0;
