@@ -964,6 +964,22 @@ impl Journal {
         rev: u64,
         finish: Finish,
     ) -> Result<RevisionRecord> {
+        let record = self.record_finish(ns, name, rev, finish)?;
+        self.flush().await?;
+        Ok(record)
+    }
+
+    /// [`finish`](Self::finish) without the flush, for a caller whose next
+    /// write is flushed anyway: an operation's terminal event
+    /// (`ops::conclude`), so that the outcome and the event showing it
+    /// become durable in one flush.
+    pub fn record_finish(
+        &self,
+        ns: &str,
+        name: &str,
+        rev: u64,
+        finish: Finish,
+    ) -> Result<RevisionRecord> {
         let hkey = head_key(ns, name);
         let now = now_ms();
         let res = writing(|| {
@@ -1009,9 +1025,7 @@ impl Journal {
                 Ok(record)
             })
         });
-        let record = unwrap_tx(res)?;
-        self.flush().await?;
-        Ok(record)
+        unwrap_tx(res)
     }
 
     /// Remove every record of a release (uninstall without --keep-history).

@@ -409,7 +409,7 @@ pub fn objects_of(journal: &Journal, rec: &RevisionRecord) -> Result<Vec<Object>
     manifest::parse_objects(&text).map_err(|e| Failure::new("InvalidManifest", e.to_string()))
 }
 
-/// End an operation: record the outcome (flushed), then tell the clients.
+/// End an operation: record the outcome, tell the clients, and flush both.
 pub async fn conclude(
     agent: &Agent,
     op: &OpEvents,
@@ -420,12 +420,17 @@ pub async fn conclude(
         Ok(f) => (f, None),
         Err((f, failure)) => (f, Some(failure)),
     };
-    let recorded = agent
-        .journal
-        .finish(&op.namespace, &op.release, op.revision, finish.clone())
-        .await;
+    // The outcome and the terminal event become durable in one flush: the
+    // event flusher's or the one below, whichever runs second finds nothing
+    // left to write. The outcome is inserted first, so a crash keeps either
+    // neither, the outcome alone (the revision is final, as a crash between
+    // two flushes would leave it), or both.
+    let recorded =
+        agent
+            .journal
+            .record_finish(&op.namespace, &op.release, op.revision, finish.clone());
     let status = finish.status.to_proto() as i32;
-    match (recorded, failure) {
+    let record = match (recorded, failure) {
         (Ok(rec), None) => {
             op.emit(Kind::Completed(proto::Completed {
                 status,
@@ -452,7 +457,12 @@ pub async fn conclude(
             }));
             None
         }
+    };
+    // Durable before the operation leaves the registry, attached client or not.
+    if let Err(e) = agent.journal.flush().await {
+        tracing::error!(error = %e, "could not flush the journal");
     }
+    record
 }
 
 /// Run an operation's work to its end — or until it is aborted from
