@@ -87,6 +87,8 @@ pub struct Store {
     /// `objects`: where each uid lives, and who names each uid as an owner.
     by_uid: HashMap<String, ObjKey>,
     dependents: HashMap<String, BTreeSet<ObjKey>>,
+    /// Objects with a deletionTimestamp (waiting on finalizers).
+    deleting: BTreeSet<ObjKey>,
     rv: u64,
     history: VecDeque<Arc<StoreEvent>>,
     /// Every event with an RV above this is still in `history`.
@@ -102,6 +104,7 @@ impl Store {
             objects: BTreeMap::new(),
             by_uid: HashMap::new(),
             dependents: HashMap::new(),
+            deleting: BTreeSet::new(),
             rv: 0,
             history: VecDeque::new(),
             floor: 0,
@@ -116,6 +119,7 @@ impl Store {
         self.objects.clear();
         self.by_uid.clear();
         self.dependents.clear();
+        self.deleting.clear();
         for (k, v) in objects {
             self.index(&k, &v);
             self.objects.insert(k, Arc::new(v));
@@ -193,6 +197,21 @@ impl Store {
         self.dependents.contains_key(owner_uid)
     }
 
+    /// Objects that name at least one owner, in key order: what the garbage
+    /// collector looks at, without walking every object.
+    pub fn owned(&self) -> impl Iterator<Item = (&ObjKey, &Arc<Value>)> {
+        let keys: BTreeSet<&ObjKey> = self.dependents.values().flatten().collect();
+        keys.into_iter()
+            .filter_map(|k| self.objects.get(k).map(|v| (k, v)))
+    }
+
+    /// Objects with a deletionTimestamp, in key order.
+    pub fn deleting(&self) -> impl Iterator<Item = (&ObjKey, &Arc<Value>)> {
+        self.deleting
+            .iter()
+            .filter_map(|k| self.objects.get(k).map(|v| (k, v)))
+    }
+
     fn index(&mut self, key: &ObjKey, v: &Value) {
         let uid = object::uid(v);
         if !uid.is_empty() {
@@ -203,6 +222,9 @@ impl Store {
                 .entry(owner.to_string())
                 .or_default()
                 .insert(key.clone());
+        }
+        if object::is_deleting(v) {
+            self.deleting.insert(key.clone());
         }
     }
 
@@ -219,6 +241,7 @@ impl Store {
                 }
             }
         }
+        self.deleting.remove(key);
     }
 
     /// Stores `object` (already carrying `rv`) and publishes the event.
@@ -235,6 +258,10 @@ impl Store {
                 self.unindex(&key, o);
             }
             self.index(&key, &object);
+        } else if object::is_deleting(&object) {
+            self.deleting.insert(key.clone());
+        } else {
+            self.deleting.remove(&key);
         }
         let kind = if old.is_some() {
             EventType::Modified
@@ -364,6 +391,7 @@ impl Store {
         self.objects.clear();
         self.by_uid.clear();
         self.dependents.clear();
+        self.deleting.clear();
         self.compact();
     }
 
@@ -426,5 +454,48 @@ mod tests {
         assert!(s.by_uid("u-a").is_none());
         s.reset();
         assert!(!s.has_dependents("rs3") && s.by_uid("u-c").is_none());
+    }
+
+    #[test]
+    fn owned_and_deleting_objects_are_listed_in_key_order_as_they_change() {
+        let mut s = Store::new(10);
+        let deleting = |mut v: Value| {
+            v["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            v
+        };
+        let (kc, c) = pod("c", "u-c", &[("rs1", true)]);
+        let (ka, a) = pod("a", "u-a", &[("rs2", true), ("rs1", false)]);
+        let (kb, b) = pod("b", "u-b", &[]);
+        s.put(kc.clone(), c.clone(), 1);
+        s.put(ka.clone(), a.clone(), 2);
+        s.put(kb.clone(), b.clone(), 3);
+        assert_eq!(
+            names(s.owned()),
+            ["a", "c"],
+            "b has no owner; a once though named twice"
+        );
+        assert!(names(s.deleting()).is_empty());
+
+        // Marked for deletion with the same owners (the indexes' fast path),
+        // and without owners.
+        s.put(kc.clone(), deleting(c.clone()), 4);
+        s.put(kb.clone(), deleting(b.clone()), 5);
+        assert_eq!(names(s.deleting()), ["b", "c"]);
+        // A finalizer-held object un-marked (a restore, say), then removed.
+        s.put(kc.clone(), c.clone(), 6);
+        assert_eq!(names(s.deleting()), ["b"]);
+        s.remove(&kb, deleting(b), 7);
+        assert!(names(s.deleting()).is_empty());
+        s.remove(&ka, a, 8);
+        assert_eq!(names(s.owned()), ["c"]);
+
+        s.restore(
+            vec![(kb.clone(), deleting(pod("b", "u-b", &[("rs9", true)]).1))],
+            9,
+        );
+        assert_eq!(names(s.deleting()), ["b"]);
+        assert_eq!(names(s.owned()), ["b"]);
+        s.reset();
+        assert!(names(s.deleting()).is_empty() && names(s.owned()).is_empty());
     }
 }

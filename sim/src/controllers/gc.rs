@@ -24,8 +24,8 @@ pub fn run(c: &mut Cluster) {
     let store = &c.store;
     let mut actions = Vec::new();
     let mut doomed: BTreeSet<ObjKey> = BTreeSet::new();
-    for (key, obj) in store.all() {
-        if object::is_deleting(obj) || object::owner_uids(obj).next().is_none() {
+    for (key, obj) in store.owned() {
+        if object::is_deleting(obj) {
             continue;
         }
         let owners: Vec<&Arc<Value>> = object::owner_uids(obj)
@@ -53,10 +53,7 @@ pub fn run(c: &mut Cluster) {
             actions.push(Action::Delete(key.clone(), policy));
         }
     }
-    for (key, obj) in store.all() {
-        if !object::is_deleting(obj) {
-            continue;
-        }
+    for (key, obj) in store.deleting() {
         let uid = object::uid(obj);
         let fins = object::finalizers(obj);
         if fins.iter().any(|f| f == "orphan") {
