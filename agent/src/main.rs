@@ -11,7 +11,7 @@ use std::time::Duration;
 use berth_agent::journal::{Journal, check, transfer};
 use clap::{Parser, Subcommand};
 
-/// mimalloc: see README, "Dependencies".
+/// mimalloc: see README, "Decisions worth knowing".
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -2,13 +2,13 @@
 //! Each bench uses part of it.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
 /// The allocator berthd, berth and berth-sim ship with: the agents, CLIs and
 /// simulators a bench runs in its own process allocate as the binaries do.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 

@@ -1,6 +1,6 @@
 //! `berth`: the remote CLI. All behaviour lives in the library.
 
-/// mimalloc: see README, "Dependencies".
+/// mimalloc: see README, "Decisions worth knowing".
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

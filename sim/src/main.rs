@@ -46,7 +46,7 @@ struct Args {
     fault: Vec<String>,
 }
 
-/// mimalloc: see README, "Dependencies".
+/// mimalloc: see README, "Decisions worth knowing".
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,7 +1,7 @@
 //! berth's end-to-end tests: one binary (one link step), one module per
 //! area. Every test starts its own simulator and agent on loopback ports.
 
-/// The allocator the binaries ship with (README, "Dependencies").
+/// The allocator the binaries ship with (README, "Decisions worth knowing").
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
