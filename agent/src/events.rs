@@ -2,7 +2,7 @@
 //!
 //! An operation emits typed events into its [`OpEvents`]: each gets the next
 //! sequence number and a timestamp, is kept in memory, appended to the
-//! journal once the operation's revision is recorded, and broadcast to every
+//! journal once the operation's revision is recorded, and shown to every
 //! attached client. The client that started the operation is only one
 //! subscriber among others — it can disconnect and re-attach (`berth watch`)
 //! without the operation noticing.
@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use berth::proto::{self, event::Kind};
 use futures::Stream;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Journal, Lock, OpKind};
@@ -113,7 +113,10 @@ pub struct OpEvents {
     max_events: usize,
     journal: Journal,
     inner: Mutex<Inner>,
-    tx: broadcast::Sender<proto::Event>,
+    /// How many events are shown: attached clients wake when it moves and
+    /// read the new ones from `inner` (no copy per client, no buffer per
+    /// operation).
+    shown: watch::Sender<usize>,
     /// Wakes the flusher after an event went to the journal.
     flushes: mpsc::UnboundedSender<()>,
     abort: Mutex<Option<Abort>>,
@@ -136,7 +139,6 @@ impl OpEvents {
         operation: OpKind,
         after_seq: u64,
     ) -> Arc<Self> {
-        let (tx, _) = broadcast::channel(1024);
         let (flushes, wake) = mpsc::unbounded_channel();
         let op = Arc::new(OpEvents {
             namespace: namespace.to_string(),
@@ -152,7 +154,7 @@ impl OpEvents {
                 shown: 0,
                 finished: false,
             }),
-            tx,
+            shown: watch::Sender::new(0),
             flushes,
             abort: Mutex::new(None),
             stopped: Mutex::new(None),
@@ -185,7 +187,7 @@ impl OpEvents {
     }
 
     /// Emit one event: number it, keep it, journal it (once persisted),
-    /// broadcast it (once durable).
+    /// show it (once durable).
     pub fn emit(&self, kind: Kind) -> Option<proto::Event> {
         let mut inner = self.inner();
         // At most max_events: the last but one that fits says so
@@ -231,14 +233,15 @@ impl OpEvents {
         Some(ev)
     }
 
-    /// Broadcast the events up to `upto` that clients have not seen yet,
-    /// in order.
+    /// Show the events up to `upto` to attached clients. Called with the
+    /// lock held, so a client that reads the events after it woke finds
+    /// them.
     fn show(&self, inner: &mut Inner, upto: usize) {
         let upto = upto.min(inner.events.len());
-        while inner.shown < upto {
+        if upto > inner.shown {
+            inner.shown = upto;
             // No receivers is fine: nobody is attached right now.
-            let _ = self.tx.send(inner.events[inner.shown].clone());
-            inner.shown += 1;
+            self.shown.send_replace(upto);
         }
     }
 
@@ -318,75 +321,51 @@ impl OpEvents {
         self.done.cancelled().await
     }
 
-    /// Events after `after_seq` so far, and a receiver for the rest.
-    fn subscribe(
-        &self,
-        after_seq: u64,
-    ) -> (Vec<proto::Event>, broadcast::Receiver<proto::Event>, bool) {
-        let inner = self.inner();
-        let backlog = inner.events[..inner.shown]
-            .iter()
-            .filter(|e| e.seq > after_seq)
-            .cloned()
-            .collect();
-        (backlog, self.tx.subscribe(), inner.finished)
-    }
-
+    /// The shown events after `after_seq` (events are numbered in order
+    /// from `self.after_seq + 1`).
     fn since(&self, after_seq: u64) -> Vec<proto::Event> {
         let inner = self.inner();
-        inner.events[..inner.shown]
-            .iter()
-            .filter(|e| e.seq > after_seq)
-            .cloned()
-            .collect()
+        let from = after_seq.saturating_sub(self.after_seq);
+        let from = usize::try_from(from).unwrap_or(usize::MAX).min(inner.shown);
+        inner.events[from..inner.shown].to_vec()
+    }
+
+    /// Whether a client that has seen up to `seq` has seen the end.
+    fn seen_end(&self, seq: u64) -> bool {
+        let inner = self.inner();
+        inner.finished
+            && inner.shown == inner.events.len()
+            && seq >= self.after_seq + inner.events.len() as u64
     }
 
     /// A stream of this operation's events after `after_seq`, ending with
     /// the terminal event.
     pub fn stream(self: &Arc<Self>, after_seq: u64) -> EventStream {
-        let (backlog, mut rx, _finished) = self.subscribe(after_seq);
+        // Subscribed before the first read: whatever is shown after that
+        // read marks the receiver changed.
+        let mut shown = self.shown.subscribe();
         let me = Arc::clone(self);
         let attached = self.metrics.stream_opened();
         let s = async_stream(move |tx| async move {
             let _attached = attached;
             let mut last = after_seq;
-            for ev in backlog {
-                last = ev.seq;
-                let end = ev.is_terminal();
-                if tx.send(Ok(ev)).await.is_err() || end {
-                    return;
-                }
-            }
             loop {
-                match rx.recv().await {
-                    Ok(ev) => {
-                        if ev.seq <= last {
-                            continue;
-                        }
-                        last = ev.seq;
-                        let end = ev.is_terminal();
-                        if tx.send(Ok(ev)).await.is_err() || end {
-                            return;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Catch up from the kept events.
-                        for ev in me.since(last) {
-                            last = ev.seq;
-                            let end = ev.is_terminal();
-                            if tx.send(Ok(ev)).await.is_err() || end {
-                                return;
-                            }
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Closed) => {
-                        for ev in me.since(last) {
-                            if tx.send(Ok(ev)).await.is_err() {
-                                return;
-                            }
-                        }
+                shown.mark_unchanged();
+                for ev in me.since(last) {
+                    last = ev.seq;
+                    let end = ev.is_terminal();
+                    if tx.send(Ok(ev)).await.is_err() || end {
                         return;
                     }
+                }
+                // Attached after the end (the terminal event was before
+                // `after_seq`): nothing more will come.
+                if me.seen_end(last) {
+                    return;
+                }
+                // The sender lives as long as `me`: this only waits.
+                if shown.changed().await.is_err() {
+                    return;
                 }
             }
         });
@@ -573,6 +552,7 @@ impl Registry {
 mod tests {
     use super::*;
     use futures::StreamExt;
+    use std::time::Duration;
 
     fn progress(i: u32) -> Kind {
         Kind::ResourceProgress(proto::ResourceProgress {
@@ -606,5 +586,34 @@ mod tests {
             &events[MIN_EVENTS - 3].kind,
             Some(Kind::ResourceProgress(p)) if p.message == "step 5"
         ));
+    }
+
+    #[tokio::test]
+    async fn each_client_gets_every_event_after_its_seq_once_in_order_through_a_burst() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let registry = Registry::new(DEFAULT_MAX_EVENTS);
+        // Numbered after 10, as an uninstall's events follow its revision's.
+        let op = registry
+            .start(&journal, "ns", "a", 2, OpKind::Uninstall, 10)
+            .unwrap();
+        for i in 0..3 {
+            op.emit(progress(i));
+        }
+        let everything = op.stream(0);
+        let after_12 = op.stream(12);
+        let after_13 = op.stream(13);
+        // Far more events than a client reads before the next arrive.
+        for i in 3..3000 {
+            op.emit(progress(i));
+        }
+        op.emit(Kind::Completed(proto::Completed::default()));
+        let seqs = |s: EventStream| s.map(|e| e.unwrap().seq).collect::<Vec<_>>();
+        assert_eq!(seqs(everything).await, (11..=3011).collect::<Vec<_>>());
+        assert_eq!(seqs(after_12).await, (13..=3011).collect::<Vec<_>>());
+        assert_eq!(seqs(after_13).await, (14..=3011).collect::<Vec<_>>());
+        // A client that has seen the end gets nothing and does not wait.
+        let rest = tokio::time::timeout(Duration::from_secs(10), seqs(op.stream(3011)));
+        assert_eq!(rest.await.expect("the stream ends"), Vec::<u64>::new());
     }
 }
