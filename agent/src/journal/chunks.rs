@@ -32,7 +32,7 @@ const CDC_MIN: usize = 1024;
 const CDC_MASK: u64 = (1 << 11) - 1;
 /// Average children per node (above NODE_MAX children per level); never
 /// more than NODE_MAX.
-const FANOUT: usize = 32;
+const FANOUT: usize = 8;
 const NODE_MAX: usize = 4 * FANOUT;
 /// A node's encoding: this tag, then 32 bytes per child.
 const NODE_TAG: &[u8; 2] = b"N1";
@@ -319,11 +319,23 @@ mod tests {
                 .collect()
         };
         let before = keys(&manifest(450, usize::MAX));
-        let after = keys(&manifest(450, 200));
+        let changed = manifest(450, 200);
+        let after = keys(&changed);
         let new = after.difference(&before).count();
         assert!(
             new <= 4,
             "{new} new entries: the document, its node(s) and the root"
         );
+        // The digests are what a change costs beyond its document (they do
+        // not compress): a path of small nodes, not one node of a wide level.
+        let node_bytes: usize = split(changed.as_bytes())
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Node { key, value } if !before.contains(&key) => Some(value.len()),
+                _ => None,
+            })
+            .sum();
+        assert!(node_bytes <= 999, "{node_bytes} bytes of new nodes");
     }
 }
