@@ -554,6 +554,20 @@ mod tests {
     use futures::StreamExt;
     use std::time::Duration;
 
+    /// A running operation on a fresh journal (kept alive by the guard).
+    fn running(
+        max_events: usize,
+        operation: OpKind,
+        after_seq: u64,
+    ) -> (tempfile::TempDir, Arc<OpEvents>) {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let op = Registry::new(max_events)
+            .start(&journal, "ns", "a", 2, operation, after_seq)
+            .unwrap();
+        (dir, op)
+    }
+
     fn progress(i: u32) -> Kind {
         Kind::ResourceProgress(proto::ResourceProgress {
             message: format!("step {i}"),
@@ -563,12 +577,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_operation_keeps_at_most_max_events_and_always_its_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(dir.path()).unwrap();
-        let registry = Registry::new(MIN_EVENTS);
-        let op = registry
-            .start(&journal, "ns", "a", 1, OpKind::Install, 0)
-            .unwrap();
+        let (_dir, op) = running(MIN_EVENTS, OpKind::Install, 0);
         for i in 0..100 {
             op.emit(progress(i));
         }
@@ -590,13 +599,8 @@ mod tests {
 
     #[tokio::test]
     async fn each_client_gets_every_event_after_its_seq_once_in_order_through_a_burst() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(dir.path()).unwrap();
-        let registry = Registry::new(DEFAULT_MAX_EVENTS);
         // Numbered after 10, as an uninstall's events follow its revision's.
-        let op = registry
-            .start(&journal, "ns", "a", 2, OpKind::Uninstall, 10)
-            .unwrap();
+        let (_dir, op) = running(DEFAULT_MAX_EVENTS, OpKind::Uninstall, 10);
         for i in 0..3 {
             op.emit(progress(i));
         }
