@@ -31,8 +31,10 @@
 //!   by `cargo build --release -p berth-agent --bin berthd`, or
 //!   `$BERTH_BENCH_BERTHD`); its resident set from /proc while one install of
 //!   the chart runs: before, the peak until the last chunk arrived (sampled
-//!   every 2 ms, with /metrics telling when), and VmHWM over the whole
-//!   install (reset through /proc/PID/clear_refs before it).
+//!   every 2 ms, with /metrics telling when), VmHWM over the whole
+//!   install (reset through /proc/PID/clear_refs before it), and the
+//!   resident set once berthd has been idle long enough to give freed
+//!   memory back.
 //!
 //! ```sh
 //! cargo build --release --locked -p berth-agent --bin berthd
@@ -178,7 +180,7 @@ async fn main() {
         Some(m) => {
             let mib = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
             println!(
-                "| berthd RSS (release binary): before → peak while receiving → peak over the install (VmHWM) → after | {} → {} → {} → {} |",
+                "| berthd RSS (release binary): before → peak while receiving → peak over the install (VmHWM) → 3 s after it | {} → {} → {} → {} |",
                 mib(m.before),
                 mib(m.receiving),
                 mib(m.install),
@@ -589,6 +591,9 @@ fn child_memory(stack: &Stack, bundle: &Arc<Bundle>) -> Option<Memory> {
     stop.store(true, Ordering::Relaxed);
     let receiving = sampler.join().expect("sampler");
     let install_peak = status_kib(pid, "VmHWM:");
+    // Idle for longer than berthd waits before it gives freed memory back
+    // (agent/src/memory.rs).
+    std::thread::sleep(berth_agent::memory::IDLE_AFTER * 3);
     let after = status_kib(pid, "VmRSS:");
     let received = metric_bytes(&http);
     install("bulk-child-again");

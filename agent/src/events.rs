@@ -450,6 +450,8 @@ struct Running {
 /// Running operations by release.
 pub struct Registry {
     running: Mutex<Running>,
+    /// How many operations have ended (for [`crate::memory`]).
+    ended: watch::Sender<u64>,
     /// Events kept per operation (berthd --max-events).
     max_events: usize,
     /// What the operations and their streams count.
@@ -466,6 +468,7 @@ impl Registry {
     pub fn new(max_events: usize) -> Self {
         Registry {
             running: Mutex::default(),
+            ended: watch::Sender::new(0),
             max_events,
             metrics: Arc::default(),
         }
@@ -523,7 +526,19 @@ impl Registry {
         {
             running.ops.remove(&key);
         }
+        drop(running);
+        self.ended.send_modify(|n| *n += 1);
         op.done.cancel();
+    }
+
+    /// Changes whenever an operation ends.
+    pub fn ends(&self) -> watch::Receiver<u64> {
+        self.ended.subscribe()
+    }
+
+    /// Whether no operation runs.
+    pub fn is_idle(&self) -> bool {
+        self.lock().ops.is_empty()
     }
 
     pub fn running(&self, namespace: &str, release: &str) -> Option<Arc<OpEvents>> {

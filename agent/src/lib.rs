@@ -26,6 +26,7 @@ pub mod helm_release;
 pub mod http;
 pub mod journal;
 pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod ops;
 pub mod policy;
@@ -227,6 +228,13 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .context("gRPC reflection")?;
+    tokio::spawn({
+        let (agent, shutdown) = (Arc::clone(&agent), shutdown.clone());
+        async move {
+            memory::trim_when_idle(&agent.registry, memory::IDLE_AFTER, shutdown, memory::trim)
+                .await
+        }
+    });
     if let Some(every) = config.settings.drift_interval {
         tokio::spawn(ops::drift::watch(
             Arc::clone(&agent),
