@@ -282,12 +282,35 @@ struct Additions {
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<JournalError>>;
 
 impl Additions {
+    /// The values as sled holds them, one at a time (sled copies a value
+    /// into its own buffer; a transaction may run more than once, and a
+    /// chart can be 50 MiB, so that copy is made once, here).
+    fn ready(self) -> Ready {
+        let ready = |v: Vec<(String, Vec<u8>)>| {
+            v.into_iter()
+                .map(|(k, bytes)| (k, sled::IVec::from(bytes)))
+                .collect()
+        };
+        Ready {
+            blobs: ready(self.blobs),
+            nodes: ready(self.nodes),
+        }
+    }
+}
+
+/// [`Additions`] ready for a transaction.
+struct Ready {
+    blobs: Vec<(String, sled::IVec)>,
+    nodes: Vec<(String, sled::IVec)>,
+}
+
+impl Ready {
     /// Insert, inside a transaction, what is still absent.
     fn insert(&self, blobs: &TransactionalTree, nodes: &TransactionalTree) -> TxResult<()> {
         for (tree, entries) in [(blobs, &self.blobs), (nodes, &self.nodes)] {
             for (d, bytes) in entries {
                 if tree.get(d.as_bytes())?.is_none() {
-                    tree.insert(d.as_bytes(), bytes.as_slice())?;
+                    tree.insert(d.as_bytes(), bytes.clone())?;
                 }
             }
         }
@@ -772,17 +795,20 @@ impl Journal {
 
     /// Record a new pending revision and take the release's lock, in one
     /// transaction, then flush. Fails if another operation holds the lock.
-    pub async fn begin(&self, ns: &str, name: &str, begin: Begin) -> Result<()> {
+    pub async fn begin(&self, ns: &str, name: &str, mut begin: Begin) -> Result<()> {
         let hkey = head_key(ns, name);
         let rkey = revision_key(ns, name, begin.record.revision);
         let mut adds = Additions::default();
-        if let Some(chart) = &begin.chart {
-            debug_assert_eq!(digest(chart), begin.record.chart.digest);
-            self.to_store_as(&begin.record.chart.digest, chart, &mut adds)?;
+        if let Some(chart) = begin.chart.take() {
+            debug_assert_eq!(digest(&chart), begin.record.chart.digest);
+            self.to_store_as(&begin.record.chart.digest, &chart, &mut adds)?;
+            // The journal's copy is made: the received one can go before
+            // sled makes its own.
         }
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
         }
+        let adds = adds.ready();
         let record = encode(&begin.record);
         let events: Vec<(Vec<u8>, Vec<u8>)> = begin
             .events
@@ -868,6 +894,8 @@ impl Journal {
         for b in &blobs {
             self.to_store(b, &mut adds)?;
         }
+        drop(blobs);
+        let adds = adds.ready();
         let records: Vec<(Vec<u8>, Vec<u8>)> = records
             .iter()
             .map(|r| (revision_key(&ns, &name, r.revision), encode(r)))
