@@ -223,8 +223,15 @@ impl Store {
                 .or_default()
                 .insert(key.clone());
         }
+        self.track_deleting(key, v);
+    }
+
+    /// Keep `deleting` in step with whether `v` is marked for deletion.
+    fn track_deleting(&mut self, key: &ObjKey, v: &Value) {
         if object::is_deleting(v) {
             self.deleting.insert(key.clone());
+        } else {
+            self.deleting.remove(key);
         }
     }
 
@@ -258,10 +265,8 @@ impl Store {
                 self.unindex(&key, o);
             }
             self.index(&key, &object);
-        } else if object::is_deleting(&object) {
-            self.deleting.insert(key.clone());
         } else {
-            self.deleting.remove(&key);
+            self.track_deleting(&key, &object);
         }
         let kind = if old.is_some() {
             EventType::Modified
