@@ -802,8 +802,9 @@ impl Journal {
         if let Some(chart) = begin.chart.take() {
             debug_assert_eq!(digest(&chart), begin.record.chart.digest);
             self.to_store_as(&begin.record.chart.digest, &chart, &mut adds)?;
-            // The journal's copy is made: the received one can go before
-            // sled makes its own.
+            // The journal's copy is made: the received one goes before sled
+            // makes its own.
+            drop(chart);
         }
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
