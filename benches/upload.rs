@@ -12,7 +12,8 @@
 //!   same 64 KiB writes; timed from the first write until the server has
 //!   read them all and its 1-byte answer is back. Then again with the
 //!   server keeping what it reads in berthd's own `ChartBuffer` (which
-//!   stores and hashes an upload): the least any receiver of a chart has
+//!   hashes an upload and, as big as this, spools it to an unnamed file
+//!   in the temporary directory): the least any receiver of a chart has
 //!   to do, so the gap between that and berth is what berth's protocol
 //!   costs.
 //! - **berth upload**: the CLI's own `send_prepared` against an in-process
@@ -307,7 +308,8 @@ enum Receiver {
     /// Count them and drop them: the transport alone.
     Discard,
     /// What berthd does with an upload's chunks: keep them in its
-    /// `ChartBuffer`, which hashes them, and wait for the digest.
+    /// `ChartBuffer`, which hashes them and writes them to a spool file,
+    /// and wait for the digest.
     ChartBuffer,
 }
 
@@ -334,18 +336,19 @@ async fn raw_tls(
             .expect("server handshake");
         let mut buf = vec![0u8; proto::CHUNK_SIZE];
         let mut got = 0;
-        let mut chart = ChartBuffer::new(len as u64);
+        // As berthd spools a chart this big: to a file with no name.
+        let mut chart = ChartBuffer::spooled(len as u64, &std::env::temp_dir());
         while got < len {
             let n = tls.read(&mut buf).await.expect("server read");
             assert!(n > 0, "raw TLS: the client closed after {got} bytes");
             if receiver == Receiver::ChartBuffer {
-                chart.push(&buf[..n]).expect("within the size");
+                chart.push(&buf[..n]).await.expect("within the size");
             }
             got += n;
         }
         if receiver == Receiver::ChartBuffer {
             let received = chart.finish().await.expect("hashed");
-            assert_eq!(received.bytes.len(), len);
+            assert_eq!(received.bytes.len(), len as u64);
         }
         tls.write_all(b"k").await.expect("server answer");
         tls.flush().await.expect("server answer");

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 mod archive;
 mod ignore;
 
-pub use archive::{pack, unpack};
+pub use archive::{pack, unpack, unpack_from};
 pub use ignore::go_match;
 
 #[derive(Debug, thiserror::Error)]

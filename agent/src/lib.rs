@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod ops;
 pub mod policy;
 pub mod server;
+pub mod spool;
 pub mod tls;
 pub mod track;
 pub mod uploads;

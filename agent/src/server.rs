@@ -164,6 +164,7 @@ async fn receive_chart(
     idle: Duration,
     counters: &ops::Counters,
     arrival: Option<Arrival>,
+    spool: &std::path::Path,
 ) -> Result<Option<Received>, Failure> {
     use std::sync::atomic::Ordering;
     if !needed {
@@ -171,7 +172,12 @@ async fn receive_chart(
             .chart_uploads_skipped
             .fetch_add(1, Ordering::Relaxed);
     }
-    let mut chart = ChartBuffer::new(size);
+    // What comes on a chart connection is big: into a file, not memory.
+    let mut chart = if size >= uploads::MIN_SIZE {
+        ChartBuffer::spooled(size, spool)
+    } else {
+        ChartBuffer::new(size)
+    };
     let mut by_connection = false;
     // A message of the call that came before the chart connection did.
     let mut early = None;
@@ -219,7 +225,7 @@ async fn receive_chart(
                         "chart chunks sent although the agent holds the chart",
                     ));
                 }
-                chart.push(&c)?;
+                chart.push(&c).await?;
                 counters
                     .chart_bytes_received
                     .fetch_add(c.len() as u64, Ordering::Relaxed);
@@ -423,6 +429,7 @@ impl ReleaseAgent for Service {
                     idle,
                     &agent.counters,
                     arrival,
+                    agent.journal.path(),
                 );
                 ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
             }

@@ -12,7 +12,7 @@
 
 use std::cell::Cell;
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::Component;
 use std::rc::Rc;
 
@@ -133,6 +133,12 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<BufferedFile>, ChartE
     unpack_counted(bytes, limits, &mut Used::default())
 }
 
+/// [`unpack`] from a reader (a chart spooled to a file): it is read once,
+/// front to back, and never held whole.
+pub fn unpack_from(reader: impl Read, limits: &Limits) -> Result<Vec<BufferedFile>, ChartError> {
+    unpack_read(reader, limits, &mut Used::default())
+}
+
 /// What a chart has used of [`Limits::max_unpacked`] and
 /// [`Limits::max_files`] so far: subcharts packed inside a chart share
 /// their parent's limits.
@@ -148,7 +154,22 @@ pub(super) fn unpack_counted(
     limits: &Limits,
     used: &mut Used,
 ) -> Result<Vec<BufferedFile>, ChartError> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
+    unpack_read(bytes, limits, used)
+}
+
+fn unpack_read(
+    reader: impl Read,
+    limits: &Limits,
+    used: &mut Used,
+) -> Result<Vec<BufferedFile>, ChartError> {
+    let mut reader = std::io::BufReader::new(reader);
+    let magic = reader.fill_buf().map_err(|e| {
+        ChartError::Archive(format!(
+            "cannot read the chart archive: {}",
+            reader_error(&e)
+        ))
+    })?;
+    if !magic.starts_with(&[0x1f, 0x8b]) {
         return Err(ChartError::Archive(
             "not gzip-compressed (a chart bundle is a .tgz)".into(),
         ));
@@ -158,7 +179,7 @@ pub(super) fn unpack_counted(
     let cap = (limits.max_unpacked.saturating_sub(used.bytes))
         .saturating_add(FRAMING_PER_FILE.saturating_mul(files_left + 2));
     let stream = Capped {
-        inner: flate2::read::GzDecoder::new(bytes),
+        inner: flate2::bufread::GzDecoder::new(reader),
         left: cap,
         exceeded: Rc::clone(&exceeded),
     };

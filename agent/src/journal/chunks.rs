@@ -33,7 +33,7 @@ const CDC_MASK: u64 = (1 << 11) - 1;
 /// Average children per node (above NODE_MAX children per level); never
 /// more than NODE_MAX.
 const FANOUT: usize = 8;
-const NODE_MAX: usize = 4 * FANOUT;
+pub const NODE_MAX: usize = 4 * FANOUT;
 /// A node's encoding: this tag, then 32 bytes per child.
 const NODE_TAG: &[u8; 2] = b"N1";
 

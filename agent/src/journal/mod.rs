@@ -44,6 +44,12 @@ pub mod transfer;
 
 pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
 
+use crate::spool::ChartBytes;
+
+/// A spooled chart is stored in pieces of at least this size, and of no
+/// more than [`chunks::NODE_MAX`] pieces.
+const CHART_PIECE: usize = 1 << 20;
+
 /// The on-disk format this build reads and writes. Version 1 (no `nodes`,
 /// no packed events) is a subset of version 2: it opens as it is and is
 /// marked version 2 (berthd of version 1 would not see what version 2
@@ -318,6 +324,59 @@ impl Ready {
     }
 }
 
+/// What [`Journal::begin`] stores of a spooled chart whose digest `d` is
+/// known, added to `out`. The chart is read from its file in pieces, each
+/// stored as it is read, so it is never in memory whole; the node that
+/// joins them goes in `out`, with the transaction, and only it makes the
+/// chart present. Pieces of a chart whose transaction never came are
+/// content nothing names, as the blobs of a pruned revision are, and a
+/// second upload of the chart reuses them.
+fn store_spooled(
+    blobs: &sled::Tree,
+    nodes: &sled::Tree,
+    d: &str,
+    chart: &ChartBytes,
+    mut out: Additions,
+) -> Result<Additions> {
+    use sha2::Digest as _;
+    if blobs.contains_key(d.as_bytes())? || nodes.contains_key(d.as_bytes())? {
+        return Ok(out);
+    }
+    let io = |e: std::io::Error| JournalError::Storage(sled::Error::Io(e));
+    let len = usize::try_from(chart.len()).unwrap_or(usize::MAX);
+    let size = CHART_PIECE.max(len.div_ceil(chunks::NODE_MAX));
+    let mut reader = chart.reader().map_err(io)?;
+    if len <= size {
+        let mut bytes = Vec::with_capacity(len);
+        reader.read_to_end(&mut bytes).map_err(io)?;
+        out.blobs.push((d.to_string(), stored(&bytes)));
+        return Ok(out);
+    }
+    let mut piece = Vec::with_capacity(size);
+    let mut children = Vec::new();
+    loop {
+        piece.clear();
+        (&mut reader)
+            .take(size as u64)
+            .read_to_end(&mut piece)
+            .map_err(io)?;
+        if piece.is_empty() {
+            break;
+        }
+        let key: [u8; 32] = sha2::Sha256::digest(&piece).into();
+        let hex_key = hex::encode(key);
+        if !blobs.contains_key(hex_key.as_bytes())? {
+            // A chart is gzip: its pieces are stored, not compressed.
+            let value = stored(&piece);
+            writing(|| blobs.insert(hex_key.as_bytes(), value))?;
+        }
+        children.push(key);
+    }
+    out.nodes
+        .push((d.to_string(), chunks::encode_node(&children)));
+    Ok(out)
+}
+
 /// A closed revision's events packed: written with the transaction that
 /// closes it (see `Journal::pack_plan`).
 struct PackPlan {
@@ -361,7 +420,7 @@ pub struct Begin {
     /// The packed chart, stored under `record.chart.digest`: the caller has
     /// checked that digest against the bytes (a chart can be 50 MiB; hashing
     /// it again here would cost ~30 ms).
-    pub chart: Option<bytes::Bytes>,
+    pub chart: Option<ChartBytes>,
     pub blobs: Vec<Vec<u8>>,
     pub lock: Lock,
     /// Events emitted before the revision existed, persisted with it.
@@ -799,12 +858,26 @@ impl Journal {
         let hkey = head_key(ns, name);
         let rkey = revision_key(ns, name, begin.record.revision);
         let mut adds = Additions::default();
-        if let Some(chart) = begin.chart.take() {
-            debug_assert_eq!(digest(&chart), begin.record.chart.digest);
-            self.to_store_as(&begin.record.chart.digest, &chart, &mut adds)?;
-            // The journal's copy is made: the received one goes before sled
-            // makes its own.
-            drop(chart);
+        match begin.chart.take() {
+            Some(ChartBytes::Memory(chart)) => {
+                debug_assert_eq!(digest(&chart), begin.record.chart.digest);
+                self.to_store_as(&begin.record.chart.digest, &chart, &mut adds)?;
+                // The journal's copy is made: the received one goes before
+                // sled makes its own.
+                drop(chart);
+            }
+            Some(spooled) => {
+                // Reading, hashing and storing a big chart takes a while:
+                // not on the async workers.
+                let (blobs, nodes) = (self.blobs.clone(), self.nodes.clone());
+                let d = begin.record.chart.digest.clone();
+                adds = tokio::task::spawn_blocking(move || {
+                    store_spooled(&blobs, &nodes, &d, &spooled, adds)
+                })
+                .await
+                .map_err(|e| JournalError::Conflict(format!("journal chart task: {e}")))??;
+            }
+            None => {}
         }
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
@@ -1690,6 +1763,55 @@ mod tests {
         // m2 added its changed document, its node(s) and its root.
         let pieces = j.blobs.len() - 5;
         assert!((300..=302).contains(&pieces), "{pieces}");
+        assert_sound(&j);
+    }
+
+    #[tokio::test]
+    async fn a_spooled_chart_is_stored_in_pieces_and_reads_back_exactly() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let chart: Vec<u8> = [0x1f, 0x8b]
+            .into_iter()
+            .chain(
+                (0..7 * CHART_PIECE as u32 / 2)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8),
+            )
+            .collect();
+        let spooled = || {
+            let mut file = tempfile::tempfile().unwrap();
+            file.write_all(&chart).unwrap();
+            ChartBytes::Spooled {
+                file,
+                len: chart.len() as u64,
+            }
+        };
+        let with_chart = |rev, op| {
+            let mut b = begin(rev, op);
+            b.record.chart.digest = digest(&chart);
+            b.chart = Some(spooled());
+            b
+        };
+        j.begin("ns", "a", with_chart(1, OpKind::Install))
+            .await
+            .unwrap();
+        assert_eq!(j.blob(&digest(&chart)).unwrap().unwrap(), chart);
+        assert!(
+            !j.blobs.contains_key(digest(&chart)).unwrap(),
+            "stored in pieces"
+        );
+        // The five small blobs, and the chart in four pieces of 1 MiB.
+        assert_eq!(j.blobs.len(), 5 + 4);
+        let nodes = j.nodes.len();
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        j.begin("ns", "a", with_chart(2, OpKind::Upgrade))
+            .await
+            .unwrap();
+        assert_eq!(
+            (j.blobs.len(), j.nodes.len()),
+            (5 + 4, nodes),
+            "the same chart again adds nothing"
+        );
         assert_sound(&j);
     }
 

@@ -12,7 +12,7 @@ use berth_template::helm;
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub use super::receive::{ChartBuffer, Received};
+pub use super::receive::{ChartBuffer, ChartBytes, Received};
 use super::{
     Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
 };
@@ -261,7 +261,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
     let begin = Begin {
         record,
         // Moved, not copied; its digest was checked in `stage`.
-        chart: Some(std::mem::take(&mut staged.chart_bytes)),
+        chart: staged.chart_bytes.take(),
         blobs,
         lock: Lock {
             revision: op.revision,
@@ -384,7 +384,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
 /// Everything a revision records, computed before anything is written.
 struct Staged {
     chart: ChartRef,
-    chart_bytes: bytes::Bytes,
+    chart_bytes: Option<ChartBytes>,
     manifest: String,
     hooks_json: String,
     values_json: String,
@@ -435,10 +435,10 @@ async fn stage(
             })
             .await
             .map_err(|e| Failure::new("InternalError", format!("chart read task: {e}")))??;
-            (bytes::Bytes::from(b), digest, true)
+            (ChartBytes::Memory(bytes::Bytes::from(b)), digest, true)
         }
     };
-    if bytes.len() as u64 != p.chart_size {
+    if bytes.len() != p.chart_size {
         return Err(Failure::new(
             "ChartInvalid",
             format!(
@@ -479,8 +479,11 @@ async fn stage(
     let rendered = tokio::task::spawn_blocking(move || {
         // The packed bytes come back with the result (the journal keeps
         // them); the unpacked files move into the chart, so the chart is
-        // held packed once and unpacked once.
-        let files = chart::unpack(&bytes, &limits)
+        // held unpacked once, and packed once unless it was spooled.
+        let reader = bytes.reader().map_err(|e| {
+            Failure::new("InternalError", format!("reading the received chart: {e}"))
+        })?;
+        let files = chart::unpack_from(reader, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let loaded = chart::build_owned(files, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
@@ -547,7 +550,7 @@ async fn stage(
     }
     op.emit(Kind::ChartReceived(proto::ChartReceived {
         digest: digest.clone(),
-        size: bytes.len() as u64,
+        size: bytes.len(),
         cached,
         chart_name: metadata.name.clone(),
         chart_version: metadata.version.clone(),
@@ -566,7 +569,7 @@ async fn stage(
             app_version: metadata.app_version.clone(),
             digest,
         },
-        chart_bytes: bytes,
+        chart_bytes: Some(bytes),
         manifest: rendered.manifest,
         hooks_json: super::hooks::to_json(&rendered.hooks),
         values_json: serde_json::to_string(&values).unwrap_or_else(|_| "{}".into()),
