@@ -30,13 +30,12 @@ impl ChartBytes {
         self.len() == 0
     }
 
-    /// The bytes from the first one on. The readers of a spooled chart
-    /// share the file's position: one at a time.
-    pub fn reader(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
+    /// The bytes from the first one on. A spooled chart's file has one
+    /// position, so a reader borrows the chart: one at a time.
+    pub fn reader(&mut self) -> std::io::Result<Box<dyn Read + Send + '_>> {
         match self {
             ChartBytes::Memory(b) => Ok(Box::new(&b[..])),
             ChartBytes::Spooled { file, len } => {
-                let mut file = file;
                 file.rewind()?;
                 Ok(Box::new(file.take(*len)))
             }
@@ -60,7 +59,7 @@ mod tests {
     fn a_spooled_chart_reads_from_its_start_each_time() {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(b"0123456789").unwrap();
-        let chart = ChartBytes::Spooled { file, len: 10 };
+        let mut chart = ChartBytes::Spooled { file, len: 10 };
         for _ in 0..2 {
             let mut got = Vec::new();
             chart.reader().unwrap().read_to_end(&mut got).unwrap();

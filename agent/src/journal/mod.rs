@@ -324,18 +324,40 @@ impl Ready {
     }
 }
 
+/// Whether revision `revision` of `name` may begin after `head`: the
+/// release is not locked, and it is the next revision.
+fn may_begin(head: Option<&ReleaseHead>, name: &str, revision: u64) -> Result<()> {
+    if let Some(lock) = head.and_then(|h| h.lock.clone()) {
+        return Err(JournalError::Locked {
+            name: name.to_string(),
+            revision: lock.revision,
+            operation: format!("{:?}", lock.operation).to_lowercase(),
+            identity: lock.identity,
+        });
+    }
+    let latest = head.map(|h| h.latest).unwrap_or(0);
+    if revision != latest + 1 {
+        return Err(JournalError::Conflict(format!(
+            "revision {revision} of {name} is not the next one (latest is {latest})"
+        )));
+    }
+    Ok(())
+}
+
 /// What [`Journal::begin`] stores of a spooled chart whose digest `d` is
 /// known, added to `out`. The chart is read from its file in pieces, each
 /// stored as it is read, so it is never in memory whole; the node that
 /// joins them goes in `out`, with the transaction, and only it makes the
-/// chart present. Pieces of a chart whose transaction never came are
-/// content nothing names, as the blobs of a pruned revision are, and a
-/// second upload of the chart reuses them.
+/// chart present. [`Journal::begin`] checks the lock and the revision
+/// first, so a refused operation stores nothing; pieces of a chart whose
+/// transaction never came all the same (a crash, a disk error, a race
+/// with another operation on the release) are content nothing names, as
+/// the blobs of a pruned revision are, and a second upload reuses them.
 fn store_spooled(
     blobs: &sled::Tree,
     nodes: &sled::Tree,
     d: &str,
-    chart: &ChartBytes,
+    chart: &mut ChartBytes,
     mut out: Additions,
 ) -> Result<Additions> {
     use sha2::Digest as _;
@@ -354,6 +376,7 @@ fn store_spooled(
     }
     let mut piece = Vec::with_capacity(size);
     let mut children = Vec::new();
+    let mut read = 0;
     loop {
         piece.clear();
         (&mut reader)
@@ -363,6 +386,7 @@ fn store_spooled(
         if piece.is_empty() {
             break;
         }
+        read += piece.len();
         let key: [u8; 32] = sha2::Sha256::digest(&piece).into();
         let hex_key = hex::encode(key);
         if !blobs.contains_key(hex_key.as_bytes())? {
@@ -371,6 +395,12 @@ fn store_spooled(
             writing(|| blobs.insert(hex_key.as_bytes(), value))?;
         }
         children.push(key);
+    }
+    if read != len {
+        // The node would name other bytes than the chart's.
+        return Err(io(std::io::Error::other(format!(
+            "the spooled chart held {read} bytes, not {len}"
+        ))));
     }
     out.nodes
         .push((d.to_string(), chunks::encode_node(&children)));
@@ -866,13 +896,16 @@ impl Journal {
                 // sled makes its own.
                 drop(chart);
             }
-            Some(spooled) => {
+            Some(mut spooled) => {
+                // Its pieces are stored before the transaction: not for an
+                // operation the transaction would refuse (it checks again).
+                may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
                 // Reading, hashing and storing a big chart takes a while:
                 // not on the async workers.
                 let (blobs, nodes) = (self.blobs.clone(), self.nodes.clone());
                 let d = begin.record.chart.digest.clone();
                 adds = tokio::task::spawn_blocking(move || {
-                    store_spooled(&blobs, &nodes, &d, &spooled, adds)
+                    store_spooled(&blobs, &nodes, &d, &mut spooled, adds)
                 })
                 .await
                 .map_err(|e| JournalError::Conflict(format!("journal chart task: {e}")))??;
@@ -911,23 +944,8 @@ impl Journal {
                         }
                         None => None,
                     };
-                    if let Some(lock) = head.as_ref().and_then(|h| h.lock.clone()) {
-                        return Err(ConflictableTransactionError::Abort(JournalError::Locked {
-                            name: name.to_string(),
-                            revision: lock.revision,
-                            operation: format!("{:?}", lock.operation).to_lowercase(),
-                            identity: lock.identity,
-                        }));
-                    }
-                    let latest = head.as_ref().map(|h| h.latest).unwrap_or(0);
-                    if begin.record.revision != latest + 1 {
-                        return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
-                            format!(
-                                "revision {} of {name} is not the next one (latest is {latest})",
-                                begin.record.revision
-                            ),
-                        )));
-                    }
+                    may_begin(head.as_ref(), name, begin.record.revision)
+                        .map_err(ConflictableTransactionError::Abort)?;
                     let new_head = ReleaseHead {
                         namespace: ns.to_string(),
                         name: name.to_string(),
@@ -1803,6 +1821,20 @@ mod tests {
         // The five small blobs, and the chart in four pieces of 1 MiB.
         assert_eq!(j.blobs.len(), 5 + 4);
         let nodes = j.nodes.len();
+        // Another chart while revision 1 holds the lock: refused before
+        // any of its pieces is stored.
+        let other: Vec<u8> = chart.iter().map(|b| b ^ 0x5a).collect();
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&other).unwrap();
+        let mut refused = begin(2, OpKind::Upgrade);
+        refused.record.chart.digest = digest(&other);
+        refused.chart = Some(ChartBytes::Spooled {
+            file,
+            len: other.len() as u64,
+        });
+        let err = j.begin("ns", "a", refused).await.unwrap_err();
+        assert!(matches!(err, JournalError::Locked { .. }), "{err}");
+        assert_eq!((j.blobs.len(), j.nodes.len()), (5 + 4, nodes));
         j.finish("ns", "a", 1, done()).await.unwrap();
         j.begin("ns", "a", with_chart(2, OpKind::Upgrade))
             .await

@@ -292,7 +292,7 @@ mod tests {
 
     use super::{ChartBuffer, ChartBytes, PIECE};
 
-    fn contents(bytes: &ChartBytes) -> Vec<u8> {
+    fn contents(bytes: &mut ChartBytes) -> Vec<u8> {
         let mut out = Vec::new();
         bytes.reader().unwrap().read_to_end(&mut out).unwrap();
         out
@@ -311,13 +311,13 @@ mod tests {
             }
             let mut from = rest;
             while buf.read_from(&mut from).await.unwrap() > 0 {}
-            let got = buf.finish().await.unwrap();
+            let mut got = buf.finish().await.unwrap();
             assert!(
                 matches!(got.bytes, ChartBytes::Spooled { .. }),
                 "{len} bytes are in a file"
             );
             assert_eq!(got.bytes.len(), len as u64);
-            assert_eq!(contents(&got.bytes), bytes, "{len} bytes");
+            assert_eq!(contents(&mut got.bytes), bytes, "{len} bytes");
             assert_eq!(got.digest, berth::chart::sha256_hex(&bytes), "{len} bytes");
         }
         assert_eq!(
@@ -354,8 +354,8 @@ mod tests {
                 buf.push(chunk).await.unwrap();
             }
             assert_eq!(buf.len(), len as u64);
-            let got = buf.finish().await.unwrap();
-            assert_eq!(contents(&got.bytes), bytes, "{len} bytes");
+            let mut got = buf.finish().await.unwrap();
+            assert_eq!(contents(&mut got.bytes), bytes, "{len} bytes");
             assert_eq!(got.digest, berth::chart::sha256_hex(&bytes), "{len} bytes");
         }
 
@@ -375,8 +375,8 @@ mod tests {
         let mut buf = ChartBuffer::new(bytes.len() as u64);
         while buf.read_from(&mut from).await.unwrap() > 0 {}
         assert_eq!(from, b"extra", "nothing past the declared size is read");
-        let got = buf.finish().await.unwrap();
-        assert_eq!(contents(&got.bytes), bytes);
+        let mut got = buf.finish().await.unwrap();
+        assert_eq!(contents(&mut got.bytes), bytes);
         assert_eq!(got.digest, berth::chart::sha256_hex(&bytes));
     }
 
@@ -391,7 +391,7 @@ mod tests {
             err.message
         );
         assert_eq!(buf.len(), 6);
-        let got = buf.finish().await.unwrap();
-        assert_eq!(contents(&got.bytes), [1; 6]);
+        let mut got = buf.finish().await.unwrap();
+        assert_eq!(contents(&mut got.bytes), [1; 6]);
     }
 }

@@ -416,7 +416,7 @@ async fn stage(
     chart_bytes: Result<Option<Received>, Failure>,
 ) -> Result<Staged, Failure> {
     let op = &p.op;
-    let (bytes, digest, cached) = match chart_bytes? {
+    let (mut bytes, digest, cached) = match chart_bytes? {
         Some(r) => (r.bytes, r.digest, false),
         None => {
             // Inflating and hashing a large chart takes tens of ms: not on
