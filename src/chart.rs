@@ -553,7 +553,7 @@ fn build_nested(
         }
         let sub = if n.ends_with(".tgz") {
             let data = &sub_files[0].data;
-            let unpacked = archive::unpack_counted(data, limits, used).map_err(wrap)?;
+            let unpacked = archive::unpack_counted(&data[..], limits, used).map_err(wrap)?;
             build_nested(unpacked, limits, used, depth + 1).map_err(wrap)?
         } else {
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();

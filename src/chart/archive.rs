@@ -136,7 +136,7 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<BufferedFile>, ChartE
 /// [`unpack`] from a reader (a chart spooled to a file): it is read once,
 /// front to back, and never held whole.
 pub fn unpack_from(reader: impl Read, limits: &Limits) -> Result<Vec<BufferedFile>, ChartError> {
-    unpack_read(reader, limits, &mut Used::default())
+    unpack_counted(reader, limits, &mut Used::default())
 }
 
 /// What a chart has used of [`Limits::max_unpacked`] and
@@ -150,14 +150,6 @@ pub(super) struct Used {
 
 /// [`unpack`], counting on from `used`.
 pub(super) fn unpack_counted(
-    bytes: &[u8],
-    limits: &Limits,
-    used: &mut Used,
-) -> Result<Vec<BufferedFile>, ChartError> {
-    unpack_read(bytes, limits, used)
-}
-
-fn unpack_read(
     reader: impl Read,
     limits: &Limits,
     used: &mut Used,
