@@ -1,15 +1,16 @@
-//! Receiving an uploaded chart: the bytes are hashed as they arrive, off
-//! the receive loop, and either kept in one buffer or, for a big upload,
-//! written to an unnamed file ([`ChartBytes::Spooled`]).
+//! Receiving an uploaded chart, hashed as it arrives.
 //!
-//! The receive loop is what bounds a big upload (it decrypts, copies and
-//! stores every byte), so it does as little as it can: it copies each chunk
-//! into a piece and, every [`PIECE`] bytes, hands the filled piece to a
-//! blocking thread that hashes it (and writes it to the spool file) while
-//! the next one arrives. Kept in memory, the pieces are views of one
-//! allocation, so nothing is copied to hash them and they join again at no
-//! cost; spooled, at most [`QUEUE`] pieces wait for the thread, so a chart
-//! of any size is received in a few MiB.
+//! A small chart (under [`uploads::MIN_SIZE`], sent as chunks of the call)
+//! is kept in one buffer and hashed at the end. A big one (it comes on a
+//! chart connection) is spooled ([`ChartBytes::Spooled`]): the receive
+//! loop, which bounds a big upload (it decrypts, copies and stores every
+//! byte), only copies each chunk into a piece and, every [`PIECE`] bytes,
+//! hands the filled piece to a blocking thread that hashes it and writes
+//! it to an unnamed file while the next one arrives. At most [`QUEUE`]
+//! pieces wait for that thread, so a chart of any size is received in a
+//! few MiB.
+//!
+//! [`uploads::MIN_SIZE`]: crate::uploads::MIN_SIZE
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,88 +28,66 @@ pub struct Received {
     pub digest: String,
 }
 
-/// How much arrives before it goes to the hasher: big enough that handing
-/// over costs nothing next to hashing it, small enough that little is left
-/// to hash after the last chunk.
+/// How much arrives before it goes to the spooling thread: big enough
+/// that handing over costs nothing next to hashing and writing it, small
+/// enough that little is left to do after the last chunk.
 const PIECE: usize = 1 << 20;
 
-/// Pieces that may wait for the hasher before the receive loop waits for
-/// it (and so the sender, through flow control).
+/// Pieces that may wait for the spooling thread before the receive loop
+/// waits for it (and so the sender, through flow control).
 const QUEUE: usize = 4;
 
-/// An upload being received. In memory, nothing is reserved from the
-/// header alone: the first chunk reserves the declared size (address
-/// space; pages are only taken as bytes are written into them), so the
-/// buffer is never copied to grow and a chart costs its size and no slack.
-/// The size was checked against `--max-chart-size` before any chunk is
-/// accepted.
+/// An upload being received. The size was checked against
+/// `--max-chart-size` before any chunk is accepted; in memory, the first
+/// chunk reserves it, so the buffer is never copied to grow.
 pub struct ChartBuffer {
-    /// Bytes written and not yet handed to the hasher.
+    /// In memory: every byte so far. Spooled: the bytes not yet handed to
+    /// the spooling thread.
     tail: BytesMut,
     len: u64,
     size: u64,
     /// Where a spooled upload's file is made; `None`: kept in memory.
     spool: Option<PathBuf>,
-    hasher: Option<Hasher>,
+    spooler: Option<Spooler>,
 }
 
-/// A blocking thread hashing the pieces it is sent, in order, and joining
-/// them back into one buffer or writing them to the spool file.
-struct Hasher {
+/// A blocking thread hashing the pieces it is sent, in order, and writing
+/// them to an unnamed file.
+struct Spooler {
     pieces: mpsc::Sender<BytesMut>,
-    done: oneshot::Receiver<std::io::Result<(Kept, sha2::Sha256)>>,
+    done: oneshot::Receiver<std::io::Result<(std::fs::File, sha2::Sha256)>>,
 }
 
-enum Kept {
-    Joined(BytesMut),
-    Spooled(std::fs::File),
-}
-
-impl Hasher {
-    fn start(spool: Option<&Path>) -> Self {
+impl Spooler {
+    fn start(dir: PathBuf) -> Self {
         let (pieces, mut rx) = mpsc::channel::<BytesMut>(QUEUE);
         let (tx, done) = oneshot::channel();
-        let spool = spool.map(Path::to_path_buf);
         tokio::task::spawn_blocking(move || {
-            let mut hasher = sha2::Sha256::new();
-            let mut kept = match spool.map(tempfile::tempfile_in).transpose() {
-                Ok(Some(file)) => Kept::Spooled(file),
-                Ok(None) => Kept::Joined(BytesMut::new()),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
+            let mut spool = || {
+                let mut file = tempfile::tempfile_in(&dir)?;
+                let mut hasher = sha2::Sha256::new();
+                while let Some(piece) = rx.blocking_recv() {
+                    hasher.update(&piece);
+                    file.write_all(&piece)?;
                 }
+                Ok((file, hasher))
             };
-            while let Some(piece) = rx.blocking_recv() {
-                hasher.update(&piece);
-                match &mut kept {
-                    // The pieces were split off one buffer in order:
-                    // joining them only moves an index.
-                    Kept::Joined(joined) => joined.unsplit(piece),
-                    Kept::Spooled(file) => {
-                        if let Err(e) = file.write_all(&piece) {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-            }
-            let _ = tx.send(Ok((kept, hasher)));
+            let _ = tx.send(spool());
         });
-        Hasher { pieces, done }
+        Spooler { pieces, done }
     }
 }
 
 impl ChartBuffer {
-    /// A buffer, in memory, for an upload the header declared to be `size`
-    /// bytes.
+    /// A buffer in memory for a small upload the header declared to be
+    /// `size` bytes.
     pub fn new(size: u64) -> Self {
         ChartBuffer {
             tail: BytesMut::new(),
             len: 0,
             size,
             spool: None,
-            hasher: None,
+            spooler: None,
         }
     }
 
@@ -147,9 +126,9 @@ impl ChartBuffer {
         if self.len == self.size {
             return Ok(0);
         }
+        // Room the tail has (so it never grows), never past the declared
+        // size.
         let room = self.reserve() as u64;
-        // Never past the piece (the tail has room for it, so it never
-        // grows) nor the declared size.
         let n = from
             .take(room.min(self.size - self.len))
             .read_buf(&mut self.tail)
@@ -159,36 +138,40 @@ impl ChartBuffer {
         Ok(n)
     }
 
-    /// Make room for more bytes, and say how many fit in the current piece.
+    /// Make room for more bytes, and say how many fit: in memory, the rest
+    /// of the declared size; spooled, the rest of the current piece.
     fn reserve(&mut self) -> usize {
-        if self.tail.capacity() == 0 {
-            let left = (self.size - self.len) as usize;
-            if self.spool.is_some() {
-                self.tail = BytesMut::with_capacity(left.min(PIECE));
-            } else if self.len == 0 {
-                // The declared size, which prepare() checked against the
-                // limit (and so fits in usize).
+        // Within the declared size, which prepare() checked against the
+        // limit (and so fits in usize).
+        let left = (self.size - self.len) as usize;
+        if self.spool.is_none() {
+            if self.tail.capacity() == 0 {
                 self.tail = BytesMut::with_capacity(left);
-                huge_pages(&mut self.tail);
             }
+            return left;
+        }
+        if self.tail.capacity() == 0 {
+            self.tail = BytesMut::with_capacity(left.min(PIECE));
         }
         PIECE - self.tail.len()
     }
 
-    /// Hand a filled piece to the hasher.
+    /// Spooled: hand a filled piece to the spooling thread.
     async fn cut(&mut self) {
-        if self.tail.len() >= PIECE {
+        if self.spool.is_some() && self.tail.len() >= PIECE {
             let piece = self.tail.split();
             self.send(piece).await;
         }
     }
 
     async fn send(&mut self, piece: BytesMut) {
-        let spool = self.spool.as_deref();
-        let hasher = self.hasher.get_or_insert_with(|| Hasher::start(spool));
-        // A hasher that is gone (its file failed, or its thread panicked)
+        let Some(dir) = &self.spool else { return };
+        let spooler = self
+            .spooler
+            .get_or_insert_with(|| Spooler::start(dir.clone()));
+        // A spooler that is gone (its file failed, or its thread panicked)
         // shows as its result in finish().
-        let _ = hasher.pieces.send(piece).await;
+        let _ = spooler.pieces.send(piece).await;
     }
 
     /// The refusal of bytes past the declared size.
@@ -216,75 +199,44 @@ impl ChartBuffer {
         self.len == 0
     }
 
-    /// The whole chart and its digest, once the hasher has caught up.
+    /// The whole chart and its digest, once the spooling thread (if any)
+    /// has caught up.
     pub async fn finish(mut self) -> Result<Received, Failure> {
-        if self.spool.is_some() && !self.tail.is_empty() {
+        let in_memory = |bytes: BytesMut| Received {
+            digest: hex::encode(sha2::Sha256::digest(&bytes)),
+            bytes: ChartBytes::Memory(bytes.freeze()),
+        };
+        if self.spool.is_none() {
+            return Ok(in_memory(self.tail));
+        }
+        if !self.tail.is_empty() {
             let last = self.tail.split();
             self.send(last).await;
         }
-        let (kept, mut hasher) = match self.hasher.take() {
-            None => (Kept::Joined(BytesMut::new()), sha2::Sha256::new()),
-            Some(Hasher { pieces, done }) => {
-                drop(pieces);
-                done.await
-                    .map_err(|_| {
-                        Failure::new("InternalError", "hashing the uploaded chart failed")
-                    })?
-                    .map_err(|e| {
-                        let dir = self.spool.as_deref().unwrap_or(Path::new(""));
-                        Failure::new(
-                            "UploadFailed",
-                            format!("cannot spool the chart upload in {}: {e}", dir.display()),
-                        )
-                    })?
-            }
+        let Some(Spooler { pieces, done }) = self.spooler.take() else {
+            // A spooled upload of no bytes.
+            return Ok(in_memory(BytesMut::new()));
         };
-        hasher.update(&self.tail);
-        let bytes = match kept {
-            Kept::Joined(mut bytes) => {
-                bytes.unsplit(self.tail);
-                ChartBytes::Memory(bytes.freeze())
-            }
-            Kept::Spooled(file) => ChartBytes::Spooled {
+        drop(pieces);
+        let (file, hasher) = done
+            .await
+            .map_err(|_| Failure::new("InternalError", "spooling the uploaded chart failed"))?
+            .map_err(|e| {
+                let dir = self.spool.as_deref().unwrap_or(Path::new(""));
+                Failure::new(
+                    "UploadFailed",
+                    format!("cannot spool the chart upload in {}: {e}", dir.display()),
+                )
+            })?;
+        Ok(Received {
+            bytes: ChartBytes::Spooled {
                 file,
                 len: self.len,
             },
-        };
-        Ok(Received {
-            bytes,
             digest: hex::encode(hasher.finalize()),
         })
     }
 }
-
-/// Ask for transparent huge pages under a large buffer: writing 50 MiB
-/// into fresh 4 KiB pages costs some 12,800 page faults, a third of the
-/// receive loop's time on a VM. Where THP is off or unsupported this does
-/// nothing. Only for buffers past glibc's largest mmap threshold (32 MiB),
-/// which are always a mapping of their own and unmapped when freed, so the
-/// advice never outlives the buffer on memory the heap reuses.
-#[cfg(target_os = "linux")]
-fn huge_pages(buf: &mut BytesMut) {
-    const HUGE: usize = 2 << 20;
-    const OWN_MAPPING: usize = 32 << 20;
-    if buf.capacity() <= OWN_MAPPING {
-        return;
-    }
-    let start = buf.as_mut_ptr() as usize;
-    let from = start.next_multiple_of(HUGE);
-    let to = (start + buf.capacity()) / HUGE * HUGE;
-    if to > from {
-        // SAFETY: [from, to) lies inside the buffer's own allocation, which
-        // lives as long as `buf`; MADV_HUGEPAGE changes how the kernel backs
-        // the range, never its contents, and its failure is harmless.
-        unsafe {
-            libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn huge_pages(_: &mut BytesMut) {}
 
 #[cfg(test)]
 mod tests {
@@ -345,8 +297,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_chart_received_in_chunks_has_the_digest_of_its_bytes() {
-        // Small (hashed at the end), several pieces (hashed on the way,
-        // with a partial last piece), and exactly whole pieces.
+        // In memory, hashed at the end: chunks that do not divide it, and
+        // more than a piece (the buffer is not cut into pieces).
         for len in [300_000, 3 * PIECE + 12_345, 2 * PIECE] {
             let bytes: Vec<u8> = (0..len as u32).map(|i| (i * 7 % 251) as u8).collect();
             let mut buf = ChartBuffer::new(bytes.len() as u64);
