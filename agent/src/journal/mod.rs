@@ -367,10 +367,19 @@ fn store_spooled(
     let io = |e: std::io::Error| JournalError::Storage(sled::Error::Io(e));
     let len = usize::try_from(chart.len()).unwrap_or(usize::MAX);
     let size = CHART_PIECE.max(len.div_ceil(chunks::NODE_MAX));
+    let short = |read: usize| {
+        // Stored, they would be other bytes than the chart's under its key.
+        io(std::io::Error::other(format!(
+            "the spooled chart held {read} bytes, not {len}"
+        )))
+    };
     let mut reader = chart.reader().map_err(io)?;
     if len <= size {
         let mut bytes = Vec::with_capacity(len);
         reader.read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() != len {
+            return Err(short(bytes.len()));
+        }
         out.blobs.push((d.to_string(), stored(&bytes)));
         return Ok(out);
     }
@@ -397,10 +406,7 @@ fn store_spooled(
         children.push(key);
     }
     if read != len {
-        // The node would name other bytes than the chart's.
-        return Err(io(std::io::Error::other(format!(
-            "the spooled chart held {read} bytes, not {len}"
-        ))));
+        return Err(short(read));
     }
     out.nodes
         .push((d.to_string(), chunks::encode_node(&children)));
