@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use hyper_util::rt::{TokioIo, TokioTimer};
+use futures::future::BoxFuture;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -100,14 +101,14 @@ pub async fn serve(
                 conn: conn.clone(),
             };
             let svc = hyper::service::service_fn(move |req| handle(app.clone(), conn.clone(), req));
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            // Idle keep-alive connections stay open, as an API server keeps them for its
+            // HTTP/1.1 keeps idle connections open, as an API server keeps them for its
             // clients; hyper's default header read timeout would close them after 30s.
-            builder
+            let mut http1 = hyper::server::conn::http1::Builder::new();
+            http1
                 .timer(TokioTimer::new())
                 .keep_alive(true)
                 .header_read_timeout(None);
-            match tls {
+            let served: BoxFuture<'_, hyper::Result<()>> = match tls {
                 Some(acceptor) => {
                     let stream = tokio::select! {
                         _ = cancel.cancelled() => return,
@@ -119,19 +120,22 @@ pub async fn serve(
                             }
                         },
                     };
-                    let served = builder.serve_connection(TokioIo::new(stream), svc);
-                    tokio::select! {
-                        _ = cancel.cancelled() => {}
-                        r = served => if let Err(e) = r { tracing::debug!("connection ended: {e}") },
+                    // HTTP/2 when the client chose it by ALPN, as a real API server
+                    // (and client-go) would.
+                    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        let mut http2 =
+                            hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                        http2.timer(TokioTimer::new());
+                        Box::pin(http2.serve_connection(TokioIo::new(stream), svc))
+                    } else {
+                        Box::pin(http1.serve_connection(TokioIo::new(stream), svc))
                     }
                 }
-                None => {
-                    let served = builder.serve_connection(TokioIo::new(io), svc);
-                    tokio::select! {
-                        _ = cancel.cancelled() => {}
-                        r = served => if let Err(e) = r { tracing::debug!("connection ended: {e}") },
-                    }
-                }
+                None => Box::pin(http1.serve_connection(TokioIo::new(io), svc)),
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                r = served => if let Err(e) = r { tracing::debug!("connection ended: {e}") },
             }
         });
     }

@@ -51,7 +51,7 @@ pub fn generate() -> Result<TlsMaterial, TlsError> {
     })
 }
 
-/// A rustls server configuration (ring provider, HTTP/1.1 only).
+/// A rustls server configuration (ring provider; HTTP/2 or HTTP/1.1 by ALPN).
 pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(m.key_der.clone()));
@@ -59,6 +59,6 @@ pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsEr
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(vec![m.cert_der.clone()], key)?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }

@@ -11,7 +11,7 @@ mod watch;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,9 +51,21 @@ impl App {
 }
 
 /// Per-connection handle: setting `kill` makes the connection's IO fail, so it is reset.
-#[derive(Default)]
 pub struct ConnHandle {
     pub kill: AtomicBool,
+    /// The connection's number, unique in the process, so a request log tells
+    /// which requests shared a connection.
+    pub id: u64,
+}
+
+impl Default for ConnHandle {
+    fn default() -> ConnHandle {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ConnHandle {
+            kill: AtomicBool::new(false),
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 /// One served request, as `GET /_sim/v1/requests` and `SimHandle::requests` show it.
@@ -69,6 +81,10 @@ pub struct RequestRecord {
     pub user_agent: String,
     pub status: u16,
     pub latency_ms: u64,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub http_version: String,
+    /// The connection it came on (`ConnHandle::id`).
+    pub connection: u64,
     /// When the server started handling it, and how long that took (for a
     /// watch: until the response headers), so a client's own time can be
     /// told from the time it spent waiting on the server (benches/upgrade.rs).
@@ -260,6 +276,7 @@ pub async fn handle(
 ) -> Result<Resp, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    let version = parts.version;
     let header = |h: header::HeaderName| {
         parts
             .headers
@@ -356,6 +373,8 @@ pub async fn handle(
         user_agent: info.user_agent.clone(),
         status: resp.status().as_u16(),
         latency_ms: started.elapsed().as_millis() as u64,
+        http_version: format!("{version:?}"),
+        connection: conn.id,
         started,
         took: started.elapsed(),
     });
