@@ -2,6 +2,8 @@
 //! fails the operation once it outlasts its grace period (1 s in these
 //! tests), long before --timeout, naming the object, the pod and the reason.
 
+use std::collections::BTreeSet;
+
 use crate::common::{BAD_IMAGE, Env};
 
 #[tokio::test]
@@ -256,4 +258,58 @@ async fn objects_ready_in_the_applys_response_are_not_watched() {
     }
     let services: Vec<_> = asked.iter().filter(|a| a.contains("/services")).collect();
     assert!(services.is_empty(), "the Service was watched: {services:?}");
+}
+
+/// berthd speaks HTTP/2 to an API server that offers it, as client-go does:
+/// an upgrade's reads, applies, lists and watches share one connection
+/// instead of a TLS handshake for every watch and every concurrent apply.
+#[tokio::test]
+async fn an_upgrades_requests_and_watches_share_one_http2_connection() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    env.sim.clear_requests();
+    env.berth(&["upgrade", "hello", &env.chart("1.1.0"), "--wait"])
+        .await
+        .ok();
+
+    let requests = env.sim.requests();
+    assert!(
+        requests.iter().any(|r| r.verb == "watch") && requests.iter().any(|r| r.verb == "apply"),
+        "the upgrade neither applied nor watched: {requests:?}"
+    );
+    let versions: BTreeSet<&str> = requests.iter().map(|r| r.http_version.as_str()).collect();
+    assert_eq!(versions, BTreeSet::from(["HTTP/2.0"]));
+    let connections: BTreeSet<u64> = requests.iter().map(|r| r.connection).collect();
+    assert_eq!(connections.len(), 1, "{requests:?}");
+}
+
+/// An API server that offers no HTTP/2 (here plain `http://`) is spoken to
+/// over HTTP/1.1, and an install waits for its rollout as over HTTP/2.
+#[tokio::test]
+async fn an_api_server_without_http2_gets_http1() {
+    let mut env = Env::without_agent().await;
+    env.sim = berth_sim::Simulator::builder()
+        .profile(berth_sim::Profile::Fast)
+        .clock(berth_sim::Clock::Real { scale: 1.0 })
+        .http()
+        .start()
+        .await
+        .expect("simulator starts");
+    env.sim.write_kubeconfig(&env.kubeconfig).unwrap();
+    env.start_agent().await;
+    let out = env
+        .berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains("Deployment/hello (default) ready ("),
+        "{}",
+        out.stdout
+    );
+    let requests = env.sim.requests();
+    assert!(requests.iter().any(|r| r.verb == "apply"), "{requests:?}");
+    let versions: BTreeSet<&str> = requests.iter().map(|r| r.http_version.as_str()).collect();
+    assert_eq!(versions, BTreeSet::from(["HTTP/1.1"]));
 }

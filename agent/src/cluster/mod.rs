@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+mod client;
+
 use berth::manifest::Object;
 use berth::proto::{ApplyAction, ObjectRef};
 use berth_template::helm;
@@ -105,8 +107,7 @@ impl Cluster {
                 .await
                 .map_err(|e| ClusterError::Config(e.to_string()))?,
         };
-        let client =
-            kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+        let client = client::client(config)?;
         Ok(Cluster {
             client,
             kinds: Mutex::new(HashMap::new()),
