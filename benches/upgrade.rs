@@ -33,7 +33,7 @@
 //! are the profiler's); `BERTH_BENCH_BIN_DIR` says where the binaries are
 //! (default: the bench's own target directory).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -203,7 +203,7 @@ fn main() {
     println!("| upgrade: where the time goes | berth | Helm v4 |");
     println!("|---|---|---|");
     type Row = (&'static str, fn(&Step) -> String);
-    let rows: [Row; 6] = [
+    let rows: [Row; 7] = [
         ("wall time", |s| ms(s.wall)),
         ("simulator serving the tool's requests (union)", |s| {
             ms(s.api)
@@ -219,6 +219,9 @@ fn main() {
             format!("{} ({})", s.requests, s.watches)
         }),
         ("sum of request latencies", |s| ms(s.latency_sum)),
+        ("connections the requests came on (HTTP version)", |s| {
+            format!("{} ({})", s.connections, s.http_versions)
+        }),
     ];
     let berth_up = Step::median_step(&results[&("berth", "upgrade")]);
     let helm_up = results
@@ -271,6 +274,8 @@ struct Step {
     requests: usize,
     watches: usize,
     latency_sum: Duration,
+    connections: usize,
+    http_versions: String,
 }
 
 impl Step {
@@ -292,10 +297,22 @@ impl Step {
             ..Step::default()
         };
         let mut last_deployment_write = None;
-        for r in requests
-            .iter()
-            .filter(|r| r.started >= start && r.started <= end)
-        {
+        let in_window = || {
+            requests
+                .iter()
+                .filter(|r| r.started >= start && r.started <= end)
+        };
+        step.connections = in_window()
+            .map(|r| r.connection)
+            .collect::<BTreeSet<_>>()
+            .len();
+        step.http_versions = in_window()
+            .map(|r| r.http_version.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ");
+        for r in in_window() {
             if r.verb == "watch" {
                 step.watches += 1;
                 continue;
@@ -346,6 +363,14 @@ impl Step {
             requests: mid(steps.iter().map(|s| s.requests).collect()),
             watches: mid(steps.iter().map(|s| s.watches).collect()),
             latency_sum: Step::median_of(steps, |s| s.latency_sum),
+            connections: mid(steps.iter().map(|s| s.connections).collect()),
+            http_versions: steps
+                .iter()
+                .map(|s| s.http_versions.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(" / "),
         }
     }
 }
@@ -388,7 +413,11 @@ impl Rollouts {
         let seen = ready.clone();
         let api: Api<Deployment> = Api::namespaced(client, "default");
         rt.spawn(async move {
-            let events = watcher(api, watcher::Config::default()).applied_objects();
+            // With a backoff: once the simulator is gone at the end, a watch that
+            // retried at once kept a worker busy and the runtime's shutdown waiting.
+            let events = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .applied_objects();
             futures::pin_mut!(events);
             while let Some(d) = events.next().await {
                 let Ok(d) = d else { continue };
