@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -72,6 +72,32 @@ impl AsyncWrite for FaultIo {
     }
 }
 
+/// Runs an HTTP/2 connection's streams (each request's handler is a task of
+/// its own) as tasks of the server's tracker, dropped when `cancel` fires:
+/// shutdown waits for them before it saves the state, as it waits for an
+/// HTTP/1.1 connection, whose handler runs inside the connection's task.
+#[derive(Clone)]
+struct Streams {
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl<F> hyper::rt::Executor<F> for Streams
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, stream: F) {
+        let cancel = self.cancel.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = stream => {}
+            }
+        });
+    }
+}
+
 /// Accepts connections until `cancel` fires; every connection task is tracked by `tracker`.
 pub async fn serve(
     listener: TcpListener,
@@ -94,6 +120,10 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let (app, tls, cancel) = (app.clone(), tls.clone(), cancel.clone());
+        let streams = Streams {
+            tracker: tracker.clone(),
+            cancel: cancel.clone(),
+        };
         tracker.spawn(async move {
             let conn = Arc::new(ConnHandle::default());
             let io = FaultIo {
@@ -123,8 +153,7 @@ pub async fn serve(
                     // HTTP/2 when the client chose it by ALPN, as a real API server
                     // (and client-go) would.
                     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                        let mut http2 =
-                            hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                        let mut http2 = hyper::server::conn::http2::Builder::new(streams);
                         http2.timer(TokioTimer::new());
                         Box::pin(http2.serve_connection(TokioIo::new(stream), svc))
                     } else {
