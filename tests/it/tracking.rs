@@ -313,3 +313,48 @@ async fn an_api_server_without_http2_gets_http1() {
     let versions: BTreeSet<&str> = requests.iter().map(|r| r.http_version.as_str()).collect();
     assert_eq!(versions, BTreeSet::from(["HTTP/1.1"]));
 }
+
+/// More watches than one connection may carry (the simulator allows 200
+/// streams on one HTTP/2 connection, as hyper does) do not leave other
+/// requests waiting: berthd's client opens another connection once one
+/// carries `STREAMS_PER_CONNECTION` requests.
+#[tokio::test]
+async fn watches_beyond_one_connections_streams_go_on_another() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, WatchParams};
+
+    let env = Env::without_agent().await;
+    let cluster = berth_agent::cluster::Cluster::connect(Some(&env.kubeconfig))
+        .await
+        .unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let mut watches = Vec::new();
+    for _ in 0..250 {
+        let w = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            api.watch(&WatchParams::default().timeout(290), "0"),
+        )
+        .await
+        .expect("a watch starts")
+        .unwrap();
+        watches.push(w);
+    }
+    // With every stream of one connection taken this would wait until a
+    // watch ended (minutes).
+    let listed = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        api.list(&Default::default()),
+    )
+    .await
+    .expect("the list is not stuck behind the watches");
+    listed.unwrap();
+
+    let requests = env.sim.requests();
+    let connections: BTreeSet<u64> = requests.iter().map(|r| r.connection).collect();
+    assert_eq!(
+        connections.len(),
+        250_usize.div_ceil(berth_agent::cluster::STREAMS_PER_CONNECTION),
+        "{connections:?}"
+    );
+    drop(watches);
+}

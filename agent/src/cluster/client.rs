@@ -9,12 +9,21 @@
 //! HTTP/2 an operation's requests and watches share one connection. A server that
 //! does not offer `h2` (or plain `http://`) gets HTTP/1.1, as before.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use kube::client::ConfigExt;
 use kube::client::retry::RetryPolicy;
+use kube::client::{Body, ConfigExt};
 use tower::ServiceBuilder;
 use tower::retry::RetryLayer;
 
@@ -22,9 +31,18 @@ use super::ClusterError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Requests in flight on one connection before berthd opens another.
+/// API servers cap the streams of one HTTP/2 connection (kube-apiserver at
+/// 1000, Go's servers at 250, hyper's at 200) and hyper's pool never opens
+/// a second connection to the same server, so without this long-lived
+/// watches could take every stream and leave an apply waiting. Go's HTTP/2
+/// transport opens another connection at the server's limit too.
+pub const STREAMS_PER_CONNECTION: usize = 100;
+
 /// A client for `config`, speaking HTTP/2 where the server offers it.
 ///
-/// Proxies keep kube's own client: tunnelling is kube's code, not ours.
+/// A configured proxy goes to kube's own client, as before (berth builds
+/// kube without its proxy features, so kube refuses it with its own error).
 pub fn client(config: kube::Config) -> Result<kube::Client, ClusterError> {
     let failed = |e: kube::Error| ClusterError::Config(e.to_string());
     if config.proxy_url.is_some() {
@@ -58,14 +76,21 @@ pub fn client(config: kube::Config) -> Result<kube::Client, ClusterError> {
     connector.set_write_timeout(config.write_timeout);
     connector.set_reset_reader_on_write(config.reset_reader_on_write);
     // One connection carries everything, so a dead one must be noticed: a
-    // ping after 30 s without a frame, the connection given up 15 s later
-    // (client-go's ReadIdleTimeout and PingTimeout), which fails its
-    // requests and watches, and they go on over a new connection.
-    let http_client = hyper_util::client::legacy::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .http2_keep_alive_timeout(Duration::from_secs(15))
-        .build::<_, kube::client::Body>(connector);
+    // ping after 30 s without a frame, idle or not, the connection given up
+    // 15 s later (client-go's ReadIdleTimeout and PingTimeout), which fails
+    // its requests and watches, and they go on over a new connection.
+    let make = move || {
+        hyper_util::client::legacy::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .http2_keep_alive_timeout(Duration::from_secs(15))
+            .http2_keep_alive_while_idle(true)
+            .build::<_, Body>(connector.clone())
+    };
+    let http_client = Lanes {
+        lanes: Arc::new(Mutex::new(vec![Lane::new(make())])),
+        make: Arc::new(make),
+    };
 
     // The layers in the order kube's `ClientBuilder` stacks them.
     let service = ServiceBuilder::new()
@@ -80,4 +105,109 @@ pub fn client(config: kube::Config) -> Result<kube::Client, ClusterError> {
         .map_err(BoxError::from)
         .service(http_client);
     Ok(kube::Client::new(service, config.default_namespace))
+}
+
+/// One client per connection's worth of requests (`STREAMS_PER_CONNECTION`),
+/// each with its own pool: a request goes to the first with room, and a
+/// new one is made when none has.
+#[derive(Clone)]
+struct Lanes<C> {
+    lanes: Arc<Mutex<Vec<Lane<C>>>>,
+    make: Arc<dyn Fn() -> C + Send + Sync>,
+}
+
+#[derive(Clone)]
+struct Lane<C> {
+    client: C,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl<C> Lane<C> {
+    fn new(client: C) -> Lane<C> {
+        Lane {
+            client,
+            in_flight: Arc::default(),
+        }
+    }
+}
+
+impl<C: Clone> Lanes<C> {
+    /// The lane the next request goes to, its count already taken.
+    fn take(&self) -> (C, InFlight) {
+        let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        let lane = match lanes
+            .iter()
+            .position(|l| l.in_flight.load(Ordering::Relaxed) < STREAMS_PER_CONNECTION)
+        {
+            Some(i) => &lanes[i],
+            None => {
+                lanes.push(Lane::new((self.make)()));
+                &lanes[lanes.len() - 1]
+            }
+        };
+        lane.in_flight.fetch_add(1, Ordering::Relaxed);
+        (lane.client.clone(), InFlight(lane.in_flight.clone()))
+    }
+}
+
+/// A request counted against its lane until its response body is done with
+/// (read to the end or dropped, as a watch is when its wait ends) or it
+/// failed.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+type Connector = hyper_timeout::TimeoutConnector<hyper_rustls::HttpsConnector<HttpConnector>>;
+type HttpClient = hyper_util::client::legacy::Client<Connector, Body>;
+
+impl tower::Service<Request<Body>> for Lanes<HttpClient> {
+    type Response = Response<Counted>;
+    type Error = hyper_util::client::legacy::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let (client, in_flight) = self.take();
+        let response = client.request(request);
+        Box::pin(async move {
+            let response = response.await?;
+            Ok(response.map(|body| Counted {
+                body,
+                _in_flight: in_flight,
+            }))
+        })
+    }
+}
+
+/// A response body that holds its request's place in its lane.
+pub struct Counted {
+    body: Incoming,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Counted {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 mod client;
 
+pub use client::STREAMS_PER_CONNECTION;
+
 use berth::manifest::Object;
 use berth::proto::{ApplyAction, ObjectRef};
 use berth_template::helm;

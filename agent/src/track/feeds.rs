@@ -2,11 +2,12 @@
 //! release's label) for the objects, whatever their number, and one per
 //! namespace for the pods of every workload waiting there.
 //!
-//! A watch holds an HTTP/1.1 connection of its own for as long as it runs
-//! (kube's client speaks HTTP/1.1), so one watch per object meant a new
-//! connection, TLS handshake, list and watch request per object and per
-//! workload's pods: on a 200-object upgrade with 50 Deployments, ~200
-//! requests and ~100 connections where three watches do. Helm's kstatus
+//! One watch per object meant a list and a watch request per object and
+//! per workload's pods, and, while berthd spoke HTTP/1.1, a connection and
+//! TLS handshake each: on a 200-object upgrade with 50 Deployments, ~200
+//! requests and ~100 connections where three watches do. (Over HTTP/2 the
+//! watches share the connection of every other request,
+//! `cluster/client.rs`.) Helm's kstatus
 //! watcher shares its informers the same way, per kind and namespace.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
