@@ -283,6 +283,10 @@ async fn an_upgrades_requests_and_watches_share_one_http2_connection() {
     assert_eq!(versions, BTreeSet::from(["HTTP/2.0"]));
     let connections: BTreeSet<u64> = requests.iter().map(|r| r.connection).collect();
     assert_eq!(connections.len(), 1, "{requests:?}");
+    // kube's layers are on the connection: every request carried the
+    // kubeconfig's token.
+    let users: BTreeSet<&str> = requests.iter().map(|r| r.user.as_str()).collect();
+    assert_eq!(users, BTreeSet::from(["berth-sim"]));
 }
 
 /// An API server that offers no HTTP/2 (here plain `http://`) is spoken to

@@ -79,6 +79,8 @@ pub struct RequestRecord {
     pub content_type: String,
     pub field_manager: String,
     pub user_agent: String,
+    /// Who the request authenticated as (`user_of`).
+    pub user: String,
     pub status: u16,
     pub latency_ms: u64,
     /// `HTTP/1.1` or `HTTP/2.0`.
@@ -268,6 +270,20 @@ fn facts_of(route: &Route, info: &ReqInfo, verb: &str) -> Facts {
 
 const MAX_BODY: usize = 32 << 20;
 
+/// The user a request's `Authorization` header names, as an API server's
+/// static token file would: the token the simulator's kubeconfig carries
+/// (`kubeconfig.rs`) is user `berth-sim`; no credentials are
+/// `system:anonymous`. Nothing is refused: the log only shows whether a
+/// client sent its kubeconfig's credentials.
+fn user_of(authorization: Option<&str>) -> String {
+    match authorization {
+        Some("Bearer berth-sim") => "berth-sim",
+        Some(_) => "(unknown credentials)",
+        None => "system:anonymous",
+    }
+    .to_string()
+}
+
 /// Serves one request.
 pub async fn handle(
     app: Arc<App>,
@@ -277,6 +293,12 @@ pub async fn handle(
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let version = parts.version;
+    let user = user_of(
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
     let header = |h: header::HeaderName| {
         parts
             .headers
@@ -371,6 +393,7 @@ pub async fn handle(
         content_type: info.content_type.clone(),
         field_manager: facts.field_manager.clone(),
         user_agent: info.user_agent.clone(),
+        user,
         status: resp.status().as_u16(),
         latency_ms: started.elapsed().as_millis() as u64,
         http_version: format!("{version:?}"),
