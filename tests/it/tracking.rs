@@ -362,3 +362,43 @@ async fn watches_beyond_one_connections_streams_go_on_another() {
     );
     drop(watches);
 }
+
+/// The kubeconfig's `tls-server-name` is the name berthd verifies the API
+/// server's certificate against (berthd builds that part of kube's client
+/// itself): a name the certificate does not carry fails the operation with
+/// the reason, one it carries works.
+#[tokio::test]
+async fn the_kubeconfigs_tls_server_name_is_verified() {
+    for (name, works) in [("not-the-server.invalid", false), ("localhost", true)] {
+        let mut env = Env::without_agent().await;
+        let kubeconfig = std::fs::read_to_string(&env.kubeconfig).unwrap();
+        let server = kubeconfig
+            .lines()
+            .find(|l| l.trim_start().starts_with("server:"))
+            .expect("a server line")
+            .to_string();
+        let indent = &server[..server.len() - server.trim_start().len()];
+        std::fs::write(
+            &env.kubeconfig,
+            kubeconfig.replace(
+                &server,
+                &format!("{server}\n{indent}tls-server-name: {name}"),
+            ),
+        )
+        .unwrap();
+        env.start_agent().await;
+        let out = env
+            .berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+            .await;
+        if works {
+            out.ok();
+        } else {
+            assert_ne!(out.code, 0, "{}", out.stdout);
+            assert!(
+                out.stderr.contains("certificate"),
+                "no reason in: {}",
+                out.stderr
+            );
+        }
+    }
+}

@@ -53,6 +53,24 @@ pub enum ClusterError {
     Other(String),
 }
 
+/// An error with its causes: a connection failure says why ("client error
+/// (Connect): invalid peer certificate: NotValidForName") where the error's
+/// own text stops at "client error (Connect)". A cause whose text is
+/// already in the line is not repeated.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 impl ClusterError {
     fn api(object: &ObjectRef, e: kube::Error) -> ClusterError {
         match e {
@@ -63,7 +81,7 @@ impl ClusterError {
             },
             other => ClusterError::Api {
                 object: object.display(),
-                message: other.to_string(),
+                message: describe(&other),
                 code: 0,
             },
         }
@@ -150,7 +168,7 @@ impl Cluster {
                 },
                 other => ClusterError::Api {
                     object: object.display(),
-                    message: other.to_string(),
+                    message: describe(&other),
                     code: 0,
                 },
             })?;
@@ -428,15 +446,13 @@ impl Cluster {
         if let Some(c) = cached.as_ref() {
             return Ok(c.clone());
         }
-        let version = self
-            .client
-            .apiserver_version()
-            .await
-            .map_err(|e| ClusterError::Other(format!("reading the server version: {e}")))?;
+        let version = self.client.apiserver_version().await.map_err(|e| {
+            ClusterError::Other(format!("reading the server version: {}", describe(&e)))
+        })?;
         let discovery = kube::Discovery::new(self.client.clone())
             .run_aggregated()
             .await
-            .map_err(|e| ClusterError::Other(format!("discovery: {e}")))?;
+            .map_err(|e| ClusterError::Other(format!("discovery: {}", describe(&e))))?;
         let mut api_versions = Vec::new();
         for group in discovery.groups() {
             for v in group.versions() {
@@ -471,7 +487,7 @@ impl Cluster {
             .client
             .apiserver_version()
             .await
-            .map_err(|e| ClusterError::Other(e.to_string()))?
+            .map_err(|e| ClusterError::Other(describe(&e)))?
             .git_version)
     }
 
@@ -503,7 +519,7 @@ impl Cluster {
             let list = api
                 .list(&Default::default())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe(&e))?;
             let items: Vec<Value> = list
                 .items
                 .into_iter()
@@ -513,7 +529,7 @@ impl Cluster {
                 serde_json::json!({"apiVersion": "v1", "kind": format!("{kind}List"), "items": items}),
             );
         }
-        match api.get_opt(name).await.map_err(|e| e.to_string())? {
+        match api.get_opt(name).await.map_err(|e| describe(&e))? {
             Some(o) => serde_json::to_value(o).map_err(|e| e.to_string()),
             None => Ok(Value::Object(Default::default())),
         }
@@ -617,5 +633,41 @@ fn without_server_fields(v: &mut Value) {
                 m.remove(k);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn an_error_is_described_with_its_causes_each_once() {
+        let e = Layer(
+            "ServiceError: client error (Connect)",
+            Some(Box::new(Layer(
+                "client error (Connect)",
+                Some(Box::new(Layer("invalid peer certificate: Expired", None))),
+            ))),
+        );
+        assert_eq!(
+            describe(&e),
+            "ServiceError: client error (Connect): invalid peer certificate: Expired"
+        );
+        assert_eq!(describe(&Layer("alone", None)), "alone");
     }
 }

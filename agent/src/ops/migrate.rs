@@ -36,7 +36,10 @@ fn names(release: &str, namespace: &str) -> Result<(ReleaseName, Namespace), OpE
 }
 
 fn kube_error(what: String, e: kube::Error) -> OpError {
-    OpError::Cluster(ClusterError::Other(format!("{what}: {e}")))
+    OpError::Cluster(ClusterError::Other(format!(
+        "{what}: {}",
+        crate::cluster::describe(&e)
+    )))
 }
 
 /// Helm's release Secrets of `name` in `ns`, as (Secret name, data).
