@@ -116,12 +116,7 @@ impl Env {
             "admin",
         )
         .unwrap();
-        let sim = berth_sim::Simulator::builder()
-            .profile(berth_sim::Profile::Fast)
-            .clock(berth_sim::Clock::Real { scale: 1.0 })
-            .start()
-            .await
-            .expect("simulator starts");
+        let sim = Env::simulator().start().await.expect("simulator starts");
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).unwrap();
         Env {
@@ -135,6 +130,13 @@ impl Env {
             crl: None,
             upload_idle_timeout: berth_agent::ops::Settings::default().upload_idle_timeout,
         }
+    }
+
+    /// The simulator every environment runs: fast profile, real clock.
+    pub fn simulator() -> berth_sim::SimBuilder {
+        berth_sim::Simulator::builder()
+            .profile(berth_sim::Profile::Fast)
+            .clock(berth_sim::Clock::Real { scale: 1.0 })
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -294,9 +294,7 @@ async fn an_upgrades_requests_and_watches_share_one_http2_connection() {
 #[tokio::test]
 async fn an_api_server_without_http2_gets_http1() {
     let mut env = Env::without_agent().await;
-    env.sim = berth_sim::Simulator::builder()
-        .profile(berth_sim::Profile::Fast)
-        .clock(berth_sim::Clock::Real { scale: 1.0 })
+    env.sim = Env::simulator()
         .http()
         .start()
         .await

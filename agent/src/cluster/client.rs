@@ -24,12 +24,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use kube::client::retry::RetryPolicy;
 use kube::client::{Body, ConfigExt};
-use tower::ServiceBuilder;
 use tower::retry::RetryLayer;
+use tower::{BoxError, ServiceBuilder};
 
 use super::ClusterError;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Requests in flight on one connection before berthd opens another.
 /// API servers cap the streams of one HTTP/2 connection (kube-apiserver at
@@ -111,19 +109,18 @@ pub fn client(config: kube::Config) -> Result<kube::Client, ClusterError> {
 /// each with its own pool: a request goes to the first with room, and a
 /// new one is made when none has.
 #[derive(Clone)]
-struct Lanes<C> {
-    lanes: Arc<Mutex<Vec<Lane<C>>>>,
-    make: Arc<dyn Fn() -> C + Send + Sync>,
+struct Lanes {
+    lanes: Arc<Mutex<Vec<Lane>>>,
+    make: Arc<dyn Fn() -> HttpClient + Send + Sync>,
 }
 
-#[derive(Clone)]
-struct Lane<C> {
-    client: C,
+struct Lane {
+    client: HttpClient,
     in_flight: Arc<AtomicUsize>,
 }
 
-impl<C> Lane<C> {
-    fn new(client: C) -> Lane<C> {
+impl Lane {
+    fn new(client: HttpClient) -> Lane {
         Lane {
             client,
             in_flight: Arc::default(),
@@ -131,9 +128,9 @@ impl<C> Lane<C> {
     }
 }
 
-impl<C: Clone> Lanes<C> {
+impl Lanes {
     /// The lane the next request goes to, its count already taken.
-    fn take(&self) -> (C, InFlight) {
+    fn take(&self) -> (HttpClient, InFlight) {
         let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
         let lane = match lanes
             .iter()
@@ -164,7 +161,7 @@ impl Drop for InFlight {
 type Connector = hyper_timeout::TimeoutConnector<hyper_rustls::HttpsConnector<HttpConnector>>;
 type HttpClient = hyper_util::client::legacy::Client<Connector, Body>;
 
-impl tower::Service<Request<Body>> for Lanes<HttpClient> {
+impl tower::Service<Request<Body>> for Lanes {
     type Response = Response<Counted>;
     type Error = hyper_util::client::legacy::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
