@@ -390,3 +390,80 @@ pub async fn refusal_of(mut events: tonic::Streaming<berth::proto::Event>) -> St
         }
     }
 }
+
+/// A TCP proxy on loopback in front of `upstream` that counts the
+/// connections its clients hold open and can fall silent, as a peer behind
+/// a dead network does: [`Proxy::silence`] makes the connections open now
+/// drop every byte either way while their sockets stay open. Later
+/// connections pass.
+pub struct Proxy {
+    pub addr: std::net::SocketAddr,
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    connections: Arc<Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            open: Arc::default(),
+            connections: Arc::default(),
+        };
+        let (open, connections) = (proxy.open.clone(), proxy.connections.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let silent = Arc::new(AtomicBool::new(false));
+                connections.lock().unwrap().push(silent.clone());
+                open.fetch_add(1, Ordering::SeqCst);
+                let open = open.clone();
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pipe(server_read, client_write, silent.clone()));
+                tokio::spawn(async move {
+                    pipe(client_read, server_write, silent).await;
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        proxy
+    }
+
+    /// Connections through the proxy their clients have not closed.
+    pub fn open(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The connections open now pass nothing more, and stay open.
+    pub fn silence(&self) {
+        for silent in self.connections.lock().unwrap().iter() {
+            silent.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    silent: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if silent.load(std::sync::atomic::Ordering::SeqCst) {
+            continue;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}

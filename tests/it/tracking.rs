@@ -3,8 +3,9 @@
 //! tests), long before --timeout, naming the object, the pod and the reason.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use crate::common::{BAD_IMAGE, Env};
+use crate::common::{BAD_IMAGE, Env, Proxy, wait_for};
 
 #[tokio::test]
 async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
@@ -333,7 +334,7 @@ async fn watches_beyond_one_connections_streams_go_on_another() {
     let mut watches = Vec::new();
     for _ in 0..250 {
         let w = tokio::time::timeout(
-            std::time::Duration::from_secs(20),
+            Duration::from_secs(20),
             api.watch(&WatchParams::default().timeout(290), "0"),
         )
         .await
@@ -343,12 +344,9 @@ async fn watches_beyond_one_connections_streams_go_on_another() {
     }
     // With every stream of one connection taken this would wait until a
     // watch ended (minutes).
-    let listed = tokio::time::timeout(
-        std::time::Duration::from_secs(20),
-        api.list(&Default::default()),
-    )
-    .await
-    .expect("the list is not stuck behind the watches");
+    let listed = tokio::time::timeout(Duration::from_secs(20), api.list(&Default::default()))
+        .await
+        .expect("the list is not stuck behind the watches");
     listed.unwrap();
 
     let requests = env.sim.requests();
@@ -359,6 +357,167 @@ async fn watches_beyond_one_connections_streams_go_on_another() {
         "{connections:?}"
     );
     drop(watches);
+}
+
+/// berthd's client to the simulator through `proxy`, keeping its
+/// connections as `connections` says.
+async fn cluster_through(
+    env: &Env,
+    proxy: &Proxy,
+    connections: berth_agent::cluster::Connections,
+) -> berth_agent::cluster::Cluster {
+    let kubeconfig = env
+        .sim
+        .kubeconfig_yaml()
+        .replace(env.sim.url(), &format!("https://{}", proxy.addr));
+    assert!(kubeconfig.contains(&proxy.addr.to_string()), "{kubeconfig}");
+    let path = env.dir.path().join("kubeconfig-through-proxy");
+    std::fs::write(&path, kubeconfig).unwrap();
+    berth_agent::cluster::Cluster::connect_with(Some(&path), connections)
+        .await
+        .unwrap()
+}
+
+/// A connection to the API server that no request has used for the idle
+/// timeout is closed (Go's IdleConnTimeout), and the next request opens
+/// another.
+#[tokio::test]
+async fn a_connection_no_request_uses_is_closed() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::Api;
+
+    let env = Env::without_agent().await;
+    let proxy = Proxy::start(env.sim.addr()).await;
+    let connections = berth_agent::cluster::Connections {
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let cluster = cluster_through(&env, &proxy, connections).await;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    api.list(&Default::default()).await.unwrap();
+    assert_eq!(proxy.open(), 1);
+    wait_for("the idle connection to be closed", || async {
+        proxy.open() == 0
+    })
+    .await;
+    api.list(&Default::default()).await.unwrap();
+    assert_eq!(proxy.open(), 1);
+}
+
+/// The idle timeout counts from a connection's last request, but it ends
+/// no stream: a watch opened before it still gets its events after it.
+#[tokio::test]
+async fn a_watch_outlives_its_connections_idle_timeout() {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, PostParams, WatchEvent, WatchParams};
+
+    let env = Env::without_agent().await;
+    let proxy = Proxy::start(env.sim.addr()).await;
+    let connections = berth_agent::cluster::Connections {
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let cluster = cluster_through(&env, &proxy, connections).await;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let version = api.list(&Default::default()).await.unwrap().metadata;
+    let mut watch = api
+        .watch(
+            &WatchParams::default().timeout(290),
+            version.resource_version.as_deref().unwrap(),
+        )
+        .await
+        .unwrap()
+        .boxed();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The pool let the watch's connection go: a request opens another.
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("after-the-idle-timeout".into());
+    api.create(&PostParams::default(), &cm).await.unwrap();
+    assert_eq!(proxy.open(), 2);
+    let event = tokio::time::timeout(Duration::from_secs(30), watch.next())
+        .await
+        .expect("the watch gets the event")
+        .expect("the watch goes on")
+        .unwrap();
+    match event {
+        WatchEvent::Added(cm) => {
+            assert_eq!(cm.metadata.name.as_deref(), Some("after-the-idle-timeout"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A connection that falls silent under an open watch (a peer behind a
+/// dead network: no reset, no bytes) is given up once a ping goes
+/// unanswered, which ends the watch, and the next request goes over a new
+/// connection instead of waiting on the dead one.
+#[tokio::test]
+async fn a_silent_connection_is_given_up_and_its_watch_ends() {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, WatchParams};
+
+    let env = Env::without_agent().await;
+    let proxy = Proxy::start(env.sim.addr()).await;
+    let connections = berth_agent::cluster::Connections {
+        ping_after: Duration::from_secs(1),
+        ping_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let cluster = cluster_through(&env, &proxy, connections).await;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let mut watch = api
+        .watch(&WatchParams::default().timeout(290), "0")
+        .await
+        .unwrap()
+        .boxed();
+    proxy.silence();
+    // Without the ping the watch would wait out its 290 s.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = watch.next().await {
+            if event.is_err() {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the watch on the silent connection ends");
+    wait_for("the silent connection to be closed", || async {
+        proxy.open() == 0
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(30), api.list(&Default::default()))
+        .await
+        .expect("a request after it is not sent on the dead connection")
+        .unwrap();
+    assert_eq!(proxy.open(), 1);
+}
+
+/// An idle connection is pinged too, so one that fell silent while nothing
+/// was open on it is closed before a request would be sent on it.
+#[tokio::test]
+async fn an_idle_connection_that_falls_silent_is_closed_before_a_request_uses_it() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::Api;
+
+    let env = Env::without_agent().await;
+    let proxy = Proxy::start(env.sim.addr()).await;
+    let connections = berth_agent::cluster::Connections {
+        ping_after: Duration::from_secs(1),
+        ping_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let cluster = cluster_through(&env, &proxy, connections).await;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    api.list(&Default::default()).await.unwrap();
+    proxy.silence();
+    wait_for("the silent idle connection to be closed", || async {
+        proxy.open() == 0
+    })
+    .await;
+    api.list(&Default::default()).await.unwrap();
+    assert_eq!(proxy.open(), 1);
 }
 
 /// The kubeconfig's `tls-server-name` is the name berthd verifies the API

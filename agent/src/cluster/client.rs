@@ -37,11 +37,43 @@ use super::ClusterError;
 /// transport opens another connection at the server's limit too.
 pub const STREAMS_PER_CONNECTION: usize = 100;
 
+/// How berthd keeps its connections to the API server: client-go's
+/// timings by default.
+#[derive(Debug, Clone, Copy)]
+pub struct Connections {
+    /// A connection that has carried no frame for this long is pinged,
+    /// whether or not a request is open on it (client-go's
+    /// `ReadIdleTimeout`).
+    pub ping_after: Duration,
+    /// A ping not answered within this is a dead connection: it is closed,
+    /// which fails its requests and watches, and later ones open a new one
+    /// (client-go's `PingTimeout`).
+    pub ping_timeout: Duration,
+    /// A connection no request has been sent on for this long leaves the
+    /// pool and closes once its open streams (a watch's) end (Go's
+    /// `IdleConnTimeout`, which client-go keeps). An idle berthd holds no
+    /// connection, and those a burst of requests opened go.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Connections {
+    fn default() -> Connections {
+        Connections {
+            ping_after: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
 /// A client for `config`, speaking HTTP/2 where the server offers it.
 ///
 /// A configured proxy goes to kube's own client, as before (berth builds
 /// kube without its proxy features, so kube refuses it with its own error).
-pub fn client(config: kube::Config) -> Result<kube::Client, ClusterError> {
+pub fn client(
+    config: kube::Config,
+    connections: Connections,
+) -> Result<kube::Client, ClusterError> {
     let failed = |e: kube::Error| ClusterError::Config(e.to_string());
     if config.proxy_url.is_some() {
         return kube::Client::try_from(config).map_err(failed);
@@ -73,15 +105,17 @@ pub fn client(config: kube::Config) -> Result<kube::Client, ClusterError> {
     connector.set_read_timeout(config.read_timeout);
     connector.set_write_timeout(config.write_timeout);
     connector.set_reset_reader_on_write(config.reset_reader_on_write);
-    // One connection carries everything, so a dead one must be noticed: a
-    // ping after 30 s without a frame, idle or not, the connection given up
-    // 15 s later (client-go's ReadIdleTimeout and PingTimeout), which fails
-    // its requests and watches, and they go on over a new connection.
+    // One connection carries everything, so a dead one must be noticed:
+    // pings (`Connections`). The pool's timer closes idle connections; without
+    // it hyper drops one only when a later request finds it expired, so a
+    // connection of a lane no request comes to would stay, pinging.
     let make = move || {
         hyper_util::client::legacy::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .http2_keep_alive_timeout(Duration::from_secs(15))
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(connections.idle_timeout)
+            .http2_keep_alive_interval(connections.ping_after)
+            .http2_keep_alive_timeout(connections.ping_timeout)
             .http2_keep_alive_while_idle(true)
             .build::<_, Body>(connector.clone())
     };

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 mod client;
 
-pub use client::STREAMS_PER_CONNECTION;
+pub use client::{Connections, STREAMS_PER_CONNECTION};
 
 use berth::manifest::Object;
 use berth::proto::{ApplyAction, ObjectRef};
@@ -108,6 +108,14 @@ impl Cluster {
     /// Connect with a kubeconfig file, or with the in-cluster service account
     /// (or $KUBECONFIG / ~/.kube/config) when none is given.
     pub async fn connect(kubeconfig: Option<&Path>) -> Result<Cluster, ClusterError> {
+        Cluster::connect_with(kubeconfig, Connections::default()).await
+    }
+
+    /// [`connect`](Self::connect), keeping connections as `connections` says.
+    pub async fn connect_with(
+        kubeconfig: Option<&Path>,
+        connections: Connections,
+    ) -> Result<Cluster, ClusterError> {
         let config = match kubeconfig {
             Some(path) => {
                 let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
@@ -127,7 +135,7 @@ impl Cluster {
                 .await
                 .map_err(|e| ClusterError::Config(e.to_string()))?,
         };
-        let client = client::client(config)?;
+        let client = client::client(config, connections)?;
         Ok(Cluster {
             client,
             kinds: Mutex::new(HashMap::new()),
