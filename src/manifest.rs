@@ -216,6 +216,14 @@ pub fn split_manifests(big: &str) -> Vec<String> {
         .collect()
 }
 
+/// A YAML error from serde-saphyr (directly or through kube) as one line:
+/// its text is the first line, and below it a source snippet; a leading
+/// `error: ` is dropped.
+pub fn yaml_error_line(e: &str) -> &str {
+    let first = e.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first)
+}
+
 /// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
 /// integers stay integers). serde-saphyr's default budget bounds what a
 /// hostile document costs (250 000 nodes, aliases replayed included, depth

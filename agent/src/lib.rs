@@ -137,8 +137,9 @@ async fn drain(agent: &ops::Agent) {
     ended().await;
 }
 
-/// Open the journal (resolving operations a crash left pending), connect to
-/// the cluster, bind the listener and serve gRPC over mutual TLS.
+/// Load the TLS files and the policy, configure the cluster client, bind the
+/// listener, open the journal (resolving operations a crash left pending)
+/// and serve gRPC over mutual TLS.
 pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     install_crypto_provider();
     let tls = tls::ServerTls::load(tls::TlsFiles {
@@ -151,6 +152,13 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
 
     let auth =
         Arc::new(policy::Authorizer::new(config.policy.clone()).map_err(anyhow::Error::msg)?);
+
+    // Every input is checked before the journal is opened (a new one is
+    // created on disk), so a berthd that cannot start leaves nothing.
+    let cluster = cluster::Cluster::connect(config.kubeconfig.as_deref()).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
 
     let journal = journal::Journal::open(&config.data_dir)?;
     let refuse = |e: journal::JournalError| {
@@ -186,7 +194,6 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     }
     journal.flush().await?;
 
-    let cluster = cluster::Cluster::connect(config.kubeconfig.as_deref()).await?;
     let agent = Arc::new(ops::Agent {
         journal,
         cluster: Arc::new(cluster),
@@ -196,9 +203,6 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         drift: Default::default(),
     });
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let uploads = Arc::new(uploads::Uploads::default());
     let svc = ReleaseAgentServer::new(server::Service::new(

@@ -188,12 +188,9 @@ impl Policy {
     /// Parse a policy file's text; errors name the field at fault.
     pub fn parse(text: &str, source: &str) -> Result<Policy, String> {
         let file: PolicyFile = serde_saphyr::from_str(text).map_err(|e| {
-            // serde-saphyr adds a source snippet below its first line.
-            let e = e.to_string();
-            let first = e.lines().next().unwrap_or_default();
             format!(
                 "{source}: {}",
-                first.strip_prefix("error: ").unwrap_or(first)
+                berth::manifest::yaml_error_line(&e.to_string())
             )
         })?;
         let mut rules = Vec::with_capacity(file.rules.len());

@@ -78,12 +78,10 @@ impl Config {
             return Ok(Config::default());
         }
         let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
-            let e = e.to_string();
-            let first = e.lines().next().unwrap_or_default();
             CliError::Usage(format!(
                 "{}: {}",
                 path.display(),
-                first.strip_prefix("error: ").unwrap_or(first)
+                berth::manifest::yaml_error_line(&e.to_string())
             ))
         })?;
         let mut seen = std::collections::HashSet::new();

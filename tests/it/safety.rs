@@ -187,6 +187,33 @@ async fn killing_berthd_mid_upgrade_leaves_the_release_failed_and_the_next_upgra
     agent.start_kill().unwrap();
 }
 
+/// A kubeconfig berthd cannot use stops it with one line that names the
+/// file, before anything is written: no journal appears in `--data`.
+#[tokio::test]
+async fn a_kubeconfig_berthd_cannot_use_stops_it_before_the_journal_is_created() {
+    let env = Env::without_agent().await;
+    let kubeconfig = env.dir.path().join("broken-kubeconfig");
+    std::fs::write(&kubeconfig, "clusters: [ {name: sim").unwrap();
+    let err = berth_agent::start(berth_agent::AgentConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        cert: env.pki.agent_cert.clone(),
+        key: env.pki.agent_key.clone(),
+        client_ca: env.pki.ca_cert.clone(),
+        crl: None,
+        data_dir: env.data_dir(),
+        kubeconfig: Some(kubeconfig.clone()),
+        policy: Default::default(),
+        settings: Default::default(),
+    })
+    .await
+    .err()
+    .expect("berthd refuses a kubeconfig it cannot read");
+    let msg = format!("{err:#}");
+    assert!(msg.contains(&path(&kubeconfig)), "{msg}");
+    assert_eq!(msg.lines().count(), 1, "{msg}");
+    assert!(!env.data_dir().exists(), "{msg}");
+}
+
 #[tokio::test]
 async fn a_malformed_chart_is_refused_with_one_line_and_changes_nothing() {
     let env = Env::start().await;

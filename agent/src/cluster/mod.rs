@@ -118,10 +118,12 @@ impl Cluster {
     ) -> Result<Cluster, ClusterError> {
         let config = match kubeconfig {
             Some(path) => {
+                // kube parses with serde-saphyr, whose errors carry a
+                // source snippet below their first line.
                 let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
                     ClusterError::Kubeconfig {
                         path: path.display().to_string(),
-                        message: e.to_string(),
+                        message: berth::manifest::yaml_error_line(&e.to_string()).to_string(),
                     }
                 })?;
                 kube::Config::from_custom_kubeconfig(kc, &Default::default())
