@@ -302,7 +302,8 @@ fn parse_yaml_single(body: &[u8]) -> ApiResult<Value> {
         std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(
         text,
-        serde_saphyr::options! { legacy_octal_numbers: true },
+        // One line, as kube-apiserver's decoding errors are.
+        serde_saphyr::options! { legacy_octal_numbers: true, with_snippet: false },
     )
     .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     let mut docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
@@ -497,4 +498,19 @@ fn scale_write(
     };
     let out = c.replace(&r.rt, ns, name, updated, &main)?;
     Ok(json_response(200, &scale_doc(&out)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_yaml_body_that_does_not_parse_is_refused_in_one_line() {
+        let err = super::parse_body(b"metadata: {name: x\n", "application/yaml").unwrap_err();
+        assert_eq!(err.code, 400);
+        assert!(
+            err.message.starts_with("error decoding YAML: "),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.message.lines().count(), 1, "{}", err.message);
+    }
 }
