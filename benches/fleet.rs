@@ -27,27 +27,12 @@
 //!     cargo bench --bench fleet        # BERTH_BENCH_ROUNDS=N BERTH_BENCH_CLUSTERS=N
 //!     BERTH_BENCH_ONLY=one,fleet …  # some of one, fleet, fleet-10, one-2s, fleet-2s
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Pki, ROOT, Stack, count, cpu_time, median};
-
-/// Output kept for the error message of a failed run.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::{Capture, Pki, ROOT, Stack, count, cpu_time, median};
 
 struct Variant {
     key: &'static str,
@@ -218,8 +203,8 @@ fn main() {
                 code,
                 0,
                 "berth {args:?} failed:\n{}\n{}",
-                String::from_utf8_lossy(&out.0.lock().unwrap()),
-                String::from_utf8_lossy(&err.0.lock().unwrap())
+                out.text(),
+                err.text()
             );
             eprintln!(
                 "round {round} {}: {:.0} ms",

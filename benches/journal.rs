@@ -35,7 +35,7 @@ use berth_agent::journal::{self, Begin, ChartRef, Finish, Journal, Lock, OpKind,
 use serde_json::{Value, json};
 
 mod common;
-use common::{count, median};
+use common::{Capture, count, median};
 
 const RELEASE: &str = "fleet";
 const NAMESPACE: &str = "default";
@@ -708,35 +708,23 @@ fn tree_bytes(data: &Path) -> Vec<(String, usize, u64)> {
 /// Medians of `rounds` runs of the CLI with `args`, and its last output.
 async fn cli(conn: &[String], args: &[&str], rounds: usize) -> (Duration, String) {
     let mut times = Vec::new();
-    let mut out = Vec::new();
+    let mut out = String::new();
     for round in 0..=rounds {
         let mut argv: Vec<String> = vec!["berth".into()];
         argv.extend(args.iter().map(|s| s.to_string()));
         argv.extend(conn.iter().cloned());
-        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut io = berth_cli::Io::new(Box::new(Shared(buf.clone())), Box::new(std::io::sink()));
+        let (stdout, stderr) = (Capture::default(), Capture::default());
+        let mut io = berth_cli::Io::new(Box::new(stdout.clone()), Box::new(stderr.clone()));
         let start = Instant::now();
         let code = berth_cli::run(argv.clone(), &mut io).await;
         let took = start.elapsed();
-        assert_eq!(code, 0, "berth {argv:?} failed");
+        assert_eq!(code, 0, "berth {argv:?} failed: {}", stderr.text());
         if round > 0 {
             times.push(took);
         }
-        out = buf.lock().unwrap().clone();
+        out = stdout.text();
     }
-    (median(times), String::from_utf8_lossy(&out).into_owned())
-}
-
-struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    (median(times), out)
 }
 
 fn timed<T>(rounds: usize, mut f: impl FnMut() -> T) -> Duration {

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{ROOT, count, median, python};
+use common::{Capture, ROOT, count, median, python};
 const VERBS: [&str; 4] = ["install", "upgrade", "rollback", "uninstall"];
 
 #[tokio::main]
@@ -50,11 +50,12 @@ async fn main() {
             let mut args = vec!["berth".to_string()];
             args.extend(step);
             args.extend(conn.iter().cloned());
-            let mut io = berth_cli::Io::new(Box::new(std::io::sink()), Box::new(std::io::sink()));
+            let err = Capture::default();
+            let mut io = berth_cli::Io::new(Box::new(std::io::sink()), Box::new(err.clone()));
             let start = Instant::now();
             let code = berth_cli::run(args.clone(), &mut io).await;
             let took = start.elapsed();
-            assert_eq!(code, 0, "berth {args:?} failed");
+            assert_eq!(code, 0, "berth {args:?} failed: {}", err.text());
             if round > 0 {
                 berth_times[i].push(took);
             }
