@@ -440,6 +440,10 @@ pub enum NotStarted {
     ShuttingDown,
 }
 
+/// How long a new operation waits for one that has its outcome to leave
+/// the registry (a journal flush) before it is refused as busy.
+pub const FINISHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Default)]
 struct Running {
     ops: HashMap<(String, String), Arc<OpEvents>>,
@@ -531,6 +535,24 @@ impl Registry {
         op.done.cancel();
     }
 
+    /// Wait (at most [`FINISHING_WAIT`]) for an operation on the release
+    /// that has emitted its outcome but not yet left the registry. Its
+    /// clients are shown the outcome once the journal holds it, which can be
+    /// before the operation's own last flush returns and it leaves: a client
+    /// that starts the next operation the moment it saw the outcome (`berth
+    /// rollback && berth uninstall`) would otherwise find the release busy.
+    /// `namespace` as a request gives it ("" is `default`).
+    pub async fn finishing(&self, namespace: &str, release: &str) {
+        let Ok(namespace) = berth::types::Namespace::parse(namespace) else {
+            return;
+        };
+        if let Some(op) = self.running(namespace.as_str(), release)
+            && op.is_finished()
+        {
+            let _ = tokio::time::timeout(FINISHING_WAIT, op.ended()).await;
+        }
+    }
+
     /// Changes whenever an operation ends.
     pub fn ends(&self) -> watch::Receiver<u64> {
         self.ended.subscribe()
@@ -588,6 +610,36 @@ mod tests {
             message: format!("step {i}"),
             ..Default::default()
         })
+    }
+
+    /// An operation that has its outcome but has not left the registry yet
+    /// (its last flush) makes the next one on the release wait, not fail;
+    /// one still running makes it fail at once.
+    #[tokio::test]
+    async fn the_next_operation_waits_for_one_that_has_its_outcome_to_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let registry = Arc::new(Registry::default());
+        let start = || registry.start(&journal, "ns", "a", 3, OpKind::Uninstall, 0);
+        let op = registry
+            .start(&journal, "ns", "a", 2, OpKind::Rollback, 0)
+            .unwrap();
+
+        registry.finishing("ns", "a").await;
+        assert!(matches!(start(), Err(NotStarted::Busy(_))));
+
+        op.emit(Kind::Completed(proto::Completed::default()));
+        assert!(matches!(start(), Err(NotStarted::Busy(_))));
+        let ending = tokio::spawn({
+            let (registry, op) = (Arc::clone(&registry), Arc::clone(&op));
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                registry.end(&op);
+            }
+        });
+        registry.finishing("ns", "a").await;
+        start().expect("the finished operation has left");
+        ending.await.unwrap();
     }
 
     #[tokio::test]

@@ -405,6 +405,10 @@ impl ReleaseAgent for Service {
         self.accepting()?;
         audit(verb.as_str(), &caller, &header.namespace, &header.release);
         let identity = caller.identity.clone();
+        self.agent
+            .registry
+            .finishing(&header.namespace, &header.release)
+            .await;
         let prepared = ops::upgrade::prepare(&self.agent, header, caller).map_err(status)?;
         let mut arrival = None;
         let mut token = None;
@@ -460,6 +464,10 @@ impl ReleaseAgent for Service {
         )?;
         self.accepting()?;
         audit("rollback", &caller, &req.namespace, &req.release);
+        self.agent
+            .registry
+            .finishing(&req.namespace, &req.release)
+            .await;
         let prepared = ops::rollback::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         let span = prepared.op.span();
@@ -474,6 +482,10 @@ impl ReleaseAgent for Service {
         self.authorize(&caller, Verb::Test, &req.namespace, false)?;
         self.accepting()?;
         audit("test", &caller, &req.namespace, &req.release);
+        self.agent
+            .registry
+            .finishing(&req.namespace, &req.release)
+            .await;
         let prepared = ops::test::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         let span = prepared.op.span();
@@ -491,6 +503,10 @@ impl ReleaseAgent for Service {
         self.authorize(&caller, Verb::Uninstall, &req.namespace, false)?;
         self.accepting()?;
         audit("uninstall", &caller, &req.namespace, &req.release);
+        self.agent
+            .registry
+            .finishing(&req.namespace, &req.release)
+            .await;
         let prepared = ops::uninstall::prepare(&self.agent, req, caller).map_err(status)?;
         let stream = prepared.op.stream(0);
         let span = prepared.op.span();
