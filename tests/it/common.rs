@@ -170,6 +170,19 @@ impl Env {
         };
         configure(&mut settings);
         let agent = berth_agent::start(berth_agent::AgentConfig {
+            settings,
+            ..self.agent_config()
+        })
+        .await
+        .expect("agent starts");
+        self.agent_url = format!("https://127.0.0.1:{}", agent.addr.port());
+        self.agent = Some(agent);
+    }
+
+    /// The agent this environment starts (berthd's default settings), on a
+    /// port of its own.
+    pub fn agent_config(&self) -> berth_agent::AgentConfig {
+        berth_agent::AgentConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             cert: self.pki.agent_cert.clone(),
             key: self.pki.agent_key.clone(),
@@ -178,12 +191,8 @@ impl Env {
             data_dir: self.data_dir(),
             kubeconfig: Some(self.kubeconfig.clone()),
             policy: self.policy.clone(),
-            settings,
-        })
-        .await
-        .expect("agent starts");
-        self.agent_url = format!("https://127.0.0.1:{}", agent.addr.port());
-        self.agent = Some(agent);
+            settings: Default::default(),
+        }
     }
 
     /// The connection a client with the admin certificate would open.

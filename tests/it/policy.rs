@@ -295,20 +295,10 @@ async fn a_malformed_policy_stops_the_agent_from_starting() {
     )
     .unwrap();
     env.policy = PolicySource::File(file.clone());
-    let err = berth_agent::start(berth_agent::AgentConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        cert: env.pki.agent_cert.clone(),
-        key: env.pki.agent_key.clone(),
-        client_ca: env.pki.ca_cert.clone(),
-        crl: None,
-        data_dir: env.data_dir(),
-        kubeconfig: Some(env.kubeconfig.clone()),
-        policy: env.policy.clone(),
-        settings: Default::default(),
-    })
-    .await
-    .err()
-    .expect("the agent refuses a policy it cannot read");
+    let err = berth_agent::start(env.agent_config())
+        .await
+        .err()
+        .expect("the agent refuses a policy it cannot read");
     let msg = format!("{err:#}");
     assert!(msg.contains(&path(&file)), "{msg}");
     assert!(msg.contains("superuser"), "{msg}");

@@ -195,15 +195,8 @@ async fn a_kubeconfig_berthd_cannot_use_stops_it_before_the_journal_is_created()
     let kubeconfig = env.dir.path().join("broken-kubeconfig");
     std::fs::write(&kubeconfig, "clusters: [ {name: sim").unwrap();
     let err = berth_agent::start(berth_agent::AgentConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        cert: env.pki.agent_cert.clone(),
-        key: env.pki.agent_key.clone(),
-        client_ca: env.pki.ca_cert.clone(),
-        crl: None,
-        data_dir: env.data_dir(),
         kubeconfig: Some(kubeconfig.clone()),
-        policy: Default::default(),
-        settings: Default::default(),
+        ..env.agent_config()
     })
     .await
     .err()

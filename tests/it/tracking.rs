@@ -359,13 +359,13 @@ async fn watches_beyond_one_connections_streams_go_on_another() {
     drop(watches);
 }
 
-/// berthd's client to the simulator through `proxy`, keeping its
-/// connections as `connections` says.
-async fn cluster_through(
-    env: &Env,
-    proxy: &Proxy,
+/// A simulator, a proxy in front of it, and its ConfigMaps through
+/// berthd's client, which keeps its connections as `connections` says.
+async fn configmaps_through_proxy(
     connections: berth_agent::cluster::Connections,
-) -> berth_agent::cluster::Cluster {
+) -> (Env, Proxy, kube::Api<k8s_openapi::api::core::v1::ConfigMap>) {
+    let env = Env::without_agent().await;
+    let proxy = Proxy::start(env.sim.addr()).await;
     let kubeconfig = env
         .sim
         .kubeconfig_yaml()
@@ -373,9 +373,28 @@ async fn cluster_through(
     assert!(kubeconfig.contains(&proxy.addr.to_string()), "{kubeconfig}");
     let path = env.dir.path().join("kubeconfig-through-proxy");
     std::fs::write(&path, kubeconfig).unwrap();
-    berth_agent::cluster::Cluster::connect_with(Some(&path), connections)
+    let cluster = berth_agent::cluster::Cluster::connect_with(Some(&path), connections)
         .await
-        .unwrap()
+        .unwrap();
+    let api = kube::Api::namespaced(cluster.client(), "default");
+    (env, proxy, api)
+}
+
+/// Connections closed after a second without a request.
+fn idle_after_a_second() -> berth_agent::cluster::Connections {
+    berth_agent::cluster::Connections {
+        idle_timeout: Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+/// Pings after a second without a frame, given a second to be answered.
+fn pinged_every_second() -> berth_agent::cluster::Connections {
+    berth_agent::cluster::Connections {
+        ping_after: Duration::from_secs(1),
+        ping_timeout: Duration::from_secs(1),
+        ..Default::default()
+    }
 }
 
 /// A connection to the API server that no request has used for the idle
@@ -383,17 +402,7 @@ async fn cluster_through(
 /// another.
 #[tokio::test]
 async fn a_connection_no_request_uses_is_closed() {
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::Api;
-
-    let env = Env::without_agent().await;
-    let proxy = Proxy::start(env.sim.addr()).await;
-    let connections = berth_agent::cluster::Connections {
-        idle_timeout: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let cluster = cluster_through(&env, &proxy, connections).await;
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let (_env, proxy, api) = configmaps_through_proxy(idle_after_a_second()).await;
     api.list(&Default::default()).await.unwrap();
     assert_eq!(proxy.open(), 1);
     wait_for("the idle connection to be closed", || async {
@@ -410,16 +419,9 @@ async fn a_connection_no_request_uses_is_closed() {
 async fn a_watch_outlives_its_connections_idle_timeout() {
     use futures::StreamExt;
     use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::{Api, PostParams, WatchEvent, WatchParams};
+    use kube::api::{PostParams, WatchEvent, WatchParams};
 
-    let env = Env::without_agent().await;
-    let proxy = Proxy::start(env.sim.addr()).await;
-    let connections = berth_agent::cluster::Connections {
-        idle_timeout: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let cluster = cluster_through(&env, &proxy, connections).await;
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let (_env, proxy, api) = configmaps_through_proxy(idle_after_a_second()).await;
     let version = api.list(&Default::default()).await.unwrap().metadata;
     let mut watch = api
         .watch(
@@ -455,18 +457,9 @@ async fn a_watch_outlives_its_connections_idle_timeout() {
 #[tokio::test]
 async fn a_silent_connection_is_given_up_and_its_watch_ends() {
     use futures::StreamExt;
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::{Api, WatchParams};
+    use kube::api::WatchParams;
 
-    let env = Env::without_agent().await;
-    let proxy = Proxy::start(env.sim.addr()).await;
-    let connections = berth_agent::cluster::Connections {
-        ping_after: Duration::from_secs(1),
-        ping_timeout: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let cluster = cluster_through(&env, &proxy, connections).await;
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let (_env, proxy, api) = configmaps_through_proxy(pinged_every_second()).await;
     let mut watch = api
         .watch(&WatchParams::default().timeout(290), "0")
         .await
@@ -498,18 +491,7 @@ async fn a_silent_connection_is_given_up_and_its_watch_ends() {
 /// was open on it is closed before a request would be sent on it.
 #[tokio::test]
 async fn an_idle_connection_that_falls_silent_is_closed_before_a_request_uses_it() {
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::Api;
-
-    let env = Env::without_agent().await;
-    let proxy = Proxy::start(env.sim.addr()).await;
-    let connections = berth_agent::cluster::Connections {
-        ping_after: Duration::from_secs(1),
-        ping_timeout: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let cluster = cluster_through(&env, &proxy, connections).await;
-    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+    let (_env, proxy, api) = configmaps_through_proxy(pinged_every_second()).await;
     api.list(&Default::default()).await.unwrap();
     proxy.silence();
     wait_for("the silent idle connection to be closed", || async {
