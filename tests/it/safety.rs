@@ -207,6 +207,36 @@ async fn a_kubeconfig_berthd_cannot_use_stops_it_before_the_journal_is_created()
     assert!(!env.data_dir().exists(), "{msg}");
 }
 
+/// The same for the kubeconfig berthd finds itself ($KUBECONFIG): one line,
+/// and none of the file's lines (kube's parser quotes them, token and all).
+#[tokio::test]
+async fn a_kubeconfig_from_the_environment_that_does_not_parse_is_refused_without_its_lines() {
+    let env = Env::without_agent().await;
+    let kubeconfig = env.dir.path().join("broken-kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: SECRET-IN-KUBECONFIG\nclusters: [ {name: sim\n",
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(berthd_bin())
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--cert", &path(&env.pki.agent_cert)])
+        .args(["--key", &path(&env.pki.agent_key)])
+        .args(["--client-ca", &path(&env.pki.ca_cert)])
+        .args(["--data", &path(&env.data_dir())])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .await
+        .expect("berthd runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 6 column 13"), "{stderr}");
+    assert!(!stderr.contains("SECRET"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(!env.data_dir().exists());
+}
+
 #[tokio::test]
 async fn a_malformed_chart_is_refused_with_one_line_and_changes_nothing() {
     let env = Env::start().await;

@@ -119,7 +119,8 @@ impl Cluster {
         let config = match kubeconfig {
             Some(path) => {
                 // kube parses with serde-saphyr, whose errors carry a
-                // source snippet below their first line.
+                // source snippet below their first line: lines of the
+                // file, which may hold a token.
                 let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
                     ClusterError::Kubeconfig {
                         path: path.display().to_string(),
@@ -133,9 +134,9 @@ impl Cluster {
                         message: e.to_string(),
                     })?
             }
-            None => kube::Config::infer()
-                .await
-                .map_err(|e| ClusterError::Config(e.to_string()))?,
+            None => kube::Config::infer().await.map_err(|e| {
+                ClusterError::Config(berth::manifest::yaml_error_line(&e.to_string()).to_string())
+            })?,
         };
         let client = client::client(config, connections)?;
         Ok(Cluster {
