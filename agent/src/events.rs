@@ -548,8 +548,12 @@ impl Registry {
         };
         if let Some(op) = self.running(namespace.as_str(), release)
             && op.is_finished()
+            && tokio::time::timeout(FINISHING_WAIT, op.ended())
+                .await
+                .is_err()
         {
-            let _ = tokio::time::timeout(FINISHING_WAIT, op.ended()).await;
+            tracing::warn!(namespace = %op.namespace, release = %op.release,
+                "an operation that has its outcome did not end within {FINISHING_WAIT:?}");
         }
     }
 

@@ -137,8 +137,8 @@ async fn drain(agent: &ops::Agent) {
     ended().await;
 }
 
-/// Load the TLS files and the policy, configure the cluster client, bind the
-/// listener, open the journal (resolving operations a crash left pending)
+/// Load the TLS files and the policy, configure the cluster client, open the
+/// journal (resolving operations a crash left pending), bind the listener
 /// and serve gRPC over mutual TLS.
 pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     install_crypto_provider();
@@ -153,12 +153,11 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     let auth =
         Arc::new(policy::Authorizer::new(config.policy.clone()).map_err(anyhow::Error::msg)?);
 
-    // Every input is checked before the journal is opened (a new one is
-    // created on disk), so a berthd that cannot start leaves nothing.
+    // The kubeconfig is checked before the journal is opened (a new one is
+    // created on disk), so a berthd that cannot use it leaves nothing. The
+    // port is bound after recovery: until then a client is refused at once
+    // rather than kept waiting in its TLS handshake.
     let cluster = cluster::Cluster::connect(config.kubeconfig.as_deref()).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
 
     let journal = journal::Journal::open(&config.data_dir)?;
     let refuse = |e: journal::JournalError| {
@@ -203,6 +202,9 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         drift: Default::default(),
     });
 
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let uploads = Arc::new(uploads::Uploads::default());
     let svc = ReleaseAgentServer::new(server::Service::new(

@@ -50,7 +50,8 @@ pub struct Connections {
     /// (client-go's `PingTimeout`).
     pub ping_timeout: Duration,
     /// A connection no request has been sent on for this long leaves the
-    /// pool and closes once its open streams (a watch's) end (Go's
+    /// pool (at the pool's next check, which comes as often: within twice
+    /// this) and closes once its open streams (a watch's) end (Go's
     /// `IdleConnTimeout`, which client-go keeps). An idle berthd holds no
     /// connection, and those a burst of requests opened go.
     pub idle_timeout: Duration,

@@ -32,7 +32,12 @@ pub fn history(agent: &Agent, req: &HistoryRequest) -> Result<proto::HistoryResp
 
 fn release_info(agent: &Agent, head: &ReleaseHead, rec: &RevisionRecord) -> proto::ReleaseInfo {
     let notes = agent.journal.text_blob(&rec.notes_blob).unwrap_or_default();
-    let running = agent.registry.running(&head.namespace, &head.name);
+    // An operation that has told its outcome is not in progress any more,
+    // though it may not have left the registry yet.
+    let running = agent
+        .registry
+        .running(&head.namespace, &head.name)
+        .filter(|op| !op.is_finished());
     let (in_progress_revision, in_progress_operation) = match (&head.lock, running) {
         (Some(l), _) => (l.revision, l.operation.title().to_lowercase()),
         (None, Some(op)) => (op.revision, op.operation.title().to_lowercase()),

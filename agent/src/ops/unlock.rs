@@ -31,6 +31,9 @@ pub async fn unlock(
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
+    // An operation that has told its outcome is over: let it leave rather
+    // than abort it, which would cut its last flush short.
+    agent.registry.finishing(ns, rel).await;
     let head = agent.journal.head(ns, rel)?;
     let running = agent.registry.running(ns, rel);
     if head.is_none() && running.is_none() {
@@ -46,6 +49,11 @@ pub async fn unlock(
         ))),
         (Some(op), _) => {
             let kind = op.operation.title().to_lowercase();
+            if op.is_finished() {
+                return Err(OpError::FailedPrecondition(format!(
+                    "the {kind} of {rel:?} has ended; nothing to unlock"
+                )));
+            }
             if !op.abort(abort.clone()) {
                 let other = op.aborted().map(|a| a.reason).unwrap_or_default();
                 return Err(OpError::FailedPrecondition(format!(
