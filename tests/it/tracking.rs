@@ -364,12 +364,20 @@ async fn watches_beyond_one_connections_streams_go_on_another() {
 async fn configmaps_through_proxy(
     connections: berth_agent::cluster::Connections,
 ) -> (Env, Proxy, kube::Api<k8s_openapi::api::core::v1::ConfigMap>) {
-    let env = Env::without_agent().await;
+    configmaps_through_proxy_to(Env::without_agent().await, connections).await
+}
+
+/// [`configmaps_through_proxy`] to `env`'s simulator.
+async fn configmaps_through_proxy_to(
+    env: Env,
+    connections: berth_agent::cluster::Connections,
+) -> (Env, Proxy, kube::Api<k8s_openapi::api::core::v1::ConfigMap>) {
     let proxy = Proxy::start(env.sim.addr()).await;
+    let scheme = env.sim.url().split("://").next().unwrap();
     let kubeconfig = env
         .sim
         .kubeconfig_yaml()
-        .replace(env.sim.url(), &format!("https://{}", proxy.addr));
+        .replace(env.sim.url(), &format!("{scheme}://{}", proxy.addr));
     assert!(kubeconfig.contains(&proxy.addr.to_string()), "{kubeconfig}");
     let path = env.dir.path().join("kubeconfig-through-proxy");
     std::fs::write(&path, kubeconfig).unwrap();
@@ -411,6 +419,32 @@ async fn a_connection_no_request_uses_is_closed() {
     .await;
     api.list(&Default::default()).await.unwrap();
     assert_eq!(proxy.open(), 1);
+}
+
+/// Over HTTP/1.1 every concurrent request takes a connection of its own;
+/// once a burst is over, at most `IDLE_CONNECTIONS_PER_SERVER` of them stay
+/// open (client-go's MaxIdleConnsPerHost), not one per request of the burst.
+#[tokio::test]
+async fn an_http1_burst_leaves_at_most_the_idle_cap_open() {
+    let mut env = Env::without_agent().await;
+    env.sim = Env::simulator()
+        .http()
+        .start()
+        .await
+        .expect("simulator starts");
+    let (_env, proxy, api) =
+        configmaps_through_proxy_to(env, berth_agent::cluster::Connections::default()).await;
+    let burst = 2 * berth_agent::cluster::IDLE_CONNECTIONS_PER_SERVER;
+    let params = kube::api::ListParams::default();
+    let lists = (0..burst).map(|_| api.list(&params));
+    for listed in futures::future::join_all(lists).await {
+        listed.unwrap();
+    }
+    assert!(proxy.open() > berth_agent::cluster::IDLE_CONNECTIONS_PER_SERVER);
+    wait_for("the connections over the idle cap to be closed", || async {
+        proxy.open() == berth_agent::cluster::IDLE_CONNECTIONS_PER_SERVER
+    })
+    .await;
 }
 
 /// The idle timeout counts from a connection's last request, but it ends

@@ -37,6 +37,12 @@ use super::ClusterError;
 /// transport opens another connection at the server's limit too.
 pub const STREAMS_PER_CONNECTION: usize = 100;
 
+/// Idle connections kept to one server (client-go's MaxIdleConnsPerHost).
+/// Over HTTP/1.1 each concurrent request takes a connection of its own, so
+/// a burst would otherwise leave one open per request until the idle
+/// timeout; over HTTP/2 a lane has one connection.
+pub const IDLE_CONNECTIONS_PER_SERVER: usize = 25;
+
 /// How berthd keeps its connections to the API server: client-go's
 /// timings by default.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +121,7 @@ pub fn client(
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(connections.idle_timeout)
+            .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_SERVER)
             .http2_keep_alive_interval(connections.ping_after)
             .http2_keep_alive_timeout(connections.ping_timeout)
             .http2_keep_alive_while_idle(true)

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 mod client;
 
-pub use client::{Connections, STREAMS_PER_CONNECTION};
+pub use client::{Connections, IDLE_CONNECTIONS_PER_SERVER, STREAMS_PER_CONNECTION};
 
 use berth::manifest::Object;
 use berth::proto::{ApplyAction, ObjectRef};
