@@ -132,6 +132,19 @@ impl Env {
         }
     }
 
+    /// A PKI and a simulator that serves plain HTTP (so HTTP/1.1 only); the
+    /// test starts the agent itself.
+    pub async fn plain_http_without_agent() -> Env {
+        let mut env = Env::without_agent().await;
+        env.sim = Env::simulator()
+            .http()
+            .start()
+            .await
+            .expect("simulator starts");
+        env.sim.write_kubeconfig(&env.kubeconfig).unwrap();
+        env
+    }
+
     /// The simulator every environment runs: fast profile, real clock.
     pub fn simulator() -> berth_sim::SimBuilder {
         berth_sim::Simulator::builder()

@@ -294,13 +294,7 @@ async fn an_upgrades_requests_and_watches_share_one_http2_connection() {
 /// over HTTP/1.1, and an install waits for its rollout as over HTTP/2.
 #[tokio::test]
 async fn an_api_server_without_http2_gets_http1() {
-    let mut env = Env::without_agent().await;
-    env.sim = Env::simulator()
-        .http()
-        .start()
-        .await
-        .expect("simulator starts");
-    env.sim.write_kubeconfig(&env.kubeconfig).unwrap();
+    let mut env = Env::plain_http_without_agent().await;
     env.start_agent().await;
     let out = env
         .berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
@@ -405,6 +399,21 @@ fn pinged_every_second() -> berth_agent::cluster::Connections {
     }
 }
 
+/// The proxy's connections get closed, and the next request opens one anew
+/// (rather than waiting on a closed or dead one).
+async fn closed_and_the_next_request_opens_another(
+    what: &str,
+    proxy: &Proxy,
+    api: &kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
+) {
+    wait_for(what, || async { proxy.open() == 0 }).await;
+    tokio::time::timeout(Duration::from_secs(30), api.list(&Default::default()))
+        .await
+        .expect("the next request is not stuck on the old connection")
+        .unwrap();
+    assert_eq!(proxy.open(), 1);
+}
+
 /// A connection to the API server that no request has used for the idle
 /// timeout is closed (Go's IdleConnTimeout), and the next request opens
 /// another.
@@ -413,12 +422,8 @@ async fn a_connection_no_request_uses_is_closed() {
     let (_env, proxy, api) = configmaps_through_proxy(idle_after_a_second()).await;
     api.list(&Default::default()).await.unwrap();
     assert_eq!(proxy.open(), 1);
-    wait_for("the idle connection to be closed", || async {
-        proxy.open() == 0
-    })
-    .await;
-    api.list(&Default::default()).await.unwrap();
-    assert_eq!(proxy.open(), 1);
+    closed_and_the_next_request_opens_another("the idle connection to be closed", &proxy, &api)
+        .await;
 }
 
 /// Over HTTP/1.1 every concurrent request takes a connection of its own;
@@ -426,12 +431,7 @@ async fn a_connection_no_request_uses_is_closed() {
 /// open (client-go's MaxIdleConnsPerHost), not one per request of the burst.
 #[tokio::test]
 async fn an_http1_burst_leaves_at_most_the_idle_cap_open() {
-    let mut env = Env::without_agent().await;
-    env.sim = Env::simulator()
-        .http()
-        .start()
-        .await
-        .expect("simulator starts");
+    let env = Env::plain_http_without_agent().await;
     let (_env, proxy, api) =
         configmaps_through_proxy_to(env, berth_agent::cluster::Connections::default()).await;
     let burst = 2 * berth_agent::cluster::IDLE_CONNECTIONS_PER_SERVER;
@@ -510,15 +510,8 @@ async fn a_silent_connection_is_given_up_and_its_watch_ends() {
     })
     .await
     .expect("the watch on the silent connection ends");
-    wait_for("the silent connection to be closed", || async {
-        proxy.open() == 0
-    })
-    .await;
-    tokio::time::timeout(Duration::from_secs(30), api.list(&Default::default()))
-        .await
-        .expect("a request after it is not sent on the dead connection")
-        .unwrap();
-    assert_eq!(proxy.open(), 1);
+    closed_and_the_next_request_opens_another("the silent connection to be closed", &proxy, &api)
+        .await;
 }
 
 /// An idle connection is pinged too, so one that fell silent while nothing
@@ -528,12 +521,12 @@ async fn an_idle_connection_that_falls_silent_is_closed_before_a_request_uses_it
     let (_env, proxy, api) = configmaps_through_proxy(pinged_every_second()).await;
     api.list(&Default::default()).await.unwrap();
     proxy.silence();
-    wait_for("the silent idle connection to be closed", || async {
-        proxy.open() == 0
-    })
+    closed_and_the_next_request_opens_another(
+        "the silent idle connection to be closed",
+        &proxy,
+        &api,
+    )
     .await;
-    api.list(&Default::default()).await.unwrap();
-    assert_eq!(proxy.open(), 1);
 }
 
 /// The kubeconfig's `tls-server-name` is the name berthd verifies the API
