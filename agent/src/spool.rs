@@ -1,8 +1,9 @@
 //! A received chart's bytes: in memory, or, for an upload big enough to
 //! come on a chart connection, in an unnamed file in berthd's data
 //! directory, written as the bytes arrive. A spooled chart is read front to
-//! back twice (unpacked to render it, then copied into the journal in
-//! pieces), so berthd never holds it whole.
+//! back twice (unpacked to render it, then copied into the journal's file
+//! of it), so berthd never holds it whole. A chart the journal holds as a
+//! file is read from that file the same way.
 
 use std::fs::File;
 use std::io::{Read, Seek};

@@ -139,7 +139,7 @@ async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
     assert!(
         checked
             .stdout
-            .starts_with("ok: format version 2; 3 release(s) (0 locked), 6 revision(s), "),
+            .starts_with("ok: format version 3; 3 release(s) (0 locked), 6 revision(s), "),
         "{}",
         checked.stdout
     );
@@ -174,7 +174,7 @@ async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
     assert!(
         imported
             .stdout
-            .contains(": ok: format version 2; 3 release(s)"),
+            .contains(": ok: format version 3; 3 release(s)"),
         "{}",
         imported.stdout
     );

@@ -66,16 +66,31 @@ async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all
     assert_eq!(counter(&env, |c| &c.chart_connections), 1);
     assert_eq!(counter(&env, |c| &c.chart_bytes_received), size);
 
-    // The chart arrived in a file with no name, and the journal holds it
-    // in pieces that read back as it was sent (the second install read it).
+    // The chart arrived in a file with no name, and the journal keeps it
+    // as a file named by its digest, out of sled (the second install read
+    // it back).
     let agent = &env.agent.as_ref().unwrap().agent;
     let report = berth_agent::journal::check::check(&agent.journal).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
-    let data: Vec<_> = std::fs::read_dir(agent.journal.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(data, ["journal"], "nothing left beside the journal");
+    let names = |dir: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let data = agent.journal.path();
+    assert_eq!(
+        names(data),
+        ["charts", "journal"],
+        "nothing else beside the journal"
+    );
+    assert_eq!(names(&data.join("charts")), [bundle.digest.as_str()]);
+    assert_eq!(
+        std::fs::read(data.join("charts").join(&bundle.digest)).unwrap(),
+        bundle.bytes
+    );
 
     // A small chart still comes as chunks of the call.
     env.berth(&["install", "small", &env.chart("1.0.0")])

@@ -5,7 +5,7 @@
 //! (`--history-max` drops the oldest); at most one revision is deployed and
 //! it is the one the head names; a pending revision has the lock and the
 //! lock has its pending revision; every blob a revision references is
-//! present, inflates (a blob stored as pieces: every piece and node is
+//! present, inflates (a chart file: reads; a blob stored as pieces: every piece and node is
 //! present and the whole reassembles), and hashes to its key; the events of
 //! each revision, loose or packed, decode, belong to it, and are numbered
 //! 1..n. Records that belong to no
@@ -215,7 +215,7 @@ pub fn check(journal: &Journal) -> Result<Report> {
             ));
         }
     }
-    report.blobs = journal.blobs.len();
+    report.blobs = journal.blobs.len() + journal.charts.list().map_err(sled::Error::Io)?.len();
     Ok(report)
 }
 
@@ -350,6 +350,7 @@ fn gaps(sorted: &[u64]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests_support::{begin_with_chart, big_chart};
     use super::super::{
         Begin, ChartRef, Finish, Lock, OpKind, Status, deflate, encode, revision_key,
     };
@@ -437,7 +438,7 @@ mod tests {
         assert!(r.is_ok(), "{:?}", r.problems);
         assert_eq!(
             r.summary(),
-            "format version 2; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
+            "format version 3; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
         );
     }
 
@@ -499,6 +500,26 @@ mod tests {
         j.blobs.remove(piece.as_bytes()).unwrap();
         let p = problems(&j);
         assert!(p.contains("revision ns/a/4: manifest blob"), "{p}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_changed_chart_file_is_named() {
+        let (_dir, j) = sound().await;
+        j.finish("ns", "a", 3, deployed()).await.unwrap();
+        let chart = big_chart(1);
+        let file = j.charts.dir().join(digest(&chart));
+        j.begin("ns", "a", begin_with_chart(4, OpKind::Upgrade, &chart))
+            .await
+            .unwrap();
+        assert_eq!(problems(&j), "");
+        std::fs::write(&file, b"other").unwrap();
+        let p = problems(&j);
+        assert!(p.contains("revision ns/a/4: chart blob"), "{p}");
+        assert!(p.contains("its content hashes to"), "{p}");
+        std::fs::remove_file(&file).unwrap();
+        let p = problems(&j);
+        assert!(p.contains("revision ns/a/4: chart blob"), "{p}");
+        assert!(p.contains("missing"), "{p}");
     }
 
     #[tokio::test]

@@ -11,6 +11,10 @@
 //! - `nodes`: sha256 → the digests of the pieces a large blob was cut into
 //!   ([`chunks`]): a manifest is stored as its documents, so revisions that
 //!   differ in one object share all the others. Since format version 2.
+//! - `charts/` (a directory beside sled's, not a tree): charts of
+//!   [`crate::uploads::MIN_SIZE`] or more, as files named by their digest
+//!   ([`charts`]), so that sled's cache does not keep them. Since format
+//!   version 3.
 //! - `events`: `ns/name/<rev:020>/<seq:020>` → protobuf [`proto::Event`];
 //!   once a revision is closed, `ns/name/<rev:020>/packed` → all its events
 //!   in one record ([`packed`], since format version 2).
@@ -36,6 +40,7 @@ use prost::Message;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+mod charts;
 pub mod check;
 mod chunks;
 mod packed;
@@ -46,15 +51,14 @@ pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
 
 use crate::spool::ChartBytes;
 
-/// A spooled chart is stored in pieces of at least this size, and of no
-/// more than [`chunks::NODE_MAX`] pieces.
-const CHART_PIECE: usize = 1 << 20;
-
-/// The on-disk format this build reads and writes. Version 1 (no `nodes`,
-/// no packed events) is a subset of version 2: it opens as it is and is
-/// marked version 2 (berthd of version 1 would not see what version 2
-/// adds, so it refuses the marker).
-pub const SCHEMA_VERSION: u32 = 2;
+/// The on-disk format this build reads and writes. Each version is a
+/// subset of the next: version 1 has no `nodes` and no packed events,
+/// version 2 no `charts/` (format 2 kept big charts in sled, in pieces of
+/// 1 MiB joined by a node, which this build reads as any other node). An
+/// older journal opens as it is and is marked version 3; a berthd of an
+/// older version would not see what the newer one adds, so it refuses the
+/// marker.
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -88,6 +92,7 @@ pub struct Journal {
     blobs: sled::Tree,
     nodes: sled::Tree,
     events: sled::Tree,
+    charts: charts::ChartFiles,
 }
 
 /// Every sled write (transaction, batch, insert) and every flush goes
@@ -173,7 +178,7 @@ const SCHEMA_KEY: &str = "schema";
 fn check_version(dir: &Path, stored: &[u8]) -> Result<u32> {
     let text = String::from_utf8_lossy(stored);
     let message = match text.parse::<u32>() {
-        Ok(v) if v == SCHEMA_VERSION || v == 1 => return Ok(v),
+        Ok(v) if (1..=SCHEMA_VERSION).contains(&v) => return Ok(v),
         Ok(v) if v > SCHEMA_VERSION => format!(
             "it has format version {v}, written by a newer berthd; this berthd reads version {SCHEMA_VERSION} \
              (run the newer berthd, or export the journal with it)"
@@ -344,75 +349,6 @@ fn may_begin(head: Option<&ReleaseHead>, name: &str, revision: u64) -> Result<()
     Ok(())
 }
 
-/// What [`Journal::begin`] stores of a spooled chart whose digest `d` is
-/// known, added to `out`. The chart is read from its file in pieces, each
-/// stored as it is read, so it is never in memory whole; the node that
-/// joins them goes in `out`, with the transaction, and only it makes the
-/// chart present. [`Journal::begin`] checks the lock and the revision
-/// first, so a refused operation stores nothing; pieces of a chart whose
-/// transaction never came all the same (a crash, a disk error, a race
-/// with another operation on the release) are content nothing names, as
-/// the blobs of a pruned revision are, and a second upload reuses them.
-fn store_spooled(
-    blobs: &sled::Tree,
-    nodes: &sled::Tree,
-    d: &str,
-    chart: &mut ChartBytes,
-    mut out: Additions,
-) -> Result<Additions> {
-    use sha2::Digest as _;
-    if blobs.contains_key(d.as_bytes())? || nodes.contains_key(d.as_bytes())? {
-        return Ok(out);
-    }
-    let io = |e: std::io::Error| JournalError::Storage(sled::Error::Io(e));
-    let len = usize::try_from(chart.len()).unwrap_or(usize::MAX);
-    let size = CHART_PIECE.max(len.div_ceil(chunks::NODE_MAX));
-    let short = |read: usize| {
-        // Stored, they would be other bytes than the chart's under its key.
-        io(std::io::Error::other(format!(
-            "the spooled chart held {read} bytes, not {len}"
-        )))
-    };
-    let mut reader = chart.reader().map_err(io)?;
-    if len <= size {
-        let mut bytes = Vec::with_capacity(len);
-        reader.read_to_end(&mut bytes).map_err(io)?;
-        if bytes.len() != len {
-            return Err(short(bytes.len()));
-        }
-        out.blobs.push((d.to_string(), stored(&bytes)));
-        return Ok(out);
-    }
-    let mut piece = Vec::with_capacity(size);
-    let mut children = Vec::new();
-    let mut read = 0;
-    loop {
-        piece.clear();
-        (&mut reader)
-            .take(size as u64)
-            .read_to_end(&mut piece)
-            .map_err(io)?;
-        if piece.is_empty() {
-            break;
-        }
-        read += piece.len();
-        let key: [u8; 32] = sha2::Sha256::digest(&piece).into();
-        let hex_key = hex::encode(key);
-        if !blobs.contains_key(hex_key.as_bytes())? {
-            // A chart is gzip: its pieces are stored, not compressed.
-            let value = stored(&piece);
-            writing(|| blobs.insert(hex_key.as_bytes(), value))?;
-        }
-        children.push(key);
-    }
-    if read != len {
-        return Err(short(read));
-    }
-    out.nodes
-        .push((d.to_string(), chunks::encode_node(&children)));
-    Ok(out)
-}
-
 /// A closed revision's events packed: written with the transaction that
 /// closes it (see `Journal::pack_plan`).
 struct PackPlan {
@@ -558,7 +494,8 @@ impl Journal {
         match version {
             Some(v) => {
                 if check_version(dir, &v)? != SCHEMA_VERSION {
-                    // Version 1 is read as it is: only the marker changes.
+                    // An older version is read as it is: only the marker
+                    // changes.
                     writing(|| {
                         db.open_tree("meta")?
                             .insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
@@ -594,7 +531,14 @@ impl Journal {
                 db.flush()?;
             }
         }
+        let charts = charts::ChartFiles::new(dir);
+        if create {
+            charts
+                .clear_leftovers()
+                .map_err(|e| open_err(format!("cannot clear {}: {e}", charts.dir().display())))?;
+        }
         Ok(Journal {
+            charts,
             path: dir.to_path_buf(),
             releases: db.open_tree("releases")?,
             revisions: db.open_tree("revisions")?,
@@ -618,7 +562,7 @@ impl Journal {
 
     /// Bytes the journal takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.db.size_on_disk()? + self.charts.size().map_err(sled::Error::Io)?)
     }
 
     pub async fn flush(&self) -> Result<()> {
@@ -680,16 +624,21 @@ impl Journal {
 
     pub fn has_blob(&self, digest: &str) -> Result<bool> {
         Ok(self.blobs.contains_key(digest.as_bytes())?
-            || self.nodes.contains_key(digest.as_bytes())?)
+            || self.nodes.contains_key(digest.as_bytes())?
+            || self.charts.contains(digest))
     }
 
-    /// A blob's bytes: stored whole, or reassembled from its pieces.
+    /// A blob's bytes: stored whole, reassembled from its pieces, or a
+    /// chart file's.
     pub fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
         if let Some(v) = self.blobs.get(digest.as_bytes())? {
             return Ok(Some(inflate(digest, &v)?));
         }
         let Some(node) = self.nodes.get(digest.as_bytes())? else {
-            return Ok(None);
+            return self.charts.read(digest).map_err(|e| JournalError::Corrupt {
+                key: format!("blob {digest}"),
+                message: e.to_string(),
+            });
         };
         let corrupt = |message: String| JournalError::Corrupt {
             key: format!("blob {digest}"),
@@ -703,6 +652,22 @@ impl Journal {
             out.extend_from_slice(&part);
         }
         Ok(Some(out))
+    }
+
+    /// A chart the journal holds: a chart file is read from the file as
+    /// it is needed (it can be 50 MiB), any other chart is in memory.
+    pub fn chart(&self, digest: &str) -> Result<Option<ChartBytes>> {
+        let opened = self
+            .charts
+            .open(digest)
+            .map_err(|e| JournalError::Corrupt {
+                key: format!("blob {digest}"),
+                message: e.to_string(),
+            })?;
+        if let Some((file, len)) = opened {
+            return Ok(Some(ChartBytes::Spooled { file, len }));
+        }
+        Ok(self.blob(digest)?.map(|b| ChartBytes::Memory(b.into())))
     }
 
     /// What storing `bytes` adds to `blobs` and `nodes` (deflated pieces,
@@ -902,20 +867,27 @@ impl Journal {
                 // sled makes its own.
                 drop(chart);
             }
-            Some(mut spooled) => {
-                // Its pieces are stored before the transaction: not for an
-                // operation the transaction would refuse (it checks again).
+            Some(mut spooled) if !self.has_blob(&begin.record.chart.digest)? => {
+                // A big chart is a file, complete before the transaction
+                // names it; not for an operation the transaction would
+                // refuse (it checks again). A file whose transaction never
+                // came (a crash, a disk error, a race with another
+                // operation on the release) is content nothing names, as
+                // the blobs of a pruned revision are, and a second upload
+                // reuses it.
                 may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
-                // Reading, hashing and storing a big chart takes a while:
-                // not on the async workers.
-                let (blobs, nodes) = (self.blobs.clone(), self.nodes.clone());
+                // Copying a big chart takes a while: not on the async workers.
+                let charts = self.charts.clone();
                 let d = begin.record.chart.digest.clone();
-                adds = tokio::task::spawn_blocking(move || {
-                    store_spooled(&blobs, &nodes, &d, &mut spooled, adds)
+                tokio::task::spawn_blocking(move || {
+                    let len = spooled.len();
+                    charts.store(&d, &mut spooled.reader()?, len)
                 })
                 .await
-                .map_err(|e| JournalError::Conflict(format!("journal chart task: {e}")))??;
+                .map_err(|e| JournalError::Conflict(format!("journal chart task: {e}")))?
+                .map_err(|e| JournalError::Storage(sled::Error::Io(e)))?;
             }
+            Some(_) => {}
             None => {}
         }
         for b in &begin.blobs {
@@ -1454,6 +1426,35 @@ mod tests_support {
         }
     }
 
+    /// A chart as big as one that comes on a chart connection, spooled.
+    pub fn big_chart(seed: u8) -> Vec<u8> {
+        [0x1f, 0x8b]
+            .into_iter()
+            .chain(
+                (0..7 * crate::uploads::MIN_SIZE as u32 / 2)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 ^ seed),
+            )
+            .collect()
+    }
+
+    pub fn spooled(chart: &[u8]) -> ChartBytes {
+        use std::io::Write as _;
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(chart).unwrap();
+        ChartBytes::Spooled {
+            file,
+            len: chart.len() as u64,
+        }
+    }
+
+    /// Revision `rev` of release `a` with `chart`, spooled.
+    pub fn begin_with_chart(rev: u64, op: OpKind, chart: &[u8]) -> Begin {
+        let mut b = begin(rev, op);
+        b.record.chart.digest = digest(chart);
+        b.chart = Some(spooled(chart));
+        b
+    }
+
     pub fn manifest(objects: usize) -> String {
         (0..objects)
             .map(|i| {
@@ -1593,7 +1594,7 @@ mod tests {
     async fn a_newer_format_version_is_refused() {
         let e = reopen_with_marker(Some(b"99")).await;
         assert!(
-            e.contains("format version 99, written by a newer berthd; this berthd reads version 2"),
+            e.contains("format version 99, written by a newer berthd; this berthd reads version 3"),
             "{e}"
         );
     }
@@ -1791,72 +1792,95 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_spooled_chart_is_stored_in_pieces_and_reads_back_exactly() {
-        use std::io::Write as _;
+    async fn a_spooled_chart_is_kept_as_a_file_and_reads_back_exactly() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
-        let chart: Vec<u8> = [0x1f, 0x8b]
-            .into_iter()
-            .chain(
-                (0..7 * CHART_PIECE as u32 / 2)
-                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8),
-            )
-            .collect();
-        let spooled = || {
-            let mut file = tempfile::tempfile().unwrap();
-            file.write_all(&chart).unwrap();
-            ChartBytes::Spooled {
-                file,
-                len: chart.len() as u64,
-            }
-        };
-        let with_chart = |rev, op| {
-            let mut b = begin(rev, op);
-            b.record.chart.digest = digest(&chart);
-            b.chart = Some(spooled());
-            b
-        };
-        j.begin("ns", "a", with_chart(1, OpKind::Install))
+        let chart = big_chart(0);
+        let d = digest(&chart);
+        j.begin("ns", "a", begin_with_chart(1, OpKind::Install, &chart))
             .await
             .unwrap();
-        assert_eq!(j.blob(&digest(&chart)).unwrap().unwrap(), chart);
-        assert!(
-            !j.blobs.contains_key(digest(&chart)).unwrap(),
-            "stored in pieces"
-        );
-        // The five small blobs, and the chart in four pieces of 1 MiB.
-        assert_eq!(j.blobs.len(), 5 + 4);
-        let nodes = j.nodes.len();
-        // Another chart while revision 1 holds the lock: refused before
-        // any of its pieces is stored.
-        let other: Vec<u8> = chart.iter().map(|b| b ^ 0x5a).collect();
-        let mut file = tempfile::tempfile().unwrap();
-        file.write_all(&other).unwrap();
-        let mut refused = begin(2, OpKind::Upgrade);
-        refused.record.chart.digest = digest(&other);
-        refused.chart = Some(ChartBytes::Spooled {
-            file,
-            len: other.len() as u64,
-        });
-        let err = j.begin("ns", "a", refused).await.unwrap_err();
-        assert!(matches!(err, JournalError::Locked { .. }), "{err}");
-        assert_eq!((j.blobs.len(), j.nodes.len()), (5 + 4, nodes));
-        j.finish("ns", "a", 1, done()).await.unwrap();
-        j.begin("ns", "a", with_chart(2, OpKind::Upgrade))
-            .await
-            .unwrap();
+        assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
+        assert!(j.has_blob(&d).unwrap());
         assert_eq!(
-            (j.blobs.len(), j.nodes.len()),
-            (5 + 4, nodes),
-            "the same chart again adds nothing"
+            std::fs::read(dir.path().join("charts").join(&d)).unwrap(),
+            chart
         );
+        assert!(!j.blobs.contains_key(&d).unwrap() && !j.nodes.contains_key(&d).unwrap());
+        // The five small blobs only: sled holds none of the chart.
+        assert_eq!((j.blobs.len(), j.nodes.len()), (5, 0));
+        // Another chart while revision 1 holds the lock: refused before
+        // anything of it is kept.
+        let other = big_chart(0x5a);
+        let err = j
+            .begin("ns", "a", begin_with_chart(2, OpKind::Upgrade, &other))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, JournalError::Locked { .. }), "{err}");
+        assert_eq!(j.charts.list().unwrap(), vec![d.clone()]);
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        let modified = std::fs::metadata(j.charts.dir().join(&d))
+            .unwrap()
+            .modified()
+            .unwrap();
+        j.begin("ns", "a", begin_with_chart(2, OpKind::Upgrade, &chart))
+            .await
+            .unwrap();
+        assert_eq!(j.charts.list().unwrap(), vec![d.clone()]);
+        assert_eq!(
+            std::fs::metadata(j.charts.dir().join(&d))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            modified,
+            "the same chart again writes nothing"
+        );
+        assert_eq!((j.blobs.len(), j.nodes.len()), (5, 0));
+        assert!(j.size_on_disk().unwrap() >= chart.len() as u64);
+        assert_sound(&j);
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
+    }
+
+    /// A format-2 journal kept a big chart in sled, in pieces joined by a
+    /// node: it reads as it is, and the same chart sent again is not
+    /// copied into a file.
+    #[tokio::test]
+    async fn a_format_2_chart_in_pieces_reads_and_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let chart = big_chart(0);
+        let d = digest(&chart);
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            let mut keys = Vec::new();
+            for piece in chart.chunks(1 << 20) {
+                let key: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(piece).into();
+                j.blobs.insert(hex::encode(key), stored(piece)).unwrap();
+                keys.push(key);
+            }
+            j.nodes.insert(&d, chunks::encode_node(&keys)).unwrap();
+            j.db.open_tree("meta")
+                .unwrap()
+                .insert(SCHEMA_KEY, b"2")
+                .unwrap();
+            j.db.flush().unwrap();
+        }
+        let j = Journal::open(dir.path()).unwrap();
+        let marker = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
+        assert_eq!(marker.unwrap().as_ref(), b"3");
+        assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
+        j.begin("ns", "a", begin_with_chart(1, OpKind::Install, &chart))
+            .await
+            .unwrap();
+        assert_eq!(j.charts.list().unwrap(), Vec::<String>::new());
         assert_sound(&j);
     }
 
     /// A journal as berthd of format version 1 wrote it: a large manifest
     /// as one blob, loose events, marker "1".
     #[tokio::test]
-    async fn a_format_1_journal_opens_reads_and_goes_on_in_format_2() {
+    async fn a_format_1_journal_opens_reads_and_goes_on_in_format_3() {
         let dir = tempfile::tempdir().unwrap();
         let m1 = manifest(200);
         {
@@ -1896,7 +1920,7 @@ mod tests {
         }
         let j = Journal::open(dir.path()).unwrap();
         let marker = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
-        assert_eq!(marker.unwrap().as_ref(), b"2");
+        assert_eq!(marker.unwrap().as_ref(), b"3");
         assert_eq!(j.text_blob(&digest(m1.as_bytes())).unwrap(), m1);
         let evs: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
@@ -1918,7 +1942,7 @@ mod tests {
         assert_eq!(j.events("ns", "a", 1, 1).unwrap(), evs[1..]);
         assert_sound(&j);
         drop(j);
-        // And reopens as format 2.
+        // And reopens as format 3.
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
     }
@@ -1965,5 +1989,29 @@ mod transfer_tests {
                 j.events("ns", "a", rev, 0).unwrap()
             );
         }
+    }
+
+    /// A chart file goes out as a base64 blob and comes back as a file.
+    #[tokio::test]
+    async fn a_chart_file_exports_and_imports_as_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("a")).unwrap();
+        let chart = big_chart(7);
+        let d = digest(&chart);
+        j.begin("ns", "a", begin_with_chart(1, OpKind::Install, &chart))
+            .await
+            .unwrap();
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        let doc = transfer::export(&j).unwrap();
+        let exported = doc.blobs.iter().find(|b| b.sha256 == d).unwrap();
+        assert!(exported.base64.is_some());
+        let file = dir.path().join("export.json");
+        std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let imported = transfer::import(&dir.path().join("b"), &file).unwrap();
+        assert!(imported.report.is_ok(), "{:?}", imported.report.problems);
+        let k = Journal::open_existing(&dir.path().join("b")).unwrap();
+        assert_eq!(k.charts.list().unwrap(), vec![d.clone()]);
+        assert!(!k.blobs.contains_key(&d).unwrap());
+        assert_eq!(k.blob(&d).unwrap().unwrap(), chart);
     }
 }

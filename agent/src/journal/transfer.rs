@@ -167,6 +167,24 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
             },
         });
     }
+    let mut charts = journal
+        .charts
+        .list()
+        .map_err(|e| JournalError::from(sled::Error::Io(e)))?;
+    charts.sort();
+    for sha256 in charts {
+        let bytes = journal
+            .blob(&sha256)?
+            .ok_or_else(|| JournalError::Corrupt {
+                key: format!("blob {sha256}"),
+                message: "its file went while exporting".into(),
+            })?;
+        blobs.push(BlobExport {
+            sha256,
+            text: None,
+            base64: Some(BASE64.encode(bytes)),
+        });
+    }
     let mut nodes = Vec::new();
     for kv in journal.nodes.iter() {
         let (k, v) = kv.map_err(JournalError::from)?;
@@ -239,8 +257,10 @@ pub fn import(dir: &Path, file: &Path) -> std::result::Result<Imported, Transfer
         Err(e) => e.into(),
     };
     // Leave the directory as it was: empty, or absent.
+    let charts = journal.charts.dir().to_path_buf();
     drop(journal);
     let _ = std::fs::remove_dir_all(super::db_path(dir));
+    let _ = std::fs::remove_dir_all(charts);
     if !existed {
         let _ = std::fs::remove_dir(dir);
     }
@@ -254,6 +274,9 @@ struct Records {
     revisions: Vec<(Vec<u8>, Vec<u8>)>,
     events: Vec<(Vec<u8>, Vec<u8>)>,
     blobs: BTreeMap<String, Vec<u8>>,
+    /// Binary blobs as big as a chart that comes on a chart connection:
+    /// chart files, as berthd would have kept them.
+    charts: BTreeMap<String, Vec<u8>>,
     nodes: Vec<(String, Vec<u8>)>,
 }
 
@@ -264,6 +287,7 @@ impl Records {
             revisions: Vec::new(),
             events: Vec::new(),
             blobs: BTreeMap::new(),
+            charts: BTreeMap::new(),
             nodes: Vec::new(),
         };
         for (i, rel) in doc.releases.iter().enumerate() {
@@ -306,18 +330,25 @@ impl Records {
         }
         for (i, b) in doc.blobs.iter().enumerate() {
             let at = format!("blobs[{i}] ({})", b.sha256);
-            let bytes = match (&b.text, &b.base64) {
-                (Some(t), None) => t.clone().into_bytes(),
-                (None, Some(b64)) => BASE64
-                    .decode(b64)
-                    .map_err(|e| format!("{at}: base64: {e}"))?,
+            let (bytes, binary) = match (&b.text, &b.base64) {
+                (Some(t), None) => (t.clone().into_bytes(), false),
+                (None, Some(b64)) => (
+                    BASE64
+                        .decode(b64)
+                        .map_err(|e| format!("{at}: base64: {e}"))?,
+                    true,
+                ),
                 _ => return Err(format!("{at}: needs exactly one of text and base64")),
             };
             let actual = digest(&bytes);
             if actual != b.sha256 {
                 return Err(format!("{at}: the content hashes to {actual}"));
             }
-            r.blobs.insert(b.sha256.clone(), bytes);
+            if binary && bytes.len() as u64 >= crate::uploads::MIN_SIZE {
+                r.charts.insert(b.sha256.clone(), bytes);
+            } else {
+                r.blobs.insert(b.sha256.clone(), bytes);
+            }
         }
         // Whether a node reassembles to its key is the check's to say.
         for (i, n) in doc.nodes.iter().enumerate() {
@@ -364,6 +395,12 @@ impl Records {
         }
         journal.blobs.apply_batch(blobs)?;
         journal.nodes.apply_batch(batch(&self.nodes_kv()))?;
+        for (d, bytes) in &self.charts {
+            journal
+                .charts
+                .store(d, &mut bytes.as_slice(), bytes.len() as u64)
+                .map_err(sled::Error::Io)?;
+        }
         Ok(())
     }
 }

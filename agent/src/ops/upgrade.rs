@@ -419,23 +419,25 @@ async fn stage(
     let (mut bytes, digest, cached) = match chart_bytes? {
         Some(r) => (r.bytes, r.digest, false),
         None => {
-            // Inflating and hashing a large chart takes tens of ms: not on
+            // Reading and hashing a large chart takes tens of ms: not on
             // the async workers.
             let agent = Arc::clone(agent);
             let want = p.chart_digest.clone();
-            let (b, digest) = tokio::task::spawn_blocking(move || {
-                let b = agent.journal.blob(&want)?.ok_or_else(|| {
+            let (chart, digest) = tokio::task::spawn_blocking(move || {
+                let mut chart = agent.journal.chart(&want)?.ok_or_else(|| {
                     Failure::new(
                         "ChartMissing",
                         "the agent no longer holds the chart; send it again",
                     )
                 })?;
-                let digest = chart::sha256_hex(&b);
-                Ok::<_, Failure>((b, digest))
+                let digest = sha256_of(&mut chart).map_err(|e| {
+                    Failure::new("InternalError", format!("reading chart {want}: {e}"))
+                })?;
+                Ok::<_, Failure>((chart, digest))
             })
             .await
             .map_err(|e| Failure::new("InternalError", format!("chart read task: {e}")))??;
-            (ChartBytes::Memory(bytes::Bytes::from(b)), digest, true)
+            (chart, digest, true)
         }
     };
     if bytes.len() != p.chart_size {
@@ -579,4 +581,18 @@ async fn stage(
         crds,
         hooks: rendered.hooks,
     })
+}
+
+/// The sha256 of a chart, read in pieces (a file can be 50 MiB).
+fn sha256_of(chart: &mut ChartBytes) -> std::io::Result<String> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut reader = chart.reader()?;
+    let mut piece = vec![0; 1 << 16];
+    loop {
+        match reader.read(&mut piece)? {
+            0 => return Ok(hex::encode(hasher.finalize())),
+            n => hasher.update(&piece[..n]),
+        }
+    }
 }
