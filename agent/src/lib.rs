@@ -169,6 +169,13 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     };
     journal.scan().map_err(refuse)?;
     let resolved = journal.recover().await.map_err(refuse)?;
+    let swept = journal.sweep_charts().map_err(refuse)?;
+    if !swept.is_empty() {
+        tracing::info!(
+            charts = swept.len(),
+            "removed chart files no revision names (left by an interrupted operation)"
+        );
+    }
     for (ns, name, rev, op) in &resolved {
         tracing::warn!(namespace = %ns, release = %name, revision = rev, operation = ?op,
             "operation interrupted by a restart marked failed");

@@ -72,14 +72,6 @@ async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all
     let agent = &env.agent.as_ref().unwrap().agent;
     let report = berth_agent::journal::check::check(&agent.journal).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
-    let names = |dir: &std::path::Path| {
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    };
     let data = agent.journal.path();
     assert_eq!(
         names(data),
@@ -112,6 +104,64 @@ async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all
     let m = crate::ops::Metrics::parse(&body);
     assert_eq!(m.value("berth_chart_connections_total"), 1.0);
     assert_eq!(m.value("berth_chart_uploads_received_total"), 2.0);
+}
+
+/// The names in a directory, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Helm's --history-max bounds what it stores, each revision holding its
+/// chart; berth keeps each big chart once, and only while a revision
+/// names it.
+#[tokio::test]
+async fn history_max_and_uninstall_remove_the_big_charts_no_revision_names() {
+    let env = Env::start().await;
+    let charts: Vec<(String, Bundle)> = (1..=3)
+        .map(|i| big_chart(&env, &format!("big{i}"), 2 * i + 1, 1))
+        .collect();
+    let charts_dir = env
+        .agent
+        .as_ref()
+        .unwrap()
+        .agent
+        .journal
+        .path()
+        .join("charts");
+    let held = || names(&charts_dir);
+    let digest = |i: usize| charts[i].1.digest.clone();
+    assert!(digest(0) != digest(1) && digest(1) != digest(2));
+    env.berth(&["install", "big", &charts[0].0]).await.ok();
+    env.berth(&["install", "other", &charts[1].0]).await.ok();
+    for chart in &charts[1..] {
+        env.berth(&["upgrade", "big", &chart.0, "--history-max", "2"])
+            .await
+            .ok();
+    }
+    // Revisions 2 and 3 of big are kept; chart 1 was only revision 1's.
+    let mut kept = vec![digest(1), digest(2)];
+    kept.sort();
+    assert_eq!(held(), kept);
+    let history = env.berth(&["history", "big", "-o", "json"]).await.ok();
+    assert_eq!(
+        history.json().as_array().unwrap().len(),
+        2,
+        "{}",
+        history.stdout
+    );
+    // Chart 2 is still other's.
+    env.berth(&["uninstall", "big"]).await.ok();
+    assert_eq!(held(), [digest(1)]);
+    env.berth(&["uninstall", "other"]).await.ok();
+    assert_eq!(held(), Vec::<String>::new());
+    let agent = &env.agent.as_ref().unwrap().agent;
+    let report = berth_agent::journal::check::check(&agent.journal).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
 }
 
 /// An install of `bundle` as `release` that asks for a chart connection:

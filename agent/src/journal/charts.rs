@@ -1,8 +1,9 @@
 //! Big charts, as files named by their digest in `charts/` beside sled's
 //! database (since format version 3).
 //!
-//! A chart that came on a chart connection (one of
-//! [`crate::uploads::MIN_SIZE`] or more) is kept here rather than in
+//! A chart of [`crate::uploads::MIN_SIZE`] or more (berthd spools it to
+//! a file as it arrives, mostly from a chart connection) is kept here
+//! rather than in
 //! sled: sled keeps every value it writes in its page cache until 64
 //! accesses queue on the value's shard, which a quiet berthd never
 //! reaches, so each big chart installed stayed in berthd's memory for
@@ -14,12 +15,22 @@
 //! temporary one, synced, renamed, and the directory synced, all before the
 //! transaction that records the revision naming it. A crash leaves at most
 //! a temporary file (removed when berthd next opens the journal) or a
-//! chart nothing names yet, which the next upload of it reuses. Files are
-//! never rewritten or removed, as blobs are not.
+//! chart nothing names yet, which the next upload of it reuses.
+//!
+//! A chart file no revision names is removed: after `--history-max` drops
+//! revisions or an uninstall forgets a release, and at start (what a crash
+//! left). Helm's storage is bounded by `--history-max`, each revision
+//! holding its chart; berth's stays bounded too, with each chart once. An
+//! operation pins its chart's digest ([`ChartFiles::pin`]) before it asks
+//! whether the journal holds it and until it ends, so a chart it was told
+//! it need not send, or has just kept, is not removed before its revision
+//! names it.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Temporary files start with this; no digest does.
 const TEMPORARY: &str = ".tmp";
@@ -27,6 +38,32 @@ const TEMPORARY: &str = ".tmp";
 #[derive(Clone, Debug)]
 pub struct ChartFiles {
     dir: PathBuf,
+    /// Digest → how many running operations pinned it. Also the lock under
+    /// which a sweep decides and removes.
+    pins: Arc<Mutex<HashMap<String, usize>>>,
+    /// Held while a file gets its name and the directory is synced, and
+    /// while one is looked for: a chart found is a chart whose name is
+    /// durable, so a revision naming it cannot outlive it in a crash.
+    naming: Arc<Mutex<()>>,
+}
+
+/// A chart digest an operation uses: not swept while this lives.
+#[derive(Debug)]
+pub struct ChartPin {
+    pins: Arc<Mutex<HashMap<String, usize>>>,
+    digest: String,
+}
+
+impl Drop for ChartPin {
+    fn drop(&mut self) {
+        let mut pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = pins.get_mut(&self.digest) {
+            *n -= 1;
+            if *n == 0 {
+                pins.remove(&self.digest);
+            }
+        }
+    }
 }
 
 /// Whether `d` is a sha256 in lowercase hex, the only names this directory
@@ -40,7 +77,57 @@ impl ChartFiles {
     pub fn new(data: &Path) -> ChartFiles {
         ChartFiles {
             dir: data.join("charts"),
+            pins: Arc::default(),
+            naming: Arc::default(),
         }
+    }
+
+    fn naming(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.naming.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn pin(&self, d: &str) -> ChartPin {
+        let mut pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        *pins.entry(d.to_string()).or_default() += 1;
+        ChartPin {
+            pins: Arc::clone(&self.pins),
+            digest: d.to_string(),
+        }
+    }
+
+    /// Remove the chart files among `candidates` (every file when None)
+    /// that `named` (the digests the journal's revisions name, read while
+    /// no pin can be taken or dropped) does not hold and no operation has
+    /// pinned. Returns the digests removed.
+    pub fn sweep<E: From<io::Error>>(
+        &self,
+        candidates: Option<&HashSet<String>>,
+        named: impl FnOnce() -> Result<HashSet<String>, E>,
+    ) -> Result<Vec<String>, E> {
+        let pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        let held: Vec<String> = match candidates {
+            Some(c) => c.iter().filter(|d| self.contains(d)).cloned().collect(),
+            None => self.list()?,
+        };
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let named = named()?;
+        let mut removed = Vec::new();
+        for d in held {
+            if named.contains(&d) || pins.contains_key(&d) {
+                continue;
+            }
+            match std::fs::remove_file(self.dir.join(&d)) {
+                Ok(()) => removed.push(d),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !removed.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
     }
 
     pub fn dir(&self) -> &Path {
@@ -52,6 +139,7 @@ impl ChartFiles {
     }
 
     pub fn contains(&self, d: &str) -> bool {
+        let _naming = self.naming();
         self.path(d).is_some_and(|p| p.is_file())
     }
 
@@ -60,11 +148,12 @@ impl ChartFiles {
         let Some(path) = self.path(d) else {
             return Ok(None);
         };
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
-        }
+        let Some((mut file, len)) = self.open(d)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut bytes).map_err(at(&path))?;
+        Ok(Some(bytes))
     }
 
     /// The chart's file, open for reading, and its length; None when
@@ -73,14 +162,18 @@ impl ChartFiles {
         let Some(path) = self.path(d) else {
             return Ok(None);
         };
-        let opened = File::open(&path).and_then(|f| {
+        let file = {
+            let _naming = self.naming();
+            File::open(&path)
+        };
+        let opened = file.and_then(|f| {
             let len = f.metadata()?.len();
             Ok((f, len))
         });
         match opened {
             Ok(file) => Ok(Some(file)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            Err(e) => Err(at(&path)(e)),
         }
     }
 
@@ -91,27 +184,32 @@ impl ChartFiles {
         let path = self
             .path(d)
             .ok_or_else(|| io::Error::other(format!("{d:?} is not a sha256 digest")))?;
-        if path.is_file() {
+        if self.contains(d) {
             return Ok(());
         }
-        if !self.dir.is_dir() {
-            std::fs::create_dir_all(&self.dir)?;
-            if let Some(parent) = self.dir.parent() {
-                sync_dir(parent)?;
+        {
+            let _naming = self.naming();
+            if !self.dir.is_dir() {
+                std::fs::create_dir_all(&self.dir).map_err(at(&self.dir))?;
+                if let Some(parent) = self.dir.parent() {
+                    sync_dir(parent)?;
+                }
             }
         }
         let mut tmp = tempfile::Builder::new()
             .prefix(TEMPORARY)
-            .tempfile_in(&self.dir)?;
-        let copied = io::copy(&mut bytes.take(len), tmp.as_file_mut())?;
+            .tempfile_in(&self.dir)
+            .map_err(at(&self.dir))?;
+        let copied = io::copy(&mut bytes.take(len), tmp.as_file_mut()).map_err(at(tmp.path()))?;
         if copied != len {
             // Kept, they would be other bytes than the chart's under its name.
             return Err(io::Error::other(format!(
                 "the chart held {copied} bytes, not {len}"
             )));
         }
-        tmp.as_file().sync_all()?;
-        tmp.persist(&path).map_err(|e| e.error)?;
+        tmp.as_file().sync_all().map_err(at(tmp.path()))?;
+        let _naming = self.naming();
+        tmp.persist(&path).map_err(|e| at(&path)(e.error))?;
         sync_dir(&self.dir)
     }
 
@@ -120,11 +218,11 @@ impl ChartFiles {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(at(&self.dir)(e)),
         };
         let mut out = Vec::new();
         for entry in entries {
-            let name = entry?.file_name();
+            let name = entry.map_err(at(&self.dir))?.file_name();
             if let Some(name) = name.to_str().filter(|n| is_digest(n)) {
                 out.push(name.to_string());
             }
@@ -136,29 +234,42 @@ impl ChartFiles {
     pub fn size(&self) -> io::Result<u64> {
         let mut total = 0;
         for d in self.list()? {
-            total += std::fs::metadata(self.dir.join(d))?.len();
+            let path = self.dir.join(d);
+            total += std::fs::metadata(&path).map_err(at(&path))?.len();
         }
         Ok(total)
     }
 
-    /// Remove temporary files a crash left.
+    /// Remove temporary files a crash left, and make durable the names of
+    /// the files there are (a crash may have come between a rename and
+    /// its directory's sync). For a serving open, before any operation.
     pub fn clear_leftovers(&self) -> io::Result<()> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Ok(());
         };
         for entry in entries {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with(TEMPORARY) {
-                std::fs::remove_file(entry.path())?;
+            let entry = entry.map_err(at(&self.dir))?;
+            let temporary = entry.file_name().to_string_lossy().starts_with(TEMPORARY);
+            if temporary && entry.file_type().is_ok_and(|t| t.is_file()) {
+                std::fs::remove_file(entry.path()).map_err(at(&entry.path()))?;
             }
         }
-        Ok(())
+        sync_dir(&self.dir)?;
+        match self.dir.parent() {
+            Some(parent) => sync_dir(parent),
+            None => Ok(()),
+        }
     }
+}
+
+/// An I/O error that names its path.
+fn at(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Make a directory's entries (a new or renamed file) durable.
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    File::open(dir).and_then(|d| d.sync_all()).map_err(at(dir))
 }
 
 #[cfg(test)]
@@ -188,6 +299,34 @@ mod tests {
         assert!(err.to_string().contains("held 3 bytes, not 4"), "{err}");
         assert!(!files.contains(&d));
         assert_eq!(std::fs::read_dir(files.dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_sweep_keeps_named_and_pinned_charts() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = ChartFiles::new(dir.path());
+        let [a, b, c] = ["a", "b", "c"].map(|x| x.repeat(64));
+        for d in [&a, &b, &c] {
+            files.store(d, &mut &b"chart"[..], 5).unwrap();
+        }
+        let pin = files.pin(&b);
+        let named = || Ok::<_, io::Error>(HashSet::from([a.clone()]));
+        assert_eq!(files.sweep(None, named).unwrap(), vec![c.clone()]);
+        let mut left = files.list().unwrap();
+        left.sort();
+        assert_eq!(left, vec![a.clone(), b.clone()]);
+        // Pinned twice, dropped once: still pinned.
+        let again = files.pin(&b);
+        drop(pin);
+        let only_b = HashSet::from([b.clone()]);
+        let none = || Ok::<_, io::Error>(HashSet::new());
+        assert_eq!(
+            files.sweep(Some(&only_b), none).unwrap(),
+            Vec::<String>::new()
+        );
+        drop(again);
+        assert_eq!(files.sweep(Some(&only_b), none).unwrap(), vec![b.clone()]);
+        assert_eq!(files.list().unwrap(), vec![a.clone()]);
     }
 
     #[test]

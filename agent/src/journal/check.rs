@@ -316,7 +316,14 @@ fn check_blob(journal: &Journal, d: &str, text: bool) -> std::result::Result<(),
     let bytes = journal
         .blob(d)
         .map_err(|e| format!("does not read: {e}"))?
-        .ok_or("missing")?;
+        .ok_or_else(|| match text {
+            true => "missing".to_string(),
+            // A big chart would be a file.
+            false => format!(
+                "missing (not in sled, and no file {})",
+                journal.charts.dir().join(d).display()
+            ),
+        })?;
     let actual = digest(&bytes);
     if actual != d {
         return Err(format!("its content hashes to {actual}"));
@@ -519,7 +526,8 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         let p = problems(&j);
         assert!(p.contains("revision ns/a/4: chart blob"), "{p}");
-        assert!(p.contains("missing"), "{p}");
+        assert!(p.contains("missing (not in sled, and no file "), "{p}");
+        assert!(p.contains(&file.display().to_string()), "{p}");
     }
 
     #[tokio::test]

@@ -47,6 +47,7 @@ mod packed;
 pub mod records;
 pub mod transfer;
 
+pub use charts::ChartPin;
 pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
 
 use crate::spool::ChartBytes;
@@ -79,6 +80,12 @@ pub enum JournalError {
     },
     #[error("{0}")]
     Conflict(String),
+}
+
+impl From<std::io::Error> for JournalError {
+    fn from(e: std::io::Error) -> Self {
+        JournalError::Storage(sled::Error::Io(e))
+    }
 }
 
 type Result<T> = std::result::Result<T, JournalError>;
@@ -493,9 +500,10 @@ impl Journal {
         };
         match version {
             Some(v) => {
-                if check_version(dir, &v)? != SCHEMA_VERSION {
-                    // An older version is read as it is: only the marker
-                    // changes.
+                // An older version is read as it is; serving it marks it
+                // (it may write what only this version reads), `journal
+                // check` and `export` leave it as it was.
+                if check_version(dir, &v)? != SCHEMA_VERSION && create {
                     writing(|| {
                         db.open_tree("meta")?
                             .insert(SCHEMA_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
@@ -652,6 +660,43 @@ impl Journal {
             out.extend_from_slice(&part);
         }
         Ok(Some(out))
+    }
+
+    /// Keep chart `digest` from being swept until the pin is dropped: an
+    /// operation takes it before it asks whether the journal holds its
+    /// chart, and holds it until it ends.
+    pub fn pin_chart(&self, digest: &str) -> ChartPin {
+        self.charts.pin(digest)
+    }
+
+    /// The chart digests the revisions name.
+    fn chart_names(&self) -> Result<std::collections::HashSet<String>> {
+        self.revisions
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok(decode::<RevisionRecord>(&k, &v)?.chart.digest)
+            })
+            .collect()
+    }
+
+    /// Remove every chart file no revision names and no operation has
+    /// pinned (berthd runs it at start, for what a crash left).
+    pub fn sweep_charts(&self) -> Result<Vec<String>> {
+        self.charts.sweep(None, || self.chart_names())
+    }
+
+    /// After revisions naming `charts` were dropped: remove those chart
+    /// files no other revision names. The records are gone already; a file
+    /// that cannot be removed now is removed at the next start.
+    fn sweep_dropped(&self, charts: std::collections::HashSet<String>) {
+        match self.charts.sweep(Some(&charts), || self.chart_names()) {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::debug!(charts = ?removed, "removed chart files no revision names");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove chart files no revision names"),
+        }
     }
 
     /// A chart the journal holds: a chart file is read from the file as
@@ -1127,12 +1172,16 @@ impl Journal {
     }
 
     /// Remove every record of a release (uninstall without --keep-history).
-    /// Blobs stay: other revisions may share them.
+    /// Blobs stay: other revisions may share them. Chart files no other
+    /// revision names go.
     pub async fn purge(&self, ns: &str, name: &str) -> Result<()> {
         let prefix = release_prefix(ns, name);
         let mut batch = sled::Batch::default();
-        for k in self.revisions.scan_prefix(&prefix).keys() {
-            batch.remove(k?);
+        let mut charts = std::collections::HashSet::new();
+        for kv in self.revisions.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            charts.insert(decode::<RevisionRecord>(&k, &v)?.chart.digest);
+            batch.remove(k);
         }
         let mut ebatch = sled::Batch::default();
         for k in self.events.scan_prefix(&prefix).keys() {
@@ -1150,7 +1199,9 @@ impl Journal {
             )
         });
         unwrap_tx::<()>(res)?;
-        self.flush().await
+        self.flush().await?;
+        self.sweep_dropped(charts);
+        Ok(())
     }
 
     /// Decode every release head and revision record: a journal whose
@@ -1252,7 +1303,8 @@ impl Journal {
     }
 
     /// Drop the oldest revisions beyond `max` (never the deployed or the
-    /// newest one). Helm's --history-max.
+    /// newest one), and the chart files only they named. Helm's
+    /// --history-max.
     pub async fn prune_history(&self, ns: &str, name: &str, max: u32) -> Result<()> {
         if max == 0 {
             return Ok(());
@@ -1268,11 +1320,13 @@ impl Journal {
         let excess = revs.len() - max as usize;
         let mut batch = sled::Batch::default();
         let mut ebatch = sled::Batch::default();
+        let mut charts = std::collections::HashSet::new();
         for r in revs.iter().take(excess) {
             if Some(r.revision) == head.deployed || r.revision == head.latest {
                 continue;
             }
             batch.remove(revision_key(ns, name, r.revision));
+            charts.insert(r.chart.digest.clone());
             // Loose events and the packed record alike.
             for k in self
                 .events
@@ -1284,7 +1338,9 @@ impl Journal {
         }
         writing(|| self.revisions.apply_batch(batch))?;
         writing(|| self.events.apply_batch(ebatch))?;
-        self.flush().await
+        self.flush().await?;
+        self.sweep_dropped(charts);
+        Ok(())
     }
 }
 
@@ -1426,7 +1482,7 @@ mod tests_support {
         }
     }
 
-    /// A chart as big as one that comes on a chart connection, spooled.
+    /// A chart as big as berthd spools (see [`crate::uploads::MIN_SIZE`]).
     pub fn big_chart(seed: u8) -> Vec<u8> {
         [0x1f, 0x8b]
             .into_iter()
@@ -1843,6 +1899,57 @@ mod tests {
         assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
     }
 
+    #[tokio::test]
+    async fn a_chart_file_goes_when_no_revision_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let [c1, c2, c3, orphan] = [1, 2, 3, 4].map(big_chart);
+        let [d1, d2, d3, d4] = [&c1, &c2, &c3, &orphan].map(|c| digest(c));
+        for (rev, c) in [(1, &c1), (2, &c2), (3, &c3)] {
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            j.begin("ns", "a", begin_with_chart(rev, op, c))
+                .await
+                .unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+        }
+        j.begin("ns", "b", begin_with_chart(1, OpKind::Install, &c2))
+            .await
+            .unwrap();
+        j.finish("ns", "b", 1, done()).await.unwrap();
+        // Kept, but its transaction never came (a crash).
+        j.charts
+            .store(&d4, &mut orphan.as_slice(), orphan.len() as u64)
+            .unwrap();
+        let held = |j: &Journal| {
+            let mut l = j.charts.list().unwrap();
+            l.sort();
+            l
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        // --history-max 1 drops revisions 1 and 2: chart 1 goes, chart 2
+        // stays for release b.
+        j.prune_history("ns", "a", 1).await.unwrap();
+        assert_eq!(held(&j), sorted(vec![d2.clone(), d3.clone(), d4.clone()]));
+        j.purge("ns", "b").await.unwrap();
+        assert_eq!(held(&j), sorted(vec![d3.clone(), d4.clone()]));
+        // The sweep at start: not a chart an operation has pinned.
+        let pin = j.pin_chart(&d4);
+        assert_eq!(j.sweep_charts().unwrap(), Vec::<String>::new());
+        drop(pin);
+        assert_eq!(j.sweep_charts().unwrap(), vec![d4.clone()]);
+        assert_eq!(held(&j), vec![d3.clone()]);
+        assert_eq!(j.blob(&d3).unwrap().unwrap(), c3);
+        assert_eq!(j.blob(&d1).unwrap(), None);
+        assert_sound(&j);
+    }
+
     /// A format-2 journal kept a big chart in sled, in pieces joined by a
     /// node: it reads as it is, and the same chart sent again is not
     /// copied into a file.
@@ -1866,15 +1973,35 @@ mod tests {
                 .unwrap();
             j.db.flush().unwrap();
         }
+        let marker = |j: &Journal| {
+            let m = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
+            String::from_utf8(m.unwrap().to_vec()).unwrap()
+        };
+        {
+            // `journal check` and `export` leave its format as it was.
+            let j = Journal::open_existing(dir.path()).unwrap();
+            assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
+            assert_eq!(marker(&j), "2");
+        }
         let j = Journal::open(dir.path()).unwrap();
-        let marker = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
-        assert_eq!(marker.unwrap().as_ref(), b"3");
+        assert_eq!(marker(&j), "3");
         assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
         j.begin("ns", "a", begin_with_chart(1, OpKind::Install, &chart))
             .await
             .unwrap();
+        j.finish("ns", "a", 1, done()).await.unwrap();
         assert_eq!(j.charts.list().unwrap(), Vec::<String>::new());
         assert_sound(&j);
+        // Exported and imported, its pieces stay pieces: none is a chart.
+        let doc = transfer::export(&j).unwrap();
+        assert_eq!(doc.schema_version, 2, "nothing in it needs format 3");
+        let file = dir.path().join("export.json");
+        std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let into = dir.path().join("imported");
+        transfer::import(&into, &file).unwrap();
+        let k = Journal::open_existing(&into).unwrap();
+        assert_eq!(k.charts.list().unwrap(), Vec::<String>::new());
+        assert_eq!(k.blob(&d).unwrap().unwrap(), chart);
     }
 
     /// A journal as berthd of format version 1 wrote it: a large manifest
@@ -2002,9 +2129,20 @@ mod transfer_tests {
             .await
             .unwrap();
         j.finish("ns", "a", 1, done()).await.unwrap();
+        // A chart file no revision names (a crash before its revision).
+        let orphan = big_chart(8);
+        j.charts
+            .store(
+                &digest(&orphan),
+                &mut orphan.as_slice(),
+                orphan.len() as u64,
+            )
+            .unwrap();
         let doc = transfer::export(&j).unwrap();
+        assert_eq!(doc.schema_version, 3);
         let exported = doc.blobs.iter().find(|b| b.sha256 == d).unwrap();
         assert!(exported.base64.is_some());
+        assert!(!doc.blobs.iter().any(|b| b.sha256 == digest(&orphan)));
         let file = dir.path().join("export.json");
         std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
         let imported = transfer::import(&dir.path().join("b"), &file).unwrap();

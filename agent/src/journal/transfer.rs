@@ -167,23 +167,28 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
             },
         });
     }
-    let mut charts = journal
-        .charts
-        .list()
-        .map_err(|e| JournalError::from(sled::Error::Io(e)))?;
-    charts.sort();
-    for sha256 in charts {
-        let bytes = journal
-            .blob(&sha256)?
-            .ok_or_else(|| JournalError::Corrupt {
-                key: format!("blob {sha256}"),
-                message: "its file went while exporting".into(),
-            })?;
+    // Chart files the revisions name (the check read each); one no
+    // revision names is left behind, as berthd would sweep it.
+    let named: std::collections::BTreeSet<&str> = releases
+        .iter()
+        .flat_map(|r| r.revisions.iter().map(|rev| rev.chart.digest.as_str()))
+        .collect();
+    let mut chart_files = 0;
+    for sha256 in named {
+        // Never in sled too: each chart is kept in one place.
+        if !journal.charts.contains(sha256) {
+            continue;
+        }
+        let bytes = journal.blob(sha256)?.ok_or_else(|| JournalError::Corrupt {
+            key: format!("blob {sha256}"),
+            message: "its file went while exporting".into(),
+        })?;
         blobs.push(BlobExport {
-            sha256,
+            sha256: sha256.to_string(),
             text: None,
             base64: Some(BASE64.encode(bytes)),
         });
+        chart_files += 1;
     }
     let mut nodes = Vec::new();
     for kv in journal.nodes.iter() {
@@ -197,7 +202,9 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
     }
     Ok(Export {
         format: FORMAT.to_string(),
-        schema_version: SCHEMA_VERSION,
+        // The oldest format that reads what the document holds: a berthd
+        // of format 2 imports a journal that has no chart files.
+        schema_version: if chart_files > 0 { SCHEMA_VERSION } else { 2 },
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         berthd_version: berth::VERSION.to_string(),
         releases,
@@ -274,8 +281,8 @@ struct Records {
     revisions: Vec<(Vec<u8>, Vec<u8>)>,
     events: Vec<(Vec<u8>, Vec<u8>)>,
     blobs: BTreeMap<String, Vec<u8>>,
-    /// Binary blobs as big as a chart that comes on a chart connection:
-    /// chart files, as berthd would have kept them.
+    /// Binary blobs a revision names as its chart, as big as berthd
+    /// spools: chart files, as berthd would have kept them.
     charts: BTreeMap<String, Vec<u8>>,
     nodes: Vec<(String, Vec<u8>)>,
 }
@@ -328,6 +335,13 @@ impl Records {
                     .push((event_key(ns, name, ev.revision, ev.seq), bytes));
             }
         }
+        // A big chart a revision names is a chart file, as berthd keeps it
+        // (a format 2 document's pieces of one stay blobs).
+        let charts_named: std::collections::HashSet<&str> = doc
+            .releases
+            .iter()
+            .flat_map(|r| r.revisions.iter().map(|rev| rev.chart.digest.as_str()))
+            .collect();
         for (i, b) in doc.blobs.iter().enumerate() {
             let at = format!("blobs[{i}] ({})", b.sha256);
             let (bytes, binary) = match (&b.text, &b.base64) {
@@ -344,7 +358,10 @@ impl Records {
             if actual != b.sha256 {
                 return Err(format!("{at}: the content hashes to {actual}"));
             }
-            if binary && bytes.len() as u64 >= crate::uploads::MIN_SIZE {
+            if binary
+                && bytes.len() as u64 >= crate::uploads::MIN_SIZE
+                && charts_named.contains(b.sha256.as_str())
+            {
                 r.charts.insert(b.sha256.clone(), bytes);
             } else {
                 r.blobs.insert(b.sha256.clone(), bytes);
@@ -386,6 +403,14 @@ impl Records {
             }
             b
         };
+        // Chart files first, as berthd writes them: a revision never names
+        // a chart that is not there yet.
+        for (d, bytes) in &self.charts {
+            journal
+                .charts
+                .store(d, &mut bytes.as_slice(), bytes.len() as u64)
+                .map_err(sled::Error::Io)?;
+        }
         journal.releases.apply_batch(batch(&self.releases))?;
         journal.revisions.apply_batch(batch(&self.revisions))?;
         journal.events.apply_batch(batch(&self.events))?;
@@ -395,12 +420,6 @@ impl Records {
         }
         journal.blobs.apply_batch(blobs)?;
         journal.nodes.apply_batch(batch(&self.nodes_kv()))?;
-        for (d, bytes) in &self.charts {
-            journal
-                .charts
-                .store(d, &mut bytes.as_slice(), bytes.len() as u64)
-                .map_err(sled::Error::Io)?;
-        }
         Ok(())
     }
 }

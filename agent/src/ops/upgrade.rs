@@ -14,11 +14,11 @@ use tokio::time::Instant;
 
 pub use super::receive::{ChartBuffer, ChartBytes, Received};
 use super::{
-    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
+    Agent, Caller, Deploy, Failure, OpError, conclude_keeping, deploy, finish, objects_of, refuse,
 };
 use crate::cluster::LiveLookup;
 use crate::events::OpEvents;
-use crate::journal::{self, Begin, ChartRef, Lock, OpKind, RevisionRecord, Status};
+use crate::journal::{self, Begin, ChartPin, ChartRef, Lock, OpKind, RevisionRecord, Status};
 
 /// An accepted install/upgrade, waiting for its chart.
 pub struct Prepared {
@@ -36,6 +36,9 @@ pub struct Prepared {
     user_values: Value,
     /// The revision being upgraded (Helm's "current release").
     current: Option<RevisionRecord>,
+    /// The chart is not swept while the operation runs: from before it is
+    /// told whether to send it until its revision names it.
+    _chart: ChartPin,
 }
 
 fn is_sha256_hex(s: &str) -> bool {
@@ -141,6 +144,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     let op = agent
         .registry
         .start(&agent.journal, ns, rel, revision, kind, 0)?;
+    let chart = agent.journal.pin_chart(&header.chart_digest);
     let chart_needed = match agent.journal.has_blob(&header.chart_digest) {
         Ok(has) => !has,
         Err(e) => {
@@ -167,6 +171,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         caller,
         user_values,
         current,
+        _chart: chart,
     })
 }
 
@@ -368,17 +373,14 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         }
         other => other,
     };
-    let ok = outcome.is_ok();
-    conclude(agent, &op, outcome, staged.notes.clone()).await;
-    if ok
-        && p.options.history_max > 0
-        && let Err(e) = agent
-            .journal
-            .prune_history(ns, rel, p.options.history_max)
-            .await
-    {
-        tracing::warn!(error = %e, release = rel, "could not prune history");
-    }
+    conclude_keeping(
+        agent,
+        &op,
+        outcome,
+        staged.notes.clone(),
+        p.options.history_max,
+    )
+    .await;
 }
 
 /// Everything a revision records, computed before anything is written.
