@@ -169,12 +169,13 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     };
     journal.scan().map_err(refuse)?;
     let resolved = journal.recover().await.map_err(refuse)?;
-    let swept = journal.sweep_charts().map_err(refuse)?;
-    if !swept.is_empty() {
-        tracing::info!(
+    match journal.sweep_charts() {
+        Ok(swept) if !swept.is_empty() => tracing::info!(
             charts = swept.len(),
             "removed chart files no revision names (left by an interrupted operation)"
-        );
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not remove chart files no revision names"),
     }
     for (ns, name, rev, op) in &resolved {
         tracing::warn!(namespace = %ns, release = %name, revision = rev, operation = ?op,

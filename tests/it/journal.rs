@@ -52,6 +52,39 @@ async fn what_a_client_saw_acknowledged_survives_killing_berthd() {
     );
 }
 
+/// What a crash left in `--data/charts` (a chart file no revision names)
+/// goes when berthd next starts; a chart a revision names stays. A
+/// journal with no release keeps the files it finds: it may be a new
+/// journal beside the charts of one moved aside.
+#[tokio::test]
+async fn a_restart_removes_the_chart_files_no_revision_names() {
+    let mut env = Env::without_agent().await;
+    let charts = env.data_dir().join("charts");
+    std::fs::create_dir_all(&charts).unwrap();
+    let orphan = charts.join("ab".repeat(32));
+    std::fs::write(&orphan, b"a chart whose revision never came").unwrap();
+    async fn restart(env: &Env, berthd: Option<Berthd>) -> Berthd {
+        if let Some(mut b) = berthd {
+            b.child.start_kill().unwrap();
+            b.child.wait().await.unwrap();
+        }
+        Berthd::spawn(env, &[]).await
+    }
+    let berthd = restart(&env, None).await;
+    let berthd = restart(&env, Some(berthd)).await;
+    assert!(
+        orphan.exists(),
+        "a journal with no release keeps its chart files"
+    );
+
+    env.agent_url = berthd.url.clone();
+    let (dir, bundle) = crate::uploads::big_chart(&env, "big", 5, 1);
+    env.berth(&["install", "big", &dir]).await.ok();
+    let _berthd = restart(&env, Some(berthd)).await;
+    assert!(!orphan.exists(), "the chart file no revision names is gone");
+    assert!(charts.join(&bundle.digest).exists());
+}
+
 /// Run the real berthd binary with these arguments to its end.
 fn berthd(args: &[&str]) -> crate::common::Out {
     let out = std::process::Command::new(berthd_bin())

@@ -13,11 +13,11 @@ use berth::proto::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::common::{Env, path, refusal_of};
+use crate::common::{BAD_IMAGE, Env, path, refusal_of, wait_for};
 
 /// The demo chart with `mib` MiB of incompressible bytes under files/, so
 /// that its packed size passes the agent's threshold for a chart connection.
-fn big_chart(env: &Env, name: &str, seed: u64, mib: usize) -> (String, Bundle) {
+pub fn big_chart(env: &Env, name: &str, seed: u64, mib: usize) -> (String, Bundle) {
     let dir = env.dir.path().join(name);
     berth_cli::demo::write_chart(&dir, "1.0.0").unwrap();
     std::fs::create_dir_all(dir.join("files")).unwrap();
@@ -162,6 +162,38 @@ async fn history_max_and_uninstall_remove_the_big_charts_no_revision_names() {
     let agent = &env.agent.as_ref().unwrap().agent;
     let report = berth_agent::journal::check::check(&agent.journal).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+/// A failed --atomic install forgets its release, and with it the big
+/// chart it kept: once the operation is over, not at the next start.
+#[tokio::test]
+async fn a_failed_atomic_install_leaves_no_chart_behind() {
+    let env = Env::start().await;
+    let (dir, _bundle) = big_chart(&env, "big", 21, 1);
+    let charts_dir = env
+        .agent
+        .as_ref()
+        .unwrap()
+        .agent
+        .journal
+        .path()
+        .join("charts");
+    env.berth(&[
+        "install",
+        "big",
+        &dir,
+        "--set",
+        BAD_IMAGE,
+        "--atomic",
+        "--timeout",
+        "3s",
+    ])
+    .await
+    .failed();
+    wait_for("the chart file to go", || async {
+        names(&charts_dir).is_empty()
+    })
+    .await;
 }
 
 /// An install of `bundle` as `release` that asks for a chart connection:

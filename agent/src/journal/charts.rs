@@ -15,7 +15,7 @@
 //! temporary one, synced, renamed, and the directory synced, all before the
 //! transaction that records the revision naming it. A crash leaves at most
 //! a temporary file (removed when berthd next opens the journal) or a
-//! chart nothing names yet, which the next upload of it reuses.
+//! chart nothing names yet (removed by the sweep at the next start).
 //!
 //! A chart file no revision names is removed: after `--history-max` drops
 //! revisions or an uninstall forgets a release, and at start (what a crash
@@ -222,8 +222,11 @@ impl ChartFiles {
         };
         let mut out = Vec::new();
         for entry in entries {
-            let name = entry.map_err(at(&self.dir))?.file_name();
-            if let Some(name) = name.to_str().filter(|n| is_digest(n)) {
+            let entry = entry.map_err(at(&self.dir))?;
+            let name = entry.file_name();
+            if let Some(name) = name.to_str().filter(|n| is_digest(n))
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
                 out.push(name.to_string());
             }
         }

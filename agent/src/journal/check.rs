@@ -31,6 +31,8 @@ pub struct Report {
     pub revisions: usize,
     pub blobs: usize,
     pub events: usize,
+    /// The format version the journal is marked with.
+    pub format_version: u32,
 }
 
 impl Report {
@@ -42,7 +44,7 @@ impl Report {
     pub fn summary(&self) -> String {
         format!(
             "format version {}; {} release(s) ({} locked), {} revision(s), {} blob(s), {} event(s)",
-            super::SCHEMA_VERSION,
+            self.format_version,
             self.releases,
             self.locked,
             self.revisions,
@@ -68,7 +70,10 @@ fn split_event_key(key: &str) -> Option<(&str, u64, u64)> {
 /// Check a journal; storage errors are errors, problems with its content
 /// are in the report.
 pub fn check(journal: &Journal) -> Result<Report> {
-    let mut report = Report::default();
+    let mut report = Report {
+        format_version: journal.format_version()?,
+        ..Report::default()
+    };
     let problems = &mut report.problems;
 
     let mut heads: BTreeMap<String, ReleaseHead> = BTreeMap::new();

@@ -56,9 +56,10 @@ use crate::spool::ChartBytes;
 /// subset of the next: version 1 has no `nodes` and no packed events,
 /// version 2 no `charts/` (format 2 kept big charts in sled, in pieces of
 /// 1 MiB joined by a node, which this build reads as any other node). An
-/// older journal opens as it is and is marked version 3; a berthd of an
-/// older version would not see what the newer one adds, so it refuses the
-/// marker.
+/// older journal opens as it is and, once berthd serves it, is marked
+/// version 3 (`journal check` and `export` leave the marker); a berthd of
+/// an older version would not see what the newer one adds, so it refuses
+/// the marker.
 pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
@@ -562,6 +563,15 @@ impl Journal {
         &self.path
     }
 
+    /// The format version the journal is marked with (an older one when
+    /// it was opened for `journal check` or `export` only).
+    pub fn format_version(&self) -> Result<u32> {
+        let stored = self.db.open_tree("meta")?.get(SCHEMA_KEY)?;
+        Ok(stored
+            .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
+            .unwrap_or(SCHEMA_VERSION))
+    }
+
     /// Whether the journal answers reads (readiness).
     pub fn ping(&self) -> Result<()> {
         self.db.open_tree("meta")?.get("schema")?;
@@ -680,17 +690,34 @@ impl Journal {
             .collect()
     }
 
-    /// Remove every chart file no revision names and no operation has
-    /// pinned (berthd runs it at start, for what a crash left).
-    pub fn sweep_charts(&self) -> Result<Vec<String>> {
-        self.charts.sweep(None, || self.chart_names())
+    /// The chart digests the revisions name, once what was read is on
+    /// disk: a removal a sweep acts on is never one a crash undoes.
+    fn durable_chart_names(&self) -> Result<std::collections::HashSet<String>> {
+        let named = self.chart_names()?;
+        writing(|| self.db.flush())?;
+        Ok(named)
     }
 
-    /// After revisions naming `charts` were dropped: remove those chart
-    /// files no other revision names. The records are gone already; a file
-    /// that cannot be removed now is removed at the next start.
-    fn sweep_dropped(&self, charts: std::collections::HashSet<String>) {
-        match self.charts.sweep(Some(&charts), || self.chart_names()) {
+    /// Remove every chart file no revision names and no operation has
+    /// pinned (berthd runs it at start, for what a crash left). A journal
+    /// with no release keeps its chart files: it may be a new journal
+    /// beside the charts of one moved aside, and a journal whose last
+    /// release was uninstalled has removed them already.
+    pub fn sweep_charts(&self) -> Result<Vec<String>> {
+        if self.releases.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.charts.sweep(None, || self.durable_chart_names())
+    }
+
+    /// After revisions naming `charts` were dropped, or an operation with
+    /// one of them ended: remove those chart files no revision names. A
+    /// file that cannot be removed now is removed at the next start.
+    pub fn sweep_dropped(&self, charts: std::collections::HashSet<String>) {
+        match self
+            .charts
+            .sweep(Some(&charts), || self.durable_chart_names())
+        {
             Ok(removed) if !removed.is_empty() => {
                 tracing::debug!(charts = ?removed, "removed chart files no revision names");
             }
@@ -718,7 +745,8 @@ impl Journal {
     /// What storing `bytes` adds to `blobs` and `nodes` (deflated pieces,
     /// encoded nodes) that the journal does not hold yet. Blobs are never
     /// rewritten or removed, so looking before the transaction is safe;
-    /// the transaction inserts only what is still absent.
+    /// the transaction inserts only what is still absent. (A chart file can
+    /// be removed, but not while pinned: callers pin their charts.)
     fn to_store(&self, bytes: &[u8], out: &mut Additions) -> Result<()> {
         self.to_store_as(&digest(bytes), bytes, out)
     }
@@ -916,10 +944,9 @@ impl Journal {
                 // A big chart is a file, complete before the transaction
                 // names it; not for an operation the transaction would
                 // refuse (it checks again). A file whose transaction never
-                // came (a crash, a disk error, a race with another
-                // operation on the release) is content nothing names, as
-                // the blobs of a pruned revision are, and a second upload
-                // reuses it.
+                // came (a disk error, a race with another operation on the
+                // release) is swept once the operation ends and its pin
+                // goes; after a crash, at the next start.
                 may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
                 // Copying a big chart takes a while: not on the async workers.
                 let charts = self.charts.clone();
@@ -1005,6 +1032,12 @@ impl Journal {
     ) -> Result<()> {
         let (ns, name) = (head.namespace.clone(), head.name.clone());
         let hkey = head_key(&ns, &name);
+        // A chart kept as a file is not swept before the revisions naming
+        // it are in.
+        let _pins: Vec<ChartPin> = records
+            .iter()
+            .map(|r| self.pin_chart(&r.chart.digest))
+            .collect();
         let mut adds = Additions::default();
         for b in &blobs {
             self.to_store(b, &mut adds)?;
@@ -1180,7 +1213,10 @@ impl Journal {
         let mut charts = std::collections::HashSet::new();
         for kv in self.revisions.scan_prefix(&prefix) {
             let (k, v) = kv?;
-            charts.insert(decode::<RevisionRecord>(&k, &v)?.chart.digest);
+            // A record that does not decode goes all the same.
+            if let Ok(r) = decode::<RevisionRecord>(&k, &v) {
+                charts.insert(r.chart.digest);
+            }
             batch.remove(k);
         }
         let mut ebatch = sled::Batch::default();
@@ -1336,8 +1372,16 @@ impl Journal {
                 ebatch.remove(k?);
             }
         }
-        writing(|| self.revisions.apply_batch(batch))?;
-        writing(|| self.events.apply_batch(ebatch))?;
+        // One transaction: a prune cut short leaves no events of a
+        // revision that is gone.
+        let res = writing(|| {
+            (&self.revisions, &self.events).transaction(|(revisions, events)| {
+                revisions.apply_batch(&batch)?;
+                events.apply_batch(&ebatch)?;
+                Ok(())
+            })
+        });
+        unwrap_tx::<()>(res)?;
         self.flush().await?;
         self.sweep_dropped(charts);
         Ok(())
@@ -1981,6 +2025,12 @@ mod tests {
             // `journal check` and `export` leave its format as it was.
             let j = Journal::open_existing(dir.path()).unwrap();
             assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
+            let report = check::check(&j).unwrap();
+            assert!(
+                report.summary().starts_with("format version 2;"),
+                "{}",
+                report.summary()
+            );
             assert_eq!(marker(&j), "2");
         }
         let j = Journal::open(dir.path()).unwrap();

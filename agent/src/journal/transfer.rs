@@ -32,7 +32,9 @@ pub const FORMAT: &str = "berth.journal.export/v1";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Export {
     pub format: String,
-    /// The journal format version of the berthd that exported it.
+    /// The oldest journal format version that holds what the document
+    /// does: 3 when it has chart files, else 2 (before 2026-12-05: the
+    /// format version of the berthd that exported it).
     pub schema_version: u32,
     pub exported_at: String,
     pub berthd_version: String,

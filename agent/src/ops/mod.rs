@@ -416,25 +416,10 @@ pub async fn conclude(
     outcome: Result<Finish, (Finish, Failure)>,
     notes: String,
 ) -> Option<RevisionRecord> {
-    conclude_keeping(agent, op, outcome, notes, 0).await
-}
-
-/// [`conclude`], and when the operation succeeded and `history_max` is
-/// not 0, drop the release's oldest revisions beyond it before the clients
-/// hear the outcome (Helm's `--history-max`): a `history` right after
-/// shows what is kept.
-pub async fn conclude_keeping(
-    agent: &Agent,
-    op: &OpEvents,
-    outcome: Result<Finish, (Finish, Failure)>,
-    notes: String,
-    history_max: u32,
-) -> Option<RevisionRecord> {
     let (finish, failure) = match outcome {
         Ok(f) => (f, None),
         Err((f, failure)) => (f, Some(failure)),
     };
-    let prune = failure.is_none() && history_max > 0;
     // The outcome and the terminal event become durable in one flush: the
     // event flusher's or the one below, whichever runs second finds nothing
     // left to write. The outcome is inserted first, so a crash keeps either
@@ -445,15 +430,6 @@ pub async fn conclude_keeping(
             .journal
             .record_finish(&op.namespace, &op.release, op.revision, finish.clone());
     let status = finish.status.to_proto() as i32;
-    if prune
-        && recorded.is_ok()
-        && let Err(e) = agent
-            .journal
-            .prune_history(&op.namespace, &op.release, history_max)
-            .await
-    {
-        tracing::warn!(error = %e, release = %op.release, "could not prune history");
-    }
     let record = match (recorded, failure) {
         (Ok(rec), None) => {
             op.emit(Kind::Completed(proto::Completed {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 pub use super::receive::{ChartBuffer, ChartBytes, Received};
 use super::{
-    Agent, Caller, Deploy, Failure, OpError, conclude_keeping, deploy, finish, objects_of, refuse,
+    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
 };
 use crate::cluster::LiveLookup;
 use crate::events::OpEvents;
@@ -208,7 +208,37 @@ pub async fn run(
     chart: impl std::future::Future<Output = Result<Option<Received>, Failure>>,
 ) {
     let op = Arc::clone(&p.op);
+    let digest = p.chart_digest.clone();
     super::supervise(&agent, &op, async { execute(&agent, p, chart.await).await }).await;
+    // Its pin is gone with the operation: a chart file kept for a revision
+    // that never came, or that an --atomic install forgot, goes now rather
+    // than at the next start.
+    let named_here = agent
+        .journal
+        .head(&op.namespace, &op.release)
+        .ok()
+        .flatten()
+        .and_then(|h| {
+            agent
+                .journal
+                .revision(&op.namespace, &op.release, h.latest)
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|r| r.chart.digest == digest);
+    if named_here {
+        return;
+    }
+    let agent2 = Arc::clone(&agent);
+    let swept = tokio::task::spawn_blocking(move || {
+        agent2
+            .journal
+            .sweep_dropped(std::collections::HashSet::from([digest]))
+    })
+    .await;
+    if let Err(e) = swept {
+        tracing::warn!(error = %e, "chart sweep task");
+    }
 }
 
 async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Received>, Failure>) {
@@ -282,6 +312,17 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
     op.persisted(recorded);
+    // Helm's --history-max: the oldest revisions beyond it go when the new
+    // one is recorded (never the deployed one or this one), so what
+    // `history` shows once the command returns is what is kept.
+    if p.options.history_max > 0
+        && let Err(e) = agent
+            .journal
+            .prune_history(ns, rel, p.options.history_max)
+            .await
+    {
+        tracing::warn!(error = %e, release = rel, "could not prune history");
+    }
 
     let outcome = async {
         if p.options.create_namespace {
@@ -373,14 +414,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         }
         other => other,
     };
-    conclude_keeping(
-        agent,
-        &op,
-        outcome,
-        staged.notes.clone(),
-        p.options.history_max,
-    )
-    .await;
+    conclude(agent, &op, outcome, staged.notes.clone()).await;
 }
 
 /// Everything a revision records, computed before anything is written.
