@@ -187,6 +187,38 @@ async fn rollback_restores_exact_manifest_as_new_revision() {
     );
 }
 
+/// Helm's `rollback --history-max`: the oldest revisions go when the
+/// rollback's revision is recorded, even the one it rolls back to, whose
+/// manifest the new revision carries.
+#[tokio::test]
+async fn rollback_keeps_at_most_history_max_revisions() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+    upgrade_v2(&env).await;
+    env.berth(&["rollback", "hello", "1", "--history-max", "2"])
+        .await
+        .ok();
+    let h = history(&env).await;
+    let kept: Vec<_> = h
+        .iter()
+        .map(|r| (r["revision"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (serde_json::json!(2), serde_json::json!("superseded")),
+            (serde_json::json!(3), serde_json::json!("deployed")),
+        ],
+        "{h:?}"
+    );
+    assert_eq!(h[1]["description"], "Rollback to 1");
+    let cm = env
+        .get("v1", "ConfigMap", "default", "hello")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["message"], "Hello from berth");
+}
+
 #[tokio::test]
 async fn history_table_shows_helms_columns_and_who_deployed() {
     let env = Env::start().await;

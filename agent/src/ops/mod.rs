@@ -409,6 +409,19 @@ pub fn objects_of(journal: &Journal, rec: &RevisionRecord) -> Result<Vec<Object>
     manifest::parse_objects(&text).map_err(|e| Failure::new("InvalidManifest", e.to_string()))
 }
 
+/// Helm's `--history-max` (0: no limit), right after an operation recorded
+/// its pending revision: the oldest revisions beyond it go (never the
+/// deployed one or the new one), so what `history` shows once the command
+/// returns is what is kept. A prune that fails is logged; the operation
+/// goes on.
+pub async fn prune_history(agent: &Agent, ns: &str, rel: &str, max: u32) {
+    if max > 0
+        && let Err(e) = agent.journal.prune_history(ns, rel, max).await
+    {
+        tracing::warn!(error = %e, release = rel, "could not prune history");
+    }
+}
+
 /// End an operation: record the outcome, tell the clients, and flush both.
 pub async fn conclude(
     agent: &Agent,

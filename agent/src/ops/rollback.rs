@@ -133,6 +133,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
     op.persisted(recorded);
+    super::prune_history(agent, ns, rel, p.options.history_max).await;
     let hooks = super::hooks::Hooks {
         op: &op,
         namespace: ns,

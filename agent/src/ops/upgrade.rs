@@ -312,17 +312,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
     op.persisted(recorded);
-    // Helm's --history-max: the oldest revisions beyond it go when the new
-    // one is recorded (never the deployed one or this one), so what
-    // `history` shows once the command returns is what is kept.
-    if p.options.history_max > 0
-        && let Err(e) = agent
-            .journal
-            .prune_history(ns, rel, p.options.history_max)
-            .await
-    {
-        tracing::warn!(error = %e, release = rel, "could not prune history");
-    }
+    super::prune_history(agent, ns, rel, p.options.history_max).await;
 
     let outcome = async {
         if p.options.create_namespace {

@@ -354,6 +354,7 @@ async fn rollback_after_failure(job: &Job, cluster: &Cluster, out: &mut Prefixed
         options: Some(proto::OperationOptions {
             wait: p.options.wait,
             timeout_seconds: p.options.timeout_seconds,
+            history_max: p.options.history_max,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {

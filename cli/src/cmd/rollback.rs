@@ -15,6 +15,9 @@ pub struct RollbackArgs {
     pub revision: Option<u64>,
     #[command(flatten)]
     pub op: OpFlags,
+    /// Keep at most this many revisions (0: no limit), as for upgrade.
+    #[arg(long, default_value = "0")]
+    pub history_max: u32,
     /// Output of the final summary.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
@@ -35,6 +38,7 @@ pub fn request(g: &Global, a: &RollbackArgs) -> proto::RollbackRequest {
             no_hooks: a.op.no_hooks,
             wait_for_jobs: a.op.wait_for_jobs,
             wait_for_load_balancers: a.op.wait_for_load_balancers,
+            history_max: a.history_max,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {
