@@ -106,6 +106,12 @@ async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all
     assert_eq!(m.value("berth_chart_uploads_received_total"), 2.0);
 }
 
+/// Where the in-process agent keeps its chart files.
+fn charts_dir(env: &Env) -> std::path::PathBuf {
+    let agent = &env.agent.as_ref().unwrap().agent;
+    agent.journal.path().join("charts")
+}
+
 /// The names in a directory, sorted.
 fn names(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -125,14 +131,7 @@ async fn history_max_and_uninstall_remove_the_big_charts_no_revision_names() {
     let charts: Vec<(String, Bundle)> = (1..=3)
         .map(|i| big_chart(&env, &format!("big{i}"), 2 * i + 1, 1))
         .collect();
-    let charts_dir = env
-        .agent
-        .as_ref()
-        .unwrap()
-        .agent
-        .journal
-        .path()
-        .join("charts");
+    let charts_dir = charts_dir(&env);
     let held = || names(&charts_dir);
     let digest = |i: usize| charts[i].1.digest.clone();
     assert!(digest(0) != digest(1) && digest(1) != digest(2));
@@ -170,14 +169,7 @@ async fn history_max_and_uninstall_remove_the_big_charts_no_revision_names() {
 async fn a_failed_atomic_install_leaves_no_chart_behind() {
     let env = Env::start().await;
     let (dir, _bundle) = big_chart(&env, "big", 21, 1);
-    let charts_dir = env
-        .agent
-        .as_ref()
-        .unwrap()
-        .agent
-        .journal
-        .path()
-        .join("charts");
+    let charts_dir = charts_dir(&env);
     env.berth(&[
         "install",
         "big",
