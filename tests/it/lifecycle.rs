@@ -219,6 +219,48 @@ async fn rollback_keeps_at_most_history_max_revisions() {
     assert_eq!(cm["data"]["message"], "Hello from berth");
 }
 
+/// What a revision `--history-max` dropped held alone (its values, here)
+/// leaves the journal too, so its size follows what is kept, as Helm's
+/// storage does; berthd collects once enough revisions were dropped.
+#[tokio::test]
+async fn what_history_max_drops_leaves_the_journal() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    env.berth(&["install", "hello", &chart, "--set", "n=0"])
+        .await
+        .ok();
+    let journal = &env.agent.as_ref().unwrap().agent.journal;
+    let first = journal.revision("default", "hello", 1).unwrap().unwrap();
+    assert!(journal.has_blob(&first.values_blob).unwrap());
+    let upgrades = berth_agent::journal::COLLECT_AFTER_DROPPED + 3;
+    for n in 1..=upgrades {
+        let set = format!("n={n}");
+        env.berth(&[
+            "upgrade",
+            "hello",
+            &chart,
+            "--set",
+            &set,
+            "--history-max",
+            "3",
+        ])
+        .await
+        .ok();
+    }
+    crate::common::wait_for("revision 1's values to leave the journal", || async {
+        !journal.has_blob(&first.values_blob).unwrap()
+    })
+    .await;
+    assert_eq!(history(&env).await.len(), 3);
+    let values = env
+        .berth(&["get", "values", "hello", "-o", "json"])
+        .await
+        .ok();
+    assert_eq!(values.json()["n"], upgrades, "{}", values.stdout);
+    let report = berth_agent::journal::check::check(journal).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
+
 #[tokio::test]
 async fn history_table_shows_helms_columns_and_who_deployed() {
     let env = Env::start().await;

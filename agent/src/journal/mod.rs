@@ -101,6 +101,23 @@ pub struct Journal {
     nodes: sled::Tree,
     events: sled::Tree,
     charts: charts::ChartFiles,
+    /// Held (shared) by a write from the moment it looks for the blobs it
+    /// needs until its transaction names them, and (exclusive) by
+    /// [`Journal::collect_garbage`]: a blob found present is never swept
+    /// before the revision relying on it is in.
+    gc: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// Revisions dropped (pruned or purged) since the last collection.
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// A collection runs once this many revisions were dropped since the last.
+pub const COLLECT_AFTER_DROPPED: u64 = 64;
+
+/// What a collection removed.
+#[derive(Debug, Default, PartialEq)]
+pub struct Collected {
+    pub blobs: usize,
+    pub nodes: usize,
 }
 
 /// Every sled write (transaction, batch, insert) and every flush goes
@@ -548,6 +565,8 @@ impl Journal {
         }
         Ok(Journal {
             charts,
+            gc: Default::default(),
+            dropped: Default::default(),
             path: dir.to_path_buf(),
             releases: db.open_tree("releases")?,
             revisions: db.open_tree("revisions")?,
@@ -690,6 +709,104 @@ impl Journal {
             .collect()
     }
 
+    /// Remove the blobs and nodes nothing names any more: no revision (its
+    /// chart, manifest, hooks, values, computed values and notes, through
+    /// every node under them) and no packed events record (its object
+    /// table). Pruned and purged revisions leave their content behind;
+    /// this is what bounds the journal to what `--history-max` keeps, as
+    /// Helm's storage is. Writes wait while it runs (it holds
+    /// [`Journal::gc`] exclusively); a record it cannot decode stops it
+    /// before anything is removed. Blocking: not on an async worker.
+    pub fn collect_garbage(&self) -> Result<Collected> {
+        use std::collections::HashSet;
+        let _gc = self.gc.blocking_write();
+        let mut live: HashSet<String> = HashSet::new();
+        let mut todo: Vec<String> = Vec::new();
+        for kv in self.revisions.iter() {
+            let (k, v) = kv?;
+            let r: RevisionRecord = decode(&k, &v)?;
+            todo.extend([
+                r.chart.digest,
+                r.manifest_blob,
+                r.hooks_blob,
+                r.values_blob,
+                r.computed_values_blob,
+                r.notes_blob,
+            ]);
+        }
+        let packed_suffix = format!("/{}", packed::SUFFIX);
+        for kv in self.events.iter() {
+            let (k, v) = kv?;
+            if k.ends_with(packed_suffix.as_bytes()) {
+                let table = packed::table_digest(&v).map_err(|message| JournalError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    message,
+                })?;
+                todo.push(table);
+            }
+        }
+        while let Some(d) = todo.pop() {
+            if live.contains(&d) {
+                continue;
+            }
+            if let Some(node) = self.nodes.get(d.as_bytes())? {
+                let children =
+                    chunks::decode_node(&node).map_err(|message| JournalError::Corrupt {
+                        key: format!("blob {d}"),
+                        message,
+                    })?;
+                todo.extend(children);
+            }
+            live.insert(d);
+        }
+        let mut collected = Collected::default();
+        let dead = |tree: &sled::Tree, count: &mut usize| -> Result<sled::Batch> {
+            let mut batch = sled::Batch::default();
+            for k in tree.iter().keys() {
+                let k = k?;
+                if !live.contains(String::from_utf8_lossy(&k).as_ref()) {
+                    batch.remove(k);
+                    *count += 1;
+                }
+            }
+            Ok(batch)
+        };
+        let blobs = dead(&self.blobs, &mut collected.blobs)?;
+        let nodes = dead(&self.nodes, &mut collected.nodes)?;
+        if collected != Collected::default() {
+            let res = writing(|| {
+                (&self.blobs, &self.nodes).transaction(|(b, n)| {
+                    b.apply_batch(&blobs)?;
+                    n.apply_batch(&nodes)?;
+                    Ok(())
+                })
+            });
+            unwrap_tx::<()>(res)?;
+            writing(|| self.db.flush())?;
+        }
+        Ok(collected)
+    }
+
+    /// Count revisions dropped; past [`COLLECT_AFTER_DROPPED`] since the
+    /// last collection, start one in the background.
+    fn note_dropped(&self, revisions: usize) {
+        use std::sync::atomic::Ordering;
+        let total = self.dropped.fetch_add(revisions as u64, Ordering::Relaxed) + revisions as u64;
+        if total < COLLECT_AFTER_DROPPED {
+            return;
+        }
+        self.dropped.store(0, Ordering::Relaxed);
+        let journal = self.clone();
+        tokio::task::spawn_blocking(move || match journal.collect_garbage() {
+            Ok(c) => tracing::debug!(
+                blobs = c.blobs,
+                nodes = c.nodes,
+                "journal garbage collected"
+            ),
+            Err(e) => tracing::warn!(error = %e, "journal garbage collection"),
+        });
+    }
+
     /// The chart digests the revisions name, once what was read is on
     /// disk: a removal a sweep acts on is never one a crash undoes.
     fn durable_chart_names(&self) -> Result<std::collections::HashSet<String>> {
@@ -744,9 +861,11 @@ impl Journal {
 
     /// What storing `bytes` adds to `blobs` and `nodes` (deflated pieces,
     /// encoded nodes) that the journal does not hold yet. Blobs are never
-    /// rewritten or removed, so looking before the transaction is safe;
-    /// the transaction inserts only what is still absent. (A chart file can
-    /// be removed, but not while pinned: callers pin their charts.)
+    /// rewritten, and removed only by [`Journal::collect_garbage`], which
+    /// waits for the caller's hold on [`Journal::gc`]: looking before the
+    /// transaction is safe; the transaction inserts only what is still
+    /// absent. (A chart file can be removed, but not while pinned: callers
+    /// pin their charts.)
     fn to_store(&self, bytes: &[u8], out: &mut Additions) -> Result<()> {
         self.to_store_as(&digest(bytes), bytes, out)
     }
@@ -929,6 +1048,7 @@ impl Journal {
     /// Record a new pending revision and take the release's lock, in one
     /// transaction, then flush. Fails if another operation holds the lock.
     pub async fn begin(&self, ns: &str, name: &str, mut begin: Begin) -> Result<()> {
+        let _gc = self.gc.read().await;
         let hkey = head_key(ns, name);
         let rkey = revision_key(ns, name, begin.record.revision);
         let mut adds = Additions::default();
@@ -1030,6 +1150,7 @@ impl Journal {
         records: Vec<RevisionRecord>,
         blobs: Vec<Vec<u8>>,
     ) -> Result<()> {
+        let _gc = self.gc.read().await;
         let (ns, name) = (head.namespace.clone(), head.name.clone());
         let hkey = head_key(&ns, &name);
         // A chart kept as a file is not swept before the revisions naming
@@ -1205,13 +1326,16 @@ impl Journal {
     }
 
     /// Remove every record of a release (uninstall without --keep-history).
-    /// Blobs stay: other revisions may share them. Chart files no other
+    /// Blobs stay until a collection finds nothing names them (other
+    /// revisions may share them). Chart files no other
     /// revision names go.
     pub async fn purge(&self, ns: &str, name: &str) -> Result<()> {
         let prefix = release_prefix(ns, name);
         let mut batch = sled::Batch::default();
         let mut charts = std::collections::HashSet::new();
+        let mut dropped = 0;
         for kv in self.revisions.scan_prefix(&prefix) {
+            dropped += 1;
             let (k, v) = kv?;
             // A record that does not decode goes all the same.
             if let Ok(r) = decode::<RevisionRecord>(&k, &v) {
@@ -1237,6 +1361,7 @@ impl Journal {
         unwrap_tx::<()>(res)?;
         self.flush().await?;
         self.sweep_dropped(charts);
+        self.note_dropped(dropped);
         Ok(())
     }
 
@@ -1357,12 +1482,14 @@ impl Journal {
         let mut batch = sled::Batch::default();
         let mut ebatch = sled::Batch::default();
         let mut charts = std::collections::HashSet::new();
+        let mut dropped = 0;
         for r in revs.iter().take(excess) {
             if Some(r.revision) == head.deployed || r.revision == head.latest {
                 continue;
             }
             batch.remove(revision_key(ns, name, r.revision));
             charts.insert(r.chart.digest.clone());
+            dropped += 1;
             // Loose events and the packed record alike.
             for k in self
                 .events
@@ -1384,6 +1511,7 @@ impl Journal {
         unwrap_tx::<()>(res)?;
         self.flush().await?;
         self.sweep_dropped(charts);
+        self.note_dropped(dropped);
         Ok(())
     }
 }
@@ -1991,6 +2119,96 @@ mod tests {
         assert_eq!(held(&j), vec![d3.clone()]);
         assert_eq!(j.blob(&d3).unwrap().unwrap(), c3);
         assert_eq!(j.blob(&d1).unwrap(), None);
+        assert_sound(&j);
+    }
+
+    /// `manifest(objects)` with object `i` changed `n` times.
+    fn changed(m: &str, n: usize) -> String {
+        m.replace("name: c7\n", &format!("name: c7-{n}\n"))
+    }
+
+    #[tokio::test]
+    async fn what_dropped_revisions_alone_named_is_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let base = manifest(300);
+        let ms: Vec<String> = (0..6).map(|n| changed(&base, n)).collect();
+        record_manifests(&j, &ms.iter().collect::<Vec<_>>(), true).await;
+        let (blobs, nodes) = (j.blobs.len(), j.nodes.len());
+        j.prune_history("ns", "a", 2).await.unwrap();
+        let jc = j.clone();
+        let c = tokio::task::spawn_blocking(move || jc.collect_garbage())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(c.blobs > 0 && c.nodes > 0, "{c:?}");
+        assert_eq!(
+            (j.blobs.len(), j.nodes.len()),
+            (blobs - c.blobs, nodes - c.nodes)
+        );
+        for (n, m) in ms.iter().enumerate() {
+            assert_eq!(
+                j.has_blob(&digest(m.as_bytes())).unwrap(),
+                n >= 4,
+                "manifest {n}"
+            );
+        }
+        assert_eq!(j.text_blob(&digest(ms[5].as_bytes())).unwrap(), ms[5]);
+        assert_eq!(j.events("ns", "a", 5, 0).unwrap(), vec![ev(5, 1), ev(5, 2)]);
+        assert_sound(&j);
+        // Nothing left to collect.
+        let jc = j.clone();
+        let again = tokio::task::spawn_blocking(move || jc.collect_garbage());
+        assert_eq!(again.await.unwrap().unwrap(), Collected::default());
+    }
+
+    /// Collections while upgrades run: no revision ever loses a blob.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_collection_never_takes_what_a_running_write_relies_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let base = manifest(120);
+        let jc = j.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        /// Stops the collector however the writes end, a failed
+        /// assertion included.
+        struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let writing_done = Stop(std::sync::Arc::clone(&stop));
+        let collector = tokio::task::spawn_blocking(move || {
+            let mut collected = Collected::default();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let c = jc.collect_garbage().unwrap();
+                collected.blobs += c.blobs;
+                collected.nodes += c.nodes;
+            }
+            collected
+        });
+        for rev in 1..=60u64 {
+            // Every other revision brings back an older manifest: its
+            // pieces were found present, and must stay.
+            let m = changed(&base, (rev % 3) as usize);
+            let op = if rev == 1 {
+                OpKind::Install
+            } else {
+                OpKind::Upgrade
+            };
+            let mut b = begin(rev, op);
+            b.record.manifest_blob = digest(m.as_bytes());
+            b.blobs.push(m.clone().into_bytes());
+            b.events = vec![ev(rev, 1)];
+            j.begin("ns", "a", b).await.unwrap();
+            j.finish("ns", "a", rev, done()).await.unwrap();
+            j.prune_history("ns", "a", 1).await.unwrap();
+            assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), m);
+        }
+        drop(writing_done);
+        let collected = collector.await.unwrap();
+        assert!(collected.blobs > 0, "the collector ran against something");
         assert_sound(&j);
     }
 
