@@ -911,24 +911,29 @@ async fn main() {
             start.elapsed()
         })
     };
-    let (nothing, pruned, after_prune) = {
+    let rss = || common::status_kib(std::process::id(), "VmRSS:") as f64 / 1024.0;
+    let (nothing, pruned, after_prune, rss_around) = {
         let j = Journal::open(&data).expect("journal reopens");
+        let before = rss();
         let nothing = collect(&j).await.unwrap();
+        let around = (before, rss());
         j.prune_history(NAMESPACE, RELEASE, 10)
             .await
             .expect("prunes");
         let pruned = j.history(NAMESPACE, RELEASE, usize::MAX).unwrap().len();
-        (nothing, pruned, collect(&j).await.unwrap())
+        (nothing, pruned, collect(&j).await.unwrap(), around)
     };
     let after = tree_bytes(&data);
+    let (len_after, _) = disk_usage(&data);
     let live_after: u64 = after.iter().map(|t| t.2).sum();
     let helm_kept = helm * pruned as f64 / built.revisions as f64;
     println!(
         "\nGarbage collection (2026-12-05): a collection that finds nothing on this journal takes {}; \
-         after `--history-max 10` dropped {} of {RELEASE}'s revisions, the collection it started was over \
-         {} after the prune (that includes one more pass, which found nothing): blobs {} → {} records, \
-         nodes {} → {}; live data {} → {} (it includes the {} one-revision releases; \
-         Helm's Secrets for the {pruned} revisions of {RELEASE} it would keep: {}).",
+         after `--history-max 10` dropped {} of {RELEASE}'s revisions, the bench's own pass right after \
+         the prune took {} (it waited for the collection the prune started, or was the one that removed): \
+         blobs {} → {} records, nodes {} → {}; live data {} → {} (it includes the {} one-revision releases; \
+         Helm's Secrets for the {pruned} revisions of {RELEASE} it would keep: {}); the file {} → {}. \
+         The bench process's RSS around the first collection: {:.1} → {:.1} MiB.",
         ms(nothing),
         built.revisions as usize - pruned,
         ms(after_prune),
@@ -940,5 +945,9 @@ async fn main() {
         mb(live_after as f64),
         built.releases,
         mb(helm_kept),
+        mb(len as f64),
+        mb(len_after as f64),
+        rss_around.0,
+        rss_around.1,
     );
 }

@@ -169,6 +169,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     };
     journal.scan().map_err(refuse)?;
     let resolved = journal.recover().await.map_err(refuse)?;
+    journal.resume_collection();
     match journal.sweep_charts() {
         Ok(swept) if !swept.is_empty() => tracing::info!(
             charts = swept.len(),

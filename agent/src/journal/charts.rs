@@ -24,7 +24,8 @@
 //! operation pins its chart's digest ([`ChartFiles::pin`]) before it asks
 //! whether the journal holds it and until it ends, so a chart it was told
 //! it need not send, or has just kept, is not removed before its revision
-//! names it.
+//! names it: not as a file by a sweep, not from sled by a journal
+//! collection ([`super::Journal::collect_garbage`] keeps pinned digests).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -84,6 +85,13 @@ impl ChartFiles {
 
     fn naming(&self) -> std::sync::MutexGuard<'_, ()> {
         self.naming.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The pinned digests, locked: no pin is taken or dropped while the
+    /// guard lives (a journal collection keeps a pinned chart kept in
+    /// sled, as a sweep keeps a pinned file).
+    pub fn pinned(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.pins.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn pin(&self, d: &str) -> ChartPin {

@@ -113,6 +113,10 @@ pub struct Journal {
 /// A collection runs once this many revisions were dropped since the last.
 pub const COLLECT_AFTER_DROPPED: u64 = 64;
 
+/// Where the count of revisions dropped since the last collection is kept
+/// (`meta` tree), so that a restart does not start it over.
+const DROPPED_KEY: &str = "dropped-since-collection";
+
 /// What a collection removed.
 #[derive(Debug, Default, PartialEq)]
 pub struct Collected {
@@ -720,8 +724,11 @@ impl Journal {
     pub fn collect_garbage(&self) -> Result<Collected> {
         use std::collections::HashSet;
         let _gc = self.gc.blocking_write();
+        // A chart an operation pinned (told the client it need not send
+        // it) stays, and no pin comes or goes until the removal is done.
+        let pinned = self.charts.pinned();
         let mut live: HashSet<String> = HashSet::new();
-        let mut todo: Vec<String> = Vec::new();
+        let mut todo: Vec<String> = pinned.keys().cloned().collect();
         for kv in self.revisions.iter() {
             let (k, v) = kv?;
             let r: RevisionRecord = decode(&k, &v)?;
@@ -784,6 +791,7 @@ impl Journal {
             unwrap_tx::<()>(res)?;
             writing(|| self.db.flush())?;
         }
+        drop(pinned);
         Ok(collected)
     }
 
@@ -792,10 +800,41 @@ impl Journal {
     fn note_dropped(&self, revisions: usize) {
         use std::sync::atomic::Ordering;
         let total = self.dropped.fetch_add(revisions as u64, Ordering::Relaxed) + revisions as u64;
-        if total < COLLECT_AFTER_DROPPED {
-            return;
+        let due = total >= COLLECT_AFTER_DROPPED
+            && self.dropped.swap(0, Ordering::Relaxed) >= COLLECT_AFTER_DROPPED;
+        // Kept across restarts (written with the next flush): a berthd
+        // restarted more often than 64 revisions are dropped still collects.
+        let left = if due { 0 } else { total };
+        if let Err(e) = self
+            .db
+            .open_tree("meta")
+            .and_then(|m| m.insert(DROPPED_KEY, &left.to_be_bytes()))
+        {
+            tracing::warn!(error = %e, "could not note the revisions dropped");
         }
+        if due {
+            self.start_collection();
+        }
+    }
+
+    /// At start: the count of dropped revisions a previous run noted, and
+    /// a collection if it is due.
+    pub fn resume_collection(&self) {
+        use std::sync::atomic::Ordering;
+        let noted = self
+            .db
+            .open_tree("meta")
+            .ok()
+            .and_then(|m| m.get(DROPPED_KEY).ok().flatten())
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
         self.dropped.store(0, Ordering::Relaxed);
+        self.note_dropped(noted as usize);
+    }
+
+    /// A collection in the background.
+    fn start_collection(&self) {
         let journal = self.clone();
         tokio::task::spawn_blocking(move || match journal.collect_garbage() {
             Ok(c) => tracing::debug!(
@@ -2160,6 +2199,50 @@ mod tests {
         let jc = j.clone();
         let again = tokio::task::spawn_blocking(move || jc.collect_garbage());
         assert_eq!(again.await.unwrap().unwrap(), Collected::default());
+    }
+
+    /// A chart kept in sled that an operation pinned (its client was told
+    /// it need not send it) stays, even once no revision names it.
+    #[tokio::test]
+    async fn a_collection_keeps_a_pinned_chart() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let chart = b"a small chart".to_vec();
+        let d = digest(&chart);
+        let mut b = begin(1, OpKind::Install);
+        b.record.chart.digest = d.clone();
+        b.chart = Some(ChartBytes::Memory(chart.clone().into()));
+        j.begin("ns", "a", b).await.unwrap();
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        let pin = j.pin_chart(&d);
+        j.purge("ns", "a").await.unwrap();
+        let collect = |j: &Journal| {
+            let j = j.clone();
+            tokio::task::spawn_blocking(move || j.collect_garbage().unwrap())
+        };
+        collect(&j).await.unwrap();
+        assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
+        drop(pin);
+        collect(&j).await.unwrap();
+        assert_eq!(j.blob(&d).unwrap(), None);
+    }
+
+    /// The count of dropped revisions outlives a restart.
+    #[tokio::test]
+    async fn the_revisions_dropped_are_counted_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = manifest(20);
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            let ms: Vec<String> = (0..40).map(|n| changed(&base, n)).collect();
+            record_manifests(&j, &ms.iter().collect::<Vec<_>>(), false).await;
+            j.prune_history("ns", "a", 2).await.unwrap();
+            j.flush().await.unwrap();
+        }
+        let j = Journal::open(dir.path()).unwrap();
+        j.resume_collection();
+        let dropped = j.dropped.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(dropped, 38);
     }
 
     /// Collections while upgrades run: no revision ever loses a blob.

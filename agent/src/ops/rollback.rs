@@ -127,6 +127,10 @@ async fn execute(agent: &Agent, p: Prepared) {
         }));
         return;
     }
+    // The target's blobs are named, not stored again: the target revision
+    // names them and stays while this operation holds the release (one
+    // operation per release; only an operation on it prunes it), so no
+    // collection takes them before this revision names them too.
     let begin = begin_rollback(&p.target, op.revision, &p.caller, op.for_journal());
     let recorded = begin.events.len();
     if let Err(e) = agent.journal.begin(ns, rel, begin).await {
