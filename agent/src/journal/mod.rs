@@ -781,14 +781,7 @@ impl Journal {
         let blobs = dead(&self.blobs, &mut collected.blobs)?;
         let nodes = dead(&self.nodes, &mut collected.nodes)?;
         if collected != Collected::default() {
-            let res = writing(|| {
-                (&self.blobs, &self.nodes).transaction(|(b, n)| {
-                    b.apply_batch(&blobs)?;
-                    n.apply_batch(&nodes)?;
-                    Ok(())
-                })
-            });
-            unwrap_tx::<()>(res)?;
+            apply_both((&self.blobs, &blobs), (&self.nodes, &nodes))?;
             writing(|| self.db.flush())?;
         }
         drop(pinned);
@@ -1540,19 +1533,24 @@ impl Journal {
         }
         // One transaction: a prune cut short leaves no events of a
         // revision that is gone.
-        let res = writing(|| {
-            (&self.revisions, &self.events).transaction(|(revisions, events)| {
-                revisions.apply_batch(&batch)?;
-                events.apply_batch(&ebatch)?;
-                Ok(())
-            })
-        });
-        unwrap_tx::<()>(res)?;
+        apply_both((&self.revisions, &batch), (&self.events, &ebatch))?;
         self.flush().await?;
         self.sweep_dropped(charts);
         self.note_dropped(dropped);
         Ok(())
     }
+}
+
+/// Two batches on two trees, in one transaction.
+fn apply_both(a: (&sled::Tree, &sled::Batch), b: (&sled::Tree, &sled::Batch)) -> Result<()> {
+    let res = writing(|| {
+        (a.0, b.0).transaction(|(ta, tb)| {
+            ta.apply_batch(a.1)?;
+            tb.apply_batch(b.1)?;
+            Ok(())
+        })
+    });
+    unwrap_tx(res)
 }
 
 fn set_status(
@@ -1677,20 +1675,29 @@ mod tests_support {
     pub async fn record_manifests(j: &Journal, manifests: &[&String], events: bool) {
         for (i, m) in manifests.iter().enumerate() {
             let rev = i as u64 + 1;
-            let op = if rev == 1 {
-                OpKind::Install
+            let evs = if events {
+                vec![ev(rev, 1), ev(rev, 2)]
             } else {
-                OpKind::Upgrade
+                Vec::new()
             };
-            let mut b = begin(rev, op);
-            b.record.manifest_blob = digest(m.as_bytes());
-            b.blobs.push(m.as_bytes().to_vec());
-            if events {
-                b.events = vec![ev(rev, 1), ev(rev, 2)];
-            }
-            j.begin("ns", "a", b).await.unwrap();
-            j.finish("ns", "a", rev, done()).await.unwrap();
+            record_manifest(j, rev, m, evs).await;
         }
+    }
+
+    /// Records `m` as finished revision `rev` of ns/a (an install for 1,
+    /// else an upgrade), with `events`.
+    pub async fn record_manifest(j: &Journal, rev: u64, m: &str, events: Vec<proto::Event>) {
+        let op = if rev == 1 {
+            OpKind::Install
+        } else {
+            OpKind::Upgrade
+        };
+        let mut b = begin(rev, op);
+        b.record.manifest_blob = digest(m.as_bytes());
+        b.blobs.push(m.as_bytes().to_vec());
+        b.events = events;
+        j.begin("ns", "a", b).await.unwrap();
+        j.finish("ns", "a", rev, done()).await.unwrap();
     }
 
     /// A chart as big as berthd spools (see [`crate::uploads::MIN_SIZE`]).
@@ -2275,17 +2282,7 @@ mod tests {
             // Every other revision brings back an older manifest: its
             // pieces were found present, and must stay.
             let m = changed(&base, (rev % 3) as usize);
-            let op = if rev == 1 {
-                OpKind::Install
-            } else {
-                OpKind::Upgrade
-            };
-            let mut b = begin(rev, op);
-            b.record.manifest_blob = digest(m.as_bytes());
-            b.blobs.push(m.clone().into_bytes());
-            b.events = vec![ev(rev, 1)];
-            j.begin("ns", "a", b).await.unwrap();
-            j.finish("ns", "a", rev, done()).await.unwrap();
+            record_manifest(&j, rev, &m, vec![ev(rev, 1)]).await;
             j.prune_history("ns", "a", 1).await.unwrap();
             assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), m);
         }
