@@ -27,6 +27,12 @@ async fn upgrade_v2(env: &Env) {
     .ok();
 }
 
+/// The message the chart's ConfigMap holds now.
+async fn message(env: &Env) -> serde_json::Value {
+    let cm = env.get("v1", "ConfigMap", "default", "hello").await;
+    cm.expect("the ConfigMap exists")["data"]["message"].clone()
+}
+
 async fn history(env: &Env) -> Vec<serde_json::Value> {
     env.berth(&["history", "hello", "-o", "json"])
         .await
@@ -75,11 +81,7 @@ async fn install_deploys_revision_1_and_creates_the_objects() {
         "applied server-side as berth: {managers:?}"
     );
     assert!(env.get("v1", "Service", "default", "hello").await.is_some());
-    let cm = env
-        .get("v1", "ConfigMap", "default", "hello")
-        .await
-        .unwrap();
-    assert_eq!(cm["data"]["message"], "Hello from berth");
+    assert_eq!(message(&env).await, "Hello from berth");
 }
 
 #[tokio::test]
@@ -112,11 +114,7 @@ async fn upgrade_makes_revision_2_and_supersedes_revision_1() {
         d["spec"]["template"]["spec"]["containers"][0]["image"],
         "registry.example/hello:1.1.0"
     );
-    let cm = env
-        .get("v1", "ConfigMap", "default", "hello")
-        .await
-        .unwrap();
-    assert_eq!(cm["data"]["message"], "Hello again");
+    assert_eq!(message(&env).await, "Hello again");
     assert!(
         env.get("v1", "Service", "default", "hello-metrics")
             .await
@@ -174,11 +172,7 @@ async fn rollback_restores_exact_manifest_as_new_revision() {
         d["spec"]["template"]["spec"]["containers"][0]["image"],
         "registry.example/hello:1.0.0"
     );
-    let cm = env
-        .get("v1", "ConfigMap", "default", "hello")
-        .await
-        .unwrap();
-    assert_eq!(cm["data"]["message"], "Hello from berth");
+    assert_eq!(message(&env).await, "Hello from berth");
     assert!(
         env.get("v1", "Service", "default", "hello-metrics")
             .await
@@ -212,11 +206,7 @@ async fn rollback_keeps_at_most_history_max_revisions() {
         "{h:?}"
     );
     assert_eq!(h[1]["description"], "Rollback to 1");
-    let cm = env
-        .get("v1", "ConfigMap", "default", "hello")
-        .await
-        .unwrap();
-    assert_eq!(cm["data"]["message"], "Hello from berth");
+    assert_eq!(message(&env).await, "Hello from berth");
 }
 
 /// What a revision `--history-max` dropped held alone (its values, here)

@@ -33,6 +33,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+// Digests are the only names this directory holds: a digest from a
+// request never becomes another path.
+use super::is_digest;
+
 /// Temporary files start with this; no digest does.
 const TEMPORARY: &str = ".tmp";
 
@@ -67,12 +71,6 @@ impl Drop for ChartPin {
     }
 }
 
-/// Whether `d` is a sha256 in lowercase hex, the only names this directory
-/// holds (a digest from a request never becomes another path).
-fn is_digest(d: &str) -> bool {
-    d.len() == 64 && d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 impl ChartFiles {
     /// The chart files of the journal in data directory `data`.
     pub fn new(data: &Path) -> ChartFiles {
@@ -95,8 +93,7 @@ impl ChartFiles {
     }
 
     pub fn pin(&self, d: &str) -> ChartPin {
-        let mut pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
-        *pins.entry(d.to_string()).or_default() += 1;
+        *self.pinned().entry(d.to_string()).or_default() += 1;
         ChartPin {
             pins: Arc::clone(&self.pins),
             digest: d.to_string(),
@@ -112,7 +109,7 @@ impl ChartFiles {
         candidates: Option<&HashSet<String>>,
         named: impl FnOnce() -> Result<HashSet<String>, E>,
     ) -> Result<Vec<String>, E> {
-        let pins = self.pins.lock().unwrap_or_else(PoisonError::into_inner);
+        let pins = self.pinned();
         let held: Vec<String> = match candidates {
             Some(c) => c.iter().filter(|d| self.contains(d)).cloned().collect(),
             None => self.list()?,

@@ -220,7 +220,7 @@ pub fn check(journal: &Journal) -> Result<Report> {
             ));
         }
     }
-    report.blobs = journal.blobs.len() + journal.charts.list().map_err(sled::Error::Io)?.len();
+    report.blobs = journal.blobs.len() + journal.charts.list()?.len();
     Ok(report)
 }
 

@@ -264,6 +264,19 @@ pub fn digest(bytes: &[u8]) -> String {
     berth::chart::sha256_hex(bytes)
 }
 
+/// Whether `d` is a sha256 in lowercase hex, as [`digest`] writes them.
+pub fn is_digest(d: &str) -> bool {
+    d.len() == 64 && d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Blob `d` does not read: `message` says why.
+fn corrupt_blob(d: &str, message: impl std::fmt::Display) -> JournalError {
+    JournalError::Corrupt {
+        key: format!("blob {d}"),
+        message: message.to_string(),
+    }
+}
+
 fn deflate(bytes: &[u8]) -> Vec<u8> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return stored(bytes);
@@ -603,7 +616,7 @@ impl Journal {
 
     /// Bytes the journal takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()? + self.charts.size().map_err(sled::Error::Io)?)
+        Ok(self.db.size_on_disk()? + self.charts.size()?)
     }
 
     pub async fn flush(&self) -> Result<()> {
@@ -676,15 +689,12 @@ impl Journal {
             return Ok(Some(inflate(digest, &v)?));
         }
         let Some(node) = self.nodes.get(digest.as_bytes())? else {
-            return self.charts.read(digest).map_err(|e| JournalError::Corrupt {
-                key: format!("blob {digest}"),
-                message: e.to_string(),
-            });
+            return self
+                .charts
+                .read(digest)
+                .map_err(|e| corrupt_blob(digest, e));
         };
-        let corrupt = |message: String| JournalError::Corrupt {
-            key: format!("blob {digest}"),
-            message,
-        };
+        let corrupt = |message: String| corrupt_blob(digest, message);
         let mut out = Vec::new();
         for child in chunks::decode_node(&node).map_err(corrupt)? {
             let part = self
@@ -758,10 +768,7 @@ impl Journal {
             }
             if let Some(node) = self.nodes.get(d.as_bytes())? {
                 let children =
-                    chunks::decode_node(&node).map_err(|message| JournalError::Corrupt {
-                        key: format!("blob {d}"),
-                        message,
-                    })?;
+                    chunks::decode_node(&node).map_err(|message| corrupt_blob(&d, message))?;
                 todo.extend(children);
             }
             live.insert(d);
@@ -881,10 +888,7 @@ impl Journal {
         let opened = self
             .charts
             .open(digest)
-            .map_err(|e| JournalError::Corrupt {
-                key: format!("blob {digest}"),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| corrupt_blob(digest, e))?;
         if let Some((file, len)) = opened {
             return Ok(Some(ChartBytes::Spooled { file, len }));
         }
@@ -938,14 +942,10 @@ impl Journal {
 
     /// A blob that must exist, as UTF-8 text.
     pub fn text_blob(&self, digest: &str) -> Result<String> {
-        let bytes = self.blob(digest)?.ok_or_else(|| JournalError::Corrupt {
-            key: format!("blob {digest}"),
-            message: "missing".into(),
-        })?;
-        String::from_utf8(bytes).map_err(|e| JournalError::Corrupt {
-            key: format!("blob {digest}"),
-            message: e.to_string(),
-        })
+        let bytes = self
+            .blob(digest)?
+            .ok_or_else(|| corrupt_blob(digest, "missing"))?;
+        String::from_utf8(bytes).map_err(|e| corrupt_blob(digest, e))
     }
 
     /// Events of one revision with a sequence number above `after_seq`.
@@ -1108,8 +1108,7 @@ impl Journal {
                     charts.store(&d, &mut spooled.reader()?, len)
                 })
                 .await
-                .map_err(|e| JournalError::Conflict(format!("journal chart task: {e}")))?
-                .map_err(|e| JournalError::Storage(sled::Error::Io(e)))?;
+                .map_err(|e| JournalError::Conflict(format!("journal chart task: {e}")))??;
             }
             Some(_) => {}
             None => {}

@@ -171,10 +171,8 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
     }
     // Chart files the revisions name (the check read each); one no
     // revision names is left behind, as berthd would sweep it.
-    let named: std::collections::BTreeSet<&str> = releases
-        .iter()
-        .flat_map(|r| r.revisions.iter().map(|rev| rev.chart.digest.as_str()))
-        .collect();
+    let mut named: Vec<&str> = charts_named(&releases).into_iter().collect();
+    named.sort();
     let mut chart_files = 0;
     for sha256 in named {
         // Never in sled too: each chart is kept in one place.
@@ -213,6 +211,14 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
         blobs,
         nodes,
     })
+}
+
+/// The chart digests the releases' revisions name.
+fn charts_named(releases: &[ReleaseExport]) -> std::collections::HashSet<&str> {
+    releases
+        .iter()
+        .flat_map(|r| r.revisions.iter().map(|rev| rev.chart.digest.as_str()))
+        .collect()
 }
 
 /// What an import wrote.
@@ -339,11 +345,7 @@ impl Records {
         }
         // A big chart a revision names is a chart file, as berthd keeps it
         // (a format 2 document's pieces of one stay blobs).
-        let charts_named: std::collections::HashSet<&str> = doc
-            .releases
-            .iter()
-            .flat_map(|r| r.revisions.iter().map(|rev| rev.chart.digest.as_str()))
-            .collect();
+        let charts_named = charts_named(&doc.releases);
         for (i, b) in doc.blobs.iter().enumerate() {
             let at = format!("blobs[{i}] ({})", b.sha256);
             let (bytes, binary) = match (&b.text, &b.base64) {
@@ -410,8 +412,7 @@ impl Records {
         for (d, bytes) in &self.charts {
             journal
                 .charts
-                .store(d, &mut bytes.as_slice(), bytes.len() as u64)
-                .map_err(sled::Error::Io)?;
+                .store(d, &mut bytes.as_slice(), bytes.len() as u64)?;
         }
         journal.releases.apply_batch(batch(&self.releases))?;
         journal.revisions.apply_batch(batch(&self.revisions))?;

@@ -41,12 +41,6 @@ pub struct Prepared {
     _chart: ChartPin,
 }
 
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Validate the header, decide install or upgrade, and take the release's
 /// lock. Nothing is recorded yet.
 pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
@@ -68,7 +62,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     if !user_values.is_object() {
         return Err(OpError::Invalid("values: must be a map".into()));
     }
-    if !is_sha256_hex(&header.chart_digest) {
+    if !journal::is_digest(&header.chart_digest) {
         return Err(OpError::Invalid(format!(
             "chart digest {:?} is not a lower-case sha256 hex string",
             header.chart_digest
