@@ -240,6 +240,7 @@ fn write_atomically(file: &Path, doc: &transfer::Export) -> std::io::Result<()> 
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    berth_agent::memory::configure();
     let args = Args::parse();
     if let Some(Command::Journal(cmd)) = args.command {
         return journal_command(cmd);

@@ -135,8 +135,13 @@ pub struct Collected {
 static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn writing<T>(f: impl FnOnce() -> T) -> T {
-    let _turn = WRITES.lock().unwrap_or_else(|e| e.into_inner());
-    f()
+    let done = {
+        let _turn = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    };
+    // What the write replaced is freed through this thread's epoch bag.
+    crate::memory::hand_over_garbage();
+    done
 }
 
 /// Where sled keeps the journal inside the data directory.
