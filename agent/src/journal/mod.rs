@@ -953,6 +953,23 @@ impl Journal {
         String::from_utf8(bytes).map_err(|e| corrupt_blob(digest, e))
     }
 
+    /// One of revision `rev`'s text blobs (manifest, values, notes…), or
+    /// None if the revision is gone: a read that raced `--history-max` or
+    /// an uninstall, whose collection removed the blob after the record
+    /// was read, finds no revision rather than a corrupt journal.
+    pub fn revision_text(
+        &self,
+        ns: &str,
+        name: &str,
+        rev: u64,
+        digest: &str,
+    ) -> Result<Option<String>> {
+        match self.text_blob(digest) {
+            Err(_) if self.revision(ns, name, rev)?.is_none() => Ok(None),
+            read => read.map(Some),
+        }
+    }
+
     /// Events of one revision with a sequence number above `after_seq`.
     pub fn events(
         &self,
@@ -2210,6 +2227,38 @@ mod tests {
         let jc = j.clone();
         let again = tokio::task::spawn_blocking(move || jc.collect_garbage());
         assert_eq!(again.await.unwrap().unwrap(), Collected::default());
+    }
+
+    /// A revision read while `--history-max` drops it and a collection
+    /// removes its content is gone, not corrupt.
+    #[tokio::test]
+    async fn a_revision_dropped_while_it_is_read_is_gone_not_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let ms: Vec<String> = (0..3).map(|n| changed(&manifest(50), n)).collect();
+        record_manifests(&j, &ms.iter().collect::<Vec<_>>(), false).await;
+        let old = j.revision("ns", "a", 1).unwrap().unwrap();
+        j.prune_history("ns", "a", 1).await.unwrap();
+        let jc = j.clone();
+        tokio::task::spawn_blocking(move || jc.collect_garbage())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(j.text_blob(&old.manifest_blob).is_err());
+        assert_eq!(
+            j.revision_text("ns", "a", 1, &old.manifest_blob).unwrap(),
+            None
+        );
+        let kept = j.revision("ns", "a", 3).unwrap().unwrap();
+        assert_eq!(
+            j.revision_text("ns", "a", 3, &kept.manifest_blob).unwrap(),
+            Some(ms[2].clone())
+        );
+        // A revision that is still there with its content missing is
+        // corrupt, as before.
+        j.blobs.remove(kept.manifest_blob.as_bytes()).unwrap();
+        j.nodes.remove(kept.manifest_blob.as_bytes()).unwrap();
+        assert!(j.revision_text("ns", "a", 3, &kept.manifest_blob).is_err());
     }
 
     /// A chart kept in sled that an operation pinned (its client was told

@@ -163,12 +163,18 @@ pub fn get_revision(
     } else {
         req.revision
     };
+    let gone = || OpError::NotFound(format!("release: not found: {name} revision {rev}"));
     let rec = agent
         .journal
         .revision(ns.as_str(), name.as_str(), rev)?
-        .ok_or_else(|| OpError::NotFound(format!("release: not found: {name} revision {rev}")))?;
-    let j = &agent.journal;
-    let hooks_json = j.text_blob(&rec.hooks_blob)?;
+        .ok_or_else(gone)?;
+    let text = |digest: &str| {
+        agent
+            .journal
+            .revision_text(ns.as_str(), name.as_str(), rev, digest)?
+            .ok_or_else(gone)
+    };
+    let hooks_json = text(&rec.hooks_blob)?;
     let hooks: Vec<serde_json::Value> = serde_json::from_str(&hooks_json).unwrap_or_default();
     let hooks_manifest = hooks
         .iter()
@@ -184,10 +190,10 @@ pub fn get_revision(
         release: head.name.clone(),
         namespace: head.namespace.clone(),
         info: Some(rec.info()),
-        manifest: j.text_blob(&rec.manifest_blob)?,
-        values_json: j.text_blob(&rec.values_blob)?,
-        computed_values_json: j.text_blob(&rec.computed_values_blob)?,
-        notes: j.text_blob(&rec.notes_blob)?,
+        manifest: text(&rec.manifest_blob)?,
+        values_json: text(&rec.values_blob)?,
+        computed_values_json: text(&rec.computed_values_blob)?,
+        notes: text(&rec.notes_blob)?,
         chart_digest: rec.chart.digest.clone(),
         hooks_manifest,
     })
