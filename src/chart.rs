@@ -8,13 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use berth_template::helm;
+use bytes::Bytes;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 mod archive;
 mod ignore;
 
-pub use archive::{pack, unpack, unpack_from};
+pub use archive::{pack, unpack, unpack_from, unpack_keeping};
 pub use ignore::go_match;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +93,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferedFile {
     pub name: String,
-    pub data: Vec<u8>,
+    /// In memory, or (in berthd, for a large file) a file mapped into it.
+    pub data: bytes::Bytes,
 }
 
 /// The fields of Chart.yaml berth itself reads.
@@ -357,7 +359,10 @@ fn walk(
                 format!("{} bytes", limits.max_unpacked),
             ));
         }
-        out.push(BufferedFile { name: n, data });
+        out.push(BufferedFile {
+            name: n,
+            data: data.into(),
+        });
         if out.len() > limits.max_files {
             return Err(ChartError::Limit(
                 "the number of files".into(),
@@ -481,7 +486,7 @@ fn build_nested(
                     _ => return Err(ChartError::ValuesYaml("values must be a map".into())),
                 };
             }
-            "values.schema.json" => schema = Some(f.data),
+            "values.schema.json" => schema = Some(f.data.to_vec()),
             "Chart.lock" | "requirements.lock" | "requirements.yaml" => {
                 // Helm's loader (pkg/chart/v2/loader/load.go) logs these with log.Print.
                 let legacy = match f.name.as_str() {
@@ -499,19 +504,19 @@ fn build_nested(
                 if metadata.api_version == "v1" {
                     other.push(helm::File {
                         name: f.name.clone(),
-                        data: f.data.into(),
+                        data: f.data,
                     });
                 }
             }
             n if n.starts_with("templates/") => templates.push(helm::File {
                 name: f.name.clone(),
-                data: f.data.into(),
+                data: f.data,
             }),
             n if n.starts_with("charts/") => {
                 if n.ends_with(".prov") {
                     other.push(helm::File {
                         name: f.name.clone(),
-                        data: f.data.into(),
+                        data: f.data,
                     });
                     continue;
                 }
@@ -531,7 +536,7 @@ fn build_nested(
             }
             _ => other.push(helm::File {
                 name: f.name.clone(),
-                data: f.data.into(),
+                data: f.data,
             }),
         }
     }
@@ -553,7 +558,8 @@ fn build_nested(
         }
         let sub = if n.ends_with(".tgz") {
             let data = &sub_files[0].data;
-            let unpacked = archive::unpack_counted(&data[..], limits, used).map_err(wrap)?;
+            let unpacked =
+                archive::unpack_counted(&data[..], limits, used, &mut Bytes::from).map_err(wrap)?;
             build_nested(unpacked, limits, used, depth + 1).map_err(wrap)?
         } else {
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();
@@ -584,7 +590,7 @@ mod tests {
     pub(super) fn file(name: &str, data: &str) -> BufferedFile {
         BufferedFile {
             name: name.into(),
-            data: data.as_bytes().to_vec(),
+            data: data.as_bytes().to_vec().into(),
         }
     }
 
@@ -647,7 +653,7 @@ mod tests {
         if let Some((sub_name, bytes)) = sub {
             files.push(BufferedFile {
                 name: format!("charts/{sub_name}.tgz"),
-                data: bytes,
+                data: bytes.into(),
             });
         }
         files
@@ -668,7 +674,7 @@ mod tests {
         assert!(build(&parent, &limits).is_ok());
         parent.push(BufferedFile {
             name: "charts/b.tgz".into(),
-            data: packed,
+            data: packed.into(),
         });
         assert_eq!(
             build(&parent, &limits).unwrap_err().to_string(),

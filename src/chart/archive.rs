@@ -17,6 +17,7 @@ use std::path::Component;
 use std::rc::Rc;
 
 use super::{BufferedFile, ChartError, Limits, strip_bom};
+use bytes::Bytes;
 
 /// Tar framing the decompressed stream may carry per file allowed, beyond
 /// the files' contents: a 512-byte header, up to 511 bytes of padding, and
@@ -42,7 +43,7 @@ pub fn pack(files: &[BufferedFile], name: &str) -> Result<Vec<u8>, ChartError> {
         h.set_uid(0);
         h.set_gid(0);
         h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{name}/{}", f.name), f.data.as_slice())
+        tar.append_data(&mut h, format!("{name}/{}", f.name), &f.data[..])
             .map_err(|e| ChartError::Archive(format!("packing {}: {e}", f.name)))?;
     }
     let gz = tar
@@ -130,13 +131,24 @@ fn reader_error(e: &std::io::Error) -> String {
 /// the module docs). The first path component (the chart's directory) is
 /// stripped, as Helm's archive loader does.
 pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<BufferedFile>, ChartError> {
-    unpack_counted(bytes, limits, &mut Used::default())
+    unpack_counted(bytes, limits, &mut Used::default(), &mut Bytes::from)
 }
 
 /// [`unpack`] from a reader (a chart spooled to a file): it is read once,
 /// front to back, and never held whole.
 pub fn unpack_from(reader: impl Read, limits: &Limits) -> Result<Vec<BufferedFile>, ChartError> {
-    unpack_counted(reader, limits, &mut Used::default())
+    unpack_counted(reader, limits, &mut Used::default(), &mut Bytes::from)
+}
+
+/// [`unpack_from`], handing each file's bytes, once read, to `keep`, which
+/// may move them out of memory (berthd keeps a large file in a file of its
+/// own, mapped). Only one file at a time is read into memory here.
+pub fn unpack_keeping(
+    reader: impl Read,
+    limits: &Limits,
+    keep: &mut dyn FnMut(Vec<u8>) -> Bytes,
+) -> Result<Vec<BufferedFile>, ChartError> {
+    unpack_counted(reader, limits, &mut Used::default(), keep)
 }
 
 /// What a chart has used of [`Limits::max_unpacked`] and
@@ -153,6 +165,7 @@ pub(super) fn unpack_counted(
     reader: impl Read,
     limits: &Limits,
     used: &mut Used,
+    keep: &mut dyn FnMut(Vec<u8>) -> Bytes,
 ) -> Result<Vec<BufferedFile>, ChartError> {
     let mut reader = std::io::BufReader::new(reader);
     let magic = reader.fill_buf().map_err(|e| {
@@ -293,7 +306,7 @@ pub(super) fn unpack_counted(
         strip_bom(&mut data);
         files.push(BufferedFile {
             name: relative,
-            data,
+            data: keep(data),
         });
     }
     if files.is_empty() {

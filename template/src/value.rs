@@ -98,7 +98,7 @@ pub struct Map {
 #[derive(Debug)]
 pub enum Object {
     /// `.Files` (`engine.files`, a `map[string][]byte` with methods).
-    Files(BTreeMap<String, std::sync::Arc<Vec<u8>>>),
+    Files(BTreeMap<String, bytes::Bytes>),
     /// `.Capabilities` (`*common.Capabilities`).
     Capabilities(Capabilities),
     /// `.Capabilities.KubeVersion` (`common.KubeVersion`).

@@ -41,7 +41,7 @@ fn billion_laughs(indent: &str) -> String {
 fn file(name: &str, data: impl Into<Vec<u8>>) -> BufferedFile {
     BufferedFile {
         name: name.into(),
-        data: data.into(),
+        data: data.into().into(),
     }
 }
 
@@ -96,7 +96,7 @@ fn tgz_with(raw: &[(&[u8], EntryType, &[u8])]) -> Vec<u8> {
         let mut h = tar::Header::new_gnu();
         h.set_size(f.data.len() as u64);
         h.set_mode(0o644);
-        t.append_data(&mut h, format!("bad/{}", f.name), f.data.as_slice())
+        t.append_data(&mut h, format!("bad/{}", f.name), &f.data[..])
             .unwrap();
     }
     for (name, kind, data) in raw {
@@ -123,7 +123,7 @@ fn tgz_files(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 fn chart_entries(extra: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
     chart_with(vec![])
         .into_iter()
-        .map(|f| (format!("bad/{}", f.name), f.data))
+        .map(|f| (format!("bad/{}", f.name), f.data.to_vec()))
         .chain(extra)
         .collect()
 }

@@ -36,6 +36,55 @@ pub fn big_chart(env: &Env, name: &str, seed: u64, mib: usize) -> (String, Bundl
     (path(&dir), bundle)
 }
 
+/// A large file read by templates: berthd keeps it in a mapped file while
+/// it renders, and what the templates read is the file, byte for byte.
+#[tokio::test]
+async fn templates_read_a_large_chart_file_exactly_and_it_leaves_nothing_behind() {
+    let env = Env::start().await;
+    let dir = env.dir.path().join("files");
+    berth_cli::demo::write_chart(&dir, "1.0.0").unwrap();
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    let text: String = (0..30_000)
+        .map(|n| format!("line {n} of the big file\n"))
+        .collect();
+    assert!(text.len() >= berth_agent::spool::MAP_FROM);
+    std::fs::write(dir.join("files/big.txt"), &text).unwrap();
+    std::fs::write(
+        dir.join("templates/files.yaml"),
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-files
+data:
+  big: {{ .Files.Get "files/big.txt" | quote }}
+  sum: {{ .Files.Get "files/big.txt" | sha256sum | quote }}
+  lines: {{ len (.Files.Lines "files/big.txt") | quote }}
+  bytes: {{ len (.Files.GetBytes "files/big.txt") | quote }}
+  globbed: {{ len ((.Files.Glob "files/*.txt").AsConfig) | quote }}
+"#,
+    )
+    .unwrap();
+    env.berth(&["install", "withfiles", &path(&dir)]).await.ok();
+    let cm = env
+        .get("v1", "ConfigMap", "default", "withfiles-files")
+        .await
+        .expect("the ConfigMap exists");
+    let data = &cm["data"];
+    assert!(data["big"] == text.as_str(), "the file's text differs");
+    assert_eq!(data["sum"], berth::chart::sha256_hex(text.as_bytes()));
+    assert_eq!(data["lines"], "30000");
+    assert_eq!(data["bytes"], text.len().to_string());
+    // AsConfig: "big.txt: |-" and the text indented, one line per line.
+    let as_config: usize = data["globbed"].as_str().unwrap().parse().unwrap();
+    assert!(as_config > text.len(), "{as_config}");
+    let agent = &env.agent.as_ref().unwrap().agent;
+    assert_eq!(
+        names(agent.journal.path()),
+        ["journal"],
+        "no file of the render left beside the journal"
+    );
+}
+
 fn counter(
     env: &Env,
     pick: fn(&berth_agent::ops::Counters) -> &std::sync::atomic::AtomicU64,

@@ -103,24 +103,26 @@ fn chart_bundle(chart: &helm::Chart) -> Result<Vec<u8>, String> {
     };
     let mut files = vec![berth::chart::BufferedFile {
         name: "Chart.yaml".into(),
-        data: yaml(&chart.metadata).into_bytes(),
+        data: yaml(&chart.metadata).into_bytes().into(),
     }];
     if let Some(values) = &chart.values {
         files.push(berth::chart::BufferedFile {
             name: "values.yaml".into(),
-            data: yaml(values).into_bytes(),
+            data: yaml(values).into_bytes().into(),
         });
     }
     if let Some(schema) = chart.schema.as_deref().filter(|s| !s.is_empty()) {
         files.push(berth::chart::BufferedFile {
             name: "values.schema.json".into(),
-            data: helm::decode_bytes(schema).map_err(|e| format!("chart schema: {e}"))?,
+            data: helm::decode_bytes(schema)
+                .map_err(|e| format!("chart schema: {e}"))?
+                .into(),
         });
     }
     for f in chart.templates.iter().chain(&chart.files) {
         files.push(berth::chart::BufferedFile {
             name: f.name.clone(),
-            data: f.bytes()?,
+            data: f.bytes()?.into(),
         });
     }
     let name = chart

@@ -501,12 +501,16 @@ async fn stage(
     let rendered = tokio::task::spawn_blocking(move || {
         // The packed bytes come back with the result (the journal keeps
         // them); the unpacked files move into the chart, so the chart is
-        // held unpacked once, and packed once unless it was spooled.
+        // held unpacked once (its large files in mapped files, resident
+        // only where a template reads them), and packed once unless it was
+        // spooled.
         let reader = bytes.reader().map_err(|e| {
             Failure::new("InternalError", format!("reading the received chart: {e}"))
         })?;
-        let files = chart::unpack_from(reader, &limits)
-            .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        let files = chart::unpack_keeping(reader, &limits, &mut |data| {
+            crate::spool::kept(agent2.journal.path(), data)
+        })
+        .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let loaded = chart::build_owned(files, &limits)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let lookup = LiveLookup {

@@ -2,8 +2,8 @@
 //! AsSecrets, with gobwas/glob pattern semantics (`*` stops at `/`, `**`
 //! does not, `?`, `[a-z]`, `[!x]`, `{a,b}`).
 
+use bytes::Bytes;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::objects::Method;
 use crate::error::GoError;
@@ -11,7 +11,7 @@ use crate::funcs::{Ty, s, sig};
 use crate::value::{Map, MapType, Object, Value};
 
 /// The files of a `.Files` receiver (the executor only binds these methods to one).
-fn files(v: &Value) -> BTreeMap<String, Arc<Vec<u8>>> {
+fn files(v: &Value) -> BTreeMap<String, Bytes> {
     match v {
         Value::Object(o) => match &**o {
             Object::Files(f) => f.clone(),
@@ -41,7 +41,7 @@ pub fn method(name: &str) -> Option<Method> {
         "Glob" => m(sig(&[Str]), |_, recv, a| {
             let pattern = Glob::compile(s(&a[0]))
                 .unwrap_or_else(|| Glob::compile("**").unwrap_or(Glob(Vec::new())));
-            let matched: BTreeMap<String, Arc<Vec<u8>>> = files(recv)
+            let matched: BTreeMap<String, Bytes> = files(recv)
                 .into_iter()
                 .filter(|(k, _)| pattern.matches(k))
                 .collect();
@@ -77,7 +77,7 @@ pub fn method(name: &str) -> Option<Method> {
 }
 
 /// Files keyed by base name (later names win), as `toYaml` of a `map[string]string`.
-fn as_map(files: &BTreeMap<String, Arc<Vec<u8>>>, f: impl Fn(&[u8]) -> String) -> String {
+fn as_map(files: &BTreeMap<String, Bytes>, f: impl Fn(&[u8]) -> String) -> String {
     let m = Map::typed(BTreeMap::new(), MapType::StringString);
     for (k, v) in files {
         m.insert(crate::funcs::strings::path_base(k), Value::str(f(v)));

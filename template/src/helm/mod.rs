@@ -67,11 +67,12 @@ pub fn template_name(text: &str) -> Result<String, String> {
 
 /// A file of a chart: its path relative to the chart root ('/'-separated) and bytes.
 /// The bytes are shared, so that `.Files` in every render sees them without
-/// a copy (a chart's files can be tens of MiB).
+/// a copy (a chart's files can be tens of MiB), and may be a file mapped
+/// into memory, read only where a template reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
     pub name: String,
-    pub data: std::sync::Arc<Vec<u8>>,
+    pub data: bytes::Bytes,
 }
 
 /// A loaded chart, as Helm's loader produces it.

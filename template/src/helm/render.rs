@@ -154,7 +154,7 @@ fn rec_all_tpls<'c>(
             chart
                 .files
                 .iter()
-                .map(|f| (f.name.clone(), std::sync::Arc::clone(&f.data)))
+                .map(|f| (f.name.clone(), f.data.clone()))
                 .collect(),
         )),
     );
