@@ -238,9 +238,23 @@ fn write_atomically(file: &Path, doc: &transfer::Export) -> std::io::Result<()> 
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before any thread but this one exists: mimalloc copies some options
+    // into a thread's heap when the thread first allocates.
     berth_agent::memory::configure();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("berthd: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let args = Args::parse();
     if let Some(Command::Journal(cmd)) = args.command {
         return journal_command(cmd);

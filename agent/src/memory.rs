@@ -13,7 +13,8 @@
 //!   already. Every thread keeps two empty pages per size class, and pages
 //!   freed later wait a second for a purge that an idle berthd never
 //!   triggers. [`configure`] sets both to zero (an operator's own
-//!   `MIMALLOC_*` setting wins).
+//!   `MIMALLOC_*` setting wins) before berthd starts its threads; the main
+//!   thread, whose heap exists before `main`, keeps its two pages.
 //! - sled 0.34 frees replaced pages and its 512 KiB log buffers through
 //!   crossbeam-epoch, into a bag of the thread that replaced them; a bag
 //!   goes to the collector only once it holds 64 frees. A thread that wrote
@@ -39,18 +40,16 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const PAGE_FULL_RETAIN: libmimalloc_sys::mi_option_t = 36;
 
 /// Have mimalloc purge free memory at once and keep no empty pages per
-/// thread, unless the environment sets these options itself. Costs no
-/// measurable time in the 200-object upgrade (benches/README.md).
+/// thread, unless the environment sets these options itself (mimalloc
+/// read it at process start; a default does not override it). Call it
+/// before starting threads: a thread's heap copies `page_full_retain` when
+/// the thread first allocates. Costs no measurable time in the 200-object
+/// upgrade (benches/README.md).
 pub fn configure() {
-    for (option, name) in [
-        (PURGE_DELAY, "MIMALLOC_PURGE_DELAY"),
-        (PAGE_FULL_RETAIN, "MIMALLOC_PAGE_FULL_RETAIN"),
-    ] {
-        if std::env::var_os(name).is_none() {
-            // SAFETY: setting an option is allowed at any time; both
-            // are read afresh on each use.
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) }
-        }
+    for option in [PURGE_DELAY, PAGE_FULL_RETAIN] {
+        // SAFETY: an option may be set at any time; the purge delay is read
+        // on each use, the retention by heaps created from now on.
+        unsafe { libmimalloc_sys::mi_option_set_default(option, 0) }
     }
 }
 
@@ -184,14 +183,17 @@ mod tests {
     fn the_option_numbers_are_the_options_meant() {
         // Their defaults in this mimalloc (options.c): a purge delay of
         // 1000 ms, two full pages retained. Another number would read
-        // another option's default.
+        // another option's default. (An environment that sets either
+        // leaves nothing to check.)
+        let set = |name| std::env::vars_os().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if set("MIMALLOC_PURGE_DELAY") || set("MIMALLOC_PAGE_FULL_RETAIN") {
+            return;
+        }
         let get = |o| unsafe { libmimalloc_sys::mi_option_get(o) };
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(get(PURGE_DELAY), 1000);
-        }
-        if std::env::var_os("MIMALLOC_PAGE_FULL_RETAIN").is_none() {
-            assert_eq!(get(PAGE_FULL_RETAIN), 2);
-        }
+        assert_eq!(get(PURGE_DELAY), 1000);
+        assert_eq!(get(PAGE_FULL_RETAIN), 2);
+        configure();
+        assert_eq!((get(PURGE_DELAY), get(PAGE_FULL_RETAIN)), (0, 0));
     }
 
     #[test]
