@@ -747,14 +747,7 @@ impl Journal {
         for kv in self.revisions.iter() {
             let (k, v) = kv?;
             let r: RevisionRecord = decode(&k, &v)?;
-            todo.extend([
-                r.chart.digest,
-                r.manifest_blob,
-                r.hooks_blob,
-                r.values_blob,
-                r.computed_values_blob,
-                r.notes_blob,
-            ]);
+            todo.extend(r.blobs().map(String::from));
         }
         let packed_suffix = format!("/{}", packed::SUFFIX);
         for kv in self.events.iter() {
@@ -956,7 +949,8 @@ impl Journal {
     /// One of revision `rev`'s text blobs (manifest, values, notes…), or
     /// None if the revision is gone: a read that raced `--history-max` or
     /// an uninstall, whose collection removed the blob after the record
-    /// was read, finds no revision rather than a corrupt journal.
+    /// was read, finds no revision rather than a corrupt journal (also when
+    /// a new install has recorded its own revision `rev` since).
     pub fn revision_text(
         &self,
         ns: &str,
@@ -965,7 +959,13 @@ impl Journal {
         digest: &str,
     ) -> Result<Option<String>> {
         match self.text_blob(digest) {
-            Err(_) if self.revision(ns, name, rev)?.is_none() => Ok(None),
+            Err(_)
+                if !self
+                    .revision(ns, name, rev)?
+                    .is_some_and(|r| r.names(digest)) =>
+            {
+                Ok(None)
+            }
             read => read.map(Some),
         }
     }
@@ -2253,6 +2253,20 @@ mod tests {
         assert_eq!(
             j.revision_text("ns", "a", 3, &kept.manifest_blob).unwrap(),
             Some(ms[2].clone())
+        );
+        // Revision 1 again, as after an uninstall and a new install: the
+        // old record's content is still gone, not corrupt.
+        let mut renewed = kept.clone();
+        renewed.revision = 1;
+        j.revisions
+            .insert(
+                revision_key("ns", "a", 1),
+                serde_json::to_vec(&renewed).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            j.revision_text("ns", "a", 1, &old.manifest_blob).unwrap(),
+            None
         );
         // A revision that is still there with its content missing is
         // corrupt, as before.

@@ -150,6 +150,24 @@ pub struct RevisionRecord {
 }
 
 impl RevisionRecord {
+    /// The digests of everything the revision holds outside its record:
+    /// its chart, manifest, hooks, values, computed values and notes.
+    pub fn blobs(&self) -> [&str; 6] {
+        [
+            &self.chart.digest,
+            &self.manifest_blob,
+            &self.hooks_blob,
+            &self.values_blob,
+            &self.computed_values_blob,
+            &self.notes_blob,
+        ]
+    }
+
+    /// Whether the revision holds blob `digest`.
+    pub fn names(&self, digest: &str) -> bool {
+        self.blobs().contains(&digest)
+    }
+
     pub fn info(&self) -> proto::RevisionInfo {
         proto::RevisionInfo {
             revision: self.revision,
