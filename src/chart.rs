@@ -419,11 +419,21 @@ pub fn build(files: &[BufferedFile], limits: &Limits) -> Result<Loaded, ChartErr
 /// copying them: berthd unpacks a chart only to build it, and a chart's
 /// files may be tens of MiB.
 pub fn build_owned(files: Vec<BufferedFile>, limits: &Limits) -> Result<Loaded, ChartError> {
+    build_keeping(files, limits, &mut Bytes::from)
+}
+
+/// [`build_owned`], handing the files of subcharts packed as `.tgz` to
+/// `keep` as they are unpacked (see [`unpack_keeping`]).
+pub fn build_keeping(
+    files: Vec<BufferedFile>,
+    limits: &Limits,
+    keep: &mut dyn FnMut(Vec<u8>) -> Bytes,
+) -> Result<Loaded, ChartError> {
     let mut used = archive::Used {
         bytes: files.iter().map(|f| f.data.len() as u64).sum(),
         files: files.len(),
     };
-    build_nested(files, limits, &mut used, 0)
+    build_nested(files, limits, &mut used, 0, keep)
 }
 
 fn build_nested(
@@ -431,6 +441,7 @@ fn build_nested(
     limits: &Limits,
     used: &mut archive::Used,
     depth: usize,
+    keep: &mut dyn FnMut(Vec<u8>) -> Bytes,
 ) -> Result<Loaded, ChartError> {
     let chart_yaml = files
         .iter()
@@ -558,12 +569,11 @@ fn build_nested(
         }
         let sub = if n.ends_with(".tgz") {
             let data = &sub_files[0].data;
-            let unpacked =
-                archive::unpack_counted(&data[..], limits, used, &mut Bytes::from).map_err(wrap)?;
-            build_nested(unpacked, limits, used, depth + 1).map_err(wrap)?
+            let unpacked = archive::unpack_counted(&data[..], limits, used, keep).map_err(wrap)?;
+            build_nested(unpacked, limits, used, depth + 1, keep).map_err(wrap)?
         } else {
             let inner: Vec<BufferedFile> = sub_files.into_iter().filter(|f| f.name != n).collect();
-            build_nested(inner, limits, used, depth + 1).map_err(wrap)?
+            build_nested(inner, limits, used, depth + 1, keep).map_err(wrap)?
         };
         warnings.extend(sub.warnings);
         dependencies.push(sub.chart);
@@ -657,6 +667,27 @@ mod tests {
             });
         }
         files
+    }
+
+    #[test]
+    fn the_files_of_packed_subcharts_go_through_keep() {
+        let mut sub = with_packed_subchart("sub", None);
+        sub.push(file("files/data.txt", "the subchart's data"));
+        let packed = pack(&sub, "sub").unwrap();
+        let parent = with_packed_subchart("parent", Some(("sub", packed)));
+        let mut kept = Vec::new();
+        let loaded = build_keeping(parent, &Limits::default(), &mut |data| {
+            kept.push(String::from_utf8(data.clone()).unwrap());
+            data.into()
+        })
+        .unwrap();
+        assert!(
+            kept.contains(&"the subchart's data".to_string()),
+            "{kept:?}"
+        );
+        assert_eq!(kept.len(), 2, "the subchart's Chart.yaml and its file");
+        let sub = &loaded.chart.dependencies[0];
+        assert_eq!(&sub.files[0].data[..], b"the subchart's data");
     }
 
     #[test]

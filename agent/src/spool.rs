@@ -60,7 +60,9 @@ pub const MAP_FROM: usize = 256 * 1024;
 /// `dir`, mapped into memory, so that its pages are resident only while a
 /// template reads them (a 50 MiB chart of data files no longer holds all
 /// of them unpacked). If the file cannot be written, the bytes stay in
-/// memory, as before.
+/// memory, as before. Once written back and evicted, a page is read from
+/// `dir` again when a template reads it: a read error there (a failing
+/// disk, which the journal beside it shares) stops berthd with SIGBUS.
 pub fn kept(dir: &Path, data: Vec<u8>) -> Bytes {
     if data.len() < MAP_FROM {
         return data.into();
@@ -77,9 +79,11 @@ pub fn kept(dir: &Path, data: Vec<u8>) -> Bytes {
 fn mapped(dir: &Path, data: &[u8]) -> std::io::Result<Bytes> {
     let mut file = tempfile::tempfile_in(dir)?;
     file.write_all(data)?;
-    // SAFETY: the file has no name and this handle is its only one, which
-    // ends here: nothing can change or truncate it while it is mapped. The
-    // map keeps it until the bytes are dropped.
+    // SAFETY: the file has no name and this handle, which ends here, is its
+    // only one; berthd never writes it again. Another process could reach it
+    // only through /proc with berthd's own user or root, which could change
+    // berthd's memory directly anyway. The map keeps the file until the
+    // bytes are dropped.
     let map = unsafe { memmap2::Mmap::map(&file)? };
     Ok(Bytes::from_owner(map))
 }
@@ -91,6 +95,7 @@ mod tests {
     use super::ChartBytes;
 
     /// The mapping that holds `addr`, from /proc/self/maps: its path.
+    #[cfg(target_os = "linux")]
     fn mapping_of(addr: usize) -> Option<String> {
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
         maps.lines().find_map(|line| {
@@ -110,6 +115,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn a_large_chart_file_is_kept_in_a_mapped_file_a_small_one_in_memory() {
         let dir = tempfile::tempdir().unwrap();
         let large: Vec<u8> = (0..super::MAP_FROM + 7).map(|i| (i % 251) as u8).collect();

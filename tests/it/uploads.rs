@@ -36,53 +36,79 @@ pub fn big_chart(env: &Env, name: &str, seed: u64, mib: usize) -> (String, Bundl
     (path(&dir), bundle)
 }
 
-/// A large file read by templates: berthd keeps it in a mapped file while
-/// it renders, and what the templates read is the file, byte for byte.
+/// Large files read by templates, in the chart and in a subchart packed
+/// as a `.tgz`: berthd keeps them in mapped files while it renders, what
+/// the templates read is the files, byte for byte, and nothing stays
+/// mapped once the install is over.
 #[tokio::test]
-async fn templates_read_a_large_chart_file_exactly_and_it_leaves_nothing_behind() {
+async fn templates_read_large_chart_files_exactly_and_nothing_stays_mapped() {
     let env = Env::start().await;
-    let dir = env.dir.path().join("files");
-    berth_cli::demo::write_chart(&dir, "1.0.0").unwrap();
-    std::fs::create_dir_all(dir.join("files")).unwrap();
     let text: String = (0..30_000)
         .map(|n| format!("line {n} of the big file\n"))
         .collect();
     assert!(text.len() >= berth_agent::spool::MAP_FROM);
-    std::fs::write(dir.join("files/big.txt"), &text).unwrap();
-    std::fs::write(
-        dir.join("templates/files.yaml"),
-        r#"apiVersion: v1
+    let template = r#"apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: {{ .Release.Name }}-files
+  name: {{ .Release.Name }}-{{ .Chart.Name }}-files
 data:
   big: {{ .Files.Get "files/big.txt" | quote }}
   sum: {{ .Files.Get "files/big.txt" | sha256sum | quote }}
   lines: {{ len (.Files.Lines "files/big.txt") | quote }}
   bytes: {{ len (.Files.GetBytes "files/big.txt") | quote }}
   globbed: {{ len ((.Files.Glob "files/*.txt").AsConfig) | quote }}
-"#,
-    )
-    .unwrap();
+"#;
+    let write = |dir: &std::path::Path, name: &str| {
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::create_dir_all(dir.join("files")).unwrap();
+        std::fs::write(
+            dir.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("files/big.txt"), &text).unwrap();
+        std::fs::write(dir.join("templates/files.yaml"), template).unwrap();
+    };
+    let dir = env.dir.path().join("files");
+    let sub = env.dir.path().join("sub");
+    write(&dir, "parent");
+    write(&sub, "sub");
+    let sub_files = berth::chart::load_dir(&sub, &Limits::default()).unwrap();
+    let packed = berth::chart::pack(&sub_files, "sub").unwrap();
+    std::fs::create_dir_all(dir.join("charts")).unwrap();
+    std::fs::write(dir.join("charts/sub-1.0.0.tgz"), packed).unwrap();
+
     env.berth(&["install", "withfiles", &path(&dir)]).await.ok();
-    let cm = env
-        .get("v1", "ConfigMap", "default", "withfiles-files")
-        .await
-        .expect("the ConfigMap exists");
-    let data = &cm["data"];
-    assert!(data["big"] == text.as_str(), "the file's text differs");
-    assert_eq!(data["sum"], berth::chart::sha256_hex(text.as_bytes()));
-    assert_eq!(data["lines"], "30000");
-    assert_eq!(data["bytes"], text.len().to_string());
-    // AsConfig: "big.txt: |-" and the text indented, one line per line.
-    let as_config: usize = data["globbed"].as_str().unwrap().parse().unwrap();
-    assert!(as_config > text.len(), "{as_config}");
-    let agent = &env.agent.as_ref().unwrap().agent;
-    assert_eq!(
-        names(agent.journal.path()),
-        ["journal"],
-        "no file of the render left beside the journal"
-    );
+    for chart in ["parent", "sub"] {
+        let cm = env
+            .get(
+                "v1",
+                "ConfigMap",
+                "default",
+                &format!("withfiles-{chart}-files"),
+            )
+            .await
+            .expect("the ConfigMap exists");
+        let data = &cm["data"];
+        assert!(
+            data["big"] == text.as_str(),
+            "{chart}: the file's text differs"
+        );
+        assert_eq!(data["sum"], berth::chart::sha256_hex(text.as_bytes()));
+        assert_eq!(data["lines"], "30000");
+        assert_eq!(data["bytes"], text.len().to_string());
+        // AsConfig: "big.txt: |-" and the text indented, one line per line.
+        let as_config: usize = data["globbed"].as_str().unwrap().parse().unwrap();
+        assert!(as_config > text.len(), "{chart}: {as_config}");
+    }
+    let data = env.agent.as_ref().unwrap().agent.journal.path().to_owned();
+    assert_eq!(names(&data), ["journal"], "nothing left beside the journal");
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mapped: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.contains(data.to_str().unwrap()) && l.ends_with("(deleted)"))
+        .collect();
+    assert!(mapped.is_empty(), "still mapped: {mapped:?}");
 }
 
 fn counter(

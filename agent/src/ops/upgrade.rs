@@ -507,11 +507,10 @@ async fn stage(
         let reader = bytes.reader().map_err(|e| {
             Failure::new("InternalError", format!("reading the received chart: {e}"))
         })?;
-        let files = chart::unpack_keeping(reader, &limits, &mut |data| {
-            crate::spool::kept(agent2.journal.path(), data)
-        })
-        .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
-        let loaded = chart::build_owned(files, &limits)
+        let keep = &mut |data| crate::spool::kept(agent2.journal.path(), data);
+        let files = chart::unpack_keeping(reader, &limits, keep)
+            .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        let loaded = chart::build_keeping(files, &limits, keep)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
         let lookup = LiveLookup {
             cluster: Arc::clone(&agent2.cluster),
