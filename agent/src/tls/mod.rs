@@ -39,22 +39,23 @@ struct Snapshot {
     crl: Option<Result<String, String>>,
 }
 
-async fn read(path: &Path) -> Result<String, String> {
-    tokio::fs::read_to_string(path)
-        .await
-        .map_err(|e| format!("{}: {e}", path.display()))
+/// A file's text, read on the calling thread: a few small local files
+/// every [`serve::RELOAD_EVERY`] take microseconds. Through tokio's
+/// blocking pool (`tokio::fs`), the reloader woke a pool thread four times
+/// a tick, which kept every thread of that pool alive for good (it rotates
+/// among idle ones), with what each thread's allocator and sled's epoch
+/// bags held.
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl TlsFiles {
     async fn read(&self) -> Snapshot {
         Snapshot {
-            cert: read(&self.cert).await,
-            key: read(&self.key).await,
-            client_ca: read(&self.client_ca).await,
-            crl: match &self.crl {
-                Some(p) => Some(read(p).await),
-                None => None,
-            },
+            cert: read(&self.cert),
+            key: read(&self.key),
+            client_ca: read(&self.client_ca),
+            crl: self.crl.as_deref().map(read),
         }
     }
 
