@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 mod archive;
 mod ignore;
 
-pub use archive::{pack, unpack, unpack_from, unpack_keeping};
+pub use archive::{pack, unpack, unpack_keeping};
 pub use ignore::go_match;
 
 #[derive(Debug, thiserror::Error)]

@@ -134,15 +134,11 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<BufferedFile>, ChartE
     unpack_counted(bytes, limits, &mut Used::default(), &mut Bytes::from)
 }
 
-/// [`unpack`] from a reader (a chart spooled to a file): it is read once,
-/// front to back, and never held whole.
-pub fn unpack_from(reader: impl Read, limits: &Limits) -> Result<Vec<BufferedFile>, ChartError> {
-    unpack_counted(reader, limits, &mut Used::default(), &mut Bytes::from)
-}
-
-/// [`unpack_from`], handing each file's bytes, once read, to `keep`, which
-/// may move them out of memory (berthd keeps a large file in a file of its
-/// own, mapped). Only one file at a time is read into memory here.
+/// [`unpack`] from a reader (a chart spooled to a file), read once, front
+/// to back, and never held whole, handing each file's bytes, once read, to
+/// `keep`, which may move them out of memory (berthd keeps a large file in
+/// a file of its own, mapped). Only one file at a time is read into memory
+/// here.
 pub fn unpack_keeping(
     reader: impl Read,
     limits: &Limits,

@@ -306,13 +306,14 @@ fn check_release(
 
 /// The blobs a revision references: (what, digest, must be UTF-8 text).
 fn referenced_blobs(r: &RevisionRecord) -> [(&'static str, &str, bool); 6] {
+    let [chart, manifest, hooks, values, computed, notes] = r.blobs();
     [
-        ("chart", r.chart.digest.as_str(), false),
-        ("manifest", r.manifest_blob.as_str(), true),
-        ("hooks", r.hooks_blob.as_str(), true),
-        ("values", r.values_blob.as_str(), true),
-        ("computed values", r.computed_values_blob.as_str(), true),
-        ("notes", r.notes_blob.as_str(), true),
+        ("chart", chart, false),
+        ("manifest", manifest, true),
+        ("hooks", hooks, true),
+        ("values", values, true),
+        ("computed values", computed, true),
+        ("notes", notes, true),
     ]
 }
 

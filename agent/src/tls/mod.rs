@@ -50,7 +50,7 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 impl TlsFiles {
-    async fn read(&self) -> Snapshot {
+    fn read(&self) -> Snapshot {
         Snapshot {
             cert: read(&self.cert),
             key: read(&self.key),
@@ -198,7 +198,7 @@ mod tests {
     }
 
     async fn build(f: &TlsFiles) -> Result<ServerConfig, TlsError> {
-        f.build(&f.read().await)
+        f.build(&f.read())
     }
 
     #[tokio::test]
@@ -249,22 +249,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pki = init_dev_pki(dir.path(), &[], "admin").unwrap();
         let f = files(dir.path());
-        let first = f.read().await;
+        let first = f.read();
         let text = std::fs::read_to_string(&pki.agent_cert).unwrap();
         write_file(&pki.agent_cert, &text, false).unwrap();
-        assert_eq!(
-            f.read().await,
-            first,
-            "rewriting the same bytes changes nothing"
-        );
+        assert_eq!(f.read(), first, "rewriting the same bytes changes nothing");
         write_file(&pki.client_key, "x", true).unwrap();
-        assert_eq!(
-            f.read().await,
-            first,
-            "files berthd does not use do not count"
-        );
+        assert_eq!(f.read(), first, "files berthd does not use do not count");
         write_file(&pki.agent_key, "x", true).unwrap();
-        let now = f.read().await;
+        let now = f.read();
         assert_eq!(f.changed(&first, &now), pki.agent_key.display().to_string());
     }
 }

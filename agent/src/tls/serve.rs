@@ -45,7 +45,7 @@ pub struct ServerTls {
 impl ServerTls {
     /// Read and check the files; any problem is an error naming the file.
     pub async fn load(files: TlsFiles) -> Result<Self, TlsError> {
-        let loaded = files.read().await;
+        let loaded = files.read();
         let config = Arc::new(files.build(&loaded)?);
         Ok(ServerTls {
             files,
@@ -174,7 +174,7 @@ impl Reloader {
     }
 
     async fn poll(&mut self) {
-        let now = self.files.read().await;
+        let now = self.files.read();
         if now == self.current || self.rejected.as_ref() == Some(&now) {
             return;
         }
