@@ -247,6 +247,24 @@ async fn what_history_max_drops_leaves_the_journal() {
         .await
         .ok();
     assert_eq!(values.json()["n"], upgrades, "{}", values.stdout);
+    // A dropped revision is not found, in one line, not a corrupt journal.
+    let dropped = env
+        .berth(&["get", "manifest", "hello", "--revision", "1"])
+        .await
+        .failed();
+    assert_eq!(
+        dropped.stderr.trim().lines().count(),
+        1,
+        "{}",
+        dropped.stderr
+    );
+    assert!(
+        dropped
+            .stderr
+            .contains("release: not found: hello revision 1"),
+        "{}",
+        dropped.stderr
+    );
     let report = berth_agent::journal::check::check(journal).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
