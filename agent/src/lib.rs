@@ -159,7 +159,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     // rather than kept waiting in its TLS handshake.
     let cluster = cluster::Cluster::connect(config.kubeconfig.as_deref()).await?;
 
-    let journal = journal::Journal::open(&config.data_dir)?;
+    let journal = journal::Journal::open_cached(&config.data_dir, config.settings.journal_cache)?;
     let refuse = |e: journal::JournalError| {
         anyhow::anyhow!(
             "journal at {}: {e} — refusing to start (`berthd journal check --data {}` lists every problem)",

@@ -98,6 +98,11 @@ struct Args {
     /// unless given. `berth drift` checks on demand either way.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     drift_interval: Option<Duration>,
+    /// About how much of the journal to keep in memory (suffixes Ki, Mi,
+    /// Gi); what is not cached is read from disk. sled lets recently read
+    /// pages exceed it, so reading many old manifests still costs memory.
+    #[arg(long, value_name = "BYTES", value_parser = berth_agent::limits::parse_size, default_value = "16Mi")]
+    journal_cache: u64,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -304,6 +309,7 @@ async fn run() -> ExitCode {
             },
             shutdown_grace: args.shutdown_grace,
             drift_interval: args.drift_interval,
+            journal_cache: args.journal_cache,
             ..Default::default()
         }),
     };
@@ -344,4 +350,35 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         return Err(format!("{s} is too short: check at most once a second"));
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_cache_defaults_to_the_journals_default() {
+        let required = [
+            "berthd",
+            "--cert",
+            "c",
+            "--key",
+            "k",
+            "--client-ca",
+            "ca",
+            "--data",
+            "d",
+        ];
+        let args = Args::parse_from(required);
+        assert_eq!(args.journal_cache, berth_agent::journal::DEFAULT_CACHE);
+        let args = Args::parse_from(required.into_iter().chain(["--journal-cache", "64Mi"]));
+        assert_eq!(args.journal_cache, 64 << 20);
+        let refused = Args::try_parse_from(required.into_iter().chain(["--journal-cache", "lots"]));
+        assert!(
+            refused
+                .unwrap_err()
+                .to_string()
+                .contains("\"lots\" is not a size in bytes")
+        );
+    }
 }

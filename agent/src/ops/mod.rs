@@ -63,6 +63,9 @@ pub struct Settings {
     /// How often every deployed release is checked for drift (berthd
     /// --drift-interval); None: only when asked (`berth drift`).
     pub drift_interval: Option<Duration>,
+    /// About how many bytes of the journal sled keeps in memory (berthd
+    /// --journal-cache).
+    pub journal_cache: u64,
 }
 
 impl Default for Settings {
@@ -79,6 +82,7 @@ impl Default for Settings {
             wait_rules: track::status::Rules::default(),
             shutdown_grace: Duration::from_secs(30),
             drift_interval: None,
+            journal_cache: crate::journal::DEFAULT_CACHE,
         }
     }
 }
