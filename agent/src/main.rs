@@ -101,7 +101,7 @@ struct Args {
     /// About how much of the journal to keep in memory (suffixes Ki, Mi,
     /// Gi); what is not cached is read from disk. sled lets recently read
     /// pages exceed it, so reading many old manifests still costs memory.
-    #[arg(long, value_name = "BYTES", value_parser = berth_agent::limits::parse_size, default_value = "16Mi")]
+    #[arg(long, value_name = "BYTES", value_parser = berth_agent::limits::parse_size, default_value = "64Mi")]
     journal_cache: u64,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
@@ -371,8 +371,8 @@ mod tests {
         ];
         let args = Args::parse_from(required);
         assert_eq!(args.journal_cache, berth_agent::journal::DEFAULT_CACHE);
-        let args = Args::parse_from(required.into_iter().chain(["--journal-cache", "64Mi"]));
-        assert_eq!(args.journal_cache, 64 << 20);
+        let args = Args::parse_from(required.into_iter().chain(["--journal-cache", "256Mi"]));
+        assert_eq!(args.journal_cache, 256 << 20);
         let refused = Args::try_parse_from(required.into_iter().chain(["--journal-cache", "lots"]));
         assert!(
             refused

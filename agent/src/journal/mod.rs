@@ -113,11 +113,13 @@ pub struct Journal {
 /// About how many bytes of the journal sled keeps in memory unless told
 /// otherwise (berthd --journal-cache). sled's own default is 1 GiB, and it
 /// keeps every page it read up to that: a berthd that served 300
-/// revisions' 2 MB manifests held 487 MiB for good. With 16 MiB it held
-/// 270 MiB: sled counts a page's reads against its cache only once 64
-/// reads have queued in the page's shard (of 256), so the pages read
-/// since stay on top of the capacity (benches/README.md, "journal").
-pub const DEFAULT_CACHE: u64 = 16 << 20;
+/// revisions' 2 MB manifests held 487 MiB for good; 280 MiB with 64 MiB
+/// (270 with 16 MiB): sled counts a page's reads against its cache only
+/// once 64 reads have queued in the page's shard (of 256), so the pages
+/// read since stay on top of the capacity. Below 64 MiB the journal
+/// bench's writes got slower (8.6 → 10.7 ms per upgrade at 16 MiB;
+/// benches/README.md, "journal").
+pub const DEFAULT_CACHE: u64 = 64 << 20;
 
 /// A collection runs once this many revisions were dropped since the last.
 pub const COLLECT_AFTER_DROPPED: u64 = 64;
