@@ -101,7 +101,7 @@ struct Args {
     /// About how much of the journal to keep in memory (suffixes Ki, Mi,
     /// Gi); what is not cached is read from disk. sled lets recently read
     /// pages exceed it, so reading many old manifests still costs memory.
-    #[arg(long, value_name = "BYTES", value_parser = berth_agent::limits::parse_size, default_value = "64Mi")]
+    #[arg(long, value_name = "BYTES", value_parser = berth_agent::limits::parse_size, default_value = berth_agent::journal::DEFAULT_CACHE_FLAG)]
     journal_cache: u64,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
@@ -350,35 +350,4 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         return Err(format!("{s} is too short: check at most once a second"));
     }
     Ok(d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_journal_cache_defaults_to_the_journals_default() {
-        let required = [
-            "berthd",
-            "--cert",
-            "c",
-            "--key",
-            "k",
-            "--client-ca",
-            "ca",
-            "--data",
-            "d",
-        ];
-        let args = Args::parse_from(required);
-        assert_eq!(args.journal_cache, berth_agent::journal::DEFAULT_CACHE);
-        let args = Args::parse_from(required.into_iter().chain(["--journal-cache", "256Mi"]));
-        assert_eq!(args.journal_cache, 256 << 20);
-        let refused = Args::try_parse_from(required.into_iter().chain(["--journal-cache", "lots"]));
-        assert!(
-            refused
-                .unwrap_err()
-                .to_string()
-                .contains("\"lots\" is not a size in bytes")
-        );
-    }
 }

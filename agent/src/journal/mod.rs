@@ -121,6 +121,9 @@ pub struct Journal {
 /// benches/README.md, "journal").
 pub const DEFAULT_CACHE: u64 = 64 << 20;
 
+/// [`DEFAULT_CACHE`] as berthd's flag writes it.
+pub const DEFAULT_CACHE_FLAG: &str = "64Mi";
+
 /// A collection runs once this many revisions were dropped since the last.
 pub const COLLECT_AFTER_DROPPED: u64 = 64;
 
@@ -1784,6 +1787,14 @@ mod tests_support {
 mod tests {
     use super::tests_support::*;
     use super::*;
+
+    #[test]
+    fn the_cache_flags_default_is_the_journals() {
+        assert_eq!(
+            crate::limits::parse_size(DEFAULT_CACHE_FLAG),
+            Ok(DEFAULT_CACHE)
+        );
+    }
 
     /// With a cache far smaller than the journal, sled pages records out
     /// while it reads and writes, and back in: every revision still reads
