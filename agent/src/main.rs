@@ -101,7 +101,7 @@ struct Args {
     /// About how much of the journal to keep in memory (suffixes Ki, Mi,
     /// Gi); what is not cached is read from disk. sled lets recently read
     /// pages exceed it, so reading many old manifests still costs memory.
-    #[arg(long, value_name = "BYTES", value_parser = berth_agent::limits::parse_size, default_value = berth_agent::journal::DEFAULT_CACHE_FLAG)]
+    #[arg(long, value_name = "BYTES", value_parser = berth_agent::journal::parse_cache, default_value = berth_agent::journal::DEFAULT_CACHE_FLAG)]
     journal_cache: u64,
     /// Log format.
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]

@@ -124,6 +124,22 @@ pub const DEFAULT_CACHE: u64 = 64 << 20;
 /// [`DEFAULT_CACHE`] as berthd's flag writes it.
 pub const DEFAULT_CACHE_FLAG: &str = "64Mi";
 
+/// The smallest cache berthd's flag takes (sled refuses under 256 bytes,
+/// with a panic; a cache of a few pages is no cache).
+pub const MIN_CACHE: u64 = 1 << 20;
+
+/// A --journal-cache: a size (see [`crate::limits::parse_size`]) of at
+/// least [`MIN_CACHE`].
+pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
+    let size = crate::limits::parse_size(s)?;
+    if size < MIN_CACHE {
+        return Err(format!(
+            "{s:?} is too small: the journal cache takes at least 1Mi"
+        ));
+    }
+    Ok(size)
+}
+
 /// A collection runs once this many revisions were dropped since the last.
 pub const COLLECT_AFTER_DROPPED: u64 = 64;
 
@@ -510,7 +526,7 @@ impl Journal {
         let config = sled::Config::new()
             .path(db_path(dir))
             .flush_every_ms(Some(500))
-            .cache_capacity(cache);
+            .cache_capacity(cache.max(256));
         // sled asserts on some damage it finds while recovering. A lock
         // still held by a process (or a handle of this one) that is
         // closing is given a moment to go before it counts as in use.
@@ -1790,10 +1806,22 @@ mod tests {
 
     #[test]
     fn the_cache_flags_default_is_the_journals() {
+        assert_eq!(parse_cache(DEFAULT_CACHE_FLAG), Ok(DEFAULT_CACHE));
+        assert_eq!(parse_cache("1Mi"), Ok(MIN_CACHE));
         assert_eq!(
-            crate::limits::parse_size(DEFAULT_CACHE_FLAG),
-            Ok(DEFAULT_CACHE)
+            parse_cache("0").unwrap_err(),
+            "\"0\" is too small: the journal cache takes at least 1Mi"
         );
+        assert!(parse_cache("lots").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_cache_too_small_for_sled_is_its_least_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open_cached(dir.path(), 0).unwrap();
+        record_manifest(&j, 1, &manifest(20), Vec::new()).await;
+        let rec = j.revision("ns", "a", 1).unwrap().unwrap();
+        assert_eq!(j.text_blob(&rec.manifest_blob).unwrap(), manifest(20));
     }
 
     /// With a cache far smaller than the journal, sled pages records out
