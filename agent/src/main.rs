@@ -98,9 +98,9 @@ struct Args {
     /// unless given. `berth drift` checks on demand either way.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     drift_interval: Option<Duration>,
-    /// About how much of the journal to keep in memory (suffixes Ki, Mi,
-    /// Gi); what is not cached is read from disk. sled lets recently read
-    /// pages exceed it, so reading many old manifests still costs memory.
+    /// The journal's cache capacity (suffixes Ki, Mi, Gi); what is not
+    /// cached is read from disk. The cache exceeds it by the pages read
+    /// recently, so reading many old manifests still costs memory.
     #[arg(long, value_name = "BYTES", value_parser = berth_agent::journal::parse_cache, default_value = berth_agent::journal::DEFAULT_CACHE_FLAG)]
     journal_cache: u64,
     /// Log format.

@@ -51,6 +51,7 @@ async fn the_berthd_chart_renders_both_rbac_variants() {
         !o.contains("--drift-interval"),
         "drift checks are off by default"
     );
+    assert!(!o.contains("--journal-cache"), "berthd's default cache");
 
     let ns = berth_raw(&args(&[
         "--set",
@@ -59,6 +60,8 @@ async fn the_berthd_chart_renders_both_rbac_variants() {
         "rbac.namespaces={shop,blog}",
         "--set",
         "driftInterval=10m",
+        "--set",
+        "journalCache=256Mi",
     ]))
     .await
     .ok();
@@ -68,6 +71,7 @@ async fn the_berthd_chart_renders_both_rbac_variants() {
     assert!(!k.iter().any(|k| k.starts_with("Cluster")), "{k:?}");
     assert!(ns.stdout.contains("namespace: shop") && ns.stdout.contains("namespace: blog"));
     assert!(ns.stdout.contains("- --drift-interval=10m"));
+    assert!(ns.stdout.contains("- --journal-cache=256Mi"));
 
     let bad = berth_raw(&args(&["--set", "rbac.scope=everything"]))
         .await

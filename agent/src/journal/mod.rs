@@ -110,15 +110,14 @@ pub struct Journal {
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// About how many bytes of the journal sled keeps in memory unless told
-/// otherwise (berthd --journal-cache). sled's own default is 1 GiB, and it
-/// keeps every page it read up to that: a berthd that served 300
-/// revisions' 2 MB manifests held 487 MiB for good; 280 MiB with 64 MiB
-/// (270 with 16 MiB): sled counts a page's reads against its cache only
-/// once 64 reads have queued in the page's shard (of 256), so the pages
-/// read since stay on top of the capacity. Below 64 MiB the journal
-/// bench's writes got slower (8.6 → 10.7 ms per upgrade at 16 MiB;
-/// benches/README.md, "journal").
+/// sled's cache capacity unless told otherwise (berthd --journal-cache).
+/// sled's own default is 1 GiB, and it keeps every page it read up to
+/// that: a berthd that served 300 revisions' 2.3 MB manifests held 487 MiB
+/// for good; 280 MiB with 64 MiB (270 with 16 MiB). sled exceeds the
+/// capacity: it counts page accesses against it only once 64 have queued
+/// in the page's shard (of 256), so the pages read since stay on top. At
+/// 16 MiB the journal bench's writes were slower (10.7 against 8.6 ms
+/// per upgrade, one run each; benches/README.md, "journal").
 pub const DEFAULT_CACHE: u64 = 64 << 20;
 
 /// [`DEFAULT_CACHE`] as berthd's flag writes it.
@@ -484,8 +483,8 @@ impl Journal {
         Journal::open_cached(dir, DEFAULT_CACHE)
     }
 
-    /// [`Journal::open`] with sled keeping at most about `cache` bytes of
-    /// the journal in memory (berthd --journal-cache).
+    /// [`Journal::open`] with sled's cache capacity at `cache` bytes
+    /// (berthd --journal-cache; see [`DEFAULT_CACHE`] for what it bounds).
     pub fn open_cached(dir: &Path, cache: u64) -> Result<Journal> {
         std::fs::create_dir_all(dir).map_err(|e| JournalError::Open {
             path: dir.to_path_buf(),

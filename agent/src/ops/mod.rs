@@ -63,8 +63,7 @@ pub struct Settings {
     /// How often every deployed release is checked for drift (berthd
     /// --drift-interval); None: only when asked (`berth drift`).
     pub drift_interval: Option<Duration>,
-    /// About how many bytes of the journal sled keeps in memory (berthd
-    /// --journal-cache).
+    /// sled's cache capacity for the journal (berthd --journal-cache).
     pub journal_cache: u64,
 }
 
