@@ -429,3 +429,87 @@ async fn old_revisions_read_back_as_they_were_written() {
         .collect();
     assert_eq!(revs, [2, 3], "{h}");
 }
+
+/// `berthd --journal-cache`: a berthd whose cache is a fraction of its
+/// journal serves every revision as a berthd with the default cache did,
+/// and a cache too small is refused in one line before anything is made.
+#[tokio::test]
+async fn a_journal_many_times_its_cache_serves_the_same_history() {
+    let mut env = Env::without_agent().await;
+    let journal = env.data_dir().join("journal");
+    let (cert, key, ca) = (
+        path(&env.pki.agent_cert),
+        path(&env.pki.agent_key),
+        path(&env.pki.ca_cert),
+    );
+    let data = path(&env.data_dir());
+    let refused = berthd(&[
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--client-ca",
+        &ca,
+        "--data",
+        &data,
+        "--journal-cache",
+        "0",
+    ]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let errors: Vec<&str> = refused
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "error: invalid value '0' for '--journal-cache <BYTES>': \"0\" is too small: the journal cache takes at least 1Mi"
+        ]
+    );
+    assert!(
+        !journal.exists(),
+        "a refused berthd made {}",
+        journal.display()
+    );
+
+    // Eight revisions, each with 300 KB of its own in its values and
+    // manifest: about 5 MB of journal against a 1 MiB cache.
+    let mut berthd_default = Berthd::spawn(&env, &[]).await;
+    env.agent_url = berthd_default.url.clone();
+    for rev in 1..=8u32 {
+        let values = env.dir.path().join(format!("values-{rev}.yaml"));
+        // xorshift: letters deflate cannot shrink much.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(rev);
+        let message: String = (0..300_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'a' + (x % 26) as u8)
+            })
+            .collect();
+        std::fs::write(&values, format!("message: {message}\n")).unwrap();
+        let verb = if rev == 1 { "install" } else { "upgrade" };
+        env.berth(&[verb, "hello", &env.chart("1.0.0"), "-f", &path(&values)])
+            .await
+            .ok();
+    }
+    let before = everything(&env, &[("default", "hello")]).await;
+    assert!(
+        before
+            .iter()
+            .any(|s| s.contains(" 8 manifest:") && s.len() > 300_000)
+    );
+    let on_disk: u64 = std::fs::read_dir(&journal)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(on_disk > 2 << 20, "the journal is {on_disk} bytes");
+    berthd_default.child.start_kill().unwrap();
+    berthd_default.child.wait().await.unwrap();
+
+    let small = Berthd::spawn(&env, &["--journal-cache", "1Mi"]).await;
+    env.agent_url = small.url.clone();
+    assert_eq!(everything(&env, &[("default", "hello")]).await, before);
+}
