@@ -98,6 +98,23 @@ fn berthd(args: &[&str]) -> crate::common::Out {
     }
 }
 
+/// Run the real berthd binary serving `env`'s journal and cluster, with
+/// `extra` arguments, to its end (it stops only if it is refused).
+fn serving(env: &Env, extra: &[&str]) -> crate::common::Out {
+    let files = [
+        ("--cert", &env.pki.agent_cert),
+        ("--key", &env.pki.agent_key),
+        ("--client-ca", &env.pki.ca_cert),
+        ("--data", &env.data_dir()),
+        ("--kubeconfig", &env.kubeconfig),
+    ]
+    .map(|(flag, file)| [flag.to_string(), path(file)]);
+    let mut args = vec!["--listen", "127.0.0.1:0"];
+    args.extend(files.iter().flatten().map(String::as_str));
+    args.extend(extra);
+    berthd(&args)
+}
+
 /// What a user sees of the releases: every history and every manifest,
 /// values and notes of every revision.
 async fn everything(env: &Env, releases: &[(&str, &str)]) -> Vec<String> {
@@ -308,21 +325,7 @@ async fn berthd_refuses_a_journal_it_cannot_read_and_leaves_it_as_it_is() {
     std::fs::write(&db, &garbage).unwrap();
 
     let data = path(&env.data_dir());
-    let serve = berthd(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--cert",
-        &path(&env.pki.agent_cert),
-        "--key",
-        &path(&env.pki.agent_key),
-        "--client-ca",
-        &path(&env.pki.ca_cert),
-        "--data",
-        &data,
-        "--kubeconfig",
-        &path(&env.kubeconfig),
-    ])
-    .failed();
+    let serve = serving(&env, &[]).failed();
     let why = format!(
         "{} is not empty but holds no readable journal (corrupt, or not a berth journal)",
         db.display()
@@ -437,24 +440,7 @@ async fn old_revisions_read_back_as_they_were_written() {
 async fn a_journal_many_times_its_cache_serves_the_same_history() {
     let mut env = Env::without_agent().await;
     let journal = env.data_dir().join("journal");
-    let (cert, key, ca) = (
-        path(&env.pki.agent_cert),
-        path(&env.pki.agent_key),
-        path(&env.pki.ca_cert),
-    );
-    let data = path(&env.data_dir());
-    let refused = berthd(&[
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--client-ca",
-        &ca,
-        "--data",
-        &data,
-        "--journal-cache",
-        "0",
-    ]);
+    let refused = serving(&env, &["--journal-cache", "0"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     let errors: Vec<&str> = refused
         .stderr
@@ -474,7 +460,7 @@ async fn a_journal_many_times_its_cache_serves_the_same_history() {
     );
 
     // Eight revisions, each with 300 KB of its own in its values and
-    // manifest: about 5 MB of journal against a 1 MiB cache.
+    // manifest: a journal of more than 2 MiB against a 1 MiB cache.
     let mut berthd_default = Berthd::spawn(&env, &[]).await;
     env.agent_url = berthd_default.url.clone();
     for rev in 1..=8u32 {
