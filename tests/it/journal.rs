@@ -189,7 +189,7 @@ async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
     assert!(
         checked
             .stdout
-            .starts_with("ok: format version 3; 3 release(s) (0 locked), 6 revision(s), "),
+            .starts_with("ok: format version 4; 3 release(s) (0 locked), 6 revision(s), "),
         "{}",
         checked.stdout
     );
@@ -224,7 +224,7 @@ async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
     assert!(
         imported
             .stdout
-            .contains(": ok: format version 3; 3 release(s)"),
+            .contains(": ok: format version 4; 3 release(s)"),
         "{}",
         imported.stdout
     );
@@ -337,6 +337,42 @@ async fn berthd_refuses_a_journal_it_cannot_read_and_leaves_it_as_it_is() {
     assert!(
         std::fs::read(&db).unwrap() == garbage,
         "the file is left as it was"
+    );
+}
+
+/// A journal's blobs are in `packs/` beside it: a berthd that finds the
+/// packs but no journal (the journal moved aside without them) does not
+/// start a new journal that would collect them away.
+#[tokio::test]
+async fn berthd_refuses_a_new_journal_beside_another_journals_packs() {
+    let mut env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok();
+    env.agent.take().unwrap().shutdown().await.unwrap();
+    let (journal, aside) = (env.data_dir().join("journal"), env.dir.path().join("aside"));
+    std::fs::rename(&journal, &aside).unwrap();
+
+    let serve = serving(&env, &[]).failed();
+    let why = format!(
+        "{} holds 1 pack file(s) of another journal's blobs, and {} no journal: \
+         move them aside with the journal they belong to, or remove them",
+        env.data_dir().join("packs").display(),
+        journal.display()
+    );
+    assert!(serve.stderr.contains(&why), "{}", serve.stderr);
+    assert_eq!(serve.stderr.trim().lines().count(), 1, "{}", serve.stderr);
+    assert!(!journal.exists(), "no journal was made");
+
+    // Put back, the journal and its packs are whole.
+    std::fs::rename(&aside, &journal).unwrap();
+    let check = berthd(&["journal", "check", "--data", &path(&env.data_dir())]).ok();
+    assert!(
+        check
+            .stdout
+            .starts_with("ok: format version 4; 1 release(s)"),
+        "{}",
+        check.stdout
     );
 }
 
@@ -487,8 +523,10 @@ async fn a_journal_many_times_its_cache_serves_the_same_history() {
             .iter()
             .any(|s| s.contains(" 8 manifest:") && s.len() > 300_000)
     );
-    let on_disk: u64 = std::fs::read_dir(&journal)
-        .unwrap()
+    // sled's files and the packs its blobs are in.
+    let on_disk: u64 = [journal.clone(), env.data_dir().join("packs")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     assert!(on_disk > 2 << 20, "the journal is {on_disk} bytes");

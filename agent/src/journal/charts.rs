@@ -271,12 +271,12 @@ impl ChartFiles {
 }
 
 /// An I/O error that names its path.
-fn at(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
+pub(super) fn at(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
     move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Make a directory's entries (a new or renamed file) durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(at(dir))
 }
 

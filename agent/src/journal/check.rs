@@ -451,7 +451,7 @@ mod tests {
         assert!(r.is_ok(), "{:?}", r.problems);
         assert_eq!(
             r.summary(),
-            "format version 3; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
+            "format version 4; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
         );
     }
 

@@ -6,8 +6,10 @@
 //! - `releases`: `ns/name` → [`ReleaseHead`] (newest and deployed revision,
 //!   the lock of the running operation).
 //! - `revisions`: `ns/name/<rev:020>` → [`RevisionRecord`].
-//! - `blobs`: sha256 → deflated bytes (charts, manifests, values, notes),
-//!   stored once however many revisions share them.
+//! - `blobs`: sha256 → where the blob's deflated bytes (charts, manifests,
+//!   values, notes) are in the pack files of `packs/` ([`packs`], since
+//!   format version 4; the bytes themselves before), stored once however
+//!   many revisions share them.
 //! - `nodes`: sha256 → the digests of the pieces a large blob was cut into
 //!   ([`chunks`]): a manifest is stored as its documents, so revisions that
 //!   differ in one object share all the others. Since format version 2.
@@ -15,6 +17,9 @@
 //!   [`crate::uploads::MIN_SIZE`] or more, as files named by their digest
 //!   ([`charts`]), so that sled's cache does not keep them. Since format
 //!   version 3.
+//! - `packs/` (a directory beside sled's): append-only files of deflated
+//!   blobs, so that reading old revisions does not fill sled's cache
+//!   ([`packs`]). Since format version 4.
 //! - `events`: `ns/name/<rev:020>/<seq:020>` → protobuf [`proto::Event`];
 //!   once a revision is closed, `ns/name/<rev:020>/packed` → all its events
 //!   in one record ([`packed`], since format version 2).
@@ -44,6 +49,7 @@ mod charts;
 pub mod check;
 mod chunks;
 mod packed;
+mod packs;
 pub mod records;
 pub mod transfer;
 
@@ -55,12 +61,13 @@ use crate::spool::ChartBytes;
 /// The on-disk format this build reads and writes. Each version is a
 /// subset of the next: version 1 has no `nodes` and no packed events,
 /// version 2 no `charts/` (format 2 kept big charts in sled, in pieces of
-/// 1 MiB joined by a node, which this build reads as any other node). An
-/// older journal opens as it is and, once berthd serves it, is marked
-/// version 3 (`journal check` and `export` leave the marker); a berthd of
-/// an older version would not see what the newer one adds, so it refuses
-/// the marker.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 1 MiB joined by a node, which this build reads as any other node),
+/// version 3 no `packs/` (its blobs are inline in sled, and stay so: this
+/// build reads both). An older journal opens as it is and, once berthd
+/// serves it, is marked version 4 (`journal check` and `export` leave the
+/// marker); a berthd of an older version would not see what the newer one
+/// adds, so it refuses the marker.
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -101,6 +108,7 @@ pub struct Journal {
     nodes: sled::Tree,
     events: sled::Tree,
     charts: charts::ChartFiles,
+    packs: packs::Packs,
     /// Held (shared) by a write from the moment it looks for the blobs it
     /// needs until its transaction names them, and (exclusive) by
     /// [`Journal::collect_garbage`]: a blob found present is never swept
@@ -113,7 +121,8 @@ pub struct Journal {
 /// sled's cache capacity unless told otherwise (berthd --journal-cache).
 /// sled's own default is 1 GiB, and it keeps every page it read up to
 /// that: a berthd that served 300 revisions' 2.3 MB manifests held 487 MiB
-/// for good; 280 MiB with 64 MiB (270 with 16 MiB). sled exceeds the
+/// for good; 280 MiB with 64 MiB (270 with 16 MiB), when blob contents
+/// were in sled's pages (before format 4, [`packs`]). sled exceeds the
 /// capacity: it counts page accesses against it only once 64 have queued
 /// in the page's shard (of 256), so the pages read since stay on top. At
 /// 16 MiB the journal bench's writes were slower (10.7 against 8.6 ms
@@ -139,6 +148,10 @@ pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
     Ok(size)
 }
 
+/// A compaction moves a pack's live blobs in groups of about this many
+/// bytes.
+const RELOCATE_GROUP: usize = 4 << 20;
+
 /// A collection runs once this many revisions were dropped since the last.
 pub const COLLECT_AFTER_DROPPED: u64 = 64;
 
@@ -151,6 +164,8 @@ const DROPPED_KEY: &str = "dropped-since-collection";
 pub struct Collected {
     pub blobs: usize,
     pub nodes: usize,
+    /// Pack files compacted away.
+    pub packs: usize,
 }
 
 /// Every sled write (transaction, batch, insert) and every flush goes
@@ -369,19 +384,36 @@ struct Additions {
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<JournalError>>;
 
 impl Additions {
-    /// The values as sled holds them, one at a time (sled copies a value
-    /// into its own buffer; a transaction may run more than once, and a
-    /// chart can be 50 MiB, so that copy is made once, here).
-    fn ready(self) -> Ready {
-        let ready = |v: Vec<(String, Vec<u8>)>| {
-            v.into_iter()
-                .map(|(k, bytes)| (k, sled::IVec::from(bytes)))
-                .collect()
-        };
-        Ready {
-            blobs: ready(self.blobs),
-            nodes: ready(self.nodes),
+    /// The blobs appended to a pack and synced, and the values sled is to
+    /// hold: their places, and the nodes (sled copies a value into its own
+    /// buffer, and a transaction may run more than once, so that copy is
+    /// made once, here). Blocking.
+    fn ready(self, packs: &packs::Packs) -> Result<Ready> {
+        let values: Vec<&[u8]> = self.blobs.iter().map(|(_, v)| v.as_slice()).collect();
+        let places = packs.append(&values)?;
+        let blobs = self
+            .blobs
+            .iter()
+            .zip(places)
+            .map(|((d, _), place)| (d.clone(), sled::IVec::from(&place.encode()[..])))
+            .collect();
+        let nodes = self
+            .nodes
+            .into_iter()
+            .map(|(k, bytes)| (k, sled::IVec::from(bytes)))
+            .collect();
+        Ok(Ready { blobs, nodes })
+    }
+
+    /// [`Additions::ready`] off the async workers (the pack is synced).
+    async fn ready_async(self, packs: &packs::Packs) -> Result<Ready> {
+        if self.blobs.is_empty() {
+            return self.ready(packs);
         }
+        let packs = packs.clone();
+        tokio::task::spawn_blocking(move || self.ready(&packs))
+            .await
+            .map_err(|e| JournalError::Conflict(format!("journal pack task: {e}")))?
     }
 }
 
@@ -522,6 +554,21 @@ impl Journal {
                 data_file.display()
             )));
         }
+        // A new journal never adopts another's packs: its first
+        // collection would remove what it does not name.
+        if !had_data {
+            let packs = packs::Packs::new(dir);
+            let held = packs.list().map_err(|e| open_err(e.to_string()))?;
+            if !held.is_empty() {
+                return Err(open_err(format!(
+                    "{} holds {} pack file(s) of another journal's blobs, and {} no journal: \
+                     move them aside with the journal they belong to, or remove them",
+                    packs.dir().display(),
+                    held.len(),
+                    db_path(dir).display()
+                )));
+            }
+        }
         let config = sled::Config::new()
             .path(db_path(dir))
             .flush_every_ms(Some(500))
@@ -616,6 +663,7 @@ impl Journal {
             }
         }
         let charts = charts::ChartFiles::new(dir);
+        let packs = packs::Packs::new(dir);
         if create {
             charts
                 .clear_leftovers()
@@ -623,6 +671,7 @@ impl Journal {
         }
         Ok(Journal {
             charts,
+            packs,
             gc: Default::default(),
             dropped: Default::default(),
             path: dir.to_path_buf(),
@@ -657,7 +706,7 @@ impl Journal {
 
     /// Bytes the journal takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()? + self.charts.size()?)
+        Ok(self.db.size_on_disk()? + self.charts.size()? + self.packs.size()?)
     }
 
     pub async fn flush(&self) -> Result<()> {
@@ -727,7 +776,7 @@ impl Journal {
     /// chart file's.
     pub fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
         if let Some(v) = self.blobs.get(digest.as_bytes())? {
-            return Ok(Some(inflate(digest, &v)?));
+            return self.blob_bytes(digest, v).map(Some);
         }
         let Some(node) = self.nodes.get(digest.as_bytes())? else {
             return self
@@ -744,6 +793,26 @@ impl Journal {
             out.extend_from_slice(&part);
         }
         Ok(Some(out))
+    }
+
+    /// Blob `d`'s content from its `blobs` value: inflated as it is, or
+    /// read from its pack first. A pack read that fails because a
+    /// compaction moved the blob since `value` was read is tried again at
+    /// the new place.
+    fn blob_bytes(&self, d: &str, mut value: sled::IVec) -> Result<Vec<u8>> {
+        loop {
+            let place = match packs::stored(&value).map_err(|m| corrupt_blob(d, m))? {
+                packs::Stored::Inline(bytes) => return inflate(d, bytes),
+                packs::Stored::Packed(place) => place,
+            };
+            match self.packs.read(place) {
+                Ok(bytes) => return inflate(d, &bytes),
+                Err(e) => match self.blobs.get(d.as_bytes())? {
+                    Some(now) if now != value => value = now,
+                    _ => return Err(corrupt_blob(d, e)),
+                },
+            }
+        }
     }
 
     /// Keep chart `digest` from being swept until the pin is dropped: an
@@ -826,7 +895,85 @@ impl Journal {
             writing(|| self.db.flush())?;
         }
         drop(pinned);
+        collected.packs = self.compact_packs()?;
         Ok(collected)
+    }
+
+    /// Reclaim the pack bytes no place names (removed blobs, and what a
+    /// crash left between an append and its transaction): every pack of
+    /// which less than half is named has its named blobs appended anew,
+    /// the journal then names their new places, and the pack is removed.
+    /// Returns how many packs were removed. Only from
+    /// [`Journal::collect_garbage`]: no write appends or names anything
+    /// meanwhile.
+    fn compact_packs(&self) -> Result<usize> {
+        let files = self.packs.list()?;
+        if files.is_empty() {
+            return Ok(0);
+        }
+        let mut named: std::collections::HashMap<u32, (u64, Vec<(sled::IVec, packs::Place)>)> =
+            Default::default();
+        for kv in self.blobs.iter() {
+            let (k, v) = kv?;
+            let stored =
+                packs::stored(&v).map_err(|m| corrupt_blob(&String::from_utf8_lossy(&k), m))?;
+            if let packs::Stored::Packed(place) = stored {
+                let (live, places) = named.entry(place.pack).or_default();
+                *live += u64::from(place.len);
+                places.push((k, place));
+            }
+        }
+        let compacted: Vec<(u32, Vec<(sled::IVec, packs::Place)>)> = files
+            .into_iter()
+            .filter_map(|(number, len)| {
+                let (live, places) = named.remove(&number).unwrap_or_default();
+                (live * 2 < len).then_some((number, places))
+            })
+            .collect();
+        if compacted.is_empty() {
+            return Ok(0);
+        }
+        // What is moved goes to a new pack, never to one being emptied: not
+        // the active pack, nor (before this run appended) the newest.
+        self.packs.retire_active();
+        let mut removed = 0;
+        for (number, places) in compacted {
+            // In groups: a pack's live blobs are never in memory all at once.
+            let mut group = Vec::new();
+            let mut bytes = 0;
+            for (k, place) in places {
+                let value = self
+                    .packs
+                    .read(place)
+                    .map_err(|e| corrupt_blob(&String::from_utf8_lossy(&k), e))?;
+                bytes += value.len();
+                group.push((k, value));
+                if bytes >= RELOCATE_GROUP {
+                    self.relocate(&mut group)?;
+                    bytes = 0;
+                }
+            }
+            self.relocate(&mut group)?;
+            // The new places are durable before the old pack goes.
+            writing(|| self.db.flush())?;
+            self.packs.remove(number)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Append `group`'s blobs (key, deflated bytes) to the active pack and
+    /// name their new places.
+    fn relocate(&self, group: &mut Vec<(sled::IVec, Vec<u8>)>) -> Result<()> {
+        let values: Vec<&[u8]> = group.iter().map(|(_, v)| v.as_slice()).collect();
+        let places = self.packs.append(&values)?;
+        let mut batch = sled::Batch::default();
+        for ((k, _), place) in group.iter().zip(places) {
+            batch.insert(k.clone(), &place.encode()[..]);
+        }
+        writing(|| self.blobs.apply_batch(batch))?;
+        group.clear();
+        Ok(())
     }
 
     /// Count revisions dropped; past [`COLLECT_AFTER_DROPPED`] since the
@@ -1174,7 +1321,7 @@ impl Journal {
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
         }
-        let adds = adds.ready();
+        let adds = adds.ready_async(&self.packs).await?;
         let record = encode(&begin.record);
         let events: Vec<(Vec<u8>, Vec<u8>)> = begin
             .events
@@ -1253,7 +1400,7 @@ impl Journal {
             self.to_store(b, &mut adds)?;
         }
         drop(blobs);
-        let adds = adds.ready();
+        let adds = adds.ready_async(&self.packs).await?;
         let records: Vec<(Vec<u8>, Vec<u8>)> = records
             .iter()
             .map(|r| (revision_key(&ns, &name, r.revision), encode(r)))
@@ -1986,7 +2133,7 @@ mod tests {
     async fn a_newer_format_version_is_refused() {
         let e = reopen_with_marker(Some(b"99")).await;
         assert!(
-            e.contains("format version 99, written by a newer berthd; this berthd reads version 3"),
+            e.contains("format version 99, written by a newer berthd; this berthd reads version 4"),
             "{e}"
         );
     }
@@ -2326,6 +2473,167 @@ mod tests {
         assert_eq!(again.await.unwrap().unwrap(), Collected::default());
     }
 
+    /// A collection on a blocking thread, as berthd runs it.
+    async fn collect(j: &Journal) -> Collected {
+        let jc = j.clone();
+        tokio::task::spawn_blocking(move || jc.collect_garbage())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// `n` revisions of a manifest of 100 objects, each changing all.
+    fn all_changed(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| manifest(100).replace("k: \"", &format!("k: \"{i}-")))
+            .collect()
+    }
+
+    /// The packed blobs: digest → its `blobs` value (a place).
+    fn packed_values(j: &Journal) -> Vec<(String, sled::IVec)> {
+        j.blobs
+            .iter()
+            .map(|kv| kv.unwrap())
+            .filter(|(_, v)| v[0] == packs::TAG)
+            .map(|(k, v)| (String::from_utf8(k.to_vec()).unwrap(), v))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_collection_compacts_the_packs_and_what_is_kept_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let ms = all_changed(12);
+        record_manifests(&j, &ms.iter().collect::<Vec<_>>(), true).await;
+        let before = j.packs.list().unwrap();
+        assert_eq!(before.len(), 1, "{before:?}");
+        j.prune_history("ns", "a", 2).await.unwrap();
+        let c = collect(&j).await;
+        assert_eq!(c.packs, 1, "{c:?}");
+        let after = j.packs.list().unwrap();
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert!(after[0].0 > before[0].0, "a new pack: {after:?}");
+        assert!(after[0].1 * 4 < before[0].1, "{before:?} -> {after:?}");
+        let kept = |j: &Journal| {
+            for (n, m) in ms.iter().enumerate().skip(10) {
+                assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m, "{n}");
+            }
+            assert_sound(j);
+        };
+        kept(&j);
+        assert_eq!(collect(&j).await, Collected::default(), "nothing more");
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        kept(&j);
+        // Appends go on after the compaction's pack.
+        record_manifest(&j, 13, &changed(&ms[11], 13), vec![]).await;
+        kept(&j);
+    }
+
+    #[tokio::test]
+    async fn a_compaction_of_several_packs_keeps_what_each_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        // Half the objects never change (written once, in the first
+        // pack), half change every revision.
+        let ms: Vec<String> = all_changed(12)
+            .iter()
+            .map(|varying| manifest(50) + &varying.replace("name: c", "name: d"))
+            .collect();
+        for (i, m) in ms.iter().enumerate() {
+            if i == 6 {
+                j.packs.retire_active();
+            }
+            record_manifest(&j, i as u64 + 1, m, vec![]).await;
+        }
+        assert_eq!(j.packs.list().unwrap().len(), 2);
+        j.prune_history("ns", "a", 2).await.unwrap();
+        // Less than half of either pack is named now: both are compacted,
+        // the first one's unchanging objects moved before the second goes.
+        assert_eq!(collect(&j).await.packs, 2);
+        for m in &ms[10..] {
+            assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m);
+        }
+        assert_sound(&j);
+    }
+
+    #[tokio::test]
+    async fn a_read_that_raced_a_compaction_finds_the_blob_where_it_went() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let ms = all_changed(3);
+        record_manifests(&j, &ms.iter().collect::<Vec<_>>(), false).await;
+        // Places read before the collection, of blobs it keeps and drops.
+        let old = packed_values(&j);
+        j.prune_history("ns", "a", 1).await.unwrap();
+        assert_eq!(collect(&j).await.packs, 1);
+        let (mut moved, mut gone) = (0, 0);
+        for (d, value) in old {
+            let read = j.blob_bytes(&d, value.clone());
+            match j.blobs.get(&d).unwrap() {
+                Some(now) => {
+                    assert_ne!(now, value, "moved");
+                    assert_eq!(read.unwrap(), j.blob(&d).unwrap().unwrap());
+                    moved += 1;
+                }
+                None => {
+                    let e = read.unwrap_err().to_string();
+                    assert!(e.contains(&format!("blob {d} is corrupt")), "{e}");
+                    gone += 1;
+                }
+            }
+        }
+        assert!(moved > 0 && gone > 0, "{moved} moved, {gone} gone");
+        assert_eq!(j.text_blob(&digest(ms[2].as_bytes())).unwrap(), ms[2]);
+    }
+
+    #[tokio::test]
+    async fn bytes_a_crash_left_in_a_pack_are_reclaimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let ms = all_changed(2);
+        record_manifests(&j, &ms.iter().collect::<Vec<_>>(), false).await;
+        let named = j.packs.size().unwrap();
+        // Appended and synced, then no transaction named them.
+        j.packs.append(&[&vec![7u8; 200_000]]).unwrap();
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        let c = collect(&j).await;
+        assert_eq!(c.packs, 1, "{c:?}");
+        assert!(j.packs.size().unwrap() <= named);
+        for m in &ms {
+            assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m);
+        }
+        assert_sound(&j);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_pack_is_a_corrupt_blob_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let m = manifest(100);
+        record_manifest(&j, 1, &m, vec![]).await;
+        let (number, len) = j.packs.list().unwrap()[0];
+        let path = j.packs.dir().join(format!("{number:08}.pack"));
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(len / 2).unwrap();
+        let e = j.text_blob(&digest(m.as_bytes())).unwrap_err().to_string();
+        assert!(
+            e.contains("is corrupt") && e.contains("ends at byte"),
+            "{e}"
+        );
+        let report = check::check(&j).unwrap();
+        assert!(!report.is_ok());
+        assert!(
+            report.problems.iter().any(|p| p.contains("ends at byte")),
+            "{:?}",
+            report.problems
+        );
+        // A collection leaves a damaged pack as it is.
+        collect(&j).await;
+        assert_eq!(j.packs.list().unwrap(), vec![(number, len / 2)]);
+    }
+
     /// A revision read while `--history-max` drops it and a collection
     /// removes its content is gone, not corrupt.
     #[tokio::test]
@@ -2496,7 +2804,7 @@ mod tests {
             assert_eq!(marker(&j), "2");
         }
         let j = Journal::open(dir.path()).unwrap();
-        assert_eq!(marker(&j), "3");
+        assert_eq!(marker(&j), "4");
         assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
         j.begin("ns", "a", begin_with_chart(1, OpKind::Install, &chart))
             .await
@@ -2519,7 +2827,7 @@ mod tests {
     /// A journal as berthd of format version 1 wrote it: a large manifest
     /// as one blob, loose events, marker "1".
     #[tokio::test]
-    async fn a_format_1_journal_opens_reads_and_goes_on_in_format_3() {
+    async fn a_format_1_journal_opens_reads_and_goes_on_in_format_4() {
         let dir = tempfile::tempdir().unwrap();
         let m1 = manifest(200);
         {
@@ -2559,7 +2867,7 @@ mod tests {
         }
         let j = Journal::open(dir.path()).unwrap();
         let marker = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
-        assert_eq!(marker.unwrap().as_ref(), b"3");
+        assert_eq!(marker.unwrap().as_ref(), b"4");
         assert_eq!(j.text_blob(&digest(m1.as_bytes())).unwrap(), m1);
         let evs: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
@@ -2579,11 +2887,47 @@ mod tests {
         assert_eq!(j.text_blob(&digest(m1.as_bytes())).unwrap(), m1);
         assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
         assert_eq!(j.events("ns", "a", 1, 1).unwrap(), evs[1..]);
+        // Its old blobs stay inline in sled, what the upgrade added is in
+        // a pack.
+        let value = |d: &str| j.blobs.get(d).unwrap().unwrap();
+        assert_ne!(value(&digest(m1.as_bytes()))[0], packs::TAG);
+        let packed: Vec<String> = j
+            .blobs
+            .iter()
+            .map(|kv| kv.unwrap())
+            .filter(|(_, v)| v[0] == packs::TAG)
+            .map(|(k, _)| String::from_utf8(k.to_vec()).unwrap())
+            .collect();
+        assert!(
+            packed
+                .iter()
+                .any(|d| j.text_blob(d).unwrap().contains("name: c7b\n")),
+            "the changed object is packed"
+        );
+        assert_eq!(j.packs.list().unwrap().len(), 1);
         assert_sound(&j);
         drop(j);
-        // And reopens as format 3.
+        // And reopens as format 4.
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
+        assert_eq!(j.text_blob(&digest(m2.as_bytes())).unwrap(), m2);
+    }
+
+    #[tokio::test]
+    async fn a_new_journal_does_not_adopt_another_journals_packs() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            record_manifest(&j, 1, &manifest(50), vec![]).await;
+        }
+        // The journal moved aside, its packs left behind.
+        std::fs::rename(dir.path().join("journal"), dir.path().join("aside")).unwrap();
+        let e = Journal::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            e.contains("packs holds 1 pack file(s) of another journal's blobs"),
+            "{e}"
+        );
+        assert!(!dir.path().join("journal").exists(), "nothing made");
     }
 
     #[test]

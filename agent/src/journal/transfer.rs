@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{self, Report};
 use super::{
-    Journal, JournalError, ReleaseHead, Result, RevisionRecord, SCHEMA_VERSION, decode, deflate,
-    digest, encode, event_key, head_key, inflate, revision_key,
+    Additions, Journal, JournalError, ReleaseHead, Result, RevisionRecord, SCHEMA_VERSION, decode,
+    deflate, digest, encode, event_key, head_key, revision_key,
 };
 
 /// The name and version of the export document's format.
@@ -155,7 +155,7 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
     for kv in journal.blobs.iter() {
         let (k, v) = kv.map_err(JournalError::from)?;
         let sha256 = String::from_utf8_lossy(&k).into_owned();
-        let bytes = inflate(&sha256, &v)?;
+        let bytes = journal.blob_bytes(&sha256, v)?;
         blobs.push(match String::from_utf8(bytes) {
             Ok(text) => BlobExport {
                 sha256,
@@ -204,7 +204,9 @@ pub fn export(journal: &Journal) -> std::result::Result<Export, TransferError> {
         format: FORMAT.to_string(),
         // The oldest format that reads what the document holds: a berthd
         // of format 2 imports a journal that has no chart files.
-        schema_version: if chart_files > 0 { SCHEMA_VERSION } else { 2 },
+        // Packs (format 4) are how a journal stores blobs, not what it
+        // holds: a document has none.
+        schema_version: if chart_files > 0 { 3 } else { 2 },
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         berthd_version: berth::VERSION.to_string(),
         releases,
@@ -273,9 +275,11 @@ pub fn import(dir: &Path, file: &Path) -> std::result::Result<Imported, Transfer
     };
     // Leave the directory as it was: empty, or absent.
     let charts = journal.charts.dir().to_path_buf();
+    let packs = journal.packs.dir().to_path_buf();
     drop(journal);
     let _ = std::fs::remove_dir_all(super::db_path(dir));
     let _ = std::fs::remove_dir_all(charts);
+    let _ = std::fs::remove_dir_all(packs);
     if !existed {
         let _ = std::fs::remove_dir(dir);
     }
@@ -417,9 +421,15 @@ impl Records {
         journal.releases.apply_batch(batch(&self.releases))?;
         journal.revisions.apply_batch(batch(&self.revisions))?;
         journal.events.apply_batch(batch(&self.events))?;
-        let mut blobs = sled::Batch::default();
+        // Into packs, as berthd writes them: appended and synced before
+        // sled names them.
+        let mut additions = Additions::default();
         for (d, bytes) in &self.blobs {
-            blobs.insert(d.as_bytes(), deflate(bytes));
+            additions.blobs.push((d.clone(), deflate(bytes)));
+        }
+        let mut blobs = sled::Batch::default();
+        for (d, place) in additions.ready(&journal.packs)?.blobs {
+            blobs.insert(d.as_bytes(), place);
         }
         journal.blobs.apply_batch(blobs)?;
         journal.nodes.apply_batch(batch(&self.nodes_kv()))?;
