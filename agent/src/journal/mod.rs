@@ -148,8 +148,8 @@ pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
     Ok(size)
 }
 
-/// A compaction moves a pack's live blobs in groups of about this many
-/// bytes.
+/// A compaction moves a pack's live blobs (and an import writes its
+/// blobs) in groups of about this many bytes.
 const RELOCATE_GROUP: usize = 4 << 20;
 
 /// A collection runs once this many revisions were dropped since the last.
@@ -186,6 +186,15 @@ fn writing<T>(f: impl FnOnce() -> T) -> T {
     // What the write replaced is freed through this thread's epoch bag.
     crate::memory::hand_over_garbage();
     done
+}
+
+/// Why a journal does not open beside `count` packs it never wrote.
+fn stray_packs(packs: &packs::Packs, count: usize) -> String {
+    format!(
+        "{} holds {count} pack file(s) this journal never wrote (another journal's blobs): \
+         move them aside with the journal they belong to, or remove them",
+        packs.dir().display()
+    )
 }
 
 /// Where sled keeps the journal inside the data directory.
@@ -560,13 +569,7 @@ impl Journal {
             let packs = packs::Packs::new(dir);
             let held = packs.list().map_err(|e| open_err(e.to_string()))?;
             if !held.is_empty() {
-                return Err(open_err(format!(
-                    "{} holds {} pack file(s) of another journal's blobs, and {} no journal: \
-                     move them aside with the journal they belong to, or remove them",
-                    packs.dir().display(),
-                    held.len(),
-                    db_path(dir).display()
-                )));
+                return Err(open_err(stray_packs(&packs, held.len())));
             }
         }
         let config = sled::Config::new()
@@ -663,7 +666,10 @@ impl Journal {
             }
         }
         let charts = charts::ChartFiles::new(dir);
-        let packs = packs::Packs::new(dir);
+        let meta = db.open_tree("meta")?;
+        let packs = packs::Packs::new(dir).numbered_in(meta.clone())?;
+        let blobs = db.open_tree("blobs")?;
+        Journal::own_packs(&packs, &meta, &blobs).map_err(open_err)?;
         if create {
             charts
                 .clear_leftovers()
@@ -677,11 +683,48 @@ impl Journal {
             path: dir.to_path_buf(),
             releases: db.open_tree("releases")?,
             revisions: db.open_tree("revisions")?,
-            blobs: db.open_tree("blobs")?,
+            blobs,
             nodes: db.open_tree("nodes")?,
             events: db.open_tree("events")?,
             db,
         })
+    }
+
+    /// Whether `packs/` and the journal belong together: packs the journal
+    /// never numbered are another journal's (its first collection would
+    /// remove them), and a journal that names places in packs needs some.
+    /// Says what is wrong otherwise.
+    fn own_packs(
+        packs: &packs::Packs,
+        meta: &sled::Tree,
+        blobs: &sled::Tree,
+    ) -> std::result::Result<(), String> {
+        let held = packs.list().map_err(|e| e.to_string())?;
+        let next = packs::next_in(meta).map_err(|e| e.to_string())?;
+        match (next, held.last()) {
+            (None, Some(_)) => Err(stray_packs(packs, held.len())),
+            (Some(next), Some(&(newest, _))) if newest >= next => Err(format!(
+                "{} holds pack {newest}, which this journal never wrote (it numbered packs below \
+                 {next}): move the packs aside with the journal they belong to",
+                packs.dir().display()
+            )),
+            (Some(_), None) => {
+                let named = blobs
+                    .iter()
+                    .values()
+                    .any(|v| v.is_ok_and(|v| v.first() == Some(&packs::TAG)));
+                if named {
+                    Err(format!(
+                        "its blobs are in pack files and {} holds none (restored without them?): \
+                         restore the packs with the journal",
+                        packs.dir().display()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The data directory (`--data`) this journal lives in.
@@ -915,9 +958,9 @@ impl Journal {
             Default::default();
         for kv in self.blobs.iter() {
             let (k, v) = kv?;
-            let stored =
-                packs::stored(&v).map_err(|m| corrupt_blob(&String::from_utf8_lossy(&k), m))?;
-            if let packs::Stored::Packed(place) = stored {
+            // A value that is no place names no pack (`journal check` says
+            // which blob it is).
+            if let Ok(packs::Stored::Packed(place)) = packs::stored(&v) {
                 let (live, places) = named.entry(place.pack).or_default();
                 *live += u64::from(place.len);
                 places.push((k, place));
@@ -927,7 +970,7 @@ impl Journal {
             .into_iter()
             .filter_map(|(number, len)| {
                 let (live, places) = named.remove(&number).unwrap_or_default();
-                (live * 2 < len).then_some((number, places))
+                (live * 2 < len || len == 0).then_some((number, places))
             })
             .collect();
         if compacted.is_empty() {
@@ -938,28 +981,42 @@ impl Journal {
         self.packs.retire_active();
         let mut removed = 0;
         for (number, places) in compacted {
-            // In groups: a pack's live blobs are never in memory all at once.
-            let mut group = Vec::new();
-            let mut bytes = 0;
-            for (k, place) in places {
-                let value = self
-                    .packs
-                    .read(place)
-                    .map_err(|e| corrupt_blob(&String::from_utf8_lossy(&k), e))?;
-                bytes += value.len();
-                group.push((k, value));
-                if bytes >= RELOCATE_GROUP {
-                    self.relocate(&mut group)?;
-                    bytes = 0;
+            match self.move_out(places) {
+                Ok(()) => {}
+                // A damaged pack stays as it is (what did read has moved);
+                // the others are still compacted.
+                Err(e @ JournalError::Corrupt { .. }) => {
+                    tracing::warn!(pack = number, error = %e, "journal pack not compacted");
+                    continue;
                 }
+                Err(e) => return Err(e),
             }
-            self.relocate(&mut group)?;
             // The new places are durable before the old pack goes.
             writing(|| self.db.flush())?;
             self.packs.remove(number)?;
             removed += 1;
         }
         Ok(removed)
+    }
+
+    /// Append the blobs at `places` anew and name their new places, in
+    /// groups: a pack's live blobs are never in memory all at once.
+    fn move_out(&self, places: Vec<(sled::IVec, packs::Place)>) -> Result<()> {
+        let mut group = Vec::new();
+        let mut bytes = 0;
+        for (k, place) in places {
+            let value = self
+                .packs
+                .read(place)
+                .map_err(|e| corrupt_blob(&String::from_utf8_lossy(&k), e))?;
+            bytes += value.len();
+            group.push((k, value));
+            if bytes >= RELOCATE_GROUP {
+                self.relocate(&mut group)?;
+                bytes = 0;
+            }
+        }
+        self.relocate(&mut group)
     }
 
     /// Append `group`'s blobs (key, deflated bytes) to the active pack and
@@ -1078,9 +1135,10 @@ impl Journal {
 
     /// What storing `bytes` adds to `blobs` and `nodes` (deflated pieces,
     /// encoded nodes) that the journal does not hold yet. Blobs are never
-    /// rewritten, and removed only by [`Journal::collect_garbage`], which
-    /// waits for the caller's hold on [`Journal::gc`]: looking before the
-    /// transaction is safe; the transaction inserts only what is still
+    /// rewritten (a compaction moves their bytes and names their new
+    /// places), and removed or moved only by [`Journal::collect_garbage`],
+    /// which waits for the caller's hold on [`Journal::gc`]: looking
+    /// before the transaction is safe; the transaction inserts only what is still
     /// absent. (A chart file can be removed, but not while pinned: callers
     /// pin their charts.)
     fn to_store(&self, bytes: &[u8], out: &mut Additions) -> Result<()> {
@@ -1321,6 +1379,9 @@ impl Journal {
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
         }
+        // Not appended for an operation the transaction would refuse (it
+        // checks again): the bytes would wait for a compaction.
+        may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
         let adds = adds.ready_async(&self.packs).await?;
         let record = encode(&begin.record);
         let events: Vec<(Vec<u8>, Vec<u8>)> = begin
@@ -1400,6 +1461,15 @@ impl Journal {
             self.to_store(b, &mut adds)?;
         }
         drop(blobs);
+        let exists = || {
+            JournalError::Conflict(format!(
+                "release {name:?} already exists in namespace {ns:?}"
+            ))
+        };
+        // Not appended for an import the transaction would refuse.
+        if self.releases.contains_key(&hkey)? {
+            return Err(exists());
+        }
         let adds = adds.ready_async(&self.packs).await?;
         let records: Vec<(Vec<u8>, Vec<u8>)> = records
             .iter()
@@ -1409,9 +1479,7 @@ impl Journal {
             (&self.releases, &self.revisions, &self.blobs, &self.nodes).transaction(
                 |(releases, revisions, blob_tree, node_tree)| {
                     if releases.get(&hkey)?.is_some() {
-                        return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
-                            format!("release {name:?} already exists in namespace {ns:?}"),
-                        )));
+                        return Err(ConflictableTransactionError::Abort(exists()));
                     }
                     adds.insert(blob_tree, node_tree)?;
                     for (k, v) in &records {
@@ -2530,12 +2598,11 @@ mod tests {
         kept(&j);
     }
 
-    #[tokio::test]
-    async fn a_compaction_of_several_packs_keeps_what_each_moved() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        // Half the objects never change (written once, in the first
-        // pack), half change every revision.
+    /// Twelve revisions in two packs (six each), of which `--history-max`
+    /// keeps the last two: less than half of either pack is named then.
+    /// Half the objects never change (written once, in the first pack),
+    /// half change every revision.
+    async fn two_packs_mostly_dropped(j: &Journal) -> Vec<String> {
         let ms: Vec<String> = all_changed(12)
             .iter()
             .map(|varying| manifest(50) + &varying.replace("name: c", "name: d"))
@@ -2544,17 +2611,75 @@ mod tests {
             if i == 6 {
                 j.packs.retire_active();
             }
-            record_manifest(&j, i as u64 + 1, m, vec![]).await;
+            record_manifest(j, i as u64 + 1, m, vec![]).await;
         }
         assert_eq!(j.packs.list().unwrap().len(), 2);
         j.prune_history("ns", "a", 2).await.unwrap();
-        // Less than half of either pack is named now: both are compacted,
-        // the first one's unchanging objects moved before the second goes.
+        ms
+    }
+
+    #[tokio::test]
+    async fn a_compaction_of_several_packs_keeps_what_each_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let ms = two_packs_mostly_dropped(&j).await;
+        // Both are compacted, the first one's unchanging objects moved
+        // before the second goes.
         assert_eq!(collect(&j).await.packs, 2);
         for m in &ms[10..] {
             assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m);
         }
         assert_sound(&j);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_pack_is_left_and_the_others_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let ms = two_packs_mostly_dropped(&j).await;
+        let in_second: Vec<(String, Vec<u8>)> = packed_values(&j)
+            .into_iter()
+            .filter(
+                |(_, v)| matches!(packs::stored(v), Ok(packs::Stored::Packed(p)) if p.pack == 2),
+            )
+            .map(|(d, _)| (d.clone(), j.blob(&d).unwrap().unwrap()))
+            .collect();
+        // One blob the kept revisions name, of the first pack, now
+        // points past its end.
+        let first_len = j.packs.list().unwrap()[0].1;
+        let damaged = packed_values(&j)
+            .into_iter()
+            .map(|(d, _)| d)
+            .find(|d| j.text_blob(d).unwrap().contains("name: c0\n"))
+            .expect("an unchanging object is a piece of its own");
+        let dead_end = packs::Place {
+            pack: 1,
+            offset: first_len - 1,
+            len: 100,
+        };
+        j.blobs.insert(&damaged, &dead_end.encode()[..]).unwrap();
+        assert_eq!(collect(&j).await.packs, 1);
+        let left: Vec<u32> = j.packs.list().unwrap().iter().map(|p| p.0).collect();
+        assert_eq!(
+            left,
+            [1, 3],
+            "the damaged one, and the moved blobs' new one"
+        );
+        // The damaged blob does not read; what the second pack held and
+        // the revisions kept name does, from its new place.
+        let e = j
+            .text_blob(&digest(ms[11].as_bytes()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("blob {damaged} is corrupt")), "{e}");
+        let mut moved = 0;
+        for (d, bytes) in in_second {
+            if j.blobs.contains_key(&d).unwrap() {
+                assert_eq!(j.blob(&d).unwrap().unwrap(), bytes);
+                moved += 1;
+            }
+        }
+        assert!(moved > 0);
     }
 
     #[tokio::test]
@@ -2605,6 +2730,22 @@ mod tests {
             assert_eq!(j.text_blob(&digest(m.as_bytes())).unwrap(), *m);
         }
         assert_sound(&j);
+    }
+
+    #[tokio::test]
+    async fn a_refused_operation_appends_nothing_to_the_packs() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let mut b = begin(1, OpKind::Install);
+        b.blobs.push(manifest(50).into_bytes());
+        j.begin("ns", "a", b).await.unwrap();
+        let size = j.packs.size().unwrap();
+        // Revision 1 holds the lock: revision 2's new blobs are not kept.
+        let mut b = begin(2, OpKind::Upgrade);
+        b.blobs.push(changed(&manifest(50), 2).into_bytes());
+        let e = j.begin("ns", "a", b).await.unwrap_err().to_string();
+        assert!(e.starts_with("operation in progress on a"), "{e}");
+        assert_eq!(j.packs.size().unwrap(), size);
     }
 
     #[tokio::test]
@@ -2914,20 +3055,67 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_new_journal_does_not_adopt_another_journals_packs() {
+    async fn a_journal_opens_only_with_its_own_packs() {
         let dir = tempfile::tempdir().unwrap();
+        let (journal, packs) = (dir.path().join("journal"), dir.path().join("packs"));
+        let aside = |from: &Path, to: &str| std::fs::rename(from, dir.path().join(to)).unwrap();
+        let back = |from: &str, to: &Path| std::fs::rename(dir.path().join(from), to).unwrap();
+        let refused = |why: &str| {
+            let e = Journal::open(dir.path()).err().unwrap().to_string();
+            assert!(e.contains(why), "{e}");
+            if journal.exists() {
+                // `journal check` and `export` say the same.
+                let e = Journal::open_existing(dir.path())
+                    .err()
+                    .unwrap()
+                    .to_string();
+                assert!(e.contains(why), "{e}");
+            }
+        };
         {
             let j = Journal::open(dir.path()).unwrap();
             record_manifest(&j, 1, &manifest(50), vec![]).await;
         }
-        // The journal moved aside, its packs left behind.
-        std::fs::rename(dir.path().join("journal"), dir.path().join("aside")).unwrap();
-        let e = Journal::open(dir.path()).err().unwrap().to_string();
-        assert!(
-            e.contains("packs holds 1 pack file(s) of another journal's blobs"),
-            "{e}"
+        // The journal moved aside, its packs left behind: a new journal
+        // is not started beside them.
+        aside(&journal, "journal-1");
+        refused("packs holds 1 pack file(s) this journal never wrote (another journal's blobs)");
+        assert!(!journal.exists(), "nothing made");
+        // Nor does a journal that never wrote packs (format 3) adopt them.
+        let old = tempfile::tempdir().unwrap();
+        {
+            let j = Journal::open(old.path()).unwrap();
+            j.db.open_tree("meta")
+                .unwrap()
+                .remove(packs::NEXT_KEY)
+                .unwrap();
+            j.db.flush().unwrap();
+        }
+        std::fs::rename(old.path().join("journal"), &journal).unwrap();
+        refused("this journal never wrote (another journal's blobs)");
+        std::fs::remove_dir_all(&journal).unwrap();
+        // The journal without its packs.
+        back("journal-1", &journal);
+        aside(&packs, "packs-1");
+        refused("its blobs are in pack files and");
+        // With packs of a later journal than itself (numbered past it).
+        let later = dir.path().join("later");
+        {
+            let j = Journal::open(&later).unwrap();
+            j.packs.append(&[b"x"]).unwrap();
+            j.packs.retire_active();
+            j.packs.append(&[b"y"]).unwrap();
+        }
+        std::fs::rename(later.join("packs"), &packs).unwrap();
+        refused("holds pack 2, which this journal never wrote (it numbered packs below 2)");
+        // Its own packs back: it opens and reads.
+        std::fs::remove_dir_all(&packs).unwrap();
+        back("packs-1", &packs);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            j.text_blob(&digest(manifest(50).as_bytes())).unwrap(),
+            manifest(50)
         );
-        assert!(!dir.path().join("journal").exists(), "nothing made");
     }
 
     #[test]

@@ -17,14 +17,16 @@
 //! before the transaction that names it, so a place in the journal always
 //! points at durable bytes; a crash between the two leaves bytes nothing
 //! names. Those, and the bytes of blobs a collection removed, are
-//! reclaimed by compaction ([`super::Journal::collect_garbage`]): a pack
-//! of which less than half is live has its live blobs appended anew and
-//! is removed once the journal names only their new places; the active
-//! pack is retired first, so nothing moves into a pack being emptied.
-//! Pack numbers
-//! only grow while berthd runs, so a place read before a compaction never
-//! reads another pack's bytes; a read that finds its pack gone looks the
-//! place up again.
+//! reclaimed by the next collection's compaction
+//! ([`super::Journal::collect_garbage`], once 64 revisions were dropped):
+//! a pack of which less than half is live has its live blobs appended
+//! anew and is removed once the journal names only their new places; the
+//! active pack is retired first, so nothing moves into a pack being
+//! emptied. Pack numbers never repeat: the journal keeps the next one
+//! ([`NEXT_KEY`]), so a place read before a compaction never reads another
+//! pack's bytes (a read that finds its pack gone looks the place up
+//! again), and a journal opens only beside its own packs
+//! (`Journal::own_packs`).
 //!
 //! What this does not own: which blobs are live (the journal decides), the
 //! blobs of older journals, which stay inline in sled (deflate streams,
@@ -97,12 +99,21 @@ pub fn stored(value: &[u8]) -> Result<Stored<'_>, String> {
     }))
 }
 
+/// The key, in the journal's `meta` tree, of the lowest number a new pack
+/// may take (u32 big endian): written and flushed before a pack is made. Numbers never repeat, also
+/// when `packs/` lost files (restored without them, say), and a journal
+/// without it never wrote a pack.
+pub const NEXT_KEY: &str = "packs-next";
+
 #[derive(Clone, Debug)]
 pub struct Packs {
     dir: PathBuf,
     inner: Arc<Mutex<Inner>>,
     /// Packs open for reading, by number.
     open: Arc<Mutex<HashMap<u32, Arc<File>>>>,
+    /// The journal's `meta` tree, where [`NEXT_KEY`] is kept (none in
+    /// this module's tests).
+    meta: Option<sled::Tree>,
 }
 
 #[derive(Debug, Default)]
@@ -110,7 +121,7 @@ struct Inner {
     /// The pack appends go to, once one was opened.
     active: Option<Active>,
     /// The lowest number a new pack may take: above every pack this
-    /// process has seen, removed ones included.
+    /// journal has made, removed ones included.
     next: u32,
     /// Whether a pack was opened for appending yet: only the first may be
     /// the newest pack a previous run left.
@@ -135,7 +146,16 @@ impl Packs {
             dir: data.join("packs"),
             inner: Arc::default(),
             open: Arc::default(),
+            meta: None,
         }
+    }
+
+    /// These packs numbered from `meta`'s [`NEXT_KEY`] on, which every
+    /// new pack raises.
+    pub fn numbered_in(mut self, meta: sled::Tree) -> sled::Result<Packs> {
+        lock(&self.inner).next = next_in(&meta)?.unwrap_or(0);
+        self.meta = Some(meta);
+        Ok(self)
     }
 
     pub fn dir(&self) -> &Path {
@@ -259,6 +279,15 @@ impl Packs {
             }
         }
         let number = inner.next.max(1);
+        if let Some(meta) = &self.meta {
+            // Durable before the file is: a crash between the two must not
+            // leave a pack the journal's numbering does not cover.
+            super::writing(|| {
+                meta.insert(NEXT_KEY, &(number + 1).to_be_bytes())?;
+                meta.flush()
+            })
+            .map_err(io::Error::other)?;
+        }
         let path = self.path(number);
         let file = OpenOptions::new()
             .write(true)
@@ -306,16 +335,32 @@ impl Packs {
         Ok(buf)
     }
 
-    /// Remove pack `number` (no place names it any more).
+    /// Remove pack `number` (no place names it any more). Under the lock
+    /// of the open packs, so that no read opens it again meanwhile, and
+    /// the number is not taken again.
     pub fn remove(&self, number: u32) -> io::Result<()> {
-        lock(&self.open).remove(&number);
+        {
+            let mut inner = lock(&self.inner);
+            inner.next = inner.next.max(number + 1);
+        }
+        let mut open = lock(&self.open);
         let path = self.path(number);
-        match std::fs::remove_file(&path) {
+        let removed = match std::fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(at(&path)(e)),
-        }
+        };
+        open.remove(&number);
+        removed
     }
+}
+
+/// The [`NEXT_KEY`] a journal's `meta` tree holds, if any.
+pub fn next_in(meta: &sled::Tree) -> sled::Result<Option<u32>> {
+    Ok(meta
+        .get(NEXT_KEY)?
+        .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+        .map(u32::from_be_bytes))
 }
 
 #[cfg(test)]
@@ -399,6 +444,35 @@ mod tests {
             io::ErrorKind::NotFound
         );
         assert_eq!(packs.read(second).unwrap(), b"b");
+    }
+
+    #[test]
+    fn a_pack_removed_before_any_append_keeps_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = Packs::new(dir.path());
+        before.append(&[b"a"]).unwrap();
+        before.retire_active();
+        let gone = before.append(&[b"b"]).unwrap()[0];
+        // A restart, then a compaction empties the newest pack first.
+        let packs = Packs::new(dir.path());
+        packs.retire_active();
+        packs.remove(gone.pack).unwrap();
+        assert_eq!(packs.append(&[b"c"]).unwrap()[0].pack, gone.pack + 1);
+    }
+
+    #[test]
+    fn the_numbering_is_kept_in_the_journal_not_in_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = sled::Config::new().temporary(true).open().unwrap();
+        let meta = meta.open_tree("meta").unwrap();
+        let packs = Packs::new(dir.path()).numbered_in(meta.clone()).unwrap();
+        assert_eq!(packs.append(&[b"a"]).unwrap()[0].pack, 1);
+        assert_eq!(next_in(&meta).unwrap(), Some(2));
+        // The directory lost its packs: the numbers still do not repeat.
+        std::fs::remove_dir_all(packs.dir()).unwrap();
+        let again = Packs::new(dir.path()).numbered_in(meta.clone()).unwrap();
+        assert_eq!(again.append(&[b"b"]).unwrap()[0].pack, 2);
+        assert_eq!(next_in(&meta).unwrap(), Some(3));
     }
 
     #[test]

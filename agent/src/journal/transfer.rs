@@ -422,16 +422,23 @@ impl Records {
         journal.revisions.apply_batch(batch(&self.revisions))?;
         journal.events.apply_batch(batch(&self.events))?;
         // Into packs, as berthd writes them: appended and synced before
-        // sled names them.
+        // sled names them, a few MiB at a time.
         let mut additions = Additions::default();
-        for (d, bytes) in &self.blobs {
-            additions.blobs.push((d.clone(), deflate(bytes)));
+        let mut bytes_in = 0;
+        let mut blobs = self.blobs.iter().peekable();
+        while let Some((d, bytes)) = blobs.next() {
+            let deflated = deflate(bytes);
+            bytes_in += deflated.len();
+            additions.blobs.push((d.clone(), deflated));
+            if bytes_in >= super::RELOCATE_GROUP || blobs.peek().is_none() {
+                let mut batch = sled::Batch::default();
+                for (d, place) in std::mem::take(&mut additions).ready(&journal.packs)?.blobs {
+                    batch.insert(d.as_bytes(), place);
+                }
+                journal.blobs.apply_batch(batch)?;
+                bytes_in = 0;
+            }
         }
-        let mut blobs = sled::Batch::default();
-        for (d, place) in additions.ready(&journal.packs)?.blobs {
-            blobs.insert(d.as_bytes(), place);
-        }
-        journal.blobs.apply_batch(blobs)?;
         journal.nodes.apply_batch(batch(&self.nodes_kv()))?;
         Ok(())
     }
