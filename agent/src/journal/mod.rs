@@ -148,6 +148,17 @@ pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
     Ok(size)
 }
 
+/// How often sled's flusher thread runs. Each run also moves live pages
+/// out of mostly dead log segments, for up to half the interval, and
+/// nothing else does much of that: at sled's 500 ms, the journal bench's
+/// 10,000 revisions written back to back left a 443 MB database file
+/// holding 37 MB (since blob contents went to packs, 2026-12-05; with the
+/// contents in sled the file stayed at 108 MB); at 20 ms, 65 MB. berthd's
+/// own flushes make every state change durable, whatever this is. The
+/// cost: the flusher wakes 50 times a second and syncs the file each time
+/// (0.3% of a core idle, against 0.05%; benches/README.md, "journal").
+const FLUSH_EVERY_MS: u64 = 20;
+
 /// A compaction moves a pack's live blobs (and an import writes its
 /// blobs) in groups of about this many bytes.
 const RELOCATE_GROUP: usize = 4 << 20;
@@ -574,7 +585,7 @@ impl Journal {
         }
         let config = sled::Config::new()
             .path(db_path(dir))
-            .flush_every_ms(Some(500))
+            .flush_every_ms(Some(FLUSH_EVERY_MS))
             .cache_capacity(cache.max(256));
         // sled asserts on some damage it finds while recovering. A lock
         // still held by a process (or a handle of this one) that is
