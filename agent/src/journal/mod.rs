@@ -149,13 +149,17 @@ pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// How often sled's flusher thread runs. Each run also moves live pages
-/// out of mostly dead log segments, for up to half the interval, and
-/// nothing else does much of that: at sled's 500 ms, the journal bench's
-/// 10,000 revisions written back to back left a 443 MB database file
-/// holding 37 MB (since blob contents went to packs, 2026-12-05; with the
-/// contents in sled the file stayed at 108 MB); at 20 ms, 65 MB. berthd's
-/// own flushes make every state change durable, whatever this is. The
-/// cost: the flusher wakes 50 times a second and syncs the file each time
+/// out of mostly dead log segments, and that is most of sled's cleaning:
+/// but sled 0.34's cleaner queue (`SegmentCleaner::pop`) answers "nothing"
+/// when it has just emptied a segment's list, which ends the run's loop,
+/// so a run cleans about one 512 KiB segment. At sled's 500 ms the journal
+/// bench's 10,000 revisions written back to back (~100 KB of log each, at
+/// 100 a second) left a 443 MB database file holding 37 MB, once blob
+/// contents were in packs (with them in sled, 108 MB); at 50 ms 235 MB;
+/// at 20 ms, 67 MB. At the pace operations really come (a rollout takes
+/// seconds) 500 ms would keep up; the bench does not wait. berthd's own
+/// flushes make every state change durable, whatever this is. The cost:
+/// the flusher wakes 50 times a second and syncs the file each time
 /// (0.3% of a core idle, against 0.05%; benches/README.md, "journal").
 const FLUSH_EVERY_MS: u64 = 20;
 
