@@ -220,14 +220,8 @@ impl ChartFiles {
 
     /// The digests of the charts held, in no particular order.
     pub fn list(&self) -> io::Result<Vec<String>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(at(&self.dir)(e)),
-        };
         let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(at(&self.dir))?;
+        for entry in entries(&self.dir)? {
             let name = entry.file_name();
             if let Some(name) = name.to_str().filter(|n| is_digest(n))
                 && entry.file_type().is_ok_and(|t| t.is_file())
@@ -267,6 +261,15 @@ impl ChartFiles {
             Some(parent) => sync_dir(parent),
             None => Ok(()),
         }
+    }
+}
+
+/// The entries of `dir`; none when it does not exist.
+pub(super) fn entries(dir: &Path) -> io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.map_err(at(dir))).collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(at(dir)(e)),
     }
 }
 

@@ -42,7 +42,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::charts::{at, sync_dir};
+use super::charts::{at, entries, sync_dir};
 
 /// The first byte of a place. An inline blob is a raw deflate stream,
 /// whose first byte's bits 1–2 are its first block's type: 0xFF would be
@@ -168,14 +168,8 @@ impl Packs {
 
     /// The packs there are, by number, with their lengths.
     pub fn list(&self) -> io::Result<Vec<(u32, u64)>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(at(&self.dir)(e)),
-        };
         let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(at(&self.dir))?;
+        for entry in entries(&self.dir)? {
             let name = entry.file_name();
             let number = name
                 .to_str()
