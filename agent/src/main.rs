@@ -99,8 +99,8 @@ struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     drift_interval: Option<Duration>,
     /// The journal's cache capacity (suffixes Ki, Mi, Gi); what is not
-    /// cached is read from disk. The cache exceeds it by the pages read
-    /// recently, so reading many old manifests still costs memory.
+    /// cached is read from disk. Blob contents (manifests, values, charts)
+    /// are not in it: they are read from the journal's pack files.
     #[arg(long, value_name = "BYTES", value_parser = berth_agent::journal::parse_cache, default_value = berth_agent::journal::DEFAULT_CACHE_FLAG)]
     journal_cache: u64,
     /// Log format.

@@ -163,8 +163,8 @@ pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
 /// (0.3% of a core idle, against 0.05%; benches/README.md, "journal").
 const FLUSH_EVERY_MS: u64 = 20;
 
-/// A compaction moves a pack's live blobs (and an import writes its
-/// blobs) in groups of about this many bytes.
+/// Blobs appended outside a transaction (a compaction's, an import's) go
+/// in groups of about this many bytes.
 const RELOCATE_GROUP: usize = 4 << 20;
 
 /// A collection runs once this many revisions were dropped since the last.
@@ -1014,38 +1014,48 @@ impl Journal {
         Ok(removed)
     }
 
-    /// Append the blobs at `places` anew and name their new places, in
-    /// groups: a pack's live blobs are never in memory all at once.
+    /// Append the blobs at `places` anew and name their new places.
     fn move_out(&self, places: Vec<(sled::IVec, packs::Place)>) -> Result<()> {
-        let mut group = Vec::new();
-        let mut bytes = 0;
-        for (k, place) in places {
+        self.append_blobs(places.into_iter().map(|(k, place)| {
             let value = self
                 .packs
                 .read(place)
                 .map_err(|e| corrupt_blob(&String::from_utf8_lossy(&k), e))?;
+            Ok((k, value))
+        }))
+    }
+
+    /// Append blobs (key, deflated bytes) to the active pack and name
+    /// their places, outside any transaction (a compaction, an import into
+    /// a new journal), in groups of [`RELOCATE_GROUP`] bytes: never all in
+    /// memory at once.
+    fn append_blobs(
+        &self,
+        blobs: impl IntoIterator<Item = Result<(sled::IVec, Vec<u8>)>>,
+    ) -> Result<()> {
+        let name = |group: &mut Vec<(sled::IVec, Vec<u8>)>| -> Result<()> {
+            let values: Vec<&[u8]> = group.iter().map(|(_, v)| v.as_slice()).collect();
+            let places = self.packs.append(&values)?;
+            let mut batch = sled::Batch::default();
+            for ((k, _), place) in group.iter().zip(places) {
+                batch.insert(k.clone(), &place.encode()[..]);
+            }
+            writing(|| self.blobs.apply_batch(batch))?;
+            group.clear();
+            Ok(())
+        };
+        let mut group = Vec::new();
+        let mut bytes = 0;
+        for blob in blobs {
+            let (k, value) = blob?;
             bytes += value.len();
             group.push((k, value));
             if bytes >= RELOCATE_GROUP {
-                self.relocate(&mut group)?;
+                name(&mut group)?;
                 bytes = 0;
             }
         }
-        self.relocate(&mut group)
-    }
-
-    /// Append `group`'s blobs (key, deflated bytes) to the active pack and
-    /// name their new places.
-    fn relocate(&self, group: &mut Vec<(sled::IVec, Vec<u8>)>) -> Result<()> {
-        let values: Vec<&[u8]> = group.iter().map(|(_, v)| v.as_slice()).collect();
-        let places = self.packs.append(&values)?;
-        let mut batch = sled::Batch::default();
-        for ((k, _), place) in group.iter().zip(places) {
-            batch.insert(k.clone(), &place.encode()[..]);
-        }
-        writing(|| self.blobs.apply_batch(batch))?;
-        group.clear();
-        Ok(())
+        name(&mut group)
     }
 
     /// Count revisions dropped; past [`COLLECT_AFTER_DROPPED`] since the
@@ -1153,9 +1163,9 @@ impl Journal {
     /// rewritten (a compaction moves their bytes and names their new
     /// places), and removed or moved only by [`Journal::collect_garbage`],
     /// which waits for the caller's hold on [`Journal::gc`]: looking
-    /// before the transaction is safe; the transaction inserts only what is still
-    /// absent. (A chart file can be removed, but not while pinned: callers
-    /// pin their charts.)
+    /// before the transaction is safe; the transaction inserts only what
+    /// is still absent. (A chart file can be removed, but not while
+    /// pinned: callers pin their charts.)
     fn to_store(&self, bytes: &[u8], out: &mut Additions) -> Result<()> {
         self.to_store_as(&digest(bytes), bytes, out)
     }
@@ -1361,6 +1371,11 @@ impl Journal {
         let _gc = self.gc.read().await;
         let hkey = head_key(ns, name);
         let rkey = revision_key(ns, name, begin.record.revision);
+        // Nothing is kept (a chart file, blobs appended to a pack) for an
+        // operation the transaction would refuse; it checks again. What a
+        // race leaves anyway is swept (a chart file, once its pin goes) or
+        // compacted away (pack bytes).
+        may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
         let mut adds = Additions::default();
         match begin.chart.take() {
             Some(ChartBytes::Memory(chart)) => {
@@ -1372,12 +1387,10 @@ impl Journal {
             }
             Some(mut spooled) if !self.has_blob(&begin.record.chart.digest)? => {
                 // A big chart is a file, complete before the transaction
-                // names it; not for an operation the transaction would
-                // refuse (it checks again). A file whose transaction never
-                // came (a disk error, a race with another operation on the
-                // release) is swept once the operation ends and its pin
-                // goes; after a crash, at the next start.
-                may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
+                // names it. A file whose transaction never came (a disk
+                // error, a race with another operation on the release) is
+                // swept once the operation ends and its pin goes; after a
+                // crash, at the next start.
                 // Copying a big chart takes a while: not on the async workers.
                 let charts = self.charts.clone();
                 let d = begin.record.chart.digest.clone();
@@ -1394,9 +1407,6 @@ impl Journal {
         for b in &begin.blobs {
             self.to_store(b, &mut adds)?;
         }
-        // Not appended for an operation the transaction would refuse (it
-        // checks again): the bytes would wait for a compaction.
-        may_begin(self.head(ns, name)?.as_ref(), name, begin.record.revision)?;
         let adds = adds.ready_async(&self.packs).await?;
         let record = encode(&begin.record);
         let events: Vec<(Vec<u8>, Vec<u8>)> = begin

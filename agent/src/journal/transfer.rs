@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{self, Report};
 use super::{
-    Additions, Journal, JournalError, ReleaseHead, Result, RevisionRecord, SCHEMA_VERSION, decode,
-    deflate, digest, encode, event_key, head_key, revision_key,
+    Journal, JournalError, ReleaseHead, Result, RevisionRecord, SCHEMA_VERSION, decode, deflate,
+    digest, encode, event_key, head_key, revision_key,
 };
 
 /// The name and version of the export document's format.
@@ -422,23 +422,12 @@ impl Records {
         journal.revisions.apply_batch(batch(&self.revisions))?;
         journal.events.apply_batch(batch(&self.events))?;
         // Into packs, as berthd writes them: appended and synced before
-        // sled names them, a few MiB at a time.
-        let mut additions = Additions::default();
-        let mut bytes_in = 0;
-        let mut blobs = self.blobs.iter().peekable();
-        while let Some((d, bytes)) = blobs.next() {
-            let deflated = deflate(bytes);
-            bytes_in += deflated.len();
-            additions.blobs.push((d.clone(), deflated));
-            if bytes_in >= super::RELOCATE_GROUP || blobs.peek().is_none() {
-                let mut batch = sled::Batch::default();
-                for (d, place) in std::mem::take(&mut additions).ready(&journal.packs)?.blobs {
-                    batch.insert(d.as_bytes(), place);
-                }
-                journal.blobs.apply_batch(batch)?;
-                bytes_in = 0;
-            }
-        }
+        // sled names them.
+        journal.append_blobs(
+            self.blobs
+                .iter()
+                .map(|(d, bytes)| Ok((sled::IVec::from(d.as_bytes()), deflate(bytes)))),
+        )?;
         journal.nodes.apply_batch(batch(&self.nodes_kv()))?;
         Ok(())
     }
