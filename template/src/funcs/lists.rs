@@ -160,14 +160,7 @@ pub fn register(m: &mut FuncMap) {
         add(m, name, sig(&[Int, Any]), |_, a| {
             let size = i(&a[0]);
             let l = elems(&a[1], "chunk")?;
-            if size <= 0 {
-                return Err(super::err("runtime error: integer divide by zero"));
-            }
-            let chunks: Vec<Value> = l
-                .chunks(size as usize)
-                .map(|c| Value::list(c.to_vec()))
-                .collect();
-            Ok(Value::List(List::new(chunks)))
+            Ok(Value::List(List::new(chunk(&l, size)?)))
         });
     }
     add(m, "sortAlpha", sig(&[Any]), |_, a| match &a[0] {
@@ -192,6 +185,47 @@ pub fn register(m: &mut FuncMap) {
     add(m, "seq", sig_var(&[], Int), |_, a| {
         Ok(Value::str(seq(&a.iter().map(i).collect::<Vec<_>>())?))
     });
+}
+
+/// Go's `int(f)` on amd64: what does not fit (NaN, infinities) is the
+/// smallest int.
+fn go_int(f: f64) -> i64 {
+    if f.is_finite() && f >= i64::MIN as f64 && f < i64::MAX as f64 {
+        f as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// Sprig's `chunk`, whose float arithmetic a size of zero or below turns
+/// into an empty list, one odd chunk, or a negative length Go's `make`
+/// refuses.
+fn chunk(l: &[Value], size: i64) -> Result<Vec<Value>, GoError> {
+    let too_long = || super::err("runtime error: makeslice: len out of range");
+    let n = l.len() as f64;
+    let count = go_int(((n - 1.0) / size as f64).floor() + 1.0);
+    if count < 0 {
+        return Err(too_long());
+    }
+    let mut out = Vec::new();
+    for c in 0..count {
+        let mut len = size;
+        if c == count - 1 {
+            len = go_int((n % size as f64).floor());
+            if len == 0 {
+                len = size;
+            }
+        }
+        if len < 0 {
+            return Err(too_long());
+        }
+        let from = c.saturating_mul(size);
+        let items = l
+            .get(from as usize..from.saturating_add(len) as usize)
+            .ok_or_else(|| super::err("reflect: slice index out of range"))?;
+        out.push(Value::list(items.to_vec()));
+    }
+    Ok(out)
 }
 
 fn slice(_: &mut crate::exec::Engine<'_>, a: Vec<Value>) -> R {

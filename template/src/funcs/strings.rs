@@ -53,12 +53,7 @@ pub fn register(m: &mut FuncMap) {
     add(m, "trimPrefix", sig(&[Str, Str]), |_, a| {
         st(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])))
     });
-    add(m, "nospace", sig(&[Str]), |_, a| {
-        st(s(&a[0])
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<std::string::String>())
-    });
+    add(m, "nospace", sig(&[Str]), |_, a| st(nospace(s(&a[0]))));
     add(m, "initials", sig(&[Str]), |_, a| st(initials(s(&a[0]))));
     add(m, "swapcase", sig(&[Str]), |_, a| st(swapcase(s(&a[0]))));
     add(m, "snakecase", sig(&[Str]), |_, a| {
@@ -227,21 +222,77 @@ pub fn register(m: &mut FuncMap) {
     });
 }
 
-/// Go's simple (one rune to one rune) case mappings.
+/// Go's `unicode.ToUpper`: the simple (one rune to one rune) mapping of
+/// UnicodeData. Rust's is the full one; where that is several characters
+/// the simple one is the character itself, but for the Greek letters with
+/// ypogegrammeni, whose simple mapping is their prosgegrammeni capital.
 pub fn upper_char(c: char) -> char {
-    let mut u = c.to_uppercase();
-    match (u.next(), u.next()) {
-        (Some(x), None) => x,
-        _ => c,
+    match c {
+        '\u{1F80}'..='\u{1F87}' | '\u{1F90}'..='\u{1F97}' | '\u{1FA0}'..='\u{1FA7}' => {
+            char::from_u32(c as u32 + 8).unwrap_or(c)
+        }
+        '\u{1FB3}' => '\u{1FBC}',
+        '\u{1FC3}' => '\u{1FCC}',
+        '\u{1FF3}' => '\u{1FFC}',
+        _ => {
+            let mut u = c.to_uppercase();
+            match (u.next(), u.next()) {
+                (Some(x), None) => x,
+                _ => c,
+            }
+        }
     }
 }
 
+/// Go's `unicode.ToLower` (see [`upper_char`]): only U+0130 has a full
+/// lower case of several characters, and its simple one is `i`.
 pub fn lower_char(c: char) -> char {
+    if c == '\u{130}' {
+        return 'i';
+    }
     let mut l = c.to_lowercase();
     match (l.next(), l.next()) {
         (Some(x), None) => x,
         _ => c,
     }
+}
+
+/// Go's `unicode.ToTitle`: the upper case, but for the Latin digraphs (whose
+/// title case is a letter of its own) and Georgian Mkhedruli (which is its
+/// own title case, though it has a Mtavruli upper case).
+pub fn title_char(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        '\u{10D0}'..='\u{10FA}' | '\u{10FD}'..='\u{10FF}' => c,
+        _ => upper_char(c),
+    }
+}
+
+/// Go's `unicode.IsTitle`: the title-case letters (category Lt).
+fn is_title(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}'
+            | '\u{1F88}'..='\u{1F8F}'
+            | '\u{1F98}'..='\u{1F9F}'
+            | '\u{1FA8}'..='\u{1FAF}'
+            | '\u{1FBC}'
+            | '\u{1FCC}'
+            | '\u{1FFC}'
+    )
+}
+
+/// Go's `unicode.IsUpper` and `IsLower` are the categories Lu and Ll;
+/// Rust's also count the Other_Uppercase and Other_Lowercase characters.
+/// Those of them that have a case mapping are what tells them apart.
+fn is_other_case(c: char) -> bool {
+    matches!(
+        c,
+        '\u{345}' | '\u{2160}'..='\u{217F}' | '\u{24B6}'..='\u{24E9}'
+    )
 }
 
 fn map_chars(s: &str, f: fn(char) -> char) -> String {
@@ -262,7 +313,7 @@ pub fn title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|r| {
-            let out = if is_separator(prev) { upper_char(r) } else { r };
+            let out = if is_separator(prev) { title_char(r) } else { r };
             prev = r;
             out
         })
@@ -287,36 +338,58 @@ fn untitle(s: &str) -> String {
     out
 }
 
-/// goutils `Initials`: first rune of each whitespace-separated word.
+/// Go's `unicode.IsSpace` for a byte read as a rune.
+fn is_latin1_space(b: u8) -> bool {
+    matches!(b, 0x09..=0x0D | 0x20 | 0x85 | 0xA0)
+}
+
+/// goutils `DeleteWhiteSpace`. It walks bytes, each read as a Latin-1 rune:
+/// a string with no white space comes back as it was, any other one has
+/// its multi-byte characters spelled out byte by byte (`é` becomes `Ã©`).
+fn nospace(s: &str) -> String {
+    let bytes = gostr::to_bytes(s);
+    if !bytes.iter().any(|&b| is_latin1_space(b)) {
+        return s.to_string();
+    }
+    bytes
+        .iter()
+        .filter(|&&b| !is_latin1_space(b))
+        .map(|&b| char::from(b))
+        .collect()
+}
+
+/// goutils `Initials`: the first byte of each white-space-separated word,
+/// read as a Latin-1 rune (so `éa` gives `Ã`), as goutils walks bytes.
 fn initials(s: &str) -> String {
     let mut out = String::new();
     let mut last_was_gap = true;
-    for c in s.chars() {
-        if c.is_whitespace() {
+    for &b in gostr::to_bytes(s).iter() {
+        if is_latin1_space(b) {
             last_was_gap = true;
         } else if last_was_gap {
-            out.push(c);
+            out.push(char::from(b));
             last_was_gap = false;
         }
     }
     out
 }
 
-/// goutils `SwapCase`: title-case word starts become lower, other upper
-/// become lower, lower become upper.
+/// goutils `SwapCase`: upper and title case become lower, lower becomes
+/// upper.
 fn swapcase(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let n = if c.is_uppercase() {
-            lower_char(c)
-        } else if c.is_lowercase() {
-            upper_char(c)
-        } else {
-            c
-        };
-        out.push(n);
-    }
-    out
+    s.chars()
+        .map(|c| {
+            if is_other_case(c) {
+                c
+            } else if c.is_uppercase() || is_title(c) {
+                lower_char(c)
+            } else if c.is_lowercase() {
+                upper_char(c)
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// xstrings' word classes (`nextWord`).
@@ -587,7 +660,10 @@ fn substr(_: &mut Engine<'_>, a: Vec<Value>) -> R {
     let (start, end, s) = (i(&a[0]), i(&a[1]), s(&a[2]));
     let len = gostr::len(s) as i64;
     let oob = |lo: i64, hi: i64| {
-        err(if hi > len || hi < 0 {
+        // Go leaves the length out of a negative index's message.
+        err(if hi < 0 {
+            format!("runtime error: slice bounds out of range [:{hi}]")
+        } else if hi > len {
             format!("runtime error: slice bounds out of range [:{hi}] with length {len}")
         } else {
             format!("runtime error: slice bounds out of range [{lo}:{hi}]")
@@ -614,7 +690,10 @@ fn substr(_: &mut Engine<'_>, a: Vec<Value>) -> R {
 }
 
 fn indent(spaces: i64, v: &str) -> Result<String, GoError> {
-    let spaces = spaces.max(0) as u128;
+    if spaces < 0 {
+        return Err(err("strings: negative Repeat count"));
+    }
+    let spaces = spaces as u128;
     let lines = v.bytes().filter(|&b| b == b'\n').count() as u128 + 1;
     super::check_size(spaces * lines + v.len() as u128)?;
     let pad = " ".repeat(spaces as usize);

@@ -259,3 +259,8 @@ fn go_printing_of_values_matches_helm() {
 fn shapes_from_public_charts_match_helm() {
     check("realcharts");
 }
+
+#[test]
+fn byte_walking_unicode_tables_and_odd_counts_match_helm() {
+    check("unicode");
+}
