@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use berth_template::value::gostr;
 use serde_json::Value;
 
 use crate::proto::ObjectRef;
@@ -244,24 +245,23 @@ pub fn parse_document(doc: &str) -> Result<Value, String> {
         .unwrap_or(Value::Null))
 }
 
+/// A scalar as the string field of Helm's `SimpleHead` gets it
+/// (sigs.k8s.io/yaml converts numbers and booleans; null leaves it empty).
+fn head_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 fn head_of(v: &Value) -> Head {
-    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |v: Option<&Value>| v.map(head_string).unwrap_or_default();
     let meta = v.get("metadata");
     let annotations = meta
         .and_then(|m| m.get("annotations"))
         .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
-        })
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), head_string(v))).collect())
         .unwrap_or_default();
     Head {
         api_version: s(v.get("apiVersion")),
@@ -300,7 +300,67 @@ fn document_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
             ),
         });
     }
+    if let Some(message) = head_type_error(&value) {
+        return Err(ManifestError::Yaml {
+            path: path.to_string(),
+            message: format!("error unmarshaling JSON: while decoding JSON: json: {message}"),
+        });
+    }
     Ok(head_of(&value))
+}
+
+/// The JSON type name encoding/json gives a value it cannot decode.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
+    }
+}
+
+/// Why Helm's `SimpleHead` cannot hold a document's head, as encoding/json
+/// words it. sigs.k8s.io/yaml turns any scalar into the string a string
+/// field wants, so only a collection fails there; `metadata` and its
+/// `annotations` must be mappings (or null). JSON keys come out of the
+/// YAML sorted, and encoding/json reports the first misfit it meets.
+fn head_type_error(v: &Value) -> Option<String> {
+    const META: &str = r#"struct { Name string "json:\"name\""; Annotations map[string]string "json:\"annotations\"" }"#;
+    let misfit = |v: &Value, field: &str, ty: &str| {
+        format!(
+            "cannot unmarshal {} into Go struct field {field} of type {ty}",
+            json_type(v)
+        )
+    };
+    let collection = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
+    for key in ["apiVersion", "kind"] {
+        if let Some(x) = v.get(key).filter(|x| collection(x)) {
+            return Some(misfit(x, &format!("SimpleHead.{key}"), "string"));
+        }
+    }
+    let meta = match v.get("metadata") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(m)) => m,
+        Some(other) => return Some(misfit(other, "SimpleHead.metadata", META)),
+    };
+    match meta.get("annotations") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(a)) => {
+            let mut keys: Vec<&String> = a.keys().collect();
+            keys.sort();
+            if let Some(x) = keys.into_iter().map(|k| &a[k]).find(|x| collection(x)) {
+                return Some(misfit(x, ".metadata.annotations", "string"));
+            }
+        }
+        Some(other) => {
+            return Some(misfit(other, ".metadata.annotations", "map[string]string"));
+        }
+    }
+    meta.get("name")
+        .filter(|x| collection(x))
+        .map(|x| misfit(x, ".metadata.name", "string"))
 }
 
 /// Helm's SortManifests: files in name order (partials and blank files
@@ -317,6 +377,12 @@ pub fn sort_manifests(
             continue;
         }
         for doc in split_manifests(content) {
+            if let Some(problem) = gostr::yaml_reader_error(&doc) {
+                return Err(ManifestError::Yaml {
+                    path: path.clone(),
+                    message: format!("error converting YAML to JSON: yaml: {problem}"),
+                });
+            }
             let head = match berth_template::yaml::manifest_head(&doc) {
                 // The usual document: its head, read without decoding it all
                 // (a full decoding costs more than rendering it).
@@ -505,6 +571,101 @@ mod tests {
     }
 
     #[test]
+    fn heads_helm_cannot_hold_fail_with_its_words() {
+        // Messages from Helm v4 (helm-python-sdk), one document each.
+        let meta = r#"struct { Name string "json:\"name\""; Annotations map[string]string "json:\"annotations\"" }"#;
+        let cases = [
+            (
+                "apiVersion: [1]\nkind: [2]\nmetadata: 3",
+                "array into Go struct field SimpleHead.apiVersion of type string".to_string(),
+            ),
+            (
+                "kind: {a: 1}\nmetadata: {name: a}",
+                "object into Go struct field SimpleHead.kind of type string".into(),
+            ),
+            (
+                "kind: A\nmetadata: abc",
+                format!("string into Go struct field SimpleHead.metadata of type {meta}"),
+            ),
+            (
+                "kind: A\nmetadata: true",
+                format!("bool into Go struct field SimpleHead.metadata of type {meta}"),
+            ),
+            (
+                "kind: A\nmetadata: {name: {a: 1}}",
+                "object into Go struct field .metadata.name of type string".into(),
+            ),
+            // Keys are met sorted: annotations before name.
+            (
+                "kind: A\nmetadata: {name: [1], annotations: s}",
+                "string into Go struct field .metadata.annotations of type map[string]string"
+                    .into(),
+            ),
+            (
+                "kind: A\nmetadata: {name: a, annotations: {x: [1]}}",
+                "array into Go struct field .metadata.annotations of type string".into(),
+            ),
+        ];
+        for (doc, want) in cases {
+            let doc = match doc.starts_with("apiVersion") {
+                true => doc.to_string(),
+                false => format!("apiVersion: v1\n{doc}"),
+            };
+            let files = BTreeMap::from([("c/templates/a.yaml".to_string(), doc.clone())]);
+            let err = sort_manifests(&files).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "YAML parse error on c/templates/a.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {want}"
+                ),
+                "{doc}"
+            );
+        }
+        // Scalars are strings to Helm (sigs.k8s.io/yaml converts them for a
+        // string field), and a null annotation is empty.
+        let files = BTreeMap::from([(
+            "c/templates/a.yaml".to_string(),
+            "apiVersion: 1\nkind: true\nmetadata: {name: 5, annotations: {helm.sh/hook-weight: 3, x: null}}\n".to_string(),
+        )]);
+        let (_, generic) = sort_manifests(&files).unwrap();
+        assert_eq!(generic[0].head.annotations["helm.sh/hook-weight"], "3");
+        assert_eq!(generic[0].head.annotations["x"], "");
+        assert_eq!(
+            (
+                generic[0].head.api_version.as_str(),
+                generic[0].head.kind.as_str()
+            ),
+            ("1", "true")
+        );
+        assert_eq!(generic[0].head.name, "5");
+    }
+
+    #[test]
+    fn bytes_helms_yaml_reader_refuses_fail_with_its_words() {
+        // A template that cut a multi-byte character (`abbrev 4 "ééééé"`)
+        // or printed a control character; messages from Helm v4.
+        for (bytes, problem) in [
+            (
+                &b"a: 1\nx: \xc3\xa9\xc3...\n"[..],
+                "invalid trailing UTF-8 octet",
+            ),
+            (
+                &b"a: 1\nx: \x01\n"[..],
+                "control characters are not allowed",
+            ),
+        ] {
+            let files =
+                BTreeMap::from([("c/templates/a.yaml".to_string(), gostr::from_bytes(bytes))]);
+            assert_eq!(
+                sort_manifests(&files).unwrap_err().to_string(),
+                format!(
+                    "YAML parse error on c/templates/a.yaml: error converting YAML to JSON: yaml: {problem}"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn kinds_sort_in_install_order_unknown_last_alphabetically() {
         let mut kinds = vec![
             "Zeta",
@@ -593,31 +754,5 @@ mod tests {
         let v = parse_document("mode: 0644\nn: 3\n").unwrap();
         assert_eq!(v["mode"], 420);
         assert!(v["n"].is_i64() || v["n"].is_u64());
-    }
-}
-#[cfg(test)]
-mod scratch {
-    #[test]
-    fn laughs_scratch() {
-        let mut y = String::from(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-        );
-        for i in 1..10 {
-            y.push_str(&format!(
-                "  a{i}: &a{i} [{}]\n",
-                (0..10)
-                    .map(|_| format!("*a{}", i - 1))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ));
-        }
-        let t = std::time::Instant::now();
-        let r = super::parse_document(&y);
-        eprintln!("{:?} {:?}", t.elapsed(), r.err());
-        let mut files = std::collections::BTreeMap::new();
-        files.insert("c/templates/x.yaml".to_string(), y.clone());
-        let t = std::time::Instant::now();
-        let r = super::sort_manifests(&files);
-        eprintln!("{:?} {:?}", t.elapsed(), r.err());
     }
 }

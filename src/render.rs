@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use berth_template::helm;
+use berth_template::value::gostr;
 use serde_json::Value;
 
 use crate::chart::Loaded;
@@ -107,11 +108,16 @@ fn render_here(
         skip_schema_validation: true,
         ..opts.clone()
     };
+    // Go strings: sorting the manifests refuses bytes that are not UTF-8
+    // as Helm's YAML reader does, rather than show them as U+FFFD.
     let mut files: BTreeMap<String, String> =
-        helm::render(&chart, &values, &checked).map_err(template_err)?;
+        helm::render_go(&chart, &values, &checked).map_err(template_err)?;
     // Only the top chart's notes are shown (Helm's default, without --render-subchart-notes).
     let top_notes = format!("{}/templates/{NOTES}", loaded.metadata.name);
-    let notes = files.get(&top_notes).cloned().unwrap_or_default();
+    let notes = files
+        .get(&top_notes)
+        .map(|n| gostr::to_display(n).into_owned())
+        .unwrap_or_default();
     files.retain(|k, _| !k.ends_with(NOTES));
     let (hooks, manifests) = manifest::sort_manifests(&files)?;
     let mut crds = Vec::new();

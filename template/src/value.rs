@@ -660,8 +660,91 @@ pub mod gostr {
         )
     }
 
+    /// What go-yaml's reader (Helm's and kubectl's, through
+    /// sigs.k8s.io/yaml) refuses in a document's bytes, in its words: the
+    /// first byte that is not UTF-8, or the first character YAML does not
+    /// allow (controls other than tab and line breaks, U+FFFE, U+FFFF).
+    /// `None` for a document it reads.
+    pub fn yaml_reader_error(s: &str) -> Option<&'static str> {
+        // Every rendered document passes here: only those holding a byte
+        // that can start a problem are decoded.
+        let suspect =
+            |b: &u8| matches!(*b, 0..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F | 0xC2 | 0xEF | 0xF4);
+        if !s.as_bytes().iter().any(suspect) {
+            return None;
+        }
+        let b = to_bytes(s);
+        let mut i = 0;
+        while i < b.len() {
+            let lead = b[i];
+            let (width, mut value) = match lead {
+                0x00..=0x7F => (1, u32::from(lead)),
+                _ if lead & 0xE0 == 0xC0 => (2, u32::from(lead & 0x1F)),
+                _ if lead & 0xF0 == 0xE0 => (3, u32::from(lead & 0x0F)),
+                _ if lead & 0xF8 == 0xF0 => (4, u32::from(lead & 0x07)),
+                _ => return Some("invalid leading UTF-8 octet"),
+            };
+            if i + width > b.len() {
+                return Some("incomplete UTF-8 octet sequence");
+            }
+            for &octet in &b[i + 1..i + width] {
+                if octet & 0xC0 != 0x80 {
+                    return Some("invalid trailing UTF-8 octet");
+                }
+                value = (value << 6) | u32::from(octet & 0x3F);
+            }
+            let shortest = match width {
+                1 => true,
+                2 => value >= 0x80,
+                3 => value >= 0x800,
+                _ => value >= 0x10000,
+            };
+            if !shortest {
+                return Some("invalid length of a UTF-8 sequence");
+            }
+            if (0xD800..=0xDFFF).contains(&value) || value > 0x10FFFF {
+                return Some("invalid Unicode character");
+            }
+            let allowed = matches!(
+                value,
+                0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..
+            );
+            if !allowed {
+                return Some("control characters are not allowed");
+            }
+            i += width;
+        }
+        None
+    }
+
     #[cfg(test)]
     mod tests {
+        #[test]
+        fn yaml_reader_refuses_what_go_yaml_refuses() {
+            // Each case's message is Helm v4's (helm-python-sdk) for a
+            // manifest holding these bytes.
+            let cases: [(&[u8], Option<&str>); 11] = [
+                (b"x: plain \xc3\xa9 text\t\r\n", None),
+                (b"x: \xc3\xa9\xc3\n", Some("invalid trailing UTF-8 octet")),
+                (b"x: \xff\n", Some("invalid leading UTF-8 octet")),
+                (b"x: \xe2\x82\n", Some("invalid trailing UTF-8 octet")),
+                (b"x: \xe2\x82", Some("incomplete UTF-8 octet sequence")),
+                (b"x: \xc0\xaf", Some("invalid length of a UTF-8 sequence")),
+                (b"x: \xed\xa0\x80", Some("invalid Unicode character")),
+                (b"x: \x01\n", Some("control characters are not allowed")),
+                (b"x: \x7f\n", Some("control characters are not allowed")),
+                (b"x: \xc2\x85 \xef\xbf\xbd \xf0\x9f\x98\x80\n", None),
+                (
+                    b"x: \xef\xbf\xbe\n",
+                    Some("control characters are not allowed"),
+                ),
+            ];
+            for (bytes, want) in cases {
+                let s = super::from_bytes(bytes);
+                assert_eq!(super::yaml_reader_error(&s), want, "{bytes:?}");
+            }
+        }
+
         #[test]
         fn bytes_round_trip() {
             let raw = [b'a', 0xC3, 0xA9, 0xFF, 0x80, b'z', 0xE2, 0x82];

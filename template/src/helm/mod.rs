@@ -28,7 +28,7 @@ mod warning;
 
 pub use coalesce::coalesce_values;
 pub use dependencies::process_dependencies;
-pub use render::render;
+pub use render::{render, render_go};
 pub use warning::{Level, Warning};
 
 /// Helm's check of the coalesced values against each chart's

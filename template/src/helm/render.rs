@@ -23,8 +23,28 @@ struct Renderable<'c> {
 /// Renders every template of `chart` (and its subcharts) with `values`,
 /// already coalesced (see [`super::coalesce_values`]). Keys are
 /// `<chart>/templates/<file>` and `<chart>/charts/<sub>/templates/<file>`;
-/// partials (`_*`) are not in the result.
+/// partials (`_*`) are not in the result. Bytes of invalid UTF-8 in the
+/// output are U+FFFD, as a UTF-8 reader of Go's output shows them.
 pub fn render(
+    chart: &Chart,
+    values: &serde_json::Value,
+    opts: &RenderOptions<'_>,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    let mut out = render_go(chart, values, opts)?;
+    for text in out.values_mut() {
+        // Most outputs need no change: keep them without copying.
+        if let Cow::Owned(s) = crate::value::gostr::to_display(text) {
+            *text = s;
+        }
+    }
+    Ok(out)
+}
+
+/// [`render`], the output left as Go strings: bytes of invalid UTF-8 are
+/// still the characters that stand for them (`value::gostr`), for a reader
+/// that must refuse them as Helm's YAML reader does
+/// ([`crate::value::gostr::yaml_reader_error`]).
+pub fn render_go(
     chart: &Chart,
     values: &serde_json::Value,
     opts: &RenderOptions<'_>,
@@ -89,13 +109,6 @@ fn render_here(
                 go_message: e.msg.clone(),
             })?;
         // Go emits "<no value>" even with missingkey=zero; Helm removes it.
-        // Bytes of invalid UTF-8 leave as U+FFFD (`value::gostr`).
-        // Most outputs need neither change: keep them without copying.
-        let out = if let Cow::Owned(s) = crate::value::gostr::to_display(&out) {
-            s
-        } else {
-            out
-        };
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
