@@ -839,6 +839,9 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                         "{field} is an unexported field of struct type {struct_type}"
                     )));
                 }
+                crate::helm::objects::Field::Uncallable(why) => {
+                    return Err(self.errorf(why));
+                }
                 crate::helm::objects::Field::Missing => {}
             },
             _ => {}
@@ -1045,6 +1048,10 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                 }),
                 _ => Err(self.errorf(format!("expected integer; found {arg}"))),
             },
+            Ty::Duration => match arg {
+                Arg::Number(n) if n.is_int => Ok(Value::Int64(n.int64)),
+                _ => Err(self.errorf(format!("expected integer; found {arg}"))),
+            },
             Ty::Uint32 => match arg {
                 // reflect's SetUint truncates to the type's width.
                 Arg::Number(n) if n.is_uint => Ok(Value::Uint(u64::from(n.uint64 as u32))),
@@ -1132,8 +1139,8 @@ pub fn assignable(v: &Value, ty: Ty) -> bool {
         }
         Ty::Time => matches!(v, Value::Object(o) if matches!(**o, Object::Time(_))),
         Ty::Cert => matches!(v, Value::Object(o) if matches!(**o, Object::Certificate(_))),
-        // No value of a template has Go type uint32.
-        Ty::Uint32 => false,
+        // No value of a template has Go type uint32 or time.Duration.
+        Ty::Uint32 | Ty::Duration => false,
     }
 }
 

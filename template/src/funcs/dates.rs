@@ -28,6 +28,26 @@ pub struct GoTime {
 const UNIX_TO_INTERNAL: i64 = 62_135_596_800; // seconds from 0001-01-01 to 1970-01-01
 
 impl GoTime {
+    /// Nanoseconds since Go's zero time (January 1, year 1, UTC), which
+    /// `Truncate` and `Round` count multiples from.
+    fn since_zero_nanos(&self) -> i128 {
+        (i128::from(self.secs) + i128::from(UNIX_TO_INTERNAL)) * 1_000_000_000
+            + i128::from(self.nanos)
+    }
+
+    /// The time `d` nanoseconds later (earlier when negative), in the same
+    /// zone; `time.Time.Add`.
+    fn plus_nanos(&self, d: i128) -> GoTime {
+        let total = i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos) + d;
+        GoTime {
+            secs: total
+                .div_euclid(1_000_000_000)
+                .clamp(i64::MIN.into(), i64::MAX.into()) as i64,
+            nanos: total.rem_euclid(1_000_000_000) as u32,
+            ..self.clone()
+        }
+    }
+
     pub fn utc(secs: i64, nanos: u32) -> GoTime {
         GoTime {
             secs,
@@ -1701,6 +1721,27 @@ pub fn method(name: &str) -> Option<Method> {
                 secs: local - t.offset as i64,
                 ..t
             }))
+        }),
+        "Add" => m(&[Duration], |_, r, a| {
+            Ok(time_value(recv(r).plus_nanos(i128::from(super::i(&a[0])))))
+        }),
+        "Truncate" => m(&[Duration], |_, r, a| {
+            let (t, d) = (recv(r), i128::from(super::i(&a[0])));
+            if d <= 0 {
+                return Ok(time_value(t));
+            }
+            let rem = t.since_zero_nanos().rem_euclid(d);
+            Ok(time_value(t.plus_nanos(-rem)))
+        }),
+        "Round" => m(&[Duration], |_, r, a| {
+            let (t, d) = (recv(r), i128::from(super::i(&a[0])));
+            if d <= 0 {
+                return Ok(time_value(t));
+            }
+            // Halfway rounds up, as Go's `lessThanHalf` decides.
+            let rem = t.since_zero_nanos().rem_euclid(d);
+            let step = if rem + rem < d { -rem } else { d - rem };
+            Ok(time_value(t.plus_nanos(step)))
         }),
         "Before" => m(&[Time], |_, r, a| {
             Ok(Value::Bool(

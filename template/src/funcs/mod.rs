@@ -60,6 +60,9 @@ pub enum Ty {
     Cert,
     /// `uint32` (`derivePassword`'s counter): only constants fit.
     Uint32,
+    /// `time.Duration` (`time.Time`'s `Add`, `Truncate`, `Round`): only
+    /// constants fit; they arrive as int64 nanoseconds.
+    Duration,
 }
 
 impl Ty {
@@ -79,6 +82,7 @@ impl Ty {
             Ty::Time => "time.Time",
             Ty::Cert => "sprig.certificate",
             Ty::Uint32 => "uint32",
+            Ty::Duration => "time.Duration",
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Field {
     Value(Value),
     /// The field exists but is unexported; carries the struct's type name.
     Unexported(&'static str),
+    /// A method templates cannot call (text/template's `goodFunc`): why.
+    Uncallable(&'static str),
     Missing,
 }
 
@@ -129,7 +131,19 @@ pub fn field(o: &Object, name: &str) -> Field {
             "Key" => st(&c.key),
             _ => Field::Missing,
         },
-        Object::Semver(_) | Object::SemverValue(_) | Object::Time(_) => Field::Missing,
+        // time.Time's methods of several results.
+        Object::Time(_) => match name {
+            "Zone" => Field::Uncallable(
+                "invalid function signature for Zone: second return value should be error; is int",
+            ),
+            "ISOWeek" => Field::Uncallable(
+                "invalid function signature for ISOWeek: second return value should be error; is int",
+            ),
+            "Date" => Field::Uncallable("function Date has 3 return values; should be 1 or 2"),
+            "Clock" => Field::Uncallable("function Clock has 3 return values; should be 1 or 2"),
+            _ => Field::Missing,
+        },
+        Object::Semver(_) | Object::SemverValue(_) => Field::Missing,
     }
 }
 
