@@ -27,6 +27,7 @@ pub mod dates;
 pub mod der;
 pub mod dicts;
 pub mod encoding;
+pub mod goregex;
 pub mod helm;
 pub mod lists;
 pub mod math;

@@ -6,6 +6,7 @@
 //! `substr`) a cut inside a UTF-8 sequence yields U+FFFD here.
 
 use super::conv::strval;
+use super::goregex::{self, GoRegex};
 use super::{FuncMap, Ty, add, err, i, s, sig, sig_var};
 use crate::error::GoError;
 use crate::exec::Engine;
@@ -160,12 +161,12 @@ pub fn register(m: &mut FuncMap) {
     add(m, "regexMatch", sig(&[Str, Str]), |_, a| {
         Ok(Value::Bool(
             compile(s(&a[0]))
-                .map(|r| r.is_match(s(&a[1])))
+                .map(|r| r.regex.is_match(s(&a[1])))
                 .unwrap_or(false),
         ))
     });
     add(m, "mustRegexMatch", sig(&[Str, Str]), |_, a| {
-        Ok(Value::Bool(compile(s(&a[0]))?.is_match(s(&a[1]))))
+        Ok(Value::Bool(compile(s(&a[0]))?.regex.is_match(s(&a[1]))))
     });
     add(m, "regexFindAll", sig(&[Str, Str, Int]), |_, a| {
         regex_find_all(&must_compile(s(&a[0]))?, s(&a[1]), i(&a[2]))
@@ -175,21 +176,23 @@ pub fn register(m: &mut FuncMap) {
     });
     add(m, "regexFind", sig(&[Str, Str]), |_, a| {
         st(must_compile(s(&a[0]))?
+            .regex
             .find(s(&a[1]))
             .map(|m| m.as_str())
             .unwrap_or(""))
     });
     add(m, "mustRegexFind", sig(&[Str, Str]), |_, a| {
         st(compile(s(&a[0]))?
+            .regex
             .find(s(&a[1]))
             .map(|m| m.as_str())
             .unwrap_or(""))
     });
     add(m, "regexReplaceAll", sig(&[Str, Str, Str]), |_, a| {
-        st(replace_all(&must_compile(s(&a[0]))?, s(&a[1]), s(&a[2])))
+        st(must_compile(s(&a[0]))?.replace_all(s(&a[1]), s(&a[2])))
     });
     add(m, "mustRegexReplaceAll", sig(&[Str, Str, Str]), |_, a| {
-        st(replace_all(&compile(s(&a[0]))?, s(&a[1]), s(&a[2])))
+        st(compile(s(&a[0]))?.replace_all(s(&a[1]), s(&a[2])))
     });
     add(
         m,
@@ -197,6 +200,7 @@ pub fn register(m: &mut FuncMap) {
         sig(&[Str, Str, Str]),
         |_, a| {
             st(must_compile(s(&a[0]))?
+                .regex
                 .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
                 .into_owned())
         },
@@ -207,6 +211,7 @@ pub fn register(m: &mut FuncMap) {
         sig(&[Str, Str, Str]),
         |_, a| {
             st(compile(s(&a[0]))?
+                .regex
                 .replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
                 .into_owned())
         },
@@ -907,33 +912,28 @@ pub fn path_ext(p: &str) -> String {
     String::new()
 }
 
-// ---- regular expressions (Go's RE2 syntax; Rust's regex crate is RE2-like) ----
+// ---- regular expressions (Go's syntax, see `goregex`) ----
 
 /// Go's `regexp.Compile`, with its error text.
 pub fn go_regex(re: &str) -> Result<regex::Regex, String> {
-    compile(re).map_err(|e| e.msg)
+    compile(re).map(|g| g.regex).map_err(|e| e.msg)
 }
 
 /// Go's `regexp.Compile`. Compiled expressions are remembered per thread:
 /// charts call the regex functions with the same few patterns over and
 /// over (bitnami's common library on every render), and compiling costs
 /// far more than matching.
-fn compile(re: &str) -> Result<regex::Regex, GoError> {
+fn compile(re: &str) -> Result<GoRegex, GoError> {
     /// Past this many patterns the cache starts over.
     const MAX_PATTERNS: usize = 512;
     thread_local! {
-        static CACHE: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, GoRegex>> =
             std::cell::RefCell::new(std::collections::HashMap::new());
     }
     if let Some(r) = CACHE.with(|c| c.borrow().get(re).cloned()) {
         return Ok(r);
     }
-    let r = regex::Regex::new(re).map_err(|e| {
-        err(format!(
-            "error parsing regexp: {}",
-            go_regexp_error(re, &e.to_string())
-        ))
-    })?;
+    let r = goregex::compile(re).map_err(|e| err(e.to_string()))?;
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= MAX_PATTERNS {
@@ -944,36 +944,8 @@ fn compile(re: &str) -> Result<regex::Regex, GoError> {
     Ok(r)
 }
 
-/// Go's `regexp/syntax` wording for the common compile errors (`code: `expr``).
-fn go_regexp_error(re: &str, rust: &str) -> String {
-    let code = if rust.contains("unclosed group") {
-        "missing closing )"
-    } else if rust.contains("unopened group") {
-        "unexpected )"
-    } else if rust.contains("unclosed character class") {
-        "missing closing ]"
-    } else if rust.contains("repetition operator missing expression") {
-        "missing argument to repetition operator"
-    } else if rust.contains("unrecognized escape sequence") {
-        "invalid escape sequence"
-    } else if rust.contains("invalid character class range") {
-        "invalid character class range"
-    } else if rust.contains("repetition quantifier expects a valid decimal")
-        || rust.contains("invalid repetition count")
-    {
-        "invalid repeat count"
-    } else {
-        return first_line(rust);
-    };
-    let expr = match code {
-        "missing closing ]" => re.rfind('[').map(|i| &re[i..]).unwrap_or(re),
-        _ => re,
-    };
-    format!("{code}: `{expr}`")
-}
-
 /// `regexp.MustCompile`: Go panics, which the template engine reports.
-fn must_compile(re: &str) -> Result<regex::Regex, GoError> {
+fn must_compile(re: &str) -> Result<GoRegex, GoError> {
     // regexp's `quote`: backquoted when strconv.CanBackquote allows it.
     let can_backquote = !re.contains('`')
         && re
@@ -987,17 +959,8 @@ fn must_compile(re: &str) -> Result<regex::Regex, GoError> {
     compile(re).map_err(|e| err(format!("regexp: Compile({quoted}): {}", e.msg)))
 }
 
-fn first_line(s: &str) -> String {
-    s.lines()
-        .last()
-        .unwrap_or("")
-        .trim()
-        .trim_start_matches("error: ")
-        .to_string()
-}
-
-fn regex_find_all(re: &regex::Regex, s: &str, n: i64) -> R {
-    let it = re.find_iter(s).map(|m| m.as_str().to_string());
+fn regex_find_all(re: &GoRegex, s: &str, n: i64) -> R {
+    let it = re.regex.find_iter(s).map(|m| m.as_str().to_string());
     let v: Vec<String> = if n < 0 {
         it.collect()
     } else {
@@ -1006,13 +969,8 @@ fn regex_find_all(re: &regex::Regex, s: &str, n: i64) -> R {
     Ok(Value::str_list(v))
 }
 
-/// Go's `ReplaceAllString`: `$1`, `${name}` expand; Rust uses the same syntax.
-fn replace_all(re: &regex::Regex, s: &str, repl: &str) -> String {
-    re.replace_all(s, repl).into_owned()
-}
-
 /// Go's `Regexp.Split(s, n)`.
-fn regex_split(re: &regex::Regex, s: &str, n: i64) -> R {
+fn regex_split(re: &GoRegex, s: &str, n: i64) -> R {
     if n == 0 {
         return Ok(Value::str_list(Vec::new()));
     }
@@ -1022,6 +980,7 @@ fn regex_split(re: &regex::Regex, s: &str, n: i64) -> R {
     let mut out = Vec::new();
     let (mut beg, mut end) = (0, 0);
     let matches = re
+        .regex
         .find_iter(s)
         .take(if n < 0 { usize::MAX } else { n as usize });
     for m in matches {
