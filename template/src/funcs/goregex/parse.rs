@@ -292,7 +292,8 @@ fn emit_literal(out: &mut String, c: u32, fold: bool) {
         out.push_str(NO_MATCH);
         return;
     };
-    if fold && ch.is_alphabetic() {
+    // Only ASCII non-letters are sure to have no case partners.
+    if fold && (ch.is_ascii_alphabetic() || !ch.is_ascii()) {
         out.push_str("(?i:");
         push_char(out, ch);
         out.push(')');
