@@ -5,11 +5,20 @@
 //! draft reads its own keywords (before 2019-09 a `$ref` hides its
 //! siblings; `format` is asserted only before 2019-09).
 //!
+//! Several documents compile into one set of schemas: a reference may
+//! name a document that [`Options::load`] knows (the built-in
+//! metaschemas, which is also how the metaschemas themselves compile,
+//! vocabularies and `$dynamicRef`/`$recursiveRef` included). The chart's
+//! document is checked by [`Options::check`] (against its draft's
+//! metaschema, see `meta.rs`) once its resources are known and before any
+//! of it compiles, and so is each `$ref` target that no subschema keyword
+//! reaches.
+//!
 //! Not supported: loading remote or file schemas (Helm fetches them),
-//! `$vocabulary` declarations, and validating the schema against its
-//! metaschema (an invalid keyword value is ignored instead of reported).
+//! `$vocabulary` declarations, and the compiler's own checks of `$id`s
+//! and anchors (an `$id` that is no URL, a duplicate anchor).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::doc::Sj;
 use super::num::Dec;
@@ -153,8 +162,37 @@ pub struct Compiled {
     pub root: usize,
 }
 
+/// The draft of each resource of a document, by its JSON pointer.
+pub type Dialects = HashMap<String, u32>;
+
+/// Checks a schema of a document before it is compiled: given the schema,
+/// its JSON pointer and the document's [`Dialects`].
+pub type Check<'o> = &'o dyn Fn(&Sj, &str, &Dialects) -> Result<(), String>;
+
+/// How documents are compiled, besides their content.
+#[derive(Clone, Copy)]
+pub struct Options<'o> {
+    /// The documents a reference may name besides those compiled (the
+    /// validator's built-in metaschemas).
+    pub load: fn(&str) -> Option<&'static Sj>,
+    /// Assert `format` in every draft (the metaschemas are compiled so).
+    pub assert_format: bool,
+    /// Run on the root document once its resources are known, then on each
+    /// `$ref` target that is no subschema (the validator's `addRoot` and
+    /// `ensureSubschema`), but not on loaded documents.
+    pub check: Option<Check<'o>>,
+}
+
+/// A document being compiled.
+struct Doc<'a> {
+    url: String,
+    root: &'a Sj,
+    checked: bool,
+}
+
 /// A resource: the document root or a subschema with an `$id`.
 struct Resource {
+    doc: usize,
     ptr: String,
     url: String,
     draft: u32,
@@ -208,7 +246,7 @@ fn unescape(tok: &str) -> Option<String> {
 }
 
 /// `url.PathEscape` per pointer token (the validator's `encode`).
-fn encode(ptr: &str) -> String {
+pub fn encode(ptr: &str) -> String {
     ptr.split('/')
         .map(|tok| {
             let mut out = String::new();
@@ -324,49 +362,111 @@ fn join(base: &str, reference: &str) -> String {
 }
 
 struct Compiler<'a> {
-    doc: &'a Sj,
+    opts: Options<'a>,
+    docs: Vec<Doc<'a>>,
     resources: Vec<Resource>,
     schemas: Vec<Schema>,
-    by_ptr: HashMap<String, usize>,
+    by_ptr: HashMap<(usize, String), usize>,
+    /// The subschemas whose resources and anchors are known.
+    collected: HashSet<(usize, String)>,
 }
 
-/// Compiles a schema document.
-pub fn compile(doc: &Sj) -> Result<Compiled, String> {
-    let root_draft = match doc.get("$schema").and_then(Sj::as_str) {
-        Some(u) => draft_from_url(u).ok_or_else(|| {
-            format!(
-                "failing loading {}: berth does not load remote metaschemas",
-                crate::gofmt::quote(u)
-            )
-        })?,
-        None => 2020,
-    };
-    let mut c = Compiler {
-        doc,
-        resources: vec![Resource {
-            ptr: String::new(),
-            url: ROOT_URL.into(),
-            draft: root_draft,
-            anchors: BTreeMap::new(),
-            dynamic_anchors: Vec::new(),
-        }],
-        schemas: Vec::new(),
-        by_ptr: HashMap::new(),
-    };
-    c.collect(doc, "", 0, 0)?;
-    let root = c.schema_at("")?;
+/// Compiles the schema document at `url`.
+pub fn compile(doc: &Sj, url: &str, opts: Options) -> Result<Compiled, String> {
+    let mut c = Compiler::new(opts);
+    let root = c.add_root(url, doc, opts.check.is_some())?;
     Ok(Compiled {
         schemas: c.schemas,
         root,
     })
 }
 
+/// Compiles documents that `opts.load` knows into one set of schemas (so
+/// that one may refer to another's): their roots, in order.
+pub fn compile_loaded(urls: &[&str], opts: Options) -> Result<(Vec<Schema>, Vec<usize>), String> {
+    let mut c = Compiler::new(opts);
+    let mut roots = Vec::new();
+    for url in urls {
+        let doc = (opts.load)(url).ok_or_else(|| format!("no document {url}"))?;
+        roots.push(c.add_root(url, doc, false)?);
+    }
+    Ok((c.schemas, roots))
+}
+
 impl<'a> Compiler<'a> {
+    fn new(opts: Options<'a>) -> Self {
+        Compiler {
+            opts,
+            docs: Vec::new(),
+            resources: Vec::new(),
+            schemas: Vec::new(),
+            by_ptr: HashMap::new(),
+            collected: HashSet::new(),
+        }
+    }
+
+    /// Adds a document, checks it if `checked`, and compiles its root.
+    fn add_root(&mut self, url: &str, root: &'a Sj, checked: bool) -> Result<usize, String> {
+        let res = self.add_doc(url, root, checked)?;
+        if checked && let Some(check) = self.opts.check {
+            check(root, "", &self.dialects(self.resources[res].doc))?;
+        }
+        let doc = self.resources[res].doc;
+        self.schema_at(doc, "")
+    }
+
+    /// Adds a document and collects its resources: its root resource.
+    fn add_doc(&mut self, url: &str, root: &'a Sj, checked: bool) -> Result<usize, String> {
+        let draft = match root.get("$schema").and_then(Sj::as_str) {
+            Some(u) => draft_from_url(u).ok_or_else(|| {
+                format!(
+                    "failing loading {}: berth does not load remote metaschemas",
+                    crate::gofmt::quote(u)
+                )
+            })?,
+            None => 2020,
+        };
+        let doc = self.docs.len();
+        self.docs.push(Doc {
+            url: url.to_string(),
+            root,
+            checked,
+        });
+        self.resources.push(Resource {
+            doc,
+            ptr: String::new(),
+            url: url.to_string(),
+            draft,
+            anchors: BTreeMap::new(),
+            dynamic_anchors: Vec::new(),
+        });
+        let res = self.resources.len() - 1;
+        self.collect(root, doc, "", res, 0)?;
+        Ok(res)
+    }
+
+    /// The draft of each resource of a document.
+    fn dialects(&self, doc: usize) -> Dialects {
+        self.resources
+            .iter()
+            .filter(|r| r.doc == doc)
+            .map(|r| (r.ptr.clone(), r.draft))
+            .collect()
+    }
+
     /// Finds resources and anchors, walking subschema keywords.
-    fn collect(&mut self, node: &Sj, ptr: &str, res: usize, depth: usize) -> Result<(), String> {
+    fn collect(
+        &mut self,
+        node: &Sj,
+        doc: usize,
+        ptr: &str,
+        res: usize,
+        depth: usize,
+    ) -> Result<(), String> {
         if depth > 1000 {
             return Err("jsonschema: schema nests too deeply".into());
         }
+        self.collected.insert((doc, ptr.to_string()));
         let Sj::Obj(obj) = node else {
             return Ok(());
         };
@@ -387,6 +487,7 @@ impl<'a> Compiler<'a> {
                     .and_then(draft_from_url)
                     .unwrap_or(draft);
                 self.resources.push(Resource {
+                    doc,
                     ptr: ptr.to_string(),
                     url,
                     draft,
@@ -415,7 +516,7 @@ impl<'a> Compiler<'a> {
         {
             let url_part = id.split('#').next().unwrap_or("");
             if !url_part.is_empty() {
-                self.resources[0].url = join(ROOT_URL, url_part);
+                self.resources[res].url = join(&self.docs[doc].url, url_part);
             }
         }
         let draft = self.resources[res].draft;
@@ -440,28 +541,34 @@ impl<'a> Compiler<'a> {
             };
             let base = format!("{ptr}/{}", escape(key));
             match kind {
-                Sub::One => self.collect(v, &base, res, depth + 1)?,
+                Sub::One => self.collect(v, doc, &base, res, depth + 1)?,
                 Sub::Map => {
                     if let Sj::Obj(m) = v {
                         for (k, sub) in m {
-                            self.collect(sub, &format!("{base}/{}", escape(k)), res, depth + 1)?;
+                            self.collect(
+                                sub,
+                                doc,
+                                &format!("{base}/{}", escape(k)),
+                                res,
+                                depth + 1,
+                            )?;
                         }
                     }
                 }
                 Sub::Arr => {
                     if let Sj::Arr(a) = v {
                         for (i, sub) in a.iter().enumerate() {
-                            self.collect(sub, &format!("{base}/{i}"), res, depth + 1)?;
+                            self.collect(sub, doc, &format!("{base}/{i}"), res, depth + 1)?;
                         }
                     }
                 }
                 Sub::OneOrArr => match v {
                     Sj::Arr(a) => {
                         for (i, sub) in a.iter().enumerate() {
-                            self.collect(sub, &format!("{base}/{i}"), res, depth + 1)?;
+                            self.collect(sub, doc, &format!("{base}/{i}"), res, depth + 1)?;
                         }
                     }
-                    other => self.collect(other, &base, res, depth + 1)?,
+                    other => self.collect(other, doc, &base, res, depth + 1)?,
                 },
             }
         }
@@ -470,19 +577,19 @@ impl<'a> Compiler<'a> {
 
     /// The resource a pointer lies in: the one with the longest pointer
     /// prefix.
-    fn resource_of(&self, ptr: &str) -> usize {
-        let mut best = 0;
+    fn resource_of(&self, doc: usize, ptr: &str) -> usize {
+        let mut best = None;
         for (i, r) in self.resources.iter().enumerate() {
-            let inside = ptr == r.ptr || ptr.starts_with(&format!("{}/", r.ptr));
-            if inside && r.ptr.len() >= self.resources[best].ptr.len() {
-                best = i;
+            let inside = r.doc == doc && (ptr == r.ptr || ptr.starts_with(&format!("{}/", r.ptr)));
+            if inside && best.is_none_or(|b: usize| r.ptr.len() >= self.resources[b].ptr.len()) {
+                best = Some(i);
             }
         }
-        best
+        best.unwrap_or(0)
     }
 
-    fn lookup(&self, ptr: &str) -> Option<&'a Sj> {
-        let mut node = self.doc;
+    fn lookup(&self, doc: usize, ptr: &str) -> Option<&'a Sj> {
+        let mut node = self.docs[doc].root;
         if ptr.is_empty() {
             return Some(node);
         }
@@ -492,33 +599,25 @@ impl<'a> Compiler<'a> {
         Some(node)
     }
 
-    fn location(ptr: &str) -> String {
-        format!("{ROOT_URL}#{}", encode(ptr))
+    fn location(&self, doc: usize, ptr: &str) -> String {
+        format!("{}#{}", self.docs[doc].url, encode(ptr))
     }
 
     /// Resolves a reference made from the schema at `ptr`.
-    fn resolve(&mut self, ptr: &str, reference: &str) -> Result<usize, String> {
-        let res = self.resource_of(ptr);
+    fn resolve(&mut self, doc: usize, ptr: &str, reference: &str) -> Result<usize, String> {
+        let res = self.resource_of(doc, ptr);
         let abs = join(&self.resources[res].url, reference);
         let (url, frag) = abs.split_once('#').unwrap_or((&abs, ""));
         let frag = decode(frag)
             .ok_or_else(|| format!("invalid URL escape in {}", crate::gofmt::quote(&abs)))?;
-        let Some(target) = self.resources.iter().position(|r| r.url == url) else {
-            let why = match url.strip_prefix("file://") {
-                Some(path) => format!("open {path}: no such file or directory"),
-                None => "berth does not load remote schemas".to_string(),
-            };
-            return Err(format!(
-                "failing loading {}: {why}",
-                crate::gofmt::quote(url)
-            ));
-        };
+        let target = self.resource_by_url(url)?;
+        let tdoc = self.resources[target].doc;
         let target_ptr = if frag.is_empty() || frag.starts_with('/') {
             let p = format!("{}{frag}", self.resources[target].ptr);
-            if self.lookup(&p).is_none() {
+            if self.lookup(tdoc, &p).is_none() {
                 return Err(format!(
                     "json-pointer in {} not found",
-                    crate::gofmt::quote(&Self::location(&p))
+                    crate::gofmt::quote(&self.location(tdoc, &p))
                 ));
             }
             p
@@ -534,31 +633,65 @@ impl<'a> Compiler<'a> {
                 }
             }
         };
-        self.schema_at(&target_ptr)
+        self.schema_at(tdoc, &target_ptr)
+    }
+
+    /// The resource a URL names: one with that `$id`, or the root of the
+    /// document loaded from it.
+    fn resource_by_url(&mut self, url: &str) -> Result<usize, String> {
+        let known = self
+            .resources
+            .iter()
+            .position(|r| r.url == url || (r.ptr.is_empty() && self.docs[r.doc].url == url));
+        if let Some(i) = known {
+            return Ok(i);
+        }
+        if let Some(doc) = (self.opts.load)(url) {
+            return self.add_doc(url, doc, false);
+        }
+        let why = match url.strip_prefix("file://") {
+            Some(path) => format!("open {path}: no such file or directory"),
+            None => "berth does not load remote schemas".to_string(),
+        };
+        Err(format!(
+            "failing loading {}: {why}",
+            crate::gofmt::quote(url)
+        ))
     }
 
     /// The compiled schema at a pointer (compiled once; references may be
     /// cyclic).
-    fn schema_at(&mut self, ptr: &str) -> Result<usize, String> {
-        if let Some(&i) = self.by_ptr.get(ptr) {
+    fn schema_at(&mut self, doc: usize, ptr: &str) -> Result<usize, String> {
+        if let Some(&i) = self.by_ptr.get(&(doc, ptr.to_string())) {
             return Ok(i);
         }
         if self.schemas.len() > 100_000 {
             return Err("jsonschema: schema too large".into());
         }
-        let idx = self.schemas.len();
-        self.schemas.push(Schema::default());
-        self.by_ptr.insert(ptr.to_string(), idx);
-        let node = self.lookup(ptr).ok_or_else(|| {
+        let node = self.lookup(doc, ptr).ok_or_else(|| {
             format!(
                 "json-pointer in {} not found",
-                crate::gofmt::quote(&Self::location(ptr))
+                crate::gofmt::quote(&self.location(doc, ptr))
             )
         })?;
-        let res = self.resource_of(ptr);
+        if !self.collected.contains(&(doc, ptr.to_string())) {
+            // A reference into a place no subschema keyword reaches: its
+            // resources and anchors are collected, and it is checked, now.
+            let res = self.resource_of(doc, ptr);
+            self.collect(node, doc, ptr, res, 0)?;
+            if self.docs[doc].checked
+                && let Some(check) = self.opts.check
+            {
+                check(node, ptr, &self.dialects(doc))?;
+            }
+        }
+        let idx = self.schemas.len();
+        self.schemas.push(Schema::default());
+        self.by_ptr.insert((doc, ptr.to_string()), idx);
+        let res = self.resource_of(doc, ptr);
         let draft = self.resources[res].draft;
         let mut s = Schema {
-            location: Self::location(ptr),
+            location: self.location(doc, ptr),
             draft,
             ..Schema::default()
         };
@@ -566,7 +699,7 @@ impl<'a> Compiler<'a> {
             idx
         } else {
             let rp = self.resources[res].ptr.clone();
-            self.schema_at(&rp)?
+            self.schema_at(doc, &rp)?
         };
         if draft >= 2020 && self.resources[res].ptr == ptr {
             let dynamic: Vec<(String, String)> = self.resources[res]
@@ -580,14 +713,14 @@ impl<'a> Compiler<'a> {
                 })
                 .collect();
             for (a, p) in dynamic {
-                let i = self.schema_at(&p)?;
+                let i = self.schema_at(doc, &p)?;
                 s.dynamic_anchors.insert(a, i);
             }
         }
         match node {
             Sj::Bool(b) => s.boolean = Some(*b),
             Sj::Obj(obj) if obj.is_empty() => s.boolean = Some(true),
-            Sj::Obj(obj) => self.compile_object(&mut s, obj, ptr)?,
+            Sj::Obj(obj) => self.compile_object(&mut s, obj, doc, ptr)?,
             _ => {}
         }
         s.all_props_evaluated = !matches!(s.additional_properties, Additional::None);
@@ -610,13 +743,14 @@ impl<'a> Compiler<'a> {
         &mut self,
         s: &mut Schema,
         obj: &BTreeMap<String, Sj>,
+        doc: usize,
         ptr: &str,
     ) -> Result<(), String> {
         let draft = s.draft;
         let sub = |kw: &str| format!("{ptr}/{}", escape(kw));
         // $ref --
         if let Some(r) = obj.get("$ref").and_then(Sj::as_str) {
-            s.reference = Some(self.resolve(ptr, r)?);
+            s.reference = Some(self.resolve(doc, ptr, r)?);
             if draft < 2019 {
                 // All other properties in a "$ref" object MUST be ignored.
                 return Ok(());
@@ -624,14 +758,14 @@ impl<'a> Compiler<'a> {
         }
         let prop = |this: &mut Self, kw: &str| -> Result<Option<usize>, String> {
             match obj.get(kw) {
-                Some(_) => this.schema_at(&sub(kw)).map(Some),
+                Some(_) => this.schema_at(doc, &sub(kw)).map(Some),
                 None => Ok(None),
             }
         };
         let arr = |this: &mut Self, kw: &str| -> Result<Vec<usize>, String> {
             match obj.get(kw) {
                 Some(Sj::Arr(a)) => (0..a.len())
-                    .map(|i| this.schema_at(&format!("{}/{i}", sub(kw))))
+                    .map(|i| this.schema_at(doc, &format!("{}/{i}", sub(kw))))
                     .collect(),
                 _ => Ok(Vec::new()),
             }
@@ -640,7 +774,7 @@ impl<'a> Compiler<'a> {
             let mut out = BTreeMap::new();
             if let Some(Sj::Obj(m)) = obj.get(kw) {
                 for k in m.keys() {
-                    let i = this.schema_at(&format!("{}/{}", sub(kw), escape(k)))?;
+                    let i = this.schema_at(doc, &format!("{}/{}", sub(kw), escape(k)))?;
                     out.insert(k.clone(), i);
                 }
             }
@@ -649,7 +783,7 @@ impl<'a> Compiler<'a> {
         let additional = |this: &mut Self, kw: &str| -> Result<Additional, String> {
             Ok(match obj.get(kw) {
                 Some(Sj::Bool(b)) => Additional::Bool(*b),
-                Some(_) => Additional::Schema(this.schema_at(&sub(kw))?),
+                Some(_) => Additional::Schema(this.schema_at(doc, &sub(kw))?),
                 None => Additional::None,
             })
         };
@@ -666,11 +800,12 @@ impl<'a> Compiler<'a> {
                 .collect(),
             _ => Vec::new(),
         };
+        let doc_url = self.docs[doc].url.clone();
         let regex_err = |kw: &str, re: &str, e: String| {
             format!(
                 "invalid regex {} at {}: {e}",
                 crate::gofmt::quote(re),
-                crate::gofmt::quote(&Self::location(&sub(kw)))
+                crate::gofmt::quote(&format!("{doc_url}#{}", encode(&sub(kw))))
             )
         };
 
@@ -691,7 +826,8 @@ impl<'a> Compiler<'a> {
         if let Some(Sj::Obj(m)) = obj.get("patternProperties") {
             for k in m.keys() {
                 let re = go_regex(k).map_err(|e| regex_err("patternProperties", k, e))?;
-                let i = self.schema_at(&format!("{}/{}", sub("patternProperties"), escape(k)))?;
+                let i =
+                    self.schema_at(doc, &format!("{}/{}", sub("patternProperties"), escape(k)))?;
                 s.pattern_properties.push((re, i));
             }
         }
@@ -704,11 +840,9 @@ impl<'a> Compiler<'a> {
                             .filter_map(|x| x.as_str().map(String::from))
                             .collect(),
                     ),
-                    _ => Dependency::Schema(self.schema_at(&format!(
-                        "{}/{}",
-                        sub("dependencies"),
-                        escape(k)
-                    ))?),
+                    _ => Dependency::Schema(
+                        self.schema_at(doc, &format!("{}/{}", sub("dependencies"), escape(k)))?,
+                    ),
                 };
                 s.dependencies.insert(k.clone(), dep);
             }
@@ -755,7 +889,7 @@ impl<'a> Compiler<'a> {
         s.required = strings("required");
 
         // format: asserted before 2019-09 only (no format-assertion vocabulary).
-        if draft < 2019
+        if (draft < 2019 || self.opts.assert_format)
             && let Some(Sj::Str(f)) = obj.get("format")
             && super::format::check(f, "").is_some()
         {
@@ -784,7 +918,7 @@ impl<'a> Compiler<'a> {
         }
         if draft >= 2019 {
             if let Some(r) = obj.get("$recursiveRef").and_then(Sj::as_str) {
-                s.recursive_ref = Some(self.resolve(ptr, r)?);
+                s.recursive_ref = Some(self.resolve(doc, ptr, r)?);
             }
             s.recursive_anchor = boolean("$recursiveAnchor");
             if s.contains.is_some() {
@@ -809,7 +943,7 @@ impl<'a> Compiler<'a> {
         }
         if draft >= 2020 {
             if let Some(r) = obj.get("$dynamicRef").and_then(Sj::as_str) {
-                let target = self.resolve(ptr, r)?;
+                let target = self.resolve(doc, ptr, r)?;
                 let frag = r.split_once('#').map(|(_, f)| f).unwrap_or("");
                 let anchor = if frag.is_empty() || frag.starts_with('/') {
                     String::new()

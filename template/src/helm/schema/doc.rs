@@ -31,6 +31,33 @@ impl Sj {
         }
     }
 
+    /// The node as an instance to validate (a schema document checked
+    /// against its metaschema): numbers as Helm's values hold them.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Sj::Null => J::Null,
+            Sj::Bool(b) => J::Bool(*b),
+            Sj::Num(t) => {
+                if let Ok(i) = t.parse::<i64>() {
+                    J::from(i)
+                } else if let Ok(u) = t.parse::<u64>() {
+                    J::from(u)
+                } else {
+                    let f = t.parse::<f64>().unwrap_or(0.0);
+                    J::from(if f.is_finite() {
+                        f
+                    } else {
+                        f64::MAX.copysign(f)
+                    })
+                }
+            }
+            Sj::Str(s) => J::String(s.clone()),
+            Sj::Arr(a) => J::Array(a.iter().map(Sj::to_json).collect()),
+            Sj::Obj(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+        }
+    }
+
     /// Follows an (unescaped) JSON pointer token.
     pub fn child(&self, tok: &str) -> Option<&Sj> {
         match self {

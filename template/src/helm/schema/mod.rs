@@ -8,10 +8,15 @@
 //! mychart:
 //! - at '/replicaCount': got string, want integer
 //! ```
+//!
+//! A schema that does not compile (invalid JSON, a keyword value its
+//! draft's metaschema rejects, a reference that does not resolve) fails
+//! the same way, with the compiler's error in place of the list.
 
 mod compile;
 mod doc;
 mod format;
+mod meta;
 mod num;
 mod validate;
 
@@ -57,7 +62,12 @@ fn compile_schema(schema: &[u8]) -> Result<compile::Compiled, String> {
     // Go's decoder judges the syntax (and words the errors).
     crate::json::unmarshal(&text)?;
     let doc = doc::parse(&text).ok_or("invalid character after top-level value")?;
-    compile::compile(&doc)
+    let opts = compile::Options {
+        load: meta::document,
+        assert_format: false,
+        check: Some(&meta::check),
+    };
+    compile::compile(&doc, compile::ROOT_URL, opts)
 }
 
 /// [`compile_schema`], remembered per thread: a chart's schemas are the

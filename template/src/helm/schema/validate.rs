@@ -378,8 +378,19 @@ struct Scope {
     parent: Option<Rc<Scope>>,
 }
 
+/// Validating a schema document against its metaschema: the metaschema
+/// of each draft, and the document's resources. The validator checks an
+/// embedded resource against its own draft's metaschema when the
+/// metaschema in use meets it (`handleMeta`).
+pub struct Meta<'a> {
+    pub roots: &'a dyn Fn(u32) -> Option<usize>,
+    pub dialects: &'a compile::Dialects,
+}
+
 struct Vd<'a> {
     c: &'a Compiled,
+    /// When validating against a metaschema: how, and the metaschema in use.
+    meta: Option<(&'a Meta<'a>, usize)>,
     v: &'a J,
     vloc: Vec<String>,
     sch: usize,
@@ -392,14 +403,29 @@ struct Vd<'a> {
 
 /// Validates `v` against the compiled root schema.
 pub fn validate(c: &Compiled, v: &J) -> Result<(), VErr> {
-    let s = &c.schemas[c.root];
+    validate_from(c, c.root, v, None)
+}
+
+/// Validates a schema document `v` against the metaschema `root`.
+pub fn validate_meta(c: &Compiled, root: usize, v: &J, meta: &Meta) -> Result<(), VErr> {
+    validate_from(c, root, v, Some((meta, root)))
+}
+
+fn validate_from<'a>(
+    c: &'a Compiled,
+    root: usize,
+    v: &'a J,
+    meta: Option<(&'a Meta<'a>, usize)>,
+) -> Result<(), VErr> {
+    let s = &c.schemas[root];
     let mut vd = Vd {
         c,
+        meta,
         v,
         vloc: Vec::new(),
-        sch: c.root,
+        sch: root,
         scp: Rc::new(Scope {
-            sch: c.root,
+            sch: root,
             ref_kw: "",
             vid: 0,
             parent: None,
@@ -429,6 +455,28 @@ pub fn validate(c: &Compiled, v: &J) -> Result<(), VErr> {
 impl<'a> Vd<'a> {
     fn s(&self) -> &'a Schema {
         &self.c.schemas[self.sch]
+    }
+
+    /// `handleMeta`: at an embedded resource, the metaschema in use gives
+    /// way to the resource's draft's.
+    fn handle_meta(&mut self) {
+        let Some((meta, current)) = self.meta else {
+            return;
+        };
+        if self.sch != current {
+            return;
+        }
+        let ptr: String = self
+            .vloc
+            .iter()
+            .map(|t| format!("/{}", compile::escape(t)))
+            .collect();
+        if let Some(&draft) = meta.dialects.get(&ptr)
+            && let Some(root) = (meta.roots)(draft)
+        {
+            self.meta = Some((meta, root));
+            self.sch = root;
+        }
     }
 
     fn error(&self, kind: Kind) -> VErr {
@@ -679,8 +727,9 @@ impl<'a> Vd<'a> {
                 let key = J::String(pname.clone());
                 let r = self.validate_detached(pn, &key);
                 if let Err(mut e) = r {
+                    // The error keeps the detached validation's instance
+                    // location, '' (the validator sets only the kind).
                     e.kind = Box::new(Kind::PropertyNames(pname.clone()));
-                    e.instance = self.vloc.clone();
                     self.errors.push(e);
                 }
             }
@@ -1025,6 +1074,7 @@ impl<'a> Vd<'a> {
     ) -> Vd<'a> {
         Vd {
             c: self.c,
+            meta: self.meta,
             v,
             vloc,
             sch,
@@ -1058,6 +1108,7 @@ impl<'a> Vd<'a> {
             uneval,
             self.bool_result || bool_result,
         );
+        sub.handle_meta();
         let r = sub.validate();
         match r {
             Ok(u) => {
@@ -1080,6 +1131,7 @@ impl<'a> Vd<'a> {
         });
         let uneval = Uneval::from(v, &self.c.schemas[sch], false);
         let mut sub = self.sub(sch, v, vloc, scp, uneval, self.bool_result);
+        sub.handle_meta();
         sub.validate().map(|_| ())
     }
 
@@ -1090,6 +1142,7 @@ impl<'a> Vd<'a> {
         let s = &c.schemas[sch];
         let mut sub = Vd {
             c,
+            meta: self.meta,
             v,
             vloc: Vec::new(),
             sch,
