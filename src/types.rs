@@ -117,12 +117,26 @@ mod tests {
 
 /// Helm's duration flags (Go's time.ParseDuration for the units Helm users
 /// write): `300s`, `5m`, `1h30m`, `5m0s`, `1500ms`, or bare seconds.
+/// Longer than Go's longest `time.Duration` (2562047h47m16.854775807s) is
+/// out of range, as for Helm.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    /// Go's longest duration, in seconds.
+    const LONGEST: f64 = 9_223_372_036.854_775;
+    let out_of_range =
+        || format!("invalid duration {s:?}: out of range (the longest is 2562047h47m16s)");
     if let Ok(n) = s.parse::<u64>() {
+        if n as f64 > LONGEST {
+            return Err(out_of_range());
+        }
         return Ok(std::time::Duration::from_secs(n));
     }
     if s.is_empty() {
         return Err("empty duration".into());
+    }
+    if s.starts_with('-') {
+        return Err(format!(
+            "invalid duration {s:?}: a timeout cannot be negative"
+        ));
     }
     let mut total = 0f64;
     let mut num = String::new();
@@ -152,8 +166,10 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     if !num.is_empty() {
         return Err(format!("invalid duration {s:?}: missing unit"));
     }
-    std::time::Duration::try_from_secs_f64(total)
-        .map_err(|_| format!("invalid duration {s:?}: out of range"))
+    if total > LONGEST {
+        return Err(out_of_range());
+    }
+    std::time::Duration::try_from_secs_f64(total).map_err(|_| out_of_range())
 }
 
 #[cfg(test)]
@@ -168,5 +184,11 @@ mod duration_tests {
         assert_eq!(parse_duration("1500ms").unwrap().as_millis(), 1500);
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("99999999999999999999999h").is_err());
+        // Past Go's longest duration, or negative: refused in one line.
+        assert!(parse_duration("2562047h").is_ok());
+        for bad in ["2562048h", "3000000000000000h", "9223372037", "-5s"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.starts_with(&format!("invalid duration {bad:?}: ")), "{e}");
+        }
     }
 }

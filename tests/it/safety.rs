@@ -482,3 +482,77 @@ async fn an_operation_keeps_at_most_max_events_and_always_its_outcome() {
         watched.stdout
     );
 }
+
+#[tokio::test]
+async fn a_timeout_past_gos_longest_duration_is_refused_and_changes_nothing() {
+    use berth::proto::{OperationOptions, RollbackRequest, UninstallRequest};
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok();
+    let history = env.berth(&["history", "hello", "-o", "json"]).await.ok();
+
+    // The CLI refuses it in one line, as Helm does.
+    for verb in [vec!["uninstall", "hello"], vec!["rollback", "hello", "1"]] {
+        let mut args = verb.clone();
+        args.extend(["--timeout", "3000000000000000h"]);
+        let out = env.berth(&args).await.failed();
+        assert!(
+            out.stderr
+                .contains("invalid duration \"3000000000000000h\": out of range"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    }
+
+    // berthd refuses a client that sends it anyway, before it records or
+    // touches anything (an uninstall used to mark the release failed).
+    let mut client = berth_cli::connect::connect(&env.target()).await.unwrap();
+    let options = Some(OperationOptions {
+        timeout_seconds: u64::MAX,
+        ..Default::default()
+    });
+    let refused = client
+        .uninstall(UninstallRequest {
+            release: "hello".into(),
+            namespace: "default".into(),
+            options: options.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused
+            .message()
+            .contains("out of range: the longest is 9223372036s"),
+        "{}",
+        refused.message()
+    );
+    let refused = client
+        .rollback(RollbackRequest {
+            release: "hello".into(),
+            namespace: "default".into(),
+            revision: 1,
+            options,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+
+    assert_eq!(
+        env.berth(&["history", "hello", "-o", "json"])
+            .await
+            .ok()
+            .stdout,
+        history.stdout
+    );
+    assert!(
+        env.get("apps/v1", "Deployment", "default", "hello")
+            .await
+            .is_some(),
+        "the release's objects stay"
+    );
+}

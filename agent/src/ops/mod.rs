@@ -572,6 +572,24 @@ pub async fn purge(agent: &Agent, op: &OpEvents) -> Result<(), JournalError> {
 
 /// Fail an operation that never recorded a revision (bad chart, render
 /// error): nothing changed, only the clients hear of it.
+/// Go's longest `time.Duration` in whole seconds (2562047h47m16s): Helm
+/// refuses a longer `--timeout`, and every deadline below it is one the
+/// clock can hold.
+pub const MAX_TIMEOUT_SECS: u64 = 9_223_372_036;
+
+/// An operation's timeout: the client's, else the agent's default. One past
+/// Go's longest duration is refused (by `prepare`, before anything is
+/// journaled or applied).
+pub fn timeout(agent: &Agent, seconds: u64) -> Result<std::time::Duration, OpError> {
+    match seconds {
+        0 => Ok(agent.settings.default_timeout),
+        s if s > MAX_TIMEOUT_SECS => Err(OpError::Invalid(format!(
+            "timeout of {s}s is out of range: the longest is {MAX_TIMEOUT_SECS}s (2562047h47m16s)"
+        ))),
+        s => Ok(std::time::Duration::from_secs(s)),
+    }
+}
+
 pub fn refuse(op: &OpEvents, failure: Failure) {
     op.emit(Kind::Failed(proto::Failed {
         reason: failure.reason,

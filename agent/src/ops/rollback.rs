@@ -3,7 +3,6 @@
 //! manifest, values and notes blobs, so its manifest is byte-identical.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use berth::proto::{self, RollbackRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
@@ -27,6 +26,8 @@ pub struct Prepared {
 
 /// Find the target revision and take the lock.
 pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Prepared, OpError> {
+    let options = req.options.as_ref();
+    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -88,10 +89,9 @@ pub async fn run(agent: Arc<Agent>, p: Prepared) {
 async fn execute(agent: &Agent, p: Prepared) {
     let op = Arc::clone(&p.op);
     let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
-    let timeout = match p.options.timeout_seconds {
-        0 => agent.settings.default_timeout,
-        s => Duration::from_secs(s),
-    };
+    // Checked by `prepare`.
+    let timeout =
+        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
     let deadline = Instant::now() + timeout;
     let objects = match objects_of(&agent.journal, &p.target) {
         Ok(o) => o,

@@ -3,7 +3,6 @@
 //! its status. The release is held for the duration like any operation.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use berth::proto::{self, TestRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
@@ -22,6 +21,8 @@ pub struct Prepared {
 }
 
 pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepared, OpError> {
+    let options = req.options.as_ref();
+    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -61,10 +62,9 @@ pub async fn run(agent: Arc<Agent>, p: Prepared) {
 
 async fn execute(agent: &Agent, p: Prepared) {
     let op = &p.op;
-    let timeout = match p.options.timeout_seconds {
-        0 => agent.settings.default_timeout,
-        s => Duration::from_secs(s),
-    };
+    // Checked by `prepare`.
+    let timeout =
+        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
     let all = agent
         .journal
         .text_blob(&p.deployed.hooks_blob)

@@ -24,6 +24,8 @@ pub struct Prepared {
 }
 
 pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<Prepared, OpError> {
+    let options = req.options.as_ref();
+    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -119,10 +121,9 @@ async fn execute(agent: &Agent, p: Prepared) {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
     op.persisted(events.len());
-    let timeout = match p.options.timeout_seconds {
-        0 => agent.settings.default_timeout,
-        s => std::time::Duration::from_secs(s),
-    };
+    // Checked by `prepare`.
+    let timeout =
+        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
     let deadline = tokio::time::Instant::now() + timeout;
     let hooks = match agent.journal.text_blob(&p.live.hooks_blob) {
         Ok(text) if !p.options.no_hooks && !already_gone => super::hooks::from_json(&text),

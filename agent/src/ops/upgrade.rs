@@ -3,7 +3,6 @@
 //! revision, deploy, record the outcome.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use berth::chart;
 use berth::proto::{self, UpgradeHeader, UpgradeMode, event::Kind};
@@ -44,6 +43,8 @@ pub struct Prepared {
 /// Validate the header, decide install or upgrade, and take the release's
 /// lock. Nothing is recorded yet.
 pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
+    let options = header.options.as_ref();
+    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&header.release)?;
     let namespace = Namespace::parse(&header.namespace)?;
     let max_values = agent.settings.max_values;
@@ -237,10 +238,9 @@ pub async fn run(
 
 async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Received>, Failure>) {
     let op = Arc::clone(&p.op);
-    let timeout = match p.options.timeout_seconds {
-        0 => agent.settings.default_timeout,
-        s => Duration::from_secs(s),
-    };
+    // Checked by `prepare`.
+    let timeout =
+        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
     let deadline = Instant::now() + timeout;
     let mut staged = match stage(agent, &p, chart_bytes).await {
         Ok(s) => s,
