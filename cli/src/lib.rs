@@ -299,8 +299,21 @@ where
             let text = e.render().to_string();
             if code == 0 {
                 let _ = write!(io.out, "{text}");
-            } else {
+            } else if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 let _ = write!(io.err, "{text}");
+            } else {
+                // One line, as Helm words a bad flag ("Error: invalid argument
+                // ..."): clap's first paragraph (what is wrong, with the
+                // missing arguments or possible values it lists below),
+                // without its tips and usage.
+                let first: Vec<&str> = text
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                let first = first.join(" ");
+                let first = first.strip_prefix("error: ").unwrap_or(&first);
+                let _ = writeln!(io.err, "Error: {first}");
             }
             return code;
         }
