@@ -496,3 +496,25 @@ async fn install_shows_the_warnings_helm_logs_while_merging_values() {
     );
     assert!(out.stdout.contains("STATUS: deployed"), "{}", out.stdout);
 }
+
+#[tokio::test]
+async fn description_replaces_the_completed_description_as_in_helm() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    env.berth(&["install", "hello", &chart, "--description", "first of its name"])
+        .await
+        .ok();
+    env.berth(&["upgrade", "hello", &chart]).await.ok();
+    env.berth(&["upgrade", "hello", &chart, "--description", "ticket 42"])
+        .await
+        .ok();
+    let descriptions: Vec<String> = history(&env)
+        .await
+        .iter()
+        .map(|r| r["description"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        descriptions,
+        ["first of its name", "Upgrade complete", "ticket 42"]
+    );
+}

@@ -352,9 +352,14 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
     }
     .await;
     let outcome = match outcome {
+        // Helm's --description replaces "Install complete" (or "Upgrade
+        // complete"); a failure's description is still the failure.
         Ok(()) => Ok(finish(
             Status::Deployed,
-            format!("{} complete", p.kind.title()),
+            match p.options.description.as_str() {
+                "" => format!("{} complete", p.kind.title()),
+                custom => custom.to_string(),
+            },
             true,
         )),
         Err(f) => {
