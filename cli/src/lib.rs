@@ -321,7 +321,8 @@ where
     match cmd::dispatch(cli, io).await {
         Ok(()) => 0,
         Err(e) => {
-            let _ = writeln!(io.err, "Error: {e}");
+            let text = e.to_string();
+            let _ = writeln!(io.err, "Error: {}", output::escape_controls(&text));
             match e {
                 CliError::Exit { code, .. } => code,
                 _ => 1,

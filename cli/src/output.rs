@@ -54,12 +54,40 @@ pub fn table_rows(
     write_table(out, header, rows, false)
 }
 
+/// Helm's `sanitizeString`: white space becomes a space and what does not
+/// print is dropped. A cell holds what a chart or a failure said (an
+/// appVersion, a description): one row stays one line, and no escape
+/// sequence reaches the terminal.
+pub fn sanitize(cell: &str) -> std::borrow::Cow<'_, str> {
+    use berth_template::gofmt::is_print;
+    if cell
+        .chars()
+        .all(|c| c == ' ' || (is_print(c) && !c.is_whitespace()))
+    {
+        return std::borrow::Cow::Borrowed(cell);
+    }
+    cell.chars()
+        .filter_map(|c| {
+            if c.is_whitespace() {
+                Some(' ')
+            } else {
+                is_print(c).then_some(c)
+            }
+        })
+        .collect()
+}
+
 fn write_table(
     out: &mut dyn Write,
     header: &[&str],
     rows: &[Vec<String>],
     with_header: bool,
 ) -> Result<(), CliError> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| sanitize(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -102,4 +130,55 @@ pub fn structured(out: &mut dyn Write, format: Format, value: &Value) -> Result<
         Format::Yaml => write!(out, "{}", berth_template::yaml::to_yaml(value))?,
     }
     Ok(())
+}
+
+/// An error's text with every control character but line breaks and tabs
+/// written out (`\x1b`), so that what a chart or a request put in a name or
+/// a message cannot drive the terminal.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_is_one_line_of_printable_text() {
+        // An appVersion that would clear the screen and fake a row.
+        let evil = "1.0\u{1b}[2J\u{1b}[31mINJECTED\nREVISION FAKE\u{85}x\u{a0}y";
+        assert_eq!(sanitize(evil), "1.0[2J[31mINJECTED REVISION FAKE x y");
+        assert!(matches!(
+            sanitize("plain 1.2.3 é"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let mut out = Vec::new();
+        table(
+            &mut out,
+            &["A", "B"],
+            &[vec!["x\ny".into(), "\u{1b}z".into()]],
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "A  \tB\nx y\tz\n");
+    }
+
+    #[test]
+    fn an_error_keeps_its_lines_and_shows_its_control_characters() {
+        assert_eq!(
+            escape_controls("parse error at (x/a\u{1b}[31mRED): bad\n  next\tline\r"),
+            "parse error at (x/a\\x1b[31mRED): bad\n  next\tline\\x0d"
+        );
+    }
 }
