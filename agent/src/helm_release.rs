@@ -58,8 +58,10 @@ pub fn labels(
 const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 
 /// Decode a Secret's `release` data (the bytes after Kubernetes' own
-/// base64 layer) into the release JSON. The error says which layer failed.
-pub fn decode(data: &[u8]) -> Result<Value, String> {
+/// base64 layer) into the release JSON, of at most `max_json` bytes once
+/// unpacked (a Secret's gzip may unpack a thousandfold). The error says
+/// which layer failed.
+pub fn decode(data: &[u8], max_json: u64) -> Result<Value, String> {
     let text: Vec<u8> = data
         .iter()
         .copied()
@@ -71,12 +73,18 @@ pub fn decode(data: &[u8]) -> Result<Value, String> {
     let json = if bytes.len() > 3 && bytes[..3] == GZIP_MAGIC {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes.as_slice())
+            .take(max_json.saturating_add(1))
             .read_to_end(&mut out)
             .map_err(|e| format!("its release data is not valid gzip: {e}"))?;
         out
     } else {
         bytes
     };
+    if json.len() as u64 > max_json {
+        return Err(format!(
+            "its release unpacks to more than {max_json} bytes, berthd's limit for one imported revision"
+        ));
+    }
     serde_json::from_slice(&json).map_err(|e| format!("its release is not valid JSON: {e}"))
 }
 
@@ -257,7 +265,7 @@ mod tests {
         let v = serde_json::json!({"name": "web", "version": 3, "info": {"status": "deployed"}});
         let data = encode(&v);
         assert!(data.iter().all(|b| b.is_ascii()), "base64 text");
-        assert_eq!(decode(&data).unwrap(), v);
+        assert_eq!(decode(&data, u64::MAX).unwrap(), v);
         // Gzip at the start, as Helm's readers require for compression.
         assert_eq!(&B64.decode(&data).unwrap()[..3], &GZIP_MAGIC);
     }
@@ -269,27 +277,41 @@ mod tests {
             String::from_utf8(go_json(&v)).unwrap(),
             r#"{"manifest":"a\u003cb\u003e\u0026c"}"#
         );
-        assert_eq!(decode(&encode(&v)).unwrap(), v);
+        assert_eq!(decode(&encode(&v), u64::MAX).unwrap(), v);
     }
 
     #[test]
     fn releases_stored_before_compression_still_decode() {
         let plain = B64.encode(br#"{"name":"old","version":1}"#);
-        assert_eq!(decode(plain.as_bytes()).unwrap()["name"], "old");
+        assert_eq!(decode(plain.as_bytes(), u64::MAX).unwrap()["name"], "old");
+    }
+
+    #[test]
+    fn a_release_that_unpacks_past_the_limit_is_refused_without_unpacking_it_all() {
+        // A manifest of 10 MB of one letter gzips to a few KB.
+        let v = serde_json::json!({"name": "bomb", "manifest": "x".repeat(10 << 20)});
+        let data = encode(&v);
+        assert!(data.len() < 100_000);
+        let e = decode(&data, 1 << 20).unwrap_err();
+        assert_eq!(
+            e,
+            "its release unpacks to more than 1048576 bytes, berthd's limit for one imported revision"
+        );
+        assert_eq!(decode(&data, 11 << 20).unwrap()["name"], "bomb");
     }
 
     #[test]
     fn each_layer_names_its_failure() {
-        assert!(decode(b"%%%").unwrap_err().contains("not base64"));
+        assert!(decode(b"%%%", u64::MAX).unwrap_err().contains("not base64"));
         let bad_gzip = B64.encode([0x1f, 0x8b, 0x08, 0, 1, 2]);
         assert!(
-            decode(bad_gzip.as_bytes())
+            decode(bad_gzip.as_bytes(), u64::MAX)
                 .unwrap_err()
                 .contains("not valid gzip")
         );
         let not_json = B64.encode(b"hello");
         assert!(
-            decode(not_json.as_bytes())
+            decode(not_json.as_bytes(), u64::MAX)
                 .unwrap_err()
                 .contains("not valid JSON")
         );

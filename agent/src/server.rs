@@ -77,7 +77,7 @@ fn refuse(caller: &Caller, denied: Denied) -> Status {
         needs = %denied.needs,
         "refused"
     );
-    Status::permission_denied(denied.to_string())
+    Status::permission_denied(bounded(denied.to_string()))
 }
 
 /// An empty namespace in a request means "default", as in Helm.
@@ -131,7 +131,24 @@ fn status(e: OpError) -> Status {
         OpError::Journal(_) => Code::Internal,
         OpError::Cluster(_) => Code::Unavailable,
     };
-    Status::new(code, e.to_string())
+    Status::new(code, bounded(e.to_string()))
+}
+
+/// Longest status message sent: it travels in an HTTP/2 trailer, and one
+/// past the client's header limit fails the call with a bare protocol error
+/// instead of the message (a 100 KB release name from an imported Secret).
+const MAX_STATUS_MESSAGE: usize = 4096;
+
+/// `message`, cut to [`MAX_STATUS_MESSAGE`] bytes with a note of its length.
+fn bounded(message: String) -> String {
+    if message.len() <= MAX_STATUS_MESSAGE {
+        return message;
+    }
+    let mut end = MAX_STATUS_MESSAGE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &message[..end], message.len())
 }
 
 /// One structured log line per mutating call: who, from where, what.
@@ -519,9 +536,9 @@ impl ReleaseAgent for Service {
         let req = req.into_inner();
         self.authorize(&caller, Verb::Watch, &req.namespace, false)?;
         let name = ReleaseName::parse(&req.release)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| Status::invalid_argument(bounded(e.to_string())))?;
         let ns = Namespace::parse(&req.namespace)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| Status::invalid_argument(bounded(e.to_string())))?;
         if let Some(op) = self.agent.registry.running(ns.as_str(), name.as_str())
             && (req.revision == 0 || req.revision == op.revision)
         {

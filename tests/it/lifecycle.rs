@@ -501,9 +501,15 @@ async fn install_shows_the_warnings_helm_logs_while_merging_values() {
 async fn description_replaces_the_completed_description_as_in_helm() {
     let env = Env::start().await;
     let chart = env.chart("1.0.0");
-    env.berth(&["install", "hello", &chart, "--description", "first of its name"])
-        .await
-        .ok();
+    env.berth(&[
+        "install",
+        "hello",
+        &chart,
+        "--description",
+        "first of its name",
+    ])
+    .await
+    .ok();
     env.berth(&["upgrade", "hello", &chart]).await.ok();
     env.berth(&["upgrade", "hello", &chart, "--description", "ticket 42"])
         .await

@@ -325,3 +325,44 @@ async fn import_refuses_what_it_cannot_take_and_changes_nothing() {
         .json();
     assert_eq!(rows.as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn import_refuses_a_release_past_its_limit_and_a_name_too_long_to_say() {
+    let env = Env::start_with(|s| {
+        s.limits.max_unpacked = 1 << 20;
+        s.max_values = 1000;
+    })
+    .await;
+    // A release that unpacks past berthd's limit (a Secret's gzip may
+    // unpack a thousandfold) is refused without holding it all; a huge
+    // name in a release is refused in a message short enough to arrive.
+    let limit = 2 * (1 << 20) + 1000;
+    let bomb = berth_agent::helm_release::encode(
+        &json!({"name": "bomb", "version": 1, "manifest": "x".repeat(limit as usize + 1)}),
+    );
+    corrupt_secret(&env, "bomb", 1, &bomb).await;
+    let bad = env.berth(&["import", "bomb"]).await.failed();
+    assert!(
+        bad.stderr
+            .contains(&format!("its release unpacks to more than {limit} bytes")),
+        "{}",
+        bad.stderr
+    );
+    let long = berth_agent::helm_release::encode(
+        &json!({"name": "n".repeat(100_000), "version": 1, "info": {"status": "deployed"}}),
+    );
+    corrupt_secret(&env, "long", 1, &long).await;
+    let bad = env.berth(&["import", "long"]).await.failed();
+    assert!(
+        bad.stderr
+            .contains("Secret default/sh.helm.release.v1.long.v1 cannot be decoded")
+            && bad.stderr.contains("bytes in all)"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.len() < 5000, "{}", bad.stderr.len());
+    for name in ["bomb", "long"] {
+        let history = env.berth(&["history", name]).await.failed();
+        assert!(history.stderr.contains("not found"), "{}", history.stderr);
+    }
+}

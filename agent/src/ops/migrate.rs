@@ -68,14 +68,30 @@ async fn helm_secrets(
 }
 
 /// Decode one Secret; errors name it.
-fn decode_secret(ns: &str, secret: &str, data: Option<&[u8]>) -> Result<Value, OpError> {
+/// The largest release JSON an imported Secret may unpack to: its chart's
+/// files (base64 in the JSON) and manifest within what an upload and its
+/// rendering may hold.
+fn max_release_json(agent: &Agent) -> u64 {
+    let s = &agent.settings;
+    s.limits
+        .max_unpacked
+        .saturating_mul(2)
+        .saturating_add(s.max_values as u64)
+}
+
+fn decode_secret(
+    agent: &Agent,
+    ns: &str,
+    secret: &str,
+    data: Option<&[u8]>,
+) -> Result<Value, OpError> {
     let data = data.ok_or_else(|| {
         OpError::FailedPrecondition(format!(
             "Secret {ns}/{secret} cannot be decoded: it has no {:?} data",
             helm::DATA_KEY
         ))
     })?;
-    helm::decode(data).map_err(|e| {
+    helm::decode(data, max_release_json(agent)).map_err(|e| {
         OpError::FailedPrecondition(format!("Secret {ns}/{secret} cannot be decoded: {e}"))
     })
 }
@@ -268,7 +284,7 @@ pub async fn import(
         let bad = |why: String| {
             OpError::FailedPrecondition(format!("Secret {ns}/{secret} cannot be decoded: {why}"))
         };
-        let value = decode_secret(ns, secret, data.as_deref())?;
+        let value = decode_secret(agent, ns, secret, data.as_deref())?;
         let r = Release::from_json(value).map_err(bad)?;
         if r.name != rel || r.version == 0 {
             return Err(bad(format!(
@@ -475,7 +491,7 @@ pub async fn export_helm(
         if other == secret {
             continue;
         }
-        let Ok(mut value) = decode_secret(ns, &other, data.as_deref()) else {
+        let Ok(mut value) = decode_secret(agent, ns, &other, data.as_deref()) else {
             continue;
         };
         if value["info"]["status"] != "deployed" {
