@@ -8,8 +8,10 @@
 //! distinction survives JSON on the wire because serde_json writes `3.0` for
 //! an f64 and `3` for an i64.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use berth_template::value::gostr;
 use serde_json::{Map, Value};
 
 mod literal;
@@ -60,6 +62,14 @@ impl ValueOptions {
         let mut base = Map::new();
         for path in &self.value_files {
             let text = read_file(path)?;
+            // Bytes Helm's YAML reader refuses (not UTF-8, control
+            // characters) are refused in its words, not replaced.
+            if let Some(problem) = gostr::yaml_reader_error(&text) {
+                return Err(ValuesError::Parse {
+                    path: path.clone(),
+                    message: format!("error converting YAML to JSON: yaml: {problem}"),
+                });
+            }
             let current = parse_yaml_map(&text).map_err(|message| ValuesError::Parse {
                 path: path.clone(),
                 message,
@@ -87,7 +97,9 @@ impl ValueOptions {
         }
         for expr in &self.set_file {
             strvals::parse_file_into(expr, &mut base, &|p: &str| {
-                std::fs::read(p)
+                // Go keeps the bytes; its JSON encoding of the values then
+                // writes what is not UTF-8 as U+FFFD.
+                read_capped(&mut open(Path::new(p)).map_err(|e| go_read_error(p, &e))?)
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .map_err(|e| go_read_error(p, &e))
             })
@@ -100,19 +112,37 @@ impl ValueOptions {
     }
 }
 
-fn read_file(path: &Path) -> Result<String, ValuesError> {
+/// The most bytes one values file (or --set-file) is read to: far past what
+/// an agent takes (its --max-values-size), short of `-f /dev/zero` taking
+/// the machine's memory.
+const MAX_VALUES_FILE: u64 = 256 << 20;
+
+fn open(path: &Path) -> std::io::Result<Box<dyn std::io::Read>> {
     if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|source| {
-            ValuesError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        return Ok(s);
+        return Ok(Box::new(std::io::stdin()));
     }
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    Ok(Box::new(std::fs::File::open(path)?))
+}
+
+/// All of `r`, or an error past [`MAX_VALUES_FILE`] bytes.
+fn read_capped(r: &mut dyn std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut b = Vec::new();
+    r.take(MAX_VALUES_FILE + 1).read_to_end(&mut b)?;
+    if b.len() as u64 > MAX_VALUES_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than {} MiB of values", MAX_VALUES_FILE >> 20),
+        ));
+    }
+    Ok(b)
+}
+
+/// A values file as the Go string Helm reads: bytes that are not UTF-8 are
+/// kept (see `gostr`), for the YAML reader to refuse.
+fn read_file(path: &Path) -> Result<String, ValuesError> {
+    open(path)
+        .and_then(|mut r| read_capped(&mut r))
+        .map(|b| gostr::from_bytes(&b))
         .map_err(|source| ValuesError::Read {
             path: path.to_path_buf(),
             source,
@@ -128,6 +158,7 @@ fn go_read_error(path: &str, e: &std::io::Error) -> String {
         ErrorKind::NotFound => format!("open {path}: no such file or directory"),
         ErrorKind::PermissionDenied => format!("open {path}: permission denied"),
         ErrorKind::IsADirectory => format!("read {path}: is a directory"),
+        ErrorKind::FileTooLarge => format!("read {path}: {e}"),
         _ => format!("open {path}: {e}"),
     }
 }

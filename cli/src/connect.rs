@@ -334,6 +334,9 @@ pub fn status_error(s: tonic::Status) -> CliError {
         {
             CliError::Connect(s.message().to_string())
         }
+        tonic::Code::OutOfRange if s.message().contains("decoded message length too large") => {
+            CliError::Agent(too_large(s.message()))
+        }
         tonic::Code::NotFound if s.message().starts_with("release: not found") => {
             CliError::Agent(format!(
                 "{} (`berth list -A` shows the releases this agent knows)",
@@ -344,9 +347,39 @@ pub fn status_error(s: tonic::Status) -> CliError {
     }
 }
 
+/// tonic's refusal of a request past the agent's message limit, which is
+/// its --max-values-size and 1 MiB for the rest of the request, in words.
+fn too_large(message: &str) -> String {
+    let number_after = |label: &str| {
+        let rest = &message[message.find(label)? + label.len()..];
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u64>().ok()
+    };
+    match (number_after("found"), number_after("the limit is:")) {
+        (Some(found), Some(limit)) => format!(
+            "values: the request is {found} bytes, more than the agent takes ({limit} bytes: its --max-values-size and 1 MiB for the rest)"
+        ),
+        _ => format!("values: the request is larger than the agent takes ({message})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_past_the_agents_limit_is_said_in_words() {
+        assert_eq!(
+            too_large(
+                "Error, decoded message length too large: found 22977893 bytes, the limit is: 5242880 bytes"
+            ),
+            "values: the request is 22977893 bytes, more than the agent takes (5242880 bytes: its --max-values-size and 1 MiB for the rest)"
+        );
+    }
 
     #[test]
     fn agent_urls() {

@@ -556,3 +556,32 @@ async fn a_timeout_past_gos_longest_duration_is_refused_and_changes_nothing() {
         "the release's objects stay"
     );
 }
+
+#[tokio::test]
+async fn values_past_the_agents_message_limit_are_refused_in_words() {
+    let env = Env::start().await;
+    let blob = env.dir.path().join("blob.txt");
+    std::fs::write(&blob, "v".repeat(6 << 20)).unwrap();
+    let set_file = format!("blob={}", path(&blob));
+    let out = env
+        .berth(&[
+            "install",
+            "hello",
+            &env.chart("1.0.0"),
+            "--set-file",
+            &set_file,
+        ])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("values: the request is ")
+            && out
+                .stderr
+                .contains("bytes, more than the agent takes (5242880 bytes"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    let list = env.berth(&["list", "-o", "json"]).await.ok().json();
+    assert_eq!(list, serde_json::json!([]));
+}

@@ -70,3 +70,37 @@ fn an_unreadable_values_file_fails_with_gos_words() {
         "open tests/golden/no-such-values.yaml: no such file or directory"
     );
 }
+
+/// A values file is read as the bytes Helm reads: what its YAML reader
+/// refuses is refused in its words rather than replaced by U+FFFD, and
+/// `-f /dev/zero` ends instead of taking the machine's memory.
+#[test]
+fn a_values_file_helms_reader_refuses_is_refused_and_none_is_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bytes, problem) in [
+        (&b"a: \xc3\x28\n"[..], "invalid trailing UTF-8 octet"),
+        (&b"a: \x01\n"[..], "control characters are not allowed"),
+    ] {
+        let file = dir.path().join("bad.yaml");
+        std::fs::write(&file, bytes).unwrap();
+        let opts = ValueOptions {
+            value_files: vec![file.clone()],
+            ..Default::default()
+        };
+        assert_eq!(
+            opts.merge().unwrap_err().to_string(),
+            format!(
+                "failed to parse {}: error converting YAML to JSON: yaml: {problem}",
+                file.display()
+            )
+        );
+    }
+    let opts = ValueOptions {
+        value_files: vec!["/dev/zero".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        opts.merge().unwrap_err().to_string(),
+        "read /dev/zero: more than 256 MiB of values"
+    );
+}
