@@ -197,6 +197,22 @@ fn material(target: &Target) -> Result<Material, CliError> {
     let key = berth::tls::load_key(&key_path).map_err(tls_err)?;
     // Say so here rather than let the agent answer with a bare alert.
     berth::tls::check_client_certificate(&cert).map_err(tls_err)?;
+    // A key of another certificate signs a handshake the agent rejects,
+    // which reads as a bare "transport error".
+    let provider = rustls::crypto::ring::default_provider();
+    if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) =
+        rustls::sign::CertifiedKey::from_der(
+            cert.cert_ders(),
+            key.key_der().map_err(tls_err)?,
+            &provider,
+        )
+    {
+        return Err(CliError::Tls(format!(
+            "{}: this private key is not the certificate's ({})",
+            key_path.display(),
+            cert_path.display()
+        )));
+    }
     let (url, host) = parse_url(raw)?;
     Ok(Material {
         raw: raw.to_string(),

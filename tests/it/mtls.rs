@@ -400,6 +400,26 @@ async fn malformed_certificate_files_get_a_one_line_error() {
 }
 
 #[tokio::test]
+async fn a_key_that_is_not_the_certificates_is_refused_in_one_line() {
+    let env = Env::start().await;
+    let (_, other_key) = client_cert(&env, "other", |_| {});
+    let out = install_as(&env, &env.pki.client_cert, &other_key)
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains(&format!(
+            "{}: this private key is not the certificate's ({})",
+            path(&other_key),
+            path(&env.pki.client_cert)
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert_nothing_installed(&env).await;
+}
+
+#[tokio::test]
 async fn certs_client_refuses_a_name_that_would_escape_the_ca_directory() {
     let dir = tempfile::tempdir().unwrap();
     berth::tls::init_dev_pki(dir.path(), &[], "admin").unwrap();
