@@ -91,6 +91,8 @@ pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
         .map_err(|e| CliError::Other(format!("release name check failed: {e}")))?;
     let mut capabilities = helm::Capabilities::default();
     if let Some(v) = &a.kube_version {
+        helm::check_kube_version(v)
+            .map_err(|e| CliError::Other(format!("invalid kube version '{v}': {e}")))?;
         capabilities.kube_version = if v.starts_with('v') {
             v.clone()
         } else {

@@ -75,6 +75,43 @@ pub fn helm_version() -> HelmVersion {
     }
 }
 
+/// Why k8s `ParseGeneric` (what Helm's `ParseKubeVersion` uses) refuses
+/// `version`, in its words: it wants `v`, then at least two dot-separated
+/// numbers, the first without a leading zero; anything after them is kept
+/// but not read.
+pub fn check_kube_version(version: &str) -> Result<(), String> {
+    let body = version.trim_start();
+    let body = body.strip_prefix('v').unwrap_or(body);
+    let numbers_end = body
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_digit()
+                || (c == '.' && body[i + 1..].starts_with(|d: char| d.is_ascii_digit()) && i > 0))
+        })
+        .map_or(body.len(), |(i, _)| i);
+    let numbers = &body[..numbers_end];
+    if numbers.is_empty() {
+        return Err(format!("could not parse {version:?} as version"));
+    }
+    let components: Vec<&str> = numbers.split('.').collect();
+    if components.len() < 2 {
+        return Err(format!("illegal version string {version:?}"));
+    }
+    for (i, comp) in components.iter().enumerate() {
+        if i == 0 && comp.starts_with('0') && *comp != "0" {
+            return Err(format!(
+                "illegal zero-prefixed version component {comp:?} in {version:?}"
+            ));
+        }
+        if comp.parse::<u64>().is_err() {
+            return Err(format!(
+                "illegal non-numeric version component {comp:?} in {version:?}: strconv.ParseUint: parsing {comp:?}: value out of range"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Helm's `ParseKubeVersion` (k8s `ParseGeneric`): `v1.33.4-gke.1` keeps its
 /// text as `Version` and normalizes to `v1.33.4`.
 pub fn parse_kube_version(version: &str) -> KubeVersion {
@@ -116,5 +153,29 @@ pub fn to_object(c: &super::Capabilities) -> Capabilities {
         kube_version: parse_kube_version(&c.kube_version),
         api_versions: c.api_versions.clone(),
         helm_version: helm_version(),
+    }
+}
+
+#[cfg(test)]
+mod kube_version_tests {
+    use super::check_kube_version;
+
+    #[test]
+    fn kube_versions_parse_as_k8s_parse_generic() {
+        for ok in ["1.30", "v1.30.2", "1.2.3.4", "v1.33.4-gke.1", " v1.0x"] {
+            assert_eq!(check_kube_version(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            check_kube_version("garbage").unwrap_err(),
+            r#"could not parse "garbage" as version"#
+        );
+        assert_eq!(
+            check_kube_version("1").unwrap_err(),
+            r#"illegal version string "1""#
+        );
+        assert_eq!(
+            check_kube_version("01.2").unwrap_err(),
+            r#"illegal zero-prefixed version component "01" in "01.2""#
+        );
     }
 }

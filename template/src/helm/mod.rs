@@ -26,6 +26,7 @@ mod render;
 mod schema;
 mod warning;
 
+pub use capabilities::check_kube_version;
 pub use coalesce::coalesce_values;
 pub use dependencies::process_dependencies;
 pub use render::{render, render_go};
