@@ -133,6 +133,17 @@ pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
     if host.is_empty() {
         return Err(CliError::Usage(format!("--agent {raw:?}: no host")));
     }
+    let port = match authority.strip_prefix('[') {
+        Some(v6) => v6
+            .split_once(']')
+            .and_then(|(_, rest)| rest.strip_prefix(':')),
+        None => authority.rsplit_once(':').map(|(_, p)| p),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return Err(CliError::Usage(format!(
+            "--agent {raw:?}: the port must be a number from 1 to 65535"
+        )));
+    }
     Ok((url, host))
 }
 
@@ -395,6 +406,25 @@ mod tests {
             ),
             "values: the request is 22977893 bytes, more than the agent takes (5242880 bytes: its --max-values-size and 1 MiB for the rest)"
         );
+    }
+
+    #[test]
+    fn agent_ports_are_checked() {
+        for bad in ["https://127.0.0.1:99999", "127.0.0.1:0", "[::1]:x", "host:"] {
+            let e = parse_url(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("the port must be a number from 1 to 65535"),
+                "{bad}: {e}"
+            );
+        }
+        for ok in [
+            "https://127.0.0.1:7443",
+            "[::1]:7443",
+            "agent.example",
+            "[::1]",
+        ] {
+            assert!(parse_url(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

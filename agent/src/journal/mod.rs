@@ -544,7 +544,12 @@ impl Journal {
     pub fn open_cached(dir: &Path, cache: u64) -> Result<Journal> {
         std::fs::create_dir_all(dir).map_err(|e| JournalError::Open {
             path: dir.to_path_buf(),
-            message: e.to_string(),
+            // create_dir_all's "File exists" means something else is there.
+            message: if dir.exists() && !dir.is_dir() {
+                "it is not a directory (--data names the journal's directory)".into()
+            } else {
+                e.to_string()
+            },
         })?;
         Journal::open_db(dir, true, cache)
     }
@@ -3077,6 +3082,19 @@ mod tests {
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
         assert_eq!(j.text_blob(&digest(m2.as_bytes())).unwrap(), m2);
+    }
+
+    #[test]
+    fn a_data_path_that_is_a_file_is_refused_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, "x").unwrap();
+        let e = Journal::open(&file).err().expect("refused").to_string();
+        assert!(
+            e.ends_with("it is not a directory (--data names the journal's directory)"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"x", "the file is left");
     }
 
     #[tokio::test]
