@@ -120,6 +120,13 @@ impl CertAuthority {
 
     /// A server certificate for the agent, valid for `hosts` (DNS names or IPs).
     pub fn issue_agent(&self, hosts: &[String], days: i64) -> Result<(String, String), TlsError> {
+        for host in hosts {
+            if host.parse::<std::net::IpAddr>().is_err() && !is_dns_name(host) {
+                return Err(TlsError::Certificate(format!(
+                    "agent host {host:?}: not a DNS name or an IP address (a client could never match it)"
+                )));
+            }
+        }
         let mut p = CertificateParams::new(hosts.to_vec())?;
         p.distinguished_name.push(
             DnType::CommonName,
@@ -167,6 +174,21 @@ impl CertAuthority {
                 ))
             };
             let (kind, value) = san.split_once(':').ok_or_else(bad)?;
+            let valid = match kind {
+                "dns" => is_dns_name(value),
+                "uri" => is_uri(value),
+                _ => return Err(bad()),
+            };
+            if !valid {
+                return Err(TlsError::Certificate(format!(
+                    "subject alternative name {san:?}: not a valid {}",
+                    if kind == "dns" {
+                        "DNS name"
+                    } else {
+                        "URI (scheme:rest, no spaces)"
+                    }
+                )));
+            }
             let value: rcgen::string::Ia5String = value.try_into().map_err(|e| {
                 TlsError::Certificate(format!("subject alternative name {san:?}: {e}"))
             })?;
@@ -314,6 +336,25 @@ fn reason(code: u8) -> Option<RevocationReason> {
     })
 }
 
+/// A name a TLS client can match against a certificate's DNS SAN.
+fn is_dns_name(name: &str) -> bool {
+    rustls::pki_types::DnsName::try_from(name).is_ok()
+}
+
+/// An absolute URI as a URI SAN must be: a scheme, a colon, then printable
+/// ASCII without spaces (RFC 3986).
+fn is_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return false;
+    };
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// `berth certs init DIR --agent-host HOST...`: a CA, an agent certificate
 /// for the given hosts, and a client certificate with CN `client_name`.
 /// An existing CA in `dir` is never replaced: every certificate it issued
@@ -369,6 +410,44 @@ mod tests {
             path: path.into(),
             text,
         }
+    }
+
+    #[test]
+    fn names_no_client_could_match_are_refused() {
+        let ca = CertAuthority::generate("test CA").unwrap();
+        for (san, why) in [
+            ("uri:not a uri", "not a valid URI"),
+            ("uri:nocolon", "not a valid URI"),
+            ("dns:bad host!", "not a valid DNS name"),
+        ] {
+            let e = ca
+                .issue_client_with_names("z", &[san.to_string()], 1)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("subject alternative name {san:?}: {why}")),
+                "{e}"
+            );
+        }
+        ca.issue_client_with_names(
+            "z",
+            &[
+                "uri:spiffe://cluster/ns/ci".into(),
+                "dns:ci.example.com".into(),
+            ],
+            1,
+        )
+        .unwrap();
+        let e = ca
+            .issue_agent(&["bad host!".into()], 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("agent host \"bad host!\": not a DNS name or an IP address"),
+            "{e}"
+        );
+        ca.issue_agent(&["localhost".into(), "::1".into(), "10.0.0.5".into()], 1)
+            .unwrap();
     }
 
     #[test]
