@@ -1,8 +1,11 @@
 //! A chart's crds/: created before the templates' objects on install (so a
 //! custom resource of the new kind applies in the same operation), never
-//! updated or deleted, skipped with --skip-crds — Helm's rules.
+//! updated or deleted, skipped with --skip-crds — Helm's rules. And the
+//! other side of it: an object of a kind the cluster does not serve (no CRD
+//! for it, in the cluster or in the release) is refused before anything is
+//! recorded or applied, as Helm refuses to build it.
 
-use crate::common::{Env, path};
+use crate::common::{Env, Out, path};
 
 fn chart() -> String {
     path(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/charts/withcrds"))
@@ -82,4 +85,235 @@ async fn skip_crds_leaves_them_out() {
     // Without its CRD, the custom resource's kind is unknown to the cluster.
     assert!(out.stderr.contains("Widget"), "{}", out.stderr);
     assert!(!crd_exists(&env).await);
+}
+
+/// A chart `name` in the test's directory with these templates.
+fn write_chart(env: &Env, name: &str, templates: &[(&str, &str)]) -> String {
+    let dir = env.dir.path().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+    )
+    .unwrap();
+    for (file, text) in templates {
+        std::fs::write(dir.join("templates").join(file), text).unwrap();
+    }
+    path(&dir)
+}
+
+const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  color: {{ .Values.color | default \"blue\" }}\n";
+const SECRET: &str =
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-secret\nstringData:\n  token: t0k3n\n";
+const WIDGET: &str =
+    "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 1\n";
+
+/// The refusal of a Widget "w" from app/templates/widget.yaml, in Helm's
+/// words, on one line.
+#[track_caller]
+fn refused_for_widget(out: Out, manifest: &str) {
+    let out = out.failed();
+    let expected = format!(
+        "unable to build kubernetes objects from {manifest}: resource mapping not found for name: \"w\" \
+         namespace: \"\" from \"app/templates/widget.yaml\": no matches for kind \"Widget\" in version \
+         \"example.com/v1\"; ensure CRDs are installed first"
+    );
+    assert!(out.stderr.contains(&expected), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim().lines().count(),
+        1,
+        "one line: {}",
+        out.stderr
+    );
+}
+
+async fn app_objects(env: &Env) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    (
+        env.get("v1", "ConfigMap", "default", "app-config").await,
+        env.get("v1", "Secret", "default", "app-secret").await,
+    )
+}
+
+#[tokio::test]
+async fn an_install_with_a_kind_the_cluster_does_not_serve_is_refused_and_changes_nothing() {
+    let env = Env::start().await;
+    let chart = write_chart(
+        &env,
+        "app",
+        &[
+            ("config.yaml", CONFIG),
+            ("secret.yaml", SECRET),
+            ("widget.yaml", WIDGET),
+        ],
+    );
+    refused_for_widget(
+        env.berth(&["install", "app", &chart]).await,
+        "release manifest",
+    );
+    refused_for_widget(
+        env.berth(&["install", "app", &chart, "--dry-run"]).await,
+        "release manifest",
+    );
+    refused_for_widget(
+        env.berth(&["diff", "upgrade", "app", &chart, "--install"])
+            .await,
+        "release manifest",
+    );
+
+    // A hook of such a kind is refused too, before the templates' objects
+    // are applied.
+    let hook = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: h\n  \
+                annotations:\n    helm.sh/hook: post-install\n";
+    let hooked = write_chart(
+        &env,
+        "app",
+        &[
+            ("config.yaml", CONFIG),
+            ("secret.yaml", SECRET),
+            ("hook.yaml", hook),
+        ],
+    );
+    let out = env.berth(&["install", "app", &hooked]).await.failed();
+    assert!(
+        out.stderr.contains(
+            "unable to build kubernetes object for post-install hook app/templates/hook.yaml: \
+             resource mapping not found for name: \"h\" namespace: \"\" from \"app/templates/hook.yaml\": \
+             no matches for kind \"Widget\" in version \"example.com/v1\"; ensure CRDs are installed first"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    let gone = env.berth(&["history", "app"]).await.failed();
+    assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+    let list = env.berth(&["list", "-q"]).await.ok();
+    assert_eq!(list.stdout.trim(), "", "no release was recorded");
+    assert_eq!(
+        app_objects(&env).await,
+        (None, None),
+        "the cluster is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_to_a_kind_the_cluster_does_not_serve_is_refused_and_keeps_the_revision() {
+    let env = Env::start().await;
+    let chart = write_chart(
+        &env,
+        "app",
+        &[("config.yaml", CONFIG), ("secret.yaml", SECRET)],
+    );
+    env.berth(&["install", "app", &chart]).await.ok();
+    let before = app_objects(&env).await;
+
+    let chart = write_chart(
+        &env,
+        "app",
+        &[("config.yaml", CONFIG), ("widget.yaml", WIDGET)],
+    );
+    let changed = ["--set", "color=red"];
+    for extra in [&[][..], &["--dry-run"][..], &["--install"][..]] {
+        let mut args = vec!["upgrade", "app", &chart];
+        args.extend(changed);
+        args.extend(extra);
+        refused_for_widget(env.berth(&args).await, "new release manifest");
+    }
+    refused_for_widget(
+        env.berth(&["diff", "upgrade", "app", &chart, "--set", "color=red"])
+            .await,
+        "new release manifest",
+    );
+
+    let history = env
+        .berth(&["history", "app", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    let revisions = history.as_array().unwrap();
+    assert_eq!(revisions.len(), 1, "no revision was recorded: {history}");
+    assert_eq!(revisions[0]["status"], "deployed", "{history}");
+    let after = app_objects(&env).await;
+    assert_eq!(
+        after, before,
+        "the cluster is unchanged (the Secret is not pruned, the ConfigMap not updated)"
+    );
+    assert_eq!(after.0.unwrap()["data"]["color"], "blue");
+}
+
+#[tokio::test]
+async fn a_rollback_to_a_revision_whose_kind_left_the_cluster_is_refused() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let env = Env::start().await;
+    // Revision 1 has a Widget (its CRD from crds/), revision 2 none.
+    env.berth(&["install", "w", &chart()]).await.ok();
+    let plain = write_chart(&env, "withcrds", &[("config.yaml", CONFIG)]);
+    env.berth(&["upgrade", "w", &plain]).await.ok();
+    // The CRD goes (and the agent has resolved Widget before).
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(env.kube().await);
+    crds.delete("widgets.example.com", &Default::default())
+        .await
+        .unwrap();
+    crate::common::wait_for("the CRD to go", || async { !crd_exists(&env).await }).await;
+
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec!["rollback", "w", "1"];
+        args.extend(extra);
+        let out = env.berth(&args).await.failed();
+        assert!(
+            out.stderr.contains(
+                "unable to build kubernetes objects from new release manifest: resource mapping not found \
+                 for name: \"w-widget\" namespace: \"\" from \"withcrds/templates/widget.yaml\": no matches \
+                 for kind \"Widget\" in version \"example.com/v1\"; ensure CRDs are installed first"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    }
+    let history = env.berth(&["history", "w", "-o", "json"]).await.ok().json();
+    let revisions = history.as_array().unwrap();
+    assert_eq!(revisions.len(), 2, "no revision was recorded: {history}");
+    assert_eq!(revisions[1]["status"], "deployed", "{history}");
+    assert!(
+        env.get("v1", "ConfigMap", "default", "w-config")
+            .await
+            .is_none(),
+        "revision 1's ConfigMap was not applied"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_resource_of_a_crd_among_the_templates_is_refused_as_helm_refuses_it() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let env = Env::start().await;
+    // The CRD would be applied with the other objects, not waited for:
+    // its kind belongs in crds/ (Helm: "ensure CRDs are installed first").
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+               name: gadgets.example.org\nspec:\n  group: example.org\n  scope: Namespaced\n  names:\n    \
+               plural: gadgets\n    singular: gadget\n    kind: Gadget\n  versions:\n    - name: v1\n      \
+               served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          \
+               type: object\n          x-kubernetes-preserve-unknown-fields: true\n";
+    let gadget =
+        "apiVersion: example.org/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: 2\n";
+    let chart = write_chart(
+        &env,
+        "gadgets",
+        &[("crd.yaml", crd), ("gadget.yaml", gadget)],
+    );
+    let out = env.berth(&["install", "g", &chart]).await.failed();
+    assert!(
+        out.stderr.contains(
+            "resource mapping not found for name: \"g\" namespace: \"\" from \"gadgets/templates/gadget.yaml\": \
+             no matches for kind \"Gadget\" in version \"example.org/v1\"; ensure CRDs are installed first"
+        ),
+        "{}",
+        out.stderr
+    );
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(env.kube().await);
+    assert!(
+        crds.get_opt("gadgets.example.org").await.unwrap().is_none(),
+        "the CRD was not applied"
+    );
+    env.berth(&["history", "g"]).await.failed();
 }

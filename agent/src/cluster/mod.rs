@@ -190,6 +190,20 @@ impl Cluster {
         Ok(found)
     }
 
+    /// Whether the cluster serves the object's kind, asked afresh rather
+    /// than from the cache: a CRD created or deleted since the cache filled
+    /// counts. The answer refreshes the cache, so what a check found served
+    /// is what the apply after it resolves.
+    pub async fn serves(&self, object: &ObjectRef) -> Result<bool, ClusterError> {
+        let key = (object.api_version.clone(), object.kind.clone());
+        self.kinds.lock().expect("kind cache poisoned").remove(&key);
+        match self.resolve(object).await {
+            Ok(_) => Ok(true),
+            Err(ClusterError::UnknownKind { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The namespace an object lives in: its own, else the release's; none
     /// for cluster-scoped kinds.
     pub async fn namespace_of(

@@ -33,6 +33,17 @@ pub fn objects(crds: &[Crd]) -> Result<Vec<Object>, Failure> {
 /// every CRD: what discovery will list once they are Established.
 pub fn api_versions(objects: &[Object]) -> Vec<String> {
     let mut out = Vec::new();
+    for (gv, kind) in kinds(objects) {
+        out.push(gv.clone());
+        out.push(format!("{gv}/{kind}"));
+    }
+    out
+}
+
+/// `(group/version, Kind)` for every served version of every CRD among
+/// `objects`: the kinds they add to the cluster once Established.
+pub fn kinds(objects: &[Object]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     for o in objects.iter().filter(|o| o.object.kind == CRD_KIND) {
         let spec = &o.body["spec"];
         let (Some(group), Some(kind)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
@@ -44,8 +55,7 @@ pub fn api_versions(objects: &[Object]) -> Vec<String> {
                 continue;
             }
             if let Some(name) = v["name"].as_str() {
-                out.push(format!("{group}/{name}"));
-                out.push(format!("{group}/{name}/{kind}"));
+                out.push((format!("{group}/{name}"), kind.to_string()));
             }
         }
     }

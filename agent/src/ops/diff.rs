@@ -28,7 +28,8 @@ pub async fn compare(
     let (live, desired) = match agent.cluster.dry_run_apply(o, release, namespace).await {
         Ok(pair) => pair,
         // A kind the cluster does not serve yet (its CRD comes with the
-        // chart) or a namespace still to be created: nothing is live,
+        // chart's crds/; others were refused by the kinds check) or a
+        // namespace still to be created: nothing is live,
         // and the rendered object is what would be sent.
         Err(ClusterError::UnknownKind { .. }) => (None, o.body.clone()),
         Err(ClusterError::Api { code: 404, .. }) => (None, o.body.clone()),

@@ -201,7 +201,7 @@ fn failure(o: &Object, reason: &str, message: String) -> Failure {
     }
 }
 
-fn objects(hook: &Hook) -> Result<Vec<Object>, Failure> {
+pub(super) fn objects(hook: &Hook) -> Result<Vec<Object>, Failure> {
     let text = format!("---\n# Source: {}\n{}\n", hook.path, hook.manifest);
     manifest::parse_objects(&text).map_err(|e| Failure::new("HookInvalid", e.to_string()))
 }

@@ -25,6 +25,7 @@ pub mod crds;
 pub mod diff;
 pub mod drift;
 pub mod hooks;
+pub mod kinds;
 pub mod migrate;
 pub mod query;
 pub mod receive;

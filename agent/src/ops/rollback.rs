@@ -110,6 +110,18 @@ async fn execute(agent: &Agent, p: Prepared) {
         hooks: hooks.len() as u32,
         warnings: Vec::new(),
     }));
+    // The stored manifest's kinds may have left the cluster since (a CRD
+    // deleted): refused before anything is recorded or applied.
+    let check = super::kinds::Check {
+        manifest: "new release manifest",
+        objects: &objects,
+        crds: &[],
+        hooks: &hooks,
+        events: ("pre-rollback", "post-rollback"),
+    };
+    if let Err(f) = super::kinds::check(agent, check).await {
+        return refuse(&op, f);
+    }
     let description = format!("Rollback to {}", p.target.revision);
     let previous = match &p.current {
         Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),

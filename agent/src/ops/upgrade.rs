@@ -246,6 +246,29 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         Ok(s) => s,
         Err(f) => return refuse(&op, f),
     };
+    let (pre, post) = match p.kind {
+        OpKind::Install => ("pre-install", "post-install"),
+        _ => ("pre-upgrade", "post-upgrade"),
+    };
+    // Every kind must resolve before anything is recorded or applied (a
+    // dry run is refused the same way).
+    let check = super::kinds::Check {
+        manifest: match p.kind {
+            OpKind::Install => "release manifest",
+            _ => "new release manifest",
+        },
+        objects: &staged.objects,
+        crds: &staged.crds,
+        hooks: if p.options.no_hooks {
+            &[]
+        } else {
+            &staged.hooks
+        },
+        events: (pre, post),
+    };
+    if let Err(f) = super::kinds::check(agent, check).await {
+        return refuse(&op, f);
+    }
     // The objects of the revision being replaced: what to plan, diff and prune against.
     let previous = match &p.current {
         Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
@@ -326,10 +349,6 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
                 staged.hooks.as_slice()
             },
             deadline,
-        };
-        let (pre, post) = match p.kind {
-            OpKind::Install => ("pre-install", "post-install"),
-            _ => ("pre-upgrade", "post-upgrade"),
         };
         hooks.run(agent, pre).await?;
         deploy(
