@@ -14,9 +14,11 @@ use sha2::{Digest, Sha256};
 
 mod archive;
 mod ignore;
+mod metadata;
 
 pub use archive::{pack, unpack, unpack_keeping};
 pub use ignore::go_match;
+pub use metadata::Metadata;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -40,6 +42,9 @@ pub enum ChartError {
     ChartYaml(String),
     #[error("cannot load requirements.yaml: {0}")]
     Requirements(String),
+    /// Chart.lock or requirements.lock, and what is wrong with it.
+    #[error("cannot load {0}: {1}")]
+    Lock(&'static str, String),
     #[error("cannot load values.yaml: {0}")]
     ValuesYaml(String),
     #[error("validation: {0}")]
@@ -95,116 +100,6 @@ pub struct BufferedFile {
     pub name: String,
     /// In memory, or (in berthd, for a large file) a file mapped into it.
     pub data: bytes::Bytes,
-}
-
-/// The fields of Chart.yaml berth itself reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Metadata {
-    pub api_version: String,
-    pub name: String,
-    pub version: String,
-    pub app_version: String,
-    pub description: String,
-    pub kube_version: String,
-    pub chart_type: String,
-}
-
-impl Metadata {
-    fn from_json(v: &Value) -> Metadata {
-        let s = |k: &str| match v.get(k) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => go_number(n),
-            Some(Value::Bool(b)) => b.to_string(),
-            _ => String::new(),
-        };
-        Metadata {
-            api_version: s("apiVersion"),
-            name: s("name"),
-            version: s("version"),
-            app_version: s("appVersion"),
-            description: s("description"),
-            kube_version: s("kubeVersion"),
-            chart_type: s("type"),
-        }
-    }
-
-    /// Helm's Metadata.Validate (pkg/chart/v2/metadata.go), the parts that
-    /// decide whether a chart can be used at all.
-    fn validate(&self) -> Result<(), ChartError> {
-        if self.api_version.is_empty() {
-            return Err(ChartError::Invalid(
-                "chart.metadata.apiVersion is required".into(),
-            ));
-        }
-        if self.name.is_empty() {
-            return Err(ChartError::Invalid(
-                "chart.metadata.name is required".into(),
-            ));
-        }
-        if self.name.contains('/')
-            || self.name.contains('\\')
-            || self.name == "."
-            || self.name == ".."
-        {
-            return Err(ChartError::Invalid(format!(
-                "chart.metadata.name {:?} is invalid",
-                self.name
-            )));
-        }
-        if self.version.is_empty() {
-            return Err(ChartError::Invalid(
-                "chart.metadata.version is required".into(),
-            ));
-        }
-        if !is_semver(&self.version) {
-            return Err(ChartError::Invalid(format!(
-                "chart.metadata.version {:?} is invalid",
-                self.version
-            )));
-        }
-        if !matches!(self.chart_type.as_str(), "" | "application" | "library") {
-            return Err(ChartError::Invalid(
-                "chart.metadata.type must be application or library".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// `mychart-1.0.0`, as Helm's history and list show a chart.
-    pub fn chart_ref(&self) -> String {
-        format!("{}-{}", self.name, self.version)
-    }
-}
-
-/// Go formats a float64 from YAML like `1.0` as `1`; Chart.yaml fields are
-/// strings in Helm's struct, so a bare number keeps its shortest form.
-fn go_number(n: &serde_json::Number) -> String {
-    match (n.as_i64(), n.as_f64()) {
-        (Some(i), _) => i.to_string(),
-        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-        (None, Some(f)) => f.to_string(),
-        _ => n.to_string(),
-    }
-}
-
-/// A lenient SemVer 2 check in the spirit of Masterminds/semver's
-/// NewVersion: an optional `v`, one to three numeric parts, then optional
-/// `-prerelease` and `+build`.
-fn is_semver(v: &str) -> bool {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let (core, _build) = v.split_once('+').unwrap_or((v, ""));
-    let (core, pre) = core.split_once('-').unwrap_or((core, ""));
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return false;
-    }
-    let numeric = parts
-        .iter()
-        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let pre_ok = pre
-        .split('.')
-        .all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    numeric && pre_ok && (pre.is_empty() || !pre.split('.').any(str::is_empty))
 }
 
 /// A packed chart as it travels: deterministic gzip tar, its digest, and
@@ -397,6 +292,13 @@ fn strip_bom(data: &mut Vec<u8>) {
     }
 }
 
+/// A YAML document of a chart as sigs.k8s.io/yaml reads it, with the
+/// error in its words.
+fn read_document(data: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(data).map_err(|_| "not valid UTF-8".to_string())?;
+    berth_template::yaml::parse_document_ints(text).map_err(|e| e.to_string())
+}
+
 /// A chart ready to render.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -443,39 +345,32 @@ fn build_nested(
     depth: usize,
     keep: &mut dyn FnMut(Vec<u8>) -> Bytes,
 ) -> Result<Loaded, ChartError> {
-    let chart_yaml = files
-        .iter()
-        .find(|f| f.name == "Chart.yaml")
-        .ok_or(ChartError::MissingChartYaml)?;
-    let text = std::str::from_utf8(&chart_yaml.data)
-        .map_err(|_| ChartError::ChartYaml("not valid UTF-8".into()))?;
-    let mut metadata_json = berth_template::yaml::parse_document(text)
-        .map_err(|e| ChartError::ChartYaml(e.to_string()))?;
-    if metadata_json.is_null() {
-        metadata_json = Value::Object(Default::default());
-    }
-    let Value::Object(ref mut meta_map) = metadata_json else {
-        return Err(ChartError::ChartYaml("Chart.yaml must be a map".into()));
-    };
-    if !meta_map.contains_key("apiVersion") {
-        // Helm 2 charts had no apiVersion; Helm loads them as v1.
-        meta_map.insert("apiVersion".into(), Value::String("v1".into()));
-    }
-    // Helm's loader unmarshals requirements.yaml into the chart's metadata
-    // (that is where v1 charts list their dependencies).
-    if let Some(req) = files.iter().find(|f| f.name == "requirements.yaml") {
-        let text = std::str::from_utf8(&req.data)
-            .map_err(|_| ChartError::Requirements("not valid UTF-8".into()))?;
-        match berth_template::yaml::parse_document(text)
-            .map_err(|e| ChartError::Requirements(e.to_string()))?
-        {
-            Value::Object(fields) => meta_map.extend(fields),
-            Value::Null => {}
-            _ => return Err(ChartError::Requirements("must be a map".into())),
+    // Helm's LoadFiles reads Chart.yaml first, then the other files in
+    // their order, and validates the metadata only once all are read.
+    let mut md = match files.iter().find(|f| f.name == "Chart.yaml") {
+        Some(f) => {
+            let mut md = read_document(&f.data)
+                .and_then(metadata::decode_metadata)
+                .map_err(ChartError::ChartYaml)?;
+            if md
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+            {
+                // Helm 2 charts had no apiVersion; Helm loads them as v1.
+                md.insert("apiVersion".into(), Value::String("v1".into()));
+            }
+            Some(md)
         }
-    }
-    let metadata = Metadata::from_json(&metadata_json);
-    metadata.validate()?;
+        None => None,
+    };
+    let is_v1 = |md: &Option<serde_json::Map<String, Value>>| {
+        md.as_ref()
+            .and_then(|m| m.get("apiVersion"))
+            .and_then(Value::as_str)
+            == Some("v1")
+    };
 
     let mut values = Value::Object(Default::default());
     let mut schema = None;
@@ -509,10 +404,30 @@ fn build_nested(
                     ),
                     _ => None,
                 };
-                if let Some(w) = legacy.filter(|_| metadata.api_version != "v1") {
-                    warnings.push(helm::Warning::printf(w.to_string()));
+                if f.name == "requirements.yaml" {
+                    // Read into the chart's metadata: that is where v1
+                    // charts list their dependencies.
+                    if let Some(w) = legacy.filter(|_| !is_v1(&md)) {
+                        warnings.push(helm::Warning::printf(w.to_string()));
+                    }
+                    let over = read_document(&f.data)
+                        .and_then(metadata::decode_metadata)
+                        .map_err(ChartError::Requirements)?;
+                    metadata::merge(md.get_or_insert_default(), over);
+                } else {
+                    let file = if f.name == "Chart.lock" {
+                        "Chart.lock"
+                    } else {
+                        "requirements.lock"
+                    };
+                    read_document(&f.data)
+                        .and_then(metadata::check_lock)
+                        .map_err(|e| ChartError::Lock(file, e))?;
+                    if let Some(w) = legacy.filter(|_| !is_v1(&md)) {
+                        warnings.push(helm::Warning::printf(w.to_string()));
+                    }
                 }
-                if metadata.api_version == "v1" {
+                if f.name != "Chart.lock" && is_v1(&md) {
                     other.push(helm::File {
                         name: f.name.clone(),
                         data: f.data,
@@ -551,6 +466,10 @@ fn build_nested(
             }),
         }
     }
+    let mut md = md.ok_or(ChartError::MissingChartYaml)?;
+    let metadata = metadata::validate(&mut md)?;
+    let metadata_json = Value::Object(md);
+
     let mut dependencies = Vec::new();
     for (n, sub_files) in subcharts {
         if n.starts_with('_') || n.starts_with('.') {

@@ -140,7 +140,8 @@ fn check_dependencies(chart: &helm::Chart) -> Result<(), RenderError> {
     };
     let missing: Vec<String> = reqs
         .iter()
-        .filter_map(|r| r.get("name").and_then(Value::as_str))
+        // A dependency without a name is missing too (Helm lists it as "").
+        .map(|r| r.get("name").and_then(Value::as_str).unwrap_or(""))
         .filter(|name| !chart.dependencies.iter().any(|d| d.name() == *name))
         .map(str::to_string)
         .collect();

@@ -483,7 +483,25 @@ fn chart_content_cases() -> Vec<Case> {
         case(
             "Chart.yaml a list",
             chart(vec![("Chart.yaml", t("- name\n- bad\n"))]),
-            "cannot load Chart.yaml: Chart.yaml must be a map",
+            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type v2.Metadata",
+        ),
+        case(
+            "Chart.yaml kubeVersion a list",
+            chart(vec![(
+                "Chart.yaml",
+                t("apiVersion: v2\nname: bad\nversion: 1.0.0\nkubeVersion: ['>= 99']\n"),
+            )]),
+            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go struct field Metadata.kubeVersion of type string",
+        ),
+        case(
+            "Chart.yaml dependency alias with a dot",
+            chart(vec![(
+                "Chart.yaml",
+                t(
+                    "apiVersion: v2\nname: bad\nversion: 1.0.0\ndependencies:\n- name: a\n  alias: a.b\n",
+                ),
+            )]),
+            "validation: dependency \"a\" has disallowed characters in the alias",
         ),
         case(
             "no Chart.yaml",

@@ -355,28 +355,8 @@ fn chart_metadata(chart: &Chart, is_root: bool) -> Value {
     Value::Map(m)
 }
 
-/// A Chart.yaml scalar read into a Go `string` field: sigs.k8s.io/yaml turns
-/// numbers into text with `FormatFloat(f, 'g', -1, 32)` (so `1.10` is "1.1").
+/// A Chart.yaml scalar read into a Go `string` field (the loader has
+/// turned scalars into text already; charts built otherwise may not have).
 fn go_string(v: Option<&serde_json::Value>) -> String {
-    match v {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Number(n)) => {
-            if let Some(i) = n.as_i64().filter(|_| !n.is_f64()) {
-                i.to_string()
-            } else {
-                let f = n.as_f64().unwrap_or(0.0) as f32;
-                let s = format!("{:e}", f);
-                let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-                let exp: i32 = exp.parse().unwrap_or(0);
-                let neg = mant.starts_with('-');
-                let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-                let v: f64 = format!("{}0.{}e{}", if neg { "-" } else { "" }, digits, exp + 1)
-                    .parse()
-                    .unwrap_or(0.0);
-                crate::gofmt::format_float(v, 'g', None)
-            }
-        }
-        Some(serde_json::Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
+    v.and_then(crate::yaml::go_string_field).unwrap_or_default()
 }

@@ -550,8 +550,9 @@ fn scalar(
     }
 }
 
-/// `strconv.FormatFloat(f, 'g', -1, 32)`, as sigs.k8s.io/yaml formats float keys.
-fn format_float32(f: f64) -> String {
+/// `strconv.FormatFloat(f, 'g', -1, 32)`, as sigs.k8s.io/yaml formats float
+/// keys (and floats headed for a string field, which are finite here).
+pub(super) fn format_float32(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 {
             ".inf".into()
@@ -577,11 +578,14 @@ fn format_float32(f: f64) -> String {
 }
 
 /// sigs.k8s.io/yaml's `convertToJSONableObject` followed by the JSON round
-/// trip into `map[string]interface{}` / `interface{}`.
-fn to_json_value(y: Y) -> Result<Value, YamlError> {
+/// trip into `map[string]interface{}` / `interface{}`; with `ints`,
+/// integers stay integers (for the caller to type them as a Go struct would).
+fn to_json_value(y: Y, ints: bool) -> Result<Value, YamlError> {
     Ok(match y {
         Y::Null => Value::Nil,
         Y::Bool(b) => Value::Bool(b),
+        Y::Int(i) if ints => Value::Int(i),
+        Y::Uint(u) if ints => Value::Uint(u),
         Y::Int(i) => Value::Float(i as f64),
         Y::Uint(u) => Value::Float(u as f64),
         Y::Float(f) => {
@@ -602,7 +606,7 @@ fn to_json_value(y: Y) -> Result<Value, YamlError> {
         Y::Seq(items) => Value::list(
             items
                 .into_iter()
-                .map(to_json_value)
+                .map(|y| to_json_value(y, ints))
                 .collect::<Result<_, _>>()?,
         ),
         Y::Map(pairs) => {
@@ -631,7 +635,7 @@ fn to_json_value(y: Y) -> Result<Value, YamlError> {
                         return Err(err_at(0, 0, "unsupported map key of a collection type"));
                     }
                 };
-                m.insert(key, to_json_value(v)?);
+                m.insert(key, to_json_value(v, ints)?);
             }
             Value::Map(m)
         }
@@ -641,6 +645,15 @@ fn to_json_value(y: Y) -> Result<Value, YamlError> {
 /// Decodes the first YAML document of `text` with Helm's semantics.
 /// `Value::Nil` for an empty document.
 pub fn decode(text: &str) -> Result<Value, YamlError> {
+    decode_with(text, false)
+}
+
+/// [`decode`], integers kept as integers.
+pub fn decode_ints(text: &str) -> Result<Value, YamlError> {
+    decode_with(text, true)
+}
+
+fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
     let Some(root) = parse_tree(text)? else {
         return Ok(Value::Nil);
     };
@@ -650,5 +663,5 @@ pub fn decode(text: &str) -> Result<Value, YamlError> {
         alias_depth: 0,
     };
     let y = d.decode(&root)?;
-    to_json_value(y)
+    to_json_value(y, ints)
 }

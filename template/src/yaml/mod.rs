@@ -97,6 +97,36 @@ pub fn parse_document(text: &str) -> Result<serde_json::Value, YamlError> {
     .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
 }
 
+/// A scalar of [`parse_document`]'s result read into a Go `string` field:
+/// sigs.k8s.io/yaml (`convertToJSONableObject`) turns a number or bool
+/// headed for a string field into text before encoding/json sees it,
+/// integers with `FormatInt` and floats with `FormatFloat(f, 'g', -1, 32)`,
+/// so `appVersion: 1.10` reads as "1.1" and `1000000.0` as "1e+06".
+/// `None` for what is not a scalar (null included).
+pub fn go_string_field(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Number(n) if !n.is_f64() => Some(n.to_string()),
+        serde_json::Value::Number(n) => Some(decode::format_float32(n.as_f64().unwrap_or(0.0))),
+        _ => None,
+    }
+}
+
+/// [`parse_document`] for reading into one of Helm's Go structs (Chart.yaml,
+/// Chart.lock): YAML integers stay integers, as go-yaml hands them to
+/// sigs.k8s.io/yaml, which writes one headed for a string field with
+/// `FormatInt` (`1000000`, where the float64 would be "1e+06"); the caller
+/// turns the others into floats.
+pub fn parse_document_ints(text: &str) -> Result<serde_json::Value, YamlError> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        decode::decode_ints(text)
+            .map(|v| vjson::to_json(&v))
+            .map_err(|e| e.wrapped("error converting YAML to JSON: "))
+    })
+    .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
+}
+
 fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
     let mut merged = Map::new();
     for (first_line, doc) in split_documents(text)? {
