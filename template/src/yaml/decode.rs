@@ -4,6 +4,7 @@
 //! through JSON, so every number ends up a float64.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::rc::Rc;
 
 use granit_parser::{Event, Parser, ScalarStyle};
@@ -372,7 +373,7 @@ impl Decoder {
                     .collect::<Result<_, _>>()?,
             )),
             Node::Map(pairs, _, _) => {
-                let mut out: Vec<(Y, Y)> = Vec::new();
+                let mut out = MapBuilder::default();
                 for (k, v) in pairs {
                     if is_merge_key(k) {
                         self.merge(v, &mut out)?;
@@ -388,16 +389,16 @@ impl Decoder {
                         ));
                     }
                     let val = self.decode(v)?;
-                    insert(&mut out, key, val);
+                    out.insert(key, val);
                 }
-                Ok(Y::Map(out))
+                Ok(Y::Map(out.pairs))
             }
         }
     }
 
     /// go-yaml v2's `merge`: a mapping, an alias of one, or a sequence of them
     /// (where earlier mappings take precedence).
-    fn merge(&mut self, v: &Node, out: &mut Vec<(Y, Y)>) -> Result<(), YamlError> {
+    fn merge(&mut self, v: &Node, out: &mut MapBuilder) -> Result<(), YamlError> {
         let want_map = |n: &Node| {
             let (l, c) = pos(n);
             err_at(
@@ -410,7 +411,7 @@ impl Decoder {
             Node::Map(..) | Node::Alias(_) if matches!(v.target(), Node::Map(..)) => {
                 if let Y::Map(pairs) = self.decode(v)? {
                     for (k, val) in pairs {
-                        insert(out, k, val);
+                        out.insert(k, val);
                     }
                 }
                 Ok(())
@@ -422,7 +423,7 @@ impl Decoder {
                     }
                     if let Y::Map(pairs) = self.decode(item)? {
                         for (k, val) in pairs {
-                            insert(out, k, val);
+                            out.insert(k, val);
                         }
                     }
                 }
@@ -456,23 +457,56 @@ fn is_merge_key(n: &Node) -> bool {
     }
 }
 
-fn same_key(a: &Y, b: &Y) -> bool {
-    match (a, b) {
-        (Y::Null, Y::Null) => true,
-        (Y::Bool(x), Y::Bool(y)) => x == y,
-        (Y::Int(x), Y::Int(y)) => x == y,
-        (Y::Uint(x), Y::Uint(y)) => x == y,
-        (Y::Float(x), Y::Float(y)) => x == y,
-        (Y::Str(x), Y::Str(y)) => x == y,
-        _ => false,
+/// A mapping being decoded: its pairs in order of first appearance, and
+/// where each key is, so that a repeated key (go-yaml v2 decoding into
+/// `map[interface{}]interface{}`: the last value wins) is found without a
+/// scan — values files have tens of thousands of keys.
+#[derive(Default)]
+struct MapBuilder {
+    pairs: Vec<(Y, Y)>,
+    index: HashMap<KeyId, usize>,
+}
+
+/// A scalar key as Go's map compares it: by type, then value (floats by
+/// `==`, so 0.0 and -0.0 are one key and NaN is never found again).
+#[derive(PartialEq, Eq, Hash)]
+enum KeyId {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(u64),
+    Str(String),
+}
+
+impl KeyId {
+    fn of(key: &Y) -> Option<KeyId> {
+        Some(match key {
+            Y::Null => KeyId::Null,
+            Y::Bool(b) => KeyId::Bool(*b),
+            Y::Int(i) => KeyId::Int(*i),
+            Y::Uint(u) => KeyId::Uint(*u),
+            Y::Float(f) if f.is_nan() => return None,
+            Y::Float(f) => KeyId::Float(if *f == 0.0 { 0 } else { f.to_bits() }),
+            Y::Str(s) => KeyId::Str(s.clone()),
+            Y::Seq(_) | Y::Map(_) => return None,
+        })
     }
 }
 
-fn insert(out: &mut Vec<(Y, Y)>, key: Y, val: Y) {
-    if let Some(slot) = out.iter_mut().find(|(k, _)| same_key(k, &key)) {
-        slot.1 = val;
-    } else {
-        out.push((key, val));
+impl MapBuilder {
+    fn insert(&mut self, key: Y, val: Y) {
+        let Some(id) = KeyId::of(&key) else {
+            self.pairs.push((key, val));
+            return;
+        };
+        match self.index.entry(id) {
+            Entry::Occupied(e) => self.pairs[*e.get()].1 = val,
+            Entry::Vacant(e) => {
+                e.insert(self.pairs.len());
+                self.pairs.push((key, val));
+            }
+        }
     }
 }
 
@@ -664,4 +698,32 @@ fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
     };
     let y = d.decode(&root)?;
     to_json_value(y, ints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn a_mapping_of_many_keys_decodes() {
+        let text: String = (0..100_000).map(|i| format!("k{i}: {i}\n")).collect();
+        let crate::Value::Map(m) = decode(&text).unwrap() else {
+            panic!("not a map");
+        };
+        assert_eq!(m.entries.borrow().len(), 100_000);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_the_last_value() {
+        let v = decode("a: 1\nb: 2\na: 3\n0.0: p\n-0.0: q\n").unwrap();
+        assert_eq!(
+            crate::json::marshal(&v).unwrap(),
+            r#"{"0":"q","a":3,"b":2}"#
+        );
+        let v = decode("base: &b {x: 1, z: 2}\nm:\n  <<: *b\n  x: 3\n").unwrap();
+        assert_eq!(
+            crate::json::marshal(&v).unwrap(),
+            r#"{"base":{"x":1,"z":2},"m":{"x":3,"z":2}}"#
+        );
+    }
 }
