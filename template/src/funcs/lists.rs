@@ -139,6 +139,15 @@ pub fn register(m: &mut FuncMap) {
         add(m, name, sig_var(&[Any], Any), slice);
     }
     add(m, "concat", sig_var(&[], Any), |_, a| {
+        // The same long list can be passed many times.
+        let items: usize = a
+            .iter()
+            .map(|l| match l {
+                Value::List(x) => x.items.len(),
+                _ => 0,
+            })
+            .sum();
+        super::check_size(items as u128 * size_of::<Value>() as u128)?;
         let mut res = Vec::new();
         for l in &a {
             match l {
@@ -177,10 +186,16 @@ pub fn register(m: &mut FuncMap) {
             0,
             count,
             if count < 0 { -1 } else { 1 },
+            INT_LIST_ITEM,
         )?))
     });
     add(m, "untilStep", sig(&[Int, Int, Int]), |_, a| {
-        Ok(int_list(until_step(i(&a[0]), i(&a[1]), i(&a[2]))?))
+        Ok(int_list(until_step(
+            i(&a[0]),
+            i(&a[1]),
+            i(&a[2]),
+            INT_LIST_ITEM,
+        )?))
     });
     add(m, "seq", sig_var(&[], Int), |_, a| {
         Ok(Value::str(seq(&a.iter().map(i).collect::<Vec<_>>())?))
@@ -261,10 +276,13 @@ fn int_list(v: Vec<i64>) -> Value {
     ))
 }
 
+/// What one item of `until`'s list costs: the number, then its value.
+const INT_LIST_ITEM: u128 = (size_of::<i64>() + size_of::<Value>()) as u128;
+
 /// Sprig's `untilStep`. Go's loop wraps around on overflow and then runs
-/// until memory is exhausted; we stop at the wrap, and refuse results beyond
-/// [`super::MAX_RESULT`].
-pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, GoError> {
+/// until memory is exhausted; we stop at the wrap, and refuse results
+/// whose items, at `item_bytes` each, pass [`super::MAX_RESULT`].
+pub fn until_step(start: i64, stop: i64, step: i64, item_bytes: u128) -> Result<Vec<i64>, GoError> {
     let (lo, hi, step_abs) = if stop < start {
         if step >= 0 {
             return Ok(Vec::new());
@@ -276,7 +294,7 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, GoError>
         }
         (start as i128, stop as i128, step as i128)
     };
-    super::check_size(((hi - lo + step_abs - 1) / step_abs) as u128)?;
+    super::check_size(((hi - lo + step_abs - 1) / step_abs) as u128 * item_bytes)?;
     let mut v = Vec::new();
     let mut i = start;
     while if step < 0 { i > stop } else { i < stop } {
@@ -291,22 +309,39 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, GoError>
 
 /// Sprig's `seq`, like the Unix command.
 fn seq(params: &[i64]) -> Result<String, GoError> {
+    use std::fmt::Write;
     let join = |v: Result<Vec<i64>, GoError>| {
-        Ok(v?
-            .iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join(" "))
+        let mut out = String::new();
+        for (n, x) in v?.iter().enumerate() {
+            if n > 0 {
+                out.push(' ');
+            }
+            let _ = write!(out, "{x}");
+        }
+        Ok(out)
     };
+    // Each number costs its i64 while counting, then its digits, sign and space.
+    let digits = |a: i64, b: i64| a.unsigned_abs().max(b.unsigned_abs()).to_string().len() as u128;
+    let item = |a: i64, b: i64| size_of::<i64>() as u128 + digits(a, b) + 2;
     match params {
         [end] => {
             let start = 1;
             let inc = if *end < start { -1 } else { 1 };
-            join(until_step(start, end.wrapping_add(inc), inc))
+            join(until_step(
+                start,
+                end.wrapping_add(inc),
+                inc,
+                item(start, *end),
+            ))
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            join(until_step(*start, end.wrapping_add(step), step))
+            join(until_step(
+                *start,
+                end.wrapping_add(step),
+                step,
+                item(*start, *end),
+            ))
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -316,7 +351,12 @@ fn seq(params: &[i64]) -> Result<String, GoError> {
                     return Ok(String::new());
                 }
             }
-            join(until_step(*start, end.wrapping_add(inc), *step))
+            join(until_step(
+                *start,
+                end.wrapping_add(inc),
+                *step,
+                item(*start, *end),
+            ))
         }
         _ => Ok(String::new()),
     }

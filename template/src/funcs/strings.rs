@@ -82,7 +82,13 @@ pub fn register(m: &mut FuncMap) {
         st(wrap_custom(s(&a[1]), i(&a[0]), "\n", false))
     });
     add(m, "wrapWith", sig(&[Int, Str, Str]), |_, a| {
-        st(wrap_custom(s(&a[2]), i(&a[0]), s(&a[1]), true))
+        // A break at most at every space and every `width` bytes.
+        let (text, sep) = (s(&a[2]), s(&a[1]));
+        let breaks = text.bytes().filter(|b| *b == b' ').count() as u128
+            + text.len() as u128 / i(&a[0]).max(1) as u128
+            + 1;
+        super::check_size(text.len() as u128 + breaks * sep.len() as u128)?;
+        st(wrap_custom(text, i(&a[0]), sep, true))
     });
     add(m, "contains", sig(&[Str, Str]), |_, a| {
         Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
@@ -124,7 +130,17 @@ pub fn register(m: &mut FuncMap) {
         st(format!("\n{}", indent(i(&a[0]), s(&a[1]))?))
     });
     add(m, "replace", sig(&[Str, Str, Str]), |_, a| {
-        st(s(&a[2]).replace(s(&a[0]), s(&a[1])))
+        let (text, old, new) = (s(&a[2]), s(&a[0]), s(&a[1]));
+        if new.len() > old.len() {
+            // An empty `old` matches around every character.
+            let n = if old.is_empty() {
+                text.chars().count() + 1
+            } else {
+                text.matches(old).count()
+            };
+            super::check_size(text.len() as u128 + n as u128 * (new.len() - old.len()) as u128)?;
+        }
+        st(text.replace(old, new))
     });
     add(m, "plural", sig(&[Str, Str, Int]), |_, a| {
         st(if i(&a[2]) == 1 { s(&a[0]) } else { s(&a[1]) })
@@ -139,6 +155,15 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::str_list(go_split(s(&a[1]), s(&a[0]), -1)))
     });
     add(m, "join", sig(&[Str, Any]), |_, a| {
+        // The same long string can be many times in a list: count before copying.
+        if let Value::List(l) = &a[1] {
+            let items: u128 = l
+                .items
+                .iter()
+                .map(|x| x.as_str().map_or(0, str::len) as u128)
+                .sum();
+            super::check_size(items + l.items.len() as u128 * s(&a[0]).len() as u128)?;
+        }
         st(super::conv::strslice(&a[1]).join(s(&a[0])))
     });
     add(m, "base", sig(&[Str]), |_, a| st(path_base(s(&a[0]))));
