@@ -150,6 +150,46 @@ impl Number {
     }
 }
 
+// Nested blocks and parenthesized pipelines would be dropped by as many
+// nested calls, deeper than a thread's stack allows (a tree may be dropped
+// on any thread: the parse cache is per thread). These drops take the
+// nested nodes apart on the heap instead.
+
+impl Drop for ListNode {
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.nodes);
+        while let Some(node) = pending.pop() {
+            match node {
+                Node::If(mut b) | Node::Range(mut b) | Node::With(mut b) => {
+                    pending.append(&mut b.list.nodes);
+                    if let Some(e) = &mut b.else_list {
+                        pending.append(&mut e.nodes);
+                    }
+                }
+                Node::List(mut l) => pending.append(&mut l.nodes),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.cmds);
+        while let Some(mut cmd) = pending.pop() {
+            for arg in cmd.args.drain(..) {
+                let arg = match arg {
+                    Arg::Chain { node, .. } => *node,
+                    other => other,
+                };
+                if let Arg::Pipe(mut p) = arg {
+                    pending.append(&mut p.cmds);
+                }
+            }
+        }
+    }
+}
+
 /// A node that errors can point at.
 #[derive(Clone, Copy)]
 pub enum At<'a> {

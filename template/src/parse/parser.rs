@@ -49,6 +49,13 @@ impl std::fmt::Display for ParseError {
 }
 
 const MAX_STACK_DEPTH: usize = 10000;
+
+/// How deeply `if`, `with`, `range` and `block` may nest (an `else if`
+/// chain nests too). Go has no limit (its stacks grow) and renders 100000
+/// levels; each level costs stack here, in the parser and in the executor,
+/// and real templates stay in the tens. Past this, a clear error rather
+/// than an exhausted stack.
+pub const MAX_BLOCK_DEPTH: usize = 10000;
 const MAX_PIPELINE_CMDS: usize = 100000;
 
 type PResult<T> = Result<T, ParseError>;
@@ -64,6 +71,8 @@ struct Parser<'a, 'f> {
     action_line: usize,
     range_depth: usize,
     stack_depth: usize,
+    /// `if`/`with`/`range`/`block` bodies open (see [`MAX_BLOCK_DEPTH`]).
+    block_depth: usize,
     has_func: &'f dyn Fn(&str) -> bool,
     /// Trees produced so far: defines and blocks, in definition order.
     trees: Vec<(String, ListNode)>,
@@ -95,6 +104,7 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult
         action_line: 0,
         range_depth: 0,
         stack_depth: 0,
+        block_depth: 0,
         has_func,
         trees: Vec::new(),
     };
@@ -442,10 +452,23 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn parse_control(&mut self, context: &str) -> PResult<Branch> {
+        self.enter_block()?;
         let vars_len = self.vars.len();
         let result = self.parse_control_inner(context);
         self.vars.truncate(vars_len);
+        self.block_depth -= 1;
         result
+    }
+
+    /// Counts one more open block, refusing more than [`MAX_BLOCK_DEPTH`].
+    fn enter_block(&mut self) -> PResult<()> {
+        if self.block_depth >= MAX_BLOCK_DEPTH {
+            return Err(self.errorf(format!(
+                "max block depth exceeded (more than {MAX_BLOCK_DEPTH} nested if, with, range and block)"
+            )));
+        }
+        self.block_depth += 1;
+        Ok(())
     }
 
     fn parse_control_inner(&mut self, context: &str) -> PResult<Branch> {
@@ -535,7 +558,9 @@ impl<'a> Parser<'a, '_> {
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let saved_name = std::mem::replace(&mut self.name, name.clone());
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        self.enter_block()?;
         let r = self.item_list();
+        self.block_depth -= 1;
         self.vars = saved_vars;
         self.name = saved_name;
         self.range_depth = saved_range;
