@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::GoError;
 use crate::funcs::{self, Func, Sig, Ty};
@@ -25,6 +27,21 @@ const MAX_EXEC_DEPTH: usize = 100_000;
 /// (100000 per execution, Helm's 1000 includes per name) assume goroutine
 /// stacks that grow; this keeps a fixed Rust stack safe.
 const MAX_NESTING: usize = 20_000;
+
+/// The stack execution keeps free: below this, nesting more (blocks,
+/// templates, parenthesized pipelines, in any mix: each is bounded on its
+/// own, their product is not) fails rather than overflow. Functions that
+/// recurse on their input (YAML, regexes, parsing) move to a fresh stack
+/// of their own when this one is in use (`crate::on_big_stack`), so
+/// this only has to cover one level of the walk and a function call.
+const STACK_RESERVE: usize = 4 << 20;
+
+/// The most one execution of a template may write (Go would write until
+/// memory runs out): as much as a function may build.
+pub const MAX_OUTPUT: usize = funcs::MAX_RESULT as usize;
+
+/// The error of a render stopped through [`Engine::cancel`].
+pub const CANCELLED: &str = "rendering stopped: the operation was cancelled";
 
 /// What a missing map key evaluates to (Go's `missingkey` option).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -140,10 +157,14 @@ mod parse_cache {
                 return Ok(e.trees.clone());
             }
             let all = funcs::all();
-            let trees: Rc<[Rc<Tree>]> = parse::parse(name, text, &|f| all.contains_key(f))?
-                .into_iter()
-                .map(Rc::new)
-                .collect();
+            // The parser recurses once per nested block or parenthesis; a
+            // `tpl` may parse deep in an execution, so on a stack of its own
+            // then (the call runs in place when the stack is barely used).
+            let parsed = crate::on_big_stack(crate::BIG_STACK, || {
+                parse::parse(name, text, &|f| all.contains_key(f))
+            })
+            .map_err(ParseError)??;
+            let trees: Rc<[Rc<Tree>]> = parsed.into_iter().map(Rc::new).collect();
             if c.text_bytes + text.len() > MAX_TEXT {
                 c.by_hash.clear();
                 c.text_bytes = 0;
@@ -217,6 +238,13 @@ pub struct Engine<'a> {
     nesting: usize,
     /// `tpl` calls currently executing (see `funcs::helm::MAX_TPL_NESTING`).
     pub tpl_nesting: usize,
+    /// Set (by another thread) to stop the rendering: execution checks it
+    /// at every node, loop iteration and template call, and fails with
+    /// [`CANCELLED`].
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Whether an execution stopped because of `cancel` (the error itself
+    /// may come back wrapped in `include`'s or `tpl`'s).
+    cancelled: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -229,7 +257,28 @@ impl<'a> Engine<'a> {
             lint_mode: false,
             nesting: 0,
             tpl_nesting: 0,
+            cancel: None,
+            cancelled: false,
         }
+    }
+
+    /// Whether an execution failed because it was cancelled.
+    pub fn was_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// Fails once `cancel` is set; a relaxed load, cheap enough for every node.
+    fn check_cancel(&mut self) -> Result<(), GoError> {
+        if self.cancelled
+            || self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            self.cancelled = true;
+            return Err(GoError::plain(CANCELLED));
+        }
+        Ok(())
     }
 
     /// Go's `t.ExecuteTemplate(w, name, data)` on the current set.
@@ -246,7 +295,8 @@ impl<'a> Engine<'a> {
 
     /// Go's `t.Execute(w, data)` for a parsed tree of the current set.
     pub fn execute_tree(&mut self, tree: &Rc<Tree>, data: Value) -> Result<String, GoError> {
-        if self.nesting >= MAX_NESTING {
+        self.check_cancel()?;
+        if self.nesting >= MAX_NESTING || stack_low() {
             return Err(GoError {
                 msg: format!(
                     "template: {}: exceeded maximum template depth ({MAX_EXEC_DEPTH})",
@@ -359,10 +409,30 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
         Err(self.errorf(format!("undefined variable: {name}")))
     }
 
+    /// Checks, before going one level deeper, that the rendering has not
+    /// been cancelled and that the stack has room.
+    fn descend(&mut self) -> R<()> {
+        self.eng.check_cancel()?;
+        if stack_low() {
+            return Err(self.errorf(format!(
+                "exceeded maximum template depth: the nesting of templates, blocks and pipelines leaves no stack (less than {STACK_RESERVE} bytes)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Appends `text` to the output, within [`MAX_OUTPUT`].
+    fn write(&mut self, text: &str) -> R<()> {
+        check_output(self.out.len() + text.len()).map_err(|e| self.errorf(e.msg))?;
+        self.out.push_str(text);
+        Ok(())
+    }
+
     // ---- walking ----
 
     fn walk(&mut self, dot: &V, node: &'t Node) -> R<Flow> {
         self.at(At::Node(node));
+        self.descend()?;
         match node {
             Node::Action { pipe, .. } => {
                 // Do not pop variables so they persist until next end.
@@ -382,7 +452,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             Node::Template { name, pipe, .. } => {
                 self.walk_template(dot, node, name, pipe.as_ref())?
             }
-            Node::Text { text, .. } => self.out.push_str(text),
+            Node::Text { text, .. } => self.write(text)?,
         }
         Ok(Flow::Normal)
     }
@@ -428,6 +498,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
     }
 
     fn range_iteration(&mut self, r: &'t Branch, mark: usize, index: V, elem: V) -> R<Flow> {
+        self.eng.check_cancel()?;
         let decl = &r.pipe.decl;
         if !decl.is_empty() {
             if r.pipe.is_assign {
@@ -556,6 +627,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
         let Some(tree) = self.eng.templates.lookup(name) else {
             return Err(self.errorf(format!("template {} not defined", gofmt::quote(name))));
         };
+        self.descend()?;
         if self.depth >= MAX_EXEC_DEPTH || self.eng.nesting >= MAX_NESTING {
             return Err(self.errorf(format!(
                 "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
@@ -585,6 +657,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
 
     fn eval_pipeline(&mut self, dot: &V, pipe: &'t Pipe) -> R<V> {
         self.at(At::Pipe(pipe));
+        self.descend()?;
         let mut value: Option<V> = None;
         for cmd in &pipe.cmds {
             let mut v = self.eval_command(dot, cmd, value.take())?;
@@ -1100,17 +1173,46 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
     fn print_value(&mut self, node: &'t Node, v: &V) -> R<()> {
         self.at(At::Node(node));
         match &v.val {
-            Value::Invalid | Value::Nil => self.out.push_str("<no value>"),
+            Value::Invalid | Value::Nil => self.write("<no value>"),
             // The field is addressable, so the pointer's String method applies.
             Value::Object(o) if v.addr && matches!(**o, Object::KubeVersion(_)) => {
                 if let Object::KubeVersion(k) = &**o {
-                    self.out.push_str(&k.normalized);
+                    self.write(&k.normalized)?;
                 }
+                Ok(())
             }
-            other => gofmt::print_printable(self.out, other),
+            other => {
+                // A string is checked before it is copied; anything else
+                // (a list, a map) once printed.
+                if let Value::String(s) = other {
+                    check_output(self.out.len() + s.len()).map_err(|e| self.errorf(e.msg))?;
+                }
+                let before = self.out.len();
+                gofmt::print_printable(self.out, other);
+                if let Err(e) = check_output(self.out.len()) {
+                    self.out.truncate(before);
+                    return Err(self.errorf(e.msg));
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
+}
+
+/// Whether the stack is too nearly used up to go deeper (see [`STACK_RESERVE`]).
+fn stack_low() -> bool {
+    stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE)
+}
+
+/// Refuses an output of `n` bytes beyond [`MAX_OUTPUT`], in the words of
+/// [`funcs::check_size`].
+pub fn check_output(n: usize) -> Result<(), GoError> {
+    if n > MAX_OUTPUT {
+        return Err(GoError::plain(format!(
+            "output of {n} bytes is too large (limit {MAX_OUTPUT})"
+        )));
+    }
+    Ok(())
 }
 
 impl Value {

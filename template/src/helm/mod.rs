@@ -168,6 +168,11 @@ pub struct RenderOptions<'a> {
     /// Helm's `--skip-schema-validation`: do not check the values against
     /// the charts' `values.schema.json` before rendering.
     pub skip_schema_validation: bool,
+    /// Set to `true` (from another thread) to stop a rendering in progress:
+    /// it fails promptly with [`RenderError::Cancelled`]. A template can
+    /// loop for as long as it likes; this is how a caller with a deadline
+    /// or a shutdown gets its thread back. `None`: never cancelled.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl<'a> RenderOptions<'a> {
@@ -179,6 +184,7 @@ impl<'a> RenderOptions<'a> {
             lookup: None,
             strict: false,
             skip_schema_validation: false,
+            cancel: None,
         }
     }
 }
@@ -205,6 +211,9 @@ pub enum RenderError {
     /// The values cannot be used (e.g. a subchart's key is not a table).
     #[error("{0}")]
     Values(String),
+    /// [`RenderOptions::cancel`] was set while rendering.
+    #[error("{}", crate::exec::CANCELLED)]
+    Cancelled,
 }
 
 impl RenderError {
@@ -216,6 +225,7 @@ impl RenderError {
                 go_message
             }
             RenderError::Values(m) => m,
+            RenderError::Cancelled => crate::exec::CANCELLED,
         }
     }
 }

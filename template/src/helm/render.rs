@@ -12,6 +12,11 @@ use crate::error::{cleanup_parse_error, reformat_exec_error};
 use crate::exec::{Engine, MissingKey, Templates};
 use crate::value::{List, Map, MapType, Object, Value, json};
 
+/// The most all templates of one rendering may write together: as much as
+/// one may (a release is stored in a Secret of at most 1 MiB, compressed;
+/// no real chart comes near).
+const MAX_RENDER_OUTPUT: usize = crate::exec::MAX_OUTPUT;
+
 /// A template to render: its text (borrowed from the chart when it is
 /// valid UTF-8), the values it sees, its chart's base path.
 struct Renderable<'c> {
@@ -89,7 +94,9 @@ fn render_here(
     }
     let mut engine = Engine::new(set, missing);
     engine.lookup = opts.lookup;
+    engine.cancel = opts.cancel.clone();
     let mut rendered = BTreeMap::new();
+    let mut written = 0usize;
     for name in &keys {
         // Don't render partials: they are only included from other templates.
         if super::super::funcs::strings::path_base(name).starts_with('_') {
@@ -103,11 +110,23 @@ fn render_here(
         r.vals.insert("Template", Value::Map(template));
         let out = engine
             .execute_template(name, Value::Map(r.vals.clone()))
-            .map_err(|e| RenderError::Exec {
-                template: name.clone(),
-                message: reformat_exec_error(name, &e),
-                go_message: e.msg.clone(),
+            .map_err(|e| {
+                if engine.was_cancelled() {
+                    return RenderError::Cancelled;
+                }
+                RenderError::Exec {
+                    template: name.clone(),
+                    message: reformat_exec_error(name, &e),
+                    go_message: e.msg.clone(),
+                }
             })?;
+        // Each template's output is bounded; so is all of them together.
+        written += out.len();
+        if written > MAX_RENDER_OUTPUT {
+            return Err(RenderError::Values(format!(
+                "rendering template failed: output of {written} bytes is too large (limit {MAX_RENDER_OUTPUT})"
+            )));
+        }
         // Go emits "<no value>" even with missingkey=zero; Helm removes it.
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")

@@ -355,3 +355,88 @@ fn hostile_toml_and_schemas_fail_cleanly() {
         }
     }
 }
+
+/// `{{if 1}}` nested `n` deep around `body`, in a define and at the top.
+fn nested_ifs(n: usize, body: &str) -> String {
+    let nest = |b: &str| format!("{}{b}{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
+    format!(
+        "{{{{define \"h\"}}}}{}{{{{end}}}}{}",
+        nest(body),
+        nest("{{template \"h\" .}}")
+    )
+}
+
+#[test]
+fn blocks_nest_ten_thousand_deep_and_deeper_fails_cleanly() {
+    let out = render(&nested_ifs(10_000, "# deep")).unwrap();
+    assert_eq!(out, "# deep");
+    for deep in [
+        nested_ifs(200_000, "x"),
+        format!("{}x", "{{with 1}}".repeat(200_000)),
+        format!("{{{{if 0}}}}{}{{{{end}}}}", "{{else if 0}}".repeat(200_000)),
+    ] {
+        let e = render(&deep).unwrap_err();
+        assert!(
+            e.starts_with("parse error at (fuzz/templates/t.yaml:1): max block depth exceeded"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn templates_within_blocks_within_templates_run_out_of_depth_cleanly() {
+    // Each bound holds on its own; together they would exhaust the stack.
+    let t = format!(
+        "{{{{define \"r\"}}}}{}{{{{template \"r\" .}}}}{}{{{{end}}}}{{{{template \"r\" .}}}}",
+        "{{if 1}}(((".repeat(2000),
+        ")))}}{{end}}".repeat(2000)
+    );
+    let t = t.replace("(((", "").replace(")))}}", "");
+    let e = render(&t).unwrap_err();
+    assert!(e.contains("exceeded maximum template depth"), "{e}");
+}
+
+#[test]
+fn results_and_output_are_bounded() {
+    for t in [
+        "{{ $x := until 100000000 }}",
+        "{{ $x := untilStep 0 100000000 1 }}",
+        "{{ seq 1 100000000 }}",
+        "{{ range until 12000 }}{{ repeat 250000 \"x\" }}{{ end }}",
+        "{{ $s := repeat 200000 \"x\" }}{{ replace \"\" $s $s }}",
+        "{{ $s := repeat 200000 \"x\" }}{{ wrapWith 1 $s $s }}",
+        "{{ $s := repeat 1000000 \"x\" }}{{ $l := list }}{{ range until 300 }}{{ $l = append $l $s }}{{ end }}{{ join \"\" $l }}",
+    ] {
+        let e = render(t).unwrap_err();
+        assert!(e.contains("is too large (limit 268435456)"), "{t}: {e}");
+    }
+    assert_eq!(
+        render("{{ seq 3 }} {{ until 3 }}").unwrap(),
+        "1 2 3 [0 1 2]"
+    );
+}
+
+#[test]
+fn a_cancelled_render_stops_promptly() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let c = chart("{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}");
+    let values = helm::coalesce_values(&c, &json!({}), &mut Vec::new()).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut opts = RenderOptions::new(support::release());
+    opts.cancel = Some(cancel.clone());
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        cancel.store(true, Ordering::Relaxed);
+        std::time::Instant::now()
+    });
+    let out = helm::render(&c, &values, &opts);
+    let stopped = std::time::Instant::now();
+    let set = setter.join().unwrap();
+    assert_eq!(out, Err(helm::RenderError::Cancelled));
+    assert_eq!(
+        out.unwrap_err().to_string(),
+        "rendering stopped: the operation was cancelled"
+    );
+    assert!(stopped.duration_since(set) < std::time::Duration::from_secs(1));
+}
