@@ -585,3 +585,33 @@ async fn values_past_the_agents_message_limit_are_refused_in_words() {
     let list = env.berth(&["list", "-o", "json"]).await.ok().json();
     assert_eq!(list, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_render_that_runs_past_the_timeout_is_stopped_and_records_nothing() {
+    let env = Env::start().await;
+    let chart = env.dir.path().join("spin");
+    berth_cli::demo::write_chart(&chart, "1.0.0").unwrap();
+    // Ten billion iterations: only the timeout ends it.
+    std::fs::write(
+        chart.join("templates/spin.yaml"),
+        "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n",
+    )
+    .unwrap();
+    let spin = path(&chart);
+    let args = ["install", "spin", &spin, "--timeout", "1s"];
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), env.berth(&args))
+        .await
+        .expect("berthd stops the render at the operation's timeout")
+        .failed();
+    assert!(
+        out.stderr.contains("timed out rendering the chart"),
+        "{}",
+        out.stderr
+    );
+    let list = env.berth(&["list", "-A", "-o", "json"]).await.ok().json();
+    assert_eq!(list, serde_json::json!([]), "nothing was recorded");
+    // berthd's blocking thread is free again: the next install goes through.
+    env.berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok();
+}

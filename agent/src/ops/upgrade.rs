@@ -3,6 +3,7 @@
 //! revision, deploy, record the outcome.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use berth::chart;
 use berth::proto::{self, UpgradeHeader, UpgradeMode, event::Kind};
@@ -242,7 +243,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
     let timeout =
         super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
     let deadline = Instant::now() + timeout;
-    let mut staged = match stage(agent, &p, chart_bytes).await {
+    let mut staged = match stage(agent, &p, chart_bytes, deadline).await {
         Ok(s) => s,
         Err(f) => return refuse(&op, f),
     };
@@ -454,10 +455,39 @@ impl Staged {
 }
 
 /// Verify and unpack the chart, render it, and parse the result.
+/// Stops a render that runs on a blocking thread, which dropping the
+/// operation's future cannot: at the operation's deadline, and when it is
+/// dropped (the render ended, or an abort or shutdown dropped the
+/// operation).
+struct StopRender {
+    flag: Arc<AtomicBool>,
+    timer: tokio::task::JoinHandle<()>,
+}
+
+impl StopRender {
+    fn at(deadline: Instant) -> StopRender {
+        let flag = Arc::new(AtomicBool::new(false));
+        let at_deadline = Arc::clone(&flag);
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            at_deadline.store(true, Ordering::Relaxed);
+        });
+        StopRender { flag, timer }
+    }
+}
+
+impl Drop for StopRender {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::Relaxed);
+        self.timer.abort();
+    }
+}
+
 async fn stage(
     agent: &Arc<Agent>,
     p: &Prepared,
     chart_bytes: Result<Option<Received>, Failure>,
+    deadline: Instant,
 ) -> Result<Staged, Failure> {
     let op = &p.op;
     let (mut bytes, digest, cached) = match chart_bytes? {
@@ -522,6 +552,8 @@ async fn stage(
     let values2 = values.clone();
     let release_name = p.name.to_string();
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
+    let stop = StopRender::at(deadline);
+    let cancel = Arc::clone(&stop.flag);
     let rendered = tokio::task::spawn_blocking(move || {
         // The packed bytes come back with the result (the journal keeps
         // them); the unpacked files move into the chart, so the chart is
@@ -543,6 +575,7 @@ async fn stage(
         let mut opts = helm::RenderOptions::new(release);
         opts.capabilities = caps;
         opts.lookup = Some(&lookup);
+        opts.cancel = Some(cancel);
         // What Helm logs while loading the chart and merging its values:
         // logged here, and (the render that counts) sent in the Rendered event.
         for w in &loaded.warnings {
@@ -581,7 +614,19 @@ async fn stage(
         Ok::<_, Failure>((bytes, loaded.metadata, rendered, crds, warnings))
     })
     .await
-    .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))??;
+    .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))?;
+    drop(stop);
+    // A render the deadline stopped is the operation's timeout.
+    let rendered = rendered.map_err(|f| {
+        if Instant::now() >= deadline {
+            Failure::new(
+                "Timeout",
+                "timed out rendering the chart (the operation's --timeout passed)".to_string(),
+            )
+        } else {
+            f
+        }
+    })?;
     let (bytes, metadata, rendered, crds, warnings) = rendered;
     let count = rendered.manifests.len() + rendered.hooks.len() + crds.len();
     let max_objects = agent.settings.max_objects;
