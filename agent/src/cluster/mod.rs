@@ -194,9 +194,28 @@ impl Cluster {
     /// than from the cache: a CRD created or deleted since the cache filled
     /// counts. The answer refreshes the cache, so what a check found served
     /// is what the apply after it resolves.
+    ///
+    /// A kind of Kubernetes' own groups (the core group, `apps`, `*.k8s.io`)
+    /// found before is trusted from the cache: those are served by the API
+    /// server itself and do not come and go with CRDs, and asking again on
+    /// every operation cost each agent of a fleet a discovery request per
+    /// kind.
     pub async fn serves(&self, object: &ObjectRef) -> Result<bool, ClusterError> {
         let key = (object.api_version.clone(), object.kind.clone());
-        self.kinds.lock().expect("kind cache poisoned").remove(&key);
+        let group = object.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let builtin = !group.contains('.') || group.ends_with(".k8s.io");
+        let known = {
+            let mut kinds = self.kinds.lock().expect("kind cache poisoned");
+            if builtin && kinds.contains_key(&key) {
+                true
+            } else {
+                kinds.remove(&key);
+                false
+            }
+        };
+        if known {
+            return Ok(true);
+        }
         match self.resolve(object).await {
             Ok(_) => Ok(true),
             Err(ClusterError::UnknownKind { .. }) => Ok(false),
