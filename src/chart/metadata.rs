@@ -562,22 +562,9 @@ fn check_rfc3339(value: &str) -> Result<(), String> {
             quote(rest)
         ));
     }
-    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if fields[1] < 1 || fields[1] > days[fields[0] as usize - 1] {
+    if fields[1] < 1
+        || fields[1] > berth_template::funcs::dates::days_in(fields[0], i64::from(year))
+    {
         return out_of_range("day");
     }
     Ok(())

@@ -153,7 +153,8 @@ fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-fn days_in(m: u32, y: i64) -> u32 {
+/// Days in month `m` (1 to 12) of year `y` (proleptic Gregorian).
+pub fn days_in(m: u32, y: i64) -> u32 {
     match m {
         2 if is_leap(y) => 29,
         2 => 28,

@@ -1007,22 +1007,7 @@ fn date_days(s: &str) -> Option<i64> {
     if s.get(4..5)? != "-" || s.get(7..8)? != "-" || !(1..=12).contains(&m) {
         return None;
     }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let dim = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if d < 1 || d > dim[(m - 1) as usize] {
+    if d < 1 || d > i64::from(super::dates::days_in(m as u32, y)) {
         return None;
     }
     Some(days_from_civil(y, m, d))
