@@ -317,3 +317,39 @@ async fn a_custom_resource_of_a_crd_among_the_templates_is_refused_as_helm_refus
     );
     env.berth(&["history", "g"]).await.failed();
 }
+
+#[tokio::test]
+async fn an_upgrade_or_uninstall_after_a_crd_left_goes_on_without_its_custom_resources() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let env = Env::start().await;
+    // Two releases with a Widget each (the CRD from crds/); then the CRD
+    // goes, and with it every Widget.
+    env.berth(&["install", "w", &chart()]).await.ok();
+    env.berth(&["install", "v", &chart()]).await.ok();
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(env.kube().await);
+    crds.delete("widgets.example.com", &Default::default())
+        .await
+        .unwrap();
+    crate::common::wait_for("the CRD to go", || async { !crd_exists(&env).await }).await;
+    // An upgrade that drops the Widget prunes nothing of it: there is none.
+    let plain = write_chart(&env, "withcrds", &[("config.yaml", CONFIG)]);
+    env.berth(&["upgrade", "w", &plain]).await.ok();
+    let history = env.berth(&["history", "w", "-o", "json"]).await.ok().json();
+    assert_eq!(history[1]["status"], "deployed", "{history}");
+    // Back to revision 1 is refused: its Widget has no kind to be.
+    env.berth(&["rollback", "w", "1"]).await.failed();
+    // Uninstalling a release whose deployed revision names a Widget goes
+    // through, and deletes the rest.
+    assert!(
+        env.get("v1", "ConfigMap", "default", "v-config")
+            .await
+            .is_some()
+    );
+    env.berth(&["uninstall", "v"]).await.ok();
+    assert!(
+        env.get("v1", "ConfigMap", "default", "v-config")
+            .await
+            .is_none(),
+        "the release's other objects are gone"
+    );
+}

@@ -404,7 +404,9 @@ impl Cluster {
         object: &ObjectRef,
         release_ns: &str,
     ) -> Result<bool, ClusterError> {
-        let (api, _) = self.api(object, release_ns).await?;
+        let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
+            return Ok(false);
+        };
         let Some(live) = api
             .get_opt(&object.name)
             .await
@@ -445,11 +447,31 @@ impl Cluster {
     /// Delete an object (background propagation). Returns false when it was
     /// already gone.
     pub async fn delete(&self, object: &ObjectRef, release_ns: &str) -> Result<bool, ClusterError> {
-        let (api, _) = self.api(object, release_ns).await?;
+        let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
+            return Ok(false);
+        };
         match api.delete(&object.name, &DeleteParams::background()).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
             Err(e) => Err(ClusterError::api(object, e)),
+        }
+    }
+
+    /// [`Cluster::api`] for an object to delete, or `None` when the cluster
+    /// no longer serves its kind: then no object of it exists (deleting a
+    /// CRD deletes its custom resources), and there is nothing to delete.
+    /// An upgrade that prunes it, or an uninstall, goes on (Helm refuses
+    /// the upgrade: "current release manifest contains removed kubernetes
+    /// api(s)").
+    async fn api_if_served(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<Option<(Api<DynamicObject>, String)>, ClusterError> {
+        match self.api(object, release_ns).await {
+            Ok(found) => Ok(Some(found)),
+            Err(ClusterError::UnknownKind { .. }) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
