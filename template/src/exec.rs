@@ -1182,10 +1182,13 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                 Ok(())
             }
             other => {
-                // A string is checked before it is copied; anything else
-                // (a list, a map) once printed.
-                if let Value::String(s) = other {
-                    check_output(self.out.len() + s.len()).map_err(|e| self.errorf(e.msg))?;
+                // Checked before anything is written: a list or map
+                // holding one big string many times prints each.
+                let room = MAX_OUTPUT.saturating_sub(self.out.len()) as u128;
+                if other.printed_size_within(room).is_none() {
+                    return Err(self.errorf(format!(
+                        "output of more than {MAX_OUTPUT} bytes is too large (limit {MAX_OUTPUT})"
+                    )));
                 }
                 let before = self.out.len();
                 gofmt::print_printable(self.out, other);

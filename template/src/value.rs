@@ -569,6 +569,37 @@ impl Drop for DepthGuard {
     }
 }
 
+impl Value {
+    /// At least how many bytes printing or encoding this value writes
+    /// (its strings, keys and one per value), counting a value held in
+    /// several places once per place; `None` once that passes `limit`, where
+    /// the walk stops. A list holding one 1 MB string three thousand times
+    /// would make `toJson` write 3 GB: that is known before any is written.
+    pub fn printed_size_within(&self, limit: u128) -> Option<u128> {
+        let mut total: u128 = 0;
+        let mut stack = vec![self.clone()];
+        while let Some(v) = stack.pop() {
+            total += 1;
+            match &v {
+                Value::String(s) => total += s.len() as u128,
+                Value::Bytes(b) => total += b.len() as u128,
+                Value::List(l) => stack.extend(l.items.iter().cloned()),
+                Value::Map(m) => {
+                    for (k, x) in m.entries.borrow().iter() {
+                        total += k.len() as u128;
+                        stack.push(x.clone());
+                    }
+                }
+                _ => {}
+            }
+            if total > limit {
+                return None;
+            }
+        }
+        Some(total)
+    }
+}
+
 /// Go strings are byte strings; Rust strings are UTF-8. Bytes that are not
 /// part of valid UTF-8 (from `b64dec`, `.Files.Get` on a binary file,
 /// `decryptAES`, byte-wise slicing) travel inside our strings as the

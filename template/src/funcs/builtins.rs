@@ -41,12 +41,15 @@ pub fn register(m: &mut FuncMap) {
     add_builtin(m, "len", super::sig(&[Reflect]), length);
     add_builtin(m, "index", super::sig_var(&[Reflect], Reflect), index);
     add_builtin(m, "print", super::sig_var(&[], Any), |_, a| {
+        super::check_all_printable(&a)?;
         Ok(Value::str(gofmt::sprint(&a)))
     });
     add_builtin(m, "printf", super::sig_var(&[Str], Any), |_, a| {
+        super::check_all_printable(&a)?;
         Ok(Value::str(gofmt::sprintf(super::s(&a[0]), &a[1..])))
     });
     add_builtin(m, "println", super::sig_var(&[], Any), |_, a| {
+        super::check_all_printable(&a)?;
         Ok(Value::str(gofmt::sprintln(&a)))
     });
     add_builtin(m, "html", super::sig_var(&[], Any), |_, a| {

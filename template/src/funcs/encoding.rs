@@ -32,21 +32,25 @@ pub fn register(m: &mut FuncMap) {
         }))
     });
     add(m, "toPrettyJson", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         Ok(Value::str(
             crate::json::marshal_indent(&a[0]).unwrap_or_default(),
         ))
     });
     add(m, "mustToPrettyJson", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         crate::json::marshal_indent(&a[0])
             .map(Value::str)
             .map_err(super::err)
     });
     add(m, "toRawJson", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         crate::json::marshal_raw(&a[0])
             .map(Value::str)
             .map_err(super::err)
     });
     add(m, "mustToRawJson", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         crate::json::marshal_raw(&a[0])
             .map(Value::str)
             .map_err(super::err)

@@ -50,14 +50,17 @@ pub fn register(m: &mut FuncMap) {
         }
     });
     add(m, "toYaml", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         Ok(Value::str(crate::yaml::to_yaml_value(&a[0])))
     });
     add(m, "toYamlPretty", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         crate::yaml::to_yaml_pretty_value(&a[0])
             .map(Value::str)
             .map_err(GoError::plain)
     });
     add(m, "mustToYaml", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         crate::yaml::marshal_value(&a[0])
             .map(|y| Value::str(y.strip_suffix('\n').unwrap_or(&y)))
             .map_err(|e| GoError::plain(format!("error marshaling into JSON: {e}")))
@@ -95,9 +98,11 @@ pub fn register(m: &mut FuncMap) {
         },
     );
     add(m, "toJson", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         Ok(Value::str(crate::json::marshal(&a[0]).unwrap_or_default()))
     });
     add(m, "mustToJson", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         crate::json::marshal(&a[0])
             .map(Value::str)
             .map_err(GoError::plain)

@@ -180,6 +180,28 @@ pub fn check_size(n: u128) -> Result<(), GoError> {
     Ok(())
 }
 
+/// Refuses to print or encode a value whose output would pass
+/// [`MAX_RESULT`] bytes (see [`Value::printed_size_within`]).
+pub fn check_printable(v: &Value) -> Result<(), GoError> {
+    check_all_printable(std::slice::from_ref(v))
+}
+
+/// [`check_printable`] for the arguments one call prints together.
+pub fn check_all_printable(values: &[Value]) -> Result<(), GoError> {
+    let mut room = MAX_RESULT;
+    for v in values {
+        match v.printed_size_within(room) {
+            Some(n) => room -= n,
+            None => {
+                return Err(err(format!(
+                    "result of more than {MAX_RESULT} bytes is too large (limit {MAX_RESULT})"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A plain error from a function (Go's `errors.New`).
 pub fn err(msg: impl Into<String>) -> GoError {
     GoError::plain(msg)

@@ -100,6 +100,7 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
     });
     add(m, "quote", sig_var(&[], Any), |_, a| {
+        super::check_all_printable(&a)?;
         let parts: Vec<std::string::String> = a
             .iter()
             .filter(|v| !v.is_nil())
@@ -108,6 +109,7 @@ pub fn register(m: &mut FuncMap) {
         st(parts.join(" "))
     });
     add(m, "squote", sig_var(&[], Any), |_, a| {
+        super::check_all_printable(&a)?;
         let parts: Vec<std::string::String> = a
             .iter()
             .filter(|v| !v.is_nil())
@@ -116,6 +118,7 @@ pub fn register(m: &mut FuncMap) {
         st(parts.join(" "))
     });
     add(m, "cat", sig_var(&[], Any), |_, a| {
+        super::check_all_printable(&a)?;
         let parts: Vec<std::string::String> = a
             .iter()
             .filter(|v| !v.is_nil())

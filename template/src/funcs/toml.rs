@@ -16,6 +16,7 @@ use crate::value::{Object, Value};
 pub fn register(m: &mut FuncMap) {
     use Ty::*;
     add(m, "toToml", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         nil_panic(&a[0])?;
         Ok(Value::str(match to_toml(&a[0]) {
             Ok(s) => s,
@@ -23,6 +24,7 @@ pub fn register(m: &mut FuncMap) {
         }))
     });
     add(m, "mustToToml", sig(&[Any]), |_, a| {
+        super::check_printable(&a[0])?;
         nil_panic(&a[0])?;
         to_toml(&a[0]).map(Value::str).map_err(GoError::plain)
     });

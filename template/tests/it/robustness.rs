@@ -410,6 +410,26 @@ fn results_and_output_are_bounded() {
         let e = render(t).unwrap_err();
         assert!(e.contains("is too large (limit 268435456)"), "{t}: {e}");
     }
+    // One big string held many times: each encoder and printer knows the
+    // size before it writes any of it.
+    let many = "{{ $s := repeat 1000000 \"x\" }}{{ $l := list }}{{ range until 300 }}{{ $l = append $l $s }}{{ end }}";
+    for use_it in [
+        "{{ $x := toJson $l }}",
+        "{{ $x := toPrettyJson $l }}",
+        "{{ $x := toRawJson $l }}",
+        "{{ $x := toYaml $l }}",
+        "{{ $x := toToml (dict \"a\" $l) }}",
+        "{{ $x := cat $l }}",
+        "{{ $x := quote $l }}",
+        "{{ $x := print $l }}",
+        "{{ $x := printf \"%v\" $l }}",
+        "{{ $l }}",
+        "{{ dict \"a\" $l }}",
+    ] {
+        let t = format!("{many}{use_it}");
+        let e = render(&t).unwrap_err();
+        assert!(e.contains("is too large (limit 268435456)"), "{t}: {e}");
+    }
     assert_eq!(
         render("{{ seq 3 }} {{ until 3 }}").unwrap(),
         "1 2 3 [0 1 2]"
