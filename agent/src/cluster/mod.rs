@@ -88,9 +88,43 @@ impl ClusterError {
     }
 }
 
+/// The API groups kube-apiserver serves itself (never a CRD's), whose
+/// kinds [`Cluster::serves`] trusts for [`SERVED_FOR`] once found.
+const IN_TREE_GROUPS: &[&str] = &[
+    "",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+    "internal.apiserver.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+];
+
+/// How long a kind of an in-tree group found served is trusted.
+const SERVED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub struct Cluster {
     client: kube::Client,
     kinds: Mutex<HashMap<(String, String), (ApiResource, ApiCapabilities)>>,
+    /// When [`Cluster::serves`] last asked discovery about a kind of
+    /// Kubernetes' own groups and found it served.
+    served_at: Mutex<HashMap<(String, String), std::time::Instant>>,
     capabilities: tokio::sync::Mutex<Option<helm::Capabilities>>,
 }
 
@@ -142,6 +176,7 @@ impl Cluster {
         Ok(Cluster {
             client,
             kinds: Mutex::new(HashMap::new()),
+            served_at: Mutex::new(HashMap::new()),
             capabilities: tokio::sync::Mutex::new(None),
         })
     }
@@ -195,29 +230,43 @@ impl Cluster {
     /// counts. The answer refreshes the cache, so what a check found served
     /// is what the apply after it resolves.
     ///
-    /// A kind of Kubernetes' own groups (the core group, `apps`, `*.k8s.io`)
-    /// found before is trusted from the cache: those are served by the API
-    /// server itself and do not come and go with CRDs, and asking again on
-    /// every operation cost each agent of a fleet a discovery request per
-    /// kind.
+    /// A kind of Kubernetes' own API groups found served in the last
+    /// [`SERVED_FOR`] is not asked again: asking on every operation cost
+    /// each agent of a fleet a discovery request per kind. Only the groups
+    /// the API server itself serves count (`*.k8s.io` holds CRDs too, such
+    /// as the Gateway API's, and aggregated APIs); the time bound covers a
+    /// version a control-plane upgrade removed while berthd ran.
     pub async fn serves(&self, object: &ObjectRef) -> Result<bool, ClusterError> {
         let key = (object.api_version.clone(), object.kind.clone());
         let group = object.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-        let builtin = !group.contains('.') || group.ends_with(".k8s.io");
-        let known = {
-            let mut kinds = self.kinds.lock().expect("kind cache poisoned");
-            if builtin && kinds.contains_key(&key) {
-                true
-            } else {
-                kinds.remove(&key);
-                false
-            }
-        };
-        if known {
+        let in_tree = IN_TREE_GROUPS.contains(&group);
+        let fresh = in_tree
+            && self
+                .served_at
+                .lock()
+                .expect("served cache poisoned")
+                .get(&key)
+                .is_some_and(|at| at.elapsed() < SERVED_FOR);
+        if fresh
+            && self
+                .kinds
+                .lock()
+                .expect("kind cache poisoned")
+                .contains_key(&key)
+        {
             return Ok(true);
         }
+        self.kinds.lock().expect("kind cache poisoned").remove(&key);
         match self.resolve(object).await {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                if in_tree {
+                    self.served_at
+                        .lock()
+                        .expect("served cache poisoned")
+                        .insert(key, std::time::Instant::now());
+                }
+                Ok(true)
+            }
             Err(ClusterError::UnknownKind { .. }) => Ok(false),
             Err(e) => Err(e),
         }
@@ -442,6 +491,30 @@ impl Cluster {
         .await
         .map(|_| ())
         .map_err(|e| ClusterError::Other(format!("waiting for CRD {name}: {e}")))
+    }
+
+    /// The name of a CRD in the cluster that defines the object's kind at
+    /// its version, if one does (served or not yet: a CRD just created is
+    /// not Established at once).
+    pub async fn crd_defining(&self, object: &ObjectRef) -> Result<Option<String>, ClusterError> {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        let Some((group, version)) = object.api_version.split_once('/') else {
+            return Ok(None);
+        };
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let crds = api
+            .list(&Default::default())
+            .await
+            .map_err(|e| ClusterError::api(object, e))?;
+        Ok(crds
+            .items
+            .into_iter()
+            .find(|c| {
+                c.spec.group == group
+                    && c.spec.names.kind == object.kind
+                    && c.spec.versions.iter().any(|v| v.name == version)
+            })
+            .and_then(|c| c.metadata.name))
     }
 
     /// Delete an object (background propagation). Returns false when it was
