@@ -353,3 +353,29 @@ async fn an_upgrade_or_uninstall_after_a_crd_left_goes_on_without_its_custom_res
         "the release's other objects are gone"
     );
 }
+
+#[tokio::test]
+async fn a_hook_of_a_kind_the_templates_crd_defines_is_left_to_its_run() {
+    let env = Env::start().await;
+    // cert-manager's pattern: a CRD among the templates, and a post-install
+    // hook of its kind (Helm builds a hook only when it runs it).
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+               name: issuers.example.net\nspec:\n  group: example.net\n  scope: Namespaced\n  names:\n    \
+               plural: issuers\n    singular: issuer\n    kind: Issuer\n  versions:\n    - name: v1\n      \
+               served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          \
+               type: object\n          x-kubernetes-preserve-unknown-fields: true\n";
+    let issuer = "apiVersion: example.net/v1\nkind: Issuer\nmetadata:\n  name: default\n  \
+                  annotations:\n    helm.sh/hook: post-install\nspec:\n  acme: {}\n";
+    let chart = write_chart(
+        &env,
+        "issuers",
+        &[("crd.yaml", crd), ("issuer.yaml", issuer)],
+    );
+    env.berth(&["install", "i", &chart]).await.ok();
+    assert!(
+        env.get("example.net/v1", "Issuer", "default", "default")
+            .await
+            .is_some(),
+        "the hook ran"
+    );
+}

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{Agent, Failure, phase};
+use crate::cluster::ClusterError;
 use crate::events::OpEvents;
 use crate::track::{self, HookEnd};
 
@@ -77,10 +78,33 @@ impl Hooks<'_> {
         }
         let mut created = Vec::new();
         for o in &objects {
-            let ns =
-                agent.cluster.create(o, self.namespace).await.map_err(|e| {
-                    failure(o, "HookFailed", format!("hook {} failed: {e}", hook.path))
-                })?;
+            let hook_failed = |e: &dyn std::fmt::Display| {
+                failure(o, "HookFailed", format!("hook {} failed: {e}", hook.path))
+            };
+            let ns = match agent.cluster.create(o, self.namespace).await {
+                Ok(ns) => ns,
+                // Of a kind whose CRD this operation applied a moment ago
+                // (among the templates, or an earlier hook): once the CRD
+                // is Established, again.
+                Err(e @ ClusterError::UnknownKind { .. }) => {
+                    let Some(crd) = agent.cluster.crd_defining(&o.object).await.ok().flatten()
+                    else {
+                        return Err(hook_failed(&e));
+                    };
+                    tokio::time::timeout_at(self.deadline, agent.cluster.crd_established(&crd))
+                        .await
+                        .map_err(|_| {
+                            hook_failed(&format!("{e} (CRD {crd} not Established in time)"))
+                        })?
+                        .map_err(|e| hook_failed(&e))?;
+                    agent
+                        .cluster
+                        .create(o, self.namespace)
+                        .await
+                        .map_err(|e| hook_failed(&e))?
+                }
+                Err(e) => return Err(hook_failed(&e)),
+            };
             let mut object = o.object.clone();
             object.namespace = ns.clone();
             self.op.emit(Kind::ResourceApplied(proto::ResourceApplied {

@@ -12,8 +12,10 @@
 //! CRD among the templates does not make its kind pass: it is applied with
 //! the other objects, not waited for, so a custom resource of its kind
 //! would fail at apply time; Helm refuses such a chart the same way.
-//! Hooks are checked too (Helm builds each one as it runs it): those of the
-//! events this operation runs.
+//! Hooks are checked too: those of the events this operation runs, but for
+//! a kind a CRD among the templates or the hooks defines (Helm builds each
+//! hook only as it runs it, so a post-install hook of a kind the templates'
+//! CRD brings, cert-manager's ClusterIssuer beside its CRDs say, works).
 //!
 //! Not here: whether the objects are valid (the server's apply says).
 
@@ -63,12 +65,27 @@ pub async fn check(agent: &Agent, c: Check<'_>) -> Result<(), Failure> {
         };
         hooks.push((event, hook, super::hooks::objects(hook)?));
     }
-    // The objects to ask about: the templates', then the hooks'.
-    let mut asked: Vec<&Object> = c.objects.iter().collect();
+    // A hook's kind may also come from a CRD the operation applies before
+    // the hook runs: one among the templates (before post- hooks) or among
+    // its hooks (Helm builds a hook only when it runs it). Those kinds are
+    // left to the hook's own run.
+    let mut made_by_op: HashSet<Kind> = super::crds::kinds(c.objects).into_iter().collect();
     for (_, _, objects) in &hooks {
-        asked.extend(objects);
+        made_by_op.extend(super::crds::kinds(objects));
     }
-    asked.retain(|o| !brought.contains(&kind_of(o)));
+    // The objects to ask about: the templates', then the hooks'.
+    let mut asked: Vec<&Object> = c
+        .objects
+        .iter()
+        .filter(|o| !brought.contains(&kind_of(o)))
+        .collect();
+    for (_, _, objects) in &hooks {
+        asked.extend(
+            objects
+                .iter()
+                .filter(|o| !brought.contains(&kind_of(o)) && !made_by_op.contains(&kind_of(o))),
+        );
+    }
     let unknown = unserved(agent, &asked).await?;
     if unknown.is_empty() {
         return Ok(());
