@@ -571,8 +571,6 @@ pub async fn purge(agent: &Agent, op: &OpEvents) -> Result<(), JournalError> {
     Ok(())
 }
 
-/// Fail an operation that never recorded a revision (bad chart, render
-/// error): nothing changed, only the clients hear of it.
 /// Go's longest `time.Duration` in whole seconds (2562047h47m16s): Helm
 /// refuses a longer `--timeout`, and every deadline below it is one the
 /// clock can hold.
@@ -591,6 +589,8 @@ pub fn timeout(agent: &Agent, seconds: u64) -> Result<std::time::Duration, OpErr
     }
 }
 
+/// Fail an operation that never recorded a revision (bad chart, render
+/// error): nothing changed, only the clients hear of it.
 pub fn refuse(op: &OpEvents, failure: Failure) {
     op.emit(Kind::Failed(proto::Failed {
         reason: failure.reason,

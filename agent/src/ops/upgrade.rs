@@ -454,7 +454,6 @@ impl Staged {
     }
 }
 
-/// Verify and unpack the chart, render it, and parse the result.
 /// Stops a render that runs on a blocking thread, which dropping the
 /// operation's future cannot: at the operation's deadline, and when it is
 /// dropped (the render ended, or an abort or shutdown dropped the
@@ -483,6 +482,7 @@ impl Drop for StopRender {
     }
 }
 
+/// Verify and unpack the chart, render it, and parse the result.
 async fn stage(
     agent: &Arc<Agent>,
     p: &Prepared,
@@ -616,9 +616,10 @@ async fn stage(
     .await
     .map_err(|e| Failure::new("InternalError", format!("render task: {e}")))?;
     drop(stop);
-    // A render the deadline stopped is the operation's timeout.
+    // A render the deadline stopped is the operation's timeout (a render
+    // that failed on its own just before it keeps its own error).
     let rendered = rendered.map_err(|f| {
-        if Instant::now() >= deadline {
+        if Instant::now() >= deadline && f.message.contains(berth_template::exec::CANCELLED) {
             Failure::new(
                 "Timeout",
                 "timed out rendering the chart (the operation's --timeout passed)".to_string(),
