@@ -246,13 +246,10 @@ pub fn parse_document(doc: &str) -> Result<Value, String> {
 }
 
 /// A scalar as the string field of Helm's `SimpleHead` gets it
-/// (sigs.k8s.io/yaml converts numbers and booleans; null leaves it empty).
+/// (sigs.k8s.io/yaml writes numbers with Go's FormatInt and 32-bit
+/// FormatFloat, booleans as words; null leaves it empty).
 fn head_string(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+    berth_template::yaml::go_string_field(v).unwrap_or_default()
 }
 
 fn head_of(v: &Value) -> Head {

@@ -200,9 +200,13 @@ impl Decoder {
             (Ty::List(elem), Value::Array(items)) => {
                 items.iter_mut().try_for_each(|x| self.value(x, *elem))
             }
-            (Ty::StrMap, Value::Object(m)) => {
-                m.values_mut().try_for_each(|x| self.value(x, Ty::Str))
-            }
+            (Ty::StrMap, Value::Object(m)) => m.values_mut().try_for_each(|x| {
+                // A null value in a map[string]string is its zero value.
+                if x.is_null() {
+                    *x = Value::String(String::new());
+                }
+                self.value(x, Ty::Str)
+            }),
             (Ty::Ptr(s) | Ty::Struct(s), Value::Object(m)) => self.object(m, s),
             (Ty::Ptr(s), _) => {
                 self.mismatch(v, Ty::Struct(s));
@@ -901,7 +905,9 @@ mod tests {
         ));
         let md = &l.chart.metadata;
         assert_eq!(md["keywords"], serde_json::json!(["1", "true", null]));
-        assert_eq!(md["annotations"], serde_json::json!({"a": "1", "2": null}));
+        // Helm's map[string]string holds "" for a null (`.Chart.Annotations`
+        // renders {"2":"","a":"1"} with Helm v4).
+        assert_eq!(md["annotations"], serde_json::json!({"a": "1", "2": ""}));
         assert_eq!(md["deprecated"], serde_json::json!(true));
         assert_eq!(l.metadata.description, "a bc");
         assert_eq!(l.metadata.kube_version, "");
