@@ -133,13 +133,19 @@ pub fn parse_url(raw: &str) -> Result<(String, String), CliError> {
     if host.is_empty() {
         return Err(CliError::Usage(format!("--agent {raw:?}: no host")));
     }
-    let port = match authority.strip_prefix('[') {
-        Some(v6) => v6
-            .split_once(']')
-            .and_then(|(_, rest)| rest.strip_prefix(':')),
-        None => authority.rsplit_once(':').map(|(_, p)| p),
+    // After the host: nothing, or `:` and the port's digits.
+    let after_host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
+        None => authority.rfind(':').map_or("", |i| &authority[i..]),
     };
-    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+    let good_port = |rest: &str| {
+        rest.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|p| p != 0)
+        })
+    };
+    if !after_host.is_empty() && !good_port(after_host) {
         return Err(CliError::Usage(format!(
             "--agent {raw:?}: the port must be a number from 1 to 65535"
         )));
@@ -410,7 +416,14 @@ mod tests {
 
     #[test]
     fn agent_ports_are_checked() {
-        for bad in ["https://127.0.0.1:99999", "127.0.0.1:0", "[::1]:x", "host:"] {
+        for bad in [
+            "https://127.0.0.1:99999",
+            "127.0.0.1:0",
+            "[::1]:x",
+            "host:",
+            "host:+443",
+            "[::1]x",
+        ] {
             let e = parse_url(bad).unwrap_err().to_string();
             assert!(
                 e.contains("the port must be a number from 1 to 65535"),

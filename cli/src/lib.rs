@@ -313,7 +313,7 @@ where
                     .collect();
                 let first = first.join(" ");
                 let first = first.strip_prefix("error: ").unwrap_or(&first);
-                let _ = writeln!(io.err, "Error: {first}");
+                let _ = writeln!(io.err, "Error: {}", output::escape_controls(first));
             }
             return code;
         }
