@@ -11,6 +11,19 @@ fn chart() -> String {
     path(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/charts/withcrds"))
 }
 
+/// A namespaced CRD of `kind` (plural: the kind in lower case with an s)
+/// in `group`, version v1, any fields allowed.
+fn namespaced_crd(group: &str, kind: &str) -> String {
+    let singular = kind.to_lowercase();
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+         name: {singular}s.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names:\n    \
+         plural: {singular}s\n    singular: {singular}\n    kind: {kind}\n  versions:\n    - name: v1\n      \
+         served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          \
+         type: object\n          x-kubernetes-preserve-unknown-fields: true\n"
+    )
+}
+
 async fn crd_exists(env: &Env) -> bool {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(env.kube().await);
@@ -289,11 +302,7 @@ async fn a_custom_resource_of_a_crd_among_the_templates_is_refused_as_helm_refus
     let env = Env::start().await;
     // The CRD would be applied with the other objects, not waited for:
     // its kind belongs in crds/ (Helm: "ensure CRDs are installed first").
-    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
-               name: gadgets.example.org\nspec:\n  group: example.org\n  scope: Namespaced\n  names:\n    \
-               plural: gadgets\n    singular: gadget\n    kind: Gadget\n  versions:\n    - name: v1\n      \
-               served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          \
-               type: object\n          x-kubernetes-preserve-unknown-fields: true\n";
+    let crd = &namespaced_crd("example.org", "Gadget");
     let gadget =
         "apiVersion: example.org/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: 2\n";
     let chart = write_chart(
@@ -359,11 +368,7 @@ async fn a_hook_of_a_kind_the_templates_crd_defines_is_left_to_its_run() {
     let env = Env::start().await;
     // cert-manager's pattern: a CRD among the templates, and a post-install
     // hook of its kind (Helm builds a hook only when it runs it).
-    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
-               name: issuers.example.net\nspec:\n  group: example.net\n  scope: Namespaced\n  names:\n    \
-               plural: issuers\n    singular: issuer\n    kind: Issuer\n  versions:\n    - name: v1\n      \
-               served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          \
-               type: object\n          x-kubernetes-preserve-unknown-fields: true\n";
+    let crd = &namespaced_crd("example.net", "Issuer");
     let issuer = "apiVersion: example.net/v1\nkind: Issuer\nmetadata:\n  name: default\n  \
                   annotations:\n    helm.sh/hook: post-install\nspec:\n  acme: {}\n";
     let chart = write_chart(
