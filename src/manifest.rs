@@ -496,42 +496,112 @@ pub fn parse_objects(manifest: &str) -> Result<Vec<Object>, ManifestError> {
                 message: "document is not a mapping".into(),
             });
         }
-        let field = |p: &str| {
-            body.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let object = ObjectRef {
-            api_version: field("/apiVersion"),
-            kind: field("/kind"),
-            namespace: field("/metadata/namespace"),
-            name: field("/metadata/name"),
-        };
-        for (value, what) in [
-            (&object.api_version, "apiVersion"),
-            (&object.kind, "kind"),
-            (&object.name, "metadata.name"),
-        ] {
-            if value.is_empty() {
-                return Err(ManifestError::Missing {
-                    path: source,
-                    field: what,
-                });
+        // A list (`kind: List`, or any `…List` with `items`) stands for its
+        // items, as Helm's resource builder flattens it; an item without
+        // apiVersion or kind takes the list's (a typed list's items carry
+        // none).
+        let list_kind = body["kind"].as_str().unwrap_or_default();
+        if let (Some(element), Some(items)) = (
+            list_kind.strip_suffix("List"),
+            body.get("items").and_then(Value::as_array),
+        ) {
+            for item in items {
+                let mut item = item.clone();
+                if let Some(m) = item.as_object_mut() {
+                    if !m.contains_key("apiVersion") {
+                        m.insert("apiVersion".into(), body["apiVersion"].clone());
+                    }
+                    if !m.contains_key("kind") && !element.is_empty() {
+                        m.insert("kind".into(), Value::String(element.to_string()));
+                    }
+                }
+                out.push(object_of(&source, item)?);
             }
+            continue;
         }
-        out.push(Object {
-            source,
-            object,
-            body,
-        });
+        out.push(object_of(&source, body)?);
     }
     Ok(out)
+}
+
+/// One object of a manifest: it must be a mapping with apiVersion, kind and
+/// metadata.name.
+fn object_of(source: &str, body: Value) -> Result<Object, ManifestError> {
+    let source = source.to_string();
+    if !body.is_object() {
+        return Err(ManifestError::Invalid {
+            path: source,
+            message: "a list item is not a mapping".into(),
+        });
+    }
+    let field = |p: &str| {
+        body.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let object = ObjectRef {
+        api_version: field("/apiVersion"),
+        kind: field("/kind"),
+        namespace: field("/metadata/namespace"),
+        name: field("/metadata/name"),
+    };
+    for (value, what) in [
+        (&object.api_version, "apiVersion"),
+        (&object.kind, "kind"),
+        (&object.name, "metadata.name"),
+    ] {
+        if value.is_empty() {
+            return Err(ManifestError::Missing {
+                path: source,
+                field: what,
+            });
+        }
+    }
+    Ok(Object {
+        source,
+        object,
+        body,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_stands_for_its_items_as_helm_flattens_it() {
+        let manifest = "---\n# Source: c/templates/list.yaml\napiVersion: v1\nkind: List\nitems:\n\
+            - apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n\
+            - apiVersion: v1\n  kind: Secret\n  metadata:\n    name: b\n\
+            ---\n# Source: c/templates/typed.yaml\napiVersion: v1\nkind: ConfigMapList\nitems:\n\
+            - metadata:\n    name: c\n";
+        let objects = parse_objects(manifest).unwrap();
+        let names: Vec<(&str, &str, &str)> = objects
+            .iter()
+            .map(|o| {
+                (
+                    o.object.kind.as_str(),
+                    o.object.name.as_str(),
+                    o.source.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("ConfigMap", "a", "c/templates/list.yaml"),
+                ("Secret", "b", "c/templates/list.yaml"),
+                ("ConfigMap", "c", "c/templates/typed.yaml"),
+            ]
+        );
+        assert_eq!(objects[2].body["apiVersion"], "v1");
+        let bad = "---\n# Source: c/templates/l.yaml\napiVersion: v1\nkind: List\nitems:\n- 3\n";
+        assert_eq!(
+            parse_objects(bad).unwrap_err().to_string(),
+            "c/templates/l.yaml: a list item is not a mapping"
+        );
+    }
 
     #[test]
     fn split_follows_helm() {

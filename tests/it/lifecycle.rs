@@ -524,3 +524,40 @@ async fn description_replaces_the_completed_description_as_in_helm() {
         ["first of its name", "Upgrade complete", "ticket 42"]
     );
 }
+
+#[tokio::test]
+async fn a_list_in_a_template_installs_and_uninstalls_its_items_as_helm_does() {
+    let env = Env::start().await;
+    let chart = env.dir.path().join("listed");
+    berth_cli::demo::write_chart(&chart, "1.0.0").unwrap();
+    std::fs::write(
+        chart.join("templates/list.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    \
+         name: listed-a\n  data:\n    x: \"1\"\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    \
+         name: listed-b\n  stringData:\n    y: \"2\"\n",
+    )
+    .unwrap();
+    let chart = crate::common::path(&chart);
+    env.berth(&["install", "hello", &chart]).await.ok();
+    assert!(
+        env.get("v1", "ConfigMap", "default", "listed-a")
+            .await
+            .is_some()
+    );
+    assert!(
+        env.get("v1", "Secret", "default", "listed-b")
+            .await
+            .is_some()
+    );
+    env.berth(&["uninstall", "hello"]).await.ok();
+    assert!(
+        env.get("v1", "ConfigMap", "default", "listed-a")
+            .await
+            .is_none()
+    );
+    assert!(
+        env.get("v1", "Secret", "default", "listed-b")
+            .await
+            .is_none()
+    );
+}
