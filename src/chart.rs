@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 mod archive;
 mod ignore;
-mod metadata;
+pub(crate) mod metadata;
 
 pub use archive::{pack, unpack, unpack_keeping};
 pub use ignore::go_match;

@@ -280,84 +280,16 @@ fn document_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
             .err()
             .map_or(message, |e| e.to_string()),
     })?;
-    // Decoding a list or a scalar into Helm's `SimpleHead` struct fails in
-    // encoding/json, which names the JSON type it found.
-    let found = match &value {
-        Value::Array(_) => Some("array"),
-        Value::String(_) => Some("string"),
-        Value::Number(_) => Some("number"),
-        Value::Bool(_) => Some("bool"),
-        Value::Object(_) | Value::Null => None,
-    };
-    if let Some(found) = found {
+    // Helm decodes each document into its `SimpleHead` struct, which
+    // fails on a list or scalar document, or a collection where a string
+    // or a mapping belongs.
+    if let Some(message) = crate::chart::metadata::simple_head_error(&value) {
         return Err(ManifestError::Yaml {
             path: path.to_string(),
-            message: format!(
-                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type util.SimpleHead"
-            ),
-        });
-    }
-    if let Some(message) = head_type_error(&value) {
-        return Err(ManifestError::Yaml {
-            path: path.to_string(),
-            message: format!("error unmarshaling JSON: while decoding JSON: json: {message}"),
+            message: format!("error unmarshaling JSON: while decoding JSON: {message}"),
         });
     }
     Ok(head_of(&value))
-}
-
-/// The JSON type name encoding/json gives a value it cannot decode.
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        Value::Bool(_) => "bool",
-        Value::Null => "null",
-    }
-}
-
-/// Why Helm's `SimpleHead` cannot hold a document's head, as encoding/json
-/// words it. sigs.k8s.io/yaml turns any scalar into the string a string
-/// field wants, so only a collection fails there; `metadata` and its
-/// `annotations` must be mappings (or null). JSON keys come out of the
-/// YAML sorted, and encoding/json reports the first misfit it meets.
-fn head_type_error(v: &Value) -> Option<String> {
-    const META: &str = r#"struct { Name string "json:\"name\""; Annotations map[string]string "json:\"annotations\"" }"#;
-    let misfit = |v: &Value, field: &str, ty: &str| {
-        format!(
-            "cannot unmarshal {} into Go struct field {field} of type {ty}",
-            json_type(v)
-        )
-    };
-    let collection = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
-    for key in ["apiVersion", "kind"] {
-        if let Some(x) = v.get(key).filter(|x| collection(x)) {
-            return Some(misfit(x, &format!("SimpleHead.{key}"), "string"));
-        }
-    }
-    let meta = match v.get("metadata") {
-        None | Some(Value::Null) => return None,
-        Some(Value::Object(m)) => m,
-        Some(other) => return Some(misfit(other, "SimpleHead.metadata", META)),
-    };
-    match meta.get("annotations") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(a)) => {
-            let mut keys: Vec<&String> = a.keys().collect();
-            keys.sort();
-            if let Some(x) = keys.into_iter().map(|k| &a[k]).find(|x| collection(x)) {
-                return Some(misfit(x, ".metadata.annotations", "string"));
-            }
-        }
-        Some(other) => {
-            return Some(misfit(other, ".metadata.annotations", "map[string]string"));
-        }
-    }
-    meta.get("name")
-        .filter(|x| collection(x))
-        .map(|x| misfit(x, ".metadata.name", "string"))
 }
 
 /// Helm's SortManifests: files in name order (partials and blank files

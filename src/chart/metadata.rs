@@ -69,7 +69,11 @@ enum Ty {
 }
 
 struct Struct {
+    /// The name encoding/json's messages put before a field ("" for an
+    /// anonymous struct).
     name: &'static str,
+    /// The type as `reflect.Type.String` prints it.
+    go: &'static str,
     fields: &'static [(&'static str, Ty)],
 }
 
@@ -83,8 +87,8 @@ impl Ty {
             Ty::Time => "time.Time".into(),
             Ty::List(t) => format!("[]{}", t.go()),
             Ty::StrMap => "map[string]string".into(),
-            Ty::Ptr(s) => format!("*v2.{}", s.name),
-            Ty::Struct(s) => format!("v2.{}", s.name),
+            Ty::Ptr(s) => format!("*{}", s.go),
+            Ty::Struct(s) => s.go.to_string(),
         }
     }
 }
@@ -92,12 +96,14 @@ impl Ty {
 /// pkg/chart/v2/metadata.go.
 static MAINTAINER: Struct = Struct {
     name: "Maintainer",
+    go: "v2.Maintainer",
     fields: &[("name", Ty::Str), ("email", Ty::Str), ("url", Ty::Str)],
 };
 
 /// pkg/chart/v2/dependency.go.
 static DEPENDENCY: Struct = Struct {
     name: "Dependency",
+    go: "v2.Dependency",
     fields: &[
         ("name", Ty::Str),
         ("version", Ty::Str),
@@ -112,6 +118,7 @@ static DEPENDENCY: Struct = Struct {
 
 static METADATA: Struct = Struct {
     name: "Metadata",
+    go: "v2.Metadata",
     fields: &[
         ("name", Ty::Str),
         ("home", Ty::Str),
@@ -135,12 +142,42 @@ static METADATA: Struct = Struct {
 
 static LOCK: Struct = Struct {
     name: "Lock",
+    go: "v2.Lock",
     fields: &[
         ("generated", Ty::Time),
         ("digest", Ty::Str),
         ("dependencies", Ty::List(&Ty::Ptr(&DEPENDENCY))),
     ],
 };
+
+/// The anonymous struct of `SimpleHead.Metadata`.
+static HEAD_METADATA: Struct = Struct {
+    name: "",
+    go: r#"struct { Name string "json:\"name\""; Annotations map[string]string "json:\"annotations\"" }"#,
+    fields: &[("name", Ty::Str), ("annotations", Ty::StrMap)],
+};
+
+/// pkg/release/v1/util's `SimpleHead`, into which Helm's SortManifests
+/// decodes each rendered document.
+static SIMPLE_HEAD: Struct = Struct {
+    name: "SimpleHead",
+    go: "util.SimpleHead",
+    fields: &[
+        ("apiVersion", Ty::Str),
+        ("kind", Ty::Str),
+        ("metadata", Ty::Ptr(&HEAD_METADATA)),
+    ],
+};
+
+/// Why Helm's `SimpleHead` cannot hold a rendered document, in
+/// encoding/json's words (`json: cannot unmarshal …`), if it cannot.
+pub(crate) fn simple_head_error(doc: &Value) -> Option<String> {
+    let mut d = Decoder::default();
+    let mut doc = doc.clone();
+    d.value(&mut doc, Ty::Struct(&SIMPLE_HEAD))
+        .err()
+        .or(d.saved)
+}
 
 /// Chart.yaml (or requirements.yaml) read into `chart.Metadata`: the
 /// object, scalars in string fields as text and fields under their own
