@@ -21,13 +21,15 @@ pub struct Prepared {
     target: RevisionRecord,
     current: Option<RevisionRecord>,
     options: proto::OperationOptions,
+    /// The operation's timeout, checked (see [`super::timeout`]).
+    timeout: std::time::Duration,
     caller: Caller,
 }
 
 /// Find the target revision and take the lock.
 pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Prepared, OpError> {
     let options = req.options.as_ref();
-    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
+    let timeout = super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -77,6 +79,7 @@ pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Pr
         target,
         current,
         options: req.options.unwrap_or_default(),
+        timeout,
         caller,
     })
 }
@@ -89,9 +92,7 @@ pub async fn run(agent: Arc<Agent>, p: Prepared) {
 async fn execute(agent: &Agent, p: Prepared) {
     let op = Arc::clone(&p.op);
     let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
-    // Checked by `prepare`.
-    let timeout =
-        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
+    let timeout = p.timeout;
     let deadline = Instant::now() + timeout;
     let objects = match objects_of(&agent.journal, &p.target) {
         Ok(o) => o,

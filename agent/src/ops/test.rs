@@ -17,12 +17,13 @@ pub struct Prepared {
     pub op: Arc<OpEvents>,
     namespace: Namespace,
     deployed: RevisionRecord,
-    options: proto::OperationOptions,
+    /// The operation's timeout, checked (see [`super::timeout`]).
+    timeout: std::time::Duration,
 }
 
 pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepared, OpError> {
     let options = req.options.as_ref();
-    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
+    let timeout = super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -51,7 +52,7 @@ pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepar
         op,
         namespace,
         deployed,
-        options: req.options.unwrap_or_default(),
+        timeout,
     })
 }
 
@@ -62,9 +63,7 @@ pub async fn run(agent: Arc<Agent>, p: Prepared) {
 
 async fn execute(agent: &Agent, p: Prepared) {
     let op = &p.op;
-    // Checked by `prepare`.
-    let timeout =
-        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
+    let timeout = p.timeout;
     let all = agent
         .journal
         .text_blob(&p.deployed.hooks_blob)

@@ -18,6 +18,8 @@ pub struct Prepared {
     name: ReleaseName,
     keep_history: bool,
     options: proto::OperationOptions,
+    /// The operation's timeout, checked (see [`super::timeout`]).
+    timeout: std::time::Duration,
     /// The revision whose objects are deleted.
     live: RevisionRecord,
     caller: Caller,
@@ -25,7 +27,7 @@ pub struct Prepared {
 
 pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<Prepared, OpError> {
     let options = req.options.as_ref();
-    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
+    let timeout = super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -83,6 +85,7 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
         name,
         keep_history: req.keep_history,
         options: req.options.unwrap_or_default(),
+        timeout,
         live,
         caller,
     })
@@ -121,9 +124,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
     }
     op.persisted(events.len());
-    // Checked by `prepare`.
-    let timeout =
-        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
+    let timeout = p.timeout;
     let deadline = tokio::time::Instant::now() + timeout;
     let hooks = match agent.journal.text_blob(&p.live.hooks_blob) {
         Ok(text) if !p.options.no_hooks && !already_gone => super::hooks::from_json(&text),

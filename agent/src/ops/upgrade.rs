@@ -32,6 +32,8 @@ pub struct Prepared {
     namespace: Namespace,
     name: ReleaseName,
     options: proto::OperationOptions,
+    /// The operation's timeout, checked (see [`super::timeout`]).
+    timeout: std::time::Duration,
     caller: Caller,
     user_values: Value,
     /// The revision being upgraded (Helm's "current release").
@@ -45,7 +47,7 @@ pub struct Prepared {
 /// lock. Nothing is recorded yet.
 pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<Prepared, OpError> {
     let options = header.options.as_ref();
-    super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
+    let timeout = super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&header.release)?;
     let namespace = Namespace::parse(&header.namespace)?;
     let max_values = agent.settings.max_values;
@@ -164,6 +166,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         namespace,
         name,
         options: header.options.unwrap_or_default(),
+        timeout,
         caller,
         user_values,
         current,
@@ -239,9 +242,7 @@ pub async fn run(
 
 async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Received>, Failure>) {
     let op = Arc::clone(&p.op);
-    // Checked by `prepare`.
-    let timeout =
-        super::timeout(agent, p.options.timeout_seconds).unwrap_or(agent.settings.default_timeout);
+    let timeout = p.timeout;
     let deadline = Instant::now() + timeout;
     let mut staged = match stage(agent, &p, chart_bytes, deadline).await {
         Ok(s) => s,
