@@ -5,7 +5,7 @@
 //! for it, in the cluster or in the release) is refused before anything is
 //! recorded or applied, as Helm refuses to build it.
 
-use crate::common::{Env, Out, path};
+use crate::common::{Env, Out, path, write_chart};
 
 fn chart() -> String {
     path(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/charts/withcrds"))
@@ -98,22 +98,6 @@ async fn skip_crds_leaves_them_out() {
     // Without its CRD, the custom resource's kind is unknown to the cluster.
     assert!(out.stderr.contains("Widget"), "{}", out.stderr);
     assert!(!crd_exists(&env).await);
-}
-
-/// A chart `name` in the test's directory with these templates.
-fn write_chart(env: &Env, name: &str, templates: &[(&str, &str)]) -> String {
-    let dir = env.dir.path().join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("Chart.yaml"),
-        format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
-    )
-    .unwrap();
-    for (file, text) in templates {
-        std::fs::write(dir.join("templates").join(file), text).unwrap();
-    }
-    path(&dir)
 }
 
 const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  color: {{ .Values.color | default \"blue\" }}\n";

@@ -561,3 +561,70 @@ async fn a_list_in_a_template_installs_and_uninstalls_its_items_as_helm_does() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn install_and_upgrade_skip_the_schema_and_hide_the_notes_when_asked() {
+    let env = Env::start().await;
+    let chart = crate::common::write_chart(
+        &env,
+        "strict",
+        &[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  r: {{ .Values.replicas | quote }}\n",
+            ),
+            ("NOTES.txt", "strict runs {{ .Values.replicas }}\n"),
+        ],
+    );
+    std::fs::write(
+        std::path::Path::new(&chart).join("values.schema.json"),
+        r#"{"properties": {"replicas": {"type": "integer"}}}"#,
+    )
+    .unwrap();
+    let refused = env
+        .berth(&["install", "strict", &chart, "--set", "replicas=many"])
+        .await
+        .failed();
+    assert!(
+        refused
+            .stderr
+            .contains("values don't meet the specifications"),
+        "{}",
+        refused.stderr
+    );
+    env.berth(&["history", "strict"]).await.failed();
+
+    let installed = env
+        .berth(&[
+            "install",
+            "strict",
+            &chart,
+            "--set",
+            "replicas=many",
+            "--skip-schema-validation",
+            "--hide-notes",
+        ])
+        .await
+        .ok();
+    assert!(!installed.stdout.contains("NOTES"), "{}", installed.stdout);
+    let cm = env
+        .get("v1", "ConfigMap", "default", "strict")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["r"], "many");
+    // Hidden, not dropped: the revision keeps its notes.
+    let notes = env.berth(&["get", "notes", "strict"]).await.ok().stdout;
+    assert!(notes.contains("strict runs many"), "{notes}");
+
+    let upgrade = ["upgrade", "strict", &chart, "--set", "replicas=lots"];
+    env.berth(&upgrade).await.failed();
+    let upgraded = env
+        .berth(&[&upgrade[..], &["--skip-schema-validation"]].concat())
+        .await
+        .ok();
+    assert!(
+        upgraded.stdout.contains("NOTES:\nstrict runs lots"),
+        "{}",
+        upgraded.stdout
+    );
+}

@@ -24,6 +24,7 @@ mod migrate;
 mod mtls;
 mod mtls_rotation;
 mod ops;
+mod ownership;
 mod policy;
 mod safety;
 mod shutdown;

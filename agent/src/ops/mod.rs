@@ -27,6 +27,7 @@ pub mod drift;
 pub mod hooks;
 pub mod kinds;
 pub mod migrate;
+pub mod ownership;
 pub mod query;
 pub mod receive;
 pub mod rollback;

@@ -276,6 +276,22 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
         None => Vec::new(),
     };
+    // Nor may it take over what exists and is not the release's.
+    if !p.options.take_ownership {
+        let check = super::ownership::Check {
+            release: p.name.as_str(),
+            namespace: p.namespace.as_str(),
+            operation: match p.kind {
+                OpKind::Install => "install",
+                _ => "update",
+            },
+            objects: &staged.objects,
+            previous: &previous,
+        };
+        if let Err(f) = super::ownership::check(agent, check).await {
+            return refuse(&op, f);
+        }
+    }
     if p.options.dry_run {
         if p.options.diff {
             let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
@@ -553,6 +569,7 @@ async fn stage(
     let values2 = values.clone();
     let release_name = p.name.to_string();
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
+    let skip_schema_validation = p.options.skip_schema_validation;
     let stop = StopRender::at(deadline);
     let cancel = Arc::clone(&stop.flag);
     let rendered = tokio::task::spawn_blocking(move || {
@@ -577,6 +594,7 @@ async fn stage(
         opts.capabilities = caps;
         opts.lookup = Some(&lookup);
         opts.cancel = Some(cancel);
+        opts.skip_schema_validation = skip_schema_validation;
         // What Helm logs while loading the chart and merging its values:
         // logged here, and (the render that counts) sent in the Rendered event.
         for w in &loaded.warnings {

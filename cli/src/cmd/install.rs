@@ -77,6 +77,21 @@ pub struct OpFlags {
     pub wait_for_load_balancers: bool,
 }
 
+/// Flags of install and upgrade about the chart's objects and output.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChartFlags {
+    /// Adopt objects that already exist and belong to no release or to
+    /// another one, instead of refusing them.
+    #[arg(long)]
+    pub take_ownership: bool,
+    /// Do not check the values against the chart's values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+    /// Do not print the chart's notes (they are still recorded).
+    #[arg(long)]
+    pub hide_notes: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct InstallArgs {
     /// Release name.
@@ -87,6 +102,8 @@ pub struct InstallArgs {
     pub values: ValuesFlags,
     #[command(flatten)]
     pub op: OpFlags,
+    #[command(flatten)]
+    pub chart_flags: ChartFlags,
     /// Create the release namespace if it does not exist.
     #[arg(long)]
     pub create_namespace: bool,
@@ -117,6 +134,8 @@ pub struct UpgradeArgs {
     pub values: ValuesFlags,
     #[command(flatten)]
     pub op: OpFlags,
+    #[command(flatten)]
+    pub chart_flags: ChartFlags,
     /// Create the release namespace if it does not exist (with --install).
     #[arg(long)]
     pub create_namespace: bool,
@@ -162,6 +181,8 @@ pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
         create_namespace: a.create_namespace,
         skip_crds: a.skip_crds,
         description: a.description.clone(),
+        take_ownership: a.chart_flags.take_ownership,
+        skip_schema_validation: a.chart_flags.skip_schema_validation,
         ..Default::default()
     }
 }
@@ -184,6 +205,8 @@ pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions
         reset_then_reuse_values: a.reset_then_reuse_values,
         history_max: a.history_max,
         description: a.description.clone(),
+        take_ownership: a.chart_flags.take_ownership,
+        skip_schema_validation: a.chart_flags.skip_schema_validation,
         ..Default::default()
     };
     let mode = if a.install {
@@ -203,8 +226,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         &a.values,
         UpgradeMode::Install,
         options,
-        a.op.quiet,
-        a.output,
+        Show::of(&a.op, &a.chart_flags, a.output),
         io,
     )
     .await
@@ -212,10 +234,25 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
 
 pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
     let (mode, options) = upgrade_options(&a);
-    send(
-        g, &a.name, &a.chart, &a.values, mode, options, a.op.quiet, a.output, io,
-    )
-    .await
+    let show = Show::of(&a.op, &a.chart_flags, a.output);
+    send(g, &a.name, &a.chart, &a.values, mode, options, show, io).await
+}
+
+/// What the CLI shows of an install or upgrade.
+struct Show {
+    quiet: bool,
+    hide_notes: bool,
+    output: crate::output::Format,
+}
+
+impl Show {
+    fn of(op: &OpFlags, chart: &ChartFlags, output: crate::output::Format) -> Show {
+        Show {
+            quiet: op.quiet,
+            hide_notes: chart.hide_notes,
+            output,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -226,13 +263,19 @@ async fn send(
     values: &ValuesFlags,
     mode: UpgradeMode,
     options: proto::OperationOptions,
-    quiet: bool,
-    output: crate::output::Format,
+    show: Show,
     io: &mut Io,
 ) -> Result<(), CliError> {
     let events = send_events(g, name, chart, values, mode, options).await?;
-    let outcome = progress::follow_io(events, io, g, quiet, output).await?;
-    summary(g, name, outcome, output, io)
+    let mut outcome = progress::follow_io(events, io, g, show.quiet, show.output).await?;
+    // Helm hides them from the table; its -o json/yaml shows the release.
+    if let Outcome::Completed { notes, .. } = &mut outcome
+        && show.hide_notes
+        && show.output == crate::output::Format::Table
+    {
+        notes.clear();
+    }
+    summary(g, name, outcome, show.output, io)
 }
 
 /// The operation's events, from an Upgrade stream of events.
