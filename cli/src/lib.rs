@@ -194,7 +194,9 @@ pub enum Command {
     Rollback(cmd::rollback::RollbackArgs),
     /// Delete a release's objects.
     #[command(
-        after_help = "Examples:\n  berth uninstall web\n  berth uninstall web --keep-history"
+        visible_alias = "un",
+        aliases = ["del", "delete"],
+        after_help = "Examples:\n  berth uninstall web\n  berth uninstall web --keep-history\n  berth uninstall web api --wait --cascade foreground\n  berth uninstall web --dry-run"
     )]
     Uninstall(cmd::uninstall::UninstallArgs),
     /// Abort the operation holding a release's lock (admin); its revision

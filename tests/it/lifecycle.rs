@@ -628,3 +628,119 @@ async fn install_and_upgrade_skip_the_schema_and_hide_the_notes_when_asked() {
         upgraded.stdout
     );
 }
+
+#[tokio::test]
+async fn uninstall_takes_helms_flags() {
+    let env = Env::start().await;
+    install_v1(&env).await;
+
+    // --dry-run says what would go and changes nothing.
+    let dry = env.berth(&["uninstall", "hello", "--dry-run"]).await.ok();
+    assert!(dry.stdout.contains("to delete"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.ends_with("release \"hello\" uninstalled\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        env.get("apps/v1", "Deployment", "default", "hello")
+            .await
+            .is_some()
+    );
+    assert_eq!(history(&env).await.len(), 1);
+    assert_eq!(history(&env).await[0]["status"], "deployed");
+
+    // A release that is not there: an error, unless --ignore-not-found.
+    env.berth(&["uninstall", "nope"]).await.failed();
+    let ignored = env
+        .berth(&["uninstall", "nope", "--ignore-not-found"])
+        .await
+        .ok();
+    assert_eq!(ignored.stdout, "release \"nope\" uninstalled\n");
+    let bad = env
+        .berth(&["uninstall", "hello", "--cascade", "sideways"])
+        .await
+        .failed();
+    assert!(
+        bad.stderr.contains(
+            "invalid cascade value (sideways). Must be \"background\", \"foreground\", or \"orphan\""
+        ),
+        "{}",
+        bad.stderr
+    );
+
+    // Two releases in one command; --cascade orphan leaves the
+    // Deployment's ReplicaSet behind, --wait returns once the objects are
+    // gone, --description names the kept revision.
+    env.berth(&[
+        "install",
+        "other",
+        &env.chart("1.0.0"),
+        "-n",
+        "second",
+        "--create-namespace",
+    ])
+    .await
+    .ok();
+    let rs_of = |ns: &'static str| {
+        let env = &env;
+        async move {
+            let api: kube::Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+                kube::Api::namespaced(env.kube().await, ns);
+            api.list(&Default::default()).await.unwrap().items
+        }
+    };
+    assert_eq!(rs_of("default").await.len(), 1);
+    let out = env
+        .berth(&[
+            "uninstall",
+            "hello",
+            "--cascade",
+            "orphan",
+            "--wait",
+            "--keep-history",
+            "--description",
+            "retired",
+        ])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains("release \"hello\" uninstalled"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        env.get("apps/v1", "Deployment", "default", "hello")
+            .await
+            .is_none()
+    );
+    let left = rs_of("default").await;
+    assert_eq!(left.len(), 1, "orphaned, not deleted");
+    assert!(
+        left[0]
+            .metadata
+            .owner_references
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let h = history(&env).await;
+    assert_eq!(h[0]["status"], "uninstalled");
+    assert_eq!(h[0]["description"], "retired");
+
+    let out = env
+        .berth(&["uninstall", "other", "nope", "-n", "second"])
+        .await
+        .failed();
+    assert!(
+        out.stdout.contains("release \"other\" uninstalled"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+    assert!(
+        env.get("apps/v1", "Deployment", "second", "other")
+            .await
+            .is_none()
+    );
+}

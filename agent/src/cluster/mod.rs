@@ -29,6 +29,37 @@ pub const RELEASE_LABEL: &str = "berth.dev/release";
 pub const RELEASE_NAME_ANNOTATION: &str = "meta.helm.sh/release-name";
 pub const RELEASE_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
 
+/// How an object is deleted (Helm's uninstall `--cascade` and `--wait`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deletion {
+    pub cascade: Cascade,
+    /// Wait (by watch) until the object is gone.
+    pub wait: bool,
+}
+
+/// Kubernetes' propagation policy for an object's dependents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cascade {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl Cascade {
+    /// Helm's `--cascade` values; its words for any other.
+    pub fn parse(s: &str) -> Result<Cascade, String> {
+        match s {
+            "" | "background" => Ok(Cascade::Background),
+            "foreground" => Ok(Cascade::Foreground),
+            "orphan" => Ok(Cascade::Orphan),
+            other => Err(format!(
+                "invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""
+            )),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("cannot read kubeconfig {path}: {message}")]
@@ -453,29 +484,57 @@ impl Cluster {
         object: &ObjectRef,
         release_ns: &str,
     ) -> Result<bool, ClusterError> {
+        let how = Deletion {
+            wait: true,
+            ..Deletion::default()
+        };
+        self.delete_with(object, release_ns, how).await
+    }
+
+    /// Delete an object as `how` says; Ok(false) when there was nothing to
+    /// delete.
+    pub async fn delete_with(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+        how: Deletion,
+    ) -> Result<bool, ClusterError> {
         let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
             return Ok(false);
         };
-        let Some(live) = api
-            .get_opt(&object.name)
-            .await
-            .map_err(|e| ClusterError::api(object, e))?
-        else {
-            return Ok(false);
+        let uid = if how.wait {
+            let Some(live) = api
+                .get_opt(&object.name)
+                .await
+                .map_err(|e| ClusterError::api(object, e))?
+            else {
+                return Ok(false);
+            };
+            live.metadata.uid.unwrap_or_default()
+        } else {
+            String::new()
         };
-        let uid = live.metadata.uid.unwrap_or_default();
-        match api.delete(&object.name, &DeleteParams::background()).await {
+        let params = match how.cascade {
+            Cascade::Background => DeleteParams::background(),
+            Cascade::Foreground => DeleteParams::foreground(),
+            Cascade::Orphan => DeleteParams::orphan(),
+        };
+        match api.delete(&object.name, &params).await {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(how.wait),
             Err(e) => return Err(ClusterError::api(object, e)),
         }
-        kube::runtime::wait::await_condition(
-            api,
-            &object.name,
-            kube::runtime::wait::conditions::is_deleted(&uid),
-        )
-        .await
-        .map_err(|e| ClusterError::Other(format!("waiting for {} to go: {e}", object.display())))?;
+        if how.wait {
+            kube::runtime::wait::await_condition(
+                api,
+                &object.name,
+                kube::runtime::wait::conditions::is_deleted(&uid),
+            )
+            .await
+            .map_err(|e| {
+                ClusterError::Other(format!("waiting for {} to go: {e}", object.display()))
+            })?;
+        }
         Ok(true)
     }
 
@@ -520,14 +579,8 @@ impl Cluster {
     /// Delete an object (background propagation). Returns false when it was
     /// already gone.
     pub async fn delete(&self, object: &ObjectRef, release_ns: &str) -> Result<bool, ClusterError> {
-        let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
-            return Ok(false);
-        };
-        match api.delete(&object.name, &DeleteParams::background()).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-            Err(e) => Err(ClusterError::api(object, e)),
-        }
+        self.delete_with(object, release_ns, Deletion::default())
+            .await
     }
 
     /// [`Cluster::api`] for an object to delete, or `None` when the cluster

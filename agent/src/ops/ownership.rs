@@ -120,10 +120,10 @@ fn owned_by(live: &Value, release: &str, release_ns: &str) -> Result<(), String>
     let labels = &meta["labels"];
     let annotations = &meta["annotations"];
     let mut errors = Vec::new();
-    if labels[MANAGED_BY_LABEL].as_str() != Some(MANAGED_BY_HELM) {
-        if let Err(e) = require(labels, RELEASE_LABEL, release) {
-            errors.push(format!("label validation error: {e}"));
-        }
+    if labels[MANAGED_BY_LABEL].as_str() != Some(MANAGED_BY_HELM)
+        && let Err(e) = require(labels, RELEASE_LABEL, release)
+    {
+        errors.push(format!("label validation error: {e}"));
     }
     for (key, want) in [
         (RELEASE_NAME_ANNOTATION, release),

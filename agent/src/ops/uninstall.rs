@@ -9,6 +9,7 @@ use berth::proto::{self, ApplyAction, UninstallRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
 
 use super::{Agent, Caller, Failure, OpError, objects_of, refuse};
+use crate::cluster::{Cascade, Deletion};
 use crate::events::{Busy, OpEvents};
 use crate::journal::{self, Finish, Lock, OpKind, RevisionRecord, Status};
 
@@ -18,6 +19,8 @@ pub struct Prepared {
     name: ReleaseName,
     keep_history: bool,
     options: proto::OperationOptions,
+    /// How the objects are deleted (--cascade, --wait).
+    deletion: Deletion,
     /// The operation's timeout, checked (see [`super::timeout`]).
     timeout: std::time::Duration,
     /// The revision whose objects are deleted.
@@ -30,6 +33,10 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
     let timeout = super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
+    let deletion = Deletion {
+        cascade: Cascade::parse(&req.cascade).map_err(OpError::Invalid)?,
+        wait: options.is_some_and(|o| o.wait),
+    };
     let (ns, rel) = (namespace.as_str(), name.as_str());
     let head = agent.journal.head(ns, rel)?.ok_or_else(|| {
         OpError::NotFound(format!(
@@ -85,6 +92,7 @@ pub fn prepare(agent: &Agent, req: UninstallRequest, caller: Caller) -> Result<P
         name,
         keep_history: req.keep_history,
         options: req.options.unwrap_or_default(),
+        deletion,
         timeout,
         live,
         caller,
@@ -108,6 +116,24 @@ async fn execute(agent: &Agent, p: Prepared) {
             Err(f) => return refuse(&op, f),
         }
     };
+    if p.options.dry_run {
+        // What would go, and nothing recorded or deleted.
+        let changes = deletion_order(objects)
+            .into_iter()
+            .filter(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"))
+            .map(|o| proto::PlannedChange {
+                object: Some(o.object),
+                action: proto::PlanAction::Delete as i32,
+            })
+            .collect();
+        op.emit(Kind::Planned(proto::Planned { changes }));
+        op.emit(Kind::Completed(proto::Completed {
+            status: proto::ReleaseStatus::Uninstalled as i32,
+            description: "Dry run complete".into(),
+            notes: String::new(),
+        }));
+        return;
+    }
     let lock = Lock {
         revision: op.revision,
         operation: OpKind::Uninstall,
@@ -140,7 +166,11 @@ async fn execute(agent: &Agent, p: Prepared) {
         return fail(agent, &op, f).await;
     }
     super::phase(&op, "delete", deadline);
-    let errors = delete_objects(agent, &op, ns, std::mem::take(&mut objects)).await;
+    let deleting = delete_objects_with(agent, &op, ns, std::mem::take(&mut objects), p.deletion);
+    let errors = match tokio::time::timeout_at(deadline, deleting).await {
+        Ok(errors) => errors,
+        Err(_) => vec!["timed out waiting for the release's objects to be deleted".to_string()],
+    };
     if !errors.is_empty() {
         let message = format!(
             "uninstallation completed with {} error(s): {}",
@@ -165,7 +195,11 @@ async fn execute(agent: &Agent, p: Prepared) {
     if let Err(f) = hooks.run(agent, "post-delete").await {
         return fail(agent, &op, f).await;
     }
-    let description = "Uninstallation complete".to_string();
+    // Helm's --description replaces "Uninstallation complete".
+    let description = match p.options.description.as_str() {
+        "" => "Uninstallation complete".to_string(),
+        custom => custom.to_string(),
+    };
     if p.keep_history {
         let finish = Finish {
             status: Status::Uninstalled,
@@ -206,19 +240,34 @@ pub(super) async fn delete_objects(
     agent: &Agent,
     op: &OpEvents,
     ns: &str,
-    mut objects: Vec<berth::manifest::Object>,
+    objects: Vec<berth::manifest::Object>,
 ) -> Vec<String> {
+    delete_objects_with(agent, op, ns, objects, Deletion::default()).await
+}
+
+/// `objects` in Helm's uninstall order.
+fn deletion_order(mut objects: Vec<berth::manifest::Object>) -> Vec<berth::manifest::Object> {
     manifest::sort_by_kind(
         &mut objects,
         |o| o.object.kind.as_str(),
         manifest::UNINSTALL_ORDER,
     );
+    objects
+}
+
+async fn delete_objects_with(
+    agent: &Agent,
+    op: &OpEvents,
+    ns: &str,
+    objects: Vec<berth::manifest::Object>,
+    how: Deletion,
+) -> Vec<String> {
     let mut errors = Vec::new();
-    for o in &objects {
+    for o in &deletion_order(objects) {
         if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
             continue;
         }
-        match agent.cluster.delete(&o.object, ns).await {
+        match agent.cluster.delete_with(&o.object, ns, how).await {
             Ok(deleted) => {
                 op.emit(Kind::ResourceApplied(proto::ResourceApplied {
                     object: Some(o.object.clone()),

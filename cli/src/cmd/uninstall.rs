@@ -10,8 +10,9 @@ use crate::{CliError, Global, Io, progress};
 
 #[derive(Args, Debug)]
 pub struct UninstallArgs {
-    /// Release name.
-    pub name: String,
+    /// Release names (one after the other, as Helm does).
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
     /// Keep the release's history (its status becomes uninstalled).
     #[arg(long)]
     pub keep_history: bool,
@@ -24,46 +25,100 @@ pub struct UninstallArgs {
     /// Do not run the chart's pre-delete and post-delete hooks.
     #[arg(long)]
     pub no_hooks: bool,
+    /// Show what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Treat "release not found" as a successful uninstall.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+    /// How the objects' dependents go: background, foreground or orphan.
+    #[arg(long, default_value = "background", value_parser = parse_cascade)]
+    pub cascade: String,
+    /// Wait until every deleted object is gone (within --timeout).
+    #[arg(long)]
+    pub wait: bool,
+    /// A custom description of the uninstalled revision (with --keep-history).
+    #[arg(long, default_value = "")]
+    pub description: String,
     /// Output of the result: table (text), json or yaml.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
 }
 
+/// Helm's check of --cascade, in its words.
+fn parse_cascade(s: &str) -> Result<String, String> {
+    match s {
+        "background" | "foreground" | "orphan" => Ok(s.to_string()),
+        other => Err(format!(
+            "invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""
+        )),
+    }
+}
+
 pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliError> {
     let mut client = connect::connect(&g.target()).await?;
+    for name in &a.names {
+        uninstall(g, &a, name, &mut client, io).await?;
+    }
+    Ok(())
+}
+
+async fn uninstall(
+    g: &Global,
+    a: &UninstallArgs,
+    name: &str,
+    client: &mut connect::Client,
+    io: &mut Io,
+) -> Result<(), CliError> {
     let req = proto::UninstallRequest {
-        release: a.name.clone(),
+        release: name.to_string(),
         namespace: g.namespace.clone(),
         keep_history: a.keep_history,
         options: Some(proto::OperationOptions {
             timeout_seconds: a.timeout.as_secs().max(1),
             no_hooks: a.no_hooks,
+            dry_run: a.dry_run,
+            wait: a.wait,
+            description: a.description.clone(),
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {
             client_version: berth::VERSION.to_string(),
         }),
+        cascade: a.cascade.clone(),
     };
-    let events = client
-        .uninstall(req)
-        .await
-        .map_err(status_error)?
-        .into_inner();
-    match progress::follow_io(events, io, g, a.quiet, a.output).await? {
-        progress::Outcome::Completed { revision, .. } => {
-            if g.events.is_some() {
-                return Ok(());
-            }
-            if a.output != crate::output::Format::Table {
-                let v = serde_json::json!({
-                    "name": a.name, "namespace": g.namespace, "revision": revision,
-                    "status": "uninstalled", "kept_history": a.keep_history,
-                });
-                return crate::output::structured(&mut *io.out, a.output, &v);
-            }
-            writeln!(io.out, "release \"{}\" uninstalled", a.name)?;
-            Ok(())
+    let events = match client.uninstall(req).await {
+        Ok(events) => events.into_inner(),
+        // Helm's --ignore-not-found: as if it had been uninstalled.
+        Err(s) if a.ignore_not_found && s.code() == tonic::Code::NotFound => {
+            return done(g, a, name, 0, io);
         }
+        Err(s) => return Err(status_error(s)),
+    };
+    match progress::follow_io(events, io, g, a.quiet, a.output).await? {
+        progress::Outcome::Completed { revision, .. } => done(g, a, name, revision, io),
         progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
     }
+}
+
+/// Helm's last line, or the result as JSON/YAML.
+fn done(
+    g: &Global,
+    a: &UninstallArgs,
+    name: &str,
+    revision: u64,
+    io: &mut Io,
+) -> Result<(), CliError> {
+    if g.events.is_some() {
+        return Ok(());
+    }
+    if a.output != crate::output::Format::Table {
+        let v = serde_json::json!({
+            "name": name, "namespace": g.namespace, "revision": revision,
+            "status": "uninstalled", "kept_history": a.keep_history, "dry_run": a.dry_run,
+        });
+        return crate::output::structured(&mut *io.out, a.output, &v);
+    }
+    writeln!(io.out, "release \"{name}\" uninstalled")?;
+    Ok(())
 }
