@@ -744,3 +744,51 @@ async fn uninstall_takes_helms_flags() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn install_names_the_release_from_a_template_or_the_chart_and_time() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    let generated = env
+        .berth(&["install", &chart, "--generate-name", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    // The chart's directory is hello-1.0.0: its name up to the first dot.
+    let name = generated["name"].as_str().unwrap().to_string();
+    let seconds = name
+        .strip_prefix("hello-1-")
+        .unwrap_or_else(|| panic!("{name}"));
+    assert!(seconds.parse::<u64>().is_ok(), "{name}");
+    env.berth(&["status", &name]).await.ok();
+
+    let templated = env
+        .berth(&[
+            "install",
+            &chart,
+            "--name-template",
+            "web-{{ print \"x\" }}",
+            "-o",
+            "json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(templated["name"], "web-x");
+
+    let unnamed = env.berth(&["install", &chart]).await.failed();
+    assert!(
+        unnamed
+            .stderr
+            .contains("must either provide a name or specify --generate-name"),
+        "{}",
+        unnamed.stderr
+    );
+    let both = env.berth(&["install", "a", &chart, "-g"]).await.failed();
+    assert!(
+        both.stderr
+            .contains("cannot set --generate-name and also specify a name"),
+        "{}",
+        both.stderr
+    );
+}

@@ -656,13 +656,9 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
     match c {
         FleetCommand::Install { args, targets } => {
             let options = super::install::install_options(&args);
-            let prepared = Prepared::new(
-                &args.name,
-                &args.chart,
-                &args.values,
-                UpgradeMode::Install,
-                options,
-            )?;
+            let (name, chart) = args.name_and_chart()?;
+            let prepared =
+                Prepared::new(&name, &chart, &args.values, UpgradeMode::Install, options)?;
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Upgrade { args, targets } => {

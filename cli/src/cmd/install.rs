@@ -94,10 +94,18 @@ pub struct ChartFlags {
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
-    /// Release name.
-    pub name: String,
-    /// Chart directory or .tgz.
-    pub chart: PathBuf,
+    /// Release name, then the chart (a directory or .tgz); only the chart
+    /// with --generate-name or --name-template.
+    #[arg(num_args = 1..=2, value_names = ["NAME", "CHART"], required = true)]
+    pub args: Vec<String>,
+    /// Name the release after the chart's file name and the time
+    /// (CHART-<unix seconds>), as Helm does.
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
+    /// Name the release by rendering this template (no data), e.g.
+    /// 'web-{{ randAlpha 5 | lower }}'.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
     #[command(flatten)]
     pub values: ValuesFlags,
     #[command(flatten)]
@@ -217,12 +225,25 @@ pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions
     (mode, options)
 }
 
+impl InstallArgs {
+    /// The release name and the chart, as Helm's `NameAndChart` picks them.
+    pub fn name_and_chart(&self) -> Result<(String, PathBuf), CliError> {
+        super::template::name_and_chart(
+            &self.args,
+            self.generate_name,
+            self.name_template.as_deref(),
+            None,
+        )
+    }
+}
+
 pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
     let options = install_options(&a);
+    let (name, chart) = a.name_and_chart()?;
     send(
         g,
-        &a.name,
-        &a.chart,
+        &name,
+        &chart,
         &a.values,
         UpgradeMode::Install,
         options,
