@@ -174,3 +174,37 @@ async fn cleanup_on_fail_deletes_what_the_failed_upgrade_created() {
         "what existed before stays"
     );
 }
+
+#[tokio::test]
+async fn cleanup_on_fail_deletes_what_the_failed_rollback_created() {
+    let env = Env::start().await;
+    env.berth(&["install", "hello", &env.chart("1.0.0"), "--wait"])
+        .await
+        .ok();
+    // Revision 2 adds the metrics Service, with an image that never pulls
+    // (deployed: nobody waited); revision 3 goes back to 1 without it.
+    env.berth(&["upgrade", "hello", &env.chart("1.1.0"), "--set", BAD_IMAGE])
+        .await
+        .ok();
+    env.berth(&["rollback", "hello", "1", "--wait"]).await.ok();
+    assert!(
+        env.get("v1", "Service", "default", "hello-metrics")
+            .await
+            .is_none()
+    );
+    env.berth(&["rollback", "hello", "2", "--wait", "--cleanup-on-fail"])
+        .await
+        .failed();
+    assert!(
+        env.get("v1", "Service", "default", "hello-metrics")
+            .await
+            .is_none(),
+        "the Service the failed rollback added is gone"
+    );
+    assert!(
+        env.get("apps/v1", "Deployment", "default", "hello")
+            .await
+            .is_some(),
+        "what existed before stays"
+    );
+}

@@ -196,6 +196,33 @@ impl From<JournalError> for Failure {
     }
 }
 
+/// Helm's --cleanup-on-fail, after a failed upgrade or rollback: delete
+/// the objects of `applied` that `previous` did not have (this operation
+/// created them).
+async fn clean_up_created(
+    agent: &Agent,
+    op: &OpEvents,
+    release: &str,
+    ns: &str,
+    applied: &[Object],
+    previous: &[Object],
+    deadline: tokio::time::Instant,
+) {
+    let before: HashSet<_> = previous.iter().map(|o| identity(o, ns)).collect();
+    let created: Vec<_> = applied
+        .iter()
+        .filter(|o| !before.contains(&identity(o, ns)))
+        .cloned()
+        .collect();
+    if created.is_empty() {
+        return;
+    }
+    phase(op, "cleanup", deadline);
+    for e in uninstall::delete_objects(agent, op, ns, created).await {
+        tracing::warn!(error = %e, release, "cleanup-on-fail could not delete an object");
+    }
+}
+
 /// The identity of an object across revisions: group, kind, namespace and
 /// name (the version may change between chart versions).
 fn identity(o: &Object, release_ns: &str) -> (String, String, String, String) {

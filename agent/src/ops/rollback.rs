@@ -174,6 +174,9 @@ async fn execute(agent: &Agent, p: Prepared) {
         hooks.run(agent, "post-rollback").await
     }
     .await;
+    if result.is_err() && p.options.cleanup_on_fail {
+        super::clean_up_created(agent, &op, rel, ns, &objects, &previous, deadline).await;
+    }
     let outcome = match result {
         Ok(()) => Ok(finish(Status::Deployed, description, true)),
         Err(f) => Err((

@@ -408,21 +408,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         }
     };
     if outcome.is_err() && p.options.cleanup_on_fail && p.kind == OpKind::Upgrade {
-        // Helm's --cleanup-on-fail: delete what this upgrade created.
-        let before: std::collections::HashSet<_> =
-            previous.iter().map(|o| super::identity(o, ns)).collect();
-        let created: Vec<_> = staged
-            .objects
-            .iter()
-            .filter(|o| !before.contains(&super::identity(o, ns)))
-            .cloned()
-            .collect();
-        if !created.is_empty() {
-            super::phase(&op, "cleanup", deadline);
-            for e in super::uninstall::delete_objects(agent, &op, ns, created).await {
-                tracing::warn!(error = %e, release = rel, "cleanup-on-fail could not delete an object");
-            }
-        }
+        super::clean_up_created(agent, &op, rel, ns, &staged.objects, &previous, deadline).await;
     }
     let outcome = match outcome {
         Err((failed, failure)) if p.options.atomic => {

@@ -18,6 +18,9 @@ pub struct RollbackArgs {
     /// Keep at most this many revisions (0: no limit), as for upgrade.
     #[arg(long, default_value = "0")]
     pub history_max: u32,
+    /// Delete the objects this rollback created if it fails.
+    #[arg(long)]
+    pub cleanup_on_fail: bool,
     /// Output of the final summary.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
@@ -39,6 +42,7 @@ pub fn request(g: &Global, a: &RollbackArgs) -> proto::RollbackRequest {
             wait_for_jobs: a.op.wait_for_jobs,
             wait_for_load_balancers: a.op.wait_for_load_balancers,
             history_max: a.history_max,
+            cleanup_on_fail: a.cleanup_on_fail,
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {
