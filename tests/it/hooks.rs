@@ -147,4 +147,35 @@ async fn test_runs_the_test_hooks_and_reports_a_failing_one() {
     let history = env.berth(&["history", "h", "-o", "json"]).await.ok().json();
     assert_eq!(history.as_array().unwrap().len(), 2);
     assert_eq!(history[1]["status"], "deployed");
+
+    // Helm's --filter: the failing test left out, or only it run.
+    let skipped = env
+        .berth(&["test", "h", "--filter", "!name=h-test"])
+        .await
+        .ok();
+    assert!(
+        skipped.stdout.contains("TEST SUITE: 0 test(s) passed"),
+        "{}",
+        skipped.stdout
+    );
+    let others = env
+        .berth(&["test", "h", "--filter", "name=other,name=another"])
+        .await
+        .ok();
+    assert!(others.stdout.contains("TEST SUITE: 0 test(s) passed"));
+    env.berth(&["test", "h", "--filter", "name=h-test"])
+        .await
+        .failed();
+    // --logs shows the test pod's output, which its policy does not ask for.
+    env.berth(&["upgrade", "h", &chart(), "--reset-values"])
+        .await
+        .ok();
+    let plain = env.berth(&["test", "h"]).await.ok();
+    assert!(!plain.stdout.contains("output:"), "{}", plain.stdout);
+    let logged = env.berth(&["test", "h", "--logs"]).await.ok();
+    assert!(
+        logged.stdout.contains("    output:\n      h-test: "),
+        "{}",
+        logged.stdout
+    );
 }

@@ -17,8 +17,8 @@ use crate::events::OpEvents;
 use crate::track::{self, HookEnd};
 
 const BEFORE_HOOK_CREATION: &str = "before-hook-creation";
-const HOOK_SUCCEEDED: &str = "hook-succeeded";
-const HOOK_FAILED: &str = "hook-failed";
+pub const HOOK_SUCCEEDED: &str = "hook-succeeded";
+pub const HOOK_FAILED: &str = "hook-failed";
 
 /// The hooks of a revision and where they run.
 pub struct Hooks<'a> {

@@ -8,15 +8,19 @@ use berth::proto::{self, TestRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
 use tokio::time::Instant;
 
-use super::hooks::{self, Hooks};
+use super::hooks::{self, HOOK_FAILED, HOOK_SUCCEEDED, Hooks};
 use super::{Agent, Caller, OpError};
 use crate::events::OpEvents;
 use crate::journal::{OpKind, RevisionRecord};
+use berth::manifest::Hook;
 
 pub struct Prepared {
     pub op: Arc<OpEvents>,
     namespace: Namespace,
     deployed: RevisionRecord,
+    include_names: Vec<String>,
+    exclude_names: Vec<String>,
+    logs: bool,
     /// The operation's timeout, checked (see [`super::timeout`]).
     timeout: std::time::Duration,
 }
@@ -52,6 +56,9 @@ pub fn prepare(agent: &Agent, req: TestRequest, caller: Caller) -> Result<Prepar
         op,
         namespace,
         deployed,
+        include_names: req.include_names,
+        exclude_names: req.exclude_names,
+        logs: req.logs,
         timeout,
     })
 }
@@ -69,6 +76,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         .text_blob(&p.deployed.hooks_blob)
         .map(|t| hooks::from_json(&t))
         .unwrap_or_default();
+    let all = chosen(all, &p.include_names, &p.exclude_names, p.logs);
     let tests = all
         .iter()
         .filter(|h| h.events.iter().any(|e| e == "test"))
@@ -93,4 +101,58 @@ async fn execute(agent: &Agent, p: Prepared) {
             status,
         })),
     };
+}
+
+/// The hooks `helm test --filter` runs (action/release_testing.go: those
+/// not excluded by name, then, if any name is included, only those), and
+/// with `--logs` each keeps its output whatever its log policy says.
+fn chosen(hooks: Vec<Hook>, include: &[String], exclude: &[String], logs: bool) -> Vec<Hook> {
+    hooks
+        .into_iter()
+        .filter(|h| !exclude.contains(&h.name))
+        .filter(|h| include.is_empty() || include.contains(&h.name))
+        .map(|mut h| {
+            if logs {
+                h.output_log_policies = vec![HOOK_SUCCEEDED.into(), HOOK_FAILED.into()];
+            }
+            h
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(name: &str) -> Hook {
+        Hook {
+            name: name.into(),
+            kind: "Pod".into(),
+            path: format!("c/templates/{name}.yaml"),
+            manifest: String::new(),
+            events: vec!["test".into()],
+            weight: 0,
+            delete_policies: Vec::new(),
+            output_log_policies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn filters_exclude_then_include_by_name() {
+        let names = |hs: Vec<Hook>| hs.into_iter().map(|h| h.name).collect::<Vec<_>>();
+        let all = || vec![hook("a"), hook("b"), hook("c")];
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(chosen(all(), &[], &[], false)), ["a", "b", "c"]);
+        assert_eq!(
+            names(chosen(all(), &s(&["a", "c"]), &[], false)),
+            ["a", "c"]
+        );
+        assert_eq!(names(chosen(all(), &[], &s(&["b"]), false)), ["a", "c"]);
+        assert_eq!(
+            names(chosen(all(), &s(&["a", "b"]), &s(&["b"]), false)),
+            ["a"]
+        );
+        let logged = chosen(all(), &[], &[], true);
+        assert!(logged.iter().all(|h| h.output_log_policies.len() == 2));
+    }
 }

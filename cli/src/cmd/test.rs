@@ -19,6 +19,13 @@ pub struct TestArgs {
     /// Print only the result.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Show the output of every test's pods.
+    #[arg(long)]
+    pub logs: bool,
+    /// Only the tests named so (name=NAME), or not those (!name=NAME);
+    /// repeatable or comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "[!]name=NAME")]
+    pub filter: Vec<String>,
     /// Output of the result: table (text), json or yaml.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
@@ -36,6 +43,10 @@ pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
         client: Some(proto::ClientInfo {
             client_version: berth::VERSION.to_string(),
         }),
+        // Helm's parsing: other attributes are ignored.
+        include_names: names(&a.filter, "name="),
+        exclude_names: names(&a.filter, "!name="),
+        logs: a.logs,
     };
     let events = client.test(req).await.map_err(status_error)?.into_inner();
     match progress::follow_io(events, io, g, a.quiet, a.output).await? {
@@ -59,4 +70,12 @@ pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
         }
         progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
     }
+}
+
+/// The names of the --filter entries that start with `prefix`.
+fn names(filter: &[String], prefix: &str) -> Vec<String> {
+    filter
+        .iter()
+        .filter_map(|f| f.strip_prefix(prefix).map(str::to_string))
+        .collect()
 }
