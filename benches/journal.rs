@@ -472,6 +472,7 @@ async fn record(
         computed_values_blob: journal::digest(&blobs[4]),
         notes_blob: journal::digest(&blobs[5]),
         rollback_of: None,
+        labels: Default::default(),
     };
     let events: Vec<proto::Event> = events
         .into_iter()

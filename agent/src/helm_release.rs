@@ -35,6 +35,27 @@ pub fn selector(release: &str) -> String {
     format!("owner=helm,name={release}")
 }
 
+/// The labels Helm keeps for itself on a release Secret (driver/util.go
+/// systemLabels); the others are the release's own (`--labels`).
+pub const SYSTEM_LABELS: [&str; 6] = [
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
+
+/// A release Secret's labels without Helm's system ones: the release's.
+pub fn release_labels(
+    labels: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    labels
+        .into_iter()
+        .filter(|(k, _)| !SYSTEM_LABELS.contains(&k.as_str()))
+        .collect()
+}
+
 /// Helm's system labels of a release Secret (secrets.go newSecretsObject;
 /// `createdAt` is what Secrets.Create adds).
 pub fn labels(

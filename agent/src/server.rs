@@ -632,7 +632,13 @@ impl ReleaseAgent for Service {
     ) -> Result<Response<proto::Revision>, Status> {
         let caller = caller(&req)?;
         self.authorize(&caller, Verb::Get, &req.get_ref().namespace, false)?;
-        ops::query::get_revision(&self.agent, req.get_ref())
+        // Reading a revision's blobs, and its chart for metadata, is disk
+        // work: not on the async workers.
+        let agent = Arc::clone(&self.agent);
+        let req = req.into_inner();
+        tokio::task::spawn_blocking(move || ops::query::get_revision(&agent, &req))
+            .await
+            .map_err(|e| Status::internal(format!("get task: {e}")))?
             .map(Response::new)
             .map_err(status)
     }

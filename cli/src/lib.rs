@@ -337,6 +337,14 @@ where
 mod tests {
     use clap::CommandFactory;
 
+    /// clap's own checks of every command (one flag name or short per
+    /// argument, flattened groups included), which otherwise only fail when
+    /// the command runs.
+    #[test]
+    fn every_command_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+
     /// Every command and subcommand shows examples in its --help.
     #[test]
     fn every_command_has_examples() {

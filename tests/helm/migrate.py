@@ -85,7 +85,8 @@ def history(cfg, name):
 
 def make(kubeconfig, workdir, ns, name):
     cfg = helm.Config(kubeconfig_path=kubeconfig, namespace=ns)
-    cfg.install(write_chart(workdir, "0.1.0", "1.0"), name, {"message": "one"}, timeout=60)
+    cfg.install(write_chart(workdir, "0.1.0", "1.0"), name, {"message": "one"}, timeout=60,
+                labels={"team": "legacy"})
     cfg.upgrade(write_chart(workdir, "0.2.0", "2.0"), name, {"message": "two"}, timeout=60)
     cfg.upgrade(write_chart(workdir, "0.2.0", "2.0"), name, {"message": "three"}, timeout=60)
     try:

@@ -792,3 +792,107 @@ async fn install_names_the_release_from_a_template_or_the_chart_and_time() {
         both.stderr
     );
 }
+
+#[tokio::test]
+async fn labels_select_releases_and_metadata_shows_them() {
+    let env = Env::start().await;
+    let chart = crate::common::write_chart(
+        &env,
+        "meta",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+        )],
+    );
+    let dir = std::path::Path::new(&chart);
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: meta\nversion: 1.2.3\nappVersion: \"4.5\"\n\
+         annotations:\n  category: demo\n  owner: ops\n\
+         dependencies:\n  - name: sub\n    version: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("charts/sub")).unwrap();
+    std::fs::write(
+        dir.join("charts/sub/Chart.yaml"),
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    )
+    .unwrap();
+
+    env.berth(&["install", "web", &chart, "--labels", "team=web,tier=front"])
+        .await
+        .ok();
+    env.berth(&["install", "db", &chart, "--labels", "team=db"])
+        .await
+        .ok();
+    let reserved = env
+        .berth(&["install", "x", &chart, "--labels", "owner=me"])
+        .await
+        .failed();
+    assert!(
+        reserved.stderr.contains(
+            "user supplied labels contains system reserved label name. System labels: \
+             [name owner status version createdAt modifiedAt]"
+        ),
+        "{}",
+        reserved.stderr
+    );
+    env.berth(&["status", "x"]).await.failed();
+
+    let names = |sel: &'static str| {
+        let env = &env;
+        async move { env.berth(&["list", "-q", "-l", sel]).await.ok().stdout }
+    };
+    assert_eq!(names("team=web").await, "web\n");
+    assert_eq!(names("team!=web").await, "db\n");
+    assert_eq!(names("tier").await, "web\n");
+
+    let table = env.berth(&["get", "metadata", "web"]).await.ok().stdout;
+    for line in [
+        "NAME: web\n",
+        "CHART: meta\n",
+        "VERSION: 1.2.3\n",
+        "APP_VERSION: 4.5\n",
+        "ANNOTATIONS: category=demo,owner=ops\n",
+        "LABELS: team=web,tier=front\n",
+        "DEPENDENCIES: sub\n",
+        "NAMESPACE: default\n",
+        "REVISION: 1\n",
+        "STATUS: deployed\n",
+        "APPLY_METHOD: server-side apply\n",
+    ] {
+        assert!(table.contains(line), "{line:?} in\n{table}");
+    }
+
+    // An upgrade merges its labels into the release's; "null" removes one.
+    env.berth(&["upgrade", "web", &chart, "--labels", "tier=null,env=prod"])
+        .await
+        .ok();
+    let json = env
+        .berth(&["get", "metadata", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        json["labels"],
+        serde_json::json!({"team": "web", "env": "prod"})
+    );
+    assert_eq!(json["revision"], 2);
+    assert_eq!(json["dependencies"][0]["name"], "sub");
+    assert_eq!(json["annotations"]["category"], "demo");
+    assert!(
+        json["deployedAt"].as_str().unwrap().ends_with('Z'),
+        "{json}"
+    );
+    // A rollback brings back its target's labels.
+    env.berth(&["rollback", "web", "1"]).await.ok();
+    let json = env
+        .berth(&["get", "metadata", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        json["labels"],
+        serde_json::json!({"team": "web", "tier": "front"})
+    );
+}

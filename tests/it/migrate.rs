@@ -189,6 +189,15 @@ async fn helm_history_is_imported_and_upgrades_continue_from_it() {
     let cm = config(&env, "legacy-config").await.unwrap();
     assert_eq!(cm["data"], json!({"message": "two", "chart": "0.2.0"}));
 
+    // Helm's release labels came along, and a rollback keeps its target's.
+    let meta = env
+        .berth(&["get", "metadata", "legacy", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(meta["labels"], json!({"team": "legacy"}), "{meta}");
+    assert_eq!(meta["chart"], "legacy");
+
     // Export: real Helm reads berth's deployed revision 6.
     let exported = env
         .berth(&["export-helm", "legacy", "-o", "json"])
@@ -196,6 +205,12 @@ async fn helm_history_is_imported_and_upgrades_continue_from_it() {
         .ok()
         .json();
     assert_eq!(exported["secret"], "sh.helm.release.v1.legacy.v6");
+    let secret = env
+        .get("v1", "Secret", "default", "sh.helm.release.v1.legacy.v6")
+        .await
+        .unwrap();
+    assert_eq!(secret["metadata"]["labels"]["team"], "legacy");
+    assert_eq!(secret["metadata"]["labels"]["owner"], "helm");
     assert_eq!(exported["superseded_revisions"], json!([3]));
     let read = helm_read(&env).await;
     assert_eq!(

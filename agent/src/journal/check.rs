@@ -400,6 +400,7 @@ mod tests {
             computed_values_blob: digest(b"{}"),
             notes_blob: digest(b""),
             rollback_of: None,
+            labels: Default::default(),
         };
         Begin {
             record,

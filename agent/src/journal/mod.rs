@@ -1917,6 +1917,7 @@ mod tests_support {
             computed_values_blob: digest(b"{}"),
             notes_blob: digest(b""),
             rollback_of: None,
+            labels: Default::default(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! format: add fields with `#[serde(default)]`, never rename; a change that
 //! cannot be read by the previous code bumps `SCHEMA_VERSION`.
 
+use std::collections::BTreeMap;
+
 use berth::proto;
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +149,9 @@ pub struct RevisionRecord {
     /// For rollbacks: the revision whose manifest was re-applied.
     #[serde(default)]
     pub rollback_of: Option<u64>,
+    /// The release's labels (Helm's `--labels`), as of this revision.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl RevisionRecord {
@@ -181,6 +186,7 @@ impl RevisionRecord {
             client_addr: self.client_addr.clone(),
             client_version: self.client_version.clone(),
             created_unix_ms: self.created_ms,
+            labels: self.labels.clone().into_iter().collect(),
         }
     }
 }

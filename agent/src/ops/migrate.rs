@@ -42,12 +42,16 @@ fn kube_error(what: String, e: kube::Error) -> OpError {
     )))
 }
 
-/// Helm's release Secrets of `name` in `ns`, as (Secret name, data).
-async fn helm_secrets(
-    agent: &Agent,
-    ns: &str,
-    name: &str,
-) -> Result<Vec<(String, Option<Vec<u8>>)>, OpError> {
+/// One of Helm's release Secrets.
+struct HelmSecret {
+    name: String,
+    data: Option<Vec<u8>>,
+    /// The release's own labels (Helm's `--labels`), without Helm's.
+    labels: BTreeMap<String, String>,
+}
+
+/// Helm's release Secrets of `name` in `ns`.
+async fn helm_secrets(agent: &Agent, ns: &str, name: &str) -> Result<Vec<HelmSecret>, OpError> {
     let api: Api<Secret> = Api::namespaced(agent.cluster.client(), ns);
     let list = api
         .list(&ListParams::default().labels(&helm::selector(name)))
@@ -57,12 +61,13 @@ async fn helm_secrets(
         .items
         .into_iter()
         .filter(|s| s.type_.as_deref() == Some(helm::SECRET_TYPE))
-        .map(|s| {
-            let data = s
+        .map(|s| HelmSecret {
+            data: s
                 .data
                 .and_then(|mut d| d.remove(helm::DATA_KEY))
-                .map(|b| b.0);
-            (s.metadata.name.unwrap_or_default(), data)
+                .map(|b| b.0),
+            labels: helm::release_labels(s.metadata.labels.unwrap_or_default()),
+            name: s.metadata.name.unwrap_or_default(),
         })
         .collect())
 }
@@ -169,6 +174,7 @@ fn computed_values(chart: Option<&helm::Chart>, config: &Value) -> Value {
 fn record_of(
     rel: &Release,
     status: Status,
+    labels: &BTreeMap<String, String>,
     blobs: &mut Vec<Vec<u8>>,
 ) -> Result<RevisionRecord, String> {
     let meta = rel.chart.as_ref().map(|c| &c.metadata);
@@ -253,6 +259,7 @@ fn record_of(
         computed_values_blob,
         notes_blob,
         rollback_of,
+        labels: labels.clone(),
     })
 }
 
@@ -279,8 +286,13 @@ pub async fn import(
             helm::selector(rel)
         )));
     }
-    let mut releases: BTreeMap<u64, (Release, Status)> = BTreeMap::new();
-    for (secret, data) in &secrets {
+    let mut releases: BTreeMap<u64, (Release, Status, &BTreeMap<String, String>)> = BTreeMap::new();
+    for HelmSecret {
+        name: secret,
+        data,
+        labels,
+    } in &secrets
+    {
         let bad = |why: String| {
             OpError::FailedPrecondition(format!("Secret {ns}/{secret} cannot be decoded: {why}"))
         };
@@ -294,14 +306,14 @@ pub async fn import(
         }
         let status = status_of(&r.info.status)
             .ok_or_else(|| bad(format!("unknown release status {:?}", r.info.status)))?;
-        if releases.insert(r.version, (r, status)).is_some() {
+        if releases.insert(r.version, (r, status, labels)).is_some() {
             return Err(bad("another Secret holds the same version".into()));
         }
     }
     let mut blobs = Vec::new();
     let mut records = Vec::new();
-    for (r, status) in releases.values() {
-        let rec = record_of(r, *status, &mut blobs).map_err(|why| {
+    for (r, status, labels) in releases.values() {
+        let rec = record_of(r, *status, labels, &mut blobs).map_err(|why| {
             OpError::FailedPrecondition(format!(
                 "Secret {ns}/{} cannot be decoded: {why}",
                 helm::secret_name(rel, r.version)
@@ -315,12 +327,12 @@ pub async fn import(
     let deployed = releases
         .iter()
         .rev()
-        .find(|(_, (_, s))| *s == Status::Deployed)
+        .find(|(_, (_, s, _))| *s == Status::Deployed)
         .map(|(v, _)| *v);
     let first_deployed_ms = deployed
         .or(Some(latest))
         .and_then(|v| releases.get(&v))
-        .and_then(|(r, _)| helm::time_ms(r.info.first_deployed.as_deref()))
+        .and_then(|(r, _, _)| helm::time_ms(r.info.first_deployed.as_deref()))
         .unwrap_or(0);
     let head = ReleaseHead {
         namespace: ns.to_string(),
@@ -476,18 +488,20 @@ pub async fn export_helm(
     let now = journal::now_ms() / 1000;
     let api: Api<Secret> = Api::namespaced(agent.cluster.client(), ns);
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let body = secret_body(
-        &secret,
-        helm::labels(rel, "deployed", deployed, now),
-        helm::encode(&release),
-    );
+    // The release's own labels beside Helm's, as Helm's driver stores them.
+    let mut labels = helm::release_labels(rec.labels.clone());
+    labels.extend(helm::labels(rel, "deployed", deployed, now));
+    let body = secret_body(&secret, labels, helm::encode(&release));
     api.patch(&secret, &params, &Patch::Apply(&body))
         .await
         .map_err(|e| kube_error(format!("writing Secret {ns}/{secret}"), e))?;
 
     // Helm's own upgrade leaves exactly one deployed Secret.
     let mut superseded = Vec::new();
-    for (other, data) in helm_secrets(agent, ns, rel).await? {
+    for HelmSecret {
+        name: other, data, ..
+    } in helm_secrets(agent, ns, rel).await?
+    {
         if other == secret {
             continue;
         }

@@ -196,5 +196,28 @@ pub fn get_revision(
         notes: text(&rec.notes_blob)?,
         chart_digest: rec.chart.digest.clone(),
         hooks_manifest,
+        chart_metadata_json: if req.chart_metadata {
+            chart_metadata(agent, &rec.chart.digest)?
+        } else {
+            String::new()
+        },
     })
+}
+
+/// The Chart.yaml of a stored chart, as JSON; "" if the journal has no
+/// chart of that digest. The chart is unpacked as an operation unpacks it.
+fn chart_metadata(agent: &Agent, digest: &str) -> Result<String, OpError> {
+    let Some(mut bytes) = agent.journal.chart(digest)? else {
+        return Ok(String::new());
+    };
+    let unreadable =
+        |e: String| OpError::FailedPrecondition(format!("reading chart {digest}: {e}"));
+    let reader = bytes.reader().map_err(|e| unreadable(e.to_string()))?;
+    let limits = &agent.settings.limits;
+    let keep = &mut |data| crate::spool::kept(agent.journal.path(), data);
+    let files = berth::chart::unpack_keeping(reader, limits, keep)
+        .map_err(|e| unreadable(e.to_string()))?;
+    let loaded =
+        berth::chart::build_keeping(files, limits, keep).map_err(|e| unreadable(e.to_string()))?;
+    Ok(loaded.chart.metadata.to_string())
 }

@@ -2,6 +2,7 @@
 //! verb): decide which it is, receive the chart, render, record the pending
 //! revision, deploy, record the outcome.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -38,6 +39,8 @@ pub struct Prepared {
     user_values: Value,
     /// The revision being upgraded (Helm's "current release").
     current: Option<RevisionRecord>,
+    /// The labels the new revision records (Helm's --labels).
+    labels: BTreeMap<String, String>,
     /// The chart is not swept while the operation runs: from before it is
     /// told whether to send it until its revision names it.
     _chart: ChartPin,
@@ -138,6 +141,8 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
             }
         }
     };
+    let options = header.options.unwrap_or_default();
+    let labels = release_labels(&options, kind, last.as_ref())?;
     let revision = head.as_ref().map(|h| h.latest).unwrap_or(0) + 1;
     let op = agent
         .registry
@@ -165,13 +170,43 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         kind,
         namespace,
         name,
-        options: header.options.unwrap_or_default(),
+        options,
         timeout,
         caller,
         user_values,
         current,
+        labels,
         _chart: chart,
     })
+}
+
+/// The labels an install records, or those an upgrade records: the last
+/// revision's merged with the new ones, a value "null" removing one (Helm's
+/// mergeCustomLabels). Helm's own Secret labels are refused, in its words.
+fn release_labels(
+    options: &proto::OperationOptions,
+    kind: OpKind,
+    last: Option<&RevisionRecord>,
+) -> Result<BTreeMap<String, String>, OpError> {
+    use crate::helm_release::SYSTEM_LABELS;
+    if options
+        .labels
+        .keys()
+        .any(|k| SYSTEM_LABELS.contains(&k.as_str()))
+    {
+        return Err(OpError::Invalid(format!(
+            "user supplied labels contains system reserved label name. System labels: [{}]",
+            SYSTEM_LABELS.join(" ")
+        )));
+    }
+    let given = options.labels.iter().map(|(k, v)| (k.clone(), v.clone()));
+    if kind == OpKind::Install {
+        return Ok(given.collect());
+    }
+    let mut labels = last.map(|l| l.labels.clone()).unwrap_or_default();
+    labels.extend(given);
+    labels.retain(|_, v| v != "null");
+    Ok(labels)
 }
 
 /// Helm's upgrade value rules (action/upgrade.go reuseValues).
@@ -327,6 +362,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         computed_values_blob: journal::digest(staged.computed_json.as_bytes()),
         notes_blob: journal::digest(staged.notes.as_bytes()),
         rollback_of: None,
+        labels: p.labels.clone(),
     };
     let begin = Begin {
         record,

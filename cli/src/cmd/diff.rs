@@ -107,6 +107,7 @@ async fn revision(g: &Global, a: DiffRevisionArgs, io: &mut Io) -> Result<(), Cl
             release: a.name.clone(),
             namespace: g.namespace.clone(),
             revision,
+            chart_metadata: false,
         };
         let mut c = client.clone();
         async move {

@@ -46,15 +46,35 @@ pub enum GetCommand {
     /// Everything about a revision.
     #[command(after_help = "Example:\n  berth get all web")]
     All(Which),
+    /// The release's metadata at a revision: chart, versions, the chart's
+    /// annotations and dependencies, the release's labels, status.
+    #[command(
+        after_help = "Examples:\n  berth get metadata web\n  berth get metadata web --revision 2 -o json"
+    )]
+    Metadata {
+        #[command(flatten)]
+        which: Which,
+        #[arg(short = 'o', long, value_enum, default_value_t)]
+        output: Format,
+    },
 }
 
 async fn fetch(g: &Global, w: &Which) -> Result<proto::Revision, CliError> {
+    fetch_with(g, w, false).await
+}
+
+async fn fetch_with(
+    g: &Global,
+    w: &Which,
+    chart_metadata: bool,
+) -> Result<proto::Revision, CliError> {
     let mut client = connect::connect(&g.target()).await?;
     Ok(client
         .get_revision(proto::GetRevisionRequest {
             release: w.name.clone(),
             namespace: g.namespace.clone(),
             revision: w.revision,
+            chart_metadata,
         })
         .await
         .map_err(status_error)?
@@ -147,6 +167,102 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
                 writeln!(io.out, "NOTES:\n{}", r.notes.trim_end())?;
             }
         }
+        GetCommand::Metadata { which, output: f } => {
+            let r = fetch_with(g, &which, true).await?;
+            let m = metadata(&r);
+            match f {
+                Format::Table => write_metadata(&m, io)?,
+                f => output::structured(&mut *io.out, f, &m)?,
+            }
+        }
     }
+    Ok(())
+}
+
+/// Helm's `helm get metadata` document (action/get_metadata.go Metadata),
+/// with its JSON keys. berth always applies server-side.
+fn metadata(r: &proto::Revision) -> Value {
+    let info = r.info.clone().unwrap_or_default();
+    let chart = parse(&r.chart_metadata_json);
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), r.release.clone().into());
+    m.insert("chart".into(), info.chart_name.into());
+    m.insert("version".into(), info.chart_version.into());
+    m.insert("appVersion".into(), info.app_version.into());
+    if let Some(a) = chart
+        .get("annotations")
+        .filter(|a| a.as_object().is_some_and(|a| !a.is_empty()))
+    {
+        m.insert("annotations".into(), a.clone());
+    }
+    if !info.labels.is_empty() {
+        let labels: std::collections::BTreeMap<_, _> = info.labels.into_iter().collect();
+        m.insert("labels".into(), serde_json::json!(labels));
+    }
+    if let Some(d) = chart
+        .get("dependencies")
+        .filter(|d| d.as_array().is_some_and(|d| !d.is_empty()))
+    {
+        m.insert("dependencies".into(), d.clone());
+    }
+    m.insert("namespace".into(), r.namespace.clone().into());
+    m.insert("revision".into(), info.revision.into());
+    m.insert(
+        "status".into(),
+        super::history::status_name(info.status).into(),
+    );
+    m.insert(
+        "deployedAt".into(),
+        rfc3339_seconds(info.updated_unix_ms).into(),
+    );
+    m.insert("applyMethod".into(), "ssa".into());
+    Value::Object(m)
+}
+
+/// Go's time.RFC3339 of a UTC time.
+fn rfc3339_seconds(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Helm's table: maps as k8s label sets (`k=v,k2=v2`, sorted), the
+/// dependencies' names sorted.
+fn write_metadata(m: &Value, io: &mut Io) -> Result<(), CliError> {
+    let set = |v: &Value| {
+        let mut pairs: Vec<String> = v
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        pairs.sort();
+        pairs.join(",")
+    };
+    let mut deps: Vec<&str> = m["dependencies"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|d| d["name"].as_str()).collect())
+        .unwrap_or_default();
+    deps.sort_unstable();
+    let text = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+    writeln!(io.out, "NAME: {}", text("name"))?;
+    writeln!(io.out, "CHART: {}", text("chart"))?;
+    writeln!(io.out, "VERSION: {}", text("version"))?;
+    writeln!(io.out, "APP_VERSION: {}", text("appVersion"))?;
+    writeln!(io.out, "ANNOTATIONS: {}", set(&m["annotations"]))?;
+    writeln!(io.out, "LABELS: {}", set(&m["labels"]))?;
+    writeln!(io.out, "DEPENDENCIES: {}", deps.join(","))?;
+    writeln!(io.out, "NAMESPACE: {}", text("namespace"))?;
+    writeln!(io.out, "REVISION: {}", m["revision"])?;
+    writeln!(io.out, "STATUS: {}", text("status"))?;
+    writeln!(io.out, "DEPLOYED_AT: {}", text("deployedAt"))?;
+    writeln!(io.out, "APPLY_METHOD: server-side apply")?;
     Ok(())
 }

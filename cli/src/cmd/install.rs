@@ -90,6 +90,19 @@ pub struct ChartFlags {
     /// Do not print the chart's notes (they are still recorded).
     #[arg(long)]
     pub hide_notes: bool,
+    /// Labels of the release (k=v, comma-separated or repeated); an upgrade
+    /// merges them into the release's, `k=null` removing one. (Helm's `-l`
+    /// short form is not taken: `fleet install|upgrade -l` selects clusters.)
+    #[arg(long, value_delimiter = ',', value_parser = parse_label, value_name = "KEY=VALUE")]
+    pub labels: Vec<(String, String)>,
+}
+
+/// One `--labels` pair, as pflag's StringToString reads it.
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) => Ok((k.to_string(), v.to_string())),
+        None => Err(format!("{s} must be formatted as key=value")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -191,6 +204,7 @@ pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
         description: a.description.clone(),
         take_ownership: a.chart_flags.take_ownership,
         skip_schema_validation: a.chart_flags.skip_schema_validation,
+        labels: a.chart_flags.labels.iter().cloned().collect(),
         ..Default::default()
     }
 }
@@ -215,6 +229,7 @@ pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions
         description: a.description.clone(),
         take_ownership: a.chart_flags.take_ownership,
         skip_schema_validation: a.chart_flags.skip_schema_validation,
+        labels: a.chart_flags.labels.iter().cloned().collect(),
         ..Default::default()
     };
     let mode = if a.install {

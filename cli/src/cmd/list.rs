@@ -38,6 +38,10 @@ pub struct ListArgs {
     /// Only releases whose name matches this regular expression.
     #[arg(short = 'f', long)]
     pub filter: Option<String>,
+    /// Only releases whose labels (install/upgrade --labels) match this
+    /// selector, e.g. -l team=web,tier!=cache.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
     /// Sort by the last update time instead of the name.
     #[arg(short = 'd', long)]
     pub date: bool,
@@ -94,6 +98,11 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
         .map(regex::Regex::new)
         .transpose()
         .map_err(|e| CliError::Usage(format!("--filter: {e}")))?;
+    let selector = a
+        .selector
+        .as_deref()
+        .map(crate::config::Selector::parse)
+        .transpose()?;
     let mut client = connect::connect(&g.target()).await?;
     let mut resp = client
         .list(proto::ListRequest {
@@ -109,8 +118,17 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
             .unwrap_or(proto::ReleaseStatus::Unknown)
     };
     let updated = |r: &proto::ReleaseInfo| r.revision.as_ref().map(|v| v.updated_unix_ms);
-    resp.releases
-        .retain(|r| a.shows(status_of(r)) && filter.as_ref().is_none_or(|f| f.is_match(&r.name)));
+    let labels = |r: &proto::ReleaseInfo| {
+        r.revision
+            .as_ref()
+            .map(|v| v.labels.clone().into_iter().collect())
+            .unwrap_or_default()
+    };
+    resp.releases.retain(|r| {
+        a.shows(status_of(r))
+            && filter.as_ref().is_none_or(|f| f.is_match(&r.name))
+            && selector.as_ref().is_none_or(|s| s.matches(&labels(r)))
+    });
     if a.date {
         resp.releases.sort_by_key(|r| updated(r));
     } else {
