@@ -324,7 +324,8 @@ async fn open_chart_connection(target: &Target) -> Result<ChartConnection, CliEr
         })
 }
 
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its causes, one after the other.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {

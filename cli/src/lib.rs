@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod charts;
 pub mod cmd;
 pub mod config;
 pub mod connect;

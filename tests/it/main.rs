@@ -26,6 +26,7 @@ mod mtls_rotation;
 mod ops;
 mod ownership;
 mod policy;
+mod repos;
 mod safety;
 mod shutdown;
 mod template;

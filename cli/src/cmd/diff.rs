@@ -19,7 +19,7 @@ pub enum DiffCommand {
     #[command(
         after_help = "Examples:\n  berth diff upgrade web ./chart --set replicas=3\n  berth diff upgrade web ./chart -f prod.yaml --context 5"
     )]
-    Upgrade(DiffUpgradeArgs),
+    Upgrade(Box<DiffUpgradeArgs>),
     /// Show how two stored revisions' manifests differ.
     #[command(after_help = "Example:\n  berth diff revision web 2 3")]
     Revision(DiffRevisionArgs),
@@ -29,7 +29,8 @@ pub enum DiffCommand {
 pub struct DiffUpgradeArgs {
     /// Release name.
     pub name: String,
-    /// Chart directory or .tgz.
+    /// The chart: a directory, a .tgz, `repo/chart`, a chart name with
+    /// --repo, or a chart archive's URL.
     pub chart: std::path::PathBuf,
     #[command(flatten)]
     pub values: ValuesFlags,
@@ -42,6 +43,8 @@ pub struct DiffUpgradeArgs {
     /// Lines of context around each change.
     #[arg(short = 'C', long, default_value_t = 3)]
     pub context: usize,
+    #[command(flatten)]
+    pub chart_path: crate::charts::ChartPathFlags,
 }
 
 #[derive(Args, Debug)]
@@ -59,7 +62,7 @@ pub struct DiffRevisionArgs {
 
 pub async fn run(g: &Global, c: DiffCommand, io: &mut Io) -> Result<(), CliError> {
     match c {
-        DiffCommand::Upgrade(a) => upgrade(g, a, io).await,
+        DiffCommand::Upgrade(a) => upgrade(g, *a, io).await,
         DiffCommand::Revision(a) => revision(g, a, io).await,
     }
 }
@@ -76,7 +79,8 @@ async fn upgrade(g: &Global, a: DiffUpgradeArgs, io: &mut Io) -> Result<(), CliE
     } else {
         proto::UpgradeMode::Upgrade
     };
-    let mut events = send_events(g, &a.name, &a.chart, &a.values, mode, options).await?;
+    let chart = crate::charts::locate(&a.chart, &a.chart_path).await?;
+    let mut events = send_events(g, &a.name, &chart.path, &a.values, mode, options).await?;
     let mut changes = 0;
     while let Some(item) = events.next().await {
         let ev = item.map_err(status_error)?;

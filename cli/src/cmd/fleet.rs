@@ -657,13 +657,20 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
         FleetCommand::Install { args, targets } => {
             let options = super::install::install_options(&args);
             let (name, chart) = args.name_and_chart()?;
-            let prepared =
-                Prepared::new(&name, &chart, &args.values, UpgradeMode::Install, options)?;
+            let chart = crate::charts::locate(&chart, &args.chart_path).await?;
+            let prepared = Prepared::new(
+                &name,
+                &chart.path,
+                &args.values,
+                UpgradeMode::Install,
+                options,
+            )?;
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Upgrade { args, targets } => {
             let (mode, options) = super::install::upgrade_options(&args);
-            let prepared = Prepared::new(&args.name, &args.chart, &args.values, mode, options)?;
+            let chart = crate::charts::locate(&args.chart, &args.chart_path).await?;
+            let prepared = Prepared::new(&args.name, &chart.path, &args.values, mode, options)?;
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Rollback { args, targets } => {

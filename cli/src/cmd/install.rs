@@ -107,7 +107,8 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
-    /// Release name, then the chart (a directory or .tgz); only the chart
+    /// Release name, then the chart (a directory, a .tgz, `repo/chart`, a
+    /// chart name with --repo, or a chart archive's URL); only the chart
     /// with --generate-name or --name-template.
     #[arg(num_args = 1..=2, value_names = ["NAME", "CHART"], required = true)]
     pub args: Vec<String>,
@@ -140,13 +141,16 @@ pub struct InstallArgs {
     /// Output of the final summary.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
+    #[command(flatten)]
+    pub chart_path: crate::charts::ChartPathFlags,
 }
 
 #[derive(Args, Debug)]
 pub struct UpgradeArgs {
     /// Release name.
     pub name: String,
-    /// Chart directory or .tgz.
+    /// The chart: a directory, a .tgz, `repo/chart` of Helm's
+    /// repositories, a chart name with --repo, or a chart archive's URL.
     pub chart: PathBuf,
     /// Install the release if it does not exist.
     #[arg(short = 'i', long)]
@@ -187,6 +191,8 @@ pub struct UpgradeArgs {
     /// Output of the final summary.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
+    #[command(flatten)]
+    pub chart_path: crate::charts::ChartPathFlags,
 }
 
 /// The options `berth install` sends.
@@ -255,10 +261,11 @@ impl InstallArgs {
 pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
     let options = install_options(&a);
     let (name, chart) = a.name_and_chart()?;
+    let chart = crate::charts::locate(&chart, &a.chart_path).await?;
     send(
         g,
         &name,
-        &chart,
+        &chart.path,
         &a.values,
         UpgradeMode::Install,
         options,
@@ -271,7 +278,8 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
 pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
     let (mode, options) = upgrade_options(&a);
     let show = Show::of(&a.op, &a.chart_flags, a.output);
-    send(g, &a.name, &a.chart, &a.values, mode, options, show, io).await
+    let chart = crate::charts::locate(&a.chart, &a.chart_path).await?;
+    send(g, &a.name, &chart.path, &a.values, mode, options, show, io).await
 }
 
 /// What the CLI shows of an install or upgrade.

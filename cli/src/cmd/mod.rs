@@ -47,7 +47,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Status(a) => status::run(&g, a, io).await,
         Command::List(a) => list::run(&g, a, io).await,
         Command::Get(c) => get::run(&g, c, io).await,
-        Command::Template(a) => template::run(&g, a, io),
+        Command::Template(a) => template::run(&g, a, io).await,
         Command::Diff(c) => diff::run(&g, c, io).await,
         Command::Drift(a) => drift::run(&g, a, io).await,
         Command::Test(a) => test::run(&g, a, io).await,

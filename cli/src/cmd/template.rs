@@ -64,10 +64,14 @@ pub struct TemplateArgs {
     /// Do not check the values against the charts' values.schema.json.
     #[arg(long)]
     pub skip_schema_validation: bool,
+    #[command(flatten)]
+    pub chart_path: crate::charts::ChartPathFlags,
 }
 
-pub fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
+pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     let (name, chart_path) = release_and_chart(&a)?;
+    let located = crate::charts::locate(&chart_path, &a.chart_path).await?;
+    let chart_path = located.path.clone();
     let values = serde_json::Value::Object(a.values.merge()?);
     let files = chart::load_path(&chart_path, &Limits::default())?;
     let loaded = chart::build(&files, &Limits::default())?;

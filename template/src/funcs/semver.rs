@@ -136,7 +136,7 @@ impl Version {
         Ok(out)
     }
 
-    fn compare(&self, o: &Version) -> Ordering {
+    pub fn compare(&self, o: &Version) -> Ordering {
         self.major
             .cmp(&o.major)
             .then(self.minor.cmp(&o.minor))

@@ -1,0 +1,615 @@
+//! Where a chart comes from, decided as Helm's `LocateChart` decides it
+//! (pkg/action/install.go): a local directory or archive; a chart of the
+//! repository `--repo` names; `repo/chart` from Helm's repositories.yaml,
+//! with the index `helm repo update` (or `berth repo update`) cached; or a
+//! chart archive's URL. `--version` takes Helm's semver constraints. A
+//! downloaded chart is a temporary file that lives as long as [`Located`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_template::funcs::semver::{Constraints, Version};
+use clap::Args;
+use http_body_util::{BodyExt, Empty, Limited};
+use serde::{Deserialize, Serialize};
+
+use crate::CliError;
+
+/// Helm's chart path flags (pkg/cmd/flags.go addChartPathOptionsFlags).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChartPathFlags {
+    /// A version constraint for a chart from a repository (e.g. 1.2.3,
+    /// ^1.2, ">=1.0 <2"); default: the newest stable version.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The chart repository's URL: CHART is then a chart name in it.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Also consider development versions (pre-releases); ignored with
+    /// --version.
+    #[arg(long)]
+    pub devel: bool,
+    /// The chart repository's username.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The chart repository's password.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Verify the chart repository's HTTPS certificate with this CA bundle.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate for the chart repository.
+    #[arg(long, value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's key.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Send the credentials to every host, not only the repository's.
+    #[arg(long)]
+    pub pass_credentials: bool,
+}
+
+/// A chart on disk: the user's own, or a download that goes with this.
+pub struct Located {
+    pub path: PathBuf,
+    _download: Option<tempfile::TempDir>,
+}
+
+/// Find the chart `chart` names, downloading it if it is not local.
+pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
+    let name = chart.to_string_lossy().trim().to_string();
+    // pkg/cmd/install.go: --devel without --version means any version.
+    let version = match f.version.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => v.to_string(),
+        _ if f.devel => ">0.0.0-0".to_string(),
+        _ => String::new(),
+    };
+    if f.repo.is_none() {
+        let path = Path::new(&name);
+        if path.exists() {
+            return Ok(Located {
+                path: path.to_path_buf(),
+                _download: None,
+            });
+        }
+        if path.is_absolute() || name.starts_with('.') {
+            return Err(CliError::Usage(format!("path {name:?} not found")));
+        }
+    }
+    if name.starts_with("oci://") {
+        return Err(CliError::Usage(format!(
+            "{name}: charts in OCI registries are not supported yet (`helm pull {name}` gives a .tgz berth takes)"
+        )));
+    }
+    let flags_auth = Auth::of(f.username.as_deref(), f.password.as_deref());
+    let (url, auth, tls) = if let Some(repo) = &f.repo {
+        let tls = Tls::of(
+            f.ca_file.as_deref(),
+            f.cert_file.as_deref(),
+            f.key_file.as_deref(),
+        );
+        let index = fetch_index(repo, flags_auth.clone(), &tls)
+            .await
+            .map_err(|e| {
+                CliError::Other(format!(
+                    "looks like {repo:?} is not a valid chart repository or cannot be reached: {e}"
+                ))
+            })?;
+        let what = match version.as_str() {
+            "" => format!("chart {name:?}"),
+            v => format!("chart {name:?} version {v:?}"),
+        };
+        let found = index
+            .get(&name, &version)
+            .map_err(|_| CliError::Other(format!("{what} not found in {repo} repository")))?;
+        let first = found
+            .urls
+            .first()
+            .ok_or_else(|| CliError::Other(format!("{what} has no downloadable URLs")))?;
+        let url = resolve_reference(repo, first);
+        // Credentials go only where the repository is, unless asked.
+        let auth = if f.pass_credentials || same_origin(repo, &url) {
+            flags_auth
+        } else {
+            None
+        };
+        (url, auth, tls)
+    } else if name.starts_with("https://") || name.starts_with("http://") {
+        let tls = Tls::of(
+            f.ca_file.as_deref(),
+            f.cert_file.as_deref(),
+            f.key_file.as_deref(),
+        );
+        (name.clone(), flags_auth, tls)
+    } else {
+        let (repo_name, chart_name) = name.split_once('/').ok_or_else(|| {
+            CliError::Usage(format!(
+                "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+            ))
+        })?;
+        let entry = repository(repo_name)?;
+        let cached = helm_cache_dir().join(format!("{}-index.yaml", entry.name));
+        let index = std::fs::read_to_string(&cached)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Index::parse(&text))
+            .map_err(|e| {
+                CliError::Other(format!(
+                    "no cached repo found. (try 'berth repo update' or 'helm repo update'): {}: {e}",
+                    cached.display()
+                ))
+            })?;
+        let found = index.get(chart_name, &version).map_err(|e| {
+            CliError::Other(format!(
+                "chart {chart_name:?} matching {version} not found in {} index. (try 'berth repo update' or 'helm repo update'): {e}",
+                entry.name
+            ))
+        })?;
+        let first = found
+            .urls
+            .first()
+            .ok_or_else(|| CliError::Other(format!("chart {name:?} has no downloadable URLs")))?;
+        let tls = Tls::of(
+            entry.ca_file.as_deref().or(f.ca_file.as_deref()),
+            entry.cert_file.as_deref().or(f.cert_file.as_deref()),
+            entry.key_file.as_deref().or(f.key_file.as_deref()),
+        );
+        let auth = Auth::of(entry.username.as_deref(), entry.password.as_deref()).or(flags_auth);
+        let url = resolve_reference(&entry.url, first);
+        let auth =
+            if entry.pass_credentials_all || f.pass_credentials || same_origin(&entry.url, &url) {
+                auth
+            } else {
+                None
+            };
+        (url, auth, tls)
+    };
+    let bytes = get(
+        &url,
+        auth,
+        &tls?,
+        berth::chart::Limits::default().max_packed,
+    )
+    .await
+    .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
+    let dir = tempfile::tempdir()?;
+    let base = url
+        .split(['?', '#'])
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .filter(|b| !b.is_empty() && !b.contains(['\\', '\0']) && *b != "." && *b != "..")
+        .unwrap_or("chart.tgz");
+    let path = dir.path().join(base);
+    std::fs::write(&path, bytes)?;
+    Ok(Located {
+        path,
+        _download: Some(dir),
+    })
+}
+
+/// Basic-auth credentials.
+#[derive(Clone, Debug)]
+struct Auth {
+    username: String,
+    password: String,
+}
+
+impl Auth {
+    fn of(username: Option<&str>, password: Option<&str>) -> Option<Auth> {
+        match (username.unwrap_or(""), password.unwrap_or("")) {
+            ("", "") => None,
+            (u, p) => Some(Auth {
+                username: u.to_string(),
+                password: p.to_string(),
+            }),
+        }
+    }
+
+    fn header(&self) -> String {
+        use base64::Engine;
+        let pair = format!("{}:{}", self.username, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+}
+
+/// The TLS settings of a repository.
+struct Tls;
+
+impl Tls {
+    fn of(
+        ca: Option<&Path>,
+        cert: Option<&Path>,
+        key: Option<&Path>,
+    ) -> Result<rustls::ClientConfig, CliError> {
+        let tls = |e: berth::tls::TlsError| CliError::Tls(e.to_string());
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        if let Some(ca) = ca {
+            for der in berth::tls::load_certs(ca).map_err(tls)?.cert_ders() {
+                roots
+                    .add(der)
+                    .map_err(|e| CliError::Tls(format!("{}: {e}", ca.display())))?;
+            }
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CliError::Tls(e.to_string()))?
+        .with_root_certificates(roots);
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                let certs = berth::tls::load_certs(cert).map_err(tls)?.cert_ders();
+                let key = berth::tls::load_key(key)
+                    .map_err(tls)?
+                    .key_der()
+                    .map_err(tls)?;
+                builder
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|e| CliError::Tls(format!("{}: {e}", cert.display())))
+            }
+            (None, None) => Ok(builder.with_no_client_auth()),
+            _ => Err(CliError::Usage(
+                "--cert-file and --key-file go together".into(),
+            )),
+        }
+    }
+}
+
+/// GET `url`, following redirects as Go's client does (at most 10; the
+/// credentials only to the same host), refusing more than `max` bytes and
+/// any answer but 200 (Helm's "failed to fetch URL : STATUS").
+async fn get(
+    url: &str,
+    auth: Option<Auth>,
+    tls: &rustls::ClientConfig,
+    max: u64,
+) -> Result<Vec<u8>, String> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: hyper_util::client::legacy::Client<_, Empty<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https);
+    let mut url = url.to_string();
+    let first = origin(&url);
+    for _ in 0..10 {
+        let mut req = http::Request::get(&url)
+            .header("user-agent", concat!("berth/", env!("CARGO_PKG_VERSION")));
+        if let Some(a) = auth.as_ref().filter(|_| origin(&url) == first) {
+            req = req.header("authorization", a.header());
+        }
+        let req = req.body(Empty::new()).map_err(|e| format!("{url}: {e}"))?;
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| format!("{url}: {}", crate::connect::chain(&e)))?;
+        let status = resp.status();
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .ok_or_else(|| format!("{url}: {status} without a Location"))?;
+            url = resolve_reference_exact(&url, location);
+            continue;
+        }
+        if status != http::StatusCode::OK {
+            return Err(format!("failed to fetch {url} : {status}"));
+        }
+        let body = Limited::new(resp.into_body(), max as usize)
+            .collect()
+            .await
+            .map_err(|e| format!("{url}: {e} (the limit is {max} bytes)"))?;
+        return Ok(body.to_bytes().to_vec());
+    }
+    Err(format!("{url}: stopped after 10 redirects"))
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    )
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+    origin(a) == origin(b)
+}
+
+/// Helm's ResolveReferenceURL: `reference` against `base` taken as a
+/// directory (a trailing slash added), keeping the base's query.
+pub fn resolve_reference(base: &str, reference: &str) -> String {
+    if reference.contains("://") {
+        return reference.to_string();
+    }
+    let (base, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let dir = format!("{}/", base.trim_end_matches('/'));
+    let resolved = resolve_reference_exact(&dir, reference);
+    let resolved = resolved.split('?').next().unwrap_or(&resolved).to_string();
+    match query {
+        Some(q) => format!("{resolved}?{q}"),
+        None => resolved,
+    }
+}
+
+/// RFC 3986 reference resolution for what repositories and redirects use:
+/// absolute URLs, `//host/p`, `/path`, and relative paths with `.` and `..`.
+fn resolve_reference_exact(base: &str, reference: &str) -> String {
+    if reference.contains("://") {
+        return reference.to_string();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    if let Some(net) = reference.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    let path = rest[host_end..].split(['?', '#']).next().unwrap_or("");
+    let joined = if reference.starts_with('/') {
+        reference.to_string()
+    } else {
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{}{reference}", if dir.is_empty() { "/" } else { dir })
+    };
+    let (joined, tail) = match joined.find(['?', '#']) {
+        Some(i) => (joined[..i].to_string(), joined[i..].to_string()),
+        None => (joined, String::new()),
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = joined.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            "." => {
+                if i == segments.len() - 1 {
+                    out.push("");
+                }
+            }
+            ".." => {
+                out.pop();
+                if i == segments.len() - 1 {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("{scheme}://{host}/{}{tail}", out.join("/"))
+}
+
+/// A repository's index.yaml, as much of it as finding a chart needs.
+#[derive(Deserialize, Debug, Default)]
+pub struct Index {
+    #[serde(default, rename = "apiVersion")]
+    api_version: String,
+    #[serde(default)]
+    entries: BTreeMap<String, Vec<Option<ChartVersion>>>,
+}
+
+/// One version of a chart in an index.
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct ChartVersion {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub urls: Vec<String>,
+}
+
+impl Index {
+    /// Helm's LoadIndexFile: the versions of each chart newest first
+    /// (SortEntries; versions that are not semver last).
+    pub fn parse(text: &str) -> Result<Index, String> {
+        let mut index: Index = serde_saphyr::from_str(text).map_err(|e| {
+            let e = e.to_string();
+            e.lines().next().unwrap_or_default().to_string()
+        })?;
+        if index.api_version.is_empty() {
+            return Err("no API version specified".into());
+        }
+        for versions in index.entries.values_mut() {
+            versions.retain(Option::is_some);
+            versions.sort_by(|a, b| {
+                let v = |c: &Option<ChartVersion>| {
+                    c.as_ref().and_then(|c| Version::parse(&c.version).ok())
+                };
+                match (v(a), v(b)) {
+                    (Some(x), Some(y)) => y.compare(&x),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+            });
+        }
+        Ok(index)
+    }
+
+    /// Helm's IndexFile.Get: an exact version string first, else the newest
+    /// version the constraint takes ("*", stable versions only, if none).
+    pub fn get(&self, name: &str, version: &str) -> Result<&ChartVersion, String> {
+        let versions: Vec<&ChartVersion> = self
+            .entries
+            .get(name)
+            .ok_or("no chart name found")?
+            .iter()
+            .flatten()
+            .collect();
+        if versions.is_empty() {
+            return Err("no chart version found".into());
+        }
+        let constraint = Constraints::parse(if version.is_empty() { "*" } else { version })?;
+        if !version.is_empty()
+            && let Some(exact) = versions.iter().find(|v| v.version == version)
+        {
+            return Ok(exact);
+        }
+        versions
+            .into_iter()
+            .find(|v| Version::parse(&v.version).is_ok_and(|t| constraint.check(&t)))
+            .ok_or_else(|| format!("no chart version found for {name}-{version}"))
+    }
+}
+
+/// GET `repo`'s index.yaml and read it.
+async fn fetch_index(
+    repo: &str,
+    auth: Option<Auth>,
+    tls: &Result<rustls::ClientConfig, CliError>,
+) -> Result<Index, String> {
+    let tls = tls.as_ref().map_err(|e| e.to_string())?;
+    let url = resolve_reference(repo, "index.yaml");
+    let text = get(&url, auth, tls, MAX_INDEX).await?;
+    let text = String::from_utf8(text).map_err(|_| format!("{url}: not UTF-8"))?;
+    Index::parse(&text).map_err(|e| format!("{url}: {e}"))
+}
+
+/// The largest index.yaml read (the biggest public ones are tens of MiB).
+const MAX_INDEX: u64 = 256 << 20;
+
+/// Helm's repositories.yaml.
+#[derive(Deserialize, Serialize, Debug, Default)]
+pub struct RepoFile {
+    #[serde(default, rename = "apiVersion")]
+    pub api_version: String,
+    #[serde(default)]
+    pub generated: String,
+    #[serde(default)]
+    pub repositories: Vec<RepoEntry>,
+}
+
+/// One repository of repositories.yaml (pkg/repo/v1 Entry).
+#[derive(Deserialize, Serialize, Debug, Default, Clone)]
+pub struct RepoEntry {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default, rename = "certFile")]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default, rename = "keyFile")]
+    pub key_file: Option<PathBuf>,
+    #[serde(default, rename = "caFile")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_skip_tls_verify: bool,
+    #[serde(default)]
+    pub pass_credentials_all: bool,
+}
+
+/// The repository `name` of Helm's repositories.yaml.
+fn repository(name: &str) -> Result<RepoEntry, CliError> {
+    let file = read_repo_file(&helm_repository_config())?;
+    file.repositories
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| CliError::Other(format!("repo {name} not found")))
+}
+
+/// Read repositories.yaml; none is an empty one.
+pub fn read_repo_file(path: &Path) -> Result<RepoFile, CliError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_saphyr::from_str(&text).map_err(|e| {
+            let e = e.to_string();
+            CliError::Other(format!(
+                "{}: {}",
+                path.display(),
+                e.lines().next().unwrap_or_default()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RepoFile::default()),
+        Err(e) => Err(CliError::Other(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Helm's `$HELM_REPOSITORY_CONFIG` (helmpath: the config home's
+/// repositories.yaml).
+pub fn helm_repository_config() -> PathBuf {
+    if let Some(p) = std::env::var_os("HELM_REPOSITORY_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    helm_home("HELM_CONFIG_HOME", "XDG_CONFIG_HOME", ".config").join("repositories.yaml")
+}
+
+/// Helm's `$HELM_REPOSITORY_CACHE` (the cache home's repository/).
+pub fn helm_cache_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("HELM_REPOSITORY_CACHE").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    helm_home("HELM_CACHE_HOME", "XDG_CACHE_HOME", ".cache").join("repository")
+}
+
+fn helm_home(own: &str, xdg: &str, fallback: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(own).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os(xdg).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p).join("helm");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(fallback).join("helm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEX: &str = "apiVersion: v1\nentries:\n  web:\n    - version: 1.2.0\n      urls: [web-1.2.0.tgz]\n    - version: 2.0.0-rc.1\n      urls: [web-2.0.0-rc.1.tgz]\n    - version: 1.10.0\n      urls: [https://cdn.example/web-1.10.0.tgz]\n    - version: not-semver\n      urls: [odd.tgz]\n";
+
+    #[test]
+    fn the_newest_stable_version_unless_a_constraint_says_otherwise() {
+        let index = Index::parse(INDEX).unwrap();
+        assert_eq!(index.get("web", "").unwrap().version, "1.10.0");
+        assert_eq!(index.get("web", "~1.2").unwrap().version, "1.2.0");
+        assert_eq!(index.get("web", ">0.0.0-0").unwrap().version, "2.0.0-rc.1");
+        // As Helm: the constraint is parsed before an exact match is looked for.
+        assert!(index.get("web", "not-semver").is_err());
+        assert_eq!(
+            index.get("web", "3.x").unwrap_err(),
+            "no chart version found for web-3.x"
+        );
+        assert_eq!(index.get("db", "").unwrap_err(), "no chart name found");
+        assert_eq!(
+            Index::parse("entries: {}\n").unwrap_err(),
+            "no API version specified"
+        );
+    }
+
+    #[test]
+    fn chart_urls_resolve_against_the_repository_as_a_directory() {
+        let r = resolve_reference;
+        assert_eq!(
+            r("https://h/charts", "web-1.tgz"),
+            "https://h/charts/web-1.tgz"
+        );
+        assert_eq!(
+            r("https://h/charts/", "web-1.tgz"),
+            "https://h/charts/web-1.tgz"
+        );
+        assert_eq!(r("https://h/charts", "/x/web.tgz"), "https://h/x/web.tgz");
+        assert_eq!(r("https://h/a/b", "../web.tgz"), "https://h/a/web.tgz");
+        assert_eq!(r("https://h/c?t=1", "w.tgz"), "https://h/c/w.tgz?t=1");
+        assert_eq!(r("https://h/c", "https://o/w.tgz"), "https://o/w.tgz");
+        assert_eq!(r("http://h:8080", "index.yaml"), "http://h:8080/index.yaml");
+        assert!(same_origin("https://H:1/a", "https://h:1/b"));
+        assert!(!same_origin("https://h:1/a", "https://h:2/a"));
+    }
+}

@@ -1,0 +1,269 @@
+//! Charts from repositories, found as Helm finds them: `--repo URL` with a
+//! `--version` constraint, `repo/chart` from Helm's repositories.yaml and
+//! its cached index, a chart archive's URL; with basic auth kept to the
+//! repository's host, and Helm's words when something is missing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{Env, berth_raw};
+
+/// Each request's path and Authorization header.
+type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// A chart repository on loopback: paths to bodies, and the requests.
+struct Repo {
+    url: String,
+    seen: Requests,
+}
+
+impl Repo {
+    /// Serve `files`; with `auth`, only to requests that carry it.
+    async fn start(files: HashMap<String, Vec<u8>>, auth: Option<&'static str>) -> Repo {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen: Requests = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let files = Arc::new(files);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let (files, log) = (Arc::clone(&files), Arc::clone(&log));
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf).to_string();
+                    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let authorization = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("authorization: ")
+                                .or(l.strip_prefix("Authorization: "))
+                        })
+                        .map(str::to_string);
+                    log.lock()
+                        .unwrap()
+                        .push((target.clone(), authorization.clone()));
+                    let (status, body) = if let Some(to) = target.strip_prefix("/moved/") {
+                        let reply = format!(
+                            "HTTP/1.1 302 Found\r\nlocation: /{to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        );
+                        let _ = s.write_all(reply.as_bytes()).await;
+                        return;
+                    } else if auth.is_some() && authorization.as_deref() != auth {
+                        ("401 Unauthorized", Vec::new())
+                    } else {
+                        match files.get(&target) {
+                            Some(b) => ("200 OK", b.clone()),
+                            None => ("404 Not Found", Vec::new()),
+                        }
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let _ = s.write_all(&body).await;
+                });
+            }
+        });
+        Repo { url, seen }
+    }
+
+    fn requests(&self) -> Vec<(String, Option<String>)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// The demo chart at `version`, packed as a repository serves it.
+fn packed(env: &Env, version: &str) -> Vec<u8> {
+    let dir = env.chart(version);
+    let files = berth::chart::load_path(std::path::Path::new(&dir), &Default::default()).unwrap();
+    berth::chart::pack(&files, "hello").unwrap()
+}
+
+fn index(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut text = "apiVersion: v1\nentries:\n  hello:\n".to_string();
+    for (version, url) in entries {
+        text.push_str(&format!(
+            "    - name: hello\n      version: {version}\n      urls: [{url}]\n"
+        ));
+    }
+    text.into_bytes()
+}
+
+#[tokio::test]
+async fn a_chart_comes_from_a_repository_by_version_constraint() {
+    let env = Env::start().await;
+    let files = HashMap::from([
+        (
+            "/charts/index.yaml".to_string(),
+            index(&[
+                ("1.0.0", "hello-1.0.0.tgz"),
+                ("1.1.0", "/moved/charts/hello-1.1.0.tgz"),
+                ("2.0.0-beta.1", "hello-2.0.0-beta.1.tgz"),
+            ]),
+        ),
+        ("/charts/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0")),
+        ("/charts/hello-1.1.0.tgz".to_string(), packed(&env, "1.1.0")),
+    ]);
+    let repo = Repo::start(files, Some("Basic dXNlcjpwYXNz")).await;
+    let charts = format!("{}/charts", repo.url);
+    let creds = ["--username", "user", "--password", "pass"];
+
+    // The newest stable version, through a redirect, credentials sent.
+    let args = [
+        &["install", "hello", "hello", "--repo", &charts][..],
+        &creds,
+    ]
+    .concat();
+    let out = env.berth(&args).await.ok();
+    assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
+    assert!(
+        repo.requests()
+            .iter()
+            .all(|(_, a)| a.as_deref() == Some("Basic dXNlcjpwYXNz")),
+        "{:?}",
+        repo.requests()
+    );
+    // A constraint picks an older one.
+    let args = [
+        &[
+            "upgrade",
+            "hello",
+            "hello",
+            "--repo",
+            &charts,
+            "--version",
+            "~1.0",
+        ][..],
+        &creds,
+    ]
+    .concat();
+    let out = env.berth(&args).await.ok();
+    assert!(out.stdout.contains("chart hello-1.0.0"), "{}", out.stdout);
+
+    // Helm's words when the repository, the chart or the version is not there.
+    let args = [
+        &["template", "hello", "--repo", &charts, "--version", "3.x"][..],
+        &creds,
+    ]
+    .concat();
+    let missing = berth_raw(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .await
+        .failed();
+    assert!(
+        missing.stderr.contains(&format!(
+            "chart \"hello\" version \"3.x\" not found in {charts} repository"
+        )),
+        "{}",
+        missing.stderr
+    );
+    let unauthorized = berth_raw(&[
+        "template".into(),
+        "hello".into(),
+        "--repo".into(),
+        charts.clone(),
+    ])
+    .await
+    .failed();
+    assert!(
+        unauthorized.stderr.contains(&format!(
+            "looks like \"{charts}\" is not a valid chart repository or cannot be reached: failed to fetch {charts}/index.yaml : 401 Unauthorized"
+        )),
+        "{}",
+        unauthorized.stderr
+    );
+    // --devel takes pre-releases too (none is downloadable here).
+    let args = [
+        &["template", "hello", "--repo", &charts, "--devel"][..],
+        &creds,
+    ]
+    .concat();
+    let devel = berth_raw(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .await
+        .failed();
+    assert!(
+        devel
+            .stderr
+            .contains("hello-2.0.0-beta.1.tgz : 404 Not Found"),
+        "{}",
+        devel.stderr
+    );
+}
+
+#[tokio::test]
+async fn repo_slash_chart_reads_helms_repositories_and_cached_index() {
+    let env = Env::start().await;
+    // The index names the archive on another host: no credentials go there.
+    let cdn = Repo::start(
+        HashMap::from([("/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0"))]),
+        None,
+    )
+    .await;
+    let repo = Repo::start(HashMap::new(), None).await;
+    let config = env.dir.path().join("helm-config");
+    let cache = env.dir.path().join("helm-cache");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::create_dir_all(cache.join("repository")).unwrap();
+    std::fs::write(
+        config.join("repositories.yaml"),
+        format!(
+            "apiVersion: \"\"\ngenerated: \"0001-01-01T00:00:00Z\"\nrepositories:\n- name: local\n  url: {}\n  username: user\n  password: pass\n",
+            repo.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        cache.join("repository/local-index.yaml"),
+        index(&[("1.0.0", &format!("{}/hello-1.0.0.tgz", cdn.url))]),
+    )
+    .unwrap();
+    // Another process, for its own environment; async, as the repository
+    // serves on this test's runtime.
+    let helm_env = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
+        cmd.args(args)
+            .env("HELM_CONFIG_HOME", &config)
+            .env("HELM_CACHE_HOME", &cache);
+        async move { cmd.output().await.unwrap() }
+    };
+    let out = helm_env(&["template", "web", "local/hello"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("name: web"), "{text}");
+    assert_eq!(cdn.requests(), [("/hello-1.0.0.tgz".to_string(), None)]);
+
+    let out = helm_env(&["template", "web", "other/hello"]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error: repo other not found"
+    );
+    let out = helm_env(&["template", "web", "local/nope"]).await;
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "chart \"nope\" matching  not found in local index. (try 'berth repo update' or 'helm repo update'): no chart name found"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A chart archive's URL works as it is.
+    let direct = format!("{}/hello-1.0.0.tgz", cdn.url);
+    let out = env.berth(&["install", "direct", &direct]).await.ok();
+    assert!(out.stdout.contains("chart hello-1.0.0"), "{}", out.stdout);
+}
