@@ -149,12 +149,8 @@ pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliErro
             .urls
             .first()
             .ok_or_else(|| CliError::Other(format!("chart {name:?} has no downloadable URLs")))?;
-        let tls = Tls::of(
-            entry.ca_file.as_deref().or(f.ca_file.as_deref()),
-            entry.cert_file.as_deref().or(f.cert_file.as_deref()),
-            entry.key_file.as_deref().or(f.key_file.as_deref()),
-        );
-        let auth = Auth::of(entry.username.as_deref(), entry.password.as_deref()).or(flags_auth);
+        let tls = entry.tls(Some(f));
+        let auth = entry.auth().or(flags_auth);
         let url = resolve_reference(&entry.url, first);
         let auth =
             if entry.pass_credentials_all || f.pass_credentials || same_origin(&entry.url, &url) {
@@ -492,25 +488,54 @@ pub struct RepoFile {
     pub repositories: Vec<RepoEntry>,
 }
 
-/// One repository of repositories.yaml (pkg/repo/v1 Entry).
-#[derive(Deserialize, Serialize, Debug, Default, Clone)]
+/// One repository of repositories.yaml (pkg/repo/v1 Entry; Helm writes
+/// every field, "" for none).
+#[derive(Deserialize, Serialize, Debug, Default, Clone, PartialEq)]
 pub struct RepoEntry {
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub url: String,
     #[serde(default)]
-    pub username: Option<String>,
+    pub username: String,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: String,
     #[serde(default, rename = "certFile")]
-    pub cert_file: Option<PathBuf>,
+    pub cert_file: String,
     #[serde(default, rename = "keyFile")]
-    pub key_file: Option<PathBuf>,
+    pub key_file: String,
     #[serde(default, rename = "caFile")]
-    pub ca_file: Option<PathBuf>,
+    pub ca_file: String,
     #[serde(default)]
     pub insecure_skip_tls_verify: bool,
     #[serde(default)]
     pub pass_credentials_all: bool,
+}
+
+impl RepoEntry {
+    fn tls(&self, f: Option<&ChartPathFlags>) -> Result<rustls::ClientConfig, CliError> {
+        let own = |s: &str| (!s.is_empty()).then(|| PathBuf::from(s));
+        let or = |s: &str, flag: Option<&PathBuf>| own(s).or_else(|| flag.cloned());
+        let ca = or(&self.ca_file, f.and_then(|f| f.ca_file.as_ref()));
+        let cert = or(&self.cert_file, f.and_then(|f| f.cert_file.as_ref()));
+        let key = or(&self.key_file, f.and_then(|f| f.key_file.as_ref()));
+        Tls::of(ca.as_deref(), cert.as_deref(), key.as_deref())
+    }
+
+    fn auth(&self) -> Option<Auth> {
+        Auth::of(Some(&self.username), Some(&self.password))
+    }
+
+    /// Download the repository's index.yaml, checked to read as one: what
+    /// `helm repo add` and `helm repo update` cache.
+    pub async fn download_index(&self) -> Result<Vec<u8>, String> {
+        let tls = self.tls(None).map_err(|e| e.to_string())?;
+        let url = resolve_reference(&self.url, "index.yaml");
+        let bytes = get(&url, self.auth(), &tls, MAX_INDEX).await?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| format!("{url}: not UTF-8"))?;
+        Index::parse(text).map_err(|e| format!("{url}: {e}"))?;
+        Ok(bytes)
+    }
 }
 
 /// The repository `name` of Helm's repositories.yaml.

@@ -258,6 +258,12 @@ pub enum Command {
         after_help = "Examples:\n  berth cluster add eu-1 --agent https://eu-1:7443 --ca ca.crt --cert c.crt --key c.key --label env=prod\n  berth cluster list\n  berth cluster use eu-1"
     )]
     Cluster(cmd::cluster::ClusterCommand),
+    /// Manage chart repositories (Helm's repositories.yaml and index cache).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth repo add bitnami https://charts.bitnami.com/bitnami\n  berth repo update\n  berth install web bitnami/nginx --version 15.x"
+    )]
+    Repo(cmd::repo::RepoCommand),
     /// Show the client and agent versions.
     #[command(after_help = "Examples:\n  berth version\n  berth version --cluster eu-1 -o json")]
     Version(cmd::version::VersionArgs),

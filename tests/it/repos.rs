@@ -267,3 +267,87 @@ async fn repo_slash_chart_reads_helms_repositories_and_cached_index() {
     let out = env.berth(&["install", "direct", &direct]).await.ok();
     assert!(out.stdout.contains("chart hello-1.0.0"), "{}", out.stdout);
 }
+
+#[tokio::test]
+async fn repo_add_update_list_remove_keep_helms_files() {
+    let env = Env::start().await;
+    let files = HashMap::from([
+        (
+            "/stable/index.yaml".to_string(),
+            index(&[("1.0.0", "hello-1.0.0.tgz")]),
+        ),
+        ("/stable/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0")),
+    ]);
+    let repo = Repo::start(files, None).await;
+    let home = env.dir.path().join("home");
+    let berth = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
+        cmd.args(args)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("HELM_CONFIG_HOME")
+            .env_remove("HELM_CACHE_HOME")
+            .env_remove("HELM_REPOSITORY_CONFIG")
+            .env_remove("HELM_REPOSITORY_CACHE");
+        async move {
+            let out = cmd.output().await.unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).to_string(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        }
+    };
+    let url = format!("{}/stable", repo.url);
+    let (ok, out, err) = berth(&["repo", "add", "local", &url]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "\"local\" has been added to your repositories\n");
+    // Where Helm keeps them, in its format.
+    let config = std::fs::read_to_string(home.join(".config/helm/repositories.yaml")).unwrap();
+    assert!(config.contains("name: local"), "{config}");
+    assert!(config.contains(&format!("url: {url}")), "{config}");
+    assert!(
+        home.join(".cache/helm/repository/local-index.yaml")
+            .exists()
+    );
+
+    let (ok, out, _) = berth(&["repo", "add", "local", &url]).await;
+    assert!(ok);
+    assert!(out.contains("already exists with the same configuration, skipping"));
+    let (ok, _, err) = berth(&["repo", "add", "local", "http://127.0.0.1:1/other"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("repository name (local) already exists, please specify a different name"),
+        "{err}"
+    );
+    let (ok, _, err) = berth(&["repo", "add", "broken", "http://127.0.0.1:1/x"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("looks like \"http://127.0.0.1:1/x\" is not a valid chart repository or cannot be reached"),
+        "{err}"
+    );
+
+    let (ok, out, _) = berth(&["repo", "list"]).await;
+    assert!(ok);
+    assert!(out.contains("local") && out.contains(&url), "{out}");
+    let (ok, out, err) = berth(&["repo", "update"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("...Successfully got an update from the \"local\" chart repository"),
+        "{out}"
+    );
+    let (ok, out, err) = berth(&["template", "web", "local/hello"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("name: web"), "{out}");
+
+    let (ok, out, _) = berth(&["repo", "remove", "local"]).await;
+    assert!(ok);
+    assert_eq!(out, "\"local\" has been removed from your repositories\n");
+    let (ok, _, err) = berth(&["repo", "list"]).await;
+    assert!(!ok);
+    assert!(err.contains("no repositories to show"), "{err}");
+    let (ok, _, err) = berth(&["template", "web", "local/hello"]).await;
+    assert!(!ok);
+    assert!(err.contains("repo local not found"), "{err}");
+}

@@ -15,6 +15,7 @@ pub mod history;
 pub mod install;
 pub mod list;
 pub mod migrate;
+pub mod repo;
 pub mod rollback;
 pub mod status;
 pub mod template;
@@ -32,6 +33,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Demo(_)
             | Command::Template(_)
             | Command::Cluster(_)
+            | Command::Repo(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -55,6 +57,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Version(a) => version::run(&g, a, io).await,
         Command::Certs(c) => certs::run(c, io),
         Command::Cluster(c) => cluster::run(&g, c, io),
+        Command::Repo(c) => repo::run(c, io).await,
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
