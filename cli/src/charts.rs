@@ -411,7 +411,19 @@ impl Index {
     /// Helm's LoadIndexFile: the versions of each chart newest first
     /// (SortEntries; versions that are not semver last).
     pub fn parse(text: &str) -> Result<Index, String> {
-        let mut index: Index = serde_saphyr::from_str(text).map_err(|e| {
+        // Public indexes run to tens of MiB (millions of nodes): the
+        // default budget of serde-saphyr is for documents, not these.
+        let budget = serde_saphyr::budget! {
+            max_nodes: 64_000_000,
+            max_events: 128_000_000,
+            max_total_scalar_bytes: MAX_INDEX as usize,
+            max_depth: 128,
+        };
+        let opts = serde_saphyr::options! {
+            budget: budget,
+            with_snippet: false,
+        };
+        let mut index: Index = serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
             let e = e.to_string();
             e.lines().next().unwrap_or_default().to_string()
         })?;
@@ -616,6 +628,22 @@ mod tests {
             Index::parse("entries: {}\n").unwrap_err(),
             "no API version specified"
         );
+    }
+
+    #[test]
+    fn an_index_past_a_documents_budget_still_reads() {
+        // ~300,000 nodes: more than serde-saphyr's default 250,000.
+        let mut text = String::from("apiVersion: v1\nentries:\n");
+        for c in 0..300 {
+            text.push_str(&format!("  c{c}:\n"));
+            for v in 0..100 {
+                text.push_str(&format!(
+                    "    - {{name: c{c}, version: 1.{v}.0, digest: d, urls: [c{c}-1.{v}.0.tgz]}}\n"
+                ));
+            }
+        }
+        let index = Index::parse(&text).unwrap();
+        assert_eq!(index.get("c299", "").unwrap().version, "1.99.0");
     }
 
     #[test]
