@@ -392,6 +392,13 @@ async fn berthd_logs_every_mutating_call_and_every_refusal_as_json() {
         .await
         .failed();
 
+    // berthd's output is read as it comes: the refusal's line, written
+    // before the answer, may be read after the client has it.
+    crate::common::wait_for("the refusal's audit line", || {
+        let logged = agent.logged("berthd::audit");
+        async move { logged.iter().any(|v| v["fields"]["message"] == "refused") }
+    })
+    .await;
     let audit = agent.logged("berthd::audit");
     let install = audit
         .iter()
