@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::CliError;
 
+mod oci;
+
 /// Helm's chart path flags (pkg/cmd/flags.go addChartPathOptionsFlags).
 #[derive(Args, Debug, Clone, Default)]
 pub struct ChartPathFlags {
@@ -48,6 +50,9 @@ pub struct ChartPathFlags {
     /// Send the credentials to every host, not only the repository's.
     #[arg(long)]
     pub pass_credentials: bool,
+    /// Talk to an oci:// registry over plain HTTP.
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 /// A chart on disk: the user's own, or a download that goes with this.
@@ -78,9 +83,8 @@ pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliErro
         }
     }
     if name.starts_with("oci://") {
-        return Err(CliError::Usage(format!(
-            "{name}: charts in OCI registries are not supported yet (`helm pull {name}` gives a .tgz berth takes)"
-        )));
+        let (bytes, file) = oci::pull(&name, &version, f, f.plain_http).await?;
+        return saved(bytes, &file);
     }
     let flags_auth = Auth::of(f.username.as_deref(), f.password.as_deref());
     let (url, auth, tls) = if let Some(repo) = &f.repo {
@@ -168,14 +172,21 @@ pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliErro
     )
     .await
     .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
-    let dir = tempfile::tempdir()?;
     let base = url
         .split(['?', '#'])
         .next()
         .and_then(|u| u.rsplit('/').next())
-        .filter(|b| !b.is_empty() && !b.contains(['\\', '\0']) && *b != "." && *b != "..")
+        .unwrap_or_default();
+    saved(bytes, base)
+}
+
+/// A downloaded chart in a file of its own, named as it was (or chart.tgz).
+fn saved(bytes: Vec<u8>, file: &str) -> Result<Located, CliError> {
+    let file = Some(file)
+        .filter(|b| !b.is_empty() && !b.contains(['/', '\\', '\0']) && *b != "." && *b != "..")
         .unwrap_or("chart.tgz");
-    let path = dir.path().join(base);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(file);
     std::fs::write(&path, bytes)?;
     Ok(Located {
         path,
@@ -265,6 +276,34 @@ async fn get(
     tls: &rustls::ClientConfig,
     max: u64,
 ) -> Result<Vec<u8>, String> {
+    let authorization = auth.map(|a| a.header());
+    let answer = fetch(url, authorization.as_deref(), &[], tls, max).await?;
+    if answer.status != http::StatusCode::OK {
+        return Err(format!(
+            "failed to fetch {} : {}",
+            answer.url, answer.status
+        ));
+    }
+    Ok(answer.body)
+}
+
+/// What a GET came back with, after redirects.
+pub(crate) struct Answer {
+    pub url: String,
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// GET `url` with an Authorization header (sent only while the redirects
+/// stay on its origin) and other headers; whatever the status.
+pub(crate) async fn fetch(
+    url: &str,
+    authorization: Option<&str>,
+    headers: &[(&str, &str)],
+    tls: &rustls::ClientConfig,
+    max: u64,
+) -> Result<Answer, String> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls.clone())
         .https_or_http()
@@ -278,8 +317,11 @@ async fn get(
     for _ in 0..10 {
         let mut req = http::Request::get(&url)
             .header("user-agent", concat!("berth/", env!("CARGO_PKG_VERSION")));
-        if let Some(a) = auth.as_ref().filter(|_| origin(&url) == first) {
-            req = req.header("authorization", a.header());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(a) = authorization.filter(|_| origin(&url) == first) {
+            req = req.header("authorization", a);
         }
         let req = req.body(Empty::new()).map_err(|e| format!("{url}: {e}"))?;
         let resp = client
@@ -296,14 +338,17 @@ async fn get(
             url = resolve_reference_exact(&url, location);
             continue;
         }
-        if status != http::StatusCode::OK {
-            return Err(format!("failed to fetch {url} : {status}"));
-        }
+        let headers = resp.headers().clone();
         let body = Limited::new(resp.into_body(), max as usize)
             .collect()
             .await
             .map_err(|e| format!("{url}: {e} (the limit is {max} bytes)"))?;
-        return Ok(body.to_bytes().to_vec());
+        return Ok(Answer {
+            url,
+            status,
+            headers,
+            body: body.to_bytes().to_vec(),
+        });
     }
     Err(format!("{url}: stopped after 10 redirects"))
 }

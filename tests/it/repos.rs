@@ -13,6 +13,61 @@ use crate::common::{Env, berth_raw};
 /// Each request's path and Authorization header.
 type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
+/// An answer: status line, headers, body.
+type Reply = (&'static str, Vec<(String, String)>, Vec<u8>);
+
+/// What a test server answers to a path and an Authorization header.
+type Handler = Arc<dyn Fn(&str, Option<&str>) -> Reply + Send + Sync>;
+
+/// An HTTP/1.1 server on loopback answering with `handler`; its URL and the
+/// requests it saw.
+async fn serve(handler: Handler) -> (String, Requests) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Requests = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let authorization = head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(": ")?;
+                    k.eq_ignore_ascii_case("authorization")
+                        .then(|| v.to_string())
+                });
+                log.lock()
+                    .unwrap()
+                    .push((target.clone(), authorization.clone()));
+                let (status, headers, body) = handler(&target, authorization.as_deref());
+                let mut head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(&body).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
 /// A chart repository on loopback: paths to bodies, and the requests.
 struct Repo {
     url: String,
@@ -20,63 +75,26 @@ struct Repo {
 }
 
 impl Repo {
-    /// Serve `files`; with `auth`, only to requests that carry it.
+    /// Serve `files` (and /moved/P as a redirect to /P); with `auth`, only
+    /// to requests that carry it.
     async fn start(files: HashMap<String, Vec<u8>>, auth: Option<&'static str>) -> Repo {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen: Requests = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&seen);
-        let files = Arc::new(files);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut s, _)) = listener.accept().await else {
-                    return;
-                };
-                let (files, log) = (Arc::clone(&files), Arc::clone(&log));
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match s.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&buf).to_string();
-                    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let authorization = head
-                        .lines()
-                        .find_map(|l| {
-                            l.strip_prefix("authorization: ")
-                                .or(l.strip_prefix("Authorization: "))
-                        })
-                        .map(str::to_string);
-                    log.lock()
-                        .unwrap()
-                        .push((target.clone(), authorization.clone()));
-                    let (status, body) = if let Some(to) = target.strip_prefix("/moved/") {
-                        let reply = format!(
-                            "HTTP/1.1 302 Found\r\nlocation: /{to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        );
-                        let _ = s.write_all(reply.as_bytes()).await;
-                        return;
-                    } else if auth.is_some() && authorization.as_deref() != auth {
-                        ("401 Unauthorized", Vec::new())
-                    } else {
-                        match files.get(&target) {
-                            Some(b) => ("200 OK", b.clone()),
-                            None => ("404 Not Found", Vec::new()),
-                        }
-                    };
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = s.write_all(head.as_bytes()).await;
-                    let _ = s.write_all(&body).await;
-                });
+        let handler: Handler = Arc::new(move |target, authorization| {
+            if let Some(to) = target.strip_prefix("/moved/") {
+                return (
+                    "302 Found",
+                    vec![("location".into(), format!("/{to}"))],
+                    Vec::new(),
+                );
+            }
+            if auth.is_some() && authorization != auth {
+                return ("401 Unauthorized", Vec::new(), Vec::new());
+            }
+            match files.get(target) {
+                Some(b) => ("200 OK", Vec::new(), b.clone()),
+                None => ("404 Not Found", Vec::new(), Vec::new()),
             }
         });
+        let (url, seen) = serve(handler).await;
         Repo { url, seen }
     }
 
@@ -350,4 +368,157 @@ async fn repo_add_update_list_remove_keep_helms_files() {
     let (ok, _, err) = berth(&["template", "web", "local/hello"]).await;
     assert!(!ok);
     assert!(err.contains("repo local not found"), "{err}");
+}
+
+#[tokio::test]
+async fn a_chart_comes_from_an_oci_registry_with_a_token() {
+    let env = Env::start().await;
+    let blobs: HashMap<String, Vec<u8>> = ["1.0.0", "1.1.0"]
+        .iter()
+        .map(|v| {
+            let tgz = packed(&env, v);
+            (berth::chart::sha256_hex(&tgz), tgz)
+        })
+        .collect();
+    let digest_of = |v: &str| {
+        let tgz = packed(&env, v);
+        berth::chart::sha256_hex(&tgz)
+    };
+    // 9.9.9 names a digest its blob does not have.
+    let forged = "a".repeat(64);
+    let mut blobs = blobs;
+    blobs.insert(forged.clone(), packed(&env, "1.0.0"));
+    let manifests: HashMap<String, String> = [
+        ("1.0.0", digest_of("1.0.0")),
+        ("1.1.0", digest_of("1.1.0")),
+        ("9.9.9", forged.clone()),
+    ]
+    .iter()
+    .map(|(v, digest)| {
+        (
+            v.to_string(),
+            format!(
+                r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:00","size":2}},"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"sha256:{digest}","size":1}}]}}"#
+            ),
+        )
+    })
+    .collect();
+    // The token endpoint is the registry itself; everything under /v2
+    // wants the token it hands out.
+    let realm = Arc::new(Mutex::new(String::new()));
+    let realm2 = Arc::clone(&realm);
+    let handler: Handler = Arc::new(move |target, authorization| {
+        if target.starts_with("/token?") {
+            assert!(
+                target.contains("scope=repository%3Acharts%2Fhello%3Apull"),
+                "{target}"
+            );
+            return ("200 OK", Vec::new(), br#"{"token":"t0k3n"}"#.to_vec());
+        }
+        if authorization != Some("Bearer t0k3n") {
+            let challenge = format!(
+                r#"Bearer realm="{}/token",service="fake",scope="repository:charts/hello:pull""#,
+                realm2.lock().unwrap()
+            );
+            return (
+                "401 Unauthorized",
+                vec![("www-authenticate".into(), challenge)],
+                Vec::new(),
+            );
+        }
+        match target {
+            "/v2/charts/hello/tags/list" => (
+                "200 OK",
+                Vec::new(),
+                br#"{"name":"charts/hello","tags":["1.0.0","1.1.0","2.0.0-rc.1"]}"#.to_vec(),
+            ),
+            t => {
+                if let Some(tag) = t.strip_prefix("/v2/charts/hello/manifests/")
+                    && let Some(m) = manifests.get(tag)
+                {
+                    return ("200 OK", Vec::new(), m.clone().into_bytes());
+                }
+                if let Some(d) = t.strip_prefix("/v2/charts/hello/blobs/sha256:")
+                    && let Some(b) = blobs.get(d)
+                {
+                    return ("200 OK", Vec::new(), b.clone());
+                }
+                ("404 Not Found", Vec::new(), Vec::new())
+            }
+        }
+    });
+    let (url, _) = serve(handler).await;
+    *realm.lock().unwrap() = url.clone();
+    let reference = format!("oci://{}/charts/hello", url.trim_start_matches("http://"));
+
+    // The newest stable tag, then an exact version, then a tag in the
+    // reference itself.
+    let out = env
+        .berth(&["install", "hello", &reference, "--plain-http"])
+        .await
+        .ok();
+    assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
+    let out = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &reference,
+            "--plain-http",
+            "--version",
+            "1.0.0",
+        ])
+        .await
+        .ok();
+    assert!(out.stdout.contains("chart hello-1.0.0"), "{}", out.stdout);
+    let tagged = format!("{reference}:1.1.0");
+    let out = env
+        .berth(&["upgrade", "hello", &tagged, "--plain-http"])
+        .await
+        .ok();
+    assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
+    let missing = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &reference,
+            "--plain-http",
+            "--version",
+            "3.x",
+        ])
+        .await
+        .failed();
+    assert!(
+        missing
+            .stderr
+            .contains("could not locate a version matching provided version string 3.x"),
+        "{}",
+        missing.stderr
+    );
+    let forged_out = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &reference,
+            "--plain-http",
+            "--version",
+            "9.9.9",
+        ])
+        .await
+        .failed();
+    assert!(
+        forged_out.stderr.contains(&format!(
+            "the chart layer's digest is sha256:{}",
+            digest_of("1.0.0")
+        )),
+        "{}",
+        forged_out.stderr
+    );
+    assert_eq!(
+        env.berth(&["history", "hello", "-o", "json"])
+            .await
+            .ok()
+            .json()[3],
+        serde_json::Value::Null,
+        "nothing recorded"
+    );
 }

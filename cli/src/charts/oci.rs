@@ -1,0 +1,320 @@
+//! Charts in OCI registries (`oci://host/path/chart`), pulled as Helm's
+//! registry client pulls them: the tag is `--version` when it names one
+//! version, else the newest tag the constraint takes (tags listed, `_` read
+//! as `+`); the manifest's chart layer
+//! (`application/vnd.cncf.helm.chart.content.v1.tar+gzip`) is fetched and
+//! checked against its digest. Registries that ask for a token get one
+//! from their realm (the Docker token flow), with the credentials of
+//! `--username`/`--password` or of Helm's registry config.json.
+
+use serde::Deserialize;
+use sha2::Digest;
+
+use super::{Answer, Auth, ChartPathFlags, fetch};
+use crate::CliError;
+use berth_template::funcs::semver::{Constraints, Version};
+
+const CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// `oci://host/repository[:tag]`.
+struct Reference {
+    host: String,
+    repository: String,
+    tag: Option<String>,
+}
+
+impl Reference {
+    fn parse(s: &str) -> Result<Reference, String> {
+        let rest = s.strip_prefix("oci://").ok_or("not an oci:// reference")?;
+        let (host, path) = rest
+            .split_once('/')
+            .filter(|(h, p)| !h.is_empty() && !p.is_empty())
+            .ok_or_else(|| format!("invalid OCI reference {s:?}: no repository"))?;
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
+            _ => (path.to_string(), None),
+        };
+        if repository.contains('@') {
+            return Err(format!("{s}: references by digest are not supported"));
+        }
+        Ok(Reference {
+            host: host.to_string(),
+            repository,
+            tag,
+        })
+    }
+}
+
+/// Pull the chart `reference` names; its bytes and a file name.
+pub async fn pull(
+    reference: &str,
+    version: &str,
+    f: &ChartPathFlags,
+    plain_http: bool,
+) -> Result<(Vec<u8>, String), CliError> {
+    let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
+    let r = Reference::parse(reference).map_err(CliError::Usage)?;
+    let tls = super::Tls::of(
+        f.ca_file.as_deref(),
+        f.cert_file.as_deref(),
+        f.key_file.as_deref(),
+    )?;
+    let scheme = if plain_http { "http" } else { "https" };
+    let base = format!("{scheme}://{}/v2/{}", r.host, r.repository);
+    let auth = super::Auth::of(f.username.as_deref(), f.password.as_deref())
+        .or_else(|| registry_login(&r.host));
+    let mut session = Session {
+        tls,
+        auth,
+        bearer: None,
+    };
+    let tag = match (&r.tag, version) {
+        (Some(tag), v) if v.is_empty() || v == tag => tag.clone(),
+        (Some(tag), v) => {
+            return Err(CliError::Usage(format!(
+                "chart reference and version mismatch: {tag} is not {v}"
+            )));
+        }
+        (None, v)
+            if Version::parse(v).is_ok()
+                && !v.contains(['^', '~', '*', '<', '>', '=', ' ', ',', '|']) =>
+        {
+            v.replace('+', "_")
+        }
+        (None, v) => {
+            let list = session
+                .get(&format!("{base}/tags/list"), &[], 1 << 20)
+                .await
+                .map_err(failed)?;
+            #[derive(Deserialize)]
+            struct Tags {
+                #[serde(default)]
+                tags: Vec<String>,
+            }
+            let tags: Tags = serde_json::from_slice(&list)
+                .map_err(|e| failed(format!("tags of {}: {e}", r.repository)))?;
+            newest_matching(&tags.tags, v).map_err(&failed)?
+        }
+    };
+    let manifest = session
+        .get(
+            &format!("{base}/manifests/{tag}"),
+            &[("accept", MANIFEST)],
+            4 << 20,
+        )
+        .await
+        .map_err(failed)?;
+    #[derive(Deserialize)]
+    struct Layer {
+        #[serde(rename = "mediaType", default)]
+        media_type: String,
+        digest: String,
+    }
+    #[derive(Deserialize)]
+    struct Manifest {
+        #[serde(default)]
+        layers: Vec<Layer>,
+    }
+    let manifest: Manifest = serde_json::from_slice(&manifest)
+        .map_err(|e| failed(format!("manifest of {}:{tag}: {e}", r.repository)))?;
+    let layer = manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == CHART_LAYER)
+        .ok_or_else(|| {
+            failed(format!(
+                "{}:{tag} is not a Helm chart (no {CHART_LAYER} layer)",
+                r.repository
+            ))
+        })?;
+    let want = layer
+        .digest
+        .strip_prefix("sha256:")
+        .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| failed(format!("unsupported layer digest {:?}", layer.digest)))?;
+    let blob = session
+        .get(
+            &format!("{base}/blobs/{}", layer.digest),
+            &[],
+            berth::chart::Limits::default().max_packed,
+        )
+        .await
+        .map_err(failed)?;
+    let got = hex::encode(sha2::Sha256::digest(&blob));
+    if got != want.to_ascii_lowercase() {
+        return Err(failed(format!(
+            "the chart layer's digest is sha256:{got}, not {}",
+            layer.digest
+        )));
+    }
+    let name = r.repository.rsplit('/').next().unwrap_or("chart");
+    Ok((blob, format!("{name}-{}.tgz", tag.replace('_', "+"))))
+}
+
+/// Helm's GetTagMatchingVersionOrConstraint over tags sorted newest first.
+fn newest_matching(tags: &[String], version: &str) -> Result<String, String> {
+    let mut tags: Vec<String> = tags.iter().map(|t| t.replace('_', "+")).collect();
+    tags.sort_by(|a, b| match (Version::parse(a), Version::parse(b)) {
+        (Ok(x), Ok(y)) => y.compare(&x),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        _ => std::cmp::Ordering::Equal,
+    });
+    if !version.is_empty()
+        && let Some(exact) = tags.iter().find(|t| *t == version)
+    {
+        return Ok(exact.replace('+', "_"));
+    }
+    let constraint = Constraints::parse(if version.is_empty() { "*" } else { version })?;
+    tags.iter()
+        .find(|t| Version::parse(t).is_ok_and(|v| constraint.check(&v)))
+        .map(|t| t.replace('+', "_"))
+        .ok_or_else(|| {
+            format!("could not locate a version matching provided version string {version}")
+        })
+}
+
+/// Requests to one registry, with the token it handed out.
+struct Session {
+    tls: rustls::ClientConfig,
+    auth: Option<Auth>,
+    bearer: Option<String>,
+}
+
+impl Session {
+    /// GET, answering a 401 once: with a token from the challenge's realm
+    /// (Bearer), or with the credentials (Basic).
+    async fn get(
+        &mut self,
+        url: &str,
+        headers: &[(&str, &str)],
+        max: u64,
+    ) -> Result<Vec<u8>, String> {
+        for attempt in 0..2 {
+            let authorization = match (&self.bearer, &self.auth) {
+                (Some(token), _) => Some(format!("Bearer {token}")),
+                (None, Some(a)) if attempt > 0 => Some(a.header()),
+                _ => None,
+            };
+            let answer = fetch(url, authorization.as_deref(), headers, &self.tls, max).await?;
+            if answer.status == http::StatusCode::UNAUTHORIZED && attempt == 0 {
+                self.answer_challenge(&answer).await?;
+                continue;
+            }
+            if answer.status != http::StatusCode::OK {
+                return Err(format!("{} : {}", answer.url, answer.status));
+            }
+            return Ok(answer.body);
+        }
+        Err(format!("{url} : 401 Unauthorized"))
+    }
+
+    async fn answer_challenge(&mut self, answer: &Answer) -> Result<(), String> {
+        let challenge = answer
+            .headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let Some(params) = challenge
+            .strip_prefix("Bearer ")
+            .or_else(|| challenge.strip_prefix("bearer "))
+        else {
+            // Basic: the retry sends the credentials.
+            return Ok(());
+        };
+        let param = |key: &str| {
+            params.split(',').find_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                (k == key).then(|| v.trim_matches('"').to_string())
+            })
+        };
+        let realm = param("realm").ok_or("a Bearer challenge without a realm")?;
+        let mut query = Vec::new();
+        for key in ["service", "scope"] {
+            if let Some(v) = param(key) {
+                query.push(format!("{key}={}", encode(&v)));
+            }
+        }
+        let url = if query.is_empty() {
+            realm
+        } else {
+            format!("{realm}?{}", query.join("&"))
+        };
+        let basic = self.auth.as_ref().map(Auth::header);
+        let token = fetch(&url, basic.as_deref(), &[], &self.tls, 1 << 20).await?;
+        if token.status != http::StatusCode::OK {
+            return Err(format!("{} : {}", token.url, token.status));
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let t: Token = serde_json::from_slice(&token.body).map_err(|e| format!("{url}: {e}"))?;
+        self.bearer = Some(
+            t.token
+                .or(t.access_token)
+                .ok_or_else(|| format!("{url}: no token in the answer"))?,
+        );
+        Ok(())
+    }
+}
+
+/// Percent-encoding for a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The credentials `helm registry login` stored for `host` (Docker's
+/// config.json format at Helm's `$HELM_REGISTRY_CONFIG`).
+fn registry_login(host: &str) -> Option<Auth> {
+    let path = std::env::var_os("HELM_REGISTRY_CONFIG")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            super::helm_home("HELM_CONFIG_HOME", "XDG_CONFIG_HOME", ".config")
+                .join("registry/config.json")
+        });
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let encoded = config["auths"][host]["auth"].as_str()?;
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let (user, pass) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Auth::of(Some(user), Some(pass))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_tags() {
+        let r = Reference::parse("oci://registry-1.docker.io/bitnamicharts/nginx:15.1.0").unwrap();
+        assert_eq!(r.host, "registry-1.docker.io");
+        assert_eq!(r.repository, "bitnamicharts/nginx");
+        assert_eq!(r.tag.as_deref(), Some("15.1.0"));
+        let r = Reference::parse("oci://localhost:5000/charts/web").unwrap();
+        assert_eq!((r.host.as_str(), r.tag), ("localhost:5000", None));
+        assert!(Reference::parse("oci://host").is_err());
+
+        let tags: Vec<String> = ["1.0.0", "1.2.0_build.1", "2.0.0-rc.1", "latest", "1.10.0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(newest_matching(&tags, "").unwrap(), "1.10.0");
+        assert_eq!(newest_matching(&tags, "~1.2").unwrap(), "1.2.0_build.1");
+        assert_eq!(newest_matching(&tags, ">0.0.0-0").unwrap(), "2.0.0-rc.1");
+        assert!(newest_matching(&tags, "3.x").is_err());
+        assert_eq!(encode("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
+    }
+}
