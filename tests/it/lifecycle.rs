@@ -896,3 +896,42 @@ async fn labels_select_releases_and_metadata_shows_them() {
         serde_json::json!({"team": "web", "tier": "front"})
     );
 }
+
+#[tokio::test]
+async fn helm_v4_wait_and_dry_run_strategies_are_taken() {
+    let env = Env::start().await;
+    let dry = env
+        .berth(&["install", "hello", &env.chart("1.0.0"), "--dry-run=server"])
+        .await
+        .ok();
+    assert!(dry.stdout.contains("Dry run complete"), "{}", dry.stdout);
+    env.berth(&["status", "hello"]).await.failed();
+    let waited = env
+        .berth(&["install", "hello", &env.chart("1.0.0"), "--wait=watcher"])
+        .await
+        .ok();
+    assert!(
+        waited.stdout.contains("replicas ready"),
+        "{}",
+        waited.stdout
+    );
+    let hooks_only = env
+        .berth(&["upgrade", "hello", &env.chart("1.1.0"), "--wait=hookOnly"])
+        .await
+        .ok();
+    assert!(
+        !hooks_only.stdout.contains("replicas ready"),
+        "{}",
+        hooks_only.stdout
+    );
+    let bad = env
+        .berth(&["upgrade", "hello", &env.chart("1.1.0"), "--dry-run=maybe"])
+        .await
+        .failed();
+    assert!(
+        bad.stderr
+            .contains("invalid dry-run value (maybe). Must be \"none\", \"server\", or \"client\""),
+        "{}",
+        bad.stderr
+    );
+}

@@ -54,14 +54,18 @@ impl ValuesFlags {
 /// Flags shared by the operations that change a cluster.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OpFlags {
-    /// Wait until every workload is ready before marking the release deployed.
-    #[arg(long)]
+    /// Wait until every workload is ready before marking the release
+    /// deployed. Helm v4's strategies are taken: --wait=watcher or legacy
+    /// (wait), hookOnly (only hooks).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "watcher", default_value = "hookOnly", value_parser = super::parse_wait, value_name = "STRATEGY")]
     pub wait: bool,
     /// How long to wait for the whole operation (e.g. 5m0s).
     #[arg(long, value_parser = super::parse_duration, default_value = "5m0s")]
     pub timeout: std::time::Duration,
-    /// Simulate: render and plan, change nothing.
-    #[arg(long)]
+    /// Simulate: render and plan against the cluster, change nothing.
+    /// Helm v4's --dry-run=client|server are taken (both plan against the
+    /// cluster), none for no dry run.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "server", default_value = "none", value_parser = super::parse_dry_run, value_name = "STRATEGY")]
     pub dry_run: bool,
     /// Print only the result, not the progress events.
     #[arg(long, short = 'q')]

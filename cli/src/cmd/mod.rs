@@ -67,3 +67,29 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
 }
 
 pub use berth::types::parse_duration;
+
+/// Helm v4's `--wait[=STRATEGY]` (pkg/cmd/flags.go waitValue): watcher and
+/// legacy wait for the resources, hookOnly (Helm's default without the
+/// flag) only for hooks; true and false as its deprecated booleans.
+pub fn parse_wait(s: &str) -> Result<bool, String> {
+    match s {
+        "watcher" | "legacy" | "true" => Ok(true),
+        "hookOnly" | "false" => Ok(false),
+        other => Err(format!(
+            "invalid wait strategy {other:?}: must be one of watcher, hookOnly, legacy"
+        )),
+    }
+}
+
+/// Helm v4's `--dry-run[=STRATEGY]`: client and server are a dry run (berth
+/// plans against the cluster for both), none is not; true and false as
+/// Helm's deprecated booleans.
+pub fn parse_dry_run(s: &str) -> Result<bool, String> {
+    match s {
+        "client" | "server" | "true" => Ok(true),
+        "none" | "false" => Ok(false),
+        other => Err(format!(
+            "invalid dry-run value ({other}). Must be \"none\", \"server\", or \"client\""
+        )),
+    }
+}

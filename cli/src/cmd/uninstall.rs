@@ -26,7 +26,7 @@ pub struct UninstallArgs {
     #[arg(long)]
     pub no_hooks: bool,
     /// Show what would be deleted; delete nothing.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
     /// Treat "release not found" as a successful uninstall.
     #[arg(long)]
@@ -34,8 +34,9 @@ pub struct UninstallArgs {
     /// How the objects' dependents go: background, foreground or orphan.
     #[arg(long, default_value = "background", value_parser = parse_cascade)]
     pub cascade: String,
-    /// Wait until every deleted object is gone (within --timeout).
-    #[arg(long)]
+    /// Wait until every deleted object is gone (within --timeout); Helm
+    /// v4's --wait=watcher|legacy|hookOnly are taken.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "watcher", default_value = "hookOnly", value_parser = super::parse_wait, value_name = "STRATEGY")]
     pub wait: bool,
     /// A custom description of the uninstalled revision (with --keep-history).
     #[arg(long, default_value = "")]
