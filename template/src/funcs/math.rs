@@ -6,6 +6,8 @@
 
 use super::conv::{to_float64, to_int64};
 use super::{FuncMap, Ty, add, i, sig, sig_var};
+use num_bigint::{BigInt, Sign};
+
 use crate::error::GoError;
 use crate::value::Value;
 
@@ -146,114 +148,109 @@ enum Op {
     Div,
 }
 
-/// A decimal `coef * 10^exp`, as shopspring/decimal holds it.
-#[derive(Clone, Copy, Debug)]
+/// A decimal `coef * 10^exp`, as shopspring/decimal holds it (a
+/// `big.Int` coefficient: sums of far-apart magnitudes such as
+/// `addf 1e300 1e-300` stay exact, as in Go).
+#[derive(Clone, Debug)]
 struct Dec {
-    coef: i128,
+    coef: BigInt,
     exp: i32,
 }
 
 impl Dec {
-    /// `decimal.NewFromFloat`: the shortest decimal that round-trips.
-    fn from_f64(f: f64) -> Option<Dec> {
+    /// `decimal.NewFromFloat`: the shortest decimal that round-trips. Go
+    /// panics on ±Inf and NaN, which the template reports as the call's
+    /// error.
+    fn from_f64(f: f64) -> Result<Dec, GoError> {
         if !f.is_finite() {
-            return None;
+            let shown = if f.is_nan() {
+                "NaN"
+            } else if f > 0.0 {
+                "+Inf"
+            } else {
+                "-Inf"
+            };
+            return Err(super::err(format!("Cannot create a Decimal from {shown}")));
         }
         if f == 0.0 {
-            return Some(Dec { coef: 0, exp: 0 });
+            return Ok(Dec {
+                coef: BigInt::ZERO,
+                exp: 0,
+            });
         }
-        let s = format!("{:e}", f);
-        let (mant, exp) = s.split_once('e')?;
-        let exp: i32 = exp.parse().ok()?;
-        let neg = mant.starts_with('-');
+        let s = format!("{f:e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
         let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-        let coef: i128 = digits.parse().ok()?;
-        let frac_len = digits.len() as i32 - 1;
-        Some(Dec {
-            coef: if neg { -coef } else { coef },
-            exp: exp - frac_len,
+        let coef: BigInt = digits.parse().unwrap_or_default();
+        Ok(Dec {
+            coef: if mant.starts_with('-') { -coef } else { coef },
+            exp: exp - (digits.len() as i32 - 1),
         })
     }
 
-    fn to_f64(self) -> f64 {
+    /// `Float64()`: the float nearest the exact decimal.
+    fn to_f64(&self) -> f64 {
         format!("{}e{}", self.coef, self.exp)
             .parse()
             .unwrap_or(f64::NAN)
     }
 
-    fn align(a: Dec, b: Dec) -> Option<(i128, i128, i32)> {
-        let exp = a.exp.min(b.exp);
-        let sa = 10i128.checked_pow((a.exp - exp) as u32)?;
-        let sb = 10i128.checked_pow((b.exp - exp) as u32)?;
-        Some((a.coef.checked_mul(sa)?, b.coef.checked_mul(sb)?, exp))
+    /// The coefficient scaled to a smaller exponent.
+    fn rescaled(&self, exp: i32) -> BigInt {
+        &self.coef * BigInt::from(10u8).pow(self.exp.abs_diff(exp))
     }
 
-    fn apply(self, op: Op, b: Dec) -> Option<Dec> {
+    fn apply(self, op: Op, b: Dec) -> Dec {
         match op {
             Op::Add | Op::Sub => {
-                let (x, y, exp) = Dec::align(self, b)?;
-                let coef = if matches!(op, Op::Add) {
-                    x.checked_add(y)?
-                } else {
-                    x.checked_sub(y)?
-                };
-                Some(Dec { coef, exp })
+                let exp = self.exp.min(b.exp);
+                let (x, y) = (self.rescaled(exp), b.rescaled(exp));
+                let coef = if matches!(op, Op::Add) { x + y } else { x - y };
+                Dec { coef, exp }
             }
-            Op::Mul => Some(Dec {
-                coef: self.coef.checked_mul(b.coef)?,
-                exp: self.exp.checked_add(b.exp)?,
-            }),
+            Op::Mul => Dec {
+                coef: self.coef * b.coef,
+                exp: self.exp + b.exp,
+            },
             Op::Div => {
-                // DivRound(b, 16): the quotient rounded half away from zero to 16 places.
+                // DivRound(b, 16): the quotient rounded half away from zero
+                // to 16 places, computed with one extra digit for rounding.
                 const PREC: i32 = 16;
-                // q = self/b * 10^PREC, computed with one extra digit for rounding.
                 let shift = self.exp - b.exp + PREC + 1;
+                let ten = BigInt::from(10u8);
                 let (num, den) = if shift >= 0 {
-                    (
-                        self.coef.checked_mul(10i128.checked_pow(shift as u32)?)?,
-                        b.coef,
-                    )
+                    (self.coef * ten.pow(shift.unsigned_abs()), b.coef)
                 } else {
-                    (
-                        self.coef,
-                        b.coef.checked_mul(10i128.checked_pow((-shift) as u32)?)?,
-                    )
+                    (self.coef, b.coef * ten.pow(shift.unsigned_abs()))
                 };
-                let q = num.checked_div(den)?;
-                let last = q % 10;
-                let mut q = q / 10;
-                if last.abs() >= 5 {
-                    // Round half away from zero.
-                    q += if (num < 0) != (den < 0) { -1 } else { 1 };
+                let q = &num / &den;
+                let last = (&q % 10u8).magnitude().clone();
+                let mut q = q / 10u8;
+                if last >= 5u8.into() {
+                    q += if (num.sign() == Sign::Minus) != (den.sign() == Sign::Minus) {
+                        -1
+                    } else {
+                        1
+                    };
                 }
-                Some(Dec {
+                Dec {
                     coef: q,
                     exp: -PREC,
-                })
+                }
             }
         }
     }
 }
 
 fn decimal_op(a: &Value, rest: &[Value], op: Op) -> Result<f64, GoError> {
-    let fa = to_float64(a);
-    let mut acc = Dec::from_f64(fa);
-    let mut fallback = fa;
+    let mut acc = Dec::from_f64(to_float64(a))?;
     for x in rest {
-        let fx = to_float64(x);
-        if matches!(op, Op::Div) && fx == 0.0 {
+        let d = Dec::from_f64(to_float64(x))?;
+        if matches!(op, Op::Div) && d.coef.sign() == Sign::NoSign {
             return Err(super::err("decimal division by 0"));
         }
-        fallback = match op {
-            Op::Add => fallback + fx,
-            Op::Sub => fallback - fx,
-            Op::Mul => fallback * fx,
-            Op::Div => fallback / fx,
-        };
-        acc = match (acc, Dec::from_f64(fx)) {
-            (Some(d), Some(e)) => d.apply(op, e),
-            _ => None,
-        };
+        acc = acc.apply(op, d);
     }
-    Ok(acc.map(Dec::to_f64).unwrap_or(fallback))
+    Ok(acc.to_f64())
 }
