@@ -636,6 +636,11 @@ pub fn to_pascal(s: &str) -> String {
         i += 1;
     }
     if i >= chars.len() {
+        // Only connectors: xstrings writes the last one once more (its
+        // "string of one rune" case sees the connector it stopped on).
+        if let Some(&last) = chars.last() {
+            out.push(last);
+        }
         return out;
     }
     let mut first_upper = chars[i].is_uppercase();
