@@ -409,16 +409,29 @@ fn initials(s: &str) -> String {
 
 /// goutils `SwapCase`: upper and title case become lower, lower becomes
 /// upper.
+/// goutils' `SwapCase` (Sprig's `swapcase`): a lower-case letter that
+/// starts the string or follows white space becomes title case (`ǆ` → `ǅ`,
+/// not `Ǆ`).
 fn swapcase(s: &str) -> String {
+    let mut after_space = true;
     s.chars()
         .map(|c| {
             if is_other_case(c) {
+                after_space = c.is_whitespace();
                 c
             } else if c.is_uppercase() || is_title(c) {
+                after_space = false;
                 lower_char(c)
             } else if c.is_lowercase() {
-                upper_char(c)
+                let swapped = if after_space {
+                    title_char(c)
+                } else {
+                    upper_char(c)
+                };
+                after_space = false;
+                swapped
             } else {
+                after_space = c.is_whitespace();
                 c
             }
         })
