@@ -846,7 +846,10 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
     } else {
         wrap_length as usize
     };
-    let input = s.as_bytes();
+    // goutils cuts the string at byte offsets, through a multi-byte
+    // character if need be: keep the halves as Go's stray bytes.
+    let input = gostr::to_bytes(s);
+    let new_line_bytes = gostr::to_bytes(new_line);
     let input_len = input.len();
     let mut offset = 0usize;
     let mut out = Vec::<u8>::with_capacity(input_len + 32);
@@ -861,13 +864,13 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
         match space_to_wrap_at {
             Some(sp) if sp > offset => {
                 out.extend_from_slice(&input[offset..sp]);
-                out.extend_from_slice(new_line.as_bytes());
+                out.extend_from_slice(&new_line_bytes);
                 offset = sp + 1;
             }
             _ => {
                 if wrap_long_words {
                     out.extend_from_slice(&input[offset..wrap_length + offset]);
-                    out.extend_from_slice(new_line.as_bytes());
+                    out.extend_from_slice(&new_line_bytes);
                     offset += wrap_length;
                 } else {
                     let rest = &input[wrap_length + offset..];
@@ -875,7 +878,7 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
                         Some(p) => {
                             let sp = p + wrap_length + offset;
                             out.extend_from_slice(&input[offset..sp]);
-                            out.extend_from_slice(new_line.as_bytes());
+                            out.extend_from_slice(&new_line_bytes);
                             offset = sp + 1;
                         }
                         None => {
@@ -888,7 +891,7 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
         }
     }
     out.extend_from_slice(&input[offset.min(input_len)..]);
-    String::from_utf8_lossy(&out).into_owned()
+    gostr::from_bytes(&out)
 }
 
 /// Go's `path.Clean`.
