@@ -162,11 +162,20 @@ fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
 /// Kubernetes' `YAMLReader`: documents are separated by lines starting with
 /// `---` (only spaces or a comment may follow). Returns each document with
 /// the line it starts on.
+///
+/// Its `LineReader` reads lines with `bufio.Reader.ReadLine` and ends each
+/// with `\n`: a `\r\n` ending becomes `\n`, and the last line gets a line
+/// break even when the file has none, so a block scalar on it keeps its
+/// newline (`a: |` then `  x` at the end of the file reads as "x\n").
 fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
     let mut docs = Vec::new();
     let mut cur = String::new();
     let mut start = 1;
     for (i, line) in text.split_inclusive('\n').enumerate() {
+        let line = match line.strip_suffix('\n') {
+            Some(l) => l.strip_suffix('\r').unwrap_or(l),
+            None => line,
+        };
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
@@ -185,6 +194,7 @@ fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
             continue;
         }
         cur.push_str(line);
+        cur.push('\n');
     }
     if !cur.is_empty() {
         docs.push((start, cur));
