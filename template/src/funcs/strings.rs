@@ -87,7 +87,7 @@ pub fn register(m: &mut FuncMap) {
         let breaks = text.bytes().filter(|b| *b == b' ').count() as u128
             + text.len() as u128 / i(&a[0]).max(1) as u128
             + 1;
-        super::check_size(text.len() as u128 + breaks * sep.len() as u128)?;
+        super::check_size(text.len() as u128 + breaks * sep.len().max(1) as u128)?;
         st(wrap_custom(text, i(&a[0]), sep, true))
     });
     add(m, "contains", sig(&[Str, Str]), |_, a| {
@@ -846,6 +846,7 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
     } else {
         wrap_length as usize
     };
+    let new_line = if new_line.is_empty() { "\n" } else { new_line };
     // goutils cuts the string at byte offsets, through a multi-byte
     // character if need be: keep the halves as Go's stray bytes.
     let input = gostr::to_bytes(s);
