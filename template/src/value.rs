@@ -63,6 +63,8 @@ pub enum ListType {
     Int,
     /// `common.VersionSet` (a `[]string` with a `Has` method)
     VersionSet,
+    /// `[][]interface {}` (what `chunk` returns)
+    Nested,
 }
 
 /// A Go slice.
@@ -334,6 +336,7 @@ impl Value {
                 ListType::String => "[]string",
                 ListType::Int => "[]int",
                 ListType::VersionSet => "common.VersionSet",
+                ListType::Nested => "[][]interface {}",
             },
             Value::Map(m) => match m.ty {
                 MapType::Any => "map[string]interface {}",

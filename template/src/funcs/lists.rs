@@ -169,7 +169,7 @@ pub fn register(m: &mut FuncMap) {
         add(m, name, sig(&[Int, Any]), |_, a| {
             let size = i(&a[0]);
             let l = elems(&a[1], "chunk")?;
-            Ok(Value::List(List::new(chunk(&l, size)?)))
+            Ok(Value::List(List::typed(chunk(&l, size)?, ListType::Nested)))
         });
     }
     add(m, "sortAlpha", sig(&[Any]), |_, a| match &a[0] {
