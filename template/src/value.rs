@@ -179,6 +179,13 @@ impl Map {
             nil: false,
         }
     }
+    /// A nil `map[string]interface {}`.
+    pub fn nil_map() -> Map {
+        Map {
+            nil: true,
+            ..Map::new()
+        }
+    }
     pub fn get(&self, key: &str) -> Option<Value> {
         self.entries.borrow().get(key).cloned()
     }
@@ -449,7 +456,10 @@ impl Value {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.deep_copy()))
                     .collect();
-                Value::Map(Map::typed(copy, m.ty))
+                Value::Map(Map {
+                    nil: m.nil,
+                    ..Map::typed(copy, m.ty)
+                })
             }
             other => other.clone(),
         }

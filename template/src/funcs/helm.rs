@@ -111,7 +111,8 @@ pub fn register(m: &mut FuncMap) {
         let m = Map::new();
         match crate::json::unmarshal(s(&a[0])) {
             Ok(Value::Map(v)) => return Ok(Value::Map(v)),
-            Ok(Value::Nil) => {}
+            // encoding/json sets the map to nil for `null`.
+            Ok(Value::Nil) => return Ok(Value::Map(Map::nil_map())),
             Ok(other) => m.insert(
                 "Error",
                 Value::str(json_type_error(&other, "map[string]interface {}")),
