@@ -14,7 +14,7 @@
 //! prints a `complex128`: `(0+1i)`. Not supported: pointers do not occur in
 //! chart data.
 
-use crate::value::{ListType, Object, Value};
+use crate::value::{Object, Value};
 
 /// `fmt.Sprint(args...)`: operands joined, with a space between two operands
 /// when neither is a string.
@@ -377,22 +377,36 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             's' | 'q' | 'x' | 'X' => {
                 fmt_string(out, &crate::value::gostr::from_bytes(b), verb, f, v)
             }
+            // fmtBytes: `%#v` shows each byte as 0x.., like fmt0x64.
+            _ if f.sharp_v => {
+                out.push_str("[]byte{");
+                for (k, x) in b.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&format!("{x:#x}"));
+                }
+                out.push('}');
+            }
             _ => {
-                let items: Vec<Value> = b.iter().map(|x| Value::Uint(*x as u64)).collect();
-                print_seq(out, &items, verb, f, "[]byte");
+                out.push('[');
+                for (k, x) in b.iter().enumerate() {
+                    if k > 0 {
+                        out.push(' ');
+                    }
+                    fmt_byte(out, *x, verb, f);
+                }
+                out.push(']');
             }
         },
-        Value::List(l) => {
-            let name = if l.ty == ListType::String {
-                "[]string"
-            } else {
-                "[]interface {}"
-            };
-            print_seq(out, &l.items, verb, f, name);
-        }
+        Value::List(l) => print_seq(out, &l.items, verb, f, v.type_name()),
         Value::Map(m) => {
             if f.sharp_v {
                 out.push_str(v.type_name());
+                if m.nil {
+                    out.push_str("(nil)");
+                    return;
+                }
                 out.push('{');
                 for (k, (key, val)) in m.pairs().iter().enumerate() {
                     if k > 0 {
@@ -418,6 +432,24 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
         }
         Value::Object(o) => print_object(out, o, verb, f),
     }
+}
+
+/// One element of a `[]byte` printed with an integer or other verb: a
+/// `uint8`, which is what a wrong verb names.
+fn fmt_byte(out: &mut String, x: u8, verb: char, f: &Flags) {
+    let v = Value::Uint(u64::from(x));
+    if matches!(
+        verb,
+        'v' | 'd' | 'b' | 'o' | 'O' | 'x' | 'X' | 'c' | 'q' | 'U'
+    ) {
+        fmt_integer(out, false, u64::from(x), verb, f, &v);
+        return;
+    }
+    out.push_str("%!");
+    out.push(verb);
+    out.push_str("(uint8=");
+    print_arg(out, &v, 'v', f);
+    out.push(')');
 }
 
 fn print_seq(out: &mut String, items: &[Value], verb: char, f: &Flags, type_name: &str) {
@@ -587,10 +619,12 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
             let c = char::from_u32(mag as u32)
                 .filter(|_| !neg && mag <= 0x10FFFF)
                 .unwrap_or('\u{FFFD}');
-            pad(out, &quote_rune(c), f);
+            pad(out, &quote_rune_with(c, f.plus), f);
             return;
         }
         'U' => {
+            // Go formats the integer's bits as a uint64 (-1 is U+FFFFFFFFFFFFFFFF).
+            let mag = if neg { mag.wrapping_neg() } else { mag };
             let mut s = format!("U+{mag:04X}");
             if f.sharp
                 && let Some(c) = char::from_u32(mag as u32)
@@ -1107,8 +1141,13 @@ pub fn quote_ascii(s: &str) -> String {
 
 /// `strconv.QuoteRune`.
 pub fn quote_rune(c: char) -> String {
+    quote_rune_with(c, false)
+}
+
+/// `strconv.QuoteRune`, or `QuoteRuneToASCII` when `ascii_only`.
+fn quote_rune_with(c: char, ascii_only: bool) -> String {
     let mut out = String::from("'");
-    push_escaped_rune(&mut out, c, '\'', false);
+    push_escaped_rune(&mut out, c, '\'', ascii_only);
     out.push('\'');
     out
 }
