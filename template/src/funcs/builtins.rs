@@ -85,6 +85,14 @@ fn unreachable_fn(_: &mut Engine<'_>, _: Vec<Value>) -> Result<Value, GoError> {
     Err(err("internal error: special form called as a function"))
 }
 
+/// The type `len` and `index` name in their errors: text/template's
+/// `indirect` has followed the pointer (`*semver.Version` is
+/// `semver.Version` there).
+fn indirect_type_name(v: &Value) -> &'static str {
+    let name = v.type_name();
+    name.strip_prefix('*').unwrap_or(name)
+}
+
 fn length(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
     // A literal nil is no value at all: Go asks its type and panics.
     if let Value::Invalid = a[0] {
@@ -96,7 +104,7 @@ fn length(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
     }
     match item.len() {
         Some(n) => Ok(Value::Int(n as i64)),
-        None => Err(err(format!("len of type {}", item.type_name()))),
+        None => Err(err(format!("len of type {}", indirect_type_name(&item)))),
     }
 }
 
@@ -168,13 +176,10 @@ fn index(_: &mut Engine<'_>, a: Vec<Value>) -> Result<Value, GoError> {
                     _ => Value::Invalid,
                 }
             }
-            Value::Object(o) if matches!(**o, Object::Capabilities(_)) => {
-                return Err(err("can't index item of type common.Capabilities"));
-            }
             other => {
                 return Err(err(format!(
                     "can't index item of type {}",
-                    other.type_name()
+                    indirect_type_name(other)
                 )));
             }
         };
