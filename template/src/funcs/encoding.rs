@@ -1,12 +1,9 @@
 //! Encodings: Sprig's base64/base32 (with Go's decoder quirks: line breaks
 //! are skipped, errors name the offending byte), its JSON printers
-//! (`toPrettyJson`, `toRawJson`, `mustFromJson`) and URL functions.
+//! (`toPrettyJson`, `toRawJson`, `mustFromJson`).
 
 use super::{FuncMap, Ty, add, s, sig};
-use crate::error::GoError;
-use crate::value::{Map, Value, gostr};
-
-type R = Result<Value, GoError>;
+use crate::value::{Value, gostr};
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -58,8 +55,6 @@ pub fn register(m: &mut FuncMap) {
     add(m, "mustFromJson", sig(&[Str]), |_, a| {
         crate::json::unmarshal(s(&a[0])).map_err(super::err)
     });
-    add(m, "urlParse", sig(&[Str]), |_, a| url_parse(s(&a[0])));
-    add(m, "urlJoin", sig(&[Dict]), |_, a| url_join(&a[0]));
 }
 
 /// `base64.StdEncoding.EncodeToString`.
@@ -260,148 +255,6 @@ pub fn b32decode(src: &[u8]) -> Result<Vec<u8>, String> {
         out.extend_from_slice(&bytes[..n]);
     }
     Ok(out)
-}
-
-/// Sprig's `urlParse` (Go's `net/url.Parse`, for the common URL shapes).
-fn url_parse(v: &str) -> R {
-    let d = Map::new();
-    let mut rest = v;
-    let mut fragment = "";
-    if let Some((r, f)) = rest.split_once('#') {
-        rest = r;
-        fragment = f;
-    }
-    let mut scheme = "";
-    if let Some(colon) = rest.find(':') {
-        let cand = &rest[..colon];
-        if !cand.is_empty()
-            && cand.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && cand
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
-            scheme = cand;
-            rest = &rest[colon + 1..];
-        }
-    }
-    let mut query = "";
-    if let Some((r, q)) = rest.split_once('?') {
-        rest = r;
-        query = q;
-    }
-    let (mut host, mut userinfo, mut opaque, path);
-    host = "";
-    userinfo = String::new();
-    opaque = "";
-    if let Some(after) = rest.strip_prefix("//") {
-        let (authority, p) = match after.find('/') {
-            Some(i) => (&after[..i], &after[i..]),
-            None => (after, ""),
-        };
-        path = p;
-        if let Some((u, h)) = authority.rsplit_once('@') {
-            userinfo = u.to_string();
-            host = h;
-        } else {
-            host = authority;
-        }
-    } else if !scheme.is_empty() && !rest.starts_with('/') {
-        opaque = rest;
-        path = "";
-    } else {
-        path = rest;
-    }
-    let hostname = if let Some(h) = host.strip_prefix('[') {
-        h.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
-    };
-    d.insert("scheme", Value::str(scheme.to_ascii_lowercase()));
-    d.insert("host", Value::str(host));
-    d.insert("hostname", Value::str(hostname));
-    d.insert("path", Value::str(percent_decode(path)));
-    d.insert("query", Value::str(query));
-    d.insert("opaque", Value::str(opaque));
-    d.insert("fragment", Value::str(percent_decode(fragment)));
-    d.insert("userinfo", Value::str(userinfo));
-    Ok(Value::Map(d))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Sprig's `urlJoin` (Go's `url.URL.String`).
-fn url_join(d: &Value) -> R {
-    let get = |k: &str| -> Result<String, GoError> {
-        match d {
-            Value::Map(m) => match m.get(k) {
-                None => Ok(String::new()),
-                Some(Value::String(s)) => Ok(s.to_string()),
-                Some(other) => Err(super::err(format!(
-                    "unable to parse {k} key, must be of type string, but {} found",
-                    super::conv::kind_of(&other)
-                ))),
-            },
-            _ => Ok(String::new()),
-        }
-    };
-    let (scheme, host, path, query, opaque, fragment, userinfo) = (
-        get("scheme")?,
-        get("host")?,
-        get("path")?,
-        get("query")?,
-        get("opaque")?,
-        get("fragment")?,
-        get("userinfo")?,
-    );
-    let mut out = String::new();
-    if !scheme.is_empty() {
-        out.push_str(&scheme);
-        out.push(':');
-    }
-    if !opaque.is_empty() {
-        out.push_str(&opaque);
-    } else {
-        if !scheme.is_empty() || !host.is_empty() || !userinfo.is_empty() {
-            if !host.is_empty() || !path.is_empty() || !userinfo.is_empty() {
-                out.push_str("//");
-            }
-            if !userinfo.is_empty() {
-                out.push_str(&userinfo);
-                out.push('@');
-            }
-            out.push_str(&host);
-        }
-        if !path.is_empty() && !path.starts_with('/') && !host.is_empty() {
-            out.push('/');
-        }
-        out.push_str(&path);
-    }
-    if !query.is_empty() {
-        out.push('?');
-        out.push_str(&query);
-    }
-    if !fragment.is_empty() {
-        out.push('#');
-        out.push_str(&fragment);
-    }
-    Ok(Value::str(out))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! `include`, `tpl` and `lookup`, which need the template set).
 //!
 //! Modules: `builtins` (Go's own), `strings`, `lists`, `dicts`, `math`,
-//! `conv` (type conversion and inspection), `encoding`, `crypto` (hashes,
+//! `conv` (type conversion and inspection), `encoding`, `url`, `crypto` (hashes,
 //! random, bcrypt, AES, derivePassword), `pki` (keys and certificates, over
 //! `der`), `dates`, `semver`, `toml`/`toml_parse`, `helm` (include, tpl,
 //! required, toYaml, …).
@@ -36,6 +36,7 @@ pub mod semver;
 pub mod strings;
 pub mod toml;
 pub mod toml_parse;
+pub mod url;
 
 /// A Go parameter type, as far as argument checking needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +151,7 @@ pub fn all() -> &'static FuncMap {
         semver::register(&mut m);
         helm::register(&mut m);
         toml::register(&mut m);
+        url::register(&mut m);
         m
     })
 }
