@@ -651,20 +651,7 @@ fn to_json_value(y: Y, ints: bool) -> Result<Value, YamlError> {
                     Y::Int(i) => i.to_string(),
                     Y::Float(f) => format_float32(f),
                     Y::Bool(b) => b.to_string(),
-                    Y::Uint(u) => {
-                        return Err(err_at(
-                            0,
-                            0,
-                            format!("unsupported map key of type: uint64, key: 0x{u:x}"),
-                        ));
-                    }
-                    Y::Null => {
-                        return Err(err_at(
-                            0,
-                            0,
-                            "unsupported map key of type: <nil>, key: <nil>",
-                        ));
-                    }
+                    Y::Uint(_) | Y::Null => return Err(key_error(&k, &v)),
                     Y::Seq(_) | Y::Map(_) => {
                         return Err(err_at(0, 0, "unsupported map key of a collection type"));
                     }
@@ -674,6 +661,77 @@ fn to_json_value(y: Y, ints: bool) -> Result<Value, YamlError> {
             Value::Map(m)
         }
     })
+}
+
+/// sigs.k8s.io/yaml's `convertToJSONableObject` checks every key of the
+/// tree before encoding/json sees a value (so a null key is reported even
+/// when a NaN comes first): the first key that is neither a string, a
+/// number that fits an int nor a bool.
+fn first_bad_key(y: &Y) -> Option<YamlError> {
+    match y {
+        Y::Seq(items) => items.iter().find_map(first_bad_key),
+        Y::Map(pairs) => pairs.iter().find_map(|(k, v)| match k {
+            Y::Null | Y::Uint(_) => Some(key_error(k, v)),
+            _ => first_bad_key(v),
+        }),
+        _ => None,
+    }
+}
+
+/// `unsupported map key of type: %s, key: %+#v, value: %+#v`: no "yaml: "
+/// prefix, the key's type (`%!s(<nil>)` for nil) and both in Go syntax.
+fn key_error(k: &Y, v: &Y) -> YamlError {
+    let ty = match k {
+        Y::Uint(_) => "uint64",
+        _ => "%!s(<nil>)",
+    };
+    YamlError::plain(
+        0,
+        0,
+        format!(
+            "unsupported map key of type: {ty}, key: {}, value: {}",
+            go_syntax(k, true),
+            go_syntax(v, true)
+        ),
+    )
+}
+
+/// Go's `%#v` of a decoded value (`top`: not inside a collection, where a
+/// nil is `<nil>` rather than `interface {}(nil)`).
+fn go_syntax(y: &Y, top: bool) -> String {
+    use crate::gofmt::{format_float, quote};
+    let join = |items: Vec<String>| items.join(", ");
+    match y {
+        Y::Null if top => "<nil>".into(),
+        Y::Null => "interface {}(nil)".into(),
+        Y::Bool(b) => b.to_string(),
+        Y::Int(i) => i.to_string(),
+        Y::Uint(u) => format!("{u:#x}"),
+        Y::Float(f) => format_float(*f, 'g', None),
+        Y::Str(s) => quote(s),
+        Y::Seq(items) => format!(
+            "[]interface {{}}{{{}}}",
+            join(items.iter().map(|i| go_syntax(i, false)).collect())
+        ),
+        Y::Map(pairs) => {
+            // fmt prints a map's entries sorted by key.
+            let mut entries: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (go_syntax(k, false), go_syntax(v, false)))
+                .collect();
+            entries.sort();
+            entries.dedup_by(|a, b| a.0 == b.0);
+            format!(
+                "map[interface {{}}]interface {{}}{{{}}}",
+                join(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| format!("{k}:{v}"))
+                        .collect()
+                )
+            )
+        }
+    }
 }
 
 /// Decodes the first YAML document of `text` with Helm's semantics.
@@ -697,6 +755,9 @@ fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
         alias_depth: 0,
     };
     let y = d.decode(&root)?;
+    if let Some(e) = first_bad_key(&y) {
+        return Err(e);
+    }
     to_json_value(y, ints)
 }
 
