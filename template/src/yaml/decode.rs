@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::rc::Rc;
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
 
 use super::YamlError;
 use super::resolve::{Resolved, resolve};
@@ -63,7 +63,40 @@ const MAX_DEPTH: usize = 1000;
 const CORE: &str = "tag:yaml.org,2002:";
 
 /// Parses the first document of `text` into a tree. `Ok(None)` for no document.
+///
+/// libyaml reads a `-` right before `,`, `[`, `]`, `{` or `}` as the plain
+/// scalar "-" (`[-, a]`, `{k: -}`), which granit-parser refuses; such a dash
+/// is quoted and the text parsed again (a plain `-` resolves to the string
+/// "-" anyway).
 fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    loop {
+        match parse_tree_once(&text) {
+            Err(Failed::FlowDash(at)) => {
+                let mut quoted = text.into_owned();
+                quoted.replace_range(at..at + 1, "\"-\"");
+                text = std::borrow::Cow::Owned(quoted);
+            }
+            Err(Failed::Yaml(e)) => return Err(e),
+            Ok(tree) => return Ok(tree),
+        }
+    }
+}
+
+/// Why [`parse_tree_once`] stopped.
+enum Failed {
+    Yaml(YamlError),
+    /// A plain `-` before a flow indicator, at this byte offset.
+    FlowDash(usize),
+}
+
+impl From<YamlError> for Failed {
+    fn from(e: YamlError) -> Failed {
+        Failed::Yaml(e)
+    }
+}
+
+fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     let options = granit_parser::options! {
         block_scalar_eof_without_line_feed: true,
         block_nesting_limit: MAX_DEPTH,
@@ -75,8 +108,18 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     let mut root: Option<Rc<Node>> = None;
     let mut in_doc = false;
     while let Some(ev) = parser.next_event() {
-        let (event, span) =
-            ev.map_err(|e| go_yaml_error(text, &e.info(), e.marker().line(), e.marker().col()))?;
+        let (event, span) = match ev {
+            Ok(ok) => ok,
+            Err(e) => {
+                if matches!(e.kind(), ErrorKind::PlainScalarStartsWithDashFlowIndicator)
+                    && let Some((at, '-')) = text.char_indices().nth(e.marker().index())
+                {
+                    return Err(Failed::FlowDash(at));
+                }
+                let m = e.marker();
+                return Err(go_yaml_error(text, &e.info(), m.line(), m.col()).into());
+            }
+        };
         let (line, col) = (span.start.line(), span.start.col() + 1);
         let node = match event {
             Event::DocumentStart(..) => {
@@ -113,7 +156,8 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
                         col,
                         format!("unknown anchor '{name}' referenced"),
                         None,
-                    ));
+                    )
+                    .into());
                 }
             },
             Event::SequenceStart(_, anchor, _) => {
