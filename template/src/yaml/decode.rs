@@ -149,6 +149,14 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             }
             Event::Alias(id) => match anchors.get(&id) {
                 Some(n) => Rc::new(Node::Alias(n.clone())),
+                // An alias inside the node its anchor names: go-yaml fails
+                // when it decodes it.
+                None if stack.iter().any(|open| open.2 == id) => {
+                    let name = anchor_name_at(text, line, col - 1);
+                    return Err(
+                        err_at(0, 0, format!("anchor '{name}' value contains itself")).into(),
+                    );
+                }
                 None => {
                     let name = anchor_name_at(text, line, col - 1);
                     return Err(YamlError::go(
@@ -296,6 +304,14 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
             "did not find expected ',' or '}'".into(),
             Kind::Parser,
             end_line,
+        )
+    } else if problem == "\"-\" is only valid inside a block" {
+        // libyaml scans `- ` in a flow collection as a block entry and
+        // leaves it to the parser, which finds no node there.
+        (
+            "did not find expected node content".into(),
+            Kind::Parser,
+            l0,
         )
     } else if problem == "expected ',' or ']'" {
         ("did not find expected ',' or ']'".into(), Kind::Parser, l0)
