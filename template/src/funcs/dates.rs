@@ -1117,10 +1117,9 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
                 }
             }
             Std::PM | Std::Pm => {
-                if value.len() < 2 {
+                let Some(p) = value.get(..2) else {
                     return Err(err(std_str, hold, ""));
-                }
-                let p = &value[..2];
+                };
                 match (std, p) {
                     (Std::PM, "PM") | (Std::Pm, "pm") => pm_set = true,
                     (Std::PM, "AM") | (Std::Pm, "am") => am_set = true,
@@ -1149,72 +1148,68 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             | Std::NumColonTZ
             | Std::NumSecondsTz
             | Std::NumColonSecondsTZ => {
-                let colon = matches!(
-                    std,
-                    Std::ISO8601ColonTZ
-                        | Std::NumColonTZ
-                        | Std::ISO8601ColonSecondsTZ
-                        | Std::NumColonSecondsTZ
-                );
-                let seconds = matches!(
-                    std,
-                    Std::ISO8601SecondsTZ
-                        | Std::NumSecondsTz
-                        | Std::ISO8601ColonSecondsTZ
-                        | Std::NumColonSecondsTZ
-                );
+                // Go's layout of the offset: sign, hours, then minutes and
+                // seconds as the element asks (byte offsets into the value).
+                let colon = matches!(std, Std::ISO8601ColonTZ | Std::NumColonTZ);
+                let colon_seconds =
+                    matches!(std, Std::ISO8601ColonSecondsTZ | Std::NumColonSecondsTZ);
+                let seconds = matches!(std, Std::ISO8601SecondsTZ | Std::NumSecondsTz);
                 let short = matches!(std, Std::ISO8601ShortTZ | Std::NumShortTZ);
                 let b = value.as_bytes();
-                let need = if short {
-                    3
-                } else if colon && seconds {
-                    9
-                } else if colon {
-                    6
+                let (need, min_at, sec_at): (usize, Option<usize>, Option<usize>) = if colon {
+                    (6, Some(4), None)
+                } else if short {
+                    (3, None, None)
+                } else if colon_seconds {
+                    (9, Some(4), Some(7))
                 } else if seconds {
-                    7
+                    (7, Some(3), Some(5))
                 } else {
-                    5
+                    (5, Some(3), None)
                 };
-                if b.len() < need || !(b[0] == b'+' || b[0] == b'-') {
+                if b.len() < need
+                    || ((colon || colon_seconds) && b[3] != b':')
+                    || (colon_seconds && b[6] != b':')
+                {
                     return Err(err(std_str, hold, ""));
                 }
-                let num = |s: &str| s.parse::<i32>().ok();
-                let hh = num(&value[1..3]).ok_or_else(|| err(std_str, hold, ""))?;
-                let (mm, ss) = if short {
-                    (0, 0)
-                } else if colon {
-                    if b[3] != b':' || (seconds && b[6] != b':') {
-                        return Err(err(std_str, hold, ""));
+                let two = |at: Option<usize>| match at {
+                    None => Some(0),
+                    Some(i) if b[i].is_ascii_digit() && b[i + 1].is_ascii_digit() => {
+                        Some(i64::from(b[i] - b'0') * 10 + i64::from(b[i + 1] - b'0'))
                     }
-                    (
-                        num(&value[4..6]).ok_or_else(|| err(std_str, hold, ""))?,
-                        if seconds {
-                            num(&value[7..9]).ok_or_else(|| err(std_str, hold, ""))?
-                        } else {
-                            0
-                        },
-                    )
-                } else {
-                    (
-                        num(&value[3..5]).ok_or_else(|| err(std_str, hold, ""))?,
-                        if seconds {
-                            num(&value[5..7]).ok_or_else(|| err(std_str, hold, ""))?
-                        } else {
-                            0
-                        },
-                    )
+                    Some(_) => None,
                 };
-                let mut off = (hh * 60 + mm) * 60 + ss;
+                // getnum stops at the first bad field; the others read 0.
+                let hh = two(Some(1));
+                let mm = hh.and(two(min_at));
+                let ss = mm.and(two(sec_at));
+                // Go checks the ranges (the last one out wins) before the
+                // digits' and the sign's validity.
+                let (h, m, sc) = (hh.unwrap_or(0), mm.unwrap_or(0), ss.unwrap_or(0));
+                if sc > 60 {
+                    return Err(range_err("time zone offset second"));
+                }
+                if m > 60 {
+                    return Err(range_err("time zone offset minute"));
+                }
+                if h > 24 {
+                    return Err(range_err("time zone offset hour"));
+                }
+                if ss.is_none() || !matches!(b[0], b'+' | b'-') {
+                    return Err(err(std_str, hold, ""));
+                }
+                let mut off = ((h * 60 + m) * 60 + sc) as i32;
                 if b[0] == b'-' {
                     off = -off;
                 }
                 zone_offset = Some(off);
+                // The sign, digits and colons checked are ASCII.
                 value = &value[need..];
             }
             Std::TZ => {
                 // A time zone abbreviation (Go's `parseTimeZone`).
-                if value.len() >= 3 && &value[..3] == "UTC" {
+                if value.starts_with("UTC") {
                     zone_name = Some("UTC".into());
                     value = &value[3..];
                 } else {
@@ -1397,7 +1392,10 @@ fn getnum3(s: &str, fixed: bool) -> Option<(i64, &str)> {
 
 fn lookup_name<'a>(names: &[&str], value: &'a str) -> Option<(usize, &'a str)> {
     for (i, n) in names.iter().enumerate() {
-        if value.len() >= n.len() && value[..n.len()].eq_ignore_ascii_case(n) {
+        if value
+            .get(..n.len())
+            .is_some_and(|v| v.eq_ignore_ascii_case(n))
+        {
             return Some((i, &value[n.len()..]));
         }
     }
