@@ -11,7 +11,7 @@ use super::{FuncMap, Ty, add, s, sig, sig_var};
 use crate::error::GoError;
 use crate::exec::Engine;
 use crate::helm::objects::Method;
-use crate::value::{Object, Value};
+use crate::value::{Object, Value, gostr};
 
 /// A Go `time.Time`: an instant and the zone it is shown in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -689,11 +689,9 @@ fn next_std_chunk(layout: &str) -> (&str, Option<Std>, &str) {
                     if rest.starts_with("_2006") {
                         return (&layout[..i + 1], Some(Std::LongYear), &layout[i + 5..]);
                     }
-                    if b.get(i + 2) == Some(&b'_') && b.get(i + 3) == Some(&b'2') {
-                        (Some(Std::UnderYearDay), 3)
-                    } else {
-                        (Some(Std::UnderDay), 2)
-                    }
+                    (Some(Std::UnderDay), 2)
+                } else if b.get(i + 1) == Some(&b'_') && b.get(i + 2) == Some(&b'2') {
+                    (Some(Std::UnderYearDay), 3)
                 } else {
                     (None, 0)
                 }
@@ -961,20 +959,49 @@ fn parse_time_zone(value: &str) -> Option<usize> {
 }
 
 /// Go's `time.ParseInLocation(layout, value, Local)`.
+/// The `time` package's `quote` (its errors' quoting): like
+/// `strconv.Quote` for ASCII, but each byte of a non-ASCII or control
+/// character is written `\xNN`.
+fn time_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='\x7f' => out.push(c),
+            _ => {
+                let mut buf = [0u8; 4];
+                let bytes: &[u8] = match gostr::escaped_byte(c) {
+                    Some(b) => &[b],
+                    None => c.encode_utf8(&mut buf).as_bytes(),
+                };
+                for b in bytes.iter() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     let alayout = layout;
     let avalue = value;
     let err = |elem: &str, v: &str, msg: &str| -> String {
         format!(
             "parsing time {} as {}: cannot parse {} as {}{msg}",
-            crate::gofmt::quote(avalue),
-            crate::gofmt::quote(alayout),
-            crate::gofmt::quote(v),
-            crate::gofmt::quote(elem)
+            time_quote(avalue),
+            time_quote(alayout),
+            time_quote(v),
+            time_quote(elem)
         )
     };
+    // Go's zero year: a layout without one parses into year 0.
     let (mut year, mut month, mut day, mut hour, mut min, mut sec, mut nsec) =
-        (1i64, -1i64, -1i64, 0i64, 0i64, 0i64, 0i64);
+        (0i64, -1i64, -1i64, 0i64, 0i64, 0i64, 0i64);
     let mut yday = -1i64;
     let mut pm_set = false;
     let mut am_set = false;
@@ -985,30 +1012,41 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     loop {
         let (prefix, std, suffix) = next_std_chunk(layout);
         let std_str = &layout[prefix.len()..layout.len() - suffix.len()];
-        value = skip(value, prefix).map_err(|_| err(prefix, value, ""))?;
+        value = skip(value, prefix).map_err(|at| err(prefix, &at, ""))?;
         let Some(std) = std else {
             if !value.is_empty() {
                 return Err(format!(
                     "parsing time {}: extra text: {}",
-                    crate::gofmt::quote(avalue),
-                    crate::gofmt::quote(value)
+                    time_quote(avalue),
+                    time_quote(value)
                 ));
             }
             break;
         };
         layout = suffix;
         let hold = value;
-        let range_err = |what: &str| {
-            format!(
-                "parsing time {}: {what} out of range",
-                crate::gofmt::quote(avalue)
-            )
-        };
+        let range_err =
+            |what: &str| format!("parsing time {}: {what} out of range", time_quote(avalue));
         match std {
             Std::Year => {
-                let (n, rest) = getnum_fixed(value, 2).ok_or_else(|| err(std_str, hold, ""))?;
+                // Go reads the two bytes with atoi, which takes a sign.
+                let b = value.as_bytes();
+                let digits = match b {
+                    [b'+' | b'-', d, ..] => std::slice::from_ref(d),
+                    [d0, d1, ..] => &[*d0, *d1][..],
+                    _ => &[][..],
+                };
+                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                    return Err(err(std_str, hold, ""));
+                }
+                let mut n = digits
+                    .iter()
+                    .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+                if b[0] == b'-' {
+                    n = -n;
+                }
                 year = if n >= 69 { n + 1900 } else { n + 2000 };
-                value = rest;
+                value = &value[2..];
             }
             Std::LongYear => {
                 if value.len() < 4 || !value.as_bytes()[..4].iter().all(u8::is_ascii_digit) {
@@ -1220,14 +1258,42 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
                     value = &value[n..];
                 }
             }
-            Std::Frac(ndigit, _, _) => {
+            Std::Frac(ndigit, true, _) => {
+                // stdFracSecond0 (`.000`): exactly this many digits.
+                let n = 1 + ndigit;
                 let b = value.as_bytes();
-                if b.is_empty() || !(b[0] == b'.' || b[0] == b',') {
-                    // Fractional second in the layout; no fraction in the value ('.999'): ok.
+                if b.len() < n || !matches!(b[0], b'.' | b',') {
+                    return Err(err(std_str, hold, ""));
+                }
+                // parseNanoseconds: Go's atoi of the digits, which takes a
+                // sign (and no digits at all after one).
+                // Only the first nine are read; they scale to nanoseconds
+                // by the count the layout asks for.
+                let read = n.min(10);
+                let (neg, digits) = match b[1..read].split_first() {
+                    Some((b'-', d)) => (true, d),
+                    Some((b'+', d)) => (false, d),
+                    _ => (false, &b[1..read]),
+                };
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return Err(err(std_str, hold, ""));
+                }
+                let ns = digits
+                    .iter()
+                    .fold(0i64, |ns, d| ns * 10 + i64::from(d - b'0'));
+                if neg && ns != 0 {
+                    return Err(range_err("fractional second"));
+                }
+                nsec = ns * 10i64.pow((10 - read) as u32);
+                value = &value[n..];
+            }
+            Std::Frac(..) => {
+                // stdFracSecond9 (`.999`): optional, any number of digits.
+                let b = value.as_bytes();
+                if b.len() < 2 || !matches!(b[0], b'.' | b',') || !b[1].is_ascii_digit() {
                     continue;
                 }
                 let n = 1 + b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                let _ = ndigit;
                 nsec = parse_nanos(&value[1..n]);
                 value = &value[n..];
             }
@@ -1239,20 +1305,35 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
         hour = 0;
     }
     if yday >= 0 {
-        let (m, d) = {
-            let mut remaining = yday;
+        // Go's mapping of the day of the year to a month and day: the
+        // leap day taken out first, then the months of a common year.
+        let mut yday = yday;
+        let mut md = None;
+        if is_leap(year) {
+            if yday == 31 + 29 {
+                md = Some((2, 29));
+            } else if yday > 31 + 29 {
+                yday -= 1;
+            }
+        }
+        let out_of_range = |what: &str| format!("parsing time {}: {what}", time_quote(avalue));
+        if !(1..=365).contains(&yday) {
+            return Err(out_of_range("day-of-year out of range"));
+        }
+        let (m, d) = md.unwrap_or_else(|| {
             let mut m = 1u32;
-            while m <= 12 && remaining > days_in(m, year) as i64 {
-                remaining -= days_in(m, year) as i64;
+            let mut before = 0i64;
+            while m < 12 && before + i64::from(days_in(m, 1)) < yday {
+                before += i64::from(days_in(m, 1));
                 m += 1;
             }
-            (m as i64, remaining)
-        };
-        if month >= 0 && month != m || day >= 0 && day != d {
-            return Err(format!(
-                "parsing time {}: day-of-year does not match month",
-                crate::gofmt::quote(avalue)
-            ));
+            (i64::from(m), yday - before)
+        });
+        if month >= 0 && month != m {
+            return Err(out_of_range("day-of-year does not match month"));
+        }
+        if day >= 0 && day != d {
+            return Err(out_of_range("day-of-year does not match day"));
         }
         month = m;
         day = d;
@@ -1267,7 +1348,7 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     if day < 1 || day > days_in(month as u32, year) as i64 {
         return Err(format!(
             "parsing time {}: day out of range",
-            crate::gofmt::quote(avalue)
+            time_quote(avalue)
         ));
     }
     let local =
@@ -1339,21 +1420,32 @@ fn parse_nanos(digits: &str) -> i64 {
     d.parse().unwrap_or(0)
 }
 
-fn skip<'a>(value: &'a str, prefix: &str) -> Result<&'a str, ()> {
+/// Go's `skip`: the layout's literal text matched in the value; on a
+/// mismatch, the value from where it stopped (what the error names).
+fn skip<'a>(value: &'a str, prefix: &str) -> Result<&'a str, String> {
     let mut v = value;
     let mut p = prefix;
     while !p.is_empty() {
         if p.starts_with(' ') {
             if !v.is_empty() && !v.starts_with(' ') {
-                return Err(());
+                return Err(v.to_string());
             }
             p = p.trim_start_matches(' ');
             v = v.trim_start_matches(' ');
             continue;
         }
-        let c = p.chars().next().ok_or(())?;
+        let Some(c) = p.chars().next() else {
+            break;
+        };
         if !v.starts_with(c) {
-            return Err(());
+            // Go compares bytes: those of a character that do match are
+            // skipped, even part of one.
+            let same = v
+                .bytes()
+                .zip(c.to_string().bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            return Err(gostr::from_bytes(&gostr::to_bytes(v)[same..]));
         }
         p = &p[c.len_utf8()..];
         v = &v[c.len_utf8()..];
@@ -1373,13 +1465,6 @@ fn getnum(s: &str, fixed: bool) -> Option<(i64, &str)> {
         return Some(((b[0] - b'0') as i64, &s[1..]));
     }
     Some((((b[0] - b'0') * 10 + (b[1] - b'0')) as i64, &s[2..]))
-}
-
-fn getnum_fixed(s: &str, n: usize) -> Option<(i64, &str)> {
-    if s.len() < n || !s.as_bytes()[..n].iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some((s[..n].parse().ok()?, &s[n..]))
 }
 
 fn getnum3(s: &str, fixed: bool) -> Option<(i64, &str)> {
@@ -1457,7 +1542,7 @@ fn frac(v: u64, scale: u64) -> String {
 /// Go's `time.ParseDuration`.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let orig = s;
-    let err = || format!("time: invalid duration {}", crate::gofmt::quote(orig));
+    let err = || format!("time: invalid duration {}", time_quote(orig));
     let (neg, mut rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -1487,7 +1572,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         if u == 0 {
             return Err(format!(
                 "time: missing unit in duration {}",
-                crate::gofmt::quote(orig)
+                time_quote(orig)
             ));
         }
         let unit = &rest[..u];
@@ -1502,8 +1587,8 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             _ => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",
-                    crate::gofmt::quote(unit),
-                    crate::gofmt::quote(orig)
+                    time_quote(unit),
+                    time_quote(orig)
                 ));
             }
         };
