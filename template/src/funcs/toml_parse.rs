@@ -227,21 +227,24 @@ impl Parser {
                     self.skip_ws();
                     let key = self.key_path(if array { "]]" } else { "]" })?;
                     self.skip_ws();
-                    if array {
-                        if !self.starts_with("]]") {
-                            return self.err(format!(
-                                "expected end of table array name delimiter ']', but got {} instead",
-                                quoted_rune(self.peek())
-                            ));
-                        }
-                        self.i += 2;
-                    } else if self.peek() == Some(']') {
-                        self.i += 1;
-                    } else {
+                    // Both kinds of table name end at a `]`; an array
+                    // table's second `]` must follow at once.
+                    // lx.next() at the end reads rune 0.
+                    if self.peek() != Some(']') {
                         return self.err(format!(
                             "expected '.' or ']' to end table name, but got {} instead",
-                            quoted_rune(self.peek())
+                            quoted_rune(self.peek().or(Some('\0')))
                         ));
+                    }
+                    self.i += 1;
+                    if array {
+                        if self.peek() != Some(']') {
+                            return self.err(format!(
+                                "expected end of table array name delimiter ']', but got {} instead",
+                                quoted_rune(self.peek().or(Some('\0')))
+                            ));
+                        }
+                        self.i += 1;
                     }
                     self.current = None;
                     self.open_table(root, &key, array)?;
@@ -408,6 +411,14 @@ impl Parser {
                     }
                     k
                 }
+                // lexTableNameStart, at the start of each part of a table
+                // name.
+                Some('.') if end != "=" => {
+                    return self.err("unexpected table separator (table names cannot be empty)");
+                }
+                Some(']') | None if end != "=" => {
+                    return self.err("unexpected end of table name (table names cannot be empty)");
+                }
                 Some('.') => {
                     return self.err(if parts.is_empty() {
                         "unexpected '.': keys cannot start with a '.'".to_string()
@@ -418,17 +429,19 @@ impl Parser {
                 Some('=') if parts.is_empty() => {
                     return self.err("unexpected '=': key name appears blank");
                 }
-                Some(']') if end != "=" => {
-                    return self.err(if parts.is_empty() {
-                        "unexpected end of table name (table names cannot be empty)"
-                    } else {
-                        "unexpected table separator (table names cannot be empty)"
-                    });
-                }
+                Some('=') => return self.err("unexpected '='"),
                 None => return self.err("unexpected EOF; expected key separator '='"),
+                // A bare name of no characters: the lexer ends it at once
+                // and wants what follows a key or a table name.
+                c if end == "=" => {
+                    return self.err(format!(
+                        "expected '.' or '=', but got {} instead",
+                        quoted_rune(c)
+                    ));
+                }
                 c => {
                     return self.err(format!(
-                        "expected key name but found {} instead",
+                        "expected '.' or ']' to end table name, but got {} instead",
                         quoted_rune(c)
                     ));
                 }
@@ -445,11 +458,8 @@ impl Parser {
 
     fn key_value(&mut self) -> Result<(Vec<String>, Value), String> {
         let path = self.key_path("=")?;
-        if let Some((last, parents)) = path.split_last() {
-            self.context.extend(parents.iter().cloned());
-            self.current = Some(last.clone());
-        }
         self.skip_ws();
+        // The lexer stops before the parser has seen the key: no last key.
         match self.peek() {
             Some('=') => self.i += 1,
             None => return self.err("unexpected EOF; expected key separator '='"),
@@ -459,6 +469,10 @@ impl Parser {
                     quoted_rune(c)
                 ));
             }
+        }
+        if let Some((last, parents)) = path.split_last() {
+            self.context.extend(parents.iter().cloned());
+            self.current = Some(last.clone());
         }
         self.skip_ws();
         let v = self.value()?;
