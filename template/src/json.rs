@@ -320,24 +320,32 @@ impl Parser<'_> {
         }
     }
 
-    /// Go's `quoteChar`.
+    /// Go's `quoteChar` of the byte at `i`: a byte is a rune of its own
+    /// value there, so a UTF-8 lead byte shows as a Latin-1 letter (`ü`
+    /// is reported as 'Ã').
     fn describe(&self, i: usize) -> String {
-        let text = std::str::from_utf8(&self.b[i..])
-            .ok()
-            .and_then(|s| s.chars().next());
-        match text {
-            Some('\'') => "'\\''".into(),
-            Some('"') => "'\"'".into(),
-            Some(c) => {
+        match char::from(self.b[i]) {
+            '\'' => "'\\''".into(),
+            '"' => "'\"'".into(),
+            c => {
                 let q = gofmt::quote(&c.to_string());
                 format!("'{}'", &q[1..q.len() - 1])
             }
-            None => format!("'\\x{:02x}'", self.b[i]),
         }
     }
 
+    /// A syntax error at the current byte. At the end of the input, Go's
+    /// scanner feeds itself a space: inside a number, a literal or an
+    /// escape that is an invalid character too; elsewhere the input just
+    /// ended.
     fn err_at(&self, context: &str) -> String {
         if self.i >= self.b.len() {
+            let in_token = context.contains("numeric literal")
+                || context.starts_with("in literal")
+                || context.contains("escape");
+            if in_token {
+                return format!("invalid character ' ' {context}");
+            }
             return "unexpected end of JSON input".into();
         }
         format!("invalid character {} {context}", self.describe(self.i))
@@ -368,10 +376,7 @@ impl Parser<'_> {
 
     fn literal(&mut self, word: &str, v: Value) -> Result<Value, String> {
         for expected in word.bytes() {
-            if self.i >= self.b.len() {
-                return Err("unexpected end of JSON input".into());
-            }
-            if self.b[self.i] != expected {
+            if self.i >= self.b.len() || self.b[self.i] != expected {
                 return Err(self.err_at(&format!(
                     "in literal {word} (expecting '{}')",
                     expected as char
@@ -395,7 +400,7 @@ impl Parser<'_> {
             p.i - s
         };
         if self.i >= self.b.len() {
-            return Err("unexpected end of JSON input".into());
+            return Err(self.err_at("in numeric literal"));
         }
         if self.b[self.i] == b'0' {
             self.i += 1;
@@ -442,7 +447,7 @@ impl Parser<'_> {
                 b'\\' => {
                     self.i += 1;
                     if self.i >= self.b.len() {
-                        return Err("unexpected end of JSON input".into());
+                        return Err(self.err_at("in string escape code"));
                     }
                     let e = self.b[self.i];
                     self.i += 1;
@@ -502,7 +507,7 @@ impl Parser<'_> {
         let mut v = 0u32;
         for _ in 0..4 {
             if self.i >= self.b.len() {
-                return Err("unexpected end of JSON input".into());
+                return Err(self.err_at("in \\u hexadecimal character escape"));
             }
             let d = (self.b[self.i] as char)
                 .to_digit(16)
