@@ -107,6 +107,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Rc<Node>> = None;
     let mut in_doc = false;
+    let mut self_alias: Option<YamlError> = None;
     while let Some(ev) = parser.next_event() {
         let (event, span) = match ev {
             Ok(ok) => ok,
@@ -128,7 +129,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             }
             Event::DocumentEnd => {
                 if in_doc {
-                    return Ok(root);
+                    break;
                 }
                 continue;
             }
@@ -150,12 +151,24 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             Event::Alias(id) => match anchors.get(&id) {
                 Some(n) => Rc::new(Node::Alias(n.clone())),
                 // An alias inside the node its anchor names: go-yaml fails
-                // when it decodes it.
+                // when it decodes it, so only once the whole document has
+                // parsed (a syntax error further on comes first).
                 None if stack.iter().any(|open| open.2 == id) => {
-                    let name = anchor_name_at(text, line, col - 1);
-                    return Err(
-                        err_at(0, 0, format!("anchor '{name}' value contains itself")).into(),
-                    );
+                    if self_alias.is_none() {
+                        let name = anchor_name_at(text, line, col - 1);
+                        self_alias = Some(err_at(
+                            0,
+                            0,
+                            format!("anchor '{name}' value contains itself"),
+                        ));
+                    }
+                    Rc::new(Node::Scalar {
+                        value: String::new(),
+                        style: ScalarStyle::Plain,
+                        tag: None,
+                        line,
+                        col,
+                    })
                 }
                 None => {
                     let name = anchor_name_at(text, line, col - 1);
@@ -202,7 +215,10 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             None => root = Some(node),
         }
     }
-    Ok(root)
+    match self_alias {
+        Some(e) => Err(e.into()),
+        None => Ok(root),
+    }
 }
 
 /// go-yaml v2's guard against alias bombs ("billion laughs", decode.go
