@@ -9,6 +9,49 @@
 use crate::gofmt;
 use crate::value::{Map, Object, Value};
 
+/// encoding/json's refusal of a cyclic value (a map or slice that holds
+/// itself, as `set $d "self" $d` makes): `json: unsupported value:
+/// encountered a cycle via <type>`. Sprig's `toJson` and `toYaml` turn the
+/// error into "", the `must` variants and `toRawJson` fail with it. `None`
+/// for a value without a cycle (shared parts are fine).
+pub fn cycle_error(v: &Value) -> Option<String> {
+    fn walk(
+        v: &Value,
+        path: &mut std::collections::HashSet<usize>,
+        done: &mut std::collections::HashSet<usize>,
+    ) -> Option<&'static str> {
+        let id = match v {
+            Value::Map(m) => std::rc::Rc::as_ptr(&m.entries) as *const () as usize,
+            Value::List(l) => std::rc::Rc::as_ptr(&l.items) as *const () as usize,
+            _ => return None,
+        };
+        if path.contains(&id) {
+            return Some(v.type_name());
+        }
+        if done.contains(&id) {
+            return None;
+        }
+        let _level = crate::value::DepthGuard::enter()?;
+        path.insert(id);
+        let found = match v {
+            Value::Map(m) => m
+                .entries
+                .borrow()
+                .values()
+                .find_map(|c| walk(c, path, done)),
+            Value::List(l) => l.items.iter().find_map(|c| walk(c, path, done)),
+            _ => None,
+        };
+        path.remove(&id);
+        done.insert(id);
+        found
+    }
+    let mut path = std::collections::HashSet::new();
+    let mut done = std::collections::HashSet::new();
+    walk(v, &mut path, &mut done)
+        .map(|ty| format!("json: unsupported value: encountered a cycle via {ty}"))
+}
+
 #[derive(Clone, Copy)]
 struct Opts {
     escape_html: bool,
