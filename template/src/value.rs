@@ -589,6 +589,13 @@ impl Value {
     /// the walk stops. A list holding one 1 MB string three thousand times
     /// would make `toJson` write 3 GB: that is known before any is written.
     pub fn printed_size_within(&self, limit: u128) -> Option<u128> {
+        self.printed_size_and_depth(limit, usize::MAX).ok()
+    }
+
+    /// [`Value::printed_size_within`], stopping with `Err(true)` as soon as
+    /// the walk goes more than `max_depth` maps and lists deep (a value
+    /// that holds itself goes on forever), `Err(false)` past the limit.
+    pub fn printed_size_and_depth(&self, limit: u128, max_depth: usize) -> Result<u128, bool> {
         // Most values printed are scalars: no walk.
         let scalar = match self {
             Value::String(s) => Some(s.len() as u128 + 1),
@@ -597,29 +604,30 @@ impl Value {
             _ => Some(1),
         };
         if let Some(n) = scalar {
-            return (n <= limit).then_some(n);
+            return if n <= limit { Ok(n) } else { Err(false) };
         }
         let mut total: u128 = 0;
-        let mut stack = vec![self.clone()];
-        while let Some(v) = stack.pop() {
+        let mut stack = vec![(self.clone(), 0usize)];
+        while let Some((v, depth)) = stack.pop() {
             total += 1;
             match &v {
                 Value::String(s) => total += s.len() as u128,
                 Value::Bytes(b) => total += b.len() as u128,
-                Value::List(l) => stack.extend(l.items.iter().cloned()),
+                Value::List(_) | Value::Map(_) if depth >= max_depth => return Err(true),
+                Value::List(l) => stack.extend(l.items.iter().map(|x| (x.clone(), depth + 1))),
                 Value::Map(m) => {
                     for (k, x) in m.entries.borrow().iter() {
                         total += k.len() as u128;
-                        stack.push(x.clone());
+                        stack.push((x.clone(), depth + 1));
                     }
                 }
                 _ => {}
             }
             if total > limit {
-                return None;
+                return Err(false);
             }
         }
-        Some(total)
+        Ok(total)
     }
 }
 

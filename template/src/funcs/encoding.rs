@@ -29,37 +29,33 @@ pub fn register(m: &mut FuncMap) {
         }))
     });
     add(m, "toPrettyJson", sig(&[Any]), |_, a| {
-        if crate::json::cycle_error(&a[0]).is_some() {
+        if super::check_encodable(&a[0])?.is_some() {
             return Ok(Value::str(""));
         }
-        super::check_printable(&a[0])?;
         Ok(Value::str(
             crate::json::marshal_indent(&a[0]).unwrap_or_default(),
         ))
     });
     add(m, "mustToPrettyJson", sig(&[Any]), |_, a| {
-        if let Some(e) = crate::json::cycle_error(&a[0]) {
+        if let Some(e) = super::check_encodable(&a[0])? {
             return Err(super::err(e));
         }
-        super::check_printable(&a[0])?;
         crate::json::marshal_indent(&a[0])
             .map(Value::str)
             .map_err(super::err)
     });
     add(m, "toRawJson", sig(&[Any]), |_, a| {
-        if let Some(e) = crate::json::cycle_error(&a[0]) {
+        if let Some(e) = super::check_encodable(&a[0])? {
             return Err(super::err(e));
         }
-        super::check_printable(&a[0])?;
         crate::json::marshal_raw(&a[0])
             .map(Value::str)
             .map_err(super::err)
     });
     add(m, "mustToRawJson", sig(&[Any]), |_, a| {
-        if let Some(e) = crate::json::cycle_error(&a[0]) {
+        if let Some(e) = super::check_encodable(&a[0])? {
             return Err(super::err(e));
         }
-        super::check_printable(&a[0])?;
         crate::json::marshal_raw(&a[0])
             .map(Value::str)
             .map_err(super::err)

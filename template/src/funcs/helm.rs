@@ -50,10 +50,9 @@ pub fn register(m: &mut FuncMap) {
         }
     });
     add(m, "toYaml", sig(&[Any]), |_, a| {
-        if crate::json::cycle_error(&a[0]).is_some() {
+        if super::check_encodable(&a[0])?.is_some() {
             return Ok(Value::str(""));
         }
-        super::check_printable(&a[0])?;
         Ok(Value::str(crate::yaml::to_yaml_value(&a[0])))
     });
     add(m, "toYamlPretty", sig(&[Any]), |_, a| {
@@ -63,10 +62,9 @@ pub fn register(m: &mut FuncMap) {
             .map_err(GoError::plain)
     });
     add(m, "mustToYaml", sig(&[Any]), |_, a| {
-        if let Some(e) = crate::json::cycle_error(&a[0]) {
+        if let Some(e) = super::check_encodable(&a[0])? {
             return Err(GoError::plain(format!("error marshaling into JSON: {e}")));
         }
-        super::check_printable(&a[0])?;
         crate::yaml::marshal_value(&a[0])
             .map(|y| Value::str(y.strip_suffix('\n').unwrap_or(&y)))
             .map_err(|e| GoError::plain(format!("error marshaling into JSON: {e}")))
@@ -104,17 +102,15 @@ pub fn register(m: &mut FuncMap) {
         },
     );
     add(m, "toJson", sig(&[Any]), |_, a| {
-        if crate::json::cycle_error(&a[0]).is_some() {
+        if super::check_encodable(&a[0])?.is_some() {
             return Ok(Value::str(""));
         }
-        super::check_printable(&a[0])?;
         Ok(Value::str(crate::json::marshal(&a[0]).unwrap_or_default()))
     });
     add(m, "mustToJson", sig(&[Any]), |_, a| {
-        if let Some(e) = crate::json::cycle_error(&a[0]) {
+        if let Some(e) = super::check_encodable(&a[0])? {
             return Err(GoError::plain(e));
         }
-        super::check_printable(&a[0])?;
         crate::json::marshal(&a[0])
             .map(Value::str)
             .map_err(GoError::plain)

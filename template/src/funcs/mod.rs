@@ -188,6 +188,23 @@ pub fn check_printable(v: &Value) -> Result<(), GoError> {
     check_all_printable(std::slice::from_ref(v))
 }
 
+/// What encoding/json makes of a value the size check passes: `Ok(None)`
+/// to encode it, `Ok(Some(error))` when it holds itself (Go's cycle error,
+/// which Sprig's toJson and toYaml turn into ""), or the size refusal.
+/// Like Go, which starts looking for cycles 1,000 levels down, only a value
+/// that deep is searched for one: the size walk notes the depth for free.
+pub fn check_encodable(v: &Value) -> Result<Option<String>, GoError> {
+    match v.printed_size_and_depth(MAX_RESULT, 1000) {
+        Ok(_) => Ok(None),
+        Err(deep) => {
+            if deep && let Some(e) = crate::json::cycle_error(v) {
+                return Ok(Some(e));
+            }
+            check_printable(v).map(|()| None)
+        }
+    }
+}
+
 /// [`check_printable`] for the arguments one call prints together.
 pub fn check_all_printable(values: &[Value]) -> Result<(), GoError> {
     let mut room = MAX_RESULT;
