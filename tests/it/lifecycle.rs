@@ -916,7 +916,13 @@ async fn helm_v4_wait_and_dry_run_strategies_are_taken() {
         waited.stdout
     );
     let hooks_only = env
-        .berth(&["upgrade", "hello", &env.chart("1.1.0"), "--wait=hookOnly"])
+        .berth(&[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "--wait=hookOnly",
+            "--force-conflicts",
+        ])
         .await
         .ok();
     assert!(

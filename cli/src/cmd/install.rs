@@ -79,6 +79,10 @@ pub struct OpFlags {
     /// With --wait: also wait for LoadBalancer Services to get an address.
     #[arg(long)]
     pub wait_for_load_balancers: bool,
+    /// Helm v4's flag to take over fields other managers own: what berth
+    /// always does (the release is the source of truth for its fields).
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 /// Flags of install and upgrade about the chart's objects and output.
