@@ -26,6 +26,40 @@ fn is_dns_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// Kubernetes' rules for a label (apimachinery validation:
+/// IsQualifiedName for the key, IsValidLabelValue for the value), which the
+/// release labels meet so that Helm's release Secrets (`berth export-helm`)
+/// can carry them: the reason in one line, or Ok.
+pub fn check_label(key: &str, value: &str) -> Result<(), String> {
+    fn name_part(s: &str) -> bool {
+        let b = s.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    }
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty() && p.len() <= 253 && p.split('.').all(|l| l.len() <= 63 && is_dns_label(l))
+    });
+    if !prefix_ok || !name_part(name) {
+        return Err(format!(
+            "label key {key:?}: must be a name of at most 63 characters (alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric), optionally after a DNS subdomain prefix and '/'"
+        ));
+    }
+    if !value.is_empty() && !name_part(value) {
+        return Err(format!(
+            "label {key:?} value {value:?}: must be empty or at most 63 characters (alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric)"
+        ));
+    }
+    Ok(())
+}
+
 /// A release name with Helm's rules (pkg/chart/v2/util/validate_name.go):
 /// dot-separated DNS labels, at most 53 characters so that generated
 /// object names stay within Kubernetes' 63.
@@ -95,6 +129,30 @@ impl fmt::Display for Revision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_follow_kubernetes_rules() {
+        for (k, v) in [
+            ("team", "web"),
+            ("example.com/tier", ""),
+            ("a_b.c-d", "X-1.2_3"),
+        ] {
+            assert_eq!(check_label(k, v), Ok(()), "{k}={v}");
+        }
+        for (k, v) in [
+            ("", "x"),
+            ("-team", "x"),
+            ("team/", "x"),
+            ("Example.com/t", "x"),
+            ("a/b/c", "x"),
+            (&"k".repeat(64), "x"),
+            ("team", "web app"),
+            ("team", "-web"),
+            ("team", &"v".repeat(64)),
+        ] {
+            assert!(check_label(k, v).is_err(), "{k}={v}");
+        }
+    }
 
     #[test]
     fn release_names_follow_helm() {

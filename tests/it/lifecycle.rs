@@ -838,6 +838,16 @@ async fn labels_select_releases_and_metadata_shows_them() {
         reserved.stderr
     );
     env.berth(&["status", "x"]).await.failed();
+    let bad = env
+        .berth(&["install", "x", &chart, "--labels", "team=web app"])
+        .await
+        .failed();
+    assert!(
+        bad.stderr
+            .contains("label \"team\" value \"web app\": must be empty or at most 63 characters"),
+        "{}",
+        bad.stderr
+    );
 
     let names = |sel: &'static str| {
         let env = &env;

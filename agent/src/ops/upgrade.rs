@@ -182,7 +182,8 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
 
 /// The labels an install records, or those an upgrade records: the last
 /// revision's merged with the new ones, a value "null" removing one (Helm's
-/// mergeCustomLabels). Helm's own Secret labels are refused, in its words.
+/// mergeCustomLabels). Helm's own Secret labels are refused, in its words,
+/// and labels Kubernetes would refuse on that Secret.
 fn release_labels(
     options: &proto::OperationOptions,
     kind: OpKind,
@@ -198,6 +199,9 @@ fn release_labels(
             "user supplied labels contains system reserved label name. System labels: [{}]",
             SYSTEM_LABELS.join(" ")
         )));
+    }
+    for (k, v) in &options.labels {
+        berth::types::check_label(k, v).map_err(OpError::Invalid)?;
     }
     let given = options.labels.iter().map(|(k, v)| (k.clone(), v.clone()));
     if kind == OpKind::Install {
