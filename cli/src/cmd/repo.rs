@@ -179,12 +179,16 @@ async fn update(config: &Path, names: &[String], io: &mut Io) -> Result<(), CliE
         io.out,
         "Hang tight while we grab the latest from your chart repositories..."
     )?;
+    // All at once, as Helm's repo update does; reported in the file's order.
+    let chosen: Vec<&RepoEntry> = file
+        .repositories
+        .iter()
+        .filter(|r| names.is_empty() || names.contains(&r.name))
+        .collect();
+    let indexes = futures::future::join_all(chosen.iter().map(|r| r.download_index())).await;
     let mut failed = Vec::new();
-    for r in &file.repositories {
-        if !names.is_empty() && !names.contains(&r.name) {
-            continue;
-        }
-        match r.download_index().await {
+    for (r, index) in chosen.into_iter().zip(indexes) {
+        match index {
             Ok(index) => {
                 write_index(&r.name, &index)?;
                 writeln!(
