@@ -207,6 +207,10 @@ pub fn get_revision(
 /// The Chart.yaml of a stored chart, as JSON; "" if the journal has no
 /// chart of that digest. The chart is unpacked as an operation unpacks it.
 fn chart_metadata(agent: &Agent, digest: &str) -> Result<String, OpError> {
+    // An imported Helm revision without its chart has no digest.
+    if digest.is_empty() {
+        return Ok(String::new());
+    }
     let Some(mut bytes) = agent.journal.chart(digest)? else {
         return Ok(String::new());
     };
