@@ -427,10 +427,19 @@ async fn a_chart_comes_from_an_oci_registry_with_a_token() {
             );
         }
         match target {
+            // Two pages: the newest stable tag is on the second.
             "/v2/charts/hello/tags/list" => (
                 "200 OK",
+                vec![(
+                    "link".into(),
+                    r#"</v2/charts/hello/tags/list?last=1.0.0&n=1>; rel="next""#.into(),
+                )],
+                br#"{"name":"charts/hello","tags":["1.0.0"]}"#.to_vec(),
+            ),
+            "/v2/charts/hello/tags/list?last=1.0.0&n=1" => (
+                "200 OK",
                 Vec::new(),
-                br#"{"name":"charts/hello","tags":["1.0.0","1.1.0","2.0.0-rc.1"]}"#.to_vec(),
+                br#"{"name":"charts/hello","tags":["1.1.0","2.0.0-rc.1"]}"#.to_vec(),
             ),
             t => {
                 if let Some(tag) = t.strip_prefix("/v2/charts/hello/manifests/")

@@ -83,18 +83,39 @@ pub async fn pull(
             v.replace('+', "_")
         }
         (None, v) => {
-            let list = session
-                .get(&format!("{base}/tags/list"), &[], 1 << 20)
-                .await
-                .map_err(failed)?;
             #[derive(Deserialize)]
             struct Tags {
                 #[serde(default)]
                 tags: Vec<String>,
             }
-            let tags: Tags = serde_json::from_slice(&list)
-                .map_err(|e| failed(format!("tags of {}: {e}", r.repository)))?;
-            newest_matching(&tags.tags, v).map_err(&failed)?
+            // The list may come in pages, each naming the next in a Link
+            // header (the distribution spec's pagination).
+            let mut all = Vec::new();
+            let mut next = Some(format!("{base}/tags/list"));
+            let mut pages = 0;
+            while let Some(url) = next.take() {
+                pages += 1;
+                if pages > 1000 {
+                    return Err(failed(format!(
+                        "tags of {}: more than 1000 pages",
+                        r.repository
+                    )));
+                }
+                let page = session
+                    .get_answer(&url, &[], 1 << 20)
+                    .await
+                    .map_err(failed)?;
+                let tags: Tags = serde_json::from_slice(&page.body)
+                    .map_err(|e| failed(format!("tags of {}: {e}", r.repository)))?;
+                all.extend(tags.tags);
+                next = page
+                    .headers
+                    .get("link")
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(next_page)
+                    .map(|p| super::resolve_reference_exact(&page.url, &p));
+            }
+            newest_matching(&all, v).map_err(&failed)?
         }
     };
     let manifest = session
@@ -191,6 +212,16 @@ impl Session {
         headers: &[(&str, &str)],
         max: u64,
     ) -> Result<Vec<u8>, String> {
+        self.get_answer(url, headers, max).await.map(|a| a.body)
+    }
+
+    /// [`Session::get`], with the answer's headers and final URL.
+    async fn get_answer(
+        &mut self,
+        url: &str,
+        headers: &[(&str, &str)],
+        max: u64,
+    ) -> Result<Answer, String> {
         for attempt in 0..2 {
             let authorization = match (&self.bearer, &self.auth) {
                 (Some(token), _) => Some(format!("Bearer {token}")),
@@ -205,7 +236,7 @@ impl Session {
             if answer.status != http::StatusCode::OK {
                 return Err(format!("{} : {}", answer.url, answer.status));
             }
-            return Ok(answer.body);
+            return Ok(answer);
         }
         Err(format!("{url} : 401 Unauthorized"))
     }
@@ -259,6 +290,19 @@ impl Session {
         );
         Ok(())
     }
+}
+
+/// The target of a Link header's `rel="next"`: `</v2/x/tags/list?last=a>;
+/// rel="next"`.
+fn next_page(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"))
+            .then(|| target.to_string())
+    })
 }
 
 /// Percent-encoding for a query value.
@@ -316,5 +360,10 @@ mod tests {
         assert_eq!(newest_matching(&tags, ">0.0.0-0").unwrap(), "2.0.0-rc.1");
         assert!(newest_matching(&tags, "3.x").is_err());
         assert_eq!(encode("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
+        assert_eq!(
+            next_page(r#"</v2/a/tags/list?last=1.2.0&n=2>; rel="next""#).as_deref(),
+            Some("/v2/a/tags/list?last=1.2.0&n=2")
+        );
+        assert_eq!(next_page(r#"</x>; rel="prev""#), None);
     }
 }
