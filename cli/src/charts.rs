@@ -53,6 +53,10 @@ pub struct ChartPathFlags {
     /// Talk to an oci:// registry over plain HTTP.
     #[arg(long)]
     pub plain_http: bool,
+    /// Do not verify the chart repository's or registry's certificate
+    /// (as Helm's flag: anyone on the path can then serve another chart).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
 }
 
 /// A chart on disk: the user's own, or a download that goes with this.
@@ -88,11 +92,7 @@ pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliErro
     }
     let flags_auth = Auth::of(f.username.as_deref(), f.password.as_deref());
     let (url, auth, tls) = if let Some(repo) = &f.repo {
-        let tls = Tls::of(
-            f.ca_file.as_deref(),
-            f.cert_file.as_deref(),
-            f.key_file.as_deref(),
-        );
+        let tls = Tls::of_flags(f);
         let index = fetch_index(repo, flags_auth.clone(), &tls)
             .await
             .map_err(|e| {
@@ -120,12 +120,7 @@ pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliErro
         };
         (url, auth, tls)
     } else if name.starts_with("https://") || name.starts_with("http://") {
-        let tls = Tls::of(
-            f.ca_file.as_deref(),
-            f.cert_file.as_deref(),
-            f.key_file.as_deref(),
-        );
-        (name.clone(), flags_auth, tls)
+        (name.clone(), flags_auth, Tls::of_flags(f))
     } else {
         let (repo_name, chart_name) = name.split_once('/').ok_or_else(|| {
             CliError::Usage(format!(
@@ -226,10 +221,21 @@ impl Auth {
 struct Tls;
 
 impl Tls {
+    /// The settings the chart path flags give.
+    fn of_flags(f: &ChartPathFlags) -> Result<rustls::ClientConfig, CliError> {
+        Tls::of(
+            f.ca_file.as_deref(),
+            f.cert_file.as_deref(),
+            f.key_file.as_deref(),
+            f.insecure_skip_tls_verify,
+        )
+    }
+
     fn of(
         ca: Option<&Path>,
         cert: Option<&Path>,
         key: Option<&Path>,
+        insecure: bool,
     ) -> Result<rustls::ClientConfig, CliError> {
         let tls = |e: berth::tls::TlsError| CliError::Tls(e.to_string());
         let mut roots = rustls::RootCertStore::empty();
@@ -242,12 +248,17 @@ impl Tls {
                     .map_err(|e| CliError::Tls(format!("{}: {e}", ca.display())))?;
             }
         }
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CliError::Tls(e.to_string()))?
-        .with_root_certificates(roots);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| CliError::Tls(e.to_string()))?;
+        let builder = if insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        } else {
+            builder.with_root_certificates(roots)
+        };
         match (cert, key) {
             (Some(cert), Some(key)) => {
                 let certs = berth::tls::load_certs(cert).map_err(tls)?.cert_ders();
@@ -264,6 +275,56 @@ impl Tls {
                 "--cert-file and --key-file go together".into(),
             )),
         }
+    }
+}
+
+/// `--insecure-skip-tls-verify`: any certificate and name (Go's
+/// InsecureSkipVerify), the handshake's signatures still checked.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -576,7 +637,9 @@ impl RepoEntry {
         let ca = or(&self.ca_file, f.and_then(|f| f.ca_file.as_ref()));
         let cert = or(&self.cert_file, f.and_then(|f| f.cert_file.as_ref()));
         let key = or(&self.key_file, f.and_then(|f| f.key_file.as_ref()));
-        Tls::of(ca.as_deref(), cert.as_deref(), key.as_deref())
+        let insecure =
+            self.insecure_skip_tls_verify || f.is_some_and(|f| f.insecure_skip_tls_verify);
+        Tls::of(ca.as_deref(), cert.as_deref(), key.as_deref(), insecure)
     }
 
     fn auth(&self) -> Option<Auth> {

@@ -20,52 +20,79 @@ type Reply = (&'static str, Vec<(String, String)>, Vec<u8>);
 type Handler = Arc<dyn Fn(&str, Option<&str>) -> Reply + Send + Sync>;
 
 /// An HTTP/1.1 server on loopback answering with `handler`; its URL and the
-/// requests it saw.
-async fn serve(handler: Handler) -> (String, Requests) {
+/// requests it saw. With `tls`, HTTPS with that server configuration.
+async fn serve_with(
+    handler: Handler,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> (String, Requests) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
     let seen: Requests = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = listener.accept().await else {
+            let Ok((s, _)) = listener.accept().await else {
                 return;
             };
-            let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
+            let (handler, log, acceptor) =
+                (Arc::clone(&handler), Arc::clone(&log), acceptor.clone());
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                match acceptor {
+                    Some(a) => {
+                        if let Ok(s) = a.accept(s).await {
+                            answer(s, handler, log).await;
+                        }
                     }
+                    None => answer(s, handler, log).await,
                 }
-                let head = String::from_utf8_lossy(&buf).to_string();
-                let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let authorization = head.lines().find_map(|l| {
-                    let (k, v) = l.split_once(": ")?;
-                    k.eq_ignore_ascii_case("authorization")
-                        .then(|| v.to_string())
-                });
-                log.lock()
-                    .unwrap()
-                    .push((target.clone(), authorization.clone()));
-                let (status, headers, body) = handler(&target, authorization.as_deref());
-                let mut head = format!(
-                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    body.len()
-                );
-                for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str("\r\n");
-                let _ = s.write_all(head.as_bytes()).await;
-                let _ = s.write_all(&body).await;
             });
         }
     });
     (url, seen)
+}
+
+async fn serve(handler: Handler) -> (String, Requests) {
+    serve_with(handler, None).await
+}
+
+/// Read one request from `s` and write the handler's answer.
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    handler: Handler,
+    log: Requests,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let authorization = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(": ")?;
+        k.eq_ignore_ascii_case("authorization")
+            .then(|| v.to_string())
+    });
+    log.lock()
+        .unwrap()
+        .push((target.clone(), authorization.clone()));
+    let (status, headers, body) = handler(&target, authorization.as_deref());
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = s.write_all(head.as_bytes()).await;
+    let _ = s.write_all(&body).await;
+    let _ = s.shutdown().await;
 }
 
 /// A chart repository on loopback: paths to bodies, and the requests.
@@ -530,4 +557,58 @@ async fn a_chart_comes_from_an_oci_registry_with_a_token() {
         serde_json::Value::Null,
         "nothing recorded"
     );
+}
+
+#[tokio::test]
+async fn an_https_repository_is_verified_unless_told_not_to() {
+    let env = Env::start().await;
+    // A certificate of its own, no CA anybody trusts.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let ca_file = env.dir.path().join("repo-ca.pem");
+    std::fs::write(&ca_file, cert.pem()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let files = HashMap::from([
+        (
+            "/index.yaml".to_string(),
+            index(&[("1.0.0", "hello-1.0.0.tgz")]),
+        ),
+        ("/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0")),
+    ]);
+    let handler: Handler = Arc::new(move |target, _| match files.get(target) {
+        Some(b) => ("200 OK", Vec::new(), b.clone()),
+        None => ("404 Not Found", Vec::new(), Vec::new()),
+    });
+    let (url, _) = serve_with(handler, Some(Arc::new(config))).await;
+    let template = |extra: &[&str]| {
+        let mut args: Vec<String> = ["template", "web", "hello", "--repo", &url]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        async move { berth_raw(&args).await }
+    };
+    let refused = template(&[]).await.failed();
+    assert!(
+        refused.stderr.contains("invalid peer certificate"),
+        "{}",
+        refused.stderr
+    );
+    let with_ca = template(&["--ca-file", &crate::common::path(&ca_file)])
+        .await
+        .ok();
+    assert!(with_ca.stdout.contains("name: web"), "{}", with_ca.stdout);
+    let insecure = template(&["--insecure-skip-tls-verify"]).await.ok();
+    assert!(insecure.stdout.contains("name: web"), "{}", insecure.stdout);
 }

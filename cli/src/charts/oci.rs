@@ -55,11 +55,7 @@ pub async fn pull(
 ) -> Result<(Vec<u8>, String), CliError> {
     let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
     let r = Reference::parse(reference).map_err(CliError::Usage)?;
-    let tls = super::Tls::of(
-        f.ca_file.as_deref(),
-        f.cert_file.as_deref(),
-        f.key_file.as_deref(),
-    )?;
+    let tls = super::Tls::of_flags(f)?;
     let scheme = if plain_http { "http" } else { "https" };
     let base = format!("{scheme}://{}/v2/{}", r.host, r.repository);
     let auth = super::Auth::of(f.username.as_deref(), f.password.as_deref())

@@ -61,6 +61,9 @@ pub struct AddArgs {
     /// Send the credentials to every host, not only the repository's.
     #[arg(long)]
     pub pass_credentials: bool,
+    /// Do not verify the repository's certificate.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
     /// Replace a repository of that name with other settings.
     #[arg(long)]
     pub force_update: bool,
@@ -127,7 +130,7 @@ async fn add(config: &Path, a: AddArgs, io: &mut Io) -> Result<(), CliError> {
         cert_file: a.cert_file,
         key_file: a.key_file,
         ca_file: a.ca_file,
-        insecure_skip_tls_verify: false,
+        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
         pass_credentials_all: a.pass_credentials,
     };
     let mut file = charts::read_repo_file(config)?;
