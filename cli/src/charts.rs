@@ -538,17 +538,10 @@ impl Index {
         }
         for versions in index.entries.values_mut() {
             versions.retain(Option::is_some);
-            versions.sort_by(|a, b| {
-                let v = |c: &Option<ChartVersion>| {
-                    c.as_ref().and_then(|c| Version::parse(&c.version).ok())
-                };
-                match (v(a), v(b)) {
-                    (Some(x), Some(y)) => y.compare(&x),
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                }
-            });
+            fn version(c: &Option<ChartVersion>) -> &str {
+                c.as_ref().map_or("", |c| c.version.as_str())
+            }
+            versions.sort_by(|a, b| newest_first(version(a), version(b)));
         }
         Ok(index)
     }
@@ -576,6 +569,18 @@ impl Index {
             .into_iter()
             .find(|v| Version::parse(&v.version).is_ok_and(|t| constraint.check(&t)))
             .ok_or_else(|| format!("no chart version found for {name}-{version}"))
+    }
+}
+
+/// Helm's order of chart versions and registry tags: the newest semver
+/// first, what is not semver last.
+fn newest_first(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (Version::parse(a), Version::parse(b)) {
+        (Ok(x), Ok(y)) => y.compare(&x),
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        _ => Ordering::Equal,
     }
 }
 
@@ -648,13 +653,13 @@ impl RepoEntry {
 
     /// Download the repository's index.yaml, checked to read as one: what
     /// `helm repo add` and `helm repo update` cache.
-    pub async fn download_index(&self) -> Result<Vec<u8>, String> {
+    pub async fn download_index(&self) -> Result<String, String> {
         let tls = self.tls(None).map_err(|e| e.to_string())?;
         let url = resolve_reference(&self.url, "index.yaml");
         let bytes = get(&url, self.auth(), &tls, MAX_INDEX).await?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| format!("{url}: not UTF-8"))?;
-        Index::parse(text).map_err(|e| format!("{url}: {e}"))?;
-        Ok(bytes)
+        let text = String::from_utf8(bytes).map_err(|_| format!("{url}: not UTF-8"))?;
+        Index::parse(&text).map_err(|e| format!("{url}: {e}"))?;
+        Ok(text)
     }
 }
 

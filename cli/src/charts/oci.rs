@@ -172,12 +172,7 @@ pub async fn pull(
 /// Helm's GetTagMatchingVersionOrConstraint over tags sorted newest first.
 fn newest_matching(tags: &[String], version: &str) -> Result<String, String> {
     let mut tags: Vec<String> = tags.iter().map(|t| t.replace('_', "+")).collect();
-    tags.sort_by(|a, b| match (Version::parse(a), Version::parse(b)) {
-        (Ok(x), Ok(y)) => y.compare(&x),
-        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-        _ => std::cmp::Ordering::Equal,
-    });
+    tags.sort_by(|a, b| super::newest_first(a, b));
     if !version.is_empty()
         && let Some(exact) = tags.iter().find(|t| *t == version)
     {

@@ -223,11 +223,12 @@ fn index_path(name: &str) -> std::path::PathBuf {
     charts::helm_cache_dir().join(format!("{name}-index.yaml"))
 }
 
-fn write_index(name: &str, index: &[u8]) -> Result<(), CliError> {
-    write_atomically(&index_path(name), index)
+fn write_index(name: &str, index: &str) -> Result<(), CliError> {
+    write(&index_path(name), index, false)
 }
 
-/// repositories.yaml as Helm writes it.
+/// repositories.yaml as Helm writes it, private to its owner as Helm's is
+/// (it may hold passwords).
 fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
     let file = RepoFile {
         api_version: String::new(),
@@ -235,16 +236,13 @@ fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
         repositories: file.repositories.clone(),
     };
     let text = serde_saphyr::to_string(&file).map_err(|e| CliError::Other(e.to_string()))?;
-    write_atomically(config, text.as_bytes())
+    write(config, &text, true)
 }
 
-/// Replace `path` whole (a reader never sees half a file), private to its
-/// owner as Helm's files are (they may hold passwords).
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| CliError::Io(e.error))?;
-    Ok(())
+/// Replace `path` whole (berth's atomic write), making its directory first.
+fn write(path: &Path, text: &str, private: bool) -> Result<(), CliError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    berth::tls::write_file(path, text, private).map_err(|e| CliError::Other(e.to_string()))
 }
