@@ -46,14 +46,10 @@ pub struct UninstallArgs {
     pub output: crate::output::Format,
 }
 
-/// Helm's check of --cascade, in its words.
+/// Helm's check of --cascade, in its words (the agent's, checked here too
+/// so a bad value never reaches it).
 fn parse_cascade(s: &str) -> Result<String, String> {
-    match s {
-        "background" | "foreground" | "orphan" => Ok(s.to_string()),
-        other => Err(format!(
-            "invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""
-        )),
-    }
+    berth_agent::cluster::Cascade::parse(s).map(|_| s.to_string())
 }
 
 pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliError> {
