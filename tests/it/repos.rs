@@ -130,6 +130,33 @@ impl Repo {
     }
 }
 
+/// The berth binary in a process of its own, for an environment of its own:
+/// Helm's path variables cleared, then `vars` set. Async, as the
+/// repositories serve on the test's runtime. Success, stdout, stderr.
+async fn berth_process(args: &[&str], vars: &[(&str, &std::path::Path)]) -> (bool, String, String) {
+    let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
+    cmd.args(args);
+    for var in [
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "HELM_CONFIG_HOME",
+        "HELM_CACHE_HOME",
+        "HELM_REPOSITORY_CONFIG",
+        "HELM_REPOSITORY_CACHE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
 /// The demo chart at `version`, packed as a repository serves it.
 fn packed(env: &Env, version: &str) -> Vec<u8> {
     let dir = env.chart(version);
@@ -274,37 +301,23 @@ async fn repo_slash_chart_reads_helms_repositories_and_cached_index() {
         index(&[("1.0.0", &format!("{}/hello-1.0.0.tgz", cdn.url))]),
     )
     .unwrap();
-    // Another process, for its own environment; async, as the repository
-    // serves on this test's runtime.
-    let helm_env = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
-        cmd.args(args)
-            .env("HELM_CONFIG_HOME", &config)
-            .env("HELM_CACHE_HOME", &cache);
-        async move { cmd.output().await.unwrap() }
-    };
-    let out = helm_env(&["template", "web", "local/hello"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let env_vars = [
+        ("HELM_CONFIG_HOME", config.as_path()),
+        ("HELM_CACHE_HOME", cache.as_path()),
+    ];
+    let (ok, text, err) = berth_process(&["template", "web", "local/hello"], &env_vars).await;
+    assert!(ok, "{err}");
     assert!(text.contains("name: web"), "{text}");
     assert_eq!(cdn.requests(), [("/hello-1.0.0.tgz".to_string(), None)]);
 
-    let out = helm_env(&["template", "web", "other/hello"]).await;
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "Error: repo other not found"
-    );
-    let out = helm_env(&["template", "web", "local/nope"]).await;
+    let (_, _, err) = berth_process(&["template", "web", "other/hello"], &env_vars).await;
+    assert_eq!(err.trim(), "Error: repo other not found");
+    let (_, _, err) = berth_process(&["template", "web", "local/nope"], &env_vars).await;
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(
+        err.contains(
             "chart \"nope\" matching  not found in local index. (try 'berth repo update' or 'helm repo update'): no chart name found"
         ),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{err}"
     );
 
     // A chart archive's URL works as it is.
@@ -325,27 +338,9 @@ async fn repo_add_update_list_remove_keep_helms_files() {
     ]);
     let repo = Repo::start(files, None).await;
     let home = env.dir.path().join("home");
-    let berth = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
-        cmd.args(args)
-            .env("HOME", &home)
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_CACHE_HOME")
-            .env_remove("HELM_CONFIG_HOME")
-            .env_remove("HELM_CACHE_HOME")
-            .env_remove("HELM_REPOSITORY_CONFIG")
-            .env_remove("HELM_REPOSITORY_CACHE");
-        async move {
-            let out = cmd.output().await.unwrap();
-            (
-                out.status.success(),
-                String::from_utf8_lossy(&out.stdout).to_string(),
-                String::from_utf8_lossy(&out.stderr).to_string(),
-            )
-        }
-    };
+    let home_var = [("HOME", home.as_path())];
     let url = format!("{}/stable", repo.url);
-    let (ok, out, err) = berth(&["repo", "add", "local", &url]).await;
+    let (ok, out, err) = berth_process(&["repo", "add", "local", &url], &home_var).await;
     assert!(ok, "{err}");
     assert_eq!(out, "\"local\" has been added to your repositories\n");
     // Where Helm keeps them, in its format.
@@ -357,42 +352,50 @@ async fn repo_add_update_list_remove_keep_helms_files() {
             .exists()
     );
 
-    let (ok, out, _) = berth(&["repo", "add", "local", &url]).await;
+    let (ok, out, _) = berth_process(&["repo", "add", "local", &url], &home_var).await;
     assert!(ok);
     assert!(out.contains("already exists with the same configuration, skipping"));
-    let (ok, _, err) = berth(&["repo", "add", "local", "http://127.0.0.1:1/other"]).await;
+    let (ok, _, err) = berth_process(
+        &["repo", "add", "local", "http://127.0.0.1:1/other"],
+        &home_var,
+    )
+    .await;
     assert!(!ok);
     assert!(
         err.contains("repository name (local) already exists, please specify a different name"),
         "{err}"
     );
-    let (ok, _, err) = berth(&["repo", "add", "broken", "http://127.0.0.1:1/x"]).await;
+    let (ok, _, err) = berth_process(
+        &["repo", "add", "broken", "http://127.0.0.1:1/x"],
+        &home_var,
+    )
+    .await;
     assert!(!ok);
     assert!(
         err.contains("looks like \"http://127.0.0.1:1/x\" is not a valid chart repository or cannot be reached"),
         "{err}"
     );
 
-    let (ok, out, _) = berth(&["repo", "list"]).await;
+    let (ok, out, _) = berth_process(&["repo", "list"], &home_var).await;
     assert!(ok);
     assert!(out.contains("local") && out.contains(&url), "{out}");
-    let (ok, out, err) = berth(&["repo", "update"]).await;
+    let (ok, out, err) = berth_process(&["repo", "update"], &home_var).await;
     assert!(ok, "{err}");
     assert!(
         out.contains("...Successfully got an update from the \"local\" chart repository"),
         "{out}"
     );
-    let (ok, out, err) = berth(&["template", "web", "local/hello"]).await;
+    let (ok, out, err) = berth_process(&["template", "web", "local/hello"], &home_var).await;
     assert!(ok, "{err}");
     assert!(out.contains("name: web"), "{out}");
 
-    let (ok, out, _) = berth(&["repo", "remove", "local"]).await;
+    let (ok, out, _) = berth_process(&["repo", "remove", "local"], &home_var).await;
     assert!(ok);
     assert_eq!(out, "\"local\" has been removed from your repositories\n");
-    let (ok, _, err) = berth(&["repo", "list"]).await;
+    let (ok, _, err) = berth_process(&["repo", "list"], &home_var).await;
     assert!(!ok);
     assert!(err.contains("no repositories to show"), "{err}");
-    let (ok, _, err) = berth(&["template", "web", "local/hello"]).await;
+    let (ok, _, err) = berth_process(&["template", "web", "local/hello"], &home_var).await;
     assert!(!ok);
     assert!(err.contains("repo local not found"), "{err}");
 }
