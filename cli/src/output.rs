@@ -39,6 +39,13 @@ pub fn rfc3339(ms: i64) -> String {
     }
 }
 
+/// Go's RFC3339 (whole seconds) for UTC.
+pub fn rfc3339_seconds(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
 /// A left-aligned table with columns padded like Helm's uitable.
 pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
     write_table(out, header, rows, true)

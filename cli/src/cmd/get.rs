@@ -213,17 +213,10 @@ fn metadata(r: &proto::Revision) -> Value {
     );
     m.insert(
         "deployedAt".into(),
-        rfc3339_seconds(info.updated_unix_ms).into(),
+        output::rfc3339_seconds(info.updated_unix_ms).into(),
     );
     m.insert("applyMethod".into(), "ssa".into());
     Value::Object(m)
-}
-
-/// Go's time.RFC3339 of a UTC time.
-fn rfc3339_seconds(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 /// Helm's table: maps as k8s label sets (`k=v,k2=v2`, sorted), the
