@@ -135,21 +135,26 @@ fn render_here(
 /// Helm's `CheckDependencies`: every dependency Chart.yaml (or a v1 chart's
 /// requirements.yaml) lists must be among the loaded subcharts, by name.
 fn check_dependencies(chart: &helm::Chart) -> Result<(), RenderError> {
-    let Some(reqs) = chart.metadata.get("dependencies").and_then(Value::as_array) else {
-        return Ok(());
-    };
-    let missing: Vec<String> = reqs
-        .iter()
-        // A dependency without a name is missing too (Helm lists it as "").
-        .map(|r| r.get("name").and_then(Value::as_str).unwrap_or(""))
-        .filter(|name| !chart.dependencies.iter().any(|d| d.name() == *name))
-        .map(str::to_string)
-        .collect();
+    let missing = missing_dependencies(chart);
     if missing.is_empty() {
         Ok(())
     } else {
         Err(RenderError::MissingDependencies(missing))
     }
+}
+
+/// The dependencies Chart.yaml lists that the chart does not hold, by name
+/// (what `--dependency-update` then fetches).
+pub fn missing_dependencies(chart: &helm::Chart) -> Vec<String> {
+    let Some(reqs) = chart.metadata.get("dependencies").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    reqs.iter()
+        // A dependency without a name is missing too (Helm lists it as "").
+        .map(|r| r.get("name").and_then(Value::as_str).unwrap_or(""))
+        .filter(|name| !chart.dependencies.iter().any(|d| d.name() == *name))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Helm's `CRDObjects`: `crds/*.yaml|yml|json` of the chart in file order,

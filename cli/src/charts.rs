@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::CliError;
 
+pub mod deps;
 mod oci;
 
 /// Helm's chart path flags (pkg/cmd/flags.go addChartPathOptionsFlags).
@@ -57,6 +58,10 @@ pub struct ChartPathFlags {
     /// (as Helm's flag: anyone on the path can then serve another chart).
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
+    /// Run `dependency update` on the chart first if charts/ lacks a
+    /// dependency Chart.yaml names (an unpacked chart only).
+    #[arg(long)]
+    pub dependency_update: bool,
 }
 
 /// A chart on disk: the user's own, or a download that goes with this.
@@ -65,8 +70,21 @@ pub struct Located {
     _download: Option<tempfile::TempDir>,
 }
 
-/// Find the chart `chart` names, downloading it if it is not local.
-pub async fn locate(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
+/// Find the chart `chart` names, downloading it if it is not local; with
+/// `--dependency-update`, fetch the dependencies it lacks (reported to `log`).
+pub async fn locate(
+    chart: &Path,
+    f: &ChartPathFlags,
+    log: &mut (dyn std::io::Write + Send),
+) -> Result<Located, CliError> {
+    let located = find(chart, f).await?;
+    if f.dependency_update {
+        deps::update_if_missing(&located.path, f, log).await?;
+    }
+    Ok(located)
+}
+
+async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
     let name = chart.to_string_lossy().trim().to_string();
     // pkg/cmd/install.go: --devel without --version means any version.
     let version = match f.version.as_deref().map(str::trim) {
@@ -661,6 +679,37 @@ impl RepoEntry {
         Index::parse(&text).map_err(|e| format!("{url}: {e}"))?;
         Ok(text)
     }
+}
+
+/// Where Helm caches the index of the repository `name`.
+pub fn index_path(name: &str) -> PathBuf {
+    helm_cache_dir().join(format!("{name}-index.yaml"))
+}
+
+/// Cache the index of the repository `name` where Helm keeps it.
+pub fn write_index(name: &str, index: &str) -> Result<(), CliError> {
+    write_replacing(&index_path(name), index, false)
+}
+
+/// Download the repositories' indexes all at once (Helm's
+/// parallelRepoUpdate) and cache each that came; how each went, in order.
+pub async fn refresh(repos: &[RepoEntry]) -> Vec<Result<(), String>> {
+    let indexes = futures::future::join_all(repos.iter().map(RepoEntry::download_index)).await;
+    repos
+        .iter()
+        .zip(indexes)
+        .map(|(r, index)| {
+            index.and_then(|text| write_index(&r.name, &text).map_err(|e| e.to_string()))
+        })
+        .collect()
+}
+
+/// Replace `path` whole (berth's atomic write), making its directory first.
+pub(crate) fn write_replacing(path: &Path, text: &str, private: bool) -> Result<(), CliError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    berth::tls::write_file(path, text, private).map_err(|e| CliError::Other(e.to_string()))
 }
 
 /// The repository `name` of Helm's repositories.yaml.

@@ -264,6 +264,13 @@ pub enum Command {
         after_help = "Examples:\n  berth repo add bitnami https://charts.bitnami.com/bitnami\n  berth repo update\n  berth install web bitnami/nginx --version 15.x"
     )]
     Repo(cmd::repo::RepoCommand),
+    /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
+    #[command(
+        subcommand,
+        visible_aliases = ["dep", "dependencies"],
+        after_help = "Examples:\n  berth dependency update ./mychart\n  berth dependency build ./mychart\n  berth dependency list ./mychart"
+    )]
+    Dependency(cmd::dependency::DependencyCommand),
     /// Show the client and agent versions.
     #[command(after_help = "Examples:\n  berth version\n  berth version --cluster eu-1 -o json")]
     Version(cmd::version::VersionArgs),

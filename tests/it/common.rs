@@ -270,6 +270,18 @@ impl Env {
     }
 }
 
+/// The Python of .venv, where scripts/test.sh installs real Helm
+/// (helm-python-sdk).
+pub fn python() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test.sh once (it installs real Helm, helm-python-sdk, into .venv)",
+        p.display()
+    );
+    p
+}
+
 pub fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }

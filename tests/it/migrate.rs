@@ -11,17 +11,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::common::{Env, path};
-
-fn python() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/test.sh once (it installs real Helm, helm-python-sdk, into .venv)",
-        p.display()
-    );
-    p
-}
+use crate::common::{Env, path, python};
 
 /// Run tests/helm/migrate.py with real Helm; its JSON answer.
 async fn helm(args: &[&str]) -> Value {

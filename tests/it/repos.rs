@@ -96,15 +96,15 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
 }
 
 /// A chart repository on loopback: paths to bodies, and the requests.
-struct Repo {
-    url: String,
+pub(crate) struct Repo {
+    pub(crate) url: String,
     seen: Requests,
 }
 
 impl Repo {
     /// Serve `files` (and /moved/P as a redirect to /P); with `auth`, only
     /// to requests that carry it.
-    async fn start(files: HashMap<String, Vec<u8>>, auth: Option<&'static str>) -> Repo {
+    pub(crate) async fn start(files: HashMap<String, Vec<u8>>, auth: Option<&'static str>) -> Repo {
         let handler: Handler = Arc::new(move |target, authorization| {
             if let Some(to) = target.strip_prefix("/moved/") {
                 return (
@@ -125,7 +125,7 @@ impl Repo {
         Repo { url, seen }
     }
 
-    fn requests(&self) -> Vec<(String, Option<String>)> {
+    pub(crate) fn requests(&self) -> Vec<(String, Option<String>)> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -133,7 +133,10 @@ impl Repo {
 /// The berth binary in a process of its own, for an environment of its own:
 /// Helm's path variables cleared, then `vars` set. Async, as the
 /// repositories serve on the test's runtime. Success, stdout, stderr.
-async fn berth_process(args: &[&str], vars: &[(&str, &std::path::Path)]) -> (bool, String, String) {
+pub(crate) async fn berth_process(
+    args: &[&str],
+    vars: &[(&str, &std::path::Path)],
+) -> (bool, String, String) {
     let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
     cmd.args(args);
     for var in [
@@ -158,13 +161,13 @@ async fn berth_process(args: &[&str], vars: &[(&str, &std::path::Path)]) -> (boo
 }
 
 /// The demo chart at `version`, packed as a repository serves it.
-fn packed(env: &Env, version: &str) -> Vec<u8> {
+pub(crate) fn packed(env: &Env, version: &str) -> Vec<u8> {
     let dir = env.chart(version);
     let files = berth::chart::load_path(std::path::Path::new(&dir), &Default::default()).unwrap();
     berth::chart::pack(&files, "hello").unwrap()
 }
 
-fn index(entries: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn index(entries: &[(&str, &str)]) -> Vec<u8> {
     let mut text = "apiVersion: v1\nentries:\n  hello:\n".to_string();
     for (version, url) in entries {
         text.push_str(&format!(

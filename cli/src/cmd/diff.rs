@@ -79,7 +79,7 @@ async fn upgrade(g: &Global, a: DiffUpgradeArgs, io: &mut Io) -> Result<(), CliE
     } else {
         proto::UpgradeMode::Upgrade
     };
-    let chart = crate::charts::locate(&a.chart, &a.chart_path).await?;
+    let chart = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
     let mut events = send_events(g, &a.name, &chart.path, &a.values, mode, options).await?;
     let mut changes = 0;
     while let Some(item) = events.next().await {

@@ -657,7 +657,7 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
         FleetCommand::Install { args, targets } => {
             let options = super::install::install_options(&args);
             let (name, chart) = args.name_and_chart()?;
-            let chart = crate::charts::locate(&chart, &args.chart_path).await?;
+            let chart = crate::charts::locate(&chart, &args.chart_path, &mut *io.err).await?;
             let prepared = Prepared::new(
                 &name,
                 &chart.path,
@@ -669,7 +669,7 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
         }
         FleetCommand::Upgrade { args, targets } => {
             let (mode, options) = super::install::upgrade_options(&args);
-            let chart = crate::charts::locate(&args.chart, &args.chart_path).await?;
+            let chart = crate::charts::locate(&args.chart, &args.chart_path, &mut *io.err).await?;
             let prepared = Prepared::new(&args.name, &chart.path, &args.values, mode, options)?;
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }

@@ -269,7 +269,7 @@ impl InstallArgs {
 pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
     let options = install_options(&a);
     let (name, chart) = a.name_and_chart()?;
-    let chart = crate::charts::locate(&chart, &a.chart_path).await?;
+    let chart = crate::charts::locate(&chart, &a.chart_path, &mut *io.err).await?;
     send(
         g,
         &name,
@@ -286,7 +286,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
 pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
     let (mode, options) = upgrade_options(&a);
     let show = Show::of(&a.op, &a.chart_flags, a.output);
-    let chart = crate::charts::locate(&a.chart, &a.chart_path).await?;
+    let chart = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
     send(g, &a.name, &chart.path, &a.values, mode, options, show, io).await
 }
 

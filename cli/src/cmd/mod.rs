@@ -7,6 +7,7 @@ pub mod certs;
 pub mod cluster;
 pub mod completion;
 pub mod demo;
+pub mod dependency;
 pub mod diff;
 pub mod drift;
 pub mod fleet;
@@ -34,6 +35,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Template(_)
             | Command::Cluster(_)
             | Command::Repo(_)
+            | Command::Dependency(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -58,6 +60,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Certs(c) => certs::run(c, io),
         Command::Cluster(c) => cluster::run(&g, c, io),
         Command::Repo(c) => repo::run(c, io).await,
+        Command::Dependency(c) => dependency::run(c, io).await,
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,

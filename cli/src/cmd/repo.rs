@@ -107,7 +107,7 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
                     return Err(CliError::Other(format!("no repo named {name:?} found")));
                 }
                 write_file(&config, &file)?;
-                let _ = std::fs::remove_file(index_path(name));
+                let _ = std::fs::remove_file(charts::index_path(name));
                 writeln!(io.out, "{name:?} has been removed from your repositories")?;
             }
             Ok(())
@@ -156,7 +156,7 @@ async fn add(config: &Path, a: AddArgs, io: &mut Io) -> Result<(), CliError> {
             a.url
         ))
     })?;
-    write_index(&a.name, &index)?;
+    charts::write_index(&a.name, &index)?;
     file.repositories.retain(|r| r.name != a.name);
     file.repositories.push(entry);
     write_file(config, &file)?;
@@ -183,23 +183,21 @@ async fn update(config: &Path, names: &[String], io: &mut Io) -> Result<(), CliE
         "Hang tight while we grab the latest from your chart repositories..."
     )?;
     // All at once, as Helm's repo update does; reported in the file's order.
-    let chosen: Vec<&RepoEntry> = file
+    let chosen: Vec<RepoEntry> = file
         .repositories
         .iter()
         .filter(|r| names.is_empty() || names.contains(&r.name))
+        .cloned()
         .collect();
-    let indexes = futures::future::join_all(chosen.iter().map(|r| r.download_index())).await;
+    let results = charts::refresh(&chosen).await;
     let mut failed = Vec::new();
-    for (r, index) in chosen.into_iter().zip(indexes) {
-        match index {
-            Ok(index) => {
-                write_index(&r.name, &index)?;
-                writeln!(
-                    io.out,
-                    "...Successfully got an update from the {:?} chart repository",
-                    r.name
-                )?;
-            }
+    for (r, result) in chosen.iter().zip(results) {
+        match result {
+            Ok(()) => writeln!(
+                io.out,
+                "...Successfully got an update from the {:?} chart repository",
+                r.name
+            )?,
             Err(e) => {
                 writeln!(
                     io.out,
@@ -219,14 +217,6 @@ async fn update(config: &Path, names: &[String], io: &mut Io) -> Result<(), CliE
     Ok(())
 }
 
-fn index_path(name: &str) -> std::path::PathBuf {
-    charts::helm_cache_dir().join(format!("{name}-index.yaml"))
-}
-
-fn write_index(name: &str, index: &str) -> Result<(), CliError> {
-    write(&index_path(name), index, false)
-}
-
 /// repositories.yaml as Helm writes it, private to its owner as Helm's is
 /// (it may hold passwords).
 fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
@@ -236,13 +226,5 @@ fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
         repositories: file.repositories.clone(),
     };
     let text = serde_saphyr::to_string(&file).map_err(|e| CliError::Other(e.to_string()))?;
-    write(config, &text, true)
-}
-
-/// Replace `path` whole (berth's atomic write), making its directory first.
-fn write(path: &Path, text: &str, private: bool) -> Result<(), CliError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    berth::tls::write_file(path, text, private).map_err(|e| CliError::Other(e.to_string()))
+    charts::write_replacing(config, &text, true)
 }

@@ -70,7 +70,7 @@ pub struct TemplateArgs {
 
 pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     let (name, chart_path) = release_and_chart(&a)?;
-    let located = crate::charts::locate(&chart_path, &a.chart_path).await?;
+    let located = crate::charts::locate(&chart_path, &a.chart_path, &mut *io.err).await?;
     let chart_path = located.path.clone();
     let values = serde_json::Value::Object(a.values.merge()?);
     let files = chart::load_path(&chart_path, &Limits::default())?;

@@ -1,0 +1,451 @@
+//! A chart's dependencies, managed as `helm dependency update|build|list`
+//! manage them: versions resolved from a repository (by `@alias`) and a
+//! `file://` directory, charts/ filled, Chart.lock written with Helm's
+//! digest, `build` restoring what the lock names and refusing a stale one,
+//! `--dependency-update` on template and install; and the statuses of
+//! `dependency list` against real Helm's (helm-python-sdk).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::common::{Env, path, python};
+use crate::repos::{Repo, berth_process, index, packed};
+
+fn write(p: &Path, text: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// A chart with one ConfigMap named after the release and the chart.
+fn chart_dir(dir: &Path, name: &str, version: &str, extra: &str) {
+    write(
+        &dir.join("Chart.yaml"),
+        &format!("apiVersion: v2\nname: {name}\nversion: {version}\n{extra}"),
+    );
+    write(
+        &dir.join("templates/cm.yaml"),
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\n"
+        ),
+    );
+}
+
+/// The files of charts/, by name.
+fn charts_of(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("charts"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Helm's HashReq, written out: the sha256 of Go's JSON of the requested
+/// and the locked dependencies, `[name, version, repository]` each, in the
+/// struct's field order (Go escapes `<`, `>` and `&`).
+fn helm_digest(req: &[[&str; 3]], lock: &[[&str; 3]]) -> String {
+    let list = |deps: &[[&str; 3]]| {
+        let items: Vec<String> = deps
+            .iter()
+            .map(|[n, v, r]| {
+                format!(
+                    "{{\"name\":{},\"version\":{},\"repository\":{}}}",
+                    json!(n),
+                    json!(v),
+                    json!(r)
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    let text = format!("[{},{}]", list(req), list(lock))
+        .replace('>', "\\u003e")
+        .replace('<', "\\u003c")
+        .replace('&', "\\u0026");
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
+}
+
+#[tokio::test]
+async fn dependency_update_locks_and_build_restores_as_helm() {
+    let env = Env::start().await;
+    let files = HashMap::from([
+        (
+            "/charts/index.yaml".to_string(),
+            index(&[
+                ("1.0.0", "hello-1.0.0.tgz"),
+                ("1.1.0", "hello-1.1.0.tgz"),
+                ("2.0.0", "hello-2.0.0.tgz"),
+            ]),
+        ),
+        ("/charts/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0")),
+        ("/charts/hello-1.1.0.tgz".to_string(), packed(&env, "1.1.0")),
+        ("/charts/hello-2.0.0.tgz".to_string(), packed(&env, "2.0.0")),
+    ]);
+    let repo = Repo::start(files, None).await;
+    let url = format!("{}/charts", repo.url);
+    let config = env.dir.path().join("helm-config");
+    let cache = env.dir.path().join("helm-cache");
+    write(
+        &config.join("repositories.yaml"),
+        &format!(
+            "apiVersion: \"\"\ngenerated: \"0001-01-01T00:00:00Z\"\nrepositories:\n- name: local\n  url: {url}\n"
+        ),
+    );
+    let vars = [
+        ("HELM_CONFIG_HOME", config.as_path()),
+        ("HELM_CACHE_HOME", cache.as_path()),
+    ];
+    let parent = env.dir.path().join("parent");
+    let deps = "dependencies:\n- name: hello\n  version: ^1.0.0\n  repository: '@local'\n- name: sub\n  version: '>=0.1.0'\n  repository: file://../sub\n";
+    chart_dir(&parent, "parent", "0.1.0", deps);
+    chart_dir(&env.dir.path().join("sub"), "sub", "0.2.0", "");
+    let p = path(&parent);
+
+    // Without them, the chart is refused as Helm refuses it.
+    let (ok, _, err) = berth_process(&["template", "web", &p], &vars).await;
+    assert!(!ok);
+    assert!(
+        err.contains("found in Chart.yaml, but missing in charts/ directory: hello, sub"),
+        "{err}"
+    );
+
+    let (ok, out, err) = berth_process(&["dependency", "update", &p], &vars).await;
+    assert!(ok, "{err}");
+    for line in [
+        "Hang tight while we grab the latest from your chart repositories...",
+        "...Successfully got an update from the \"local\" chart repository",
+        "Saving 2 charts",
+        &format!("Downloading hello from repo {url}"),
+        "Deleting outdated charts",
+    ] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+    // The newest version ^1.0.0 takes; the local chart packed.
+    assert_eq!(charts_of(&parent), ["hello-1.1.0.tgz", "sub-0.2.0.tgz"]);
+    let lock_text = std::fs::read_to_string(parent.join("Chart.lock")).unwrap();
+    let lock: Value = serde_saphyr::from_str(&lock_text).unwrap();
+    // The alias became the repository's URL, in the lock and in the digest.
+    let locked = json!([
+        {"name": "hello", "repository": url, "version": "1.1.0"},
+        {"name": "sub", "repository": "file://../sub", "version": "0.2.0"},
+    ]);
+    assert_eq!(lock["dependencies"], locked, "{lock_text}");
+    let req = [
+        ["hello", "^1.0.0", url.as_str()],
+        ["sub", ">=0.1.0", "file://../sub"],
+    ];
+    let locked = [
+        ["hello", "1.1.0", url.as_str()],
+        ["sub", "0.2.0", "file://../sub"],
+    ];
+    assert_eq!(lock["digest"], json!(helm_digest(&req, &locked)));
+    assert!(
+        lock_text.starts_with("dependencies:\n- name: hello\n"),
+        "{lock_text}"
+    );
+
+    // Real Helm renders the chart as charts/ now holds it, as berth does.
+    let script = "import json,sys\nfrom helm_python import Chart\nout = Chart.load(sys.argv[1]).render(name='web')\nprint(json.dumps(sorted(out)))";
+    let helm = tokio::process::Command::new(python())
+        .args(["-c", script, &p])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        helm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+    let helm_files = String::from_utf8_lossy(&helm.stdout);
+    assert!(
+        helm_files.contains("parent/charts/sub/templates/cm.yaml"),
+        "{helm_files}"
+    );
+    assert!(helm_files.contains("parent/charts/hello/"), "{helm_files}");
+    let (ok, text, err) = berth_process(&["template", "web", &p], &vars).await;
+    assert!(ok, "{err}");
+    assert!(text.contains("name: web-sub"), "{text}");
+    assert!(text.contains("# Source: parent/charts/hello/"), "{text}");
+
+    // Both are where they should be.
+    let (ok, out, _) = berth_process(&["dependency", "list", &p], &vars).await;
+    assert!(ok);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .take(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["hello", "^1.0.0", "@local", "ok"],
+            vec!["sub", ">=0.1.0", "file://../sub", "ok"],
+        ],
+        "{out}"
+    );
+
+    // build brings back exactly what the lock names, and leaves it alone.
+    std::fs::remove_dir_all(parent.join("charts")).unwrap();
+    let (ok, _, err) = berth_process(&["dependency", "build", &p, "--skip-refresh"], &vars).await;
+    assert!(ok, "{err}");
+    assert_eq!(charts_of(&parent), ["hello-1.1.0.tgz", "sub-0.2.0.tgz"]);
+    assert_eq!(
+        std::fs::read_to_string(parent.join("Chart.lock")).unwrap(),
+        lock_text
+    );
+
+    // Chart.yaml changed: the lock is stale until updated, and the update
+    // removes the version no longer wanted.
+    let narrower = deps.replace("^1.0.0", "~1.0.0");
+    chart_dir(&parent, "parent", "0.1.0", &narrower);
+    let (ok, _, err) = berth_process(&["dependency", "build", &p], &vars).await;
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "the lock file (Chart.lock) is out of sync with the dependencies file (Chart.yaml)"
+        ),
+        "{err}"
+    );
+    let (ok, _, err) = berth_process(&["dep", "up", &p, "--skip-refresh"], &vars).await;
+    assert!(ok, "{err}");
+    assert_eq!(charts_of(&parent), ["hello-1.0.0.tgz", "sub-0.2.0.tgz"]);
+    assert!(
+        std::fs::read_to_string(parent.join("Chart.lock"))
+            .unwrap()
+            .contains("version: 1.0.0"),
+    );
+
+    // --dependency-update fetches what charts/ lacks before templating or
+    // installing; progress goes to stderr, the manifests alone to stdout.
+    std::fs::remove_dir_all(parent.join("charts")).unwrap();
+    let (ok, text, err) =
+        berth_process(&["template", "web", &p, "--dependency-update"], &vars).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("Saving 2 charts"), "{err}");
+    assert!(text.starts_with("---\n# Source: "), "{text}");
+    assert!(text.contains("name: web-sub"), "{text}");
+    std::fs::remove_dir_all(parent.join("charts")).unwrap();
+    let conn = env.conn_args();
+    let mut args = vec!["install", "web", &p, "--dependency-update"];
+    args.extend(conn.iter().map(String::as_str));
+    let (ok, out, err) = berth_process(&args, &vars).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert!(
+        env.get("v1", "ConfigMap", "default", "web-sub")
+            .await
+            .is_some()
+    );
+
+    // What cannot be found is named, and charts/ is left as it was.
+    let before = charts_of(&parent);
+    chart_dir(
+        &parent,
+        "parent",
+        "0.1.0",
+        &deps.replace("^1.0.0", "^3.0.0"),
+    );
+    let (ok, _, err) = berth_process(&["dependency", "update", &p], &vars).await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "can't get a valid version for 1 subchart(s): \"hello\" (repository \"{url}\", version \"^3.0.0\")"
+        )),
+        "{err}"
+    );
+    assert_eq!(charts_of(&parent), before);
+    chart_dir(
+        &parent,
+        "parent",
+        "0.1.0",
+        &deps.replace("'@local'", "stable"),
+    );
+    let (ok, _, err) = berth_process(&["dependency", "update", &p], &vars).await;
+    assert!(!ok);
+    assert!(
+        err.contains("no repository definition for stable. Please add them via 'berth repo add'"),
+        "{err}"
+    );
+}
+
+/// Every status `helm dependency list` gives, from a chart set up to show
+/// each, against real Helm's list of the same chart.
+#[tokio::test]
+async fn dependency_list_statuses_are_helms() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("top");
+    let deps = [
+        ("ok", "1.0.0"),
+        ("wrong", "^2.0.0"),
+        ("absent", "1.0.0"),
+        ("unpacked", "~1.0"),
+        ("misnamed", "1.0.0"),
+        ("many", "1.0.0"),
+        ("invalid", "not-a-version"),
+    ];
+    let mut extra = "dependencies:\n".to_string();
+    for (name, version) in deps {
+        extra += &format!(
+            "- name: {name}\n  version: {version:?}\n  repository: https://charts.invalid\n"
+        );
+    }
+    chart_dir(&top, "top", "0.1.0", &extra);
+    let charts = top.join("charts");
+    let pack = |name: &str, version: &str, file: &str| {
+        let src = dir.path().join(format!("src-{file}"));
+        chart_dir(&src, name, version, "");
+        let files = berth::chart::load_path(&src, &Default::default()).unwrap();
+        std::fs::create_dir_all(&charts).unwrap();
+        std::fs::write(charts.join(file), berth::chart::pack(&files, name).unwrap()).unwrap();
+    };
+    pack("ok", "1.0.0", "ok-1.0.0.tgz");
+    pack("wrong", "1.0.0", "wrong-1.0.0.tgz");
+    chart_dir(&charts.join("unpacked"), "unpacked", "1.0.3", "");
+    pack("other", "1.0.0", "misnamed-1.0.0.tgz");
+    pack("many", "1.0.0", "many-1.0.0.tgz");
+    pack("many", "1.1.0", "many-1.1.0.tgz");
+    chart_dir(&charts.join("invalid"), "invalid", "1.0.0", "");
+
+    let p = path(&top);
+    let (ok, out, err) = berth_process(&["dependency", "list", &p], &[]).await;
+    assert!(ok, "{err}");
+    let berth: Vec<(String, String)> = out
+        .lines()
+        .skip(1)
+        .take(deps.len())
+        .map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            (cells[0].to_string(), cells[3..].join(" "))
+        })
+        .collect();
+    let script = "import json,sys\nfrom helm_python.chart import dependency_list\nprint(json.dumps([[d['name'], d['status']] for d in dependency_list(sys.argv[1])]))";
+    let helm = tokio::process::Command::new(python())
+        .args(["-c", script, &p])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        helm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+    let helm: Vec<(String, String)> = serde_json::from_slice(&helm.stdout).unwrap();
+    assert_eq!(berth, helm, "{out}");
+    let statuses: Vec<&str> = berth.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "ok",
+            "wrong version",
+            "missing",
+            "unpacked",
+            "misnamed",
+            "too many matches",
+            "invalid version"
+        ]
+    );
+    // What charts/ holds that Chart.yaml does not name.
+    let other = charts.join("misnamed-1.0.0.tgz");
+    assert!(
+        out.contains(&format!(
+            "WARNING: {:?} is not in Chart.yaml.",
+            path(&other)
+        )),
+        "{out}"
+    );
+
+    // Not a chart, and a chart without dependencies: one line each.
+    let (ok, _, err) = berth_process(&["dependency", "list", &path(dir.path())], &[]).await;
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let plain = dir.path().join("plain");
+    chart_dir(&plain, "plain", "1.0.0", "");
+    let (ok, out, _) = berth_process(&["dependency", "list", &path(&plain)], &[]).await;
+    assert!(ok);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "WARNING: no dependencies at {}",
+            path(&plain.join("charts"))
+        )
+    );
+}
+
+/// A dependency from an oci:// registry: locked at the newest tag its
+/// constraint takes, and pulled again by that tag on build.
+#[tokio::test]
+async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
+    let env = Env::start().await;
+    let mut files = HashMap::from([(
+        "/v2/charts/hello/tags/list".to_string(),
+        br#"{"name":"charts/hello","tags":["1.0.0","1.1.0","2.0.0"]}"#.to_vec(),
+    )]);
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        let tgz = packed(&env, v);
+        let digest = berth::chart::sha256_hex(&tgz);
+        files.insert(
+            format!("/v2/charts/hello/manifests/{v}"),
+            format!(
+                r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"sha256:{digest}","size":1}}]}}"#
+            )
+            .into_bytes(),
+        );
+        files.insert(format!("/v2/charts/hello/blobs/sha256:{digest}"), tgz);
+    }
+    let registry = Repo::start(files, None).await;
+    let oci = format!(
+        "oci://{}/charts",
+        registry.url.trim_start_matches("http://")
+    );
+    let parent = env.dir.path().join("parent");
+    chart_dir(
+        &parent,
+        "parent",
+        "0.1.0",
+        &format!("dependencies:\n- name: hello\n  version: 1.x\n  repository: {oci}\n"),
+    );
+    let p = path(&parent);
+    let home = env.dir.path().join("helm-home");
+    let vars = [("HELM_CONFIG_HOME", home.as_path())];
+    let (ok, out, err) = berth_process(&["dependency", "update", &p, "--plain-http"], &vars).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("Downloading hello from repo {oci}")),
+        "{out}"
+    );
+    assert_eq!(charts_of(&parent), ["hello-1.1.0.tgz"]);
+    let lock = std::fs::read_to_string(parent.join("Chart.lock")).unwrap();
+    assert!(
+        lock.starts_with(&format!(
+            "dependencies:\n- name: hello\n  repository: {oci}\n  version: 1.1.0\n"
+        )),
+        "{lock}"
+    );
+
+    std::fs::remove_dir_all(parent.join("charts")).unwrap();
+    let (ok, _, err) = berth_process(&["dependency", "build", &p, "--plain-http"], &vars).await;
+    assert!(ok, "{err}");
+    assert_eq!(charts_of(&parent), ["hello-1.1.0.tgz"]);
+    let pulled: Vec<String> = registry
+        .requests()
+        .into_iter()
+        .map(|(target, _)| target)
+        .filter(|t| t.contains("/manifests/"))
+        .collect();
+    assert_eq!(
+        pulled,
+        [
+            "/v2/charts/hello/manifests/1.1.0",
+            "/v2/charts/hello/manifests/1.1.0"
+        ]
+    );
+}
