@@ -157,6 +157,14 @@ pub fn missing_dependencies(chart: &helm::Chart) -> Vec<String> {
         .collect()
 }
 
+/// The `crds/` files of a chart and every subchart it holds (Helm's
+/// `CRDObjects` of a chart as loaded, what `show crds` prints).
+pub fn crds(chart: &helm::Chart) -> Vec<Crd> {
+    let mut out = Vec::new();
+    crd_objects(chart, None, &mut out);
+    out
+}
+
 /// Helm's `CRDObjects`: `crds/*.yaml|yml|json` of the chart in file order,
 /// then of each (enabled) subchart, named by the chart's full path.
 fn crd_objects(chart: &helm::Chart, parent: Option<&str>, out: &mut Vec<Crd>) {

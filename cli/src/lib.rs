@@ -264,6 +264,19 @@ pub enum Command {
         after_help = "Examples:\n  berth repo add bitnami https://charts.bitnami.com/bitnami\n  berth repo update\n  berth install web bitnami/nginx --version 15.x"
     )]
     Repo(cmd::repo::RepoCommand),
+    /// Show a chart's Chart.yaml, values, README or CRDs.
+    #[command(
+        subcommand,
+        visible_alias = "inspect",
+        after_help = "Examples:\n  berth show values bitnami/nginx --version 15.x\n  berth show chart ./mychart"
+    )]
+    Show(cmd::show::ShowCommand),
+    /// Download a chart from a repository, a URL or an OCI registry.
+    #[command(
+        visible_alias = "fetch",
+        after_help = "Examples:\n  berth pull bitnami/nginx --version 15.x\n  berth pull oci://registry.example/charts/web --untar -d ./vendor"
+    )]
+    Pull(cmd::show::PullArgs),
     /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
     #[command(
         subcommand,

@@ -29,6 +29,7 @@ mod ownership;
 mod policy;
 mod repos;
 mod safety;
+mod show;
 mod shutdown;
 mod template;
 mod tracking;

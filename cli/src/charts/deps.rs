@@ -41,7 +41,7 @@ pub struct Dependency {
 impl Dependency {
     /// From a dependency of the chart's metadata (checked and sanitized by
     /// the chart loader) or of Chart.lock.
-    fn from_json(v: &Value) -> Dependency {
+    pub fn from_json(v: &Value) -> Dependency {
         let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         Dependency {
             name: s("name"),
@@ -76,43 +76,51 @@ impl Dependency {
         }
     }
 
+    /// The fields Go's `json.Marshal` writes of the struct, in its order,
+    /// those tagged `omitempty` left out when empty.
+    fn go_fields(&self) -> Vec<(&'static str, Value)> {
+        let mut f = vec![("name", Value::from(self.name.as_str()))];
+        if !self.version.is_empty() {
+            f.push(("version", self.version.as_str().into()));
+        }
+        f.push(("repository", self.repository.as_str().into()));
+        if !self.condition.is_empty() {
+            f.push(("condition", self.condition.as_str().into()));
+        }
+        if !self.tags.is_empty() {
+            f.push(("tags", self.tags.clone().into()));
+        }
+        if self.enabled {
+            f.push(("enabled", true.into()));
+        }
+        if !self.import_values.is_empty() {
+            f.push(("import-values", Value::Array(self.import_values.clone())));
+        }
+        if !self.alias.is_empty() {
+            f.push(("alias", self.alias.as_str().into()));
+        }
+        f
+    }
+
     /// Go's `json.Marshal` of the struct: its field order, `omitempty`,
     /// HTML-safe escapes.
     fn go_json(&self) -> String {
-        let mut out = format!("{{\"name\":{}", go_json(&Value::from(self.name.as_str())));
-        if !self.version.is_empty() {
-            out += &format!(
-                ",\"version\":{}",
-                go_json(&Value::from(self.version.as_str()))
-            );
-        }
-        out += &format!(
-            ",\"repository\":{}",
-            go_json(&Value::from(self.repository.as_str()))
-        );
-        if !self.condition.is_empty() {
-            out += &format!(
-                ",\"condition\":{}",
-                go_json(&Value::from(self.condition.as_str()))
-            );
-        }
-        if !self.tags.is_empty() {
-            out += &format!(",\"tags\":{}", go_json(&Value::from(self.tags.clone())));
-        }
-        if self.enabled {
-            out += ",\"enabled\":true";
-        }
-        if !self.import_values.is_empty() {
-            out += &format!(
-                ",\"import-values\":{}",
-                go_json(&Value::Array(self.import_values.clone()))
-            );
-        }
-        if !self.alias.is_empty() {
-            out += &format!(",\"alias\":{}", go_json(&Value::from(self.alias.as_str())));
-        }
-        out.push('}');
-        out
+        let fields: Vec<String> = self
+            .go_fields()
+            .iter()
+            .map(|(k, v)| format!("{}:{}", go_json(&Value::from(*k)), go_json(v)))
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    /// The struct as its JSON (and so sigs.k8s.io/yaml) holds it.
+    pub fn to_go_value(&self) -> Value {
+        Value::Object(
+            self.go_fields()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 }
 
@@ -975,11 +983,7 @@ fn write_lock(c: &ChartDir, locked: &[Dependency], digest: &str) -> Result<(), C
         "digest": digest,
         "dependencies": deps,
     });
-    // sigs.k8s.io/yaml ends the document with a newline.
-    let mut text = berth_template::yaml::to_yaml(&lock);
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
+    let text = berth_template::yaml::marshal(&lock);
     std::fs::write(&dest, text)?;
     Ok(())
 }

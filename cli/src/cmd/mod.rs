@@ -18,6 +18,7 @@ pub mod list;
 pub mod migrate;
 pub mod repo;
 pub mod rollback;
+pub mod show;
 pub mod status;
 pub mod template;
 pub mod test;
@@ -36,6 +37,8 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Cluster(_)
             | Command::Repo(_)
             | Command::Dependency(_)
+            | Command::Show(_)
+            | Command::Pull(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -61,6 +64,8 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Cluster(c) => cluster::run(&g, c, io),
         Command::Repo(c) => repo::run(c, io).await,
         Command::Dependency(c) => dependency::run(c, io).await,
+        Command::Show(c) => show::show(c, io).await,
+        Command::Pull(a) => show::pull(a, io).await,
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,

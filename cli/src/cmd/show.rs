@@ -1,0 +1,259 @@
+//! `berth show all|chart|values|readme|crds CHART` and `berth pull CHART`:
+//! a chart's files, from wherever `install` would take it, as Helm's `show`
+//! prints them (pkg/action/show.go) and `pull` saves them (pkg/action/pull.go).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use berth::chart::{self, Limits};
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value};
+
+use crate::charts::ChartPathFlags;
+use crate::charts::deps::Dependency;
+use crate::{CliError, Io};
+
+#[derive(Subcommand, Debug)]
+pub enum ShowCommand {
+    /// Chart.yaml, values.yaml, the README and the CRDs.
+    #[command(after_help = "Examples:\n  berth show all ./mychart")]
+    All(ShowArgs),
+    /// Chart.yaml, as Helm re-encodes it.
+    #[command(
+        after_help = "Examples:\n  berth show chart bitnami/nginx --version 15.x\n  berth show chart oci://registry.example/charts/web"
+    )]
+    Chart(ShowArgs),
+    /// values.yaml, as written.
+    #[command(
+        after_help = "Examples:\n  berth show values bitnami/nginx > values.yaml\n  berth show values ./mychart"
+    )]
+    Values(ShowArgs),
+    /// The README (README.md, README.txt or README).
+    #[command(after_help = "Examples:\n  berth show readme bitnami/nginx")]
+    Readme(ShowArgs),
+    /// The CRDs of the chart's crds/ and its subcharts'.
+    #[command(after_help = "Examples:\n  berth show crds ./operator")]
+    Crds(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A chart directory or archive, repo/chart, a URL or oci:// reference.
+    pub chart: PathBuf,
+    #[command(flatten)]
+    pub chart_path: ChartPathFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// repo/chart, a chart archive's URL or an oci:// reference.
+    pub chart: PathBuf,
+    /// Where to write the chart (with --untar, --untardir goes below it).
+    #[arg(short = 'd', long, default_value = ".")]
+    pub destination: PathBuf,
+    /// Unpack the chart after downloading it.
+    #[arg(long)]
+    pub untar: bool,
+    /// With --untar, the directory the chart is unpacked into.
+    #[arg(long, default_value = ".")]
+    pub untardir: PathBuf,
+    #[command(flatten)]
+    pub chart_path: ChartPathFlags,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum What {
+    All,
+    Chart,
+    Values,
+    Readme,
+    Crds,
+}
+
+pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
+    let (what, a) = match c {
+        ShowCommand::All(a) => (What::All, a),
+        ShowCommand::Chart(a) => (What::Chart, a),
+        ShowCommand::Values(a) => (What::Values, a),
+        ShowCommand::Readme(a) => (What::Readme, a),
+        ShowCommand::Crds(a) => (What::Crds, a),
+    };
+    let located = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
+    let limits = Limits::default();
+    let files = chart::load_path(&located.path, &limits)?;
+    let loaded = chart::build(&files, &limits)?;
+    let mut out = String::new();
+    let all = what == What::All;
+    if what == What::Chart || all {
+        out += &berth_template::yaml::marshal(&go_metadata(&loaded.chart.metadata));
+        out += "\n";
+    }
+    if what == What::Values || all {
+        // Helm prints the file as written (no values.yaml: nothing at all).
+        if let Some(values) = files.iter().find(|f| f.name == "values.yaml") {
+            if all {
+                out += "---\n";
+            }
+            out += &String::from_utf8_lossy(&values.data);
+            out += "\n";
+        }
+    }
+    if what == What::Readme || all {
+        let readme = loaded.chart.files.iter().find(|f| {
+            ["readme.md", "readme.txt", "readme"]
+                .iter()
+                .any(|n| f.name.eq_ignore_ascii_case(n))
+        });
+        if let Some(readme) = readme {
+            if all {
+                out += "---\n";
+            }
+            out += &String::from_utf8_lossy(&readme.data);
+            out += "\n";
+        }
+    }
+    if what == What::Crds || all {
+        for crd in berth::render::crds(&loaded.chart) {
+            if !crd.data.starts_with("---") {
+                out += "---\n";
+            }
+            out += &crd.data;
+            out += "\n";
+        }
+    }
+    io.out.write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// Helm's `chart.Metadata` as sigs.k8s.io/yaml writes it: the struct's
+/// fields only, each left out when empty (all are `omitempty`).
+fn go_metadata(md: &Value) -> Value {
+    let mut out = Map::new();
+    for k in [
+        "name",
+        "home",
+        "version",
+        "description",
+        "icon",
+        "apiVersion",
+        "condition",
+        "tags",
+        "appVersion",
+        "kubeVersion",
+        "type",
+    ] {
+        if let Some(s) = md.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            out.insert(k.into(), s.into());
+        }
+    }
+    for k in ["sources", "keywords"] {
+        if let Some(list) = md
+            .get(k)
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+        {
+            out.insert(k.into(), Value::Array(list.clone()));
+        }
+    }
+    if let Some(list) = md
+        .get("maintainers")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+    {
+        let maintainers = list
+            .iter()
+            .map(|m| match m {
+                Value::Object(m) => Value::Object(
+                    ["name", "email", "url"]
+                        .iter()
+                        .filter_map(|k| {
+                            let v = m.get(*k).and_then(Value::as_str)?;
+                            (!v.is_empty()).then(|| (k.to_string(), Value::from(v)))
+                        })
+                        .collect(),
+                ),
+                _ => Value::Null,
+            })
+            .collect();
+        out.insert("maintainers".into(), Value::Array(maintainers));
+    }
+    if md.get("deprecated").and_then(Value::as_bool) == Some(true) {
+        out.insert("deprecated".into(), true.into());
+    }
+    if let Some(a) = md
+        .get("annotations")
+        .and_then(Value::as_object)
+        .filter(|a| !a.is_empty())
+    {
+        out.insert("annotations".into(), Value::Object(a.clone()));
+    }
+    if let Some(deps) = md
+        .get("dependencies")
+        .and_then(Value::as_array)
+        .filter(|d| !d.is_empty())
+    {
+        let deps = deps
+            .iter()
+            .map(|d| match d {
+                Value::Null => Value::Null,
+                d => Dependency::from_json(d).to_go_value(),
+            })
+            .collect();
+        out.insert("dependencies".into(), Value::Array(deps));
+    }
+    Value::Object(out)
+}
+
+/// `helm pull`: download a chart from a repository, a URL or a registry
+/// into a directory, as an archive or (`--untar`) unpacked.
+pub async fn pull(a: PullArgs, io: &mut Io) -> Result<(), CliError> {
+    let name = a.chart.to_string_lossy().to_string();
+    if a.chart_path.repo.is_none() && a.chart.exists() {
+        return Err(CliError::Usage(format!(
+            "{name} is a local chart: pull takes repo/chart, a chart URL or an oci:// reference"
+        )));
+    }
+    let located = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
+    let file = located
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "chart.tgz".into());
+    if !a.untar {
+        std::fs::create_dir_all(&a.destination)?;
+        let dest = a.destination.join(&file);
+        std::fs::copy(&located.path, &dest)
+            .map_err(|e| CliError::Other(format!("{}: {e}", dest.display())))?;
+        return Ok(());
+    }
+    let dir = if a.untardir.is_absolute() {
+        a.untardir.clone()
+    } else {
+        a.destination.join(&a.untardir)
+    };
+    expand(&located.path, &dir)
+}
+
+/// Helm's `chartutil.ExpandFile`: the archive's files under
+/// `dir/<chart name>`, which must not exist yet.
+fn expand(archive: &Path, dir: &Path) -> Result<(), CliError> {
+    let limits = Limits::default();
+    let files = chart::load_path(archive, &limits)?;
+    let loaded = chart::build(&files, &limits)?;
+    let root: PathBuf = dir.join(&loaded.metadata.name);
+    if root.exists() {
+        return Err(CliError::Other(format!(
+            "failed to untar: a file or directory with the name {} already exists",
+            root.display()
+        )));
+    }
+    for f in &files {
+        let path = root.join(&f.name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &f.data)
+            .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! `berth show` prints a chart's files as Helm's `show` does (Chart.yaml
+//! re-encoded from Helm's own struct, checked against real Helm's loaded
+//! metadata; values.yaml and the README as written; the CRDs of the chart
+//! and its subcharts), and `berth pull` saves or unpacks a chart from a
+//! repository.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{Env, path, python};
+use crate::repos::{Repo, berth_process, index, packed};
+
+fn write(p: &Path, text: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Real Helm's loaded chart: its metadata and CRD objects.
+async fn helm_chart(dir: &str) -> Value {
+    let script = "import json,sys\nfrom helm_python import Chart\nc = Chart.load(sys.argv[1])\nprint(json.dumps({'metadata': c.metadata, 'crds': c.crds}))";
+    let out = tokio::process::Command::new(python())
+        .args(["-c", script, dir])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn show_prints_a_charts_files_as_helm() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("web");
+    write(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.2.0\nappVersion: 3\ndescription: \"a\\tweb  chart\"\nhome: \"\"\nkeywords: [a, b]\nunknown: dropped\nmaintainers:\n- name: ops\n  email: \"\"\nannotations:\n  team: web\ndependencies:\n- name: inner\n  version: ~0.2\n  repository: \"\"\n  condition: inner.enabled\n  import-values: [{child: a, parent: b}]\n",
+    );
+    let values = "# Replicas of the web tier.\nreplicas: 1   # one\n";
+    write(&chart.join("values.yaml"), values);
+    write(&chart.join("README.md"), "# web\n\nA chart.");
+    write(
+        &chart.join("crds/a.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: as.example.com\n",
+    );
+    write(
+        &chart.join("charts/inner/Chart.yaml"),
+        "apiVersion: v2\nname: inner\nversion: 0.2.1\n",
+    );
+    write(
+        &chart.join("charts/inner/crds/b.yaml"),
+        "---\nkind: CustomResourceDefinition\nmetadata:\n  name: bs.example.com\n",
+    );
+    let p = path(&chart);
+    let helm = helm_chart(&p).await;
+
+    let show = |what: &'static str| {
+        let p = p.clone();
+        async move {
+            let (ok, out, err) = berth_process(&["show", what, &p], &[]).await;
+            assert!(ok, "{err}");
+            out
+        }
+    };
+    // Chart.yaml as Helm's struct holds it: unknown and empty fields gone.
+    let chart_yaml = show("chart").await;
+    assert!(chart_yaml.ends_with("\n\n"), "{chart_yaml:?}");
+    let shown: Value = serde_saphyr::from_str(&chart_yaml).unwrap();
+    assert_eq!(shown, helm["metadata"], "{chart_yaml}");
+    assert!(
+        chart_yaml.starts_with("annotations:\n  team: web\napiVersion: v2\nappVersion: \"3\"\n")
+    );
+
+    assert_eq!(show("values").await, format!("{values}\n"));
+    assert_eq!(show("readme").await, "# web\n\nA chart.\n");
+    let mut crds = String::new();
+    for crd in helm["crds"].as_array().unwrap() {
+        let data = crd["data"].as_str().unwrap();
+        if !data.starts_with("---") {
+            crds += "---\n";
+        }
+        crds += data;
+        crds += "\n";
+    }
+    assert!(crds.contains("bs.example.com"), "{crds}");
+    assert_eq!(show("crds").await, crds);
+    assert_eq!(
+        show("all").await,
+        format!("{chart_yaml}---\n{values}\n---\n# web\n\nA chart.\n{crds}")
+    );
+    let (ok, inspected, _) = berth_process(&["inspect", "values", &p], &[]).await;
+    assert!(ok);
+    assert_eq!(inspected, format!("{values}\n"));
+
+    // Not a chart: one line.
+    let (ok, _, err) = berth_process(&["show", "chart", &path(dir.path())], &[]).await;
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[tokio::test]
+async fn pull_saves_or_unpacks_a_chart_from_a_repository() {
+    let env = Env::start().await;
+    let files = HashMap::from([
+        (
+            "/index.yaml".to_string(),
+            index(&[("1.0.0", "hello-1.0.0.tgz"), ("1.1.0", "hello-1.1.0.tgz")]),
+        ),
+        ("/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0")),
+        ("/hello-1.1.0.tgz".to_string(), packed(&env, "1.1.0")),
+    ]);
+    let repo = Repo::start(files, None).await;
+    let dest = env.dir.path().join("pulled");
+    let d = path(&dest);
+
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            "hello",
+            "--repo",
+            &repo.url,
+            "--version",
+            "~1.0",
+            "-d",
+            &d,
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read(dest.join("hello-1.0.0.tgz")).unwrap(),
+        packed(&env, "1.0.0")
+    );
+
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            "hello",
+            "--repo",
+            &repo.url,
+            "--untar",
+            "--untardir",
+            "src",
+            "-d",
+            &d,
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let unpacked = dest.join("src/hello");
+    assert!(
+        std::fs::read_to_string(unpacked.join("Chart.yaml"))
+            .unwrap()
+            .contains("version: 1.1.0")
+    );
+    // The unpacked chart is the chart: it installs.
+    let out = env.berth(&["install", "web", &path(&unpacked)]).await.ok();
+    assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
+
+    // Unpacking over it is refused; a local chart is not pulled.
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            "hello",
+            "--repo",
+            &repo.url,
+            "--untar",
+            "--untardir",
+            "src",
+            "-d",
+            &d,
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("failed to untar: a file or directory with the name"),
+        "{err}"
+    );
+    let (ok, _, err) = berth_process(&["pull", &path(&unpacked)], &[]).await;
+    assert!(!ok);
+    assert!(err.contains("is a local chart"), "{err}");
+}
