@@ -134,7 +134,7 @@ fn go_json(value: &Value) -> Result<String, CliError> {
 pub fn structured(out: &mut dyn Write, format: Format, value: &Value) -> Result<(), CliError> {
     match format {
         Format::Json | Format::Table => writeln!(out, "{}", go_json(value)?)?,
-        Format::Yaml => write!(out, "{}", berth_template::yaml::to_yaml(value))?,
+        Format::Yaml => write!(out, "{}", berth_template::yaml::marshal(value))?,
     }
     Ok(())
 }

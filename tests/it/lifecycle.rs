@@ -338,6 +338,27 @@ async fn status_list_and_get_show_the_release() {
     );
     let notes = env.berth(&["get", "notes", "hello"]).await.ok().stdout;
     assert!(notes.starts_with("NOTES:\nhello runs"));
+    // YAML as Helm's encoder writes it: a document ends with its newline,
+    // and `get all` leaves a blank line after each block of values.
+    let table = env
+        .berth(&["get", "values", "hello", "--all"])
+        .await
+        .ok()
+        .stdout;
+    assert!(table.starts_with("COMPUTED VALUES:\n"), "{table}");
+    assert!(table.ends_with("\n"), "{table:?}");
+    let yaml = env
+        .berth(&["get", "values", "hello", "--all", "-o", "yaml"])
+        .await
+        .ok()
+        .stdout;
+    assert!(yaml.ends_with('\n'), "{yaml:?}");
+    assert_eq!(format!("COMPUTED VALUES:\n{yaml}"), table);
+    let everything = env.berth(&["get", "all", "hello"]).await.ok().stdout;
+    assert!(
+        everything.contains(&format!("COMPUTED VALUES:\n{yaml}\nHOOKS:\n")),
+        "{everything}"
+    );
 }
 
 #[tokio::test]

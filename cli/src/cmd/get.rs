@@ -88,7 +88,7 @@ fn parse(json: &str) -> Value {
 fn yaml(v: &Value) -> String {
     match v {
         Value::Object(m) if m.is_empty() => "null\n".into(),
-        _ => berth_template::yaml::to_yaml(v),
+        _ => berth_template::yaml::marshal(v),
     }
 }
 
