@@ -529,6 +529,12 @@ pub struct ChartVersion {
     pub version: String,
     #[serde(default)]
     pub urls: Vec<String>,
+    #[serde(default, rename = "appVersion")]
+    pub app_version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 impl Index {
@@ -562,6 +568,13 @@ impl Index {
             versions.sort_by(|a, b| newest_first(version(a), version(b)));
         }
         Ok(index)
+    }
+
+    /// Each chart's versions, newest first, charts by name.
+    pub fn charts(&self) -> impl Iterator<Item = (&str, Vec<&ChartVersion>)> {
+        self.entries
+            .iter()
+            .map(|(name, versions)| (name.as_str(), versions.iter().flatten().collect()))
     }
 
     /// Helm's IndexFile.Get: an exact version string first, else the newest

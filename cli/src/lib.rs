@@ -277,6 +277,12 @@ pub enum Command {
         after_help = "Examples:\n  berth pull bitnami/nginx --version 15.x\n  berth pull oci://registry.example/charts/web --untar -d ./vendor"
     )]
     Pull(cmd::show::PullArgs),
+    /// Search the cached indexes of the chart repositories.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth search repo nginx\n  berth search repo bitnami/ --versions"
+    )]
+    Search(cmd::search::SearchCommand),
     /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
     #[command(
         subcommand,

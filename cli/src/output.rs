@@ -61,6 +61,16 @@ pub fn table_rows(
     write_table(out, header, rows, false)
 }
 
+/// uitable's cell truncation to a column width (go-runewidth's Truncate
+/// with "...").
+pub fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let keep = width.saturating_sub(3);
+    format!("{}...", s.chars().take(keep).collect::<String>())
+}
+
 /// Helm's `sanitizeString`: white space becomes a space and what does not
 /// print is dropped. A cell holds what a chart or a failure said (an
 /// appVersion, a description): one row stays one line, and no escape
@@ -125,7 +135,7 @@ fn write_table(
 
 /// `json.Marshal` as Helm's output encoder writes it: YAML numbers are Go
 /// float64, so a replica count of 2 prints as `2`, not `2.0`.
-fn go_json(value: &Value) -> Result<String, CliError> {
+pub(crate) fn go_json(value: &Value) -> Result<String, CliError> {
     berth_template::json::marshal(&berth_template::value::json::from_json(value))
         .map_err(CliError::Other)
 }

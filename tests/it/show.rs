@@ -1,8 +1,8 @@
 //! `berth show` prints a chart's files as Helm's `show` does (Chart.yaml
 //! re-encoded from Helm's own struct, checked against real Helm's loaded
 //! metadata; values.yaml and the README as written; the CRDs of the chart
-//! and its subcharts), and `berth pull` saves or unpacks a chart from a
-//! repository.
+//! and its subcharts), `berth pull` saves or unpacks a chart from a
+//! repository, and `berth search repo` finds charts in the cached indexes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -188,4 +188,88 @@ async fn pull_saves_or_unpacks_a_chart_from_a_repository() {
     let (ok, _, err) = berth_process(&["pull", &path(&unpacked)], &[]).await;
     assert!(!ok);
     assert!(err.contains("is a local chart"), "{err}");
+}
+
+#[tokio::test]
+async fn search_repo_finds_charts_in_the_cached_indexes_as_helm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let cache = dir.path().join("cache");
+    write(
+        &config.join("repositories.yaml"),
+        "repositories:\n- name: acme\n  url: https://charts.acme.invalid\n- name: gone\n  url: https://gone.invalid\n",
+    );
+    write(
+        &cache.join("repository/acme-index.yaml"),
+        "apiVersion: v1\nentries:\n  nginx:\n  - {name: nginx, version: 15.2.0, appVersion: 1.25, description: NGINX web server, urls: [a.tgz]}\n  - {name: nginx, version: 15.3.0-rc.1, appVersion: 1.26, description: NGINX web server, urls: [b.tgz]}\n  - {name: nginx, version: 14.0.0, appVersion: 1.24, description: NGINX web server, urls: [c.tgz]}\n  ingress:\n  - {name: ingress, version: 1.0.0, description: An ingress controller on nginx and a description too long for its column, urls: [d.tgz]}\n  redis:\n  - {name: redis, version: 18.0.0, description: key value store, keywords: [cache], urls: [e.tgz]}\n",
+    );
+    let vars = [
+        ("HELM_CONFIG_HOME", config.as_path()),
+        ("HELM_CACHE_HOME", cache.as_path()),
+    ];
+    let search = |args: &'static [&'static str]| async move {
+        let mut full = vec!["search", "repo"];
+        full.extend(args);
+        berth_process(&full, &vars).await
+    };
+    // A name match first; the newest stable version of each; long cells cut.
+    let (ok, out, err) = search(&["nginx"]).await;
+    assert!(ok, "{err}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split('\t').map(str::trim).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"],
+            vec!["acme/nginx", "15.2.0", "1.25", "NGINX web server"],
+            vec![
+                "acme/ingress",
+                "1.0.0",
+                "",
+                "An ingress controller on nginx and a descriptio..."
+            ],
+        ],
+        "{out}"
+    );
+    // The cache of a repository that never updated is reported, not fatal.
+    assert!(
+        err.contains("WARNING: repo gone is corrupt or missing"),
+        "{err}"
+    );
+
+    let (_, out, _) = search(&["nginx", "--versions", "--devel", "-o", "json"]).await;
+    let found: Value = serde_json::from_str(&out).unwrap();
+    let versions: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["15.3.0-rc.1", "15.2.0", "14.0.0", "1.0.0"]);
+    assert_eq!(found[0]["app_version"], "1.26");
+
+    let (_, out, _) = search(&["nginx", "--version", "^14"]).await;
+    assert!(out.contains("acme/nginx\t14.0.0"), "{out}");
+    // Keywords are searched; --regexp takes Go's syntax.
+    let (_, out, _) = search(&["CACHE", "-o", "yaml"]).await;
+    assert_eq!(
+        out,
+        "- app_version: \"\"\n  description: key value store\n  name: acme/redis\n  version: 18.0.0\n"
+    );
+    let (_, out, _) = search(&["^red", "-r"]).await;
+    assert!(out.contains("acme/redis"), "{out}");
+    let (ok, _, err) = search(&["(", "-r"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("error parsing regexp: missing closing ): `(`"),
+        "{err}"
+    );
+    let (ok, out, _) = search(&["zzz"]).await;
+    assert!(ok);
+    assert_eq!(out, "No results found\n");
+    let (ok, _, err) = search(&["zzz", "--fail-on-no-result"]).await;
+    assert!(!ok);
+    assert!(err.contains("no results found"), "{err}");
 }

@@ -125,7 +125,7 @@ impl Dependency {
 }
 
 fn go_json(v: &Value) -> String {
-    berth_template::json::marshal(&berth_template::value::json::from_json(v)).unwrap_or_default()
+    crate::output::go_json(v).unwrap_or_default()
 }
 
 fn go_list(deps: Option<&[Dependency]>) -> String {
@@ -1016,7 +1016,7 @@ pub fn list(chart_path: &Path, max_col_width: usize, out: &mut dyn Write) -> Res
         writeln!(out, "WARNING: no dependencies at {}", charts.display())?;
         return Ok(());
     };
-    let cell = |s: &str| truncate(s, max_col_width);
+    let cell = |s: &str| crate::output::truncate(s, max_col_width);
     let rows: Vec<Vec<String>> = req
         .iter()
         .map(|d| {
@@ -1048,15 +1048,6 @@ pub fn list(chart_path: &Path, max_col_width: usize, out: &mut dyn Write) -> Res
         }
     }
     Ok(())
-}
-
-/// uitable's cell truncation (go-runewidth's Truncate with "...").
-fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let keep = width.saturating_sub(3);
-    format!("{}...", s.chars().take(keep).collect::<String>())
 }
 
 /// Helm's `dependencyStatus`: an archive `NAME-VERSION.tgz` in charts/ is
@@ -1219,7 +1210,6 @@ mod tests {
         assert!(is_strict_semver("1.2.3-rc.1"));
         assert!(!is_strict_semver("v1.2.3"));
         assert!(!is_strict_semver("1.02.3"));
-        assert_eq!(truncate("abcdefgh", 5), "ab...");
         assert_eq!(version_status("1.2.0", "~1.2"), None);
         assert_eq!(version_status("2.0.0", "~1.2"), Some("wrong version"));
         assert_eq!(version_status("2.0.0", "nope"), Some("invalid version"));

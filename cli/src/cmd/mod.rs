@@ -18,6 +18,7 @@ pub mod list;
 pub mod migrate;
 pub mod repo;
 pub mod rollback;
+pub mod search;
 pub mod show;
 pub mod status;
 pub mod template;
@@ -39,6 +40,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Dependency(_)
             | Command::Show(_)
             | Command::Pull(_)
+            | Command::Search(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -66,6 +68,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Dependency(c) => dependency::run(c, io).await,
         Command::Show(c) => show::show(c, io).await,
         Command::Pull(a) => show::pull(a, io).await,
+        Command::Search(c) => search::run(c, io),
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
