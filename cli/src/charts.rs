@@ -33,24 +33,36 @@ pub struct ChartPathFlags {
     /// --version.
     #[arg(long)]
     pub devel: bool,
-    /// The chart repository's username.
+    #[command(flatten)]
+    pub access: AccessFlags,
+    /// Send the credentials to every host, not only the repository's.
+    #[arg(long)]
+    pub pass_credentials: bool,
+    /// Run `dependency update` on the chart first if charts/ lacks a
+    /// dependency Chart.yaml names (an unpacked chart only).
+    #[arg(long)]
+    pub dependency_update: bool,
+}
+
+/// How to reach a chart repository or an OCI registry: Helm's credential
+/// and TLS flags (also those of its `dependency` commands).
+#[derive(Args, Debug, Clone, Default)]
+pub struct AccessFlags {
+    /// The chart repository's (or registry's) username.
     #[arg(long)]
     pub username: Option<String>,
-    /// The chart repository's password.
+    /// The chart repository's (or registry's) password.
     #[arg(long)]
     pub password: Option<String>,
-    /// Verify the chart repository's HTTPS certificate with this CA bundle.
+    /// Verify the repository's HTTPS certificate with this CA bundle.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// A client certificate for the chart repository.
+    /// A client certificate for the repository.
     #[arg(long, value_name = "FILE")]
     pub cert_file: Option<PathBuf>,
     /// The client certificate's key.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// Send the credentials to every host, not only the repository's.
-    #[arg(long)]
-    pub pass_credentials: bool,
     /// Talk to an oci:// registry over plain HTTP.
     #[arg(long)]
     pub plain_http: bool,
@@ -58,10 +70,6 @@ pub struct ChartPathFlags {
     /// (as Helm's flag: anyone on the path can then serve another chart).
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
-    /// Run `dependency update` on the chart first if charts/ lacks a
-    /// dependency Chart.yaml names (an unpacked chart only).
-    #[arg(long)]
-    pub dependency_update: bool,
 }
 
 /// A chart on disk: the user's own, or a download that goes with this.
@@ -79,7 +87,7 @@ pub async fn locate(
 ) -> Result<Located, CliError> {
     let located = find(chart, f).await?;
     if f.dependency_update {
-        deps::update_if_missing(&located.path, f, log).await?;
+        deps::update_if_missing(&located.path, &f.access, log).await?;
     }
     Ok(located)
 }
@@ -105,12 +113,12 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         }
     }
     if name.starts_with("oci://") {
-        let (bytes, file) = oci::pull(&name, &version, f, f.plain_http).await?;
+        let (bytes, file) = oci::pull(&name, &version, &f.access).await?;
         return saved(bytes, &file);
     }
-    let flags_auth = Auth::of(f.username.as_deref(), f.password.as_deref());
+    let flags_auth = Auth::of(f.access.username.as_deref(), f.access.password.as_deref());
     let (url, auth, tls) = if let Some(repo) = &f.repo {
-        let tls = Tls::of_flags(f);
+        let tls = Tls::of_flags(&f.access);
         let index = fetch_index(repo, flags_auth.clone(), &tls)
             .await
             .map_err(|e| {
@@ -138,7 +146,7 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         };
         (url, auth, tls)
     } else if name.starts_with("https://") || name.starts_with("http://") {
-        (name.clone(), flags_auth, Tls::of_flags(f))
+        (name.clone(), flags_auth, Tls::of_flags(&f.access))
     } else {
         let (repo_name, chart_name) = name.split_once('/').ok_or_else(|| {
             CliError::Usage(format!(
@@ -166,7 +174,7 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
             .urls
             .first()
             .ok_or_else(|| CliError::Other(format!("chart {name:?} has no downloadable URLs")))?;
-        let tls = entry.tls(Some(f));
+        let tls = entry.tls(Some(&f.access));
         let auth = entry.auth().or(flags_auth);
         let url = resolve_reference(&entry.url, first);
         let auth =
@@ -240,7 +248,7 @@ struct Tls;
 
 impl Tls {
     /// The settings the chart path flags give.
-    fn of_flags(f: &ChartPathFlags) -> Result<rustls::ClientConfig, CliError> {
+    fn of_flags(f: &AccessFlags) -> Result<rustls::ClientConfig, CliError> {
         Tls::of(
             f.ca_file.as_deref(),
             f.cert_file.as_deref(),
@@ -667,7 +675,7 @@ pub struct RepoEntry {
 }
 
 impl RepoEntry {
-    fn tls(&self, f: Option<&ChartPathFlags>) -> Result<rustls::ClientConfig, CliError> {
+    fn tls(&self, f: Option<&AccessFlags>) -> Result<rustls::ClientConfig, CliError> {
         let own = |s: &str| (!s.is_empty()).then(|| PathBuf::from(s));
         let or = |s: &str, flag: Option<&PathBuf>| own(s).or_else(|| flag.cloned());
         let ca = or(&self.ca_file, f.and_then(|f| f.ca_file.as_ref()));

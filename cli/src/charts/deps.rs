@@ -22,7 +22,7 @@ use berth_template::gofmt::quote;
 use serde_json::Value;
 use sha2::Digest;
 
-use super::{ChartPathFlags, Index, RepoEntry};
+use super::{AccessFlags, Index, RepoEntry};
 use crate::CliError;
 
 /// One dependency, as Helm's `chart.Dependency` holds it.
@@ -236,7 +236,7 @@ pub struct Manager<'a> {
     pub skip_refresh: bool,
     /// Credentials and TLS settings for oci:// registries (the `dependency`
     /// commands' flags); chart repositories use repositories.yaml's.
-    pub flags: ChartPathFlags,
+    pub access: AccessFlags,
     pub out: &'a mut (dyn Write + Send),
 }
 
@@ -491,15 +491,14 @@ impl Manager<'_> {
                 // The registry's newest tag the constraint takes (or the
                 // version itself): pulled now, kept for the download.
                 let reference = format!("{}/{}", d.repository.trim_end_matches('/'), d.name);
-                let (bytes, file) =
-                    super::oci::pull(&reference, &d.version, &self.flags, self.flags.plain_http)
-                        .await
-                        .map_err(|e| {
-                            other(format!(
-                                "could not retrieve {} for repository {}: {e}",
-                                d.name, d.repository
-                            ))
-                        })?;
+                let (bytes, file) = super::oci::pull(&reference, &d.version, &self.access)
+                    .await
+                    .map_err(|e| {
+                        other(format!(
+                            "could not retrieve {} for repository {}: {e}",
+                            d.name, d.repository
+                        ))
+                    })?;
                 let version = file
                     .strip_prefix(&format!("{}-", d.name))
                     .and_then(|f| f.strip_suffix(".tgz"))
@@ -672,8 +671,7 @@ impl Manager<'_> {
                 None => {
                     let reference =
                         format!("{}/{}", dep.repository.trim_end_matches('/'), dep.name);
-                    super::oci::pull(&reference, &dep.version, &self.flags, self.flags.plain_http)
-                        .await?
+                    super::oci::pull(&reference, &dep.version, &self.access).await?
                 }
             };
             std::fs::write(tmp.join(file), bytes)?;
@@ -1135,7 +1133,7 @@ fn is_strict_semver(v: &str) -> bool {
 /// first, reporting to `log`.
 pub async fn update_if_missing(
     path: &Path,
-    flags: &ChartPathFlags,
+    access: &AccessFlags,
     log: &mut (dyn Write + Send),
 ) -> Result<(), CliError> {
     let loaded = load_chart(path)?;
@@ -1145,7 +1143,7 @@ pub async fn update_if_missing(
     Manager {
         chart_path: path.to_path_buf(),
         skip_refresh: false,
-        flags: flags.clone(),
+        access: access.clone(),
         out: log,
     }
     .update()

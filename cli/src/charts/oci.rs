@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use sha2::Digest;
 
-use super::{Answer, Auth, ChartPathFlags, fetch};
+use super::{AccessFlags, Answer, Auth, fetch};
 use crate::CliError;
 use berth_template::funcs::semver::{Constraints, Version};
 
@@ -50,13 +50,12 @@ impl Reference {
 pub async fn pull(
     reference: &str,
     version: &str,
-    f: &ChartPathFlags,
-    plain_http: bool,
+    f: &AccessFlags,
 ) -> Result<(Vec<u8>, String), CliError> {
     let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
     let r = Reference::parse(reference).map_err(CliError::Usage)?;
     let tls = super::Tls::of_flags(f)?;
-    let scheme = if plain_http { "http" } else { "https" };
+    let scheme = if f.plain_http { "http" } else { "https" };
     let base = format!("{scheme}://{}/v2/{}", r.host, r.repository);
     let auth = super::Auth::of(f.username.as_deref(), f.password.as_deref())
         .or_else(|| registry_login(&r.host));

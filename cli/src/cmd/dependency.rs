@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::charts::ChartPathFlags;
+use crate::charts::AccessFlags;
 use crate::charts::deps::{self, Manager};
 use crate::{CliError, Io};
 
@@ -46,27 +46,10 @@ pub struct DependencyArgs {
     /// Do not refresh the cached repository indexes first.
     #[arg(long)]
     pub skip_refresh: bool,
-    /// The oci:// registry's username.
-    #[arg(long)]
-    pub username: Option<String>,
-    /// The oci:// registry's password.
-    #[arg(long)]
-    pub password: Option<String>,
-    /// Verify the registry's HTTPS certificate with this CA bundle.
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-    /// A client certificate for the registry.
-    #[arg(long, value_name = "FILE")]
-    pub cert_file: Option<PathBuf>,
-    /// The client certificate's key.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
-    /// Do not verify the registry's certificate.
-    #[arg(long)]
-    pub insecure_skip_tls_verify: bool,
-    /// Talk to oci:// registries over plain HTTP.
-    #[arg(long)]
-    pub plain_http: bool,
+    /// Credentials and TLS for oci:// registries (chart repositories use
+    /// those of repositories.yaml).
+    #[command(flatten)]
+    pub access: AccessFlags,
 }
 
 impl DependencyArgs {
@@ -74,16 +57,7 @@ impl DependencyArgs {
         Manager {
             chart_path: self.chart,
             skip_refresh: self.skip_refresh,
-            flags: ChartPathFlags {
-                username: self.username,
-                password: self.password,
-                ca_file: self.ca_file,
-                cert_file: self.cert_file,
-                key_file: self.key_file,
-                insecure_skip_tls_verify: self.insecure_skip_tls_verify,
-                plain_http: self.plain_http,
-                ..ChartPathFlags::default()
-            },
+            access: self.access,
             out: &mut *io.out,
         }
     }
