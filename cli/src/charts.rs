@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::CliError;
 
 pub mod deps;
-mod oci;
+pub mod oci;
 
 /// Helm's chart path flags (pkg/cmd/flags.go addChartPathOptionsFlags).
 #[derive(Args, Debug, Clone, Default)]

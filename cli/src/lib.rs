@@ -283,6 +283,12 @@ pub enum Command {
         after_help = "Examples:\n  berth search repo nginx\n  berth search repo bitnami/ --versions"
     )]
     Search(cmd::search::SearchCommand),
+    /// Log in to or out of an OCI registry (Helm's registry credentials).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  echo \"$TOKEN\" | berth registry login ghcr.io -u ci --password-stdin\n  berth registry logout ghcr.io"
+    )]
+    Registry(cmd::registry::RegistryCommand),
     /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
     #[command(
         subcommand,

@@ -146,6 +146,7 @@ pub(crate) async fn berth_process(
         "HELM_CACHE_HOME",
         "HELM_REPOSITORY_CONFIG",
         "HELM_REPOSITORY_CACHE",
+        "HELM_REGISTRY_CONFIG",
     ] {
         cmd.env_remove(var);
     }
@@ -617,4 +618,111 @@ async fn an_https_repository_is_verified_unless_told_not_to() {
     assert!(with_ca.stdout.contains("name: web"), "{}", with_ca.stdout);
     let insecure = template(&["--insecure-skip-tls-verify"]).await.ok();
     assert!(insecure.stdout.contains("name: web"), "{}", insecure.stdout);
+}
+
+/// `registry login` checks the credentials with the registry before it
+/// stores them where Helm keeps them; a pull then uses them; `logout`
+/// forgets them.
+#[tokio::test]
+async fn registry_login_checks_and_stores_credentials_as_helm() {
+    let env = Env::start().await;
+    let tgz = packed(&env, "1.0.0");
+    let digest = berth::chart::sha256_hex(&tgz);
+    let files = HashMap::from([
+        ("/v2/".to_string(), b"{}".to_vec()),
+        (
+            "/v2/charts/hello/manifests/1.0.0".to_string(),
+            format!(
+                r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"sha256:{digest}","size":1}}]}}"#
+            )
+            .into_bytes(),
+        ),
+        (format!("/v2/charts/hello/blobs/sha256:{digest}"), tgz),
+    ]);
+    // "user:pass"
+    let registry = Repo::start(files, Some("Basic dXNlcjpwYXNz")).await;
+    let host = registry.url.trim_start_matches("http://").to_string();
+    let config = env.dir.path().join("registry/config.json");
+    let vars = [("HELM_REGISTRY_CONFIG", config.as_path())];
+
+    let (ok, _, err) = berth_process(
+        &[
+            "registry",
+            "login",
+            &host,
+            "-u",
+            "user",
+            "-p",
+            "nope",
+            "--plain-http",
+        ],
+        &vars,
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("login to {host} failed:")) && err.contains("401 Unauthorized"),
+        "{err}"
+    );
+    assert!(!config.exists(), "nothing stored for a failed login");
+
+    let mut login = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
+    login
+        .args([
+            "registry",
+            "login",
+            &host,
+            "-u",
+            "user",
+            "--password-stdin",
+            "--plain-http",
+        ])
+        .env("HELM_REGISTRY_CONFIG", &config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pass\n")
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded\n");
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(stored["auths"][&host]["auth"], "dXNlcjpwYXNz");
+
+    // A pull from the registry now carries them.
+    let dest = env.dir.path().join("pulled");
+    let reference = format!("oci://{host}/charts/hello");
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            &reference,
+            "--version",
+            "1.0.0",
+            "--plain-http",
+            "-d",
+            &crate::common::path(&dest),
+        ],
+        &vars,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(dest.join("hello-1.0.0.tgz").exists());
+
+    let (ok, out, _) = berth_process(&["registry", "logout", &host], &vars).await;
+    assert!(ok);
+    assert_eq!(out, format!("Removing login credentials for {host}\n"));
+    let (ok, _, err) = berth_process(&["registry", "logout", &host], &vars).await;
+    assert!(!ok);
+    assert_eq!(err.trim(), format!("Error: not logged in to {host}"));
 }

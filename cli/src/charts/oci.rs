@@ -307,17 +307,23 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// The credentials `helm registry login` stored for `host` (Docker's
-/// config.json format at Helm's `$HELM_REGISTRY_CONFIG`).
-fn registry_login(host: &str) -> Option<Auth> {
-    let path = std::env::var_os("HELM_REGISTRY_CONFIG")
+/// Helm's `$HELM_REGISTRY_CONFIG`: where `helm registry login` (and
+/// `berth registry login`) keep registry credentials, in Docker's
+/// config.json format.
+pub fn registry_config() -> std::path::PathBuf {
+    std::env::var_os("HELM_REGISTRY_CONFIG")
         .filter(|p| !p.is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             super::helm_home("HELM_CONFIG_HOME", "XDG_CONFIG_HOME", ".config")
                 .join("registry/config.json")
-        });
-    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        })
+}
+
+/// The credentials stored for `host`.
+fn registry_login(host: &str) -> Option<Auth> {
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(registry_config()).ok()?).ok()?;
     let encoded = config["auths"][host]["auth"].as_str()?;
     use base64::Engine;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -325,6 +331,74 @@ fn registry_login(host: &str) -> Option<Auth> {
         .ok()?;
     let (user, pass) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
     Auth::of(Some(user), Some(pass))
+}
+
+/// `helm registry login`: check the credentials against the registry
+/// (its /v2/ endpoint, through a token from its realm if it asks for
+/// one), then store them for `host`, keeping the file's other entries.
+pub async fn login(
+    host: &str,
+    username: &str,
+    password: &str,
+    f: &AccessFlags,
+) -> Result<(), CliError> {
+    let scheme = if f.plain_http { "http" } else { "https" };
+    let mut session = Session {
+        tls: super::Tls::of_flags(f)?,
+        auth: Auth::of(Some(username), Some(password)),
+        bearer: None,
+    };
+    session
+        .get(&format!("{scheme}://{host}/v2/"), &[], 1 << 20)
+        .await
+        .map_err(|e| CliError::Other(format!("login to {host} failed: {e}")))?;
+    let path = registry_config();
+    let mut config = read_config(&path)?;
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    config["auths"][host] = serde_json::json!({ "auth": auth });
+    write_config(&path, &config)
+}
+
+/// `helm registry logout`: forget the credentials of `host`; false if
+/// there were none.
+pub fn logout(host: &str) -> Result<bool, CliError> {
+    let path = registry_config();
+    let mut config = read_config(&path)?;
+    let removed = config
+        .get_mut("auths")
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|a| a.remove(host))
+        .is_some();
+    if removed {
+        write_config(&path, &config)?;
+    }
+    Ok(removed)
+}
+
+fn read_config(path: &std::path::Path) -> Result<serde_json::Value, CliError> {
+    let mut config = match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
+        Err(e) => return Err(CliError::Other(format!("{}: {e}", path.display()))),
+    };
+    if !config.is_object() {
+        return Err(CliError::Other(format!(
+            "{}: not a JSON object",
+            path.display()
+        )));
+    }
+    if !config["auths"].is_object() {
+        config["auths"] = serde_json::json!({});
+    }
+    Ok(config)
+}
+
+/// Private to its owner: it holds passwords.
+fn write_config(path: &std::path::Path, config: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(config).map_err(|e| CliError::Other(e.to_string()))?;
+    super::write_replacing(path, &text, true)
 }
 
 #[cfg(test)]

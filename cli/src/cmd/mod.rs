@@ -16,6 +16,7 @@ pub mod history;
 pub mod install;
 pub mod list;
 pub mod migrate;
+pub mod registry;
 pub mod repo;
 pub mod rollback;
 pub mod search;
@@ -41,6 +42,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Show(_)
             | Command::Pull(_)
             | Command::Search(_)
+            | Command::Registry(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -69,6 +71,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Show(c) => show::show(c, io).await,
         Command::Pull(a) => show::pull(a, io).await,
         Command::Search(c) => search::run(c, io),
+        Command::Registry(c) => registry::run(c, io).await,
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
