@@ -389,18 +389,27 @@ async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
         "/v2/charts/hello/tags/list".to_string(),
         br#"{"name":"charts/hello","tags":["1.0.0","1.1.0","2.0.0"]}"#.to_vec(),
     )]);
+    let mut manifest_digests = HashMap::new();
     for v in ["1.0.0", "1.1.0", "2.0.0"] {
         let tgz = packed(&env, v);
         let digest = berth::chart::sha256_hex(&tgz);
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"sha256:{digest}","size":1}}]}}"#
+        )
+        .into_bytes();
+        let manifest_digest = format!("sha256:{}", berth::chart::sha256_hex(&manifest));
         files.insert(
-            format!("/v2/charts/hello/manifests/{v}"),
-            format!(
-                r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"sha256:{digest}","size":1}}]}}"#
-            )
-            .into_bytes(),
+            format!("/v2/charts/hello/manifests/{manifest_digest}"),
+            manifest.clone(),
         );
+        files.insert(format!("/v2/charts/hello/manifests/{v}"), manifest);
         files.insert(format!("/v2/charts/hello/blobs/sha256:{digest}"), tgz);
+        manifest_digests.insert(v, manifest_digest);
     }
+    // A registry answering for a digest with a manifest that is not it.
+    let lying = format!("sha256:{}", "b".repeat(64));
+    let real = files["/v2/charts/hello/manifests/1.0.0"].clone();
+    files.insert(format!("/v2/charts/hello/manifests/{lying}"), real);
     let registry = Repo::start(files, None).await;
     let oci = format!(
         "oci://{}/charts",
@@ -447,5 +456,42 @@ async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
             "/v2/charts/hello/manifests/1.1.0",
             "/v2/charts/hello/manifests/1.1.0"
         ]
+    );
+
+    // A chart pinned by its manifest's digest, named by its own version;
+    // a digest the registry's manifest does not have is refused.
+    let dest = env.dir.path().join("by-digest");
+    let d = path(&dest);
+    let pinned = format!("{oci}/hello@{}", manifest_digests["2.0.0"]);
+    let (ok, _, err) = berth_process(&["pull", &pinned, "--plain-http", "-d", &d], &vars).await;
+    assert!(ok, "{err}");
+    assert!(dest.join("hello-2.0.0.tgz").exists());
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            &pinned,
+            "--plain-http",
+            "-d",
+            &d,
+            "--version",
+            "1.x",
+        ],
+        &vars,
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("is version 2.0.0, which --version 1.x does not take"),
+        "{err}"
+    );
+    let forged = format!("{oci}/hello@{lying}");
+    let (ok, _, err) = berth_process(&["pull", &forged, "--plain-http", "-d", &d], &vars).await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "the manifest's digest is {}, not {lying}",
+            manifest_digests["1.0.0"]
+        )),
+        "{err}"
     );
 }

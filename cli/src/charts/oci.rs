@@ -17,16 +17,32 @@ use berth_template::funcs::semver::{Constraints, Version};
 const CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-/// `oci://host/repository[:tag]`.
+/// `oci://host/repository[:tag][@sha256:DIGEST]`.
 struct Reference {
     host: String,
     repository: String,
     tag: Option<String>,
+    /// `sha256:<64 hex>`: the manifest's digest, which then decides.
+    digest: Option<String>,
 }
 
 impl Reference {
     fn parse(s: &str) -> Result<Reference, String> {
         let rest = s.strip_prefix("oci://").ok_or("not an oci:// reference")?;
+        let (rest, digest) = match rest.rsplit_once('@') {
+            Some((r, d)) => {
+                let hex = d
+                    .strip_prefix("sha256:")
+                    .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+                if hex.is_none() {
+                    return Err(format!(
+                        "{s}: a digest is sha256: and 64 hex digits, not {d:?}"
+                    ));
+                }
+                (r, Some(d.to_ascii_lowercase()))
+            }
+            None => (rest, None),
+        };
         let (host, path) = rest
             .split_once('/')
             .filter(|(h, p)| !h.is_empty() && !p.is_empty())
@@ -35,13 +51,11 @@ impl Reference {
             Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
             _ => (path.to_string(), None),
         };
-        if repository.contains('@') {
-            return Err(format!("{s}: references by digest are not supported"));
-        }
         Ok(Reference {
             host: host.to_string(),
             repository,
             tag,
+            digest,
         })
     }
 }
@@ -65,6 +79,8 @@ pub async fn pull(
         bearer: None,
     };
     let tag = match (&r.tag, version) {
+        // A digest names the manifest: no tag to resolve.
+        (None, _) if r.digest.is_some() => String::new(),
         (Some(tag), v) if v.is_empty() || v == tag => tag.clone(),
         (Some(tag), v) => {
             return Err(CliError::Usage(format!(
@@ -113,14 +129,23 @@ pub async fn pull(
             newest_matching(&all, v).map_err(&failed)?
         }
     };
+    let target = r.digest.clone().unwrap_or_else(|| tag.clone());
     let manifest = session
         .get(
-            &format!("{base}/manifests/{tag}"),
+            &format!("{base}/manifests/{target}"),
             &[("accept", MANIFEST)],
             4 << 20,
         )
         .await
         .map_err(failed)?;
+    if let Some(digest) = &r.digest {
+        let got = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&manifest)));
+        if &got != digest {
+            return Err(failed(format!(
+                "the manifest's digest is {got}, not {digest}"
+            )));
+        }
+    }
     #[derive(Deserialize)]
     struct Layer {
         #[serde(rename = "mediaType", default)]
@@ -165,6 +190,24 @@ pub async fn pull(
         )));
     }
     let name = r.repository.rsplit('/').next().unwrap_or("chart");
+    if tag.is_empty() {
+        // By digest alone: the chart says which version it is.
+        let limits = berth::chart::Limits::default();
+        let files = berth::chart::unpack(&blob, &limits)?;
+        let have = berth::chart::build(&files, &limits)?.metadata.version;
+        if !version.is_empty()
+            && !Constraints::parse(version)
+                .ok()
+                .zip(Version::parse(&have).ok())
+                .is_some_and(|(c, v)| c.check(&v))
+        {
+            return Err(failed(format!(
+                "the chart at {} is version {have}, which --version {version} does not take",
+                r.digest.as_deref().unwrap_or_default()
+            )));
+        }
+        return Ok((blob, format!("{name}-{have}.tgz")));
+    }
     Ok((blob, format!("{name}-{}.tgz", tag.replace('_', "+"))))
 }
 
@@ -413,6 +456,13 @@ mod tests {
         assert_eq!(r.tag.as_deref(), Some("15.1.0"));
         let r = Reference::parse("oci://localhost:5000/charts/web").unwrap();
         assert_eq!((r.host.as_str(), r.tag), ("localhost:5000", None));
+        let d = format!("sha256:{}", "A".repeat(64));
+        let r = Reference::parse(&format!("oci://h:5000/charts/web:1.0.0@{d}")).unwrap();
+        assert_eq!(r.repository, "charts/web");
+        assert_eq!(r.tag.as_deref(), Some("1.0.0"));
+        assert_eq!(r.digest, Some(d.to_ascii_lowercase()));
+        assert!(Reference::parse("oci://h/charts/web@sha256:12").is_err());
+        assert!(Reference::parse("oci://h/charts/web@md5:x").is_err());
         assert!(Reference::parse("oci://host").is_err());
 
         let tags: Vec<String> = ["1.0.0", "1.2.0_build.1", "2.0.0-rc.1", "latest", "1.10.0"]
