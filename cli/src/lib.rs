@@ -289,6 +289,11 @@ pub enum Command {
         after_help = "Examples:\n  echo \"$TOKEN\" | berth registry login ghcr.io -u ci --password-stdin\n  berth registry logout ghcr.io"
     )]
     Registry(cmd::registry::RegistryCommand),
+    /// Pack chart directories into NAME-VERSION.tgz archives.
+    #[command(
+        after_help = "Examples:\n  berth package ./mychart -d dist\n  berth package ./mychart --version 1.4.0 --app-version 2.0 -u"
+    )]
+    Package(cmd::package::PackageArgs),
     /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
     #[command(
         subcommand,

@@ -2,7 +2,8 @@
 //! re-encoded from Helm's own struct, checked against real Helm's loaded
 //! metadata; values.yaml and the README as written; the CRDs of the chart
 //! and its subcharts), `berth pull` saves or unpacks a chart from a
-//! repository, and `berth search repo` finds charts in the cached indexes.
+//! repository, `berth search repo` finds charts in the cached indexes, and
+//! `berth package` packs a chart into what real Helm's `package` packs.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -272,4 +273,133 @@ async fn search_repo_finds_charts_in_the_cached_indexes_as_helm() {
     let (ok, _, err) = search(&["zzz", "--fail-on-no-result"]).await;
     assert!(!ok);
     assert!(err.contains("no results found"), "{err}");
+}
+
+/// The files of a chart archive, by name.
+fn archive_files(tgz: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(tgz).unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = berth::chart::unpack(&bytes, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.data.to_vec()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn package_packs_what_helms_package_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // A subchart packed from a directory of its own, for charts/.
+    let sub = root.join("sub");
+    write(
+        &sub.join("Chart.yaml"),
+        "apiVersion: v2\nname: sub\nversion: 0.2.0\n",
+    );
+    write(&sub.join("templates/cm.yaml"), "kind: ConfigMap\n");
+    let sub_files = berth::chart::load_path(&sub, &Default::default()).unwrap();
+    let web = root.join("web");
+    write(
+        &web.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.2.0\nappVersion: \"3\"\nunknown: x\nhome: \"\"\ndependencies:\n- name: inner\n  version: ~0.2\n  repository: \"\"\n- name: sub\n  version: 0.2.0\n  repository: file://../sub\n  import-values: [{child: a, parent: b}]\n",
+    );
+    write(&web.join("values.yaml"), "# replicas\nreplicas: 1\n");
+    write(&web.join("values.schema.json"), "{\"type\": \"object\"}");
+    write(&web.join("templates/cm.yaml"), "kind: ConfigMap\n");
+    write(&web.join("README.md"), "hi");
+    write(&web.join(".helmignore"), "*.bak\n");
+    write(&web.join("notes.bak"), "ignored");
+    write(
+        &web.join("Chart.lock"),
+        "dependencies:\n- name: sub\n  repository: file://../sub\n  version: 0.2.0\ndigest: sha256:abc\ngenerated: \"2020-02-03T10:38:51.180474+01:00\"\n",
+    );
+    write(
+        &web.join("charts/inner/Chart.yaml"),
+        "apiVersion: v2\nname: inner\nversion: 0.2.1\n",
+    );
+    write(&web.join("charts/inner/templates/s.yaml"), "kind: Secret\n");
+    std::fs::write(
+        web.join("charts/sub-0.2.0.tgz"),
+        berth::chart::pack(&sub_files, "sub").unwrap(),
+    )
+    .unwrap();
+
+    let ours = root.join("ours");
+    let (ok, out, err) = berth_process(
+        &[
+            "package",
+            &path(&web),
+            "-d",
+            &path(&ours),
+            "--version",
+            "1.3.0",
+            "--app-version",
+            "4.0",
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let archive = ours.join("web-1.3.0.tgz");
+    assert_eq!(
+        out,
+        format!(
+            "Successfully packaged chart and saved it to: {}\n",
+            path(&archive)
+        )
+    );
+    let helm_dir = root.join("helm");
+    let script = "import sys\nfrom helm_python.chart import package\nprint(package(sys.argv[1], destination=sys.argv[2], version='1.3.0', app_version='4.0'))";
+    let helm = tokio::process::Command::new(python())
+        .args(["-c", script, &path(&web), &path(&helm_dir)])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        helm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+    let ours_files = archive_files(&archive);
+    let names: Vec<&str> = ours_files.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"charts/sub/templates/cm.yaml"), "{names:?}");
+    assert!(!names.contains(&"notes.bak"), "{names:?}");
+    assert_eq!(ours_files, archive_files(&helm_dir.join("web-1.3.0.tgz")));
+
+    // The same chart packs into the same bytes.
+    let first = std::fs::read(&archive).unwrap();
+    let (ok, _, _) = berth_process(
+        &[
+            "package",
+            &path(&web),
+            "-d",
+            &path(&ours),
+            "--version",
+            "1.3.0",
+            "--app-version",
+            "4.0",
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok);
+    assert_eq!(std::fs::read(&archive).unwrap(), first);
+
+    // -u fetches what charts/ lacks first; without it, Helm's refusal.
+    std::fs::remove_file(web.join("charts/sub-0.2.0.tgz")).unwrap();
+    let (ok, _, err) = berth_process(&["package", &path(&web), "-d", &path(&ours)], &[]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("found in Chart.yaml, but missing in charts/ directory: sub"),
+        "{err}"
+    );
+    let (ok, out, err) =
+        berth_process(&["package", &path(&web), "-d", &path(&ours), "-u"], &[]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("web-1.2.0.tgz"), "{out}");
+    assert!(web.join("charts/sub-0.2.0.tgz").exists());
+    let (ok, _, err) = berth_process(&["package", &path(&web), "--version", "one"], &[]).await;
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -16,6 +16,7 @@ pub mod history;
 pub mod install;
 pub mod list;
 pub mod migrate;
+pub mod package;
 pub mod registry;
 pub mod repo;
 pub mod rollback;
@@ -43,6 +44,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Pull(_)
             | Command::Search(_)
             | Command::Registry(_)
+            | Command::Package(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -72,6 +74,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Pull(a) => show::pull(a, io).await,
         Command::Search(c) => search::run(c, io),
         Command::Registry(c) => registry::run(c, io).await,
+        Command::Package(a) => package::run(a, io).await,
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,

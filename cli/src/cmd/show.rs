@@ -127,7 +127,7 @@ pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
 
 /// Helm's `chart.Metadata` as sigs.k8s.io/yaml writes it: the struct's
 /// fields only, each left out when empty (all are `omitempty`).
-fn go_metadata(md: &Value) -> Value {
+pub(crate) fn go_metadata(md: &Value) -> Value {
     let mut out = Map::new();
     for k in [
         "name",
