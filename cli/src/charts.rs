@@ -18,6 +18,7 @@ use crate::CliError;
 
 pub mod deps;
 pub mod oci;
+pub mod save;
 
 /// Helm's chart path flags (pkg/cmd/flags.go addChartPathOptionsFlags).
 #[derive(Args, Debug, Clone, Default)]

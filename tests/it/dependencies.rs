@@ -495,3 +495,87 @@ async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
         "{err}"
     );
 }
+
+/// The files of a chart archive, by name.
+fn archive_files(tgz: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(tgz).unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = berth::chart::unpack(&bytes, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.data.to_vec()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// berth's `dependency update` and real Helm's of the same chart write
+/// the same Chart.lock (but for its time) and the same charts/.
+#[tokio::test]
+async fn dependency_update_writes_what_helms_writes() {
+    let env = Env::start().await;
+    let files = HashMap::from([
+        (
+            "/charts/index.yaml".to_string(),
+            index(&[("1.0.0", "hello-1.0.0.tgz"), ("1.1.0", "hello-1.1.0.tgz")]),
+        ),
+        ("/charts/hello-1.0.0.tgz".to_string(), packed(&env, "1.0.0")),
+        ("/charts/hello-1.1.0.tgz".to_string(), packed(&env, "1.1.0")),
+    ]);
+    let repo = Repo::start(files, None).await;
+    let url = format!("{}/charts", repo.url);
+    let root = env.dir.path();
+    chart_dir(
+        &root.join("sub"),
+        "sub",
+        "0.2.0",
+        "description: packed from its directory\nunknown: dropped\n",
+    );
+    let deps = format!(
+        "dependencies:\n- name: hello\n  version: ^1.0.0\n  repository: {url}\n  condition: hello.enabled\n  tags: [web]\n  import-values: [{{child: a, parent: b}}]\n- name: sub\n  version: '>=0.1.0 <1'\n  repository: file://../sub\n  alias: helper\n- name: inner\n  version: 0.x\n  repository: \"\"\n"
+    );
+    for copy in ["ours", "helms"] {
+        let dir = root.join(copy);
+        chart_dir(&dir, "parent", "0.1.0", &deps);
+        chart_dir(&dir.join("charts/inner"), "inner", "0.3.0", "");
+    }
+    let home = root.join("helm-home");
+    let vars = [
+        ("HELM_CONFIG_HOME", home.as_path()),
+        ("HELM_CACHE_HOME", home.as_path()),
+    ];
+    let (ok, _, err) =
+        berth_process(&["dependency", "update", &path(&root.join("ours"))], &vars).await;
+    assert!(ok, "{err}");
+    let script = "import sys\nfrom helm_python.registry import dependency_update\ndependency_update(sys.argv[1])";
+    let helm = tokio::process::Command::new(python())
+        .args(["-c", script, &path(&root.join("helms"))])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        helm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+
+    let lock = |copy: &str| -> Value {
+        let text = std::fs::read_to_string(root.join(copy).join("Chart.lock")).unwrap();
+        let mut v: Value = serde_saphyr::from_str(&text).unwrap();
+        v.as_object_mut().unwrap().remove("generated");
+        v
+    };
+    assert_eq!(lock("ours"), lock("helms"));
+    assert_eq!(
+        charts_of(&root.join("ours")),
+        charts_of(&root.join("helms"))
+    );
+    for file in charts_of(&root.join("ours")) {
+        let (a, b) = (
+            root.join("ours/charts").join(&file),
+            root.join("helms/charts").join(&file),
+        );
+        if a.is_file() {
+            assert_eq!(archive_files(&a), archive_files(&b), "{file}");
+        }
+    }
+}

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use berth::chart::{self, Bundle, Limits};
+use berth::chart::{self, Limits};
 use berth_template::funcs::semver::{Constraints, Version};
 use berth_template::gofmt::quote;
 use serde_json::Value;
@@ -639,25 +639,24 @@ impl Manager<'_> {
         if dep.repository.starts_with("file://") {
             // Packed from its directory, as Helm's tarFromLocalDir does.
             let dir = local_path(&dep.repository, &self.chart_path)?;
-            let bundle = Bundle::from_path(&dir, &Limits::default())?;
+            let saved = super::save::save(&dir, None, None)?;
             let constraint = Constraints::parse(&dep.version).map_err(|e| {
                 other(format!(
                     "dependency {} has an invalid version/constraint format: {e}",
                     dep.name
                 ))
             })?;
-            let version = &bundle.metadata.version;
-            if !Version::parse(version).is_ok_and(|v| constraint.check(&v)) {
+            if !Version::parse(&saved.version).is_ok_and(|v| constraint.check(&v)) {
                 return Err(other(format!(
                     "can't get a valid version for dependency {}",
                     dep.name
                 )));
             }
             std::fs::write(
-                tmp.join(format!("{}-{version}.tgz", bundle.metadata.name)),
-                &bundle.bytes,
+                tmp.join(format!("{}-{}.tgz", saved.name, saved.version)),
+                &saved.bytes,
             )?;
-            resolved.locked[i].version = version.clone();
+            resolved.locked[i].version = saved.version;
             return Ok(());
         }
         if dep.repository.starts_with("oci://") {

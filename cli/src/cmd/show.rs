@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use berth::chart::{self, Limits};
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value};
 
 use crate::charts::ChartPathFlags;
-use crate::charts::deps::Dependency;
+use crate::charts::save;
 use crate::{CliError, Io};
 
 #[derive(Subcommand, Debug)]
@@ -85,7 +84,7 @@ pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
     let mut out = String::new();
     let all = what == What::All;
     if what == What::Chart || all {
-        out += &berth_template::yaml::marshal(&go_metadata(&loaded.chart.metadata));
+        out += &berth_template::yaml::marshal(&save::go_metadata(&loaded.chart.metadata));
         out += "\n";
     }
     if what == What::Values || all {
@@ -123,85 +122,6 @@ pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
     }
     io.out.write_all(out.as_bytes())?;
     Ok(())
-}
-
-/// Helm's `chart.Metadata` as sigs.k8s.io/yaml writes it: the struct's
-/// fields only, each left out when empty (all are `omitempty`).
-pub(crate) fn go_metadata(md: &Value) -> Value {
-    let mut out = Map::new();
-    for k in [
-        "name",
-        "home",
-        "version",
-        "description",
-        "icon",
-        "apiVersion",
-        "condition",
-        "tags",
-        "appVersion",
-        "kubeVersion",
-        "type",
-    ] {
-        if let Some(s) = md.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
-            out.insert(k.into(), s.into());
-        }
-    }
-    for k in ["sources", "keywords"] {
-        if let Some(list) = md
-            .get(k)
-            .and_then(Value::as_array)
-            .filter(|l| !l.is_empty())
-        {
-            out.insert(k.into(), Value::Array(list.clone()));
-        }
-    }
-    if let Some(list) = md
-        .get("maintainers")
-        .and_then(Value::as_array)
-        .filter(|l| !l.is_empty())
-    {
-        let maintainers = list
-            .iter()
-            .map(|m| match m {
-                Value::Object(m) => Value::Object(
-                    ["name", "email", "url"]
-                        .iter()
-                        .filter_map(|k| {
-                            let v = m.get(*k).and_then(Value::as_str)?;
-                            (!v.is_empty()).then(|| (k.to_string(), Value::from(v)))
-                        })
-                        .collect(),
-                ),
-                _ => Value::Null,
-            })
-            .collect();
-        out.insert("maintainers".into(), Value::Array(maintainers));
-    }
-    if md.get("deprecated").and_then(Value::as_bool) == Some(true) {
-        out.insert("deprecated".into(), true.into());
-    }
-    if let Some(a) = md
-        .get("annotations")
-        .and_then(Value::as_object)
-        .filter(|a| !a.is_empty())
-    {
-        out.insert("annotations".into(), Value::Object(a.clone()));
-    }
-    if let Some(deps) = md
-        .get("dependencies")
-        .and_then(Value::as_array)
-        .filter(|d| !d.is_empty())
-    {
-        let deps = deps
-            .iter()
-            .map(|d| match d {
-                Value::Null => Value::Null,
-                d => Dependency::from_json(d).to_go_value(),
-            })
-            .collect();
-        out.insert("dependencies".into(), Value::Array(deps));
-    }
-    Value::Object(out)
 }
 
 /// `helm pull`: download a chart from a repository, a URL or a registry
