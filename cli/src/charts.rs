@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use berth_template::funcs::semver::{Constraints, Version};
 use clap::Args;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use serde::{Deserialize, Serialize};
 
 use crate::CliError;
@@ -392,18 +392,45 @@ pub(crate) async fn fetch(
     tls: &rustls::ClientConfig,
     max: u64,
 ) -> Result<Answer, String> {
+    send(
+        http::Method::GET,
+        url,
+        authorization,
+        headers,
+        bytes::Bytes::new(),
+        tls,
+        max,
+    )
+    .await
+}
+
+/// A request with a body; GET and HEAD follow redirects as Go's client
+/// does (at most 10, the Authorization header only on the first origin),
+/// other methods answer with the redirect itself. Whatever the status.
+pub(crate) async fn send(
+    method: http::Method,
+    url: &str,
+    authorization: Option<&str>,
+    headers: &[(&str, &str)],
+    body: bytes::Bytes,
+    tls: &rustls::ClientConfig,
+    max: u64,
+) -> Result<Answer, String> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls.clone())
         .https_or_http()
         .enable_http1()
         .build();
-    let client: hyper_util::client::legacy::Client<_, Empty<bytes::Bytes>> =
+    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(https);
+    let follows = method == http::Method::GET || method == http::Method::HEAD;
     let mut url = url.to_string();
     let first = origin(&url);
     for _ in 0..10 {
-        let mut req = http::Request::get(&url)
+        let mut req = http::Request::builder()
+            .method(method.clone())
+            .uri(&url)
             .header("user-agent", concat!("berth/", env!("CARGO_PKG_VERSION")));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -411,13 +438,15 @@ pub(crate) async fn fetch(
         if let Some(a) = authorization.filter(|_| origin(&url) == first) {
             req = req.header("authorization", a);
         }
-        let req = req.body(Empty::new()).map_err(|e| format!("{url}: {e}"))?;
+        let req = req
+            .body(Full::new(body.clone()))
+            .map_err(|e| format!("{url}: {e}"))?;
         let resp = client
             .request(req)
             .await
             .map_err(|e| format!("{url}: {}", crate::connect::chain(&e)))?;
         let status = resp.status();
-        if status.is_redirection() {
+        if follows && status.is_redirection() {
             let location = resp
                 .headers()
                 .get("location")

@@ -294,6 +294,11 @@ pub enum Command {
         after_help = "Examples:\n  berth package ./mychart -d dist\n  berth package ./mychart --version 1.4.0 --app-version 2.0 -u"
     )]
     Package(cmd::package::PackageArgs),
+    /// Push a chart archive to an OCI registry.
+    #[command(
+        after_help = "Examples:\n  berth package ./mychart -d dist\n  berth push dist/mychart-1.4.0.tgz oci://ghcr.io/acme/charts"
+    )]
+    Push(cmd::registry::PushArgs),
     /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
     #[command(
         subcommand,

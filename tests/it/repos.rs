@@ -726,3 +726,316 @@ async fn registry_login_checks_and_stores_credentials_as_helm() {
     assert!(!ok);
     assert_eq!(err.trim(), format!("Error: not logged in to {host}"));
 }
+
+/// What a pushable test registry holds: blobs by digest, manifests by
+/// `repository:reference` (tag or digest), uploads in progress.
+#[derive(Default)]
+struct Store {
+    blobs: HashMap<String, Vec<u8>>,
+    manifests: HashMap<String, Vec<u8>>,
+    uploads: HashMap<String, String>,
+}
+
+/// An OCI registry on loopback that takes pushes (the distribution spec's
+/// monolithic uploads) and serves what it holds, to requests with `auth`.
+struct PushRegistry {
+    host: String,
+    store: Arc<Mutex<Store>>,
+}
+
+impl PushRegistry {
+    async fn start(auth: &'static str) -> PushRegistry {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let store = Arc::new(Mutex::new(Store::default()));
+        let shared = Arc::clone(&store);
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                let store = Arc::clone(&shared);
+                tokio::spawn(async move { registry_answer(s, store, auth).await });
+            }
+        });
+        PushRegistry { host, store }
+    }
+
+    fn manifest(&self, key: &str) -> serde_json::Value {
+        let store = self.store.lock().unwrap();
+        serde_json::from_slice(&store.manifests[key]).unwrap()
+    }
+}
+
+async fn registry_answer(mut s: tokio::net::TcpStream, store: Arc<Mutex<Store>>, auth: &str) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut first = head.lines().next().unwrap_or("").split_whitespace();
+    let (method, target) = (
+        first.next().unwrap_or("").to_string(),
+        first.next().unwrap_or("/").to_string(),
+    );
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    };
+    let length: usize = header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < length {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let (status, headers, out): (&str, Vec<(String, String)>, Vec<u8>) =
+        if header("authorization").as_deref() != Some(auth) {
+            (
+                "401 Unauthorized",
+                vec![("www-authenticate".into(), "Basic realm=\"test\"".into())],
+                Vec::new(),
+            )
+        } else {
+            let mut st = store.lock().unwrap();
+            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+            let path = path.to_string();
+            let digest_of = |b: &[u8]| format!("sha256:{}", berth::chart::sha256_hex(b));
+            if path == "/v2/" {
+                ("200 OK", vec![], b"{}".to_vec())
+            } else if let Some(id) = path.strip_prefix("/upload/") {
+                let digest = query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("digest="))
+                    .unwrap_or("")
+                    .replace("%3A", ":")
+                    .replace("%3a", ":");
+                if st.uploads.remove(id).is_some() && digest_of(&body) == digest {
+                    st.blobs.insert(digest, body.clone());
+                    ("201 Created", vec![], Vec::new())
+                } else {
+                    ("400 Bad Request", vec![], Vec::new())
+                }
+            } else if let Some(rest) = path.strip_prefix("/v2/") {
+                if let Some((repo, _)) = rest.split_once("/blobs/uploads") {
+                    let id = st.uploads.len().to_string() + &st.blobs.len().to_string();
+                    st.uploads.insert(id.clone(), repo.to_string());
+                    (
+                        "202 Accepted",
+                        vec![("location".into(), format!("/upload/{id}"))],
+                        Vec::new(),
+                    )
+                } else if let Some((_, digest)) = rest.split_once("/blobs/") {
+                    match st.blobs.get(digest) {
+                        Some(b) => ("200 OK", vec![], b.clone()),
+                        None => ("404 Not Found", vec![], Vec::new()),
+                    }
+                } else if let Some((repo, reference)) = rest.split_once("/manifests/") {
+                    let key = format!("{repo}:{reference}");
+                    if method == "PUT" {
+                        let digest = digest_of(&body);
+                        st.manifests
+                            .insert(format!("{repo}:{digest}"), body.clone());
+                        st.manifests.insert(key, body.clone());
+                        (
+                            "201 Created",
+                            vec![("docker-content-digest".into(), digest)],
+                            Vec::new(),
+                        )
+                    } else {
+                        match st.manifests.get(&key) {
+                            Some(m) => (
+                                "200 OK",
+                                vec![
+                                    (
+                                        "content-type".into(),
+                                        "application/vnd.oci.image.manifest.v1+json".into(),
+                                    ),
+                                    ("docker-content-digest".into(), digest_of(m)),
+                                ],
+                                m.clone(),
+                            ),
+                            None => ("404 Not Found", vec![], Vec::new()),
+                        }
+                    }
+                } else if let Some((repo, _)) = rest.split_once("/tags/list") {
+                    let tags: Vec<String> = st
+                        .manifests
+                        .keys()
+                        .filter_map(|k| k.strip_prefix(&format!("{repo}:")))
+                        .filter(|t| !t.starts_with("sha256:"))
+                        .map(str::to_string)
+                        .collect();
+                    (
+                        "200 OK",
+                        vec![],
+                        serde_json::to_vec(&serde_json::json!({"name": repo, "tags": tags}))
+                            .unwrap(),
+                    )
+                } else {
+                    ("404 Not Found", vec![], Vec::new())
+                }
+            } else {
+                ("404 Not Found", vec![], Vec::new())
+            }
+        };
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        out.len()
+    );
+    for (k, v) in headers {
+        response.push_str(&format!("{k}: {v}\r\n"));
+    }
+    response.push_str("\r\n");
+    let _ = s.write_all(response.as_bytes()).await;
+    if method != "HEAD" {
+        let _ = s.write_all(&out).await;
+    }
+    let _ = s.shutdown().await;
+}
+
+/// berth pushes what real Helm pulls, with the credentials `berth registry
+/// login` stored; real Helm pushes what berth pulls.
+#[tokio::test]
+async fn push_and_login_interoperate_with_real_helm() {
+    let env = Env::start().await;
+    let registry = PushRegistry::start("Basic dXNlcjpwYXNz").await;
+    let host = registry.host.clone();
+    let config = env.dir.path().join("registry/config.json");
+    let vars = [("HELM_REGISTRY_CONFIG", config.as_path())];
+    let dist = env.dir.path().join("dist");
+    let d = crate::common::path(&dist);
+    for version in ["1.0.0", "1.1.0"] {
+        let (ok, _, err) = berth_process(&["package", &env.chart(version), "-d", &d], &vars).await;
+        assert!(ok, "{err}");
+    }
+    let (ok, _, err) = berth_process(
+        &[
+            "registry",
+            "login",
+            &host,
+            "-u",
+            "user",
+            "-p",
+            "pass",
+            "--plain-http",
+        ],
+        &vars,
+    )
+    .await;
+    assert!(ok, "{err}");
+
+    let remote = format!("oci://{host}/charts");
+    let archive = dist.join("hello-1.1.0.tgz");
+    let (ok, out, err) = berth_process(
+        &[
+            "push",
+            &crate::common::path(&archive),
+            &remote,
+            "--plain-http",
+        ],
+        &vars,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "Pushed: {host}/charts/hello:1.1.0\nDigest: sha256:"
+        )),
+        "{out}"
+    );
+    let manifest = registry.manifest("charts/hello:1.1.0");
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["digest"],
+        format!(
+            "sha256:{}",
+            berth::chart::sha256_hex(&std::fs::read(&archive).unwrap())
+        )
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.title"],
+        "hello"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.version"],
+        "1.1.0"
+    );
+
+    // Real Helm, with the login berth stored, pulls what berth pushed; then
+    // pushes the other version, which berth pulls.
+    let helm_dir = env.dir.path().join("helm-pulled");
+    std::fs::create_dir_all(&helm_dir).unwrap();
+    let script = "import sys\nfrom helm_python.registry import RegistryClient\nc = RegistryClient(plain_http=True, credentials_file=sys.argv[1])\nc.pull(sys.argv[2] + '/hello', version='1.1.0', destination=sys.argv[3], plain_http=True)\nc.push(sys.argv[4], sys.argv[2], plain_http=True)";
+    let helm = tokio::process::Command::new(crate::common::python())
+        .args([
+            "-c",
+            script,
+            &crate::common::path(&config),
+            &remote,
+            &crate::common::path(&helm_dir),
+            &crate::common::path(&dist.join("hello-1.0.0.tgz")),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        helm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+    assert_eq!(
+        std::fs::read(helm_dir.join("hello-1.1.0.tgz")).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+    let ours = env.dir.path().join("berth-pulled");
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            &format!("{remote}/hello"),
+            "--version",
+            "1.0.0",
+            "--plain-http",
+            "-d",
+            &crate::common::path(&ours),
+        ],
+        &vars,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read(ours.join("hello-1.0.0.tgz")).unwrap(),
+        std::fs::read(dist.join("hello-1.0.0.tgz")).unwrap()
+    );
+
+    // A directory is not pushed; nor is anything without the credentials.
+    let (ok, _, err) = berth_process(&["push", &d, &remote, "--plain-http"], &vars).await;
+    assert!(!ok);
+    assert!(err.contains("cannot push directory"), "{err}");
+    let (ok, _, err) = berth_process(
+        &[
+            "push",
+            &crate::common::path(&archive),
+            &remote,
+            "--plain-http",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("401 Unauthorized"), "{err}");
+}

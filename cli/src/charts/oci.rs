@@ -255,23 +255,50 @@ impl Session {
         headers: &[(&str, &str)],
         max: u64,
     ) -> Result<Answer, String> {
-        for attempt in 0..2 {
+        let answer = self
+            .send(http::Method::GET, url, headers, bytes::Bytes::new(), max)
+            .await?;
+        if answer.status != http::StatusCode::OK {
+            return Err(format!("{} : {}", answer.url, answer.status));
+        }
+        Ok(answer)
+    }
+
+    /// A request, answering a 401 once: with a token from the challenge's
+    /// realm (Bearer, for the scope the challenge names), or with the
+    /// credentials (Basic). The answer, whatever its status.
+    async fn send(
+        &mut self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: bytes::Bytes,
+        max: u64,
+    ) -> Result<Answer, String> {
+        let mut attempt = 0;
+        loop {
             let authorization = match (&self.bearer, &self.auth) {
                 (Some(token), _) => Some(format!("Bearer {token}")),
                 (None, Some(a)) if attempt > 0 => Some(a.header()),
                 _ => None,
             };
-            let answer = fetch(url, authorization.as_deref(), headers, &self.tls, max).await?;
+            let answer = super::send(
+                method.clone(),
+                url,
+                authorization.as_deref(),
+                headers,
+                body.clone(),
+                &self.tls,
+                max,
+            )
+            .await?;
             if answer.status == http::StatusCode::UNAUTHORIZED && attempt == 0 {
                 self.answer_challenge(&answer).await?;
+                attempt += 1;
                 continue;
-            }
-            if answer.status != http::StatusCode::OK {
-                return Err(format!("{} : {}", answer.url, answer.status));
             }
             return Ok(answer);
         }
-        Err(format!("{url} : 401 Unauthorized"))
     }
 
     async fn answer_challenge(&mut self, answer: &Answer) -> Result<(), String> {
@@ -348,6 +375,201 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+const CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
+const PROV_LAYER: &str = "application/vnd.cncf.helm.chart.provenance.v1.prov";
+
+/// `helm push`: the chart archive at `path` (and its `.prov` beside it, if
+/// any) to `remote` (`oci://host[/path]`) as `NAME:VERSION`, with Helm's
+/// manifest (its config, layers and annotations). The reference pushed
+/// and the manifest's digest.
+pub async fn push(
+    path: &std::path::Path,
+    remote: &str,
+    f: &AccessFlags,
+) -> Result<(String, String), CliError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|_| CliError::Other(format!("{}: no such file", path.display())))?;
+    if meta.is_dir() {
+        return Err(CliError::Usage(
+            "cannot push directory, must provide chart archive (.tgz)".into(),
+        ));
+    }
+    let chart = std::fs::read(path)?;
+    let limits = berth::chart::Limits::default();
+    let loaded = berth::chart::build(&berth::chart::unpack(&chart, &limits)?, &limits)?;
+    let rest = remote
+        .strip_prefix("oci://")
+        .ok_or_else(|| CliError::Usage(format!("{remote}: the remote is an oci:// reference")))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let name = &loaded.metadata.name;
+    let repository = if prefix.is_empty() {
+        name.clone()
+    } else {
+        format!("{prefix}/{name}")
+    };
+    let tag = loaded.metadata.version.replace('+', "_");
+    let reference = format!("{host}/{repository}:{tag}");
+    let failed = |e: String| CliError::Other(format!("failed to push {reference}: {e}"));
+    let scheme = if f.plain_http { "http" } else { "https" };
+    let base = format!("{scheme}://{host}/v2/{repository}");
+    let mut session = Session {
+        tls: super::Tls::of_flags(f)?,
+        auth: super::Auth::of(f.username.as_deref(), f.password.as_deref())
+            .or_else(|| registry_login(host)),
+        bearer: None,
+    };
+    let md = super::save::go_metadata(&loaded.chart.metadata);
+    let config = crate::output::go_json(&md)?.into_bytes();
+    let mut layers = vec![(CHART_LAYER, chart)];
+    let prov = path.with_file_name(format!(
+        "{}.prov",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    if let Ok(p) = std::fs::read(&prov) {
+        layers.push((PROV_LAYER, p));
+    }
+    let descriptor = |media: &str, data: &[u8]| {
+        serde_json::json!({
+            "mediaType": media,
+            "digest": format!("sha256:{}", hex::encode(sha2::Sha256::digest(data))),
+            "size": data.len(),
+        })
+    };
+    upload(&mut session, &base, &config).await.map_err(failed)?;
+    for (_, data) in &layers {
+        upload(&mut session, &base, data).await.map_err(failed)?;
+    }
+    let mut layer_descriptors: Vec<serde_json::Value> =
+        layers.iter().map(|(m, d)| descriptor(m, d)).collect();
+    layer_descriptors.sort_by(|a, b| a["digest"].as_str().cmp(&b["digest"].as_str()));
+    let created = meta
+        .modified()
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from)
+        .unwrap_or_else(chrono::Utc::now)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "config": descriptor(CONFIG, &config),
+        "layers": layer_descriptors,
+        "annotations": annotations(&md, &created),
+    });
+    let manifest = serde_json::to_vec(&manifest).map_err(|e| failed(e.to_string()))?;
+    let answer = session
+        .send(
+            http::Method::PUT,
+            &format!("{base}/manifests/{tag}"),
+            &[("content-type", MANIFEST)],
+            manifest.clone().into(),
+            1 << 20,
+        )
+        .await
+        .map_err(failed)?;
+    if !answer.status.is_success() {
+        return Err(failed(format!("{} : {}", answer.url, answer.status)));
+    }
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&manifest)));
+    Ok((reference, digest))
+}
+
+/// One blob into the repository, unless it is there already: the
+/// distribution spec's monolithic upload (POST, then PUT with the digest).
+async fn upload(session: &mut Session, base: &str, data: &[u8]) -> Result<(), String> {
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)));
+    let head = session
+        .send(
+            http::Method::HEAD,
+            &format!("{base}/blobs/{digest}"),
+            &[],
+            bytes::Bytes::new(),
+            1 << 10,
+        )
+        .await?;
+    if head.status == http::StatusCode::OK {
+        return Ok(());
+    }
+    let start = session
+        .send(
+            http::Method::POST,
+            &format!("{base}/blobs/uploads/"),
+            &[],
+            bytes::Bytes::new(),
+            1 << 20,
+        )
+        .await?;
+    if start.status != http::StatusCode::ACCEPTED {
+        return Err(format!("{} : {}", start.url, start.status));
+    }
+    let location = start
+        .headers
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| format!("{}: an upload without a Location", start.url))?;
+    let location = super::resolve_reference_exact(&start.url, location);
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let put = session
+        .send(
+            http::Method::PUT,
+            &format!("{location}{sep}digest={}", encode(&digest)),
+            &[("content-type", "application/octet-stream")],
+            bytes::Bytes::copy_from_slice(data),
+            1 << 20,
+        )
+        .await?;
+    if !put.status.is_success() {
+        return Err(format!("{} : {}", put.url, put.status));
+    }
+    Ok(())
+}
+
+/// Helm's generateOCIAnnotations: the chart's own fields under the OCI
+/// image keys, then its annotations (but for title and version).
+fn annotations(md: &serde_json::Value, created: &str) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let mut put = |k: &str, v: &str| {
+        if !v.trim().is_empty() {
+            out.insert(format!("org.opencontainers.image.{k}"), v.into());
+        }
+    };
+    let s = |k: &str| md.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    put("description", s("description"));
+    put("title", s("name"));
+    put("version", s("version"));
+    put("url", s("home"));
+    put("created", created);
+    if let Some(source) = md["sources"].get(0).and_then(serde_json::Value::as_str) {
+        put("source", source);
+    }
+    if let Some(maintainers) = md["maintainers"].as_array().filter(|m| !m.is_empty()) {
+        let authors: Vec<String> = maintainers
+            .iter()
+            .map(|m| {
+                let name = m["name"].as_str().unwrap_or("");
+                match m["email"].as_str().filter(|e| !e.is_empty()) {
+                    Some(e) => format!("{name} ({e})"),
+                    None => name.to_string(),
+                }
+            })
+            .collect();
+        put("authors", &authors.join(", "));
+    }
+    if let Some(a) = md["annotations"].as_object() {
+        for (k, v) in a {
+            let fixed = [
+                "org.opencontainers.image.version",
+                "org.opencontainers.image.title",
+            ];
+            if !fixed.contains(&k.as_str()) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    serde_json::Value::Object(out)
 }
 
 /// Helm's `$HELM_REGISTRY_CONFIG`: where `helm registry login` (and

@@ -45,6 +45,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Search(_)
             | Command::Registry(_)
             | Command::Package(_)
+            | Command::Push(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -75,6 +76,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Search(c) => search::run(c, io),
         Command::Registry(c) => registry::run(c, io).await,
         Command::Package(a) => package::run(a, io).await,
+        Command::Push(a) => registry::push(a, io).await,
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,

@@ -117,3 +117,22 @@ pub async fn run(c: RegistryCommand, io: &mut Io) -> Result<(), CliError> {
         }
     }
 }
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The chart archive (.tgz, as `berth package` writes it).
+    pub chart: std::path::PathBuf,
+    /// The registry and path: oci://host[/path]; the chart goes to
+    /// path/NAME:VERSION.
+    pub remote: String,
+    #[command(flatten)]
+    pub access: AccessFlags,
+}
+
+/// `helm push`: a chart archive into an OCI registry.
+pub async fn push(a: PushArgs, io: &mut Io) -> Result<(), CliError> {
+    let (reference, digest) = oci::push(&a.chart, &a.remote, &a.access).await?;
+    writeln!(io.out, "Pushed: {reference}")?;
+    writeln!(io.out, "Digest: {digest}")?;
+    Ok(())
+}
