@@ -39,6 +39,25 @@ pub fn rfc3339(ms: i64) -> String {
     }
 }
 
+/// `time.Now()` as Go's JSON writes it (RFC 3339 with nanoseconds, the
+/// trailing zeros trimmed, the local offset).
+pub fn go_now() -> String {
+    let now = chrono::Local::now();
+    let frac = format!("{:09}", now.timestamp_subsec_nanos());
+    let frac = frac.trim_end_matches('0');
+    let offset = now.format("%:z").to_string();
+    format!(
+        "{}{}{}",
+        now.format("%Y-%m-%dT%H:%M:%S"),
+        if frac.is_empty() {
+            String::new()
+        } else {
+            format!(".{frac}")
+        },
+        if offset == "+00:00" { "Z" } else { &offset }
+    )
+}
+
 /// Go's RFC3339 (whole seconds) for UTC.
 pub fn rfc3339_seconds(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

@@ -1039,3 +1039,70 @@ async fn push_and_login_interoperate_with_real_helm() {
     assert!(!ok);
     assert!(err.contains("401 Unauthorized"), "{err}");
 }
+
+/// `repo index` writes the index real Helm's `repo index` writes for the
+/// same directory (but for the times): archives at the top and one level
+/// down, a file that is no chart skipped, an older index merged.
+#[tokio::test]
+async fn repo_index_writes_what_helms_writes() {
+    let env = Env::start().await;
+    let root = env.dir.path();
+    let merge = root.join("old-index.yaml");
+    std::fs::write(
+        &merge,
+        "apiVersion: v1\nentries:\n  old:\n  - name: old\n    version: 0.1.0\n    urls: [old-0.1.0.tgz]\n    created: \"2020-01-01T00:00:00Z\"\n  hello:\n  - name: hello\n    version: 1.0.0\n    urls: [stale.tgz]\n",
+    )
+    .unwrap();
+    for copy in ["ours", "helms"] {
+        let dir = root.join(copy);
+        std::fs::create_dir_all(dir.join("older")).unwrap();
+        std::fs::write(dir.join("hello-1.1.0.tgz"), packed(&env, "1.1.0")).unwrap();
+        std::fs::write(dir.join("older/hello-1.0.0.tgz"), packed(&env, "1.0.0")).unwrap();
+        std::fs::write(dir.join("notes.tgz"), b"not a chart").unwrap();
+    }
+    let ours = root.join("ours");
+    let (ok, _, err) = berth_process(
+        &[
+            "repo",
+            "index",
+            &crate::common::path(&ours),
+            "--url",
+            "https://acme.example/charts",
+            "--merge",
+            &crate::common::path(&merge),
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let script = "import sys\nfrom helm_python.registry import repo_index_generate\nrepo_index_generate(sys.argv[1], base_url='https://acme.example/charts', merge=sys.argv[2])";
+    let helm = tokio::process::Command::new(crate::common::python())
+        .args([
+            "-c",
+            script,
+            &crate::common::path(&root.join("helms")),
+            &crate::common::path(&merge),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        helm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&helm.stderr)
+    );
+    let without_times = |copy: &str| -> String {
+        std::fs::read_to_string(root.join(copy).join("index.yaml"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("created:") && !l.starts_with("generated:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let index = without_times("ours");
+    assert!(
+        index.contains("https://acme.example/charts/older/hello-1.0.0.tgz"),
+        "{index}"
+    );
+    assert_eq!(index, without_times("helms"));
+}

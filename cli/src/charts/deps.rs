@@ -976,32 +976,13 @@ fn write_lock(c: &ChartDir, locked: &[Dependency], digest: &str) -> Result<(), C
         })
         .collect();
     let lock = serde_json::json!({
-        "generated": go_now(),
+        "generated": crate::output::go_now(),
         "digest": digest,
         "dependencies": deps,
     });
     let text = berth_template::yaml::marshal(&lock);
     std::fs::write(&dest, text)?;
     Ok(())
-}
-
-/// `time.Now()` as Go's JSON writes it (RFC 3339 with nanoseconds, the
-/// trailing zeros trimmed, the local offset).
-fn go_now() -> String {
-    let now = chrono::Local::now();
-    let frac = format!("{:09}", now.timestamp_subsec_nanos());
-    let frac = frac.trim_end_matches('0');
-    let offset = now.format("%:z").to_string();
-    format!(
-        "{}{}{}",
-        now.format("%Y-%m-%dT%H:%M:%S"),
-        if frac.is_empty() {
-            String::new()
-        } else {
-            format!(".{frac}")
-        },
-        if offset == "+00:00" { "Z" } else { &offset }
-    )
 }
 
 /// `helm dependency list`: each dependency Chart.yaml names and what

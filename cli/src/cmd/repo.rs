@@ -2,10 +2,14 @@
 //! own files (repositories.yaml and the cached indexes, where `helm repo`
 //! keeps them), so `repo/chart` works the same in berth and in helm.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use clap::{Args, Subcommand};
+
+use berth_template::funcs::semver::Version;
+use serde_json::{Map, Value, json};
 
 use crate::charts::{self, RepoEntry, RepoFile};
 use crate::output::{self, Format};
@@ -38,6 +42,23 @@ pub enum RepoCommand {
     Remove {
         #[arg(required = true)]
         names: Vec<String>,
+    },
+    /// Write DIR/index.yaml for the chart archives in DIR (and one level of
+    /// directories below it), as a chart repository serves it.
+    #[command(
+        after_help = "Examples:\n  berth repo index ./dist --url https://acme.github.io/charts\n  berth repo index ./dist --merge ./old-index.yaml"
+    )]
+    Index {
+        dir: std::path::PathBuf,
+        /// The repository's URL, before each archive's path.
+        #[arg(long, default_value = "")]
+        url: String,
+        /// Keep the entries of this index that DIR does not have.
+        #[arg(long, value_name = "FILE")]
+        merge: Option<std::path::PathBuf>,
+        /// Write the index as JSON (which is YAML too).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -98,6 +119,12 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
             }
         }
         RepoCommand::Update { names } => update(&config, &names, io).await,
+        RepoCommand::Index {
+            dir,
+            url,
+            merge,
+            json,
+        } => index(&dir, &url, merge.as_deref(), json),
         RepoCommand::Remove { names } => {
             let mut file = charts::read_repo_file(&config)?;
             for name in &names {
@@ -227,4 +254,185 @@ fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
     };
     let text = serde_saphyr::to_string(&file).map_err(|e| CliError::Other(e.to_string()))?;
     charts::write_replacing(config, &text, true)
+}
+
+/// Helm's `repo index` (pkg/repo/v1 IndexDirectory, Merge, SortEntries):
+/// an entry per chart archive (its Chart.yaml's fields, its URL, its
+/// sha256, when it was indexed), archives that do not load skipped.
+fn index(dir: &Path, url: &str, merge: Option<&Path>, json: bool) -> Result<(), CliError> {
+    let mut archives = Vec::new();
+    let mut walk = |d: &Path, sub: &str| -> Result<(), CliError> {
+        let mut names: Vec<_> = std::fs::read_dir(d)
+            .map_err(|e| CliError::Other(format!("{}: {e}", d.display())))?
+            .filter_map(Result::ok)
+            .collect();
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tgz") && e.path().is_file() {
+                archives.push((sub.to_string(), name, e.path()));
+            }
+        }
+        Ok(())
+    };
+    walk(dir, "")?;
+    let mut subdirs: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .collect();
+    subdirs.sort_by_key(|e| e.file_name());
+    for d in subdirs {
+        walk(&d.path(), &d.file_name().to_string_lossy())?;
+    }
+    let now = crate::output::go_now();
+    let mut entries: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let limits = berth::chart::Limits::default();
+    for (sub, file, path) in archives {
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let Ok(loaded) = berth::chart::unpack(&bytes, &limits)
+            .and_then(|files| berth::chart::build(&files, &limits))
+        else {
+            // Helm assumes such an archive is not a chart.
+            continue;
+        };
+        let parent = url_join(url, &sub);
+        let u = if parent.is_empty() {
+            file.clone()
+        } else {
+            url_join(&parent, &file)
+        };
+        let mut entry = match charts::save::go_metadata(&loaded.chart.metadata) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        entry.insert("urls".into(), json!([u]));
+        entry.insert("created".into(), now.clone().into());
+        entry.insert("digest".into(), berth::chart::sha256_hex(&bytes).into());
+        entries
+            .entry(loaded.metadata.name.clone())
+            .or_default()
+            .push(Value::Object(entry));
+    }
+    if let Some(merge) = merge {
+        if merge.exists() {
+            let text = std::fs::read_to_string(merge)
+                .map_err(|e| CliError::Other(format!("merge failed: {}: {e}", merge.display())))?;
+            let old = berth_template::yaml::parse_document_ints(&text)
+                .map_err(|e| CliError::Other(format!("merge failed: {}: {e}", merge.display())))?;
+            let old_entries = old.get("entries").and_then(Value::as_object);
+            for (name, versions) in old_entries.into_iter().flatten() {
+                for v in versions.as_array().into_iter().flatten() {
+                    let version = v.get("version").and_then(Value::as_str).unwrap_or("");
+                    let list = entries.entry(name.clone()).or_default();
+                    let has = list
+                        .iter()
+                        .any(|e| e.get("version").and_then(Value::as_str) == Some(version));
+                    if !has {
+                        list.push(index_entry(v));
+                    }
+                }
+            }
+        } else {
+            // Helm writes an empty index there first.
+            let empty = json!({"apiVersion": "v1", "entries": {}, "generated": now});
+            write_index_file(merge, &empty, json)?;
+        }
+    }
+    for versions in entries.values_mut() {
+        // Newest first; what is not semver last.
+        versions.sort_by(|a, b| {
+            let v = |x: &Value| {
+                x.get("version")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Version::parse(s).ok())
+            };
+            match (v(a), v(b)) {
+                (Some(x), Some(y)) => y.compare(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                _ => std::cmp::Ordering::Equal,
+            }
+        });
+    }
+    let index = json!({
+        "apiVersion": "v1",
+        "entries": entries,
+        "generated": now,
+    });
+    write_index_file(&dir.join("index.yaml"), &index, json)
+}
+
+/// An entry of a loaded index as Helm's `ChartVersion` holds it: the
+/// chart's metadata fields (apiVersion v1 when it has none), its URLs,
+/// when it was indexed, and the fields that are only kept when set.
+fn index_entry(v: &Value) -> Value {
+    let mut md = v.clone();
+    if md
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
+        md["apiVersion"] = "v1".into();
+    }
+    let mut entry = match charts::save::go_metadata(&md) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    entry.insert("urls".into(), v.get("urls").cloned().unwrap_or(Value::Null));
+    entry.insert(
+        "created".into(),
+        v.get("created")
+            .cloned()
+            .unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+    );
+    if v.get("removed").and_then(Value::as_bool) == Some(true) {
+        entry.insert("removed".into(), true.into());
+    }
+    for k in ["digest", "checksum", "engine", "tillerVersion", "url"] {
+        if let Some(s) = v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            entry.insert(k.into(), s.into());
+        }
+    }
+    Value::Object(entry)
+}
+
+fn write_index_file(path: &Path, index: &Value, json: bool) -> Result<(), CliError> {
+    let text = if json {
+        serde_json::to_string_pretty(index).map_err(|e| CliError::Other(e.to_string()))?
+    } else {
+        berth_template::yaml::marshal(index)
+    };
+    charts::write_replacing(path, &text, false)
+}
+
+/// Helm's urlutil.URLJoin: the paths joined onto the URL's path.
+fn url_join(base: &str, path: &str) -> String {
+    if path.is_empty() {
+        return base.to_string();
+    }
+    let (prefix, rest) = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, p) = rest.split_once('/').unwrap_or((rest, ""));
+            (format!("{scheme}://{host}"), p.to_string())
+        }
+        None => (String::new(), base.to_string()),
+    };
+    let joined: Vec<&str> = rest
+        .split('/')
+        .chain(path.split('/'))
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let p = joined.join("/");
+    if prefix.is_empty() {
+        if base.starts_with('/') {
+            format!("/{p}")
+        } else {
+            p
+        }
+    } else {
+        format!("{prefix}/{p}")
+    }
 }
