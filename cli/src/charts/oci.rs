@@ -399,9 +399,11 @@ pub async fn push(
     let chart = std::fs::read(path)?;
     let limits = berth::chart::Limits::default();
     let loaded = berth::chart::build(&berth::chart::unpack(&chart, &limits)?, &limits)?;
-    let rest = remote
-        .strip_prefix("oci://")
-        .ok_or_else(|| CliError::Usage(format!("{remote}: the remote is an oci:// reference")))?;
+    let rest = remote.strip_prefix("oci://").ok_or_else(|| {
+        CliError::Usage(format!(
+            "{remote}: push takes an oci:// remote (oci://host/path)"
+        ))
+    })?;
     let rest = rest.trim_end_matches('/');
     let (host, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let name = &loaded.metadata.name;
