@@ -282,6 +282,42 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Run a Python script with real Helm (helm-python-sdk) importable; its
+/// stdout. A failing script fails the test with its stderr.
+pub async fn real_helm(script: &str, args: &[&str]) -> Vec<u8> {
+    let out = tokio::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "real Helm failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Write `text` to `p`, making its directory first.
+pub fn write_file(p: &Path, text: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// The files of a chart archive, by name.
+pub fn archive_files(tgz: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(tgz).unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = berth::chart::unpack(&bytes, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.data.to_vec()))
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }

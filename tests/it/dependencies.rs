@@ -11,21 +11,16 @@ use std::path::Path;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::common::{Env, path, python};
+use crate::common::{Env, archive_files, path, real_helm, write_file};
 use crate::repos::{Repo, berth_process, index, packed};
-
-fn write(p: &Path, text: &str) {
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// A chart with one ConfigMap named after the release and the chart.
 fn chart_dir(dir: &Path, name: &str, version: &str, extra: &str) {
-    write(
+    write_file(
         &dir.join("Chart.yaml"),
         &format!("apiVersion: v2\nname: {name}\nversion: {version}\n{extra}"),
     );
-    write(
+    write_file(
         &dir.join("templates/cm.yaml"),
         &format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\n"
@@ -93,7 +88,7 @@ async fn dependency_update_locks_and_build_restores_as_helm() {
     let url = format!("{}/charts", repo.url);
     let config = env.dir.path().join("helm-config");
     let cache = env.dir.path().join("helm-cache");
-    write(
+    write_file(
         &config.join("repositories.yaml"),
         &format!(
             "apiVersion: \"\"\ngenerated: \"0001-01-01T00:00:00Z\"\nrepositories:\n- name: local\n  url: {url}\n"
@@ -154,17 +149,8 @@ async fn dependency_update_locks_and_build_restores_as_helm() {
 
     // Real Helm renders the chart as charts/ now holds it, as berth does.
     let script = "import json,sys\nfrom helm_python import Chart\nout = Chart.load(sys.argv[1]).render(name='web')\nprint(json.dumps(sorted(out)))";
-    let helm = tokio::process::Command::new(python())
-        .args(["-c", script, &p])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        helm.status.success(),
-        "{}",
-        String::from_utf8_lossy(&helm.stderr)
-    );
-    let helm_files = String::from_utf8_lossy(&helm.stdout);
+    let helm = real_helm(script, &[&p]).await;
+    let helm_files = String::from_utf8_lossy(&helm);
     assert!(
         helm_files.contains("parent/charts/sub/templates/cm.yaml"),
         "{helm_files}"
@@ -328,17 +314,8 @@ async fn dependency_list_statuses_are_helms() {
         })
         .collect();
     let script = "import json,sys\nfrom helm_python.chart import dependency_list\nprint(json.dumps([[d['name'], d['status']] for d in dependency_list(sys.argv[1])]))";
-    let helm = tokio::process::Command::new(python())
-        .args(["-c", script, &p])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        helm.status.success(),
-        "{}",
-        String::from_utf8_lossy(&helm.stderr)
-    );
-    let helm: Vec<(String, String)> = serde_json::from_slice(&helm.stdout).unwrap();
+    let helm = real_helm(script, &[&p]).await;
+    let helm: Vec<(String, String)> = serde_json::from_slice(&helm).unwrap();
     assert_eq!(berth, helm, "{out}");
     let statuses: Vec<&str> = berth.iter().map(|(_, s)| s.as_str()).collect();
     assert_eq!(
@@ -496,18 +473,6 @@ async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
     );
 }
 
-/// The files of a chart archive, by name.
-fn archive_files(tgz: &Path) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(tgz).unwrap();
-    let mut files: Vec<(String, Vec<u8>)> = berth::chart::unpack(&bytes, &Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.name, f.data.to_vec()))
-        .collect();
-    files.sort();
-    files
-}
-
 /// berth's `dependency update` and real Helm's of the same chart write
 /// the same Chart.lock (but for its time) and the same charts/.
 #[tokio::test]
@@ -547,16 +512,7 @@ async fn dependency_update_writes_what_helms_writes() {
         berth_process(&["dependency", "update", &path(&root.join("ours"))], &vars).await;
     assert!(ok, "{err}");
     let script = "import sys\nfrom helm_python.registry import dependency_update\ndependency_update(sys.argv[1])";
-    let helm = tokio::process::Command::new(python())
-        .args(["-c", script, &path(&root.join("helms"))])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        helm.status.success(),
-        "{}",
-        String::from_utf8_lossy(&helm.stderr)
-    );
+    real_helm(script, &[&path(&root.join("helms"))]).await;
 
     let lock = |copy: &str| -> Value {
         let text = std::fs::read_to_string(root.join(copy).join("Chart.lock")).unwrap();

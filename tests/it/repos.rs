@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{Env, berth_raw};
+use crate::common::{Env, berth_raw, real_helm};
 
 /// Each request's path and Authorization header.
 type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
@@ -981,23 +981,16 @@ async fn push_and_login_interoperate_with_real_helm() {
     let helm_dir = env.dir.path().join("helm-pulled");
     std::fs::create_dir_all(&helm_dir).unwrap();
     let script = "import sys\nfrom helm_python.registry import RegistryClient\nc = RegistryClient(plain_http=True, credentials_file=sys.argv[1])\nc.pull(sys.argv[2] + '/hello', version='1.1.0', destination=sys.argv[3], plain_http=True)\nc.push(sys.argv[4], sys.argv[2], plain_http=True)";
-    let helm = tokio::process::Command::new(crate::common::python())
-        .args([
-            "-c",
-            script,
+    real_helm(
+        script,
+        &[
             &crate::common::path(&config),
             &remote,
             &crate::common::path(&helm_dir),
             &crate::common::path(&dist.join("hello-1.0.0.tgz")),
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        helm.status.success(),
-        "{}",
-        String::from_utf8_lossy(&helm.stderr)
-    );
+        ],
+    )
+    .await;
     assert_eq!(
         std::fs::read(helm_dir.join("hello-1.1.0.tgz")).unwrap(),
         std::fs::read(&archive).unwrap()
@@ -1076,21 +1069,14 @@ async fn repo_index_writes_what_helms_writes() {
     .await;
     assert!(ok, "{err}");
     let script = "import sys\nfrom helm_python.registry import repo_index_generate\nrepo_index_generate(sys.argv[1], base_url='https://acme.example/charts', merge=sys.argv[2])";
-    let helm = tokio::process::Command::new(crate::common::python())
-        .args([
-            "-c",
-            script,
+    real_helm(
+        script,
+        &[
             &crate::common::path(&root.join("helms")),
             &crate::common::path(&merge),
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        helm.status.success(),
-        "{}",
-        String::from_utf8_lossy(&helm.stderr)
-    );
+        ],
+    )
+    .await;
     let without_times = |copy: &str| -> String {
         std::fs::read_to_string(root.join(copy).join("index.yaml"))
             .unwrap()

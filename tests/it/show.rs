@@ -6,54 +6,39 @@
 //! `berth package` packs a chart into what real Helm's `package` packs.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{Env, path, python};
+use crate::common::{Env, archive_files, path, real_helm, write_file};
 use crate::repos::{Repo, berth_process, index, packed};
-
-fn write(p: &Path, text: &str) {
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// Real Helm's loaded chart: its metadata and CRD objects.
 async fn helm_chart(dir: &str) -> Value {
     let script = "import json,sys\nfrom helm_python import Chart\nc = Chart.load(sys.argv[1])\nprint(json.dumps({'metadata': c.metadata, 'crds': c.crds}))";
-    let out = tokio::process::Command::new(python())
-        .args(["-c", script, dir])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let out = real_helm(script, &[dir]).await;
+    serde_json::from_slice(&out).unwrap()
 }
 
 #[tokio::test]
 async fn show_prints_a_charts_files_as_helm() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("web");
-    write(
+    write_file(
         &chart.join("Chart.yaml"),
         "apiVersion: v2\nname: web\nversion: 1.2.0\nappVersion: 3\ndescription: \"a\\tweb  chart\"\nhome: \"\"\nkeywords: [a, b]\nunknown: dropped\nmaintainers:\n- name: ops\n  email: \"\"\nannotations:\n  team: web\ndependencies:\n- name: inner\n  version: ~0.2\n  repository: \"\"\n  condition: inner.enabled\n  import-values: [{child: a, parent: b}]\n",
     );
     let values = "# Replicas of the web tier.\nreplicas: 1   # one\n";
-    write(&chart.join("values.yaml"), values);
-    write(&chart.join("README.md"), "# web\n\nA chart.");
-    write(
+    write_file(&chart.join("values.yaml"), values);
+    write_file(&chart.join("README.md"), "# web\n\nA chart.");
+    write_file(
         &chart.join("crds/a.yaml"),
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: as.example.com\n",
     );
-    write(
+    write_file(
         &chart.join("charts/inner/Chart.yaml"),
         "apiVersion: v2\nname: inner\nversion: 0.2.1\n",
     );
-    write(
+    write_file(
         &chart.join("charts/inner/crds/b.yaml"),
         "---\nkind: CustomResourceDefinition\nmetadata:\n  name: bs.example.com\n",
     );
@@ -196,11 +181,11 @@ async fn search_repo_finds_charts_in_the_cached_indexes_as_helm() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
     let cache = dir.path().join("cache");
-    write(
+    write_file(
         &config.join("repositories.yaml"),
         "repositories:\n- name: acme\n  url: https://charts.acme.invalid\n- name: gone\n  url: https://gone.invalid\n",
     );
-    write(
+    write_file(
         &cache.join("repository/acme-index.yaml"),
         "apiVersion: v1\nentries:\n  nginx:\n  - {name: nginx, version: 15.2.0, appVersion: 1.25, description: NGINX web server, urls: [a.tgz]}\n  - {name: nginx, version: 15.3.0-rc.1, appVersion: 1.26, description: NGINX web server, urls: [b.tgz]}\n  - {name: nginx, version: 14.0.0, appVersion: 1.24, description: NGINX web server, urls: [c.tgz]}\n  ingress:\n  - {name: ingress, version: 1.0.0, description: An ingress controller on nginx and a description too long for its column, urls: [d.tgz]}\n  redis:\n  - {name: redis, version: 18.0.0, description: key value store, keywords: [cache], urls: [e.tgz]}\n",
     );
@@ -275,50 +260,38 @@ async fn search_repo_finds_charts_in_the_cached_indexes_as_helm() {
     assert!(err.contains("no results found"), "{err}");
 }
 
-/// The files of a chart archive, by name.
-fn archive_files(tgz: &Path) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(tgz).unwrap();
-    let mut files: Vec<(String, Vec<u8>)> = berth::chart::unpack(&bytes, &Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.name, f.data.to_vec()))
-        .collect();
-    files.sort();
-    files
-}
-
 #[tokio::test]
 async fn package_packs_what_helms_package_packs() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // A subchart packed from a directory of its own, for charts/.
     let sub = root.join("sub");
-    write(
+    write_file(
         &sub.join("Chart.yaml"),
         "apiVersion: v2\nname: sub\nversion: 0.2.0\n",
     );
-    write(&sub.join("templates/cm.yaml"), "kind: ConfigMap\n");
+    write_file(&sub.join("templates/cm.yaml"), "kind: ConfigMap\n");
     let sub_files = berth::chart::load_path(&sub, &Default::default()).unwrap();
     let web = root.join("web");
-    write(
+    write_file(
         &web.join("Chart.yaml"),
         "apiVersion: v2\nname: web\nversion: 1.2.0\nappVersion: \"3\"\nunknown: x\nhome: \"\"\ndependencies:\n- name: inner\n  version: ~0.2\n  repository: \"\"\n- name: sub\n  version: 0.2.0\n  repository: file://../sub\n  import-values: [{child: a, parent: b}]\n",
     );
-    write(&web.join("values.yaml"), "# replicas\nreplicas: 1\n");
-    write(&web.join("values.schema.json"), "{\"type\": \"object\"}");
-    write(&web.join("templates/cm.yaml"), "kind: ConfigMap\n");
-    write(&web.join("README.md"), "hi");
-    write(&web.join(".helmignore"), "*.bak\n");
-    write(&web.join("notes.bak"), "ignored");
-    write(
+    write_file(&web.join("values.yaml"), "# replicas\nreplicas: 1\n");
+    write_file(&web.join("values.schema.json"), "{\"type\": \"object\"}");
+    write_file(&web.join("templates/cm.yaml"), "kind: ConfigMap\n");
+    write_file(&web.join("README.md"), "hi");
+    write_file(&web.join(".helmignore"), "*.bak\n");
+    write_file(&web.join("notes.bak"), "ignored");
+    write_file(
         &web.join("Chart.lock"),
         "dependencies:\n- name: sub\n  repository: file://../sub\n  version: 0.2.0\ndigest: sha256:abc\ngenerated: \"2020-02-03T10:38:51.180474+01:00\"\n",
     );
-    write(
+    write_file(
         &web.join("charts/inner/Chart.yaml"),
         "apiVersion: v2\nname: inner\nversion: 0.2.1\n",
     );
-    write(&web.join("charts/inner/templates/s.yaml"), "kind: Secret\n");
+    write_file(&web.join("charts/inner/templates/s.yaml"), "kind: Secret\n");
     std::fs::write(
         web.join("charts/sub-0.2.0.tgz"),
         berth::chart::pack(&sub_files, "sub").unwrap(),
@@ -351,16 +324,7 @@ async fn package_packs_what_helms_package_packs() {
     );
     let helm_dir = root.join("helm");
     let script = "import sys\nfrom helm_python.chart import package\nprint(package(sys.argv[1], destination=sys.argv[2], version='1.3.0', app_version='4.0'))";
-    let helm = tokio::process::Command::new(python())
-        .args(["-c", script, &path(&web), &path(&helm_dir)])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        helm.status.success(),
-        "{}",
-        String::from_utf8_lossy(&helm.stderr)
-    );
+    real_helm(script, &[&path(&web), &path(&helm_dir)]).await;
     let ours_files = archive_files(&archive);
     let names: Vec<&str> = ours_files.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"charts/sub/templates/cm.yaml"), "{names:?}");
