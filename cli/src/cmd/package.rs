@@ -85,7 +85,12 @@ fn package(path: &std::path::Path, a: &PackageArgs) -> Result<PathBuf, CliError>
         )));
     }
     let saved = save::save(path, a.version.as_deref(), a.app_version.as_deref())?;
-    let dest = &a.destination;
+    // Helm saves to the working directory's full path when given ".".
+    let dest = &if a.destination == std::path::Path::new(".") {
+        std::env::current_dir()?
+    } else {
+        a.destination.clone()
+    };
     match std::fs::metadata(dest) {
         Ok(m) if !m.is_dir() => {
             return Err(CliError::Other(format!(
