@@ -53,6 +53,16 @@ async fn show_prints_a_charts_files_as_helm() {
             out
         }
     };
+    // Byte for byte what real Helm's `show` prints, for each part.
+    for what in ["all", "chart", "values", "readme", "crds"] {
+        let script = "import sys\nfrom helm_python.registry import show\nsys.stdout.write(show(sys.argv[2], output_format=sys.argv[1]))";
+        let helm = real_helm(script, &[what, &p]).await;
+        assert_eq!(
+            show(what).await,
+            String::from_utf8_lossy(&helm),
+            "show {what}"
+        );
+    }
     // Chart.yaml as Helm's struct holds it: unknown and empty fields gone.
     let chart_yaml = show("chart").await;
     assert!(chart_yaml.ends_with("\n\n"), "{chart_yaml:?}");
@@ -146,6 +156,21 @@ async fn pull_saves_or_unpacks_a_chart_from_a_repository() {
             .unwrap()
             .contains("version: 1.1.0")
     );
+    // Real Helm's pull --untar of the same chart unpacks the same files.
+    let helm_dest = env.dir.path().join("helm-pulled");
+    std::fs::create_dir_all(&helm_dest).unwrap();
+    let script = "import sys\nfrom helm_python.registry import pull\npull('hello', repo_url=sys.argv[1], untar=True, untar_dir=sys.argv[2], destination=sys.argv[2])";
+    real_helm(script, &[&repo.url, &path(&helm_dest)]).await;
+    let tree = |root: &std::path::Path| {
+        let files = berth::chart::load_dir(root, &Default::default()).unwrap();
+        let mut files: Vec<(String, Vec<u8>)> = files
+            .into_iter()
+            .map(|f| (f.name, f.data.to_vec()))
+            .collect();
+        files.sort();
+        files
+    };
+    assert_eq!(tree(&unpacked), tree(&helm_dest.join("hello")));
     // The unpacked chart is the chart: it installs.
     let out = env.berth(&["install", "web", &path(&unpacked)]).await.ok();
     assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
