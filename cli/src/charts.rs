@@ -805,7 +805,7 @@ pub fn helm_cache_dir() -> PathBuf {
     helm_home("HELM_CACHE_HOME", "XDG_CACHE_HOME", ".cache").join("repository")
 }
 
-fn helm_home(own: &str, xdg: &str, fallback: &str) -> PathBuf {
+pub(crate) fn helm_home(own: &str, xdg: &str, fallback: &str) -> PathBuf {
     if let Some(p) = std::env::var_os(own).filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }

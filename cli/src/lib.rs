@@ -299,6 +299,9 @@ pub enum Command {
         after_help = "Examples:\n  berth package ./mychart -d dist\n  berth push dist/mychart-1.4.0.tgz oci://ghcr.io/acme/charts"
     )]
     Push(cmd::registry::PushArgs),
+    /// Show the settings berth runs with (its paths, Helm's, the agent).
+    #[command(after_help = "Examples:\n  berth env\n  berth env HELM_REPOSITORY_CONFIG")]
+    Env(cmd::env::EnvArgs),
     /// Manage a chart's dependencies (charts/ and Chart.lock, as Helm does).
     #[command(
         subcommand,

@@ -1092,3 +1092,46 @@ async fn repo_index_writes_what_helms_writes() {
     );
     assert_eq!(index, without_times("helms"));
 }
+
+/// `berth env` shows where berth finds Helm's files and its own, as `helm
+/// env` shows Helm's: sorted `NAME="value"` lines, or one value.
+#[tokio::test]
+async fn env_shows_the_paths_berth_shares_with_helm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let cache = dir.path().join("cache");
+    let vars = [
+        ("HELM_CONFIG_HOME", config.as_path()),
+        ("HELM_CACHE_HOME", cache.as_path()),
+    ];
+    let (ok, out, err) = berth_process(&["env"], &vars).await;
+    assert!(ok, "{err}");
+    let p = |p: std::path::PathBuf| crate::common::path(&p);
+    for line in [
+        format!(
+            "HELM_REPOSITORY_CONFIG=\"{}\"",
+            p(config.join("repositories.yaml"))
+        ),
+        format!("HELM_REPOSITORY_CACHE=\"{}\"", p(cache.join("repository"))),
+        format!(
+            "HELM_REGISTRY_CONFIG=\"{}\"",
+            p(config.join("registry/config.json"))
+        ),
+        "BERTH_NAMESPACE=\"default\"".to_string(),
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line} in:\n{out}");
+    }
+    let names: Vec<&str> = out.lines().map(|l| l.split('=').next().unwrap()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+
+    let (_, out, _) = berth_process(&["env", "HELM_REPOSITORY_CONFIG"], &vars).await;
+    assert_eq!(out, format!("{}\n", p(config.join("repositories.yaml"))));
+    let (_, out, _) = berth_process(
+        &["env", "BERTH_AGENT", "--agent", "https://10.0.0.5:7443"],
+        &vars,
+    )
+    .await;
+    assert_eq!(out, "https://10.0.0.5:7443\n");
+}

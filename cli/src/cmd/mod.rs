@@ -10,6 +10,7 @@ pub mod demo;
 pub mod dependency;
 pub mod diff;
 pub mod drift;
+pub mod env;
 pub mod fleet;
 pub mod get;
 pub mod history;
@@ -46,6 +47,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Registry(_)
             | Command::Package(_)
             | Command::Push(_)
+            | Command::Env(_)
             | Command::Completion(_)
             | Command::Fleet(_)
     ) {
@@ -77,6 +79,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Registry(c) => registry::run(c, io).await,
         Command::Package(a) => package::run(a, io).await,
         Command::Push(a) => registry::push(a, io).await,
+        Command::Env(a) => env::run(&g, a, io),
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,

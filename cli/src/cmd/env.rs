@@ -1,0 +1,78 @@
+//! `berth env [NAME]`: the settings berth runs with, as `helm env` shows
+//! Helm's: where it keeps and finds things (its config file, and Helm's
+//! repository and registry files, which it shares with Helm) and the
+//! agent it talks to. `NAME="value"` lines, sorted; with NAME, the value.
+
+use std::io::Write;
+
+use clap::Args;
+
+use crate::charts::{self, oci};
+use crate::{CliError, Global, Io};
+
+#[derive(Args, Debug)]
+pub struct EnvArgs {
+    /// Print only this variable's value.
+    pub name: Option<String>,
+}
+
+pub fn run(g: &Global, a: EnvArgs, io: &mut Io) -> Result<(), CliError> {
+    let text = |p: Option<&std::path::Path>| p.map(|p| p.display().to_string()).unwrap_or_default();
+    let cache = charts::helm_cache_dir();
+    let mut vars = vec![
+        ("BERTH_AGENT", g.agent.clone().unwrap_or_default()),
+        ("BERTH_CA", text(g.ca.as_deref())),
+        ("BERTH_CERT", text(g.cert.as_deref())),
+        ("BERTH_CLUSTER", g.cluster.clone().unwrap_or_default()),
+        (
+            "BERTH_CONFIG",
+            crate::config::path(g.config.as_deref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        ("BERTH_KEY", text(g.key.as_deref())),
+        ("BERTH_NAMESPACE", g.namespace.clone()),
+        (
+            "HELM_CACHE_HOME",
+            text(Some(&charts::helm_home(
+                "HELM_CACHE_HOME",
+                "XDG_CACHE_HOME",
+                ".cache",
+            ))),
+        ),
+        (
+            "HELM_CONFIG_HOME",
+            text(Some(&charts::helm_home(
+                "HELM_CONFIG_HOME",
+                "XDG_CONFIG_HOME",
+                ".config",
+            ))),
+        ),
+        (
+            "HELM_REGISTRY_CONFIG",
+            oci::registry_config().display().to_string(),
+        ),
+        ("HELM_REPOSITORY_CACHE", cache.display().to_string()),
+        (
+            "HELM_REPOSITORY_CONFIG",
+            charts::helm_repository_config().display().to_string(),
+        ),
+    ];
+    vars.sort();
+    match a.name {
+        // Helm prints an empty line for a name it does not know.
+        Some(name) => {
+            let value = vars
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str());
+            writeln!(io.out, "{}", value.unwrap_or(""))?;
+        }
+        None => {
+            for (k, v) in vars {
+                writeln!(io.out, "{k}=\"{v}\"")?;
+            }
+        }
+    }
+    Ok(())
+}
