@@ -285,16 +285,21 @@ pub fn python() -> PathBuf {
 /// Run a Python script with real Helm (helm-python-sdk) importable; its
 /// stdout. A failing script fails the test with its stderr.
 pub async fn real_helm(script: &str, args: &[&str]) -> Vec<u8> {
+    real_helm_python(&[&["-c", script][..], args].concat()).await
+}
+
+/// Python (.venv's, with real Helm) with these arguments; its stdout. A
+/// failing run fails the test with its stderr.
+pub async fn real_helm_python(args: &[&str]) -> Vec<u8> {
     let out = tokio::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
         .args(args)
         .output()
         .await
         .expect("python runs");
     assert!(
         out.status.success(),
-        "real Helm failed:\n{}",
+        "real Helm ({:?}) failed:\n{}",
+        args.get(1..).unwrap_or_default(),
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout

@@ -11,23 +11,14 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::common::{Env, path, python};
+use crate::common::{Env, path, real_helm_python};
 
 /// Run tests/helm/migrate.py with real Helm; its JSON answer.
 async fn helm(args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helm/migrate.py");
-    let out = tokio::process::Command::new(python())
-        .arg(script)
-        .args(args)
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "real Helm ({args:?}) failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+    let script = path(&script);
+    let out = real_helm_python(&[&[script.as_str()][..], args].concat()).await;
+    serde_json::from_slice(&out).expect("the script prints JSON")
 }
 
 /// Real Helm installs `legacy` in `default`, upgrades it twice (the first
