@@ -534,4 +534,64 @@ async fn dependency_update_writes_what_helms_writes() {
             assert_eq!(archive_files(&a), archive_files(&b), "{file}");
         }
     }
+    // The lock real Helm wrote is one berth's build takes (build wants
+    // the repository added, as Helm's does).
+    let (ok, _, err) = berth_process(&["repo", "add", "local", &url], &vars).await;
+    assert!(ok, "{err}");
+    let helms = root.join("helms");
+    for file in charts_of(&helms) {
+        if file.ends_with(".tgz") {
+            std::fs::remove_file(helms.join("charts").join(file)).unwrap();
+        }
+    }
+    let (ok, _, err) = berth_process(&["dependency", "build", &path(&helms)], &vars).await;
+    assert!(ok, "{err}");
+    assert_eq!(charts_of(&helms), charts_of(&root.join("ours")));
+}
+
+/// A v1 chart keeps its dependencies in requirements.yaml and its lock in
+/// requirements.lock: berth's update writes what real Helm's does, and its
+/// build takes the lock Helm wrote.
+#[tokio::test]
+async fn a_v1_charts_requirements_lock_is_helms() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    chart_dir(&root.join("sub"), "sub", "0.2.0", "");
+    for copy in ["ours", "helms"] {
+        let c = root.join(copy);
+        write_file(
+            &c.join("Chart.yaml"),
+            "apiVersion: v1\nname: old\nversion: 0.1.0\n",
+        );
+        write_file(
+            &c.join("requirements.yaml"),
+            "dependencies:\n- name: sub\n  version: '>=0.1.0'\n  repository: file://../sub\n",
+        );
+    }
+    let home = root.join("helm-home");
+    let vars = [
+        ("HELM_CONFIG_HOME", home.as_path()),
+        ("HELM_CACHE_HOME", home.as_path()),
+    ];
+    let ours = root.join("ours");
+    let (ok, _, err) = berth_process(&["dependency", "update", &path(&ours)], &vars).await;
+    assert!(ok, "{err}");
+    let script = "import sys\nfrom helm_python.registry import dependency_update\ndependency_update(sys.argv[1])";
+    real_helm(script, &[&path(&root.join("helms"))]).await;
+    let lock = |copy: &str| -> Value {
+        let text = std::fs::read_to_string(root.join(copy).join("requirements.lock")).unwrap();
+        let mut v: Value = serde_saphyr::from_str(&text).unwrap();
+        v.as_object_mut().unwrap().remove("generated");
+        v
+    };
+    assert_eq!(lock("ours"), lock("helms"));
+    assert!(!ours.join("Chart.lock").exists());
+    assert_eq!(charts_of(&ours), ["sub-0.2.0.tgz"]);
+
+    // Helm's lock builds with berth.
+    std::fs::remove_dir_all(root.join("helms/charts")).unwrap();
+    let (ok, _, err) =
+        berth_process(&["dependency", "build", &path(&root.join("helms"))], &vars).await;
+    assert!(ok, "{err}");
+    assert_eq!(charts_of(&root.join("helms")), ["sub-0.2.0.tgz"]);
 }
