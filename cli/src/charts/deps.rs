@@ -20,7 +20,6 @@ use berth::chart::{self, Limits};
 use berth_template::funcs::semver::{Constraints, Version};
 use berth_template::gofmt::quote;
 use serde_json::Value;
-use sha2::Digest;
 
 use super::{AccessFlags, Index, RepoEntry};
 use crate::CliError;
@@ -142,10 +141,7 @@ fn go_list(deps: Option<&[Dependency]>) -> String {
 }
 
 fn sha256(text: &str) -> String {
-    format!(
-        "sha256:{}",
-        hex::encode(sha2::Sha256::digest(text.as_bytes()))
-    )
+    format!("sha256:{}", berth::chart::sha256_hex(text.as_bytes()))
 }
 
 /// Helm's `HashReq`: Chart.lock's digest of the requested and the locked
@@ -377,7 +373,7 @@ impl Manager<'_> {
             }
             let name = format!(
                 "helm-manager-{}",
-                hex::encode(sha2::Sha256::digest(d.repository.as_bytes()))
+                berth::chart::sha256_hex(d.repository.as_bytes())
             );
             names.insert(d.name.clone(), name.clone());
             unmanaged.push(RepoEntry {

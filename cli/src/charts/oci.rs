@@ -8,7 +8,6 @@
 //! `--username`/`--password` or of Helm's registry config.json.
 
 use serde::Deserialize;
-use sha2::Digest;
 
 use super::{AccessFlags, Answer, Auth, fetch};
 use crate::CliError;
@@ -139,7 +138,7 @@ pub async fn pull(
         .await
         .map_err(failed)?;
     if let Some(digest) = &r.digest {
-        let got = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&manifest)));
+        let got = sha256_digest(&manifest);
         if &got != digest {
             return Err(failed(format!(
                 "the manifest's digest is {got}, not {digest}"
@@ -182,7 +181,7 @@ pub async fn pull(
         )
         .await
         .map_err(failed)?;
-    let got = hex::encode(sha2::Sha256::digest(&blob));
+    let got = berth::chart::sha256_hex(&blob);
     if got != want.to_ascii_lowercase() {
         return Err(failed(format!(
             "the chart layer's digest is sha256:{got}, not {}",
@@ -209,6 +208,11 @@ pub async fn pull(
         return Ok((blob, format!("{name}-{have}.tgz")));
     }
     Ok((blob, format!("{name}-{}.tgz", tag.replace('_', "+"))))
+}
+
+/// An OCI digest: `sha256:` and the hex of the bytes' sha256.
+fn sha256_digest(data: &[u8]) -> String {
+    format!("sha256:{}", berth::chart::sha256_hex(data))
 }
 
 /// Helm's GetTagMatchingVersionOrConstraint over tags sorted newest first.
@@ -436,7 +440,7 @@ pub async fn push(
     let descriptor = |media: &str, data: &[u8]| {
         serde_json::json!({
             "mediaType": media,
-            "digest": format!("sha256:{}", hex::encode(sha2::Sha256::digest(data))),
+            "digest": sha256_digest(data),
             "size": data.len(),
         })
     };
@@ -475,14 +479,14 @@ pub async fn push(
     if !answer.status.is_success() {
         return Err(failed(format!("{} : {}", answer.url, answer.status)));
     }
-    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&manifest)));
+    let digest = sha256_digest(&manifest);
     Ok((reference, digest))
 }
 
 /// One blob into the repository, unless it is there already: the
 /// distribution spec's monolithic upload (POST, then PUT with the digest).
 async fn upload(session: &mut Session, base: &str, data: &[u8]) -> Result<(), String> {
-    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)));
+    let digest = sha256_digest(data);
     let head = session
         .send(
             http::Method::HEAD,

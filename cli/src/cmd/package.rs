@@ -76,7 +76,6 @@ fn package(path: &std::path::Path, a: &PackageArgs) -> Result<PathBuf, CliError>
     if let Some(v) = &a.version {
         Version::parse(v).map_err(CliError::Other)?;
     }
-    Version::parse(&loaded.metadata.version).map_err(CliError::Other)?;
     let missing = berth::render::missing_dependencies(&loaded.chart);
     if !missing.is_empty() {
         return Err(CliError::Other(format!(
