@@ -643,7 +643,7 @@ impl Index {
 
 /// Helm's order of chart versions and registry tags: the newest semver
 /// first, what is not semver last.
-fn newest_first(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn newest_first(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (Version::parse(a), Version::parse(b)) {
         (Ok(x), Ok(y)) => y.compare(&x),

@@ -8,7 +8,6 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use berth_template::funcs::semver::Version;
 use serde_json::{Map, Value, json};
 
 use crate::charts::{self, RepoEntry, RepoFile};
@@ -346,14 +345,10 @@ fn index(dir: &Path, url: &str, merge: Option<&Path>, json: bool) -> Result<(), 
             let v = |x: &Value| {
                 x.get("version")
                     .and_then(Value::as_str)
-                    .and_then(|s| Version::parse(s).ok())
+                    .unwrap_or("")
+                    .to_string()
             };
-            match (v(a), v(b)) {
-                (Some(x), Some(y)) => y.compare(&x),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                _ => std::cmp::Ordering::Equal,
-            }
+            charts::newest_first(&v(a), &v(b))
         });
     }
     let index = json!({

@@ -129,17 +129,7 @@ pub fn run(c: SearchCommand, io: &mut Io) -> Result<(), CliError> {
         x.score
             .cmp(&y.score)
             .then_with(|| x.name.cmp(&y.name))
-            .then_with(|| {
-                match (
-                    Version::parse(&x.chart.version),
-                    Version::parse(&y.chart.version),
-                ) {
-                    (Ok(a), Ok(b)) => b.compare(&a),
-                    (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-                    (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-                    _ => std::cmp::Ordering::Equal,
-                }
-            })
+            .then_with(|| charts::newest_first(&x.chart.version, &y.chart.version))
     });
     let constraint = match a.version.as_deref() {
         Some(v) if !v.is_empty() => v.to_string(),
