@@ -743,16 +743,38 @@ pub fn write_index(name: &str, index: &str) -> Result<(), CliError> {
 }
 
 /// Download the repositories' indexes all at once (Helm's
-/// parallelRepoUpdate) and cache each that came; how each went, in order.
-pub async fn refresh(repos: &[RepoEntry]) -> Vec<Result<(), String>> {
+/// parallelRepoUpdate), cache each that came, and report each in Helm's
+/// words (a repository the dependency manager named after its URL, by
+/// that URL); the URLs of those that failed.
+pub async fn refresh(
+    repos: &[RepoEntry],
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<Vec<String>, CliError> {
     let indexes = futures::future::join_all(repos.iter().map(RepoEntry::download_index)).await;
-    repos
-        .iter()
-        .zip(indexes)
-        .map(|(r, index)| {
-            index.and_then(|text| write_index(&r.name, &text).map_err(|e| e.to_string()))
-        })
-        .collect()
+    let mut failed = Vec::new();
+    for (r, index) in repos.iter().zip(indexes) {
+        let unmanaged = r.name.starts_with(deps::MANAGER_PREFIX);
+        let shown = if unmanaged { &r.url } else { &r.name };
+        match index.and_then(|text| write_index(&r.name, &text).map_err(|e| e.to_string())) {
+            Ok(()) => writeln!(
+                out,
+                "...Successfully got an update from the {shown:?} chart repository"
+            )?,
+            Err(e) => {
+                let url = if unmanaged {
+                    String::new()
+                } else {
+                    format!(" ({})", r.url)
+                };
+                writeln!(
+                    out,
+                    "...Unable to get an update from the {shown:?} chart repository{url}:\n\t{e}"
+                )?;
+                failed.push(r.url.clone());
+            }
+        }
+    }
+    Ok(failed)
 }
 
 /// Replace `path` whole (berth's atomic write), making its directory first.

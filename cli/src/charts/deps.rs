@@ -24,6 +24,10 @@ use serde_json::Value;
 use super::{AccessFlags, Index, RepoEntry};
 use crate::CliError;
 
+/// The name the dependency manager gives a repository nobody added, before
+/// the sha256 of its URL (Helm's managerKeyPrefix).
+pub const MANAGER_PREFIX: &str = "helm-manager-";
+
 /// One dependency, as Helm's `chart.Dependency` holds it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dependency {
@@ -372,7 +376,7 @@ impl Manager<'_> {
                 continue;
             }
             let name = format!(
-                "helm-manager-{}",
+                "{MANAGER_PREFIX}{}",
                 berth::chart::sha256_hex(d.repository.as_bytes())
             );
             names.insert(d.name.clone(), name.clone());
@@ -389,21 +393,7 @@ impl Manager<'_> {
             self.out,
             "Getting updates for unmanaged Helm repositories..."
         )?;
-        let unmanaged = dedupe(unmanaged);
-        for (r, result) in unmanaged.iter().zip(super::refresh(&unmanaged).await) {
-            match result {
-                Ok(()) => writeln!(
-                    self.out,
-                    "...Successfully got an update from the {:?} chart repository",
-                    r.url
-                )?,
-                Err(e) => writeln!(
-                    self.out,
-                    "...Unable to get an update from the {:?} chart repository:\n\t{e}",
-                    r.url
-                )?,
-            }
-        }
+        super::refresh(&dedupe(unmanaged), &mut *self.out).await?;
         Ok(())
     }
 
@@ -417,21 +407,8 @@ impl Manager<'_> {
             self.out,
             "Hang tight while we grab the latest from your chart repositories..."
         )?;
-        let repos = dedupe(repos.to_vec());
-        for (r, result) in repos.iter().zip(super::refresh(&repos).await) {
-            match result {
-                Ok(()) => writeln!(
-                    self.out,
-                    "...Successfully got an update from the {:?} chart repository",
-                    r.name
-                )?,
-                Err(e) => writeln!(
-                    self.out,
-                    "...Unable to get an update from the {:?} chart repository ({}):\n\t{e}",
-                    r.name, r.url
-                )?,
-            }
-        }
+        // One that fails is reported, not fatal.
+        super::refresh(&dedupe(repos.to_vec()), &mut *self.out).await?;
         writeln!(self.out, "Update Complete. ⎈Happy Helming!⎈")?;
         Ok(())
     }

@@ -215,25 +215,7 @@ async fn update(config: &Path, names: &[String], io: &mut Io) -> Result<(), CliE
         .filter(|r| names.is_empty() || names.contains(&r.name))
         .cloned()
         .collect();
-    let results = charts::refresh(&chosen).await;
-    let mut failed = Vec::new();
-    for (r, result) in chosen.iter().zip(results) {
-        match result {
-            Ok(()) => writeln!(
-                io.out,
-                "...Successfully got an update from the {:?} chart repository",
-                r.name
-            )?,
-            Err(e) => {
-                writeln!(
-                    io.out,
-                    "...Unable to get an update from the {:?} chart repository ({}):\n\t{e}",
-                    r.name, r.url
-                )?;
-                failed.push(r.url.clone());
-            }
-        }
-    }
+    let failed = charts::refresh(&chosen, &mut *io.out).await?;
     if !failed.is_empty() {
         return Err(CliError::Other(format!(
             "failed to update the following repositories: {failed:?}"
