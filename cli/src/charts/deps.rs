@@ -907,7 +907,7 @@ fn local_version(dir: &Path) -> Result<String, CliError> {
 }
 
 /// A directory's entries, by name: name, path, whether a directory.
-fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>, CliError> {
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>, CliError> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let e = e?;

@@ -241,29 +241,21 @@ fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
 /// an entry per chart archive (its Chart.yaml's fields, its URL, its
 /// sha256, when it was indexed), archives that do not load skipped.
 fn index(dir: &Path, url: &str, merge: Option<&Path>, json: bool) -> Result<(), CliError> {
+    // Helm's globs: DIR/*.tgz, then DIR/*/*.tgz.
+    let entries = charts::deps::sorted_entries(dir)
+        .map_err(|e| CliError::Other(format!("{}: {e}", dir.display())))?;
     let mut archives = Vec::new();
-    let mut walk = |d: &Path, sub: &str| -> Result<(), CliError> {
-        let mut names: Vec<_> = std::fs::read_dir(d)
-            .map_err(|e| CliError::Other(format!("{}: {e}", d.display())))?
-            .filter_map(Result::ok)
-            .collect();
-        names.sort_by_key(|e| e.file_name());
-        for e in names {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".tgz") && e.path().is_file() {
-                archives.push((sub.to_string(), name, e.path()));
+    for (name, path, is_dir) in &entries {
+        if !is_dir && name.ends_with(".tgz") {
+            archives.push((String::new(), name.clone(), path.clone()));
+        }
+    }
+    for (sub, path, _) in entries.iter().filter(|(_, _, is_dir)| *is_dir) {
+        for (name, path, is_dir) in charts::deps::sorted_entries(path)? {
+            if !is_dir && name.ends_with(".tgz") {
+                archives.push((sub.clone(), name, path));
             }
         }
-        Ok(())
-    };
-    walk(dir, "")?;
-    let mut subdirs: Vec<_> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .collect();
-    subdirs.sort_by_key(|e| e.file_name());
-    for d in subdirs {
-        walk(&d.path(), &d.file_name().to_string_lossy())?;
     }
     let now = crate::output::go_now();
     let mut entries: BTreeMap<String, Vec<Value>> = BTreeMap::new();
