@@ -69,6 +69,9 @@ const CORE: &str = "tag:yaml.org,2002:";
 /// is quoted and the text parsed again (a plain `-` resolves to the string
 /// "-" anyway).
 fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
+    if let Some(e) = control_character(text) {
+        return Err(e);
+    }
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
         match parse_tree_once(&text) {
@@ -81,6 +84,25 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
             Ok(tree) => return Ok(tree),
         }
     }
+}
+
+/// libyaml's reader refuses characters outside YAML's printable set
+/// (`yaml_parser_update_buffer`), before the scanner sees them, and
+/// without a line: `yaml: control characters are not allowed`.
+fn control_character(text: &str) -> Option<YamlError> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+    };
+    let (at, _) = text.char_indices().find(|&(_, c)| !printable(c))?;
+    let line = text[..at].matches('\n').count() + 1;
+    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some(YamlError::go(
+        line,
+        col,
+        "control characters are not allowed",
+        None,
+    ))
 }
 
 /// Why [`parse_tree_once`] stopped.
@@ -230,6 +252,8 @@ struct Decoder {
     decode_count: usize,
     alias_count: usize,
     alias_depth: usize,
+    /// go-yaml v2's strict mode: the repeated keys met so far.
+    strict: Option<Vec<String>>,
 }
 
 const ALIAS_RATIO_RANGE_LOW: usize = 400_000;
@@ -465,6 +489,20 @@ impl Decoder {
                         ));
                     }
                     let val = self.decode(v)?;
+                    if let Some(errors) = &mut self.strict
+                        && out.contains(&key)
+                    {
+                        // go-yaml v2's setMapIndex in strict mode, at the value's line.
+                        let line = match pos(v) {
+                            (0, _) => pos(k).0,
+                            (l, _) => l,
+                        };
+                        errors.push(format!(
+                            "line {line}: key {} already set in map",
+                            go_sharp_v(&key)
+                        ));
+                        continue;
+                    }
                     out.insert(key, val);
                 }
                 Ok(Y::Map(out.pairs))
@@ -571,6 +609,10 @@ impl KeyId {
 }
 
 impl MapBuilder {
+    fn contains(&self, key: &Y) -> bool {
+        KeyId::of(key).is_some_and(|id| self.index.contains_key(&id))
+    }
+
     fn insert(&mut self, key: Y, val: Y) {
         let Some(id) = KeyId::of(&key) else {
             self.pairs.push((key, val));
@@ -583,6 +625,19 @@ impl MapBuilder {
                 self.pairs.push((key, val));
             }
         }
+    }
+}
+
+/// A decoded key as Go's `%#v` prints it.
+fn go_sharp_v(key: &Y) -> String {
+    match key {
+        Y::Null => "<nil>".into(),
+        Y::Bool(b) => b.to_string(),
+        Y::Int(i) => i.to_string(),
+        Y::Uint(u) => u.to_string(),
+        Y::Float(f) => crate::gofmt::format_float(*f, 'g', None),
+        Y::Str(s) => crate::gofmt::quote(s),
+        Y::Seq(_) | Y::Map(_) => String::new(),
     }
 }
 
@@ -821,7 +876,17 @@ pub fn decode_ints(text: &str) -> Result<Value, YamlError> {
     decode_with(text, true)
 }
 
+/// go-yaml v2's `UnmarshalStrict` of [`decode_ints`]: a key repeated in a
+/// mapping is an error (`yaml: unmarshal errors:` and a line per key).
+pub fn decode_ints_strict(text: &str) -> Result<Value, YamlError> {
+    decode_mode(text, true, true)
+}
+
 fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
+    decode_mode(text, ints, false)
+}
+
+fn decode_mode(text: &str, ints: bool, strict: bool) -> Result<Value, YamlError> {
     let Some(root) = parse_tree(text)? else {
         return Ok(Value::Nil);
     };
@@ -829,8 +894,17 @@ fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
         decode_count: 0,
         alias_count: 0,
         alias_depth: 0,
+        strict: strict.then(Vec::new),
     };
     let y = d.decode(&root)?;
+    if let Some(errors) = d.strict.filter(|e| !e.is_empty()) {
+        let mut text = "unmarshal errors:".to_string();
+        for e in errors {
+            text.push_str("\n  ");
+            text.push_str(&e);
+        }
+        return Err(YamlError::go(0, 0, text, None));
+    }
     if let Some(e) = first_bad_key(&y) {
         return Err(e);
     }
@@ -839,7 +913,7 @@ fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
 
 #[cfg(test)]
 mod tests {
-    use super::decode;
+    use super::{decode, decode_ints_strict};
 
     #[test]
     fn a_mapping_of_many_keys_decodes() {
@@ -862,5 +936,28 @@ mod tests {
             crate::json::marshal(&v).unwrap(),
             r#"{"base":{"x":1,"z":2},"m":{"x":3,"z":2}}"#
         );
+    }
+
+    #[test]
+    fn strict_mode_refuses_a_repeated_key_where_go_yaml_does() {
+        // sigs.k8s.io/yaml's UnmarshalStrict: every repeat, at its value's line.
+        let e = decode_ints_strict("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "yaml: unmarshal errors:\n  line 4: key \"c\" already set in map\n  line 5: key \"a\" already set in map"
+        );
+        assert!(decode_ints_strict("a: 1\nb: 2\n").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_before_parsing() {
+        for text in ["a: \u{0}", "a: [\n\u{7}", "\u{FFFE}"] {
+            assert_eq!(
+                decode(text).unwrap_err().to_string(),
+                "yaml: control characters are not allowed",
+                "{text:?}"
+            );
+        }
+        assert!(decode("a: \"\u{85}\u{A0}\u{1F600}\"\n").is_ok());
     }
 }

@@ -127,6 +127,19 @@ pub fn parse_document_ints(text: &str) -> Result<serde_json::Value, YamlError> {
     .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
 }
 
+/// sigs.k8s.io/yaml's `UnmarshalStrict` as far as YAML goes: as
+/// [`parse_document_ints`], and a key repeated in a mapping is an error
+/// (`error converting YAML to JSON: yaml: unmarshal errors:\n  line 3: key
+/// "apiVersion" already set in map`). Unknown fields are the caller's.
+pub fn parse_document_ints_strict(text: &str) -> Result<serde_json::Value, YamlError> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        decode::decode_ints_strict(text)
+            .map(|v| vjson::to_json(&v))
+            .map_err(|e| e.wrapped("error converting YAML to JSON: "))
+    })
+    .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
+}
+
 fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
     let mut merged = Map::new();
     for (first_line, doc) in split_documents(text)? {
