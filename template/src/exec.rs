@@ -232,8 +232,8 @@ pub struct Engine<'a> {
     pub include_counts: HashMap<String, usize>,
     /// Helm's `lookup` callback; `None` makes `lookup` return an empty map.
     pub lookup: Option<&'a dyn crate::helm::Lookup>,
-    /// Helm's lint mode: `required` and `fail` do not fail.
-    pub lint_mode: bool,
+    /// Helm's lint mode: `required` and `fail` do not fail, they log here.
+    pub lint: Option<crate::helm::LintLog>,
     /// Templates, includes and tpls currently executing (a guard for the stack).
     nesting: usize,
     /// `tpl` calls currently executing (see `funcs::helm::MAX_TPL_NESTING`).
@@ -254,7 +254,7 @@ impl<'a> Engine<'a> {
             missing_key,
             include_counts: HashMap::new(),
             lookup: None,
-            lint_mode: false,
+            lint: None,
             nesting: 0,
             tpl_nesting: 0,
             cancel: None,

@@ -350,6 +350,36 @@ pub fn unmarshal(text: &str) -> Result<Value, String> {
     Ok(v)
 }
 
+/// Why [`unmarshal_prefix`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrefixError {
+    /// A `*json.SyntaxError`: its text and its offset (the bytes read,
+    /// the offending one included).
+    Syntax(String, usize),
+    /// The text ended inside the value (`io.ErrUnexpectedEOF`).
+    UnexpectedEof,
+}
+
+/// One value of a JSON stream, as `json.Decoder.Decode` reads it: the
+/// value and the bytes it took (leading whitespace included). `Ok(None)`
+/// when only whitespace is left.
+pub fn unmarshal_prefix(text: &str) -> Result<Option<(Value, usize)>, PrefixError> {
+    let mut p = Parser {
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    p.skip_ws();
+    if p.i >= p.b.len() {
+        return Ok(None);
+    }
+    match p.value() {
+        Ok(v) => Ok(Some((v, p.i))),
+        Err(_) if p.i >= p.b.len() => Err(PrefixError::UnexpectedEof),
+        Err(e) => Err(PrefixError::Syntax(e, p.i + 1)),
+    }
+}
+
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,

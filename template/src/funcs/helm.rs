@@ -6,6 +6,7 @@ use super::{FuncMap, Ty, add, s, sig};
 use crate::error::{GoError, warn_wrap};
 use crate::exec::Engine;
 use crate::gofmt;
+use crate::helm::Warning;
 use crate::value::{Map, Value, json as vjson};
 
 type R = Result<Value, GoError>;
@@ -24,7 +25,14 @@ pub fn register(m: &mut FuncMap) {
             _ => false,
         };
         if missing {
-            if eng.lint_mode {
+            if let Some(log) = &eng.lint {
+                // Helm's words differ for nil and "".
+                let message = match &a[1] {
+                    Value::String(_) => "missing required values",
+                    _ => "missing required value",
+                };
+                let w = Warning::slog(message, vec![("message", s(&a[0]).to_string())]);
+                log.lock().unwrap_or_else(|e| e.into_inner()).push(w);
                 return Ok(Value::str(""));
             }
             return Err(GoError::plain(warn_wrap(s(&a[0]))));
@@ -32,7 +40,9 @@ pub fn register(m: &mut FuncMap) {
         Ok(a[1].clone())
     });
     add(m, "fail", sig(&[Str]), |eng, a| {
-        if eng.lint_mode {
+        if let Some(log) = &eng.lint {
+            let w = Warning::info("funcMap fail", vec![("message", s(&a[0]).to_string())]);
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(w);
             return Ok(Value::str(""));
         }
         Err(GoError::plain(warn_wrap(s(&a[0]))))

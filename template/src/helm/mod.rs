@@ -24,9 +24,10 @@ mod files;
 pub mod objects;
 mod render;
 mod schema;
+pub use schema::validate_single as validate_single_schema;
 mod warning;
 
-pub use capabilities::check_kube_version;
+pub use capabilities::{check_kube_version, parse_kube_version};
 pub use coalesce::coalesce_values;
 pub use dependencies::process_dependencies;
 pub use render::{render, render_go};
@@ -157,6 +158,9 @@ pub trait Lookup: Send + Sync {
 }
 
 /// How to render.
+/// Where lint mode logs what `required` and `fail` let pass.
+pub type LintLog = std::sync::Arc<std::sync::Mutex<Vec<Warning>>>;
+
 #[derive(Clone)]
 pub struct RenderOptions<'a> {
     pub release: ReleaseOptions,
@@ -173,6 +177,9 @@ pub struct RenderOptions<'a> {
     /// loop for as long as it likes; this is how a caller with a deadline
     /// or a shutdown gets its thread back. `None`: never cancelled.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Helm's engine `LintMode` (`helm lint`): `required` and `fail` give
+    /// "" instead of failing, and what they would have said is logged here.
+    pub lint: Option<LintLog>,
 }
 
 impl<'a> RenderOptions<'a> {
@@ -185,6 +192,7 @@ impl<'a> RenderOptions<'a> {
             strict: false,
             skip_schema_validation: false,
             cancel: None,
+            lint: None,
         }
     }
 }

@@ -93,6 +93,7 @@ fn render_here(
             })?;
     }
     let mut engine = Engine::new(set, missing);
+    engine.lint = opts.lint.clone();
     engine.lookup = opts.lookup;
     engine.cancel = opts.cancel.clone();
     let mut rendered = BTreeMap::new();

@@ -50,6 +50,15 @@ impl Warning {
         }
     }
 
+    /// A `slog.Info(message, key, value, …)` record.
+    pub fn info(message: &str, attrs: Vec<(&'static str, String)>) -> Warning {
+        Warning {
+            level: Level::Info,
+            message: message.to_string(),
+            attrs,
+        }
+    }
+
     /// A `slog.Warn(message, key, value, …)` record.
     pub fn slog(message: &str, attrs: Vec<(&'static str, String)>) -> Warning {
         Warning {

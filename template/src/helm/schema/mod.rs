@@ -108,7 +108,10 @@ fn go_type(v: &J) -> &'static str {
 
 /// Helm's `ValidateAgainstSingleSchema`: the error text (validation
 /// failures end with a newline, other errors do not).
-fn validate_single(values: &J, schema: &[u8]) -> Result<(), String> {
+/// Helm's `ValidateAgainstSingleSchema`: one schema file's verdict on
+/// `values`, its problems one per line (what `helm lint` reports for
+/// values.yaml).
+pub fn validate_single(values: &J, schema: &[u8]) -> Result<(), String> {
     let compiled = compiled(schema)?;
     let values = match values {
         J::Object(_) => values.clone(),
