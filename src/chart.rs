@@ -18,7 +18,7 @@ pub(crate) mod metadata;
 
 pub use archive::{pack, unpack, unpack_keeping};
 pub use ignore::go_match;
-pub use metadata::Metadata;
+pub use metadata::{Metadata, lint_head, load_chartfile, strict_chartfile_error};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -294,7 +294,7 @@ fn strip_bom(data: &mut Vec<u8>) {
 
 /// A YAML document of a chart as sigs.k8s.io/yaml reads it, with the
 /// error in its words.
-fn read_document(data: &[u8]) -> Result<Value, String> {
+pub(crate) fn read_document(data: &[u8]) -> Result<Value, String> {
     let text = std::str::from_utf8(data).map_err(|_| "not valid UTF-8".to_string())?;
     berth_template::yaml::parse_document_ints(text).map_err(|e| e.to_string())
 }

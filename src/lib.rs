@@ -7,6 +7,7 @@
 //! It does not talk to Kubernetes, keep state, or print anything.
 
 pub mod chart;
+pub mod lint;
 pub mod manifest;
 pub mod proto;
 pub mod render;

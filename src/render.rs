@@ -56,6 +56,8 @@ pub struct Rendered {
 pub struct Crd {
     /// `<chart>/crds/x.yaml`, or `<parent>/charts/<sub>/crds/x.yaml`.
     pub filename: String,
+    /// The file's name in its own chart (`crds/x.yaml`).
+    pub name: String,
     pub data: String,
 }
 
@@ -181,6 +183,7 @@ fn crd_objects(chart: &helm::Chart, parent: Option<&str>, out: &mut Vec<Crd>) {
         if f.name.starts_with("crds/") && manifest_ext {
             out.push(Crd {
                 filename: format!("{full}/{}", f.name),
+                name: f.name.clone(),
                 data: String::from_utf8_lossy(&f.data).into_owned(),
             });
         }

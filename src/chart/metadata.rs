@@ -169,6 +169,52 @@ static SIMPLE_HEAD: Struct = Struct {
     ],
 };
 
+/// The anonymous-free stub `helm lint` decodes each rendered document
+/// into (pkg/chart/v2/lint/rules/template.go `k8sYamlStruct`).
+static LINT_METADATA: Struct = Struct {
+    name: "k8sYamlMetadata",
+    go: "rules.k8sYamlMetadata",
+    fields: &[("Namespace", Ty::Str), ("Name", Ty::Str)],
+};
+
+static LINT_HEAD: Struct = Struct {
+    name: "k8sYamlStruct",
+    go: "rules.k8sYamlStruct",
+    fields: &[
+        ("apiVersion", Ty::Str),
+        ("Kind", Ty::Str),
+        ("Metadata", Ty::Struct(&LINT_METADATA)),
+    ],
+};
+
+/// A rendered document as `helm lint` reads it: apiVersion, kind and
+/// metadata's name, or `None` for an empty (null) document. The error is
+/// encoding/json's, wrapped as sigs.k8s.io/yaml wraps it when `wrap`.
+pub fn lint_head(doc: Value, wrap: bool) -> Result<Option<[String; 3]>, String> {
+    if doc.is_null() {
+        return Ok(None);
+    }
+    let mut d = Decoder::default();
+    let mut doc = doc;
+    if let Some(e) = d
+        .value(&mut doc, Ty::Struct(&LINT_HEAD))
+        .err()
+        .or(d.saved.take())
+    {
+        return Err(if wrap {
+            format!("error unmarshaling JSON: while decoding JSON: {e}")
+        } else {
+            e
+        });
+    }
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    Ok(Some([
+        s(doc.get("apiVersion")),
+        s(doc.get("Kind")),
+        s(doc.get("Metadata").and_then(|m| m.get("Name"))),
+    ]))
+}
+
 /// Why Helm's `SimpleHead` cannot hold a rendered document, in
 /// encoding/json's words (`json: cannot unmarshal …`), if it cannot.
 pub(crate) fn simple_head_error(doc: &Value) -> Option<String> {
@@ -193,12 +239,42 @@ pub(super) fn check_lock(doc: Value) -> Result<(), String> {
     decode_document(doc, &LOCK).map(drop)
 }
 
-fn decode_document(mut doc: Value, s: &'static Struct) -> Result<Map<String, Value>, String> {
-    let mut d = Decoder::default();
+/// Helm's `chartutil.StrictLoadChartfile` (sigs.k8s.io/yaml's
+/// `UnmarshalStrict` into `chart.Metadata`): why it refuses a Chart.yaml
+/// the lenient reading takes — a key given twice in a mapping, a field
+/// `chart.Metadata` does not have — or `None`.
+pub fn strict_chartfile_error(data: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(data).ok()?;
+    let doc = match berth_template::yaml::parse_document_ints_strict(text) {
+        Ok(doc) => doc,
+        Err(e) => return Some(e.to_string()),
+    };
+    let mut d = Decoder {
+        strict: true,
+        ..Decoder::default()
+    };
+    decode_with(&mut d, doc, &METADATA).err()
+}
+
+/// Helm's `chartutil.LoadChartfile`: Chart.yaml read into `chart.Metadata`
+/// and nothing checked (what `helm lint` reads it with).
+pub fn load_chartfile(data: &[u8]) -> Result<Map<String, Value>, String> {
+    super::read_document(data).and_then(decode_metadata)
+}
+
+fn decode_document(doc: Value, s: &'static Struct) -> Result<Map<String, Value>, String> {
+    decode_with(&mut Decoder::default(), doc, s)
+}
+
+fn decode_with(
+    d: &mut Decoder,
+    mut doc: Value,
+    s: &'static Struct,
+) -> Result<Map<String, Value>, String> {
     let hard = d.value(&mut doc, Ty::Struct(s));
     // encoding/json goes on after a type error and reports the first one;
     // an error of a type that decodes itself (time.Time) stops it at once.
-    if let Some(e) = hard.err().or(d.saved) {
+    if let Some(e) = hard.err().or(d.saved.take()) {
         return Err(format!("error unmarshaling JSON: while decoding JSON: {e}"));
     }
     match doc {
@@ -215,6 +291,8 @@ struct Decoder {
     fields: Vec<&'static str>,
     /// The first type error.
     saved: Option<String>,
+    /// encoding/json's `DisallowUnknownFields`.
+    strict: bool,
 }
 
 impl Decoder {
@@ -271,6 +349,12 @@ impl Decoder {
                 .find(|(name, _)| *name == key)
                 .or_else(|| s.fields.iter().find(|(name, _)| fold(name) == fold(&key)));
             let Some(&(name, ty)) = field else {
+                if self.strict && self.saved.is_none() {
+                    self.saved = Some(format!(
+                        "json: unknown field {}",
+                        berth_template::gofmt::quote(&key)
+                    ));
+                }
                 floats(&mut v);
                 out.insert(key, v);
                 continue;
