@@ -289,6 +289,11 @@ pub enum Command {
         after_help = "Examples:\n  echo \"$TOKEN\" | berth registry login ghcr.io -u ci --password-stdin\n  berth registry logout ghcr.io"
     )]
     Registry(cmd::registry::RegistryCommand),
+    /// Examine charts for problems, with Helm's lint rules.
+    #[command(
+        after_help = "Examples:\n  berth lint ./mychart\n  berth lint ./mychart --strict -f values-prod.yaml\n  berth lint dist/mychart-1.4.0.tgz --kube-version 1.30"
+    )]
+    Lint(cmd::lint::LintArgs),
     /// Pack chart directories into NAME-VERSION.tgz archives.
     #[command(
         after_help = "Examples:\n  berth package ./mychart -d dist\n  berth package ./mychart --version 1.4.0 --app-version 2.0 -u"

@@ -20,6 +20,7 @@ mod fleet;
 mod hooks;
 mod journal;
 mod lifecycle;
+mod lint;
 mod load;
 mod migrate;
 mod mtls;

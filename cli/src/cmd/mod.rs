@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod get;
 pub mod history;
 pub mod install;
+pub mod lint;
 pub mod list;
 pub mod migrate;
 pub mod package;
@@ -46,6 +47,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Search(_)
             | Command::Registry(_)
             | Command::Package(_)
+            | Command::Lint(_)
             | Command::Push(_)
             | Command::Env(_)
             | Command::Completion(_)
@@ -78,6 +80,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Search(c) => search::run(c, io),
         Command::Registry(c) => registry::run(c, io).await,
         Command::Package(a) => package::run(a, io).await,
+        Command::Lint(a) => lint::run(&g, a, io),
         Command::Push(a) => registry::push(a, io).await,
         Command::Env(a) => env::run(&g, a, io),
         Command::Completion(a) => completion::run(a, io),

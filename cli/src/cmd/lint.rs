@@ -1,0 +1,234 @@
+//! `berth lint PATH...`: Helm's `lint` (pkg/cmd/lint.go, action/lint.go)
+//! over chart directories and archives, with the rules of
+//! [`berth::lint`]. The report is Helm's, line for line: `==> Linting
+//! PATH`, a `[SEVERITY] file: message` line per finding, then `N chart(s)
+//! linted, M chart(s) failed`; a chart fails on an error (or, with
+//! `--strict`, a warning), and then so does the command.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use berth::chart::{self, Limits};
+use berth::lint::{self, Message, Severity};
+use berth_template::helm;
+use clap::Args;
+
+use super::install::ValuesFlags;
+use crate::{CliError, Global, Io};
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// Chart directories or archives (.tgz, .tar.gz).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Lint the charts under each chart's charts/ as well.
+    #[arg(long)]
+    pub with_subcharts: bool,
+    /// Print only warnings and errors.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Do not check the values against the charts' values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+    /// Kubernetes version for capabilities and deprecation checks (e.g. v1.30.0).
+    #[arg(long)]
+    pub kube_version: Option<String>,
+    #[command(flatten)]
+    pub values: ValuesFlags,
+}
+
+/// Helm's `LintResult` for one path.
+struct Outcome {
+    messages: Vec<Message>,
+    /// The chart could not be linted at all (no Chart.yaml, a broken archive).
+    refused: Option<String>,
+}
+
+pub fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
+    let kube_version = match &a.kube_version {
+        None => None,
+        Some(v) => {
+            helm::check_kube_version(v)
+                .map_err(|e| CliError::Other(format!("invalid kube version '{v}': {e}")))?;
+            Some(if v.starts_with('v') {
+                v.clone()
+            } else {
+                format!("v{v}")
+            })
+        }
+    };
+    let mut paths = a.paths.clone();
+    if a.with_subcharts {
+        for p in &a.paths {
+            subchart_paths(&Path::new(p).join("charts"), &mut paths);
+        }
+    }
+    let opts = lint::Options {
+        values: a.values.merge()?,
+        namespace: g.namespace.clone(),
+        kube_version,
+        skip_schema_validation: a.skip_schema_validation,
+    };
+    let worst_allowed = if a.strict {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    let mut report = String::new();
+    let (mut failed, mut flagged) = (0, 0);
+    for path in &paths {
+        let outcome = lint_path(path, &opts, &mut *io.err);
+        let failures: Vec<String> = outcome
+            .refused
+            .iter()
+            .cloned()
+            .chain(
+                outcome
+                    .messages
+                    .iter()
+                    .filter(|m| m.severity > worst_allowed)
+                    .map(|m| m.err.clone()),
+            )
+            .collect();
+        let noteworthy =
+            outcome.messages.iter().any(|m| m.severity > Severity::Info) || !failures.is_empty();
+        if noteworthy {
+            flagged += 1;
+        }
+        if a.quiet && !noteworthy {
+            continue;
+        }
+        report.push_str(&format!("==> Linting {path}\n"));
+        if outcome.messages.is_empty() {
+            for f in &failures {
+                report.push_str(&format!("Error {f}\n"));
+            }
+        }
+        for m in &outcome.messages {
+            if !a.quiet || m.severity > Severity::Info {
+                report.push_str(&format!("{m}\n"));
+            }
+        }
+        if !failures.is_empty() {
+            failed += 1;
+        }
+        report.push('\n');
+    }
+    write!(io.out, "{report}")?;
+    let summary = format!("{} chart(s) linted, {failed} chart(s) failed", paths.len());
+    if failed > 0 {
+        return Err(CliError::Failed(summary));
+    }
+    if !a.quiet || flagged > 0 {
+        writeln!(io.out, "{summary}")?;
+    }
+    Ok(())
+}
+
+/// `--with-subcharts`: every directory holding a Chart.yaml and every
+/// chart archive below `charts`, in Go's `filepath.Walk` order.
+fn subchart_paths(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let text = p.display().to_string();
+        if p.file_name().is_some_and(|n| n == "Chart.yaml") {
+            out.push(dir.display().to_string());
+        } else if text.ends_with(".tgz") || text.ends_with(".tar.gz") {
+            out.push(text);
+        }
+        if p.is_dir() {
+            subchart_paths(&p, out);
+        }
+    }
+}
+
+/// Helm's `lintChart`: an archive is unpacked into a temporary directory
+/// first; a path without Chart.yaml is refused.
+fn lint_path(path: &str, opts: &lint::Options, err: &mut dyn Write) -> Outcome {
+    let refuse = |e: String| Outcome {
+        messages: Vec::new(),
+        refused: Some(e),
+    };
+    if path.ends_with(".tgz") || path.ends_with(".tar.gz") {
+        let tmp = match tempfile::Builder::new().prefix("helm-lint").tempdir() {
+            Ok(t) => t,
+            Err(e) => return refuse(format!("unable to create temp dir to extract tarball: {e}")),
+        };
+        let dir = match expand(Path::new(path), tmp.path()) {
+            Ok(dir) => dir,
+            Err(e) => return refuse(e),
+        };
+        return report(lint::run_all(&dir, opts), err);
+    }
+    let chart_yaml = go_join(path, "Chart.yaml");
+    if let Err(e) = std::fs::metadata(&chart_yaml) {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::NotADirectory => "not a directory".to_string(),
+            _ => e.to_string(),
+        };
+        return refuse(format!(
+            "unable to check Chart.yaml file in chart: stat {chart_yaml}: {why}"
+        ));
+    }
+    report(lint::run_all(Path::new(path), opts), err)
+}
+
+/// The findings; what Helm logs meanwhile goes to stderr as it happens.
+fn report(r: lint::Report, err: &mut dyn Write) -> Outcome {
+    for w in &r.log {
+        let _ = writeln!(err, "{w}");
+    }
+    Outcome {
+        messages: r.messages,
+        refused: None,
+    }
+}
+
+/// Go's `filepath.Join(dir, file)` for the message: cleaned, no `./`.
+fn go_join(dir: &str, file: &str) -> String {
+    let dir = dir.trim_end_matches('/');
+    let dir = dir.strip_prefix("./").unwrap_or(dir);
+    match dir {
+        "" | "." => file.to_string(),
+        d => format!("{d}/{file}"),
+    }
+}
+
+/// Helm's `chartutil.Expand`: the archive's files written as they are
+/// under `into/<chart name>`.
+fn expand(archive: &Path, into: &Path) -> Result<PathBuf, String> {
+    if let Err(e) = std::fs::metadata(archive) {
+        return Err(format!(
+            "unable to open tarball: {}: {e}",
+            archive.display()
+        ));
+    }
+    let files = chart::load_path(archive, &Limits::default())
+        .map_err(|e| format!("unable to extract tarball: {e}"))?;
+    let name = files
+        .iter()
+        .find(|f| f.name == "Chart.yaml")
+        .map(|f| chart::load_chartfile(&f.data))
+        .transpose()
+        .map_err(|e| format!("unable to extract tarball: cannot load Chart.yaml: {e}"))?
+        .and_then(|md| md.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .filter(|n| !n.is_empty() && !n.contains('/') && n != ".." && n != ".")
+        .ok_or("unable to extract tarball: chart name not specified")?;
+    let dir = into.join(name);
+    for f in &files {
+        let out = dir.join(&f.name);
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&out, &f.data).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    Ok(dir)
+}
