@@ -237,8 +237,17 @@ pub fn parse_document(doc: &str) -> Result<Value, String> {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         with_snippet: false,
     };
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple_with_options(doc, opts).map_err(|e| e.to_string())?;
+    let docs: Vec<Value> = match serde_saphyr::from_multiple_with_options(doc, opts) {
+        Ok(docs) => docs,
+        // A number beyond f64 (`1e400`): go-yaml v2 cannot parse it as a
+        // float and keeps the text, so the object holds the string; its
+        // own reader decides (`.inf`, which go-yaml does take, then fails
+        // as JSON cannot hold it).
+        Err(serde_saphyr::Error::NonFiniteFloat { .. }) => {
+            return berth_template::yaml::parse_document_ints(doc).map_err(|e| e.to_string());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     Ok(docs
         .into_iter()
         .find(|d| !d.is_null())
@@ -746,6 +755,16 @@ mod tests {
             sort_manifests(&files).unwrap_err().to_string(),
             "YAML parse error on c/templates/x.yaml: error converting YAML to JSON: yaml: document contains excessive aliasing"
         );
+    }
+
+    #[test]
+    fn a_number_beyond_f64_stays_text_as_go_yaml_keeps_it() {
+        let v = parse_document("a: 1e400\nb: -9e999\nc: 1.5\n").unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": "1e400", "b": "-9e999", "c": 1.5})
+        );
+        assert!(parse_document("a: .inf\n").is_err());
     }
 
     #[test]
