@@ -105,6 +105,35 @@ fn control_character(text: &str) -> Option<YamlError> {
     ))
 }
 
+/// The closing bracket of the innermost flow collection open at 1-based
+/// `line`, 0-based column `col0` (quotes and comments aside), if any.
+fn open_flow(text: &str, line: usize, col0: usize) -> Option<char> {
+    let mut stack = Vec::new();
+    for (i, l) in text.lines().enumerate().take(line) {
+        let l = if i + 1 == line {
+            l.chars().take(col0).collect::<String>()
+        } else {
+            l.to_string()
+        };
+        let mut quote = None;
+        for c in l.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[') => stack.push(']'),
+                (None, '{') => stack.push('}'),
+                (None, ']' | '}') => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    stack.last().copied()
+}
+
 /// Why [`parse_tree_once`] stopped.
 enum Failed {
     Yaml(YamlError),
@@ -409,6 +438,35 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
             "could not find expected ':'".into(),
             Kind::Scanner,
             next_token_line(text, line),
+        )
+    } else if problem == "misplaced bracket" {
+        // A closing bracket with no collection open: where a value belongs
+        // libyaml finds no node; after a complete value, no key.
+        let before = text
+            .lines()
+            .nth(l0)
+            .map(|l| l.chars().take(col0).collect::<String>())
+            .unwrap_or_default();
+        let message = if before.trim_end().ends_with([':', '-']) || before.trim().is_empty() {
+            "did not find expected node content"
+        } else {
+            "did not find expected key"
+        };
+        (message.into(), Kind::Parser, l0)
+    } else if problem.starts_with("invalid trailing content after") {
+        // `a: "x" y`: libyaml ends the scalar at its quote and finds the
+        // next token where the mapping wants a key.
+        ("did not find expected key".into(), Kind::Parser, l0)
+    } else if problem == "illegal placement of ':' indicator"
+        && open_flow(text, line, col0).is_some()
+    {
+        // A `key: value` inside a flow collection left open on an earlier
+        // line: libyaml wants the collection's separator there.
+        let close = open_flow(text, line, col0).unwrap_or(']');
+        (
+            format!("did not find expected ',' or '{close}'"),
+            Kind::Parser,
+            l0,
         )
     } else if info.starts_with("unexpected EOF while parsing a flow sequence") {
         (

@@ -552,6 +552,25 @@ mod tests {
             e("a: 1\n--- x"),
             "error reading yaml document: invalid Yaml document separator: x"
         );
+        // Stray brackets, text after a quoted scalar, a key in a flow
+        // collection left open: what real Helm says of each.
+        for (text, want) in [
+            ("a: [1, 2]]\n", "did not find expected key"),
+            ("a: {b: 1}}\n", "did not find expected key"),
+            ("a: }\n", "did not find expected node content"),
+            ("a: \"x\" y\n", "did not find expected key"),
+            ("a: 'x' y\n", "did not find expected key"),
+            (
+                "a: [b, c\nd: e\n",
+                "line 1: did not find expected ',' or ']'",
+            ),
+            (
+                "a: {b: c\nd: e\n",
+                "line 1: did not find expected ',' or '}'",
+            ),
+        ] {
+            assert_eq!(e(text), format!("{conv}{want}"), "{text:?}");
+        }
         let err = parse_values("a: 1\n---\nb: [1").unwrap_err();
         assert_eq!(
             (err.line, err.message.as_str()),
