@@ -161,6 +161,64 @@ async fn template_without_a_name_uses_release_name() {
 }
 
 #[tokio::test]
+async fn template_takes_installs_flags_as_helm_template_does() {
+    let chart = path(&root().join("cli/src/demo/chart"));
+    let run = |extra: &[&str]| {
+        let mut args: Vec<String> = vec!["template".into(), "web".into(), chart.clone()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        async move { berth_raw(&args).await }
+    };
+    let plain = run(&[]).await.ok().stdout;
+    // What concerns the cluster changes nothing in the output.
+    let flags = [
+        "--create-namespace",
+        "--timeout",
+        "2m",
+        "--wait",
+        "--wait-for-jobs",
+        "--atomic",
+        "--rollback-on-failure",
+        "--description",
+        "d",
+        "--take-ownership",
+        "--force-conflicts",
+        "--replace",
+        "--skip-crds",
+        "--hide-notes",
+        "--render-subchart-notes",
+        "-l",
+        "team=web",
+        "--labels",
+        "tier=front",
+        "--dry-run=client",
+    ];
+    let out = run(&flags).await.ok();
+    assert_eq!(out.stdout, plain);
+    assert_eq!(out.stderr, "");
+    // A bare --dry-run is Helm's deprecated spelling of client.
+    let out = run(&["--dry-run"]).await.ok();
+    assert_eq!(out.stdout, plain);
+    assert_eq!(
+        out.stderr,
+        "level=WARN msg=\"--dry-run is deprecated and should be replaced with '--dry-run=client'\"\n"
+    );
+    // Refused as Helm refuses them.
+    let out = run(&["--dry-run=none"]).await.failed();
+    assert_eq!(
+        out.stderr,
+        "Error: invalid dry-run value (\"none\"). Must be \"server\" or \"client\"\n"
+    );
+    let out = run(&["-l", "owner=x"]).await.failed();
+    assert!(
+        out.stderr
+            .starts_with("Error: user supplied labels contains system reserved label name."),
+        "{}",
+        out.stderr
+    );
+    run(&["--dry-run=server"]).await.failed();
+}
+
+#[tokio::test]
 async fn template_refuses_a_missing_chart_in_one_line() {
     let out = berth_raw(&["template".into(), "x".into(), "/nonexistent/chart".into()])
         .await

@@ -66,9 +66,106 @@ pub struct TemplateArgs {
     pub skip_schema_validation: bool,
     #[command(flatten)]
     pub chart_path: crate::charts::ChartPathFlags,
+    #[command(flatten)]
+    pub install_only: InstallOnlyFlags,
+}
+
+/// Install's flags, which `helm template` takes too (it runs an install as
+/// a client-side dry run) and which change nothing it prints: a script
+/// may hand both commands the same flags.
+#[derive(Args, Debug, Default)]
+pub struct InstallOnlyFlags {
+    #[arg(long, hide = true)]
+    create_namespace: bool,
+    #[arg(long, hide = true, value_parser = super::parse_duration)]
+    timeout: Option<std::time::Duration>,
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "watcher", value_parser = super::parse_wait)]
+    wait: Option<bool>,
+    #[arg(long, hide = true)]
+    wait_for_jobs: bool,
+    #[arg(long, hide = true)]
+    atomic: bool,
+    #[arg(long, hide = true)]
+    rollback_on_failure: bool,
+    #[arg(long, hide = true)]
+    description: Option<String>,
+    #[arg(long, hide = true)]
+    take_ownership: bool,
+    #[arg(long, hide = true)]
+    force_conflicts: bool,
+    #[arg(long, hide = true)]
+    replace: bool,
+    #[arg(long, hide = true)]
+    skip_crds: bool,
+    #[arg(long, hide = true)]
+    hide_notes: bool,
+    #[arg(long, hide = true)]
+    render_subchart_notes: bool,
+    /// Checked as Helm's install checks them: Helm's own labels are refused.
+    #[arg(
+        short = 'l',
+        long,
+        hide = true,
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    labels: Vec<String>,
+    /// `helm template` is a client-side dry run whatever this says; a
+    /// server-side one needs the cluster (`berth diff`, `install --dry-run`).
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "unset")]
+    dry_run: Option<String>,
+}
+
+impl InstallOnlyFlags {
+    /// Refuse what Helm's template refuses among them; Helm's deprecation
+    /// warning for a bare `--dry-run` or a boolean one.
+    fn check(&self, err: &mut dyn Write) -> Result<(), CliError> {
+        use berth_agent::helm_release::SYSTEM_LABELS;
+        for l in &self.labels {
+            let Some((k, _)) = l.split_once('=') else {
+                return Err(CliError::Usage(format!(
+                    "invalid argument \"{l}\" for \"-l, --labels\" flag: {l} must be formatted as key=value"
+                )));
+            };
+            if SYSTEM_LABELS.contains(&k) {
+                return Err(CliError::Other(format!(
+                    "user supplied labels contains system reserved label name. System labels: [{}]",
+                    SYSTEM_LABELS.join(" ")
+                )));
+            }
+        }
+        let warn = |text: &str| helm::Warning::slog(text, Vec::new()).to_string();
+        match self.dry_run.as_deref() {
+            None | Some("client") => Ok(()),
+            Some("unset") => {
+                writeln!(err, "{}", warn("--dry-run is deprecated and should be replaced with '--dry-run=client'"))?;
+                Ok(())
+            }
+            Some("server") => Err(CliError::Other(
+                "--dry-run=server: berth template renders locally; `berth install --dry-run` or `berth diff` render against the cluster".into(),
+            )),
+            Some(v @ ("true" | "1" | "t" | "T" | "TRUE" | "True")) => {
+                writeln!(
+                    err,
+                    "{}",
+                    warn(&format!("boolean '--dry-run={v}' flag is deprecated and must be replaced with '--dry-run=client'"))
+                )?;
+                Ok(())
+            }
+            Some(v @ ("none" | "false" | "0" | "f" | "F" | "FALSE" | "False")) => Err(CliError::Other(format!(
+                "invalid dry-run value ({}). Must be \"server\" or \"client\"",
+                berth_template::gofmt::quote(v)
+            ))),
+            Some(v) => Err(CliError::Other(format!(
+                "invalid dry-run value ({}). Must be \"none\", \"server\", or \"client\"",
+                berth_template::gofmt::quote(v)
+            ))),
+        }
+    }
 }
 
 pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
+    a.install_only.check(&mut *io.err)?;
     let (name, chart_path) = release_and_chart(&a)?;
     let located = crate::charts::locate(&chart_path, &a.chart_path, &mut *io.err).await?;
     let chart_path = located.path.clone();
