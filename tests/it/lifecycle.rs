@@ -544,6 +544,50 @@ async fn description_replaces_the_completed_description_as_in_helm() {
         descriptions,
         ["first of its name", "Upgrade complete", "ticket 42"]
     );
+
+    // A rollback takes one too (Helm's limit: 256 characters), and Helm
+    // v4's --server-side=true|auto, which is what berth does anyway.
+    let long = "x".repeat(257);
+    let refused = env
+        .berth(&["rollback", "hello", "1", "--description", &long])
+        .await
+        .failed();
+    assert!(
+        refused
+            .stderr
+            .contains("description must be 256 characters or less, got 257"),
+        "{}",
+        refused.stderr
+    );
+    env.berth(&["rollback", "hello", "1", "--server-side=auto"])
+        .await
+        .ok();
+    env.berth(&[
+        "rollback",
+        "hello",
+        "2",
+        "--description",
+        "back to the upgrade",
+    ])
+    .await
+    .ok();
+    let descriptions: Vec<String> = history(&env)
+        .await
+        .iter()
+        .map(|r| r["description"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(descriptions[3..], ["Rollback to 1", "back to the upgrade"]);
+    let refused = env
+        .berth(&["upgrade", "hello", &chart, "--server-side=false"])
+        .await
+        .failed();
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("always applies server-side"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(history(&env).await.len(), 5);
 }
 
 #[tokio::test]

@@ -26,10 +26,20 @@ pub struct Prepared {
     caller: Caller,
 }
 
+/// The longest `--description` a rollback takes (Helm's).
+const MAX_DESCRIPTION: usize = 256;
+
 /// Find the target revision and take the lock.
 pub fn prepare(agent: &Agent, req: RollbackRequest, caller: Caller) -> Result<Prepared, OpError> {
     let options = req.options.as_ref();
     let timeout = super::timeout(agent, options.map_or(0, |o| o.timeout_seconds))?;
+    // Helm's MaxDescriptionLength, in runes.
+    let described = options.map_or(0, |o| o.description.chars().count());
+    if described > MAX_DESCRIPTION {
+        return Err(OpError::Invalid(format!(
+            "description must be {MAX_DESCRIPTION} characters or less, got {described}"
+        )));
+    }
     let name = ReleaseName::parse(&req.release)?;
     let namespace = Namespace::parse(&req.namespace)?;
     let (ns, rel) = (namespace.as_str(), name.as_str());
@@ -123,7 +133,7 @@ async fn execute(agent: &Agent, p: Prepared) {
     if let Err(f) = super::kinds::check(agent, check).await {
         return refuse(&op, f);
     }
-    let description = format!("Rollback to {}", p.target.revision);
+    let description = description(&p.options, &p.target);
     let previous = match &p.current {
         Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
         None => Vec::new(),
@@ -144,7 +154,8 @@ async fn execute(agent: &Agent, p: Prepared) {
     // names them and stays while this operation holds the release (one
     // operation per release; only an operation on it prunes it), so no
     // collection takes them before this revision names them too.
-    let begin = begin_rollback(&p.target, op.revision, &p.caller, op.for_journal());
+    let mut begin = begin_rollback(&p.target, op.revision, &p.caller, op.for_journal());
+    begin.record.description = description.clone();
     let recorded = begin.events.len();
     if let Err(e) = agent.journal.begin(ns, rel, begin).await {
         return refuse(&op, Failure::new("JournalError", e.to_string()));
@@ -189,6 +200,14 @@ async fn execute(agent: &Agent, p: Prepared) {
         )),
     };
     conclude(agent, &op, outcome, notes).await;
+}
+
+/// `--description`, else Helm's "Rollback to N".
+fn description(options: &proto::OperationOptions, target: &RevisionRecord) -> String {
+    match options.description.as_str() {
+        "" => format!("Rollback to {}", target.revision),
+        given => given.to_string(),
+    }
 }
 
 /// The pending revision a rollback to `target` records as `revision`: a copy

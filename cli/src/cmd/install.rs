@@ -83,6 +83,25 @@ pub struct OpFlags {
     /// always does (the release is the source of truth for its fields).
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Helm v4's apply method: true and auto are what berth always does
+    /// (server-side apply); false is refused.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_server_side, value_name = "true|auto")]
+    pub server_side: Option<bool>,
+}
+
+/// `--server-side`: berth applies server-side, as Helm v4 does by default;
+/// Helm's client-side three-way merge is not offered.
+fn parse_server_side(s: &str) -> Result<bool, String> {
+    match s {
+        "true" | "auto" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Err(
+            "berth always applies server-side; client-side apply (--server-side=false) is not offered"
+                .into(),
+        ),
+        other => Err(format!(
+            "invalid server-side value {other:?}: must be \"true\", \"false\" or \"auto\""
+        )),
+    }
 }
 
 /// Flags of install and upgrade about the chart's objects and output.

@@ -21,6 +21,10 @@ pub struct RollbackArgs {
     /// Delete the objects this rollback created if it fails.
     #[arg(long)]
     pub cleanup_on_fail: bool,
+    /// A custom description of the revision (at most 256 characters;
+    /// default "Rollback to N").
+    #[arg(long, default_value = "")]
+    pub description: String,
     /// Output of the final summary.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
@@ -43,6 +47,7 @@ pub fn request(g: &Global, a: &RollbackArgs) -> proto::RollbackRequest {
             wait_for_load_balancers: a.op.wait_for_load_balancers,
             history_max: a.history_max,
             cleanup_on_fail: a.cleanup_on_fail,
+            description: a.description.clone(),
             ..Default::default()
         }),
         client: Some(proto::ClientInfo {
