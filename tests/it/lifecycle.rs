@@ -577,6 +577,56 @@ async fn description_replaces_the_completed_description_as_in_helm() {
         .map(|r| r["description"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(descriptions[3..], ["Rollback to 1", "back to the upgrade"]);
+    // Which revision each rollback re-applied: Helm's rollback_revision
+    // (left out where there is none) and --show-rollback-revision's column.
+    let rolled: Vec<Option<u64>> = history(&env)
+        .await
+        .iter()
+        .map(|r| r.get("rollback_revision").and_then(|v| v.as_u64()))
+        .collect();
+    assert_eq!(rolled, [None, None, None, Some(1), Some(2)]);
+    let table = env
+        .berth(&["history", "hello", "--show-rollback-revision"])
+        .await
+        .ok()
+        .stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    let header: Vec<&str> = lines[0]
+        .split(['\t', ' '])
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "REVISION",
+            "UPDATED",
+            "STATUS",
+            "CHART",
+            "APP",
+            "VERSION",
+            "ROLLBACK",
+            "BY",
+            "DESCRIPTION"
+        ]
+    );
+    let rollback_column = |line: &str| -> String {
+        let header = lines[0];
+        let start = header.find("ROLLBACK").unwrap();
+        line.get(start..)
+            .unwrap_or("")
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let start = lines[0].find("ROLLBACK").unwrap();
+    assert_eq!(
+        lines[1][start..start + "ROLLBACK".len()].trim(),
+        "",
+        "{table}"
+    );
+    assert_eq!(rollback_column(lines[4]), "1", "{table}");
+    assert_eq!(rollback_column(lines[5]), "2", "{table}");
     let refused = env
         .berth(&["upgrade", "hello", &chart, "--server-side=false"])
         .await

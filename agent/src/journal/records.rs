@@ -187,6 +187,7 @@ impl RevisionRecord {
             client_version: self.client_version.clone(),
             created_unix_ms: self.created_ms,
             labels: self.labels.clone().into_iter().collect(),
+            rollback_revision: self.rollback_of.unwrap_or(0),
         }
     }
 }

@@ -14,6 +14,9 @@ pub struct HistoryArgs {
     /// Show at most this many revisions (the newest).
     #[arg(long, default_value = "256")]
     pub max: u32,
+    /// Add a ROLLBACK column: the revision each rollback re-applied.
+    #[arg(long)]
+    pub show_rollback_revision: bool,
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: Format,
 }
@@ -35,9 +38,10 @@ pub const COLUMNS: [&str; 7] = [
     "DESCRIPTION",
 ];
 
-/// The JSON object of one revision, with Helm's keys.
+/// The JSON object of one revision, with Helm's keys (`rollback_revision`
+/// only for a rollback, as Helm omits it).
 pub fn revision_json(r: &proto::RevisionInfo) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "revision": r.revision,
         "updated": output::rfc3339(r.updated_unix_ms),
         "status": status_name(r.status),
@@ -47,7 +51,11 @@ pub fn revision_json(r: &proto::RevisionInfo) -> serde_json::Value {
         "by": r.by,
         "client_address": r.client_addr,
         "client_version": r.client_version,
-    })
+    });
+    if r.rollback_revision > 0 {
+        v["rollback_revision"] = r.rollback_revision.into();
+    }
+    v
 }
 
 pub async fn run(g: &Global, a: HistoryArgs, io: &mut Io) -> Result<(), CliError> {
@@ -67,7 +75,7 @@ pub async fn run(g: &Global, a: HistoryArgs, io: &mut Io) -> Result<(), CliError
                 .revisions
                 .iter()
                 .map(|r| {
-                    vec![
+                    let mut row = vec![
                         r.revision.to_string(),
                         output::time(r.updated_unix_ms),
                         status_name(r.status).to_string(),
@@ -75,10 +83,22 @@ pub async fn run(g: &Global, a: HistoryArgs, io: &mut Io) -> Result<(), CliError
                         r.app_version.clone(),
                         r.by.clone(),
                         r.description.clone(),
-                    ]
+                    ];
+                    if a.show_rollback_revision {
+                        let rollback = match r.rollback_revision {
+                            0 => String::new(),
+                            n => n.to_string(),
+                        };
+                        row.insert(5, rollback);
+                    }
+                    row
                 })
                 .collect();
-            output::table(&mut *io.out, &COLUMNS, &rows)
+            let mut columns = COLUMNS.to_vec();
+            if a.show_rollback_revision {
+                columns.insert(5, "ROLLBACK");
+            }
+            output::table(&mut *io.out, &columns, &rows)
         }
         f => {
             let v: Vec<_> = resp.revisions.iter().map(revision_json).collect();
