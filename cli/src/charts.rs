@@ -720,6 +720,21 @@ impl RepoEntry {
         Auth::of(Some(&self.username), Some(&self.password))
     }
 
+    /// [`Self::download_index`] within `timeout` (Helm's `--timeout` of
+    /// `repo add` and `repo update`), in Go's words when it runs out.
+    pub async fn download_index_within(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<String, String> {
+        match tokio::time::timeout(timeout, self.download_index()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "Get {:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+                resolve_reference(&self.url, "index.yaml")
+            )),
+        }
+    }
+
     /// Download the repository's index.yaml, checked to read as one: what
     /// `helm repo add` and `helm repo update` cache.
     pub async fn download_index(&self) -> Result<String, String> {
@@ -731,6 +746,9 @@ impl RepoEntry {
         Ok(text)
     }
 }
+
+/// Helm's `getter.DefaultHTTPTimeout`: how long an index download may take.
+pub const INDEX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Where Helm caches the index of the repository `name`.
 pub fn index_path(name: &str) -> PathBuf {
@@ -748,9 +766,11 @@ pub fn write_index(name: &str, index: &str) -> Result<(), CliError> {
 /// that URL); the URLs of those that failed.
 pub async fn refresh(
     repos: &[RepoEntry],
+    timeout: std::time::Duration,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<Vec<String>, CliError> {
-    let indexes = futures::future::join_all(repos.iter().map(RepoEntry::download_index)).await;
+    let indexes =
+        futures::future::join_all(repos.iter().map(|r| r.download_index_within(timeout))).await;
     let mut failed = Vec::new();
     for (r, index) in repos.iter().zip(indexes) {
         let unmanaged = r.name.starts_with(deps::MANAGER_PREFIX);

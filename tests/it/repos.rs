@@ -1135,3 +1135,106 @@ async fn env_shows_the_paths_berth_shares_with_helm() {
     .await;
     assert_eq!(out, "https://10.0.0.5:7443\n");
 }
+
+#[tokio::test]
+async fn repo_add_takes_helms_password_stdin_timeout_and_deleted_repo_rules() {
+    let env = Env::start().await;
+    let files = HashMap::from([(
+        "/private/index.yaml".to_string(),
+        index(&[("1.0.0", "hello-1.0.0.tgz")]),
+    )]);
+    // The password is checked: only a request with it gets the index.
+    let repo = Repo::start(files, Some("Basic Y2k6czNjcjN0")).await;
+    let home = env.dir.path().join("home");
+    let home_var = [("HOME", home.as_path())];
+    let url = format!("{}/private", repo.url);
+
+    // --password-stdin: the password from stdin, its newline dropped.
+    let mut cmd = tokio::process::Command::new(crate::common::bin_dir().join("berth"));
+    cmd.args([
+        "repo",
+        "add",
+        "private",
+        &url,
+        "--username",
+        "ci",
+        "--password-stdin",
+    ])
+    .env("HOME", &home)
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for var in [
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "HELM_REPOSITORY_CONFIG",
+        "HELM_REPOSITORY_CACHE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"s3cr3t\n").await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = std::fs::read_to_string(home.join(".config/helm/repositories.yaml")).unwrap();
+    assert!(config.contains("password: s3cr3t"), "{config}");
+
+    // A username without a password: Helm would prompt, berth says so.
+    let (ok, _, err) = berth_process(
+        &["repo", "add", "other", &url, "--username", "ci"],
+        &home_var,
+    )
+    .await;
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--password-stdin"), "{err}");
+
+    // The repositories Helm's project deleted are refused unless allowed.
+    let stable = "https://kubernetes-charts.storage.googleapis.com";
+    let (ok, _, err) = berth_process(&["repo", "add", "stable", stable], &home_var).await;
+    assert!(!ok);
+    assert_eq!(
+        err,
+        format!(
+            "Error: repo \"{stable}\" is no longer available; try \"https://charts.helm.sh/stable\" instead\n"
+        )
+    );
+    let gone = "http://127.0.0.1:1//kubernetes-charts.storage.googleapis.com";
+    let (_, _, err) = berth_process(
+        &["repo", "add", "stable", gone, "--allow-deprecated-repos"],
+        &home_var,
+    )
+    .await;
+    assert!(err.contains("cannot be reached"), "{err}");
+
+    // --timeout bounds the index download: a server that never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/x", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    let (ok, _, err) = berth_process(
+        &["repo", "add", "slow", &silent_url, "--timeout", "300ms"],
+        &home_var,
+    )
+    .await;
+    held.abort();
+    assert!(!ok);
+    assert!(err.contains("context deadline exceeded"), "{err}");
+
+    // repo list --no-headers: the rows only.
+    let (ok, out, _) = berth_process(&["repo", "list", "--no-headers"], &home_var).await;
+    assert!(ok);
+    assert!(out.starts_with("private"), "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+}

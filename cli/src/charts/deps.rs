@@ -393,7 +393,7 @@ impl Manager<'_> {
             self.out,
             "Getting updates for unmanaged Helm repositories..."
         )?;
-        super::refresh(&dedupe(unmanaged), &mut *self.out).await?;
+        super::refresh(&dedupe(unmanaged), super::INDEX_TIMEOUT, &mut *self.out).await?;
         Ok(())
     }
 
@@ -408,7 +408,12 @@ impl Manager<'_> {
             "Hang tight while we grab the latest from your chart repositories..."
         )?;
         // One that fails is reported, not fatal.
-        super::refresh(&dedupe(repos.to_vec()), &mut *self.out).await?;
+        super::refresh(
+            &dedupe(repos.to_vec()),
+            super::INDEX_TIMEOUT,
+            &mut *self.out,
+        )
+        .await?;
         writeln!(self.out, "Update Complete. ⎈Happy Helming!⎈")?;
         Ok(())
     }

@@ -26,12 +26,18 @@ pub enum RepoCommand {
     List {
         #[arg(short = 'o', long, value_enum, default_value_t)]
         output: Format,
+        /// Leave out the header line of the table.
+        #[arg(long)]
+        no_headers: bool,
     },
     /// Download the repositories' latest indexes.
     #[command(after_help = "Examples:\n  berth repo update\n  berth repo update bitnami")]
     Update {
         /// Only these repositories.
         names: Vec<String>,
+        /// How long each index download may take.
+        #[arg(long, value_parser = super::parse_duration, default_value = "2m0s")]
+        timeout: std::time::Duration,
     },
     /// Remove chart repositories.
     #[command(
@@ -69,6 +75,16 @@ pub struct AddArgs {
     pub username: String,
     #[arg(long, default_value = "")]
     pub password: String,
+    /// Read the password from stdin (berth never prompts for it).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// How long the index download may take.
+    #[arg(long, value_parser = super::parse_duration, default_value = "2m0s")]
+    pub timeout: std::time::Duration,
+    /// Add the repositories Helm's project deleted for good (the old
+    /// stable and incubator URLs), which are otherwise refused.
+    #[arg(long)]
+    pub allow_deprecated_repos: bool,
     /// CA bundle for the repository's HTTPS certificate.
     #[arg(long, default_value = "")]
     pub ca_file: String,
@@ -93,7 +109,10 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
     let config = charts::helm_repository_config();
     match c {
         RepoCommand::Add(a) => add(&config, a, io).await,
-        RepoCommand::List { output: f } => {
+        RepoCommand::List {
+            output: f,
+            no_headers,
+        } => {
             let file = charts::read_repo_file(&config)?;
             if file.repositories.is_empty() {
                 return Err(CliError::Other("no repositories to show".into()));
@@ -105,7 +124,11 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
                         .iter()
                         .map(|r| vec![r.name.clone(), r.url.clone()])
                         .collect();
-                    output::table(&mut *io.out, &["NAME", "URL"], &rows)
+                    if no_headers {
+                        output::table_rows(&mut *io.out, &["NAME", "URL"], &rows)
+                    } else {
+                        output::table(&mut *io.out, &["NAME", "URL"], &rows)
+                    }
                 }
                 f => {
                     let v: Vec<_> = file
@@ -117,7 +140,7 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
                 }
             }
         }
-        RepoCommand::Update { names } => update(&config, &names, io).await,
+        RepoCommand::Update { names, timeout } => update(&config, &names, timeout, io).await,
         RepoCommand::Index {
             dir,
             url,
@@ -141,7 +164,39 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
     }
 }
 
-async fn add(config: &Path, a: AddArgs, io: &mut Io) -> Result<(), CliError> {
+/// The repositories Helm's project deleted for good, and their successors.
+const DEPRECATED_REPOS: [(&str, &str); 2] = [
+    (
+        "//kubernetes-charts.storage.googleapis.com",
+        "https://charts.helm.sh/stable",
+    ),
+    (
+        "//kubernetes-charts-incubator.storage.googleapis.com",
+        "https://charts.helm.sh/incubator",
+    ),
+];
+
+async fn add(config: &Path, mut a: AddArgs, io: &mut Io) -> Result<(), CliError> {
+    if !a.allow_deprecated_repos
+        && let Some((_, new)) = DEPRECATED_REPOS.iter().find(|(old, _)| a.url.contains(old))
+    {
+        return Err(CliError::Other(format!(
+            "repo {:?} is no longer available; try {new:?} instead",
+            a.url
+        )));
+    }
+    if !a.username.is_empty() && a.password.is_empty() {
+        // Helm prompts here; berth never does, so a CI job cannot hang.
+        if !a.password_stdin {
+            return Err(CliError::Usage(
+                "a password is needed with --username: give --password or --password-stdin (berth does not prompt)".into(),
+            ));
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        a.password = text.strip_suffix('\r').unwrap_or(text).to_string();
+    }
     if a.name.contains('/') {
         return Err(CliError::Usage(format!(
             "repository name ({}) contains '/', please specify a different name without '/'",
@@ -176,7 +231,7 @@ async fn add(config: &Path, a: AddArgs, io: &mut Io) -> Result<(), CliError> {
             )));
         }
     }
-    let index = entry.download_index().await.map_err(|e| {
+    let index = entry.download_index_within(a.timeout).await.map_err(|e| {
         CliError::Other(format!(
             "looks like {:?} is not a valid chart repository or cannot be reached: {e}",
             a.url
@@ -190,7 +245,12 @@ async fn add(config: &Path, a: AddArgs, io: &mut Io) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn update(config: &Path, names: &[String], io: &mut Io) -> Result<(), CliError> {
+async fn update(
+    config: &Path,
+    names: &[String],
+    timeout: std::time::Duration,
+    io: &mut Io,
+) -> Result<(), CliError> {
     let file = charts::read_repo_file(config)?;
     if file.repositories.is_empty() {
         return Err(CliError::Other(
@@ -215,7 +275,7 @@ async fn update(config: &Path, names: &[String], io: &mut Io) -> Result<(), CliE
         .filter(|r| names.is_empty() || names.contains(&r.name))
         .cloned()
         .collect();
-    let failed = charts::refresh(&chosen, &mut *io.out).await?;
+    let failed = charts::refresh(&chosen, timeout, &mut *io.out).await?;
     if !failed.is_empty() {
         return Err(CliError::Other(format!(
             "failed to update the following repositories: {failed:?}"
