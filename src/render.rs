@@ -18,6 +18,14 @@ pub enum RenderError {
     Template(String),
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
+    /// A rendered document is not the YAML of an object; `files` holds every
+    /// rendered file as Helm hands them back for debugging (`---\n# Source:
+    /// NAME\nCONTENT\n` each, what `helm template --debug` prints).
+    #[error("{source}")]
+    Unparsable {
+        source: manifest::ManifestError,
+        files: String,
+    },
     #[error("library charts are not installable")]
     Library,
     /// Helm's `CheckDependencies` (pkg/cmd/install.go words it).
@@ -121,7 +129,19 @@ fn render_here(
         .map(|n| gostr::to_display(n).into_owned())
         .unwrap_or_default();
     files.retain(|k, _| !k.ends_with(NOTES));
-    let (hooks, manifests) = manifest::sort_manifests(&files)?;
+    let (hooks, manifests) = match manifest::sort_manifests(&files) {
+        Ok(sorted) => sorted,
+        Err(source) => {
+            let mut blob = String::new();
+            for (name, content) in files.iter().filter(|(_, c)| !c.trim().is_empty()) {
+                blob.push_str(&format!("---\n# Source: {name}\n{content}\n"));
+            }
+            return Err(RenderError::Unparsable {
+                source,
+                files: blob,
+            });
+        }
+    };
     let mut crds = Vec::new();
     crd_objects(&chart, None, &mut crds);
     Ok(Rendered {

@@ -127,6 +127,10 @@ pub struct Global {
     /// stdout (schema berth.events/v1, see the README).
     #[arg(long, global = true, value_name = "FORMAT", value_parser = ["ndjson"])]
     pub events: Option<String>,
+    /// Helm's --debug: `template` prints what the chart rendered when it is
+    /// not valid YAML (Helm's "Use --debug flag to render out invalid YAML").
+    #[arg(long, global = true)]
+    pub debug: bool,
     /// Namespace of the release.
     #[arg(
         short = 'n',

@@ -219,6 +219,38 @@ async fn template_takes_installs_flags_as_helm_template_does() {
 }
 
 #[tokio::test]
+async fn debug_prints_what_rendered_when_it_is_not_yaml_as_helm_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("dbg");
+    crate::common::write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: dbg\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(&chart.join("templates/a.yaml"), "kind: ConfigMap\n");
+    crate::common::write_file(&chart.join("templates/b.yaml"), "data: [{{ .Values.x }}\n");
+    crate::common::write_file(&chart.join("templates/NOTES.txt"), "notes\n");
+    let chart = path(&chart);
+    let error = "Error: YAML parse error on dbg/templates/b.yaml: error converting YAML to JSON: yaml: line 1: did not find expected node content";
+    let out = berth_raw(&["template".into(), "x".into(), chart.clone()])
+        .await
+        .failed();
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!("{error} (--debug prints what the chart rendered)\n")
+    );
+    // Helm's renderResources hands back every rendered file (not the notes).
+    let out = berth_raw(&["template".into(), "x".into(), chart, "--debug".into()])
+        .await
+        .failed();
+    assert_eq!(
+        out.stdout,
+        "---\n# Source: dbg/templates/a.yaml\nkind: ConfigMap\n\n---\n# Source: dbg/templates/b.yaml\ndata: [\n"
+    );
+    assert_eq!(out.stderr, format!("{error}\n"));
+}
+
+#[tokio::test]
 async fn template_refuses_a_missing_chart_in_one_line() {
     let out = berth_raw(&["template".into(), "x".into(), "/nonexistent/chart".into()])
         .await

@@ -217,7 +217,20 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
     for w in &log {
         writeln!(io.err, "{w}")?;
     }
-    let rendered = rendered?;
+    let rendered = match rendered {
+        Ok(r) => r,
+        // As Helm: with --debug what rendered is printed, then the error.
+        Err(berth::render::RenderError::Unparsable { source, files }) if g.debug => {
+            writeln!(io.out, "{}", files.trim())?;
+            return Err(CliError::Other(source.to_string()));
+        }
+        Err(e @ berth::render::RenderError::Unparsable { .. }) => {
+            return Err(CliError::Other(format!(
+                "{e} (--debug prints what the chart rendered)"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let text = match &a.output_dir {
         None => stream(&rendered, &a),
         Some(dir) => {

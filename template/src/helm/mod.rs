@@ -52,6 +52,18 @@ pub fn validate_values(chart: &Chart, values: &serde_json::Value) -> Result<(), 
     }
 }
 
+/// A Go template of a command's output (`helm version --template`, …)
+/// executed over `data`: fields are keys of its objects (`{{ .Version }}`).
+pub fn execute_text(text: &str, data: &serde_json::Value) -> Result<String, String> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        let mut templates = crate::exec::Templates::new("_");
+        templates.parse("_", text).map_err(|e| e.to_string())?;
+        crate::exec::Engine::new(templates, crate::exec::MissingKey::Invalid)
+            .execute_template("_", crate::value::json::from_json(data))
+            .map_err(|e| e.to_string())
+    })?
+}
+
 /// Helm's `action.TemplateName`: the release name `--name-template`
 /// renders, with no data (so `{{ . }}` is `<no value>`). Helm runs it with
 /// Sprig's functions only; berth's set also has Helm's (`toYaml`, …).
