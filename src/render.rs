@@ -122,12 +122,16 @@ fn render_here(
     // as Helm's YAML reader does, rather than show them as U+FFFD.
     let mut files: BTreeMap<String, String> =
         helm::render_go(&chart, &values, &checked).map_err(template_err)?;
-    // Only the top chart's notes are shown (Helm's default, without --render-subchart-notes).
+    // The top chart's notes, or with --render-subchart-notes every chart's
+    // (Helm joins them with a newline in its map's random order; berth in
+    // the files' order).
     let top_notes = format!("{}/templates/{NOTES}", loaded.metadata.name);
     let notes = files
-        .get(&top_notes)
-        .map(|n| gostr::to_display(n).into_owned())
-        .unwrap_or_default();
+        .iter()
+        .filter(|(k, _)| **k == top_notes || (opts.sub_notes && k.ends_with(&format!("/{NOTES}"))))
+        .map(|(_, n)| gostr::to_display(n).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
     files.retain(|k, _| !k.ends_with(NOTES));
     let (hooks, manifests) = match manifest::sort_manifests(&files) {
         Ok(sorted) => sorted,

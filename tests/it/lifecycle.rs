@@ -1066,3 +1066,44 @@ async fn helm_v4_wait_and_dry_run_strategies_are_taken() {
         bad.stderr
     );
 }
+
+#[tokio::test]
+async fn render_subchart_notes_records_every_charts_notes_as_helm_does() {
+    let env = Env::start().await;
+    let chart = crate::common::write_chart(
+        &env,
+        "umbrella",
+        &[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+            ),
+            ("NOTES.txt", "umbrella {{ .Release.Name }}"),
+        ],
+    );
+    let sub = std::path::Path::new(&chart).join("charts/db");
+    crate::common::write_file(
+        &sub.join("Chart.yaml"),
+        "apiVersion: v2\nname: db\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(
+        &sub.join("templates/NOTES.txt"),
+        "db of {{ .Release.Name }}",
+    );
+    std::fs::write(
+        std::path::Path::new(&chart).join("Chart.yaml"),
+        "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n",
+    )
+    .unwrap();
+
+    let notes = |name: &'static str| {
+        let env = &env;
+        async move { env.berth(&["get", "notes", name]).await.ok().stdout }
+    };
+    env.berth(&["install", "top", &chart]).await.ok();
+    assert_eq!(notes("top").await, "NOTES:\numbrella top\n");
+    env.berth(&["install", "all", &chart, "--render-subchart-notes"])
+        .await
+        .ok();
+    assert_eq!(notes("all").await, "NOTES:\ndb of all\numbrella all\n");
+}

@@ -596,6 +596,7 @@ async fn stage(
     let release_name = p.name.to_string();
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
     let skip_schema_validation = p.options.skip_schema_validation;
+    let sub_notes = p.options.render_subchart_notes;
     let stop = StopRender::at(deadline);
     let cancel = Arc::clone(&stop.flag);
     let rendered = tokio::task::spawn_blocking(move || {
@@ -621,6 +622,7 @@ async fn stage(
         opts.lookup = Some(&lookup);
         opts.cancel = Some(cancel);
         opts.skip_schema_validation = skip_schema_validation;
+        opts.sub_notes = sub_notes;
         // What Helm logs while loading the chart and merging its values:
         // logged here, and (the render that counts) sent in the Rendered event.
         for w in &loaded.warnings {

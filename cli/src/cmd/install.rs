@@ -117,6 +117,9 @@ pub struct ChartFlags {
     /// Do not print the chart's notes (they are still recorded).
     #[arg(long)]
     pub hide_notes: bool,
+    /// Render the subcharts' NOTES.txt too, after a newline each.
+    #[arg(long)]
+    pub render_subchart_notes: bool,
     /// Labels of the release (k=v, comma-separated or repeated); an upgrade
     /// merges them into the release's, `k=null` removing one. (Helm's `-l`
     /// short form is not taken: `fleet install|upgrade -l` selects clusters.)
@@ -238,6 +241,7 @@ pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
         take_ownership: a.chart_flags.take_ownership,
         skip_schema_validation: a.chart_flags.skip_schema_validation,
         labels: a.chart_flags.labels.iter().cloned().collect(),
+        render_subchart_notes: a.chart_flags.render_subchart_notes,
         ..Default::default()
     }
 }
@@ -263,6 +267,7 @@ pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions
         take_ownership: a.chart_flags.take_ownership,
         skip_schema_validation: a.chart_flags.skip_schema_validation,
         labels: a.chart_flags.labels.iter().cloned().collect(),
+        render_subchart_notes: a.chart_flags.render_subchart_notes,
         ..Default::default()
     };
     let mode = if a.install {

@@ -192,6 +192,9 @@ pub struct RenderOptions<'a> {
     /// Helm's engine `LintMode` (`helm lint`): `required` and `fail` give
     /// "" instead of failing, and what they would have said is logged here.
     pub lint: Option<LintLog>,
+    /// Helm's `--render-subchart-notes`: the notes of every chart, not
+    /// only the top one's.
+    pub sub_notes: bool,
 }
 
 impl<'a> RenderOptions<'a> {
@@ -205,6 +208,7 @@ impl<'a> RenderOptions<'a> {
             skip_schema_validation: false,
             cancel: None,
             lint: None,
+            sub_notes: false,
         }
     }
 }
