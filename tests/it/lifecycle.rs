@@ -321,6 +321,28 @@ async fn status_list_and_get_show_the_release() {
     assert_eq!(list[0]["name"], "hello");
     assert_eq!(list[0]["revision"], "1");
     assert_eq!(list[0]["status"], "deployed");
+    // --time-format: a Go layout, in the table and the JSON alike.
+    let list = env
+        .berth(&[
+            "list",
+            "-o",
+            "json",
+            "--time-format",
+            "2006-01-02T15:04Z07:00 Mon",
+        ])
+        .await
+        .ok()
+        .json();
+    let updated = list[0]["updated"].as_str().unwrap();
+    let shape: String = updated
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(&shape[..18], "9999-99-99T99:99Z ", "{updated}");
+    assert!(
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].contains(&&updated[18..]),
+        "{updated}"
+    );
     let none = env
         .berth(&["list", "-n", "other", "-o", "json"])
         .await

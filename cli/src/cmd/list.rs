@@ -57,6 +57,10 @@ pub struct ListArgs {
     /// Only the names.
     #[arg(short = 'q', long)]
     pub short: bool,
+    /// Write UPDATED with a Go time layout (in UTC), e.g.
+    /// "2006-01-02 15:04:05Z0700".
+    #[arg(long, value_name = "LAYOUT")]
+    pub time_format: Option<String>,
     /// No header line in the table.
     #[arg(long)]
     pub no_headers: bool,
@@ -147,6 +151,16 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
         }
         return Ok(());
     }
+    let updated = |ms: i64| match &a.time_format {
+        Some(layout) if ms > 0 => {
+            let t = berth_template::funcs::dates::GoTime::utc(
+                ms.div_euclid(1000),
+                (ms.rem_euclid(1000) * 1_000_000) as u32,
+            );
+            berth_template::funcs::dates::format_time(&t, layout)
+        }
+        _ => output::time(ms),
+    };
     match a.output {
         Format::Table => {
             let rows: Vec<Vec<String>> = resp
@@ -158,7 +172,7 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
                         r.name.clone(),
                         r.namespace.clone(),
                         rev.revision.to_string(),
-                        output::time(rev.updated_unix_ms),
+                        updated(rev.updated_unix_ms),
                         status_name(rev.status).to_string(),
                         format!("{}-{}", rev.chart_name, rev.chart_version),
                         rev.app_version.clone(),
@@ -191,7 +205,7 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
                         "name": r.name,
                         "namespace": r.namespace,
                         "revision": rev.revision.to_string(),
-                        "updated": output::time(rev.updated_unix_ms),
+                        "updated": updated(rev.updated_unix_ms),
                         "status": status_name(rev.status),
                         "chart": format!("{}-{}", rev.chart_name, rev.chart_version),
                         "app_version": rev.app_version,
