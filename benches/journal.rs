@@ -513,6 +513,7 @@ async fn record(
             description: format!("{} complete", kind.title()),
             deploys: true,
             undeploys: false,
+            supersedes: None,
         },
     )
     .await

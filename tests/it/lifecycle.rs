@@ -404,6 +404,55 @@ async fn uninstall_deletes_objects_and_can_keep_history() {
     assert_eq!(h[0]["status"], "uninstalled");
     assert_eq!(h[0]["description"], "Uninstallation complete");
 
+    // The name stays taken, unless --replace (Helm's): the new revision
+    // follows the history, and supersedes the uninstalled one.
+    let taken = env
+        .berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .failed();
+    assert!(
+        taken
+            .stderr
+            .contains("cannot re-use a name that is still in use"),
+        "{}",
+        taken.stderr
+    );
+    env.berth(&[
+        "install",
+        "hello",
+        &env.chart("1.0.0"),
+        "--replace",
+        "--wait",
+    ])
+    .await
+    .ok();
+    let h = history(&env).await;
+    let seen: Vec<(u64, &str, &str)> = h
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_u64().unwrap(),
+                r["status"].as_str().unwrap(),
+                r["description"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "superseded", "superseded by new release"),
+            (2, "deployed", "Install complete")
+        ]
+    );
+    assert!(
+        env.get("v1", "ConfigMap", "default", "hello")
+            .await
+            .is_some()
+    );
+    env.berth(&["uninstall", "hello", "--keep-history"])
+        .await
+        .ok();
+
     env.berth(&["uninstall", "hello"]).await.ok();
     let gone = env.berth(&["history", "hello"]).await.failed();
     assert!(gone.stderr.contains("not found"), "{}", gone.stderr);

@@ -426,6 +426,7 @@ mod tests {
             description: "done".into(),
             deploys: true,
             undeploys: false,
+            supersedes: None,
         }
     }
 

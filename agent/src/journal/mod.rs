@@ -516,6 +516,9 @@ pub struct Finish {
     /// When true, the release has no deployed revision afterwards
     /// (uninstall with kept history).
     pub undeploys: bool,
+    /// A revision this one replaces (an install over an uninstalled
+    /// release, Helm's Replace): marked superseded, whatever the outcome.
+    pub supersedes: Option<u64>,
 }
 
 /// A revision about to be recorded as pending, with the blobs it needs.
@@ -1642,6 +1645,17 @@ impl Journal {
                         head.first_deployed_ms = now;
                     }
                 }
+                if let Some(prev) = finish.supersedes.filter(|p| *p != rev) {
+                    set_status(
+                        revisions,
+                        ns,
+                        name,
+                        prev,
+                        Status::Superseded,
+                        Some("superseded by new release"),
+                        None,
+                    )?;
+                }
                 if finish.undeploys {
                     if let Some(prev) = head.deployed.filter(|p| *p != rev) {
                         // Like Helm, superseding leaves the revision's time alone.
@@ -1754,6 +1768,7 @@ impl Journal {
                         description,
                         deploys: false,
                         undeploys: false,
+                        supersedes: None,
                     },
                 )
                 .await?;
@@ -1949,6 +1964,7 @@ mod tests_support {
             description: "Install complete".into(),
             deploys: true,
             undeploys: false,
+            supersedes: None,
         }
     }
 

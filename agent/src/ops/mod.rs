@@ -562,6 +562,7 @@ async fn record_abort(agent: &Agent, op: &OpEvents, abort: &Abort) -> Option<Loc
             description: description.clone(),
             deploys: false,
             undeploys: false,
+            supersedes: None,
         };
         match agent.journal.finish(ns, rel, lock.revision, failed).await {
             Ok(_) => {
@@ -634,5 +635,6 @@ pub(crate) fn finish(status: Status, description: String, deploys: bool) -> Fini
         description,
         deploys,
         undeploys: false,
+        supersedes: None,
     }
 }

@@ -182,6 +182,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             description: message.clone(),
             deploys: false,
             undeploys: false,
+            supersedes: None,
         };
         super::conclude(
             agent,
@@ -206,6 +207,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             description,
             deploys: false,
             undeploys: true,
+            supersedes: None,
         };
         super::conclude(agent, &op, Ok(finish), String::new()).await;
     } else {
@@ -229,6 +231,7 @@ async fn fail(agent: &Agent, op: &OpEvents, failure: Failure) {
         description: format!("Uninstall failed: {}", failure.message),
         deploys: false,
         undeploys: false,
+        supersedes: None,
     };
     super::conclude(agent, op, Err((finish, failure)), String::new()).await;
 }

@@ -84,6 +84,7 @@ pub async fn unlock(
                 description: description.clone(),
                 deploys: false,
                 undeploys: false,
+                supersedes: None,
             };
             let record = agent.journal.finish(ns, rel, lock.revision, failed).await?;
             let seq = agent.journal.last_event_seq(ns, rel, lock.revision)? + 1;

@@ -41,6 +41,8 @@ pub struct Prepared {
     current: Option<RevisionRecord>,
     /// The labels the new revision records (Helm's --labels).
     labels: BTreeMap<String, String>,
+    /// The uninstalled revision an install replaces (marked superseded).
+    replaces: Option<u64>,
     /// The chart is not swept while the operation runs: from before it is
     /// told whether to send it until its revision names it.
     _chart: ChartPin,
@@ -101,7 +103,14 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         Some(h) => agent.journal.revision(ns, rel, h.latest)?,
         None => None,
     };
+    let replace = header.options.as_ref().is_some_and(|o| o.replace);
     let (kind, current) = match (mode, &last) {
+        // Helm's --replace: the name of an uninstalled or failed release.
+        (UpgradeMode::Install, Some(l))
+            if replace && matches!(l.status, Status::Uninstalled | Status::Failed) =>
+        {
+            (OpKind::Install, None)
+        }
         (UpgradeMode::Install, Some(_)) => {
             return Err(OpError::AlreadyExists(format!(
                 "cannot re-use a name that is still in use: release {rel:?} exists in namespace {ns:?}"
@@ -143,6 +152,12 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     };
     let options = header.options.unwrap_or_default();
     let labels = release_labels(&options, kind, last.as_ref())?;
+    // An install over an uninstalled release supersedes it (Helm's Replace,
+    // which upgrade --install sets too); a failed one keeps its status.
+    let replaces = last
+        .as_ref()
+        .filter(|l| kind == OpKind::Install && l.status == Status::Uninstalled)
+        .map(|l| l.revision);
     let revision = head.as_ref().map(|h| h.latest).unwrap_or(0) + 1;
     let op = agent
         .registry
@@ -176,6 +191,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         user_values,
         current,
         labels,
+        replaces,
         _chart: chart,
     })
 }
@@ -428,23 +444,28 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         hooks.run(agent, post).await
     }
     .await;
+    let replaces = p.replaces;
+    let superseding = |mut f: super::Finish| {
+        f.supersedes = replaces;
+        f
+    };
     let outcome = match outcome {
         // Helm's --description replaces "Install complete" (or "Upgrade
         // complete"); a failure's description is still the failure.
-        Ok(()) => Ok(finish(
+        Ok(()) => Ok(superseding(finish(
             Status::Deployed,
             match p.options.description.as_str() {
                 "" => format!("{} complete", p.kind.title()),
                 custom => custom.to_string(),
             },
             true,
-        )),
+        ))),
         Err(f) => {
             let description = match p.kind {
                 OpKind::Install => format!("Release {rel:?} failed: {}", f.message),
                 _ => format!("Upgrade {rel:?} failed: {}", f.message),
             };
-            Err((finish(Status::Failed, description, false), f))
+            Err((superseding(finish(Status::Failed, description, false)), f))
         }
     };
     if outcome.is_err() && p.options.cleanup_on_fail && p.kind == OpKind::Upgrade {

@@ -165,6 +165,10 @@ pub struct InstallArgs {
     /// Do not create the chart's crds/.
     #[arg(long)]
     pub skip_crds: bool,
+    /// Take the name of a release that was uninstalled with its history
+    /// kept, or whose last revision failed (Helm's --replace).
+    #[arg(long)]
+    pub replace: bool,
     /// A custom description of the revision.
     #[arg(long, default_value = "")]
     pub description: String,
@@ -242,6 +246,7 @@ pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
         skip_schema_validation: a.chart_flags.skip_schema_validation,
         labels: a.chart_flags.labels.iter().cloned().collect(),
         render_subchart_notes: a.chart_flags.render_subchart_notes,
+        replace: a.replace,
         ..Default::default()
     }
 }
