@@ -224,11 +224,6 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
             writeln!(io.out, "{}", files.trim())?;
             return Err(CliError::Other(source.to_string()));
         }
-        Err(e @ berth::render::RenderError::Unparsable { .. }) => {
-            return Err(CliError::Other(format!(
-                "{e} (--debug prints what the chart rendered)"
-            )));
-        }
         Err(e) => return Err(e.into()),
     };
     let text = match &a.output_dir {
