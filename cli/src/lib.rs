@@ -127,6 +127,12 @@ pub struct Global {
     /// stdout (schema berth.events/v1, see the README).
     #[arg(long, global = true, value_name = "FORMAT", value_parser = ["ndjson"])]
     pub events: Option<String>,
+    /// Helm's kubeconfig context: refused with the berth way to say it.
+    #[arg(long, global = true, hide = true)]
+    pub kube_context: Option<String>,
+    /// Helm's kubeconfig: refused with the berth way to say it.
+    #[arg(long, global = true, hide = true)]
+    pub kubeconfig: Option<String>,
     /// Helm's --debug: `template` prints what the chart rendered when it is
     /// not valid YAML (Helm's "Use --debug flag to render out invalid YAML").
     #[arg(long, global = true)]

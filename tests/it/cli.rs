@@ -250,6 +250,12 @@ async fn errors_say_what_to_do_next() {
         out.stderr
     );
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    // Helm's way to pick a cluster gets berth's.
+    for flag in ["--kube-context", "--kubeconfig"] {
+        let out = env.berth(&["list", flag, "prod"]).await.failed();
+        assert!(out.stderr.contains("--cluster NAME"), "{}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
 }
 
 #[tokio::test]

@@ -34,6 +34,20 @@ pub mod watch;
 
 pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
     let mut g = cli.global;
+    // Helm talks to the API server with a kubeconfig; berth to each
+    // cluster's agent: say so rather than "unexpected argument".
+    if let Some(flag) = [
+        g.kube_context.as_ref().map(|_| "--kube-context"),
+        g.kubeconfig.as_ref().map(|_| "--kubeconfig"),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    {
+        return Err(CliError::Usage(format!(
+            "{flag} is Helm's way to reach a cluster; berth reaches a cluster's agent: --cluster NAME (see `berth cluster list`) or --agent/--ca/--cert/--key"
+        )));
+    }
     if !matches!(
         cli.command,
         Command::Certs(_)
