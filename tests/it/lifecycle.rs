@@ -321,6 +321,19 @@ async fn status_list_and_get_show_the_release() {
     assert_eq!(list[0]["name"], "hello");
     assert_eq!(list[0]["revision"], "1");
     assert_eq!(list[0]["status"], "deployed");
+    // get all --template: a Go template over Helm's release object.
+    let out = env
+        .berth(&[
+            "get",
+            "all",
+            "hello",
+            "--template",
+            "{{ .Release.Name }} r{{ .Release.Version }} {{ .Release.Info.Status }} {{ .Release.Chart.Metadata.Name }}-{{ .Release.Chart.Metadata.Version }} {{ .Release.Chart.Metadata.Home }}|{{ len .Release.Config }}",
+        ])
+        .await
+        .ok()
+        .stdout;
+    assert_eq!(out, "hello r1 deployed hello-1.0.0 |0");
     // --time-format: a Go layout, in the table and the JSON alike.
     let list = env
         .berth(&[

@@ -44,8 +44,17 @@ pub enum GetCommand {
     #[command(after_help = "Example:\n  berth get hooks web --revision 3")]
     Hooks(Which),
     /// Everything about a revision.
-    #[command(after_help = "Example:\n  berth get all web")]
-    All(Which),
+    #[command(
+        after_help = "Examples:\n  berth get all web\n  berth get all web --template '{{ .Release.Chart.Metadata.Version }}'"
+    )]
+    All {
+        #[command(flatten)]
+        which: Which,
+        /// A Go template over Helm's release object instead, e.g.
+        /// '{{ .Release.Name }} {{ .Release.Info.Status }}'.
+        #[arg(long, value_name = "TEMPLATE")]
+        template: Option<String>,
+    },
     /// The release's metadata at a revision: chart, versions, the chart's
     /// annotations and dependencies, the release's labels, status.
     #[command(
@@ -133,7 +142,19 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
             let r = fetch(g, &w).await?;
             write!(io.out, "{}", r.hooks_manifest)?;
         }
-        GetCommand::All(w) => {
+        GetCommand::All {
+            which,
+            template: Some(text),
+        } => {
+            let r = fetch_with(g, &which, true).await?;
+            let data = serde_json::json!({ "Release": release_object(&r) });
+            let out = berth_template::helm::execute_text(&text, &data).map_err(CliError::Other)?;
+            write!(io.out, "{out}")?;
+        }
+        GetCommand::All {
+            which: w,
+            template: None,
+        } => {
             let r = fetch(g, &w).await?;
             let info = r.info.clone().unwrap_or_default();
             writeln!(io.out, "NAME: {}", r.release)?;
@@ -177,6 +198,102 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
         }
     }
     Ok(())
+}
+
+/// Helm's release as `get all --template` sees it: the Go struct's field
+/// names (`.Release.Info.Status`, `.Release.Chart.Metadata.AppVersion`),
+/// times as Go prints a time.Time.
+fn release_object(r: &proto::Revision) -> Value {
+    let info = r.info.clone().unwrap_or_default();
+    let go_time = |ms: i64| {
+        let t = berth_template::funcs::dates::GoTime::utc(
+            ms.div_euclid(1000),
+            (ms.rem_euclid(1000) * 1_000_000) as u32,
+        );
+        berth_template::funcs::dates::format_time(&t, "2006-01-02 15:04:05.999999999 -0700 MST")
+    };
+    let mut release_info = serde_json::json!({
+        "LastDeployed": go_time(info.updated_unix_ms),
+        "Deleted": "",
+        "Description": info.description,
+        "Status": super::history::status_name(info.status),
+        "Notes": r.notes,
+    });
+    // The revision's start is the release's first deployment only for
+    // revision 1; later revisions do not carry it.
+    if info.revision == 1 {
+        release_info["FirstDeployed"] = go_time(info.created_unix_ms).into();
+    }
+    let labels: std::collections::BTreeMap<_, _> = info.labels.clone().into_iter().collect();
+    serde_json::json!({
+        "Name": r.release,
+        "Namespace": r.namespace,
+        "Version": info.revision,
+        "Info": release_info,
+        "Chart": { "Metadata": go_metadata(&parse(&r.chart_metadata_json)) },
+        "Config": parse(&r.values_json),
+        "Manifest": r.manifest,
+        "Labels": labels,
+        "ApplyMethod": "ssa",
+    })
+}
+
+/// `chart.Metadata` under its Go field names, every field present as the
+/// struct has it (zero values for what Chart.yaml leaves out).
+fn go_metadata(md: &Value) -> Value {
+    let s = |k: &str| md.get(k).cloned().unwrap_or(Value::String(String::new()));
+    let list = |k: &str| md.get(k).cloned().unwrap_or(Value::Array(Vec::new()));
+    let renamed = |v: Option<&Value>, fields: &[(&str, &str)]| -> Value {
+        let items = v.and_then(Value::as_array).cloned().unwrap_or_default();
+        Value::Array(
+            items
+                .iter()
+                .map(|item| {
+                    let mut out = serde_json::Map::new();
+                    for (json, go) in fields {
+                        let v = item.get(*json).cloned().unwrap_or(match *json {
+                            "tags" | "import-values" => Value::Array(Vec::new()),
+                            "enabled" => Value::Bool(false),
+                            _ => Value::String(String::new()),
+                        });
+                        out.insert(go.to_string(), v);
+                    }
+                    Value::Object(out)
+                })
+                .collect(),
+        )
+    };
+    serde_json::json!({
+        "Name": s("name"),
+        "Home": s("home"),
+        "Sources": list("sources"),
+        "Version": s("version"),
+        "Description": s("description"),
+        "Keywords": list("keywords"),
+        "Maintainers": renamed(md.get("maintainers"), &[("name", "Name"), ("email", "Email"), ("url", "URL")]),
+        "Icon": s("icon"),
+        "APIVersion": s("apiVersion"),
+        "Condition": s("condition"),
+        "Tags": s("tags"),
+        "AppVersion": s("appVersion"),
+        "Deprecated": md.get("deprecated").cloned().unwrap_or(Value::Bool(false)),
+        "Annotations": md.get("annotations").cloned().unwrap_or(serde_json::json!({})),
+        "KubeVersion": s("kubeVersion"),
+        "Dependencies": renamed(
+            md.get("dependencies"),
+            &[
+                ("name", "Name"),
+                ("version", "Version"),
+                ("repository", "Repository"),
+                ("condition", "Condition"),
+                ("tags", "Tags"),
+                ("enabled", "Enabled"),
+                ("import-values", "ImportValues"),
+                ("alias", "Alias"),
+            ],
+        ),
+        "Type": s("type"),
+    })
 }
 
 /// Helm's `helm get metadata` document (action/get_metadata.go Metadata),
