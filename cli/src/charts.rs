@@ -18,6 +18,9 @@ use crate::CliError;
 
 pub mod deps;
 pub mod oci;
+pub mod provenance;
+
+use provenance::Verified;
 pub mod save;
 
 /// Helm's chart path flags (pkg/cmd/flags.go addChartPathOptionsFlags).
@@ -43,6 +46,17 @@ pub struct ChartPathFlags {
     /// dependency Chart.yaml names (an unpacked chart only).
     #[arg(long)]
     pub dependency_update: bool,
+    /// Check the chart archive against its provenance (CHART.prov,
+    /// downloaded beside a repository's chart) before using it.
+    #[arg(long)]
+    pub verify: bool,
+    /// The public keyring --verify checks with (default
+    /// ~/.gnupg/pubring.gpg, as Helm).
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+    /// Fetch the provenance beside a downloaded chart (pull's --prov).
+    #[arg(skip)]
+    pub prov: bool,
 }
 
 /// How to reach a chart repository or an OCI registry: Helm's credential
@@ -77,6 +91,8 @@ pub struct AccessFlags {
 pub struct Located {
     pub path: PathBuf,
     _download: Option<tempfile::TempDir>,
+    /// With --verify: who signed the chart.
+    pub verified: Option<Verified>,
 }
 
 /// Find the chart `chart` names, downloading it if it is not local; with
@@ -86,7 +102,16 @@ pub async fn locate(
     f: &ChartPathFlags,
     log: &mut (dyn std::io::Write + Send),
 ) -> Result<Located, CliError> {
-    let located = find(chart, f).await?;
+    let mut located = find(chart, f).await?;
+    if f.verify {
+        let keyring = f
+            .keyring
+            .clone()
+            .unwrap_or_else(provenance::default_keyring);
+        let prov = PathBuf::from(format!("{}.prov", located.path.display()));
+        let verified = provenance::verify(&located.path, &prov, &keyring)?;
+        located.verified = Some(verified);
+    }
     if f.dependency_update {
         deps::update_if_missing(&located.path, &f.access, log).await?;
     }
@@ -107,6 +132,7 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
             return Ok(Located {
                 path: path.to_path_buf(),
                 _download: None,
+                verified: None,
             });
         }
         if path.is_absolute() || name.starts_with('.') {
@@ -114,8 +140,14 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         }
     }
     if name.starts_with("oci://") {
+        if f.verify || f.prov {
+            return Err(CliError::Other(
+                "the provenance of oci:// charts is not supported by berth yet (--verify, --prov)"
+                    .into(),
+            ));
+        }
         let (bytes, file) = oci::pull(&name, &version, &f.access).await?;
-        return saved(bytes, &file);
+        return saved(bytes, &file, None);
     }
     let flags_auth = Auth::of(f.access.username.as_deref(), f.access.password.as_deref());
     let (url, auth, tls) = if let Some(repo) = &f.repo {
@@ -186,33 +218,51 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
             };
         (url, auth, tls)
     };
+    let tls = tls?;
     let bytes = get(
         &url,
-        auth,
-        &tls?,
+        auth.clone(),
+        &tls,
         berth::chart::Limits::default().max_packed,
     )
     .await
     .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
+    // Helm's ChartDownloader fetches the provenance beside the chart.
+    let prov = if f.verify || f.prov {
+        let prov_url = format!("{url}.prov");
+        Some(get(&prov_url, auth, &tls, MAX_PROV).await.map_err(|e| {
+            CliError::Other(format!("failed to fetch provenance {prov_url:?}: {e}"))
+        })?)
+    } else {
+        None
+    };
     let base = url
         .split(['?', '#'])
         .next()
         .and_then(|u| u.rsplit('/').next())
         .unwrap_or_default();
-    saved(bytes, base)
+    saved(bytes, base, prov)
 }
 
-/// A downloaded chart in a file of its own, named as it was (or chart.tgz).
-fn saved(bytes: Vec<u8>, file: &str) -> Result<Located, CliError> {
+/// The largest provenance file taken (they are a few KiB).
+const MAX_PROV: u64 = 1 << 20;
+
+/// A downloaded chart in a file of its own, named as it was (or chart.tgz),
+/// with its provenance beside it if fetched.
+fn saved(bytes: Vec<u8>, file: &str, prov: Option<Vec<u8>>) -> Result<Located, CliError> {
     let file = Some(file)
         .filter(|b| !b.is_empty() && !b.contains(['/', '\\', '\0']) && *b != "." && *b != "..")
         .unwrap_or("chart.tgz");
     let dir = tempfile::tempdir()?;
     let path = dir.path().join(file);
     std::fs::write(&path, bytes)?;
+    if let Some(prov) = prov {
+        std::fs::write(dir.path().join(format!("{file}.prov")), prov)?;
+    }
     Ok(Located {
         path,
         _download: Some(dir),
+        verified: None,
     })
 }
 

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod charts;
 pub mod cmd;
@@ -115,6 +115,10 @@ pub struct Global {
     /// Private key of the client certificate.
     #[arg(long, global = true, env = "BERTH_KEY")]
     pub key: Option<PathBuf>,
+    /// `--key` was on the command line (not from BERTH_KEY): `package
+    /// --sign --key NAME` names the signing key with it, as Helm does.
+    #[arg(skip)]
+    pub key_given: bool,
     /// A cluster from the config file (`berth cluster list`); default: the
     /// current cluster. --agent, --ca, --cert, --key and BERTH_* override it.
     #[arg(long, global = true, env = "BERTH_CLUSTER")]
@@ -304,6 +308,11 @@ pub enum Command {
         after_help = "Examples:\n  berth lint ./mychart\n  berth lint ./mychart --strict -f values-prod.yaml\n  berth lint dist/mychart-1.4.0.tgz --kube-version 1.30"
     )]
     Lint(cmd::lint::LintArgs),
+    /// Check a chart archive against its provenance file (PATH.prov).
+    #[command(
+        after_help = "Examples:\n  berth verify dist/web-1.4.0.tgz\n  berth verify web-1.4.0.tgz --keyring ci-pubring.gpg"
+    )]
+    Verify(cmd::verify::VerifyArgs),
     /// Pack chart directories into NAME-VERSION.tgz archives.
     #[command(
         after_help = "Examples:\n  berth package ./mychart -d dist\n  berth package ./mychart --version 1.4.0 --app-version 2.0 -u"
@@ -361,7 +370,16 @@ where
     T: Into<OsString> + Clone,
 {
     berth_agent::install_crypto_provider();
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+        use clap::FromArgMatches;
+        let mut cli = Cli::from_arg_matches(&m)?;
+        let given = |m: &clap::ArgMatches| {
+            m.value_source("key") == Some(clap::parser::ValueSource::CommandLine)
+        };
+        cli.global.key_given = given(&m) || m.subcommand().is_some_and(|(_, sub)| given(sub));
+        Ok(cli)
+    });
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();

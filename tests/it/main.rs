@@ -28,6 +28,7 @@ mod mtls_rotation;
 mod ops;
 mod ownership;
 mod policy;
+mod provenance;
 mod repos;
 mod safety;
 mod show;

@@ -29,6 +29,7 @@ pub mod template;
 pub mod test;
 pub mod uninstall;
 pub mod unlock;
+pub mod verify;
 pub mod version;
 pub mod watch;
 
@@ -62,6 +63,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Registry(_)
             | Command::Package(_)
             | Command::Lint(_)
+            | Command::Verify(_)
             | Command::Push(_)
             | Command::Env(_)
             | Command::Completion(_)
@@ -93,8 +95,9 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Pull(a) => show::pull(a, io).await,
         Command::Search(c) => search::run(c, io),
         Command::Registry(c) => registry::run(c, io).await,
-        Command::Package(a) => package::run(a, io).await,
+        Command::Package(a) => package::run(&g, a, io).await,
         Command::Lint(a) => lint::run(&g, a, io),
+        Command::Verify(a) => verify::run(a, io),
         Command::Push(a) => registry::push(a, io).await,
         Command::Env(a) => env::run(&g, a, io),
         Command::Completion(a) => completion::run(a, io),

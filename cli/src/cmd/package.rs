@@ -14,6 +14,7 @@ use clap::Args;
 
 use crate::charts::AccessFlags;
 use crate::charts::deps::Manager;
+use crate::charts::provenance;
 use crate::charts::save;
 use crate::{CliError, Io};
 
@@ -37,9 +38,52 @@ pub struct PackageArgs {
     /// Credentials and TLS for oci:// dependencies (with -u).
     #[command(flatten)]
     pub access: AccessFlags,
+    /// Sign the archive: NAME-VERSION.tgz.prov beside it, as Helm writes
+    /// it. The key is named by --key (as with Helm) in --keyring.
+    #[arg(long)]
+    pub sign: bool,
+    /// The keyring holding the secret signing key (a binary OpenPGP
+    /// keyring, e.g. `gpg --export-secret-keys > secring.gpg`).
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+    /// A file whose first line unlocks the signing key ("-": stdin);
+    /// berth never prompts for it.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
-pub async fn run(a: PackageArgs, io: &mut Io) -> Result<(), CliError> {
+/// The first line of `--passphrase-file` (Helm's passphraseFileFetcher).
+fn passphrase(file: &std::path::Path) -> Result<String, CliError> {
+    let text = if file == std::path::Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| CliError::Other(format!("{}: {e}", file.display())))?
+    };
+    let line = text.lines().next().unwrap_or("");
+    Ok(line.to_string())
+}
+
+pub async fn run(g: &crate::Global, a: PackageArgs, io: &mut Io) -> Result<(), CliError> {
+    // Helm's --key (the signing key's name) is berth's global --key.
+    let signer = match (a.sign, g.key_given.then_some(g.key.as_ref()).flatten()) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(CliError::Usage(
+                "--key is required for signing a package".into(),
+            ));
+        }
+        (true, Some(key)) => {
+            let keyring = a
+                .keyring
+                .clone()
+                .unwrap_or_else(provenance::default_keyring);
+            let pass = a.passphrase_file.as_deref().map(passphrase).transpose()?;
+            Some((key.to_string_lossy().into_owned(), keyring, pass))
+        }
+    };
     for path in &a.charts {
         std::fs::metadata(path).map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
         if a.dependency_update {
@@ -55,6 +99,11 @@ pub async fn run(a: PackageArgs, io: &mut Io) -> Result<(), CliError> {
             .await?;
         }
         let saved = package(path, &a)?;
+        if let Some((key, keyring, pass)) = &signer {
+            let prov = provenance::sign(&saved, key, keyring, pass.clone())?;
+            let file = format!("{}.prov", saved.display());
+            std::fs::write(&file, prov).map_err(|e| CliError::Other(format!("{file}: {e}")))?;
+        }
         writeln!(
             io.out,
             "Successfully packaged chart and saved it to: {}",

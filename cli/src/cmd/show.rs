@@ -56,6 +56,10 @@ pub struct PullArgs {
     /// With --untar, the directory the chart is unpacked into.
     #[arg(long, default_value = ".")]
     pub untardir: PathBuf,
+    /// Also fetch the chart's provenance file (CHART.tgz.prov), without
+    /// checking it (--verify checks it).
+    #[arg(long)]
+    pub prov: bool,
     #[command(flatten)]
     pub chart_path: ChartPathFlags,
 }
@@ -126,7 +130,8 @@ pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
 
 /// `helm pull`: download a chart from a repository, a URL or a registry
 /// into a directory, as an archive or (`--untar`) unpacked.
-pub async fn pull(a: PullArgs, io: &mut Io) -> Result<(), CliError> {
+pub async fn pull(mut a: PullArgs, io: &mut Io) -> Result<(), CliError> {
+    a.chart_path.prov = a.prov;
     let name = a.chart.to_string_lossy().to_string();
     if a.chart_path.repo.is_none() && a.chart.exists() {
         return Err(CliError::Usage(format!(
@@ -139,11 +144,20 @@ pub async fn pull(a: PullArgs, io: &mut Io) -> Result<(), CliError> {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| "chart.tgz".into());
+    if let Some(v) = &located.verified {
+        write!(io.out, "{}", v.report())?;
+    }
     if !a.untar {
         std::fs::create_dir_all(&a.destination)?;
         let dest = a.destination.join(&file);
         std::fs::copy(&located.path, &dest)
             .map_err(|e| CliError::Other(format!("{}: {e}", dest.display())))?;
+        let prov = PathBuf::from(format!("{}.prov", located.path.display()));
+        if (a.prov || a.chart_path.verify) && prov.exists() {
+            let dest = a.destination.join(format!("{file}.prov"));
+            std::fs::copy(&prov, &dest)
+                .map_err(|e| CliError::Other(format!("{}: {e}", dest.display())))?;
+        }
         return Ok(());
     }
     let dir = if a.untardir.is_absolute() {
