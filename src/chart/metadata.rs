@@ -378,14 +378,7 @@ impl Decoder {
         if self.saved.is_some() {
             return;
         }
-        let kind = match v {
-            Value::Null => "null",
-            Value::Bool(_) => "bool",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
+        let kind = json_kind(v);
         self.saved = Some(match self.within {
             Some(s) => format!(
                 "json: cannot unmarshal {kind} into Go struct field {s}.{} of type {}",
@@ -397,6 +390,18 @@ impl Decoder {
                 ty.go()
             ),
         });
+    }
+}
+
+/// The JSON kind encoding/json names in "cannot unmarshal KIND into …".
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 

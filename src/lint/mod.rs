@@ -83,6 +83,30 @@ impl Linter {
         }
     }
 
+    /// The start of the templates and crds rules: `dir` must be a
+    /// directory and the chart must have loaded, else that is the finding.
+    fn chart_in<'a>(
+        &mut self,
+        dir: &str,
+        loaded: &'a Result<chart::Loaded, String>,
+    ) -> Option<&'a chart::Loaded> {
+        let is_dir = self.dir.join(dir.trim_end_matches('/')).is_dir();
+        if !self.rule(
+            Severity::Error,
+            dir,
+            (!is_dir).then(|| "not a directory".to_string()),
+        ) {
+            return None;
+        }
+        match loaded {
+            Ok(loaded) => Some(loaded),
+            Err(e) => {
+                self.rule(Severity::Error, dir, Some(e.clone()));
+                None
+            }
+        }
+    }
+
     fn dir_text(&self) -> String {
         self.dir.display().to_string()
     }
@@ -417,19 +441,8 @@ fn read_values(data: &[u8]) -> Result<Map<String, Value>, String> {
         Value::Null => Ok(Map::new()),
         other => Err(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type common.Values",
-            json_kind(&other)
+            crate::chart::metadata::json_kind(&other)
         )),
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
@@ -463,19 +476,8 @@ fn templates(l: &mut Linter, loaded: &Result<chart::Loaded, String>, opts: &Opti
     ) {
         return;
     }
-    if !l.rule(
-        Severity::Error,
-        DIR,
-        (!path.is_dir()).then(|| "not a directory".to_string()),
-    ) {
+    let Some(loaded) = l.chart_in(DIR, loaded) else {
         return;
-    }
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            l.rule(Severity::Error, DIR, Some(e.clone()));
-            return;
-        }
     };
     let mut capabilities = helm::Capabilities::default();
     if let Some(v) = &opts.kube_version {
@@ -833,19 +835,8 @@ fn crds(l: &mut Linter, loaded: &Result<chart::Loaded, String>) {
     if !path.exists() {
         return;
     }
-    if !l.rule(
-        Severity::Error,
-        DIR,
-        (!path.is_dir()).then(|| "not a directory".to_string()),
-    ) {
+    let Some(loaded) = l.chart_in(DIR, loaded) else {
         return;
-    }
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            l.rule(Severity::Error, DIR, Some(e.clone()));
-            return;
-        }
     };
     for crd in crate::render::crds(&loaded.chart) {
         for doc in decode_stream(&crd.data) {

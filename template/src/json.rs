@@ -330,15 +330,9 @@ fn encode_string(out: &mut String, s: &str, escape_html: bool) {
 
 /// `json.Unmarshal(text, &v)` with `v interface{}`.
 pub fn unmarshal(text: &str) -> Result<Value, String> {
-    let mut p = Parser {
-        b: text.as_bytes(),
-        i: 0,
-        depth: 0,
-    };
-    p.skip_ws();
-    if p.i >= p.b.len() {
+    let Some(mut p) = Parser::at_value(text) else {
         return Err("unexpected end of JSON input".into());
-    }
+    };
     let v = p.value()?;
     p.skip_ws();
     if p.i < p.b.len() {
@@ -364,15 +358,9 @@ pub enum PrefixError {
 /// value and the bytes it took (leading whitespace included). `Ok(None)`
 /// when only whitespace is left.
 pub fn unmarshal_prefix(text: &str) -> Result<Option<(Value, usize)>, PrefixError> {
-    let mut p = Parser {
-        b: text.as_bytes(),
-        i: 0,
-        depth: 0,
-    };
-    p.skip_ws();
-    if p.i >= p.b.len() {
+    let Some(mut p) = Parser::at_value(text) else {
         return Ok(None);
-    }
+    };
     match p.value() {
         Ok(v) => Ok(Some((v, p.i))),
         Err(_) if p.i >= p.b.len() => Err(PrefixError::UnexpectedEof),
@@ -387,6 +375,17 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// A parser at the first value of `text`; `None` if there is none.
+    fn at_value(text: &str) -> Option<Parser<'_>> {
+        let mut p = Parser {
+            b: text.as_bytes(),
+            i: 0,
+            depth: 0,
+        };
+        p.skip_ws();
+        (p.i < p.b.len()).then_some(p)
+    }
+
     fn skip_ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;
