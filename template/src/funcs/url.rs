@@ -1,8 +1,15 @@
-//! Sprig's `urlParse` and `urlJoin`: Go's `net/url` `Parse` and
-//! `URL.String`, ported byte for byte — its errors (`invalid port ":port"
-//! after host`, `first path segment in URL cannot contain colon`, …), its
-//! unescaping of each part and the escaping `String` applies to the host,
-//! path, user info and fragment.
+//! Go's `net/url` as Helm v4.2.3 has it (Go 1.26): `Parse`,
+//! `ParseRequestURI` and `URL.String`, ported byte for byte — its errors
+//! (`invalid port ":port" after host`, `first path segment in URL cannot
+//! contain colon`, …), its unescaping of each part and the escaping
+//! `String` applies to the host, path, user info and fragment — and Sprig's
+//! `urlParse` and `urlJoin` on top of it.
+//!
+//! The parser is public ([`parse`], [`parse_request_uri`], [`Url`]): berth's
+//! lint judges a chart's URLs with govalidator's `IsURL` and `IsRequestURL`,
+//! which stand on the same Go functions. Go strings are bytes, and so is
+//! everything here: a template string comes in through `gostr::to_bytes`,
+//! plain text as its UTF-8 bytes.
 
 use super::{FuncMap, Ty, add, s, sig};
 use crate::error::GoError;
@@ -17,17 +24,84 @@ pub fn register(m: &mut FuncMap) {
     add(m, "urlJoin", sig(&[Dict]), |_, a| url_join(&a[0]));
 }
 
-/// The parts of a `url.URL` that Sprig reads or sets.
-#[derive(Default)]
-struct Url {
+/// A URL's user info: `(username, password)`, unescaped; `None` for none.
+type User = Option<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// A parsed URL: the parts of Go's `url.URL` that Sprig and govalidator
+/// read (no `RawPath`, `ForceQuery`, `OmitHost` or `RawFragment`: they only
+/// steer `String`, which Sprig calls on URLs built from strings alone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Url {
     scheme: Vec<u8>,
     opaque: Vec<u8>,
-    /// `(username, password)`; `None` for no user info.
-    user: Option<(Vec<u8>, Option<Vec<u8>>)>,
+    user: User,
     host: Vec<u8>,
     path: Vec<u8>,
     raw_query: Vec<u8>,
     fragment: Vec<u8>,
+}
+
+impl Url {
+    /// Lower-cased, as parsing leaves it; empty for a relative URL.
+    pub fn scheme(&self) -> &[u8] {
+        &self.scheme
+    }
+
+    /// The rootless rest of `scheme:rest` (still escaped).
+    pub fn opaque(&self) -> &[u8] {
+        &self.opaque
+    }
+
+    /// `host` or `host:port`, unescaped; an IPv6 literal keeps its brackets.
+    pub fn host(&self) -> &[u8] {
+        &self.host
+    }
+
+    /// `URL.Hostname`: the host without its port or IPv6 brackets.
+    pub fn hostname(&self) -> &[u8] {
+        hostname(&self.host)
+    }
+
+    /// Unescaped.
+    pub fn path(&self) -> &[u8] {
+        &self.path
+    }
+
+    /// After the `?`, still escaped (never checked).
+    pub fn raw_query(&self) -> &[u8] {
+        &self.raw_query
+    }
+
+    /// Unescaped.
+    pub fn fragment(&self) -> &[u8] {
+        &self.fragment
+    }
+}
+
+/// Go's `url.Parse`: the fragment is cut off first (and must unescape),
+/// the rest may be any URI reference, relative ones included. Errors read
+/// as Go's `*url.Error`: `parse "<url>": <reason>`.
+pub fn parse(raw: &[u8]) -> Result<Url, String> {
+    let (u, frag) = match raw.iter().position(|&b| b == b'#') {
+        Some(i) => (&raw[..i], Some(&raw[i + 1..])),
+        None => (raw, None),
+    };
+    let mut url = parse_uri(u, false).map_err(|e| parse_error(u, &e))?;
+    if let Some(frag) = frag.filter(|f| !f.is_empty()) {
+        url.fragment = unescape(frag, Mode::Fragment).map_err(|e| parse_error(raw, &e))?;
+    }
+    Ok(url)
+}
+
+/// Go's `url.ParseRequestURI`: the URL as an HTTP request line carries it —
+/// an absolute URI or an absolute path, nothing relative, and no fragment
+/// (a `#` is just a byte of the path or query).
+pub fn parse_request_uri(raw: &[u8]) -> Result<Url, String> {
+    parse_uri(raw, true).map_err(|e| parse_error(raw, &e))
+}
+
+fn parse_error(raw: &[u8], reason: &str) -> String {
+    format!("parse {}: {reason}", quote(&gostr::from_bytes(raw)))
 }
 
 /// `net/url`'s escaping contexts.
@@ -43,13 +117,12 @@ enum Mode {
 /// Sprig's `urlParse`.
 fn url_parse(v: &str) -> R {
     let raw = gostr::to_bytes(v);
-    let u =
-        parse_with_fragment(&raw).map_err(|e| super::err(format!("unable to parse url: {e}")))?;
+    let u = parse(&raw).map_err(|e| super::err(format!("unable to parse url: {e}")))?;
     let str = |b: &[u8]| Value::str(gostr::from_bytes(b));
     let d = Map::new();
     d.insert("scheme", str(&u.scheme));
     d.insert("host", str(&u.host));
-    d.insert("hostname", str(hostname(&u.host)));
+    d.insert("hostname", str(u.hostname()));
     d.insert("path", str(&u.path));
     d.insert("query", str(&u.raw_query));
     d.insert("opaque", str(&u.opaque));
@@ -87,33 +160,22 @@ fn url_join(d: &Value) -> R {
         let mut probe = b"proto://".to_vec();
         probe.extend_from_slice(&userinfo);
         probe.extend_from_slice(b"@host");
-        u.user = parse_with_fragment(&probe)
+        u.user = parse(&probe)
             .map_err(|e| super::err(format!("unable to parse userinfo in dict: {e}")))?
             .user;
     }
     Ok(Value::str(gostr::from_bytes(&u.string())))
 }
 
-/// `url.Parse`: the fragment is cut off first; errors read
-/// `parse "<url>": <reason>`.
-fn parse_with_fragment(raw: &[u8]) -> Result<Url, String> {
-    let (u, frag) = match raw.iter().position(|&b| b == b'#') {
-        Some(i) => (&raw[..i], Some(&raw[i + 1..])),
-        None => (raw, None),
-    };
-    let shown = |s: &[u8]| quote(&gostr::from_bytes(s));
-    let mut url = parse(u).map_err(|e| format!("parse {}: {e}", shown(u)))?;
-    if let Some(frag) = frag.filter(|f| !f.is_empty()) {
-        url.fragment =
-            unescape(frag, Mode::Fragment).map_err(|e| format!("parse {}: {e}", shown(raw)))?;
-    }
-    Ok(url)
-}
-
-/// `url.parse` (not via a request).
-fn parse(raw: &[u8]) -> Result<Url, String> {
+/// Go's `parse(rawURL, viaRequest)`: the URL without its fragment, in the
+/// context of `Parse` (any URI reference) or, `via_request`, of
+/// `ParseRequestURI`.
+fn parse_uri(raw: &[u8], via_request: bool) -> Result<Url, String> {
     if raw.iter().any(|&b| b < b' ' || b == 0x7f) {
         return Err("net/url: invalid control character in URL".into());
+    }
+    if raw.is_empty() && via_request {
+        return Err("empty url".into());
     }
     let mut url = Url::default();
     if raw == b"*" {
@@ -138,18 +200,23 @@ fn parse(raw: &[u8]) -> Result<Url, String> {
             url.opaque = rest.to_vec();
             return Ok(url);
         }
+        if via_request {
+            return Err("invalid URI for request".into());
+        }
         let segment = rest.split(|&b| b == b'/').next().unwrap_or_default();
         if segment.contains(&b':') {
             return Err("first path segment in URL cannot contain colon".into());
         }
     }
-    if (!url.scheme.is_empty() || !rest.starts_with(b"///")) && rest.starts_with(b"//") {
+    if (!url.scheme.is_empty() || (!via_request && !rest.starts_with(b"///")))
+        && rest.starts_with(b"//")
+    {
         let authority = &rest[2..];
         let (authority, path) = match authority.iter().position(|&b| b == b'/') {
             Some(i) => (&authority[..i], &authority[i..]),
             None => (authority, &b""[..]),
         };
-        let (user, host) = parse_authority(authority)?;
+        let (user, host) = parse_authority(&url.scheme, authority)?;
         url.user = user;
         url.host = host;
         rest = path;
@@ -173,11 +240,10 @@ fn get_scheme(raw: &[u8]) -> Result<(&[u8], &[u8]), String> {
     Ok((b"", raw))
 }
 
-type User = Option<(Vec<u8>, Option<Vec<u8>>)>;
-
-fn parse_authority(authority: &[u8]) -> Result<(User, Vec<u8>), String> {
+/// `parseAuthority`: `[userinfo@]host`, the host checked first.
+fn parse_authority(scheme: &[u8], authority: &[u8]) -> Result<(User, Vec<u8>), String> {
     let at = authority.iter().rposition(|&b| b == b'@');
-    let host = parse_host(&authority[at.map_or(0, |i| i + 1)..])?;
+    let host = parse_host(scheme, &authority[at.map_or(0, |i| i + 1)..])?;
     let Some(at) = at else {
         return Ok((None, host));
     };
@@ -198,14 +264,28 @@ fn parse_authority(authority: &[u8]) -> Result<(User, Vec<u8>), String> {
     Ok((Some(user), host))
 }
 
-/// `parseHost` (Go 1.25, after CVE-2025-47912): `host[:port]`, or an IPv6
-/// literal in brackets, with an optional `%25` zone and a port, which must
-/// parse as an IPv6 address (`netip.ParseAddr`).
-fn parse_host(host: &[u8]) -> Result<Vec<u8>, String> {
+/// `parseHost`: `host[:port]`, or an IP literal in brackets — with an
+/// optional `%25` zone and a port — which must parse as an IPv6 address
+/// (`netip.ParseAddr`; an IPv4 one is refused, an IPv4-mapped IPv6 one is
+/// fine). A `[` anywhere but first is invalid.
+///
+/// Colons outside brackets are strict only for http and https, where the
+/// port starts at the first colon; other schemes (and none) keep Go's older
+/// leniency for the host lists of PostgreSQL or MongoDB DSNs, the port
+/// starting at the last colon (go.dev/issue/75223, go.dev/issue/78077).
+/// Real Helm: `urlParse "ftp://a:1:2/"` has host `a:1:2`, `urlParse
+/// "http://a:1:2/"` fails with `invalid port ":1:2" after host`.
+fn parse_host(scheme: &[u8], host: &[u8]) -> Result<Vec<u8>, String> {
     let invalid_port =
         |p: &[u8]| format!("invalid port {} after host", quote(&gostr::from_bytes(p)));
     let Some(open) = host.iter().rposition(|&b| b == b'[') else {
-        if let Some(i) = host.iter().position(|&b| b == b':') {
+        if let Some(first) = host.iter().position(|&b| b == b':') {
+            let strict = scheme == b"http" || scheme == b"https";
+            let i = if strict {
+                first
+            } else {
+                host.iter().rposition(|&b| b == b':').unwrap_or(first)
+            };
             let colon_port = &host[i..];
             if !valid_optional_port(colon_port) {
                 return Err(invalid_port(colon_port));
@@ -596,5 +676,106 @@ impl Url {
             out.extend(escape(&self.fragment, Mode::Fragment));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The Go 1.26 rules. Expected values for `parse` are real Helm v4.2.3's
+    // (built with Go 1.26.6): `{{ urlParse "…" | toJson }}` rendered with
+    // helm_python, and for `parse_request_uri` its lint verdict on a
+    // chart's `sources` (govalidator's `IsRequestURL`).
+
+    /// `(host, hostname, path)` of a URL that parses.
+    fn parts(raw: &str) -> (String, String, String) {
+        let u = parse(raw.as_bytes()).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (text(u.host()), text(u.hostname()), text(u.path()))
+    }
+
+    #[test]
+    fn hosts_of_other_schemes_may_hold_colons_the_port_after_the_last() {
+        let cases = [
+            ("ftp://a:1:2/", "a:1:2", "a:1", "/"),
+            (
+                "postgres://h1:5432,h2:5432/db",
+                "h1:5432,h2:5432",
+                "h1:5432,h2",
+                "/db",
+            ),
+            ("ws://a:b:1/", "a:b:1", "a:b", "/"),
+            ("ftp://::1/", "::1", ":", "/"),
+            // No scheme is not http either.
+            ("//a:1:2/x", "a:1:2", "a:1", "/x"),
+        ];
+        for (raw, host, hostname, path) in cases {
+            let want = (host.to_owned(), hostname.to_owned(), path.to_owned());
+            assert_eq!(parts(raw), want, "{raw:?}");
+        }
+        assert_eq!(
+            parse(b"ftp://a:1:b/"),
+            Err(r#"parse "ftp://a:1:b/": invalid port ":b" after host"#.to_owned())
+        );
+    }
+
+    #[test]
+    fn http_and_https_hosts_take_the_port_after_the_first_colon() {
+        let cases = [
+            ("http://a:1:2/", ":1:2"),
+            ("https://a:1:2/", ":1:2"),
+            // The scheme is lower-cased before the host is looked at.
+            ("HTTP://a:1:2/", ":1:2"),
+            ("http://::1/", "::1"),
+        ];
+        for (raw, port) in cases {
+            let want = format!("parse {raw:?}: invalid port {port:?} after host");
+            assert_eq!(parse(raw.as_bytes()), Err(want), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn request_uris_are_absolute_uris_or_absolute_paths() {
+        for raw in [
+            "http://example.com/a b",
+            "a:b",
+            "http://[::1]:",
+            "ftp://a:1:2/",
+        ] {
+            assert!(parse_request_uri(raw.as_bytes()).is_ok(), "{raw:?}");
+        }
+        assert_eq!(
+            parse_request_uri(b""),
+            Err(r#"parse "": empty url"#.to_owned())
+        );
+        assert_eq!(
+            parse_request_uri(b"example.com"),
+            Err(r#"parse "example.com": invalid URI for request"#.to_owned())
+        );
+        assert!(parse_request_uri(b"http://a:1:2/").is_err());
+        let request = |raw: &str| {
+            parse_request_uri(raw.as_bytes()).unwrap_or_else(|e| panic!("{raw:?}: {e}"))
+        };
+        // No fragment: a `#` is a byte of the path, whose escapes must hold.
+        let u = request("http://h/p#f");
+        assert_eq!((u.path(), u.fragment()), (&b"/p#f"[..], &b""[..]));
+        assert!(parse_request_uri(b"http://h/p#%zz").is_err());
+        // Without a scheme `//` starts a path, not an authority.
+        let u = request("//h/p");
+        assert_eq!((u.host(), u.path()), (&b""[..], &b"//h/p"[..]));
+    }
+
+    #[test]
+    fn bracketed_hosts_must_be_ipv6() {
+        let (host, hostname, _) = parts("http://[::ffff:1.2.3.4]:80/");
+        assert_eq!(
+            (host.as_str(), hostname.as_str()),
+            ("[::ffff:1.2.3.4]:80", "::ffff:1.2.3.4")
+        );
+        assert_eq!(
+            parse(b"http://[1.2.3.4]/"),
+            Err(r#"parse "http://[1.2.3.4]/": invalid IP-literal"#.to_owned())
+        );
     }
 }
