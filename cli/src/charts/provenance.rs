@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use pgp::composed::{CleartextSignedMessage, PublicOrSecret, SignedPublicKey, SignedSecretKey};
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{SignatureConfig, SignatureType, Subpacket, SubpacketData};
-use pgp::types::{KeyDetails, Password, Timestamp};
+use pgp::types::{KeyDetails, KeyVersion, Password, Timestamp};
 use serde_json::Value;
 
 use crate::CliError;
@@ -155,10 +155,13 @@ pub fn sign(
         Subpacket::regular(SubpacketData::IssuerFingerprint(key.fingerprint()))
             .map_err(|e| CliError::Other(e.to_string()))?,
     ];
-    config.unhashed_subpackets = vec![
-        Subpacket::regular(SubpacketData::IssuerKeyId(key.legacy_key_id()))
-            .map_err(|e| CliError::Other(e.to_string()))?,
-    ];
+    // The key ID subpacket is for keys up to version 4 only (RFC 9580).
+    if key.version() <= KeyVersion::V4 {
+        config.unhashed_subpackets = vec![
+            Subpacket::regular(SubpacketData::IssuerKeyId(key.legacy_key_id()))
+                .map_err(|e| CliError::Other(e.to_string()))?,
+        ];
+    }
     let signed =
         CleartextSignedMessage::new(&text, config, &key.primary_key, &password).map_err(|e| {
             CliError::Other(format!("failed to either sign or armor message block: {e}"))
