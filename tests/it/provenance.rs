@@ -272,6 +272,32 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
     .await
     .ok();
 
+    // dependency update --verify checks each chart it downloads.
+    let parent = dir.join("parent");
+    let deps_on = |url: &str| {
+        write_file(
+            &parent.join("Chart.yaml"),
+            &format!(
+                "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n- name: web\n  version: 1.2.0\n  repository: {url}\n"
+            ),
+        );
+    };
+    deps_on(&url);
+    let (ok, _, err) = berth_process(
+        &[
+            "dependency",
+            "update",
+            &path(&parent),
+            "--verify",
+            "--keyring",
+            &publ,
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(parent.join("charts/web-1.2.0.tgz").exists());
+
     // A repository without the .prov: refused before anything is used.
     let files = HashMap::from([
         (
@@ -301,4 +327,22 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
         refused.stderr
     );
     env.berth(&["status", "unsigned"]).await.failed();
+    // The same for a dependency: refused, charts/ left as it was.
+    std::fs::remove_dir_all(parent.join("charts")).unwrap();
+    deps_on(&url);
+    let (ok, _, err) = berth_process(
+        &[
+            "dependency",
+            "update",
+            &path(&parent),
+            "--verify",
+            "--keyring",
+            &publ,
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("failed to fetch provenance"), "{err}");
+    assert!(!parent.join("charts/web-1.2.0.tgz").exists());
 }

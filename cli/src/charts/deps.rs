@@ -237,6 +237,9 @@ pub struct Manager<'a> {
     /// Credentials and TLS settings for oci:// registries (the `dependency`
     /// commands' flags); chart repositories use repositories.yaml's.
     pub access: AccessFlags,
+    /// `--verify`: check each chart downloaded from a repository against
+    /// its provenance with this keyring.
+    pub verify: Option<PathBuf>,
     pub out: &'a mut (dyn Write + Send),
 }
 
@@ -670,7 +673,7 @@ impl Manager<'_> {
             "Downloading {} from repo {}",
             dep.name, dep.repository
         )?;
-        let bytes = super::get(&url, auth, &tls, Limits::default().max_packed)
+        let bytes = super::get(&url, auth.clone(), &tls, Limits::default().max_packed)
             .await
             .map_err(|e| other(format!("could not download {url}: {e}")))?;
         let file = url
@@ -679,6 +682,27 @@ impl Manager<'_> {
             .and_then(|u| u.rsplit('/').next())
             .filter(|f| !f.is_empty() && *f != "." && *f != "..")
             .unwrap_or("chart.tgz");
+        if let Some(keyring) = &self.verify {
+            // Helm's ChartDownloader: the .prov beside the chart, checked
+            // before the chart is kept.
+            let prov_url = format!("{url}.prov");
+            let prov = super::get(&prov_url, auth, &tls, 1 << 20)
+                .await
+                .map_err(|_| {
+                    other(format!(
+                        "could not download {url}: failed to fetch provenance {prov_url:?}"
+                    ))
+                })?;
+            let check = tempfile::tempdir()?;
+            let (archive, prov_file) = (
+                check.path().join(file),
+                check.path().join(format!("{file}.prov")),
+            );
+            std::fs::write(&archive, &bytes)?;
+            std::fs::write(&prov_file, prov)?;
+            super::provenance::verify(&archive, &prov_file, keyring)
+                .map_err(|e| other(format!("could not download {url}: {e}")))?;
+        }
         std::fs::write(tmp.join(file), bytes)?;
         Ok(())
     }
@@ -1102,6 +1126,7 @@ pub async fn update_if_missing(
         chart_path: path.to_path_buf(),
         skip_refresh: false,
         access: access.clone(),
+        verify: None,
         out: log,
     }
     .update()

@@ -50,6 +50,14 @@ pub struct DependencyArgs {
     /// those of repositories.yaml).
     #[command(flatten)]
     pub access: AccessFlags,
+    /// Check each chart downloaded from a repository against its
+    /// provenance (CHART.prov) before keeping it.
+    #[arg(long)]
+    pub verify: bool,
+    /// The public keyring --verify checks with (default
+    /// ~/.gnupg/pubring.gpg).
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
 }
 
 impl DependencyArgs {
@@ -58,6 +66,10 @@ impl DependencyArgs {
             chart_path: self.chart,
             skip_refresh: self.skip_refresh,
             access: self.access,
+            verify: self.verify.then(|| {
+                self.keyring
+                    .unwrap_or_else(crate::charts::provenance::default_keyring)
+            }),
             out: &mut *io.out,
         }
     }

@@ -93,6 +93,7 @@ pub async fn run(g: &crate::Global, a: PackageArgs, io: &mut Io) -> Result<(), C
                 chart_path: path.clone(),
                 skip_refresh: false,
                 access: a.access.clone(),
+                verify: None,
                 out: &mut quiet,
             }
             .update()
