@@ -140,14 +140,9 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         }
     }
     if name.starts_with("oci://") {
-        if f.verify || f.prov {
-            return Err(CliError::Other(
-                "the provenance of oci:// charts is not supported by berth yet (--verify, --prov)"
-                    .into(),
-            ));
-        }
-        let (bytes, file) = oci::pull(&name, &version, &f.access).await?;
-        return saved(bytes, &file, None);
+        let (bytes, file, prov) =
+            oci::pull_with(&name, &version, &f.access, f.verify || f.prov).await?;
+        return saved(bytes, &file, prov);
     }
     let flags_auth = Auth::of(f.access.username.as_deref(), f.access.password.as_deref());
     let (url, auth, tls) = if let Some(repo) = &f.repo {

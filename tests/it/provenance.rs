@@ -11,7 +11,7 @@ use pgp::composed::{KeyType, SecretKeyParamsBuilder, SignedPublicKey};
 use pgp::ser::Serialize;
 
 use crate::common::{Env, path, real_helm, write_file};
-use crate::repos::{Repo, berth_process};
+use crate::repos::{PushRegistry, Repo, berth_process};
 
 /// A signing key made for the test: its secret and public keyrings, as
 /// `gpg --export-secret-keys` and `gpg --export` write them.
@@ -345,4 +345,88 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
     assert!(!ok);
     assert!(err.contains("failed to fetch provenance"), "{err}");
     assert!(!parent.join("charts/web-1.2.0.tgz").exists());
+}
+
+#[tokio::test]
+async fn verify_checks_a_chart_from_an_oci_registry_with_its_provenance_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sec, publ) = keyrings(dir.path(), "Chart Signer <sign@example.com>");
+    let out = path(&dir.path().join("out"));
+    let registry = PushRegistry::start("Basic dXNlcjpwYXNz").await;
+    let remote = format!("oci://{}/charts", registry.host);
+    let reference = format!("{remote}/web");
+    let pulled = path(&dir.path().join("pulled"));
+    let access = ["--username", "user", "--password", "pass", "--plain-http"];
+    let push = |archive: String| {
+        let remote = remote.clone();
+        async move {
+            let mut args = vec!["push", &archive, &remote];
+            args.extend(access);
+            berth_process(&args, &[]).await
+        }
+    };
+    let pull = |version: &'static str| {
+        let (reference, publ, pulled) = (reference.clone(), publ.clone(), pulled.clone());
+        async move {
+            let mut args = vec![
+                "pull",
+                &reference,
+                "--version",
+                version,
+                "--verify",
+                "--keyring",
+                &publ,
+                "-d",
+                &pulled,
+            ];
+            args.extend(access);
+            berth_process(&args, &[]).await
+        }
+    };
+
+    // Pushed with its .prov beside it, which push sends as Helm's
+    // provenance layer; pull --verify checks the chart with it.
+    let (ok, _, err) = berth_process(
+        &[
+            "package",
+            &chart(dir.path()),
+            "-d",
+            &out,
+            "--sign",
+            "--key",
+            "Chart Signer",
+            "--keyring",
+            &sec,
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = push(format!("{out}/web-1.2.0.tgz")).await;
+    assert!(ok, "{err}");
+    let (ok, report, err) = pull("1.2.0").await;
+    assert!(ok, "{err}");
+    assert!(
+        report.starts_with("Signed by: Chart Signer <sign@example.com>\n"),
+        "{report}"
+    );
+    assert!(Path::new(&format!("{pulled}/web-1.2.0.tgz.prov")).exists());
+
+    // A chart pushed without a .prov has no such layer: refused, not saved.
+    let unsigned = dir.path().join("unsigned");
+    write_file(
+        &unsigned.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.3.0\n",
+    );
+    let (ok, _, err) = berth_process(&["package", &path(&unsigned), "-d", &out], &[]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = push(format!("{out}/web-1.3.0.tgz")).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = pull("1.3.0").await;
+    assert!(!ok);
+    assert!(
+        err.contains("manifest does not contain a layer with mediatype application/vnd.cncf.helm.chart.provenance.v1.prov"),
+        "{err}"
+    );
+    assert!(!Path::new(&format!("{pulled}/web-1.3.0.tgz")).exists());
 }

@@ -738,13 +738,13 @@ struct Store {
 
 /// An OCI registry on loopback that takes pushes (the distribution spec's
 /// monolithic uploads) and serves what it holds, to requests with `auth`.
-struct PushRegistry {
-    host: String,
+pub(crate) struct PushRegistry {
+    pub(crate) host: String,
     store: Arc<Mutex<Store>>,
 }
 
 impl PushRegistry {
-    async fn start(auth: &'static str) -> PushRegistry {
+    pub(crate) async fn start(auth: &'static str) -> PushRegistry {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let store = Arc::new(Mutex::new(Store::default()));

@@ -65,6 +65,18 @@ pub async fn pull(
     version: &str,
     f: &AccessFlags,
 ) -> Result<(Vec<u8>, String), CliError> {
+    let (bytes, file, _) = pull_with(reference, version, f, false).await?;
+    Ok((bytes, file))
+}
+
+/// [`pull`], and with `prov` the chart's provenance too (the layer `helm
+/// push` adds when a `.prov` lies beside the archive), which must be there.
+pub async fn pull_with(
+    reference: &str,
+    version: &str,
+    f: &AccessFlags,
+    prov: bool,
+) -> Result<(Vec<u8>, String, Option<Vec<u8>>), CliError> {
     let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
     let r = Reference::parse(reference).map_err(CliError::Usage)?;
     let tls = super::Tls::of_flags(f)?;
@@ -188,6 +200,28 @@ pub async fn pull(
             layer.digest
         )));
     }
+    let provenance = match manifest.layers.iter().find(|l| l.media_type == PROV_LAYER) {
+        _ if !prov => None,
+        None => {
+            return Err(failed(format!(
+                "manifest does not contain a layer with mediatype {PROV_LAYER}"
+            )));
+        }
+        Some(layer) => {
+            let data = session
+                .get(&format!("{base}/blobs/{}", layer.digest), &[], 1 << 20)
+                .await
+                .map_err(failed)?;
+            if sha256_digest(&data) != layer.digest.to_ascii_lowercase() {
+                return Err(failed(format!(
+                    "the provenance layer's digest is {}, not {}",
+                    sha256_digest(&data),
+                    layer.digest
+                )));
+            }
+            Some(data)
+        }
+    };
     let name = r.repository.rsplit('/').next().unwrap_or("chart");
     if tag.is_empty() {
         // By digest alone: the chart says which version it is.
@@ -205,9 +239,13 @@ pub async fn pull(
                 r.digest.as_deref().unwrap_or_default()
             )));
         }
-        return Ok((blob, format!("{name}-{have}.tgz")));
+        return Ok((blob, format!("{name}-{have}.tgz"), provenance));
     }
-    Ok((blob, format!("{name}-{}.tgz", tag.replace('_', "+"))))
+    Ok((
+        blob,
+        format!("{name}-{}.tgz", tag.replace('_', "+")),
+        provenance,
+    ))
 }
 
 /// An OCI digest: `sha256:` and the hex of the bytes' sha256.
