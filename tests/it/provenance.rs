@@ -429,4 +429,36 @@ async fn verify_checks_a_chart_from_an_oci_registry_with_its_provenance_layer() 
         "{err}"
     );
     assert!(!Path::new(&format!("{pulled}/web-1.3.0.tgz")).exists());
+
+    // The same for a chart's oci:// dependencies.
+    let parent = dir.path().join("parent");
+    let update = |version: &'static str| {
+        let (parent, remote, publ) = (parent.clone(), remote.clone(), publ.clone());
+        async move {
+            write_file(
+                &parent.join("Chart.yaml"),
+                &format!(
+                    "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n- name: web\n  version: {version}\n  repository: {remote}\n"
+                ),
+            );
+            let chart = path(&parent);
+            let mut args = vec![
+                "dependency",
+                "update",
+                &chart,
+                "--verify",
+                "--keyring",
+                &publ,
+            ];
+            args.extend(access);
+            berth_process(&args, &[]).await
+        }
+    };
+    let (ok, _, err) = update("1.2.0").await;
+    assert!(ok, "{err}");
+    assert!(parent.join("charts/web-1.2.0.tgz").exists());
+    let (ok, _, err) = update("1.3.0").await;
+    assert!(!ok);
+    assert!(err.contains("manifest does not contain a layer"), "{err}");
+    assert!(!parent.join("charts/web-1.3.0.tgz").exists());
 }

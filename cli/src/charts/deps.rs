@@ -646,12 +646,16 @@ impl Manager<'_> {
                 "Downloading {} from repo {}",
                 dep.name, dep.repository
             )?;
-            let (bytes, file) = match resolved.pulled.remove(&dep.name) {
-                Some(pulled) => pulled,
-                None => {
-                    let reference =
-                        format!("{}/{}", dep.repository.trim_end_matches('/'), dep.name);
-                    super::oci::pull(&reference, &dep.version, &self.access).await?
+            let reference = format!("{}/{}", dep.repository.trim_end_matches('/'), dep.name);
+            let (bytes, file) = match (resolved.pulled.remove(&dep.name), &self.verify) {
+                (Some(pulled), None) => pulled,
+                (_, None) => super::oci::pull(&reference, &dep.version, &self.access).await?,
+                (_, Some(keyring)) => {
+                    let (bytes, file, prov) =
+                        super::oci::pull_with(&reference, &dep.version, &self.access, true).await?;
+                    Self::check_provenance(&bytes, &file, &prov.unwrap_or_default(), keyring)
+                        .map_err(|e| other(format!("could not download {reference}: {e}")))?;
+                    (bytes, file)
                 }
             };
             std::fs::write(tmp.join(file), bytes)?;
@@ -693,18 +697,27 @@ impl Manager<'_> {
                         "could not download {url}: failed to fetch provenance {prov_url:?}"
                     ))
                 })?;
-            let check = tempfile::tempdir()?;
-            let (archive, prov_file) = (
-                check.path().join(file),
-                check.path().join(format!("{file}.prov")),
-            );
-            std::fs::write(&archive, &bytes)?;
-            std::fs::write(&prov_file, prov)?;
-            super::provenance::verify(&archive, &prov_file, keyring)
+            Self::check_provenance(&bytes, file, &prov, keyring)
                 .map_err(|e| other(format!("could not download {url}: {e}")))?;
         }
         std::fs::write(tmp.join(file), bytes)?;
         Ok(())
+    }
+
+    /// A downloaded chart `file` checked against its provenance `prov`, as
+    /// Helm's downloader checks them side by side.
+    fn check_provenance(
+        bytes: &[u8],
+        file: &str,
+        prov: &[u8],
+        keyring: &Path,
+    ) -> Result<(), CliError> {
+        let dir = tempfile::tempdir()?;
+        let archive = dir.path().join(file);
+        let prov_file = dir.path().join(format!("{file}.prov"));
+        std::fs::write(&archive, bytes)?;
+        std::fs::write(&prov_file, prov)?;
+        super::provenance::verify(&archive, &prov_file, keyring).map(drop)
     }
 
     /// Helm's `safeMoveDeps`: the charts that load are moved into charts/;
