@@ -50,27 +50,33 @@ fn chart(dir: &Path) -> String {
     path(&c)
 }
 
+/// `berth package --sign` of the test chart into `out` with `keyring`'s
+/// "Chart Signer": success, stdout, stderr.
+async fn sign_package(dir: &Path, out: &str, keyring: &str) -> (bool, String, String) {
+    berth_process(
+        &[
+            "package",
+            &chart(dir),
+            "-d",
+            out,
+            "--sign",
+            "--key",
+            "Chart Signer",
+            "--keyring",
+            keyring,
+        ],
+        &[],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn berth_and_real_helm_sign_and_verify_each_others_charts() {
     let dir = tempfile::tempdir().unwrap();
     let (sec, publ) = keyrings(dir.path(), "Chart Signer <sign@example.com>");
     let (_, other_pub) = keyrings(dir.path(), "Somebody Else <else@example.com>");
     let out = path(&dir.path().join("out"));
-    let (ok, _, err) = berth_process(
-        &[
-            "package",
-            &chart(dir.path()),
-            "-d",
-            &out,
-            "--sign",
-            "--key",
-            "Chart Signer",
-            "--keyring",
-            &sec,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = sign_package(dir.path(), &out, &sec).await;
     assert!(ok, "{err}");
     let archive = format!("{out}/web-1.2.0.tgz");
 
@@ -146,21 +152,7 @@ async fn berth_and_real_helm_sign_and_verify_each_others_charts() {
     .await;
     assert!(!ok);
     assert_eq!(err, "Error: --key is required for signing a package\n");
-    let (ok, _, err) = berth_process(
-        &[
-            "package",
-            &chart(dir.path()),
-            "-d",
-            &out,
-            "--sign",
-            "--key",
-            "Chart Signer",
-            "--keyring",
-            &publ,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = sign_package(dir.path(), &out, &publ).await;
     assert!(!ok);
     assert!(err.contains("not a private key"), "{err}");
 }
@@ -171,21 +163,7 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
     let dir = env.dir.path();
     let (sec, publ) = keyrings(dir, "Chart Signer <sign@example.com>");
     let out = path(&dir.join("out"));
-    let (ok, _, err) = berth_process(
-        &[
-            "package",
-            &chart(dir),
-            "-d",
-            &out,
-            "--sign",
-            "--key",
-            "Chart Signer",
-            "--keyring",
-            &sec,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = sign_package(dir, &out, &sec).await;
     assert!(ok, "{err}");
     let archive = format!("{out}/web-1.2.0.tgz");
 
@@ -386,21 +364,7 @@ async fn verify_checks_a_chart_from_an_oci_registry_with_its_provenance_layer() 
 
     // Pushed with its .prov beside it, which push sends as Helm's
     // provenance layer; pull --verify checks the chart with it.
-    let (ok, _, err) = berth_process(
-        &[
-            "package",
-            &chart(dir.path()),
-            "-d",
-            &out,
-            "--sign",
-            "--key",
-            "Chart Signer",
-            "--keyring",
-            &sec,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = sign_package(dir.path(), &out, &sec).await;
     assert!(ok, "{err}");
     let (ok, _, err) = push(format!("{out}/web-1.2.0.tgz")).await;
     assert!(ok, "{err}");
