@@ -131,6 +131,15 @@ pub struct Global {
     /// stdout (schema berth.events/v1, see the README).
     #[arg(long, global = true, value_name = "FORMAT", value_parser = ["ndjson"])]
     pub events: Option<String>,
+    /// Helm's repositories.yaml (as $HELM_REPOSITORY_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub repository_config: Option<PathBuf>,
+    /// Helm's cache of repository indexes (as $HELM_REPOSITORY_CACHE).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repository_cache: Option<PathBuf>,
+    /// Helm's registry credentials (as $HELM_REGISTRY_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
     /// Helm's kubeconfig context: refused with the berth way to say it.
     #[arg(long, global = true, hide = true)]
     pub kube_context: Option<String>,
@@ -363,6 +372,42 @@ pub enum Command {
     ExportHelm(cmd::migrate::ExportHelmArgs),
 }
 
+/// Helm's path flags and the environment variables they stand for: the
+/// berth binary sets the variables from them before anything else runs,
+/// so every command reads Helm's files where the flags say, as Helm does.
+pub const HELM_PATH_FLAGS: [(&str, &str); 3] = [
+    ("--repository-config", "HELM_REPOSITORY_CONFIG"),
+    ("--repository-cache", "HELM_REPOSITORY_CACHE"),
+    ("--registry-config", "HELM_REGISTRY_CONFIG"),
+];
+
+/// The variables [`HELM_PATH_FLAGS`] given in `args` set (the last one
+/// given wins, as with any flag).
+pub fn helm_path_env(args: &[OsString]) -> Vec<(&'static str, OsString)> {
+    let mut out: Vec<(&'static str, OsString)> = Vec::new();
+    let mut it = args.iter().skip(1);
+    while let Some(arg) = it.next() {
+        if arg == "--" {
+            break;
+        }
+        let text = arg.to_string_lossy();
+        for (flag, var) in HELM_PATH_FLAGS {
+            let value = if text == flag {
+                it.next().cloned()
+            } else {
+                text.strip_prefix(flag)
+                    .and_then(|rest| rest.strip_prefix('='))
+                    .map(OsString::from)
+            };
+            if let Some(v) = value {
+                out.retain(|(k, _)| *k != var);
+                out.push((var, v));
+            }
+        }
+    }
+    out
+}
+
 /// Parse arguments and run one command; returns the process exit code.
 pub async fn run<I, T>(args: I, io: &mut Io) -> i32
 where
@@ -425,6 +470,32 @@ mod tests {
     /// clap's own checks of every command (one flag name or short per
     /// argument, flattened groups included), which otherwise only fail when
     /// the command runs.
+    #[test]
+    fn helms_path_flags_become_their_variables() {
+        let args: Vec<std::ffi::OsString> = [
+            "berth",
+            "repo",
+            "list",
+            "--repository-config",
+            "/a.yaml",
+            "--registry-config=/r.json",
+            "--repository-config=/b.yaml",
+            "--",
+            "--repository-cache",
+            "/ignored",
+        ]
+        .into_iter()
+        .map(Into::into)
+        .collect();
+        assert_eq!(
+            super::helm_path_env(&args),
+            [
+                ("HELM_REGISTRY_CONFIG", "/r.json".into()),
+                ("HELM_REPOSITORY_CONFIG", "/b.yaml".into()),
+            ]
+        );
+    }
+
     #[test]
     fn every_command_is_well_formed() {
         super::Cli::command().debug_assert();

@@ -1237,4 +1237,46 @@ async fn repo_add_takes_helms_password_stdin_timeout_and_deleted_repo_rules() {
     assert!(ok);
     assert!(out.starts_with("private"), "{out}");
     assert_eq!(out.lines().count(), 1, "{out}");
+
+    // Helm's --repository-config and --repository-cache put those files
+    // elsewhere, as their HELM_* variables do.
+    let config = env.dir.path().join("elsewhere/repos.yaml");
+    let cache = env.dir.path().join("elsewhere/cache");
+    let (config_s, cache_s) = (crate::common::path(&config), crate::common::path(&cache));
+    let (ok, _, err) = berth_process(
+        &[
+            "repo",
+            "add",
+            "second",
+            &url,
+            "--username",
+            "ci",
+            "--password",
+            "s3cr3t",
+            "--repository-config",
+            &config_s,
+            &format!("--repository-cache={cache_s}"),
+        ],
+        &home_var,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("name: second")
+    );
+    assert!(cache.join("second-index.yaml").exists());
+    let (ok, out, _) = berth_process(
+        &["repo", "list", "--repository-config", &config_s],
+        &home_var,
+    )
+    .await;
+    assert!(ok);
+    let names: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["second"], "{out}");
 }
