@@ -70,6 +70,53 @@ async fn sign_package(dir: &Path, out: &str, keyring: &str) -> (bool, String, St
     .await
 }
 
+/// A chart repository serving `archive` as web 1.2.0, with its `.prov`
+/// beside it when `signed`.
+async fn web_repository(archive: &str, signed: bool) -> Repo {
+    let mut files = HashMap::from([
+        (
+            "/charts/index.yaml".to_string(),
+            b"apiVersion: v1\nentries:\n  web:\n    - name: web\n      version: 1.2.0\n      urls: [web-1.2.0.tgz]\n".to_vec(),
+        ),
+        ("/charts/web-1.2.0.tgz".to_string(), std::fs::read(archive).unwrap()),
+    ]);
+    if signed {
+        files.insert(
+            "/charts/web-1.2.0.tgz.prov".to_string(),
+            std::fs::read(format!("{archive}.prov")).unwrap(),
+        );
+    }
+    Repo::start(files, None).await
+}
+
+/// `dependency update --verify` of the chart `parent`, written to depend
+/// on web `version` from `repository`; `extra` flags after the keyring.
+async fn update_verified(
+    parent: &Path,
+    version: &str,
+    repository: &str,
+    keyring: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
+    write_file(
+        &parent.join("Chart.yaml"),
+        &format!(
+            "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n- name: web\n  version: {version}\n  repository: {repository}\n"
+        ),
+    );
+    let chart = path(parent);
+    let mut args = vec![
+        "dependency",
+        "update",
+        &chart,
+        "--verify",
+        "--keyring",
+        keyring,
+    ];
+    args.extend(extra);
+    berth_process(&args, &[]).await
+}
+
 #[tokio::test]
 async fn berth_and_real_helm_sign_and_verify_each_others_charts() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,15 +252,7 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
     env.berth(&["status", "dir"]).await.failed();
 
     // From a repository: the .prov is fetched beside the chart.
-    let files = HashMap::from([
-        (
-            "/charts/index.yaml".to_string(),
-            "apiVersion: v1\nentries:\n  web:\n    - name: web\n      version: 1.2.0\n      urls: [web-1.2.0.tgz]\n".as_bytes().to_vec(),
-        ),
-        ("/charts/web-1.2.0.tgz".to_string(), std::fs::read(&archive).unwrap()),
-        ("/charts/web-1.2.0.tgz.prov".to_string(), std::fs::read(format!("{archive}.prov")).unwrap()),
-    ]);
-    let repo = Repo::start(files, None).await;
+    let repo = web_repository(&archive, true).await;
     let url = format!("{}/charts", repo.url);
     let pulled = path(&dir.join("pulled"));
     let (ok, report, err) = berth_process(
@@ -252,39 +291,12 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
 
     // dependency update --verify checks each chart it downloads.
     let parent = dir.join("parent");
-    let deps_on = |url: &str| {
-        write_file(
-            &parent.join("Chart.yaml"),
-            &format!(
-                "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n- name: web\n  version: 1.2.0\n  repository: {url}\n"
-            ),
-        );
-    };
-    deps_on(&url);
-    let (ok, _, err) = berth_process(
-        &[
-            "dependency",
-            "update",
-            &path(&parent),
-            "--verify",
-            "--keyring",
-            &publ,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = update_verified(&parent, "1.2.0", &url, &publ, &[]).await;
     assert!(ok, "{err}");
     assert!(parent.join("charts/web-1.2.0.tgz").exists());
 
     // A repository without the .prov: refused before anything is used.
-    let files = HashMap::from([
-        (
-            "/charts/index.yaml".to_string(),
-            "apiVersion: v1\nentries:\n  web:\n    - name: web\n      version: 1.2.0\n      urls: [web-1.2.0.tgz]\n".as_bytes().to_vec(),
-        ),
-        ("/charts/web-1.2.0.tgz".to_string(), std::fs::read(&archive).unwrap()),
-    ]);
-    let bare = Repo::start(files, None).await;
+    let bare = web_repository(&archive, false).await;
     let url = format!("{}/charts", bare.url);
     let refused = env
         .berth(&[
@@ -307,19 +319,7 @@ async fn verify_checks_a_local_or_downloaded_chart_before_it_is_used() {
     env.berth(&["status", "unsigned"]).await.failed();
     // The same for a dependency: refused, charts/ left as it was.
     std::fs::remove_dir_all(parent.join("charts")).unwrap();
-    deps_on(&url);
-    let (ok, _, err) = berth_process(
-        &[
-            "dependency",
-            "update",
-            &path(&parent),
-            "--verify",
-            "--keyring",
-            &publ,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = update_verified(&parent, "1.2.0", &url, &publ, &[]).await;
     assert!(!ok);
     assert!(err.contains("failed to fetch provenance"), "{err}");
     assert!(!parent.join("charts/web-1.2.0.tgz").exists());
@@ -396,32 +396,10 @@ async fn verify_checks_a_chart_from_an_oci_registry_with_its_provenance_layer() 
 
     // The same for a chart's oci:// dependencies.
     let parent = dir.path().join("parent");
-    let update = |version: &'static str| {
-        let (parent, remote, publ) = (parent.clone(), remote.clone(), publ.clone());
-        async move {
-            write_file(
-                &parent.join("Chart.yaml"),
-                &format!(
-                    "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n- name: web\n  version: {version}\n  repository: {remote}\n"
-                ),
-            );
-            let chart = path(&parent);
-            let mut args = vec![
-                "dependency",
-                "update",
-                &chart,
-                "--verify",
-                "--keyring",
-                &publ,
-            ];
-            args.extend(access);
-            berth_process(&args, &[]).await
-        }
-    };
-    let (ok, _, err) = update("1.2.0").await;
+    let (ok, _, err) = update_verified(&parent, "1.2.0", &remote, &publ, &access).await;
     assert!(ok, "{err}");
     assert!(parent.join("charts/web-1.2.0.tgz").exists());
-    let (ok, _, err) = update("1.3.0").await;
+    let (ok, _, err) = update_verified(&parent, "1.3.0", &remote, &publ, &access).await;
     assert!(!ok);
     assert!(err.contains("manifest does not contain a layer"), "{err}");
     assert!(!parent.join("charts/web-1.3.0.tgz").exists());
