@@ -152,7 +152,7 @@ fn read_file(path: &Path) -> Result<String, ValuesError> {
 /// The text of Go's `*fs.PathError` when `os.ReadFile(path)` fails, which
 /// Helm passes on as is: `open x: no such file or directory`, `read x: is a
 /// directory`.
-fn go_read_error(path: &str, e: &std::io::Error) -> String {
+pub fn go_read_error(path: &str, e: &std::io::Error) -> String {
     use std::io::ErrorKind;
     match e.kind() {
         ErrorKind::NotFound => format!("open {path}: no such file or directory"),
@@ -160,6 +160,18 @@ fn go_read_error(path: &str, e: &std::io::Error) -> String {
         ErrorKind::IsADirectory => format!("read {path}: is a directory"),
         ErrorKind::FileTooLarge => format!("read {path}: {e}"),
         _ => format!("open {path}: {e}"),
+    }
+}
+
+/// The errno text of Go's `*fs.PathError` (`stat x: <this>`).
+pub fn go_errno(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::IsADirectory => "is a directory".into(),
+        ErrorKind::NotADirectory => "not a directory".into(),
+        _ => e.to_string(),
     }
 }
 

@@ -239,6 +239,23 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
     saved(bytes, base, prov)
 }
 
+/// A chart's files written as they are below `root` (what Helm's
+/// `chartutil.Expand` writes, for `pull --untar` and `lint` of an archive).
+pub(crate) fn write_chart_files(
+    root: &Path,
+    files: &[berth::chart::BufferedFile],
+) -> Result<(), CliError> {
+    for f in files {
+        let path = root.join(&f.name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &f.data)
+            .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 /// The largest provenance file taken (they are a few KiB).
 const MAX_PROV: u64 = 1 << 20;
 

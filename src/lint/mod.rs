@@ -253,17 +253,9 @@ fn chartfile(l: &mut Linter) {
     }
 }
 
-/// Go's error for a file that could not be read (`read <path>: is a
-/// directory`, `open <path>: permission denied`).
+/// Go's error for a file `os.ReadFile` could not read.
 fn go_read_error(path: &Path, e: &std::io::Error) -> String {
-    let op = if path.is_dir() { "read" } else { "open" };
-    let what = match e.kind() {
-        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    };
-    format!("{op} {}: {what}", path.display())
+    crate::values::go_read_error(&path.display().to_string(), e)
 }
 
 fn chart_name(name: &str) -> Option<String> {

@@ -134,21 +134,19 @@ async fn pull_saves_or_unpacks_a_chart_from_a_repository() {
         packed(&env, "1.0.0")
     );
 
-    let (ok, _, err) = berth_process(
-        &[
-            "pull",
-            "hello",
-            "--repo",
-            &repo.url,
-            "--untar",
-            "--untardir",
-            "src",
-            "-d",
-            &d,
-        ],
-        &[],
-    )
-    .await;
+    let untar_args = [
+        "pull",
+        "hello",
+        "--repo",
+        &repo.url,
+        "--untar",
+        "--untardir",
+        "src",
+        "-d",
+        &d,
+    ];
+    let untar = || berth_process(&untar_args, &[]);
+    let (ok, _, err) = untar().await;
     assert!(ok, "{err}");
     let unpacked = dest.join("src/hello");
     assert!(
@@ -176,21 +174,7 @@ async fn pull_saves_or_unpacks_a_chart_from_a_repository() {
     assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
 
     // Unpacking over it is refused; a local chart is not pulled.
-    let (ok, _, err) = berth_process(
-        &[
-            "pull",
-            "hello",
-            "--repo",
-            &repo.url,
-            "--untar",
-            "--untardir",
-            "src",
-            "-d",
-            &d,
-        ],
-        &[],
-    )
-    .await;
+    let (ok, _, err) = untar().await;
     assert!(!ok);
     assert!(
         err.contains("failed to untar: a file or directory with the name"),

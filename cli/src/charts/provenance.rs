@@ -51,14 +51,8 @@ impl Key {
 
 /// Go's `openpgp.ReadKeyRing` of `path`, in Helm's words when it fails.
 fn keyring(path: &Path) -> Result<Vec<Key>, String> {
-    let data = std::fs::read(path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        format!("open {}: {why}", path.display())
-    })?;
+    let data = std::fs::read(path)
+        .map_err(|e| berth::values::go_read_error(&path.display().to_string(), &e))?;
     let keys = PublicOrSecret::from_bytes_many(&data[..])
         .map_err(|e| format!("openpgp: invalid data: {e}"))?
         .map(|k| {
@@ -212,10 +206,7 @@ pub fn verify(archive: &Path, prov: &Path, keyring_path: &Path) -> Result<Verifi
             "could not load provenance file {}: stat {}: {}",
             prov.display(),
             prov.display(),
-            match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-                _ => e.to_string(),
-            }
+            berth::values::go_errno(&e)
         ))
     })?;
     let keys = keyring(keyring_path).map_err(|e| err(format!("failed to load keyring: {e}")))?;

@@ -169,13 +169,9 @@ fn lint_path(path: &str, opts: &lint::Options, err: &mut dyn Write) -> Outcome {
     }
     let chart_yaml = go_join(path, "Chart.yaml");
     if let Err(e) = std::fs::metadata(&chart_yaml) {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-            std::io::ErrorKind::NotADirectory => "not a directory".to_string(),
-            _ => e.to_string(),
-        };
         return refuse(format!(
-            "unable to check Chart.yaml file in chart: stat {chart_yaml}: {why}"
+            "unable to check Chart.yaml file in chart: stat {chart_yaml}: {}",
+            berth::values::go_errno(&e)
         ));
     }
     report(lint::run_all(Path::new(path), opts), err)
@@ -223,12 +219,6 @@ fn expand(archive: &Path, into: &Path) -> Result<PathBuf, String> {
         .filter(|n| !n.is_empty() && !n.contains('/') && n != ".." && n != ".")
         .ok_or("unable to extract tarball: chart name not specified")?;
     let dir = into.join(name);
-    for f in &files {
-        let out = dir.join(&f.name);
-        if let Some(parent) = out.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        std::fs::write(&out, &f.data).map_err(|e| format!("{}: {e}", out.display()))?;
-    }
+    crate::charts::write_chart_files(&dir, &files).map_err(|e| e.to_string())?;
     Ok(dir)
 }

@@ -181,13 +181,5 @@ fn expand(archive: &Path, dir: &Path) -> Result<(), CliError> {
             root.display()
         )));
     }
-    for f in &files {
-        let path = root.join(&f.name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, &f.data)
-            .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
-    }
-    Ok(())
+    crate::charts::write_chart_files(&root, &files)
 }
