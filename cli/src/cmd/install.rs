@@ -92,13 +92,13 @@ pub struct OpFlags {
 /// `--server-side`: berth applies server-side, as Helm v4 does by default;
 /// Helm's client-side three-way merge is not offered.
 fn parse_server_side(s: &str) -> Result<bool, String> {
-    match s {
-        "true" | "auto" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
-        "false" | "0" | "f" | "F" | "FALSE" | "False" => Err(
+    match (s, super::go_parse_bool(s)) {
+        ("auto", _) | (_, Some(true)) => Ok(true),
+        (_, Some(false)) => Err(
             "berth always applies server-side; client-side apply (--server-side=false) is not offered"
                 .into(),
         ),
-        other => Err(format!(
+        (other, None) => Err(format!(
             "invalid server-side value {other:?}: must be \"true\", \"false\" or \"auto\""
         )),
     }

@@ -110,6 +110,15 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
 
 pub use berth::types::parse_duration;
 
+/// Go's `strconv.ParseBool`, as pflag reads a boolean flag's value.
+pub fn go_parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// Helm v4's `--wait[=STRATEGY]` (pkg/cmd/flags.go waitValue): watcher and
 /// legacy wait for the resources, hookOnly (Helm's default without the
 /// flag) only for hooks; true and false as its deprecated booleans.

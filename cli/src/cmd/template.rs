@@ -144,22 +144,24 @@ impl InstallOnlyFlags {
             Some("server") => Err(CliError::Other(
                 "--dry-run=server: berth template renders locally; `berth install --dry-run` or `berth diff` render against the cluster".into(),
             )),
-            Some(v @ ("true" | "1" | "t" | "T" | "TRUE" | "True")) => {
-                writeln!(
-                    err,
-                    "{}",
-                    warn(&format!("boolean '--dry-run={v}' flag is deprecated and must be replaced with '--dry-run=client'"))
-                )?;
-                Ok(())
-            }
-            Some(v @ ("none" | "false" | "0" | "f" | "F" | "FALSE" | "False")) => Err(CliError::Other(format!(
-                "invalid dry-run value ({}). Must be \"server\" or \"client\"",
-                berth_template::gofmt::quote(v)
-            ))),
-            Some(v) => Err(CliError::Other(format!(
-                "invalid dry-run value ({}). Must be \"none\", \"server\", or \"client\"",
-                berth_template::gofmt::quote(v)
-            ))),
+            Some(v) => match (v, super::go_parse_bool(v)) {
+                (_, Some(true)) => {
+                    writeln!(
+                        err,
+                        "{}",
+                        warn(&format!("boolean '--dry-run={v}' flag is deprecated and must be replaced with '--dry-run=client'"))
+                    )?;
+                    Ok(())
+                }
+                ("none", _) | (_, Some(false)) => Err(CliError::Other(format!(
+                    "invalid dry-run value ({}). Must be \"server\" or \"client\"",
+                    berth_template::gofmt::quote(v)
+                ))),
+                (_, None) => Err(CliError::Other(format!(
+                    "invalid dry-run value ({}). Must be \"none\", \"server\", or \"client\"",
+                    berth_template::gofmt::quote(v)
+                ))),
+            },
         }
     }
 }
