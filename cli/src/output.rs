@@ -24,6 +24,16 @@ pub fn time(ms: i64) -> String {
     }
 }
 
+/// A time in Unix milliseconds written with a Go time layout, in UTC
+/// (`list --time-format`, the times of `get all --template`).
+pub fn go_layout(ms: i64, layout: &str) -> String {
+    let t = berth_template::funcs::dates::GoTime::utc(
+        ms.div_euclid(1000),
+        (ms.rem_euclid(1000) * 1_000_000) as u32,
+    );
+    berth_template::funcs::dates::format_time(&t, layout)
+}
+
 /// Go's RFC3339Nano for UTC: fractional seconds with trailing zeros trimmed.
 pub fn rfc3339(ms: i64) -> String {
     let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {

@@ -205,13 +205,8 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
 /// times as Go prints a time.Time.
 fn release_object(r: &proto::Revision) -> Value {
     let info = r.info.clone().unwrap_or_default();
-    let go_time = |ms: i64| {
-        let t = berth_template::funcs::dates::GoTime::utc(
-            ms.div_euclid(1000),
-            (ms.rem_euclid(1000) * 1_000_000) as u32,
-        );
-        berth_template::funcs::dates::format_time(&t, "2006-01-02 15:04:05.999999999 -0700 MST")
-    };
+    // time.Time's String.
+    let go_time = |ms: i64| output::go_layout(ms, "2006-01-02 15:04:05.999999999 -0700 MST");
     let mut release_info = serde_json::json!({
         "LastDeployed": go_time(info.updated_unix_ms),
         "Deleted": "",

@@ -152,13 +152,7 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
         return Ok(());
     }
     let updated = |ms: i64| match &a.time_format {
-        Some(layout) if ms > 0 => {
-            let t = berth_template::funcs::dates::GoTime::utc(
-                ms.div_euclid(1000),
-                (ms.rem_euclid(1000) * 1_000_000) as u32,
-            );
-            berth_template::funcs::dates::format_time(&t, layout)
-        }
+        Some(layout) if ms > 0 => output::go_layout(ms, layout),
         _ => output::time(ms),
     };
     match a.output {
