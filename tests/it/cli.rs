@@ -328,3 +328,26 @@ async fn list_takes_helm_v4s_state_filter_sort_and_paging_flags() {
     let bad = env.berth(&["list", "-f", "("]).await.failed();
     assert!(bad.stderr.contains("--filter"), "{}", bad.stderr);
 }
+
+#[tokio::test]
+async fn version_takes_helms_short_and_template_flags() {
+    let v = format!("v{}", berth::VERSION);
+    let out = crate::common::berth_raw(&["version".into(), "--short".into()])
+        .await
+        .ok();
+    assert_eq!(out.stdout, format!("{v}\n"));
+    let out = crate::common::berth_raw(&[
+        "version".into(),
+        "--template".into(),
+        "client={{ .Version }} agent={{ .AgentVersion }}".into(),
+    ])
+    .await
+    .ok();
+    // Without an agent only the client's fields are there.
+    assert_eq!(out.stdout, format!("client={v} agent=<no value>"));
+    let bad =
+        crate::common::berth_raw(&["version".into(), "--template".into(), "{{ .Version ".into()])
+            .await
+            .failed();
+    assert_eq!(bad.stderr, "Error: template: _:1: unclosed action\n");
+}

@@ -1191,3 +1191,19 @@ async fn render_subchart_notes_records_every_charts_notes_as_helm_does() {
         .ok();
     assert_eq!(notes("all").await, "NOTES:\ndb of all\numbrella all\n");
 }
+
+#[tokio::test]
+async fn a_number_beyond_f64_in_a_manifest_is_applied_as_the_text_helm_keeps() {
+    let env = Env::start().await;
+    let chart = crate::common::write_chart(
+        &env,
+        "huge",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\ndata:\n  x: 1e400\n",
+        )],
+    );
+    env.berth(&["install", "huge", &chart]).await.ok();
+    let cm = env.get("v1", "ConfigMap", "default", "huge").await.unwrap();
+    assert_eq!(cm["data"]["x"], "1e400");
+}

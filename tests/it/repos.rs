@@ -1279,4 +1279,17 @@ async fn repo_add_takes_helms_password_stdin_timeout_and_deleted_repo_rules() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert_eq!(names, ["second"], "{out}");
+    // --registry-config too: where `env` (and registry login) look.
+    let (ok, out, _) = berth_process(
+        &[
+            "env",
+            "HELM_REGISTRY_CONFIG",
+            "--registry-config",
+            "/somewhere/config.json",
+        ],
+        &home_var,
+    )
+    .await;
+    assert!(ok);
+    assert_eq!(out, "/somewhere/config.json\n");
 }

@@ -460,3 +460,69 @@ async fn template_refuses_a_chart_whose_dependencies_are_missing() {
          in charts/ directory: db, cache"
     );
 }
+
+/// What real Helm renders for `template` (helm-python-sdk), by file.
+async fn helm_rendered(chart: &str) -> serde_json::Value {
+    let script = "import json,sys\nfrom helm_python import Chart\ntry:\n    print(json.dumps(Chart.load(sys.argv[1]).render(name='x')))\nexcept Exception as e:\n    print(json.dumps({'error': str(e)}))";
+    serde_json::from_slice(&crate::common::real_helm(script, &[chart]).await).unwrap()
+}
+
+#[tokio::test]
+async fn go_1_26_urls_and_yaml_control_characters_render_as_helm_renders_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("u");
+    crate::common::write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: u\nversion: 1.0.0\n",
+    );
+    // Sprig's urlParse stands on Go 1.26's net/url, as Helm's build does:
+    // only http and https take the port from the first colon.
+    let urls = [
+        "ftp://a:1:2/",
+        "postgres://h1:5432,h2:5432/db",
+        "mongodb://u:p@h1:1,h2:2/x?y=1#f",
+    ];
+    let mut t = String::from("kind: ConfigMap\ndata:\n");
+    for (i, u) in urls.iter().enumerate() {
+        t.push_str(&format!(
+            "  u{i}: {{{{ urlParse {u:?} | toJson | quote }}}}\n"
+        ));
+    }
+    crate::common::write_file(&chart.join("templates/cm.yaml"), &t);
+    let p = path(&chart);
+    let helm = helm_rendered(&p).await;
+    let out = berth_raw(&[
+        "template".into(),
+        "x".into(),
+        p.clone(),
+        "--show-only".into(),
+        "templates/cm.yaml".into(),
+    ])
+    .await
+    .ok();
+    let want = helm["u/templates/cm.yaml"].as_str().unwrap();
+    assert!(
+        out.stdout.trim_end().ends_with(want.trim_end()),
+        "berth:\n{}\nhelm:\n{want}",
+        out.stdout
+    );
+
+    // A control character in values.yaml: go-yaml's reader refuses it
+    // before parsing, and berth says what Helm says.
+    crate::common::write_file(&chart.join("values.yaml"), "a: \u{7}\n");
+    let helm = helm_rendered(&p).await;
+    let out = berth_raw(&["template".into(), "x".into(), p])
+        .await
+        .failed();
+    assert!(
+        helm["error"]
+            .as_str()
+            .unwrap()
+            .contains("yaml: control characters are not allowed"),
+        "{helm}"
+    );
+    assert_eq!(
+        out.stderr,
+        "Error: cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: yaml: control characters are not allowed\n"
+    );
+}
