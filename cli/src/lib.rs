@@ -312,6 +312,11 @@ pub enum Command {
         after_help = "Examples:\n  echo \"$TOKEN\" | berth registry login ghcr.io -u ci --password-stdin\n  berth registry logout ghcr.io"
     )]
     Registry(cmd::registry::RegistryCommand),
+    /// Create a new chart: Helm's scaffold, or a copy of a starter chart.
+    #[command(
+        after_help = "Examples:\n  berth create web\n  berth create charts/web --starter my-starter\n  berth create web -p /srv/starters/base"
+    )]
+    Create(cmd::create::CreateArgs),
     /// Examine charts for problems, with Helm's lint rules.
     #[command(
         after_help = "Examples:\n  berth lint ./mychart\n  berth lint ./mychart --strict -f values-prod.yaml\n  berth lint dist/mychart-1.4.0.tgz --kube-version 1.30"

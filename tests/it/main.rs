@@ -11,6 +11,7 @@ mod common;
 mod corpus;
 mod crash;
 mod crds;
+mod create;
 mod dependencies;
 mod deploy;
 mod diff;

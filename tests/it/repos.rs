@@ -142,7 +142,9 @@ pub(crate) async fn berth_process(
     for var in [
         "XDG_CONFIG_HOME",
         "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
         "HELM_CONFIG_HOME",
+        "HELM_DATA_HOME",
         "HELM_CACHE_HOME",
         "HELM_REPOSITORY_CONFIG",
         "HELM_REPOSITORY_CACHE",

@@ -28,12 +28,20 @@ pub fn save(
     version: Option<&str>,
     app_version: Option<&str>,
 ) -> Result<Saved, CliError> {
-    let limits = Limits::default();
-    let files = chart::load_dir(dir, &limits)?;
-    let loaded = chart::build(&files, &limits)?;
+    let files = chart::load_dir(dir, &Limits::default())?;
+    save_files(&files, version, app_version)
+}
+
+/// [`save`] for a chart's files (named from its root), as loaded.
+pub fn save_files(
+    files: &[BufferedFile],
+    version: Option<&str>,
+    app_version: Option<&str>,
+) -> Result<Saved, CliError> {
+    let loaded = chart::build(files, &Limits::default())?;
     let version = version.map_or(loaded.metadata.version.clone(), str::to_string);
     let mut entries = Vec::new();
-    write_chart(&files, "", Some((&version, app_version)), &mut entries)?;
+    write_chart(files, "", Some((&version, app_version)), &mut entries)?;
     let name = loaded.metadata.name.clone();
     // The entries are under NAME/; pack puts them back there.
     let inside: Vec<BufferedFile> = entries
@@ -100,9 +108,17 @@ fn write_chart(
     for f in loaded.chart.templates.iter().chain(&loaded.chart.files) {
         put(&f.name, f.data.clone());
     }
-    // The subcharts, as the loader finds them: charts/NAME/... or
-    // charts/NAME.tgz, those named _x or .x skipped.
-    let mut subcharts: BTreeMap<&str, Vec<BufferedFile>> = BTreeMap::new();
+    for sub in subcharts(files)? {
+        write_chart(&sub, &format!("{base}/charts"), None, out)?;
+    }
+    Ok(())
+}
+
+/// The subcharts of a chart's files, as the loader finds them (each
+/// chart's files named from its own root): charts/NAME/... or
+/// charts/NAME.tgz, those named _x or .x skipped, in name order.
+pub fn subcharts(files: &[BufferedFile]) -> Result<Vec<Vec<BufferedFile>>, CliError> {
+    let mut groups: BTreeMap<&str, Vec<BufferedFile>> = BTreeMap::new();
     for f in files {
         let Some(rest) = f.name.strip_prefix("charts/") else {
             continue;
@@ -111,23 +127,23 @@ fn write_chart(
             continue;
         }
         let (cname, inner) = rest.split_once('/').unwrap_or((rest, ""));
-        subcharts.entry(cname).or_default().push(BufferedFile {
+        groups.entry(cname).or_default().push(BufferedFile {
             name: inner.to_string(),
             data: f.data.clone(),
         });
     }
-    for (cname, group) in subcharts {
+    let mut out = Vec::new();
+    for (cname, group) in groups {
         if cname.starts_with('_') || cname.starts_with('.') {
             continue;
         }
-        let sub = if cname.ends_with(".tgz") {
-            chart::unpack(&group[0].data, &limits)?
+        out.push(if cname.ends_with(".tgz") {
+            chart::unpack(&group[0].data, &Limits::default())?
         } else {
             group.into_iter().filter(|f| !f.name.is_empty()).collect()
-        };
-        write_chart(&sub, &format!("{base}/charts"), None, out)?;
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Helm's `chart.Metadata` as sigs.k8s.io/yaml writes it: the struct's

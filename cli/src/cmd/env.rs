@@ -49,6 +49,14 @@ pub fn run(g: &Global, a: EnvArgs, io: &mut Io) -> Result<(), CliError> {
             ))),
         ),
         (
+            "HELM_DATA_HOME",
+            text(Some(&charts::helm_home(
+                "HELM_DATA_HOME",
+                "XDG_DATA_HOME",
+                ".local/share",
+            ))),
+        ),
+        (
             "HELM_REGISTRY_CONFIG",
             oci::registry_config().display().to_string(),
         ),

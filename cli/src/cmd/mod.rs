@@ -6,6 +6,7 @@ use crate::{Cli, CliError, Command, Io};
 pub mod certs;
 pub mod cluster;
 pub mod completion;
+pub mod create;
 pub mod demo;
 pub mod dependency;
 pub mod diff;
@@ -62,6 +63,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Search(_)
             | Command::Registry(_)
             | Command::Package(_)
+            | Command::Create(_)
             | Command::Lint(_)
             | Command::Verify(_)
             | Command::Push(_)
@@ -96,6 +98,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Search(c) => search::run(c, io),
         Command::Registry(c) => registry::run(c, io).await,
         Command::Package(a) => package::run(&g, a, io).await,
+        Command::Create(a) => create::run(a, io),
         Command::Lint(a) => lint::run(&g, a, io),
         Command::Verify(a) => verify::run(a, io),
         Command::Push(a) => registry::push(a, io).await,
