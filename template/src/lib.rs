@@ -22,6 +22,7 @@ pub mod funcs;
 pub mod gofmt;
 pub mod helm;
 pub mod json;
+pub mod jsonpath;
 pub mod parse;
 pub mod value;
 pub mod yaml;

