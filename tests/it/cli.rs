@@ -278,6 +278,20 @@ async fn completions_for_bash_zsh_and_fish() {
             "{shell} completes subcommands"
         );
     }
+    // Helm's --no-descriptions: the same completions, no descriptions.
+    for shell in ["zsh", "fish", "powershell"] {
+        let args = ["completion".to_string(), shell.to_string()];
+        let with = crate::common::berth_raw(&args).await.ok().stdout;
+        let args = [args[0].clone(), args[1].clone(), "--no-descriptions".into()];
+        let without = crate::common::berth_raw(&args).await.ok().stdout;
+        assert!(with.contains("Examine charts for problems"), "{shell}");
+        assert!(!without.contains("Examine charts for problems"), "{shell}");
+        assert!(!without.contains("Fail on warnings too"), "{shell}");
+        assert!(
+            without.contains("lint") && without.contains("strict"),
+            "{shell}"
+        );
+    }
 }
 
 #[tokio::test]
