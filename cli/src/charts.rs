@@ -306,6 +306,11 @@ impl Auth {
     }
 }
 
+/// The TLS settings of Go's default HTTP client: the system's roots.
+pub(crate) fn system_tls() -> Result<rustls::ClientConfig, CliError> {
+    Tls::of(None, None, None, false)
+}
+
 /// The TLS settings of a repository.
 struct Tls;
 

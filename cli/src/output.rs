@@ -169,6 +169,72 @@ pub(crate) fn go_json(value: &Value) -> Result<String, CliError> {
         .map_err(CliError::Other)
 }
 
+/// A value headed for Helm's output encoders that may be a Go struct:
+/// `json.Marshal` writes a struct's fields in declaration order (a map's
+/// keys sorted); YAML goes through JSON into a map, so sorted either way.
+pub(crate) enum GoJson {
+    Value(Value),
+    Struct(Vec<(&'static str, GoJson)>),
+}
+
+impl GoJson {
+    fn json(&self) -> Result<String, CliError> {
+        match self {
+            GoJson::Value(v) => go_json(v),
+            GoJson::Struct(fields) => {
+                let mut out = String::from("{");
+                for (i, (name, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&go_json(&Value::from(*name))?);
+                    out.push(':');
+                    out.push_str(&value.json()?);
+                }
+                out.push('}');
+                Ok(out)
+            }
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            GoJson::Value(v) => v.clone(),
+            GoJson::Struct(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<&str> for GoJson {
+    fn from(s: &str) -> GoJson {
+        GoJson::Value(s.into())
+    }
+}
+
+/// A list of Go structs as [`structured`] writes a value.
+pub(crate) fn structured_list(
+    out: &mut dyn Write,
+    format: Format,
+    list: &[GoJson],
+) -> Result<(), CliError> {
+    match format {
+        Format::Json | Format::Table => {
+            let items: Vec<String> = list.iter().map(GoJson::json).collect::<Result<_, _>>()?;
+            writeln!(out, "[{}]", items.join(","))?;
+        }
+        Format::Yaml => {
+            let list = Value::Array(list.iter().map(GoJson::value).collect());
+            write!(out, "{}", berth_template::yaml::marshal(&list))?;
+        }
+    }
+    Ok(())
+}
+
 /// JSON (compact, one line, as Helm prints it) or YAML.
 pub fn structured(out: &mut dyn Write, format: Format, value: &Value) -> Result<(), CliError> {
     match format {

@@ -509,3 +509,91 @@ async fn show_values_jsonpath_prints_what_kubectl_prints() {
     .await;
     assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
 }
+
+/// An Artifact Hub answer in the shape of its Monocular-compatible search
+/// API: one result with a package URL, one (Monocular's) without.
+const HUB_ANSWER: &str = r#"{"data":[
+{"id":"bitnami/nginx","artifactHub":{"packageUrl":"https://artifacthub.io/packages/helm/bitnami/nginx"},
+ "attributes":{"description":"NGINX <web> & proxy","repo":{"name":"bitnami","url":"https://charts.bitnami.com/bitnami"}},
+ "relationships":{"latestChartVersion":{"data":{"version":"18.2.4","app_version":"1.27.2"}}}},
+{"id":"old/web","attributes":{"description":"a chart from a Monocular instance with a description longer than the column","repo":{"name":"old","url":"https://old.example"}},
+ "relationships":{"latestChartVersion":{"data":{"version":"1.0.0","app_version":"2"}}}}]}"#;
+
+#[tokio::test]
+async fn search_hub_asks_a_hubs_search_api_as_helm() {
+    let files = HashMap::from([
+        (
+            "/hub/api/chartsvc/v1/charts/search?q=nginx+web%2Fproxy".to_string(),
+            HUB_ANSWER.as_bytes().to_vec(),
+        ),
+        (
+            "/hub/api/chartsvc/v1/charts/search?q=nothing".to_string(),
+            br#"{"data":[]}"#.to_vec(),
+        ),
+    ]);
+    let hub = Repo::start(files, None).await;
+    let endpoint = format!("{}/hub", hub.url);
+    let search = |extra: &[&str]| {
+        let mut args = vec!["search", "hub"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--endpoint", &endpoint]);
+        let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            berth_process(&args, &[]).await
+        }
+    };
+    // The keywords are one query, escaped as Go's url.QueryEscape does.
+    let (ok, out, err) = search(&["nginx", "web/proxy"]).await;
+    assert!(ok, "{err}");
+    let old = format!("{endpoint}/charts/old/web");
+    assert_eq!(
+        out,
+        format!(
+            "URL                                               \tCHART VERSION\tAPP VERSION\tDESCRIPTION\n\
+             https://artifacthub.io/packages/helm/bitnami/nginx\t18.2.4       \t1.27.2     \tNGINX <web> & proxy\n\
+             {old:<50}\t1.0.0        \t2          \ta chart from a Monocular instance with a descri...\n"
+        )
+    );
+    let (ok, out, err) = search(&["nginx", "web/proxy", "--list-repo-url", "-o", "json"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "[{{\"url\":\"https://artifacthub.io/packages/helm/bitnami/nginx\",\"version\":\"18.2.4\",\"app_version\":\"1.27.2\",\"description\":\"NGINX \\u003cweb\\u003e \\u0026 proxy\",\"repository\":{{\"url\":\"https://charts.bitnami.com/bitnami\",\"name\":\"bitnami\"}}}},\
+             {{\"url\":\"{old}\",\"version\":\"1.0.0\",\"app_version\":\"2\",\"description\":\"a chart from a Monocular instance with a description longer than the column\",\"repository\":{{\"url\":\"https://old.example\",\"name\":\"old\"}}}}]\n"
+        )
+    );
+    assert!(
+        hub.requests()
+            .iter()
+            .all(|(target, _)| target == "/hub/api/chartsvc/v1/charts/search?q=nginx+web%2Fproxy")
+    );
+
+    // Nothing found: Helm's words, or a failure with --fail-on-no-result.
+    let (ok, out, _) = search(&["nothing"]).await;
+    assert!(ok);
+    assert_eq!(out, "No results found\n");
+    let (ok, _, err) = search(&["nothing", "--fail-on-no-result"]).await;
+    assert!(!ok);
+    assert_eq!(err, "Error: no results found\n");
+    let (ok, out, _) = search(&["nothing", "-o", "json"]).await;
+    assert!(ok);
+    assert_eq!(out, "[]\n");
+
+    // A hub that does not answer, and one that is no URL: one line each.
+    let (ok, _, err) = search(&["missing"]).await;
+    assert!(!ok);
+    assert_eq!(
+        err,
+        format!(
+            "Error: unable to perform search against \"{endpoint}\": failed to fetch {endpoint}/api/chartsvc/v1/charts/search?q=missing : 404 Not Found\n"
+        )
+    );
+    let (ok, _, err) = berth_process(&["search", "hub", "x", "--endpoint", "hub.local"], &[]).await;
+    assert!(!ok);
+    assert_eq!(
+        err,
+        "Error: unable to create connection to \"hub.local\": no hostname provided\n"
+    );
+}

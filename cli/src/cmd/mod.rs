@@ -95,7 +95,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Dependency(c) => dependency::run(c, io).await,
         Command::Show(c) => show::show(c, io).await,
         Command::Pull(a) => show::pull(a, io).await,
-        Command::Search(c) => search::run(c, io),
+        Command::Search(c) => search::run(c, io).await,
         Command::Registry(c) => registry::run(c, io).await,
         Command::Package(a) => package::run(&g, a, io).await,
         Command::Create(a) => create::run(a, io),

@@ -7,13 +7,13 @@
 
 use std::io::Write;
 
-use berth_template::funcs::goregex;
 use berth_template::funcs::semver::{Constraints, Version};
+use berth_template::funcs::{builtins, goregex, url};
 use clap::{Args, Subcommand};
-use serde_json::json;
+use serde_json::Value;
 
 use crate::charts::{self, ChartVersion, Index};
-use crate::output::{self, Format};
+use crate::output::{self, Format, GoJson};
 use crate::{CliError, Io};
 
 #[derive(Subcommand, Debug)]
@@ -23,6 +23,32 @@ pub enum SearchCommand {
         after_help = "Examples:\n  berth search repo nginx\n  berth search repo bitnami/ --versions --version '^15'\n  berth search repo 'ingress|gateway' --regexp -o json"
     )]
     Repo(SearchArgs),
+    /// Search Artifact Hub (or your own hub: any Monocular-compatible
+    /// search API).
+    #[command(
+        after_help = "Examples:\n  berth search hub nginx\n  berth search hub 'ingress controller' --list-repo-url -o json\n  berth search hub web --endpoint https://hub.example.com"
+    )]
+    Hub(HubArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HubArgs {
+    /// Words to look for (the hub's query syntax).
+    pub keywords: Vec<String>,
+    /// The hub to ask.
+    #[arg(long, default_value = "https://hub.helm.sh")]
+    pub endpoint: String,
+    /// The widest a table column gets.
+    #[arg(long, default_value_t = 50)]
+    pub max_col_width: usize,
+    /// Print each chart's repository URL too.
+    #[arg(long)]
+    pub list_repo_url: bool,
+    /// Fail when nothing is found.
+    #[arg(long)]
+    pub fail_on_no_result: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Args, Debug)]
@@ -61,8 +87,11 @@ struct Found<'a> {
     chart: &'a ChartVersion,
 }
 
-pub fn run(c: SearchCommand, io: &mut Io) -> Result<(), CliError> {
-    let SearchCommand::Repo(a) = c;
+pub async fn run(c: SearchCommand, io: &mut Io) -> Result<(), CliError> {
+    let a = match c {
+        SearchCommand::Repo(a) => a,
+        SearchCommand::Hub(a) => return hub(a, io).await,
+    };
     let file = charts::read_repo_file(&charts::helm_repository_config())?;
     if file.repositories.is_empty() {
         return Err(CliError::Other("no repositories configured".into()));
@@ -177,19 +206,164 @@ pub fn run(c: SearchCommand, io: &mut Io) -> Result<(), CliError> {
             )?;
         }
         f => {
-            let list: Vec<_> = results
+            let list: Vec<GoJson> = results
                 .iter()
                 .map(|r| {
-                    json!({
-                        "name": r.name,
-                        "version": r.chart.version,
-                        "app_version": r.chart.app_version,
-                        "description": r.chart.description,
-                    })
+                    GoJson::Struct(vec![
+                        ("name", r.name.as_str().into()),
+                        ("version", r.chart.version.as_str().into()),
+                        ("app_version", r.chart.app_version.as_str().into()),
+                        ("description", r.chart.description.as_str().into()),
+                    ])
                 })
                 .collect();
-            output::structured(&mut *io.out, f, &serde_json::Value::Array(list))?;
+            output::structured_list(&mut *io.out, f, &list)?;
         }
     }
     Ok(())
+}
+
+/// Monocular's search API path below a hub's URL (Artifact Hub serves it).
+const HUB_SEARCH_PATH: &str = "api/chartsvc/v1/charts/search";
+
+/// `helm search hub`: the hub's Monocular-compatible search API asked for
+/// the keywords, each result's package URL (or ENDPOINT/charts/ID), its
+/// latest version, app version, description and repository.
+async fn hub(a: HubArgs, io: &mut Io) -> Result<(), CliError> {
+    let endpoint = &a.endpoint;
+    let cannot_connect = |e: &str| {
+        CliError::Usage(format!(
+            "unable to create connection to {}: {e}",
+            berth_template::gofmt::quote(endpoint)
+        ))
+    };
+    let url = url::parse(endpoint.as_bytes()).map_err(|e| cannot_connect(&e))?;
+    if url.hostname().is_empty() {
+        return Err(cannot_connect("no hostname provided"));
+    }
+    let path = berth_template::funcs::strings::path_clean(&format!(
+        "{}/{HUB_SEARCH_PATH}",
+        String::from_utf8_lossy(url.path())
+    ));
+    let request = format!(
+        "{}://{}{}?q={}",
+        String::from_utf8_lossy(url.scheme()),
+        String::from_utf8_lossy(url.host()),
+        String::from_utf8_lossy(&url::escape_path(path.as_bytes())),
+        builtins::query_escape(&a.keywords.join(" "))
+    );
+    let failed = |reason: String| {
+        CliError::Other(format!(
+            "unable to perform search against {}: {reason}",
+            berth_template::gofmt::quote(endpoint)
+        ))
+    };
+    let tls = charts::system_tls()?;
+    let answer = charts::fetch(&request, None, &[], &tls, 64 << 20)
+        .await
+        .map_err(failed)?;
+    if answer.status != http::StatusCode::OK {
+        return Err(failed(format!(
+            "failed to fetch {request} : {}",
+            answer.status
+        )));
+    }
+    // As Helm, an answer that is not the API's JSON is no results.
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let text = |v: &Value, path: &[&str]| -> String {
+        path.iter()
+            .try_fold(v, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let results: Vec<HubChart> = body
+        .get("data")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let package = text(r, &["artifactHub", "packageUrl"]);
+            HubChart {
+                url: if package.is_empty() {
+                    format!("{endpoint}/charts/{}", text(r, &["id"]))
+                } else {
+                    package
+                },
+                version: text(
+                    r,
+                    &["relationships", "latestChartVersion", "data", "version"],
+                ),
+                app_version: text(
+                    r,
+                    &["relationships", "latestChartVersion", "data", "app_version"],
+                ),
+                description: text(r, &["attributes", "description"]),
+                repo_url: text(r, &["attributes", "repo", "url"]),
+                repo_name: text(r, &["attributes", "repo", "name"]),
+            }
+        })
+        .collect();
+    if results.is_empty() && a.fail_on_no_result {
+        return Err(CliError::Other("no results found".into()));
+    }
+    match a.output {
+        Format::Table if results.is_empty() => writeln!(io.out, "No results found")?,
+        Format::Table => {
+            let cell = |s: &str| output::truncate(&output::sanitize(s), a.max_col_width);
+            let mut header = vec!["URL", "CHART VERSION", "APP VERSION", "DESCRIPTION"];
+            if a.list_repo_url {
+                header.push("REPO URL");
+            }
+            let rows: Vec<Vec<String>> = results
+                .iter()
+                .map(|r| {
+                    let mut row = vec![
+                        cell(&r.url),
+                        cell(&r.version),
+                        cell(&r.app_version),
+                        cell(&r.description),
+                    ];
+                    if a.list_repo_url {
+                        row.push(cell(&r.repo_url));
+                    }
+                    row
+                })
+                .collect();
+            output::table(&mut *io.out, &header, &rows)?;
+        }
+        f => {
+            let list: Vec<GoJson> = results
+                .iter()
+                .map(|r| {
+                    GoJson::Struct(vec![
+                        ("url", r.url.as_str().into()),
+                        ("version", r.version.as_str().into()),
+                        ("app_version", r.app_version.as_str().into()),
+                        ("description", r.description.as_str().into()),
+                        (
+                            "repository",
+                            GoJson::Struct(vec![
+                                ("url", r.repo_url.as_str().into()),
+                                ("name", r.repo_name.as_str().into()),
+                            ]),
+                        ),
+                    ])
+                })
+                .collect();
+            output::structured_list(&mut *io.out, f, &list)?;
+        }
+    }
+    Ok(())
+}
+
+/// A chart the hub found (Helm's hubChartElement).
+struct HubChart {
+    url: String,
+    version: String,
+    app_version: String,
+    description: String,
+    repo_url: String,
+    repo_name: String,
 }

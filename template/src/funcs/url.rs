@@ -600,6 +600,12 @@ fn should_escape(c: u8, mode: Mode) -> bool {
     true
 }
 
+/// `URL.EscapedPath` of a path set by hand (no `RawPath`): `escape(path,
+/// encodePath)`.
+pub fn escape_path(path: &[u8]) -> Vec<u8> {
+    escape(path, Mode::Path)
+}
+
 /// `escape`: bytes the mode does not allow as `%XX` (upper-case hex).
 fn escape(s: &[u8], mode: Mode) -> Vec<u8> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
