@@ -300,10 +300,10 @@ pub enum Command {
         after_help = "Examples:\n  berth pull bitnami/nginx --version 15.x\n  berth pull oci://registry.example/charts/web --untar -d ./vendor"
     )]
     Pull(cmd::show::PullArgs),
-    /// Search the cached indexes of the chart repositories.
+    /// Search the cached indexes of the chart repositories, or Artifact Hub.
     #[command(
         subcommand,
-        after_help = "Examples:\n  berth search repo nginx\n  berth search repo bitnami/ --versions"
+        after_help = "Examples:\n  berth search repo nginx\n  berth search repo bitnami/ --versions\n  berth search hub nginx"
     )]
     Search(cmd::search::SearchCommand),
     /// Log in to or out of an OCI registry (Helm's registry credentials).

@@ -295,7 +295,7 @@ impl<'a> Parser<'a> {
                 }
             } else if i == 1 {
                 params[i].known = true;
-                params[i].value = params[0].value + 1;
+                params[i].value = params[0].value.wrapping_add(1);
                 params[i].derived = true;
             } else {
                 params[i].known = false;
@@ -515,6 +515,10 @@ struct Exec {
     last_end: Option<usize>,
 }
 
+/// The deepest ranges nest before the template is refused (Go's only
+/// bound is its stack).
+const MAX_RANGE_DEPTH: usize = 500;
+
 impl Exec {
     /// FindResults over the root's nodes from `start`.
     fn find_results(
@@ -536,6 +540,9 @@ impl Exec {
             if self.begin_range > 0 {
                 self.begin_range -= 1;
                 self.in_range += 1;
+                if self.in_range > MAX_RANGE_DEPTH {
+                    return Err(format!("ranges nest deeper than {MAX_RANGE_DEPTH}"));
+                }
                 if results.is_empty() {
                     self.find_results(root, i + 1, Value::Invalid)?;
                 } else {
@@ -705,13 +712,13 @@ fn eval_array(input: Vec<Value>, node: [Param; 3]) -> Walk {
             params[0].value = 0;
         }
         if params[0].value < 0 {
-            params[0].value += len;
+            params[0].value = params[0].value.wrapping_add(len);
         }
         if !params[1].known {
             params[1].value = len;
         }
         if params[1].value < 0 || (params[1].value == 0 && params[1].derived) {
-            params[1].value += len;
+            params[1].value = params[1].value.wrapping_add(len);
         }
         if params[1].value == params[0].value {
             return Ok(result);
@@ -947,6 +954,44 @@ mod tests {
         assert_eq!(run("{.items[?(@.tags)].name}", DATA).unwrap(), "a");
         assert_eq!(run("{..b}", DATA).unwrap(), "deep");
         assert_eq!(run("{.items[0].name.*}", DATA).unwrap(), "97");
+    }
+
+    #[test]
+    fn no_template_panics() {
+        // Templates made of the syntax's own characters, deterministic.
+        let alphabet: Vec<char> = "{}[]().,:*?@$'\"\\=!<>-+ 019azé\n".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let data = crate::value::json::from_json(&crate::yaml::parse_values(DATA).unwrap());
+        let run = |t: &str| {
+            if let Ok(path) = JsonPath::parse(t) {
+                let _ = path.execute(&mut String::new(), data.clone());
+            }
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let t: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            run(&t);
+            run(&format!("{{.items{t}}}"));
+            run(&format!("{{range .items[*]}}{t}{{end}}"));
+        }
+        run(&"{range @}".repeat(100_000));
+        for t in [
+            "{.items[9223372036854775807]}",
+            "{.items[-9223372036854775808]}",
+            "{.items[0:-9223372036854775808]}",
+            "{.items[-9223372036854775808:9223372036854775807:9223372036854775807]}",
+            "{.empty[0:-9223372036854775808]}",
+        ] {
+            run(t);
+        }
     }
 
     #[test]
