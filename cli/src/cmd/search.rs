@@ -181,44 +181,68 @@ pub async fn run(c: SearchCommand, io: &mut Io) -> Result<(), CliError> {
             take
         })
         .collect();
-    if results.is_empty() && a.fail_on_no_result {
+    let rows = results
+        .iter()
+        .map(|f| {
+            vec![
+                f.name.clone(),
+                f.chart.version.clone(),
+                f.chart.app_version.clone(),
+                f.chart.description.clone(),
+            ]
+        })
+        .collect();
+    let structs = results
+        .iter()
+        .map(|r| {
+            GoJson::Struct(vec![
+                ("name", r.name.as_str().into()),
+                ("version", r.chart.version.as_str().into()),
+                ("app_version", r.chart.app_version.as_str().into()),
+                ("description", r.chart.description.as_str().into()),
+            ])
+        })
+        .collect();
+    let header = ["NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"];
+    let shape = Shape {
+        format: a.output,
+        max_col_width: a.max_col_width,
+        fail_on_no_result: a.fail_on_no_result,
+    };
+    write_found(io, &shape, &header, rows, structs)
+}
+
+/// How a search's results are to be written.
+struct Shape {
+    format: Format,
+    max_col_width: usize,
+    fail_on_no_result: bool,
+}
+
+/// What a search found, as Helm's search commands write it: a table of
+/// `rows` (cells cut to the column width), or the `structs` as JSON or
+/// YAML; "No results found", or a failure with --fail-on-no-result.
+fn write_found(
+    io: &mut Io,
+    shape: &Shape,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    structs: Vec<GoJson>,
+) -> Result<(), CliError> {
+    if rows.is_empty() && shape.fail_on_no_result {
         return Err(CliError::Other("no results found".into()));
     }
-    match a.output {
-        Format::Table if results.is_empty() => writeln!(io.out, "No results found")?,
+    match shape.format {
+        Format::Table if rows.is_empty() => writeln!(io.out, "No results found")?,
         Format::Table => {
-            let cell = |s: &str| output::truncate(&output::sanitize(s), a.max_col_width);
-            let rows: Vec<Vec<String>> = results
+            let cell = |s: &str| output::truncate(&output::sanitize(s), shape.max_col_width);
+            let rows: Vec<Vec<String>> = rows
                 .iter()
-                .map(|f| {
-                    vec![
-                        cell(&f.name),
-                        cell(&f.chart.version),
-                        cell(&f.chart.app_version),
-                        cell(&f.chart.description),
-                    ]
-                })
+                .map(|row| row.iter().map(|c| cell(c)).collect())
                 .collect();
-            output::table(
-                &mut *io.out,
-                &["NAME", "CHART VERSION", "APP VERSION", "DESCRIPTION"],
-                &rows,
-            )?;
+            output::table(&mut *io.out, header, &rows)?;
         }
-        f => {
-            let list: Vec<GoJson> = results
-                .iter()
-                .map(|r| {
-                    GoJson::Struct(vec![
-                        ("name", r.name.as_str().into()),
-                        ("version", r.chart.version.as_str().into()),
-                        ("app_version", r.chart.app_version.as_str().into()),
-                        ("description", r.chart.description.as_str().into()),
-                    ])
-                })
-                .collect();
-            output::structured_list(&mut *io.out, f, &list)?;
-        }
+        f => output::structured_list(&mut *io.out, f, &structs)?,
     }
     Ok(())
 }
@@ -305,57 +329,49 @@ async fn hub(a: HubArgs, io: &mut Io) -> Result<(), CliError> {
             }
         })
         .collect();
-    if results.is_empty() && a.fail_on_no_result {
-        return Err(CliError::Other("no results found".into()));
+    let mut header = vec!["URL", "CHART VERSION", "APP VERSION", "DESCRIPTION"];
+    if a.list_repo_url {
+        header.push("REPO URL");
     }
-    match a.output {
-        Format::Table if results.is_empty() => writeln!(io.out, "No results found")?,
-        Format::Table => {
-            let cell = |s: &str| output::truncate(&output::sanitize(s), a.max_col_width);
-            let mut header = vec!["URL", "CHART VERSION", "APP VERSION", "DESCRIPTION"];
+    let rows = results
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.url.clone(),
+                r.version.clone(),
+                r.app_version.clone(),
+                r.description.clone(),
+            ];
             if a.list_repo_url {
-                header.push("REPO URL");
+                row.push(r.repo_url.clone());
             }
-            let rows: Vec<Vec<String>> = results
-                .iter()
-                .map(|r| {
-                    let mut row = vec![
-                        cell(&r.url),
-                        cell(&r.version),
-                        cell(&r.app_version),
-                        cell(&r.description),
-                    ];
-                    if a.list_repo_url {
-                        row.push(cell(&r.repo_url));
-                    }
-                    row
-                })
-                .collect();
-            output::table(&mut *io.out, &header, &rows)?;
-        }
-        f => {
-            let list: Vec<GoJson> = results
-                .iter()
-                .map(|r| {
+            row
+        })
+        .collect();
+    let structs = results
+        .iter()
+        .map(|r| {
+            GoJson::Struct(vec![
+                ("url", r.url.as_str().into()),
+                ("version", r.version.as_str().into()),
+                ("app_version", r.app_version.as_str().into()),
+                ("description", r.description.as_str().into()),
+                (
+                    "repository",
                     GoJson::Struct(vec![
-                        ("url", r.url.as_str().into()),
-                        ("version", r.version.as_str().into()),
-                        ("app_version", r.app_version.as_str().into()),
-                        ("description", r.description.as_str().into()),
-                        (
-                            "repository",
-                            GoJson::Struct(vec![
-                                ("url", r.repo_url.as_str().into()),
-                                ("name", r.repo_name.as_str().into()),
-                            ]),
-                        ),
-                    ])
-                })
-                .collect();
-            output::structured_list(&mut *io.out, f, &list)?;
-        }
-    }
-    Ok(())
+                        ("url", r.repo_url.as_str().into()),
+                        ("name", r.repo_name.as_str().into()),
+                    ]),
+                ),
+            ])
+        })
+        .collect();
+    let shape = Shape {
+        format: a.output,
+        max_col_width: a.max_col_width,
+        fail_on_no_result: a.fail_on_no_result,
+    };
+    write_found(io, &shape, &header, rows, structs)
 }
 
 /// A chart the hub found (Helm's hubChartElement).
