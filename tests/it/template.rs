@@ -526,3 +526,85 @@ async fn go_1_26_urls_and_yaml_control_characters_render_as_helm_renders_them() 
         "Error: cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: yaml: control characters are not allowed\n"
     );
 }
+
+/// A chart with a Secret, a ConfigMap and a Secret hook.
+fn secret_chart(dir: &std::path::Path) -> String {
+    let chart = dir.join("vault");
+    crate::common::write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: vault\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(
+        &chart.join("templates/a.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n",
+    );
+    crate::common::write_file(
+        &chart.join("templates/hook.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\nstringData:\n  token: t0\n",
+    );
+    path(&chart)
+}
+
+#[tokio::test]
+async fn hide_secret_suppresses_secrets_as_helm_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = secret_chart(dir.path());
+    // As Helm's renderResources writes a hidden Secret; hooks are printed
+    // as rendered (Helm hides only the release's manifests).
+    let out = berth_raw(&[
+        "template".into(),
+        "r".into(),
+        chart.clone(),
+        "--hide-secret".into(),
+    ])
+    .await
+    .ok();
+    assert_eq!(
+        out.stdout,
+        "---\n# Source: vault/templates/a.yaml\n# HIDDEN: The Secret output has been suppressed\n\
+         ---\n# Source: vault/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n\
+         ---\n# Source: vault/templates/hook.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\nstringData:\n  token: t0\n\n"
+    );
+    // --output-dir writes what rendered, as Helm's does.
+    let out_dir = dir.path().join("out");
+    berth_raw(&[
+        "template".into(),
+        "r".into(),
+        chart.clone(),
+        "--hide-secret".into(),
+        "--output-dir".into(),
+        path(&out_dir),
+    ])
+    .await
+    .ok();
+    let written = std::fs::read_to_string(out_dir.join("vault/templates/a.yaml")).unwrap();
+    assert!(written.contains("hunter2"), "{written}");
+
+    // install and upgrade take it with a dry run only, whose output never
+    // holds an object's contents.
+    let env = crate::common::Env::start().await;
+    let out = env
+        .berth(&["install", "r", &chart, "--hide-secret"])
+        .await
+        .failed();
+    assert_eq!(
+        out.stderr,
+        "Error: hiding Kubernetes secrets requires a dry-run mode\n"
+    );
+    let out = env
+        .berth(&["install", "r", &chart, "--hide-secret", "--dry-run"])
+        .await
+        .ok();
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+    let out = env
+        .berth(&["upgrade", "r", &chart, "--install", "--hide-secret"])
+        .await
+        .failed();
+    assert_eq!(
+        out.stderr,
+        "Error: hiding Kubernetes secrets requires a dry-run mode\n"
+    );
+    // Nothing was installed.
+    let out = env.berth(&["list", "-q"]).await.ok();
+    assert_eq!(out.stdout, "");
+}

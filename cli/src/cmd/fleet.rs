@@ -655,6 +655,7 @@ async fn upgrade_everywhere(
 pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliError> {
     match c {
         FleetCommand::Install { args, targets } => {
+            args.chart_flags.check(&args.op)?;
             let options = super::install::install_options(&args);
             let (name, chart) = args.name_and_chart()?;
             let chart = crate::charts::locate(&chart, &args.chart_path, &mut *io.err).await?;
@@ -668,6 +669,7 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Upgrade { args, targets } => {
+            args.chart_flags.check(&args.op)?;
             let (mode, options) = super::install::upgrade_options(&args);
             let chart = crate::charts::locate(&args.chart, &args.chart_path, &mut *io.err).await?;
             let prepared = Prepared::new(&args.name, &chart.path, &args.values, mode, options)?;

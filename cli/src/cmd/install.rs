@@ -120,11 +120,27 @@ pub struct ChartFlags {
     /// Render the subcharts' NOTES.txt too, after a newline each.
     #[arg(long)]
     pub render_subchart_notes: bool,
+    /// Helm's flag for a dry run that must not print Secrets: only with
+    /// --dry-run, whose plan never shows an object's contents.
+    #[arg(long)]
+    pub hide_secret: bool,
     /// Labels of the release (k=v, comma-separated or repeated); an upgrade
     /// merges them into the release's, `k=null` removing one. (Helm's `-l`
     /// short form is not taken: `fleet install|upgrade -l` selects clusters.)
     #[arg(long, value_delimiter = ',', value_parser = parse_label, value_name = "KEY=VALUE")]
     pub labels: Vec<(String, String)>,
+}
+
+impl ChartFlags {
+    /// Refuse what Helm's install and upgrade refuse among these flags.
+    pub fn check(&self, op: &OpFlags) -> Result<(), CliError> {
+        if self.hide_secret && !op.dry_run {
+            return Err(CliError::Usage(
+                "hiding Kubernetes secrets requires a dry-run mode".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One `--labels` pair, as pflag's StringToString reads it.
@@ -296,6 +312,7 @@ impl InstallArgs {
 }
 
 pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliError> {
+    a.chart_flags.check(&a.op)?;
     let options = install_options(&a);
     let (name, chart) = a.name_and_chart()?;
     let chart = crate::charts::locate(&chart, &a.chart_path, &mut *io.err).await?;
@@ -313,6 +330,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
 }
 
 pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliError> {
+    a.chart_flags.check(&a.op)?;
     let (mode, options) = upgrade_options(&a);
     let show = Show::of(&a.op, &a.chart_flags, a.output);
     let chart = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;

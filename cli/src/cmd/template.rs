@@ -66,6 +66,11 @@ pub struct TemplateArgs {
     pub skip_schema_validation: bool,
     #[command(flatten)]
     pub chart_path: crate::charts::ChartPathFlags,
+    /// Print each Secret (v1) as Helm does with --hide-secret: its source
+    /// and "# HIDDEN: The Secret output has been suppressed" (not with
+    /// --output-dir, whose files keep them, nor hooks).
+    #[arg(long)]
+    pub hide_secret: bool,
     #[command(flatten)]
     pub install_only: InstallOnlyFlags,
 }
@@ -326,7 +331,20 @@ fn stream(r: &Rendered, a: &TemplateArgs) -> String {
             manifest.push_str(&format!("---\n# Source: {}\n{}\n", crd.filename, crd.data));
         }
     }
-    manifest.push_str(&r.manifest);
+    if a.hide_secret {
+        for m in &r.manifests {
+            if m.head.kind == "Secret" && m.head.api_version == "v1" {
+                manifest.push_str(&format!(
+                    "---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n",
+                    m.source
+                ));
+            } else {
+                manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+            }
+        }
+    } else {
+        manifest.push_str(&r.manifest);
+    }
     let mut out = format!("{}\n", manifest.trim());
     for h in hooks(r, a) {
         out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
