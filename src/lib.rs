@@ -11,6 +11,7 @@ pub mod lint;
 pub mod manifest;
 pub mod proto;
 pub mod render;
+pub mod secrets;
 pub mod tls;
 pub mod types;
 pub mod values;

@@ -171,3 +171,99 @@ async fn the_periodic_check_shows_drift_in_status_and_metrics() {
     assert_eq!(status["drift"]["changed"], 2);
     assert_eq!(status["drift"]["revision"], 1);
 }
+
+/// A chart whose Secret holds `password` (and a key that stays the same).
+fn secret_chart(dir: &std::path::Path, password: &str) -> String {
+    let chart = dir.join(format!("vault-{password}"));
+    crate::common::write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: vault\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(
+        &chart.join("templates/secret.yaml"),
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  user: admin\n  password: {password}\n"
+        ),
+    );
+    crate::common::path(&chart)
+}
+
+#[tokio::test]
+async fn diff_and_drift_mask_secrets_unless_asked_to_show_them() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (
+        secret_chart(dir.path(), "hunter2"),
+        secret_chart(dir.path(), "swordfish"),
+    );
+    env.berth(&["install", "vault", &first]).await.ok();
+    // hunter2, swordfish and their base64 forms.
+    let leaks = ["hunter2", "aHVudGVyMg", "swordfish", "c3dvcmRmaXNo"];
+    let leaked = |text: &str| leaks.iter().any(|l| text.contains(l));
+
+    // What an upgrade would change: which key, not what it holds.
+    let out = env.berth(&["diff", "upgrade", "vault", &second]).await.ok();
+    assert!(!leaked(&out.stdout), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("-  password: '-------- # (7 bytes)'\n")
+            && out.stdout.contains("+  password: '++++++++ # (9 bytes)'\n")
+            && out.stdout.contains("   user: 'REDACTED # (5 bytes)'\n"),
+        "{}",
+        out.stdout
+    );
+    let shown = env
+        .berth(&["diff", "upgrade", "vault", &second, "--show-secrets"])
+        .await
+        .ok();
+    assert!(shown.stdout.contains("c3dvcmRmaXNo"), "{}", shown.stdout);
+
+    // Between stored revisions.
+    env.berth(&["upgrade", "vault", &second]).await.ok();
+    let out = env
+        .berth(&["diff", "revision", "vault", "1", "2"])
+        .await
+        .ok();
+    assert!(!leaked(&out.stdout), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("-  password: '-------- # (7 bytes)'\n"),
+        "{}",
+        out.stdout
+    );
+    let shown = env
+        .berth(&["diff", "revision", "vault", "1", "2", "--show-secrets"])
+        .await
+        .ok();
+    assert!(
+        shown.stdout.contains("+  password: swordfish\n"),
+        "{}",
+        shown.stdout
+    );
+
+    // Changed in the cluster by hand.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(env.kube().await, "default");
+    let by_hand = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    secrets
+        .patch(
+            "creds",
+            &by_hand,
+            &Patch::Merge(json!({"stringData": {"password": "hunter2"}})),
+        )
+        .await
+        .unwrap();
+    let out = env.berth(&["drift", "vault"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(!leaked(&out.stdout), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("password: '-------- # (7 bytes)'"),
+        "{}",
+        out.stdout
+    );
+    let out = env.berth(&["drift", "vault", "-o", "json"]).await;
+    assert!(!leaked(&out.stdout), "{}", out.stdout);
+    let shown = env.berth(&["drift", "vault", "--show-secrets"]).await;
+    assert!(shown.stdout.contains("aHVudGVyMg=="), "{}", shown.stdout);
+}

@@ -24,6 +24,7 @@ pub async fn compare(
     o: &Object,
     release: &str,
     namespace: &str,
+    show_secrets: bool,
 ) -> Result<Option<proto::ResourceDiff>, ClusterError> {
     let (live, desired) = match agent.cluster.dry_run_apply(o, release, namespace).await {
         Ok(pair) => pair,
@@ -44,6 +45,10 @@ pub async fn compare(
     if let Ok(ns) = agent.cluster.namespace_of(&o.object, namespace).await {
         object.namespace = ns;
     }
+    let (mut live, mut desired) = (live, desired);
+    if !show_secrets {
+        berth::secrets::redact_pair(live.as_mut(), Some(&mut desired));
+    }
     Ok(Some(proto::ResourceDiff {
         object: Some(object),
         action: action as i32,
@@ -59,9 +64,10 @@ pub async fn diff(
     namespace: &str,
     objects: &[Object],
     previous: &[Object],
+    show_secrets: bool,
 ) -> Result<(), Failure> {
     for o in objects {
-        let change = compare(agent, o, release, namespace)
+        let change = compare(agent, o, release, namespace, show_secrets)
             .await
             .map_err(|e| Failure {
                 reason: "DiffFailed".into(),
@@ -85,7 +91,10 @@ pub async fn diff(
             .live(&o.object, namespace)
             .await
             .map_err(|e| Failure::new("DiffFailed", e.to_string()))?;
-        if let Some(live) = live {
+        if let Some(mut live) = live {
+            if !show_secrets {
+                berth::secrets::redact_pair(Some(&mut live), None);
+            }
             let mut object = o.object.clone();
             if let Ok(ns) = agent.cluster.namespace_of(&o.object, namespace).await {
                 object.namespace = ns;

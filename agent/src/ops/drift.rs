@@ -83,7 +83,7 @@ pub async fn check(agent: &Agent, req: &DriftRequest) -> Result<DriftReport, OpE
         .map_err(|f| OpError::FailedPrecondition(f.message))?;
     let mut changes = Vec::new();
     for o in &objects {
-        if let Some(change) = super::diff::compare(agent, o, name, ns).await? {
+        if let Some(change) = super::diff::compare(agent, o, name, ns, req.show_secrets).await? {
             changes.push(change);
         }
     }
@@ -154,6 +154,7 @@ pub async fn watch(agent: Arc<Agent>, every: Duration, shutdown: CancellationTok
             let req = DriftRequest {
                 release: head.name.clone(),
                 namespace: head.namespace.clone(),
+                show_secrets: false,
             };
             if let Err(e) = check(&agent, &req).await {
                 tracing::warn!(namespace = %head.namespace, release = %head.name,

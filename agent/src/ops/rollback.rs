@@ -140,7 +140,17 @@ async fn execute(agent: &Agent, p: Prepared) {
     };
     if p.options.dry_run {
         // What the rollback would change, against the live cluster.
-        if let Err(f) = super::diff::diff(agent, &op, rel, ns, &objects, &previous).await {
+        if let Err(f) = super::diff::diff(
+            agent,
+            &op,
+            rel,
+            ns,
+            &objects,
+            &previous,
+            p.options.show_secrets,
+        )
+        .await
+        {
             return refuse(&op, f);
         }
         op.emit(Kind::Completed(proto::Completed {

@@ -350,7 +350,16 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
     if p.options.dry_run {
         if p.options.diff {
             let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
-            let shown = super::diff::diff(agent, &op, rel, ns, &staged.objects, &previous).await;
+            let shown = super::diff::diff(
+                agent,
+                &op,
+                rel,
+                ns,
+                &staged.objects,
+                &previous,
+                p.options.show_secrets,
+            )
+            .await;
             if let Err(f) = shown {
                 return refuse(&op, f);
             }

@@ -43,6 +43,11 @@ pub struct DiffUpgradeArgs {
     /// Lines of context around each change.
     #[arg(short = 'C', long, default_value_t = 3)]
     pub context: usize,
+    /// Show Secrets' values (by default each value is masked: `REDACTED`,
+    /// or `--------`/`++++++++` where it changes, with its length), as
+    /// helm-diff's --show-secrets.
+    #[arg(long)]
+    pub show_secrets: bool,
     #[command(flatten)]
     pub chart_path: crate::charts::ChartPathFlags,
 }
@@ -58,6 +63,11 @@ pub struct DiffRevisionArgs {
     /// Lines of context around each change.
     #[arg(short = 'C', long, default_value_t = 3)]
     pub context: usize,
+    /// Show Secrets' values (by default each value is masked: `REDACTED`,
+    /// or `--------`/`++++++++` where it changes, with its length), as
+    /// helm-diff's --show-secrets.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 pub async fn run(g: &Global, c: DiffCommand, io: &mut Io) -> Result<(), CliError> {
@@ -72,6 +82,7 @@ async fn upgrade(g: &Global, a: DiffUpgradeArgs, io: &mut Io) -> Result<(), CliE
         dry_run: true,
         diff: true,
         reuse_values: a.reuse_values,
+        show_secrets: a.show_secrets,
         ..Default::default()
     };
     let mode = if a.install {
@@ -121,8 +132,11 @@ async fn revision(g: &Global, a: DiffRevisionArgs, io: &mut Io) -> Result<(), Cl
                 .map_err(status_error)
         }
     };
-    let old = manifest(a.from).await?;
-    let new = manifest(a.to).await?;
+    let mut old = manifest(a.from).await?;
+    let mut new = manifest(a.to).await?;
+    if !a.show_secrets {
+        (old, new) = berth::secrets::redact_manifests(&old, &new);
+    }
     let text = crate::diff::unified(
         &old,
         &new,

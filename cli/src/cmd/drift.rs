@@ -23,6 +23,10 @@ pub struct DriftArgs {
     /// Lines of context around each change.
     #[arg(short = 'C', long, default_value_t = 3)]
     pub context: usize,
+    /// Show Secrets' values (by default each value is masked: `REDACTED`,
+    /// or `--------`/`++++++++` where it changed, with its length).
+    #[arg(long)]
+    pub show_secrets: bool,
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: Format,
 }
@@ -33,6 +37,7 @@ pub async fn run(g: &Global, a: DriftArgs, io: &mut Io) -> Result<(), CliError> 
         .drift(proto::DriftRequest {
             release: a.name.clone(),
             namespace: g.namespace.clone(),
+            show_secrets: a.show_secrets,
         })
         .await
         .map_err(status_error)?
