@@ -234,6 +234,8 @@ pub struct Engine<'a> {
     pub lookup: Option<&'a dyn crate::helm::Lookup>,
     /// Helm's lint mode: `required` and `fail` do not fail, they log here.
     pub lint: Option<crate::helm::LintLog>,
+    /// Helm's `--enable-dns`: `getHostByName` resolves names.
+    pub enable_dns: bool,
     /// Templates, includes and tpls currently executing (a guard for the stack).
     nesting: usize,
     /// `tpl` calls currently executing (see `funcs::helm::MAX_TPL_NESTING`).
@@ -255,6 +257,7 @@ impl<'a> Engine<'a> {
             include_counts: HashMap::new(),
             lookup: None,
             lint: None,
+            enable_dns: false,
             nesting: 0,
             tpl_nesting: 0,
             cancel: None,

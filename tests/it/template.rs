@@ -608,3 +608,72 @@ async fn hide_secret_suppresses_secrets_as_helm_does() {
     let out = env.berth(&["list", "-q"]).await.ok();
     assert_eq!(out.stdout, "");
 }
+
+#[tokio::test]
+async fn enable_dns_lets_get_host_by_name_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("dns");
+    crate::common::write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: dns\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(
+        &chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dns\ndata:\n  ip: \"{{ getHostByName .Values.host }}\"\n",
+    );
+    let chart = path(&chart);
+    let template = |extra: &[&str]| {
+        let mut args = vec!["template".to_string(), "r".into(), chart.clone()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    // Helm's stub without the flag; the lookup with it.
+    let out = berth_raw(&template(&["--set", "host=127.0.0.1"]))
+        .await
+        .ok();
+    assert!(out.stdout.contains("ip: \"\"\n"), "{}", out.stdout);
+    let out = berth_raw(&template(&["--set", "host=127.0.0.1", "--enable-dns"]))
+        .await
+        .ok();
+    assert!(out.stdout.contains("ip: \"127.0.0.1\"\n"), "{}", out.stdout);
+    // A name without addresses fails as Sprig's function does in Helm.
+    let out = berth_raw(&template(&[
+        "--set",
+        "host=nothing.invalid",
+        "--enable-dns",
+    ]))
+    .await
+    .failed();
+    assert_eq!(
+        out.stderr,
+        "Error: template: dns/templates/cm.yaml:6:10: executing \"dns/templates/cm.yaml\" at <getHostByName .Values.host>: error calling getHostByName: invalid argument to Intn\n"
+    );
+
+    // install and upgrade: berthd resolves, in the cluster.
+    let env = crate::common::Env::start().await;
+    env.berth(&[
+        "install",
+        "r",
+        &chart,
+        "--set",
+        "host=127.0.0.1",
+        "--enable-dns",
+    ])
+    .await
+    .ok();
+    let manifest = env.berth(&["get", "manifest", "r"]).await.ok();
+    assert!(
+        manifest.stdout.contains("ip: \"127.0.0.1\"\n"),
+        "{}",
+        manifest.stdout
+    );
+    env.berth(&["upgrade", "r", &chart, "--set", "host=127.0.0.1"])
+        .await
+        .ok();
+    let manifest = env.berth(&["get", "manifest", "r"]).await.ok();
+    assert!(
+        manifest.stdout.contains("ip: \"\"\n"),
+        "{}",
+        manifest.stdout
+    );
+}

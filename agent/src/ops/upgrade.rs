@@ -627,6 +627,7 @@ async fn stage(
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
     let skip_schema_validation = p.options.skip_schema_validation;
     let sub_notes = p.options.render_subchart_notes;
+    let enable_dns = p.options.enable_dns;
     let stop = StopRender::at(deadline);
     let cancel = Arc::clone(&stop.flag);
     let rendered = tokio::task::spawn_blocking(move || {
@@ -653,6 +654,7 @@ async fn stage(
         opts.cancel = Some(cancel);
         opts.skip_schema_validation = skip_schema_validation;
         opts.sub_notes = sub_notes;
+        opts.enable_dns = enable_dns;
         // What Helm logs while loading the chart and merging its values:
         // logged here, and (the render that counts) sent in the Rendered event.
         for w in &loaded.warnings {

@@ -124,6 +124,10 @@ pub struct ChartFlags {
     /// --dry-run, whose plan never shows an object's contents.
     #[arg(long)]
     pub hide_secret: bool,
+    /// Let the templates' getHostByName look names up (berthd resolves
+    /// them, in the cluster); without it the function returns "".
+    #[arg(long)]
+    pub enable_dns: bool,
     /// Labels of the release (k=v, comma-separated or repeated); an upgrade
     /// merges them into the release's, `k=null` removing one. (Helm's `-l`
     /// short form is not taken: `fleet install|upgrade -l` selects clusters.)
@@ -262,6 +266,7 @@ pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
         skip_schema_validation: a.chart_flags.skip_schema_validation,
         labels: a.chart_flags.labels.iter().cloned().collect(),
         render_subchart_notes: a.chart_flags.render_subchart_notes,
+        enable_dns: a.chart_flags.enable_dns,
         replace: a.replace,
         ..Default::default()
     }
@@ -289,6 +294,7 @@ pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions
         skip_schema_validation: a.chart_flags.skip_schema_validation,
         labels: a.chart_flags.labels.iter().cloned().collect(),
         render_subchart_notes: a.chart_flags.render_subchart_notes,
+        enable_dns: a.chart_flags.enable_dns,
         ..Default::default()
     };
     let mode = if a.install {

@@ -71,6 +71,10 @@ pub struct TemplateArgs {
     /// --output-dir, whose files keep them, nor hooks).
     #[arg(long)]
     pub hide_secret: bool,
+    /// Let the templates' getHostByName look names up (here, on this
+    /// machine); without it the function returns "", as Helm's stub.
+    #[arg(long)]
+    pub enable_dns: bool,
     #[command(flatten)]
     pub install_only: InstallOnlyFlags,
 }
@@ -219,6 +223,7 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
     });
     opts.capabilities = capabilities;
     opts.skip_schema_validation = a.skip_schema_validation;
+    opts.enable_dns = a.enable_dns;
     let mut log = Vec::new();
     let rendered = berth::render::render(&loaded, &values, &opts, &mut log);
     for w in &log {

@@ -184,7 +184,12 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::Bool(s(&a[0]).starts_with('/')))
     });
     // Helm replaces getHostByName with a stub unless DNS lookups are enabled.
-    add(m, "getHostByName", sig(&[Str]), |_, _| st(""));
+    add(m, "getHostByName", sig(&[Str]), |eng, a| {
+        if !eng.enable_dns {
+            return st("");
+        }
+        get_host_by_name(s(&a[0]))
+    });
 
     add(m, "regexMatch", sig(&[Str, Str]), |_, a| {
         Ok(Value::Bool(
@@ -893,6 +898,31 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
     }
     out.extend_from_slice(&input[offset.min(input_len)..]);
     gostr::from_bytes(&out)
+}
+
+/// Sprig's `getHostByName`: one of the name's addresses, picked at random
+/// (Go's `net.LookupHost`, errors ignored); a name without addresses
+/// panics in Sprig (`rand.Intn(0)`), which text/template reports as the
+/// call's error.
+fn get_host_by_name(name: &str) -> R {
+    use std::net::ToSocketAddrs;
+    let mut addrs: Vec<String> = Vec::new();
+    if let Ok(found) = (name, 0u16).to_socket_addrs() {
+        for a in found {
+            let ip = a.ip().to_string();
+            if !addrs.contains(&ip) {
+                addrs.push(ip);
+            }
+        }
+    }
+    if addrs.is_empty() {
+        return Err(GoError::plain("invalid argument to Intn"));
+    }
+    let pick = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as usize)
+        % addrs.len();
+    Ok(Value::str(&addrs[pick]))
 }
 
 /// Go's `path.Clean`.

@@ -195,6 +195,9 @@ pub struct RenderOptions<'a> {
     /// Helm's `--render-subchart-notes`: the notes of every chart, not
     /// only the top one's.
     pub sub_notes: bool,
+    /// Helm's `--enable-dns`: `getHostByName` looks the name up (Sprig's
+    /// function); without it, Helm's stub returns "".
+    pub enable_dns: bool,
 }
 
 impl<'a> RenderOptions<'a> {
@@ -209,6 +212,7 @@ impl<'a> RenderOptions<'a> {
             cancel: None,
             lint: None,
             sub_notes: false,
+            enable_dns: false,
         }
     }
 }

@@ -95,6 +95,7 @@ fn render_here(
     let mut engine = Engine::new(set, missing);
     engine.lint = opts.lint.clone();
     engine.lookup = opts.lookup;
+    engine.enable_dns = opts.enable_dns;
     engine.cancel = opts.cancel.clone();
     let mut rendered = BTreeMap::new();
     let mut written = 0usize;
