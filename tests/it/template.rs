@@ -677,3 +677,53 @@ async fn enable_dns_lets_get_host_by_name_resolve() {
         manifest.stdout
     );
 }
+
+#[tokio::test]
+async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("typo");
+    crate::common::write_file(
+        &chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: typo\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(
+        &chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndatta:\n  a: b\n",
+    );
+    let chart = path(&chart);
+    let env = crate::common::Env::start().await;
+    // As Helm v4 (fieldValidation=Strict): the misspelt field is an error,
+    // not silently dropped.
+    let out = env.berth(&["install", "t", &chart]).await.failed();
+    assert!(
+        out.stderr
+            .contains("strict decoding error: unknown field \"datta\""),
+        "{}",
+        out.stderr
+    );
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(env.kube().await, "default");
+    assert!(cms.get_opt("typo").await.unwrap().is_none());
+    // What `berth diff upgrade` shows is what the upgrade would meet.
+    let out = env
+        .berth(&["diff", "upgrade", "t", &chart, "--install"])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("unknown field \"datta\""),
+        "{}",
+        out.stderr
+    );
+    // --disable-openapi-validation: Ignore, the field is dropped.
+    env.berth(&[
+        "upgrade",
+        "t",
+        &chart,
+        "--install",
+        "--disable-openapi-validation",
+    ])
+    .await
+    .ok();
+    let cm = cms.get("typo").await.unwrap();
+    assert!(cm.data.is_none(), "{cm:?}");
+}

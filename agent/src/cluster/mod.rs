@@ -18,6 +18,7 @@ use berth::proto::{ApplyAction, ObjectRef};
 use berth_template::helm;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
+pub use kube::core::params::ValidationDirective;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
 
@@ -343,11 +344,15 @@ impl Cluster {
     /// Server-side apply one object as field manager `berth`, with the
     /// release's ownership label and annotations, taking over conflicting
     /// fields (force): the release is the source of truth for what it sets.
+    /// `validation` is the request's `fieldValidation` (Helm v4 installs and
+    /// upgrades with Strict, rolls back with Ignore); None: the server's
+    /// default (Warn: unknown fields dropped).
     pub async fn apply(
         &self,
         obj: &Object,
         release: &str,
         release_ns: &str,
+        validation: Option<ValidationDirective>,
     ) -> Result<Applied, ClusterError> {
         let (api, ns) = self.api(&obj.object, release_ns).await?;
         let body = owned_body(obj, release, release_ns, &ns)?;
@@ -355,7 +360,8 @@ impl Cluster {
             .get_opt(&obj.object.name)
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.field_validation = validation;
         let after = api
             .patch(&obj.object.name, &params, &Patch::Apply(&body))
             .await
@@ -383,6 +389,7 @@ impl Cluster {
         obj: &Object,
         release: &str,
         release_ns: &str,
+        validation: Option<ValidationDirective>,
     ) -> Result<(Option<Value>, Value), ClusterError> {
         let (api, ns) = self.api(&obj.object, release_ns).await?;
         let body = owned_body(obj, release, release_ns, &ns)?;
@@ -390,7 +397,8 @@ impl Cluster {
             .get_opt(&obj.object.name)
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
-        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let mut params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        params.field_validation = validation;
         let desired = api
             .patch(&obj.object.name, &params, &Patch::Apply(&body))
             .await

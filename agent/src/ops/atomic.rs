@@ -128,6 +128,8 @@ async fn roll_back(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Result<(), 
                 wait: true,
                 wait_for_jobs: false,
                 wait_for_load_balancers: false,
+                // Helm's rollback builds the stored manifest unvalidated.
+                validation: Some(crate::cluster::ValidationDirective::Ignore),
                 deadline,
             };
             deploy(agent, d).await

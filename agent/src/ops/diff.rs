@@ -9,8 +9,16 @@ use berth::manifest::Object;
 use berth::proto::{self, PlanAction, event::Kind};
 
 use super::{Agent, Failure, identity};
-use crate::cluster::ClusterError;
+use crate::cluster::{ClusterError, ValidationDirective};
 use crate::events::OpEvents;
+
+/// How changes are computed and shown.
+pub struct How {
+    /// Secrets' values as they are, not masked (`--show-secrets`).
+    pub show_secrets: bool,
+    /// The dry-run applies' `fieldValidation`, as the operation would apply.
+    pub validation: Option<ValidationDirective>,
+}
 
 fn yaml(v: &serde_json::Value) -> String {
     berth_template::yaml::to_yaml(v)
@@ -24,9 +32,13 @@ pub async fn compare(
     o: &Object,
     release: &str,
     namespace: &str,
-    show_secrets: bool,
+    how: &How,
 ) -> Result<Option<proto::ResourceDiff>, ClusterError> {
-    let (live, desired) = match agent.cluster.dry_run_apply(o, release, namespace).await {
+    let (live, desired) = match agent
+        .cluster
+        .dry_run_apply(o, release, namespace, how.validation.clone())
+        .await
+    {
         Ok(pair) => pair,
         // A kind the cluster does not serve yet (its CRD comes with the
         // chart's crds/; others were refused by the kinds check) or a
@@ -46,7 +58,7 @@ pub async fn compare(
         object.namespace = ns;
     }
     let (mut live, mut desired) = (live, desired);
-    if !show_secrets {
+    if !how.show_secrets {
         berth::secrets::redact_pair(live.as_mut(), Some(&mut desired));
     }
     Ok(Some(proto::ResourceDiff {
@@ -64,10 +76,10 @@ pub async fn diff(
     namespace: &str,
     objects: &[Object],
     previous: &[Object],
-    show_secrets: bool,
+    how: &How,
 ) -> Result<(), Failure> {
     for o in objects {
-        let change = compare(agent, o, release, namespace, show_secrets)
+        let change = compare(agent, o, release, namespace, how)
             .await
             .map_err(|e| Failure {
                 reason: "DiffFailed".into(),
@@ -92,7 +104,7 @@ pub async fn diff(
             .await
             .map_err(|e| Failure::new("DiffFailed", e.to_string()))?;
         if let Some(mut live) = live {
-            if !show_secrets {
+            if !how.show_secrets {
                 berth::secrets::redact_pair(Some(&mut live), None);
             }
             let mut object = o.object.clone();

@@ -82,8 +82,13 @@ pub async fn check(agent: &Agent, req: &DriftRequest) -> Result<DriftReport, OpE
     let objects = super::objects_of(&agent.journal, &rec)
         .map_err(|f| OpError::FailedPrecondition(f.message))?;
     let mut changes = Vec::new();
+    // The server's default validation: the comparison is with what is live.
+    let how = super::diff::How {
+        show_secrets: req.show_secrets,
+        validation: None,
+    };
     for o in &objects {
-        if let Some(change) = super::diff::compare(agent, o, name, ns, req.show_secrets).await? {
+        if let Some(change) = super::diff::compare(agent, o, name, ns, &how).await? {
             changes.push(change);
         }
     }

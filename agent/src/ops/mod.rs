@@ -15,7 +15,7 @@ use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, ValidationDirective};
 use crate::events::{Abort, Busy, NotStarted, OpEvents, Registry, Stopped};
 use crate::journal::{Finish, Journal, JournalError, Lock, RevisionRecord, Status};
 use crate::track;
@@ -246,6 +246,16 @@ fn identity(o: &Object, release_ns: &str) -> (String, String, String, String) {
     )
 }
 
+/// The `fieldValidation` of an install or upgrade: Helm v4 refuses unknown
+/// fields (Strict) unless --disable-openapi-validation (Ignore).
+pub fn install_validation(options: &proto::OperationOptions) -> Option<ValidationDirective> {
+    Some(if options.disable_openapi_validation {
+        ValidationDirective::Ignore
+    } else {
+        ValidationDirective::Strict
+    })
+}
+
 /// What `deploy` needs to know.
 pub struct Deploy<'a> {
     pub op: &'a OpEvents,
@@ -260,6 +270,8 @@ pub struct Deploy<'a> {
     pub wait_for_jobs: bool,
     /// Wait for LoadBalancer Services to get an address.
     pub wait_for_load_balancers: bool,
+    /// The applies' `fieldValidation` (see [`Cluster::apply`]).
+    pub validation: Option<ValidationDirective>,
     pub deadline: Instant,
 }
 
@@ -339,7 +351,9 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
             .map(|o| {
                 let applied = tokio::time::timeout_at(
                     d.deadline,
-                    agent.cluster.apply(o, d.release, d.namespace),
+                    agent
+                        .cluster
+                        .apply(o, d.release, d.namespace, d.validation.clone()),
                 );
                 async move { (o, applied.await) }
             })

@@ -147,7 +147,10 @@ async fn execute(agent: &Agent, p: Prepared) {
             ns,
             &objects,
             &previous,
-            p.options.show_secrets,
+            &super::diff::How {
+                show_secrets: p.options.show_secrets,
+                validation: Some(crate::cluster::ValidationDirective::Ignore),
+            },
         )
         .await
         {
@@ -189,6 +192,8 @@ async fn execute(agent: &Agent, p: Prepared) {
             wait: p.options.wait,
             wait_for_jobs: p.options.wait_for_jobs,
             wait_for_load_balancers: p.options.wait_for_load_balancers,
+            // Helm's rollback builds the stored manifest unvalidated.
+            validation: Some(crate::cluster::ValidationDirective::Ignore),
             deadline,
         };
         deploy(agent, d).await?;

@@ -357,7 +357,10 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
                 ns,
                 &staged.objects,
                 &previous,
-                p.options.show_secrets,
+                &super::diff::How {
+                    show_secrets: p.options.show_secrets,
+                    validation: super::install_validation(&p.options),
+                },
             )
             .await;
             if let Err(f) = shown {
@@ -446,6 +449,7 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
                 wait: p.options.wait || p.options.atomic,
                 wait_for_jobs: p.options.wait_for_jobs,
                 wait_for_load_balancers: p.options.wait_for_load_balancers,
+                validation: super::install_validation(&p.options),
                 deadline,
             },
         )

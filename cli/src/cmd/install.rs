@@ -128,6 +128,11 @@ pub struct ChartFlags {
     /// them, in the cluster); without it the function returns "".
     #[arg(long)]
     pub enable_dns: bool,
+    /// Apply with fieldValidation=Ignore: fields the API server does not
+    /// know are dropped instead of refusing the object (Helm v4's default,
+    /// and berth's, is Strict).
+    #[arg(long)]
+    pub disable_openapi_validation: bool,
     /// Labels of the release (k=v, comma-separated or repeated); an upgrade
     /// merges them into the release's, `k=null` removing one. (Helm's `-l`
     /// short form is not taken: `fleet install|upgrade -l` selects clusters.)
@@ -267,6 +272,7 @@ pub fn install_options(a: &InstallArgs) -> proto::OperationOptions {
         labels: a.chart_flags.labels.iter().cloned().collect(),
         render_subchart_notes: a.chart_flags.render_subchart_notes,
         enable_dns: a.chart_flags.enable_dns,
+        disable_openapi_validation: a.chart_flags.disable_openapi_validation,
         replace: a.replace,
         ..Default::default()
     }
@@ -295,6 +301,7 @@ pub fn upgrade_options(a: &UpgradeArgs) -> (UpgradeMode, proto::OperationOptions
         labels: a.chart_flags.labels.iter().cloned().collect(),
         render_subchart_notes: a.chart_flags.render_subchart_notes,
         enable_dns: a.chart_flags.enable_dns,
+        disable_openapi_validation: a.chart_flags.disable_openapi_validation,
         ..Default::default()
     };
     let mode = if a.install {

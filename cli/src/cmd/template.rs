@@ -110,6 +110,8 @@ pub struct InstallOnlyFlags {
     hide_notes: bool,
     #[arg(long, hide = true)]
     render_subchart_notes: bool,
+    #[arg(long, hide = true)]
+    disable_openapi_validation: bool,
     /// Checked as Helm's install checks them: Helm's own labels are refused.
     #[arg(
         short = 'l',
