@@ -726,4 +726,29 @@ async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disab
     .ok();
     let cm = cms.get("typo").await.unwrap();
     assert!(cm.data.is_none(), "{cm:?}");
+
+    // Hooks are created validated, as Helm builds them, whatever the flag.
+    let hooked = dir.path().join("hooked");
+    crate::common::write_file(
+        &hooked.join("Chart.yaml"),
+        "apiVersion: v2\nname: hooked\nversion: 1.0.0\n",
+    );
+    crate::common::write_file(
+        &hooked.join("templates/hook.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\ndatta:\n  a: b\n",
+    );
+    let out = env
+        .berth(&[
+            "install",
+            "h",
+            &path(&hooked),
+            "--disable-openapi-validation",
+        ])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("unknown field \"datta\""),
+        "{}",
+        out.stderr
+    );
 }

@@ -463,7 +463,8 @@ impl Cluster {
 
     /// Create an object as it is in the namespace it names, else the
     /// release's (how Helm creates hook resources: no apply, no ownership
-    /// marks). Returns the namespace it went to.
+    /// marks, and fields the server does not know refused: Helm builds
+    /// hooks validated). Returns the namespace it went to.
     pub async fn create(&self, obj: &Object, release_ns: &str) -> Result<String, ClusterError> {
         let (api, ns) = self.api(&obj.object, release_ns).await?;
         let mut body = obj.body.clone();
@@ -479,7 +480,14 @@ impl Cluster {
             message: format!("not a Kubernetes object: {e}"),
             code: 0,
         })?;
-        api.create(&PostParams::default(), &body)
+        // kube's create takes no fieldValidation: the same POST, with it.
+        let data = serde_json::to_vec(&body).map_err(|e| ClusterError::Other(e.to_string()))?;
+        let request = http::Request::post(format!("{}?fieldValidation=Strict", api.resource_url()))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(data)
+            .map_err(|e| ClusterError::Other(e.to_string()))?;
+        self.client
+            .request::<DynamicObject>(request)
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
         Ok(ns)
