@@ -704,6 +704,19 @@ async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disab
     let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
         kube::Api::namespaced(env.kube().await, "default");
     assert!(cms.get_opt("typo").await.unwrap().is_none());
+    // A dry run sends every object as a server dry run (Helm's
+    // --dry-run=server), so it meets the same refusal and records nothing.
+    let out = env
+        .berth(&["install", "t2", &chart, "--dry-run"])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("unknown field \"datta\""),
+        "{}",
+        out.stderr
+    );
+    let out = env.berth(&["history", "t2"]).await.failed();
+    assert!(out.stderr.contains("not found"), "{}", out.stderr);
     // What `berth diff upgrade` shows is what the upgrade would meet.
     let out = env
         .berth(&["diff", "upgrade", "t", &chart, "--install"])

@@ -69,6 +69,27 @@ pub async fn compare(
     }))
 }
 
+/// Send each object to the API server as a dry-run apply, as the
+/// operation would apply it; the first the server refuses fails it.
+pub async fn dry_run(
+    agent: &Agent,
+    release: &str,
+    namespace: &str,
+    objects: &[Object],
+    how: &How,
+) -> Result<(), Failure> {
+    for o in objects {
+        compare(agent, o, release, namespace, how)
+            .await
+            .map_err(|e| Failure {
+                reason: "DryRunFailed".into(),
+                message: e.to_string(),
+                culprit: Some(Box::new(o.object.clone())),
+            })?;
+    }
+    Ok(())
+}
+
 pub async fn diff(
     agent: &Agent,
     op: &OpEvents,

@@ -348,24 +348,21 @@ async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Rec
         }
     }
     if p.options.dry_run {
-        if p.options.diff {
-            let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
-            let shown = super::diff::diff(
-                agent,
-                &op,
-                rel,
-                ns,
-                &staged.objects,
-                &previous,
-                &super::diff::How {
-                    show_secrets: p.options.show_secrets,
-                    validation: super::install_validation(&p.options),
-                },
-            )
-            .await;
-            if let Err(f) = shown {
-                return refuse(&op, f);
-            }
+        let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
+        let how = super::diff::How {
+            show_secrets: p.options.show_secrets,
+            validation: super::install_validation(&p.options),
+        };
+        // Shown as diffs (`berth diff`), or only sent: as Helm's
+        // --dry-run=server, every object goes to the API server as a dry
+        // run, so what the server would refuse is refused now.
+        let checked = if p.options.diff {
+            super::diff::diff(agent, &op, rel, ns, &staged.objects, &previous, &how).await
+        } else {
+            super::diff::dry_run(agent, rel, ns, &staged.objects, &how).await
+        };
+        if let Err(f) = checked {
+            return refuse(&op, f);
         }
         op.emit(Kind::Completed(proto::Completed {
             status: proto::ReleaseStatus::PendingInstall as i32,
