@@ -70,7 +70,8 @@ pub async fn compare(
 }
 
 /// Send each object to the API server as a dry-run apply, as the
-/// operation would apply it; the first the server refuses fails it.
+/// operation would apply it (as many at once as applies go); the first
+/// the server refuses, in install order, fails it.
 pub async fn dry_run(
     agent: &Agent,
     release: &str,
@@ -78,14 +79,24 @@ pub async fn dry_run(
     objects: &[Object],
     how: &How,
 ) -> Result<(), Failure> {
-    for o in objects {
-        compare(agent, o, release, namespace, how)
-            .await
-            .map_err(|e| Failure {
-                reason: "DryRunFailed".into(),
-                message: e.to_string(),
-                culprit: Some(Box::new(o.object.clone())),
-            })?;
+    use futures::StreamExt;
+    let sent: Vec<_> = objects
+        .iter()
+        .map(|o| {
+            let compared = compare(agent, o, release, namespace, how);
+            async move { (o, compared.await) }
+        })
+        .collect();
+    let results: Vec<_> = futures::stream::iter(sent)
+        .buffered(agent.settings.apply_parallelism.max(1))
+        .collect()
+        .await;
+    for (o, r) in results {
+        r.map_err(|e| Failure {
+            reason: "DryRunFailed".into(),
+            message: e.to_string(),
+            culprit: Some(Box::new(o.object.clone())),
+        })?;
     }
     Ok(())
 }
