@@ -316,6 +316,20 @@ pub fn write_file(p: &Path, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
+/// A chart named `name` (version 1.0.0) in `dir`, with these files under
+/// templates/; its path.
+pub fn small_chart(dir: &Path, name: &str, templates: &[(&str, &str)]) -> String {
+    let chart = dir.join(name);
+    write_file(
+        &chart.join("Chart.yaml"),
+        &format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+    );
+    for (file, text) in templates {
+        write_file(&chart.join("templates").join(file), text);
+    }
+    path(&chart)
+}
+
 /// The files of a chart archive, by name.
 pub fn archive_files(tgz: &Path) -> Vec<(String, Vec<u8>)> {
     let bytes = std::fs::read(tgz).unwrap();

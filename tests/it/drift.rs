@@ -174,18 +174,16 @@ async fn the_periodic_check_shows_drift_in_status_and_metrics() {
 
 /// A chart whose Secret holds `password` (and a key that stays the same).
 fn secret_chart(dir: &std::path::Path, password: &str) -> String {
-    let chart = dir.join(format!("vault-{password}"));
-    crate::common::write_file(
-        &chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: vault\nversion: 1.0.0\n",
-    );
-    crate::common::write_file(
-        &chart.join("templates/secret.yaml"),
-        &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  user: admin\n  password: {password}\n"
-        ),
-    );
-    crate::common::path(&chart)
+    crate::common::small_chart(
+        &dir.join(password),
+        "vault",
+        &[(
+            "secret.yaml",
+            &format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  user: admin\n  password: {password}\n"
+            ),
+        )],
+    )
 }
 
 #[tokio::test]

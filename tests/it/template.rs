@@ -529,20 +529,20 @@ async fn go_1_26_urls_and_yaml_control_characters_render_as_helm_renders_them() 
 
 /// A chart with a Secret, a ConfigMap and a Secret hook.
 fn secret_chart(dir: &std::path::Path) -> String {
-    let chart = dir.join("vault");
-    crate::common::write_file(
-        &chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: vault\nversion: 1.0.0\n",
-    );
-    crate::common::write_file(
-        &chart.join("templates/a.yaml"),
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n",
-    );
-    crate::common::write_file(
-        &chart.join("templates/hook.yaml"),
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\nstringData:\n  token: t0\n",
-    );
-    path(&chart)
+    crate::common::small_chart(
+        dir,
+        "vault",
+        &[
+            (
+                "a.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n",
+            ),
+            (
+                "hook.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\nstringData:\n  token: t0\n",
+            ),
+        ],
+    )
 }
 
 #[tokio::test]
@@ -612,16 +612,14 @@ async fn hide_secret_suppresses_secrets_as_helm_does() {
 #[tokio::test]
 async fn enable_dns_lets_get_host_by_name_resolve() {
     let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("dns");
-    crate::common::write_file(
-        &chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: dns\nversion: 1.0.0\n",
+    let chart = crate::common::small_chart(
+        dir.path(),
+        "dns",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dns\ndata:\n  ip: \"{{ getHostByName .Values.host }}\"\n",
+        )],
     );
-    crate::common::write_file(
-        &chart.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dns\ndata:\n  ip: \"{{ getHostByName .Values.host }}\"\n",
-    );
-    let chart = path(&chart);
     let template = |extra: &[&str]| {
         let mut args = vec!["template".to_string(), "r".into(), chart.clone()];
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -681,16 +679,14 @@ async fn enable_dns_lets_get_host_by_name_resolve() {
 #[tokio::test]
 async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disabled() {
     let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("typo");
-    crate::common::write_file(
-        &chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: typo\nversion: 1.0.0\n",
+    let chart = crate::common::small_chart(
+        dir.path(),
+        "typo",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndatta:\n  a: b\n",
+        )],
     );
-    crate::common::write_file(
-        &chart.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndatta:\n  a: b\n",
-    );
-    let chart = path(&chart);
     let env = crate::common::Env::start().await;
     // As Helm v4 (fieldValidation=Strict): the misspelt field is an error,
     // not silently dropped.
@@ -741,22 +737,16 @@ async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disab
     assert!(cm.data.is_none(), "{cm:?}");
 
     // Hooks are created validated, as Helm builds them, whatever the flag.
-    let hooked = dir.path().join("hooked");
-    crate::common::write_file(
-        &hooked.join("Chart.yaml"),
-        "apiVersion: v2\nname: hooked\nversion: 1.0.0\n",
-    );
-    crate::common::write_file(
-        &hooked.join("templates/hook.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\ndatta:\n  a: b\n",
+    let hooked = crate::common::small_chart(
+        dir.path(),
+        "hooked",
+        &[(
+            "hook.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\ndatta:\n  a: b\n",
+        )],
     );
     let out = env
-        .berth(&[
-            "install",
-            "h",
-            &path(&hooked),
-            "--disable-openapi-validation",
-        ])
+        .berth(&["install", "h", &hooked, "--disable-openapi-validation"])
         .await
         .failed();
     assert!(
