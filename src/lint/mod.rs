@@ -115,7 +115,7 @@ impl Linter {
 /// Helm's `lint.RunAll` over an unpacked chart directory.
 pub fn run_all(dir: &Path, opts: &Options) -> Report {
     let mut l = Linter {
-        dir: absolute(dir),
+        dir: crate::chart::go_abs(dir),
         messages: Vec::new(),
         log: Vec::new(),
     };
@@ -137,23 +137,6 @@ pub fn run_all(dir: &Path, opts: &Options) -> Report {
         messages: l.messages,
         log: l.log,
     }
-}
-
-/// Go's `filepath.Abs`: joined to the working directory and cleaned
-/// lexically (symbolic links are not resolved).
-fn absolute(p: &Path) -> PathBuf {
-    let joined = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 // ---- Chart.yaml (rules/chartfile.go) ----

@@ -564,16 +564,6 @@ async fn pipe(
 
 /// A chart `name` in the test's directory with these templates.
 pub fn write_chart(env: &Env, name: &str, templates: &[(&str, &str)]) -> String {
-    let dir = env.dir.path().join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("Chart.yaml"),
-        format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
-    )
-    .unwrap();
-    for (file, text) in templates {
-        std::fs::write(dir.join("templates").join(file), text).unwrap();
-    }
-    path(&dir)
+    let _ = std::fs::remove_dir_all(env.dir.path().join(name));
+    small_chart(env.dir.path(), name, templates)
 }

@@ -121,7 +121,7 @@ fn create(name: &str, dir: &str, io: &mut Io) -> Result<(), CliError> {
             "chart name must match the regular expression \"^[a-zA-Z0-9._-]+$\"".into(),
         ));
     }
-    let path = go_abs(dir)?;
+    let path = chart::go_abs(Path::new(dir)).display().to_string();
     match std::fs::metadata(&path) {
         Err(e) => return Err(CliError::Other(format!("stat {path}: {}", go_errno(&e)))),
         Ok(m) if !m.is_dir() => {
@@ -223,15 +223,6 @@ fn create_from(name: &str, dir: &str, starter: &str) -> Result<(), CliError> {
 /// chartutil's transform: every `<CHARTNAME>` replaced by the name.
 fn transform(text: &str, name: &str) -> String {
     text.replace("<CHARTNAME>", name)
-}
-
-/// Go's `filepath.Abs`.
-fn go_abs(dir: &str) -> Result<String, CliError> {
-    if dir.starts_with('/') {
-        return Ok(path_clean(dir));
-    }
-    let cwd = std::env::current_dir()?;
-    Ok(path_clean(&format!("{}/{dir}", cwd.display())))
 }
 
 /// chartutil's writeFile: the parent directories (0755), then the file
