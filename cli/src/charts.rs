@@ -173,7 +173,12 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
             None
         };
         (url, auth, tls)
-    } else if name.starts_with("https://") || name.starts_with("http://") {
+    } else if name.starts_with("https://")
+        || name.starts_with("http://")
+        || name
+            .split_once("://")
+            .is_some_and(|(scheme, _)| crate::plugins::getter_for(scheme).is_some())
+    {
         (name.clone(), flags_auth, Tls::of_flags(&f.access))
     } else {
         let (repo_name, chart_name) = name.split_once('/').ok_or_else(|| {
@@ -311,6 +316,16 @@ pub(crate) fn system_tls() -> Result<rustls::ClientConfig, CliError> {
     Tls::of(None, None, None, false)
 }
 
+/// The TLS settings of given CA, client certificate and key files.
+pub(crate) fn tls_of(
+    ca: Option<&Path>,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    insecure: bool,
+) -> Result<rustls::ClientConfig, CliError> {
+    Tls::of(ca, cert, key, insecure)
+}
+
 /// The TLS settings of a repository.
 struct Tls;
 
@@ -431,6 +446,12 @@ async fn get(
     tls: &rustls::ClientConfig,
     max: u64,
 ) -> Result<Vec<u8>, String> {
+    if let Some((scheme, _)) = url.split_once("://")
+        && !scheme.eq_ignore_ascii_case("http")
+        && !scheme.eq_ignore_ascii_case("https")
+    {
+        return get_with_plugin(url, scheme, auth, max).await;
+    }
     let authorization = auth.map(|a| a.header());
     let answer = fetch(url, authorization.as_deref(), &[], tls, max).await?;
     if answer.status != http::StatusCode::OK {
@@ -440,6 +461,30 @@ async fn get(
         ));
     }
     Ok(answer.body)
+}
+
+/// A download through the getter plugin of `scheme` (as Helm's getter
+/// providers: `s3://`, `gs://`, … served by helm-s3 and its kin).
+async fn get_with_plugin(
+    url: &str,
+    scheme: &str,
+    auth: Option<Auth>,
+    max: u64,
+) -> Result<Vec<u8>, String> {
+    let plugin = crate::plugins::getter_for(scheme)
+        .ok_or_else(|| format!("could not find protocol handler for: {scheme}"))?;
+    let (user, pass) = auth.map(|a| (a.username, a.password)).unwrap_or_default();
+    let vars: Vec<(String, String)> = crate::cmd::env::helm_paths()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let bytes = crate::plugins::get(&plugin, url, ["", "", ""], (&user, &pass, false), &vars)
+        .await
+        .map_err(|e| format!("plugin {:?} failed to invoke: {e}", plugin.meta.name))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("{url}: more than {max} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// What a GET came back with, after redirects.

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod diff;
 pub mod ndjson;
 pub mod output;
+pub mod plugins;
 pub mod progress;
 
 /// Everything that can go wrong in a command, in the user's words.
@@ -58,6 +59,9 @@ pub struct Io {
     pub color: bool,
     /// stdout is a terminal that can redraw lines (live progress).
     pub tty: bool,
+    /// `out` and `err` are this process's stdout and stderr, which a
+    /// plugin's command then writes to itself (else its output is copied).
+    pub stdio: bool,
 }
 
 impl Io {
@@ -70,6 +74,7 @@ impl Io {
             err: Box::new(std::io::stderr()),
             color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             tty: terminal && !dumb,
+            stdio: true,
         }
     }
 
@@ -80,6 +85,7 @@ impl Io {
             err,
             color: false,
             tty: false,
+            stdio: false,
         }
     }
 }
@@ -375,6 +381,16 @@ pub enum Command {
         after_help = "Examples:\n  berth export-helm web -n prod"
     )]
     ExportHelm(cmd::migrate::ExportHelmArgs),
+    /// Install, list, update or uninstall Helm plugins (`berth NAME` runs
+    /// the CLI plugin NAME, as `helm NAME` does).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  berth plugin install ./my-plugin\n  berth plugin list\n  berth my-plugin --some-flag"
+    )]
+    Plugin(cmd::plugin::PluginCommand),
+    /// A name that is no berth command: a Helm CLI plugin's.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 /// Helm's path flags and the environment variables they stand for: the
@@ -420,7 +436,8 @@ where
     T: Into<OsString> + Clone,
 {
     berth_agent::install_crypto_provider();
-    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let parsed = Cli::command().try_get_matches_from(&args).and_then(|m| {
         use clap::FromArgMatches;
         let mut cli = Cli::from_arg_matches(&m)?;
         let given = |m: &clap::ArgMatches| {
@@ -431,7 +448,27 @@ where
     });
     let cli = match parsed {
         Ok(c) => c,
-        Err(e) => {
+        Err(mut e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) && let Some(plugins) = cmd::plugin::help_section()
+            {
+                // berth's help lists the CLI plugins among its commands,
+                // as Helm's does (only the top level's help text changes).
+                let root = Cli::command();
+                let after = root
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if let Err(again) = root
+                    .after_help(format!("{plugins}\n{after}"))
+                    .try_get_matches_from(&args)
+                {
+                    e = again;
+                }
+            }
             let code = e.exit_code();
             let text = e.render().to_string();
             if code == 0 {

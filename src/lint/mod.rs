@@ -308,7 +308,7 @@ fn chart_version(version: &str) -> Option<String> {
 
 /// Masterminds' `StrictNewVersion`: exactly MAJOR.MINOR.PATCH, no leading
 /// zeros, then an optional pre-release and build metadata.
-fn strict_semver(version: &str) -> bool {
+pub fn strict_semver(version: &str) -> bool {
     let parts: Vec<&str> = version.splitn(3, '.').collect();
     let [major, minor, rest] = parts[..] else {
         return false;

@@ -28,6 +28,7 @@ mod mtls;
 mod mtls_rotation;
 mod ops;
 mod ownership;
+mod plugins;
 mod policy;
 mod provenance;
 mod repos;

@@ -15,7 +15,7 @@ use crate::repos::{PushRegistry, Repo, berth_process};
 
 /// A signing key made for the test: its secret and public keyrings, as
 /// `gpg --export-secret-keys` and `gpg --export` write them.
-fn keyrings(dir: &Path, uid: &str) -> (String, String) {
+pub(crate) fn keyrings(dir: &Path, uid: &str) -> (String, String) {
     let mut params = SecretKeyParamsBuilder::default();
     params
         .key_type(KeyType::Ed25519Legacy)

@@ -72,14 +72,19 @@ fn keyring(path: &Path) -> Result<Vec<Key>, String> {
 /// Helm's `messageBlock`: the chart's metadata as sigs.k8s.io/yaml writes
 /// `chart.Metadata`, the YAML document end `...`, then the archive's sum.
 fn message_block(archive: &[u8], file_name: &str, metadata: &Value) -> String {
-    let sums = serde_json::json!({
-        "files": { file_name: format!("sha256:{}", berth::chart::sha256_hex(archive)) }
-    });
     format!(
         "{}\n...\n{}",
         berth_template::yaml::marshal(&super::save::go_metadata(metadata)),
-        berth_template::yaml::marshal(&sums)
+        sums_block(archive, file_name)
     )
+}
+
+/// The signed message's second part: `files: {NAME: sha256:HEX}`.
+fn sums_block(archive: &[u8], file_name: &str) -> String {
+    let sums = serde_json::json!({
+        "files": { file_name: format!("sha256:{}", berth::chart::sha256_hex(archive)) }
+    });
+    berth_template::yaml::marshal(&sums)
 }
 
 /// Helm's `NewFromKeyring(keyring, id)`: the key whose identity is `id`,
@@ -124,8 +129,6 @@ pub fn sign(
     keyring_path: &Path,
     passphrase: Option<String>,
 ) -> Result<String, CliError> {
-    let keys = keyring(keyring_path).map_err(CliError::Other)?;
-    let key = signing_key(keys, id)?;
     let data = std::fs::read(archive)?;
     let files = berth::chart::load_path(archive, &berth::chart::Limits::default())?;
     let loaded = berth::chart::build(&files, &berth::chart::Limits::default())?;
@@ -134,6 +137,33 @@ pub fn sign(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = message_block(&data, &name, &loaded.chart.metadata);
+    clear_sign(&text, id, keyring_path, passphrase)
+}
+
+/// Helm's `SignPlugin`: the `.prov` text of a plugin archive named `name`,
+/// its metadata (`metadata`, YAML) then its sum, signed as [`sign`] signs.
+pub fn sign_plugin(
+    data: &[u8],
+    name: &str,
+    metadata: &str,
+    id: &str,
+    keyring_path: &Path,
+    passphrase: Option<String>,
+) -> Result<String, CliError> {
+    let text = format!("{metadata}\n...\n{}", sums_block(data, name));
+    clear_sign(&text, id, keyring_path, passphrase)
+}
+
+/// `text` clear-signed with the secret key `id` of `keyring` (Helm's
+/// `Signatory.ClearSign`).
+fn clear_sign(
+    text: &str,
+    id: &str,
+    keyring_path: &Path,
+    passphrase: Option<String>,
+) -> Result<String, CliError> {
+    let keys = keyring(keyring_path).map_err(CliError::Other)?;
+    let key = signing_key(keys, id)?;
     let password = match passphrase {
         Some(p) => Password::from(p.as_str()),
         None => Password::empty(),
@@ -157,7 +187,7 @@ pub fn sign(
         ];
     }
     let signed =
-        CleartextSignedMessage::new(&text, config, &key.primary_key, &password).map_err(|e| {
+        CleartextSignedMessage::new(text, config, &key.primary_key, &password).map_err(|e| {
             CliError::Other(format!("failed to either sign or armor message block: {e}"))
         })?;
     signed
@@ -215,6 +245,34 @@ pub fn verify(archive: &Path, prov: &Path, keyring_path: &Path) -> Result<Verifi
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     verify_data(&data, &name, &prov_text, &keys).map_err(err)
+}
+
+/// The `files:` sums of a provenance's signed message, its signature not
+/// checked (Helm's `plugin list` PROVENANCE column); None when it is not a
+/// clear-signed message with them.
+pub fn signed_sums(prov: &str) -> Option<Vec<(String, String)>> {
+    let (message, _) = CleartextSignedMessage::from_string(prov).ok()?;
+    let text = message.signed_text().replace("\r\n", "\n");
+    let sums = berth_template::yaml::parse_document(text.split("\n...\n").nth(1)?).ok()?;
+    let files = sums.get("files")?.as_object()?;
+    Some(
+        files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect(),
+    )
+}
+
+/// Helm's `Signatory.Verify(archive, prov, name)` with the keys of
+/// `keyring_path` (plugin tarballs: `plugin install`, `plugin verify`).
+pub fn verify_bytes(
+    archive: &[u8],
+    name: &str,
+    prov: &str,
+    keyring_path: &Path,
+) -> Result<Verified, String> {
+    let keys = keyring(keyring_path)?;
+    verify_data(archive, name, prov, &keys)
 }
 
 fn verify_data(archive: &[u8], name: &str, prov: &str, keys: &[Key]) -> Result<Verified, String> {

@@ -20,6 +20,7 @@ pub mod lint;
 pub mod list;
 pub mod migrate;
 pub mod package;
+pub mod plugin;
 pub mod registry;
 pub mod repo;
 pub mod rollback;
@@ -36,6 +37,9 @@ pub mod watch;
 
 pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
     let mut g = cli.global;
+    if let Command::External(args) = cli.command {
+        return plugin::run_external(&g, args, io);
+    }
     // Helm talks to the API server with a kubeconfig; berth to each
     // cluster's agent: say so rather than "unexpected argument".
     if let Some(flag) = [
@@ -69,6 +73,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
             | Command::Push(_)
             | Command::Env(_)
             | Command::Completion(_)
+            | Command::Plugin(_)
             | Command::Fleet(_)
     ) {
         g.resolve_cluster()?;
@@ -106,6 +111,8 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Completion(a) => completion::run(a, io),
         Command::Fleet(c) => fleet::run(&g, c, io).await,
         Command::Demo(a) => demo::run(a, io).await,
+        Command::Plugin(c) => plugin::run(&g, c, io).await,
+        Command::External(args) => plugin::run_external(&g, args, io),
         Command::Import(a) => migrate::import(&g, a, io).await,
         Command::ExportHelm(a) => migrate::export_helm(&g, a, io).await,
     }

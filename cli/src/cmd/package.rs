@@ -53,7 +53,7 @@ pub struct PackageArgs {
 }
 
 /// The first line of `--passphrase-file` (Helm's passphraseFileFetcher).
-fn passphrase(file: &std::path::Path) -> Result<String, CliError> {
+pub(crate) fn passphrase(file: &std::path::Path) -> Result<String, CliError> {
     let text = if file == std::path::Path::new("-") {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
