@@ -413,6 +413,7 @@ fn prepared(bundle: &Arc<Bundle>, name: &str) -> Prepared {
             timeout_seconds: 300,
             ..Default::default()
         },
+        post_render: None,
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod chart;
 pub mod lint;
 pub mod manifest;
+pub mod postrender;
 pub mod proto;
 pub mod render;
 pub mod secrets;

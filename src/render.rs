@@ -80,8 +80,24 @@ pub fn render(
     opts: &helm::RenderOptions<'_>,
     log: &mut Vec<helm::Warning>,
 ) -> Result<Rendered, RenderError> {
+    render_post(loaded, user_values, opts, log, None)
+}
+
+/// A post-renderer (Helm's `PostRenderer.Run`): the rendered documents as
+/// one stream in, the documents it made of them out, or why not.
+pub type PostRenderer<'a> = &'a (dyn Fn(String) -> Result<String, String> + Sync);
+
+/// [`render`], the rendered documents passed through `post` (Helm's
+/// `--post-renderer`) before they are sorted into hooks and resources.
+pub fn render_post(
+    loaded: &Loaded,
+    user_values: &Value,
+    opts: &helm::RenderOptions<'_>,
+    log: &mut Vec<helm::Warning>,
+    post: Option<PostRenderer<'_>>,
+) -> Result<Rendered, RenderError> {
     // One big stack for every step (each would map its own).
-    berth_template::with_big_stack(|| render_here(loaded, user_values, opts, log))
+    berth_template::with_big_stack(|| render_here(loaded, user_values, opts, log, post))
         .unwrap_or_else(|e| Err(RenderError::Template(e)))
 }
 
@@ -90,6 +106,7 @@ fn render_here(
     user_values: &Value,
     opts: &helm::RenderOptions<'_>,
     log: &mut Vec<helm::Warning>,
+    post: Option<PostRenderer<'_>>,
 ) -> Result<Rendered, RenderError> {
     if loaded.metadata.chart_type == "library" {
         return Err(RenderError::Library);
@@ -133,6 +150,16 @@ fn render_here(
         .collect::<Vec<_>>()
         .join("\n");
     files.retain(|k, _| !k.ends_with(NOTES));
+    if let Some(post) = post {
+        let merged = crate::postrender::annotate_and_merge(&files)
+            .map_err(|e| RenderError::Template(format!("error merging manifests: {e}")))?;
+        let out = post(merged).map_err(|e| {
+            RenderError::Template(format!("error while running post render on files: {e}"))
+        })?;
+        files = crate::postrender::split_and_deannotate(&out, "").map_err(|e| {
+            RenderError::Template(format!("error while parsing post rendered output: {e}"))
+        })?;
+    }
     let (hooks, manifests) = match manifest::sort_manifests(&files) {
         Ok(sorted) => sorted,
         Err(source) => {

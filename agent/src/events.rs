@@ -233,6 +233,18 @@ impl OpEvents {
         Some(ev)
     }
 
+    /// Drop the documents of the PostRender events kept so far: the client
+    /// that asked for them has them, and neither watchers nor the journal
+    /// need them.
+    pub fn forget_post_render(&self) {
+        let mut inner = self.inner();
+        for ev in inner.events.iter_mut() {
+            if let Some(Kind::PostRender(p)) = &mut ev.kind {
+                p.manifests = String::new();
+            }
+        }
+    }
+
     /// Show the events up to `upto` to attached clients. Called with the
     /// lock held, so a client that reads the events after it woke finds
     /// them.

@@ -175,7 +175,7 @@ fn audit(verb: &str, caller: &Caller, namespace: &str, release: &str) {
 /// against the declared size, counted and hashed as it arrives. Either way
 /// the call's trailer ends the upload.
 async fn receive_chart(
-    mut inbound: Streaming<UpgradeRequest>,
+    inbound: &mut Streaming<UpgradeRequest>,
     needed: bool,
     size: u64,
     idle: Duration,
@@ -199,7 +199,7 @@ async fn receive_chart(
     // A message of the call that came before the chart connection did.
     let mut early = None;
     if let Some(arrival) = arrival {
-        match read_connection(&mut inbound, arrival, &mut chart, idle, counters).await? {
+        match read_connection(inbound, arrival, &mut chart, idle, counters).await? {
             Delivery::Connection(trailer) => {
                 by_connection = true;
                 early = trailer.map(Msg::Trailer);
@@ -214,7 +214,7 @@ async fn receive_chart(
     loop {
         let msg = match early.take() {
             Some(msg) => Some(msg),
-            None => next_message(&mut inbound, idle).await?.and_then(|m| m.msg),
+            None => next_message(inbound, idle).await?.and_then(|m| m.msg),
         };
         match msg {
             None => {
@@ -227,6 +227,12 @@ async fn receive_chart(
                 return Err(Failure::new(
                     "UploadFailed",
                     "a second header in one upload",
+                ));
+            }
+            Some(Msg::PostRendered(_)) => {
+                return Err(Failure::new(
+                    "UploadFailed",
+                    "a post-renderer's output before the chart's trailer",
                 ));
             }
             Some(Msg::Chunk(_)) if by_connection => {
@@ -350,6 +356,7 @@ async fn read_connection(
                     Some(Msg::Chunk(c)) => return Ok(Delivery::Chunks(c)),
                     None => "the call ended",
                     Some(Msg::Header(_)) => "a second header came",
+                    Some(Msg::PostRendered(_)) => "a post-renderer's output came",
                 };
                 return Err(Failure::new(
                     "UploadFailed",
@@ -443,15 +450,24 @@ impl ReleaseAgent for Service {
         let span = prepared.op.span();
         tokio::spawn(
             async move {
-                let chart = receive_chart(
-                    inbound,
-                    prepared.chart_needed,
-                    prepared.chart_size,
-                    idle,
-                    &agent.counters,
-                    arrival,
-                    agent.journal.path(),
-                );
+                let (needed, size) = (prepared.chart_needed, prepared.chart_size);
+                let agent2 = Arc::clone(&agent);
+                // The chart, then the rest of the call: a post-renderer's
+                // output comes on it.
+                let chart = async move {
+                    let mut inbound = inbound;
+                    let received = receive_chart(
+                        &mut inbound,
+                        needed,
+                        size,
+                        idle,
+                        &agent2.counters,
+                        arrival,
+                        agent2.journal.path(),
+                    )
+                    .await;
+                    (received, inbound)
+                };
                 ops::upgrade::run(Arc::clone(&agent), prepared, chart).await;
             }
             .instrument(span),

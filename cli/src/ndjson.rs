@@ -116,6 +116,7 @@ pub fn event(ev: &proto::Event, cluster: Option<&str>) -> String {
             }),
         ),
         Some(Kind::EventsLimited(l)) => ("eventsLimited", json!({"limit": l.limit})),
+        Some(Kind::PostRender(_)) => ("postRender", json!({})),
         Some(Kind::ResourceReady(r)) => (
             "resourceReady",
             json!({"object": object(&r.object), "message": r.message, "logLines": r.log_lines}),

@@ -909,6 +909,91 @@ pub async fn get(
     Ok(out.stdout)
 }
 
+/// Helm's `--post-renderer NAME --post-renderer-args ARG…`: a
+/// postrenderer/v1 plugin and the arguments it is run with.
+#[derive(Debug, Clone)]
+pub struct PostRender {
+    pub plugin: Plugin,
+    pub args: Vec<String>,
+}
+
+impl PostRender {
+    /// Helm's `NewPostRendererPlugin`: the installed postrenderer/v1 plugin
+    /// of that name.
+    pub fn find(name: &str, args: Vec<String>) -> Result<PostRender, CliError> {
+        let plugin = find(Some("postrenderer/v1"), Some(name), &mut |m| {
+            eprintln!("WARNING: {m}")
+        })
+        .map_err(CliError::Other)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            CliError::Other(format!(
+                "plugin: {{Name:{name} Type:postrenderer/v1}} not found"
+            ))
+        })?;
+        Ok(PostRender { plugin, args })
+    }
+
+    /// Helm's `postRendererPlugin.Run`: the manifests on the plugin's
+    /// stdin, what it writes on its stdout; an error if it fails or writes
+    /// nothing.
+    pub fn run(&self, manifests: String) -> Result<String, String> {
+        let name = &self.plugin.meta.name;
+        let failed = |e: String| format!("failed to invoke post-renderer plugin {name:?}: {e}");
+        if self.plugin.meta.runtime != "subprocess" {
+            return Err(failed(format!(
+                "runtime {:?} is not supported by berth",
+                self.plugin.meta.runtime
+            )));
+        }
+        let env = env_for(&self.plugin, &[]);
+        let (main, args) = prepare(
+            &self.plugin.meta.subprocess.platform_command,
+            true,
+            &self.args,
+            &env,
+        )
+        .map_err(|e| failed(format!("failed to prepare plugin command: {e}")))?;
+        let mut child = command(&main, &args, &env)
+            .map_err(&failed)?
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| failed(start_error(&main, &e)))?;
+        let mut stdin = child.stdin.take();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            if let Some(stdin) = stdin.as_mut() {
+                // A plugin that stops reading early is its own business.
+                let _ = stdin.write_all(manifests.as_bytes());
+            }
+        });
+        let out = child
+            .wait_with_output()
+            .map_err(|e| failed(e.to_string()))?;
+        let _ = writer.join();
+        if !out.status.success() {
+            // Helm keeps the plugin's stderr for its debug log; berth says
+            // its last line, which is usually why.
+            let said = String::from_utf8_lossy(&out.stderr);
+            let said = said.trim().lines().last().unwrap_or_default().to_string();
+            let mut e = format!("plugin {name:?} exited with error");
+            if !said.is_empty() {
+                e.push_str(&format!(": {said}"));
+            }
+            return Err(failed(e));
+        }
+        let text =
+            String::from_utf8(out.stdout).map_err(|_| failed("its output is not UTF-8".into()))?;
+        if text.trim().is_empty() {
+            return Err(format!("post-renderer {name:?} produced empty output"));
+        }
+        Ok(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,9 @@ pub fn describe(ev: &proto::Event) -> Option<String> {
             format!("  {} {action}", obj(&r.object))
         }
         Kind::ResourceProgress(r) => format!("  {}: {}", obj(&r.object), r.message),
+        Kind::PostRender(_) => {
+            "  the rendered documents went to the client's post-renderer".to_string()
+        }
         Kind::EventsLimited(l) => format!(
             "the agent keeps at most {} events per operation: progress is not shown until the operation ends",
             l.limit

@@ -719,3 +719,204 @@ async fn a_getter_plugin_downloads_the_charts_of_its_scheme() {
         r.err
     );
 }
+
+/// A postrenderer/v1 plugin "labeler": it labels every document with its
+/// first argument and adds a ConfigMap of its own; with FAIL set it fails.
+fn labeler(dir: &Path) -> PathBuf {
+    let p = dir.join("labeler");
+    write_file(
+        &p.join("plugin.yaml"),
+        "apiVersion: v1\nname: labeler\nversion: 0.1.0\ntype: postrenderer/v1\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n  - command: \"${HELM_PLUGIN_DIR}/render.sh\"\n",
+    );
+    executable(
+        &p.join("render.sh"),
+        "#!/bin/sh\nif [ -n \"$FAIL\" ]; then echo 'something went wrong' >&2; echo 'boom: kustomization.yaml not found' >&2; exit 1; fi\nsed \"s/^metadata:\\$/metadata:\\n  labels:\\n    post-rendered: \\\"$1\\\"/\"\nprintf -- '---\\napiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: extra\\ndata:\\n  from: post-renderer\\n'\n",
+    );
+    p
+}
+
+/// A chart with a ConfigMap and a pre-install/pre-upgrade hook.
+fn post_chart(dir: &Path) -> String {
+    small_chart(
+        dir,
+        "web",
+        &[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  v: {{ .Values.v | default \"1\" | quote }}\n",
+            ),
+            (
+                "hook.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n",
+            ),
+        ],
+    )
+}
+
+/// Helm's --post-renderer: `template` locally, install and upgrade through
+/// berthd, which sends the rendered documents back to the CLI for the
+/// plugin and goes on with what it made of them.
+#[tokio::test]
+async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
+    let env = crate::common::Env::start().await;
+    let home = Home::new();
+    let src = labeler(&home.path("src"));
+    let r = home.berth(&["plugin", "install", &path(&src)]).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let chart = post_chart(&home.path("charts"));
+    let with_agent = |args: &[&str]| {
+        let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        full.extend(env.conn_args());
+        full
+    };
+
+    let r = home
+        .berth(&[
+            "template",
+            "shop",
+            &chart,
+            "--post-renderer",
+            "labeler",
+            "--post-renderer-args",
+            "yes",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    // Helm's stream: each post-rendered file ends with a newline, so a
+    // blank line follows it but where Helm trims the manifest.
+    assert_eq!(
+        r.out,
+        "---\n# Source: generated-by-postrender-2.yaml\napiVersion: v1\ndata:\n  from: post-renderer\nkind: ConfigMap\nmetadata:\n  name: extra\n\n---\n# Source: web/templates/cm.yaml\napiVersion: v1\ndata:\n  v: \"1\"\nkind: ConfigMap\nmetadata:\n  labels:\n    post-rendered: \"yes\"\n  name: shop-cm\n---\n# Source: web/templates/hook.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n  labels:\n    post-rendered: \"yes\"\n  name: shop-hook\n\n"
+    );
+
+    let args = with_agent(&[
+        "install",
+        "shop",
+        &chart,
+        "--post-renderer",
+        "labeler",
+        "--post-renderer-args",
+        "v1",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.out, r.err);
+    let cm = env
+        .get("v1", "ConfigMap", "default", "shop-cm")
+        .await
+        .expect("installed");
+    assert_eq!(cm["metadata"]["labels"]["post-rendered"], "v1");
+    let hook = env
+        .get("v1", "ConfigMap", "default", "shop-hook")
+        .await
+        .expect("hook ran");
+    assert_eq!(hook["metadata"]["labels"]["post-rendered"], "v1");
+    let extra = env
+        .get("v1", "ConfigMap", "default", "extra")
+        .await
+        .expect("added by the plugin");
+    assert_eq!(extra["data"]["from"], "post-renderer");
+    let manifest = env.berth(&["get", "manifest", "shop"]).await.ok().stdout;
+    assert!(
+        manifest.contains("# Source: generated-by-postrender-2.yaml\n"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("post-rendered: v1\n"), "{manifest}");
+    assert!(!manifest.contains("postrender-filename"), "{manifest}");
+    // The documents are not kept in the revision's events.
+    let events = env.berth(&["watch", "shop", "--events", "ndjson"]).await;
+    assert!(
+        events.stdout.contains("\"type\":\"postRender\""),
+        "{}",
+        events.stdout
+    );
+    assert!(
+        !events.stdout.contains("postrender-filename"),
+        "{}",
+        events.stdout
+    );
+
+    // The upgrade's post-renderer fails: nothing is recorded or applied.
+    let args = with_agent(&[
+        "upgrade",
+        "shop",
+        &chart,
+        "--set",
+        "v=2",
+        "--post-renderer",
+        "labeler",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth_env(&args, &[("FAIL", "1")]).await;
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        r.err.contains("error while running post render on files: failed to invoke post-renderer plugin \"labeler\": plugin \"labeler\" exited with error: boom: kustomization.yaml not found"),
+        "{}",
+        r.err
+    );
+    let history = env
+        .berth(&["history", "shop", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    let cm = env
+        .get("v1", "ConfigMap", "default", "shop-cm")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["v"], "1");
+
+    // It works, with no arguments; a plugin that is not installed is refused
+    // before the agent is asked.
+    let args = with_agent(&[
+        "upgrade",
+        "shop",
+        &chart,
+        "--set",
+        "v=2",
+        "--post-renderer",
+        "labeler",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let cm = env
+        .get("v1", "ConfigMap", "default", "shop-cm")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            cm["data"]["v"].as_str(),
+            cm["metadata"]["labels"]["post-rendered"].as_str()
+        ),
+        (Some("2"), Some(""))
+    );
+    // diff upgrade shows what the post-renderer would change.
+    let args = with_agent(&[
+        "diff",
+        "upgrade",
+        "shop",
+        &chart,
+        "--set",
+        "v=2",
+        "--post-renderer",
+        "labeler",
+        "--post-renderer-args",
+        "z",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert!(
+        r.out.contains("+    post-rendered: z"),
+        "{}\n{}",
+        r.out,
+        r.err
+    );
+    let args = with_agent(&["upgrade", "shop", &chart, "--post-renderer", "nope"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(
+        r.err,
+        "Error: plugin: {Name:nope Type:postrenderer/v1} not found\n"
+    );
+}

@@ -53,7 +53,8 @@ fn slots(kind: &mut Kind) -> Vec<&mut Option<proto::ObjectRef>> {
         | Kind::Rendered(_)
         | Kind::Completed(_)
         | Kind::Phase(_)
-        | Kind::EventsLimited(_) => vec![],
+        | Kind::EventsLimited(_)
+        | Kind::PostRender(_) => vec![],
     }
 }
 

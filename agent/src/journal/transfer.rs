@@ -115,6 +115,7 @@ fn kind_name(ev: &proto::Event) -> &'static str {
         Some(Kind::Phase(_)) => "phase",
         Some(Kind::ResourceDiff(_)) => "resource_diff",
         Some(Kind::EventsLimited(_)) => "events_limited",
+        Some(Kind::PostRender(_)) => "post_render",
         None => "unknown",
     }
 }

@@ -259,11 +259,15 @@ fn effective_values(p: &Prepared, agent: &Agent) -> Result<Value, Failure> {
 pub async fn run(
     agent: Arc<Agent>,
     p: Prepared,
-    chart: impl std::future::Future<Output = Result<Option<Received>, Failure>>,
+    chart: impl std::future::Future<Output = (Result<Option<Received>, Failure>, Inbound)>,
 ) {
     let op = Arc::clone(&p.op);
     let digest = p.chart_digest.clone();
-    super::supervise(&agent, &op, async { execute(&agent, p, chart.await).await }).await;
+    super::supervise(&agent, &op, async {
+        let (received, inbound) = chart.await;
+        execute(&agent, p, received, inbound).await
+    })
+    .await;
     // Its pin is gone with the operation: a chart file kept for a revision
     // that never came, or that an --atomic install forgot, goes now rather
     // than at the next start.
@@ -295,11 +299,19 @@ pub async fn run(
     }
 }
 
-async fn execute(agent: &Arc<Agent>, p: Prepared, chart_bytes: Result<Option<Received>, Failure>) {
+/// The rest of an Upgrade call after the chart's trailer.
+pub type Inbound = tonic::Streaming<proto::UpgradeRequest>;
+
+async fn execute(
+    agent: &Arc<Agent>,
+    p: Prepared,
+    chart_bytes: Result<Option<Received>, Failure>,
+    inbound: Inbound,
+) {
     let op = Arc::clone(&p.op);
     let timeout = p.timeout;
     let deadline = Instant::now() + timeout;
-    let mut staged = match stage(agent, &p, chart_bytes, deadline).await {
+    let mut staged = match stage(agent, &p, chart_bytes, deadline, inbound).await {
         Ok(s) => s,
         Err(f) => return refuse(&op, f),
     };
@@ -562,6 +574,7 @@ async fn stage(
     p: &Prepared,
     chart_bytes: Result<Option<Received>, Failure>,
     deadline: Instant,
+    inbound: Inbound,
 ) -> Result<Staged, Failure> {
     let op = &p.op;
     let (mut bytes, digest, cached) = match chart_bytes? {
@@ -631,6 +644,13 @@ async fn stage(
     let enable_dns = p.options.enable_dns;
     let stop = StopRender::at(deadline);
     let cancel = Arc::clone(&stop.flag);
+    let post_render = p.options.post_render.then(|| PostRenderCall {
+        op: Arc::clone(op),
+        inbound: std::sync::Mutex::new(inbound),
+        runtime: tokio::runtime::Handle::current(),
+        deadline,
+        max: agent.settings.limits.max_unpacked,
+    });
     let rendered = tokio::task::spawn_blocking(move || {
         // The packed bytes come back with the result (the journal keeps
         // them); the unpacked files move into the chart, so the chart is
@@ -663,7 +683,14 @@ async fn stage(
         }
         let render = |opts: &helm::RenderOptions<'_>, log: &mut Vec<helm::Warning>| {
             log.clear();
-            let rendered = berth::render::render(&loaded, &values2, opts, log);
+            let post = post_render.as_ref().map(|c| move |m: String| c.run(m));
+            let rendered = berth::render::render_post(
+                &loaded,
+                &values2,
+                opts,
+                log,
+                post.as_ref().map(|f| f as berth::render::PostRenderer<'_>),
+            );
             for w in log.iter() {
                 tracing::warn!(release = %release_name, "chart values: {w}");
             }
@@ -754,6 +781,72 @@ async fn stage(
         crds,
         hooks: rendered.hooks,
     })
+}
+
+/// Post-rendering by the client (Helm's --post-renderer runs where the
+/// user is): the rendered documents go out in a PostRender event, the
+/// post-renderer's output comes back on the call.
+struct PostRenderCall {
+    op: Arc<OpEvents>,
+    inbound: std::sync::Mutex<Inbound>,
+    runtime: tokio::runtime::Handle,
+    deadline: Instant,
+    max: u64,
+}
+
+impl PostRenderCall {
+    /// Called on the render's blocking thread.
+    fn run(&self, manifests: String) -> Result<String, String> {
+        self.op
+            .emit(Kind::PostRender(proto::PostRender { manifests }));
+        let mut inbound = self.inbound.lock().unwrap_or_else(|e| e.into_inner());
+        let answer = self.runtime.block_on(self.answer(&mut inbound));
+        // The client has them; the revision's events need not keep them.
+        self.op.forget_post_render();
+        answer
+    }
+
+    async fn answer(&self, inbound: &mut Inbound) -> Result<String, String> {
+        use proto::upgrade_request::Msg;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            // As long as the operation may take: a post-renderer has no
+            // way to say it is still working.
+            let msg = match tokio::time::timeout_at(self.deadline, inbound.message()).await {
+                Err(_) => {
+                    return Err(
+                        "timed out waiting for the post-renderer's output (the operation's --timeout passed)".into(),
+                    );
+                }
+                Ok(Err(e)) => return Err(format!("the call failed: {}", e.message())),
+                Ok(Ok(None)) => {
+                    return Err(
+                        "the client ended the call before the post-renderer's output".into(),
+                    );
+                }
+                Ok(Ok(Some(m))) => m.msg,
+            };
+            let Some(Msg::PostRendered(piece)) = msg else {
+                return Err(
+                    "the client sent something else than the post-renderer's output".into(),
+                );
+            };
+            if !piece.error.is_empty() {
+                return Err(piece.error);
+            }
+            out.extend_from_slice(&piece.chunk);
+            if out.len() as u64 > self.max {
+                return Err(format!(
+                    "the post-renderer's output is larger than {} bytes",
+                    self.max
+                ));
+            }
+            if piece.done {
+                return String::from_utf8(out)
+                    .map_err(|_| "the post-renderer's output is not UTF-8".to_string());
+            }
+        }
+    }
 }
 
 /// The sha256 of a chart, read in pieces (a file can be 50 MiB).

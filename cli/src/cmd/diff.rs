@@ -49,6 +49,8 @@ pub struct DiffUpgradeArgs {
     #[arg(long)]
     pub show_secrets: bool,
     #[command(flatten)]
+    pub post_render: super::install::PostRenderFlags,
+    #[command(flatten)]
     pub chart_path: crate::charts::ChartPathFlags,
 }
 
@@ -90,8 +92,18 @@ async fn upgrade(g: &Global, a: DiffUpgradeArgs, io: &mut Io) -> Result<(), CliE
     } else {
         proto::UpgradeMode::Upgrade
     };
+    let post_render = a.post_render.resolve()?;
     let chart = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
-    let mut events = send_events(g, &a.name, &chart.path, &a.values, mode, options).await?;
+    let mut events = send_events(
+        g,
+        &a.name,
+        &chart.path,
+        &a.values,
+        mode,
+        options,
+        post_render,
+    )
+    .await?;
     let mut changes = 0;
     while let Some(item) = events.next().await {
         let ev = item.map_err(status_error)?;

@@ -659,20 +659,22 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
             let options = super::install::install_options(&args);
             let (name, chart) = args.name_and_chart()?;
             let chart = crate::charts::locate(&chart, &args.chart_path, &mut *io.err).await?;
-            let prepared = Prepared::new(
+            let mut prepared = Prepared::new(
                 &name,
                 &chart.path,
                 &args.values,
                 UpgradeMode::Install,
                 options,
             )?;
+            prepared.post_render = args.chart_flags.post_render.resolve()?.map(Arc::new);
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Upgrade { args, targets } => {
             args.chart_flags.check(&args.op)?;
             let (mode, options) = super::install::upgrade_options(&args);
             let chart = crate::charts::locate(&args.chart, &args.chart_path, &mut *io.err).await?;
-            let prepared = Prepared::new(&args.name, &chart.path, &args.values, mode, options)?;
+            let mut prepared = Prepared::new(&args.name, &chart.path, &args.values, mode, options)?;
+            prepared.post_render = args.chart_flags.post_render.resolve()?.map(Arc::new);
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
         FleetCommand::Rollback { args, targets } => {

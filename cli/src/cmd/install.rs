@@ -104,9 +104,37 @@ fn parse_server_side(s: &str) -> Result<bool, String> {
     }
 }
 
+/// Helm's post-renderer flags (install, upgrade, template, diff upgrade).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PostRenderFlags {
+    /// A postrenderer/v1 plugin (`berth plugin list --type
+    /// postrenderer/v1`) the rendered documents go through, on this
+    /// machine, before they are installed.
+    #[arg(long, value_name = "PLUGIN")]
+    pub post_renderer: Option<String>,
+    /// An argument to the post-renderer (can specify multiple).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub post_renderer_args: Vec<String>,
+}
+
+impl PostRenderFlags {
+    /// The plugin the flags name, found now, as Helm finds it while reading
+    /// its flags.
+    pub fn resolve(&self) -> Result<Option<crate::plugins::PostRender>, CliError> {
+        match self.post_renderer.as_deref() {
+            None | Some("") => Ok(None),
+            Some(name) => {
+                crate::plugins::PostRender::find(name, self.post_renderer_args.clone()).map(Some)
+            }
+        }
+    }
+}
+
 /// Flags of install and upgrade about the chart's objects and output.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ChartFlags {
+    #[command(flatten)]
+    pub post_render: PostRenderFlags,
     /// Adopt objects that already exist and belong to no release or to
     /// another one, instead of refusing them.
     #[arg(long)]
@@ -328,6 +356,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
     a.chart_flags.check(&a.op)?;
     let options = install_options(&a);
     let (name, chart) = a.name_and_chart()?;
+    let post_render = a.chart_flags.post_render.resolve()?;
     let chart = crate::charts::locate(&chart, &a.chart_path, &mut *io.err).await?;
     send(
         g,
@@ -337,6 +366,7 @@ pub async fn install(g: &Global, a: InstallArgs, io: &mut Io) -> Result<(), CliE
         UpgradeMode::Install,
         options,
         Show::of(&a.op, &a.chart_flags, a.output),
+        post_render,
         io,
     )
     .await
@@ -346,8 +376,20 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
     a.chart_flags.check(&a.op)?;
     let (mode, options) = upgrade_options(&a);
     let show = Show::of(&a.op, &a.chart_flags, a.output);
+    let post_render = a.chart_flags.post_render.resolve()?;
     let chart = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
-    send(g, &a.name, &chart.path, &a.values, mode, options, show, io).await
+    send(
+        g,
+        &a.name,
+        &chart.path,
+        &a.values,
+        mode,
+        options,
+        show,
+        post_render,
+        io,
+    )
+    .await
 }
 
 /// What the CLI shows of an install or upgrade.
@@ -376,9 +418,10 @@ async fn send(
     mode: UpgradeMode,
     options: proto::OperationOptions,
     show: Show,
+    post_render: Option<crate::plugins::PostRender>,
     io: &mut Io,
 ) -> Result<(), CliError> {
-    let events = send_events(g, name, chart, values, mode, options).await?;
+    let events = send_events(g, name, chart, values, mode, options, post_render).await?;
     let mut outcome = progress::follow_io(events, io, g, show.quiet, show.output).await?;
     // Helm hides them from the table; its -o json/yaml shows the release.
     if let Outcome::Completed { notes, .. } = &mut outcome
@@ -402,6 +445,9 @@ pub struct Prepared {
     pub bundle: std::sync::Arc<Bundle>,
     pub mode: UpgradeMode,
     pub options: proto::OperationOptions,
+    /// Helm's --post-renderer, run here when the agent sends the rendered
+    /// documents.
+    pub post_render: Option<std::sync::Arc<crate::plugins::PostRender>>,
 }
 
 impl Prepared {
@@ -422,6 +468,7 @@ impl Prepared {
             bundle: std::sync::Arc::new(bundle),
             mode,
             options,
+            post_render: None,
         })
     }
 }
@@ -435,8 +482,10 @@ pub async fn send_events(
     values: &ValuesFlags,
     mode: UpgradeMode,
     options: proto::OperationOptions,
+    post_render: Option<crate::plugins::PostRender>,
 ) -> Result<Events, CliError> {
-    let prepared = Prepared::new(name, chart, values, mode, options)?;
+    let mut prepared = Prepared::new(name, chart, values, mode, options)?;
+    prepared.post_render = post_render.map(std::sync::Arc::new);
     send_prepared(&g.target(), &g.namespace, &prepared).await
 }
 
@@ -456,7 +505,10 @@ pub async fn send_prepared(
         values_json: p.values_json.clone(),
         chart_digest: bundle.digest.clone(),
         chart_size: bundle.bytes.len() as u64,
-        options: Some(p.options.clone()),
+        options: Some(proto::OperationOptions {
+            post_render: p.post_render.is_some(),
+            ..p.options.clone()
+        }),
         client: Some(proto::ClientInfo {
             client_version: berth::VERSION.to_string(),
         }),
@@ -490,6 +542,8 @@ pub async fn send_prepared(
         }
     };
     let needed = matches!(&first.kind, Some(proto::event::Kind::Accepted(a)) if a.chart_needed);
+    // The call stays open for the post-renderer's answer.
+    let answer = p.post_render.clone().map(|post| (post, tx.clone()));
     let bundle = std::sync::Arc::clone(bundle);
     // The agent wants the chart on a connection of its own; the call then
     // carries only the trailer, whose count tells the agent if writing
@@ -506,9 +560,71 @@ pub async fn send_prepared(
         Some((token, conn)) => tokio::spawn(send_on_connection(conn, token, bundle, tx)),
         None => tokio::spawn(send_chunks(needed.then_some(bundle), tx)),
     };
-    Ok(Box::pin(
-        futures::stream::iter(vec![Ok(first)]).chain(events),
-    ))
+    let events: Events = Box::pin(futures::stream::iter(vec![Ok(first)]).chain(events));
+    Ok(match answer {
+        Some((post, tx)) => post_rendering(events, post, tx),
+        None => events,
+    })
+}
+
+/// The events, with each PostRender answered: the documents through the
+/// post-renderer, its output (or failure) sent back on the call. The
+/// event itself is not passed on.
+fn post_rendering(
+    events: Events,
+    post: std::sync::Arc<crate::plugins::PostRender>,
+    tx: tokio::sync::mpsc::Sender<UpgradeRequest>,
+) -> Events {
+    Box::pin(events.filter_map(move |item| {
+        let post = std::sync::Arc::clone(&post);
+        let tx = tx.clone();
+        async move {
+            let Ok(proto::Event {
+                kind: Some(proto::event::Kind::PostRender(asked)),
+                ..
+            }) = item
+            else {
+                return Some(item);
+            };
+            let result = tokio::task::spawn_blocking(move || post.run(asked.manifests))
+                .await
+                .unwrap_or_else(|e| Err(format!("post-renderer: {e}")));
+            let mut answers = Vec::new();
+            match result {
+                Ok(text) => {
+                    for piece in text.as_bytes().chunks(proto::CHUNK_SIZE) {
+                        answers.push(proto::PostRendered {
+                            chunk: piece.to_vec(),
+                            ..Default::default()
+                        });
+                    }
+                    answers.push(proto::PostRendered {
+                        done: true,
+                        ..Default::default()
+                    });
+                }
+                Err(error) => answers.push(proto::PostRendered {
+                    done: true,
+                    error,
+                    ..Default::default()
+                }),
+            }
+            for a in answers {
+                // A closed call: the agent ended the operation already and
+                // says why in its events.
+                if tx
+                    .send(UpgradeRequest {
+                        msg: Some(Msg::PostRendered(a)),
+                    })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            None
+        }
+    }))
 }
 
 /// Write the token and the chart on its connection, then end the call's

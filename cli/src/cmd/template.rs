@@ -76,6 +76,8 @@ pub struct TemplateArgs {
     #[arg(long)]
     pub enable_dns: bool,
     #[command(flatten)]
+    pub post_render: super::install::PostRenderFlags,
+    #[command(flatten)]
     pub install_only: InstallOnlyFlags,
 }
 
@@ -180,6 +182,7 @@ impl InstallOnlyFlags {
 pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
     a.install_only.check(&mut *io.err)?;
     let (name, chart_path) = release_and_chart(&a)?;
+    let post_render = a.post_render.resolve()?;
     let located = crate::charts::locate(&chart_path, &a.chart_path, &mut *io.err).await?;
     let chart_path = located.path.clone();
     let values = serde_json::Value::Object(a.values.merge()?);
@@ -227,7 +230,16 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
     opts.skip_schema_validation = a.skip_schema_validation;
     opts.enable_dns = a.enable_dns;
     let mut log = Vec::new();
-    let rendered = berth::render::render(&loaded, &values, &opts, &mut log);
+    let post = post_render
+        .as_ref()
+        .map(|p| move |manifests: String| p.run(manifests));
+    let rendered = berth::render::render_post(
+        &loaded,
+        &values,
+        &opts,
+        &mut log,
+        post.as_ref().map(|f| f as berth::render::PostRenderer<'_>),
+    );
     for w in &log {
         writeln!(io.err, "{w}")?;
     }
