@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{path, small_chart, write_file};
 use crate::provenance::keyrings;
-use crate::repos::Repo;
+use crate::repos::{PushRegistry, Repo};
 
 /// Helm's homes of one test, and the berth binary run in them.
 struct Home {
@@ -918,5 +918,158 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
     assert_eq!(
         r.err,
         "Error: plugin: {Name:nope Type:postrenderer/v1} not found\n"
+    );
+}
+
+/// Helm v4's plugin artifacts in an OCI registry: the layer titled
+/// NAME-VERSION.tgz and its .prov, checked as an archive from anywhere.
+#[tokio::test]
+async fn a_plugin_from_an_oci_registry_is_pulled_verified_and_installed() {
+    let home = Home::new();
+    let (sec, publ) = keyrings(home.dir.path(), "Plugin Signer <p@example.com>");
+    let src = hello_plugin(&home.path("src"), "1.2.3");
+    let dist = home.path("dist");
+    let r = home
+        .berth(&[
+            "plugin",
+            "package",
+            &path(&src),
+            "-d",
+            &path(&dist),
+            "--key",
+            "Plugin Signer",
+            "--keyring",
+            &sec,
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let data = std::fs::read(dist.join("hello-1.2.3.tgz")).unwrap();
+    let prov = std::fs::read(dist.join("hello-1.2.3.tgz.prov")).unwrap();
+    let empty = b"{}".to_vec();
+    let descriptor = |media: &str, b: &[u8], title: Option<&str>| {
+        let mut d = serde_json::json!({
+            "mediaType": media,
+            "digest": format!("sha256:{}", berth::chart::sha256_hex(b)),
+            "size": b.len(),
+        });
+        if let Some(t) = title {
+            d["annotations"] = serde_json::json!({"org.opencontainers.image.title": t});
+        }
+        d
+    };
+    let manifest = |artifact: &str, with_prov: bool| {
+        let mut layers = vec![descriptor(
+            "application/vnd.oci.image.layer.v1.tar",
+            &data,
+            Some("hello-1.2.3.tgz"),
+        )];
+        if with_prov {
+            layers.push(descriptor(
+                "application/vnd.oci.image.layer.v1.tar",
+                &prov,
+                Some("hello-1.2.3.tgz.prov"),
+            ));
+        }
+        serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": artifact,
+            "config": descriptor("application/vnd.oci.empty.v1+json", &empty, None),
+            "layers": layers,
+        })
+    };
+    let registry = PushRegistry::start("Basic dXNlcjpwYXNz").await;
+    let blobs: [&[u8]; 3] = [&data, &prov, &empty];
+    registry.put(
+        "plugins/hello",
+        "1.2.3",
+        &manifest("application/vnd.helm.plugin.v1+json", true),
+        &blobs,
+    );
+    registry.put(
+        "plugins/hello",
+        "1.0.0",
+        &manifest("application/vnd.helm.plugin.v1+json", true),
+        &blobs,
+    );
+    registry.put(
+        "plugins/hello",
+        "unsigned",
+        &manifest("application/vnd.helm.plugin.v1+json", false),
+        &blobs,
+    );
+    registry.put(
+        "charts/hello",
+        "1.2.3",
+        &manifest("application/vnd.cncf.helm.config.v1+json", true),
+        &blobs,
+    );
+    let host = registry.host.clone();
+    let access = ["--plain-http", "--username", "user", "--password", "pass"];
+    let install = |reference: String, extra: &'static [&'static str]| {
+        let mut args: Vec<String> = vec!["plugin".into(), "install".into(), reference];
+        args.extend(access.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+
+    // Without a tag: the newest version.
+    let mut args = install(format!("oci://{host}/plugins/hello"), &[]);
+    args.extend(["--keyring".to_string(), publ.clone()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.starts_with(&format!("Verifying plugin signature...\nPulled plugin: {host}/plugins/hello:1.2.3\nDigest: sha256:")),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out
+            .contains("\nSigned by: Plugin Signer <p@example.com>\n"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.ends_with("Installed plugin: hello\n"), "{}", r.out);
+    let r = home.berth(&["plugin", "list"]).await;
+    assert!(
+        r.out.contains("hello\t1.2.3  \tcli/v1\tlegacy    \tsigned"),
+        "{}",
+        r.out
+    );
+    let r = home.berth(&["plugin", "uninstall", "hello"]).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+
+    // No .prov: refused unless --verify=false; not a plugin: refused.
+    let args = install(format!("oci://{host}/plugins/hello:unsigned"), &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(
+        r.err,
+        "Error: plugin verification failed: no provenance file (.prov) found\n"
+    );
+    let args = install(
+        format!("oci://{host}/plugins/hello:unsigned"),
+        &["--verify=false"],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    home.berth(&["plugin", "uninstall", "hello"]).await;
+    let args = install(
+        format!("oci://{host}/charts/hello:1.2.3"),
+        &["--verify=false"],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = home.berth(&args).await;
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("expected artifact type application/vnd.helm.plugin.v1+json, got application/vnd.cncf.helm.config.v1+json"),
+        "{}",
+        r.err
+    );
+    assert!(
+        std::fs::read_dir(home.plugins()).unwrap().next().is_none(),
+        "nothing installed"
     );
 }

@@ -760,6 +760,29 @@ impl PushRegistry {
         PushRegistry { host, store }
     }
 
+    /// Put an artifact in the store as a push would: its blobs, and its
+    /// manifest under `repository:tag` and its digest.
+    pub(crate) fn put(
+        &self,
+        repository: &str,
+        tag: &str,
+        manifest: &serde_json::Value,
+        blobs: &[&[u8]],
+    ) {
+        let mut st = self.store.lock().unwrap();
+        for b in blobs {
+            st.blobs.insert(
+                format!("sha256:{}", berth::chart::sha256_hex(b)),
+                b.to_vec(),
+            );
+        }
+        let m = serde_json::to_vec(manifest).unwrap();
+        let digest = format!("sha256:{}", berth::chart::sha256_hex(&m));
+        st.manifests
+            .insert(format!("{repository}:{digest}"), m.clone());
+        st.manifests.insert(format!("{repository}:{tag}"), m);
+    }
+
     fn manifest(&self, key: &str) -> serde_json::Value {
         let store = self.store.lock().unwrap();
         serde_json::from_slice(&store.manifests[key]).unwrap()

@@ -78,85 +78,13 @@ pub async fn pull_with(
     prov: bool,
 ) -> Result<(Vec<u8>, String, Option<Vec<u8>>), CliError> {
     let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
-    let r = Reference::parse(reference).map_err(CliError::Usage)?;
-    let tls = super::Tls::of_flags(f)?;
-    let scheme = if f.plain_http { "http" } else { "https" };
-    let base = format!("{scheme}://{}/v2/{}", r.host, r.repository);
-    let auth = super::Auth::of(f.username.as_deref(), f.password.as_deref())
-        .or_else(|| registry_login(&r.host));
-    let mut session = Session {
-        tls,
-        auth,
-        bearer: None,
-    };
-    let tag = match (&r.tag, version) {
-        // A digest names the manifest: no tag to resolve.
-        (None, _) if r.digest.is_some() => String::new(),
-        (Some(tag), v) if v.is_empty() || v == tag => tag.clone(),
-        (Some(tag), v) => {
-            return Err(CliError::Usage(format!(
-                "chart reference and version mismatch: {tag} is not {v}"
-            )));
-        }
-        (None, v)
-            if Version::parse(v).is_ok()
-                && !v.contains(['^', '~', '*', '<', '>', '=', ' ', ',', '|']) =>
-        {
-            v.replace('+', "_")
-        }
-        (None, v) => {
-            #[derive(Deserialize)]
-            struct Tags {
-                #[serde(default)]
-                tags: Vec<String>,
-            }
-            // The list may come in pages, each naming the next in a Link
-            // header (the distribution spec's pagination).
-            let mut all = Vec::new();
-            let mut next = Some(format!("{base}/tags/list"));
-            let mut pages = 0;
-            while let Some(url) = next.take() {
-                pages += 1;
-                if pages > 1000 {
-                    return Err(failed(format!(
-                        "tags of {}: more than 1000 pages",
-                        r.repository
-                    )));
-                }
-                let page = session
-                    .get_answer(&url, &[], 1 << 20)
-                    .await
-                    .map_err(failed)?;
-                let tags: Tags = serde_json::from_slice(&page.body)
-                    .map_err(|e| failed(format!("tags of {}: {e}", r.repository)))?;
-                all.extend(tags.tags);
-                next = page
-                    .headers
-                    .get("link")
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(next_page)
-                    .map(|p| super::resolve_reference_exact(&page.url, &p));
-            }
-            newest_matching(&all, v).map_err(&failed)?
-        }
-    };
-    let target = r.digest.clone().unwrap_or_else(|| tag.clone());
-    let manifest = session
-        .get(
-            &format!("{base}/manifests/{target}"),
-            &[("accept", MANIFEST)],
-            4 << 20,
-        )
-        .await
-        .map_err(failed)?;
-    if let Some(digest) = &r.digest {
-        let got = sha256_digest(&manifest);
-        if &got != digest {
-            return Err(failed(format!(
-                "the manifest's digest is {got}, not {digest}"
-            )));
-        }
-    }
+    let Resolved {
+        reference: r,
+        mut session,
+        base,
+        tag,
+        manifest,
+    } = resolve(reference, version, f).await?;
     #[derive(Deserialize)]
     struct Layer {
         #[serde(rename = "mediaType", default)]
@@ -246,6 +174,249 @@ pub async fn pull_with(
         format!("{name}-{}.tgz", tag.replace('_', "+")),
         provenance,
     ))
+}
+
+/// Helm v4's plugin artifacts: the manifest's artifactType (or, before
+/// it, its config's media type).
+const PLUGIN_ARTIFACT: &str = "application/vnd.helm.plugin.v1+json";
+
+/// A plugin pulled from a registry.
+pub struct PulledPlugin {
+    /// The archive and its name (`NAME-VERSION.tgz`, the layer's title).
+    pub data: Vec<u8>,
+    pub file: String,
+    /// The `NAME-VERSION.tgz.prov` layer, if the artifact has one.
+    pub prov: Option<Vec<u8>>,
+    /// `host/repository:tag` and the manifest's digest (what Helm reports).
+    pub pulled: String,
+    pub digest: String,
+}
+
+/// Helm v4's `plugin install oci://HOST/PATH/NAME[:TAG]`: the manifest of a
+/// plugin artifact, its layer titled `NAME-<version>.tgz` and the
+/// `.tgz.prov` beside it (Helm's `PullPlugin`). Without a tag, the newest
+/// version among the tags.
+pub async fn pull_plugin(reference: &str, f: &AccessFlags) -> Result<PulledPlugin, CliError> {
+    let failed =
+        |e: String| CliError::Other(format!("failed to pull plugin from {reference}: {e}"));
+    let Resolved {
+        reference: r,
+        mut session,
+        base,
+        manifest,
+        tag,
+    } = resolve(reference, "", f).await?;
+    let name = r
+        .repository
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    #[derive(Deserialize)]
+    struct Descriptor {
+        #[serde(rename = "mediaType", default)]
+        media_type: String,
+        digest: String,
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, String>,
+    }
+    #[derive(Deserialize)]
+    struct Manifest {
+        #[serde(rename = "artifactType", default)]
+        artifact_type: String,
+        config: Option<Descriptor>,
+        #[serde(default)]
+        layers: Vec<Descriptor>,
+    }
+    let m: Manifest = serde_json::from_slice(&manifest)
+        .map_err(|e| failed(format!("unable to parse manifest: {e}")))?;
+    if !m.artifact_type.is_empty() && m.artifact_type != PLUGIN_ARTIFACT {
+        return Err(failed(format!(
+            "expected artifact type {PLUGIN_ARTIFACT}, got {}",
+            m.artifact_type
+        )));
+    }
+    let config_type = m
+        .config
+        .as_ref()
+        .map(|c| c.media_type.as_str())
+        .unwrap_or("");
+    if m.artifact_type.is_empty() && config_type != PLUGIN_ARTIFACT {
+        return Err(failed(format!(
+            "expected config media type {PLUGIN_ARTIFACT} for legacy compatibility, got {config_type}"
+        )));
+    }
+    let title = |d: &Descriptor| {
+        d.annotations
+            .get("org.opencontainers.image.title")
+            .cloned()
+            .unwrap_or_default()
+    };
+    let prefix = format!("{name}-");
+    let archive = m
+        .layers
+        .iter()
+        .find(|d| title(d).starts_with(&prefix) && title(d).ends_with(".tgz"))
+        .ok_or_else(|| {
+            failed(format!(
+                "required layer matching pattern {name}-VERSION.tgz not found in manifest"
+            ))
+        })?;
+    let prov_layer = m
+        .layers
+        .iter()
+        .find(|d| title(d).starts_with(&prefix) && title(d).ends_with(".tgz.prov"));
+    let data = blob(
+        &mut session,
+        &base,
+        &archive.digest,
+        berth::chart::Limits::default().max_packed,
+    )
+    .await
+    .map_err(failed)?;
+    let prov = match prov_layer {
+        Some(d) => Some(
+            blob(&mut session, &base, &d.digest, 1 << 20)
+                .await
+                .map_err(failed)?,
+        ),
+        None => None,
+    };
+    let pulled = match tag.as_str() {
+        "" => format!("{}/{}", r.host, r.repository),
+        t => format!("{}/{}:{t}", r.host, r.repository),
+    };
+    Ok(PulledPlugin {
+        data,
+        file: title(archive),
+        prov,
+        pulled,
+        digest: sha256_digest(&manifest),
+    })
+}
+
+/// A blob of the repository at `base`, checked against its digest.
+async fn blob(
+    session: &mut Session,
+    base: &str,
+    digest: &str,
+    max: u64,
+) -> Result<Vec<u8>, String> {
+    if !digest
+        .strip_prefix("sha256:")
+        .is_some_and(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(format!("unsupported layer digest {digest:?}"));
+    }
+    let data = session
+        .get(&format!("{base}/blobs/{digest}"), &[], max)
+        .await?;
+    let got = sha256_digest(&data);
+    if got != digest.to_ascii_lowercase() {
+        return Err(format!("the layer's digest is {got}, not {digest}"));
+    }
+    Ok(data)
+}
+
+/// A reference resolved to its manifest: the tag `version` picks (or the
+/// reference's own), the manifest fetched (and checked against the
+/// reference's digest), and the session that reached it.
+struct Resolved {
+    reference: Reference,
+    session: Session,
+    base: String,
+    tag: String,
+    manifest: Vec<u8>,
+}
+
+async fn resolve(reference: &str, version: &str, f: &AccessFlags) -> Result<Resolved, CliError> {
+    let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
+    let r = Reference::parse(reference).map_err(CliError::Usage)?;
+    let tls = super::Tls::of_flags(f)?;
+    let scheme = if f.plain_http { "http" } else { "https" };
+    let base = format!("{scheme}://{}/v2/{}", r.host, r.repository);
+    let auth = super::Auth::of(f.username.as_deref(), f.password.as_deref())
+        .or_else(|| registry_login(&r.host));
+    let mut session = Session {
+        tls,
+        auth,
+        bearer: None,
+    };
+    let tag = match (&r.tag, version) {
+        // A digest names the manifest: no tag to resolve.
+        (None, _) if r.digest.is_some() => String::new(),
+        (Some(tag), v) if v.is_empty() || v == tag => tag.clone(),
+        (Some(tag), v) => {
+            return Err(CliError::Usage(format!(
+                "chart reference and version mismatch: {tag} is not {v}"
+            )));
+        }
+        (None, v)
+            if Version::parse(v).is_ok()
+                && !v.contains(['^', '~', '*', '<', '>', '=', ' ', ',', '|']) =>
+        {
+            v.replace('+', "_")
+        }
+        (None, v) => {
+            #[derive(Deserialize)]
+            struct Tags {
+                #[serde(default)]
+                tags: Vec<String>,
+            }
+            // The list may come in pages, each naming the next in a Link
+            // header (the distribution spec's pagination).
+            let mut all = Vec::new();
+            let mut next = Some(format!("{base}/tags/list"));
+            let mut pages = 0;
+            while let Some(url) = next.take() {
+                pages += 1;
+                if pages > 1000 {
+                    return Err(failed(format!(
+                        "tags of {}: more than 1000 pages",
+                        r.repository
+                    )));
+                }
+                let page = session
+                    .get_answer(&url, &[], 1 << 20)
+                    .await
+                    .map_err(failed)?;
+                let tags: Tags = serde_json::from_slice(&page.body)
+                    .map_err(|e| failed(format!("tags of {}: {e}", r.repository)))?;
+                all.extend(tags.tags);
+                next = page
+                    .headers
+                    .get("link")
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(next_page)
+                    .map(|p| super::resolve_reference_exact(&page.url, &p));
+            }
+            newest_matching(&all, v).map_err(&failed)?
+        }
+    };
+    let target = r.digest.clone().unwrap_or_else(|| tag.clone());
+    let manifest = session
+        .get(
+            &format!("{base}/manifests/{target}"),
+            &[("accept", MANIFEST)],
+            4 << 20,
+        )
+        .await
+        .map_err(failed)?;
+    if let Some(digest) = &r.digest {
+        let got = sha256_digest(&manifest);
+        if &got != digest {
+            return Err(failed(format!(
+                "the manifest's digest is {got}, not {digest}"
+            )));
+        }
+    }
+    Ok(Resolved {
+        reference: r,
+        session,
+        base,
+        tag,
+        manifest,
+    })
 }
 
 /// An OCI digest: `sha256:` and the hex of the bytes' sha256.

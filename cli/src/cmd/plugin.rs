@@ -23,10 +23,10 @@ use crate::{CliError, Global, Io};
 #[derive(Subcommand, Debug)]
 pub enum PluginCommand {
     /// Install a Helm plugin from a directory, a .tgz (a path or an
-    /// http(s) URL) or a Git repository.
+    /// http(s) URL), an OCI registry or a Git repository.
     #[command(
         alias = "add",
-        after_help = "Examples:\n  berth plugin install ./my-plugin\n  berth plugin install https://example.com/diff-3.1.0.tgz\n  berth plugin install https://github.com/databus23/helm-diff --version 3.x --verify=false"
+        after_help = "Examples:\n  berth plugin install ./my-plugin\n  berth plugin install https://example.com/diff-3.1.0.tgz\n  berth plugin install https://github.com/databus23/helm-diff --version 3.x --verify=false\n  berth plugin install oci://ghcr.io/acme/plugins/lint:1.2.0"
     )]
     Install(InstallArgs),
     /// List the installed Helm plugins.
@@ -97,7 +97,8 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
-    /// A directory, a .tgz or .tar.gz (path or URL), or a Git URL.
+    /// A directory, a .tgz or .tar.gz (path or URL), an oci:// reference,
+    /// or a Git URL.
     pub source: String,
     /// A Git tag, branch or commit, or a semver constraint on the
     /// repository's tags (Git sources).
@@ -117,8 +118,8 @@ pub struct InstallArgs {
     /// The keyring to check signatures with (default ~/.gnupg/pubring.gpg).
     #[arg(long, value_name = "FILE")]
     pub keyring: Option<PathBuf>,
-    /// How to reach the server of an http(s) archive (--username and
-    /// --password as basic authentication).
+    /// How to reach an OCI registry or the server of an http(s) archive
+    /// (--username and --password as basic authentication).
     #[command(flatten)]
     pub access: crate::charts::AccessFlags,
 }
@@ -259,6 +260,7 @@ const MAX_UNPACKED: u64 = 1 << 30;
 const MAX_DOWNLOAD: u64 = 256 << 20;
 
 enum Source {
+    Oci(String),
     Dir(PathBuf),
     Archive { path: PathBuf },
     Http(String),
@@ -268,9 +270,7 @@ enum Source {
 async fn classify(a: &InstallArgs) -> Result<Source, CliError> {
     let s = a.source.as_str();
     if s.starts_with("oci://") {
-        return Err(other(format!(
-            "cannot install plugin {s:?}: berth installs plugins from a directory, a .tgz (path or http(s) URL) or a Git repository, not from an OCI registry"
-        )));
+        return Ok(Source::Oci(s.to_string()));
     }
     if std::fs::metadata(s).is_ok() {
         let path = berth::chart::go_abs(Path::new(s));
@@ -451,6 +451,21 @@ async fn install(a: InstallArgs, vars: &[(String, String)], io: &mut Io) -> Resu
             )?
         }
         Source::Git(url) => install_git(&url, a.version.as_deref(), &base)?,
+        Source::Oci(reference) => {
+            let pulled = crate::charts::oci::pull_plugin(&reference, &a.access).await?;
+            writeln!(io.out, "Pulled plugin: {}", pulled.pulled)?;
+            writeln!(io.out, "Digest: {}", pulled.digest)?;
+            let prov = pulled.prov.and_then(|p| String::from_utf8(p).ok());
+            install_archive(
+                &pulled.data,
+                prov,
+                &pulled.file,
+                true,
+                &base,
+                verify.then_some(&keyring),
+                io,
+            )?
+        }
     };
     plugins::run_hook(&installed, plugins::INSTALL, vars)?;
     writeln!(io.out, "Installed plugin: {}", installed.meta.name)?;
