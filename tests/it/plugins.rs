@@ -304,16 +304,13 @@ async fn plugin_metadata_is_read_and_refused_as_helm_reads_it() {
     assert!(!r.out.contains("broken"), "{}", r.out);
 }
 
-/// `plugin package` signs what `plugin verify` and `plugin install` check:
-/// from a path or an http(s) URL, with the .prov beside it; without one,
-/// or with a tampered archive, nothing is installed unless --verify=false.
-#[tokio::test]
-async fn plugin_archives_are_packaged_signed_verified_and_installed() {
-    let home = Home::new();
+/// The hello plugin 1.2.3 in src/, packaged and signed into dist/ by a
+/// key made for the test: the plugin, the archive, the public keyring, and
+/// what `plugin package` said.
+async fn signed_hello(home: &Home) -> (PathBuf, PathBuf, String, Run) {
     let (sec, publ) = keyrings(home.dir.path(), "Plugin Signer <p@example.com>");
     let src = hello_plugin(&home.path("src"), "1.2.3");
     let dist = home.path("dist");
-
     let r = home
         .berth(&[
             "plugin",
@@ -328,7 +325,17 @@ async fn plugin_archives_are_packaged_signed_verified_and_installed() {
         ])
         .await;
     assert_eq!(r.code, 0, "{}", r.err);
-    let tgz = dist.join("hello-1.2.3.tgz");
+    (src, dist.join("hello-1.2.3.tgz"), publ, r)
+}
+
+/// `plugin package` signs what `plugin verify` and `plugin install` check:
+/// from a path or an http(s) URL, with the .prov beside it; without one,
+/// or with a tampered archive, nothing is installed unless --verify=false.
+#[tokio::test]
+async fn plugin_archives_are_packaged_signed_verified_and_installed() {
+    let home = Home::new();
+    let (src, tgz, publ, r) = signed_hello(&home).await;
+    let dist = home.path("dist");
     assert_eq!(
         r.out,
         format!(
@@ -926,24 +933,9 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
 #[tokio::test]
 async fn a_plugin_from_an_oci_registry_is_pulled_verified_and_installed() {
     let home = Home::new();
-    let (sec, publ) = keyrings(home.dir.path(), "Plugin Signer <p@example.com>");
-    let src = hello_plugin(&home.path("src"), "1.2.3");
+    let (_, tgz, publ, _) = signed_hello(&home).await;
     let dist = home.path("dist");
-    let r = home
-        .berth(&[
-            "plugin",
-            "package",
-            &path(&src),
-            "-d",
-            &path(&dist),
-            "--key",
-            "Plugin Signer",
-            "--keyring",
-            &sec,
-        ])
-        .await;
-    assert_eq!(r.code, 0, "{}", r.err);
-    let data = std::fs::read(dist.join("hello-1.2.3.tgz")).unwrap();
+    let data = std::fs::read(&tgz).unwrap();
     let prov = std::fs::read(dist.join("hello-1.2.3.tgz.prov")).unwrap();
     let empty = b"{}".to_vec();
     let descriptor = |media: &str, b: &[u8], title: Option<&str>| {
