@@ -172,9 +172,19 @@ async fn a_plugin_from_a_directory_installs_runs_as_a_command_and_uninstalls() {
     assert_eq!(r.code, 3);
     assert_eq!(r.err, "Error: plugin \"hello\" exited with error\n");
     // berth's help lists it among the commands; HELM_NO_PLUGINS hides it.
+    // A plugin named as a berth command is neither listed nor run.
+    let env = home.path("src/env");
+    write_file(
+        &env.join("plugin.yaml"),
+        "name: env\nversion: 0.1.0\nusage: shadow\ncommand: echo shadowed\n",
+    );
+    let r = home.berth(&["plugin", "install", &path(&env)]).await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    let r = home.berth(&["env", "HELM_PLUGINS"]).await;
+    assert_eq!(r.out, format!("{}\n", path(&home.plugins())));
     let r = home.berth(&["--help"]).await;
     assert!(
-        r.out.contains("Plugins:\n  hello  say hello\n"),
+        r.out.contains("Plugins:\n  hello  say hello\n\n"),
         "{}",
         r.out
     );
@@ -199,6 +209,7 @@ async fn a_plugin_from_a_directory_installs_runs_as_a_command_and_uninstalls() {
         "Error: failed to update plugin hello, got error (cannot get information about plugin source)\n"
     );
 
+    home.berth(&["plugin", "uninstall", "env"]).await;
     let r = home.berth(&["plugin", "uninstall", "hello", "nope"]).await;
     assert_eq!(r.code, 1);
     assert_eq!(r.out, "delete hook of hello\nUninstalled plugin: hello\n");

@@ -26,7 +26,7 @@ pub enum PluginCommand {
     /// http(s) URL), an OCI registry or a Git repository.
     #[command(
         alias = "add",
-        after_help = "Examples:\n  berth plugin install ./my-plugin\n  berth plugin install https://example.com/diff-3.1.0.tgz\n  berth plugin install https://github.com/databus23/helm-diff --version 3.x --verify=false\n  berth plugin install oci://ghcr.io/acme/plugins/lint:1.2.0"
+        after_help = "Examples:\n  berth plugin install ./my-plugin\n  berth plugin install https://example.com/diff-3.1.0.tgz\n  berth plugin install https://github.com/helm-unittest/helm-unittest --version 1.x --verify=false\n  berth plugin install oci://ghcr.io/acme/plugins/lint:1.2.0"
     )]
     Install(InstallArgs),
     /// List the installed Helm plugins.
@@ -1192,7 +1192,13 @@ pub fn help_section() -> Option<String> {
     if std::env::var("HELM_NO_PLUGINS").is_ok_and(|v| v == "1") {
         return None;
     }
-    let found = plugins::find(Some("cli/v1"), None, &mut |_| {}).ok()?;
+    let commands = <crate::Cli as clap::CommandFactory>::command();
+    // A plugin named as a berth command never runs: berth's command answers.
+    let found: Vec<Plugin> = plugins::find(Some("cli/v1"), None, &mut |_| {})
+        .ok()?
+        .into_iter()
+        .filter(|p| commands.find_subcommand(&p.meta.name).is_none())
+        .collect();
     if found.is_empty() {
         return None;
     }
