@@ -1076,3 +1076,43 @@ async fn a_plugin_from_an_oci_registry_is_pulled_verified_and_installed() {
         "nothing installed"
     );
 }
+
+/// `$HELM_PLUGINS` is a list, as a PATH: plugins load from every directory,
+/// install goes to the first, uninstall finds a plugin in any.
+#[tokio::test]
+async fn the_plugins_directory_may_be_a_list() {
+    let home = Home::new();
+    let (first, second) = (home.path("first"), home.path("second"));
+    let list = format!("{}:{}", path(&first), path(&second));
+    let mut other = hello_plugin(&home.path("src"), "0.1.0");
+    let moved = second.join("hello");
+    std::fs::create_dir_all(&second).unwrap();
+    std::fs::rename(&other, &moved).unwrap();
+    other = home.path("src/multi");
+    write_file(
+        &other.join("plugin.yaml"),
+        "name: multi\nversion: 1.0.0\ncommand: echo multi\n",
+    );
+    let vars = [("HELM_PLUGINS", list.as_str())];
+    let r = home
+        .berth_env(&["plugin", "install", &path(&other)], &vars)
+        .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        first.join("multi").exists(),
+        "installed in the first directory"
+    );
+    let r = home.berth_env(&["plugin", "list"], &vars).await;
+    assert!(
+        r.out.contains("\nmulti") && r.out.contains("\nhello"),
+        "{}",
+        r.out
+    );
+    let r = home.berth_env(&["hello", "x"], &vars).await;
+    assert!(r.out.starts_with("args: --from-yaml x\n"), "{}", r.out);
+    let r = home
+        .berth_env(&["plugin", "uninstall", "hello", "multi"], &vars)
+        .await;
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(!moved.exists() && !first.join("multi").exists());
+}

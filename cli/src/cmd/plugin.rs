@@ -374,7 +374,11 @@ async fn install(a: InstallArgs, vars: &[(String, String)], io: &mut Io) -> Resu
             a.source
         ))
     })?;
-    let base = plugins::directory();
+    // The first of the plugins directories (Helm joins the whole list).
+    let base = plugins::directories()
+        .into_iter()
+        .next()
+        .unwrap_or_else(plugins::directory);
     let keyring = a
         .keyring
         .clone()
@@ -975,7 +979,8 @@ fn install_git(url: &str, version: Option<&str>, base: &Path) -> Result<Plugin, 
 
 fn installed(io: &mut Io) -> Result<Vec<Plugin>, CliError> {
     let mut warn = warn_to(io);
-    plugins::load_all(&plugins::directory(), &mut warn).map_err(other)
+    // Every plugins directory (Helm reads only the whole list as one).
+    plugins::find(None, None, &mut warn).map_err(other)
 }
 
 fn each(
