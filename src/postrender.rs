@@ -32,6 +32,7 @@ pub fn annotate_and_merge(files: &BTreeMap<String, String>) -> Result<String, St
             continue;
         }
         for doc in split_manifests(content) {
+            unique_keys(&doc).map_err(|e| format!("parsing {name}: {e}"))?;
             let mut value = parse_document(&doc).map_err(|e| format!("parsing {name}: {e}"))?;
             if value.is_null() {
                 continue;
@@ -52,6 +53,7 @@ pub fn split_and_deannotate(
     let mut by_file: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut i = 0;
     for doc in split_manifests(post_rendered) {
+        unique_keys(&doc).map_err(|e| format!("error parsing YAML: {e}"))?;
         let mut value = parse_document(&doc).map_err(|e| format!("error parsing YAML: {e}"))?;
         if value.is_null() {
             continue;
@@ -76,6 +78,25 @@ pub fn split_and_deannotate(
         .into_iter()
         .map(|(name, docs)| (name, docs.join("---\n")))
         .collect())
+}
+
+/// kyaml (yaml.v3), which Helm reads every post-rendered document with,
+/// refuses a mapping key given twice where a plain render keeps the last.
+fn unique_keys(doc: &str) -> Result<(), String> {
+    let opts = serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        with_snippet: false,
+    };
+    match serde_saphyr::from_multiple_with_options::<Value>(doc, opts) {
+        // yaml.v3's words.
+        Err(serde_saphyr::Error::DuplicateMappingKey { key, location }) => Err(format!(
+            "yaml: line {}: mapping key {:?} already defined",
+            location.line(),
+            key.unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn node_kind(v: &Value) -> &'static str {
@@ -179,6 +200,11 @@ mod tests {
             split_and_deannotate("a: [\n", "")
                 .unwrap_err()
                 .starts_with("error parsing YAML: ")
+        );
+        let twice = split_and_deannotate("kind: A\nkind: B\n", "").unwrap_err();
+        assert!(
+            twice.starts_with("error parsing YAML: ") && twice.contains("kind"),
+            "{twice}"
         );
     }
 }
