@@ -79,12 +79,28 @@ fn executable(p: &Path, text: &str) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// The plugin directory `dir`, its plugin.yaml holding `yaml`.
+fn plugin_dir(dir: PathBuf, yaml: &str) -> PathBuf {
+    write_file(&dir.join("plugin.yaml"), yaml);
+    dir
+}
+
+impl Home {
+    /// `plugin install` of a new plugin directory src/NAME whose
+    /// plugin.yaml holds `yaml`, which must succeed; the directory.
+    async fn install_new(&self, name: &str, yaml: &str) -> PathBuf {
+        let dir = plugin_dir(self.path("src").join(name), yaml);
+        let r = self.berth(&["plugin", "install", &path(&dir)]).await;
+        assert_eq!(r.code, 0, "{}", r.err);
+        dir
+    }
+}
+
 /// A legacy CLI plugin "hello" in `dir/hello`: it prints its arguments and
 /// Helm's variables, exits with $EXIT, and its hooks say what they saw.
 fn hello_plugin(dir: &Path, version: &str) -> PathBuf {
-    let p = dir.join("hello");
-    write_file(
-        &p.join("plugin.yaml"),
+    let p = plugin_dir(
+        dir.join("hello"),
         &format!(
             "name: hello\nversion: {version}\nusage: \"say hello\"\ndescription: \"says hello at length\"\ncommand: \"$HELM_PLUGIN_DIR/run.sh --from-yaml\"\nhooks:\n  install: \"echo install hook in $HELM_PLUGIN_DIR\"\n  update: \"echo update hook of $HELM_PLUGIN_NAME\"\n  delete: \"echo delete hook of $HELM_PLUGIN_NAME\"\n"
         ),
@@ -173,13 +189,11 @@ async fn a_plugin_from_a_directory_installs_runs_as_a_command_and_uninstalls() {
     assert_eq!(r.err, "Error: plugin \"hello\" exited with error\n");
     // berth's help lists it among the commands; HELM_NO_PLUGINS hides it.
     // A plugin named as a berth command is neither listed nor run.
-    let env = home.path("src/env");
-    write_file(
-        &env.join("plugin.yaml"),
+    home.install_new(
+        "env",
         "name: env\nversion: 0.1.0\nusage: shadow\ncommand: echo shadowed\n",
-    );
-    let r = home.berth(&["plugin", "install", &path(&env)]).await;
-    assert_eq!(r.code, 0, "{}", r.err);
+    )
+    .await;
     let r = home.berth(&["env", "HELM_PLUGINS"]).await;
     assert_eq!(r.out, format!("{}\n", path(&home.plugins())));
     let r = home.berth(&["--help"]).await;
@@ -226,11 +240,7 @@ async fn a_plugin_from_a_directory_installs_runs_as_a_command_and_uninstalls() {
 #[tokio::test]
 async fn plugin_metadata_is_read_and_refused_as_helm_reads_it() {
     let home = Home::new();
-    let bad = |name: &str, yaml: &str| {
-        let d = home.path("src").join(name);
-        write_file(&d.join("plugin.yaml"), yaml);
-        d
-    };
+    let bad = |name: &str, yaml: &str| plugin_dir(home.path("src").join(name), yaml);
     for (dir, want) in [
         (
             bad("dots", "name: a.b\nversion: 1.0.0\ncommand: x\n"),
@@ -286,19 +296,16 @@ async fn plugin_metadata_is_read_and_refused_as_helm_reads_it() {
     assert_eq!(r.err, "Error: plugin metadata (plugin.yaml) missing\n");
 
     // A v1 CLI plugin: the command for this OS, ignoreFlags.
-    let v1 = home.path("src/multi");
-    write_file(
-        &v1.join("plugin.yaml"),
+    home.install_new(
+        "multi",
         "apiVersion: v1\nname: multi\nversion: 2.0.0\ntype: cli/v1\nruntime: subprocess\nsourceURL: https://example.com/multi\nconfig:\n  shortHelp: many platforms\n  ignoreFlags: true\nruntimeConfig:\n  platformCommand:\n  - {os: plan9, command: \"false\"}\n  - {os: linux, command: echo, args: [linux, \"${HELM_PLUGIN_NAME}\"]}\n  - {command: \"false\"}\n",
-    );
-    let r = home.berth(&["plugin", "install", &path(&v1)]).await;
-    assert_eq!(r.code, 0, "{}", r.err);
+    )
+    .await;
     let r = home.berth(&["multi", "dropped", "--too"]).await;
     assert_eq!((r.code, r.out.as_str()), (0, "linux multi\n"), "{}", r.err);
 
     // A plugin broken after its install is skipped, with a warning.
-    let broken = home.plugins().join("broken");
-    write_file(&broken.join("plugin.yaml"), "name: broken!\n");
+    plugin_dir(home.plugins().join("broken"), "name: broken!\n");
     let r = home.berth(&["plugin", "list"]).await;
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(
@@ -672,9 +679,8 @@ async fn a_getter_plugin_downloads_the_charts_of_its_scheme() {
         .await;
     assert_eq!(r.code, 0, "{}", r.err);
 
-    let getter = home.path("src/fake");
-    write_file(
-        &getter.join("plugin.yaml"),
+    let getter = plugin_dir(
+        home.path("src/fake"),
         "name: fake\nversion: 0.1.0\ndownloaders:\n- command: bin/get\n  protocols: [fake]\n",
     );
     executable(
@@ -741,9 +747,8 @@ async fn a_getter_plugin_downloads_the_charts_of_its_scheme() {
 /// A postrenderer/v1 plugin "labeler": it labels every document with its
 /// first argument and adds a ConfigMap of its own; with FAIL set it fails.
 fn labeler(dir: &Path) -> PathBuf {
-    let p = dir.join("labeler");
-    write_file(
-        &p.join("plugin.yaml"),
+    let p = plugin_dir(
+        dir.join("labeler"),
         "apiVersion: v1\nname: labeler\nversion: 0.1.0\ntype: postrenderer/v1\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n  - command: \"${HELM_PLUGIN_DIR}/render.sh\"\n",
     );
     executable(
@@ -1088,9 +1093,8 @@ async fn the_plugins_directory_may_be_a_list() {
     let moved = second.join("hello");
     std::fs::create_dir_all(&second).unwrap();
     std::fs::rename(&other, &moved).unwrap();
-    other = home.path("src/multi");
-    write_file(
-        &other.join("plugin.yaml"),
+    other = plugin_dir(
+        home.path("src/multi"),
         "name: multi\nversion: 1.0.0\ncommand: echo multi\n",
     );
     let vars = [("HELM_PLUGINS", list.as_str())];
