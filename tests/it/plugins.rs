@@ -72,6 +72,20 @@ impl Home {
     async fn berth(&self, args: &[&str]) -> Run {
         self.berth_env(args, &[]).await
     }
+
+    /// [`Home::berth_env`] against `env`'s agent (its connection flags
+    /// appended).
+    async fn berth_agent(
+        &self,
+        env: &crate::common::Env,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Run {
+        let conn = env.conn_args();
+        let mut full = args.to_vec();
+        full.extend(conn.iter().map(String::as_str));
+        self.berth_env(&full, vars).await
+    }
 }
 
 fn executable(p: &Path, text: &str) {
@@ -787,11 +801,6 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
     let r = home.berth(&["plugin", "install", &path(&src)]).await;
     assert_eq!(r.code, 0, "{}", r.err);
     let chart = post_chart(&home.path("charts"));
-    let with_agent = |args: &[&str]| {
-        let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        full.extend(env.conn_args());
-        full
-    };
 
     let r = home
         .berth(&[
@@ -812,17 +821,21 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
         "---\n# Source: generated-by-postrender-2.yaml\napiVersion: v1\ndata:\n  from: post-renderer\nkind: ConfigMap\nmetadata:\n  name: extra\n\n---\n# Source: web/templates/cm.yaml\napiVersion: v1\ndata:\n  v: \"1\"\nkind: ConfigMap\nmetadata:\n  labels:\n    post-rendered: \"yes\"\n  name: shop-cm\n---\n# Source: web/templates/hook.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n  labels:\n    post-rendered: \"yes\"\n  name: shop-hook\n\n"
     );
 
-    let args = with_agent(&[
-        "install",
-        "shop",
-        &chart,
-        "--post-renderer",
-        "labeler",
-        "--post-renderer-args",
-        "v1",
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+    let r = home
+        .berth_agent(
+            &env,
+            &[
+                "install",
+                "shop",
+                &chart,
+                "--post-renderer",
+                "labeler",
+                "--post-renderer-args",
+                "v1",
+            ],
+            &[],
+        )
+        .await;
     assert_eq!(r.code, 0, "{}\n{}", r.out, r.err);
     let cm = env
         .get("v1", "ConfigMap", "default", "shop-cm")
@@ -860,17 +873,21 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
     );
 
     // The upgrade's post-renderer fails: nothing is recorded or applied.
-    let args = with_agent(&[
-        "upgrade",
-        "shop",
-        &chart,
-        "--set",
-        "v=2",
-        "--post-renderer",
-        "labeler",
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth_env(&args, &[("FAIL", "1")]).await;
+    let r = home
+        .berth_agent(
+            &env,
+            &[
+                "upgrade",
+                "shop",
+                &chart,
+                "--set",
+                "v=2",
+                "--post-renderer",
+                "labeler",
+            ],
+            &[("FAIL", "1")],
+        )
+        .await;
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(
         r.err.contains("error while running post render on files: failed to invoke post-renderer plugin \"labeler\": plugin \"labeler\" exited with error: boom: kustomization.yaml not found"),
@@ -891,17 +908,21 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
 
     // It works, with no arguments; a plugin that is not installed is refused
     // before the agent is asked.
-    let args = with_agent(&[
-        "upgrade",
-        "shop",
-        &chart,
-        "--set",
-        "v=2",
-        "--post-renderer",
-        "labeler",
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+    let r = home
+        .berth_agent(
+            &env,
+            &[
+                "upgrade",
+                "shop",
+                &chart,
+                "--set",
+                "v=2",
+                "--post-renderer",
+                "labeler",
+            ],
+            &[],
+        )
+        .await;
     assert_eq!(r.code, 0, "{}", r.err);
     let cm = env
         .get("v1", "ConfigMap", "default", "shop-cm")
@@ -915,29 +936,37 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
         (Some("2"), Some(""))
     );
     // diff upgrade shows what the post-renderer would change.
-    let args = with_agent(&[
-        "diff",
-        "upgrade",
-        "shop",
-        &chart,
-        "--set",
-        "v=2",
-        "--post-renderer",
-        "labeler",
-        "--post-renderer-args",
-        "z",
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+    let r = home
+        .berth_agent(
+            &env,
+            &[
+                "diff",
+                "upgrade",
+                "shop",
+                &chart,
+                "--set",
+                "v=2",
+                "--post-renderer",
+                "labeler",
+                "--post-renderer-args",
+                "z",
+            ],
+            &[],
+        )
+        .await;
     assert!(
         r.out.contains("+    post-rendered: z"),
         "{}\n{}",
         r.out,
         r.err
     );
-    let args = with_agent(&["upgrade", "shop", &chart, "--post-renderer", "nope"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+    let r = home
+        .berth_agent(
+            &env,
+            &["upgrade", "shop", &chart, "--post-renderer", "nope"],
+            &[],
+        )
+        .await;
     assert_eq!(
         r.err,
         "Error: plugin: {Name:nope Type:postrenderer/v1} not found\n"
@@ -1014,18 +1043,22 @@ async fn a_plugin_from_an_oci_registry_is_pulled_verified_and_installed() {
     );
     let host = registry.host.clone();
     let access = ["--plain-http", "--username", "user", "--password", "pass"];
-    let install = |reference: String, extra: &'static [&'static str]| {
+    let at = &home;
+    let install = |reference: String, extra: Vec<&str>| {
         let mut args: Vec<String> = vec!["plugin".into(), "install".into(), reference];
-        args.extend(access.iter().map(|s| s.to_string()));
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
+        args.extend(access.iter().chain(&extra).map(|s| s.to_string()));
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            at.berth(&args).await
+        }
     };
 
     // Without a tag: the newest version.
-    let mut args = install(format!("oci://{host}/plugins/hello"), &[]);
-    args.extend(["--keyring".to_string(), publ.clone()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+    let r = install(
+        format!("oci://{host}/plugins/hello"),
+        vec!["--keyring", &publ],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(
         r.out.starts_with(&format!("Verifying plugin signature...\nPulled plugin: {host}/plugins/hello:1.2.3\nDigest: sha256:")),
@@ -1049,27 +1082,23 @@ async fn a_plugin_from_an_oci_registry_is_pulled_verified_and_installed() {
     assert_eq!(r.code, 0, "{}", r.err);
 
     // No .prov: refused unless --verify=false; not a plugin: refused.
-    let args = install(format!("oci://{host}/plugins/hello:unsigned"), &[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+    let r = install(format!("oci://{host}/plugins/hello:unsigned"), vec![]).await;
     assert_eq!(
         r.err,
         "Error: plugin verification failed: no provenance file (.prov) found\n"
     );
-    let args = install(
+    let r = install(
         format!("oci://{host}/plugins/hello:unsigned"),
-        &["--verify=false"],
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+        vec!["--verify=false"],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}", r.err);
     home.berth(&["plugin", "uninstall", "hello"]).await;
-    let args = install(
+    let r = install(
         format!("oci://{host}/charts/hello:1.2.3"),
-        &["--verify=false"],
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = home.berth(&args).await;
+        vec!["--verify=false"],
+    )
+    .await;
     assert_eq!(r.code, 1);
     assert!(
         r.err.contains("expected artifact type application/vnd.helm.plugin.v1+json, got application/vnd.cncf.helm.config.v1+json"),
