@@ -873,21 +873,16 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
     );
 
     // The upgrade's post-renderer fails: nothing is recorded or applied.
-    let r = home
-        .berth_agent(
-            &env,
-            &[
-                "upgrade",
-                "shop",
-                &chart,
-                "--set",
-                "v=2",
-                "--post-renderer",
-                "labeler",
-            ],
-            &[("FAIL", "1")],
-        )
-        .await;
+    let upgrade = [
+        "upgrade",
+        "shop",
+        &chart,
+        "--set",
+        "v=2",
+        "--post-renderer",
+        "labeler",
+    ];
+    let r = home.berth_agent(&env, &upgrade, &[("FAIL", "1")]).await;
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(
         r.err.contains("error while running post render on files: failed to invoke post-renderer plugin \"labeler\": plugin \"labeler\" exited with error: boom: kustomization.yaml not found"),
@@ -908,21 +903,7 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
 
     // It works, with no arguments; a plugin that is not installed is refused
     // before the agent is asked.
-    let r = home
-        .berth_agent(
-            &env,
-            &[
-                "upgrade",
-                "shop",
-                &chart,
-                "--set",
-                "v=2",
-                "--post-renderer",
-                "labeler",
-            ],
-            &[],
-        )
-        .await;
+    let r = home.berth_agent(&env, &upgrade, &[]).await;
     assert_eq!(r.code, 0, "{}", r.err);
     let cm = env
         .get("v1", "ConfigMap", "default", "shop-cm")
