@@ -508,6 +508,14 @@ fn check_plugin(dir: &Path) -> Result<Plugin, CliError> {
     plugins::load_dir(dir).map_err(other)
 }
 
+/// The plugin checked in `plugin` where its files were put: `target`.
+fn placed(plugin: Plugin, target: PathBuf) -> Plugin {
+    Plugin {
+        dir: target,
+        ..plugin
+    }
+}
+
 fn install_dir(src: &Path, base: &Path) -> Result<Plugin, CliError> {
     let name = src.file_name().unwrap_or_default();
     let target = base.join(name);
@@ -521,10 +529,10 @@ fn install_dir(src: &Path, base: &Path) -> Result<Plugin, CliError> {
     if !src.join(plugins::FILE).exists() {
         return Err(other("plugin metadata (plugin.yaml) missing"));
     }
-    check_plugin(src)?;
+    let plugin = check_plugin(src)?;
     std::fs::create_dir_all(base)?;
     std::os::unix::fs::symlink(src, &target)?;
-    check_plugin(&target)
+    Ok(placed(plugin, target))
 }
 
 fn install_archive(
@@ -582,7 +590,7 @@ fn install_archive(
         std::fs::write(format!("{}.prov", kept.display()), prov)?;
     }
     copy_dir(&root, &target)?;
-    check_plugin(&target)
+    Ok(placed(plugin, target))
 }
 
 /// Helm's `detectPluginRoot`: plugin.yaml at the top, or in one directory
@@ -969,10 +977,10 @@ fn install_git(url: &str, version: Option<&str>, base: &Path) -> Result<Plugin, 
     if !cache.join(plugins::FILE).exists() {
         return Err(other("plugin metadata (plugin.yaml) missing"));
     }
-    check_plugin(&cache)?;
+    let plugin = check_plugin(&cache)?;
     std::fs::create_dir_all(base)?;
     copy_dir(&cache, &target)?;
-    check_plugin(&target)
+    Ok(placed(plugin, target))
 }
 
 // ---- uninstall, update --------------------------------------------------------
