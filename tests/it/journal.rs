@@ -189,7 +189,7 @@ async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
     assert!(
         checked
             .stdout
-            .starts_with("ok: format version 4; 3 release(s) (0 locked), 6 revision(s), "),
+            .starts_with("ok: format version 5; 3 release(s) (0 locked), 6 revision(s), "),
         "{}",
         checked.stdout
     );
@@ -224,7 +224,7 @@ async fn an_exported_journal_imported_elsewhere_serves_the_same_history() {
     assert!(
         imported
             .stdout
-            .contains(": ok: format version 4; 3 release(s)"),
+            .contains(": ok: format version 5; 3 release(s)"),
         "{}",
         imported.stdout
     );
@@ -369,7 +369,7 @@ async fn berthd_refuses_a_new_journal_beside_another_journals_packs() {
     assert!(
         check
             .stdout
-            .starts_with("ok: format version 4; 1 release(s)"),
+            .starts_with("ok: format version 5; 1 release(s)"),
         "{}",
         check.stdout
     );

@@ -104,8 +104,8 @@ data:
     let data = env.agent.as_ref().unwrap().agent.journal.path().to_owned();
     assert_eq!(
         names(&data),
-        ["journal", "packs"],
-        "nothing left beside the journal"
+        ["events", "journal", "packs"],
+        "nothing left beside the journal (its events files, its packs)"
     );
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     let mapped: Vec<&str> = maps
@@ -154,7 +154,7 @@ async fn a_big_chart_comes_on_its_own_connection_and_an_unchanged_one_not_at_all
     let data = agent.journal.path();
     assert_eq!(
         names(data),
-        ["charts", "journal", "packs"],
+        ["charts", "events", "journal", "packs"],
         "nothing else beside the journal"
     );
     assert_eq!(names(&data.join("charts")), [bundle.digest.as_str()]);

@@ -169,6 +169,43 @@ pub fn check(journal: &Journal) -> Result<Report> {
         }
     }
 
+    // The events of revisions not packed yet, one file each.
+    for path in journal.spool.damaged()? {
+        problems.push(format!(
+            "events file {}: set aside as damaged (no whole record in it): inspect it, then remove it",
+            path.display()
+        ));
+    }
+    for (path, contents) in journal.spool.list()? {
+        let Some(first) = contents.events.first() else {
+            if contents.len > 0 {
+                problems.push(format!(
+                    "events file {}: holds no whole record (berthd sets it aside when it starts)",
+                    path.display()
+                ));
+            }
+            continue;
+        };
+        let release = format!("{}/{}", first.namespace, first.release);
+        let rev = first.revision;
+        report.events += contents.events.len();
+        for ev in &contents.events {
+            if ev.revision != rev || format!("{}/{}", ev.namespace, ev.release) != release {
+                problems.push(format!(
+                    "events file {}: it holds events of {release} revision {rev} and of {}/{} revision {}",
+                    path.display(),
+                    ev.namespace,
+                    ev.release,
+                    ev.revision
+                ));
+            }
+            events
+                .entry((release.clone(), rev))
+                .or_default()
+                .push(ev.seq);
+        }
+    }
+
     report.releases = heads.len();
     let mut blobs_checked: HashMap<String, Option<String>> = HashMap::new();
     for (key, head) in &heads {
@@ -202,6 +239,10 @@ pub fn check(journal: &Journal) -> Result<Report> {
 
     for ((release, rev), mut seqs) in events {
         seqs.sort_unstable();
+        // A crash between a revision's packing and the removal of its
+        // events file leaves them in both, which berthd tidies when it
+        // starts; readers take each once.
+        seqs.dedup();
         let where_ = format!("events of {release} revision {rev}");
         let known = heads.contains_key(&release)
             && journal
@@ -453,7 +494,7 @@ mod tests {
         assert!(r.is_ok(), "{:?}", r.problems);
         assert_eq!(
             r.summary(),
-            "format version 4; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
+            "format version 5; 1 release(s) (1 locked), 3 revision(s), 5 blob(s), 6 event(s)"
         );
     }
 
@@ -541,7 +582,7 @@ mod tests {
     #[tokio::test]
     async fn each_broken_invariant_is_named() {
         type Break = fn(&Journal);
-        let cases: [(Break, &str); 8] = [
+        let cases: [(Break, &str); 9] = [
             (
                 |j| {
                     j.revisions.remove(revision_key("ns", "a", 2)).unwrap();
@@ -605,6 +646,13 @@ mod tests {
                         .unwrap();
                 },
                 "event ns/a/00000000000000000002/00000000000000000003: does not decode",
+            ),
+            (
+                |j| {
+                    std::fs::create_dir_all(j.spool.dir()).unwrap();
+                    std::fs::write(j.spool.dir().join("0123.damaged"), b"\xff").unwrap();
+                },
+                "0123.damaged: set aside as damaged",
             ),
         ];
         for (broken, expected) in cases {

@@ -51,6 +51,7 @@ mod chunks;
 mod packed;
 mod packs;
 pub mod records;
+pub mod spool;
 pub mod transfer;
 
 pub use charts::ChartPin;
@@ -63,11 +64,13 @@ use crate::spool::ChartBytes;
 /// version 2 no `charts/` (format 2 kept big charts in sled, in pieces of
 /// 1 MiB joined by a node, which this build reads as any other node),
 /// version 3 no `packs/` (its blobs are inline in sled, and stay so: this
-/// build reads both). An older journal opens as it is and, once berthd
-/// serves it, is marked version 4 (`journal check` and `export` leave the
-/// marker); a berthd of an older version would not see what the newer one
-/// adds, so it refuses the marker.
-pub const SCHEMA_VERSION: u32 = 4;
+/// build reads both), version 4 the loose events of a revision not packed
+/// yet in sled (version 5 appends them to a file per revision, [`spool`];
+/// this build reads both). An older journal opens as it is and, once
+/// berthd serves it, is marked version 5 (`journal check` and `export`
+/// leave the marker); a berthd of an older version would not see what the
+/// newer one adds, so it refuses the marker.
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -109,6 +112,8 @@ pub struct Journal {
     events: sled::Tree,
     charts: charts::ChartFiles,
     packs: packs::Packs,
+    /// The events of revisions not packed yet.
+    spool: std::sync::Arc<spool::Spool>,
     /// Held (shared) by a write from the moment it looks for the blobs it
     /// needs until its transaction names them, and (exclusive) by
     /// [`Journal::collect_garbage`]: a blob found present is never swept
@@ -152,16 +157,17 @@ pub fn parse_cache(s: &str) -> std::result::Result<u64, String> {
 /// out of mostly dead log segments, and that is most of sled's cleaning:
 /// but sled 0.34's cleaner queue (`SegmentCleaner::pop`) answers "nothing"
 /// when it has just emptied a segment's list, which ends the run's loop,
-/// so a run cleans about one 512 KiB segment. At sled's 500 ms the journal
-/// bench's 10,000 revisions written back to back (~100 KB of log each, at
-/// 100 a second) left a 443 MB database file holding 37 MB, once blob
-/// contents were in packs (with them in sled, 108 MB); at 50 ms 235 MB;
-/// at 20 ms, 67 MB. At the pace operations really come (a rollout takes
-/// seconds) 500 ms would keep up; the bench does not wait. berthd's own
-/// flushes make every state change durable, whatever this is. The cost:
-/// the flusher wakes 50 times a second and syncs the file each time
-/// (0.3% of a core idle, against 0.05%; benches/README.md, "journal").
-const FLUSH_EVERY_MS: u64 = 20;
+/// so a run cleans about one 512 KiB segment. While an operation's events
+/// were written to sled one value each and removed when packed, sled's
+/// file only stayed near its live data with a run every 20 ms (the journal
+/// bench's 10,000 revisions written back to back: 443 MB for 37 MB at
+/// 500 ms, 67 MB at 20 ms). With them in files of their own ([`spool`])
+/// 200 ms keeps the bench's journal where 20 ms did (90.2 MB against
+/// 92.8 MB); 500 ms is 1.6 times that at 2,000 revisions. Each run syncs
+/// the file: 5 wake-ups and syncs a second for an idle berthd, not 50
+/// (benches/README.md, "journal"). berthd's own flushes make every state
+/// change durable, whatever this is.
+const FLUSH_EVERY_MS: u64 = 200;
 
 /// Blobs appended outside a transaction (a compaction's, an import's) go
 /// in groups of about this many bytes.
@@ -489,6 +495,8 @@ struct PackPlan {
     /// The object table blob: (digest, deflated).
     table: (String, Vec<u8>),
     loose: Vec<sled::IVec>,
+    /// The revision whose spool file goes once the record is durable.
+    spooled: Option<u64>,
 }
 
 impl PackPlan {
@@ -698,9 +706,32 @@ impl Journal {
                 .clear_leftovers()
                 .map_err(|e| open_err(format!("cannot clear {}: {e}", charts.dir().display())))?;
         }
+        let spool = spool::Spool::new(dir);
+        if create {
+            // A crash can leave a record cut short, and a file whose
+            // revision was packed (or purged) just before it.
+            let spooled = spool
+                .repair()
+                .map_err(|e| open_err(format!("cannot repair {}: {e}", spool.dir().display())))?;
+            let events = db.open_tree("events")?;
+            let revisions = db.open_tree("revisions")?;
+            for (ns, name, rev, last) in spooled {
+                let exists = revisions.contains_key(revision_key(&ns, &name, rev))?;
+                let packed = match events.get(packed_key(&ns, &name, rev))? {
+                    Some(v) => packed::last_seq(&v).unwrap_or(0) >= last,
+                    None => false,
+                };
+                if packed || !exists {
+                    spool
+                        .remove(&ns, &name, rev)
+                        .map_err(|e| open_err(e.to_string()))?;
+                }
+            }
+        }
         Ok(Journal {
             charts,
             packs,
+            spool: std::sync::Arc::new(spool),
             gc: Default::default(),
             dropped: Default::default(),
             path: dir.to_path_buf(),
@@ -772,14 +803,26 @@ impl Journal {
 
     /// Bytes the journal takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()? + self.charts.size()? + self.packs.size()?)
+        Ok(self.db.size_on_disk()?
+            + self.charts.size()?
+            + self.packs.size()?
+            + self.spool.size()?)
     }
 
+    /// Make every write durable: sled's, then the events appended since
+    /// (so an operation's outcome, recorded before its terminal event, is
+    /// never behind it).
     pub async fn flush(&self) -> Result<()> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || writing(|| db.flush()))
-            .await
-            .map_err(|e| JournalError::Conflict(format!("journal flush task: {e}")))??;
+        let spool = self.spool.clone();
+        tokio::task::spawn_blocking(move || {
+            writing(|| db.flush())?;
+            // Not with the write turn: the events files are not sled's.
+            spool.sync()?;
+            Ok::<_, JournalError>(())
+        })
+        .await
+        .map_err(|e| JournalError::Conflict(format!("journal flush task: {e}")))??;
         Ok(())
     }
 
@@ -1254,9 +1297,11 @@ impl Journal {
     ) -> Result<Vec<proto::Event>> {
         let start = event_key(ns, name, rev, after_seq.saturating_add(1));
         let end = event_key(ns, name, rev, u64::MAX);
-        // Loose events first, then the packed record: packing writes the
-        // record and removes the loose events in one transaction, so a
-        // reader racing it sees the events in one place or both.
+        // Loose events first (sled's, then the spool's), then the packed
+        // record: packing writes the record and removes the loose events
+        // (in sled, in the same transaction; the spool's file once that is
+        // durable), so a reader racing it sees the events in one place or
+        // both.
         let mut events = self
             .events
             .range(start..=end)
@@ -1268,13 +1313,17 @@ impl Journal {
                 })
             })
             .collect::<Result<Vec<proto::Event>>>()?;
+        let mut unsorted = !events.is_empty();
+        let spooled = self.spool.read(ns, name, rev)?;
+        unsorted |= !spooled.is_empty();
+        events.extend(spooled.into_iter().filter(|e| e.seq > after_seq));
         if let Some(packed) = self.packed_events(ns, name, rev)? {
-            let before = events.len();
+            unsorted = true;
             events.extend(packed.into_iter().filter(|e| e.seq > after_seq));
-            if events.len() > before {
-                events.sort_by_key(|e| e.seq);
-                events.dedup_by_key(|e| e.seq);
-            }
+        }
+        if unsorted {
+            events.sort_by_key(|e| e.seq);
+            events.dedup_by_key(|e| e.seq);
         }
         Ok(events)
     }
@@ -1309,7 +1358,8 @@ impl Journal {
             .range(start..=end)
             .keys()
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        if loose.is_empty() {
+        let spooled = !self.spool.read(ns, name, rev)?.is_empty();
+        if loose.is_empty() && !spooled {
             return Ok(None);
         }
         let events = self.events(ns, name, rev, 0)?;
@@ -1321,6 +1371,7 @@ impl Journal {
             table: (digest(&p.table), deflate(&p.table)),
             value: p.value,
             loose,
+            spooled: spooled.then_some(rev),
         }))
     }
 
@@ -1348,28 +1399,18 @@ impl Journal {
                 message,
             })?,
         };
-        Ok(loose.max(packed))
+        let spooled = self.spool.read(ns, name, rev)?.last().map_or(0, |e| e.seq);
+        Ok(loose.max(packed).max(spooled))
     }
 
-    /// Append events of a recorded revision. They become durable with the
-    /// next flush; the state change that ends an operation flushes.
-    ///
-    /// One insert each rather than a batch: a sled batch writes the log out
-    /// and syncs it twice (it rolls the log buffer before and after its
-    /// manifest), which made every event two synchronous disk writes. The
-    /// events need no atomicity of their own: clients see none before the
-    /// flush that follows (`events::flusher`), and one that reached the disk
-    /// unseen is only an event nobody was shown yet.
+    /// Append events of a recorded revision to its file ([`spool`]). They
+    /// become durable with the next flush; the state change that ends an
+    /// operation flushes. The events need no atomicity of their own:
+    /// clients see none before the flush that follows (`events::flusher`),
+    /// and one that reached the disk unseen is only an event nobody was
+    /// shown yet. With the write turn, as packing reads them with it.
     pub fn append_events(&self, events: &[proto::Event]) -> Result<()> {
-        writing(|| {
-            for ev in events {
-                self.events.insert(
-                    event_key(&ev.namespace, &ev.release, ev.revision, ev.seq),
-                    ev.encode_to_vec(),
-                )?;
-            }
-            Ok::<_, sled::Error>(())
-        })?;
+        writing(|| self.spool.append(events))?;
         Ok(())
     }
 
@@ -1422,6 +1463,7 @@ impl Journal {
             .iter()
             .map(|ev| (event_key(ns, name, ev.revision, ev.seq), ev.encode_to_vec()))
             .collect();
+        let mut spooled = None;
         let res = writing(|| {
             // The revision before this one is closed: pack its events.
             let previous = begin.record.revision.checked_sub(1).filter(|r| *r > 0);
@@ -1429,6 +1471,7 @@ impl Journal {
                 Some(prev) => self.pack_plan(ns, name, prev)?,
                 None => None,
             };
+            spooled = pack.as_ref().and_then(|p| p.spooled);
             let trees = (
                 &self.releases,
                 &self.revisions,
@@ -1468,7 +1511,21 @@ impl Journal {
             ))
         })?;
         unwrap_tx(res)?;
-        self.flush().await
+        self.flush().await?;
+        // The packed record is durable: the file it replaces goes.
+        self.drop_spooled(ns, name, spooled);
+        Ok(())
+    }
+
+    /// Remove revisions' events files whose records are gone or packed
+    /// (durably). What fails is only said: the revision is recorded
+    /// whatever happens to the file, and the next start removes it.
+    fn drop_spooled(&self, ns: &str, name: &str, revisions: impl IntoIterator<Item = u64>) {
+        for rev in revisions {
+            if let Err(e) = self.spool.remove(ns, name, rev) {
+                tracing::warn!(error = %e, "could not remove an events file");
+            }
+        }
     }
 
     /// Bring a release's whole history in at once (`berth import`): every
@@ -1695,6 +1752,11 @@ impl Journal {
         for k in self.events.scan_prefix(&prefix).keys() {
             ebatch.remove(k?);
         }
+        // Every revision's events file, once the records are gone.
+        let spooled: Vec<u64> = self
+            .head(ns, name)?
+            .map(|h| (1..=h.latest).collect())
+            .unwrap_or_default();
         let hkey = head_key(ns, name);
         let res = writing(|| {
             (&self.releases, &self.revisions, &self.events).transaction(
@@ -1708,6 +1770,7 @@ impl Journal {
         });
         unwrap_tx::<()>(res)?;
         self.flush().await?;
+        self.drop_spooled(ns, name, spooled);
         self.sweep_dropped(charts);
         self.note_dropped(dropped);
         Ok(())
@@ -1832,6 +1895,7 @@ impl Journal {
         let mut ebatch = sled::Batch::default();
         let mut charts = std::collections::HashSet::new();
         let mut dropped = 0;
+        let mut spooled = Vec::new();
         for r in revs.iter().take(excess) {
             if Some(r.revision) == head.deployed || r.revision == head.latest {
                 continue;
@@ -1839,6 +1903,7 @@ impl Journal {
             batch.remove(revision_key(ns, name, r.revision));
             charts.insert(r.chart.digest.clone());
             dropped += 1;
+            spooled.push(r.revision);
             // Loose events and the packed record alike.
             for k in self
                 .events
@@ -1852,6 +1917,7 @@ impl Journal {
         // revision that is gone.
         apply_both((&self.revisions, &batch), (&self.events, &ebatch))?;
         self.flush().await?;
+        self.drop_spooled(ns, name, spooled);
         self.sweep_dropped(charts);
         self.note_dropped(dropped);
         Ok(())
@@ -2248,7 +2314,7 @@ mod tests {
     async fn a_newer_format_version_is_refused() {
         let e = reopen_with_marker(Some(b"99")).await;
         assert!(
-            e.contains("format version 99, written by a newer berthd; this berthd reads version 4"),
+            e.contains("format version 99, written by a newer berthd; this berthd reads version 5"),
             "{e}"
         );
     }
@@ -2425,6 +2491,62 @@ mod tests {
 
         j.purge("ns", "a").await.unwrap();
         assert!(j.events.is_empty(), "purge takes the packed record too");
+        assert!(j.spool.list().unwrap().is_empty(), "and the events files");
+    }
+
+    #[tokio::test]
+    async fn appended_events_live_in_their_revisions_file_until_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let mut b = begin(1, OpKind::Install);
+        b.events = vec![ev(1, 1)];
+        j.begin("ns", "a", b).await.unwrap();
+        j.append_events(&[ev(1, 2), ev(1, 3)]).unwrap();
+        j.flush().await.unwrap();
+        let loose = j
+            .events
+            .range(event_key("ns", "a", 1, 2)..=event_key("ns", "a", 1, u64::MAX));
+        assert_eq!(loose.count(), 0, "not in sled");
+        assert_eq!(j.spool.read("ns", "a", 1).unwrap(), [ev(1, 2), ev(1, 3)]);
+        let all: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), all);
+        assert_eq!(j.events("ns", "a", 1, 1).unwrap(), all[1..]);
+        assert_eq!(j.last_event_seq("ns", "a", 1).unwrap(), 3);
+        assert_sound(&j);
+        j.finish("ns", "a", 1, done()).await.unwrap();
+
+        // The next revision packs them; the file goes once that is durable.
+        j.begin("ns", "a", begin(2, OpKind::Upgrade)).await.unwrap();
+        assert!(j.spool.list().unwrap().is_empty());
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), all);
+
+        // What a crash can leave: the file of a revision packed just before
+        // (gone at the next open), a record cut short (cut off), and
+        // events past a packed record (kept: they are in no other place).
+        j.spool.append(&[ev(1, 2)]).unwrap();
+        j.spool.append(&[ev(2, 1), ev(2, 2)]).unwrap();
+        let later = ev(2, 3);
+        let torn = j.spool.list().unwrap();
+        let (path2, _) = torn
+            .iter()
+            .find(|(_, c)| c.events[0].revision == 2)
+            .unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path2)
+            .unwrap();
+        f.write_all(&[9, 0, 0, 0, 1]).unwrap();
+        drop(f);
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(j.spool.read("ns", "a", 1).unwrap().is_empty());
+        assert_eq!(j.spool.read("ns", "a", 2).unwrap(), [ev(2, 1), ev(2, 2)]);
+        j.append_events(std::slice::from_ref(&later)).unwrap();
+        assert_eq!(
+            j.events("ns", "a", 2, 0).unwrap(),
+            [ev(2, 1), ev(2, 2), later]
+        );
+        assert_sound(&j);
     }
 
     #[tokio::test]
@@ -2992,7 +3114,7 @@ mod tests {
             assert_eq!(marker(&j), "2");
         }
         let j = Journal::open(dir.path()).unwrap();
-        assert_eq!(marker(&j), "4");
+        assert_eq!(marker(&j), SCHEMA_VERSION.to_string());
         assert_eq!(j.blob(&d).unwrap().unwrap(), chart);
         j.begin("ns", "a", begin_with_chart(1, OpKind::Install, &chart))
             .await
@@ -3015,7 +3137,7 @@ mod tests {
     /// A journal as berthd of format version 1 wrote it: a large manifest
     /// as one blob, loose events, marker "1".
     #[tokio::test]
-    async fn a_format_1_journal_opens_reads_and_goes_on_in_format_4() {
+    async fn a_format_1_journal_opens_reads_and_goes_on_in_the_current_format() {
         let dir = tempfile::tempdir().unwrap();
         let m1 = manifest(200);
         {
@@ -3055,7 +3177,10 @@ mod tests {
         }
         let j = Journal::open(dir.path()).unwrap();
         let marker = j.db.open_tree("meta").unwrap().get(SCHEMA_KEY).unwrap();
-        assert_eq!(marker.unwrap().as_ref(), b"4");
+        assert_eq!(
+            marker.unwrap().as_ref(),
+            SCHEMA_VERSION.to_string().as_bytes()
+        );
         assert_eq!(j.text_blob(&digest(m1.as_bytes())).unwrap(), m1);
         let evs: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), evs);
