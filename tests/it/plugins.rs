@@ -917,24 +917,12 @@ async fn a_post_renderer_plugin_changes_what_is_templated_and_installed() {
         (Some("2"), Some(""))
     );
     // diff upgrade shows what the post-renderer would change.
-    let r = home
-        .berth_agent(
-            &env,
-            &[
-                "diff",
-                "upgrade",
-                "shop",
-                &chart,
-                "--set",
-                "v=2",
-                "--post-renderer",
-                "labeler",
-                "--post-renderer-args",
-                "z",
-            ],
-            &[],
-        )
-        .await;
+    let diff: Vec<&str> = ["diff"]
+        .into_iter()
+        .chain(upgrade)
+        .chain(["--post-renderer-args", "z"])
+        .collect();
+    let r = home.berth_agent(&env, &diff, &[]).await;
     assert!(
         r.out.contains("+    post-rendered: z"),
         "{}\n{}",

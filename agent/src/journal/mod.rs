@@ -1358,7 +1358,7 @@ impl Journal {
             .range(start..=end)
             .keys()
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let spooled = !self.spool.read(ns, name, rev)?.is_empty();
+        let spooled = self.spool.has(ns, name, rev);
         if loose.is_empty() && !spooled {
             return Ok(None);
         }

@@ -113,27 +113,34 @@ impl Spool {
     pub fn sync(&self) -> io::Result<()> {
         let _turn = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
         let dirty = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut new_entries = false;
-        for (path, created) in &dirty {
-            match File::open(path).and_then(|f| f.sync_data()) {
-                Ok(()) => {}
-                // Removed since (packed, purged): nothing to keep.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    // Synced at the next flush, or this one fails again.
-                    self.dirty
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .extend(dirty.clone());
-                    return Err(at(path)(e));
-                }
+        let synced = self.sync_all(&dirty);
+        if synced.is_err() {
+            // Synced at the next flush, or this one fails again.
+            let mut again = self.dirty.lock().unwrap_or_else(PoisonError::into_inner);
+            for (path, created) in dirty {
+                *again.entry(path).or_default() |= created;
             }
-            new_entries |= created;
         }
-        if new_entries {
+        synced
+    }
+
+    fn sync_all(&self, dirty: &std::collections::BTreeMap<PathBuf, bool>) -> io::Result<()> {
+        for path in dirty.keys() {
+            match File::open(path).and_then(|f| f.sync_data()) {
+                // Removed since (packed, purged): nothing to keep.
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(at(path)(e)),
+                _ => {}
+            }
+        }
+        if dirty.values().any(|created| *created) {
             sync_dir(&self.dir)?;
         }
         Ok(())
+    }
+
+    /// Whether a revision has a file.
+    pub fn has(&self, ns: &str, name: &str, rev: u64) -> bool {
+        self.path(ns, name, rev).exists()
     }
 
     /// The events of one revision's file (none if it has none).
@@ -233,11 +240,11 @@ fn read_file(path: &Path) -> io::Result<Option<Contents>> {
         Err(e) => return Err(at(path)(e)),
     }
     let mut events = Vec::new();
-    let mut at_ = 0usize;
-    while bytes.len() - at_ >= HEADER {
-        let len = u32::from_le_bytes(bytes[at_..at_ + 4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(bytes[at_ + 4..at_ + 8].try_into().expect("4 bytes"));
-        let Some(body) = bytes.get(at_ + HEADER..at_ + HEADER + len) else {
+    let mut pos = 0usize;
+    while bytes.len() - pos >= HEADER {
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes"));
+        let Some(body) = bytes.get(pos + HEADER..pos + HEADER + len) else {
             break;
         };
         if crc32fast::hash(body) != crc {
@@ -247,11 +254,11 @@ fn read_file(path: &Path) -> io::Result<Option<Contents>> {
             break;
         };
         events.push(ev);
-        at_ += HEADER + len;
+        pos += HEADER + len;
     }
     Ok(Some(Contents {
         events,
-        whole: at_ as u64,
+        whole: pos as u64,
         len: bytes.len() as u64,
     }))
 }
