@@ -85,6 +85,71 @@ async fn a_restart_removes_the_chart_files_no_revision_names() {
     assert!(charts.join(&bundle.digest).exists());
 }
 
+/// An operation's events are in its revision's file in `--data/events`
+/// until the next revision packs them. What a crash can leave there — a
+/// record cut short, a file with nothing whole in it — is mended or set
+/// aside when berthd starts, with every event `berth watch` showed still
+/// there, and `berthd journal check` names the file set aside.
+#[tokio::test]
+async fn a_damaged_events_file_is_set_aside_at_start_and_named() {
+    let mut env = Env::without_agent().await;
+    let first = Berthd::spawn(&env, &[]).await;
+    env.agent_url = first.url.clone();
+    env.berth(&["install", "web", &env.chart("1.0.0")])
+        .await
+        .ok();
+    let before = env.berth(&["watch", "web", "--events", "ndjson"]).await;
+    assert!(
+        before.stdout.contains("\"type\":\"completed\""),
+        "{}",
+        before.stdout
+    );
+    let mut b = first;
+    b.child.start_kill().unwrap();
+    b.child.wait().await.unwrap();
+
+    let events = env.data_dir().join("events");
+    let files: Vec<_> = std::fs::read_dir(&events)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "the install's events file: {files:?}");
+    let mut torn = std::fs::read(&files[0]).unwrap();
+    let whole = torn.len();
+    torn.extend_from_slice(&[200, 0, 0, 0, 1, 2]);
+    std::fs::write(&files[0], &torn).unwrap();
+    std::fs::write(events.join("0123.events"), b"not an event").unwrap();
+
+    let serving = Berthd::spawn(&env, &[]).await;
+    env.agent_url = serving.url.clone();
+    let after = env.berth(&["watch", "web", "--events", "ndjson"]).await;
+    assert_eq!(after.stdout, before.stdout);
+    assert_eq!(std::fs::read(&files[0]).unwrap().len(), whole, "cut off");
+    assert_eq!(
+        std::fs::read(events.join("0123.damaged")).unwrap(),
+        b"not an event",
+        "set aside as it was"
+    );
+    // Another revision packs the install's events; its file goes.
+    env.berth(&["upgrade", "web", &env.chart("1.1.0")])
+        .await
+        .ok();
+    assert!(!files[0].exists());
+    let mut b = serving;
+    b.child.start_kill().unwrap();
+    b.child.wait().await.unwrap();
+
+    let check = berthd(&["journal", "check", "--data", &path(&env.data_dir())]);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    assert!(
+        check.stdout.contains(
+            "0123.damaged: set aside as damaged (no whole record in it): inspect it, then remove it"
+        ),
+        "{}",
+        check.stdout
+    );
+}
+
 /// Run the real berthd binary with these arguments to its end.
 fn berthd(args: &[&str]) -> crate::common::Out {
     let out = std::process::Command::new(berthd_bin())
