@@ -712,7 +712,7 @@ impl Journal {
             // revision was packed (or purged) just before it.
             let spooled = spool
                 .repair()
-                .map_err(|e| open_err(format!("cannot repair {}: {e}", spool.dir().display())))?;
+                .map_err(|e| open_err(format!("cannot repair its events files: {e}")))?;
             let events = db.open_tree("events")?;
             let revisions = db.open_tree("revisions")?;
             for (ns, name, rev, last) in spooled {
