@@ -1207,7 +1207,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
 
 /// Whether the stack is too nearly used up to go deeper (see [`STACK_RESERVE`]).
 fn stack_low() -> bool {
-    stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE)
+    crate::stack::remaining().is_some_and(|left| left < STACK_RESERVE)
 }
 
 /// Refuses an output of `n` bytes beyond [`MAX_OUTPUT`], in the words of
