@@ -543,7 +543,10 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             }};
         }
         match &val.val {
-            Value::Int(_) | Value::Int64(_) | Value::Uint(_) => {
+            // Integers of every kind, time.Duration included (Go 1.22).
+            v if matches!(v, Value::Int(_) | Value::Int64(_) | Value::Uint(_))
+                || v.duration().is_some() =>
+            {
                 if r.pipe.decl.len() > 1 {
                     return Err(self.errorf(format!(
                         "can't use {} to iterate over more than one variable",
@@ -551,9 +554,11 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                     )));
                 }
                 let n = val.val.as_i64().unwrap_or(i64::MAX);
+                // The iteration values have the ranged value's type.
                 let make = |i: i64| match &val.val {
                     Value::Int64(_) => Value::Int64(i),
                     Value::Uint(_) => Value::Uint(i as u64),
+                    v if v.duration().is_some() => Value::object(Object::Duration(i)),
                     _ => Value::Int(i),
                 };
                 let mut i = 0;
@@ -1247,8 +1252,9 @@ pub fn assignable(v: &Value, ty: Ty) -> bool {
         }
         Ty::Time => matches!(v, Value::Object(o) if matches!(**o, Object::Time(_))),
         Ty::Cert => matches!(v, Value::Object(o) if matches!(**o, Object::Certificate(_))),
-        // No value of a template has Go type uint32 or time.Duration.
-        Ty::Uint32 | Ty::Duration => false,
+        Ty::Duration => v.duration().is_some(),
+        // No value of a template has Go type uint32.
+        Ty::Uint32 => false,
     }
 }
 

@@ -306,7 +306,12 @@ fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
     } else {
         out.push_str(v.type_name());
         out.push('=');
-        print_arg(out, v, 'v', f);
+        // Go prints it without calling its methods (`p.erroring`): a
+        // time.Duration as its integer.
+        match v.duration() {
+            Some(d) => print_arg(out, &Value::Int64(d), 'v', f),
+            None => print_arg(out, v, 'v', f),
+        }
     }
     out.push(')');
 }
@@ -508,6 +513,25 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
         }
         // time.Time is a fmt.Stringer.
         Object::Time(t) => fmt_string(out, &t.go_string(), verb, f, &Value::Invalid),
+        // time.Duration is a fmt.Stringer for the verbs that take strings
+        // (and not a GoStringer); an int64 to the others.
+        Object::Duration(d) if !f.sharp_v && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') => {
+            fmt_string(
+                out,
+                &crate::funcs::dates::duration_string(*d),
+                verb,
+                f,
+                &Value::Invalid,
+            )
+        }
+        Object::Duration(d) => fmt_integer(
+            out,
+            *d < 0,
+            d.unsigned_abs(),
+            verb,
+            f,
+            &Value::object(Object::Duration(*d)),
+        ),
         Object::Certificate(c) => {
             print_struct(out, &[s(&c.cert), s(&c.key)], verb, f);
         }

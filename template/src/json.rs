@@ -262,6 +262,11 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
             encode_string(out, &v.to_string(), opts.escape_html);
             Ok(())
         }
+        // An int64 to encoding/json.
+        Object::Duration(d) => {
+            out.push_str(&d.to_string());
+            Ok(())
+        }
         Object::Certificate(c) => {
             let fields = [("Cert", s(&c.cert)), ("Key", s(&c.key))];
             encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)

@@ -114,6 +114,9 @@ pub enum Object {
     SemverValue(crate::funcs::semver::Version),
     /// A `time.Time`.
     Time(crate::funcs::dates::GoTime),
+    /// A `time.Duration` (what `time.Time`'s `Sub` returns): nanoseconds,
+    /// an int64 to comparisons, a `fmt.Stringer` to printing.
+    Duration(i64),
     /// Sprig's `certificate` (`genCA` & co.): fields `Cert` and `Key`.
     Certificate(crate::funcs::pki::Certificate),
 }
@@ -316,6 +319,7 @@ impl Value {
             Value::Object(o) => match **o {
                 Object::Files(_) => Kind::Map,
                 Object::Capabilities(_) | Object::Semver(_) => Kind::Ptr,
+                Object::Duration(_) => Kind::Int64,
                 Object::KubeVersion(_)
                 | Object::HelmVersion(_)
                 | Object::SemverValue(_)
@@ -358,6 +362,7 @@ impl Value {
                 Object::Semver(_) => "*semver.Version",
                 Object::SemverValue(_) => "semver.Version",
                 Object::Time(_) => "time.Time",
+                Object::Duration(_) => "time.Duration",
                 Object::Certificate(_) => "sprig.certificate",
             },
         }
@@ -391,6 +396,7 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             Value::Object(o) => match &**o {
                 Object::Files(f) => !f.is_empty(),
+                Object::Duration(d) => *d != 0,
                 _ => true,
             },
         }
@@ -424,6 +430,17 @@ impl Value {
         match self {
             Value::Int(i) | Value::Int64(i) => Some(*i),
             Value::Uint(u) => i64::try_from(*u).ok(),
+            other => other.duration(),
+        }
+    }
+
+    /// The nanoseconds of a `time.Duration`.
+    pub fn duration(&self) -> Option<i64> {
+        match self {
+            Value::Object(o) => match **o {
+                Object::Duration(d) => Some(d),
+                _ => None,
+            },
             _ => None,
         }
     }

@@ -214,6 +214,7 @@ fn basic_kind(v: &Value) -> BasicKind {
     match v {
         Value::Bool(_) => BasicKind::Bool,
         Value::Int(_) | Value::Int64(_) => BasicKind::Int,
+        v if v.duration().is_some() => BasicKind::Int,
         Value::Uint(_) => BasicKind::Uint,
         Value::Float(_) => BasicKind::Float,
         Value::Complex(..) => BasicKind::Complex,

@@ -102,6 +102,7 @@ pub fn strval(v: &Value) -> String {
         Value::Object(o) => match &**o {
             Object::Semver(v) | Object::SemverValue(v) => v.to_string(),
             Object::Time(t) => t.go_string(),
+            Object::Duration(d) => super::dates::duration_string(*d),
             _ => gofmt::sprint_value(v),
         },
         other => gofmt::sprint_value(other),
@@ -195,7 +196,11 @@ pub fn kind_of(v: &Value) -> &'static str {
 /// Sprig's `empty`.
 pub fn empty(v: &Value) -> bool {
     match v {
-        Value::Object(o) => matches!(&**o, Object::Files(f) if f.is_empty()),
+        Value::Object(o) => match &**o {
+            Object::Files(f) => f.is_empty(),
+            Object::Duration(d) => *d == 0,
+            _ => false,
+        },
         other => !other.truth(),
     }
 }

@@ -1617,6 +1617,94 @@ fn time_value(t: GoTime) -> Value {
     Value::object(Object::Time(t))
 }
 
+fn duration_value(d: i64) -> Value {
+    Value::object(Object::Duration(d))
+}
+
+/// The nanoseconds of a `time.Duration` argument: a duration, or a
+/// constant (which arrives as int64).
+fn nanos(v: &Value) -> i64 {
+    v.duration().unwrap_or_else(|| super::i(v))
+}
+
+/// Go's `Time.Sub`: `t - u`, saturated at the durations' range.
+fn sub(t: &GoTime, u: &GoTime) -> i64 {
+    let d = (i128::from(t.secs) - i128::from(u.secs)) * 1_000_000_000 + i128::from(t.nanos)
+        - i128::from(u.nanos);
+    d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// Go's `Duration.Round`: to the nearest multiple of `m`, halfway away
+/// from zero, saturating.
+fn round_duration(d: i64, m: i64) -> i64 {
+    if m <= 0 {
+        return d;
+    }
+    // lessThanHalf, in uint64 as Go computes it.
+    let less_than_half = |x: i64| (x as u64).wrapping_add(x as u64) < m as u64;
+    let mut r = d % m;
+    if d < 0 {
+        r = -r;
+        if less_than_half(r) {
+            return d + r;
+        }
+        let d1 = d.wrapping_sub(m).wrapping_add(r);
+        return if d1 < d { d1 } else { i64::MIN };
+    }
+    if less_than_half(r) {
+        return d - r;
+    }
+    let d1 = d.wrapping_add(m).wrapping_sub(r);
+    if d1 > d { d1 } else { i64::MAX }
+}
+
+/// Go's `Duration.Hours` & co.: whole units plus the rest as a fraction.
+fn in_units(d: i64, unit: i64) -> f64 {
+    (d / unit) as f64 + (d % unit) as f64 / unit as f64
+}
+
+/// Methods of `time.Duration`.
+pub fn duration_method(name: &str) -> Option<Method> {
+    use Ty::*;
+    let m = |params: &'static [Ty], f: MethodFn| {
+        Some(Method {
+            sig: sig(params),
+            f,
+        })
+    };
+    match name {
+        "Hours" => m(&[], |_, r, _| {
+            Ok(Value::Float(in_units(nanos(r), 3_600_000_000_000)))
+        }),
+        "Minutes" => m(&[], |_, r, _| {
+            Ok(Value::Float(in_units(nanos(r), 60_000_000_000)))
+        }),
+        "Seconds" => m(&[], |_, r, _| {
+            Ok(Value::Float(in_units(nanos(r), 1_000_000_000)))
+        }),
+        "Milliseconds" => m(&[], |_, r, _| Ok(Value::Int64(nanos(r) / 1_000_000))),
+        "Microseconds" => m(&[], |_, r, _| Ok(Value::Int64(nanos(r) / 1_000))),
+        "Nanoseconds" => m(&[], |_, r, _| Ok(Value::Int64(nanos(r)))),
+        "String" => m(&[], |_, r, _| Ok(Value::str(duration_string(nanos(r))))),
+        "Round" => m(&[Duration], |_, r, a| {
+            Ok(duration_value(round_duration(nanos(r), nanos(&a[0]))))
+        }),
+        "Truncate" => m(&[Duration], |_, r, a| {
+            let (d, m) = (nanos(r), nanos(&a[0]));
+            Ok(duration_value(if m <= 0 { d } else { d - d % m }))
+        }),
+        "Abs" => m(&[], |_, r, _| {
+            let d = nanos(r);
+            Ok(duration_value(if d == i64::MIN {
+                i64::MAX
+            } else {
+                d.abs()
+            }))
+        }),
+        _ => None,
+    }
+}
+
 /// Sprig's `dateInZone`: a time, or Unix seconds (int, int64); anything
 /// else is "now".
 fn date_in_zone(layout: &str, date: &Value, zone: &str) -> String {
@@ -1807,10 +1895,13 @@ pub fn method(name: &str) -> Option<Method> {
             }))
         }),
         "Add" => m(&[Duration], |_, r, a| {
-            Ok(time_value(recv(r).plus_nanos(i128::from(super::i(&a[0])))))
+            Ok(time_value(recv(r).plus_nanos(i128::from(nanos(&a[0])))))
+        }),
+        "Sub" => m(&[Time], |_, r, a| {
+            Ok(duration_value(sub(&recv(r), &recv(&a[0]))))
         }),
         "Truncate" => m(&[Duration], |_, r, a| {
-            let (t, d) = (recv(r), i128::from(super::i(&a[0])));
+            let (t, d) = (recv(r), i128::from(nanos(&a[0])));
             if d <= 0 {
                 return Ok(time_value(t));
             }
@@ -1818,7 +1909,7 @@ pub fn method(name: &str) -> Option<Method> {
             Ok(time_value(t.plus_nanos(-rem)))
         }),
         "Round" => m(&[Duration], |_, r, a| {
-            let (t, d) = (recv(r), i128::from(super::i(&a[0])));
+            let (t, d) = (recv(r), i128::from(nanos(&a[0])));
             if d <= 0 {
                 return Ok(time_value(t));
             }

@@ -62,8 +62,9 @@ pub enum Ty {
     Cert,
     /// `uint32` (`derivePassword`'s counter): only constants fit.
     Uint32,
-    /// `time.Duration` (`time.Time`'s `Add`, `Truncate`, `Round`): only
-    /// constants fit; they arrive as int64 nanoseconds.
+    /// `time.Duration` (`time.Time`'s `Add`, `Truncate`, `Round` and
+    /// `Duration`'s own): a duration (`Sub`'s) or a constant, which arrives
+    /// as int64 nanoseconds.
     Duration,
 }
 

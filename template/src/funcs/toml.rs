@@ -137,8 +137,9 @@ fn toml_type(v: &Value) -> Result<Option<TomlType>, String> {
         Value::Map(_) => TomlType::Hash,
         Value::Object(o) => match &**o {
             Object::Time(_) => TomlType::Datetime,
-            // semver.Version is an encoding.TextMarshaler.
-            Object::Semver(_) | Object::SemverValue(_) => TomlType::String,
+            // semver.Version is an encoding.TextMarshaler; BurntSushi's
+            // encoder writes a time.Duration as its String().
+            Object::Semver(_) | Object::SemverValue(_) | Object::Duration(_) => TomlType::String,
             _ => TomlType::Hash,
         },
     }))
@@ -295,6 +296,10 @@ impl Encoder {
                 }
                 Object::Semver(ver) | Object::SemverValue(ver) => {
                     self.write(&quote(&ver.to_string()));
+                    Ok(())
+                }
+                Object::Duration(d) => {
+                    self.write(&quote(&crate::funcs::dates::duration_string(*d)));
                     Ok(())
                 }
                 _ => self.map_or_struct(&[], v, true),

@@ -334,6 +334,8 @@ fn to_y_v3(v: &Value) -> Result<encode::Y, String> {
                 t,
                 "2006-01-02T15:04:05.999999999Z07:00",
             )),
+            // go-yaml v3 writes a time.Duration as its String().
+            Object::Duration(d) => Y::Str(crate::funcs::dates::duration_string(*d)),
         },
     })
 }
