@@ -524,6 +524,9 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
                 &Value::Invalid,
             )
         }
+        // *time.Location is a fmt.Stringer (its address, which other
+        // verbs print, is not reproducible: they get the name too).
+        Object::Location(l) => fmt_string(out, l.name(), verb, f, &Value::Invalid),
         Object::Duration(d) => fmt_integer(
             out,
             *d < 0,

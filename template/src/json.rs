@@ -267,6 +267,11 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
             out.push_str(&d.to_string());
             Ok(())
         }
+        // A struct of unexported fields.
+        Object::Location(_) => {
+            out.push_str("{}");
+            Ok(())
+        }
         Object::Certificate(c) => {
             let fields = [("Cert", s(&c.cert)), ("Key", s(&c.key))];
             encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)

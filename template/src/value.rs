@@ -117,6 +117,8 @@ pub enum Object {
     /// A `time.Duration` (what `time.Time`'s `Sub` returns): nanoseconds,
     /// an int64 to comparisons, a `fmt.Stringer` to printing.
     Duration(i64),
+    /// A `*time.Location` (what `time.Time`'s `Location` returns).
+    Location(crate::funcs::dates::Loc),
     /// Sprig's `certificate` (`genCA` & co.): fields `Cert` and `Key`.
     Certificate(crate::funcs::pki::Certificate),
 }
@@ -318,7 +320,7 @@ impl Value {
             Value::Map(_) => Kind::Map,
             Value::Object(o) => match **o {
                 Object::Files(_) => Kind::Map,
-                Object::Capabilities(_) | Object::Semver(_) => Kind::Ptr,
+                Object::Capabilities(_) | Object::Semver(_) | Object::Location(_) => Kind::Ptr,
                 Object::Duration(_) => Kind::Int64,
                 Object::KubeVersion(_)
                 | Object::HelmVersion(_)
@@ -363,6 +365,7 @@ impl Value {
                 Object::SemverValue(_) => "semver.Version",
                 Object::Time(_) => "time.Time",
                 Object::Duration(_) => "time.Duration",
+                Object::Location(_) => "*time.Location",
                 Object::Certificate(_) => "sprig.certificate",
             },
         }

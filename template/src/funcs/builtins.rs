@@ -291,8 +291,16 @@ pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, GoError> {
                                 &[arg.clone(), Value::str(type_of(&arg))],
                             )));
                         }
-                        // Comparable non-basic values (structs) compare by identity here.
-                        false
+                        match (&arg1, &arg) {
+                            // Pointers: the same location or not.
+                            (Value::Object(a), Value::Object(b)) => match (&**a, &**b) {
+                                (Object::Location(x), Object::Location(y)) => x == y,
+                                _ => false,
+                            },
+                            // Comparable non-basic values (structs) compare
+                            // by identity here.
+                            _ => false,
+                        }
                     }
                 }
             }

@@ -103,6 +103,7 @@ pub fn strval(v: &Value) -> String {
             Object::Semver(v) | Object::SemverValue(v) => v.to_string(),
             Object::Time(t) => t.go_string(),
             Object::Duration(d) => super::dates::duration_string(*d),
+            Object::Location(l) => l.name().to_string(),
             _ => gofmt::sprint_value(v),
         },
         other => gofmt::sprint_value(other),

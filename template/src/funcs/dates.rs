@@ -6,6 +6,7 @@
 //! methods templates call.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::{FuncMap, Ty, add, s, sig, sig_var};
 use crate::error::GoError;
@@ -23,7 +24,61 @@ pub struct GoTime {
     pub offset: i32,
     /// Zone abbreviation ("UTC", "EST"); empty for a fabricated offset zone.
     pub abbr: String,
+    /// The location the time is in (what `Location` returns).
+    pub loc: Loc,
 }
+
+/// Where a time is: Go's `*time.Location`. Go compares locations as
+/// pointers; equality here follows which ones Go shares.
+#[derive(Debug, Clone)]
+pub enum Loc {
+    Utc,
+    Local,
+    /// A zone of its own (`time.FixedZone(name, offset)`), made per parse.
+    Fixed {
+        name: Arc<str>,
+        offset: i32,
+    },
+}
+
+impl Loc {
+    pub fn fixed(name: &str, offset: i32) -> Loc {
+        Loc::Fixed {
+            name: name.into(),
+            offset,
+        }
+    }
+
+    /// `Location.String()`.
+    pub fn name(&self) -> &str {
+        match self {
+            Loc::Utc => "UTC",
+            Loc::Local => "Local",
+            Loc::Fixed { name, .. } => name,
+        }
+    }
+}
+
+impl PartialEq for Loc {
+    fn eq(&self, other: &Loc) -> bool {
+        match (self, other) {
+            (Loc::Utc, Loc::Utc) | (Loc::Local, Loc::Local) => true,
+            (Loc::Fixed { name: a, offset: x }, Loc::Fixed { name: b, offset: y }) => {
+                // `FixedZone` hands out one zone per whole hour from −12 to
+                // +14 when unnamed; BurntSushi/toml's local zones are
+                // package variables.
+                let shared = |name: &str, off: i32| {
+                    (name.is_empty() && off % 3600 == 0 && (-12..=14).contains(&(off / 3600)))
+                        || matches!(name, "datetime-local" | "date-local" | "time-local")
+                };
+                Arc::ptr_eq(a, b) || (x == y && a == b && shared(a, *x))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Loc {}
 
 const UNIX_TO_INTERNAL: i64 = 62_135_596_800; // seconds from 0001-01-01 to 1970-01-01
 
@@ -54,6 +109,7 @@ impl GoTime {
             nanos,
             offset: 0,
             abbr: "UTC".into(),
+            loc: Loc::Utc,
         }
     }
 
@@ -67,7 +123,12 @@ impl GoTime {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        GoTime::utc(d.as_secs() as i64, d.subsec_nanos()).in_zone(local_zone())
+        GoTime::utc(d.as_secs() as i64, d.subsec_nanos()).in_local()
+    }
+
+    /// `t.Local()`.
+    pub fn in_local(&self) -> GoTime {
+        self.in_zone(local_zone(), Loc::Local)
     }
 
     fn local_secs(&self) -> i64 {
@@ -99,14 +160,15 @@ impl GoTime {
         (self.local_secs().div_euclid(86_400) - days_from_civil(y, 1, 1) + 1) as u32
     }
 
-    /// `t.In(zone)`.
-    pub fn in_zone(&self, zone: &Zone) -> GoTime {
+    /// `t.In(zone)`, `zone` being `loc`.
+    pub fn in_zone(&self, zone: &Zone, loc: Loc) -> GoTime {
         let (offset, abbr) = zone.lookup(self.secs);
         GoTime {
             secs: self.secs,
             nanos: self.nanos,
             offset,
             abbr,
+            loc,
         }
     }
 
@@ -1355,24 +1417,27 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
         days_from_civil(year, month as u32, day as u32) * 86_400 + hour * 3600 + min * 60 + sec;
     let zone = local_zone();
     let t = match (zone_offset, zone_name) {
-        // "Z" means UTC itself.
-        (Some(0), Some(name)) if name == "UTC" => GoTime::utc(local, nsec as u32),
+        // "Z", or "UTC" for a zone name, means UTC itself (Go's `z`), an
+        // offset beside it notwithstanding.
+        (_, Some(name)) if name == "UTC" => GoTime::utc(local, nsec as u32),
         (Some(off), name) => {
             // An offset (and name) in effect in Local at that time takes
             // Local's zone; others get a zone of their own.
             let secs = local - off as i64;
             let (loff, labbr) = zone.lookup(secs);
             let name = name.unwrap_or_default();
-            let abbr = if loff == off && (name.is_empty() || name == labbr) {
-                labbr
+            let (abbr, loc) = if loff == off && (name.is_empty() || name == labbr) {
+                (labbr, Loc::Local)
             } else {
-                name
+                let loc = Loc::fixed(&name, off);
+                (name, loc)
             };
             GoTime {
                 secs,
                 nanos: nsec as u32,
                 offset: off,
                 abbr,
+                loc,
             }
         }
         (None, Some(name)) => {
@@ -1380,7 +1445,7 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             // fabricated (GMT±h keeps its hours, anything else offset 0).
             match zone.lookup_name(&name, local) {
                 // The instant is shown in Local's zone at that time.
-                Some(off) => GoTime::utc(local - off as i64, nsec as u32).in_zone(zone),
+                Some(off) => GoTime::utc(local - off as i64, nsec as u32).in_local(),
                 None => {
                     let off = name
                         .strip_prefix("GMT")
@@ -1393,6 +1458,7 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
                         secs: local,
                         nanos: nsec as u32,
                         offset: off,
+                        loc: Loc::fixed(&name, off),
                         abbr: name,
                     }
                 }
@@ -1406,7 +1472,7 @@ pub fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             } else {
                 zone.lookup(local - off1 as i64).0
             };
-            GoTime::utc(local - off as i64, nsec as u32).in_zone(zone)
+            GoTime::utc(local - off as i64, nsec as u32).in_local()
         }
     };
     Ok(t)
@@ -1663,6 +1729,25 @@ fn in_units(d: i64, unit: i64) -> f64 {
     (d / unit) as f64 + (d % unit) as f64 / unit as f64
 }
 
+/// Methods of `*time.Location`.
+pub fn location_method(name: &str) -> Option<Method> {
+    match name {
+        "String" => Some(Method {
+            sig: sig(&[]),
+            f: |_, r, _| {
+                Ok(Value::str(match r {
+                    Value::Object(o) => match &**o {
+                        Object::Location(l) => l.name(),
+                        _ => "",
+                    },
+                    _ => "",
+                }))
+            },
+        }),
+        _ => None,
+    }
+}
+
 /// Methods of `time.Duration`.
 pub fn duration_method(name: &str) -> Option<Method> {
     use Ty::*;
@@ -1713,7 +1798,7 @@ fn date_in_zone(layout: &str, date: &Value, zone: &str) -> String {
         other => time_of(other).unwrap_or_else(GoTime::now),
     };
     let z = load_location(zone).unwrap_or(Zone::Fixed(0, "UTC".into()));
-    format_time(&t.in_zone(&z), layout)
+    format_time(&t.in_zone(&z, Loc::fixed(zone, 0)), layout)
 }
 
 pub fn register(m: &mut FuncMap) {
@@ -1868,9 +1953,13 @@ pub fn method(name: &str) -> Option<Method> {
             ))
         }),
         "UTC" => m(&[], |_, r, _| {
-            Ok(time_value(recv(r).in_zone(&Zone::Fixed(0, "UTC".into()))))
+            let t = recv(r);
+            Ok(time_value(GoTime::utc(t.secs, t.nanos)))
         }),
-        "Local" => m(&[], |_, r, _| Ok(time_value(recv(r).in_zone(local_zone())))),
+        "Local" => m(&[], |_, r, _| Ok(time_value(recv(r).in_local()))),
+        "Location" => m(&[], |_, r, _| {
+            Ok(Value::object(Object::Location(recv(r).loc)))
+        }),
         "Format" => m(&[Str], |_, r, a| {
             Ok(Value::str(format_time(&recv(r), s(&a[0]))))
         }),
@@ -1953,7 +2042,7 @@ mod tests {
             "Thu Mar  4 10:05:06 +0200 2021"
         );
         assert_eq!(
-            format_time(&t.in_zone(&Zone::Fixed(0, "UTC".into())), time_rfc3339()),
+            format_time(&GoTime::utc(t.secs, t.nanos), time_rfc3339()),
             "2021-03-04T08:05:06Z"
         );
         assert_eq!(t.go_string(), "2021-03-04 10:05:06 +0200 +0200");

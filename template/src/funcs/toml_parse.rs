@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::funcs::dates::GoTime;
+use crate::funcs::dates::{GoTime, Loc};
 use crate::value::{List, ListType, Map, Object, Value};
 
 /// A node of the document being built.
@@ -1027,12 +1027,19 @@ fn date_days(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
+/// A time `secs` of wall clock in the zone `abbr` at `offset`; the local
+/// kinds are in BurntSushi's zones of those names.
 fn time_value(secs: i64, nanos: u32, offset: i32, abbr: &str) -> Value {
+    time_in(secs, nanos, offset, abbr, Loc::fixed(abbr, offset))
+}
+
+fn time_in(secs: i64, nanos: u32, offset: i32, abbr: &str, loc: Loc) -> Value {
     Value::object(Object::Time(GoTime {
         secs: secs - offset as i64,
         nanos,
         offset,
         abbr: abbr.to_string(),
+        loc,
     }))
 }
 
@@ -1064,7 +1071,7 @@ fn datetime(s: &str) -> Option<Value> {
         return Some(time_value(local, nanos, 0, "datetime-local"));
     }
     if rest == "Z" || rest == "z" {
-        return Some(time_value(local, nanos, 0, "UTC"));
+        return Some(time_in(local, nanos, 0, "UTC", Loc::Utc));
     }
     let sign = match rest.as_bytes()[0] {
         b'+' => 1,
@@ -1080,13 +1087,13 @@ fn datetime(s: &str) -> Option<Value> {
         return None;
     }
     let offset = sign * (oh * 3600 + om * 60) as i32;
-    // Go parses in Local (UTC here): a zero offset is UTC, others unnamed.
-    Some(time_value(
-        local,
-        nanos,
-        offset,
-        if offset == 0 { "UTC" } else { "" },
-    ))
+    // Go parses in Local (UTC here): a zero offset is Local's zone, others
+    // unnamed zones of their own.
+    Some(if offset == 0 {
+        time_in(local, nanos, 0, "UTC", Loc::Local)
+    } else {
+        time_in(local, nanos, offset, "", Loc::fixed("", offset))
+    })
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ pub fn method(v: &Value, name: &str) -> Option<Method> {
         Object::SemverValue(_) => crate::funcs::semver::method(name, false),
         Object::Time(_) => crate::funcs::dates::method(name),
         Object::Duration(_) => crate::funcs::dates::duration_method(name),
+        Object::Location(_) => crate::funcs::dates::location_method(name),
         _ => None,
     }
 }
@@ -144,7 +145,9 @@ pub fn field(o: &Object, name: &str) -> Field {
             "Clock" => Field::Uncallable("function Clock has 3 return values; should be 1 or 2"),
             _ => Field::Missing,
         },
-        Object::Semver(_) | Object::SemverValue(_) | Object::Duration(_) => Field::Missing,
+        Object::Semver(_) | Object::SemverValue(_) | Object::Duration(_) | Object::Location(_) => {
+            Field::Missing
+        }
     }
 }
 

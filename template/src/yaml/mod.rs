@@ -336,6 +336,8 @@ fn to_y_v3(v: &Value) -> Result<encode::Y, String> {
             )),
             // go-yaml v3 writes a time.Duration as its String().
             Object::Duration(d) => Y::Str(crate::funcs::dates::duration_string(*d)),
+            // A struct of unexported fields.
+            Object::Location(_) => Y::Map(Vec::new()),
         },
     })
 }
