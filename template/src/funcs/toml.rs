@@ -103,6 +103,8 @@ fn struct_fields(o: &Object) -> Option<Vec<(&'static str, Value)>> {
             ("KubeClientVersion", s(&h.kube_client_version)),
         ],
         Object::Certificate(c) => vec![("Cert", s(&c.cert)), ("Key", s(&c.key))],
+        // Unexported fields only.
+        Object::Location(_) => Vec::new(),
         _ => return None,
     })
 }
