@@ -1150,10 +1150,11 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
                     v.val
                 })
             }
-            Ty::Dict | Ty::Slice | Ty::StrList | Ty::Time | Ty::Cert => Err(self.errorf(format!(
-                "can't handle {arg} for arg of type {}",
-                ty.go_name()
-            ))),
+            Ty::Dict | Ty::Slice | Ty::StrList | Ty::Time | Ty::Cert | Ty::Location => Err(self
+                .errorf(format!(
+                    "can't handle {arg} for arg of type {}",
+                    ty.go_name()
+                ))),
         }
     }
 
@@ -1253,6 +1254,7 @@ pub fn assignable(v: &Value, ty: Ty) -> bool {
         Ty::Time => matches!(v, Value::Object(o) if matches!(**o, Object::Time(_))),
         Ty::Cert => matches!(v, Value::Object(o) if matches!(**o, Object::Certificate(_))),
         Ty::Duration => v.duration().is_some(),
+        Ty::Location => matches!(v, Value::Object(o) if matches!(**o, Object::Location(_))),
         // No value of a template has Go type uint32.
         Ty::Uint32 => false,
     }

@@ -1960,6 +1960,25 @@ pub fn method(name: &str) -> Option<Method> {
         "Location" => m(&[], |_, r, _| {
             Ok(Value::object(Object::Location(recv(r).loc)))
         }),
+        "In" => m(&[Location], |_, r, a| {
+            let t = recv(r);
+            let Value::Object(o) = &a[0] else {
+                return Err(super::err("time: missing Location in call to Time.In"));
+            };
+            Ok(time_value(match &**o {
+                Object::Location(Loc::Local) => t.in_local(),
+                Object::Location(Loc::Fixed { name, offset }) => GoTime {
+                    offset: *offset,
+                    abbr: name.to_string(),
+                    loc: Loc::Fixed {
+                        name: name.clone(),
+                        offset: *offset,
+                    },
+                    ..t
+                },
+                _ => GoTime::utc(t.secs, t.nanos),
+            }))
+        }),
         "Format" => m(&[Str], |_, r, a| {
             Ok(Value::str(format_time(&recv(r), s(&a[0]))))
         }),

@@ -66,6 +66,8 @@ pub enum Ty {
     /// `Duration`'s own): a duration (`Sub`'s) or a constant, which arrives
     /// as int64 nanoseconds.
     Duration,
+    /// `*time.Location` (`time.Time`'s `In`).
+    Location,
 }
 
 impl Ty {
@@ -86,6 +88,7 @@ impl Ty {
             Ty::Cert => "sprig.certificate",
             Ty::Uint32 => "uint32",
             Ty::Duration => "time.Duration",
+            Ty::Location => "*time.Location",
         }
     }
 
@@ -93,7 +96,7 @@ impl Ty {
     pub fn can_be_nil(self) -> bool {
         matches!(
             self,
-            Ty::Any | Ty::Reflect | Ty::Dict | Ty::Slice | Ty::StrList
+            Ty::Any | Ty::Reflect | Ty::Dict | Ty::Slice | Ty::StrList | Ty::Location
         )
     }
 }
