@@ -55,12 +55,11 @@ pub(crate) fn on_big_stack<T>(stack: usize, f: impl FnOnce() -> T) -> Result<T, 
     };
     let (low, size) = (mapping.low(), mapping.usable());
     let outer = LIMIT.replace(Some(low as usize));
-    let mut f = Some(f);
     // SAFETY: `low` is page-aligned and `size` a multiple of the page size
     // (`Mapping::new`), readable and writable, with an inaccessible page
     // below it; the mapping outlives the call (it is dropped after); the
     // callback cannot unwind (`caught`).
-    let out = unsafe { psm::on_stack(low, size, || caught(f.take().expect("called once"))) };
+    let out = unsafe { psm::on_stack(low, size, || caught(f)) };
     LIMIT.set(outer);
     mapping.trim();
     SPARE.set(Some(mapping));

@@ -1962,21 +1962,22 @@ pub fn method(name: &str) -> Option<Method> {
         }),
         "In" => m(&[Location], |_, r, a| {
             let t = recv(r);
-            let Value::Object(o) = &a[0] else {
+            // The argument is a *time.Location or nil (its type is checked).
+            let Some(Object::Location(loc)) = (match &a[0] {
+                Value::Object(o) => Some(&**o),
+                _ => None,
+            }) else {
                 return Err(super::err("time: missing Location in call to Time.In"));
             };
-            Ok(time_value(match &**o {
-                Object::Location(Loc::Local) => t.in_local(),
-                Object::Location(Loc::Fixed { name, offset }) => GoTime {
+            Ok(time_value(match loc {
+                Loc::Utc => GoTime::utc(t.secs, t.nanos),
+                Loc::Local => t.in_local(),
+                Loc::Fixed { name, offset } => GoTime {
                     offset: *offset,
                     abbr: name.to_string(),
-                    loc: Loc::Fixed {
-                        name: name.clone(),
-                        offset: *offset,
-                    },
+                    loc: loc.clone(),
                     ..t
                 },
-                _ => GoTime::utc(t.secs, t.nanos),
             }))
         }),
         "Format" => m(&[Str], |_, r, a| {
