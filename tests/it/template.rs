@@ -755,3 +755,62 @@ async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disab
         out.stderr
     );
 }
+
+/// A template that does arithmetic on times: `Sub` gives a time.Duration,
+/// `Location` and `In` move between zones. Installed through berthd, the
+/// stored manifest is what Helm renders; a template that hands `In` no
+/// location is refused in Go's words and records nothing.
+#[tokio::test]
+async fn time_arithmetic_installs_as_helm_renders_it() {
+    let env = crate::common::Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cm = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: times
+data:
+{{- $a := toDate "2006-01-02 15:04:05" "2020-01-02 03:04:05" }}
+{{- $b := toDate "2006-01-02T15:04:05Z07:00" "2020-01-01T00:00:00+02:00" }}
+{{- $d := $a.Sub $b }}
+  since: {{ $d | quote }}
+  hours: {{ $d.Hours | quote }}
+  rounded: {{ $d.Round 3600000000000 | quote }}
+  json: {{ toJson (dict "d" $d) | quote }}
+  zones: {{ printf "%s|%s|%s" $a.Location $b.Location $b.UTC.Location | quote }}
+  moved: {{ $a.In $b.Location | quote }}
+  later: {{ $b.Add $d | quote }}
+"#;
+    let chart = crate::common::small_chart(dir.path(), "clock", &[("cm.yaml", cm)]);
+    let helm = helm_rendered(&chart).await;
+    let want = helm["clock/templates/cm.yaml"]
+        .as_str()
+        .expect("Helm renders it");
+    assert!(want.contains("since: \"29h4m5s\""), "{want}");
+
+    env.berth(&["install", "clock", &chart]).await.ok();
+    let manifest = env.berth(&["get", "manifest", "clock"]).await.ok().stdout;
+    assert!(
+        manifest.contains(want.trim()),
+        "berth:\n{manifest}\nhelm:\n{want}"
+    );
+
+    // `In nil`: Go's error, one line naming the template; nothing recorded.
+    let bad = crate::common::small_chart(
+        dir.path(),
+        "badclock",
+        &[(
+            "cm.yaml",
+            "kind: ConfigMap\ndata:\n  t: {{ (toDate \"2006\" \"2020\").In nil | quote }}\n",
+        )],
+    );
+    let out = env.berth(&["install", "badclock", &bad]).await.failed();
+    assert!(
+        out.stderr
+            .contains("error calling In: time: missing Location in call to Time.In"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    let list = env.berth(&["list", "-a"]).await.ok().stdout;
+    assert!(!list.contains("badclock"), "{list}");
+}
