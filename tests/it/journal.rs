@@ -3,7 +3,7 @@
 //! path) instead of being reset, and `berthd journal check|export|import`
 //! back a journal up and move it.
 
-use crate::common::{Berthd, Env, berthd_bin, path};
+use crate::common::{Berthd, Env, NEVER_READY, berth_in_background, berthd_bin, path, wait_for};
 
 /// The lines of an `--events ndjson` run.
 fn lines(out: &str) -> Vec<serde_json::Value> {
@@ -85,56 +85,140 @@ async fn a_restart_removes_the_chart_files_no_revision_names() {
     assert!(charts.join(&bundle.digest).exists());
 }
 
+/// The whole records of an events file (`len | crc32 | Event`; the
+/// checksum is berthd's to check), and how many of its bytes they take.
+fn records(file: &std::path::Path) -> (Vec<berth::proto::Event>, usize) {
+    use prost::Message;
+    let bytes = std::fs::read(file).unwrap_or_default();
+    let (mut events, mut pos) = (Vec::new(), 0);
+    while let Some(head) = bytes.get(pos..pos + 8) {
+        let len = u32::from_le_bytes(head[..4].try_into().unwrap()) as usize;
+        let Some(body) = bytes.get(pos + 8..pos + 8 + len) else {
+            break;
+        };
+        let Ok(event) = berth::proto::Event::decode(body) else {
+            break;
+        };
+        events.push(event);
+        pos += 8 + len;
+    }
+    (events, pos)
+}
+
+/// The revisions' events files in `--data/events`.
+fn events_files(env: &Env) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(env.data_dir().join("events"))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "events"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// An operation's events are in its revision's file in `--data/events`
-/// until the next revision packs them. What a crash can leave there — a
-/// record cut short, a file with nothing whole in it — is mended or set
-/// aside when berthd starts, with every event `berth watch` showed still
-/// there, and `berthd journal check` names the file set aside.
+/// until the operation ends and packs them. What a crash can leave there —
+/// a record cut short, a file with nothing whole in it — is mended or set
+/// aside when berthd starts, with every event the file held and the client
+/// was shown still there, and `berthd journal check` names the file set
+/// aside.
 #[tokio::test]
 async fn a_damaged_events_file_is_set_aside_at_start_and_named() {
+    use berth::proto::event::Kind;
     let mut env = Env::without_agent().await;
-    let first = Berthd::spawn(&env, &[]).await;
+    let mut first = Berthd::spawn(&env, &[]).await;
     env.agent_url = first.url.clone();
     env.berth(&["install", "web", &env.chart("1.0.0")])
         .await
         .ok();
-    let before = env.berth(&["watch", "web", "--events", "ndjson"]).await;
-    assert!(
-        before.stdout.contains("\"type\":\"completed\""),
-        "{}",
-        before.stdout
-    );
-    let mut b = first;
-    b.child.start_kill().unwrap();
-    b.child.wait().await.unwrap();
+    wait_for("the install to pack its events", || async {
+        events_files(&env).is_empty()
+    })
+    .await;
 
-    let events = env.data_dir().join("events");
-    let files: Vec<_> = std::fs::read_dir(&events)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "the install's events file: {files:?}");
+    // Killed while an upgrade waits for pods that never get ready.
+    let upgrade = berth_in_background(
+        &env,
+        &[
+            "upgrade",
+            "web",
+            &env.chart("1.1.0"),
+            "--wait",
+            "--set",
+            NEVER_READY,
+            "--events",
+            "ndjson",
+        ],
+    );
+    wait_for("the upgrade to report progress", || async {
+        events_files(&env).iter().any(|f| {
+            records(f)
+                .0
+                .iter()
+                .any(|e| matches!(e.kind, Some(Kind::ResourceProgress(_))))
+        })
+    })
+    .await;
+    first.child.start_kill().unwrap();
+    first.child.wait().await.unwrap();
+    let seen = lines(&upgrade.await.unwrap().stdout);
+    assert!(
+        seen.len() > 3,
+        "the client was shown the upgrade's start: {seen:?}"
+    );
+
+    let files = events_files(&env);
+    assert_eq!(files.len(), 1, "the upgrade's events file: {files:?}");
     let mut torn = std::fs::read(&files[0]).unwrap();
-    let whole = torn.len();
+    let (held, whole) = records(&files[0]);
+    assert_eq!(whole, torn.len());
     torn.extend_from_slice(&[200, 0, 0, 0, 1, 2]);
     std::fs::write(&files[0], &torn).unwrap();
+    let events = env.data_dir().join("events");
     std::fs::write(events.join("0123.events"), b"not an event").unwrap();
 
     let serving = Berthd::spawn(&env, &[]).await;
     env.agent_url = serving.url.clone();
-    let after = env.berth(&["watch", "web", "--events", "ndjson"]).await;
-    assert_eq!(after.stdout, before.stdout);
-    assert_eq!(std::fs::read(&files[0]).unwrap().len(), whole, "cut off");
+    let replayed = lines(
+        &env.berth(&["watch", "web", "--events", "ndjson"])
+            .await
+            .stdout,
+    );
+    assert!(
+        replayed.starts_with(&seen),
+        "what the client was shown is replayed as it was: {seen:#?} {replayed:#?}"
+    );
+    let seqs: Vec<u64> = replayed.iter().filter_map(|l| l["seq"].as_u64()).collect();
+    for ev in &held {
+        assert!(
+            seqs.contains(&ev.seq),
+            "event {} of the file: {seqs:?}",
+            ev.seq
+        );
+    }
+    // The cut-short record is gone; what berthd appended since (the
+    // interrupted upgrade's outcome) follows the last whole one.
+    let (after, after_whole) = records(&files[0]);
+    assert_eq!(&std::fs::read(&files[0]).unwrap()[..whole], &torn[..whole]);
+    assert_eq!(
+        after_whole,
+        std::fs::read(&files[0]).unwrap().len(),
+        "cut off"
+    );
+    assert!(after.len() > held.len(), "{after:?}");
     assert_eq!(
         std::fs::read(events.join("0123.damaged")).unwrap(),
         b"not an event",
         "set aside as it was"
     );
-    // Another revision packs the install's events; its file goes.
+    // The next revision packs them, and its own when it ends: no file is left.
     env.berth(&["upgrade", "web", &env.chart("1.1.0")])
         .await
         .ok();
-    assert!(!files[0].exists());
+    wait_for("the events to be packed", || async {
+        events_files(&env).is_empty()
+    })
+    .await;
     let mut b = serving;
     b.child.start_kill().unwrap();
     b.child.wait().await.unwrap();

@@ -1517,6 +1517,50 @@ impl Journal {
         Ok(())
     }
 
+    /// Pack the events of a release's newest revision once the operation
+    /// that wrote them has ended, so the next operation's [`begin`](Self::begin)
+    /// finds nothing left to pack: the work (reading the file back,
+    /// deflating the object table, removing the file) leaves the path
+    /// between a request and its first write to the cluster (benches/README.md,
+    /// "fleet"). berthd calls it while the release is still the ending
+    /// operation's, so nothing else writes that revision's events or purges
+    /// the release meanwhile. A revision an operation holds the lock on, a
+    /// release that is gone, or nothing loose: nothing happens. The file goes
+    /// once the record is durable.
+    pub async fn pack_ended(&self, ns: &str, name: &str) -> Result<()> {
+        let _gc = self.gc.read().await;
+        let packed = writing(|| {
+            let Some(head) = self.head(ns, name)? else {
+                return Ok(None);
+            };
+            let rev = head.latest;
+            if head.lock.is_some_and(|l| l.revision == rev) {
+                return Ok(None);
+            }
+            let Some(pack) = self.pack_plan(ns, name, rev)? else {
+                return Ok(None);
+            };
+            let rkey = revision_key(ns, name, rev);
+            let res = (&self.revisions, &self.blobs, &self.events).transaction(
+                |(revisions, blobs, events)| {
+                    // The record is still there: a pack never outlives its
+                    // revision.
+                    if revisions.get(&rkey)?.is_some() {
+                        pack.apply(blobs, events)?;
+                    }
+                    Ok(())
+                },
+            );
+            unwrap_tx::<()>(res)?;
+            Ok::<_, JournalError>(Some(pack.spooled))
+        })?;
+        if let Some(spooled) = packed {
+            self.flush().await?;
+            self.drop_spooled(ns, name, spooled);
+        }
+        Ok(())
+    }
+
     /// Remove revisions' events files whose records are gone or packed
     /// (durably). What fails is only said: the revision is recorded
     /// whatever happens to the file, and the next start removes it.
@@ -2547,6 +2591,65 @@ mod tests {
             [ev(2, 1), ev(2, 2), later]
         );
         assert_sound(&j);
+    }
+
+    #[tokio::test]
+    async fn an_ended_operations_events_are_packed_and_its_file_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let mut b = begin(1, OpKind::Install);
+        b.events = vec![ev(1, 1)];
+        j.begin("ns", "a", b).await.unwrap();
+        j.append_events(&[ev(1, 2), ev(1, 3)]).unwrap();
+        // Still locked: its operation may add events; nothing is packed.
+        j.pack_ended("ns", "a").await.unwrap();
+        assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_none());
+        assert_eq!(j.spool.read("ns", "a", 1).unwrap().len(), 2);
+
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        j.pack_ended("ns", "a").await.unwrap();
+        let all: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
+        assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
+        assert!(j.spool.list().unwrap().is_empty(), "the file is gone");
+        let loose = j
+            .events
+            .range(event_key("ns", "a", 1, 0)..=event_key("ns", "a", 1, u64::MAX));
+        assert_eq!(loose.count(), 0, "so are the events begin put in sled");
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), all);
+        assert_eq!(j.last_event_seq("ns", "a", 1).unwrap(), 3);
+
+        // An operation that takes the lock on the same revision (uninstall
+        // keeping its history) adds events; its end packs them with the
+        // others.
+        let lock = Lock {
+            revision: 1,
+            operation: OpKind::Uninstall,
+            since_ms: 1,
+            identity: "admin".into(),
+            previous_status: None,
+        };
+        j.lock_latest("ns", "a", lock, Status::Uninstalling, &[])
+            .await
+            .unwrap();
+        j.append_events(&[ev(1, 4)]).unwrap();
+        j.pack_ended("ns", "a").await.unwrap();
+        assert!(j.spool.has("ns", "a", 1), "locked again: left alone");
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        j.pack_ended("ns", "a").await.unwrap();
+        let mut more = all.clone();
+        more.push(ev(1, 4));
+        assert!(j.spool.list().unwrap().is_empty());
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
+
+        // The next revision has nothing left to pack: what it reads is the same.
+        j.begin("ns", "a", begin(2, OpKind::Upgrade)).await.unwrap();
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
+        assert_sound(&j);
+
+        // A purged release: nothing to pack, nothing written.
+        j.purge("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a").await.unwrap();
+        assert!(j.events.is_empty());
     }
 
     #[tokio::test]

@@ -552,6 +552,11 @@ pub async fn supervise(agent: &Agent, op: &OpEvents, work: impl std::future::Fut
         let released = record_abort(agent, op, &abort).await;
         op.set_stopped(Stopped { released });
     }
+    // Its clients have the outcome. The events it wrote are packed now,
+    // while the release is still this operation's, not by the next one.
+    if let Err(e) = agent.journal.pack_ended(&op.namespace, &op.release).await {
+        tracing::warn!(error = %e, release = %op.release, "could not pack the operation's events");
+    }
     agent.registry.end(op);
 }
 
