@@ -94,6 +94,9 @@ impl Io {
 #[command(
     name = "berth",
     version,
+    // A flag given twice: the last one wins, as with Helm's (pflag's);
+    // list flags (`--set`, `-f`) still add up.
+    args_override_self = true,
     about = "The release manager Kubernetes teams wish Helm were",
     long_about = "berth installs, upgrades and rolls back Helm charts through berthd agents running in your \
 clusters, over mutual TLS, with live per-resource progress.",
@@ -152,6 +155,10 @@ pub struct Global {
     /// Helm's kubeconfig: refused with the berth way to say it.
     #[arg(long, global = true, hide = true)]
     pub kubeconfig: Option<String>,
+    /// Colour diffs and progress: never, auto (stdout a terminal and
+    /// $NO_COLOR unset) or always; $HELM_COLOR when not given, as Helm's.
+    #[arg(long, alias = "colour", global = true, value_name = "WHEN", value_parser = ["never", "auto", "always"])]
+    pub color: Option<String>,
     /// Helm's --debug: `template` prints what the chart rendered when it is
     /// not valid YAML (Helm's "Use --debug flag to render out invalid YAML").
     #[arg(long, global = true)]
@@ -234,7 +241,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  berth unlock web\n  berth unlock web -n prod -o json")]
     Unlock(cmd::unlock::UnlockArgs),
     /// Show a release's revisions.
-    #[command(after_help = "Examples:\n  berth history web\n  berth history web -o json")]
+    #[command(
+        alias = "hist",
+        after_help = "Examples:\n  berth history web\n  berth history web -o json"
+    )]
     History(cmd::history::HistoryArgs),
     /// Show a release's status.
     #[command(
@@ -429,6 +439,57 @@ pub fn helm_path_env(args: &[OsString]) -> Vec<(&'static str, OsString)> {
     out
 }
 
+/// berth's command line as it parses: [`Cli`], with every on/off flag
+/// also taking a value, as Helm's (pflag's) do: `--atomic=false`,
+/// `--create-namespace=true`, as scripts written for Helm pass them
+/// (`--wait-for-jobs=$JOBS`). The value is spelled as Go's
+/// strconv.ParseBool reads it (1, t, T, TRUE, true, True and their
+/// false counterparts); the bare flag is true. Help is rendered from
+/// [`Cli`] as declared, where they read as plain flags.
+pub fn parser() -> clap::Command {
+    fn go_bools(cmd: clap::Command) -> clap::Command {
+        cmd.mut_args(|a| {
+            // (A flag that already takes a value, `plugin install
+            // --verify[=false]`, is left as declared.)
+            if !matches!(a.get_action(), clap::ArgAction::SetTrue)
+                || a.get_long().is_none()
+                || a.get_num_args().is_some()
+            {
+                return a;
+            }
+            a.action(clap::ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+                .default_value("false")
+                .value_name("true|false")
+                .value_parser(|s: &str| {
+                    cmd::go_parse_bool(s)
+                        .ok_or_else(|| format!("strconv.ParseBool: parsing {s:?}: invalid syntax"))
+                })
+        })
+        .mut_subcommands(go_bools)
+    }
+    go_bools(Cli::command())
+}
+
+/// Whether `--color` (else $HELM_COLOR, unless $NO_COLOR is set, as Helm
+/// reads them) says to colour or not; None for auto, which leaves it to
+/// [`Io`] (a terminal, and $NO_COLOR unset).
+fn color_mode(flag: Option<&str>) -> Option<bool> {
+    let env = || {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            return Some("never".to_string());
+        }
+        std::env::var("HELM_COLOR").ok().map(|v| v.to_lowercase())
+    };
+    match flag.map(str::to_string).or_else(env).as_deref() {
+        Some("never") => Some(false),
+        Some("always") => Some(true),
+        _ => None,
+    }
+}
+
 /// Parse arguments and run one command; returns the process exit code.
 pub async fn run<I, T>(args: I, io: &mut Io) -> i32
 where
@@ -437,7 +498,7 @@ where
 {
     berth_agent::install_crypto_provider();
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let parsed = Cli::command().try_get_matches_from(&args).and_then(|m| {
+    let parsed = parser().try_get_matches_from(&args).and_then(|m| {
         use clap::FromArgMatches;
         let mut cli = Cli::from_arg_matches(&m)?;
         let given = |m: &clap::ArgMatches| {
@@ -450,23 +511,28 @@ where
         Ok(c) => c,
         Err(mut e) => {
             use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) && let Some(plugins) = cmd::plugin::help_section()
-            {
-                // berth's help lists the CLI plugins among its commands,
-                // as Helm's does (only the top level's help text changes).
-                let root = Cli::command();
-                let after = root
-                    .get_after_help()
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                if let Err(again) = root
-                    .after_help(format!("{plugins}\n{after}"))
-                    .try_get_matches_from(&args)
-                {
-                    e = again;
+            let help = |k: ErrorKind| {
+                matches!(
+                    k,
+                    ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                )
+            };
+            if help(e.kind()) {
+                // The help of the command as declared (its on/off flags
+                // plain), and berth's lists the CLI plugins among its
+                // commands, as Helm's does (only the top level's help text
+                // changes).
+                let mut root = Cli::command();
+                if let Some(plugins) = cmd::plugin::help_section() {
+                    let after = root
+                        .get_after_help()
+                        .map(|h| h.to_string())
+                        .unwrap_or_default();
+                    root = root.after_help(format!("{plugins}\n{after}"));
+                }
+                match root.try_get_matches_from(&args) {
+                    Err(again) if help(again.kind()) => e = again,
+                    _ => {}
                 }
             }
             let code = e.exit_code();
@@ -492,6 +558,9 @@ where
             return code;
         }
     };
+    if let Some(color) = color_mode(cli.global.color.as_deref()) {
+        io.color = color;
+    }
     match cmd::dispatch(cli, io).await {
         Ok(()) => 0,
         Err(e) => {
@@ -541,6 +610,80 @@ mod tests {
     #[test]
     fn every_command_is_well_formed() {
         super::Cli::command().debug_assert();
+        super::parser().debug_assert();
+    }
+
+    /// As with Helm's flags: an on/off flag takes `=VALUE` in Go's
+    /// spelling, and a flag given again wins over the one before; list
+    /// flags add up.
+    #[test]
+    fn on_off_flags_take_values_and_the_last_flag_wins() {
+        use clap::FromArgMatches;
+        let parse = |args: &[&str]| {
+            let args = std::iter::once("berth").chain(args.iter().copied());
+            super::parser()
+                .try_get_matches_from(args)
+                .and_then(|m| super::Cli::from_arg_matches(&m))
+        };
+        let upgrade = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(super::Command::Upgrade(u)) => u,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        let u = upgrade(&["upgrade", "web", "./chart"]);
+        assert!(!u.atomic && !u.install && !u.create_namespace);
+        let u = upgrade(&[
+            "upgrade",
+            "--atomic",
+            "-i",
+            "web",
+            "./chart",
+            "--create-namespace",
+        ]);
+        assert!(u.atomic && u.install && u.create_namespace);
+        let u = upgrade(&[
+            "upgrade",
+            "--install=true",
+            "--atomic=false",
+            "--create-namespace=T",
+            "--reuse-values=0",
+            "web",
+            "./chart",
+        ]);
+        assert!(u.install && !u.atomic && u.create_namespace && !u.reuse_values);
+        // Helm v4's name for --atomic; a value after a space is the next
+        // argument, as with pflag.
+        let u = upgrade(&[
+            "upgrade",
+            "--rollback-on-failure=1",
+            "--install",
+            "web",
+            "./chart",
+        ]);
+        assert!(u.atomic && u.install);
+        assert_eq!(
+            (u.name.as_str(), u.chart.to_str()),
+            ("web", Some("./chart"))
+        );
+        let u = upgrade(&["upgrade", "--atomic", "--atomic=false", "web", "./chart"]);
+        assert!(!u.atomic, "the last one wins");
+        let u = upgrade(&[
+            "upgrade", "-qi", "web", "./chart", "--set", "a=1", "--set", "b=2",
+        ]);
+        assert!(u.install && u.op.quiet);
+        assert_eq!(u.values.set, ["a=1", "b=2"]);
+        let c = parse(&["--debug=false", "status", "web", "-n", "a", "-n", "b"]).unwrap();
+        assert!(!c.global.debug);
+        assert_eq!(c.global.namespace, "b");
+
+        let err = parse(&["upgrade", "--atomic=maybe", "web", "./chart"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                r#"'--atomic[=<true|false>]': strconv.ParseBool: parsing "maybe": invalid syntax"#
+            ),
+            "{err}"
+        );
     }
 
     /// Every command and subcommand shows examples in its --help.

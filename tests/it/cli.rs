@@ -148,6 +148,32 @@ async fn on_a_terminal_progress_lines_update_in_place() {
         );
     }
     assert!(screen.contains("ready ("), "{screen}");
+
+    // Helm's --color never, on a terminal, with $HELM_COLOR saying always.
+    let (screen, code) = tokio::task::block_in_place(|| {
+        run_on_a_terminal(
+            &env,
+            &[
+                "upgrade",
+                "web",
+                &chart,
+                "--wait",
+                "--set",
+                "replicaCount=3",
+                "--color",
+                "never",
+            ],
+            &[("HELM_COLOR", "always")],
+        )
+    });
+    assert_eq!(code, 0, "{screen}");
+    for sgr in ["\u{1b}[32m", "\u{1b}[36m", "\u{1b}[31m", "\u{1b}[1m"] {
+        assert!(
+            !screen.contains(sgr),
+            "colour despite --color never:\n{screen:?}"
+        );
+    }
+    assert!(screen.contains("ready ("), "{screen}");
 }
 
 #[tokio::test]

@@ -35,6 +35,27 @@ async fn diff_upgrade_shows_the_changes_and_changes_nothing() {
         "{o}"
     );
     assert!(o.contains("default/Service/hello-metrics (added)"), "{o}");
+    assert!(!o.contains('\u{1b}'), "no colour in a pipe: {o:?}");
+    // Helm's --color (--colour): always colours a pipe too.
+    let coloured = env
+        .berth(&[
+            "diff",
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "--set",
+            "replicaCount=3",
+            "--colour=always",
+        ])
+        .await
+        .ok();
+    assert!(
+        coloured
+            .stdout
+            .contains("\u{1b}[31m-  replicas: 2\u{1b}[0m\n\u{1b}[32m+  replicas: 3\u{1b}[0m\n"),
+        "{:?}",
+        coloured.stdout
+    );
     assert!(
         !o.contains("resourceVersion") && !o.contains("managedFields"),
         "server fields are left out: {o}"

@@ -1151,6 +1151,90 @@ async fn helm_v4_wait_and_dry_run_strategies_are_taken() {
     );
 }
 
+/// Flags as scripts written for Helm pass them: on/off flags with a value
+/// (`--install=true`, `--atomic=false`), a flag given twice (the last one
+/// wins), Helm v4's `--force-replace` refused in one line with nothing
+/// recorded.
+#[tokio::test]
+async fn helm_style_flag_values_are_taken() {
+    let env = Env::start().await;
+    let out = env
+        .berth(&[
+            "upgrade",
+            "--install=true",
+            "--create-namespace=true",
+            "--rollback-on-failure=false",
+            "--wait=false",
+            "hello",
+            &env.chart("1.0.0"),
+            "-n",
+            "elsewhere",
+            "-n",
+            "shop",
+            "--description",
+            "first",
+            "--description",
+            "scripted",
+        ])
+        .await
+        .ok();
+    assert!(out.stdout.contains("NAMESPACE: shop"), "{}", out.stdout);
+    let h = env
+        .berth(&["history", "hello", "-n", "shop", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h[0]["description"], "scripted", "{h}");
+    assert!(
+        env.get("apps/v1", "Deployment", "shop", "hello")
+            .await
+            .is_some()
+    );
+
+    let refused = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "-n",
+            "shop",
+            "--force",
+        ])
+        .await
+        .failed();
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("Helm v4 cannot use server-side apply and force replace together"),
+        "{}",
+        refused.stderr
+    );
+    let bad = env
+        .berth(&[
+            "upgrade",
+            "hello",
+            &env.chart("1.1.0"),
+            "-n",
+            "shop",
+            "--atomic=maybe",
+        ])
+        .await
+        .failed();
+    assert!(
+        bad.stderr
+            .contains(r#"strconv.ParseBool: parsing "maybe": invalid syntax"#),
+        "{}",
+        bad.stderr
+    );
+    let h = env
+        .berth(&["history", "hello", "-n", "shop", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h.as_array().unwrap().len(), 1, "nothing recorded: {h}");
+}
+
 #[tokio::test]
 async fn render_subchart_notes_records_every_charts_notes_as_helm_does() {
     let env = Env::start().await;

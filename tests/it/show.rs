@@ -135,6 +135,24 @@ async fn pull_saves_or_unpacks_a_chart_from_a_repository() {
         std::fs::read(dest.join("hello-1.0.0.tgz")).unwrap(),
         packed(&env, "1.0.0")
     );
+    // Several charts, one after another, as `helm pull a b` does.
+    let both = env.dir.path().join("both");
+    let (ok, _, err) = berth_process(
+        &[
+            "pull",
+            &format!("{}/hello-1.0.0.tgz", repo.url),
+            &format!("{}/hello-1.1.0.tgz", repo.url),
+            "-d",
+            &path(&both),
+        ],
+        &[],
+    )
+    .await;
+    assert!(ok, "{err}");
+    for v in ["1.0.0", "1.1.0"] {
+        let file = both.join(format!("hello-{v}.tgz"));
+        assert_eq!(std::fs::read(file).unwrap(), packed(&env, v));
+    }
 
     let untar_args = [
         "pull",

@@ -87,6 +87,25 @@ pub struct OpFlags {
     /// (server-side apply); false is refused.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_server_side, value_name = "true|auto")]
     pub server_side: Option<bool>,
+    /// Helm's replacement strategy (`--force` before v4): refused, as Helm
+    /// v4 refuses it with server-side apply; `=false` is taken.
+    #[arg(long, alias = "force", hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_force_replace, value_name = "true|false")]
+    pub force_replace: Option<bool>,
+}
+
+/// `--force-replace` (and Helm's deprecated `--force`): Helm v4 replaces
+/// objects only with client-side apply ("cannot use server-side apply and
+/// force replace together"), which berth does not offer.
+fn parse_force_replace(s: &str) -> Result<bool, String> {
+    match super::go_parse_bool(s) {
+        Some(false) => Ok(false),
+        Some(true) => Err(
+            "berth always applies server-side, and Helm v4 cannot use server-side apply and force replace together; \
+             --force-conflicts takes over fields other managers own"
+                .into(),
+        ),
+        None => Err(format!("strconv.ParseBool: parsing {s:?}: invalid syntax")),
+    }
 }
 
 /// `--server-side`: berth applies server-side, as Helm v4 does by default;

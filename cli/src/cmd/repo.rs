@@ -22,7 +22,10 @@ pub enum RepoCommand {
     )]
     Add(AddArgs),
     /// List the chart repositories.
-    #[command(after_help = "Examples:\n  berth repo list\n  berth repo list -o json")]
+    #[command(
+        alias = "ls",
+        after_help = "Examples:\n  berth repo list\n  berth repo list -o json"
+    )]
     List {
         #[arg(short = 'o', long, value_enum, default_value_t)]
         output: Format,
@@ -31,7 +34,10 @@ pub enum RepoCommand {
         no_headers: bool,
     },
     /// Download the repositories' latest indexes.
-    #[command(after_help = "Examples:\n  berth repo update\n  berth repo update bitnami")]
+    #[command(
+        alias = "up",
+        after_help = "Examples:\n  berth repo update\n  berth repo update bitnami"
+    )]
     Update {
         /// Only these repositories.
         names: Vec<String>,

@@ -56,8 +56,10 @@ pub struct ShowValuesArgs {
 
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// repo/chart, a chart archive's URL or an oci:// reference.
-    pub chart: PathBuf,
+    /// repo/chart, a chart archive's URL or an oci:// reference; several
+    /// are pulled one after another, as Helm does.
+    #[arg(required = true, value_name = "CHART")]
+    pub charts: Vec<PathBuf>,
     /// Where to write the chart (with --untar, --untardir goes below it).
     #[arg(short = 'd', long, default_value = ".")]
     pub destination: PathBuf,
@@ -155,15 +157,23 @@ pub async fn show(c: ShowCommand, io: &mut Io) -> Result<(), CliError> {
 
 /// `helm pull`: download a chart from a repository, a URL or a registry
 /// into a directory, as an archive or (`--untar`) unpacked.
+/// Several charts are pulled in turn; the first that fails stops the rest.
 pub async fn pull(mut a: PullArgs, io: &mut Io) -> Result<(), CliError> {
     a.chart_path.prov = a.prov;
-    let name = a.chart.to_string_lossy().to_string();
-    if a.chart_path.repo.is_none() && a.chart.exists() {
+    for chart in &a.charts {
+        pull_one(&a, chart, io).await?;
+    }
+    Ok(())
+}
+
+async fn pull_one(a: &PullArgs, chart: &Path, io: &mut Io) -> Result<(), CliError> {
+    let name = chart.to_string_lossy().to_string();
+    if a.chart_path.repo.is_none() && chart.exists() {
         return Err(CliError::Usage(format!(
             "{name} is a local chart: pull takes repo/chart, a chart URL or an oci:// reference"
         )));
     }
-    let located = crate::charts::locate(&a.chart, &a.chart_path, &mut *io.err).await?;
+    let located = crate::charts::locate(chart, &a.chart_path, &mut *io.err).await?;
     let file = located
         .path
         .file_name()

@@ -104,6 +104,11 @@ pub struct InstallOnlyFlags {
     take_ownership: bool,
     #[arg(long, hide = true)]
     force_conflicts: bool,
+    #[arg(long, alias = "force", hide = true)]
+    force_replace: bool,
+    /// install's (a boolean there, as in Helm's install).
+    #[arg(long, hide = true)]
+    server_side: bool,
     #[arg(long, hide = true)]
     replace: bool,
     #[arg(long, hide = true)]
