@@ -513,6 +513,16 @@ impl PackPlan {
     }
 }
 
+/// An events file packed, to remove once the record is durable.
+#[derive(Debug)]
+pub struct PackedFile {
+    ns: String,
+    name: String,
+    rev: u64,
+    /// Its length when packed.
+    len: u64,
+}
+
 /// How a finished operation leaves its revision.
 #[derive(Debug, Clone)]
 pub struct Finish {
@@ -1518,18 +1528,21 @@ impl Journal {
     }
 
     /// Pack the events of a release's newest revision once the operation
-    /// that wrote them has ended, so the next operation's [`begin`](Self::begin)
-    /// finds nothing left to pack: the work (reading the file back,
-    /// deflating the object table, removing the file) leaves the path
-    /// between a request and its first write to the cluster (benches/README.md,
+    /// that wrote them has ended (its outcome recorded, its terminal event
+    /// appended), so the next operation's [`begin`](Self::begin) finds
+    /// nothing left to pack: the work (reading the file back, deflating
+    /// the object table, removing the file) leaves the path between a
+    /// request and its first write to the cluster (benches/README.md,
     /// "fleet"). berthd calls it while the release is still the ending
-    /// operation's, so nothing else writes that revision's events or purges
-    /// the release meanwhile. A revision an operation holds the lock on, a
-    /// release that is gone, or nothing loose: nothing happens. The file goes
-    /// once the record is durable.
-    pub async fn pack_ended(&self, ns: &str, name: &str) -> Result<()> {
+    /// operation's, so nothing else purges the release meanwhile. A
+    /// revision an operation holds the lock on, a release that is gone, or
+    /// nothing loose: nothing happens. Returns the events file to remove
+    /// once a flush has made the record durable ([`drop_packed`](Self::drop_packed)).
+    pub async fn pack_closed(&self, ns: &str, name: &str) -> Result<Option<PackedFile>> {
+        // A collection marks what the records name, then removes the rest:
+        // the object table this inserts must not fall between the two.
         let _gc = self.gc.read().await;
-        let packed = writing(|| {
+        writing(|| {
             let Some(head) = self.head(ns, name)? else {
                 return Ok(None);
             };
@@ -1540,11 +1553,16 @@ impl Journal {
             let Some(pack) = self.pack_plan(ns, name, rev)? else {
                 return Ok(None);
             };
+            // With the write turn, nothing appends between reading the file
+            // for the plan and taking its length.
+            let len = match pack.spooled {
+                Some(rev) => self.spool.len(ns, name, rev)?,
+                None => None,
+            };
             let rkey = revision_key(ns, name, rev);
             let res = (&self.revisions, &self.blobs, &self.events).transaction(
                 |(revisions, blobs, events)| {
-                    // The record is still there: a pack never outlives its
-                    // revision.
+                    // A pack never outlives its revision.
                     if revisions.get(&rkey)?.is_some() {
                         pack.apply(blobs, events)?;
                     }
@@ -1552,11 +1570,35 @@ impl Journal {
                 },
             );
             unwrap_tx::<()>(res)?;
-            Ok::<_, JournalError>(Some(pack.spooled))
-        })?;
-        if let Some(spooled) = packed {
+            Ok(len.map(|len| PackedFile {
+                ns: ns.to_string(),
+                name: name.to_string(),
+                rev,
+                len,
+            }))
+        })
+    }
+
+    /// Remove the events file [`pack_closed`](Self::pack_closed) packed,
+    /// after a flush: unless something appended to it since (it then stays,
+    /// to be packed again with what was added; readers take an event in
+    /// both places once). What fails is only said, as for
+    /// [`drop_spooled`](Self::drop_spooled).
+    pub fn drop_packed(&self, f: PackedFile) {
+        let removed = writing(|| match self.spool.len(&f.ns, &f.name, f.rev)? {
+            Some(len) if len == f.len => self.spool.remove(&f.ns, &f.name, f.rev),
+            _ => Ok(()),
+        });
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, "could not remove an events file");
+        }
+    }
+
+    /// [`pack_closed`](Self::pack_closed), flushed, and its file removed.
+    pub async fn pack_ended(&self, ns: &str, name: &str) -> Result<()> {
+        if let Some(f) = self.pack_closed(ns, name).await? {
             self.flush().await?;
-            self.drop_spooled(ns, name, spooled);
+            self.drop_packed(f);
         }
         Ok(())
     }
@@ -2638,6 +2680,35 @@ mod tests {
         j.pack_ended("ns", "a").await.unwrap();
         let mut more = all.clone();
         more.push(ev(1, 4));
+        assert!(j.spool.list().unwrap().is_empty());
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
+
+        // A file appended to after it was packed stays until packed again.
+        j.lock_latest(
+            "ns",
+            "a",
+            Lock {
+                revision: 1,
+                operation: OpKind::Uninstall,
+                since_ms: 2,
+                identity: "admin".into(),
+                previous_status: None,
+            },
+            Status::Uninstalling,
+            &[],
+        )
+        .await
+        .unwrap();
+        j.append_events(&[ev(1, 5)]).unwrap();
+        j.finish("ns", "a", 1, done()).await.unwrap();
+        let packed = j.pack_closed("ns", "a").await.unwrap().expect("a file");
+        j.append_events(&[ev(1, 6)]).unwrap();
+        j.flush().await.unwrap();
+        j.drop_packed(packed);
+        assert_eq!(j.spool.read("ns", "a", 1).unwrap(), [ev(1, 5), ev(1, 6)]);
+        more.extend([ev(1, 5), ev(1, 6)]);
+        assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
+        j.pack_ended("ns", "a").await.unwrap();
         assert!(j.spool.list().unwrap().is_empty());
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
 

@@ -2,8 +2,9 @@
 //!
 //! An upgrade of 450 objects emits ~455 events, most naming one object;
 //! kept one per key they cost more than the revision's manifest changes.
-//! Once a revision is closed (the next revision begins; nothing appends
-//! to an older revision's events), its events move into one record under
+//! Once a revision is closed (its operation ended, or the next revision
+//! begins; an operation that locks it again, an uninstall keeping history,
+//! adds to the record when it ends), its events move into one record under
 //! `ns/name/<rev:020>/packed` in the `events` tree:
 //!
 //! ```text

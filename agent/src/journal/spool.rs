@@ -2,8 +2,8 @@
 //! `events/` beside sled's database (since format version 5).
 //!
 //! Why not sled: an operation's events are appended one flush at a time
-//! and all removed when the revision is packed (`packed.rs`, at the next
-//! revision's begin). In sled that was the most of what its log rewrote,
+//! and all removed when the revision is packed (`packed.rs`, as its
+//! operation ends). In sled that was the most of what its log rewrote,
 //! and sled's cleaner, which runs on its flusher thread, only kept the
 //! file near its live data when it ran every 20 ms: 50 wake-ups and file
 //! syncs a second for an idle berthd, 9% of the fleet bench's CPU
@@ -141,6 +141,16 @@ impl Spool {
     /// Whether a revision has a file.
     pub fn has(&self, ns: &str, name: &str, rev: u64) -> bool {
         self.path(ns, name, rev).exists()
+    }
+
+    /// The length of a revision's file, None if it has none.
+    pub fn len(&self, ns: &str, name: &str, rev: u64) -> io::Result<Option<u64>> {
+        let path = self.path(ns, name, rev);
+        match std::fs::metadata(&path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(at(&path)(e)),
+        }
     }
 
     /// The events of one revision's file (none if it has none).

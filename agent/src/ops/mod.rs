@@ -517,9 +517,23 @@ pub async fn conclude(
             None
         }
     };
+    // Its events are all written: pack them now, in the same flush, rather
+    // than in the next operation's begin, on its way to the cluster.
+    let packed = match agent.journal.pack_closed(&op.namespace, &op.release).await {
+        Ok(packed) => packed,
+        Err(e) => {
+            tracing::warn!(error = %e, release = %op.release, "could not pack the operation's events");
+            None
+        }
+    };
     // Durable before the operation leaves the registry, attached client or not.
-    if let Err(e) = agent.journal.flush().await {
-        tracing::error!(error = %e, "could not flush the journal");
+    match agent.journal.flush().await {
+        Ok(()) => {
+            if let Some(f) = packed {
+                agent.journal.drop_packed(f);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not flush the journal"),
     }
     record
 }
@@ -552,8 +566,8 @@ pub async fn supervise(agent: &Agent, op: &OpEvents, work: impl std::future::Fut
         let released = record_abort(agent, op, &abort).await;
         op.set_stopped(Stopped { released });
     }
-    // Its clients have the outcome. The events it wrote are packed now,
-    // while the release is still this operation's, not by the next one.
+    // An operation stopped from outside (or that ended without
+    // [`conclude`]) packs its events here, while the release is still its.
     if let Err(e) = agent.journal.pack_ended(&op.namespace, &op.release).await {
         tracing::warn!(error = %e, release = %op.release, "could not pack the operation's events");
     }
