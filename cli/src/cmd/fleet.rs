@@ -108,7 +108,7 @@ pub struct Targets {
     #[arg(long, default_value = "0")]
     pub canary: usize,
     /// Start no new cluster once this many have failed.
-    #[arg(long, conflicts_with = "stop_on_failure")]
+    #[arg(long)]
     pub max_failures: Option<usize>,
     /// Start no new cluster once one has failed (--max-failures 1).
     #[arg(long)]
@@ -121,6 +121,13 @@ pub struct Targets {
 impl Targets {
     /// The clusters, in order: as listed, or the config file's order.
     fn resolve(&self, config: &Config) -> Result<Vec<Cluster>, CliError> {
+        // Checked here, not by clap: `--stop-on-failure=false` beside a
+        // budget is no conflict.
+        if self.stop_on_failure && self.max_failures.is_some() {
+            return Err(CliError::Usage(
+                "--stop-on-failure and --max-failures cannot be used together (--stop-on-failure is --max-failures 1)".into(),
+            ));
+        }
         if let Some(sel) = &self.selector {
             let sel = config::Selector::parse(sel)?;
             let picked: Vec<Cluster> = config
@@ -898,5 +905,22 @@ mod tests {
             ..targets()
         };
         assert_eq!(given.parallel(50), 50);
+    }
+
+    #[test]
+    fn a_failure_budget_and_stop_on_failure_are_refused_together_but_not_a_false_one() {
+        let both = Targets {
+            stop_on_failure: true,
+            max_failures: Some(3),
+            ..targets()
+        };
+        let err = both.resolve(&Config::default()).unwrap_err().to_string();
+        assert!(err.contains("cannot be used together"), "{err}");
+        let budget = Targets {
+            max_failures: Some(3),
+            ..targets()
+        };
+        let err = budget.resolve(&Config::default()).unwrap_err().to_string();
+        assert!(err.contains("matches no cluster"), "{err}");
     }
 }
