@@ -205,6 +205,25 @@ fn encode_pairs<'a>(
     Ok(())
 }
 
+/// Why a formatted time is no RFC 3339 timestamp, as Go's
+/// `appendStrictRFC3339` checks it: a year of other than four digits (before
+/// year 0 or after 9999), a zone hour past 23.
+fn not_rfc3339(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    if b.get(4) != Some(&b'-') {
+        return Some("year outside of range [0,9999]");
+    }
+    if b.last() != Some(&b'Z') && b.len() >= 6 {
+        let c = b[b.len() - 6];
+        let hour = &b[b.len() - 5..b.len() - 3];
+        let num2 = (hour[0].wrapping_sub(b'0')) as u32 * 10 + hour[1].wrapping_sub(b'0') as u32;
+        if c.is_ascii_digit() || num2 >= 24 {
+            return Some("timezone hour outside of range [0,23]");
+        }
+    }
+    None
+}
+
 fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Result<(), String> {
     let s = Value::str;
     match o {
@@ -251,11 +270,14 @@ fn encode_object(out: &mut String, o: &Object, opts: Opts, depth: usize) -> Resu
             encode_pairs(out, fields.iter().map(|(k, v)| (*k, v)), opts, depth)
         }
         Object::Time(t) => {
-            encode_string(
-                out,
-                &crate::funcs::dates::format_time(t, "2006-01-02T15:04:05.999999999Z07:00"),
-                opts.escape_html,
-            );
+            let text = crate::funcs::dates::format_time(t, "2006-01-02T15:04:05.999999999Z07:00");
+            // Go's Time.MarshalJSON: what is not RFC 3339 is an error.
+            if let Some(why) = not_rfc3339(&text) {
+                return Err(format!(
+                    "json: error calling MarshalJSON for type time.Time: Time.MarshalJSON: {why}"
+                ));
+            }
+            encode_string(out, &text, opts.escape_html);
             Ok(())
         }
         Object::Semver(v) | Object::SemverValue(v) => {

@@ -132,7 +132,8 @@ impl GoTime {
     }
 
     fn local_secs(&self) -> i64 {
-        self.secs + self.offset as i64
+        // Wrapping, as Go's absSec: AddDate can give any int64.
+        self.secs.wrapping_add(self.offset as i64)
     }
 
     fn civil(&self) -> (i64, u32, u32, u32, u32, u32) {
@@ -209,6 +210,60 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + d as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Go's `norm` (time.go): `lo` brought into [0, base), what overflows
+/// carried into `hi`, in Go's wrapping int arithmetic.
+fn go_norm(mut hi: i64, mut lo: i64, base: i64) -> (i64, i64) {
+    if lo < 0 {
+        let n = lo.wrapping_neg().wrapping_sub(1) / base + 1;
+        hi = hi.wrapping_sub(n);
+        lo = lo.wrapping_add(n.wrapping_mul(base));
+    }
+    if lo >= base {
+        let n = lo / base;
+        hi = hi.wrapping_add(n);
+        lo = lo.wrapping_sub(n.wrapping_mul(base));
+    }
+    (hi, lo)
+}
+
+/// Years from Go's absolute epoch (March 1 of year -292277022400) to year 0.
+const ABSOLUTE_YEARS: u64 = 292_277_022_400;
+/// Seconds from Go's absolute epoch to the Unix epoch, negated
+/// (`absoluteToInternal + internalToUnix`).
+const ABSOLUTE_TO_UNIX: i64 = -9_223_372_028_741_760_000;
+
+/// Go's `dateToAbsDays` (Go 1.23): days from the absolute epoch to a date
+/// whose month is normalized; the day may be out of range. Unsigned and
+/// wrapping, as Go computes it.
+fn date_to_abs_days(year: i64, month: u32, day: i64) -> u64 {
+    let jan_feb = u32::from(month < 3);
+    let amonth = month + 12 * jan_feb;
+    let y = (year as u64)
+        .wrapping_sub(u64::from(jan_feb))
+        .wrapping_add(ABSOLUTE_YEARS);
+    let ayday = (979 * amonth - 2919) >> 5;
+    let century = y / 100;
+    let cyear = (y % 100) as u32;
+    let cday = 1461 * cyear / 4;
+    let century_days = 146_097u64.wrapping_mul(century) / 4;
+    century_days.wrapping_add(i64::from(cday + ayday).wrapping_add(day).wrapping_sub(1) as u64)
+}
+
+/// Go's `time.Date` in a zone `offset` seconds east of UTC: the Unix
+/// seconds of a [year, month, day] and [hour, minute, second] that may be
+/// out of range (normalized, carrying over), with Go's wrapping where an
+/// int overflows — an absurd `AddDate` gives Go's absurd time, not a panic.
+fn go_date_unix(date: [i64; 3], clock: [u32; 3], offset: i32) -> i64 {
+    let [year, month, day] = date;
+    let (year, m) = go_norm(year, month.wrapping_sub(1), 12);
+    let (hour, min, sec) = (clock[0] as i64, clock[1] as i64, clock[2] as i64);
+    let days = date_to_abs_days(year, m as u32 + 1, day) as i64;
+    days.wrapping_mul(86_400)
+        .wrapping_add(hour * 3600 + min * 60 + sec)
+        .wrapping_add(ABSOLUTE_TO_UNIX)
+        .wrapping_sub(i64::from(offset))
 }
 
 fn is_leap(y: i64) -> bool {
@@ -1992,14 +2047,15 @@ pub fn method(name: &str) -> Option<Method> {
         "AddDate" => m(&[Int, Int, Int], |_, r, a| {
             let t = recv(r);
             let (y, mo, d, h, mi, se) = t.civil();
-            let months = mo as i64 - 1 + super::i(&a[1]);
-            let year = y + super::i(&a[0]) + months.div_euclid(12);
-            let month = months.rem_euclid(12) as u32 + 1;
-            // Go normalizes overflowing days (Jan 31 + 1 month = Mar 3).
-            let days = days_from_civil(year, month, 1) + d as i64 - 1 + super::i(&a[2]);
-            let local = days * 86_400 + (h * 3600 + mi * 60 + se) as i64;
+            // Go normalizes overflowing days (Jan 31 + 1 month = Mar 3),
+            // and wraps what overflows an int as Go does.
+            let date = [
+                y.wrapping_add(super::i(&a[0])),
+                (mo as i64).wrapping_add(super::i(&a[1])),
+                (d as i64).wrapping_add(super::i(&a[2])),
+            ];
             Ok(time_value(GoTime {
-                secs: local - t.offset as i64,
+                secs: go_date_unix(date, [h, mi, se], t.offset),
                 ..t
             }))
         }),
