@@ -1995,9 +1995,22 @@ pub fn method(name: &str) -> Option<Method> {
             Ok(Value::str(DAYS[recv(r).weekday() as usize]))
         }),
         "Unix" => m(&[], |_, r, _| Ok(Value::Int64(recv(r).secs))),
+        // Wrapping past int64, as Go's (its result is undefined there).
         "UnixMilli" => m(&[], |_, r, _| {
             let t = recv(r);
-            Ok(Value::Int64(t.secs * 1000 + (t.nanos / 1_000_000) as i64))
+            Ok(Value::Int64(
+                t.secs
+                    .wrapping_mul(1000)
+                    .wrapping_add((t.nanos / 1_000_000) as i64),
+            ))
+        }),
+        "UnixMicro" => m(&[], |_, r, _| {
+            let t = recv(r);
+            Ok(Value::Int64(
+                t.secs
+                    .wrapping_mul(1_000_000)
+                    .wrapping_add((t.nanos / 1000) as i64),
+            ))
         }),
         "UnixNano" => m(&[], |_, r, _| {
             let t = recv(r);
