@@ -126,54 +126,27 @@ async fn on_a_terminal_progress_lines_update_in_place() {
     );
     assert!(screen.contains("STATUS: deployed"), "{screen}");
 
-    let (screen, code) = tokio::task::block_in_place(|| {
-        run_on_a_terminal(
-            &env,
-            &[
-                "upgrade",
-                "web",
-                &chart,
-                "--wait",
-                "--set",
-                "replicaCount=2",
-            ],
-            &[("NO_COLOR", "1")],
-        )
-    });
-    assert_eq!(code, 0, "{screen}");
-    for sgr in ["\u{1b}[32m", "\u{1b}[36m", "\u{1b}[31m", "\u{1b}[1m"] {
-        assert!(
-            !screen.contains(sgr),
-            "colour despite NO_COLOR:\n{screen:?}"
-        );
+    // No colour with $NO_COLOR, nor with Helm's --color never (which wins
+    // over $HELM_COLOR).
+    let plain: [(&str, &[&str], (&str, &str)); 2] = [
+        ("NO_COLOR", &[], ("NO_COLOR", "1")),
+        (
+            "--color never",
+            &["--color", "never"],
+            ("HELM_COLOR", "always"),
+        ),
+    ];
+    for (i, (why, flags, var)) in plain.into_iter().enumerate() {
+        let replicas = format!("replicaCount={}", 2 + i);
+        let mut args = vec!["upgrade", "web", &chart, "--wait", "--set", &replicas];
+        args.extend(flags);
+        let (screen, code) = tokio::task::block_in_place(|| run_on_a_terminal(&env, &args, &[var]));
+        assert_eq!(code, 0, "{screen}");
+        for sgr in ["\u{1b}[32m", "\u{1b}[36m", "\u{1b}[31m", "\u{1b}[1m"] {
+            assert!(!screen.contains(sgr), "colour despite {why}:\n{screen:?}");
+        }
+        assert!(screen.contains("ready ("), "{screen}");
     }
-    assert!(screen.contains("ready ("), "{screen}");
-
-    // Helm's --color never, on a terminal, with $HELM_COLOR saying always.
-    let (screen, code) = tokio::task::block_in_place(|| {
-        run_on_a_terminal(
-            &env,
-            &[
-                "upgrade",
-                "web",
-                &chart,
-                "--wait",
-                "--set",
-                "replicaCount=3",
-                "--color",
-                "never",
-            ],
-            &[("HELM_COLOR", "always")],
-        )
-    });
-    assert_eq!(code, 0, "{screen}");
-    for sgr in ["\u{1b}[32m", "\u{1b}[36m", "\u{1b}[31m", "\u{1b}[1m"] {
-        assert!(
-            !screen.contains(sgr),
-            "colour despite --color never:\n{screen:?}"
-        );
-    }
-    assert!(screen.contains("ready ("), "{screen}");
 }
 
 #[tokio::test]

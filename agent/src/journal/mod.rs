@@ -2120,6 +2120,17 @@ mod tests_support {
         }
     }
 
+    /// The lock an uninstall keeping history takes on revision `rev`.
+    pub fn uninstall_lock(rev: u64, since_ms: i64) -> Lock {
+        Lock {
+            revision: rev,
+            operation: OpKind::Uninstall,
+            since_ms,
+            identity: "admin".into(),
+            previous_status: None,
+        }
+    }
+
     pub fn ev(rev: u64, seq: u64) -> proto::Event {
         proto::Event {
             release: "a".into(),
@@ -2346,14 +2357,7 @@ mod tests {
             let j = Journal::open(dir.path()).unwrap();
             j.begin("ns", "a", begin(1, OpKind::Install)).await.unwrap();
             j.finish("ns", "a", 1, done()).await.unwrap();
-            let lock = Lock {
-                revision: 1,
-                operation: OpKind::Uninstall,
-                since_ms: 1,
-                identity: "admin".into(),
-                previous_status: None,
-            };
-            j.lock_latest("ns", "a", lock, Status::Uninstalling, &[])
+            j.lock_latest("ns", "a", uninstall_lock(1, 1), Status::Uninstalling, &[])
                 .await
                 .unwrap();
         }
@@ -2663,14 +2667,7 @@ mod tests {
         // An operation that takes the lock on the same revision (uninstall
         // keeping its history) adds events; its end packs them with the
         // others.
-        let lock = Lock {
-            revision: 1,
-            operation: OpKind::Uninstall,
-            since_ms: 1,
-            identity: "admin".into(),
-            previous_status: None,
-        };
-        j.lock_latest("ns", "a", lock, Status::Uninstalling, &[])
+        j.lock_latest("ns", "a", uninstall_lock(1, 1), Status::Uninstalling, &[])
             .await
             .unwrap();
         j.append_events(&[ev(1, 4)]).unwrap();
@@ -2684,21 +2681,9 @@ mod tests {
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
 
         // A file appended to after it was packed stays until packed again.
-        j.lock_latest(
-            "ns",
-            "a",
-            Lock {
-                revision: 1,
-                operation: OpKind::Uninstall,
-                since_ms: 2,
-                identity: "admin".into(),
-                previous_status: None,
-            },
-            Status::Uninstalling,
-            &[],
-        )
-        .await
-        .unwrap();
+        j.lock_latest("ns", "a", uninstall_lock(1, 2), Status::Uninstalling, &[])
+            .await
+            .unwrap();
         j.append_events(&[ev(1, 5)]).unwrap();
         j.finish("ns", "a", 1, done()).await.unwrap();
         let packed = j.pack_closed("ns", "a").await.unwrap().expect("a file");
