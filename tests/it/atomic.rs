@@ -101,6 +101,12 @@ async fn a_failed_atomic_upgrade_rolls_back_to_the_deployed_revision() {
         .ok()
         .stdout;
     assert_eq!(m1, m3);
+    // The failed revision's events and the rollback's are packed once the
+    // operation ends: no events file is left.
+    crate::common::wait_for("the events to be packed", || async {
+        crate::journal::events_files(&env).is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]

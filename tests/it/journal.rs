@@ -106,7 +106,7 @@ fn records(file: &std::path::Path) -> (Vec<berth::proto::Event>, usize) {
 }
 
 /// The revisions' events files in `--data/events`.
-fn events_files(env: &Env) -> Vec<std::path::PathBuf> {
+pub(crate) fn events_files(env: &Env) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(env.data_dir().join("events"))
         .map(|d| {
             d.map(|e| e.unwrap().path())

@@ -1475,13 +1475,21 @@ impl Journal {
             .collect();
         let mut spooled = None;
         let res = writing(|| {
-            // The revision before this one is closed: pack its events.
+            // The revision before this one is closed: pack its events (what
+            // its operation did not, or appended after packing them).
             let previous = begin.record.revision.checked_sub(1).filter(|r| *r > 0);
             let pack = match previous {
                 Some(prev) => self.pack_plan(ns, name, prev)?,
                 None => None,
             };
-            spooled = pack.as_ref().and_then(|p| p.spooled);
+            if let Some(rev) = pack.as_ref().and_then(|p| p.spooled) {
+                spooled = self.spool.len(ns, name, rev)?.map(|len| PackedFile {
+                    ns: ns.to_string(),
+                    name: name.to_string(),
+                    rev,
+                    len,
+                });
+            }
             let trees = (
                 &self.releases,
                 &self.revisions,
@@ -1523,11 +1531,13 @@ impl Journal {
         unwrap_tx(res)?;
         self.flush().await?;
         // The packed record is durable: the file it replaces goes.
-        self.drop_spooled(ns, name, spooled);
+        if let Some(f) = spooled {
+            self.drop_packed(f);
+        }
         Ok(())
     }
 
-    /// Pack the events of a release's newest revision once the operation
+    /// Pack the events of a revision once the operation
     /// that wrote them has ended (its outcome recorded, its terminal event
     /// appended), so the next operation's [`begin`](Self::begin) finds
     /// nothing left to pack: the work (reading the file back, deflating
@@ -1535,10 +1545,10 @@ impl Journal {
     /// request and its first write to the cluster (benches/README.md,
     /// "fleet"). berthd calls it while the release is still the ending
     /// operation's, so nothing else purges the release meanwhile. A
-    /// revision an operation holds the lock on, a release that is gone, or
+    /// revision an operation holds the lock on, one that is gone, or
     /// nothing loose: nothing happens. Returns the events file to remove
     /// once a flush has made the record durable ([`drop_packed`](Self::drop_packed)).
-    pub async fn pack_closed(&self, ns: &str, name: &str) -> Result<Option<PackedFile>> {
+    pub async fn pack_closed(&self, ns: &str, name: &str, rev: u64) -> Result<Option<PackedFile>> {
         // A collection marks what the records name, then removes the rest:
         // the object table this inserts must not fall between the two.
         let _gc = self.gc.read().await;
@@ -1546,7 +1556,6 @@ impl Journal {
             let Some(head) = self.head(ns, name)? else {
                 return Ok(None);
             };
-            let rev = head.latest;
             if head.lock.is_some_and(|l| l.revision == rev) {
                 return Ok(None);
             }
@@ -1595,8 +1604,8 @@ impl Journal {
     }
 
     /// [`pack_closed`](Self::pack_closed), flushed, and its file removed.
-    pub async fn pack_ended(&self, ns: &str, name: &str) -> Result<()> {
-        if let Some(f) = self.pack_closed(ns, name).await? {
+    pub async fn pack_ended(&self, ns: &str, name: &str, rev: u64) -> Result<()> {
+        if let Some(f) = self.pack_closed(ns, name, rev).await? {
             self.flush().await?;
             self.drop_packed(f);
         }
@@ -2648,12 +2657,12 @@ mod tests {
         j.begin("ns", "a", b).await.unwrap();
         j.append_events(&[ev(1, 2), ev(1, 3)]).unwrap();
         // Still locked: its operation may add events; nothing is packed.
-        j.pack_ended("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a", 1).await.unwrap();
         assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_none());
         assert_eq!(j.spool.read("ns", "a", 1).unwrap().len(), 2);
 
         j.finish("ns", "a", 1, done()).await.unwrap();
-        j.pack_ended("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a", 1).await.unwrap();
         let all: Vec<_> = (1..=3).map(|s| ev(1, s)).collect();
         assert!(j.events.get(packed_key("ns", "a", 1)).unwrap().is_some());
         assert!(j.spool.list().unwrap().is_empty(), "the file is gone");
@@ -2671,10 +2680,10 @@ mod tests {
             .await
             .unwrap();
         j.append_events(&[ev(1, 4)]).unwrap();
-        j.pack_ended("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a", 1).await.unwrap();
         assert!(j.spool.has("ns", "a", 1), "locked again: left alone");
         j.finish("ns", "a", 1, done()).await.unwrap();
-        j.pack_ended("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a", 1).await.unwrap();
         let mut more = all.clone();
         more.push(ev(1, 4));
         assert!(j.spool.list().unwrap().is_empty());
@@ -2686,14 +2695,14 @@ mod tests {
             .unwrap();
         j.append_events(&[ev(1, 5)]).unwrap();
         j.finish("ns", "a", 1, done()).await.unwrap();
-        let packed = j.pack_closed("ns", "a").await.unwrap().expect("a file");
+        let packed = j.pack_closed("ns", "a", 1).await.unwrap().expect("a file");
         j.append_events(&[ev(1, 6)]).unwrap();
         j.flush().await.unwrap();
         j.drop_packed(packed);
         assert_eq!(j.spool.read("ns", "a", 1).unwrap(), [ev(1, 5), ev(1, 6)]);
         more.extend([ev(1, 5), ev(1, 6)]);
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
-        j.pack_ended("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a", 1).await.unwrap();
         assert!(j.spool.list().unwrap().is_empty());
         assert_eq!(j.events("ns", "a", 1, 0).unwrap(), more);
 
@@ -2704,7 +2713,7 @@ mod tests {
 
         // A purged release: nothing to pack, nothing written.
         j.purge("ns", "a").await.unwrap();
-        j.pack_ended("ns", "a").await.unwrap();
+        j.pack_ended("ns", "a", 1).await.unwrap();
         assert!(j.events.is_empty());
     }
 

@@ -519,7 +519,11 @@ pub async fn conclude(
     };
     // Its events are all written: pack them now, in the same flush, rather
     // than in the next operation's begin, on its way to the cluster.
-    let packed = match agent.journal.pack_closed(&op.namespace, &op.release).await {
+    let packed = match agent
+        .journal
+        .pack_closed(&op.namespace, &op.release, op.revision)
+        .await
+    {
         Ok(packed) => packed,
         Err(e) => {
             tracing::warn!(error = %e, release = %op.release, "could not pack the operation's events");
@@ -566,9 +570,15 @@ pub async fn supervise(agent: &Agent, op: &OpEvents, work: impl std::future::Fut
         let released = record_abort(agent, op, &abort).await;
         op.set_stopped(Stopped { released });
     }
-    // An operation stopped from outside (or that ended without
-    // [`conclude`]) packs its events here, while the release is still its.
-    if let Err(e) = agent.journal.pack_ended(&op.namespace, &op.release).await {
+    // An operation stopped from outside, or that ended without
+    // [`conclude`] (an --atomic recovery, whose events go on after the
+    // rollback's revision began), packs its events here, while the release
+    // is still its.
+    if let Err(e) = agent
+        .journal
+        .pack_ended(&op.namespace, &op.release, op.revision)
+        .await
+    {
         tracing::warn!(error = %e, release = %op.release, "could not pack the operation's events");
     }
     agent.registry.end(op);
