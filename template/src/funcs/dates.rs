@@ -161,6 +161,29 @@ impl GoTime {
         (self.local_secs().div_euclid(86_400) - days_from_civil(y, 1, 1) + 1) as u32
     }
 
+    /// `t.In(loc)`: the same instant in another location.
+    pub fn in_loc(&self, loc: &Loc) -> GoTime {
+        match loc {
+            Loc::Utc => GoTime::utc(self.secs, self.nanos),
+            Loc::Local => self.in_local(),
+            Loc::Fixed { name, offset } => GoTime {
+                offset: *offset,
+                abbr: name.to_string(),
+                loc: loc.clone(),
+                ..self.clone()
+            },
+        }
+    }
+
+    /// Seconds and nanoseconds since 1970 in `unit`s of nanoseconds
+    /// (`UnixMilli` & co.), wrapping past int64 as Go's do (their result
+    /// is undefined there).
+    fn unix_in(&self, unit: i64) -> i64 {
+        self.secs
+            .wrapping_mul(1_000_000_000 / unit)
+            .wrapping_add(i64::from(self.nanos) / unit)
+    }
+
     /// `t.In(zone)`, `zone` being `loc`.
     pub fn in_zone(&self, zone: &Zone, loc: Loc) -> GoTime {
         let (offset, abbr) = zone.lookup(self.secs);
@@ -1995,36 +2018,11 @@ pub fn method(name: &str) -> Option<Method> {
             Ok(Value::str(DAYS[recv(r).weekday() as usize]))
         }),
         "Unix" => m(&[], |_, r, _| Ok(Value::Int64(recv(r).secs))),
-        // Wrapping past int64, as Go's (its result is undefined there).
-        "UnixMilli" => m(&[], |_, r, _| {
-            let t = recv(r);
-            Ok(Value::Int64(
-                t.secs
-                    .wrapping_mul(1000)
-                    .wrapping_add((t.nanos / 1_000_000) as i64),
-            ))
-        }),
-        "UnixMicro" => m(&[], |_, r, _| {
-            let t = recv(r);
-            Ok(Value::Int64(
-                t.secs
-                    .wrapping_mul(1_000_000)
-                    .wrapping_add((t.nanos / 1000) as i64),
-            ))
-        }),
-        "UnixNano" => m(&[], |_, r, _| {
-            let t = recv(r);
-            Ok(Value::Int64(
-                t.secs
-                    .wrapping_mul(1_000_000_000)
-                    .wrapping_add(t.nanos as i64),
-            ))
-        }),
-        "UTC" => m(&[], |_, r, _| {
-            let t = recv(r);
-            Ok(time_value(GoTime::utc(t.secs, t.nanos)))
-        }),
-        "Local" => m(&[], |_, r, _| Ok(time_value(recv(r).in_local()))),
+        "UnixMilli" => m(&[], |_, r, _| Ok(Value::Int64(recv(r).unix_in(1_000_000)))),
+        "UnixMicro" => m(&[], |_, r, _| Ok(Value::Int64(recv(r).unix_in(1000)))),
+        "UnixNano" => m(&[], |_, r, _| Ok(Value::Int64(recv(r).unix_in(1)))),
+        "UTC" => m(&[], |_, r, _| Ok(time_value(recv(r).in_loc(&Loc::Utc)))),
+        "Local" => m(&[], |_, r, _| Ok(time_value(recv(r).in_loc(&Loc::Local)))),
         "Location" => m(&[], |_, r, _| {
             Ok(Value::object(Object::Location(recv(r).loc)))
         }),
@@ -2037,16 +2035,7 @@ pub fn method(name: &str) -> Option<Method> {
             }) else {
                 return Err(super::err("time: missing Location in call to Time.In"));
             };
-            Ok(time_value(match loc {
-                Loc::Utc => GoTime::utc(t.secs, t.nanos),
-                Loc::Local => t.in_local(),
-                Loc::Fixed { name, offset } => GoTime {
-                    offset: *offset,
-                    abbr: name.to_string(),
-                    loc: loc.clone(),
-                    ..t
-                },
-            }))
+            Ok(time_value(t.in_loc(loc)))
         }),
         "Format" => m(&[Str], |_, r, a| {
             Ok(Value::str(format_time(&recv(r), s(&a[0]))))
