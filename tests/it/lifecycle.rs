@@ -1227,8 +1227,9 @@ async fn helm_style_flag_values_are_taken() {
         "{}",
         bad.stderr
     );
+    // Helm's alias `hist`.
     let h = env
-        .berth(&["history", "hello", "-n", "shop", "-o", "json"])
+        .berth(&["hist", "hello", "-n", "shop", "-o", "json"])
         .await
         .ok()
         .json();

@@ -385,7 +385,11 @@ async fn repo_add_update_list_remove_keep_helms_files() {
     let (ok, out, _) = berth_process(&["repo", "list"], &home_var).await;
     assert!(ok);
     assert!(out.contains("local") && out.contains(&url), "{out}");
-    let (ok, out, err) = berth_process(&["repo", "update"], &home_var).await;
+    // Helm's aliases: `repo ls`, `repo up`.
+    let (ok, listed, _) = berth_process(&["repo", "ls"], &home_var).await;
+    assert!(ok);
+    assert_eq!(listed, out);
+    let (ok, out, err) = berth_process(&["repo", "up"], &home_var).await;
     assert!(ok, "{err}");
     assert!(
         out.contains("...Successfully got an update from the \"local\" chart repository"),
