@@ -439,6 +439,73 @@ pub fn helm_path_env(args: &[OsString]) -> Vec<(&'static str, OsString)> {
     out
 }
 
+/// Helm's deprecated flags berth takes, by the command taking them, with
+/// what Helm says when one is used (cobra's MarkDeprecated).
+const DEPRECATED_FLAGS: &[(&str, &str, &str)] = &[
+    ("install", "atomic", "use --rollback-on-failure instead"),
+    ("upgrade", "atomic", "use --rollback-on-failure instead"),
+    (
+        "fleet install",
+        "atomic",
+        "use --rollback-on-failure instead",
+    ),
+    (
+        "fleet upgrade",
+        "atomic",
+        "use --rollback-on-failure instead",
+    ),
+    ("template", "atomic", "use --rollback-on-failure instead"),
+    // Refused with `=true` by the commands that apply (see
+    // `parse_force_replace`); `--force=false` is taken.
+    ("install", "force", "use --force-replace instead"),
+    ("upgrade", "force", "use --force-replace instead"),
+    ("rollback", "force", "use --force-replace instead"),
+    ("template", "force", "use --force-replace instead"),
+    (
+        "template",
+        "hide-notes",
+        "this flag has no effect for 'berth template' and will be removed in Helm 5",
+    ),
+    (
+        "template",
+        "render-subchart-notes",
+        "this flag has no effect for 'berth template' and will be removed in Helm 5",
+    ),
+];
+
+/// pflag's notice for every deprecated flag `args` give the command
+/// `path` ("Flag --atomic has been deprecated, use --rollback-on-failure
+/// instead"), once per use, as Helm prints them on stderr.
+fn deprecation_notices(path: &str, args: &[OsString]) -> Vec<String> {
+    let flags: Vec<_> = DEPRECATED_FLAGS
+        .iter()
+        .filter(|(command, ..)| *command == path)
+        .collect();
+    let mut out = Vec::new();
+    for arg in args.iter().skip(1).take_while(|a| *a != "--") {
+        let text = arg.to_string_lossy();
+        let Some(given) = text.strip_prefix("--") else {
+            continue;
+        };
+        let name = given.split_once('=').map_or(given, |(name, _)| name);
+        if let Some((_, flag, why)) = flags.iter().find(|(_, flag, _)| *flag == name) {
+            out.push(format!("Flag --{flag} has been deprecated, {why}"));
+        }
+    }
+    out
+}
+
+/// The names of the (sub)commands `m` matched, joined by spaces.
+fn command_path(m: &clap::ArgMatches) -> String {
+    let mut path = Vec::new();
+    let mut at = m;
+    while let Some((name, sub)) = at.subcommand() {
+        path.push(name);
+        at = sub;
+    }
+    path.join(" ")
+}
+
 /// berth's command line as it parses: [`Cli`], with every on/off flag
 /// also taking a value, as Helm's (pflag's) do: `--atomic=false`,
 /// `--create-namespace=true`, as scripts written for Helm pass them
@@ -505,10 +572,15 @@ where
             m.value_source("key") == Some(clap::parser::ValueSource::CommandLine)
         };
         cli.global.key_given = given(&m) || m.subcommand().is_some_and(|(_, sub)| given(sub));
-        Ok(cli)
+        Ok((cli, command_path(&m)))
     });
     let cli = match parsed {
-        Ok(c) => c,
+        Ok((cli, path)) => {
+            for notice in deprecation_notices(&path, &args) {
+                let _ = writeln!(io.err, "{notice}");
+            }
+            cli
+        }
         Err(mut e) => {
             use clap::error::ErrorKind;
             let help = |k: ErrorKind| {
@@ -680,10 +752,68 @@ mod tests {
             .to_string();
         assert!(
             err.contains(
-                r#"'--atomic[=<true|false>]': strconv.ParseBool: parsing "maybe": invalid syntax"#
+                r#"'--rollback-on-failure[=<true|false>]': strconv.ParseBool: parsing "maybe": invalid syntax"#
             ),
             "{err}"
         );
+    }
+
+    /// Helm's deprecated flags are taken with the notice Helm prints, once
+    /// per use, and only by the commands that deprecate them.
+    #[test]
+    fn deprecated_flags_are_taken_with_helms_notice() {
+        let notices = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("berth")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            let m = super::parser().try_get_matches_from(&args).unwrap();
+            super::deprecation_notices(&super::command_path(&m), &args)
+        };
+        let atomic = "Flag --atomic has been deprecated, use --rollback-on-failure instead";
+        assert_eq!(notices(&["upgrade", "--atomic", "web", "./c"]), [atomic]);
+        assert_eq!(
+            notices(&[
+                "fleet",
+                "upgrade",
+                "web",
+                "./c",
+                "--atomic=true",
+                "-l",
+                "a=b"
+            ]),
+            [atomic]
+        );
+        assert_eq!(
+            notices(&["install", "web", "./c", "--atomic=false", "--force=false"]),
+            [
+                atomic,
+                "Flag --force has been deprecated, use --force-replace instead"
+            ]
+        );
+        assert!(notices(&["upgrade", "--rollback-on-failure", "web", "./c"]).is_empty());
+        assert!(notices(&["install", "web", "./c", "--hide-notes"]).is_empty());
+        assert_eq!(
+            notices(&[
+                "template",
+                "web",
+                "./c",
+                "--hide-notes",
+                "--atomic",
+                "--atomic"
+            ]),
+            [
+                "Flag --hide-notes has been deprecated, this flag has no effect for 'berth template' and will be removed in Helm 5",
+                atomic,
+                atomic
+            ]
+        );
+        // After `--`, arguments are no flags.
+        let after: Vec<std::ffi::OsString> = ["berth", "template", "web", "--", "--atomic"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        assert!(super::deprecation_notices("template", &after).is_empty());
     }
 
     /// Every command and subcommand shows examples in its --help.

@@ -42,6 +42,13 @@ async fn a_failed_atomic_upgrade_rolls_back_to_the_deployed_revision() {
         "{}",
         out.stderr
     );
+    // Helm v4's notice for the flag's old name, first.
+    assert!(
+        out.stderr
+            .starts_with("Flag --atomic has been deprecated, use --rollback-on-failure instead\n"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stdout.contains("rollback"),
         "the rollback is shown as it happens: {}",
@@ -119,7 +126,7 @@ async fn a_failed_atomic_install_uninstalls_itself() {
             &env.chart("1.0.0"),
             "--set",
             BAD_IMAGE,
-            "--atomic",
+            "--rollback-on-failure",
             "--timeout",
             "3s",
         ])

@@ -194,7 +194,13 @@ async fn template_takes_installs_flags_as_helm_template_does() {
     ];
     let out = run(&flags).await.ok();
     assert_eq!(out.stdout, plain);
-    assert_eq!(out.stderr, "");
+    // Helm's notices for the flags it deprecates, as Helm prints them.
+    assert_eq!(
+        out.stderr,
+        "Flag --atomic has been deprecated, use --rollback-on-failure instead\n\
+         Flag --hide-notes has been deprecated, this flag has no effect for 'berth template' and will be removed in Helm 5\n\
+         Flag --render-subchart-notes has been deprecated, this flag has no effect for 'berth template' and will be removed in Helm 5\n"
+    );
     // A bare --dry-run is Helm's deprecated spelling of client.
     let out = run(&["--dry-run"]).await.ok();
     assert_eq!(out.stdout, plain);

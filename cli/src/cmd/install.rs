@@ -231,8 +231,9 @@ pub struct InstallArgs {
     /// Create the release namespace if it does not exist.
     #[arg(long)]
     pub create_namespace: bool,
-    /// Roll back (or uninstall) if the operation fails.
-    #[arg(long, alias = "rollback-on-failure")]
+    /// Roll back (or uninstall) if the operation fails (Helm's deprecated
+    /// --atomic is taken too).
+    #[arg(long = "rollback-on-failure", alias = "atomic")]
     pub atomic: bool,
     /// Do not create the chart's crds/.
     #[arg(long)]
@@ -273,8 +274,9 @@ pub struct UpgradeArgs {
     /// With --install: do not create the chart's crds/.
     #[arg(long)]
     pub skip_crds: bool,
-    /// Roll back to the last deployed revision if the upgrade fails.
-    #[arg(long, alias = "rollback-on-failure")]
+    /// Roll back to the last deployed revision if the upgrade fails
+    /// (Helm's deprecated --atomic is taken too).
+    #[arg(long = "rollback-on-failure", alias = "atomic")]
     pub atomic: bool,
     /// Delete the objects this upgrade created if it fails.
     #[arg(long)]
