@@ -427,6 +427,7 @@ fn upgrade_events(
         }
         .into(),
         notes: NOTES.into(),
+        ..Default::default()
     }));
     let mut t = t0;
     kinds

@@ -143,7 +143,14 @@ pub fn event(ev: &proto::Event, cluster: Option<&str>) -> String {
         ),
         Some(Kind::Completed(c)) => (
             "completed",
-            json!({"status": status(c.status), "description": c.description, "notes": c.notes}),
+            json!({
+                "status": status(c.status),
+                "description": c.description,
+                "notes": c.notes,
+                // A dry run's rendered release; empty for one that ran.
+                "manifest": c.manifest,
+                "hooksManifest": c.hooks_manifest,
+            }),
         ),
         Some(Kind::Failed(f)) => (
             "failed",

@@ -16,6 +16,9 @@ pub enum Outcome {
         status: ReleaseStatus,
         description: String,
         notes: String,
+        /// A dry run's rendered release (Helm prints it after one).
+        manifest: String,
+        hooks_manifest: String,
     },
     Failed {
         revision: u64,
@@ -263,6 +266,8 @@ where
                 status: ReleaseStatus::try_from(c.status).unwrap_or(ReleaseStatus::Unknown),
                 description: c.description,
                 notes: c.notes,
+                manifest: c.manifest,
+                hooks_manifest: c.hooks_manifest,
             }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;

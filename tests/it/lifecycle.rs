@@ -1151,6 +1151,85 @@ async fn helm_v4_wait_and_dry_run_strategies_are_taken() {
     );
 }
 
+/// After a dry run, as after Helm's: the release as rendered (HOOKS:,
+/// MANIFEST:, as Helm's status printer writes them), under the status the
+/// operation would have had; `-o json` carries the manifest. Exactly what
+/// the real operation then records.
+#[tokio::test]
+async fn a_dry_run_shows_the_release_as_rendered() {
+    let env = Env::start().await;
+    let chart = crate::common::path(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/charts/scaffold"),
+    );
+    let section = |out: &str, from: &str, to: &str| -> String {
+        let start = out.find(from).unwrap_or_else(|| panic!("{from} in {out}")) + from.len();
+        let end = start
+            + out[start..]
+                .find(to)
+                .unwrap_or_else(|| panic!("{to} in {out}"));
+        out[start..end].to_string()
+    };
+    let dry = env
+        .berth(&["install", "web", &chart, "--dry-run"])
+        .await
+        .ok()
+        .stdout;
+    for line in [
+        "STATUS: pending-install\n",
+        "DESCRIPTION: Dry run complete\nTEST SUITE: None\nHOOKS:\n",
+    ] {
+        assert!(dry.contains(line), "{line} in {dry}");
+    }
+    let hooks = section(&dry, "\nHOOKS:\n", "MANIFEST:\n");
+    let manifest = section(&dry, "\nMANIFEST:\n", "\nNOTES:\n");
+    assert!(
+        hooks.starts_with("---\n# Source: scaffold/templates/tests/test-connection.yaml\n"),
+        "{hooks}"
+    );
+    let json = env
+        .berth(&["install", "web", &chart, "--dry-run", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(json["manifest"].as_str(), Some(manifest.as_str()));
+    env.berth(&["status", "web"]).await.failed();
+
+    let installed = env.berth(&["install", "web", &chart]).await.ok().stdout;
+    assert!(installed.contains("TEST SUITE: None\n"), "{installed}");
+    assert!(!installed.contains("MANIFEST:"), "{installed}");
+    let stored = env.berth(&["get", "manifest", "web"]).await.ok().stdout;
+    assert_eq!(manifest, stored);
+    let stored = env.berth(&["get", "hooks", "web"]).await.ok().stdout;
+    assert_eq!(hooks, stored);
+
+    let dry = env
+        .berth(&[
+            "upgrade",
+            "web",
+            &chart,
+            "--dry-run",
+            "--set",
+            "replicaCount=3",
+        ])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        dry.contains("STATUS: pending-upgrade\nREVISION: 2\n"),
+        "{dry}"
+    );
+    assert!(
+        section(&dry, "\nMANIFEST:\n", "\nNOTES:\n").contains("replicas: 3\n"),
+        "{dry}"
+    );
+    let h = env
+        .berth(&["history", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h.as_array().unwrap().len(), 1, "nothing recorded: {h}");
+}
+
 /// Flags as scripts written for Helm pass them: on/off flags with a value
 /// (`--install=true`, `--atomic=false`), a flag given twice (the last one
 /// wins), Helm v4's `--force-replace` refused in one line with nothing

@@ -586,8 +586,8 @@ async fn hide_secret_suppresses_secrets_as_helm_does() {
     let written = std::fs::read_to_string(out_dir.join("vault/templates/a.yaml")).unwrap();
     assert!(written.contains("hunter2"), "{written}");
 
-    // install and upgrade take it with a dry run only, whose output never
-    // holds an object's contents.
+    // install and upgrade take it with a dry run only, whose rendered
+    // release shows the Secrets as Helm's does.
     let env = crate::common::Env::start().await;
     let out = env
         .berth(&["install", "r", &chart, "--hide-secret"])
@@ -602,6 +602,14 @@ async fn hide_secret_suppresses_secrets_as_helm_does() {
         .await
         .ok();
     assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+    assert!(
+        out.stdout.contains(
+            "MANIFEST:\n---\n# Source: vault/templates/a.yaml\n# HIDDEN: The Secret output has been suppressed\n\
+             ---\n# Source: vault/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\n"
+        ),
+        "{}",
+        out.stdout
+    );
     let out = env
         .berth(&["upgrade", "r", &chart, "--install", "--hide-secret"])
         .await

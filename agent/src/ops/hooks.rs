@@ -245,6 +245,15 @@ pub fn to_json(hooks: &[Hook]) -> String {
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
 
+/// Hooks as Helm prints them (`helm get hooks`, HOOKS: after a dry run):
+/// each one's `---`, `# Source:` line and manifest.
+pub fn manifest_text(hooks: &[Hook]) -> String {
+    hooks
+        .iter()
+        .map(|h| format!("---\n# Source: {}\n{}\n", h.path, h.manifest))
+        .collect()
+}
+
 /// The hooks of a stored revision.
 pub fn from_json(text: &str) -> Vec<Hook> {
     let list: Vec<Value> = serde_json::from_str(text).unwrap_or_default();

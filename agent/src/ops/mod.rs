@@ -495,6 +495,7 @@ pub async fn conclude(
                 status,
                 description: finish.description,
                 notes,
+                ..Default::default()
             }));
             Some(rec)
         }

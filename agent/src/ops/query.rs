@@ -174,18 +174,8 @@ pub fn get_revision(
             .revision_text(ns.as_str(), name.as_str(), rev, digest)?
             .ok_or_else(gone)
     };
-    let hooks_json = text(&rec.hooks_blob)?;
-    let hooks: Vec<serde_json::Value> = serde_json::from_str(&hooks_json).unwrap_or_default();
-    let hooks_manifest = hooks
-        .iter()
-        .map(|h| {
-            format!(
-                "---\n# Source: {}\n{}\n",
-                h["path"].as_str().unwrap_or_default(),
-                h["manifest"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let hooks_manifest =
+        super::hooks::manifest_text(&super::hooks::from_json(&text(&rec.hooks_blob)?));
     Ok(proto::Revision {
         release: head.name.clone(),
         namespace: head.namespace.clone(),

@@ -160,6 +160,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             status: proto::ReleaseStatus::PendingRollback as i32,
             description: "Dry run complete".into(),
             notes,
+            ..Default::default()
         }));
         return;
     }

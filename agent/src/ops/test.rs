@@ -93,6 +93,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             status,
             description: format!("TEST SUITE: {tests} test(s) passed"),
             notes: String::new(),
+            ..Default::default()
         })),
         Err(f) => op.emit(Kind::Failed(proto::Failed {
             reason: f.reason,

@@ -131,6 +131,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             status: proto::ReleaseStatus::Uninstalled as i32,
             description: "Dry run complete".into(),
             notes: String::new(),
+            ..Default::default()
         }));
         return;
     }
@@ -217,6 +218,7 @@ async fn execute(agent: &Agent, p: Prepared) {
                     status: proto::ReleaseStatus::Uninstalled as i32,
                     description: format!("release \"{rel}\" uninstalled"),
                     notes: String::new(),
+                    ..Default::default()
                 }));
             }
             Err(e) => refuse(&op, Failure::new("JournalError", e.to_string())),

@@ -376,10 +376,13 @@ async fn execute(
         if let Err(f) = checked {
             return refuse(&op, f);
         }
+        // What Helm prints after a dry run: the release as rendered.
         op.emit(Kind::Completed(proto::Completed {
-            status: proto::ReleaseStatus::PendingInstall as i32,
+            status: p.kind.pending_status().to_proto() as i32,
             description: "Dry run complete".into(),
             notes: staged.notes.clone(),
+            manifest: staged.manifest.clone(),
+            hooks_manifest: super::hooks::manifest_text(&staged.hooks),
         }));
         return;
     }

@@ -167,8 +167,8 @@ pub struct ChartFlags {
     /// Render the subcharts' NOTES.txt too, after a newline each.
     #[arg(long)]
     pub render_subchart_notes: bool,
-    /// Helm's flag for a dry run that must not print Secrets: only with
-    /// --dry-run, whose plan never shows an object's contents.
+    /// With --dry-run: print every v1 Secret of the rendered release as
+    /// "# HIDDEN: The Secret output has been suppressed" (hooks as rendered).
     #[arg(long)]
     pub hide_secret: bool,
     /// Let the templates' getHostByName look names up (berthd resolves
@@ -417,6 +417,7 @@ pub async fn upgrade(g: &Global, a: UpgradeArgs, io: &mut Io) -> Result<(), CliE
 struct Show {
     quiet: bool,
     hide_notes: bool,
+    hide_secret: bool,
     output: crate::output::Format,
 }
 
@@ -425,9 +426,41 @@ impl Show {
         Show {
             quiet: op.quiet,
             hide_notes: chart.hide_notes,
+            hide_secret: chart.hide_secret,
             output,
         }
     }
+}
+
+/// A dry run's manifest with every v1 Secret written as Helm's
+/// renderResources writes it under --hide-secret. The manifest is Helm's
+/// `---\n# Source: PATH\nCONTENT\n` per document (no line of a document
+/// is `---`: rendering splits there).
+fn hide_secrets(manifest: &str) -> String {
+    const START: &str = "---\n# Source: ";
+    let mut out = String::with_capacity(manifest.len());
+    let mut rest = manifest;
+    while !rest.is_empty() {
+        let len = rest[1..]
+            .find(&format!("\n{START}"))
+            .map_or(rest.len(), |i| i + 2);
+        let (doc, next) = rest.split_at(len);
+        rest = next;
+        let secret = doc
+            .strip_prefix(START)
+            .and_then(|d| d.split_once('\n'))
+            .and_then(|(source, content)| {
+                let head = berth_template::yaml::parse_values(content).ok()?;
+                (head["apiVersion"] == "v1" && head["kind"] == "Secret").then_some(source)
+            });
+        match secret {
+            Some(source) => out.push_str(&format!(
+                "{START}{source}\n# HIDDEN: The Secret output has been suppressed\n"
+            )),
+            None => out.push_str(doc),
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -450,6 +483,11 @@ async fn send(
         && show.output == crate::output::Format::Table
     {
         notes.clear();
+    }
+    if let Outcome::Completed { manifest, .. } = &mut outcome
+        && show.hide_secret
+    {
+        *manifest = hide_secrets(manifest);
     }
     summary(g, name, outcome, show.output, io)
 }
@@ -717,16 +755,24 @@ pub fn summary(
             status,
             description,
             notes,
+            manifest,
+            hooks_manifest,
         } => {
             if g.events.is_some() {
                 // The stream already ended with the `completed` event.
                 return Ok(());
             }
+            // As Helm's status printer decides it: a dry run shows the
+            // release as rendered.
+            let dry_run = description.eq_ignore_ascii_case("Dry run complete");
             if output != crate::output::Format::Table {
-                let v = serde_json::json!({
+                let mut v = serde_json::json!({
                     "name": name, "namespace": g.namespace, "revision": revision,
                     "status": status.helm_name(), "description": description, "notes": notes,
                 });
+                if dry_run {
+                    v["manifest"] = manifest.into();
+                }
                 return crate::output::structured(&mut *io.out, output, &v);
             }
             writeln!(io.out, "NAME: {name}")?;
@@ -739,6 +785,11 @@ pub fn summary(
             writeln!(io.out, "STATUS: {}", status.helm_name())?;
             writeln!(io.out, "REVISION: {revision}")?;
             writeln!(io.out, "DESCRIPTION: {description}")?;
+            // No test hook has run in the revision an operation made.
+            writeln!(io.out, "TEST SUITE: None")?;
+            if dry_run {
+                write!(io.out, "HOOKS:\n{hooks_manifest}MANIFEST:\n{manifest}\n")?;
+            }
             if !notes.trim().is_empty() {
                 writeln!(io.out, "NOTES:\n{}", notes.trim_end())?;
             }
@@ -756,5 +807,27 @@ pub fn summary(
             };
             Err(CliError::Failed(format!("{name}{at}: {reason}: {message}")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// As Helm's renderResources writes a release's v1 Secrets under
+    /// --hide-secret; other documents (a Secret of another apiVersion too)
+    /// byte for byte.
+    #[test]
+    fn hide_secrets_writes_helms_hidden_line() {
+        let manifest = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  p: hunter2\n\
+                        ---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: \"---\"\n\
+                        ---\n# Source: c/templates/b.yaml\napiVersion: example.com/v1\nkind: Secret\nmetadata:\n  name: x\n\
+                        ---\n# Source: c/templates/c.yaml\nkind: Secret\napiVersion: v1\nmetadata:\n  name: last\ndata:\n  k: dg==\n\n";
+        assert_eq!(
+            super::hide_secrets(manifest),
+            "---\n# Source: c/templates/a.yaml\n# HIDDEN: The Secret output has been suppressed\n\
+             ---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: \"---\"\n\
+             ---\n# Source: c/templates/b.yaml\napiVersion: example.com/v1\nkind: Secret\nmetadata:\n  name: x\n\
+             ---\n# Source: c/templates/c.yaml\n# HIDDEN: The Secret output has been suppressed\n"
+        );
+        assert_eq!(super::hide_secrets(""), "");
     }
 }
