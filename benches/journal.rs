@@ -474,6 +474,7 @@ async fn record(
         notes_blob: journal::digest(&blobs[5]),
         rollback_of: None,
         labels: Default::default(),
+        test_runs: Vec::new(),
     };
     let events: Vec<proto::Event> = events
         .into_iter()

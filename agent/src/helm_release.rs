@@ -217,6 +217,18 @@ pub struct Hook {
     pub delete_policies: Vec<String>,
     #[serde(deserialize_with = "nullable")]
     pub output_log_policies: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub last_run: LastRun,
+}
+
+/// A hook's last execution (Helm's HookExecution).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LastRun {
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub phase: String,
 }
 
 /// Go writes nil slices and maps as `null`; read them as empty.

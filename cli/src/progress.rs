@@ -19,6 +19,8 @@ pub enum Outcome {
         /// A dry run's rendered release (Helm prints it after one).
         manifest: String,
         hooks_manifest: String,
+        /// How many test hooks the revision has.
+        test_hooks: u32,
     },
     Failed {
         revision: u64,
@@ -268,6 +270,7 @@ where
                 notes: c.notes,
                 manifest: c.manifest,
                 hooks_manifest: c.hooks_manifest,
+                test_hooks: c.test_hooks,
             }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;

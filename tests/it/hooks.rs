@@ -131,10 +131,40 @@ async fn test_runs_the_test_hooks_and_reports_a_failing_one() {
         "{}",
         out.stdout
     );
+    // Then the release as Helm's test prints it, with the test's last run,
+    // which `status` shows from then on.
+    let suite = |text: &str, phase: &str| {
+        let at = text
+            .find("TEST SUITE:     h-test\nLast Started:   ")
+            .unwrap_or_else(|| panic!("no test suite in {text}"));
+        let lines: Vec<&str> = text[at..].lines().take(4).collect();
+        assert!(lines[2].starts_with("Last Completed: 20"), "{text}");
+        assert_eq!(lines[3], format!("Phase:          {phase}"), "{text}");
+    };
+    assert!(
+        out.stdout.contains(
+            "STATUS: deployed\nREVISION: 1\nDESCRIPTION: Install complete\nTEST SUITE:     h-test\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    suite(&out.stdout, "Succeeded");
+    suite(&env.berth(&["status", "h"]).await.ok().stdout, "Succeeded");
+    let json = env.berth(&["status", "h", "-o", "json"]).await.ok().json();
+    assert_eq!(json["tests"][0]["name"], "h-test");
+    assert_eq!(json["tests"][0]["phase"], "Succeeded");
 
-    env.berth(&["upgrade", "h", &chart(), "--set", "testFails=true"])
+    // A new revision's tests have not run: no TEST SUITE line, as Helm's
+    // (a release without test hooks says "TEST SUITE: None").
+    let upgraded = env
+        .berth(&["upgrade", "h", &chart(), "--set", "testFails=true"])
         .await
         .ok();
+    assert!(
+        !upgraded.stdout.contains("TEST SUITE"),
+        "{}",
+        upgraded.stdout
+    );
     let failed = env.berth(&["test", "h"]).await.failed();
     assert!(
         failed.stderr.contains(
@@ -143,6 +173,8 @@ async fn test_runs_the_test_hooks_and_reports_a_failing_one() {
         "{}",
         failed.stderr
     );
+    suite(&failed.stdout, "Failed");
+    suite(&env.berth(&["status", "h"]).await.ok().stdout, "Failed");
     // A test records no revision.
     let history = env.berth(&["history", "h", "-o", "json"]).await.ok().json();
     assert_eq!(history.as_array().unwrap().len(), 2);

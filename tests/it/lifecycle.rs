@@ -1176,7 +1176,8 @@ async fn a_dry_run_shows_the_release_as_rendered() {
         .stdout;
     for line in [
         "STATUS: pending-install\n",
-        "DESCRIPTION: Dry run complete\nTEST SUITE: None\nHOOKS:\n",
+        // A test hook that has not run: no TEST SUITE line, as Helm's.
+        "DESCRIPTION: Dry run complete\nHOOKS:\n",
     ] {
         assert!(dry.contains(line), "{line} in {dry}");
     }
@@ -1195,8 +1196,18 @@ async fn a_dry_run_shows_the_release_as_rendered() {
     env.berth(&["status", "web"]).await.failed();
 
     let installed = env.berth(&["install", "web", &chart]).await.ok().stdout;
-    assert!(installed.contains("TEST SUITE: None\n"), "{installed}");
+    assert!(!installed.contains("TEST SUITE"), "{installed}");
     assert!(!installed.contains("MANIFEST:"), "{installed}");
+    // A chart without test hooks says so.
+    let other = env
+        .berth(&["install", "hello", &env.chart("1.0.0")])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        other.contains("DESCRIPTION: Install complete\nTEST SUITE: None\n"),
+        "{other}"
+    );
     let stored = env.berth(&["get", "manifest", "web"]).await.ok().stdout;
     assert_eq!(manifest, stored);
     let stored = env.berth(&["get", "hooks", "web"]).await.ok().stdout;

@@ -249,7 +249,8 @@ async fn helm_history_is_imported_and_upgrades_continue_from_it() {
     assert_eq!(cm["data"]["message"], "seven");
 }
 
-/// A Secret shaped like Helm's whose data is not Helm's encoding.
+/// A Secret as Helm labels a release's, holding `data` (Helm's encoding or
+/// not).
 async fn corrupt_secret(env: &Env, name: &str, version: u64, data: &[u8]) {
     let api: Api<Secret> = Api::namespaced(env.kube().await, "default");
     let secret: Secret = serde_json::from_value(json!({
@@ -361,4 +362,51 @@ async fn import_refuses_a_release_past_its_limit_and_a_name_too_long_to_say() {
         let history = env.berth(&["history", name]).await.failed();
         assert!(history.stderr.contains("not found"), "{}", history.stderr);
     }
+}
+
+/// `berth test`'s runs go to Helm with the release (its hooks' last_run,
+/// which Helm's status prints) and come back with an import.
+#[tokio::test]
+async fn test_runs_travel_with_export_and_import() {
+    let env = Env::start().await;
+    let chart =
+        path(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/charts/scaffold"));
+    env.berth(&["install", "web", &chart]).await.ok();
+    env.berth(&["test", "web"]).await.ok();
+    env.berth(&["export-helm", "web"]).await.ok();
+    let api: Api<Secret> = Api::namespaced(env.kube().await, "default");
+    let secret = api.get("sh.helm.release.v1.web.v1").await.unwrap();
+    let data = &secret.data.unwrap()["release"].0;
+    let mut release = berth_agent::helm_release::decode(data, u64::MAX).unwrap();
+    let hook = release["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "web-scaffold-test-connection")
+        .unwrap()
+        .clone();
+    assert_eq!(hook["last_run"]["phase"], "Succeeded", "{hook}");
+    for at in ["started_at", "completed_at"] {
+        assert!(
+            hook["last_run"][at].as_str().unwrap().starts_with("20"),
+            "{hook}"
+        );
+    }
+
+    // The same release under another name, as Helm would hold it.
+    release["name"] = json!("copy");
+    corrupt_secret(
+        &env,
+        "copy",
+        1,
+        &berth_agent::helm_release::encode(&release),
+    )
+    .await;
+    env.berth(&["import", "copy"]).await.ok();
+    let status = env.berth(&["status", "copy"]).await.ok().stdout;
+    assert!(
+        status.contains("TEST SUITE:     web-scaffold-test-connection\nLast Started:   20"),
+        "{status}"
+    );
+    assert!(status.contains("Phase:          Succeeded\n"), "{status}");
 }

@@ -442,6 +442,7 @@ mod tests {
             notes_blob: digest(b""),
             rollback_of: None,
             labels: Default::default(),
+            test_runs: Vec::new(),
         };
         Begin {
             record,

@@ -55,7 +55,7 @@ pub mod spool;
 pub mod transfer;
 
 pub use charts::ChartPin;
-pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status};
+pub use records::{ChartRef, Lock, OpKind, ReleaseHead, RevisionRecord, Status, TestRun};
 
 use crate::spool::ChartBytes;
 
@@ -1759,6 +1759,47 @@ impl Journal {
     /// write is flushed anyway: an operation's terminal event
     /// (`ops::conclude`), so that the outcome and the event showing it
     /// become durable in one flush.
+    /// Record the test hooks' runs of a revision an operation holds
+    /// (`berth test`, as Helm's keeps its hooks' LastRun): `runs` replace
+    /// the runs of the hooks they name, the others' stay, in `order` (the
+    /// revision's test hooks' names); then flush.
+    pub async fn record_test_runs(
+        &self,
+        ns: &str,
+        name: &str,
+        rev: u64,
+        runs: Vec<TestRun>,
+        order: &[String],
+    ) -> Result<()> {
+        let key = revision_key(ns, name, rev);
+        let res = writing(|| {
+            self.revisions.transaction(|revisions| {
+                let Some(v) = revisions.get(&key)? else {
+                    return Err(ConflictableTransactionError::Abort(JournalError::Conflict(
+                        format!("revision {rev} of {name} does not exist"),
+                    )));
+                };
+                let mut record: RevisionRecord =
+                    decode(&key, &v).map_err(ConflictableTransactionError::Abort)?;
+                let merged = order
+                    .iter()
+                    .filter_map(|hook| {
+                        let of = |r: &&TestRun| &r.name == hook;
+                        runs.iter()
+                            .find(of)
+                            .or_else(|| record.test_runs.iter().find(of))
+                    })
+                    .cloned()
+                    .collect();
+                record.test_runs = merged;
+                revisions.insert(key.as_slice(), encode(&record))?;
+                Ok(())
+            })
+        });
+        unwrap_tx(res)?;
+        self.flush().await
+    }
+
     pub fn record_finish(
         &self,
         ns: &str,
@@ -2094,6 +2135,7 @@ mod tests_support {
             notes_blob: digest(b""),
             rollback_of: None,
             labels: Default::default(),
+            test_runs: Vec::new(),
         }
     }
 
@@ -2295,6 +2337,68 @@ mod tests {
         assert_eq!(
             j.history("ns", "a", usize::MAX).unwrap().len(),
             manifests.len()
+        );
+    }
+
+    /// A test run replaces the runs of the hooks it ran; the others' stay;
+    /// the runs keep the revision's hook order; a missing revision is an
+    /// error, not a new record.
+    #[tokio::test]
+    async fn test_runs_are_merged_into_the_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        record_manifest(&j, 1, "m", Vec::new()).await;
+        let run = |name: &str, at: i64, phase: &str| TestRun {
+            name: name.into(),
+            started_ms: at,
+            completed_ms: at + 1,
+            phase: phase.into(),
+        };
+        let order: Vec<String> = ["a", "b", "c"].map(String::from).into();
+        let runs = |j: &Journal| j.revision("ns", "a", 1).unwrap().unwrap().test_runs;
+        j.record_test_runs(
+            "ns",
+            "a",
+            1,
+            vec![run("b", 10, "Failed"), run("a", 10, "Succeeded")],
+            &order,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            runs(&j),
+            [run("a", 10, "Succeeded"), run("b", 10, "Failed")]
+        );
+        // --filter name=b: only b ran this time; a hook no longer among the
+        // revision's is not kept.
+        j.record_test_runs(
+            "ns",
+            "a",
+            1,
+            vec![run("b", 20, "Succeeded"), run("z", 20, "Failed")],
+            &order,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            runs(&j),
+            [run("a", 10, "Succeeded"), run("b", 20, "Succeeded")]
+        );
+        assert!(
+            j.record_test_runs("ns", "a", 9, Vec::new(), &order)
+                .await
+                .is_err()
+        );
+        assert!(j.revision("ns", "a", 9).unwrap().is_none());
+        // Records without runs read as before (the field is left out).
+        record_manifest(&j, 2, "m", Vec::new()).await;
+        assert!(
+            runs(&j).len() == 2
+                && j.revision("ns", "a", 2)
+                    .unwrap()
+                    .unwrap()
+                    .test_runs
+                    .is_empty()
         );
     }
 

@@ -152,6 +152,32 @@ pub struct RevisionRecord {
     /// The release's labels (Helm's `--labels`), as of this revision.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The last run of each of its test hooks that `berth test` ran (Helm's
+    /// hooks' LastRun), in the order of its hooks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_runs: Vec<TestRun>,
+}
+
+/// A test hook's last run (Helm's HookExecution).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRun {
+    /// The hook's name.
+    pub name: String,
+    pub started_ms: i64,
+    pub completed_ms: i64,
+    /// Helm's HookPhase: Succeeded, Failed (Running, Unknown).
+    pub phase: String,
+}
+
+impl TestRun {
+    pub fn to_proto(&self) -> proto::TestRun {
+        proto::TestRun {
+            name: self.name.clone(),
+            started_unix_ms: self.started_ms,
+            completed_unix_ms: self.completed_ms,
+            phase: self.phase.clone(),
+        }
+    }
 }
 
 impl RevisionRecord {
@@ -188,6 +214,9 @@ impl RevisionRecord {
             created_unix_ms: self.created_ms,
             labels: self.labels.clone().into_iter().collect(),
             rollback_revision: self.rollback_of.unwrap_or(0),
+            test_runs: self.test_runs.iter().map(TestRun::to_proto).collect(),
+            // Its hooks are a blob: Status reads them.
+            test_hooks: 0,
         }
     }
 }

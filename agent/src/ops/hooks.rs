@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::{Agent, Failure, phase};
 use crate::cluster::ClusterError;
 use crate::events::OpEvents;
+use crate::journal::{RevisionRecord, TestRun};
 use crate::track::{self, HookEnd};
 
 const BEFORE_HOOK_CREATION: &str = "before-hook-creation";
@@ -32,6 +33,17 @@ impl Hooks<'_> {
     /// Run the hooks of `event` (e.g. "pre-install"). The error reads as
     /// Helm's: "failed pre-install: …".
     pub async fn run(&self, agent: &Agent, event: &str) -> Result<(), Failure> {
+        self.run_recorded(agent, event, &mut Vec::new()).await
+    }
+
+    /// [`Hooks::run`], recording each hook's run in `runs` as Helm's
+    /// execHook sets its LastRun (those after a failed one do not run).
+    pub async fn run_recorded(
+        &self,
+        agent: &Agent,
+        event: &str,
+        runs: &mut Vec<TestRun>,
+    ) -> Result<(), Failure> {
         let mut executing: Vec<&Hook> = self
             .hooks
             .iter()
@@ -44,7 +56,15 @@ impl Hooks<'_> {
         executing.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.name.cmp(&b.name)));
         phase(self.op, &format!("{event} hooks"), self.deadline);
         for (i, hook) in executing.iter().enumerate() {
-            if let Err(mut failure) = self.run_one(agent, hook).await {
+            let started_ms = crate::journal::now_ms();
+            let ran = self.run_one(agent, hook).await;
+            runs.push(TestRun {
+                name: hook.name.clone(),
+                started_ms,
+                completed_ms: crate::journal::now_ms(),
+                phase: if ran.is_ok() { "Succeeded" } else { "Failed" }.into(),
+            });
+            if let Err(mut failure) = ran {
                 if has_policy(hook, HOOK_FAILED) {
                     self.delete(agent, hook).await;
                 }
@@ -252,6 +272,22 @@ pub fn manifest_text(hooks: &[Hook]) -> String {
         .iter()
         .map(|h| format!("---\n# Source: {}\n{}\n", h.path, h.manifest))
         .collect()
+}
+
+/// How many of `hooks` are test hooks.
+pub fn test_hooks(hooks: &[Hook]) -> u32 {
+    hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .count() as u32
+}
+
+/// How many test hooks a stored revision has (0 if its hooks cannot be
+/// read: a status line is no reason to fail).
+pub fn stored_test_hooks(journal: &crate::journal::Journal, rec: &RevisionRecord) -> u32 {
+    journal
+        .text_blob(&rec.hooks_blob)
+        .map_or(0, |t| test_hooks(&from_json(&t)))
 }
 
 /// The hooks of a stored revision.

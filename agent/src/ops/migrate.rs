@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::{Agent, Caller, OpError};
 use crate::cluster::{ClusterError, FIELD_MANAGER};
 use crate::helm_release::{self as helm, Release};
-use crate::journal::{self, ChartRef, OpKind, ReleaseHead, RevisionRecord, Status};
+use crate::journal::{self, ChartRef, OpKind, ReleaseHead, RevisionRecord, Status, TestRun};
 
 /// Who the journal records as having made an imported revision.
 pub const IMPORTED_BY: &str = "helm";
@@ -211,6 +211,20 @@ fn record_of(
             output_log_policies: h.output_log_policies.clone(),
         })
         .collect();
+    // The test hooks' last runs, which Helm's status shows.
+    let test_runs = rel
+        .hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .filter_map(|h| {
+            Some(TestRun {
+                name: h.name.clone(),
+                started_ms: helm::time_ms(h.last_run.started_at.as_deref())?,
+                completed_ms: helm::time_ms(h.last_run.completed_at.as_deref()).unwrap_or(0),
+                phase: h.last_run.phase.clone(),
+            })
+        })
+        .collect();
     let texts = [
         rel.manifest.clone(),
         super::hooks::to_json(&hooks),
@@ -260,6 +274,7 @@ fn record_of(
         notes_blob,
         rollback_of,
         labels: labels.clone(),
+        test_runs,
     })
 }
 
@@ -414,9 +429,17 @@ fn release_json(agent: &Agent, head: &ReleaseHead, rec: &RevisionRecord) -> Resu
     let hooks: Vec<Value> = super::hooks::from_json(&j.text_blob(&rec.hooks_blob)?)
         .into_iter()
         .map(|h| {
+            let last_run = match rec.test_runs.iter().find(|r| r.name == h.name) {
+                Some(r) => json!({
+                    "started_at": helm::time_json(r.started_ms),
+                    "completed_at": helm::time_json(r.completed_ms),
+                    "phase": r.phase,
+                }),
+                None => json!({"phase": ""}),
+            };
             json!({
                 "name": h.name, "kind": h.kind, "path": h.path, "manifest": h.manifest,
-                "events": h.events, "last_run": {"phase": ""}, "weight": h.weight,
+                "events": h.events, "last_run": last_run, "weight": h.weight,
                 "delete_policies": h.delete_policies,
                 "output_log_policies": h.output_log_policies,
             })

@@ -495,6 +495,7 @@ pub async fn conclude(
                 status,
                 description: finish.description,
                 notes,
+                test_hooks: hooks::stored_test_hooks(&agent.journal, &rec),
                 ..Default::default()
             }));
             Some(rec)

@@ -76,6 +76,9 @@ pub async fn status(agent: &Agent, req: &StatusRequest) -> Result<proto::Release
     if rec.status != Status::Uninstalled {
         info.resources = live_states(agent, ns.as_str(), &rec).await;
     }
+    if let Some(r) = info.revision.as_mut() {
+        r.test_hooks = super::hooks::stored_test_hooks(&agent.journal, &rec);
+    }
     Ok(info)
 }
 

@@ -71,12 +71,18 @@ pub async fn run(agent: Arc<Agent>, p: Prepared) {
 async fn execute(agent: &Agent, p: Prepared) {
     let op = &p.op;
     let timeout = p.timeout;
-    let all = agent
+    let stored = agent
         .journal
         .text_blob(&p.deployed.hooks_blob)
         .map(|t| hooks::from_json(&t))
         .unwrap_or_default();
-    let all = chosen(all, &p.include_names, &p.exclude_names, p.logs);
+    // The revision's test hooks, in its order: how their last runs are kept.
+    let order: Vec<String> = stored
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .map(|h| h.name.clone())
+        .collect();
+    let all = chosen(stored, &p.include_names, &p.exclude_names, p.logs);
     let tests = all
         .iter()
         .filter(|h| h.events.iter().any(|e| e == "test"))
@@ -88,11 +94,24 @@ async fn execute(agent: &Agent, p: Prepared) {
         deadline: Instant::now() + timeout,
     };
     let status = p.deployed.status.to_proto() as i32;
-    match hooks.run(agent, "test").await {
+    let mut runs = Vec::new();
+    let ran = hooks.run_recorded(agent, "test", &mut runs).await;
+    // Kept with the revision, as Helm updates the release with its hooks'
+    // last runs, passed or failed; `status` shows them.
+    let (ns, rel) = (p.namespace.as_str(), op.release.as_str());
+    if let Err(e) = agent
+        .journal
+        .record_test_runs(ns, rel, p.deployed.revision, runs, &order)
+        .await
+    {
+        tracing::error!(error = %e, release = rel, "could not record the test runs");
+    }
+    match ran {
         Ok(()) => op.emit(Kind::Completed(proto::Completed {
             status,
             description: format!("TEST SUITE: {tests} test(s) passed"),
             notes: String::new(),
+            test_hooks: order.len() as u32,
             ..Default::default()
         })),
         Err(f) => op.emit(Kind::Failed(proto::Failed {

@@ -383,6 +383,7 @@ async fn execute(
             notes: staged.notes.clone(),
             manifest: staged.manifest.clone(),
             hooks_manifest: super::hooks::manifest_text(&staged.hooks),
+            test_hooks: super::hooks::test_hooks(&staged.hooks),
         }));
         return;
     }
@@ -407,6 +408,7 @@ async fn execute(
         notes_blob: journal::digest(staged.notes.as_bytes()),
         rollback_of: None,
         labels: p.labels.clone(),
+        test_runs: Vec::new(),
     };
     let begin = Begin {
         record,

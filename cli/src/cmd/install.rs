@@ -757,6 +757,7 @@ pub fn summary(
             notes,
             manifest,
             hooks_manifest,
+            test_hooks,
         } => {
             if g.events.is_some() {
                 // The stream already ended with the `completed` event.
@@ -785,8 +786,11 @@ pub fn summary(
             writeln!(io.out, "STATUS: {}", status.helm_name())?;
             writeln!(io.out, "REVISION: {revision}")?;
             writeln!(io.out, "DESCRIPTION: {description}")?;
-            // No test hook has run in the revision an operation made.
-            writeln!(io.out, "TEST SUITE: None")?;
+            // No test hook has run in the revision an operation made: as
+            // Helm's, the line says so only when it has none.
+            if test_hooks == 0 {
+                writeln!(io.out, "TEST SUITE: None")?;
+            }
             if dry_run {
                 write!(io.out, "HOOKS:\n{hooks_manifest}MANIFEST:\n{manifest}\n")?;
             }

@@ -64,6 +64,7 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
                     writeln!(io.out, "  {}: {} ({})", o.display(), res.state, res.message)?;
                 }
             }
+            write_test_suite(&mut *io.out, &rev)?;
             if !r.notes.trim().is_empty() {
                 writeln!(io.out, "NOTES:\n{}", r.notes.trim_end())?;
             }
@@ -83,6 +84,10 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
                 },
                 "chart": {"metadata": {"name": rev.chart_name, "version": rev.chart_version, "appVersion": rev.app_version}},
                 "by": rev.by,
+                "tests": rev.test_runs.iter().map(|t| serde_json::json!({
+                    "name": t.name, "started": output::rfc3339(t.started_unix_ms),
+                    "completed": output::rfc3339(t.completed_unix_ms), "phase": t.phase,
+                })).collect::<Vec<_>>(),
                 "resources": r.resources.iter().map(|res| {
                     let o = res.object.clone().unwrap_or_default();
                     serde_json::json!({"apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace,
@@ -98,6 +103,21 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
             output::structured(&mut *io.out, f, &v)
         }
     }
+}
+
+/// Helm's TEST SUITE lines: each test hook's last run, "None" for a
+/// revision without test hooks, nothing for one whose tests never ran.
+pub fn write_test_suite(out: &mut dyn Write, rev: &proto::RevisionInfo) -> std::io::Result<()> {
+    if rev.test_runs.is_empty() && rev.test_hooks == 0 {
+        writeln!(out, "TEST SUITE: None")?;
+    }
+    for t in &rev.test_runs {
+        writeln!(out, "TEST SUITE:     {}", t.name)?;
+        writeln!(out, "Last Started:   {}", output::time(t.started_unix_ms))?;
+        writeln!(out, "Last Completed: {}", output::time(t.completed_unix_ms))?;
+        writeln!(out, "Phase:          {}", t.phase)?;
+    }
+    Ok(())
 }
 
 /// `n objects changed since revision N, checked at T`.

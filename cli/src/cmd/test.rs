@@ -29,6 +29,9 @@ pub struct TestArgs {
     /// Output of the result: table (text), json or yaml.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: crate::output::Format,
+    /// Do not print the release's notes after the tests.
+    #[arg(long)]
+    pub hide_notes: bool,
 }
 
 pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
@@ -49,7 +52,7 @@ pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
         logs: a.logs,
     };
     let events = client.test(req).await.map_err(status_error)?.into_inner();
-    match progress::follow_io(events, io, g, a.quiet, a.output).await? {
+    let (revision, failed) = match progress::follow_io(events, io, g, a.quiet, a.output).await? {
         progress::Outcome::Completed {
             revision,
             description,
@@ -65,10 +68,47 @@ pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
                 });
                 return crate::output::structured(&mut *io.out, a.output, &v);
             }
-            writeln!(io.out, "{description}")?;
-            Ok(())
+            (revision, None)
         }
-        progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
+        progress::Outcome::Failed {
+            revision, message, ..
+        } => (revision, Some(message)),
+    };
+    // As Helm's: the release with its tests' last runs, passed or failed
+    // (not after a refusal: nothing ran).
+    if revision > 0 && g.events.is_none() && a.output == crate::output::Format::Table {
+        let r = client
+            .status(proto::StatusRequest {
+                release: a.name.clone(),
+                namespace: g.namespace.clone(),
+                revision,
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        let rev = r.revision.clone().unwrap_or_default();
+        writeln!(io.out, "NAME: {}", r.name)?;
+        writeln!(
+            io.out,
+            "LAST DEPLOYED: {}",
+            crate::output::time(rev.updated_unix_ms)
+        )?;
+        writeln!(io.out, "NAMESPACE: {}", r.namespace)?;
+        writeln!(
+            io.out,
+            "STATUS: {}",
+            super::history::status_name(rev.status)
+        )?;
+        writeln!(io.out, "REVISION: {}", rev.revision)?;
+        writeln!(io.out, "DESCRIPTION: {}", rev.description)?;
+        super::status::write_test_suite(&mut *io.out, &rev)?;
+        if !a.hide_notes && !r.notes.trim().is_empty() {
+            writeln!(io.out, "NOTES:\n{}", r.notes.trim())?;
+        }
+    }
+    match failed {
+        Some(message) => Err(CliError::Failed(message)),
+        None => Ok(()),
     }
 }
 
