@@ -160,7 +160,9 @@ pub struct Global {
     #[arg(long, alias = "colour", global = true, value_name = "WHEN", value_parser = ["never", "auto", "always"])]
     pub color: Option<String>,
     /// Helm's --debug: `template` prints what the chart rendered when it is
-    /// not valid YAML (Helm's "Use --debug flag to render out invalid YAML").
+    /// not valid YAML (Helm's "Use --debug flag to render out invalid
+    /// YAML"); install and upgrade print the release's values, hooks and
+    /// manifest.
     #[arg(long, global = true)]
     pub debug: bool,
     /// Namespace of the release.

@@ -21,6 +21,9 @@ pub enum Outcome {
         hooks_manifest: String,
         /// How many test hooks the revision has.
         test_hooks: u32,
+        /// A dry run's values (JSON), for --debug.
+        values_json: String,
+        computed_values_json: String,
     },
     Failed {
         revision: u64,
@@ -271,6 +274,8 @@ where
                 manifest: c.manifest,
                 hooks_manifest: c.hooks_manifest,
                 test_hooks: c.test_hooks,
+                values_json: c.values_json,
+                computed_values_json: c.computed_values_json,
             }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;

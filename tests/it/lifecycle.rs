@@ -1154,7 +1154,8 @@ async fn helm_v4_wait_and_dry_run_strategies_are_taken() {
 /// After a dry run, as after Helm's: the release as rendered (HOOKS:,
 /// MANIFEST:, as Helm's status printer writes them), under the status the
 /// operation would have had; `-o json` carries the manifest. Exactly what
-/// the real operation then records.
+/// the real operation then records. With `--debug`, the values too, and
+/// after a real operation the release as recorded.
 #[tokio::test]
 async fn a_dry_run_shows_the_release_as_rendered() {
     let env = Env::start().await;
@@ -1239,6 +1240,44 @@ async fn a_dry_run_shows_the_release_as_rendered() {
         .ok()
         .json();
     assert_eq!(h.as_array().unwrap().len(), 1, "nothing recorded: {h}");
+    // Helm's --debug: the values too, a dry run's or those recorded.
+    let debug = env
+        .berth(&[
+            "upgrade",
+            "web",
+            &chart,
+            "--dry-run",
+            "--debug",
+            "--set",
+            "replicaCount=3",
+        ])
+        .await
+        .ok()
+        .stdout;
+    let values = section(&debug, "\nUSER-SUPPLIED VALUES:\n", "\nHOOKS:\n");
+    assert!(
+        values.starts_with("replicaCount: 3\n\nCOMPUTED VALUES:\naffinity: {}\n"),
+        "{debug}"
+    );
+    let upgraded = env
+        .berth(&[
+            "upgrade",
+            "web",
+            &chart,
+            "--debug",
+            "--set",
+            "replicaCount=2",
+        ])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        upgraded
+            .contains("DESCRIPTION: Upgrade complete\nUSER-SUPPLIED VALUES:\nreplicaCount: 2\n\n"),
+        "{upgraded}"
+    );
+    let stored = env.berth(&["get", "manifest", "web"]).await.ok().stdout;
+    assert_eq!(section(&upgraded, "\nMANIFEST:\n", "\nNOTES:\n"), stored);
 }
 
 /// Flags as scripts written for Helm pass them: on/off flags with a value

@@ -384,6 +384,8 @@ async fn execute(
             manifest: staged.manifest.clone(),
             hooks_manifest: super::hooks::manifest_text(&staged.hooks),
             test_hooks: super::hooks::test_hooks(&staged.hooks),
+            values_json: staged.values_json.clone(),
+            computed_values_json: staged.computed_json.clone(),
         }));
         return;
     }

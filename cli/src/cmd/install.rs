@@ -484,6 +484,35 @@ async fn send(
     {
         notes.clear();
     }
+    // Helm's --debug prints the release as recorded; a dry run's came
+    // with its outcome.
+    if let Outcome::Completed {
+        revision,
+        manifest,
+        hooks_manifest,
+        values_json,
+        computed_values_json,
+        description,
+        ..
+    } = &mut outcome
+        && g.debug
+        && g.events.is_none()
+        && !description.eq_ignore_ascii_case("Dry run complete")
+    {
+        let r = connect::connect(&g.target())
+            .await?
+            .get_revision(proto::GetRevisionRequest {
+                release: name.to_string(),
+                namespace: g.namespace.clone(),
+                revision: *revision,
+                chart_metadata: false,
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        (*manifest, *hooks_manifest) = (r.manifest, r.hooks_manifest);
+        (*values_json, *computed_values_json) = (r.values_json, r.computed_values_json);
+    }
     if let Outcome::Completed { manifest, .. } = &mut outcome
         && show.hide_secret
     {
@@ -758,6 +787,8 @@ pub fn summary(
             manifest,
             hooks_manifest,
             test_hooks,
+            values_json,
+            computed_values_json,
         } => {
             if g.events.is_some() {
                 // The stream already ended with the `completed` event.
@@ -791,7 +822,18 @@ pub fn summary(
             if test_hooks == 0 {
                 writeln!(io.out, "TEST SUITE: None")?;
             }
-            if dry_run {
+            // Helm's --debug: the values too (YAML, then a blank line).
+            if g.debug {
+                for (title, json) in [
+                    ("USER-SUPPLIED VALUES", &values_json),
+                    ("COMPUTED VALUES", &computed_values_json),
+                ] {
+                    let v: serde_json::Value =
+                        serde_json::from_str(json).unwrap_or_else(|_| serde_json::json!({}));
+                    write!(io.out, "{title}:\n{}\n", berth_template::yaml::marshal(&v))?;
+                }
+            }
+            if dry_run || g.debug {
                 write!(io.out, "HOOKS:\n{hooks_manifest}MANIFEST:\n{manifest}\n")?;
             }
             if !notes.trim().is_empty() {
