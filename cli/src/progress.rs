@@ -24,6 +24,9 @@ pub enum Outcome {
         /// A dry run's values (JSON), for --debug.
         values_json: String,
         computed_values_json: String,
+        /// The operation, as the agent accepted it (`upgrade --install`
+        /// may install).
+        operation: proto::Operation,
     },
     Failed {
         revision: u64,
@@ -240,6 +243,7 @@ where
     S: futures::Stream<Item = Result<proto::Event, tonic::Status>> + Unpin,
 {
     let mut release = String::new();
+    let mut operation = proto::Operation::Unspecified;
     while let Some(item) = stream.next().await {
         let ev = match item {
             Ok(ev) => ev,
@@ -251,6 +255,9 @@ where
             }
         };
         release.clone_from(&ev.release);
+        if let Some(Kind::Accepted(a)) = &ev.kind {
+            operation = a.operation();
+        }
         match style {
             Style::Quiet => {}
             Style::Ndjson => writeln!(out, "{}", crate::ndjson::event(&ev, cluster))?,
@@ -276,6 +283,7 @@ where
                 test_hooks: c.test_hooks,
                 values_json: c.values_json,
                 computed_values_json: c.computed_values_json,
+                operation,
             }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;

@@ -1278,6 +1278,20 @@ async fn a_dry_run_shows_the_release_as_rendered() {
     );
     let stored = env.berth(&["get", "manifest", "web"]).await.ok().stdout;
     assert_eq!(section(&upgraded, "\nMANIFEST:\n", "\nNOTES:\n"), stored);
+    // What Helm's upgrade says first.
+    assert!(
+        upgraded.contains("Release \"web\" has been upgraded. Happy Helming!\nNAME: web\n"),
+        "{upgraded}"
+    );
+    let new = env
+        .berth(&["upgrade", "--install", "fresh", &chart, "-q"])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        new.starts_with("Release \"fresh\" does not exist. Installing it now.\nNAME: fresh\n"),
+        "{new}"
+    );
 }
 
 /// Flags as scripts written for Helm pass them: on/off flags with a value

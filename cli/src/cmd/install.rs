@@ -518,6 +518,20 @@ async fn send(
     {
         *manifest = hide_secrets(manifest);
     }
+    // Helm's upgrade says what it did first (a dry run too).
+    if let Outcome::Completed { operation, .. } = &outcome
+        && mode != UpgradeMode::Install
+        && show.output == crate::output::Format::Table
+        && g.events.is_none()
+    {
+        match operation {
+            proto::Operation::Install => writeln!(
+                io.out,
+                "Release {name:?} does not exist. Installing it now."
+            )?,
+            _ => writeln!(io.out, "Release {name:?} has been upgraded. Happy Helming!")?,
+        }
+    }
     summary(g, name, outcome, show.output, io)
 }
 
@@ -789,6 +803,7 @@ pub fn summary(
             test_hooks,
             values_json,
             computed_values_json,
+            ..
         } => {
             if g.events.is_some() {
                 // The stream already ended with the `completed` event.
