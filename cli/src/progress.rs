@@ -32,6 +32,8 @@ pub enum Outcome {
         revision: u64,
         reason: String,
         message: String,
+        /// As accepted (Unspecified: refused before that).
+        operation: proto::Operation,
     },
 }
 
@@ -292,6 +294,7 @@ where
                     revision: if recorded { ev.revision } else { 0 },
                     reason: f.reason,
                     message: f.message,
+                    operation,
                 })
             }
             _ => None,

@@ -42,10 +42,13 @@ async fn a_failed_atomic_upgrade_rolls_back_to_the_deployed_revision() {
         "{}",
         out.stderr
     );
-    // Helm v4's notice for the flag's old name, first.
+    // Helm v4's notice for the flag's old name, first; Helm's words in
+    // front of the failure.
     assert!(
-        out.stderr
-            .starts_with("Flag --atomic has been deprecated, use --rollback-on-failure instead\n"),
+        out.stderr.starts_with(
+            "Flag --atomic has been deprecated, use --rollback-on-failure instead\n\
+             Error: UPGRADE FAILED: hello (revision 2): "
+        ),
         "{}",
         out.stderr
     );
@@ -132,6 +135,12 @@ async fn a_failed_atomic_install_uninstalls_itself() {
         ])
         .await
         .failed();
+    assert!(
+        out.stderr
+            .starts_with("Error: INSTALLATION FAILED: hello (revision 1): "),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains(
             "release hello failed, and has been uninstalled due to rollback-on-failure being set"

@@ -1292,6 +1292,31 @@ async fn a_dry_run_shows_the_release_as_rendered() {
         new.starts_with("Release \"fresh\" does not exist. Installing it now.\nNAME: fresh\n"),
         "{new}"
     );
+    // A failed upgrade says so in Helm's words; an upgrade --install that
+    // installed does not (Helm's runInstall adds nothing).
+    let bad = ["--set", "podAnnotations=x", "-q"];
+    let failed = env
+        .berth(&[&["upgrade", "fresh", &chart][..], &bad].concat())
+        .await
+        .failed();
+    assert!(
+        failed
+            .stderr
+            .starts_with("Error: UPGRADE FAILED: fresh (revision 2): ApplyFailed: "),
+        "{}",
+        failed.stderr
+    );
+    let failed = env
+        .berth(&[&["upgrade", "--install", "broken", &chart][..], &bad].concat())
+        .await
+        .failed();
+    assert!(
+        failed
+            .stderr
+            .starts_with("Error: broken (revision 1): ApplyFailed: "),
+        "{}",
+        failed.stderr
+    );
 }
 
 /// Flags as scripts written for Helm pass them: on/off flags with a value

@@ -328,6 +328,7 @@ async fn one(job: &Job, cluster: &Cluster, out: &mut Prefixed) -> ClusterResult 
             revision,
             reason,
             message,
+            ..
         }) => {
             row.result = Verdict::Failed;
             row.revision = revision;

@@ -518,6 +518,18 @@ async fn send(
     {
         *manifest = hide_secrets(manifest);
     }
+    // Helm's words in front of a failed install or upgrade.
+    let failed = match (&outcome, mode) {
+        (Outcome::Completed { .. }, _) => None,
+        (_, UpgradeMode::Install) => Some("INSTALLATION FAILED"),
+        (Outcome::Failed { operation, .. }, _)
+            if *operation == proto::Operation::Upgrade || mode == UpgradeMode::Upgrade =>
+        {
+            Some("UPGRADE FAILED")
+        }
+        // An upgrade --install that installed: Helm's runInstall adds none.
+        _ => None,
+    };
     // Helm's upgrade says what it did first (a dry run too).
     if let Outcome::Completed { operation, .. } = &outcome
         && mode != UpgradeMode::Install
@@ -532,7 +544,10 @@ async fn send(
             _ => writeln!(io.out, "Release {name:?} has been upgraded. Happy Helming!")?,
         }
     }
-    summary(g, name, outcome, show.output, io)
+    summary(g, name, outcome, show.output, io).map_err(|e| match (e, failed) {
+        (CliError::Failed(text), Some(failed)) => CliError::Failed(format!("{failed}: {text}")),
+        (e, _) => e,
+    })
 }
 
 /// The operation's events, from an Upgrade stream of events.
@@ -860,6 +875,7 @@ pub fn summary(
             revision,
             reason,
             message,
+            ..
         } => {
             let at = if revision > 0 {
                 format!(" (revision {revision})")
