@@ -33,7 +33,9 @@ struct Entry {
 #[derive(Arbitrary, Debug)]
 enum Name {
     /// `c/Chart.yaml`, starting with a valid head when asked.
-    ChartYaml { valid_head: bool },
+    ChartYaml {
+        valid_head: bool,
+    },
     ValuesYaml,
     RequirementsYaml,
     Template(String),
@@ -68,7 +70,11 @@ fn tgz(entries: &[Entry]) -> Vec<u8> {
     for e in entries {
         let (name, data): (Vec<u8>, Vec<u8>) = match &e.name {
             Name::ChartYaml { valid_head } => {
-                let mut d = if *valid_head { HEAD.to_vec() } else { Vec::new() };
+                let mut d = if *valid_head {
+                    HEAD.to_vec()
+                } else {
+                    Vec::new()
+                };
                 d.extend_from_slice(&e.data);
                 (b"c/Chart.yaml".to_vec(), d)
             }

@@ -12,8 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let funcs = berth_template::funcs::all();
     stacker::grow(256 << 20, || {
-        let _ = berth_template::parse::parse("fuzz/templates/t.yaml", text, &|f| {
-            funcs.contains_key(f)
-        });
+        let _ =
+            berth_template::parse::parse("fuzz/templates/t.yaml", text, &|f| funcs.contains_key(f));
     });
 });
