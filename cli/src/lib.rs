@@ -637,6 +637,10 @@ where
     }
     match cmd::dispatch(cli, io).await {
         Ok(()) => 0,
+        // The reader went away (`berth get all web | head`): nothing to
+        // say to it, and the exit status a shell gives a program SIGPIPE
+        // ends, as Helm (Go) ends there.
+        Err(CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 141,
         Err(e) => {
             let text = e.to_string();
             let _ = writeln!(io.err, "Error: {}", output::escape_controls(&text));

@@ -364,3 +364,33 @@ async fn version_takes_helms_short_and_template_flags() {
             .failed();
     assert_eq!(bad.stderr, "Error: template: _:1: unclosed action\n");
 }
+
+/// A reader that goes away (`berth template … | head`) ends berth quietly,
+/// with the status a shell gives a program SIGPIPE ended, as Helm's (Go's)
+/// end there: no "Error: Broken pipe" on stderr.
+#[test]
+fn a_reader_that_goes_away_ends_berth_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Far more than a pipe holds, so berth is still writing when it closes.
+    let chart = crate::common::small_chart(
+        dir.path(),
+        "big",
+        &[(
+            "cm.yaml",
+            "{{- range until 5000 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ . }}\ndata:\n  k: \"{{ . }}\"\n{{- end }}\n",
+        )],
+    );
+    let mut child = std::process::Command::new(berth_bin())
+        .args(["template", "x", &chart])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed here.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(&first[..4], b"---\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(141));
+}

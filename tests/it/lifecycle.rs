@@ -394,6 +394,19 @@ async fn status_list_and_get_show_the_release() {
         everything.contains(&format!("COMPUTED VALUES:\n{yaml}\nHOOKS:\n")),
         "{everything}"
     );
+    // Helm's status printer with metadata (and berth's BY); no blank line
+    // of its own after the hooks; TEST SUITE as Helm decides it.
+    assert!(
+        everything.contains(
+            "REVISION: 1\nCHART: hello\nVERSION: 1.0.0\nAPP_VERSION: 1.0.0\nBY: admin\n\
+             DESCRIPTION: Install complete\nTEST SUITE: None\nUSER-SUPPLIED VALUES:\n"
+        ),
+        "{everything}"
+    );
+    assert!(
+        everything.contains("\nHOOKS:\nMANIFEST:\n---"),
+        "{everything}"
+    );
 }
 
 #[tokio::test]

@@ -215,7 +215,7 @@ impl RevisionRecord {
             labels: self.labels.clone().into_iter().collect(),
             rollback_revision: self.rollback_of.unwrap_or(0),
             test_runs: self.test_runs.iter().map(TestRun::to_proto).collect(),
-            // Its hooks are a blob: Status reads them.
+            // Its hooks are a blob: Status and GetRevision read them.
             test_hooks: 0,
         }
     }

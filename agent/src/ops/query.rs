@@ -177,12 +177,14 @@ pub fn get_revision(
             .revision_text(ns.as_str(), name.as_str(), rev, digest)?
             .ok_or_else(gone)
     };
-    let hooks_manifest =
-        super::hooks::manifest_text(&super::hooks::from_json(&text(&rec.hooks_blob)?));
+    let hooks = super::hooks::from_json(&text(&rec.hooks_blob)?);
+    let hooks_manifest = super::hooks::manifest_text(&hooks);
+    let mut info = rec.info();
+    info.test_hooks = super::hooks::test_hooks(&hooks);
     Ok(proto::Revision {
         release: head.name.clone(),
         namespace: head.namespace.clone(),
-        info: Some(rec.info()),
+        info: Some(info),
         manifest: text(&rec.manifest_blob)?,
         values_json: text(&rec.values_blob)?,
         computed_values_json: text(&rec.computed_values_blob)?,

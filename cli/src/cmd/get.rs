@@ -170,8 +170,14 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
                 super::history::status_name(info.status)
             )?;
             writeln!(io.out, "REVISION: {}", info.revision)?;
-            writeln!(io.out, "CHART: {}-{}", info.chart_name, info.chart_version)?;
+            // Helm's status printer with its metadata and debug parts;
+            // BY is berth's (who made the revision).
+            writeln!(io.out, "CHART: {}", info.chart_name)?;
+            writeln!(io.out, "VERSION: {}", info.chart_version)?;
+            writeln!(io.out, "APP_VERSION: {}", info.app_version)?;
             writeln!(io.out, "BY: {}", info.by)?;
+            writeln!(io.out, "DESCRIPTION: {}", info.description)?;
+            super::status::write_test_suite(&mut *io.out, &info)?;
             writeln!(
                 io.out,
                 "USER-SUPPLIED VALUES:\n{}",
@@ -182,7 +188,7 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
                 "COMPUTED VALUES:\n{}",
                 yaml(&parse(&r.computed_values_json))
             )?;
-            writeln!(io.out, "HOOKS:\n{}", r.hooks_manifest)?;
+            write!(io.out, "HOOKS:\n{}", r.hooks_manifest)?;
             writeln!(io.out, "MANIFEST:\n{}", r.manifest)?;
             if !r.notes.trim().is_empty() {
                 writeln!(io.out, "NOTES:\n{}", r.notes.trim_end())?;
