@@ -48,24 +48,25 @@ impl Dec {
             },
             10,
         )?;
-        Some(Dec::new(neg, mant, exp.checked_sub(frac.len() as i64)?))
+        Dec::new(neg, mant, exp.checked_sub(frac.len() as i64)?)
     }
 
-    fn new(neg: bool, mut mant: BigUint, mut exp: i64) -> Dec {
+    /// None when normalizing takes the exponent past i64 (`10e9223372036854775807`).
+    fn new(neg: bool, mut mant: BigUint, mut exp: i64) -> Option<Dec> {
         let zero = BigUint::from(0u32);
         if mant == zero {
-            return Dec {
+            return Some(Dec {
                 neg: false,
                 mant,
                 exp: 0,
-            };
+            });
         }
         let ten = BigUint::from(10u32);
         while (&mant % &ten) == zero {
             mant /= &ten;
-            exp += 1;
+            exp = exp.checked_add(1)?;
         }
-        Dec { neg, mant, exp }
+        Some(Dec { neg, mant, exp })
     }
 
     fn is_zero(&self) -> bool {
@@ -82,9 +83,10 @@ impl Dec {
         if self.is_zero() || other.is_zero() {
             return (!self.is_zero()).cmp(&!other.is_zero());
         }
-        // Order of magnitude first, so huge exponents never get expanded.
-        let a = self.digits() + self.exp;
-        let b = other.digits() + other.exp;
+        // Order of magnitude first, so huge exponents never get expanded
+        // (in i128: an exponent may be near i64's ends).
+        let a = i128::from(self.digits()) + i128::from(self.exp);
+        let b = i128::from(other.digits()) + i128::from(other.exp);
         if a != b {
             return a.cmp(&b);
         }
@@ -111,7 +113,7 @@ impl Dec {
             // a·10^(p−q) divisible by b: b / gcd(b, a) must be 2^x·5^y
             // with x, y ≤ p − q.
             let mut b = other.mant.clone() / gcd(&other.mant, &self.mant);
-            let shift = self.exp - other.exp;
+            let shift = i128::from(self.exp) - i128::from(other.exp);
             for p in [2u32, 5] {
                 let p = BigUint::from(p);
                 let mut n = 0;
@@ -125,8 +127,8 @@ impl Dec {
             }
             b == BigUint::from(1u32)
         } else {
-            let shift = other.exp - self.exp;
-            if shift > self.digits() {
+            let shift = i128::from(other.exp) - i128::from(self.exp);
+            if shift > i128::from(self.digits()) {
                 return false;
             }
             let d = &other.mant * ten.pow(shift as u32);
@@ -276,6 +278,21 @@ mod tests {
         assert!(!d("1e100").is_multiple_of(&d("3")));
         assert!(d("12").is_multiple_of(&d("3")));
         assert!(d("3e2").is_int() && !d("3.1").is_int());
+    }
+
+    /// Exponents at i64's ends compare and divide without overflowing;
+    /// one that normalizing would take past them is no number.
+    #[test]
+    fn exponents_at_the_ends_of_i64_do_not_overflow() {
+        let d = |s| Dec::parse(s).unwrap();
+        let (huge, tiny) = (d("99e9223372036854775806"), d("1e-9223372036854775808"));
+        assert!(huge > tiny && tiny > d("0") && d("-99e9223372036854775806") < tiny);
+        assert!(huge > d("1e9223372036854775806"));
+        assert!(!huge.is_multiple_of(&d("7e-9223372036854775808")));
+        assert!(huge.is_multiple_of(&tiny));
+        assert!(!tiny.is_multiple_of(&huge));
+        assert_eq!(Dec::parse("10e9223372036854775807"), None);
+        assert_eq!(Dec::parse("1.0e-9223372036854775808"), None);
     }
 
     #[test]
