@@ -157,19 +157,7 @@ pub async fn run(g: &Global, c: GetCommand, io: &mut Io) -> Result<(), CliError>
         } => {
             let r = fetch(g, &w).await?;
             let info = r.info.clone().unwrap_or_default();
-            writeln!(io.out, "NAME: {}", r.release)?;
-            writeln!(
-                io.out,
-                "LAST DEPLOYED: {}",
-                output::time(info.updated_unix_ms)
-            )?;
-            writeln!(io.out, "NAMESPACE: {}", r.namespace)?;
-            writeln!(
-                io.out,
-                "STATUS: {}",
-                super::history::status_name(info.status)
-            )?;
-            writeln!(io.out, "REVISION: {}", info.revision)?;
+            super::status::write_head(&mut *io.out, &r.release, &r.namespace, &info)?;
             // Helm's status printer with its metadata and debug parts;
             // BY is berth's (who made the revision).
             writeln!(io.out, "CHART: {}", info.chart_name)?;

@@ -35,15 +35,7 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
     let rev = r.revision.clone().unwrap_or_default();
     match a.output {
         Format::Table => {
-            writeln!(io.out, "NAME: {}", r.name)?;
-            writeln!(
-                io.out,
-                "LAST DEPLOYED: {}",
-                output::time(rev.updated_unix_ms)
-            )?;
-            writeln!(io.out, "NAMESPACE: {}", r.namespace)?;
-            writeln!(io.out, "STATUS: {}", status_name(rev.status))?;
-            writeln!(io.out, "REVISION: {}", rev.revision)?;
+            write_head(&mut *io.out, &r.name, &r.namespace, &rev)?;
             writeln!(io.out, "CHART: {}-{}", rev.chart_name, rev.chart_version)?;
             writeln!(io.out, "BY: {}", rev.by)?;
             writeln!(io.out, "DESCRIPTION: {}", rev.description)?;
@@ -103,6 +95,21 @@ pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError>
             output::structured(&mut *io.out, f, &v)
         }
     }
+}
+
+/// The first lines of Helm's status block: NAME, LAST DEPLOYED, NAMESPACE,
+/// STATUS, REVISION.
+pub fn write_head(
+    out: &mut dyn Write,
+    name: &str,
+    namespace: &str,
+    rev: &proto::RevisionInfo,
+) -> std::io::Result<()> {
+    writeln!(out, "NAME: {name}")?;
+    writeln!(out, "LAST DEPLOYED: {}", output::time(rev.updated_unix_ms))?;
+    writeln!(out, "NAMESPACE: {namespace}")?;
+    writeln!(out, "STATUS: {}", status_name(rev.status))?;
+    writeln!(out, "REVISION: {}", rev.revision)
 }
 
 /// Helm's TEST SUITE lines: each test hook's last run, "None" for a

@@ -87,19 +87,7 @@ pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
             .map_err(status_error)?
             .into_inner();
         let rev = r.revision.clone().unwrap_or_default();
-        writeln!(io.out, "NAME: {}", r.name)?;
-        writeln!(
-            io.out,
-            "LAST DEPLOYED: {}",
-            crate::output::time(rev.updated_unix_ms)
-        )?;
-        writeln!(io.out, "NAMESPACE: {}", r.namespace)?;
-        writeln!(
-            io.out,
-            "STATUS: {}",
-            super::history::status_name(rev.status)
-        )?;
-        writeln!(io.out, "REVISION: {}", rev.revision)?;
+        super::status::write_head(&mut *io.out, &r.name, &r.namespace, &rev)?;
         writeln!(io.out, "DESCRIPTION: {}", rev.description)?;
         super::status::write_test_suite(&mut *io.out, &rev)?;
         if !a.hide_notes && !r.notes.trim().is_empty() {
