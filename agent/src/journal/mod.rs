@@ -1755,10 +1755,6 @@ impl Journal {
         Ok(record)
     }
 
-    /// [`finish`](Self::finish) without the flush, for a caller whose next
-    /// write is flushed anyway: an operation's terminal event
-    /// (`ops::conclude`), so that the outcome and the event showing it
-    /// become durable in one flush.
     /// Record the test hooks' runs of a revision an operation holds
     /// (`berth test`, as Helm's keeps its hooks' LastRun): `runs` replace
     /// the runs of the hooks they name, the others' stay, in `order` (the
@@ -1800,6 +1796,10 @@ impl Journal {
         self.flush().await
     }
 
+    /// [`finish`](Self::finish) without the flush, for a caller whose next
+    /// write is flushed anyway: an operation's terminal event
+    /// (`ops::conclude`), so that the outcome and the event showing it
+    /// become durable in one flush.
     pub fn record_finish(
         &self,
         ns: &str,

@@ -852,8 +852,11 @@ pub fn summary(
             if test_hooks == 0 {
                 writeln!(io.out, "TEST SUITE: None")?;
             }
-            // Helm's --debug: the values too (YAML, then a blank line).
-            if g.debug {
+            // Helm's --debug: the values too (YAML, then a blank line), when
+            // the outcome came with the release (install, upgrade: not
+            // `watch`).
+            let debug = g.debug && !values_json.is_empty();
+            if debug {
                 for (title, json) in [
                     ("USER-SUPPLIED VALUES", &values_json),
                     ("COMPUTED VALUES", &computed_values_json),
@@ -863,7 +866,7 @@ pub fn summary(
                     write!(io.out, "{title}:\n{}\n", berth_template::yaml::marshal(&v))?;
                 }
             }
-            if dry_run || g.debug {
+            if dry_run || debug {
                 write!(io.out, "HOOKS:\n{hooks_manifest}MANIFEST:\n{manifest}\n")?;
             }
             if !notes.trim().is_empty() {
