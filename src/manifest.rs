@@ -151,6 +151,13 @@ pub struct Hook {
     pub output_log_policies: Vec<String>,
 }
 
+impl Hook {
+    /// Whether it runs on `event` ("pre-install", "test", …).
+    pub fn runs_on(&self, event: &str) -> bool {
+        self.events.iter().any(|e| e == event)
+    }
+}
+
 pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
 pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
 pub const HOOK_DELETE_ANNOTATION: &str = "helm.sh/hook-delete-policy";

@@ -25,6 +25,10 @@ pub const CHART_TOKEN_METADATA: &str = "berth-chart-token";
 /// Length of a chart connection's token, in bytes.
 pub const CHART_TOKEN_LEN: usize = 32;
 
+/// The description of a dry run's outcome (Helm's): its status printer
+/// shows the rendered release after one.
+pub const DRY_RUN_DESCRIPTION: &str = "Dry run complete";
+
 impl ReleaseStatus {
     /// Helm's spelling of a status (`deployed`, `pending-upgrade`, …).
     pub fn helm_name(self) -> &'static str {

@@ -443,37 +443,27 @@ pub fn helm_path_env(args: &[OsString]) -> Vec<(&'static str, OsString)> {
 
 /// Helm's deprecated flags berth takes, by the command taking them, with
 /// what Helm says when one is used (cobra's MarkDeprecated).
-const DEPRECATED_FLAGS: &[(&str, &str, &str)] = &[
-    ("install", "atomic", "use --rollback-on-failure instead"),
-    ("upgrade", "atomic", "use --rollback-on-failure instead"),
-    (
-        "fleet install",
-        "atomic",
-        "use --rollback-on-failure instead",
-    ),
-    (
-        "fleet upgrade",
-        "atomic",
-        "use --rollback-on-failure instead",
-    ),
-    ("template", "atomic", "use --rollback-on-failure instead"),
-    // Refused with `=true` by the commands that apply (see
-    // `parse_force_replace`); `--force=false` is taken.
-    ("install", "force", "use --force-replace instead"),
-    ("upgrade", "force", "use --force-replace instead"),
-    ("rollback", "force", "use --force-replace instead"),
-    ("template", "force", "use --force-replace instead"),
-    (
-        "template",
-        "hide-notes",
-        "this flag has no effect for 'berth template' and will be removed in Helm 5",
-    ),
-    (
-        "template",
-        "render-subchart-notes",
-        "this flag has no effect for 'berth template' and will be removed in Helm 5",
-    ),
-];
+const DEPRECATED_FLAGS: &[(&str, &str, &str)] = {
+    const ATOMIC: &str = "use --rollback-on-failure instead";
+    const FORCE: &str = "use --force-replace instead";
+    const NO_EFFECT: &str =
+        "this flag has no effect for 'berth template' and will be removed in Helm 5";
+    &[
+        ("install", "atomic", ATOMIC),
+        ("upgrade", "atomic", ATOMIC),
+        ("fleet install", "atomic", ATOMIC),
+        ("fleet upgrade", "atomic", ATOMIC),
+        ("template", "atomic", ATOMIC),
+        // Refused with `=true` by the commands that apply (see
+        // `parse_force_replace`); `--force=false` is taken.
+        ("install", "force", FORCE),
+        ("upgrade", "force", FORCE),
+        ("rollback", "force", FORCE),
+        ("template", "force", FORCE),
+        ("template", "hide-notes", NO_EFFECT),
+        ("template", "render-subchart-notes", NO_EFFECT),
+    ]
+};
 
 /// pflag's notice for every deprecated flag `args` give the command
 /// `path` ("Flag --atomic has been deprecated, use --rollback-on-failure

@@ -44,11 +44,7 @@ impl Hooks<'_> {
         event: &str,
         runs: &mut Vec<TestRun>,
     ) -> Result<(), Failure> {
-        let mut executing: Vec<&Hook> = self
-            .hooks
-            .iter()
-            .filter(|h| h.events.iter().any(|e| e == event))
-            .collect();
+        let mut executing: Vec<&Hook> = self.hooks.iter().filter(|h| h.runs_on(event)).collect();
         if executing.is_empty() {
             return Ok(());
         }
@@ -276,10 +272,7 @@ pub fn manifest_text(hooks: &[Hook]) -> String {
 
 /// How many of `hooks` are test hooks.
 pub fn test_hooks(hooks: &[Hook]) -> u32 {
-    hooks
-        .iter()
-        .filter(|h| h.events.iter().any(|e| e == "test"))
-        .count() as u32
+    hooks.iter().filter(|h| h.runs_on("test")).count() as u32
 }
 
 /// How many test hooks a stored revision has (0 if its hooks cannot be

@@ -158,7 +158,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         }
         op.emit(Kind::Completed(proto::Completed {
             status: proto::ReleaseStatus::PendingRollback as i32,
-            description: "Dry run complete".into(),
+            description: proto::DRY_RUN_DESCRIPTION.into(),
             notes,
             ..Default::default()
         }));

@@ -79,14 +79,11 @@ async fn execute(agent: &Agent, p: Prepared) {
     // The revision's test hooks, in its order: how their last runs are kept.
     let order: Vec<String> = stored
         .iter()
-        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .filter(|h| h.runs_on("test"))
         .map(|h| h.name.clone())
         .collect();
     let all = chosen(stored, &p.include_names, &p.exclude_names, p.logs);
-    let tests = all
-        .iter()
-        .filter(|h| h.events.iter().any(|e| e == "test"))
-        .count();
+    let tests = all.iter().filter(|h| h.runs_on("test")).count();
     let hooks = Hooks {
         op,
         namespace: p.namespace.as_str(),

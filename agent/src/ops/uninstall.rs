@@ -129,7 +129,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         op.emit(Kind::Planned(proto::Planned { changes }));
         op.emit(Kind::Completed(proto::Completed {
             status: proto::ReleaseStatus::Uninstalled as i32,
-            description: "Dry run complete".into(),
+            description: proto::DRY_RUN_DESCRIPTION.into(),
             notes: String::new(),
             ..Default::default()
         }));

@@ -379,7 +379,7 @@ async fn execute(
         // What Helm prints after a dry run: the release as rendered.
         op.emit(Kind::Completed(proto::Completed {
             status: p.kind.pending_status().to_proto() as i32,
-            description: "Dry run complete".into(),
+            description: proto::DRY_RUN_DESCRIPTION.into(),
             notes: staged.notes.clone(),
             manifest: staged.manifest.clone(),
             hooks_manifest: super::hooks::manifest_text(&staged.hooks),

@@ -497,7 +497,7 @@ async fn send(
     } = &mut outcome
         && g.debug
         && g.events.is_none()
-        && !description.eq_ignore_ascii_case("Dry run complete")
+        && !description.eq_ignore_ascii_case(proto::DRY_RUN_DESCRIPTION)
     {
         let r = connect::connect(&g.target())
             .await?
@@ -826,7 +826,7 @@ pub fn summary(
             }
             // As Helm's status printer decides it: a dry run shows the
             // release as rendered.
-            let dry_run = description.eq_ignore_ascii_case("Dry run complete");
+            let dry_run = description.eq_ignore_ascii_case(proto::DRY_RUN_DESCRIPTION);
             if output != crate::output::Format::Table {
                 let mut v = serde_json::json!({
                     "name": name, "namespace": g.namespace, "revision": revision,
@@ -837,15 +837,13 @@ pub fn summary(
                 }
                 return crate::output::structured(&mut *io.out, output, &v);
             }
-            writeln!(io.out, "NAME: {name}")?;
-            writeln!(
-                io.out,
-                "LAST DEPLOYED: {}",
-                crate::output::time(chrono::Utc::now().timestamp_millis())
-            )?;
-            writeln!(io.out, "NAMESPACE: {}", g.namespace)?;
-            writeln!(io.out, "STATUS: {}", status.helm_name())?;
-            writeln!(io.out, "REVISION: {revision}")?;
+            let head = proto::RevisionInfo {
+                revision,
+                updated_unix_ms: chrono::Utc::now().timestamp_millis(),
+                status: status as i32,
+                ..Default::default()
+            };
+            super::status::write_head(&mut *io.out, name, &g.namespace, &head)?;
             writeln!(io.out, "DESCRIPTION: {description}")?;
             // No test hook has run in the revision an operation made: as
             // Helm's, the line says so only when it has none.

@@ -383,7 +383,7 @@ fn hooks<'a>(
     r.hooks
         .iter()
         .filter(move |_| !a.no_hooks)
-        .filter(move |h| !(a.skip_tests && h.events.iter().any(|e| e == "test")))
+        .filter(move |h| !(a.skip_tests && h.runs_on("test")))
 }
 
 /// `--output-dir`: one file per template path (documents from the same
