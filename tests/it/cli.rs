@@ -200,6 +200,27 @@ async fn events_ndjson_streams_every_event_as_one_json_line() {
     let last = lines.last().unwrap();
     assert_eq!(last["type"], "completed");
     assert_eq!(last["status"], "deployed");
+    assert_eq!(last["manifest"], "", "an operation that ran: {last}");
+
+    // A dry run's release as rendered: what the same upgrade would record.
+    let out = env
+        .berth(&[
+            "upgrade",
+            "web",
+            &env.chart("1.0.0"),
+            "--dry-run",
+            "--events",
+            "ndjson",
+        ])
+        .await
+        .ok();
+    let last: serde_json::Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "completed");
+    assert_eq!(last["status"], "pending-upgrade");
+    let stored = env.berth(&["get", "manifest", "web"]).await.ok().stdout;
+    assert_eq!(last["manifest"].as_str(), Some(stored.as_str()));
+    let hooks = env.berth(&["get", "hooks", "web"]).await.ok().stdout;
+    assert_eq!(last["hooksManifest"].as_str(), Some(hooks.as_str()));
 }
 
 #[tokio::test]

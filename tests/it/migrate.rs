@@ -372,7 +372,21 @@ async fn test_runs_travel_with_export_and_import() {
     let chart =
         path(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/charts/scaffold"));
     env.berth(&["install", "web", &chart]).await.ok();
-    env.berth(&["test", "web"]).await.ok();
+    // As Helm's test, the release with its notes, unless --hide-notes.
+    let tested = env.berth(&["test", "web"]).await.ok().stdout;
+    assert!(
+        tested.contains("Phase:          Succeeded\nNOTES:\n1. Get the application URL"),
+        "{tested}"
+    );
+    let tested = env
+        .berth(&["test", "web", "--hide-notes"])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        !tested.contains("NOTES:") && tested.contains("Phase:          Succeeded\n"),
+        "{tested}"
+    );
     env.berth(&["export-helm", "web"]).await.ok();
     let api: Api<Secret> = Api::namespaced(env.kube().await, "default");
     let secret = api.get("sh.helm.release.v1.web.v1").await.unwrap();
