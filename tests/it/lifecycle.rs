@@ -1330,6 +1330,20 @@ async fn a_dry_run_shows_the_release_as_rendered() {
         "{}",
         failed.stderr
     );
+    // So does the agent's refusal of the request itself.
+    let refused = env.berth(&["upgrade", "nosuch", &chart]).await.failed();
+    assert_eq!(
+        refused.stderr,
+        "Error: UPGRADE FAILED: \"nosuch\" has no deployed releases\n"
+    );
+    let refused = env.berth(&["install", "fresh", &chart]).await.failed();
+    assert!(
+        refused
+            .stderr
+            .starts_with("Error: INSTALLATION FAILED: cannot re-use a name that is still in use"),
+        "{}",
+        refused.stderr
+    );
 }
 
 /// Flags as scripts written for Helm pass them: on/off flags with a value

@@ -475,7 +475,19 @@ async fn send(
     post_render: Option<crate::plugins::PostRender>,
     io: &mut Io,
 ) -> Result<(), CliError> {
-    let events = send_events(g, name, chart, values, mode, options, post_render).await?;
+    // The agent's refusal of the request itself ("has no deployed
+    // releases") in Helm's words too, as its action's Run returns it.
+    let refused = match mode {
+        UpgradeMode::Install => Some("INSTALLATION FAILED"),
+        UpgradeMode::Upgrade => Some("UPGRADE FAILED"),
+        _ => None,
+    };
+    let events = send_events(g, name, chart, values, mode, options, post_render)
+        .await
+        .map_err(|e| match (e, refused) {
+            (CliError::Agent(text), Some(failed)) => CliError::Agent(format!("{failed}: {text}")),
+            (e, _) => e,
+        })?;
     let mut outcome = progress::follow_io(events, io, g, show.quiet, show.output).await?;
     // Helm hides them from the table; its -o json/yaml shows the release.
     if let Outcome::Completed { notes, .. } = &mut outcome
