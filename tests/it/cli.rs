@@ -223,6 +223,67 @@ async fn events_ndjson_streams_every_event_as_one_json_line() {
     assert_eq!(last["hooksManifest"].as_str(), Some(hooks.as_str()));
 }
 
+/// What each apply of an `--events ndjson` run did, by kind.
+async fn applied(env: &Env, args: &[&str]) -> Vec<(String, String)> {
+    let mut a = args.to_vec();
+    a.extend(["--events", "ndjson"]);
+    let out = env.berth(&a).await.ok();
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["type"] == "resourceApplied")
+        .map(|l| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+            (s(&l["object"]["kind"]), s(&l["action"]))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_apply_says_whether_it_created_configured_or_left_the_object_unchanged() {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, a)| (k.to_string(), a.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        applied(&env, &["install", "web", &chart]).await,
+        pairs(&[
+            ("ConfigMap", "created"),
+            ("Service", "created"),
+            ("Deployment", "created")
+        ])
+    );
+    // The message is in the ConfigMap and, as its checksum, in the
+    // Deployment's pod template; the Service stays as it was.
+    assert_eq!(
+        applied(&env, &["upgrade", "web", &chart, "--set", "message=bye"]).await,
+        pairs(&[
+            ("ConfigMap", "configured"),
+            ("Service", "unchanged"),
+            ("Deployment", "configured")
+        ])
+    );
+    // Deleted behind berth's back: the next apply creates it again.
+    let client = env.kube().await;
+    let services: kube::Api<k8s_openapi::api::core::v1::Service> =
+        kube::Api::namespaced(client, "default");
+    services
+        .delete("web-hello", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        applied(&env, &["upgrade", "web", &chart, "--set", "message=bye"]).await,
+        pairs(&[
+            ("ConfigMap", "unchanged"),
+            ("Service", "created"),
+            ("Deployment", "unchanged")
+        ])
+    );
+}
+
 #[tokio::test]
 async fn output_json_keeps_stdout_for_the_result() {
     let env = Env::start().await;

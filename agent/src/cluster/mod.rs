@@ -160,6 +160,18 @@ pub struct Cluster {
     capabilities: tokio::sync::Mutex<Option<helm::Capabilities>>,
 }
 
+/// An object as an operation found it before its first apply (None:
+/// absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Before(Option<DynamicObject>);
+
+impl Before {
+    /// The object as JSON, as [`Cluster::get`] returns it (None: absent).
+    pub fn live(&self) -> Option<Value> {
+        self.0.as_ref().and_then(|o| serde_json::to_value(o).ok())
+    }
+}
+
 /// What an apply did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -347,31 +359,38 @@ impl Cluster {
     /// `validation` is the request's `fieldValidation` (Helm v4 installs and
     /// upgrades with Strict, rolls back with Ignore); None: the server's
     /// default (Warn: unknown fields dropped).
+    ///
+    /// `before` is the object as read earlier by [`read_before`](Self::read_before);
+    /// None: read it now.
     pub async fn apply(
         &self,
         obj: &Object,
         release: &str,
         release_ns: &str,
         validation: Option<ValidationDirective>,
+        before: Option<Before>,
     ) -> Result<Applied, ClusterError> {
         let (api, ns) = self.api(&obj.object, release_ns).await?;
         let body = owned_body(obj, release, release_ns, &ns)?;
-        let before = api
-            .get_opt(&obj.object.name)
-            .await
-            .map_err(|e| ClusterError::api(&obj.object, e))?;
+        let before = match before {
+            Some(b) => b,
+            None => read(&api, &obj.object).await?,
+        };
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.field_validation = validation;
-        let after = api
+        let mut after = api
             .patch(&obj.object.name, &params, &Patch::Apply(&body))
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
-        let action = match before {
+        let action = match before.0 {
             None => ApplyAction::Created,
-            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
-                ApplyAction::Unchanged
+            Some(b) => {
+                if unchanged(b, &mut after) {
+                    ApplyAction::Unchanged
+                } else {
+                    ApplyAction::Configured
+                }
             }
-            Some(_) => ApplyAction::Configured,
         };
         let live = serde_json::to_value(&after).map_err(|e| ClusterError::Other(e.to_string()))?;
         Ok(Applied {
@@ -379,6 +398,28 @@ impl Cluster {
             live,
             namespace: ns,
         })
+    }
+
+    /// The object as it is before an operation applies anything, read
+    /// ahead of its apply, or None when its kind is not known yet (a custom
+    /// resource whose definition the release creates first: its apply
+    /// reads it then).
+    pub async fn read_before(
+        &self,
+        obj: &ObjectRef,
+        release_ns: &str,
+    ) -> Result<Option<Before>, ClusterError> {
+        let key = (obj.api_version.clone(), obj.kind.clone());
+        if !self
+            .kinds
+            .lock()
+            .expect("kind cache poisoned")
+            .contains_key(&key)
+        {
+            return Ok(None);
+        }
+        let (api, _) = self.api(obj, release_ns).await?;
+        read(&api, obj).await.map(Some)
     }
 
     /// What applying the object would change: the live object (None if
@@ -785,6 +826,40 @@ impl helm::Lookup for LiveLookup {
     }
 }
 
+/// The object as it is now.
+async fn read(api: &Api<DynamicObject>, obj: &ObjectRef) -> Result<Before, ClusterError> {
+    api.get_opt(&obj.name)
+        .await
+        .map(Before)
+        .map_err(|e| ClusterError::api(obj, e))
+}
+
+/// Whether an apply left the object as it found it. Its status and the
+/// server's bookkeeping (resourceVersion, managedFields) do not count: a
+/// controller may move them between the read and the apply, as a
+/// Deployment's does during a rollout.
+fn unchanged(mut before: DynamicObject, after: &mut DynamicObject) -> bool {
+    if before.metadata.resource_version == after.metadata.resource_version {
+        return true;
+    }
+    // Compared without them: the server's bookkeeping, set aside and back.
+    before.metadata.resource_version = None;
+    before.metadata.managed_fields = None;
+    let rv = after.metadata.resource_version.take();
+    let fields = after.metadata.managed_fields.take();
+    fn but_status(v: &Value) -> Vec<(&String, &Value)> {
+        match v {
+            Value::Object(m) => m.iter().filter(|(k, _)| *k != "status").collect(),
+            _ => Vec::new(),
+        }
+    }
+    let same =
+        before.metadata == after.metadata && but_status(&before.data) == but_status(&after.data);
+    after.metadata.resource_version = rv;
+    after.metadata.managed_fields = fields;
+    same
+}
+
 /// The body berth applies: the rendered object in its namespace, with the
 /// release's ownership label and annotations.
 fn owned_body(
@@ -846,7 +921,8 @@ fn without_server_fields(v: &mut Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{describe, unchanged};
+    use kube::api::DynamicObject;
 
     #[derive(Debug)]
     struct Layer(&'static str, Option<Box<Layer>>);
@@ -877,5 +953,52 @@ mod tests {
             "ServiceError: client error (Connect): invalid peer certificate: Expired"
         );
         assert_eq!(describe(&Layer("alone", None)), "alone");
+    }
+
+    fn object(v: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn an_apply_that_moved_only_status_or_bookkeeping_changed_nothing() {
+        let before = || {
+            object(serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "resourceVersion": "7", "labels": {"a": "1"},
+                             "managedFields": [{"manager": "berth", "operation": "Apply"}]},
+                "spec": {"replicas": 2},
+                "status": {"replicas": 1}
+            }))
+        };
+        let mut same = before();
+        assert!(unchanged(before(), &mut same), "the same resourceVersion");
+
+        // A controller wrote the status in between; berth's apply changed nothing.
+        let mut status = object(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "resourceVersion": "9", "labels": {"a": "1"},
+                         "managedFields": [{"manager": "kube-controller-manager"}]},
+            "spec": {"replicas": 2},
+            "status": {"replicas": 2}
+        }));
+        assert!(unchanged(before(), &mut status));
+        assert_eq!(
+            status.metadata.resource_version.as_deref(),
+            Some("9"),
+            "put back"
+        );
+        assert!(status.metadata.managed_fields.is_some(), "put back");
+
+        let mut spec = status.clone();
+        spec.data["spec"]["replicas"] = 3.into();
+        assert!(!unchanged(before(), &mut spec));
+        let mut label = status.clone();
+        label
+            .metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert("b".into(), "2".into());
+        assert!(!unchanged(before(), &mut label));
     }
 }

@@ -131,6 +131,7 @@ async fn roll_back(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Result<(), 
                 // Helm's rollback builds the stored manifest unvalidated.
                 validation: Some(crate::cluster::ValidationDirective::Ignore),
                 deadline,
+                before: None,
             };
             deploy(agent, d).await
         }

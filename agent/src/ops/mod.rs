@@ -15,7 +15,7 @@ use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, ClusterError, ValidationDirective};
+use crate::cluster::{Before, Cluster, ClusterError, ValidationDirective};
 use crate::events::{Abort, Busy, NotStarted, OpEvents, Registry, Stopped};
 use crate::journal::{Finish, Journal, JournalError, Lock, RevisionRecord, Status};
 use crate::track;
@@ -273,6 +273,10 @@ pub struct Deploy<'a> {
     /// The applies' `fieldValidation` (see [`Cluster::apply`]).
     pub validation: Option<ValidationDirective>,
     pub deadline: Instant,
+    /// `objects` as [`read_all`] found them, if the operation read them
+    /// since nothing else it does could have changed them; else deploy
+    /// reads them.
+    pub before: Option<Vec<Option<Before>>>,
 }
 
 fn time_left(deadline: Instant) -> u64 {
@@ -335,6 +339,10 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
     d.op.emit(Kind::Planned(proto::Planned { changes }));
 
     phase(d.op, "apply", d.deadline);
+    let mut before = match d.before {
+        Some(before) if before.len() == d.objects.len() => before,
+        _ => read_all(agent, d.objects, d.namespace, d.deadline).await,
+    };
     let mut targets = Vec::new();
     let mut start = 0;
     while start < d.objects.len() {
@@ -348,12 +356,17 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
         // soon as one ends, not when its batch does); results in order.
         let applies: Vec<_> = d.objects[start..end]
             .iter()
-            .map(|o| {
+            .zip(before[start..end].iter_mut())
+            .map(|(o, before)| {
                 let applied = tokio::time::timeout_at(
                     d.deadline,
-                    agent
-                        .cluster
-                        .apply(o, d.release, d.namespace, d.validation.clone()),
+                    agent.cluster.apply(
+                        o,
+                        d.release,
+                        d.namespace,
+                        d.validation.clone(),
+                        before.take(),
+                    ),
                 );
                 async move { (o, applied.await) }
             })
@@ -447,6 +460,31 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
         track::wait_all(&agent.cluster, d.op, targets, d.deadline, &policy).await?;
     }
     Ok(())
+}
+
+/// Every object as it is now, a few at a time: what each apply compares
+/// its result with ([`Cluster::read_before`]), and what an ownership check
+/// looks at. Read in one go rather than each just before its apply: kinds
+/// are applied one after another, and a chart of k kinds would otherwise
+/// wait 2k round trips to the API server instead of k + 1. None for an
+/// object that could not be read (its apply reads it again).
+pub async fn read_all(
+    agent: &Agent,
+    objects: &[Object],
+    namespace: &str,
+    deadline: Instant,
+) -> Vec<Option<Before>> {
+    let reads: Vec<_> = objects
+        .iter()
+        .map(|o| {
+            let read = agent.cluster.read_before(&o.object, namespace);
+            async move { tokio::time::timeout_at(deadline, read).await.ok()?.ok()? }
+        })
+        .collect();
+    futures::stream::iter(reads)
+        .buffered(agent.settings.apply_parallelism.max(1))
+        .collect()
+        .await
 }
 
 /// Parse a stored revision's manifest back into objects.

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{Agent, Failure};
 use crate::cluster::{
-    ClusterError, RELEASE_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
+    Before, ClusterError, RELEASE_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
 };
 
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -37,6 +37,9 @@ pub struct Check<'a> {
     pub objects: &'a [Object],
     /// The objects of the revision being replaced: already the release's.
     pub previous: &'a [Object],
+    /// `objects` as [`super::read_all`] found them, if read; else (and
+    /// for those it could not read) the check reads them itself.
+    pub before: Option<&'a [Option<Before>]>,
 }
 
 /// Refuse, in Helm's words, the first object new to the release that
@@ -47,17 +50,24 @@ pub async fn check(agent: &Agent, c: Check<'_>) -> Result<(), Failure> {
         .iter()
         .map(|o| super::identity(o, c.namespace))
         .collect();
-    let new: Vec<&Object> = c
+    let new: Vec<(&Object, Option<&Before>)> = c
         .objects
         .iter()
-        .filter(|o| !o.object.name.is_empty() && !known.contains(&super::identity(o, c.namespace)))
+        .enumerate()
+        .filter(|(_, o)| {
+            !o.object.name.is_empty() && !known.contains(&super::identity(o, c.namespace))
+        })
+        .map(|(i, o)| (o, c.before.and_then(|b| b.get(i)?.as_ref())))
         .collect();
     let asks: Vec<_> = new
         .iter()
         .enumerate()
-        .map(|(i, o)| {
-            let live = agent.cluster.get(&o.object, c.namespace);
-            async move { (i, live.await) }
+        .map(|(i, (o, before))| async move {
+            let live = match before {
+                Some(before) => Ok(before.live()),
+                None => agent.cluster.get(&o.object, c.namespace).await,
+            };
+            (i, live)
         })
         .collect();
     let mut answers: Vec<_> = futures::stream::iter(asks)
@@ -67,7 +77,7 @@ pub async fn check(agent: &Agent, c: Check<'_>) -> Result<(), Failure> {
     // The first in install order, as Helm visits them.
     answers.sort_by_key(|(i, _)| *i);
     for (i, answer) in answers {
-        let o = new[i];
+        let o = new[i].0;
         // A kind the cluster does not serve yet (the chart's crds/, made
         // before the objects) has no objects.
         let answer = match answer {

@@ -196,6 +196,7 @@ async fn execute(agent: &Agent, p: Prepared) {
             // Helm's rollback builds the stored manifest unvalidated.
             validation: Some(crate::cluster::ValidationDirective::Ignore),
             deadline,
+            before: None,
         };
         deploy(agent, d).await?;
         hooks.run(agent, "post-rollback").await

@@ -343,6 +343,13 @@ async fn execute(
         Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
         None => Vec::new(),
     };
+    // The objects as they are now, read once for the ownership check and
+    // the applies (a dry run applies nothing: its check reads what it needs).
+    let before = if p.options.dry_run {
+        None
+    } else {
+        Some(super::read_all(agent, &staged.objects, p.namespace.as_str(), deadline).await)
+    };
     // Nor may it take over what exists and is not the release's.
     if !p.options.take_ownership {
         let check = super::ownership::Check {
@@ -354,6 +361,7 @@ async fn execute(
             },
             objects: &staged.objects,
             previous: &previous,
+            before: before.as_deref(),
         };
         if let Err(f) = super::ownership::check(agent, check).await {
             return refuse(&op, f);
@@ -453,6 +461,8 @@ async fn execute(
             deadline,
         };
         hooks.run(agent, pre).await?;
+        // What a hook ran for could have changed what was read.
+        let before = before.filter(|_| !hooks.hooks.iter().any(|h| h.runs_on(pre)));
         deploy(
             agent,
             Deploy {
@@ -467,6 +477,7 @@ async fn execute(
                 wait_for_load_balancers: p.options.wait_for_load_balancers,
                 validation: super::install_validation(&p.options),
                 deadline,
+                before,
             },
         )
         .await?;
