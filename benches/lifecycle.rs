@@ -9,6 +9,10 @@
 //! uninstalls it, all without `--wait` (rollout time is the simulator's, the
 //! same for both). Medians per verb are compared.
 //!
+//! `BERTH_BENCH_API_DELAY_MS=N` answers every API request N ms late (a
+//! fault rule of the simulator), as an API server farther away than
+//! loopback and backed by etcd would, for both tools.
+//!
 //!     scripts/bench.sh            # or: cargo bench --bench lifecycle
 
 use std::path::Path;
@@ -23,6 +27,14 @@ const VERBS: [&str; 4] = ["install", "upgrade", "rollback", "uninstall"];
 async fn main() {
     let rounds: usize = count("BERTH_BENCH_ROUNDS", 30);
     let stack = common::Stack::start(berth_sim::Clock::Real { scale: 1.0 }).await;
+    let delay = count("BERTH_BENCH_API_DELAY_MS", 0);
+    if delay > 0 {
+        use berth_sim::faults::{Action, Match, Rule};
+        stack
+            .sim
+            .faults()
+            .add(Rule::new(Match::default(), Action::delay(delay as u64)));
+    }
     let dir = &stack.dir;
     let v1 = dir.path().join("hello-1.0.0");
     let v2 = dir.path().join("hello-1.1.0");
@@ -63,7 +75,9 @@ async fn main() {
     }
 
     let helm = helm_medians(&stack.kubeconfig, &v1, &v2, rounds);
-    println!("{rounds} rounds; medians; ratio = berth / Helm (below 1 is faster)\n");
+    println!(
+        "{rounds} rounds, API requests {delay} ms late; medians; ratio = berth / Helm (below 1 is faster)\n"
+    );
     println!("| verb | berth | Helm v4 | ratio |");
     println!("|---|---|---|---|");
     for (i, verb) in VERBS.iter().enumerate() {
