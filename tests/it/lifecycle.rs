@@ -1487,3 +1487,84 @@ async fn a_number_beyond_f64_in_a_manifest_is_applied_as_the_text_helm_keeps() {
     let cm = env.get("v1", "ConfigMap", "default", "huge").await.unwrap();
     assert_eq!(cm["data"]["x"], "1e400");
 }
+
+#[tokio::test]
+async fn uninstall_deletes_a_kinds_objects_together_and_waits_for_them_all_at_once() {
+    use berth_sim::faults::{Action, Match, Rule};
+    let env = Env::start().await;
+    let names = ["a", "b", "c", "d"];
+    let templates: Vec<(String, String)> = names
+        .iter()
+        .flat_map(|n| {
+            [
+                (
+                    format!("cm-{n}.yaml"),
+                    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{n}\n"),
+                ),
+                (
+                    format!("svc-{n}.yaml"),
+                    format!(
+                        "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{n}\nspec:\n  ports:\n  - port: 80\n"
+                    ),
+                ),
+            ]
+        })
+        .collect();
+    let templates: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
+    let chart = crate::common::write_chart(&env, "many", &templates);
+    env.berth(&["install", "many", &chart]).await.ok();
+
+    // Each deletion answered 300 ms late, so that requests in flight together
+    // overlap in the simulator's log.
+    env.sim.faults().add(Rule::new(
+        Match {
+            verb: Some("delete".into()),
+            ..Match::default()
+        },
+        Action::delay(300),
+    ));
+    env.sim.clear_requests();
+    let out = env.berth(&["uninstall", "many", "--wait"]).await.ok();
+    assert!(
+        out.stdout.contains("release \"many\" uninstalled"),
+        "{}",
+        out.stdout
+    );
+    for n in names {
+        assert!(
+            env.get("v1", "ConfigMap", "default", &format!("cm-{n}"))
+                .await
+                .is_none()
+        );
+        assert!(
+            env.get("v1", "Service", "default", &format!("svc-{n}"))
+                .await
+                .is_none()
+        );
+    }
+    let deletes = |resource: &str| -> Vec<_> {
+        env.sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.verb == "delete" && r.path.contains(&format!("/{resource}/")))
+            .map(|r| (r.started, r.started + r.took))
+            .collect()
+    };
+    let (services, configmaps) = (deletes("services"), deletes("configmaps"));
+    assert_eq!((services.len(), configmaps.len()), (4, 4));
+    // Helm's uninstall order, kind by kind: every Service before any ConfigMap
+    // (a kind starts once the one before it has been answered) ...
+    let services_done = services.iter().map(|s| s.1).max().unwrap();
+    assert!(configmaps.iter().all(|c| c.0 >= services_done));
+    // ... and a kind's objects together, not one after another.
+    for kind in [&services, &configmaps] {
+        let first_done = kind.iter().map(|s| s.1).min().unwrap();
+        assert!(
+            kind.iter().all(|s| s.0 < first_done),
+            "deleted one at a time"
+        );
+    }
+}

@@ -172,6 +172,28 @@ impl Before {
     }
 }
 
+/// An object whose deletion was asked for.
+pub struct Deleting {
+    api: Api<DynamicObject>,
+    name: String,
+    display: String,
+    uid: String,
+}
+
+impl Deleting {
+    /// Wait (by watch) until it is gone.
+    pub async fn gone(self) -> Result<(), ClusterError> {
+        kube::runtime::wait::await_condition(
+            self.api,
+            &self.name,
+            kube::runtime::wait::conditions::is_deleted(&self.uid),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| ClusterError::Other(format!("waiting for {} to go: {e}", self.display)))
+    }
+}
+
 /// What an apply did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -556,8 +578,27 @@ impl Cluster {
         release_ns: &str,
         how: Deletion,
     ) -> Result<bool, ClusterError> {
-        let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
+        let Some(deleting) = self.start_delete(object, release_ns, how).await? else {
             return Ok(false);
+        };
+        if how.wait {
+            deleting.gone().await?;
+        }
+        Ok(true)
+    }
+
+    /// Ask for an object's deletion as `how` says (not waiting for it to
+    /// go), or None when there was nothing to delete. With `how.wait` its
+    /// uid is read first, so that [`Deleting::gone`] waits for this object,
+    /// not one made again under its name.
+    pub async fn start_delete(
+        &self,
+        object: &ObjectRef,
+        release_ns: &str,
+        how: Deletion,
+    ) -> Result<Option<Deleting>, ClusterError> {
+        let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
+            return Ok(None);
         };
         let uid = if how.wait {
             let Some(live) = api
@@ -565,7 +606,7 @@ impl Cluster {
                 .await
                 .map_err(|e| ClusterError::api(object, e))?
             else {
-                return Ok(false);
+                return Ok(None);
             };
             live.metadata.uid.unwrap_or_default()
         } else {
@@ -578,21 +619,17 @@ impl Cluster {
         };
         match api.delete(&object.name, &params).await {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(how.wait),
+            // Gone meanwhile: deleted, if it was there a moment ago.
+            Err(kube::Error::Api(s)) if s.code == 404 && !how.wait => return Ok(None),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(ClusterError::api(object, e)),
         }
-        if how.wait {
-            kube::runtime::wait::await_condition(
-                api,
-                &object.name,
-                kube::runtime::wait::conditions::is_deleted(&uid),
-            )
-            .await
-            .map_err(|e| {
-                ClusterError::Other(format!("waiting for {} to go: {e}", object.display()))
-            })?;
-        }
-        Ok(true)
+        Ok(Some(Deleting {
+            api,
+            name: object.name.clone(),
+            display: object.display(),
+            uid,
+        }))
     }
 
     /// Wait (by watch) until the CustomResourceDefinition is Established.

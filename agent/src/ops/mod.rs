@@ -412,35 +412,54 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
     if !removed.is_empty() {
         phase(d.op, "prune", d.deadline);
     }
-    for o in removed {
-        if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
-            continue;
+    removed.retain(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"));
+    // A kind's objects together, as the applies. Every deletion is tried,
+    // as Helm's; the first failure is the outcome.
+    let mut failed = None;
+    for kind in removed.chunk_by(|a, b| a.object.kind == b.object.kind) {
+        let asks: Vec<_> = kind
+            .iter()
+            .map(|o| {
+                let asked = agent.cluster.delete(&o.object, d.namespace);
+                async move { (*o, asked.await) }
+            })
+            .collect();
+        let answers: Vec<_> = futures::stream::iter(asks)
+            .buffered(agent.settings.apply_parallelism.max(1))
+            .collect()
+            .await;
+        for (o, deleted) in answers {
+            let deleted = match deleted {
+                Ok(deleted) => deleted,
+                Err(e) => {
+                    failed.get_or_insert(Failure {
+                        reason: "DeleteFailed".into(),
+                        message: e.to_string(),
+                        culprit: Some(Box::new(o.object.clone())),
+                    });
+                    continue;
+                }
+            };
+            let mut object = o.object.clone();
+            if object.namespace.is_empty() {
+                object.namespace = agent
+                    .cluster
+                    .namespace_of(&o.object, d.namespace)
+                    .await
+                    .unwrap_or_default();
+            }
+            d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                object: Some(object),
+                action: if deleted {
+                    ApplyAction::Deleted
+                } else {
+                    ApplyAction::Unchanged
+                } as i32,
+            }));
         }
-        let deleted = agent
-            .cluster
-            .delete(&o.object, d.namespace)
-            .await
-            .map_err(|e| Failure {
-                reason: "DeleteFailed".into(),
-                message: e.to_string(),
-                culprit: Some(Box::new(o.object.clone())),
-            })?;
-        let mut object = o.object.clone();
-        if object.namespace.is_empty() {
-            object.namespace = agent
-                .cluster
-                .namespace_of(&o.object, d.namespace)
-                .await
-                .unwrap_or_default();
-        }
-        d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-            object: Some(object),
-            action: if deleted {
-                ApplyAction::Deleted
-            } else {
-                ApplyAction::Unchanged
-            } as i32,
-        }));
+    }
+    if let Some(failure) = failed {
+        return Err(failure);
     }
 
     if d.wait {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use berth::manifest::{self, RESOURCE_POLICY_ANNOTATION};
 use berth::proto::{self, ApplyAction, UninstallRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
+use futures::StreamExt;
 
 use super::{Agent, Caller, Failure, OpError, objects_of, refuse};
 use crate::cluster::{Cascade, Deletion};
@@ -267,22 +268,52 @@ async fn delete_objects_with(
     objects: Vec<berth::manifest::Object>,
     how: Deletion,
 ) -> Vec<String> {
+    let objects: Vec<_> = deletion_order(objects)
+        .into_iter()
+        .filter(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"))
+        .collect();
+    let shown = |o: &berth::manifest::Object, deleted: bool| {
+        op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+            object: Some(o.object.clone()),
+            action: if deleted {
+                ApplyAction::Deleted
+            } else {
+                ApplyAction::Unchanged
+            } as i32,
+        }));
+    };
+    // As Helm's batchPerform: one kind after another, a kind's objects
+    // together (a few at a time); with --wait, every deletion is asked for
+    // first and then waited for, as Helm's WaitForDelete waits for all.
     let mut errors = Vec::new();
-    for o in &deletion_order(objects) {
-        if o.annotation(RESOURCE_POLICY_ANNOTATION) == Some("keep") {
-            continue;
-        }
-        match agent.cluster.delete_with(&o.object, ns, how).await {
-            Ok(deleted) => {
-                op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-                    object: Some(o.object.clone()),
-                    action: if deleted {
-                        ApplyAction::Deleted
-                    } else {
-                        ApplyAction::Unchanged
-                    } as i32,
-                }));
+    let mut deleting = Vec::new();
+    for kind in objects.chunk_by(|a, b| a.object.kind == b.object.kind) {
+        let asks: Vec<_> = kind
+            .iter()
+            .map(|o| {
+                let asked = agent.cluster.start_delete(&o.object, ns, how);
+                async move { (o, asked.await) }
+            })
+            .collect();
+        let answers: Vec<_> = futures::stream::iter(asks)
+            .buffered(agent.settings.apply_parallelism.max(1))
+            .collect()
+            .await;
+        for (o, answer) in answers {
+            match answer {
+                Ok(Some(d)) if how.wait => deleting.push((o, d)),
+                Ok(asked) => shown(o, asked.is_some()),
+                Err(e) => errors.push(e.to_string()),
             }
+        }
+    }
+    let mut gone: futures::stream::FuturesUnordered<_> = deleting
+        .into_iter()
+        .map(|(o, d)| async move { (o, d.gone().await) })
+        .collect();
+    while let Some((o, went)) = gone.next().await {
+        match went {
+            Ok(()) => shown(o, true),
             Err(e) => errors.push(e.to_string()),
         }
     }
