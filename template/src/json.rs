@@ -362,9 +362,21 @@ fn encode_string(out: &mut String, s: &str, escape_html: bool) {
 
 /// `json.Unmarshal(text, &v)` with `v interface{}`.
 pub fn unmarshal(text: &str) -> Result<Value, String> {
+    match unmarshal_partial(text)? {
+        (_, Some(e)) => Err(e),
+        (v, None) => Ok(v),
+    }
+}
+
+/// `json.Unmarshal(text, &v)` with `v interface{}`, keeping what it decodes
+/// despite a type error: Go checks the whole text's syntax first (a syntax
+/// error anywhere wins), then decodes it all, leaving nil where a number
+/// does not fit a float64 and returning the first such error after.
+pub fn unmarshal_partial(text: &str) -> Result<(Value, Option<String>), String> {
     let Some(mut p) = Parser::at_value(text) else {
         return Err("unexpected end of JSON input".into());
     };
+    p.lenient = Some(None);
     let v = p.value()?;
     p.skip_ws();
     if p.i < p.b.len() {
@@ -373,7 +385,7 @@ pub fn unmarshal(text: &str) -> Result<Value, String> {
             p.describe(p.i)
         ));
     }
-    Ok(v)
+    Ok((v, p.lenient.flatten()))
 }
 
 /// Why [`unmarshal_prefix`] stopped.
@@ -404,6 +416,9 @@ struct Parser<'a> {
     b: &'a [u8],
     i: usize,
     depth: usize,
+    /// `Some` when a number that does not fit a float64 decodes as nil
+    /// (then holds the first such error) rather than stopping the parse.
+    lenient: Option<Option<String>>,
 }
 
 impl Parser<'_> {
@@ -413,6 +428,7 @@ impl Parser<'_> {
             b: text.as_bytes(),
             i: 0,
             depth: 0,
+            lenient: None,
         };
         p.skip_ws();
         (p.i < p.b.len()).then_some(p)
@@ -529,9 +545,17 @@ impl Parser<'_> {
         let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("0");
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(format!(
-                "json: cannot unmarshal number {text} into Go value of type float64"
-            )),
+            _ => {
+                let e =
+                    format!("json: cannot unmarshal number {text} into Go value of type float64");
+                match &mut self.lenient {
+                    Some(first) => {
+                        first.get_or_insert(e);
+                        Ok(Value::Nil)
+                    }
+                    None => Err(e),
+                }
+            }
         }
     }
 

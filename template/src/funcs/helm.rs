@@ -125,15 +125,26 @@ pub fn register(m: &mut FuncMap) {
             .map(Value::str)
             .map_err(GoError::plain)
     });
+    // encoding/json decodes an object into the map despite a number too
+    // big for a float64 inside (it becomes nil): Helm's map then has both
+    // what was decoded and the "Error".
     add(m, "fromJson", sig(&[Str]), |_, a| {
         let m = Map::new();
-        match crate::json::unmarshal(s(&a[0])) {
-            Ok(Value::Map(v)) => return Ok(Value::Map(v)),
+        match crate::json::unmarshal_partial(s(&a[0])) {
+            Ok((Value::Map(v), None)) => return Ok(Value::Map(v)),
+            Ok((Value::Map(v), Some(e))) => {
+                v.insert("Error", Value::str(e));
+                return Ok(Value::Map(v));
+            }
             // encoding/json sets the map to nil for `null`.
-            Ok(Value::Nil) => return Ok(Value::Map(Map::nil_map())),
-            Ok(other) => m.insert(
+            Ok((Value::Nil, None)) => return Ok(Value::Map(Map::nil_map())),
+            Ok((other, e)) => m.insert(
                 "Error",
-                Value::str(json_type_error(&other, "map[string]interface {}")),
+                Value::str(json_type_error(
+                    &other,
+                    e.is_some(),
+                    "map[string]interface {}",
+                )),
             ),
             Err(e) => m.insert("Error", Value::str(e)),
         }
@@ -143,11 +154,15 @@ pub fn register(m: &mut FuncMap) {
         m,
         "fromJsonArray",
         sig(&[Str]),
-        |_, a| match crate::json::unmarshal(s(&a[0])) {
-            Ok(Value::List(l)) => Ok(Value::List(l)),
-            Ok(Value::Nil) => Ok(Value::list(Vec::new())),
-            Ok(other) => Ok(Value::list(vec![Value::str(json_type_error(
+        |_, a| match crate::json::unmarshal_partial(s(&a[0])) {
+            Ok((Value::List(l), None)) => Ok(Value::List(l)),
+            Ok((Value::Nil, None)) => Ok(Value::list(Vec::new())),
+            // An array with a number too big: Helm's result is the error.
+            Ok((Value::List(_), Some(e))) => Ok(Value::list(vec![Value::str(e)])),
+            // Anything else is not decoded at all: its kind is the error.
+            Ok((other, e)) => Ok(Value::list(vec![Value::str(json_type_error(
                 &other,
+                e.is_some(),
                 "[]interface {}",
             ))])),
             Err(e) => Ok(Value::list(vec![Value::str(e)])),
@@ -155,8 +170,11 @@ pub fn register(m: &mut FuncMap) {
     );
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// The JSON kind of a decoded value; `overflow`: the text was a number too
+/// big for a float64 (decoded as nil).
+fn json_kind(v: &Value, overflow: bool) -> &'static str {
     match v {
+        Value::Nil if overflow => "number",
         Value::List(_) => "array",
         Value::Map(_) => "object",
         Value::String(_) => "string",
@@ -167,10 +185,10 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// encoding/json's `UnmarshalTypeError` text.
-fn json_type_error(v: &Value, target: &str) -> String {
+fn json_type_error(v: &Value, overflow: bool, target: &str) -> String {
     format!(
         "json: cannot unmarshal {} into Go value of type {target}",
-        json_kind(v)
+        json_kind(v, overflow)
     )
 }
 
@@ -178,7 +196,7 @@ fn json_type_error(v: &Value, target: &str) -> String {
 fn unmarshal_type_error(v: &Value, target: &str) -> String {
     format!(
         "error unmarshaling JSON: while decoding JSON: {}",
-        json_type_error(v, target)
+        json_type_error(v, false, target)
     )
 }
 
