@@ -404,6 +404,10 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
                 out.push(']');
             }
         },
+        Value::List(l) if l.nil && f.sharp_v => {
+            out.push_str(v.type_name());
+            out.push_str("(nil)");
+        }
         Value::List(l) => print_seq(out, &l.items, verb, f, v.type_name()),
         Value::Map(m) => {
             if f.sharp_v {

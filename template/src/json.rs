@@ -126,6 +126,7 @@ fn encode(out: &mut String, v: &Value, opts: Opts, depth: usize) -> Result<(), S
             out.push_str(&crate::funcs::encoding::b64encode(b));
             out.push('"');
         }
+        Value::List(l) if l.nil => out.push_str("null"),
         Value::List(l) => {
             out.push('[');
             for (i, item) in l.items.iter().enumerate() {

@@ -72,6 +72,8 @@ pub enum ListType {
 pub struct List {
     pub items: Rc<Vec<Value>>,
     pub ty: ListType,
+    /// A nil slice (Go's `var s []string`): empty, but encoded as `null`.
+    pub nil: bool,
 }
 
 /// The Go type of a map, as far as charts can observe it.
@@ -154,15 +156,20 @@ pub struct HelmVersion {
 
 impl List {
     pub fn new(items: Vec<Value>) -> List {
-        List {
-            items: Rc::new(items),
-            ty: ListType::Any,
-        }
+        List::typed(items, ListType::Any)
     }
     pub fn typed(items: Vec<Value>, ty: ListType) -> List {
         List {
             items: Rc::new(items),
             ty,
+            nil: false,
+        }
+    }
+    /// A nil slice of the type.
+    pub fn nil_of(ty: ListType) -> List {
+        List {
+            nil: true,
+            ..List::typed(Vec::new(), ty)
         }
     }
     pub fn len(&self) -> usize {
@@ -465,10 +472,10 @@ impl Value {
             return self.clone();
         };
         match self {
-            Value::List(l) => Value::List(List::typed(
-                l.items.iter().map(Value::deep_copy).collect(),
-                l.ty,
-            )),
+            Value::List(l) => Value::List(List {
+                nil: l.nil,
+                ..List::typed(l.items.iter().map(Value::deep_copy).collect(), l.ty)
+            }),
             Value::Map(m) => {
                 let copy = m
                     .entries
@@ -553,6 +560,7 @@ pub mod json {
             Value::Complex(..) => J::Null,
             Value::String(s) => J::String(s.to_string()),
             Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
+            Value::List(l) if l.nil => J::Null,
             Value::List(l) => J::Array(l.items.iter().map(to_json).collect()),
             Value::Map(m) if m.nil => J::Null,
             Value::Map(m) => J::Object(

@@ -13,6 +13,13 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::str(strval(&a[0])))
     });
     add(m, "toStrings", sig(&[Any]), |_, a| {
+        // Sprig's strslice hands a []string back as it is, nil included.
+        if let Value::List(l) = &a[0]
+            && l.nil
+            && l.ty == ListType::String
+        {
+            return Ok(a[0].clone());
+        }
         Ok(Value::str_list(strslice(&a[0])))
     });
     add(m, "atoi", sig(&[Str]), |_, a| {

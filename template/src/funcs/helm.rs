@@ -7,7 +7,7 @@ use crate::error::{GoError, warn_wrap};
 use crate::exec::Engine;
 use crate::gofmt;
 use crate::helm::Warning;
-use crate::value::{Map, Value, json as vjson};
+use crate::value::{List, ListType, Map, Value, json as vjson};
 
 type R = Result<Value, GoError>;
 
@@ -156,7 +156,8 @@ pub fn register(m: &mut FuncMap) {
         sig(&[Str]),
         |_, a| match crate::json::unmarshal_partial(s(&a[0])) {
             Ok((Value::List(l), None)) => Ok(Value::List(l)),
-            Ok((Value::Nil, None)) => Ok(Value::list(Vec::new())),
+            // encoding/json sets the slice to nil for `null`.
+            Ok((Value::Nil, None)) => Ok(Value::List(List::nil_of(ListType::Any))),
             // An array with a number too big: Helm's result is the error.
             Ok((Value::List(_), Some(e))) => Ok(Value::list(vec![Value::str(e)])),
             // Anything else is not decoded at all: its kind is the error.

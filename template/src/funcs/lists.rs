@@ -74,12 +74,20 @@ pub fn register(m: &mut FuncMap) {
     for name in ["rest", "mustRest"] {
         add(m, name, sig(&[Any]), |_, a| {
             let l = elems(&a[0], "find rest")?;
+            if l.is_empty() {
+                // Sprig returns nil for an empty list (`null` in JSON).
+                return Ok(Value::List(List::nil_of(ListType::Any)));
+            }
             list_of(l.into_iter().skip(1).collect())
         });
     }
     for name in ["initial", "mustInitial"] {
         add(m, name, sig(&[Any]), |_, a| {
             let mut l = elems(&a[0], "find initial")?;
+            if l.is_empty() {
+                // Sprig returns nil for an empty list (`null` in JSON).
+                return Ok(Value::List(List::nil_of(ListType::Any)));
+            }
             l.pop();
             list_of(l)
         });
@@ -162,7 +170,10 @@ pub fn register(m: &mut FuncMap) {
             }
         }
         // Go returns a nil []interface{} here: it prints as `[]` (as an
-        // empty list does) but serializes as `null` (berth: `[]`).
+        // empty list does) but serializes as `null`.
+        if res.is_empty() {
+            return Ok(Value::List(List::nil_of(ListType::Any)));
+        }
         list_of(res)
     });
     for name in ["chunk", "mustChunk"] {
@@ -173,6 +184,8 @@ pub fn register(m: &mut FuncMap) {
         });
     }
     add(m, "sortAlpha", sig(&[Any]), |_, a| match &a[0] {
+        // Sprig's strslice hands a []string back as it is, nil included.
+        Value::List(l) if l.nil && l.ty == ListType::String => Ok(a[0].clone()),
         Value::List(_) | Value::Bytes(_) => {
             let mut v = strslice(&a[0]);
             v.sort();

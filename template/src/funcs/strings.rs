@@ -11,7 +11,7 @@ use super::{FuncMap, Ty, add, err, i, s, sig, sig_var};
 use crate::error::GoError;
 use crate::exec::Engine;
 use crate::gofmt;
-use crate::value::{Map, MapType, Value, gostr};
+use crate::value::{List, ListType, Map, MapType, Value, gostr};
 
 type R = Result<Value, GoError>;
 
@@ -1046,13 +1046,17 @@ fn regex_find_all(re: &GoRegex, s: &str, n: i64) -> R {
     } else {
         it.take(n as usize).collect()
     };
+    // Go's FindAllString returns nil when nothing matched (`null` in JSON).
+    if v.is_empty() {
+        return Ok(Value::List(List::nil_of(ListType::String)));
+    }
     Ok(Value::str_list(v))
 }
 
 /// Go's `Regexp.Split(s, n)`.
 fn regex_split(re: &GoRegex, s: &str, n: i64) -> R {
     if n == 0 {
-        return Ok(Value::str_list(Vec::new()));
+        return Ok(Value::List(List::nil_of(ListType::String)));
     }
     if !re.as_str().is_empty() && s.is_empty() {
         return Ok(Value::str_list(vec![String::new()]));

@@ -421,7 +421,11 @@ impl Encoder {
         for (group, trailing) in [(direct, has_sub), (sub, false)] {
             let n = group.len();
             for (i, (idx, k, val)) in group.into_iter().enumerate() {
-                if is_nil(&val) {
+                // BurntSushi skips nil values: interfaces, maps and slices.
+                if is_nil(&val)
+                    || matches!(&val, Value::List(l) if l.nil)
+                    || matches!(&val, Value::Map(m) if m.nil)
+                {
                     continue;
                 }
                 if inline {

@@ -410,6 +410,7 @@ fn to_y(v: &Value) -> Result<encode::Y, String> {
         Value::Complex(..) => return Err(format!("json: unsupported type: {}", v.type_name())),
         Value::String(s) => Y::Str(through_json(s)?),
         Value::Bytes(b) => Y::Str(crate::funcs::encoding::b64encode(b)),
+        Value::List(l) if l.nil => Y::Null,
         Value::List(l) => Y::Seq(l.items.iter().map(to_y).collect::<Result<_, _>>()?),
         Value::Map(m) if m.nil => Y::Null,
         Value::Map(m) => Y::Map(
