@@ -54,8 +54,10 @@ pub fn register(m: &mut FuncMap) {
     add(m, "unset", sig(&[Dict, Str]), |_, a| {
         if let Some(d) = map_of(&a[0]) {
             d.remove(s(&a[1]));
+            return Ok(a[0].clone());
         }
-        Ok(a[0].clone())
+        // nil arrives as Go's nil map, which comes back typed.
+        Ok(Value::Map(Map::nil_map()))
     });
     add(m, "hasKey", sig(&[Dict, Str]), |_, a| {
         Ok(Value::Bool(dict_arg(&a[0]).contains(s(&a[1]))))
