@@ -102,7 +102,10 @@ impl Literal {
     fn key_index(&mut self) -> Result<i64, Stop> {
         let (v, last) = self.until(&[']']);
         if last.is_none() {
-            return Err(Stop::Msg("error parsing index: EOF".into()));
+            // Helm wraps io.EOF ("error parsing index: EOF") with %w, and
+            // its parse loop, testing with errors.Is, takes that for the
+            // end of the input: no error.
+            return Err(Stop::Eof);
         }
         v.parse::<i64>().map_err(|e| {
             let why = match e.kind() {
@@ -209,6 +212,13 @@ mod tests {
         assert_eq!(lit("l[1].n=v").unwrap(), json!({"l": [null, {"n": "v"}]}));
         assert_eq!(lit("m[0][1]=z").unwrap(), json!({"m": [[null, "z"]]}));
         assert_eq!(lit("e=").unwrap(), json!({"e": ""}));
+        // An index the input ends in is the end of the input, as in Helm.
+        assert_eq!(lit("a[").unwrap(), json!({}));
+        assert_eq!(lit("b=1,a[=0").unwrap(), json!({"b": "1,a[=0"}));
+        assert_eq!(lit("a[=0").unwrap(), json!({}));
+        assert_eq!(lit("a[0][").unwrap(), json!({"a": []}));
+        assert_eq!(lit("x.a[1").unwrap(), json!({}));
+        assert_eq!(lit("a[0].b[").unwrap(), json!({"a": []}));
     }
 
     #[test]
