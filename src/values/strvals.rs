@@ -221,8 +221,13 @@ impl<'a> Parser<'a> {
         if !k.is_empty() {
             return (
                 list,
+                // Go formats the []rune with %q: each rune quoted.
                 Err(Err2::Msg(format!(
-                    "unexpected data at end of array index: {k:?}"
+                    "unexpected data at end of array index: [{}]",
+                    k.chars()
+                        .map(berth_template::gofmt::quote_rune)
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ))),
             );
         }
@@ -292,14 +297,16 @@ impl<'a> Parser<'a> {
             return Ok(Value::Null);
         }
         let rest: String = self.runes[self.pos..].iter().collect();
-        let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<Value>();
-        let v = match stream.next() {
-            Some(Ok(v)) => v,
-            Some(Err(e)) => return Err(Err2::Msg(e.to_string())),
-            None => return Err(Err2::Msg("unexpected end of JSON input".into())),
+        // Helm reads it with a json.Decoder: its errors are encoding/json's.
+        use berth_template::json::{PrefixError, unmarshal_prefix};
+        let (v, taken) = match unmarshal_prefix(&rest) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Err(Err2::Msg("EOF".into())),
+            Err(PrefixError::UnexpectedEof) => return Err(Err2::Msg("unexpected EOF".into())),
+            Err(PrefixError::Syntax(msg, _)) => return Err(Err2::Msg(msg)),
         };
-        let consumed = rest[..stream.byte_offset()].chars().count();
-        self.pos += consumed;
+        let v = berth_template::value::json::to_json(&v);
+        self.pos += rest[..taken].chars().count();
         self.empty_val();
         Ok(super::helm_numbers(v))
     }
@@ -469,5 +476,35 @@ mod tests {
         let mut m = Map::new();
         parse_json_into("a={\"b\":1},c=[1,2]", &mut m).unwrap();
         assert_eq!(Value::Object(m), json!({"a":{"b":1.0},"c":[1.0,2.0]}));
+    }
+
+    #[test]
+    fn json_errors_are_encoding_json_s() {
+        let err = |s: &str| parse_json_into(s, &mut Map::new()).unwrap_err();
+        assert_eq!(err("a=[1"), "unexpected EOF");
+        assert_eq!(
+            err("a=x"),
+            "invalid character 'x' looking for beginning of value"
+        );
+        assert_eq!(
+            err("a={bad"),
+            "invalid character 'b' looking for beginning of object key string"
+        );
+        assert_eq!(
+            err("a=1e400"),
+            "json: cannot unmarshal number 1e400 into Go value of type float64"
+        );
+        assert_eq!(
+            err("b=[1,a={}"),
+            "invalid character 'a' looking for beginning of value"
+        );
+        assert_eq!(
+            parse_into("n[0][1],a[0]=true", &mut Map::new()).unwrap_err(),
+            "unexpected data at end of array index: [',' 'a']"
+        );
+        assert_eq!(
+            parse_into("a[0]\"q'=1", &mut Map::new()).unwrap_err(),
+            "unexpected data at end of array index: ['\"' 'q' '\\'']"
+        );
     }
 }

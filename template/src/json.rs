@@ -393,7 +393,8 @@ pub fn unmarshal_partial(text: &str) -> Result<(Value, Option<String>), String> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrefixError {
     /// A `*json.SyntaxError`: its text and its offset (the bytes read,
-    /// the offending one included).
+    /// the offending one included); also a number too big for a float64
+    /// (an `UnmarshalTypeError`), at the value's end.
     Syntax(String, usize),
     /// The text ended inside the value (`io.ErrUnexpectedEOF`).
     UnexpectedEof,
@@ -406,7 +407,14 @@ pub fn unmarshal_prefix(text: &str) -> Result<Option<(Value, usize)>, PrefixErro
     let Some(mut p) = Parser::at_value(text) else {
         return Ok(None);
     };
+    // The decoder reads the whole value before decoding it: a syntax error
+    // in it wins over a number too big for a float64.
+    p.lenient = Some(None);
     match p.value() {
+        Ok(_) if matches!(p.lenient, Some(Some(_))) => Err(PrefixError::Syntax(
+            p.lenient.flatten().unwrap_or_default(),
+            p.i + 1,
+        )),
         Ok(v) => Ok(Some((v, p.i))),
         Err(_) if p.i >= p.b.len() => Err(PrefixError::UnexpectedEof),
         Err(e) => Err(PrefixError::Syntax(e, p.i + 1)),
