@@ -16,7 +16,7 @@ pub use client::{Connections, IDLE_CONNECTIONS_PER_SERVER, STREAMS_PER_CONNECTIO
 use berth::manifest::Object;
 use berth::proto::{ApplyAction, ObjectRef};
 use berth_template::helm;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 pub use kube::core::params::ValidationDirective;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
@@ -161,14 +161,40 @@ pub struct Cluster {
 }
 
 /// An object as an operation found it before its first apply (None:
-/// absent).
+/// absent): what tells its apply's result apart, and the metadata an
+/// ownership check reads. Not the object itself: a release of many large
+/// objects would hold them all at once.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Before(Option<DynamicObject>);
+pub struct Before(Option<Found>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Found {
+    resource_version: Option<String>,
+    /// See [`content`].
+    content: [u8; 32],
+    /// Its namespace, labels and annotations.
+    metadata: ObjectMeta,
+}
 
 impl Before {
-    /// The object as JSON, as [`Cluster::get`] returns it (None: absent).
-    pub fn live(&self) -> Option<Value> {
-        self.0.as_ref().and_then(|o| serde_json::to_value(o).ok())
+    fn of(found: Option<DynamicObject>) -> Before {
+        Before(found.map(|mut o| Found {
+            resource_version: o.metadata.resource_version.clone(),
+            content: content(&mut o),
+            metadata: ObjectMeta {
+                namespace: o.metadata.namespace.take(),
+                labels: o.metadata.labels.take(),
+                annotations: o.metadata.annotations.take(),
+                ..ObjectMeta::default()
+            },
+        }))
+    }
+
+    /// Its namespace, labels and annotations, as the metadata of the
+    /// object's JSON (what an ownership check reads); None: absent.
+    pub fn metadata(&self) -> Option<Value> {
+        let found = self.0.as_ref()?;
+        Some(serde_json::json!({ "metadata": serde_json::to_value(&found.metadata).ok()? }))
     }
 }
 
@@ -407,7 +433,7 @@ impl Cluster {
         let action = match before.0 {
             None => ApplyAction::Created,
             Some(b) => {
-                if unchanged(b, &mut after) {
+                if unchanged(&b, &mut after) {
                     ApplyAction::Unchanged
                 } else {
                     ApplyAction::Configured
@@ -867,34 +893,34 @@ impl helm::Lookup for LiveLookup {
 async fn read(api: &Api<DynamicObject>, obj: &ObjectRef) -> Result<Before, ClusterError> {
     api.get_opt(&obj.name)
         .await
-        .map(Before)
+        .map(Before::of)
         .map_err(|e| ClusterError::api(obj, e))
 }
 
-/// Whether an apply left the object as it found it. Its status and the
-/// server's bookkeeping (resourceVersion, managedFields) do not count: a
-/// controller may move them between the read and the apply, as a
-/// Deployment's does during a rollout.
-fn unchanged(mut before: DynamicObject, after: &mut DynamicObject) -> bool {
-    if before.metadata.resource_version == after.metadata.resource_version {
-        return true;
-    }
-    // Compared without them: the server's bookkeeping, set aside and back.
-    before.metadata.resource_version = None;
-    before.metadata.managed_fields = None;
-    let rv = after.metadata.resource_version.take();
-    let fields = after.metadata.managed_fields.take();
-    fn but_status(v: &Value) -> Vec<(&String, &Value)> {
-        match v {
-            Value::Object(m) => m.iter().filter(|(k, _)| *k != "status").collect(),
-            _ => Vec::new(),
+/// Whether an apply left the object as it was found.
+fn unchanged(before: &Found, after: &mut DynamicObject) -> bool {
+    before.resource_version == after.metadata.resource_version || before.content == content(after)
+}
+
+/// sha256 of what an apply can change: the object without its status and
+/// the server's bookkeeping (resourceVersion, managedFields), which a
+/// controller may move meanwhile, as a Deployment's does during a rollout.
+fn content(o: &mut DynamicObject) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    // Set aside and put back.
+    let rv = o.metadata.resource_version.take();
+    let fields = o.metadata.managed_fields.take();
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&o.metadata).unwrap_or_default());
+    if let Value::Object(m) = &o.data {
+        for (k, v) in m.iter().filter(|(k, _)| *k != "status") {
+            h.update(serde_json::to_vec(k).unwrap_or_default());
+            h.update(serde_json::to_vec(v).unwrap_or_default());
         }
     }
-    let same =
-        before.metadata == after.metadata && but_status(&before.data) == but_status(&after.data);
-    after.metadata.resource_version = rv;
-    after.metadata.managed_fields = fields;
-    same
+    o.metadata.resource_version = rv;
+    o.metadata.managed_fields = fields;
+    h.finalize().into()
 }
 
 /// The body berth applies: the rendered object in its namespace, with the
@@ -958,7 +984,7 @@ fn without_server_fields(v: &mut Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::{describe, unchanged};
+    use super::{Before, describe, unchanged};
     use kube::api::DynamicObject;
 
     #[derive(Debug)]
@@ -998,27 +1024,30 @@ mod tests {
 
     #[test]
     fn an_apply_that_moved_only_status_or_bookkeeping_changed_nothing() {
-        let before = || {
+        let deployment = || {
             object(serde_json::json!({
                 "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": "web", "resourceVersion": "7", "labels": {"a": "1"},
+                "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "7",
+                             "labels": {"a": "1"}, "annotations": {"b": "2"},
                              "managedFields": [{"manager": "berth", "operation": "Apply"}]},
                 "spec": {"replicas": 2},
                 "status": {"replicas": 1}
             }))
         };
-        let mut same = before();
-        assert!(unchanged(before(), &mut same), "the same resourceVersion");
+        let before = Before::of(Some(deployment())).0.unwrap();
+        let mut same = deployment();
+        assert!(unchanged(&before, &mut same), "the same resourceVersion");
 
         // A controller wrote the status in between; berth's apply changed nothing.
         let mut status = object(serde_json::json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "resourceVersion": "9", "labels": {"a": "1"},
+            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "9",
+                         "labels": {"a": "1"}, "annotations": {"b": "2"},
                          "managedFields": [{"manager": "kube-controller-manager"}]},
             "spec": {"replicas": 2},
             "status": {"replicas": 2}
         }));
-        assert!(unchanged(before(), &mut status));
+        assert!(unchanged(&before, &mut status));
         assert_eq!(
             status.metadata.resource_version.as_deref(),
             Some("9"),
@@ -1028,7 +1057,7 @@ mod tests {
 
         let mut spec = status.clone();
         spec.data["spec"]["replicas"] = 3.into();
-        assert!(!unchanged(before(), &mut spec));
+        assert!(!unchanged(&before, &mut spec));
         let mut label = status.clone();
         label
             .metadata
@@ -1036,6 +1065,15 @@ mod tests {
             .as_mut()
             .unwrap()
             .insert("b".into(), "2".into());
-        assert!(!unchanged(before(), &mut label));
+        assert!(!unchanged(&before, &mut label));
+
+        // What an ownership check reads: the metadata only.
+        assert_eq!(
+            Before::of(Some(deployment())).metadata(),
+            Some(serde_json::json!({"metadata": {
+                "namespace": "ns", "labels": {"a": "1"}, "annotations": {"b": "2"}
+            }}))
+        );
+        assert_eq!(Before::of(None).metadata(), None);
     }
 }

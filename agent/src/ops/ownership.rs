@@ -64,7 +64,7 @@ pub async fn check(agent: &Agent, c: Check<'_>) -> Result<(), Failure> {
         .enumerate()
         .map(|(i, (o, before))| async move {
             let live = match before {
-                Some(before) => Ok(before.live()),
+                Some(before) => Ok(before.metadata()),
                 None => agent.cluster.get(&o.object, c.namespace).await,
             };
             (i, live)
