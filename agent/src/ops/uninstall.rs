@@ -307,10 +307,15 @@ async fn delete_objects_with(
             }
         }
     }
-    let mut gone: futures::stream::FuturesUnordered<_> = deleting
+    // A watch each, a few at a time: the deletions all run meanwhile.
+    // Collected first: a stream over a closure's futures trips the
+    // compiler's Send check in the spawned operation.
+    let waits: Vec<_> = deleting
         .into_iter()
         .map(|(o, d)| async move { (o, d.gone().await) })
         .collect();
+    let mut gone =
+        futures::stream::iter(waits).buffer_unordered(agent.settings.apply_parallelism.max(1));
     while let Some((o, went)) = gone.next().await {
         match went {
             Ok(()) => shown(o, true),
