@@ -368,3 +368,60 @@ async fn a_hook_of_a_kind_the_templates_crd_defines_is_left_to_its_run() {
         "the hook ran"
     );
 }
+
+#[tokio::test]
+async fn a_charts_crds_are_waited_for_together() {
+    use berth_sim::faults::{Action, Match, Rule};
+    let env = Env::start().await;
+    let chart = write_chart(
+        &env,
+        "kinds",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kinds\n",
+        )],
+    );
+    let crds = std::path::Path::new(&chart).join("crds");
+    std::fs::create_dir_all(&crds).unwrap();
+    for kind in ["Alpha", "Beta", "Gamma"] {
+        std::fs::write(
+            crds.join(format!("{kind}.yaml")),
+            namespaced_crd("example.com", kind),
+        )
+        .unwrap();
+    }
+    // Each wait's first list answered 300 ms late, so that waits in flight
+    // together overlap in the simulator's log.
+    env.sim.faults().add(Rule::new(
+        Match {
+            verb: Some("list".into()),
+            resource: Some("customresourcedefinitions".into()),
+            ..Match::default()
+        },
+        Action::delay(300),
+    ));
+    env.sim.clear_requests();
+    let out = env.berth(&["install", "k", &chart]).await.ok();
+    for kind in ["alphas", "betas", "gammas"] {
+        assert!(
+            out.stdout.contains(&format!(
+                "CustomResourceDefinition/{kind}.example.com ready (Established)"
+            )),
+            "{}",
+            out.stdout
+        );
+    }
+    let waits: Vec<_> = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.verb == "list" && r.query.contains("metadata.name"))
+        .map(|r| (r.started, r.started + r.took))
+        .collect();
+    assert_eq!(waits.len(), 3, "one wait each");
+    let first_done = waits.iter().map(|w| w.1).min().unwrap();
+    assert!(
+        waits.iter().all(|w| w.0 < first_done),
+        "waited for one after another"
+    );
+}

@@ -10,6 +10,7 @@
 use berth::manifest::{self, Object};
 use berth::proto::{self, event::Kind};
 use berth::render::Crd;
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::{Agent, Failure, phase};
@@ -89,9 +90,20 @@ pub async fn install(
             action: action as i32,
         }));
     }
-    for o in objects.iter().filter(|o| o.object.kind == CRD_KIND) {
-        let established = agent.cluster.crd_established(&o.object.name);
-        match tokio::time::timeout_at(deadline, established).await {
+    // Waited for together, as Helm's Wait waits for all of them: a watch
+    // each, a few at a time (collected first: a stream over a closure's
+    // futures trips the compiler's Send check in the spawned operation).
+    let waits: Vec<_> = objects
+        .iter()
+        .filter(|o| o.object.kind == CRD_KIND)
+        .map(|o| {
+            let established = agent.cluster.crd_established(&o.object.name);
+            async move { (o, tokio::time::timeout_at(deadline, established).await) }
+        })
+        .collect();
+    let mut waits = futures::stream::iter(waits).buffered(agent.settings.apply_parallelism.max(1));
+    while let Some((o, established)) = waits.next().await {
+        match established {
             Ok(Ok(())) => {
                 op.emit(Kind::ResourceReady(proto::ResourceReady {
                     object: Some(o.object.clone()),
