@@ -79,7 +79,6 @@ pub async fn dry_run(
     objects: &[Object],
     how: &How,
 ) -> Result<(), Failure> {
-    use futures::StreamExt;
     let sent: Vec<_> = objects
         .iter()
         .map(|o| {
@@ -87,10 +86,7 @@ pub async fn dry_run(
             async move { (o, compared.await) }
         })
         .collect();
-    let results: Vec<_> = futures::stream::iter(sent)
-        .buffered(agent.settings.apply_parallelism.max(1))
-        .collect()
-        .await;
+    let results = super::few_at_a_time(agent, sent).await;
     for (o, r) in results {
         r.map_err(|e| Failure {
             reason: "DryRunFailed".into(),

@@ -371,10 +371,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
                 async move { (o, applied.await) }
             })
             .collect();
-        let results: Vec<_> = futures::stream::iter(applies)
-            .buffered(agent.settings.apply_parallelism.max(1))
-            .collect()
-            .await;
+        let results = few_at_a_time(agent, applies).await;
         for (o, r) in results {
             match r {
                 Err(_) => {
@@ -424,11 +421,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
                 async move { (*o, asked.await) }
             })
             .collect();
-        let answers: Vec<_> = futures::stream::iter(asks)
-            .buffered(agent.settings.apply_parallelism.max(1))
-            .collect()
-            .await;
-        for (o, deleted) in answers {
+        for (o, deleted) in few_at_a_time(agent, asks).await {
             let deleted = match deleted {
                 Ok(deleted) => deleted,
                 Err(e) => {
@@ -500,7 +493,15 @@ pub async fn read_all(
             async move { tokio::time::timeout_at(deadline, read).await.ok()?.ok()? }
         })
         .collect();
-    futures::stream::iter(reads)
+    few_at_a_time(agent, reads).await
+}
+
+/// `asks` a few at a time (the agent's apply parallelism), their results
+/// in the order asked. The futures come collected: a stream over a
+/// closure's futures trips the compiler's Send check in a spawned
+/// operation.
+pub async fn few_at_a_time<F: Future>(agent: &Agent, asks: Vec<F>) -> Vec<F::Output> {
+    futures::stream::iter(asks)
         .buffered(agent.settings.apply_parallelism.max(1))
         .collect()
         .await

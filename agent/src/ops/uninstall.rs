@@ -295,11 +295,7 @@ async fn delete_objects_with(
                 async move { (o, asked.await) }
             })
             .collect();
-        let answers: Vec<_> = futures::stream::iter(asks)
-            .buffered(agent.settings.apply_parallelism.max(1))
-            .collect()
-            .await;
-        for (o, answer) in answers {
+        for (o, answer) in super::few_at_a_time(agent, asks).await {
             match answer {
                 Ok(Some(d)) if how.wait => deleting.push((o, d)),
                 Ok(asked) => shown(o, asked.is_some()),
