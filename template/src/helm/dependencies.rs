@@ -226,6 +226,12 @@ fn table(v: &Value, path: &str) -> Result<Map, String> {
     Ok(cur)
 }
 
+/// `Values.AsMap()`: the table itself, shared (what is merged into it later
+/// shows in the values it came from too), but an empty one as a new map.
+fn as_map(m: Map) -> Map {
+    if m.is_empty() { Map::new() } else { m }
+}
+
 /// `Values.PathValue(path)`: a non-table value at a dotted path.
 fn path_value(v: &Value, path: &str) -> Option<Value> {
     let (table_path, key) = match path.rsplit_once('.') {
@@ -274,7 +280,7 @@ fn process_import_values(c: &mut Chart, log: &mut Vec<Warning>) -> Result<(), Re
                     norm.insert("parent".into(), J::String(parent.clone()));
                     out_iv.push(J::Object(norm));
                     match table(&cvals_v, &format!("{}.{child}", r.name)) {
-                        Ok(vv) => merge_tables(&b, &path_to_map(&parent, vv), log),
+                        Ok(vv) => merge_tables(&b, &path_to_map(&parent, as_map(vv)), log),
                         Err(e) => log.push(Warning::slog(
                             "ImportValues missing table from chart",
                             vec![("chart", r.name.clone()), ("error", e)],

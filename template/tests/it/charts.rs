@@ -176,8 +176,17 @@ fn check_install(name: &str) {
 }
 
 /// Fixtures for one chart-format behaviour each (see their Chart.yaml).
-const FORMAT_FIXTURES: [&str; 9] = [
-    "legacy", "packed", "gates", "imports", "nulls", "globals", "notes", "libuser", "deps",
+const FORMAT_FIXTURES: [&str; 10] = [
+    "legacy",
+    "packed",
+    "gates",
+    "imports",
+    "nulls",
+    "globals",
+    "notes",
+    "libuser",
+    "deps",
+    "importshare",
 ];
 
 #[test]
