@@ -149,6 +149,15 @@ fn process_enabled(
         let sub_path = format!("{path}{}.", t.name());
         process_enabled(t, &cvals, &sub_path, log)?;
     }
+    if reqs.is_empty() {
+        // Helm rebuilds the list by appending the kept entries to nil: with
+        // none kept it is nil, and import-values then skips the chart (its
+        // values are not rewritten by MergeValues, nulls and all).
+        if let Some(md) = c.metadata.as_object_mut() {
+            md.remove("dependencies");
+        }
+        return Ok(());
+    }
     set_metadata_deps(c, &reqs);
     Ok(())
 }

@@ -176,7 +176,7 @@ fn check_install(name: &str) {
 }
 
 /// Fixtures for one chart-format behaviour each (see their Chart.yaml).
-const FORMAT_FIXTURES: [&str; 10] = [
+const FORMAT_FIXTURES: [&str; 11] = [
     "legacy",
     "packed",
     "gates",
@@ -187,6 +187,7 @@ const FORMAT_FIXTURES: [&str; 10] = [
     "libuser",
     "deps",
     "importshare",
+    "depsnone",
 ];
 
 #[test]
