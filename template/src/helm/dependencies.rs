@@ -318,6 +318,16 @@ fn process_import_values(c: &mut Chart, log: &mut Vec<Warning>) -> Result<(), Re
         }
         r.enabled = r.raw.get("enabled").and_then(J::as_bool).unwrap_or(false);
     }
+    // Go's maps are shared: importing a child table into a parent key that
+    // already holds one of its own subtables (`exports.data` then `exports`,
+    // both into `global`) makes a map that holds itself. Helm's deep copy
+    // then recurses until Go aborts (stack overflow); refuse it instead.
+    if crate::json::cycle_error(&Value::Map(b.clone())).is_some() {
+        return Err(RenderError::Values(format!(
+            "import-values of chart {}: the imported values contain themselves",
+            c.name()
+        )));
+    }
     let merged = match cvals_v.deep_copy() {
         Value::Map(m) => m,
         _ => Map::new(),

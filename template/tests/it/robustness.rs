@@ -460,3 +460,40 @@ fn a_cancelled_render_stops_promptly() {
     );
     assert!(stopped.duration_since(set) < std::time::Duration::from_secs(1));
 }
+
+#[test]
+fn import_values_that_make_a_table_hold_itself_fail_cleanly() {
+    // `exports.data` imported into `global`, then `exports` merged over it:
+    // Go's shared maps make `global` (the child's `exports.data`) hold
+    // itself under `data`. Helm overflows its stack; berth must refuse.
+    let file = |name: &str, text: &str| File {
+        name: name.into(),
+        data: text.as_bytes().to_vec().into(),
+    };
+    let c = support::chart_from_files(vec![
+        file("Chart.yaml", "apiVersion: v2\nname: par\nversion: 0.1.0\n"),
+        file(
+            "charts/alpha/Chart.yaml",
+            "apiVersion: v2\nname: alpha\nversion: 0.1.0\ndependencies:\n- name: deep\n  import-values:\n  - child: exports.data\n    parent: global\n  - child: exports\n    parent: global\n",
+        ),
+        file(
+            "charts/alpha/charts/deep/Chart.yaml",
+            "apiVersion: v2\nname: deep\nversion: 0.1.0\n",
+        ),
+        file(
+            "charts/alpha/charts/deep/values.yaml",
+            "exports:\n  data:\n    ek: 0\n",
+        ),
+        file(
+            "charts/alpha/charts/deep/templates/t.yaml",
+            "v: {{ toJson .Values }}\n",
+        ),
+    ]);
+    let err = helm::process_dependencies(&c, &json!({}), &mut Vec::new())
+        .expect_err("a cycle")
+        .to_string();
+    assert_eq!(
+        err,
+        "import-values of chart alpha: the imported values contain themselves"
+    );
+}
