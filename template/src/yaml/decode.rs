@@ -159,6 +159,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     let mut root: Option<Rc<Node>> = None;
     let mut in_doc = false;
     let mut self_alias: Option<YamlError> = None;
+    let mut escapes = V2Escapes::new(text);
     while let Some(ev) = parser.next_event() {
         let (event, span) = match ev {
             Ok(ok) => ok,
@@ -186,6 +187,11 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             }
             Event::StreamStart | Event::StreamEnd => continue,
             Event::Scalar(value, style, anchor, tag) => {
+                if style == ScalarStyle::DoubleQuoted
+                    && let Some(e) = escapes.check(span.start.index(), span.end.index())
+                {
+                    return Err(e.into());
+                }
                 let tag = tag.map(|t| (t.handle().to_string(), t.suffix().to_string()));
                 let n = Rc::new(Node::Scalar {
                     value: value.into_owned(),
@@ -269,6 +275,86 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     match self_alias {
         Some(e) => Err(e.into()),
         None => Ok(root),
+    }
+}
+
+/// The escapes of double-quoted scalars that YAML 1.2 (granit-parser)
+/// reads but libyaml in go-yaml v2 refuses: `\/` ("found unknown escape
+/// character") and `\u`/`\U` codes of a surrogate or beyond U+10FFFF
+/// ("found invalid Unicode character escape code"; no surrogate pairs).
+struct V2Escapes<'a> {
+    text: &'a str,
+    /// A char index and its byte offset in `text`: scalars come in order,
+    /// so finding the next one starts here.
+    at: (usize, usize),
+}
+
+impl<'a> V2Escapes<'a> {
+    fn new(text: &'a str) -> Self {
+        V2Escapes { text, at: (0, 0) }
+    }
+
+    fn byte_offset(&mut self, char_index: usize) -> usize {
+        if char_index < self.at.0 {
+            self.at = (0, 0);
+        }
+        let (ci, bi) = self.at;
+        let off = self.text[bi..]
+            .char_indices()
+            .nth(char_index - ci)
+            .map_or(self.text.len(), |(b, _)| bi + b);
+        self.at = (char_index, off);
+        off
+    }
+
+    /// The error for the scalar between char indices `start` and `end`.
+    fn check(&mut self, start: usize, end: usize) -> Option<YamlError> {
+        let from = self.byte_offset(start);
+        let to = self.byte_offset(end).max(from);
+        let raw = &self.text[from..to];
+        if !raw.contains('\\') {
+            return None;
+        }
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                continue;
+            }
+            let problem = match chars.next() {
+                Some((_, '/')) => "found unknown escape character",
+                Some((_, e @ ('u' | 'U'))) => {
+                    let len = if e == 'u' { 4 } else { 8 };
+                    let mut code = 0u32;
+                    for _ in 0..len {
+                        match chars.peek().and_then(|(_, h)| h.to_digit(16)) {
+                            Some(d) => {
+                                code = code.saturating_mul(16).saturating_add(d);
+                                chars.next();
+                            }
+                            // Not hex: granit-parser reports it.
+                            None => return None,
+                        }
+                    }
+                    if (0xD800..=0xDFFF).contains(&code) || code > 0x10FFFF {
+                        "found invalid Unicode character escape code"
+                    } else {
+                        continue;
+                    }
+                }
+                _ => continue,
+            };
+            // libyaml's mark is on the escape's line; line 1 goes unnamed.
+            let before = &self.text[..from + i];
+            let l0 = before.matches('\n').count();
+            let col = before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1;
+            return Some(YamlError::go(
+                l0 + 1,
+                col,
+                problem,
+                (l0 != 0).then_some(l0 + 1),
+            ));
+        }
+        None
     }
 }
 
@@ -418,6 +504,14 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
             format!("unknown anchor '{name}' referenced"),
             Kind::NoLine,
             0,
+        )
+    } else if problem.contains("surrogate") {
+        // libyaml refuses any surrogate code (no pairs), as it does a code
+        // beyond U+10FFFF.
+        (
+            "found invalid Unicode character escape code".into(),
+            Kind::Scanner,
+            l0,
         )
     } else if info.starts_with("while scanning")
         || info.starts_with("while parsing a quoted scalar")

@@ -573,6 +573,20 @@ mod tests {
                 "a: {b: c\nd: e\n",
                 "line 1: did not find expected ',' or '}'",
             ),
+            // Escapes YAML 1.2 has and go-yaml v2 (libyaml) has not.
+            ("k: \"\\/\"\n", "found unknown escape character"),
+            (
+                "a: 1\nk: [\"x\\/\"]\n",
+                "line 2: found unknown escape character",
+            ),
+            (
+                "k: \"\\ud83d\\ude00\"\n",
+                "found invalid Unicode character escape code",
+            ),
+            (
+                "a:\n  b: \"\\uDFFF\"\n",
+                "line 2: found invalid Unicode character escape code",
+            ),
         ] {
             assert_eq!(e(text), format!("{conv}{want}"), "{text:?}");
         }

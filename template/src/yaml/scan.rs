@@ -500,7 +500,8 @@ fn double_quoted(s: &str) -> Option<(String, &str)> {
                     'f' => '\u{c}',
                     'r' => '\r',
                     'e' => '\u{1b}',
-                    ' ' | '"' | '/' | '\\' => e,
+                    // No `\/`: YAML 1.2 has it, go-yaml v2 (Helm's reader) has not.
+                    ' ' | '"' | '\\' => e,
                     'N' => '\u{85}',
                     '_' => '\u{a0}',
                     'L' => '\u{2028}',
