@@ -202,9 +202,11 @@ fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
             }
             if !cur.is_empty() {
                 docs.push((start, std::mem::take(&mut cur)));
+                start = i + 2;
+                continue;
             }
-            start = i + 2;
-            continue;
+            // With nothing read yet the reader keeps the separator as the
+            // document's first line: go-yaml's line numbers count it.
         }
         cur.push_str(line);
         cur.push('\n');
@@ -572,6 +574,20 @@ mod tests {
             (
                 "a: {b: c\nd: e\n",
                 "line 1: did not find expected ',' or '}'",
+            ),
+            // A separator before any document is that document's first
+            // line (Kubernetes' YAMLReader); after one, it is dropped.
+            (
+                "--- # c\na: 1\nk: `x`\n",
+                "line 3: found character that cannot start any token",
+            ),
+            (
+                "---\nk: `x`\n",
+                "line 2: found character that cannot start any token",
+            ),
+            (
+                "a: 1\n--- # c\nk: `x`\n",
+                "found character that cannot start any token",
             ),
             // Escapes YAML 1.2 has and go-yaml v2 (libyaml) has not.
             ("k: \"\\/\"\n", "found unknown escape character"),
