@@ -142,7 +142,8 @@ pub fn parse_document_ints_strict(text: &str) -> Result<serde_json::Value, YamlE
 
 fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
     let mut merged = Map::new();
-    for (first_line, doc) in split_documents(text)? {
+    let (docs, bad_separator) = split_documents(text);
+    for (first_line, doc) in docs {
         let m = match decode::decode(&doc) {
             Ok(Value::Nil) => continue,
             Ok(Value::Map(m)) => m,
@@ -169,18 +170,23 @@ fn parse_values_here(text: &str) -> Result<serde_json::Value, YamlError> {
         };
         merged = merge_maps(&merged, &m);
     }
+    if let Some(e) = bad_separator {
+        return Err(e);
+    }
     Ok(vjson::to_json(&Value::Map(merged)))
 }
 
 /// Kubernetes' `YAMLReader`: documents are separated by lines starting with
 /// `---` (only spaces or a comment may follow). Returns each document with
-/// the line it starts on.
+/// the line it starts on, and the error for a bad separator: Helm decodes
+/// each document as it reads it, so the documents before the one a bad
+/// separator ends fail first.
 ///
 /// Its `LineReader` reads lines with `bufio.Reader.ReadLine` and ends each
 /// with `\n`: a `\r\n` ending becomes `\n`, and the last line gets a line
 /// break even when the file has none, so a block scalar on it keeps its
 /// newline (`a: |` then `  x` at the end of the file reads as "x\n").
-fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
+fn split_documents(text: &str) -> (Vec<(usize, String)>, Option<YamlError>) {
     let mut docs = Vec::new();
     let mut cur = String::new();
     let mut start = 1;
@@ -192,13 +198,14 @@ fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(YamlError::plain(
+                let e = YamlError::plain(
                     i + 1,
                     1,
                     format!(
                         "error reading yaml document: invalid Yaml document separator: {trimmed}"
                     ),
-                ));
+                );
+                return (docs, Some(e));
             }
             if !cur.is_empty() {
                 docs.push((start, std::mem::take(&mut cur)));
@@ -214,7 +221,7 @@ fn split_documents(text: &str) -> Result<Vec<(usize, String)>, YamlError> {
     if !cur.is_empty() {
         docs.push((start, cur));
     }
-    Ok(docs)
+    (docs, None)
 }
 
 /// Helm's `loader.MergeMaps`: `b` over `a`, recursing where both are tables.
@@ -587,6 +594,12 @@ mod tests {
             ),
             (
                 "a: 1\n--- # c\nk: `x`\n",
+                "found character that cannot start any token",
+            ),
+            // Documents before the one a bad separator ends are decoded
+            // (and fail) first.
+            (
+                "a: `x`\n---\nb: 1\n--- |\n",
                 "found character that cannot start any token",
             ),
             // Escapes YAML 1.2 has and go-yaml v2 (libyaml) has not.
