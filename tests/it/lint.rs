@@ -312,6 +312,12 @@ async fn lint_takes_archives_and_many_charts_as_helm_lint_does() {
         err,
         "Error: invalid kube version 'garbage': could not parse \"garbage\" as version\n"
     );
+    // An empty --kube-version is no --kube-version, as Helm's.
+    let (ok, _, err) = berth_process(&["lint", clean, "--kube-version", ""], &[]).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = berth_process(&["template", "r", clean, "--kube-version", ""], &[]).await;
+    assert!(ok, "{err}");
+    assert!(!out.is_empty());
     let (ok, _, err) = berth_process(&["lint", clean, "-f", &missing], &[]).await;
     assert!(!ok);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -48,8 +48,10 @@ struct Outcome {
 }
 
 pub fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
+    // Helm parses --kube-version only when it is not empty.
     let kube_version = match &a.kube_version {
         None => None,
+        Some(v) if v.is_empty() => None,
         Some(v) => {
             helm::check_kube_version(v)
                 .map_err(|e| CliError::Other(format!("invalid kube version '{v}': {e}")))?;

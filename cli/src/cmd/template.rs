@@ -212,7 +212,8 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
     berth::types::ReleaseName::parse(&name)
         .map_err(|e| CliError::Other(format!("release name check failed: {e}")))?;
     let mut capabilities = helm::Capabilities::default();
-    if let Some(v) = &a.kube_version {
+    // Helm parses --kube-version only when it is not empty.
+    if let Some(v) = a.kube_version.as_ref().filter(|v| !v.is_empty()) {
         helm::check_kube_version(v)
             .map_err(|e| CliError::Other(format!("invalid kube version '{v}': {e}")))?;
         capabilities.kube_version = if v.starts_with('v') {
