@@ -277,15 +277,25 @@ impl Cluster {
         self.client.clone()
     }
 
+    /// What discovery said of the object's kind, if it was asked already.
+    fn cached_kind(&self, object: &ObjectRef) -> Option<(ApiResource, ApiCapabilities)> {
+        let key = (object.api_version.clone(), object.kind.clone());
+        self.kinds
+            .lock()
+            .expect("kind cache poisoned")
+            .get(&key)
+            .cloned()
+    }
+
     /// Map apiVersion/kind to a resource, asking discovery once per kind.
     pub async fn resolve(
         &self,
         object: &ObjectRef,
     ) -> Result<(ApiResource, ApiCapabilities), ClusterError> {
-        let key = (object.api_version.clone(), object.kind.clone());
-        if let Some(hit) = self.kinds.lock().expect("kind cache poisoned").get(&key) {
-            return Ok(hit.clone());
+        if let Some(hit) = self.cached_kind(object) {
+            return Ok(hit);
         }
+        let key = (object.api_version.clone(), object.kind.clone());
         let (group, version) = match object.api_version.split_once('/') {
             Some((g, v)) => (g, v),
             None => ("", object.api_version.as_str()),
@@ -457,13 +467,7 @@ impl Cluster {
         obj: &ObjectRef,
         release_ns: &str,
     ) -> Result<Option<Before>, ClusterError> {
-        let key = (obj.api_version.clone(), obj.kind.clone());
-        if !self
-            .kinds
-            .lock()
-            .expect("kind cache poisoned")
-            .contains_key(&key)
-        {
+        if self.cached_kind(obj).is_none() {
             return Ok(None);
         }
         let (api, _) = self.api(obj, release_ns).await?;

@@ -441,14 +441,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
                     .await
                     .unwrap_or_default();
             }
-            d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-                object: Some(object),
-                action: if deleted {
-                    ApplyAction::Deleted
-                } else {
-                    ApplyAction::Unchanged
-                } as i32,
-            }));
+            deletion_shown(d.op, object, deleted);
         }
     }
     if let Some(failure) = failed {
@@ -494,6 +487,19 @@ pub async fn read_all(
         })
         .collect();
     few_at_a_time(agent, reads).await
+}
+
+/// Tell the clients a deletion's outcome: deleted, or nothing there to
+/// delete (unchanged).
+pub fn deletion_shown(op: &OpEvents, object: ObjectRef, deleted: bool) {
+    op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+        object: Some(object),
+        action: if deleted {
+            ApplyAction::Deleted
+        } else {
+            ApplyAction::Unchanged
+        } as i32,
+    }));
 }
 
 /// `asks` a few at a time (the agent's apply parallelism), their results

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use berth::manifest::{self, RESOURCE_POLICY_ANNOTATION};
-use berth::proto::{self, ApplyAction, UninstallRequest, event::Kind};
+use berth::proto::{self, UninstallRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
 use futures::StreamExt;
 
@@ -273,14 +273,7 @@ async fn delete_objects_with(
         .filter(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"))
         .collect();
     let shown = |o: &berth::manifest::Object, deleted: bool| {
-        op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-            object: Some(o.object.clone()),
-            action: if deleted {
-                ApplyAction::Deleted
-            } else {
-                ApplyAction::Unchanged
-            } as i32,
-        }));
+        super::deletion_shown(op, o.object.clone(), deleted)
     };
     // As Helm's batchPerform: one kind after another, a kind's objects
     // together (a few at a time); with --wait, every deletion is asked for
