@@ -1568,3 +1568,47 @@ async fn uninstall_deletes_a_kinds_objects_together_and_waits_for_them_all_at_on
         );
     }
 }
+
+#[tokio::test]
+async fn an_upgrade_prunes_every_object_it_can_before_reporting_a_deletion_that_failed() {
+    use berth_sim::faults::{Action, Match, Rule};
+    let env = Env::start().await;
+    let cm = |n: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}\n");
+    let (a, b, keep) = (cm("cm-a"), cm("cm-b"), cm("cm-keep"));
+    let v1 = crate::common::write_chart(
+        &env,
+        "prune",
+        &[("a.yaml", &a), ("b.yaml", &b), ("keep.yaml", &keep)],
+    );
+    env.berth(&["install", "p", &v1]).await.ok();
+    let v2 = crate::common::write_chart(&env, "prune", &[("keep.yaml", &keep)]);
+
+    // The first of the two deletions is refused.
+    env.sim.faults().add(Rule::new(
+        Match {
+            verb: Some("delete".into()),
+            name: Some("cm-a".into()),
+            ..Match::default()
+        },
+        Action::status(403),
+    ));
+    let out = env.berth(&["upgrade", "p", &v2]).await.failed();
+    assert!(out.stderr.contains("UPGRADE FAILED"), "{}", out.stderr);
+    assert!(out.stderr.contains("cm-a"), "{}", out.stderr);
+    assert!(
+        env.get("v1", "ConfigMap", "default", "cm-a")
+            .await
+            .is_some()
+    );
+    // The other one went all the same, as Helm's Delete goes on past an error.
+    assert!(
+        env.get("v1", "ConfigMap", "default", "cm-b")
+            .await
+            .is_none()
+    );
+    assert!(
+        env.get("v1", "ConfigMap", "default", "cm-keep")
+            .await
+            .is_some()
+    );
+}
