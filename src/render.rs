@@ -116,8 +116,15 @@ fn render_here(
     // coalesce user values over the chart defaults and check them against
     // values.schema.json, then check kubeVersion, then render.
     let template_err = |e: helm::RenderError| RenderError::Template(e.to_string());
-    let chart =
-        helm::process_dependencies(&loaded.chart, user_values, log).map_err(template_err)?;
+    // Helm's install (and so `helm template`) says which step failed; its
+    // upgrade does not.
+    let chart = helm::process_dependencies(&loaded.chart, user_values, log).map_err(|e| {
+        if opts.release.is_install {
+            RenderError::Template(format!("chart dependencies processing failed: {e}"))
+        } else {
+            template_err(e)
+        }
+    })?;
     let values = helm::coalesce_values(&chart, user_values, log).map_err(template_err)?;
     if !opts.skip_schema_validation {
         helm::validate_values(&chart, &values).map_err(template_err)?;

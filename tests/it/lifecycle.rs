@@ -1346,6 +1346,70 @@ async fn a_dry_run_shows_the_release_as_rendered() {
     );
 }
 
+/// A subchart's values that are not a table fail as Helm's do. When the
+/// chart lists the subchart as a dependency, processing the dependencies
+/// fails first, and Helm's install (and `helm template`, which is its
+/// install) names that step; its upgrade does not. Nothing is recorded.
+#[tokio::test]
+async fn a_subcharts_values_that_are_not_a_table_fail_in_helms_words() {
+    let env = Env::start().await;
+    let chart = crate::common::write_chart(
+        &env,
+        "parent",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        )],
+    );
+    let parent = std::path::Path::new(&chart);
+    crate::common::small_chart(&parent.join("charts"), "sub", &[]);
+    let bad = ["--set", "sub=1"];
+    let words = "type mismatch on sub: %!t(int64=1)";
+    // Not listed: coalescing the values fails, in the same words for all.
+    let failed = env
+        .berth(&[&["template", "web", &chart][..], &bad].concat())
+        .await
+        .failed();
+    assert_eq!(failed.stderr, format!("Error: {words}\n"));
+    crate::common::write_file(
+        &parent.join("Chart.yaml"),
+        "apiVersion: v2\nname: parent\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 1.0.0\n",
+    );
+    let failed = env
+        .berth(&[&["template", "web", &chart][..], &bad].concat())
+        .await
+        .failed();
+    assert_eq!(
+        failed.stderr,
+        format!("Error: chart dependencies processing failed: {words}\n")
+    );
+    let failed = env
+        .berth(&[&["install", "web", &chart][..], &bad].concat())
+        .await
+        .failed();
+    assert_eq!(
+        failed.stderr,
+        format!(
+            "Error: INSTALLATION FAILED: web: RenderFailed: chart dependencies processing failed: {words}\n"
+        )
+    );
+    env.berth(&["install", "web", &chart]).await.ok();
+    let failed = env
+        .berth(&[&["upgrade", "web", &chart][..], &bad].concat())
+        .await
+        .failed();
+    assert_eq!(
+        failed.stderr,
+        format!("Error: UPGRADE FAILED: web: RenderFailed: {words}\n")
+    );
+    let h = env
+        .berth(&["history", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(h.as_array().unwrap().len(), 1, "recorded: {h}");
+}
+
 /// Flags as scripts written for Helm pass them: on/off flags with a value
 /// (`--install=true`, `--atomic=false`), a flag given twice (the last one
 /// wins), Helm v4's `--force-replace` refused in one line with nothing
