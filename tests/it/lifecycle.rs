@@ -439,7 +439,7 @@ async fn uninstall_deletes_objects_and_can_keep_history() {
     assert!(
         taken
             .stderr
-            .contains("cannot re-use a name that is still in use"),
+            .contains("cannot reuse a name that is still in use"),
         "{}",
         taken.stderr
     );
@@ -550,7 +550,7 @@ async fn upgrade_install_and_namespaces() {
     assert!(
         again
             .stderr
-            .contains("cannot re-use a name that is still in use"),
+            .contains("cannot reuse a name that is still in use"),
         "{}",
         again.stderr
     );
@@ -1340,9 +1340,86 @@ async fn a_dry_run_shows_the_release_as_rendered() {
     assert!(
         refused
             .stderr
-            .starts_with("Error: INSTALLATION FAILED: cannot re-use a name that is still in use"),
+            .starts_with("Error: INSTALLATION FAILED: cannot reuse a name that is still in use"),
         "{}",
         refused.stderr
+    );
+}
+
+/// As Helm's install: every install renders as revision 1 (one that
+/// replaces an uninstalled release is recorded as the next revision), and
+/// a dry-run install does not check the name (Helm's availableName), so it
+/// renders and checks a release that exists as a new one, recording nothing.
+#[tokio::test]
+async fn an_install_renders_as_revision_1_and_its_dry_run_takes_a_name_in_use() {
+    let env = Env::start().await;
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rev\ndata:\n  revision: {{ .Release.Revision | quote }}\n  install: {{ .Release.IsInstall | quote }}\n";
+    let chart = crate::common::write_chart(&env, "rev", &[("cm.yaml", cm)]);
+    env.berth(&["install", "web", &chart]).await.ok();
+    env.berth(&["upgrade", "web", &chart]).await.ok();
+    let rendered = |cm: Option<serde_json::Value>| {
+        let data = &cm.expect("the ConfigMap")["data"];
+        (data["revision"].clone(), data["install"].clone())
+    };
+    assert_eq!(
+        rendered(env.get("v1", "ConfigMap", "default", "rev").await),
+        ("2".into(), "false".into())
+    );
+    let dry = env
+        .berth(&["install", "web", &chart, "--dry-run"])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        dry.contains("STATUS: pending-install\nREVISION: 1\n"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("  revision: \"1\"\n  install: \"true\"\n"),
+        "{dry}"
+    );
+    let revisions = |h: serde_json::Value| {
+        h.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().unwrap(),
+                    r["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let h = env
+        .berth(&["history", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        revisions(h),
+        [(1, "superseded".to_string()), (2, "deployed".to_string())]
+    );
+    // Not a dry run: the name is taken, in Helm v4's words.
+    let taken = env.berth(&["install", "web", &chart]).await.failed();
+    assert_eq!(
+        taken.stderr,
+        "Error: INSTALLATION FAILED: cannot reuse a name that is still in use\n"
+    );
+    env.berth(&["uninstall", "web", "--keep-history"])
+        .await
+        .ok();
+    env.berth(&["install", "web", &chart, "--replace"])
+        .await
+        .ok();
+    let h = env
+        .berth(&["history", "web", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(revisions(h).last(), Some(&(3, "deployed".to_string())));
+    assert_eq!(
+        rendered(env.get("v1", "ConfigMap", "default", "rev").await),
+        ("1".into(), "true".into())
     );
 }
 

@@ -104,6 +104,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         None => None,
     };
     let replace = header.options.as_ref().is_some_and(|o| o.replace);
+    let dry_run = header.options.as_ref().is_some_and(|o| o.dry_run);
     let (kind, current) = match (mode, &last) {
         // Helm's --replace: the name of an uninstalled or failed release.
         (UpgradeMode::Install, Some(l))
@@ -111,10 +112,13 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         {
             (OpKind::Install, None)
         }
+        // Helm's install checks the name only when it is no dry run
+        // (availableName): a dry run renders and checks as a new release.
+        (UpgradeMode::Install, Some(_)) if dry_run => (OpKind::Install, None),
         (UpgradeMode::Install, Some(_)) => {
-            return Err(OpError::AlreadyExists(format!(
-                "cannot re-use a name that is still in use: release {rel:?} exists in namespace {ns:?}"
-            )));
+            return Err(OpError::AlreadyExists(
+                "cannot reuse a name that is still in use".into(),
+            ));
         }
         (UpgradeMode::Install, None) | (UpgradeMode::UpgradeOrInstall, None) => {
             (OpKind::Install, None)
@@ -158,7 +162,14 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         .as_ref()
         .filter(|l| kind == OpKind::Install && l.status == Status::Uninstalled)
         .map(|l| l.revision);
-    let revision = head.as_ref().map(|h| h.latest).unwrap_or(0) + 1;
+    // A dry-run install records nothing and is Helm's revision 1, whatever
+    // the name held before (Helm numbers a replacing install only when it
+    // records it).
+    let revision = if dry_run && kind == OpKind::Install {
+        1
+    } else {
+        head.as_ref().map(|h| h.latest).unwrap_or(0) + 1
+    };
     let op = agent
         .registry
         .start(&agent.journal, ns, rel, revision, kind, 0)?;
@@ -649,7 +660,13 @@ async fn stage(
     let release = helm::ReleaseOptions {
         name: p.name.to_string(),
         namespace: p.namespace.to_string(),
-        revision: op.revision,
+        // Helm renders every install as revision 1, one that replaces an
+        // uninstalled or failed release too (its replaceRelease numbers the
+        // record afterwards).
+        revision: match p.kind {
+            OpKind::Install => 1,
+            _ => op.revision,
+        },
         is_install: p.kind == OpKind::Install,
         is_upgrade: p.kind == OpKind::Upgrade,
     };
