@@ -404,6 +404,25 @@ pub fn release_manifest(manifests: &[Manifest]) -> String {
     out
 }
 
+/// The `(source, document)` pairs of a manifest as [`release_manifest`]
+/// writes it (`---\n# Source: <path>\n<document>\n` each): what a stored or
+/// dry-run release holds, back as the documents it was made of. A document
+/// never holds a line starting `---` (rendering splits there), so each ends
+/// where the next `---\n# Source: ` starts.
+pub fn sourced_documents(manifest: &str) -> Vec<(&str, &str)> {
+    const START: &str = "---\n# Source: ";
+    let mut out = Vec::new();
+    let mut rest = manifest;
+    while let Some(doc) = rest.strip_prefix(START) {
+        let end = doc.find(&format!("\n{START}")).map_or(doc.len(), |i| i + 1);
+        let (this, next) = doc.split_at(end);
+        rest = next;
+        let (source, content) = this.split_once('\n').unwrap_or((this, ""));
+        out.push((source, content.strip_suffix('\n').unwrap_or(content)));
+    }
+    out
+}
+
 /// One object of a stored manifest, ready to apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
@@ -516,6 +535,29 @@ fn object_of(source: &str, body: Value) -> Result<Object, ManifestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What release_manifest wrote, document for document: a file's last
+    /// document keeps its trailing blank lines, a document may hold `---`
+    /// inside a line and `# Source:` lines of its own.
+    #[test]
+    fn sourced_documents_give_back_what_release_manifest_joined() {
+        let docs = [
+            ("c/templates/a.yaml", "a: 1"),
+            ("c/templates/a.yaml", "b: |\n  x --- y\n  # Source: no\n\n"),
+            ("c/charts/s/templates/b.yaml", ""),
+            ("c/templates/c.yaml", "# Source: c/templates/c.yaml\nc: 3"),
+        ];
+        let manifests: Vec<Manifest> = docs
+            .iter()
+            .map(|(source, content)| Manifest {
+                source: source.to_string(),
+                content: content.to_string(),
+                head: Head::default(),
+            })
+            .collect();
+        assert_eq!(sourced_documents(&release_manifest(&manifests)), docs);
+        assert!(sourced_documents("").is_empty());
+    }
 
     #[test]
     fn a_list_stands_for_its_items_as_helm_flattens_it() {

@@ -461,6 +461,7 @@ const DEPRECATED_FLAGS: &[(&str, &str, &str)] = {
         ("rollback", "force", FORCE),
         ("template", "force", FORCE),
         ("template", "hide-notes", NO_EFFECT),
+        ("template", "validate", "use '--dry-run=server' instead"),
         ("template", "render-subchart-notes", NO_EFFECT),
     ]
 };

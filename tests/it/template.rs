@@ -221,7 +221,148 @@ async fn template_takes_installs_flags_as_helm_template_does() {
         "{}",
         out.stderr
     );
-    run(&["--dry-run=server"]).await.failed();
+    // A server-side dry run needs an agent (see below).
+    let out = run(&["--dry-run=server"]).await.failed();
+    assert_eq!(
+        out.stderr,
+        "Error: no agent given: pass --agent URL or set BERTH_AGENT\n"
+    );
+}
+
+/// `--dry-run=server` (Helm's deprecated `--validate` too): the agent
+/// renders the chart against its cluster (the cluster's capabilities over
+/// --kube-version, `lookup` answered), the API server checks every object,
+/// and nothing is recorded or applied; the release is printed as a local
+/// render is, with --skip-tests, --show-only and --output-dir.
+#[tokio::test]
+async fn template_dry_run_server_renders_against_the_agents_cluster() {
+    let env = crate::common::Env::start().await;
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seen\ndata:\n  \
+              kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
+              ns: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" \"default\") | quote }}\n";
+    let test = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: probe\n  annotations:\n    \"helm.sh/hook\": test\n\
+                spec:\n  containers:\n    - name: c\n      image: busybox\n";
+    let chart = crate::common::write_chart(&env, "seen", &[("cm.yaml", cm), ("test.yaml", test)]);
+    let e = &env;
+    let template = |extra: &[&str]| {
+        let mut args = vec![
+            "template",
+            "web",
+            chart.as_str(),
+            "--kube-version",
+            "1.20.0",
+        ];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        async move {
+            e.berth(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                .await
+        }
+    };
+    let local = template(&[]).await.ok().stdout;
+    assert!(
+        local.contains("  kube: \"v1.20.0\"\n  ns: \"none\"\n"),
+        "{local}"
+    );
+    let server = template(&["--dry-run=server"]).await.ok();
+    assert!(
+        server.stdout.contains("  ns: \"default\"\n"),
+        "{}",
+        server.stdout
+    );
+    assert!(!server.stdout.contains("v1.20.0"), "{}", server.stdout);
+    assert_eq!(server.stderr, "");
+    // Otherwise the same documents, in the same order.
+    let ns_line = |text: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with("  kube: ") && !l.starts_with("  ns: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(ns_line(&server.stdout), ns_line(&local));
+    let validate = template(&["--validate"]).await.ok();
+    assert_eq!(validate.stdout, server.stdout);
+    assert_eq!(
+        validate.stderr,
+        "Flag --validate has been deprecated, use '--dry-run=server' instead\n"
+    );
+    // Nothing recorded, nothing applied.
+    let list = env.berth(&["list", "-A", "-o", "json"]).await.ok().json();
+    assert_eq!(list, serde_json::json!([]));
+    assert!(
+        env.get("v1", "ConfigMap", "default", "seen")
+            .await
+            .is_none()
+    );
+    // --skip-tests and --show-only, as for a local render.
+    let skipped = template(&["--dry-run=server", "--skip-tests"])
+        .await
+        .ok()
+        .stdout;
+    assert!(!skipped.contains("name: probe"), "{skipped}");
+    assert!(
+        server
+            .stdout
+            .contains("# Source: seen/templates/test.yaml\n")
+    );
+    let only = template(&["--dry-run=server", "-s", "templates/test.yaml"])
+        .await
+        .ok()
+        .stdout;
+    assert!(
+        only.starts_with("---\n# Source: seen/templates/test.yaml\n"),
+        "{only}"
+    );
+    assert!(!only.contains("kind: ConfigMap"), "{only}");
+    // --output-dir: a file per template.
+    let out_dir = env.dir.path().join("out");
+    let out_dir = crate::common::path(&out_dir);
+    let wrote = template(&["--dry-run=server", "--output-dir", &out_dir])
+        .await
+        .ok()
+        .stdout;
+    assert_eq!(
+        wrote,
+        format!(
+            "wrote {out_dir}/seen/templates/cm.yaml\nwrote {out_dir}/seen/templates/test.yaml\n\n"
+        )
+    );
+    let written = std::fs::read_to_string(format!("{out_dir}/seen/templates/cm.yaml")).unwrap();
+    assert!(written.contains("  ns: \"default\"\n"), "{written}");
+    // A release of that name may exist: a dry run does not check the name.
+    env.berth(&["install", "web", &chart]).await.ok();
+    template(&["--dry-run=server"]).await.ok();
+    // What the API server refuses is refused, in one line, and not printed.
+    let bad = crate::common::write_chart(
+        &env,
+        "bad",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  n: [1]\n",
+        )],
+    );
+    let refused = env
+        .berth(&["template", "web", &bad, "--dry-run=server"])
+        .await
+        .failed();
+    assert_eq!(refused.stdout, "");
+    assert!(
+        refused
+            .stderr
+            .starts_with("Error: web: DryRunFailed: ConfigMap/bad: ")
+            && refused.stderr.lines().count() == 1,
+        "{}",
+        refused.stderr
+    );
+    // Helm's flag group: not both.
+    let both = template(&["--validate", "--dry-run=server"]).await.failed();
+    assert!(
+        both.stderr.ends_with(
+            "Error: if any flags in the group [validate dry-run] are set none of the others can be; [dry-run validate] were all set\n"
+        ),
+        "{}",
+        both.stderr
+    );
 }
 
 #[tokio::test]

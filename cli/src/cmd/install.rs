@@ -433,34 +433,25 @@ impl Show {
 }
 
 /// A dry run's manifest with every v1 Secret written as Helm's
-/// renderResources writes it under --hide-secret. The manifest is Helm's
-/// `---\n# Source: PATH\nCONTENT\n` per document (no line of a document
-/// is `---`: rendering splits there).
+/// renderResources writes it under --hide-secret.
 fn hide_secrets(manifest: &str) -> String {
-    const START: &str = "---\n# Source: ";
     let mut out = String::with_capacity(manifest.len());
-    let mut rest = manifest;
-    while !rest.is_empty() {
-        let len = rest[1..]
-            .find(&format!("\n{START}"))
-            .map_or(rest.len(), |i| i + 2);
-        let (doc, next) = rest.split_at(len);
-        rest = next;
-        let secret = doc
-            .strip_prefix(START)
-            .and_then(|d| d.split_once('\n'))
-            .and_then(|(source, content)| {
-                let head = berth_template::yaml::parse_values(content).ok()?;
-                (head["apiVersion"] == "v1" && head["kind"] == "Secret").then_some(source)
-            });
-        match secret {
-            Some(source) => out.push_str(&format!(
-                "{START}{source}\n# HIDDEN: The Secret output has been suppressed\n"
-            )),
-            None => out.push_str(doc),
+    for (source, content) in berth::manifest::sourced_documents(manifest) {
+        if is_v1_secret(content) {
+            out.push_str(&format!(
+                "---\n# Source: {source}\n# HIDDEN: The Secret output has been suppressed\n"
+            ));
+        } else {
+            out.push_str(&format!("---\n# Source: {source}\n{content}\n"));
         }
     }
     out
+}
+
+/// Whether a rendered document is a v1 Secret (what --hide-secret hides).
+pub(crate) fn is_v1_secret(document: &str) -> bool {
+    berth_template::yaml::parse_values(document)
+        .is_ok_and(|head| head["apiVersion"] == "v1" && head["kind"] == "Secret")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -889,15 +880,18 @@ pub fn summary(
             reason,
             message,
             ..
-        } => {
-            let at = if revision > 0 {
-                format!(" (revision {revision})")
-            } else {
-                String::new()
-            };
-            Err(CliError::Failed(format!("{name}{at}: {reason}: {message}")))
-        }
+        } => Err(failure(name, revision, &reason, &message)),
     }
+}
+
+/// How an operation that failed is reported: `web (revision 3): Reason: …`.
+pub fn failure(name: &str, revision: u64, reason: &str, message: &str) -> CliError {
+    let at = if revision > 0 {
+        format!(" (revision {revision})")
+    } else {
+        String::new()
+    };
+    CliError::Failed(format!("{name}{at}: {reason}: {message}"))
 }
 
 #[cfg(test)]

@@ -5,6 +5,12 @@
 //! `--output-dir`. No agent involved; `lookup` returns empty results. What
 //! Helm logs on stderr while it merges values (`level=INFO msg="warning:
 //! skipped value for …"`) berth prints there too, in the same format.
+//!
+//! With `--dry-run=server` (or Helm's deprecated `--validate`) the agent
+//! renders instead, as an install's dry run against its cluster: the
+//! cluster's capabilities, `lookup` answered, every object checked by the
+//! API server, nothing recorded; the release it sends back is printed the
+//! same way.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -79,6 +85,9 @@ pub struct TemplateArgs {
     pub post_render: super::install::PostRenderFlags,
     #[command(flatten)]
     pub install_only: InstallOnlyFlags,
+    /// Helm's deprecated `--dry-run=server`.
+    #[arg(long, hide = true)]
+    pub validate: bool,
 }
 
 /// Install's flags, which `helm template` takes too (it runs an install as
@@ -128,16 +137,17 @@ pub struct InstallOnlyFlags {
         value_name = "KEY=VALUE"
     )]
     labels: Vec<String>,
-    /// `helm template` is a client-side dry run whatever this says; a
-    /// server-side one needs the cluster (`berth diff`, `install --dry-run`).
+    /// `client` (the default) renders here; `server` has the agent render
+    /// against its cluster.
     #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "unset")]
     dry_run: Option<String>,
 }
 
 impl InstallOnlyFlags {
     /// Refuse what Helm's template refuses among them; Helm's deprecation
-    /// warning for a bare `--dry-run` or a boolean one.
-    fn check(&self, err: &mut dyn Write) -> Result<(), CliError> {
+    /// warning for a bare `--dry-run` or a boolean one. Whether the dry run
+    /// is the server's.
+    fn check(&self, err: &mut dyn Write) -> Result<bool, CliError> {
         use berth_agent::helm_release::SYSTEM_LABELS;
         for l in &self.labels {
             let Some((k, _)) = l.split_once('=') else {
@@ -154,22 +164,26 @@ impl InstallOnlyFlags {
         }
         let warn = |text: &str| helm::Warning::slog(text, Vec::new()).to_string();
         match self.dry_run.as_deref() {
-            None | Some("client") => Ok(()),
+            None | Some("client") => Ok(false),
             Some("unset") => {
-                writeln!(err, "{}", warn("--dry-run is deprecated and should be replaced with '--dry-run=client'"))?;
-                Ok(())
+                writeln!(
+                    err,
+                    "{}",
+                    warn("--dry-run is deprecated and should be replaced with '--dry-run=client'")
+                )?;
+                Ok(false)
             }
-            Some("server") => Err(CliError::Other(
-                "--dry-run=server: berth template renders locally; `berth install --dry-run` or `berth diff` render against the cluster".into(),
-            )),
+            Some("server") => Ok(true),
             Some(v) => match (v, super::go_parse_bool(v)) {
                 (_, Some(true)) => {
                     writeln!(
                         err,
                         "{}",
-                        warn(&format!("boolean '--dry-run={v}' flag is deprecated and must be replaced with '--dry-run=client'"))
+                        warn(&format!(
+                            "boolean '--dry-run={v}' flag is deprecated and must be replaced with '--dry-run=client'"
+                        ))
                     )?;
-                    Ok(())
+                    Ok(false)
                 }
                 ("none", _) | (_, Some(false)) => Err(CliError::Other(format!(
                     "invalid dry-run value ({}). Must be \"server\" or \"client\"",
@@ -185,7 +199,18 @@ impl InstallOnlyFlags {
 }
 
 pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliError> {
-    a.install_only.check(&mut *io.err)?;
+    // cobra's MarkFlagsMutuallyExclusive("validate", "dry-run").
+    if a.validate && a.install_only.dry_run.is_some() {
+        return Err(CliError::Other(
+            "if any flags in the group [validate dry-run] are set none of the others can be; [dry-run validate] were all set".into(),
+        ));
+    }
+    let server = a.install_only.check(&mut *io.err)? || a.validate;
+    if server && a.is_upgrade {
+        return Err(CliError::Other(
+            "--is-upgrade with --dry-run=server: the agent renders a server-side dry run as an install; `berth upgrade NAME CHART --dry-run` renders an upgrade against the cluster".into(),
+        ));
+    }
     let (name, chart_path) = release_and_chart(&a)?;
     let post_render = a.post_render.resolve()?;
     let located = crate::charts::locate(&chart_path, &a.chart_path, &mut *io.err).await?;
@@ -211,6 +236,12 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
     // Helm's install action checks the name after loading the chart.
     berth::types::ReleaseName::parse(&name)
         .map_err(|e| CliError::Other(format!("release name check failed: {e}")))?;
+    if server {
+        let release =
+            on_the_server(g, &a, &name, &chart_path, &loaded, &values, post_render).await?;
+        let printed = Printed::of_release(&release, &a);
+        return print(&printed, &a, &name, io);
+    }
     let mut capabilities = helm::Capabilities::default();
     // Helm parses --kube-version only when it is not empty.
     if let Some(v) = a.kube_version.as_ref().filter(|v| !v.is_empty()) {
@@ -258,15 +289,198 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
         }
         Err(e) => return Err(e.into()),
     };
+    print(&Printed::of(&rendered, &a), &a, &name, io)
+}
+
+/// What a server-side dry run sent back: the release as the agent rendered
+/// it against its cluster, and the chart's `crds/` for `--include-crds`.
+struct ServerRelease {
+    manifest: String,
+    hooks_manifest: String,
+    crds: Vec<berth::render::Crd>,
+}
+
+/// `--dry-run=server`: the chart goes to the agent as an install's dry run
+/// (Helm's template sets Replace, which a dry run's name check skips
+/// anyway); the cluster's capabilities replace `--kube-version` and
+/// `--api-versions`, as Helm's do.
+async fn on_the_server(
+    g: &Global,
+    a: &TemplateArgs,
+    name: &str,
+    chart: &Path,
+    loaded: &chart::Loaded,
+    values: &serde_json::Value,
+    post_render: Option<crate::plugins::PostRender>,
+) -> Result<ServerRelease, CliError> {
+    let f = &a.install_only;
+    let options = berth::proto::OperationOptions {
+        dry_run: true,
+        replace: true,
+        timeout_seconds: f.timeout.map_or(300, |t| t.as_secs().max(1)),
+        create_namespace: f.create_namespace,
+        skip_crds: f.skip_crds,
+        take_ownership: f.take_ownership,
+        skip_schema_validation: a.skip_schema_validation,
+        labels: f
+            .labels
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        render_subchart_notes: f.render_subchart_notes,
+        enable_dns: a.enable_dns,
+        disable_openapi_validation: f.disable_openapi_validation,
+        ..Default::default()
+    };
+    let events = super::install::send_events(
+        g,
+        name,
+        chart,
+        &a.values,
+        berth::proto::UpgradeMode::Install,
+        options,
+        post_render,
+    )
+    .await?;
+    let outcome = crate::progress::follow(
+        events,
+        &mut std::io::sink(),
+        crate::progress::Style::Quiet,
+        None,
+        None,
+    )
+    .await?;
+    let (manifest, hooks_manifest) = match outcome {
+        crate::progress::Outcome::Completed {
+            manifest,
+            hooks_manifest,
+            ..
+        } => (manifest, hooks_manifest),
+        crate::progress::Outcome::Failed {
+            revision,
+            reason,
+            message,
+            ..
+        } => return Err(super::install::failure(name, revision, &reason, &message)),
+    };
+    let crds = if a.include_crds {
+        let mut log = Vec::new();
+        let chart = berth_template::with_big_stack(|| {
+            helm::process_dependencies(&loaded.chart, values, &mut log)
+        })
+        .map_err(CliError::Other)?
+        .map_err(|e| CliError::Other(e.to_string()))?;
+        berth::render::crds(&chart)
+    } else {
+        Vec::new()
+    };
+    Ok(ServerRelease {
+        manifest,
+        hooks_manifest,
+        crds,
+    })
+}
+
+/// One document `template` prints: the template it came from and its text.
+struct Doc<'a> {
+    source: &'a str,
+    content: &'a str,
+    /// A v1 Secret (what --hide-secret hides).
+    secret: bool,
+}
+
+/// What `template` prints, from a local render or the agent's dry run:
+/// CRDs (with --include-crds), resources in install order, then the hooks
+/// that --no-hooks and --skip-tests leave.
+struct Printed<'a> {
+    crds: &'a [berth::render::Crd],
+    resources: Vec<Doc<'a>>,
+    hooks: Vec<Doc<'a>>,
+}
+
+impl<'a> Printed<'a> {
+    fn of(r: &'a Rendered, a: &TemplateArgs) -> Printed<'a> {
+        Printed {
+            crds: &r.crds,
+            resources: r
+                .manifests
+                .iter()
+                .map(|m| Doc {
+                    source: &m.source,
+                    content: &m.content,
+                    secret: m.head.kind == "Secret" && m.head.api_version == "v1",
+                })
+                .collect(),
+            hooks: r
+                .hooks
+                .iter()
+                .filter(|_| !a.no_hooks)
+                .filter(|h| !(a.skip_tests && h.runs_on("test")))
+                .map(|h| Doc {
+                    source: &h.path,
+                    content: &h.manifest,
+                    secret: false,
+                })
+                .collect(),
+        }
+    }
+
+    fn of_release(r: &'a ServerRelease, a: &TemplateArgs) -> Printed<'a> {
+        use berth::manifest::sourced_documents;
+        Printed {
+            crds: &r.crds,
+            resources: sourced_documents(&r.manifest)
+                .into_iter()
+                .map(|(source, content)| Doc {
+                    source,
+                    content,
+                    secret: super::install::is_v1_secret(content),
+                })
+                .collect(),
+            hooks: sourced_documents(&r.hooks_manifest)
+                .into_iter()
+                .filter(|_| !a.no_hooks)
+                .filter(|(_, content)| !(a.skip_tests && is_test_hook(content)))
+                .map(|(source, content)| Doc {
+                    source,
+                    content,
+                    secret: false,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether a hook document runs on `test` (Helm's isTestHook; `test-success`
+/// is its old name).
+fn is_test_hook(document: &str) -> bool {
+    let Ok(head) = berth_template::yaml::parse_values(document) else {
+        return false;
+    };
+    head.pointer("/metadata/annotations")
+        .and_then(|a| a.get(berth::manifest::HOOK_ANNOTATION))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|events| {
+            events
+                .split(',')
+                .map(|e| e.trim().to_lowercase())
+                .any(|e| e == "test" || e == "test-success")
+        })
+}
+
+/// Print (or write under --output-dir) what was rendered, then keep only
+/// --show-only's templates.
+fn print(p: &Printed<'_>, a: &TemplateArgs, name: &str, io: &mut Io) -> Result<(), CliError> {
     let text = match &a.output_dir {
-        None => stream(&rendered, &a),
+        None => stream(p, a),
         Some(dir) => {
             let release_dir = if a.release_name {
-                dir.join(&name)
+                dir.join(name)
             } else {
                 dir.clone()
             };
-            write_files(&rendered, &a, dir, &release_dir, io)?;
+            write_files(p, a, dir, &release_dir, io)?;
             // Helm still prints the (now empty) manifest buffer: one newline.
             "\n".to_string()
         }
@@ -349,42 +563,28 @@ fn generated_name(chart: &str) -> String {
 /// The stdout stream: `---\n# Source: <path>\n<content>\n` per CRD (with
 /// --include-crds), per resource, then per hook; trimmed once in the middle
 /// exactly where Helm trims the release manifest.
-fn stream(r: &Rendered, a: &TemplateArgs) -> String {
+fn stream(p: &Printed<'_>, a: &TemplateArgs) -> String {
     let mut manifest = String::new();
     if a.include_crds {
-        for crd in &r.crds {
+        for crd in p.crds {
             manifest.push_str(&format!("---\n# Source: {}\n{}\n", crd.filename, crd.data));
         }
     }
-    if a.hide_secret {
-        for m in &r.manifests {
-            if m.head.kind == "Secret" && m.head.api_version == "v1" {
-                manifest.push_str(&format!(
-                    "---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n",
-                    m.source
-                ));
-            } else {
-                manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
-            }
+    for d in &p.resources {
+        if a.hide_secret && d.secret {
+            manifest.push_str(&format!(
+                "---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n",
+                d.source
+            ));
+        } else {
+            manifest.push_str(&format!("---\n# Source: {}\n{}\n", d.source, d.content));
         }
-    } else {
-        manifest.push_str(&r.manifest);
     }
     let mut out = format!("{}\n", manifest.trim());
-    for h in hooks(r, a) {
-        out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest));
+    for h in &p.hooks {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", h.source, h.content));
     }
     out
-}
-
-fn hooks<'a>(
-    r: &'a Rendered,
-    a: &'a TemplateArgs,
-) -> impl Iterator<Item = &'a berth::manifest::Hook> {
-    r.hooks
-        .iter()
-        .filter(move |_| !a.no_hooks)
-        .filter(move |h| !(a.skip_tests && h.runs_on("test")))
 }
 
 /// `--output-dir`: one file per template path (documents from the same
@@ -393,7 +593,7 @@ fn hooks<'a>(
 /// DIR, as Helm does), resources, hooks (appended to a file that already
 /// exists on disk).
 fn write_files(
-    r: &Rendered,
+    p: &Printed<'_>,
     a: &TemplateArgs,
     dir: &Path,
     release_dir: &Path,
@@ -401,19 +601,19 @@ fn write_files(
 ) -> Result<(), CliError> {
     let mut written = HashSet::new();
     if a.include_crds {
-        for crd in &r.crds {
+        for crd in p.crds {
             let append = !written.insert(crd.filename.clone());
             write_file(dir, &crd.filename, &crd.data, append, io)?;
         }
     }
     let mut written = HashSet::new();
-    for m in &r.manifests {
-        let append = !written.insert(m.source.clone());
-        write_file(release_dir, &m.source, &m.content, append, io)?;
+    for d in &p.resources {
+        let append = !written.insert(d.source);
+        write_file(release_dir, d.source, d.content, append, io)?;
     }
-    for h in hooks(r, a) {
-        let append = release_dir.join(&h.path).exists();
-        write_file(release_dir, &h.path, &h.manifest, append, io)?;
+    for h in &p.hooks {
+        let append = release_dir.join(h.source).exists();
+        write_file(release_dir, h.source, h.content, append, io)?;
     }
     Ok(())
 }
