@@ -233,13 +233,15 @@ async fn template_takes_installs_flags_as_helm_template_does() {
 /// renders the chart against its cluster (the cluster's capabilities over
 /// --kube-version, `lookup` answered), the API server checks every object,
 /// and nothing is recorded or applied; the release is printed as a local
-/// render is, with --skip-tests, --show-only and --output-dir.
+/// render is, with --skip-tests, --show-only and --output-dir; with
+/// --is-upgrade it renders as an upgrade and takes objects that exist.
 #[tokio::test]
 async fn template_dry_run_server_renders_against_the_agents_cluster() {
     let env = crate::common::Env::start().await;
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seen\ndata:\n  \
               kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
-              ns: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" \"default\") | quote }}\n";
+              ns: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" \"default\") | quote }}\n  \
+              upgrade: {{ .Release.IsUpgrade | quote }}\n";
     let test = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: probe\n  annotations:\n    \"helm.sh/hook\": test\n\
                 spec:\n  containers:\n    - name: c\n      image: busybox\n";
     let chart = crate::common::write_chart(&env, "seen", &[("cm.yaml", cm), ("test.yaml", test)]);
@@ -332,6 +334,24 @@ async fn template_dry_run_server_renders_against_the_agents_cluster() {
     // A release of that name may exist: a dry run does not check the name.
     env.berth(&["install", "web", &chart]).await.ok();
     template(&["--dry-run=server"]).await.ok();
+    // Another release's objects are refused, as an install refuses them;
+    // rendered as an upgrade (--is-upgrade) they are not, as in Helm.
+    let other = ["template", "other", &chart, "--dry-run=server"];
+    let taken = env.berth(&other).await.failed();
+    assert!(
+        taken.stderr.contains(
+            "ConfigMap \"seen\" in namespace \"default\" exists and cannot be imported into the current release"
+        ),
+        "{}",
+        taken.stderr
+    );
+    let upgrade = env
+        .berth(&[&other[..], &["--is-upgrade"]].concat())
+        .await
+        .ok()
+        .stdout;
+    assert!(upgrade.contains("  upgrade: \"true\"\n"), "{upgrade}");
+    assert!(server.stdout.contains("  upgrade: \"false\"\n"));
     // What the API server refuses is refused, in one line, and not printed.
     let bad = crate::common::write_chart(
         &env,

@@ -105,6 +105,13 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     };
     let replace = header.options.as_ref().is_some_and(|o| o.replace);
     let dry_run = header.options.as_ref().is_some_and(|o| o.dry_run);
+    if header.options.as_ref().is_some_and(|o| o.render_as_upgrade)
+        && !(dry_run && mode == UpgradeMode::Install)
+    {
+        return Err(OpError::Invalid(
+            "render_as_upgrade is for a dry-run install only".into(),
+        ));
+    }
     let (kind, current) = match (mode, &last) {
         // Helm's --replace: the name of an uninstalled or failed release.
         (UpgradeMode::Install, Some(l))
@@ -361,8 +368,10 @@ async fn execute(
     } else {
         Some(super::read_all(agent, &staged.objects, p.namespace.as_str(), deadline).await)
     };
-    // Nor may it take over what exists and is not the release's.
-    if !p.options.take_ownership {
+    // Nor may it take over what exists and is not the release's (a dry run
+    // rendered as an upgrade does not check, as Helm's template
+    // --is-upgrade).
+    if !p.options.take_ownership && !p.options.render_as_upgrade {
         let check = super::ownership::Check {
             release: p.name.as_str(),
             namespace: p.namespace.as_str(),
@@ -667,8 +676,8 @@ async fn stage(
             OpKind::Install => 1,
             _ => op.revision,
         },
-        is_install: p.kind == OpKind::Install,
-        is_upgrade: p.kind == OpKind::Upgrade,
+        is_install: p.kind == OpKind::Install && !p.options.render_as_upgrade,
+        is_upgrade: p.kind == OpKind::Upgrade || p.options.render_as_upgrade,
     };
     let runtime = tokio::runtime::Handle::current();
     let values2 = values.clone();

@@ -206,11 +206,6 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
         ));
     }
     let server = a.install_only.check(&mut *io.err)? || a.validate;
-    if server && a.is_upgrade {
-        return Err(CliError::Other(
-            "--is-upgrade with --dry-run=server: the agent renders a server-side dry run as an install; `berth upgrade NAME CHART --dry-run` renders an upgrade against the cluster".into(),
-        ));
-    }
     let (name, chart_path) = release_and_chart(&a)?;
     let post_render = a.post_render.resolve()?;
     let located = crate::charts::locate(&chart_path, &a.chart_path, &mut *io.err).await?;
@@ -302,8 +297,9 @@ struct ServerRelease {
 
 /// `--dry-run=server`: the chart goes to the agent as an install's dry run
 /// (Helm's template sets Replace, which a dry run's name check skips
-/// anyway); the cluster's capabilities replace `--kube-version` and
-/// `--api-versions`, as Helm's do.
+/// anyway), rendered as an upgrade with `--is-upgrade`; the cluster's
+/// capabilities replace `--kube-version` and `--api-versions`, as Helm's
+/// do.
 async fn on_the_server(
     g: &Global,
     a: &TemplateArgs,
@@ -317,6 +313,7 @@ async fn on_the_server(
     let options = berth::proto::OperationOptions {
         dry_run: true,
         replace: true,
+        render_as_upgrade: a.is_upgrade,
         timeout_seconds: f.timeout.map_or(300, |t| t.as_secs().max(1)),
         create_namespace: f.create_namespace,
         skip_crds: f.skip_crds,
