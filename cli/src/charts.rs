@@ -145,7 +145,7 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         return saved(bytes, &file, prov);
     }
     let flags_auth = Auth::of(f.access.username.as_deref(), f.access.password.as_deref());
-    let (url, auth, tls) = if let Some(repo) = &f.repo {
+    let (url, auth, tls, digest) = if let Some(repo) = &f.repo {
         let tls = Tls::of_flags(&f.access);
         let index = fetch_index(repo, flags_auth.clone(), &tls)
             .await
@@ -172,14 +172,14 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         } else {
             None
         };
-        (url, auth, tls)
+        (url, auth, tls, content_cache::digest(&found.digest))
     } else if name.starts_with("https://")
         || name.starts_with("http://")
         || name
             .split_once("://")
             .is_some_and(|(scheme, _)| crate::plugins::getter_for(scheme).is_some())
     {
-        (name.clone(), flags_auth, Tls::of_flags(&f.access))
+        (name.clone(), flags_auth, Tls::of_flags(&f.access), None)
     } else {
         let (repo_name, chart_name) = name.split_once('/').ok_or_else(|| {
             CliError::Usage(format!(
@@ -216,17 +216,26 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
             } else {
                 None
             };
-        (url, auth, tls)
+        (url, auth, tls, content_cache::digest(&found.digest))
     };
     let tls = tls?;
-    let bytes = get(
-        &url,
-        auth.clone(),
-        &tls,
-        berth::chart::Limits::default().max_packed,
-    )
-    .await
-    .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
+    let bytes = match digest.and_then(|d| content_cache::get(&d)) {
+        Some(bytes) => bytes,
+        None => {
+            let bytes = get(
+                &url,
+                auth.clone(),
+                &tls,
+                berth::chart::Limits::default().max_packed,
+            )
+            .await
+            .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
+            if let Some(d) = &digest {
+                content_cache::put(d, &bytes);
+            }
+            bytes
+        }
+    };
     // Helm's ChartDownloader fetches the provenance beside the chart.
     let prov = if f.verify || f.prov {
         let prov_url = format!("{url}.prov");
@@ -679,6 +688,9 @@ pub struct ChartVersion {
     pub version: String,
     #[serde(default)]
     pub urls: Vec<String>,
+    /// The archive's sha256 (hex), what Helm's content cache keys it by.
+    #[serde(default)]
+    pub digest: String,
     #[serde(default, rename = "appVersion")]
     pub app_version: String,
     #[serde(default)]
@@ -949,6 +961,70 @@ pub fn helm_repository_config() -> PathBuf {
         return PathBuf::from(p);
     }
     helm_home("HELM_CONFIG_HOME", "XDG_CONFIG_HOME", ".config").join("repositories.yaml")
+}
+
+/// Helm v4's `$HELM_CONTENT_CACHE` (`--content-cache`; the cache home's
+/// content/): downloaded charts by their sha256.
+pub fn content_cache_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("HELM_CONTENT_CACHE").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    helm_home("HELM_CACHE_HOME", "XDG_CACHE_HOME", ".cache").join("content")
+}
+
+/// Helm v4's content cache of charts (its downloader's `DiskCache`): a chart
+/// whose repository index gives its sha256 is kept as
+/// `<cache>/<first byte>/<sha256>.chart` once downloaded and read from
+/// there next time, so Helm and berth share what either fetched. Unlike
+/// Helm, berth reads a cached chart only if its content has that digest,
+/// and keeps a download only if it does (a stale index digest makes no
+/// cache entry, as it makes no error); a cache that cannot be written is
+/// no reason to fail.
+mod content_cache {
+    use std::path::PathBuf;
+
+    use berth::chart::sha256_hex;
+
+    /// An index's `digest` (hex, `sha256:` before it or not) as bytes.
+    pub(super) fn digest(text: &str) -> Option<[u8; 32]> {
+        let hex_text = text.trim();
+        let hex_text = hex_text.strip_prefix("sha256:").unwrap_or(hex_text);
+        hex::decode(hex_text).ok()?.try_into().ok()
+    }
+
+    fn path(d: &[u8; 32]) -> PathBuf {
+        super::content_cache_dir()
+            .join(format!("{:02x}", d[0]))
+            .join(format!("{}.chart", hex::encode(d)))
+    }
+
+    /// The cached chart with this digest, if it is there and whole.
+    pub(super) fn get(d: &[u8; 32]) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(path(d)).ok()?;
+        (sha256_hex(&bytes) == hex::encode(d)).then_some(bytes)
+    }
+
+    /// Keep a downloaded chart under its digest (written beside it, then
+    /// renamed: a reader never sees half a file).
+    pub(super) fn put(d: &[u8; 32], bytes: &[u8]) {
+        if sha256_hex(bytes) != hex::encode(d) {
+            return;
+        }
+        let path = path(d);
+        let Some(dir) = path.parent() else {
+            return;
+        };
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| tempfile::NamedTempFile::new_in(dir))
+            .and_then(|mut tmp| {
+                std::io::Write::write_all(&mut tmp, bytes)?;
+                tmp.persist(&path).map_err(|e| e.error)?;
+                Ok(())
+            });
+        if let Err(e) = written {
+            tracing::debug!("content cache: cannot keep {}: {e}", path.display());
+        }
+    }
 }
 
 /// Helm's `$HELM_REPOSITORY_CACHE` (the cache home's repository/).

@@ -149,6 +149,9 @@ pub struct Global {
     /// Helm's registry credentials (as $HELM_REGISTRY_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
+    /// Helm v4's content cache of downloaded charts (as $HELM_CONTENT_CACHE).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub content_cache: Option<PathBuf>,
     /// Helm's kubeconfig context: refused with the berth way to say it.
     #[arg(long, global = true, hide = true)]
     pub kube_context: Option<String>,
@@ -408,10 +411,11 @@ pub enum Command {
 /// Helm's path flags and the environment variables they stand for: the
 /// berth binary sets the variables from them before anything else runs,
 /// so every command reads Helm's files where the flags say, as Helm does.
-pub const HELM_PATH_FLAGS: [(&str, &str); 3] = [
+pub const HELM_PATH_FLAGS: [(&str, &str); 4] = [
     ("--repository-config", "HELM_REPOSITORY_CONFIG"),
     ("--repository-cache", "HELM_REPOSITORY_CACHE"),
     ("--registry-config", "HELM_REGISTRY_CONFIG"),
+    ("--content-cache", "HELM_CONTENT_CACHE"),
 ];
 
 /// The variables [`HELM_PATH_FLAGS`] given in `args` set (the last one

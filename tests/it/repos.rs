@@ -149,6 +149,7 @@ pub(crate) async fn berth_process(
         "HELM_REPOSITORY_CONFIG",
         "HELM_REPOSITORY_CACHE",
         "HELM_REGISTRY_CONFIG",
+        "HELM_CONTENT_CACHE",
     ] {
         cmd.env_remove(var);
     }
@@ -330,6 +331,89 @@ async fn repo_slash_chart_reads_helms_repositories_and_cached_index() {
     let direct = format!("{}/hello-1.0.0.tgz", cdn.url);
     let out = env.berth(&["install", "direct", &direct]).await.ok();
     assert!(out.stdout.contains("chart hello-1.0.0"), "{}", out.stdout);
+}
+
+/// Helm v4's content cache: a chart whose index gives its sha256 is kept as
+/// `<cache home>/content/<first byte>/<sha256>.chart` and read from there
+/// next time, without a download; a cached file that is not that content
+/// is fetched again and replaced; `--content-cache` puts the cache
+/// elsewhere; an index digest the archive does not have makes no entry and
+/// no error.
+#[tokio::test]
+async fn charts_an_index_gives_a_digest_are_kept_in_helms_content_cache() {
+    let env = Env::start().await;
+    let tgz = packed(&env, "1.0.0");
+    let digest = berth::chart::sha256_hex(&tgz);
+    let entry = |digest: &str| {
+        format!(
+            "apiVersion: v1\nentries:\n  hello:\n    - name: hello\n      version: 1.0.0\n      \
+             digest: {digest}\n      urls: [hello-1.0.0.tgz]\n"
+        )
+        .into_bytes()
+    };
+    let repo = Repo::start(
+        HashMap::from([
+            ("/good/index.yaml".to_string(), entry(&digest)),
+            ("/good/hello-1.0.0.tgz".to_string(), tgz.clone()),
+            ("/stale/index.yaml".to_string(), entry(&"ab".repeat(32))),
+            ("/stale/hello-1.0.0.tgz".to_string(), tgz.clone()),
+        ]),
+        None,
+    )
+    .await;
+    let cache = env.dir.path().join("helm-cache");
+    let vars = [("HELM_CACHE_HOME", cache.as_path())];
+    let downloads = || {
+        repo.requests()
+            .iter()
+            .filter(|(p, _)| p.ends_with(".tgz"))
+            .count()
+    };
+    let template = |repo_dir: &str, extra: &[&str]| {
+        let url = format!("{}/{repo_dir}", repo.url);
+        let args: Vec<String> = [&["template", "web", "hello", "--repo", &url][..], extra]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (ok, text, err) = berth_process(&args, &vars).await;
+            assert!(ok && text.contains("name: web"), "{err}");
+        }
+    };
+    let cached = cache
+        .join("content")
+        .join(&digest[..2])
+        .join(format!("{digest}.chart"));
+    template("good", &[]).await;
+    assert_eq!(downloads(), 1);
+    assert_eq!(std::fs::read(&cached).unwrap(), tgz);
+    template("good", &[]).await;
+    assert_eq!(downloads(), 1, "read from the cache");
+    // Damaged: downloaded again and replaced.
+    std::fs::write(&cached, b"not a chart").unwrap();
+    template("good", &[]).await;
+    assert_eq!(downloads(), 2);
+    assert_eq!(std::fs::read(&cached).unwrap(), tgz);
+    // --content-cache (as $HELM_CONTENT_CACHE) names another directory.
+    let other = env.dir.path().join("other-cache");
+    let other_text = crate::common::path(&other);
+    template("good", &["--content-cache", &other_text]).await;
+    assert_eq!(downloads(), 3);
+    let elsewhere = other.join(&digest[..2]).join(format!("{digest}.chart"));
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), tgz);
+    template("good", &["--content-cache", &other_text]).await;
+    assert_eq!(downloads(), 3);
+    // A digest the archive does not have: no entry, no error.
+    template("stale", &[]).await;
+    template("stale", &[]).await;
+    assert_eq!(downloads(), 5);
+    let stale = cache.join("content").join("ab");
+    assert!(!stale.exists(), "{}", stale.display());
+    // `berth env` shows where it is, as `helm env`.
+    let (_, text, _) = berth_process(&["env", "HELM_CONTENT_CACHE"], &vars).await;
+    assert_eq!(text, format!("{}\n", cache.join("content").display()));
 }
 
 #[tokio::test]

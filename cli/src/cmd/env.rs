@@ -94,6 +94,10 @@ pub fn helm_paths() -> Vec<(&'static str, String)> {
             home("HELM_CONFIG_HOME", "XDG_CONFIG_HOME", ".config"),
         ),
         (
+            "HELM_CONTENT_CACHE",
+            charts::content_cache_dir().display().to_string(),
+        ),
+        (
             "HELM_DATA_HOME",
             home("HELM_DATA_HOME", "XDG_DATA_HOME", ".local/share"),
         ),

@@ -1064,7 +1064,7 @@ fn update(a: NamesArgs, vars: &[(String, String)], io: &mut Io) -> Result<(), Cl
 /// Helm's flags a plugin's command line may carry, taken by berth (and
 /// passed on as variables) rather than given to the plugin
 /// (`manuallyProcessArgs`).
-const TAKEN: [&str; 14] = [
+const TAKEN: [&str; 15] = [
     "--kube-context",
     "--namespace",
     "-n",
@@ -1077,6 +1077,7 @@ const TAKEN: [&str; 14] = [
     "--registry-config",
     "--repository-cache",
     "--repository-config",
+    "--content-cache",
     "--kube-insecure-skip-tls-verify",
     "--kube-tls-server-name",
 ];
@@ -1095,6 +1096,7 @@ fn taken_var(flag: &str) -> &'static str {
         "--registry-config" => "HELM_REGISTRY_CONFIG",
         "--repository-cache" => "HELM_REPOSITORY_CACHE",
         "--repository-config" => "HELM_REPOSITORY_CONFIG",
+        "--content-cache" => "HELM_CONTENT_CACHE",
         "--kube-insecure-skip-tls-verify" => "HELM_KUBEINSECURE_SKIP_TLS_VERIFY",
         _ => "HELM_KUBETLS_SERVER_NAME",
     }
