@@ -5,6 +5,26 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The CLI runs in this process for most tests, with this process's
+/// environment: the charts it pulls would go to Helm's content cache in the
+/// user's home, and a later run would read them from there instead of
+/// downloading them. This sets `$HELM_CONTENT_CACHE` to a directory under
+/// target/ that every run starts empty, before `main` starts the test
+/// threads (an ELF initializer: setting the environment once threads run
+/// is not sound).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static OWN_CONTENT_CACHE: extern "C" fn() = {
+    extern "C" fn own_content_cache() {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("it-content-cache");
+        let _ = std::fs::remove_dir_all(&dir);
+        // SAFETY: runs before main, while this process has one thread.
+        unsafe { std::env::set_var("HELM_CONTENT_CACHE", dir) };
+    }
+    own_content_cache
+};
+
 mod atomic;
 mod cli;
 mod common;

@@ -153,6 +153,15 @@ pub(crate) async fn berth_process(
     ] {
         cmd.env_remove(var);
     }
+    // Charts it pulls go to this test binary's content cache (main.rs),
+    // unless the test names a cache home of its own.
+    if !vars
+        .iter()
+        .any(|(k, _)| *k == "HELM_CACHE_HOME" || *k == "HELM_CONTENT_CACHE")
+        && let Some(own) = std::env::var_os("HELM_CONTENT_CACHE")
+    {
+        cmd.env("HELM_CONTENT_CACHE", own);
+    }
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -580,7 +589,7 @@ async fn a_chart_comes_from_an_oci_registry_with_a_token() {
             }
         }
     });
-    let (url, _) = serve(handler).await;
+    let (url, seen) = serve(handler).await;
     *realm.lock().unwrap() = url.clone();
     let reference = format!("oci://{}/charts/hello", url.trim_start_matches("http://"));
 
@@ -609,6 +618,16 @@ async fn a_chart_comes_from_an_oci_registry_with_a_token() {
         .await
         .ok();
     assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
+    // Pulled twice, downloaded at most once: the second came from Helm's
+    // content cache (the first may have too, if another test pulled it).
+    let blob = format!("/v2/charts/hello/blobs/sha256:{}", digest_of("1.1.0"));
+    let downloads = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| *p == blob)
+        .count();
+    assert!(downloads <= 1, "{downloads} downloads of {blob}");
     let missing = env
         .berth(&[
             "upgrade",

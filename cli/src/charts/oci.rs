@@ -113,21 +113,32 @@ pub async fn pull_with(
         .strip_prefix("sha256:")
         .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| failed(format!("unsupported layer digest {:?}", layer.digest)))?;
-    let blob = session
-        .get(
-            &format!("{base}/blobs/{}", layer.digest),
-            &[],
-            berth::chart::Limits::default().max_packed,
-        )
-        .await
-        .map_err(failed)?;
-    let got = berth::chart::sha256_hex(&blob);
-    if got != want.to_ascii_lowercase() {
-        return Err(failed(format!(
-            "the chart layer's digest is sha256:{got}, not {}",
-            layer.digest
-        )));
-    }
+    // Helm v4's content cache holds a chart it pulled by its layer's sha256.
+    let key = super::content_cache::digest(want);
+    let blob = match key.as_ref().and_then(super::content_cache::get) {
+        Some(blob) => blob,
+        None => {
+            let blob = session
+                .get(
+                    &format!("{base}/blobs/{}", layer.digest),
+                    &[],
+                    berth::chart::Limits::default().max_packed,
+                )
+                .await
+                .map_err(failed)?;
+            let got = berth::chart::sha256_hex(&blob);
+            if got != want.to_ascii_lowercase() {
+                return Err(failed(format!(
+                    "the chart layer's digest is sha256:{got}, not {}",
+                    layer.digest
+                )));
+            }
+            if let Some(key) = &key {
+                super::content_cache::put(key, &blob);
+            }
+            blob
+        }
+    };
     let provenance = match manifest.layers.iter().find(|l| l.media_type == PROV_LAYER) {
         _ if !prov => None,
         None => {
