@@ -266,8 +266,16 @@ impl<'a> Parser<'a> {
                         return (list, Err(Err2::Msg(msg)));
                     }
                 };
+                let shared = current.len();
                 let (inner, res) = self.list_item(current, next, level);
                 if let Err(e) = res {
+                    // Go's nested list shares its elements with list[i]:
+                    // what changed in them before the stop stays.
+                    if let Some(Value::Array(a)) = list.get_mut(i) {
+                        for (slot, v) in a.iter_mut().zip(inner.into_iter().take(shared)) {
+                            *slot = v;
+                        }
+                    }
                     return (list, Err(e));
                 }
                 set_index(list, i, Value::Array(inner))
@@ -284,6 +292,12 @@ impl<'a> Parser<'a> {
                     *slot = Value::Object(Map::new());
                 }
                 if let Err(e) = self.key(&mut inner, level) {
+                    // Where the list reaches i, Go's inner is list[i]'s own
+                    // map: what key set before it stopped (`x=` at the end
+                    // of the expression) stays; a new element is dropped.
+                    if let Some(slot) = list.get_mut(i) {
+                        *slot = Value::Object(inner);
+                    }
                     return (list, Err(e));
                 }
                 set_index(list, i, Value::Object(inner))
