@@ -420,6 +420,23 @@ async fn charts_an_index_gives_a_digest_are_kept_in_helms_content_cache() {
     assert_eq!(downloads(), 5);
     let stale = cache.join("content").join("ab");
     assert!(!stale.exists(), "{}", stale.display());
+    // A dependency's download too (Helm's dependency update reads it there).
+    let parent = env.dir.path().join("parent");
+    crate::common::write_file(
+        &parent.join("Chart.yaml"),
+        &format!(
+            "apiVersion: v2\nname: parent\nversion: 1.0.0\ndependencies:\n- name: hello\n  version: 1.0.0\n  repository: {}/good\n",
+            repo.url
+        ),
+    );
+    let parent_text = crate::common::path(&parent);
+    let (ok, _, err) = berth_process(&["dependency", "update", &parent_text], &vars).await;
+    assert!(ok, "{err}");
+    assert_eq!(downloads(), 5, "from the cache");
+    assert_eq!(
+        std::fs::read(parent.join("charts/hello-1.0.0.tgz")).unwrap(),
+        tgz
+    );
     // `berth env` shows where it is, as `helm env`.
     let (_, text, _) = berth_process(&["env", "HELM_CONTENT_CACHE"], &vars).await;
     assert_eq!(text, format!("{}\n", cache.join("content").display()));

@@ -661,9 +661,10 @@ impl Manager<'_> {
             std::fs::write(tmp.join(file), bytes)?;
             return Ok(());
         }
-        let (url, auth, tls) = find_chart_url(&dep.name, &dep.version, &dep.repository, repos)
-            .await
-            .map_err(|e| other(format!("could not find {}: {e}", dep.name)))?;
+        let (url, auth, tls, digest) =
+            find_chart_url(&dep.name, &dep.version, &dep.repository, repos)
+                .await
+                .map_err(|e| other(format!("could not find {}: {e}", dep.name)))?;
         if !downloaded.insert(url.clone()) {
             writeln!(
                 self.out,
@@ -677,9 +678,20 @@ impl Manager<'_> {
             "Downloading {} from repo {}",
             dep.name, dep.repository
         )?;
-        let bytes = super::get(&url, auth.clone(), &tls, Limits::default().max_packed)
-            .await
-            .map_err(|e| other(format!("could not download {url}: {e}")))?;
+        // Helm's downloader reads a chart its index gives a digest from the
+        // content cache when it is there.
+        let bytes = match digest.as_ref().and_then(super::content_cache::get) {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = super::get(&url, auth.clone(), &tls, Limits::default().max_packed)
+                    .await
+                    .map_err(|e| other(format!("could not download {url}: {e}")))?;
+                if let Some(d) = &digest {
+                    super::content_cache::put(d, &bytes);
+                }
+                bytes
+            }
+        };
         let file = url
             .split(['?', '#'])
             .next()
@@ -849,7 +861,15 @@ async fn find_chart_url(
     version: &str,
     repo_url: &str,
     repos: &[RepoEntry],
-) -> Result<(String, Option<super::Auth>, rustls::ClientConfig), String> {
+) -> Result<
+    (
+        String,
+        Option<super::Auth>,
+        rustls::ClientConfig,
+        Option<[u8; 32]>,
+    ),
+    String,
+> {
     if let Some(r) = repos.iter().find(|r| same_url(repo_url, &r.url)) {
         let index = read_cached_index(&r.name).map_err(|e| e.to_string())?;
         let versions = index.entries.get(name).ok_or("entry not found")?;
@@ -865,7 +885,7 @@ async fn find_chart_url(
             .auth()
             .filter(|_| r.pass_credentials_all || super::same_origin(&r.url, &url));
         let tls = r.tls(None).map_err(|e| e.to_string())?;
-        return Ok((url, auth, tls));
+        return Ok((url, auth, tls, super::content_cache::digest(&entry.digest)));
     }
     let tls = super::Tls::of(None, None, None, false);
     let index = super::fetch_index(repo_url, None, &tls).await?;
@@ -880,6 +900,7 @@ async fn find_chart_url(
         super::resolve_reference(repo_url, first),
         None,
         tls.map_err(|e| e.to_string())?,
+        super::content_cache::digest(&entry.digest),
     ))
 }
 
