@@ -1340,7 +1340,7 @@ async fn a_dry_run_shows_the_release_as_rendered() {
     assert!(
         refused
             .stderr
-            .starts_with("Error: INSTALLATION FAILED: cannot reuse a name that is still in use"),
+            .starts_with("Error: INSTALLATION FAILED: release name check failed: cannot reuse a name that is still in use"),
         "{}",
         refused.stderr
     );
@@ -1399,11 +1399,12 @@ async fn an_install_renders_as_revision_1_and_its_dry_run_takes_a_name_in_use() 
         revisions(h),
         [(1, "superseded".to_string()), (2, "deployed".to_string())]
     );
-    // Not a dry run: the name is taken, in Helm v4's words.
+    // Not a dry run: the name is taken, in Helm v4's words (its install
+    // wraps availableName's refusal).
     let taken = env.berth(&["install", "web", &chart]).await.failed();
     assert_eq!(
         taken.stderr,
-        "Error: INSTALLATION FAILED: cannot reuse a name that is still in use\n"
+        "Error: INSTALLATION FAILED: release name check failed: cannot reuse a name that is still in use\n"
     );
     env.berth(&["uninstall", "web", "--keep-history"])
         .await

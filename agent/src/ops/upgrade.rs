@@ -122,9 +122,10 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         // Helm's install checks the name only when it is no dry run
         // (availableName): a dry run renders and checks as a new release.
         (UpgradeMode::Install, Some(_)) if dry_run => (OpKind::Install, None),
+        // Helm's install wraps availableName's refusal (pkg/action/install.go).
         (UpgradeMode::Install, Some(_)) => {
             return Err(OpError::AlreadyExists(
-                "cannot reuse a name that is still in use".into(),
+                "release name check failed: cannot reuse a name that is still in use".into(),
             ));
         }
         (UpgradeMode::Install, None) | (UpgradeMode::UpgradeOrInstall, None) => {
