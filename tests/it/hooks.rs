@@ -69,8 +69,9 @@ async fn hooks_run_in_weight_order_around_the_apply_and_follow_their_policies() 
         ])
         .await
         .failed();
+    // In Helm's upgrade's words (pkg/action/upgrade.go).
     assert!(
-        failed.stderr.contains("failed pre-upgrade"),
+        failed.stderr.contains("pre-upgrade hooks failed: "),
         "{}",
         failed.stderr
     );

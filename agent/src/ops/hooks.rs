@@ -31,7 +31,8 @@ pub struct Hooks<'a> {
 
 impl Hooks<'_> {
     /// Run the hooks of `event` (e.g. "pre-install"). The error reads as
-    /// Helm's: "failed pre-install: …".
+    /// Helm's: "failed pre-install: …", "pre-upgrade hooks failed: …"
+    /// (see [`failed`]).
     pub async fn run(&self, agent: &Agent, event: &str) -> Result<(), Failure> {
         self.run_recorded(agent, event, &mut Vec::new()).await
     }
@@ -69,7 +70,7 @@ impl Hooks<'_> {
                         self.delete(agent, done).await;
                     }
                 }
-                failure.message = format!("failed {event}: {}", failure.message);
+                failure.message = format!("{}: {}", failed(event), failure.message);
                 return Err(failure);
             }
         }
@@ -224,6 +225,18 @@ async fn hook_logs(agent: &Agent, object: &proto::ObjectRef, ns: &str) -> Vec<St
         }
     }
     lines
+}
+
+/// What a failed hook's error starts with, as Helm words it for each
+/// event: its install says "failed pre-install", its upgrade "pre-upgrade
+/// hooks failed" (pkg/action/install.go, upgrade.go); its rollback and
+/// uninstall add nothing to execHook's error, whose own words name the
+/// event, so berth's "failed pre-rollback" names it for them.
+fn failed(event: &str) -> String {
+    match event {
+        "pre-upgrade" | "post-upgrade" => format!("{event} hooks failed"),
+        _ => format!("failed {event}"),
+    }
 }
 
 fn has_policy(hook: &Hook, policy: &str) -> bool {
