@@ -512,9 +512,16 @@ async fn repo_add_update_list_remove_keep_helms_files() {
     let (ok, out, _) = berth_process(&["repo", "remove", "local"], &home_var).await;
     assert!(ok);
     assert_eq!(out, "\"local\" has been removed from your repositories\n");
-    let (ok, _, err) = berth_process(&["repo", "list"], &home_var).await;
-    assert!(!ok);
-    assert!(err.contains("no repositories to show"), "{err}");
+    // Helm v4's words, a notice on stderr and no failure (v3 failed).
+    let (ok, out, err) = berth_process(&["repo", "list"], &home_var).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        (out.as_str(), err.as_str()),
+        ("", "no repositories to show\n")
+    );
+    let (ok, out, _) = berth_process(&["repo", "list", "-o", "json"], &home_var).await;
+    assert!(ok);
+    assert_eq!(out, "[]\n");
     let (ok, _, err) = berth_process(&["template", "web", "local/hello"], &home_var).await;
     assert!(!ok);
     assert!(err.contains("repo local not found"), "{err}");

@@ -120,8 +120,11 @@ pub async fn run(c: RepoCommand, io: &mut Io) -> Result<(), CliError> {
             no_headers,
         } => {
             let file = charts::read_repo_file(&config)?;
-            if file.repositories.is_empty() {
-                return Err(CliError::Other("no repositories to show".into()));
+            // Helm v4's repo list says so on stderr and succeeds (v3 failed
+            // with it); -o json/yaml write an empty list (pkg/cmd/repo_list.go).
+            if file.repositories.is_empty() && f == Format::Table {
+                writeln!(io.err, "no repositories to show")?;
+                return Ok(());
             }
             match f {
                 Format::Table => {
