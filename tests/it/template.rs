@@ -555,13 +555,29 @@ async fn template_names_the_release_as_helm_template_does() {
         generated.stdout
     );
     // …and a NAME conflicts with either flag.
-    let both = berth_raw(&["template".into(), "web".into(), chart, "-g".into()])
+    let both = berth_raw(&["template".into(), "web".into(), chart.clone(), "-g".into()])
         .await
         .failed();
     assert_eq!(
         both.stderr.trim(),
         "Error: cannot set --generate-name and also specify a name"
     );
+    // More than NAME and CHART, in Helm's NameAndChart's words (install too).
+    for verb in ["template", "install"] {
+        let extra = berth_raw(&[
+            verb.into(),
+            "web".into(),
+            chart.clone(),
+            "a".into(),
+            "b".into(),
+        ])
+        .await
+        .failed();
+        assert_eq!(
+            extra.stderr,
+            "Error: expected at most two arguments, unexpected arguments: a, b\n"
+        );
+    }
 }
 
 #[tokio::test]

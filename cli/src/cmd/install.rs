@@ -212,7 +212,8 @@ pub struct InstallArgs {
     /// Release name, then the chart (a directory, a .tgz, `repo/chart`, a
     /// chart name with --repo, or a chart archive's URL); only the chart
     /// with --generate-name or --name-template.
-    #[arg(num_args = 1..=2, value_names = ["NAME", "CHART"], required = true)]
+    // More than two are refused in Helm's words (name_and_chart).
+    #[arg(num_args = 1.., value_names = ["NAME", "CHART"], required = true)]
     pub args: Vec<String>,
     /// Name the release after the chart's file name and the time
     /// (CHART-<unix seconds>), as Helm does.

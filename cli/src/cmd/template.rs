@@ -27,7 +27,7 @@ use crate::{CliError, Global, Io};
 #[derive(Args, Debug)]
 pub struct TemplateArgs {
     /// Release name (default "release-name"), then the chart; or only the chart.
-    #[arg(num_args = 1..=2, value_names = ["NAME", "CHART"], required = true)]
+    #[arg(num_args = 1.., value_names = ["NAME", "CHART"], required = true)]
     pub args: Vec<String>,
     #[command(flatten)]
     pub values: ValuesFlags,
@@ -513,6 +513,10 @@ pub fn name_and_chart(
     preset: Option<&str>,
 ) -> Result<(String, PathBuf), CliError> {
     match args {
+        [_, _, rest @ ..] if !rest.is_empty() => Err(CliError::Usage(format!(
+            "expected at most two arguments, unexpected arguments: {}",
+            rest.join(", ")
+        ))),
         [name, chart] => {
             if generate_name {
                 return Err(CliError::Other(
