@@ -436,7 +436,9 @@ async fn flusher(op: Weak<OpEvents>, mut wake: mpsc::UnboundedReceiver<()>) {
 
 /// Why an operation could not start.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("operation in progress on {release} (revision {revision}, {operation})")]
+#[error(
+    "another operation (install/upgrade/rollback) is in progress on {release} (revision {revision}, {operation})"
+)]
 pub struct Busy {
     pub release: String,
     pub revision: u64,

@@ -82,7 +82,9 @@ pub enum JournalError {
     Storage(#[from] sled::Error),
     #[error("journal record {key} is corrupt: {message}")]
     Corrupt { key: String, message: String },
-    #[error("operation in progress on {name} (revision {revision}, {operation} by {identity})")]
+    #[error(
+        "another operation (install/upgrade/rollback) is in progress on {name} (revision {revision}, {operation} by {identity})"
+    )]
     Locked {
         name: String,
         revision: u64,
@@ -2431,7 +2433,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             second.to_string(),
-            "operation in progress on a (revision 1, install by admin)"
+            "another operation (install/upgrade/rollback) is in progress on a (revision 1, install by admin)"
         );
         j.finish("ns", "a", 1, done()).await.unwrap();
         j.begin("ns", "a", begin(2, OpKind::Upgrade)).await.unwrap();
@@ -3185,7 +3187,10 @@ mod tests {
         let mut b = begin(2, OpKind::Upgrade);
         b.blobs.push(changed(&manifest(50), 2).into_bytes());
         let e = j.begin("ns", "a", b).await.unwrap_err().to_string();
-        assert!(e.starts_with("operation in progress on a"), "{e}");
+        assert!(
+            e.starts_with("another operation (install/upgrade/rollback) is in progress on a"),
+            "{e}"
+        );
         assert_eq!(j.packs.size().unwrap(), size);
     }
 
