@@ -423,6 +423,14 @@ pub fn sourced_documents(manifest: &str) -> Vec<(&str, &str)> {
     out
 }
 
+/// Whether uninstall leaves this object: Helm's uninstall reads the
+/// `helm.sh/resource-policy` annotation trimmed and in any case
+/// (filterManifestsToKeep), where an upgrade's prune wants `keep` exactly.
+pub fn kept_on_uninstall(o: &Object) -> bool {
+    o.annotation(RESOURCE_POLICY_ANNOTATION)
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("keep"))
+}
+
 /// One object of a stored manifest, ready to apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {

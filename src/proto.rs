@@ -79,6 +79,7 @@ impl ApplyAction {
             ApplyAction::Configured => "configured",
             ApplyAction::Unchanged => "unchanged",
             ApplyAction::Deleted => "deleted",
+            ApplyAction::Kept => "kept (helm.sh/resource-policy: keep)",
         }
     }
 }

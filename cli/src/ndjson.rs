@@ -48,6 +48,7 @@ fn apply_action(code: i32) -> &'static str {
         ApplyAction::Configured => "configured",
         ApplyAction::Unchanged => "unchanged",
         ApplyAction::Deleted => "deleted",
+        ApplyAction::Kept => "kept",
         ApplyAction::Unspecified => "unknown",
     }
 }

@@ -27,6 +27,9 @@ pub enum Outcome {
         /// The operation, as the agent accepted it (`upgrade --install`
         /// may install).
         operation: proto::Operation,
+        /// What an uninstall left (`helm.sh/resource-policy: keep`), as
+        /// Helm lists it: `[Kind] name`, in uninstall order.
+        kept: Vec<String>,
     },
     Failed {
         revision: u64,
@@ -246,6 +249,7 @@ where
 {
     let mut release = String::new();
     let mut operation = proto::Operation::Unspecified;
+    let mut kept = Vec::new();
     while let Some(item) = stream.next().await {
         let ev = match item {
             Ok(ev) => ev,
@@ -259,6 +263,12 @@ where
         release.clone_from(&ev.release);
         if let Some(Kind::Accepted(a)) = &ev.kind {
             operation = a.operation();
+        }
+        if let Some(Kind::ResourceApplied(r)) = &ev.kind
+            && r.action() == ApplyAction::Kept
+            && let Some(o) = &r.object
+        {
+            kept.push(format!("[{}] {}", o.kind, o.name));
         }
         match style {
             Style::Quiet => {}
@@ -286,6 +296,7 @@ where
                 values_json: c.values_json,
                 computed_values_json: c.computed_values_json,
                 operation,
+                kept: std::mem::take(&mut kept),
             }),
             Some(Kind::Failed(f)) => {
                 let recorded = f.status != ReleaseStatus::Unspecified as i32;

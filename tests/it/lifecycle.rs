@@ -1630,6 +1630,64 @@ async fn a_number_beyond_f64_in_a_manifest_is_applied_as_the_text_helm_keeps() {
     assert_eq!(cm["data"]["x"], "1e400");
 }
 
+/// `helm.sh/resource-policy: keep` (in any case, spaces around it, as
+/// Helm's uninstall reads it) leaves an object in the cluster, and
+/// uninstall says which, as Helm's: "These resources were kept due to the
+/// resource policy:", `[Kind] name` each in uninstall order, a blank line,
+/// then the release's line.
+#[tokio::test]
+async fn uninstall_lists_what_the_resource_policy_kept_as_helm_does() {
+    let env = Env::start().await;
+    let cm = |name: &str, policy: &str| {
+        let annotations = if policy.is_empty() {
+            String::new()
+        } else {
+            format!("  annotations:\n    helm.sh/resource-policy: \"{policy}\"\n")
+        };
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}---\n")
+    };
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    helm.sh/resource-policy: keep\n";
+    let objects = [cm("kept-a", "keep"), cm("kept-b", " Keep "), cm("gone", "")].concat();
+    let chart =
+        crate::common::write_chart(&env, "keep", &[("cm.yaml", &objects), ("s.yaml", secret)]);
+    env.berth(&["install", "web", &chart]).await.ok();
+    let out = env.berth(&["uninstall", "web"]).await.ok().stdout;
+    assert!(
+        out.ends_with(
+            "These resources were kept due to the resource policy:\n\
+             [ConfigMap] kept-a\n[ConfigMap] kept-b\n[Secret] s\n\n\
+             release \"web\" uninstalled\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("  ConfigMap/kept-b kept"), "{out}");
+    for name in ["kept-a", "kept-b"] {
+        assert!(
+            env.get("v1", "ConfigMap", "default", name).await.is_some(),
+            "{name}"
+        );
+    }
+    assert!(env.get("v1", "Secret", "default", "s").await.is_some());
+    assert!(
+        env.get("v1", "ConfigMap", "default", "gone")
+            .await
+            .is_none()
+    );
+    // Installed again (the kept objects adopted): -o json lists them too.
+    env.berth(&["install", "other", &chart, "--take-ownership"])
+        .await
+        .ok();
+    let listed = env
+        .berth(&["uninstall", "other", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        listed["kept"],
+        serde_json::json!(["[ConfigMap] kept-a", "[ConfigMap] kept-b", "[Secret] s"])
+    );
+}
+
 #[tokio::test]
 async fn uninstall_deletes_a_kinds_objects_together_and_waits_for_them_all_at_once() {
     use berth_sim::faults::{Action, Match, Rule};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use berth::manifest::{self, RESOURCE_POLICY_ANNOTATION};
+use berth::manifest;
 use berth::proto::{self, UninstallRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
 use futures::StreamExt;
@@ -121,7 +121,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         // What would go, and nothing recorded or deleted.
         let changes = deletion_order(objects)
             .into_iter()
-            .filter(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"))
+            .filter(|o| !manifest::kept_on_uninstall(o))
             .map(|o| proto::PlannedChange {
                 object: Some(o.object),
                 action: proto::PlanAction::Delete as i32,
@@ -268,10 +268,17 @@ async fn delete_objects_with(
     objects: Vec<berth::manifest::Object>,
     how: Deletion,
 ) -> Vec<String> {
-    let objects: Vec<_> = deletion_order(objects)
+    // What the resource policy keeps is said first, in that order too (the
+    // CLI lists it as Helm's uninstall does).
+    let (kept, objects): (Vec<_>, Vec<_>) = deletion_order(objects)
         .into_iter()
-        .filter(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"))
-        .collect();
+        .partition(manifest::kept_on_uninstall);
+    for o in kept {
+        op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+            object: Some(o.object),
+            action: proto::ApplyAction::Kept as i32,
+        }));
+    }
     let shown = |o: &berth::manifest::Object, deleted: bool| {
         super::deletion_shown(op, o.object.clone(), deleted)
     };

@@ -88,22 +88,26 @@ async fn uninstall(
         Ok(events) => events.into_inner(),
         // Helm's --ignore-not-found: as if it had been uninstalled.
         Err(s) if a.ignore_not_found && s.code() == tonic::Code::NotFound => {
-            return done(g, a, name, 0, io);
+            return done(g, a, name, 0, &[], io);
         }
         Err(s) => return Err(status_error(s)),
     };
     match progress::follow_io(events, io, g, a.quiet, a.output).await? {
-        progress::Outcome::Completed { revision, .. } => done(g, a, name, revision, io),
+        progress::Outcome::Completed { revision, kept, .. } => {
+            done(g, a, name, revision, &kept, io)
+        }
         progress::Outcome::Failed { message, .. } => Err(CliError::Failed(message)),
     }
 }
 
-/// Helm's last line, or the result as JSON/YAML.
+/// Helm's last lines (what the resource policy kept, then that the release
+/// is uninstalled), or the result as JSON/YAML.
 fn done(
     g: &Global,
     a: &UninstallArgs,
     name: &str,
     revision: u64,
+    kept: &[String],
     io: &mut Io,
 ) -> Result<(), CliError> {
     if g.events.is_some() {
@@ -113,8 +117,18 @@ fn done(
         let v = serde_json::json!({
             "name": name, "namespace": g.namespace, "revision": revision,
             "status": "uninstalled", "kept_history": a.keep_history, "dry_run": a.dry_run,
+            "kept": kept,
         });
         return crate::output::structured(&mut *io.out, a.output, &v);
+    }
+    // Helm prints its response's Info with Fprintln: the list ends in a
+    // newline of its own, so a blank line follows it.
+    if !kept.is_empty() {
+        writeln!(
+            io.out,
+            "These resources were kept due to the resource policy:\n{}\n",
+            kept.join("\n")
+        )?;
     }
     writeln!(io.out, "release \"{name}\" uninstalled")?;
     Ok(())
