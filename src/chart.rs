@@ -312,8 +312,16 @@ fn strip_bom(data: &mut Vec<u8>) {
 /// A YAML document of a chart as sigs.k8s.io/yaml reads it, with the
 /// error in its words.
 pub(crate) fn read_document(data: &[u8]) -> Result<Value, String> {
-    let text = std::str::from_utf8(data).map_err(|_| "not valid UTF-8".to_string())?;
+    let text = std::str::from_utf8(data)
+        .map_err(|_| format!("error converting YAML to JSON: yaml: {}", not_utf8(data)))?;
     berth_template::yaml::parse_document_ints(text).map_err(|e| e.to_string())
+}
+
+/// What go-yaml's reader says of bytes that are not UTF-8 ("invalid
+/// trailing UTF-8 octet", …).
+pub(crate) fn not_utf8(data: &[u8]) -> &'static str {
+    use berth_template::value::gostr;
+    gostr::yaml_reader_error(&gostr::from_bytes(data)).unwrap_or("invalid leading UTF-8 octet")
 }
 
 /// A chart ready to render.
@@ -399,8 +407,12 @@ fn build_nested(
         match f.name.as_str() {
             "Chart.yaml" => {}
             "values.yaml" => {
-                let text = std::str::from_utf8(&f.data)
-                    .map_err(|_| ChartError::ValuesYaml("not valid UTF-8".into()))?;
+                let text = std::str::from_utf8(&f.data).map_err(|_| {
+                    ChartError::ValuesYaml(format!(
+                        "cannot unmarshal yaml document: error converting YAML to JSON: yaml: {}",
+                        not_utf8(&f.data)
+                    ))
+                })?;
                 values = match berth_template::yaml::parse_values(text)
                     .map_err(|e| ChartError::ValuesYaml(e.to_string()))?
                 {

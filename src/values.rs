@@ -63,11 +63,14 @@ impl ValueOptions {
         for path in &self.value_files {
             let text = read_file(path)?;
             // Bytes Helm's YAML reader refuses (not UTF-8, control
-            // characters) are refused in its words, not replaced.
+            // characters) are refused in its words, not replaced: its
+            // LoadValues decoding a document says so.
             if let Some(problem) = gostr::yaml_reader_error(&text) {
                 return Err(ValuesError::Parse {
                     path: path.clone(),
-                    message: format!("error converting YAML to JSON: yaml: {problem}"),
+                    message: format!(
+                        "cannot unmarshal yaml document: error converting YAML to JSON: yaml: {problem}"
+                    ),
                 });
             }
             let current = parse_yaml_map(&text).map_err(|message| ValuesError::Parse {

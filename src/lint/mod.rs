@@ -410,7 +410,12 @@ fn check_values_file(path: &Path, opts: &Options) -> Option<String> {
 
 /// Helm's `common.ReadValues`: one document into a `common.Values` map.
 fn read_values(data: &[u8]) -> Result<Map<String, Value>, String> {
-    let text = std::str::from_utf8(data).map_err(|_| "not valid UTF-8".to_string())?;
+    let text = std::str::from_utf8(data).map_err(|_| {
+        format!(
+            "error converting YAML to JSON: yaml: {}",
+            crate::chart::not_utf8(data)
+        )
+    })?;
     match berth_template::yaml::parse_document(text).map_err(|e| e.to_string())? {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),

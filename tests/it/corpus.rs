@@ -478,7 +478,7 @@ fn chart_content_cases() -> Vec<Case> {
         case(
             "Chart.yaml not UTF-8",
             chart(vec![("Chart.yaml", Some(b"name: \xff\xfe\n".to_vec()))]),
-            "cannot load Chart.yaml: not valid UTF-8",
+            "cannot load Chart.yaml: error converting YAML to JSON: yaml: invalid leading UTF-8 octet",
         ),
         case(
             "Chart.yaml a list",
@@ -529,7 +529,7 @@ fn chart_content_cases() -> Vec<Case> {
         case(
             "values.yaml not UTF-8",
             chart(vec![("values.yaml", Some(b"message: \xc3\x28\n".to_vec()))]),
-            "cannot load values.yaml: not valid UTF-8",
+            "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: yaml: invalid trailing UTF-8 octet",
         ),
         case(
             "values.yaml a list",

@@ -72,7 +72,8 @@ fn an_unreadable_values_file_fails_with_gos_words() {
 }
 
 /// A values file is read as the bytes Helm reads: what its YAML reader
-/// refuses is refused in its words rather than replaced by U+FFFD, and
+/// refuses is refused in its words (LoadValues', as for a chart's
+/// values.yaml) rather than replaced by U+FFFD, and
 /// `-f /dev/zero` ends instead of taking the machine's memory.
 #[test]
 fn a_values_file_helms_reader_refuses_is_refused_and_none_is_read_forever() {
@@ -90,7 +91,7 @@ fn a_values_file_helms_reader_refuses_is_refused_and_none_is_read_forever() {
         assert_eq!(
             opts.merge().unwrap_err().to_string(),
             format!(
-                "failed to parse {}: error converting YAML to JSON: yaml: {problem}",
+                "failed to parse {}: cannot unmarshal yaml document: error converting YAML to JSON: yaml: {problem}",
                 file.display()
             )
         );
