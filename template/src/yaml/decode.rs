@@ -72,6 +72,9 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     if let Some(e) = control_character(text) {
         return Err(e);
     }
+    if let Some(e) = document_end_first(text) {
+        return Err(e);
+    }
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
         match parse_tree_once(&text) {
@@ -103,6 +106,33 @@ fn control_character(text: &str) -> Option<YamlError> {
         "control characters are not allowed",
         None,
     ))
+}
+
+/// A document that starts, with no `---`, at a `...` line: libyaml skips
+/// extra document ends only after an explicit document, so its first
+/// implicit one finds a document end where a node belongs (`yaml: did not
+/// find expected node content`, with go-yaml's parser-error line: the
+/// 0-based one, left out when 0). Only blank and comment lines may come
+/// before it.
+fn document_end_first(text: &str) -> Option<YamlError> {
+    for (l0, line) in text.split('\n').enumerate() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed == "\r" || trimmed.starts_with('#') {
+            continue;
+        }
+        let end_marker = line
+            .strip_prefix("...")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']));
+        return end_marker.then(|| {
+            YamlError::go(
+                l0 + 1,
+                1,
+                "did not find expected node content",
+                (l0 > 0).then_some(l0),
+            )
+        });
+    }
+    None
 }
 
 /// The closing bracket of the innermost flow collection open at 1-based
@@ -1099,6 +1129,33 @@ mod tests {
             "yaml: unmarshal errors:\n  line 4: key \"c\" already set in map\n  line 5: key \"a\" already set in map"
         );
         assert!(decode_ints_strict("a: 1\nb: 2\n").is_ok());
+    }
+
+    /// Each as go-yaml v2 answers (helm-python-sdk's values_from_yaml).
+    #[test]
+    fn a_first_document_that_starts_at_a_document_end_is_refused() {
+        for (text, want) in [
+            ("...\n", Some("yaml: did not find expected node content")),
+            (
+                "...\na: 1\n",
+                Some("yaml: did not find expected node content"),
+            ),
+            (
+                "# c\n...\n",
+                Some("yaml: line 1: did not find expected node content"),
+            ),
+            (
+                "... # c\n",
+                Some("yaml: did not find expected node content"),
+            ),
+            ("a: 1\n...\n", None),
+            ("---\n...\n", None),
+            ("....\n", None),
+            ("...x\n", None),
+        ] {
+            let got = decode(text).err().map(|e| e.to_string());
+            assert_eq!(got.as_deref(), want, "{text:?}");
+        }
     }
 
     #[test]
