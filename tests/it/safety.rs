@@ -298,12 +298,23 @@ async fn a_malformed_chart_is_refused_with_one_line_and_changes_nothing() {
         "{}",
         out.stderr
     );
+    // A bad name in Helm's words: its install's name check, its upgrade's.
+    let bad_upgrade = env
+        .berth(&["upgrade", "Bad_Name", &env.chart("1.0.0")])
+        .await
+        .failed();
+    assert_eq!(
+        bad_upgrade.stderr,
+        "Error: UPGRADE FAILED: release name is invalid: Bad_Name\n"
+    );
     let out = env
         .berth(&["install", "Bad_Name", &env.chart("1.0.0")])
         .await
         .failed();
     assert!(
-        out.stderr.contains("invalid release name"),
+        out.stderr.starts_with(
+            "Error: INSTALLATION FAILED: release name check failed: release name \"Bad_Name\": invalid release name, must match regex"
+        ),
         "{}",
         out.stderr
     );

@@ -579,7 +579,17 @@ impl Prepared {
         mode: UpgradeMode,
         options: proto::OperationOptions,
     ) -> Result<Prepared, CliError> {
-        berth::types::ReleaseName::parse(name).map_err(|e| CliError::Usage(e.to_string()))?;
+        // In Helm's words: its install's name check, its upgrade's (and
+        // upgrade --install's history lookup's).
+        berth::types::ReleaseName::parse(name).map_err(|e| {
+            CliError::Other(match mode {
+                UpgradeMode::Install => {
+                    format!("INSTALLATION FAILED: release name check failed: {e}")
+                }
+                UpgradeMode::Upgrade => format!("UPGRADE FAILED: release name is invalid: {name}"),
+                _ => format!("release name is invalid: {name}"),
+            })
+        })?;
         let user_values = values.merge()?;
         let bundle = Bundle::from_path(chart, &Limits::default())?;
         Ok(Prepared {
