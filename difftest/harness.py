@@ -172,15 +172,9 @@ def write_tree(d, files):
             f.write(data)
 
 
-
-
-
-
 def json_safe(files):
     """A file tree for a JSON report: bytes as {"base64": ...}."""
     return {p: ({"base64": base64.b64encode(t).decode()} if isinstance(t, bytes) else t) for p, t in files.items()}
-
-
 
 
 # ---------------------------------------------------------------- comparing

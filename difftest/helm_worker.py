@@ -43,6 +43,12 @@ def take_string(ptr):
 
 _native.take_string = take_string
 
+
+def go_json(payload):
+    """JSON from Go: a float64 -0 comes as `-0`, which Python's json would
+    read as the int 0, losing the sign that berth's side keeps."""
+    return json.loads(payload, parse_int=lambda s: -0.0 if s == "-0" else int(s))
+
 STRVALS = {"set": "helm_strvals_parse", "string": "helm_strvals_parse_string",
            "json": "helm_strvals_parse_json", "literal": "helm_strvals_parse_literal"}
 
@@ -72,7 +78,7 @@ def render(req):
     try:
         out = _native.call_string("helm_render", chart._raw(), json.dumps(req.get("values") or {}),
                                   json.dumps(req["opts"]))
-        return {"output": json.loads(out)}
+        return {"output": go_json(out)}
     except Exception as e:  # HelmRenderError and friends carry Helm's message
         return {"error": str(e)}
 
@@ -92,7 +98,7 @@ def install(req):
 
 def strvals(req):
     try:
-        return {"values": json.loads(_native.call_string(STRVALS[req["kind"]], req["expr"]))}
+        return {"values": go_json(_native.call_string(STRVALS[req["kind"]], req["expr"]))}
     except Exception as e:
         return {"error": str(e)}
 
@@ -106,7 +112,8 @@ def load_values(req):
     with open(os.path.join(d, "values.yaml"), "w") as f:
         f.write(req["text"])
     try:
-        return {"values": Chart.load(d).values}
+        chart = Chart.load(d)  # held: the handle is freed with the object
+        return {"values": go_json(_native.call_string("helm_chart_values", chart._raw()))}
     except Exception as e:
         return {"error": str(e).removeprefix("cannot load values.yaml: ")}
 
