@@ -91,14 +91,18 @@ def without_go_structs(s):
     return "".join(out) + s[i:]
 
 
-def printf_d_of(construct):
-    # Helm's %d of a pointer to a struct prints its fields (&{1 2 3
-    # %!d(string=) ...}); berth has no such struct and prints %!d(<nil>).
-    # Only the printf of the construct with a d verb, and nothing else.
+BERTH_NIL_STRUCT = re.compile(r"%!.\(<nil>\)")
+
+
+def printf_struct_of(construct):
+    # Helm's %d (or a bad verb: %!) of a pointer to a struct prints its
+    # fields (&{1 2 3 %!d(string=) ...}); berth has no such struct and
+    # prints %!d(<nil>). Only a printf of the construct, and nothing else.
     def match(text, h, b):
         hs, bs = squash(dump(h)), squash(dump(b))
-        return (construct in text and re.search(r"printf\b.*%[-+# 0-9.]*d", text) is not None
-                and "%!d(<nil>)" in bs and without_go_structs(hs) == bs.replace("%!d(<nil>)", "&{}"))
+        return (construct in text and re.search(r"printf\b", text) is not None
+                and BERTH_NIL_STRUCT.search(bs) is not None
+                and without_go_structs(hs) == BERTH_NIL_STRUCT.sub("&{}", bs))
     return match
 
 
@@ -172,11 +176,11 @@ KNOWN = [
           "`chart dependencies processing failed: ` that Helm's install puts before it",
           dependencies_prefix),
     Known("printf-d-semver", ["templates"],
-          "printf %d of a *semver.Version: Go prints the struct's fields, berth %!d(<nil>)",
-          printf_d_of("semver")),
+          "printf %d (or a bad verb) of a *semver.Version: Go prints the struct's fields, berth %!d(<nil>)",
+          printf_struct_of("semver")),
     Known("printf-d-time-location", ["templates"],
-          "printf %d of a *time.Location: Go prints the struct's fields, berth %!d(<nil>)",
-          printf_d_of("Location")),
+          "printf %d (or a bad verb) of a *time.Location: Go prints the struct's fields, berth %!d(<nil>)",
+          printf_struct_of("Location")),
     Known("slice-within-capacity", ["templates"],
           "slice past a Go slice's length but within its capacity: Go allows it, berth refuses",
           slice_within_capacity),
