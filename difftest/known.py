@@ -276,6 +276,14 @@ def control_characters_prefix(text, h, b):
             and h["error"].replace("cannot unmarshal yaml document: ", "", 1) == b["error"])
 
 
+def yaml_document_only_end_marker(text, h, b):
+    # A values file whose later document is only `...` (`k: x\n---\n...`):
+    # Helm reads that document and fails (did not find expected node
+    # content); berth takes it as empty.
+    return (re.search(r"(?m)^---[ \t]*\n\.\.\.", text) is not None and "output" in b
+            and h.get("error", "").endswith("did not find expected node content"))
+
+
 OPEN = [
     Known("open: set-list-element-at-end", ["set-expressions"],
           "--set ending in an empty key of an element of an existing list: `list[0].x=a,list[0].x=` "
@@ -299,6 +307,9 @@ OPEN = [
     Known("open: control-characters-prefix", ["values", "yaml"],
           "a -f file with a control character: berth's error lacks `cannot unmarshal yaml document: `",
           control_characters_prefix),
+    Known("open: yaml-document-only-end-marker", ["yaml", "values"],
+          "a values file with a document of only `...` after `---`: Helm fails, berth reads it as empty",
+          yaml_document_only_end_marker),
 ]
 
 
