@@ -210,25 +210,6 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def set_list_element_at_end(text, h, b):
-    # The last part of a --set sets a key inside an element of a list an
-    # earlier part made, with an empty value or none: `list[0].x=a,list[0].x=`
-    # gives Helm {list: [{x: ""}]}, berth {list: [{x: a}]}; and
-    # `a[0]=1,a[0].b[1]` Helm {a: [{b: []}]}, berth {a: [{}]}. Only that
-    # top-level key may differ.
-    flag = re.search(r"--set(?:-string|-json|-literal)? (.*)$", text)
-    if flag is None or "output" not in h or "output" not in b:
-        return False
-    expr = flag.group(1)
-    last = expr.rsplit(",", 1)[-1]
-    m = re.match(r"((?:\\.|[^.\[=\\])+)(?:\[\d+\])+\.[^=]*=?$", last)
-    if m is None or m.group(1) + "[" not in expr[:-len(last)]:
-        return False
-    key = m.group(1).replace("\\", "")
-    rest = lambda a: {k: v for k, v in a["output"].items() if k != key}  # noqa: E731
-    return dump(h) != dump(b) and dump(rest(h)) == dump(rest(b))
-
-
 def set_on_nil_map(text, h, b):
     # {{ set (fromJson "null") "a" 1 }}: Go panics (assignment to entry in
     # nil map), Helm reports it; berth sets the key in a new map.
@@ -285,10 +266,6 @@ def yaml_document_only_end_marker(text, h, b):
 
 
 OPEN = [
-    Known("open: set-list-element-at-end", ["set-expressions"],
-          "--set ending in an empty key of an element of an existing list: `list[0].x=a,list[0].x=` "
-          "gives Helm {list: [{x: \"\"}]}, berth {list: [{x: a}]}",
-          set_list_element_at_end),
     Known("open: set-on-nil-map", ["templates"],
           "`set` on a nil map (fromJson \"null\") succeeds in berth, fails in Helm",
           set_on_nil_map),
