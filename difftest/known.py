@@ -139,14 +139,6 @@ def map_order_error_choice(text, h, b):
     return MAP_ORDER.search(text) is not None and both_errors(h, b)
 
 
-DEPENDENCIES_PREFIX = "chart dependencies processing failed: "
-
-
-def dependencies_prefix(text, h, b):
-    # Exactly Helm's message less the prefix.
-    return both_errors(h, b) and h["error"] == DEPENDENCIES_PREFIX + b["error"]
-
-
 CLI_SUITES = ["values", "charts", "yaml", "capabilities", "show-only"]
 
 
@@ -171,10 +163,6 @@ KNOWN = [
           "a collection as a YAML mapping key: go-yaml prints the key with %#v "
           "(`invalid map key: []interface {}{1}`), berth says `a collection cannot be a key`",
           collection_key),
-    Known("dependencies-error-prefix", ["charts", "show-only"],
-          "an error of dependency processing (conditions, import-values) lacks the "
-          "`chart dependencies processing failed: ` that Helm's install puts before it",
-          dependencies_prefix),
     Known("printf-d-semver", ["templates"],
           "printf %d (or a bad verb) of a *semver.Version: Go prints the struct's fields, berth %!d(<nil>)",
           printf_struct_of("semver")),
@@ -265,6 +253,15 @@ def yaml_document_only_end_marker(text, h, b):
             and h.get("error", "").endswith("did not find expected node content"))
 
 
+def yaml_quoted_scalar_into_sequence(text, h, b):
+    # values.yaml `- 'a` then `  - 'b'`: a single-quoted scalar that runs
+    # onto a sequence entry's line. libyaml: `did not find expected '-'
+    # indicator`; berth: `did not find expected key`.
+    return (re.search(r"'[^'\n]*\n[ \t]*- '", text) is not None and both_errors(h, b)
+            and h["error"].endswith("did not find expected '-' indicator")
+            and b["error"].endswith("did not find expected key"))
+
+
 OPEN = [
     Known("open: set-on-nil-map", ["templates"],
           "`set` on a nil map (fromJson \"null\") succeeds in berth, fails in Helm",
@@ -287,6 +284,10 @@ OPEN = [
     Known("open: yaml-document-only-end-marker", ["yaml", "values"],
           "a values file with a document of only `...` after `---`: Helm fails, berth reads it as empty",
           yaml_document_only_end_marker),
+    Known("open: yaml-quoted-scalar-into-sequence", ["yaml", "values"],
+          "`- 'a` then `  - 'b'` in a values file: libyaml `did not find expected '-' indicator`, "
+          "berth `did not find expected key`",
+          yaml_quoted_scalar_into_sequence),
 ]
 
 
