@@ -3,8 +3,8 @@ random values.yaml, a subchart's values.yaml (globals, parent overrides,
 nulls) and -f files, plus a --set on fresh keys. Helm's side is what its
 CLI does: each -f file read as loader.LoadValues reads it, merged as
 pkg/cli/values mergeMaps merges, the --set parsed by strvals, then an
-install --dry-run=client. Both charts print `toJson .Values`; the values (numbers by value)
-and errors are compared."""
+install --dry-run=client. Both charts print `toJson .Values`; the values
+(numbers by value) and errors are compared."""
 import json
 import os
 import random
