@@ -1,8 +1,9 @@
-"""Random Helm templates for the templates suite: type-directed, mostly
-valid, over ~200 of Sprig's and Helm's functions, printf verbs, control
-structures (if/range/with/define/template/block/break/continue), trim
-markers, and values (values.yaml plus user values, nulls included) the
-template refers to.
+"""Random Helm templates for the templates suite: type-directed, over ~200
+of Sprig's and Helm's functions, printf verbs, control structures
+(if/range/with/define/template/block/break/continue), trim markers, and
+values (values.yaml plus user values, nulls included) the template refers
+to. About a third render; the rest fail somewhere, and the error is
+compared as the output is.
 
 A case is {"seed", "chart_values": values.yaml text, "values": user values,
 "body": the tree of templates/t.yaml, "helpers": the tree of
