@@ -67,11 +67,17 @@ def berth_collection_key_wording(s):
     return "".join(out) + s[i:]
 
 
+# YAML that can have a collection as a key: a template's fromYaml (its
+# text may be anything, `{{ .Values.s }}` is a flow map keyed by a flow
+# map), a complex key (`? [1]`), a flow collection before a colon, or one
+# opening in a flow sequence or after a comma.
+COLLECTION_KEY_YAML = re.compile(r"\bfromYaml|\?\s*[\[{]|[\]}]\s*:|[\[,]\s*[\[{]")
+
+
 def collection_key(text, h, b):
-    # A complex key (`? [1]`) or a flow collection before a colon, and the
-    # only difference the wording of go-yaml's error for it.
+    # Such YAML, and the only difference the wording of go-yaml's error.
     hs, bs = squash(dump(h)), squash(dump(b))
-    return (re.search(r"\?\s*[\[{]|[\]}]\s*:", text) is not None and BERTH_COLLECTION_KEY in bs
+    return (COLLECTION_KEY_YAML.search(text) is not None and BERTH_COLLECTION_KEY in bs
             and berth_collection_key_wording(hs) == bs)
 
 
