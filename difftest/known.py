@@ -242,23 +242,6 @@ def yaml_comment_in_multiline_plain(text, h, b):
         and "comment intercepting" not in dump(h)
 
 
-def control_characters_prefix(text, h, b):
-    # A -f file with a control character (DEL): Helm says `failed to parse
-    # F: cannot unmarshal yaml document: error converting YAML to JSON:
-    # yaml: control characters are not allowed`; berth's message lacks the
-    # `cannot unmarshal yaml document: `.
-    return (both_errors(h, b) and "control characters are not allowed" in b["error"]
-            and h["error"].replace("cannot unmarshal yaml document: ", "", 1) == b["error"])
-
-
-def yaml_document_only_end_marker(text, h, b):
-    # A values file whose later document is only `...` (`k: x\n---\n...`):
-    # Helm reads that document and fails (did not find expected node
-    # content); berth takes it as empty.
-    return (re.search(r"(?m)^---[ \t]*\n\.\.\.", text) is not None and "output" in b
-            and h.get("error", "").endswith("did not find expected node content"))
-
-
 def yaml_quoted_scalar_into_sequence(text, h, b):
     # values.yaml `- 'a` then `  - 'b'`: a single-quoted scalar that runs
     # onto a sequence entry's line. libyaml: `did not find expected '-'
@@ -284,12 +267,6 @@ OPEN = [
     Known("open: yaml-comment-in-multiline-plain", ["yaml", "values"],
           "a comment inside a multi-line plain scalar at a document's top: libyaml reads it, berth refuses",
           yaml_comment_in_multiline_plain),
-    Known("open: control-characters-prefix", ["values", "yaml"],
-          "a -f file with a control character: berth's error lacks `cannot unmarshal yaml document: `",
-          control_characters_prefix),
-    Known("open: yaml-document-only-end-marker", ["yaml", "values"],
-          "a values file with a document of only `...` after `---`: Helm fails, berth reads it as empty",
-          yaml_document_only_end_marker),
     Known("open: yaml-quoted-scalar-into-sequence", ["yaml", "values"],
           "`- 'a` then `  - 'b'` in a values file: libyaml `did not find expected '-' indicator`, "
           "berth `did not find expected key`",
