@@ -204,13 +204,6 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def set_on_nil_map(text, h, b):
-    # {{ set (fromJson "null") "a" 1 }}: Go panics (assignment to entry in
-    # nil map), Helm reports it; berth sets the key in a new map.
-    marker = "error calling set: assignment to entry in nil map"
-    return re.search(r"\bset\b", text) is not None and marker in h.get("error", "") and marker not in dump(b)
-
-
 def yaml_unknown_directive(text, h, b):
     # {{ fromYaml "%FOO bar\n---\na: 1" }}: libyaml refuses a directive
     # other than %YAML/%TAG (found unknown directive name); berth ignores it.
@@ -252,9 +245,6 @@ def yaml_quoted_scalar_into_sequence(text, h, b):
 
 
 OPEN = [
-    Known("open: set-on-nil-map", ["templates"],
-          "`set` on a nil map (fromJson \"null\") succeeds in berth, fails in Helm",
-          set_on_nil_map),
     Known("open: yaml-unknown-directive", ["templates", "yaml", "values"],
           "a YAML directive other than %YAML/%TAG: libyaml refuses it, berth ignores it",
           yaml_unknown_directive),

@@ -47,7 +47,9 @@ pub fn register(m: &mut FuncMap) {
             .unwrap_or_else(|| Value::str("")))
     });
     add(m, "set", sig(&[Dict, Str, Any]), |_, a| {
-        let d = map_of(&a[0]).ok_or_else(nil_map_write)?;
+        // A nil map (`fromJson "null"`, what `unset` of nil gives) cannot
+        // be written to: Go panics, and the template reports it.
+        let d = map_of(&a[0]).filter(|d| !d.nil).ok_or_else(nil_map_write)?;
         d.insert(s(&a[1]), a[2].clone());
         Ok(a[0].clone())
     });
