@@ -219,23 +219,15 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         (url, auth, tls, content_cache::digest(&found.digest))
     };
     let tls = tls?;
-    let bytes = match digest.and_then(|d| content_cache::get(&d)) {
-        Some(bytes) => bytes,
-        None => {
-            let bytes = get(
-                &url,
-                auth.clone(),
-                &tls,
-                berth::chart::Limits::default().max_packed,
-            )
-            .await
-            .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
-            if let Some(d) = &digest {
-                content_cache::put(d, &bytes);
-            }
-            bytes
-        }
-    };
+    let download = get(
+        &url,
+        auth.clone(),
+        &tls,
+        berth::chart::Limits::default().max_packed,
+    );
+    let bytes = content_cache::or_fetch(digest, download)
+        .await
+        .map_err(|e| CliError::Other(format!("failed to download {name:?}: {e}")))?;
     // Helm's ChartDownloader fetches the provenance beside the chart.
     let prov = if f.verify || f.prov {
         let prov_url = format!("{url}.prov");
@@ -998,15 +990,31 @@ mod content_cache {
             .join(format!("{}.chart", hex::encode(d)))
     }
 
+    /// The chart with this digest: from the cache when it is there and
+    /// whole, else from `fetch`, then kept. No digest: `fetch` alone.
+    pub(super) async fn or_fetch<E>(
+        digest: Option<[u8; 32]>,
+        fetch: impl std::future::Future<Output = Result<Vec<u8>, E>>,
+    ) -> Result<Vec<u8>, E> {
+        if let Some(bytes) = digest.as_ref().and_then(get) {
+            return Ok(bytes);
+        }
+        let bytes = fetch.await?;
+        if let Some(d) = &digest {
+            put(d, &bytes);
+        }
+        Ok(bytes)
+    }
+
     /// The cached chart with this digest, if it is there and whole.
-    pub(super) fn get(d: &[u8; 32]) -> Option<Vec<u8>> {
+    fn get(d: &[u8; 32]) -> Option<Vec<u8>> {
         let bytes = std::fs::read(path(d)).ok()?;
         (sha256_hex(&bytes) == hex::encode(d)).then_some(bytes)
     }
 
     /// Keep a downloaded chart under its digest (written beside it, then
     /// renamed: a reader never sees half a file).
-    pub(super) fn put(d: &[u8; 32], bytes: &[u8]) {
+    fn put(d: &[u8; 32], bytes: &[u8]) {
         if sha256_hex(bytes) != hex::encode(d) {
             return;
         }

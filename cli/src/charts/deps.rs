@@ -680,18 +680,10 @@ impl Manager<'_> {
         )?;
         // Helm's downloader reads a chart its index gives a digest from the
         // content cache when it is there.
-        let bytes = match digest.as_ref().and_then(super::content_cache::get) {
-            Some(bytes) => bytes,
-            None => {
-                let bytes = super::get(&url, auth.clone(), &tls, Limits::default().max_packed)
-                    .await
-                    .map_err(|e| other(format!("could not download {url}: {e}")))?;
-                if let Some(d) = &digest {
-                    super::content_cache::put(d, &bytes);
-                }
-                bytes
-            }
-        };
+        let download = super::get(&url, auth.clone(), &tls, Limits::default().max_packed);
+        let bytes = super::content_cache::or_fetch(digest, download)
+            .await
+            .map_err(|e| other(format!("could not download {url}: {e}")))?;
         let file = url
             .split(['?', '#'])
             .next()

@@ -115,30 +115,25 @@ pub async fn pull_with(
         .ok_or_else(|| failed(format!("unsupported layer digest {:?}", layer.digest)))?;
     // Helm v4's content cache holds a chart it pulled by its layer's sha256.
     let key = super::content_cache::digest(want);
-    let blob = match key.as_ref().and_then(super::content_cache::get) {
-        Some(blob) => blob,
-        None => {
-            let blob = session
-                .get(
-                    &format!("{base}/blobs/{}", layer.digest),
-                    &[],
-                    berth::chart::Limits::default().max_packed,
-                )
-                .await
-                .map_err(failed)?;
-            let got = berth::chart::sha256_hex(&blob);
-            if got != want.to_ascii_lowercase() {
-                return Err(failed(format!(
-                    "the chart layer's digest is sha256:{got}, not {}",
-                    layer.digest
-                )));
-            }
-            if let Some(key) = &key {
-                super::content_cache::put(key, &blob);
-            }
-            blob
+    let download = async {
+        let blob = session
+            .get(
+                &format!("{base}/blobs/{}", layer.digest),
+                &[],
+                berth::chart::Limits::default().max_packed,
+            )
+            .await
+            .map_err(failed)?;
+        let got = berth::chart::sha256_hex(&blob);
+        if got != want.to_ascii_lowercase() {
+            return Err(failed(format!(
+                "the chart layer's digest is sha256:{got}, not {}",
+                layer.digest
+            )));
         }
+        Ok(blob)
     };
+    let blob = super::content_cache::or_fetch(key, download).await?;
     let provenance = match manifest.layers.iter().find(|l| l.media_type == PROV_LAYER) {
         _ if !prov => None,
         None => {
