@@ -26,23 +26,6 @@ use serde_json::{Value as J, json};
 /// How long a render may run before it is cancelled and answered as a hang.
 const DEFAULT_TIMEOUT_MS: u64 = 8000;
 
-/// User values as Helm holds them after JSON: every number a float64
-/// (helm_render decodes its values argument with encoding/json).
-fn as_helm_json(v: &J) -> J {
-    match v {
-        J::Number(n) => serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0))
-            .map(J::Number)
-            .unwrap_or(J::Null),
-        J::Array(a) => J::Array(a.iter().map(as_helm_json).collect()),
-        J::Object(o) => J::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), as_helm_json(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
 fn release_options(o: &J) -> ReleaseOptions {
     ReleaseOptions {
         name: o["name"].as_str().unwrap_or("rel").into(),
@@ -79,7 +62,7 @@ fn render(req: &J) -> J {
         Ok(l) => l,
         Err(e) => return json!({"error": format!("LOAD: {e}")}),
     };
-    let user = as_helm_json(&req["values"]);
+    let user = berth::values::helm_numbers(req["values"].clone());
     let cancel = Arc::new(AtomicBool::new(false));
     let mut opts = RenderOptions::new(release_options(&req["opts"]));
     opts.strict = req["opts"]["strict"].as_bool().unwrap_or(false);
