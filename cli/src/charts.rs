@@ -96,13 +96,14 @@ pub struct Located {
 }
 
 /// Find the chart `chart` names, downloading it if it is not local; with
-/// `--dependency-update`, fetch the dependencies it lacks (reported to `log`).
+/// `--dependency-update`, fetch the dependencies it lacks. What a download
+/// from a registry and the dependency update say goes to `log`.
 pub async fn locate(
     chart: &Path,
     f: &ChartPathFlags,
     log: &mut (dyn std::io::Write + Send),
 ) -> Result<Located, CliError> {
-    let mut located = find(chart, f).await?;
+    let mut located = find(chart, f, &mut *log).await?;
     if f.verify {
         let keyring = f
             .keyring
@@ -118,7 +119,11 @@ pub async fn locate(
     Ok(located)
 }
 
-async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
+async fn find(
+    chart: &Path,
+    f: &ChartPathFlags,
+    log: &mut (dyn std::io::Write + Send),
+) -> Result<Located, CliError> {
     let name = chart.to_string_lossy().trim().to_string();
     // pkg/cmd/install.go: --devel without --version means any version.
     let version = match f.version.as_deref().map(str::trim) {
@@ -140,9 +145,9 @@ async fn find(chart: &Path, f: &ChartPathFlags) -> Result<Located, CliError> {
         }
     }
     if name.starts_with("oci://") {
-        let (bytes, file, prov) =
-            oci::pull_with(&name, &version, &f.access, f.verify || f.prov).await?;
-        return saved(bytes, &file, prov);
+        let pulled = oci::pull_with(&name, &version, &f.access, f.verify || f.prov).await?;
+        pulled.report.write(log)?;
+        return saved(pulled.data, &pulled.file, pulled.prov);
     }
     let flags_auth = Auth::of(f.access.username.as_deref(), f.access.password.as_deref());
     let (url, auth, tls, digest) = if let Some(repo) = &f.repo {

@@ -404,8 +404,13 @@ async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
     let vars = [("HELM_CONFIG_HOME", home.as_path())];
     let (ok, out, err) = berth_process(&["dependency", "update", &p, "--plain-http"], &vars).await;
     assert!(ok, "{err}");
+    // Helm's registry client says what it pulled, after the download's line.
+    let host = registry.url.trim_start_matches("http://");
     assert!(
-        out.contains(&format!("Downloading hello from repo {oci}")),
+        out.contains(&format!(
+            "Downloading hello from repo {oci}\nPulled: {host}/charts/hello:1.1.0\nDigest: {}\n",
+            manifest_digests["1.1.0"]
+        )),
         "{out}"
     );
     assert_eq!(charts_of(&parent), ["hello-1.1.0.tgz"]);
@@ -440,9 +445,15 @@ async fn an_oci_dependency_is_locked_at_the_newest_tag_it_takes() {
     let dest = env.dir.path().join("by-digest");
     let d = path(&dest);
     let pinned = format!("{oci}/hello@{}", manifest_digests["2.0.0"]);
-    let (ok, _, err) = berth_process(&["pull", &pinned, "--plain-http", "-d", &d], &vars).await;
+    let (ok, out, err) = berth_process(&["pull", &pinned, "--plain-http", "-d", &d], &vars).await;
     assert!(ok, "{err}");
     assert!(dest.join("hello-2.0.0.tgz").exists());
+    // What Helm's pull prints: the reference with its digest, on stdout.
+    let digest = &manifest_digests["2.0.0"];
+    assert_eq!(
+        out,
+        format!("Pulled: {host}/charts/hello@{digest}\nDigest: {digest}\n")
+    );
     let (ok, _, err) = berth_process(
         &[
             "pull",

@@ -1035,6 +1035,11 @@ async fn a_plugin_from_an_oci_registry_is_pulled_verified_and_installed() {
         r.out
     );
     assert!(
+        r.out.contains("\nProvenance: hello-1.2.3.tgz.prov\n"),
+        "{}",
+        r.out
+    );
+    assert!(
         r.out
             .contains("\nSigned by: Plugin Signer <p@example.com>\n"),
         "{}",

@@ -560,6 +560,10 @@ async fn a_chart_comes_from_an_oci_registry_with_a_token() {
         )
     })
     .collect();
+    let manifest_digest = format!(
+        "sha256:{}",
+        berth::chart::sha256_hex(manifests["1.1.0"].as_bytes())
+    );
     // The token endpoint is the registry itself; everything under /v2
     // wants the token it hands out.
     let realm = Arc::new(Mutex::new(String::new()));
@@ -642,6 +646,17 @@ async fn a_chart_comes_from_an_oci_registry_with_a_token() {
         .await
         .ok();
     assert!(out.stdout.contains("chart hello-1.1.0"), "{}", out.stdout);
+    // What Helm's registry client says it pulled goes to stderr here,
+    // where it cannot spoil the release's output (Helm puts it on stdout).
+    assert!(
+        out.stderr.contains(&format!(
+            "Pulled: {}:1.1.0\nDigest: {manifest_digest}\n",
+            reference.trim_start_matches("oci://")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("Pulled:"), "{}", out.stdout);
     // Pulled twice, downloaded at most once: the second came from Helm's
     // content cache (the first may have too, if another test pulled it).
     let blob = format!("/v2/charts/hello/blobs/sha256:{}", digest_of("1.1.0"));

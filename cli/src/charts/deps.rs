@@ -472,7 +472,7 @@ impl Manager<'_> {
                 // The registry's newest tag the constraint takes (or the
                 // version itself): pulled now, kept for the download.
                 let reference = format!("{}/{}", d.repository.trim_end_matches('/'), d.name);
-                let (bytes, file) = super::oci::pull(&reference, &d.version, &self.access)
+                let pulled = super::oci::pull(&reference, &d.version, &self.access)
                     .await
                     .map_err(|e| {
                         other(format!(
@@ -480,12 +480,13 @@ impl Manager<'_> {
                             d.name, d.repository
                         ))
                     })?;
-                let version = file
+                let version = pulled
+                    .file
                     .strip_prefix(&format!("{}-", d.name))
                     .and_then(|f| f.strip_suffix(".tgz"))
                     .unwrap_or(&d.version)
                     .to_string();
-                resolved.pulled.insert(d.name.clone(), (bytes, file));
+                resolved.pulled.insert(d.name.clone(), pulled);
                 resolved
                     .locked
                     .push(Dependency::locked(&d.name, &d.repository, &version));
@@ -647,17 +648,20 @@ impl Manager<'_> {
                 dep.name, dep.repository
             )?;
             let reference = format!("{}/{}", dep.repository.trim_end_matches('/'), dep.name);
-            let (bytes, file) = match (resolved.pulled.remove(&dep.name), &self.verify) {
+            let pulled = match (resolved.pulled.remove(&dep.name), &self.verify) {
                 (Some(pulled), None) => pulled,
                 (_, None) => super::oci::pull(&reference, &dep.version, &self.access).await?,
                 (_, Some(keyring)) => {
-                    let (bytes, file, prov) =
+                    let pulled =
                         super::oci::pull_with(&reference, &dep.version, &self.access, true).await?;
-                    Self::check_provenance(&bytes, &file, &prov.unwrap_or_default(), keyring)
+                    let prov = pulled.prov.as_deref().unwrap_or_default();
+                    Self::check_provenance(&pulled.data, &pulled.file, prov, keyring)
                         .map_err(|e| other(format!("could not download {reference}: {e}")))?;
-                    (bytes, file)
+                    pulled
                 }
             };
+            pulled.report.write(&mut *self.out)?;
+            let (bytes, file) = (pulled.data, pulled.file);
             std::fs::write(tmp.join(file), bytes)?;
             return Ok(());
         }
@@ -791,7 +795,7 @@ impl Manager<'_> {
 /// The locked dependencies, and the oci:// charts pulled to resolve them.
 struct Resolved {
     locked: Vec<Dependency>,
-    pulled: HashMap<String, (Vec<u8>, String)>,
+    pulled: HashMap<String, super::oci::PulledChart>,
 }
 
 /// The repositories of Helm's repositories.yaml (none if it is missing).

@@ -59,14 +59,90 @@ impl Reference {
     }
 }
 
-/// Pull the chart `reference` names; its bytes and a file name.
+/// A chart pulled from a registry.
+pub struct PulledChart {
+    pub data: Vec<u8>,
+    /// `NAME-VERSION.tgz`.
+    pub file: String,
+    /// The provenance layer, when it was asked for.
+    pub prov: Option<Vec<u8>>,
+    pub report: RegistryReport,
+}
+
+/// What Helm's registry client says after a pull or a push
+/// (pkg/registry/client.go): `Pulled: REF` (or `Pushed:`), `Digest:
+/// sha256:…` (the manifest's), and a note when the reference has an
+/// underscore, which stands for a version's `+`.
+pub struct RegistryReport {
+    /// `Pulled`, `Pulled plugin` or `Pushed`.
+    what: &'static str,
+    /// `host/repository:tag`, or `host/repository@sha256:…` when a digest
+    /// named the manifest.
+    pub reference: String,
+    pub digest: String,
+    /// A plugin's provenance file, when its artifact has one.
+    provenance: Option<String>,
+    /// Whether to add the note on `_`.
+    underscore: bool,
+}
+
+/// Helm's registryUnderscoreMessage.
+const UNDERSCORE_NOTE: &str = "
+OCI artifact references (e.g. tags) do not support the plus sign (+). To support
+storing semantic versions, Helm adopts the convention of changing plus (+) to
+an underscore (_) in chart version tags when pushing to a registry and back to
+a plus (+) when pulling from a registry.";
+
+impl RegistryReport {
+    /// After a pull Helm looks for the underscore in the whole reference.
+    fn pulled(
+        what: &'static str,
+        reference: String,
+        digest: String,
+        provenance: Option<String>,
+    ) -> RegistryReport {
+        RegistryReport {
+            what,
+            underscore: reference.contains('_'),
+            reference,
+            digest,
+            provenance,
+        }
+    }
+
+    /// After a push Helm looks for the underscore in the tag alone.
+    pub fn pushed(reference: String, digest: String) -> RegistryReport {
+        let tag = reference.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+        RegistryReport {
+            what: "Pushed",
+            underscore: tag.contains('_'),
+            reference,
+            digest,
+            provenance: None,
+        }
+    }
+
+    pub fn write(&self, out: &mut (dyn std::io::Write + Send)) -> std::io::Result<()> {
+        writeln!(out, "{}: {}", self.what, self.reference)?;
+        writeln!(out, "Digest: {}", self.digest)?;
+        if let Some(p) = &self.provenance {
+            writeln!(out, "Provenance: {p}")?;
+        }
+        if self.underscore {
+            writeln!(out, "{} contains an underscore.", self.reference)?;
+            writeln!(out, "{UNDERSCORE_NOTE}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Pull the chart `reference` names.
 pub async fn pull(
     reference: &str,
     version: &str,
     f: &AccessFlags,
-) -> Result<(Vec<u8>, String), CliError> {
-    let (bytes, file, _) = pull_with(reference, version, f, false).await?;
-    Ok((bytes, file))
+) -> Result<PulledChart, CliError> {
+    pull_with(reference, version, f, false).await
 }
 
 /// [`pull`], and with `prov` the chart's provenance too (the layer `helm
@@ -76,7 +152,7 @@ pub async fn pull_with(
     version: &str,
     f: &AccessFlags,
     prov: bool,
-) -> Result<(Vec<u8>, String, Option<Vec<u8>>), CliError> {
+) -> Result<PulledChart, CliError> {
     let failed = |e: String| CliError::Other(format!("failed to pull {reference:?}: {e}"));
     let Resolved {
         reference: r,
@@ -96,6 +172,7 @@ pub async fn pull_with(
         #[serde(default)]
         layers: Vec<Layer>,
     }
+    let digest = sha256_digest(&manifest);
     let manifest: Manifest = serde_json::from_slice(&manifest)
         .map_err(|e| failed(format!("manifest of {}:{tag}: {e}", r.repository)))?;
     let layer = manifest
@@ -134,6 +211,7 @@ pub async fn pull_with(
         Ok(blob)
     };
     let blob = super::content_cache::or_fetch(key, download).await?;
+    let report = RegistryReport::pulled("Pulled", pulled_reference(&r, &tag), digest, None);
     let provenance = match manifest.layers.iter().find(|l| l.media_type == PROV_LAYER) {
         _ if !prov => None,
         None => {
@@ -173,13 +251,28 @@ pub async fn pull_with(
                 r.digest.as_deref().unwrap_or_default()
             )));
         }
-        return Ok((blob, format!("{name}-{have}.tgz"), provenance));
+        return Ok(PulledChart {
+            data: blob,
+            file: format!("{name}-{have}.tgz"),
+            prov: provenance,
+            report,
+        });
     }
-    Ok((
-        blob,
-        format!("{name}-{}.tgz", tag.replace('_', "+")),
-        provenance,
-    ))
+    Ok(PulledChart {
+        data: blob,
+        file: format!("{name}-{}.tgz", tag.replace('_', "+")),
+        prov: provenance,
+        report,
+    })
+}
+
+/// The reference as Helm's registry client names what it pulled: with the
+/// digest when one named the manifest, else with the tag.
+fn pulled_reference(r: &Reference, tag: &str) -> String {
+    match &r.digest {
+        Some(d) => format!("{}/{}@{d}", r.host, r.repository),
+        None => format!("{}/{}:{tag}", r.host, r.repository),
+    }
 }
 
 /// Helm v4's plugin artifacts: the manifest's artifactType (or, before
@@ -193,9 +286,7 @@ pub struct PulledPlugin {
     pub file: String,
     /// The `NAME-VERSION.tgz.prov` layer, if the artifact has one.
     pub prov: Option<Vec<u8>>,
-    /// `host/repository:tag` and the manifest's digest (what Helm reports).
-    pub pulled: String,
-    pub digest: String,
+    pub report: RegistryReport,
 }
 
 /// Helm v4's `plugin install oci://HOST/PATH/NAME[:TAG]`: the manifest of a
@@ -288,16 +379,17 @@ pub async fn pull_plugin(reference: &str, f: &AccessFlags) -> Result<PulledPlugi
         ),
         None => None,
     };
-    let pulled = match tag.as_str() {
-        "" => format!("{}/{}", r.host, r.repository),
-        t => format!("{}/{}:{t}", r.host, r.repository),
-    };
+    let report = RegistryReport::pulled(
+        "Pulled plugin",
+        pulled_reference(&r, &tag),
+        sha256_digest(&manifest),
+        prov_layer.map(title),
+    );
     Ok(PulledPlugin {
         data,
         file: title(archive),
         prov,
-        pulled,
-        digest: sha256_digest(&manifest),
+        report,
     })
 }
 
@@ -890,6 +982,40 @@ fn write_config(path: &std::path::Path, config: &serde_json::Value) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pull_is_reported_as_helms_registry_client_reports_it() {
+        let report = |reference: &str| {
+            let mut out = Vec::new();
+            RegistryReport::pulled("Pulled", reference.into(), "sha256:ab".into(), None)
+                .write(&mut out)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            report("r.example/charts/web:1.0.0"),
+            "Pulled: r.example/charts/web:1.0.0\nDigest: sha256:ab\n"
+        );
+        // A tag with `_` (a version's `+`) gets Helm's note, blank line and all.
+        assert_eq!(
+            report("r.example/charts/web:1.0.0_b1"),
+            "Pulled: r.example/charts/web:1.0.0_b1\nDigest: sha256:ab\n\
+             r.example/charts/web:1.0.0_b1 contains an underscore.\n\n\
+             OCI artifact references (e.g. tags) do not support the plus sign (+). To support\n\
+             storing semantic versions, Helm adopts the convention of changing plus (+) to\n\
+             an underscore (_) in chart version tags when pushing to a registry and back to\n\
+             a plus (+) when pulling from a registry.\n"
+        );
+        // After a push, only the tag counts.
+        let mut out = Vec::new();
+        RegistryReport::pushed("r.example/my_charts/web:1.0.0".into(), "sha256:ab".into())
+            .write(&mut out)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Pushed: r.example/my_charts/web:1.0.0\nDigest: sha256:ab\n"
+        );
+    }
 
     #[test]
     fn references_and_tags() {

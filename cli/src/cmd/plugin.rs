@@ -457,8 +457,7 @@ async fn install(a: InstallArgs, vars: &[(String, String)], io: &mut Io) -> Resu
         Source::Git(url) => install_git(&url, a.version.as_deref(), &base)?,
         Source::Oci(reference) => {
             let pulled = crate::charts::oci::pull_plugin(&reference, &a.access).await?;
-            writeln!(io.out, "Pulled plugin: {}", pulled.pulled)?;
-            writeln!(io.out, "Digest: {}", pulled.digest)?;
+            pulled.report.write(&mut *io.out)?;
             let prov = pulled.prov.and_then(|p| String::from_utf8(p).ok());
             install_archive(
                 &pulled.data,

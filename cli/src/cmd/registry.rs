@@ -132,7 +132,6 @@ pub struct PushArgs {
 /// `helm push`: a chart archive into an OCI registry.
 pub async fn push(a: PushArgs, io: &mut Io) -> Result<(), CliError> {
     let (reference, digest) = oci::push(&a.chart, &a.remote, &a.access).await?;
-    writeln!(io.out, "Pushed: {reference}")?;
-    writeln!(io.out, "Digest: {digest}")?;
+    oci::RegistryReport::pushed(reference, digest).write(&mut *io.out)?;
     Ok(())
 }

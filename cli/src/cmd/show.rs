@@ -173,7 +173,8 @@ async fn pull_one(a: &PullArgs, chart: &Path, io: &mut Io) -> Result<(), CliErro
             "{name} is a local chart: pull takes repo/chart, a chart URL or an oci:// reference"
         )));
     }
-    let located = crate::charts::locate(chart, &a.chart_path, &mut *io.err).await?;
+    // Helm's pull says what it pulled from a registry on stdout.
+    let located = crate::charts::locate(chart, &a.chart_path, &mut *io.out).await?;
     let file = located
         .path
         .file_name()
