@@ -328,18 +328,8 @@ pub fn sort_manifests(
                     message: format!("error converting YAML to JSON: yaml: {problem}"),
                 });
             }
-            let head = match berth_template::yaml::manifest_head(&doc) {
-                // The usual document: its head, read without decoding it all
-                // (a full decoding costs more than rendering it).
-                Some(h) => Head {
-                    api_version: h.api_version,
-                    kind: h.kind,
-                    name: h.name,
-                    annotations: h.annotations,
-                },
-                None => document_head(path, &doc)?,
-            };
-            let Some(hook_types) = head.annotations.get(HOOK_ANNOTATION).cloned() else {
+            let head = rendered_head(path, &doc)?;
+            let Some(hook_types) = head.annotations.get(HOOK_ANNOTATION) else {
                 generic.push(Manifest {
                     source: path.clone(),
                     content: doc,
@@ -347,26 +337,10 @@ pub fn sort_manifests(
                 });
                 continue;
             };
-            let mut events = Vec::new();
-            let mut unknown = false;
-            for t in hook_types.split(',') {
-                let t = t.trim().to_lowercase();
-                let t = if t == "test-success" {
-                    "test".to_string()
-                } else {
-                    t
-                };
-                if HOOK_EVENTS.contains(&t.as_str()) {
-                    events.push(t);
-                } else {
-                    unknown = true;
-                    break;
-                }
-            }
-            if unknown {
+            let Some(events) = hook_events(hook_types) else {
                 // Helm logs "skipping unknown hooks" and drops the document.
                 continue;
-            }
+            };
             let list = |key: &str| -> Vec<String> {
                 head.annotations
                     .get(key)
@@ -392,6 +366,47 @@ pub fn sort_manifests(
     sort_by_kind(&mut hooks, |h| h.kind.as_str(), INSTALL_ORDER);
     sort_by_kind(&mut generic, |m| m.head.kind.as_str(), INSTALL_ORDER);
     Ok((hooks, generic))
+}
+
+/// A rendered document's head.
+fn rendered_head(path: &str, doc: &str) -> Result<Head, ManifestError> {
+    Ok(match berth_template::yaml::manifest_head(doc) {
+        // The usual document: its head, read without decoding it all (a
+        // full decoding costs more than rendering it).
+        Some(h) => Head {
+            api_version: h.api_version,
+            kind: h.kind,
+            name: h.name,
+            annotations: h.annotations,
+        },
+        None => document_head(path, doc)?,
+    })
+}
+
+/// The events of a `helm.sh/hook` annotation as Helm's sorter reads them
+/// (trimmed, lower case, `test-success` the old name of `test`), or None
+/// when one is unknown: Helm then skips the whole document.
+fn hook_events(annotation: &str) -> Option<Vec<String>> {
+    annotation
+        .split(',')
+        .map(|t| match t.trim().to_lowercase() {
+            t if t == "test-success" => Some("test".to_string()),
+            t => HOOK_EVENTS.contains(&t.as_str()).then_some(t),
+        })
+        .collect()
+}
+
+/// Whether a rendered document is a hook that runs on `test` (Helm's
+/// isTestHook over what its sorter made of the document).
+pub fn is_test_hook(document: &str) -> bool {
+    rendered_head("", document)
+        .ok()
+        .and_then(|h| {
+            h.annotations
+                .get(HOOK_ANNOTATION)
+                .and_then(|a| hook_events(a))
+        })
+        .is_some_and(|events| events.iter().any(|e| e == "test"))
 }
 
 /// The release manifest Helm stores: `---\n# Source: <path>\n<doc>\n` per
@@ -779,6 +794,28 @@ mod tests {
         let objects = parse_objects(&text).unwrap();
         assert_eq!(objects[1].object.name, "s");
         assert_eq!(objects[1].source, "c/templates/a.yaml");
+    }
+
+    #[test]
+    fn a_test_hook_is_what_helms_sorter_makes_one() {
+        let doc = |hook: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations:\n    helm.sh/hook: {hook}\n"
+            )
+        };
+        assert!(is_test_hook(&doc("test")));
+        assert!(is_test_hook(&doc("\" Test-Success \"")));
+        assert!(is_test_hook(&doc("pre-install, test")));
+        // An unknown event: Helm's sorter skips the document, it is no hook.
+        assert!(!is_test_hook(&doc("test,bogus")));
+        assert!(!is_test_hook(&doc("pre-install")));
+        assert!(!is_test_hook(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n"
+        ));
+        assert_eq!(
+            hook_events(" Post-Install ,test-success"),
+            Some(vec!["post-install".to_string(), "test".to_string()])
+        );
     }
 
     #[test]

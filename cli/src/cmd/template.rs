@@ -438,7 +438,7 @@ impl<'a> Printed<'a> {
             hooks: sourced_documents(&r.hooks_manifest)
                 .into_iter()
                 .filter(|_| !a.no_hooks)
-                .filter(|(_, content)| !(a.skip_tests && is_test_hook(content)))
+                .filter(|(_, content)| !(a.skip_tests && berth::manifest::is_test_hook(content)))
                 .map(|(source, content)| Doc {
                     source,
                     content,
@@ -447,23 +447,6 @@ impl<'a> Printed<'a> {
                 .collect(),
         }
     }
-}
-
-/// Whether a hook document runs on `test` (Helm's isTestHook; `test-success`
-/// is its old name).
-fn is_test_hook(document: &str) -> bool {
-    let Ok(head) = berth_template::yaml::parse_values(document) else {
-        return false;
-    };
-    head.pointer("/metadata/annotations")
-        .and_then(|a| a.get(berth::manifest::HOOK_ANNOTATION))
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(|events| {
-            events
-                .split(',')
-                .map(|e| e.trim().to_lowercase())
-                .any(|e| e == "test" || e == "test-success")
-        })
 }
 
 /// Print (or write under --output-dir) what was rendered, then keep only
