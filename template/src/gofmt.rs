@@ -65,7 +65,24 @@ struct Flags {
     plus_v: bool,
     /// `%#v`: Go-syntax representation.
     sharp_v: bool,
+    /// Printing inside a map, slice or struct (Go's depth > 0), where a
+    /// pointer to a struct prints as its address, not as `&{…}`.
+    nested: bool,
 }
+
+impl Flags {
+    fn nested(&self) -> Flags {
+        Flags {
+            nested: true,
+            ..self.clone()
+        }
+    }
+}
+
+/// The address a pointer held in a collection prints as. Go prints where
+/// the value happens to live, which differs from run to run; berth prints
+/// one address, the same every time.
+const ADDRESS: u64 = 0xc000_010_000;
 
 /// `fmt.Sprintf(format, args...)`, a port of Go's `doPrintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
@@ -307,7 +324,12 @@ fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
         out.push_str(v.type_name());
         out.push('=');
         // Go prints it without calling its methods (`p.erroring`): a
-        // time.Duration as its integer.
+        // time.Duration as its integer; and at depth 0, a pointer to a
+        // struct as `&{…}`.
+        let f = &Flags {
+            nested: false,
+            ..f.clone()
+        };
         match v.duration() {
             Some(d) => print_arg(out, &Value::Int64(d), 'v', f),
             None => print_arg(out, v, 'v', f),
@@ -329,7 +351,7 @@ fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
         });
         return;
     }
-    print_arg(out, v, verb, f);
+    print_arg(out, v, verb, &f.nested());
 }
 
 /// text/template's `printableValue` then `%v`: a pointer (`.Capabilities`)
@@ -439,7 +461,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             }
             out.push(']');
         }
-        Value::Object(o) => print_object(out, o, verb, f),
+        Value::Object(o) => print_object(out, v, o, verb, f),
     }
 }
 
@@ -484,7 +506,8 @@ fn print_seq(out: &mut String, items: &[Value], verb: char, f: &Flags, type_name
     out.push(']');
 }
 
-fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
+/// `v` is the value `o` is the object of.
+fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) {
     let s = |x: &str| Value::str(x);
     match o {
         Object::Files(files) => {
@@ -499,18 +522,33 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
             }
             out.push(']');
         }
+        // fmtPointer: a pointer to a struct inside a collection.
+        Object::Capabilities(_) if f.nested => match verb {
+            'v' if f.sharp_v => out.push_str(&format!("(*common.Capabilities)({ADDRESS:#x})")),
+            'v' => pad(out, &format!("{ADDRESS:#x}"), f),
+            'p' if f.sharp => pad(out, &format!("{ADDRESS:x}"), f),
+            'p' => pad(out, &format!("{ADDRESS:#x}"), f),
+            'b' | 'o' | 'd' | 'x' | 'X' => fmt_integer(out, false, ADDRESS, verb, f, v),
+            _ => bad_verb(out, verb, v, f),
+        },
         Object::Capabilities(c) => {
-            out.push_str("&{");
-            print_struct(out, &kube_fields(&c.kube_version), verb, f);
-            out.push(' ');
+            // A pointer at depth 0: `&` and the struct.
+            out.push('&');
+            let inner = f.nested();
+            open_struct(out, "common.Capabilities", f);
+            struct_field(out, 0, "KubeVersion", f);
+            let kube = kube_fields(&c.kube_version);
+            print_struct(out, "common.KubeVersion", &kube, verb, &inner);
+            struct_field(out, 1, "APIVersions", f);
             let apis: Vec<Value> = c.api_versions.iter().map(|a| s(a)).collect();
-            print_seq(out, &apis, verb, f, "common.VersionSet");
-            out.push(' ');
-            print_struct(out, &helm_fields(&c.helm_version), verb, f);
+            print_seq(out, &apis, verb, &inner, "common.VersionSet");
+            struct_field(out, 2, "HelmVersion", f);
+            let helm = helm_fields(&c.helm_version);
+            print_struct(out, "version.BuildInfo", &helm, verb, &inner);
             out.push('}');
         }
-        Object::KubeVersion(k) => print_struct(out, &kube_fields(k), verb, f),
-        Object::HelmVersion(h) => print_struct(out, &helm_fields(h), verb, f),
+        Object::KubeVersion(k) => print_struct(out, "common.KubeVersion", &kube_fields(k), verb, f),
+        Object::HelmVersion(h) => print_struct(out, "version.BuildInfo", &helm_fields(h), verb, f),
         // *semver.Version is a fmt.Stringer.
         Object::Semver(v) | Object::SemverValue(v) => {
             fmt_string(out, &v.to_string(), verb, f, &Value::Invalid)
@@ -540,38 +578,71 @@ fn print_object(out: &mut String, o: &Object, verb: char, f: &Flags) {
             &Value::object(Object::Duration(*d)),
         ),
         Object::Certificate(c) => {
-            print_struct(out, &[s(&c.cert), s(&c.key)], verb, f);
+            let fields = [("Cert", s(&c.cert)), ("Key", s(&c.key))];
+            print_struct(out, "sprig.certificate", &fields, verb, f);
         }
     }
 }
 
-fn kube_fields(k: &crate::value::KubeVersion) -> Vec<Value> {
-    [&k.version, &k.normalized, &k.major, &k.minor]
-        .into_iter()
-        .map(Value::str)
-        .collect()
-}
-
-fn helm_fields(h: &crate::value::HelmVersion) -> Vec<Value> {
+fn kube_fields(k: &crate::value::KubeVersion) -> Vec<(&'static str, Value)> {
     [
-        &h.version,
-        &h.git_commit,
-        &h.git_tree_state,
-        &h.go_version,
-        &h.kube_client_version,
+        ("Version", &k.version),
+        ("normalizedVersion", &k.normalized),
+        ("Major", &k.major),
+        ("Minor", &k.minor),
     ]
     .into_iter()
-    .map(Value::str)
+    .map(|(name, v)| (name, Value::str(v)))
     .collect()
 }
 
-fn print_struct(out: &mut String, fields: &[Value], verb: char, f: &Flags) {
+fn helm_fields(h: &crate::value::HelmVersion) -> Vec<(&'static str, Value)> {
+    [
+        ("Version", &h.version),
+        ("GitCommit", &h.git_commit),
+        ("GitTreeState", &h.git_tree_state),
+        ("GoVersion", &h.go_version),
+        ("KubeClientVersion", &h.kube_client_version),
+    ]
+    .into_iter()
+    .map(|(name, v)| (name, Value::str(v)))
+    .collect()
+}
+
+/// A struct's opening: `{`, after its type for `%#v`.
+fn open_struct(out: &mut String, type_name: &str, f: &Flags) {
+    if f.sharp_v {
+        out.push_str(type_name);
+    }
     out.push('{');
-    for (k, v) in fields.iter().enumerate() {
-        if k > 0 {
-            out.push(' ');
-        }
-        print_arg(out, v, verb, f);
+}
+
+/// Before a struct's field `k`: the separator, and its name for `%+v` and
+/// `%#v`.
+fn struct_field(out: &mut String, k: usize, name: &str, f: &Flags) {
+    if k > 0 {
+        out.push_str(if f.sharp_v { ", " } else { " " });
+    }
+    if f.sharp_v || f.plus_v {
+        out.push_str(name);
+        out.push(':');
+    }
+}
+
+/// Go's printValue of a struct: `{a b}`, `{A:a B:b}` (`%+v`),
+/// `pkg.T{A:"a", B:"b"}` (`%#v`).
+fn print_struct(
+    out: &mut String,
+    type_name: &str,
+    fields: &[(&str, Value)],
+    verb: char,
+    f: &Flags,
+) {
+    let inner = f.nested();
+    open_struct(out, type_name, f);
+    for (k, (name, v)) in fields.iter().enumerate() {
+        struct_field(out, k, name, f);
+        print_arg(out, v, verb, &inner);
     }
     out.push('}');
 }
