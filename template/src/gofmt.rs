@@ -82,7 +82,7 @@ impl Flags {
 /// The address a pointer held in a collection prints as. Go prints where
 /// the value happens to live, which differs from run to run; berth prints
 /// one address, the same every time.
-const ADDRESS: u64 = 0xc000_010_000;
+const ADDRESS: u64 = 0xc0_0001_0000;
 
 /// `fmt.Sprintf(format, args...)`, a port of Go's `doPrintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
