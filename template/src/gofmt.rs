@@ -554,7 +554,45 @@ fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) 
             fmt_string(out, &v.to_string(), verb, f, &Value::Invalid)
         }
         // time.Time is a fmt.Stringer.
-        Object::Time(t) => fmt_string(out, &t.go_string(), verb, f, &Value::Invalid),
+        // time.Time is a fmt.GoStringer.
+        Object::Time(t) if f.sharp_v => pad(out, &t.go_syntax(), f),
+        Object::Time(t) if matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') => {
+            fmt_string(out, &t.go_string(), verb, f, &Value::Invalid)
+        }
+        // Other verbs print the struct: {wall ext loc}.
+        Object::Time(t) => {
+            let inner = f.nested();
+            let (wall, ext) = t.wall_ext();
+            out.push('{');
+            print_arg(out, &Value::Uint(wall), verb, &inner);
+            out.push(' ');
+            print_arg(out, &Value::Int64(ext), verb, &inner);
+            out.push(' ');
+            // UTC is a nil *time.Location; any other is an address.
+            let utc = matches!(t.loc, crate::funcs::dates::Loc::Utc);
+            match verb {
+                'b' | 'o' | 'd' | 'x' | 'X' => {
+                    let address = if utc { 0 } else { ADDRESS };
+                    fmt_integer(out, false, address, verb, &inner, &Value::Invalid)
+                }
+                _ => {
+                    out.push_str("%!");
+                    out.push(verb);
+                    out.push_str("(*time.Location=");
+                    if utc {
+                        out.push_str("<nil>");
+                    } else {
+                        // Go prints the location's fields (its zones and
+                        // transitions), which berth does not have.
+                        out.push_str("&{");
+                        out.push_str(t.loc.name());
+                        out.push('}');
+                    }
+                    out.push(')');
+                }
+            }
+            out.push('}');
+        }
         // time.Duration is a fmt.Stringer for the verbs that take strings
         // (and not a GoStringer); an int64 to the others.
         Object::Duration(d) if !f.sharp_v && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') => {

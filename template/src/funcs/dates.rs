@@ -209,6 +209,32 @@ impl GoTime {
     pub fn go_string(&self) -> String {
         format_time(self, "2006-01-02 15:04:05.999999999 -0700 MST")
     }
+
+    /// Go's `Time.GoString()`, what `%#v` prints:
+    /// `time.Date(2006, time.January, 2, 15, 4, 5, 0, time.UTC)`.
+    pub fn go_syntax(&self) -> String {
+        let (year, month, day, hour, min, sec) = self.civil();
+        let loc = match &self.loc {
+            Loc::Utc => "time.UTC".to_string(),
+            Loc::Local => "time.Local".to_string(),
+            Loc::Fixed { name, .. } => format!("time.Location({})", crate::gofmt::quote(name)),
+        };
+        format!(
+            "time.Date({year}, time.{}, {day}, {hour}, {min}, {sec}, {}, {loc})",
+            MONTHS[month as usize - 1],
+            self.nanos
+        )
+    }
+
+    /// The `wall` and `ext` fields of Go's time.Time for a time without a
+    /// monotonic clock reading: the nanoseconds, and the seconds since
+    /// January 1 of year 1.
+    pub fn wall_ext(&self) -> (u64, i64) {
+        (
+            u64::from(self.nanos),
+            self.secs.wrapping_add(62_135_596_800),
+        )
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day) (proleptic Gregorian).
