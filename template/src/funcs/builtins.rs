@@ -428,6 +428,9 @@ pub fn js_escape(s: &str) -> String {
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
             c if (c as u32) < 0x80 => out.push(c),
+            // A byte that is not UTF-8 decodes as U+FFFD, which is
+            // printable: Go writes the byte as it is.
+            c if crate::value::gostr::escaped_byte(c).is_some() => out.push(c),
             c if gofmt::is_print(c) => out.push(c),
             c => out.push_str(&format!("\\u{:04X}", c as u32)),
         }
@@ -438,7 +441,8 @@ pub fn js_escape(s: &str) -> String {
 /// Go's `url.QueryEscape`.
 pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    // The string's bytes as Go has them (not valid UTF-8, perhaps).
+    for &b in crate::value::gostr::to_bytes(s).iter() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)
