@@ -1186,7 +1186,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             // The field is addressable, so the pointer's String method applies.
             Value::Object(o) if v.addr && matches!(**o, Object::KubeVersion(_)) => {
                 if let Object::KubeVersion(k) = &**o {
-                    self.write(&k.normalized)?;
+                    self.write(k.string())?;
                 }
                 Ok(())
             }

@@ -138,10 +138,31 @@ pub struct Capabilities {
 pub struct KubeVersion {
     /// As given, e.g. `v1.33.4-gke.1245000`.
     pub version: String,
-    /// What `String()` returns: `v<major>.<minor>.<patch>`.
+    /// What `String()` returns: `v<major>.<minor>.<patch>` (unexported in
+    /// Go: a deepCopy leaves it empty).
     pub normalized: String,
     pub major: String,
     pub minor: String,
+}
+
+impl KubeVersion {
+    /// `String()`: the normalized version, or the version as given when
+    /// there is none.
+    pub fn string(&self) -> &str {
+        if self.normalized.is_empty() {
+            &self.version
+        } else {
+            &self.normalized
+        }
+    }
+
+    /// What copystructure makes of it: the unexported field left empty.
+    fn copied(&self) -> KubeVersion {
+        KubeVersion {
+            normalized: String::new(),
+            ..self.clone()
+        }
+    }
 }
 
 /// The data behind `.Capabilities.HelmVersion`.
@@ -488,6 +509,21 @@ impl Value {
                     ..Map::typed(copy, m.ty)
                 })
             }
+            // copystructure copies exported fields only: what Go keeps in
+            // unexported ones is left zero in the copy.
+            Value::Object(o) => match &**o {
+                Object::Semver(_) => Value::object(Object::Semver(Default::default())),
+                Object::SemverValue(_) => Value::object(Object::SemverValue(Default::default())),
+                Object::Location(_) => {
+                    Value::object(Object::Location(crate::funcs::dates::Loc::fixed("", 0)))
+                }
+                Object::KubeVersion(k) => Value::object(Object::KubeVersion(k.copied())),
+                Object::Capabilities(c) => Value::object(Object::Capabilities(Capabilities {
+                    kube_version: c.kube_version.copied(),
+                    ..c.clone()
+                })),
+                _ => self.clone(),
+            },
             other => other.clone(),
         }
     }

@@ -16,7 +16,7 @@ use crate::helm::objects::Method;
 use crate::value::{Object, Value};
 
 /// A parsed version (`*semver.Version`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Version {
     pub major: u64,
     pub minor: u64,

@@ -70,7 +70,7 @@ pub fn method(v: &Value, name: &str) -> Option<Method> {
                 sig: sig(&[]),
                 f: |_, recv, _| {
                     Ok(Value::str(match obj(recv) {
-                        Some(Object::KubeVersion(k)) => &k.normalized,
+                        Some(Object::KubeVersion(k)) => k.string(),
                         _ => "",
                     }))
                 },
