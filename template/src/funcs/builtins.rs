@@ -312,8 +312,14 @@ pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, GoError> {
     Ok(false)
 }
 
+/// Go's isNil: no value, or a nil map or slice.
 fn is_nil(v: &Value) -> bool {
-    matches!(v, Value::Invalid | Value::Nil)
+    match v {
+        Value::Invalid | Value::Nil => true,
+        Value::List(l) => l.nil,
+        Value::Map(m) => m.nil,
+        _ => false,
+    }
 }
 
 fn can_compare(a: &Value, b: &Value) -> bool {
