@@ -65,6 +65,8 @@ pub enum ListType {
     VersionSet,
     /// `[][]interface {}` (what `chunk` returns)
     Nested,
+    /// `[]map[string]interface {}` (an array of TOML tables)
+    Maps,
 }
 
 /// A Go slice.
@@ -378,6 +380,7 @@ impl Value {
                 ListType::Int => "[]int",
                 ListType::VersionSet => "common.VersionSet",
                 ListType::Nested => "[][]interface {}",
+                ListType::Maps => "[]map[string]interface {}",
             },
             Value::Map(m) => match m.ty {
                 MapType::Any => "map[string]interface {}",

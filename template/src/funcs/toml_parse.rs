@@ -56,9 +56,11 @@ fn node_value(n: Node) -> Value {
     match n {
         Node::Value(v) => v,
         Node::Table(t) => table_value(t),
+        // BurntSushi's decoder makes an array of tables a
+        // []map[string]interface{}.
         Node::Tables(ts) => Value::List(List::typed(
             ts.into_iter().map(table_value).collect(),
-            ListType::Any,
+            ListType::Maps,
         )),
     }
 }
