@@ -374,7 +374,9 @@ pub fn unmarshal(text: &str) -> Result<Value, String> {
 /// error anywhere wins), then decodes it all, leaving nil where a number
 /// does not fit a float64 and returning the first such error after.
 pub fn unmarshal_partial(text: &str) -> Result<(Value, Option<String>), String> {
-    let Some(mut p) = Parser::at_value(text) else {
+    // The string's bytes as Go has them (some may not be UTF-8).
+    let bytes = crate::value::gostr::to_bytes(text);
+    let Some(mut p) = Parser::at_value(&bytes) else {
         return Err("unexpected end of JSON input".into());
     };
     p.lenient = Some(None);
@@ -404,7 +406,7 @@ pub enum PrefixError {
 /// value and the bytes it took (leading whitespace included). `Ok(None)`
 /// when only whitespace is left.
 pub fn unmarshal_prefix(text: &str) -> Result<Option<(Value, usize)>, PrefixError> {
-    let Some(mut p) = Parser::at_value(text) else {
+    let Some(mut p) = Parser::at_value(text.as_bytes()) else {
         return Ok(None);
     };
     // The decoder reads the whole value before decoding it: a syntax error
@@ -432,9 +434,9 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     /// A parser at the first value of `text`; `None` if there is none.
-    fn at_value(text: &str) -> Option<Parser<'_>> {
+    fn at_value(b: &[u8]) -> Option<Parser<'_>> {
         let mut p = Parser {
-            b: text.as_bytes(),
+            b,
             i: 0,
             depth: 0,
             lenient: None,
