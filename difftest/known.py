@@ -124,6 +124,20 @@ def printf_time_location_struct(text, h, b):
             and address.sub("A}", without_go_structs(hs)) == address.sub("A}", without_go_structs(bs)))
 
 
+DATE_WORDS = re.compile(
+    r"\d+|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun")
+
+
+def extreme_unix_time(text, h, b):
+    # A time at the int64 limits of Unix seconds (dateInZone, unixEpoch of
+    # such a date...): Go's absolute-time arithmetic overflows there and
+    # gives another calendar date than berth's. Only the date may differ.
+    hs, bs = squash(dump(h)), squash(dump(b))
+    return (re.search(r"922337203685477\d{4}", text) is not None and hs != bs
+            and ("error" in h) == ("error" in b)
+            and DATE_WORDS.sub("", hs) == DATE_WORDS.sub("", bs))
+
+
 def slice_within_capacity(text, h, b):
     # Go's slice may reach past a slice's length up to its capacity (the
     # spare room append left: regexFindAll, initial, uniq...); berth's
@@ -202,6 +216,10 @@ KNOWN = [
     Known("map-order-error-choice", ["templates"],
           "two errors, which one comes first follows Go's map iteration order (Sprig's values)",
           map_order_error_choice),
+    Known("extreme-unix-time", ["templates"],
+          "a time at the int64 limit of Unix seconds: Go's arithmetic overflows into "
+          "another calendar date than berth's",
+          extreme_unix_time),
     Known("range-huge-duration", ["templates"],
           "range over a huge integer (a Duration's nanoseconds) runs for ever, in Helm as in berth",
           range_huge_duration),
