@@ -128,13 +128,17 @@ pub fn register(m: &mut FuncMap) {
 }
 
 fn merge_all(a: Vec<Value>, overwrite: bool) -> R {
-    // mergo replaces a nil destination map with a new one.
-    let dst = match &a[0] {
+    // A missing destination is a nil map; mergo replaces a nil destination
+    // with a new map when a source is not nil, and leaves it nil otherwise.
+    let mut dst = match &a[0] {
         Value::Map(m) => m.clone(),
-        _ => Map::new(),
+        _ => Map::nil_map(),
     };
     for src in &a[1..] {
         if let Value::Map(src) = src {
+            if dst.nil && !src.nil {
+                dst = Map::new();
+            }
             merge_into(&dst, src, overwrite);
         }
     }
