@@ -255,14 +255,6 @@ def nil_key_order_in_error(text, h, b):
             and sorted(h["error"]) == sorted(b["error"]))
 
 
-def yaml_indented_empty_key(text, h, b):
-    # values.yaml `  : v0` (an indented line that starts with the colon):
-    # libyaml says `did not find expected key`; berth reads a null key.
-    return (re.search(r"(?m)^[ \t]+:", text) is not None and both_errors(h, b)
-            and h["error"].endswith("did not find expected key")
-            and "unsupported map key of type: %!s(<nil>), key: <nil>" in b["error"])
-
-
 def yaml_comment_in_multiline_plain(text, h, b):
     # A values file `    line1\n  - a #c\n  - x` (a plain scalar that goes
     # on over less indented lines, a comment in them): libyaml reads the
@@ -287,9 +279,6 @@ OPEN = [
     Known("open: nil-key-order-in-error", ["yaml", "values"],
           "%#v of a map with a null key in `unsupported map key`: Go sorts the nil key first, berth last",
           nil_key_order_in_error),
-    Known("open: yaml-indented-empty-key", ["yaml", "values"],
-          "an indented `: v` line: libyaml `did not find expected key`, berth a null key",
-          yaml_indented_empty_key),
     Known("open: yaml-comment-in-multiline-plain", ["yaml", "values"],
           "a comment inside a multi-line plain scalar at a document's top: libyaml reads it, berth refuses",
           yaml_comment_in_multiline_plain),

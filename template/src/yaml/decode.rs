@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::rc::Rc;
 
-use granit_parser::{ErrorKind, Event, Parser, ScalarStyle};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 
 use super::YamlError;
 use super::resolve::{Resolved, resolve};
@@ -52,9 +52,34 @@ enum Y {
     Map(Vec<(Y, Y)>),
 }
 
-/// A collection being read: its items, whether it is a mapping, its anchor
-/// and where it starts.
-type Open = (Vec<Rc<Node>>, bool, usize, usize, usize);
+/// A collection being read.
+struct Open {
+    items: Vec<Rc<Node>>,
+    is_map: bool,
+    /// A flow collection (`[...]`, `{...}`, or a pair in a flow sequence).
+    flow: bool,
+    anchor: usize,
+    line: usize,
+    col: usize,
+}
+
+impl Open {
+    fn new(is_map: bool, style: StructureStyle, anchor: usize, line: usize, col: usize) -> Open {
+        Open {
+            items: Vec::new(),
+            is_map,
+            flow: style == StructureStyle::Flow,
+            anchor,
+            line,
+            col,
+        }
+    }
+
+    /// Whether the next node is a mapping key.
+    fn wants_key(&self) -> bool {
+        self.is_map && self.items.len().is_multiple_of(2)
+    }
+}
 
 /// How deeply collections may nest (go-yaml allows 10000; values files
 /// never come close, and each level costs stack in the decoder).
@@ -189,7 +214,9 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     let mut root: Option<Rc<Node>> = None;
     let mut in_doc = false;
     let mut self_alias: Option<YamlError> = None;
-    let mut escapes = V2Escapes::new(text);
+    let mut offsets = CharOffsets::new(text);
+    // Where the last event but a comment ended (a char index).
+    let mut last_end = 0;
     while let Some(ev) = parser.next_event() {
         let (event, span) = match ev {
             Ok(ok) => ok,
@@ -204,6 +231,10 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             }
         };
         let (line, col) = (span.start.line(), span.start.col() + 1);
+        let before = last_end;
+        if !matches!(event, Event::Comment(..)) {
+            last_end = span.end.index();
+        }
         let node = match event {
             Event::DocumentStart(..) => {
                 in_doc = true;
@@ -218,7 +249,22 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             Event::StreamStart | Event::StreamEnd => continue,
             Event::Scalar(value, style, anchor, tag) => {
                 if style == ScalarStyle::DoubleQuoted
-                    && let Some(e) = escapes.check(span.start.index(), span.end.index())
+                    && let Some(e) = offsets.v2_escape_error(span.start.index(), span.end.index())
+                {
+                    return Err(e.into());
+                }
+                if stack.last().is_some_and(Open::wants_key)
+                    && style == ScalarStyle::Plain
+                    && anchor == 0
+                    && tag.is_none()
+                    && span.start.index() == span.end.index()
+                    && let Some(e) = empty_implicit_key(
+                        &mut offsets,
+                        (before, span.start.index()),
+                        stack.last().is_some_and(|top| top.flow),
+                        line,
+                        col,
+                    )
                 {
                     return Err(e.into());
                 }
@@ -240,7 +286,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                 // An alias inside the node its anchor names: go-yaml fails
                 // when it decodes it, so only once the whole document has
                 // parsed (a syntax error further on comes first).
-                None if stack.iter().any(|open| open.2 == id) => {
+                None if stack.iter().any(|open| open.anchor == id) => {
                     if self_alias.is_none() {
                         let name = anchor_name_at(text, line, col - 1);
                         self_alias = Some(err_at(
@@ -268,37 +314,37 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                     .into());
                 }
             },
-            Event::SequenceStart(_, anchor, _) => {
-                stack.push((Vec::new(), false, anchor, line, col));
+            Event::SequenceStart(style, anchor, _) => {
+                stack.push(Open::new(false, style, anchor, line, col));
                 continue;
             }
-            Event::MappingStart(_, anchor, _) => {
-                stack.push((Vec::new(), true, anchor, line, col));
+            Event::MappingStart(style, anchor, _) => {
+                stack.push(Open::new(true, style, anchor, line, col));
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let Some((items, is_map, anchor, l, c)) = stack.pop() else {
+                let Some(open) = stack.pop() else {
                     continue;
                 };
-                let n = if is_map {
+                let n = if open.is_map {
                     let mut pairs = Vec::new();
-                    let mut it = items.into_iter();
+                    let mut it = open.items.into_iter();
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
                         pairs.push((k, v));
                     }
-                    Rc::new(Node::Map(pairs, l, c))
+                    Rc::new(Node::Map(pairs, open.line, open.col))
                 } else {
-                    Rc::new(Node::Seq(items))
+                    Rc::new(Node::Seq(open.items))
                 };
-                if anchor != 0 {
-                    anchors.insert(anchor, n.clone());
+                if open.anchor != 0 {
+                    anchors.insert(open.anchor, n.clone());
                 }
                 n
             }
             _ => continue,
         };
         match stack.last_mut() {
-            Some(top) => top.0.push(node),
+            Some(top) => top.items.push(node),
             None => root = Some(node),
         }
     }
@@ -308,20 +354,52 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     }
 }
 
-/// The escapes of double-quoted scalars that YAML 1.2 (granit-parser)
-/// reads but libyaml in go-yaml v2 refuses: `\/` ("found unknown escape
-/// character") and `\u`/`\U` codes of a surrogate or beyond U+10FFFF
-/// ("found invalid Unicode character escape code"; no surrogate pairs).
-struct V2Escapes<'a> {
+/// A mapping key that is nothing but its `:` (`: v`, `a: 1` then `  : v`,
+/// `{: v}`): YAML 1.2 and granit-parser read a null key, libyaml has no
+/// empty implicit key. Its parser finds the `:` where a key belongs (`did
+/// not find expected key`; in a flow collection, where a node belongs:
+/// `did not find expected node content`), with go-yaml's parser-error line
+/// (0-based, left out when 0). An explicit key (`?` then `: v`) may be
+/// empty; so may a key that is only an anchor or a tag (`&a : v`), which
+/// the caller leaves out. `gap` is the char range from the last event's
+/// end to the key's (empty) span, where a `?` would be.
+fn empty_implicit_key(
+    offsets: &mut CharOffsets,
+    gap: (usize, usize),
+    flow: bool,
+    line: usize,
+    col: usize,
+) -> Option<YamlError> {
+    let between = offsets.slice(gap.0, gap.1);
+    // Nothing but separation, comments and indicators lies between two
+    // events: a `#` there starts a comment.
+    let explicit = between
+        .lines()
+        .any(|l| l.split('#').next().unwrap_or("").contains('?'));
+    let at = offsets.byte_offset(gap.1);
+    if explicit || !offsets.text[at..].starts_with(':') {
+        return None;
+    }
+    let problem = if flow {
+        "did not find expected node content"
+    } else {
+        "did not find expected key"
+    };
+    let l0 = line - 1;
+    Some(YamlError::go(line, col, problem, (l0 > 0).then_some(l0)))
+}
+
+/// Byte offsets of the char indices granit-parser's spans give. Spans
+/// come in order, so finding the next one starts from the last.
+struct CharOffsets<'a> {
     text: &'a str,
-    /// A char index and its byte offset in `text`: scalars come in order,
-    /// so finding the next one starts here.
+    /// A char index and its byte offset in `text`.
     at: (usize, usize),
 }
 
-impl<'a> V2Escapes<'a> {
+impl<'a> CharOffsets<'a> {
     fn new(text: &'a str) -> Self {
-        V2Escapes { text, at: (0, 0) }
+        CharOffsets { text, at: (0, 0) }
     }
 
     fn byte_offset(&mut self, char_index: usize) -> usize {
@@ -337,11 +415,22 @@ impl<'a> V2Escapes<'a> {
         off
     }
 
-    /// The error for the scalar between char indices `start` and `end`.
-    fn check(&mut self, start: usize, end: usize) -> Option<YamlError> {
+    /// The text between char indices `start` and `end`.
+    fn slice(&mut self, start: usize, end: usize) -> &'a str {
         let from = self.byte_offset(start);
         let to = self.byte_offset(end).max(from);
-        let raw = &self.text[from..to];
+        &self.text[from..to]
+    }
+
+    /// The escapes of double-quoted scalars that YAML 1.2 (granit-parser)
+    /// reads but libyaml in go-yaml v2 refuses: `\/` ("found unknown
+    /// escape character") and `\u`/`\U` codes of a surrogate or beyond
+    /// U+10FFFF ("found invalid Unicode character escape code"; no
+    /// surrogate pairs). The error for the double-quoted scalar between
+    /// char indices `start` and `end`.
+    fn v2_escape_error(&mut self, start: usize, end: usize) -> Option<YamlError> {
+        let from = self.byte_offset(start);
+        let raw = self.slice(start, end);
         if !raw.contains('\\') {
             return None;
         }
