@@ -263,15 +263,6 @@ def yaml_comment_in_multiline_plain(text, h, b):
         and "comment intercepting" not in dump(h)
 
 
-def yaml_quoted_scalar_into_sequence(text, h, b):
-    # values.yaml `- 'a` then `  - 'b'`: a single-quoted scalar that runs
-    # onto a sequence entry's line. libyaml: `did not find expected '-'
-    # indicator`; berth: `did not find expected key`.
-    return (re.search(r"'[^'\n]*\n[ \t]*- '", text) is not None and both_errors(h, b)
-            and h["error"].endswith("did not find expected '-' indicator")
-            and b["error"].endswith("did not find expected key"))
-
-
 OPEN = [
     Known("open: yaml-unknown-directive", ["templates", "yaml", "values"],
           "a YAML directive other than %YAML/%TAG: libyaml refuses it, berth ignores it",
@@ -282,10 +273,6 @@ OPEN = [
     Known("open: yaml-comment-in-multiline-plain", ["yaml", "values"],
           "a comment inside a multi-line plain scalar at a document's top: libyaml reads it, berth refuses",
           yaml_comment_in_multiline_plain),
-    Known("open: yaml-quoted-scalar-into-sequence", ["yaml", "values"],
-          "`- 'a` then `  - 'b'` in a values file: libyaml `did not find expected '-' indicator`, "
-          "berth `did not find expected key`",
-          yaml_quoted_scalar_into_sequence),
 ]
 
 

@@ -55,29 +55,41 @@ enum Y {
 /// A collection being read.
 struct Open {
     items: Vec<Rc<Node>>,
-    is_map: bool,
-    /// A flow collection (`[...]`, `{...}`, or a pair in a flow sequence).
-    flow: bool,
+    shape: Shape,
     anchor: usize,
     line: usize,
     col: usize,
 }
 
+/// The kinds of collection libyaml's parser tells apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    BlockSeq,
+    BlockMap,
+    FlowSeq,
+    FlowMap,
+    /// A `k: v` in a flow sequence: a mapping of one pair, no braces.
+    FlowPair,
+}
+
 impl Open {
-    fn new(is_map: bool, style: StructureStyle, anchor: usize, line: usize, col: usize) -> Open {
-        Open {
-            items: Vec::new(),
-            is_map,
-            flow: style == StructureStyle::Flow,
-            anchor,
-            line,
-            col,
-        }
+    fn is_map(&self) -> bool {
+        matches!(
+            self.shape,
+            Shape::BlockMap | Shape::FlowMap | Shape::FlowPair
+        )
+    }
+
+    fn is_flow(&self) -> bool {
+        matches!(
+            self.shape,
+            Shape::FlowSeq | Shape::FlowMap | Shape::FlowPair
+        )
     }
 
     /// Whether the next node is a mapping key.
     fn wants_key(&self) -> bool {
-        self.is_map && self.items.len().is_multiple_of(2)
+        self.is_map() && self.items.len().is_multiple_of(2)
     }
 }
 
@@ -227,7 +239,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                     return Err(Failed::FlowDash(at));
                 }
                 let m = e.marker();
-                return Err(go_yaml_error(text, &e.info(), m.line(), m.col()).into());
+                return Err(go_yaml_error(text, &e.info(), m.line(), m.col(), &stack).into());
             }
         };
         let (line, col) = (span.start.line(), span.start.col() + 1);
@@ -261,7 +273,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                     && let Some(e) = empty_implicit_key(
                         &mut offsets,
                         (before, span.start.index()),
-                        stack.last().is_some_and(|top| top.flow),
+                        stack.last().is_some_and(Open::is_flow),
                         line,
                         col,
                     )
@@ -314,19 +326,31 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                     .into());
                 }
             },
-            Event::SequenceStart(style, anchor, _) => {
-                stack.push(Open::new(false, style, anchor, line, col));
-                continue;
-            }
-            Event::MappingStart(style, anchor, _) => {
-                stack.push(Open::new(true, style, anchor, line, col));
+            Event::SequenceStart(style, anchor, _) | Event::MappingStart(style, anchor, _) => {
+                let shape = match (event, style) {
+                    (Event::SequenceStart(..), StructureStyle::Block) => Shape::BlockSeq,
+                    (Event::SequenceStart(..), StructureStyle::Flow) => Shape::FlowSeq,
+                    (_, StructureStyle::Block) => Shape::BlockMap,
+                    // A pair's mapping has no `{` for its span to cover.
+                    (_, StructureStyle::Flow) if span.start.index() == span.end.index() => {
+                        Shape::FlowPair
+                    }
+                    (_, StructureStyle::Flow) => Shape::FlowMap,
+                };
+                stack.push(Open {
+                    items: Vec::new(),
+                    shape,
+                    anchor,
+                    line,
+                    col,
+                });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(open) = stack.pop() else {
                     continue;
                 };
-                let n = if open.is_map {
+                let n = if open.is_map() {
                     let mut pairs = Vec::new();
                     let mut it = open.items.into_iter();
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -539,15 +563,20 @@ fn next_token_line(text: &str, line: usize) -> usize {
         )
 }
 
+/// The part of libyaml that reports an error, which decides the line
+/// go-yaml prints: a scanner error's is 1-based, a parser error's 0-based
+/// (either left out when 0); some have none.
+enum Stage {
+    Scanner,
+    Parser,
+    NoLine,
+}
+
 /// Rewords a parser error the way go-yaml (libyaml) reports it: libyaml's
 /// problem text, and go-yaml's line — the 0-based line for parser errors,
-/// 1-based for scanner errors, none when on the first line.
-fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError {
-    enum Kind {
-        Scanner,
-        Parser,
-        NoLine,
-    }
+/// 1-based for scanner errors, none when on the first line. `open` are the
+/// collections being read, the innermost last.
+fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]) -> YamlError {
     let l0 = line.saturating_sub(1);
     // libyaml's stream end: after the last line, which it closes itself.
     let end_line =
@@ -559,24 +588,24 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
     // At the end of an open flow collection libyaml wants either a node
     // (right after `[`, `{` or `,`) or a separator.
     let wants_node = text.trim_end().ends_with(['[', '{', ',']);
-    let (message, kind, at): (String, Kind, usize) = if info.starts_with("unclosed bracket")
+    let (message, kind, at): (String, Stage, usize) = if info.starts_with("unclosed bracket")
         && wants_node
     {
         (
             "did not find expected node content".into(),
-            Kind::Parser,
+            Stage::Parser,
             end_line,
         )
     } else if info == "unclosed bracket '['" {
         (
             "did not find expected ',' or ']'".into(),
-            Kind::Parser,
+            Stage::Parser,
             end_line,
         )
     } else if info == "unclosed bracket '{'" {
         (
             "did not find expected ',' or '}'".into(),
-            Kind::Parser,
+            Stage::Parser,
             end_line,
         )
     } else if problem == "\"-\" is only valid inside a block" {
@@ -584,20 +613,20 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
         // leaves it to the parser, which finds no node there.
         (
             "did not find expected node content".into(),
-            Kind::Parser,
+            Stage::Parser,
             l0,
         )
     } else if problem == "expected ',' or ']'" {
-        ("did not find expected ',' or ']'".into(), Kind::Parser, l0)
+        ("did not find expected ',' or ']'".into(), Stage::Parser, l0)
     } else if info == "unclosed quote" {
         let eof = text.matches('\n').count();
-        ("found unexpected end of stream".into(), Kind::Scanner, eof)
+        ("found unexpected end of stream".into(), Stage::Scanner, eof)
     } else if info.starts_with("unexpected character") || problem.starts_with("tabs disallowed") {
         // libyaml has no tab rule: a tab where a token should start is
         // just a character that cannot start one.
         (
             "found character that cannot start any token".into(),
-            Kind::Scanner,
+            Stage::Scanner,
             l0,
         )
     } else if problem.starts_with("found a tab") {
@@ -614,14 +643,14 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
             .map_or(l0, |(i, _)| i);
         (
             "found a tab character that violates indentation".into(),
-            Kind::Scanner,
+            Stage::Scanner,
             tab_line,
         )
     } else if problem == "found unknown anchor" || info == "unknown anchor" {
         let name = anchor_name_at(text, line, col0);
         (
             format!("unknown anchor '{name}' referenced"),
-            Kind::NoLine,
+            Stage::NoLine,
             0,
         )
     } else if problem.contains("surrogate") {
@@ -629,7 +658,7 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
         // beyond U+10FFFF.
         (
             "found invalid Unicode character escape code".into(),
-            Kind::Scanner,
+            Stage::Scanner,
             l0,
         )
     } else if info.starts_with("while scanning")
@@ -642,14 +671,14 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
                 | "block sequence entries are not allowed in this context"
         )
     {
-        (problem.to_string(), Kind::Scanner, l0)
+        (problem.to_string(), Stage::Scanner, l0)
     } else if problem == "simple key expected ':'" {
         // A key at its mapping's indentation with no `:` after it (argo-cd's
         // `rules:\n    []`): libyaml gives up on it only when the scanner
         // reaches the next token on a later line, and reports it there.
         (
             "could not find expected ':'".into(),
-            Kind::Scanner,
+            Stage::Scanner,
             next_token_line(text, line),
         )
     } else if problem == "misplaced bracket" {
@@ -665,11 +694,9 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
         } else {
             "did not find expected key"
         };
-        (message.into(), Kind::Parser, l0)
+        (message.into(), Stage::Parser, l0)
     } else if problem.starts_with("invalid trailing content after") {
-        // `a: "x" y`: libyaml ends the scalar at its quote and finds the
-        // next token where the mapping wants a key.
-        ("did not find expected key".into(), Kind::Parser, l0)
+        after_quoted_scalar(text, l0, col0, open)
     } else if problem == "illegal placement of ':' indicator"
         && open_flow(text, line, col0).is_some()
     {
@@ -678,30 +705,183 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize) -> YamlError 
         let close = open_flow(text, line, col0).unwrap_or(']');
         (
             format!("did not find expected ',' or '{close}'"),
-            Kind::Parser,
+            Stage::Parser,
             l0,
         )
     } else if info.starts_with("unexpected EOF while parsing a flow sequence") {
         (
             "did not find expected ',' or ']'".into(),
-            Kind::Parser,
+            Stage::Parser,
             end_line,
         )
     } else if info.starts_with("unexpected EOF while parsing a flow mapping") {
         (
             "did not find expected ',' or '}'".into(),
-            Kind::Parser,
+            Stage::Parser,
             end_line,
         )
     } else {
-        (problem.to_string(), Kind::Parser, l0)
+        (problem.to_string(), Stage::Parser, l0)
     };
     let go_line = match kind {
-        Kind::Scanner => (at != 0).then_some(at + 1),
-        Kind::Parser => (at != 0).then_some(at),
-        Kind::NoLine => None,
+        Stage::Scanner => (at != 0).then_some(at + 1),
+        Stage::Parser => (at != 0).then_some(at),
+        Stage::NoLine => None,
     };
     YamlError::go(line, col0 + 1, message, go_line)
+}
+
+/// What libyaml says of a token right after a quoted scalar (`a: "x" y`,
+/// `- 'a` then `  - 'b'`) at 0-based line `l0`, column `col0`: it ends the
+/// scalar at its quote and scans the next token. After a node the block
+/// context has no room for a `-` or `?` indicator, and `@`, `` ` `` and
+/// `%` start no token (the scanner's errors); any other token the parser
+/// finds where the collection wants its next entry, or, when a `: ` follows
+/// on the line of a scalar all on one line, where a mapping that scalar
+/// keys wants its next key.
+fn after_quoted_scalar(
+    text: &str,
+    l0: usize,
+    col0: usize,
+    open: &[Open],
+) -> (String, Stage, usize) {
+    let line = text.lines().nth(l0).unwrap_or("");
+    let (before, rest): (String, String) = (
+        line.chars().take(col0).collect(),
+        line.chars().skip(col0).collect(),
+    );
+    if rest.starts_with(['\'', '"']) {
+        // Another quoted scalar, scanned whole first.
+        let from: usize = text
+            .split('\n')
+            .take(l0)
+            .map(|l| l.len() + 1)
+            .sum::<usize>()
+            + before.len();
+        if !quotes_close(text.get(from..).unwrap_or("")) {
+            let eof = text.matches('\n').count();
+            return ("found unexpected end of stream".into(), Stage::Scanner, eof);
+        }
+    }
+    if let Some(close) = open_flow(text, l0 + 1, col0) {
+        return (
+            format!("did not find expected ',' or '{close}'"),
+            Stage::Parser,
+            l0,
+        );
+    }
+    let indicator = |c: char| {
+        rest.strip_prefix(c)
+            .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+    };
+    let scanner = if indicator('-') {
+        Some("block sequence entries are not allowed in this context")
+    } else if indicator('?') {
+        Some("mapping keys are not allowed in this context")
+    } else if rest.starts_with(['@', '`', '%']) {
+        Some("found character that cannot start any token")
+    } else {
+        None
+    };
+    if let Some(m) = scanner {
+        return (m.into(), Stage::Scanner, l0);
+    }
+    // A scalar that opens its line at a block sequence's `-` column keys
+    // no mapping of its own: the sequence finds the key.
+    let indent = before.len() - before.trim_start_matches(' ').len();
+    let at_dash = before.trim_start_matches(' ').starts_with(['\'', '"'])
+        && open.last().is_some_and(|top| {
+            top.shape == Shape::BlockSeq && dash_column(text, top) == Some(indent)
+        });
+    let keyed = quotes_close(&before) && value_indicator(&rest) && !at_dash;
+    let message = if keyed {
+        "did not find expected key"
+    } else {
+        wanted_entry(text, open)
+    };
+    (message.into(), Stage::Parser, l0)
+}
+
+/// Whether `s`, read from outside any quotes, ends outside them: a line
+/// that starts inside a quoted scalar begun on an earlier line does not.
+fn quotes_close(s: &str) -> bool {
+    let mut quote = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            _ => {}
+        }
+    }
+    quote.is_none()
+}
+
+/// Whether a `:` and a blank (or the line's end) come in `s` outside
+/// quotes and flow collections, before a comment.
+fn value_indicator(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    let mut quote = None;
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match (quote, c) {
+            (Some('"'), '\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if i > 0 && matches!(chars[i - 1], ' ' | '\t') => return false,
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ':') if depth == 0 && matches!(chars.get(i + 1), None | Some(' ' | '\t')) => {
+                return true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// libyaml's parser error for a token where the innermost open collection
+/// wants its next entry (or its end). A block sequence at its mapping's
+/// indentation (`a:` then `- b`) is an indentless one: it ends at any
+/// token but a `-`, and the mapping wants a key.
+fn wanted_entry(text: &str, open: &[Open]) -> &'static str {
+    let Some(top) = open.last() else {
+        return "did not find expected key";
+    };
+    match top.shape {
+        Shape::FlowSeq | Shape::FlowPair => "did not find expected ',' or ']'",
+        Shape::FlowMap => "did not find expected ',' or '}'",
+        Shape::BlockMap => "did not find expected key",
+        Shape::BlockSeq => {
+            let indentless = open.len() >= 2
+                && open[open.len() - 2].shape == Shape::BlockMap
+                && dash_column(text, top) == Some(open[open.len() - 2].col - 1);
+            if indentless {
+                "did not find expected key"
+            } else {
+                "did not find expected '-' indicator"
+            }
+        }
+    }
+}
+
+/// The 0-based column of a block sequence's first `-` (granit-parser's
+/// span starts there or at the first item).
+fn dash_column(text: &str, seq: &Open) -> Option<usize> {
+    let line = text.lines().nth(seq.line.checked_sub(1)?)?;
+    if line.chars().nth(seq.col - 1) == Some('-') {
+        return Some(seq.col - 1);
+    }
+    let before: Vec<char> = line.chars().take(seq.col - 1).collect();
+    let end = before.iter().rposition(|c| !matches!(c, ' ' | '\t'))?;
+    (before[end] == '-').then_some(end)
 }
 
 impl Decoder {
