@@ -240,13 +240,6 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def yaml_unknown_directive(text, h, b):
-    # {{ fromYaml "%FOO bar\n---\na: 1" }}: libyaml refuses a directive
-    # other than %YAML/%TAG (found unknown directive name); berth ignores it.
-    marker = "found unknown directive name"
-    return "%" in text and marker in dump(h) and marker not in dump(b)
-
-
 def nil_key_order_in_error(text, h, b):
     # A mapping with a null key (`~: 1` beside `b: 2`): go-yaml's
     # "unsupported map key" error prints the map with %#v, which sorts the
@@ -264,9 +257,6 @@ def yaml_comment_in_multiline_plain(text, h, b):
 
 
 OPEN = [
-    Known("open: yaml-unknown-directive", ["templates", "yaml", "values"],
-          "a YAML directive other than %YAML/%TAG: libyaml refuses it, berth ignores it",
-          yaml_unknown_directive),
     Known("open: nil-key-order-in-error", ["yaml", "values"],
           "%#v of a map with a null key in `unsupported map key`: Go sorts the nil key first, berth last",
           nil_key_order_in_error),

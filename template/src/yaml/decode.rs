@@ -229,10 +229,14 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     let mut offsets = CharOffsets::new(text);
     // Where the last event but a comment ended (a char index).
     let mut last_end = 0;
+    let mut directives = BadDirectives::new(text);
     while let Some(ev) = parser.next_event() {
         let (event, span) = match ev {
             Ok(ok) => ok,
             Err(e) => {
+                if let Some(d) = directives.reached(e.marker().index() + 1) {
+                    return Err(d.into());
+                }
                 if matches!(e.kind(), ErrorKind::PlainScalarStartsWithDashFlowIndicator)
                     && let Some((at, '-')) = text.char_indices().nth(e.marker().index())
                 {
@@ -242,6 +246,9 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                 return Err(go_yaml_error(text, &e.info(), m.line(), m.col(), &stack).into());
             }
         };
+        if let Some(d) = directives.reached(span.start.index()) {
+            return Err(d.into());
+        }
         let (line, col) = (span.start.line(), span.start.col() + 1);
         let before = last_end;
         if !matches!(event, Event::Comment(..)) {
@@ -260,6 +267,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             }
             Event::StreamStart | Event::StreamEnd => continue,
             Event::Scalar(value, style, anchor, tag) => {
+                directives.skip_within(span.end.index());
                 if style == ScalarStyle::DoubleQuoted
                     && let Some(e) = offsets.v2_escape_error(span.start.index(), span.end.index())
                 {
@@ -375,6 +383,68 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     match self_alias {
         Some(e) => Err(e.into()),
         None => Ok(root),
+    }
+}
+
+/// The lines libyaml's scanner takes for a directive it refuses, in
+/// order: a `%` in column 0 starts a directive wherever it is (but inside
+/// a scalar), and only `%YAML` and `%TAG` are known, where YAML 1.2 and
+/// granit-parser ignore other directives and read a `%` in a document as
+/// content. libyaml's error comes when its scanner reaches the line: after
+/// any error before it, instead of any at or after it.
+struct BadDirectives {
+    /// Each line's char index and its error, the next one last.
+    pending: Vec<(usize, YamlError)>,
+}
+
+impl BadDirectives {
+    fn new(text: &str) -> BadDirectives {
+        let mut pending = Vec::new();
+        if !text.starts_with('%') && !text.contains("\n%") {
+            return BadDirectives { pending };
+        }
+        let mut at = 0;
+        for (l0, line) in text.split('\n').enumerate() {
+            if let Some(rest) = line.strip_prefix('%') {
+                let name_len = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                    .unwrap_or(rest.len());
+                let (name, after) = rest.split_at(name_len);
+                let problem = if name.is_empty() {
+                    Some("could not find expected directive name")
+                } else if !(after.is_empty() || after.starts_with([' ', '\t', '\r'])) {
+                    Some("found unexpected non-alphabetical character")
+                } else if name != "YAML" && name != "TAG" {
+                    Some("found unknown directive name")
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    let go_line = (l0 != 0).then_some(l0 + 1);
+                    pending.push((at, YamlError::go(l0 + 1, 1, problem, go_line)));
+                }
+            }
+            at += line.chars().count() + 1;
+        }
+        pending.reverse();
+        BadDirectives { pending }
+    }
+
+    /// The error of the first directive before char index `at`, where the
+    /// parser has got to.
+    fn reached(&mut self, at: usize) -> Option<YamlError> {
+        match self.pending.last() {
+            Some((line, _)) if *line < at => self.pending.pop().map(|(_, e)| e),
+            _ => None,
+        }
+    }
+
+    /// Drops the `%` lines before char index `end`, a scalar's end: they
+    /// are its content.
+    fn skip_within(&mut self, end: usize) {
+        while self.pending.last().is_some_and(|(line, _)| *line < end) {
+            self.pending.pop();
+        }
     }
 }
 
