@@ -248,21 +248,10 @@ def nil_key_order_in_error(text, h, b):
             and sorted(h["error"]) == sorted(b["error"]))
 
 
-def yaml_comment_in_multiline_plain(text, h, b):
-    # A values file `    line1\n  - a #c\n  - x` (a plain scalar that goes
-    # on over less indented lines, a comment in them): libyaml reads the
-    # scalar, berth refuses with `comment intercepting the multiline text`.
-    return "#" in text and "comment intercepting the multiline text" in b.get("error", "") \
-        and "comment intercepting" not in dump(h)
-
-
 OPEN = [
     Known("open: nil-key-order-in-error", ["yaml", "values"],
           "%#v of a map with a null key in `unsupported map key`: Go sorts the nil key first, berth last",
           nil_key_order_in_error),
-    Known("open: yaml-comment-in-multiline-plain", ["yaml", "values"],
-          "a comment inside a multi-line plain scalar at a document's top: libyaml reads it, berth refuses",
-          yaml_comment_in_multiline_plain),
 ]
 
 

@@ -237,6 +237,22 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                 if let Some(d) = directives.reached(e.marker().index() + 1) {
                     return Err(d.into());
                 }
+                // libyaml ends a plain scalar at a comment (YAML 1.2 wants
+                // no more of it after one): a document's root ends there,
+                // and go-yaml reads the first document only, scanning just
+                // the next token.
+                if e.info() == "comment intercepting the multiline text"
+                    && stack.is_empty()
+                    && root.is_some()
+                {
+                    let l0 = next_token_line(text, e.marker().line());
+                    let next = text.lines().nth(l0).unwrap_or("").trim_start();
+                    if next.starts_with(['@', '`']) {
+                        let problem = "found character that cannot start any token";
+                        return Err(YamlError::go(l0 + 1, 1, problem, Some(l0 + 1)).into());
+                    }
+                    return Ok(root);
+                }
                 if matches!(e.kind(), ErrorKind::PlainScalarStartsWithDashFlowIndicator)
                     && let Some((at, '-')) = text.char_indices().nth(e.marker().index())
                 {
@@ -765,6 +781,14 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
             "did not find expected key"
         };
         (message.into(), Stage::Parser, l0)
+    } else if problem == "comment intercepting the multiline text" {
+        // libyaml ends a plain scalar at a comment: the next line's text
+        // is a token of its own, where the collection wants its next entry.
+        (
+            wanted_entry(text, open).into(),
+            Stage::Parser,
+            next_token_line(text, line),
+        )
     } else if problem.starts_with("invalid trailing content after") {
         after_quoted_scalar(text, l0, col0, open)
     } else if problem == "illegal placement of ':' indicator"
