@@ -240,19 +240,7 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def nil_key_order_in_error(text, h, b):
-    # A mapping with a null key (`~: 1` beside `b: 2`): go-yaml's
-    # "unsupported map key" error prints the map with %#v, which sorts the
-    # nil key first; berth puts it last. The same entries, another order.
-    return (both_errors(h, b) and h["error"] != b["error"] and "interface {}(nil):" in b["error"]
-            and sorted(h["error"]) == sorted(b["error"]))
-
-
-OPEN = [
-    Known("open: nil-key-order-in-error", ["yaml", "values"],
-          "%#v of a map with a null key in `unsupported map key`: Go sorts the nil key first, berth last",
-          nil_key_order_in_error),
-]
+OPEN = []
 
 
 def which(suite, reproducer, h, b):

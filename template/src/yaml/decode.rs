@@ -1390,24 +1390,49 @@ fn go_syntax(y: &Y, top: bool) -> String {
             join(items.iter().map(|i| go_syntax(i, false)).collect())
         ),
         Y::Map(pairs) => {
-            // fmt prints a map's entries sorted by key.
-            let mut entries: Vec<(String, String)> = pairs
-                .iter()
-                .map(|(k, v)| (go_syntax(k, false), go_syntax(v, false)))
-                .collect();
-            entries.sort();
-            entries.dedup_by(|a, b| a.0 == b.0);
+            let mut sorted: Vec<&(Y, Y)> = pairs.iter().collect();
+            sorted.sort_by(|a, b| go_key_order(&a.0, &b.0));
             format!(
                 "map[interface {{}}]interface {{}}{{{}}}",
                 join(
-                    entries
+                    sorted
                         .into_iter()
-                        .map(|(k, v)| format!("{k}:{v}"))
+                        .map(|(k, v)| format!("{}:{}", go_syntax(k, false), go_syntax(v, false)))
                         .collect()
                 )
             )
         }
     }
+}
+
+/// The order Go's fmt prints a map's `interface{}` keys in (internal/
+/// fmtsort): nil first, then by dynamic type, in the order of the types'
+/// descriptors in the binary (Helm v4's: string, uint64, int, float64,
+/// bool), then by value (bytes for strings; NaN before other floats, every
+/// NaN a key of its own).
+fn go_key_order(a: &Y, b: &Y) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let rank = |y: &Y| match y {
+        Y::Null => 0,
+        Y::Str(_) => 1,
+        Y::Uint(_) => 2,
+        Y::Int(_) => 3,
+        Y::Float(_) => 4,
+        Y::Bool(_) => 5,
+        Y::Seq(_) | Y::Map(_) => 6,
+    };
+    rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+        (Y::Str(x), Y::Str(y)) => x.cmp(y),
+        (Y::Uint(x), Y::Uint(y)) => x.cmp(y),
+        (Y::Int(x), Y::Int(y)) => x.cmp(y),
+        (Y::Float(x), Y::Float(y)) => match (x.is_nan(), y.is_nan()) {
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            _ => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        },
+        (Y::Bool(x), Y::Bool(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    })
 }
 
 /// Decodes the first YAML document of `text` with Helm's semantics.
