@@ -225,7 +225,9 @@ fn include(eng: &mut Engine<'_>, a: Vec<Value>) -> R {
 /// How deeply `tpl` calls may nest. Helm has no limit (a runaway `tpl`
 /// recursion crashes it with a stack overflow); every level wraps the
 /// error message again, so deep nesting also costs quadratic memory.
-pub const MAX_TPL_NESTING: usize = 1000;
+/// Above `include`'s limit ([`RECURSION_MAX`] of one name), so that a
+/// helper that `tpl`s an include of itself fails with Helm's error.
+pub const MAX_TPL_NESTING: usize = RECURSION_MAX + 100;
 
 fn tpl(eng: &mut Engine<'_>, a: Vec<Value>) -> R {
     let text = s(&a[0]).to_string();

@@ -497,3 +497,21 @@ fn import_values_that_make_a_table_hold_itself_fail_cleanly() {
         "import-values of chart alpha: the imported values contain themselves"
     );
 }
+
+/// Helm's `include` limit (1000 of one name) is met before berth's own
+/// limit on `tpl`, so a helper that `tpl`s an include of itself fails with
+/// Helm's error (difftest, templates seed 606129).
+#[test]
+fn a_helper_that_tpls_an_include_of_itself_fails_with_helms_error() {
+    let e = render(
+        r#"{{ define "d0" }}{{ tpl "{{ include \"d0\" . }}" $ }}{{ end }}{{ template "d0" $ }}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.ends_with(
+            "error calling include: rendering template has a nested reference name: d0: unable to execute template"
+        ),
+        "{}",
+        &e[e.len().saturating_sub(300)..]
+    );
+}
