@@ -10,6 +10,7 @@ use std::rc::Rc;
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 
 use super::YamlError;
+use super::lookahead::{self, After};
 use super::resolve::{Resolved, resolve};
 use crate::value::{Map, Value};
 
@@ -59,6 +60,8 @@ struct Open {
     anchor: usize,
     line: usize,
     col: usize,
+    /// Its char index in the text.
+    start: usize,
 }
 
 /// The kinds of collection libyaml's parser tells apart.
@@ -114,14 +117,14 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     }
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
-        match parse_tree_once(&text) {
+        match parse_tree_once(&text, true) {
             Err(Failed::FlowDash(at)) => {
                 let mut quoted = text.into_owned();
                 quoted.replace_range(at..at + 1, "\"-\"");
                 text = std::borrow::Cow::Owned(quoted);
             }
             Err(Failed::Yaml(e)) => return Err(e),
-            Ok(tree) => return Ok(tree),
+            Ok(tree) => return Ok(tree.map(|(root, _)| root)),
         }
     }
 }
@@ -214,7 +217,19 @@ impl From<YamlError> for Failed {
     }
 }
 
-fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
+/// Where a document's root node lies (char indices), and whether its last
+/// token is its own closing quote or bracket, which ends it for libyaml
+/// whatever follows.
+#[derive(Clone, Copy)]
+struct RootSpan {
+    start: usize,
+    end: usize,
+    closed: bool,
+}
+
+/// [`parse_tree`] once. `whole`: the text is the reader's, not a head of
+/// it read again to find where its first document's root ends.
+fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan)>, Failed> {
     let options = granit_parser::options! {
         block_scalar_eof_without_line_feed: true,
         block_nesting_limit: MAX_DEPTH,
@@ -224,6 +239,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Rc<Node>> = None;
+    let mut root_span: Option<RootSpan> = None;
     let mut in_doc = false;
     let mut self_alias: Option<YamlError> = None;
     let mut offsets = CharOffsets::new(text);
@@ -251,7 +267,26 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                         let problem = "found character that cannot start any token";
                         return Err(YamlError::go(l0 + 1, 1, problem, Some(l0 + 1)).into());
                     }
-                    return Ok(root);
+                    return Ok(root.zip(root_span));
+                }
+                // granit-parser refuses what follows a root node that
+                // libyaml has ended (`'a' 'b'`, `{a: 1} ]`), often before
+                // giving the root: read it from the text before the error.
+                if whole && stack.is_empty() {
+                    let read = match root.clone().zip(root_span) {
+                        Some(r) => Some(r),
+                        None => {
+                            let head = &text[..offsets.byte_offset(e.marker().index())];
+                            parse_tree_once(head, false).ok().flatten()
+                        }
+                    };
+                    if let Some((node, span)) = read.filter(|(_, span)| span.closed) {
+                        match lookahead::after_root(text, span.start, span.end) {
+                            After::Ends => return Ok(Some((node, span))),
+                            After::Fails(e) => return Err(e.into()),
+                            After::Keyed => {}
+                        }
+                    }
                 }
                 if matches!(e.kind(), ErrorKind::PlainScalarStartsWithDashFlowIndicator)
                     && let Some((at, '-')) = text.char_indices().nth(e.marker().index())
@@ -266,6 +301,9 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
             return Err(d.into());
         }
         let (line, col) = (span.start.line(), span.start.col() + 1);
+        // Where the node this event completes starts, and whether its
+        // last token is its own closing quote or bracket.
+        let mut node_start = (span.start.index(), false);
         let before = last_end;
         if !matches!(event, Event::Comment(..)) {
             last_end = span.end.index();
@@ -276,10 +314,17 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                 continue;
             }
             Event::DocumentEnd => {
-                if in_doc {
-                    break;
+                if !in_doc {
+                    continue;
                 }
-                continue;
+                // libyaml's parser peeks at the token after the root
+                // before it ends the document: its scanner's error shows.
+                if let Some(span) = root_span.filter(|s| s.closed && whole)
+                    && let After::Fails(e) = lookahead::after_root(text, span.start, span.end)
+                {
+                    return Err(e.into());
+                }
+                break;
             }
             Event::StreamStart | Event::StreamEnd => continue,
             Event::Scalar(value, style, anchor, tag) => {
@@ -304,6 +349,8 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                 {
                     return Err(e.into());
                 }
+                node_start.1 =
+                    matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 let tag = tag.map(|t| (t.handle().to_string(), t.suffix().to_string()));
                 let n = Rc::new(Node::Scalar {
                     value: value.into_owned(),
@@ -367,6 +414,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                     anchor,
                     line,
                     col,
+                    start: span.start.index(),
                 });
                 continue;
             }
@@ -374,6 +422,7 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
                 let Some(open) = stack.pop() else {
                     continue;
                 };
+                node_start = (open.start, open.is_flow());
                 let n = if open.is_map() {
                     let mut pairs = Vec::new();
                     let mut it = open.items.into_iter();
@@ -393,12 +442,19 @@ fn parse_tree_once(text: &str) -> Result<Option<Rc<Node>>, Failed> {
         };
         match stack.last_mut() {
             Some(top) => top.items.push(node),
-            None => root = Some(node),
+            None => {
+                root = Some(node);
+                root_span = Some(RootSpan {
+                    start: node_start.0,
+                    end: span.end.index(),
+                    closed: node_start.1,
+                });
+            }
         }
     }
     match self_alias {
         Some(e) => Err(e.into()),
-        None => Ok(root),
+        None => Ok(root.zip(root_span)),
     }
 }
 
@@ -421,24 +477,11 @@ impl BadDirectives {
         }
         let mut at = 0;
         for (l0, line) in text.split('\n').enumerate() {
-            if let Some(rest) = line.strip_prefix('%') {
-                let name_len = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                    .unwrap_or(rest.len());
-                let (name, after) = rest.split_at(name_len);
-                let problem = if name.is_empty() {
-                    Some("could not find expected directive name")
-                } else if !(after.is_empty() || after.starts_with([' ', '\t', '\r'])) {
-                    Some("found unexpected non-alphabetical character")
-                } else if name != "YAML" && name != "TAG" {
-                    Some("found unknown directive name")
-                } else {
-                    None
-                };
-                if let Some(problem) = problem {
-                    let go_line = (l0 != 0).then_some(l0 + 1);
-                    pending.push((at, YamlError::go(l0 + 1, 1, problem, go_line)));
-                }
+            if let Some(rest) = line.strip_prefix('%')
+                && let Some(problem) = directive_problem(rest)
+            {
+                let go_line = (l0 != 0).then_some(l0 + 1);
+                pending.push((at, YamlError::go(l0 + 1, 1, problem, go_line)));
             }
             at += line.chars().count() + 1;
         }
@@ -461,6 +504,24 @@ impl BadDirectives {
         while self.pending.last().is_some_and(|(line, _)| *line < end) {
             self.pending.pop();
         }
+    }
+}
+
+/// libyaml's scanner error for a directive's name (`rest`: its line after
+/// the `%`), if any: it knows `%YAML` and `%TAG` only.
+pub(super) fn directive_problem(rest: &str) -> Option<&'static str> {
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    let (name, after) = rest.split_at(name_len);
+    if name.is_empty() {
+        Some("could not find expected directive name")
+    } else if !(after.is_empty() || after.starts_with([' ', '\t', '\r'])) {
+        Some("found unexpected non-alphabetical character")
+    } else if name != "YAML" && name != "TAG" {
+        Some("found unknown directive name")
+    } else {
+        None
     }
 }
 

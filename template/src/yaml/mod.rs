@@ -11,6 +11,7 @@
 mod decode;
 mod encode;
 mod head;
+mod lookahead;
 pub mod resolve;
 mod scan;
 
