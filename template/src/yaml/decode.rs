@@ -118,10 +118,10 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
         match parse_tree_once(&text, true) {
-            Err(Failed::FlowDash(at)) => {
-                let mut quoted = text.into_owned();
-                quoted.replace_range(at..at + 1, "\"-\"");
-                text = std::borrow::Cow::Owned(quoted);
+            Err(Failed::Reread { at, with }) => {
+                let mut changed = text.into_owned();
+                changed.replace_range(at..at + 1, with);
+                text = std::borrow::Cow::Owned(changed);
             }
             Err(Failed::Yaml(e)) => return Err(e),
             Ok(tree) => return Ok(tree.map(|(root, _)| root)),
@@ -207,8 +207,12 @@ fn open_flow(text: &str, line: usize, col0: usize) -> Option<char> {
 /// Why [`parse_tree_once`] stopped.
 enum Failed {
     Yaml(YamlError),
-    /// A plain `-` before a flow indicator, at this byte offset.
-    FlowDash(usize),
+    /// The text is to be read again with the ASCII character at byte
+    /// offset `at` replaced: a plain `-` before a flow indicator, quoted.
+    Reread {
+        at: usize,
+        with: &'static str,
+    },
 }
 
 impl From<YamlError> for Failed {
@@ -291,7 +295,14 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                 if matches!(e.kind(), ErrorKind::PlainScalarStartsWithDashFlowIndicator)
                     && let Some((at, '-')) = text.char_indices().nth(e.marker().index())
                 {
-                    return Err(Failed::FlowDash(at));
+                    return Err(Failed::Reread { at, with: "\"-\"" });
+                }
+                if matches!(e.kind(), ErrorKind::UnexpectedEofImplicitFlowMapping)
+                    && stack.len() >= 2
+                    && stack[stack.len() - 2].shape == Shape::FlowSeq
+                    && let Some(f) = empty_key_value(text, offsets.byte_offset(e.marker().index()))
+                {
+                    return Err(f);
                 }
                 let m = e.marker();
                 return Err(go_yaml_error(text, &e.info(), m.line(), m.col(), &stack).into());
@@ -505,6 +516,44 @@ impl BadDirectives {
             self.pending.pop();
         }
     }
+}
+
+/// An explicit key left empty in a flow sequence (`[? : v]`, at byte
+/// offset `at` of its `:`): libyaml's parser skips the token after the `?`
+/// when it is a `:` (`yaml_parser_parse_flow_sequence_entry_mapping_key`
+/// reads the empty key and drops the token), so the pair has no value and
+/// `v` stands where the sequence wants `,` or `]` (`did not find expected
+/// ',' or ']'` at its line). Before a `,` or `]` the pair is a null key and
+/// value, read again without the `:`; granit-parser refuses either.
+fn empty_key_value(text: &str, at: usize) -> Option<Failed> {
+    let explicit = text[..at]
+        .trim_end_matches([' ', '\t', '\r', '\n'])
+        .ends_with('?');
+    if !explicit || !text[at..].starts_with(':') {
+        return None;
+    }
+    let mut next = at + 1;
+    loop {
+        let rest = &text[next..];
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        next += rest.len() - trimmed.len();
+        if !trimmed.starts_with('#') {
+            break;
+        }
+        next += trimmed.find('\n').unwrap_or(trimmed.len());
+    }
+    if text[next..].starts_with([',', ']']) {
+        return Some(Failed::Reread { at, with: " " });
+    }
+    // The token's line, or libyaml's end-of-stream line after the last.
+    let l0 = if next == text.len() {
+        text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n'))
+    } else {
+        text[..next].matches('\n').count()
+    };
+    let col = next - text[..next].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let problem = "did not find expected ',' or ']'";
+    Some(YamlError::go(l0 + 1, col, problem, (l0 > 0).then_some(l0)).into())
 }
 
 /// libyaml's scanner error for a directive's name (`rest`: its line after
