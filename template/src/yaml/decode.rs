@@ -273,6 +273,16 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                     }
                     return Ok(root.zip(root_span));
                 }
+                // A `%YAML` or `%TAG` directive after a document's root
+                // ends it for libyaml (its scanner unrolls every block
+                // collection at a `%` in column 0), and go-yaml reads no
+                // further; YAML 1.2 wants a `...` before it.
+                if matches!(e.kind(), ErrorKind::MissingDocumentEndBeforeDirective)
+                    && stack.is_empty()
+                    && root.is_some()
+                {
+                    return Ok(root.zip(root_span));
+                }
                 // granit-parser refuses what follows a root node that
                 // libyaml has ended (`'a' 'b'`, `{a: 1} ]`), often before
                 // giving the root: read it from the text before the error.
