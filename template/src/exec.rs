@@ -18,7 +18,7 @@ use crate::gofmt;
 use crate::parse::{
     self, Arg, At, Branch, Command, ListNode, Node, Number, ParseError, Pipe, Tree, Variable,
 };
-use crate::value::{ListType, MapType, Object, Value};
+use crate::value::{ListType, Map, MapType, Object, Value};
 
 /// Go's `maxExecDepth`.
 const MAX_EXEC_DEPTH: usize = 100_000;
@@ -1058,6 +1058,19 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             return Err(self.errorf(format!("invalid value; expected {}", ty.go_name())));
         }
         if assignable(&val, ty) {
+            // The call converts an argument to its parameter's type: a
+            // common.Values given for a map[string]interface{} is one
+            // there (the same map), and comes back as one from a function
+            // that returns it (set, merge).
+            if ty == Ty::Dict
+                && let Value::Map(m) = &val
+                && m.ty == MapType::Values
+            {
+                return Ok(Value::Map(Map {
+                    ty: MapType::Any,
+                    ..m.clone()
+                }));
+            }
             return Ok(val);
         }
         let got = if let Value::Nil = val {
