@@ -623,28 +623,32 @@ fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) 
 }
 
 fn kube_fields(k: &crate::value::KubeVersion) -> Vec<(&'static str, Value)> {
-    [
+    string_fields([
         ("Version", &k.version),
         ("normalizedVersion", &k.normalized),
         ("Major", &k.major),
         ("Minor", &k.minor),
-    ]
-    .into_iter()
-    .map(|(name, v)| (name, Value::str(v)))
-    .collect()
+    ])
 }
 
 fn helm_fields(h: &crate::value::HelmVersion) -> Vec<(&'static str, Value)> {
-    [
+    string_fields([
         ("Version", &h.version),
         ("GitCommit", &h.git_commit),
         ("GitTreeState", &h.git_tree_state),
         ("GoVersion", &h.go_version),
         ("KubeClientVersion", &h.kube_client_version),
-    ]
-    .into_iter()
-    .map(|(name, v)| (name, Value::str(v)))
-    .collect()
+    ])
+}
+
+/// A struct's string fields, named, as [`print_struct`] takes them.
+fn string_fields<const N: usize>(
+    fields: [(&'static str, &String); N],
+) -> Vec<(&'static str, Value)> {
+    fields
+        .into_iter()
+        .map(|(name, v)| (name, Value::str(v)))
+        .collect()
 }
 
 /// A struct's opening: `{`, after its type for `%#v`.
