@@ -380,8 +380,13 @@ pub fn marshal(v: &serde_json::Value) -> String {
     .unwrap_or_default()
 }
 
-/// Decodes YAML into a template value (`fromYaml` semantics).
+/// Decodes YAML into a template value (`fromYaml` semantics). The text's
+/// bytes are checked first, as go-yaml's reader checks them (a string cut
+/// inside a character by `abbrev` or `trunc` is not UTF-8).
 pub fn decode_value(text: &str) -> Result<Value, YamlError> {
+    if let Some(problem) = crate::value::gostr::yaml_reader_error(text) {
+        return Err(YamlError::go(0, 0, problem, None));
+    }
     decode::decode(text)
 }
 
