@@ -240,25 +240,6 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-
-
-def round_many_places(text, h, b):
-    # {{ round 7 100 }}: Helm 7, berth 6.999999999999999. Sprig's round
-    # scales by math.Pow(10, places); Go's Pow squares its way to 1e100
-    # (not correctly rounded), Rust's powf is; 10^n is exact in both up to
-    # n = 22, so only more places than that differ. Only numbers a last
-    # bit apart may differ.
-    if re.search(r"\bround\b", text) is None or "error" in h or "error" in b:
-        return False
-    hs, bs = dump(h), dump(b)
-    hn, bn = NUMBER.findall(hs), NUMBER.findall(bs)
-    close = all(abs(float(x) - float(y)) <= 1e-12 * max(abs(float(x)), 1e-300)
-                for x, y in zip(hn, bn))
-    return (hs != bs and len(hn) == len(bn) and close
-            and NUMBER.sub("N", hs) == NUMBER.sub("N", bs))
-
-
 def yaml_colon_before_flow_collection(text, h, b):
     # A flow sequence with `map[k:[...]` inside (printed maps given to
     # fromYaml): libyaml `did not find expected ',' or ']'`, granit-parser
@@ -267,9 +248,6 @@ def yaml_colon_before_flow_collection(text, h, b):
 
 
 OPEN = [
-    Known("open: round-many-places", ["templates"],
-          "round with more than 22 places: Go's math.Pow(10, n) is not correctly rounded, Rust's is",
-          round_many_places),
     Known("open: yaml-colon-before-flow-collection", ["templates", "yaml", "values"],
           "a ':' right before '[' or '{' in a flow collection: libyaml did not find expected ',' "
           "or ']', berth granit-parser's wording",

@@ -98,7 +98,7 @@ pub fn register(m: &mut FuncMap) {
             _ => 0.5,
         };
         let val = to_float64(&a[0]);
-        let pow = 10f64.powf(i(&a[1]) as f64);
+        let pow = go_pow10(i(&a[1]));
         let digit = pow * val;
         let frac = digit - digit.trunc();
         let r = if frac >= round_on {
@@ -260,4 +260,71 @@ fn decimal_op(a: &Value, rest: &[Value], op: Op) -> Result<f64, GoError> {
         acc = acc.apply(op, d);
     }
     Ok(acc.to_f64())
+}
+
+/// Go's `math.Pow(10, n)` for an integral `n`, which Sprig's `round`
+/// scales by: repeated squaring of Frexp's fraction, not correctly rounded
+/// past 10^22 (Rust's `powf` is), so `round 7 100` is 7 as in Helm.
+fn go_pow10(n: i64) -> f64 {
+    match n {
+        0 => return 1.0,
+        1 => return 10.0,
+        // |n| is 2^63: Go's "large even int" case, 10^-huge underflows.
+        i64::MIN => return 0.0,
+        _ => {}
+    }
+    let (mut a1, mut ae) = (1.0f64, 0i64);
+    // Frexp(10) = 0.625 × 2^4.
+    let (mut x1, mut xe) = (0.625f64, 4i64);
+    let mut i = n.unsigned_abs();
+    while i != 0 {
+        if !(-(1 << 12)..=(1 << 12)).contains(&xe) {
+            ae += xe;
+            break;
+        }
+        if i & 1 == 1 {
+            a1 *= x1;
+            ae += xe;
+        }
+        x1 *= x1;
+        xe <<= 1;
+        if x1 < 0.5 {
+            x1 += x1;
+            xe -= 1;
+        }
+        i >>= 1;
+    }
+    if n < 0 {
+        a1 = 1.0 / a1;
+        ae = -ae;
+    }
+    go_ldexp(a1, ae)
+}
+
+/// Go's `math.Ldexp`: `frac × 2^exp`, rounded once.
+fn go_ldexp(frac: f64, exp: i64) -> f64 {
+    if frac == 0.0 || !frac.is_finite() {
+        return frac;
+    }
+    let (frac, mut exp) = if frac.abs() < f64::MIN_POSITIVE {
+        (frac * (1u64 << 52) as f64, exp - 52)
+    } else {
+        (frac, exp)
+    };
+    let mut bits = frac.to_bits();
+    exp += ((bits >> 52) & 0x7ff) as i64 - 1023;
+    if exp < -1075 {
+        return 0f64.copysign(frac);
+    }
+    if exp > 1023 {
+        return f64::INFINITY.copysign(frac);
+    }
+    let mut m = 1.0;
+    if exp < -1022 {
+        exp += 53;
+        m = 1.0 / (1u64 << 53) as f64;
+    }
+    bits &= !(0x7ff << 52);
+    bits |= ((exp + 1023) as u64) << 52;
+    m * f64::from_bits(bits)
 }
