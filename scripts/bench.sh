@@ -6,11 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_INCREMENTAL=0
-venv=.venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+source scripts/venv.sh
+reference_venv tests/requirements.txt
 # benches/upgrade.rs and benches/upload.rs run the release berth and berthd binaries.
 cargo build --release --locked --bins
 cargo bench --locked -p berth --bench render --bench lifecycle --bench latency --bench upload --bench fleet --bench upgrade --bench journal "$@"

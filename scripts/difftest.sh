@@ -15,11 +15,8 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-venv=.venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r difftest/requirements.txt
+source scripts/venv.sh
+reference_venv difftest/requirements.txt
 
 nice -n 19 cargo build --quiet --locked --bin berth
 nice -n 19 cargo build --quiet --locked --manifest-path difftest/driver/Cargo.toml

@@ -12,11 +12,8 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-venv=.venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+source scripts/venv.sh
+reference_venv tests/requirements.txt
 "$venv/bin/python" tests/golden/regen.py --check
 
 cargo build --workspace --locked --bins
