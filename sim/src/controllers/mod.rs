@@ -88,6 +88,21 @@ impl WorkQueue {
         }
     }
 
+    /// Takes the keys whose timers are due at `now`, each once, leaving the queue as it is.
+    fn take_due_timers(&mut self, now: SimTime) -> Vec<WorkKey> {
+        let mut keys = Vec::new();
+        while let Some(first) = self.timers.first() {
+            if first.0 > now {
+                break;
+            }
+            let (_, _, k) = self.timers.pop_first().expect("checked non-empty");
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
     fn drain(&mut self) -> Vec<WorkKey> {
         self.queued.clear();
         self.queue.drain(..).collect()
@@ -197,6 +212,30 @@ impl Cluster {
         }
     }
 
+    /// Runs the keys whose timers are due now, at once: a timer stands for something that
+    /// happens at its time (a container started, a grace period ended), not for a change a
+    /// controller notices later.
+    fn run_due_timers(&mut self) {
+        let now = self.now();
+        let due = self.work.take_due_timers(now);
+        for k in &due {
+            self.reconcile(k);
+        }
+    }
+
+    /// One draw of the reconcile latency (SIM_SPEC §5: 20–50 ms on a Real clock).
+    fn reconcile_latency(&mut self) -> Duration {
+        let (lo, hi) = self.cfg.timings.reconcile_latency;
+        if hi > lo {
+            Duration::from_millis(
+                self.rng
+                    .random_range(lo.as_millis() as u64..=hi.as_millis() as u64),
+            )
+        } else {
+            lo
+        }
+    }
+
     /// Runs one pass: every key queued now (after moving due timers in). Returns how many ran.
     fn pass(&mut self) -> usize {
         let now = self.now();
@@ -284,39 +323,33 @@ impl Engine {
         }
     }
 
-    /// The background loop of a Real clock.
+    /// The background loop of a Real clock. Work a committed change queued runs in one pass a
+    /// reconcile latency after the first of it arrived; a timer's work runs at its time, also
+    /// while a pass is pending.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let notify = self.lock().work.notify.clone();
+        let mut pass_at: Option<tokio::time::Instant> = None;
         loop {
-            let (ready, next_timer, latency) = {
+            let next_timer = {
                 let mut c = self.lock();
-                let now = c.now();
-                c.work.take_due(now);
-                let (lo, hi) = c.cfg.timings.reconcile_latency;
-                let lat = if hi > lo {
-                    Duration::from_millis(
-                        c.rng
-                            .random_range(lo.as_millis() as u64..=hi.as_millis() as u64),
-                    )
-                } else {
-                    lo
-                };
-                (c.work.has_ready_work(), c.work.next_timer(), lat)
-            };
-            if ready {
-                self.busy.store(true, std::sync::atomic::Ordering::SeqCst);
-                let wait = self.clock.real_duration(latency).unwrap_or(latency);
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
+                c.run_due_timers();
+                if pass_at.is_none() && c.work.has_ready_work() {
+                    self.busy.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let latency = c.reconcile_latency();
+                    let wait = self.clock.real_duration(latency).unwrap_or(latency);
+                    pass_at = Some(tokio::time::Instant::now() + wait);
                 }
-                self.lock().pass();
-                self.busy.store(false, std::sync::atomic::Ordering::SeqCst);
-                continue;
-            }
+                c.work.next_timer()
+            };
             let timer = async {
                 match next_timer {
                     Some(t) => self.clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let pass = async {
+                match pass_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
@@ -324,6 +357,11 @@ impl Engine {
                 _ = cancel.cancelled() => return,
                 _ = notify.notified() => {}
                 _ = timer => {}
+                _ = pass => {
+                    self.lock().pass();
+                    pass_at = None;
+                    self.busy.store(false, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         }
     }

@@ -342,3 +342,48 @@ async fn manual_runs_are_deterministic_from_the_seed() {
     assert_eq!(a.len(), 3);
     assert_eq!(a, b);
 }
+
+#[tokio::test]
+async fn a_container_starts_at_its_start_delay_not_a_reconcile_later() {
+    // SIM_SPEC §5: the reconcile latency is how long controllers take to notice a change; a
+    // timer (a container's start-delay, a grace period) stands for something that happens at
+    // its time, as a kubelet starts a container. With a latency of 3 s and a start-delay of
+    // 100 ms, a scheduled pod runs 100 ms later, not 3.1 s (the margin is for a busy machine).
+    crate::support::init();
+    let mut timings = berth_sim::Profile::Fast.timings();
+    timings.reconcile_latency = (Duration::from_secs(3), Duration::from_secs(3));
+    timings.start_delay = Duration::from_millis(100);
+    let sim = berth_sim::Simulator::builder()
+        .clock(berth_sim::Clock::Real { scale: 1.0 })
+        .timings(timings)
+        .start()
+        .await
+        .unwrap();
+    let client = crate::support::client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "app", "image": "app:1"}]}});
+    pods.patch("p", &PatchParams::apply("berth"), &Patch::Apply(&pod))
+        .await
+        .unwrap();
+    let mut scheduled = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let running = loop {
+        assert!(Instant::now() < deadline, "the pod never ran");
+        let p = pods.get("p").await.unwrap();
+        let spec_node = p.spec.as_ref().and_then(|s| s.node_name.clone());
+        if spec_node.is_some() && scheduled.is_none() {
+            scheduled = Some(Instant::now());
+        }
+        if p.status.and_then(|s| s.phase).as_deref() == Some("Running") {
+            break Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let took = running - scheduled.expect("scheduled before it ran");
+    assert!(
+        took < Duration::from_millis(1500),
+        "ran {took:?} after it was scheduled"
+    );
+    sim.shutdown().await;
+}
