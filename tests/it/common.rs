@@ -48,8 +48,10 @@ impl Out {
     }
 }
 
+/// What an in-process CLI wrote to one of its streams, readable while it
+/// still runs.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -62,14 +64,19 @@ impl Write for Captured {
 }
 
 impl Captured {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
 /// Run the CLI in-process with exactly these arguments.
 pub async fn berth_raw(args: &[String]) -> Out {
-    let (out, err) = (Captured::default(), Captured::default());
+    berth_raw_into(args, Captured::default()).await
+}
+
+/// [`berth_raw`], writing its stdout into `out`.
+async fn berth_raw_into(args: &[String], out: Captured) -> Out {
+    let err = Captured::default();
     let mut io = berth_cli::Io::new(Box::new(out.clone()), Box::new(err.clone()));
     let mut full = vec!["berth".to_string()];
     full.extend(args.iter().cloned());
@@ -440,6 +447,24 @@ pub fn berth_in_background(env: &Env, args: &[&str]) -> tokio::task::JoinHandle<
         .chain(env.conn_args())
         .collect();
     in_background(args)
+}
+
+/// [`berth_in_background`], with its stdout readable while it runs.
+pub fn berth_in_background_shown(
+    env: &Env,
+    args: &[&str],
+) -> (tokio::task::JoinHandle<Out>, Captured) {
+    let args: Vec<String> = args
+        .iter()
+        .map(|s| s.to_string())
+        .chain(env.conn_args())
+        .collect();
+    let out = Captured::default();
+    let shown = out.clone();
+    (
+        tokio::spawn(async move { berth_raw_into(&args, out).await }),
+        shown,
+    )
 }
 
 /// `--set` for the demo chart: pods berth-sim never makes ready, so an

@@ -3,7 +3,9 @@
 //! path) instead of being reset, and `berthd journal check|export|import`
 //! back a journal up and move it.
 
-use crate::common::{Berthd, Env, NEVER_READY, berth_in_background, berthd_bin, path, wait_for};
+use crate::common::{
+    Berthd, Env, NEVER_READY, berth_in_background_shown, berthd_bin, path, wait_for,
+};
 
 /// The lines of an `--events ndjson` run.
 fn lines(out: &str) -> Vec<serde_json::Value> {
@@ -124,7 +126,6 @@ pub(crate) fn events_files(env: &Env) -> Vec<std::path::PathBuf> {
 /// aside.
 #[tokio::test]
 async fn a_damaged_events_file_is_set_aside_at_start_and_named() {
-    use berth::proto::event::Kind;
     let mut env = Env::without_agent().await;
     let mut first = Berthd::spawn(&env, &[]).await;
     env.agent_url = first.url.clone();
@@ -136,8 +137,10 @@ async fn a_damaged_events_file_is_set_aside_at_start_and_named() {
     })
     .await;
 
-    // Killed while an upgrade waits for pods that never get ready.
-    let upgrade = berth_in_background(
+    // Killed while an upgrade waits for pods that never get ready, once the
+    // client was shown its progress (the file holds an event before the
+    // client is shown it).
+    let (upgrade, shown) = berth_in_background_shown(
         &env,
         &[
             "upgrade",
@@ -150,13 +153,8 @@ async fn a_damaged_events_file_is_set_aside_at_start_and_named() {
             "ndjson",
         ],
     );
-    wait_for("the upgrade to report progress", || async {
-        events_files(&env).iter().any(|f| {
-            records(f)
-                .0
-                .iter()
-                .any(|e| matches!(e.kind, Some(Kind::ResourceProgress(_))))
-        })
+    wait_for("the client to be shown the upgrade's progress", || async {
+        shown.text().contains("\"type\":\"resourceProgress\"")
     })
     .await;
     first.child.start_kill().unwrap();
