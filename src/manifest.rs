@@ -438,12 +438,27 @@ pub fn sourced_documents(manifest: &str) -> Vec<(&str, &str)> {
     out
 }
 
-/// Whether uninstall leaves this object: Helm's uninstall reads the
-/// `helm.sh/resource-policy` annotation trimmed and in any case
-/// (filterManifestsToKeep), where an upgrade's prune wants `keep` exactly.
-pub fn kept_on_uninstall(o: &Object) -> bool {
-    o.annotation(RESOURCE_POLICY_ANNOTATION)
-        .is_some_and(|p| p.trim().eq_ignore_ascii_case("keep"))
+/// What uninstall does with an object, as Helm's filterManifestsToKeep sorts
+/// it by its `helm.sh/resource-policy` annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUninstall {
+    /// No such annotation: deleted.
+    Delete,
+    /// `keep`, read trimmed and in any case (where an upgrade's prune wants
+    /// `keep` exactly): left, and listed as kept.
+    Keep,
+    /// Any other value: Helm's filter puts the object in neither of its
+    /// lists, so it is neither deleted nor listed; berth leaves it too, as
+    /// deleting what Helm would leave could lose data.
+    Leave,
+}
+
+pub fn on_uninstall(o: &Object) -> OnUninstall {
+    match o.annotation(RESOURCE_POLICY_ANNOTATION) {
+        None => OnUninstall::Delete,
+        Some(p) if p.trim().eq_ignore_ascii_case("keep") => OnUninstall::Keep,
+        Some(_) => OnUninstall::Leave,
+    }
 }
 
 /// One object of a stored manifest, ready to apply.

@@ -1634,7 +1634,9 @@ async fn a_number_beyond_f64_in_a_manifest_is_applied_as_the_text_helm_keeps() {
 /// Helm's uninstall reads it) leaves an object in the cluster, and
 /// uninstall says which, as Helm's: "These resources were kept due to the
 /// resource policy:", `[Kind] name` each in uninstall order, a blank line,
-/// then the release's line.
+/// then the release's line. Any other value of the annotation (even
+/// `delete`) leaves the object unlisted, as Helm's filterManifestsToKeep puts
+/// it in neither of its lists.
 #[tokio::test]
 async fn uninstall_lists_what_the_resource_policy_kept_as_helm_does() {
     let env = Env::start().await;
@@ -1647,7 +1649,13 @@ async fn uninstall_lists_what_the_resource_policy_kept_as_helm_does() {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}---\n")
     };
     let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    helm.sh/resource-policy: keep\n";
-    let objects = [cm("kept-a", "keep"), cm("kept-b", " Keep "), cm("gone", "")].concat();
+    let objects = [
+        cm("kept-a", "keep"),
+        cm("kept-b", " Keep "),
+        cm("gone", ""),
+        cm("left", "delete"),
+    ]
+    .concat();
     let chart =
         crate::common::write_chart(&env, "keep", &[("cm.yaml", &objects), ("s.yaml", secret)]);
     env.berth(&["install", "web", &chart]).await.ok();
@@ -1668,6 +1676,12 @@ async fn uninstall_lists_what_the_resource_policy_kept_as_helm_does() {
         );
     }
     assert!(env.get("v1", "Secret", "default", "s").await.is_some());
+    assert!(
+        env.get("v1", "ConfigMap", "default", "left")
+            .await
+            .is_some()
+    );
+    assert!(!out.contains("ConfigMap/left"), "{out}");
     assert!(
         env.get("v1", "ConfigMap", "default", "gone")
             .await
@@ -1765,6 +1779,78 @@ async fn uninstall_deletes_a_kinds_objects_together_and_waits_for_them_all_at_on
         assert!(
             kind.iter().all(|s| s.0 < first_done),
             "deleted one at a time"
+        );
+    }
+}
+
+/// An upgrade's prune leaves an object whose copy in the cluster says
+/// `helm.sh/resource-policy: keep` (exactly), as Helm's Update reads it
+/// there: whether the chart or someone with kubectl put it there. A value
+/// that is only `keep` trimmed or in another case does not keep it, as
+/// for Helm's Update; `berth diff` shows the same.
+#[tokio::test]
+async fn an_upgrade_prune_keeps_what_the_clusters_copy_says_to_keep() {
+    use kube::api::{Api, Patch, PatchParams};
+    let env = Env::start().await;
+    let cm = |name: &str, policy: &str| {
+        let annotations = if policy.is_empty() {
+            String::new()
+        } else {
+            format!("  annotations:\n    helm.sh/resource-policy: \"{policy}\"\n")
+        };
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}---\n")
+    };
+    let stays = cm("stays", "");
+    let v1 = [
+        cm("chart-keep", "keep"),
+        cm("hand-keep", ""),
+        cm("spaced", " Keep "),
+        cm("plain", ""),
+        stays.clone(),
+    ]
+    .concat();
+    let v1 = crate::common::write_chart(&env, "prune-keep", &[("cm.yaml", &v1)]);
+    env.berth(&["install", "p", &v1]).await.ok();
+    // Someone keeps hand-keep with kubectl annotate.
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(env.kube().await, "default");
+    configmaps
+        .patch(
+            "hand-keep",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}
+            })),
+        )
+        .await
+        .unwrap();
+
+    let v2 = crate::common::write_chart(&env, "prune-keep", &[("cm.yaml", &stays)]);
+    let diff = env.berth(&["diff", "upgrade", "p", &v2]).await.stdout;
+    for name in ["spaced", "plain"] {
+        assert!(
+            diff.contains(&format!("ConfigMap/{name}")),
+            "{name}: {diff}"
+        );
+    }
+    for name in ["chart-keep", "hand-keep"] {
+        assert!(
+            !diff.contains(&format!("ConfigMap/{name}")),
+            "{name}: {diff}"
+        );
+    }
+    let out = env.berth(&["upgrade", "p", &v2]).await.ok().stdout;
+    for name in ["chart-keep", "hand-keep"] {
+        assert!(out.contains(&format!("ConfigMap/{name} kept")), "{out}");
+        assert!(
+            env.get("v1", "ConfigMap", "default", name).await.is_some(),
+            "{name}"
+        );
+    }
+    for name in ["spaced", "plain"] {
+        assert!(
+            env.get("v1", "ConfigMap", "default", name).await.is_none(),
+            "{name}"
         );
     }
 }

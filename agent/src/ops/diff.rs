@@ -123,15 +123,13 @@ pub async fn diff(
         .iter()
         .filter(|o| !kept.contains(&identity(o, namespace)))
     {
-        if o.annotation(berth::manifest::RESOURCE_POLICY_ANNOTATION) == Some("keep") {
-            continue;
-        }
         let live = agent
             .cluster
             .live(&o.object, namespace)
             .await
             .map_err(|e| Failure::new("DiffFailed", e.to_string()))?;
-        if let Some(mut live) = live {
+        // What the upgrade's prune would leave (the cluster's copy says keep).
+        if let Some(mut live) = live.filter(|l| !super::kept_by_policy(l)) {
             if !how.show_secrets {
                 berth::secrets::redact_pair(Some(&mut live), None);
             }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use berth::manifest::{self, Object, RESOURCE_POLICY_ANNOTATION};
 use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
 use futures::StreamExt;
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::cluster::{Before, Cluster, ClusterError, ValidationDirective};
@@ -409,21 +410,41 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
     if !removed.is_empty() {
         phase(d.op, "prune", d.deadline);
     }
-    removed.retain(|o| o.annotation(RESOURCE_POLICY_ANNOTATION) != Some("keep"));
     // A kind's objects together, as the applies. Every deletion is tried,
-    // as Helm's; the first failure is the outcome.
+    // as Helm's; the first failure is the outcome. As Helm's Update, each
+    // object is read first and left if the cluster's copy says
+    // `helm.sh/resource-policy: keep` (exactly), whoever annotated it.
     let mut failed = None;
     for kind in removed.chunk_by(|a, b| a.object.kind == b.object.kind) {
         let asks: Vec<_> = kind
             .iter()
             .map(|o| {
-                let asked = agent.cluster.delete(&o.object, d.namespace);
-                async move { (*o, asked.await) }
+                let cluster = &agent.cluster;
+                async move {
+                    let kept = match cluster.get(&o.object, d.namespace).await {
+                        Ok(Some(live)) => kept_by_policy(&live),
+                        // Gone or unreadable: the deletion says which.
+                        _ => false,
+                    };
+                    let deleted = if kept {
+                        Ok(None)
+                    } else {
+                        cluster.delete(&o.object, d.namespace).await.map(Some)
+                    };
+                    (*o, deleted)
+                }
             })
             .collect();
         for (o, deleted) in few_at_a_time(agent, asks).await {
             let deleted = match deleted {
-                Ok(deleted) => deleted,
+                Ok(Some(deleted)) => deleted,
+                Ok(None) => {
+                    d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+                        object: Some(o.object.clone()),
+                        action: ApplyAction::Kept as i32,
+                    }));
+                    continue;
+                }
                 Err(e) => {
                     failed.get_or_insert(Failure {
                         reason: "DeleteFailed".into(),
@@ -487,6 +508,16 @@ pub async fn read_all(
         })
         .collect();
     few_at_a_time(agent, reads).await
+}
+
+/// Whether an upgrade's prune leaves this live object: Helm's Update reads
+/// `helm.sh/resource-policy` from the cluster's copy and wants `keep` exactly
+/// (uninstall reads the manifest's, trimmed and in any case).
+pub fn kept_by_policy(live: &Value) -> bool {
+    live.pointer("/metadata/annotations")
+        .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
+        .and_then(Value::as_str)
+        == Some("keep")
 }
 
 /// Tell the clients a deletion's outcome: deleted, or nothing there to

@@ -1,10 +1,10 @@
-//! Uninstall: delete a release's objects in Helm's uninstall order (keeping
-//! those annotated `helm.sh/resource-policy: keep`), then either mark the
+//! Uninstall: delete a release's objects in Helm's uninstall order (leaving
+//! those with a `helm.sh/resource-policy` annotation), then either mark the
 //! newest revision uninstalled (`--keep-history`) or forget the release.
 
 use std::sync::Arc;
 
-use berth::manifest;
+use berth::manifest::{self, OnUninstall};
 use berth::proto::{self, UninstallRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
 use futures::StreamExt;
@@ -121,7 +121,7 @@ async fn execute(agent: &Agent, p: Prepared) {
         // What would go, and nothing recorded or deleted.
         let changes = deletion_order(objects)
             .into_iter()
-            .filter(|o| !manifest::kept_on_uninstall(o))
+            .filter(|o| manifest::on_uninstall(o) == OnUninstall::Delete)
             .map(|o| proto::PlannedChange {
                 object: Some(o.object),
                 action: proto::PlanAction::Delete as i32,
@@ -239,8 +239,8 @@ async fn fail(agent: &Agent, op: &OpEvents, failure: Failure) {
     super::conclude(agent, op, Err((finish, failure)), String::new()).await;
 }
 
-/// Delete a release's objects in Helm's uninstall order, skipping those
-/// annotated `helm.sh/resource-policy: keep`; one event per object. Returns
+/// Delete a release's objects in Helm's uninstall order, skipping those with
+/// a `helm.sh/resource-policy` annotation; one event per object. Returns
 /// the errors, one line each.
 pub(super) async fn delete_objects(
     agent: &Agent,
@@ -270,9 +270,11 @@ async fn delete_objects_with(
 ) -> Vec<String> {
     // What the resource policy keeps is said first, in that order too (the
     // CLI lists it as Helm's uninstall does).
+    // What it neither keeps nor deletes is left unsaid, as by Helm.
     let (kept, objects): (Vec<_>, Vec<_>) = deletion_order(objects)
         .into_iter()
-        .partition(manifest::kept_on_uninstall);
+        .filter(|o| manifest::on_uninstall(o) != OnUninstall::Leave)
+        .partition(|o| manifest::on_uninstall(o) == OnUninstall::Keep);
     for o in kept {
         op.emit(Kind::ResourceApplied(proto::ResourceApplied {
             object: Some(o.object),
