@@ -325,6 +325,41 @@ async fn a_malformed_chart_is_refused_with_one_line_and_changes_nothing() {
         "one line: {}",
         out.stderr
     );
+    // The other actions in the words of each (Helm's releaseContent,
+    // History, prepareRollback, Uninstall, ReleaseTesting); uninstall's
+    // names one after another, so `hello` goes only if the bad one is not
+    // before it.
+    for (args, words) in [
+        (&["status"][..], "releaseContent: Release name is invalid"),
+        (
+            &["get", "values"],
+            "releaseContent: Release name is invalid",
+        ),
+        (
+            &["get", "manifest"],
+            "releaseContent: Release name is invalid",
+        ),
+        (&["history"], "release name is invalid"),
+        (&["rollback"], "prepareRollback: Release name is invalid"),
+        (&["test"], "releaseTest: Release name is invalid"),
+        (&["uninstall"], "uninstall: Release name is invalid"),
+        (
+            &["uninstall", "--dry-run"],
+            "releaseContent: Release name is invalid",
+        ),
+    ] {
+        let mut full = args.to_vec();
+        full.push("Bad_Name");
+        let out = env.berth(&full).await.failed();
+        assert_eq!(
+            out.stderr,
+            format!("Error: {words}: Bad_Name\n"),
+            "{args:?}"
+        );
+    }
+    env.berth(&["uninstall", "Bad_Name", "hello"])
+        .await
+        .failed();
     let h = env
         .berth(&["history", "hello", "-o", "json"])
         .await

@@ -77,6 +77,7 @@ async fn fetch_with(
     w: &Which,
     chart_metadata: bool,
 ) -> Result<proto::Revision, CliError> {
+    super::check_release_name(&w.name, super::RELEASE_CONTENT_NAME)?;
     let mut client = connect::connect(&g.target()).await?;
     Ok(client
         .get_revision(proto::GetRevisionRequest {

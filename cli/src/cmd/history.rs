@@ -59,6 +59,7 @@ pub fn revision_json(r: &proto::RevisionInfo) -> serde_json::Value {
 }
 
 pub async fn run(g: &Global, a: HistoryArgs, io: &mut Io) -> Result<(), CliError> {
+    super::check_release_name(&a.name, "release name is invalid")?;
     let mut client = connect::connect(&g.target()).await?;
     let resp = client
         .history(proto::HistoryRequest {

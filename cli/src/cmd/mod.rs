@@ -120,6 +120,18 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
 
 pub use berth::types::parse_duration;
 
+/// A release name checked first, as each Helm action checks it before
+/// anything else, and refused in that action's words (`words`: "uninstall:
+/// Release name is invalid"), with the name after them.
+pub fn check_release_name(name: &str, words: &str) -> Result<(), CliError> {
+    berth::types::ReleaseName::parse(name)
+        .map(drop)
+        .map_err(|_| CliError::Other(format!("{words}: {name}")))
+}
+
+/// Helm's words for a bad name where it reads a release (status, get).
+pub const RELEASE_CONTENT_NAME: &str = "releaseContent: Release name is invalid";
+
 /// Go's `strconv.ParseBool`, as pflag reads a boolean flag's value.
 pub fn go_parse_bool(s: &str) -> Option<bool> {
     match s {

@@ -57,6 +57,7 @@ pub fn request(g: &Global, a: &RollbackArgs) -> proto::RollbackRequest {
 }
 
 pub async fn run(g: &Global, a: RollbackArgs, io: &mut Io) -> Result<(), CliError> {
+    super::check_release_name(&a.name, "prepareRollback: Release name is invalid")?;
     let mut client = connect::connect(&g.target()).await?;
     let req = request(g, &a);
     let events = client

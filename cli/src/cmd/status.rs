@@ -22,6 +22,7 @@ pub struct StatusArgs {
 }
 
 pub async fn run(g: &Global, a: StatusArgs, io: &mut Io) -> Result<(), CliError> {
+    super::check_release_name(&a.name, super::RELEASE_CONTENT_NAME)?;
     let mut client = connect::connect(&g.target()).await?;
     let r = client
         .status(proto::StatusRequest {

@@ -35,6 +35,7 @@ pub struct TestArgs {
 }
 
 pub async fn run(g: &Global, a: TestArgs, io: &mut Io) -> Result<(), CliError> {
+    super::check_release_name(&a.name, "releaseTest: Release name is invalid")?;
     let mut client = connect::connect(&g.target()).await?;
     let req = proto::TestRequest {
         release: a.name.clone(),

@@ -53,9 +53,22 @@ fn parse_cascade(s: &str) -> Result<String, String> {
 }
 
 pub async fn run(g: &Global, a: UninstallArgs, io: &mut Io) -> Result<(), CliError> {
-    let mut client = connect::connect(&g.target()).await?;
+    // One name after another, as Helm's: a bad one stops the rest, and is
+    // refused in the words of Helm's uninstall (its dry run reads the
+    // release instead).
+    let words = if a.dry_run {
+        super::RELEASE_CONTENT_NAME
+    } else {
+        "uninstall: Release name is invalid"
+    };
+    let mut client = None;
     for name in &a.names {
-        uninstall(g, &a, name, &mut client, io).await?;
+        super::check_release_name(name, words)?;
+        let client = match &mut client {
+            Some(c) => c,
+            None => client.insert(connect::connect(&g.target()).await?),
+        };
+        uninstall(g, &a, name, client, io).await?;
     }
     Ok(())
 }
