@@ -888,19 +888,11 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
             next_token_line(text, line),
         )
     } else if problem == "misplaced bracket" {
-        // A closing bracket with no collection open: where a value belongs
-        // libyaml finds no node; after a complete value, no key.
-        let before = text
-            .lines()
-            .nth(l0)
-            .map(|l| l.chars().take(col0).collect::<String>())
-            .unwrap_or_default();
-        let message = if before.trim_end().ends_with([':', '-']) || before.trim().is_empty() {
-            "did not find expected node content"
-        } else {
-            "did not find expected key"
-        };
-        (message.into(), Stage::Parser, l0)
+        (
+            misplaced_bracket(text, l0, col0, open).into(),
+            Stage::Parser,
+            l0,
+        )
     } else if problem == "comment intercepting the multiline text" {
         // libyaml ends a plain scalar at a comment: the next line's text
         // is a token of its own, where the collection wants its next entry.
@@ -1083,6 +1075,68 @@ fn wanted_entry(text: &str, open: &[Open]) -> &'static str {
                 "did not find expected '-' indicator"
             }
         }
+    }
+}
+
+/// What libyaml's parser says of a closing bracket with no flow
+/// collection open (at 0-based line `l0`, column `col0`): a token like any
+/// other to it. Right after an indicator (`a: ]`, `-` then `]`) or before
+/// any node it is where a node belongs; otherwise it is where the
+/// innermost block collection still open at its column wants its next
+/// entry (`- {a: 1} ]`: a `-`; `a: [1]` then `]`: a key). The scanner
+/// closes the block collections indented deeper than the bracket first.
+fn misplaced_bracket(text: &str, l0: usize, col0: usize, open: &[Open]) -> &'static str {
+    let before = text_before(text, l0, col0);
+    if matches!(last_token_char(&before), None | Some(':' | '-' | '?')) {
+        return "did not find expected node content";
+    }
+    let still_open = open
+        .iter()
+        .position(|o| block_indent(text, o).is_some_and(|indent| indent > col0))
+        .unwrap_or(open.len());
+    wanted_entry(text, &open[..still_open])
+}
+
+/// The text before 0-based line `l0`, column `col0`.
+fn text_before(text: &str, l0: usize, col0: usize) -> String {
+    let mut out: String = text.split_inclusive('\n').take(l0).collect();
+    if let Some(line) = text.split_inclusive('\n').nth(l0) {
+        out.extend(line.chars().take(col0));
+    }
+    out
+}
+
+/// The last character of `s` outside comments and blanks (quotes
+/// respected), if any.
+fn last_token_char(s: &str) -> Option<char> {
+    let mut last = None;
+    for line in s.split('\n') {
+        let mut quote = None;
+        let mut prev = ' ';
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if matches!(prev, ' ' | '\t') => break,
+                _ => {}
+            }
+            if !matches!(c, ' ' | '\t' | '\r') {
+                last = Some(c);
+            }
+            prev = c;
+        }
+    }
+    last
+}
+
+/// The 0-based column a block collection is indented to (its keys', its
+/// dashes'); `None` for a flow collection.
+fn block_indent(text: &str, o: &Open) -> Option<usize> {
+    match o.shape {
+        Shape::BlockMap => Some(o.col - 1),
+        Shape::BlockSeq => dash_column(text, o),
+        _ => None,
     }
 }
 
