@@ -45,42 +45,6 @@ def index_string_uint8(text, h, b):
     return re.search(r"\bindex\b", text) is not None and "uint8" in hs and hs.replace("uint8", "uint64") == bs
 
 
-# Both on squashed text.
-GO_COLLECTION_KEY = re.compile(
-    r"invalidmapkey:(?:\[\]interface\{\}|map\[interface\{\}\]interface\{\}|map\[string\]interface\{\})\{")
-BERTH_COLLECTION_KEY = "invalidmapkey:acollectioncannotbeakey"
-
-
-def berth_collection_key_wording(s):
-    """Squashed s with each of go-yaml's `invalid map key: <%#v of the
-    key>` for a collection key worded as berth words it."""
-    out, i = [], 0
-    while (m := GO_COLLECTION_KEY.search(s, i)) is not None:
-        out.append(s[i:m.start()] + BERTH_COLLECTION_KEY)
-        depth, j = 0, m.end() - 1
-        while j < len(s):
-            depth += {"{": 1, "}": -1}.get(s[j], 0)
-            j += 1
-            if depth == 0:
-                break
-        i = j
-    return "".join(out) + s[i:]
-
-
-# YAML that can have a collection as a key: a template's fromYaml (its
-# text may be anything, `{{ .Values.s }}` is a flow map keyed by a flow
-# map), a complex key (`? [1]`), a flow collection before a colon, or one
-# opening in a flow sequence or after a comma.
-COLLECTION_KEY_YAML = re.compile(r"\bfromYaml|\?\s*[\[{]|[\]}]\s*:|[\[,]\s*[\[{]")
-
-
-def collection_key(text, h, b):
-    # Such YAML, and the only difference the wording of go-yaml's error.
-    hs, bs = squash(dump(h)), squash(dump(b))
-    return (COLLECTION_KEY_YAML.search(text) is not None and BERTH_COLLECTION_KEY in bs
-            and berth_collection_key_wording(hs) == bs)
-
-
 def without_go_structs(s):
     """Squashed s with each `&{...}` (Go's %d of a pointer to a struct,
     fields and all, braces balanced) as `&{}`."""
@@ -193,10 +157,6 @@ KNOWN = [
     Known("index-string-uint8", ["templates"],
           "berth-template has no uint8: index of a string gives a uint64 where Go gives a byte",
           index_string_uint8),
-    Known("collection-key-wording", ["templates", "yaml", "values"],
-          "a collection as a YAML mapping key: go-yaml prints the key with %#v "
-          "(`invalid map key: []interface {}{1}`), berth says `a collection cannot be a key`",
-          collection_key),
     Known("printf-d-semver", ["templates"],
           "printf %d (or a bad verb) of a *semver.Version: Go prints the struct's fields, berth %!d(<nil>)",
           printf_struct_of("semver")),

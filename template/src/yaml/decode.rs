@@ -1199,13 +1199,11 @@ impl Decoder {
                         continue;
                     }
                     let key = self.decode(k)?;
+                    // go-yaml v2's `d.mapping` prints such a key with %#v.
                     if matches!(key, Y::Seq(_) | Y::Map(_)) {
                         let (l, c) = pos(k);
-                        return Err(err_at(
-                            l,
-                            c,
-                            "invalid map key: a collection cannot be a key",
-                        ));
+                        let text = format!("invalid map key: {}", go_syntax(&key, true));
+                        return Err(err_at(l, c, text));
                     }
                     let val = self.decode(v)?;
                     if let Some(errors) = &mut self.strict
