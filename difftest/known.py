@@ -200,18 +200,7 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def yaml_colon_before_flow_collection(text, h, b):
-    # A flow sequence with `map[k:[...]` inside (printed maps given to
-    # fromYaml): libyaml `did not find expected ',' or ']'`, granit-parser
-    # `':' may not precede any of `[{` in flow mapping`.
-    return ("may not precede any of" in dump(b) and "did not find expected ','" in dump(h))
-
-
 OPEN = [
-    Known("open: yaml-colon-before-flow-collection", ["templates", "yaml", "values"],
-          "a ':' right before '[' or '{' in a flow collection: libyaml did not find expected ',' "
-          "or ']', berth granit-parser's wording",
-          yaml_colon_before_flow_collection),
 ]
 
 

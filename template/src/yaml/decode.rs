@@ -307,6 +307,11 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                 {
                     return Err(Failed::Reread { at, with: "\"-\"" });
                 }
+                if matches!(e.kind(), ErrorKind::FlowMappingValueAdjacentCollection)
+                    && let Some((at, ':')) = text.char_indices().nth(e.marker().index())
+                {
+                    return Err(colon_before_collection(text, at));
+                }
                 if matches!(e.kind(), ErrorKind::UnexpectedEofImplicitFlowMapping)
                     && stack.len() >= 2
                     && stack[stack.len() - 2].shape == Shape::FlowSeq
@@ -564,6 +569,41 @@ fn empty_key_value(text: &str, at: usize) -> Option<Failed> {
     let col = next - text[..next].rfind('\n').map_or(0, |i| i + 1) + 1;
     let problem = "did not find expected ',' or ']'";
     Some(YamlError::go(l0 + 1, col, problem, (l0 > 0).then_some(l0)).into())
+}
+
+/// A `:` right before a `[` or `{` in a flow collection (at byte offset
+/// `at`), which YAML 1.2 and granit-parser refuse after anything but a
+/// quoted scalar or a collection (`[a:[1]]`). libyaml (as go-yaml v2 has
+/// it) ends a plain scalar in a flow collection only at a `: ` or a flow
+/// indicator, so after one (`a:[`, `a :[`, across lines too) the `:` is
+/// the scalar's, and the bracket stands where the collection wants its
+/// `,` or end (`did not find expected ',' or ']'`, its line). A `:` that
+/// starts a token is a value indicator: right after `[`, `{`, `,` or
+/// another one no node stands before it (`did not find expected node
+/// content`); after an anchor, a tag, an alias or a `?` it gives them
+/// their value, read again with a blank after it.
+fn colon_before_collection(text: &str, at: usize) -> Failed {
+    let before = text[..at].trim_end_matches([' ', '\t', '\r', '\n']);
+    let word = before
+        .rfind([' ', '\t', '\r', '\n', '[', ']', '{', '}', ','])
+        .map_or(before, |i| &before[i + 1..]);
+    // A `:` with a blank after it is an indicator, whatever comes before.
+    let after_indicator = before.ends_with(':') && before.len() < at;
+    let (problem, at) = match word {
+        "" | ":" => ("did not find expected node content".to_string(), at),
+        _ if after_indicator => ("did not find expected node content".to_string(), at),
+        "?" => return Failed::Reread { at, with: ": " },
+        w if w.starts_with(['&', '!', '*']) => return Failed::Reread { at, with: ": " },
+        _ => {
+            let l0 = text[..at].matches('\n').count();
+            let col0 = text[..at].rsplit('\n').next().unwrap_or("").chars().count();
+            let close = open_flow(text, l0 + 1, col0).unwrap_or(']');
+            (format!("did not find expected ',' or '{close}'"), at + 1)
+        }
+    };
+    let l0 = text[..at].matches('\n').count();
+    let col = text[..at].rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    YamlError::go(l0 + 1, col, problem, (l0 > 0).then_some(l0)).into()
 }
 
 /// libyaml's scanner error for a directive's name (`rest`: its line after
