@@ -360,6 +360,18 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                 {
                     return Err(e.into());
                 }
+                if style == ScalarStyle::Plain
+                    && let Some(top) = stack.last().filter(|o| o.is_flow())
+                    && let Some(f) = flow_question_mark(
+                        text,
+                        offsets.byte_offset(span.start.index()),
+                        offsets.slice(span.start.index(), span.end.index()),
+                        top,
+                        anchor != 0 || tag.is_some(),
+                    )
+                {
+                    return Err(f);
+                }
                 if stack.last().is_some_and(Open::wants_key)
                     && style == ScalarStyle::Plain
                     && anchor == 0
@@ -428,8 +440,13 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                     (Event::SequenceStart(..), StructureStyle::Block) => Shape::BlockSeq,
                     (Event::SequenceStart(..), StructureStyle::Flow) => Shape::FlowSeq,
                     (_, StructureStyle::Block) => Shape::BlockMap,
-                    // A pair's mapping has no `{` for its span to cover.
-                    (_, StructureStyle::Flow) if span.start.index() == span.end.index() => {
+                    // A pair's mapping has no `{` for its span to cover
+                    // (nothing, or its `?`).
+                    (_, StructureStyle::Flow)
+                        if !offsets
+                            .slice(span.start.index(), span.end.index())
+                            .starts_with('{') =>
+                    {
                         Shape::FlowPair
                     }
                     (_, StructureStyle::Flow) => Shape::FlowMap,
@@ -547,28 +564,79 @@ fn empty_key_value(text: &str, at: usize) -> Option<Failed> {
     if !explicit || !text[at..].starts_with(':') {
         return None;
     }
-    let mut next = at + 1;
-    loop {
-        let rest = &text[next..];
-        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
-        next += rest.len() - trimmed.len();
-        if !trimmed.starts_with('#') {
-            break;
-        }
-        next += trimmed.find('\n').unwrap_or(trimmed.len());
-    }
+    let next = next_token_at(text, at + 1);
     if text[next..].starts_with([',', ']']) {
         return Some(Failed::Reread { at, with: " " });
     }
-    // The token's line, or libyaml's end-of-stream line after the last.
-    let l0 = if next == text.len() {
+    Some(parser_error_at(
+        text,
+        next,
+        "did not find expected ',' or ']'",
+    ))
+}
+
+/// A `?` in a plain scalar in a flow collection (`raw`, at byte offset
+/// `at`; `decorated`: with an anchor or a tag), which YAML 1.2 and
+/// granit-parser read as the scalar's: libyaml (as go-yaml v2 has it)
+/// takes any `?` in a flow collection for a key indicator, and ends a
+/// plain scalar there. After a node (the scalar's text before it, or the
+/// empty node an anchor or tag makes) the collection wants its `,` or end
+/// (`[a?b]`, `{a: b?}`); where an entry starts it opens a pair, read again
+/// with a blank after it (`{?x: 1}` is `{x: 1}`); where a value belongs it
+/// is no node (`{a: ?x}`). `top`: the collection the scalar is in.
+fn flow_question_mark(
+    text: &str,
+    at: usize,
+    raw: &str,
+    top: &Open,
+    decorated: bool,
+) -> Option<Failed> {
+    let q = at + raw.find('?')?;
+    if q > at || decorated {
+        let close = if top.shape == Shape::FlowMap {
+            '}'
+        } else {
+            ']'
+        };
+        let problem = format!("did not find expected ',' or '{close}'");
+        return Some(parser_error_at(text, q, &problem));
+    }
+    if top.shape == Shape::FlowSeq || top.wants_key() {
+        return Some(Failed::Reread { at: q, with: "? " });
+    }
+    Some(parser_error_at(
+        text,
+        q,
+        "did not find expected node content",
+    ))
+}
+
+/// The byte offset of the first token at or after byte offset `from`
+/// (blanks, line breaks and comments skipped), or the text's length.
+fn next_token_at(text: &str, from: usize) -> usize {
+    let mut at = from;
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        at += rest.len() - trimmed.len();
+        if !trimmed.starts_with('#') {
+            return at;
+        }
+        at += trimmed.find('\n').unwrap_or(trimmed.len());
+    }
+}
+
+/// libyaml's parser error at the token at byte offset `at` (its stream
+/// end when `at` is the text's length, on the line after the last), with
+/// go-yaml's parser-error line: the 0-based one, left out when 0.
+fn parser_error_at(text: &str, at: usize, problem: &str) -> Failed {
+    let l0 = if at == text.len() {
         text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n'))
     } else {
-        text[..next].matches('\n').count()
+        text[..at].matches('\n').count()
     };
-    let col = next - text[..next].rfind('\n').map_or(0, |i| i + 1) + 1;
-    let problem = "did not find expected ',' or ']'";
-    Some(YamlError::go(l0 + 1, col, problem, (l0 > 0).then_some(l0)).into())
+    let col = text[..at].rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    YamlError::go(l0 + 1, col, problem, (l0 > 0).then_some(l0)).into()
 }
 
 /// A `:` right before a `[` or `{` in a flow collection (at byte offset
@@ -589,21 +657,22 @@ fn colon_before_collection(text: &str, at: usize) -> Failed {
         .map_or(before, |i| &before[i + 1..]);
     // A `:` with a blank after it is an indicator, whatever comes before.
     let after_indicator = before.ends_with(':') && before.len() < at;
-    let (problem, at) = match word {
-        "" | ":" => ("did not find expected node content".to_string(), at),
-        _ if after_indicator => ("did not find expected node content".to_string(), at),
-        "?" => return Failed::Reread { at, with: ": " },
-        w if w.starts_with(['&', '!', '*']) => return Failed::Reread { at, with: ": " },
+    match word {
+        "" | ":" => parser_error_at(text, at, "did not find expected node content"),
+        _ if after_indicator => parser_error_at(text, at, "did not find expected node content"),
+        "?" => Failed::Reread { at, with: ": " },
+        w if w.starts_with(['&', '!', '*']) => Failed::Reread { at, with: ": " },
         _ => {
             let l0 = text[..at].matches('\n').count();
             let col0 = text[..at].rsplit('\n').next().unwrap_or("").chars().count();
             let close = open_flow(text, l0 + 1, col0).unwrap_or(']');
-            (format!("did not find expected ',' or '{close}'"), at + 1)
+            parser_error_at(
+                text,
+                at + 1,
+                &format!("did not find expected ',' or '{close}'"),
+            )
         }
-    };
-    let l0 = text[..at].matches('\n').count();
-    let col = text[..at].rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    YamlError::go(l0 + 1, col, problem, (l0 > 0).then_some(l0)).into()
+    }
 }
 
 /// libyaml's scanner error for a directive's name (`rest`: its line after
