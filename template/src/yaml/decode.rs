@@ -451,6 +451,13 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                     }
                     (_, StructureStyle::Flow) => Shape::FlowMap,
                 };
+                if shape == Shape::FlowPair
+                    && offsets.slice(span.start.index(), span.end.index()) == "?"
+                    && let Some(f) =
+                        after_sequence_key(text, offsets.byte_offset(span.start.index()))
+                {
+                    return Err(f);
+                }
                 stack.push(Open {
                     items: Vec::new(),
                     shape,
@@ -556,7 +563,9 @@ impl BadDirectives {
 /// reads the empty key and drops the token), so the pair has no value and
 /// `v` stands where the sequence wants `,` or `]` (`did not find expected
 /// ',' or ']'` at its line). Before a `,` or `]` the pair is a null key and
-/// value, read again without the `:`; granit-parser refuses either.
+/// value, read again with a null key in the `:`'s place (a blank there
+/// would leave a `?` before a `,`, see [`after_sequence_key`]);
+/// granit-parser refuses either.
 fn empty_key_value(text: &str, at: usize) -> Option<Failed> {
     let explicit = text[..at]
         .trim_end_matches([' ', '\t', '\r', '\n'])
@@ -566,7 +575,7 @@ fn empty_key_value(text: &str, at: usize) -> Option<Failed> {
     }
     let next = next_token_at(text, at + 1);
     if text[next..].starts_with([',', ']']) {
-        return Some(Failed::Reread { at, with: " " });
+        return Some(Failed::Reread { at, with: "~" });
     }
     Some(parser_error_at(
         text,
@@ -601,7 +610,10 @@ fn flow_question_mark(
         let problem = format!("did not find expected ',' or '{close}'");
         return Some(parser_error_at(text, q, &problem));
     }
-    if top.shape == Shape::FlowSeq || top.wants_key() {
+    if top.shape == Shape::FlowSeq {
+        return after_sequence_key(text, q).or(Some(Failed::Reread { at: q, with: "? " }));
+    }
+    if top.wants_key() {
         return Some(Failed::Reread { at: q, with: "? " });
     }
     Some(parser_error_at(
@@ -609,6 +621,33 @@ fn flow_question_mark(
         q,
         "did not find expected node content",
     ))
+}
+
+/// A key indicator `?` (at byte offset `q`) opening a pair in a flow
+/// sequence, followed by a `,` or `]`: libyaml's parser reads an empty key
+/// there and drops that token (`yaml_parser_parse_flow_sequence_entry_mapping_key`
+/// skips it), so the pair ends at the token after it, which must be a `,`
+/// or `]` (`[?]` and `[? , a]` fail, `[?, ]` is `[{~: ~}]`), or the
+/// pair's `:`. That is read again with a null key in the dropped token's
+/// place. A dropped `]` still closes a collection for libyaml's scanner,
+/// which reads what follows one level out, where a plain scalar takes in
+/// `,` and `]`: the sequence is left open and fails at the stream's end
+/// (`[[?]]`, `[? ], a]`). `None` when no `,` or `]` follows the `?`.
+fn after_sequence_key(text: &str, q: usize) -> Option<Failed> {
+    let dropped = next_token_at(text, q + 1);
+    if !text[dropped..].starts_with([',', ']']) {
+        return None;
+    }
+    let next = next_token_at(text, dropped + 1);
+    let problem = "did not find expected ',' or ']'";
+    Some(match text[next..].chars().next() {
+        Some(',' | ']' | ':') if text[dropped..].starts_with(',') => Failed::Reread {
+            at: dropped,
+            with: " ~",
+        },
+        Some(',' | ']') => parser_error_at(text, text.len(), problem),
+        _ => parser_error_at(text, next, problem),
+    })
 }
 
 /// The byte offset of the first token at or after byte offset `from`
