@@ -16,12 +16,20 @@ pub enum Format {
     Yaml,
 }
 
-/// `2026-01-01 10:00:00 UTC`.
+/// Go's `time.ANSIC`, as Helm writes history's UPDATED, status's LAST
+/// DEPLOYED and a test's start and end: `Thu Jan  1 10:00:00 2026`. In UTC,
+/// where Helm uses the zone the time was recorded in.
 pub fn time(ms: i64) -> String {
     match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) if ms > 0 => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Some(t) if ms > 0 => t.format("%a %b %e %H:%M:%S %Y").to_string(),
         _ => String::new(),
     }
+}
+
+/// Go's `time.Time.String()` (`2006-01-02 15:04:05.999999999 -0700 MST`),
+/// as `helm list` writes UPDATED: `2026-01-01 10:00:00.25 +0000 UTC`.
+pub fn go_string(ms: i64) -> String {
+    go_layout(ms, "2006-01-02 15:04:05.999999999 -0700 MST")
 }
 
 /// A time in Unix milliseconds written with a Go time layout, in UTC
@@ -266,6 +274,17 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_helms_go_formats_them() {
+        // 2026-01-01 10:00:00.25 UTC, a Thursday; and on the 17th.
+        let ms = 1_767_261_600_250;
+        assert_eq!(time(ms), "Thu Jan  1 10:00:00 2026");
+        assert_eq!(time(ms + 16 * 86_400_000), "Sat Jan 17 10:00:00 2026");
+        assert_eq!(go_string(ms), "2026-01-01 10:00:00.25 +0000 UTC");
+        assert_eq!(go_string(ms - 250), "2026-01-01 10:00:00 +0000 UTC");
+        assert_eq!(time(0), "");
+    }
 
     #[test]
     fn a_cell_is_one_line_of_printable_text() {

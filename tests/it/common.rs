@@ -467,6 +467,20 @@ pub fn berth_in_background_shown(
     )
 }
 
+/// Whether `s` is a time in Go's time.ANSIC (`Mon Jan  2 15:04:05 2006`),
+/// as Helm's history and status write them.
+pub fn is_ansic(s: &str) -> bool {
+    let shape: String = s
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => '9',
+            'a'..='z' | 'A'..='Z' => 'a',
+            c => c,
+        })
+        .collect();
+    ["aaa aaa  9 99:99:99 9999", "aaa aaa 99 99:99:99 9999"].contains(&shape.as_str())
+}
+
 /// `--set` for the demo chart: pods berth-sim never makes ready, so an
 /// operation with --wait stays in its wait phase.
 pub const NEVER_READY: &str = "podAnnotations.kubesim\\.invalid/fail=never-ready";

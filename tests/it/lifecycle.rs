@@ -356,6 +356,25 @@ async fn status_list_and_get_show_the_release() {
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].contains(&&updated[18..]),
         "{updated}"
     );
+    // Without it, Go's time.String() as Helm's list writes it (in UTC);
+    // history and status write Go's time.ANSIC, as Helm's.
+    let list = env.berth(&["list", "-o", "json"]).await.ok().json();
+    let updated = list[0]["updated"].as_str().unwrap();
+    let shape: String = updated
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert!(shape.starts_with("9999-99-99 99:99:99"), "{updated}");
+    assert!(updated.ends_with(" +0000 UTC"), "{updated}");
+    let status = env.berth(&["status", "hello"]).await.ok().stdout;
+    let deployed = status
+        .lines()
+        .find_map(|l| l.strip_prefix("LAST DEPLOYED: "))
+        .unwrap();
+    assert!(crate::common::is_ansic(deployed), "{status}");
+    let history = env.berth(&["history", "hello"]).await.ok().stdout;
+    let row = history.lines().nth(1).unwrap();
+    assert!(crate::common::is_ansic(&row[9..33]), "{history}");
     let none = env
         .berth(&["list", "-n", "other", "-o", "json"])
         .await

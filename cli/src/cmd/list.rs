@@ -151,9 +151,11 @@ pub async fn run(g: &Global, a: ListArgs, io: &mut Io) -> Result<(), CliError> {
         }
         return Ok(());
     }
+    // As Helm's list: Go's time.String(), or the layout asked for.
     let updated = |ms: i64| match &a.time_format {
-        Some(layout) if ms > 0 => output::go_layout(ms, layout),
-        _ => output::time(ms),
+        _ if ms <= 0 => "-".to_string(),
+        Some(layout) => output::go_layout(ms, layout),
+        None => output::go_string(ms),
     };
     match a.output {
         Format::Table => {
