@@ -761,6 +761,11 @@ pub mod gostr {
         Cow::Owned(out)
     }
 
+    /// Go's `utf8.ValidString(s)`: the string holds no stray bytes.
+    pub fn is_utf8(s: &str) -> bool {
+        !has_escapes(s)
+    }
+
     /// Go's `len(s)`.
     pub fn len(s: &str) -> usize {
         if has_escapes(s) {

@@ -19,8 +19,9 @@
 //! Helm's `toYamlPretty` uses go-yaml v3's encoder instead (with indent 2):
 //! [`emit_v3`] and [`sort_keys_v3_shallow`] cover how v3 differs for these documents
 //! — block sequences are indented under their key, nothing is folded, a tab
-//! no longer forbids a literal block, and its key order sorts a letter first
-//! after equal digits.
+//! no longer forbids a literal block, its key order sorts a letter first
+//! after equal digits, and a string that is not UTF-8 is written as base64
+//! tagged `!!binary`.
 
 use std::cmp::Ordering;
 
@@ -234,21 +235,23 @@ impl Emitter {
                 self.increase_indent(false, false);
                 for (k, v) in pairs {
                     self.write_indent();
-                    let (key_text, key_style) = string_request(k);
-                    let a = analyze(&key_text, self.v3);
-                    let simple = !a.multiline && key_text.len() <= 128;
+                    let key = self.string_request(k);
+                    let a = analyze(&key.text, self.v3);
+                    // check_simple_key counts the tag too.
+                    let tag_len = key.tag.map_or(0, str::len);
+                    let simple = !a.multiline && key.text.len() + tag_len <= 128;
                     if simple {
                         self.root_context = false;
                         self.mapping_context = true;
                         self.simple_key_context = true;
-                        self.scalar(&key_text, key_style, &a);
+                        self.scalar(&key, &a);
                         self.write_indicator(":", false, false, false);
                     } else {
                         self.write_indicator("?", true, false, true);
                         self.root_context = false;
                         self.mapping_context = true;
                         self.simple_key_context = false;
-                        self.scalar(&key_text, key_style, &a);
+                        self.scalar(&key, &a);
                         self.write_indent();
                         self.write_indicator(":", true, false, true);
                     }
@@ -257,9 +260,9 @@ impl Emitter {
                 self.pop_indent();
             }
             other => {
-                let (text, style) = scalar_request(other);
-                let a = analyze(&text, self.v3);
-                self.scalar(&text, style, &a);
+                let request = self.scalar_request(other);
+                let a = analyze(&request.text, self.v3);
+                self.scalar(&request, &a);
             }
         }
     }
@@ -290,8 +293,18 @@ impl Emitter {
         style
     }
 
-    fn scalar(&mut self, value: &str, requested: Style, a: &Analysis) {
-        let style = self.select_style(requested, value, a);
+    fn scalar(&mut self, request: &Request, a: &Analysis) {
+        let value = request.text.as_str();
+        let style = self.select_style(request.style, value, a);
+        if let Some(tag) = request.tag {
+            // process_tag: the handle and suffix, after a space.
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.write_str(tag);
+            self.whitespace = false;
+            self.indention = false;
+        }
         self.increase_indent(true, false);
         let allow_breaks = !self.simple_key_context;
         match style {
@@ -643,39 +656,95 @@ fn analyze(value: &str, v3: bool) -> Analysis {
     a
 }
 
-/// go-yaml v2's `stringv`: the style asked of the emitter for a string.
-fn string_request(s: &str) -> (String, Style) {
-    let can_use_plain = resolve(s) == Resolved::Str && !is_base60_float(s);
-    let style = if s.contains('\n') {
-        Style::Literal
-    } else if can_use_plain {
-        Style::Plain
-    } else {
-        Style::Double
-    };
-    (s.to_string(), style)
+/// A scalar as the encoder hands it to the emitter: its text, the style
+/// it asks for, and its tag when it has one (written before it).
+struct Request {
+    text: String,
+    style: Style,
+    tag: Option<&'static str>,
 }
 
-fn scalar_request(y: &Y) -> (String, Style) {
-    match y {
-        Y::Null => ("null".into(), Style::Plain),
-        Y::Bool(b) => (b.to_string(), Style::Plain),
-        Y::Int(i) => (i.to_string(), Style::Plain),
-        Y::Uint(u) => (u.to_string(), Style::Plain),
-        Y::Float(f) => {
-            let s = crate::gofmt::format_float(*f, 'g', None);
-            let s = match s.as_str() {
-                "+Inf" => ".inf".to_string(),
-                "-Inf" => "-.inf".to_string(),
-                "NaN" => ".nan".to_string(),
-                _ => s,
-            };
-            (s, Style::Plain)
+impl Request {
+    fn plain(text: String) -> Self {
+        Request {
+            text,
+            style: Style::Plain,
+            tag: None,
         }
-        Y::Str(s) => string_request(s),
-        Y::Raw(s) => (s.clone(), Style::Plain),
-        Y::Seq(_) | Y::Map(_) => (String::new(), Style::Plain),
     }
+}
+
+impl Emitter {
+    /// The encoder's `stringv`: the style asked of the emitter for a
+    /// string. go-yaml v3 first checks that the string is UTF-8 (berth
+    /// carries a Go string's other bytes as `gostr` escapes): one that is
+    /// not is written as base64 tagged `!!binary`. v2 never sees such a
+    /// string, sigs.k8s.io/yaml's JSON step replaced its bytes.
+    fn string_request(&self, s: &str) -> Request {
+        if self.v3 && !crate::value::gostr::is_utf8(s) {
+            let text = base64_lines(&crate::value::gostr::to_bytes(s));
+            let style = if text.contains('\n') {
+                Style::Literal
+            } else {
+                Style::Plain
+            };
+            return Request {
+                text,
+                style,
+                tag: Some("!!binary"),
+            };
+        }
+        let can_use_plain = resolve(s) == Resolved::Str && !is_base60_float(s);
+        let style = if s.contains('\n') {
+            Style::Literal
+        } else if can_use_plain {
+            Style::Plain
+        } else {
+            Style::Double
+        };
+        Request {
+            text: s.to_string(),
+            style,
+            tag: None,
+        }
+    }
+
+    fn scalar_request(&self, y: &Y) -> Request {
+        match y {
+            Y::Null => Request::plain("null".into()),
+            Y::Bool(b) => Request::plain(b.to_string()),
+            Y::Int(i) => Request::plain(i.to_string()),
+            Y::Uint(u) => Request::plain(u.to_string()),
+            Y::Float(f) => {
+                let s = crate::gofmt::format_float(*f, 'g', None);
+                Request::plain(match s.as_str() {
+                    "+Inf" => ".inf".to_string(),
+                    "-Inf" => "-.inf".to_string(),
+                    "NaN" => ".nan".to_string(),
+                    _ => s,
+                })
+            }
+            Y::Str(s) => self.string_request(s),
+            Y::Raw(s) => Request::plain(s.clone()),
+            Y::Seq(_) | Y::Map(_) => Request::plain(String::new()),
+        }
+    }
+}
+
+/// go-yaml v3's `encodeBase64`: standard base64, cut into lines of 70
+/// characters each ending in a newline once there are 70 or more.
+fn base64_lines(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = crate::funcs::encoding::b64encode(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for line in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// go-yaml's map key order (`keyList.Less`) for string keys: runs of
@@ -687,8 +756,16 @@ pub(crate) fn key_less_with(a: &str, b: &str, v3: bool) -> bool {
     if a.is_ascii() && b.is_ascii() {
         return key_less_chars(a.as_bytes(), b.as_bytes(), v3);
     }
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+    // Go's []rune(s): each stray byte is a U+FFFD.
+    let rune = |c: char| {
+        if crate::value::gostr::escaped_byte(c).is_some() {
+            '\u{FFFD}'
+        } else {
+            c
+        }
+    };
+    let ar: Vec<char> = a.chars().map(rune).collect();
+    let br: Vec<char> = b.chars().map(rune).collect();
     key_less_chars(&ar, &br, v3)
 }
 
