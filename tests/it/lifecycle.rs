@@ -1649,6 +1649,17 @@ async fn a_number_beyond_f64_in_a_manifest_is_applied_as_the_text_helm_keeps() {
     assert_eq!(cm["data"]["x"], "1e400");
 }
 
+/// A ConfigMap document annotated `helm.sh/resource-policy: POLICY` (none
+/// when empty), with the `---` after it.
+fn policy_configmap(name: &str, policy: &str) -> String {
+    let annotations = if policy.is_empty() {
+        String::new()
+    } else {
+        format!("  annotations:\n    helm.sh/resource-policy: \"{policy}\"\n")
+    };
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}---\n")
+}
+
 /// `helm.sh/resource-policy: keep` (in any case, spaces around it, as
 /// Helm's uninstall reads it) leaves an object in the cluster, and
 /// uninstall says which, as Helm's: "These resources were kept due to the
@@ -1659,14 +1670,7 @@ async fn a_number_beyond_f64_in_a_manifest_is_applied_as_the_text_helm_keeps() {
 #[tokio::test]
 async fn uninstall_lists_what_the_resource_policy_kept_as_helm_does() {
     let env = Env::start().await;
-    let cm = |name: &str, policy: &str| {
-        let annotations = if policy.is_empty() {
-            String::new()
-        } else {
-            format!("  annotations:\n    helm.sh/resource-policy: \"{policy}\"\n")
-        };
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}---\n")
-    };
+    let cm = policy_configmap;
     let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    helm.sh/resource-policy: keep\n";
     let objects = [
         cm("kept-a", "keep"),
@@ -1811,14 +1815,7 @@ async fn uninstall_deletes_a_kinds_objects_together_and_waits_for_them_all_at_on
 async fn an_upgrade_prune_keeps_what_the_clusters_copy_says_to_keep() {
     use kube::api::{Api, Patch, PatchParams};
     let env = Env::start().await;
-    let cm = |name: &str, policy: &str| {
-        let annotations = if policy.is_empty() {
-            String::new()
-        } else {
-            format!("  annotations:\n    helm.sh/resource-policy: \"{policy}\"\n")
-        };
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}---\n")
-    };
+    let cm = policy_configmap;
     let stays = cm("stays", "");
     let v1 = [
         cm("chart-keep", "keep"),
