@@ -461,6 +461,15 @@ pub fn on_uninstall(o: &Object) -> OnUninstall {
     }
 }
 
+/// Whether an upgrade's prune leaves this live object: Helm's Update reads
+/// the annotation from the cluster's copy and wants `keep` exactly.
+pub fn kept_on_prune(live: &Value) -> bool {
+    live.pointer("/metadata/annotations")
+        .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
+        .and_then(Value::as_str)
+        == Some("keep")
+}
+
 /// One object of a stored manifest, ready to apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {

@@ -129,7 +129,7 @@ pub async fn diff(
             .await
             .map_err(|e| Failure::new("DiffFailed", e.to_string()))?;
         // What the upgrade's prune would leave (the cluster's copy says keep).
-        if let Some(mut live) = live.filter(|l| !super::kept_by_policy(l)) {
+        if let Some(mut live) = live.filter(|l| !berth::manifest::kept_on_prune(l)) {
             if !how.show_secrets {
                 berth::secrets::redact_pair(Some(&mut live), None);
             }

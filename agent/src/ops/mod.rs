@@ -10,10 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::manifest::{self, Object, RESOURCE_POLICY_ANNOTATION};
+use berth::manifest::{self, Object};
 use berth::proto::{self, ApplyAction, ObjectRef, PlanAction, event::Kind};
 use futures::StreamExt;
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::cluster::{Before, Cluster, ClusterError, ValidationDirective};
@@ -422,7 +421,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
                 let cluster = &agent.cluster;
                 async move {
                     let kept = match cluster.get(&o.object, d.namespace).await {
-                        Ok(Some(live)) => kept_by_policy(&live),
+                        Ok(Some(live)) => manifest::kept_on_prune(&live),
                         // Gone or unreadable: the deletion says which.
                         _ => false,
                     };
@@ -439,10 +438,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
             let deleted = match deleted {
                 Ok(Some(deleted)) => deleted,
                 Ok(None) => {
-                    d.op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-                        object: Some(o.object.clone()),
-                        action: ApplyAction::Kept as i32,
-                    }));
+                    kept_shown(d.op, o.object.clone());
                     continue;
                 }
                 Err(e) => {
@@ -510,14 +506,12 @@ pub async fn read_all(
     few_at_a_time(agent, reads).await
 }
 
-/// Whether an upgrade's prune leaves this live object: Helm's Update reads
-/// `helm.sh/resource-policy` from the cluster's copy and wants `keep` exactly
-/// (uninstall reads the manifest's, trimmed and in any case).
-pub fn kept_by_policy(live: &Value) -> bool {
-    live.pointer("/metadata/annotations")
-        .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
-        .and_then(Value::as_str)
-        == Some("keep")
+/// Tell the clients the resource policy kept an object.
+pub fn kept_shown(op: &OpEvents, object: ObjectRef) {
+    op.emit(Kind::ResourceApplied(proto::ResourceApplied {
+        object: Some(object),
+        action: ApplyAction::Kept as i32,
+    }));
 }
 
 /// Tell the clients a deletion's outcome: deleted, or nothing there to

@@ -269,18 +269,17 @@ async fn delete_objects_with(
     how: Deletion,
 ) -> Vec<String> {
     // What the resource policy keeps is said first, in that order too (the
-    // CLI lists it as Helm's uninstall does).
-    // What it neither keeps nor deletes is left unsaid, as by Helm.
-    let (kept, objects): (Vec<_>, Vec<_>) = deletion_order(objects)
-        .into_iter()
-        .filter(|o| manifest::on_uninstall(o) != OnUninstall::Leave)
-        .partition(|o| manifest::on_uninstall(o) == OnUninstall::Keep);
-    for o in kept {
-        op.emit(Kind::ResourceApplied(proto::ResourceApplied {
-            object: Some(o.object),
-            action: proto::ApplyAction::Kept as i32,
-        }));
+    // CLI lists it as Helm's uninstall does); what it neither keeps nor
+    // deletes is left unsaid, as by Helm.
+    let mut deleted = Vec::new();
+    for o in deletion_order(objects) {
+        match manifest::on_uninstall(&o) {
+            OnUninstall::Delete => deleted.push(o),
+            OnUninstall::Keep => super::kept_shown(op, o.object),
+            OnUninstall::Leave => {}
+        }
     }
+    let objects = deleted;
     let shown = |o: &berth::manifest::Object, deleted: bool| {
         super::deletion_shown(op, o.object.clone(), deleted)
     };
