@@ -441,12 +441,7 @@ pub fn in_background(args: Vec<String>) -> tokio::task::JoinHandle<Out> {
 
 /// [`in_background`] as `env`'s admin client.
 pub fn berth_in_background(env: &Env, args: &[&str]) -> tokio::task::JoinHandle<Out> {
-    let args = args
-        .iter()
-        .map(|s| s.to_string())
-        .chain(env.conn_args())
-        .collect();
-    in_background(args)
+    berth_in_background_shown(env, args).0
 }
 
 /// [`berth_in_background`], with its stdout readable while it runs.

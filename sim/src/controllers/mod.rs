@@ -79,11 +79,7 @@ impl WorkQueue {
 
     /// Moves timers due at `now` into the queue.
     fn take_due(&mut self, now: SimTime) {
-        while let Some(first) = self.timers.first() {
-            if first.0 > now {
-                break;
-            }
-            let (_, _, k) = self.timers.pop_first().expect("checked non-empty");
+        for k in self.take_due_timers(now) {
             self.add(k);
         }
     }
