@@ -560,11 +560,23 @@ fn object_of(source: &str, body: Value) -> Result<Object, ManifestError> {
         namespace: field("/metadata/namespace"),
         name: field("/metadata/name"),
     };
-    for (value, what) in [
-        (&object.api_version, "apiVersion"),
-        (&object.kind, "kind"),
-        (&object.name, "metadata.name"),
+    for (pointer, value, what) in [
+        ("/apiVersion", &object.api_version, "apiVersion"),
+        ("/kind", &object.kind, "kind"),
+        ("/metadata/name", &object.name, "metadata.name"),
     ] {
+        // A YAML 1.1 scalar such as `n`, `off` or `1` read as no string.
+        if let Some(other) = body
+            .pointer(pointer)
+            .filter(|v| !v.is_string() && !v.is_null())
+        {
+            return Err(ManifestError::Invalid {
+                path: source,
+                message: format!(
+                    "{what} is {other}, not a string (YAML reads n, no, off, 1… as other types: quote it)"
+                ),
+            });
+        }
         if value.is_empty() {
             return Err(ManifestError::Missing {
                 path: source,

@@ -401,6 +401,31 @@ async fn a_render_error_in_the_agent_records_nothing() {
     env.berth(&["install", "hello", &path(&chart), "--set", "owner=ops"])
         .await
         .ok();
+
+    // A name YAML 1.1 reads as a boolean is said to be one, not missing.
+    let off = crate::common::write_chart(
+        &env,
+        "flag",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: off\n",
+        )],
+    );
+    let out = env.berth(&["install", "off", &off]).await.failed();
+    assert_eq!(
+        out.stderr.trim().lines().last().unwrap(),
+        "Error: INSTALLATION FAILED: off: RenderFailed: flag/templates/cm.yaml: metadata.name is false, \
+         not a string (YAML reads n, no, off, 1… as other types: quote it)",
+        "{}",
+        out.stderr
+    );
+    assert!(
+        env.berth(&["history", "off"])
+            .await
+            .failed()
+            .stderr
+            .contains("not found")
+    );
 }
 
 #[tokio::test]
