@@ -1856,6 +1856,8 @@ async fn an_upgrade_prune_keeps_what_the_clusters_copy_says_to_keep() {
         );
     }
     let out = env.berth(&["upgrade", "p", &v2]).await.ok().stdout;
+    // The plan counts only what the prune deletes.
+    assert!(out.contains("1 unchanged, 2 to delete"), "{out}");
     for name in ["chart-keep", "hand-keep"] {
         assert!(out.contains(&format!("ConfigMap/{name} kept")), "{out}");
         assert!(

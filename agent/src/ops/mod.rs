@@ -330,6 +330,29 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
         |o| o.object.kind.as_str(),
         manifest::UNINSTALL_ORDER,
     );
+    // As Helm's Update, an object that left the chart is read first and
+    // left if the cluster's copy says `helm.sh/resource-policy: keep`
+    // (exactly), whoever annotated it; read before the plan, which then
+    // lists only what the prune deletes.
+    let reads: Vec<_> = removed
+        .iter()
+        .map(|o| {
+            let read = tokio::time::timeout_at(d.deadline, agent.cluster.get(&o.object, d.namespace));
+            // Gone or unreadable: the deletion says which.
+            async move { matches!(read.await, Ok(Ok(Some(live))) if manifest::kept_on_prune(&live)) }
+        })
+        .collect();
+    let kept_live = few_at_a_time(agent, reads).await;
+    let pruning = !removed.is_empty();
+    let mut kept = Vec::new();
+    let mut keeps = kept_live.into_iter();
+    removed.retain(|o| {
+        let keep = keeps.next().unwrap_or(false);
+        if keep {
+            kept.push(o.object.clone());
+        }
+        !keep
+    });
     for o in &removed {
         changes.push(proto::PlannedChange {
             object: Some(o.object.clone()),
@@ -406,41 +429,26 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
         start = end;
     }
 
-    if !removed.is_empty() {
+    if pruning {
         phase(d.op, "prune", d.deadline);
     }
+    for object in kept {
+        kept_shown(d.op, object);
+    }
     // A kind's objects together, as the applies. Every deletion is tried,
-    // as Helm's; the first failure is the outcome. As Helm's Update, each
-    // object is read first and left if the cluster's copy says
-    // `helm.sh/resource-policy: keep` (exactly), whoever annotated it.
+    // as Helm's; the first failure is the outcome.
     let mut failed = None;
     for kind in removed.chunk_by(|a, b| a.object.kind == b.object.kind) {
         let asks: Vec<_> = kind
             .iter()
             .map(|o| {
-                let cluster = &agent.cluster;
-                async move {
-                    let kept = match cluster.get(&o.object, d.namespace).await {
-                        Ok(Some(live)) => manifest::kept_on_prune(&live),
-                        // Gone or unreadable: the deletion says which.
-                        _ => false,
-                    };
-                    let deleted = if kept {
-                        Ok(None)
-                    } else {
-                        cluster.delete(&o.object, d.namespace).await.map(Some)
-                    };
-                    (*o, deleted)
-                }
+                let deleting = agent.cluster.delete(&o.object, d.namespace);
+                async move { (*o, deleting.await) }
             })
             .collect();
         for (o, deleted) in few_at_a_time(agent, asks).await {
             let deleted = match deleted {
-                Ok(Some(deleted)) => deleted,
-                Ok(None) => {
-                    kept_shown(d.op, o.object.clone());
-                    continue;
-                }
+                Ok(deleted) => deleted,
                 Err(e) => {
                     failed.get_or_insert(Failure {
                         reason: "DeleteFailed".into(),
