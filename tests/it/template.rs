@@ -947,6 +947,35 @@ async fn installs_refuse_fields_the_api_does_not_know_unless_validation_is_disab
     );
 }
 
+/// Go's `time.Local` takes its name from `$TZ` (the zone's name, "UTC"
+/// when unset-but-empty or unreadable, "Local" for /etc/localtime): a
+/// template printing `now.Location` and a date in Local shows what Helm
+/// shows under the same `$TZ`.
+#[tokio::test]
+async fn the_local_zone_is_named_as_go_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = r#"kind: ConfigMap
+data:
+  zone: {{ printf "%s %s" now.Location (toDate "2006-01-02" "2020-06-01" | date "MST -0700") | quote }}
+"#;
+    let chart = crate::common::small_chart(dir.path(), "zones", &[("cm.yaml", t)]);
+    let script = "import os,sys\nos.environ['TZ']=sys.argv[2]\nfrom helm_python import Chart\nprint(Chart.load(sys.argv[1]).render(name='x')['zones/templates/cm.yaml'], end='')";
+    for tz in ["Asia/Kolkata", "", "No/Such_Zone"] {
+        let helm = crate::common::real_helm(script, &[&chart, tz]).await;
+        let helm = String::from_utf8_lossy(&helm);
+        let (ok, berth, err) = crate::repos::berth_process(
+            &["template", "x", &chart],
+            &[("TZ", std::path::Path::new(tz))],
+        )
+        .await;
+        assert!(ok, "{err}");
+        assert!(
+            berth.contains(helm.trim()),
+            "TZ={tz}\nberth:\n{berth}\nhelm:\n{helm}"
+        );
+    }
+}
+
 /// A template that does arithmetic on times: `Sub` gives a time.Duration,
 /// `Location` and `In` move between zones. Installed through berthd, the
 /// stored manifest is what Helm renders; a template that hands `In` no

@@ -53,7 +53,7 @@ impl Loc {
     pub fn name(&self) -> &str {
         match self {
             Loc::Utc => "UTC",
-            Loc::Local => "Local",
+            Loc::Local => local_name(),
             Loc::Fixed { name, .. } => name,
         }
     }
@@ -439,30 +439,42 @@ impl Tzif {
 /// a `:`, a path), `/etc/localtime` when `$TZ` is unset, UTC when `$TZ` is
 /// empty or the zone cannot be read.
 pub fn local_zone() -> &'static Zone {
-    static LOCAL: std::sync::OnceLock<Zone> = std::sync::OnceLock::new();
+    &local().0
+}
+
+/// `time.Local.String()`: "Local" for /etc/localtime, the name `$TZ` gave
+/// for another zone, "UTC" when it fell back to UTC (Go's initLocal).
+pub fn local_name() -> &'static str {
+    &local().1
+}
+
+fn local() -> &'static (Zone, String) {
+    static LOCAL: std::sync::OnceLock<(Zone, String)> = std::sync::OnceLock::new();
     LOCAL.get_or_init(|| {
-        let utc = Zone::Fixed(0, "UTC".into());
+        let utc = (Zone::Fixed(0, "UTC".into()), "UTC".to_string());
         let read = |path: &str| {
             std::fs::read(path)
                 .ok()
                 .and_then(|d| parse_tzif(&d))
                 .map(Zone::Tzif)
         };
-        match std::env::var("TZ") {
-            Err(_) => read("/etc/localtime").unwrap_or(utc),
-            Ok(tz) if tz.is_empty() || tz == "UTC" => utc,
+        let named = |zone: Option<Zone>, name: &str| zone.map(|z| (z, name.to_string()));
+        let found = match std::env::var("TZ") {
+            Err(_) => named(read("/etc/localtime"), "Local"),
+            Ok(tz) if tz.is_empty() || tz == "UTC" => None,
             Ok(tz) => {
                 let tz = tz.strip_prefix(':').unwrap_or(&tz);
-                let zone = if tz.starts_with('/') {
-                    read(tz)
+                if tz.starts_with('/') {
+                    let name = if tz == "/etc/localtime" { "Local" } else { tz };
+                    named(read(tz), name)
                 } else if tz == "Local" {
                     None
                 } else {
-                    load_location(tz)
-                };
-                zone.unwrap_or(utc)
+                    named(load_location(tz), tz)
+                }
             }
-        }
+        };
+        found.unwrap_or(utc)
     })
 }
 
