@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use berth_template::funcs::dates::{GoTime, Loc, Zone, format_time, local_zone};
 use serde_json::Value;
 
 use crate::CliError;
@@ -16,13 +17,32 @@ pub enum Format {
     Yaml,
 }
 
+// Times are shown in the local zone (Go's `time.Local`: `$TZ`, else
+// /etc/localtime), as Helm shows a time in the zone of the machine that
+// recorded it, which for Helm is the user's.
+
+/// Go's `time.ANSIC`.
+const ANSIC: &str = "Mon Jan _2 15:04:05 2006";
+/// Go's `time.RFC3339Nano`, as a `time.Time` is written in JSON.
+const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
+
+/// A time in Unix milliseconds written with a Go time layout in a zone.
+fn layout_in(ms: i64, zone: &Zone, layout: &str) -> String {
+    let t = GoTime::utc(
+        ms.div_euclid(1000),
+        (ms.rem_euclid(1000) * 1_000_000) as u32,
+    );
+    format_time(&t.in_zone(zone, Loc::Local), layout)
+}
+
 /// Go's `time.ANSIC`, as Helm writes history's UPDATED, status's LAST
-/// DEPLOYED and a test's start and end: `Thu Jan  1 10:00:00 2026`. In UTC,
-/// where Helm uses the zone the time was recorded in.
+/// DEPLOYED and a test's start and end: `Thu Jan  1 10:00:00 2026`; empty
+/// for no time.
 pub fn time(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) if ms > 0 => t.format("%a %b %e %H:%M:%S %Y").to_string(),
-        _ => String::new(),
+    if ms > 0 {
+        go_layout(ms, ANSIC)
+    } else {
+        String::new()
     }
 }
 
@@ -32,55 +52,26 @@ pub fn go_string(ms: i64) -> String {
     go_layout(ms, "2006-01-02 15:04:05.999999999 -0700 MST")
 }
 
-/// A time in Unix milliseconds written with a Go time layout, in UTC
+/// A time in Unix milliseconds written with a Go time layout
 /// (`list --time-format`, the times of `get all --template`).
 pub fn go_layout(ms: i64, layout: &str) -> String {
-    let t = berth_template::funcs::dates::GoTime::utc(
-        ms.div_euclid(1000),
-        (ms.rem_euclid(1000) * 1_000_000) as u32,
-    );
-    berth_template::funcs::dates::format_time(&t, layout)
+    layout_in(ms, local_zone(), layout)
 }
 
-/// Go's RFC3339Nano for UTC: fractional seconds with trailing zeros trimmed.
+/// Go's RFC3339Nano, as Go's JSON writes a time: fractional seconds with
+/// trailing zeros trimmed, `Z` in UTC, else the offset.
 pub fn rfc3339(ms: i64) -> String {
-    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
-        return String::new();
-    };
-    let frac = ms.rem_euclid(1000);
-    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    if frac == 0 {
-        format!("{base}Z")
-    } else {
-        let f = format!("{frac:03}");
-        format!("{base}.{}Z", f.trim_end_matches('0'))
-    }
+    go_layout(ms, RFC3339_NANO)
 }
 
-/// `time.Now()` as Go's JSON writes it (RFC 3339 with nanoseconds, the
-/// trailing zeros trimmed, the local offset).
+/// `time.Now()` as Go's JSON writes it.
 pub fn go_now() -> String {
-    let now = chrono::Local::now();
-    let frac = format!("{:09}", now.timestamp_subsec_nanos());
-    let frac = frac.trim_end_matches('0');
-    let offset = now.format("%:z").to_string();
-    format!(
-        "{}{}{}",
-        now.format("%Y-%m-%dT%H:%M:%S"),
-        if frac.is_empty() {
-            String::new()
-        } else {
-            format!(".{frac}")
-        },
-        if offset == "+00:00" { "Z" } else { &offset }
-    )
+    format_time(&GoTime::now(), RFC3339_NANO)
 }
 
-/// Go's RFC3339 (whole seconds) for UTC.
+/// Go's RFC3339 (whole seconds).
 pub fn rfc3339_seconds(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    go_layout(ms, "2006-01-02T15:04:05Z07:00")
 }
 
 /// A left-aligned table with columns padded like Helm's uitable.
@@ -279,11 +270,32 @@ mod tests {
     fn times_are_written_as_helms_go_formats_them() {
         // 2026-01-01 10:00:00.25 UTC, a Thursday; and on the 17th.
         let ms = 1_767_261_600_250;
-        assert_eq!(time(ms), "Thu Jan  1 10:00:00 2026");
-        assert_eq!(time(ms + 16 * 86_400_000), "Sat Jan 17 10:00:00 2026");
-        assert_eq!(go_string(ms), "2026-01-01 10:00:00.25 +0000 UTC");
-        assert_eq!(go_string(ms - 250), "2026-01-01 10:00:00 +0000 UTC");
+        let utc = Zone::Fixed(0, "UTC".into());
+        assert_eq!(layout_in(ms, &utc, ANSIC), "Thu Jan  1 10:00:00 2026");
+        let later = ms + 16 * 86_400_000;
+        assert_eq!(layout_in(later, &utc, ANSIC), "Sat Jan 17 10:00:00 2026");
+        let string = "2006-01-02 15:04:05.999999999 -0700 MST";
+        assert_eq!(
+            layout_in(ms, &utc, string),
+            "2026-01-01 10:00:00.25 +0000 UTC"
+        );
+        assert_eq!(
+            layout_in(ms - 250, &utc, string),
+            "2026-01-01 10:00:00 +0000 UTC"
+        );
+        assert_eq!(layout_in(ms, &utc, RFC3339_NANO), "2026-01-01T10:00:00.25Z");
         assert_eq!(time(0), "");
+        // In another zone: its wall clock, offset and abbreviation.
+        let ist = Zone::Fixed(19_800, "IST".into());
+        assert_eq!(layout_in(ms, &ist, ANSIC), "Thu Jan  1 15:30:00 2026");
+        assert_eq!(
+            layout_in(ms, &ist, string),
+            "2026-01-01 15:30:00.25 +0530 IST"
+        );
+        assert_eq!(
+            layout_in(ms, &ist, RFC3339_NANO),
+            "2026-01-01T15:30:00.25+05:30"
+        );
     }
 
     #[test]

@@ -226,10 +226,9 @@ where
     follow(stream, out, style, None, live).await
 }
 
+/// An event's time of day, in the local zone as every time berth shows.
 fn stamp(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%H:%M:%S").to_string())
-        .unwrap_or_default()
+    crate::output::go_layout(ms, "15:04:05")
 }
 
 pub use live::Live;

@@ -356,7 +356,8 @@ async fn status_list_and_get_show_the_release() {
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].contains(&&updated[18..]),
         "{updated}"
     );
-    // Without it, Go's time.String() as Helm's list writes it (in UTC);
+    // Without it, Go's time.String() as Helm's list writes it (in the
+    // local zone: UTC in this process, main.rs);
     // history and status write Go's time.ANSIC, as Helm's.
     let list = env.berth(&["list", "-o", "json"]).await.ok().json();
     let updated = list[0]["updated"].as_str().unwrap();
@@ -426,6 +427,42 @@ async fn status_list_and_get_show_the_release() {
         everything.contains("\nHOOKS:\nMANIFEST:\n---"),
         "{everything}"
     );
+}
+
+/// Times are shown in the CLI's local zone (Go's `time.Local`: `$TZ`),
+/// as Helm shows its user's: the same instants as in UTC, with the zone's
+/// offset and abbreviation.
+#[tokio::test]
+async fn times_are_shown_in_the_clis_local_zone() {
+    use chrono::NaiveDateTime;
+    let env = Env::start().await;
+    install_v1(&env).await;
+    let conn = env.conn_args();
+    let run = async |tz: &str, command: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend(conn.iter().map(String::as_str));
+        let (ok, out, err) =
+            crate::repos::berth_process(&args, &[("TZ", std::path::Path::new(tz))]).await;
+        assert!(ok, "{err}");
+        out
+    };
+    let ansic = |history: &str| {
+        let row = history.lines().nth(1).unwrap().to_string();
+        NaiveDateTime::parse_from_str(row[9..33].trim(), "%a %b %e %H:%M:%S %Y")
+            .unwrap_or_else(|e| panic!("{e}: {row}"))
+    };
+    let utc = ansic(&run("UTC", &["history", "hello"]).await);
+    let kolkata = ansic(&run("Asia/Kolkata", &["history", "hello"]).await);
+    assert_eq!(kolkata - utc, chrono::Duration::minutes(330));
+
+    let list = run("Asia/Kolkata", &["list", "-o", "json"]).await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let updated = list[0]["updated"].as_str().unwrap();
+    assert!(updated.ends_with(" +0530 IST"), "{updated}");
+    let status = run("Asia/Kolkata", &["status", "hello", "-o", "json"]).await;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let deployed = status["info"]["last_deployed"].as_str().unwrap();
+    assert!(deployed.ends_with("+05:30"), "{deployed}");
 }
 
 #[tokio::test]

@@ -8,10 +8,11 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The CLI runs in this process for most tests, with this process's
 /// environment: the charts it pulls would go to Helm's content cache in the
 /// user's home, and a later run would read them from there instead of
-/// downloading them. This sets `$HELM_CONTENT_CACHE` to a directory under
-/// target/ that every run starts empty, before `main` starts the test
-/// threads (an ELF initializer: setting the environment once threads run
-/// is not sound).
+/// downloading them; it would show times in the zone of the machine the
+/// tests run on. This sets `$HELM_CONTENT_CACHE` to a directory under
+/// target/ that every run starts empty, and `$TZ` to UTC, before `main`
+/// starts the test threads (an ELF initializer: setting the environment
+/// once threads run is not sound).
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
@@ -20,7 +21,10 @@ static OWN_CONTENT_CACHE: extern "C" fn() = {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("it-content-cache");
         let _ = std::fs::remove_dir_all(&dir);
         // SAFETY: runs before main, while this process has one thread.
-        unsafe { std::env::set_var("HELM_CONTENT_CACHE", dir) };
+        unsafe {
+            std::env::set_var("HELM_CONTENT_CACHE", dir);
+            std::env::set_var("TZ", "UTC");
+        }
     }
     own_content_cache
 };

@@ -299,7 +299,7 @@ async fn update(
 fn write_file(config: &Path, file: &RepoFile) -> Result<(), CliError> {
     let file = RepoFile {
         api_version: String::new(),
-        generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        generated: crate::output::go_now(),
         repositories: file.repositories.clone(),
     };
     let text = serde_saphyr::to_string(&file).map_err(|e| CliError::Other(e.to_string()))?;
