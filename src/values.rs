@@ -12,6 +12,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use berth_template::value::gostr;
+use berth_template::yaml::MAX_DEPTH;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 mod literal;
@@ -42,6 +44,9 @@ pub enum ValuesError {
     SetLiteral(String),
     #[error("values must be a map, got {0}")]
     NotAMap(String),
+    /// Deeper than berth's YAML reader lets a values file nest.
+    #[error("{0}: values nest more than {MAX_DEPTH} levels deep")]
+    TooDeep(String),
 }
 
 /// The values flags of install/upgrade/template, as Helm names them.
@@ -80,9 +85,12 @@ impl ValueOptions {
             base = merge_maps(base, current);
         }
         for expr in &self.set_json {
+            if let Some(at) = too_deep(expr.as_bytes(), MAX_DEPTH) {
+                return Err(ValuesError::TooDeep(format!("--set-json, at byte {at}")));
+            }
             let trimmed = expr.trim();
             if trimmed.starts_with('{') {
-                let parsed: Value = serde_json::from_str(trimmed)
+                let parsed = from_json(trimmed)
                     .map_err(|_| ValuesError::SetJson(format!("JSON: {expr}")))?;
                 match helm_numbers(parsed) {
                     Value::Object(m) => base = merge_maps(base, m),
@@ -110,6 +118,10 @@ impl ValueOptions {
         }
         for expr in &self.set_literal {
             parse_literal_into(expr, &mut base).map_err(ValuesError::SetLiteral)?;
+        }
+        // --set-json's keys nest too (a.b.c={...}).
+        if depth(&base) > MAX_DEPTH {
+            return Err(ValuesError::TooDeep("the values given".into()));
         }
         Ok(base)
     }
@@ -199,6 +211,69 @@ fn kind_name(v: &Value) -> &'static str {
     }
 }
 
+/// Values as JSON (what the CLI sends berthd, what the journal keeps), as
+/// deep as a values file may nest them ([`MAX_DEPTH`], the YAML reader's
+/// limit; serde_json alone stops at 128), parsed on the big stack.
+pub fn from_json(text: &str) -> Result<Value, String> {
+    if let Some(at) = too_deep(text.as_bytes(), MAX_DEPTH) {
+        return Err(format!(
+            "nested more than {MAX_DEPTH} levels deep (at byte {at})"
+        ));
+    }
+    berth_template::with_big_stack(|| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit();
+        let value = Value::deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+        value.map_err(|e| e.to_string())
+    })?
+}
+
+/// How deeply the collections of a map nest (the map itself: 1), without
+/// recursing.
+fn depth(map: &Map<String, Value>) -> usize {
+    let mut deepest = 1;
+    let mut todo: Vec<(&Value, usize)> = map.values().map(|v| (v, 2)).collect();
+    while let Some((v, d)) = todo.pop() {
+        let inner: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Object(m) => Box::new(m.values()),
+            Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        deepest = deepest.max(d);
+        todo.extend(inner.map(|v| (v, d + 1)));
+    }
+    deepest
+}
+
+/// The offset of the first `[` or `{` (outside strings) nested more than
+/// `max` deep in a JSON text.
+fn too_deep(text: &[u8], max: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Convert every number to f64, as Go's encoding/json does into `any`.
 pub fn helm_numbers(v: Value) -> Value {
     match v {
@@ -234,6 +309,24 @@ pub fn merge_maps(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_values_nest_as_deep_as_a_values_file_and_no_deeper() {
+        let nested = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let v = from_json(&nested(MAX_DEPTH)).unwrap();
+        assert_eq!(depth(v.as_object().unwrap()), MAX_DEPTH);
+        assert_eq!(
+            from_json(&nested(MAX_DEPTH + 1)).unwrap_err(),
+            format!("nested more than {MAX_DEPTH} levels deep (at byte 5000)")
+        );
+        // Brackets in strings do not count; a list is a level too.
+        let quoted = format!("{{\"a\":\"{}\\\"[\"}}", "[".repeat(2000));
+        assert!(from_json(&quoted).is_ok(), "{quoted}");
+        assert_eq!(too_deep(b"[[[1]]]", 2), Some(2));
+        assert_eq!(too_deep(b"[[1],[1]]", 2), None);
+        // Still serde_json's errors otherwise.
+        assert!(from_json("{\"a\": 1} x").is_err());
+    }
 
     #[test]
     fn files_then_set_flags_in_helm_order() {

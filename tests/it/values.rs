@@ -105,3 +105,63 @@ fn a_values_file_helms_reader_refuses_is_refused_and_none_is_read_forever() {
         "read /dev/zero: more than 256 MiB of values"
     );
 }
+
+/// Values nest as deep as a values file may (1000 levels, the YAML
+/// reader's limit): such values install, read back and are reused by an
+/// upgrade (berthd read at most 128 levels of JSON); deeper ones, which
+/// only --set-json can give, are refused in one line by the CLI, which no
+/// longer overflows its stack on them.
+#[tokio::test]
+async fn values_nest_as_deep_as_a_values_file_may() {
+    let env = crate::common::Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = crate::common::small_chart(
+        dir.path(),
+        "deep",
+        &[(
+            "cm.yaml",
+            "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: deep\ndata:\n  n: {{ len (toJson .Values) | quote }}\n",
+        )],
+    );
+    // 999 maps in the file, 1000 with the top one.
+    let mut file = String::new();
+    for i in 0..998 {
+        file.push_str(&format!("{}a:\n", " ".repeat(i)));
+    }
+    file.push_str(&format!("{}b: 1\n", " ".repeat(998)));
+    let values = dir.path().join("deep.yaml");
+    std::fs::write(&values, file).unwrap();
+    let conn = env.conn_args();
+    let berth = async |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(conn.iter().map(String::as_str));
+        crate::repos::berth_process(&args, &[]).await
+    };
+    let (ok, _, err) = berth(&[
+        "install",
+        "deep",
+        &chart,
+        "-f",
+        &crate::common::path(&values),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = berth(&["get", "values", "deep", "-o", "json"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("{\"a\":").count(), 998, "{out}");
+    let (ok, _, err) = berth(&["upgrade", "deep", &chart, "--reuse-values", "--set", "c=2"]).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = berth(&["get", "values", "deep", "-o", "json"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("\"b\":1") && out.contains("\"c\":2"), "{out}");
+
+    let deeper = format!("x={}1{}", "{\"a\":".repeat(5000), "}".repeat(5000));
+    let (ok, _, err) = berth(&["upgrade", "deep", &chart, "--set-json", &deeper]).await;
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "Error: --set-json, at byte 5002: values nest more than 1000 levels deep"
+    );
+    let history = env.berth(&["history", "deep"]).await.ok().stdout;
+    assert_eq!(history.lines().count(), 3, "{history}");
+}

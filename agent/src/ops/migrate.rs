@@ -425,7 +425,7 @@ fn revision_chart(agent: &Agent, rec: &RevisionRecord) -> Result<Value, OpError>
 /// Helm's release JSON (pkg/release/v1) of a berth revision.
 fn release_json(agent: &Agent, head: &ReleaseHead, rec: &RevisionRecord) -> Result<Value, OpError> {
     let j = &agent.journal;
-    let config: Value = serde_json::from_str(&j.text_blob(&rec.values_blob)?).unwrap_or(json!({}));
+    let config = berth::values::from_json(&j.text_blob(&rec.values_blob)?).unwrap_or(json!({}));
     let hooks: Vec<Value> = super::hooks::from_json(&j.text_blob(&rec.hooks_blob)?)
         .into_iter()
         .map(|h| {

@@ -65,7 +65,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     let user_values: Value = if header.values_json.trim().is_empty() {
         Value::Object(Default::default())
     } else {
-        serde_json::from_str(&header.values_json)
+        berth::values::from_json(&header.values_json)
             .map_err(|e| OpError::Invalid(format!("values: {e}")))?
     };
     if !user_values.is_object() {
@@ -257,7 +257,7 @@ fn effective_values(p: &Prepared, agent: &Agent) -> Result<Value, Failure> {
     if o.reset_values {
         return Ok(p.user_values.clone());
     }
-    let old: Value = serde_json::from_str(&agent.journal.text_blob(&current.values_blob)?)
+    let old: Value = berth::values::from_json(&agent.journal.text_blob(&current.values_blob)?)
         .map_err(|e| Failure::new("JournalError", format!("stored values: {e}")))?;
     let empty = p.user_values.as_object().is_none_or(|m| m.is_empty());
     if o.reuse_values || o.reset_then_reuse_values {

@@ -92,7 +92,7 @@ async fn fetch_with(
 }
 
 fn parse(json: &str) -> Value {
-    serde_json::from_str(json).unwrap_or(Value::Null)
+    berth::values::from_json(json).unwrap_or(Value::Null)
 }
 
 fn yaml(v: &Value) -> String {

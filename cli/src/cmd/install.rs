@@ -873,8 +873,8 @@ pub fn summary(
                     ("USER-SUPPLIED VALUES", &values_json),
                     ("COMPUTED VALUES", &computed_values_json),
                 ] {
-                    let v: serde_json::Value =
-                        serde_json::from_str(json).unwrap_or_else(|_| serde_json::json!({}));
+                    let v =
+                        berth::values::from_json(json).unwrap_or_else(|_| serde_json::json!({}));
                     write!(io.out, "{title}:\n{}\n", berth_template::yaml::marshal(&v))?;
                 }
             }

@@ -98,7 +98,7 @@ impl Open {
 
 /// How deeply collections may nest (go-yaml allows 10000; values files
 /// never come close, and each level costs stack in the decoder).
-const MAX_DEPTH: usize = 1000;
+pub const MAX_DEPTH: usize = 1000;
 
 const CORE: &str = "tag:yaml.org,2002:";
 

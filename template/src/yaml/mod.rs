@@ -15,6 +15,7 @@ mod lookahead;
 pub mod resolve;
 mod scan;
 
+pub use decode::MAX_DEPTH;
 pub use head::{ManifestHead, manifest_head};
 
 use crate::value::{Map, MapType, Value, json as vjson};
