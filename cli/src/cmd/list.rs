@@ -57,7 +57,7 @@ pub struct ListArgs {
     /// Only the names.
     #[arg(short = 'q', long)]
     pub short: bool,
-    /// Write UPDATED with a Go time layout (in UTC), e.g.
+    /// Write UPDATED with a Go time layout (in the local zone), e.g.
     /// "2006-01-02 15:04:05Z0700".
     #[arg(long, value_name = "LAYOUT")]
     pub time_format: Option<String>,
