@@ -643,7 +643,8 @@ fn stream_cases() -> Vec<Case> {
 }
 
 fn values_cases() -> Vec<Case> {
-    let deep = format!("{}1{}", "{\"a\":".repeat(300), "}".repeat(300));
+    // A values file nests at most 1000 levels (the YAML reader's limit).
+    let nested = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
     let big = format!("{{\"blob\":\"{}\"}}", "v".repeat(MAX_VALUES));
     let huge = format!("{{\"blob\":\"{}\"}}", "v".repeat(6 << 20));
     let big_len = big.len();
@@ -669,9 +670,14 @@ fn values_cases() -> Vec<Case> {
             "values: must be a map",
         ),
         case(
-            "values nested 300 deep",
-            Input::Values(deep),
-            "values: recursion limit exceeded",
+            "values nested 1001 deep",
+            Input::Values(nested(1001)),
+            "values: nested more than 1000 levels deep (at byte 5000)",
+        ),
+        case(
+            "values nested 10 000 deep",
+            Input::Values(nested(10_000)),
+            "values: nested more than 1000 levels deep (at byte 5000)",
         ),
     ]
 }
