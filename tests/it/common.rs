@@ -246,6 +246,21 @@ impl Env {
         berth_raw(&full).await
     }
 
+    /// Run the real `berth` binary against this environment's agent as the
+    /// admin client, with these variables set (`TZ`, say, which the
+    /// in-process CLI shares with every test): whether it succeeded, its
+    /// stdout and stderr.
+    pub async fn berth_process(
+        &self,
+        args: &[&str],
+        vars: &[(&str, &Path)],
+    ) -> (bool, String, String) {
+        let conn = self.conn_args();
+        let mut full = args.to_vec();
+        full.extend(conn.iter().map(String::as_str));
+        crate::repos::berth_process(&full, vars).await
+    }
+
     /// Write the demo chart at a version into the temp dir; returns its path.
     pub fn chart(&self, version: &str) -> String {
         let dir = self.dir.path().join(format!("hello-{version}"));

@@ -437,12 +437,10 @@ async fn times_are_shown_in_the_clis_local_zone() {
     use chrono::NaiveDateTime;
     let env = Env::start().await;
     install_v1(&env).await;
-    let conn = env.conn_args();
-    let run = async |tz: &str, command: &[&str]| {
-        let mut args = command.to_vec();
-        args.extend(conn.iter().map(String::as_str));
-        let (ok, out, err) =
-            crate::repos::berth_process(&args, &[("TZ", std::path::Path::new(tz))]).await;
+    let run = async |tz: &str, args: &[&str]| {
+        let (ok, out, err) = env
+            .berth_process(args, &[("TZ", std::path::Path::new(tz))])
+            .await;
         assert!(ok, "{err}");
         out
     };

@@ -131,12 +131,7 @@ async fn values_nest_as_deep_as_a_values_file_may() {
     file.push_str(&format!("{}b: 1\n", " ".repeat(998)));
     let values = dir.path().join("deep.yaml");
     std::fs::write(&values, file).unwrap();
-    let conn = env.conn_args();
-    let berth = async |args: &[&str]| {
-        let mut args = args.to_vec();
-        args.extend(conn.iter().map(String::as_str));
-        crate::repos::berth_process(&args, &[]).await
-    };
+    let berth = async |args: &[&str]| env.berth_process(args, &[]).await;
     let (ok, _, err) = berth(&[
         "install",
         "deep",
