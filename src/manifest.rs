@@ -232,10 +232,6 @@ pub fn yaml_error_line(e: &str) -> &str {
     first.strip_prefix("error: ").unwrap_or(first)
 }
 
-/// How deeply the maps and lists of a rendered object may nest
-/// (serde-saphyr's budget; Helm's go-yaml takes 10 000).
-pub const MAX_OBJECT_DEPTH: usize = 64;
-
 /// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
 /// integers stay integers). serde-saphyr's default budget bounds what a
 /// hostile document costs (250 000 nodes, aliases replayed included, depth
@@ -257,13 +253,16 @@ pub fn parse_document(doc: &str) -> Result<Value, String> {
         Err(serde_saphyr::Error::NonFiniteFloat { .. }) => {
             return berth_template::yaml::parse_document_ints(doc).map_err(|e| e.to_string());
         }
+        // How deeply the maps and lists of a rendered object may nest
+        // (Helm's go-yaml takes 10 000).
         Err(serde_saphyr::Error::Budget {
             breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
             location,
         }) => {
             return Err(format!(
-                "line {}: the object nests more than {MAX_OBJECT_DEPTH} levels deep, berth's limit for a rendered object",
-                location.line()
+                "line {}: the object nests more than {} levels deep, berth's limit for a rendered object",
+                location.line(),
+                serde_saphyr::budget::Budget::default().max_depth
             ));
         }
         Err(e) => return Err(e.to_string()),
@@ -882,7 +881,7 @@ mod tests {
     fn an_object_nested_too_deep_is_refused_in_one_line_that_says_so() {
         let mut doc =
             String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\nextra:\n");
-        for i in 1..=MAX_OBJECT_DEPTH {
+        for i in 1..=serde_saphyr::budget::Budget::default().max_depth {
             doc.push_str(&format!("{}a:\n", " ".repeat(i)));
         }
         let e = parse_objects(&doc).unwrap_err().to_string();
