@@ -1563,16 +1563,14 @@ fn scalar(
                     _ => Y::Null,
                 }),
                 want if want == got => Ok(from_resolved(r)),
-                "map" | "seq" => Err(err_at(
-                    line,
-                    col,
-                    format!("cannot decode !!str `{value}` as a {}", short_tag(h, s)),
-                )),
-                _ => Err(err_at(
+                // go-yaml v2's resolvableTag: any other tag (!!map or !!seq
+                // on a scalar, !!omap, !!foo) keeps the text.
+                "bool" | "int" | "float" | "null" | "timestamp" => Err(err_at(
                     line,
                     col,
                     format!("cannot decode !!{got} `{value}` as a {}", short_tag(h, s)),
                 )),
+                _ => Ok(Y::Str(value.to_string())),
             }
         }
         // Other tags are not resolvable: the text is kept.
