@@ -12,6 +12,9 @@ Requests, by "op":
   {"manifest": text} or {"error": msg}.
 - strvals {kind, expr}: --set/--set-string/--set-json/--set-literal:
   {"values": {..}} or {"error": msg}.
+- lint {cwd, path, values, opts}: action.Lint of one path, run from the
+  directory cwd (the path may be relative), opts chart.lint's keywords:
+  {"report": {total_charts_linted, messages, errors}} or {"error": msg}.
 - load_values {text}: the text as a values file, read as Helm's
   loader.LoadValues reads values.yaml and `-f` files (several documents):
   {"values": {..}} or {"error": msg}.
@@ -24,6 +27,7 @@ import sys
 import tempfile
 
 from helm_python import Chart, Config, _native
+from helm_python import chart as chart_api
 
 from harness import go_text
 
@@ -118,7 +122,15 @@ def load_values(req):
         return {"error": str(e).removeprefix("cannot load values.yaml: ")}
 
 
-OPS = {"render": render, "install": install, "strvals": strvals, "load_values": load_values}
+def lint(req):
+    try:
+        os.chdir(req["cwd"])
+        return {"report": chart_api.lint(req["path"], req.get("values") or None, **req["opts"])}
+    except Exception as e:
+        return {"error": str(e)}
+
+
+OPS = {"render": render, "lint": lint, "install": install, "strvals": strvals, "load_values": load_values}
 
 
 def main():
