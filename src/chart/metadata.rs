@@ -565,24 +565,12 @@ fn sanitize(v: Option<&mut Value>) {
     }
 }
 
-/// A lenient SemVer 2 check in the spirit of Masterminds/semver's
-/// NewVersion: an optional `v`, one to three numeric parts, then optional
-/// `-prerelease` and `+build`.
+/// Helm's `isValidSemver`: Masterminds/semver's `NewVersion` takes it
+/// (berth-template's port of it, which `semverCompare` and lint's version
+/// rule use too: `1.2.3-` and `1.2.3+a+b` are refused, so is a part past
+/// uint64).
 fn is_semver(v: &str) -> bool {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let (core, _build) = v.split_once('+').unwrap_or((v, ""));
-    let (core, pre) = core.split_once('-').unwrap_or((core, ""));
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return false;
-    }
-    let numeric = parts
-        .iter()
-        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let pre_ok = pre
-        .split('.')
-        .all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    numeric && pre_ok && (pre.is_empty() || !pre.split('.').any(str::is_empty))
+    berth_template::funcs::semver::Version::parse(v).is_ok()
 }
 
 /// What `Time.UnmarshalJSON` accepts, refused in `time.Parse`'s words for
@@ -891,6 +879,37 @@ mod tests {
                 &format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
             )]);
             assert_eq!(got, *want, "for {name:?}");
+        }
+    }
+
+    /// Versions Helm's loader refuses as Masterminds' NewVersion does (found
+    /// by difftest, lint: berth's own check let these through).
+    #[test]
+    fn versions_are_checked_as_masterminds_new_version_checks_them() {
+        for bad in [
+            "1.2.3-",
+            "1.2.3+b+c",
+            "18446744073709551616.0.0",
+            "1.2.3-a..b",
+            "' 1.2.3'",
+            "1.2.3-01",
+        ] {
+            let got = load_error(&[(
+                "Chart.yaml",
+                &format!("apiVersion: v2\nname: x\nversion: {bad}\n"),
+            )]);
+            let v = bad.trim_matches('\'');
+            assert_eq!(
+                got,
+                format!("validation: chart.metadata.version {v:?} is invalid")
+            );
+        }
+        for ok in ["1", "v1.2", "01.2.3", "1.2.3+b.1"] {
+            let got = load_error(&[(
+                "Chart.yaml",
+                &format!("apiVersion: v2\nname: x\nversion: {ok}\n"),
+            )]);
+            assert_eq!(got, "loaded", "for {ok}");
         }
     }
 

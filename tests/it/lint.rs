@@ -142,6 +142,18 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 t("crds/x.yaml", "kind: CustomResourceDefinition\n"),
             ],
         ),
+        // Found by difftest (lint): the loader's version check is
+        // Masterminds' NewVersion.
+        (
+            "prerelease",
+            vec![
+                t(
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: prerelease\nversion: 1.2.3-\n",
+                ),
+                t("templates/cm.yaml", CM),
+            ],
+        ),
         (
             "names",
             vec![
