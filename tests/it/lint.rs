@@ -143,7 +143,8 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
             ],
         ),
         // Found by difftest (lint): the loader's version check is
-        // Masterminds' NewVersion.
+        // Masterminds' NewVersion; a schema is read by Go's json.Decoder
+        // (EOF, unexpected EOF).
         (
             "prerelease",
             vec![
@@ -152,6 +153,31 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                     "apiVersion: v2\nname: prerelease\nversion: 1.2.3-\n",
                 ),
                 t("templates/cm.yaml", CM),
+            ],
+        ),
+        (
+            "schema-empty",
+            vec![
+                chart(""),
+                t("values.schema.json", ""),
+                t("templates/cm.yaml", CM),
+            ],
+        ),
+        (
+            "schema-cut",
+            vec![
+                chart(""),
+                t("values.yaml", "a: 1\n"),
+                t("values.schema.json", "{\"type\": "),
+                t("templates/cm.yaml", CM),
+            ],
+        ),
+        (
+            "schema-trailing",
+            vec![
+                chart(""),
+                t("values.yaml", "a: 1\n"),
+                t("values.schema.json", "{} x"),
             ],
         ),
         (

@@ -59,8 +59,7 @@ pub fn validate_against_schema(chart: &Chart, values: &J) -> Option<String> {
 /// A schema file compiled, or why it cannot be.
 fn compile_schema(schema: &[u8]) -> Result<compile::Compiled, String> {
     let text = String::from_utf8_lossy(schema);
-    // Go's decoder judges the syntax (and words the errors).
-    crate::json::unmarshal(&text)?;
+    decode_schema(&text)?;
     let doc = doc::parse(&text).ok_or("invalid character after top-level value")?;
     let opts = compile::Options {
         load: meta::document,
@@ -68,6 +67,28 @@ fn compile_schema(schema: &[u8]) -> Result<compile::Compiled, String> {
         check: Some(&meta::check),
     };
     compile::compile(&doc, compile::ROOT_URL, opts)
+}
+
+/// jsonschema's `UnmarshalJSON`, as far as its errors go: one value read
+/// by Go's `json.Decoder` (with `UseNumber`, so no number is too big), then
+/// nothing but whitespace. Nothing at all is `EOF`, a value cut short
+/// `unexpected EOF`, where `json.Unmarshal` says `unexpected end of JSON
+/// input` for both; anything after the value is `invalid character after
+/// top-level value`, without the character.
+fn decode_schema(text: &str) -> Result<(), String> {
+    use crate::json::{PrefixError, unmarshal_prefix};
+    match unmarshal_prefix(text) {
+        Ok(None) => Err("EOF".into()),
+        Err(PrefixError::UnexpectedEof) => Err("unexpected EOF".into()),
+        Err(PrefixError::Syntax(msg, _)) if msg.starts_with("json: cannot unmarshal number") => {
+            Ok(())
+        }
+        Err(PrefixError::Syntax(msg, _)) => Err(msg),
+        Ok(Some((_, n))) if !text[n..].trim_matches([' ', '\t', '\n', '\r']).is_empty() => {
+            Err("invalid character after top-level value".into())
+        }
+        Ok(Some(_)) => Ok(()),
+    }
 }
 
 /// [`compile_schema`], remembered per thread: a chart's schemas are the
