@@ -5,8 +5,9 @@
 //! The table is the prerelease lifecycle of every kind client-go's scheme
 //! registers (k8s.io/api v0.36.3, the version Helm v4.2.3 builds with:
 //! `zz_generated.prerelease-lifecycle.go`), the kinds without a deprecation
-//! left out; kinds the scheme does not know (CRDs' kinds) are never
-//! deprecated.
+//! left out, and the GA kinds whose lifecycle methods are written by hand
+//! (core/v1's `ComponentStatus` and `Endpoints`, with their lists); kinds
+//! the scheme does not know (CRDs' kinds) are never deprecated.
 
 /// apiVersion, kind, deprecated in (major, minor), removed in, replacement
 /// (apiVersion, kind).
@@ -175,6 +176,10 @@ const LIFECYCLES: &[Lifecycle] = &[
     ("storage.k8s.io/v1beta1", "VolumeAttributesClassList", (1, 34), Some((1, 37)), Some(("storage.k8s.io/v1", "VolumeAttributesClassList"))),
     ("storagemigration.k8s.io/v1beta1", "StorageVersionMigration", (1, 38), Some((1, 41)), None),
     ("storagemigration.k8s.io/v1beta1", "StorageVersionMigrationList", (1, 38), Some((1, 41)), None),
+    ("v1", "ComponentStatus", (1, 19), None, None),
+    ("v1", "ComponentStatusList", (1, 19), None, None),
+    ("v1", "Endpoints", (1, 33), None, Some(("discovery.k8s.io/v1", "EndpointSlice"))),
+    ("v1", "EndpointsList", (1, 33), None, Some(("discovery.k8s.io/v1", "EndpointSliceList"))),
 ];
 
 /// The warning for an object of `api_version`/`kind` linted for Kubernetes
@@ -219,5 +224,16 @@ mod tests {
         );
         assert_eq!(warning("policy/v1", "PodDisruptionBudget", 1, 36), None);
         assert_eq!(warning("example.com/v1beta1", "Widget", 1, 36), None);
+        // GA kinds deprecated by hand-written lifecycle methods (k8s.io/api
+        // core/v1), found by difftest (lint).
+        assert_eq!(
+            warning("v1", "Endpoints", 1, 33).as_deref(),
+            Some("v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice")
+        );
+        assert_eq!(warning("v1", "Endpoints", 1, 32), None);
+        assert_eq!(
+            warning("v1", "ComponentStatusList", 1, 20).as_deref(),
+            Some("v1 ComponentStatusList is deprecated in v1.19+")
+        );
     }
 }

@@ -144,7 +144,7 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ),
         // Found by difftest (lint): the loader's version check is
         // Masterminds' NewVersion; a schema is read by Go's json.Decoder
-        // (EOF, unexpected EOF).
+        // (EOF, unexpected EOF); core/v1 kinds deprecated by hand.
         (
             "prerelease",
             vec![
@@ -178,6 +178,16 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 chart(""),
                 t("values.yaml", "a: 1\n"),
                 t("values.schema.json", "{} x"),
+            ],
+        ),
+        (
+            "endpoints",
+            vec![
+                chart(""),
+                t(
+                    "templates/ep.yaml",
+                    "apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: ep\n---\napiVersion: v1\nkind: ComponentStatusList\nmetadata:\n  name: cs\n",
+                ),
             ],
         ),
         (
