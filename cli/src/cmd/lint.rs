@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use berth::chart::{self, Limits};
 use berth::lint::{self, Message, Severity};
+use berth_template::funcs::strings::path_clean;
 use berth_template::helm;
 use clap::Args;
 
@@ -62,12 +63,11 @@ pub fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
             })
         }
     };
-    let mut paths = a.paths.clone();
-    if a.with_subcharts {
-        for p in &a.paths {
-            subchart_paths(&Path::new(p).join("charts"), &mut paths);
-        }
-    }
+    let paths = if a.with_subcharts {
+        with_subcharts(&a.paths)
+    } else {
+        a.paths.clone()
+    };
     let opts = lint::Options {
         values: a.values.merge()?,
         namespace: g.namespace.clone(),
@@ -130,8 +130,18 @@ pub fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `--with-subcharts`: every directory holding a Chart.yaml and every
-/// chart archive below `charts`, in Go's `filepath.Walk` order.
+/// `--with-subcharts`: the paths given, then what lies below each one's
+/// `charts/` (pkg/cmd/lint.go walks `filepath.Join(path, "charts")`).
+fn with_subcharts(paths: &[String]) -> Vec<String> {
+    let mut out = paths.to_vec();
+    for p in paths {
+        subchart_paths(Path::new(&go_join(p, "charts")), &mut out);
+    }
+    out
+}
+
+/// Every directory holding a Chart.yaml and every chart archive below
+/// `dir`, in Go's `filepath.Walk` order.
 fn subchart_paths(dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -190,14 +200,13 @@ fn report(r: lint::Report, err: &mut dyn Write) -> Outcome {
     }
 }
 
-/// Go's `filepath.Join(dir, file)` for the message: cleaned, no `./`.
+/// Go's `filepath.Join(dir, file)`: cleaned (`./chart/` and `chart//`
+/// give `chart/file`), as Helm prints the paths it joins.
 fn go_join(dir: &str, file: &str) -> String {
-    let dir = dir.trim_end_matches('/');
-    let dir = dir.strip_prefix("./").unwrap_or(dir);
-    match dir {
-        "" | "." => file.to_string(),
-        d => format!("{d}/{file}"),
+    if dir.is_empty() {
+        return path_clean(file);
     }
+    path_clean(&format!("{dir}/{file}"))
 }
 
 /// Helm's `chartutil.Expand`: the archive's files written as they are
@@ -218,9 +227,104 @@ fn expand(archive: &Path, into: &Path) -> Result<PathBuf, String> {
         .transpose()
         .map_err(|e| format!("unable to extract tarball: cannot load Chart.yaml: {e}"))?
         .and_then(|md| md.get("name").and_then(|n| n.as_str()).map(str::to_string))
-        .filter(|n| !n.is_empty() && !n.contains('/') && n != ".." && n != ".")
-        .ok_or("unable to extract tarball: chart name not specified")?;
+        .unwrap_or_default();
+    // The name becomes a directory: Expand refuses what would not be one
+    // directory below `into`.
+    let quoted = berth_template::gofmt::quote(&name);
+    match name.as_str() {
+        "" => return Err("unable to extract tarball: chart name not specified".into()),
+        "." | ".." => {
+            return Err(format!(
+                "unable to extract tarball: chart name {quoted} is not allowed"
+            ));
+        }
+        "/" => {
+            return Err(format!(
+                "unable to extract tarball: chart name {quoted} resolves to the extraction root"
+            ));
+        }
+        n if n.contains('/') => {
+            return Err(format!(
+                "unable to extract tarball: chart name {quoted} must not contain path separators"
+            ));
+        }
+        _ => {}
+    }
     let dir = into.join(name);
     crate::charts::write_chart_files(&dir, &files).map_err(|e| e.to_string())?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chart archive holding `c/Chart.yaml` with this text.
+    fn archive(dir: &Path, chart_yaml: &str) -> PathBuf {
+        let path = dir.join("c-0.1.0.tgz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(chart_yaml.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "c/Chart.yaml", chart_yaml.as_bytes())
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    /// chartutil.Expand's words for a name that is no directory below the
+    /// one it unpacks into (found by difftest, lint: berth said "chart name
+    /// not specified" for each).
+    #[test]
+    fn an_archive_whose_name_is_no_directory_is_refused_as_expand_refuses_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, want) in [
+            ("''", "chart name not specified"),
+            ("x/", "chart name \"x/\" must not contain path separators"),
+            ("a/b", "chart name \"a/b\" must not contain path separators"),
+            ("..", "chart name \"..\" is not allowed"),
+            ("/", "chart name \"/\" resolves to the extraction root"),
+        ] {
+            let a = archive(
+                tmp.path(),
+                &format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+            );
+            let into = tempfile::tempdir().unwrap();
+            assert_eq!(
+                expand(&a, into.path()).unwrap_err(),
+                format!("unable to extract tarball: {want}"),
+                "{name}"
+            );
+        }
+    }
+
+    /// `--with-subcharts` walks `filepath.Join(path, "charts")`, which Go
+    /// cleans, and prints what it finds there so (found by difftest, lint:
+    /// berth printed `./chart/charts/sub` and `chart//charts/sub`).
+    #[test]
+    fn subcharts_are_found_below_the_path_as_go_joins_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let chart = tmp.path().join("chart");
+        std::fs::create_dir_all(chart.join("charts/sub")).unwrap();
+        std::fs::write(chart.join("charts/sub/Chart.yaml"), "").unwrap();
+        std::fs::write(chart.join("charts/x-0.1.0.tgz"), "").unwrap();
+        let root = tmp.path().display().to_string();
+        for spelled in [format!("{root}/./chart"), format!("{root}/chart//")] {
+            assert_eq!(
+                with_subcharts(std::slice::from_ref(&spelled)),
+                [
+                    spelled.clone(),
+                    format!("{root}/chart/charts/sub"),
+                    format!("{root}/chart/charts/x-0.1.0.tgz"),
+                ]
+            );
+        }
+        assert_eq!(go_join(".", "Chart.yaml"), "Chart.yaml");
+        assert_eq!(go_join("", "charts"), "charts");
+    }
 }
