@@ -288,7 +288,7 @@ def from_chart_tree(r, seed):
     if r.random() < 0.3:
         files["values.schema.json"] = r.choice(SCHEMAS)
     if r.random() < 0.3:
-        files["Chart.yaml"] = files["Chart.yaml"].replace("version: 0.1.0", "version: " + r.choice(VERSIONS), 1)
+        files["Chart.yaml"] = files["Chart.yaml"].replace("version: 0.1.0\n", field("version", r.choice(VERSIONS)), 1)
     return files, user
 
 
