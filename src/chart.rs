@@ -309,12 +309,16 @@ fn strip_bom(data: &mut Vec<u8>) {
     }
 }
 
-/// A YAML document of a chart as sigs.k8s.io/yaml reads it, with the
-/// error in its words.
-pub(crate) fn read_document(data: &[u8]) -> Result<Value, String> {
+/// A YAML document of a chart as sigs.k8s.io/yaml reads it into the Go
+/// struct whose string fields `string_at` names, with the error in its
+/// words.
+pub(crate) fn read_document(
+    data: &[u8],
+    string_at: berth_template::yaml::StringAt,
+) -> Result<Value, String> {
     let text = std::str::from_utf8(data)
         .map_err(|_| format!("error converting YAML to JSON: yaml: {}", not_utf8(data)))?;
-    berth_template::yaml::parse_document_ints(text).map_err(|e| e.to_string())
+    berth_template::yaml::parse_document_for(text, false, string_at).map_err(|e| e.to_string())
 }
 
 /// What go-yaml's reader says of bytes that are not UTF-8 ("invalid
@@ -374,7 +378,7 @@ fn build_nested(
     // their order, and validates the metadata only once all are read.
     let mut md = match files.iter().find(|f| f.name == "Chart.yaml") {
         Some(f) => {
-            let mut md = read_document(&f.data)
+            let mut md = read_document(&f.data, &metadata::metadata_strings)
                 .and_then(metadata::decode_metadata)
                 .map_err(ChartError::ChartYaml)?;
             if md
@@ -439,7 +443,7 @@ fn build_nested(
                     if let Some(w) = legacy.filter(|_| !is_v1(&md)) {
                         warnings.push(helm::Warning::printf(w.to_string()));
                     }
-                    let over = read_document(&f.data)
+                    let over = read_document(&f.data, &metadata::metadata_strings)
                         .and_then(metadata::decode_metadata)
                         .map_err(ChartError::Requirements)?;
                     metadata::merge(md.get_or_insert_default(), over);
@@ -449,7 +453,7 @@ fn build_nested(
                     } else {
                         "requirements.lock"
                     };
-                    read_document(&f.data)
+                    read_document(&f.data, &metadata::lock_strings)
                         .and_then(metadata::check_lock)
                         .map_err(|e| ChartError::Lock(file, e))?;
                     if let Some(w) = legacy.filter(|_| !is_v1(&md)) {

@@ -245,7 +245,7 @@ pub(super) fn check_lock(doc: Value) -> Result<(), String> {
 /// `chart.Metadata` does not have — or `None`.
 pub fn strict_chartfile_error(data: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(data).ok()?;
-    let doc = match berth_template::yaml::parse_document_ints_strict(text) {
+    let doc = match berth_template::yaml::parse_document_for(text, true, &metadata_strings) {
         Ok(doc) => doc,
         Err(e) => return Some(e.to_string()),
     };
@@ -259,7 +259,36 @@ pub fn strict_chartfile_error(data: &[u8]) -> Option<String> {
 /// Helm's `chartutil.LoadChartfile`: Chart.yaml read into `chart.Metadata`
 /// and nothing checked (what `helm lint` reads it with).
 pub fn load_chartfile(data: &[u8]) -> Result<Map<String, Value>, String> {
-    super::read_document(data).and_then(decode_metadata)
+    super::read_document(data, &metadata_strings).and_then(decode_metadata)
+}
+
+/// Whether a Chart.yaml's (or requirements.yaml's) value at `path` lands
+/// in a string of `chart.Metadata`, where sigs.k8s.io/yaml makes text of a
+/// number (`appVersion: .inf` is "+Inf").
+pub(super) fn metadata_strings(path: &[String]) -> bool {
+    lands_in_string(Ty::Struct(&METADATA), path)
+}
+
+/// [`metadata_strings`] for a Chart.lock's `chart.Lock`.
+pub(super) fn lock_strings(path: &[String]) -> bool {
+    lands_in_string(Ty::Struct(&LOCK), path)
+}
+
+/// Fields matched as encoding/json (and sigs.k8s.io/yaml) match them:
+/// exactly, else ignoring case.
+fn lands_in_string(ty: Ty, path: &[String]) -> bool {
+    match (ty, path.split_first()) {
+        (Ty::Str, None) => true,
+        (Ty::List(elem), Some((seg, rest))) if seg == "[]" => lands_in_string(*elem, rest),
+        (Ty::StrMap, Some((_, rest))) => rest.is_empty(),
+        (Ty::Ptr(s) | Ty::Struct(s), Some((key, rest))) => s
+            .fields
+            .iter()
+            .find(|(name, _)| name == key)
+            .or_else(|| s.fields.iter().find(|(name, _)| fold(name) == fold(key)))
+            .is_some_and(|&(_, ty)| lands_in_string(ty, rest)),
+        _ => false,
+    }
 }
 
 fn decode_document(doc: Value, s: &'static Struct) -> Result<Map<String, Value>, String> {
@@ -880,6 +909,28 @@ mod tests {
             )]);
             assert_eq!(got, *want, "for {name:?}");
         }
+    }
+
+    /// sigs.k8s.io/yaml makes text of a float headed for a string field,
+    /// `.inf` too (found by difftest, lint: berth refused the Chart.yaml).
+    #[test]
+    fn a_non_finite_float_in_a_string_field_is_its_go_text() {
+        let md = super::load_chartfile(
+            format!("{HEAD}appVersion: .inf\nmaintainers:\n- NAME: -.inf\nkeywords: [.nan]\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(md["appVersion"], "+Inf");
+        assert_eq!(md["maintainers"][0]["name"], "-Inf");
+        assert_eq!(md["keywords"][0], "NaN");
+        assert_eq!(
+            super::load_chartfile(format!("{HEAD}deprecated: .inf\n").as_bytes()).unwrap_err(),
+            "error converting YAML to JSON: json: unsupported value: +Inf"
+        );
+        assert_eq!(
+            super::load_chartfile(format!("{HEAD}other: [.inf]\n").as_bytes()).unwrap_err(),
+            "error converting YAML to JSON: json: unsupported value: +Inf"
+        );
     }
 
     /// Versions Helm's loader refuses as Masterminds' NewVersion does (found

@@ -190,6 +190,19 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 ),
             ],
         ),
+        // A non-finite float headed for a string field of Chart.yaml is
+        // the text Go formats it as; elsewhere it stays unloadable.
+        (
+            "inf",
+            vec![
+                chart("appVersion: .inf\nmaintainers:\n- name: -.inf\nkeywords: [.nan]\n"),
+                t("templates/cm.yaml", CM),
+            ],
+        ),
+        (
+            "inf-bool",
+            vec![chart("deprecated: .inf\n"), t("templates/cm.yaml", CM)],
+        ),
         (
             "names",
             vec![

@@ -1767,14 +1767,64 @@ pub fn decode_ints(text: &str) -> Result<Value, YamlError> {
 /// go-yaml v2's `UnmarshalStrict` of [`decode_ints`]: a key repeated in a
 /// mapping is an error (`yaml: unmarshal errors:` and a line per key).
 pub fn decode_ints_strict(text: &str) -> Result<Value, YamlError> {
-    decode_mode(text, true, true)
+    decode_mode(text, true, true, None)
+}
+
+/// Where a Go struct takes text: given the keys leading to a value (`[]`
+/// for a sequence's item), whether the field it lands in is a string.
+pub type StringAt<'a> = &'a dyn Fn(&[String]) -> bool;
+
+/// [`decode_ints`] (go-yaml's `UnmarshalStrict` with `strict`) for a Go
+/// struct: sigs.k8s.io/yaml writes a float headed for a string field as
+/// `FormatFloat(f, 'g', -1, 32)` before encoding/json sees it, so there a
+/// non-finite one is the text `+Inf`, `-Inf` or `NaN`; elsewhere it still
+/// cannot become JSON.
+pub fn decode_ints_for(text: &str, strict: bool, string_at: StringAt) -> Result<Value, YamlError> {
+    decode_mode(text, true, strict, Some(string_at))
 }
 
 fn decode_with(text: &str, ints: bool) -> Result<Value, YamlError> {
-    decode_mode(text, ints, false)
+    decode_mode(text, ints, false, None)
 }
 
-fn decode_mode(text: &str, ints: bool, strict: bool) -> Result<Value, YamlError> {
+/// The non-finite floats `string_at` says land in a string field, as
+/// the text Go formats them as.
+fn non_finite_as_text(y: &mut Y, path: &mut Vec<String>, string_at: StringAt) {
+    match y {
+        Y::Float(f) if !f.is_finite() && string_at(path) => {
+            *y = Y::Str(crate::gofmt::format_float(*f, 'g', None));
+        }
+        Y::Seq(items) => {
+            path.push("[]".into());
+            items
+                .iter_mut()
+                .for_each(|x| non_finite_as_text(x, path, string_at));
+            path.pop();
+        }
+        Y::Map(pairs) => {
+            for (k, v) in pairs {
+                let key = match k {
+                    Y::Str(s) => s.clone(),
+                    Y::Int(i) => i.to_string(),
+                    Y::Float(f) => format_float32(*f),
+                    Y::Bool(b) => b.to_string(),
+                    _ => continue,
+                };
+                path.push(key);
+                non_finite_as_text(v, path, string_at);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn decode_mode(
+    text: &str,
+    ints: bool,
+    strict: bool,
+    string_at: Option<StringAt>,
+) -> Result<Value, YamlError> {
     let Some(root) = parse_tree(text)? else {
         return Ok(Value::Nil);
     };
@@ -1784,7 +1834,7 @@ fn decode_mode(text: &str, ints: bool, strict: bool) -> Result<Value, YamlError>
         alias_depth: 0,
         strict: strict.then(Vec::new),
     };
-    let y = d.decode(&root)?;
+    let mut y = d.decode(&root)?;
     if let Some(errors) = d.strict.filter(|e| !e.is_empty()) {
         let mut text = "unmarshal errors:".to_string();
         for e in errors {
@@ -1795,6 +1845,9 @@ fn decode_mode(text: &str, ints: bool, strict: bool) -> Result<Value, YamlError>
     }
     if let Some(e) = first_bad_key(&y) {
         return Err(e);
+    }
+    if let Some(string_at) = string_at {
+        non_finite_as_text(&mut y, &mut Vec::new(), string_at);
     }
     to_json_value(y, ints)
 }

@@ -15,7 +15,7 @@ mod lookahead;
 pub mod resolve;
 mod scan;
 
-pub use decode::MAX_DEPTH;
+pub use decode::{MAX_DEPTH, StringAt};
 pub use head::{ManifestHead, manifest_head};
 
 use crate::value::{Map, MapType, Value, json as vjson};
@@ -123,6 +123,24 @@ pub fn go_string_field(v: &serde_json::Value) -> Option<String> {
 pub fn parse_document_ints(text: &str) -> Result<serde_json::Value, YamlError> {
     crate::on_big_stack(crate::BIG_STACK, || {
         decode::decode_ints(text)
+            .map(|v| vjson::to_json(&v))
+            .map_err(|e| e.wrapped("error converting YAML to JSON: "))
+    })
+    .unwrap_or_else(|e| Err(YamlError::plain(0, 0, e)))
+}
+
+/// [`parse_document_ints`] (with `strict`, [`parse_document_ints_strict`])
+/// for a Go struct whose string fields `string_at` names: a non-finite
+/// float headed for one is the text Go formats it as (`appVersion: .inf`
+/// is "+Inf"), as sigs.k8s.io/yaml writes it; elsewhere it is still
+/// encoding/json's `unsupported value`.
+pub fn parse_document_for(
+    text: &str,
+    strict: bool,
+    string_at: decode::StringAt,
+) -> Result<serde_json::Value, YamlError> {
+    crate::on_big_stack(crate::BIG_STACK, || {
+        decode::decode_ints_for(text, strict, string_at)
             .map(|v| vjson::to_json(&v))
             .map_err(|e| e.wrapped("error converting YAML to JSON: "))
     })
