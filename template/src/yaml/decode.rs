@@ -23,7 +23,8 @@ enum Node {
         line: usize,
         col: usize,
     },
-    Seq(Vec<Rc<Node>>),
+    /// Items, and the line the sequence starts on.
+    Seq(Vec<Rc<Node>>, usize),
     Map(Vec<(Rc<Node>, Rc<Node>)>, usize, usize),
     /// `*name`: the anchored node, shared rather than copied, so that
     /// decoding can count what aliases expand to.
@@ -481,7 +482,7 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                     }
                     Rc::new(Node::Map(pairs, open.line, open.col))
                 } else {
-                    Rc::new(Node::Seq(open.items))
+                    Rc::new(Node::Seq(open.items, open.line))
                 };
                 if open.anchor != 0 {
                     anchors.insert(open.anchor, n.clone());
@@ -1333,7 +1334,7 @@ impl Decoder {
                 line,
                 col,
             } => scalar(value, *style, tag.as_ref(), *line, *col),
-            Node::Seq(items) => Ok(Y::Seq(
+            Node::Seq(items, _) => Ok(Y::Seq(
                 items
                     .iter()
                     .map(|i| self.decode(i))
@@ -1358,9 +1359,10 @@ impl Decoder {
                         && out.contains(&key)
                     {
                         // go-yaml v2's setMapIndex in strict mode, at the value's line.
-                        let line = match pos(v) {
-                            (0, _) => pos(k).0,
-                            (l, _) => l,
+                        let line = match (v.target(), pos(v)) {
+                            (Node::Seq(_, l), _) if *l != 0 => *l,
+                            (_, (0, _)) => pos(k).0,
+                            (_, (l, _)) => l,
                         };
                         errors.push(format!(
                             "line {line}: key {} already set in map",
@@ -1395,7 +1397,7 @@ impl Decoder {
                 }
                 Ok(())
             }
-            Node::Seq(items) => {
+            Node::Seq(items, _) => {
                 for item in items.iter().rev() {
                     if !matches!(item.target(), Node::Map(..)) {
                         return Err(want_map(item));
@@ -1417,7 +1419,7 @@ fn pos(n: &Node) -> (usize, usize) {
     match n.target() {
         Node::Scalar { line, col, .. } => (*line, *col),
         Node::Map(_, l, c) => (*l, *c),
-        Node::Seq(_) | Node::Alias(_) => (0, 0),
+        Node::Seq(..) | Node::Alias(_) => (0, 0),
     }
 }
 
@@ -1882,6 +1884,13 @@ mod tests {
     #[test]
     fn strict_mode_refuses_a_repeated_key_where_go_yaml_does() {
         // sigs.k8s.io/yaml's UnmarshalStrict: every repeat, at its value's line.
+        // A block sequence's line is its first entry's (found by difftest,
+        // lint: berth gave the key's).
+        let e = decode_ints_strict("a: []\nb: 1\na:\n- x\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "yaml: unmarshal errors:\n  line 4: key \"a\" already set in map"
+        );
         let e = decode_ints_strict("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n").unwrap_err();
         assert_eq!(
             e.to_string(),
