@@ -708,7 +708,10 @@ fn match_selector(kind: &str, name: &str, content: &str) -> Option<String> {
 }
 
 /// Helm's `validateListAnnotations`: `helm.sh/resource-policy` has no
-/// effect on the items of a List.
+/// effect on the items of a List. The file is read into
+/// `struct { Items []struct { Metadata struct { Annotations
+/// map[string]string } } }` first, and what does not fit it is that
+/// read's error.
 fn list_annotations(kind: &str, content: &str) -> Option<String> {
     if kind != "List" {
         return None;
@@ -717,15 +720,92 @@ fn list_annotations(kind: &str, content: &str) -> Option<String> {
         Ok(d) => d,
         Err(e) => return Some(format!("unable to parse YAML: {e}")),
     };
-    let items = doc.get("items").and_then(Value::as_array)?;
-    items
-        .iter()
-        .any(|i| {
-            i.pointer("/metadata/annotations")
-                .and_then(Value::as_object)
-                .is_some_and(|a| a.contains_key("helm.sh/resource-policy"))
-        })
-        .then(|| "annotation 'helm.sh/resource-policy' within List objects are ignored".into())
+    let mut keep = false;
+    if let Some(e) = list_type_error(&doc, &mut keep) {
+        return Some(format!(
+            "unable to parse YAML: error unmarshaling JSON: while decoding JSON: {e}"
+        ));
+    }
+    keep.then(|| "annotation 'helm.sh/resource-policy' within List objects are ignored".into())
+}
+
+/// encoding/json's first type error reading `doc` into lint's List stub
+/// (fields matched ignoring case, in the order sigs.k8s.io/yaml's JSON
+/// has them: sorted); `keep` is set when an item's annotations hold the
+/// resource policy. A number or bool headed for a string is text to
+/// sigs.k8s.io/yaml, not an error.
+fn list_type_error(doc: &Value, keep: &mut bool) -> Option<String> {
+    const ANNOTATIONS: &str = "map[string]string";
+    const METADATA: &str = "struct { Annotations map[string]string }";
+    const ITEM: &str = "struct { Metadata struct { Annotations map[string]string } }";
+    let mut first: Option<String> = None;
+    let mut fail = |v: &Value, field: &str, ty: &str| {
+        first.get_or_insert_with(|| {
+            format!(
+                "json: cannot unmarshal {} into Go struct field {field} of type {ty}",
+                chart::metadata::json_kind(v)
+            )
+        });
+    };
+    // The values of the fields of `obj` named `name`, ignoring case.
+    let fields = |obj: &Map<String, Value>, name: &str| -> Vec<Value> {
+        let mut keys: Vec<&String> = obj
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(name))
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|k| obj[k].clone()).collect()
+    };
+    let Value::Object(top) = doc else {
+        return None;
+    };
+    for items in fields(top, "items") {
+        let items = match items {
+            Value::Null => continue,
+            Value::Array(items) => items,
+            other => {
+                fail(&other, ".Items", &format!("[]{ITEM}"));
+                continue;
+            }
+        };
+        for item in items {
+            let item = match item {
+                Value::Null => continue,
+                Value::Object(item) => item,
+                other => {
+                    fail(&other, ".Items", ITEM);
+                    continue;
+                }
+            };
+            for md in fields(&item, "metadata") {
+                let md = match md {
+                    Value::Null => continue,
+                    Value::Object(md) => md,
+                    other => {
+                        fail(&other, ".Items.Metadata", METADATA);
+                        continue;
+                    }
+                };
+                for ann in fields(&md, "annotations") {
+                    let ann = match ann {
+                        Value::Null => continue,
+                        Value::Object(ann) => ann,
+                        other => {
+                            fail(&other, ".Items.Metadata.Annotations", ANNOTATIONS);
+                            continue;
+                        }
+                    };
+                    for v in ann.values() {
+                        if matches!(v, Value::Array(_) | Value::Object(_)) {
+                            fail(v, ".Items.Metadata.Annotations", "string");
+                        }
+                    }
+                    *keep |= ann.contains_key("helm.sh/resource-policy");
+                }
+            }
+        }
+    }
+    first
 }
 
 // ---- dependencies (rules/dependencies.go) ----

@@ -15,6 +15,7 @@ use crate::repos::berth_process;
 
 const CHART: &str = "apiVersion: v2\nname: NAME\nversion: 1.0.0\nicon: https://example.com/i.png\n";
 const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+const LIST: &str = "apiVersion: v1\nkind: List\nmetadata:\n  name: l\n";
 
 /// A chart per case: its directory name and files (`NAME` in Chart.yaml
 /// becomes the directory name).
@@ -202,6 +203,42 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         (
             "inf-bool",
             vec![chart("deprecated: .inf\n"), t("templates/cm.yaml", CM)],
+        ),
+        // A List is read into lint's stub of items first: what does not
+        // fit it is that read's error (a number is text to an annotation).
+        (
+            "list-items",
+            vec![
+                chart(""),
+                t("templates/a.yaml", &format!("{LIST}items: x\n")),
+                t("templates/b.yaml", &format!("{LIST}items: [1]\n")),
+                t(
+                    "templates/c.yaml",
+                    &format!("{LIST}items: [{{metadata: 1}}]\n"),
+                ),
+                t(
+                    "templates/d.yaml",
+                    &format!("{LIST}items: [{{metadata: {{annotations: [a]}}}}]\n"),
+                ),
+                t(
+                    "templates/e.yaml",
+                    &format!(
+                        "{LIST}items: [{{metadata: {{annotations: {{helm.sh/resource-policy: 1}}}}}}]\n"
+                    ),
+                ),
+                t(
+                    "templates/f.yaml",
+                    &format!(
+                        "{LIST}ITEMS:\n- Metadata:\n    Annotations:\n      helm.sh/resource-policy: keep\n"
+                    ),
+                ),
+                t(
+                    "templates/g.yaml",
+                    &format!(
+                        "{LIST}items: [null, {{metadata: null}}, {{metadata: {{annotations: {{a: null}}}}}}]\n"
+                    ),
+                ),
+            ],
         ),
         (
             "names",
