@@ -16,6 +16,8 @@ are still to fix.
 import json
 import re
 
+import shrink
+
 
 class Known:
     def __init__(self, name, suites, reason, match):
@@ -238,13 +240,35 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
+def yaml_tab_libyaml(text, h, b):
+    # libyaml's scanner refuses a tab where a token would start in the
+    # block context (a line indented with one, even a blank one; after
+    # `- ` or `? `) and one that breaks a plain scalar's or a block
+    # scalar's indentation; berth's YAML reader (granit-parser, YAML 1.2)
+    # takes most of them. Helm then has more of these errors than berth.
+    msgs = ("found character that cannot start any token", "found a tab character")
+    hs, bs = dump(h), dump(b)
+    return "\t" in text and sum(hs.count(m) for m in msgs) > sum(bs.count(m) for m in msgs)
+
+
 OPEN = [
+    # Reproducers: values.yaml "\t\n", "a: 1\n\t\n", "- \tb\n", "? \ta\n: b\n",
+    # "a: |\n\tx\n"; Chart.yaml "\tname: x\n"; a template rendering
+    # "\tkind: X" (lint, seeds 9, 144, 167, 330 of 2026-12-07).
+    Known("open: yaml-tab-libyaml", ["lint"],
+          "a tab where libyaml wants a token or an indentation space: Helm's YAML refuses it, "
+          "berth's reader takes it",
+          yaml_tab_libyaml),
 ]
 
 
 def which(suite, reproducer, h, b):
     """The name of the known (or open) difference this is, or None."""
     text = "\n".join(t for t in reproducer["files"].values() if isinstance(t, str))
+    # and the texts inside chart archives (subcharts packed as .tgz)
+    for p, t in reproducer["files"].items():
+        if isinstance(t, bytes) and p.endswith(".tgz"):
+            text += "\n" + "\n".join(x for x in shrink.untgz(t).values() if isinstance(x, str))
     text += "\n" + " ".join(reproducer.get("args", []))
     for k in KNOWN + OPEN:
         if suite in k.suites and k.match(text, h, b):
