@@ -268,6 +268,21 @@ def lint_chart(r, name, depth):
         else:
             for p in r.sample(CRD_NAMES, r.randint(0, 3)):
                 files[p] = r.choice(CRDS)
+    k = r.random()
+    if k < 0.02:
+        files.pop("values.yaml", None)
+        files["values.yaml/x"] = "a: 1\n"  # a directory named values.yaml
+    elif k < 0.03:
+        files.pop("values.schema.json", None)
+        files["values.schema.json/x"] = "{}\n"
+    elif k < 0.04:
+        files["Chart.lock"] = r.choice(["dependencies: []\ndigest: x\n", "dependencies: 5\n", "x: [\n"])
+    elif k < 0.05 and files["Chart.yaml"].startswith("apiVersion: v1"):
+        files["requirements.yaml"] = r.choice(["dependencies:\n- name: sub\n  version: 0.1.0\n", "- x\n", ""])
+    if r.random() < 0.05:
+        # Windows line ends, a byte order mark
+        p = r.choice(sorted(p for p, t in files.items() if isinstance(t, str)))
+        files[p] = r.choice([files[p].replace("\n", "\r\n"), "\ufeff" + files[p]])
     if depth == 0 and r.random() < 0.05:
         files["charts/junk.txt"] = "x\n"
     if depth == 0 and r.random() < 0.05:
@@ -322,5 +337,7 @@ def gen_case(seed):
         # with charts/ (cleaned) for --with-subcharts; "pack": the chart
         # as an archive.
         "path": r.choice(["chart"] * 5 + ["./chart", "chart/", "chart//", "pack"]),
+        # A second path: linted after the first (and before its subcharts).
+        "extra_path": r.choice([None] * 8 + ["missing", "chart/charts/sub", "chart/templates", "chart/Chart.yaml"]),
     }
     return files, json.loads(json.dumps(user)), opts

@@ -104,7 +104,7 @@ class Lint(Suite):
 
     def flags(self, case):
         o = case["opts"]
-        args = [self.path(case)]
+        args = [self.path(case)] + ([o["extra_path"]] if o.get("extra_path") else [])
         for flag in ("strict", "quiet", "with_subcharts", "skip_schema_validation"):
             if o[flag]:
                 args.append("--" + flag.replace("_", "-"))
@@ -120,10 +120,13 @@ class Lint(Suite):
         o = case["opts"]
         path = self.path(case)
         kube = o["kube_version"] or None  # the CLI parses it only when not empty
-        paths = [path]
+        given = [path] + ([o["extra_path"]] if o.get("extra_path") else [])
+        paths = list(given)
         if o["with_subcharts"]:
-            go_walk_charts(os.path.normpath(os.path.join(work, path, "charts")), paths)
-            paths[1:] = [os.path.relpath(p, work) for p in paths[1:]]
+            for p in given:
+                below = []
+                go_walk_charts(os.path.normpath(os.path.join(work, p, "charts")), below)
+                paths += [os.path.relpath(q, work) for q in below]
         reports = {}
         for p in paths:
             opts = {"strict": o["strict"], "namespace": o["namespace"] or "default",
@@ -168,8 +171,8 @@ class Lint(Suite):
         for flag in ("strict", "quiet", "with_subcharts", "skip_schema_validation"):
             if case["opts"][flag]:
                 yield dict(case, opts=dict(case["opts"], **{flag: False}))
-        for key in ("namespace", "kube_version"):
-            if case["opts"][key] is not None:
+        for key in ("namespace", "kube_version", "extra_path"):
+            if case["opts"].get(key) is not None:
                 yield dict(case, opts=dict(case["opts"], **{key: None}))
         if case["opts"]["path"] != "chart":
             yield dict(case, opts=dict(case["opts"], path="chart"))
