@@ -678,10 +678,14 @@ fn yaml_documents(text: &str) -> Vec<Result<Head, String>> {
                 out.push(Err(format!("invalid Yaml document separator: {rest}")));
                 return out;
             }
-            if !flush(&mut doc, &mut out) {
-                return out;
+            // A separator with nothing before it is kept: the next
+            // document's first line (its errors' lines count it).
+            if !doc.is_empty() {
+                if !flush(&mut doc, &mut out) {
+                    return out;
+                }
+                continue;
             }
-            continue;
         }
         doc.push_str(line);
         doc.push('\n');

@@ -240,6 +240,18 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 ),
             ],
         ),
+        // A leading `---` is the first document's first line to
+        // apimachinery's YAMLReader: an error's line counts it.
+        (
+            "separator-first",
+            vec![
+                chart(""),
+                t(
+                    "templates/cm.yaml",
+                    "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: \n  null\n",
+                ),
+            ],
+        ),
         (
             "names",
             vec![
