@@ -12,6 +12,7 @@ use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 use super::YamlError;
 use super::lookahead::{self, After};
 use super::resolve::{Resolved, resolve};
+use super::tabs::{self, Kind as TabKind, Tokens};
 use crate::value::{Map, Value};
 
 /// A parsed YAML node (before typing).
@@ -118,14 +119,21 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     }
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
-        match parse_tree_once(&text, true) {
+        let mut tokens = Tokens::default();
+        match parse_tree_once(&text, true, &mut tokens) {
             Err(Failed::Reread { at, with }) => {
                 let mut changed = text.into_owned();
                 changed.replace_range(at..at + 1, with);
                 text = std::borrow::Cow::Owned(changed);
             }
             Err(Failed::Yaml(e)) => return Err(e),
-            Ok(tree) => return Ok(tree.map(|(root, _)| root)),
+            Ok(tree) => {
+                // Tabs libyaml's scanner refuses and granit-parser takes.
+                if let Some(e) = tabs::refused_tab(&text, &tokens) {
+                    return Err(e);
+                }
+                return Ok(tree.map(|(root, _)| root));
+            }
         }
     }
 }
@@ -234,7 +242,12 @@ struct RootSpan {
 
 /// [`parse_tree`] once. `whole`: the text is the reader's, not a head of
 /// it read again to find where its first document's root ends.
-fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan)>, Failed> {
+/// `tokens` gets the tokens read, for [`tabs::refused_tab`].
+fn parse_tree_once(
+    text: &str,
+    whole: bool,
+    tokens: &mut Tokens,
+) -> Result<Option<(Rc<Node>, RootSpan)>, Failed> {
     let options = granit_parser::options! {
         block_scalar_eof_without_line_feed: true,
         block_nesting_limit: MAX_DEPTH,
@@ -292,7 +305,9 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                         Some(r) => Some(r),
                         None => {
                             let head = &text[..offsets.byte_offset(e.marker().index())];
-                            parse_tree_once(head, false).ok().flatten()
+                            parse_tree_once(head, false, &mut Tokens::default())
+                                .ok()
+                                .flatten()
                         }
                     };
                     if let Some((node, span)) = read.filter(|(_, span)| span.closed) {
@@ -335,6 +350,10 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
         if !matches!(event, Event::Comment(..)) {
             last_end = span.end.index();
         }
+        if matches!(event, Event::Alias(_)) {
+            let alias = (span.start.index(), span.end.index(), TabKind::Other);
+            tokens.spans.push(alias);
+        }
         let node = match event {
             Event::DocumentStart(..) => {
                 in_doc = true;
@@ -344,6 +363,7 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                 if !in_doc {
                     continue;
                 }
+                tokens.doc_end.get_or_insert(span.start.index());
                 // libyaml's parser peeks at the token after the root
                 // before it ends the document: its scanner's error shows.
                 if let Some(span) = root_span.filter(|s| s.closed && whole)
@@ -390,6 +410,24 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                 }
                 node_start.1 =
                     matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    // Its span starts at its content: from its header on.
+                    let start = offsets.byte_offset(span.start.index());
+                    let header = text[..start].rfind(['|', '>']).unwrap_or(start);
+                    let header = text[..header].chars().count();
+                    let kind = TabKind::Block(span.start.index(), span.start.col());
+                    tokens.spans.push((header, span.end.index(), kind));
+                } else if span.start.index() < span.end.index() {
+                    let kind = match stack.last() {
+                        _ if style != ScalarStyle::Plain => TabKind::Shielded,
+                        Some(o) if o.is_flow() => TabKind::Shielded,
+                        Some(o) => TabKind::Plain(o.col),
+                        None => TabKind::Plain(0),
+                    };
+                    tokens
+                        .spans
+                        .push((span.start.index(), span.end.index(), kind));
+                }
                 let tag = tag.map(|t| (t.handle().to_string(), t.suffix().to_string()));
                 let n = Rc::new(Node::Scalar {
                     value: value.into_owned(),
@@ -474,6 +512,11 @@ fn parse_tree_once(text: &str, whole: bool) -> Result<Option<(Rc<Node>, RootSpan
                     continue;
                 };
                 node_start = (open.start, open.is_flow());
+                if open.is_flow() {
+                    tokens
+                        .spans
+                        .push((open.start, span.end.index(), TabKind::Shielded));
+                }
                 let n = if open.is_map() {
                     let mut pairs = Vec::new();
                     let mut it = open.items.into_iter();
@@ -984,7 +1027,9 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
             Stage::Scanner,
             l0,
         )
-    } else if problem.starts_with("found a tab") {
+    } else if problem.starts_with("found a tab")
+        || problem == "a block scalar content cannot start with a tab"
+    {
         // libyaml reports it at the tab, on the line that indents with it.
         let tab_line = text
             .lines()
@@ -996,11 +1041,12 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
                     .any(|c| c == '\t')
             })
             .map_or(l0, |(i, _)| i);
-        (
-            "found a tab character that violates indentation".into(),
-            Stage::Scanner,
-            tab_line,
-        )
+        let message = if problem.starts_with("found a tab") {
+            "found a tab character that violates indentation"
+        } else {
+            "found a tab character where an indentation space is expected"
+        };
+        (message.into(), Stage::Scanner, tab_line)
     } else if problem == "found unknown anchor" || info == "unknown anchor" {
         let name = anchor_name_at(text, line, col0);
         (

@@ -14,6 +14,7 @@ mod head;
 mod lookahead;
 pub mod resolve;
 mod scan;
+mod tabs;
 
 pub use decode::{MAX_DEPTH, StringAt};
 pub use head::{ManifestHead, manifest_head};
