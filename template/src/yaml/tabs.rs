@@ -77,7 +77,9 @@ pub(super) fn refused_tab(text: &str, tokens: &Tokens) -> Option<YamlError> {
 /// line's spaces, or after a `-`, `?` or `:` indicator and its spaces
 /// (nested ones too: `- - \tx`). Its index in the line, and whether it opens it.
 fn candidate(line: &[char]) -> Option<(usize, bool)> {
-    let mut i = line.iter().take_while(|&&c| c == ' ').count();
+    // libyaml lets a byte order mark start any line.
+    let bom = usize::from(line.first() == Some(&'\u{feff}'));
+    let mut i = bom + line[bom..].iter().take_while(|&&c| c == ' ').count();
     if line.get(i) == Some(&'\t') {
         return Some((i, true));
     }
@@ -164,6 +166,7 @@ mod tests {
         };
         assert_eq!(err("\t\n"), no_token(1));
         assert_eq!(err("\ta: 1\n"), no_token(1));
+        assert_eq!(err("\u{feff}\tname: x\n"), no_token(1));
         assert_eq!(err("- \tb\n"), no_token(1));
         assert_eq!(err("? \ta\n: b\n"), no_token(1));
         assert_eq!(err("- a\n-\tb\n"), no_token(2));
