@@ -5,7 +5,7 @@
 #   scripts/difftest.sh [SUITE...] [--count N] [--seed S] [--minutes M] [--no-shrink]
 #
 # Suites: templates, set-expressions, values, charts, yaml, capabilities,
-# show-only (default: all). Installs the reference tools into .venv (as
+# show-only, lint (default: all). Installs the reference tools into .venv (as
 # scripts/test.sh does, plus PyYAML), builds the driver (difftest/driver)
 # and the berth CLI, then runs difftest/run.py niced. New differences go to
 # difftest/out/found/; exit status 1 when there are any.
