@@ -68,6 +68,9 @@ struct Flags {
     /// Printing inside a map, slice or struct (Go's depth > 0), where a
     /// pointer to a struct prints as its address, not as `&{…}`.
     nested: bool,
+    /// Printing a bad verb's operand (Go's `p.erroring`): no `String` or
+    /// `GoString` method is called, so a struct prints its fields.
+    erroring: bool,
 }
 
 impl Flags {
@@ -328,6 +331,7 @@ fn bad_verb(out: &mut String, verb: char, v: &Value, f: &Flags) {
         // struct as `&{…}`.
         let f = &Flags {
             nested: false,
+            erroring: true,
             ..f.clone()
         };
         match v.duration() {
@@ -396,6 +400,14 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             _ => bad_verb(out, verb, v, f),
         },
         Value::Int(i) | Value::Int64(i) => fmt_integer(out, *i < 0, i.unsigned_abs(), verb, f, v),
+        // fmt0x64: `%#v` of an unsigned integer is Go syntax in hex.
+        Value::Uint(u) if verb == 'v' && f.sharp_v => {
+            let hex = Flags {
+                sharp: true,
+                ..f.clone()
+            };
+            fmt_integer(out, false, *u, 'x', &hex, v)
+        }
         Value::Uint(u) => fmt_integer(out, false, *u, verb, f, v),
         Value::Float(x) => fmt_float_verb(out, *x, verb, f, v),
         Value::Complex(re, im) => fmt_complex(out, *re, *im, verb, f, v),
@@ -523,14 +535,7 @@ fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) 
             out.push(']');
         }
         // fmtPointer: a pointer to a struct inside a collection.
-        Object::Capabilities(_) if f.nested => match verb {
-            'v' if f.sharp_v => out.push_str(&format!("(*common.Capabilities)({ADDRESS:#x})")),
-            'v' => pad(out, &format!("{ADDRESS:#x}"), f),
-            'p' if f.sharp => pad(out, &format!("{ADDRESS:x}"), f),
-            'p' => pad(out, &format!("{ADDRESS:#x}"), f),
-            'b' | 'o' | 'd' | 'x' | 'X' => fmt_integer(out, false, ADDRESS, verb, f, v),
-            _ => bad_verb(out, verb, v, f),
-        },
+        Object::Capabilities(_) if f.nested => fmt_pointer(out, "*common.Capabilities", v, verb, f),
         Object::Capabilities(c) => {
             // A pointer at depth 0: `&` and the struct.
             out.push('&');
@@ -549,14 +554,12 @@ fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) 
         }
         Object::KubeVersion(k) => print_struct(out, "common.KubeVersion", &kube_fields(k), verb, f),
         Object::HelmVersion(h) => print_struct(out, "version.BuildInfo", &helm_fields(h), verb, f),
-        // *semver.Version is a fmt.Stringer.
-        Object::Semver(v) | Object::SemverValue(v) => {
-            fmt_string(out, &v.to_string(), verb, f, &Value::Invalid)
-        }
+        Object::Semver(ver) => print_semver(out, v, ver, true, verb, f),
+        Object::SemverValue(ver) => print_semver(out, v, ver, false, verb, f),
         // time.Time is a fmt.Stringer.
         // time.Time is a fmt.GoStringer.
-        Object::Time(t) if f.sharp_v => pad(out, &t.go_syntax(), f),
-        Object::Time(t) if matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') => {
+        Object::Time(t) if f.sharp_v && !f.erroring => pad(out, &t.go_syntax(), f),
+        Object::Time(t) if !f.erroring && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') => {
             fmt_string(out, &t.go_string(), verb, f, &Value::Invalid)
         }
         // Other verbs print the struct: {wall ext loc}.
@@ -571,6 +574,9 @@ fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) 
             // UTC is a nil *time.Location; any other is an address.
             let utc = matches!(t.loc, crate::funcs::dates::Loc::Utc);
             match verb {
+                // A bad verb's operand (`%!p(time.Time={… 0xc000010000})`).
+                'v' if utc => pad(out, "<nil>", &inner),
+                'v' => fmt_address(out, ADDRESS, &inner),
                 'b' | 'o' | 'd' | 'x' | 'X' => {
                     let address = if utc { 0 } else { ADDRESS };
                     fmt_integer(out, false, address, verb, &inner, &Value::Invalid)
@@ -620,6 +626,67 @@ fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) 
             print_struct(out, "sprig.certificate", &fields, verb, f);
         }
     }
+}
+
+/// A `*semver.Version` (`pointer`, what `semver` returns) or a
+/// `semver.Version` (what `IncMajor` & co. return) `v`: a fmt.Stringer (its
+/// `String` has a value receiver) for the verbs that take strings, unless
+/// `%#v`; otherwise Go prints the struct, its unexported fields and all
+/// (`&semver.Version{major:0x1, …, original:"1.2"}` for `%#v`).
+fn print_semver(
+    out: &mut String,
+    v: &Value,
+    ver: &crate::funcs::semver::Version,
+    pointer: bool,
+    verb: char,
+    f: &Flags,
+) {
+    if !f.erroring && !f.sharp_v && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') {
+        fmt_string(out, &ver.to_string(), verb, f, &Value::Invalid);
+        return;
+    }
+    if pointer {
+        if f.nested {
+            fmt_pointer(out, "*semver.Version", v, verb, f);
+            return;
+        }
+        out.push('&');
+    }
+    let fields = [
+        ("major", Value::Uint(ver.major)),
+        ("minor", Value::Uint(ver.minor)),
+        ("patch", Value::Uint(ver.patch)),
+        ("pre", Value::str(&ver.pre)),
+        ("metadata", Value::str(&ver.metadata)),
+        ("original", Value::str(&ver.original)),
+    ];
+    // The fields are unexported: printed without their methods.
+    let raw = Flags {
+        erroring: true,
+        ..f.clone()
+    };
+    print_struct(out, "semver.Version", &fields, verb, &raw);
+}
+
+/// Go's `fmtPointer` of a pointer `v` of type `type_name` held in a
+/// collection (depth > 0), where it is not followed: its address.
+fn fmt_pointer(out: &mut String, type_name: &str, v: &Value, verb: char, f: &Flags) {
+    match verb {
+        'v' if f.sharp_v => out.push_str(&format!("({type_name})({ADDRESS:#x})")),
+        'v' | 'p' => fmt_address(out, ADDRESS, f),
+        'b' | 'o' | 'd' | 'x' | 'X' => fmt_integer(out, false, ADDRESS, verb, f, v),
+        _ => bad_verb(out, verb, v, f),
+    }
+}
+
+/// Go's `fmt0x64(u, !p.fmt.sharp)`: an address in hex, `0x` first unless
+/// the `#` flag asks for none.
+fn fmt_address(out: &mut String, u: u64, f: &Flags) {
+    let hex = Flags {
+        sharp: !f.sharp,
+        ..f.clone()
+    };
+    fmt_integer(out, false, u, 'x', &hex, &Value::Invalid)
 }
 
 fn kube_fields(k: &crate::value::KubeVersion) -> Vec<(&'static str, Value)> {
