@@ -390,6 +390,15 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
         pad(out, if v.is_nil() { "<nil>" } else { v.type_name() }, f);
         return;
     }
+    // printArg: `%p` of an operand (depth 0) is fmtPointer's, whatever
+    // its methods.
+    if verb == 'p' && !f.nested {
+        match address_of(v) {
+            Some(u) => fmt_address(out, u, f),
+            None => bad_verb(out, verb, v, f),
+        }
+        return;
+    }
     match v {
         Value::Invalid | Value::Nil => match verb {
             'v' => pad(out, "<nil>", f),
@@ -677,6 +686,25 @@ fn fmt_pointer(out: &mut String, type_name: &str, v: &Value, verb: char, f: &Fla
         'b' | 'o' | 'd' | 'x' | 'X' => fmt_integer(out, false, ADDRESS, verb, f, v),
         _ => bad_verb(out, verb, v, f),
     }
+}
+
+/// The address `%p` prints for `v`, when Go holds it in a slice, map or
+/// pointer (0 for a nil one); a struct, string or number has none.
+fn address_of(v: &Value) -> Option<u64> {
+    let nil = match v {
+        Value::List(l) => l.nil,
+        Value::Map(m) => m.nil,
+        Value::Bytes(_) => false,
+        Value::Object(o) => match **o {
+            Object::Files(_)
+            | Object::Capabilities(_)
+            | Object::Semver(_)
+            | Object::Location(_) => false,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(if nil { 0 } else { ADDRESS })
 }
 
 /// Go's `fmt0x64(u, !p.fmt.sharp)`: an address in hex, `0x` first unless
