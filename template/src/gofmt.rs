@@ -871,7 +871,12 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
             {
                 s.push_str(&format!(" '{c}'"));
             }
-            pad(out, &s, f);
+            // fmtUnicode pads with spaces, whatever the 0 flag.
+            let spaces = Flags {
+                zero: false,
+                ..f.clone()
+            };
+            pad(out, &s, &spaces);
             return;
         }
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => {
@@ -891,24 +896,6 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
         16 => format!("{mag:x}"),
         _ => mag.to_string(),
     };
-    if let Some(p) = f.prec {
-        if p == 0 && mag == 0 {
-            digits.clear();
-        }
-        while digits.len() < p {
-            digits.insert(0, '0');
-        }
-    }
-    let mut prefix = String::new();
-    if f.sharp || verb == 'O' {
-        match (base, verb) {
-            (8, 'O') => prefix.push_str("0o"),
-            (8, _) if !digits.starts_with('0') => prefix.push('0'),
-            (16, _) => prefix.push_str(if upper { "0X" } else { "0x" }),
-            (2, _) => prefix.push_str("0b"),
-            _ => {}
-        }
-    }
     let sign = if neg {
         "-"
     } else if f.plus {
@@ -918,21 +905,35 @@ fn fmt_integer(out: &mut String, neg: bool, mag: u64, verb: char, f: &Flags, v: 
     } else {
         ""
     };
-    // Zero padding goes between the sign/prefix and the digits, and only
-    // when no precision is given.
-    if f.zero
-        && f.prec.is_none()
-        && !f.minus
-        && let Some(w) = f.width
-    {
-        let used = sign.len() + prefix.len() + digits.len();
-        if used < w {
-            let zeros = "0".repeat(w - used);
-            out.push_str(sign);
-            out.push_str(&prefix);
-            out.push_str(&zeros);
-            out.push_str(&digits);
-            return;
+    // Two ways to ask for leading zeros: a precision, or the 0 flag with
+    // a width (no precision), which Go counts as the digits' own
+    // precision, less one for a sign: the prefix comes on top
+    // (`%#08x` of 255 is 0x000000ff).
+    let zeros = match (f.prec, f.width) {
+        (Some(p), _) => p,
+        (None, Some(w)) if f.zero && !f.minus => w.saturating_sub(usize::from(!sign.is_empty())),
+        _ => 0,
+    };
+    if f.prec == Some(0) && mag == 0 {
+        // Nothing but the width's spaces: no sign, no prefix.
+        let spaces = Flags {
+            zero: false,
+            ..f.clone()
+        };
+        pad(out, "", &spaces);
+        return;
+    }
+    if digits.len() < zeros {
+        digits.insert_str(0, &"0".repeat(zeros - digits.len()));
+    }
+    let mut prefix = String::new();
+    if f.sharp || verb == 'O' {
+        match (base, verb) {
+            (8, 'O') => prefix.push_str("0o"),
+            (8, _) if !digits.starts_with('0') => prefix.push('0'),
+            (16, _) => prefix.push_str(if upper { "0X" } else { "0x" }),
+            (2, _) => prefix.push_str("0b"),
+            _ => {}
         }
     }
     let s = format!("{sign}{prefix}{digits}");
