@@ -127,8 +127,9 @@ def range_huge_duration(text, h, b):
     return re.search(r"\brange\b", text) is not None and "hang" in h and "hang" in b
 
 
-# A range over a literal of a million or more: `range $v := deepCopy 1000000`.
-BIG_RANGE = re.compile(r"\{\{-?\s*range\b[^}]*?\b\d{6,}\b")
+# A range over a literal of a million or more: `range $v := deepCopy 1000000`,
+# `range add 1e6`.
+BIG_RANGE = re.compile(r"\{\{-?\s*range\b[^}]*?\b(?:\d{6,}|\d+(?:\.\d+)?[eE]\+?0*(?:[6-9]|[1-9]\d+))\b")
 
 
 def range_long_loop_berth_time_limit(text, h, b):
