@@ -425,9 +425,11 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             's' | 'q' | 'x' | 'X' => {
                 fmt_string(out, &crate::value::gostr::from_bytes(b), verb, f, v)
             }
-            // fmtBytes: `%#v` shows each byte as 0x.., like fmt0x64.
+            // fmtBytes: `%#v` shows each byte as 0x.., like fmt0x64, after
+            // the type printArg names []byte and printValue, in a
+            // collection, []uint8.
             _ if f.sharp_v => {
-                out.push_str("[]byte{");
+                out.push_str(if f.nested { "[]uint8{" } else { "[]byte{" });
                 for (k, x) in b.iter().enumerate() {
                     if k > 0 {
                         out.push_str(", ");
@@ -531,17 +533,18 @@ fn print_seq(out: &mut String, items: &[Value], verb: char, f: &Flags, type_name
 fn print_object(out: &mut String, v: &Value, o: &Object, verb: char, f: &Flags) {
     let s = |x: &str| Value::str(x);
     match o {
+        // A map[string][]byte named engine.files.
         Object::Files(files) => {
-            out.push_str("map[");
+            out.push_str(if f.sharp_v { "engine.files{" } else { "map[" });
             for (k, (name, data)) in files.iter().enumerate() {
                 if k > 0 {
-                    out.push(' ');
+                    out.push_str(if f.sharp_v { ", " } else { " " });
                 }
                 print_arg(out, &s(name), verb, f);
                 out.push(':');
-                print_arg(out, &Value::bytes_of(data), verb, f);
+                print_arg(out, &Value::bytes_of(data), verb, &f.nested());
             }
-            out.push(']');
+            out.push(if f.sharp_v { '}' } else { ']' });
         }
         // fmtPointer: a pointer to a struct inside a collection.
         Object::Capabilities(_) if f.nested => fmt_pointer(out, "*common.Capabilities", v, verb, f),
