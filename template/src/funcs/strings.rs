@@ -26,13 +26,15 @@ pub fn register(m: &mut FuncMap) {
         st(s(&a[0]).trim_matches(char::is_whitespace))
     });
     add(m, "upper", sig(&[Str]), |_, a| {
-        st(map_chars(s(&a[0]), upper_char))
+        st(map_chars(&runes(s(&a[0])), upper_char))
     });
     add(m, "lower", sig(&[Str]), |_, a| {
-        st(map_chars(s(&a[0]), lower_char))
+        st(map_chars(&runes(s(&a[0])), lower_char))
     });
-    add(m, "title", sig(&[Str]), |_, a| st(title(s(&a[0]))));
-    add(m, "untitle", sig(&[Str]), |_, a| st(untitle(s(&a[0]))));
+    add(m, "title", sig(&[Str]), |_, a| st(title(&runes(s(&a[0])))));
+    add(m, "untitle", sig(&[Str]), |_, a| {
+        st(untitle(&runes(s(&a[0]))))
+    });
     add(m, "substr", sig(&[Int, Int, Str]), substr);
     add(m, "repeat", sig(&[Int, Str]), |_, a| {
         let n = i(&a[0]);
@@ -56,16 +58,20 @@ pub fn register(m: &mut FuncMap) {
     });
     add(m, "nospace", sig(&[Str]), |_, a| st(nospace(s(&a[0]))));
     add(m, "initials", sig(&[Str]), |_, a| st(initials(s(&a[0]))));
-    add(m, "swapcase", sig(&[Str]), |_, a| st(swapcase(s(&a[0]))));
+    add(m, "swapcase", sig(&[Str]), |_, a| {
+        st(swapcase(&runes(s(&a[0]))))
+    });
     add(m, "snakecase", sig(&[Str]), |_, a| {
         st(to_snake(s(&a[0]), '_'))
     });
     add(m, "kebabcase", sig(&[Str]), |_, a| {
         st(to_snake(s(&a[0]), '-'))
     });
-    add(m, "camelcase", sig(&[Str]), |_, a| st(to_pascal(s(&a[0]))));
+    add(m, "camelcase", sig(&[Str]), |_, a| {
+        st(to_pascal(&runes(s(&a[0]))))
+    });
     add(m, "shuffle", sig(&[Str]), |_, a| {
-        let mut c: Vec<char> = s(&a[0]).chars().collect();
+        let mut c: Vec<char> = runes(s(&a[0])).chars().collect();
         super::crypto::shuffle(&mut c);
         st(c.into_iter().collect::<std::string::String>())
     });
@@ -333,6 +339,19 @@ fn is_other_case(c: char) -> bool {
     )
 }
 
+/// `s` as Go reads it rune by rune (`[]rune(s)`, `range`, `strings.Map`,
+/// `utf8.DecodeRuneInString`): each stray byte is a `utf8.RuneError`,
+/// which the functions that build their result from runes write as U+FFFD.
+fn runes(s: &str) -> std::borrow::Cow<'_, str> {
+    gostr::to_display(s)
+}
+
+/// Go's `utf8.RuneError` as `DecodeRuneInString` returns it: for a stray
+/// byte, or for a U+FFFD in the text.
+fn is_rune_error(c: char) -> bool {
+    c == '\u{FFFD}' || gostr::escaped_byte(c).is_some()
+}
+
 fn map_chars(s: &str, f: fn(char) -> char) -> String {
     s.chars().map(f).collect()
 }
@@ -498,60 +517,91 @@ fn is_punct(c: char) -> bool {
     matches!(c as u32, 0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x2010..=0x2027 | 0x2030..=0x205E | 0x3001..=0x3003 | 0x3008..=0x3011)
 }
 
-/// xstrings `nextWord`: the class and byte length of the next word.
+/// xstrings `nextValidRune`: the first rune from `from` on that is not a
+/// `utf8.RuneError`, and the index after it (the errors before it go with
+/// it); `prev` and the end when there is none.
+fn next_valid_rune(s: &[char], from: usize, prev: char) -> (char, usize) {
+    match s[from..].iter().position(|&c| !is_rune_error(c)) {
+        Some(k) => (s[from + k], from + k + 1),
+        None => (prev, s.len()),
+    }
+}
+
+/// xstrings `nextWord`: the class and length of the next word. Each rune
+/// is looked at past the rune errors before it, which belong to its word;
+/// at the end, the word's last rune stands for the errors left.
 fn next_word(s: &[char]) -> (Word, usize) {
-    let Some(&r) = s.first() else {
+    if s.is_empty() {
         return (Word::Invalid, 0);
-    };
-    let run = |from: usize, pred: &dyn Fn(char) -> bool| {
-        let mut n = from;
-        while n < s.len() && pred(s[n]) {
-            n += 1;
+    }
+    let (mut r, mut n) = next_valid_rune(s, 0, '\u{FFFD}');
+    if is_rune_error(r) {
+        return (Word::Invalid, n);
+    }
+    // Takes the runes (and the errors before each) while `pred` holds.
+    let run = |n: &mut usize, r: &mut char, pred: &dyn Fn(char) -> bool| {
+        while *n < s.len() {
+            let (c, end) = next_valid_rune(s, *n, *r);
+            *r = c;
+            if !pred(c) {
+                break;
+            }
+            *n = end;
         }
-        n
     };
     if is_connector(r) {
-        return (Word::Connector, run(1, &is_connector));
+        run(&mut n, &mut r, &is_connector);
+        return (Word::Connector, n);
     }
     if is_punct(r) {
-        return (Word::Punct, run(1, &is_punct));
+        run(&mut n, &mut r, &is_punct);
+        return (Word::Punct, n);
     }
     if r.is_uppercase() {
-        if s.len() == 1 {
-            return (Word::Upper, 1);
-        }
-        let r1 = s[1];
-        if r1.is_uppercase() {
-            let n = run(1, &|c: char| c.is_uppercase());
-            // "HTTPServer": the last capital starts the next word.
-            if n < s.len() && is_alphabet(s[n]) {
-                return (Word::Upper, n - 1);
-            }
+        if n >= s.len() {
             return (Word::Upper, n);
         }
-        if is_alphabet(r1) {
-            return (
-                Word::Upper,
-                run(1, &|c: char| is_alphabet(c) && !c.is_uppercase()),
-            );
+        let (r1, end) = next_valid_rune(s, n, r);
+        if r1.is_uppercase() {
+            let mut last = end - n;
+            n = end;
+            r = r1;
+            while n < s.len() {
+                let (c, end) = next_valid_rune(s, n, r);
+                r = c;
+                if !c.is_uppercase() {
+                    break;
+                }
+                last = end - n;
+                n = end;
+            }
+            // "HTTPServer": the last capital starts the next word.
+            if n < s.len() && is_alphabet(r) {
+                n -= last;
+            }
+        } else if is_alphabet(r1) {
+            n = end;
+            r = r1;
+            run(&mut n, &mut r, &|c: char| {
+                is_alphabet(c) && !c.is_uppercase()
+            });
         }
-        return (Word::Upper, 1);
+        return (Word::Upper, n);
     }
     if is_alphabet(r) {
-        return (
-            Word::Alphabet,
-            run(1, &|c: char| is_alphabet(c) && !c.is_uppercase()),
-        );
+        run(&mut n, &mut r, &|c: char| {
+            is_alphabet(c) && !c.is_uppercase()
+        });
+        return (Word::Alphabet, n);
     }
     if r.is_numeric() {
-        return (Word::Number, run(1, &|c: char| c.is_numeric()));
+        run(&mut n, &mut r, &|c: char| c.is_numeric());
+        return (Word::Number, n);
     }
-    (
-        Word::Other,
-        run(1, &|c: char| {
-            !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c))
-        }),
-    )
+    run(&mut n, &mut r, &|c: char| {
+        !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c))
+    });
+    (Word::Other, n)
 }
 
 /// xstrings `toLower`.
@@ -565,6 +615,8 @@ fn push_lower(out: &mut String, wt: Word, word: &[char], connector: char) {
             out.push(connector);
         } else if c.is_uppercase() {
             out.push(lower_char(c));
+        } else if is_rune_error(c) {
+            out.push('\u{FFFD}');
         } else {
             out.push(c);
         }
