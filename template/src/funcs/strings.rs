@@ -742,8 +742,19 @@ pub fn to_pascal(s: &str) -> String {
     out
 }
 
+/// Go's `strings.Trim`: a stray byte reads as a `utf8.RuneError`, which
+/// the cutset holds when it has a U+FFFD or a stray byte of its own
+/// (`strings.ContainsRune`).
 fn trim_set(s: &str, cutset: &str) -> String {
-    s.trim_matches(|c| cutset.contains(c)).to_string()
+    let has_error = cutset.chars().any(is_rune_error);
+    s.trim_matches(|c| {
+        if is_rune_error(c) {
+            has_error
+        } else {
+            cutset.contains(c)
+        }
+    })
+    .to_string()
 }
 
 /// Go's byte slicing of a string (a cut may split a UTF-8 sequence; the
