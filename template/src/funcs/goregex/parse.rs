@@ -26,6 +26,11 @@ const MAX_RUNE: u32 = 0x10FFFF;
 /// A Rust class that matches nothing, for Go runes no `&str` can hold.
 const NO_MATCH: &str = r"[^\x{0}-\x{10FFFF}]";
 
+/// The characters that carry a Go string's stray bytes (`value::gostr`),
+/// which Go's regexp reads as U+FFFD (`utf8.RuneError`, one byte wide): a
+/// class or literal matches them where it matches U+FFFD, and only there.
+const STRAY_BYTES: &str = r"\x{10FF80}-\x{10FFFF}";
+
 /// A pattern rewritten for Rust's `regex`, with Go's capture names
 /// (index 0, the whole match, has none).
 pub(super) struct Translation {
@@ -273,12 +278,16 @@ impl Class {
                 NO_MATCH
             });
         } else {
-            out.push('[');
-            if self.negated {
-                out.push('^');
+            let set = format!("[{}{}]", if self.negated { "^" } else { "" }, self.items);
+            // A stray byte is in the class where U+FFFD is.
+            let (open, close) = if self.fold { ("(?i:", ")") } else { ("", "") };
+            let has_rune_error = regex::Regex::new(&format!("^{open}{set}{close}$"))
+                .is_ok_and(|r| r.is_match("\u{FFFD}"));
+            if has_rune_error {
+                let _ = write!(out, "[{set}{STRAY_BYTES}]");
+            } else {
+                let _ = write!(out, "[{set}&&[^{STRAY_BYTES}]]");
             }
-            out.push_str(&self.items);
-            out.push(']');
         }
         if self.fold {
             out.push(')');
@@ -292,6 +301,11 @@ fn emit_literal(out: &mut String, c: u32, fold: bool) {
         out.push_str(NO_MATCH);
         return;
     };
+    if ch == '\u{FFFD}' {
+        // Go's utf8.RuneError, which a stray byte reads as.
+        let _ = write!(out, "[\\x{{FFFD}}{STRAY_BYTES}]");
+        return;
+    }
     // Only ASCII non-letters are sure to have no case partners.
     if fold && (ch.is_ascii_alphabetic() || !ch.is_ascii()) {
         out.push_str("(?i:");
