@@ -761,6 +761,12 @@ pub mod gostr {
         Cow::Owned(out)
     }
 
+    /// Go's comparison of two strings, byte by byte: a stray byte sorts by
+    /// its value (0x80 before `é`), not as the character carrying it.
+    pub fn cmp(a: &str, b: &str) -> std::cmp::Ordering {
+        to_bytes(a).cmp(&to_bytes(b))
+    }
+
     /// Go's `utf8.ValidString(s)`: the string holds no stray bytes.
     pub fn is_utf8(s: &str) -> bool {
         !has_escapes(s)

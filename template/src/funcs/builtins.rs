@@ -363,7 +363,7 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, GoError> {
             return Err(err("invalid type for comparison"));
         }
         (Value::Float(x), Value::Float(y)) => x < y,
-        (Value::String(x), Value::String(y)) => x.as_bytes() < y.as_bytes(),
+        (Value::String(x), Value::String(y)) => crate::value::gostr::cmp(x, y).is_lt(),
         (Value::Uint(x), Value::Uint(y)) => x < y,
         (x, y) => x.as_i64() < y.as_i64(),
     })

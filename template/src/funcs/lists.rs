@@ -188,7 +188,7 @@ pub fn register(m: &mut FuncMap) {
         Value::List(l) if l.nil && l.ty == ListType::String => Ok(a[0].clone()),
         Value::List(_) | Value::Bytes(_) => {
             let mut v = strslice(&a[0]);
-            v.sort();
+            v.sort_by(|x, y| crate::value::gostr::cmp(x, y));
             Ok(Value::str_list(v))
         }
         other => Ok(Value::str_list(vec![strval(other)])),
