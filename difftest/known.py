@@ -250,6 +250,25 @@ def yaml_tab_block_scalar_blank_line(text, h, b):
     return "\t" in text and want in dump(h) and want not in dump(b) and "error" in dump(b)
 
 
+def yaml_flow_node_then_bracket(text, h, b):
+    # In a flow collection, a node right before a `[` or `{` where the
+    # collection wants `,` or its end: libyaml's parser stops at that
+    # bracket, while its scanner may first meet a later token it refuses.
+    # `fromYaml "[a ["`: Helm `did not find expected ',' or ']'` (line 0,
+    # no number), berth `line 1: did not find expected node content` (the
+    # stream's end); `fromYaml "[[[-{}]]]-"`: Helm the scanner's `block
+    # sequence entries are not allowed in this context` (the last `-`),
+    # berth `did not find expected ',' or ']'`. Found by difftest
+    # (templates, seed 1441631: fromYaml of a kebabcase of a printed list).
+    hs, bs = dump(h), dump(b)
+    early = (re.search(r"yaml: did not find expected ',' or '[\]}]'", hs) is not None
+             and re.search(r"yaml: line 1: did not find expected (node content|',' or '[\]}]')", bs) is not None)
+    scanner_first = ("block sequence entries are not allowed in this context" in hs
+                     and "block sequence entries" not in bs
+                     and re.search(r"yaml: did not find expected ',' or '[\]}]'", bs) is not None)
+    return early or scanner_first
+
+
 OPEN = [
     # Reproducer: values.yaml "a: >\n\n\t\n  x\n" (the yaml suite's reader
     # gives it too).
@@ -257,6 +276,10 @@ OPEN = [
           "a tab on a blank line before a block scalar's content: both refuse it, "
           "berth in granit-parser's words",
           yaml_tab_block_scalar_blank_line),
+    Known("open: yaml-flow-node-then-bracket", ["templates", "yaml", "values"],
+          "a node then `[` or `{` in a flow collection (`[a [`): libyaml's error at the bracket or a "
+          "scanner error further on, berth's at the stream's end or at the bracket",
+          yaml_flow_node_then_bracket),
 ]
 
 
