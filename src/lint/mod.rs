@@ -743,65 +743,65 @@ fn list_type_error(doc: &Value, keep: &mut bool) -> Option<String> {
     const METADATA: &str = "struct { Annotations map[string]string }";
     const ITEM: &str = "struct { Metadata struct { Annotations map[string]string } }";
     let mut first: Option<String> = None;
-    let mut fail = |v: &Value, field: &str, ty: &str| {
-        first.get_or_insert_with(|| {
-            format!(
-                "json: cannot unmarshal {} into Go struct field {field} of type {ty}",
-                chart::metadata::json_kind(v)
-            )
-        });
-    };
+    fn type_error(v: &Value, field: &str, ty: &str) -> String {
+        format!(
+            "json: cannot unmarshal {} into Go struct field {field} of type {ty}",
+            chart::metadata::json_kind(v)
+        )
+    }
     // The values of the fields of `obj` named `name`, ignoring case.
-    let fields = |obj: &Map<String, Value>, name: &str| -> Vec<Value> {
+    fn named<'a>(obj: &'a Map<String, Value>, name: &str) -> Vec<&'a Value> {
         let mut keys: Vec<&String> = obj
             .keys()
             .filter(|k| k.eq_ignore_ascii_case(name))
             .collect();
         keys.sort();
-        keys.into_iter().map(|k| obj[k].clone()).collect()
-    };
+        keys.into_iter().map(|k| &obj[k]).collect()
+    }
+    // A map, or nothing: null is skipped, anything else is a type error.
+    fn as_map<'a>(
+        v: &'a Value,
+        first: &mut Option<String>,
+        field: &str,
+        ty: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        match v {
+            Value::Object(m) => Some(m),
+            Value::Null => None,
+            other => {
+                first.get_or_insert_with(|| type_error(other, field, ty));
+                None
+            }
+        }
+    }
     let Value::Object(top) = doc else {
         return None;
     };
-    for items in fields(top, "items") {
+    for items in named(top, "items") {
         let items = match items {
             Value::Null => continue,
             Value::Array(items) => items,
             other => {
-                fail(&other, ".Items", &format!("[]{ITEM}"));
+                first.get_or_insert_with(|| type_error(other, ".Items", &format!("[]{ITEM}")));
                 continue;
             }
         };
         for item in items {
-            let item = match item {
-                Value::Null => continue,
-                Value::Object(item) => item,
-                other => {
-                    fail(&other, ".Items", ITEM);
-                    continue;
-                }
+            let Some(item) = as_map(item, &mut first, ".Items", ITEM) else {
+                continue;
             };
-            for md in fields(&item, "metadata") {
-                let md = match md {
-                    Value::Null => continue,
-                    Value::Object(md) => md,
-                    other => {
-                        fail(&other, ".Items.Metadata", METADATA);
-                        continue;
-                    }
+            for md in named(item, "metadata") {
+                let Some(md) = as_map(md, &mut first, ".Items.Metadata", METADATA) else {
+                    continue;
                 };
-                for ann in fields(&md, "annotations") {
-                    let ann = match ann {
-                        Value::Null => continue,
-                        Value::Object(ann) => ann,
-                        other => {
-                            fail(&other, ".Items.Metadata.Annotations", ANNOTATIONS);
-                            continue;
-                        }
+                let at = ".Items.Metadata.Annotations";
+                for ann in named(md, "annotations") {
+                    let Some(ann) = as_map(ann, &mut first, at, ANNOTATIONS) else {
+                        continue;
                     };
                     for v in ann.values() {
                         if matches!(v, Value::Array(_) | Value::Object(_)) {
-                            fail(v, ".Items.Metadata.Annotations", "string");
+                            first.get_or_insert_with(|| type_error(v, at, "string"));
                         }
                     }
                     *keep |= ann.contains_key("helm.sh/resource-policy");
