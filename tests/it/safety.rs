@@ -426,6 +426,30 @@ async fn a_render_error_in_the_agent_records_nothing() {
             .stderr
             .contains("not found")
     );
+
+    // An object nested deeper than berth reads a rendered one: one line
+    // that says so, and nothing recorded.
+    let mut deep =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\nextra:\n");
+    for i in 1..=64 {
+        deep.push_str(&format!("{}a:\n", " ".repeat(i)));
+    }
+    let deep = crate::common::write_chart(&env, "deep", &[("cm.yaml", &deep)]);
+    let out = env.berth(&["install", "deep", &deep]).await.failed();
+    assert_eq!(
+        out.stderr.trim().lines().last().unwrap(),
+        "Error: INSTALLATION FAILED: deep: RenderFailed: YAML parse error on deep/templates/cm.yaml: \
+         line 69: the object nests more than 64 levels deep, berth's limit for a rendered object",
+        "{}",
+        out.stderr
+    );
+    assert!(
+        env.berth(&["history", "deep"])
+            .await
+            .failed()
+            .stderr
+            .contains("not found")
+    );
 }
 
 #[tokio::test]
