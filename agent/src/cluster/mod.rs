@@ -170,17 +170,18 @@ pub struct Before(Option<Found>);
 #[derive(Debug, Clone, PartialEq)]
 struct Found {
     resource_version: Option<String>,
-    /// See [`content`].
-    content: [u8; 32],
+    /// See [`Mine`].
+    mine: Mine,
     /// Its namespace, labels and annotations.
     metadata: ObjectMeta,
 }
 
 impl Before {
-    fn of(found: Option<DynamicObject>) -> Before {
+    /// `body`: what berth applies to it ([`owned_body`]).
+    fn of(found: Option<DynamicObject>, body: &Value) -> Before {
         Before(found.map(|mut o| Found {
             resource_version: o.metadata.resource_version.clone(),
-            content: content(&mut o),
+            mine: Mine::of(&o, body),
             metadata: ObjectMeta {
                 namespace: o.metadata.namespace.take(),
                 labels: o.metadata.labels.take(),
@@ -432,18 +433,20 @@ impl Cluster {
         let body = owned_body(obj, release, release_ns, &ns)?;
         let before = match before {
             Some(b) => b,
-            None => read(&api, &obj.object).await?,
+            None => read(&api, &obj.object, &body).await?,
         };
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.field_validation = validation;
-        let mut after = api
+        let after = api
             .patch(&obj.object.name, &params, &Patch::Apply(&body))
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
         let action = match before.0 {
             None => ApplyAction::Created,
             Some(b) => {
-                if unchanged(&b, &mut after) {
+                if b.resource_version == after.metadata.resource_version
+                    || b.mine == Mine::of(&after, &body)
+                {
                     ApplyAction::Unchanged
                 } else {
                     ApplyAction::Configured
@@ -464,14 +467,16 @@ impl Cluster {
     /// reads it then).
     pub async fn read_before(
         &self,
-        obj: &ObjectRef,
+        obj: &Object,
+        release: &str,
         release_ns: &str,
     ) -> Result<Option<Before>, ClusterError> {
-        if self.cached_kind(obj).is_none() {
+        if self.cached_kind(&obj.object).is_none() {
             return Ok(None);
         }
-        let (api, _) = self.api(obj, release_ns).await?;
-        read(&api, obj).await.map(Some)
+        let (api, ns) = self.api(&obj.object, release_ns).await?;
+        let body = owned_body(obj, release, release_ns, &ns)?;
+        read(&api, &obj.object, &body).await.map(Some)
     }
 
     /// What applying the object would change: the live object (None if
@@ -893,38 +898,75 @@ impl helm::Lookup for LiveLookup {
     }
 }
 
-/// The object as it is now.
-async fn read(api: &Api<DynamicObject>, obj: &ObjectRef) -> Result<Before, ClusterError> {
+/// The object as it is now; `body` is what berth is about to apply.
+async fn read(
+    api: &Api<DynamicObject>,
+    obj: &ObjectRef,
+    body: &Value,
+) -> Result<Before, ClusterError> {
     api.get_opt(&obj.name)
         .await
-        .map(Before::of)
+        .map(|found| Before::of(found, body))
         .map_err(|e| ClusterError::api(obj, e))
 }
 
-/// Whether an apply left the object as it was found.
-fn unchanged(before: &Found, after: &mut DynamicObject) -> bool {
-    before.resource_version == after.metadata.resource_version || before.content == content(after)
+/// What of an object is berth's to change, as two sha256 digests: the
+/// values at the places berth's apply sets (the paths of its body: a map
+/// is followed key by key, anything else compared whole), and the fields
+/// berth's apply owns (its `managedFields` entry), which tell a field
+/// berth stopped setting, or one it took back from another manager. An
+/// apply changed nothing of its own when both are as they were: what
+/// others wrote meanwhile does not count, as a Deployment's controller
+/// writes its `deployment.kubernetes.io/revision` annotation and status
+/// during a rollout, or a PersistentVolumeClaim's its volumeName.
+#[derive(Debug, Clone, PartialEq)]
+struct Mine {
+    values: [u8; 32],
+    fields: Option<[u8; 32]>,
 }
 
-/// sha256 of what an apply can change: the object without its status and
-/// the server's bookkeeping (resourceVersion, managedFields), which a
-/// controller may move meanwhile, as a Deployment's does during a rollout.
-fn content(o: &mut DynamicObject) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    // Set aside and put back.
-    let rv = o.metadata.resource_version.take();
-    let fields = o.metadata.managed_fields.take();
-    let mut h = Sha256::new();
-    h.update(serde_json::to_vec(&o.metadata).unwrap_or_default());
-    if let Value::Object(m) = &o.data {
-        for (k, v) in m.iter().filter(|(k, _)| *k != "status") {
-            h.update(serde_json::to_vec(k).unwrap_or_default());
-            h.update(serde_json::to_vec(v).unwrap_or_default());
+impl Mine {
+    fn of(o: &DynamicObject, body: &Value) -> Mine {
+        use sha2::{Digest, Sha256};
+        fn at(shape: &Value, value: Option<&Value>, h: &mut Sha256) {
+            match (shape.as_object(), value) {
+                (Some(shape), Some(Value::Object(value))) => {
+                    for (k, s) in shape {
+                        h.update(serde_json::to_vec(k).unwrap_or_default());
+                        at(s, value.get(k), h);
+                    }
+                }
+                _ => h.update(serde_json::to_vec(&value).unwrap_or_default()),
+            }
+        }
+        let mut h = Sha256::new();
+        // The metadata is the typed part of a DynamicObject, the rest its data.
+        let shape = body.as_object();
+        if let Some(meta) = shape.and_then(|b| b.get("metadata")) {
+            at(
+                meta,
+                serde_json::to_value(&o.metadata).ok().as_ref(),
+                &mut h,
+            );
+        }
+        for (k, s) in shape.into_iter().flatten() {
+            if !matches!(k.as_str(), "metadata" | "apiVersion" | "kind") {
+                h.update(serde_json::to_vec(k).unwrap_or_default());
+                at(s, o.data.get(k), &mut h);
+            }
+        }
+        let fields = o.metadata.managed_fields.iter().flatten().find(|f| {
+            f.manager.as_deref() == Some(FIELD_MANAGER)
+                && f.operation.as_deref() == Some("Apply")
+                && f.subresource.as_deref().unwrap_or_default().is_empty()
+        });
+        Mine {
+            values: h.finalize().into(),
+            fields: fields.map(|f| {
+                Sha256::digest(serde_json::to_vec(&f.fields_v1).unwrap_or_default()).into()
+            }),
         }
     }
-    o.metadata.resource_version = rv;
-    o.metadata.managed_fields = fields;
-    h.finalize().into()
 }
 
 /// The body berth applies: the rendered object in its namespace, with the
@@ -988,7 +1030,7 @@ fn without_server_fields(v: &mut Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Before, describe, unchanged};
+    use super::{Before, Mine, describe};
     use kube::api::DynamicObject;
 
     #[derive(Debug)]
@@ -1027,57 +1069,77 @@ mod tests {
     }
 
     #[test]
-    fn an_apply_that_moved_only_status_or_bookkeeping_changed_nothing() {
-        let deployment = || {
-            object(serde_json::json!({
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "7",
-                             "labels": {"a": "1"}, "annotations": {"b": "2"},
-                             "managedFields": [{"manager": "berth", "operation": "Apply"}]},
-                "spec": {"replicas": 2},
-                "status": {"replicas": 1}
-            }))
-        };
-        let before = Before::of(Some(deployment())).0.unwrap();
-        let mut same = deployment();
-        assert!(unchanged(&before, &mut same), "the same resourceVersion");
-
-        // A controller wrote the status in between; berth's apply changed nothing.
-        let mut status = object(serde_json::json!({
+    fn an_apply_changed_something_only_where_it_sets_or_owns_fields() {
+        // What berth applies, and the Deployment as its apply left it.
+        let body = serde_json::json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "9",
+            "metadata": {"name": "web", "namespace": "ns", "labels": {"a": "1"}},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c"}]}}}
+        });
+        let mine = serde_json::json!({"f:metadata": {"f:labels": {"f:a": {}}},
+                                      "f:spec": {"f:replicas": {}}});
+        let live = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "7",
                          "labels": {"a": "1"}, "annotations": {"b": "2"},
-                         "managedFields": [{"manager": "kube-controller-manager"}]},
-            "spec": {"replicas": 2},
-            "status": {"replicas": 2}
-        }));
-        assert!(unchanged(&before, &mut status));
-        assert_eq!(
-            status.metadata.resource_version.as_deref(),
-            Some("9"),
-            "put back"
-        );
-        assert!(status.metadata.managed_fields.is_some(), "put back");
+                         "managedFields": [
+                             {"manager": "berth", "operation": "Apply", "fieldsV1": mine},
+                             {"manager": "berth", "operation": "Apply", "subresource": "status",
+                              "fieldsV1": {"f:status": {}}}]},
+            "spec": {"replicas": 2, "paused": false,
+                     "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+            "status": {"replicas": 1}
+        });
+        let before = Before::of(Some(object(live.clone())), &body).0.unwrap();
+        let changed = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut after = live.clone();
+            after["metadata"]["resourceVersion"] = "9".into();
+            edit(&mut after);
+            before.mine != Mine::of(&object(after), &body)
+        };
 
-        let mut spec = status.clone();
-        spec.data["spec"]["replicas"] = 3.into();
-        assert!(!unchanged(&before, &mut spec));
-        let mut label = status.clone();
-        label
-            .metadata
-            .labels
-            .as_mut()
-            .unwrap()
-            .insert("b".into(), "2".into());
-        assert!(!unchanged(&before, &mut label));
+        // What others wrote meanwhile: the controller's status and revision
+        // annotation, a label and a field berth does not set, another
+        // manager's entry, berth's own entry for the status.
+        assert!(!changed(&|_| ()));
+        assert!(!changed(&|o| o["status"]["replicas"] = 2.into()));
+        assert!(!changed(&|o| {
+            o["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "2".into()
+        }));
+        assert!(!changed(&|o| o["metadata"]["labels"]["other"] = "x".into()));
+        assert!(!changed(&|o| o["spec"]["paused"] = true.into()));
+        assert!(!changed(&|o| {
+            let fields = o["metadata"]["managedFields"].as_array_mut().unwrap();
+            fields.push(
+                serde_json::json!({"manager": "kubectl", "operation": "Update",
+                                           "fieldsV1": {"f:spec": {"f:paused": {}}}}),
+            );
+            fields[1]["fieldsV1"] = serde_json::json!({"f:status": {"f:replicas": {}}});
+        }));
+
+        // Where berth's apply sets values: a map by its keys, a list whole.
+        assert!(changed(&|o| o["spec"]["replicas"] = 3.into()));
+        assert!(changed(&|o| o["metadata"]["labels"]["a"] = "2".into()));
+        assert!(changed(&|o| {
+            o["spec"]["template"]["spec"]["containers"][0]["image"] = "j".into()
+        }));
+        // The fields it owns: one it stopped setting, one it took back.
+        assert!(changed(&|o| {
+            o["metadata"]["managedFields"][0]["fieldsV1"] =
+                serde_json::json!({"f:spec": {"f:replicas": {}}})
+        }));
+        assert!(changed(&|o| {
+            o["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:paused"] =
+                serde_json::json!({})
+        }));
 
         // What an ownership check reads: the metadata only.
         assert_eq!(
-            Before::of(Some(deployment())).metadata(),
+            Before::of(Some(object(live)), &body).metadata(),
             Some(serde_json::json!({"metadata": {
                 "namespace": "ns", "labels": {"a": "1"}, "annotations": {"b": "2"}
             }}))
         );
-        assert_eq!(Before::of(None).metadata(), None);
+        assert_eq!(Before::of(None, &body).metadata(), None);
     }
 }

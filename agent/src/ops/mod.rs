@@ -364,7 +364,7 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
     phase(d.op, "apply", d.deadline);
     let mut before = match d.before {
         Some(before) if before.len() == d.objects.len() => before,
-        _ => read_all(agent, d.objects, d.namespace, d.deadline).await,
+        _ => read_all(agent, d.objects, d.release, d.namespace, d.deadline).await,
     };
     let mut targets = Vec::new();
     let mut start = 0;
@@ -501,13 +501,14 @@ pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
 pub async fn read_all(
     agent: &Agent,
     objects: &[Object],
+    release: &str,
     namespace: &str,
     deadline: Instant,
 ) -> Vec<Option<Before>> {
     let reads: Vec<_> = objects
         .iter()
         .map(|o| {
-            let read = agent.cluster.read_before(&o.object, namespace);
+            let read = agent.cluster.read_before(o, release, namespace);
             async move { tokio::time::timeout_at(deadline, read).await.ok()?.ok()? }
         })
         .collect();

@@ -367,7 +367,16 @@ async fn execute(
     let before = if p.options.dry_run {
         None
     } else {
-        Some(super::read_all(agent, &staged.objects, p.namespace.as_str(), deadline).await)
+        Some(
+            super::read_all(
+                agent,
+                &staged.objects,
+                p.name.as_str(),
+                p.namespace.as_str(),
+                deadline,
+            )
+            .await,
+        )
     };
     // Nor may it take over what exists and is not the release's (a dry run
     // rendered as an upgrade does not check, as Helm's template
