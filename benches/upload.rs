@@ -414,6 +414,7 @@ fn prepared(bundle: &Arc<Bundle>, name: &str) -> Prepared {
             ..Default::default()
         },
         post_render: None,
+        remote_schemas: Default::default(),
     }
 }
 

@@ -111,6 +111,9 @@ pub struct Bundle {
     /// sha256 of `bytes`, lower-case hex.
     pub digest: String,
     pub metadata: Metadata,
+    /// What validating values against the charts' schemas reads: each
+    /// chart's name and schema ([`crate::schema_refs::skeleton`]).
+    pub schemas: helm::Chart,
 }
 
 impl Bundle {
@@ -131,6 +134,7 @@ impl Bundle {
             digest: sha256_hex(&bytes),
             bytes: bytes.into(),
             metadata: loaded.metadata,
+            schemas: crate::schema_refs::skeleton(&loaded.chart),
         })
     }
 }
@@ -538,6 +542,7 @@ fn build_nested(
             values,
             schema,
             dependencies,
+            remote_schemas: Default::default(),
         },
         metadata,
         warnings,

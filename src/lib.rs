@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod postrender;
 pub mod proto;
 pub mod render;
+pub mod schema_refs;
 pub mod secrets;
 pub mod tls;
 pub mod types;

@@ -22,6 +22,7 @@ pub mod ndjson;
 pub mod output;
 pub mod plugins;
 pub mod progress;
+pub mod schema_refs;
 
 /// Everything that can go wrong in a command, in the user's words.
 #[derive(Debug, thiserror::Error)]

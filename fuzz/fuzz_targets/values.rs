@@ -140,7 +140,8 @@ fuzz_target!(|data: &[u8]| {
     };
     // What `helm lint` checks: values.yaml alone against the schema.
     if let Some(schema) = schema
-        && let Err(e) = helm::validate_single_schema(&loaded.chart.values, schema)
+        && let Err(e) =
+            helm::validate_single_schema(&loaded.chart.values, schema, &Default::default())
     {
         assert_no_internal_error("lint schema", &e);
     }

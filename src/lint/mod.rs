@@ -51,6 +51,9 @@ pub struct Options {
     /// `--kube-version` (checked by the caller), else Helm's default.
     pub kube_version: Option<String>,
     pub skip_schema_validation: bool,
+    /// The documents the charts' schemas refer to by URL, read by the
+    /// caller ([`crate::schema_refs`]).
+    pub remote_schemas: std::sync::Arc<helm::RemoteSchemas>,
 }
 
 /// What linting a chart found, and what Helm would have logged on stderr
@@ -405,7 +408,7 @@ fn check_values_file(path: &Path, opts: &Options) -> Option<String> {
     if schema.is_empty() || opts.skip_schema_validation {
         return None;
     }
-    helm::validate_single_schema(&Value::Object(coalesced), &schema).err()
+    helm::validate_single_schema(&Value::Object(coalesced), &schema, &opts.remote_schemas).err()
 }
 
 /// Helm's `common.ReadValues`: one document into a `common.Values` map.
@@ -479,9 +482,10 @@ fn templates(l: &mut Linter, loaded: &Result<chart::Loaded, String>, opts: &Opti
     let log = &mut l.log;
     let rendered = berth_template::with_big_stack(|| {
         // Helm lints quietly past what it cannot process or coalesce.
-        let Ok(chart) = helm::process_dependencies(&loaded.chart, &user, log) else {
+        let Ok(mut chart) = helm::process_dependencies(&loaded.chart, &user, log) else {
             return Ok(None);
         };
+        crate::schema_refs::attach(&mut chart, &opts.remote_schemas);
         let Ok(values) = helm::coalesce_values(&chart, &user, log) else {
             return Ok(None);
         };

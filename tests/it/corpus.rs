@@ -170,6 +170,7 @@ fn header(bytes: &[u8]) -> UpgradeHeader {
         client: None,
         // These cases send chunks.
         chart_connection: false,
+        remote_schemas: Default::default(),
     }
 }
 
@@ -620,6 +621,18 @@ fn stream_cases() -> Vec<Case> {
             "declared empty",
             Input::Stream(upload(with(&|x| x.chart_size = 0), &good)),
             "chart: the header declares an empty chart",
+        ),
+        case(
+            "more schema documents than the limit",
+            Input::Stream(upload(
+                with(&|x| {
+                    x.remote_schemas = (0..=100)
+                        .map(|i| (format!("https://example.com/{i}.json"), Default::default()))
+                        .collect()
+                }),
+                &good,
+            )),
+            "values.schema.json: 101 documents read for its references (",
         ),
         case(
             "digest not sha256 hex",

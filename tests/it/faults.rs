@@ -208,6 +208,7 @@ async fn raw_upgrade(
         client: None,
         // These cases send chunks.
         chart_connection: false,
+        remote_schemas: Default::default(),
     };
     let first = futures::stream::iter([UpgradeRequest {
         msg: Some(Msg::Header(header)),

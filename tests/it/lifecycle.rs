@@ -1951,3 +1951,113 @@ async fn an_upgrade_prunes_every_object_it_can_before_reporting_a_deletion_that_
             .is_some()
     );
 }
+
+/// A values.schema.json that refers to documents by URL (charts do so for
+/// Kubernetes' types, `https://…/_definitions.json`): Helm's loaders read
+/// them while it validates the values, on the user's machine. berth's CLI
+/// reads them there, ahead, and sends them with the operation; berthd
+/// validates with them. Each answer is Helm's, word for word.
+#[tokio::test]
+async fn a_schemas_references_by_url_are_read_by_the_client_as_helm_reads_them() {
+    use std::collections::HashMap;
+    let env = Env::start().await;
+    let defs = br#"{"definitions": {"replicas": {"type": "integer", "minimum": 1}}}"#;
+    let repo =
+        crate::repos::Repo::start(HashMap::from([("/defs.json".into(), defs.to_vec())]), None)
+            .await;
+    let chart = crate::common::write_chart(
+        &env,
+        "remote",
+        &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote\ndata:\n  r: {{ .Values.replicas | quote }}\n",
+        )],
+    );
+    let schema = |reference: &str| {
+        std::fs::write(
+            std::path::Path::new(&chart).join("values.schema.json"),
+            format!(
+                r#"{{"properties": {{"replicas": {{"$ref": "{}/{reference}"}}}}}}"#,
+                repo.url
+            ),
+        )
+        .unwrap()
+    };
+    // Helm's render of the chart with these values: its error, or "".
+    let helm = |values: &'static str| {
+        let chart = chart.clone();
+        async move {
+            let script = "import sys, json\nfrom helm_python import Chart\ntry:\n    Chart.load(sys.argv[1]).render(values=json.loads(sys.argv[2]), name='remote')\nexcept Exception as e:\n    print(e, end='')\n";
+            String::from_utf8(crate::common::real_helm(script, &[&chart, values]).await).unwrap()
+        }
+    };
+    let error = |out: &crate::common::Out| {
+        out.stderr
+            .trim_end()
+            .strip_prefix("Error: ")
+            .unwrap_or(&out.stderr)
+            .to_string()
+    };
+
+    schema("defs.json#/definitions/replicas");
+    let want = helm(r#"{"replicas": 0}"#).await;
+    assert!(
+        want.contains("- at '/replicas': minimum: got 0, want 1"),
+        "{want}"
+    );
+    let template = env
+        .berth(&["template", "remote", &chart, "--set", "replicas=0"])
+        .await
+        .failed();
+    assert_eq!(error(&template), want.trim_end());
+    let install = env
+        .berth(&["install", "remote", &chart, "--set", "replicas=0"])
+        .await
+        .failed();
+    assert!(
+        install.stderr.contains(want.trim_end()),
+        "{}",
+        install.stderr
+    );
+    env.berth(&["history", "remote"]).await.failed();
+
+    assert_eq!(helm(r#"{"replicas": 2}"#).await, "");
+    env.berth(&["install", "remote", &chart, "--set", "replicas=2"])
+        .await
+        .ok();
+    let cm = env
+        .get("v1", "ConfigMap", "default", "remote")
+        .await
+        .unwrap();
+    assert_eq!(cm["data"]["r"], "2");
+
+    // A document the server does not have: Helm's loader's words.
+    schema("missing.json");
+    let want = helm(r#"{"replicas": 3}"#).await;
+    assert!(want.contains("returned status 404 (Not Found)"), "{want}");
+    let upgrade = env
+        .berth(&["upgrade", "remote", &chart, "--set", "replicas=3"])
+        .await
+        .failed();
+    assert!(
+        upgrade.stderr.contains(want.trim_end()),
+        "{}",
+        upgrade.stderr
+    );
+    let history = env.berth(&["history", "remote", "-o", "json"]).await.ok();
+    assert_eq!(history.json().as_array().map(Vec::len), Some(1));
+
+    // --skip-schema-validation reads nothing, as Helm compiles nothing.
+    let asked = repo.requests().len();
+    env.berth(&[
+        "upgrade",
+        "remote",
+        &chart,
+        "--set",
+        "replicas=3",
+        "--skip-schema-validation",
+    ])
+    .await
+    .ok();
+    assert_eq!(repo.requests().len(), asked);
+}

@@ -288,6 +288,7 @@ async fn start_install(
         options: Some(Default::default()),
         client: None,
         chart_connection: true,
+        remote_schemas: Default::default(),
     };
     let (tx, rx) = mpsc::channel(8);
     tx.send(UpgradeRequest {

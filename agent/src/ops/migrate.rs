@@ -165,6 +165,7 @@ fn computed_values(chart: Option<&helm::Chart>, config: &Value) -> Value {
         values: Value::Object(chart.values.clone().unwrap_or_default()),
         schema: None,
         dependencies: Vec::new(),
+        remote_schemas: Default::default(),
     };
     berth_template::helm::coalesce_values(&c, config, &mut Vec::new())
         .unwrap_or_else(|_| config.clone())

@@ -37,6 +37,8 @@ pub struct Prepared {
     timeout: std::time::Duration,
     caller: Caller,
     user_values: Value,
+    /// The documents the chart's schemas refer to by URL, read by the client.
+    remote_schemas: std::sync::Arc<berth_template::helm::RemoteSchemas>,
     /// The revision being upgraded (Helm's "current release").
     current: Option<RevisionRecord>,
     /// The labels the new revision records (Helm's --labels).
@@ -71,6 +73,22 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
     if !user_values.is_object() {
         return Err(OpError::Invalid("values: must be a map".into()));
     }
+    let remote_bytes: usize = header
+        .remote_schemas
+        .iter()
+        .map(|(url, d)| url.len() + d.content.len() + d.error.len())
+        .sum();
+    if header.remote_schemas.len() > berth::schema_refs::MAX_DOCUMENTS
+        || remote_bytes as u64 > berth::schema_refs::MAX_BYTES
+    {
+        return Err(OpError::Invalid(format!(
+            "values.schema.json: {} documents read for its references ({remote_bytes} bytes) exceed the limit of {} documents, {} bytes",
+            header.remote_schemas.len(),
+            berth::schema_refs::MAX_DOCUMENTS,
+            berth::schema_refs::MAX_BYTES
+        )));
+    }
+    let remote_schemas = std::sync::Arc::new(berth::schema_refs::from_proto(header.remote_schemas));
     if !journal::is_digest(&header.chart_digest) {
         return Err(OpError::Invalid(format!(
             "chart digest {:?} is not a lower-case sha256 hex string",
@@ -208,6 +226,7 @@ pub fn prepare(agent: &Agent, header: UpgradeHeader, caller: Caller) -> Result<P
         timeout,
         caller,
         user_values,
+        remote_schemas,
         current,
         labels,
         replaces,
@@ -694,6 +713,7 @@ async fn stage(
     let release_name = p.name.to_string();
     let install_crds = p.kind == OpKind::Install && !p.options.skip_crds;
     let skip_schema_validation = p.options.skip_schema_validation;
+    let remote_schemas = std::sync::Arc::clone(&p.remote_schemas);
     let sub_notes = p.options.render_subchart_notes;
     let enable_dns = p.options.enable_dns;
     let stop = StopRender::at(deadline);
@@ -717,8 +737,9 @@ async fn stage(
         let keep = &mut |data| crate::spool::kept(agent2.journal.path(), data);
         let files = chart::unpack_keeping(reader, &limits, keep)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
-        let loaded = chart::build_keeping(files, &limits, keep)
+        let mut loaded = chart::build_keeping(files, &limits, keep)
             .map_err(|e| Failure::new("ChartInvalid", e.to_string()))?;
+        berth::schema_refs::attach(&mut loaded.chart, &remote_schemas);
         let lookup = LiveLookup {
             cluster: Arc::clone(&agent2.cluster),
             runtime,

@@ -673,7 +673,8 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
                 &args.values,
                 UpgradeMode::Install,
                 options,
-            )?;
+            )
+            .await?;
             prepared.post_render = args.chart_flags.post_render.resolve()?.map(Arc::new);
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }
@@ -681,7 +682,8 @@ pub async fn run(g: &Global, c: FleetCommand, io: &mut Io) -> Result<(), CliErro
             args.chart_flags.check(&args.op)?;
             let (mode, options) = super::install::upgrade_options(&args);
             let chart = crate::charts::locate(&args.chart, &args.chart_path, &mut *io.err).await?;
-            let mut prepared = Prepared::new(&args.name, &chart.path, &args.values, mode, options)?;
+            let mut prepared =
+                Prepared::new(&args.name, &chart.path, &args.values, mode, options).await?;
             prepared.post_render = args.chart_flags.post_render.resolve()?.map(Arc::new);
             upgrade_everywhere(g, prepared, args.op.quiet, args.output, &targets, io).await
         }

@@ -569,10 +569,13 @@ pub struct Prepared {
     /// Helm's --post-renderer, run here when the agent sends the rendered
     /// documents.
     pub post_render: Option<std::sync::Arc<crate::plugins::PostRender>>,
+    /// The documents the chart's schemas refer to by URL, read here as
+    /// Helm reads them (none with --skip-schema-validation).
+    pub remote_schemas: std::collections::HashMap<String, proto::RemoteSchema>,
 }
 
 impl Prepared {
-    pub fn new(
+    pub async fn new(
         name: &str,
         chart: &std::path::Path,
         values: &ValuesFlags,
@@ -592,6 +595,12 @@ impl Prepared {
         })?;
         let user_values = values.merge()?;
         let bundle = Bundle::from_path(chart, &Limits::default())?;
+        let remote_schemas = if options.skip_schema_validation {
+            Default::default()
+        } else {
+            let read = crate::schema_refs::read(&bundle.schemas, &mut |_| {}).await?;
+            berth::schema_refs::to_proto(&read)
+        };
         Ok(Prepared {
             name: name.to_string(),
             values_json: serde_json::to_string(&user_values)
@@ -600,6 +609,7 @@ impl Prepared {
             mode,
             options,
             post_render: None,
+            remote_schemas,
         })
     }
 }
@@ -615,7 +625,7 @@ pub async fn send_events(
     options: proto::OperationOptions,
     post_render: Option<crate::plugins::PostRender>,
 ) -> Result<Events, CliError> {
-    let mut prepared = Prepared::new(name, chart, values, mode, options)?;
+    let mut prepared = Prepared::new(name, chart, values, mode, options).await?;
     prepared.post_render = post_render.map(std::sync::Arc::new);
     send_prepared(&g.target(), &g.namespace, &prepared).await
 }
@@ -644,6 +654,7 @@ pub async fn send_prepared(
             client_version: berth::VERSION.to_string(),
         }),
         chart_connection: true,
+        remote_schemas: p.remote_schemas.clone(),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<UpgradeRequest>(8);
     tx.send(UpgradeRequest {

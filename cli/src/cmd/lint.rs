@@ -48,7 +48,7 @@ struct Outcome {
     refused: Option<String>,
 }
 
-pub fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
+pub async fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
     // Helm parses --kube-version only when it is not empty.
     let kube_version = match &a.kube_version {
         None => None,
@@ -68,11 +68,29 @@ pub fn run(g: &Global, a: LintArgs, io: &mut Io) -> Result<(), CliError> {
     } else {
         a.paths.clone()
     };
+    // What the charts' schemas refer to by URL, read as Helm's loaders
+    // would (a chart that does not load is lint's to report).
+    let mut remote_schemas = helm::RemoteSchemas::new();
+    if !a.skip_schema_validation {
+        for path in &paths {
+            let limits = berth::chart::Limits::default();
+            let loaded = berth::chart::load_path(std::path::Path::new(path), &limits)
+                .and_then(|files| berth::chart::build(&files, &limits));
+            if let Ok(loaded) = loaded {
+                let err = &mut io.err;
+                let warn = &mut |w: helm::Warning| {
+                    let _ = writeln!(err, "{w}");
+                };
+                crate::schema_refs::read_into(&loaded.chart, &mut remote_schemas, warn).await?;
+            }
+        }
+    }
     let opts = lint::Options {
         values: a.values.merge()?,
         namespace: g.namespace.clone(),
         kube_version,
         skip_schema_validation: a.skip_schema_validation,
+        remote_schemas: std::sync::Arc::new(remote_schemas),
     };
     let worst_allowed = if a.strict {
         Severity::Info

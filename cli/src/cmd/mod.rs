@@ -104,7 +104,7 @@ pub async fn dispatch(cli: Cli, io: &mut Io) -> Result<(), CliError> {
         Command::Registry(c) => registry::run(c, io).await,
         Command::Package(a) => package::run(&g, a, io).await,
         Command::Create(a) => create::run(a, io),
-        Command::Lint(a) => lint::run(&g, a, io),
+        Command::Lint(a) => lint::run(&g, a, io).await,
         Command::Verify(a) => verify::run(a, io),
         Command::Push(a) => registry::push(a, io).await,
         Command::Env(a) => env::run(&g, a, io),

@@ -251,6 +251,16 @@ pub async fn run(g: &Global, a: TemplateArgs, io: &mut Io) -> Result<(), CliErro
     capabilities
         .api_versions
         .extend(a.api_versions.iter().cloned());
+    // What the charts' schemas refer to by URL, read as Helm's loaders do.
+    let mut loaded = loaded;
+    if !a.skip_schema_validation {
+        let err = &mut io.err;
+        let warn = &mut |w: helm::Warning| {
+            let _ = writeln!(err, "{w}");
+        };
+        let remote = crate::schema_refs::read(&loaded.chart, warn).await?;
+        berth::schema_refs::attach(&mut loaded.chart, &std::sync::Arc::new(remote));
+    }
     let mut opts = helm::RenderOptions::new(helm::ReleaseOptions {
         name: name.clone(),
         namespace: g.namespace.clone(),

@@ -25,6 +25,7 @@ pub mod objects;
 mod render;
 mod schema;
 pub use schema::validate_single as validate_single_schema;
+pub use schema::{RemoteSchemas, unfetched_reference as unfetched_schema_reference};
 mod warning;
 
 pub use capabilities::{check_kube_version, parse_kube_version};
@@ -105,6 +106,9 @@ pub struct Chart {
     pub schema: Option<Vec<u8>>,
     /// Subcharts (`charts/*`), already loaded.
     pub dependencies: Vec<Chart>,
+    /// The documents its schema refers to by URL, read by the caller
+    /// ([`unfetched_schema_reference`]); empty: none read.
+    pub remote_schemas: std::sync::Arc<RemoteSchemas>,
 }
 
 impl Chart {

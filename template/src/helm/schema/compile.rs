@@ -169,12 +169,22 @@ pub type Dialects = HashMap<String, u32>;
 /// its JSON pointer and the document's [`Dialects`].
 pub type Check<'o> = &'o dyn Fn(&Sj, &str, &Dialects) -> Result<(), String>;
 
+/// Documents a reference names outside the schema (`http(s)://`,
+/// `file://`), by URL: each as its loader read it, or the loader's error.
+pub type Fetched = BTreeMap<String, Result<Sj, String>>;
+
 /// How documents are compiled, besides their content.
 #[derive(Clone, Copy)]
 pub struct Options<'o> {
     /// The documents a reference may name besides those compiled (the
     /// validator's built-in metaschemas).
     pub load: fn(&str) -> Option<&'static Sj>,
+    /// The documents read for references to URLs (Helm's http, https and
+    /// file loaders).
+    pub fetched: Option<&'o Fetched>,
+    /// Set to the first URL a reference named that neither `load` nor
+    /// `fetched` has: what to read before compiling again.
+    pub unfetched: Option<&'o std::cell::RefCell<Option<String>>>,
     /// Assert `format` in every draft (the metaschemas are compiled so).
     pub assert_format: bool,
     /// Run on the root document once its resources are known, then on each
@@ -648,6 +658,21 @@ impl<'a> Compiler<'a> {
         }
         if let Some(doc) = (self.opts.load)(url) {
             return self.add_doc(url, doc, false);
+        }
+        match self.opts.fetched.and_then(|f| f.get(url)) {
+            Some(Ok(doc)) => return self.add_doc(url, doc, false),
+            Some(Err(why)) => {
+                return Err(format!(
+                    "failing loading {}: {why}",
+                    crate::gofmt::quote(url)
+                ));
+            }
+            None => {}
+        }
+        if let Some(unfetched) = self.opts.unfetched {
+            unfetched
+                .borrow_mut()
+                .get_or_insert_with(|| url.to_string());
         }
         let why = match url.strip_prefix("file://") {
             Some(path) => format!("open {path}: no such file or directory"),

@@ -152,6 +152,8 @@ fn metaschemas() -> &'static Metaschemas {
     META.get_or_init(|| {
         let opts = Options {
             load: document,
+            fetched: None,
+            unfetched: None,
             assert_format: true,
             check: None,
         };

@@ -21,7 +21,7 @@ mod num;
 mod validate;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use serde_json::Value as J;
@@ -33,7 +33,7 @@ use super::Chart;
 pub fn validate_against_schema(chart: &Chart, values: &J) -> Option<String> {
     let mut out = String::new();
     if let Some(schema) = &chart.schema
-        && let Err(e) = validate_single(values, schema)
+        && let Err(e) = validate_single(values, schema, &chart.remote_schemas)
     {
         out.push_str(&format!("{}:\n{e}", chart.name()));
     }
@@ -56,13 +56,53 @@ pub fn validate_against_schema(chart: &Chart, values: &J) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The documents a chart's schemas refer to by URL (`http(s)://`,
+/// `file://`), as Helm's loaders read them when it compiles a schema: the
+/// bytes read, or the loader's error (`HTTP request to URL returned status
+/// 404 (Not Found)`). Read ahead by the caller, which has the network and
+/// the files: [`unfetched_reference`] says what to read next.
+pub type RemoteSchemas = BTreeMap<String, Result<Vec<u8>, String>>;
+
+/// The first URL a schema of the chart (or of a subchart) refers to that
+/// is not in its [`RemoteSchemas`] yet, nor a metaschema: what to read
+/// before it can be compiled. None: nothing left to read.
+pub fn unfetched_reference(chart: &Chart) -> Option<String> {
+    if let Some(schema) = &chart.schema {
+        let unfetched = RefCell::new(None);
+        // Whatever else is wrong with the schema is for validation to say.
+        let _ = compile_schema(schema, &chart.remote_schemas, Some(&unfetched));
+        if let Some(url) = unfetched.into_inner() {
+            return Some(url);
+        }
+    }
+    chart.dependencies.iter().find_map(unfetched_reference)
+}
+
 /// A schema file compiled, or why it cannot be.
-fn compile_schema(schema: &[u8]) -> Result<compile::Compiled, String> {
+fn compile_schema(
+    schema: &[u8],
+    remote: &RemoteSchemas,
+    unfetched: Option<&RefCell<Option<String>>>,
+) -> Result<compile::Compiled, String> {
     let text = String::from_utf8_lossy(schema);
     decode_schema(&text)?;
     let doc = doc::parse(&text).ok_or("invalid character after top-level value")?;
+    // Each read document as jsonschema's UnmarshalJSON takes it.
+    let fetched: compile::Fetched = remote
+        .iter()
+        .map(|(url, read)| {
+            let parsed = read.as_ref().map_err(String::clone).and_then(|bytes| {
+                let text = String::from_utf8_lossy(bytes);
+                decode_schema(&text)?;
+                doc::parse(&text).ok_or_else(|| "invalid character after top-level value".into())
+            });
+            (url.clone(), parsed)
+        })
+        .collect();
     let opts = compile::Options {
         load: meta::document,
+        fetched: Some(&fetched),
+        unfetched,
         assert_format: false,
         check: Some(&meta::check),
     };
@@ -92,8 +132,13 @@ fn decode_schema(text: &str) -> Result<(), String> {
 }
 
 /// [`compile_schema`], remembered per thread: a chart's schemas are the
-/// same every render, and compiling one costs more than validating.
-fn compiled(schema: &[u8]) -> Result<Rc<compile::Compiled>, String> {
+/// same every render, and compiling one costs more than validating. Not
+/// a schema that refers to documents read from URLs: those may differ
+/// from one render to the next, as they do for Helm.
+fn compiled(schema: &[u8], remote: &RemoteSchemas) -> Result<Rc<compile::Compiled>, String> {
+    if !remote.is_empty() {
+        return compile_schema(schema, remote, None).map(Rc::new);
+    }
     /// Past this many schemas the cache starts over.
     const MAX_SCHEMAS: usize = 64;
     type Cache = HashMap<Box<[u8]>, Result<Rc<compile::Compiled>, String>>;
@@ -104,7 +149,7 @@ fn compiled(schema: &[u8]) -> Result<Rc<compile::Compiled>, String> {
         if let Some(r) = c.borrow().get(schema) {
             return r.clone();
         }
-        let r = compile_schema(schema).map(Rc::new);
+        let r = compile_schema(schema, remote, None).map(Rc::new);
         let mut c = c.borrow_mut();
         if c.len() >= MAX_SCHEMAS {
             c.clear();
@@ -132,8 +177,9 @@ fn go_type(v: &J) -> &'static str {
 /// Helm's `ValidateAgainstSingleSchema`: one schema file's verdict on
 /// `values`, its problems one per line (what `helm lint` reports for
 /// values.yaml).
-pub fn validate_single(values: &J, schema: &[u8]) -> Result<(), String> {
-    let compiled = compiled(schema)?;
+/// `remote`: the documents its references name by URL.
+pub fn validate_single(values: &J, schema: &[u8], remote: &RemoteSchemas) -> Result<(), String> {
+    let compiled = compiled(schema, remote)?;
     let values = match values {
         J::Object(_) => values.clone(),
         _ => J::Object(Default::default()),
