@@ -232,6 +232,14 @@ pub fn yaml_error_line(e: &str) -> &str {
     first.strip_prefix("error: ").unwrap_or(first)
 }
 
+/// serde-saphyr's default budget, less its limit of 32 comment lines read
+/// ahead between a key and its value: go-yaml takes any number, and charts
+/// and config files comment out long blocks there. Every YAML berth reads
+/// with serde-saphyr goes through this.
+pub fn yaml_budget() -> Option<serde_saphyr::Budget> {
+    serde_saphyr::budget! { max_buffered_comment_events: usize::MAX }
+}
+
 /// Parse one YAML document the way kubectl and Helm do (YAML 1.1 octals,
 /// integers stay integers). serde-saphyr's default budget bounds what a
 /// hostile document costs (250 000 nodes, aliases replayed included, depth
@@ -243,6 +251,7 @@ pub fn parse_document(doc: &str) -> Result<Value, String> {
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         with_snippet: false,
+        budget: yaml_budget(),
     };
     let docs: Vec<Value> = match serde_saphyr::from_multiple_with_options(doc, opts) {
         Ok(docs) => docs,
@@ -628,6 +637,19 @@ mod tests {
             .collect();
         assert_eq!(sourced_documents(&release_manifest(&manifests)), docs);
         assert!(sourced_documents("").is_empty());
+    }
+
+    /// Charts comment out long blocks, as go-yaml takes any number of
+    /// comment lines between a key and its value (granit-parser reads 96
+    /// ahead by default).
+    #[test]
+    fn a_long_comment_block_between_a_key_and_its_value_parses() {
+        let comments: String = (0..300).map(|i| format!("  # {i}\n")).collect();
+        let doc = format!("kind: ConfigMap\ndata:\n{comments}  a: b\n");
+        assert_eq!(
+            parse_document(&doc).unwrap(),
+            serde_json::json!({"kind": "ConfigMap", "data": {"a": "b"}})
+        );
     }
 
     #[test]

@@ -87,6 +87,7 @@ fn unique_keys(doc: &str) -> Result<(), String> {
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         with_snippet: false,
+        budget: crate::manifest::yaml_budget(),
     };
     match serde_saphyr::from_multiple_with_options::<Value>(doc, opts) {
         // yaml.v3's words.

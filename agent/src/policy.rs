@@ -187,7 +187,8 @@ impl Policy {
 
     /// Parse a policy file's text; errors name the field at fault.
     pub fn parse(text: &str, source: &str) -> Result<Policy, String> {
-        let file: PolicyFile = serde_saphyr::from_str(text).map_err(|e| {
+        let opts = serde_saphyr::options! { budget: berth::manifest::yaml_budget() };
+        let file: PolicyFile = serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
             format!(
                 "{source}: {}",
                 berth::manifest::yaml_error_line(&e.to_string())

@@ -707,6 +707,7 @@ impl Index {
             max_events: 128_000_000,
             max_total_scalar_bytes: MAX_INDEX as usize,
             max_depth: 128,
+            max_buffered_comment_events: usize::MAX,
         };
         let opts = serde_saphyr::options! {
             budget: budget,
@@ -938,7 +939,11 @@ fn repository(name: &str) -> Result<RepoEntry, CliError> {
 /// Read repositories.yaml; none is an empty one.
 pub fn read_repo_file(path: &Path) -> Result<RepoFile, CliError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_saphyr::from_str(&text).map_err(|e| {
+        Ok(text) => serde_saphyr::from_str_with_options(
+            &text,
+            serde_saphyr::options! { budget: berth::manifest::yaml_budget() },
+        )
+        .map_err(|e| {
             let e = e.to_string();
             CliError::Other(format!(
                 "{}: {}",

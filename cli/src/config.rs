@@ -77,7 +77,8 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
+        let opts = serde_saphyr::options! { budget: berth::manifest::yaml_budget() };
+        let config: Config = serde_saphyr::from_str_with_options(&text, opts).map_err(|e| {
             CliError::Usage(format!(
                 "{}: {}",
                 path.display(),

@@ -303,7 +303,13 @@ fn parse_yaml_single(body: &[u8]) -> ApiResult<Value> {
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(
         text,
         // One line, as kube-apiserver's decoding errors are.
-        serde_saphyr::options! { legacy_octal_numbers: true, with_snippet: false },
+        // Any number of comment lines between a key and its value, as
+        // kube-apiserver's go-yaml takes.
+        serde_saphyr::options! {
+            legacy_octal_numbers: true,
+            with_snippet: false,
+            budget: serde_saphyr::budget! { max_buffered_comment_events: usize::MAX },
+        },
     )
     .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     let mut docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();

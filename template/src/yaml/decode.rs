@@ -248,10 +248,14 @@ fn parse_tree_once(
     whole: bool,
     tokens: &mut Tokens,
 ) -> Result<Option<(Rc<Node>, RootSpan)>, Failed> {
+    // No limit on the comments read ahead (96 by default): libyaml has
+    // none, and values files comment out long blocks between a key and
+    // its value (opentelemetry-demo's `components:`).
     let options = granit_parser::options! {
         block_scalar_eof_without_line_feed: true,
         block_nesting_limit: MAX_DEPTH,
         flow_nesting_limit: MAX_DEPTH,
+        max_buffered_comment_events: usize::MAX,
     };
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();

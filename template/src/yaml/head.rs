@@ -69,7 +69,9 @@ pub(super) fn from_events(doc: &str) -> Option<ManifestHead> {
     if doc.len() > MAX_BYTES {
         return None;
     }
-    let mut parser = Parser::new_from_str(doc);
+    // Comments are not read ahead without limit otherwise (see decode.rs).
+    let options = granit_parser::options! { max_buffered_comment_events: usize::MAX };
+    let mut parser = Parser::new_from_str_with_options(doc, options);
     let mut head = ManifestHead::default();
     let mut stack: Vec<Open> = Vec::new();
     let (mut documents, mut root_done) = (0, false);
