@@ -68,7 +68,9 @@ SEP = re.compile(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*")
 def load_values(files):
     values = {}
     for f in files:
-        values = merge(values, yaml.safe_load(pathlib.Path(f).read_text()) or {})
+        # Helm's ReadValues takes a file's first document only.
+        first = next(yaml.safe_load_all(pathlib.Path(f).read_text()), None)
+        values = merge(values, first or {})
     return values
 
 
@@ -134,10 +136,12 @@ def berth(binary, chart, name, namespace, values_files, no_hooks, flags=()):
         cmd += ["-f", f]
     if no_hooks:
         cmd.append("--no-hooks")
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    # Bytes, decoded as they are: text mode would turn a template's CRLF
+    # line ends into LF, which Helm keeps.
+    p = subprocess.run(cmd, capture_output=True)
     if p.returncode != 0:
-        return "ERROR: " + p.stderr
-    return p.stdout
+        return "ERROR: " + p.stderr.decode("utf-8", "replace")
+    return p.stdout.decode("utf-8", "replace")
 
 
 def berth_parts(binary, chart, name, namespace, files, flags):
