@@ -24,8 +24,8 @@ mod files;
 pub mod objects;
 mod render;
 mod schema;
+pub use schema::RemoteSchemas;
 pub use schema::validate_single as validate_single_schema;
-pub use schema::{RemoteSchemas, unfetched_reference as unfetched_schema_reference};
 mod warning;
 
 pub use capabilities::{check_kube_version, parse_kube_version};
@@ -51,6 +51,16 @@ pub fn validate_values(chart: &Chart, values: &serde_json::Value) -> Result<(), 
             "values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"
         ))),
     }
+}
+
+/// The first URL a schema of the chart (or a subchart's) refers to that is
+/// not in its [`RemoteSchemas`] yet: what to read before its values can be
+/// validated. None: nothing left to read (or a schema that does not
+/// compile for another reason, which validation reports).
+pub fn unfetched_schema_reference(chart: &Chart) -> Option<String> {
+    crate::on_big_stack(crate::BIG_STACK, || schema::unfetched_reference(chart))
+        .ok()
+        .flatten()
 }
 
 /// A Go template of a command's output (`helm version --template`, …)

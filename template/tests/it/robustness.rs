@@ -356,6 +356,44 @@ fn hostile_toml_and_schemas_fail_cleanly() {
     }
 }
 
+/// What a schema refers to by URL is asked for ahead of validation (the
+/// CLI reads it): that walk refuses what validation refuses, and does not
+/// overflow the caller's stack on a deep schema either.
+#[test]
+fn schema_references_are_found_without_overflowing_on_deep_schemas() {
+    let n = 20_000;
+    let deep = format!(
+        "{}{{\"$ref\":\"https://example.com/d.json\"}}{}",
+        r#"{"properties":{"a":"#.repeat(n),
+        "}}".repeat(n)
+    );
+    let mut c = chart("{{ .Values.a }}");
+    c.schema = Some(deep.into_bytes());
+    assert_eq!(
+        helm::unfetched_schema_reference(&c),
+        None,
+        "exceeded max depth"
+    );
+
+    c.schema = Some(br#"{"properties":{"a":{"$ref":"https://example.com/d.json#/x"}}}"#.to_vec());
+    assert_eq!(
+        helm::unfetched_schema_reference(&c).as_deref(),
+        Some("https://example.com/d.json")
+    );
+    // Read: the next reference, here none; validation uses what was read.
+    let read = helm::RemoteSchemas::from([(
+        "https://example.com/d.json".to_string(),
+        Ok(br#"{"x": {"type": "string"}}"#.to_vec()),
+    )]);
+    c.remote_schemas = std::sync::Arc::new(read);
+    assert_eq!(helm::unfetched_schema_reference(&c), None);
+    let e = helm::validate_values(&c, &json!({"a": 1})).unwrap_err();
+    assert!(
+        e.to_string().contains("- at '/a': got number, want string"),
+        "{e}"
+    );
+}
+
 /// `{{if 1}}` nested `n` deep around `body`, in a define and at the top.
 fn nested_ifs(n: usize, body: &str) -> String {
     let nest = |b: &str| format!("{}{b}{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
