@@ -102,16 +102,7 @@ async fn read_one(
                 None => rest,
             };
             let path = path.split(['?', '#']).next().unwrap_or("");
-            match std::fs::metadata(path) {
-                Ok(m) if m.is_dir() => Err(format!("read {path}: is a directory")),
-                _ => match std::fs::read(path) {
-                    Ok(b) if b.len() as u64 > MAX_BYTES => {
-                        Err(format!("{path}: more than {MAX_BYTES} bytes"))
-                    }
-                    Ok(b) => Ok(b),
-                    Err(e) => Err(format!("open {path}: {}", berth::values::go_errno(&e))),
-                },
-            }
+            read_file(path)
         }
         "urn" => {
             warn(helm::Warning::slog(
@@ -125,6 +116,22 @@ async fn read_one(
             berth_template::gofmt::quote(url)
         )),
     })
+}
+
+/// A local document, at most [`MAX_BYTES`] of it read (a reference to
+/// /dev/zero ends there), its errors as Go's os.Open and Read word them.
+fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let go = |op: &str, e: std::io::Error| format!("{op} {path}: {}", berth::values::go_errno(&e));
+    let file = std::fs::File::open(path).map_err(|e| go("open", e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| go("read", e))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(format!("{path}: more than {MAX_BYTES} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// A failed connection in the words of Go's dialer, for the two failures
