@@ -158,7 +158,8 @@ impl Row {
 
 use GenerationPolicy::{Spec, SpecOrAnnotations};
 
-/// SIM_SPEC §1 "Served kinds", in discovery order (groups in the order a 1.35 server lists them).
+/// SIM_SPEC §1 "Served kinds" and the kinds charts commonly create besides
+/// (stored only), in discovery order (groups in the order a 1.35 server lists them).
 const BUILTINS: &[Row] = &[
     row("", "v1", "Namespace", "namespaces", false, &["ns"]).status(),
     row("", "v1", "Node", "nodes", false, &["no"]).status(),
@@ -182,6 +183,29 @@ const BUILTINS: &[Row] = &[
         &["pvc"],
     )
     .status(),
+    // Stored only, as the rest below marked so: charts create them, nothing
+    // in the simulator acts on them (SIM_SPEC §8: no quotas, no admission
+    // webhooks, no aggregated APIs).
+    row(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        false,
+        &["pv"],
+    )
+    .status(),
+    row(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        true,
+        &["quota"],
+    )
+    .status(),
+    row("", "v1", "LimitRange", "limitranges", true, &["limits"]),
+    row("", "v1", "Endpoints", "endpoints", true, &["ep"]),
     row("apps", "v1", "Deployment", "deployments", true, &["deploy"])
         .status()
         .scale()
@@ -234,6 +258,15 @@ const BUILTINS: &[Row] = &[
         "networkpolicies",
         true,
         &["netpol"],
+    )
+    .generation(Spec),
+    row(
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        false,
+        &[],
     )
     .generation(Spec),
     row(
@@ -300,6 +333,94 @@ const BUILTINS: &[Row] = &[
     .status()
     .generation(Spec),
     row("coordination.k8s.io", "v1", "Lease", "leases", true, &[]),
+    // Stored only (see PersistentVolume).
+    row(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+        &["sc"],
+    ),
+    row(
+        "storage.k8s.io",
+        "v1",
+        "CSIDriver",
+        "csidrivers",
+        false,
+        &[],
+    ),
+    row(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+        &[],
+    )
+    .generation(Spec),
+    row(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+        &[],
+    )
+    .generation(Spec),
+    row(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        false,
+        &[],
+    )
+    .status()
+    .generation(Spec),
+    row(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        false,
+        &[],
+    )
+    .generation(Spec),
+    row(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        false,
+        &[],
+    )
+    .status()
+    .generation(Spec),
+    row(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+        &["pc"],
+    ),
+    row(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        &[],
+    ),
+    row(
+        "node.k8s.io",
+        "v1",
+        "RuntimeClass",
+        "runtimeclasses",
+        false,
+        &[],
+    ),
 ];
 
 /// All built-in resource types.

@@ -284,7 +284,12 @@ impl Env {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
         let (ar, _) = kube::discovery::pinned_kind(&client, &gvk).await.unwrap();
-        let api: kube::Api<kube::core::DynamicObject> = kube::Api::namespaced_with(client, ns, &ar);
+        // "": a cluster-scoped object.
+        let api: kube::Api<kube::core::DynamicObject> = if ns.is_empty() {
+            kube::Api::all_with(client, &ar)
+        } else {
+            kube::Api::namespaced_with(client, ns, &ar)
+        };
         api.get_opt(name)
             .await
             .unwrap()

@@ -2061,3 +2061,156 @@ async fn a_schemas_references_by_url_are_read_by_the_client_as_helm_reads_them()
     .ok();
     assert_eq!(repo.requests().len(), asked);
 }
+
+/// The kinds charts create besides workloads — admission webhooks and
+/// policies, an aggregated API's APIService, PriorityClass, StorageClass,
+/// quotas, IngressClass, … — are served by berth-sim (stored, nothing acts
+/// on them), so such charts install, upgrade and uninstall there as on a
+/// cluster: kube-prometheus-stack, consul, gatekeeper, keda, longhorn and
+/// vault each create some of them.
+#[tokio::test]
+async fn charts_with_webhooks_apiservices_and_cluster_classes_install_and_uninstall() {
+    let env = Env::start().await;
+    let kinds: &[(&str, &str, &str, &str)] = &[
+        (
+            "admissionregistration.k8s.io/v1",
+            "MutatingWebhookConfiguration",
+            "",
+            "webhooks: [{name: m.example.com, admissionReviewVersions: [v1], sideEffects: None, clientConfig: {service: {name: svc, namespace: default}}}]",
+        ),
+        (
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            "",
+            "webhooks: [{name: v.example.com, admissionReviewVersions: [v1], sideEffects: None, clientConfig: {service: {name: svc, namespace: default}}}]",
+        ),
+        (
+            "admissionregistration.k8s.io/v1",
+            "ValidatingAdmissionPolicy",
+            "",
+            "spec: {validations: [{expression: 'true'}]}",
+        ),
+        (
+            "admissionregistration.k8s.io/v1",
+            "ValidatingAdmissionPolicyBinding",
+            "",
+            "spec: {policyName: x, validationActions: [Deny]}",
+        ),
+        (
+            "apiregistration.k8s.io/v1",
+            "APIService",
+            "",
+            "spec: {group: metrics.example.com, version: v1beta1, groupPriorityMinimum: 100, versionPriority: 100, service: {name: svc, namespace: default}}",
+        ),
+        ("scheduling.k8s.io/v1", "PriorityClass", "", "value: 1000"),
+        (
+            "storage.k8s.io/v1",
+            "StorageClass",
+            "",
+            "provisioner: example.com/disk",
+        ),
+        (
+            "storage.k8s.io/v1",
+            "CSIDriver",
+            "",
+            "spec: {attachRequired: false}",
+        ),
+        ("node.k8s.io/v1", "RuntimeClass", "", "handler: runc"),
+        (
+            "networking.k8s.io/v1",
+            "IngressClass",
+            "",
+            "spec: {controller: example.com/ingress}",
+        ),
+        (
+            "v1",
+            "PersistentVolume",
+            "",
+            "spec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: /tmp}}",
+        ),
+        (
+            "v1",
+            "ResourceQuota",
+            "default",
+            "spec: {hard: {pods: '10'}}",
+        ),
+        (
+            "v1",
+            "LimitRange",
+            "default",
+            "spec: {limits: [{type: Container, default: {cpu: 100m}}]}",
+        ),
+        ("v1", "Endpoints", "default", "subsets: []"),
+        (
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            "default",
+            "addressType: IPv4\nendpoints: []",
+        ),
+    ];
+    let templates: Vec<(String, String)> = kinds
+        .iter()
+        .map(|(api, kind, _, body)| {
+            let name = kind.to_lowercase();
+            let file = format!("{name}.yaml");
+            let text = format!(
+                "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: k-{name}\n  labels: {{v: {{{{ .Values.v | quote }}}}}}\n{body}\n"
+            );
+            (file, text)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
+    let chart = crate::common::write_chart(&env, "classes", &files);
+    env.berth(&["install", "classes", &chart, "--set", "v=1", "--wait"])
+        .await
+        .ok();
+    for (api, kind, ns, _) in kinds {
+        let name = format!("k-{}", kind.to_lowercase());
+        let o = env.get(api, kind, ns, &name).await;
+        assert_eq!(
+            o.map(|o| o["metadata"]["labels"]["v"].clone()),
+            Some("1".into()),
+            "{kind}"
+        );
+    }
+    env.berth(&["upgrade", "classes", &chart, "--set", "v=2", "--wait"])
+        .await
+        .ok();
+    let pc = env
+        .get(
+            "scheduling.k8s.io/v1",
+            "PriorityClass",
+            "",
+            "k-priorityclass",
+        )
+        .await
+        .unwrap();
+    assert_eq!(pc["metadata"]["labels"]["v"], "2");
+    env.berth(&["uninstall", "classes", "--wait"]).await.ok();
+    for (api, kind, ns, _) in kinds {
+        let name = format!("k-{}", kind.to_lowercase());
+        assert!(
+            env.get(api, kind, ns, &name).await.is_none(),
+            "{kind} is gone"
+        );
+    }
+    // What every cluster has, that charts name.
+    for (api, kind, name) in [
+        ("storage.k8s.io/v1", "StorageClass", "standard"),
+        (
+            "scheduling.k8s.io/v1",
+            "PriorityClass",
+            "system-cluster-critical",
+        ),
+        (
+            "scheduling.k8s.io/v1",
+            "PriorityClass",
+            "system-node-critical",
+        ),
+    ] {
+        assert!(env.get(api, kind, "", name).await.is_some(), "{name}");
+    }
+}

@@ -7,7 +7,10 @@
 //! and any member of the original that did not survive is an unknown field.
 //! Custom resources are handled by schema pruning instead (`defaults::prune_custom`).
 
-use k8s_openapi::api::{apps, batch, coordination, core, networking, policy, rbac};
+use k8s_openapi::api::admissionregistration::v1 as ar;
+use k8s_openapi::api::{
+    apps, batch, coordination, core, discovery, networking, node, policy, rbac, scheduling, storage,
+};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
 use serde_json::Value;
 
@@ -80,6 +83,28 @@ fn typed(rt: &ResourceType, v: &Value) -> Option<Result<Value, serde_json::Error
             roundtrip::<apiextensions::v1::CustomResourceDefinition>(v)
         }
         ("coordination.k8s.io", "leases") => roundtrip::<coordination::v1::Lease>(v),
+        ("", "persistentvolumes") => roundtrip::<c::PersistentVolume>(v),
+        ("", "resourcequotas") => roundtrip::<c::ResourceQuota>(v),
+        ("", "limitranges") => roundtrip::<c::LimitRange>(v),
+        ("", "endpoints") => roundtrip::<c::Endpoints>(v),
+        ("networking.k8s.io", "ingressclasses") => roundtrip::<networking::v1::IngressClass>(v),
+        ("storage.k8s.io", "storageclasses") => roundtrip::<storage::v1::StorageClass>(v),
+        ("storage.k8s.io", "csidrivers") => roundtrip::<storage::v1::CSIDriver>(v),
+        ("admissionregistration.k8s.io", plural) => match plural {
+            "mutatingwebhookconfigurations" => roundtrip::<ar::MutatingWebhookConfiguration>(v),
+            "validatingwebhookconfigurations" => roundtrip::<ar::ValidatingWebhookConfiguration>(v),
+            "validatingadmissionpolicies" => roundtrip::<ar::ValidatingAdmissionPolicy>(v),
+            "validatingadmissionpolicybindings" => {
+                roundtrip::<ar::ValidatingAdmissionPolicyBinding>(v)
+            }
+            _ => return None,
+        },
+        ("apiregistration.k8s.io", "apiservices") => {
+            roundtrip::<k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService>(v)
+        }
+        ("scheduling.k8s.io", "priorityclasses") => roundtrip::<scheduling::v1::PriorityClass>(v),
+        ("discovery.k8s.io", "endpointslices") => roundtrip::<discovery::v1::EndpointSlice>(v),
+        ("node.k8s.io", "runtimeclasses") => roundtrip::<node::v1::RuntimeClass>(v),
         _ => return None,
     })
 }

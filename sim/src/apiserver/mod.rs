@@ -175,6 +175,40 @@ impl Cluster {
             &WriteOpts::system("kube-apiserver"),
         );
         self.next_cluster_ip = 10;
+        // The default StorageClass claims get (see defaults.rs), and the
+        // PriorityClasses every cluster has, which charts name.
+        let sc_rt = self.rt("storage.k8s.io", "storageclasses");
+        let sc = json!({
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "standard",
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "kubesim.invalid/standard",
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "Immediate"
+        });
+        let _ = self.create(&sc_rt, "", sc, &WriteOpts::system("kube-apiserver"));
+        let pc_rt = self.rt("scheduling.k8s.io", "priorityclasses");
+        for (name, value, description) in [
+            (
+                "system-cluster-critical",
+                2_000_000_000,
+                "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+            ),
+            (
+                "system-node-critical",
+                2_000_001_000,
+                "Used for system critical pods that must not be moved from their current node.",
+            ),
+        ] {
+            let pc = json!({
+                "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": name},
+                "value": value,
+                "preemptionPolicy": "PreemptLowerPriority",
+                "description": description
+            });
+            let _ = self.create(&pc_rt, "", pc, &WriteOpts::system("kube-apiserver"));
+        }
     }
 
     /// Converts a stored object to the version it is requested at (CRDs serve several).
