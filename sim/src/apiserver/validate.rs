@@ -30,6 +30,18 @@ fn is_dns1035(s: &str) -> bool {
     is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
+/// apimachinery's `path.IsValidPathSegmentName`.
+fn path_segment_errors(name: &str) -> Vec<String> {
+    if let Some(bad) = [".", ".."].into_iter().find(|b| name == *b) {
+        return vec![format!("may not be '{bad}'")];
+    }
+    ["/", "%"]
+        .into_iter()
+        .filter(|bad| name.contains(bad))
+        .map(|bad| format!("may not contain '{bad}'"))
+        .collect()
+}
+
 impl Cluster {
     pub(super) fn validate(
         &self,
@@ -40,13 +52,27 @@ impl Cluster {
         let name = object::name(new);
         let mut causes = Vec::new();
         let name_val = Value::String(name.to_string());
-        let (ok, msg) = match (rt.group.as_str(), rt.plural.as_str()) {
-            ("", "namespaces") => (is_dns_label(name), LABEL_MSG),
-            ("", "services") => (is_dns1035(name), DNS1035_MSG),
-            _ => (is_dns_subdomain(name), SUBDOMAIN_MSG),
+        let msgs: Vec<String> = match (rt.group.as_str(), rt.plural.as_str()) {
+            ("", "namespaces") => (!is_dns_label(name))
+                .then(|| LABEL_MSG.into())
+                .into_iter()
+                .collect(),
+            ("", "services") => (!is_dns1035(name))
+                .then(|| DNS1035_MSG.into())
+                .into_iter()
+                .collect(),
+            // ValidateRBACName: any path segment (`system:metrics-server`,
+            // `…-clusterRole`).
+            ("rbac.authorization.k8s.io", _) => path_segment_errors(name),
+            _ => (!is_dns_subdomain(name))
+                .then(|| SUBDOMAIN_MSG.into())
+                .into_iter()
+                .collect(),
         };
-        if old.is_none() && !ok {
-            causes.push(Cause::invalid("metadata.name", &name_val, msg));
+        if old.is_none() {
+            for msg in &msgs {
+                causes.push(Cause::invalid("metadata.name", &name_val, msg));
+            }
         }
         match (rt.group.as_str(), rt.plural.as_str()) {
             ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") => {

@@ -478,3 +478,38 @@ async fn unknown_fields_warn_or_fail_like_a_real_server() {
     );
     sim.shutdown().await;
 }
+
+/// Names are checked per kind as kube-apiserver checks them: RBAC objects
+/// take any path segment (`system:metrics-server`, upper case), the rest a
+/// DNS subdomain (Services a DNS-1035 label, Namespaces a DNS label).
+#[tokio::test]
+async fn names_are_validated_per_kind() {
+    let (sim, client) = start().await;
+    let roles = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
+    let role = |name: &str| json!({"metadata": {"name": name}, "rules": []});
+    for name in ["system:metrics-server", "otel-ta-clusterRole"] {
+        let r = raw(&client, "POST", roles, Some(&role(name)), &[]).await;
+        assert_eq!(r.status, 201, "{name}: {}", r.json());
+    }
+    let r = raw(&client, "POST", roles, Some(&role("a/b%c")), &[]).await;
+    assert_eq!(r.status, 422);
+    let causes = &r.json()["details"]["causes"];
+    assert_eq!(
+        causes[0]["message"],
+        "Invalid value: \"a/b%c\": may not contain '/'"
+    );
+    assert_eq!(
+        causes[1]["message"],
+        "Invalid value: \"a/b%c\": may not contain '%'"
+    );
+    let r = raw(&client, "POST", roles, Some(&role("..")), &[]).await;
+    assert_eq!(
+        r.json()["details"]["causes"][0]["message"],
+        "Invalid value: \"..\": may not be '..'"
+    );
+
+    let body = json!({"metadata": {"name": "system:cm"}});
+    let r = raw(&client, "POST", CMS, Some(&body), &[]).await;
+    assert_eq!(r.status, 422, "a ConfigMap's name is a DNS subdomain");
+    sim.shutdown().await;
+}
