@@ -40,10 +40,12 @@ impl FieldValidation {
     }
 }
 
+/// The object read into its type as kube-apiserver reads it (a `null` is the type's zero
+/// value, [`super::gojson`]) and written back.
 fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
     v: &Value,
 ) -> Result<Value, serde_json::Error> {
-    serde_json::from_value::<T>(v.clone()).and_then(serde_json::to_value)
+    super::gojson::from_value::<T>(v).and_then(|t| serde_json::to_value(t))
 }
 
 /// The object decoded into its typed form and encoded again; None for kinds without one.
@@ -186,6 +188,8 @@ pub fn check(rt: &ResourceType, obj: &mut Value, mode: FieldValidation) -> ApiRe
             )));
         }
     };
+    // What Go reads a null as is what is stored.
+    super::gojson::settle_nulls(obj, &kept);
     let mut unknown = Vec::new();
     missing(&probe, &kept, "", &mut unknown);
     if unknown.is_empty() {

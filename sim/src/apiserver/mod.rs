@@ -9,6 +9,7 @@
 pub(crate) mod defaults;
 mod delete;
 pub mod fields;
+mod gojson;
 pub mod patch;
 mod read;
 mod validate;

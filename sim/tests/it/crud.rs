@@ -513,3 +513,45 @@ async fn names_are_validated_per_kind() {
     assert_eq!(r.status, 422, "a ConfigMap's name is a DNS subdomain");
     sim.shutdown().await;
 }
+
+/// A `null` is read as Go reads it into the typed object: the zero value of
+/// the field (a label or ConfigMap entry `""`, a struct field absent), not
+/// refused. Charts render nulls wherever a value is left empty
+/// (`version: {{ .Chart.AppVersion }}` without an appVersion).
+#[tokio::test]
+async fn nulls_are_read_as_go_reads_them() {
+    let (sim, client) = start().await;
+    let body = json!({
+        "metadata": {"name": "n", "labels": {"a": null, "b": "1"}, "annotations": null},
+        "data": {"k": null, "l": "v"}
+    });
+    let r = raw(
+        &client,
+        "POST",
+        CMS,
+        Some(&body),
+        &[("fieldValidation", "Strict")],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    let cm = raw(&client, "GET", &format!("{CMS}/n"), None, &[])
+        .await
+        .json();
+    assert_eq!(cm["metadata"]["labels"], json!({"a": "", "b": "1"}));
+    assert!(cm["metadata"].get("annotations").is_none());
+    assert_eq!(cm["data"], json!({"k": "", "l": "v"}));
+
+    let svc = json!({"metadata": {"name": "s", "labels": {"x": null}},
+        "spec": {"selector": {"app": null}, "ports": [{"port": 80, "targetPort": null}]}});
+    let r = raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/services",
+        Some(&svc),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    assert_eq!(r.json()["spec"]["selector"], json!({"app": ""}));
+    sim.shutdown().await;
+}
