@@ -44,69 +44,88 @@ impl FieldValidation {
 /// value, [`super::gojson`]) and written back.
 fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
     v: &Value,
+    apply: bool,
 ) -> Result<Value, serde_json::Error> {
-    super::gojson::from_value::<T>(v).and_then(|t| serde_json::to_value(t))
+    super::gojson::from_value::<T>(v, apply).and_then(|t| serde_json::to_value(t))
 }
 
 /// The object decoded into its typed form and encoded again; None for kinds without one.
-fn typed(rt: &ResourceType, v: &Value) -> Option<Result<Value, serde_json::Error>> {
+fn typed(rt: &ResourceType, v: &Value, apply: bool) -> Option<Result<Value, serde_json::Error>> {
     use apps::v1 as a;
     use core::v1 as c;
     Some(match (rt.group.as_str(), rt.plural.as_str()) {
-        ("", "namespaces") => roundtrip::<c::Namespace>(v),
-        ("", "nodes") => roundtrip::<c::Node>(v),
-        ("", "configmaps") => roundtrip::<c::ConfigMap>(v),
-        ("", "secrets") => roundtrip::<c::Secret>(v),
-        ("", "serviceaccounts") => roundtrip::<c::ServiceAccount>(v),
-        ("", "events") => roundtrip::<c::Event>(v),
-        ("", "services") => roundtrip::<c::Service>(v),
-        ("", "pods") => roundtrip::<c::Pod>(v),
-        ("", "persistentvolumeclaims") => roundtrip::<c::PersistentVolumeClaim>(v),
-        ("apps", "deployments") => roundtrip::<a::Deployment>(v),
-        ("apps", "replicasets") => roundtrip::<a::ReplicaSet>(v),
-        ("apps", "statefulsets") => roundtrip::<a::StatefulSet>(v),
-        ("apps", "daemonsets") => roundtrip::<a::DaemonSet>(v),
-        ("apps", "controllerrevisions") => roundtrip::<a::ControllerRevision>(v),
-        ("batch", "jobs") => roundtrip::<batch::v1::Job>(v),
-        ("batch", "cronjobs") => roundtrip::<batch::v1::CronJob>(v),
-        ("networking.k8s.io", "ingresses") => roundtrip::<networking::v1::Ingress>(v),
-        ("networking.k8s.io", "networkpolicies") => roundtrip::<networking::v1::NetworkPolicy>(v),
-        ("rbac.authorization.k8s.io", "roles") => roundtrip::<rbac::v1::Role>(v),
-        ("rbac.authorization.k8s.io", "rolebindings") => roundtrip::<rbac::v1::RoleBinding>(v),
-        ("rbac.authorization.k8s.io", "clusterroles") => roundtrip::<rbac::v1::ClusterRole>(v),
-        ("rbac.authorization.k8s.io", "clusterrolebindings") => {
-            roundtrip::<rbac::v1::ClusterRoleBinding>(v)
+        ("", "namespaces") => roundtrip::<c::Namespace>(v, apply),
+        ("", "nodes") => roundtrip::<c::Node>(v, apply),
+        ("", "configmaps") => roundtrip::<c::ConfigMap>(v, apply),
+        ("", "secrets") => roundtrip::<c::Secret>(v, apply),
+        ("", "serviceaccounts") => roundtrip::<c::ServiceAccount>(v, apply),
+        ("", "events") => roundtrip::<c::Event>(v, apply),
+        ("", "services") => roundtrip::<c::Service>(v, apply),
+        ("", "pods") => roundtrip::<c::Pod>(v, apply),
+        ("", "persistentvolumeclaims") => roundtrip::<c::PersistentVolumeClaim>(v, apply),
+        ("apps", "deployments") => roundtrip::<a::Deployment>(v, apply),
+        ("apps", "replicasets") => roundtrip::<a::ReplicaSet>(v, apply),
+        ("apps", "statefulsets") => roundtrip::<a::StatefulSet>(v, apply),
+        ("apps", "daemonsets") => roundtrip::<a::DaemonSet>(v, apply),
+        ("apps", "controllerrevisions") => roundtrip::<a::ControllerRevision>(v, apply),
+        ("batch", "jobs") => roundtrip::<batch::v1::Job>(v, apply),
+        ("batch", "cronjobs") => roundtrip::<batch::v1::CronJob>(v, apply),
+        ("networking.k8s.io", "ingresses") => roundtrip::<networking::v1::Ingress>(v, apply),
+        ("networking.k8s.io", "networkpolicies") => {
+            roundtrip::<networking::v1::NetworkPolicy>(v, apply)
         }
-        ("policy", "poddisruptionbudgets") => roundtrip::<policy::v1::PodDisruptionBudget>(v),
+        ("rbac.authorization.k8s.io", "roles") => roundtrip::<rbac::v1::Role>(v, apply),
+        ("rbac.authorization.k8s.io", "rolebindings") => {
+            roundtrip::<rbac::v1::RoleBinding>(v, apply)
+        }
+        ("rbac.authorization.k8s.io", "clusterroles") => {
+            roundtrip::<rbac::v1::ClusterRole>(v, apply)
+        }
+        ("rbac.authorization.k8s.io", "clusterrolebindings") => {
+            roundtrip::<rbac::v1::ClusterRoleBinding>(v, apply)
+        }
+        ("policy", "poddisruptionbudgets") => {
+            roundtrip::<policy::v1::PodDisruptionBudget>(v, apply)
+        }
         ("autoscaling", "horizontalpodautoscalers") => {
-            roundtrip::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(v)
+            roundtrip::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(v, apply)
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
-            roundtrip::<apiextensions::v1::CustomResourceDefinition>(v)
+            roundtrip::<apiextensions::v1::CustomResourceDefinition>(v, apply)
         }
-        ("coordination.k8s.io", "leases") => roundtrip::<coordination::v1::Lease>(v),
-        ("", "persistentvolumes") => roundtrip::<c::PersistentVolume>(v),
-        ("", "resourcequotas") => roundtrip::<c::ResourceQuota>(v),
-        ("", "limitranges") => roundtrip::<c::LimitRange>(v),
-        ("", "endpoints") => roundtrip::<c::Endpoints>(v),
-        ("networking.k8s.io", "ingressclasses") => roundtrip::<networking::v1::IngressClass>(v),
-        ("storage.k8s.io", "storageclasses") => roundtrip::<storage::v1::StorageClass>(v),
-        ("storage.k8s.io", "csidrivers") => roundtrip::<storage::v1::CSIDriver>(v),
+        ("coordination.k8s.io", "leases") => roundtrip::<coordination::v1::Lease>(v, apply),
+        ("", "persistentvolumes") => roundtrip::<c::PersistentVolume>(v, apply),
+        ("", "resourcequotas") => roundtrip::<c::ResourceQuota>(v, apply),
+        ("", "limitranges") => roundtrip::<c::LimitRange>(v, apply),
+        ("", "endpoints") => roundtrip::<c::Endpoints>(v, apply),
+        ("networking.k8s.io", "ingressclasses") => {
+            roundtrip::<networking::v1::IngressClass>(v, apply)
+        }
+        ("storage.k8s.io", "storageclasses") => roundtrip::<storage::v1::StorageClass>(v, apply),
+        ("storage.k8s.io", "csidrivers") => roundtrip::<storage::v1::CSIDriver>(v, apply),
         ("admissionregistration.k8s.io", plural) => match plural {
-            "mutatingwebhookconfigurations" => roundtrip::<ar::MutatingWebhookConfiguration>(v),
-            "validatingwebhookconfigurations" => roundtrip::<ar::ValidatingWebhookConfiguration>(v),
-            "validatingadmissionpolicies" => roundtrip::<ar::ValidatingAdmissionPolicy>(v),
+            "mutatingwebhookconfigurations" => {
+                roundtrip::<ar::MutatingWebhookConfiguration>(v, apply)
+            }
+            "validatingwebhookconfigurations" => {
+                roundtrip::<ar::ValidatingWebhookConfiguration>(v, apply)
+            }
+            "validatingadmissionpolicies" => roundtrip::<ar::ValidatingAdmissionPolicy>(v, apply),
             "validatingadmissionpolicybindings" => {
-                roundtrip::<ar::ValidatingAdmissionPolicyBinding>(v)
+                roundtrip::<ar::ValidatingAdmissionPolicyBinding>(v, apply)
             }
             _ => return None,
         },
-        ("apiregistration.k8s.io", "apiservices") => {
-            roundtrip::<k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService>(v)
+        ("apiregistration.k8s.io", "apiservices") => roundtrip::<
+            k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService,
+        >(v, apply),
+        ("scheduling.k8s.io", "priorityclasses") => {
+            roundtrip::<scheduling::v1::PriorityClass>(v, apply)
         }
-        ("scheduling.k8s.io", "priorityclasses") => roundtrip::<scheduling::v1::PriorityClass>(v),
-        ("discovery.k8s.io", "endpointslices") => roundtrip::<discovery::v1::EndpointSlice>(v),
-        ("node.k8s.io", "runtimeclasses") => roundtrip::<node::v1::RuntimeClass>(v),
+        ("discovery.k8s.io", "endpointslices") => {
+            roundtrip::<discovery::v1::EndpointSlice>(v, apply)
+        }
+        ("node.k8s.io", "runtimeclasses") => roundtrip::<node::v1::RuntimeClass>(v, apply),
         _ => return None,
     })
 }
@@ -172,13 +191,20 @@ fn remove_path(v: &mut Value, path: &str) {
 
 /// Checks a built-in object against its typed form. Unknown fields are removed (Ignore,
 /// Warn: returned as warnings) or refused (Strict); a mistyped value is a 400.
-pub fn check(rt: &ResourceType, obj: &mut Value, mode: FieldValidation) -> ApiResult<Vec<String>> {
+/// `apply`: the body of a server-side apply, read as an unstructured object is converted
+/// (a whole float is an integer).
+pub fn check(
+    rt: &ResourceType,
+    obj: &mut Value,
+    mode: FieldValidation,
+    apply: bool,
+) -> ApiResult<Vec<String>> {
     let mut probe = obj.clone();
     if let Some(m) = probe.as_object_mut() {
         m.insert("apiVersion".into(), Value::String(rt.api_version()));
         m.insert("kind".into(), Value::String(rt.kind.clone()));
     }
-    let kept = match typed(rt, &probe) {
+    let kept = match typed(rt, &probe, apply) {
         None => return Ok(Vec::new()),
         Some(Ok(kept)) => kept,
         Some(Err(e)) => {
@@ -189,7 +215,7 @@ pub fn check(rt: &ResourceType, obj: &mut Value, mode: FieldValidation) -> ApiRe
         }
     };
     // What Go reads a null as is what is stored.
-    super::gojson::settle_nulls(obj, &kept);
+    super::gojson::settle(obj, &kept);
     let mut unknown = Vec::new();
     missing(&probe, &kept, "", &mut unknown);
     if unknown.is_empty() {
@@ -228,7 +254,7 @@ mod tests {
         let rt = Registry::new().lookup("apps", "v1", "deployments").unwrap();
         let mut d = json!({"metadata": {"name": "x", "labels": {"any": "key"}}, "spec": {"replicaz": 3,
             "template": {"spec": {"containers": [{"name": "a", "image": "b", "imagePolicy": "x"}]}}}});
-        let warnings = check(&rt, &mut d, FieldValidation::Warn).unwrap();
+        let warnings = check(&rt, &mut d, FieldValidation::Warn, false).unwrap();
         assert_eq!(
             warnings,
             [
@@ -245,7 +271,7 @@ mod tests {
         assert_eq!(d["metadata"]["labels"]["any"], "key");
 
         let mut bad = json!({"metadata": {"name": "x"}, "spec": {"foo": 1}});
-        let e = check(&rt, &mut bad, FieldValidation::Strict).unwrap_err();
+        let e = check(&rt, &mut bad, FieldValidation::Strict, false).unwrap_err();
         assert_eq!(
             e.message,
             "strict decoding error: unknown field \"spec.foo\""
@@ -253,7 +279,7 @@ mod tests {
 
         let mut typed_wrong = json!({"metadata": {"name": "x"}, "spec": {"replicas": "three"}});
         assert_eq!(
-            check(&rt, &mut typed_wrong, FieldValidation::Warn)
+            check(&rt, &mut typed_wrong, FieldValidation::Warn, false)
                 .unwrap_err()
                 .code,
             400
@@ -263,7 +289,7 @@ mod tests {
             "resources": {"limits": {"cpu": 1, "memory": "1Gi"}}}]}});
         let pods = Registry::new().lookup("", "v1", "pods").unwrap();
         assert!(
-            check(&pods, &mut quantities, FieldValidation::Strict)
+            check(&pods, &mut quantities, FieldValidation::Strict, false)
                 .unwrap()
                 .is_empty()
         );

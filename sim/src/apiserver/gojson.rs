@@ -4,20 +4,52 @@
 //!
 //! kube-apiserver decodes built-in kinds that way, so a chart's `labels: {version: }` (a
 //! label whose template rendered nothing) is stored as `""` rather than refused.
+//!
+//! A server-side apply goes through an unstructured object and apimachinery's
+//! `FromUnstructured`, which also takes a whole float for an integer field (Helm renders
+//! 1000000 from values.yaml as `1e+06`); other writes decode the JSON into the struct
+//! directly and refuse it, as Go's decoder does.
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Error, Value};
 
-/// Deserializes the value it wraps with Go's treatment of `null`.
-pub struct GoJson<'a>(pub &'a Value);
-
-/// `T` from `v` as Go's `encoding/json` would fill it.
-pub fn from_value<'a, T: serde::Deserialize<'a>>(v: &'a Value) -> Result<T, Error> {
-    T::deserialize(GoJson(v))
+/// Deserializes the value it wraps with Go's treatment of `null`; with `whole_floats`,
+/// a float without a fraction is taken for an integer (`FromUnstructured`).
+#[derive(Clone, Copy)]
+pub struct GoJson<'a> {
+    value: &'a Value,
+    whole_floats: bool,
 }
 
-struct Seq<'a>(std::slice::Iter<'a, Value>);
+/// `T` from `v` as Go's `encoding/json` would fill it; `apply`: as a server-side apply
+/// does, through `FromUnstructured`.
+pub fn from_value<'a, T: serde::Deserialize<'a>>(v: &'a Value, apply: bool) -> Result<T, Error> {
+    T::deserialize(GoJson {
+        value: v,
+        whole_floats: apply,
+    })
+}
+
+impl<'a> GoJson<'a> {
+    fn child(self, value: &'a Value) -> GoJson<'a> {
+        GoJson { value, ..self }
+    }
+
+    /// The integer a whole float stands for, where that is taken.
+    fn whole(self) -> Option<f64> {
+        let f = self
+            .value
+            .as_f64()
+            .filter(|_| self.whole_floats && self.value.is_f64())?;
+        (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f)
+    }
+}
+
+struct Seq<'a> {
+    items: std::slice::Iter<'a, Value>,
+    of: GoJson<'a>,
+}
 
 impl<'de> SeqAccess<'de> for Seq<'de> {
     type Error = Error;
@@ -25,19 +57,21 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        self.0
+        let of = self.of;
+        self.items
             .next()
-            .map(|v| seed.deserialize(GoJson(v)))
+            .map(|v| seed.deserialize(of.child(v)))
             .transpose()
     }
     fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
+        Some(self.items.len())
     }
 }
 
 struct Map<'a> {
     entries: serde_json::map::Iter<'a>,
     value: Option<&'a Value>,
+    of: GoJson<'a>,
 }
 
 impl<'de> MapAccess<'de> for Map<'de> {
@@ -59,25 +93,33 @@ impl<'de> MapAccess<'de> for Map<'de> {
             .value
             .take()
             .ok_or_else(|| de::Error::custom("a map value asked for before its key"))?;
-        seed.deserialize(GoJson(v))
+        seed.deserialize(self.of.child(v))
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.entries.len())
     }
 }
 
-/// What a `null` reads as where nothing else is expected: nothing at all.
-fn empty_seq<'de, V: Visitor<'de>>(visitor: V) -> Result<V::Value, Error> {
-    visitor.visit_seq(Seq([].iter()))
-}
-
 /// The zero value of the expected type, for a `null`; the value itself otherwise.
 macro_rules! zero_for_null {
     ($($method:ident => $zero:expr),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            match self.0 {
+            match self.value {
                 Value::Null => $zero(visitor),
                 v => v.$method(visitor),
+            }
+        }
+    )*};
+}
+
+/// [`zero_for_null`] for integers, which also take a whole float where that is allowed.
+macro_rules! integer {
+    ($($method:ident => $visit:ident as $t:ty),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            match (self.value, self.whole()) {
+                (Value::Null, _) => visitor.$visit(0),
+                (_, Some(f)) => visitor.$visit(f as $t),
+                (v, None) => v.$method(visitor),
             }
         }
     )*};
@@ -87,40 +129,53 @@ impl<'de> Deserializer<'de> for GoJson<'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Array(items) => visitor.visit_seq(Seq(items.iter())),
+        match self.value {
+            Value::Array(items) => visitor.visit_seq(Seq {
+                items: items.iter(),
+                of: self,
+            }),
             Value::Object(m) => visitor.visit_map(Map {
                 entries: m.iter(),
                 value: None,
+                of: self,
             }),
             v => v.deserialize_any(visitor),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
+        match self.value {
             Value::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Null => empty_seq(visitor),
-            Value::Array(items) => visitor.visit_seq(Seq(items.iter())),
+        match self.value {
+            // What a `null` reads as where a list is expected: an empty one.
+            Value::Null => visitor.visit_seq(Seq {
+                items: [].iter(),
+                of: self,
+            }),
+            Value::Array(items) => visitor.visit_seq(Seq {
+                items: items.iter(),
+                of: self,
+            }),
             v => v.deserialize_seq(visitor),
         }
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
+        match self.value {
             Value::Null => visitor.visit_map(Map {
                 entries: EMPTY.iter(),
                 value: None,
+                of: self,
             }),
             Value::Object(m) => visitor.visit_map(Map {
                 entries: m.iter(),
                 value: None,
+                of: self,
             }),
             v => v.deserialize_map(visitor),
         }
@@ -149,19 +204,22 @@ impl<'de> Deserializer<'de> for GoJson<'de> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        self.0.deserialize_enum(name, variants, visitor)
+        self.value.deserialize_enum(name, variants, visitor)
+    }
+
+    integer! {
+        deserialize_i8 => visit_i64 as i64,
+        deserialize_i16 => visit_i64 as i64,
+        deserialize_i32 => visit_i64 as i64,
+        deserialize_i64 => visit_i64 as i64,
+        deserialize_u8 => visit_u64 as u64,
+        deserialize_u16 => visit_u64 as u64,
+        deserialize_u32 => visit_u64 as u64,
+        deserialize_u64 => visit_u64 as u64,
     }
 
     zero_for_null! {
         deserialize_bool => |v: V| v.visit_bool(false),
-        deserialize_i8 => |v: V| v.visit_i64(0),
-        deserialize_i16 => |v: V| v.visit_i64(0),
-        deserialize_i32 => |v: V| v.visit_i64(0),
-        deserialize_i64 => |v: V| v.visit_i64(0),
-        deserialize_u8 => |v: V| v.visit_u64(0),
-        deserialize_u16 => |v: V| v.visit_u64(0),
-        deserialize_u32 => |v: V| v.visit_u64(0),
-        deserialize_u64 => |v: V| v.visit_u64(0),
         deserialize_f32 => |v: V| v.visit_f64(0.0),
         deserialize_f64 => |v: V| v.visit_f64(0.0),
         deserialize_str => |v: V| v.visit_borrowed_str(""),
@@ -182,8 +240,9 @@ static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
 
 /// Makes `stored` hold what Go would have read: each `null` member replaced by what the
 /// typed form `read` has there (a string map's `""`), or removed where it has nothing (a
-/// struct field left at its zero value, omitted when written back).
-pub fn settle_nulls(stored: &mut Value, read: &Value) {
+/// struct field left at its zero value, omitted when written back); a whole float read as
+/// an integer is that integer.
+pub fn settle(stored: &mut Value, read: &Value) {
     match (stored, read) {
         (Value::Object(s), Value::Object(r)) => {
             let nulls: Vec<String> = s
@@ -203,7 +262,7 @@ pub fn settle_nulls(stored: &mut Value, read: &Value) {
             }
             for (k, v) in s.iter_mut() {
                 if let Some(rv) = r.get(k) {
-                    settle_nulls(v, rv);
+                    settle(v, rv);
                 }
             }
         }
@@ -212,9 +271,12 @@ pub fn settle_nulls(stored: &mut Value, read: &Value) {
                 if sv.is_null() {
                     *sv = rv.clone();
                 } else {
-                    settle_nulls(sv, rv);
+                    settle(sv, rv);
                 }
             }
+        }
+        (Value::Number(s), Value::Number(r)) if s.is_f64() && !r.is_f64() => {
+            *s = r.clone();
         }
         _ => {}
     }

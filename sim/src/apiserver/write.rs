@@ -147,7 +147,7 @@ impl Cluster {
         check_type_meta(rt, &body)?;
         // Decoding comes first on a real server: a mistyped body is a 400 before any 422.
         if let Some(mode) = opts.field_validation {
-            let warnings = fields::check(rt, &mut body, mode)?;
+            let warnings = fields::check(rt, &mut body, mode, false)?;
             self.warnings.extend(warnings);
         }
         Self::settle_namespace(rt, ns, &mut body)?;
@@ -295,7 +295,7 @@ impl Cluster {
         Self::settle_namespace(rt, ns, &mut body)?;
         // Unknown fields never reach the field manager (they are dropped, or refused).
         if let Some(mode) = opts.field_validation {
-            let warnings = fields::check(rt, &mut body, mode)?;
+            let warnings = fields::check(rt, &mut body, mode, true)?;
             self.warnings.extend(warnings);
         }
         let old = self.get_stored(rt, ns, name);
@@ -396,7 +396,7 @@ impl Cluster {
             ));
         }
         if let Some(mode) = opts.field_validation {
-            let warnings = fields::check(rt, &mut new, mode)?;
+            let warnings = fields::check(rt, &mut new, mode, matches!(op, Op::Apply))?;
             self.warnings.extend(warnings);
         }
         let now = self.now();

@@ -212,3 +212,40 @@ async fn kube_apply_round_trip() {
     assert_eq!(scaled.spec.unwrap().replicas, Some(3));
     sim.shutdown().await;
 }
+
+/// Helm renders 1000000 from values.yaml as `1e+06`. A server-side apply
+/// reads it through an unstructured object, whose conversion takes a whole
+/// float for an integer field (apimachinery's FromUnstructured), and stores
+/// the integer; a create decodes the JSON into the type and refuses it, as
+/// Go's decoder does.
+#[tokio::test]
+async fn apply_takes_a_whole_float_for_an_integer_field() {
+    let (sim, client) = start().await;
+    let path = "/apis/scheduling.k8s.io/v1/priorityclasses";
+    let pc = |name: &str, value: Value| {
+        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+               "metadata": {"name": name}, "value": value})
+    };
+    let r = apply(
+        &client,
+        &format!("{path}/a"),
+        "helm",
+        true,
+        &pc("a", json!(1e6)),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+    assert_eq!(r.json()["value"], json!(1_000_000));
+    let r = apply(
+        &client,
+        &format!("{path}/b"),
+        "helm",
+        true,
+        &pc("b", json!(1.5)),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.json());
+    let r = raw(&client, "POST", path, Some(&pc("c", json!(1e6))), &[]).await;
+    assert_eq!(r.status, 400, "{}", r.json());
+    sim.shutdown().await;
+}

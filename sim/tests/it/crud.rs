@@ -525,14 +525,8 @@ async fn nulls_are_read_as_go_reads_them() {
         "metadata": {"name": "n", "labels": {"a": null, "b": "1"}, "annotations": null},
         "data": {"k": null, "l": "v"}
     });
-    let r = raw(
-        &client,
-        "POST",
-        CMS,
-        Some(&body),
-        &[("fieldValidation", "Strict")],
-    )
-    .await;
+    let strict = format!("{CMS}?fieldValidation=Strict");
+    let r = raw(&client, "POST", &strict, Some(&body), &[]).await;
     assert_eq!(r.status, 201, "{}", r.json());
     let cm = raw(&client, "GET", &format!("{CMS}/n"), None, &[])
         .await
