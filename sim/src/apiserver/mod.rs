@@ -109,6 +109,16 @@ impl Cluster {
             .collect()
     }
 
+    /// apiserver's SimpleNameGenerator: `base` cut to 58 bytes, then five random
+    /// characters (what `generateName` and the controllers' pod names get).
+    pub fn generate_name(&mut self, base: &str) -> String {
+        let mut cut = base.len().min(58);
+        while !base.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}{}", &base[..cut], self.random_suffix(5))
+    }
+
     pub fn random_hex(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| char::from_digit(self.rng.random_range(0..16), 16).unwrap_or('0'))

@@ -14,16 +14,22 @@ const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case a
 const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 
 pub fn is_dns_label(s: &str) -> bool {
+    s.len() <= 63 && label_chars(s)
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, of any length.
+fn label_chars(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 63
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
+/// apimachinery's IsDNS1123Subdomain: at most 253 bytes matching its regex, whose parts
+/// between dots have no length limit of their own (a 64-byte pod name is valid).
 pub fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(label_chars)
 }
 
 fn is_dns1035(s: &str) -> bool {

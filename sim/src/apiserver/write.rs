@@ -178,7 +178,7 @@ impl Cluster {
                 ));
             }
             for _ in 0..8 {
-                name = format!("{prefix}{}", self.random_suffix(5));
+                name = self.generate_name(&prefix);
                 if self.get_stored(rt, ns, &name).is_none() {
                     break;
                 }

@@ -63,7 +63,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         if pods.iter().any(|p| node_of(p) == node) {
             continue;
         }
-        let name = format!("{}-{}", object::name(&ds), c.random_suffix(5));
+        let name = c.generate_name(&format!("{}-", object::name(&ds)));
         let mut pod = pod_from_template(
             &ds,
             &template,

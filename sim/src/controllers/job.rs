@@ -142,7 +142,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
                     .cloned()
                     .unwrap_or_else(|| json!({}));
                 for _ in active.len()..want {
-                    let name = format!("{}-{}", object::name(&job), c.random_suffix(5));
+                    let name = c.generate_name(&format!("{}-", object::name(&job)));
                     let pod = pod_from_template(&job, &template, &name, &[]);
                     if c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER))
                         .is_ok()

@@ -109,18 +109,24 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
             .cloned()
             .unwrap_or_else(|| json!({}));
         for _ in active.len()..desired {
-            let name = format!("{}-{}", object::name(&rs), c.random_suffix(5));
+            let name = c.generate_name(&format!("{}-", object::name(&rs)));
             let pod = pod_from_template(&rs, &template, &name, &[]);
-            if c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER))
-                .is_ok()
-            {
-                c.record_event(
+            match c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER)) {
+                Ok(_) => c.record_event(
                     &rs,
                     "Normal",
                     "SuccessfulCreate",
                     &format!("Created pod: {name}"),
                     COMPONENT,
-                );
+                ),
+                // As replica_set.go's manageReplicas: the error, as an event.
+                Err(e) => c.record_event(
+                    &rs,
+                    "Warning",
+                    "FailedCreate",
+                    &format!("Error creating: {}", e.message),
+                    COMPONENT,
+                ),
             }
         }
     } else if active.len() > desired {

@@ -461,3 +461,48 @@ async fn job_active_deadline() {
     );
     sim.shutdown().await;
 }
+
+/// Names as kube-apiserver makes and checks them: a generated name is its
+/// base cut to 58 bytes and five random characters (SimpleNameGenerator), so
+/// a Deployment with a long name still gets its pods; a DNS subdomain has no
+/// 63-byte limit between its dots.
+#[tokio::test]
+async fn long_names_get_pods() {
+    let (sim, client) = start_manual().await;
+    let name = "yace-prometheus-yet-another-cloudwatch-exporter";
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": pod_template(name, json!({}), "app:1", "Always")}});
+    let r = raw(
+        &client,
+        "POST",
+        &ns_path("apps/v1", "deployments"),
+        Some(&d),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    for _ in 0..10 {
+        sim.clock().advance(Duration::from_millis(200)).await;
+    }
+    let pods = pods(&client, name).await;
+    assert_eq!(pods.len(), 1);
+    let pod = pods[0]["metadata"]["name"].as_str().unwrap();
+    assert_eq!(pod.len(), 63, "{pod}");
+    assert!(pod.starts_with(&format!("{name}-")), "{pod}");
+
+    // 70 bytes without a dot: a valid name.
+    let long = "c".repeat(70);
+    let cm = json!({"metadata": {"name": long}});
+    let r = raw(
+        &client,
+        "POST",
+        &ns_path("v1", "configmaps"),
+        Some(&cm),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json());
+
+    sim.shutdown().await;
+}
