@@ -241,15 +241,6 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def yaml_tab_block_scalar_blank_line(text, h, b):
-    # A tab on a blank line before a block scalar's first content line
-    # (`a: >`, ``, `\t`, `  x`): libyaml wants an indentation space there,
-    # granit-parser refuses the text in other words ("did not find expected
-    # key"); b374a98 handled the tabs granit-parser takes.
-    want = "found a tab character where an indentation space is expected"
-    return "\t" in text and want in dump(h) and want not in dump(b) and "error" in dump(b)
-
-
 def yaml_flow_node_then_bracket(text, h, b):
     # In a flow collection, a node right before a `[` or `{` where the
     # collection wants `,` or its end: libyaml's parser stops at that
@@ -270,12 +261,6 @@ def yaml_flow_node_then_bracket(text, h, b):
 
 
 OPEN = [
-    # Reproducer: values.yaml "a: >\n\n\t\n  x\n" (the yaml suite's reader
-    # gives it too).
-    Known("open: yaml-tab-block-scalar-blank-line", ["lint", "yaml", "values"],
-          "a tab on a blank line before a block scalar's content: both refuse it, "
-          "berth in granit-parser's words",
-          yaml_tab_block_scalar_blank_line),
     Known("open: yaml-flow-node-then-bracket", ["templates", "yaml", "values"],
           "a node then `[` or `{` in a flow collection (`[a [`): libyaml's error at the bracket or a "
           "scanner error further on, berth's at the stream's end or at the bracket",

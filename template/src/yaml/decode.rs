@@ -126,7 +126,19 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
                 changed.replace_range(at..at + 1, with);
                 text = std::borrow::Cow::Owned(changed);
             }
-            Err(Failed::Yaml(e)) => return Err(e),
+            Err(Failed::Yaml(e)) => {
+                // A tab libyaml refuses in a block scalar's indentation
+                // before where granit-parser gave up: granit-parser may
+                // take it as content and fail further on (`>`, ``, `\t`,
+                // `  x`: "did not find expected key" at the `x`).
+                if let Some(t) = tabs::refused_tab(&text, &tokens)
+                    && t.message == tabs::BLOCK_INDENT
+                    && (t.line, t.column) <= (e.line, e.column)
+                {
+                    return Err(t);
+                }
+                return Err(e);
+            }
             Ok(tree) => {
                 // Tabs libyaml's scanner refuses and granit-parser takes.
                 if let Some(e) = tabs::refused_tab(&text, &tokens) {

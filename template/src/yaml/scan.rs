@@ -300,6 +300,11 @@ impl<'a> Scanner<'a> {
                 self.lines.rest = rest;
                 continue;
             }
+            // libyaml refuses a tab after the spaces of a line up to the
+            // first one of the text (its indentation is not known yet).
+            if text_indent.is_none() && line[spaces..].starts_with('\t') {
+                return None;
+            }
             match text_indent {
                 None if spaces >= min => text_indent = Some(spaces),
                 Some(t) if spaces >= t => {}
@@ -604,6 +609,7 @@ mod tests {
             "a: b\r\n",
             "a: b\u{85}c\n",
             "a: |\n    \n  b\n",
+            "a: |\n  \tb\n",
             "true: 1\n",
         ] {
             assert!(head(doc).is_none(), "{doc:?}");

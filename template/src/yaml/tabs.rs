@@ -42,6 +42,10 @@ pub(super) struct Tokens {
     pub doc_end: Option<usize>,
 }
 
+/// libyaml's refusal of a tab in a block scalar's indentation.
+pub(super) const BLOCK_INDENT: &str =
+    "found a tab character where an indentation space is expected";
+
 /// The first tab of `text` libyaml refuses, as go-yaml reports it.
 pub(super) fn refused_tab(text: &str, tokens: &Tokens) -> Option<YamlError> {
     let chars: Vec<char> = text.chars().collect();
@@ -105,15 +109,24 @@ fn judge(
     opens_line: bool,
 ) -> Option<&'static str> {
     const NO_TOKEN: &str = "found character that cannot start any token";
-    const BLOCK_INDENT: &str = "found a tab character where an indentation space is expected";
     // Inside a token: a plain scalar's continuation, or shielded.
-    if let Some(&(_, _, kind)) = tokens.spans.iter().find(|(s, e, _)| *s < p && p < *e) {
+    if let Some(&(start, _, kind)) = tokens.spans.iter().find(|(s, e, _)| *s < p && p < *e) {
         return match kind {
             Kind::Plain(indent) if opens_line && col < indent => {
                 Some("found a tab character that violates indentation")
             }
-            // Before the content fixes the indentation, or left of it.
-            Kind::Block(content, indent) if opens_line && (p < content || col < indent) => {
+            // Before the content fixes the indentation, or left of it;
+            // with no indentation indicator, libyaml eats a line's spaces
+            // and refuses a tab after them up to its first content line
+            // (`yaml_parser_scan_block_scalar_breaks`), which
+            // granit-parser takes as content (`>\n  \tt`).
+            Kind::Block(content, indent)
+                if opens_line
+                    && (p < content
+                        || col < indent
+                        || (!explicit_indent(chars, start)
+                            && !chars[content..p].contains(&'\n'))) =>
+            {
                 Some(BLOCK_INDENT)
             }
             _ => None,
@@ -146,6 +159,15 @@ fn judge(
         }
         _ => Some(NO_TOKEN),
     }
+}
+
+/// Whether the block scalar header at char index `header` (its `|` or
+/// `>`) has an indentation indicator: a digit among its indicators.
+fn explicit_indent(chars: &[char], header: usize) -> bool {
+    chars[header + 1..]
+        .iter()
+        .take_while(|c| matches!(c, '+' | '-' | '1'..='9'))
+        .any(char::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -186,6 +208,24 @@ mod tests {
             err("a: |\n  x\n\t\n").as_deref(),
             Some("yaml: line 3: found a tab character where an indentation space is expected")
         );
+        // Up to a block scalar's first content line when no indicator
+        // sets its indentation, on a blank line before it too (found by
+        // difftest, lint and templates: granit-parser took the first as
+        // content, refused the second in its own words).
+        for (t, line) in [
+            ("labels: >+\n  \tt\n", 2),
+            ("a: >\n  \tx\n", 2),
+            ("a: >\n\n\t\n  x\n", 3),
+            ("a: |\n \n\tx\n", 3),
+            ("a: |-\n\n  \t\n  x\n", 3),
+            ("a: >\n\n\t\nb: 1\n", 3),
+            ("a: |\n  \t\n", 2),
+        ] {
+            let want = format!(
+                "yaml: line {line}: found a tab character where an indentation space is expected"
+            );
+            assert_eq!(err(t), Some(want), "{t:?}");
+        }
         // After a quoted scalar or a flow collection, a comment, an alias.
         for t in [
             "a: \"x\"\n\t\n",
@@ -204,10 +244,11 @@ mod tests {
             "a: !!str\tb\n",
             "a: &x\tb\n",
             "a:\t\n",
-            "labels: >+\n  \tt\n",
             "a: 'x\n\ty'\n",
             "a:\n  b: 1\n   \t\n",
             "a: |\n  x\n  \ty\n",
+            "a: |2\n  \tx\n",
+            "a: |1-\n \tx\n",
             "a: 1\n---\n\tb\n",
             "- a:\tb\n",
             "x\n\t\n",
