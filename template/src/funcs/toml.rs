@@ -16,17 +16,21 @@ use crate::value::{Object, Value};
 pub fn register(m: &mut FuncMap) {
     use Ty::*;
     add(m, "toToml", sig(&[Any]), |_, a| {
-        super::check_printable(&a[0])?;
+        check_size(&a[0])?;
         nil_panic(&a[0])?;
-        Ok(Value::str(match to_toml(&a[0]) {
-            Ok(s) => s,
-            Err(e) => e,
-        }))
+        match to_toml(&a[0]) {
+            Ok(s) => Ok(Value::str(s)),
+            Err(Stop::Encoder(e)) => Ok(Value::str(e)),
+            Err(Stop::TooLarge) => Err(too_large()),
+        }
     });
     add(m, "mustToToml", sig(&[Any]), |_, a| {
-        super::check_printable(&a[0])?;
+        check_size(&a[0])?;
         nil_panic(&a[0])?;
-        to_toml(&a[0]).map(Value::str).map_err(GoError::plain)
+        to_toml(&a[0]).map(Value::str).map_err(|e| match e {
+            Stop::Encoder(e) => GoError::plain(e),
+            Stop::TooLarge => too_large(),
+        })
     });
     // Errors land in the map under "Error", as Helm's fromToml does.
     add(m, "fromToml", sig(&[Str]), |_, a| {
@@ -41,6 +45,14 @@ pub fn register(m: &mut FuncMap) {
     });
 }
 
+/// Refuses a value too large to write before writing any of it, but a
+/// map that holds itself: Go's encoder may fail on a part it meets before
+/// the map inside itself (a list with a nil element), and the encoder
+/// stops there itself ([`Encoder::map_or_struct`]).
+fn check_size(v: &Value) -> Result<(), GoError> {
+    super::check_encodable(v).map(|_cycle| ())
+}
+
 /// The encoder panics (outside its own error handling) on a nil value,
 /// which the template reports as the call's error.
 fn nil_panic(v: &Value) -> Result<(), GoError> {
@@ -52,11 +64,40 @@ fn nil_panic(v: &Value) -> Result<(), GoError> {
     Ok(())
 }
 
-/// `toml.NewEncoder(buf).Encode(v)`; the error is the encoder's message.
-pub fn to_toml(v: &Value) -> Result<String, String> {
+/// Why the encoder stopped.
+pub enum Stop {
+    /// BurntSushi's error: toToml's result, mustToToml's error.
+    Encoder(String),
+    /// The output passed [`super::MAX_RESULT`] bytes, where Go would go on
+    /// until memory ran out.
+    TooLarge,
+}
+
+impl From<String> for Stop {
+    fn from(e: String) -> Stop {
+        Stop::Encoder(e)
+    }
+}
+
+impl From<&str> for Stop {
+    fn from(e: &str) -> Stop {
+        Stop::Encoder(e.into())
+    }
+}
+
+fn too_large() -> GoError {
+    let limit = super::MAX_RESULT;
+    GoError::plain(format!(
+        "result of more than {limit} bytes is too large (limit {limit})"
+    ))
+}
+
+/// `toml.NewEncoder(buf).Encode(v)`.
+pub fn to_toml(v: &Value) -> Result<String, Stop> {
     let mut e = Encoder {
         out: String::new(),
         written: false,
+        open: Vec::new(),
     };
     e.encode(&[], v)?;
     Ok(e.out)
@@ -231,6 +272,8 @@ fn format_float(f: f64) -> String {
 struct Encoder {
     out: String,
     written: bool,
+    /// The maps being written, outermost first (their identities).
+    open: Vec<usize>,
 }
 
 impl Encoder {
@@ -249,14 +292,21 @@ impl Encoder {
         "  ".repeat(key.len().saturating_sub(1))
     }
 
-    fn encode(&mut self, key: &[String], v: &Value) -> Result<(), String> {
-        let Some(_level) = crate::value::DepthGuard::enter() else {
-            return Err("toml: value nests too deeply".into());
-        };
+    fn encode(&mut self, key: &[String], v: &Value) -> Result<(), Stop> {
+        let _level = self.enter()?;
         self.encode_inner(key, v)
     }
 
-    fn encode_inner(&mut self, key: &[String], v: &Value) -> Result<(), String> {
+    /// One level down, if the value is not too deep and the output not
+    /// too large yet.
+    fn enter(&self) -> Result<crate::value::DepthGuard, Stop> {
+        if self.out.len() as u128 > super::MAX_RESULT {
+            return Err(Stop::TooLarge);
+        }
+        crate::value::DepthGuard::enter().ok_or_else(|| "toml: value nests too deeply".into())
+    }
+
+    fn encode_inner(&mut self, key: &[String], v: &Value) -> Result<(), Stop> {
         match v {
             Value::Nil | Value::Invalid => Ok(()),
             Value::List(_) | Value::Bytes(_) => {
@@ -274,7 +324,7 @@ impl Encoder {
         }
     }
 
-    fn key_value(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), String> {
+    fn key_value(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), Stop> {
         let Some(last) = key.last() else {
             return self.element(v);
         };
@@ -287,7 +337,8 @@ impl Encoder {
         Ok(())
     }
 
-    fn element(&mut self, v: &Value) -> Result<(), String> {
+    fn element(&mut self, v: &Value) -> Result<(), Stop> {
+        let _level = self.enter()?;
         match v {
             Value::Object(o) => match &**o {
                 Object::Time(t) => {
@@ -327,7 +378,7 @@ impl Encoder {
                 self.write(&format_float(*f));
                 Ok(())
             }
-            Value::Complex(..) => Err(format!("unsupported type: {}", v.kind().name())),
+            Value::Complex(..) => Err(format!("unsupported type: {}", v.kind().name()).into()),
             Value::List(_) | Value::Bytes(_) => {
                 let items = list_items(v).unwrap_or_default();
                 self.write("[");
@@ -347,7 +398,7 @@ impl Encoder {
         }
     }
 
-    fn array_of_tables(&mut self, key: &[String], v: &Value) -> Result<(), String> {
+    fn array_of_tables(&mut self, key: &[String], v: &Value) -> Result<(), Stop> {
         if key.is_empty() {
             return Err("toml: top-level values must be Go maps or structs".into());
         }
@@ -364,7 +415,7 @@ impl Encoder {
         Ok(())
     }
 
-    fn table(&mut self, key: &[String], v: &Value) -> Result<(), String> {
+    fn table(&mut self, key: &[String], v: &Value) -> Result<(), Stop> {
         if key.len() == 1 {
             // An extra newline between top-level tables.
             self.newline();
@@ -378,7 +429,25 @@ impl Encoder {
     }
 
     /// `eMap`/`eStruct`: plain keys first, then sub-tables.
-    fn map_or_struct(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), String> {
+    /// A map inside itself: from there Go's encoder does what it did from
+    /// the outer one, with no error this time either (none came since),
+    /// and so never ends; berth stops as at the size limit, which Go's
+    /// output passes in the end.
+    fn map_or_struct(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), Stop> {
+        let Value::Map(m) = v else {
+            return self.map_or_struct_inner(key, v, inline);
+        };
+        let id = std::rc::Rc::as_ptr(&m.entries) as usize;
+        if self.open.contains(&id) {
+            return Err(Stop::TooLarge);
+        }
+        self.open.push(id);
+        let done = self.map_or_struct_inner(key, v, inline);
+        self.open.pop();
+        done
+    }
+
+    fn map_or_struct_inner(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), Stop> {
         let (entries, is_struct): (Vec<(String, Value)>, bool) = match v {
             Value::Map(m) => (m.pairs(), false),
             Value::Object(o) => match &**o {

@@ -468,6 +468,16 @@ fn results_and_output_are_bounded() {
         let e = render(&t).unwrap_err();
         assert!(e.contains("is too large (limit 268435456)"), "{t}: {e}");
     }
+    // A map that holds itself, and nothing BurntSushi's encoder fails on
+    // before: Go's never ends; berth's stops once inside it again.
+    for t in [
+        "{{ $d := dict \"a\" 1 }}{{ $_ := set $d \"self\" $d }}{{ $x := toToml $d }}",
+        "{{ $d := dict \"a\" 1 }}{{ $_ := set $d \"l\" (list (dict \"d\" $d)) }}{{ $x := mustToToml $d }}",
+        "{{ $d := dict \"a\" 1 }}{{ $_ := set $d \"l\" (list 1 (dict \"d\" $d)) }}{{ $x := toToml $d }}",
+    ] {
+        let e = render(t).unwrap_err();
+        assert!(e.contains("is too large (limit 268435456)"), "{t}: {e}");
+    }
     assert_eq!(
         render("{{ seq 3 }} {{ until 3 }}").unwrap(),
         "1 2 3 [0 1 2]"
