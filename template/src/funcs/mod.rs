@@ -193,16 +193,18 @@ pub fn check_printable(v: &Value) -> Result<(), GoError> {
 }
 
 /// What encoding/json makes of a value the size check passes: `Ok(None)`
-/// to encode it, `Ok(Some(error))` when it holds itself (Go's cycle error,
-/// which Sprig's toJson and toYaml turn into ""), or the size refusal.
+/// to encode it, `Ok(Some(error))` when it holds itself (Go's error, which
+/// Sprig's toJson and toYaml turn into ""), or the size refusal.
 /// Like Go, which starts looking for cycles 1,000 levels down, only a value
 /// that deep is searched for one: the size walk notes the depth for free.
+/// Go's error is the first its encoder meets on the way down, a NaN before
+/// the cycle (`dict "a" NaN "self" ...`), which berth's encoder finds too.
 pub fn check_encodable(v: &Value) -> Result<Option<String>, GoError> {
     match v.printed_size_and_depth(MAX_RESULT, 1000) {
         Ok(_) => Ok(None),
         Err(deep) => {
-            if deep && let Some(e) = crate::json::cycle_error(v) {
-                return Ok(Some(e));
+            if deep && let Some(cycle) = crate::json::cycle_error(v) {
+                return Ok(Some(crate::json::marshal(v).err().unwrap_or(cycle)));
             }
             check_printable(v).map(|()| None)
         }
