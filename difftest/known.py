@@ -241,30 +241,32 @@ KNOWN = [
 # a run says whether a change brought something new; remove the entry
 # with the fix, and the suite checks the fix from then on.
 
-def yaml_flow_node_then_bracket(text, h, b):
-    # In a flow collection, a node right before a `[` or `{` where the
-    # collection wants `,` or its end: libyaml's parser stops at that
-    # bracket, while its scanner may first meet a later token it refuses.
-    # `fromYaml "[a ["`: Helm `did not find expected ',' or ']'` (line 0,
-    # no number), berth `line 1: did not find expected node content` (the
-    # stream's end); `fromYaml "[[[-{}]]]-"`: Helm the scanner's `block
-    # sequence entries are not allowed in this context` (the last `-`),
-    # berth `did not find expected ',' or ']'`. Found by difftest
-    # (templates, seed 1441631: fromYaml of a kebabcase of a printed list).
+def yaml_flow_scanner_error_after_a_dash_then_bracket(text, h, b):
+    # In a flow collection on one line that could be a simple key (the
+    # root `[`), libyaml's scanner reads the rest of the line before its
+    # parser fails inside: a scanner error further on is the error. berth
+    # reads a `-` before a flow indicator again quoted (granit-parser
+    # refuses it plain), and granit-parser's scanner stops right after a
+    # quoted scalar followed by a bracket. `fromYaml "[[[-{}]]]-"`: Helm
+    # `block sequence entries are not allowed in this context` (the last
+    # `-`), berth `did not find expected ',' or ']'` (at the `{`); `[-{}]
+    # @`: Helm `found character that cannot start any token`. Found by
+    # difftest (templates, seed 1441631: fromYaml of a kebabcase of a
+    # printed list).
     hs, bs = dump(h), dump(b)
-    early = (re.search(r"yaml: did not find expected ',' or '[\]}]'", hs) is not None
-             and re.search(r"yaml: line 1: did not find expected (node content|',' or '[\]}]')", bs) is not None)
-    scanner_first = ("block sequence entries are not allowed in this context" in hs
-                     and "block sequence entries" not in bs
-                     and re.search(r"yaml: did not find expected ',' or '[\]}]'", bs) is not None)
-    return early or scanner_first
+    scanner = ("block sequence entries are not allowed in this context" in hs
+               or "found character that cannot start any token" in hs)
+    return (re.search(r"-[\[{]", text) is not None and scanner
+            and "not allowed in this context" not in bs and "cannot start any token" not in bs
+            and re.search(r"yaml: did not find expected ',' or '[\]}]'", bs) is not None)
 
 
 OPEN = [
-    Known("open: yaml-flow-node-then-bracket", ["templates", "yaml", "values"],
-          "a node then `[` or `{` in a flow collection (`[a [`): libyaml's error at the bracket or a "
-          "scanner error further on, berth's at the stream's end or at the bracket",
-          yaml_flow_node_then_bracket),
+    # Reproducer: {{ (fromYaml "[[[-{}]]]-").Error }}
+    Known("open: yaml-flow-scanner-error-after-a-dash-then-bracket", ["templates", "yaml", "values"],
+          "a `-` then `[` or `{` in a flow collection on one line (`[[[-{}]]]-`): libyaml's scanner "
+          "error further on the line, berth's parser error at the bracket",
+          yaml_flow_scanner_error_after_a_dash_then_bracket),
 ]
 
 

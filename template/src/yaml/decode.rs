@@ -126,19 +126,11 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
                 changed.replace_range(at..at + 1, with);
                 text = std::borrow::Cow::Owned(changed);
             }
-            Err(Failed::Yaml(e)) => {
-                // A tab libyaml refuses in a block scalar's indentation
-                // before where granit-parser gave up: granit-parser may
-                // take it as content and fail further on (`>`, ``, `\t`,
-                // `  x`: "did not find expected key" at the `x`).
-                if let Some(t) = tabs::refused_tab(&text, &tokens)
-                    && t.message == tabs::BLOCK_INDENT
-                    && (t.line, t.column) <= (e.line, e.column)
-                {
-                    return Err(t);
-                }
-                return Err(e);
+            Err(Failed::Unclosed(e)) => {
+                let e = failed_before_the_end(&text).unwrap_or(e);
+                return Err(block_indent_tab_first(&text, &tokens, e));
             }
+            Err(Failed::Yaml(e)) => return Err(block_indent_tab_first(&text, &tokens, e)),
             Ok(tree) => {
                 // Tabs libyaml's scanner refuses and granit-parser takes.
                 if let Some(e) = tabs::refused_tab(&text, &tokens) {
@@ -147,6 +139,46 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
                 return Ok(tree.map(|(root, _)| root));
             }
         }
+    }
+}
+
+/// `e`, or a tab libyaml refuses in a block scalar's indentation before
+/// where granit-parser gave up: granit-parser may take it as content and
+/// fail further on (`>`, ``, `\t`, `  x`: "did not find expected key" at
+/// the `x`).
+fn block_indent_tab_first(text: &str, tokens: &Tokens, e: YamlError) -> YamlError {
+    match tabs::refused_tab(text, tokens) {
+        Some(t) if t.message == tabs::BLOCK_INDENT && (t.line, t.column) <= (e.line, e.column) => t,
+        _ => e,
+    }
+}
+
+/// A flow collection left open at the end of `text`: granit-parser's
+/// scanner reaches the end first and reports it there, where libyaml's
+/// parser may have stopped before, at a node where the collection wants a
+/// `,` or its end (`[a [`: libyaml fails at the second `[`). That error,
+/// read from the text with its collections closed, if it comes before the
+/// end.
+fn failed_before_the_end(text: &str) -> Option<YamlError> {
+    let last_line = text.rsplit('\n').next().unwrap_or("");
+    let lines = text.split('\n').count();
+    let open = open_brackets(text, lines, usize::MAX);
+    if open.is_empty() {
+        return None;
+    }
+    // On a line of their own, after any comment.
+    let closers = std::iter::once('\n').chain(open.iter().rev().copied());
+    let closed: String = text.chars().chain(closers).collect();
+    let end = (lines, last_line.chars().count() + 1);
+    // Only that error: granit-parser's scanner may meet others on the way
+    // that libyaml's leaves to its parser.
+    match parse_tree_once(&closed, true, &mut Tokens::default()) {
+        Err(Failed::Yaml(e) | Failed::Unclosed(e))
+            if (e.line, e.column) < end && e.message.starts_with("did not find expected ','") =>
+        {
+            Some(e)
+        }
+        _ => None,
     }
 }
 
@@ -199,6 +231,12 @@ fn document_end_first(text: &str) -> Option<YamlError> {
 /// The closing bracket of the innermost flow collection open at 1-based
 /// `line`, 0-based column `col0` (quotes and comments aside), if any.
 fn open_flow(text: &str, line: usize, col0: usize) -> Option<char> {
+    open_brackets(text, line, col0).last().copied()
+}
+
+/// The closing brackets of the flow collections open at 1-based `line`,
+/// 0-based column `col0` (quotes and comments aside), the innermost last.
+fn open_brackets(text: &str, line: usize, col0: usize) -> Vec<char> {
     let mut stack = Vec::new();
     for (i, l) in text.lines().enumerate().take(line) {
         let l = if i + 1 == line {
@@ -207,12 +245,20 @@ fn open_flow(text: &str, line: usize, col0: usize) -> Option<char> {
             l.to_string()
         };
         let mut quote = None;
-        for c in l.chars() {
+        // A quote opens a scalar, a `#` a comment, only where a token
+        // starts (`it's`, `a#b` are plain).
+        let mut prev = ' ';
+        let mut chars = l.chars();
+        while let Some(c) = chars.next() {
+            let token_start = matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':');
             match (quote, c) {
+                (Some('"'), '\\') => {
+                    chars.next();
+                }
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '#') => break,
+                (None, '"' | '\'') if token_start => quote = Some(c),
+                (None, '#') if matches!(prev, ' ' | '\t') => break,
                 (None, '[') => stack.push(']'),
                 (None, '{') => stack.push('}'),
                 (None, ']' | '}') => {
@@ -220,14 +266,18 @@ fn open_flow(text: &str, line: usize, col0: usize) -> Option<char> {
                 }
                 _ => {}
             }
+            prev = c;
         }
     }
-    stack.last().copied()
+    stack
 }
 
 /// Why [`parse_tree_once`] stopped.
 enum Failed {
     Yaml(YamlError),
+    /// The text ends in a flow collection (granit-parser's "unclosed
+    /// bracket"), worded as libyaml words it there.
+    Unclosed(YamlError),
     /// The text is to be read again with the ASCII character at byte
     /// offset `at` replaced: a plain `-` before a flow indicator, quoted.
     Reread {
@@ -352,7 +402,11 @@ fn parse_tree_once(
                     return Err(f);
                 }
                 let m = e.marker();
-                return Err(go_yaml_error(text, &e.info(), m.line(), m.col(), &stack).into());
+                let err = go_yaml_error(text, &e.info(), m.line(), m.col(), &stack);
+                if e.info().starts_with("unclosed bracket") {
+                    return Err(Failed::Unclosed(err));
+                }
+                return Err(err.into());
             }
         };
         if let Some(d) = directives.reached(span.start.index()) {
