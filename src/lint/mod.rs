@@ -430,12 +430,17 @@ fn read_values(data: &[u8]) -> Result<Map<String, Value>, String> {
 }
 
 /// Helm's `CoalesceTables(dst, src)`: what `dst` lacks is taken from
-/// `src`; tables on both sides merge, `dst` winning.
+/// `src`; tables on both sides merge, `dst` winning; a null in `dst`
+/// removes the key when `src` has a value there (the user "nullifying a
+/// chart default"), and stays when `src` has none.
 fn helm_coalesce_tables(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
     for (k, sv) in src {
         match dst.get_mut(k) {
             None => {
                 dst.insert(k.clone(), sv.clone());
+            }
+            Some(Value::Null) if !sv.is_null() => {
+                dst.remove(k);
             }
             Some(Value::Object(d)) => {
                 if let Value::Object(s) = sv {
@@ -486,7 +491,13 @@ fn templates(l: &mut Linter, loaded: &Result<chart::Loaded, String>, opts: &Opti
             return Ok(None);
         };
         crate::schema_refs::attach(&mut chart, &opts.remote_schemas);
-        let Ok(values) = helm::coalesce_values(&chart, &user, log) else {
+        let Ok(once) = helm::coalesce_values(&chart, &user, log) else {
+            return Ok(None);
+        };
+        // Lint's template rule coalesces, then ToRenderValues coalesces
+        // that again: a nested chart default a user's null removed comes
+        // back the second time (`--set nested.a=null`).
+        let Ok(values) = helm::coalesce_values(&chart, &once, log) else {
             return Ok(None);
         };
         if !opts.skip_schema_validation {

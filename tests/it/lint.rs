@@ -66,6 +66,21 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 t("templates/cm.yaml", CM),
             ],
         ),
+        // The user's null (`--set image=null`) removes what values.yaml
+        // sets before the schema sees it (found by difftest, lint, seed
+        // 1211761).
+        (
+            "values-null",
+            vec![
+                chart(""),
+                t("values.yaml", "image: x=1\nnested:\n  a: 1\n"),
+                t(
+                    "values.schema.json",
+                    r#"{"additionalProperties": {"type": "string"}, "properties": {"nested": {"type": "object", "additionalProperties": {"type": "string"}}}}"#,
+                ),
+                t("templates/cm.yaml", CM),
+            ],
+        ),
         ("values-scalar", vec![chart(""), t("values.yaml", "- a\n")]),
         (
             "templates",
@@ -362,8 +377,8 @@ async fn lint_reports_what_real_helm_lint_reports() {
     compare(&dirs, serde_json::json!({}), &[]).await;
     compare(
         &dirs,
-        serde_json::json!({"strict": true, "namespace": "prod", "kube_version": "v1.20.0", "values": {"x": "given", "port": 80}}),
-        &["--strict", "-n", "prod", "--kube-version", "v1.20.0", "--set", "x=given,port=80"],
+        serde_json::json!({"strict": true, "namespace": "prod", "kube_version": "v1.20.0", "values": {"x": "given", "port": 80, "image": null, "nested": {"a": null}}}),
+        &["--strict", "-n", "prod", "--kube-version", "v1.20.0", "--set", "x=given,port=80,image=null,nested.a=null"],
     )
     .await;
 }
