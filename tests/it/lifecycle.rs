@@ -2214,3 +2214,72 @@ async fn charts_with_webhooks_apiservices_and_cluster_classes_install_and_uninst
         assert!(env.get(api, kind, "", name).await.is_some(), "{name}");
     }
 }
+
+/// What real charts render and a cluster takes, berth-sim takes too, and a
+/// release installs with --wait: a ClusterRole named `system:…`, a label
+/// left empty (null), a PriorityClass value Helm writes as `1e+06`, a
+/// Deployment whose name leaves no room for its pods' suffix, and long
+/// comment blocks between a key and its value in values.yaml and in a
+/// rendered object.
+#[tokio::test]
+async fn what_real_charts_render_installs_as_on_a_cluster() {
+    let env = Env::start().await;
+    let comments: String = (0..120).map(|i| format!("  # {i}\n")).collect();
+    let deploy = "yace-prometheus-yet-another-cloudwatch-exporter";
+    let templates = [
+        (
+            "role.yaml".to_string(),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: system:real-{{ .Release.Name }}\nrules: []\n".to_string(),
+        ),
+        (
+            "cm.yaml".to_string(),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: real\n  labels:\n    version: {{{{ .Chart.AppVersion }}}}\ndata:\n{comments}  k: {{{{ .Values.settings.k }}}}\n"),
+        ),
+        (
+            "pc.yaml".to_string(),
+            "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: real-{{ .Release.Name }}\nvalue: {{ .Values.priority }}\n".to_string(),
+        ),
+        (
+            "deploy.yaml".to_string(),
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {deploy}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: yace}}}}\n  template:\n    metadata: {{labels: {{app: yace}}}}\n    spec: {{containers: [{{name: c, image: app:1}}]}}\n"),
+        ),
+    ];
+    let files: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
+    let chart = crate::common::write_chart(&env, "real", &files);
+    std::fs::write(
+        std::path::Path::new(&chart).join("values.yaml"),
+        format!("priority: 1000000\nsettings:\n{comments}  k: v\n"),
+    )
+    .unwrap();
+    let out = env.berth(&["install", "real", &chart, "--wait"]).await.ok();
+    assert!(out.stdout.contains("STATUS: deployed"), "{}", out.stdout);
+    let cm = env.get("v1", "ConfigMap", "default", "real").await.unwrap();
+    assert_eq!(cm["metadata"]["labels"]["version"], "");
+    assert_eq!(cm["data"]["k"], "v");
+    let pc = env
+        .get("scheduling.k8s.io/v1", "PriorityClass", "", "real-real")
+        .await
+        .unwrap();
+    assert_eq!(pc["value"], 1_000_000);
+    assert!(
+        env.get(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "",
+            "system:real-real"
+        )
+        .await
+        .is_some()
+    );
+    let d = env
+        .get("apps/v1", "Deployment", "default", deploy)
+        .await
+        .unwrap();
+    assert_eq!(d["status"]["availableReplicas"], 1);
+    // Nothing differs from what berth applied.
+    let drift = env.berth(&["drift", "real"]).await.ok();
+    assert!(drift.stdout.contains("no drift"), "{}", drift.stdout);
+}
