@@ -36,6 +36,23 @@ impl<'a> GoJson<'a> {
         GoJson { value, ..self }
     }
 
+    /// The elements of a list, each read as this value is.
+    fn seq(self, items: &'a [Value]) -> Seq<'a> {
+        Seq {
+            items: items.iter(),
+            of: self,
+        }
+    }
+
+    /// The entries of a map, each value read as this one is.
+    fn map(self, entries: &'a serde_json::Map<String, Value>) -> Map<'a> {
+        Map {
+            entries: entries.iter(),
+            value: None,
+            of: self,
+        }
+    }
+
     /// The integer a whole float stands for, where that is taken.
     fn whole(self) -> Option<f64> {
         let f = self
@@ -130,15 +147,8 @@ impl<'de> Deserializer<'de> for GoJson<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.value {
-            Value::Array(items) => visitor.visit_seq(Seq {
-                items: items.iter(),
-                of: self,
-            }),
-            Value::Object(m) => visitor.visit_map(Map {
-                entries: m.iter(),
-                value: None,
-                of: self,
-            }),
+            Value::Array(items) => visitor.visit_seq(self.seq(items)),
+            Value::Object(m) => visitor.visit_map(self.map(m)),
             v => v.deserialize_any(visitor),
         }
     }
@@ -153,30 +163,16 @@ impl<'de> Deserializer<'de> for GoJson<'de> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.value {
             // What a `null` reads as where a list is expected: an empty one.
-            Value::Null => visitor.visit_seq(Seq {
-                items: [].iter(),
-                of: self,
-            }),
-            Value::Array(items) => visitor.visit_seq(Seq {
-                items: items.iter(),
-                of: self,
-            }),
+            Value::Null => visitor.visit_seq(self.seq(&[])),
+            Value::Array(items) => visitor.visit_seq(self.seq(items)),
             v => v.deserialize_seq(visitor),
         }
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.value {
-            Value::Null => visitor.visit_map(Map {
-                entries: EMPTY.iter(),
-                value: None,
-                of: self,
-            }),
-            Value::Object(m) => visitor.visit_map(Map {
-                entries: m.iter(),
-                value: None,
-                of: self,
-            }),
+            Value::Null => visitor.visit_map(self.map(&EMPTY)),
+            Value::Object(m) => visitor.visit_map(self.map(m)),
             v => v.deserialize_map(visitor),
         }
     }
