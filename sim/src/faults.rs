@@ -296,11 +296,44 @@ impl Faults {
 
     /// Decides what happens to a request.
     pub fn check(&self, f: &Facts, now: SimTime, is_watch: bool) -> Decision {
+        self.decide(f, now, is_watch, false)
+    }
+
+    /// The error a rule makes a controller's own write fail with, as an
+    /// admission webhook or a quota refuses what a controller creates. Only
+    /// rules that name the controller's `fieldManager` and answer with a
+    /// status apply: a rule written for clients' requests never reaches
+    /// the controllers.
+    pub fn check_controller(&self, f: &Facts, now: SimTime) -> Option<ApiError> {
+        match self.decide(f, now, false, true).action? {
+            Action::Status {
+                code,
+                reason,
+                message,
+                retry_after_s,
+            } => Some(injected_error(
+                code,
+                reason.as_deref(),
+                message.as_deref(),
+                retry_after_s,
+                f,
+            )),
+            _ => None,
+        }
+    }
+
+    fn decide(&self, f: &Facts, now: SimTime, is_watch: bool, controller: bool) -> Decision {
         let mut s = self.lock();
         let mut d = Decision::default();
         let State { rules, rng, .. } = &mut *s;
         for slot in rules.iter_mut() {
             if !slot.rule.matches.accepts(f) {
+                continue;
+            }
+            if controller
+                && (slot.rule.matches.field_manager.is_none()
+                    || !matches!(slot.rule.action, Action::Status { .. }))
+            {
                 continue;
             }
             if slot.rule.action.is_watch_only() && !is_watch {

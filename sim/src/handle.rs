@@ -172,7 +172,12 @@ impl SimBuilder {
 
         let cfg = Arc::new(self.cfg);
         let clock = Arc::new(ClockCore::new(cfg.clock));
+        let faults = Arc::new(Faults::new(cfg.seed));
+        for rule in std::mem::take(&mut self.faults) {
+            faults.add(rule);
+        }
         let mut cluster = Cluster::new(cfg.clone(), clock.clone());
+        cluster.faults = faults.clone();
         let restored = match &cfg.state_file {
             Some(p) => persist::load(&mut cluster, p).map_err(SimError::State)?,
             None => false,
@@ -187,13 +192,7 @@ impl SimBuilder {
         let app = Arc::new(App {
             cluster: cluster.clone(),
             engine: engine.clone(),
-            faults: {
-                let faults = Arc::new(Faults::new(cfg.seed));
-                for rule in std::mem::take(&mut self.faults) {
-                    faults.add(rule);
-                }
-                faults
-            },
+            faults,
             requests: Arc::new(RequestLog::default()),
             clock: clock.clone(),
             cfg: cfg.clone(),

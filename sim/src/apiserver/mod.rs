@@ -55,6 +55,8 @@ pub struct Cluster {
     pub warnings: Vec<String>,
     /// The simulated kubelet's per-pod timelines.
     pub kubelet: crate::controllers::pod::Kubelet,
+    /// The fault rules, which the controllers' own writes consult too.
+    pub faults: Arc<crate::faults::Faults>,
 }
 
 impl Cluster {
@@ -70,6 +72,7 @@ impl Cluster {
             events_created: 0,
             warnings: Vec::new(),
             kubelet: Default::default(),
+            faults: Arc::new(crate::faults::Faults::new(cfg.seed)),
             cfg,
             clock,
         }

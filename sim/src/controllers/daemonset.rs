@@ -10,7 +10,7 @@ use super::deployment::resolve_int_or_percent;
 use super::pod::{availability, is_ready, owned_pods};
 use super::replicaset::pod_from_template;
 use super::template_hash;
-use crate::apiserver::{Cluster, DeleteOpts, WriteOpts};
+use crate::apiserver::{Cluster, DeleteOpts};
 use crate::object;
 use crate::store::ObjKey;
 
@@ -59,6 +59,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
 
     let pods = owned_pods(c, &ns, object::uid(&ds));
     // One pod per node: create where missing.
+    let mut failed = false;
     for node in &nodes {
         if pods.iter().any(|p| node_of(p) == node) {
             continue;
@@ -74,16 +75,24 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
             ],
         );
         object::set(&mut pod, &["spec", "nodeName"], json!(node));
-        if c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER))
-            .is_ok()
-        {
-            c.record_event(
+        match c.create_as_controller(&pods_rt, &ns, pod, MANAGER) {
+            Ok(_) => c.record_event(
                 &ds,
                 "Normal",
                 "SuccessfulCreate",
                 &format!("Created pod: {name}"),
                 COMPONENT,
-            );
+            ),
+            Err(e) => {
+                c.record_event(
+                    &ds,
+                    "Warning",
+                    "FailedCreate",
+                    &format!("Error creating: {}", e.message),
+                    COMPONENT,
+                );
+                failed = true;
+            }
         }
     }
     // Rolling update: replace old pods while at most maxUnavailable nodes lack an available pod.
@@ -176,4 +185,10 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     }
     let rt = c.rt("apps", "daemonsets");
     c.write_status(&rt, &ds, Value::Object(status), MANAGER);
+    // As the controller's work queue: a failed sync is tried again later.
+    if failed {
+        c.work.retry(now, key);
+    } else {
+        c.work.forget(key);
+    }
 }

@@ -673,6 +673,39 @@ fn write_status(
             }
         }
     }
+    // syncRolloutStatus: the new ReplicaSet's ReplicaFailure, else an old
+    // one's, becomes the Deployment's (getReplicaFailures).
+    let failure = new_rs
+        .into_iter()
+        .chain(rss.iter().map(|rs| &**rs))
+        .filter_map(|rs| object::at(rs, &["status", "conditions"])?.as_array())
+        .flatten()
+        .find(|c| object::str_at(c, &["type"]) == Some("ReplicaFailure"));
+    match failure {
+        Some(f) => {
+            let field = |k: &str| object::str_at(f, &[k]).unwrap_or_default();
+            let existing = conds
+                .iter()
+                .find(|c| object::str_at(c, &["type"]) == Some("ReplicaFailure"));
+            // SetDeploymentCondition leaves one of the same status and reason.
+            if !existing.is_some_and(|e| {
+                object::str_at(e, &["status"]) == Some(field("status"))
+                    && object::str_at(e, &["reason"]) == Some(field("reason"))
+            }) {
+                let body = json!({
+                    "type": "ReplicaFailure",
+                    "status": field("status"),
+                    "lastUpdateTime": field("lastTransitionTime"),
+                    "lastTransitionTime": field("lastTransitionTime"),
+                    "reason": field("reason"),
+                    "message": field("message"),
+                });
+                conds.retain(|c| object::str_at(c, &["type"]) != Some("ReplicaFailure"));
+                conds.push(body);
+            }
+        }
+        None => conds.retain(|c| object::str_at(c, &["type"]) != Some("ReplicaFailure")),
+    }
     // A just-updated lastUpdateTime restarts the deadline clock.
     if !paused
         && let (Some(pc), Some(secs)) = (

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::WorkKey;
 use super::pod::{condition_true, is_ready, owned_pods};
 use super::replicaset::pod_from_template;
-use crate::apiserver::{Cluster, DeleteOpts, Propagation, WriteOpts};
+use crate::apiserver::{Cluster, DeleteOpts, Propagation};
 use crate::clock::SimTime;
 use crate::object;
 use crate::store::ObjKey;
@@ -144,16 +144,26 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
                 for _ in active.len()..want {
                     let name = c.generate_name(&format!("{}-", object::name(&job)));
                     let pod = pod_from_template(&job, &template, &name, &[]);
-                    if c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER))
-                        .is_ok()
-                    {
-                        c.record_event(
+                    match c.create_as_controller(&pods_rt, &ns, pod, MANAGER) {
+                        Ok(_) => c.record_event(
                             &job,
                             "Normal",
                             "SuccessfulCreate",
                             &format!("Created pod: {name}"),
                             COMPONENT,
-                        );
+                        ),
+                        Err(e) => {
+                            c.record_event(
+                                &job,
+                                "Warning",
+                                "FailedCreate",
+                                &format!("Error creating: {}", e.message),
+                                COMPONENT,
+                            );
+                            // As the controller's work queue: tried again later.
+                            c.work.retry(now, key);
+                            break;
+                        }
                     }
                 }
             }

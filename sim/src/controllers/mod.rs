@@ -19,7 +19,7 @@ pub mod pod;
 pub mod replicaset;
 pub mod statefulset;
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,10 +27,15 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::apiserver::Cluster;
+use serde_json::Value;
+
+use crate::apiserver::{Cluster, WriteOpts};
 use crate::clock::{ClockCore, SimTime};
+use crate::faults::Facts;
 use crate::object;
 use crate::resources::ResKey;
+use crate::resources::ResourceType;
+use crate::status::ApiResult;
 use crate::store::{EventType, ObjKey, StoreEvent};
 
 /// A unit of controller work.
@@ -48,6 +53,8 @@ pub struct WorkQueue {
     queued: HashSet<WorkKey>,
     timers: BTreeSet<(SimTime, u64, WorkKey)>,
     seq: u64,
+    /// Failed syncs in a row, per object: the retry's backoff.
+    failures: HashMap<ObjKey, u32>,
     pub notify: Arc<Notify>,
 }
 
@@ -58,6 +65,7 @@ impl Default for WorkQueue {
             queued: HashSet::new(),
             timers: BTreeSet::new(),
             seq: 0,
+            failures: HashMap::new(),
             notify: Arc::new(Notify::new()),
         }
     }
@@ -75,6 +83,23 @@ impl WorkQueue {
         self.seq += 1;
         self.timers.insert((at, self.seq, k));
         self.notify.notify_one();
+    }
+
+    /// Syncs `key` again after a failure, backing off as client-go's
+    /// default controller rate limiter does: 5 ms, doubling with each
+    /// failure in a row, at most 1000 s.
+    pub fn retry(&mut self, now: SimTime, key: &ObjKey) {
+        let n = self.failures.entry(key.clone()).or_insert(0);
+        let delay = Duration::from_millis(5)
+            .saturating_mul(1u32 << (*n).min(20))
+            .min(Duration::from_secs(1000));
+        *n += 1;
+        self.add_at(now.plus(delay), WorkKey::Obj(key.clone()));
+    }
+
+    /// A sync of `key` succeeded: its next failure backs off from the start.
+    pub fn forget(&mut self, key: &ObjKey) {
+        self.failures.remove(key);
     }
 
     /// Moves timers due at `now` into the queue.
@@ -169,6 +194,43 @@ impl Cluster {
         }
         // A new or changed pod may matter to every DaemonSet / StatefulSet of its namespace only
         // through its owner, handled above; nodes are fixed, so nothing else to do.
+    }
+
+    /// A controller's create, refused as admission would refuse it when a
+    /// fault rule names the controller's field manager (SIM_SPEC §6 rules
+    /// reach the controllers' own writes only that way).
+    pub fn create_as_controller(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: &str,
+        body: Value,
+        manager: &str,
+    ) -> ApiResult<Value> {
+        let name = object::name(&body);
+        let name = if name.is_empty() {
+            object::str_at(&body, &["metadata", "generateName"]).unwrap_or_default()
+        } else {
+            name
+        };
+        let base = if rt.group.is_empty() {
+            format!("/api/{}", rt.version)
+        } else {
+            format!("/apis/{}/{}", rt.group, rt.version)
+        };
+        let facts = Facts {
+            verb: "create".into(),
+            group: rt.group.clone(),
+            resource: rt.plural.clone(),
+            subresource: String::new(),
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            path: format!("{base}/namespaces/{ns}/{}", rt.plural),
+            field_manager: manager.to_string(),
+        };
+        if let Some(e) = self.faults.check_controller(&facts, self.now()) {
+            return Err(e);
+        }
+        self.create(rt, ns, body, &WriteOpts::system(manager))
     }
 
     /// Queues every object that has a controller (after restoring saved state).

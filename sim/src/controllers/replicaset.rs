@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::WorkKey;
 use super::pod::{availability, is_ready, owned_pods};
-use crate::apiserver::{Cluster, DeleteOpts, WriteOpts};
+use crate::apiserver::{Cluster, DeleteOpts};
 use crate::object;
 use crate::store::ObjKey;
 
@@ -104,14 +104,18 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
                 )
         })
         .collect();
+    // What manageReplicas returned: the reason and the error.
+    let mut failure: Option<(&str, String)> = None;
     if active.len() < desired {
         let template = object::at(&rs, &["spec", "template"])
             .cloned()
             .unwrap_or_else(|| json!({}));
         for _ in active.len()..desired {
-            let name = c.generate_name(&format!("{}-", object::name(&rs)));
-            let pod = pod_from_template(&rs, &template, &name, &[]);
-            match c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER)) {
+            let prefix = format!("{}-", object::name(&rs));
+            let name = c.generate_name(&prefix);
+            let mut pod = pod_from_template(&rs, &template, &name, &[]);
+            object::set(&mut pod, &["metadata", "generateName"], json!(prefix));
+            match c.create_as_controller(&pods_rt, &ns, pod, MANAGER) {
                 Ok(_) => c.record_event(
                     &rs,
                     "Normal",
@@ -119,14 +123,19 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
                     &format!("Created pod: {name}"),
                     COMPONENT,
                 ),
-                // As replica_set.go's manageReplicas: the error, as an event.
-                Err(e) => c.record_event(
-                    &rs,
-                    "Warning",
-                    "FailedCreate",
-                    &format!("Error creating: {}", e.message),
-                    COMPONENT,
-                ),
+                // As replica_set.go's manageReplicas: the error, as an
+                // event, and the rest of the batch not tried.
+                Err(e) => {
+                    c.record_event(
+                        &rs,
+                        "Warning",
+                        "FailedCreate",
+                        &format!("Error creating: {}", e.message),
+                        COMPONENT,
+                    );
+                    failure = Some(("FailedCreate", e.message));
+                    break;
+                }
             }
         }
     } else if active.len() > desired {
@@ -189,7 +198,42 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     if let Some(m) = status.as_object_mut() {
         m.retain(|k, v| k == "replicas" || k == "observedGeneration" || v.as_u64() != Some(0));
     }
+    let conditions = replica_failure(&rs, failure.as_ref(), &now.rfc3339());
+    if !conditions.is_empty() {
+        status["conditions"] = Value::Array(conditions);
+    }
     c.write_status(&rt, &rs, status, MANAGER);
+    // As the controller's work queue: a failed sync is tried again later.
+    if failure.is_some() {
+        c.work.retry(now, key);
+    } else {
+        c.work.forget(key);
+    }
+}
+
+/// The conditions after a sync, as replica_set_utils.go's calculateStatus
+/// keeps them: a `ReplicaFailure` is added when creating or deleting pods
+/// failed and none is there yet, and removed once a sync succeeds.
+fn replica_failure(rs: &Value, failure: Option<&(&str, String)>, now: &str) -> Vec<Value> {
+    let mut conditions: Vec<Value> = object::at(rs, &["status", "conditions"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let is_failure = |c: &Value| object::str_at(c, &["type"]) == Some("ReplicaFailure");
+    match failure {
+        Some((reason, message)) if !conditions.iter().any(is_failure) => {
+            conditions.push(json!({
+                "type": "ReplicaFailure",
+                "status": "True",
+                "lastTransitionTime": now,
+                "reason": reason,
+                "message": message,
+            }));
+        }
+        Some(_) => {}
+        None => conditions.retain(|c| !is_failure(c)),
+    }
+    conditions
 }
 
 fn template_labels(rs: &Value) -> Vec<(String, String)> {

@@ -95,7 +95,11 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         } else {
             revision_template(c, &ns, &rev).unwrap_or_else(|| template.clone())
         };
-        create_pod(c, &sts, &tpl, i, &rev);
+        if !create_pod(c, &sts, &tpl, i, &rev) {
+            // As the controller's work queue: tried again later.
+            c.work.retry(c.now(), key);
+            return;
+        }
         acted = true;
         if !parallel {
             break;
@@ -203,7 +207,9 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     c.write_status(&rt, &sts, Value::Object(status), MANAGER);
 }
 
-fn create_pod(c: &mut Cluster, sts: &Value, template: &Value, i: i64, rev: &str) {
+/// Whether the pod was created; a failure is recorded as the controller's
+/// FailedCreate event.
+fn create_pod(c: &mut Cluster, sts: &Value, template: &Value, i: i64, rev: &str) -> bool {
     let name = object::name(sts).to_string();
     let ns = object::namespace(sts).to_string();
     let pod_name = format!("{name}-{i}");
@@ -260,16 +266,30 @@ fn create_pod(c: &mut Cluster, sts: &Value, template: &Value, i: i64, rev: &str)
         object::set(&mut pod, &["spec", "volumes"], json!(volumes));
     }
     let pods_rt = c.rt("", "pods");
-    if c.create(&pods_rt, &ns, pod, &WriteOpts::system(MANAGER))
-        .is_ok()
-    {
-        c.record_event(
-            sts,
-            "Normal",
-            "SuccessfulCreate",
-            &format!("create Pod {pod_name} in StatefulSet {name} successful"),
-            COMPONENT,
-        );
+    match c.create_as_controller(&pods_rt, &ns, pod, MANAGER) {
+        Ok(_) => {
+            c.record_event(
+                sts,
+                "Normal",
+                "SuccessfulCreate",
+                &format!("create Pod {pod_name} in StatefulSet {name} successful"),
+                COMPONENT,
+            );
+            true
+        }
+        Err(e) => {
+            c.record_event(
+                sts,
+                "Warning",
+                "FailedCreate",
+                &format!(
+                    "create Pod {pod_name} in StatefulSet {name} failed error: {}",
+                    e.message
+                ),
+                COMPONENT,
+            );
+            false
+        }
     }
 }
 

@@ -506,3 +506,108 @@ async fn long_names_get_pods() {
 
     sim.shutdown().await;
 }
+
+/// Admission refusing the pods a controller creates (a quota, a policy
+/// webhook), as a fault rule naming the controller's field manager: the
+/// ReplicaSet reports `ReplicaFailure`, the Deployment copies it, the
+/// controller tries again with backoff and both clear once pods can be
+/// created.
+#[tokio::test]
+async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
+    let (sim, client) = start_manual().await;
+    let message = "admission webhook \"pods.policy.example\" denied the request: no root";
+    let rule = berth_sim::Rule::new(
+        berth_sim::Match {
+            field_manager: Some("kube-controller-manager".into()),
+            ..berth_sim::Match::verb("create").resource("pods")
+        },
+        berth_sim::Action::Status {
+            code: 403,
+            reason: None,
+            message: Some(message.into()),
+            retry_after_s: None,
+        },
+    );
+    let id = sim.faults().add(rule);
+    // A rule that does not name the manager is for clients' requests only.
+    let clients_only = sim.faults().add(berth_sim::Rule::new(
+        berth_sim::Match::verb("create").resource("pods"),
+        berth_sim::Action::status(500),
+    ));
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": pod_template("web", json!({}), "app:1", "Always")}});
+    let r = raw(
+        &client,
+        "POST",
+        &ns_path("apps/v1", "deployments"),
+        Some(&d),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    for _ in 0..20 {
+        sim.clock().advance(Duration::from_millis(100)).await;
+    }
+    assert!(pods(&client, "web").await.is_empty());
+    let rs_list = get(&client, &ns_path("apps/v1", "replicasets"))
+        .await
+        .json();
+    let rs = &rs_list["items"][0];
+    let failure = condition(rs, "ReplicaFailure").expect("the ReplicaSet's condition");
+    assert_eq!(failure["status"], "True");
+    assert_eq!(failure["reason"], "FailedCreate");
+    assert_eq!(failure["message"], message);
+    let deployment = get(
+        &client,
+        &format!("{}/web", ns_path("apps/v1", "deployments")),
+    )
+    .await
+    .json();
+    let copied = condition(&deployment, "ReplicaFailure").expect("the Deployment's copy");
+    assert_eq!(copied["reason"], "FailedCreate");
+    assert_eq!(copied["message"], message);
+    let events = get(
+        &client,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DFailedCreate",
+    )
+    .await
+    .json();
+    assert_eq!(
+        events["items"][0]["message"],
+        format!("Error creating: {message}")
+    );
+    // Tried again with backoff: more than once in two seconds, far fewer
+    // times than the controller's passes would allow.
+    let tries = sim.faults().hits(id);
+    assert!((2..=12).contains(&tries), "{tries} tries");
+    assert_eq!(sim.faults().hits(clients_only), 0);
+
+    sim.faults().remove(id);
+    for _ in 0..30 {
+        sim.clock().advance(Duration::from_millis(200)).await;
+    }
+    let pods = pods(&client, "web").await;
+    assert_eq!(pods.len(), 2);
+    let prefix = format!("{}-", rs["metadata"]["name"].as_str().unwrap());
+    assert_eq!(pods[0]["metadata"]["generateName"], prefix);
+    let rs = get(
+        &client,
+        &format!(
+            "{}/{}",
+            ns_path("apps/v1", "replicasets"),
+            rs["metadata"]["name"].as_str().unwrap()
+        ),
+    )
+    .await
+    .json();
+    assert!(condition(&rs, "ReplicaFailure").is_none(), "{rs}");
+    let deployment = get(
+        &client,
+        &format!("{}/web", ns_path("apps/v1", "deployments")),
+    )
+    .await
+    .json();
+    assert!(condition(&deployment, "ReplicaFailure").is_none());
+    sim.shutdown().await;
+}
