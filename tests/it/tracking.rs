@@ -568,3 +568,81 @@ async fn the_kubeconfigs_tls_server_name_is_verified() {
         }
     }
 }
+
+/// Pods their ReplicaSet cannot create (a policy webhook, a quota, a
+/// missing ServiceAccount: here a fault rule on the simulator's
+/// controller) fail the wait with the controller's reason once it outlasts
+/// its grace period; refused for a moment, they are only waited for.
+#[tokio::test]
+async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
+    use berth_sim::{Action, Match, Rule};
+    let env = Env::start().await;
+    let denied = "admission webhook \"pods.policy.example\" denied the request: containers must not run as root";
+    let refuse = |times: Option<u64>| {
+        let rule = Rule::new(
+            Match {
+                field_manager: Some("kube-controller-manager".into()),
+                ..Match::verb("create").resource("pods")
+            },
+            Action::Status {
+                code: 403,
+                reason: None,
+                message: Some(denied.into()),
+                retry_after_s: None,
+            },
+        );
+        match times {
+            Some(n) => rule.times(n),
+            None => rule,
+        }
+    };
+    let id = env.sim.faults().add(refuse(None));
+    let out = env
+        .berth(&[
+            "install",
+            "hello",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--timeout",
+            "10m",
+        ])
+        .await
+        .failed();
+    // Not "Timeout": the controller's reason ends the wait.
+    assert!(
+        out.stderr.contains(&format!(
+            "FailedCreate: Release \"hello\" failed: Deployment/hello (default): {denied}"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!("; FailedCreate: {denied}")),
+        "the progress says why no pod comes: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "Deployment/hello (default) failed: FailedCreate: {denied}"
+        )),
+        "{}",
+        out.stdout
+    );
+    let status = env.berth(&["status", "hello"]).await.ok().stdout;
+    assert!(status.contains("STATUS: failed"), "{status}");
+    assert!(status.contains(denied), "{status}");
+
+    // Once pods can be created the next upgrade waits and succeeds; a
+    // refusal that passes (two pods refused, then created) is waited out.
+    env.sim.faults().remove(id);
+    env.sim.faults().add(refuse(Some(2)));
+    let out = env
+        .berth(&["upgrade", "hello", &env.chart("1.1.0"), "--wait"])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains("Deployment/hello (default) ready"),
+        "{}",
+        out.stdout
+    );
+}

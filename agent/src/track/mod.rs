@@ -157,6 +157,19 @@ async fn wait_one(
                     &obj,
                     &policy.rules,
                 );
+                // Pods its controller cannot create: a signal of the
+                // object itself (the empty name), held while it lasts.
+                match status::replica_failure(&obj) {
+                    Some((reason, message)) => {
+                        let entry = signals.entry(String::new()).or_insert_with(|| {
+                            (reason.clone(), message.clone(), Instant::now(), Value::Null)
+                        });
+                        *entry = (reason, message, entry.2, Value::Null);
+                    }
+                    None => {
+                        signals.remove("");
+                    }
+                }
                 if last.as_ref() == Some(&now) {
                     continue;
                 }
@@ -233,6 +246,15 @@ async fn wait_one(
                     .find(|(_, (reason, _, seen, _))| now >= *seen + policy.grace.of(reason))
                     .map(|(name, (reason, message, _, pod))| (name.clone(), reason.clone(), message.clone(), pod.clone()));
                 if let Some((pod_name, reason, message, pod)) = expired {
+                    if pod_name.is_empty() {
+                        op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                            object: Some(target.object.clone()),
+                            reason: reason.clone(),
+                            message: message.clone(),
+                            ..Default::default()
+                        }));
+                        return Err(failure(&target, &reason, format!("{shown}: {message}")));
+                    }
                     let (recent_events, log_tail) =
                         pods::evidence(cluster.client(), &target.namespace, &pod).await;
                     op.emit(Kind::ResourceFailed(proto::ResourceFailed {

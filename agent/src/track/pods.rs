@@ -29,6 +29,7 @@ impl Default for Grace {
             ("CreateContainerConfigError", 10),
             ("CreateContainerError", 10),
             ("Unschedulable", 30),
+            ("FailedCreate", 10),
         ]
         .into_iter()
         .map(|(r, s)| (r.to_string(), Duration::from_secs(s)))

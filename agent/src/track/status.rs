@@ -124,6 +124,19 @@ fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
         .find(|c| c["type"] == kind)
 }
 
+/// Why a ReplicaSet cannot make its pods (its `ReplicaFailure` condition,
+/// which the Deployment controller copies to the Deployment): admission
+/// refused them (a quota, a missing ServiceAccount, a policy webhook).
+/// Reason and message.
+pub fn replica_failure(obj: &Value) -> Option<(String, String)> {
+    let c = condition(obj, "ReplicaFailure").filter(|c| c["status"] == "True")?;
+    let reason = c["reason"].as_str().filter(|r| !r.is_empty());
+    Some((
+        reason.unwrap_or("ReplicaFailure").to_string(),
+        c["message"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
 fn generation_observed(obj: &Value) -> bool {
     int(obj, "/status/observedGeneration") >= int(obj, "/metadata/generation")
 }
@@ -151,7 +164,7 @@ fn deployment(d: &Value) -> Readiness {
     let replicas = num(d, "/status/replicas");
     let ready = num(d, "/status/readyReplicas");
     let available = num(d, "/status/availableReplicas");
-    let message = if updated < desired {
+    let mut message = if updated < desired {
         format!("{updated} of {desired} new replicas updated, {available} available")
     } else if replicas > updated {
         format!("{} old replicas pending termination", replicas - updated)
@@ -160,6 +173,9 @@ fn deployment(d: &Value) -> Readiness {
     } else {
         return Readiness::Ready(format!("{available}/{desired} replicas ready"));
     };
+    if let Some((reason, why)) = replica_failure(d) {
+        message.push_str(&format!("; {reason}: {why}"));
+    }
     Readiness::Progress(Progress {
         message,
         desired,
@@ -254,8 +270,12 @@ fn replica_set(r: &Value) -> Readiness {
     if generation_observed(r) && ready >= desired {
         return Readiness::Ready(format!("{ready}/{desired} replicas ready"));
     }
+    let mut message = format!("{ready} of {desired} replicas ready");
+    if let Some((reason, why)) = replica_failure(r) {
+        message.push_str(&format!("; {reason}: {why}"));
+    }
     Readiness::Progress(Progress {
-        message: format!("{ready} of {desired} replicas ready"),
+        message,
         desired,
         ready,
         available: num(r, "/status/availableReplicas"),
@@ -426,6 +446,39 @@ mod tests {
                 "ProgressDeadlineExceeded".into(),
                 "ReplicaSet \"web-1\" has timed out progressing.".into()
             )
+        );
+    }
+
+    #[test]
+    fn a_replica_failure_is_said_while_it_holds() {
+        let d = |conditions: Value| {
+            json!({"metadata": {"name": "web", "generation": 1},
+                   "spec": {"replicas": 2},
+                   "status": {"observedGeneration": 1, "conditions": conditions}})
+        };
+        let refused = d(json!([{"type": "ReplicaFailure", "status": "True",
+            "reason": "FailedCreate", "message": "pods \"web-6b-\" is forbidden: exceeded quota"}]));
+        assert_eq!(
+            replica_failure(&refused),
+            Some((
+                "FailedCreate".into(),
+                "pods \"web-6b-\" is forbidden: exceeded quota".into()
+            ))
+        );
+        let Readiness::Progress(p) = deployment(&refused) else {
+            panic!("still in progress");
+        };
+        assert_eq!(
+            p.message,
+            "0 of 2 new replicas updated, 0 available; FailedCreate: pods \"web-6b-\" is forbidden: exceeded quota"
+        );
+        let cleared =
+            d(json!([{"type": "ReplicaFailure", "status": "False", "reason": "FailedCreate"}]));
+        assert_eq!(replica_failure(&cleared), None);
+        let unnamed = d(json!([{"type": "ReplicaFailure", "status": "True", "message": "m"}]));
+        assert_eq!(
+            replica_failure(&unnamed),
+            Some(("ReplicaFailure".into(), "m".into()))
         );
     }
 
