@@ -77,6 +77,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         |i: i64, pods: &[(i64, Value)]| pods.iter().find(|(o, _)| *o == i).map(|(_, p)| p.clone());
 
     let mut acted = false;
+    let mut failed = false;
     // Create missing ordinals (one at a time unless Parallel).
     for i in 0..replicas {
         if pod_at(i, &pods).is_some() {
@@ -95,12 +96,12 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         } else {
             revision_template(c, &ns, &rev).unwrap_or_else(|| template.clone())
         };
-        if !create_pod(c, &sts, &tpl, i, &rev) {
-            // As the controller's work queue: tried again later.
-            c.work.retry(c.now(), key);
-            return;
-        }
         acted = true;
+        if !create_pod(c, &sts, &tpl, i, &rev) {
+            // The sync stops there; its status is still written.
+            failed = true;
+            break;
+        }
         if !parallel {
             break;
         }
@@ -205,6 +206,12 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     status.insert("collisionCount".into(), json!(collision));
     let rt = c.rt("apps", "statefulsets");
     c.write_status(&rt, &sts, Value::Object(status), MANAGER);
+    // As the controller's work queue: a failed sync is tried again later.
+    if failed {
+        c.work.retry(now, key);
+    } else {
+        c.work.forget(key);
+    }
 }
 
 /// Whether the pod was created; a failure is recorded as the controller's
