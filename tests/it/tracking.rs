@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{BAD_IMAGE, Env, Proxy, wait_for};
+use crate::common::{BAD_IMAGE, Env, Proxy, wait_for, write_chart};
 
 #[tokio::test]
 async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
@@ -644,5 +644,58 @@ async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
         out.stdout.contains("Deployment/hello (default) ready"),
         "{}",
         out.stdout
+    );
+}
+
+/// A wait that runs out shows what the object's controller said about it:
+/// a StatefulSet whose pods are refused has no condition for it, only its
+/// FailedCreate Events.
+#[tokio::test]
+async fn a_timeout_shows_the_objects_latest_events() {
+    use berth_sim::{Action, Match, Rule};
+    let env = Env::start().await;
+    let denied = "admission webhook \"pods.policy.example\" denied the request: no hostPath";
+    env.sim.faults().add(Rule::new(
+        Match {
+            field_manager: Some("kube-controller-manager".into()),
+            ..Match::verb("create").resource("pods")
+        },
+        Action::Status {
+            code: 403,
+            reason: None,
+            message: Some(denied.into()),
+            retry_after_s: None,
+        },
+    ));
+    let chart = write_chart(
+        &env,
+        "db",
+        &[(
+            "sts.yaml",
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 1\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n      - name: db\n        image: db:1\n",
+        )],
+    );
+    let out = env
+        .berth(&["install", "db", &chart, "--wait", "--timeout", "3s"])
+        .await
+        .failed();
+    assert!(
+        out.stdout
+            .contains("StatefulSet/db (default) failed: Timeout: 0 of 1 pods ready"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "    event: FailedCreate: create Pod db-0 in StatefulSet db failed error: {denied}"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("timed out waiting for StatefulSet/db (default): 0 of 1 pods ready"),
+        "{}",
+        out.stderr
     );
 }

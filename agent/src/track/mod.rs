@@ -272,6 +272,23 @@ async fn wait_one(
                         Some(Readiness::Progress(p)) => p.message.clone(),
                         _ => "no status observed".into(),
                     };
+                    // What the object's controllers said about it is often
+                    // why (a StatefulSet's refused pods, a claim's
+                    // provisioning): shown with the timeout.
+                    let recent_events = pods::recent_events(
+                        cluster.client(),
+                        &target.namespace,
+                        &target.object.kind,
+                        &target.object.name,
+                    )
+                    .await;
+                    op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                        object: Some(target.object.clone()),
+                        reason: "Timeout".into(),
+                        message: detail.clone(),
+                        recent_events,
+                        ..Default::default()
+                    }));
                     return Err(failure(&target, "Timeout", format!("timed out waiting for {shown}: {detail}")));
                 }
             }

@@ -130,39 +130,7 @@ pub async fn evidence(
     pod: &Value,
 ) -> (Vec<String>, Vec<String>) {
     let name = pod["metadata"]["name"].as_str().unwrap_or_default();
-    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
-    let params = ListParams::default().fields(&format!("involvedObject.name={name}"));
-    let mut recent: Vec<(String, String)> = match events.list(&params).await {
-        Ok(list) => list
-            .items
-            .into_iter()
-            .map(|e| {
-                let when =
-                    serde_json::to_value(e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()))
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                let line = format!(
-                    "{}: {}",
-                    e.reason.unwrap_or_default(),
-                    e.message.unwrap_or_default().trim()
-                );
-                (when, line)
-            })
-            .collect(),
-        Err(e) => {
-            tracing::debug!(error = %e, pod = name, "could not list the pod's events");
-            Vec::new()
-        }
-    };
-    recent.sort();
-    let recent: Vec<String> = recent
-        .into_iter()
-        .rev()
-        .take(5)
-        .rev()
-        .map(|(_, l)| l)
-        .collect();
+    let recent = recent_events(client.clone(), namespace, "Pod", name).await;
     let container = pod["status"]["containerStatuses"]
         .as_array()
         .into_iter()
@@ -182,6 +150,61 @@ pub async fn evidence(
         Err(_) => Vec::new(),
     };
     (recent, logs)
+}
+
+/// The latest five Events of one object ("Reason: message", oldest first),
+/// where the API provides them. A cluster-scoped object's are in `default`.
+pub async fn recent_events(
+    client: kube::Client,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> Vec<String> {
+    let namespace = if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    };
+    let events: Api<Event> = Api::namespaced(client, namespace);
+    let params = ListParams::default().fields(&format!(
+        "involvedObject.kind={kind},involvedObject.name={name}"
+    ));
+    // Asked when the wait has failed or run out: not worth waiting long for.
+    let items = match tokio::time::timeout(Duration::from_secs(2), events.list(&params)).await {
+        Ok(Ok(list)) => list.items,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, kind, name, "could not list the object's events");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::debug!(kind, name, "the object's events did not come within 2 s");
+            Vec::new()
+        }
+    };
+    let mut recent: Vec<(String, String)> = items
+        .into_iter()
+        .map(|e| {
+            let when =
+                serde_json::to_value(e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()))
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+            let line = format!(
+                "{}: {}",
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default().trim()
+            );
+            (when, line)
+        })
+        .collect();
+    recent.sort();
+    recent
+        .into_iter()
+        .rev()
+        .take(5)
+        .rev()
+        .map(|(_, l)| l)
+        .collect()
 }
 
 #[cfg(test)]
