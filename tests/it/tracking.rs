@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{BAD_IMAGE, Env, Proxy, wait_for, write_chart};
+use crate::common::{BAD_IMAGE, Env, NEVER_READY, Proxy, wait_for, write_chart};
 
 #[tokio::test]
 async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
@@ -655,7 +655,7 @@ async fn a_timeout_shows_the_objects_latest_events() {
     use berth_sim::{Action, Match, Rule};
     let env = Env::start().await;
     let denied = "admission webhook \"pods.policy.example\" denied the request: no hostPath";
-    env.sim.faults().add(Rule::new(
+    let refusing = env.sim.faults().add(Rule::new(
         Match {
             field_manager: Some("kube-controller-manager".into()),
             ..Match::verb("create").resource("pods")
@@ -697,5 +697,32 @@ async fn a_timeout_shows_the_objects_latest_events() {
             .contains("timed out waiting for StatefulSet/db (default): 0 of 1 pods ready"),
         "{}",
         out.stderr
+    );
+
+    // A workload with a pod that is not ready: that pod's Events.
+    env.sim.faults().remove(refusing);
+    let out = env
+        .berth(&[
+            "install",
+            "hello",
+            &env.chart("1.0.0"),
+            "--wait",
+            "--timeout",
+            "3s",
+            "--set",
+            NEVER_READY,
+        ])
+        .await
+        .failed();
+    assert!(
+        out.stdout.contains("Deployment/hello (default) failed: Timeout: "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\n    pod hello-"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\n    event: Unhealthy: Readiness probe failed"),
+        "{}",
+        out.stdout
     );
 }

@@ -137,6 +137,9 @@ async fn wait_one(
 ) -> Result<(), Failure> {
     let mut pod_stream: Option<feeds::Feed> = None;
     let mut signals: HashMap<String, (String, String, Instant, Value)> = HashMap::new();
+    // The latest of its new pods not ready yet: whose Events explain a
+    // timeout (a volume that cannot mount, a failing readiness probe).
+    let mut unready: Option<Value> = None;
     let mut last: Option<Readiness> = None;
     let shown = target.object.display();
     loop {
@@ -230,6 +233,15 @@ async fn wait_one(
                     .into_iter()
                     .flatten()
                     .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                let current = !deleting && created >= policy.since.as_str();
+                if current && !ready {
+                    unready = Some(pod.clone());
+                } else if unready
+                    .as_ref()
+                    .is_some_and(|u| u["metadata"]["name"] == pod["metadata"]["name"])
+                {
+                    unready = None;
+                }
                 if deleting || ready || created < policy.since.as_str() {
                     signals.remove(&name);
                 } else if let Some((reason, message)) = pods::signal(&pod) {
@@ -272,22 +284,35 @@ async fn wait_one(
                         Some(Readiness::Progress(p)) => p.message.clone(),
                         _ => "no status observed".into(),
                     };
-                    // What the object's controllers said about it is often
-                    // why (a StatefulSet's refused pods, a claim's
-                    // provisioning): shown with the timeout.
-                    let recent_events = pods::recent_events(
-                        cluster.client(),
-                        &target.namespace,
-                        &target.object.kind,
-                        &target.object.name,
-                    )
-                    .await;
+                    // What was said about it is often why: the Events of a
+                    // pod not ready yet (a volume that cannot mount, a
+                    // failing probe), else the object's own (a
+                    // StatefulSet's refused pods, a claim's provisioning).
+                    let (pod, recent_events, log_tail) = match &unready {
+                        Some(p) => {
+                            let (events, logs) =
+                                pods::evidence(cluster.client(), &target.namespace, p).await;
+                            let name = p["metadata"]["name"].as_str().unwrap_or_default();
+                            (name.to_string(), events, logs)
+                        }
+                        None => {
+                            let events = pods::recent_events(
+                                cluster.client(),
+                                &target.namespace,
+                                &target.object.kind,
+                                &target.object.name,
+                            )
+                            .await;
+                            (String::new(), events, Vec::new())
+                        }
+                    };
                     op.emit(Kind::ResourceFailed(proto::ResourceFailed {
                         object: Some(target.object.clone()),
                         reason: "Timeout".into(),
                         message: detail.clone(),
+                        pod,
                         recent_events,
-                        ..Default::default()
+                        log_tail,
                     }));
                     return Err(failure(&target, "Timeout", format!("timed out waiting for {shown}: {detail}")));
                 }

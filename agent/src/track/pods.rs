@@ -145,9 +145,9 @@ pub async fn evidence(
         previous: true,
         ..Default::default()
     };
-    let logs = match pods.logs(name, &params).await {
-        Ok(text) => text.lines().map(str::to_string).collect(),
-        Err(_) => Vec::new(),
+    let logs = match tokio::time::timeout(Duration::from_secs(2), pods.logs(name, &params)).await {
+        Ok(Ok(text)) => text.lines().map(str::to_string).collect(),
+        _ => Vec::new(),
     };
     (recent, logs)
 }
