@@ -715,13 +715,37 @@ async fn a_timeout_shows_the_objects_latest_events() {
         .await
         .failed();
     assert!(
-        out.stdout.contains("Deployment/hello (default) failed: Timeout: "),
+        out.stdout
+            .contains("Deployment/hello (default) failed: Timeout: "),
         "{}",
         out.stdout
     );
     assert!(out.stdout.contains("\n    pod hello-"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("\n    event: Unhealthy: Readiness probe failed"),
+        out.stdout
+            .contains("\n    event: Unhealthy: Readiness probe failed"),
+        "{}",
+        out.stdout
+    );
+
+    // A Secret the pods mount that nobody created (an `existingSecret`
+    // value): the kubelet's FailedMount.
+    let chart = write_chart(
+        &env,
+        "web",
+        &[(
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: web:1\n      volumes:\n      - name: tls\n        secret:\n          secretName: web-tls\n",
+        )],
+    );
+    let out = env
+        .berth(&["install", "web", &chart, "--wait", "--timeout", "3s"])
+        .await
+        .failed();
+    assert!(
+        out.stdout.contains(
+            "\n    event: FailedMount: MountVolume.SetUp failed for volume \"tls\" : secret \"web-tls\" not found"
+        ),
         "{}",
         out.stdout
     );

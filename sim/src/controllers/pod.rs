@@ -197,6 +197,23 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
         let runtime = new_runtime(c, &pod, now);
         c.kubelet.runtimes.insert(uid.clone(), runtime);
     }
+    // The kubelet mounts a pod's volumes before its containers start, and
+    // retries while a ConfigMap or Secret they need is missing.
+    if matches!(
+        c.kubelet.runtimes[&uid].stage,
+        Stage::None | Stage::Creating
+    ) && c.kubelet.runtimes[&uid].start_at <= now.plus(MOUNT_RETRY)
+        && let Some(missing) = missing_volume(c, &pod)
+    {
+        c.record_event(&pod, "Warning", "FailedMount", &missing, "kubelet");
+        if let Some(r) = c.kubelet.runtimes.get_mut(&uid) {
+            let to = now.plus(MOUNT_RETRY);
+            let by = to.since(r.start_at);
+            r.start_at = to;
+            r.ready_at = r.ready_at.plus(by);
+            r.finish_at = r.finish_at.map(|f| f.plus(by));
+        }
+    }
     let runtime = c.kubelet.runtimes[&uid].clone();
     let (status, next, stage) = desired_status(&pod, &runtime, now);
     if stage != runtime.stage {
@@ -209,6 +226,70 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     if let Some(t) = next {
         c.work.add_at(t, WorkKey::Obj(key.clone()));
     }
+}
+
+/// How long the kubelet waits before mounting a pod's volumes again.
+const MOUNT_RETRY: Duration = Duration::from_secs(2);
+
+/// The first ConfigMap or Secret a pod's volumes need that does not exist,
+/// in the kubelet's words (`MountVolume.SetUp failed for volume "v" :
+/// configmap "c" not found`). Optional ones may be missing, and
+/// `kube-root-ca.crt`, which every namespace of a cluster has, counts as
+/// there.
+fn missing_volume(c: &Cluster, pod: &Value) -> Option<String> {
+    let ns = object::namespace(pod);
+    let volumes = object::at(pod, &["spec", "volumes"])?.as_array()?;
+    let needs = |source: &Value, kind: &str, name_key: &str| -> Option<String> {
+        if source.get("optional").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        let name = source.get(name_key).and_then(Value::as_str).unwrap_or("");
+        if kind == "configmap" && name == "kube-root-ca.crt" {
+            return None;
+        }
+        let rt = c.rt(
+            "",
+            if kind == "configmap" {
+                "configmaps"
+            } else {
+                "secrets"
+            },
+        );
+        c.get_stored(&rt, ns, name)
+            .is_none()
+            .then(|| format!("{kind} {name:?} not found"))
+    };
+    for v in volumes {
+        let volume = v.get("name").and_then(Value::as_str).unwrap_or("");
+        let mut sources: Vec<(&Value, &str, &str)> = Vec::new();
+        if let Some(cm) = v.get("configMap") {
+            sources.push((cm, "configmap", "name"));
+        }
+        if let Some(secret) = v.get("secret") {
+            sources.push((secret, "secret", "secretName"));
+        }
+        for p in v
+            .pointer("/projected/sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(cm) = p.get("configMap") {
+                sources.push((cm, "configmap", "name"));
+            }
+            if let Some(secret) = p.get("secret") {
+                sources.push((secret, "secret", "name"));
+            }
+        }
+        for (source, kind, key) in sources {
+            if let Some(why) = needs(source, kind, key) {
+                return Some(format!(
+                    "MountVolume.SetUp failed for volume {volume:?} : {why}"
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn new_runtime(c: &mut Cluster, pod: &Value, now: SimTime) -> PodRuntime {

@@ -611,3 +611,63 @@ async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     assert!(condition(&deployment, "ReplicaFailure").is_none());
     sim.shutdown().await;
 }
+
+/// The kubelet mounts a pod's ConfigMap and Secret volumes before its
+/// containers start: while one is missing the pod stays ContainerCreating
+/// and FailedMount Events say which; once it exists the pod starts.
+#[tokio::test]
+async fn a_missing_volume_source_holds_the_pod_until_it_exists() {
+    let (sim, client) = start_manual().await;
+    let mut spec = pod_template("mounts", json!({}), "app:1", "Always");
+    spec["spec"]["volumes"] = json!([
+        {"name": "root-ca", "configMap": {"name": "kube-root-ca.crt"}},
+        {"name": "extra", "secret": {"secretName": "absent", "optional": true}},
+        {"name": "config", "projected": {"sources": [{"configMap": {"name": "app-config"}}]}},
+    ]);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "mounts", "labels": {"app": "mounts"}}, "spec": spec["spec"]});
+    let r = raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
+    assert_eq!(r.status, 201);
+    for _ in 0..10 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let p = get(&client, &format!("{}/mounts", ns_path("v1", "pods")))
+        .await
+        .json();
+    assert_eq!(p["status"]["phase"], "Pending");
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "ContainerCreating"
+    );
+    let events = get(
+        &client,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DFailedMount",
+    )
+    .await
+    .json();
+    assert_eq!(
+        events["items"][0]["message"],
+        "MountVolume.SetUp failed for volume \"config\" : configmap \"app-config\" not found"
+    );
+    assert!(events["items"][0]["count"].as_i64().unwrap() > 1);
+
+    let cm = json!({"metadata": {"name": "app-config"}, "data": {"k": "v"}});
+    let r = raw(
+        &client,
+        "POST",
+        &ns_path("v1", "configmaps"),
+        Some(&cm),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    for _ in 0..10 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let p = get(&client, &format!("{}/mounts", ns_path("v1", "pods")))
+        .await
+        .json();
+    assert_eq!(p["status"]["phase"], "Running", "{p}");
+    assert!(condition(&p, "Ready").is_some_and(|c| c["status"] == "True"));
+    sim.shutdown().await;
+}
