@@ -750,3 +750,36 @@ async fn a_timeout_shows_the_objects_latest_events() {
         out.stdout
     );
 }
+
+/// A Secret the containers take a variable from that nobody created: the
+/// kubelet's CreateContainerConfigError fails the wait early, in its words.
+#[tokio::test]
+async fn a_missing_secret_for_the_environment_fails_the_wait_early() {
+    let env = Env::start().await;
+    let chart = write_chart(
+        &env,
+        "api",
+        &[(
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        env:\n        - name: DB_PASSWORD\n          valueFrom:\n            secretKeyRef: {name: api-db, key: password}\n",
+        )],
+    );
+    let out = env
+        .berth(&["install", "api", &chart, "--wait", "--timeout", "10m"])
+        .await
+        .failed();
+    assert!(
+        out.stderr.contains("Deployment/api (default): pod api-")
+            && out.stderr.contains(
+                ": container api: CreateContainerConfigError: secret \"api-db\" not found"
+            ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("    event: Failed: Error: secret \"api-db\" not found"),
+        "{}",
+        out.stdout
+    );
+}

@@ -44,6 +44,9 @@ pub struct PodRuntime {
     exit_code: i64,
     pod_ip: String,
     stage: Stage,
+    /// Why its containers cannot be created now (an environment variable
+    /// from a ConfigMap or Secret that is missing), in the kubelet's words.
+    config_error: Option<String>,
 }
 
 /// The kubelet's memory: pod timelines and allocation counters.
@@ -164,6 +167,7 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
                     exit_code: 0,
                     pod_ip: String::new(),
                     stage: Stage::Unschedulable,
+                    config_error: None,
                 });
             if first {
                 let msg = status["conditions"][0]["message"]
@@ -212,6 +216,29 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
             r.start_at = to;
             r.ready_at = r.ready_at.plus(by);
             r.finish_at = r.finish_at.map(|f| f.plus(by));
+        }
+    }
+    // Then it creates the containers, which fails while an environment
+    // variable's ConfigMap or Secret (or its key) is missing.
+    let r = &c.kubelet.runtimes[&uid];
+    if now >= r.start_at && matches!(r.stage, Stage::None | Stage::Creating | Stage::CreateError) {
+        let missing = missing_env(c, &pod);
+        if let Some(r) = c.kubelet.runtimes.get_mut(&uid) {
+            match missing {
+                Some(why) => {
+                    r.config_error = Some(why);
+                    c.work
+                        .add_at(now.plus(MOUNT_RETRY), WorkKey::Obj(key.clone()));
+                }
+                // Created now: the timeline goes on from here.
+                None if r.config_error.take().is_some() => {
+                    let by = now.since(r.start_at);
+                    r.start_at = now;
+                    r.ready_at = r.ready_at.plus(by);
+                    r.finish_at = r.finish_at.map(|f| f.plus(by));
+                }
+                None => {}
+            }
         }
     }
     let runtime = c.kubelet.runtimes[&uid].clone();
@@ -292,6 +319,62 @@ fn missing_volume(c: &Cluster, pod: &Value) -> Option<String> {
     None
 }
 
+/// The first environment variable of a pod's containers whose ConfigMap or
+/// Secret, or its key, does not exist, in the kubelet's words (`configmap
+/// "c" not found`, `couldn't find key k in Secret ns/s`). Optional ones may
+/// be missing.
+fn missing_env(c: &Cluster, pod: &Value) -> Option<String> {
+    let ns = object::namespace(pod);
+    let lookup = |kind: &str, name: &str, key: Option<&str>, source: &Value| -> Option<String> {
+        if source.get("optional").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        let (plural, lower) = match kind {
+            "ConfigMap" => ("configmaps", "configmap"),
+            _ => ("secrets", "secret"),
+        };
+        let Some(obj) = c.get_stored(&c.rt("", plural), ns, name) else {
+            return Some(format!("{lower} {name:?} not found"));
+        };
+        let key = key?;
+        let has = ["data", "binaryData", "stringData"]
+            .iter()
+            .any(|field| object::at(&obj, &[field, key]).is_some());
+        (!has).then(|| format!("couldn't find key {key} in {kind} {ns}/{name}"))
+    };
+    for list in ["initContainers", "containers"] {
+        for container in object::at(pod, &["spec", list])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for from in container["envFrom"].as_array().into_iter().flatten() {
+                for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+                    if let Some(source) = from.get(field) {
+                        let name = source["name"].as_str().unwrap_or("");
+                        if let Some(why) = lookup(kind, name, None, source) {
+                            return Some(why);
+                        }
+                    }
+                }
+            }
+            for env in container["env"].as_array().into_iter().flatten() {
+                for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")]
+                {
+                    if let Some(source) = env.pointer(&format!("/valueFrom/{field}")) {
+                        let name = source["name"].as_str().unwrap_or("");
+                        let key = source["key"].as_str().unwrap_or("");
+                        if let Some(why) = lookup(kind, name, Some(key), source) {
+                            return Some(why);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 fn new_runtime(c: &mut Cluster, pod: &Value, now: SimTime) -> PodRuntime {
     let prefix = c.cfg.knob_prefix.clone();
     let t = c.cfg.timings.clone();
@@ -363,6 +446,7 @@ fn new_runtime(c: &mut Cluster, pod: &Value, now: SimTime) -> PodRuntime {
         exit_code,
         pod_ip,
         stage: Stage::None,
+        config_error: None,
     }
 }
 
@@ -472,6 +556,7 @@ fn desired_status(pod: &Value, r: &PodRuntime, now: SimTime) -> (Value, Option<S
         }
     } else {
         match &r.fail {
+            _ if r.config_error.is_some() => (Stage::CreateError, "Pending"),
             Fail::CreateError => (Stage::CreateError, "Pending"),
             Fail::ImagePull => {
                 let mut t0 = r.start_at;
@@ -565,7 +650,7 @@ fn desired_status(pod: &Value, r: &PodRuntime, now: SimTime) -> (Value, Option<S
                 false,
             ),
             Stage::CreateError => (
-                json!({"waiting": {"reason": "CreateContainerConfigError", "message": format!("configmap \"{name}-config\" not found")}}),
+                json!({"waiting": {"reason": "CreateContainerConfigError", "message": config_error(r, name)}}),
                 json!({}),
                 0,
                 false,
@@ -825,7 +910,7 @@ fn emit_events(c: &mut Cluster, pod: &Value, r: &PodRuntime, old: Stage, new: St
             }
         }
         Stage::CreateError => {
-            let msg = format!("Error: configmap \"{pname}-config\" not found");
+            let msg = format!("Error: {}", config_error(r, pname));
             c.record_event(pod, "Warning", "Failed", &msg, "kubelet");
         }
         Stage::NotReady => {
@@ -839,6 +924,14 @@ fn emit_events(c: &mut Cluster, pod: &Value, r: &PodRuntime, old: Stage, new: St
         }
         _ => {}
     }
+}
+
+/// Why the containers cannot be created: what is missing, or for the
+/// `create-error` knob a ConfigMap named after the pod.
+fn config_error(r: &PodRuntime, pod: &str) -> String {
+    r.config_error
+        .clone()
+        .unwrap_or_else(|| format!("configmap \"{pod}-config\" not found"))
 }
 
 /// Whether a pod counts as Ready.

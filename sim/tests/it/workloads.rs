@@ -671,3 +671,88 @@ async fn a_missing_volume_source_holds_the_pod_until_it_exists() {
     assert!(condition(&p, "Ready").is_some_and(|c| c["status"] == "True"));
     sim.shutdown().await;
 }
+
+/// A container's environment from a ConfigMap or Secret that is missing,
+/// or lacks the key: CreateContainerConfigError in the kubelet's words
+/// until it is there; optional ones may be missing.
+#[tokio::test]
+async fn a_missing_env_source_is_a_create_container_config_error_until_it_exists() {
+    let (sim, client) = start_manual().await;
+    let mut spec = pod_template("envs", json!({}), "app:1", "Always");
+    spec["spec"]["containers"][0]["envFrom"] =
+        json!([{"secretRef": {"name": "maybe", "optional": true}}]);
+    spec["spec"]["containers"][0]["env"] = json!([
+        {"name": "A", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "a"}}},
+        {"name": "B", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
+    ]);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "envs", "labels": {"app": "envs"}}, "spec": spec["spec"]});
+    let r = raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
+    assert_eq!(r.status, 201);
+    let waiting = |p: &Value| p["status"]["containerStatuses"][0]["state"]["waiting"].clone();
+    let pod_now = || async {
+        get(&client, &format!("{}/envs", ns_path("v1", "pods")))
+            .await
+            .json()
+    };
+    for _ in 0..5 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let w = waiting(&pod_now().await);
+    assert_eq!(w["reason"], "CreateContainerConfigError");
+    assert_eq!(w["message"], "configmap \"settings\" not found");
+
+    let cm = json!({"metadata": {"name": "settings"}, "data": {"b": "x"}});
+    raw(
+        &client,
+        "POST",
+        &ns_path("v1", "configmaps"),
+        Some(&cm),
+        &[],
+    )
+    .await;
+    for _ in 0..3 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let w = waiting(&pod_now().await);
+    assert_eq!(
+        w["message"],
+        "couldn't find key a in ConfigMap default/settings"
+    );
+
+    let patch = json!({"data": {"a": "1"}});
+    raw(
+        &client,
+        "PATCH",
+        &format!("{}/settings", ns_path("v1", "configmaps")),
+        Some(&patch),
+        &[("content-type", "application/merge-patch+json")],
+    )
+    .await;
+    let secret = json!({"metadata": {"name": "creds"}, "stringData": {"password": "p"}});
+    raw(
+        &client,
+        "POST",
+        &ns_path("v1", "secrets"),
+        Some(&secret),
+        &[],
+    )
+    .await;
+    for _ in 0..5 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let p = pod_now().await;
+    assert_eq!(p["status"]["phase"], "Running", "{p}");
+    assert!(condition(&p, "Ready").is_some_and(|c| c["status"] == "True"));
+    let events = get(
+        &client,
+        "/api/v1/namespaces/default/events?fieldSelector=reason%3DFailed",
+    )
+    .await
+    .json();
+    assert_eq!(
+        events["items"][0]["message"],
+        "Error: configmap \"settings\" not found"
+    );
+    sim.shutdown().await;
+}
