@@ -117,6 +117,11 @@ pub struct SimConfig {
     pub knob_prefix: String,
     /// How many watch events are kept for resuming watches.
     pub history_max_events: usize,
+    /// The kubelet holds a pod while a ConfigMap or Secret its volumes or
+    /// environment take is missing. Off by default: the simulator runs no
+    /// workload, so what a chart's Job or operator would create at run
+    /// time (a webhook's certificate Secret) never appears.
+    pub check_pod_sources: bool,
 }
 
 impl Default for SimConfig {
@@ -133,6 +138,7 @@ impl Default for SimConfig {
             state_file: None,
             knob_prefix: "kubesim.invalid/".to_string(),
             history_max_events: 10_000,
+            check_pod_sources: false,
         }
     }
 }

@@ -125,6 +125,14 @@ impl SimBuilder {
         self.cfg.history_max_events = n;
         self
     }
+    /// The kubelet holds a pod while a ConfigMap or Secret (or a key of
+    /// one) that its volumes or environment take is missing, as on a
+    /// cluster: `FailedMount`, `CreateContainerConfigError`. Off by default,
+    /// since what a chart's Job or operator would create never appears here.
+    pub fn check_pod_sources(mut self, on: bool) -> Self {
+        self.cfg.check_pod_sources = on;
+        self
+    }
     /// Prefix of the pod annotations that steer the simulated kubelet (default `kubesim.invalid/`).
     pub fn knob_prefix(mut self, p: &str) -> Self {
         self.cfg.knob_prefix = p.to_string();

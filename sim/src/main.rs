@@ -39,6 +39,12 @@ struct Args {
     /// Speed of simulated time relative to the wall clock.
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
+    /// Hold a pod while a ConfigMap or Secret its volumes or environment
+    /// take is missing, as a cluster's kubelet does (off by default: the
+    /// simulator runs no workload, so what a chart's Job or operator would
+    /// create at run time never appears).
+    #[arg(long)]
+    check_pod_sources: bool,
     /// A fault rule in force from the start, as JSON (repeatable), e.g.
     /// '{"match":{"verb":"create"},"action":{"type":"status","code":500},"budget":{"times":1}}'
     /// (the body `POST /_sim/v1/faults` takes).
@@ -63,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         .seed(args.seed)
         .nodes(args.nodes)
         .k8s_version(&args.k8s_version)
+        .check_pod_sources(args.check_pod_sources)
         .clock(Clock::Real {
             scale: args.time_scale,
         })

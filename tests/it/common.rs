@@ -152,11 +152,14 @@ impl Env {
         env
     }
 
-    /// The simulator every environment runs: fast profile, real clock.
+    /// The simulator every environment runs: fast profile, real clock,
+    /// and a kubelet that holds pods whose ConfigMaps or Secrets are
+    /// missing, as a cluster's does.
     pub fn simulator() -> berth_sim::SimBuilder {
         berth_sim::Simulator::builder()
             .profile(berth_sim::Profile::Fast)
             .clock(berth_sim::Clock::Real { scale: 1.0 })
+            .check_pod_sources(true)
     }
 
     pub fn data_dir(&self) -> PathBuf {

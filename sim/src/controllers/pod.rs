@@ -203,10 +203,13 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     }
     // The kubelet mounts a pod's volumes before its containers start, and
     // retries while a ConfigMap or Secret they need is missing.
-    if matches!(
-        c.kubelet.runtimes[&uid].stage,
-        Stage::None | Stage::Creating
-    ) && c.kubelet.runtimes[&uid].start_at <= now.plus(MOUNT_RETRY)
+    let check = c.cfg.check_pod_sources;
+    if check
+        && matches!(
+            c.kubelet.runtimes[&uid].stage,
+            Stage::None | Stage::Creating
+        )
+        && c.kubelet.runtimes[&uid].start_at <= now.plus(MOUNT_RETRY)
         && let Some(missing) = missing_volume(c, &pod)
     {
         c.record_event(&pod, "Warning", "FailedMount", &missing, "kubelet");
@@ -221,7 +224,10 @@ pub fn reconcile(c: &mut Cluster, key: &ObjKey) {
     // Then it creates the containers, which fails while an environment
     // variable's ConfigMap or Secret (or its key) is missing.
     let r = &c.kubelet.runtimes[&uid];
-    if now >= r.start_at && matches!(r.stage, Stage::None | Stage::Creating | Stage::CreateError) {
+    if check
+        && now >= r.start_at
+        && matches!(r.stage, Stage::None | Stage::Creating | Stage::CreateError)
+    {
         let missing = missing_env(c, &pod);
         if let Some(r) = c.kubelet.runtimes.get_mut(&uid) {
             match missing {

@@ -23,12 +23,26 @@ pub async fn start_manual() -> (SimHandle, Client) {
 }
 
 pub async fn start_with(clock: Clock) -> (SimHandle, Client) {
+    start_built(Simulator::builder().clock(clock)).await
+}
+
+/// A Manual clock and a kubelet that holds pods whose ConfigMaps or
+/// Secrets are missing.
+pub async fn start_manual_checking_pod_sources() -> (SimHandle, Client) {
+    start_built(
+        Simulator::builder()
+            .clock(Clock::Manual)
+            .check_pod_sources(true),
+    )
+    .await
+}
+
+async fn start_built(builder: berth_sim::SimBuilder) -> (SimHandle, Client) {
     init();
-    let sim = Simulator::builder()
+    let sim = builder
         .seed(42)
         .nodes(3)
         .profile(Profile::Fast)
-        .clock(clock)
         .start()
         .await
         .expect("simulator starts");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{get, raw, start_manual};
+use crate::support::{get, raw, start_manual, start_manual_checking_pod_sources};
 
 fn ns_path(group_version: &str, plural: &str) -> String {
     if group_version == "v1" {
@@ -617,7 +617,7 @@ async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
 /// and FailedMount Events say which; once it exists the pod starts.
 #[tokio::test]
 async fn a_missing_volume_source_holds_the_pod_until_it_exists() {
-    let (sim, client) = start_manual().await;
+    let (sim, client) = start_manual_checking_pod_sources().await;
     let mut spec = pod_template("mounts", json!({}), "app:1", "Always");
     spec["spec"]["volumes"] = json!([
         {"name": "root-ca", "configMap": {"name": "kube-root-ca.crt"}},
@@ -677,7 +677,7 @@ async fn a_missing_volume_source_holds_the_pod_until_it_exists() {
 /// until it is there; optional ones may be missing.
 #[tokio::test]
 async fn a_missing_env_source_is_a_create_container_config_error_until_it_exists() {
-    let (sim, client) = start_manual().await;
+    let (sim, client) = start_manual_checking_pod_sources().await;
     let mut spec = pod_template("envs", json!({}), "app:1", "Always");
     spec["spec"]["containers"][0]["envFrom"] =
         json!([{"secretRef": {"name": "maybe", "optional": true}}]);
@@ -754,5 +754,28 @@ async fn a_missing_env_source_is_a_create_container_config_error_until_it_exists
         events["items"][0]["message"],
         "Error: configmap \"settings\" not found"
     );
+    sim.shutdown().await;
+}
+
+/// By default the kubelet does not look for a pod's ConfigMaps and Secrets:
+/// nothing here runs what would create them (a webhook's certificate Job).
+#[tokio::test]
+async fn by_default_pods_start_whatever_their_sources() {
+    let (sim, client) = start_manual().await;
+    let mut spec = pod_template("free", json!({}), "app:1", "Always");
+    spec["spec"]["volumes"] = json!([{"name": "tls", "secret": {"secretName": "absent"}}]);
+    spec["spec"]["containers"][0]["env"] =
+        json!([{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "a"}}}]);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "free", "labels": {"app": "free"}}, "spec": spec["spec"]});
+    let r = raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
+    assert_eq!(r.status, 201);
+    for _ in 0..5 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let p = get(&client, &format!("{}/free", ns_path("v1", "pods")))
+        .await
+        .json();
+    assert_eq!(p["status"]["phase"], "Running", "{p}");
     sim.shutdown().await;
 }
