@@ -1,6 +1,9 @@
 //! Server-side printing: `meta.k8s.io/v1` Table answers for `kubectl get`, which asks for
-//! `as=Table`. Columns follow the real printers (`pkg/printers/internalversion`) for the
-//! kinds the simulator serves; anything else gets Name and Age.
+//! `as=Table`. Columns follow the real printers (`pkg/printers/internalversion`, and
+//! kube-aggregator's for APIServices) for the kinds the simulator serves, all columns
+//! included as the server's `Wide` generation does (kubectl hides priority-1 ones without
+//! `-o wide`); kinds whose store uses the default convertor (Roles, LimitRanges, CRDs) get
+//! Name and Created At, anything else Name and Age.
 
 use serde_json::{Value, json};
 
@@ -106,6 +109,158 @@ fn selector(obj: &Value) -> String {
             }
         })
         .unwrap_or_default()
+}
+
+/// The string at `path`, or "" (Go's zero value).
+fn text(obj: &Value, path: &[&str]) -> String {
+    object::str_at(obj, path).unwrap_or("").to_string()
+}
+
+/// The string at `path`, or `missing` where the field is unset (a nil pointer in Go).
+fn text_or(obj: &Value, path: &[&str], missing: &str) -> String {
+    object::str_at(obj, path).unwrap_or(missing).to_string()
+}
+
+fn list<'a>(obj: &'a Value, path: &[&str]) -> &'a [Value] {
+    object::at(obj, path)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// A `resource.Quantity` as stored; an absent one prints as the zero Quantity, "0".
+fn quantity(obj: &Value, path: &[&str]) -> String {
+    match object::at(obj, path) {
+        Some(Value::String(q)) => q.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "0".into(),
+    }
+}
+
+/// core/helper `GetAccessModesAsString`: abbreviations in a fixed order, each once.
+fn access_modes(obj: &Value, path: &[&str]) -> String {
+    let modes = list(obj, path);
+    [
+        ("ReadWriteOnce", "RWO"),
+        ("ReadOnlyMany", "ROX"),
+        ("ReadWriteMany", "RWX"),
+        ("ReadWriteOncePod", "RWOP"),
+    ]
+    .iter()
+    .filter(|(mode, _)| modes.iter().any(|m| m == mode))
+    .map(|(_, short)| *short)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+/// A claim's or volume's class: the beta annotation first, then `spec.storageClassName`
+/// (core/helper `GetPersistentVolumeClass`, `GetPersistentVolumeClaimClass`).
+fn storage_class(obj: &Value) -> String {
+    object::annotation(obj, "volume.beta.kubernetes.io/storage-class")
+        .map(str::to_string)
+        .unwrap_or_else(|| text(obj, &["spec", "storageClassName"]))
+}
+
+/// printers.go `listWithMoreString` over all of `items`: the first three, then
+/// "+ N more...", or `<unset>` when that leaves nothing to print.
+fn first_three(items: Vec<String>) -> String {
+    let count = items.len();
+    let shown = items.into_iter().take(3).collect::<Vec<_>>().join(",");
+    if count > 3 {
+        format!("{shown} + {} more...", count - 3)
+    } else if shown.is_empty() {
+        "<unset>".into()
+    } else {
+        shown
+    }
+}
+
+/// printers.go `formatEndpoints` with every port: `ip:port` per address and port (an
+/// address alone for a subset without ports), the first three, then "+ N more...", where N
+/// counts every pair the subsets hold.
+fn format_endpoints(obj: &Value) -> String {
+    let subsets = list(obj, &["subsets"]);
+    if subsets.is_empty() {
+        return "<none>".into();
+    }
+    const MAX: usize = 3;
+    let (mut shown, mut more, mut count) = (Vec::new(), false, 0);
+    for ss in subsets {
+        let addresses = list(ss, &["addresses"]);
+        let ports = list(ss, &["ports"]);
+        let per_port: Vec<Option<i64>> = if ports.is_empty() {
+            vec![None]
+        } else {
+            ports.iter().map(|p| Some(int(p, &["port"]))).collect()
+        };
+        for port in per_port {
+            count += addresses.len();
+            for a in addresses {
+                if shown.len() == MAX {
+                    more = true;
+                    break;
+                }
+                let ip = text(a, &["ip"]);
+                shown.push(match port {
+                    // net.JoinHostPort brackets an IPv6 address.
+                    Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
+                    Some(p) => format!("{ip}:{p}"),
+                    None => ip,
+                });
+            }
+        }
+    }
+    let ret = shown.join(",");
+    if more {
+        format!("{ret} + {} more...", count - MAX)
+    } else {
+        ret
+    }
+}
+
+/// The generated `String()` of a metav1 `LabelSelector` (generated.pb.go), which the
+/// ValidatingAdmissionPolicyBinding printer shows for a paramRef's selector.
+fn go_label_selector_string(sel: &Value) -> String {
+    let labels: String = object::string_map(sel.get("matchLabels"))
+        .iter()
+        .map(|(k, v)| format!("{k}: {v},"))
+        .collect();
+    let expressions: String = list(sel, &["matchExpressions"])
+        .iter()
+        .map(|e| {
+            let values: Vec<&str> = list(e, &["values"])
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            format!(
+                "LabelSelectorRequirement{{Key:{},Operator:{},Values:[{}],}},",
+                text(e, &["key"]),
+                text(e, &["operator"]),
+                values.join(" ")
+            )
+        })
+        .collect();
+    format!(
+        "&LabelSelector{{MatchLabels:map[string]string{{{labels}}},\
+         MatchExpressions:[]LabelSelectorRequirement{{{expressions}}},}}"
+    )
+}
+
+/// kube-aggregator's APIService AVAILABLE cell: the Available condition's status, with its
+/// reason when it is not True, or Unknown without the condition.
+fn api_service_available(obj: &Value) -> String {
+    match crate::controllers::pod::condition(obj, "Available") {
+        None => "Unknown".into(),
+        Some(c) => {
+            let status = text(c, &["status"]);
+            let reason = text(c, &["reason"]);
+            if status == "True" || reason.is_empty() {
+                status
+            } else {
+                format!("{status} ({reason})")
+            }
+        }
+    }
 }
 
 /// (name, type, priority) per column, and the cells of one object.
@@ -575,7 +730,8 @@ fn printer(
             ];
             (cols, cells)
         }
-        ("rbac.authorization.k8s.io", "roles" | "clusterroles") => (
+        // Stores that register rest.NewDefaultTableConvertor rather than a printer.
+        ("rbac.authorization.k8s.io", "roles" | "clusterroles") | ("", "limitranges") => (
             vec![("Name", "string", 0), ("Created At", "date", 0)],
             vec![
                 name,
@@ -817,6 +973,315 @@ fn printer(
                     .unwrap_or("")
                     .into()),
             ],
+        ),
+        ("", "persistentvolumes") => {
+            let claim = object::at(obj, &["spec", "claimRef"])
+                .map(|c| format!("{}/{}", text(c, &["namespace"]), text(c, &["name"])))
+                .unwrap_or_default();
+            let phase = if object::is_deleting(obj) {
+                "Terminating".into()
+            } else {
+                text(obj, &["status", "phase"])
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Capacity", "string", 0),
+                ("Access Modes", "string", 0),
+                ("Reclaim Policy", "string", 0),
+                ("Status", "string", 0),
+                ("Claim", "string", 0),
+                ("StorageClass", "string", 0),
+                ("VolumeAttributesClass", "string", 0),
+                ("Reason", "string", 0),
+                ("Age", "string", 0),
+                ("VolumeMode", "string", 1),
+            ];
+            let cells = vec![
+                name,
+                s(quantity(obj, &["spec", "capacity", "storage"])),
+                s(access_modes(obj, &["spec", "accessModes"])),
+                s(text(obj, &["spec", "persistentVolumeReclaimPolicy"])),
+                s(phase),
+                s(claim),
+                s(storage_class(obj)),
+                s(text_or(
+                    obj,
+                    &["spec", "volumeAttributesClassName"],
+                    "<unset>",
+                )),
+                s(text(obj, &["status", "reason"])),
+                s(created),
+                s(text_or(obj, &["spec", "volumeMode"], "<unset>")),
+            ];
+            (cols, cells)
+        }
+        ("", "resourcequotas") => {
+            let mut resources: Vec<String> = object::at(obj, &["status", "hard"])
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            resources.sort();
+            let (mut requests, mut limits) = (Vec::new(), Vec::new());
+            for r in &resources {
+                let entry = format!(
+                    "{r}: {}/{}",
+                    quantity(obj, &["status", "used", r]),
+                    quantity(obj, &["status", "hard", r])
+                );
+                // printResourceQuota: "limits.*" goes to LIMIT, everything else to REQUEST.
+                match r.split_once('.') {
+                    Some(("limits", _)) => limits.push(entry),
+                    _ => requests.push(entry),
+                }
+            }
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Request", "string", 0),
+                ("Limit", "string", 0),
+                ("Age", "string", 0),
+            ];
+            (
+                cols,
+                vec![
+                    name,
+                    s(requests.join(", ")),
+                    s(limits.join(", ")),
+                    s(created),
+                ],
+            )
+        }
+        ("", "endpoints") => (
+            vec![
+                ("Name", "string", 0),
+                ("Endpoints", "string", 0),
+                ("Age", "string", 0),
+            ],
+            vec![name, s(format_endpoints(obj)), s(created)],
+        ),
+        ("discovery.k8s.io", "endpointslices") => {
+            let ports = list(obj, &["ports"])
+                .iter()
+                .map(|p| match object::i64_at(p, &["port"]) {
+                    Some(n) => n.to_string(),
+                    None => text_or(p, &["name"], "*"),
+                })
+                .collect();
+            let addresses = list(obj, &["endpoints"])
+                .iter()
+                .flat_map(|e| list(e, &["addresses"]))
+                .map(|a| a.as_str().unwrap_or("").to_string())
+                .collect();
+            let cols = vec![
+                ("Name", "string", 0),
+                ("AddressType", "string", 0),
+                ("Ports", "string", 0),
+                ("Endpoints", "string", 0),
+                ("Age", "string", 0),
+            ];
+            let cells = vec![
+                name,
+                s(text(obj, &["addressType"])),
+                s(first_three(ports)),
+                s(first_three(addresses)),
+                s(created),
+            ];
+            (cols, cells)
+        }
+        ("networking.k8s.io", "ingressclasses") => {
+            let parameters = match object::at(obj, &["spec", "parameters"]) {
+                None => "<none>".to_string(),
+                Some(p) => {
+                    let group = object::str_at(p, &["apiGroup"])
+                        .map(|g| format!(".{g}"))
+                        .unwrap_or_default();
+                    format!("{}{group}/{}", text(p, &["kind"]), text(p, &["name"]))
+                }
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Controller", "string", 0),
+                ("Parameters", "string", 0),
+                ("Age", "string", 0),
+            ];
+            (
+                cols,
+                vec![
+                    name,
+                    s(text(obj, &["spec", "controller"])),
+                    s(parameters),
+                    s(created),
+                ],
+            )
+        }
+        ("storage.k8s.io", "storageclasses") => {
+            let default = [
+                "storageclass.kubernetes.io/is-default-class",
+                "storageclass.beta.kubernetes.io/is-default-class",
+            ]
+            .iter()
+            .any(|a| object::annotation(obj, a) == Some("true"));
+            let shown = if default {
+                format!("{} (default)", object::name(obj))
+            } else {
+                object::name(obj).to_string()
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Provisioner", "string", 0),
+                ("ReclaimPolicy", "string", 0),
+                ("VolumeBindingMode", "string", 0),
+                ("AllowVolumeExpansion", "string", 0),
+                ("Age", "string", 0),
+            ];
+            let cells = vec![
+                s(shown),
+                s(text(obj, &["provisioner"])),
+                s(text_or(obj, &["reclaimPolicy"], "Delete")),
+                s(text_or(obj, &["volumeBindingMode"], "Immediate")),
+                json!(object::bool_at(obj, &["allowVolumeExpansion"]).unwrap_or(false)),
+                s(created),
+            ];
+            (cols, cells)
+        }
+        ("storage.k8s.io", "csidrivers") => {
+            let flag =
+                |k: &str, unset: bool| json!(object::bool_at(obj, &["spec", k]).unwrap_or(unset));
+            let token_requests = match object::at(obj, &["spec", "tokenRequests"]) {
+                Some(Value::Array(t)) => t
+                    .iter()
+                    .map(|t| text(t, &["audience"]))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => "<unset>".into(),
+            };
+            let modes = list(obj, &["spec", "volumeLifecycleModes"])
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",");
+            let cols = vec![
+                ("Name", "string", 0),
+                ("AttachRequired", "boolean", 0),
+                ("PodInfoOnMount", "boolean", 0),
+                ("StorageCapacity", "boolean", 0),
+                ("TokenRequests", "string", 0),
+                ("RequiresRepublish", "boolean", 0),
+                ("Modes", "string", 0),
+                ("Age", "string", 0),
+            ];
+            let cells = vec![
+                name,
+                flag("attachRequired", true),
+                flag("podInfoOnMount", false),
+                flag("storageCapacity", false),
+                s(token_requests),
+                flag("requiresRepublish", false),
+                s(or_none(modes)),
+                s(created),
+            ];
+            (cols, cells)
+        }
+        (
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations" | "validatingwebhookconfigurations",
+        ) => (
+            vec![
+                ("Name", "string", 0),
+                ("Webhooks", "integer", 0),
+                ("Age", "string", 0),
+            ],
+            vec![name, json!(list(obj, &["webhooks"]).len()), s(created)],
+        ),
+        ("admissionregistration.k8s.io", "validatingadmissionpolicies") => {
+            let param_kind = match object::at(obj, &["spec", "paramKind"]) {
+                Some(k) => format!("{}/{}", text(k, &["apiVersion"]), text(k, &["kind"])),
+                None => "<unset>".into(),
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Validations", "integer", 0),
+                ("ParamKind", "string", 0),
+                ("Age", "string", 0),
+            ];
+            let validations = list(obj, &["spec", "validations"]).len();
+            (
+                cols,
+                vec![name, json!(validations), s(param_kind), s(created)],
+            )
+        }
+        ("admissionregistration.k8s.io", "validatingadmissionpolicybindings") => {
+            let param_ref = match object::at(obj, &["spec", "paramRef"]) {
+                Some(p) if !text(p, &["name"]).is_empty() => {
+                    // Without a namespace the printer cannot tell whether the param is
+                    // cluster-scoped, so it shows "*".
+                    let ns = text(p, &["namespace"]);
+                    let ns = if ns.is_empty() { "*".into() } else { ns };
+                    format!("{ns}/{}", text(p, &["name"]))
+                }
+                Some(p) => match p.get("selector") {
+                    Some(sel) if !sel.is_null() => go_label_selector_string(sel),
+                    _ => "<unset>".into(),
+                },
+                None => "<unset>".into(),
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("PolicyName", "string", 0),
+                ("ParamRef", "string", 0),
+                ("Age", "string", 0),
+            ];
+            (
+                cols,
+                vec![
+                    name,
+                    s(text(obj, &["spec", "policyName"])),
+                    s(param_ref),
+                    s(created),
+                ],
+            )
+        }
+        ("apiregistration.k8s.io", "apiservices") => {
+            let service = match object::at(obj, &["spec", "service"]) {
+                Some(svc) if !svc.is_null() => {
+                    format!("{}/{}", text(svc, &["namespace"]), text(svc, &["name"]))
+                }
+                _ => "Local".into(),
+            };
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Service", "string", 0),
+                ("Available", "string", 0),
+                ("Age", "string", 0),
+            ];
+            (
+                cols,
+                vec![name, s(service), s(api_service_available(obj)), s(created)],
+            )
+        }
+        ("scheduling.k8s.io", "priorityclasses") => {
+            let cols = vec![
+                ("Name", "string", 0),
+                ("Value", "integer", 0),
+                ("Global-Default", "boolean", 0),
+                ("Age", "string", 0),
+                ("PreemptionPolicy", "string", 0),
+            ];
+            let cells = vec![
+                name,
+                json!(int(obj, &["value"])),
+                json!(object::bool_at(obj, &["globalDefault"]).unwrap_or(false)),
+                s(created),
+                s(text(obj, &["preemptionPolicy"])),
+            ];
+            (cols, cells)
+        }
+        ("node.k8s.io", "runtimeclasses") => (
+            vec![
+                ("Name", "string", 0),
+                ("Handler", "string", 0),
+                ("Age", "string", 0),
+            ],
+            vec![name, s(text(obj, &["handler"])), s(created)],
         ),
         _ => (
             vec![("Name", "string", 0), ("Age", "string", 0)],
