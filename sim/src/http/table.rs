@@ -685,21 +685,21 @@ fn printer(
             (cols, cells)
         }
         ("", "persistentvolumeclaims") => {
-            let modes: Vec<String> = object::at(obj, &["status", "accessModes"])
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(|m| match m {
-                            "ReadWriteOnce" => "RWO".to_string(),
-                            "ReadOnlyMany" => "ROX".to_string(),
-                            "ReadWriteMany" => "RWX".to_string(),
-                            "ReadWriteOncePod" => "RWOP".to_string(),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let phase = if object::is_deleting(obj) {
+                "Terminating".into()
+            } else {
+                text(obj, &["status", "phase"])
+            };
+            // printPersistentVolumeClaim shows capacity and access modes once bound only.
+            let volume = text(obj, &["spec", "volumeName"]);
+            let (capacity, modes) = if volume.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (
+                    quantity(obj, &["status", "capacity", "storage"]),
+                    access_modes(obj, &["status", "accessModes"]),
+                )
+            };
             let cols = vec![
                 ("Name", "string", 0),
                 ("Status", "string", 0),
@@ -709,24 +709,22 @@ fn printer(
                 ("StorageClass", "string", 0),
                 ("VolumeAttributesClass", "string", 0),
                 ("Age", "string", 0),
+                ("VolumeMode", "string", 1),
             ];
             let cells = vec![
                 name,
-                s(object::str_at(obj, &["status", "phase"])
-                    .unwrap_or("")
-                    .into()),
-                s(object::str_at(obj, &["spec", "volumeName"])
-                    .unwrap_or("")
-                    .into()),
-                s(object::str_at(obj, &["status", "capacity", "storage"])
-                    .unwrap_or("")
-                    .into()),
-                s(modes.join(",")),
-                s(object::str_at(obj, &["spec", "storageClassName"])
-                    .unwrap_or("<unset>")
-                    .into()),
-                s("<unset>".into()),
+                s(phase),
+                s(volume),
+                s(capacity),
+                s(modes),
+                s(storage_class(obj)),
+                s(text_or(
+                    obj,
+                    &["spec", "volumeAttributesClassName"],
+                    "<unset>",
+                )),
                 s(created),
+                s(text_or(obj, &["spec", "volumeMode"], "<unset>")),
             ];
             (cols, cells)
         }

@@ -154,6 +154,29 @@ fn printer_cases() -> Vec<Case> {
             ]),
         },
         Case {
+            collection: "/api/v1/namespaces/default/persistentvolumeclaims",
+            object: json!({"metadata": {"name": "claim"}, "spec": {
+                "volumeName": "pv-x", "storageClassName": "manual", "volumeMode": "Block",
+                "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}}}}),
+            status: Some(json!({"phase": "Bound", "capacity": {"storage": "1Gi"},
+                                "accessModes": ["ReadWriteMany", "ReadWriteOnce"]})),
+            columns: &[
+                "Name",
+                "Status",
+                "Volume",
+                "Capacity",
+                "Access Modes",
+                "StorageClass",
+                "VolumeAttributesClass",
+                "Age",
+            ],
+            wide: &["VolumeMode"],
+            cells: json!([
+                "claim", "Bound", "pv-x", "1Gi", "RWO,RWX", "manual", "<unset>", "AGE", "Block"
+            ]),
+        },
+        Case {
             collection: "/api/v1/namespaces/default/resourcequotas",
             object: json!({"metadata": {"name": "quota"}, "spec": {"hard": {
                 "requests.cpu": "2", "limits.memory": "2Gi", "pods": "10"}}}),
@@ -392,7 +415,7 @@ fn printer_cases() -> Vec<Case> {
 }
 
 #[tokio::test]
-async fn cluster_kinds_print_the_columns_their_printers_do() {
+async fn each_kind_prints_the_columns_and_cells_of_its_printer() {
     let (sim, client) = start().await;
     for case in printer_cases() {
         let created = raw(&client, "POST", case.collection, Some(&case.object), &[]).await;
