@@ -749,6 +749,29 @@ async fn a_timeout_shows_the_objects_latest_events() {
         "{}",
         out.stdout
     );
+
+    // A claim whose class does not exist: the PV controller's Event.
+    let chart = write_chart(
+        &env,
+        "data",
+        &[(
+            "pvc.yaml",
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  storageClassName: fast\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n",
+        )],
+    );
+    let out = env
+        .berth(&["install", "data", &chart, "--wait", "--timeout", "3s"])
+        .await
+        .failed();
+    assert!(
+        out.stdout
+            .contains("PersistentVolumeClaim/data (default) failed: Timeout: ")
+            && out.stdout.contains(
+                "\n    event: ProvisioningFailed: storageclass.storage.k8s.io \"fast\" not found"
+            ),
+        "{}",
+        out.stdout
+    );
 }
 
 /// A Secret the containers take a variable from that nobody created: the

@@ -147,6 +147,46 @@ impl Cluster {
                     object::set(obj, &["status", "phase"], json!("Pending"));
                 }
             }
+            // pkg/apis/core/v1/defaults.go SetDefaults_PersistentVolume.
+            ("", "persistentvolumes") => {
+                let spec = object::obj_mut(obj, &["spec"]);
+                default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+                default(spec, "volumeMode", json!("Filesystem"));
+                // Pending, then Available at once from the PV controller.
+                if object::at(obj, &["status", "phase"]).is_none() {
+                    object::set(obj, &["status", "phase"], json!("Available"));
+                }
+            }
+            // pkg/apis/scheduling/v1/defaults.go.
+            ("scheduling.k8s.io", "priorityclasses") => {
+                default(
+                    object::obj_mut(obj, &[]),
+                    "preemptionPolicy",
+                    json!("PreemptLowerPriority"),
+                );
+            }
+            // pkg/apis/storage/v1/defaults.go.
+            ("storage.k8s.io", "storageclasses") => {
+                let sc = object::obj_mut(obj, &[]);
+                default(sc, "reclaimPolicy", json!("Delete"));
+                default(sc, "volumeBindingMode", json!("Immediate"));
+            }
+            ("storage.k8s.io", "csidrivers") => {
+                let spec = object::obj_mut(obj, &["spec"]);
+                default(spec, "attachRequired", json!(true));
+                default(spec, "podInfoOnMount", json!(false));
+                default(spec, "storageCapacity", json!(false));
+                default(spec, "fsGroupPolicy", json!("ReadWriteOnceWithFSType"));
+                default(spec, "requiresRepublish", json!(false));
+                default(spec, "seLinuxMount", json!(false));
+                if spec
+                    .get("volumeLifecycleModes")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+                {
+                    spec.insert("volumeLifecycleModes".into(), json!(["Persistent"]));
+                }
+            }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
                 let spec = object::obj_mut(obj, &["spec"]);
                 default(spec, "conversion", json!({"strategy": "None"}));

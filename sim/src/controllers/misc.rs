@@ -90,9 +90,49 @@ pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
     if !after_delay(c, key, &pvc, delay) {
         return;
     }
+    // What the PV controller can bind it to: a volume it names, else one
+    // its class provisions. Static volumes are not matched to claims.
+    let named = object::str_at(&pvc, &["spec", "volumeName"]).filter(|v| !v.is_empty());
+    let class = object::str_at(&pvc, &["spec", "storageClassName"]).unwrap_or("");
+    // Pending, and the Event the PV controller records for it (none when
+    // the volume it names does not exist).
+    let pending = match named {
+        Some(pv) => c
+            .get_stored(&c.rt("", "persistentvolumes"), "", pv)
+            .is_none()
+            .then_some(None),
+        None if class.is_empty() => Some(Some((
+            "Normal",
+            "FailedBinding",
+            "no persistent volumes available for this claim and no storage class is set".into(),
+        ))),
+        None => c
+            .get_stored(&c.rt("storage.k8s.io", "storageclasses"), "", class)
+            .is_none()
+            .then(|| {
+                Some((
+                    "Warning",
+                    "ProvisioningFailed",
+                    format!("storageclass.storage.k8s.io {class:?} not found"),
+                ))
+            }),
+    };
+    if let Some(event) = pending {
+        if let Some((kind, reason, message)) = event {
+            c.record_event(&pvc, kind, reason, &message, "persistentvolume-controller");
+        }
+        // The controller's periodic resync (15 s) tries again.
+        c.work.add_at(
+            c.now().plus(Duration::from_secs(15)),
+            WorkKey::Obj(key.clone()),
+        );
+        return;
+    }
     let rt = c.rt("", "persistentvolumeclaims");
     let mut bound = (*pvc).clone();
-    let volume = format!("pvc-{}", object::uid(&pvc));
+    let volume = named
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("pvc-{}", object::uid(&pvc)));
     object::set(&mut bound, &["spec", "volumeName"], json!(volume));
     let ann = object::obj_mut(&mut bound, &["metadata", "annotations"]);
     ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));

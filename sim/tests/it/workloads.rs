@@ -779,3 +779,84 @@ async fn by_default_pods_start_whatever_their_sources() {
     assert_eq!(p["status"]["phase"], "Running", "{p}");
     sim.shutdown().await;
 }
+
+/// A claim binds only to what can be provisioned for it: a class that does
+/// not exist (yet) leaves it Pending with ProvisioningFailed, no class at
+/// all with FailedBinding; once the class exists the resync binds it.
+#[tokio::test]
+async fn claims_without_a_class_to_provision_them_stay_pending() {
+    let (sim, client) = start_manual().await;
+    let claim = |name: &str, class: &str| {
+        json!({"metadata": {"name": name}, "spec": {"storageClassName": class,
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
+    };
+    for (name, class) in [("fast-data", "fast"), ("static-data", "")] {
+        let r = raw(
+            &client,
+            "POST",
+            &ns_path("v1", "persistentvolumeclaims"),
+            Some(&claim(name, class)),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 201);
+    }
+    for _ in 0..5 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let phase = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            get(
+                &client,
+                &format!("{}/{name}", ns_path("v1", "persistentvolumeclaims")),
+            )
+            .await
+            .json()["status"]["phase"]
+                .clone()
+        }
+    };
+    assert_eq!(phase("fast-data").await, "Pending");
+    assert_eq!(phase("static-data").await, "Pending");
+    let events = get(&client, "/api/v1/namespaces/default/events")
+        .await
+        .json();
+    let said: Vec<(String, String)> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["reason"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(said.contains(&(
+        "ProvisioningFailed".into(),
+        "storageclass.storage.k8s.io \"fast\" not found".into()
+    )));
+    assert!(said.contains(&(
+        "FailedBinding".into(),
+        "no persistent volumes available for this claim and no storage class is set".into()
+    )));
+
+    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "fast"}, "provisioner": "example.com/fast"});
+    let r = raw(
+        &client,
+        "POST",
+        "/apis/storage.k8s.io/v1/storageclasses",
+        Some(&class),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["volumeBindingMode"], "Immediate");
+    for _ in 0..16 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    assert_eq!(phase("fast-data").await, "Bound");
+    assert_eq!(phase("static-data").await, "Pending");
+    sim.shutdown().await;
+}
