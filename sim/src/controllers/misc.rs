@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::WorkKey;
 use super::pod::condition_true;
-use crate::apiserver::{Cluster, DeleteOpts, Propagation};
+use crate::apiserver::{Cluster, DeleteOpts, Propagation, WriteOpts};
 use crate::clock::SimTime;
 use crate::object;
 use crate::resources::{GenerationPolicy, ResKey, ResourceType};
@@ -81,6 +81,7 @@ pub fn reconcile_ingress(c: &mut Cluster, key: &ObjKey) {
 
 pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
     let Some(pvc) = c.store.get(key).cloned() else {
+        release_volumes(c, key);
         return;
     };
     if object::is_deleting(&pvc) || object::str_at(&pvc, &["status", "phase"]) == Some("Bound") {
@@ -143,12 +144,71 @@ pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
     let storage = object::at(&bound, &["spec", "resources", "requests", "storage"])
         .cloned()
         .unwrap_or(json!("1Gi"));
+    if named.is_none() {
+        provision(c, &bound, class, &volume, &storage);
+    }
     let status = json!({
         "phase": "Bound",
         "accessModes": object::at(&bound, &["spec", "accessModes"]).cloned().unwrap_or(json!(["ReadWriteOnce"])),
         "capacity": {"storage": storage},
     });
     c.write_status(&rt, &bound, status, MANAGER);
+}
+
+/// The volume a class's provisioner makes for a claim, bound to it, as
+/// kind's local-path provisioner makes them (a host path on a node).
+fn provision(c: &mut Cluster, pvc: &Value, class: &str, volume: &str, storage: &Value) {
+    let sc = c.get_stored(&c.rt("storage.k8s.io", "storageclasses"), "", class);
+    let field = |k: &str| sc.as_deref().and_then(|sc| object::str_at(sc, &[k]));
+    let provisioner = field("provisioner").unwrap_or("").to_string();
+    let reclaim = field("reclaimPolicy").unwrap_or("Delete").to_string();
+    let ns = object::namespace(pvc);
+    let name = object::name(pvc);
+    let pv = json!({
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": volume,
+                     "annotations": {"pv.kubernetes.io/provisioned-by": provisioner}},
+        "spec": {
+            "accessModes": object::at(pvc, &["spec", "accessModes"]).cloned()
+                .unwrap_or(json!(["ReadWriteOnce"])),
+            "capacity": {"storage": storage},
+            "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                         "namespace": ns, "name": name, "uid": object::uid(pvc),
+                         "resourceVersion": object::resource_version(pvc).unwrap_or("")},
+            "hostPath": {"path": format!("/var/local-path-provisioner/{volume}_{ns}_{name}"),
+                         "type": "DirectoryOrCreate"},
+            "persistentVolumeReclaimPolicy": reclaim,
+            "storageClassName": class,
+            "volumeMode": object::str_at(pvc, &["spec", "volumeMode"]).unwrap_or("Filesystem"),
+        },
+    });
+    let rt = c.rt("", "persistentvolumes");
+    if let Ok(pv) = c.create(&rt, "", pv, &WriteOpts::system(MANAGER)) {
+        c.write_status(&rt, &pv, json!({"phase": "Bound"}), MANAGER);
+    }
+}
+
+/// A deleted claim's volumes: deleted under the `Delete` reclaim policy,
+/// `Released` under `Retain`.
+fn release_volumes(c: &mut Cluster, key: &ObjKey) {
+    let rt = c.rt("", "persistentvolumes");
+    let claimed: Vec<Arc<Value>> = c
+        .store
+        .list(&rt.key(), None)
+        .into_iter()
+        .filter(|pv| {
+            object::str_at(pv, &["spec", "claimRef", "namespace"]) == Some(key.ns.as_str())
+                && object::str_at(pv, &["spec", "claimRef", "name"]) == Some(key.name.as_str())
+                && object::str_at(pv, &["status", "phase"]) == Some("Bound")
+        })
+        .collect();
+    for pv in claimed {
+        if object::str_at(&pv, &["spec", "persistentVolumeReclaimPolicy"]) == Some("Delete") {
+            let _ = c.delete(&rt, "", object::name(&pv), &DeleteOpts::default());
+        } else {
+            c.write_status(&rt, &pv, json!({"phase": "Released"}), MANAGER);
+        }
+    }
 }
 
 /// Establishes new CRDs after `crd_establish_delay`; on deletion removes their custom

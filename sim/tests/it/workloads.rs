@@ -858,5 +858,49 @@ async fn claims_without_a_class_to_provision_them_stay_pending() {
     }
     assert_eq!(phase("fast-data").await, "Bound");
     assert_eq!(phase("static-data").await, "Pending");
+
+    // The class's provisioner made the volume, bound to the claim, and it
+    // goes with the claim under the Delete reclaim policy.
+    let claim = get(
+        &client,
+        &format!("{}/fast-data", ns_path("v1", "persistentvolumeclaims")),
+    )
+    .await
+    .json();
+    let volume = claim["spec"]["volumeName"].as_str().unwrap().to_string();
+    let pv = get(&client, &format!("/api/v1/persistentvolumes/{volume}"))
+        .await
+        .json();
+    assert_eq!(pv["status"]["phase"], "Bound");
+    assert_eq!(pv["spec"]["claimRef"]["name"], "fast-data");
+    assert_eq!(pv["spec"]["claimRef"]["uid"], claim["metadata"]["uid"]);
+    assert_eq!(pv["spec"]["storageClassName"], "fast");
+    assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
+    assert_eq!(pv["spec"]["capacity"]["storage"], "1Gi");
+    assert_eq!(
+        pv["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"],
+        "example.com/fast"
+    );
+    let r = raw(
+        &client,
+        "DELETE",
+        &format!("{}/fast-data", ns_path("v1", "persistentvolumeclaims")),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    for _ in 0..3 {
+        sim.clock().advance(Duration::from_secs(1)).await;
+    }
+    let r = raw(
+        &client,
+        "GET",
+        &format!("/api/v1/persistentvolumes/{volume}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 404);
     sim.shutdown().await;
 }
