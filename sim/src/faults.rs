@@ -142,6 +142,23 @@ impl Rule {
         self.budget.times = Some(n);
         self
     }
+
+    /// Admission refusing what the controllers create of `resource` (a
+    /// policy webhook, a quota): a 403 with `message` for each such create.
+    pub fn refuse_controller_creates(resource: &str, message: &str) -> Rule {
+        Rule::new(
+            Match {
+                field_manager: Some("kube-controller-manager".into()),
+                ..Match::verb("create").resource(resource)
+            },
+            Action::Status {
+                code: 403,
+                reason: None,
+                message: Some(message.into()),
+                retry_after_s: None,
+            },
+        )
+    }
 }
 
 impl Match {

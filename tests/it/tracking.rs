@@ -575,22 +575,11 @@ async fn the_kubeconfigs_tls_server_name_is_verified() {
 /// its grace period; refused for a moment, they are only waited for.
 #[tokio::test]
 async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
-    use berth_sim::{Action, Match, Rule};
+    use berth_sim::Rule;
     let env = Env::start().await;
     let denied = "admission webhook \"pods.policy.example\" denied the request: containers must not run as root";
     let refuse = |times: Option<u64>| {
-        let rule = Rule::new(
-            Match {
-                field_manager: Some("kube-controller-manager".into()),
-                ..Match::verb("create").resource("pods")
-            },
-            Action::Status {
-                code: 403,
-                reason: None,
-                message: Some(denied.into()),
-                retry_after_s: None,
-            },
-        );
+        let rule = Rule::refuse_controller_creates("pods", denied);
         match times {
             Some(n) => rule.times(n),
             None => rule,
@@ -652,21 +641,13 @@ async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
 /// FailedCreate Events.
 #[tokio::test]
 async fn a_timeout_shows_the_objects_latest_events() {
-    use berth_sim::{Action, Match, Rule};
+    use berth_sim::Rule;
     let env = Env::start().await;
     let denied = "admission webhook \"pods.policy.example\" denied the request: no hostPath";
-    let refusing = env.sim.faults().add(Rule::new(
-        Match {
-            field_manager: Some("kube-controller-manager".into()),
-            ..Match::verb("create").resource("pods")
-        },
-        Action::Status {
-            code: 403,
-            reason: None,
-            message: Some(denied.into()),
-            retry_after_s: None,
-        },
-    ));
+    let refusing = env
+        .sim
+        .faults()
+        .add(Rule::refuse_controller_creates("pods", denied));
     let chart = write_chart(
         &env,
         "db",

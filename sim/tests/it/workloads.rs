@@ -516,18 +516,7 @@ async fn long_names_get_pods() {
 async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     let (sim, client) = start_manual().await;
     let message = "admission webhook \"pods.policy.example\" denied the request: no root";
-    let rule = berth_sim::Rule::new(
-        berth_sim::Match {
-            field_manager: Some("kube-controller-manager".into()),
-            ..berth_sim::Match::verb("create").resource("pods")
-        },
-        berth_sim::Action::Status {
-            code: 403,
-            reason: None,
-            message: Some(message.into()),
-            retry_after_s: None,
-        },
-    );
+    let rule = berth_sim::Rule::refuse_controller_creates("pods", message);
     let id = sim.faults().add(rule);
     // A rule that does not name the manager is for clients' requests only.
     let clients_only = sim.faults().add(berth_sim::Rule::new(
