@@ -226,8 +226,11 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bytes(x), Value::Bytes(y)) => x == y,
+        // A nil slice or map equals only a nil one (`list` against
+        // `fromJsonArray "null"`), as in reflect.DeepEqual.
         (Value::List(x), Value::List(y)) => {
             x.ty == y.ty
+                && x.nil == y.nil
                 && x.len() == y.len()
                 && x.items
                     .iter()
@@ -235,7 +238,7 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
                     .all(|(p, q)| deep_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
-            if x.ty != y.ty || x.len() != y.len() {
+            if x.ty != y.ty || x.nil != y.nil || x.len() != y.len() {
                 return false;
             }
             if x.same(y) {
