@@ -10,6 +10,7 @@ use std::rc::Rc;
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 
 use super::YamlError;
+use super::anchors::{self, Anchor};
 use super::lookahead::{self, After};
 use super::resolve::{Resolved, resolve};
 use super::tabs::{self, Kind as TabKind, Tokens};
@@ -119,6 +120,21 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     }
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
+        // An anchor's name libyaml ends before granit-parser does, at the
+        // start of its next token, or refuses.
+        let refused = match anchors::first_difference(&text) {
+            Some(Anchor::Split { at, with }) => {
+                text.to_mut().replace_range(at..at + 1, &with);
+                continue;
+            }
+            Some(Anchor::Fails {
+                error,
+                at,
+                line,
+                column,
+            }) => Some((error, at, (line, column))),
+            None => None,
+        };
         let mut tokens = Tokens::default();
         match parse_tree_once(&text, true, &mut tokens) {
             Err(Failed::Reread { at, with }) => {
@@ -128,17 +144,40 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
             }
             Err(Failed::Unclosed(e)) => {
                 let e = failed_before_the_end(&text).unwrap_or(e);
-                return Err(block_indent_tab_first(&text, &tokens, e));
+                let e = block_indent_tab_first(&text, &tokens, e);
+                return Err(first_of(refused.map(|(r, _, at)| (r, at)), e));
             }
-            Err(Failed::Yaml(e)) => return Err(block_indent_tab_first(&text, &tokens, e)),
+            Err(Failed::Yaml(e)) => {
+                let e = block_indent_tab_first(&text, &tokens, e);
+                return Err(first_of(refused.map(|(r, _, at)| (r, at)), e));
+            }
             Ok(tree) => {
+                // Only an anchor libyaml reaches: in the first document,
+                // before a root that ends at its own quote or bracket.
+                let read_to = match &tree {
+                    Some((_, span)) if span.closed => Some(span.end),
+                    _ => tokens.doc_end,
+                };
+                let refused = refused
+                    .filter(|&(_, at, _)| read_to.is_none_or(|end| at < end))
+                    .map(|(r, _, at)| (r, at));
                 // Tabs libyaml's scanner refuses and granit-parser takes.
-                if let Some(e) = tabs::refused_tab(&text, &tokens) {
-                    return Err(e);
-                }
-                return Ok(tree.map(|(root, _)| root));
+                return match (refused, tabs::refused_tab(&text, &tokens)) {
+                    (None, None) => Ok(tree.map(|(root, _)| root)),
+                    (Some((r, _)), None) => Err(r),
+                    (r, Some(t)) => Err(first_of(r, t)),
+                };
             }
         }
+    }
+}
+
+/// The error libyaml meets first: `e`, or the refused anchor `r` when
+/// its token starts (1-based line and column) before `e` or at it.
+fn first_of(r: Option<(YamlError, (usize, usize))>, e: YamlError) -> YamlError {
+    match r {
+        Some((r, at)) if at <= (e.line, e.column) => r,
+        _ => e,
     }
 }
 

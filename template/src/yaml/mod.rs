@@ -8,6 +8,7 @@
 //! document, for sorting manifests quickly (`scan` reads most documents'
 //! heads line by line, without the parser).
 
+mod anchors;
 mod decode;
 mod encode;
 mod head;

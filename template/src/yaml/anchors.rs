@@ -1,0 +1,147 @@
+//! The anchor and alias names libyaml reads where granit-parser (YAML 1.2)
+//! reads others.
+//!
+//! libyaml's `yaml_parser_scan_anchor` takes only `[0-9A-Za-z_-]` for a
+//! name and wants after it a blank, a line break, the end, or one of
+//! ``?:,]}%@` ``, where its next token starts; anything else is "did not find
+//! expected alphabetic or numeric character" at that character (`&a.b`,
+//! `*ä`, `&a[1]`, `&#34;`, what `html` makes of a quote). YAML 1.2 takes any
+//! character but a space and `,[]{}`, so granit-parser reads `&a:b x` as
+//! the anchor `a:b` on `x` where libyaml anchors the plain scalar `:b x`
+//! (in a flow collection a `:` is libyaml's value indicator whatever
+//! follows: `{&a:b}` is an empty key's value `b`), and `&a[1]` as an
+//! anchored sequence.
+//!
+//! This finds, with granit-parser's scanner, the first anchor or alias
+//! whose name libyaml ends elsewhere; the decoder splits the text there or
+//! fails at it, whichever libyaml does.
+
+use granit_parser::{Scanner, StrInput, TokenType};
+
+use super::YamlError;
+
+/// How libyaml reads an anchor or alias granit-parser reads otherwise.
+pub(super) enum Anchor {
+    /// Its name ends before granit-parser's, at byte offset `at`, where
+    /// libyaml's next token starts: the text is to be read with the ASCII
+    /// character there replaced by `with`, that character after a space
+    /// (and a `:` in a flow collection, a value indicator for libyaml
+    /// whatever follows it, before one too).
+    Split { at: usize, with: String },
+    /// The scanner's error, in the token that starts at char index `at`,
+    /// 1-based `line` and `column`: libyaml fails there before its parser
+    /// sees the token (an unknown alias, a node misplaced).
+    Fails {
+        error: YamlError,
+        at: usize,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// libyaml's characters of a name (`is_alpha`).
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// What may follow a name for libyaml, besides a blank or a line break.
+fn ends_name(c: char) -> bool {
+    matches!(c, '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`')
+}
+
+/// Blanks and line breaks, as libyaml's `is_blankz` has them.
+fn blank_or_break(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// The first anchor or alias of `text` libyaml reads otherwise than
+/// granit-parser, up to where its scanner stops.
+pub(super) fn first_difference(text: &str) -> Option<Anchor> {
+    if !may_differ(text) {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut flow = 0usize;
+    for token in Scanner::new(StrInput::new(text)) {
+        let Ok(token) = token else {
+            return None;
+        };
+        let name = match token.token_type() {
+            TokenType::FlowSequenceStart | TokenType::FlowMappingStart => {
+                flow += 1;
+                continue;
+            }
+            TokenType::FlowSequenceEnd | TokenType::FlowMappingEnd => {
+                flow = flow.saturating_sub(1);
+                continue;
+            }
+            TokenType::Anchor(name) | TokenType::Alias(name) => name,
+            _ => continue,
+        };
+        // The name starts after the `&` or `*` the span starts at.
+        let start = token.span().start.index() + 1;
+        let len = name.chars().take_while(|&c| name_char(c)).count();
+        let at = start + len;
+        match chars.get(at) {
+            None => {}
+            Some(&c) if blank_or_break(c) => {}
+            Some(&c) if len == name.chars().count() && c != '[' && c != '{' => {}
+            Some(&c) if len > 0 && ends_name(c) => {
+                let at = chars[..at].iter().map(|c| c.len_utf8()).sum();
+                let with = if flow > 0 && c == ':' {
+                    " : ".to_string()
+                } else {
+                    format!(" {c}")
+                };
+                return Some(Anchor::Split { at, with });
+            }
+            Some(_) => {
+                let (line, column) = line_col(&chars, start - 1);
+                return Some(Anchor::Fails {
+                    error: refused(&chars, at),
+                    at: start - 1,
+                    line,
+                    column,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Whether some `&` or `*` of `text` has a name libyaml ends otherwise
+/// than at a blank or the end: cheaper than scanning.
+fn may_differ(text: &str) -> bool {
+    text.match_indices(['&', '*']).any(|(i, _)| {
+        let rest = &text[i + 1..];
+        match rest.trim_start_matches(name_char).chars().next() {
+            None => false,
+            Some(c) => !blank_or_break(c) && !matches!(c, ',' | ']' | '}'),
+        }
+    })
+}
+
+/// libyaml's error at char index `at`: a scanner error, with go-yaml's
+/// 1-based line unless on the first.
+fn refused(chars: &[char], at: usize) -> YamlError {
+    let (line, column) = line_col(chars, at);
+    YamlError::go(
+        line,
+        column,
+        "did not find expected alphabetic or numeric character",
+        (line > 1).then_some(line),
+    )
+}
+
+/// The 1-based line and column of char index `at`.
+fn line_col(chars: &[char], at: usize) -> (usize, usize) {
+    let line = chars[..at].iter().filter(|&&c| c == '\n').count() + 1;
+    let line_start = chars[..at]
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |i| i + 1);
+    (line, at - line_start + 1)
+}
