@@ -10,10 +10,10 @@ use std::rc::Rc;
 use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, StructureStyle};
 
 use super::YamlError;
-use super::anchors::{self, Anchor};
 use super::lookahead::{self, After};
 use super::resolve::{Resolved, resolve};
 use super::tabs::{self, Kind as TabKind, Tokens};
+use super::tokens::{self, Token};
 use crate::value::{Map, Value};
 
 /// A parsed YAML node (before typing).
@@ -120,14 +120,14 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
     }
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
-        // An anchor's name libyaml ends before granit-parser does, at the
-        // start of its next token, or refuses.
-        let refused = match anchors::first_difference(&text) {
-            Some(Anchor::Split { at, with }) => {
+        // A token libyaml's scanner ends before granit-parser's does (an
+        // anchor's name, a flow collection's `:`), or refuses.
+        let refused = match tokens::first_difference(&text) {
+            Some(Token::Split { at, with }) => {
                 text.to_mut().replace_range(at..at + 1, &with);
                 continue;
             }
-            Some(Anchor::Fails {
+            Some(Token::Fails {
                 error,
                 at,
                 line,

@@ -8,7 +8,6 @@
 //! document, for sorting manifests quickly (`scan` reads most documents'
 //! heads line by line, without the parser).
 
-mod anchors;
 mod decode;
 mod encode;
 mod head;
@@ -16,6 +15,7 @@ mod lookahead;
 pub mod resolve;
 mod scan;
 mod tabs;
+mod tokens;
 
 pub use decode::{MAX_DEPTH, StringAt};
 pub use head::{ManifestHead, manifest_head};

@@ -1,5 +1,5 @@
-//! The anchor and alias names libyaml reads where granit-parser (YAML 1.2)
-//! reads others.
+//! The tokens libyaml's scanner cuts otherwise than granit-parser's
+//! (YAML 1.2): an anchor's or alias's name, a `:` in a flow collection.
 //!
 //! libyaml's `yaml_parser_scan_anchor` takes only `[0-9A-Za-z_-]` for a
 //! name and wants after it a blank, a line break, the end, or one of
@@ -7,26 +7,29 @@
 //! expected alphabetic or numeric character" at that character (`&a.b`,
 //! `*ä`, `&a[1]`, `&#34;`, what `html` makes of a quote). YAML 1.2 takes any
 //! character but a space and `,[]{}`, so granit-parser reads `&a:b x` as
-//! the anchor `a:b` on `x` where libyaml anchors the plain scalar `:b x`
-//! (in a flow collection a `:` is libyaml's value indicator whatever
-//! follows: `{&a:b}` is an empty key's value `b`), and `&a[1]` as an
-//! anchored sequence.
+//! the anchor `a:b` on `x` where libyaml anchors the plain scalar `:b x`,
+//! and `&a[1]` as an anchored sequence.
 //!
-//! This finds, with granit-parser's scanner, the first anchor or alias
-//! whose name libyaml ends elsewhere; the decoder splits the text there or
-//! fails at it, whichever libyaml does.
+//! In a flow collection a `:` where a token starts is libyaml's value
+//! indicator whatever follows (go-yaml v2's `yaml_parser_fetch_next_token`
+//! wants a blank after it only in the block context): `[:b]` finds no node
+//! before the value, `{&a:b}` is an anchored empty key's `b`, where YAML
+//! 1.2 reads the plain scalar `:b`.
+//!
+//! This finds, with granit-parser's scanner, the first such token; the
+//! decoder splits the text there or fails at it, whichever libyaml does.
 
-use granit_parser::{Scanner, StrInput, TokenType};
+use granit_parser::{ScalarStyle, Scanner, StrInput, TokenType};
 
 use super::YamlError;
 
-/// How libyaml reads an anchor or alias granit-parser reads otherwise.
-pub(super) enum Anchor {
-    /// Its name ends before granit-parser's, at byte offset `at`, where
-    /// libyaml's next token starts: the text is to be read with the ASCII
-    /// character there replaced by `with`, that character after a space
-    /// (and a `:` in a flow collection, a value indicator for libyaml
-    /// whatever follows it, before one too).
+/// How libyaml reads a token granit-parser reads otherwise.
+pub(super) enum Token {
+    /// libyaml's token ends, or its value indicator starts, at byte offset
+    /// `at`: the text is to be read with the ASCII character there
+    /// replaced by `with`, that character after a space (and a `:` in a
+    /// flow collection, a value indicator for libyaml whatever follows it,
+    /// before one too).
     Split { at: usize, with: String },
     /// The scanner's error, in the token that starts at char index `at`,
     /// 1-based `line` and `column`: libyaml fails there before its parser
@@ -57,9 +60,9 @@ fn blank_or_break(c: char) -> bool {
     )
 }
 
-/// The first anchor or alias of `text` libyaml reads otherwise than
-/// granit-parser, up to where its scanner stops.
-pub(super) fn first_difference(text: &str) -> Option<Anchor> {
+/// The first token of `text` libyaml reads otherwise than granit-parser,
+/// up to where its scanner stops.
+pub(super) fn first_difference(text: &str) -> Option<Token> {
     if !may_differ(text) {
         return None;
     }
@@ -79,6 +82,12 @@ pub(super) fn first_difference(text: &str) -> Option<Anchor> {
                 continue;
             }
             TokenType::Anchor(name) | TokenType::Alias(name) => name,
+            TokenType::Scalar(ScalarStyle::Plain, value) if flow > 0 && value.starts_with(':') => {
+                let start = token.span().start.index();
+                let at = chars[..start].iter().map(|c| c.len_utf8()).sum();
+                let with = ": ".to_string();
+                return Some(Token::Split { at, with });
+            }
             _ => continue,
         };
         // The name starts after the `&` or `*` the span starts at.
@@ -96,11 +105,11 @@ pub(super) fn first_difference(text: &str) -> Option<Anchor> {
                 } else {
                     format!(" {c}")
                 };
-                return Some(Anchor::Split { at, with });
+                return Some(Token::Split { at, with });
             }
             Some(_) => {
                 let (line, column) = line_col(&chars, start - 1);
-                return Some(Anchor::Fails {
+                return Some(Token::Fails {
                     error: refused(&chars, at),
                     at: start - 1,
                     line,
@@ -113,15 +122,21 @@ pub(super) fn first_difference(text: &str) -> Option<Anchor> {
 }
 
 /// Whether some `&` or `*` of `text` has a name libyaml ends otherwise
-/// than at a blank or the end: cheaper than scanning.
+/// than at a blank or the end, or a `:` may open a plain scalar in a flow
+/// collection: cheaper than scanning.
 fn may_differ(text: &str) -> bool {
-    text.match_indices(['&', '*']).any(|(i, _)| {
-        let rest = &text[i + 1..];
-        match rest.trim_start_matches(name_char).chars().next() {
-            None => false,
-            Some(c) => !blank_or_break(c) && !matches!(c, ',' | ']' | '}'),
-        }
-    })
+    let flow_colon = text.contains(['[', '{'])
+        && text
+            .match_indices(':')
+            .any(|(i, _)| !text[i + 1..].starts_with([' ', '\t', '\r', '\n']));
+    flow_colon
+        || text.match_indices(['&', '*']).any(|(i, _)| {
+            let rest = &text[i + 1..];
+            match rest.trim_start_matches(name_char).chars().next() {
+                None => false,
+                Some(c) => !blank_or_break(c) && !matches!(c, ',' | ']' | '}'),
+            }
+        })
 }
 
 /// libyaml's error at char index `at`: a scanner error, with go-yaml's
