@@ -123,8 +123,8 @@ fn parse_tree(text: &str) -> Result<Option<Rc<Node>>, YamlError> {
         // A token libyaml's scanner ends before granit-parser's does (an
         // anchor's name, a flow collection's `:`), or refuses.
         let refused = match tokens::first_difference(&text) {
-            Some(Token::Split { at, with }) => {
-                text.to_mut().replace_range(at..at + 1, &with);
+            Some(Token::Split { at, len, with }) => {
+                text.to_mut().replace_range(at..at + len, &with);
                 continue;
             }
             Some(Token::Fails {

@@ -26,11 +26,12 @@ use super::YamlError;
 /// How libyaml reads a token granit-parser reads otherwise.
 pub(super) enum Token {
     /// libyaml's token ends, or its value indicator starts, at byte offset
-    /// `at`: the text is to be read with the ASCII character there
-    /// replaced by `with`, that character after a space (and a `:` in a
-    /// flow collection, a value indicator for libyaml whatever follows it,
-    /// before one too).
-    Split { at: usize, with: String },
+    /// `at`, or a plain scalar takes a `:` there: the text is to be read
+    /// with its `len` bytes from `at` replaced by `with` (the ASCII
+    /// character there after a space, and a `:` in a flow collection, a
+    /// value indicator for libyaml whatever follows it, before one too; or
+    /// the scalar quoted).
+    Split { at: usize, len: usize, with: String },
     /// The scanner's error, in the token that starts at char index `at`,
     /// 1-based `line` and `column`: libyaml fails there before its parser
     /// sees the token (an unknown alias, a node misplaced).
@@ -67,11 +68,17 @@ pub(super) fn first_difference(text: &str) -> Option<Token> {
         return None;
     }
     let chars: Vec<char> = text.chars().collect();
+    let byte = |ci: usize| -> usize { chars[..ci].iter().map(|c| c.len_utf8()).sum() };
     let mut flow = 0usize;
+    // Where the last token starts, when a plain scalar in a flow
+    // collection.
+    let mut plain = None;
     for token in Scanner::new(StrInput::new(text)) {
         let Ok(token) = token else {
             return None;
         };
+        let start = token.span().start.index();
+        let last_plain = plain.take();
         let name = match token.token_type() {
             TokenType::FlowSequenceStart | TokenType::FlowMappingStart => {
                 flow += 1;
@@ -83,10 +90,29 @@ pub(super) fn first_difference(text: &str) -> Option<Token> {
             }
             TokenType::Anchor(name) | TokenType::Alias(name) => name,
             TokenType::Scalar(ScalarStyle::Plain, value) if flow > 0 && value.starts_with(':') => {
-                let start = token.span().start.index();
-                let at = chars[..start].iter().map(|c| c.len_utf8()).sum();
                 let with = ": ".to_string();
-                return Some(Token::Split { at, with });
+                return Some(Token::Split {
+                    at: byte(start),
+                    len: 1,
+                    with,
+                });
+            }
+            TokenType::Scalar(ScalarStyle::Plain, _) if flow > 0 => {
+                plain = Some(start);
+                continue;
+            }
+            TokenType::Value if flow > 0 => {
+                if let Some(from) = last_plain
+                    && let Some(with) = colon_in_plain(&chars[from..=start], chars.get(start + 1))
+                {
+                    let at = byte(from);
+                    return Some(Token::Split {
+                        at,
+                        len: byte(start + 1) - at,
+                        with,
+                    });
+                }
+                continue;
             }
             _ => continue,
         };
@@ -99,13 +125,16 @@ pub(super) fn first_difference(text: &str) -> Option<Token> {
             Some(&c) if blank_or_break(c) => {}
             Some(&c) if len == name.chars().count() && c != '[' && c != '{' => {}
             Some(&c) if len > 0 && ends_name(c) => {
-                let at = chars[..at].iter().map(|c| c.len_utf8()).sum();
                 let with = if flow > 0 && c == ':' {
                     " : ".to_string()
                 } else {
                     format!(" {c}")
                 };
-                return Some(Token::Split { at, with });
+                return Some(Token::Split {
+                    at: byte(at),
+                    len: 1,
+                    with,
+                });
             }
             Some(_) => {
                 let (line, column) = line_col(&chars, start - 1);
@@ -119,6 +148,24 @@ pub(super) fn first_difference(text: &str) -> Option<Token> {
         }
     }
     None
+}
+
+/// A plain scalar and a `:` after it in a flow collection (`chars`, the
+/// scalar's start to the `:`), the `:` followed by `next`: go-yaml v2's
+/// plain scalar ends at a `:` only before a blank or a line break, so
+/// `[x:]`, `{x :, y: 1}` are the scalars `x:` and `x :`, where YAML 1.2
+/// ends it before a `:` that a flow indicator follows. The scalar then,
+/// single-quoted (line breaks kept: the same folding), unless a comment
+/// ends it before the `:`.
+fn colon_in_plain(chars: &[char], next: Option<&char>) -> Option<String> {
+    let comment = chars
+        .windows(2)
+        .any(|w| w[1] == '#' && blank_or_break(w[0]));
+    if !matches!(next, Some(',' | ']' | '}')) || comment {
+        return None;
+    }
+    let body: String = chars.iter().collect();
+    Some(format!("'{}'", body.replace('\'', "''")))
 }
 
 /// Whether some `&` or `*` of `text` has a name libyaml ends otherwise
