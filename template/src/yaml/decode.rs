@@ -1230,6 +1230,16 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
             Stage::Parser,
             end_line,
         )
+    } else if info.starts_with("unexpected EOF while parsing an implicit flow mapping")
+        && open.last().is_some_and(|o| o.shape == Shape::FlowMap)
+    {
+        // A second `:` where a flow mapping wants its value (`{x: : b}`):
+        // libyaml's parser finds no node there.
+        (
+            "did not find expected node content".into(),
+            Stage::Parser,
+            l0,
+        )
     } else {
         (problem.to_string(), Stage::Parser, l0)
     };
