@@ -123,7 +123,7 @@ pub fn run_all(dir: &Path, opts: &Options) -> Report {
         log: Vec::new(),
     };
     chartfile(&mut l);
-    values_file(&mut l, opts);
+    let user = values_file(&mut l, opts);
     // The loader's verdict, shared by the three rules that load the chart.
     let loaded = if l.dir.join("Chart.yaml").is_dir() {
         // Helm's loader walks past a directory named Chart.yaml.
@@ -133,7 +133,7 @@ pub fn run_all(dir: &Path, opts: &Options) -> Report {
             .and_then(|files| chart::build_owned(files, &Limits::default()))
             .map_err(|e| e.to_string())
     };
-    templates(&mut l, &loaded, opts);
+    templates(&mut l, &loaded, opts, &user);
     dependencies(&mut l, &loaded);
     crds(&mut l, &loaded);
     Report {
@@ -378,7 +378,13 @@ fn sources(md: &Map<String, Value>) -> Option<String> {
 
 // ---- values.yaml (rules/values.go) ----
 
-fn values_file(l: &mut Linter, opts: &Options) {
+/// The rule, and the user's values as it leaves them for the template
+/// rule: Helm's `CoalesceTables` copies only the top level of the user's
+/// map, so the file's values are merged into the user's own tables (a
+/// null over a key the file sets is deleted there: `--set tags.x=null`
+/// then no longer turns a `tags: {x: false}` off, as the template rule's
+/// dependencies see it).
+fn values_file(l: &mut Linter, opts: &Options) -> Map<String, Value> {
     const FILE: &str = "values.yaml";
     let path = l.dir.join(FILE);
     let exists = path.exists();
@@ -387,28 +393,45 @@ fn values_file(l: &mut Linter, opts: &Options) {
         FILE,
         (!exists).then(|| "file does not exist".to_string()),
     ) {
-        return;
+        return opts.values.clone();
     }
-    let err = check_values_file(&path, opts);
+    let (err, user) = check_values_file(&path, opts);
     l.rule(Severity::Error, FILE, err);
+    user
 }
 
-fn check_values_file(path: &Path, opts: &Options) -> Option<String> {
+fn check_values_file(path: &Path, opts: &Options) -> (Option<String>, Map<String, Value>) {
+    let unchanged = || opts.values.clone();
     let values = match std::fs::read(path) {
-        Err(e) => return Some(format!("unable to parse YAML: {}", go_read_error(path, &e))),
+        Err(e) => {
+            let e = format!("unable to parse YAML: {}", go_read_error(path, &e));
+            return (Some(e), unchanged());
+        }
         Ok(data) => match read_values(&data) {
             Ok(v) => v,
-            Err(e) => return Some(format!("unable to parse YAML: {e}")),
+            Err(e) => return (Some(format!("unable to parse YAML: {e}")), unchanged()),
         },
     };
     // Only the top level, as Helm: the user's values over the file's.
     let mut coalesced = opts.values.clone();
     helm_coalesce_tables(&mut coalesced, &values);
+    // The user's tables are the coalesced ones, merged in place.
+    let user = opts
+        .values
+        .iter()
+        .map(|(k, v)| match (v, coalesced.get(k)) {
+            (Value::Object(_), Some(merged @ Value::Object(_))) => (k.clone(), merged.clone()),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
     let schema = std::fs::read(path.with_file_name("values.schema.json")).unwrap_or_default();
     if schema.is_empty() || opts.skip_schema_validation {
-        return None;
+        return (None, user);
     }
-    helm::validate_single_schema(&Value::Object(coalesced), &schema, &opts.remote_schemas).err()
+    let err =
+        helm::validate_single_schema(&Value::Object(coalesced), &schema, &opts.remote_schemas)
+            .err();
+    (err, user)
 }
 
 /// Helm's `common.ReadValues`: one document into a `common.Values` map.
@@ -454,7 +477,12 @@ fn helm_coalesce_tables(dst: &mut Map<String, Value>, src: &Map<String, Value>) 
 
 // ---- templates (rules/template.go) ----
 
-fn templates(l: &mut Linter, loaded: &Result<chart::Loaded, String>, opts: &Options) {
+fn templates(
+    l: &mut Linter,
+    loaded: &Result<chart::Loaded, String>,
+    opts: &Options,
+    user: &Map<String, Value>,
+) {
     const DIR: &str = "templates/";
     let path = l.dir.join("templates");
     if !l.rule(
@@ -483,7 +511,7 @@ fn templates(l: &mut Linter, loaded: &Result<chart::Loaded, String>, opts: &Opti
     render_opts.skip_schema_validation = opts.skip_schema_validation;
     let lint_log = helm::LintLog::default();
     render_opts.lint = Some(lint_log.clone());
-    let user = Value::Object(opts.values.clone());
+    let user = Value::Object(user.clone());
     let log = &mut l.log;
     let rendered = berth_template::with_big_stack(|| {
         // Helm lints quietly past what it cannot process or coalesce.

@@ -82,6 +82,25 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 t("templates/cm.yaml", CM),
             ],
         ),
+        // The values rule merges values.yaml into the user's own tables,
+        // which the template rule then gets: the user's `tags.back=null`
+        // is gone from them, so values.yaml's `back: false` comes back
+        // when the rule coalesces and turns the failing subchart off
+        // (found by difftest, lint, seed 1220072, where the subchart's
+        // null values then met import-values' merge).
+        (
+            "values-null-tag",
+            vec![
+                chart("dependencies:\n- name: sub\n  version: 0.1.0\n  tags: [back]\n"),
+                t("values.yaml", "tags:\n  back: false\n"),
+                t("templates/cm.yaml", CM),
+                t(
+                    "charts/sub/Chart.yaml",
+                    "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+                ),
+                t("charts/sub/templates/bad.yaml", "a: {{ upper 1 }}\n"),
+            ],
+        ),
         ("values-scalar", vec![chart(""), t("values.yaml", "- a\n")]),
         (
             "templates",
@@ -380,6 +399,14 @@ async fn lint_reports_what_real_helm_lint_reports() {
         &dirs,
         serde_json::json!({"strict": true, "namespace": "prod", "kube_version": "v1.20.0", "values": {"x": "given", "port": 80, "image": null, "nested": {"a": null}}}),
         &["--strict", "-n", "prod", "--kube-version", "v1.20.0", "--set", "x=given,port=80,image=null,nested.a=null"],
+    )
+    .await;
+    // Only there: other cases' schemas refuse a `tags` table.
+    let tag = dirs.iter().filter(|d| d.ends_with("/values-null-tag"));
+    compare(
+        &tag.cloned().collect::<Vec<_>>(),
+        serde_json::json!({"values": {"tags": {"back": null}}}),
+        &["--set", "tags.back=null"],
     )
     .await;
 }
