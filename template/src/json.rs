@@ -89,9 +89,12 @@ pub fn marshal_indent(v: &Value) -> Result<String, String> {
 }
 
 /// An Encoder with `SetEscapeHTML(false)`, without the trailing newline.
+/// Sprig's `toRawJson` encodes a pointer to its value (`enc.Encode(&v)`):
+/// one level more before a cycle is looked for.
 pub fn marshal_raw(v: &Value) -> Result<String, String> {
     let mut out = String::new();
-    encode(
+    PATH.with(|p| p.borrow_mut().push((0, None)));
+    let r = encode(
         &mut out,
         v,
         Opts {
@@ -99,8 +102,9 @@ pub fn marshal_raw(v: &Value) -> Result<String, String> {
             indent: false,
         },
         0,
-    )?;
-    Ok(out)
+    );
+    PATH.with(|p| p.borrow_mut().pop());
+    r.map(|()| out)
 }
 
 fn newline(out: &mut String, opts: Opts, depth: usize) {
@@ -128,18 +132,23 @@ fn encode(out: &mut String, v: &Value, opts: Opts, depth: usize) -> Result<(), S
         }
         Value::List(l) if l.nil => out.push_str("null"),
         Value::List(l) => {
-            out.push('[');
-            for (i, item) in l.items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            // A slice is known by its first element and its length.
+            let key = (std::rc::Rc::as_ptr(&l.items) as usize, Some(l.len()));
+            within(key, v, || {
+                out.push('[');
+                for (i, item) in l.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, opts, depth + 1);
+                    encode(out, item, opts, depth + 1)?;
                 }
-                newline(out, opts, depth + 1);
-                encode(out, item, opts, depth + 1)?;
-            }
-            if !l.is_empty() {
-                newline(out, opts, depth);
-            }
-            out.push(']');
+                if !l.is_empty() {
+                    newline(out, opts, depth);
+                }
+                out.push(']');
+                Ok(())
+            })?;
         }
         Value::Map(m) => encode_map(out, m, opts, depth)?,
         Value::Object(o) => encode_object(out, o, opts, depth)?,
@@ -152,30 +161,51 @@ fn encode_map(out: &mut String, m: &Map, opts: Opts, depth: usize) -> Result<(),
         out.push_str("null");
         return Ok(());
     }
-    // Go's encoder checks for cycles once it is 1000 pointers deep.
-    let ptr = std::rc::Rc::as_ptr(&m.entries) as usize;
-    let cyclic = MAP_PATH.with(|p| {
+    let key = (std::rc::Rc::as_ptr(&m.entries) as usize, None);
+    within(key, &Value::Map(m.clone()), || {
+        let pairs = m.pairs();
+        encode_pairs(out, pairs.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
+    })
+}
+
+/// How many maps and slices deep Go's encoder goes before it looks for
+/// cycles (`startDetectingCyclesAfter`).
+const CYCLES_AFTER: usize = 1000;
+
+/// Encodes a map or slice (`v`, known as `key`: its pointer, and a slice's
+/// length) with `f`, as encoding/json's `mapEncoder` and `sliceEncoder`
+/// do: each counts one level (as a pointer does), and from level 1,001 on
+/// it remembers what it encodes and refuses what it meets again within
+/// itself, as a cycle via that value's type. A cycle is thus reported
+/// via the type of what lies at level 1,001, a slice or a map.
+fn within(
+    key: (usize, Option<usize>),
+    v: &Value,
+    f: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    let cyclic = PATH.with(|p| {
         let mut p = p.borrow_mut();
-        let seen = p.len() > 1000 && p.contains(&ptr);
-        p.push(ptr);
+        let seen = p.len() >= CYCLES_AFTER && p[CYCLES_AFTER..].contains(&key);
+        p.push(key);
         seen
     });
     let r = if cyclic {
         Err(format!(
             "json: unsupported value: encountered a cycle via {}",
-            Value::Map(m.clone()).type_name()
+            v.type_name()
         ))
     } else {
-        let pairs = m.pairs();
-        encode_pairs(out, pairs.iter().map(|(k, v)| (k.as_str(), v)), opts, depth)
+        f()
     };
-    MAP_PATH.with(|p| p.borrow_mut().pop());
+    PATH.with(|p| p.borrow_mut().pop());
     r
 }
 
 thread_local! {
-    /// The maps being encoded, outermost first (for cycle detection).
-    static MAP_PATH: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The maps and slices being encoded, outermost first (for cycle
+    /// detection): a pointer, and a slice's length.
+    static PATH: std::cell::RefCell<Vec<(usize, Option<usize>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn encode_pairs<'a>(

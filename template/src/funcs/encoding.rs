@@ -45,7 +45,7 @@ pub fn register(m: &mut FuncMap) {
             .map_err(super::err)
     });
     add(m, "toRawJson", sig(&[Any]), |_, a| {
-        if let Some(e) = super::check_encodable(&a[0])? {
+        if let Some(e) = super::check_encodable_by(&a[0], crate::json::marshal_raw)? {
             return Err(super::err(e));
         }
         crate::json::marshal_raw(&a[0])
@@ -53,7 +53,7 @@ pub fn register(m: &mut FuncMap) {
             .map_err(super::err)
     });
     add(m, "mustToRawJson", sig(&[Any]), |_, a| {
-        if let Some(e) = super::check_encodable(&a[0])? {
+        if let Some(e) = super::check_encodable_by(&a[0], crate::json::marshal_raw)? {
             return Err(super::err(e));
         }
         crate::json::marshal_raw(&a[0])

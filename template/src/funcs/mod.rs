@@ -200,11 +200,20 @@ pub fn check_printable(v: &Value) -> Result<(), GoError> {
 /// Go's error is the first its encoder meets on the way down, a NaN before
 /// the cycle (`dict "a" NaN "self" ...`), which berth's encoder finds too.
 pub fn check_encodable(v: &Value) -> Result<Option<String>, GoError> {
+    check_encodable_by(v, crate::json::marshal)
+}
+
+/// [`check_encodable`] for a value `marshal` encodes (`toRawJson`'s
+/// encoder, which meets a cycle one level later).
+pub fn check_encodable_by(
+    v: &Value,
+    marshal: fn(&Value) -> Result<String, String>,
+) -> Result<Option<String>, GoError> {
     match v.printed_size_and_depth(MAX_RESULT, 1000) {
         Ok(_) => Ok(None),
         Err(deep) => {
             if deep && let Some(cycle) = crate::json::cycle_error(v) {
-                return Ok(Some(crate::json::marshal(v).err().unwrap_or(cycle)));
+                return Ok(Some(marshal(v).err().unwrap_or(cycle)));
             }
             check_printable(v).map(|()| None)
         }
