@@ -285,7 +285,23 @@ def yaml_flow_scanner_error_after_a_dash_then_bracket(text, h, b):
             and re.search(r"yaml: did not find expected ',' or '[\]}]'", bs) is not None)
 
 
+def yaml_bad_anchor_in_an_open_flow_collection(text, h, b):
+    # An anchor or alias whose name libyaml refuses (`&a[`, `&#34;[x`,
+    # what `html` makes of a quoted flow text) in a flow collection the
+    # text leaves open: granit-parser's scanner holds the anchor's token
+    # while it could start a key and fails at the end first, so berth
+    # reports the open collection where libyaml refused the name.
+    refusal = "did not find expected alphabetic or numeric character"
+    return (re.search(r"[&*]|\bhtml\b", text) is not None and refusal in dump(h)
+            and refusal not in dump(b) and "did not find expected" in dump(b))
+
+
 OPEN = [
+    # Reproducer: {{ (fromYaml "&a[").Error }}, {{ fromYaml (html (quote (list 1))) }}
+    Known("open: yaml-bad-anchor-in-an-open-flow-collection", ["templates", "yaml", "values"],
+          "an anchor name libyaml refuses in a flow collection left open (`&a[`): libyaml's "
+          "error at the name, berth's at the open collection's end",
+          yaml_bad_anchor_in_an_open_flow_collection),
     # Reproducer: {{ (fromYaml "[[[-{}]]]-").Error }}
     Known("open: yaml-flow-scanner-error-after-a-dash-then-bracket", ["templates", "yaml", "values"],
           "a `-` then `[` or `{` in a flow collection on one line (`[[[-{}]]]-`): libyaml's scanner "
