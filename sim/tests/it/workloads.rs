@@ -512,6 +512,37 @@ async fn long_names_get_pods() {
 /// ReplicaSet reports `ReplicaFailure`, the Deployment copies it, the
 /// controller tries again with backoff and both clear once pods can be
 /// created.
+/// Creates `body` in the default namespace; the answer's status.
+async fn create(client: &kube::Client, group_version: &str, plural: &str, body: &Value) -> u16 {
+    raw(
+        client,
+        "POST",
+        &ns_path(group_version, plural),
+        Some(body),
+        &[],
+    )
+    .await
+    .status
+}
+
+/// The default namespace's object `name`.
+async fn read(client: &kube::Client, group_version: &str, plural: &str, name: &str) -> Value {
+    get(
+        client,
+        &format!("{}/{name}", ns_path(group_version, plural)),
+    )
+    .await
+    .json()
+}
+
+/// Moves the Manual clock `steps` times by `step`, the controllers running
+/// at each.
+async fn advance(sim: &berth_sim::SimHandle, steps: u32, step: Duration) {
+    for _ in 0..steps {
+        sim.clock().advance(step).await;
+    }
+}
+
 #[tokio::test]
 async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     let (sim, client) = start_manual().await;
@@ -526,18 +557,8 @@ async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
                  "template": pod_template("web", json!({}), "app:1", "Always")}});
-    let r = raw(
-        &client,
-        "POST",
-        &ns_path("apps/v1", "deployments"),
-        Some(&d),
-        &[],
-    )
-    .await;
-    assert_eq!(r.status, 201);
-    for _ in 0..20 {
-        sim.clock().advance(Duration::from_millis(100)).await;
-    }
+    assert_eq!(create(&client, "apps/v1", "deployments", &d).await, 201);
+    advance(&sim, 20, Duration::from_millis(100)).await;
     assert!(pods(&client, "web").await.is_empty());
     let rs_list = get(&client, &ns_path("apps/v1", "replicasets"))
         .await
@@ -547,12 +568,7 @@ async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     assert_eq!(failure["status"], "True");
     assert_eq!(failure["reason"], "FailedCreate");
     assert_eq!(failure["message"], message);
-    let deployment = get(
-        &client,
-        &format!("{}/web", ns_path("apps/v1", "deployments")),
-    )
-    .await
-    .json();
+    let deployment = read(&client, "apps/v1", "deployments", "web").await;
     let copied = condition(&deployment, "ReplicaFailure").expect("the Deployment's copy");
     assert_eq!(copied["reason"], "FailedCreate");
     assert_eq!(copied["message"], message);
@@ -573,9 +589,7 @@ async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     assert_eq!(sim.faults().hits(clients_only), 0);
 
     sim.faults().remove(id);
-    for _ in 0..30 {
-        sim.clock().advance(Duration::from_millis(200)).await;
-    }
+    advance(&sim, 30, Duration::from_millis(200)).await;
     let pods = pods(&client, "web").await;
     assert_eq!(pods.len(), 2);
     let prefix = format!("{}-", rs["metadata"]["name"].as_str().unwrap());
@@ -591,12 +605,7 @@ async fn refused_pods_show_as_replica_failure_until_they_can_be_created() {
     .await
     .json();
     assert!(condition(&rs, "ReplicaFailure").is_none(), "{rs}");
-    let deployment = get(
-        &client,
-        &format!("{}/web", ns_path("apps/v1", "deployments")),
-    )
-    .await
-    .json();
+    let deployment = read(&client, "apps/v1", "deployments", "web").await;
     assert!(condition(&deployment, "ReplicaFailure").is_none());
     sim.shutdown().await;
 }
@@ -615,14 +624,9 @@ async fn a_missing_volume_source_holds_the_pod_until_it_exists() {
     ]);
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "mounts", "labels": {"app": "mounts"}}, "spec": spec["spec"]});
-    let r = raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
-    assert_eq!(r.status, 201);
-    for _ in 0..10 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
-    let p = get(&client, &format!("{}/mounts", ns_path("v1", "pods")))
-        .await
-        .json();
+    assert_eq!(create(&client, "v1", "pods", &pod).await, 201);
+    advance(&sim, 10, Duration::from_secs(1)).await;
+    let p = read(&client, "v1", "pods", "mounts").await;
     assert_eq!(p["status"]["phase"], "Pending");
     assert_eq!(
         p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
@@ -641,21 +645,9 @@ async fn a_missing_volume_source_holds_the_pod_until_it_exists() {
     assert!(events["items"][0]["count"].as_i64().unwrap() > 1);
 
     let cm = json!({"metadata": {"name": "app-config"}, "data": {"k": "v"}});
-    let r = raw(
-        &client,
-        "POST",
-        &ns_path("v1", "configmaps"),
-        Some(&cm),
-        &[],
-    )
-    .await;
-    assert_eq!(r.status, 201);
-    for _ in 0..10 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
-    let p = get(&client, &format!("{}/mounts", ns_path("v1", "pods")))
-        .await
-        .json();
+    assert_eq!(create(&client, "v1", "configmaps", &cm).await, 201);
+    advance(&sim, 10, Duration::from_secs(1)).await;
+    let p = read(&client, "v1", "pods", "mounts").await;
     assert_eq!(p["status"]["phase"], "Running", "{p}");
     assert!(condition(&p, "Ready").is_some_and(|c| c["status"] == "True"));
     sim.shutdown().await;
@@ -676,33 +668,17 @@ async fn a_missing_env_source_is_a_create_container_config_error_until_it_exists
     ]);
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "envs", "labels": {"app": "envs"}}, "spec": spec["spec"]});
-    let r = raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
-    assert_eq!(r.status, 201);
+    assert_eq!(create(&client, "v1", "pods", &pod).await, 201);
     let waiting = |p: &Value| p["status"]["containerStatuses"][0]["state"]["waiting"].clone();
-    let pod_now = || async {
-        get(&client, &format!("{}/envs", ns_path("v1", "pods")))
-            .await
-            .json()
-    };
-    for _ in 0..5 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
+    let pod_now = || async { read(&client, "v1", "pods", "envs").await };
+    advance(&sim, 5, Duration::from_secs(1)).await;
     let w = waiting(&pod_now().await);
     assert_eq!(w["reason"], "CreateContainerConfigError");
     assert_eq!(w["message"], "configmap \"settings\" not found");
 
     let cm = json!({"metadata": {"name": "settings"}, "data": {"b": "x"}});
-    raw(
-        &client,
-        "POST",
-        &ns_path("v1", "configmaps"),
-        Some(&cm),
-        &[],
-    )
-    .await;
-    for _ in 0..3 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
+    create(&client, "v1", "configmaps", &cm).await;
+    advance(&sim, 3, Duration::from_secs(1)).await;
     let w = waiting(&pod_now().await);
     assert_eq!(
         w["message"],
@@ -719,17 +695,8 @@ async fn a_missing_env_source_is_a_create_container_config_error_until_it_exists
     )
     .await;
     let secret = json!({"metadata": {"name": "creds"}, "stringData": {"password": "p"}});
-    raw(
-        &client,
-        "POST",
-        &ns_path("v1", "secrets"),
-        Some(&secret),
-        &[],
-    )
-    .await;
-    for _ in 0..5 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
+    create(&client, "v1", "secrets", &secret).await;
+    advance(&sim, 5, Duration::from_secs(1)).await;
     let p = pod_now().await;
     assert_eq!(p["status"]["phase"], "Running", "{p}");
     assert!(condition(&p, "Ready").is_some_and(|c| c["status"] == "True"));
@@ -757,14 +724,9 @@ async fn by_default_pods_start_whatever_their_sources() {
         json!([{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "a"}}}]);
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "free", "labels": {"app": "free"}}, "spec": spec["spec"]});
-    let r = raw(&client, "POST", &ns_path("v1", "pods"), Some(&pod), &[]).await;
-    assert_eq!(r.status, 201);
-    for _ in 0..5 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
-    let p = get(&client, &format!("{}/free", ns_path("v1", "pods")))
-        .await
-        .json();
+    assert_eq!(create(&client, "v1", "pods", &pod).await, 201);
+    advance(&sim, 5, Duration::from_secs(1)).await;
+    let p = read(&client, "v1", "pods", "free").await;
     assert_eq!(p["status"]["phase"], "Running", "{p}");
     sim.shutdown().await;
 }
@@ -790,9 +752,7 @@ async fn claims_without_a_class_to_provision_them_stay_pending() {
         .await;
         assert_eq!(r.status, 201);
     }
-    for _ in 0..5 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
+    advance(&sim, 5, Duration::from_secs(1)).await;
     let phase = |name: &'static str| {
         let client = client.clone();
         async move {
@@ -842,20 +802,13 @@ async fn claims_without_a_class_to_provision_them_stay_pending() {
     .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json()["volumeBindingMode"], "Immediate");
-    for _ in 0..16 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
+    advance(&sim, 16, Duration::from_secs(1)).await;
     assert_eq!(phase("fast-data").await, "Bound");
     assert_eq!(phase("static-data").await, "Pending");
 
     // The class's provisioner made the volume, bound to the claim, and it
     // goes with the claim under the Delete reclaim policy.
-    let claim = get(
-        &client,
-        &format!("{}/fast-data", ns_path("v1", "persistentvolumeclaims")),
-    )
-    .await
-    .json();
+    let claim = read(&client, "v1", "persistentvolumeclaims", "fast-data").await;
     let volume = claim["spec"]["volumeName"].as_str().unwrap().to_string();
     let pv = get(&client, &format!("/api/v1/persistentvolumes/{volume}"))
         .await
@@ -879,9 +832,7 @@ async fn claims_without_a_class_to_provision_them_stay_pending() {
     )
     .await;
     assert_eq!(r.status, 200);
-    for _ in 0..3 {
-        sim.clock().advance(Duration::from_secs(1)).await;
-    }
+    advance(&sim, 3, Duration::from_secs(1)).await;
     let r = raw(
         &client,
         "GET",
