@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{BAD_IMAGE, Env, NEVER_READY, Proxy, wait_for, write_chart};
+use crate::common::{BAD_IMAGE, Env, NEVER_READY, Out, Proxy, wait_for, write_chart};
 
 #[tokio::test]
 async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
@@ -648,18 +648,7 @@ async fn a_timeout_shows_the_objects_latest_events() {
         .sim
         .faults()
         .add(Rule::refuse_controller_creates("pods", denied));
-    let chart = write_chart(
-        &env,
-        "db",
-        &[(
-            "sts.yaml",
-            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 1\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n      - name: db\n        image: db:1\n",
-        )],
-    );
-    let out = env
-        .berth(&["install", "db", &chart, "--wait", "--timeout", "3s"])
-        .await
-        .failed();
+    let out = failing_install(&env, "db", ("sts.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 1\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n      - name: db\n        image: db:1\n"), "3s").await;
     assert!(
         out.stdout
             .contains("StatefulSet/db (default) failed: Timeout: 0 of 1 pods ready"),
@@ -711,18 +700,7 @@ async fn a_timeout_shows_the_objects_latest_events() {
 
     // A Secret the pods mount that nobody created (an `existingSecret`
     // value): the kubelet's FailedMount.
-    let chart = write_chart(
-        &env,
-        "web",
-        &[(
-            "deploy.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: web:1\n      volumes:\n      - name: tls\n        secret:\n          secretName: web-tls\n",
-        )],
-    );
-    let out = env
-        .berth(&["install", "web", &chart, "--wait", "--timeout", "3s"])
-        .await
-        .failed();
+    let out = failing_install(&env, "web", ("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: web:1\n      volumes:\n      - name: tls\n        secret:\n          secretName: web-tls\n"), "3s").await;
     assert!(
         out.stdout.contains(
             "\n    event: FailedMount: MountVolume.SetUp failed for volume \"tls\" : secret \"web-tls\" not found"
@@ -732,18 +710,7 @@ async fn a_timeout_shows_the_objects_latest_events() {
     );
 
     // A claim whose class does not exist: the PV controller's Event.
-    let chart = write_chart(
-        &env,
-        "data",
-        &[(
-            "pvc.yaml",
-            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  storageClassName: fast\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n",
-        )],
-    );
-    let out = env
-        .berth(&["install", "data", &chart, "--wait", "--timeout", "3s"])
-        .await
-        .failed();
+    let out = failing_install(&env, "data", ("pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  storageClassName: fast\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"), "3s").await;
     assert!(
         out.stdout
             .contains("PersistentVolumeClaim/data (default) failed: Timeout: ")
@@ -760,18 +727,7 @@ async fn a_timeout_shows_the_objects_latest_events() {
 #[tokio::test]
 async fn a_missing_secret_for_the_environment_fails_the_wait_early() {
     let env = Env::start().await;
-    let chart = write_chart(
-        &env,
-        "api",
-        &[(
-            "deploy.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        env:\n        - name: DB_PASSWORD\n          valueFrom:\n            secretKeyRef: {name: api-db, key: password}\n",
-        )],
-    );
-    let out = env
-        .berth(&["install", "api", &chart, "--wait", "--timeout", "10m"])
-        .await
-        .failed();
+    let out = failing_install(&env, "api", ("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        env:\n        - name: DB_PASSWORD\n          valueFrom:\n            secretKeyRef: {name: api-db, key: password}\n"), "10m").await;
     assert!(
         out.stderr.contains("Deployment/api (default): pod api-")
             && out.stderr.contains(
@@ -786,4 +742,13 @@ async fn a_missing_secret_for_the_environment_fails_the_wait_early() {
         "{}",
         out.stdout
     );
+}
+
+/// Installs `name`, a chart of one template, with `--wait` and `timeout`:
+/// the install must fail; what it printed.
+async fn failing_install(env: &Env, name: &str, template: (&str, &str), timeout: &str) -> Out {
+    let chart = write_chart(env, name, &[template]);
+    env.berth(&["install", name, &chart, "--wait", "--timeout", timeout])
+        .await
+        .failed()
 }
