@@ -371,3 +371,21 @@ async fn watch_only_faults() {
     assert!(types.is_empty(), "a stalled watch sends nothing");
     sim.shutdown().await;
 }
+
+/// A fault rule the binary cannot read is refused in one line, backtraces
+/// asked for or not, before anything is served.
+#[test]
+fn a_bad_fault_rule_on_the_command_line_is_one_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth-sim"))
+        .args(["--listen", "127.0.0.1:0", "--fault"])
+        .arg(r#"{"match":{"fieldManager":3},"action":{"type":"status","code":403}}"#)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("berth-sim runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: --fault #1: invalid fault rule: invalid type: integer `3`, expected a string at line 1 column 26\n"
+    );
+}
