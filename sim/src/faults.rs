@@ -13,7 +13,7 @@ use crate::status::ApiError;
 
 /// Which requests a rule applies to; every field set must match.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Match {
     /// discovery, get, list, watch, create, update, patch, apply, delete, deletecollection
     pub verb: Option<String>,
@@ -29,7 +29,7 @@ pub struct Match {
 
 /// What happens to a matching request.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     Delay {
         ms: u64,
@@ -107,7 +107,7 @@ impl Action {
 
 /// How often a rule fires among its matches.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(default, rename_all = "snake_case", deny_unknown_fields)]
 pub struct Budget {
     /// Only the first n matches.
     pub times: Option<u64>,
@@ -120,8 +120,11 @@ pub struct Budget {
     pub until_time: Option<String>,
 }
 
-/// One fault rule.
+/// One fault rule. A field it does not know is refused, not ignored: a
+/// misspelt one (`field_manager` for `fieldManager`) would widen the rule
+/// or leave it silently without effect.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     #[serde(rename = "match", default)]
     pub matches: Match,
@@ -466,6 +469,37 @@ pub fn injected_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_a_rule_does_not_know_is_refused() {
+        let read = |text: &str| serde_json::from_str::<Rule>(text).map_err(|e| e.to_string());
+        let ok = r#"{"match":{"verb":"create","fieldManager":"m"},"action":{"type":"status","code":403},"budget":{"times":1}}"#;
+        assert_eq!(
+            read(ok).unwrap().matches.field_manager.as_deref(),
+            Some("m")
+        );
+        for (text, field) in [
+            (
+                r#"{"match":{"field_manager":"m"},"action":{"type":"reset"}}"#,
+                "field_manager",
+            ),
+            (
+                r#"{"match":{},"action":{"type":"delay","ms":5,"jiter_ms":1}}"#,
+                "jiter_ms",
+            ),
+            (
+                r#"{"match":{},"action":{"type":"reset"},"budget":{"time":1}}"#,
+                "time",
+            ),
+            (r#"{"matches":{},"action":{"type":"reset"}}"#, "matches"),
+        ] {
+            let e = read(text).unwrap_err();
+            assert!(
+                e.contains(&format!("unknown field `{field}`")),
+                "{text}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn glob_matches() {

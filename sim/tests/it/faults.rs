@@ -373,19 +373,57 @@ async fn watch_only_faults() {
 }
 
 /// A fault rule the binary cannot read is refused in one line, backtraces
-/// asked for or not, before anything is served.
+/// asked for or not, before anything is served: a misspelt field too,
+/// which would otherwise leave the rule without effect.
 #[test]
 fn a_bad_fault_rule_on_the_command_line_is_one_line() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth-sim"))
-        .args(["--listen", "127.0.0.1:0", "--fault"])
-        .arg(r#"{"match":{"fieldManager":3},"action":{"type":"status","code":403}}"#)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("berth-sim runs");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty());
+    let refused = |rule: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_berth-sim"))
+            .args(["--listen", "127.0.0.1:0", "--fault"])
+            .arg(rule)
+            .env("RUST_BACKTRACE", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("berth-sim runs");
+        // One that took the rule serves until killed.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while child.try_wait().expect("berth-sim's status").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("berth-sim took the rule {rule} and started");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("berth-sim's output");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        refused(r#"{"match":{"fieldManager":3},"action":{"type":"status","code":403}}"#),
         "Error: --fault #1: invalid fault rule: invalid type: integer `3`, expected a string at line 1 column 26\n"
     );
+    assert_eq!(
+        refused(
+            r#"{"match":{"field_manager":"kube-controller-manager"},"action":{"type":"status","code":403}}"#
+        ),
+        "Error: --fault #1: invalid fault rule: unknown field `field_manager`, expected one of `verb`, `group`, `resource`, `subresource`, `namespace`, `name`, `path`, `fieldManager` at line 1 column 25\n"
+    );
+}
+
+/// So is one posted to the control API: a 400 that names the field.
+#[tokio::test]
+async fn a_posted_fault_rule_with_a_field_it_does_not_know_is_refused() {
+    let (sim, client) = start().await;
+    let rule = json!({"match": {"verb": "create"}, "action": {"type": "status", "code": 500}, "budget": {"time": 1}});
+    let r = raw(&client, "POST", "/_sim/v1/faults", Some(&rule), &[]).await;
+    assert_eq!(r.status, 400);
+    let message = r.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        message.starts_with("invalid fault rule: unknown field `time`"),
+        "{message}"
+    );
+    assert_eq!(get(&client, "/_sim/v1/faults").await.json(), json!([]));
+    sim.shutdown().await;
 }
