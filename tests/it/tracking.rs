@@ -636,11 +636,14 @@ async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
     );
 }
 
-/// A wait that runs out shows what the object's controller said about it:
-/// a StatefulSet whose pods are refused has no condition for it, only its
-/// FailedCreate Events.
+/// A StatefulSet, DaemonSet or Job whose pods are refused has no
+/// condition saying so, only its controller's FailedCreate Events: berth
+/// watches those while the workload rolls out, shows the refusal on its
+/// progress line and fails the wait with it once it outlasts its grace
+/// period, where the wait ran out its timeout; a refusal that a created
+/// pod follows is only waited out.
 #[tokio::test]
-async fn a_timeout_shows_the_objects_latest_events() {
+async fn refused_pods_of_workloads_without_a_condition_fail_with_their_events() {
     use berth_sim::Rule;
     let env = Env::start().await;
     let denied = "admission webhook \"pods.policy.example\" denied the request: no hostPath";
@@ -648,29 +651,109 @@ async fn a_timeout_shows_the_objects_latest_events() {
         .sim
         .faults()
         .add(Rule::refuse_controller_creates("pods", denied));
-    let out = failing_install(&env, "db", ("sts.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 1\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n      - name: db\n        image: db:1\n"), "3s").await;
-    assert!(
-        out.stdout
-            .contains("StatefulSet/db (default) failed: Timeout: 0 of 1 pods ready"),
-        "{}",
-        out.stdout
+    let template = "  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: x\n        image: x:1\n";
+    let sts = format!(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 1\n  serviceName: db\n  selector:\n    matchLabels: {{app: x}}\n{template}"
     );
-    assert!(
-        out.stdout.contains(&format!(
-            "    event: FailedCreate: create Pod db-0 in StatefulSet db failed error: {denied}"
-        )),
-        "{}",
-        out.stdout
+    let ds = format!(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: node-agent\nspec:\n  selector:\n    matchLabels: {{app: x}}\n{template}"
     );
-    assert!(
-        out.stderr
-            .contains("timed out waiting for StatefulSet/db (default): 0 of 1 pods ready"),
-        "{}",
-        out.stderr
+    let job = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n{}      restartPolicy: Never\n",
+        template.replace("labels: {app: x}", "labels: {job: x}")
     );
+    let charts = [
+        ("db", write_chart(&env, "db", &[("sts.yaml", &sts)])),
+        (
+            "node-agent",
+            write_chart(&env, "node-agent", &[("ds.yaml", &ds)]),
+        ),
+        (
+            "migrate",
+            write_chart(&env, "migrate", &[("job.yaml", &job)]),
+        ),
+    ];
+    let installs = charts.iter().map(|(name, chart)| async {
+        env.berth(&[
+            "install",
+            name,
+            chart,
+            "--wait",
+            "--wait-for-jobs",
+            "--timeout",
+            "10m",
+        ])
+        .await
+    });
+    let outs = futures::future::join_all(installs).await;
+    let expected = [
+        (
+            "StatefulSet/db",
+            "create Pod db-0 in StatefulSet db failed error: ".to_string(),
+        ),
+        ("DaemonSet/node-agent", "Error creating: ".to_string()),
+        ("Job/migrate", "Error creating: ".to_string()),
+    ];
+    for ((out, (shown, said)), (name, _)) in outs.into_iter().zip(expected).zip(&charts) {
+        let out = out.failed();
+        let why = format!("{said}{denied}");
+        // Not "Timeout": the controller's Events end the wait.
+        assert!(
+            out.stderr.contains(&format!(
+                "FailedCreate: Release \"{name}\" failed: {shown} (default): {why}"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stdout.contains(&format!("; FailedCreate: {why}")),
+            "the progress says why no pod comes: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("{shown} (default) failed: FailedCreate: {why}")),
+            "{}",
+            out.stdout
+        );
+    }
 
-    // A workload with a pod that is not ready: that pod's Events.
+    // Refused twice, then created: waited out. In a namespace of its own,
+    // so that the failed releases' controllers, retrying, do not take the
+    // two refusals.
     env.sim.faults().remove(refusing);
+    let mut twice = Rule::refuse_controller_creates("pods", denied).times(2);
+    twice.matches.namespace = Some("other".into());
+    env.sim.faults().add(twice);
+    let out = env
+        .berth(&[
+            "install",
+            "db",
+            &charts[0].1,
+            "-n",
+            "other",
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "10m",
+        ])
+        .await
+        .ok();
+    assert!(
+        out.stdout.contains("StatefulSet/db (other) ready"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A wait that runs out shows what was said about the object: the Events
+/// of one of its pods that is not ready, else its own (a claim's
+/// provisioning). (A StatefulSet's refused pods fail it before: see
+/// `refused_pods_of_workloads_without_a_condition_fail_with_their_events`.)
+#[tokio::test]
+async fn a_timeout_shows_the_objects_latest_events() {
+    let env = Env::start().await;
+    // A workload with a pod that is not ready: that pod's Events.
     let out = env
         .berth(&[
             "install",

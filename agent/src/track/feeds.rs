@@ -1,6 +1,8 @@
 //! The watches one wait shares: one per kind and namespace (on the
 //! release's label) for the objects, whatever their number, and one per
-//! namespace for the pods of every workload waiting there.
+//! namespace for the pods of every workload waiting there, and one per
+//! namespace and kind for the Events of the workloads whose controllers
+//! say only there that they cannot create pods.
 //!
 //! One watch per object meant a list and a watch request per object and
 //! per workload's pods, and, while berthd spoke HTTP/1.1, a connection and
@@ -14,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, DynamicObject};
 use kube::discovery::{ApiResource, Scope};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -34,6 +36,8 @@ pub struct Feeds {
     objects: HashMap<(String, String, String, String), ObjectGroup>,
     /// namespace → its pods.
     pods: HashMap<String, Arc<PodFeed>>,
+    /// (namespace, kind) → the Events about objects of that kind.
+    events: HashMap<(String, String), Arc<EventFeed>>,
 }
 
 struct ObjectGroup {
@@ -48,6 +52,7 @@ impl Feeds {
             selector: selector.to_string(),
             objects: HashMap::new(),
             pods: HashMap::new(),
+            events: HashMap::new(),
         }
     }
 
@@ -86,6 +91,22 @@ impl Feeds {
             .clone()
     }
 
+    /// The pod-creation Events about objects of `kind` in a namespace,
+    /// watched once the first of them asks.
+    pub fn events(&mut self, namespace: &str, kind: &str) -> Arc<EventFeed> {
+        self.events
+            .entry((namespace.to_string(), kind.to_string()))
+            .or_insert_with(|| {
+                Arc::new(EventFeed {
+                    api: Api::namespaced(self.client.clone(), namespace),
+                    kind: kind.to_string(),
+                    state: Mutex::new(EventState::default()),
+                    wanted: Notify::new(),
+                })
+            })
+            .clone()
+    }
+
     /// Run every watch, until dropped (or until they all end, which closes
     /// their feeds).
     pub async fn run(self) {
@@ -95,9 +116,11 @@ impl Feeds {
             .into_values()
             .map(|g| feed_objects(g, selector.clone()));
         let pods = self.pods.into_values().map(feed_pods);
-        futures::future::join(
+        let events = self.events.into_values().map(feed_events);
+        futures::future::join3(
             futures::future::join_all(objects),
             futures::future::join_all(pods),
+            futures::future::join_all(events),
         )
         .await;
     }
@@ -255,6 +278,135 @@ async fn feed_pods(feed: Arc<PodFeed>) {
             }
             watcher::Event::Apply(p) => feed.seen(json(&p)),
             watcher::Event::Delete(p) => feed.gone(&name_of(&p)),
+        }
+    }
+    feed.end();
+}
+
+/// The Events a controller records about creating an object's pods:
+/// `FailedCreate` (a policy webhook, a quota, a missing ServiceAccount
+/// refused one) and `SuccessfulCreate`.
+pub const CREATE_REASONS: &[&str] = &["FailedCreate", "SuccessfulCreate"];
+
+/// When an Event last happened (RFC 3339): `lastTimestamp`, else
+/// `eventTime` (the events.k8s.io recorder's), else `firstTimestamp`.
+pub fn event_time(event: &Value) -> &str {
+    ["lastTimestamp", "eventTime", "firstTimestamp"]
+        .iter()
+        .find_map(|f| event[*f].as_str())
+        .unwrap_or_default()
+}
+
+/// One namespace's pod-creation Events ([`CREATE_REASONS`]) about objects
+/// of one kind (a field selector on `involvedObject.kind`), shared by the
+/// workloads of that kind waiting there: each gets those about it by name,
+/// those seen before it asked first, each version of an Event once, the
+/// ones a list brings in the order they happened.
+pub struct EventFeed {
+    api: Api<Event>,
+    kind: String,
+    state: Mutex<EventState>,
+    wanted: Notify,
+}
+
+#[derive(Default)]
+struct EventState {
+    started: bool,
+    /// Every version delivered, by the Event's name: a relist brings them
+    /// again, and an old failure must not come back after a success.
+    delivered: HashMap<String, String>,
+    /// What was delivered, by the involved object's name, in order.
+    about: HashMap<String, Vec<Value>>,
+    subscribers: Vec<(String, mpsc::UnboundedSender<Value>)>,
+}
+
+impl EventFeed {
+    /// The pod-creation Events about the object `name`, from now on (and
+    /// those seen so far).
+    pub fn subscribe(&self, name: &str) -> Feed {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut state = self.state.lock().expect("event feed poisoned");
+        for event in state.about.get(name).into_iter().flatten() {
+            let _ = tx.send(event.clone());
+        }
+        state.subscribers.push((name.to_string(), tx));
+        if !state.started {
+            state.started = true;
+            self.wanted.notify_one();
+        }
+        rx
+    }
+
+    fn seen(&self, events: Vec<Value>) {
+        let mut state = self.state.lock().expect("event feed poisoned");
+        state.subscribers.retain(|(_, tx)| !tx.is_closed());
+        for event in events {
+            let reason = event["reason"].as_str().unwrap_or_default();
+            if !CREATE_REASONS.contains(&reason) {
+                continue;
+            }
+            let name = event["metadata"]["name"].as_str().unwrap_or_default();
+            let version = event["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default();
+            if state.delivered.get(name).map(String::as_str) == Some(version) {
+                continue;
+            }
+            state
+                .delivered
+                .insert(name.to_string(), version.to_string());
+            let about = event["involvedObject"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            for (wants, tx) in &state.subscribers {
+                if *wants == about {
+                    let _ = tx.send(event.clone());
+                }
+            }
+            state.about.entry(about).or_default().push(event);
+        }
+    }
+
+    fn end(&self) {
+        self.state
+            .lock()
+            .expect("event feed poisoned")
+            .subscribers
+            .clear();
+    }
+}
+
+async fn feed_events(feed: Arc<EventFeed>) {
+    feed.wanted.notified().await;
+    let config = watcher::Config::default().fields(&format!("involvedObject.kind={}", feed.kind));
+    let events = watcher(feed.api.clone(), config).default_backoff();
+    futures::pin_mut!(events);
+    let json = |e: &Event| serde_json::to_value(e).unwrap_or(Value::Null);
+    // What a list brings, to be told in the order it happened.
+    let mut listed: Option<Vec<Value>> = None;
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(error = %e, "event watch error, retrying");
+                continue;
+            }
+        };
+        match event {
+            watcher::Event::Init => listed = Some(Vec::new()),
+            watcher::Event::InitApply(e) => match listed.as_mut() {
+                Some(list) => list.push(json(&e)),
+                None => feed.seen(vec![json(&e)]),
+            },
+            watcher::Event::InitDone => {
+                let mut list = listed.take().unwrap_or_default();
+                list.sort_by(|a, b| event_time(a).cmp(event_time(b)));
+                feed.seen(list);
+            }
+            watcher::Event::Apply(e) => feed.seen(vec![json(&e)]),
+            // An Event that expired says nothing new.
+            watcher::Event::Delete(_) => {}
         }
     }
     feed.end();

@@ -86,13 +86,17 @@ pub async fn wait_all(
             Ok(found) => found,
             Err(e) => return Err(failure(&target, "UnknownKind", e.to_string())),
         };
-        let objects = feeds.object(&ar, &caps.scope, &target.namespace, &target.object.name);
-        let pods = WORKLOADS
-            .contains(&target.object.kind.as_str())
-            .then(|| feeds.pods(&target.namespace));
-        waits.push(wait_one(
-            cluster, op, target, objects, pods, deadline, policy,
-        ));
+        let kind = target.object.kind.as_str();
+        let watches = Watches {
+            objects: feeds.object(&ar, &caps.scope, &target.namespace, &target.object.name),
+            pods: WORKLOADS
+                .contains(&kind)
+                .then(|| feeds.pods(&target.namespace)),
+            events: REFUSALS_IN_EVENTS
+                .contains(&kind)
+                .then(|| feeds.events(&target.namespace, kind)),
+        };
+        waits.push(wait_one(cluster, op, target, watches, deadline, policy));
     }
     let watching = feeds.run();
     futures::pin_mut!(watching);
@@ -108,6 +112,28 @@ pub async fn wait_all(
             _ = &mut watching, if !watched => watched = true,
         }
     }
+}
+
+/// Say where a rollout stands, with what its controller's Events say
+/// stops it (a Deployment's condition is in its message already).
+fn progress(
+    op: &OpEvents,
+    target: &Target,
+    p: &status::Progress,
+    refused: Option<&(String, String, Instant, Value)>,
+) {
+    let message = match refused {
+        Some((reason, why, ..)) => format!("{}; {reason}: {why}", p.message),
+        None => p.message.clone(),
+    };
+    op.emit(Kind::ResourceProgress(proto::ResourceProgress {
+        object: Some(target.object.clone()),
+        message,
+        desired: p.desired,
+        updated: p.updated,
+        ready: p.ready,
+        available: p.available,
+    }));
 }
 
 fn failure(target: &Target, reason: &str, message: String) -> Failure {
@@ -126,16 +152,38 @@ const WORKLOADS: &[&str] = &[
     "Job",
 ];
 
+/// Workloads whose controller says it cannot create their pods only in
+/// Events (`FailedCreate`), no condition: a Deployment's or ReplicaSet's
+/// `ReplicaFailure` says it on the object ([`status::replica_failure`]).
+const REFUSALS_IN_EVENTS: &[&str] = &["StatefulSet", "DaemonSet", "Job"];
+
+/// What one wait watches: the object's states, and for workloads their
+/// pods and the Events of their controller.
+struct Watches {
+    objects: feeds::Feed,
+    pods: Option<std::sync::Arc<feeds::PodFeed>>,
+    events: Option<std::sync::Arc<feeds::EventFeed>>,
+}
+
+/// The key of a signal of the object itself (its controller cannot create
+/// its pods) among its pods' signals, which are keyed by the pod's name.
+const OBJECT: &str = "";
+
 async fn wait_one(
     cluster: &Cluster,
     op: &OpEvents,
     target: Target,
-    mut objects: feeds::Feed,
-    pod_feed: Option<std::sync::Arc<feeds::PodFeed>>,
+    watches: Watches,
     deadline: Instant,
     policy: &Policy,
 ) -> Result<(), Failure> {
+    let Watches {
+        mut objects,
+        pods: pod_feed,
+        events: event_feed,
+    } = watches;
     let mut pod_stream: Option<feeds::Feed> = None;
+    let mut event_stream: Option<feeds::Feed> = None;
     let mut signals: HashMap<String, (String, String, Instant, Value)> = HashMap::new();
     // The latest of its new pods not ready yet: whose Events explain a
     // timeout (a volume that cannot mount, a failing readiness probe).
@@ -161,16 +209,18 @@ async fn wait_one(
                     &policy.rules,
                 );
                 // Pods its controller cannot create: a signal of the
-                // object itself (the empty name), held while it lasts.
-                match status::replica_failure(&obj) {
-                    Some((reason, message)) => {
-                        let entry = signals.entry(String::new()).or_insert_with(|| {
-                            (reason.clone(), message.clone(), Instant::now(), Value::Null)
-                        });
-                        *entry = (reason, message, entry.2, Value::Null);
-                    }
-                    None => {
-                        signals.remove("");
+                // object itself, held while its condition lasts.
+                if event_feed.is_none() {
+                    match status::replica_failure(&obj) {
+                        Some((reason, message)) => {
+                            let entry = signals.entry(OBJECT.into()).or_insert_with(|| {
+                                (reason.clone(), message.clone(), Instant::now(), Value::Null)
+                            });
+                            *entry = (reason, message, entry.2, Value::Null);
+                        }
+                        None => {
+                            signals.remove(OBJECT);
+                        }
                     }
                 }
                 if last.as_ref() == Some(&now) {
@@ -203,17 +253,42 @@ async fn wait_one(
                         {
                             pod_stream = Some(feed.subscribe(selector));
                         }
-                        op.emit(Kind::ResourceProgress(proto::ResourceProgress {
-                            object: Some(target.object.clone()),
-                            message: p.message.clone(),
-                            desired: p.desired,
-                            updated: p.updated,
-                            ready: p.ready,
-                            available: p.available,
-                        }));
+                        if event_stream.is_none()
+                            && let Some(feed) = &event_feed
+                        {
+                            event_stream = Some(feed.subscribe(&target.object.name));
+                        }
+                        progress(op, &target, p, event_feed.as_ref().and(signals.get(OBJECT)));
                     }
                 }
                 last = Some(now);
+            }
+            Some(event) = async {
+                match event_stream.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                // Its controller's word on creating its pods: a refusal
+                // holds until a create succeeds.
+                if feeds::event_time(&event) < policy.since.as_str() {
+                    continue;
+                }
+                let before = signals.get(OBJECT).map(|s| s.1.clone());
+                if event["reason"] == "FailedCreate" {
+                    let message = event["message"].as_str().unwrap_or_default().trim().to_string();
+                    let entry = signals.entry(OBJECT.into()).or_insert_with(|| {
+                        ("FailedCreate".into(), message.clone(), Instant::now(), Value::Null)
+                    });
+                    entry.1 = message;
+                } else {
+                    signals.remove(OBJECT);
+                }
+                if before != signals.get(OBJECT).map(|s| s.1.clone())
+                    && let Some(Readiness::Progress(p)) = &last
+                {
+                    progress(op, &target, p, signals.get(OBJECT));
+                }
             }
             Some(pod) = async {
                 match pod_stream.as_mut() {
@@ -258,7 +333,7 @@ async fn wait_one(
                     .find(|(_, (reason, _, seen, _))| now >= *seen + policy.grace.of(reason))
                     .map(|(name, (reason, message, _, pod))| (name.clone(), reason.clone(), message.clone(), pod.clone()));
                 if let Some((pod_name, reason, message, pod)) = expired {
-                    if pod_name.is_empty() {
+                    if pod_name == OBJECT {
                         op.emit(Kind::ResourceFailed(proto::ResourceFailed {
                             object: Some(target.object.clone()),
                             reason: reason.clone(),
