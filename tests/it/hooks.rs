@@ -2,7 +2,7 @@
 //! (not part of the release), waited for, deleted by their policy; a failing
 //! hook fails the operation before the release's objects change.
 
-use crate::common::{Env, path};
+use crate::common::{Env, Out, path, write_chart};
 
 fn chart() -> String {
     path(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/charts/hooked"))
@@ -217,4 +217,97 @@ async fn test_runs_the_test_hooks_and_reports_a_failing_one() {
         "{}",
         logged.stdout
     );
+}
+
+/// A hook that cannot run fails the operation once what stops it has
+/// lasted its grace period, as a rollout does, where Helm (and berth)
+/// waited out `--timeout`: a Job's pod that cannot pull its image, a Pod
+/// hook that cannot, a Job whose pods are refused. Each says why.
+#[tokio::test]
+async fn a_hook_that_cannot_run_fails_with_why_before_the_timeout() {
+    use berth_sim::Rule;
+    let env = Env::start().await;
+    let hook = |kind: &str, image: &str| {
+        let pod = format!("restartPolicy: Never\ncontainers:\n- name: migrate\n  image: {image}\n");
+        let (head, spec) = match kind {
+            "Pod" => ("apiVersion: v1\nkind: Pod", indent(&pod, 2)),
+            _ => (
+                "apiVersion: batch/v1\nkind: Job",
+                format!(
+                    "  backoffLimit: 0\n  template:\n    spec:\n{}",
+                    indent(&pod, 6)
+                ),
+            ),
+        };
+        format!(
+            "{head}\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n{spec}"
+        )
+    };
+    let unpullable = "registry.berth.invalid/migrate:1";
+    let pulled = "container migrate: ImagePullBackOff: Back-off pulling image";
+    for kind in ["Job", "Pod"] {
+        let name = kind.to_lowercase();
+        let out = failing_install(&env, &name, &hook(kind, unpullable)).await;
+        let shown = format!("{kind}/migrate (ns-{name})");
+        assert!(
+            out.stderr
+                .contains(&format!("failed pre-install: {shown}: pod migrate"))
+                && out.stderr.contains(&format!(": {pulled} \"{unpullable}\"")),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("{shown} failed: ImagePullBackOff: "))
+                && out
+                    .stdout
+                    .contains("\n    event: Failed: Failed to pull image"),
+            "{}",
+            out.stdout
+        );
+    }
+
+    let denied = "pods \"migrate\" is forbidden: exceeded quota: compute";
+    env.sim
+        .faults()
+        .add(Rule::refuse_controller_creates("pods", denied));
+    let out = failing_install(&env, "refused", &hook("Job", "busybox:1")).await;
+    assert!(
+        out.stderr.contains(&format!(
+            "FailedCreate: Release \"refused\" failed: failed pre-install: Job/migrate (ns-refused): Error creating: {denied}"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "Job/migrate (ns-refused): 0 active, 0 succeeded, 0 failed; FailedCreate: Error creating: {denied}"
+        )),
+        "the progress says why no pod comes: {}",
+        out.stdout
+    );
+}
+
+/// Install a chart of one hook into a namespace of its own, failing.
+async fn failing_install(env: &Env, name: &str, hook: &str) -> Out {
+    let chart = write_chart(env, name, &[("hook.yaml", hook)]);
+    let ns = format!("ns-{name}");
+    env.berth(&[
+        "install",
+        name,
+        &chart,
+        "-n",
+        &ns,
+        "--create-namespace",
+        "--timeout",
+        "10m",
+    ])
+    .await
+    .failed()
+}
+
+fn indent(text: &str, by: usize) -> String {
+    text.lines()
+        .map(|l| format!("{}{l}\n", " ".repeat(by)))
+        .collect()
 }

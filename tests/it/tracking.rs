@@ -746,6 +746,27 @@ async fn refused_pods_of_workloads_without_a_condition_fail_with_their_events() 
     );
 }
 
+/// A bare Pod is its own pod: an image it cannot pull fails the wait once
+/// that lasts its grace period, as a workload's pods do.
+#[tokio::test]
+async fn a_pod_that_cannot_pull_its_image_fails_the_wait_early() {
+    let env = Env::start().await;
+    let out = failing_install(&env, "once", ("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: once\nspec:\n  containers:\n  - name: once\n    image: registry.berth.invalid/once:1\n"), "10m").await;
+    assert!(
+        out.stderr.contains(
+            "Release \"once\" failed: Pod/once (default): pod once: container once: ImagePullBackOff: Back-off pulling image \"registry.berth.invalid/once:1\""
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("\n    event: Failed: Failed to pull image"),
+        "{}",
+        out.stdout
+    );
+}
+
 /// A wait that runs out shows what was said about the object: the Events
 /// of one of its pods that is not ready, else its own (a claim's
 /// provisioning). (A StatefulSet's refused pods fail it before: see

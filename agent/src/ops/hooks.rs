@@ -130,10 +130,32 @@ impl Hooks<'_> {
             }));
             created.push((o, object, ns));
         }
+        // Pods older than this are earlier runs' (a second of slack for
+        // clock granularity).
+        let policy = track::Policy {
+            grace: agent.settings.failure_grace.clone(),
+            since: (chrono::Utc::now() - chrono::Duration::seconds(1))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+            ..Default::default()
+        };
         for (o, object, ns) in created {
-            let end = track::hook_done(agent.cluster.client(), &object, &ns, self.deadline)
-                .await
-                .map_err(|e| failure(o, "Timeout", e))?;
+            let waited = track::hook_done(
+                agent.cluster.client(),
+                self.op,
+                &object,
+                &ns,
+                self.deadline,
+                &policy,
+            )
+            .await;
+            let end = match waited {
+                Ok(end) => end,
+                Err(stuck) => {
+                    self.op.emit(Kind::ResourceFailed(stuck.event));
+                    return Err(failure(o, &stuck.reason, stuck.text));
+                }
+            };
             let wants_logs = |when: &str| hook.output_log_policies.iter().any(|p| p == when);
             match end {
                 HookEnd::Succeeded(message) => {

@@ -130,6 +130,9 @@ async fn feed_objects(group: ObjectGroup, selector: String) {
     let mut config = watcher::Config::default();
     if !selector.is_empty() {
         config = config.labels(&selector);
+    } else if let [name] = group.by_name.keys().collect::<Vec<_>>()[..] {
+        // One object and no label to find it by (a hook): by its name.
+        config = config.fields(&format!("metadata.name={name}"));
     }
     let objects = watcher(group.api, config)
         .default_backoff()

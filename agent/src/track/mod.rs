@@ -12,7 +12,6 @@ use std::collections::HashMap;
 
 use berth::proto::{self, ObjectRef, event::Kind};
 use futures::StreamExt;
-use kube::api::Api;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -169,6 +168,21 @@ struct Watches {
 /// its pods) among its pods' signals, which are keyed by the pod's name.
 const OBJECT: &str = "";
 
+/// How the watch of one object came out.
+enum Outcome {
+    /// Ready (for a hook: done), with what its status says.
+    Ready(String),
+    /// Its status says it cannot get there: reason, message.
+    Failed(String, String),
+    /// A failure signal outlasted its grace period: the event that says
+    /// so, with the pod, its Events and its log tail where a pod's.
+    Stuck(proto::ResourceFailed),
+    /// The deadline passed: the event that says where it stood, with the
+    /// Events of a pod not ready yet, else of the object.
+    TimedOut(proto::ResourceFailed),
+    WatchEnded,
+}
+
 async fn wait_one(
     cluster: &Cluster,
     op: &OpEvents,
@@ -177,19 +191,142 @@ async fn wait_one(
     deadline: Instant,
     policy: &Policy,
 ) -> Result<(), Failure> {
+    let judge = |obj: &Value| {
+        status::readiness(
+            &target.object.kind,
+            &target.object.api_version,
+            obj,
+            &policy.rules,
+        )
+    };
+    let shown = target.object.display();
+    match watch_one(
+        cluster.client(),
+        op,
+        &target,
+        watches,
+        deadline,
+        policy,
+        &judge,
+    )
+    .await
+    {
+        Outcome::Ready(message) => {
+            op.emit(Kind::ResourceReady(proto::ResourceReady {
+                object: Some(target.object.clone()),
+                message,
+                ..Default::default()
+            }));
+            Ok(())
+        }
+        Outcome::Failed(reason, message) => {
+            op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                object: Some(target.object.clone()),
+                reason: reason.clone(),
+                message: message.clone(),
+                ..Default::default()
+            }));
+            Err(failure(&target, &reason, format!("{shown}: {message}")))
+        }
+        Outcome::Stuck(failed) => {
+            let text = stuck_text(&shown, &failed);
+            let reason = failed.reason.clone();
+            op.emit(Kind::ResourceFailed(failed));
+            Err(failure(&target, &reason, text))
+        }
+        Outcome::TimedOut(failed) => {
+            let text = format!("timed out waiting for {shown}: {}", failed.message);
+            op.emit(Kind::ResourceFailed(failed));
+            Err(failure(&target, "Timeout", text))
+        }
+        Outcome::WatchEnded => Err(failure(
+            &target,
+            "WatchEnded",
+            format!("the watch on {shown} ended"),
+        )),
+    }
+}
+
+/// What a signal that outlasted its grace says of the object.
+fn stuck_text(shown: &str, failed: &proto::ResourceFailed) -> String {
+    match failed.pod.as_str() {
+        "" => format!("{shown}: {}", failed.message),
+        pod => format!("{shown}: pod {pod}: {}", failed.message),
+    }
+}
+
+/// One failure signal: reason, message, when first seen, the pod (Null
+/// for the object's own).
+type Signal = (String, String, Instant, Value);
+
+/// Take a pod's state into the signals (by its name) and into `unready`,
+/// the latest new pod not ready yet.
+fn observe_pod(
+    pod: &Value,
+    since: &str,
+    signals: &mut HashMap<String, Signal>,
+    unready: &mut Option<Value>,
+) {
+    let name = pod["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let created = pod["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap_or_default();
+    let deleting = pod["metadata"]["deletionTimestamp"].is_string();
+    // A signal holds until the pod is ready or gone: crash loops pass
+    // through Running and image pulls alternate between ErrImagePull and
+    // ImagePullBackOff, which must not restart the grace period.
+    let ready = pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    let current = !deleting && created >= since;
+    if current && !ready {
+        *unready = Some(pod.clone());
+    } else if unready
+        .as_ref()
+        .is_some_and(|u| u["metadata"]["name"] == pod["metadata"]["name"])
+    {
+        *unready = None;
+    }
+    if !current || ready {
+        signals.remove(&name);
+    } else if let Some((reason, message)) = pods::signal(pod) {
+        let entry = signals
+            .entry(name)
+            .or_insert_with(|| (reason.clone(), message.clone(), Instant::now(), pod.clone()));
+        *entry = (reason, message, entry.2, pod.clone());
+    }
+}
+
+/// Watch one object until `judge` finds it ready or failed, a failure
+/// signal of its pods or its controller outlasts its grace period, or the
+/// deadline passes, saying where it stands as it goes.
+async fn watch_one(
+    client: kube::Client,
+    op: &OpEvents,
+    target: &Target,
+    watches: Watches,
+    deadline: Instant,
+    policy: &Policy,
+    judge: &(dyn Fn(&Value) -> Readiness + Sync),
+) -> Outcome {
     let Watches {
         mut objects,
         pods: pod_feed,
         events: event_feed,
     } = watches;
+    let is_pod = target.object.kind == "Pod" && target.object.api_version == "v1";
     let mut pod_stream: Option<feeds::Feed> = None;
     let mut event_stream: Option<feeds::Feed> = None;
-    let mut signals: HashMap<String, (String, String, Instant, Value)> = HashMap::new();
+    let mut signals: HashMap<String, Signal> = HashMap::new();
     // The latest of its new pods not ready yet: whose Events explain a
     // timeout (a volume that cannot mount, a failing readiness probe).
     let mut unready: Option<Value> = None;
     let mut last: Option<Readiness> = None;
-    let shown = target.object.display();
     loop {
         let next_expiry = signals
             .values()
@@ -200,14 +337,13 @@ async fn wait_one(
         tokio::select! {
             item = objects.recv() => {
                 let Some(obj) = item else {
-                    return Err(failure(&target, "WatchEnded", format!("the watch on {shown} ended")));
+                    return Outcome::WatchEnded;
                 };
-                let now = status::readiness(
-                    &target.object.kind,
-                    &target.object.api_version,
-                    &obj,
-                    &policy.rules,
-                );
+                let now = judge(&obj);
+                // A Pod waited for is its own pod: what it signals.
+                if is_pod {
+                    observe_pod(&obj, &policy.since, &mut signals, &mut unready);
+                }
                 // Pods its controller cannot create: a signal of the
                 // object itself, held while its condition lasts.
                 if event_feed.is_none() {
@@ -227,22 +363,9 @@ async fn wait_one(
                     continue;
                 }
                 match &now {
-                    Readiness::Ready(message) => {
-                        op.emit(Kind::ResourceReady(proto::ResourceReady {
-                            object: Some(target.object.clone()),
-                            message: message.clone(),
-                            ..Default::default()
-                        }));
-                        return Ok(());
-                    }
+                    Readiness::Ready(message) => return Outcome::Ready(message.clone()),
                     Readiness::Failed(reason, message) => {
-                        op.emit(Kind::ResourceFailed(proto::ResourceFailed {
-                            object: Some(target.object.clone()),
-                            reason: reason.clone(),
-                            message: message.clone(),
-                            ..Default::default()
-                        }));
-                        return Err(failure(&target, reason, format!("{shown}: {message}")));
+                        return Outcome::Failed(reason.clone(), message.clone());
                     }
                     Readiness::Progress(p) => {
                         // Still rolling out: watch its pods for failures
@@ -258,7 +381,7 @@ async fn wait_one(
                         {
                             event_stream = Some(feed.subscribe(&target.object.name));
                         }
-                        progress(op, &target, p, event_feed.as_ref().and(signals.get(OBJECT)));
+                        progress(op, target, p, event_feed.as_ref().and(signals.get(OBJECT)));
                     }
                 }
                 last = Some(now);
@@ -287,7 +410,7 @@ async fn wait_one(
                 if before != signals.get(OBJECT).map(|s| s.1.clone())
                     && let Some(Readiness::Progress(p)) = &last
                 {
-                    progress(op, &target, p, signals.get(OBJECT));
+                    progress(op, target, p, signals.get(OBJECT));
                 }
             }
             Some(pod) = async {
@@ -295,37 +418,7 @@ async fn wait_one(
                     Some(s) => s.recv().await,
                     None => std::future::pending().await,
                 }
-            } => {
-                let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                let created = pod["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
-                let deleting = pod["metadata"]["deletionTimestamp"].is_string();
-                // A signal holds until the pod is ready or gone: crash loops
-                // pass through Running and image pulls alternate between
-                // ErrImagePull and ImagePullBackOff, which must not restart
-                // the grace period.
-                let ready = pod["status"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
-                let current = !deleting && created >= policy.since.as_str();
-                if current && !ready {
-                    unready = Some(pod.clone());
-                } else if unready
-                    .as_ref()
-                    .is_some_and(|u| u["metadata"]["name"] == pod["metadata"]["name"])
-                {
-                    unready = None;
-                }
-                if deleting || ready || created < policy.since.as_str() {
-                    signals.remove(&name);
-                } else if let Some((reason, message)) = pods::signal(&pod) {
-                    let entry = signals
-                        .entry(name)
-                        .or_insert_with(|| (reason.clone(), message.clone(), Instant::now(), pod.clone()));
-                    *entry = (reason, message, entry.2, pod);
-                }
-            }
+            } => observe_pod(&pod, &policy.since, &mut signals, &mut unready),
             _ = tokio::time::sleep_until(next_expiry) => {
                 let now = Instant::now();
                 let expired = signals
@@ -333,26 +426,19 @@ async fn wait_one(
                     .find(|(_, (reason, _, seen, _))| now >= *seen + policy.grace.of(reason))
                     .map(|(name, (reason, message, _, pod))| (name.clone(), reason.clone(), message.clone(), pod.clone()));
                 if let Some((pod_name, reason, message, pod)) = expired {
-                    if pod_name == OBJECT {
-                        op.emit(Kind::ResourceFailed(proto::ResourceFailed {
-                            object: Some(target.object.clone()),
-                            reason: reason.clone(),
-                            message: message.clone(),
-                            ..Default::default()
-                        }));
-                        return Err(failure(&target, &reason, format!("{shown}: {message}")));
-                    }
-                    let (recent_events, log_tail) =
-                        pods::evidence(cluster.client(), &target.namespace, &pod).await;
-                    op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                    let (recent_events, log_tail) = if pod_name == OBJECT {
+                        (Vec::new(), Vec::new())
+                    } else {
+                        pods::evidence(client.clone(), &target.namespace, &pod).await
+                    };
+                    return Outcome::Stuck(proto::ResourceFailed {
                         object: Some(target.object.clone()),
-                        reason: reason.clone(),
-                        message: message.clone(),
-                        pod: pod_name.clone(),
+                        reason,
+                        message,
+                        pod: pod_name,
                         recent_events,
                         log_tail,
-                    }));
-                    return Err(failure(&target, &reason, format!("{shown}: pod {pod_name}: {message}")));
+                    });
                 }
                 if now >= deadline {
                     let detail = match &last {
@@ -361,18 +447,18 @@ async fn wait_one(
                     };
                     // What was said about it is often why: the Events of a
                     // pod not ready yet (a volume that cannot mount, a
-                    // failing probe), else the object's own (a
-                    // StatefulSet's refused pods, a claim's provisioning).
+                    // failing probe), else the object's own (a claim's
+                    // provisioning).
                     let (pod, recent_events, log_tail) = match &unready {
                         Some(p) => {
                             let (events, logs) =
-                                pods::evidence(cluster.client(), &target.namespace, p).await;
+                                pods::evidence(client.clone(), &target.namespace, p).await;
                             let name = p["metadata"]["name"].as_str().unwrap_or_default();
                             (name.to_string(), events, logs)
                         }
                         None => {
                             let events = pods::recent_events(
-                                cluster.client(),
+                                client.clone(),
                                 &target.namespace,
                                 &target.object.kind,
                                 &target.object.name,
@@ -381,15 +467,14 @@ async fn wait_one(
                             (String::new(), events, Vec::new())
                         }
                     };
-                    op.emit(Kind::ResourceFailed(proto::ResourceFailed {
+                    return Outcome::TimedOut(proto::ResourceFailed {
                         object: Some(target.object.clone()),
                         reason: "Timeout".into(),
-                        message: detail.clone(),
+                        message: detail,
                         pod,
                         recent_events,
                         log_tail,
-                    }));
-                    return Err(failure(&target, "Timeout", format!("timed out waiting for {shown}: {detail}")));
+                    });
                 }
             }
         }
@@ -404,48 +489,113 @@ pub enum HookEnd {
     Failed(String, String),
 }
 
+/// A hook that will not end by waiting: a signal of its pods (an image
+/// that cannot be pulled, refused creates) outlasted its grace period, or
+/// the deadline passed. The event says why; `reason` and `text` are the
+/// operation's failure.
+#[derive(Debug, Clone)]
+pub struct HookStuck {
+    pub event: proto::ResourceFailed,
+    pub reason: String,
+    pub text: String,
+}
+
 /// Wait (by watch) until a hook resource has run: a Job until it is
 /// Complete or Failed, a Pod until it Succeeded or Failed (what Helm's
-/// WatchUntilReady waits for); other kinds are done once created.
+/// WatchUntilReady waits for); other kinds are done once created. Their
+/// pods' failure signals, and a Job's refused creates, end the wait once
+/// they outlast their grace period, as in a rollout, and say where it
+/// stands as it goes.
 pub async fn hook_done(
     client: kube::Client,
+    op: &OpEvents,
     object: &ObjectRef,
     namespace: &str,
     deadline: Instant,
-) -> Result<HookEnd, String> {
+    policy: &Policy,
+) -> Result<HookEnd, HookStuck> {
     use k8s_openapi::api::batch::v1::Job;
     use k8s_openapi::api::core::v1::Pod;
-    use kube::runtime::wait::await_condition;
-    let name = object.name.as_str();
-    let timeout = |_| format!("timed out waiting for {} to finish", object.display());
-    match (object.api_version.as_str(), object.kind.as_str()) {
-        ("batch/v1", "Job") => {
-            let api: Api<Job> = Api::namespaced(client, namespace);
-            let ended = |j: Option<&Job>| job_end(j?);
-            let wait = await_condition(api, name, move |j: Option<&Job>| ended(j).is_some());
-            let job = tokio::time::timeout_at(deadline, wait)
-                .await
-                .map_err(timeout)?
-                .map_err(|e| e.to_string())?;
-            Ok(job
-                .as_ref()
-                .and_then(job_end)
-                .unwrap_or(HookEnd::Succeeded(String::new())))
+    use kube::discovery::{ApiResource, Scope};
+    let job = match (object.api_version.as_str(), object.kind.as_str()) {
+        ("batch/v1", "Job") => true,
+        ("v1", "Pod") => false,
+        _ => return Ok(HookEnd::Succeeded("created".into())),
+    };
+    let ar = if job {
+        ApiResource::erase::<Job>(&())
+    } else {
+        ApiResource::erase::<Pod>(&())
+    };
+    let mut feeds = feeds::Feeds::new(client.clone(), "");
+    let watches = Watches {
+        objects: feeds.object(&ar, &Scope::Namespaced, namespace, &object.name),
+        pods: job.then(|| feeds.pods(namespace)),
+        events: job.then(|| feeds.events(namespace, "Job")),
+    };
+    let judge = |obj: &Value| {
+        let end = if job {
+            serde_json::from_value::<Job>(obj.clone())
+                .ok()
+                .and_then(|j| job_end(&j))
+        } else {
+            serde_json::from_value::<Pod>(obj.clone())
+                .ok()
+                .and_then(|p| pod_end(&p))
+        };
+        match end {
+            Some(HookEnd::Succeeded(m)) => Readiness::Ready(m),
+            Some(HookEnd::Failed(r, m)) => Readiness::Failed(r, m),
+            None if job => status::readiness("Job", "batch/v1", obj, &status::Rules::default()),
+            None => Readiness::Progress(status::Progress {
+                message: match obj["status"]["phase"].as_str() {
+                    Some(phase) if !phase.is_empty() => phase.to_string(),
+                    _ => "Pending".into(),
+                },
+                ..Default::default()
+            }),
         }
-        ("v1", "Pod") => {
-            let api: Api<Pod> = Api::namespaced(client, namespace);
-            let ended = |p: Option<&Pod>| pod_end(p?);
-            let wait = await_condition(api, name, move |p: Option<&Pod>| ended(p).is_some());
-            let pod = tokio::time::timeout_at(deadline, wait)
-                .await
-                .map_err(timeout)?
-                .map_err(|e| e.to_string())?;
-            Ok(pod
-                .as_ref()
-                .and_then(pod_end)
-                .unwrap_or(HookEnd::Succeeded(String::new())))
+    };
+    let target = Target {
+        object: object.clone(),
+        namespace: namespace.to_string(),
+        live: Value::Null,
+    };
+    let wait = watch_one(client, op, &target, watches, deadline, policy, &judge);
+    let watching = feeds.run();
+    futures::pin_mut!(wait, watching);
+    let mut watched = false;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut wait => break outcome,
+            // Every watch ended: the wait sees its feed close.
+            _ = &mut watching, if !watched => watched = true,
         }
-        _ => Ok(HookEnd::Succeeded("created".into())),
+    };
+    let shown = object.display();
+    match outcome {
+        Outcome::Ready(message) => Ok(HookEnd::Succeeded(message)),
+        Outcome::Failed(reason, message) => Ok(HookEnd::Failed(reason, message)),
+        Outcome::Stuck(event) => Err(HookStuck {
+            reason: event.reason.clone(),
+            text: stuck_text(&shown, &event),
+            event,
+        }),
+        Outcome::TimedOut(event) => Err(HookStuck {
+            reason: "Timeout".into(),
+            text: format!("timed out waiting for {shown} to finish: {}", event.message),
+            event,
+        }),
+        Outcome::WatchEnded => Err(HookStuck {
+            reason: "WatchEnded".into(),
+            text: format!("the watch on {shown} ended"),
+            event: proto::ResourceFailed {
+                object: Some(object.clone()),
+                reason: "WatchEnded".into(),
+                message: "the watch ended".into(),
+                ..Default::default()
+            },
+        }),
     }
 }
 
