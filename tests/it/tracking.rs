@@ -116,6 +116,8 @@ async fn wait_covers_statefulsets_daemonsets_claims_and_jobs() {
         "StatefulSet/w-db (default) ready (2/2 pods ready)",
         "DaemonSet/w-agent (default) ready (3/3 pods available)",
         "PersistentVolumeClaim/w-cache (default) ready (bound)",
+        // No class: bound to the chart's own volume.
+        "PersistentVolumeClaim/w-archive (default) ready (bound)",
         "Job/w-once (default) ready (complete)",
     ] {
         assert!(o.contains(line), "{line:?} missing from:\n{o}");

@@ -91,23 +91,34 @@ pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
     if !after_delay(c, key, &pvc, delay) {
         return;
     }
-    // What the PV controller can bind it to: a volume it names, else one
-    // its class provisions. Static volumes are not matched to claims.
+    // What the PV controller binds it to (syncUnboundClaim): the volume
+    // it names, else the smallest Available volume that fits it, else one
+    // its class provisions.
+    let pv_rt = c.rt("", "persistentvolumes");
     let named = object::str_at(&pvc, &["spec", "volumeName"]).filter(|v| !v.is_empty());
     let class = object::str_at(&pvc, &["spec", "storageClassName"]).unwrap_or("");
+    let found = match named {
+        Some(pv) => c.get_stored(&pv_rt, "", pv),
+        None => best_match(c, &pvc),
+    };
     // Pending, and the Event the PV controller records for it (none when
     // the volume it names does not exist).
-    let pending = match named {
-        Some(pv) => c
-            .get_stored(&c.rt("", "persistentvolumes"), "", pv)
-            .is_none()
-            .then_some(None),
-        None if class.is_empty() => Some(Some((
+    let pending = match (named, &found) {
+        (Some(_), None) => Some(None),
+        (Some(pv), Some(volume)) => claimed_by_another(volume, &pvc).then(|| {
+            Some((
+                "Warning",
+                "FailedBinding",
+                format!("volume {pv:?} already bound to a different claim."),
+            ))
+        }),
+        (None, Some(_)) => None,
+        (None, None) if class.is_empty() => Some(Some((
             "Normal",
             "FailedBinding",
             "no persistent volumes available for this claim and no storage class is set".into(),
         ))),
-        None => c
+        (None, None) => c
             .get_stored(&c.rt("storage.k8s.io", "storageclasses"), "", class)
             .is_none()
             .then(|| {
@@ -131,28 +142,182 @@ pub fn reconcile_pvc(c: &mut Cluster, key: &ObjKey) {
     }
     let rt = c.rt("", "persistentvolumeclaims");
     let mut bound = (*pvc).clone();
-    let volume = named
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("pvc-{}", object::uid(&pvc)));
+    let volume = match &found {
+        Some(pv) => object::name(pv).to_string(),
+        None => format!("pvc-{}", object::uid(&pvc)),
+    };
     object::set(&mut bound, &["spec", "volumeName"], json!(volume));
     let ann = object::obj_mut(&mut bound, &["metadata", "annotations"]);
     ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
-    ann.insert("pv.kubernetes.io/bound-by-controller".into(), json!("yes"));
+    if named.is_none() {
+        ann.insert("pv.kubernetes.io/bound-by-controller".into(), json!("yes"));
+    }
     let Ok(bound) = c.write_object(&rt, bound, "persistentvolume-binder-controller") else {
         return;
     };
-    let storage = object::at(&bound, &["spec", "resources", "requests", "storage"])
+    let requested = object::at(&bound, &["spec", "resources", "requests", "storage"])
         .cloned()
         .unwrap_or(json!("1Gi"));
-    if named.is_none() {
-        provision(c, &bound, class, &volume, &storage);
-    }
+    let (modes, capacity) = match &found {
+        // A volume that exists: it takes the claim, which gets its size
+        // and modes.
+        Some(pv) => {
+            claim_volume(c, pv, &bound);
+            (
+                object::at(pv, &["spec", "accessModes"]).cloned(),
+                object::at(pv, &["spec", "capacity", "storage"])
+                    .cloned()
+                    .unwrap_or(requested),
+            )
+        }
+        None => {
+            provision(c, &bound, class, &volume, &requested);
+            (
+                object::at(&bound, &["spec", "accessModes"]).cloned(),
+                requested,
+            )
+        }
+    };
     let status = json!({
         "phase": "Bound",
-        "accessModes": object::at(&bound, &["spec", "accessModes"]).cloned().unwrap_or(json!(["ReadWriteOnce"])),
-        "capacity": {"storage": storage},
+        "accessModes": modes.unwrap_or(json!(["ReadWriteOnce"])),
+        "capacity": {"storage": capacity},
     });
     c.write_status(&rt, &bound, status, MANAGER);
+}
+
+/// Whether a volume's `claimRef` names a claim other than this one.
+fn claimed_by_another(pv: &Value, pvc: &Value) -> bool {
+    let Some(claim) = object::at(pv, &["spec", "claimRef"]).filter(|r| r.is_object()) else {
+        return false;
+    };
+    let uid = object::str_at(claim, &["uid"]).unwrap_or("");
+    object::str_at(claim, &["namespace"]) != Some(object::namespace(pvc))
+        || object::str_at(claim, &["name"]) != Some(object::name(pvc))
+        || !(uid.is_empty() || uid == object::uid(pvc))
+}
+
+/// The volume the PV controller picks for a claim that names none
+/// (findByClaim, FindMatchingVolume): among the volumes with every access
+/// mode the claim asks for, as large as it asks, of its volume mode and not
+/// being deleted, one whose `claimRef` names the claim, else an Available
+/// one, unclaimed, of the claim's class, whose labels its selector selects:
+/// of those with the fewest access modes, the smallest.
+fn best_match(c: &Cluster, pvc: &Value) -> Option<Arc<Value>> {
+    let class = object::str_at(pvc, &["spec", "storageClassName"]).unwrap_or("");
+    let mode = |o: &Value| {
+        object::str_at(o, &["spec", "volumeMode"])
+            .unwrap_or("Filesystem")
+            .to_string()
+    };
+    let access = |o: &Value| -> Vec<String> {
+        object::at(o, &["spec", "accessModes"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let wanted = object::str_at(pvc, &["spec", "resources", "requests", "storage"])
+        .and_then(quantity)
+        .unwrap_or(0.0);
+    let modes = access(pvc);
+    let selector = object::at(pvc, &["spec", "selector"])
+        .filter(|s| s.is_object())
+        .map(crate::selector::LabelSelector::from_object);
+    let size = |pv: &Value| {
+        object::str_at(pv, &["spec", "capacity", "storage"])
+            .and_then(quantity)
+            .unwrap_or(0.0)
+    };
+    let claimed = |pv: &Value| object::at(pv, &["spec", "claimRef"]).is_some_and(Value::is_object);
+    let candidates: Vec<Arc<Value>> = c
+        .store
+        .list(&c.rt("", "persistentvolumes").key(), None)
+        .into_iter()
+        .filter(|pv| {
+            let offers = access(pv);
+            modes.iter().all(|m| offers.contains(m))
+                && !(claimed(pv) && claimed_by_another(pv, pvc))
+                && size(pv) >= wanted
+                && mode(pv) == mode(pvc)
+                && !object::is_deleting(pv)
+        })
+        .collect();
+    if let Some(pre_bound) = candidates.iter().find(|pv| claimed(pv)) {
+        return Some(pre_bound.clone());
+    }
+    candidates
+        .into_iter()
+        .filter(|pv| {
+            object::str_at(pv, &["status", "phase"]) == Some("Available")
+                && selector
+                    .as_ref()
+                    .is_none_or(|s| s.matches(&object::labels(pv)))
+                && object::str_at(pv, &["spec", "storageClassName"]).unwrap_or("") == class
+        })
+        .min_by(|a, b| {
+            access(a)
+                .len()
+                .cmp(&access(b).len())
+                .then(size(a).total_cmp(&size(b)))
+        })
+}
+
+/// The claim's side written on the volume it is bound to: its `claimRef`
+/// (what binding by the controller writes) and the Bound phase.
+fn claim_volume(c: &mut Cluster, pv: &Value, pvc: &Value) {
+    let rt = c.rt("", "persistentvolumes");
+    let mut claimed = pv.clone();
+    let by_controller = object::at(pv, &["spec", "claimRef"]).is_none_or(|r| !r.is_object());
+    object::set(
+        &mut claimed,
+        &["spec", "claimRef"],
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "namespace": object::namespace(pvc), "name": object::name(pvc),
+               "uid": object::uid(pvc),
+               "resourceVersion": object::resource_version(pvc).unwrap_or("")}),
+    );
+    if by_controller {
+        object::obj_mut(&mut claimed, &["metadata", "annotations"])
+            .insert("pv.kubernetes.io/bound-by-controller".into(), json!("yes"));
+    }
+    if let Ok(claimed) = c.write_object(&rt, claimed, "persistentvolume-binder-controller") {
+        c.write_status(&rt, &claimed, json!({"phase": "Bound"}), MANAGER);
+    }
+}
+
+/// A resource quantity's value ("10Gi", "500M", "1.5e3", "100m"), for
+/// comparing sizes; None if it is not one.
+fn quantity(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let split = q
+        .find(|ch: char| ch.is_ascii_alphabetic() && ch != 'e' && ch != 'E')
+        .unwrap_or(q.len());
+    let (number, suffix) = match q.split_at(split) {
+        // "E" is exa where no exponent follows it.
+        (n, "") if n.ends_with('E') => (&n[..n.len() - 1], "E"),
+        parts => parts,
+    };
+    let scale = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        _ => return None,
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
 }
 
 /// The volume a class's provisioner makes for a claim, bound to it, as
@@ -398,4 +563,21 @@ pub fn refresh_custom_types(c: &mut Cluster) {
         }
     }
     c.registry.set_custom(types);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantity;
+
+    #[test]
+    fn quantities_compare_by_value() {
+        assert_eq!(quantity("1Gi"), Some(1024.0 * 1024.0 * 1024.0));
+        assert_eq!(quantity("500M"), Some(5e8));
+        assert_eq!(quantity("1.5e3"), Some(1500.0));
+        assert_eq!(quantity("2E"), Some(2e18));
+        assert_eq!(quantity("100m"), Some(0.1));
+        assert!(quantity("5Gi").unwrap() > quantity("5G").unwrap());
+        assert_eq!(quantity("ten"), None);
+        assert_eq!(quantity("1Xi"), None);
+    }
 }

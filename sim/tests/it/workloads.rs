@@ -844,3 +844,105 @@ async fn claims_without_a_class_to_provision_them_stay_pending() {
     assert_eq!(r.status, 404);
     sim.shutdown().await;
 }
+
+/// Claims bind to volumes that exist, as the PV controller binds them:
+/// the smallest Available one of the claim's class, with its access modes,
+/// as large as asked and selected by its selector; a claim that names a
+/// volume another claim holds stays Pending; the volume takes the claim.
+#[tokio::test]
+async fn claims_bind_to_static_volumes_that_fit_them() {
+    let (sim, client) = start_manual().await;
+    let volume = |name: &str, size: &str, modes: Value, labels: Value| {
+        json!({"apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"capacity": {"storage": size}, "accessModes": modes,
+                     "storageClassName": "", "hostPath": {"path": format!("/data/{name}")}}})
+    };
+    for pv in [
+        volume(
+            "small",
+            "1Gi",
+            json!(["ReadWriteOnce"]),
+            json!({"tier": "a"}),
+        ),
+        volume(
+            "large",
+            "5Gi",
+            json!(["ReadWriteOnce", "ReadOnlyMany"]),
+            json!({}),
+        ),
+        volume("shared", "10Gi", json!(["ReadWriteMany"]), json!({})),
+    ] {
+        let r = raw(&client, "POST", "/api/v1/persistentvolumes", Some(&pv), &[]).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.json()["status"]["phase"], "Available");
+    }
+    let claim = |name: &str, size: &str, extra: Value| {
+        let mut c = json!({"metadata": {"name": name}, "spec": {"storageClassName": "",
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}});
+        for (k, v) in extra.as_object().unwrap() {
+            c["spec"][k] = v.clone();
+        }
+        c
+    };
+    for pvc in [
+        claim("data", "2G", json!({})),
+        claim(
+            "picky",
+            "500Mi",
+            json!({"selector": {"matchLabels": {"tier": "a"}}}),
+        ),
+        claim("huge", "20Gi", json!({})),
+    ] {
+        assert_eq!(
+            create(&client, "v1", "persistentvolumeclaims", &pvc).await,
+            201
+        );
+    }
+    advance(&sim, 5, Duration::from_secs(1)).await;
+    let data = read(&client, "v1", "persistentvolumeclaims", "data").await;
+    assert_eq!(data["status"]["phase"], "Bound", "{data}");
+    assert_eq!(data["spec"]["volumeName"], "large");
+    assert_eq!(data["status"]["capacity"]["storage"], "5Gi");
+    assert_eq!(
+        data["status"]["accessModes"],
+        json!(["ReadWriteOnce", "ReadOnlyMany"])
+    );
+    let picky = read(&client, "v1", "persistentvolumeclaims", "picky").await;
+    assert_eq!(picky["spec"]["volumeName"], "small", "{picky}");
+    let huge = read(&client, "v1", "persistentvolumeclaims", "huge").await;
+    assert_eq!(huge["status"]["phase"], "Pending");
+    let large = get(&client, "/api/v1/persistentvolumes/large").await.json();
+    assert_eq!(large["status"]["phase"], "Bound");
+    assert_eq!(large["spec"]["claimRef"]["name"], "data");
+    assert_eq!(large["spec"]["claimRef"]["uid"], data["metadata"]["uid"]);
+    assert_eq!(
+        large["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"],
+        "yes"
+    );
+    let shared = get(&client, "/api/v1/persistentvolumes/shared")
+        .await
+        .json();
+    assert_eq!(shared["status"]["phase"], "Available");
+
+    // A claim naming the volume another holds: Pending, and said.
+    let taken = claim("taken", "1Gi", json!({"volumeName": "large"}));
+    assert_eq!(
+        create(&client, "v1", "persistentvolumeclaims", &taken).await,
+        201
+    );
+    advance(&sim, 5, Duration::from_secs(1)).await;
+    let taken = read(&client, "v1", "persistentvolumeclaims", "taken").await;
+    assert_eq!(taken["status"]["phase"], "Pending");
+    let events = get(
+        &client,
+        "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dtaken",
+    )
+    .await
+    .json();
+    assert_eq!(
+        events["items"][0]["message"],
+        "volume \"large\" already bound to a different claim."
+    );
+    sim.shutdown().await;
+}
