@@ -621,6 +621,9 @@ async fn pipe(
 
 /// A chart `name` in the test's directory with these templates.
 pub fn write_chart(env: &Env, name: &str, templates: &[(&str, &str)]) -> String {
-    let _ = std::fs::remove_dir_all(env.dir.path().join(name));
-    small_chart(env.dir.path(), name, templates)
+    // Under charts/: a chart named as one of the environment's own
+    // directories ("data", the agent's journal) must not replace it.
+    let charts = env.dir.path().join("charts");
+    let _ = std::fs::remove_dir_all(charts.join(name));
+    small_chart(&charts, name, templates)
 }
