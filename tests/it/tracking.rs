@@ -59,8 +59,11 @@ async fn an_unpullable_image_fails_the_upgrade_early_and_says_why() {
         "{status}"
     );
     assert!(status.contains("RESOURCES:\n"), "{status}");
+    // With what keeps it there: its new pod's signal.
     assert!(
-        status.contains("  Deployment/hello (default): in progress ("),
+        status.contains("  Deployment/hello (default): in progress (")
+            && status.contains("; pod hello-")
+            && status.contains(": container hello: ImagePullBackOff: Back-off pulling image \"registry.berth.invalid/hello:"),
         "{status}"
     );
     assert!(
@@ -825,6 +828,14 @@ async fn a_timeout_shows_the_objects_latest_events() {
             ),
         "{}",
         out.stdout
+    );
+    // status says so too: its latest Warning.
+    let status = env.berth(&["status", "data"]).await.ok().stdout;
+    assert!(
+        status.contains(
+            "  PersistentVolumeClaim/data (default): in progress (waiting to be bound; ProvisioningFailed: storageclass.storage.k8s.io \"fast\" not found)"
+        ),
+        "{status}"
     );
 }
 

@@ -106,7 +106,29 @@ async fn live_states(agent: &Agent, ns: &str, rec: &RevisionRecord) -> Vec<proto
                 &agent.settings.wait_rules,
             ) {
                 Readiness::Ready(m) => ("ready".into(), m),
-                Readiness::Progress(p) => ("in progress".into(), p.message),
+                // What keeps it there, where something says (a
+                // Deployment's refused pods are in its message already).
+                Readiness::Progress(p) => {
+                    let said = crate::track::status::replica_failure(&live).is_some();
+                    let why = match said {
+                        true => None,
+                        false => {
+                            crate::track::pods::why_stuck(
+                                agent.cluster.client(),
+                                &object.namespace,
+                                &o.object.kind,
+                                &o.object.name,
+                                &live,
+                            )
+                            .await
+                        }
+                    };
+                    let message = match why {
+                        Some(why) => format!("{}; {why}", p.message),
+                        None => p.message,
+                    };
+                    ("in progress".into(), message)
+                }
                 Readiness::Failed(reason, m) => ("failed".into(), format!("{reason}: {m}")),
             },
             Err(e) => ("unknown".into(), e.to_string()),

@@ -152,6 +152,72 @@ pub async fn evidence(
     (recent, logs)
 }
 
+/// Why an object that is not ready may be stuck, in one line, as `berth
+/// status` says it: the first failure signal among its pods (or of itself,
+/// a Pod), else its latest Warning Event (a refused pod, a claim's
+/// provisioning). None when nothing says so, or the API does not answer
+/// within 2 s.
+pub async fn why_stuck(
+    client: kube::Client,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    live: &Value,
+) -> Option<String> {
+    if kind == "Pod" {
+        if let Some((_, text)) = signal(live) {
+            return Some(text);
+        }
+    } else if let Some(labels) = match_labels(live) {
+        let selector = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let params = ListParams::default().labels(&selector);
+        if let Ok(Ok(list)) = tokio::time::timeout(Duration::from_secs(2), pods.list(&params)).await
+        {
+            let said = list.items.iter().find_map(|p| {
+                let pod = serde_json::to_value(p).ok()?;
+                let (_, text) = signal(&pod)?;
+                Some(format!(
+                    "pod {}: {text}",
+                    p.metadata.name.as_deref().unwrap_or_default()
+                ))
+            });
+            if said.is_some() {
+                return said;
+            }
+        }
+    }
+    let namespace = if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    };
+    let events: Api<Event> = Api::namespaced(client, namespace);
+    let params = ListParams::default().fields(&format!(
+        "involvedObject.kind={kind},involvedObject.name={name},type=Warning"
+    ));
+    let Ok(Ok(list)) = tokio::time::timeout(Duration::from_secs(2), events.list(&params)).await
+    else {
+        return None;
+    };
+    list.items
+        .into_iter()
+        .filter_map(|e| {
+            let event = serde_json::to_value(&e).ok()?;
+            let when = super::feeds::event_time(&event).to_string();
+            Some((
+                when,
+                format!("{}: {}", e.reason?, e.message.unwrap_or_default().trim()),
+            ))
+        })
+        .max()
+        .map(|(_, line)| line)
+}
+
 /// The latest five Events of one object ("Reason: message", oldest first),
 /// where the API provides them. A cluster-scoped object's are in `default`.
 pub async fn recent_events(
