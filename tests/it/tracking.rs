@@ -603,25 +603,7 @@ async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
         .await
         .failed();
     // Not "Timeout": the controller's reason ends the wait.
-    assert!(
-        out.stderr.contains(&format!(
-            "FailedCreate: Release \"hello\" failed: Deployment/hello (default): {denied}"
-        )),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout.contains(&format!("; FailedCreate: {denied}")),
-        "the progress says why no pod comes: {}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(&format!(
-            "Deployment/hello (default) failed: FailedCreate: {denied}"
-        )),
-        "{}",
-        out.stdout
-    );
+    said_refused(&out, "hello", "Deployment/hello", denied);
     let status = env.berth(&["status", "hello"]).await.ok().stdout;
     assert!(status.contains("STATUS: failed"), "{status}");
     assert!(status.contains(denied), "{status}");
@@ -636,6 +618,29 @@ async fn pods_admission_refuses_fail_the_wait_with_the_replica_sets_reason() {
         .ok();
     assert!(
         out.stdout.contains("Deployment/hello (default) ready"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A wait that pods refused by admission ended says so in the error, on
+/// the object's progress line and on its failure line.
+fn said_refused(out: &Out, release: &str, shown: &str, why: &str) {
+    assert!(
+        out.stderr.contains(&format!(
+            "FailedCreate: Release \"{release}\" failed: {shown} (default): {why}"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!("; FailedCreate: {why}")),
+        "the progress says why no pod comes: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("{shown} (default) failed: FailedCreate: {why}")),
         "{}",
         out.stdout
     );
@@ -694,33 +699,14 @@ async fn refused_pods_of_workloads_without_a_condition_fail_with_their_events() 
     let expected = [
         (
             "StatefulSet/db",
-            "create Pod db-0 in StatefulSet db failed error: ".to_string(),
+            "create Pod db-0 in StatefulSet db failed error: ",
         ),
-        ("DaemonSet/node-agent", "Error creating: ".to_string()),
-        ("Job/migrate", "Error creating: ".to_string()),
+        ("DaemonSet/node-agent", "Error creating: "),
+        ("Job/migrate", "Error creating: "),
     ];
     for ((out, (shown, said)), (name, _)) in outs.into_iter().zip(expected).zip(&charts) {
-        let out = out.failed();
-        let why = format!("{said}{denied}");
         // Not "Timeout": the controller's Events end the wait.
-        assert!(
-            out.stderr.contains(&format!(
-                "FailedCreate: Release \"{name}\" failed: {shown} (default): {why}"
-            )),
-            "{}",
-            out.stderr
-        );
-        assert!(
-            out.stdout.contains(&format!("; FailedCreate: {why}")),
-            "the progress says why no pod comes: {}",
-            out.stdout
-        );
-        assert!(
-            out.stdout
-                .contains(&format!("{shown} (default) failed: FailedCreate: {why}")),
-            "{}",
-            out.stdout
-        );
+        said_refused(&out.failed(), name, shown, &format!("{said}{denied}"));
     }
 
     // Refused twice, then created: waited out. In a namespace of its own,

@@ -191,20 +191,8 @@ pub async fn why_stuck(
             }
         }
     }
-    let namespace = if namespace.is_empty() {
-        "default"
-    } else {
-        namespace
-    };
-    let events: Api<Event> = Api::namespaced(client, namespace);
-    let params = ListParams::default().fields(&format!(
-        "involvedObject.kind={kind},involvedObject.name={name},type=Warning"
-    ));
-    let Ok(Ok(list)) = tokio::time::timeout(Duration::from_secs(2), events.list(&params)).await
-    else {
-        return None;
-    };
-    list.items
+    let warnings = events_of(client, namespace, kind, name, ",type=Warning").await;
+    warnings
         .into_iter()
         .filter_map(|e| {
             let event = serde_json::to_value(&e).ok()?;
@@ -218,14 +206,17 @@ pub async fn why_stuck(
         .map(|(_, line)| line)
 }
 
-/// The latest five Events of one object ("Reason: message", oldest first),
-/// where the API provides them. A cluster-scoped object's are in `default`.
-pub async fn recent_events(
+/// The Events of one object (`more`: further field selectors), where the
+/// API gives them within 2 s: they are asked for when a wait has failed or
+/// run out, or by `berth status`, not worth waiting long for. A
+/// cluster-scoped object's are in `default`.
+async fn events_of(
     client: kube::Client,
     namespace: &str,
     kind: &str,
     name: &str,
-) -> Vec<String> {
+    more: &str,
+) -> Vec<Event> {
     let namespace = if namespace.is_empty() {
         "default"
     } else {
@@ -233,10 +224,9 @@ pub async fn recent_events(
     };
     let events: Api<Event> = Api::namespaced(client, namespace);
     let params = ListParams::default().fields(&format!(
-        "involvedObject.kind={kind},involvedObject.name={name}"
+        "involvedObject.kind={kind},involvedObject.name={name}{more}"
     ));
-    // Asked when the wait has failed or run out: not worth waiting long for.
-    let items = match tokio::time::timeout(Duration::from_secs(2), events.list(&params)).await {
+    match tokio::time::timeout(Duration::from_secs(2), events.list(&params)).await {
         Ok(Ok(list)) => list.items,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, kind, name, "could not list the object's events");
@@ -246,7 +236,18 @@ pub async fn recent_events(
             tracing::debug!(kind, name, "the object's events did not come within 2 s");
             Vec::new()
         }
-    };
+    }
+}
+
+/// The latest five Events of one object ("Reason: message", oldest first),
+/// where the API provides them. A cluster-scoped object's are in `default`.
+pub async fn recent_events(
+    client: kube::Client,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> Vec<String> {
+    let items = events_of(client, namespace, kind, name, "").await;
     let mut recent: Vec<(String, String)> = items
         .into_iter()
         .map(|e| {
