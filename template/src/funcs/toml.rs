@@ -162,9 +162,15 @@ fn list_items(v: &Value) -> Option<Vec<Value>> {
     }
 }
 
+/// `tomlTypeOfGo`: `None` for what Go's `isNil` holds nil, a nil slice
+/// or map as well as a nil interface (so a list holding a nil slice is an
+/// array with a nil element, and a map's nil value is written among its
+/// plain keys, where it is skipped).
 fn toml_type(v: &Value) -> Result<Option<TomlType>, String> {
     Ok(Some(match v {
         Value::Nil | Value::Invalid => return Ok(None),
+        Value::List(l) if l.nil => return Ok(None),
+        Value::Map(m) if m.nil => return Ok(None),
         Value::Bool(_) => TomlType::Bool,
         Value::Int(_) | Value::Int64(_) | Value::Uint(_) => TomlType::Integer,
         Value::Float(_) => TomlType::Float,
