@@ -1240,6 +1240,16 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
             Stage::Parser,
             l0,
         )
+    } else if info.starts_with("unexpected EOF while parsing a block") {
+        // granit-parser's words for a token that is no node where a block
+        // node belongs: a `,`, which libyaml scans as a flow entry in the
+        // block context too (`,a`, `- ,`, `a: ,b`), and its parser then
+        // finds no node content there.
+        (
+            "did not find expected node content".into(),
+            Stage::Parser,
+            l0,
+        )
     } else {
         (problem.to_string(), Stage::Parser, l0)
     };
