@@ -131,15 +131,26 @@ impl GoTime {
         self.in_zone(local_zone(), Loc::Local)
     }
 
-    fn local_secs(&self) -> i64 {
-        // Wrapping, as Go's absSec: AddDate can give any int64.
-        self.secs.wrapping_add(self.offset as i64)
+    /// The local seconds as Go's `absSec` has them: the Unix seconds
+    /// plus the offset, wrapping in int64 (AddDate can give any int64),
+    /// taken as unsigned seconds from the absolute epoch; so a time before
+    /// that epoch (Unix seconds near int64's minimum) has the date 2^64
+    /// seconds later (`dateInZone` of -9223372036854775808 is in year
+    /// 292277026596, one second after int64's maximum).
+    fn local_secs(&self) -> i128 {
+        let local = self.secs.wrapping_add(self.offset as i64);
+        let abs = local.wrapping_sub(ABSOLUTE_TO_UNIX) as u64;
+        i128::from(abs) + i128::from(ABSOLUTE_TO_UNIX)
+    }
+
+    /// Days since 1970-01-01 of [`GoTime::local_secs`].
+    fn local_days(&self) -> i64 {
+        self.local_secs().div_euclid(86_400) as i64
     }
 
     fn civil(&self) -> (i64, u32, u32, u32, u32, u32) {
-        let local = self.local_secs();
-        let days = local.div_euclid(86_400);
-        let rem = local.rem_euclid(86_400);
+        let days = self.local_days();
+        let rem = self.local_secs().rem_euclid(86_400) as i64;
         let (y, m, d) = civil_from_days(days);
         (
             y,
@@ -153,12 +164,12 @@ impl GoTime {
 
     fn weekday(&self) -> u32 {
         // 1970-01-01 was a Thursday (4).
-        (self.local_secs().div_euclid(86_400) + 4).rem_euclid(7) as u32
+        (self.local_days() + 4).rem_euclid(7) as u32
     }
 
     fn year_day(&self) -> u32 {
         let (y, _, _, _, _, _) = self.civil();
-        (self.local_secs().div_euclid(86_400) - days_from_civil(y, 1, 1) + 1) as u32
+        (self.local_days() - days_from_civil(y, 1, 1) + 1) as u32
     }
 
     /// `t.In(loc)`: the same instant in another location.
