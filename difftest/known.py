@@ -95,9 +95,11 @@ DATE_WORDS = re.compile(
 
 
 def extreme_unix_time(text, h, b):
-    # A time at the int64 limits of Unix seconds (dateInZone, unixEpoch of
-    # such a date...): Go's absolute-time arithmetic overflows there and
-    # gives another calendar date than berth's. Only the date may differ.
+    # A time at the int64 limits of Unix seconds: Go's seconds since year 1
+    # (time.Unix adds unixToInternal) wrap there, so Sub, Before and `ago`
+    # see such a time on the other side of now (`ago 9223372036854775807`:
+    # Helm the greatest duration, berth the least). Its calendar date is
+    # Go's (dates.rs follows absSec's wrapping). Only the numbers may differ.
     hs, bs = squash(dump(h)), squash(dump(b))
     return (re.search(r"922337203685477\d{4}", text) is not None and hs != bs
             and ("error" in h) == ("error" in b)
@@ -235,8 +237,8 @@ KNOWN = [
           "two errors, which one comes first follows Go's map iteration order (Sprig's values)",
           map_order_error_choice),
     Known("extreme-unix-time", ["templates"],
-          "a time at the int64 limit of Unix seconds: Go's arithmetic overflows into "
-          "another calendar date than berth's",
+          "a time at the int64 limit of Unix seconds: Go's seconds since year 1 wrap, "
+          "so durations and comparisons from it differ from berth's",
           extreme_unix_time),
     Known("range-huge-duration", ["templates"],
           "range over a huge integer (a Duration's nanoseconds) runs for ever, in Helm as in berth",
