@@ -50,11 +50,21 @@ pub fn register(m: &mut FuncMap) {
     add(m, "trimAll", sig(&[Str, Str]), |_, a| {
         st(trim_set(s(&a[1]), s(&a[0])))
     });
+    // Go compares bytes: a stray byte (half of a character cut by
+    // `substr`) matches the same byte of a whole character.
     add(m, "trimSuffix", sig(&[Str, Str]), |_, a| {
-        st(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])))
+        let (text, suffix) = (bytes(&a[1]), bytes(&a[0]));
+        match text.strip_suffix(&*suffix) {
+            Some(rest) => st(gostr::from_bytes(rest)),
+            None => Ok(a[1].clone()),
+        }
     });
     add(m, "trimPrefix", sig(&[Str, Str]), |_, a| {
-        st(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])))
+        let (text, prefix) = (bytes(&a[1]), bytes(&a[0]));
+        match text.strip_prefix(&*prefix) {
+            Some(rest) => st(gostr::from_bytes(rest)),
+            None => Ok(a[1].clone()),
+        }
     });
     add(m, "nospace", sig(&[Str]), |_, a| st(nospace(s(&a[0]))));
     add(m, "initials", sig(&[Str]), |_, a| st(initials(s(&a[0]))));
@@ -97,13 +107,19 @@ pub fn register(m: &mut FuncMap) {
         st(wrap_custom(text, i(&a[0]), sep, true))
     });
     add(m, "contains", sig(&[Str, Str]), |_, a| {
-        Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
+        let (text, part) = (s(&a[1]), s(&a[0]));
+        if gostr::is_utf8(text) && gostr::is_utf8(part) {
+            return Ok(Value::Bool(text.contains(part)));
+        }
+        let (text, part) = (gostr::to_bytes(text), gostr::to_bytes(part));
+        let found = part.is_empty() || text.windows(part.len()).any(|w| w == &*part);
+        Ok(Value::Bool(found))
     });
     add(m, "hasPrefix", sig(&[Str, Str]), |_, a| {
-        Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0]))))
+        Ok(Value::Bool(bytes(&a[1]).starts_with(&bytes(&a[0]))))
     });
     add(m, "hasSuffix", sig(&[Str, Str]), |_, a| {
-        Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
+        Ok(Value::Bool(bytes(&a[1]).ends_with(&bytes(&a[0]))))
     });
     add(m, "quote", sig_var(&[], Any), |_, a| {
         super::check_all_printable(&a)?;
@@ -1100,6 +1116,11 @@ fn must_compile(re: &str) -> Result<GoRegex, GoError> {
         gofmt::quote(re)
     };
     compile(re).map_err(|e| err(format!("regexp: Compile({quoted}): {}", e.msg)))
+}
+
+/// A string argument's bytes, as Go holds the string (`value::gostr`).
+fn bytes(v: &Value) -> std::borrow::Cow<'_, [u8]> {
+    gostr::to_bytes(s(v))
 }
 
 fn regex_find_all(re: &GoRegex, s: &str, n: i64) -> R {
