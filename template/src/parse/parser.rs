@@ -1135,17 +1135,24 @@ pub fn unquote(s: &str) -> Result<String, String> {
             Ok(body.replace('\r', ""))
         }
         b'"' => {
-            let mut out = String::with_capacity(body.len());
+            // A string is bytes: `\xc3` and `\303` are one byte each, which
+            // may make a character with the next (`"\xc3\xa9"` is "é") or
+            // stay a stray byte (`value::gostr`).
+            let mut out = Vec::with_capacity(body.len());
             let mut rest = body;
             while !rest.is_empty() {
                 if rest.starts_with('"') || rest.starts_with('\n') {
                     return Err(err());
                 }
+                let byte_escape = matches!(rest.as_bytes(), [b'\\', b'x' | b'0'..=b'7', ..]);
                 let (c, tail) = unquote_char(rest, '"').map_err(|_| err())?;
-                out.push(c);
+                match u8::try_from(u32::from(c)) {
+                    Ok(b) if byte_escape => out.push(b),
+                    _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                }
                 rest = tail;
             }
-            Ok(out)
+            Ok(crate::value::gostr::from_bytes(&out))
         }
         _ => Err(err()),
     }
