@@ -265,6 +265,15 @@ async fn a_hook_that_cannot_run_fails_with_why_before_the_timeout() {
             "{}",
             out.stdout
         );
+        // The pod's Events in the order they came, as kubectl lists
+        // them, also within one second.
+        let came = |line: &str| out.stdout.find(line).unwrap_or(usize::MAX);
+        assert!(
+            came("event: Failed: Failed to pull image")
+                < came("event: Failed: Error: ErrImagePull"),
+            "{}",
+            out.stdout
+        );
     }
 
     let denied = "pods \"migrate\" is forbidden: exceeded quota: compute";

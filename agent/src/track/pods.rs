@@ -248,7 +248,9 @@ pub async fn recent_events(
     name: &str,
 ) -> Vec<String> {
     let items = events_of(client, namespace, kind, name, "").await;
-    let mut recent: Vec<(String, String)> = items
+    // In the order they were last seen: their times are in seconds, so
+    // within one second, in the order the API server stored them.
+    let mut recent: Vec<(String, u64, String)> = items
         .into_iter()
         .map(|e| {
             let when =
@@ -256,12 +258,18 @@ pub async fn recent_events(
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
+            let stored = e
+                .metadata
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let line = format!(
                 "{}: {}",
                 e.reason.unwrap_or_default(),
                 e.message.unwrap_or_default().trim()
             );
-            (when, line)
+            (when, stored, line)
         })
         .collect();
     recent.sort();
@@ -270,7 +278,7 @@ pub async fn recent_events(
         .rev()
         .take(5)
         .rev()
-        .map(|(_, l)| l)
+        .map(|(_, _, l)| l)
         .collect()
 }
 
