@@ -13,6 +13,18 @@ use serde_json::Value;
 /// registry is under `.invalid`).
 pub const BAD_IMAGE: &str = "image.repository=registry.berth.invalid/hello";
 
+/// Whether `text` says the kubelet cannot pull `image` for `container`:
+/// as ErrImagePull or, once it backs off, ImagePullBackOff (a failure
+/// reports the reason its pod shows at that moment).
+pub fn says_pull_failed(text: &str, container: &str, image: &str) -> bool {
+    [
+        format!("container {container}: ImagePullBackOff: Back-off pulling image \"{image}"),
+        format!("container {container}: ErrImagePull: failed to pull and unpack image \"{image}"),
+    ]
+    .iter()
+    .any(|said| text.contains(said))
+}
+
 /// What one CLI run printed and returned.
 #[derive(Debug, Clone)]
 pub struct Out {
