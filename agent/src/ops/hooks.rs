@@ -134,9 +134,7 @@ impl Hooks<'_> {
         // clock granularity).
         let policy = track::Policy {
             grace: agent.settings.failure_grace.clone(),
-            since: (chrono::Utc::now() - chrono::Duration::seconds(1))
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string(),
+            since: track::pods_since_now(),
             ..Default::default()
         };
         for (o, object, ns) in created {

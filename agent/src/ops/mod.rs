@@ -296,11 +296,7 @@ fn phase(op: &OpEvents, name: &str, deadline: Instant) {
 /// prune objects that left the chart (reverse order, honouring
 /// `helm.sh/resource-policy: keep`), then wait for readiness if asked.
 pub async fn deploy(agent: &Agent, d: Deploy<'_>) -> Result<(), Failure> {
-    // Pods older than this belong to earlier revisions (a second of slack
-    // for clock granularity).
-    let since = (chrono::Utc::now() - chrono::Duration::seconds(1))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
+    let since = track::pods_since_now();
     let new_ids: HashSet<_> = d.objects.iter().map(|o| identity(o, d.namespace)).collect();
     let old: BTreeMap<_, _> = d
         .previous

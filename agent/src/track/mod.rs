@@ -50,6 +50,15 @@ pub struct Policy {
     pub selector: String,
 }
 
+/// The [`Policy::since`] of a wait starting now: pods created before it
+/// belong to earlier revisions or runs (a second of slack for clock
+/// granularity).
+pub fn pods_since_now() -> String {
+    (chrono::Utc::now() - chrono::Duration::seconds(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// Wait for every target concurrently; the first failure ends the wait.
 pub async fn wait_all(
     cluster: &Cluster,

@@ -192,18 +192,7 @@ pub async fn why_stuck(
         }
     }
     let warnings = events_of(client, namespace, kind, name, ",type=Warning").await;
-    warnings
-        .into_iter()
-        .filter_map(|e| {
-            let event = serde_json::to_value(&e).ok()?;
-            let when = super::feeds::event_time(&event).to_string();
-            Some((
-                when,
-                format!("{}: {}", e.reason?, e.message.unwrap_or_default().trim()),
-            ))
-        })
-        .max()
-        .map(|(_, line)| line)
+    in_order(warnings).pop()
 }
 
 /// The Events of one object (`more`: further field selectors), where the
@@ -247,17 +236,21 @@ pub async fn recent_events(
     kind: &str,
     name: &str,
 ) -> Vec<String> {
-    let items = events_of(client, namespace, kind, name, "").await;
-    // In the order they were last seen: their times are in seconds, so
-    // within one second, in the order the API server stored them.
-    let mut recent: Vec<(String, u64, String)> = items
+    let lines = in_order(events_of(client, namespace, kind, name, "").await);
+    let skip = lines.len().saturating_sub(5);
+    lines.into_iter().skip(skip).collect()
+}
+
+/// Events as "Reason: message" lines in the order they were last seen:
+/// their times are in seconds, so within one second in the order the API
+/// server stored them (resourceVersion).
+fn in_order(events: Vec<Event>) -> Vec<String> {
+    let mut timeline: Vec<(String, u64, String)> = events
         .into_iter()
         .map(|e| {
-            let when =
-                serde_json::to_value(e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()))
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+            let when = serde_json::to_value(&e)
+                .map(|v| super::feeds::event_time(&v).to_string())
+                .unwrap_or_default();
             let stored = e
                 .metadata
                 .resource_version
@@ -272,14 +265,8 @@ pub async fn recent_events(
             (when, stored, line)
         })
         .collect();
-    recent.sort();
-    recent
-        .into_iter()
-        .rev()
-        .take(5)
-        .rev()
-        .map(|(_, _, l)| l)
-        .collect()
+    timeline.sort();
+    timeline.into_iter().map(|(_, _, line)| line).collect()
 }
 
 #[cfg(test)]
