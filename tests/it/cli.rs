@@ -285,6 +285,78 @@ async fn each_apply_says_whether_it_created_configured_or_left_the_object_unchan
 }
 
 #[tokio::test]
+async fn an_apply_that_would_change_nothing_is_not_sent_and_a_change_behind_berths_back_is_put_back()
+ {
+    let env = Env::start().await;
+    let chart = env.chart("1.0.0");
+    env.berth(&["install", "web", &chart]).await.ok();
+    // berth's applies: server-side applies by its field manager.
+    let applies = || -> Vec<String> {
+        env.sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "PATCH" && r.field_manager == "berth")
+            .map(|r| r.path.rsplit('/').nth(1).unwrap().to_string())
+            .collect()
+    };
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, a)| (k.to_string(), a.to_string()))
+            .collect()
+    };
+    env.sim.clear_requests();
+    assert_eq!(
+        applied(&env, &["upgrade", "web", &chart, "--set", "message=bye"]).await,
+        pairs(&[
+            ("ConfigMap", "configured"),
+            ("Service", "unchanged"),
+            ("Deployment", "configured")
+        ])
+    );
+    // The Service is as berth's last apply left it: its apply is not sent.
+    assert_eq!(applies(), ["configmaps", "deployments"]);
+
+    // A value berth sets, changed behind its back by another manager: the
+    // next upgrade applies the Service again and puts the value back, the
+    // objects as berth left them still not sent.
+    let client = env.kube().await;
+    let services: kube::Api<k8s_openapi::api::core::v1::Service> =
+        kube::Api::namespaced(client, "default");
+    let edit = serde_json::json!({"metadata": {"labels": {"helm.sh/chart": "edited"}}});
+    let by_hand = kube::api::PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    services
+        .patch("web-hello", &by_hand, &kube::api::Patch::Merge(&edit))
+        .await
+        .unwrap();
+    env.sim.clear_requests();
+    assert_eq!(
+        applied(&env, &["upgrade", "web", &chart, "--set", "message=bye"]).await,
+        pairs(&[
+            ("ConfigMap", "unchanged"),
+            ("Service", "configured"),
+            ("Deployment", "unchanged")
+        ])
+    );
+    assert_eq!(applies(), ["services"]);
+    let service = env
+        .get("v1", "Service", "default", "web-hello")
+        .await
+        .unwrap();
+    assert_eq!(
+        service["metadata"]["labels"]["helm.sh/chart"],
+        "hello-1.0.0"
+    );
+
+    // A rollback re-applies a revision's manifest: as left, nothing sent.
+    env.sim.clear_requests();
+    env.berth(&["rollback", "web", "3"]).await.ok();
+    assert_eq!(applies(), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn output_json_keeps_stdout_for_the_result() {
     let env = Env::start().await;
     let chart = env.chart("1.0.0");

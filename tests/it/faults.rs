@@ -81,8 +81,10 @@ async fn a_failing_api_fails_the_operation_with_its_reason_recorded() {
 
     // A reset connection in the middle of the apply: also a recorded failure
     // (or, if the write went through and a retry read it back, a success).
+    // The Deployment's apply, the one left to do (the Services are as the
+    // failed upgrade applied them: their applies are not sent).
     faults.clear();
-    let reset = faults.add(Rule::new(apply_of("services"), Action::Reset).times(1));
+    let reset = faults.add(Rule::new(apply_of("deployments"), Action::Reset).times(1));
     let out = env
         .berth(&["upgrade", "web", &env.chart("1.1.0"), "--set", "x=1"])
         .await;

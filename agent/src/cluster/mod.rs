@@ -158,6 +158,8 @@ pub struct Cluster {
     /// Kubernetes' own groups and found it served.
     served_at: Mutex<HashMap<(String, String), std::time::Instant>>,
     capabilities: tokio::sync::Mutex<Option<helm::Capabilities>>,
+    /// What berth's last apply of each object left ([`Settled`]).
+    settled: Mutex<HashMap<Key, Settled>>,
 }
 
 /// An object as an operation found it before its first apply (None:
@@ -174,20 +176,43 @@ struct Found {
     mine: Mine,
     /// Its namespace, labels and annotations.
     metadata: ObjectMeta,
+    /// Set when nothing of berth's changed since berth's last apply of the
+    /// same body ([`Settled`]): that apply's validation, and the object as
+    /// read (Null unless the reader asked to keep it).
+    settled: Option<(Validation, Value)>,
 }
 
 impl Before {
-    /// `body`: what berth applies to it ([`owned_body`]).
-    fn of(found: Option<DynamicObject>, body: &Value) -> Before {
-        Before(found.map(|mut o| Found {
-            resource_version: o.metadata.resource_version.clone(),
-            mine: Mine::of(&o, body),
-            metadata: ObjectMeta {
-                namespace: o.metadata.namespace.take(),
-                labels: o.metadata.labels.take(),
-                annotations: o.metadata.annotations.take(),
-                ..ObjectMeta::default()
-            },
+    /// `body`: what berth applies to it ([`owned_body`]); `settled`: what
+    /// berth's last apply of it left, if this process made one; `keep`:
+    /// keep the object read when that apply's result still holds (an
+    /// apply not sent answers with it).
+    fn of(
+        found: Option<DynamicObject>,
+        body: &Value,
+        settled: Option<&Settled>,
+        keep: bool,
+    ) -> Before {
+        Before(found.map(|mut o| {
+            let mine = Mine::of(&o, body);
+            let settled = settled.filter(|s| s.holds(&o, body, &mine)).map(|s| {
+                let live = match keep {
+                    true => serde_json::to_value(&o).unwrap_or(Value::Null),
+                    false => Value::Null,
+                };
+                (s.validation, live)
+            });
+            Found {
+                resource_version: o.metadata.resource_version.clone(),
+                mine,
+                metadata: ObjectMeta {
+                    namespace: o.metadata.namespace.take(),
+                    labels: o.metadata.labels.take(),
+                    annotations: o.metadata.annotations.take(),
+                    ..ObjectMeta::default()
+                },
+                settled,
+            }
         }))
     }
 
@@ -271,6 +296,7 @@ impl Cluster {
             kinds: Mutex::new(HashMap::new()),
             served_at: Mutex::new(HashMap::new()),
             capabilities: tokio::sync::Mutex::new(None),
+            settled: Mutex::new(HashMap::new()),
         })
     }
 
@@ -431,28 +457,54 @@ impl Cluster {
     ) -> Result<Applied, ClusterError> {
         let (api, ns) = self.api(&obj.object, release_ns).await?;
         let body = owned_body(obj, release, release_ns, &ns)?;
+        let key = key_of(&obj.object, &ns);
         let before = match before {
             Some(b) => b,
-            None => read(&api, &obj.object, &body).await?,
+            None => read(&api, &obj.object, &body, self.settled(&key).as_ref(), true).await?,
         };
+        let validating = Validation::of(validation.as_ref());
+        // The same body again, onto an object where nothing of berth's
+        // changed since it was last applied: that apply would change
+        // nothing, so it is not sent (what it would answer is the object
+        // as read). Helm skips an update whose patch is empty likewise.
+        if let Some(Found {
+            settled: Some((then, live)),
+            ..
+        }) = &before.0
+            && then.covers(validating)
+        {
+            return Ok(Applied {
+                action: ApplyAction::Unchanged,
+                live: live.clone(),
+                namespace: ns,
+            });
+        }
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.field_validation = validation;
         let after = api
             .patch(&obj.object.name, &params, &Patch::Apply(&body))
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
+        let mine = Mine::of(&after, &body);
         let action = match before.0 {
             None => ApplyAction::Created,
             Some(b) => {
-                if b.resource_version == after.metadata.resource_version
-                    || b.mine == Mine::of(&after, &body)
-                {
+                if b.resource_version == after.metadata.resource_version || b.mine == mine {
                     ApplyAction::Unchanged
                 } else {
                     ApplyAction::Configured
                 }
             }
         };
+        self.settle(
+            key,
+            Settled {
+                uid: after.metadata.uid.clone().unwrap_or_default(),
+                body: digest_of(&body),
+                validation: validating,
+                mine,
+            },
+        );
         let live = serde_json::to_value(&after).map_err(|e| ClusterError::Other(e.to_string()))?;
         Ok(Applied {
             action,
@@ -465,18 +517,41 @@ impl Cluster {
     /// ahead of its apply, or None when its kind is not known yet (a custom
     /// resource whose definition the release creates first: its apply
     /// reads it then).
+    ///
+    /// `keep`: keep the object read if its apply is not to be sent (see
+    /// [`Cluster::apply`]), as what that apply answers; a caller that does
+    /// not look at an unchanged object's state (its readiness) saves the
+    /// memory.
     pub async fn read_before(
         &self,
         obj: &Object,
         release: &str,
         release_ns: &str,
+        keep: bool,
     ) -> Result<Option<Before>, ClusterError> {
         if self.cached_kind(&obj.object).is_none() {
             return Ok(None);
         }
         let (api, ns) = self.api(&obj.object, release_ns).await?;
         let body = owned_body(obj, release, release_ns, &ns)?;
-        read(&api, &obj.object, &body).await.map(Some)
+        let settled = self.settled(&key_of(&obj.object, &ns));
+        read(&api, &obj.object, &body, settled.as_ref(), keep)
+            .await
+            .map(Some)
+    }
+
+    /// What berth's last apply of the object left, if this process made one.
+    fn settled(&self, key: &Key) -> Option<Settled> {
+        let settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
+        settled.get(key).cloned()
+    }
+
+    fn settle(&self, key: Key, settled: Settled) {
+        let mut all = self.settled.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= SETTLED_MAX && !all.contains_key(&key) {
+            all.clear();
+        }
+        all.insert(key, settled);
     }
 
     /// What applying the object would change: the live object (None if
@@ -632,9 +707,13 @@ impl Cluster {
         release_ns: &str,
         how: Deletion,
     ) -> Result<Option<Deleting>, ClusterError> {
-        let Some((api, _)) = self.api_if_served(object, release_ns).await? else {
+        let Some((api, ns)) = self.api_if_served(object, release_ns).await? else {
             return Ok(None);
         };
+        self.settled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key_of(object, &ns));
         let uid = if how.wait {
             let Some(live) = api
                 .get_opt(&object.name)
@@ -898,16 +977,97 @@ impl helm::Lookup for LiveLookup {
     }
 }
 
-/// The object as it is now; `body` is what berth is about to apply.
+/// The object as it is now; `body` is what berth is about to apply (see
+/// [`Before::of`]).
 async fn read(
     api: &Api<DynamicObject>,
     obj: &ObjectRef,
     body: &Value,
+    settled: Option<&Settled>,
+    keep: bool,
 ) -> Result<Before, ClusterError> {
     api.get_opt(&obj.name)
         .await
-        .map(|found| Before::of(found, body))
+        .map(|found| Before::of(found, body, settled, keep))
         .map_err(|e| ClusterError::api(obj, e))
+}
+
+/// An object's apiVersion, kind, namespace and name.
+type Key = (String, String, String, String);
+
+fn key_of(object: &ObjectRef, namespace: &str) -> Key {
+    (
+        object.api_version.clone(),
+        object.kind.clone(),
+        namespace.to_string(),
+        object.name.clone(),
+    )
+}
+
+/// How many objects' [`Settled`] a process keeps (~200 bytes each); past
+/// it they are forgotten, and the next applies are sent.
+const SETTLED_MAX: usize = 100_000;
+
+/// What berth's last apply of an object left of berth's own: the object
+/// (its uid), the body applied (a sha256 digest), its validation, and
+/// [`Mine`] of the apply's response. Applying the same body again to the
+/// same object where [`Mine`] is still that would change nothing: berth's
+/// values are where they were and it owns the same fields (server-side
+/// apply sets values and takes ownership, and a value it would set is
+/// already set), so that apply is not sent. Held in memory only: after a
+/// restart every object is applied once again.
+#[derive(Debug, Clone, PartialEq)]
+struct Settled {
+    uid: String,
+    body: [u8; 32],
+    validation: Validation,
+    mine: Mine,
+}
+
+impl Settled {
+    /// Whether `o`, read now, is as berth's last apply of `body` left it.
+    fn holds(&self, o: &DynamicObject, body: &Value, mine: &Mine) -> bool {
+        // Without berth's managedFields entry (an API server that hides
+        // them) ownership cannot be told: applied.
+        mine.fields.is_some()
+            && o.metadata.uid.as_deref() == Some(self.uid.as_str())
+            && !self.uid.is_empty()
+            && &self.mine == mine
+            && self.body == digest_of(body)
+    }
+}
+
+/// The field validation an apply asked for (`ValidationDirective`, which
+/// does not compare).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Validation {
+    Strict,
+    Warn,
+    Ignore,
+    /// The server's default.
+    Default,
+}
+
+impl Validation {
+    fn of(v: Option<&ValidationDirective>) -> Validation {
+        match v {
+            Some(ValidationDirective::Strict) => Validation::Strict,
+            Some(ValidationDirective::Warn) => Validation::Warn,
+            Some(ValidationDirective::Ignore) => Validation::Ignore,
+            None => Validation::Default,
+        }
+    }
+
+    /// Whether a body that passed this validation passes `now`: anything
+    /// passes Ignore, what passed Strict passes anything.
+    fn covers(self, now: Validation) -> bool {
+        self == now || self == Validation::Strict || now == Validation::Ignore
+    }
+}
+
+fn digest_of(body: &Value) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).into()
 }
 
 /// What of an object is berth's to change, as two sha256 digests: the
@@ -1030,7 +1190,7 @@ fn without_server_fields(v: &mut Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Before, Mine, describe};
+    use super::{Before, Mine, Settled, Validation, describe, digest_of};
     use kube::api::DynamicObject;
 
     #[derive(Debug)]
@@ -1090,7 +1250,9 @@ mod tests {
                      "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
             "status": {"replicas": 1}
         });
-        let before = Before::of(Some(object(live.clone())), &body).0.unwrap();
+        let before = Before::of(Some(object(live.clone())), &body, None, false)
+            .0
+            .unwrap();
         let changed = |edit: &dyn Fn(&mut serde_json::Value)| {
             let mut after = live.clone();
             after["metadata"]["resourceVersion"] = "9".into();
@@ -1135,11 +1297,79 @@ mod tests {
 
         // What an ownership check reads: the metadata only.
         assert_eq!(
-            Before::of(Some(object(live)), &body).metadata(),
+            Before::of(Some(object(live)), &body, None, false).metadata(),
             Some(serde_json::json!({"metadata": {
                 "namespace": "ns", "labels": {"a": "1"}, "annotations": {"b": "2"}
             }}))
         );
-        assert_eq!(Before::of(None, &body).metadata(), None);
+        assert_eq!(Before::of(None, &body, None, false).metadata(), None);
+    }
+
+    #[test]
+    fn an_apply_is_not_sent_only_where_berths_last_apply_of_the_same_body_still_holds() {
+        let body = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "ns"}, "data": {"a": "1"}
+        });
+        let live = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "ns", "uid": "u1", "resourceVersion": "5",
+                         "managedFields": [{"manager": "berth", "operation": "Apply",
+                                            "fieldsV1": {"f:data": {"f:a": {}}}}]},
+            "data": {"a": "1"}
+        });
+        let settled = Settled {
+            uid: "u1".into(),
+            body: digest_of(&body),
+            validation: Validation::Strict,
+            mine: Mine::of(&object(live.clone()), &body),
+        };
+        let holds = |live: &serde_json::Value, body: &serde_json::Value| {
+            let found = Before::of(Some(object(live.clone())), body, Some(&settled), true).0;
+            found.unwrap().settled.map(|(_, kept)| kept)
+        };
+        // As left, others' writes aside: not sent, the object read its answer.
+        let mut others = live.clone();
+        others["metadata"]["labels"] = serde_json::json!({"x": "y"});
+        others["data"]["b"] = "2".into();
+        assert_eq!(holds(&live, &body), Some(live.clone()));
+        assert!(holds(&others, &body).is_some());
+        // Sent: another body, a value of berth's changed, the fields berth
+        // owns changed, an object made again, no managedFields to tell.
+        let mut other_body = body.clone();
+        other_body["data"]["a"] = "2".into();
+        assert_eq!(holds(&live, &other_body), None);
+        let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut o = live.clone();
+            f(&mut o);
+            holds(&o, &body)
+        };
+        assert_eq!(edit(&|o| o["data"]["a"] = "3".into()), None);
+        assert_eq!(
+            edit(&|o| o["metadata"]["managedFields"][0]["fieldsV1"] = serde_json::json!({})),
+            None
+        );
+        assert_eq!(edit(&|o| o["metadata"]["uid"] = "u2".into()), None);
+        assert_eq!(
+            edit(&|o| {
+                o["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("managedFields");
+            }),
+            None
+        );
+        // Not kept unless asked.
+        let found = Before::of(Some(object(live.clone())), &body, Some(&settled), false).0;
+        assert_eq!(
+            found.unwrap().settled,
+            Some((Validation::Strict, serde_json::Value::Null))
+        );
+
+        // What passed a validation passes another only if it was as strict.
+        use Validation::*;
+        assert!(Strict.covers(Strict) && Strict.covers(Warn) && Strict.covers(Default));
+        assert!(Warn.covers(Ignore) && Default.covers(Default) && Ignore.covers(Ignore));
+        assert!(!Ignore.covers(Strict) && !Warn.covers(Strict) && !Default.covers(Warn));
     }
 }

@@ -504,7 +504,10 @@ pub async fn read_all(
     let reads: Vec<_> = objects
         .iter()
         .map(|o| {
-            let read = agent.cluster.read_before(o, release, namespace);
+            // An apply not sent answers with the object read: kept for the
+            // kinds a wait judges by their state.
+            let keep = track::status::is_tracked(&o.object.api_version, &o.object.kind, true);
+            let read = agent.cluster.read_before(o, release, namespace, keep);
             async move { tokio::time::timeout_at(deadline, read).await.ok()?.ok()? }
         })
         .collect();
