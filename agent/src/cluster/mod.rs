@@ -197,7 +197,7 @@ impl Before {
             let mine = Mine::of(&o, body);
             let settled = settled.filter(|s| s.holds(&o, body, &mine)).map(|s| {
                 let live = match keep {
-                    true => serde_json::to_value(&o).unwrap_or(Value::Null),
+                    true => live_value(&mut o),
                     false => Value::Null,
                 };
                 (s.validation, live)
@@ -481,7 +481,7 @@ impl Cluster {
         }
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.field_validation = validation;
-        let after = api
+        let mut after = api
             .patch(&obj.object.name, &params, &Patch::Apply(&body))
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
@@ -505,7 +505,7 @@ impl Cluster {
                 mine,
             },
         );
-        let live = serde_json::to_value(&after).map_err(|e| ClusterError::Other(e.to_string()))?;
+        let live = live_value(&mut after);
         Ok(Applied {
             action,
             live,
@@ -1103,11 +1103,8 @@ impl Mine {
         // The metadata is the typed part of a DynamicObject, the rest its data.
         let shape = body.as_object();
         if let Some(meta) = shape.and_then(|b| b.get("metadata")) {
-            at(
-                meta,
-                serde_json::to_value(&o.metadata).ok().as_ref(),
-                &mut h,
-            );
+            // Without managedFields, the bulk of it, which no body sets.
+            at(meta, serde_json::to_value(meta_of(o)).ok().as_ref(), &mut h);
         }
         for (k, s) in shape.into_iter().flatten() {
             if !matches!(k.as_str(), "metadata" | "apiVersion" | "kind") {
@@ -1126,6 +1123,36 @@ impl Mine {
                 Sha256::digest(serde_json::to_vec(&f.fields_v1).unwrap_or_default()).into()
             }),
         }
+    }
+}
+
+/// The object as JSON for what judges its state (its readiness), without
+/// its managedFields, which that does not read and which are often the
+/// bulk of it.
+pub fn live_value(o: &mut DynamicObject) -> Value {
+    o.metadata.managed_fields = None;
+    serde_json::to_value(&*o).unwrap_or(Value::Null)
+}
+
+/// An object's metadata but its managedFields, without copying those.
+fn meta_of(o: &DynamicObject) -> ObjectMeta {
+    let m = &o.metadata;
+    ObjectMeta {
+        annotations: m.annotations.clone(),
+        creation_timestamp: m.creation_timestamp.clone(),
+        deletion_grace_period_seconds: m.deletion_grace_period_seconds,
+        deletion_timestamp: m.deletion_timestamp.clone(),
+        finalizers: m.finalizers.clone(),
+        generate_name: m.generate_name.clone(),
+        generation: m.generation,
+        labels: m.labels.clone(),
+        managed_fields: None,
+        name: m.name.clone(),
+        namespace: m.namespace.clone(),
+        owner_references: m.owner_references.clone(),
+        resource_version: m.resource_version.clone(),
+        self_link: m.self_link.clone(),
+        uid: m.uid.clone(),
     }
 }
 
@@ -1328,11 +1355,17 @@ mod tests {
             let found = Before::of(Some(object(live.clone())), body, Some(&settled), true).0;
             found.unwrap().settled.map(|(_, kept)| kept)
         };
-        // As left, others' writes aside: not sent, the object read its answer.
+        // As left, others' writes aside: not sent, the object read its
+        // answer (without managedFields, which no judge of its state reads).
         let mut others = live.clone();
         others["metadata"]["labels"] = serde_json::json!({"x": "y"});
         others["data"]["b"] = "2".into();
-        assert_eq!(holds(&live, &body), Some(live.clone()));
+        let mut answer = live.clone();
+        answer["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert_eq!(holds(&live, &body), Some(answer));
         assert!(holds(&others, &body).is_some());
         // Sent: another body, a value of berth's changed, the fields berth
         // owns changed, an object made again, no managedFields to tell.

@@ -139,7 +139,7 @@ async fn feed_objects(group: ObjectGroup, selector: String) {
         .applied_objects();
     futures::pin_mut!(objects);
     while let Some(item) = objects.next().await {
-        let object = match item {
+        let mut object = match item {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!(error = %e, "watch error, retrying");
@@ -150,7 +150,7 @@ async fn feed_objects(group: ObjectGroup, selector: String) {
         let Some(waiting) = group.by_name.get(name) else {
             continue;
         };
-        let value = serde_json::to_value(&object).unwrap_or(Value::Null);
+        let value = crate::cluster::live_value(&mut object);
         for tx in waiting {
             let _ = tx.send(value.clone());
         }
@@ -243,7 +243,11 @@ async fn feed_pods(feed: Arc<PodFeed>) {
     let events = watcher(feed.api.clone(), watcher::Config::default()).default_backoff();
     futures::pin_mut!(events);
     let name_of = |p: &Pod| p.metadata.name.clone().unwrap_or_default();
-    let json = |p: &Pod| serde_json::to_value(p).unwrap_or(Value::Null);
+    // Without managedFields, the bulk of a pod, which no judge reads.
+    let json = |mut p: Pod| {
+        p.metadata.managed_fields = None;
+        serde_json::to_value(p).unwrap_or(Value::Null)
+    };
     // The names a relist found: pods missing from it went meanwhile.
     let mut relisted: Option<HashSet<String>> = None;
     while let Some(event) = events.next().await {
@@ -260,7 +264,7 @@ async fn feed_pods(feed: Arc<PodFeed>) {
                 if let Some(names) = relisted.as_mut() {
                     names.insert(name_of(&p));
                 }
-                feed.seen(json(&p));
+                feed.seen(json(p));
             }
             watcher::Event::InitDone => {
                 let Some(names) = relisted.take() else {
@@ -279,7 +283,7 @@ async fn feed_pods(feed: Arc<PodFeed>) {
                     feed.gone(&name);
                 }
             }
-            watcher::Event::Apply(p) => feed.seen(json(&p)),
+            watcher::Event::Apply(p) => feed.seen(json(p)),
             watcher::Event::Delete(p) => feed.gone(&name_of(&p)),
         }
     }
