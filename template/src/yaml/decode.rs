@@ -1070,6 +1070,84 @@ fn next_token_line(text: &str, line: usize) -> usize {
         )
 }
 
+/// Whether a simple key that found no `:` (at 0-based line `l0`, column
+/// `col0`) is an empty flow collection (`[]`, `{ }`, `[,]`, `[` then `]`)
+/// where a block collection wants its next entry (`a: 1` then `[]`, `- 1`
+/// then `{}`): how many of `open` are still open there. go-yaml v2's
+/// scanner gives the collection's flow level the number of its own
+/// opening token, and forgets the key of that number when the level
+/// closes (yaml_parser_decrease_flow_level) unless a key inside took the
+/// level's place; so it stops waiting for a `:`, and its parser takes the
+/// bracket where the block collection wants a key or a `-`. Right after an
+/// indicator (`a:` then `{}`, no block collection closed before it) the
+/// parser takes the collection as a node, and the scanner fails later, at
+/// the stream's end, as libyaml's.
+fn empty_flow_key(text: &str, l0: usize, col0: usize, open: &[Open]) -> Option<usize> {
+    let before = text_before(text, l0, col0);
+    // The scanner closes the block collections indented deeper first.
+    let still_open = open
+        .iter()
+        .position(|o| block_indent(text, o).is_some_and(|indent| indent > col0))
+        .unwrap_or(open.len());
+    let node = match last_token_char(&before) {
+        None => true,
+        Some(':' | '-' | '?') => still_open == open.len() && indicator_indent(&before) <= col0,
+        Some(_) => false,
+    };
+    if node {
+        return None;
+    }
+    let rest = &text[before.len()..];
+    let close = match rest.chars().next()? {
+        '[' => ']',
+        '{' => '}',
+        _ => return None,
+    };
+    let mut comment = false;
+    for c in rest.chars().skip(1) {
+        match c {
+            '\n' => comment = false,
+            _ if comment => {}
+            '#' => comment = true,
+            ' ' | '\t' | '\r' | ',' => {}
+            c if c == close => return Some(still_open),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The indentation of the block collection whose indicator (`:`, `-`,
+/// `?`) ends `before`: its key's column, or its `-`'s.
+fn indicator_indent(before: &str) -> usize {
+    let line = before
+        .lines()
+        .rev()
+        .find(|l| {
+            let l = l.trim_start();
+            !l.is_empty() && !l.starts_with('#')
+        })
+        .unwrap_or("");
+    let trimmed = line.trim_end_matches([' ', '\t', '\r']);
+    if trimmed.ends_with(['-', '?']) {
+        return trimmed.chars().count() - 1;
+    }
+    let mut col = 0;
+    let mut rest = line;
+    loop {
+        let blanks = rest.len() - rest.trim_start_matches(' ').len();
+        col += blanks;
+        rest = &rest[blanks..];
+        match rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            Some(r) => {
+                col += 2;
+                rest = r;
+            }
+            None => return col,
+        }
+    }
+}
+
 /// The part of libyaml that reports an error, which decides the line
 /// go-yaml prints: a scanner error's is 1-based, a parser error's 0-based
 /// (either left out when 0); some have none.
@@ -1182,6 +1260,14 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
         )
     {
         (problem.to_string(), Stage::Scanner, l0)
+    } else if problem == "simple key expected ':'"
+        && let Some(still_open) = empty_flow_key(text, l0, col0, open)
+    {
+        (
+            wanted_entry(text, &open[..still_open]).into(),
+            Stage::Parser,
+            l0,
+        )
     } else if problem == "simple key expected ':'" {
         // A key at its mapping's indentation with no `:` after it (argo-cd's
         // `rules:\n    []`): libyaml gives up on it only when the scanner
