@@ -902,6 +902,11 @@ pub fn parse_go_uint(s: &str) -> Option<u64> {
     if clean.is_empty() {
         return if s == "0" { Some(0) } else { None };
     }
+    // Digits only: Rust's from_str_radix takes a leading '+', which Go
+    // refuses after the prefix ("0+1101", "0x+1").
+    if !clean.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
     u64::from_str_radix(&clean, radix).ok()
 }
 
