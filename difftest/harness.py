@@ -23,8 +23,13 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-DRIVER = os.path.join(HERE, "driver", "target", "debug", "berth-difftest-driver")
-BERTH = os.path.join(ROOT, "target", "debug", "berth")
+# Where cargo built them: CARGO_TARGET_DIR when set (relative to where
+# scripts/difftest.sh runs cargo, the repository's root), else each
+# workspace's own target/.
+_TARGET = os.environ.get("CARGO_TARGET_DIR")
+_TARGET = os.path.join(ROOT, _TARGET) if _TARGET else None
+DRIVER = os.path.join(_TARGET or os.path.join(HERE, "driver", "target"), "debug", "berth-difftest-driver")
+BERTH = os.path.join(_TARGET or os.path.join(ROOT, "target"), "debug", "berth")
 NICE = ["nice", "-n", "19"]
 
 # How long one answer may take before its process is killed and restarted.
