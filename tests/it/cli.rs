@@ -239,15 +239,17 @@ async fn applied(env: &Env, args: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// (kind, action) pairs as [`applied`] gives them.
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(k, a)| (k.to_string(), a.to_string()))
+        .collect()
+}
+
 #[tokio::test]
 async fn each_apply_says_whether_it_created_configured_or_left_the_object_unchanged() {
     let env = Env::start().await;
     let chart = env.chart("1.0.0");
-    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, a)| (k.to_string(), a.to_string()))
-            .collect()
-    };
     assert_eq!(
         applied(&env, &["install", "web", &chart]).await,
         pairs(&[
@@ -297,11 +299,6 @@ async fn an_apply_that_would_change_nothing_is_not_sent_and_a_change_behind_bert
             .into_iter()
             .filter(|r| r.method == "PATCH" && r.field_manager == "berth")
             .map(|r| r.path.rsplit('/').nth(1).unwrap().to_string())
-            .collect()
-    };
-    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, a)| (k.to_string(), a.to_string()))
             .collect()
     };
     env.sim.clear_requests();
