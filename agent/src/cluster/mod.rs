@@ -467,18 +467,19 @@ impl Cluster {
         // changed since it was last applied: that apply would change
         // nothing, so it is not sent (what it would answer is the object
         // as read). Helm skips an update whose patch is empty likewise.
-        if let Some(Found {
-            settled: Some((then, live)),
-            ..
-        }) = &before.0
-            && then.covers(validating)
-        {
-            return Ok(Applied {
-                action: ApplyAction::Unchanged,
-                live: live.clone(),
-                namespace: ns,
-            });
-        }
+        let before = match before.0 {
+            Some(Found {
+                settled: Some((then, live)),
+                ..
+            }) if then.covers(validating) => {
+                return Ok(Applied {
+                    action: ApplyAction::Unchanged,
+                    live,
+                    namespace: ns,
+                });
+            }
+            found => found,
+        };
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.field_validation = validation;
         let mut after = api
@@ -486,7 +487,7 @@ impl Cluster {
             .await
             .map_err(|e| ClusterError::api(&obj.object, e))?;
         let mine = Mine::of(&after, &body);
-        let action = match before.0 {
+        let action = match before {
             None => ApplyAction::Created,
             Some(b) => {
                 if b.resource_version == after.metadata.resource_version || b.mine == mine {
@@ -544,6 +545,11 @@ impl Cluster {
     fn settled(&self, key: &Key) -> Option<Settled> {
         let settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
         settled.get(key).cloned()
+    }
+
+    fn forget(&self, key: &Key) {
+        let mut all = self.settled.lock().unwrap_or_else(|p| p.into_inner());
+        all.remove(key);
     }
 
     fn settle(&self, key: Key, settled: Settled) {
@@ -710,10 +716,7 @@ impl Cluster {
         let Some((api, ns)) = self.api_if_served(object, release_ns).await? else {
             return Ok(None);
         };
-        self.settled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key_of(object, &ns));
+        self.forget(&key_of(object, &ns));
         let uid = if how.wait {
             let Some(live) = api
                 .get_opt(&object.name)
@@ -1126,11 +1129,11 @@ impl Mine {
     }
 }
 
-/// The object as JSON for what judges its state (its readiness), without
-/// its managedFields, which that does not read and which are often the
-/// bulk of it.
-pub fn live_value(o: &mut DynamicObject) -> Value {
-    o.metadata.managed_fields = None;
+/// An object (a DynamicObject, a Pod) as JSON for what judges its state
+/// (its readiness), without its managedFields, which that does not read
+/// and which are often the bulk of it.
+pub fn live_value<K: kube::Resource + serde::Serialize>(o: &mut K) -> Value {
+    o.meta_mut().managed_fields = None;
     serde_json::to_value(&*o).unwrap_or(Value::Null)
 }
 

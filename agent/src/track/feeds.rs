@@ -243,11 +243,7 @@ async fn feed_pods(feed: Arc<PodFeed>) {
     let events = watcher(feed.api.clone(), watcher::Config::default()).default_backoff();
     futures::pin_mut!(events);
     let name_of = |p: &Pod| p.metadata.name.clone().unwrap_or_default();
-    // Without managedFields, the bulk of a pod, which no judge reads.
-    let json = |mut p: Pod| {
-        p.metadata.managed_fields = None;
-        serde_json::to_value(p).unwrap_or(Value::Null)
-    };
+    let json = |mut p: Pod| crate::cluster::live_value(&mut p);
     // The names a relist found: pods missing from it went meanwhile.
     let mut relisted: Option<HashSet<String>> = None;
     while let Some(event) = events.next().await {
