@@ -118,15 +118,19 @@ impl Filter {
     }
 }
 
-/// `{"object":…,"type":…}` and a newline (the members in the order a JSON
-/// map of the two would give them), written straight from the object.
+/// `{"type":…,"object":…}` and a newline, written straight from the object.
+/// The type comes first, as kube-apiserver writes its `WatchEvent` (and
+/// SIM_SPEC §4 shows it): a client that reads the event into a type tagged
+/// by it (kube's `WatchEvent<K>`) then reads the object straight into its
+/// type, where with the object first serde holds the whole object in a
+/// buffer of its own until the tag comes.
 fn line(kind: &str, obj: &Value) -> String {
     let mut out = Vec::with_capacity(1024);
-    out.extend_from_slice(b"{\"object\":");
-    let written = serde_json::to_writer(&mut out, obj)
+    out.extend_from_slice(b"{\"type\":");
+    let written = serde_json::to_writer(&mut out, kind)
         .and_then(|()| {
-            out.extend_from_slice(b",\"type\":");
-            serde_json::to_writer(&mut out, kind)
+            out.extend_from_slice(b",\"object\":");
+            serde_json::to_writer(&mut out, obj)
         })
         .is_ok();
     out.extend_from_slice(b"}\n");
@@ -452,8 +456,13 @@ mod tests {
     fn a_line_is_the_json_of_its_event() {
         let obj = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p\u{e9}\"q"}});
         for kind in ["ADDED", "MODIFIED", "DELETED", "BOOKMARK"] {
-            let whole = serde_json::to_string(&json!({"type": kind, "object": obj})).unwrap();
-            assert_eq!(line(kind, &obj), format!("{whole}\n"));
+            let written = line(kind, &obj);
+            let (text, rest) = written.split_at(written.len() - 1);
+            assert_eq!(rest, "\n");
+            let read: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(read, json!({"type": kind, "object": obj}));
+            let head = format!("{{\"type\":\"{kind}\",\"object\":{{");
+            assert!(written.starts_with(&head), "{written}");
         }
     }
 }
