@@ -12,20 +12,98 @@
 //! `cluster/client.rs`.) Helm's kstatus
 //! watcher shares its informers the same way, per kind and namespace.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{Api, DynamicObject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::Api;
 use kube::discovery::{ApiResource, Scope};
 use kube::runtime::{WatchStreamExt, watcher};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 /// The states of one object (or of one workload's pods), as JSON, in the
-/// order the API server sent them. Ends when its watch ends.
-pub type Feed = mpsc::UnboundedReceiver<Value>;
+/// order the API server sent them, each one copy however many wait on
+/// it. Ends when its watch ends.
+pub type Feed = mpsc::UnboundedReceiver<Arc<Value>>;
+
+/// What a watch hands each state on by to one waiter.
+type Sender = mpsc::UnboundedSender<Arc<Value>>;
+
+/// An object as a watch brings it, for what judges its state: the JSON the
+/// API server sent, read straight into a tree, without its managedFields
+/// (which no judge reads and which are often the bulk of it), and the
+/// metadata kube's watcher keeps its place by. Read as a Pod or a
+/// DynamicObject and turned into JSON, each state was read twice over
+/// (DynamicObject's flattened fields buffered first) and written once.
+#[derive(Clone, Debug)]
+pub struct Live {
+    meta: ObjectMeta,
+    value: Value,
+}
+
+impl Live {
+    fn into_value(self) -> Arc<Value> {
+        Arc::new(self.value)
+    }
+
+    fn name(&self) -> String {
+        self.meta.name.clone().unwrap_or_default()
+    }
+}
+
+impl<'de> Deserialize<'de> for Live {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Live, D::Error> {
+        let mut value = Value::deserialize(d)?;
+        let mut meta = ObjectMeta::default();
+        if let Some(m) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("managedFields");
+            let text = |key: &str| m.get(key).and_then(Value::as_str).map(str::to_string);
+            meta.name = text("name");
+            meta.namespace = text("namespace");
+            meta.resource_version = text("resourceVersion");
+            meta.uid = text("uid");
+        }
+        Ok(Live { meta, value })
+    }
+}
+
+impl kube::Resource for Live {
+    type DynamicType = ApiResource;
+    type Scope = kube::core::DynamicResourceScope;
+
+    fn group(dt: &ApiResource) -> Cow<'_, str> {
+        dt.group.as_str().into()
+    }
+
+    fn version(dt: &ApiResource) -> Cow<'_, str> {
+        dt.version.as_str().into()
+    }
+
+    fn kind(dt: &ApiResource) -> Cow<'_, str> {
+        dt.kind.as_str().into()
+    }
+
+    fn api_version(dt: &ApiResource) -> Cow<'_, str> {
+        dt.api_version.as_str().into()
+    }
+
+    fn plural(dt: &ApiResource) -> Cow<'_, str> {
+        dt.plural.as_str().into()
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.meta
+    }
+}
 
 /// Every watch of one wait, built before it starts.
 pub struct Feeds {
@@ -41,8 +119,8 @@ pub struct Feeds {
 }
 
 struct ObjectGroup {
-    api: Api<DynamicObject>,
-    by_name: HashMap<String, Vec<mpsc::UnboundedSender<Value>>>,
+    api: Api<Live>,
+    by_name: HashMap<String, Vec<Sender>>,
 }
 
 impl Feeds {
@@ -83,7 +161,11 @@ impl Feeds {
             .entry(namespace.to_string())
             .or_insert_with(|| {
                 Arc::new(PodFeed {
-                    api: Api::namespaced(self.client.clone(), namespace),
+                    api: Api::namespaced_with(
+                        self.client.clone(),
+                        namespace,
+                        &ApiResource::erase::<Pod>(&()),
+                    ),
                     state: Mutex::new(PodState::default()),
                     wanted: Notify::new(),
                 })
@@ -98,7 +180,11 @@ impl Feeds {
             .entry((namespace.to_string(), kind.to_string()))
             .or_insert_with(|| {
                 Arc::new(EventFeed {
-                    api: Api::namespaced(self.client.clone(), namespace),
+                    api: Api::namespaced_with(
+                        self.client.clone(),
+                        namespace,
+                        &ApiResource::erase::<Event>(&()),
+                    ),
                     kind: kind.to_string(),
                     state: Mutex::new(EventState::default()),
                     wanted: Notify::new(),
@@ -139,20 +225,22 @@ async fn feed_objects(group: ObjectGroup, selector: String) {
         .applied_objects();
     futures::pin_mut!(objects);
     while let Some(item) = objects.next().await {
-        let mut object = match item {
+        let object = match item {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!(error = %e, "watch error, retrying");
                 continue;
             }
         };
-        let name = object.metadata.name.as_deref().unwrap_or_default();
-        let Some(waiting) = group.by_name.get(name) else {
+        let Some(waiting) = group
+            .by_name
+            .get(object.meta.name.as_deref().unwrap_or_default())
+        else {
             continue;
         };
-        let value = crate::cluster::live_value(&mut object);
+        let value = object.into_value();
         for tx in waiting {
-            let _ = tx.send(value.clone());
+            let _ = tx.send(Arc::clone(&value));
         }
     }
 }
@@ -161,7 +249,7 @@ async fn feed_objects(group: ObjectGroup, selector: String) {
 /// the pods its `spec.selector.matchLabels` selects, those already seen
 /// first.
 pub struct PodFeed {
-    api: Api<Pod>,
+    api: Api<Live>,
     state: Mutex<PodState>,
     wanted: Notify,
 }
@@ -170,8 +258,8 @@ pub struct PodFeed {
 struct PodState {
     started: bool,
     /// The pods as last seen, by name.
-    pods: HashMap<String, Value>,
-    subscribers: Vec<(BTreeMap<String, String>, mpsc::UnboundedSender<Value>)>,
+    pods: HashMap<String, Arc<Value>>,
+    subscribers: Vec<(BTreeMap<String, String>, Sender)>,
 }
 
 fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
@@ -188,7 +276,7 @@ impl PodFeed {
         let mut state = self.state.lock().expect("pod feed poisoned");
         for pod in state.pods.values() {
             if selects(&match_labels, pod) {
-                let _ = tx.send(pod.clone());
+                let _ = tx.send(Arc::clone(pod));
             }
         }
         state.subscribers.push((match_labels, tx));
@@ -199,12 +287,12 @@ impl PodFeed {
         rx
     }
 
-    fn seen(&self, pod: Value) {
+    fn seen(&self, pod: Arc<Value>) {
         let mut state = self.state.lock().expect("pod feed poisoned");
         state.subscribers.retain(|(_, tx)| !tx.is_closed());
         for (selector, tx) in &state.subscribers {
             if selects(selector, &pod) {
-                let _ = tx.send(pod.clone());
+                let _ = tx.send(Arc::clone(&pod));
             }
         }
         let name = pod["metadata"]["name"].as_str().unwrap_or_default();
@@ -215,16 +303,18 @@ impl PodFeed {
     /// signalled no longer counts.
     fn gone(&self, name: &str) {
         let mut state = self.state.lock().expect("pod feed poisoned");
-        let Some(mut pod) = state.pods.remove(name) else {
+        let Some(pod) = state.pods.remove(name) else {
             return;
         };
+        let mut pod = Arc::unwrap_or_clone(pod);
         if let Some(meta) = pod["metadata"].as_object_mut() {
             meta.entry("deletionTimestamp")
                 .or_insert_with(|| Value::String("1970-01-01T00:00:00Z".into()));
         }
+        let pod = Arc::new(pod);
         for (selector, tx) in &state.subscribers {
             if selects(selector, &pod) {
-                let _ = tx.send(pod.clone());
+                let _ = tx.send(Arc::clone(&pod));
             }
         }
     }
@@ -242,8 +332,6 @@ async fn feed_pods(feed: Arc<PodFeed>) {
     feed.wanted.notified().await;
     let events = watcher(feed.api.clone(), watcher::Config::default()).default_backoff();
     futures::pin_mut!(events);
-    let name_of = |p: &Pod| p.metadata.name.clone().unwrap_or_default();
-    let json = |mut p: Pod| crate::cluster::live_value(&mut p);
     // The names a relist found: pods missing from it went meanwhile.
     let mut relisted: Option<HashSet<String>> = None;
     while let Some(event) = events.next().await {
@@ -258,9 +346,9 @@ async fn feed_pods(feed: Arc<PodFeed>) {
             watcher::Event::Init => relisted = Some(HashSet::new()),
             watcher::Event::InitApply(p) => {
                 if let Some(names) = relisted.as_mut() {
-                    names.insert(name_of(&p));
+                    names.insert(p.name());
                 }
-                feed.seen(json(p));
+                feed.seen(p.into_value());
             }
             watcher::Event::InitDone => {
                 let Some(names) = relisted.take() else {
@@ -279,8 +367,8 @@ async fn feed_pods(feed: Arc<PodFeed>) {
                     feed.gone(&name);
                 }
             }
-            watcher::Event::Apply(p) => feed.seen(json(p)),
-            watcher::Event::Delete(p) => feed.gone(&name_of(&p)),
+            watcher::Event::Apply(p) => feed.seen(p.into_value()),
+            watcher::Event::Delete(p) => feed.gone(&p.name()),
         }
     }
     feed.end();
@@ -306,7 +394,7 @@ pub fn event_time(event: &Value) -> &str {
 /// those seen before it asked first, each version of an Event once, the
 /// ones a list brings in the order they happened.
 pub struct EventFeed {
-    api: Api<Event>,
+    api: Api<Live>,
     kind: String,
     state: Mutex<EventState>,
     wanted: Notify,
@@ -319,8 +407,8 @@ struct EventState {
     /// again, and an old failure must not come back after a success.
     delivered: HashMap<String, String>,
     /// What was delivered, by the involved object's name, in order.
-    about: HashMap<String, Vec<Value>>,
-    subscribers: Vec<(String, mpsc::UnboundedSender<Value>)>,
+    about: HashMap<String, Vec<Arc<Value>>>,
+    subscribers: Vec<(String, Sender)>,
 }
 
 impl EventFeed {
@@ -330,7 +418,7 @@ impl EventFeed {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut state = self.state.lock().expect("event feed poisoned");
         for event in state.about.get(name).into_iter().flatten() {
-            let _ = tx.send(event.clone());
+            let _ = tx.send(Arc::clone(event));
         }
         state.subscribers.push((name.to_string(), tx));
         if !state.started {
@@ -340,7 +428,7 @@ impl EventFeed {
         rx
     }
 
-    fn seen(&self, events: Vec<Value>) {
+    fn seen(&self, events: Vec<Arc<Value>>) {
         let mut state = self.state.lock().expect("event feed poisoned");
         state.subscribers.retain(|(_, tx)| !tx.is_closed());
         for event in events {
@@ -364,7 +452,7 @@ impl EventFeed {
                 .to_string();
             for (wants, tx) in &state.subscribers {
                 if *wants == about {
-                    let _ = tx.send(event.clone());
+                    let _ = tx.send(Arc::clone(&event));
                 }
             }
             state.about.entry(about).or_default().push(event);
@@ -385,9 +473,8 @@ async fn feed_events(feed: Arc<EventFeed>) {
     let config = watcher::Config::default().fields(&format!("involvedObject.kind={}", feed.kind));
     let events = watcher(feed.api.clone(), config).default_backoff();
     futures::pin_mut!(events);
-    let json = |e: &Event| serde_json::to_value(e).unwrap_or(Value::Null);
     // What a list brings, to be told in the order it happened.
-    let mut listed: Option<Vec<Value>> = None;
+    let mut listed: Option<Vec<Arc<Value>>> = None;
     while let Some(event) = events.next().await {
         let event = match event {
             Ok(e) => e,
@@ -399,18 +486,61 @@ async fn feed_events(feed: Arc<EventFeed>) {
         match event {
             watcher::Event::Init => listed = Some(Vec::new()),
             watcher::Event::InitApply(e) => match listed.as_mut() {
-                Some(list) => list.push(json(&e)),
-                None => feed.seen(vec![json(&e)]),
+                Some(list) => list.push(e.into_value()),
+                None => feed.seen(vec![e.into_value()]),
             },
             watcher::Event::InitDone => {
                 let mut list = listed.take().unwrap_or_default();
                 list.sort_by(|a, b| event_time(a).cmp(event_time(b)));
                 feed.seen(list);
             }
-            watcher::Event::Apply(e) => feed.seen(vec![json(&e)]),
+            watcher::Event::Apply(e) => feed.seen(vec![e.into_value()]),
             // An Event that expired says nothing new.
             watcher::Event::Delete(_) => {}
         }
     }
     feed.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::Resource;
+    use kube::core::WatchEvent;
+
+    #[test]
+    fn a_watched_state_is_its_json_without_managed_fields_and_keeps_its_place() {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "web-1", "namespace": "shop", "uid": "u-1", "resourceVersion": "42",
+                "labels": {"app": "web"},
+                "managedFields": [{"manager": "kubelet", "operation": "Update",
+                                   "fieldsV1": {"f:status": {}}}],
+            },
+            "status": {"phase": "Running", "extra": null},
+        });
+        // Either order of the event's members (kube-apiserver writes the
+        // type first).
+        for line in [
+            format!(r#"{{"type":"MODIFIED","object":{pod}}}"#),
+            format!(r#"{{"object":{pod},"type":"MODIFIED"}}"#),
+        ] {
+            let event: WatchEvent<Live> = serde_json::from_str(&line).unwrap();
+            let WatchEvent::Modified(live) = event else {
+                panic!("not a modification: {line}");
+            };
+            assert_eq!(live.meta().resource_version.as_deref(), Some("42"));
+            assert_eq!(live.meta().uid.as_deref(), Some("u-1"));
+            assert_eq!(live.name(), "web-1");
+            let mut want = pod.clone();
+            want["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("managedFields");
+            assert_eq!(*live.into_value(), want);
+        }
+        let url = Live::url_path(&ApiResource::erase::<Pod>(&()), Some("shop"));
+        assert_eq!(url, "/api/v1/namespaces/shop/pods");
+    }
 }

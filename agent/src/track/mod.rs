@@ -9,6 +9,7 @@
 //! timeout.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use berth::proto::{self, ObjectRef, event::Kind};
 use futures::StreamExt;
@@ -124,12 +125,7 @@ pub async fn wait_all(
 
 /// Say where a rollout stands, with what its controller's Events say
 /// stops it (a Deployment's condition is in its message already).
-fn progress(
-    op: &OpEvents,
-    target: &Target,
-    p: &status::Progress,
-    refused: Option<&(String, String, Instant, Value)>,
-) {
+fn progress(op: &OpEvents, target: &Target, p: &status::Progress, refused: Option<&Signal>) {
     let message = match refused {
         Some((reason, why, ..)) => format!("{}; {reason}: {why}", p.message),
         None => p.message.clone(),
@@ -266,15 +262,15 @@ fn stuck_text(shown: &str, failed: &proto::ResourceFailed) -> String {
 
 /// One failure signal: reason, message, when first seen, the pod (Null
 /// for the object's own).
-type Signal = (String, String, Instant, Value);
+type Signal = (String, String, Instant, Arc<Value>);
 
 /// Take a pod's state into the signals (by its name) and into `unready`,
 /// the latest new pod not ready yet.
 fn observe_pod(
-    pod: &Value,
+    pod: &Arc<Value>,
     since: &str,
     signals: &mut HashMap<String, Signal>,
-    unready: &mut Option<Value>,
+    unready: &mut Option<Arc<Value>>,
 ) {
     let name = pod["metadata"]["name"]
         .as_str()
@@ -294,7 +290,7 @@ fn observe_pod(
         .any(|c| c["type"] == "Ready" && c["status"] == "True");
     let current = !deleting && created >= since;
     if current && !ready {
-        *unready = Some(pod.clone());
+        *unready = Some(Arc::clone(pod));
     } else if unready
         .as_ref()
         .is_some_and(|u| u["metadata"]["name"] == pod["metadata"]["name"])
@@ -304,10 +300,15 @@ fn observe_pod(
     if !current || ready {
         signals.remove(&name);
     } else if let Some((reason, message)) = pods::signal(pod) {
-        let entry = signals
-            .entry(name)
-            .or_insert_with(|| (reason.clone(), message.clone(), Instant::now(), pod.clone()));
-        *entry = (reason, message, entry.2, pod.clone());
+        let entry = signals.entry(name).or_insert_with(|| {
+            (
+                reason.clone(),
+                message.clone(),
+                Instant::now(),
+                Arc::clone(pod),
+            )
+        });
+        *entry = (reason, message, entry.2, Arc::clone(pod));
     }
 }
 
@@ -334,7 +335,7 @@ async fn watch_one(
     let mut signals: HashMap<String, Signal> = HashMap::new();
     // The latest of its new pods not ready yet: whose Events explain a
     // timeout (a volume that cannot mount, a failing readiness probe).
-    let mut unready: Option<Value> = None;
+    let mut unready: Option<Arc<Value>> = None;
     let mut last: Option<Readiness> = None;
     loop {
         let next_expiry = signals
@@ -359,9 +360,9 @@ async fn watch_one(
                     match status::replica_failure(&obj) {
                         Some((reason, message)) => {
                             let entry = signals.entry(OBJECT.into()).or_insert_with(|| {
-                                (reason.clone(), message.clone(), Instant::now(), Value::Null)
+                                (reason.clone(), message.clone(), Instant::now(), Arc::default())
                             });
-                            *entry = (reason, message, entry.2, Value::Null);
+                            *entry = (reason, message, entry.2, Arc::default());
                         }
                         None => {
                             signals.remove(OBJECT);
@@ -410,7 +411,7 @@ async fn watch_one(
                 if event["reason"] == "FailedCreate" {
                     let message = event["message"].as_str().unwrap_or_default().trim().to_string();
                     let entry = signals.entry(OBJECT.into()).or_insert_with(|| {
-                        ("FailedCreate".into(), message.clone(), Instant::now(), Value::Null)
+                        ("FailedCreate".into(), message.clone(), Instant::now(), Arc::default())
                     });
                     entry.1 = message;
                 } else {
