@@ -242,6 +242,35 @@ fn main() {
             helm_up.as_ref().map_or("–".into(), show)
         );
     }
+    println!();
+    println!("| upgrade: when, from the step's start (medians) | berth | Helm v4 |");
+    println!("|---|---|---|");
+    type Mark = (&'static str, fn(&Marks) -> Duration);
+    let marks: [Mark; 8] = [
+        ("first API request", |m| m.first_request),
+        ("first write", |m| m.first_write),
+        ("first Deployment write", |m| m.first_deployment_write),
+        ("last Deployment write answered", |m| {
+            m.last_deployment_write
+        }),
+        ("last Deployment rolled out (the bench's watch)", |m| {
+            m.rolled_out
+        }),
+        ("step's end", |m| m.end),
+        ("a Deployment's rollout from its write: median", |m| {
+            m.chain_median
+        }),
+        ("a Deployment's rollout from its write: slowest", |m| {
+            m.chain_max
+        }),
+    ];
+    for (label, at) in marks {
+        println!(
+            "| {label} | {} | {} |",
+            ms(at(&berth_up.marks)),
+            helm_up.as_ref().map_or("–".into(), |h| ms(at(&h.marks)))
+        );
+    }
     let hwm = agent.peak();
     println!();
     println!("| footprint | measured | goal |");
@@ -284,6 +313,25 @@ struct Step {
     latency_sum: Duration,
     connections: usize,
     http_versions: String,
+    /// When things happened, from the step's start (`Marks`).
+    marks: Marks,
+}
+
+/// Milestones of a step, each from its start: what comes before the first
+/// Deployment write and after the last Deployment's rollout is the tool's
+/// to shorten; what lies between is mostly the simulator's rollout chain.
+#[derive(Clone, Debug, Default)]
+struct Marks {
+    first_request: Duration,
+    first_write: Duration,
+    first_deployment_write: Duration,
+    last_deployment_write: Duration,
+    rolled_out: Duration,
+    end: Duration,
+    /// Each Deployment's rollout, from its write answered to complete:
+    /// the median and the slowest of the step's.
+    chain_median: Duration,
+    chain_max: Duration,
 }
 
 impl Step {
@@ -305,6 +353,13 @@ impl Step {
             ..Step::default()
         };
         let mut last_deployment_write = None;
+        let mut marks = Marks {
+            end: end - start,
+            ..Marks::default()
+        };
+        let since = |t: Instant| t.saturating_duration_since(start);
+        let (mut first_request, mut first_write, mut first_deployment_write) = (None, None, None);
+        let mut written: HashMap<String, Instant> = HashMap::new();
         let in_window = || {
             requests
                 .iter()
@@ -329,12 +384,40 @@ impl Step {
             step.latency_sum += r.took;
             let done = r.started + r.took;
             busy.push(clip(r.started, done));
+            let earliest =
+                |at: &mut Option<Instant>| *at = Some(at.map_or(r.started, |a| a.min(r.started)));
+            earliest(&mut first_request);
+            if r.method != "GET" {
+                earliest(&mut first_write);
+            }
             if r.path.contains("/deployments") && r.method != "GET" {
+                earliest(&mut first_deployment_write);
                 last_deployment_write = last_deployment_write.max(Some(done));
+                if let Some(name) = r.path.rsplit('/').next() {
+                    let at = written.entry(name.to_string()).or_insert(done);
+                    *at = (*at).max(done);
+                }
             }
         }
         step.api = union(&busy);
         let ready = rollouts.last_ready(release);
+        marks.first_request = first_request.map_or(Duration::ZERO, since);
+        marks.first_write = first_write.map_or(Duration::ZERO, since);
+        marks.first_deployment_write = first_deployment_write.map_or(Duration::ZERO, since);
+        marks.last_deployment_write = last_deployment_write.map_or(Duration::ZERO, since);
+        marks.rolled_out = ready.map_or(Duration::ZERO, since);
+        let chains: Vec<Duration> = {
+            let map = rollouts.ready.lock().unwrap();
+            written
+                .iter()
+                .filter_map(|(name, at)| Some(map.get(name)?.1?.saturating_duration_since(*at)))
+                .collect()
+        };
+        if !chains.is_empty() {
+            marks.chain_max = chains.iter().copied().max().unwrap_or_default();
+            marks.chain_median = median(chains);
+        }
+        step.marks = marks;
         if let (Some(from), Some(to)) = (last_deployment_write, ready) {
             busy.push(clip(from, to));
             step.rollout = union(&busy) - step.api;
@@ -364,10 +447,21 @@ impl Step {
         let wall = Step::median_of(steps, |s| s.wall);
         let api = Step::median_of(steps, |s| s.api);
         let rollout = Step::median_of(steps, |s| s.rollout);
+        let mark = |f: fn(&Marks) -> Duration| Step::median_of(steps, |s| f(&s.marks));
         Step {
             wall,
             api,
             rollout,
+            marks: Marks {
+                first_request: mark(|m| m.first_request),
+                first_write: mark(|m| m.first_write),
+                first_deployment_write: mark(|m| m.first_deployment_write),
+                last_deployment_write: mark(|m| m.last_deployment_write),
+                rolled_out: mark(|m| m.rolled_out),
+                end: mark(|m| m.end),
+                chain_median: mark(|m| m.chain_median),
+                chain_max: mark(|m| m.chain_max),
+            },
             requests: mid(steps.iter().map(|s| s.requests).collect()),
             watches: mid(steps.iter().map(|s| s.watches).collect()),
             latency_sum: Step::median_of(steps, |s| s.latency_sum),
