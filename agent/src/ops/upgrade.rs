@@ -357,6 +357,14 @@ async fn execute(
         OpKind::Install => ("pre-install", "post-install"),
         _ => ("pre-upgrade", "post-upgrade"),
     };
+    // The objects of the revision being replaced: what to plan, diff and
+    // prune against. Parsed on a thread of its own while the kinds are
+    // checked and the objects read (≈ 11 ms for 200 objects, which came
+    // before the first read).
+    let previous = p.current.clone().map(|c| {
+        let agent = Arc::clone(agent);
+        tokio::task::spawn_blocking(move || objects_of(&agent.journal, &c).unwrap_or_default())
+    });
     // Every kind must resolve before anything is recorded or applied (a
     // dry run is refused the same way).
     let check = super::kinds::Check {
@@ -376,11 +384,6 @@ async fn execute(
     if let Err(f) = super::kinds::check(agent, check).await {
         return refuse(&op, f);
     }
-    // The objects of the revision being replaced: what to plan, diff and prune against.
-    let previous = match &p.current {
-        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
-        None => Vec::new(),
-    };
     // The objects as they are now, read once for the ownership check and
     // the applies (a dry run applies nothing: its check reads what it needs).
     let before = if p.options.dry_run {
@@ -396,6 +399,10 @@ async fn execute(
             )
             .await,
         )
+    };
+    let previous = match previous {
+        Some(parsing) => parsing.await.unwrap_or_default(),
+        None => Vec::new(),
     };
     // Nor may it take over what exists and is not the release's (a dry run
     // rendered as an upgrade does not check, as Helm's template
