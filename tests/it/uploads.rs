@@ -249,18 +249,28 @@ async fn a_failed_atomic_install_leaves_no_chart_behind() {
     let env = Env::start().await;
     let (dir, _bundle) = big_chart(&env, "big", 21, 1);
     let charts_dir = charts_dir(&env);
-    env.berth(&[
-        "install",
-        "big",
-        &dir,
-        "--set",
-        BAD_IMAGE,
-        "--atomic",
-        "--timeout",
-        "3s",
-    ])
-    .await
-    .failed();
+    // The unpullable image fails the rollout within the pull's grace; a
+    // short --timeout could run out first on a loaded machine, while the
+    // 1 MiB chart is still being staged, and then nothing was ever kept.
+    let out = env
+        .berth(&[
+            "install",
+            "big",
+            &dir,
+            "--set",
+            BAD_IMAGE,
+            "--atomic",
+            "--timeout",
+            "60s",
+        ])
+        .await
+        .failed();
+    assert!(
+        out.stderr
+            .contains("release big failed, and has been uninstalled due to rollback-on-failure"),
+        "{}",
+        out.stderr
+    );
     wait_for("the chart file to go", || async {
         names(&charts_dir).is_empty()
     })
