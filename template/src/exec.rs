@@ -963,18 +963,23 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
 
         // Special case for builtin and/or, which short-circuit.
         if is_builtin && (name == "and" || name == "or") {
-            let mut v = Value::Invalid;
+            let mut v = V::of(Value::Invalid);
             for arg in args {
-                v = self.eval_arg(dot, Some(Ty::Reflect), arg)?;
-                if v.truth() == (name == "or") {
-                    return Ok(V::of(v));
+                v = self.eval_arg_keep(dot, Some(Ty::Reflect), arg)?;
+                if v.val.truth() == (name == "or") {
+                    return Ok(v);
                 }
             }
             if let Some(f) = fin {
                 // The last argument to and/or is coming from the pipeline.
-                v = self.validate_type(f, Some(Ty::Reflect))?;
+                let addr = f.addr;
+                v = V {
+                    val: self.validate_type(f, Some(Ty::Reflect))?,
+                    iface: false,
+                    addr,
+                };
             }
-            return Ok(V::of(v));
+            return Ok(v);
         }
 
         // Build the arg list. Fixed args first, then the variadic ones.
@@ -1086,42 +1091,64 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
 
     /// Go's `evalArg`: evaluates an argument for a parameter of type `ty`.
     fn eval_arg(&mut self, dot: &V, ty: Option<Ty>, arg: &'t Arg) -> R<Value> {
+        self.eval_arg_keep(dot, ty, arg).map(|v| v.val)
+    }
+
+    /// `eval_arg`, keeping whether the value is addressable: `and` and
+    /// `or` hand back the argument's reflect.Value itself, so
+    /// `or .Capabilities.KubeVersion` prints with its pointer's `String`
+    /// (text/template's exec.go, evalCall's and/or case).
+    fn eval_arg_keep(&mut self, dot: &V, ty: Option<Ty>, arg: &'t Arg) -> R<V> {
         self.at(At::Arg(arg));
+        let keep = |this: &Self, v: V| {
+            let addr = v.addr;
+            this.validate_type(v, ty).map(|val| V {
+                val,
+                iface: false,
+                addr,
+            })
+        };
         match arg {
-            Arg::Dot { .. } => return self.validate_type(dot.clone(), ty),
+            Arg::Dot { .. } => return keep(self, dot.clone()),
             Arg::Nil { .. } => {
                 return match ty {
-                    Some(t) if t.can_be_nil() => Ok(if t == Ty::Reflect {
+                    Some(t) if t.can_be_nil() => Ok(V::of(if t == Ty::Reflect {
                         Value::Invalid
                     } else {
                         Value::Nil
-                    }),
+                    })),
                     Some(t) => Err(self.errorf(format!("cannot assign nil to {}", t.go_name()))),
                     None => Err(self.errorf("cannot assign nil to <nil>")),
                 };
             }
             Arg::Field { ident, .. } => {
                 let v = self.eval_field_node(dot, arg, ident, std::slice::from_ref(arg), None)?;
-                return self.validate_type(v, ty);
+                return keep(self, v);
             }
             Arg::Variable(var) => {
                 let v = self.eval_variable_node(dot, var, &[], None)?;
-                return self.validate_type(v, ty);
+                return keep(self, v);
             }
             Arg::Pipe(p) => {
                 let v = self.eval_pipeline(dot, p)?;
-                return self.validate_type(v, ty);
+                return keep(self, v);
             }
             Arg::Identifier { name, .. } => {
                 let v = self.eval_function(dot, arg, At::Arg(arg), name, &[], None)?;
-                return self.validate_type(v, ty);
+                return keep(self, v);
             }
             Arg::Chain { node, fields, .. } => {
                 let v = self.eval_chain_node(dot, arg, node, fields, &[], None)?;
-                return self.validate_type(v, ty);
+                return keep(self, v);
             }
             _ => {}
         }
+        self.eval_constant_arg(dot, ty, arg).map(V::of)
+    }
+
+    /// The rest of `evalArg`: a constant (or an empty interface's
+    /// argument) for a parameter of type `ty`.
+    fn eval_constant_arg(&mut self, dot: &V, ty: Option<Ty>, arg: &'t Arg) -> R<Value> {
         let Some(ty) = ty else {
             return Err(self.errorf(format!("can't handle {arg} for arg of type <nil>")));
         };
