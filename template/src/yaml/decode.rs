@@ -1336,6 +1336,15 @@ fn go_yaml_error(text: &str, info: &str, line: usize, col0: usize, open: &[Open]
             Stage::Parser,
             l0,
         )
+    } else if info == "while parsing a flow mapping, did not find expected ',' or '}'"
+        && open
+            .last()
+            .is_some_and(|o| matches!(o.shape, Shape::FlowPair | Shape::FlowSeq))
+    {
+        // granit-parser's words after the value of a flow sequence's
+        // `k: v` pair (`[a: b: c]`): libyaml's parser ends that mapping of
+        // one pair at its value, and the sequence wants its `,` or `]`.
+        ("did not find expected ',' or ']'".into(), Stage::Parser, l0)
     } else {
         (problem.to_string(), Stage::Parser, l0)
     };
