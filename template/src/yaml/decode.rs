@@ -517,6 +517,17 @@ fn parse_tree_once(
                 {
                     return Err(e.into());
                 }
+                if stack
+                    .last()
+                    .is_some_and(|o| o.shape == Shape::FlowMap && o.wants_key())
+                    && let Some(f) = multi_line_flow_key(
+                        text,
+                        offsets.byte_offset(span.start.index()),
+                        offsets.byte_offset(span.end.index()),
+                    )
+                {
+                    return Err(f);
+                }
                 node_start.1 =
                     matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
@@ -774,6 +785,25 @@ fn flow_question_mark(
         q,
         "did not find expected node content",
     ))
+}
+
+/// A flow mapping's implicit key on more than one line (the scalar from
+/// byte offset `start` to `end`), with its `:` after it: libyaml's scanner
+/// keeps a simple key to one line, so that scalar is a key with no value,
+/// and the `:` stands where the mapping wants its `,` or `}` (`{"a\n b":
+/// c}`; granit-parser reads the pair). A flow sequence's pair fails as
+/// libyaml's does already; an explicit key (`? `) may take lines.
+fn multi_line_flow_key(text: &str, start: usize, end: usize) -> Option<Failed> {
+    let explicit = text[..start]
+        .trim_end_matches([' ', '\t', '\r', '\n'])
+        .ends_with('?');
+    if explicit || !text[start..end].contains('\n') {
+        return None;
+    }
+    let next = next_token_at(text, end);
+    text[next..]
+        .starts_with(':')
+        .then(|| parser_error_at(text, next, "did not find expected ',' or '}'"))
 }
 
 /// A key indicator `?` (at byte offset `q`) opening a pair in a flow
