@@ -972,12 +972,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
             }
             if let Some(f) = fin {
                 // The last argument to and/or is coming from the pipeline.
-                let addr = f.addr;
-                v = V {
-                    val: self.validate_type(f, Some(Ty::Reflect))?,
-                    iface: false,
-                    addr,
-                };
+                v = self.validate_keeping_addr(f, Some(Ty::Reflect))?;
             }
             return Ok(v);
         }
@@ -1044,6 +1039,16 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
         }
     }
 
+    /// `validate_type`, the value still saying whether it is addressable.
+    fn validate_keeping_addr(&self, value: V, ty: Option<Ty>) -> R<V> {
+        let addr = value.addr;
+        self.validate_type(value, ty).map(|val| V {
+            val,
+            iface: false,
+            addr,
+        })
+    }
+
     /// Go's `validateType`: checks that `value` can be passed as `ty`
     /// (`None`: Go's nil type, anything goes).
     fn validate_type(&self, value: V, ty: Option<Ty>) -> R<Value> {
@@ -1100,14 +1105,7 @@ impl<'e, 'a, 't> State<'e, 'a, 't> {
     /// (text/template's exec.go, evalCall's and/or case).
     fn eval_arg_keep(&mut self, dot: &V, ty: Option<Ty>, arg: &'t Arg) -> R<V> {
         self.at(At::Arg(arg));
-        let keep = |this: &Self, v: V| {
-            let addr = v.addr;
-            this.validate_type(v, ty).map(|val| V {
-                val,
-                iface: false,
-                addr,
-            })
-        };
+        let keep = |this: &Self, v: V| this.validate_keeping_addr(v, ty);
         match arg {
             Arg::Dot { .. } => return keep(self, dot.clone()),
             Arg::Nil { .. } => {

@@ -1129,11 +1129,12 @@ impl Mine {
     }
 }
 
-/// An object (a DynamicObject, a Pod) as JSON for what judges its state
-/// (its readiness), without its managedFields, which that does not read
-/// and which are often the bulk of it.
-pub fn live_value<K: kube::Resource + serde::Serialize>(o: &mut K) -> Value {
-    o.meta_mut().managed_fields = None;
+/// An object read or applied, as JSON for what judges its state (its
+/// readiness), without its managedFields, which that does not read and
+/// which are often the bulk of it (a watch's states are read so from the
+/// start: `track::feeds::Live`).
+fn live_value(o: &mut DynamicObject) -> Value {
+    o.metadata.managed_fields = None;
     serde_json::to_value(&*o).unwrap_or(Value::Null)
 }
 
