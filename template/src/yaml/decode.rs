@@ -794,9 +794,7 @@ fn flow_question_mark(
 /// c}`; granit-parser reads the pair). A flow sequence's pair fails as
 /// libyaml's does already; an explicit key (`? `) may take lines.
 fn multi_line_flow_key(text: &str, start: usize, end: usize) -> Option<Failed> {
-    let explicit = text[..start]
-        .trim_end_matches([' ', '\t', '\r', '\n'])
-        .ends_with('?');
+    let explicit = last_token_char(&text[..start]) == Some('?');
     if explicit || !text[start..end].contains('\n') {
         return None;
     }
