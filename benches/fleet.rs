@@ -26,6 +26,8 @@
 //!
 //!     cargo bench --bench fleet        # BERTH_BENCH_ROUNDS=N BERTH_BENCH_CLUSTERS=N
 //!     BERTH_BENCH_ONLY=one,fleet …  # some of one, fleet, fleet-10, one-2s, fleet-2s
+//!     BERTH_BENCH_MARKS=1 …         # when the clusters' requests came, each round,
+//!                                   # and its start on CLOCK_MONOTONIC (for perf)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -171,6 +173,7 @@ fn main() {
             .is_none_or(|o| o.split(',').any(|k| k == v.key))
     });
 
+    let marks = std::env::var("BERTH_BENCH_MARKS").is_ok();
     let load_before = load();
     let mut idle_cpu = 0.0;
     for round in 0..=rounds {
@@ -196,6 +199,9 @@ fn main() {
             ]);
             let (out, err) = (Capture::default(), Capture::default());
             let mut io = berth_cli::Io::new(Box::new(out.clone()), Box::new(err.clone()));
+            if marks {
+                eprintln!("round {round} {} starts at {} ns", v.key, monotonic_ns());
+            }
             let (start, cpu) = (Instant::now(), cpu_time());
             let code = cli_rt.block_on(berth_cli::run(args.clone(), &mut io));
             let (took, cpu) = (start.elapsed(), cpu_time() - cpu);
@@ -211,6 +217,9 @@ fn main() {
                 v.key,
                 took.as_secs_f64() * 1e3
             );
+            if marks {
+                print_marks(&stacks, start, took);
+            }
             if round > 0 {
                 v.times.push(took);
                 v.cpu.push(cpu);
@@ -255,4 +264,60 @@ fn main() {
             s.stop().await;
         }
     });
+}
+
+/// CLOCK_MONOTONIC, as `perf record -k CLOCK_MONOTONIC` stamps samples.
+fn monotonic_ns() -> u64 {
+    // SAFETY: an all-zero timespec is valid, and clock_gettime only fills it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// When, from the round's start, each cluster's agent made its first
+/// request, wrote the Deployment and opened the last of its wait's watches
+/// (the simulators' request logs): the earliest, the median and the latest
+/// cluster.
+fn print_marks(stacks: &[Stack], start: Instant, took: Duration) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut first = Vec::new();
+    let mut write = Vec::new();
+    let mut watch = Vec::new();
+    for s in stacks {
+        let reqs = s.sim.requests();
+        let win: Vec<_> = reqs.iter().filter(|r| r.started >= start).collect();
+        if let Some(r) = win.first() {
+            first.push(r.started - start);
+        }
+        if let Some(r) = win
+            .iter()
+            .find(|r| r.path.contains("/deployments/") && r.method == "PATCH")
+        {
+            write.push(r.started - start);
+        }
+        if let Some(r) = win.iter().rev().find(|r| r.verb == "watch") {
+            watch.push(r.started - start);
+        }
+        s.sim.clear_requests();
+    }
+    let q = |mut v: Vec<Duration>| {
+        v.sort();
+        if v.is_empty() {
+            return "-".to_string();
+        }
+        format!(
+            "{:.0}/{:.0}/{:.0}",
+            ms(v[0]),
+            ms(v[v.len() / 2]),
+            ms(v[v.len() - 1])
+        )
+    };
+    eprintln!(
+        "  from the start, ms (first/median/last cluster): first request {}, Deployment write {}, \
+         wait's last watch {}, end {:.0}",
+        q(first),
+        q(write),
+        q(watch),
+        ms(took)
+    );
 }
