@@ -943,6 +943,37 @@ mod tests {
         "é", "0", ".inf", "yes", "null", "~", "\r", "\u{feff}", "\x07", "<<: ",
     ];
 
+    const LOOKED_AT: &[&str] = &[
+        "[a:b]",
+        "{:x}",
+        "[x:]",
+        "{x :, y: 1}",
+        "&a:b ",
+        "&a.b ",
+        "*a.b",
+        "&a[1]",
+        "# https://h ",
+        " # x:y ",
+        " #&a.b",
+        "'",
+        "\"",
+        "\n",
+        "\r",
+        "\u{2028}",
+        "{}",
+        "[]",
+        ":b",
+        "[",
+        "{",
+        "]",
+        "}",
+        "# [:b]\n",
+        "|\n  [:b]\n",
+        "[\"a #b\", :c]",
+        "['a #b', x:]",
+        "[ \"b\n  c # d\", :e ]",
+    ];
+
     fn mutate(rng: &mut Rng, doc: &str) -> String {
         let mut d = doc.to_string();
         for _ in 0..1 + rng.below(3) {
@@ -1013,6 +1044,47 @@ mod tests {
             docs.len() > 100 && read * 3 > docs.len(),
             "{read} of {}",
             docs.len()
+        );
+    }
+
+    /// The cheap look before the token scan (`tokens::may_differ`) passes
+    /// every text the scan finds a difference in.
+    #[test]
+    fn the_look_before_the_token_scan_misses_no_difference() {
+        use super::super::tokens::{may_differ, scanned_difference};
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d, 0);
+        let docs = corpus();
+        let (mut differ, mut skipped) = (0, 0);
+        let mut look = |doc: &str| {
+            let found = scanned_difference(doc).is_some();
+            let may = may_differ(doc);
+            assert!(may || !found, "the look misses {doc:?}");
+            differ += usize::from(found);
+            skipped += usize::from(!may);
+        };
+        for i in 0..6000 {
+            rng.1 = [0, 0, 50, 12][i % 4];
+            let doc = generate(&mut rng);
+            look(&doc);
+            for _ in 0..3 {
+                look(&mutate(&mut rng, &doc));
+            }
+            let real = &docs[i % docs.len()];
+            look(real);
+            look(&mutate(&mut rng, real));
+            // What the look is about: flow collections, a `:` or name
+            // without a blank after it, comments, quotes, line breaks.
+            let mut d = real.clone();
+            for _ in 0..1 + rng.below(4) {
+                let bounds: Vec<usize> = (0..=d.len()).filter(|&b| d.is_char_boundary(b)).collect();
+                d.insert_str(bounds[rng.below(bounds.len())], rng.pick(LOOKED_AT));
+            }
+            look(&d);
+        }
+        eprintln!("{differ} texts differ, {skipped} not scanned");
+        assert!(
+            differ > 300 && skipped > 1000,
+            "{differ} differ, {skipped} skipped"
         );
     }
 

@@ -67,6 +67,11 @@ pub(super) fn first_difference(text: &str) -> Option<Token> {
     if !may_differ(text) {
         return None;
     }
+    scanned_difference(text)
+}
+
+/// [`first_difference`] without the cheap look first.
+pub(super) fn scanned_difference(text: &str) -> Option<Token> {
     let chars: Vec<char> = text.chars().collect();
     let byte = |ci: usize| -> usize { chars[..ci].iter().map(|c| c.len_utf8()).sum() };
     let mut flow = 0usize;
@@ -170,19 +175,49 @@ fn colon_in_plain(chars: &[char], next: Option<&char>) -> Option<String> {
 
 /// Whether some `&` or `*` of `text` has a name libyaml ends otherwise
 /// than at a blank or the end, or a `:` may open a plain scalar in a flow
-/// collection: cheaper than scanning.
-fn may_differ(text: &str) -> bool {
-    let flow_colon = text.contains(['[', '{'])
-        && text
-            .match_indices(':')
-            .any(|(i, _)| !text[i + 1..].starts_with([' ', '\t', '\r', '\n']));
-    flow_colon
-        || text.match_indices(['&', '*']).any(|(i, _)| {
-            let rest = &text[i + 1..];
-            match rest.trim_start_matches(name_char).chars().next() {
-                None => false,
-                Some(c) => !blank_or_break(c) && !matches!(c, ',' | ']' | '}'),
-            }
+/// collection: cheaper than scanning. Comments are left out (most charts'
+/// values.yaml have URLs in them beside a `{}` or `[]`, which made this
+/// true and every such text scanned twice); see [`token_parts`].
+pub(super) fn may_differ(text: &str) -> bool {
+    let flow = text.contains(['[', '{']);
+    token_parts(text).any(|(at, part)| {
+        let flow_colon = flow
+            && part
+                .match_indices(':')
+                .any(|(i, _)| !text[at + i + 1..].starts_with([' ', '\t', '\r', '\n']));
+        flow_colon
+            || part.match_indices(['&', '*']).any(|(i, _)| {
+                let rest = &text[at + i + 1..];
+                match rest.trim_start_matches(name_char).chars().next() {
+                    None => false,
+                    Some(c) => !blank_or_break(c) && !matches!(c, ',' | ']' | '}'),
+                }
+            })
+    })
+}
+
+/// `text` line by line (with each line's byte offset), each cut before
+/// its comment where it surely has one: a `#` at the line's start or after
+/// a blank, on a line with no quote. Such a `#` starts a comment, or is
+/// the content of a block scalar, or of a quoted scalar that began on an
+/// earlier line and ends on a later one: what follows it on the line is
+/// no token either way. A line with a quote is kept whole (the `#` may be
+/// inside a scalar that ends on the line, and a token after it). Any of
+/// libyaml's line breaks ends a line, so no cut reaches past one.
+fn token_parts(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    text.split_inclusive(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .map(move |line| {
+            let start = at;
+            at += line.len();
+            let comment = if line.contains(['\'', '"']) {
+                None
+            } else {
+                line.match_indices('#')
+                    .map(|(i, _)| i)
+                    .find(|&i| i == 0 || line[..i].ends_with([' ', '\t']))
+            };
+            (start, &line[..comment.unwrap_or(line.len())])
         })
 }
 
@@ -206,4 +241,33 @@ fn line_col(chars: &[char], at: usize) -> (usize, usize) {
         .rposition(|&c| c == '\n')
         .map_or(0, |i| i + 1);
     (line, at - line_start + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_difference, may_differ};
+
+    #[test]
+    fn a_comment_does_not_make_a_text_scanned_twice_but_a_token_does() {
+        // A URL in a comment beside an empty flow mapping: nothing differs.
+        let values =
+            "# see https://kubernetes.io/docs/\nreplicas: 1\nannotations: {}\n  # and *this\n";
+        assert!(!may_differ(values));
+        assert!(first_difference(values).is_none());
+        // Each of these libyaml reads otherwise (or may), comments or not.
+        for text in [
+            "a: [:b]\n",
+            "a: {x:, y: 1} # https://x\n",
+            "# https://x\na: &a:b x\n",
+            "a: [ \"b\n  c # d\", e:f ]\n",
+            "a: [ 'b # c', :d ]\n",
+            "a: {b: c}\r# x\rd: [e:]\n",
+            "a: &x.y 1\n",
+        ] {
+            assert!(may_differ(text), "{text:?}");
+        }
+        // Those of them a scanner finds differ are found still.
+        assert!(first_difference("a: [ \"b\n  c # d\", :f ]\n").is_some());
+        assert!(first_difference("a: {b: c}\r# x\rd: [:e]\n").is_some());
+    }
 }
