@@ -14,7 +14,7 @@ use berth::manifest::Object;
 use berth::proto::{self, event::Kind};
 use tokio::time::Instant;
 
-use super::{Agent, Caller, Deploy, Failure, deploy, finish, objects_of, phase, uninstall};
+use super::{Agent, Caller, Deploy, Failure, deploy, finish, parse_revision, phase, uninstall};
 use crate::events::OpEvents;
 use crate::journal::{Finish, OpKind, Status};
 
@@ -117,7 +117,7 @@ async fn roll_back(agent: &Agent, op: &OpEvents, r: &Recover<'_>) -> Result<(), 
         .begin(ns, rel, begin)
         .await
         .map_err(|e| e.to_string())?;
-    let result = match objects_of(&agent.journal, target) {
+    let result = match parse_revision(&agent.journal, target).await {
         Ok(objects) => {
             let d = Deploy {
                 op,

@@ -79,7 +79,8 @@ pub async fn check(agent: &Agent, req: &DriftRequest) -> Result<DriftReport, OpE
     let rec = agent.journal.revision(ns, name, revision)?.ok_or_else(|| {
         OpError::NotFound(format!("release: not found: {name} revision {revision}"))
     })?;
-    let objects = super::objects_of(&agent.journal, &rec)
+    let objects = super::parse_revision(&agent.journal, &rec)
+        .await
         .map_err(|f| OpError::FailedPrecondition(f.message))?;
     let mut changes = Vec::new();
     // The server's default validation: the comparison is with what is live.

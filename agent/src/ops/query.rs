@@ -86,7 +86,7 @@ pub async fn status(agent: &Agent, req: &StatusRequest) -> Result<proto::Release
 /// progress, failed (by the same rules `--wait` uses) or missing.
 async fn live_states(agent: &Agent, ns: &str, rec: &RevisionRecord) -> Vec<proto::ResourceState> {
     use crate::track::status::{Readiness, readiness};
-    let Ok(objects) = super::objects_of(&agent.journal, rec) else {
+    let Ok(objects) = super::parse_revision(&agent.journal, rec).await else {
         return Vec::new();
     };
     let reads = objects.iter().map(|o| async move {

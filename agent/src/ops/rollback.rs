@@ -9,7 +9,7 @@ use berth::types::{Namespace, ReleaseName};
 use tokio::time::Instant;
 
 use super::{
-    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
+    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, parse_revision, refuse,
 };
 use crate::events::{Busy, OpEvents};
 use crate::journal::{self, Begin, Lock, OpKind, RevisionRecord, Status};
@@ -104,7 +104,7 @@ async fn execute(agent: &Agent, p: Prepared) {
     let (ns, rel) = (p.namespace.as_str(), p.name.as_str());
     let timeout = p.timeout;
     let deadline = Instant::now() + timeout;
-    let objects = match objects_of(&agent.journal, &p.target) {
+    let objects = match parse_revision(&agent.journal, &p.target).await {
         Ok(o) => o,
         Err(f) => return refuse(&op, f),
     };
@@ -135,7 +135,7 @@ async fn execute(agent: &Agent, p: Prepared) {
     }
     let description = description(&p.options, &p.target);
     let previous = match &p.current {
-        Some(c) => objects_of(&agent.journal, c).unwrap_or_default(),
+        Some(c) => parse_revision(&agent.journal, c).await.unwrap_or_default(),
         None => Vec::new(),
     };
     if p.options.dry_run {

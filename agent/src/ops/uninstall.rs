@@ -9,7 +9,7 @@ use berth::proto::{self, UninstallRequest, event::Kind};
 use berth::types::{Namespace, ReleaseName};
 use futures::StreamExt;
 
-use super::{Agent, Caller, Failure, OpError, objects_of, refuse};
+use super::{Agent, Caller, Failure, OpError, parse_revision, refuse};
 use crate::cluster::{Cascade, Deletion};
 use crate::events::{Busy, OpEvents};
 use crate::journal::{self, Finish, Lock, OpKind, RevisionRecord, Status};
@@ -112,7 +112,7 @@ async fn execute(agent: &Agent, p: Prepared) {
     let mut objects = if already_gone {
         Vec::new()
     } else {
-        match objects_of(&agent.journal, &p.live) {
+        match parse_revision(&agent.journal, &p.live).await {
             Ok(o) => o,
             Err(f) => return refuse(&op, f),
         }
