@@ -610,6 +610,25 @@ fn parse_tree_once(
                     }
                     (_, StructureStyle::Flow) => Shape::FlowMap,
                 };
+                // A root mapping that opens with a flow collection go-yaml
+                // v2's scanner has forgotten as a simple key once it closed
+                // (`[]: b`, `[] a: b`): its parser takes the collection as
+                // the root and peeks at the one token after it
+                // (lookahead::forgotten_key_end).
+                if whole
+                    && shape == Shape::BlockMap
+                    && stack.is_empty()
+                    && let Some(end) =
+                        lookahead::forgotten_key_end(text, offsets.byte_offset(span.start.index()))
+                    && let Ok(Some((node, root))) =
+                        parse_tree_once(&text[..end], false, &mut Tokens::default())
+                {
+                    match lookahead::after_root(text, root.start, root.end) {
+                        After::Ends => return Ok(Some((node, root))),
+                        After::Fails(e) => return Err(e.into()),
+                        After::Keyed => {}
+                    }
+                }
                 if shape == Shape::FlowPair
                     && offsets.slice(span.start.index(), span.end.index()) == "?"
                     && let Some(f) =

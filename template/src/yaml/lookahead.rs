@@ -52,11 +52,16 @@ pub(super) fn after_root(text: &str, start: usize, end: usize) -> After {
         allowed: false,
     };
     let root_key = !after_marker && !text[start_b..end_b].contains('\n');
-    let mut key = root_key.then_some(Key { line, root: true });
+    let forgotten = root_key && forgotten_key_end(text, start_b) == Some(end_b);
+    let mut key = root_key.then_some(Key {
+        line,
+        root: true,
+        forgotten,
+    });
     let mut first = true;
     loop {
         if !first {
-            key = key.filter(|k| k.line == s.line);
+            key = key.filter(|k| k.line == s.line && !k.forgotten);
             if key.is_none() {
                 return After::Ends;
             }
@@ -71,7 +76,11 @@ pub(super) fn after_root(text: &str, start: usize, end: usize) -> After {
             Token::Read { ends_key: true, .. } => key = None,
             // The token after the root is a simple key of its own.
             Token::Read { can_key: true, .. } if first && allowed => {
-                key = Some(Key { line, root: false });
+                key = Some(Key {
+                    line,
+                    root: false,
+                    forgotten: false,
+                });
             }
             Token::Read { .. } => {}
         }
@@ -86,6 +95,61 @@ pub(super) fn after_root(text: &str, start: usize, end: usize) -> After {
 struct Key {
     line: usize,
     root: bool,
+    /// The root is a flow collection that go-yaml v2's scanner no longer
+    /// looks ahead for (see [`forgotten_key_end`]): it reads the one token
+    /// its parser peeks at, and a `:` there finds the key still possible
+    /// but comes after the parser has taken the collection.
+    forgotten: bool,
+}
+
+/// Where a flow collection opening at byte offset `at` of `text`, first on
+/// its line, closes on that line (the byte offset after its bracket), if
+/// go-yaml v2's scanner has forgotten it as a simple key by then: its
+/// `decrease_flow_level` deletes from `simple_keys_by_tok` the key
+/// numbered as the closing level's slot, which `increase_flow_level` set
+/// to the opening bracket's own number and only a simple key saved inside
+/// at that level renumbers. With none (`[]`, `{ }`, `[? a]`) the bracket's
+/// key is gone from the map that makes `fetch_more_tokens` read ahead,
+/// though still possible for `fetch_value`: `[] a: b` is `[]`, and so is
+/// `[]: b` (its `:`, the token the parser peeks at, puts the mapping's
+/// KEY after the collection the parser has taken), where `[a] b: c` reads
+/// on to the `:` and fails.
+pub(super) fn forgotten_key_end(text: &str, at: usize) -> Option<usize> {
+    if !text[at..].starts_with(['[', '{']) {
+        return None;
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if !text[line_start..at].chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let line_end = text[at..].find(['\r', '\n']).map_or(text.len(), |i| at + i);
+    let mut s = Scanner {
+        text,
+        chars: text[at + 1..line_end].chars().collect(),
+        at: 0,
+        line: 0,
+        col: 0,
+        flow: 1,
+        allowed: true,
+    };
+    loop {
+        s.skip_to_token();
+        let (flow, allowed) = (s.flow, s.allowed);
+        match s.peek(0) {
+            None => return None,
+            Some(']' | '}') if flow == 1 => {
+                let read: usize = s.chars[..=s.at].iter().map(|c| c.len_utf8()).sum();
+                return Some(at + 1 + read);
+            }
+            Some(_) => {}
+        }
+        match s.token(None) {
+            // A simple key saved at the collection's own level.
+            Token::Read { can_key: true, .. } if flow == 1 && allowed => return None,
+            Token::Read { .. } => {}
+            Token::Ends | Token::Keyed | Token::Fails(_) => return None,
+        }
+    }
 }
 
 /// The scanner's state past the root.
@@ -243,6 +307,10 @@ impl Scanner<'_> {
             }
             ':' if flow || blankz(next) => {
                 match key {
+                    // The parser has taken the root already.
+                    Some(Key {
+                        forgotten: true, ..
+                    }) if !flow => return Token::Ends,
                     // The root is a mapping's key after all.
                     Some(Key { root: true, .. }) if !flow => return Token::Keyed,
                     // The next token is one: a mapping the parser does
