@@ -559,15 +559,25 @@ pub async fn parse_revision(
     journal: &Journal,
     rec: &RevisionRecord,
 ) -> Result<Vec<Object>, Failure> {
+    start_parsing(journal, rec).await
+}
+
+/// [`parse_revision`], started now and awaited later (an upgrade parses
+/// the revision it replaces while it checks kinds and reads objects).
+pub fn start_parsing(
+    journal: &Journal,
+    rec: &RevisionRecord,
+) -> impl std::future::Future<Output = Result<Vec<Object>, Failure>> + use<> {
     let (journal, rec) = (journal.clone(), rec.clone());
-    tokio::task::spawn_blocking(move || objects_of(&journal, &rec))
-        .await
-        .unwrap_or_else(|e| {
+    let task = tokio::task::spawn_blocking(move || objects_of(&journal, &rec));
+    async move {
+        task.await.unwrap_or_else(|e| {
             Err(Failure::new(
                 "InternalError",
                 format!("manifest parse task: {e}"),
             ))
         })
+    }
 }
 
 /// Helm's `--history-max` (0: no limit), right after an operation recorded

@@ -14,9 +14,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 pub use super::receive::{ChartBuffer, ChartBytes, Received};
-use super::{
-    Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, objects_of, refuse,
-};
+use super::{Agent, Caller, Deploy, Failure, OpError, conclude, deploy, finish, refuse};
 use crate::cluster::LiveLookup;
 use crate::events::OpEvents;
 use crate::journal::{self, Begin, ChartPin, ChartRef, Lock, OpKind, RevisionRecord, Status};
@@ -361,10 +359,10 @@ async fn execute(
     // prune against. Parsed on a thread of its own while the kinds are
     // checked and the objects read (≈ 11 ms for 200 objects, which came
     // before the first read).
-    let previous = p.current.clone().map(|c| {
-        let agent = Arc::clone(agent);
-        tokio::task::spawn_blocking(move || objects_of(&agent.journal, &c).unwrap_or_default())
-    });
+    let previous = p
+        .current
+        .as_ref()
+        .map(|c| super::start_parsing(&agent.journal, c));
     // Every kind must resolve before anything is recorded or applied (a
     // dry run is refused the same way).
     let check = super::kinds::Check {
